@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Stable error codes. Engines wrap these with %w and context.
+var (
+	ErrNotFound        = errors.New("E_STORE_NOT_FOUND")
+	ErrDuplicateSerial = errors.New("E_STORE_DUPLICATE_SERIAL")
+	ErrDuplicateKey    = errors.New("E_STORE_DUPLICATE_KEY")
+	ErrExists          = errors.New("E_STORE_EXISTS")
+	ErrAlreadyRevoked  = errors.New("E_STORE_ALREADY_REVOKED")
+	ErrInvalid         = errors.New("E_STORE_INVALID")
+	ErrReadOnly        = errors.New("E_STORE_READ_ONLY")
+)
+
+// Store is a transactional store. Implementations are safe for concurrent
+// use. A function passed to Update or View must not retain the Tx after it
+// returns, and may be called more than once if the engine retries a
+// serialisation conflict, so it must have no side effects outside the Tx.
+type Store interface {
+	// Update runs fn in one read-write transaction. If fn returns an error
+	// nothing it wrote is kept, and that error is returned.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction; writes fail with ErrReadOnly.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Close releases the store. Further calls fail.
+	Close() error
+}
+
+// Tx is one transaction's view of the store.
+type Tx interface {
+	// Meta: small named values such as CA configuration.
+	GetMeta(key string) ([]byte, error) // ErrNotFound
+	PutMeta(key string, value []byte) error
+
+	// Issuance intents: recorded before signing so that nothing is signed
+	// that the store does not know about.
+	// CreateIntent fails with ErrDuplicateSerial if the serial is held by
+	// any intent or certificate, whatever its state.
+	CreateIntent(in Intent) error
+	GetIntent(serial string) (Intent, error)
+	SetIntentState(serial string, state IntentState) error
+	OpenIntents() ([]Intent, error)
+
+	// Certificates. PutCertificate inserts; it fails with
+	// ErrDuplicateSerial if the serial has a certificate, and with
+	// ErrDuplicateKey if KeyHash is non-empty and certified for another
+	// UserID.
+	PutCertificate(c Certificate) error
+	GetCertificate(serial string) (Certificate, error)
+	// ListCertificates returns certificates matching every non-zero field
+	// of f, ordered by serial, at most f.Limit (0: no limit).
+	ListCertificates(f CertFilter) ([]Certificate, error)
+	// CertificatesByKey returns every certificate for a key hash.
+	CertificatesByKey(keyHash string) ([]Certificate, error)
+
+	// Revocation. Revoke marks the certificate revoked and appends a
+	// Revocation with the next sequence number (the first is 1). It fails
+	// with ErrAlreadyRevoked if the certificate is revoked.
+	Revoke(serial string, reason int, at time.Time) (Revocation, error)
+	// RevocationsSince returns revocations with Seq > since, in order, at
+	// most limit (0: no limit).
+	RevocationsSince(since uint64, limit int) ([]Revocation, error)
+	// RevocationSeq returns the latest revocation sequence (0 if none).
+	RevocationSeq() (uint64, error)
+
+	// CRLs by name ("orl", "arl").
+	GetCRL(name string) (CRL, error) // ErrNotFound
+	PutCRL(c CRL) error
+
+	// Parties, users and officers.
+	CreateParty(p Party) error // ErrExists
+	GetParty(id string) (Party, error)
+	PutParty(p Party) error // update an existing party; ErrNotFound
+	ListParties() ([]Party, error)
+	CreateUser(u User) error // ErrExists
+	GetUser(id string) (User, error)
+	PutUser(u User) error
+	ListUsers(partyID string) ([]User, error) // "" for all
+	CreateOfficer(o Officer) error            // ErrExists
+	GetOfficer(id string) (Officer, error)
+	PutOfficer(o Officer) error
+	ListOfficers(partyID string) ([]Officer, error) // "" for all
+
+	// Audit. AppendAudit assigns Seq (the first is 1), PrevHash and Hash
+	// (see HashAudit) and stores the entry; callers set the other fields.
+	AppendAudit(e AuditEntry) (AuditEntry, error)
+	// AuditEntries returns entries with Seq >= from, in order, at most
+	// limit (0: no limit).
+	AuditEntries(from uint64, limit int) ([]AuditEntry, error)
+}
