@@ -42,6 +42,18 @@ func commands() []*ucli.Command {
 		caCommand(),
 		serveCommand(),
 		testpkiCommand(),
+		partyCommand(),
+		userCommand(),
+		officerCommand(),
+		keygenCommand(),
+		csrCommand(),
+		enrollCommand(),
+		revokeCommand(),
+		certsCommand(),
+		auditCommand(),
+		signCommand(),
+		verifyCommand(),
+		verifierCommand(),
 	}
 }
 

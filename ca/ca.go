@@ -1,0 +1,231 @@
+package ca
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smallstep/certificates/cas/apiv1"
+	"github.com/smallstep/certificates/cas/softcas"
+
+	"github.com/smki/smki/store"
+)
+
+// Config says where the CA's keys live and what it is given from outside.
+type Config struct {
+	Dir        string           // data directory; softkms keys under Dir/keys/
+	Passphrase []byte           // encrypts softkms PEM keys (required for softkms)
+	KMS        string           // "" = softkms; otherwise a pkcs11: URI, e.g. "pkcs11:module-path=/usr/lib/softhsm/libsofthsm2.so;token=smki?pin-value=1234"
+	Clock      func() time.Time // nil = time.Now
+	Logger     *slog.Logger     // nil = discard
+}
+
+func (c Config) clock() func() time.Time {
+	if c.Clock == nil {
+		return time.Now
+	}
+	return c.Clock
+}
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Issuer names recorded in store.Certificate.Issuer and store.Intent.Issuer.
+const (
+	IssuerRoot    = "root"
+	IssuerIssuing = "issuing-ca"
+)
+
+// metaState is the store meta key of the CA's state (JSON caState).
+const metaState = "ca/state"
+
+// caState is what Open needs to find the CA again. Key references are
+// relative paths (softkms) or pkcs11: URIs without a PIN; never key material.
+type caState struct {
+	Version       int    `json:"version"`
+	KMS           string `json:"kms"`
+	RootKey       string `json:"root_key"`
+	IssuingKey    string `json:"issuing_key"`
+	RootSerial    string `json:"root_serial"`
+	IssuingSerial string `json:"issuing_serial"`
+}
+
+// CA is an open Organisation CA. It is safe for concurrent use; Close it to
+// release the KMS (PKCS#11 sessions).
+type CA struct {
+	st    store.Store
+	clock func() time.Time
+	log   *slog.Logger
+	keys  *keyStore
+	lint  *linter
+
+	root, issuing   *x509.Certificate
+	rootCAS, issCAS *softcas.SoftCAS // the signing seam: cas/apiv1 over the KMS signers
+}
+
+// Root returns the Root OCA certificate.
+func (c *CA) Root() *x509.Certificate { return c.root }
+
+// Issuing returns the Issuing OCA certificate.
+func (c *CA) Issuing() *x509.Certificate { return c.issuing }
+
+// Close releases the KMS. The store is the caller's and stays open.
+func (c *CA) Close() error { return c.keys.close() }
+
+// newCA assembles a CA from loaded certificates and signers.
+func newCA(st store.Store, cfg Config, keys *keyStore, root, issuing *x509.Certificate, rootSigner, issSigner crypto.Signer) (*CA, error) {
+	for _, p := range []struct {
+		cert *x509.Certificate
+		s    crypto.Signer
+	}{{root, rootSigner}, {issuing, issSigner}} {
+		pub, ok := p.cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+		if !ok || !pub.Equal(p.s.Public()) {
+			return nil, fmt.Errorf("%w: the key of %q does not match its certificate", ErrConfig, p.cert.Subject)
+		}
+	}
+	log := cfg.logger()
+	l, err := newLinter(func(kind, name, details string) {
+		log.Debug("zlint warning", "kind", kind, "lint", name, "details", details)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	rootCAS, err := softcas.New(ctx, apiv1.Options{Type: apiv1.SoftCAS, CertificateChain: []*x509.Certificate{root}, Signer: rootSigner})
+	if err != nil {
+		return nil, fmt.Errorf("%w: softcas: %v", ErrConfig, err)
+	}
+	issCAS, err := softcas.New(ctx, apiv1.Options{Type: apiv1.SoftCAS, CertificateChain: []*x509.Certificate{issuing, root}, Signer: issSigner})
+	if err != nil {
+		return nil, fmt.Errorf("%w: softcas: %v", ErrConfig, err)
+	}
+	return &CA{st: st, clock: cfg.clock(), log: log, keys: keys, lint: l,
+		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS}, nil
+}
+
+// Open loads the CA that Init created in st: its state, certificates and
+// keys (checking each key matches its certificate), then reconciles
+// issuance intents left open by a crash or a failed final write. An open
+// intent whose certificate was recorded is marked completed; any other is
+// marked failed and logged: its serial is burnt and never reused, and the
+// certificate the signer may have produced was never returned to anyone.
+func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
+	var state caState
+	var rootDER, issDER []byte
+	err := st.View(ctx, func(tx store.Tx) error {
+		raw, err := tx.GetMeta(metaState)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotInitialised
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &state); err != nil {
+			return fmt.Errorf("%w: CA state does not parse: %v", ErrConfig, err)
+		}
+		r, err := tx.GetCertificate(state.RootSerial)
+		if err != nil {
+			return fmt.Errorf("root certificate: %w", err)
+		}
+		i, err := tx.GetCertificate(state.IssuingSerial)
+		if err != nil {
+			return fmt.Errorf("issuing certificate: %w", err)
+		}
+		rootDER, issDER = r.DER, i.DER
+		return nil
+	})
+	if errors.Is(err, ErrNotInitialised) {
+		return nil, fmt.Errorf("%w: run Init first", ErrNotInitialised)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading CA state: %w", ErrStore, err)
+	}
+	root, err := x509.ParseCertificate(rootDER)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored root certificate: %v", ErrConfig, err)
+	}
+	issuing, err := x509.ParseCertificate(issDER)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored issuing certificate: %v", ErrConfig, err)
+	}
+	keys, err := openKeyStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if keys.kind != state.KMS {
+		keys.close()
+		return nil, fmt.Errorf("%w: the CA keys are in %s, Config names %s", ErrConfig, state.KMS, keys.kind)
+	}
+	rootSigner, err := keys.signer(state.RootKey)
+	if err != nil {
+		keys.close()
+		return nil, err
+	}
+	issSigner, err := keys.signer(state.IssuingKey)
+	if err != nil {
+		keys.close()
+		return nil, err
+	}
+	c, err := newCA(st, cfg, keys, root, issuing, rootSigner, issSigner)
+	if err != nil {
+		keys.close()
+		return nil, err
+	}
+	if err := c.reconcile(ctx); err != nil {
+		keys.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// reconcile settles every open intent (see Open).
+func (c *CA) reconcile(ctx context.Context) error {
+	type settled struct {
+		in    store.Intent
+		state store.IntentState
+	}
+	var done []settled
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		done = done[:0]
+		open, err := tx.OpenIntents()
+		if err != nil {
+			return err
+		}
+		for _, in := range open {
+			next := store.IntentFailed
+			if cert, err := tx.GetCertificate(in.Serial); err == nil && len(cert.DER) > 0 {
+				next = store.IntentCompleted
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := tx.SetIntentState(in.Serial, next); err != nil {
+				return err
+			}
+			done = append(done, settled{in, next})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: reconciling intents: %w", ErrStore, err)
+	}
+	for _, d := range done {
+		c.log.Warn("reconciled open issuance intent", "serial", d.in.Serial, "issuer", d.in.Issuer,
+			"profile", d.in.Profile, "user_id", d.in.UserID, "created_at", d.in.CreatedAt, "state", string(d.state))
+	}
+	return nil
+}
+
+// sameTBS reports whether two certificates have the same to-be-signed bytes.
+func sameTBS(a, b *x509.Certificate) bool {
+	return bytes.Equal(a.RawTBSCertificate, b.RawTBSCertificate)
+}

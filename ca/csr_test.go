@@ -1,0 +1,150 @@
+package ca
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"testing"
+
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+func pemCSR(csr *x509.CertificateRequest) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})
+}
+
+func rawName(t *testing.T, attrs ...subjectAttr) []byte {
+	t.Helper()
+	der, err := encodeName(attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestBadCSRsWriteNothing: every refusal has its stable code, and neither
+// an intent, a certificate nor an audit entry is written.
+func TestBadCSRsWriteNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	_, good := newCSR(t, nil)
+	broken := bytes.Clone(good.Raw)
+	broken[len(broken)-3] ^= 0x01 // inside the signature
+	truncated := pemCSR(good)
+	truncated = truncated[:len(truncated)/2]
+	oversized := append(pemCSR(good), bytes.Repeat([]byte(" "), MaxCSRSize)...)
+	orgSubject := rawName(t, utf8Attr(oidOrganizationalUnit, "87"), subjectAttr{oid: asn1.ObjectIdentifier{2, 5, 4, 10}, tag: 0x0c, val: []byte("Evil Ltd")})
+
+	parseCases := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"RSA key", pemCSR(csrFor(t, rsaKey, nil)), ErrKeyAlgorithm},
+		{"P-384 key", pemCSR(csrFor(t, p384, nil)), ErrKeyAlgorithm},
+		{"broken self-signature", broken, ErrCSRSignature},
+		{"truncated PEM", truncated, ErrBadCSR},
+		{"garbage", []byte("this is not a certificate request"), ErrBadCSR},
+		{"garbage DER", []byte{0x30, 0x82, 0x01, 0x00, 0x01}, ErrBadCSR},
+		{"wrong PEM type", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good.Raw}), ErrBadCSR},
+		{"oversized", oversized, ErrTooLarge},
+		{"empty", nil, ErrBadCSR},
+	}
+	for _, tt := range parseCases {
+		if _, err := ParseCSR(tt.data); !errors.Is(err, tt.want) {
+			t.Errorf("ParseCSR %s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if _, err := ParseCSR(pemCSR(good)); err != nil {
+		t.Fatalf("good PEM CSR refused: %v", err)
+	}
+	if _, err := ParseCSR(good.Raw); err != nil {
+		t.Fatalf("good DER CSR refused: %v", err)
+	}
+
+	brokenCSR, _ := x509.ParseCertificateRequest(broken)
+	subj := func(attrs ...subjectAttr) *x509.CertificateRequest {
+		_, c := newCSR(t, rawName(t, attrs...))
+		return c
+	}
+	audit := []store.AuditEntry{{Actor: "test", Action: "issue", Result: "allowed"}}
+	issueCases := []struct {
+		name string
+		req  IssueRequest
+		want error
+	}{
+		{"RSA key", issueReq(csrFor(t, rsaKey, nil), XMLSigning, userSC, partySRP, role.SoLRContingency), ErrKeyAlgorithm},
+		{"P-384 key", issueReq(csrFor(t, p384, nil), XMLSigning, userSC, partySRP, role.SoLRContingency), ErrKeyAlgorithm},
+		{"broken self-signature", issueReq(brokenCSR, XMLSigning, userSC, partySRP, role.SoLRContingency), ErrCSRSignature},
+		{"nil CSR", issueReq(nil, XMLSigning, userSC, partySRP, role.SoLRContingency), ErrBadCSR},
+		{"unknown profile", issueReq(good, "tls-server", userSC, partySRP, role.SoLRContingency), ErrUnknownProfile},
+		{"system profile via Issue", issueReq(good, DSPXMLSigning, userSC, partySRP, role.SoLRContingency), ErrUnknownProfile},
+		{"O attribute", issueReq(subj(utf8Attr(oidOrganizationalUnit, "87"), orgAttr(orgSubject)), XMLSigning, userSC, partySRP, role.SoLRContingency), ErrSubjectField},
+		{"OU not the profile's", issueReq(subj(utf8Attr(oidOrganizationalUnit, "02")), XMLSigning, userSC, partySRP, role.SoLRContingency), ErrSubjectField},
+		{"x500UniqueIdentifier of another user", issueReq(subj(uidAttr(userIS)), XMLSigning, userSC, partySRP, role.SoLRContingency), ErrSubjectField},
+		{"CN not requested", issueReq(subj(utf8Attr(oidCommonName, "MALLORY")), XMLSigning, userSC, partySRP, role.SoLRContingency), ErrSubjectField},
+		{"OU twice", issueReq(subj(utf8Attr(oidOrganizationalUnit, "87"), utf8Attr(oidOrganizationalUnit, "87")), XMLSigning, userSC, partySRP, role.SoLRContingency), ErrSubjectField},
+		{"unknown role", issueReq(good, XMLSigning, userSC, partySRP, "XX"), ErrBadRequest},
+		{"zero user", issueReq(good, XMLSigning, [8]byte{}, partySRP, role.SoLRContingency), ErrBadRequest},
+		{"zero party", issueReq(good, XMLSigning, userSC, [8]byte{}, role.SoLRContingency), ErrBadRequest},
+	}
+	i0, c0, a0 := counts(t, e.st)
+	for _, tt := range issueCases {
+		tt.req.Audit = audit
+		cert, _, err := e.ca.Issue(ctx, tt.req)
+		if !errors.Is(err, tt.want) || cert != nil {
+			t.Errorf("Issue %s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if i, c, a := counts(t, e.st); i != i0 || c != c0 || a != a0 {
+		t.Errorf("refusals wrote to the store: intents %d->%d certs %d->%d audit %d->%d", i0, i, c0, c, a0, a)
+	}
+
+	// The matching subject is accepted: CN, OU and x500UniqueIdentifier
+	// equal to what the request puts in the certificate.
+	ok := issueReq(subj(utf8Attr(oidCommonName, "SRP SC"), utf8Attr(oidOrganizationalUnit, "87"), uidAttr(userSC)),
+		XMLSigning, userSC, partySRP, role.SoLRContingency)
+	ok.CommonName, ok.Audit = "SRP SC", audit
+	if _, _, err := e.ca.Issue(ctx, ok); err != nil {
+		t.Fatalf("matching subject refused: %v", err)
+	}
+	if i, c, a := counts(t, e.st); i != i0+1 || c != c0+1 || a != a0+1 {
+		t.Errorf("issuance wrote intents %d->%d certs %d->%d audit %d->%d", i0, i, c0, c, a0, a)
+	}
+}
+
+// orgAttr extracts the second attribute of a two-attribute raw Name.
+func orgAttr(raw []byte) subjectAttr {
+	as, _ := parseName(raw)
+	return subjectAttr{oid: as[1].oid, tag: as[1].tag, val: as[1].val}
+}
+
+func TestParseProfile(t *testing.T) {
+	t.Parallel()
+	for _, p := range Profiles() {
+		if got, err := ParseProfile(" " + string(p) + " "); err != nil || got != p {
+			t.Errorf("ParseProfile(%s) = %s, %v", p, got, err)
+		}
+	}
+	for _, s := range []string{"dsp-xml-signing", "", "tls"} {
+		if _, err := ParseProfile(s); !errors.Is(err, ErrUnknownProfile) {
+			t.Errorf("ParseProfile(%q) = %v, want ErrUnknownProfile", s, err)
+		}
+	}
+}
+

@@ -1,0 +1,50 @@
+package ca
+
+import "errors"
+
+// Stable error codes. Every error the package returns wraps exactly one of
+// these with %w and context, so callers branch with errors.Is, never on text.
+var (
+	// ErrUnknownProfile: a profile name that is not one of Profiles().
+	ErrUnknownProfile = errors.New("E_PROFILE_UNKNOWN")
+	// ErrBadCSR: the CSR is not a well-formed PKCS#10 request (garbage,
+	// truncated, wrong PEM type, trailing data).
+	ErrBadCSR = errors.New("E_CSR_INVALID")
+	// ErrKeyAlgorithm: the CSR's key is not ECDSA P-256.
+	ErrKeyAlgorithm = errors.New("E_CSR_KEY_ALGORITHM")
+	// ErrCSRSignature: the CSR's self-signature does not verify.
+	ErrCSRSignature = errors.New("E_CSR_SIGNATURE")
+	// ErrSubjectField: the CSR subject holds a field the profile does not
+	// allow, or a field whose value does not match the request.
+	ErrSubjectField = errors.New("E_CSR_SUBJECT")
+	// ErrTooLarge: input larger than the package accepts (MaxCSRSize).
+	ErrTooLarge = errors.New("E_INPUT_TOO_LARGE")
+	// ErrLint: zlint (RFC 5280 or SMKI profile lints) reported an error or
+	// fatal result for the to-be-signed certificate or CRL; nothing is signed.
+	ErrLint = errors.New("E_LINT")
+	// ErrBadRequest: an issuance request field is missing or invalid (zero
+	// User ID, unknown User Role, validity too short, bad common name).
+	ErrBadRequest = errors.New("E_ISSUE_REQUEST")
+	// ErrKeyReused: the CSR's key is already certified for another User ID.
+	ErrKeyReused = errors.New("E_KEY_REUSED")
+	// ErrNotInitialised: Open on a store where Init has not run.
+	ErrNotInitialised = errors.New("E_CA_NOT_INITIALISED")
+	// ErrAlreadyInitialised: Init on a store that already holds a CA.
+	ErrAlreadyInitialised = errors.New("E_CA_ALREADY_INITIALISED")
+	// ErrConfig: the Config is unusable (no passphrase for softkms, a KMS
+	// that differs from the one the CA was created with, a key that does not
+	// match its certificate, a wrong passphrase).
+	ErrConfig = errors.New("E_CA_CONFIG")
+	// ErrNotFound: no certificate with that serial.
+	ErrNotFound = errors.New("E_CERT_NOT_FOUND")
+	// ErrAlreadyRevoked: the certificate is already revoked.
+	ErrAlreadyRevoked = errors.New("E_CERT_ALREADY_REVOKED")
+	// ErrBadReason: a revocation reason that is not a usable RFC 5280
+	// CRLReason (7 is unused, 8 removeFromCRL is for delta CRLs only).
+	ErrBadReason = errors.New("E_REVOCATION_REASON")
+	// ErrSigning: the signer failed, or the signed certificate differs from
+	// the linted one; the intent is left for reconciliation.
+	ErrSigning = errors.New("E_CA_SIGNING")
+	// ErrStore: the store refused or failed a write the CA needed.
+	ErrStore = errors.New("E_CA_STORE")
+)

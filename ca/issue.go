@@ -1,0 +1,283 @@
+package ca
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.step.sm/crypto/x509util"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+// IssueRequest asks for one Organisation Certificate. The RA has already
+// decided the requester may have it; the CA checks only that the request is
+// well-formed and the CSR agrees with it.
+type IssueRequest struct {
+	CSR        *x509.CertificateRequest
+	Profile    Profile
+	UserID     eui64.ID
+	PartyID    eui64.ID
+	Role       role.UserRole
+	CommonName string             // optional subject CN (UTF8String); a CN in the CSR must equal it
+	NotBefore  time.Time          // zero = now (Clock)
+	Validity   time.Duration      // zero = profile default (10 years); notAfter always ends at 23:59:59 UTC
+	Audit      []store.AuditEntry // appended in the same transaction that records the certificate
+}
+
+// maxSerialAttempts bounds retries on a serial collision, which at 126
+// random bits only a broken random source produces.
+const maxSerialAttempts = 3
+
+// issueParams is a validated request for any profile, user or system.
+type issueParams struct {
+	spec       spec
+	csr        *x509.CertificateRequest
+	userID     eui64.ID
+	partyID    eui64.ID
+	role       role.UserRole
+	commonName string
+	notBefore  time.Time
+	validity   time.Duration
+	audit      []store.AuditEntry
+}
+
+// Issue issues a certificate under a user profile (xml-signing,
+// digital-signing, key-agreement) and returns it with its store record.
+// Refusals (ErrUnknownProfile, ErrBadRequest, ErrBadCSR, ErrKeyAlgorithm,
+// ErrCSRSignature, ErrSubjectField, ErrLint, ErrKeyReused) write nothing.
+// After the intent is recorded, a failure leaves the intent in the store:
+// ErrSigning marks it failed; ErrStore on the final write leaves it open for
+// Open to reconcile. No certificate is returned unless it is recorded.
+func (c *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, store.Certificate, error) {
+	sp, ok := specs[req.Profile]
+	if !ok || req.Profile == DSPXMLSigning {
+		return nil, store.Certificate{}, fmt.Errorf("%w: %q is not a user profile", ErrUnknownProfile, req.Profile)
+	}
+	if !req.Role.Valid() {
+		return nil, store.Certificate{}, fmt.Errorf("%w: User Role %q", ErrBadRequest, req.Role)
+	}
+	if req.PartyID.IsZero() {
+		return nil, store.Certificate{}, fmt.Errorf("%w: zero Party ID", ErrBadRequest)
+	}
+	return c.issue(ctx, issueParams{spec: sp, csr: req.CSR, userID: req.UserID, partyID: req.PartyID, role: req.Role,
+		commonName: req.CommonName, notBefore: req.NotBefore, validity: req.Validity, audit: req.Audit})
+}
+
+// IssueSystem issues the RA/DCC's own dsp-xml-signing certificate (OU=89
+// dSPXmlSign, digitalSignature, no User Role binding) for entity id, with
+// which the RA signs its policy bundle and revocation feed. It is separate
+// from Issue so that no user enrolment path can name this profile.
+func (c *CA) IssueSystem(ctx context.Context, csr *x509.CertificateRequest, id eui64.ID, commonName string) (*x509.Certificate, error) {
+	cert, _, err := c.issue(ctx, issueParams{spec: specs[DSPXMLSigning], csr: csr, userID: id, partyID: id, commonName: commonName})
+	return cert, err
+}
+
+// issue is the issuance cycle, in Boulder's order. Each step states the
+// invariant it protects.
+func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store.Certificate, error) {
+	var none store.Certificate
+
+	// Step 1: validate. Every refusal happens here, before any write, so a
+	// bad request leaves no trace in the store but its error.
+	if err := checkCSRKeyAndSignature(p.csr); err != nil {
+		return nil, none, err
+	}
+	if p.userID.IsZero() {
+		return nil, none, fmt.Errorf("%w: zero User ID", ErrBadRequest)
+	}
+	ou := p.spec.ou(p.role).OU()
+	if err := checkCSRSubject(p.csr, p.commonName, ou, p.userID); err != nil {
+		return nil, none, err
+	}
+	subject, err := endEntitySubject(p.commonName, ou, p.userID)
+	if err != nil {
+		return nil, none, err
+	}
+	start := p.notBefore
+	if start.IsZero() {
+		start = c.clock()
+	}
+	notBefore, notAfter, err := window(start, p.validity, DefaultEndEntityYears, c.issuing.NotAfter)
+	if err != nil {
+		return nil, none, err
+	}
+	if notBefore.Before(c.issuing.NotBefore) {
+		return nil, none, fmt.Errorf("%w: notBefore %s precedes the issuing CA", ErrBadRequest, notBefore.Format(time.RFC3339))
+	}
+	skid, err := KeyID(p.csr.RawSubjectPublicKeyInfo)
+	if err != nil {
+		return nil, none, err
+	}
+	var binding []byte
+	if p.spec.roleBinding {
+		ext, err := role.Extension(p.role)
+		if err != nil {
+			return nil, none, fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+		binding = ext.Value
+	}
+	keyHash := sha256.Sum256(p.csr.RawSubjectPublicKeyInfo)
+	rec := store.Certificate{
+		Issuer: IssuerIssuing, UserID: p.userID.String(), PartyID: p.partyID.String(), Profile: string(p.spec.name),
+		Role: string(p.role), KeyHash: hex.EncodeToString(keyHash[:]), NotBefore: notBefore, NotAfter: notAfter,
+		Status: store.StatusGood,
+	}
+
+	var tmpl *x509.Certificate
+	var lintDER []byte
+	for attempt := 1; ; attempt++ {
+		// Step 2: pick a serial: 16 random octets, positive. Uniqueness is
+		// the store's (CreateIntent refuses a serial any intent or
+		// certificate holds), so two certificates never share a serial.
+		serial, err := newSerial(rand.Reader)
+		if err != nil {
+			return nil, none, err
+		}
+
+		// Step 3: build the to-be-signed certificate from the profile
+		// template (data) and the validated request. Nothing from the CSR
+		// but its public key reaches the certificate.
+		tmpl, err = renderEndEntity(p.csr, map[string]any{
+			"serial": "0x" + SerialHex(serial), "rawSubject": subject, "notBefore": notBefore, "notAfter": notAfter,
+			"subjectKeyId": skid, "keyUsage": p.spec.keyUsage, "policy": OIDOrganisationCertificatePolicy,
+			"roleBinding": binding,
+		})
+		if err != nil {
+			return nil, none, err
+		}
+
+		// Step 4: lint: sign the TBS with a throwaway key under a stand-in
+		// issuer (same name and key identifier) and run zlint's RFC 5280
+		// lints and the SMKI profile lints. The CA key never signs a
+		// certificate that failed a lint.
+		if lintDER, err = c.lint.certificate(tmpl, p.csr.PublicKey, c.issuing); err != nil {
+			return nil, none, err
+		}
+
+		// Step 5: record the intent, with the linted certificate, before
+		// signing: after this, whatever happens, the store knows the serial
+		// and what was meant to be signed under it. The key-reuse check
+		// runs in the same transaction so a refusal writes nothing.
+		rec.Serial = SerialHex(serial)
+		err = c.st.Update(ctx, func(tx store.Tx) error {
+			prior, err := tx.CertificatesByKey(rec.KeyHash)
+			if err != nil {
+				return err
+			}
+			for _, pc := range prior {
+				if pc.UserID != rec.UserID {
+					return fmt.Errorf("%w: key already certified for %s (serial %s)", ErrKeyReused, pc.UserID, pc.Serial)
+				}
+			}
+			return tx.CreateIntent(store.Intent{Serial: rec.Serial, Issuer: IssuerIssuing, Profile: rec.Profile,
+				UserID: rec.UserID, LintDER: lintDER, CreatedAt: c.clock(), State: store.IntentOpen})
+		})
+		if errors.Is(err, store.ErrDuplicateSerial) && attempt < maxSerialAttempts {
+			c.log.Warn("serial collision, drawing another", "serial", rec.Serial)
+			continue
+		}
+		if errors.Is(err, ErrKeyReused) {
+			return nil, none, err
+		}
+		if err != nil {
+			return nil, none, fmt.Errorf("%w: recording intent %s: %w", ErrStore, rec.Serial, err)
+		}
+		break
+	}
+
+	// Step 6: sign with the issuing key taken from the CAS seam (softcas
+	// over the KMS signer). Not softcas.CreateCertificate: it re-parses its
+	// output with crypto/x509, which refuses the BIT STRING
+	// x500UniqueIdentifier every SMKI subject carries (see
+	// internal/dccx509), so x509.CreateCertificate signs and dccx509 parses.
+	cert, err := c.signEndEntity(tmpl, p.csr.PublicKey)
+	if err != nil {
+		c.failIntent(ctx, rec.Serial, err)
+		return nil, none, fmt.Errorf("%w: signing %s: %v", ErrSigning, rec.Serial, err)
+	}
+
+	// Step 7: the signed TBS must be exactly the linted TBS: what was
+	// linted and recorded in the intent is what was signed.
+	lintCert, err := dccx509.ParseCertificate(lintDER)
+	if err != nil || !sameTBS(cert, lintCert) || cert.CheckSignatureFrom(c.issuing) != nil {
+		c.failIntent(ctx, rec.Serial, errors.New("signed TBS differs from the linted TBS"))
+		return nil, none, fmt.Errorf("%w: %s: signed certificate differs from the linted one", ErrSigning, rec.Serial)
+	}
+
+	// Step 8: record the certificate, its audit entries and the intent's
+	// completion in one transaction. If it fails, the intent stays open and
+	// the certificate is not returned: Open reconciles it to failed, so
+	// the serial is burnt and nobody holds a certificate the store lacks.
+	rec.DER = cert.Raw
+	rec.IssuedAt = c.clock()
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutCertificate(rec); err != nil {
+			return err
+		}
+		if err := appendAudit(tx, c.clock, p.audit); err != nil {
+			return err
+		}
+		return tx.SetIntentState(rec.Serial, store.IntentCompleted)
+	})
+	if err != nil {
+		c.log.Error("certificate signed but not recorded; intent left open", "serial", rec.Serial, "err", err)
+		return nil, none, fmt.Errorf("%w: recording certificate %s: %w", ErrStore, rec.Serial, err)
+	}
+	c.log.Info("certificate issued", "serial", rec.Serial, "profile", rec.Profile, "user_id", rec.UserID, "role", rec.Role)
+	return cert, rec, nil
+}
+
+// signEndEntity signs tmpl for pub with the issuing CA's key.
+func (c *CA) signEndEntity(tmpl *x509.Certificate, pub any) (*x509.Certificate, error) {
+	signer, err := c.issCAS.GetSigner()
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.issuing, pub, signer)
+	if err != nil {
+		return nil, err
+	}
+	return dccx509.ParseCertificate(der)
+}
+
+// renderEndEntity runs the end-entity x509util template with data.
+func renderEndEntity(csr *x509.CertificateRequest, data map[string]any) (*x509.Certificate, error) {
+	td := x509util.NewTemplateData()
+	for k, v := range data {
+		td.Set(k, v)
+	}
+	c, err := x509util.NewCertificate(csr, x509util.WithTemplate(endEntityTemplate, td))
+	if err != nil {
+		return nil, fmt.Errorf("%w: profile template: %v", ErrLint, err)
+	}
+	return c.GetCertificate(), nil
+}
+
+// failIntent marks an intent failed after a signing problem. If even that
+// write fails, the intent stays open and Open reconciles it.
+func (c *CA) failIntent(ctx context.Context, serial string, cause error) {
+	err := c.st.Update(ctx, func(tx store.Tx) error { return tx.SetIntentState(serial, store.IntentFailed) })
+	c.log.Error("issuance failed after the intent was recorded", "serial", serial, "cause", cause, "mark_failed_err", err)
+}
+
+// appendAudit appends entries in tx, stamping a zero Time with now.
+func appendAudit(tx store.Tx, now func() time.Time, entries []store.AuditEntry) error {
+	for _, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = now()
+		}
+		if _, err := tx.AppendAudit(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

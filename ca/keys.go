@@ -1,0 +1,149 @@
+package ca
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.step.sm/crypto/kms"
+	kmsapi "go.step.sm/crypto/kms/apiv1"
+	_ "go.step.sm/crypto/kms/pkcs11" // registers the pkcs11: KMS (cgo)
+	"go.step.sm/crypto/kms/softkms"
+	"go.step.sm/crypto/pemutil"
+)
+
+// KMS kinds recorded in the CA state, so Open refuses a Config whose KMS is
+// not the one the keys were created in.
+const (
+	kindSoft   = "softkms"
+	kindPKCS11 = "pkcs11"
+)
+
+// keyStore wraps a go.step.sm/crypto KeyManager with the two things smki
+// needs: create a P-256 CA key and get a signer for it by reference.
+//
+// softkms keys are encrypted PKCS#8 PEM files (AES-256-CBC, key from the
+// passphrase) under Dir/keys/, referenced by a path relative to Dir; PKCS#11
+// keys never leave the token and are referenced by a pkcs11: URI (id and
+// object label, both random per key so repeated Inits never collide).
+type keyStore struct {
+	km   kms.KeyManager
+	kind string
+	dir  string
+	pass []byte
+}
+
+func openKeyStore(ctx context.Context, cfg Config) (*keyStore, error) {
+	if cfg.KMS == "" {
+		if len(cfg.Passphrase) == 0 {
+			return nil, fmt.Errorf("%w: softkms needs a passphrase to encrypt the CA keys", ErrConfig)
+		}
+		if cfg.Dir == "" {
+			return nil, fmt.Errorf("%w: softkms needs a data directory", ErrConfig)
+		}
+		km, err := softkms.New(ctx, kmsapi.Options{Type: kmsapi.SoftKMS})
+		if err != nil {
+			return nil, fmt.Errorf("%w: softkms: %v", ErrConfig, err)
+		}
+		return &keyStore{km: km, kind: kindSoft, dir: cfg.Dir, pass: cfg.Passphrase}, nil
+	}
+	if !strings.HasPrefix(cfg.KMS, kindPKCS11+":") {
+		return nil, fmt.Errorf("%w: KMS %q: only softkms (empty) and pkcs11: URIs are supported", ErrConfig, redactURI(cfg.KMS))
+	}
+	km, err := kms.New(ctx, kmsapi.Options{Type: kmsapi.PKCS11, URI: cfg.KMS})
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening PKCS#11 %s: %v", ErrConfig, redactURI(cfg.KMS), err)
+	}
+	return &keyStore{km: km, kind: kindPKCS11}, nil
+}
+
+// redactURI drops the query (pin-value) from a KMS URI before it is logged.
+func redactURI(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+// create makes a new P-256 key named after label and returns its reference
+// and a signer.
+func (k *keyStore) create(label string) (string, crypto.Signer, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrSigning, err)
+	}
+	suffix := hex.EncodeToString(rnd[:])
+	switch k.kind {
+	case kindSoft:
+		ref := filepath.Join("keys", label+"-"+suffix+".key")
+		resp, err := k.km.CreateKey(&kmsapi.CreateKeyRequest{Name: ref, SignatureAlgorithm: kmsapi.ECDSAWithSHA256})
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: creating %s key: %v", ErrSigning, label, err)
+		}
+		block, err := pemutil.Serialize(resp.PrivateKey, pemutil.WithPKCS8(true), pemutil.WithPassword(k.pass))
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: encrypting %s key: %v", ErrSigning, label, err)
+		}
+		if err := writeExclusive(filepath.Join(k.dir, ref), pem.EncodeToMemory(block)); err != nil {
+			return "", nil, err
+		}
+		// Reload through the KMS: proves the file and passphrase work
+		// before anything is signed with the key.
+		s, err := k.signer(ref)
+		return ref, s, err
+	default:
+		ref := fmt.Sprintf("pkcs11:id=%s;object=smki-%s-%s", suffix, label, suffix)
+		if _, err := k.km.CreateKey(&kmsapi.CreateKeyRequest{Name: ref, SignatureAlgorithm: kmsapi.ECDSAWithSHA256}); err != nil {
+			return "", nil, fmt.Errorf("%w: creating %s key in the token: %v", ErrSigning, label, err)
+		}
+		s, err := k.signer(ref)
+		return ref, s, err
+	}
+}
+
+// signer returns a signer for a key reference made by create.
+func (k *keyStore) signer(ref string) (crypto.Signer, error) {
+	req := &kmsapi.CreateSignerRequest{SigningKey: ref}
+	if k.kind == kindSoft {
+		req.SigningKey = filepath.Join(k.dir, ref)
+		req.Password = k.pass
+	}
+	s, err := k.km.CreateSigner(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: loading key %s (wrong passphrase or KMS?): %v", ErrConfig, ref, err)
+	}
+	return s, nil
+}
+
+func (k *keyStore) close() error { return k.km.Close() }
+
+// writeExclusive creates path (and its 0700 directory) with mode 0600 and
+// fails if it exists: a CA key is never overwritten.
+func writeExclusive(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("%w: key directory: %v", ErrConfig, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%w: key file %s exists", ErrConfig, path)
+		}
+		return fmt.Errorf("%w: key file: %v", ErrConfig, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: key file: %v", ErrConfig, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: key file: %v", ErrConfig, err)
+	}
+	return f.Close()
+}

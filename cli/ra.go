@@ -1,0 +1,485 @@
+package cli
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/role"
+)
+
+// raClient builds the RA client from the resolved target.
+func raClient(c *ucli.Context) (*ra.Client, error) {
+	url, officer, err := raTarget(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := ra.NewClient(url, officer)
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	return cl, nil
+}
+
+// apiErr turns an RA refusal into "E_CODE: message".
+func apiErr(err error) error {
+	var ae *ra.APIError
+	if errors.As(err, &ae) {
+		return fmt.Errorf("%s: %s", ae.Code, ae.Message)
+	}
+	return err
+}
+
+func euiFlag(c *ucli.Context, name string, required bool) (eui64.ID, error) {
+	s := c.String(name)
+	if s == "" {
+		if required {
+			return eui64.ID{}, usageErr("--%s is required", name)
+		}
+		return eui64.ID{}, nil
+	}
+	id, err := eui64.Parse(s)
+	if err != nil {
+		return id, usageErr("--%s: %v", name, err)
+	}
+	return id, nil
+}
+
+func table(c *ucli.Context, header string, rows [][]string) {
+	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	w.Flush()
+}
+
+func partyCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "party",
+		Usage: "SEC Parties (RA operators)",
+		Subcommands: []*ucli.Command{
+			{
+				Name: "create", Usage: "register a SEC Party",
+				Description: "Example:\n   smki party create --id 90-B3-D5-1F-30-00-00-0A --name supplier-a",
+				Flags: append([]ucli.Flag{
+					&ucli.StringFlag{Name: "id", Usage: "Party ID (EUI-64)", Required: true},
+					&ucli.StringFlag{Name: "name", Usage: "party name", Required: true},
+				}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					id, err := euiFlag(c, "id", true)
+					if err != nil {
+						return err
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					p, err := cl.CreateParty(c.Context, id, c.String("name"))
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, p)
+					}
+					table(c, "ID\tNAME\tSTATUS", [][]string{{p.ID.String(), p.Name, p.Status}})
+					return nil
+				},
+			},
+			{
+				Name: "list", Usage: "list parties",
+				Description: "Example:\n   smki party list --json",
+				Flags:       clientFlags(),
+				Action: func(c *ucli.Context) error {
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					ps, err := cl.ListParties(c.Context)
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, ps)
+					}
+					var rows [][]string
+					for _, p := range ps {
+						rows = append(rows, []string{p.ID.String(), p.Name, p.Status})
+					}
+					table(c, "ID\tNAME\tSTATUS", rows)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func userCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "user",
+		Usage: "User IDs and their User Roles (RA operators)",
+		Subcommands: []*ucli.Command{
+			{
+				Name: "create", Usage: "register a User ID for a party with one User Role",
+				Description: "Example:\n   smki user create --id 90-B3-D5-1F-30-05-00-00 --party 90-B3-D5-1F-30-00-00-5C --role SC --name srp-sc",
+				Flags: append([]ucli.Flag{
+					&ucli.StringFlag{Name: "id", Usage: "User ID (EUI-64)", Required: true},
+					&ucli.StringFlag{Name: "party", Usage: "Party ID (EUI-64)", Required: true},
+					&ucli.StringFlag{Name: "role", Usage: "User Role: IS, ES, GS, RSA, ED, GT, OU or SC", Required: true},
+					&ucli.StringFlag{Name: "name", Usage: "display name", Required: true},
+				}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					id, err := euiFlag(c, "id", true)
+					if err != nil {
+						return err
+					}
+					party, err := euiFlag(c, "party", true)
+					if err != nil {
+						return err
+					}
+					r, err := role.Parse(c.String("role"))
+					if err != nil {
+						return usageErr("--role: %v", err)
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					u, err := cl.CreateUser(c.Context, id, party, r, c.String("name"))
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, u)
+					}
+					table(c, "ID\tPARTY\tROLE\tNAME\tSTATUS", [][]string{{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status}})
+					return nil
+				},
+			},
+			{
+				Name: "list", Usage: "list users, optionally of one party",
+				Description: "Example:\n   smki user list --party 90-B3-D5-1F-30-00-00-5C",
+				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "party", Usage: "Party ID (EUI-64)"}}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					party, err := euiFlag(c, "party", false)
+					if err != nil {
+						return err
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					us, err := cl.ListUsers(c.Context, party)
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, us)
+					}
+					var rows [][]string
+					for _, u := range us {
+						rows = append(rows, []string{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status})
+					}
+					table(c, "ID\tPARTY\tROLE\tNAME\tSTATUS", rows)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func officerCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "officer",
+		Usage: "officers: SROs and AROs of parties, and the RA's own staff",
+		Subcommands: []*ucli.Command{
+			{
+				Name:  "add",
+				Usage: "appoint an officer and write their credential directory",
+				Description: `RA operators appoint RA staff and a party's first SRO; an SRO appoints its
+own party's AROs. The credential (key.pem, cert.pem, ca.pem) is an mTLS client
+certificate from the RA access CA, used later as --officer DIR.
+
+Example:
+   smki officer add --id srp1-sro --name "Sam Roe" --kind sro --party 90-B3-D5-1F-30-00-00-5C --out ./srp1-sro`,
+				Flags: append([]ucli.Flag{
+					&ucli.StringFlag{Name: "id", Usage: "officer ID (a-z 0-9 . _ -)", Required: true},
+					&ucli.StringFlag{Name: "name", Usage: "the person's name", Required: true},
+					&ucli.StringFlag{Name: "kind", Usage: "sro, aro, ra-operator, ra-approver or authority-liaison", Required: true},
+					&ucli.StringFlag{Name: "party", Usage: "Party ID for sro and aro"},
+					&ucli.StringFlag{Name: "out", Usage: "credential directory to write", Required: true},
+				}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					party, err := euiFlag(c, "party", false)
+					if err != nil {
+						return err
+					}
+					if _, err := os.Stat(c.String("out") + "/key.pem"); err == nil {
+						return usageErr("--out %s already holds a credential", c.String("out"))
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party})
+					if err != nil {
+						return apiErr(err)
+					}
+					if err := ra.WriteCredential(c.String("out"), cred); err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return printJSON(c, o)
+					}
+					fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; credential written to %s\n", o.ID, o.Kind, c.String("out"))
+					return nil
+				},
+			},
+			{
+				Name: "list", Usage: "list officers, optionally of one party",
+				Description: "Example:\n   smki officer list --party 90-B3-D5-1F-30-00-00-5C",
+				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "party", Usage: "Party ID (EUI-64)"}}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					party, err := euiFlag(c, "party", false)
+					if err != nil {
+						return err
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					os, err := cl.ListOfficers(c.Context, party)
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, os)
+					}
+					var rows [][]string
+					for _, o := range os {
+						rows = append(rows, []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy})
+					}
+					table(c, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY", rows)
+					return nil
+				},
+			},
+			{
+				Name: "remove", Usage: "remove an officer; their credential is refused at once",
+				Description: "Example:\n   smki officer remove --id srp1-aro",
+				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "id", Usage: "officer ID", Required: true}}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					o, err := cl.RemoveOfficer(c.Context, c.String("id"))
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, o)
+					}
+					fmt.Fprintf(c.App.Writer, "officer %s removed\n", o.ID)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func keygenCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:        "keygen",
+		Usage:       "generate an ECDSA P-256 private key (PKCS#8 PEM, mode 0600)",
+		Description: "Example:\n   smki keygen --out sc-xml.key",
+		Flags:       []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "key file to create", Required: true}},
+		Action: func(c *ucli.Context) error {
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				return err
+			}
+			der, err := x509.MarshalPKCS8PrivateKey(key)
+			if err != nil {
+				return err
+			}
+			f, err := os.OpenFile(c.String("out"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			defer f.Close()
+			if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "P-256 key written to %s\n", c.String("out"))
+			return f.Close()
+		},
+	}
+}
+
+func csrCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "csr",
+		Usage: "make a PKCS#10 request with the subject the RA expects for a User ID and profile",
+		Description: `The subject carries OU (the profile's remote party role: 87 for xml-signing)
+and x500UniqueIdentifier (the User ID). --role is needed for digital-signing and
+key-agreement, whose OU depends on it.
+
+Example:
+   smki csr --key sc-xml.key --user-id 90-B3-D5-1F-30-05-00-00 --profile xml-signing --out sc-xml.csr`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "key", Usage: "private key (PEM)", Required: true},
+			&ucli.StringFlag{Name: "user-id", Usage: "User ID (EUI-64)", Required: true},
+			&ucli.StringFlag{Name: "profile", Usage: "xml-signing, digital-signing or key-agreement", Required: true},
+			&ucli.StringFlag{Name: "role", Usage: "User Role (needed for digital-signing and key-agreement)"},
+			&ucli.StringFlag{Name: "cn", Usage: "optional common name"},
+			&ucli.StringFlag{Name: "out", Usage: "CSR file (default stdout)"},
+		},
+		Action: func(c *ucli.Context) error {
+			id, err := euiFlag(c, "user-id", true)
+			if err != nil {
+				return err
+			}
+			p, err := ca.ParseProfile(c.String("profile"))
+			if err != nil {
+				return usageErr("--profile: %v", err)
+			}
+			r := role.OtherUser // xml-signing's OU (87) does not depend on the role
+			if s := c.String("role"); s != "" {
+				if r, err = role.Parse(s); err != nil {
+					return usageErr("--role: %v", err)
+				}
+			} else if p != ca.XMLSigning {
+				return usageErr("--role is required for %s", p)
+			}
+			key, err := loadKey(c.String("key"))
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			csr, err := ra.NewCSR(key, id, r, p, c.String("cn"))
+			if err != nil {
+				return err
+			}
+			return writeOut(c, c.String("out"), csr)
+		},
+	}
+}
+
+func enrollCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "enroll",
+		Usage: "submit a CSR to the RA and write the issued certificate",
+		Description: `An SRO or ARO of the user's party submits; the RA checks the role -> profile
+eligibility (SC gets xml-signing only), the subject, and that the key was never
+certified for another user.
+
+Example:
+   smki enroll --ra https://127.0.0.1:8443 --officer ./srp1-aro --user-id 90-B3-D5-1F-30-05-00-00 \
+       --profile xml-signing --csr sc-xml.csr --out sc-xml.pem`,
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "user-id", Usage: "User ID (EUI-64)", Required: true},
+			&ucli.StringFlag{Name: "profile", Usage: "certificate profile", Required: true},
+			&ucli.StringFlag{Name: "csr", Usage: "CSR file (PEM or DER)", Required: true},
+			&ucli.StringFlag{Name: "out", Usage: "certificate file (default stdout)"},
+			&ucli.StringFlag{Name: "mode", Usage: "enrol, renew or rekey", Value: "enrol"},
+			&ucli.StringFlag{Name: "replaces", Usage: "serial of the certificate renewed or re-keyed"},
+		}, clientFlags()...),
+		Action: func(c *ucli.Context) error {
+			id, err := euiFlag(c, "user-id", true)
+			if err != nil {
+				return err
+			}
+			csr, err := os.ReadFile(c.String("csr"))
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			cl, err := raClient(c)
+			if err != nil {
+				return err
+			}
+			is, err := cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
+				Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")})
+			if err != nil {
+				return apiErr(err)
+			}
+			if c.Bool("json") {
+				return printJSON(c, is.Cert)
+			}
+			if err := writeOut(c, c.String("out"), is.CertPEM); err != nil {
+				return err
+			}
+			if c.String("out") != "" {
+				fmt.Fprintf(c.App.Writer, "issued %s serial %s to %s\n", is.Cert.Profile, is.Cert.Serial, c.String("out"))
+			}
+			return nil
+		},
+	}
+}
+
+func certsCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:        "certs",
+		Usage:       "list Organisation Certificates",
+		Description: "Example:\n   smki certs --party 90-B3-D5-1F-30-00-00-0A --status good",
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "user", Usage: "User ID"},
+			&ucli.StringFlag{Name: "party", Usage: "Party ID"},
+			&ucli.StringFlag{Name: "status", Usage: "good or revoked"},
+			&ucli.IntFlag{Name: "limit", Usage: "at most this many"},
+		}, clientFlags()...),
+		Action: func(c *ucli.Context) error {
+			user, err := euiFlag(c, "user", false)
+			if err != nil {
+				return err
+			}
+			party, err := euiFlag(c, "party", false)
+			if err != nil {
+				return err
+			}
+			cl, err := raClient(c)
+			if err != nil {
+				return err
+			}
+			cs, err := cl.ListCertificates(c.Context, ra.CertQuery{UserID: user, PartyID: party, Status: c.String("status"), Limit: c.Int("limit")})
+			if err != nil {
+				return apiErr(err)
+			}
+			if c.Bool("json") {
+				return printJSON(c, cs)
+			}
+			table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(cs))
+			return nil
+		},
+	}
+}
+
+func certRows(cs []ra.CertInfo) [][]string {
+	var rows [][]string
+	for _, ci := range cs {
+		rows = append(rows, []string{ci.Serial, ci.UserID, ci.Profile, ci.Role, ci.Status, ci.NotAfter.Format("2006-01-02")})
+	}
+	return rows
+}
+
+// writeOut writes data to path, or to stdout when path is "".
+func writeOut(c *ucli.Context, path string, data []byte) error {
+	if path == "" {
+		_, err := c.App.Writer.Write(data)
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return withCode(ExitUsage, err)
+	}
+	return nil
+}

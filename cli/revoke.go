@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/store/bolt"
+)
+
+func revokeCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "revoke",
+		Usage: "revoke one certificate, every certificate of a user, or of a party",
+		Description: `A revocation by user or party is a dry run unless --yes is given: it prints what
+it would revoke. Each revocation advances the revocation sequence and the ORL is
+reissued in the same transaction. Reasons are RFC 5280 names or numbers.
+
+Examples:
+   smki revoke --serial 5f3a... --reason keyCompromise
+   smki revoke --party 90-B3-D5-1F-30-00-00-0A --reason cessationOfOperation          # dry run
+   smki revoke --party 90-B3-D5-1F-30-00-00-0A --reason cessationOfOperation --yes`,
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "serial", Usage: "certificate serial (hex)"},
+			&ucli.StringFlag{Name: "user", Usage: "every certificate of this User ID"},
+			&ucli.StringFlag{Name: "party", Usage: "every certificate of this Party ID"},
+			&ucli.StringFlag{Name: "reason", Usage: "RFC 5280 reason (name or number)", Value: "unspecified"},
+			&ucli.BoolFlag{Name: "yes", Usage: "revoke a user's or party's certificates (without it: dry run)"},
+			&ucli.BoolFlag{Name: "dry-run", Usage: "show what --serial would revoke without revoking"},
+		}, clientFlags()...),
+		Action: func(c *ucli.Context) error {
+			user, err := euiFlag(c, "user", false)
+			if err != nil {
+				return err
+			}
+			party, err := euiFlag(c, "party", false)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, s := range []string{"serial", "user", "party"} {
+				if c.String(s) != "" {
+					n++
+				}
+			}
+			if n != 1 {
+				return usageErr("give exactly one of --serial, --user, --party")
+			}
+			reason, err := ra.ParseReason(c.String("reason"))
+			if err != nil {
+				return usageErr("--reason: %v", err)
+			}
+			cl, err := raClient(c)
+			if err != nil {
+				return err
+			}
+			req := ra.RevokeRequest{Serial: strings.ToLower(c.String("serial")), UserID: user, PartyID: party,
+				Reason: reason, Yes: c.Bool("yes"), DryRun: c.Bool("dry-run")}
+			bulk := c.String("serial") == ""
+			stopProgress := func() {}
+			if bulk && req.Yes && !c.Bool("json") {
+				stopProgress = progress(c, "revoking")
+			}
+			res, err := cl.Revoke(c.Context, req)
+			stopProgress()
+			if err != nil {
+				return apiErr(err)
+			}
+			if c.Bool("json") {
+				return printJSON(c, res)
+			}
+			table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(res.Certificates))
+			if res.DryRun {
+				fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); add --yes to revoke\n",
+					len(res.Certificates), ra.ReasonName(res.Reason))
+			} else {
+				last := uint64(0)
+				if k := len(res.Revocations); k > 0 {
+					last = res.Revocations[k-1].Seq
+				}
+				fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; ORL reissued\n",
+					len(res.Revocations), ra.ReasonName(res.Reason), last)
+			}
+			return nil
+		},
+	}
+}
+
+// progress shows a spinner with elapsed time on a terminal while a
+// long request runs; on anything else it shows nothing. The server
+// revokes in one transaction, so there is no partial count to show.
+func progress(c *ucli.Context, what string) (stop func()) {
+	f, ok := c.App.ErrWriter.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		frames := []string{"|", "/", "-", "\\"}
+		start := time.Now()
+		t := time.NewTicker(120 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				fmt.Fprintf(f, "\r%s done in %s\033[K\n", what, time.Since(start).Round(time.Millisecond))
+				return
+			case <-t.C:
+				fmt.Fprintf(f, "\r%s %s %s", frames[i%len(frames)], what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func auditCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "audit",
+		Usage: "the tamper-evident audit log",
+		Subcommands: []*ucli.Command{{
+			Name:  "verify",
+			Usage: "walk the audit hash chain and name the first broken link",
+			Description: `With --data it opens the store directly (the server must be stopped: the
+embedded store is single-process); otherwise it asks the RA.
+
+Examples:
+   smki audit verify --data ./data
+   smki audit verify --ra https://127.0.0.1:8443 --officer ./admin`,
+			Flags: append([]ucli.Flag{
+				&ucli.StringFlag{Name: "data", Usage: "data directory of a stopped server"},
+			}, clientFlags()...),
+			Action: func(c *ucli.Context) error {
+				var rep ra.AuditReport
+				if dir := c.String("data"); dir != "" {
+					st, err := bolt.Open(storePath(dir), bolt.WithLockTimeout(2*time.Second))
+					if err != nil {
+						return withCode(ExitUsage, err)
+					}
+					defer st.Close()
+					var werr error
+					rep, werr = ra.WalkAudit(c.Context, st)
+					rep.OK = werr == nil
+					if werr != nil {
+						rep.Error = werr.Error()
+					}
+				} else {
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					if rep, err = cl.VerifyAudit(c.Context); err != nil {
+						return apiErr(err)
+					}
+				}
+				if c.Bool("json") {
+					if err := printJSON(c, rep); err != nil {
+						return err
+					}
+				} else if rep.OK {
+					fmt.Fprintf(c.App.Writer, "audit chain OK: %d entries, head %s\n", rep.Entries, rep.Head)
+				}
+				if !rep.OK {
+					return fmt.Errorf("E_AUDIT_CHAIN_BROKEN: first broken link at entry %d: %s", rep.BrokenAt, rep.Error)
+				}
+				return nil
+			},
+		}},
+	}
+}

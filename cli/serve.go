@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
+	"github.com/smki/smki/testpki"
+)
+
+func serveCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "serve",
+		Usage: "run the RA/CA server over HTTPS",
+		Description: `Serves the RA API (mTLS), the CA's roots and CRLs, health and metrics.
+With --dev it creates the data directory, a passphrase file, the CA and a test PKI
+scenario on first start, so that one command brings up a working server.
+
+Example:
+   smki serve --dev                       # ./data, https://127.0.0.1:8443
+   smki serve --data /var/lib/smki --listen 0.0.0.0:8443 --passphrase-file /etc/smki/pass`,
+		Flags: append([]ucli.Flag{
+			&ucli.BoolFlag{Name: "dev", Usage: "development mode: initialise everything on first start"},
+			&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
+			&ucli.StringFlag{Name: "listen", Usage: "address to serve HTTPS on", Value: "127.0.0.1:8443", EnvVars: []string{"SMKI_LISTEN"}},
+			&ucli.StringFlag{Name: "ready-file", Usage: "write the listening address to this file once serving (for scripts and tests)", EnvVars: []string{"SMKI_READY_FILE"}},
+		}, passphraseFlags()...),
+		Action: serve,
+	}
+}
+
+func serve(c *ucli.Context) error {
+	dir := c.String("data")
+	dev := c.Bool("dev")
+	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return withCode(ExitUsage, err)
+	}
+	pass, err := passphrase(c)
+	if err != nil {
+		return err
+	}
+	if len(pass) == 0 && c.String("kms") == "" {
+		if !dev {
+			return usageErr("a CA key passphrase is needed: --passphrase-file or SMKI_PASSPHRASE (or --dev)")
+		}
+		if pass, err = devPassphrase(dir); err != nil {
+			return err
+		}
+	}
+	st, err := bolt.Open(storePath(dir))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms"), Logger: log}
+	authority, err := ca.Open(ctx, st, cfg)
+	if errors.Is(err, ca.ErrNotInitialised) && dev {
+		if err = ca.Init(ctx, st, cfg, ca.InitOptions{}); err == nil {
+			authority, err = ca.Open(ctx, st, cfg)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer authority.Close()
+
+	scenario := filepath.Join(dir, "testpki")
+	if dev {
+		if _, err := os.Stat(scenario); errors.Is(err, os.ErrNotExist) {
+			if _, err := testpki.Build(ctx, testpki.Options{Out: scenario}); err != nil {
+				return fmt.Errorf("building the dev test PKI: %w", err)
+			}
+		}
+	}
+
+	access, err := ra.OpenAccessCA(filepath.Join(dir, "access"), time.Now)
+	if err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(c.String("listen"))
+	if err != nil {
+		return usageErr("--listen: %v", err)
+	}
+	tlsConf, err := access.TLSConfig(host, "localhost", "127.0.0.1")
+	if err != nil {
+		return err
+	}
+
+	// Roots, CRLs and health are public; the RA API requires a verified
+	// officer certificate and checks for one on every request.
+	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
+
+	svc, err := ra.New(st, authority, access, ra.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	// The first two RA people (an operator and an approver, for four-eyes
+	// decisions) get credentials under DATA/officers on first start.
+	if err := svc.Bootstrap(ctx, dir); err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mountCA(mux, st, authority)
+	mux.Handle("/", ra.NewServer(svc, ra.WithServerLogger(log)))
+
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	srv := &http.Server{Handler: mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	go refreshCRLs(ctx, authority, log)
+
+	addr := ln.Addr().String()
+	fmt.Fprintf(c.App.Writer, "smki serving on https://%s\n", addr)
+	fmt.Fprintf(c.App.Writer, "  data:        %s\n", absPath(dir))
+	fmt.Fprintf(c.App.Writer, "  roots:       https://%s/roots\n", addr)
+	fmt.Fprintf(c.App.Writer, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
+	fmt.Fprintf(c.App.Writer, "  TLS root:    %s\n", absPath(filepath.Join(dir, "access", "access-root.pem")))
+	fmt.Fprintf(c.App.Writer, "  RA operator: --officer %s\n", absPath(filepath.Join(dir, "officers", "admin")))
+	fmt.Fprintf(c.App.Writer, "  RA approver: --officer %s\n", absPath(filepath.Join(dir, "officers", "approver")))
+	fmt.Fprintf(c.App.Writer, "  API:         https://%s/openapi.yaml\n", addr)
+	if dev {
+		fmt.Fprintf(c.App.Writer, "  test PKI:    %s\n", absPath(scenario))
+	}
+	if f := c.String("ready-file"); f != "" {
+		if err := os.WriteFile(f, []byte(addr), 0o644); err != nil {
+			return err
+		}
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	log.Info("shutting down")
+	return srv.Shutdown(shutdown)
+}
+
+// mountCA serves what relying parties fetch without credentials.
+func mountCA(mux *http.ServeMux, st store.Store, authority *ca.CA) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		err := st.View(r.Context(), func(tx store.Tx) error { _, err := tx.RevocationSeq(); return err })
+		if err != nil {
+			http.Error(w, `{"status":"unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /roots", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: authority.Root().Raw})
+	})
+	mux.HandleFunc("GET /ca/issuing.pem", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: authority.Issuing().Raw})
+	})
+	mux.HandleFunc("GET /crl/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var name string
+		switch r.PathValue("name") {
+		case "orl.crl":
+			name = "orl"
+		case "arl.crl":
+			name = "arl"
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		der, err := authority.CRL(r.Context(), name)
+		if err != nil {
+			http.Error(w, "E_CRL_UNAVAILABLE", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		w.Write(der)
+	})
+}
+
+// refreshCRLs reissues CRLs before they go stale, until ctx ends.
+func refreshCRLs(ctx context.Context, authority *ca.CA, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := authority.RefreshCRLs(ctx); err != nil {
+				log.Error("CRL refresh failed", "err", err)
+			}
+		}
+	}
+}
+
+// devPassphrase returns the dev-mode passphrase kept in DATA/passphrase,
+// creating a random one on first start.
+func devPassphrase(dir string) ([]byte, error) {
+	p := filepath.Join(dir, "passphrase")
+	if b, err := os.ReadFile(p); err == nil {
+		return b, nil
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	pass := []byte(hex.EncodeToString(raw[:]))
+	if err := os.WriteFile(p, pass, 0o600); err != nil {
+		return nil, err
+	}
+	return pass, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,383 @@
+package cli
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/verifier"
+	"github.com/smki/smki/verifier/xmldsig"
+)
+
+// maxInput caps what sign and verify read: one byte over the XML limit, so
+// an oversized request reaches the verifier and is answered MALFORMED.
+const maxInput = 1<<20 + 1
+
+func signCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "sign",
+		Usage:     "sign a DUIS Service Request (DUIS XMLDSig profile) and write it to stdout",
+		ArgsUsage: "FILE|-",
+		Description: `Signs with an ECDSA P-256 key (PEM, PKCS#8 or SEC1) whose certificate is
+given with --cert. A placeholder ds:Signature in the input (the DUIS templates
+carry one) is replaced. KeyInfo names the certificate by X509IssuerSerial;
+--include-cert adds the certificate itself (verifiers still chain it).
+
+Example:
+   smki sign --key users/srp-sc-xml/key.pem --cert users/srp-sc-xml/cert.pem --counter 1001 request.xml > signed.xml`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "key", Usage: "signing key `PEM`", Required: true},
+			&ucli.StringFlag{Name: "cert", Usage: "signer certificate `PEM`", Required: true},
+			&ucli.StringFlag{Name: "counter", Usage: "replace the RequestID counter with `N` before signing"},
+			&ucli.BoolFlag{Name: "include-cert", Usage: "add the certificate to KeyInfo as X509Certificate"},
+		},
+		Action: func(c *ucli.Context) error {
+			data, err := readInput(c)
+			if err != nil {
+				return err
+			}
+			key, err := loadKey(c.String("key"))
+			if err != nil {
+				return usageErr("--key: %v", err)
+			}
+			cert, err := loadCert(c.String("cert"))
+			if err != nil {
+				return usageErr("--cert: %v", err)
+			}
+			if s := c.String("counter"); s != "" {
+				n, err := strconv.ParseUint(s, 10, 64)
+				if err != nil {
+					return usageErr("--counter: %q is not a decimal in [0, 2^64-1]", s)
+				}
+				if data, err = setCounter(data, n); err != nil {
+					return usageErr("--counter: %v", err)
+				}
+			}
+			out, err := xmldsig.Sign(data, key, cert, xmldsig.SignOptions{IncludeCertificate: c.Bool("include-cert")})
+			if err != nil {
+				return withCode(ExitError, err)
+			}
+			if _, err := c.App.Writer.Write(out); err != nil {
+				return usageErr("write: %v", err)
+			}
+			return nil
+		},
+	}
+}
+
+func verifyCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "verify",
+		Usage:     "check a signed DUIS Service Request; print one JSON decision",
+		ArgsUsage: "FILE|-",
+		Description: `Prints {"decision","code","reason","route"} and exits 0 on accept, 3 on
+reject, 2 on a usage or I/O error (including a bundle that does not verify).
+--trust defaults to <dir of bundle>/trust and must hold root.pem; issuing-ca.pem
+and every *.crl there are used too (each CRL must verify against them).
+--at evaluates the request, and the freshness of the data, as of that time.
+
+Example:
+   smki verify --bundle scenario/bundle.json signed.xml`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE`", Required: true},
+			&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl)"},
+			&ucli.StringFlag{Name: "at", Usage: "evaluate as of this RFC 3339 `TIME` (default now)"},
+		},
+		Action: func(c *ucli.Context) error {
+			clock := time.Now
+			if s := c.String("at"); s != "" {
+				at, err := time.Parse(time.RFC3339, s)
+				if err != nil {
+					return usageErr("--at: %v", err)
+				}
+				clock = func() time.Time { return at }
+			}
+			data, err := readInput(c)
+			if err != nil {
+				return err
+			}
+			v, err := buildVerifier(c.String("bundle"), c.String("trust"), clock, nil)
+			if err != nil {
+				return err
+			}
+			d := v.Verify(data, clock())
+			if err := json.NewEncoder(c.App.Writer).Encode(d); err != nil {
+				return usageErr("write: %v", err)
+			}
+			if !d.Accepted() {
+				return withCode(ExitReject, fmt.Errorf("rejected: %s: %s", d.Code, d.Reason))
+			}
+			return nil
+		},
+	}
+}
+
+func verifierCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "verifier",
+		Usage: "run the verifier as a sidecar",
+		Subcommands: []*ucli.Command{{
+			Name:  "serve",
+			Usage: "serve POST /v1/verify and GET /healthz, following the RA's bundle and revocation feed",
+			Description: `POST /v1/verify takes the signed XML and answers the decision JSON (200 for
+accept and reject). With --ra it fetches {ra}/v1/bundle every --bundle-interval
+and long-polls {ra}/v1/revocations?since=SEQ, applying updates live; with
+--replay-file accepted counters survive restarts.
+
+Example:
+   smki verifier serve --listen 127.0.0.1:8444 --bundle scenario/bundle.json --trust scenario/trust --ra http://127.0.0.1:8443`,
+			Flags: []ucli.Flag{
+				&ucli.StringFlag{Name: "listen", Usage: "listen `ADDR`", Value: "127.0.0.1:8444"},
+				&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE`", Required: true},
+				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl)", Required: true},
+				&ucli.StringFlag{Name: "ra", Usage: "RA base `URL` to follow"},
+				&ucli.StringFlag{Name: "replay-file", Usage: "persist replay counters in `FILE`"},
+				&ucli.DurationFlag{Name: "bundle-interval", Usage: "bundle poll interval", Value: time.Minute},
+				&ucli.DurationFlag{Name: "max-age", Usage: "oldest data acted on (0: the bundle's max_age)"},
+			},
+			Action: serveVerifier,
+		}},
+	}
+}
+
+func serveVerifier(c *ucli.Context) error {
+	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
+	var replay verifier.ReplayStore
+	if f := c.String("replay-file"); f != "" {
+		st, err := verifier.OpenFileReplayStore(f)
+		if err != nil {
+			return usageErr("--replay-file: %v", err)
+		}
+		defer st.Close()
+		replay = st
+	}
+	v, err := buildVerifier(c.String("bundle"), c.String("trust"), time.Now, func(o *verifier.Options) {
+		o.Replay, o.Logger, o.MaxAge = replay, log, c.Duration("max-age")
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if ra := c.String("ra"); ra != "" {
+		roots, _, _, err := loadTrust(c.String("trust"))
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		for _, r := range roots {
+			pool.AddCert(r)
+		}
+		f := &verifier.Follower{Verifier: v, BaseURL: ra, Roots: pool, BundleInterval: c.Duration("bundle-interval"), Logger: log}
+		go func() { _ = f.Run(ctx) }()
+	}
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return usageErr("--listen: %v", err)
+	}
+	srv := &http.Server{Handler: verifier.Handler(v, 0), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	log.Info("verifier listening", "addr", ln.Addr().String(), "ra", c.String("ra"))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return withCode(ExitError, err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return withCode(ExitError, err)
+	}
+	return nil
+}
+
+// buildVerifier opens the bundle against the trust directory's roots and
+// builds a Verifier. Every failure is a usage or I/O error (exit 2).
+func buildVerifier(bundlePath, trustDir string, clock func() time.Time, mod func(*verifier.Options)) (*verifier.Verifier, error) {
+	if trustDir == "" {
+		trustDir = filepath.Join(filepath.Dir(bundlePath), "trust")
+	}
+	roots, inter, crls, err := loadTrust(trustDir)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	for _, r := range roots {
+		pool.AddCert(r)
+	}
+	raw, err := os.ReadFile(bundlePath)
+	if err != nil {
+		return nil, usageErr("--bundle: %v", err)
+	}
+	b, err := verifier.OpenBundle(raw, pool, clock())
+	if err != nil {
+		return nil, usageErr("--bundle %s: %v", bundlePath, err)
+	}
+	o := verifier.Options{Roots: roots, Intermediates: inter, Bundle: b, CRLs: crls, Clock: clock}
+	if mod != nil {
+		mod(&o)
+	}
+	v, err := verifier.New(o)
+	if err != nil {
+		return nil, usageErr("verifier: %v", err)
+	}
+	return v, nil
+}
+
+// loadTrust reads DIR/root.pem (required), DIR/issuing-ca.pem (optional)
+// and DIR/*.crl (PEM or DER).
+func loadTrust(dir string) (roots, inter []*x509.Certificate, crls [][]byte, err error) {
+	if roots, err = loadCerts(filepath.Join(dir, "root.pem")); err != nil {
+		return nil, nil, nil, usageErr("--trust: %v", err)
+	}
+	if p := filepath.Join(dir, "issuing-ca.pem"); fileExists(p) {
+		if inter, err = loadCerts(p); err != nil {
+			return nil, nil, nil, usageErr("--trust: %v", err)
+		}
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*.crl"))
+	if err != nil {
+		return nil, nil, nil, usageErr("--trust: %v", err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return nil, nil, nil, usageErr("--trust: %v", err)
+		}
+		if blk, _ := pem.Decode(b); blk != nil {
+			b = blk.Bytes
+		}
+		crls = append(crls, b)
+	}
+	return roots, inter, crls, nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func loadCerts(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := dccx509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return out, nil
+}
+
+func loadCert(path string) (*x509.Certificate, error) {
+	cs, err := loadCerts(path)
+	if err != nil {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// loadKey reads a PEM private key: PKCS#8 ("PRIVATE KEY") or SEC1 ("EC
+// PRIVATE KEY"); an "EC PARAMETERS" block before it is skipped.
+func loadKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return nil, fmt.Errorf("%s: no PEM private key", path)
+		}
+		var k any
+		switch blk.Type {
+		case "PRIVATE KEY":
+			k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+		case "EC PRIVATE KEY":
+			k, err = x509.ParseECPrivateKey(blk.Bytes)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		s, ok := k.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("%s: not a signing key", path)
+		}
+		return s, nil
+	}
+}
+
+var requestIDText = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?RequestID>\s*[^<:]+:[^<:]+:)(\d+)(\s*</)`)
+
+// setCounter replaces the counter of the (first) RequestID.
+func setCounter(data []byte, n uint64) ([]byte, error) {
+	loc := requestIDText.FindSubmatchIndex(data)
+	if loc == nil {
+		return nil, errors.New("no RequestID of the form originator:target:counter")
+	}
+	out := make([]byte, 0, len(data)+20)
+	out = append(out, data[:loc[4]]...)
+	out = strconv.AppendUint(out, n, 10)
+	out = append(out, data[loc[5]:]...)
+	return out, nil
+}
+
+// readInput reads the one FILE|- argument, at most maxInput bytes.
+func readInput(c *ucli.Context) ([]byte, error) {
+	if c.NArg() != 1 {
+		return nil, usageErr("want exactly one FILE or -, got %d arguments", c.NArg())
+	}
+	var r io.Reader
+	if name := c.Args().First(); name == "-" {
+		r = c.App.Reader
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxInput))
+	if err != nil {
+		return nil, usageErr("read: %v", err)
+	}
+	return data, nil
+}

@@ -1,0 +1,99 @@
+// Package e2e drives the real smki binary, built once from this tree, and
+// real servers and tools (openssl, xmlsec1) against it.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// smkiBin is the binary under test, built by TestMain.
+var smkiBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "smki-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	smkiBin = filepath.Join(dir, "smki")
+	_, self, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(self))
+	build := exec.Command("go", "build", "-o", smkiBin, "./cmd/smki")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building smki:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what one run of a command produced.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs the smki binary with args (and stdin, if not nil) and returns
+// its output and exit code; it fails the test only if the binary cannot be
+// run at all.
+func run(t *testing.T, stdin []byte, args ...string) result {
+	t.Helper()
+	return runCmd(t, stdin, smkiBin, args...)
+}
+
+// runCmd runs any program with a time bound.
+func runCmd(t *testing.T, stdin []byte, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running %s %v: %v", name, args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// mustRun is run that fails the test unless the command exits 0.
+func mustRun(t *testing.T, stdin []byte, args ...string) result {
+	t.Helper()
+	r := run(t, stdin, args...)
+	if r.code != 0 {
+		t.Fatalf("smki %v: exit %d\nstdout: %s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// needTool skips (fails in CI) when an external tool is missing.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI (.ci/run installs it)", name)
+		}
+		t.Skipf("SKIP: %s not installed", name)
+	}
+	return p
+}

@@ -1,0 +1,125 @@
+package ra
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/smki/smki/store"
+)
+
+// Officer kinds. SROs and AROs act for one party; the other three act for
+// the RA itself and have no party.
+const (
+	KindSRO               = "sro"
+	KindARO               = "aro"
+	KindRAOperator        = "ra-operator"
+	KindRAApprover        = "ra-approver"
+	KindAuthorityLiaison  = "authority-liaison"
+	raOrganisation        = "RA" // O of an RA officer's access certificate
+	bootstrapActor        = "system:bootstrap"
+	bootstrapOperatorID   = "admin"
+	bootstrapApproverID   = "approver"
+	bootstrapOperatorName = "Bootstrap RA operator"
+	bootstrapApproverName = "Bootstrap RA approver"
+)
+
+// OfficerKinds lists every officer kind.
+func OfficerKinds() []string {
+	return []string{KindSRO, KindARO, KindRAOperator, KindRAApprover, KindAuthorityLiaison}
+}
+
+// IsPartyKind reports whether officers of kind k belong to a party.
+func IsPartyKind(k string) bool { return k == KindSRO || k == KindARO }
+
+// IsRAKind reports whether officers of kind k act for the RA.
+func IsRAKind(k string) bool {
+	return k == KindRAOperator || k == KindRAApprover || k == KindAuthorityLiaison
+}
+
+// Action names a decision of the RA; it is also the audit record's Action.
+type Action string
+
+// Actions.
+const (
+	ActCreateParty    Action = "party.create"
+	ActCreateUser     Action = "user.create"
+	ActAppointOfficer Action = "officer.appoint"
+	ActRemoveOfficer  Action = "officer.remove"
+	ActEnrol          Action = "cert.enrol" // also renew and re-key
+	ActRevoke         Action = "cert.revoke"
+	ActRevokeUser     Action = "cert.revoke-user"
+	ActRevokeParty    Action = "cert.revoke-party"
+	ActReadParty      Action = "party.read" // parties, users, officers, certificates of a party
+	ActListAll        Action = "ra.list"    // everything, across parties
+	ActVerifyAudit    Action = "audit.verify"
+)
+
+// Target is what an action is about, as far as the policy needs to know.
+type Target struct {
+	PartyID     string // the party the subject belongs to ("" for RA-level subjects)
+	OfficerKind string // for officer.appoint / officer.remove: the kind appointed or removed
+	PartyHasSRO bool   // for officer.appoint of an SRO: the party already has an active SRO
+}
+
+// Authorize is the RA's whole access policy: it returns nil if officer may
+// take action on t, else an error wrapping ErrOfficerInactive, ErrForbidden
+// or ErrSROExists. It is pure; callers load officer and t inside the
+// transaction that makes the change, so a removed officer is refused at once.
+//
+// The rules:
+//   - Only active officers act at all.
+//   - ra-operator: creates parties and users, appoints RA officers and a
+//     party's first SRO (only while the party has no active SRO), removes
+//     any officer, revokes any certificate (single, per user, per party),
+//     reads everything.
+//   - ra-approver, authority-liaison: read everything and verify the audit
+//     chain (their approvals belong to the SoLR workflow, not to this file).
+//   - sro: appoints and removes its own party's AROs, appoints further SROs
+//     of its own party; enrols and revokes for its own party's users,
+//     revokes its whole party in bulk; reads its own party.
+//   - aro: enrols and revokes (single, per user) for its own party's users;
+//     reads its own party.
+//   - Nobody submits CSRs for a party's users except that party's own
+//     SROs and AROs: the RA never holds a user's request on its own account.
+func Authorize(officer store.Officer, act Action, t Target) error {
+	if officer.Status != store.StatusActive {
+		return fmt.Errorf("%w: officer %s is %s", ErrOfficerInactive, officer.ID, officer.Status)
+	}
+	ownParty := IsPartyKind(officer.Kind) && officer.PartyID != "" && officer.PartyID == t.PartyID
+	allowed := false
+	switch act {
+	case ActCreateParty, ActCreateUser:
+		allowed = officer.Kind == KindRAOperator
+	case ActAppointOfficer:
+		switch {
+		case IsRAKind(t.OfficerKind):
+			allowed = officer.Kind == KindRAOperator && t.PartyID == ""
+		case t.OfficerKind == KindSRO:
+			if officer.Kind == KindRAOperator && t.PartyHasSRO {
+				return fmt.Errorf("%w: party %s already has an active SRO; further SROs are appointed by the party's SRO", ErrSROExists, t.PartyID)
+			}
+			allowed = officer.Kind == KindRAOperator || (officer.Kind == KindSRO && ownParty)
+		case t.OfficerKind == KindARO:
+			allowed = officer.Kind == KindSRO && ownParty
+		}
+	case ActRemoveOfficer:
+		allowed = officer.Kind == KindRAOperator ||
+			(officer.Kind == KindSRO && ownParty && t.OfficerKind == KindARO)
+	case ActEnrol, ActRevoke, ActRevokeUser:
+		allowed = ((officer.Kind == KindSRO || officer.Kind == KindARO) && ownParty) ||
+			(act != ActEnrol && officer.Kind == KindRAOperator)
+	case ActRevokeParty:
+		allowed = (officer.Kind == KindSRO && ownParty) || officer.Kind == KindRAOperator
+	case ActReadParty:
+		allowed = IsRAKind(officer.Kind) || ownParty
+	case ActListAll, ActVerifyAudit:
+		allowed = IsRAKind(officer.Kind)
+	}
+	if !allowed {
+		return fmt.Errorf("%w: %s %s may not %s (party %q)", ErrForbidden, officer.Kind, officer.ID, act, t.PartyID)
+	}
+	return nil
+}
+
+// validKind reports whether k is an officer kind.
+func validKind(k string) bool { return slices.Contains(OfficerKinds(), k) }

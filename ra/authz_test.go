@@ -1,0 +1,92 @@
+package ra
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/smki/smki/store"
+)
+
+func TestAuthorize(t *testing.T) {
+	t.Parallel()
+	const pA, pB = "90-B3-D5-1F-30-00-00-01", "90-B3-D5-1F-30-00-00-02"
+	op := store.Officer{ID: "op", Kind: KindRAOperator, Status: store.StatusActive}
+	appr := store.Officer{ID: "appr", Kind: KindRAApprover, Status: store.StatusActive}
+	liaison := store.Officer{ID: "li", Kind: KindAuthorityLiaison, Status: store.StatusActive}
+	sroA := store.Officer{ID: "sro", Kind: KindSRO, PartyID: pA, Status: store.StatusActive}
+	aroA := store.Officer{ID: "aro", Kind: KindARO, PartyID: pA, Status: store.StatusActive}
+	removed := func(o store.Officer) store.Officer { o.Status = store.StatusRemoved; return o }
+	suspended := func(o store.Officer) store.Officer { o.Status = store.StatusSuspended; return o }
+
+	tests := []struct {
+		name string
+		who  store.Officer
+		act  Action
+		t    Target
+		want error // nil: allowed
+	}{
+		{"operator creates party", op, ActCreateParty, Target{}, nil},
+		{"approver may not create party", appr, ActCreateParty, Target{}, ErrForbidden},
+		{"sro may not create party", sroA, ActCreateParty, Target{}, ErrForbidden},
+		{"operator creates user", op, ActCreateUser, Target{PartyID: pA}, nil},
+		{"sro may not create user", sroA, ActCreateUser, Target{PartyID: pA}, ErrForbidden},
+		{"aro may not create user", aroA, ActCreateUser, Target{PartyID: pA}, ErrForbidden},
+		{"removed operator refused", removed(op), ActCreateParty, Target{}, ErrOfficerInactive},
+		{"suspended operator refused", suspended(op), ActCreateParty, Target{}, ErrOfficerInactive},
+
+		{"operator appoints first SRO", op, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindSRO}, nil},
+		{"operator may not appoint second SRO", op, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindSRO, PartyHasSRO: true}, ErrSROExists},
+		{"sro appoints further SRO of own party", sroA, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindSRO, PartyHasSRO: true}, nil},
+		{"sro may not appoint SRO of other party", sroA, ActAppointOfficer, Target{PartyID: pB, OfficerKind: KindSRO}, ErrForbidden},
+		{"sro appoints own ARO", sroA, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindARO, PartyHasSRO: true}, nil},
+		{"sro may not appoint other party's ARO", sroA, ActAppointOfficer, Target{PartyID: pB, OfficerKind: KindARO}, ErrForbidden},
+		{"operator may not appoint ARO", op, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindARO}, ErrForbidden},
+		{"aro may not appoint ARO", aroA, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindARO}, ErrForbidden},
+		{"removed sro may not appoint", removed(sroA), ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindARO}, ErrOfficerInactive},
+		{"operator appoints RA approver", op, ActAppointOfficer, Target{OfficerKind: KindRAApprover}, nil},
+		{"sro may not appoint RA officer", sroA, ActAppointOfficer, Target{OfficerKind: KindRAOperator}, ErrForbidden},
+		{"approver may not appoint", appr, ActAppointOfficer, Target{OfficerKind: KindRAOperator}, ErrForbidden},
+
+		{"sro removes own ARO", sroA, ActRemoveOfficer, Target{PartyID: pA, OfficerKind: KindARO}, nil},
+		{"sro may not remove other party's ARO", sroA, ActRemoveOfficer, Target{PartyID: pB, OfficerKind: KindARO}, ErrForbidden},
+		{"sro may not remove an SRO", sroA, ActRemoveOfficer, Target{PartyID: pA, OfficerKind: KindSRO}, ErrForbidden},
+		{"aro may not remove ARO", aroA, ActRemoveOfficer, Target{PartyID: pA, OfficerKind: KindARO}, ErrForbidden},
+		{"operator removes any", op, ActRemoveOfficer, Target{PartyID: pB, OfficerKind: KindSRO}, nil},
+
+		{"aro enrols own party", aroA, ActEnrol, Target{PartyID: pA}, nil},
+		{"sro enrols own party", sroA, ActEnrol, Target{PartyID: pA}, nil},
+		{"aro may not enrol other party", aroA, ActEnrol, Target{PartyID: pB}, ErrForbidden},
+		{"operator may not enrol", op, ActEnrol, Target{PartyID: pA}, ErrForbidden},
+		{"removed aro may not enrol", removed(aroA), ActEnrol, Target{PartyID: pA}, ErrOfficerInactive},
+		{"aro revokes own party cert", aroA, ActRevoke, Target{PartyID: pA}, nil},
+		{"aro may not revoke other party cert", aroA, ActRevoke, Target{PartyID: pB}, ErrForbidden},
+		{"aro revokes own user", aroA, ActRevokeUser, Target{PartyID: pA}, nil},
+		{"operator revokes any cert", op, ActRevoke, Target{PartyID: pB}, nil},
+		{"approver may not revoke", appr, ActRevoke, Target{PartyID: pA}, ErrForbidden},
+		{"aro may not revoke whole party", aroA, ActRevokeParty, Target{PartyID: pA}, ErrForbidden},
+		{"sro revokes whole own party", sroA, ActRevokeParty, Target{PartyID: pA}, nil},
+		{"sro may not revoke other party", sroA, ActRevokeParty, Target{PartyID: pB}, ErrForbidden},
+		{"operator revokes a party", op, ActRevokeParty, Target{PartyID: pB}, nil},
+
+		{"aro reads own party", aroA, ActReadParty, Target{PartyID: pA}, nil},
+		{"aro may not read other party", aroA, ActReadParty, Target{PartyID: pB}, ErrForbidden},
+		{"liaison reads any party", liaison, ActReadParty, Target{PartyID: pB}, nil},
+		{"sro may not list all", sroA, ActListAll, Target{}, ErrForbidden},
+		{"approver verifies audit", appr, ActVerifyAudit, Target{}, nil},
+		{"sro may not verify audit", sroA, ActVerifyAudit, Target{}, ErrForbidden},
+		{"party officer without party never matches", store.Officer{ID: "x", Kind: KindARO, Status: store.StatusActive}, ActEnrol, Target{}, ErrForbidden},
+		{"unknown action refused", op, Action("nope"), Target{}, ErrForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := Authorize(tc.who, tc.act, tc.t)
+			if tc.want == nil && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,56 @@
+package ra
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestBootstrapIdempotent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t) // ran Bootstrap once
+	ctx := context.Background()
+	dir := filepath.Join(e.dir, "officers", "admin")
+	before := mustRead(t, filepath.Join(dir, "cert.pem"))
+	n := len(e.auditTail(1 << 20))
+	if err := e.svc.Bootstrap(ctx, e.dir); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, mustRead(t, filepath.Join(dir, "cert.pem"))) || len(e.auditTail(1<<20)) != n {
+		t.Fatal("second Bootstrap changed something")
+	}
+	for _, f := range []string{"key.pem", "cert.pem", "ca.pem"} {
+		if _, err := os.Stat(filepath.Join(e.dir, "officers", "approver", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "key.pem")); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key.pem mode %v", fi.Mode())
+	}
+	// Lost credential: a new one is issued and the old one stops working.
+	old := e.admin
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Bootstrap(ctx, e.dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Whoami(ctx, old); err == nil {
+		t.Fatal("superseded credential still works")
+	}
+	if o, err := e.svc.Whoami(ctx, e.actorFromDir(dir)); err != nil || o.Kind != KindRAOperator {
+		t.Fatalf("new credential: %+v %v", o, err)
+	}
+	// The access CA reopens to the same root; half a CA is refused.
+	acc, err := OpenAccessCA(filepath.Join(e.dir, "access"), e.clock.Now)
+	if err != nil || !acc.Root().Equal(e.svc.Access().Root()) {
+		t.Fatalf("reopen: %v", err)
+	}
+	half := t.TempDir()
+	os.WriteFile(filepath.Join(half, accessRootCertFile), acc.RootPEM(), 0o644)
+	if _, err := OpenAccessCA(half, e.clock.Now); err == nil {
+		t.Fatal("half an access CA opened")
+	}
+}

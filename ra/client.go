@@ -1,0 +1,233 @@
+package ra
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+)
+
+// Client calls the RA's HTTP API with an officer's credential directory
+// (key.pem, cert.pem, ca.pem). It trusts only ca.pem for the server.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+// APIError is an error the server returned. errors.Is matches it against
+// the package's sentinels by code, e.g. errors.Is(err, ra.ErrForbidden).
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+// Is reports whether target is the sentinel with e's code.
+func (e *APIError) Is(target error) bool { return target != nil && target.Error() == e.Code }
+
+// NewClient returns a client for the server at baseURL (https://host:port)
+// using the credential in credDir.
+func NewClient(baseURL, credDir string) (*Client, error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(credDir, "cert.pem"), filepath.Join(credDir, "key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: credential %s: %v", ErrUnauthenticated, credDir, err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(credDir, "ca.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: credential %s: %v", ErrUnauthenticated, credDir, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("%w: %s/ca.pem holds no certificate", ErrUnauthenticated, credDir)
+	}
+	return NewClientTLS(baseURL, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool})
+}
+
+// NewClientTLS is NewClient with a ready TLS configuration.
+func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("%w: base URL %q must be https://host[:port]", ErrBadRequest, baseURL)
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"),
+		hc: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}}, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var eb errorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+			return &APIError{Status: resp.StatusCode, Code: ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, data)}
+		}
+		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%w: response: %v", ErrInternal, err)
+		}
+	}
+	return nil
+}
+
+func idOrEmpty(id eui64.ID) string {
+	if id.IsZero() {
+		return ""
+	}
+	return id.String()
+}
+
+// Whoami returns the caller's officer record.
+func (c *Client) Whoami(ctx context.Context) (Officer, error) {
+	var o Officer
+	return o, c.do(ctx, http.MethodGet, "/v1/whoami", nil, &o)
+}
+
+// CreateParty: POST /v1/parties.
+func (c *Client) CreateParty(ctx context.Context, id eui64.ID, name string) (Party, error) {
+	var p Party
+	return p, c.do(ctx, http.MethodPost, "/v1/parties", partyBody{ID: id.String(), Name: name}, &p)
+}
+
+// ListParties: GET /v1/parties.
+func (c *Client) ListParties(ctx context.Context) ([]Party, error) {
+	var out struct{ Parties []Party }
+	return out.Parties, c.do(ctx, http.MethodGet, "/v1/parties", nil, &out)
+}
+
+// GetParty: GET /v1/parties/{id}.
+func (c *Client) GetParty(ctx context.Context, id eui64.ID) (Party, error) {
+	var p Party
+	return p, c.do(ctx, http.MethodGet, "/v1/parties/"+id.String(), nil, &p)
+}
+
+// CreateUser: POST /v1/users.
+func (c *Client) CreateUser(ctx context.Context, id, partyID eui64.ID, r role.UserRole, name string) (User, error) {
+	var u User
+	return u, c.do(ctx, http.MethodPost, "/v1/users", userBody{ID: id.String(), PartyID: partyID.String(), Role: string(r), Name: name}, &u)
+}
+
+// ListUsers: GET /v1/users[?party_id=].
+func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]User, error) {
+	var out struct{ Users []User }
+	return out.Users, c.do(ctx, http.MethodGet, "/v1/users"+query("party_id", idOrEmpty(partyID)), nil, &out)
+}
+
+// AppointOfficer: POST /v1/officers. Write the credential with WriteCredential.
+func (c *Client) AppointOfficer(ctx context.Context, req OfficerRequest) (Officer, Credential, error) {
+	var out officerCreated
+	err := c.do(ctx, http.MethodPost, "/v1/officers",
+		officerBody{ID: req.ID, Name: req.Name, Kind: req.Kind, PartyID: idOrEmpty(req.PartyID)}, &out)
+	return out.Officer, out.Credential, err
+}
+
+// ListOfficers: GET /v1/officers[?party_id=].
+func (c *Client) ListOfficers(ctx context.Context, partyID eui64.ID) ([]Officer, error) {
+	var out struct{ Officers []Officer }
+	return out.Officers, c.do(ctx, http.MethodGet, "/v1/officers"+query("party_id", idOrEmpty(partyID)), nil, &out)
+}
+
+// RemoveOfficer: DELETE /v1/officers/{id}.
+func (c *Client) RemoveOfficer(ctx context.Context, id string) (Officer, error) {
+	var o Officer
+	return o, c.do(ctx, http.MethodDelete, "/v1/officers/"+url.PathEscape(id), nil, &o)
+}
+
+// Enrol: POST /v1/enroll. req.CSR is PEM; Mode "" means enrol.
+func (c *Client) Enrol(ctx context.Context, req EnrolRequest) (Issued, error) {
+	var out enrolResult
+	err := c.do(ctx, http.MethodPost, "/v1/enroll", enrolBody{UserID: req.UserID.String(), Profile: string(req.Profile),
+		CSR: string(req.CSR), Mode: string(req.Mode), Replaces: req.Replaces}, &out)
+	return Issued{Cert: out.Certificate, CertPEM: []byte(out.PEM)}, err
+}
+
+// Revoke: POST /v1/revoke (see Service.Revoke for dry runs).
+func (c *Client) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
+	var out RevokeResult
+	err := c.do(ctx, http.MethodPost, "/v1/revoke", revokeBody{Serial: req.Serial, UserID: idOrEmpty(req.UserID),
+		PartyID: idOrEmpty(req.PartyID), Reason: json.RawMessage(strconv.Itoa(req.Reason)), Yes: req.Yes, DryRun: req.DryRun}, &out)
+	return out, err
+}
+
+// ListCertificates: GET /v1/certificates.
+func (c *Client) ListCertificates(ctx context.Context, q CertQuery) ([]CertInfo, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"user_id": idOrEmpty(q.UserID), "party_id": idOrEmpty(q.PartyID), "status": q.Status} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	path := "/v1/certificates"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var out struct{ Certificates []CertInfo }
+	return out.Certificates, c.do(ctx, http.MethodGet, path, nil, &out)
+}
+
+// GetCertificate: GET /v1/certificates/{serial} (with PEM).
+func (c *Client) GetCertificate(ctx context.Context, serial string) (CertInfo, error) {
+	var ci CertInfo
+	return ci, c.do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(serial), nil, &ci)
+}
+
+// VerifyAudit: POST /v1/audit/verify. A broken chain is a report with
+// OK false and an error wrapping ErrAuditBroken.
+func (c *Client) VerifyAudit(ctx context.Context) (AuditReport, error) {
+	var rep AuditReport
+	if err := c.do(ctx, http.MethodPost, "/v1/audit/verify", nil, &rep); err != nil {
+		return rep, err
+	}
+	if !rep.OK {
+		return rep, fmt.Errorf("%w: %s", ErrAuditBroken, rep.Error)
+	}
+	return rep, nil
+}
+
+func query(k, v string) string {
+	if v == "" {
+		return ""
+	}
+	return "?" + url.Values{k: {v}}.Encode()
+}

@@ -1,0 +1,216 @@
+package ra
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+// EnrolMode says how a CSR relates to the user's existing certificates.
+// All three go through the same checks (authz, eligibility, subject, key);
+// they differ only in what the key must be.
+type EnrolMode string
+
+// Enrolment modes.
+const (
+	// ModeEnrol: a new certificate for a key never certified before.
+	ModeEnrol EnrolMode = "enrol"
+	// ModeRenew: a new certificate for the key of Replaces (same user,
+	// same profile, not revoked).
+	ModeRenew EnrolMode = "renew"
+	// ModeRekey: a new certificate replacing Replaces with a key never
+	// certified before. Replaces is not revoked automatically: the officer
+	// revokes it (reason superseded) once the new one is installed.
+	ModeRekey EnrolMode = "rekey"
+)
+
+// EnrolRequest is a certificate request for one user.
+type EnrolRequest struct {
+	UserID   eui64.ID
+	Profile  ca.Profile
+	CSR      []byte // PEM or DER PKCS#10
+	Mode     EnrolMode
+	Replaces string // serial (hex) of the certificate renewed or re-keyed
+}
+
+// Issued is an issued certificate.
+type Issued struct {
+	Cert    CertInfo
+	CertPEM []byte
+}
+
+// enrolPlan is what the checks decided, for the CA.
+type enrolPlan struct {
+	user store.User
+	csr  *x509.CertificateRequest
+	cn   string
+}
+
+// Enrol checks req and, if every check passes, has the CA issue the
+// certificate; the "allowed" audit record commits in the CA's transaction.
+// The checks, in order: the actor is an active SRO/ARO of the user's party;
+// user and party are active; the user's role is eligible for the profile
+// (eligibility matrix); the CSR parses (P-256, valid signature); its
+// subject names this user and profile; the key fits the mode (never
+// certified for enrol and rekey, the replaced certificate's key for renew;
+// in no case certified for another user). A refusal is audited and writes
+// nothing else.
+//
+// The checks read a snapshot; the CA writes in its own transaction. The
+// window between them cannot give a user a certificate the policy refuses:
+// the store enforces key uniqueness across users at write time, and
+// eligibility depends only on the user's role, which never changes.
+func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued, error) {
+	if err := req.check(); err != nil {
+		return Issued{}, err
+	}
+	if req.Replaces != "" {
+		n, err := ca.NormaliseSerial(req.Replaces)
+		if err != nil {
+			return Issued{}, fmt.Errorf("%w: %w", ErrReplaced, err)
+		}
+		req.Replaces = n
+	}
+	subject := "user:" + req.UserID.String()
+	act := ActEnrol
+	var plan enrolPlan
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		me, err := s.loadActor(tx, a)
+		if err != nil {
+			return err
+		}
+		plan, err = s.checkEnrol(tx, me, req)
+		return err
+	})
+	if err != nil {
+		s.refused(ctx, a.id, act, subject, err)
+		return Issued{}, err
+	}
+	detail := fmt.Sprintf("mode=%s profile=%s role=%s party=%s", req.Mode, req.Profile, plan.user.Role, plan.user.PartyID)
+	if req.Replaces != "" {
+		detail += " replaces=" + req.Replaces
+	}
+	pid, _ := eui64.Parse(plan.user.PartyID)
+	cert, rec, err := s.issuer.Issue(ctx, ca.IssueRequest{
+		CSR:        plan.csr,
+		Profile:    req.Profile,
+		UserID:     req.UserID,
+		PartyID:    pid,
+		Role:       role.UserRole(plan.user.Role),
+		CommonName: plan.cn,
+		Audit:      []store.AuditEntry{s.entry(a.id, act, subject, "allowed", detail)},
+	})
+	if err != nil {
+		if errors.Is(err, ca.ErrKeyReused) || errors.Is(err, store.ErrDuplicateKey) {
+			err = fmt.Errorf("%w: %w", ErrKeyReuse, err)
+		}
+		s.refused(ctx, a.id, act, subject, err)
+		return Issued{}, err
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "ra issued", slog.String("actor", a.id), slog.String("user", req.UserID.String()),
+		slog.String("profile", string(req.Profile)), slog.String("serial", rec.Serial), slog.String("mode", string(req.Mode)))
+	return Issued{Cert: certFrom(rec, false), CertPEM: pemCert(cert.Raw)}, nil
+}
+
+func (r EnrolRequest) check() error {
+	if err := checkEUI("user ID", r.UserID); err != nil {
+		return err
+	}
+	if _, err := ParseProfile(string(r.Profile)); err != nil {
+		return err
+	}
+	switch r.Mode {
+	case ModeEnrol:
+		if r.Replaces != "" {
+			return fmt.Errorf("%w: replaces is only for renew and rekey", ErrBadRequest)
+		}
+	case ModeRenew, ModeRekey:
+		if r.Replaces == "" {
+			return fmt.Errorf("%w: %s needs the serial it replaces", ErrBadRequest, r.Mode)
+		}
+	default:
+		return fmt.Errorf("%w: mode %q (want enrol, renew or rekey)", ErrBadRequest, r.Mode)
+	}
+	if len(r.CSR) == 0 {
+		return fmt.Errorf("%w: no CSR", ErrBadRequest)
+	}
+	return nil
+}
+
+// checkEnrol runs every enrolment check inside tx.
+func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (enrolPlan, error) {
+	u, err := tx.GetUser(req.UserID.String())
+	if err != nil {
+		return enrolPlan{}, storeErr("user "+req.UserID.String(), err)
+	}
+	if err := Authorize(me, ActEnrol, Target{PartyID: u.PartyID}); err != nil {
+		return enrolPlan{}, err
+	}
+	if u.Status != store.StatusActive {
+		return enrolPlan{}, fmt.Errorf("%w: user %s is %s", ErrInactive, u.ID, u.Status)
+	}
+	if err := activeParty(tx, u.PartyID); err != nil {
+		return enrolPlan{}, err
+	}
+	r := role.UserRole(u.Role)
+	if err := Eligible(r, req.Profile); err != nil {
+		return enrolPlan{}, err
+	}
+	csr, err := ca.ParseCSR(req.CSR)
+	if err != nil {
+		return enrolPlan{}, fmt.Errorf("%w: %w", ErrCSRInvalid, err)
+	}
+	cn, err := checkCSRSubject(csr, req.UserID, r, req.Profile)
+	if err != nil {
+		return enrolPlan{}, err
+	}
+	if err := checkKey(tx, req, keyHash(csr.RawSubjectPublicKeyInfo)); err != nil {
+		return enrolPlan{}, err
+	}
+	return enrolPlan{user: u, csr: csr, cn: cn}, nil
+}
+
+// checkKey enforces the key rules of the mode.
+func checkKey(tx store.Tx, req EnrolRequest, kh string) error {
+	certs, err := tx.CertificatesByKey(kh)
+	if err != nil {
+		return fmt.Errorf("%w: certificates by key: %w", ErrInternal, err)
+	}
+	uid := req.UserID.String()
+	for _, c := range certs {
+		if c.UserID != uid {
+			// Never say whose: the requester must not learn about other users.
+			return fmt.Errorf("%w: this key is certified for another user", ErrKeyReuse)
+		}
+	}
+	if req.Mode == ModeEnrol && len(certs) > 0 {
+		return fmt.Errorf("%w: this key is already certified (serial %s); use renew", ErrKeyReuse, certs[0].Serial)
+	}
+	if req.Mode == ModeEnrol {
+		return nil
+	}
+	old, err := tx.GetCertificate(req.Replaces)
+	if err != nil {
+		return fmt.Errorf("%w: replaced certificate %s: %w", ErrReplaced, req.Replaces, err)
+	}
+	switch {
+	case old.UserID != uid:
+		return fmt.Errorf("%w: certificate %s is not user %s's", ErrReplaced, old.Serial, uid)
+	case old.Profile != string(req.Profile):
+		return fmt.Errorf("%w: certificate %s is %s, not %s", ErrReplaced, old.Serial, old.Profile, req.Profile)
+	case old.Status != store.StatusGood:
+		return fmt.Errorf("%w: certificate %s is %s", ErrReplaced, old.Serial, old.Status)
+	case req.Mode == ModeRenew && old.KeyHash != kh:
+		return fmt.Errorf("%w: renew keeps the key of %s; this CSR has another (use rekey)", ErrReplaced, old.Serial)
+	case req.Mode == ModeRekey && len(certs) > 0:
+		return fmt.Errorf("%w: rekey needs a key never certified before", ErrKeyReuse)
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package ra
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/store"
+)
+
+// Stable error codes. Every error the RA returns wraps exactly one of these
+// (or a store/ca sentinel) with %w; the API puts the code in
+// {"error":{"code":...}} and picks the HTTP status with StatusOf.
+var (
+	ErrUnauthenticated = errors.New("E_RA_UNAUTHENTICATED")   // no verified officer credential
+	ErrOfficerInactive = errors.New("E_RA_OFFICER_INACTIVE")  // officer removed, or credential superseded
+	ErrForbidden       = errors.New("E_RA_FORBIDDEN")         // the policy refuses this actor this action
+	ErrBadRequest      = errors.New("E_RA_BAD_REQUEST")       // malformed request: JSON, missing field
+	ErrInvalidID       = errors.New("E_RA_INVALID_ID")        // not an EUI-64 / officer ID
+	ErrInvalidRole     = errors.New("E_RA_INVALID_ROLE")      // unknown User Role or officer kind
+	ErrInvalidProfile  = errors.New("E_RA_INVALID_PROFILE")   // unknown certificate profile
+	ErrNotEligible     = errors.New("E_RA_NOT_ELIGIBLE")      // the User Role may not hold the profile
+	ErrCSRInvalid      = errors.New("E_RA_CSR_INVALID")       // CSR does not parse, bad signature or key
+	ErrCSRMismatch     = errors.New("E_RA_CSR_MISMATCH")      // CSR subject does not match user/profile
+	ErrKeyReuse        = errors.New("E_RA_KEY_REUSE")         // key already certified (for another user)
+	ErrReplaced        = errors.New("E_RA_REPLACES_MISMATCH") // renew/rekey target does not fit
+	ErrNotFound        = errors.New("E_RA_NOT_FOUND")
+	ErrExists          = errors.New("E_RA_EXISTS")
+	ErrInactive        = errors.New("E_RA_INACTIVE")        // party or user not active
+	ErrSROExists       = errors.New("E_RA_SRO_EXISTS")      // party already has an active SRO
+	ErrAlreadyRevoked  = errors.New("E_RA_ALREADY_REVOKED") // certificate already revoked
+	ErrBadReason       = errors.New("E_RA_BAD_REASON")      // revocation reason unknown or not allowed
+	ErrTooLarge        = errors.New("E_RA_TOO_LARGE")       // request body over the limit
+	ErrAuditBroken     = errors.New("E_RA_AUDIT_BROKEN")    // the audit hash chain is broken
+	ErrInternal        = errors.New("E_RA_INTERNAL")
+)
+
+// codes lists every known sentinel with its HTTP status, RA codes first so
+// that an RA error wrapping a store error reports the RA's code.
+var codes = []struct {
+	err    error
+	status int
+}{
+	{ErrUnauthenticated, http.StatusUnauthorized},
+	{ErrOfficerInactive, http.StatusForbidden},
+	{ErrForbidden, http.StatusForbidden},
+	{ErrBadRequest, http.StatusBadRequest},
+	{ErrInvalidID, http.StatusBadRequest},
+	{ErrInvalidRole, http.StatusBadRequest},
+	{ErrInvalidProfile, http.StatusBadRequest},
+	{ErrNotEligible, http.StatusForbidden},
+	{ErrCSRInvalid, http.StatusBadRequest},
+	{ErrCSRMismatch, http.StatusBadRequest},
+	{ErrKeyReuse, http.StatusConflict},
+	{ErrReplaced, http.StatusBadRequest},
+	{ErrNotFound, http.StatusNotFound},
+	{ErrExists, http.StatusConflict},
+	{ErrInactive, http.StatusConflict},
+	{ErrSROExists, http.StatusConflict},
+	{ErrAlreadyRevoked, http.StatusConflict},
+	{ErrBadReason, http.StatusBadRequest},
+	{ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{ErrAuditBroken, http.StatusConflict},
+	{ErrInternal, http.StatusInternalServerError},
+	{ca.ErrBadCSR, http.StatusBadRequest},
+	{ca.ErrKeyAlgorithm, http.StatusBadRequest},
+	{ca.ErrCSRSignature, http.StatusBadRequest},
+	{ca.ErrSubjectField, http.StatusBadRequest},
+	{ca.ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{ca.ErrBadRequest, http.StatusBadRequest},
+	{ca.ErrKeyReused, http.StatusConflict},
+	{ca.ErrNotFound, http.StatusNotFound},
+	{ca.ErrAlreadyRevoked, http.StatusConflict},
+	{ca.ErrBadReason, http.StatusBadRequest},
+	{store.ErrNotFound, http.StatusNotFound},
+	{store.ErrExists, http.StatusConflict},
+	{store.ErrDuplicateKey, http.StatusConflict},
+	{store.ErrAlreadyRevoked, http.StatusConflict},
+}
+
+// StatusOf returns the HTTP status for err: that of the first known sentinel
+// in its chain (see CodeOf), 500 otherwise.
+func StatusOf(err error) int {
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// CodeOf returns the stable code of err: the first known sentinel in its
+// chain, else the leading E_ word of its message (errors of ca/ and other
+// packages follow the same convention), else E_RA_INTERNAL.
+func CodeOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.err.Error()
+		}
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "E_") {
+		if i := strings.IndexAny(msg, ": "); i > 0 {
+			return msg[:i]
+		}
+		return msg
+	}
+	return ErrInternal.Error()
+}

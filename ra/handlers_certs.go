@@ -1,0 +1,103 @@
+package ra
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+func (s *server) enrol(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b enrolBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	uid, err := reqEUI("user_id", b.UserID)
+	if err != nil {
+		return err
+	}
+	p, err := ParseProfile(b.Profile)
+	if err != nil {
+		return err
+	}
+	mode := EnrolMode(b.Mode)
+	if mode == "" {
+		mode = ModeEnrol
+	}
+	is, err := s.svc.Enrol(r.Context(), a, EnrolRequest{UserID: uid, Profile: p, CSR: []byte(b.CSR), Mode: mode, Replaces: b.Replaces})
+	if err != nil {
+		return err
+	}
+	s.m.issued.WithLabelValues(string(p), string(mode)).Inc()
+	writeJSON(w, http.StatusCreated, enrolResult{Certificate: is.Cert, PEM: string(is.CertPEM)})
+	return nil
+}
+
+func (s *server) revoke(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b revokeBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	uid, err := optEUI("user_id", b.UserID)
+	if err != nil {
+		return err
+	}
+	pid, err := optEUI("party_id", b.PartyID)
+	if err != nil {
+		return err
+	}
+	reason, err := parseReasonJSON(b.Reason)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Revoke(r.Context(), a, RevokeRequest{Serial: b.Serial, UserID: uid, PartyID: pid, Reason: reason, Yes: b.Yes, DryRun: b.DryRun})
+	if err != nil {
+		return err
+	}
+	if n := len(res.Revocations); n > 0 {
+		s.m.revoked.WithLabelValues(ReasonName(reason)).Add(float64(n))
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a Actor) error {
+	q := r.URL.Query()
+	uid, err := optEUI("user_id", q.Get("user_id"))
+	if err != nil {
+		return err
+	}
+	pid, err := optEUI("party_id", q.Get("party_id"))
+	if err != nil {
+		return err
+	}
+	limit := 0
+	if l := q.Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 0 {
+			return fmt.Errorf("%w: limit %q", ErrBadRequest, l)
+		}
+	}
+	cs, err := s.svc.ListCertificates(r.Context(), a, CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"certificates": cs})
+	return nil
+}
+
+func (s *server) getCertificate(w http.ResponseWriter, r *http.Request, a Actor) error {
+	c, err := s.svc.GetCertificate(r.Context(), a, r.PathValue("serial"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *server) verifyAudit(w http.ResponseWriter, r *http.Request, a Actor) error {
+	rep, err := s.svc.VerifyAudit(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}

@@ -1,0 +1,97 @@
+package ra
+
+import (
+	"net/http"
+)
+
+func (s *server) whoami(w http.ResponseWriter, r *http.Request, a Actor) error {
+	o, err := s.svc.Whoami(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *server) createParty(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b partyBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	id, err := reqEUI("id", b.ID)
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.CreateParty(r.Context(), a, id, b.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, p)
+	return nil
+}
+
+func (s *server) listParties(w http.ResponseWriter, r *http.Request, a Actor) error {
+	ps, err := s.svc.ListParties(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	if ps == nil {
+		ps = []Party{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"parties": ps})
+	return nil
+}
+
+func (s *server) getParty(w http.ResponseWriter, r *http.Request, a Actor) error {
+	id, err := reqEUI("party id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.GetParty(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *server) createUser(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b userBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	id, err := reqEUI("id", b.ID)
+	if err != nil {
+		return err
+	}
+	pid, err := reqEUI("party_id", b.PartyID)
+	if err != nil {
+		return err
+	}
+	ur, err := parseRole(b.Role)
+	if err != nil {
+		return err
+	}
+	u, err := s.svc.CreateUser(r.Context(), a, id, pid, ur, b.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (s *server) listUsers(w http.ResponseWriter, r *http.Request, a Actor) error {
+	pid, err := optEUI("party_id", r.URL.Query().Get("party_id"))
+	if err != nil {
+		return err
+	}
+	us, err := s.svc.ListUsers(r.Context(), a, pid)
+	if err != nil {
+		return err
+	}
+	if us == nil {
+		us = []User{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+	return nil
+}

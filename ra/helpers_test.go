@@ -1,0 +1,252 @@
+package ra
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
+)
+
+// fakeClock is a settable test clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (f *fakeClock) Now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
+
+var testStart = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+// env is a real RA over a real CA on a bbolt store in a temp dir.
+type env struct {
+	t     testing.TB
+	dir   string
+	st    store.Store
+	ca    *ca.CA
+	svc   *Service
+	clock *fakeClock
+	admin Actor // bootstrap ra-operator
+	cred  map[string]Credential
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := &fakeClock{t: testStart}
+	ctx := context.Background()
+	cfg := ca.Config{Dir: dir, Passphrase: []byte("test passphrase"), Clock: clk.Now}
+	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ca.Open(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	acc, err := OpenAccessCA(filepath.Join(dir, "access"), clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(st, c, acc, WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Bootstrap(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]Credential{}}
+	e.admin = e.actorFromDir(filepath.Join(dir, "officers", "admin"))
+	return e
+}
+
+func (e *env) actorFromDir(dir string) Actor {
+	e.t.Helper()
+	cert, err := parseCertPEM(mustRead(e.t, filepath.Join(dir, "cert.pem")))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a, err := e.svc.Authenticate(context.Background(), cert)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+// actor authenticates a credential the way the server does.
+func (e *env) actor(c Credential) Actor {
+	e.t.Helper()
+	cert, err := parseCertPEM(c.CertPEM)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a, err := e.svc.Authenticate(context.Background(), cert)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+func (e *env) party(id, name string) eui64.ID {
+	e.t.Helper()
+	pid := eui64.MustParse(id)
+	if _, err := e.svc.CreateParty(context.Background(), e.admin, pid, name); err != nil {
+		e.t.Fatal(err)
+	}
+	return pid
+}
+
+func (e *env) user(id string, party eui64.ID, r role.UserRole) eui64.ID {
+	e.t.Helper()
+	uid := eui64.MustParse(id)
+	if _, err := e.svc.CreateUser(context.Background(), e.admin, uid, party, r, "user "+id); err != nil {
+		e.t.Fatal(err)
+	}
+	return uid
+}
+
+func (e *env) officer(by Actor, id, kind string, party eui64.ID) Actor {
+	e.t.Helper()
+	_, c, err := e.svc.AppointOfficer(context.Background(), by, OfficerRequest{ID: id, Name: "Officer " + id, Kind: kind, PartyID: party})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.cred[id] = c
+	return e.actor(c)
+}
+
+// scenario: a supplier party with SRO and ARO and an IS user, and an SRP
+// party with an SRO and an SC user.
+type scenario struct {
+	*env
+	supplier, srp         eui64.ID
+	userIS, userSC        eui64.ID
+	sroSup, aroSup, sroSR Actor
+}
+
+func newScenario(t testing.TB) *scenario {
+	e := newEnv(t)
+	s := &scenario{env: e}
+	s.supplier = e.party("90-B3-D5-1F-30-00-00-01", "Supplier A")
+	s.srp = e.party("90-B3-D5-1F-30-00-00-02", "Shared Resource Provider")
+	s.userIS = e.user("90-B3-D5-1F-30-01-00-01", s.supplier, role.ImportSupplier)
+	s.userSC = e.user("90-B3-D5-1F-30-01-00-02", s.srp, role.SoLRContingency)
+	s.sroSup = e.officer(e.admin, "sro-a", KindSRO, s.supplier)
+	s.aroSup = e.officer(s.sroSup, "aro-a", KindARO, s.supplier)
+	s.sroSR = e.officer(e.admin, "sro-srp", KindSRO, s.srp)
+	return s
+}
+
+func newKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func csrFor(t testing.TB, k *ecdsa.PrivateKey, id eui64.ID, r role.UserRole, p ca.Profile) []byte {
+	t.Helper()
+	c, err := NewCSR(k, id, r, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func parseIssued(t testing.TB, is Issued) *x509.Certificate {
+	t.Helper()
+	b, _ := pem.Decode(is.CertPEM)
+	if b == nil {
+		t.Fatal("issued PEM does not decode")
+	}
+	// Go's crypto/x509 cannot parse the BIT STRING x500UniqueIdentifier.
+	c, err := dccx509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// auditTail returns the last n audit entries.
+func (e *env) auditTail(n int) []store.AuditEntry {
+	e.t.Helper()
+	var all []store.AuditEntry
+	if err := e.st.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		all, err = tx.AuditEntries(1, 0)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	if len(all) < n {
+		return all
+	}
+	return all[len(all)-n:]
+}
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// rawCSR builds a CSR with OU=ou and the User ID, without NewCSR's
+// eligibility check, to show the RA refuses what a client might send.
+func rawCSR(t testing.TB, k *ecdsa.PrivateKey, id eui64.ID, ou string) []byte {
+	t.Helper()
+	return rawCSRAttrs(t, k, []attr{{oidOU, asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte(ou)}},
+		{oidUID, asn1.RawValue{Tag: asn1.TagBitString, Bytes: append([]byte{0}, id[:]...)}}})
+}
+
+type attr struct {
+	oid asn1.ObjectIdentifier
+	val asn1.RawValue
+}
+
+func rawCSRAttrs(t testing.TB, k *ecdsa.PrivateKey, attrs []attr) []byte {
+	t.Helper()
+	var rdns [][]asn1.RawValue
+	for _, a := range attrs {
+		atv, err := asn1.Marshal(struct {
+			Type  asn1.ObjectIdentifier
+			Value asn1.RawValue
+		}{a.oid, a.val})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdns = append(rdns, []asn1.RawValue{{FullBytes: atv}})
+	}
+	raw, err := marshalRDNs(rdns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{RawSubject: raw}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}

@@ -1,0 +1,189 @@
+package ra
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/store"
+)
+
+// OfficerRequest asks for a new officer. PartyID is required for sro and
+// aro and must be zero for RA kinds.
+type OfficerRequest struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	PartyID eui64.ID `json:"party_id"`
+}
+
+func (r OfficerRequest) check() (partyID string, err error) {
+	if err := checkOfficerID(r.ID); err != nil {
+		return "", err
+	}
+	if err := checkName("officer", r.Name); err != nil {
+		return "", err
+	}
+	if !validKind(r.Kind) {
+		return "", fmt.Errorf("%w: officer kind %q", ErrInvalidRole, r.Kind)
+	}
+	switch {
+	case IsPartyKind(r.Kind) && r.PartyID.IsZero():
+		return "", fmt.Errorf("%w: a %s needs a party_id", ErrBadRequest, r.Kind)
+	case IsRAKind(r.Kind) && !r.PartyID.IsZero():
+		return "", fmt.Errorf("%w: a %s belongs to the RA, not to a party", ErrBadRequest, r.Kind)
+	case IsPartyKind(r.Kind):
+		return r.PartyID.String(), nil
+	}
+	return "", nil
+}
+
+// AppointOfficer records a new active officer and returns its mTLS
+// credential (a fresh key and a client certificate from the access CA with
+// CN = ID, OU = kind, O = party ID or "RA"). The key exists only in the
+// returned Credential: the RA keeps the certificate serial, never the key.
+func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerRequest) (Officer, Credential, error) {
+	pid, err := req.check()
+	if err != nil {
+		return Officer{}, Credential{}, err
+	}
+	org := raOrganisation
+	if pid != "" {
+		org = pid
+	}
+	// Signing the credential is local and writes nothing, so it happens
+	// before (and outside) the transaction, which may be retried. If the
+	// decision is refused the certificate is simply never registered, and
+	// an unregistered certificate authenticates nobody.
+	cred, err := s.access.issueOfficer(req.ID, req.Kind, org)
+	if err != nil {
+		return Officer{}, Credential{}, err
+	}
+	o := store.Officer{ID: req.ID, Name: req.Name, PartyID: pid, Kind: req.Kind, CertSerial: cred.Serial,
+		Status: store.StatusActive, AppointedBy: a.id}
+	err = s.change(ctx, a, ActAppointOfficer, "officer:"+o.ID, func(tx store.Tx, me store.Officer) (string, error) {
+		t := Target{PartyID: pid, OfficerKind: req.Kind}
+		if pid != "" {
+			if err := activeParty(tx, pid); err != nil {
+				return "", err
+			}
+			has, err := hasActiveSRO(tx, pid)
+			if err != nil {
+				return "", err
+			}
+			t.PartyHasSRO = has
+		}
+		if err := Authorize(me, ActAppointOfficer, t); err != nil {
+			return "", err
+		}
+		o.CreatedAt = s.now().UTC()
+		if err := tx.CreateOfficer(o); err != nil {
+			return "", storeErr("officer "+o.ID, err)
+		}
+		return fmt.Sprintf("kind=%s party=%q cert_serial=%s", o.Kind, o.PartyID, o.CertSerial), nil
+	})
+	if err != nil {
+		return Officer{}, Credential{}, err
+	}
+	return officerFrom(o), cred, nil
+}
+
+// RemoveOfficer marks an officer removed; its credential is refused from
+// the next request on. The last active ra-operator cannot be removed (that
+// would lock the RA out of its own administration).
+func (s *Service) RemoveOfficer(ctx context.Context, a Actor, id string) (Officer, error) {
+	if err := checkOfficerID(id); err != nil {
+		return Officer{}, err
+	}
+	var out store.Officer
+	err := s.change(ctx, a, ActRemoveOfficer, "officer:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+		o, err := tx.GetOfficer(id)
+		if err != nil {
+			return "", storeErr("officer "+id, err)
+		}
+		if err := Authorize(me, ActRemoveOfficer, Target{PartyID: o.PartyID, OfficerKind: o.Kind}); err != nil {
+			return "", err
+		}
+		if o.Status == store.StatusRemoved {
+			return "", fmt.Errorf("%w: officer %s is already removed", ErrInactive, id)
+		}
+		if o.Kind == KindRAOperator {
+			n, err := countActive(tx, "", KindRAOperator)
+			if err != nil {
+				return "", err
+			}
+			if n <= 1 {
+				return "", fmt.Errorf("%w: %s is the last active ra-operator", ErrForbidden, id)
+			}
+		}
+		o.Status = store.StatusRemoved
+		if err := tx.PutOfficer(o); err != nil {
+			return "", storeErr("officer "+id, err)
+		}
+		out = o
+		return fmt.Sprintf("kind=%s party=%q", o.Kind, o.PartyID), nil
+	})
+	if err != nil {
+		return Officer{}, err
+	}
+	return officerFrom(out), nil
+}
+
+// ListOfficers returns the officers of partyID (zero: every officer, RA
+// officers only).
+func (s *Service) ListOfficers(ctx context.Context, a Actor, partyID eui64.ID) ([]Officer, error) {
+	var out []Officer
+	pid, subject := "", "officers"
+	if !partyID.IsZero() {
+		pid = partyID.String()
+		subject = "officers:party:" + pid
+	}
+	err := s.read(ctx, a, ActReadParty, subject, func(tx store.Tx, me store.Officer) error {
+		out = nil
+		if err := authorizeRead(me, pid); err != nil {
+			return err
+		}
+		os, err := tx.ListOfficers(pid)
+		if err != nil {
+			return storeErr("officers", err)
+		}
+		for _, o := range os {
+			if pid == "" || o.PartyID == pid {
+				out = append(out, officerFrom(o))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Whoami returns the actor's own officer record (no policy beyond being an
+// active officer).
+func (s *Service) Whoami(ctx context.Context, a Actor) (Officer, error) {
+	var out Officer
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		o, err := s.loadActor(tx, a)
+		out = officerFrom(o)
+		return err
+	})
+	return out, err
+}
+
+func hasActiveSRO(tx store.Tx, pid string) (bool, error) {
+	n, err := countActive(tx, pid, KindSRO)
+	return n > 0, err
+}
+
+func countActive(tx store.Tx, pid, kind string) (int, error) {
+	os, err := tx.ListOfficers(pid)
+	if err != nil {
+		return 0, storeErr("officers", err)
+	}
+	n := 0
+	for _, o := range os {
+		if o.Kind == kind && o.Status == store.StatusActive && o.PartyID == pid {
+			n++
+		}
+	}
+	return n, nil
+}

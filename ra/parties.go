@@ -1,0 +1,181 @@
+package ra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+// CreateParty records a new active party. Only an ra-operator may.
+func (s *Service) CreateParty(ctx context.Context, a Actor, id eui64.ID, name string) (Party, error) {
+	if err := checkEUI("party ID", id); err != nil {
+		return Party{}, err
+	}
+	if err := checkName("party", name); err != nil {
+		return Party{}, err
+	}
+	p := store.Party{ID: id.String(), Name: name, Status: store.StatusActive}
+	err := s.change(ctx, a, ActCreateParty, "party:"+p.ID, func(tx store.Tx, me store.Officer) (string, error) {
+		if err := Authorize(me, ActCreateParty, Target{}); err != nil {
+			return "", err
+		}
+		p.CreatedAt = s.now().UTC()
+		if err := tx.CreateParty(p); err != nil {
+			return "", storeErr("party "+p.ID, err)
+		}
+		return fmt.Sprintf("name=%q", name), nil
+	})
+	if err != nil {
+		return Party{}, err
+	}
+	return partyFrom(p), nil
+}
+
+// CreateUser records a new active User ID of an active party with one
+// User Role. Only an ra-operator may.
+func (s *Service) CreateUser(ctx context.Context, a Actor, id, partyID eui64.ID, r role.UserRole, name string) (User, error) {
+	if err := checkEUI("user ID", id); err != nil {
+		return User{}, err
+	}
+	if err := checkEUI("party ID", partyID); err != nil {
+		return User{}, err
+	}
+	if !r.Valid() {
+		return User{}, fmt.Errorf("%w: User Role %q", ErrInvalidRole, r)
+	}
+	if err := checkName("user", name); err != nil {
+		return User{}, err
+	}
+	u := store.User{ID: id.String(), PartyID: partyID.String(), Role: string(r), Name: name, Status: store.StatusActive}
+	err := s.change(ctx, a, ActCreateUser, "user:"+u.ID, func(tx store.Tx, me store.Officer) (string, error) {
+		if err := Authorize(me, ActCreateUser, Target{PartyID: u.PartyID}); err != nil {
+			return "", err
+		}
+		if err := activeParty(tx, u.PartyID); err != nil {
+			return "", err
+		}
+		u.CreatedAt = s.now().UTC()
+		if err := tx.CreateUser(u); err != nil {
+			return "", storeErr("user "+u.ID, err)
+		}
+		return fmt.Sprintf("party=%s role=%s name=%q", u.PartyID, u.Role, name), nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return userFrom(u), nil
+}
+
+// ListParties returns every party to RA officers, and only their own to
+// party officers.
+func (s *Service) ListParties(ctx context.Context, a Actor) ([]Party, error) {
+	var out []Party
+	err := s.read(ctx, a, ActReadParty, "parties", func(tx store.Tx, me store.Officer) error {
+		out = nil
+		if IsPartyKind(me.Kind) {
+			if err := Authorize(me, ActReadParty, Target{PartyID: me.PartyID}); err != nil {
+				return err
+			}
+			p, err := tx.GetParty(me.PartyID)
+			if err != nil {
+				return storeErr("party "+me.PartyID, err)
+			}
+			out = append(out, partyFrom(p))
+			return nil
+		}
+		if err := Authorize(me, ActListAll, Target{}); err != nil {
+			return err
+		}
+		ps, err := tx.ListParties()
+		if err != nil {
+			return storeErr("parties", err)
+		}
+		for _, p := range ps {
+			out = append(out, partyFrom(p))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetParty returns one party, if the actor may read it.
+func (s *Service) GetParty(ctx context.Context, a Actor, id eui64.ID) (Party, error) {
+	var out Party
+	err := s.read(ctx, a, ActReadParty, "party:"+id.String(), func(tx store.Tx, me store.Officer) error {
+		if err := Authorize(me, ActReadParty, Target{PartyID: id.String()}); err != nil {
+			return err
+		}
+		p, err := tx.GetParty(id.String())
+		if err != nil {
+			return storeErr("party "+id.String(), err)
+		}
+		out = partyFrom(p)
+		return nil
+	})
+	return out, err
+}
+
+// ListUsers returns the users of partyID (zero: all parties, RA officers
+// only; party officers always see only their own party's users).
+func (s *Service) ListUsers(ctx context.Context, a Actor, partyID eui64.ID) ([]User, error) {
+	var out []User
+	subject := "users"
+	if !partyID.IsZero() {
+		subject = "users:party:" + partyID.String()
+	}
+	err := s.read(ctx, a, ActReadParty, subject, func(tx store.Tx, me store.Officer) error {
+		out = nil
+		pid := ""
+		if !partyID.IsZero() {
+			pid = partyID.String()
+		}
+		if err := authorizeRead(me, pid); err != nil {
+			return err
+		}
+		us, err := tx.ListUsers(pid)
+		if err != nil {
+			return storeErr("users", err)
+		}
+		for _, u := range us {
+			out = append(out, userFrom(u))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// authorizeRead: pid "" means across parties (RA officers only).
+func authorizeRead(me store.Officer, pid string) error {
+	if pid == "" {
+		return Authorize(me, ActListAll, Target{})
+	}
+	return Authorize(me, ActReadParty, Target{PartyID: pid})
+}
+
+// activeParty fails unless the party exists and is active.
+func activeParty(tx store.Tx, id string) error {
+	p, err := tx.GetParty(id)
+	if err != nil {
+		return storeErr("party "+id, err)
+	}
+	if p.Status != store.StatusActive {
+		return fmt.Errorf("%w: party %s is %s", ErrInactive, id, p.Status)
+	}
+	return nil
+}
+
+// storeErr maps the store's not-found / exists onto the RA's codes, keeping
+// the store error in the chain.
+func storeErr(what string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %s: %w", ErrNotFound, what, err)
+	case errors.Is(err, store.ErrExists):
+		return fmt.Errorf("%w: %s: %w", ErrExists, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrInternal, what, err)
+}

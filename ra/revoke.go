@@ -1,0 +1,307 @@
+package ra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/store"
+)
+
+// RFC 5280 CRLReason codes an RA may use for an Organisation Certificate.
+// cACompromise and aACompromise are for CA certificates, certificateHold
+// is not supported (no un-hold), removeFromCRL is for delta CRLs only, and 7
+// is unused: all are refused with ErrBadReason.
+var reasons = map[string]int{
+	"unspecified":          0,
+	"keyCompromise":        1,
+	"affiliationChanged":   3,
+	"superseded":           4,
+	"cessationOfOperation": 5,
+	"privilegeWithdrawn":   9,
+}
+
+// ParseReason accepts an RFC 5280 reason by name (case-insensitive, e.g.
+// "keyCompromise") or number ("1"); "" is unspecified (0).
+func ParseReason(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		for _, v := range reasons {
+			if v == n {
+				return n, nil
+			}
+		}
+		return 0, fmt.Errorf("%w: reason %d is not allowed for Organisation Certificates", ErrBadReason, n)
+	}
+	for name, v := range reasons {
+		if strings.EqualFold(name, s) {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown reason %q", ErrBadReason, s)
+}
+
+// ReasonName returns the RFC 5280 name of reason code n.
+func ReasonName(n int) string {
+	for name, v := range reasons {
+		if v == n {
+			return name
+		}
+	}
+	return strconv.Itoa(n)
+}
+
+// RevokeRequest selects certificates to revoke: exactly one of Serial,
+// UserID or PartyID.
+type RevokeRequest struct {
+	Serial  string
+	UserID  eui64.ID
+	PartyID eui64.ID
+	Reason  int
+	// Yes revokes a bulk selection (UserID or PartyID); without it a bulk
+	// request is a dry run that lists what it would revoke.
+	Yes bool
+	// DryRun makes a single-serial request list instead of revoke.
+	DryRun bool
+}
+
+// RevokeResult is what a revocation selected and, unless DryRun, revoked.
+type RevokeResult struct {
+	DryRun       bool               `json:"dry_run"`
+	Reason       int                `json:"reason"`
+	Certificates []CertInfo         `json:"certificates"`
+	Revocations  []store.Revocation `json:"revocations,omitempty"`
+}
+
+func (r RevokeRequest) scope() (Action, string, error) {
+	n := 0
+	var act Action
+	var subject string
+	if r.Serial != "" {
+		n, act, subject = n+1, ActRevoke, "cert:"+r.Serial
+	}
+	if !r.UserID.IsZero() {
+		n, act, subject = n+1, ActRevokeUser, "user:"+r.UserID.String()
+	}
+	if !r.PartyID.IsZero() {
+		n, act, subject = n+1, ActRevokeParty, "party:"+r.PartyID.String()
+	}
+	if n != 1 {
+		return "", "", fmt.Errorf("%w: give exactly one of serial, user_id, party_id", ErrBadRequest)
+	}
+	if _, err := ParseReason(strconv.Itoa(r.Reason)); err != nil {
+		return "", "", err
+	}
+	return act, subject, nil
+}
+
+// Revoke revokes one certificate (Serial), every good certificate of a
+// user (UserID) or of a party (PartyID). Bulk requests are dry runs unless
+// Yes. The CA revokes every selected serial in one transaction that also
+// advances the revocation sequence, reissues the ORL and appends the
+// "allowed" audit record; a refusal is audited on its own.
+//
+// Who may: the party's own SROs and AROs for one certificate or one user,
+// the party's SROs for the whole party, ra-operators for anything.
+func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (RevokeResult, error) {
+	if req.Serial != "" {
+		n, err := ca.NormaliseSerial(req.Serial)
+		if err != nil {
+			return RevokeResult{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
+		req.Serial = n
+	}
+	act, subject, err := req.scope()
+	if err != nil {
+		return RevokeResult{}, err
+	}
+	dry := req.DryRun
+	if act != ActRevoke {
+		dry = !req.Yes
+	}
+	res := RevokeResult{DryRun: dry, Reason: req.Reason, Certificates: []CertInfo{}}
+	var serials []string
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		me, err := s.loadActor(tx, a)
+		if err != nil {
+			return err
+		}
+		certs, err := selectForRevocation(tx, me, act, req)
+		if err != nil {
+			return err
+		}
+		serials, res.Certificates = serials[:0], res.Certificates[:0]
+		for _, c := range certs {
+			serials = append(serials, c.Serial)
+			res.Certificates = append(res.Certificates, certFrom(c, false))
+		}
+		return nil
+	})
+	if err != nil {
+		s.refused(ctx, a.id, act, subject, err)
+		return RevokeResult{}, err
+	}
+	detail := fmt.Sprintf("reason=%s count=%d serials=%s", ReasonName(req.Reason), len(serials), strings.Join(serials, ","))
+	if dry || len(serials) == 0 {
+		// A dry run (or an empty selection) changes nothing but is still a
+		// decision: record what was shown.
+		if dry {
+			detail = "dry-run " + detail
+		}
+		err := s.st.Update(ctx, func(tx store.Tx) error {
+			_, err := tx.AppendAudit(s.entry(a.id, act, subject, "allowed", detail))
+			return err
+		})
+		if err != nil {
+			return RevokeResult{}, fmt.Errorf("%w: audit: %w", ErrInternal, err)
+		}
+		return res, nil
+	}
+	revs, err := s.issuer.Revoke(ctx, serials, req.Reason, s.now().UTC(), s.entry(a.id, act, subject, "allowed", detail))
+	if err != nil {
+		if errors.Is(err, ca.ErrAlreadyRevoked) || errors.Is(err, store.ErrAlreadyRevoked) {
+			err = fmt.Errorf("%w: %w", ErrAlreadyRevoked, err)
+		}
+		s.refused(ctx, a.id, act, subject, err)
+		return RevokeResult{}, err
+	}
+	res.Revocations = revs
+	s.log.LogAttrs(ctx, slog.LevelInfo, "ra revoked", slog.String("actor", a.id), slog.String("subject", subject),
+		slog.Int("count", len(revs)), slog.String("reason", ReasonName(req.Reason)))
+	return res, nil
+}
+
+// selectForRevocation authorises and returns the good certificates req selects.
+func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRequest) ([]store.Certificate, error) {
+	switch act {
+	case ActRevoke:
+		c, err := tx.GetCertificate(req.Serial)
+		if err != nil {
+			return nil, storeErr("certificate "+req.Serial, err)
+		}
+		if c.UserID == "" {
+			// CA certificates are the CA operator's business, not the RA's.
+			return nil, fmt.Errorf("%w: %s is not an Organisation Certificate", ErrForbidden, req.Serial)
+		}
+		if err := Authorize(me, act, Target{PartyID: c.PartyID}); err != nil {
+			return nil, err
+		}
+		if c.Status != store.StatusGood {
+			return nil, fmt.Errorf("%w: %s", ErrAlreadyRevoked, req.Serial)
+		}
+		return []store.Certificate{c}, nil
+	case ActRevokeUser:
+		u, err := tx.GetUser(req.UserID.String())
+		if err != nil {
+			return nil, storeErr("user "+req.UserID.String(), err)
+		}
+		if err := Authorize(me, act, Target{PartyID: u.PartyID}); err != nil {
+			return nil, err
+		}
+		return goodCerts(tx, store.CertFilter{UserID: u.ID, Status: store.StatusGood})
+	default:
+		p, err := tx.GetParty(req.PartyID.String())
+		if err != nil {
+			return nil, storeErr("party "+req.PartyID.String(), err)
+		}
+		if err := Authorize(me, act, Target{PartyID: p.ID}); err != nil {
+			return nil, err
+		}
+		return goodCerts(tx, store.CertFilter{PartyID: p.ID, Status: store.StatusGood})
+	}
+}
+
+func goodCerts(tx store.Tx, f store.CertFilter) ([]store.Certificate, error) {
+	cs, err := tx.ListCertificates(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list certificates: %w", ErrInternal, err)
+	}
+	out := cs[:0]
+	for _, c := range cs {
+		if c.UserID != "" && c.Status == store.StatusGood {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// CertQuery selects certificates to list; zero fields match anything.
+type CertQuery struct {
+	UserID  eui64.ID
+	PartyID eui64.ID
+	Status  string // "", "good", "revoked"
+	Limit   int
+}
+
+// ListCertificates lists Organisation Certificates. Party officers see
+// only their own party's; a query across parties is for RA officers.
+func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([]CertInfo, error) {
+	if q.Status != "" && q.Status != string(store.StatusGood) && q.Status != string(store.StatusRevoked) {
+		return nil, fmt.Errorf("%w: status %q (want good or revoked)", ErrBadRequest, q.Status)
+	}
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("%w: negative limit", ErrBadRequest)
+	}
+	var out []CertInfo
+	err := s.read(ctx, a, ActReadParty, "certificates", func(tx store.Tx, me store.Officer) error {
+		out = []CertInfo{}
+		f := store.CertFilter{Issuer: ca.IssuerIssuing, Status: store.CertStatus(q.Status), Limit: q.Limit}
+		pid := ""
+		if !q.PartyID.IsZero() {
+			pid = q.PartyID.String()
+		}
+		if !q.UserID.IsZero() {
+			u, err := tx.GetUser(q.UserID.String())
+			if err != nil {
+				return storeErr("user "+q.UserID.String(), err)
+			}
+			if pid != "" && pid != u.PartyID {
+				return fmt.Errorf("%w: user %s is not of party %s", ErrBadRequest, u.ID, pid)
+			}
+			pid, f.UserID = u.PartyID, u.ID
+		}
+		if err := authorizeRead(me, pid); err != nil {
+			return err
+		}
+		f.PartyID = pid
+		cs, err := tx.ListCertificates(f)
+		if err != nil {
+			return fmt.Errorf("%w: list certificates: %w", ErrInternal, err)
+		}
+		for _, c := range cs {
+			out = append(out, certFrom(c, false))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetCertificate returns one Organisation Certificate with its PEM.
+func (s *Service) GetCertificate(ctx context.Context, a Actor, serial string) (CertInfo, error) {
+	n, err := ca.NormaliseSerial(serial)
+	if err != nil {
+		return CertInfo{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	serial = n
+	var out CertInfo
+	err = s.read(ctx, a, ActReadParty, "cert:"+serial, func(tx store.Tx, me store.Officer) error {
+		c, err := tx.GetCertificate(serial)
+		if err != nil {
+			return storeErr("certificate "+serial, err)
+		}
+		if err := authorizeRead(me, c.PartyID); err != nil {
+			return err
+		}
+		out = certFrom(c, true)
+		return nil
+	})
+	return out, err
+}

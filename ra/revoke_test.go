@@ -1,0 +1,122 @@
+package ra
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+func TestParseReason(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want int
+		err  error
+	}{
+		{"", 0, nil}, {"keyCompromise", 1, nil}, {"KEYCOMPROMISE", 1, nil}, {"1", 1, nil},
+		{"superseded", 4, nil}, {"cessationOfOperation", 5, nil}, {"9", 9, nil},
+		{"cACompromise", 0, ErrBadReason}, {"2", 0, ErrBadReason}, {"6", 0, ErrBadReason},
+		{"7", 0, ErrBadReason}, {"8", 0, ErrBadReason}, {"removeFromCRL", 0, ErrBadReason}, {"nonsense", 0, ErrBadReason},
+	}
+	for _, tc := range tests {
+		got, err := ParseReason(tc.in)
+		if !errors.Is(err, tc.err) || (tc.err == nil && got != tc.want) {
+			t.Errorf("ParseReason(%q) = %d, %v; want %d, %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestRevocation(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	enrol := func(p ca.Profile) string {
+		is, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: p,
+			CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, p), Mode: ModeEnrol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return is.Cert.Serial
+	}
+	a, b, c := enrol(ca.XMLSigning), enrol(ca.DigitalSigning), enrol(ca.KeyAgreement)
+	sc, err := s.svc.Enrol(ctx, s.sroSR, EnrolRequest{UserID: s.userSC, Profile: ca.XMLSigning,
+		CSR: csrFor(t, newKey(t), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ModeEnrol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := func() (n uint64, crl uint64) {
+		s.st.View(ctx, func(tx store.Tx) error {
+			n, _ = tx.RevocationSeq()
+			if c, err := tx.GetCRL("orl"); err == nil {
+				crl = c.Number
+			}
+			return nil
+		})
+		return
+	}
+
+	// Another party's ARO cannot touch the supplier's certificate.
+	if _, err := s.svc.Revoke(ctx, s.sroSR, RevokeRequest{Serial: a, Reason: 1}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("foreign revoke: %v", err)
+	}
+	// Single: revokes now, advances the sequence, reissues the ORL.
+	seq0, crl0 := seq()
+	res, err := s.svc.Revoke(ctx, s.aroSup, RevokeRequest{Serial: a, Reason: 1})
+	if err != nil || res.DryRun || len(res.Revocations) != 1 {
+		t.Fatalf("single: %+v %v", res, err)
+	}
+	seq1, crl1 := seq()
+	if seq1 != seq0+1 || crl1 <= crl0 {
+		t.Fatalf("sequence %d->%d, ORL %d->%d", seq0, seq1, crl0, crl1)
+	}
+	if _, err := s.svc.Revoke(ctx, s.aroSup, RevokeRequest{Serial: a, Reason: 1}); !errors.Is(err, ErrAlreadyRevoked) {
+		t.Fatalf("twice: %v", err)
+	}
+	// Bulk per party: dry run by default, lists the two good ones, changes nothing.
+	if _, err := s.svc.Revoke(ctx, s.aroSup, RevokeRequest{PartyID: s.supplier, Reason: 5}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("ARO bulk party: %v", err)
+	}
+	dry, err := s.svc.Revoke(ctx, s.sroSup, RevokeRequest{PartyID: s.supplier, Reason: 5})
+	if err != nil || !dry.DryRun || len(dry.Certificates) != 2 || len(dry.Revocations) != 0 {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	if n, _ := seq(); n != seq1 {
+		t.Fatalf("dry run revoked: seq %d", n)
+	}
+	got := map[string]bool{}
+	for _, ci := range dry.Certificates {
+		got[ci.Serial] = true
+	}
+	if !got[b] || !got[c] || got[a] || got[sc.Cert.Serial] {
+		t.Fatalf("dry run selected %v", got)
+	}
+	// With Yes: both revoked in one transaction, the other party untouched.
+	done, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{PartyID: s.supplier, Reason: 5, Yes: true})
+	if err != nil || done.DryRun || len(done.Revocations) != 2 {
+		t.Fatalf("bulk: %+v %v", done, err)
+	}
+	if n, _ := seq(); n != seq1+2 {
+		t.Fatalf("bulk seq %d", n)
+	}
+	ci, err := s.svc.GetCertificate(ctx, s.sroSR, sc.Cert.Serial)
+	if err != nil || ci.Status != string(store.StatusGood) {
+		t.Fatalf("SRP certificate: %+v %v", ci, err)
+	}
+	// Per user, and the validation errors.
+	u, err := s.svc.Revoke(ctx, s.sroSR, RevokeRequest{UserID: s.userSC, Reason: 4, Yes: true})
+	if err != nil || len(u.Revocations) != 1 {
+		t.Fatalf("per user: %+v %v", u, err)
+	}
+	for _, bad := range []RevokeRequest{{}, {Serial: a, UserID: s.userIS}, {Serial: b, Reason: 2}} {
+		if _, err := s.svc.Revoke(ctx, s.admin, bad); err == nil {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+	if err := VerifyAudit(ctx, s.st); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,210 @@
+package ra
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// DefaultMaxBody is the default request body limit. The largest legitimate
+// body is an enrolment (a P-256 CSR is under 1 KiB of PEM).
+const DefaultMaxBody = 64 << 10
+
+// ServerOption configures NewServer.
+type ServerOption func(*server)
+
+// WithServerLogger sets the request logger (default: discard).
+func WithServerLogger(l *slog.Logger) ServerOption { return func(s *server) { s.log = l } }
+
+// WithRegistry sets the Prometheus registry /metrics serves (default: a
+// fresh one). It must not already hold the RA's collectors: NewServer
+// panics on a duplicate registration, a programming error.
+func WithRegistry(r *prometheus.Registry) ServerOption { return func(s *server) { s.reg = r } }
+
+// WithMaxBodyBytes sets the request body limit (default DefaultMaxBody).
+func WithMaxBodyBytes(n int64) ServerOption { return func(s *server) { s.maxBody = n } }
+
+type server struct {
+	svc     *Service
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	maxBody int64
+	m       *metrics
+}
+
+type actorKey struct{}
+
+// NewServer returns the RA's HTTP API (docs/api.md). It must be served
+// over TLS that requires and verifies client certificates against the
+// access root (AccessCA.TLSConfig): /v1 takes the caller's identity only
+// from the verified client certificate, never from the request, and
+// refuses any request without one. /metrics, /openapi.yaml and /healthz
+// need no officer (but the TLS layer still demands a certificate).
+func NewServer(svc *Service, opts ...ServerOption) http.Handler {
+	s := &server{svc: svc, log: slog.New(slog.DiscardHandler), maxBody: DefaultMaxBody}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(s.reg)
+	if err != nil {
+		panic(fmt.Sprintf("ra.NewServer: %v", err))
+	}
+	s.m = m
+
+	mux := http.NewServeMux()
+	v1 := func(pattern string, h func(w http.ResponseWriter, r *http.Request, a Actor) error) {
+		mux.Handle(pattern, s.authenticated(h))
+	}
+	v1("GET /v1/whoami", s.whoami)
+	v1("POST /v1/parties", s.createParty)
+	v1("GET /v1/parties", s.listParties)
+	v1("GET /v1/parties/{id}", s.getParty)
+	v1("POST /v1/users", s.createUser)
+	v1("GET /v1/users", s.listUsers)
+	v1("POST /v1/officers", s.appointOfficer)
+	v1("GET /v1/officers", s.listOfficers)
+	v1("DELETE /v1/officers/{id}", s.removeOfficer)
+	v1("POST /v1/enroll", s.enrol)
+	v1("POST /v1/revoke", s.revoke)
+	v1("GET /v1/certificates", s.listCertificates)
+	v1("GET /v1/certificates/{serial}", s.getCertificate)
+	v1("POST /v1/audit/verify", s.verifyAudit)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(openAPI)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, fmt.Errorf("%w: no route %s %s", ErrNotFound, r.Method, r.URL.Path))
+	})
+	return s.logged(mux)
+}
+
+// statusWriter remembers the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logged logs one structured line per request and counts it.
+func (s *server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		// authenticated fills the holder in, so the log line names the actor.
+		holder := &Actor{}
+		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, holder))
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.String("actor", holder.id), slog.String("remote", r.RemoteAddr),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// authenticated resolves the officer from the verified client certificate
+// and runs h. A handler error becomes the JSON error body.
+func (s *server) authenticated(h func(http.ResponseWriter, *http.Request, Actor) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+			s.writeError(w, r, fmt.Errorf("%w: a verified client certificate is required", ErrUnauthenticated))
+			return
+		}
+		a, err := s.svc.Authenticate(r.Context(), r.TLS.VerifiedChains[0][0])
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if holder, ok := r.Context().Value(actorKey{}).(*Actor); ok {
+			*holder = a
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		}
+		if err := h(w, r, a); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// decode reads exactly one JSON object into v, refusing unknown fields.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: body over %d bytes", ErrTooLarge, mbe.Limit)
+		}
+		return fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: body over %d bytes", ErrTooLarge, mbe.Limit)
+		}
+		return fmt.Errorf("%w: data after the JSON object", ErrBadRequest)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// writeError writes {"error":{"code","message"}} with the code's status and
+// counts the refusal. 5xx messages are generic: internals stay in the log.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := StatusOf(err), CodeOf(err)
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = err.Error()
+	if status >= 500 {
+		body.Error.Message = "internal error; see the server log"
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("path", r.URL.Path),
+			slog.String("code", code), slog.String("error", err.Error()))
+	}
+	s.m.refused.WithLabelValues(code).Inc()
+	writeJSON(w, status, body)
+}

@@ -1,0 +1,184 @@
+package ra
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/store"
+)
+
+// Issuer is what the RA uses of the CA (Boulder style: a narrow seam).
+// *ca.CA satisfies it. Issue records the certificate and appends
+// req.Audit in one transaction; Revoke revokes every serial, appends
+// audit and reissues the ORL in one transaction.
+type Issuer interface {
+	Issue(ctx context.Context, req ca.IssueRequest) (*x509.Certificate, store.Certificate, error)
+	Revoke(ctx context.Context, serials []string, reason int, at time.Time, audit ...store.AuditEntry) ([]store.Revocation, error)
+}
+
+// Service is the registration authority. It is safe for concurrent use.
+type Service struct {
+	st     store.Store
+	issuer Issuer
+	access *AccessCA
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock used for audit times and validity checks
+// (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the structured logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// New returns a Service over st that issues through issuer and
+// authenticates officers with access. All three are required.
+func New(st store.Store, issuer Issuer, access *AccessCA, opts ...Option) (*Service, error) {
+	switch {
+	case st == nil:
+		return nil, fmt.Errorf("%w: ra.New: nil store", ErrBadRequest)
+	case issuer == nil:
+		return nil, fmt.Errorf("%w: ra.New: nil issuer", ErrBadRequest)
+	case access == nil:
+		return nil, fmt.Errorf("%w: ra.New: nil access CA", ErrBadRequest)
+	}
+	s := &Service{st: st, issuer: issuer, access: access, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.now == nil || s.log == nil {
+		return nil, fmt.Errorf("%w: ra.New: nil clock or logger", ErrBadRequest)
+	}
+	return s, nil
+}
+
+// Access returns the RA access CA (for the server's TLS configuration).
+func (s *Service) Access() *AccessCA { return s.access }
+
+// Actor is an authenticated officer. Only Authenticate makes one, from a
+// verified access certificate; nothing a caller sends can name another.
+type Actor struct {
+	id     string
+	serial string
+	system bool // the RA itself (bootstrap); never reachable over the API
+}
+
+// ID returns the officer ID (the access certificate's CN).
+func (a Actor) ID() string { return a.id }
+
+// Authenticate returns the officer that cert identifies: cert must chain to
+// the access root, its CN must name an officer whose current credential has
+// cert's serial, and that officer must be active. A refusal is audited.
+func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Actor, error) {
+	if cert == nil {
+		return Actor{}, fmt.Errorf("%w: no client certificate", ErrUnauthenticated)
+	}
+	a := Actor{id: cert.Subject.CommonName, serial: serialHex(cert.SerialNumber)}
+	err := s.access.verifyClient(cert)
+	if err == nil {
+		err = s.st.View(ctx, func(tx store.Tx) error {
+			o, err := s.loadActor(tx, a)
+			if err != nil {
+				return err
+			}
+			if o.Status != store.StatusActive {
+				return fmt.Errorf("%w: officer %s is %s", ErrOfficerInactive, o.ID, o.Status)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		s.refused(ctx, "unauthenticated:"+a.id, "officer.authenticate", "serial:"+a.serial, err)
+		return Actor{}, err
+	}
+	return a, nil
+}
+
+// loadActor reloads a's officer inside tx: the credential must still be
+// the officer's current one. Status is left to Authorize.
+func (s *Service) loadActor(tx store.Tx, a Actor) (store.Officer, error) {
+	if a.system {
+		return store.Officer{ID: a.id, Kind: KindRAOperator, Status: store.StatusActive}, nil
+	}
+	if a.id == "" {
+		return store.Officer{}, fmt.Errorf("%w: no officer", ErrUnauthenticated)
+	}
+	o, err := tx.GetOfficer(a.id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Officer{}, fmt.Errorf("%w: unknown officer %q", ErrUnauthenticated, a.id)
+	}
+	if err != nil {
+		return store.Officer{}, fmt.Errorf("%w: load officer: %w", ErrInternal, err)
+	}
+	if o.CertSerial != a.serial {
+		return store.Officer{}, fmt.Errorf("%w: officer %s: credential %s is superseded", ErrOfficerInactive, o.ID, a.serial)
+	}
+	return o, nil
+}
+
+// entry builds an audit entry at the service clock.
+func (s *Service) entry(actor string, act Action, subject, result, detail string) store.AuditEntry {
+	return store.AuditEntry{Time: s.now().UTC(), Actor: actor, Action: string(act), Subject: subject, Result: result, Detail: detail}
+}
+
+// refused appends a refusal record in its own transaction (the refused
+// change wrote nothing) and logs it. A failure to audit is logged: the
+// caller still gets the original refusal.
+func (s *Service) refused(ctx context.Context, actor string, act Action, subject string, cause error) {
+	code := CodeOf(cause)
+	e := s.entry(actor, act, subject, "refused: "+code, cause.Error())
+	err := s.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		_, err := tx.AppendAudit(e)
+		return err
+	})
+	s.log.LogAttrs(ctx, slog.LevelWarn, "ra refused", slog.String("actor", actor), slog.String("action", string(act)),
+		slog.String("subject", subject), slog.String("code", code), slog.String("detail", cause.Error()))
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "ra audit append failed", slog.String("error", err.Error()))
+	}
+}
+
+// change runs one audited decision: in one transaction it reloads the
+// actor and calls fn, which authorises and writes; on success it appends
+// the "allowed" record in the same transaction. If fn fails, nothing of it
+// is kept and the refusal is recorded in a transaction of its own.
+func (s *Service) change(ctx context.Context, a Actor, act Action, subject string,
+	fn func(tx store.Tx, me store.Officer) (detail string, err error)) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		me, err := s.loadActor(tx, a)
+		if err != nil {
+			return err
+		}
+		detail, err := fn(tx, me)
+		if err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(s.entry(a.id, act, subject, "allowed", detail))
+		return err
+	})
+	if err != nil {
+		s.refused(ctx, a.id, act, subject, err)
+		return err
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "ra allowed", slog.String("actor", a.id), slog.String("action", string(act)),
+		slog.String("subject", subject))
+	return nil
+}
+
+// read runs an audited read decision: fn authorises and reads inside a
+// read-write transaction so that its "allowed" record commits with it.
+func (s *Service) read(ctx context.Context, a Actor, act Action, subject string,
+	fn func(tx store.Tx, me store.Officer) error) error {
+	return s.change(ctx, a, act, subject, func(tx store.Tx, me store.Officer) (string, error) {
+		return "read", fn(tx, me)
+	})
+}

@@ -1,0 +1,198 @@
+package bolt_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
+	"github.com/smki/smki/store/storetest"
+)
+
+func open(t *testing.T) store.Store {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, open)
+}
+
+func TestOpenCreatesPrivateFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("store file mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// TestSecondOpenFailsFast: flock conflicts between two open file
+// descriptions even in one process, so this stands in for a second
+// `smki serve` on the same file.
+func TestSecondOpenFailsFast(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bolt.Open(path, bolt.WithLockTimeout(50*time.Millisecond))
+	if !errors.Is(err, bolt.ErrLocked) {
+		t.Fatalf("second Open: got %v, want ErrLocked", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = bolt.Open(path, bolt.WithLockTimeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s.Close()
+	if _, err := bolt.Open(path, bolt.WithLockTimeout(0)); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("zero lock timeout: got %v, want ErrInvalid", err)
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	err = s.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.PutCertificate(store.Certificate{Serial: "0a", Issuer: "issuing-ca", KeyHash: "k", DER: []byte{1}}); err != nil {
+			return err
+		}
+		if _, err := tx.Revoke("0a", 1, at); err != nil {
+			return err
+		}
+		_, err := tx.AppendAudit(store.AuditEntry{Time: at, Action: "a"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Update(context.Background(), func(tx store.Tx) error {
+		if seq, err := tx.RevocationSeq(); err != nil || seq != 1 {
+			t.Fatalf("RevocationSeq after reopen = %d, %v", seq, err)
+		}
+		e, err := tx.AppendAudit(store.AuditEntry{Time: at, Action: "b"})
+		if err != nil {
+			return err
+		}
+		all, err := tx.AuditEntries(1, 0)
+		if err != nil {
+			return err
+		}
+		if e.Seq != 2 || len(all) != 2 {
+			t.Fatalf("audit after reopen: seq %d, %d entries", e.Seq, len(all))
+		}
+		_, err = store.VerifyChain(nil, 1, all)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTamperedAuditRecordIsDetected edits one audit record's JSON in the
+// bbolt file behind the store's back and checks that VerifyChain names it.
+func TestTamperedAuditRecordIsDetected(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	for i := 0; i < 5; i++ {
+		err := s.Update(context.Background(), func(tx store.Tx) error {
+			_, err := tx.AppendAudit(store.AuditEntry{Time: at, Actor: "ra-1", Action: "revoke", Result: "ok"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	const victim = 3
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(btx *bbolt.Tx) error {
+		b := btx.Bucket([]byte("audit"))
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], victim)
+		var rec map[string]any
+		if err := json.Unmarshal(b.Get(k[:]), &rec); err != nil {
+			return err
+		}
+		rec["Result"] = "refused: E_NOT_ALLOWED" // rewrite history
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		return b.Put(k[:], data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var entries []store.AuditEntry
+	err = s.View(context.Background(), func(tx store.Tx) error {
+		entries, err = tx.AuditEntries(1, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries[victim-1].Result != "refused: E_NOT_ALLOWED" {
+		t.Fatal("tampering did not reach the stored record")
+	}
+	_, err = store.VerifyChain(nil, 1, entries)
+	var ce *store.ChainError
+	if !errors.As(err, &ce) || ce.Seq != victim {
+		t.Fatalf("VerifyChain over tampered log: got %v, want *ChainError for entry %d", err, victim)
+	}
+}

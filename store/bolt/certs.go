@@ -1,0 +1,208 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/internal/check"
+)
+
+// certIndexes lists the filterable secondary indexes and the field each
+// one keys on. Empty values (CA certificates have no UserID) are not
+// indexed: a filter on "" means "any".
+func certIndexes(c store.Certificate) []struct {
+	bucket []byte
+	value  string
+} {
+	return []struct {
+		bucket []byte
+		value  string
+	}{
+		{bIdxUser, c.UserID},
+		{bIdxParty, c.PartyID},
+		{bIdxIssuer, c.Issuer},
+		{bIdxStatus, string(c.Status)},
+	}
+}
+
+// PutCertificate inserts c with its index entries. The serial must be
+// free of certificates (an intent for it is expected), and a non-empty
+// KeyHash must not be certified for another UserID.
+func (t *tx) PutCertificate(c store.Certificate) error {
+	if err := t.write("put certificate"); err != nil {
+		return err
+	}
+	c, err := check.Certificate(c)
+	if err != nil {
+		return fmt.Errorf("bolt: put certificate: %w", err)
+	}
+	if t.bucket(bCerts).Get([]byte(c.Serial)) != nil {
+		return fmt.Errorf("bolt: put certificate %s: %w", c.Serial, store.ErrDuplicateSerial)
+	}
+	if c.KeyHash != "" {
+		if err := t.checkKeyOwner(c); err != nil {
+			return err
+		}
+		if err := t.bucket(bIdxKey).Put(indexKey(c.KeyHash, c.Serial), []byte(c.UserID)); err != nil {
+			return fmt.Errorf("bolt: index key hash: %w", err)
+		}
+	}
+	for _, ix := range certIndexes(c) {
+		if err := t.addIndex(ix.bucket, ix.value, c.Serial); err != nil {
+			return err
+		}
+	}
+	return t.put(bCerts, []byte(c.Serial), c)
+}
+
+// checkKeyOwner reads the key-hash index, whose values are UserIDs, so
+// the check touches no certificate record.
+func (t *tx) checkKeyOwner(c store.Certificate) error {
+	return scanPrefix(t.bucket(bIdxKey), indexPrefix(c.KeyHash), func(k, v []byte) (bool, error) {
+		if string(v) != c.UserID {
+			return false, fmt.Errorf("bolt: put certificate %s: key %s is certified for user %q: %w",
+				c.Serial, c.KeyHash, v, store.ErrDuplicateKey)
+		}
+		return true, nil
+	})
+}
+
+// addIndex and dropIndex keep the index and its per-value count (used by
+// ListCertificates to choose the most selective index) in step.
+func (t *tx) addIndex(bucket []byte, value, serial string) error {
+	if value == "" {
+		return nil
+	}
+	if err := t.bucket(bucket).Put(indexKey(value, serial), nil); err != nil {
+		return fmt.Errorf("bolt: index %s: %w", bucket, err)
+	}
+	return t.addCount(bucket, value, 1)
+}
+
+func (t *tx) dropIndex(bucket []byte, value, serial string) error {
+	if value == "" {
+		return nil
+	}
+	if err := t.bucket(bucket).Delete(indexKey(value, serial)); err != nil {
+		return fmt.Errorf("bolt: index %s: %w", bucket, err)
+	}
+	return t.addCount(bucket, value, -1)
+}
+
+func countKey(bucket []byte, value string) []byte {
+	return indexKey(string(bucket), value)
+}
+
+func (t *tx) count(bucket []byte, value string) uint64 {
+	v := t.bucket(bIdxCounts).Get(countKey(bucket, value))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func (t *tx) addCount(bucket []byte, value string, d int64) error {
+	n := int64(t.count(bucket, value)) + d
+	if n < 0 {
+		return fmt.Errorf("bolt: index count %s/%s below zero: %w", bucket, value, ErrCorrupt)
+	}
+	k := countKey(bucket, value)
+	var err error
+	if n == 0 {
+		err = t.bucket(bIdxCounts).Delete(k)
+	} else {
+		err = t.bucket(bIdxCounts).Put(k, seqKey(uint64(n)))
+	}
+	if err != nil {
+		return fmt.Errorf("bolt: index count %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// GetCertificate returns the certificate for serial, or ErrNotFound.
+func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
+	var c store.Certificate
+	if err := t.read(); err != nil {
+		return c, err
+	}
+	err := t.get(bCerts, serial, "certificate", &c)
+	return c, err
+}
+
+// ListCertificates walks the index whose filter value has the fewest
+// certificates (exact counts are kept per value) and checks the other
+// filter fields on each record. Index keys sort by serial within a value,
+// so the result is in serial order and Limit stops the walk early. With no
+// filter field set it walks the certificates bucket.
+func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := check.Limit(f.Limit); err != nil {
+		return nil, fmt.Errorf("bolt: list certificates: %w", err)
+	}
+	filter := store.Certificate{Issuer: f.Issuer, UserID: f.UserID, PartyID: f.PartyID, Status: f.Status}
+	var best []byte
+	var bestValue string
+	bestCount := ^uint64(0)
+	for _, ix := range certIndexes(filter) {
+		if ix.value == "" {
+			continue
+		}
+		if n := t.count(ix.bucket, ix.value); n < bestCount {
+			best, bestValue, bestCount = ix.bucket, ix.value, n
+		}
+	}
+	var out []store.Certificate
+	take := func(serial []byte) (bool, error) {
+		var c store.Certificate
+		if err := t.get(bCerts, string(serial), "certificate", &c); err != nil {
+			return false, err
+		}
+		if matches(c, f) {
+			out = append(out, c)
+		}
+		return f.Limit == 0 || len(out) < f.Limit, nil
+	}
+	if best == nil {
+		err := scanPrefix(t.bucket(bCerts), nil, func(k, _ []byte) (bool, error) { return take(k) })
+		return out, err
+	}
+	if bestCount == 0 {
+		return nil, nil
+	}
+	prefix := indexPrefix(bestValue)
+	err := scanPrefix(t.bucket(best), prefix, func(k, _ []byte) (bool, error) {
+		return take(k[len(prefix):])
+	})
+	return out, err
+}
+
+func matches(c store.Certificate, f store.CertFilter) bool {
+	return (f.Issuer == "" || c.Issuer == f.Issuer) &&
+		(f.UserID == "" || c.UserID == f.UserID) &&
+		(f.PartyID == "" || c.PartyID == f.PartyID) &&
+		(f.Status == "" || c.Status == f.Status)
+}
+
+// CertificatesByKey returns every certificate for keyHash, by serial.
+func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if keyHash == "" {
+		return nil, fmt.Errorf("bolt: certificates by key: empty key hash: %w", store.ErrInvalid)
+	}
+	var out []store.Certificate
+	prefix := indexPrefix(keyHash)
+	err := scanPrefix(t.bucket(bIdxKey), prefix, func(k, _ []byte) (bool, error) {
+		var c store.Certificate
+		if err := t.get(bCerts, string(k[len(prefix):]), "certificate", &c); err != nil {
+			return false, err
+		}
+		out = append(out, c)
+		return true, nil
+	})
+	return out, err
+}

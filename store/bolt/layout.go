@@ -1,0 +1,104 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Bucket names. The layout is the file format: renaming a bucket needs a
+// migration.
+var (
+	bMeta       = []byte("meta")
+	bState      = []byte("state") // counters and the audit head, see state.go
+	bIntents    = []byte("intents")
+	bCerts      = []byte("certs")
+	bRevs       = []byte("revocations")
+	bCRLs       = []byte("crls")
+	bParties    = []byte("parties")
+	bUsers      = []byte("users")
+	bOfficers   = []byte("officers")
+	bAudit      = []byte("audit")
+	bIdxUser    = []byte("idx_cert_user")
+	bIdxParty   = []byte("idx_cert_party")
+	bIdxIssuer  = []byte("idx_cert_issuer")
+	bIdxStatus  = []byte("idx_cert_status")
+	bIdxKey     = []byte("idx_cert_key") // value: the certificate's UserID
+	bIdxCounts  = []byte("idx_cert_counts")
+	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey, bIdxCounts}
+	indexByName = map[string][]byte{}
+)
+
+func init() {
+	for _, b := range [][]byte{bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey} {
+		indexByName[string(b)] = b
+	}
+}
+
+func createBuckets(btx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// seqKey encodes a sequence number so that byte order is numeric order,
+// which makes "entries after n" a cursor seek.
+func seqKey(n uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], n)
+	return k[:]
+}
+
+func seqFromKey(k []byte) (uint64, error) {
+	if len(k) != 8 {
+		return 0, fmt.Errorf("sequence key of %d bytes: %w", len(k), ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(k), nil
+}
+
+// indexKey is value NUL serial. Values are checked NUL-free before
+// writing, so the prefix value NUL matches exactly one value.
+func indexKey(value, serial string) []byte {
+	k := make([]byte, 0, len(value)+1+len(serial))
+	k = append(k, value...)
+	k = append(k, 0)
+	return append(k, serial...)
+}
+
+func indexPrefix(value string) []byte {
+	return append([]byte(value), 0)
+}
+
+// scanPrefix calls fn for each key (and value) in b starting with prefix,
+// in key order, until fn returns false or an error.
+func scanPrefix(b *bbolt.Bucket, prefix []byte, fn func(k, v []byte) (bool, error)) error {
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		more, err := fn(k, v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", v, err)
+	}
+	return b, nil
+}
+
+func decode(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %T: %v: %w", v, err, ErrCorrupt)
+	}
+	return nil
+}

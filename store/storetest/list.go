@@ -1,0 +1,101 @@
+package storetest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/store"
+)
+
+// testListCertificates checks every combination of filter fields and a
+// few limits against a brute-force filter over the same data.
+func testListCertificates(t *testing.T, s store.Store) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	issuers := []string{"issuing-ca", "issuing-ca-2", "root"}
+	parties := []string{eui(), eui(), eui()}
+	type who struct{ user, party string }
+	var users []who
+	for i := 0; i < 6; i++ {
+		users = append(users, who{eui(), parties[i%len(parties)]})
+	}
+	var all []store.Certificate
+	for i := 0; i < 60; i++ {
+		u := users[rng.IntN(len(users))]
+		c := cert(randSerial(t), u.user, u.party)
+		c.Issuer = issuers[rng.IntN(len(issuers))]
+		all = append(all, c)
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, c := range all {
+			noErr(t, "PutCertificate", tx.PutCertificate(c))
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error {
+		for i := range all {
+			if i%3 == 0 {
+				_, err := tx.Revoke(all[i].Serial, 1, base.Add(time.Hour))
+				noErr(t, "Revoke", err)
+			}
+		}
+		return nil
+	})
+	for i := range all {
+		all[i].Status = store.StatusGood
+		if i%3 == 0 {
+			all[i].Status = store.StatusRevoked
+		}
+	}
+	slices.SortFunc(all, func(a, b store.Certificate) int {
+		if a.Serial < b.Serial {
+			return -1
+		}
+		return 1
+	})
+
+	userIDs := []string{"", users[0].user, users[1].user, eui()}
+	partyIDs := append([]string{""}, parties[0], eui())
+	statuses := []store.CertStatus{"", store.StatusGood, store.StatusRevoked}
+	issuerF := append([]string{""}, issuers[:2]...)
+	view(t, s, func(tx store.Tx) error {
+		for _, u := range userIDs {
+			for _, p := range partyIDs {
+				for _, st := range statuses {
+					for _, is := range issuerF {
+						for _, limit := range []int{0, 1, 5} {
+							f := store.CertFilter{Issuer: is, UserID: u, PartyID: p, Status: st, Limit: limit}
+							got, err := tx.ListCertificates(f)
+							noErr(t, fmt.Sprintf("ListCertificates(%+v)", f), err)
+							want := oracle(all, f)
+							if !slices.Equal(serials(got), want) {
+								t.Fatalf("ListCertificates(%+v) = %v, want %v", f, serials(got), want)
+							}
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	wantErr(t, "ListCertificates negative limit", s.View(t.Context(), func(tx store.Tx) error {
+		_, err := tx.ListCertificates(store.CertFilter{Limit: -1})
+		return err
+	}), store.ErrInvalid)
+}
+
+func oracle(all []store.Certificate, f store.CertFilter) []string {
+	out := []string{}
+	for _, c := range all {
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+		if (f.Issuer == "" || c.Issuer == f.Issuer) && (f.UserID == "" || c.UserID == f.UserID) &&
+			(f.PartyID == "" || c.PartyID == f.PartyID) && (f.Status == "" || c.Status == f.Status) {
+			out = append(out, c.Serial)
+		}
+	}
+	return out
+}

@@ -1,0 +1,239 @@
+package testpki
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/store/bolt"
+)
+
+// Options configure Build.
+type Options struct {
+	// Out is the directory to write; it is created, and must be empty or
+	// absent so that a scenario never mixes with an older one.
+	Out string
+	// At is the time the PKI is built at: certificates are valid from
+	// then. Zero means now.
+	At time.Time
+}
+
+// Credential is a user's key and certificate.
+type Credential struct {
+	User User
+	Key  *ecdsa.PrivateKey
+	Cert *x509.Certificate
+}
+
+// PKI is what Build made, for tests that want it in memory as well as on
+// disk.
+type PKI struct {
+	Dir        string
+	At         time.Time
+	Root       *x509.Certificate
+	Issuing    *x509.Certificate
+	Users      map[string]*Credential
+	BundleKey  *ecdsa.PrivateKey
+	BundleCert *x509.Certificate
+	RevokedAt  time.Time // when supplier-a's certificates were revoked
+	ORL, ARL   []byte    // DER
+	Devices    []Device
+}
+
+// ErrOutNotEmpty is returned when Options.Out already holds files.
+var ErrOutNotEmpty = errors.New("E_TESTPKI_OUT_NOT_EMPTY")
+
+// Passphrase protects the scenario CA's keys. It is a test fixture, written
+// beside the keys, and never used outside a test PKI.
+const Passphrase = "smki-testpki-not-secret"
+
+// Build creates the scenario through the real CA (softkms keys, bbolt
+// store under Out/ca) and writes trust/, users/, devices.csv and
+// bundle.json. Supplier-a's certificates are revoked (cessationOfOperation)
+// one minute after At, as a SoLR event would.
+func Build(ctx context.Context, opts Options) (*PKI, error) {
+	at := opts.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC().Truncate(time.Second)
+	if err := prepareOut(opts.Out); err != nil {
+		return nil, err
+	}
+	p := &PKI{Dir: opts.Out, At: at, Users: map[string]*Credential{}, Devices: Devices()}
+
+	caDir := filepath.Join(opts.Out, "ca")
+	if err := os.MkdirAll(caDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(caDir, "passphrase"), []byte(Passphrase), 0o600); err != nil {
+		return nil, err
+	}
+	st, err := bolt.Open(filepath.Join(caDir, "smki.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	now := at
+	cfg := ca.Config{Dir: caDir, Passphrase: []byte(Passphrase), Clock: func() time.Time { return now }}
+	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
+		return nil, fmt.Errorf("testpki: ca init: %w", err)
+	}
+	c, err := ca.Open(ctx, st, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("testpki: ca open: %w", err)
+	}
+	defer c.Close()
+	p.Root, p.Issuing = c.Root(), c.Issuing()
+
+	for _, u := range Users() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		csr, err := newCSR(key, u.Name)
+		if err != nil {
+			return nil, err
+		}
+		cert, _, err := c.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: u.Profile, UserID: u.ID,
+			PartyID: u.Party.ID, Role: u.Role, CommonName: u.Name})
+		if err != nil {
+			return nil, fmt.Errorf("testpki: issue %s: %w", u.Name, err)
+		}
+		p.Users[u.Name] = &Credential{User: u, Key: key, Cert: cert}
+	}
+
+	// The RA's bundle signer (OU=89).
+	p.BundleKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	bcsr, err := newCSR(p.BundleKey, "smki-ra-bundle")
+	if err != nil {
+		return nil, err
+	}
+	if p.BundleCert, err = c.IssueSystem(ctx, bcsr, RA.ID, "smki-ra-bundle"); err != nil {
+		return nil, fmt.Errorf("testpki: bundle signer: %w", err)
+	}
+
+	// Supplier-a fails: its certificates are revoked a minute later.
+	p.RevokedAt = at.Add(time.Minute)
+	now = p.RevokedAt
+	var serials []string
+	for _, cr := range p.Users {
+		if cr.User.Party == SupplierA {
+			serials = append(serials, fmt.Sprintf("%x", cr.Cert.SerialNumber))
+		}
+	}
+	if _, err := c.Revoke(ctx, serials, ReasonCessationOfOperation, p.RevokedAt); err != nil {
+		return nil, fmt.Errorf("testpki: revoke supplier-a: %w", err)
+	}
+	if p.ORL, err = c.CRL(ctx, "orl"); err != nil {
+		return nil, err
+	}
+	if p.ARL, err = c.CRL(ctx, "arl"); err != nil {
+		return nil, err
+	}
+	if err := p.write(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ReasonCessationOfOperation is the RFC 5280 CRLReason for a failed Supplier.
+const ReasonCessationOfOperation = 5
+
+func prepareOut(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("testpki: %w: no output directory", os.ErrInvalid)
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		return fmt.Errorf("%w: %s", ErrOutNotEmpty, dir)
+	}
+	return nil
+}
+
+func newCSR(key *ecdsa.PrivateKey, cn string) (*x509.CertificateRequest, error) {
+	_ = cn // the CA sets the subject; the CSR proves possession of the key
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificateRequest(der)
+}
+
+func (p *PKI) write() error {
+	trust := filepath.Join(p.Dir, "trust")
+	if err := os.MkdirAll(trust, 0o755); err != nil {
+		return err
+	}
+	files := map[string][]byte{
+		filepath.Join(trust, "root.pem"):       pemCert(p.Root),
+		filepath.Join(trust, "issuing-ca.pem"): pemCert(p.Issuing),
+		filepath.Join(trust, "orl.crl"):        pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: p.ORL}),
+		filepath.Join(trust, "arl.crl"):        pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: p.ARL}),
+	}
+	for name, cr := range p.Users {
+		kd, err := pemKey(cr.Key)
+		if err != nil {
+			return err
+		}
+		files[filepath.Join(p.Dir, "users", name, "key.pem")] = kd
+		files[filepath.Join(p.Dir, "users", name, "cert.pem")] = pemCert(cr.Cert)
+	}
+	bk, err := pemKey(p.BundleKey)
+	if err != nil {
+		return err
+	}
+	files[filepath.Join(p.Dir, "ra", "bundle-key.pem")] = bk
+	files[filepath.Join(p.Dir, "ra", "bundle-cert.pem")] = pemCert(p.BundleCert)
+
+	var csv strings.Builder
+	csv.WriteString("device_eui64,supplier_user_id,smets\n")
+	for _, d := range p.Devices {
+		fmt.Fprintf(&csv, "%s,%s,%d\n", d.ID, d.Supplier, d.SMETS)
+	}
+	files[filepath.Join(p.Dir, "devices.csv")] = []byte(csv.String())
+
+	for path, data := range files {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(path, "key.pem") {
+			mode = 0o600
+		}
+		if err := os.WriteFile(path, data, mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pemCert(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+func pemKey(k *ecdsa.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}

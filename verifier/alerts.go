@@ -1,0 +1,30 @@
+package verifier
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/smki/smki/eui64"
+)
+
+// RouteAlert says who receives a DCC Alert from device (R7). While a SoLR
+// event is active at at for the party of the device's registered supplier,
+// the alert goes to the event's SRP user (the SC user), whether or not the
+// failed supplier's certificates are revoked yet; otherwise to the
+// registered supplier user. An unregistered device routes nowhere
+// (recipients nil) and the reason says why. alertCode is carried into the
+// reason for the audit trail; routing does not depend on it.
+func (v *Verifier) RouteAlert(device eui64.ID, alertCode uint16, at time.Time) (recipients []eui64.ID, reason string) {
+	pol := v.cur.Load().pol
+	dev, ok := pol.devices[device]
+	if !ok {
+		return nil, fmt.Sprintf("alert 0x%04X: device %s is not in the device registry", alertCode, device)
+	}
+	for _, e := range pol.events {
+		if e.ActiveAt(at) && pol.supplierOfFailedParty(e, dev.SupplierUser) {
+			return []eui64.ID{e.SRPUser}, fmt.Sprintf("alert 0x%04X: SoLR event %s active for supplier %s: routed to SRP user %s",
+				alertCode, e.ID, dev.SupplierUser, e.SRPUser)
+		}
+	}
+	return []eui64.ID{dev.SupplierUser}, fmt.Sprintf("alert 0x%04X: routed to registered supplier user %s", alertCode, dev.SupplierUser)
+}

@@ -1,0 +1,110 @@
+package verifier
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchSetup returns a verifier whose ADT never quarantines and n signed SR
+// 1.6 Credit requests with counters 1..n, so every iteration is a real full
+// check (parse, chain cache, revocation, signature, policy, SoLR, ADT,
+// replay) that ends in accept.
+func benchSetup(b *testing.B, n int) (*Verifier, [][]byte) {
+	b.Helper()
+	s := newScenario(b)
+	bundle := cloneBundle(b, s.bundle)
+	bundle.ADT[0].SRVs["1.6"] = ADTThreshold{Period: Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
+	v := s.verifier(b, func(o *Options) { o.Bundle = bundle })
+	tmpl := request(b, tmplCredit, userSC, devA1, 0)
+	// Warm the chain cache as a running verifier's would be.
+	if d := v.Verify(sign(b, tmpl, s.sc, false), testNow.Add(time.Minute)); !d.Accepted() {
+		b.Fatalf("warm-up: %+v", d)
+	}
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = sign(b, withRequestID(b, tmpl, userSC, devA1, uint64(i+1)), s.sc, false)
+	}
+	return v, msgs
+}
+
+// ecdsaFixture is one raw P-256 verification, the physical floor.
+func ecdsaFixture(b *testing.B) (*ecdsa.PublicKey, []byte, []byte) {
+	b.Helper()
+	key := mustKey(b)
+	h := sha256.Sum256([]byte("smki benchmark"))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &key.PublicKey, h[:], sig
+}
+
+// BenchmarkVerifyServiceRequest is the full check of a signed SR 1.6. It
+// also times one raw ECDSA verify per iteration, interleaved with the
+// timer stopped (so machine noise hits both alike), and reports
+// verify/ecdsa: the full check as a multiple of the physical floor (goal
+// <= 1.43).
+func BenchmarkVerifyServiceRequest(b *testing.B) {
+	v, msgs := benchSetup(b, b.N)
+	pub, h, sig := ecdsaFixture(b)
+	at := testNow.Add(time.Minute)
+	var ecdsaTotal time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		t0 := time.Now()
+		if !ecdsa.VerifyASN1(pub, h, sig) {
+			b.Fatal("baseline verify failed")
+		}
+		ecdsaTotal += time.Since(t0)
+		b.StartTimer()
+		if d := v.Verify(msgs[i], at); !d.Accepted() {
+			b.Fatalf("request %d: %+v", i, d)
+		}
+	}
+	b.StopTimer()
+	nsECDSA := float64(ecdsaTotal.Nanoseconds()) / float64(b.N)
+	nsVerify := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(nsECDSA, "ecdsa-ns/op")
+	b.ReportMetric(nsVerify/nsECDSA, "verify/ecdsa")
+}
+
+// BenchmarkECDSAP256Verify is one raw ecdsa.Verify on P-256.
+func BenchmarkECDSAP256Verify(b *testing.B) {
+	pub, h, sig := ecdsaFixture(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !ecdsa.VerifyASN1(pub, h, sig) {
+			b.Fatal("verify failed")
+		}
+	}
+}
+
+// BenchmarkVerifyServiceRequestParallel runs full checks from GOMAXPROCS
+// goroutines, each request distinct, to show the locks do not serialise
+// the crypto.
+func BenchmarkVerifyServiceRequestParallel(b *testing.B) {
+	v, msgs := benchSetup(b, b.N)
+	at := testNow.Add(time.Minute)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			// Counters are distinct but arrive out of order across
+			// goroutines; a lower one than already accepted is a
+			// legitimate REPLAY, so both outcomes count as a full check.
+			if d := v.Verify(msgs[i], at); !d.Accepted() && d.Code != CodeREPLAY {
+				b.Errorf("request %d: %+v", i, d)
+				return
+			}
+		}
+	})
+}

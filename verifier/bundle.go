@@ -1,0 +1,268 @@
+package verifier
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier/policy"
+)
+
+// BundleVersion is the version of the bundle payload this package reads and
+// writes. A payload with another version is refused (ErrBundleInvalid).
+const BundleVersion = 1
+
+// Statuses of users and parties in a bundle. Only StatusActive users may
+// send Service Requests.
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+	StatusFailed    = "failed"
+	StatusClosed    = "closed"
+)
+
+// SoLR event states (DESIGN.md section 4). Only EventApproved and
+// EventActive events authorise anything.
+const (
+	EventDeclared = "declared"
+	EventApproved = "approved"
+	EventActive   = "active"
+	EventClosed   = "closed"
+)
+
+// Bundle is the signed policy the RA exports to verifiers: who the users
+// are, what each role may send, the SoLR events and ADT scopes, the device
+// registry, the certificate repository and the revocations known when it
+// was issued. docs/bundle.md describes every field. A Bundle is immutable
+// once handed to a Verifier.
+type Bundle struct {
+	Version       int                        `json:"version"`
+	IssuedAt      time.Time                  `json:"issued_at"`
+	MaxAge        Duration                   `json:"max_age"`
+	RevocationSeq uint64                     `json:"revocation_seq"`
+	Users         []User                     `json:"users"`
+	Parties       []Party                    `json:"parties"`
+	AllowLists    map[role.UserRole][]string `json:"allow_lists"`
+	SoLREvents    []SoLREvent                `json:"solr_events"`
+	ADT           []ADTScope                 `json:"adt"`
+	Devices       []Device                   `json:"devices"`
+	Certificates  [][]byte                   `json:"certificates"`
+	Revoked       []RevokedCert              `json:"revoked"`
+}
+
+// User is a User ID bound to one party and one User Role.
+type User struct {
+	UserID  eui64.ID      `json:"user_id"`
+	PartyID eui64.ID      `json:"party_id"`
+	Role    role.UserRole `json:"role"`
+	Status  string        `json:"status"`
+	Name    string        `json:"name"`
+}
+
+// Party is an SEC party (a Supplier, an SRP, ...).
+type Party struct {
+	ID     eui64.ID `json:"id"`
+	Name   string   `json:"name"`
+	Status string   `json:"status"`
+}
+
+// SoLREvent is an Authority-instructed Supplier of Last Resort event. It
+// authorises SRPUser (an SC user) for the devices of FailedParty's
+// supplier users from Start until End (open-ended when End is nil) once a
+// second person has approved it.
+type SoLREvent struct {
+	ID                  string     `json:"id"`
+	FailedParty         eui64.ID   `json:"failed_party"`
+	FailedSupplierUsers []eui64.ID `json:"failed_supplier_users"`
+	SRPUser             eui64.ID   `json:"srp_user"`
+	Instruction         string     `json:"instruction"`
+	Start               time.Time  `json:"start"`
+	End                 *time.Time `json:"end,omitempty"`
+	State               string     `json:"state"`
+	ApprovedBy          string     `json:"approved_by"`
+	RevokeAt            time.Time  `json:"revoke_at"`
+}
+
+// ActiveAt reports whether e authorises anything at t: approved or active,
+// and Start <= t < End.
+func (e *SoLREvent) ActiveAt(t time.Time) bool {
+	if e.State != EventApproved && e.State != EventActive {
+		return false
+	}
+	if t.Before(e.Start) {
+		return false
+	}
+	return e.End == nil || t.Before(*e.End)
+}
+
+// names reports whether supplier belongs to the failed party of e.
+func (e *SoLREvent) names(supplier eui64.ID) bool {
+	for _, u := range e.FailedSupplierUsers {
+		if u == supplier {
+			return true
+		}
+	}
+	return false
+}
+
+// ADTScope is the Anomaly Detection Thresholds file of one SC user for one
+// supplier user's devices, with thresholds per Service Reference Variant.
+type ADTScope struct {
+	SCUser       eui64.ID                `json:"sc_user"`
+	SupplierUser eui64.ID                `json:"supplier_user"`
+	SRVs         map[string]ADTThreshold `json:"srvs"`
+}
+
+// ADTThreshold counts accepted requests in a sliding window of Period.
+// Warning flags the decision once that many are accepted in the window;
+// Quarantine is the most that may be accepted in the window: the next one
+// is rejected AD1 and the pair stays quarantined for one Period.
+type ADTThreshold struct {
+	Period     Duration `json:"period"`
+	Warning    int      `json:"warning"`
+	Quarantine int      `json:"quarantine"`
+}
+
+// Device is one entry of the device registry.
+type Device struct {
+	Device       eui64.ID `json:"device"`
+	SupplierUser eui64.ID `json:"supplier_user"`
+	SMETS        int      `json:"smets"`
+}
+
+// RevokedCert names a revoked certificate by issuer DN (any RFC 4514 form;
+// compared order- and case-insensitively) and serial (hex).
+type RevokedCert struct {
+	Issuer    string    `json:"issuer"`
+	Serial    string    `json:"serial"`
+	RevokedAt time.Time `json:"revoked_at"`
+	Reason    int       `json:"reason"`
+}
+
+// serial parses r.Serial as hex (an optional 0x prefix and ':' separators
+// are accepted).
+func (r *RevokedCert) serial() (*big.Int, error) {
+	s := strings.TrimPrefix(strings.ReplaceAll(strings.ToLower(r.Serial), ":", ""), "0x")
+	n, ok := new(big.Int).SetString(s, 16)
+	if !ok || n.Sign() < 0 {
+		return nil, fmt.Errorf("serial %q is not hex", r.Serial)
+	}
+	return n, nil
+}
+
+// Duration is a time.Duration written in JSON as Go's duration string
+// ("24h", "90m").
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"24h\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Validate checks the invariants a verifier relies on: version, times, known
+// roles and states, no duplicate users or devices, references that resolve,
+// parsable serials and certificates. It does not check signatures.
+func (b *Bundle) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBundleInvalid, fmt.Sprintf(format, a...))
+	}
+	if b.Version != BundleVersion {
+		return bad("version %d, want %d", b.Version, BundleVersion)
+	}
+	if b.IssuedAt.IsZero() {
+		return bad("issued_at missing")
+	}
+	if b.MaxAge <= 0 {
+		return bad("max_age must be positive")
+	}
+	users := make(map[eui64.ID]bool, len(b.Users))
+	for i, u := range b.Users {
+		if u.UserID.IsZero() {
+			return bad("users[%d]: zero user_id", i)
+		}
+		if users[u.UserID] {
+			return bad("users[%d]: user %s twice", i, u.UserID)
+		}
+		users[u.UserID] = true
+		if !u.Role.Valid() {
+			return bad("users[%d]: unknown role %q", i, u.Role)
+		}
+		if u.Status == "" {
+			return bad("users[%d]: status missing", i)
+		}
+	}
+	for r, srvs := range b.AllowLists {
+		if !r.Valid() {
+			return bad("allow_lists: unknown role %q", r)
+		}
+		for _, s := range srvs {
+			if !policy.ValidSRV(s) {
+				return bad("allow_lists[%s]: bad SRV %q", r, s)
+			}
+		}
+	}
+	for i, e := range b.SoLREvents {
+		switch e.State {
+		case EventDeclared, EventApproved, EventActive, EventClosed:
+		default:
+			return bad("solr_events[%d]: unknown state %q", i, e.State)
+		}
+		if e.ID == "" || e.SRPUser.IsZero() || e.FailedParty.IsZero() || e.Start.IsZero() {
+			return bad("solr_events[%d]: id, srp_user, failed_party and start are required", i)
+		}
+		if e.End != nil && !e.End.After(e.Start) {
+			return bad("solr_events[%d]: end is not after start", i)
+		}
+	}
+	for i, a := range b.ADT {
+		if a.SCUser.IsZero() || a.SupplierUser.IsZero() {
+			return bad("adt[%d]: sc_user and supplier_user are required", i)
+		}
+		for srv, th := range a.SRVs {
+			if !policy.ValidSRV(srv) {
+				return bad("adt[%d]: bad SRV %q", i, srv)
+			}
+			if th.Period <= 0 || th.Quarantine < 0 || th.Warning < 0 {
+				return bad("adt[%d][%s]: period must be positive, thresholds non-negative", i, srv)
+			}
+		}
+	}
+	devices := make(map[eui64.ID]bool, len(b.Devices))
+	for i, d := range b.Devices {
+		if devices[d.Device] {
+			return bad("devices[%d]: device %s twice", i, d.Device)
+		}
+		devices[d.Device] = true
+		if d.SMETS != 1 && d.SMETS != 2 {
+			return bad("devices[%d]: smets %d, want 1 or 2", i, d.SMETS)
+		}
+	}
+	for i, der := range b.Certificates {
+		if _, err := dccx509.ParseCertificate(der); err != nil {
+			return bad("certificates[%d]: %v", i, err)
+		}
+	}
+	for i := range b.Revoked {
+		if _, err := b.Revoked[i].serial(); err != nil || b.Revoked[i].Issuer == "" {
+			return bad("revoked[%d]: issuer and hex serial are required", i)
+		}
+	}
+	return nil
+}

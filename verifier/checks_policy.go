@@ -1,0 +1,74 @@
+package verifier
+
+import (
+	"slices"
+
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier/duis"
+	"github.com/smki/smki/verifier/gbcs"
+)
+
+// srv16 is SR 1.6 "Update Payment Mode", the one SRV SC may send by default.
+const srv16 = "1.6"
+
+// checkUser is step 7 (E1): the signed originator is the certificate's
+// subject, the bundle knows the user as active, and the user's role is one
+// the certificate is bound to.
+func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*User, Decision, bool) {
+	orig := req.ID.Originator
+	if orig != res.uid {
+		return nil, reject(CodeE1, "RequestID originator %s is not the signer's x500UniqueIdentifier %s", orig, res.uid), false
+	}
+	u, ok := st.pol.users[orig]
+	if !ok {
+		return nil, reject(CodeE1, "unknown User ID %s", orig), false
+	}
+	if u.Status != StatusActive {
+		return nil, reject(CodeE1, "User ID %s is %s", orig, u.Status), false
+	}
+	if !slices.Contains(res.roles, u.Role) {
+		return nil, reject(CodeE1, "User %s has role %s but the certificate is bound to %v", orig, u.Role, res.roles), false
+	}
+	return u, Decision{}, true
+}
+
+// checkAllowed is step 8 (E2): the role's allow-list (the bundle's list
+// for the role if it has one, else the DUIS eligibility), then the content
+// rule for SC (R5): SR 1.6 may only change the payment mode to Credit, in
+// the XML body (Command Variant 1-4) or in the signed GBCS pre-command
+// (Command Variant 5-7).
+func (v *Verifier) checkAllowed(st *state, u *User, req *duis.Request) (Decision, bool) {
+	srv := req.ServiceReferenceVariant
+	allowed := false
+	if set, ok := st.pol.allow[u.Role]; ok {
+		allowed = set[srv]
+	} else {
+		allowed = v.elig.Allowed(u.Role, srv)
+	}
+	if !allowed {
+		return reject(CodeE2, "User Role %s may not send Service Reference Variant %s", u.Role, srv), false
+	}
+	if u.Role != role.SoLRContingency {
+		return Decision{}, true
+	}
+	if req.ServiceReference != srv16 && srv != srv16 {
+		return Decision{}, true
+	}
+	if req.CommandVariant >= 5 && req.CommandVariant <= 7 {
+		if len(req.GBCSPayload) == 0 {
+			return reject(CodeE2, "SR 1.6 Command Variant %d without a GBCS payload", req.CommandVariant), false
+		}
+		uc, toCredit, err := gbcs.ToCredit(req.GBCSPayload)
+		if err != nil {
+			return reject(CodeE2, "GBCS payload not allowed for %s: %v", u.Role, err), false
+		}
+		if !toCredit {
+			return reject(CodeE2, "GBCS use case %s does not change the payment mode to Credit", uc), false
+		}
+		return Decision{}, true
+	}
+	if req.PaymentMode != duis.PaymentCredit {
+		return reject(CodeE2, "SR 1.6 from %s may only change the payment mode to Credit", u.Role), false
+	}
+	return Decision{}, true
+}

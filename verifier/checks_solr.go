@@ -1,0 +1,105 @@
+package verifier
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier/duis"
+)
+
+// adtScope is what an accepted SC request counts against.
+type adtScope struct {
+	key   adtKey
+	th    ADTThreshold
+	event *SoLREvent
+}
+
+// checkSoLR is step 9 for SC users (R6, default deny): an approved event
+// active at at names the user as its SRP, the target device is registered
+// to a supplier user of the event's failed party, and an ADT file covers
+// that supplier and SRV. Other roles pass with no scope.
+func (v *Verifier) checkSoLR(st *state, u *User, req *duis.Request, at time.Time) (*adtScope, Decision, bool) {
+	if u.Role != role.SoLRContingency {
+		return nil, Decision{}, true
+	}
+	events := st.pol.eventsBySRP[u.UserID]
+	var active []*SoLREvent
+	for _, e := range events {
+		if e.ActiveAt(at) {
+			active = append(active, e)
+		}
+	}
+	if len(active) == 0 {
+		return nil, reject(CodeE4, "no approved SoLR event is active for %s at %s", u.UserID, at.UTC().Format(time.RFC3339)), false
+	}
+	dev, ok := st.pol.devices[req.ID.Target]
+	if !ok {
+		return nil, reject(CodeE4, "device %s is not in the device registry", req.ID.Target), false
+	}
+	var event *SoLREvent
+	for _, e := range active {
+		if st.pol.supplierOfFailedParty(e, dev.SupplierUser) {
+			event = e
+			break
+		}
+	}
+	if event == nil {
+		return nil, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event", req.ID.Target, dev.SupplierUser), false
+	}
+	scope, ok := st.pol.adt[[2]eui64.ID{u.UserID, dev.SupplierUser}]
+	if !ok {
+		return nil, reject(CodeE4, "no ADT file of %s covers supplier %s", u.UserID, dev.SupplierUser), false
+	}
+	srv := req.ServiceReferenceVariant
+	th, ok := scope.SRVs[srv]
+	if !ok {
+		return nil, reject(CodeE4, "the ADT file of %s for supplier %s has no thresholds for %s", u.UserID, dev.SupplierUser, srv), false
+	}
+	return &adtScope{key: adtKey{user: u.UserID, srv: srv}, th: th, event: event}, Decision{}, true
+}
+
+// commit is the last step, atomic across requests: AD1 (quarantined, or
+// the quarantine threshold reached in the window), then REPLAY, then record
+// the accepted counter and ADT count. Nothing is recorded on reject.
+func (v *Verifier) commit(u *User, req *duis.Request, scope *adtScope, at time.Time) Decision {
+	v.decMu.Lock()
+	defer v.decMu.Unlock()
+	var warnings []string
+	var w *adtWindow
+	if scope != nil {
+		period := time.Duration(scope.th.Period)
+		w = v.adt[scope.key]
+		if w == nil {
+			w = &adtWindow{}
+			v.adt[scope.key] = w
+		}
+		if at.Before(w.quarantinedUntil) {
+			return reject(CodeAD1, "%s quarantined for %s until %s", u.UserID, scope.key.srv, w.quarantinedUntil.UTC().Format(time.RFC3339))
+		}
+		n := w.count(at, period)
+		if n >= scope.th.Quarantine {
+			w.quarantinedUntil = at.Add(period)
+			return reject(CodeAD1, "ADT quarantine threshold %d for %s reached (%d accepted in %s)", scope.th.Quarantine, scope.key.srv, n, period)
+		}
+		if scope.th.Warning > 0 && n+1 >= scope.th.Warning {
+			warnings = append(warnings, fmt.Sprintf("ADT warning threshold %d for %s reached (%d accepted in %s)", scope.th.Warning, scope.key.srv, n+1, period))
+		}
+	}
+	orig, ctr := req.ID.Originator, req.ID.Counter
+	if last, ok := v.replay.Last(orig); ok && ctr <= last {
+		return reject(CodeREPLAY, "counter %d is not greater than %d, the last accepted for %s", ctr, last, orig)
+	}
+	if err := v.replay.Accept(orig, ctr); err != nil {
+		return reject(CodeREPLAY, "cannot record the counter, failing closed: %v", err)
+	}
+	if w != nil {
+		w.record(at)
+	}
+	reason := "accepted"
+	if scope != nil {
+		reason = fmt.Sprintf("accepted under SoLR event %s", scope.event.ID)
+	}
+	return Decision{Decision: Accept, Reason: reason, Route: req.ID.Target.String(), Warnings: warnings, Request: req}
+}

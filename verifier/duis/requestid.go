@@ -1,0 +1,63 @@
+package duis
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/smki/smki/eui64"
+)
+
+// RequestID is a DUIS RequestID: originator User ID, target (device or
+// DCC) EUI-64, and the originator's counter, which the verifier requires to
+// be strictly increasing per originator.
+type RequestID struct {
+	Originator, Target eui64.ID
+	Counter            uint64
+}
+
+// ParseRequestID parses "<EUI-64>:<EUI-64>:<counter>" as DUIS schema
+// RequestIDType defines it: each EUI-64 as eight hyphen-separated pairs of
+// hex digits (either case), the counter a decimal in [0, 2^64-1] without
+// sign or leading zeros. Anything else is ErrMalformed.
+func ParseRequestID(s string) (RequestID, error) {
+	var id RequestID
+	if len(s) < 23+1+23+1+1 || len(s) > 23+1+23+1+20 || s[23] != ':' || s[47] != ':' {
+		return id, fmt.Errorf("%w: RequestID %q is not <EUI-64>:<EUI-64>:<counter>", ErrMalformed, s)
+	}
+	var err error
+	if id.Originator, err = parseEUI(s[:23]); err != nil {
+		return id, err
+	}
+	if id.Target, err = parseEUI(s[24:47]); err != nil {
+		return id, err
+	}
+	c := s[48:]
+	if (len(c) > 1 && c[0] == '0') || strings.TrimLeft(c, "0123456789") != "" {
+		return id, fmt.Errorf("%w: RequestID counter %q is not a canonical decimal", ErrMalformed, c)
+	}
+	if id.Counter, err = strconv.ParseUint(c, 10, 64); err != nil {
+		return id, fmt.Errorf("%w: RequestID counter %q out of range", ErrMalformed, c)
+	}
+	return id, nil
+}
+
+// parseEUI accepts exactly the DUIS form "90-B3-D5-1F-30-01-00-00".
+func parseEUI(s string) (eui64.ID, error) {
+	for i := 2; i < len(s); i += 3 {
+		if s[i] != '-' {
+			return eui64.ID{}, fmt.Errorf("%w: %q is not a hyphenated EUI-64", ErrMalformed, s)
+		}
+	}
+	id, err := eui64.Parse(s)
+	if err != nil {
+		return eui64.ID{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return id, nil
+}
+
+// String returns the canonical form (upper-case hex), which ParseRequestID
+// accepts.
+func (r RequestID) String() string {
+	return r.Originator.String() + ":" + r.Target.String() + ":" + strconv.FormatUint(r.Counter, 10)
+}

@@ -1,0 +1,199 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/role"
+)
+
+// Envelope formats. The format names the payload type, so a feed page can
+// never be opened as a bundle or the other way round.
+const (
+	BundleFormat = "smki-bundle/1"
+	FeedFormat   = "smki-feed/1"
+)
+
+// Size caps of the signed envelopes, checked before any parsing.
+const (
+	MaxBundleSize = 256 << 20
+	MaxFeedSize   = 16 << 20
+)
+
+// envelope is the signed wrapper of a bundle or feed page: the exact payload
+// bytes, a raw r||s ECDSA P-256 SHA-256 signature over them, and the
+// signer's chain (signer first). []byte fields are standard base64 in JSON.
+type envelope struct {
+	Format    string   `json:"format"`
+	Payload   []byte   `json:"payload"`
+	Signature []byte   `json:"signature"`
+	Chain     [][]byte `json:"chain"`
+}
+
+// SignBundle validates b, marshals it and signs it with signer, whose
+// certificate is chain[0] (followed by its issuing CA). signer must be an
+// ECDSA P-256 key; the certificate must be a dSPXmlSign (OU=89) certificate
+// with digitalSignature, which OpenBundle enforces.
+func SignBundle(b *Bundle, signer crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: marshal bundle: %v", ErrBundleInvalid, err)
+	}
+	return seal(BundleFormat, payload, signer, chain)
+}
+
+// OpenBundle checks the envelope (size cap, format, signer chain to roots at
+// now, digitalSignature, OU=89, signature over the payload) and decodes the
+// payload strictly (unknown fields refused), then validates it. now is used
+// for the signer's validity; the bundle's age is judged by the Verifier.
+func OpenBundle(data []byte, roots *x509.CertPool, now time.Time) (*Bundle, error) {
+	payload, err := open(data, BundleFormat, MaxBundleSize, roots, now)
+	if err != nil {
+		return nil, err
+	}
+	var b Bundle
+	if err := decodeStrict(payload, &b); err != nil {
+		return nil, fmt.Errorf("%w: bundle payload: %v", ErrEnvelopeFormat, err)
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// seal signs payload and wraps it in an envelope of format.
+func seal(format string, payload []byte, signer crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%w: no signer certificate", ErrEnvelopeSigner)
+	}
+	pub, ok := signer.Public().(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("%w: signer is not an ECDSA P-256 key", ErrEnvelopeSigner)
+	}
+	if !pub.Equal(chain[0].PublicKey) {
+		return nil, fmt.Errorf("%w: key does not match chain[0]", ErrEnvelopeSigner)
+	}
+	digest := sha256.Sum256(payload)
+	der, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sign: %v", ErrEnvelopeSignature, err)
+	}
+	raw, err := derToRaw(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEnvelopeSignature, err)
+	}
+	env := envelope{Format: format, Payload: payload, Signature: raw}
+	for _, c := range chain {
+		env.Chain = append(env.Chain, c.Raw)
+	}
+	return json.Marshal(env)
+}
+
+// open checks an envelope and returns its payload bytes.
+func open(data []byte, format string, limit int, roots *x509.CertPool, now time.Time) ([]byte, error) {
+	if len(data) > limit {
+		return nil, fmt.Errorf("%w: %d bytes, cap %d", ErrEnvelopeTooLarge, len(data), limit)
+	}
+	if roots == nil {
+		return nil, fmt.Errorf("%w: no trusted roots", ErrEnvelopeSigner)
+	}
+	var env envelope
+	if err := decodeStrict(data, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEnvelopeFormat, err)
+	}
+	if env.Format != format {
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrEnvelopeFormat, env.Format, format)
+	}
+	if len(env.Chain) == 0 || len(env.Signature) != 64 || len(env.Payload) == 0 {
+		return nil, fmt.Errorf("%w: chain, 64-byte signature and payload are required", ErrEnvelopeFormat)
+	}
+	signer, err := dccx509.ParseCertificate(env.Chain[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: chain[0]: %v", ErrEnvelopeSigner, err)
+	}
+	inter := x509.NewCertPool()
+	for i, der := range env.Chain[1:] {
+		c, err := dccx509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: chain[%d]: %v", ErrEnvelopeSigner, i+1, err)
+		}
+		inter.AddCert(c)
+	}
+	if err := checkEnvelopeSigner(signer, inter, roots, now); err != nil {
+		return nil, err
+	}
+	pub := signer.PublicKey.(*ecdsa.PublicKey) // checked by checkEnvelopeSigner
+	digest := sha256.Sum256(env.Payload)
+	r := new(big.Int).SetBytes(env.Signature[:32])
+	s := new(big.Int).SetBytes(env.Signature[32:])
+	if !ecdsa.Verify(pub, digest[:], r, s) {
+		return nil, fmt.Errorf("%w: signature over %s payload does not verify", ErrEnvelopeSignature, format)
+	}
+	return env.Payload, nil
+}
+
+// checkEnvelopeSigner: chains to roots at now, P-256 key, digitalSignature,
+// OU=89 (dSPXmlSign, the RA/DCC's own signing role).
+func checkEnvelopeSigner(c *x509.Certificate, inter, roots *x509.CertPool, now time.Time) error {
+	if _, err := c.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return fmt.Errorf("%w: %v", ErrEnvelopeSigner, err)
+	}
+	pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return fmt.Errorf("%w: signer key is not ECDSA P-256", ErrEnvelopeSigner)
+	}
+	if c.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return fmt.Errorf("%w: signer lacks digitalSignature", ErrEnvelopeSigner)
+	}
+	if len(c.Subject.OrganizationalUnit) != 1 || c.Subject.OrganizationalUnit[0] != role.RPDSPXMLSign.OU() {
+		return fmt.Errorf("%w: signer OU %v, want %s (dSPXmlSign)", ErrEnvelopeSigner,
+			c.Subject.OrganizationalUnit, role.RPDSPXMLSign.OU())
+	}
+	return nil
+}
+
+// decodeStrict decodes exactly one JSON value, refusing unknown fields and
+// trailing data.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+// derToRaw converts an ASN.1 ECDSA-Sig-Value to 64-byte raw r||s (P-256).
+func derToRaw(der []byte) ([]byte, error) {
+	var sig struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
+		return nil, errors.New("signer returned a malformed ECDSA signature")
+	}
+	if sig.R.Sign() <= 0 || sig.S.Sign() <= 0 || sig.R.BitLen() > 256 || sig.S.BitLen() > 256 {
+		return nil, errors.New("ECDSA signature out of range")
+	}
+	raw := make([]byte, 64)
+	sig.R.FillBytes(raw[:32])
+	sig.S.FillBytes(raw[32:])
+	return raw, nil
+}

@@ -1,0 +1,170 @@
+package verifier
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Follower keeps a Verifier current from the RA: it fetches the signed
+// bundle (GET {BaseURL}/v1/bundle) every BundleInterval and long-polls the
+// revocation feed (GET {BaseURL}/v1/revocations?since=SEQ), applying what
+// it gets at once. Everything it receives is opened with OpenBundle /
+// OpenFeedPage against Roots, so the transport need not be trusted. If the
+// RA is unreachable the Verifier keeps its data and, once that is older
+// than its maximum age, answers STALE: it fails closed.
+type Follower struct {
+	Verifier       *Verifier
+	BaseURL        string       // the RA, e.g. https://ra.example:8443
+	Client         *http.Client // default http.DefaultClient
+	Roots          *x509.CertPool
+	BundleInterval time.Duration // default 1 minute
+	RetryDelay     time.Duration // after a failed poll; default 5 seconds
+	Logger         *slog.Logger  // default discards
+}
+
+// ErrFeedHTTP: the RA answered a bundle or feed request with a status
+// other than 200 (or 204 for a feed long-poll that timed out).
+var ErrFeedHTTP = errors.New("E_FEED_HTTP")
+
+// Run follows the RA until ctx ends; it returns ctx.Err().
+func (f *Follower) Run(ctx context.Context) error {
+	log := f.logger()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if _, err := f.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("revocation feed", "err", err)
+				sleep(ctx, f.retryDelay())
+			}
+		}
+	}()
+	interval := f.BundleInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := f.SyncBundle(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("bundle", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			<-done
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// SyncBundle fetches the bundle once and installs it if it is newer than the
+// one in force. It reports whether it installed one.
+func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
+	data, status, err := f.get(ctx, "/v1/bundle", MaxBundleSize)
+	if err != nil {
+		return false, err
+	}
+	if status != http.StatusOK {
+		return false, fmt.Errorf("%w: GET /v1/bundle: status %d", ErrFeedHTTP, status)
+	}
+	b, err := OpenBundle(data, f.Roots, f.Verifier.clock())
+	if err != nil {
+		return false, err
+	}
+	if !b.IssuedAt.After(f.Verifier.Bundle().IssuedAt) {
+		return false, nil
+	}
+	if err := f.Verifier.SetBundle(b); err != nil {
+		return false, err
+	}
+	f.logger().Info("bundle installed", "issued_at", b.IssuedAt, "generation", f.Verifier.Generation())
+	return true, nil
+}
+
+// SyncRevocations makes one feed request (the RA may hold it open until
+// there is news) and applies the page. It reports whether a page was
+// applied; 204 No Content means nothing new and changes nothing.
+func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
+	since := f.Verifier.RevocationSeq()
+	data, status, err := f.get(ctx, "/v1/revocations?since="+strconv.FormatUint(since, 10), MaxFeedSize)
+	if err != nil {
+		return false, err
+	}
+	switch status {
+	case http.StatusNoContent:
+		return false, nil
+	case http.StatusOK:
+	default:
+		return false, fmt.Errorf("%w: GET /v1/revocations: status %d", ErrFeedHTTP, status)
+	}
+	p, err := OpenFeedPage(data, f.Roots, f.Verifier.clock())
+	if err != nil {
+		return false, err
+	}
+	if err := f.Verifier.AddRevocations(p); err != nil {
+		return false, err
+	}
+	f.logger().Info("revocations applied", "seq", p.Seq, "entries", len(p.Revoked))
+	return true, nil
+}
+
+func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int, error) {
+	u, err := url.Parse(strings.TrimSuffix(f.BaseURL, "/") + path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	c := f.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrFeedHTTP, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err)
+	}
+	if len(data) > limit {
+		return nil, 0, fmt.Errorf("%w: %s over %d bytes", ErrEnvelopeTooLarge, path, limit)
+	}
+	return data, resp.StatusCode, nil
+}
+
+func (f *Follower) logger() *slog.Logger {
+	if f.Logger != nil {
+		return f.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (f *Follower) retryDelay() time.Duration {
+	if f.RetryDelay > 0 {
+		return f.RetryDelay
+	}
+	return 5 * time.Second
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

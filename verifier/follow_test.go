@@ -1,0 +1,236 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/role"
+)
+
+// fakeRA serves a signed bundle and a revocation feed that long-polls until
+// a page is published.
+type fakeRA struct {
+	t      *testing.T
+	s      *scenario
+	mu     sync.Mutex
+	bundle []byte
+	pages  []*FeedPage // pages[i].Seq ascending
+	news   chan struct{}
+	sinces []uint64
+}
+
+func (ra *fakeRA) sign(b *Bundle) {
+	data, err := SignBundle(b, ra.s.bundleSigner.key, []*x509.Certificate{ra.s.bundleSigner.cert, ra.s.pki.ca})
+	if err != nil {
+		ra.t.Fatal(err)
+	}
+	ra.mu.Lock()
+	ra.bundle = data
+	ra.mu.Unlock()
+}
+
+func (ra *fakeRA) publish(p *FeedPage) {
+	ra.mu.Lock()
+	ra.pages = append(ra.pages, p)
+	ra.mu.Unlock()
+	ra.news <- struct{}{}
+}
+
+func (ra *fakeRA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/v1/bundle":
+		ra.mu.Lock()
+		b := ra.bundle
+		ra.mu.Unlock()
+		w.Write(b)
+	case "/v1/revocations":
+		since, err := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
+		if err != nil {
+			http.Error(w, "since", http.StatusBadRequest)
+			return
+		}
+		ra.mu.Lock()
+		ra.sinces = append(ra.sinces, since)
+		ra.mu.Unlock()
+		for {
+			ra.mu.Lock()
+			var page *FeedPage
+			for _, p := range ra.pages {
+				if p.Seq > since {
+					page = p
+				}
+			}
+			ra.mu.Unlock()
+			if page != nil {
+				data, err := SignFeedPage(page, ra.s.bundleSigner.key, []*x509.Certificate{ra.s.bundleSigner.cert, ra.s.pki.ca})
+				if err != nil {
+					ra.t.Error(err)
+				}
+				w.Write(data)
+				return
+			}
+			select {
+			case <-ra.news:
+			case <-r.Context().Done():
+				return
+			case <-time.After(2 * time.Second):
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestFollowerAppliesUpdates(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ra := &fakeRA{t: t, s: s, news: make(chan struct{}, 4)}
+	ra.sign(s.bundle)
+	srv := httptest.NewServer(ra)
+	defer srv.Close()
+
+	v := s.verifier(t, nil)
+	roots := x509.NewCertPool()
+	roots.AddCert(s.pki.root)
+	f := &Follower{Verifier: v, BaseURL: srv.URL, Client: srv.Client(), Roots: roots, BundleInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond}
+
+	// Same bundle: nothing installed.
+	if ok, err := f.SyncBundle(context.Background()); err != nil || ok {
+		t.Fatalf("same bundle: %v %v", ok, err)
+	}
+	// A newer bundle that lets SC send 1.1.1 is installed (R3, live).
+	b := cloneBundle(t, s.bundle)
+	b.IssuedAt = b.IssuedAt.Add(time.Minute)
+	b.AllowLists[role.SoLRContingency] = []string{"1.6", "1.1.1"}
+	b.ADT[0].SRVs["1.1.1"] = ADTThreshold{Period: Duration(time.Hour), Quarantine: 5}
+	ra.sign(b)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	waitFor(t, func() bool { return v.Bundle().IssuedAt.Equal(b.IssuedAt) })
+	if d := v.Verify(sign(t, request(t, tmplTariff, userSC, devA1, 1), s.sc, false), testNow.Add(time.Minute)); !d.Accepted() {
+		t.Fatalf("after the bundle update: %+v", d)
+	}
+	// A feed page revoking the SC certificate reaches the long-poll.
+	ra.publish(&FeedPage{Seq: 8, IssuedAt: testNow, Revoked: []RevokedCert{{Issuer: "CN=Z1,OU=07",
+		Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow}}})
+	waitFor(t, func() bool { return v.RevocationSeq() == 8 })
+	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 2), s.sc, false), testNow.Add(time.Minute)); d.Code != CodeREVOKED {
+		t.Fatalf("after the feed page: %+v", d)
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("Run = %v", err)
+	}
+	ra.mu.Lock()
+	defer ra.mu.Unlock()
+	if len(ra.sinces) == 0 || ra.sinces[0] != 7 {
+		t.Fatalf("first since = %v, want the bundle's revocation_seq 7", ra.sinces)
+	}
+}
+
+func TestFollowerRefusesForgedData(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	other := newTestPKI(t, testNow)
+	forger := identity{}
+	forger.cert, forger.key = other.leaf(t, leafSpec{id: userSC, ou: "89", roles: []role.UserRole{role.OtherUser}})
+	b := cloneBundle(t, s.bundle)
+	b.IssuedAt = b.IssuedAt.Add(time.Minute)
+	b.SoLREvents = nil
+	forged, err := SignBundle(b, forger.key, []*x509.Certificate{forger.cert, other.ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(forged) }))
+	defer srv.Close()
+	v := s.verifier(t, nil)
+	roots := x509.NewCertPool()
+	roots.AddCert(s.pki.root)
+	f := &Follower{Verifier: v, BaseURL: srv.URL, Client: srv.Client(), Roots: roots}
+	gen := v.Generation()
+	if _, err := f.SyncBundle(context.Background()); err == nil {
+		t.Fatal("forged bundle installed")
+	}
+	if _, err := f.SyncRevocations(context.Background()); err == nil {
+		t.Fatal("bundle accepted as a feed page")
+	}
+	if v.Generation() != gen {
+		t.Fatal("forged data changed the verifier")
+	}
+}
+
+func TestHandler(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	v := s.verifier(t, nil)
+	srv := httptest.NewServer(Handler(v, 4096))
+	defer srv.Close()
+	post := func(body []byte) (int, Decision) {
+		resp, err := srv.Client().Post(srv.URL+"/v1/verify", "application/xml", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var d Decision
+		if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, d
+	}
+	msg := sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false)
+	if code, d := post(msg); code != 200 || !d.Accepted() || d.Route != devA1.String() {
+		t.Fatalf("accept: %d %+v", code, d)
+	}
+	if code, d := post(msg); code != 200 || d.Code != CodeREPLAY {
+		t.Fatalf("replay: %d %+v", code, d)
+	}
+	if code, d := post(bytes.Repeat([]byte("x"), 5000)); code != 200 || d.Code != CodeMALFORMED {
+		t.Fatalf("oversized: %d %+v", code, d)
+	}
+	resp, err := srv.Client().Get(srv.URL + "/v1/verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /v1/verify: %d", resp.StatusCode)
+	}
+	resp, err = srv.Client().Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+	// Stale data: healthz says so.
+	stale := s.verifier(t, func(o *Options) { o.Clock = func() time.Time { return testNow.Add(48 * time.Hour) } })
+	rec := httptest.NewRecorder()
+	Handler(stale, 0).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("stale healthz: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,74 @@
+package verifier
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+)
+
+// DefaultMaxRequestBody caps POST /v1/verify bodies (the XML limit's
+// default, 1 MiB, plus room for the decision to be MALFORMED rather than a
+// transport error).
+const DefaultMaxRequestBody = 1<<20 + 1
+
+// Handler is the verifier sidecar's HTTP API:
+//
+//	POST /v1/verify   body: the signed XML. 200 with the Decision JSON, for
+//	                  accept and reject alike; the request time is the
+//	                  Verifier's clock at arrival. A body over maxBody is
+//	                  answered 200 MALFORMED without being parsed.
+//	GET  /healthz     200 {"status":"ok",...} while the data is fresh, 503
+//	                  {"status":"stale",...} once it is too old.
+//
+// Misuse of HTTP (wrong method, unreadable body) is 4xx.
+func Handler(v *Verifier, maxBody int64) http.Handler {
+	if maxBody <= 0 {
+		maxBody = DefaultMaxRequestBody
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/verify", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+			return
+		}
+		at := v.clock()
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read body"})
+			return
+		}
+		var d Decision
+		if int64(len(body)) > maxBody {
+			d = reject(CodeMALFORMED, "request body over %d bytes", maxBody)
+		} else {
+			d = v.Verify(body, at)
+		}
+		writeJSON(w, http.StatusOK, d)
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
+			return
+		}
+		st := v.cur.Load()
+		h := map[string]any{
+			"status": "ok", "generation": st.gen, "revocation_seq": st.rev.seq,
+			"bundle_issued_at": st.pol.bundle.IssuedAt.UTC().Format(time.RFC3339),
+		}
+		code := http.StatusOK
+		if d, stale := v.stale(st); stale {
+			h["status"], h["reason"] = "stale", d.Reason
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, h)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

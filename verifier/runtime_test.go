@@ -1,0 +1,273 @@
+package verifier
+
+import (
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+)
+
+// TestSetBundleChangesDecisions: R3, the allow-list is data; a new bundle
+// changes decisions at once, without a restart.
+func TestSetBundleChangesDecisions(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	v := s.verifier(t, nil)
+	at := testNow.Add(time.Minute)
+	if d := v.Verify(sign(t, request(t, tmplTariff, userSC, devA1, 1), s.sc, false), at); d.Code != CodeE2 {
+		t.Fatalf("1.1.1 before the change: %+v", d)
+	}
+	gen := v.Generation()
+	b := cloneBundle(t, s.bundle)
+	b.IssuedAt = b.IssuedAt.Add(time.Minute)
+	b.AllowLists[role.SoLRContingency] = []string{"1.6", "1.1.1"}
+	b.ADT[0].SRVs["1.1.1"] = ADTThreshold{Period: Duration(time.Hour), Quarantine: 10}
+	if err := v.SetBundle(b); err != nil {
+		t.Fatal(err)
+	}
+	if v.Generation() <= gen {
+		t.Fatal("generation did not advance")
+	}
+	if d := v.Verify(sign(t, request(t, tmplTariff, userSC, devA1, 2), s.sc, false), at); !d.Accepted() {
+		t.Fatalf("1.1.1 after the change: %+v", d)
+	}
+	// Closing the event returns SC to default deny (R6).
+	b2 := cloneBundle(t, b)
+	b2.IssuedAt = b2.IssuedAt.Add(time.Minute)
+	b2.SoLREvents[0].State = EventClosed
+	if err := v.SetBundle(b2); err != nil {
+		t.Fatal(err)
+	}
+	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 3), s.sc, false), at); d.Code != CodeE4 {
+		t.Fatalf("after closing: %+v", d)
+	}
+	// An older bundle never replaces a newer one.
+	if err := v.SetBundle(s.bundle); !errors.Is(err, ErrBundleInvalid) {
+		t.Fatalf("older bundle: %v", err)
+	}
+}
+
+// TestAddRevocationsInvalidatesCache: a cached good chain is re-judged after
+// a feed page revokes the signer.
+func TestAddRevocationsInvalidatesCache(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	v := s.verifier(t, nil)
+	at := testNow.Add(time.Minute)
+	mustAccept(t, v, sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false))
+	page := &FeedPage{Seq: 8, IssuedAt: testNow, Revoked: []RevokedCert{{
+		Issuer: "CN=Z1,OU=07", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow, Reason: 5}}}
+	if err := v.AddRevocations(page); err != nil {
+		t.Fatal(err)
+	}
+	if v.RevocationSeq() != 8 {
+		t.Fatalf("seq = %d", v.RevocationSeq())
+	}
+	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 2), s.sc, false), at); d.Code != CodeREVOKED {
+		t.Fatalf("after the feed page: %+v", d)
+	}
+	// Pages never go backwards.
+	if err := v.AddRevocations(&FeedPage{Seq: 3, IssuedAt: testNow}); !errors.Is(err, ErrFeedInvalid) {
+		t.Fatalf("older page: %v", err)
+	}
+	// A CRL added at runtime is verified against the trusted CAs.
+	other := newTestPKI(t, testNow)
+	if err := v.AddCRL(other.crl(t, testNow, testNow.Add(time.Hour))); !errors.Is(err, ErrConfig) {
+		t.Fatalf("CRL from another CA: %v", err)
+	}
+}
+
+// TestFeedRefreshesStaleness: revocation data older than MaxAge is STALE
+// until a feed page proves it current again.
+func TestFeedRefreshesStaleness(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	var now atomic.Pointer[time.Time]
+	set := func(t time.Time) { now.Store(&t) }
+	set(testNow)
+	v := s.verifier(t, func(o *Options) {
+		o.Clock = func() time.Time { return *now.Load() }
+		o.MaxAge = 30 * time.Minute
+	})
+	msg := func(c uint64) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, c), s.sc, false) }
+	mustAccept(t, v, msg(1))
+	set(testNow.Add(time.Hour))
+	if d := v.Verify(msg(2), testNow.Add(time.Hour)); d.Code != CodeSTALE {
+		t.Fatalf("an hour later: %+v", d)
+	}
+	// The bundle itself is also too old, so a feed page alone is not enough.
+	if err := v.AddRevocations(&FeedPage{Seq: 7, IssuedAt: testNow.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := v.Verify(msg(2), testNow.Add(time.Hour)); d.Code != CodeSTALE {
+		t.Fatalf("fresh feed, stale bundle: %+v", d)
+	}
+	b := cloneBundle(t, s.bundle)
+	b.IssuedAt = testNow.Add(time.Hour)
+	if err := v.SetBundle(b); err != nil {
+		t.Fatal(err)
+	}
+	if d := v.Verify(msg(2), testNow.Add(time.Hour)); !d.Accepted() {
+		t.Fatalf("fresh again: %+v", d)
+	}
+}
+
+// TestADTWarningAndQuarantine: warnings flag the decision from the warning
+// threshold on; after AD1 the pair stays quarantined for one period.
+func TestADTWarningAndQuarantine(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	v := s.verifier(t, nil)
+	msg := func(c uint64) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, c), s.sc, false) }
+	base := testNow.Add(time.Minute)
+	for i := uint64(1); i <= 5; i++ {
+		d := v.Verify(msg(i), base.Add(time.Duration(i)*time.Second))
+		if !d.Accepted() {
+			t.Fatalf("request %d: %+v", i, d)
+		}
+		if wantWarn := i >= 3; (len(d.Warnings) > 0) != wantWarn {
+			t.Fatalf("request %d warnings = %v, want warning %v", i, d.Warnings, wantWarn)
+		}
+	}
+	if d := v.Verify(msg(6), base.Add(10*time.Second)); d.Code != CodeAD1 {
+		t.Fatalf("6th: %+v", d)
+	}
+	// One period and 6s on, the window is empty again, but the quarantine
+	// (one period from the AD1 at +10s) still holds.
+	if d := v.Verify(msg(7), base.Add(time.Hour+6*time.Second)); d.Code != CodeAD1 {
+		t.Fatalf("inside quarantine: %+v", d)
+	}
+	if d := v.Verify(msg(8), base.Add(time.Hour+11*time.Second)); !d.Accepted() {
+		t.Fatalf("after quarantine: %+v", d)
+	}
+	// Rejected requests did not advance the counter, accepted ones did.
+	if d := v.Verify(msg(7), base.Add(time.Hour+12*time.Second)); d.Code != CodeREPLAY {
+		t.Fatalf("replay of 7 after 8: %+v", d)
+	}
+}
+
+// TestConcurrentReplay: of many concurrent copies of one request exactly
+// one is accepted.
+func TestConcurrentReplay(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	b := cloneBundle(t, s.bundle)
+	b.ADT[0].SRVs["1.6"] = ADTThreshold{Period: Duration(time.Hour), Quarantine: 1000}
+	v := s.verifier(t, func(o *Options) { o.Bundle = b })
+	msg := sign(t, request(t, tmplCredit, userSC, devA1, 42), s.sc, false)
+	var accepted, replayed atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			switch d := v.Verify(msg, testNow.Add(time.Minute)); d.Code {
+			case "":
+				accepted.Add(1)
+			case CodeREPLAY:
+				replayed.Add(1)
+			default:
+				t.Errorf("unexpected %+v", d)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted.Load() != 1 || replayed.Load() != 15 {
+		t.Fatalf("accepted %d, replayed %d", accepted.Load(), replayed.Load())
+	}
+}
+
+func TestFileReplayStore(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "replay.log")
+	st, err := OpenFileReplayStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := eui64.MustParse("90-B3-D5-1F-30-03-00-00"), eui64.MustParse("90-B3-D5-1F-30-04-00-00")
+	for _, c := range []uint64{5, 9} {
+		if err := st.Accept(a, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Accept(b, 1<<63); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st2, err := OpenFileReplayStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if c, ok := st2.Last(a); !ok || c != 9 {
+		t.Fatalf("a = %d, %v", c, ok)
+	}
+	if c, ok := st2.Last(b); !ok || c != 1<<63 {
+		t.Fatalf("b = %d, %v", c, ok)
+	}
+	if _, ok := st2.Last(eui64.MustParse("00-00-00-00-00-00-00-01")); ok {
+		t.Fatal("unknown originator has a counter")
+	}
+	// A verifier using it refuses a replay across the restart.
+	s := newScenario(t)
+	v := s.verifier(t, func(o *Options) { o.Replay = st2 })
+	if d := v.Verify(sign(t, request(t, tmplCredit, a, devA1, 9), s.sc, false), testNow.Add(time.Minute)); d.Code != CodeREPLAY {
+		t.Fatalf("replay across restart: %+v", d)
+	}
+}
+
+func TestRouteAlert(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	revoked := cloneBundle(t, s.bundle)
+	revoked.Revoked = []RevokedCert{{Issuer: "CN=Z1,OU=07", Serial: s.a.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-30 * time.Minute)}}
+	tests := []struct {
+		name   string
+		bundle *Bundle
+		device eui64.ID
+		at     time.Time
+		want   []eui64.ID
+	}{
+		{"failed supplier device goes to the SRP", s.bundle, devA1, testNow, []eui64.ID{userSC}},
+		{"also after the supplier's certificates are revoked", revoked, devA2, testNow, []eui64.ID{userSC}},
+		{"before the event: the registered supplier", s.bundle, devA1, testNow.Add(-2 * time.Hour), []eui64.ID{userA}},
+		{"healthy supplier's device", s.bundle, devB, testNow, []eui64.ID{userB}},
+		{"unregistered device", s.bundle, devNone, testNow, nil},
+	}
+	for _, tt := range tests {
+		v := s.verifier(t, func(o *Options) { o.Bundle = tt.bundle })
+		got, reason := v.RouteAlert(tt.device, 0x8F66, tt.at)
+		if len(got) != len(tt.want) || (len(got) == 1 && got[0] != tt.want[0]) {
+			t.Errorf("%s: RouteAlert = %v (%s), want %v", tt.name, got, reason, tt.want)
+		}
+		if reason == "" {
+			t.Errorf("%s: no reason", tt.name)
+		}
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	other := newTestPKI(t, testNow)
+	tests := []struct {
+		name string
+		mod  func(o *Options)
+	}{
+		{"no roots", func(o *Options) { o.Roots = nil }},
+		{"no bundle", func(o *Options) { o.Bundle = nil }},
+		{"CRL from an untrusted CA", func(o *Options) { o.CRLs = [][]byte{other.crl(t, testNow, testNow.Add(time.Hour))} }},
+		{"garbage CRL", func(o *Options) { o.CRLs = [][]byte{{0x30, 0x00}} }},
+		{"negative MaxAge", func(o *Options) { o.MaxAge = -time.Second }},
+	}
+	for _, tt := range tests {
+		o := s.options(s.bundle)
+		tt.mod(&o)
+		if _, err := New(o); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: err = %v, want ErrConfig", tt.name, err)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package verifier
+
+import (
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/role"
+)
+
+// policyState is everything derived from one bundle, indexed for the
+// request path. It is built once per SetBundle and never mutated.
+type policyState struct {
+	bundle      *Bundle
+	users       map[eui64.ID]*User
+	devices     map[eui64.ID]*Device
+	eventsBySRP map[eui64.ID][]*SoLREvent
+	events      []*SoLREvent
+	adt         map[[2]eui64.ID]*ADTScope // (SC user, supplier user)
+	allow       map[role.UserRole]map[string]bool
+	repo        repository
+	inter       *x509.CertPool // configured intermediates plus the bundle's CA certificates
+	bundleRev   map[certKey]time.Time
+}
+
+func compilePolicy(b *Bundle, ta *trustAnchors, extra []*x509.Certificate) (*policyState, error) {
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	p := &policyState{
+		bundle:      b,
+		users:       make(map[eui64.ID]*User, len(b.Users)),
+		devices:     make(map[eui64.ID]*Device, len(b.Devices)),
+		eventsBySRP: map[eui64.ID][]*SoLREvent{},
+		adt:         make(map[[2]eui64.ID]*ADTScope, len(b.ADT)),
+		allow:       map[role.UserRole]map[string]bool{},
+		repo:        repository{},
+		inter:       ta.inter.Clone(),
+		bundleRev:   map[certKey]time.Time{},
+	}
+	for i := range b.Users {
+		p.users[b.Users[i].UserID] = &b.Users[i]
+	}
+	for i := range b.Devices {
+		p.devices[b.Devices[i].Device] = &b.Devices[i]
+	}
+	for i := range b.SoLREvents {
+		e := &b.SoLREvents[i]
+		p.events = append(p.events, e)
+		p.eventsBySRP[e.SRPUser] = append(p.eventsBySRP[e.SRPUser], e)
+	}
+	for i := range b.ADT {
+		a := &b.ADT[i]
+		p.adt[[2]eui64.ID{a.SCUser, a.SupplierUser}] = a
+	}
+	for r, srvs := range b.AllowLists {
+		set := make(map[string]bool, len(srvs))
+		for _, s := range srvs {
+			set[s] = true
+		}
+		p.allow[r] = set
+	}
+	for _, c := range ta.cas {
+		p.repo.add(c)
+	}
+	for _, c := range extra {
+		p.repo.add(c)
+	}
+	for i, der := range b.Certificates {
+		c, err := dccx509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificates[%d]: %v", ErrBundleInvalid, i, err)
+		}
+		p.repo.add(c)
+		if c.IsCA {
+			p.inter.AddCert(c)
+		}
+	}
+	if err := addRevoked(p.bundleRev, b.Revoked); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundleInvalid, err)
+	}
+	return p, nil
+}
+
+// supplierOfFailedParty reports whether supplier is one of e's failed
+// supplier users: named in the event, or a user of the failed party.
+func (p *policyState) supplierOfFailedParty(e *SoLREvent, supplier eui64.ID) bool {
+	if e.names(supplier) {
+		return true
+	}
+	u, ok := p.users[supplier]
+	return ok && u.PartyID == e.FailedParty
+}
+
+// revState is the revocation data: the bundle's list, the feed pages and
+// the CRLs, merged.
+type revState struct {
+	revoked    map[certKey]time.Time
+	seq        uint64
+	freshAt    time.Time // newest of the bundle's and the feed's issue times
+	crlNext    time.Time // earliest CRL nextUpdate; zero without CRLs
+	feedSeq    uint64
+	feedIssued time.Time
+}
+
+// state is one generation of everything the request path reads. Verify
+// loads it once, so a request sees one consistent bundle and revocation
+// set; SetBundle and AddRevocations swap in a new generation, with an
+// empty chain cache.
+type state struct {
+	gen   uint64
+	pol   *policyState
+	rev   *revState
+	cache *sync.Map // [32]byte leaf fingerprint -> *chainResult
+}
+
+// mergeRevocations builds the revocation view of pol + feed entries + CRLs.
+func mergeRevocations(pol *policyState, feed map[certKey]time.Time, feedSeq uint64, feedIssued time.Time, crls *crlSet) *revState {
+	r := &revState{
+		revoked:    make(map[certKey]time.Time, len(pol.bundleRev)+len(feed)+len(crls.revoked)),
+		seq:        max(pol.bundle.RevocationSeq, feedSeq),
+		freshAt:    pol.bundle.IssuedAt,
+		crlNext:    crls.nextUpdate,
+		feedSeq:    feedSeq,
+		feedIssued: feedIssued,
+	}
+	if feedIssued.After(r.freshAt) {
+		r.freshAt = feedIssued
+	}
+	for _, src := range []map[certKey]time.Time{pol.bundleRev, feed, crls.revoked} {
+		for k, t := range src {
+			if old, ok := r.revoked[k]; !ok || t.Before(old) {
+				r.revoked[k] = t
+			}
+		}
+	}
+	return r
+}
+
+// revokedAt returns the earliest revocation time along the chain.
+func (r *revState) revokedAt(chain []certKey) (time.Time, bool) {
+	var when time.Time
+	found := false
+	for _, k := range chain {
+		if t, ok := r.revoked[k]; ok && (!found || t.Before(when)) {
+			when, found = t, true
+		}
+	}
+	return when, found
+}

@@ -1,0 +1,236 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+)
+
+// certKey finds a certificate by issuer and serial, the way KeyInfo
+// X509IssuerSerial and revocation entries name it.
+type certKey struct {
+	issuer string // dnKey of the issuer name
+	serial string // lower-case hex of the serial
+}
+
+func keyOf(c *x509.Certificate) certKey {
+	return certKey{issuer: dnKeyFromName(c.Issuer), serial: c.SerialNumber.Text(16)}
+}
+
+// repoEntry is a certificate of the repository with its fingerprint, the
+// key of the chain cache.
+type repoEntry struct {
+	cert *x509.Certificate
+	fp   [32]byte
+}
+
+// repository is the verifier's certificate repository: the bundle's
+// certificates and the configured roots and intermediates, by issuer and
+// serial. A certificate that arrives in KeyInfo is never added to it.
+type repository map[certKey][]repoEntry
+
+func (r repository) add(c *x509.Certificate) {
+	k := keyOf(c)
+	fp := sha256.Sum256(c.Raw)
+	for _, e := range r[k] {
+		if e.fp == fp {
+			return
+		}
+	}
+	r[k] = append(r[k], repoEntry{cert: c, fp: fp})
+}
+
+// trustAnchors are the static trust inputs of a Verifier.
+type trustAnchors struct {
+	roots, inter *x509.CertPool
+	cas          []*x509.Certificate // roots and intermediates, for CRL issuers
+	rootSet      map[[32]byte]bool
+}
+
+func newTrustAnchors(roots, inter []*x509.Certificate) (*trustAnchors, error) {
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("%w: no trusted roots", ErrConfig)
+	}
+	t := &trustAnchors{roots: x509.NewCertPool(), inter: x509.NewCertPool(), rootSet: map[[32]byte]bool{}}
+	for _, c := range roots {
+		t.roots.AddCert(c)
+		t.rootSet[sha256.Sum256(c.Raw)] = true
+	}
+	for _, c := range inter {
+		t.inter.AddCert(c)
+	}
+	t.cas = append(append(t.cas, roots...), inter...)
+	return t, nil
+}
+
+// chainResult is what the chain cache keeps for a signer certificate that
+// passed every time-independent check.
+type chainResult struct {
+	pub       *ecdsa.PublicKey
+	notBefore time.Time // latest NotBefore along the chain
+	notAfter  time.Time // earliest NotAfter along the chain
+	uid       eui64.ID
+	roles     []role.UserRole
+	chain     []certKey // leaf first, root excluded: what revocation covers
+}
+
+// certError is a CERT rejection with its reason.
+type certError struct{ reason string }
+
+func (e *certError) Error() string { return e.reason }
+
+func certErr(format string, a ...any) error { return &certError{fmt.Sprintf(format, a...)} }
+
+// checkSigner runs the CERT checks on leaf at time at: chain to a configured
+// root (intermediates from the trust configuration and the repository),
+// validity at at, P-256 key, keyUsage digitalSignature, OU=87 (xmlSign),
+// an x500UniqueIdentifier and a role binding.
+func checkSigner(leaf *x509.Certificate, ta *trustAnchors, extraInter *x509.CertPool, at time.Time) (*chainResult, error) {
+	pub, ok := leaf.PublicKey.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, certErr("signer key is not ECDSA P-256")
+	}
+	if leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return nil, certErr("signer certificate lacks keyUsage digitalSignature")
+	}
+	if len(leaf.Subject.OrganizationalUnit) != 1 || leaf.Subject.OrganizationalUnit[0] != role.RPXMLSign.OU() {
+		return nil, certErr("signer OU %v is not %s (xmlSign)", leaf.Subject.OrganizationalUnit, role.RPXMLSign.OU())
+	}
+	if leaf.IsCA {
+		return nil, certErr("signer certificate is a CA")
+	}
+	uid, err := uniqueID(leaf)
+	if err != nil {
+		return nil, certErr("signer certificate: %v", err)
+	}
+	roles, err := role.FromCertificate(leaf)
+	if err != nil {
+		return nil, certErr("signer certificate: %v", err)
+	}
+	inter := ta.inter
+	if extraInter != nil {
+		inter = extraInter
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: ta.roots, Intermediates: inter, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		var inv x509.CertificateInvalidError
+		if errors.As(err, &inv) && inv.Reason == x509.Expired {
+			return nil, certErr("signer chain not valid at %s: %v", at.Format(time.RFC3339), err)
+		}
+		return nil, certErr("signer does not chain to a trusted root: %v", err)
+	}
+	res := &chainResult{pub: pub, uid: uid, roles: roles, notBefore: leaf.NotBefore, notAfter: leaf.NotAfter}
+	for _, c := range chains[0] {
+		if c.NotBefore.After(res.notBefore) {
+			res.notBefore = c.NotBefore
+		}
+		if c.NotAfter.Before(res.notAfter) {
+			res.notAfter = c.NotAfter
+		}
+		if !ta.rootSet[sha256.Sum256(c.Raw)] {
+			res.chain = append(res.chain, keyOf(c))
+		}
+	}
+	return res, nil
+}
+
+// validAt reports whether the cached chain is valid at at.
+func (r *chainResult) validAt(at time.Time) bool {
+	return !at.Before(r.notBefore) && !at.After(r.notAfter)
+}
+
+// crlSet is the verified content of the configured CRLs.
+type crlSet struct {
+	revoked    map[certKey]time.Time
+	nextUpdate time.Time // earliest NextUpdate; zero when there are no CRLs
+}
+
+// loadCRLs parses every CRL, verifies its signature against its issuer
+// among the trusted roots and intermediates (an intermediate must itself
+// chain to a root), and indexes its entries. A CRL that cannot be verified
+// is a configuration error: silently ignoring it would fail open.
+func loadCRLs(ders [][]byte, ta *trustAnchors) (*crlSet, error) {
+	s := &crlSet{revoked: map[certKey]time.Time{}}
+	for i, der := range ders {
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: CRL %d: %v", ErrConfig, i, err)
+		}
+		issuer, err := crlIssuer(crl, ta)
+		if err != nil {
+			return nil, fmt.Errorf("%w: CRL %d: %v", ErrConfig, i, err)
+		}
+		if crl.NextUpdate.IsZero() {
+			return nil, fmt.Errorf("%w: CRL %d has no nextUpdate", ErrConfig, i)
+		}
+		if s.nextUpdate.IsZero() || crl.NextUpdate.Before(s.nextUpdate) {
+			s.nextUpdate = crl.NextUpdate
+		}
+		ik := dnKeyFromName(issuer.Subject)
+		for _, e := range crl.RevokedCertificateEntries {
+			k := certKey{issuer: ik, serial: e.SerialNumber.Text(16)}
+			if t, ok := s.revoked[k]; !ok || e.RevocationTime.Before(t) {
+				s.revoked[k] = e.RevocationTime
+			}
+		}
+	}
+	return s, nil
+}
+
+func crlIssuer(crl *x509.RevocationList, ta *trustAnchors) (*x509.Certificate, error) {
+	for _, c := range ta.cas {
+		if !bytes.Equal(c.RawSubject, crl.RawIssuer) {
+			continue
+		}
+		if err := crl.CheckSignatureFrom(c); err != nil {
+			continue
+		}
+		if !ta.rootSet[sha256.Sum256(c.Raw)] {
+			if _, err := c.Verify(x509.VerifyOptions{Roots: ta.roots, Intermediates: ta.inter,
+				CurrentTime: crl.ThisUpdate, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+				continue
+			}
+		}
+		return c, nil
+	}
+	return nil, errors.New("issuer not among the trusted CAs, or signature invalid")
+}
+
+// revokedKeys indexes revocation entries of the bundle or the feed.
+func addRevoked(m map[certKey]time.Time, list []RevokedCert) error {
+	for i := range list {
+		r := &list[i]
+		ik, err := dnKeyFromString(r.Issuer)
+		if err != nil {
+			return fmt.Errorf("revoked issuer %q: %v", r.Issuer, err)
+		}
+		n, err := r.serial()
+		if err != nil {
+			return err
+		}
+		k := certKey{issuer: ik, serial: n.Text(16)}
+		if t, ok := m[k]; !ok || r.RevokedAt.Before(t) {
+			m[k] = r.RevokedAt
+		}
+	}
+	return nil
+}
+
+// serialKey is the repository key of an IssuerSerial from KeyInfo.
+func serialKey(issuer string, serial *big.Int) (certKey, error) {
+	ik, err := dnKeyFromString(issuer)
+	if err != nil {
+		return certKey{}, err
+	}
+	return certKey{issuer: ik, serial: serial.Text(16)}, nil
+}

@@ -1,0 +1,229 @@
+package verifier
+
+import (
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smki/smki/verifier/duis"
+	"github.com/smki/smki/verifier/policy"
+	"github.com/smki/smki/verifier/xmldsig"
+)
+
+// Options configure a Verifier. Roots and Bundle are required.
+type Options struct {
+	// Roots are the trust anchors (the Root OCA). Only they are trusted.
+	Roots []*x509.Certificate
+	// Intermediates (the Issuing OCA) help build chains; they are trusted
+	// only through Roots.
+	Intermediates []*x509.Certificate
+	// Certificates are extra certificate-repository entries (beside the
+	// bundle's) that KeyInfo X509IssuerSerial may name.
+	Certificates []*x509.Certificate
+	// Bundle is the verified policy bundle (OpenBundle).
+	Bundle *Bundle
+	// CRLs are DER CRLs (ARL, ORL); each must verify against a trusted CA.
+	CRLs [][]byte
+	// Clock gives "now" for data freshness (STALE); default time.Now.
+	Clock func() time.Time
+	// Limits bound XML parsing; zero fields take xmldsig defaults.
+	Limits xmldsig.Limits
+	// MaxAge is the oldest bundle or revocation data the Verifier acts
+	// on. Zero means the bundle's own max_age; when both are set the
+	// smaller wins.
+	MaxAge time.Duration
+	// Eligibility is the DUIS role -> SRV matrix; default policy.Default().
+	// A bundle allow-list for a role replaces it for that role.
+	Eligibility *policy.Eligibility
+	// Replay remembers accepted counters; default an in-memory store.
+	Replay ReplayStore
+	// Logger receives one record per decision; default discards.
+	Logger *slog.Logger
+}
+
+// Decision is the verifier's answer (contract, DESIGN.md section 5): JSON
+// {"decision","code","reason","route"} always with all four keys; code is
+// "" on accept and route is "" on reject. Warnings (ADT warning threshold
+// reached) appear only when there are some.
+type Decision struct {
+	Decision string        `json:"decision"`
+	Code     string        `json:"code"`
+	Reason   string        `json:"reason"`
+	Route    string        `json:"route"`
+	Warnings []string      `json:"warnings,omitempty"`
+	Request  *duis.Request `json:"-"`
+}
+
+// Accepted reports whether d accepts the request.
+func (d Decision) Accepted() bool { return d.Decision == Accept }
+
+func reject(code, format string, a ...any) Decision {
+	return Decision{Decision: Reject, Code: code, Reason: fmt.Sprintf(format, a...)}
+}
+
+// Verifier checks signed DUIS Service Requests against trust anchors, a
+// policy bundle and revocation data. It is safe for concurrent use; the
+// bundle and revocation data can be swapped while it runs.
+type Verifier struct {
+	ta     *trustAnchors
+	extra  []*x509.Certificate
+	clock  func() time.Time
+	limits xmldsig.Limits
+	maxAge time.Duration
+	elig   *policy.Eligibility
+	log    *slog.Logger
+
+	cur atomic.Pointer[state]
+
+	// mu serialises updates (SetBundle, AddRevocations, AddCRL) and guards
+	// the revocation inputs they merge.
+	mu         sync.Mutex
+	gen        uint64
+	feed       map[certKey]time.Time
+	feedSeq    uint64
+	feedIssued time.Time
+	crlDERs    [][]byte
+	crls       *crlSet
+
+	// decMu makes the last step of a decision (ADT count, replay check,
+	// recording both) atomic across concurrent requests.
+	decMu  sync.Mutex
+	replay ReplayStore
+	adt    map[adtKey]*adtWindow
+}
+
+// New checks opts and returns a Verifier. Every CRL must verify against a
+// configured CA: a CRL that does not is an error (ErrConfig), never
+// ignored.
+func New(opts Options) (*Verifier, error) {
+	if opts.Bundle == nil {
+		return nil, fmt.Errorf("%w: no bundle", ErrConfig)
+	}
+	ta, err := newTrustAnchors(opts.Roots, opts.Intermediates)
+	if err != nil {
+		return nil, err
+	}
+	crls, err := loadCRLs(opts.CRLs, ta)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{
+		ta: ta, extra: opts.Certificates, clock: opts.Clock, limits: opts.Limits,
+		maxAge: opts.MaxAge, elig: opts.Eligibility, log: opts.Logger,
+		feed: map[certKey]time.Time{}, crlDERs: opts.CRLs, crls: crls,
+		replay: opts.Replay, adt: map[adtKey]*adtWindow{},
+	}
+	if v.clock == nil {
+		v.clock = time.Now
+	}
+	if v.elig == nil {
+		v.elig = policy.Default()
+	}
+	if v.log == nil {
+		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if v.replay == nil {
+		v.replay = NewMemoryReplayStore()
+	}
+	if v.maxAge < 0 {
+		return nil, fmt.Errorf("%w: negative MaxAge", ErrConfig)
+	}
+	if err := v.SetBundle(opts.Bundle); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// SetBundle installs a new bundle (already opened and verified) for all
+// requests that start after it returns. It takes effect without restart:
+// allow-lists, users, SoLR events and the repository all come from it.
+// The chain cache starts empty.
+func (v *Verifier) SetBundle(b *Bundle) error {
+	pol, err := compilePolicy(b, v.ta, v.extra)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if old := v.cur.Load(); old != nil && b.IssuedAt.Before(old.pol.bundle.IssuedAt) {
+		return fmt.Errorf("%w: bundle issued %s is older than the current one (%s)", ErrBundleInvalid,
+			b.IssuedAt.Format(time.RFC3339), old.pol.bundle.IssuedAt.Format(time.RFC3339))
+	}
+	v.publishLocked(pol)
+	return nil
+}
+
+// AddRevocations merges a verified feed page (OpenFeedPage). Its entries
+// take effect at once; its IssuedAt refreshes the revocation data's age.
+// A page older than the last one applied is refused.
+func (v *Verifier) AddRevocations(p *FeedPage) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if p.Seq < v.feedSeq || p.IssuedAt.Before(v.feedIssued) {
+		return fmt.Errorf("%w: page seq %d issued %s is older than seq %d issued %s", ErrFeedInvalid,
+			p.Seq, p.IssuedAt.Format(time.RFC3339), v.feedSeq, v.feedIssued.Format(time.RFC3339))
+	}
+	feed := make(map[certKey]time.Time, len(v.feed)+len(p.Revoked))
+	for k, t := range v.feed {
+		feed[k] = t
+	}
+	if err := addRevoked(feed, p.Revoked); err != nil {
+		return fmt.Errorf("%w: %v", ErrFeedInvalid, err)
+	}
+	v.feed, v.feedSeq, v.feedIssued = feed, p.Seq, p.IssuedAt
+	v.publishLocked(v.cur.Load().pol)
+	return nil
+}
+
+// AddCRL adds a DER CRL (verified against the trusted CAs like those of
+// Options.CRLs) at runtime.
+func (v *Verifier) AddCRL(der []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ders := append(append([][]byte(nil), v.crlDERs...), der)
+	crls, err := loadCRLs(ders, v.ta)
+	if err != nil {
+		return err
+	}
+	v.crlDERs, v.crls = ders, crls
+	v.publishLocked(v.cur.Load().pol)
+	return nil
+}
+
+// publishLocked swaps in a new generation. v.mu must be held.
+func (v *Verifier) publishLocked(pol *policyState) {
+	v.gen++
+	v.cur.Store(&state{
+		gen:   v.gen,
+		pol:   pol,
+		rev:   mergeRevocations(pol, v.feed, v.feedSeq, v.feedIssued, v.crls),
+		cache: &sync.Map{},
+	})
+}
+
+// Generation counts bundle and revocation updates; each one empties the
+// chain cache.
+func (v *Verifier) Generation() uint64 { return v.cur.Load().gen }
+
+// RevocationSeq is the highest revocation sequence number known (bundle
+// or feed), the "since" of the next feed request.
+func (v *Verifier) RevocationSeq() uint64 { return v.cur.Load().rev.seq }
+
+// Bundle returns the bundle in force.
+func (v *Verifier) Bundle() *Bundle { return v.cur.Load().pol.bundle }
+
+// effectiveMaxAge is the smaller of Options.MaxAge and the bundle's.
+func (v *Verifier) effectiveMaxAge(b *Bundle) time.Duration {
+	m := time.Duration(b.MaxAge)
+	if v.maxAge > 0 && (m <= 0 || v.maxAge < m) {
+		m = v.maxAge
+	}
+	return m
+}

@@ -1,0 +1,312 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/internal/conformance"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier/xmldsig"
+)
+
+// TestVerifyReasonCodes drives every reason code through the full pipeline
+// with DUIS templates rewritten and signed by the scenario's keys.
+func TestVerifyReasonCodes(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	p := s.pki
+	// Extra signers, all in the bundle's repository unless said otherwise.
+	gone := identity{}
+	gone.cert, gone.key = p.leaf(t, leafSpec{id: userGone, roles: []role.UserRole{role.ImportSupplier}})
+	scAsIS := identity{}
+	scAsIS.cert, scAsIS.key = p.leaf(t, leafSpec{id: userSC, roles: []role.UserRole{role.ImportSupplier}})
+	unknown := identity{} // never in any repository
+	unknown.cert, unknown.key = p.leaf(t, leafSpec{id: userSC, roles: []role.UserRole{role.SoLRContingency}})
+	expired := identity{}
+	expired.cert, expired.key = p.leaf(t, leafSpec{id: userSC, roles: []role.UserRole{role.SoLRContingency},
+		notBefore: testNow.AddDate(-2, 0, 0), notAfter: testNow.Add(-time.Hour)})
+	wrongOU := identity{}
+	wrongOU.cert, wrongOU.key = p.leaf(t, leafSpec{id: userSC, ou: "02", roles: []role.UserRole{role.SoLRContingency}})
+	noRole := identity{}
+	noRole.cert, noRole.key = p.leaf(t, leafSpec{id: userSC})
+	other := newTestPKI(t, testNow) // an untrusted PKI with the same issuer name
+	untrusted := identity{}
+	untrusted.cert, untrusted.key = other.leaf(t, leafSpec{id: userSC, roles: []role.UserRole{role.SoLRContingency}})
+	chainOnly := identity{} // trusted chain, not in the repository, sent in KeyInfo
+	chainOnly.cert, chainOnly.key = p.leaf(t, leafSpec{id: userSC, roles: []role.UserRole{role.SoLRContingency}})
+
+	for _, id := range []identity{gone, scAsIS, expired, wrongOU, noRole, untrusted} {
+		s.bundle.Certificates = append(s.bundle.Certificates, id.cert.Raw)
+	}
+	s.bundle.Users = append(s.bundle.Users, User{UserID: userGone, PartyID: partyB, Role: role.ImportSupplier, Status: StatusSuspended})
+
+	credit := func(t testing.TB, id identity, ctr uint64) []byte {
+		return sign(t, request(t, tmplCredit, userSC, devA1, ctr), id, false)
+	}
+	type tc struct {
+		name   string
+		build  func(t testing.TB) []byte
+		bundle func(b *Bundle)
+		opts   func(o *Options)
+		prime  func(t testing.TB, v *Verifier) // requests accepted first
+		at     time.Time
+		want   string
+	}
+	tests := []tc{
+		{name: "accept SC Credit to failed supplier SMETS1 device", want: "",
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }},
+		{name: "accept SC gas Credit", want: "",
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplGasCredit, userSC, devA2, 1), s.sc, false) }},
+		{name: "accept SC Credit with KeyInfo certificate", want: "",
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, true) }},
+		{name: "accept KeyInfo-only certificate that chains", want: "",
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, 1), chainOnly, true) }},
+		{name: "accept SC CV5 GBCS ECS02 to Credit", want: "",
+			build: func(t testing.TB) []byte {
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA2, 1), gbcsToCreditCV), s.sc, false)
+			}},
+		{name: "accept IS tariff to own device", want: "",
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplTariff, userB, devB, 1), s.b, false) }},
+
+		{name: "E1 unknown user", want: CodeE1,
+			build:  func(t testing.TB) []byte { return sign(t, request(t, tmplTariff, userGone, devB, 1), gone, false) },
+			bundle: func(b *Bundle) { b.Users = b.Users[:3] }},
+		{name: "E1 user not active", want: CodeE1,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplTariff, userGone, devB, 1), gone, false) }},
+		{name: "E1 role mismatch", want: CodeE1,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, 1), scAsIS, false) }},
+		{name: "E1 originator is not the signer", want: CodeE1,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userA, devA1, 1), s.sc, false) }},
+
+		{name: "E2 SC sends 1.1.1", want: CodeE2,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplTariff, userSC, devA1, 1), s.sc, false) }},
+		{name: "E2 SC Prepayment ECS03", want: CodeE2,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplPrepay, userSC, devA1, 1), s.sc, false) }},
+		{name: "E2 SC Prepayment GCS03", want: CodeE2,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplGasPrepay, userSC, devA2, 1), s.sc, false) }},
+		{name: "E2 SC CV5 GBCS ECS03 to Prepayment", want: CodeE2,
+			build: func(t testing.TB) []byte {
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA2, 1), gbcsToPrepay), s.sc, false)
+			}},
+		{name: "accept SC without a bundle allow-list: policy default", want: "",
+			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *Bundle) { b.AllowLists = nil }},
+		{name: "E2 bundle allow-list for SC without 1.6", want: CodeE2,
+			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *Bundle) { b.AllowLists = map[role.UserRole][]string{role.SoLRContingency: {"1.5"}} }},
+
+		{name: "E4 no event", want: CodeE4,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.SoLREvents = nil }},
+		{name: "E4 device of a healthy supplier", want: CodeE4,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devB, 1), s.sc, false) }},
+		{name: "E4 unregistered device", want: CodeE4,
+			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devNone, 1), s.sc, false) }},
+		{name: "E4 after the event's end", want: CodeE4,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *Bundle) {
+				end := testNow.Add(-time.Minute)
+				b.SoLREvents[0].End = &end
+			}},
+		{name: "E4 before the event's start", want: CodeE4, at: testNow.Add(-2 * time.Hour),
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }},
+		{name: "E4 event declared, not approved", want: CodeE4,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.SoLREvents[0].State = EventDeclared }},
+		{name: "E4 event closed", want: CodeE4,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.SoLREvents[0].State = EventClosed }},
+		{name: "E4 no ADT for the supplier", want: CodeE4,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.ADT = nil }},
+
+		{name: "AD1 quarantine threshold reached", want: CodeAD1,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 100) },
+			prime: func(t testing.TB, v *Verifier) {
+				for i := uint64(1); i <= 5; i++ {
+					if d := v.Verify(credit(t, s.sc, i), testNow.Add(time.Duration(i)*time.Second)); !d.Accepted() {
+						t.Fatalf("prime %d: %+v", i, d)
+					}
+				}
+			}},
+
+		{name: "SIG tampered after signing", want: CodeSIG,
+			build: func(t testing.TB) []byte {
+				return bytes.Replace(credit(t, s.sc, 1), []byte("<sr:Credit/>"), []byte("<sr:Credit></sr:Credit> "), 1)
+			}},
+		{name: "SIG missing", want: CodeSIG,
+			build: func(t testing.TB) []byte {
+				return regexp.MustCompile(`(?s)<ds:Signature.*</ds:Signature>`).ReplaceAll(request(t, tmplCredit, userSC, devA1, 1), nil)
+			}},
+		{name: "SIG signed by another key than the certificate's", want: CodeSIG,
+			build: func(t testing.TB) []byte {
+				// A valid signature by unknown's key, KeyInfo naming s.sc's certificate.
+				signed := credit(t, unknown, 1)
+				return swapIssuerSerial(t, signed, unknown.cert, s.sc.cert)
+			}},
+
+		{name: "CERT unknown serial", want: CodeCERT,
+			build: func(t testing.TB) []byte { return credit(t, unknown, 1) }},
+		{name: "CERT expired", want: CodeCERT,
+			build: func(t testing.TB) []byte { return credit(t, expired, 1) }},
+		{name: "CERT not yet valid at the request time", want: CodeCERT, at: testNow.AddDate(-3, 0, 0),
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }},
+		{name: "CERT wrong OU", want: CodeCERT,
+			build: func(t testing.TB) []byte { return credit(t, wrongOU, 1) }},
+		{name: "CERT no role binding", want: CodeCERT,
+			build: func(t testing.TB) []byte { return credit(t, noRole, 1) }},
+		{name: "CERT untrusted root", want: CodeCERT,
+			build: func(t testing.TB) []byte { return credit(t, untrusted, 1) }},
+		{name: "CERT untrusted certificate in KeyInfo", want: CodeCERT,
+			build: func(t testing.TB) []byte {
+				u := identity{}
+				u.cert, u.key = other.leaf(t, leafSpec{id: userSC, roles: []role.UserRole{role.SoLRContingency}})
+				return sign(t, request(t, tmplCredit, userSC, devA1, 1), u, true)
+			}},
+
+		{name: "REVOKED by the bundle", want: CodeREVOKED,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *Bundle) {
+				b.Revoked = []RevokedCert{{Issuer: "CN=Z1, OU=07", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Minute), Reason: 5}}
+			}},
+		{name: "not yet REVOKED before the revocation time", want: "", at: testNow.Add(-2 * time.Minute),
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *Bundle) {
+				b.Revoked = []RevokedCert{{Issuer: "OU=07,CN=Z1", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Minute)}}
+			}},
+		{name: "REVOKED by the ORL", want: CodeREVOKED,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			opts: func(o *Options) {
+				o.CRLs = [][]byte{p.crl(t, testNow.Add(-time.Hour), testNow.Add(time.Hour), s.sc.cert)}
+			}},
+		{name: "REVOKED issuing CA by the bundle", want: CodeREVOKED,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *Bundle) {
+				b.Revoked = []RevokedCert{{Issuer: "CN=Test Root OCA,OU=00", Serial: p.ca.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Hour)}}
+			}},
+
+		{name: "REPLAY same counter", want: CodeREPLAY,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 10) },
+			prime: func(t testing.TB, v *Verifier) { mustAccept(t, v, credit(t, s.sc, 10)) }},
+		{name: "REPLAY lower counter", want: CodeREPLAY,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 9) },
+			prime: func(t testing.TB, v *Verifier) { mustAccept(t, v, credit(t, s.sc, 10)) }},
+		{name: "higher counter after an accept", want: "",
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 11) },
+			prime: func(t testing.TB, v *Verifier) { mustAccept(t, v, credit(t, s.sc, 10)) }},
+
+		{name: "STALE bundle", want: CodeSTALE,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.IssuedAt = testNow.Add(-25 * time.Hour) }},
+		{name: "STALE by the verifier's MaxAge", want: CodeSTALE,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, opts: func(o *Options) { o.MaxAge = 5 * time.Minute }},
+		{name: "STALE CRL past nextUpdate", want: CodeSTALE,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			opts: func(o *Options) {
+				o.CRLs = [][]byte{p.crl(t, testNow.Add(-2*time.Hour), testNow.Add(-time.Hour))}
+			}},
+		{name: "STALE bundle from the future", want: CodeSTALE,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.IssuedAt = testNow.Add(time.Hour) }},
+
+		{name: "MALFORMED not XML", want: CodeMALFORMED,
+			build: func(t testing.TB) []byte { return []byte("{\"not\": \"xml\"}") }},
+		{name: "MALFORMED external entity", want: CodeMALFORMED,
+			build: func(t testing.TB) []byte {
+				b, err := os.ReadFile(conformance.Path(t, "duis", "requests", "duis-xxe.xml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}},
+		{name: "MALFORMED over the size limit", want: CodeMALFORMED,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			opts:  func(o *Options) { o.Limits = xmldsig.Limits{MaxBytes: 512} }},
+		{name: "MALFORMED comment in the signed request", want: CodeMALFORMED,
+			build: func(t testing.TB) []byte {
+				return bytes.Replace(credit(t, s.sc, 1), []byte("<sr:Credit/>"), []byte("<sr:Credit/><!-- x -->"), 1)
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := cloneBundle(t, s.bundle)
+			if tt.bundle != nil {
+				tt.bundle(b)
+			}
+			o := s.options(b)
+			if tt.opts != nil {
+				tt.opts(&o)
+			}
+			v, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.prime != nil {
+				tt.prime(t, v)
+			}
+			at := tt.at
+			if at.IsZero() {
+				at = testNow.Add(time.Minute)
+			}
+			msg := tt.build(t)
+			d := v.Verify(msg, at)
+			t.Logf("%s %s: %s", d.Decision, d.Code, d.Reason)
+			if d.Code != tt.want {
+				t.Fatalf("Verify = %s %q (%s), want code %q", d.Decision, d.Code, d.Reason, tt.want)
+			}
+			if tt.want == "" {
+				if !d.Accepted() || d.Route == "" || d.Request == nil {
+					t.Fatalf("accept without route/request: %+v", d)
+				}
+			} else if d.Accepted() || d.Route != "" {
+				t.Fatalf("reject with accept/route: %+v", d)
+			}
+			// The JSON form always has the four contract keys.
+			var m map[string]any
+			j, _ := json.Marshal(d)
+			if err := json.Unmarshal(j, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"decision", "code", "reason", "route"} {
+				if _, ok := m[k]; !ok {
+					t.Fatalf("JSON %s lacks %q", j, k)
+				}
+			}
+		})
+	}
+}
+
+func mustAccept(t testing.TB, v *Verifier, msg []byte) Decision {
+	t.Helper()
+	d := v.Verify(msg, testNow.Add(time.Minute))
+	if !d.Accepted() {
+		t.Fatalf("want accept, got %+v", d)
+	}
+	return d
+}
+
+// cloneBundle deep-copies a bundle through its JSON form.
+func cloneBundle(t testing.TB, b *Bundle) *Bundle {
+	t.Helper()
+	j, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Bundle
+	if err := decodeStrict(j, &c); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+// swapIssuerSerial rewrites the KeyInfo serial of a signed message from one
+// certificate to another (KeyInfo is outside SignedInfo, so the signature
+// still parses).
+func swapIssuerSerial(t testing.TB, msg []byte, from, to *x509.Certificate) []byte {
+	t.Helper()
+	a := []byte(">" + from.SerialNumber.String() + "<")
+	if !bytes.Contains(msg, a) {
+		t.Fatal("serial not found in KeyInfo")
+	}
+	return bytes.Replace(msg, a, []byte(">"+to.SerialNumber.String()+"<"), 1)
+}

@@ -1,0 +1,115 @@
+package verifier
+
+import (
+	"errors"
+	"time"
+
+	"github.com/smki/smki/verifier/duis"
+	"github.com/smki/smki/verifier/xmldsig"
+)
+
+// Verify checks one signed DUIS Service Request as of at (the request's
+// time: certificate validity, SoLR windows, ADT windows and revocation
+// times are judged at at; data freshness is judged at the Clock). The
+// checks run in this order and the first failure decides (DESIGN.md
+// section 3):
+//
+//  1. MALFORMED: size, depth and other limits, well-formedness, no DTD
+//  2. SIG: signature shape and algorithm policy
+//  3. STALE: bundle or revocation data older than the maximum age
+//  4. CERT: signer found by IssuerSerial in the repository (a KeyInfo
+//     certificate is only chained, never trusted for arriving), chains to a
+//     root, valid at at, digitalSignature, OU=87, role binding
+//  5. REVOKED: signer or its CA revoked at or before at (CRLs, bundle, feed)
+//  6. SIG: the signature itself; MALFORMED: the signed request's fields
+//  7. E1: originator = certificate's x500UniqueIdentifier, the user is
+//     known and active, and its role is in the certificate's role binding
+//  8. E2: the role's allow-list; the content (SC: SR 1.6 to Credit only)
+//  9. E4, AD1: SoLR scope and anomaly detection (SC only)
+//  10. REPLAY: counter greater than the last accepted for the originator
+//
+// Accept routes to the target device. Only an accepted request advances the
+// replay counter and the ADT count.
+func (v *Verifier) Verify(data []byte, at time.Time) Decision {
+	d := v.verify(data, at)
+	if d.Accepted() {
+		v.log.Debug("verify", "decision", d.Decision, "route", d.Route, "warnings", d.Warnings)
+	} else {
+		v.log.Info("verify", "decision", d.Decision, "code", d.Code, "reason", d.Reason)
+	}
+	return d
+}
+
+func (v *Verifier) verify(data []byte, at time.Time) Decision {
+	st := v.cur.Load()
+
+	doc, err := xmldsig.Parse(data, v.limits)
+	if err != nil {
+		if errors.Is(err, xmldsig.ErrSignature) {
+			return reject(CodeSIG, "%v", err)
+		}
+		return reject(CodeMALFORMED, "%v", err)
+	}
+
+	if d, stale := v.stale(st); stale {
+		return d
+	}
+
+	res, d, ok := v.signer(st, doc.KeyInfo(), at)
+	if !ok {
+		return d
+	}
+
+	if when, revoked := st.rev.revokedAt(res.chain); revoked && !at.Before(when) {
+		return reject(CodeREVOKED, "signer certificate (or its CA) revoked at %s", when.UTC().Format(time.RFC3339))
+	}
+
+	root, _, err := doc.Verify(res.pub)
+	if err != nil {
+		if errors.Is(err, xmldsig.ErrMalformed) {
+			return reject(CodeMALFORMED, "%v", err)
+		}
+		return reject(CodeSIG, "%v", err)
+	}
+	req, err := duis.FromElement(root)
+	if err != nil {
+		return reject(CodeMALFORMED, "%v", err)
+	}
+
+	u, d, ok := v.checkUser(st, res, req)
+	if !ok {
+		return d
+	}
+	if d, ok := v.checkAllowed(st, u, req); !ok {
+		return d
+	}
+	scope, d, ok := v.checkSoLR(st, u, req, at)
+	if !ok {
+		return d
+	}
+	return v.commit(u, req, scope, at)
+}
+
+// stale fails closed when the data the decision rests on is too old, or
+// claims to come from the future (a clock problem on one side or the
+// other).
+func (v *Verifier) stale(st *state) (Decision, bool) {
+	const skew = 5 * time.Minute
+	now := v.clock()
+	b := st.pol.bundle
+	maxAge := v.effectiveMaxAge(b)
+	if age := now.Sub(b.IssuedAt); age > maxAge {
+		return reject(CodeSTALE, "bundle issued %s is %s old, max %s", b.IssuedAt.UTC().Format(time.RFC3339),
+			age.Round(time.Second), maxAge), true
+	}
+	if b.IssuedAt.After(now.Add(skew)) {
+		return reject(CodeSTALE, "bundle issued %s is in the future", b.IssuedAt.UTC().Format(time.RFC3339)), true
+	}
+	if age := now.Sub(st.rev.freshAt); age > maxAge {
+		return reject(CodeSTALE, "revocation data is %s old, max %s", age.Round(time.Second), maxAge), true
+	}
+	if !st.rev.crlNext.IsZero() && now.After(st.rev.crlNext) {
+		return reject(CodeSTALE, "a CRL expired at %s (nextUpdate)", st.rev.crlNext.UTC().Format(time.RFC3339)), true
+	}
+	return Decision{}, false
+}

@@ -1,0 +1,443 @@
+package xmldsig
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+// The only algorithms the DUIS profile allows.
+const (
+	NamespaceDS  = "http://www.w3.org/2000/09/xmldsig#"
+	AlgExcC14N   = "http://www.w3.org/2001/10/xml-exc-c14n#"
+	AlgECDSA256  = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+	AlgSHA256    = "http://www.w3.org/2001/04/xmlenc#sha256"
+	AlgEnveloped = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+)
+
+// maxCertificates bounds X509Certificate elements in one KeyInfo.
+const maxCertificates = 4
+
+// IssuerSerial is the X509IssuerSerial of a KeyInfo: the issuer name as
+// written (see IssuerName and NormalizeIssuerName) and the serial number.
+type IssuerSerial struct {
+	IssuerName string
+	Serial     *big.Int
+}
+
+// KeyInfo is what a signature says about its signer. Nothing in it is
+// trusted: the verifier looks the certificate up by IssuerSerial in its own
+// repository, or chains a Certificate to its own roots.
+type KeyInfo struct {
+	IssuerSerial *IssuerSerial
+	Certificates [][]byte // DER, from X509Certificate, in document order
+}
+
+// Document is a parsed document whose signature has the profile's shape. It
+// is immutable; Verify may be called concurrently.
+type Document struct {
+	sc        *scanner
+	sig       int32 // start token of ds:Signature
+	signedInf int32 // start token of ds:SignedInfo
+	excDigest bool  // Reference has the explicit exc-c14n transform
+	digest    []byte
+	sigValue  []byte
+	keyInfo   KeyInfo
+}
+
+// KeyInfo returns the signer information the signature carries.
+func (d *Document) KeyInfo() KeyInfo { return d.keyInfo }
+
+func sigErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrSignature}, args...)...)
+}
+
+// Parse scans data under lim (zero fields take DefaultLimits) and checks the
+// signature's shape and algorithms. It checks limits and well-formedness of
+// the whole document first (ErrMalformed), then the signature
+// (ErrSignature): exactly one ds:Signature in the document, the last element
+// child of the document element with only whitespace after it; inside it
+// exactly SignedInfo, SignatureValue, KeyInfo in that order and nothing
+// else (no Object, Manifest, KeyValue, Id attributes or extra elements);
+// SignedInfo with CanonicalizationMethod exc-c14n, SignatureMethod
+// ecdsa-sha256 and exactly one Reference URI="" with the transforms
+// [enveloped-signature] or [enveloped-signature, exc-c14n], DigestMethod
+// sha256 and a 32-byte DigestValue; SignatureValue exactly 64 bytes (raw
+// r||s; DER is rejected); KeyInfo with one X509Data holding at most one
+// X509IssuerSerial and at most four X509Certificate, at least one of them.
+// The document element's own name is not checked (requests and responses
+// differ); that is for the caller.
+func Parse(data []byte, lim Limits) (*Document, error) {
+	sc, err := scan(data, lim, false)
+	if err != nil {
+		return nil, err
+	}
+	return checkSignature(sc)
+}
+
+func checkSignature(sc *scanner) (*Document, error) {
+	toks := sc.toks
+	sig := int32(-1)
+	for i := range toks {
+		t := &toks[i]
+		if t.kind == tStart && t.local == "Signature" && t.space == NamespaceDS {
+			if sig >= 0 {
+				return nil, sigErr("more than one ds:Signature")
+			}
+			sig = int32(i)
+		}
+	}
+	if sig < 0 {
+		return nil, sigErr("no ds:Signature")
+	}
+	// The root is token 0 and its end is the last token. The signature must
+	// be a child of it, with nothing but whitespace after it.
+	rootEnd := toks[0].end
+	sigEnd := toks[sig].end
+	for i := sigEnd + 1; i < rootEnd; i++ {
+		if toks[i].kind != tText || !isXMLSpace(toks[i].text) {
+			return nil, sigErr("ds:Signature is not the last child of the document element")
+		}
+	}
+	// Depth 1: walk the root's children.
+	isChild := false
+	for i := int32(1); i < rootEnd; i++ {
+		if toks[i].kind == tStart {
+			if i == sig {
+				isChild = true
+				break
+			}
+			i = toks[i].end
+		}
+	}
+	if !isChild {
+		return nil, sigErr("ds:Signature is nested, not a child of the document element")
+	}
+
+	d := &Document{sc: sc, sig: sig}
+	v := validator{sc: sc}
+	if err := v.noAttrs(sig); err != nil {
+		return nil, err
+	}
+	kids, err := v.children(sig, "SignedInfo", "SignatureValue", "KeyInfo")
+	if err != nil {
+		return nil, err
+	}
+	d.signedInf = kids[0]
+	if err := v.signedInfo(d, kids[0]); err != nil {
+		return nil, err
+	}
+	if err := v.noAttrs(kids[1]); err != nil {
+		return nil, err
+	}
+	sv, err := v.base64Leaf(kids[1])
+	if err != nil {
+		return nil, err
+	}
+	if len(sv) != 64 {
+		if len(sv) > 0 && sv[0] == 0x30 {
+			return nil, sigErr("SignatureValue is DER (%d bytes); the profile requires raw r||s", len(sv))
+		}
+		return nil, sigErr("SignatureValue is %d bytes, want 64 (raw r||s)", len(sv))
+	}
+	d.sigValue = sv
+	if err := v.keyInfo(d, kids[2]); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// validator checks element shapes inside the signature.
+type validator struct{ sc *scanner }
+
+func (v validator) name(i int32) string {
+	t := &v.sc.toks[i]
+	if t.prefix == "" {
+		return t.local
+	}
+	return t.prefix + ":" + t.local
+}
+
+// children returns the child elements of i, which must be exactly the ds
+// elements named, in order, with only whitespace text between them.
+func (v validator) children(i int32, names ...string) ([]int32, error) {
+	got, err := v.childList(i)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) != len(names) {
+		return nil, sigErr("%s has %d child elements, want %s", v.name(i), len(got), strings.Join(names, ", "))
+	}
+	for k, c := range got {
+		if err := v.is(c, names[k]); err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
+}
+
+func (v validator) childList(i int32) ([]int32, error) {
+	toks := v.sc.toks
+	var out []int32
+	for j := i + 1; j < toks[i].end; j++ {
+		switch toks[j].kind {
+		case tText:
+			if !isXMLSpace(toks[j].text) {
+				return nil, sigErr("text inside %s", v.name(i))
+			}
+		case tStart:
+			out = append(out, j)
+			j = toks[j].end
+		}
+	}
+	return out, nil
+}
+
+func (v validator) is(i int32, local string) error {
+	t := &v.sc.toks[i]
+	if t.space != NamespaceDS || t.local != local {
+		return sigErr("unexpected element %s (want ds:%s)", v.name(i), local)
+	}
+	return nil
+}
+
+func (v validator) noAttrs(i int32) error {
+	t := &v.sc.toks[i]
+	if t.attrHi != t.attrLo {
+		return sigErr("unexpected attribute on %s", v.name(i))
+	}
+	return nil
+}
+
+// onlyAttr requires exactly one unqualified attribute named name and
+// returns its value.
+func (v validator) onlyAttr(i int32, name string) (string, error) {
+	t := &v.sc.toks[i]
+	if t.attrHi-t.attrLo != 1 {
+		return "", sigErr("%s must have exactly the attribute %s", v.name(i), name)
+	}
+	a := v.sc.attrs[t.attrLo]
+	if a.space != "" || a.local != name {
+		return "", sigErr("unexpected attribute %s on %s", a.local, v.name(i))
+	}
+	return a.value, nil
+}
+
+// algorithm checks an empty element with Algorithm=want.
+func (v validator) algorithm(i int32, want string) error {
+	alg, err := v.onlyAttr(i, "Algorithm")
+	if err != nil {
+		return err
+	}
+	if alg != want {
+		return sigErr("%s Algorithm %q not allowed (want %q)", v.name(i), alg, want)
+	}
+	if v.sc.toks[i].end != i+1 {
+		return sigErr("%s must be empty", v.name(i))
+	}
+	return nil
+}
+
+// leafText returns the text of an element with no child elements.
+func (v validator) leafText(i int32) (string, error) {
+	toks := v.sc.toks
+	var s string
+	for j := i + 1; j < toks[i].end; j++ {
+		if toks[j].kind != tText {
+			return "", sigErr("unexpected element inside %s", v.name(i))
+		}
+		s += toks[j].text
+	}
+	return s, nil
+}
+
+func (v validator) base64Leaf(i int32) ([]byte, error) {
+	s, err := v.leafText(i)
+	if err != nil {
+		return nil, err
+	}
+	b, err := decodeBase64(s)
+	if err != nil {
+		return nil, sigErr("%s: %v", v.name(i), err)
+	}
+	return b, nil
+}
+
+// decodeBase64 decodes base64 with XML whitespace (including CR, which DCC
+// writes as &#13;) allowed anywhere, and strict padding.
+func decodeBase64(s string) ([]byte, error) {
+	clean := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if !isSpace(s[i]) {
+			clean = append(clean, s[i])
+		}
+	}
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+	n, err := base64.StdEncoding.Strict().Decode(out, clean)
+	if err != nil {
+		return nil, fmt.Errorf("bad base64: %v", err)
+	}
+	return out[:n], nil
+}
+
+func (v validator) signedInfo(d *Document, si int32) error {
+	if err := v.noAttrs(si); err != nil {
+		return err
+	}
+	kids, err := v.children(si, "CanonicalizationMethod", "SignatureMethod", "Reference")
+	if err != nil {
+		return err
+	}
+	if err := v.algorithm(kids[0], AlgExcC14N); err != nil {
+		return err
+	}
+	if err := v.algorithm(kids[1], AlgECDSA256); err != nil {
+		return err
+	}
+	ref := kids[2]
+	uri, err := v.onlyAttr(ref, "URI")
+	if err != nil {
+		return err
+	}
+	if uri != "" {
+		return sigErr(`Reference URI %q (only URI="")`, uri)
+	}
+	rk, err := v.children(ref, "Transforms", "DigestMethod", "DigestValue")
+	if err != nil {
+		return err
+	}
+	if err := v.noAttrs(rk[0]); err != nil {
+		return err
+	}
+	tr, err := v.childList(rk[0])
+	if err != nil {
+		return err
+	}
+	if len(tr) < 1 || len(tr) > 2 {
+		return sigErr("%d transforms (want enveloped-signature, optionally then exc-c14n)", len(tr))
+	}
+	if err := v.is(tr[0], "Transform"); err != nil {
+		return err
+	}
+	if err := v.algorithm(tr[0], AlgEnveloped); err != nil {
+		return err
+	}
+	if len(tr) == 2 {
+		if err := v.is(tr[1], "Transform"); err != nil {
+			return err
+		}
+		if err := v.algorithm(tr[1], AlgExcC14N); err != nil {
+			return err
+		}
+		d.excDigest = true
+	}
+	if err := v.algorithm(rk[1], AlgSHA256); err != nil {
+		return err
+	}
+	if err := v.noAttrs(rk[2]); err != nil {
+		return err
+	}
+	dv, err := v.base64Leaf(rk[2])
+	if err != nil {
+		return err
+	}
+	if len(dv) != 32 {
+		return sigErr("DigestValue is %d bytes, want 32", len(dv))
+	}
+	d.digest = dv
+	return nil
+}
+
+func (v validator) keyInfo(d *Document, ki int32) error {
+	if err := v.noAttrs(ki); err != nil {
+		return err
+	}
+	xd, err := v.children(ki, "X509Data")
+	if err != nil {
+		return err
+	}
+	if err := v.noAttrs(xd[0]); err != nil {
+		return err
+	}
+	items, err := v.childList(xd[0])
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return sigErr("empty X509Data")
+	}
+	for _, it := range items {
+		if err := v.noAttrs(it); err != nil {
+			return err
+		}
+		t := &v.sc.toks[it]
+		if t.space != NamespaceDS {
+			return sigErr("unexpected element %s in X509Data", v.name(it))
+		}
+		switch t.local {
+		case "X509IssuerSerial":
+			if d.keyInfo.IssuerSerial != nil {
+				return sigErr("more than one X509IssuerSerial")
+			}
+			is, err := v.issuerSerial(it)
+			if err != nil {
+				return err
+			}
+			d.keyInfo.IssuerSerial = is
+		case "X509Certificate":
+			if len(d.keyInfo.Certificates) == maxCertificates {
+				return sigErr("more than %d X509Certificate", maxCertificates)
+			}
+			der, err := v.base64Leaf(it)
+			if err != nil {
+				return err
+			}
+			if len(der) == 0 {
+				return sigErr("empty X509Certificate")
+			}
+			d.keyInfo.Certificates = append(d.keyInfo.Certificates, der)
+		default:
+			return sigErr("unexpected element %s in X509Data", v.name(it))
+		}
+	}
+	return nil
+}
+
+func (v validator) issuerSerial(i int32) (*IssuerSerial, error) {
+	kids, err := v.children(i, "X509IssuerName", "X509SerialNumber")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range kids {
+		if err := v.noAttrs(k); err != nil {
+			return nil, err
+		}
+	}
+	name, err := v.leafText(kids[0])
+	if err != nil {
+		return nil, err
+	}
+	name = strings.Trim(name, " \t\n\r")
+	if name == "" {
+		return nil, sigErr("empty X509IssuerName")
+	}
+	sn, err := v.leafText(kids[1])
+	if err != nil {
+		return nil, err
+	}
+	sn = strings.Trim(sn, " \t\n\r")
+	if sn == "" || len(sn) > 60 {
+		return nil, sigErr("bad X509SerialNumber")
+	}
+	for k := 0; k < len(sn); k++ {
+		if sn[k] < '0' || sn[k] > '9' {
+			return nil, sigErr("X509SerialNumber %q is not a non-negative decimal", sn)
+		}
+	}
+	serial, ok := new(big.Int).SetString(sn, 10)
+	if !ok {
+		return nil, sigErr("bad X509SerialNumber %q", sn)
+	}
+	return &IssuerSerial{IssuerName: name, Serial: serial}, nil
+}
