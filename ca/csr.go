@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"fmt"
 
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"github.com/smki/smki/eui64"
 )
 
@@ -98,12 +100,27 @@ func checkCSRSubject(csr *x509.CertificateRequest, commonName, ou string, id eui
 				return fmt.Errorf("%w: CSR OU %q, the profile's OU is %q", ErrSubjectField, a.val, ou)
 			}
 		case a.oid.Equal(oidX500UniqueIdentifer):
-			if len(a.val) != 9 || a.val[0] != 0 || !bytes.Equal(a.val[1:], id[:]) {
-				return fmt.Errorf("%w: CSR x500UniqueIdentifier is not the User ID %s as a 64-bit BIT STRING", ErrSubjectField, id)
+			if !uniqueIdentifierIs(a.tag, a.val, id) {
+				return fmt.Errorf("%w: CSR x500UniqueIdentifier is not the User ID %s (a 64-bit BIT STRING, or its hex text)", ErrSubjectField, id)
 			}
 		default:
 			return fmt.Errorf("%w: attribute %s is not allowed (only CN, OU, x500UniqueIdentifier)", ErrSubjectField, key)
 		}
 	}
 	return nil
+}
+
+// uniqueIdentifierIs reports whether a CSR's x500UniqueIdentifier names id:
+// as the 64-bit BIT STRING the certificate will carry, or as the EUI-64 in
+// text (UTF8String, PrintableString or IA5String), which is all that common
+// tools such as openssl req -subj can write.
+func uniqueIdentifierIs(tag cbasn1.Tag, val []byte, id eui64.ID) bool {
+	switch tag {
+	case cbasn1.BIT_STRING:
+		return len(val) == 9 && val[0] == 0 && bytes.Equal(val[1:], id[:])
+	case cbasn1.UTF8String, cbasn1.PrintableString, cbasn1.IA5String:
+		got, err := eui64.Parse(string(val))
+		return err == nil && got == id
+	}
+	return false
 }

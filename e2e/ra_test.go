@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
@@ -82,7 +81,7 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 	if r := runCmd(t, nil, openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	if r := runCmd(t, nil, openssl, "req", "-new", "-key", key, "-subj", "/CN=srp-sc-xml/OU=87", "-out", csr); r.code != 0 {
+	if r := runCmd(t, nil, openssl, "req", "-new", "-key", key, "-subj", "/CN=srp-sc-xml/OU=87/x500UniqueIdentifier=90B3D51F30050000", "-out", csr); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	cert := filepath.Join(work, "sc.pem")
@@ -138,5 +137,4 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 			t.Errorf("no audit record of the %s refusal among %d entries", code, len(entries))
 		}
 	}
-	_ = time.Second
 }

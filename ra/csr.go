@@ -36,9 +36,8 @@ func checkCSRSubject(csr *x509.CertificateRequest, id eui64.ID, r role.UserRole,
 	for _, n := range csr.Subject.Names {
 		switch {
 		case n.Type.Equal(oidUID):
-			bs, ok := n.Value.(asn1.BitString)
-			if sawUID || !ok || bs.BitLength != 64 || !bytes.Equal(bs.Bytes, id[:]) {
-				return "", fmt.Errorf("%w: x500UniqueIdentifier must be the User ID %s once, as a 64-bit BIT STRING", ErrCSRMismatch, id)
+			if sawUID || !uniqueIdentifierIs(n.Value, id) {
+				return "", fmt.Errorf("%w: x500UniqueIdentifier must be the User ID %s once, as a 64-bit BIT STRING or its hex text", ErrCSRMismatch, id)
 			}
 			sawUID = true
 		case n.Type.Equal(oidOU):
@@ -61,6 +60,21 @@ func checkCSRSubject(csr *x509.CertificateRequest, id eui64.ID, r role.UserRole,
 		return "", fmt.Errorf("%w: subject must carry OU=%s and x500UniqueIdentifier=%s", ErrCSRMismatch, wantOU, id)
 	}
 	return cn, nil
+}
+
+// uniqueIdentifierIs reports whether a CSR's x500UniqueIdentifier value
+// names id. The certificate always carries the 64-bit BIT STRING; a CSR may
+// also give the EUI-64 as text, because common tools (openssl req -subj)
+// can only write attribute values as strings.
+func uniqueIdentifierIs(v any, id eui64.ID) bool {
+	switch v := v.(type) {
+	case asn1.BitString:
+		return v.BitLength == 64 && bytes.Equal(v.Bytes, id[:])
+	case string:
+		got, err := eui64.Parse(v)
+		return err == nil && got == id
+	}
+	return false
 }
 
 // keyHash is the store's key identity: hex SHA-256 of the SubjectPublicKeyInfo.

@@ -60,7 +60,7 @@ const Passphrase = "smki-testpki-not-secret"
 // Build creates the scenario through the real CA (softkms keys, bbolt
 // store under Out/ca) and writes trust/, users/, devices.csv and
 // bundle.json. Supplier-a's certificates are revoked (cessationOfOperation)
-// one minute after At, as a SoLR event would.
+// as of At, as a SoLR event would.
 func Build(ctx context.Context, opts Options) (*PKI, error) {
 	at := opts.At
 	if at.IsZero() {
@@ -126,8 +126,9 @@ func Build(ctx context.Context, opts Options) (*PKI, error) {
 		return nil, fmt.Errorf("testpki: bundle signer: %w", err)
 	}
 
-	// Supplier-a fails: its certificates are revoked a minute later.
-	p.RevokedAt = at.Add(time.Minute)
+	// Supplier-a fails: its certificates are revoked as of At, so the
+	// scenario is in force from the moment it is built.
+	p.RevokedAt = at
 	now = p.RevokedAt
 	var serials []string
 	for _, cr := range p.Users {
@@ -145,6 +146,9 @@ func Build(ctx context.Context, opts Options) (*PKI, error) {
 		return nil, err
 	}
 	if err := p.write(); err != nil {
+		return nil, err
+	}
+	if err := p.writeBundle(); err != nil {
 		return nil, err
 	}
 	return p, nil

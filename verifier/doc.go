@@ -1,8 +1,20 @@
 // Package verifier decides whether a signed DUIS Service Request may pass:
 // XML signature, signer chain and revocation, role binding, the role's
 // allowed Service Requests, the content (SR 1.6 to Credit only), SoLR scope
-// and thresholds, and replay; then it says where to route, or why not.
+// and thresholds, and replay; then it says where to route, or why not
+// (Verify, with the reason codes of DESIGN.md section 3). It also routes
+// DCC Alerts during a SoLR event (RouteAlert).
+//
+// It owns the signed policy bundle and revocation feed formats
+// (docs/bundle.md), the certificate repository and chain cache, the replay
+// and ADT counters, the sidecar's HTTP API (Handler) and the client that
+// follows the RA (Follower).
 //
 // It depends on no server code (ra, ca, store). Its inputs are trust
-// anchors, a signed policy bundle and revocation data, and it fails closed.
+// anchors, a signed policy bundle and revocation data, and it fails closed:
+// stale data answers STALE, an unverifiable CRL or bundle is an error, and
+// a replay counter that cannot be persisted rejects the request. XML
+// parsing and signatures are verifier/xmldsig's, DUIS fields
+// verifier/duis's, GBCS verifier/gbcs's and the DUIS eligibility matrix
+// verifier/policy's.
 package verifier

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/smki/smki/internal/conformance"
+)
+
+var (
+	scenarioOnce sync.Once
+	scenarioDir  string
+	scenarioErr  string
+)
+
+// scenario builds one test PKI with the real binary, shared by the tests
+// of this file (they only read it).
+func scenario(t *testing.T) string {
+	t.Helper()
+	scenarioOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "smki-e2e-scenario-")
+		if err != nil {
+			scenarioErr = err.Error()
+			return
+		}
+		scenarioDir = filepath.Join(dir, "pki")
+		r := run(t, nil, "testpki", "--out", scenarioDir)
+		if r.code != 0 {
+			scenarioErr = r.stderr
+		}
+	})
+	if scenarioErr != "" {
+		t.Fatalf("testpki: %s", scenarioErr)
+	}
+	return scenarioDir
+}
+
+// asUser rewrites a DUIS template's originator to userID.
+func asUser(t *testing.T, template, userID string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(conformance.Path(t, "duis", "requests", template))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.Replace(string(b), "90-B3-D5-1F-30-01-00-00:", userID+":", 1))
+}
+
+type decision struct {
+	Decision string `json:"decision"`
+	Code     string `json:"code"`
+	Reason   string `json:"reason"`
+	Route    string `json:"route"`
+}
+
+// TestSignVerifyContract drives `smki sign` and `smki verify` as DESIGN.md
+// section 5 defines them: exactly one JSON object with four keys, exit 0 on
+// accept, 3 on reject, 2 on a usage or I/O error; and what smki signs,
+// xmlsec1 verifies.
+func TestSignVerifyContract(t *testing.T) {
+	t.Parallel()
+	xmlsec := needTool(t, "xmlsec1")
+	pki := scenario(t)
+	bundle := filepath.Join(pki, "bundle.json")
+	tests := []struct {
+		name, template, user, key string
+		counter                   string
+		wantExit                  int
+		wantCode                  string
+	}{
+		{"SC to Credit, SMETS1", "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00", "srp-sc-xml", "10", 0, ""},
+		{"SC to Prepayment", "ECS03_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00", "srp-sc-xml", "11", 3, "E2"},
+		{"SC gas to Prepayment", "GCS03_1.6_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00", "srp-sc-xml", "12", 3, "E2"},
+		{"SC other service request", "ECS12_3.2_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00", "srp-sc-xml", "13", 3, "E2"},
+		{"failed supplier revoked", "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-01-00-00", "supplier-a-xml", "14", 3, "REVOKED"},
+		{"originator is not the signer", "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-01-00-00", "srp-sc-xml", "15", 3, "E1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(pki, "users", tt.key)
+			signed := run(t, asUser(t, tt.template, tt.user), "sign", "--key", filepath.Join(dir, "key.pem"),
+				"--cert", filepath.Join(dir, "cert.pem"), "--counter", tt.counter, "-")
+			if signed.code != 0 {
+				t.Fatalf("sign: %d %s", signed.code, signed.stderr)
+			}
+			f := filepath.Join(t.TempDir(), "signed.xml")
+			os.WriteFile(f, []byte(signed.stdout), 0o644)
+			if r := runCmd(t, nil, xmlsec, "--verify", "--pubkey-cert-pem", filepath.Join(dir, "cert.pem"), f); r.code != 0 {
+				t.Fatalf("xmlsec1 rejects what smki signed: %s", r.stderr)
+			}
+			r := run(t, nil, "verify", "--bundle", bundle, f)
+			if r.code != tt.wantExit {
+				t.Fatalf("exit %d, want %d: %s %s", r.code, tt.wantExit, r.stdout, r.stderr)
+			}
+			var raw map[string]any
+			dec := json.NewDecoder(strings.NewReader(r.stdout))
+			if err := dec.Decode(&raw); err != nil {
+				t.Fatalf("stdout is not one JSON object: %q", r.stdout)
+			}
+			if dec.More() {
+				t.Fatalf("more than one JSON value on stdout: %q", r.stdout)
+			}
+			for _, k := range []string{"decision", "code", "reason", "route"} {
+				if _, ok := raw[k]; !ok {
+					t.Errorf("JSON lacks %q: %s", k, r.stdout)
+				}
+			}
+			var d decision
+			json.Unmarshal([]byte(r.stdout), &d)
+			if d.Code != tt.wantCode {
+				t.Errorf("code %q, want %q (%s)", d.Code, tt.wantCode, d.Reason)
+			}
+			if tt.wantExit == 0 && (d.Decision != "accept" || d.Route != "00-DB-12-34-56-78-90-A0") {
+				t.Errorf("accept: %+v", d)
+			}
+			if tt.wantExit == 3 && (d.Decision != "reject" || d.Reason == "") {
+				t.Errorf("reject: %+v", d)
+			}
+		})
+	}
+	t.Run("usage errors exit 2", func(t *testing.T) {
+		t.Parallel()
+		if r := run(t, nil, "verify", "--bundle", filepath.Join(pki, "missing.json"), bundle); r.code != 2 {
+			t.Errorf("missing bundle: exit %d", r.code)
+		}
+		if r := run(t, nil, "verify", "--bundle", bundle, filepath.Join(pki, "missing.xml")); r.code != 2 {
+			t.Errorf("missing input: exit %d", r.code)
+		}
+	})
+}

@@ -1,0 +1,92 @@
+package testpki
+
+import (
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier"
+)
+
+// Scenario facts the bundle states, for tests that check decisions.
+const (
+	// EventID names the scenario's SoLR event.
+	EventID = "solr-test-0001"
+	// Instruction is the Authority's instruction reference.
+	Instruction = "OFGEM-SOLR-TEST-0001"
+	// BundleMaxAge is how long verifiers may rely on the bundle.
+	BundleMaxAge = 7 * 24 * time.Hour
+	// ADTPeriod, ADTWarning and ADTQuarantine are the SC user's SR 1.6
+	// thresholds for supplier-a's devices.
+	ADTPeriod     = 24 * time.Hour
+	ADTWarning    = 1000
+	ADTQuarantine = 5000
+)
+
+// Bundle returns the scenario's policy bundle: supplier-a has failed and
+// its certificates are revoked; an approved SoLR event, active from At,
+// names srp-sc-xml for supplier-a's devices; SC keeps its default
+// allow-list (SR 1.6 only).
+func (p *PKI) Bundle() *verifier.Bundle {
+	b := &verifier.Bundle{
+		Version:       verifier.BundleVersion,
+		IssuedAt:      p.RevokedAt,
+		MaxAge:        verifier.Duration(BundleMaxAge),
+		RevocationSeq: 0,
+		AllowLists:    map[role.UserRole][]string{role.SoLRContingency: {"1.6"}},
+	}
+	for _, party := range []Party{SupplierA, SupplierB, SRP} {
+		status := verifier.StatusActive
+		if party == SupplierA {
+			status = verifier.StatusFailed
+		}
+		b.Parties = append(b.Parties, verifier.Party{ID: party.ID, Name: party.Name, Status: status})
+	}
+	seen := map[eui64.ID]bool{}
+	for _, u := range Users() {
+		cred := p.Users[u.Name]
+		b.Certificates = append(b.Certificates, cred.Cert.Raw)
+		if u.Party == SupplierA {
+			b.RevocationSeq++
+			b.Revoked = append(b.Revoked, verifier.RevokedCert{Issuer: p.Issuing.Subject.String(),
+				Serial: fmt.Sprintf("%x", cred.Cert.SerialNumber), RevokedAt: p.RevokedAt, Reason: ReasonCessationOfOperation})
+		}
+		if seen[u.ID] {
+			continue
+		}
+		seen[u.ID] = true
+		b.Users = append(b.Users, verifier.User{UserID: u.ID, PartyID: u.Party.ID, Role: u.Role,
+			Status: verifier.StatusActive, Name: u.Name})
+	}
+	supA, _ := UserByName("supplier-a-xml")
+	sc, _ := UserByName("srp-sc-xml")
+	b.SoLREvents = []verifier.SoLREvent{{
+		ID: EventID, FailedParty: SupplierA.ID, FailedSupplierUsers: []eui64.ID{supA.ID},
+		SRPUser: sc.ID, Instruction: Instruction, Start: p.At, State: verifier.EventActive,
+		ApprovedBy: "approver", RevokeAt: p.RevokedAt,
+	}}
+	b.ADT = []verifier.ADTScope{{SCUser: sc.ID, SupplierUser: supA.ID, SRVs: map[string]verifier.ADTThreshold{
+		"1.6": {Period: verifier.Duration(ADTPeriod), Warning: ADTWarning, Quarantine: ADTQuarantine},
+	}}}
+	for _, d := range p.Devices {
+		b.Devices = append(b.Devices, verifier.Device{Device: d.ID, SupplierUser: d.Supplier, SMETS: d.SMETS})
+	}
+	return b
+}
+
+// SignBundle signs b with the scenario's RA bundle key.
+func (p *PKI) SignBundle(b *verifier.Bundle) ([]byte, error) {
+	return verifier.SignBundle(b, p.BundleKey, []*x509.Certificate{p.BundleCert, p.Issuing})
+}
+
+func (p *PKI) writeBundle() error {
+	data, err := p.SignBundle(p.Bundle())
+	if err != nil {
+		return fmt.Errorf("testpki: signing bundle: %w", err)
+	}
+	return os.WriteFile(filepath.Join(p.Dir, "bundle.json"), data, 0o644)
+}
