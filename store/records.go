@@ -133,3 +133,23 @@ type AuditEntry struct {
 	PrevHash []byte
 	Hash     []byte
 }
+
+// Record is one value of the generic record space (see Tx.PutRecord).
+type Record struct {
+	Kind  string
+	ID    string
+	Value []byte
+}
+
+// ValidRecordKey reports whether s may be a record kind or ID.
+func ValidRecordKey(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return false
+		}
+	}
+	return true
+}

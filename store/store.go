@@ -86,6 +86,17 @@ type Tx interface {
 	PutOfficer(o Officer) error
 	ListOfficers(partyID string) ([]Officer, error) // "" for all
 
+	// Records: the RA's other durable state (SoLR events, ADT files, the
+	// device registry, allow-lists, scheduled work) as opaque values keyed
+	// by kind and ID. Kinds and IDs are non-empty, at most 255 bytes and
+	// NUL-free. Values are owned by the package that defines the kind.
+	PutRecord(kind, id string, value []byte) error
+	GetRecord(kind, id string) ([]byte, error) // ErrNotFound
+	DeleteRecord(kind, id string) error         // ErrNotFound
+	// ListRecords returns records of kind with ID > after, in ID byte
+	// order, at most limit (0: no limit).
+	ListRecords(kind, after string, limit int) ([]Record, error)
+
 	// Audit. AppendAudit assigns Seq (the first is 1), PrevHash and Hash
 	// (see HashAudit) and stores the entry; callers set the other fields.
 	AppendAudit(e AuditEntry) (AuditEntry, error)

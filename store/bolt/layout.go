@@ -28,7 +28,8 @@ var (
 	bIdxStatus  = []byte("idx_cert_status")
 	bIdxKey     = []byte("idx_cert_key") // value: the certificate's UserID
 	bIdxCounts  = []byte("idx_cert_counts")
-	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey, bIdxCounts}
+	bRecords    = []byte("records") // one nested bucket per record kind
+	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey, bIdxCounts, bRecords}
 	indexByName = map[string][]byte{}
 )
 

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"Officers", testOfficers},
 		{"Audit", testAudit},
+		{"Records", testRecords},
 		{"UpdateIsAtomic", testAtomic},
 		{"ViewIsReadOnly", testViewReadOnly},
 		{"CanceledContext", testCanceled},
