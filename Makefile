@@ -1,12 +1,14 @@
 # smki: two commands do everything on a fresh machine with Go 1.26.
 #   make run   runs the RA/CA server on the embedded store with a fresh test PKI
 #   make test  runs every test (unit, conformance, e2e on the real binary)
+SHELL   := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO      ?= go
 BIN     := bin/smki
 PKGS    := ./...
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-short bench fuzz fuzz-smoke lint clean
+.PHONY: all build run test test-short conformance bench fuzz fuzz-smoke lint clean
 
 all: build
 
@@ -16,11 +18,19 @@ build:
 run: build
 	./$(BIN) serve --dev
 
-# e2e tests build their own binary from the same tree (see e2e/main_test.go).
+# Unit and package tests, then the e2e tests (which build their own binary
+# from this tree, see e2e/main_test.go) through the conformance report,
+# then each fuzz target briefly.
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/e2e$$')
+	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=3s
+
+# Runs the e2e tests tagged with requirement IDs and writes
+# docs/conformance.md; fails if a test fails or a requirement is unproven.
+conformance:
+	$(GO) test -count=1 -timeout 20m -json ./e2e/ | $(GO) run ./internal/conformancegen -out docs/conformance.md
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -34,17 +35,17 @@ func BenchmarkIssue(b *testing.B) {
 	b.StopTimer()
 	perIssue := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 
-	// In-run baseline: one ECDSA P-256 signature.
+	// In-run baseline: one ECDSA P-256 signature, timed by hand
+	// (testing.Benchmark cannot nest inside a running benchmark).
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	h := sha256.Sum256([]byte("baseline"))
-	const n = 200
-	r := testing.Benchmark(func(bb *testing.B) {
-		for i := 0; i < bb.N; i++ {
-			if _, err := ecdsa.SignASN1(rand.Reader, key, h[:]); err != nil {
-				bb.Fatal(err)
-			}
+	const n = 500
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := ecdsa.SignASN1(rand.Reader, key, h[:]); err != nil {
+			b.Fatal(err)
 		}
-	})
-	_ = n
-	b.ReportMetric(perIssue/float64(r.NsPerOp()), "x-ecdsa-sign")
+	}
+	perSign := float64(time.Since(start).Nanoseconds()) / n
+	b.ReportMetric(perIssue/perSign, "x-ecdsa-sign")
 }

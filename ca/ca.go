@@ -24,7 +24,24 @@ type Config struct {
 	KMS        string           // "" = softkms; otherwise a pkcs11: URI, e.g. "pkcs11:module-path=/usr/lib/softhsm/libsofthsm2.so;token=smki?pin-value=1234"
 	Clock      func() time.Time // nil = time.Now
 	Logger     *slog.Logger     // nil = discard
+
+	// ReconcileAfter is the age (by Clock, from the intent's CreatedAt) at
+	// which Open and Reconcile settle an open issuance intent. Zero settles
+	// every open intent, which is right only when this process is the
+	// store's one writer (bbolt: the file lock). When several instances
+	// share a store (PostgreSQL), a young open intent may be another
+	// instance's issuance in flight: set this well above the longest
+	// issuance plus the clock skew between instances
+	// (DefaultReconcileAfter). Settling one too early is still safe, only
+	// wasteful: Issue's final transaction refuses to record a certificate
+	// whose intent is no longer open (ErrIntentSettled).
+	ReconcileAfter time.Duration
 }
+
+// DefaultReconcileAfter is the ReconcileAfter for stores shared by
+// several instances: an issuance takes milliseconds, so two minutes is
+// ample for it and for clock skew between hosts.
+const DefaultReconcileAfter = 2 * time.Minute
 
 func (c Config) clock() func() time.Time {
 	if c.Clock == nil {
@@ -63,11 +80,12 @@ type caState struct {
 // CA is an open Organisation CA. It is safe for concurrent use; Close it to
 // release the KMS (PKCS#11 sessions).
 type CA struct {
-	st    store.Store
-	clock func() time.Time
-	log   *slog.Logger
-	keys  *keyStore
-	lint  *linter
+	st             store.Store
+	clock          func() time.Time
+	reconcileAfter time.Duration
+	log            *slog.Logger
+	keys           *keyStore
+	lint           *linter
 
 	root, issuing   *x509.Certificate
 	rootCAS, issCAS *softcas.SoftCAS // the signing seam: cas/apiv1 over the KMS signers
@@ -109,16 +127,17 @@ func newCA(st store.Store, cfg Config, keys *keyStore, root, issuing *x509.Certi
 	if err != nil {
 		return nil, fmt.Errorf("%w: softcas: %v", ErrConfig, err)
 	}
-	return &CA{st: st, clock: cfg.clock(), log: log, keys: keys, lint: l,
+	if cfg.ReconcileAfter < 0 {
+		return nil, fmt.Errorf("%w: ReconcileAfter %v is negative", ErrConfig, cfg.ReconcileAfter)
+	}
+	return &CA{st: st, clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
 		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS}, nil
 }
 
 // Open loads the CA that Init created in st: its state, certificates and
 // keys (checking each key matches its certificate), then reconciles
-// issuance intents left open by a crash or a failed final write. An open
-// intent whose certificate was recorded is marked completed; any other is
-// marked failed and logged: its serial is burnt and never reused, and the
-// certificate the signer may have produced was never returned to anyone.
+// issuance intents left open by a crash or a failed final write (see
+// Reconcile).
 func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
 	var state caState
 	var rootDER, issDER []byte
@@ -181,15 +200,23 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
 		keys.close()
 		return nil, err
 	}
-	if err := c.reconcile(ctx); err != nil {
+	if _, err := c.Reconcile(ctx); err != nil {
 		keys.close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// reconcile settles every open intent (see Open).
-func (c *CA) reconcile(ctx context.Context) error {
+// Reconcile settles the open issuance intents at least ReconcileAfter old
+// and returns how many it settled. An intent whose certificate was
+// recorded is marked completed; any other is marked failed and logged: its
+// serial is burnt and never reused, and the certificate the signer may
+// have produced was never returned to anyone, because Issue records a
+// certificate only in a transaction that finds its intent still open.
+// Instances sharing a store call it periodically for the intents Open
+// left because they were young; calling it concurrently is safe (each
+// intent changes in one transaction that re-reads it).
+func (c *CA) Reconcile(ctx context.Context) (int, error) {
 	type settled struct {
 		in    store.Intent
 		state store.IntentState
@@ -201,7 +228,11 @@ func (c *CA) reconcile(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		now := c.clock()
 		for _, in := range open {
+			if c.reconcileAfter > 0 && now.Sub(in.CreatedAt) < c.reconcileAfter {
+				continue // possibly another instance's issuance in flight
+			}
 			next := store.IntentFailed
 			if cert, err := tx.GetCertificate(in.Serial); err == nil && len(cert.DER) > 0 {
 				next = store.IntentCompleted
@@ -216,13 +247,13 @@ func (c *CA) reconcile(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: reconciling intents: %w", ErrStore, err)
+		return 0, fmt.Errorf("%w: reconciling intents: %w", ErrStore, err)
 	}
 	for _, d := range done {
 		c.log.Warn("reconciled open issuance intent", "serial", d.in.Serial, "issuer", d.in.Issuer,
 			"profile", d.in.Profile, "user_id", d.in.UserID, "created_at", d.in.CreatedAt, "state", string(d.state))
 	}
-	return nil
+	return len(done), nil
 }
 
 // sameTBS reports whether two certificates have the same to-be-signed bytes.

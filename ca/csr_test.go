@@ -147,4 +147,3 @@ func TestParseProfile(t *testing.T) {
 		}
 	}
 }
-

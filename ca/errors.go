@@ -45,6 +45,10 @@ var (
 	// ErrSigning: the signer failed, or the signed certificate differs from
 	// the linted one; the intent is left for reconciliation.
 	ErrSigning = errors.New("E_CA_SIGNING")
+	// ErrIntentSettled: an issuance's intent was marked failed (by
+	// Reconcile, possibly on another instance) before its certificate was
+	// recorded; the signed certificate is discarded, never returned.
+	ErrIntentSettled = errors.New("E_CA_INTENT_SETTLED")
 	// ErrStore: the store refused or failed a write the CA needed.
 	ErrStore = errors.New("E_CA_STORE")
 )

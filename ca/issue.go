@@ -56,7 +56,9 @@ type issueParams struct {
 // ErrCSRSignature, ErrSubjectField, ErrLint, ErrKeyReused) write nothing.
 // After the intent is recorded, a failure leaves the intent in the store:
 // ErrSigning marks it failed; ErrStore on the final write leaves it open for
-// Open to reconcile. No certificate is returned unless it is recorded.
+// Open to reconcile, and ErrStore wrapping ErrIntentSettled means a
+// reconciler failed the intent first. No certificate is returned unless it
+// is recorded.
 func (c *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, store.Certificate, error) {
 	sp, ok := specs[req.Profile]
 	if !ok || req.Profile == DSPXMLSigning {
@@ -217,9 +219,20 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	// completion in one transaction. If it fails, the intent stays open and
 	// the certificate is not returned: Open reconciles it to failed, so
 	// the serial is burnt and nobody holds a certificate the store lacks.
+	// The transaction first checks the intent is still open: if a
+	// reconciler (another instance, or Reconcile after ReconcileAfter)
+	// already marked it failed, the certificate must not appear after the
+	// fact, so it is dropped and the caller gets ErrIntentSettled.
 	rec.DER = cert.Raw
 	rec.IssuedAt = c.clock()
 	err = c.st.Update(ctx, func(tx store.Tx) error {
+		in, err := tx.GetIntent(rec.Serial)
+		if err != nil {
+			return err
+		}
+		if in.State != store.IntentOpen {
+			return fmt.Errorf("%w: intent %s is %s", ErrIntentSettled, rec.Serial, in.State)
+		}
 		if err := tx.PutCertificate(rec); err != nil {
 			return err
 		}
@@ -228,6 +241,10 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		}
 		return tx.SetIntentState(rec.Serial, store.IntentCompleted)
 	})
+	if errors.Is(err, ErrIntentSettled) {
+		c.log.Error("certificate signed but its intent was settled meanwhile; certificate dropped", "serial", rec.Serial, "err", err)
+		return nil, none, fmt.Errorf("%w: recording certificate %s: %w", ErrStore, rec.Serial, err)
+	}
 	if err != nil {
 		c.log.Error("certificate signed but not recorded; intent left open", "serial", rec.Serial, "err", err)
 		return nil, none, fmt.Errorf("%w: recording certificate %s: %w", ErrStore, rec.Serial, err)

@@ -9,7 +9,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ca"
-	"github.com/smki/smki/store/bolt"
 )
 
 // passphraseFlags are the ways to give the CA key passphrase: a file, or
@@ -49,12 +48,16 @@ func caCommand() *ucli.Command {
 			Description: `Keys are generated in the KMS: encrypted PEM files under DATA/keys by default
 (passphrase from --passphrase-file or $SMKI_PASSPHRASE), or in an HSM by PKCS#11 URI.
 
+The CA's records go to the store (--store; default the bbolt file in DATA).
+
 Example:
-   SMKI_PASSPHRASE=... smki ca init --data /var/lib/smki`,
+   SMKI_PASSPHRASE=... smki ca init --data /var/lib/smki
+   SMKI_PASSPHRASE=... smki ca init --data /var/lib/smki --store 'postgres://smki@db/smki'`,
 			Flags: append([]ucli.Flag{
 				&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
 				&ucli.StringFlag{Name: "root-cn", Usage: "Root OCA common name"},
 				&ucli.StringFlag{Name: "issuing-cn", Usage: "Issuing OCA common name"},
+				storeFlag(),
 			}, passphraseFlags()...),
 			Action: func(c *ucli.Context) error {
 				dir := c.String("data")
@@ -68,7 +71,7 @@ Example:
 				if err := os.MkdirAll(dir, 0o700); err != nil {
 					return withCode(ExitUsage, err)
 				}
-				st, err := bolt.Open(storePath(dir))
+				st, _, err := openStoreFlag(c, dir, 0)
 				if err != nil {
 					return err
 				}

@@ -217,7 +217,7 @@ Example:
 				Flags: append([]ucli.Flag{
 					&ucli.StringFlag{Name: "id", Usage: "officer ID (a-z 0-9 . _ -)", Required: true},
 					&ucli.StringFlag{Name: "name", Usage: "the person's name", Required: true},
-					&ucli.StringFlag{Name: "kind", Usage: "sro, aro, ra-operator, ra-approver or authority-liaison", Required: true},
+					&ucli.StringFlag{Name: "kind", Usage: "sro, aro, ra-operator, ra-approver, authority-liaison or verifier", Required: true},
 					&ucli.StringFlag{Name: "party", Usage: "Party ID for sro and aro"},
 					&ucli.StringFlag{Name: "out", Usage: "credential directory to write", Required: true},
 				}, clientFlags()...),

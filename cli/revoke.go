@@ -10,7 +10,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/smki/smki/ra"
-	"github.com/smki/smki/store/bolt"
 )
 
 func revokeCommand() *ucli.Command {
@@ -127,19 +126,22 @@ func auditCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{{
 			Name:  "verify",
 			Usage: "walk the audit hash chain and name the first broken link",
-			Description: `With --data it opens the store directly (the server must be stopped: the
-embedded store is single-process); otherwise it asks the RA.
+			Description: `With --data or --store it opens the store directly (a bbolt store only when
+its server is stopped: the embedded store is single-process; a PostgreSQL
+store at any time); otherwise it asks the RA.
 
 Examples:
    smki audit verify --data ./data
+   smki audit verify --store 'postgres://smki@db/smki'
    smki audit verify --ra https://127.0.0.1:8443 --officer ./admin`,
 			Flags: append([]ucli.Flag{
 				&ucli.StringFlag{Name: "data", Usage: "data directory of a stopped server"},
+				storeFlag(),
 			}, clientFlags()...),
 			Action: func(c *ucli.Context) error {
 				var rep ra.AuditReport
-				if dir := c.String("data"); dir != "" {
-					st, err := bolt.Open(storePath(dir), bolt.WithLockTimeout(2*time.Second))
+				if dir := c.String("data"); dir != "" || c.String("store") != "" {
+					st, _, err := openStoreFlag(c, dir, 2*time.Second)
 					if err != nil {
 						return withCode(ExitUsage, err)
 					}

@@ -22,7 +22,6 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/store/bolt"
 	"github.com/smki/smki/testpki"
 )
 
@@ -34,14 +33,24 @@ func serveCommand() *ucli.Command {
 With --dev it creates the data directory, a passphrase file, the CA and a test PKI
 scenario on first start, so that one command brings up a working server.
 
+The store is the bbolt file DATA/smki.db unless --store names another file
+(bbolt:PATH) or a PostgreSQL database (postgres://...), which several
+instances may share: each needs the same data directory contents (CA keys or
+the same HSM, access CA, RA signer). Scheduled work runs on one of them, the
+holder of a PostgreSQL advisory lock; /healthz says "leader" or "standby".
+
 Example:
    smki serve --dev                       # ./data, https://127.0.0.1:8443
-   smki serve --data /var/lib/smki --listen 0.0.0.0:8443 --passphrase-file /etc/smki/pass`,
+   smki serve --data /var/lib/smki --listen 0.0.0.0:8443 --passphrase-file /etc/smki/pass
+   smki serve --data /var/lib/smki --store 'postgres://smki@db.internal/smki?sslmode=verify-full'`,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "dev", Usage: "development mode: initialise everything on first start"},
 			&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
 			&ucli.StringFlag{Name: "listen", Usage: "address to serve HTTPS on", Value: "127.0.0.1:8443", EnvVars: []string{"SMKI_LISTEN"}},
 			&ucli.StringFlag{Name: "ready-file", Usage: "write the listening address to this file once serving (for scripts and tests)", EnvVars: []string{"SMKI_READY_FILE"}},
+			storeFlag(),
+			&ucli.StringFlag{Name: "reconcile-after", EnvVars: []string{"SMKI_RECONCILE_AFTER"},
+				Usage: "age at which an open issuance intent is settled (default: 0 on bbolt, the only writer; 2m on PostgreSQL, where it may be another instance's)"},
 		}, passphraseFlags()...),
 		Action: serve,
 	}
@@ -66,16 +75,22 @@ func serve(c *ucli.Context) error {
 			return err
 		}
 	}
-	st, err := bolt.Open(storePath(dir))
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, spec, err := openStoreFlag(c, dir, 0)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	reconcileAfter, err := reconcileAfter(c, spec)
+	if err != nil {
+		return err
+	}
+	sched := newScheduler(st, log)
+	defer sched.release()
 
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms"), Logger: log}
+	cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms"), Logger: log, ReconcileAfter: reconcileAfter}
 	authority, err := ca.Open(ctx, st, cfg)
 	if errors.Is(err, ca.ErrNotInitialised) && dev {
 		if err = ca.Init(ctx, st, cfg, ca.InitOptions{}); err == nil {
@@ -113,7 +128,13 @@ func serve(c *ucli.Context) error {
 	// officer certificate and checks for one on every request.
 	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
 
-	svc, err := ra.New(st, authority, access, ra.WithLogger(log))
+	// The RA's own OU=89 key signs the policy bundle and the revocation
+	// feed; verifiers accept them only from that role, chained to the root.
+	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority, ra.DefaultSystemID, time.Now())
+	if err != nil {
+		return err
+	}
+	svc, err := ra.New(st, authority, access, ra.WithLogger(log), ra.WithSystemSigner(signer), ra.WithLocker(sched))
 	if err != nil {
 		return err
 	}
@@ -124,7 +145,7 @@ func serve(c *ucli.Context) error {
 	}
 
 	mux := http.NewServeMux()
-	mountCA(mux, st, authority)
+	mountCA(mux, st, authority, sched)
 	mux.Handle("/", ra.NewServer(svc, ra.WithServerLogger(log)))
 
 	ln, err := net.Listen("tcp", c.String("listen"))
@@ -133,12 +154,20 @@ func serve(c *ucli.Context) error {
 	}
 	srv := &http.Server{Handler: mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// Held revocation-feed requests answer at once on shutdown instead of
+	// making Shutdown wait out their long polls.
+	srv.RegisterOnShutdown(svc.DrainFeed)
 
-	go refreshCRLs(ctx, authority, log)
+	// CRL refresh and late intent reconciliation, then scheduled SoLR
+	// revocations and event ends (jobs live in the store, so they survive
+	// a restart and run once), each only while this instance leads.
+	go runCAMaintenance(ctx, authority, sched, time.Minute, log)
+	go svc.RunScheduler(ctx, time.Second)
 
 	addr := ln.Addr().String()
 	fmt.Fprintf(c.App.Writer, "smki serving on https://%s\n", addr)
 	fmt.Fprintf(c.App.Writer, "  data:        %s\n", absPath(dir))
+	fmt.Fprintf(c.App.Writer, "  store:       %s\n", spec)
 	fmt.Fprintf(c.App.Writer, "  roots:       https://%s/roots\n", addr)
 	fmt.Fprintf(c.App.Writer, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
 	fmt.Fprintf(c.App.Writer, "  TLS root:    %s\n", absPath(filepath.Join(dir, "access", "access-root.pem")))
@@ -168,15 +197,18 @@ func serve(c *ucli.Context) error {
 }
 
 // mountCA serves what relying parties fetch without credentials.
-func mountCA(mux *http.ServeMux, st store.Store, authority *ca.CA) {
+// /healthz also says whether this instance runs scheduled work
+// ("scheduler": "leader" or "standby").
+func mountCA(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		err := st.View(r.Context(), func(tx store.Tx) error { _, err := tx.RevocationSeq(); return err })
+		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
-			http.Error(w, `{"status":"unavailable"}`, http.StatusServiceUnavailable)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"status\":\"unavailable\",\"scheduler\":%q}\n", sched.state())
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"status":"ok"}`)
+		fmt.Fprintf(w, "{\"status\":\"ok\",\"scheduler\":%q}\n", sched.state())
 	})
 	mux.HandleFunc("GET /roots", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
@@ -207,20 +239,22 @@ func mountCA(mux *http.ServeMux, st store.Store, authority *ca.CA) {
 	})
 }
 
-// refreshCRLs reissues CRLs before they go stale, until ctx ends.
-func refreshCRLs(ctx context.Context, authority *ca.CA, log *slog.Logger) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := authority.RefreshCRLs(ctx); err != nil {
-				log.Error("CRL refresh failed", "err", err)
-			}
+// reconcileAfter is --reconcile-after, or the engine's default: every
+// open intent on bbolt (this process is the only writer), only those older
+// than ca.DefaultReconcileAfter on PostgreSQL (younger ones may be another
+// instance's issuance in flight).
+func reconcileAfter(c *ucli.Context, spec storeSpec) (time.Duration, error) {
+	if v := c.String("reconcile-after"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return 0, usageErr("--reconcile-after %q: want a duration >= 0, e.g. 2m", v)
 		}
+		return d, nil
 	}
+	if spec.engine == "postgres" {
+		return ca.DefaultReconcileAfter, nil
+	}
+	return 0, nil
 }
 
 // devPassphrase returns the dev-mode passphrase kept in DATA/passphrase,

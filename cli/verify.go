@@ -140,16 +140,22 @@ func verifierCommand() *ucli.Command {
 			Usage: "serve POST /v1/verify and GET /healthz, following the RA's bundle and revocation feed",
 			Description: `POST /v1/verify takes the signed XML and answers the decision JSON (200 for
 accept and reject). With --ra it fetches {ra}/v1/bundle every --bundle-interval
-and long-polls {ra}/v1/revocations?since=SEQ, applying updates live; with
+and long-polls {ra}/v1/revocations?since=SEQ, applying updates live. The RA
+requires mTLS: --officer names a credential directory (key.pem, cert.pem, and
+ca.pem, the RA access root that verifies the RA's TLS certificate), normally
+of a "verifier" officer, which may read only the bundle and the feed. What
+arrives is still checked against --trust's root before it is applied. With
 --replay-file accepted counters survive restarts.
 
 Example:
-   smki verifier serve --listen 127.0.0.1:8444 --bundle scenario/bundle.json --trust scenario/trust --ra http://127.0.0.1:8443`,
+   smki verifier serve --listen 127.0.0.1:8444 --bundle scenario/bundle.json --trust scenario/trust \
+       --ra https://127.0.0.1:8443 --officer ./verifier-1`,
 			Flags: []ucli.Flag{
 				&ucli.StringFlag{Name: "listen", Usage: "listen `ADDR`", Value: "127.0.0.1:8444"},
 				&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE`", Required: true},
 				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl)", Required: true},
 				&ucli.StringFlag{Name: "ra", Usage: "RA base `URL` to follow"},
+				&ucli.StringFlag{Name: "officer", Usage: "RA credential `DIR` for --ra (key.pem, cert.pem, ca.pem)"},
 				&ucli.StringFlag{Name: "replay-file", Usage: "persist replay counters in `FILE`"},
 				&ucli.DurationFlag{Name: "bundle-interval", Usage: "bundle poll interval", Value: time.Minute},
 				&ucli.DurationFlag{Name: "max-age", Usage: "oldest data acted on (0: the bundle's max_age)"},
@@ -187,8 +193,13 @@ func serveVerifier(c *ucli.Context) error {
 		for _, r := range roots {
 			pool.AddCert(r)
 		}
-		f := &verifier.Follower{Verifier: v, BaseURL: ra, Roots: pool, BundleInterval: c.Duration("bundle-interval"), Logger: log}
+		f, err := raFollower(ra, c.String("officer"), v, pool, c.Duration("bundle-interval"), log)
+		if err != nil {
+			return err
+		}
 		go func() { _ = f.Run(ctx) }()
+	} else if c.String("officer") != "" {
+		return usageErr("--officer is only for --ra")
 	}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {

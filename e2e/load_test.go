@@ -30,6 +30,7 @@ func TestRALoad(t *testing.T) {
 		t.Skip("SKIP: load test in -short mode")
 	}
 	t.Parallel()
+	requirement(t, "L1", "L6")
 	const (
 		clients   = 200
 		perClient = 10

@@ -51,6 +51,7 @@ func (s raSession) refused(code string, args ...string) {
 // coded refusals, each of which leaves an audit record.
 func TestRAEnrolmentAndRefusals(t *testing.T) {
 	t.Parallel()
+	requirement(t, "R2", "R4", "L1", "L2", "L3", "L6")
 	openssl := needTool(t, "openssl")
 	data := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)

@@ -98,6 +98,7 @@ func (s *server) get(t *testing.T, path string) (int, []byte) {
 // checks what it serves: health, roots, and CRLs that openssl verifies.
 func TestMakeRun(t *testing.T) {
 	t.Parallel()
+	requirement(t, "L8", "L5")
 	openssl := needTool(t, "openssl")
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("SKIP: make not installed")

@@ -12,6 +12,7 @@ import (
 // profile shows as DESIGN.md section 3 describes.
 func TestTestPKIOpenSSL(t *testing.T) {
 	t.Parallel()
+	requirement(t, "L3", "L5")
 	openssl := needTool(t, "openssl")
 	out := filepath.Join(t.TempDir(), "pki")
 	mustRun(t, nil, "testpki", "--out", out)

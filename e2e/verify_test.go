@@ -62,6 +62,7 @@ type decision struct {
 // xmlsec1 verifies.
 func TestSignVerifyContract(t *testing.T) {
 	t.Parallel()
+	requirement(t, "R1", "R3", "R5", "L7")
 	xmlsec := needTool(t, "xmlsec1")
 	pki := scenario(t)
 	bundle := filepath.Join(pki, "bundle.json")

@@ -10,11 +10,15 @@ import (
 // Officer kinds. SROs and AROs act for one party; the other three act for
 // the RA itself and have no party.
 const (
-	KindSRO               = "sro"
-	KindARO               = "aro"
-	KindRAOperator        = "ra-operator"
-	KindRAApprover        = "ra-approver"
-	KindAuthorityLiaison  = "authority-liaison"
+	KindSRO              = "sro"
+	KindARO              = "aro"
+	KindRAOperator       = "ra-operator"
+	KindRAApprover       = "ra-approver"
+	KindAuthorityLiaison = "authority-liaison"
+	// KindVerifier is a machine credential (a verifier or its sidecar)
+	// that may only read the signed bundle and the revocation feed. It
+	// belongs to the RA, not to a party, and is appointed by an ra-operator.
+	KindVerifier          = "verifier"
 	raOrganisation        = "RA" // O of an RA officer's access certificate
 	bootstrapActor        = "system:bootstrap"
 	bootstrapOperatorID   = "admin"
@@ -25,16 +29,21 @@ const (
 
 // OfficerKinds lists every officer kind.
 func OfficerKinds() []string {
-	return []string{KindSRO, KindARO, KindRAOperator, KindRAApprover, KindAuthorityLiaison}
+	return []string{KindSRO, KindARO, KindRAOperator, KindRAApprover, KindAuthorityLiaison, KindVerifier}
 }
 
 // IsPartyKind reports whether officers of kind k belong to a party.
 func IsPartyKind(k string) bool { return k == KindSRO || k == KindARO }
 
-// IsRAKind reports whether officers of kind k act for the RA.
+// IsRAKind reports whether officers of kind k act for the RA. A verifier
+// is not one: it holds no RA office and reads only what verifiers need.
 func IsRAKind(k string) bool {
 	return k == KindRAOperator || k == KindRAApprover || k == KindAuthorityLiaison
 }
+
+// isRALevel reports whether officers of kind k have no party: the RA's
+// people and its machine (verifier) credentials.
+func isRALevel(k string) bool { return IsRAKind(k) || k == KindVerifier }
 
 // Action names a decision of the RA; it is also the audit record's Action.
 type Action string
@@ -52,6 +61,20 @@ const (
 	ActReadParty      Action = "party.read" // parties, users, officers, certificates of a party
 	ActListAll        Action = "ra.list"    // everything, across parties
 	ActVerifyAudit    Action = "audit.verify"
+
+	ActDeclareSoLR  Action = "solr.declare"
+	ActApproveSoLR  Action = "solr.approve"
+	ActCloseSoLR    Action = "solr.close"
+	ActReadSoLR     Action = "solr.read"
+	ActRevokeFailed Action = "solr.revoke" // the failed Supplier's revocation (approval or scheduler)
+	ActSubmitADT    Action = "adt.submit"
+	ActReadADT      Action = "adt.read"
+	ActImportDevice Action = "device.import"
+	ActReadDevices  Action = "device.read"
+	ActSetAllowList Action = "policy.set-srv"
+	ActReadPolicy   Action = "policy.read"
+	ActReadBundle   Action = "bundle.read" // the signed policy bundle
+	ActReadFeed     Action = "feed.read"   // the signed revocation feed
 )
 
 // Target is what an action is about, as far as the policy needs to know.
@@ -59,6 +82,7 @@ type Target struct {
 	PartyID     string // the party the subject belongs to ("" for RA-level subjects)
 	OfficerKind string // for officer.appoint / officer.remove: the kind appointed or removed
 	PartyHasSRO bool   // for officer.appoint of an SRO: the party already has an active SRO
+	DeclaredBy  string // for solr.approve: the officer who declared the event
 }
 
 // Authorize is the RA's whole access policy: it returns nil if officer may
@@ -81,9 +105,24 @@ type Target struct {
 //     reads its own party.
 //   - Nobody submits CSRs for a party's users except that party's own
 //     SROs and AROs: the RA never holds a user's request on its own account.
+//   - SoLR events (DESIGN.md 4): an authority-liaison or ra-operator
+//     declares and closes; an ra-approver approves, and never the person
+//     who declared (four-eyes, ErrFourEyes, even if they hold both kinds);
+//     RA officers read events, and so do the SRP party's own SROs and
+//     AROs (Target.PartyID is the SRP user's party).
+//   - ADT files: the SC user's party's own SROs and AROs submit and read;
+//     RA officers read.
+//   - Device registry and allow-lists: ra-operators import devices and set
+//     allow-lists; RA officers read both; party officers read the devices
+//     of their own party's supplier users.
+//   - Bundle and feed: every active officer, and verifier credentials,
+//     which may do nothing else.
 func Authorize(officer store.Officer, act Action, t Target) error {
 	if officer.Status != store.StatusActive {
 		return fmt.Errorf("%w: officer %s is %s", ErrOfficerInactive, officer.ID, officer.Status)
+	}
+	if officer.Kind == KindVerifier && act != ActReadBundle && act != ActReadFeed {
+		return fmt.Errorf("%w: verifier credential %s may only read the bundle and the feed, not %s", ErrForbidden, officer.ID, act)
 	}
 	ownParty := IsPartyKind(officer.Kind) && officer.PartyID != "" && officer.PartyID == t.PartyID
 	allowed := false
@@ -92,7 +131,7 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 		allowed = officer.Kind == KindRAOperator
 	case ActAppointOfficer:
 		switch {
-		case IsRAKind(t.OfficerKind):
+		case isRALevel(t.OfficerKind):
 			allowed = officer.Kind == KindRAOperator && t.PartyID == ""
 		case t.OfficerKind == KindSRO:
 			if officer.Kind == KindRAOperator && t.PartyHasSRO {
@@ -114,6 +153,25 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 		allowed = IsRAKind(officer.Kind) || ownParty
 	case ActListAll, ActVerifyAudit:
 		allowed = IsRAKind(officer.Kind)
+	case ActDeclareSoLR, ActCloseSoLR:
+		allowed = officer.Kind == KindAuthorityLiaison || officer.Kind == KindRAOperator
+	case ActApproveSoLR:
+		if t.DeclaredBy != "" && t.DeclaredBy == officer.ID {
+			return fmt.Errorf("%w: %s declared this event and may not also approve it", ErrFourEyes, officer.ID)
+		}
+		allowed = officer.Kind == KindRAApprover && t.DeclaredBy != ""
+	case ActReadSoLR, ActReadADT:
+		allowed = IsRAKind(officer.Kind) || ownParty
+	case ActSubmitADT:
+		allowed = (officer.Kind == KindSRO || officer.Kind == KindARO) && ownParty
+	case ActImportDevice, ActSetAllowList:
+		allowed = officer.Kind == KindRAOperator
+	case ActReadDevices:
+		allowed = IsRAKind(officer.Kind) || ownParty
+	case ActReadPolicy:
+		allowed = IsRAKind(officer.Kind)
+	case ActReadBundle, ActReadFeed:
+		allowed = validKind(officer.Kind)
 	}
 	if !allowed {
 		return fmt.Errorf("%w: %s %s may not %s (party %q)", ErrForbidden, officer.Kind, officer.ID, act, t.PartyID)

@@ -34,6 +34,16 @@ var (
 	ErrTooLarge        = errors.New("E_RA_TOO_LARGE")       // request body over the limit
 	ErrAuditBroken     = errors.New("E_RA_AUDIT_BROKEN")    // the audit hash chain is broken
 	ErrInternal        = errors.New("E_RA_INTERNAL")
+
+	ErrFourEyes      = errors.New("E_RA_FOUR_EYES")      // the declarer of a SoLR event may not approve it
+	ErrEventState    = errors.New("E_RA_EVENT_STATE")    // the SoLR event is not in a state that allows this
+	ErrADTFormat     = errors.New("E_RA_ADT_FORMAT")     // ADT file does not parse as smki-adt/1
+	ErrADTSignature  = errors.New("E_RA_ADT_SIGNATURE")  // ADT signature missing, malformed or not the officer's
+	ErrADTUser       = errors.New("E_RA_ADT_USER")       // ADT SC user or supplier user unknown, inactive or of the wrong role
+	ErrADTSRV        = errors.New("E_RA_ADT_SRV")        // ADT SRV malformed or not allowed for SC
+	ErrADTThreshold  = errors.New("E_RA_ADT_THRESHOLD")  // ADT period not positive, or warning > quarantine
+	ErrDeviceFile    = errors.New("E_RA_DEVICE_FILE")    // devices.csv malformed (the message names the line)
+	ErrPolicyInvalid = errors.New("E_RA_POLICY_INVALID") // allow-list names an unknown SRV or repeats one
 )
 
 // codes lists every known sentinel with its HTTP status, RA codes first so
@@ -63,6 +73,16 @@ var codes = []struct {
 	{ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{ErrAuditBroken, http.StatusConflict},
 	{ErrInternal, http.StatusInternalServerError},
+	{ErrFourEyes, http.StatusForbidden},
+	{ErrEventState, http.StatusConflict},
+	{ErrADTFormat, http.StatusBadRequest},
+	{ErrADTSignature, http.StatusBadRequest},
+	{ErrADTUser, http.StatusBadRequest},
+	{ErrADTSRV, http.StatusBadRequest},
+	{ErrADTThreshold, http.StatusBadRequest},
+	{ErrDeviceFile, http.StatusBadRequest},
+	{ErrPolicyInvalid, http.StatusBadRequest},
+	{ErrSigner, http.StatusServiceUnavailable},
 	{ca.ErrBadCSR, http.StatusBadRequest},
 	{ca.ErrKeyAlgorithm, http.StatusBadRequest},
 	{ca.ErrCSRSignature, http.StatusBadRequest},

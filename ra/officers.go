@@ -30,7 +30,7 @@ func (r OfficerRequest) check() (partyID string, err error) {
 	switch {
 	case IsPartyKind(r.Kind) && r.PartyID.IsZero():
 		return "", fmt.Errorf("%w: a %s needs a party_id", ErrBadRequest, r.Kind)
-	case IsRAKind(r.Kind) && !r.PartyID.IsZero():
+	case isRALevel(r.Kind) && !r.PartyID.IsZero():
 		return "", fmt.Errorf("%w: a %s belongs to the RA, not to a party", ErrBadRequest, r.Kind)
 	case IsPartyKind(r.Kind):
 		return r.PartyID.String(), nil

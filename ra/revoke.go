@@ -174,6 +174,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		return RevokeResult{}, err
 	}
 	res.Revocations = revs
+	s.feed.committed(revs) // wake held feed requests (feed_hub.go)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra revoked", slog.String("actor", a.id), slog.String("subject", subject),
 		slog.Int("count", len(revs)), slog.String("reason", ReasonName(req.Reason)))
 	return res, nil

@@ -85,6 +85,8 @@ func NewServer(svc *Service, opts ...ServerOption) http.Handler {
 	v1("GET /v1/certificates", s.listCertificates)
 	v1("GET /v1/certificates/{serial}", s.getCertificate)
 	v1("POST /v1/audit/verify", s.verifyAudit)
+	v1("GET /v1/revocations", s.revocations)
+	s.solrRoutes(mux) // SoLR events, ADT, devices, allow-lists, bundle (handlers_solr.go)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -141,6 +143,12 @@ func (s *server) logged(next http.Handler) http.Handler {
 // authenticated resolves the officer from the verified client certificate
 // and runs h. A handler error becomes the JSON error body.
 func (s *server) authenticated(h func(http.ResponseWriter, *http.Request, Actor) error) http.Handler {
+	return s.authenticatedLimit(h, s.maxBody)
+}
+
+// authenticatedLimit is authenticated with its own body limit, for the
+// few routes whose bodies are files (a device registry).
+func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, Actor) error, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
 			s.writeError(w, r, fmt.Errorf("%w: a verified client certificate is required", ErrUnauthenticated))
@@ -155,7 +163,7 @@ func (s *server) authenticated(h func(http.ResponseWriter, *http.Request, Actor)
 			*holder = a
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		if err := h(w, r, a); err != nil {
 			s.writeError(w, r, err)

@@ -28,6 +28,17 @@ type Service struct {
 	access *AccessCA
 	now    func() time.Time
 	log    *slog.Logger
+
+	// signer signs what the RA publishes (bundle, feed); nil: not published.
+	signer *SystemSigner
+	// locker makes scheduled work run on one instance only; nil: this
+	// process is the only one (bbolt holds the file lock).
+	locker Locker
+	// bundleMaxAge is the max_age of exported bundles (default 24h).
+	bundleMaxAge time.Duration
+
+	// feed wakes held revocation-feed requests (feed.go, feed_hub.go).
+	feed feedHub
 }
 
 // Option configures a Service.
@@ -40,6 +51,11 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithLogger sets the structured logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
+// WithSystemSigner sets the RA's system signer (OU=89), which signs the
+// policy bundle and the revocation feed. Without it those are refused
+// with ErrSigner.
+func WithSystemSigner(sig *SystemSigner) Option { return func(s *Service) { s.signer = sig } }
+
 // New returns a Service over st that issues through issuer and
 // authenticates officers with access. All three are required.
 func New(st store.Store, issuer Issuer, access *AccessCA, opts ...Option) (*Service, error) {
@@ -51,10 +67,14 @@ func New(st store.Store, issuer Issuer, access *AccessCA, opts ...Option) (*Serv
 	case access == nil:
 		return nil, fmt.Errorf("%w: ra.New: nil access CA", ErrBadRequest)
 	}
-	s := &Service{st: st, issuer: issuer, access: access, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	s := &Service{st: st, issuer: issuer, access: access, now: time.Now, log: slog.New(slog.DiscardHandler),
+		bundleMaxAge: DefaultBundleMaxAge}
 	for _, o := range opts {
 		o(s)
 	}
+	// A revocation inside a Service transaction wakes the held feed
+	// requests once it has committed (feed_hub.go).
+	s.st = feedStore{Store: s.st, hub: &s.feed}
 	if s.now == nil || s.log == nil {
 		return nil, fmt.Errorf("%w: ra.New: nil clock or logger", ErrBadRequest)
 	}
@@ -70,6 +90,9 @@ type Actor struct {
 	id     string
 	serial string
 	system bool // the RA itself (bootstrap); never reachable over the API
+	// cert is the verified access certificate the actor authenticated
+	// with: what the actor signs (an ADT file) must verify with its key.
+	cert *x509.Certificate
 }
 
 // ID returns the officer ID (the access certificate's CN).
@@ -82,7 +105,7 @@ func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Act
 	if cert == nil {
 		return Actor{}, fmt.Errorf("%w: no client certificate", ErrUnauthenticated)
 	}
-	a := Actor{id: cert.Subject.CommonName, serial: serialHex(cert.SerialNumber)}
+	a := Actor{id: cert.Subject.CommonName, serial: serialHex(cert.SerialNumber), cert: cert}
 	err := s.access.verifyClient(cert)
 	if err == nil {
 		err = s.st.View(ctx, func(tx store.Tx) error {

@@ -29,6 +29,11 @@ type Follower struct {
 	BundleInterval time.Duration // default 1 minute
 	RetryDelay     time.Duration // after a failed poll; default 5 seconds
 	Logger         *slog.Logger  // default discards
+	// OnRevocations, if set, is called after each applied feed page
+	// (including an empty one) with the Verifier's revocation sequence,
+	// once the page is in force. It runs on the feed goroutine: keep it
+	// short. For metrics and for measuring feed latency.
+	OnRevocations func(seq uint64)
 }
 
 // ErrFeedHTTP: the RA answered a bundle or feed request with a status
@@ -93,7 +98,9 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 
 // SyncRevocations makes one feed request (the RA may hold it open until
 // there is news) and applies the page. It reports whether a page was
-// applied; 204 No Content means nothing new and changes nothing.
+// applied. An empty page (the RA's wait elapsed) is applied too: it
+// refreshes the age of the revocation data. 204 No Content (an RA that
+// answers a timed-out wait without a page) changes nothing.
 func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 	since := f.Verifier.RevocationSeq()
 	data, status, err := f.get(ctx, "/v1/revocations?since="+strconv.FormatUint(since, 10), MaxFeedSize)
@@ -114,7 +121,12 @@ func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 	if err := f.Verifier.AddRevocations(p); err != nil {
 		return false, err
 	}
-	f.logger().Info("revocations applied", "seq", p.Seq, "entries", len(p.Revoked))
+	if len(p.Revoked) > 0 {
+		f.logger().Info("revocations applied", "seq", p.Seq, "entries", len(p.Revoked))
+	}
+	if f.OnRevocations != nil {
+		f.OnRevocations(f.Verifier.RevocationSeq())
+	}
 	return true, nil
 }
 

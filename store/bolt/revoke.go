@@ -29,7 +29,14 @@ func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, 
 	if err != nil {
 		return store.Revocation{}, err
 	}
-	seq++
+	return t.markRevoked(c, reason, at, seq+1)
+}
+
+// markRevoked records c as revoked with sequence number seq (the caller
+// has checked it is the next one) and advances the revocation counter to
+// it. Revoke and ImportRevocation share it.
+func (t *tx) markRevoked(c store.Certificate, reason int, at time.Time, seq uint64) (store.Revocation, error) {
+	serial := c.Serial
 	if err := t.dropIndex(bIdxStatus, string(c.Status), serial); err != nil {
 		return store.Revocation{}, err
 	}

@@ -36,11 +36,19 @@ func testBadInput(t *testing.T, s store.Store) {
 		{"intent created completed", func(tx store.Tx) error {
 			return tx.CreateIntent(badIntent(func(i *store.Intent) { i.State = store.IntentCompleted }))
 		}},
-		{"intent no time", func(tx store.Tx) error { return tx.CreateIntent(badIntent(func(i *store.Intent) { i.CreatedAt = time.Time{} })) }},
-		{"cert non-hex serial", func(tx store.Tx) error { return tx.PutCertificate(mutate(func(c *store.Certificate) { c.Serial = "12g4" })) }},
-		{"cert no issuer", func(tx store.Tx) error { return tx.PutCertificate(mutate(func(c *store.Certificate) { c.Issuer = "" })) }},
+		{"intent no time", func(tx store.Tx) error {
+			return tx.CreateIntent(badIntent(func(i *store.Intent) { i.CreatedAt = time.Time{} }))
+		}},
+		{"cert non-hex serial", func(tx store.Tx) error {
+			return tx.PutCertificate(mutate(func(c *store.Certificate) { c.Serial = "12g4" }))
+		}},
+		{"cert no issuer", func(tx store.Tx) error {
+			return tx.PutCertificate(mutate(func(c *store.Certificate) { c.Issuer = "" }))
+		}},
 		{"cert no DER", func(tx store.Tx) error { return tx.PutCertificate(mutate(func(c *store.Certificate) { c.DER = nil })) }},
-		{"cert NUL in user", func(tx store.Tx) error { return tx.PutCertificate(mutate(func(c *store.Certificate) { c.UserID = "a\x00b" })) }},
+		{"cert NUL in user", func(tx store.Tx) error {
+			return tx.PutCertificate(mutate(func(c *store.Certificate) { c.UserID = "a\x00b" }))
+		}},
 		{"cert inserted revoked", func(tx store.Tx) error {
 			return tx.PutCertificate(mutate(func(c *store.Certificate) { c.Status = store.StatusRevoked }))
 		}},

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentRevocationSeq", testConcurrentRevocations},
 		{"ConcurrentAudit", testConcurrentAudit},
 		{"Close", testClose},
+		{"Import", testImport},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,6 +44,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, open(t))
 		})
 	}
+	t.Run("Migrate", func(t *testing.T) {
+		t.Parallel()
+		testMigrate(t, open(t), open(t))
+	})
 }
 
 func update(t testing.TB, s store.Store, fn func(store.Tx) error) {

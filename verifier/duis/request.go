@@ -88,7 +88,8 @@ func FromElement(root *xmldsig.Element) (*Request, error) {
 		return nil, bad("sr:Request must contain exactly sr:Header then sr:Body")
 	}
 	req := &Request{Body: kids[1]}
-	if err := readHeader(req, kids[0]); err != nil {
+	err := readHeader(req, kids[0])
+	if err != nil {
 		return nil, err
 	}
 	body := kids[1].ChildElements()
@@ -100,9 +101,12 @@ func FromElement(root *xmldsig.Element) (*Request, error) {
 	}
 	switch {
 	case req.CommandVariant >= 5 && req.CommandVariant <= 7:
-		return req, readSignedPreCommand(req, body[0])
+		err = readSignedPreCommand(req, body[0])
 	case req.ServiceReferenceVariant == srvUpdatePaymentMode:
-		return req, readUpdatePaymentMode(req, body[0])
+		err = readUpdatePaymentMode(req, body[0])
+	}
+	if err != nil {
+		return nil, err
 	}
 	return req, nil
 }

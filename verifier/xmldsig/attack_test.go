@@ -159,6 +159,7 @@ func TestAttacks(t *testing.T) {
 		{"attribute flood", rep("<sr:Body>", "<sr:Body"+attrs.String()+">"), ErrMalformed, true},
 		{"namespace flood", rep("<sr:Body>", "<sr:Body>"+nsFlood.String()), ErrMalformed, true},
 		{"element flood", rep("<sr:Body>", "<sr:Body>"+strings.Repeat("<e/>", 5000)), ErrMalformed, true},
+		{"text/CDATA alternation (no quadratic merge)", rep("<sr:Body>", "<sr:Body>"+strings.Repeat("a<![CDATA[b]]>", 70000)), ErrSignature, false},
 		{"oversized", rep("<sr:Body>", "<sr:Body>"+strings.Repeat(" ", 1<<20)), ErrMalformed, true},
 	}
 	for _, tc := range tests {

@@ -2,33 +2,23 @@ package xmldsig
 
 import (
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/sha256"
 	"math/big"
-	"sync"
+	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 // The budget: Parse+Verify of a signed 2 KB SR 1.6 at most 1.25x one raw
 // P-256 ecdsa.Verify, measured in the same run. BenchmarkParseVerify
 // reports its ratio to the baseline as the metric "x-ecdsa".
 
-var (
-	baselineOnce sync.Once
-	baselineNs   float64
-)
-
-func ecdsaBaselineNs() float64 {
-	baselineOnce.Do(func() {
-		r := testing.Benchmark(BenchmarkECDSAP256Verify)
-		baselineNs = float64(r.T.Nanoseconds()) / float64(r.N)
-	})
-	return baselineNs
-}
-
 func BenchmarkECDSAP256Verify(b *testing.B) {
 	key, _ := testCert(b)
 	h := sha256.Sum256([]byte("baseline"))
-	r, s, err := ecdsa.Sign(nil, key, h[:])
+	r, s, err := ecdsa.Sign(rand.Reader, key, h[:])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,10 +49,53 @@ func BenchmarkParseVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.StopTimer()
-	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	b.ReportMetric(per/ecdsaBaselineNs(), "x-ecdsa")
-	b.Logf("document %d bytes; ParseVerify %.1f us = %.3fx one ecdsa.Verify (%.1f us)", len(doc), per/1e3, per/ecdsaBaselineNs(), ecdsaBaselineNs()/1e3)
+}
+
+// BenchmarkParseVerifyRatio interleaves one raw ecdsa.Verify (the
+// baseline) with one Parse+Verify per iteration, timing each by the OS
+// thread's CPU time (so other processes on a shared machine do not count),
+// and reports the median of the per-iteration ratios as "x-ecdsa" (robust
+// against GC and cache spikes) and the ratio of the summed times as
+// "x-ecdsa-mean". ns/op is the wall time of both.
+func BenchmarkParseVerifyRatio(b *testing.B) {
+	key, cert := testCert(b)
+	doc, err := Sign([]byte(sr16), key, cert, SignOptions{IncludeCertificate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := sha256.Sum256([]byte("baseline"))
+	r, s, err := ecdsa.Sign(rand.Reader, key, h[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var base, subject time.Duration
+	var ratios []float64
+	for b.Loop() {
+		t0 := threadCPU()
+		if !ecdsa.Verify(&key.PublicKey, h[:], r, s) {
+			b.Fatal("baseline verify failed")
+		}
+		t1 := threadCPU()
+		d, err := Parse(doc, DefaultLimits())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := d.Verify(&key.PublicKey); err != nil {
+			b.Fatal(err)
+		}
+		t2 := threadCPU()
+		base += t1 - t0
+		subject += t2 - t1
+		ratios = append(ratios, float64(t2-t1)/float64(t1-t0))
+	}
+	slices.Sort(ratios)
+	ratio := ratios[len(ratios)/2]
+	b.ReportMetric(ratio, "x-ecdsa")
+	b.ReportMetric(float64(subject)/float64(base), "x-ecdsa-mean")
+	b.ReportMetric(float64(base.Nanoseconds())/float64(b.N), "ecdsa-cpu-ns/op")
+	b.Logf("document %d bytes; Parse+Verify = %.3fx one ecdsa.Verify (budget 1.25x)", len(doc), ratio)
 }
 
 // BenchmarkParse is the XML cost alone (scan, shape and policy checks).

@@ -16,11 +16,13 @@ package xmldsig
 //     the prefix of one of its attributes) is declared when the nearest
 //     output ancestor did not already render the same binding.
 type canon struct {
+	sc    *scanner
 	toks  []token
 	attrs []attr
 	decls []nsDecl
 
 	exclusive bool
+	emit      bool // write canonical output (false: build the tree only)
 	out       []byte
 
 	stack []nsDecl // exclusive: rendered bindings; inclusive: in-scope bindings
@@ -34,18 +36,57 @@ type canon struct {
 	kids   []*Element
 	eattrs []Attr
 	open   []*Element
+
+	// Text of elements with several direct text runs (whitespace around
+	// child elements) is concatenated into one buffer and converted to a
+	// string once at the end: concat records (element, start, end).
+	multi  []int32 // per open element: its start token, negated-1 once it has a second text run
+	concat []textSpan
+	cbuf   []byte
+
+	stackBuf [8]nsDecl
+	marksBuf [24]int32
+	nsBufBuf [8]nsDecl
+	atBufBuf [8]attr
+	openBuf  [24]*Element
+	multiBuf [24]int32
+	spanBuf  [8]textSpan
+	cbufBuf  [128]byte
+}
+
+type textSpan struct {
+	e          *Element
+	start, end int
 }
 
 func newCanon(sc *scanner, exclusive bool, outCap int) *canon {
-	return &canon{
-		toks: sc.toks, attrs: sc.attrs, decls: sc.decls,
-		exclusive: exclusive,
-		out:       make([]byte, 0, outCap),
-		stack:     make([]nsDecl, 0, 8),
-		marks:     make([]int32, 0, 16),
-		nsBuf:     make([]nsDecl, 0, 8),
-		atBuf:     make([]attr, 0, 8),
+	c := &canon{sc: sc, toks: sc.toks, attrs: sc.attrs, decls: sc.decls}
+	c.reset(exclusive, outCap)
+	return c
+}
+
+// reset prepares c for another run with a fresh output buffer (the previous
+// one may have been handed out).
+func (c *canon) reset(exclusive bool, outCap int) {
+	c.exclusive = exclusive
+	c.emit = true
+	c.out = nil
+	if outCap > 0 {
+		c.out = make([]byte, 0, outCap)
 	}
+	c.stack = c.stackBuf[:0]
+	c.marks = c.marksBuf[:0]
+	c.nsBuf = c.nsBufBuf[:0]
+	c.atBuf = c.atBufBuf[:0]
+	c.build = false
+}
+
+// treeOnly makes run build the tree without canonical output: the
+// scanner already wrote the inclusive canonical form in the same pass.
+func (c *canon) treeOnly(nElems int) {
+	c.emit = false
+	c.out = nil
+	c.enableTree(nElems)
 }
 
 // enableTree makes run build Elements, sized for at most nElems elements.
@@ -54,7 +95,10 @@ func (c *canon) enableTree(nElems int) {
 	c.elems = make([]Element, nElems)
 	c.kids = make([]*Element, nElems)
 	c.eattrs = make([]Attr, len(c.attrs))
-	c.open = make([]*Element, 0, 16)
+	c.open = c.openBuf[:0]
+	c.multi = c.multiBuf[:0]
+	c.concat = c.spanBuf[:0]
+	c.cbuf = c.cbufBuf[:0]
 }
 
 func (c *canon) lookup(prefix string) string {
@@ -81,30 +125,42 @@ func (c *canon) run(apex, skip int32) *Element {
 		t := &c.toks[i]
 		switch t.kind {
 		case tText:
-			c.out = appendText(c.out, t.text)
+			text := c.sc.textOf(t)
+			if c.emit {
+				c.out = appendText(c.out, text)
+			}
 			if c.build {
-				e := c.open[len(c.open)-1]
-				if e.Text == "" {
-					e.Text = t.text
-				} else {
-					e.Text += t.text
+				n := len(c.open) - 1
+				if e := c.open[n]; e.Text == "" {
+					e.Text = text
+				} else if c.multi[n] >= 0 {
+					c.multi[n] = -c.multi[n] - 1
 				}
 			}
 		case tEnd:
-			c.out = append(c.out, "</"...)
-			c.out = appendQName(c.out, t.prefix, t.local)
-			c.out = append(c.out, '>')
-			c.stack = c.stack[:c.marks[len(c.marks)-1]]
-			c.marks = c.marks[:len(c.marks)-1]
+			if c.emit {
+				c.out = append(c.out, "</"...)
+				c.out = append(c.out, c.sc.qnameOf(t)...)
+				c.out = append(c.out, '>')
+				c.stack = c.stack[:c.marks[len(c.marks)-1]]
+				c.marks = c.marks[:len(c.marks)-1]
+			}
 			if c.build {
-				c.open = c.open[:len(c.open)-1]
+				n := len(c.open) - 1
+				if m := c.multi[n]; m < 0 {
+					c.concatText(c.open[n], -m-1)
+				}
+				c.open = c.open[:n]
+				c.multi = c.multi[:n]
 			}
 		case tStart:
-			c.startTag(t)
+			if c.emit {
+				c.startTag(t)
+			}
 			if c.build {
 				e := &c.elems[nElem]
 				nElem++
-				e.Space, e.Local = t.space, t.local
+				e.Space, e.Local = c.sc.spaceOf(t), c.sc.localOf(t)
 				n := int(t.attrHi - t.attrLo)
 				if n > 0 {
 					as := c.eattrs[nAttr : nAttr+n : nAttr+n]
@@ -125,29 +181,45 @@ func (c *canon) run(apex, skip int32) *Element {
 					root = e
 				}
 				c.open = append(c.open, e)
+				c.multi = append(c.multi, i)
 			}
+		}
+	}
+	if len(c.concat) > 0 {
+		all := string(c.cbuf)
+		for _, sp := range c.concat {
+			sp.e.Text = all[sp.start:sp.end]
 		}
 	}
 	return root
 }
 
-func appendQName(b []byte, prefix, local string) []byte {
-	if prefix != "" {
-		b = append(b, prefix...)
-		b = append(b, ':')
+// concatText gathers the direct text runs of the element whose start token
+// is start, skipping child subtrees, into cbuf.
+func (c *canon) concatText(e *Element, start int32) {
+	from := len(c.cbuf)
+	for j := start + 1; j < c.toks[start].end; j++ {
+		switch t := &c.toks[j]; t.kind {
+		case tText:
+			c.cbuf = append(c.cbuf, c.sc.textOf(t)...)
+		case tStart:
+			j = t.end
+		}
 	}
-	return append(b, local...)
+	c.concat = append(c.concat, textSpan{e, from, len(c.cbuf)})
 }
 
 func (c *canon) startTag(t *token) {
 	c.out = append(c.out, '<')
-	c.out = appendQName(c.out, t.prefix, t.local)
+	c.out = append(c.out, c.sc.qnameOf(t)...)
 
 	// Namespace declarations to render, then push them for descendants.
 	ns := c.nsBuf[:0]
 	mark := int32(len(c.stack))
 	if c.exclusive {
-		ns = c.visiblyUsed(ns, t.prefix, t.space)
+		if p := c.sc.prefixOf(t); p != "xml" {
+			ns = c.visiblyUsed(ns, p, c.sc.spaceOf(t))
+		}
 		for _, a := range c.attrs[t.attrLo:t.attrHi] {
 			if a.prefix != "" && a.prefix != "xml" {
 				ns = c.visiblyUsed(ns, a.prefix, a.space)
@@ -181,16 +253,18 @@ func (c *canon) startTag(t *token) {
 	c.marks = append(c.marks, mark)
 	c.nsBuf = ns
 
-	as := append(c.atBuf[:0], c.attrs[t.attrLo:t.attrHi]...)
-	sortAttrs(as)
-	for _, a := range as {
-		c.out = append(c.out, ' ')
-		c.out = appendQName(c.out, a.prefix, a.local)
-		c.out = append(c.out, `="`...)
-		c.out = appendAttrValue(c.out, a.value)
-		c.out = append(c.out, '"')
+	if t.attrHi > t.attrLo {
+		as := append(c.atBuf[:0], c.attrs[t.attrLo:t.attrHi]...)
+		sortAttrs(as)
+		for _, a := range as {
+			c.out = append(c.out, ' ')
+			c.out = appendQName(c.out, a.prefix, a.local)
+			c.out = append(c.out, `="`...)
+			c.out = appendAttrValue(c.out, a.value)
+			c.out = append(c.out, '"')
+		}
+		c.atBuf = as
 	}
-	c.atBuf = as
 	c.out = append(c.out, '>')
 }
 
@@ -205,7 +279,7 @@ func (c *canon) visiblyUsed(ns []nsDecl, prefix, uri string) []nsDecl {
 	if c.lookup(prefix) == uri {
 		return ns
 	}
-	return append(ns, nsDecl{prefix, uri})
+	return append(ns, nsDecl{prefix: prefix, uri: uri})
 }
 
 // sortNS orders declarations by prefix (the default, "", first). Lists are
@@ -231,4 +305,12 @@ func sortAttrs(as []attr) {
 			as[j], as[j-1] = as[j-1], as[j]
 		}
 	}
+}
+
+func appendQName(b []byte, prefix, local string) []byte {
+	if prefix != "" {
+		b = append(b, prefix...)
+		b = append(b, ':')
+	}
+	return append(b, local...)
 }

@@ -26,7 +26,15 @@
 // signed RequestID, never on signature bytes, because ECDSA signatures are
 // malleable and low-S is not required).
 //
-// The element tree Verify returns is built from the same token stream that
-// fed the digest, after the digest and the signature both checked out; no
-// second parse ever happens, so what the caller reads is what was signed.
+// One pass, no second parse: Parse's scanner writes the inclusive canonical
+// form (with the signature subtree cut out) while it tokenises, and Verify
+// builds the element tree from those same tokens, handing it out only after
+// the digest and the signature both checked out. What the caller reads is
+// what was signed. encoding/xml is not used anywhere (it costs more than the
+// whole budget); goxmldsig, etree, xmllint and xmlsec1 are test oracles only.
+//
+// Sign is the inverse for tests, the CLI and testpki: it strips a
+// placeholder signature and comments, signs, and checks its own output with
+// Parse and Verify. IssuerName gives the X509IssuerName form DCC and xmlsec1
+// write; NormalizeIssuerName is the lookup key for comparing such names.
 package xmldsig

@@ -1,6 +1,8 @@
 package xmldsig
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -24,20 +26,56 @@ const (
 	tText
 )
 
-// token is one start tag, end tag or run of character data. For tStart,
-// [attrLo,attrHi) indexes scanner.attrs, [nsLo,nsHi) indexes scanner.decls
-// (the declarations written on this element), end is the index of the
-// matching tEnd and nChild the number of child elements.
+// token is one start tag, end tag or run of character data. It holds no
+// pointers (names are offsets into scanner.s, namespace URIs and texts are
+// indices into scanner.uris and scanner.texts), so the token list costs the
+// garbage collector nothing to scan and nothing in write barriers.
+// For tStart, [attrLo,attrHi) indexes scanner.attrs, [nsLo,nsHi) indexes
+// scanner.decls (the declarations written on this element), end is the
+// index of the matching tEnd and nChild the number of child elements.
 type token struct {
 	kind           tokKind
-	prefix, local  string
-	space          string
-	text           string // tText: decoded character data
+	qOff, qLen     int32 // qualified name in scanner.s
+	colon          int32 // length of the prefix, 0 if none
+	ref            int32 // tStart/tEnd: scanner.uris index; tText: scanner.texts index, or -1 for the source text at qOff, qLen
 	attrLo, attrHi int32
 	nsLo, nsHi     int32
 	end            int32
 	nChild         int32
 	off, endOff    int32 // byte range in the source: '<' of the start tag .. after '>' of the end tag
+}
+
+func (sc *scanner) qnameOf(t *token) string { return sc.s[t.qOff : t.qOff+t.qLen] }
+
+func (sc *scanner) prefixOf(t *token) string {
+	if t.colon == 0 {
+		return ""
+	}
+	return sc.s[t.qOff : t.qOff+t.colon]
+}
+
+func (sc *scanner) localOf(t *token) string {
+	if t.colon == 0 {
+		return sc.s[t.qOff : t.qOff+t.qLen]
+	}
+	return sc.s[t.qOff+t.colon+1 : t.qOff+t.qLen]
+}
+
+func (sc *scanner) spaceOf(t *token) string { return sc.uris[t.ref] }
+
+// textOf is the decoded text of a tText token: a substring of the source
+// when nothing needed decoding (ref < 0), else an entry of sc.texts.
+func (sc *scanner) textOf(t *token) string {
+	if t.ref < 0 {
+		return sc.s[t.qOff : t.qOff+t.qLen]
+	}
+	return sc.texts[t.ref]
+}
+
+// isElem reports whether token i starts the element {space}local.
+func (sc *scanner) isElem(i int32, space, local string) bool {
+	t := &sc.toks[i]
+	return t.kind == tStart && sc.uris[t.ref] == space && sc.localOf(t) == local
 }
 
 type attr struct {
@@ -46,6 +84,7 @@ type attr struct {
 
 type nsDecl struct {
 	prefix, uri string
+	ui          int32 // index of uri in scanner.uris
 }
 
 type scanner struct {
@@ -56,15 +95,40 @@ type scanner struct {
 	toks  []token
 	attrs []attr
 	decls []nsDecl
+	uris  []string // interned namespace URIs; 0 is "", 1 is the xml namespace
+	texts []string // decoded character data of tText tokens
 
 	scope  []nsDecl // in-scope declarations, innermost last
 	open   []int32  // indices of open start tokens
 	marks  []int32  // len(scope) at each open element
 	nElems int
 
+	// out is the inclusive Canonical XML of the document element, written
+	// during the scan, with the subtree of the first ds:Signature child of
+	// the document element cut out (the enveloped-signature transform):
+	// sigCut is that element's start token, or -1.
+	out    []byte
+	sigCut int32
+	cutAt  int
+
 	allowComments bool      // Sign only: comments are recorded, not rejected
 	comments      [][2]int  // byte ranges of comments seen (allowComments)
 	pending       []rawAttr // scratch for one start tag
+
+}
+
+// scanBufs backs the scanner's small slices: a DUIS document fits in them,
+// so they cost one allocation instead of seven (allocations, not bytes,
+// dominate at this size). Kept apart from scanner so that the scanner
+// itself can live on the stack (a struct pointing into itself escapes).
+type scanBufs struct {
+	uris    [8]string
+	attrs   [8]attr
+	decls   [8]nsDecl
+	scope   [8]nsDecl
+	open    [24]int32
+	marks   [24]int32
+	pending [8]rawAttr
 }
 
 type rawAttr struct {
@@ -88,37 +152,81 @@ func scan(data []byte, lim Limits, allowComments bool) (*scanner, error) {
 	if err := checkChars(data); err != nil {
 		return nil, err
 	}
-	est := len(data) / 24
-	sc := &scanner{
-		s:             string(data),
-		lim:           lim,
-		toks:          make([]token, 0, est+8),
-		attrs:         make([]attr, 0, 16),
-		decls:         make([]nsDecl, 0, 8),
-		scope:         make([]nsDecl, 0, 8),
-		open:          make([]int32, 0, 16),
-		marks:         make([]int32, 0, 16),
-		allowComments: allowComments,
-	}
-	if err := sc.document(); err != nil {
+	// Every token starts at or just before a '<' (a start tag may add its
+	// end token, character data precedes a tag): 3 per '<' is the worst
+	// case, 2 the usual one; growth past it is a cheap pointer-free copy.
+	lt := bytes.Count(data, []byte{'<'})
+	// The scan runs on a stack-allocated scanner: its slice headers are
+	// rewritten at every token, and on the stack those stores need no GC
+	// write barriers (on the heap they cost a fifth of the scan while a
+	// collection is running). The result is moved to the heap at the end.
+	var st scanner
+	bufs := new(scanBufs)
+	st.s = string(data)
+	st.lim = lim
+	st.out = make([]byte, 0, len(data))
+	st.sigCut = -1
+	st.toks = make([]token, 0, 2*lt+8)
+	st.allowComments = allowComments
+	st.uris = append(bufs.uris[:0], "", nsXML)
+	st.attrs = bufs.attrs[:0]
+	st.decls = bufs.decls[:0]
+	st.scope = bufs.scope[:0]
+	st.open = bufs.open[:0]
+	st.marks = bufs.marks[:0]
+	st.pending = bufs.pending[:0]
+	if err := st.document(); err != nil {
 		return nil, err
 	}
+	sc := new(scanner)
+	*sc = st
+	sc.scope, sc.open, sc.marks, sc.pending = nil, nil, nil, nil // work stacks
 	return sc, nil
 }
 
-// checkChars enforces the XML Char production and UTF-8 on the whole input
-// up front, so later stages can treat bytes as trusted.
-func checkChars(data []byte) error {
-	hi := false
-	for i, c := range data {
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-			return malformed("control character 0x%02x at offset %d", c, i)
-		}
-		if c >= 0x80 {
-			hi = true
+// charClass marks bytes that need a closer look: 1 for C0 controls other
+// than TAB, LF and CR (never allowed), 2 for non-ASCII (UTF-8 to validate).
+var charClass = func() (t [256]uint8) {
+	for c := 0; c < 0x20; c++ {
+		if c != '\t' && c != '\n' && c != '\r' {
+			t[c] = 1
 		}
 	}
-	if hi {
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = 2
+	}
+	return t
+}()
+
+// checkChars enforces the XML Char production and UTF-8 on the whole input
+// up front, so later stages can treat bytes as trusted. Eight bytes at a
+// time: a word with no byte below 0x20 and none at or above 0x80 (the usual
+// case) needs no closer look.
+func checkChars(data []byte) error {
+	var f uint8
+	i := 0
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		const ones, highs = 0x0101010101010101, 0x8080808080808080
+		// hasless(w, 0x20) | high bits: exact for "some byte < 0x20 or >= 0x80".
+		if ((w-ones*0x20)|w)&highs == 0 {
+			continue
+		}
+		for _, c := range data[i : i+8] {
+			f |= charClass[c]
+		}
+	}
+	for _, c := range data[i:] {
+		f |= charClass[c]
+	}
+	if f&1 != 0 {
+		for i, c := range data {
+			if charClass[c] == 1 {
+				return malformed("control character 0x%02x at offset %d", c, i)
+			}
+		}
+	}
+	if f&2 != 0 {
 		if !utf8.Valid(data) {
 			return malformed("invalid UTF-8")
 		}
@@ -284,37 +392,41 @@ func (sc *scanner) content() error {
 			if j < 0 {
 				return malformed("unexpected end of document")
 			}
-			if err := sc.text(s[sc.i:sc.i+j], false); err != nil {
+			if err := sc.text(s[sc.i:sc.i+j], sc.i, false); err != nil {
 				return err
 			}
 			sc.i += j
 			continue
 		}
 		rest := s[sc.i:]
+		var next byte
+		if len(rest) > 1 {
+			next = rest[1]
+		}
 		switch {
-		case strings.HasPrefix(rest, "</"):
+		case next == '/':
 			if err := sc.endTag(); err != nil {
 				return err
 			}
 			if len(sc.open) == 0 {
 				return nil
 			}
-		case strings.HasPrefix(rest, "<!--"):
+		case next == '!' && strings.HasPrefix(rest, "<!--"):
 			if err := sc.comment(); err != nil {
 				return err
 			}
-		case strings.HasPrefix(rest, "<![CDATA["):
+		case next == '!' && strings.HasPrefix(rest, "<![CDATA["):
 			j := strings.Index(rest[9:], "]]>")
 			if j < 0 {
 				return malformed("unterminated CDATA at offset %d", sc.i)
 			}
-			if err := sc.text(rest[9:9+j], true); err != nil {
+			if err := sc.text(rest[9:9+j], sc.i+9, true); err != nil {
 				return err
 			}
 			sc.i += 9 + j + 3
-		case strings.HasPrefix(rest, "<?"):
+		case next == '?':
 			return malformed("processing instruction at offset %d", sc.i)
-		case strings.HasPrefix(rest, "<!"):
+		case next == '!':
 			return malformed("markup declaration at offset %d", sc.i)
 		default:
 			if err := sc.startTag(); err != nil {
@@ -328,15 +440,27 @@ func (sc *scanner) content() error {
 }
 
 // text records character data (raw = undecoded source, cdata = literal).
-func (sc *scanner) text(raw string, cdata bool) error {
+func (sc *scanner) text(raw string, off int, cdata bool) error {
 	if len(sc.open) == 0 {
 		return malformed("text outside the document element")
+	}
+	if raw == "" {
+		return nil
+	}
+	if strings.IndexByte(raw, '\r') < 0 && (cdata || strings.IndexByte(raw, '&') < 0) {
+		if !cdata && strings.IndexByte(raw, '>') >= 0 && strings.Contains(raw, "]]>") {
+			return malformed("']]>' in character data")
+		}
+		// Nothing to decode: the token points into the source.
+		sc.out = appendText(sc.out, raw)
+		sc.toks = append(sc.toks, token{kind: tText, qOff: int32(off), qLen: int32(len(raw)), ref: -1})
+		return nil
 	}
 	var v string
 	if cdata {
 		v = normalizeNewlines(raw)
 	} else {
-		if strings.Contains(raw, "]]>") {
+		if strings.IndexByte(raw, '>') >= 0 && strings.Contains(raw, "]]>") {
 			return malformed("']]>' in character data")
 		}
 		var err error
@@ -347,13 +471,12 @@ func (sc *scanner) text(raw string, cdata bool) error {
 	if v == "" {
 		return nil
 	}
-	// Merge adjacent runs (text next to CDATA) so the tree and c14n see one
-	// text node, as the XPath data model does.
-	if n := len(sc.toks); n > 0 && sc.toks[n-1].kind == tText {
-		sc.toks[n-1].text += v
-		return nil
-	}
-	sc.toks = append(sc.toks, token{kind: tText, text: v})
+	sc.out = appendText(sc.out, v)
+	// Adjacent runs (text next to CDATA) stay separate tokens: merging them
+	// with += would be quadratic in a hostile document, and every consumer
+	// (c14n, the tree, leaf texts) concatenates in order anyway.
+	sc.toks = append(sc.toks, token{kind: tText, ref: int32(len(sc.texts))})
+	sc.texts = append(sc.texts, v)
 	return nil
 }
 
@@ -376,13 +499,23 @@ func normalizeNewlines(s string) string {
 	return string(b)
 }
 
-func isNameStart(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
-}
+// nameClass: 1 = may start a name, 2 = may continue one. Non-ASCII bytes
+// are allowed in both (UTF-8 was validated; the XML name ranges are wide).
+var nameClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c >= 0x80:
+			t[c] = 3
+		case c >= '0' && c <= '9', c == '-', c == '.':
+			t[c] = 2
+		}
+	}
+	return t
+}()
 
-func isNameChar(c byte) bool {
-	return isNameStart(c) || c >= '0' && c <= '9' || c == '-' || c == '.'
-}
+func isNameStart(c byte) bool { return nameClass[c]&1 != 0 }
+
+func isNameChar(c byte) bool { return nameClass[c] != 0 }
 
 // qname reads a QName at sc.i and splits it.
 func (sc *scanner) qname() (prefix, local string, err error) {
@@ -394,6 +527,10 @@ func (sc *scanner) qname() (prefix, local string, err error) {
 	}
 	for sc.i < len(s) {
 		c := s[sc.i]
+		if nameClass[c] != 0 {
+			sc.i++
+			continue
+		}
 		if c == ':' {
 			if colon >= 0 {
 				return "", "", malformed("bad name at offset %d", start)
@@ -420,10 +557,12 @@ func (sc *scanner) startTag() error {
 	s := sc.s
 	off := sc.i
 	sc.i++ // '<'
+	qOff := sc.i
 	prefix, local, err := sc.qname()
 	if err != nil {
 		return err
 	}
+	qLen := sc.i - qOff
 	sc.nElems++
 	if sc.nElems > sc.lim.MaxElements {
 		return malformed("more than %d elements", sc.lim.MaxElements)
@@ -495,7 +634,7 @@ func (sc *scanner) startTag() error {
 		var d nsDecl
 		switch {
 		case a.prefix == "" && a.local == "xmlns":
-			d = nsDecl{"", a.value}
+			d = nsDecl{prefix: "", uri: a.value}
 		case a.prefix == "xmlns":
 			if a.local == "xml" || a.local == "xmlns" {
 				return malformed("declaration of reserved prefix %q", a.local)
@@ -503,7 +642,7 @@ func (sc *scanner) startTag() error {
 			if a.value == "" {
 				return malformed("empty namespace for prefix %q", a.local)
 			}
-			d = nsDecl{a.local, a.value}
+			d = nsDecl{prefix: a.local, uri: a.value}
 		default:
 			continue
 		}
@@ -515,6 +654,7 @@ func (sc *scanner) startTag() error {
 				return malformed("duplicate namespace declaration %q", d.prefix)
 			}
 		}
+		d.ui = sc.intern(d.uri)
 		sc.decls = append(sc.decls, d)
 		sc.scope = append(sc.scope, d)
 		if len(sc.decls) > sc.lim.MaxNSDecls {
@@ -526,7 +666,7 @@ func (sc *scanner) startTag() error {
 	if prefix == "xmlns" {
 		return malformed("element with prefix xmlns")
 	}
-	space, ok := sc.lookup(prefix)
+	_, ui, ok := sc.lookup(prefix)
 	if !ok {
 		return malformed("undeclared prefix %q", prefix)
 	}
@@ -537,7 +677,7 @@ func (sc *scanner) startTag() error {
 		}
 		as := ""
 		if a.prefix != "" {
-			if as, ok = sc.lookup(a.prefix); !ok {
+			if as, _, ok = sc.lookup(a.prefix); !ok {
 				return malformed("undeclared prefix %q", a.prefix)
 			}
 		}
@@ -549,12 +689,20 @@ func (sc *scanner) startTag() error {
 		sc.attrs = append(sc.attrs, attr{a.prefix, a.local, as, a.value})
 	}
 
+	idx := int32(len(sc.toks))
 	if n := len(sc.open); n > 0 {
 		sc.toks[sc.open[n-1]].nChild++
 	}
-	idx := int32(len(sc.toks))
+	if len(sc.open) == 1 && sc.sigCut < 0 && local == "Signature" && sc.uris[ui] == NamespaceDS {
+		sc.sigCut, sc.cutAt = idx, len(sc.out)
+	}
+	sc.emitStart(s[qOff:qOff+qLen], nsLo, nsHi, attrLo)
+	colon := int32(0)
+	if prefix != "" {
+		colon = int32(len(prefix))
+	}
 	sc.toks = append(sc.toks, token{
-		kind: tStart, prefix: prefix, local: local, space: space,
+		kind: tStart, qOff: int32(qOff), qLen: int32(qLen), colon: colon, ref: ui,
 		attrLo: attrLo, attrHi: int32(len(sc.attrs)), nsLo: nsLo, nsHi: nsHi,
 		off: int32(off),
 	})
@@ -568,10 +716,11 @@ func (sc *scanner) startTag() error {
 func (sc *scanner) endTag() error {
 	s := sc.s
 	sc.i += 2
-	prefix, local, err := sc.qname()
-	if err != nil {
+	qOff := sc.i
+	if _, _, err := sc.qname(); err != nil {
 		return err
 	}
+	qname := s[qOff:sc.i]
 	sc.skipSpace()
 	if sc.i >= len(s) || s[sc.i] != '>' {
 		return malformed("bad end tag at offset %d", sc.i)
@@ -582,8 +731,8 @@ func (sc *scanner) endTag() error {
 		return malformed("end tag without start")
 	}
 	st := &sc.toks[sc.open[n-1]]
-	if st.prefix != prefix || st.local != local {
-		return malformed("end tag %s:%s does not match %s:%s", prefix, local, st.prefix, st.local)
+	if sc.qnameOf(st) != qname {
+		return malformed("end tag %s does not match %s", qname, sc.qnameOf(st))
 	}
 	sc.closeElement(int32(sc.i))
 	return nil
@@ -592,26 +741,101 @@ func (sc *scanner) endTag() error {
 func (sc *scanner) closeElement(endOff int32) {
 	n := len(sc.open)
 	start := sc.open[n-1]
+	if start == sc.sigCut {
+		sc.out = sc.out[:sc.cutAt]
+	} else {
+		sc.out = append(sc.out, "</"...)
+		sc.out = append(sc.out, sc.qnameOf(&sc.toks[start])...)
+		sc.out = append(sc.out, '>')
+	}
 	sc.open = sc.open[:n-1]
 	sc.scope = sc.scope[:sc.marks[n-1]]
 	sc.marks = sc.marks[:n-1]
 	sc.toks[start].end = int32(len(sc.toks))
 	st := sc.toks[start]
-	sc.toks = append(sc.toks, token{kind: tEnd, prefix: st.prefix, local: st.local, space: st.space, endOff: endOff})
+	sc.toks = append(sc.toks, token{kind: tEnd, qOff: st.qOff, qLen: st.qLen, colon: st.colon, ref: st.ref, endOff: endOff})
 	sc.toks[start].endOff = endOff
 }
 
-func (sc *scanner) lookup(prefix string) (string, bool) {
+func (sc *scanner) lookup(prefix string) (string, int32, bool) {
 	if prefix == "xml" {
-		return nsXML, true
+		return nsXML, 1, true
 	}
 	for i := len(sc.scope) - 1; i >= 0; i-- {
 		if sc.scope[i].prefix == prefix {
-			return sc.scope[i].uri, true
+			return sc.scope[i].uri, sc.scope[i].ui, true
 		}
 	}
 	if prefix == "" {
-		return "", true
+		return "", 0, true
 	}
-	return "", false
+	return "", 0, false
+}
+
+// intern returns the index of uri in sc.uris, adding it if new. There are
+// at most MaxNSDecls+2 entries.
+func (sc *scanner) intern(uri string) int32 {
+	for i, u := range sc.uris {
+		if u == uri {
+			return int32(i)
+		}
+	}
+	sc.uris = append(sc.uris, uri)
+	return int32(len(sc.uris) - 1)
+}
+
+// emitStart writes the inclusive-c14n start tag of the element being
+// opened: the namespace declarations written on it whose binding differs
+// from the one in scope at its parent (redundant re-declarations and a
+// no-op xmlns="" vanish), sorted by prefix, then its attributes sorted by
+// namespace URI and local name. The element's own declarations are the
+// last nsHi-nsLo entries of sc.scope, pushed already.
+func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
+	sc.out = append(sc.out, '<')
+	sc.out = append(sc.out, qname...)
+	if nsHi > nsLo {
+		parent := sc.scope[:len(sc.scope)-int(nsHi-nsLo)]
+		var buf [8]nsDecl
+		ns := buf[:0]
+		for _, d := range sc.decls[nsLo:nsHi] {
+			inScope := ""
+			for i := len(parent) - 1; i >= 0; i-- {
+				if parent[i].prefix == d.prefix {
+					inScope = parent[i].uri
+					break
+				}
+			}
+			if inScope != d.uri {
+				ns = append(ns, d)
+			}
+		}
+		sortNS(ns)
+		for _, d := range ns {
+			if d.prefix == "" {
+				sc.out = append(sc.out, ` xmlns="`...)
+			} else {
+				sc.out = append(sc.out, ` xmlns:`...)
+				sc.out = append(sc.out, d.prefix...)
+				sc.out = append(sc.out, `="`...)
+			}
+			sc.out = appendAttrValue(sc.out, d.uri)
+			sc.out = append(sc.out, '"')
+		}
+	}
+	if as := sc.attrs[attrLo:]; len(as) > 0 {
+		sorted := as
+		if len(as) > 1 {
+			var buf [8]attr
+			sorted = append(buf[:0], as...)
+			sortAttrs(sorted)
+		}
+		for _, a := range sorted {
+			sc.out = append(sc.out, ' ')
+			sc.out = appendQName(sc.out, a.prefix, a.local)
+			sc.out = append(sc.out, `="`...)
+			sc.out = appendAttrValue(sc.out, a.value)
+			sc.out = append(sc.out, '"')
+		}
+	}
+	sc.out = append(sc.out, '>')
 }

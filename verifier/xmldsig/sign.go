@@ -69,9 +69,7 @@ func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOp
 	if err != nil {
 		return nil, err
 	}
-	c := newCanon(sc0, false, len(doc0))
-	c.run(0, -1)
-	digest := sha256.Sum256(c.out)
+	digest := sha256.Sum256(sc0.out)
 
 	// 3. The signature block with a zero SignatureValue of the right length,
 	//    spliced in, so SignedInfo can be canonicalised from the real
@@ -123,7 +121,7 @@ func stripSignature(data []byte) ([]byte, int, error) {
 	toks := sc.toks
 	sig := int32(-1)
 	for i := range toks {
-		if toks[i].kind == tStart && toks[i].local == "Signature" && toks[i].space == NamespaceDS {
+		if sc.isElem(int32(i), NamespaceDS, "Signature") {
 			if sig >= 0 {
 				return nil, 0, sigErr("template has more than one ds:Signature")
 			}
@@ -134,7 +132,7 @@ func stripSignature(data []byte) ([]byte, int, error) {
 	lo, hi := -1, -1
 	if sig >= 0 {
 		for i := toks[sig].end + 1; i < rootEnd; i++ {
-			if toks[i].kind != tText || !isXMLSpace(toks[i].text) {
+			if toks[i].kind != tText || !isXMLSpace(sc.textOf(&toks[i])) {
 				return nil, 0, sigErr("template ds:Signature is not the last child of the document element")
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +50,8 @@ func TestSignInterop(t *testing.T) {
 	dir := t.TempDir()
 	certPath := filepath.Join(dir, "cert.pem")
 	writePEM(t, certPath, "CERTIFICATE", cert.Raw)
+	type job struct{ name, path string }
+	var jobs []job
 	for i, f := range requestTemplates(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -84,9 +87,28 @@ func TestSignInterop(t *testing.T) {
 		if err := os.WriteFile(p, out, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("xmlsec1", "--verify", "--pubkey-cert-pem", certPath, p)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: xmlsec1 --verify rejects our signature: %v\n%s", filepath.Base(f), err, msg)
+		if !testing.Short() || i%4 == 0 {
+			jobs = append(jobs, job{filepath.Base(f), p})
+		}
+	}
+	// xmlsec1 is a process per file: run a few at once.
+	sem := make(chan struct{}, 4)
+	errs := make(chan error, len(jobs))
+	for _, j := range jobs {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			cmd := exec.Command("xmlsec1", "--verify", "--pubkey-cert-pem", certPath, j.path)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("%s: xmlsec1 --verify rejects our signature: %v\n%s", j.name, err, msg)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range jobs {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -41,9 +41,12 @@ type Document struct {
 	sig       int32 // start token of ds:Signature
 	signedInf int32 // start token of ds:SignedInfo
 	excDigest bool  // Reference has the explicit exc-c14n transform
-	digest    []byte
-	sigValue  []byte
+	digest    [32]byte
+	sigValue  [64]byte
 	keyInfo   KeyInfo
+	serial    big.Int
+	issuer    IssuerSerial
+	v         validator
 }
 
 // KeyInfo returns the signer information the signature carries.
@@ -80,8 +83,7 @@ func checkSignature(sc *scanner) (*Document, error) {
 	toks := sc.toks
 	sig := int32(-1)
 	for i := range toks {
-		t := &toks[i]
-		if t.kind == tStart && t.local == "Signature" && t.space == NamespaceDS {
+		if sc.isElem(int32(i), NamespaceDS, "Signature") {
 			if sig >= 0 {
 				return nil, sigErr("more than one ds:Signature")
 			}
@@ -96,7 +98,7 @@ func checkSignature(sc *scanner) (*Document, error) {
 	rootEnd := toks[0].end
 	sigEnd := toks[sig].end
 	for i := sigEnd + 1; i < rootEnd; i++ {
-		if toks[i].kind != tText || !isXMLSpace(toks[i].text) {
+		if toks[i].kind != tText || !isXMLSpace(sc.textOf(&toks[i])) {
 			return nil, sigErr("ds:Signature is not the last child of the document element")
 		}
 	}
@@ -116,7 +118,8 @@ func checkSignature(sc *scanner) (*Document, error) {
 	}
 
 	d := &Document{sc: sc, sig: sig}
-	v := validator{sc: sc}
+	v := &d.v
+	v.sc = sc
 	if err := v.noAttrs(sig); err != nil {
 		return nil, err
 	}
@@ -131,7 +134,8 @@ func checkSignature(sc *scanner) (*Document, error) {
 	if err := v.noAttrs(kids[1]); err != nil {
 		return nil, err
 	}
-	sv, err := v.base64Leaf(kids[1])
+	var svBuf [96]byte
+	sv, err := v.base64Leaf(kids[1], svBuf[:])
 	if err != nil {
 		return nil, err
 	}
@@ -141,27 +145,28 @@ func checkSignature(sc *scanner) (*Document, error) {
 		}
 		return nil, sigErr("SignatureValue is %d bytes, want 64 (raw r||s)", len(sv))
 	}
-	d.sigValue = sv
+	copy(d.sigValue[:], sv)
 	if err := v.keyInfo(d, kids[2]); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// validator checks element shapes inside the signature.
-type validator struct{ sc *scanner }
+// validator checks element shapes inside the signature. Child lists are
+// carved out of buf, so checking a signature allocates nothing for them.
+type validator struct {
+	sc  *scanner
+	buf [48]int32
+	n   int
+}
 
-func (v validator) name(i int32) string {
-	t := &v.sc.toks[i]
-	if t.prefix == "" {
-		return t.local
-	}
-	return t.prefix + ":" + t.local
+func (v *validator) name(i int32) string {
+	return v.sc.qnameOf(&v.sc.toks[i])
 }
 
 // children returns the child elements of i, which must be exactly the ds
 // elements named, in order, with only whitespace text between them.
-func (v validator) children(i int32, names ...string) ([]int32, error) {
+func (v *validator) children(i int32, names ...string) ([]int32, error) {
 	got, err := v.childList(i)
 	if err != nil {
 		return nil, err
@@ -177,32 +182,35 @@ func (v validator) children(i int32, names ...string) ([]int32, error) {
 	return got, nil
 }
 
-func (v validator) childList(i int32) ([]int32, error) {
+func (v *validator) childList(i int32) ([]int32, error) {
 	toks := v.sc.toks
-	var out []int32
+	out := v.buf[v.n:v.n]
 	for j := i + 1; j < toks[i].end; j++ {
 		switch toks[j].kind {
 		case tText:
-			if !isXMLSpace(toks[j].text) {
+			if !isXMLSpace(v.sc.textOf(&toks[j])) {
 				return nil, sigErr("text inside %s", v.name(i))
 			}
 		case tStart:
+			if v.n+len(out) == len(v.buf) {
+				return nil, sigErr("too many elements inside %s", v.name(i))
+			}
 			out = append(out, j)
 			j = toks[j].end
 		}
 	}
+	v.n += len(out)
 	return out, nil
 }
 
-func (v validator) is(i int32, local string) error {
-	t := &v.sc.toks[i]
-	if t.space != NamespaceDS || t.local != local {
+func (v *validator) is(i int32, local string) error {
+	if !v.sc.isElem(i, NamespaceDS, local) {
 		return sigErr("unexpected element %s (want ds:%s)", v.name(i), local)
 	}
 	return nil
 }
 
-func (v validator) noAttrs(i int32) error {
+func (v *validator) noAttrs(i int32) error {
 	t := &v.sc.toks[i]
 	if t.attrHi != t.attrLo {
 		return sigErr("unexpected attribute on %s", v.name(i))
@@ -212,7 +220,7 @@ func (v validator) noAttrs(i int32) error {
 
 // onlyAttr requires exactly one unqualified attribute named name and
 // returns its value.
-func (v validator) onlyAttr(i int32, name string) (string, error) {
+func (v *validator) onlyAttr(i int32, name string) (string, error) {
 	t := &v.sc.toks[i]
 	if t.attrHi-t.attrLo != 1 {
 		return "", sigErr("%s must have exactly the attribute %s", v.name(i), name)
@@ -225,7 +233,7 @@ func (v validator) onlyAttr(i int32, name string) (string, error) {
 }
 
 // algorithm checks an empty element with Algorithm=want.
-func (v validator) algorithm(i int32, want string) error {
+func (v *validator) algorithm(i int32, want string) error {
 	alg, err := v.onlyAttr(i, "Algorithm")
 	if err != nil {
 		return err
@@ -240,48 +248,68 @@ func (v validator) algorithm(i int32, want string) error {
 }
 
 // leafText returns the text of an element with no child elements.
-func (v validator) leafText(i int32) (string, error) {
+func (v *validator) leafText(i int32) (string, error) {
 	toks := v.sc.toks
-	var s string
-	for j := i + 1; j < toks[i].end; j++ {
+	end := toks[i].end
+	for j := i + 1; j < end; j++ {
 		if toks[j].kind != tText {
 			return "", sigErr("unexpected element inside %s", v.name(i))
 		}
-		s += toks[j].text
 	}
-	return s, nil
+	switch end - i - 1 {
+	case 0:
+		return "", nil
+	case 1:
+		return v.sc.textOf(&toks[i+1]), nil
+	}
+	var b strings.Builder
+	for j := i + 1; j < end; j++ {
+		b.WriteString(v.sc.textOf(&toks[j]))
+	}
+	return b.String(), nil
 }
 
-func (v validator) base64Leaf(i int32) ([]byte, error) {
+// base64Leaf decodes the element's text into dst when it fits, else into a
+// new slice.
+func (v *validator) base64Leaf(i int32, dst []byte) ([]byte, error) {
 	s, err := v.leafText(i)
 	if err != nil {
 		return nil, err
 	}
-	b, err := decodeBase64(s)
+	b, err := decodeBase64(s, dst)
 	if err != nil {
 		return nil, sigErr("%s: %v", v.name(i), err)
 	}
 	return b, nil
 }
 
+var strictB64 = base64.StdEncoding.Strict()
+
 // decodeBase64 decodes base64 with XML whitespace (including CR, which DCC
 // writes as &#13;) allowed anywhere, and strict padding.
-func decodeBase64(s string) ([]byte, error) {
-	clean := make([]byte, 0, len(s))
+func decodeBase64(s string, dst []byte) ([]byte, error) {
+	var cbuf [160]byte
+	clean := cbuf[:0]
+	if len(s) > len(cbuf) {
+		clean = make([]byte, 0, len(s))
+	}
 	for i := 0; i < len(s); i++ {
 		if !isSpace(s[i]) {
 			clean = append(clean, s[i])
 		}
 	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
-	n, err := base64.StdEncoding.Strict().Decode(out, clean)
+	out := dst
+	if n := base64.StdEncoding.DecodedLen(len(clean)); n > len(dst) {
+		out = make([]byte, n)
+	}
+	n, err := strictB64.Decode(out, clean)
 	if err != nil {
 		return nil, fmt.Errorf("bad base64: %v", err)
 	}
 	return out[:n], nil
 }
 
-func (v validator) signedInfo(d *Document, si int32) error {
+func (v *validator) signedInfo(d *Document, si int32) error {
 	if err := v.noAttrs(si); err != nil {
 		return err
 	}
@@ -338,18 +366,19 @@ func (v validator) signedInfo(d *Document, si int32) error {
 	if err := v.noAttrs(rk[2]); err != nil {
 		return err
 	}
-	dv, err := v.base64Leaf(rk[2])
+	var dvBuf [48]byte
+	dv, err := v.base64Leaf(rk[2], dvBuf[:])
 	if err != nil {
 		return err
 	}
 	if len(dv) != 32 {
 		return sigErr("DigestValue is %d bytes, want 32", len(dv))
 	}
-	d.digest = dv
+	copy(d.digest[:], dv)
 	return nil
 }
 
-func (v validator) keyInfo(d *Document, ki int32) error {
+func (v *validator) keyInfo(d *Document, ki int32) error {
 	if err := v.noAttrs(ki); err != nil {
 		return err
 	}
@@ -372,24 +401,23 @@ func (v validator) keyInfo(d *Document, ki int32) error {
 			return err
 		}
 		t := &v.sc.toks[it]
-		if t.space != NamespaceDS {
+		if v.sc.spaceOf(t) != NamespaceDS {
 			return sigErr("unexpected element %s in X509Data", v.name(it))
 		}
-		switch t.local {
+		switch v.sc.localOf(t) {
 		case "X509IssuerSerial":
 			if d.keyInfo.IssuerSerial != nil {
 				return sigErr("more than one X509IssuerSerial")
 			}
-			is, err := v.issuerSerial(it)
-			if err != nil {
+			if err := v.issuerSerial(it, &d.issuer, &d.serial); err != nil {
 				return err
 			}
-			d.keyInfo.IssuerSerial = is
+			d.keyInfo.IssuerSerial = &d.issuer
 		case "X509Certificate":
 			if len(d.keyInfo.Certificates) == maxCertificates {
 				return sigErr("more than %d X509Certificate", maxCertificates)
 			}
-			der, err := v.base64Leaf(it)
+			der, err := v.base64Leaf(it, nil)
 			if err != nil {
 				return err
 			}
@@ -404,40 +432,40 @@ func (v validator) keyInfo(d *Document, ki int32) error {
 	return nil
 }
 
-func (v validator) issuerSerial(i int32) (*IssuerSerial, error) {
+func (v *validator) issuerSerial(i int32, is *IssuerSerial, serial *big.Int) error {
 	kids, err := v.children(i, "X509IssuerName", "X509SerialNumber")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, k := range kids {
 		if err := v.noAttrs(k); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	name, err := v.leafText(kids[0])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	name = strings.Trim(name, " \t\n\r")
 	if name == "" {
-		return nil, sigErr("empty X509IssuerName")
+		return sigErr("empty X509IssuerName")
 	}
 	sn, err := v.leafText(kids[1])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sn = strings.Trim(sn, " \t\n\r")
 	if sn == "" || len(sn) > 60 {
-		return nil, sigErr("bad X509SerialNumber")
+		return sigErr("bad X509SerialNumber")
 	}
 	for k := 0; k < len(sn); k++ {
 		if sn[k] < '0' || sn[k] > '9' {
-			return nil, sigErr("X509SerialNumber %q is not a non-negative decimal", sn)
+			return sigErr("X509SerialNumber %q is not a non-negative decimal", sn)
 		}
 	}
-	serial, ok := new(big.Int).SetString(sn, 10)
-	if !ok {
-		return nil, sigErr("bad X509SerialNumber %q", sn)
+	if _, ok := serial.SetString(sn, 10); !ok {
+		return sigErr("bad X509SerialNumber %q", sn)
 	}
-	return &IssuerSerial{IssuerName: name, Serial: serial}, nil
+	*is = IssuerSerial{IssuerName: name, Serial: serial}
+	return nil
 }

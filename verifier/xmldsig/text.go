@@ -14,15 +14,11 @@ import (
 // are. Any other '&' is ErrMalformed: there is no DTD, so no other entity
 // can exist, and refusing them is what makes entity bombs impossible.
 func decode(raw string, attr bool) (string, error) {
-	clean := true
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '&' || c == '\r' || (attr && (c == '\t' || c == '\n')) {
-			clean = false
-			break
+	if attr {
+		if strings.IndexAny(raw, "&\r\t\n") < 0 {
+			return raw, nil
 		}
-	}
-	if clean {
+	} else if strings.IndexByte(raw, '&') < 0 && strings.IndexByte(raw, '\r') < 0 {
 		return raw, nil
 	}
 	b := make([]byte, 0, len(raw))
@@ -100,10 +96,32 @@ func charRef(name string) (rune, bool) {
 	return r, true
 }
 
+// escText and escAttr mark the bytes c14n escapes in text and in
+// attribute values.
+var escText, escAttr = func() (t, a [256]bool) {
+	for _, c := range "&<>\r" {
+		t[c] = true
+	}
+	for _, c := range "&<\"\t\n\r" {
+		a[c] = true
+	}
+	return t, a
+}()
+
 // appendText appends s escaped as c14n text: & < > and CR.
 func appendText(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) && !escText[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return append(b, s...)
+	}
 	last := 0
-	for i := 0; i < len(s); i++ {
+	for ; i < len(s); i++ {
+		if !escText[s[i]] {
+			continue
+		}
 		var esc string
 		switch s[i] {
 		case '&':
@@ -126,8 +144,18 @@ func appendText(b []byte, s string) []byte {
 
 // appendAttrValue appends s escaped as a c14n attribute value: & < " TAB LF CR.
 func appendAttrValue(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) && !escAttr[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return append(b, s...)
+	}
 	last := 0
-	for i := 0; i < len(s); i++ {
+	for ; i < len(s); i++ {
+		if !escAttr[s[i]] {
+			continue
+		}
 		var esc string
 		switch s[i] {
 		case '&':

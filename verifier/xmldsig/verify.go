@@ -5,39 +5,52 @@ import (
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/subtle"
-	"math/big"
 )
 
 // Verify checks the signature with pub, which must be a P-256 key, and on
 // success returns the document element as digested and the canonical bytes
 // the digest covers.
 //
-// It canonicalises the document minus the ds:Signature (inclusive c14n 1.0,
-// or exclusive when the Reference lists the exc-c14n transform), compares
-// its sha256 with DigestValue, then verifies the ECDSA signature over the
-// sha256 of the exclusive c14n of SignedInfo. The returned tree is built in
-// the same walk that fed the digest and is returned only when both checks
-// pass; on any failure root and canonical are nil and err wraps
-// ErrSignature.
+// It takes the canonical form of the document minus the ds:Signature
+// (inclusive c14n 1.0, written by Parse's scan in the same pass that made
+// the tokens; or exclusive c14n, walked from those tokens, when the
+// Reference lists the exc-c14n transform), compares its sha256 with
+// DigestValue, then verifies the ECDSA signature over the sha256 of the
+// exclusive c14n of SignedInfo. The tree is built from the same tokens,
+// minus the signature, and is returned only when both checks pass; on any
+// failure root and canonical are nil and err wraps ErrSignature.
+//
+// canonical is shared by every Verify of d and must not be modified.
+// Verify does not modify d, so it may be called concurrently.
 func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte, err error) {
 	if pub == nil || pub.Curve != elliptic.P256() {
 		return nil, nil, sigErr("verification key is not ECDSA P-256")
 	}
-	c := newCanon(d.sc, d.excDigest, len(d.sc.s))
-	c.enableTree(d.sc.nElems)
-	root = c.run(0, d.sig)
-	sum := sha256.Sum256(c.out)
-	if subtle.ConstantTimeCompare(sum[:], d.digest) != 1 {
+	c := newCanon(d.sc, d.excDigest, 0)
+	if !d.excDigest && d.sc.sigCut == d.sig {
+		// The scan wrote the inclusive canonical form, signature cut out,
+		// from the very tokens the tree is now built from.
+		c.treeOnly(d.sc.nElems)
+		root = c.run(0, d.sig)
+		canonical = d.sc.out[:len(d.sc.out):len(d.sc.out)]
+	} else {
+		c.reset(d.excDigest, len(d.sc.s))
+		c.enableTree(d.sc.nElems)
+		root = c.run(0, d.sig)
+		canonical = c.out
+	}
+	sum := sha256.Sum256(canonical)
+	if subtle.ConstantTimeCompare(sum[:], d.digest[:]) != 1 {
 		return nil, nil, sigErr("Reference digest does not match the document")
 	}
-	si := d.signedInfoC14N()
-	h := sha256.Sum256(si)
-	r := new(big.Int).SetBytes(d.sigValue[:32])
-	s := new(big.Int).SetBytes(d.sigValue[32:])
-	if !ecdsa.Verify(pub, h[:], r, s) {
+	t := &d.sc.toks[d.signedInf]
+	c.reset(true, int(t.endOff-t.off)+128)
+	c.run(d.signedInf, -1)
+	h := sha256.Sum256(c.out)
+	if !ecdsa.VerifyASN1(pub, h[:], rawToDER(&d.sigValue)) {
 		return nil, nil, sigErr("ECDSA signature does not verify")
 	}
-	return root, c.out, nil
+	return root, canonical, nil
 }
 
 // signedInfoC14N is the exclusive c14n of ds:SignedInfo, the bytes the
@@ -47,4 +60,25 @@ func (d *Document) signedInfoC14N() []byte {
 	c := newCanon(d.sc, true, int(t.endOff-t.off)+128)
 	c.run(d.signedInf, -1)
 	return c.out
+}
+
+// rawToDER encodes raw r||s as an ASN.1 ECDSA-Sig-Value for
+// ecdsa.VerifyASN1, without big.Int round trips. A zero or out-of-range
+// component simply fails verification there.
+func rawToDER(raw *[64]byte) []byte {
+	var buf [72]byte
+	b := append(buf[:0], 0x30, 0)
+	for _, v := range [][]byte{raw[:32], raw[32:]} {
+		for len(v) > 1 && v[0] == 0 {
+			v = v[1:]
+		}
+		b = append(b, 0x02, byte(len(v)))
+		if v[0]&0x80 != 0 {
+			b[len(b)-1]++
+			b = append(b, 0)
+		}
+		b = append(b, v...)
+	}
+	b[1] = byte(len(b) - 2)
+	return b
 }

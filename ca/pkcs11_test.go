@@ -1,0 +1,97 @@
+package ca
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+const softhsmModule = "/usr/lib/softhsm/libsofthsm2.so"
+
+// TestPKCS11SoftHSM runs Init, Open and Issue against a real SoftHSM2 token
+// created in a temp dir: the CA keys are generated inside the token and no
+// private key file is written in the data directory.
+// Not parallel: it sets SOFTHSM2_CONF for the process.
+func TestPKCS11SoftHSM(t *testing.T) {
+	util, err := exec.LookPath("softhsm2-util")
+	if err == nil {
+		_, err = os.Stat(softhsmModule)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("SoftHSM2 is required in CI: %v", err)
+		}
+		t.Skipf("SKIP: SoftHSM2 not installed (softhsm2-util, %s): %v", softhsmModule, err)
+	}
+	tokens := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "softhsm2.conf")
+	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOFTHSM2_CONF", conf)
+	if out, err := exec.Command(util, "--init-token", "--free", "--label", "smki", "--pin", "1234", "--so-pin", "5678").CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util: %v\n%s", err, out)
+	}
+	dataDir := t.TempDir()
+	st := openBolt(t, dataDir)
+	uri := "pkcs11:module-path=" + softhsmModule + ";token=smki?pin-value=1234"
+	e := newEnvOn(t, st, dataDir, uri)
+
+	if e.ca.keys.kind != kindPKCS11 {
+		t.Fatalf("CA opened with %s, want pkcs11", e.ca.keys.kind)
+	}
+	var state []byte
+	_ = st.View(context.Background(), func(tx store.Tx) (err error) { state, err = tx.GetMeta(metaState); return })
+	if !strings.Contains(string(state), `"root_key":"pkcs11:id=`) || strings.Contains(string(state), "pin") {
+		t.Errorf("CA state %s: want pkcs11 key references without a PIN", state)
+	}
+	_, csr := newCSR(t, nil)
+	cert, _, err := e.ca.Issue(context.Background(), issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.CheckSignatureFrom(e.ca.Issuing()); err != nil {
+		t.Fatalf("issued certificate does not verify: %v", err)
+	}
+	if err := e.ca.Issuing().CheckSignatureFrom(e.ca.Root()); err != nil {
+		t.Fatalf("issuing CA does not verify: %v", err)
+	}
+	// No key material in the data directory: no keys/ dir, no PEM key.
+	err = filepath.WalkDir(dataDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			if d != nil && d.IsDir() && d.Name() == "keys" {
+				t.Errorf("keys directory %s created", p)
+			}
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), "PRIVATE KEY") {
+			t.Errorf("private key material in %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The keys are in the token: two private key objects.
+	out, err := exec.Command("pkcs11-tool", "--module", softhsmModule, "--token-label", "smki", "--login", "--pin", "1234", "--list-objects", "--type", "privkey").CombinedOutput()
+	if err == nil && strings.Count(string(out), "Private Key Object") != 2 {
+		t.Errorf("token holds %d private keys, want 2:\n%s", strings.Count(string(out), "Private Key Object"), out)
+	}
+	// The softkms Config cannot open a PKCS#11 CA.
+	soft := e.cfg
+	soft.KMS = ""
+	if _, err := Open(context.Background(), st, soft); err == nil {
+		t.Error("Open with softkms opened a PKCS#11 CA")
+	}
+}

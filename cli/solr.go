@@ -1,0 +1,336 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/ra"
+)
+
+// timeFlag parses an optional RFC 3339 flag.
+func timeFlag(c *ucli.Context, name string) (*time.Time, error) {
+	s := c.String(name)
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, usageErr("--%s: %v", name, err)
+	}
+	return &t, nil
+}
+
+// oneArg returns the single positional argument (an ID or a file).
+// urfave/cli stops parsing flags at the first positional argument, so
+// `smki solr approve ID --officer DIR` would leave --officer unparsed:
+// flags after the argument are applied here, as if given before it.
+func oneArg(c *ucli.Context, what string) (string, error) {
+	args := c.Args().Slice()
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			pos = append(pos, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := findFlag(c, name)
+		if f == nil {
+			return "", usageErr("flag provided but not defined: %s", a)
+		}
+		if _, isBool := f.(*ucli.BoolFlag); isBool && !hasValue {
+			value, hasValue = "true", true
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return "", usageErr("flag needs an argument: %s", a)
+			}
+			i++
+			value = args[i]
+		}
+		if err := c.Set(name, value); err != nil {
+			return "", usageErr("%s: %v", a, err)
+		}
+	}
+	if len(pos) != 1 {
+		return "", usageErr("want exactly one %s, got %d arguments", what, len(pos))
+	}
+	return pos[0], nil
+}
+
+// findFlag returns the command's flag called name (or an alias).
+func findFlag(c *ucli.Context, name string) ucli.Flag {
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+func eventRows(es []ra.SoLREvent) [][]string {
+	var rows [][]string
+	for _, e := range es {
+		rows = append(rows, []string{e.ID, e.State, e.FailedParty.String(), e.SRPUser.String(), e.Instruction,
+			e.Start.Format(time.RFC3339), fmtPtr(e.End, "open"), fmtPtr(e.RevokeAt, "at approval"), e.DeclaredBy, e.ApprovedBy})
+	}
+	return rows
+}
+
+const eventHeader = "ID\tSTATE\tFAILED PARTY\tSRP USER\tINSTRUCTION\tSTART\tEND\tREVOKE AT\tDECLARED BY\tAPPROVED BY"
+
+func fmtPtr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// printEvent prints an event and, if given, its dry run.
+func printEvent(c *ucli.Context, res ra.EventResult) error {
+	if c.Bool("json") {
+		return printJSON(c, res)
+	}
+	table(c, eventHeader, eventRows([]ra.SoLREvent{res.Event}))
+	if d := res.DryRun; d != nil {
+		fmt.Fprintf(c.App.Writer, "\ndry run: the revocation would revoke %d certificate(s) (cessationOfOperation):\n", len(d.Certificates))
+		table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(d.Certificates))
+		fmt.Fprintf(c.App.Writer, "\n%d device(s) of supplier user(s) %v come into the SRP's scope\n", len(d.Devices), d.SupplierUsers)
+	}
+	if n := len(res.Event.Revoked); n > 0 {
+		fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", n, fmtPtr(res.Event.RevokedAt, ""))
+	}
+	return nil
+}
+
+func solrCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "solr",
+		Usage: "SoLR events: record the Authority's instruction, approve (four-eyes), close",
+		Subcommands: []*ucli.Command{
+			{
+				Name:  "declare",
+				Usage: "record an Authority instruction (authority-liaison or ra-operator); prints the dry run",
+				Description: `Nothing changes until a different person holding ra-approver approves it.
+--revoke-at is when the failed Supplier's certificates are revoked: "now" (the
+default: at approval) or an RFC 3339 time (a scheduled revocation).
+
+Example:
+   smki solr declare --failed-party 90-B3-D5-1F-30-00-00-0A --srp-user 90-B3-D5-1F-30-05-00-00 \
+       --instruction OFGEM-SOLR-2026-001 --revoke-at 2026-03-15T00:00:00Z`,
+				Flags: append([]ucli.Flag{
+					&ucli.StringFlag{Name: "failed-party", Usage: "Party ID of the failed Supplier", Required: true},
+					&ucli.StringFlag{Name: "srp-user", Usage: "the SRP's SC User ID", Required: true},
+					&ucli.StringFlag{Name: "instruction", Usage: "the Authority's instruction reference", Required: true},
+					&ucli.StringFlag{Name: "start", Usage: "RFC 3339 start (default now)"},
+					&ucli.StringFlag{Name: "end", Usage: "RFC 3339 end (default open-ended)"},
+					&ucli.StringFlag{Name: "revoke-at", Usage: `"now" or an RFC 3339 time`, Value: "now"},
+				}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					failed, err := euiFlag(c, "failed-party", true)
+					if err != nil {
+						return err
+					}
+					srp, err := euiFlag(c, "srp-user", true)
+					if err != nil {
+						return err
+					}
+					req := ra.DeclareRequest{FailedParty: failed, SRPUser: srp, Instruction: c.String("instruction")}
+					start, err := timeFlag(c, "start")
+					if err != nil {
+						return err
+					}
+					if start != nil {
+						req.Start = *start
+					}
+					if req.End, err = timeFlag(c, "end"); err != nil {
+						return err
+					}
+					if s := c.String("revoke-at"); !strings.EqualFold(s, "now") {
+						if req.RevokeAt, err = timeFlag(c, "revoke-at"); err != nil {
+							return err
+						}
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					res, err := cl.DeclareSoLR(c.Context, req)
+					if err != nil {
+						return apiErr(err)
+					}
+					return printEvent(c, res)
+				},
+			},
+			{
+				Name: "approve", Usage: "approve a declared event (ra-approver; never its declarer)", ArgsUsage: "ID",
+				Description: "Example:\n   smki solr approve solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver",
+				Flags:       clientFlags(),
+				Action: func(c *ucli.Context) error {
+					id, err := oneArg(c, "event ID")
+					if err != nil {
+						return err
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					res, err := cl.ApproveSoLR(c.Context, id)
+					if err != nil {
+						return apiErr(err)
+					}
+					return printEvent(c, res)
+				},
+			},
+			{
+				Name: "show", Usage: "show an event (with the dry run while its revocation is to come)", ArgsUsage: "ID",
+				Flags: clientFlags(),
+				Action: func(c *ucli.Context) error {
+					id, err := oneArg(c, "event ID")
+					if err != nil {
+						return err
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					res, err := cl.GetSoLR(c.Context, id)
+					if err != nil {
+						return apiErr(err)
+					}
+					return printEvent(c, res)
+				},
+			},
+			{
+				Name: "list", Usage: "list SoLR events",
+				Flags: clientFlags(),
+				Action: func(c *ucli.Context) error {
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					es, err := cl.ListSoLR(c.Context)
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, es)
+					}
+					table(c, eventHeader, eventRows(es))
+					return nil
+				},
+			},
+			{
+				Name: "close", Usage: "close an event: the SC role returns to default deny", ArgsUsage: "ID",
+				Description: "Example:\n   smki solr close solr-20260314T092653Z-0a1b2c3d4e5f --reason \"OFGEM-SOLR-2026-001 ended\"",
+				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "reason", Usage: "why (the instruction that ends it)"}}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					id, err := oneArg(c, "event ID")
+					if err != nil {
+						return err
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					e, err := cl.CloseSoLR(c.Context, id, c.String("reason"))
+					if err != nil {
+						return apiErr(err)
+					}
+					return printEvent(c, ra.EventResult{Event: e})
+				},
+			},
+		},
+	}
+}
+
+func adtCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "adt",
+		Usage: "Anomaly Detection Threshold files of SC users (R4; docs/adt.md)",
+		Subcommands: []*ucli.Command{
+			{
+				Name:  "submit",
+				Usage: "sign an ADT file with the officer's credential key and submit it (SRO/ARO of the SC user's party)",
+				Description: `The signature is ECDSA P-256 over SHA-256 of the exact file bytes (DER), made
+with --officer DIR/key.pem; the RA checks it against the officer's certificate.
+
+Example:
+   smki adt submit --file adt.json --officer ./srp1-aro`,
+				Flags: append([]ucli.Flag{&ucli.StringFlag{Name: "file", Usage: "ADT file (JSON, smki-adt/1)", Required: true}}, clientFlags()...),
+				Action: func(c *ucli.Context) error {
+					data, err := readFileFlag(c, "file", ra.MaxADTFile)
+					if err != nil {
+						return err
+					}
+					_, officer, err := raTarget(c)
+					if err != nil {
+						return err
+					}
+					key, err := loadKey(filepath.Join(officer, "key.pem"))
+					if err != nil {
+						return usageErr("--officer: %v", err)
+					}
+					sig, err := ra.SignADT(key, data)
+					if err != nil {
+						return withCode(ExitUsage, err)
+					}
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					rec, err := cl.SubmitADT(c.Context, data, sig)
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, rec)
+					}
+					table(c, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows([]ra.ADTRecord{rec}))
+					return nil
+				},
+			},
+			{
+				Name: "list", Usage: "list accepted ADT files",
+				Flags: clientFlags(),
+				Action: func(c *ucli.Context) error {
+					cl, err := raClient(c)
+					if err != nil {
+						return err
+					}
+					rs, err := cl.ListADT(c.Context)
+					if err != nil {
+						return apiErr(err)
+					}
+					if c.Bool("json") {
+						return printJSON(c, rs)
+					}
+					table(c, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows(rs))
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func adtRows(rs []ra.ADTRecord) [][]string {
+	var rows [][]string
+	for _, r := range rs {
+		var srvs []string
+		for _, t := range r.Thresholds {
+			srvs = append(srvs, fmt.Sprintf("%s(%d/%d per %s)", t.SRV, t.Warning, t.Quarantine, time.Duration(t.Period)))
+		}
+		rows = append(rows, []string{r.SCUser.String(), r.SupplierUser.String(), strings.Join(srvs, " "), r.SubmittedBy, r.SHA256})
+	}
+	return rows
+}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
+	"github.com/smki/smki/store/postgres"
+)
+
+// storeFlag selects the store engine. Keys, the access CA and officer
+// credentials stay in the data directory whatever the engine.
+func storeFlag() ucli.Flag {
+	return &ucli.StringFlag{Name: "store", EnvVars: []string{"SMKI_STORE"},
+		Usage: "store: bbolt:PATH (default: bbolt:DATA/smki.db) or a postgres:// URL (several instances may share one database)"}
+}
+
+// storeSpec is a parsed --store value.
+type storeSpec struct {
+	engine string // "bbolt" or "postgres"
+	target string // file path, or connection URL
+}
+
+// parseStoreSpec reads "bbolt:PATH" or "postgres://..." /
+// "postgresql://..."; "" means the bbolt file in dataDir.
+func parseStoreSpec(s, dataDir string) (storeSpec, error) {
+	switch {
+	case s == "":
+		if dataDir == "" {
+			return storeSpec{}, usageErr("no store: --store bbolt:PATH or postgres://...")
+		}
+		return storeSpec{"bbolt", storePath(dataDir)}, nil
+	case strings.HasPrefix(s, "bbolt:"):
+		p := strings.TrimPrefix(s, "bbolt:")
+		if p == "" {
+			return storeSpec{}, usageErr("--store bbolt: needs a file path")
+		}
+		return storeSpec{"bbolt", p}, nil
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		return storeSpec{"postgres", s}, nil
+	}
+	return storeSpec{}, usageErr("--store %q: want bbolt:PATH or a postgres:// URL", redactURL(s))
+}
+
+// String names the store without a password, for logs and output.
+func (s storeSpec) String() string {
+	if s.engine == "bbolt" {
+		return "bbolt:" + s.target
+	}
+	return redactURL(s.target)
+}
+
+// redactURL hides the password of a URL-shaped connection string.
+func redactURL(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	rest := s[i+3:]
+	at := strings.IndexByte(rest, '@')
+	if at < 0 {
+		return s
+	}
+	cred := rest[:at]
+	if c := strings.IndexByte(cred, ':'); c >= 0 {
+		cred = cred[:c] + ":xxxxx"
+	}
+	return s[:i+3] + cred + rest[at:]
+}
+
+// open opens the store. lockWait bounds the wait for bbolt's file lock.
+func (s storeSpec) open(ctx context.Context, lockWait time.Duration) (store.Store, error) {
+	switch s.engine {
+	case "bbolt":
+		opts := []bolt.Option{}
+		if lockWait > 0 {
+			opts = append(opts, bolt.WithLockTimeout(lockWait))
+		}
+		return bolt.Open(s.target, opts...)
+	case "postgres":
+		st, err := postgres.Open(ctx, s.target)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", redactURL(s.target), err)
+		}
+		return st, nil
+	}
+	return nil, usageErr("unknown store engine %q", s.engine)
+}
+
+// openStoreFlag opens the store named by --store (default: the bbolt file
+// in dataDir).
+func openStoreFlag(c *ucli.Context, dataDir string, lockWait time.Duration) (store.Store, storeSpec, error) {
+	spec, err := parseStoreSpec(c.String("store"), dataDir)
+	if err != nil {
+		return nil, spec, err
+	}
+	st, err := spec.open(c.Context, lockWait)
+	return st, spec, err
+}

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/verifier"
+)
+
+// TestSoLRLifecycle is DESIGN.md section 4 on the real binary and a real
+// server, on the wall clock: parties and enrolled users, a device registry,
+// an event declared by an authority-liaison with a scheduled revocation,
+// four-eyes refusals, approval, the scheduler revoking the failed Supplier
+// on time, a signed ADT file, an exported bundle that verifiers open
+// against the SMKI root, an SC request accepted under it, an alert routed
+// to the SRP, and default deny (E4) once the event is closed.
+func TestSoLRLifecycle(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	work := t.TempDir()
+	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
+	approver := filepath.Join(data, "officers", "approver")
+
+	const (
+		supplierA = "90-B3-D5-1F-30-00-00-0A"
+		supIS     = "90-B3-D5-1F-30-01-00-00" // the originator of DCC's DUIS templates
+		srp1      = "90-B3-D5-1F-30-00-00-5C"
+		srpSC     = "90-B3-D5-1F-30-05-00-00"
+		device    = "00-DB-12-34-56-78-90-A0" // the target of the template
+	)
+	ra.must("party", "create", "--id", supplierA, "--name", "supplier-a")
+	ra.must("user", "create", "--id", supIS, "--party", supplierA, "--role", "IS", "--name", "supplier-a-is")
+	ra.must("party", "create", "--id", srp1, "--name", "srp-1")
+	ra.must("user", "create", "--id", srpSC, "--party", srp1, "--role", "SC", "--name", "srp-sc")
+	supSRO, srpSRO, srpARO, liaison := filepath.Join(work, "supa-sro"), filepath.Join(work, "srp1-sro"),
+		filepath.Join(work, "srp1-aro"), filepath.Join(work, "liaison")
+	ra.must("officer", "add", "--id", "supa-sro", "--name", "Ann Bee", "--kind", "sro", "--party", supplierA, "--out", supSRO)
+	ra.must("officer", "add", "--id", "srp1-sro", "--name", "Sam Roe", "--kind", "sro", "--party", srp1, "--out", srpSRO)
+	ra.as(srpSRO).must("officer", "add", "--id", "srp1-aro", "--name", "Al Roe", "--kind", "aro", "--party", srp1, "--out", srpARO)
+	ra.must("officer", "add", "--id", "liaison", "--name", "Lee Ayson", "--kind", "authority-liaison", "--out", liaison)
+
+	enrol := func(officer, user, name string) (key, cert string) {
+		key, csr, cert := filepath.Join(work, name+".key"), filepath.Join(work, name+".csr"), filepath.Join(work, name+".pem")
+		mustRun(t, nil, "keygen", "--out", key)
+		mustRun(t, nil, "csr", "--key", key, "--user-id", user, "--profile", "xml-signing", "--out", csr)
+		ra.as(officer).must("enroll", "--user-id", user, "--profile", "xml-signing", "--csr", csr, "--out", cert)
+		return key, cert
+	}
+	enrol(supSRO, supIS, "supa-xml")
+	scKey, scCert := enrol(srpARO, srpSC, "sc-xml")
+
+	devices := filepath.Join(work, "devices.csv")
+	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n"+device+","+supIS+",2\n00-DB-12-34-56-78-90-A1,"+supIS+",1\n"), 0o644)
+	ra.as(srpARO).refused("E_RA_FORBIDDEN", "devices", "import", devices)
+	ra.must("devices", "import", devices)
+
+	// The liaison declares; the revocation is scheduled a few seconds out.
+	revokeAt := time.Now().Add(6 * time.Second).UTC().Truncate(time.Second)
+	var declared struct {
+		Event struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"event"`
+		DryRun struct {
+			Certificates []json.RawMessage `json:"certificates"`
+			Devices      []json.RawMessage `json:"devices"`
+		} `json:"dry_run"`
+	}
+	out := ra.as(liaison).must("solr", "declare", "--failed-party", supplierA, "--srp-user", srpSC,
+		"--instruction", "OFGEM-SOLR-E2E-1", "--revoke-at", revokeAt.Format(time.RFC3339), "--json")
+	if err := json.Unmarshal([]byte(out.stdout), &declared); err != nil {
+		t.Fatalf("declare output: %v\n%s", err, out.stdout)
+	}
+	id := declared.Event.ID
+	if declared.Event.State != "declared" || len(declared.DryRun.Certificates) != 1 || len(declared.DryRun.Devices) != 2 {
+		t.Fatalf("declared: %s", out.stdout)
+	}
+	// Four-eyes: the declarer may not approve; an operator is no approver.
+	ra.as(liaison).refused("E_RA_FOUR_EYES", "solr", "approve", id)
+	ra.refused("E_RA_FORBIDDEN", "solr", "approve", id)
+	ra.as(approver).must("solr", "approve", id)
+
+	status := func() string {
+		r := ra.must("certs", "--party", supplierA, "--json")
+		var cs []struct {
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &cs); err != nil || len(cs) != 1 {
+			t.Fatalf("supplier-a certificates: %v %s", err, r.stdout)
+		}
+		return cs[0].Status
+	}
+	if time.Now().Before(revokeAt) {
+		if s := status(); s != "good" {
+			t.Fatalf("before the revocation time supplier-a's certificate is %s", s)
+		}
+	} else {
+		t.Log("setup outran the revocation time; skipping the before-check")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for status() != "revoked" {
+		if time.Now().After(deadline) {
+			t.Fatalf("supplier-a's certificate not revoked by %s (revoke-at %s)", deadline.Format(time.RFC3339), revokeAt.Format(time.RFC3339))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if time.Now().Before(revokeAt) {
+		t.Fatalf("revoked before %s", revokeAt)
+	}
+
+	// The SRP's ARO submits a signed ADT file; a forged one is refused.
+	adt := filepath.Join(work, "adt.json")
+	os.WriteFile(adt, []byte(`{"format":"smki-adt/1","sc_user":"`+srpSC+`","supplier_user":"`+supIS+
+		`","thresholds":[{"srv":"1.6","period":"24h","warning":100,"quarantine":1000}]}`), 0o644)
+	ra.as(supSRO).refused("E_RA_FORBIDDEN", "adt", "submit", "--file", adt)
+	ra.as(srpARO).must("adt", "submit", "--file", adt)
+
+	// Export the bundle; it opens against the SMKI root.
+	trust := filepath.Join(work, "trust")
+	os.MkdirAll(trust, 0o755)
+	_, rootPEM := srv.get(t, "/roots")
+	_, issPEM := srv.get(t, "/ca/issuing.pem")
+	os.WriteFile(filepath.Join(trust, "root.pem"), rootPEM, 0o644)
+	os.WriteFile(filepath.Join(trust, "issuing-ca.pem"), issPEM, 0o644)
+	exported := filepath.Join(work, "exported.json")
+	ra.must("bundle", "export", "--out", exported)
+	raw, _ := os.ReadFile(exported)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(rootPEM) {
+		t.Fatal("no root from /roots")
+	}
+	b, err := verifier.OpenBundle(raw, pool, time.Now())
+	if err != nil {
+		t.Fatalf("exported bundle: %v", err)
+	}
+	if len(b.SoLREvents) != 1 || b.SoLREvents[0].State != "active" || len(b.Revoked) != 1 || len(b.ADT) != 1 {
+		t.Fatalf("bundle events %+v revoked %d adt %d", b.SoLREvents, len(b.Revoked), len(b.ADT))
+	}
+
+	// An SC request to a device of the failed Supplier is accepted.
+	sign := func(counter string) []byte {
+		return []byte(mustRun(t, asUser(t, "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", srpSC),
+			"sign", "--key", scKey, "--cert", scCert, "--counter", counter, "-").stdout)
+	}
+	verify := func(bundle string, req []byte) (decision, int) {
+		r := run(t, req, "verify", "--bundle", bundle, "--trust", trust, "-")
+		var d decision
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+			t.Fatalf("verify output (exit %d): %v\n%s%s", r.code, err, r.stdout, r.stderr)
+		}
+		return d, r.code
+	}
+	if d, code := verify(exported, sign("5001")); code != 0 || d.Decision != "accept" {
+		t.Fatalf("SC request under the active event: exit %d %+v", code, d)
+	}
+
+	// Alerts from the failed Supplier's device reach the SRP (R7).
+	var routed struct {
+		Recipients []string `json:"recipients"`
+		Reason     string   `json:"reason"`
+	}
+	r := mustRun(t, nil, "alert", "route", "--bundle", exported, "--trust", trust, "--device", device, "--code", "0x8F0A", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &routed); err != nil || !slices.Equal(routed.Recipients, []string{srpSC}) {
+		t.Fatalf("alert route: %v %s", err, r.stdout)
+	}
+
+	// Closing the event restores default deny: E4 for the same kind of request.
+	ra.as(liaison).must("solr", "close", id, "--reason", "OFGEM-SOLR-E2E-1 ended")
+	closed := filepath.Join(work, "closed.json")
+	ra.as(approver).must("bundle", "export", "--out", closed)
+	if d, code := verify(closed, sign("5002")); code != 3 || d.Code != "E4" {
+		t.Fatalf("SC request after close: exit %d %+v", code, d)
+	}
+	if !strings.Contains(ra.must("solr", "list").stdout, "closed") {
+		t.Fatal("solr list does not show the closed event")
+	}
+}

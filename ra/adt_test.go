@@ -1,0 +1,129 @@
+package ra
+
+import (
+	"context"
+	"crypto"
+	"testing"
+
+	"github.com/smki/smki/eui64"
+)
+
+func TestParseADT(t *testing.T) {
+	t.Parallel()
+	sc, sup := eui64.MustParse("90-B3-D5-1F-30-01-00-02"), eui64.MustParse("90-B3-D5-1F-30-01-00-01")
+	ok := `{"srv":"1.6","period":"24h","warning":10,"quarantine":20}`
+	tests := []struct {
+		name string
+		file string
+		want error
+	}{
+		{"good", string(adtJSON(sc, sup, ok)), nil},
+		{"warning equals quarantine", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":5,"quarantine":5}`)), nil},
+		{"not JSON", "srv=1.6", ErrADTFormat},
+		{"wrong format tag", `{"format":"smki-adt/2","sc_user":"` + sc.String() + `","supplier_user":"` + sup.String() + `","thresholds":[` + ok + `]}`, ErrADTFormat},
+		{"unknown field", `{"format":"smki-adt/1","extra":1,"sc_user":"` + sc.String() + `","supplier_user":"` + sup.String() + `","thresholds":[` + ok + `]}`, ErrADTFormat},
+		{"trailing data", string(adtJSON(sc, sup, ok)) + "{}", ErrADTFormat},
+		{"bad sc user", `{"format":"smki-adt/1","sc_user":"nope","supplier_user":"` + sup.String() + `","thresholds":[` + ok + `]}`, ErrADTFormat},
+		{"no thresholds", string(adtJSON(sc, sup)), ErrADTFormat},
+		{"bad SRV syntax", string(adtJSON(sc, sup, `{"srv":"1.06","period":"24h","warning":1,"quarantine":2}`)), ErrADTSRV},
+		{"SRV twice", string(adtJSON(sc, sup, ok, ok)), ErrADTSRV},
+		{"zero period", string(adtJSON(sc, sup, `{"srv":"1.6","period":"0s","warning":1,"quarantine":2}`)), ErrADTThreshold},
+		{"negative period", string(adtJSON(sc, sup, `{"srv":"1.6","period":"-1h","warning":1,"quarantine":2}`)), ErrADTThreshold},
+		{"warning above quarantine", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":3,"quarantine":2}`)), ErrADTThreshold},
+		{"negative warning", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":-1,"quarantine":2}`)), ErrADTThreshold},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, gotSC, gotSup, err := ParseADT([]byte(tc.file))
+			if tc.want == nil {
+				if err != nil || gotSC != sc || gotSup != sup {
+					t.Fatalf("ParseADT: %v %s %s", err, gotSC, gotSup)
+				}
+				return
+			}
+			if CodeOf(err) != tc.want.Error() {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSubmitADT(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	good := adtJSON(s.userSC, s.userIS, `{"srv":"1.6","period":"24h","warning":100,"quarantine":500}`)
+	aroKey := s.signerOf("aro-srp")
+	srpOther := s.user("90-B3-D5-1F-30-01-00-05", s.srp, "OU") // an SRP user that is not SC
+	sign := func(k crypto.Signer, file []byte) []byte {
+		sig, err := SignADT(k, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	tests := []struct {
+		name string
+		who  Actor
+		file []byte
+		sig  []byte
+		want error
+	}{
+		{"signed by another officer", s.aroSR, good, sign(s.signerOf("sro-srp"), good), ErrADTSignature},
+		{"signature over other bytes", s.aroSR, good, sign(aroKey, append([]byte(" "), good...)), ErrADTSignature},
+		{"no signature", s.aroSR, good, nil, ErrADTSignature},
+		{"garbage signature", s.aroSR, good, []byte("not DER"), ErrADTSignature},
+		{"officer of the supplier party", s.aroSup, good, sign(s.signerOf("aro-a"), good), ErrForbidden},
+		{"ra-operator may not submit", s.admin, good, nil, ErrADTSignature},
+		{"SC user of another party", s.aroSR, adtJSON(s.userIS2, s.userIS, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrForbidden},
+		{"SC user is not SC", s.aroSR, adtJSON(srpOther, s.userIS, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
+		{"supplier user unknown", s.aroSR, adtJSON(s.userSC, eui64.MustParse("90-B3-D5-1F-30-01-00-77"), `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
+		{"supplier user is the SC user", s.aroSR, adtJSON(s.userSC, s.userSC, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
+		{"SRV not allowed for SC", s.aroSR, adtJSON(s.userSC, s.userIS, `{"srv":"6.15.1","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTSRV},
+		{"warning above quarantine", s.aroSR, adtJSON(s.userSC, s.userIS, `{"srv":"1.6","period":"1h","warning":3,"quarantine":2}`), nil, ErrADTThreshold},
+	}
+	for _, tc := range tests {
+		sig := tc.sig
+		if sig == nil && tc.name != "no signature" {
+			sig = sign(aroKey, tc.file)
+		}
+		_, err := s.svc.SubmitADT(ctx, tc.who, tc.file, sig)
+		s.wantRefusal(err, tc.want, ActSubmitADT)
+		if n := s.records(kindADT); n != 0 {
+			t.Fatalf("%s: %d ADT records after a refusal", tc.name, n)
+		}
+	}
+	rec, err := s.svc.SubmitADT(ctx, s.aroSR, good, sign(aroKey, good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.SubmittedBy != "aro-srp" || len(rec.Thresholds) != 1 || rec.SupplierUser != s.userIS {
+		t.Fatalf("record %+v", rec)
+	}
+	// The stored record verifies again from its own certificate.
+	cert, err := parseCertPEM(s.cred["aro-srp"].CertPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyADTSignature(cert, rec.File, rec.Signature); err != nil {
+		t.Fatal(err)
+	}
+	// A resubmission replaces; the SRP's officers and RA officers list it,
+	// the supplier's do not.
+	if _, err := s.svc.SubmitADT(ctx, s.sroSR, good, sign(s.signerOf("sro-srp"), good)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who  Actor
+		want int
+	}{{s.aroSR, 1}, {s.admin, 1}, {s.liaison, 1}, {s.aroSup, 0}} {
+		rs, err := s.svc.ListADT(ctx, tc.who)
+		if err != nil || len(rs) != tc.want {
+			t.Fatalf("ListADT as %s: %d, %v; want %d", tc.who.ID(), len(rs), err, tc.want)
+		}
+		if len(rs) == 1 && (rs[0].SubmittedBy != "sro-srp" || rs[0].File != nil) {
+			t.Fatalf("listed %+v", rs[0])
+		}
+	}
+}

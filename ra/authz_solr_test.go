@@ -1,0 +1,95 @@
+package ra
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/smki/smki/store"
+)
+
+// TestAuthorizeSoLR covers the SoLR, ADT, device, policy, bundle and feed
+// rules and the verifier credential, allowed and refused.
+func TestAuthorizeSoLR(t *testing.T) {
+	t.Parallel()
+	const pA, pSRP = "90-B3-D5-1F-30-00-00-01", "90-B3-D5-1F-30-00-00-02"
+	op := store.Officer{ID: "op", Kind: KindRAOperator, Status: store.StatusActive}
+	appr := store.Officer{ID: "appr", Kind: KindRAApprover, Status: store.StatusActive}
+	liaison := store.Officer{ID: "li", Kind: KindAuthorityLiaison, Status: store.StatusActive}
+	sroA := store.Officer{ID: "sro", Kind: KindSRO, PartyID: pA, Status: store.StatusActive}
+	aroSRP := store.Officer{ID: "aro-srp", Kind: KindARO, PartyID: pSRP, Status: store.StatusActive}
+	ver := store.Officer{ID: "v", Kind: KindVerifier, Status: store.StatusActive}
+	removed := func(o store.Officer) store.Officer { o.Status = store.StatusRemoved; return o }
+
+	tests := []struct {
+		name string
+		who  store.Officer
+		act  Action
+		t    Target
+		want error
+	}{
+		{"liaison declares", liaison, ActDeclareSoLR, Target{}, nil},
+		{"operator declares", op, ActDeclareSoLR, Target{}, nil},
+		{"approver may not declare", appr, ActDeclareSoLR, Target{}, ErrForbidden},
+		{"sro may not declare", sroA, ActDeclareSoLR, Target{}, ErrForbidden},
+		{"removed liaison may not declare", removed(liaison), ActDeclareSoLR, Target{}, ErrOfficerInactive},
+		{"approver approves another's event", appr, ActApproveSoLR, Target{DeclaredBy: "li"}, nil},
+		{"approver may not approve own event", appr, ActApproveSoLR, Target{DeclaredBy: "appr"}, ErrFourEyes},
+		{"declarer of another kind: four-eyes first", op, ActApproveSoLR, Target{DeclaredBy: "op"}, ErrFourEyes},
+		{"operator may not approve", op, ActApproveSoLR, Target{DeclaredBy: "li"}, ErrForbidden},
+		{"liaison may not approve", liaison, ActApproveSoLR, Target{DeclaredBy: "op"}, ErrForbidden},
+		{"no declarer: nothing to approve", appr, ActApproveSoLR, Target{}, ErrForbidden},
+		{"liaison closes", liaison, ActCloseSoLR, Target{}, nil},
+		{"approver may not close", appr, ActCloseSoLR, Target{}, ErrForbidden},
+		{"approver reads events", appr, ActReadSoLR, Target{PartyID: pSRP}, nil},
+		{"SRP aro reads its events", aroSRP, ActReadSoLR, Target{PartyID: pSRP}, nil},
+		{"supplier sro may not read SRP events", sroA, ActReadSoLR, Target{PartyID: pSRP}, ErrForbidden},
+		{"SRP aro submits ADT", aroSRP, ActSubmitADT, Target{PartyID: pSRP}, nil},
+		{"other party's sro may not submit ADT", sroA, ActSubmitADT, Target{PartyID: pSRP}, ErrForbidden},
+		{"operator may not submit ADT", op, ActSubmitADT, Target{PartyID: pSRP}, ErrForbidden},
+		{"liaison reads ADT", liaison, ActReadADT, Target{}, nil},
+		{"operator imports devices", op, ActImportDevice, Target{}, nil},
+		{"liaison may not import devices", liaison, ActImportDevice, Target{}, ErrForbidden},
+		{"sro reads own devices", sroA, ActReadDevices, Target{PartyID: pA}, nil},
+		{"sro may not read other devices", sroA, ActReadDevices, Target{PartyID: pSRP}, ErrForbidden},
+		{"operator sets allow-list", op, ActSetAllowList, Target{}, nil},
+		{"approver may not set allow-list", appr, ActSetAllowList, Target{}, ErrForbidden},
+		{"approver reads policy", appr, ActReadPolicy, Target{}, nil},
+		{"sro may not read policy", sroA, ActReadPolicy, Target{}, ErrForbidden},
+		{"sro reads bundle", sroA, ActReadBundle, Target{}, nil},
+		{"verifier reads bundle", ver, ActReadBundle, Target{}, nil},
+		{"verifier reads feed", ver, ActReadFeed, Target{}, nil},
+		{"removed verifier may not read bundle", removed(ver), ActReadBundle, Target{}, ErrOfficerInactive},
+		{"verifier may not read parties", ver, ActReadParty, Target{PartyID: pA}, ErrForbidden},
+		{"verifier may not list", ver, ActListAll, Target{}, ErrForbidden},
+		{"verifier may not read events", ver, ActReadSoLR, Target{}, ErrForbidden},
+		{"verifier may not verify audit", ver, ActVerifyAudit, Target{}, ErrForbidden},
+		{"verifier may not revoke", ver, ActRevoke, Target{PartyID: pA}, ErrForbidden},
+		{"operator appoints verifier", op, ActAppointOfficer, Target{OfficerKind: KindVerifier}, nil},
+		{"sro may not appoint verifier", sroA, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindVerifier}, ErrForbidden},
+		{"verifier may not appoint", ver, ActAppointOfficer, Target{OfficerKind: KindVerifier}, ErrForbidden},
+		{"unknown kind may not read bundle", store.Officer{ID: "x", Kind: "robot", Status: store.StatusActive}, ActReadBundle, Target{}, ErrForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := Authorize(tc.who, tc.act, tc.t)
+			if tc.want == nil && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOfficerRequestVerifierKind(t *testing.T) {
+	t.Parallel()
+	if _, err := (OfficerRequest{ID: "v1", Name: "Verifier", Kind: KindVerifier}).check(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := (OfficerRequest{ID: "v1", Name: "Verifier", Kind: KindVerifier, PartyID: [8]byte{1}}).check()
+	if !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("verifier with a party: %v", err)
+	}
+}

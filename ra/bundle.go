@@ -1,0 +1,186 @@
+package ra
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/verifier"
+)
+
+// DefaultBundleMaxAge is the max_age of exported bundles unless
+// WithBundleMaxAge says otherwise: verifiers answer STALE after it.
+const DefaultBundleMaxAge = 24 * time.Hour
+
+// WithBundleMaxAge sets the max_age written into exported bundles.
+func WithBundleMaxAge(d time.Duration) Option { return func(s *Service) { s.bundleMaxAge = d } }
+
+// ExportBundle returns the signed policy bundle (docs/bundle.md) as of the
+// service clock, for any active officer or verifier credential. The read
+// is audited; the bundle is built from one read transaction, so its
+// revocation_seq is exactly the sequence its revoked list is complete up
+// to. ErrSigner if the service has no system signer.
+func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
+	if s.signer == nil {
+		err := fmt.Errorf("%w: no system signer configured", ErrSigner)
+		s.refused(ctx, a.id, ActReadBundle, "bundle", err)
+		return nil, err
+	}
+	err := s.read(ctx, a, ActReadBundle, "bundle", func(_ store.Tx, me store.Officer) error {
+		return Authorize(me, ActReadBundle, Target{})
+	})
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.BuildBundle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.signer.SignBundle(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signing the bundle: %w", ErrSigner, err)
+	}
+	return data, nil
+}
+
+// BuildBundle assembles the unsigned bundle from the store in one read
+// transaction:
+//   - users and parties with their statuses (a failed Supplier's party is
+//     "failed");
+//   - allow_lists: SC's effective list (the stored override, else the
+//     DUIS-matrix default, SR 1.6), so verifiers need not share our default;
+//   - solr_events: every approved, active or closed event (declared ones
+//     authorise nothing and are left out), failed_supplier_users being the
+//     failed party's supplier users (IS, ES, GS);
+//   - adt: every accepted ADT file;
+//   - devices: the whole registry (alert routing needs the registered
+//     supplier of every device, not only of those in an event's scope);
+//   - certificates: every xml-signing certificate of the CA, good or
+//     revoked (a verifier must resolve a revoked signer to say REVOKED);
+//   - revoked: every revoked certificate (issuer DN, hex serial, time,
+//     reason) and revocation_seq, the store's revocation sequence.
+func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
+	now := s.now().UTC()
+	b := &verifier.Bundle{Version: verifier.BundleVersion, IssuedAt: now, MaxAge: verifier.Duration(s.bundleMaxAge),
+		AllowLists: map[role.UserRole][]string{}}
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if b.RevocationSeq, err = tx.RevocationSeq(); err != nil {
+			return err
+		}
+		if err := bundleDirectory(tx, b); err != nil {
+			return err
+		}
+		sc, _, err := allowListTx(tx, role.SoLRContingency)
+		if err != nil {
+			return err
+		}
+		b.AllowLists[role.SoLRContingency] = sc
+		if err := bundleEvents(tx, b); err != nil {
+			return err
+		}
+		adts, err := listJSON[ADTRecord](tx, kindADT)
+		if err != nil {
+			return err
+		}
+		for _, r := range adts {
+			b.ADT = append(b.ADT, adtScope(r))
+		}
+		devs, err := listJSON[Device](tx, kindDevice)
+		if err != nil {
+			return err
+		}
+		for _, d := range devs {
+			b.Devices = append(b.Devices, verifier.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS})
+		}
+		return bundleCertificates(tx, b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: building the bundle: %w", ErrInternal, err)
+	}
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: the bundle built from the store is invalid: %w", ErrInternal, err)
+	}
+	return b, nil
+}
+
+func bundleDirectory(tx store.Tx, b *verifier.Bundle) error {
+	ps, err := tx.ListParties()
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		id, err := eui64.Parse(p.ID)
+		if err != nil {
+			return fmt.Errorf("stored party %q: %v", p.ID, err)
+		}
+		b.Parties = append(b.Parties, verifier.Party{ID: id, Name: p.Name, Status: p.Status})
+	}
+	us, err := tx.ListUsers("")
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		v := userFrom(u)
+		b.Users = append(b.Users, verifier.User{UserID: v.ID, PartyID: v.PartyID, Role: v.Role, Status: u.Status, Name: u.Name})
+	}
+	return nil
+}
+
+func bundleEvents(tx store.Tx, b *verifier.Bundle) error {
+	events, err := listJSON[SoLREvent](tx, kindEvent)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if e.State == verifier.EventDeclared || e.ApprovedAt == nil {
+			continue // never approved: authorises nothing
+		}
+		sups, err := supplierUsers(tx, e.FailedParty)
+		if err != nil {
+			return err
+		}
+		if sups == nil {
+			sups = []eui64.ID{}
+		}
+		ve := verifier.SoLREvent{ID: e.ID, FailedParty: e.FailedParty, FailedSupplierUsers: sups, SRPUser: e.SRPUser,
+			Instruction: e.Instruction, Start: e.Start, End: e.End, State: e.State, ApprovedBy: e.ApprovedBy}
+		if e.RevokeAt != nil {
+			ve.RevokeAt = *e.RevokeAt
+		}
+		b.SoLREvents = append(b.SoLREvents, ve)
+	}
+	return nil
+}
+
+func bundleCertificates(tx store.Tx, b *verifier.Bundle) error {
+	certs, err := tx.ListCertificates(store.CertFilter{})
+	if err != nil {
+		return err
+	}
+	issuerDN := map[string]string{} // raw issuer bytes -> DN, parsed once per issuer
+	for _, c := range certs {
+		if c.UserID != "" && c.Profile == string(ca.XMLSigning) {
+			b.Certificates = append(b.Certificates, c.DER)
+		}
+		if c.Status != store.StatusRevoked {
+			continue
+		}
+		x, err := dccx509.ParseCertificate(c.DER)
+		if err != nil {
+			return fmt.Errorf("stored certificate %s: %v", c.Serial, err)
+		}
+		dn, ok := issuerDN[string(x.RawIssuer)]
+		if !ok {
+			dn = x.Issuer.String()
+			issuerDN[string(x.RawIssuer)] = dn
+		}
+		b.Revoked = append(b.Revoked, verifier.RevokedCert{Issuer: dn, Serial: c.Serial, RevokedAt: c.RevokedAt, Reason: c.Reason})
+	}
+	return nil
+}

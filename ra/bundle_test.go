@@ -1,0 +1,213 @@
+package ra
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier"
+)
+
+// withSigner gives e's service a system signer issued by e's CA.
+func (e *env) withSigner() *SystemSigner {
+	e.t.Helper()
+	sig, err := OpenSystemSigner(context.Background(), filepath.Join(e.dir, "ra"), e.ca, DefaultSystemID, e.clock.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.svc.signer = sig
+	return sig
+}
+
+func (e *env) roots() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(e.ca.Root())
+	return p
+}
+
+func TestExportBundle(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+
+	// Without a signer the bundle is refused, coded.
+	_, err := s.svc.ExportBundle(ctx, s.admin)
+	s.wantRefusal(err, ErrSigner, ActReadBundle)
+	s.withSigner()
+
+	// A declared event is not in the bundle; an approved one is.
+	e := s.declare(s.liaison, nil, nil)
+	data, err := s.svc.ExportBundle(ctx, s.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := verifier.OpenBundle(data, s.roots(), s.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.SoLREvents) != 0 || len(b.Revoked) != 0 {
+		t.Fatalf("declared-only bundle has events %v revoked %v", b.SoLREvents, b.Revoked)
+	}
+	if _, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	adt := adtJSON(s.userSC, s.userIS, `{"srv":"1.6","period":"24h","warning":100,"quarantine":500}`)
+	sig, err := SignADT(s.signerOf("aro-srp"), adt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.SubmitADT(ctx, s.aroSR, adt, sig); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.set(testStart.Add(time.Minute))
+
+	// A verifier credential reads the bundle and nothing else.
+	ver := s.officer(s.admin, "verifier-1", KindVerifier, eui64.ID{})
+	data, err = s.svc.ExportBundle(ctx, ver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.svc.ListParties(ctx, ver)
+	s.wantRefusal(err, ErrForbidden, ActReadParty)
+
+	b, err = verifier.OpenBundle(data, s.roots(), s.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.IssuedAt.Equal(s.clock.Now()) || time.Duration(b.MaxAge) != DefaultBundleMaxAge || b.RevocationSeq != s.revocationSeq() {
+		t.Fatalf("header: issued %s max_age %s seq %d", b.IssuedAt, time.Duration(b.MaxAge), b.RevocationSeq)
+	}
+	if len(b.SoLREvents) != 1 {
+		t.Fatalf("events %+v", b.SoLREvents)
+	}
+	ev := b.SoLREvents[0]
+	if ev.ID != e.ID || ev.State != verifier.EventActive || ev.SRPUser != s.userSC || ev.ApprovedBy != "approver" ||
+		!slices.Equal(ev.FailedSupplierUsers, []eui64.ID{s.userIS}) || !ev.ActiveAt(s.clock.Now()) {
+		t.Fatalf("event %+v", ev)
+	}
+	if len(b.Revoked) != 1 || b.Revoked[0].Serial != s.isSerial || b.Revoked[0].Reason != reasonCessation ||
+		b.Revoked[0].Issuer != s.ca.Issuing().Subject.String() {
+		t.Fatalf("revoked %+v", b.Revoked)
+	}
+	// The repository holds the revoked signer too (a verifier must say REVOKED).
+	serials := map[string]bool{}
+	for _, der := range b.Certificates {
+		c, err := parseDER(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serials[fmt.Sprintf("%x", c.SerialNumber)] = true
+	}
+	if !serials[s.isSerial] || !serials[s.scSerial] || len(serials) != 2 {
+		t.Fatalf("certificate repository %v", serials)
+	}
+	if !slices.Equal(b.AllowLists[role.SoLRContingency], []string{"1.6"}) {
+		t.Fatalf("allow-lists %v", b.AllowLists)
+	}
+	if len(b.ADT) != 1 || b.ADT[0].SRVs["1.6"].Quarantine != 500 || b.ADT[0].SupplierUser != s.userIS {
+		t.Fatalf("adt %+v", b.ADT)
+	}
+	if len(b.Devices) != 3 {
+		t.Fatalf("devices %+v", b.Devices)
+	}
+	for _, p := range b.Parties {
+		if p.ID == s.supplier && p.Status != verifier.StatusFailed {
+			t.Fatalf("failed party is %s", p.Status)
+		}
+	}
+	// A bundle does not open against another root.
+	foreign := x509.NewCertPool()
+	foreign.AddCert(s.svc.Access().Root()) // a real root, but not the SMKI one
+	if _, err := verifier.OpenBundle(data, foreign, s.clock.Now()); err == nil {
+		t.Fatal("bundle opened against a foreign root")
+	}
+	// Alert routing from the exported bundle reaches the SRP (R7).
+	v, err := verifier.New(verifier.Options{Roots: []*x509.Certificate{s.ca.Root()}, Intermediates: []*x509.Certificate{s.ca.Issuing()},
+		Bundle: b, Clock: s.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if to, why := v.RouteAlert(s.devA, 0x8F0A, s.clock.Now()); !slices.Equal(to, []eui64.ID{s.userSC}) {
+		t.Fatalf("alert routed to %v (%s)", to, why)
+	}
+}
+
+func TestSoLROverHTTP(t *testing.T) {
+	t.Parallel()
+	e, ts := newTestServer(t)
+	e.withSigner()
+	ctx := context.Background()
+	admin := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "admin"))
+	approver := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "approver"))
+	sup, srp := eui64.MustParse("90-B3-D5-1F-30-00-00-0A"), eui64.MustParse("90-B3-D5-1F-30-00-00-5C")
+	isU, scU := eui64.MustParse("90-B3-D5-1F-30-01-00-00"), eui64.MustParse("90-B3-D5-1F-30-05-00-00")
+	for _, p := range []eui64.ID{sup, srp} {
+		if _, err := admin.CreateParty(ctx, p, "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := admin.CreateUser(ctx, isU, sup, role.ImportSupplier, "is"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateUser(ctx, scU, srp, role.SoLRContingency, "sc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ImportDevices(ctx, []byte(DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",2\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := admin.ImportDevices(ctx, []byte(DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",7\n"))
+	if ae, ok := err.(*APIError); !ok || ae.Code != ErrDeviceFile.Error() || ae.Status != 400 {
+		t.Fatalf("bad device file: %v", err)
+	}
+	if _, err := admin.SetAllowList(ctx, role.SoLRContingency, []string{"1.6"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := admin.DeclareSoLR(ctx, DeclareRequest{FailedParty: sup, SRPUser: scU, Instruction: "OFGEM-HTTP"})
+	if err != nil || res.DryRun == nil || len(res.DryRun.Devices) != 1 {
+		t.Fatalf("declare: %+v %v", res, err)
+	}
+	if _, err := admin.ApproveSoLR(ctx, res.Event.ID); CodeOf(err) != ErrFourEyes.Error() {
+		t.Fatalf("self-approval over HTTP: %v", err)
+	}
+	got, err := approver.ApproveSoLR(ctx, res.Event.ID)
+	if err != nil || got.Event.State != verifier.EventActive {
+		t.Fatalf("approve: %+v %v", got, err)
+	}
+	if es, err := approver.ListSoLR(ctx); err != nil || len(es) != 1 {
+		t.Fatalf("list: %v %v", es, err)
+	}
+	if ls, err := approver.Policy(ctx); err != nil || len(ls) != len(role.All()) {
+		t.Fatalf("policy: %v %v", ls, err)
+	}
+	// A verifier credential fetches the bundle over HTTP and nothing else.
+	_, cred, err := admin.AppointOfficer(ctx, OfficerRequest{ID: "verifier-1", Name: "Verifier sidecar", Kind: KindVerifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vdir := filepath.Join(t.TempDir(), "verifier")
+	if err := WriteCredential(vdir, cred); err != nil {
+		t.Fatal(err)
+	}
+	vc := client(t, e, ts.URL, vdir)
+	data, err := vc.Bundle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := verifier.OpenBundle(data, e.roots(), e.clock.Now())
+	if err != nil || len(b.SoLREvents) != 1 || len(b.Devices) != 1 {
+		t.Fatalf("bundle over HTTP: %v", err)
+	}
+	if _, err := vc.ListSoLR(ctx); CodeOf(err) != ErrForbidden.Error() {
+		t.Fatalf("verifier lists events: %v", err)
+	}
+	closed, err := admin.CloseSoLR(ctx, res.Event.ID, "ended")
+	if err != nil || closed.State != verifier.EventClosed {
+		t.Fatalf("close: %+v %v", closed, err)
+	}
+}

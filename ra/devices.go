@@ -1,0 +1,191 @@
+package ra
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/store"
+)
+
+// DeviceHeader is the required first line of a device file (DESIGN.md 5).
+const DeviceHeader = "device_eui64,supplier_user_id,smets"
+
+// MaxDeviceFile caps a device file: a million lines of at most 50 bytes.
+const MaxDeviceFile = 48 << 20
+
+// DeviceRow is one parsed line of a device file.
+type DeviceRow struct {
+	Line         int
+	Device       eui64.ID
+	SupplierUser eui64.ID
+	SMETS        int
+}
+
+// ParseDevices strictly parses a device file: the header line exactly,
+// then one `device_eui64,supplier_user_id,smets` per line (LF or CRLF; a
+// final newline is optional; no blank lines, quotes or extra fields),
+// non-zero EUI-64s, smets 1 or 2, no device twice. The error (ErrDeviceFile)
+// names the first bad line.
+func ParseDevices(data []byte) ([]DeviceRow, error) {
+	bad := func(line int, format string, a ...any) error {
+		return fmt.Errorf("%w: line %d: %s", ErrDeviceFile, line, fmt.Sprintf(format, a...))
+	}
+	if len(data) > MaxDeviceFile {
+		return nil, fmt.Errorf("%w: file is %d bytes, over %d", ErrDeviceFile, len(data), MaxDeviceFile)
+	}
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: not UTF-8 text", ErrDeviceFile)
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	lines := strings.Split(string(data), "\n")
+	if strings.TrimSuffix(lines[0], "\r") != DeviceHeader {
+		return nil, bad(1, "header %q, want %q", lines[0], DeviceHeader)
+	}
+	out := make([]DeviceRow, 0, len(lines)-1)
+	seen := make(map[eui64.ID]int, len(lines)-1)
+	for i, l := range lines[1:] {
+		n := i + 2
+		l = strings.TrimSuffix(l, "\r")
+		f := strings.Split(l, ",")
+		if len(f) != 3 {
+			return nil, bad(n, "%d fields, want 3", len(f))
+		}
+		dev, err := eui64.Parse(f[0])
+		if err != nil || dev.IsZero() {
+			return nil, bad(n, "device_eui64 %q is not a non-zero EUI-64", f[0])
+		}
+		sup, err := eui64.Parse(f[1])
+		if err != nil || sup.IsZero() {
+			return nil, bad(n, "supplier_user_id %q is not a non-zero EUI-64", f[1])
+		}
+		smets, err := strconv.Atoi(f[2])
+		if err != nil || (smets != 1 && smets != 2) || len(f[2]) != 1 {
+			return nil, bad(n, "smets %q, want 1 or 2", f[2])
+		}
+		if prev, dup := seen[dev]; dup {
+			return nil, bad(n, "device %s already on line %d", dev, prev)
+		}
+		seen[dev] = n
+		out = append(out, DeviceRow{Line: n, Device: dev, SupplierUser: sup, SMETS: smets})
+	}
+	if len(out) == 0 {
+		return nil, bad(2, "no devices")
+	}
+	return out, nil
+}
+
+// ImportResult says what a device import did.
+type ImportResult struct {
+	Devices int `json:"devices"` // lines imported
+	Added   int `json:"added"`   // devices not registered before
+	Changed int `json:"changed"` // devices whose supplier or SMETS changed
+}
+
+// ImportDevices registers every device of a device file in one
+// transaction, all or nothing: an ra-operator only; every supplier user
+// must exist and be a supplier user (IS, ES, GS), else the error names
+// the line. A device already registered is re-registered (change of
+// supplier).
+func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (ImportResult, error) {
+	rows, err := ParseDevices(data)
+	if err != nil {
+		s.refused(ctx, a.id, ActImportDevice, "devices", err)
+		return ImportResult{}, err
+	}
+	var res ImportResult
+	err = s.change(ctx, a, ActImportDevice, "devices", func(tx store.Tx, me store.Officer) (string, error) {
+		if err := Authorize(me, ActImportDevice, Target{}); err != nil {
+			return "", err
+		}
+		res = ImportResult{Devices: len(rows)}
+		suppliers := map[eui64.ID]error{}
+		now := s.now().UTC()
+		for _, r := range rows {
+			serr, ok := suppliers[r.SupplierUser]
+			if !ok {
+				serr = checkSupplierUser(tx, r.SupplierUser)
+				suppliers[r.SupplierUser] = serr
+			}
+			if serr != nil {
+				return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, serr)
+			}
+			var old Device
+			err := getJSON(tx, kindDevice, r.Device.String(), &old)
+			switch {
+			case errIsNotFound(err):
+				res.Added++
+			case err != nil:
+				return "", err
+			case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS:
+				res.Changed++
+			}
+			d := Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now}
+			if err := putJSON(tx, kindDevice, r.Device.String(), d); err != nil {
+				return "", err
+			}
+		}
+		return fmt.Sprintf("devices=%d added=%d changed=%d", res.Devices, res.Added, res.Changed), nil
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return res, nil
+}
+
+func checkSupplierUser(tx store.Tx, id eui64.ID) error {
+	u, err := tx.GetUser(id.String())
+	if err != nil {
+		if errIsNotFound(err) {
+			return fmt.Errorf("supplier user %s is unknown", id)
+		}
+		return err
+	}
+	if !isSupplierRole(u.Role) {
+		return fmt.Errorf("user %s has User Role %s, not a supplier role (IS, ES, GS)", id, u.Role)
+	}
+	return nil
+}
+
+// ListDevices returns the registry, optionally of one supplier user. RA
+// officers see every device; party officers only those of their own
+// party's supplier users, and must name one (--supplier).
+func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) ([]Device, error) {
+	var out []Device
+	subject := "devices"
+	if !supplier.IsZero() {
+		subject = "devices:supplier:" + supplier.String()
+	}
+	err := s.read(ctx, a, ActReadDevices, subject, func(tx store.Tx, me store.Officer) error {
+		pid := ""
+		if !supplier.IsZero() {
+			u, err := tx.GetUser(supplier.String())
+			if err != nil {
+				return storeErr("user "+supplier.String(), err)
+			}
+			pid = u.PartyID
+		}
+		if pid == "" && !IsRAKind(me.Kind) {
+			return fmt.Errorf("%w: %s %s may list only the devices of its own party's supplier users", ErrForbidden, me.Kind, me.ID)
+		}
+		if err := Authorize(me, ActReadDevices, Target{PartyID: pid}); err != nil {
+			return err
+		}
+		all, err := listJSON[Device](tx, kindDevice)
+		if err != nil {
+			return err
+		}
+		out = []Device{}
+		for _, d := range all {
+			if supplier.IsZero() || d.SupplierUser == supplier {
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

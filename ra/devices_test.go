@@ -1,0 +1,107 @@
+package ra
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/smki/smki/eui64"
+)
+
+func TestParseDevices(t *testing.T) {
+	t.Parallel()
+	const d1, d2, u = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A1", "90-B3-D5-1F-30-01-00-01"
+	tests := []struct {
+		name, file string
+		rows       int
+		line       string // expected "line N" in the error; "" means success
+	}{
+		{"good", DeviceHeader + "\n" + d1 + "," + u + ",1\n" + d2 + "," + u + ",2\n", 2, ""},
+		{"CRLF and no final newline", DeviceHeader + "\r\n" + d1 + "," + u + ",1\r\n" + d2 + "," + u + ",2", 2, ""},
+		{"no header", d1 + "," + u + ",1\n", 0, "line 1"},
+		{"header only", DeviceHeader + "\n", 0, "line 2"},
+		{"empty file", "", 0, "line 1"},
+		{"bad device", DeviceHeader + "\n" + d1 + "," + u + ",1\nxyz," + u + ",1\n", 0, "line 3"},
+		{"zero device", DeviceHeader + "\n00-00-00-00-00-00-00-00," + u + ",1\n", 0, "line 2"},
+		{"bad supplier", DeviceHeader + "\n" + d1 + ",nope,1\n", 0, "line 2"},
+		{"smets 3", DeviceHeader + "\n" + d1 + "," + u + ",3\n", 0, "line 2"},
+		{"smets 01", DeviceHeader + "\n" + d1 + "," + u + ",01\n", 0, "line 2"},
+		{"extra field", DeviceHeader + "\n" + d1 + "," + u + ",1,x\n", 0, "line 2"},
+		{"blank line", DeviceHeader + "\n" + d1 + "," + u + ",1\n\n" + d2 + "," + u + ",1\n", 0, "line 3"},
+		{"duplicate", DeviceHeader + "\n" + d1 + "," + u + ",1\n" + d1 + "," + u + ",2\n", 0, "line 3"},
+		{"quoted", DeviceHeader + "\n\"" + d1 + "\"," + u + ",1\n", 0, "line 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rows, err := ParseDevices([]byte(tc.file))
+			if tc.line == "" {
+				if err != nil || len(rows) != tc.rows {
+					t.Fatalf("got %d rows, %v", len(rows), err)
+				}
+				return
+			}
+			if CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), tc.line+":") {
+				t.Fatalf("got %v, want %s at %s", err, ErrDeviceFile, tc.line)
+			}
+		})
+	}
+}
+
+func TestImportDevices(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t) // imports three devices
+	ctx := context.Background()
+	before := s.records(kindDevice)
+	newDev := "00-DB-12-34-56-78-90-C0"
+	tests := []struct {
+		name string
+		who  Actor
+		file string
+		want error
+		line string
+	}{
+		{"aro may not import", s.aroSup, DeviceHeader + "\n" + newDev + "," + s.userIS.String() + ",1\n", ErrForbidden, ""},
+		{"liaison may not import", s.liaison, DeviceHeader + "\n" + newDev + "," + s.userIS.String() + ",1\n", ErrForbidden, ""},
+		{"unknown supplier on the last line", s.admin, DeviceHeader + "\n" + newDev + "," + s.userIS.String() + ",1\n00-DB-12-34-56-78-90-C1,90-B3-D5-1F-30-01-00-77,1\n", ErrDeviceFile, "line 3"},
+		{"supplier user of role SC", s.admin, DeviceHeader + "\n" + newDev + "," + s.userSC.String() + ",1\n", ErrDeviceFile, "line 2"},
+		{"malformed", s.admin, "device,supplier,smets\n", ErrDeviceFile, "line 1"},
+	}
+	for _, tc := range tests {
+		_, err := s.svc.ImportDevices(ctx, tc.who, []byte(tc.file))
+		s.wantRefusal(err, tc.want, ActImportDevice)
+		if tc.line != "" && !strings.Contains(err.Error(), tc.line) {
+			t.Fatalf("%s: %v does not name %s", tc.name, err, tc.line)
+		}
+		if n := s.records(kindDevice); n != before {
+			t.Fatalf("%s: %d devices after a refusal, want %d (all or nothing)", tc.name, n, before)
+		}
+	}
+	// Re-registration: devA moves to the other supplier; one device is new.
+	res, err := s.svc.ImportDevices(ctx, s.admin, []byte(DeviceHeader+"\n"+s.devA.String()+","+s.userIS2.String()+",1\n"+newDev+","+s.userIS2.String()+",2\n"))
+	if err != nil || res.Devices != 2 || res.Added != 1 || res.Changed != 1 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	for _, tc := range []struct {
+		who      Actor
+		supplier eui64.ID
+		want     int
+		err      error
+	}{
+		{s.admin, eui64.ID{}, before + 1, nil},
+		{s.admin, s.userIS2, 3, nil},
+		{s.liaison, s.userIS, 1, nil},
+		{s.aroSup, s.userIS, 1, nil},
+		{s.aroSup, s.userIS2, 0, ErrForbidden},
+		{s.aroSup, eui64.ID{}, 0, ErrForbidden},
+	} {
+		ds, err := s.svc.ListDevices(ctx, tc.who, tc.supplier)
+		if tc.err != nil {
+			s.wantRefusal(err, tc.err, ActReadDevices)
+			continue
+		}
+		if err != nil || len(ds) != tc.want {
+			t.Fatalf("ListDevices(%s, %s) = %d, %v; want %d", tc.who.ID(), tc.supplier, len(ds), err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package ra
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/verifier"
+)
+
+// Revocation feed limits (GET /v1/revocations, docs/api.md).
+const (
+	// DefaultFeedPageSize caps the entries of one feed page. A follower
+	// that is further behind gets several pages in a row: Seq tells it
+	// where the page ended.
+	DefaultFeedPageSize = 10000
+	// DefaultFeedWait is how long a request without wait= is held open.
+	DefaultFeedWait = 30 * time.Second
+	// MaxFeedWait is the longest wait= accepted. It stays under the 60 s
+	// timeout of ra.Client and of common proxies.
+	MaxFeedWait = 50 * time.Second
+	// DefaultFeedPoll is how often a held request looks at the store's
+	// revocation sequence. Revocations made through this Service wake it
+	// at once; the poll is for those committed by other instances over
+	// the same PostgreSQL database.
+	DefaultFeedPoll = 100 * time.Millisecond
+)
+
+// WithFeedTuning sets the feed's page cap (default DefaultFeedPageSize)
+// and the store poll interval of held requests (default DefaultFeedPoll).
+// Zero keeps a default.
+func WithFeedTuning(pageSize int, poll time.Duration) Option {
+	return func(s *Service) {
+		if pageSize > 0 {
+			s.feed.pageSize = pageSize
+		}
+		if poll > 0 {
+			s.feed.poll = poll
+		}
+	}
+}
+
+// Revocations answers GET /v1/revocations?since=since&wait=wait: the
+// revocation feed verifiers follow (verifier.Follower). It returns a feed
+// envelope signed by the system signer (verifier.SignFeedPage).
+//
+//   - If the store holds revocations after since, it answers at once with
+//     the first of them, at most the page cap; the page's Seq is the
+//     highest sequence number it includes.
+//   - Otherwise it holds the request until a revocation commits (a
+//     revocation through this Service wakes it at once, one by another
+//     instance is seen within the poll interval) or wait elapses, and then
+//     answers an empty page with Seq = since. An empty page still proves
+//     the verifier's revocation data current as of its IssuedAt.
+//
+// since beyond the current sequence is ErrBadRequest (the verifier
+// follows another RA, or this one was restored from an older backup:
+// either way its data must not be silently trusted). wait must be in
+// [0, MaxFeedWait]. Without a system signer it fails with ErrSigner.
+// Allowed reads are not audited: every verifier makes one every few
+// seconds and they reveal nothing the signed pages do not; refusals are
+// audited.
+func (s *Service) Revocations(ctx context.Context, a Actor, since uint64, wait time.Duration) ([]byte, error) {
+	if s.signer == nil {
+		return nil, fmt.Errorf("%w: no system signer configured; the feed is not published", ErrSigner)
+	}
+	if wait < 0 || wait > MaxFeedWait {
+		return nil, fmt.Errorf("%w: wait %s is outside [0, %s]", ErrBadRequest, wait, MaxFeedWait)
+	}
+	if err := s.authorizeFeed(ctx, a); err != nil {
+		return nil, err
+	}
+	timer := s.feed.timer(wait)
+	defer timer.Stop()
+	drain := s.feed.draining()
+	for expired := false; ; {
+		// Take the wake-up channel before reading the store, so that a
+		// revocation committing in between is never missed.
+		changed := s.feed.changed()
+		page, err := s.feedPage(ctx, since)
+		if err != nil {
+			return nil, err
+		}
+		if len(page.Revoked) > 0 || expired {
+			env, err := s.signer.SignFeedPage(page)
+			if err != nil {
+				return nil, fmt.Errorf("%w: signing feed page: %w", ErrSigner, err)
+			}
+			return env, nil
+		}
+		release := s.feed.hold(s.st, s.log)
+		select {
+		case <-changed:
+		case <-timer.C:
+			expired = true
+		case <-drain:
+			expired = true
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
+		release()
+	}
+}
+
+// DrainFeed answers every held feed request at once, as if its wait had
+// elapsed, and every later one without holding it. Call it when the
+// server shuts down (http.Server.RegisterOnShutdown), so that Shutdown
+// need not wait out the long polls; followers then retry elsewhere.
+func (s *Service) DrainFeed() {
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	if s.feed.drain == nil {
+		s.feed.drain = make(chan struct{})
+	}
+	select {
+	case <-s.feed.drain:
+	default:
+		close(s.feed.drain)
+	}
+}
+
+// authorizeFeed checks, once per request, that a is still an active
+// officer whose policy lets it read the feed.
+func (s *Service) authorizeFeed(ctx context.Context, a Actor) error {
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		me, err := s.loadActor(tx, a)
+		if err != nil {
+			return err
+		}
+		return Authorize(me, ActReadFeed, Target{})
+	})
+	if err != nil {
+		s.refused(ctx, a.id, ActReadFeed, "revocations", err)
+	}
+	return err
+}
+
+// feedPage reads the revocations after since (at most the page cap) in
+// one read transaction. Revoked is empty when there are none; Seq is then
+// since.
+func (s *Service) feedPage(ctx context.Context, since uint64) (*verifier.FeedPage, error) {
+	page := &verifier.FeedPage{Seq: since, Revoked: []verifier.RevokedCert{}}
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		cur, err := tx.RevocationSeq()
+		if err != nil {
+			return fmt.Errorf("%w: revocation sequence: %w", ErrInternal, err)
+		}
+		s.feed.advance(cur)
+		if since > cur {
+			return fmt.Errorf("%w: since %d is beyond the current revocation sequence %d", ErrBadRequest, since, cur)
+		}
+		if since == cur {
+			return nil
+		}
+		revs, err := tx.RevocationsSince(since, s.feed.limit())
+		if err != nil {
+			return fmt.Errorf("%w: revocations since %d: %w", ErrInternal, since, err)
+		}
+		for _, r := range revs {
+			issuer, err := s.issuerDN(r.Issuer)
+			if err != nil {
+				return err
+			}
+			page.Revoked = append(page.Revoked, verifier.RevokedCert{Issuer: issuer, Serial: r.Serial,
+				RevokedAt: r.RevokedAt.UTC(), Reason: r.Reason})
+			page.Seq = max(page.Seq, r.Seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page.IssuedAt = s.now().UTC()
+	return page, nil
+}
+
+// issuerDN maps a store issuer name to the issuer DN a verifier keys its
+// revocation list on. Both CAs are known from the system signer's chain
+// (signer, Issuing OCA): the Issuing OCA's issuer is the Root OCA.
+func (s *Service) issuerDN(name string) (string, error) {
+	chain := s.signer.Chain()
+	var issuing *x509.Certificate
+	if len(chain) > 1 {
+		issuing = chain[1]
+	}
+	switch {
+	case issuing == nil:
+	case name == ca.IssuerIssuing:
+		return issuing.Subject.String(), nil
+	case name == ca.IssuerRoot:
+		return issuing.Issuer.String(), nil
+	}
+	return "", fmt.Errorf("%w: revocation by unknown issuer %q", ErrInternal, name)
+}

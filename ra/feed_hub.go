@@ -1,0 +1,185 @@
+package ra
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/smki/smki/store"
+)
+
+// feedHub wakes held feed requests when the revocation sequence advances.
+// Its zero value is ready (Service holds it by value). Two sources advance
+// it: committed, called once this process's own revocations have
+// committed (the low-latency path: Service.Revoke after the CA's
+// transaction, feedStore after any Service transaction that revoked), and
+// one store poller per process, running only while requests are held, for
+// revocations committed by other instances. Held requests never poll the
+// store themselves, so N followers cost one poll, not N.
+type feedHub struct {
+	pageSize int           // 0: DefaultFeedPageSize
+	poll     time.Duration // 0: DefaultFeedPoll
+	// newTimer times a held request's wait (nil: time.NewTimer). Tests
+	// replace it so that only a wake-up can answer a held request.
+	newTimer func(time.Duration) *time.Timer
+
+	mu      sync.Mutex
+	seq     uint64        // highest sequence seen committed
+	ch      chan struct{} // closed (and replaced) when seq advances
+	waiters int           // held requests
+	polling bool          // the poller goroutine is running
+	drain   chan struct{} // closed by DrainFeed: answer without holding
+}
+
+func (h *feedHub) limit() int {
+	if h.pageSize > 0 {
+		return h.pageSize
+	}
+	return DefaultFeedPageSize
+}
+
+func (h *feedHub) interval() time.Duration {
+	if h.poll > 0 {
+		return h.poll
+	}
+	return DefaultFeedPoll
+}
+
+func (h *feedHub) timer(d time.Duration) *time.Timer {
+	if h.newTimer != nil {
+		return h.newTimer(d)
+	}
+	return time.NewTimer(d)
+}
+
+// changedLocked returns the channel closed at the next advance. h.mu held.
+func (h *feedHub) changedLocked() chan struct{} {
+	if h.ch == nil {
+		h.ch = make(chan struct{})
+	}
+	return h.ch
+}
+
+// advance records that seq has committed and wakes every held request if
+// that is news.
+func (h *feedHub) advance(seq uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if seq <= h.seq {
+		return
+	}
+	h.seq = seq
+	if h.ch != nil {
+		close(h.ch)
+		h.ch = nil
+	}
+}
+
+// committed is advance for revocations that have just committed.
+func (h *feedHub) committed(revs []store.Revocation) {
+	var top uint64
+	for _, r := range revs {
+		top = max(top, r.Seq)
+	}
+	if top > 0 {
+		h.advance(top)
+	}
+}
+
+// hold registers a held request and returns the function that releases
+// it (call it exactly once). The first held request starts the store
+// poller (over st); the poller stops once none is held.
+func (h *feedHub) hold(st store.Store, log *slog.Logger) (release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.waiters++
+	if !h.polling {
+		h.polling = true
+		go h.pollStore(st, log)
+	}
+	return func() {
+		h.mu.Lock()
+		h.waiters--
+		h.mu.Unlock()
+	}
+}
+
+// draining returns the channel DrainFeed closes.
+func (h *feedHub) draining() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.drain == nil {
+		h.drain = make(chan struct{})
+	}
+	return h.drain
+}
+
+// changed returns the channel closed at the next advance, without holding.
+func (h *feedHub) changed() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.changedLocked()
+}
+
+// pollStore reads the store's revocation sequence every interval while
+// requests are held. A read error is logged and retried at the next tick:
+// held requests then still end at their wait.
+func (h *feedHub) pollStore(st store.Store, log *slog.Logger) {
+	t := time.NewTicker(h.interval())
+	defer t.Stop()
+	for range t.C {
+		h.mu.Lock()
+		if h.waiters == 0 {
+			h.polling = false
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		var seq uint64
+		err := st.View(context.Background(), func(tx store.Tx) error {
+			var err error
+			seq, err = tx.RevocationSeq()
+			return err
+		})
+		if err != nil {
+			log.LogAttrs(context.Background(), slog.LevelWarn, "ra feed poll failed", slog.String("error", err.Error()))
+			continue
+		}
+		h.advance(seq)
+	}
+}
+
+// feedStore is the Service's view of its store: after an Update that
+// revoked anything (SoLR approval, the scheduler: ca.RevokeTx inside the
+// Service's transaction) has committed, it wakes the held feed requests.
+type feedStore struct {
+	store.Store
+	hub *feedHub
+}
+
+func (s feedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	var top uint64
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		top = 0 // fn may run again if the engine retries
+		return fn(revokeTx{Tx: tx, top: &top})
+	})
+	if err == nil && top > 0 {
+		s.hub.advance(top)
+	}
+	return err
+}
+
+// revokeTx records the highest revocation sequence written through it.
+type revokeTx struct {
+	store.Tx
+	top *uint64
+}
+
+func (t revokeTx) Revoke(serial string, reason int, at time.Time) (store.Revocation, error) {
+	r, err := t.Tx.Revoke(serial, reason, at)
+	if err == nil {
+		*t.top = max(*t.top, r.Seq)
+	}
+	return r, err
+}

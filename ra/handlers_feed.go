@@ -1,0 +1,52 @@
+package ra
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// revocations serves GET /v1/revocations?since=SEQ[&wait=DURATION]: the
+// signed feed envelope (Service.Revocations), as is: the bytes are the
+// signed document, so they are not re-encoded.
+func (s *server) revocations(w http.ResponseWriter, r *http.Request, a Actor) error {
+	q := r.URL.Query()
+	raw := q.Get("since")
+	since, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: since %q is not a decimal sequence number", ErrBadRequest, raw)
+	}
+	wait := DefaultFeedWait
+	if raw := q.Get("wait"); raw != "" {
+		if wait, err = parseWait(raw); err != nil {
+			return err
+		}
+	}
+	env, err := s.svc.Revocations(r.Context(), a, since, wait)
+	if err != nil {
+		if r.Context().Err() != nil {
+			// The follower went away (or the server is shutting down):
+			// nobody is left to read an error.
+			return nil
+		}
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(env)
+	return nil
+}
+
+// parseWait reads wait= as a Go duration ("30s") or a number of seconds.
+func parseWait(raw string) (time.Duration, error) {
+	if n, err := strconv.ParseUint(raw, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		return 0, fmt.Errorf("%w: wait %q is not a duration such as 30s", ErrBadRequest, raw)
+	}
+	return d, nil
+}

@@ -1,0 +1,196 @@
+package ra
+
+import (
+	"net/http"
+	"strings"
+)
+
+// solrRoutes registers the SoLR, ADT, device, policy and bundle endpoints.
+func (s *server) solrRoutes(mux *http.ServeMux) {
+	v1 := func(pattern string, h func(w http.ResponseWriter, r *http.Request, a Actor) error) {
+		mux.Handle(pattern, s.authenticated(h))
+	}
+	v1("POST /v1/solr-events", s.declareSoLR)
+	v1("GET /v1/solr-events", s.listSoLR)
+	v1("GET /v1/solr-events/{id}", s.getSoLR)
+	v1("POST /v1/solr-events/{id}/approve", s.approveSoLR)
+	v1("POST /v1/solr-events/{id}/close", s.closeSoLR)
+	v1("POST /v1/adt", s.submitADT)
+	v1("GET /v1/adt", s.listADT)
+	// A device registry is a file: its own, larger body limit (JSON
+	// string escaping and framing add a little to the file's size).
+	mux.Handle("POST /v1/devices", s.authenticatedLimit(s.importDevices, MaxDeviceFile+MaxDeviceFile/8))
+	v1("GET /v1/devices", s.listDevices)
+	v1("PUT /v1/policy/allow-lists/{role}", s.setAllowList)
+	v1("GET /v1/policy", s.getPolicy)
+	v1("GET /v1/bundle", s.bundle)
+}
+
+func (s *server) declareSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b declareBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	var req DeclareRequest
+	var err error
+	if req.FailedParty, err = reqEUI("failed_party", b.FailedParty); err != nil {
+		return err
+	}
+	if req.SRPUser, err = reqEUI("srp_user", b.SRPUser); err != nil {
+		return err
+	}
+	req.Instruction = b.Instruction
+	start, err := optTime("start", b.Start)
+	if err != nil {
+		return err
+	}
+	if start != nil {
+		req.Start = *start
+	}
+	if req.End, err = optTime("end", b.End); err != nil {
+		return err
+	}
+	if req.RevokeAt, err = revokeAtTime(b.RevokeAt); err != nil {
+		return err
+	}
+	res, err := s.svc.DeclareSoLR(r.Context(), a, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *server) listSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+	es, err := s.svc.ListSoLR(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	if es == nil {
+		es = []SoLREvent{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": es})
+	return nil
+}
+
+func (s *server) getSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+	res, err := s.svc.GetSoLR(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *server) approveSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+	res, err := s.svc.ApproveSoLR(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *server) closeSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b closeBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	e, err := s.svc.CloseSoLR(r.Context(), a, r.PathValue("id"), b.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *server) submitADT(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b adtBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	rec, err := s.svc.SubmitADT(r.Context(), a, b.File, b.Signature)
+	if err != nil {
+		return err
+	}
+	rec.File, rec.Signature, rec.SignerCert = nil, nil, nil
+	writeJSON(w, http.StatusCreated, rec)
+	return nil
+}
+
+func (s *server) listADT(w http.ResponseWriter, r *http.Request, a Actor) error {
+	rs, err := s.svc.ListADT(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"adt": rs})
+	return nil
+}
+
+func (s *server) importDevices(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b devicesBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	res, err := s.svc.ImportDevices(r.Context(), a, []byte(b.CSV))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *server) listDevices(w http.ResponseWriter, r *http.Request, a Actor) error {
+	sup, err := optEUI("supplier", r.URL.Query().Get("supplier"))
+	if err != nil {
+		return err
+	}
+	ds, err := s.svc.ListDevices(r.Context(), a, sup)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": ds})
+	return nil
+}
+
+func (s *server) setAllowList(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b allowListBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	rl, err := parseRole(strings.ToUpper(r.PathValue("role")))
+	if err != nil {
+		return err
+	}
+	l, err := s.svc.SetAllowList(r.Context(), a, rl, b.SRVs)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+func (s *server) getPolicy(w http.ResponseWriter, r *http.Request, a Actor) error {
+	ls, err := s.svc.Policy(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"allow_lists": ls})
+	return nil
+}
+
+// bundle serves the signed envelope as is: its bytes are what is signed.
+func (s *server) bundle(w http.ResponseWriter, r *http.Request, a Actor) error {
+	data, err := s.svc.ExportBundle(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(data)
+	if err != nil {
+		return nil // the client went away; nothing to answer
+	}
+	return nil
+}

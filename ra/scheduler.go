@@ -1,0 +1,229 @@
+package ra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/verifier"
+)
+
+// schedulerActor is the audit actor of work the scheduler does.
+const schedulerActor = "system:scheduler"
+
+// Locker lets one of several RA instances sharing a store run scheduled
+// work (the PostgreSQL engine provides one over an advisory lock). TryLock
+// does not wait: ok false means another instance holds the lock, and
+// release must be called when ok is true.
+type Locker interface {
+	TryLock(ctx context.Context) (release func(), ok bool, err error)
+}
+
+// WithLocker sets the Locker RunDue takes before doing anything. Without
+// one the process is assumed to be the store's only writer (bbolt holds
+// its file lock), and correctness never depends on it: every job's state
+// changes in the transaction that does its work, so a second runner finds
+// the job already done.
+func WithLocker(l Locker) Option { return func(s *Service) { s.locker = l } }
+
+// RunScheduler calls RunDue every period until ctx ends, logging failures
+// (the next tick retries: nothing of a failed job was kept).
+func (s *Service) RunScheduler(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "ra scheduler", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunDue runs, once each, every scheduled job due at the service clock
+// (the failed Supplier revocations), then closes every event whose end
+// time has passed. Each job and each closure is one transaction that
+// re-reads its state first, so a job runs exactly once even if RunDue
+// runs concurrently, and a crash loses nothing (the job stays pending).
+// It returns the first error; later jobs are still attempted.
+func (s *Service) RunDue(ctx context.Context) error {
+	if s.locker != nil {
+		release, ok, err := s.locker.TryLock(ctx)
+		if err != nil {
+			return fmt.Errorf("%w: scheduler lock: %w", ErrInternal, err)
+		}
+		if !ok {
+			return nil
+		}
+		defer release()
+	}
+	now := s.now().UTC()
+	var jobs []store.Record
+	var events []SoLREvent
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if jobs, err = tx.ListRecords(kindSchedule, "", 0); err != nil {
+			return err
+		}
+		events, err = listJSON[SoLREvent](tx, kindEvent)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: scheduler: %w", ErrInternal, err)
+	}
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, r := range jobs {
+		// Keys sort by due time, so the first job not yet due ends the pass.
+		if r.ID > scheduleKeyPrefix(now) {
+			break
+		}
+		keep(s.runJob(ctx, r.ID, now))
+	}
+	for _, e := range events {
+		if e.State != verifier.EventClosed && e.End != nil && !now.Before(*e.End) {
+			keep(s.closeEnded(ctx, e.ID, now))
+		}
+	}
+	return first
+}
+
+// scheduleKeyPrefix is the greatest key prefix due at now.
+func scheduleKeyPrefix(now time.Time) string {
+	return now.UTC().Format("20060102T150405.000000000Z") + "/\xff"
+}
+
+// runJob runs one pending job in one transaction: it re-reads the job
+// (gone means another run did it), does the work, moves the job to the log
+// and appends the audit record, all or nothing.
+func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
+	rv, ok := s.issuer.(TxRevoker)
+	if !ok {
+		return fmt.Errorf("%w: the issuer cannot revoke inside a transaction", ErrInternal)
+	}
+	var j Job
+	var ran bool
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		ran = false
+		err := getJSON(tx, kindSchedule, key, &j)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if j.State != jobPending || j.DueAt.After(now) {
+			return nil
+		}
+		switch j.Kind {
+		case jobRevokeFailed:
+			e, err := loadEvent(tx, j.EventID)
+			if err != nil {
+				return err
+			}
+			if e.State != verifier.EventApproved {
+				j.Result = "skipped: event is " + e.State
+			} else {
+				if err := s.revokeFailedTx(tx, rv, &e, now, schedulerActor); err != nil {
+					return err
+				}
+				if err := putJSON(tx, kindEvent, e.ID, e); err != nil {
+					return err
+				}
+				j.Result = fmt.Sprintf("revoked %d", len(e.Revoked))
+			}
+		default:
+			j.Result = "skipped: unknown job kind " + j.Kind
+		}
+		j.State, j.DoneAt = jobDone, now
+		if err := tx.DeleteRecord(kindSchedule, key); err != nil {
+			return err
+		}
+		if err := putJSON(tx, kindScheduleLog, j.ID, j); err != nil {
+			return err
+		}
+		ran = true
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("job %s: %w", key, err)
+		s.refused(ctx, schedulerActor, ActRevokeFailed, "job:"+j.ID, err)
+		return err
+	}
+	if ran {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "ra scheduled job done", slog.String("job", j.ID), slog.String("result", j.Result))
+	}
+	return nil
+}
+
+// closeEnded closes an event whose end time has passed (DESIGN.md 4 step 5).
+func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		e, err := loadEvent(tx, id)
+		if err != nil {
+			return err
+		}
+		if e.State == verifier.EventClosed || e.End == nil || now.Before(*e.End) {
+			return nil
+		}
+		detail, err := s.closeTx(tx, &e, schedulerActor, "end time reached")
+		if err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(s.entry(schedulerActor, ActCloseSoLR, "solr:"+id, "allowed", detail))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("closing event %s: %w", id, err)
+	}
+	return nil
+}
+
+// cancelJobTx moves the pending job jobID (if still pending) to the log as
+// cancelled. It reports whether it cancelled one.
+func (s *Service) cancelJobTx(tx store.Tx, jobID string, now time.Time) (bool, error) {
+	recs, err := tx.ListRecords(kindSchedule, "", 0)
+	if err != nil {
+		return false, fmt.Errorf("%w: list jobs: %w", ErrInternal, err)
+	}
+	for _, r := range recs {
+		var j Job
+		if err := getJSON(tx, kindSchedule, r.ID, &j); err != nil {
+			return false, err
+		}
+		if j.ID != jobID {
+			continue
+		}
+		j.State, j.DoneAt, j.Result = jobCancelled, now, "cancelled: event closed"
+		if err := tx.DeleteRecord(kindSchedule, r.ID); err != nil {
+			return false, fmt.Errorf("%w: %w", ErrInternal, err)
+		}
+		return true, putJSON(tx, kindScheduleLog, j.ID, j)
+	}
+	return false, nil
+}
+
+// PendingJobs returns the scheduled jobs not yet run, in due order (for
+// operators and tests).
+func (s *Service) PendingJobs(ctx context.Context) ([]Job, error) {
+	var out []Job
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = listJSON[Job](tx, kindSchedule)
+		return err
+	})
+	return out, err
+}

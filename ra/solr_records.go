@@ -1,0 +1,170 @@
+package ra
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+// Record kinds of the store's generic record space that package ra owns.
+// Values are the JSON of the types below; no other package reads them.
+const (
+	kindEvent       = "solr-event"   // ID: event ID
+	kindSchedule    = "schedule"     // pending jobs; ID: due time (sortable) + "/" + job ID
+	kindScheduleLog = "schedule-log" // finished jobs (done or cancelled); ID: job ID
+	kindADT         = "adt"          // ID: SC user + "/" + supplier user
+	kindDevice      = "device"       // ID: device EUI-64
+	kindAllowList   = "allow-list"   // ID: User Role code
+)
+
+// PartyFailed is the status of a party whose SoLR event was approved:
+// the Authority revoked its licence. A failed party gets no new
+// certificates (it is not active).
+const PartyFailed = "failed"
+
+// SoLREvent is a SoLR event as the RA records it and the API shows it.
+// State is one of verifier.EventDeclared ("declared": awaiting the second
+// person), EventApproved ("approved": approved, the failed Supplier's
+// revocation still scheduled), EventActive ("active": approved and the
+// failed Supplier revoked) or EventClosed.
+type SoLREvent struct {
+	ID          string     `json:"id"`
+	FailedParty eui64.ID   `json:"failed_party"`
+	SRPUser     eui64.ID   `json:"srp_user"`
+	SRPParty    eui64.ID   `json:"srp_party"`
+	Instruction string     `json:"instruction"`
+	Start       time.Time  `json:"start"`
+	End         *time.Time `json:"end,omitempty"`
+	// RevokeAt is when the failed Supplier's certificates are revoked; nil
+	// until approval when the declaration said "now" (then it is the
+	// approval time).
+	RevokeAt    *time.Time `json:"revoke_at,omitempty"`
+	State       string     `json:"state"`
+	DeclaredBy  string     `json:"declared_by"`
+	DeclaredAt  time.Time  `json:"declared_at"`
+	ApprovedBy  string     `json:"approved_by,omitempty"`
+	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"` // when the revocation step ran
+	Revoked     []string   `json:"revoked,omitempty"`    // serials it revoked
+	JobID       string     `json:"job_id,omitempty"`     // the scheduled revocation, if any
+	ClosedBy    string     `json:"closed_by,omitempty"`
+	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+	CloseReason string     `json:"close_reason,omitempty"`
+}
+
+// Job is a scheduled piece of RA work. Kind is jobRevokeFailed.
+type Job struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	EventID   string    `json:"event_id"`
+	DueAt     time.Time `json:"due_at"`
+	CreatedAt time.Time `json:"created_at"`
+	State     string    `json:"state"` // pending, done, cancelled
+	DoneAt    time.Time `json:"done_at,omitzero"`
+	Result    string    `json:"result,omitempty"`
+}
+
+const (
+	jobRevokeFailed = "revoke-failed-supplier"
+	jobPending      = "pending"
+	jobDone         = "done"
+	jobCancelled    = "cancelled"
+)
+
+// scheduleKey orders pending jobs by due time in the store's ID byte order.
+func scheduleKey(j Job) string {
+	return j.DueAt.UTC().Format("20060102T150405.000000000Z") + "/" + j.ID
+}
+
+// ADTRecord is an accepted ADT file: its parsed content, the exact bytes
+// and signature, and who submitted it with which access certificate (so
+// the signature can be checked again later from the store alone).
+type ADTRecord struct {
+	SCUser       eui64.ID       `json:"sc_user"`
+	SupplierUser eui64.ID       `json:"supplier_user"`
+	Thresholds   []ADTThreshold `json:"thresholds"`
+	SubmittedBy  string         `json:"submitted_by"`
+	SubmittedAt  time.Time      `json:"submitted_at"`
+	SHA256       string         `json:"sha256"`
+	File         []byte         `json:"file,omitempty"`
+	Signature    []byte         `json:"signature,omitempty"`
+	SignerCert   []byte         `json:"signer_cert,omitempty"` // DER of the officer's access certificate
+}
+
+func adtKey(sc, supplier eui64.ID) string { return sc.String() + "/" + supplier.String() }
+
+// Device is one entry of the device registry.
+type Device struct {
+	Device       eui64.ID  `json:"device"`
+	SupplierUser eui64.ID  `json:"supplier_user"`
+	SMETS        int       `json:"smets"`
+	ImportedBy   string    `json:"imported_by"`
+	ImportedAt   time.Time `json:"imported_at"`
+}
+
+// AllowList is a stored allow-list override of one User Role.
+type AllowList struct {
+	Role  role.UserRole `json:"role"`
+	SRVs  []string      `json:"srvs"`
+	SetBy string        `json:"set_by"`
+	SetAt time.Time     `json:"set_at"`
+}
+
+// getJSON reads record (kind, id) into v. A missing record is
+// store.ErrNotFound (wrapped).
+func getJSON(tx store.Tx, kind, id string, v any) error {
+	b, err := tx.GetRecord(kind, id)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: record %s/%s: %v", ErrInternal, kind, id, err)
+	}
+	return nil
+}
+
+func putJSON(tx store.Tx, kind, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%w: record %s/%s: %v", ErrInternal, kind, id, err)
+	}
+	if err := tx.PutRecord(kind, id, b); err != nil {
+		return fmt.Errorf("%w: record %s/%s: %w", ErrInternal, kind, id, err)
+	}
+	return nil
+}
+
+// listJSON decodes every record of kind, in ID order, through fn.
+func listJSON[T any](tx store.Tx, kind string) ([]T, error) {
+	recs, err := tx.ListRecords(kind, "", 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list %s: %w", ErrInternal, kind, err)
+	}
+	out := make([]T, 0, len(recs))
+	for _, r := range recs {
+		var v T
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			return nil, fmt.Errorf("%w: record %s/%s: %v", ErrInternal, kind, r.ID, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// loadEvent reads one event, mapping a missing one to ErrNotFound.
+func loadEvent(tx store.Tx, id string) (SoLREvent, error) {
+	var e SoLREvent
+	if !store.ValidRecordKey(id) {
+		return e, fmt.Errorf("%w: SoLR event %q", ErrNotFound, id)
+	}
+	err := getJSON(tx, kindEvent, id, &e)
+	if errors.Is(err, store.ErrNotFound) {
+		return e, fmt.Errorf("%w: SoLR event %q", ErrNotFound, id)
+	}
+	return e, err
+}

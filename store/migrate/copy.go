@@ -1,0 +1,216 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smki/smki/store"
+)
+
+// Stable error codes.
+var (
+	// ErrNotEmpty: the destination already holds data; Copy writes only
+	// into an empty store, so a copy is never merged with other state.
+	ErrNotEmpty = errors.New("E_MIGRATE_DESTINATION_NOT_EMPTY")
+	// ErrUnsupported: an engine's Tx lacks store.Exporter or store.Importer.
+	ErrUnsupported = errors.New("E_MIGRATE_UNSUPPORTED")
+	// ErrMismatch: source and destination summaries differ after a copy.
+	ErrMismatch = errors.New("E_MIGRATE_MISMATCH")
+)
+
+// page is how many intents, revocations or audit entries Copy reads per call.
+const page = 1000
+
+// Copy copies everything in src into dst, which must be empty
+// (ErrNotEmpty), in one dst transaction: on any error dst is left as it
+// was. src is read in one read transaction, so the copy is a consistent
+// snapshot even if src is in use. Certificates keep their status:
+// revoked ones are inserted good and then revoked by ImportRevocation
+// with their original sequence number, in sequence order.
+func Copy(ctx context.Context, src, dst store.Store) error {
+	return src.View(ctx, func(stx store.Tx) error {
+		ex, ok := stx.(store.Exporter)
+		if !ok {
+			return fmt.Errorf("%w: source %T has no store.Exporter", ErrUnsupported, stx)
+		}
+		return dst.Update(ctx, func(dtx store.Tx) error {
+			im, ok := dtx.(store.Importer)
+			if !ok {
+				return fmt.Errorf("%w: destination %T has no store.Importer", ErrUnsupported, dtx)
+			}
+			dex, ok := dtx.(store.Exporter)
+			if !ok {
+				return fmt.Errorf("%w: destination %T has no store.Exporter", ErrUnsupported, dtx)
+			}
+			if err := checkEmpty(dtx, dex); err != nil {
+				return err
+			}
+			return copyAll(stx, ex, dtx, im)
+		})
+	})
+}
+
+// checkEmpty fails with ErrNotEmpty naming the first kind of data found.
+func checkEmpty(tx store.Tx, ex store.Exporter) error {
+	probes := []struct {
+		what string
+		n    func() (int, error)
+	}{
+		{"meta", func() (int, error) { k, err := ex.MetaKeys(); return len(k), err }},
+		{"intents", func() (int, error) { v, err := ex.Intents("", 1); return len(v), err }},
+		{"certificates", func() (int, error) { v, err := tx.ListCertificates(store.CertFilter{Limit: 1}); return len(v), err }},
+		{"revocations", func() (int, error) { n, err := tx.RevocationSeq(); return int(min(n, 1)), err }},
+		{"CRLs", func() (int, error) { v, err := ex.CRLs(); return len(v), err }},
+		{"parties", func() (int, error) { v, err := tx.ListParties(); return len(v), err }},
+		{"users", func() (int, error) { v, err := tx.ListUsers(""); return len(v), err }},
+		{"officers", func() (int, error) { v, err := tx.ListOfficers(""); return len(v), err }},
+		{"records", func() (int, error) { v, err := ex.RecordKinds(); return len(v), err }},
+		{"audit entries", func() (int, error) { v, err := tx.AuditEntries(1, 1); return len(v), err }},
+	}
+	for _, p := range probes {
+		n, err := p.n()
+		if err != nil {
+			return fmt.Errorf("checking the destination is empty (%s): %w", p.what, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: it holds %s", ErrNotEmpty, p.what)
+		}
+	}
+	return nil
+}
+
+// copyAll copies in dependency order: intents before the certificates
+// that complete them, certificates before their revocations.
+func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) error {
+	keys, err := ex.MetaKeys()
+	if err != nil {
+		return fmt.Errorf("reading meta keys: %w", err)
+	}
+	for _, k := range keys {
+		v, err := stx.GetMeta(k)
+		if err != nil {
+			return fmt.Errorf("reading meta %q: %w", k, err)
+		}
+		if err := dtx.PutMeta(k, v); err != nil {
+			return fmt.Errorf("writing meta %q: %w", k, err)
+		}
+	}
+	for after := ""; ; {
+		ins, err := ex.Intents(after, page)
+		if err != nil {
+			return fmt.Errorf("reading intents: %w", err)
+		}
+		for _, in := range ins {
+			if err := im.ImportIntent(in); err != nil {
+				return fmt.Errorf("writing intent %s: %w", in.Serial, err)
+			}
+		}
+		if len(ins) < page {
+			break
+		}
+		after = ins[len(ins)-1].Serial
+	}
+	certs, err := stx.ListCertificates(store.CertFilter{})
+	if err != nil {
+		return fmt.Errorf("reading certificates: %w", err)
+	}
+	for _, c := range certs {
+		// Inserted good; ImportRevocation below sets the revocation fields.
+		c.Status, c.RevokedAt, c.Reason, c.RevocationSeq = store.StatusGood, time.Time{}, 0, 0
+		if err := dtx.PutCertificate(c); err != nil {
+			return fmt.Errorf("writing certificate %s: %w", c.Serial, err)
+		}
+	}
+	for since := uint64(0); ; {
+		revs, err := stx.RevocationsSince(since, page)
+		if err != nil {
+			return fmt.Errorf("reading revocations: %w", err)
+		}
+		for _, r := range revs {
+			if err := im.ImportRevocation(r); err != nil {
+				return fmt.Errorf("writing revocation %d: %w", r.Seq, err)
+			}
+		}
+		if len(revs) < page {
+			break
+		}
+		since = revs[len(revs)-1].Seq
+	}
+	crls, err := ex.CRLs()
+	if err != nil {
+		return fmt.Errorf("reading CRLs: %w", err)
+	}
+	for _, c := range crls {
+		if err := dtx.PutCRL(c); err != nil {
+			return fmt.Errorf("writing CRL %s: %w", c.Name, err)
+		}
+	}
+	if err := copyDirectory(stx, dtx); err != nil {
+		return err
+	}
+	kinds, err := ex.RecordKinds()
+	if err != nil {
+		return fmt.Errorf("reading record kinds: %w", err)
+	}
+	for _, kind := range kinds {
+		recs, err := stx.ListRecords(kind, "", 0)
+		if err != nil {
+			return fmt.Errorf("reading records %q: %w", kind, err)
+		}
+		for _, r := range recs {
+			if err := dtx.PutRecord(r.Kind, r.ID, r.Value); err != nil {
+				return fmt.Errorf("writing record %q/%q: %w", r.Kind, r.ID, err)
+			}
+		}
+	}
+	for from := uint64(1); ; {
+		es, err := stx.AuditEntries(from, page)
+		if err != nil {
+			return fmt.Errorf("reading audit entries: %w", err)
+		}
+		for _, e := range es {
+			if err := im.ImportAudit(e); err != nil {
+				return fmt.Errorf("writing audit entry %d: %w", e.Seq, err)
+			}
+		}
+		if len(es) < page {
+			break
+		}
+		from = es[len(es)-1].Seq + 1
+	}
+	return nil
+}
+
+// copyDirectory copies parties, users and officers.
+func copyDirectory(stx, dtx store.Tx) error {
+	parties, err := stx.ListParties()
+	if err != nil {
+		return fmt.Errorf("reading parties: %w", err)
+	}
+	for _, p := range parties {
+		if err := dtx.CreateParty(p); err != nil {
+			return fmt.Errorf("writing party %s: %w", p.ID, err)
+		}
+	}
+	users, err := stx.ListUsers("")
+	if err != nil {
+		return fmt.Errorf("reading users: %w", err)
+	}
+	for _, u := range users {
+		if err := dtx.CreateUser(u); err != nil {
+			return fmt.Errorf("writing user %s: %w", u.ID, err)
+		}
+	}
+	officers, err := stx.ListOfficers("")
+	if err != nil {
+		return fmt.Errorf("reading officers: %w", err)
+	}
+	for _, o := range officers {
+		if err := dtx.CreateOfficer(o); err != nil {
+			return fmt.Errorf("writing officer %s: %w", o.ID, err)
+		}
+	}
+	return nil
+}

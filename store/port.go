@@ -1,0 +1,47 @@
+package store
+
+// Exporter and Importer are the optional capabilities of a Tx that moving
+// a store between engines needs (store/migrate; `smki store migrate`).
+// They are separate from Tx because nothing else may use them: ordinary
+// code must never choose a revocation's sequence number or an audit
+// entry's hashes. Every engine in this module implements both on the Tx of
+// Update (Exporter also on View's); callers discover them by type
+// assertion.
+
+// Exporter enumerates what Tx can only look up by key.
+type Exporter interface {
+	// MetaKeys returns every meta key, in byte order.
+	MetaKeys() ([]string, error)
+	// Intents returns intents of every state with serial > after, by
+	// serial, at most limit (0: no limit).
+	Intents(after string, limit int) ([]Intent, error)
+	// CRLs returns every stored CRL, by name.
+	CRLs() ([]CRL, error)
+	// RecordKinds returns every kind that has at least one record, in
+	// byte order.
+	RecordKinds() ([]string, error)
+}
+
+// Importer writes state that Tx only lets the engine derive, so that a
+// copy is exact. Each method keeps the engine's counters consistent: after
+// an import, the ordinary methods carry on from the imported values.
+type Importer interface {
+	// ImportIntent stores in with its state (any valid state; CreateIntent
+	// only creates open ones). The serial must be free, as for
+	// CreateIntent (ErrDuplicateSerial).
+	ImportIntent(in Intent) error
+	// ImportRevocation revokes r.Serial exactly as r says: the certificate
+	// gets Status revoked, RevokedAt, Reason and RevocationSeq = r.Seq, and
+	// r is appended to the revocation sequence, which then continues from
+	// r.Seq. r.Seq must be RevocationSeq()+1 (ErrInvalid), and r's Issuer,
+	// UserID and PartyID must be the certificate's (ErrInvalid); the
+	// certificate must exist (ErrNotFound) and not be revoked
+	// (ErrAlreadyRevoked).
+	ImportRevocation(r Revocation) error
+	// ImportAudit appends e keeping its Seq, PrevHash and Hash. e.Seq must
+	// be the next sequence number, e.PrevHash the current head's hash (nil
+	// for the first) and e.Hash must equal HashAudit(e); otherwise
+	// ErrInvalid and nothing is written. The chain therefore still
+	// verifies after any sequence of successful imports.
+	ImportAudit(e AuditEntry) error
+}

@@ -1,0 +1,222 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/internal/check"
+)
+
+// CreateIntent claims the serial in serials (primary key) and records the
+// intent. A serial already claimed, by an intent or a certificate, fails
+// with ErrDuplicateSerial and writes nothing.
+func (t *tx) CreateIntent(in store.Intent) error {
+	if err := t.write("create intent"); err != nil {
+		return err
+	}
+	in, err := check.Intent(in)
+	if err != nil {
+		return fmt.Errorf("postgres: create intent: %w", err)
+	}
+	n, err := t.exec("create intent "+in.Serial, "INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING", in.Serial)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("postgres: create intent %s: %w", in.Serial, store.ErrDuplicateSerial)
+	}
+	_, err = t.exec("create intent "+in.Serial, `INSERT INTO intents
+		(serial, issuer, profile, user_id, lint_der, created_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		in.Serial, in.Issuer, in.Profile, in.UserID, in.LintDER, ts(in.CreatedAt), string(in.State))
+	return err
+}
+
+const intentCols = "serial, issuer, profile, user_id, lint_der, created_at, state"
+
+func scanIntent(row pgx.Row, in *store.Intent) error {
+	var created, state string
+	if err := row.Scan(&in.Serial, &in.Issuer, &in.Profile, &in.UserID, &in.LintDER, &created, &state); err != nil {
+		return err
+	}
+	in.State = store.IntentState(state)
+	return times(&created, &in.CreatedAt)
+}
+
+// GetIntent returns the intent for serial, or ErrNotFound.
+func (t *tx) GetIntent(serial string) (store.Intent, error) {
+	var in store.Intent
+	if err := t.read(); err != nil {
+		return in, err
+	}
+	row := t.q.QueryRow(t.ctx, "SELECT "+intentCols+" FROM intents WHERE serial = $1", serial)
+	if err := scanIntent(row, &in); err != nil {
+		return store.Intent{}, t.notFound("intent "+serial, err)
+	}
+	return in, nil
+}
+
+// notFound maps pgx.ErrNoRows to ErrNotFound, other errors through fail.
+func (t *tx) notFound(op string, err error) error {
+	if err == pgx.ErrNoRows {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
+	}
+	return t.fail(op, err)
+}
+
+// SetIntentState changes an existing intent's state (ErrNotFound).
+func (t *tx) SetIntentState(serial string, state store.IntentState) error {
+	if err := t.write("set intent state"); err != nil {
+		return err
+	}
+	if err := check.IntentState(state); err != nil {
+		return fmt.Errorf("postgres: set intent %s: %w", serial, err)
+	}
+	n, err := t.exec("set intent "+serial, "UPDATE intents SET state = $2 WHERE serial = $1", serial, string(state))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("postgres: set intent %s: %w", serial, store.ErrNotFound)
+	}
+	return err
+}
+
+// OpenIntents returns every open intent, by serial (partial index).
+func (t *tx) OpenIntents() ([]store.Intent, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	return queryAll(t, "open intents", scanIntent,
+		"SELECT "+intentCols+" FROM intents WHERE state = 'open' ORDER BY serial")
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](t *tx, op string, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
+	rows, err := t.q.Query(t.ctx, sql, args...)
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, t.fail(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err)
+	}
+	return out, nil
+}
+
+// PutCertificate inserts c. Checks come before writes, so a refused
+// certificate leaves nothing: the key owner is read first, then the
+// certificate row is inserted with ON CONFLICT DO NOTHING. A concurrent
+// insert of the same serial or key surfaces as a serialisation failure,
+// and the retry sees it and refuses.
+func (t *tx) PutCertificate(c store.Certificate) error {
+	if err := t.write("put certificate"); err != nil {
+		return err
+	}
+	c, err := check.Certificate(c)
+	if err != nil {
+		return fmt.Errorf("postgres: put certificate: %w", err)
+	}
+	op := "put certificate " + c.Serial
+	if c.KeyHash != "" {
+		var owner string
+		err := t.q.QueryRow(t.ctx, "SELECT user_id FROM key_owners WHERE key_hash = $1", c.KeyHash).Scan(&owner)
+		switch {
+		case err == nil && owner != c.UserID:
+			return fmt.Errorf("postgres: %s: key %s is certified for user %q: %w", op, c.KeyHash, owner, store.ErrDuplicateKey)
+		case err != nil && err != pgx.ErrNoRows:
+			return t.fail(op, err)
+		}
+	}
+	if _, err := t.exec(op, "INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING", c.Serial); err != nil {
+		return err
+	}
+	n, err := t.exec(op, `INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
+		not_before, not_after, issued_at, der, status, revoked_at, reason, revocation_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0) ON CONFLICT DO NOTHING`,
+		c.Serial, c.Issuer, c.UserID, c.PartyID, c.Profile, c.Role, c.KeyHash,
+		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrDuplicateSerial)
+	}
+	if c.KeyHash != "" {
+		_, err = t.exec(op, "INSERT INTO key_owners (key_hash, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", c.KeyHash, c.UserID)
+	}
+	return err
+}
+
+const certCols = `serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at,
+	der, status, revoked_at, reason, revocation_seq`
+
+func scanCert(row pgx.Row, c *store.Certificate) error {
+	var nb, na, ia, ra, status string
+	var seq int64
+	if err := row.Scan(&c.Serial, &c.Issuer, &c.UserID, &c.PartyID, &c.Profile, &c.Role, &c.KeyHash,
+		&nb, &na, &ia, &c.DER, &status, &ra, &c.Reason, &seq); err != nil {
+		return err
+	}
+	c.Status, c.RevocationSeq = store.CertStatus(status), uint64(seq)
+	return times(&nb, &c.NotBefore, &na, &c.NotAfter, &ia, &c.IssuedAt, &ra, &c.RevokedAt)
+}
+
+// GetCertificate returns the certificate for serial, or ErrNotFound.
+func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
+	var c store.Certificate
+	if err := t.read(); err != nil {
+		return c, err
+	}
+	if err := scanCert(t.q.QueryRow(t.ctx, "SELECT "+certCols+" FROM certificates WHERE serial = $1", serial), &c); err != nil {
+		return store.Certificate{}, t.notFound("certificate "+serial, err)
+	}
+	return c, nil
+}
+
+// ListCertificates filters on the set fields, by serial; PostgreSQL's
+// planner picks the most selective of the (field, serial) indexes.
+func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := check.Limit(f.Limit); err != nil {
+		return nil, fmt.Errorf("postgres: list certificates: %w", err)
+	}
+	var where []string
+	var args []any
+	for _, c := range []struct{ col, v string }{
+		{"issuer", f.Issuer}, {"user_id", f.UserID}, {"party_id", f.PartyID}, {"status", string(f.Status)},
+	} {
+		if c.v != "" {
+			args = append(args, c.v)
+			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
+		}
+	}
+	sql := "SELECT " + certCols + " FROM certificates"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, limitArg(f.Limit))
+	sql += fmt.Sprintf(" ORDER BY serial LIMIT $%d", len(args))
+	return queryAll(t, "list certificates", scanCert, sql, args...)
+}
+
+// CertificatesByKey returns every certificate for keyHash, by serial.
+func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if keyHash == "" {
+		return nil, fmt.Errorf("postgres: certificates by key: empty key hash: %w", store.ErrInvalid)
+	}
+	return queryAll(t, "certificates by key", scanCert,
+		"SELECT "+certCols+" FROM certificates WHERE key_hash = $1 ORDER BY serial", keyHash)
+}

@@ -1,0 +1,233 @@
+package postgres
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/internal/check"
+)
+
+// GetCRL returns the latest CRL named name, or ErrNotFound. The number is
+// numeric(20) and travels as text so the full uint64 range round-trips.
+func (t *tx) GetCRL(name string) (store.CRL, error) {
+	var c store.CRL
+	if err := t.read(); err != nil {
+		return c, err
+	}
+	var num, tu, nu string
+	row := t.q.QueryRow(t.ctx, "SELECT name, number::text, this_update, next_update, der FROM crls WHERE name = $1", name)
+	if err := row.Scan(&c.Name, &num, &tu, &nu, &c.DER); err != nil {
+		return store.CRL{}, t.notFound("CRL "+name, err)
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		return store.CRL{}, fmt.Errorf("postgres: CRL %s number %q: %w", name, num, ErrCorrupt)
+	}
+	c.Number = n
+	return c, times(&tu, &c.ThisUpdate, &nu, &c.NextUpdate)
+}
+
+// PutCRL replaces the CRL stored under c.Name.
+func (t *tx) PutCRL(c store.CRL) error {
+	if err := t.write("put CRL"); err != nil {
+		return err
+	}
+	c, err := check.CRL(c)
+	if err != nil {
+		return fmt.Errorf("postgres: put CRL: %w", err)
+	}
+	_, err = t.exec("put CRL "+c.Name, `INSERT INTO crls (name, number, this_update, next_update, der)
+		VALUES ($1, $2::numeric, $3, $4, $5) ON CONFLICT (name) DO UPDATE
+		SET number = excluded.number, this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der`,
+		c.Name, strconv.FormatUint(c.Number, 10), ts(c.ThisUpdate), ts(c.NextUpdate), c.DER)
+	return err
+}
+
+// insert runs an INSERT ... ON CONFLICT DO NOTHING, mapping "no row" to
+// ErrExists; update runs an UPDATE, mapping "no row" to ErrNotFound.
+func (t *tx) insert(what, id, sql string, args ...any) error {
+	n, err := t.exec("create "+what+" "+id, sql+" ON CONFLICT DO NOTHING", args...)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("postgres: create %s %q: %w", what, id, store.ErrExists)
+	}
+	return err
+}
+
+func (t *tx) update(what, id, sql string, args ...any) error {
+	n, err := t.exec("update "+what+" "+id, sql, args...)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("postgres: update %s %q: %w", what, id, store.ErrNotFound)
+	}
+	return err
+}
+
+// CreateParty inserts p (ErrExists).
+func (t *tx) CreateParty(p store.Party) error {
+	if err := t.write("create party"); err != nil {
+		return err
+	}
+	p, err := check.Party(p)
+	if err != nil {
+		return fmt.Errorf("postgres: create party: %w", err)
+	}
+	return t.insert("party", p.ID, "INSERT INTO parties (id, name, status, created_at) VALUES ($1, $2, $3, $4)",
+		p.ID, p.Name, p.Status, ts(p.CreatedAt))
+}
+
+// PutParty replaces an existing party (ErrNotFound).
+func (t *tx) PutParty(p store.Party) error {
+	if err := t.write("put party"); err != nil {
+		return err
+	}
+	p, err := check.Party(p)
+	if err != nil {
+		return fmt.Errorf("postgres: put party: %w", err)
+	}
+	return t.update("party", p.ID, "UPDATE parties SET name = $2, status = $3, created_at = $4 WHERE id = $1",
+		p.ID, p.Name, p.Status, ts(p.CreatedAt))
+}
+
+func scanParty(row pgx.Row, p *store.Party) error {
+	var at string
+	if err := row.Scan(&p.ID, &p.Name, &p.Status, &at); err != nil {
+		return err
+	}
+	return times(&at, &p.CreatedAt)
+}
+
+// GetParty returns the party id, or ErrNotFound.
+func (t *tx) GetParty(id string) (store.Party, error) {
+	var p store.Party
+	if err := t.read(); err != nil {
+		return p, err
+	}
+	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1", id), &p); err != nil {
+		return store.Party{}, t.notFound("party "+id, err)
+	}
+	return p, nil
+}
+
+// ListParties returns every party, by ID.
+func (t *tx) ListParties() ([]store.Party, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	return queryAll(t, "list parties", scanParty, "SELECT id, name, status, created_at FROM parties ORDER BY id")
+}
+
+// CreateUser inserts u (ErrExists).
+func (t *tx) CreateUser(u store.User) error {
+	if err := t.write("create user"); err != nil {
+		return err
+	}
+	u, err := check.User(u)
+	if err != nil {
+		return fmt.Errorf("postgres: create user: %w", err)
+	}
+	return t.insert("user", u.ID, "INSERT INTO users (id, party_id, role, name, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		u.ID, u.PartyID, u.Role, u.Name, u.Status, ts(u.CreatedAt))
+}
+
+// PutUser replaces an existing user (ErrNotFound).
+func (t *tx) PutUser(u store.User) error {
+	if err := t.write("put user"); err != nil {
+		return err
+	}
+	u, err := check.User(u)
+	if err != nil {
+		return fmt.Errorf("postgres: put user: %w", err)
+	}
+	return t.update("user", u.ID, "UPDATE users SET party_id = $2, role = $3, name = $4, status = $5, created_at = $6 WHERE id = $1",
+		u.ID, u.PartyID, u.Role, u.Name, u.Status, ts(u.CreatedAt))
+}
+
+const userCols = "id, party_id, role, name, status, created_at"
+
+func scanUser(row pgx.Row, u *store.User) error {
+	var at string
+	if err := row.Scan(&u.ID, &u.PartyID, &u.Role, &u.Name, &u.Status, &at); err != nil {
+		return err
+	}
+	return times(&at, &u.CreatedAt)
+}
+
+// GetUser returns the user id, or ErrNotFound.
+func (t *tx) GetUser(id string) (store.User, error) {
+	var u store.User
+	if err := t.read(); err != nil {
+		return u, err
+	}
+	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1", id), &u); err != nil {
+		return store.User{}, t.notFound("user "+id, err)
+	}
+	return u, nil
+}
+
+// ListUsers returns the users of partyID ("" for all), by ID.
+func (t *tx) ListUsers(partyID string) ([]store.User, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	return queryAll(t, "list users", scanUser,
+		"SELECT "+userCols+" FROM users WHERE $1 = '' OR party_id = $1 ORDER BY id", partyID)
+}
+
+// CreateOfficer inserts o (ErrExists).
+func (t *tx) CreateOfficer(o store.Officer) error {
+	if err := t.write("create officer"); err != nil {
+		return err
+	}
+	o, err := check.Officer(o)
+	if err != nil {
+		return fmt.Errorf("postgres: create officer: %w", err)
+	}
+	return t.insert("officer", o.ID, `INSERT INTO officers (id, name, party_id, kind, cert_serial, status, created_at, appointed_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, o.ID, o.Name, o.PartyID, o.Kind, o.CertSerial, o.Status, ts(o.CreatedAt), o.AppointedBy)
+}
+
+// PutOfficer replaces an existing officer (ErrNotFound).
+func (t *tx) PutOfficer(o store.Officer) error {
+	if err := t.write("put officer"); err != nil {
+		return err
+	}
+	o, err := check.Officer(o)
+	if err != nil {
+		return fmt.Errorf("postgres: put officer: %w", err)
+	}
+	return t.update("officer", o.ID, `UPDATE officers SET name = $2, party_id = $3, kind = $4, cert_serial = $5, status = $6,
+		created_at = $7, appointed_by = $8 WHERE id = $1`, o.ID, o.Name, o.PartyID, o.Kind, o.CertSerial, o.Status, ts(o.CreatedAt), o.AppointedBy)
+}
+
+const officerCols = "id, name, party_id, kind, cert_serial, status, created_at, appointed_by"
+
+func scanOfficer(row pgx.Row, o *store.Officer) error {
+	var at string
+	if err := row.Scan(&o.ID, &o.Name, &o.PartyID, &o.Kind, &o.CertSerial, &o.Status, &at, &o.AppointedBy); err != nil {
+		return err
+	}
+	return times(&at, &o.CreatedAt)
+}
+
+// GetOfficer returns the officer id, or ErrNotFound.
+func (t *tx) GetOfficer(id string) (store.Officer, error) {
+	var o store.Officer
+	if err := t.read(); err != nil {
+		return o, err
+	}
+	if err := scanOfficer(t.q.QueryRow(t.ctx, "SELECT "+officerCols+" FROM officers WHERE id = $1", id), &o); err != nil {
+		return store.Officer{}, t.notFound("officer "+id, err)
+	}
+	return o, nil
+}
+
+// ListOfficers returns the officers of partyID ("" for all), by ID.
+func (t *tx) ListOfficers(partyID string) ([]store.Officer, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	return queryAll(t, "list officers", scanOfficer,
+		"SELECT "+officerCols+" FROM officers WHERE $1 = '' OR party_id = $1 ORDER BY id", partyID)
+}

@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/internal/check"
+)
+
+// Revoke marks serial revoked and appends a Revocation numbered from the
+// revocation counter row, which concurrent revokers serialise on (see
+// seq.go).
+func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, error) {
+	if err := t.write("revoke"); err != nil {
+		return store.Revocation{}, err
+	}
+	if err := check.Revocation(serial, reason, at); err != nil {
+		return store.Revocation{}, fmt.Errorf("postgres: revoke: %w", err)
+	}
+	op := "revoke " + serial
+	var status, revokedAt string
+	var prevSeq int64
+	r := store.Revocation{Serial: serial, Reason: reason, RevokedAt: at.UTC()}
+	row := t.q.QueryRow(t.ctx, `SELECT issuer, user_id, party_id, status, revoked_at, revocation_seq
+		FROM certificates WHERE serial = $1`, serial)
+	if err := row.Scan(&r.Issuer, &r.UserID, &r.PartyID, &status, &revokedAt, &prevSeq); err != nil {
+		return store.Revocation{}, t.notFound(op, err)
+	}
+	if status == string(store.StatusRevoked) {
+		return store.Revocation{}, fmt.Errorf("postgres: %s: revoked at %s (seq %d): %w", op, revokedAt, prevSeq, store.ErrAlreadyRevoked)
+	}
+	seq, err := t.nextRevocationSeq()
+	if err != nil {
+		return store.Revocation{}, err
+	}
+	r.Seq = uint64(seq)
+	if _, err := t.exec(op, `UPDATE certificates SET status = 'revoked', revoked_at = $2, reason = $3, revocation_seq = $4
+		WHERE serial = $1`, serial, ts(r.RevokedAt), reason, seq); err != nil {
+		return store.Revocation{}, err
+	}
+	if _, err := t.exec(op, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, serial, r.Issuer, r.UserID, r.PartyID, reason, ts(r.RevokedAt)); err != nil {
+		return store.Revocation{}, err
+	}
+	return r, nil
+}
+
+func scanRevocation(row pgx.Row, r *store.Revocation) error {
+	var seq int64
+	var at string
+	if err := row.Scan(&seq, &r.Serial, &r.Issuer, &r.UserID, &r.PartyID, &r.Reason, &at); err != nil {
+		return err
+	}
+	r.Seq = uint64(seq)
+	return times(&at, &r.RevokedAt)
+}
+
+// RevocationsSince returns revocations with Seq > since, in order.
+func (t *tx) RevocationsSince(since uint64, limit int) ([]store.Revocation, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := check.Limit(limit); err != nil {
+		return nil, fmt.Errorf("postgres: revocations since %d: %w", since, err)
+	}
+	if since >= math.MaxInt64 {
+		return nil, nil
+	}
+	return queryAll(t, "revocations", scanRevocation, `SELECT seq, serial, issuer, user_id, party_id, reason, revoked_at
+		FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(since), limitArg(limit))
+}
+
+// RevocationSeq returns the latest revocation sequence number (0 if none).
+func (t *tx) RevocationSeq() (uint64, error) {
+	if err := t.read(); err != nil {
+		return 0, err
+	}
+	if t.rev.locked {
+		return uint64(t.rev.value), nil
+	}
+	var seq int64
+	err := t.one("revocation seq", t.q.QueryRow(t.ctx, "SELECT value FROM counters WHERE name = 'revocation'"), &seq)
+	return uint64(seq), err
+}
+
+// AppendAudit chains e to the audit head (locked by the transaction's
+// first append) and stores it: O(1) whatever the log's length.
+func (t *tx) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
+	if err := t.write("append audit"); err != nil {
+		return store.AuditEntry{}, err
+	}
+	e, err := check.Audit(e)
+	if err != nil {
+		return store.AuditEntry{}, fmt.Errorf("postgres: append audit: %w", err)
+	}
+	if err := t.lockAuditHead(); err != nil {
+		return store.AuditEntry{}, err
+	}
+	e.Seq, e.PrevHash = uint64(t.audit.seq)+1, t.audit.hash
+	e.Hash = store.HashAudit(e)
+	if _, err := t.exec("append audit", `INSERT INTO audit (seq, time, actor, action, subject, result, detail, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, int64(e.Seq), ts(e.Time), e.Actor, e.Action, e.Subject, e.Result, e.Detail,
+		e.PrevHash, e.Hash); err != nil {
+		return store.AuditEntry{}, err
+	}
+	t.audit.seq, t.audit.hash, t.audit.dirty = int64(e.Seq), e.Hash, true
+	return e, nil
+}
+
+func scanAudit(row pgx.Row, e *store.AuditEntry) error {
+	var seq int64
+	var at string
+	if err := row.Scan(&seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Result, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		return err
+	}
+	e.Seq = uint64(seq)
+	return times(&at, &e.Time)
+}
+
+// AuditEntries returns entries with Seq >= from, in order.
+func (t *tx) AuditEntries(from uint64, limit int) ([]store.AuditEntry, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := check.Limit(limit); err != nil {
+		return nil, fmt.Errorf("postgres: audit entries: %w", err)
+	}
+	if from > math.MaxInt64 {
+		return nil, nil
+	}
+	return queryAll(t, "audit entries", scanAudit, `SELECT seq, time, actor, action, subject, result, detail, prev_hash, hash
+		FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2`, int64(from), limitArg(limit))
+}

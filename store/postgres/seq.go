@@ -1,0 +1,101 @@
+package postgres
+
+// The revocation and audit sequences. A transaction's first use locks the
+// row (UPDATE ... RETURNING, or SELECT ... FOR UPDATE) until it commits or
+// rolls back, so concurrent writers queue on it (and, at SERIALIZABLE,
+// retry): numbers are gap-free and in commit order. Later uses in the same
+// transaction count in memory, and flush writes the final values once.
+
+type counter struct {
+	locked bool
+	value  int64
+	dirty  bool
+}
+
+type auditHead struct {
+	locked bool
+	seq    int64
+	hash   []byte
+	dirty  bool
+}
+
+// nextRevocationSeq returns the next revocation sequence number.
+func (t *tx) nextRevocationSeq() (int64, error) {
+	if !t.rev.locked {
+		var v int64
+		err := t.one("revocation seq", t.q.QueryRow(t.ctx,
+			"UPDATE counters SET value = value + 1 WHERE name = 'revocation' RETURNING value"), &v)
+		if err != nil {
+			return 0, err
+		}
+		t.rev = counter{locked: true, value: v}
+		return v, nil
+	}
+	t.rev.value++
+	t.rev.dirty = true
+	return t.rev.value, nil
+}
+
+func (t *tx) lockAuditHead() error {
+	if t.audit.locked {
+		return nil
+	}
+	var h auditHead
+	if err := t.one("audit head", t.q.QueryRow(t.ctx, "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"), &h.seq, &h.hash); err != nil {
+		return err
+	}
+	h.locked = true
+	t.audit = h
+	return nil
+}
+
+// flush writes the in-memory sequence values back before commit.
+func (t *tx) flush() error {
+	if t.rev.dirty {
+		if _, err := t.exec("revocation seq", "UPDATE counters SET value = $1 WHERE name = 'revocation'", t.rev.value); err != nil {
+			return err
+		}
+		t.rev.dirty = false
+	}
+	if t.audit.dirty {
+		if _, err := t.exec("audit head", "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", t.audit.seq, t.audit.hash); err != nil {
+			return err
+		}
+		t.audit.dirty = false
+	}
+	return nil
+}
+
+// setRevocationSeq locks the revocation counter and sets it to v, written
+// back by flush. For importers: writing the row directly would be
+// overwritten by flush if this transaction also revoked.
+func (t *tx) setRevocationSeq(v int64) error {
+	if !t.rev.locked {
+		var cur int64
+		if err := t.one("revocation seq", t.q.QueryRow(t.ctx,
+			"SELECT value FROM counters WHERE name = 'revocation' FOR UPDATE"), &cur); err != nil {
+			return err
+		}
+		t.rev = counter{locked: true, value: cur}
+	}
+	t.rev.value, t.rev.dirty = v, true
+	return nil
+}
+
+// lockedAuditHead returns the audit head as this transaction sees it
+// (including its own appends), locking the row first. For importers.
+func (t *tx) lockedAuditHead() (seq int64, hash []byte, err error) {
+	if err := t.lockAuditHead(); err != nil {
+		return 0, nil, err
+	}
+	return t.audit.seq, t.audit.hash, nil
+}
+
+// setAuditHead moves the audit head to (seq, hash), written by flush.
+func (t *tx) setAuditHead(seq int64, hash []byte) error {
+	if err := t.lockAuditHead(); err != nil {
+		return err
+	}
+	t.audit.seq, t.audit.hash, t.audit.dirty = seq, hash, true
+	return nil
+}

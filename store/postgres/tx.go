@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/smki/smki/store"
+)
+
+var errTxDone = errors.New("postgres: transaction used after its Update or View returned")
+
+type tx struct {
+	ctx      context.Context
+	q        pgx.Tx
+	writable bool
+	done     bool
+	// conflict is the first serialisation failure any statement hit. The
+	// transaction is then aborted whatever fn does with the error, so
+	// Update retries on it even if fn swallowed it.
+	conflict error
+	// The revocation counter and the audit head, once this transaction
+	// has locked their rows (see seq.go). Updating one row 100k times in a
+	// transaction builds a 100k-long version chain that every UPDATE
+	// walks, so they are advanced here and written once, before commit.
+	rev   counter
+	audit auditHead
+}
+
+var _ store.Tx = (*tx)(nil)
+
+func (t *tx) read() error {
+	if t.done {
+		return errTxDone
+	}
+	return nil
+}
+
+func (t *tx) write(op string) error {
+	if err := t.read(); err != nil {
+		return err
+	}
+	if !t.writable {
+		return fmt.Errorf("postgres: %s in a View: %w", op, store.ErrReadOnly)
+	}
+	return nil
+}
+
+// fail wraps a database error with op. A unique violation that escaped
+// ON CONFLICT is mapped to its store code by constraint.
+func (t *tx) fail(op string, err error) error {
+	if retryable(err) && t.conflict == nil {
+		t.conflict = fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		code := store.ErrExists
+		switch pe.TableName {
+		case "serials", "certificates", "intents":
+			code = store.ErrDuplicateSerial
+		case "key_owners":
+			code = store.ErrDuplicateKey
+		}
+		return fmt.Errorf("postgres: %s: %w: %w", op, code, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+func (t *tx) exec(op, sql string, args ...any) (int64, error) {
+	tag, err := t.q.Exec(t.ctx, sql, args...)
+	if err != nil {
+		return 0, t.fail(op, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// one scans a single row, mapping no row to ErrNotFound.
+func (t *tx) one(op string, row pgx.Row, dest ...any) error {
+	err := row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return t.fail(op, err)
+	}
+	return nil
+}
+
+// timeLayout is fixed-width so that text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func ts(tm time.Time) string { return tm.UTC().Format(timeLayout) }
+
+func parseTS(s string) (time.Time, error) {
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("postgres: stored time %q: %w", s, ErrCorrupt)
+	}
+	return tm.UTC(), nil
+}
+
+// times parses pairs of (text, destination).
+func times(pairs ...any) error {
+	for i := 0; i < len(pairs); i += 2 {
+		tm, err := parseTS(*pairs[i].(*string))
+		if err != nil {
+			return err
+		}
+		*pairs[i+1].(*time.Time) = tm
+	}
+	return nil
+}
+
+// limitArg turns a store limit (0: none) into a LIMIT parameter (NULL: none).
+func limitArg(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// GetMeta returns the value under key, or ErrNotFound.
+func (t *tx) GetMeta(key string) ([]byte, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := t.one("meta "+key, t.q.QueryRow(t.ctx, "SELECT value FROM meta WHERE key = $1", key), &v)
+	if v == nil && err == nil {
+		v = []byte{}
+	}
+	return v, err
+}
+
+// PutMeta stores value under a non-empty key.
+func (t *tx) PutMeta(key string, value []byte) error {
+	if err := t.write("put meta"); err != nil {
+		return err
+	}
+	if key == "" {
+		return fmt.Errorf("postgres: meta key is empty: %w", store.ErrInvalid)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	_, err := t.exec("put meta "+key, `INSERT INTO meta (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
