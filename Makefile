@@ -24,6 +24,7 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/e2e$$')
+	@$(GO) test -count=1 -v -run '^TestServerReachable$$' ./internal/pgtest | grep -E 'PostgreSQL half' || true
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=3s
 

@@ -91,7 +91,7 @@ func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
 		for _, r := range adts {
 			b.ADT = append(b.ADT, adtScope(r))
 		}
-		devs, err := listJSON[Device](tx, kindDevice)
+		devs, err := listDevices(tx)
 		if err != nil {
 			return err
 		}

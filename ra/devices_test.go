@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/eui64"
 )
@@ -103,5 +104,22 @@ func TestImportDevices(t *testing.T) {
 		if err != nil || len(ds) != tc.want {
 			t.Fatalf("ListDevices(%s, %s) = %d, %v; want %d", tc.who.ID(), tc.supplier, len(ds), err, tc.want)
 		}
+	}
+}
+
+func TestDeviceRecordRoundTrip(t *testing.T) {
+	t.Parallel()
+	at := testStart.Add(1234567 * time.Nanosecond)
+	for _, d := range []Device{
+		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A0"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 2, ImportedBy: "admin", ImportedAt: at},
+		{Device: eui64.MustParse("FF-FF-FF-FF-FF-FF-FF-FF"), SupplierUser: eui64.MustParse("00-00-00-00-00-00-00-01"), SMETS: 1, ImportedAt: at},
+	} {
+		got, err := decodeDevice(encodeDevice(d))
+		if err != nil || got != d {
+			t.Fatalf("round trip %+v -> %+v, %v", d, got, err)
+		}
+	}
+	if _, err := decodeDevice(make([]byte, deviceRecordFixed-1)); CodeOf(err) != ErrInternal.Error() {
+		t.Fatalf("short record: %v", err)
 	}
 }

@@ -418,7 +418,7 @@ func dryRun(tx store.Tx, party eui64.ID) (*DryRun, error) {
 	if d.SupplierUsers == nil {
 		d.SupplierUsers = []eui64.ID{}
 	}
-	devs, err := listJSON[Device](tx, kindDevice)
+	devs, err := listDevices(tx)
 	if err != nil {
 		return nil, err
 	}

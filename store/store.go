@@ -92,7 +92,7 @@ type Tx interface {
 	// NUL-free. Values are owned by the package that defines the kind.
 	PutRecord(kind, id string, value []byte) error
 	GetRecord(kind, id string) ([]byte, error) // ErrNotFound
-	DeleteRecord(kind, id string) error         // ErrNotFound
+	DeleteRecord(kind, id string) error        // ErrNotFound
 	// ListRecords returns records of kind with ID > after, in ID byte
 	// order, at most limit (0: no limit).
 	ListRecords(kind, after string, limit int) ([]Record, error)

@@ -744,9 +744,9 @@ func (sc *scanner) closeElement(endOff int32) {
 	if start == sc.sigCut {
 		sc.out = sc.out[:sc.cutAt]
 	} else {
-		sc.out = append(sc.out, "</"...)
-		sc.out = append(sc.out, sc.qnameOf(&sc.toks[start])...)
-		sc.out = append(sc.out, '>')
+		out := append(sc.out, "</"...)
+		out = append(out, sc.qnameOf(&sc.toks[start])...)
+		sc.out = append(out, '>')
 	}
 	sc.open = sc.open[:n-1]
 	sc.scope = sc.scope[:sc.marks[n-1]]
@@ -791,8 +791,11 @@ func (sc *scanner) intern(uri string) int32 {
 // namespace URI and local name. The element's own declarations are the
 // last nsHi-nsLo entries of sc.scope, pushed already.
 func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
-	sc.out = append(sc.out, '<')
-	sc.out = append(sc.out, qname...)
+	// out is a local so that the appends below store the slice header
+	// once, not once each (every store through sc is a GC write barrier).
+	out := sc.out
+	out = append(out, '<')
+	out = append(out, qname...)
 	if nsHi > nsLo {
 		parent := sc.scope[:len(sc.scope)-int(nsHi-nsLo)]
 		var buf [8]nsDecl
@@ -812,14 +815,14 @@ func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 		sortNS(ns)
 		for _, d := range ns {
 			if d.prefix == "" {
-				sc.out = append(sc.out, ` xmlns="`...)
+				out = append(out, ` xmlns="`...)
 			} else {
-				sc.out = append(sc.out, ` xmlns:`...)
-				sc.out = append(sc.out, d.prefix...)
-				sc.out = append(sc.out, `="`...)
+				out = append(out, ` xmlns:`...)
+				out = append(out, d.prefix...)
+				out = append(out, `="`...)
 			}
-			sc.out = appendAttrValue(sc.out, d.uri)
-			sc.out = append(sc.out, '"')
+			out = appendAttrValue(out, d.uri)
+			out = append(out, '"')
 		}
 	}
 	if as := sc.attrs[attrLo:]; len(as) > 0 {
@@ -830,12 +833,12 @@ func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 			sortAttrs(sorted)
 		}
 		for _, a := range sorted {
-			sc.out = append(sc.out, ' ')
-			sc.out = appendQName(sc.out, a.prefix, a.local)
-			sc.out = append(sc.out, `="`...)
-			sc.out = appendAttrValue(sc.out, a.value)
-			sc.out = append(sc.out, '"')
+			out = append(out, ' ')
+			out = appendQName(out, a.prefix, a.local)
+			out = append(out, `="`...)
+			out = appendAttrValue(out, a.value)
+			out = append(out, '"')
 		}
 	}
-	sc.out = append(sc.out, '>')
+	sc.out = append(out, '>')
 }

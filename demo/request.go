@@ -1,0 +1,164 @@
+package demo
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/verifier/xmldsig"
+)
+
+// ErrRequest is returned (wrapped) for a request the builder cannot write:
+// a zero originator or target, or an unknown body.
+var ErrRequest = errors.New("E_DEMO_REQUEST")
+
+// Body selects the Service Request a Request carries.
+type Body int
+
+// The Service Requests the demo sends. Element names follow the DUIS 5.4
+// schema (sr:UpdatePaymentMode, sr:ReadInstantaneousImportRegisters).
+const (
+	// Credit is SR 1.6 Update Payment Mode to Credit (Command Variant 4):
+	// the one request the SoLR Contingency role exists to send.
+	Credit Body = iota + 1
+	// Prepayment is SR 1.6 to Prepayment, which SC may never send (R5).
+	Prepayment
+	// ReadImportRegisters is SR 4.1.1 Read Instantaneous Import Registers
+	// (Command Variant 1), a request outside SC's allow-list (R3).
+	ReadImportRegisters
+)
+
+// String names b for reports.
+func (b Body) String() string {
+	switch b {
+	case Credit:
+		return "1.6 Credit"
+	case Prepayment:
+		return "1.6 Prepayment"
+	case ReadImportRegisters:
+		return "4.1.1 Read Import Registers"
+	}
+	return fmt.Sprintf("Body(%d)", int(b))
+}
+
+// header returns the Command Variant, Service Reference and Service
+// Reference Variant of b.
+func (b Body) header() (cv int, sr, srv string, ok bool) {
+	switch b {
+	case Credit, Prepayment:
+		return 4, "1.6", "1.6", true
+	case ReadImportRegisters:
+		return 1, "4.1", "4.1.1", true
+	}
+	return 0, "", "", false
+}
+
+// SchemaVersion is the DUIS schema version the builder writes.
+const SchemaVersion = "5.4"
+
+// Request is an unsigned DUIS Service Request: RequestID
+// originator:target:counter, the header the Body implies, and the body.
+type Request struct {
+	Originator eui64.ID
+	Target     eui64.ID
+	Counter    uint64
+	Body       Body
+	// ExecutionDateTime, if not zero, is written in the body (a
+	// future-dated request); UTC, RFC 3339.
+	ExecutionDateTime time.Time
+}
+
+// RequestID returns the DUIS RequestID, originator:target:counter.
+func (r Request) RequestID() string {
+	return r.Originator.String() + ":" + r.Target.String() + ":" + strconv.FormatUint(r.Counter, 10)
+}
+
+// XML returns the request as a DUIS sr:Request document, without a
+// signature. Every value it writes is an EUI-64, a decimal or a fixed
+// element name, so nothing needs escaping.
+func (r Request) XML() ([]byte, error) {
+	if r.Originator.IsZero() || r.Target.IsZero() {
+		return nil, fmt.Errorf("%w: originator and target are required", ErrRequest)
+	}
+	cv, sr, srv, ok := r.Body.header()
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown body %d", ErrRequest, int(r.Body))
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	fmt.Fprintf(&b, `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="%s">`, SchemaVersion)
+	fmt.Fprintf(&b, "<sr:Header><sr:RequestID>%s</sr:RequestID><sr:CommandVariant>%d</sr:CommandVariant>"+
+		"<sr:ServiceReference>%s</sr:ServiceReference><sr:ServiceReferenceVariant>%s</sr:ServiceReferenceVariant></sr:Header>",
+		r.RequestID(), cv, sr, srv)
+	exec := ""
+	if !r.ExecutionDateTime.IsZero() {
+		exec = "<sr:ExecutionDateTime>" + r.ExecutionDateTime.UTC().Format(time.RFC3339) + "</sr:ExecutionDateTime>"
+	}
+	b.WriteString("<sr:Body>")
+	switch r.Body {
+	case Credit:
+		b.WriteString("<sr:UpdatePaymentMode>" + exec + "<sr:Credit/></sr:UpdatePaymentMode>")
+	case Prepayment:
+		b.WriteString("<sr:UpdatePaymentMode>" + exec + "<sr:Prepayment><sr:SuspendDebtDisabled>false</sr:SuspendDebtDisabled>" +
+			"<sr:SuspendDebtEmergency>false</sr:SuspendDebtEmergency><sr:DisablementThreshold>0</sr:DisablementThreshold>" +
+			"</sr:Prepayment></sr:UpdatePaymentMode>")
+	case ReadImportRegisters:
+		b.WriteString("<sr:ReadInstantaneousImportRegisters>" + exec + "</sr:ReadInstantaneousImportRegisters>")
+	}
+	b.WriteString("</sr:Body></sr:Request>\n")
+	return b.Bytes(), nil
+}
+
+// Sign builds r and signs it with key and cert in the DUIS XMLDSig profile
+// (xmldsig.Sign: KeyInfo names the certificate by issuer and serial).
+func (r Request) Sign(key crypto.Signer, cert *x509.Certificate) ([]byte, error) {
+	data, err := r.XML()
+	if err != nil {
+		return nil, err
+	}
+	return xmldsig.Sign(data, key, cert, xmldsig.SignOptions{})
+}
+
+// Tamper returns a copy of a signed request whose RequestID counter is
+// changed after signing (one digit, so the document stays well-formed and
+// the same size): what an attacker on the path would do to replay a
+// request under a fresh counter. The signature no longer verifies.
+func Tamper(signed []byte) ([]byte, error) {
+	const open = "RequestID>"
+	i := bytes.Index(signed, []byte(open))
+	if i < 0 {
+		return nil, fmt.Errorf("%w: no RequestID to tamper with", ErrRequest)
+	}
+	end := bytes.IndexByte(signed[i:], '<')
+	if end < 0 {
+		return nil, fmt.Errorf("%w: unterminated RequestID", ErrRequest)
+	}
+	j := i + end - 1 // the counter's last digit
+	if j <= i || signed[j] < '0' || signed[j] > '9' {
+		return nil, fmt.Errorf("%w: RequestID does not end in a counter", ErrRequest)
+	}
+	out := bytes.Clone(signed)
+	out[j] = '0' + (signed[j]-'0'+1)%10
+	return out, nil
+}
+
+// WithDTD returns a copy of a signed request with an internal DTD subset
+// declaring an entity (the start of a billion-laughs document) inserted
+// before the document element. Verifiers must refuse it before any
+// cryptography.
+func WithDTD(signed []byte) ([]byte, error) {
+	i := bytes.Index(signed, []byte("<sr:Request"))
+	if i < 0 {
+		return nil, fmt.Errorf("%w: no sr:Request element", ErrRequest)
+	}
+	const dtd = `<!DOCTYPE sr:Request [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>` + "\n"
+	out := make([]byte, 0, len(signed)+len(dtd))
+	out = append(out, signed[:i]...)
+	out = append(out, dtd...)
+	return append(out, signed[i:]...), nil
+}
