@@ -2,12 +2,17 @@ package e2e
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
@@ -121,12 +126,12 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
 	var entries []store.AuditEntry
 	st.View(context.Background(), func(tx store.Tx) error {
 		entries, err = tx.AuditEntries(1, 0)
 		return err
 	})
+	st.Close()
 	for _, code := range []string{"E_RA_NOT_ELIGIBLE", "E_RA_FORBIDDEN", "E_RA_OFFICER_INACTIVE"} {
 		found := false
 		for _, e := range entries {
@@ -137,5 +142,43 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 		if !found {
 			t.Errorf("no audit record of the %s refusal among %d entries", code, len(entries))
 		}
+	}
+
+	// Rewrite one stored audit record behind smki's back: audit verify
+	// must fail and name that entry.
+	victim := entries[len(entries)/2]
+	tamperAudit(t, filepath.Join(data, "smki.db"), victim.Seq, func(e map[string]any) { e["Actor"] = "someone-else" })
+	r := run(t, nil, "audit", "verify", "--data", data)
+	if r.code == 0 || !strings.Contains(r.stderr, fmt.Sprintf("entry %d", victim.Seq)) {
+		t.Fatalf("audit verify after tampering with entry %d: exit %d\n%s%s", victim.Seq, r.code, r.stdout, r.stderr)
+	}
+}
+
+// tamperAudit edits the stored JSON of audit entry seq directly in the
+// bbolt file, as an attacker with file access would.
+func tamperAudit(t *testing.T, path string, seq uint64, edit func(map[string]any)) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], seq)
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("audit"))
+		var e map[string]any
+		if err := json.Unmarshal(b.Get(key[:]), &e); err != nil {
+			return err
+		}
+		edit(e)
+		v, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		return b.Put(key[:], v)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

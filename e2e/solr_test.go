@@ -23,6 +23,7 @@ import (
 // to the SRP, and default deny (E4) once the event is closed.
 func TestSoLRLifecycle(t *testing.T) {
 	t.Parallel()
+	requirement(t, "R3", "R4", "R6", "R7", "L4", "L7")
 	data := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
 	work := t.TempDir()
