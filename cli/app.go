@@ -63,6 +63,7 @@ func commands() []*ucli.Command {
 		signCommand(),
 		verifyCommand(),
 		verifierCommand(),
+		demoCommand(),
 	}
 }
 

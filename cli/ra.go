@@ -37,6 +37,9 @@ func raClient(c *ucli.Context) (*ra.Client, error) {
 func apiErr(err error) error {
 	var ae *ra.APIError
 	if errors.As(err, &ae) {
+		if strings.HasPrefix(ae.Message, ae.Code) {
+			return errors.New(ae.Message)
+		}
 		return fmt.Errorf("%s: %s", ae.Code, ae.Message)
 	}
 	return err

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/testpki"
 	"github.com/smki/smki/verifier"
@@ -68,7 +69,8 @@ type night struct {
 	sc      identity
 	devA    []eui64.ID // devices registered to supplier-a's user
 	devB    []eui64.ID
-	certsA  []string // serials of supplier-a's certificates
+	smets   map[eui64.ID]int // SMETS generation of each registered device
+	certsA  []string         // serials of supplier-a's certificates
 
 	eventID  string
 	revokeAt time.Time
@@ -79,8 +81,11 @@ type night struct {
 	stopFollow context.CancelFunc
 	followDone chan struct{}
 	bundleSeq  uint64
-	counters   map[eui64.ID]uint64
-	stream     []StreamCase
+	// inBundle: the first bundle already listed supplier-a's revocations
+	// (a slow machine let revoke-at pass before the verifier started).
+	inBundle bool
+	counters map[eui64.ID]uint64
+	stream   []StreamCase
 }
 
 // script is the night, in order. Each step depends on the ones before it,
@@ -259,7 +264,7 @@ func parseCerts(b []byte) ([]*x509.Certificate, error) {
 		if blk.Type != "CERTIFICATE" {
 			continue
 		}
-		c, err := x509.ParseCertificate(blk.Bytes)
+		c, err := dccx509.ParseCertificate(blk.Bytes)
 		if err != nil {
 			return nil, err
 		}

@@ -72,12 +72,12 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	rep := newReporter(o.Out, mode, o.Clock)
 
-	root, data, cleanup, err := workspace(o.Data)
+	work, data, cleanup, err := workspace(o.Data)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	d := &night{o: o, clock: o.Clock, data: data, work: filepath.Join(root, "work"), rep: rep}
+	d := &night{o: o, clock: o.Clock, data: data, work: work, rep: rep}
 	if err := os.MkdirAll(d.work, 0o700); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
@@ -85,33 +85,8 @@ func Run(ctx context.Context, o Options) (err error) {
 
 	rep.header("smki demo: the night a Supplier fails (MP134B, SoLR Contingency)")
 	rep.header("  data: %s", data)
-	result := Report{OK: true, Data: data}
-	for i, st := range d.script() {
-		s := Step{N: i + 1, Title: st.title}
-		rep.begin(s.N, s.title)
-		start := o.Clock()
-		err := st.run(ctx, &s)
-		if err == nil && ctx.Err() != nil {
-			err = fmt.Errorf("interrupted: %w", ctx.Err())
-		}
-		s.Seconds = o.Clock().Sub(start).Round(10 * time.Millisecond).Seconds()
-		s.OK = err == nil
-		if err != nil {
-			s.Error = err.Error()
-			if d.srv != nil {
-				s.Lines = append(s.Lines, "server log (last lines):")
-				for _, l := range splitLines(d.srv.tail(8)) {
-					s.Lines = append(s.Lines, "  "+l)
-				}
-			}
-		}
-		rep.end(s)
-		if err != nil {
-			result.OK = false
-			result.Failed = fmt.Sprintf("step %d (%s): %v", s.N, s.Title, err)
-			break
-		}
-	}
+	result := play(ctx, rep, o.Clock, d.script(), d.serverTail)
+	result.Data = data
 	// Stopping the server is part of the account: a server that will not
 	// stop is a failure too.
 	if d.srv != nil {
@@ -139,16 +114,17 @@ func Run(ctx context.Context, o Options) (err error) {
 	return nil
 }
 
-// workspace returns the demo's root directory and the server's data
-// directory: a temporary directory (removed by cleanup) or dir, which must
-// not hold a store yet (the demo's work files go to dir/demo-work).
-func workspace(dir string) (root, data string, cleanup func(), err error) {
+// workspace returns the demo's work directory (credentials, keys, the
+// device file, the server's log) and the server's data directory: both
+// in a fresh temporary directory that cleanup removes, or dir and
+// dir/demo-work, kept. dir must not hold a store or an earlier run.
+func workspace(dir string) (work, data string, cleanup func(), err error) {
 	if dir == "" {
-		root, err = os.MkdirTemp("", "smki-demo-")
+		root, err := os.MkdirTemp("", "smki-demo-")
 		if err != nil {
 			return "", "", nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
-		return root, filepath.Join(root, "data"), func() { os.RemoveAll(root) }, nil
+		return filepath.Join(root, "work"), filepath.Join(root, "data"), func() { os.RemoveAll(root) }, nil
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -157,11 +133,56 @@ func workspace(dir string) (root, data string, cleanup func(), err error) {
 	if _, err := os.Stat(filepath.Join(abs, "smki.db")); err == nil {
 		return "", "", nil, fmt.Errorf("%w: --data %s already holds a store; the demo needs a fresh directory", ErrUsage, dir)
 	}
-	root = filepath.Join(abs, "demo-work")
-	if _, err := os.Stat(root); err == nil {
-		return "", "", nil, fmt.Errorf("%w: --data %s already holds a demo run (%s)", ErrUsage, dir, root)
+	work = filepath.Join(abs, "demo-work")
+	if _, err := os.Stat(work); err == nil {
+		return "", "", nil, fmt.Errorf("%w: --data %s already holds a demo run (%s)", ErrUsage, dir, work)
 	}
-	return root, abs, func() {}, nil
+	return work, abs, func() {}, nil
+}
+
+// play runs steps in order until one fails (each depends on the ones
+// before it) and returns the report so far. tail, if it returns lines, is
+// added to a failed step's account (the server's last log lines).
+func play(ctx context.Context, rep *reporter, clock func() time.Time, steps []step, tail func() []string) Report {
+	result := Report{OK: true}
+	for i, st := range steps {
+		s := Step{N: i + 1, Title: st.title}
+		rep.begin(s.N, s.Title)
+		start := clock()
+		err := st.run(ctx, &s)
+		if ctx.Err() != nil {
+			// Whatever the step was doing, the reason it stopped is this.
+			err = fmt.Errorf("interrupted (%v); stopping the server", ctx.Err())
+		}
+		s.Seconds = clock().Sub(start).Round(10 * time.Millisecond).Seconds()
+		s.OK = err == nil
+		if err != nil {
+			s.Error = err.Error()
+			if ctx.Err() == nil {
+				if lines := tail(); len(lines) > 0 {
+					s.Lines = append(s.Lines, "server log (last lines):")
+					for _, l := range lines {
+						s.Lines = append(s.Lines, "  "+l)
+					}
+				}
+			}
+		}
+		rep.end(s)
+		if err != nil {
+			result.OK = false
+			result.Failed = fmt.Sprintf("step %d (%s): %v", s.N, s.Title, err)
+			break
+		}
+	}
+	return result
+}
+
+// serverTail is the server's last log lines, none before it started.
+func (d *night) serverTail() []string {
+	if d.srv == nil {
+		return nil
+	}
+	return splitLines(d.srv.tail(8))
 }
 
 func splitLines(s string) []string {
