@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -132,4 +133,43 @@ func TestSignVerifyContract(t *testing.T) {
 			t.Errorf("missing input: exit %d", r.code)
 		}
 	})
+}
+
+// TestXmlsecSignedRequestPasses signs a DUIS request with xmlsec1 (a
+// different implementation) and a testpki key, and expects smki to accept
+// it: interop in the direction TestSignVerifyContract does not cover.
+func TestXmlsecSignedRequestPasses(t *testing.T) {
+	t.Parallel()
+	requirement(t, "L7")
+	xmlsec := needTool(t, "xmlsec1")
+	pki := scenario(t)
+	sc := filepath.Join(pki, "users", "srp-sc-xml")
+	tmpl := string(asUser(t, "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00"))
+	// Make DCC's template an xmlsec1 signing template: no comment, empty
+	// digest and signature values, an IssuerSerial for xmlsec1 to fill.
+	tmpl = regexp.MustCompile(`(?s)<!--.*?-->\s*`).ReplaceAllString(tmpl, "")
+	tmpl = strings.ReplaceAll(tmpl, "ZGVmYXVsdA==", "")
+	tmpl = strings.Replace(tmpl, ":1002<", ":9001<", 1)
+	tmpl = regexp.MustCompile(`(?s)<ds:X509IssuerSerial>.*?</ds:X509IssuerSerial>`).ReplaceAllString(tmpl, "<ds:X509IssuerSerial/>")
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "template.xml"), filepath.Join(dir, "signed.xml")
+	os.WriteFile(in, []byte(tmpl), 0o644)
+	if r := runCmd(t, nil, xmlsec, "--sign", "--privkey-pem", filepath.Join(sc, "key.pem")+","+filepath.Join(sc, "cert.pem"),
+		"--output", out, in); r.code != 0 {
+		t.Fatalf("xmlsec1 --sign: %s", r.stderr)
+	}
+	r := run(t, nil, "verify", "--bundle", filepath.Join(pki, "bundle.json"), out)
+	var d decision
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 0 || d.Decision != "accept" {
+		t.Fatalf("smki verify of an xmlsec1-signed request: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// And the same bytes with one character of content changed fail SIG.
+	signed, _ := os.ReadFile(out)
+	bad := strings.Replace(string(signed), "<sr:Credit/>", "<sr:Credit></sr:Credit> ", 1)
+	os.WriteFile(out, []byte(bad), 0o644)
+	r = run(t, nil, "verify", "--bundle", filepath.Join(pki, "bundle.json"), out)
+	json.Unmarshal([]byte(r.stdout), &d)
+	if r.code != 3 || d.Code != "SIG" {
+		t.Fatalf("tampered xmlsec1-signed request: exit %d %s", r.code, r.stdout)
+	}
 }

@@ -91,7 +91,15 @@ func (s *Service) RunDue(ctx context.Context) error {
 		if r.ID > scheduleKeyPrefix(now) {
 			break
 		}
-		keep(s.runJob(ctx, r.ID, now))
+		if !s.backoff.due(r.ID, now) {
+			continue
+		}
+		if err := s.runJob(ctx, r.ID, now); err != nil {
+			s.backoff.failed(r.ID, now)
+			keep(err)
+		} else {
+			s.backoff.succeeded(r.ID)
+		}
 	}
 	for _, e := range events {
 		if e.State != verifier.EventClosed && e.End != nil && !now.Before(*e.End) {

@@ -39,6 +39,8 @@ type Service struct {
 
 	// feed wakes held revocation-feed requests (feed.go, feed_hub.go).
 	feed feedHub
+	// backoff spaces out retries of failing scheduled jobs.
+	backoff jobBackoff
 }
 
 // Option configures a Service.

@@ -65,6 +65,22 @@ func (v *Verifier) checkAllowed(st *state, u *User, req *duis.Request) (Decision
 		if !toCredit {
 			return reject(CodeE2, "GBCS use case %s does not change the payment mode to Credit", uc), false
 		}
+		// The signed command must be the one this request routes: addressed
+		// to the RequestID's target and originated by the Supplier the
+		// device is registered to (whose Digital Signing key the device
+		// trusts). Otherwise a to-Credit command for one meter could ride
+		// in a request routed to another.
+		h, err := gbcs.ParseHeader(req.GBCSPayload)
+		if err != nil {
+			return reject(CodeE2, "GBCS payload header: %v", err), false
+		}
+		if h.Recipient != req.ID.Target {
+			return reject(CodeE2, "GBCS command is addressed to %s, not the RequestID target %s", h.Recipient, req.ID.Target), false
+		}
+		if dev, ok := st.pol.devices[req.ID.Target]; ok && h.Originator != dev.SupplierUser {
+			return reject(CodeE2, "GBCS command originates from %s, not %s, the Supplier device %s is registered to",
+				h.Originator, dev.SupplierUser, req.ID.Target), false
+		}
 		return Decision{}, true
 	}
 	if req.PaymentMode != duis.PaymentCredit {

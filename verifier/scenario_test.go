@@ -31,6 +31,7 @@ var (
 	userB    = eui64.MustParse("90-B3-D5-1F-30-02-00-00")
 	userSC   = eui64.MustParse("90-B3-D5-1F-30-03-00-00")
 	userGone = eui64.MustParse("90-B3-D5-1F-30-09-00-00") // in no bundle
+	devA0    = eui64.MustParse("00-DB-12-34-56-78-90-A0") // the recipient of DCC's ECS02/ECS03 command vectors
 	devA1    = eui64.MustParse("00-DB-12-34-56-78-90-A1")
 	devA2    = eui64.MustParse("00-DB-12-34-56-78-90-A2")
 	devB     = eui64.MustParse("00-DB-12-34-56-78-90-B0")
@@ -98,6 +99,7 @@ func (s *scenario) baseBundle() *Bundle {
 			"1.6": {Period: Duration(time.Hour), Warning: 3, Quarantine: 5},
 		}}},
 		Devices: []Device{
+			{Device: devA0, SupplierUser: userA, SMETS: 2},
 			{Device: devA1, SupplierUser: userA, SMETS: 1},
 			{Device: devA2, SupplierUser: userA, SMETS: 2},
 			{Device: devB, SupplierUser: userB, SMETS: 2},

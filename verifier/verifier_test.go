@@ -68,7 +68,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, 1), chainOnly, true) }},
 		{name: "accept SC CV5 GBCS ECS02 to Credit", want: "",
 			build: func(t testing.TB) []byte {
-				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA2, 1), gbcsToCreditCV), s.sc, false)
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToCreditCV), s.sc, false)
 			}},
 		{name: "accept IS tariff to own device", want: "",
 			build: func(t testing.TB) []byte { return sign(t, request(t, tmplTariff, userB, devB, 1), s.b, false) }},
@@ -91,7 +91,22 @@ func TestVerifyReasonCodes(t *testing.T) {
 			build: func(t testing.TB) []byte { return sign(t, request(t, tmplGasPrepay, userSC, devA2, 1), s.sc, false) }},
 		{name: "E2 SC CV5 GBCS ECS03 to Prepayment", want: CodeE2,
 			build: func(t testing.TB) []byte {
-				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA2, 1), gbcsToPrepay), s.sc, false)
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToPrepay), s.sc, false)
+			}},
+		{name: "E2 SC CV5 to-Credit GBCS addressed to another device", want: CodeE2,
+			build: func(t testing.TB) []byte {
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA2, 1), gbcsToCreditCV), s.sc, false)
+			}},
+		{name: "E2 SC CV5 to-Credit GBCS not from the device's Supplier", want: CodeE2,
+			build: func(t testing.TB) []byte {
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToCreditCV), s.sc, false)
+			},
+			bundle: func(b *Bundle) {
+				for i := range b.Devices {
+					if b.Devices[i].Device == devA0 {
+						b.Devices[i].SupplierUser = userB
+					}
+				}
 			}},
 		{name: "accept SC without a bundle allow-list: policy default", want: "",
 			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },

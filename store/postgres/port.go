@@ -118,7 +118,9 @@ func (t *tx) ImportRevocation(r store.Revocation) error {
 	}
 	op := "import revocation " + r.Serial
 	at := ts(r.RevokedAt)
-	if _, err := t.exec(op, "UPDATE counters SET value = $1 WHERE name = 'revocation'", int64(r.Seq)); err != nil {
+	// Through the transaction's counter (flushed before commit), so an
+	// import and a Revoke in one transaction cannot overwrite each other.
+	if err := t.setRevocationSeq(int64(r.Seq)); err != nil {
 		return err
 	}
 	if _, err := t.exec(op, `UPDATE certificates SET status = 'revoked', revoked_at = $2, reason = $3, revocation_seq = $4
@@ -136,9 +138,8 @@ func (t *tx) ImportAudit(e store.AuditEntry) error {
 	if err := t.write("import audit"); err != nil {
 		return err
 	}
-	var seq int64
-	var prev []byte
-	if err := t.one("audit head", t.q.QueryRow(t.ctx, "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"), &seq, &prev); err != nil {
+	seq, prev, err := t.lockedAuditHead()
+	if err != nil {
 		return err
 	}
 	if err := check.ImportedAudit(e, uint64(seq), prev); err != nil {
@@ -150,6 +151,5 @@ func (t *tx) ImportAudit(e store.AuditEntry) error {
 		e.PrevHash, e.Hash); err != nil {
 		return err
 	}
-	_, err := t.exec(op, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", int64(e.Seq), e.Hash)
-	return err
+	return t.setAuditHead(int64(e.Seq), e.Hash)
 }
