@@ -3,70 +3,20 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/postgres"
 	"github.com/smki/smki/store/storetest"
 )
 
-const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-// schemaURL creates a uniquely named schema, drops it at cleanup, and
-// returns a connection string whose search_path selects it. Without a
-// reachable server it skips, or fails when SMKI_REQUIRE_POSTGRES=1.
-func schemaURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("SMKI_TEST_POSTGRES")
-	if base == "" {
-		base = defaultURL
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		msg := "PostgreSQL half of the store conformance suite did NOT run: " + err.Error()
-		if os.Getenv("SMKI_REQUIRE_POSTGRES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "smki_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// schemaURL is a fresh schema per test (internal/pgtest): it skips without
+// a reachable server, or fails when SMKI_REQUIRE_POSTGRES=1.
+func schemaURL(t testing.TB) string { return pgtest.SchemaURL(t) }
 
 func openURL(t testing.TB, u string) *postgres.Store {
 	t.Helper()
