@@ -99,6 +99,11 @@ func (l *Leader) Release() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
 	defer cancel()
+	// Unlock before closing: a closed session's locks are freed only when
+	// its backend exits, after Close returns, so another instance polling
+	// right away would still find the lock held.
+	var unlocked bool
+	_ = l.conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", l.key).Scan(&unlocked)
 	l.conn.Conn().Close(ctx)
 	l.conn.Release()
 	l.conn = nil
