@@ -293,9 +293,12 @@ func TestRecordFailureLeavesIntentOpen(t *testing.T) {
 	fs := &faultyStore{Store: openBolt(t, dir)}
 	e := newEnvOn(t, fs, dir, "")
 	ctx := context.Background()
-	fs.failPuts.Store(1)
+	// Every attempt fails: an engine may run a transaction's fn again (bbolt
+	// group commit re-runs a failed one alone), so one failure may be retried.
+	fs.failPuts.Store(1000)
 	_, csr := newCSR(t, nil)
 	cert, _, err := e.ca.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
+	fs.failPuts.Store(0)
 	if !errors.Is(err, ErrStore) || !errors.Is(err, errInjected) || cert != nil {
 		t.Fatalf("Issue = %v, %v; want ErrStore wrapping the fault and no certificate", cert, err)
 	}

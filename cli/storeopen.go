@@ -17,13 +17,14 @@ import (
 // credentials stay in the data directory whatever the engine.
 func storeFlag() ucli.Flag {
 	return &ucli.StringFlag{Name: "store", EnvVars: []string{"SMKI_STORE"},
-		Usage: "store: bbolt:PATH (default: bbolt:DATA/smki.db) or a postgres:// URL (several instances may share one database)"}
+		Usage: "store: bbolt:PATH[?batch=DURATION] (default: bbolt:DATA/smki.db; batch turns on group commit) or a postgres:// URL (several instances may share one database)"}
 }
 
 // storeSpec is a parsed --store value.
 type storeSpec struct {
-	engine string // "bbolt" or "postgres"
-	target string // file path, or connection URL
+	engine string        // "bbolt" or "postgres"
+	target string        // file path, or connection URL
+	batch  time.Duration // bbolt group-commit window (0: off)
 }
 
 // parseStoreSpec reads "bbolt:PATH" or "postgres://..." /
@@ -34,15 +35,23 @@ func parseStoreSpec(s, dataDir string) (storeSpec, error) {
 		if dataDir == "" {
 			return storeSpec{}, usageErr("no store: --store bbolt:PATH or postgres://...")
 		}
-		return storeSpec{"bbolt", storePath(dataDir)}, nil
+		return storeSpec{engine: "bbolt", target: storePath(dataDir)}, nil
 	case strings.HasPrefix(s, "bbolt:"):
 		p := strings.TrimPrefix(s, "bbolt:")
+		var batch time.Duration
+		if i := strings.LastIndex(p, "?batch="); i >= 0 {
+			d, err := time.ParseDuration(p[i+len("?batch="):])
+			if err != nil || d < 0 {
+				return storeSpec{}, usageErr("--store %s: batch wants a duration such as 2ms", s)
+			}
+			p, batch = p[:i], d
+		}
 		if p == "" {
 			return storeSpec{}, usageErr("--store bbolt: needs a file path")
 		}
-		return storeSpec{"bbolt", p}, nil
+		return storeSpec{engine: "bbolt", target: p, batch: batch}, nil
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
-		return storeSpec{"postgres", s}, nil
+		return storeSpec{engine: "postgres", target: s}, nil
 	}
 	return storeSpec{}, usageErr("--store %q: want bbolt:PATH or a postgres:// URL", redactURL(s))
 }
@@ -77,7 +86,7 @@ func redactURL(s string) string {
 func (s storeSpec) open(ctx context.Context, lockWait time.Duration) (store.Store, error) {
 	switch s.engine {
 	case "bbolt":
-		opts := []bolt.Option{}
+		opts := []bolt.Option{bolt.WithBatchDelay(s.batch)}
 		if lockWait > 0 {
 			opts = append(opts, bolt.WithLockTimeout(lockWait))
 		}

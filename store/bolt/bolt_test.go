@@ -32,6 +32,20 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+// TestConformanceGroupCommit runs the suite with group commit on, where
+// concurrent Updates share a transaction and a failed one is re-run alone.
+func TestConformanceGroupCommit(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := bolt.Open(filepath.Join(t.TempDir(), "smki.db"), bolt.WithBatchDelay(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
 func TestOpenCreatesPrivateFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "smki.db")
