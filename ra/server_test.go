@@ -107,8 +107,12 @@ func TestServerEndToEnd(t *testing.T) {
 	if ps, err := aro.ListParties(ctx); err != nil || len(ps) != 1 || ps[0].ID != srp {
 		t.Fatalf("ARO sees parties %v %v", ps, err)
 	}
-	if _, err := aro.ListCertificates(ctx, CertQuery{}); !errors.Is(err, ErrForbidden) {
-		t.Fatalf("ARO lists all: %v", err)
+	// An unscoped query by a party officer means its own party's.
+	if cs, err := aro.ListCertificates(ctx, CertQuery{}); err != nil || len(cs) != 1 || cs[0].PartyID != srp.String() {
+		t.Fatalf("ARO lists its own party's certificates: %+v %v", cs, err)
+	}
+	if _, err := aro.ListCertificates(ctx, CertQuery{PartyID: sup}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("ARO lists another party's: %v", err)
 	}
 	// Bulk revoke: dry run, then yes.
 	dry, err := sro.Revoke(ctx, RevokeRequest{PartyID: srp, Reason: 5})
