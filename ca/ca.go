@@ -84,7 +84,7 @@ type CA struct {
 	clock          func() time.Time
 	reconcileAfter time.Duration
 	log            *slog.Logger
-	keys           *keyStore
+	keys           *KeyStore
 	lint           *linter
 
 	root, issuing   *x509.Certificate
@@ -101,7 +101,7 @@ func (c *CA) Issuing() *x509.Certificate { return c.issuing }
 func (c *CA) Close() error { return c.keys.close() }
 
 // newCA assembles a CA from loaded certificates and signers.
-func newCA(st store.Store, cfg Config, keys *keyStore, root, issuing *x509.Certificate, rootSigner, issSigner crypto.Signer) (*CA, error) {
+func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certificate, rootSigner, issSigner crypto.Signer) (*CA, error) {
 	for _, p := range []struct {
 		cert *x509.Certificate
 		s    crypto.Signer

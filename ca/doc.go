@@ -2,7 +2,9 @@
 // Issuing OCA, their keys behind a KMS (softkms files by default, PKCS#11 for
 // an HSM), the certificate profiles (xml-signing, digital-signing,
 // key-agreement, and the system profile dsp-xml-signing), serials,
-// issuance, revocation records and the ARL and ORL.
+// issuance, revocation records and the ARL and ORL. Its KeyStore
+// (CA.KeyStore) also holds the service's other private keys — the RA access
+// CA and the RA system signer — so that none is ever a plaintext file.
 //
 // Issuance follows Boulder's order (ca/issue.go, numbered steps): check the
 // request, pick a unique serial, build and lint the to-be-signed

@@ -35,6 +35,9 @@ var (
 	// that differs from the one the CA was created with, a key that does not
 	// match its certificate, a wrong passphrase).
 	ErrConfig = errors.New("E_CA_CONFIG")
+	// ErrKeyImportRefused: an existing private key was offered to a KMS
+	// that holds only keys generated inside it (PKCS#11).
+	ErrKeyImportRefused = errors.New("E_KMS_IMPORT_REFUSED")
 	// ErrNotFound: no certificate with that serial.
 	ErrNotFound = errors.New("E_CERT_NOT_FOUND")
 	// ErrAlreadyRevoked: the certificate is already revoked.

@@ -26,21 +26,26 @@ const (
 	kindPKCS11 = "pkcs11"
 )
 
-// keyStore wraps a go.step.sm/crypto KeyManager with the two things smki
-// needs: create a P-256 CA key and get a signer for it by reference.
+// KeyStore is where smki's private keys live: a go.step.sm/crypto
+// KeyManager plus what smki needs on top of it — create a P-256 key by name,
+// get a signer for it by reference, and (softkms only) take in an existing
+// key. The CA keeps its keys in one; the RA keeps its access CA and system
+// signer keys in the same one (CA.KeyStore), so no private key of the
+// service is ever written unencrypted.
 //
 // softkms keys are encrypted PKCS#8 PEM files (AES-256-CBC, key from the
-// passphrase) under Dir/keys/, referenced by a path relative to Dir; PKCS#11
-// keys never leave the token and are referenced by a pkcs11: URI (id and
-// object label, both random per key so repeated Inits never collide).
-type keyStore struct {
+// passphrase by PBKDF2) under Dir/keys/, referenced by a path relative to
+// Dir; PKCS#11 keys never leave the token and are referenced by a pkcs11:
+// URI (id and object label, both random per key so repeated creations never
+// collide). References hold no secret and no PIN.
+type KeyStore struct {
 	km   kms.KeyManager
 	kind string
 	dir  string
 	pass []byte
 }
 
-func openKeyStore(ctx context.Context, cfg Config) (*keyStore, error) {
+func openKeyStore(ctx context.Context, cfg Config) (*KeyStore, error) {
 	if cfg.KMS == "" {
 		if len(cfg.Passphrase) == 0 {
 			return nil, fmt.Errorf("%w: softkms needs a passphrase to encrypt the CA keys", ErrConfig)
@@ -52,7 +57,7 @@ func openKeyStore(ctx context.Context, cfg Config) (*keyStore, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: softkms: %v", ErrConfig, err)
 		}
-		return &keyStore{km: km, kind: kindSoft, dir: cfg.Dir, pass: cfg.Passphrase}, nil
+		return &KeyStore{km: km, kind: kindSoft, dir: cfg.Dir, pass: cfg.Passphrase}, nil
 	}
 	if !strings.HasPrefix(cfg.KMS, kindPKCS11+":") {
 		return nil, fmt.Errorf("%w: KMS %q: only softkms (empty) and pkcs11: URIs are supported", ErrConfig, redactURI(cfg.KMS))
@@ -61,7 +66,7 @@ func openKeyStore(ctx context.Context, cfg Config) (*keyStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening PKCS#11 %s: %v", ErrConfig, redactURI(cfg.KMS), err)
 	}
-	return &keyStore{km: km, kind: kindPKCS11}, nil
+	return &KeyStore{km: km, kind: kindPKCS11}, nil
 }
 
 // redactURI drops the query (pin-value) from a KMS URI before it is logged.
@@ -74,12 +79,11 @@ func redactURI(u string) string {
 
 // create makes a new P-256 key named after label and returns its reference
 // and a signer.
-func (k *keyStore) create(label string) (string, crypto.Signer, error) {
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return "", nil, fmt.Errorf("%w: %v", ErrSigning, err)
+func (k *KeyStore) create(label string) (string, crypto.Signer, error) {
+	suffix, err := randomSuffix()
+	if err != nil {
+		return "", nil, err
 	}
-	suffix := hex.EncodeToString(rnd[:])
 	switch k.kind {
 	case kindSoft:
 		ref := filepath.Join("keys", label+"-"+suffix+".key")
@@ -108,8 +112,17 @@ func (k *keyStore) create(label string) (string, crypto.Signer, error) {
 	}
 }
 
+// randomSuffix makes key file names and token labels unique per key.
+func randomSuffix() (string, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrSigning, err)
+	}
+	return hex.EncodeToString(rnd[:]), nil
+}
+
 // signer returns a signer for a key reference made by create.
-func (k *keyStore) signer(ref string) (crypto.Signer, error) {
+func (k *KeyStore) signer(ref string) (crypto.Signer, error) {
 	req := &kmsapi.CreateSignerRequest{SigningKey: ref}
 	if k.kind == kindSoft {
 		req.SigningKey = filepath.Join(k.dir, ref)
@@ -122,7 +135,7 @@ func (k *keyStore) signer(ref string) (crypto.Signer, error) {
 	return s, nil
 }
 
-func (k *keyStore) close() error { return k.km.Close() }
+func (k *KeyStore) close() error { return k.km.Close() }
 
 // writeExclusive creates path (and its 0700 directory) with mode 0600 and
 // fails if it exists: a CA key is never overwritten.

@@ -58,11 +58,11 @@ func startRA(t *testing.T) *raUnderTest {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { authority.Close() })
-	access, err := ra.OpenAccessCA(filepath.Join(dir, "access"), time.Now)
+	access, err := ra.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority, ra.DefaultSystemID, time.Now())
+	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ra.DefaultSystemID, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

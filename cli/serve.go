@@ -111,7 +111,11 @@ func serve(c *ucli.Context) error {
 		}
 	}
 
-	access, err := ra.OpenAccessCA(filepath.Join(dir, "access"), time.Now)
+	// The access CA and the RA's own OU=89 signer (which signs the policy
+	// bundle and the revocation feed; verifiers accept them only from that
+	// role, chained to the root) keep their keys in the CA's key backend.
+	// Each softkms key costs a PBKDF2 to decrypt, so the two open at once.
+	access, signer, err := openRAKeys(ctx, dir, authority, log)
 	if err != nil {
 		return err
 	}
@@ -128,12 +132,6 @@ func serve(c *ucli.Context) error {
 	// officer certificate and checks for one on every request.
 	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
 
-	// The RA's own OU=89 key signs the policy bundle and the revocation
-	// feed; verifiers accept them only from that role, chained to the root.
-	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority, ra.DefaultSystemID, time.Now())
-	if err != nil {
-		return err
-	}
 	svc, err := ra.New(st, authority, access, ra.WithLogger(log), ra.WithSystemSigner(signer), ra.WithLocker(sched))
 	if err != nil {
 		return err
@@ -194,6 +192,24 @@ func serve(c *ucli.Context) error {
 	defer cancel()
 	log.Info("shutting down")
 	return srv.Shutdown(shutdown)
+}
+
+// openRAKeys opens (creating or migrating as needed) the RA access CA
+// under DATA/access and the RA system signer under DATA/ra, both with their
+// keys in authority's key backend, concurrently.
+func openRAKeys(ctx context.Context, dir string, authority *ca.CA, log *slog.Logger) (*ra.AccessCA, *ra.SystemSigner, error) {
+	var (
+		access    *ra.AccessCA
+		accessErr error
+		done      = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		access, accessErr = ra.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, log)
+	}()
+	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ra.DefaultSystemID, time.Now(), log)
+	<-done
+	return access, signer, errors.Join(accessErr, err)
 }
 
 // mountCA serves what relying parties fetch without credentials.

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/internal/dccx509"
@@ -137,15 +138,20 @@ func verifierCommand() *ucli.Command {
 		Usage: "run the verifier as a sidecar",
 		Subcommands: []*ucli.Command{{
 			Name:  "serve",
-			Usage: "serve POST /v1/verify and GET /healthz, following the RA's bundle and revocation feed",
+			Usage: "serve POST /v1/verify, GET /healthz and GET /metrics, following the RA's bundle and revocation feed",
 			Description: `POST /v1/verify takes the signed XML and answers the decision JSON (200 for
 accept and reject). With --ra it fetches {ra}/v1/bundle every --bundle-interval
 and long-polls {ra}/v1/revocations?since=SEQ, applying updates live. The RA
 requires mTLS: --officer names a credential directory (key.pem, cert.pem, and
 ca.pem, the RA access root that verifies the RA's TLS certificate), normally
 of a "verifier" officer, which may read only the bundle and the feed. What
-arrives is still checked against --trust's root before it is applied. With
---replay-file accepted counters survive restarts.
+arrives is still checked against --trust's root before it is applied.
+
+GET /metrics serves Prometheus metrics (smki_verifier_*). With --state-file,
+accepted counters and the ADT windows (counts and quarantines) survive
+restarts: an accept is answered only once its record is fsynced, and
+concurrent accepts share one fsync (--fsync-delay). Without it they live in
+memory only.
 
 Example:
    smki verifier serve --listen 127.0.0.1:8444 --bundle scenario/bundle.json --trust scenario/trust \
@@ -156,7 +162,8 @@ Example:
 				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl)", Required: true},
 				&ucli.StringFlag{Name: "ra", Usage: "RA base `URL` to follow"},
 				&ucli.StringFlag{Name: "officer", Usage: "RA credential `DIR` for --ra (key.pem, cert.pem, ca.pem)"},
-				&ucli.StringFlag{Name: "replay-file", Usage: "persist replay counters in `FILE`"},
+				&ucli.StringFlag{Name: "state-file", Aliases: []string{"replay-file"}, Usage: "keep replay counters and ADT windows durably in `FILE`"},
+				&ucli.DurationFlag{Name: "fsync-delay", Usage: "how long an accept waits for others to share its fsync (--state-file)", Value: time.Millisecond},
 				&ucli.DurationFlag{Name: "bundle-interval", Usage: "bundle poll interval", Value: time.Minute},
 				&ucli.DurationFlag{Name: "max-age", Usage: "oldest data acted on (0: the bundle's max_age)"},
 			},
@@ -168,12 +175,20 @@ Example:
 func serveVerifier(c *ucli.Context) error {
 	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
 	var replay verifier.ReplayStore
-	if f := c.String("replay-file"); f != "" {
-		st, err := verifier.OpenFileReplayStore(f)
-		if err != nil {
-			return usageErr("--replay-file: %v", err)
+	if f := c.String("state-file"); f != "" {
+		d := c.Duration("fsync-delay")
+		if d <= 0 {
+			d = -1 // write at once; StateFileOptions reads 0 as the default
 		}
-		defer st.Close()
+		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: d})
+		if err != nil {
+			return usageErr("--state-file: %v", err)
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				log.Error("state file", "err", err)
+			}
+		}()
 		replay = st
 	}
 	v, err := buildVerifier(c.String("bundle"), c.String("trust"), time.Now, func(o *verifier.Options) {
@@ -181,6 +196,10 @@ func serveVerifier(c *ucli.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	metrics, err := verifier.NewMetrics(prometheus.NewRegistry(), v)
+	if err != nil {
+		return withCode(ExitError, err)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -197,6 +216,7 @@ func serveVerifier(c *ucli.Context) error {
 		if err != nil {
 			return err
 		}
+		f.OnError = metrics.FollowerError
 		go func() { _ = f.Run(ctx) }()
 	} else if c.String("officer") != "" {
 		return usageErr("--officer is only for --ra")
@@ -205,7 +225,7 @@ func serveVerifier(c *ucli.Context) error {
 	if err != nil {
 		return usageErr("--listen: %v", err)
 	}
-	srv := &http.Server{Handler: verifier.Handler(v, 0), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: verifier.InstrumentedHandler(metrics, 0), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	log.Info("verifier listening", "addr", ln.Addr().String(), "ra", c.String("ra"))
 	errc := make(chan error, 1)

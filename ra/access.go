@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -28,77 +29,122 @@ const (
 	accessRootValidity   = 10 * 365 * 24 * time.Hour
 	accessOfficerValidty = 365 * 24 * time.Hour
 	accessServerValidity = 90 * 24 * time.Hour
-	accessRootKeyFile    = "access-root.key.pem"
 	accessRootCertFile   = "access-root.pem"
+	accessRootKeyRef     = "access-root.key.ref" // the KMS reference of the root key
+	accessRootKeyName    = "ra-access-root"      // its name in the KMS
+	// accessRootPlainKey is where smki before the KMS kept the root key,
+	// unencrypted; OpenAccessCA migrates it into the KMS and removes it.
+	accessRootPlainKey = "access-root.key.pem"
 )
 
 // AccessCA is the RA access CA: its own ECDSA P-256 root that certifies
 // officers' mTLS client credentials and the RA server's TLS certificate.
 // It is deliberately separate from the SMKI Organisation CA: access to the
 // RA is not an SMKI certificate, and a compromise of one must not give the
-// other. Its key lives in a PEM file (mode 0600) under the data directory.
+// other. Its key lives in the same key backend as the CA's keys (Keys), never
+// in a plaintext file; dir holds the root certificate and the key's
+// reference.
 type AccessCA struct {
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer
 	root *x509.Certificate
 	now  func() time.Time
 }
 
-// OpenAccessCA loads the access CA from dir, creating it (key and
-// self-signed root) if dir holds neither file. now is the clock used for
-// validity periods. It refuses a directory holding only one of the two files.
-func OpenAccessCA(dir string, now func() time.Time) (*AccessCA, error) {
-	if now == nil {
-		return nil, fmt.Errorf("%w: nil clock", ErrAccessCA)
+func (a *AccessCA) ownKey(dir string) ownKey {
+	return ownKey{
+		name:  accessRootKeyName,
+		ref:   filepath.Join(dir, accessRootKeyRef),
+		plain: filepath.Join(dir, accessRootPlainKey),
+		code:  ErrAccessCA,
+		advice: "remove the access directory " + dir + " to create a new access CA in the token " +
+			"(every officer then needs a new credential: the bootstrap officers get one at start, the others from an officer who appoints them)",
 	}
-	kp, cp := filepath.Join(dir, accessRootKeyFile), filepath.Join(dir, accessRootCertFile)
-	keyPEM, kerr := os.ReadFile(kp)
+}
+
+// OpenAccessCA loads the access CA from dir, creating it (a key in keys and a
+// self-signed root) if dir holds neither a key nor the root certificate. now
+// is the clock used for validity periods; log (nil = discard) records a
+// migration. It refuses a directory holding only one of key and root.
+//
+// A directory written by an older smki holds the key unencrypted
+// (access-root.key.pem): with softkms it is imported (encrypted with the
+// CA passphrase), its reference written and the plaintext file removed;
+// with PKCS#11 it is refused with ErrPlaintextKey, since a token takes only
+// keys generated inside it. A key that fails to load (wrong passphrase,
+// missing from the token) fails with ErrAccessCA and changes nothing.
+func OpenAccessCA(dir string, keys Keys, now func() time.Time, log *slog.Logger) (*AccessCA, error) {
+	if now == nil || keys == nil {
+		return nil, fmt.Errorf("%w: nil clock or key store", ErrAccessCA)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &AccessCA{now: now}
+	k := a.ownKey(dir)
+	cp := filepath.Join(dir, accessRootCertFile)
 	certPEM, cerr := os.ReadFile(cp)
-	switch {
-	case kerr == nil && cerr == nil:
-		return loadAccessCA(keyPEM, certPEM, now)
-	case errors.Is(kerr, os.ErrNotExist) && errors.Is(cerr, os.ErrNotExist):
-		return createAccessCA(dir, kp, cp, now)
-	case kerr != nil && !errors.Is(kerr, os.ErrNotExist):
-		return nil, fmt.Errorf("%w: %v", ErrAccessCA, kerr)
-	case cerr != nil && !errors.Is(cerr, os.ErrNotExist):
+	if cerr != nil && !errors.Is(cerr, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %v", ErrAccessCA, cerr)
 	}
-	return nil, fmt.Errorf("%w: %s holds only one of %s and %s", ErrAccessCA, dir, accessRootKeyFile, accessRootCertFile)
+	haveKey, err := anyExists(k.ref, k.plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrAccessCA, err)
+	}
+	switch {
+	case cerr == nil && haveKey:
+		cb, _ := pem.Decode(certPEM)
+		if cb == nil {
+			return nil, fmt.Errorf("%w: %s is not PEM", ErrAccessCA, cp)
+		}
+		root, err := x509.ParseCertificate(cb.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: root: %v", ErrAccessCA, err)
+		}
+		key, err := k.open(keys, root.PublicKey, log)
+		if err != nil {
+			return nil, err
+		}
+		a.key, a.root = key, root
+		return a, nil
+	case cerr != nil && !haveKey:
+		return a.create(dir, k, cp, keys)
+	}
+	return nil, fmt.Errorf("%w: %s holds only one of the root key (%s) and %s", ErrAccessCA, dir, accessRootKeyRef, accessRootCertFile)
 }
 
-func loadAccessCA(keyPEM, certPEM []byte, now func() time.Time) (*AccessCA, error) {
-	kb, _ := pem.Decode(keyPEM)
-	cb, _ := pem.Decode(certPEM)
-	if kb == nil || cb == nil {
-		return nil, fmt.Errorf("%w: access CA files are not PEM", ErrAccessCA)
+// anyExists reports whether any of paths exists.
+func anyExists(paths ...string) (bool, error) {
+	for _, p := range paths {
+		_, err := os.Lstat(p)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
 	}
-	key, err := x509.ParseECPrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key: %v", ErrAccessCA, err)
-	}
-	root, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: root: %v", ErrAccessCA, err)
-	}
-	if !key.PublicKey.Equal(root.PublicKey) {
-		return nil, fmt.Errorf("%w: key does not match root certificate", ErrAccessCA)
-	}
-	return &AccessCA{key: key, root: root, now: now}, nil
+	return false, nil
 }
 
-func createAccessCA(dir, kp, cp string, now func() time.Time) (*AccessCA, error) {
+func (a *AccessCA) create(dir string, k ownKey, cp string, keys Keys) (*AccessCA, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	// Claim the directory first with O_EXCL, so two processes racing to
+	// create the CA cannot both win; the loser fails rather than mixing
+	// halves. The reference is filled in once the key exists.
+	if err := writeFileExcl(k.ref, nil, 0o600); err != nil {
+		return nil, err
+	}
+	key, commit, err := k.create(keys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAccessCA, err)
+		return nil, err
 	}
 	serial, err := randomSerial()
 	if err != nil {
 		return nil, err
 	}
-	t := now().UTC()
+	t := a.now().UTC()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "smki RA access root", Organization: []string{raOrganisation}},
@@ -117,19 +163,14 @@ func createAccessCA(dir, kp, cp string, now func() time.Time) (*AccessCA, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
-	// Write the key first with O_EXCL so two processes racing to create the
-	// CA cannot both win; the loser fails rather than mixing halves.
-	if err := writeFileExcl(kp, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := commit(); err != nil {
 		return nil, err
 	}
 	if err := writeFileExcl(cp, pemCert(der), 0o644); err != nil {
 		return nil, err
 	}
-	return &AccessCA{key: key, root: root, now: now}, nil
+	a.key, a.root = key, root
+	return a, nil
 }
 
 func writeFileExcl(path string, data []byte, mode os.FileMode) error {

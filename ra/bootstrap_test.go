@@ -44,13 +44,13 @@ func TestBootstrapIdempotent(t *testing.T) {
 		t.Fatalf("new credential: %+v %v", o, err)
 	}
 	// The access CA reopens to the same root; half a CA is refused.
-	acc, err := OpenAccessCA(filepath.Join(e.dir, "access"), e.clock.Now)
+	acc, err := OpenAccessCA(filepath.Join(e.dir, "access"), e.keys, e.clock.Now, nil)
 	if err != nil || !acc.Root().Equal(e.svc.Access().Root()) {
 		t.Fatalf("reopen: %v", err)
 	}
 	half := t.TempDir()
 	os.WriteFile(filepath.Join(half, accessRootCertFile), acc.RootPEM(), 0o644)
-	if _, err := OpenAccessCA(half, e.clock.Now); err == nil {
+	if _, err := OpenAccessCA(half, e.keys, e.clock.Now, nil); err == nil {
 		t.Fatal("half an access CA opened")
 	}
 }

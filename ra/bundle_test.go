@@ -17,7 +17,7 @@ import (
 // withSigner gives e's service a system signer issued by e's CA.
 func (e *env) withSigner() *SystemSigner {
 	e.t.Helper()
-	sig, err := OpenSystemSigner(context.Background(), filepath.Join(e.dir, "ra"), e.ca, DefaultSystemID, e.clock.Now())
+	sig, err := OpenSystemSigner(context.Background(), filepath.Join(e.dir, "ra"), e.keys, e.ca, DefaultSystemID, e.clock.Now(), nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

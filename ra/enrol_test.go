@@ -130,7 +130,7 @@ func TestRemovedOfficerRefusedAtOnce(t *testing.T) {
 		t.Fatalf("removed ARO authenticates: %v", err)
 	}
 	// A certificate from another CA with the same CN is nobody.
-	other, err := OpenAccessCA(t.TempDir(), s.clock.Now)
+	other, err := OpenAccessCA(t.TempDir(), s.keys, s.clock.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ type feedEnv struct {
 func newFeedEnv(t testing.TB) *feedEnv {
 	t.Helper()
 	s := newScenario(t)
-	sig, err := OpenSystemSigner(context.Background(), filepath.Join(s.dir, "system"), s.ca, DefaultSystemID, s.clock.Now())
+	sig, err := OpenSystemSigner(context.Background(), filepath.Join(s.dir, "system"), s.keys, s.ca, DefaultSystemID, s.clock.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,14 @@ package ra
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -42,6 +44,7 @@ type env struct {
 	clock *fakeClock
 	admin Actor // bootstrap ra-operator
 	cred  map[string]Credential
+	keys  *memKeys // the access CA's and system signer's key store
 }
 
 func newEnv(t testing.TB) *env {
@@ -63,7 +66,8 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	acc, err := OpenAccessCA(filepath.Join(dir, "access"), clk.Now)
+	keys := newMemKeys()
+	acc, err := OpenAccessCA(filepath.Join(dir, "access"), keys, clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +78,56 @@ func newEnv(t testing.TB) *env {
 	if err := svc.Bootstrap(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]Credential{}}
+	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]Credential{}, keys: keys}
 	e.admin = e.actorFromDir(filepath.Join(dir, "officers", "admin"))
 	return e
+}
+
+// memKeys is an in-memory Keys for the many tests that need an access CA
+// or system signer but are not about key storage: the real backend's PBKDF2
+// (600,000 rounds per softkms key) would dominate the package's run time.
+// ownkeys_test.go exercises the real ca.KeyStore (softkms and PKCS#11).
+type memKeys struct {
+	mu   sync.Mutex
+	keys map[string]*ecdsa.PrivateKey
+}
+
+func newMemKeys() *memKeys { return &memKeys{keys: map[string]*ecdsa.PrivateKey{}} }
+
+func (m *memKeys) Kind() string { return "memory" }
+
+func (m *memKeys) CreateSigner(name string) (crypto.Signer, string, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	return m.put(name, k)
+}
+
+func (m *memKeys) put(name string, k *ecdsa.PrivateKey) (crypto.Signer, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ref := fmt.Sprintf("mem:%s-%d", name, len(m.keys))
+	m.keys[ref] = k
+	return k, ref, nil
+}
+
+func (m *memKeys) LoadSigner(ref string) (crypto.Signer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.keys[ref]
+	if !ok {
+		return nil, fmt.Errorf("%w: no key %s", ca.ErrConfig, ref)
+	}
+	return k, nil
+}
+
+func (m *memKeys) ImportSigner(name string, key crypto.PrivateKey) (crypto.Signer, string, error) {
+	k, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, "", fmt.Errorf("%w: %T", ca.ErrConfig, key)
+	}
+	return m.put(name, k)
 }
 
 func (e *env) actorFromDir(dir string) Actor {

@@ -3,13 +3,12 @@ package ra
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -42,24 +41,58 @@ type SystemSigner struct {
 }
 
 const (
-	systemKeyFile  = "system-signer.key.pem"
 	systemCertFile = "system-signer.pem"
+	systemKeyRef   = "system-signer.key.ref" // the KMS reference of the key
+	systemKeyName  = "ra-system-signer"      // its name in the KMS
+	// systemPlainKey is where smki before the KMS kept the key,
+	// unencrypted; OpenSystemSigner migrates it and removes it.
+	systemPlainKey = "system-signer.key.pem"
 )
 
+func systemOwnKey(dir string) ownKey {
+	return ownKey{
+		name:  systemKeyName,
+		ref:   filepath.Join(dir, systemKeyRef),
+		plain: filepath.Join(dir, systemPlainKey),
+		code:  ErrSigner,
+		advice: "remove " + filepath.Join(dir, systemPlainKey) + " and " + filepath.Join(dir, systemCertFile) +
+			"; the next start creates a new system signer in the token (harmless: verifiers accept any OU=89 signer chaining to the root)",
+	}
+}
+
 // OpenSystemSigner loads the signer from dir, or creates it on first use:
-// a fresh P-256 key (PEM, mode 0600) certified by issuer as id. A
-// certificate that no longer chains to issuer's current issuing CA, or
-// expires within 30 days of now, is replaced with a new key.
-func OpenSystemSigner(ctx context.Context, dir string, issuer SystemIssuer, id eui64.ID, now time.Time) (*SystemSigner, error) {
-	kp, cp := filepath.Join(dir, systemKeyFile), filepath.Join(dir, systemCertFile)
-	if s, err := loadSystemSigner(kp, cp, issuer.Issuing(), now); err == nil {
+// a fresh P-256 key in keys (the CA's key backend), certified by issuer as
+// id; dir holds the certificate and the key's reference. A certificate that
+// no longer chains to issuer's current issuing CA, or expires within 30 days
+// of now, is replaced with a new key. log (nil = discard) records a
+// migration.
+//
+// A directory written by an older smki holds the key unencrypted
+// (system-signer.key.pem): with softkms it is imported (encrypted with the
+// CA passphrase), its reference written and the plaintext file removed;
+// with PKCS#11 it is refused with ErrPlaintextKey (unless its certificate is
+// stale anyway: then the file is removed and a key made in the token). A key
+// that fails to load (wrong passphrase, missing from the token) fails with
+// ErrSigner and changes nothing.
+func OpenSystemSigner(ctx context.Context, dir string, keys Keys, issuer SystemIssuer, id eui64.ID, now time.Time, log *slog.Logger) (*SystemSigner, error) {
+	if keys == nil || issuer == nil {
+		return nil, fmt.Errorf("%w: nil key store or issuer", ErrSigner)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	k, cp := systemOwnKey(dir), filepath.Join(dir, systemCertFile)
+	if s, err := loadSystemSigner(k, cp, keys, issuer.Issuing(), now, log); err == nil {
 		return s, nil
 	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errStaleSigner) {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
+	}
+	key, commit, err := k.create(keys)
+	if err != nil {
+		return nil, err
 	}
 	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
 	if err != nil {
@@ -73,16 +106,10 @@ func OpenSystemSigner(ctx context.Context, dir string, issuer SystemIssuer, id e
 	if err != nil {
 		return nil, fmt.Errorf("%w: issuing the system signer: %w", ErrSigner, err)
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
-	}
-	// Key first, then certificate: a crash between leaves no certificate
-	// without its key, and the next start replaces both.
-	if err := writeAtomic(kp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	// Reference first, then certificate: a crash between leaves a
+	// certificate that does not match the key, and the next start
+	// replaces both.
+	if err := commit(); err != nil {
 		return nil, err
 	}
 	if err := writeAtomic(cp, pemCert(cert.Raw), 0o644); err != nil {
@@ -93,37 +120,32 @@ func OpenSystemSigner(ctx context.Context, dir string, issuer SystemIssuer, id e
 
 var errStaleSigner = errors.New("system signer certificate is stale")
 
-func loadSystemSigner(kp, cp string, issuing *x509.Certificate, now time.Time) (*SystemSigner, error) {
-	keyPEM, err := os.ReadFile(kp)
-	if err != nil {
-		return nil, err
-	}
+// loadSystemSigner returns the signer in dir; an error wrapping
+// os.ErrNotExist or errStaleSigner means "make a new one". A stale
+// certificate is detected before the key is touched, so a key about to be
+// replaced is neither loaded nor migrated.
+func loadSystemSigner(k ownKey, cp string, keys Keys, issuing *x509.Certificate, now time.Time, log *slog.Logger) (*SystemSigner, error) {
 	certPEM, err := os.ReadFile(cp)
 	if err != nil {
 		return nil, err
 	}
-	kb, _ := pem.Decode(keyPEM)
 	cb, _ := pem.Decode(certPEM)
-	if kb == nil || cb == nil {
-		return nil, fmt.Errorf("%w: %s or %s is not PEM", ErrSigner, kp, cp)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrSigner, kp, err)
-	}
-	key, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s is not an ECDSA key", ErrSigner, kp)
+	if cb == nil {
+		return nil, fmt.Errorf("%w: %s is not PEM", ErrSigner, cp)
 	}
 	cert, err := dccx509.ParseCertificate(cb.Bytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSigner, cp, err)
 	}
-	if !key.PublicKey.Equal(cert.PublicKey) {
-		return nil, fmt.Errorf("%w: key and certificate do not match", errStaleSigner)
-	}
 	if cert.CheckSignatureFrom(issuing) != nil || now.Add(30*24*time.Hour).After(cert.NotAfter) {
 		return nil, errStaleSigner
+	}
+	key, err := k.open(keys, cert.PublicKey, log)
+	if errors.Is(err, errKeyMismatch) {
+		return nil, fmt.Errorf("%w: %w", errStaleSigner, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return &SystemSigner{key: key, chain: []*x509.Certificate{cert, issuing}}, nil
 }

@@ -46,3 +46,13 @@ func (w *adtWindow) record(at time.Time) {
 	}
 	w.accepted = slices.Insert(w.accepted, i, at)
 }
+
+// resumeADT installs windows recorded by a Journal, so that a restarted
+// Verifier keeps counting and stays quarantined.
+func (v *Verifier) resumeADT(states []ADTState) {
+	for _, st := range states {
+		w := &adtWindow{accepted: slices.Clone(st.Accepted), quarantinedUntil: st.QuarantinedUntil}
+		slices.SortFunc(w.accepted, time.Time.Compare)
+		v.adt[adtKey{user: st.User, srv: st.SRV}] = w
+	}
+}

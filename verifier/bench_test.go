@@ -1,12 +1,19 @@
 package verifier
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // benchSetup returns a verifier whose ADT never quarantines and n signed SR
@@ -14,11 +21,21 @@ import (
 // check (parse, chain cache, revocation, signature, policy, SoLR, ADT,
 // replay) that ends in accept.
 func benchSetup(b *testing.B, n int) (*Verifier, [][]byte) {
+	return benchSetupWith(b, n, nil)
+}
+
+// benchSetupWith is benchSetup with the Options modified by mod.
+func benchSetupWith(b *testing.B, n int, mod func(*Options)) (*Verifier, [][]byte) {
 	b.Helper()
 	s := newScenario(b)
 	bundle := cloneBundle(b, s.bundle)
 	bundle.ADT[0].SRVs["1.6"] = ADTThreshold{Period: Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
-	v := s.verifier(b, func(o *Options) { o.Bundle = bundle })
+	v := s.verifier(b, func(o *Options) {
+		o.Bundle = bundle
+		if mod != nil {
+			mod(o)
+		}
+	})
 	tmpl := request(b, tmplCredit, userSC, devA1, 0)
 	// Warm the chain cache as a running verifier's would be.
 	if d := v.Verify(sign(b, tmpl, s.sc, false), testNow.Add(time.Minute)); !d.Accepted() {
@@ -50,6 +67,22 @@ func ecdsaFixture(b *testing.B) (*ecdsa.PublicKey, []byte, []byte) {
 // <= 1.43).
 func BenchmarkVerifyServiceRequest(b *testing.B) {
 	v, msgs := benchSetup(b, b.N)
+	benchVerify(b, v.Verify, msgs)
+}
+
+// BenchmarkVerifyServiceRequestInstrumented is BenchmarkVerifyServiceRequest
+// through Metrics.Verify (what the sidecar runs): compare the two
+// verify/ecdsa ratios.
+func BenchmarkVerifyServiceRequestInstrumented(b *testing.B) {
+	v, msgs := benchSetup(b, b.N)
+	m, err := NewMetrics(prometheus.NewRegistry(), v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchVerify(b, m.Verify, msgs)
+}
+
+func benchVerify(b *testing.B, verify func([]byte, time.Time) Decision, msgs [][]byte) {
 	pub, h, sig := ecdsaFixture(b)
 	at := testNow.Add(time.Minute)
 	var ecdsaTotal time.Duration
@@ -63,7 +96,7 @@ func BenchmarkVerifyServiceRequest(b *testing.B) {
 		}
 		ecdsaTotal += time.Since(t0)
 		b.StartTimer()
-		if d := v.Verify(msgs[i], at); !d.Accepted() {
+		if d := verify(msgs[i], at); !d.Accepted() {
 			b.Fatalf("request %d: %+v", i, d)
 		}
 	}
@@ -107,4 +140,62 @@ func BenchmarkVerifyServiceRequestParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSidecarThroughput drives the sidecar's handler from 16
+// concurrent clients, first with the in-memory replay store (the
+// baseline), then with a StateFile (every accept durable, group fsync),
+// over the same b.N requests each, and reports accepted requests per
+// second for both and their ratio file/memory. Requests that overtake one
+// another are REPLAY, as in production; only accepts count.
+func BenchmarkSidecarThroughput(b *testing.B) {
+	const clients = 16
+	run := func(v *Verifier, msgs [][]byte) float64 {
+		h := Handler(v, 0)
+		var next, accepted atomic.Int64
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for range clients {
+			wg.Go(func() {
+				for i := next.Add(1) - 1; i < int64(len(msgs)); i = next.Add(1) - 1 {
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/verify", bytes.NewReader(msgs[i])))
+					if bytes.Contains(rec.Body.Bytes(), []byte(`"decision":"accept"`)) {
+						accepted.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return float64(accepted.Load()) / time.Since(t0).Seconds()
+	}
+	// One scenario for both verifiers (the messages are signed by its
+	// PKI); the handler stamps requests with the clock, so fix it.
+	s := newScenario(b)
+	bundle := cloneBundle(b, s.bundle)
+	bundle.ADT[0].SRVs["1.6"] = ADTThreshold{Period: Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
+	clock := func() time.Time { return testNow.Add(time.Minute) }
+	vm := s.verifier(b, func(o *Options) { o.Bundle, o.Clock = bundle, clock })
+	st, err := OpenStateFile(filepath.Join(b.TempDir(), "state.log"), StateFileOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	vf := s.verifier(b, func(o *Options) { o.Bundle, o.Clock, o.Replay = bundle, clock, st })
+	tmpl := request(b, tmplCredit, userSC, devA1, 0)
+	msgs := make([][]byte, b.N)
+	for i := range msgs {
+		msgs[i] = sign(b, withRequestID(b, tmpl, userSC, devA1, uint64(i+1)), s.sc, false)
+	}
+	b.ResetTimer()
+	mem := run(vm, msgs)
+	file := run(vf, msgs)
+	b.StopTimer()
+	stats := st.Stats()
+	b.ReportMetric(mem, "mem-accepts/s")
+	b.ReportMetric(file, "file-accepts/s")
+	b.ReportMetric(file/mem, "file/mem")
+	if stats.Syncs > 0 {
+		b.ReportMetric(float64(stats.Records)/float64(stats.Syncs), "records/fsync")
+	}
 }

@@ -62,26 +62,48 @@ func (v *Verifier) checkSoLR(st *state, u *User, req *duis.Request, at time.Time
 
 // commit is the last step, atomic across requests: AD1 (quarantined, or
 // the quarantine threshold reached in the window), then REPLAY, then record
-// the accepted counter and ADT count. Nothing is recorded on reject.
+// the accepted counter and ADT count. Nothing is recorded on reject (but a
+// new quarantine). With a Journal, the records are staged under the lock
+// and the accept waits for them to be durable after releasing it, so that
+// concurrent accepts share one fsync; if they cannot be made durable the
+// request is rejected (fail closed) although later ones see the staged
+// counter, which only ever refuses more.
 func (v *Verifier) commit(u *User, req *duis.Request, scope *adtScope, at time.Time) Decision {
+	d, ticket := v.commitLocked(u, req, scope, at)
+	if ticket != 0 {
+		if err := v.journal.Wait(ticket); err != nil {
+			return reject(CodeREPLAY, "cannot persist the counter, failing closed: %v", err)
+		}
+	}
+	return d
+}
+
+func (v *Verifier) commitLocked(u *User, req *duis.Request, scope *adtScope, at time.Time) (Decision, Ticket) {
 	v.decMu.Lock()
 	defer v.decMu.Unlock()
 	var warnings []string
 	var w *adtWindow
+	var period time.Duration
 	if scope != nil {
-		period := time.Duration(scope.th.Period)
+		period = time.Duration(scope.th.Period)
 		w = v.adt[scope.key]
 		if w == nil {
 			w = &adtWindow{}
 			v.adt[scope.key] = w
 		}
 		if at.Before(w.quarantinedUntil) {
-			return reject(CodeAD1, "%s quarantined for %s until %s", u.UserID, scope.key.srv, w.quarantinedUntil.UTC().Format(time.RFC3339))
+			return reject(CodeAD1, "%s quarantined for %s until %s", u.UserID, scope.key.srv, w.quarantinedUntil.UTC().Format(time.RFC3339)), 0
 		}
 		n := w.count(at, period)
 		if n >= scope.th.Quarantine {
 			w.quarantinedUntil = at.Add(period)
-			return reject(CodeAD1, "ADT quarantine threshold %d for %s reached (%d accepted in %s)", scope.th.Quarantine, scope.key.srv, n, period)
+			if v.journal != nil {
+				// Not waited for: a reject need not be durable, and if this
+				// record is lost the durable counts re-quarantine at the
+				// next request anyway. A broken store fails the next accept.
+				_, _ = v.journal.StageQuarantine(scope.key.user, scope.key.srv, w.quarantinedUntil)
+			}
+			return reject(CodeAD1, "ADT quarantine threshold %d for %s reached (%d accepted in %s)", scope.th.Quarantine, scope.key.srv, n, period), 0
 		}
 		if scope.th.Warning > 0 && n+1 >= scope.th.Warning {
 			warnings = append(warnings, fmt.Sprintf("ADT warning threshold %d for %s reached (%d accepted in %s)", scope.th.Warning, scope.key.srv, n+1, period))
@@ -89,10 +111,21 @@ func (v *Verifier) commit(u *User, req *duis.Request, scope *adtScope, at time.T
 	}
 	orig, ctr := req.ID.Originator, req.ID.Counter
 	if last, ok := v.replay.Last(orig); ok && ctr <= last {
-		return reject(CodeREPLAY, "counter %d is not greater than %d, the last accepted for %s", ctr, last, orig)
+		return reject(CodeREPLAY, "counter %d is not greater than %d, the last accepted for %s", ctr, last, orig), 0
 	}
-	if err := v.replay.Accept(orig, ctr); err != nil {
-		return reject(CodeREPLAY, "cannot record the counter, failing closed: %v", err)
+	var ticket Ticket
+	if v.journal != nil {
+		var rec *ADTRecord
+		if scope != nil {
+			rec = &ADTRecord{User: scope.key.user, SRV: scope.key.srv, At: at, Period: period}
+		}
+		t, err := v.journal.Stage(orig, ctr, rec)
+		if err != nil {
+			return reject(CodeREPLAY, "cannot record the counter, failing closed: %v", err), 0
+		}
+		ticket = t
+	} else if err := v.replay.Accept(orig, ctr); err != nil {
+		return reject(CodeREPLAY, "cannot record the counter, failing closed: %v", err), 0
 	}
 	if w != nil {
 		w.record(at)
@@ -101,5 +134,5 @@ func (v *Verifier) commit(u *User, req *duis.Request, scope *adtScope, at time.T
 	if scope != nil {
 		reason = fmt.Sprintf("accepted under SoLR event %s", scope.event.ID)
 	}
-	return Decision{Decision: Accept, Reason: reason, Route: req.ID.Target.String(), Warnings: warnings, Request: req}
+	return Decision{Decision: Accept, Reason: reason, Route: req.ID.Target.String(), Warnings: warnings, Request: req}, ticket
 }

@@ -7,8 +7,10 @@
 //
 // It owns the signed policy bundle and revocation feed formats
 // (docs/bundle.md), the certificate repository and chain cache, the replay
-// and ADT counters, the sidecar's HTTP API (Handler) and the client that
-// follows the RA (Follower).
+// and ADT counters and their durable state file (StateFile: group-fsynced,
+// compacted), the sidecar's HTTP API (Handler, InstrumentedHandler) and
+// its Prometheus metrics (Metrics), and the client that follows the RA
+// (Follower).
 //
 // It depends on no server code (ra, ca, store). Its inputs are trust
 // anchors, a signed policy bundle and revocation data, and it fails closed:

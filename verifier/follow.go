@@ -34,6 +34,10 @@ type Follower struct {
 	// once the page is in force. It runs on the feed goroutine: keep it
 	// short. For metrics and for measuring feed latency.
 	OnRevocations func(seq uint64)
+	// OnError, if set, is called by Run for each failed sync, with kind
+	// FollowBundle or FollowRevocations (Metrics.FollowerError fits). It
+	// is not called once ctx has ended.
+	OnError func(kind string, err error)
 }
 
 // ErrFeedHTTP: the RA answered a bundle or feed request with a status
@@ -49,6 +53,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		for ctx.Err() == nil {
 			if _, err := f.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("revocation feed", "err", err)
+				f.failed(FollowRevocations, err)
 				sleep(ctx, f.retryDelay())
 			}
 		}
@@ -62,6 +67,7 @@ func (f *Follower) Run(ctx context.Context) error {
 	for {
 		if _, err := f.SyncBundle(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("bundle", "err", err)
+			f.failed(FollowBundle, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -156,6 +162,12 @@ func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int
 		return nil, 0, fmt.Errorf("%w: %s over %d bytes", ErrEnvelopeTooLarge, path, limit)
 	}
 	return data, resp.StatusCode, nil
+}
+
+func (f *Follower) failed(kind string, err error) {
+	if f.OnError != nil {
+		f.OnError(kind, err)
+	}
 }
 
 func (f *Follower) logger() *slog.Logger {

@@ -23,6 +23,18 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //
 // Misuse of HTTP (wrong method, unreadable body) is 4xx.
 func Handler(v *Verifier, maxBody int64) http.Handler {
+	return handler(v, v.Verify, maxBody, nil)
+}
+
+// InstrumentedHandler is Handler with m counting and timing every decision
+// (including a MALFORMED for an oversized body), and
+//
+//	GET  /metrics     m's registry, Prometheus text format.
+func InstrumentedHandler(m *Metrics, maxBody int64) http.Handler {
+	return handler(m.v, m.Verify, maxBody, m)
+}
+
+func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64, m *Metrics) http.Handler {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxRequestBody
 	}
@@ -42,8 +54,11 @@ func Handler(v *Verifier, maxBody int64) http.Handler {
 		var d Decision
 		if int64(len(body)) > maxBody {
 			d = reject(CodeMALFORMED, "request body over %d bytes", maxBody)
+			if m != nil {
+				m.Count(d)
+			}
 		} else {
-			d = v.Verify(body, at)
+			d = verify(body, at)
 		}
 		writeJSON(w, http.StatusOK, d)
 	})
@@ -64,6 +79,9 @@ func Handler(v *Verifier, maxBody int64) http.Handler {
 		}
 		writeJSON(w, code, h)
 	})
+	if m != nil {
+		mux.Handle("GET /metrics", m.Handler())
+	}
 	return mux
 }
 

@@ -1,13 +1,6 @@
 package verifier
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/smki/smki/eui64"
@@ -52,63 +45,3 @@ func (m *MemoryReplayStore) Accept(o eui64.ID, c uint64) error {
 	m.last[o] = c
 	return nil
 }
-
-// FileReplayStore is a ReplayStore that survives restarts: an append-only
-// log of "<originator> <counter>" lines, replayed on open (the highest
-// counter per originator wins, so a torn last line loses at most one
-// record and never lowers a counter). Each Accept is one write(2) to an
-// O_APPEND file: a process crash loses nothing; a power loss may lose what
-// the OS had not flushed.
-type FileReplayStore struct {
-	mem *MemoryReplayStore
-	mu  sync.Mutex
-	f   *os.File
-}
-
-// OpenFileReplayStore opens (creating if needed) the log at path.
-func OpenFileReplayStore(path string) (*FileReplayStore, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrReplayStore, err)
-	}
-	mem := NewMemoryReplayStore()
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		fields := strings.Fields(sc.Text())
-		if len(fields) != 2 {
-			continue // a torn final line from a crash
-		}
-		id, err1 := eui64.Parse(fields[0])
-		c, err2 := strconv.ParseUint(fields[1], 10, 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		if last, ok := mem.last[id]; !ok || c > last {
-			mem.last[id] = c
-		}
-	}
-	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
-		f.Close()
-		return nil, fmt.Errorf("%w: read %s: %v", ErrReplayStore, path, err)
-	}
-	return &FileReplayStore{mem: mem, f: f}, nil
-}
-
-// Last implements ReplayStore.
-func (s *FileReplayStore) Last(o eui64.ID) (uint64, bool) { return s.mem.Last(o) }
-
-// Accept implements ReplayStore: the record is written before memory is
-// updated, so an error leaves both unchanged.
-func (s *FileReplayStore) Accept(o eui64.ID, c uint64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// A leading newline isolates this record from a torn line left by a
-	// crash; empty lines are skipped on load.
-	if _, err := fmt.Fprintf(s.f, "\n%s %d", o.Hex(), c); err != nil {
-		return fmt.Errorf("%w: %v", ErrReplayStore, err)
-	}
-	return s.mem.Accept(o, c)
-}
-
-// Close closes the log file.
-func (s *FileReplayStore) Close() error { return s.f.Close() }

@@ -39,7 +39,9 @@ type Options struct {
 	// Eligibility is the DUIS role -> SRV matrix; default policy.Default().
 	// A bundle allow-list for a role replaces it for that role.
 	Eligibility *policy.Eligibility
-	// Replay remembers accepted counters; default an in-memory store.
+	// Replay remembers accepted counters; default an in-memory store. If
+	// it is also a Journal (StateFile is), the ADT windows are kept there
+	// too, resumed from it here, and accepts share its group fsync.
 	Replay ReplayStore
 	// Logger receives one record per decision; default discards.
 	Logger *slog.Logger
@@ -91,9 +93,10 @@ type Verifier struct {
 
 	// decMu makes the last step of a decision (ADT count, replay check,
 	// recording both) atomic across concurrent requests.
-	decMu  sync.Mutex
-	replay ReplayStore
-	adt    map[adtKey]*adtWindow
+	decMu   sync.Mutex
+	replay  ReplayStore
+	journal Journal // replay as a Journal, or nil
+	adt     map[adtKey]*adtWindow
 }
 
 // New checks opts and returns a Verifier. Every CRL must verify against a
@@ -128,6 +131,10 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if v.replay == nil {
 		v.replay = NewMemoryReplayStore()
+	}
+	if j, ok := v.replay.(Journal); ok {
+		v.journal = j
+		v.resumeADT(j.ADTState())
 	}
 	if v.maxAge < 0 {
 		return nil, fmt.Errorf("%w: negative MaxAge", ErrConfig)

@@ -1,0 +1,483 @@
+package verifier
+
+import (
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/smki/smki/eui64"
+)
+
+// StateFileOptions tune a StateFile's group commit and compaction. Zero
+// values take the defaults.
+type StateFileOptions struct {
+	// MaxDelay is how long the first staged record of a group waits for
+	// others before the group is written and fsynced (default 1ms). A
+	// negative value writes at once; records staged while an fsync runs
+	// still share the next one.
+	MaxDelay time.Duration
+	// MaxBatch writes the group at once when this many records are staged
+	// (default 256).
+	MaxBatch int
+	// CompactBytes: once the log is larger than this (and than twice its
+	// size after the last compaction), it is rewritten as one line per
+	// originator and ADT window (default 4 MiB).
+	CompactBytes int64
+}
+
+func (o StateFileOptions) withDefaults() StateFileOptions {
+	if o.MaxDelay == 0 {
+		o.MaxDelay = time.Millisecond
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.CompactBytes <= 0 {
+		o.CompactBytes = 4 << 20
+	}
+	return o
+}
+
+// StateStats count a StateFile's work since it was opened.
+type StateStats struct {
+	Records     uint64 // records made durable
+	Syncs       uint64 // fsyncs of the log (one per group)
+	Compactions uint64
+}
+
+// StateFile is the sidecar's durable state: a Journal (and so a
+// ReplayStore) kept in an append-only log of text records (format in
+// statefile_format.go), replayed on open.
+//
+// Durability: Accept, and Wait for a staged record, return only after the
+// record's group has been written and fsynced. Groups form by waiting
+// MaxDelay after the first staged record (or until MaxBatch are staged):
+// one fsync serves every accept of the group. A failed write or fsync is
+// sticky: every later Wait fails (the file's state is then unknown, and
+// the Verifier fails closed) until the process reopens the file.
+//
+// Compaction rewrites the log atomically (temporary file, fsync, rename,
+// fsync of the directory), so a crash at any point leaves either the old
+// log or the new one.
+type StateFile struct {
+	path string
+	opts StateFileOptions
+
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when durable or err changes
+	last    map[eui64.ID]uint64
+	adt     map[adtKey]*adtLog
+	buf     []byte // staged records not yet handed to the flusher
+	spare   []byte
+	pending int
+	staged  Ticket
+	durable Ticket
+	err     error // sticky write or fsync failure
+	closed  bool
+	stats   StateStats
+
+	kick chan struct{} // a record was staged
+	full chan struct{} // MaxBatch records are staged
+	stop chan struct{}
+	done chan struct{}
+
+	// Owned by the flusher goroutine (and open/Close around it).
+	f             *os.File
+	size          int64
+	compactedSize int64
+}
+
+// adtLog is the store's copy of one ADT window.
+type adtLog struct {
+	at     []int64 // unix nanoseconds
+	period time.Duration
+	until  int64 // quarantine end, unix nanoseconds; 0 if none
+}
+
+// OpenFileReplayStore opens the state file at path with default options.
+func OpenFileReplayStore(path string) (*StateFile, error) {
+	return OpenStateFile(path, StateFileOptions{})
+}
+
+// OpenStateFile opens (creating if needed) the state log at path and
+// replays it. A torn last line (a crash mid-write) is cut off; a corrupt
+// complete line is an error (ErrReplayStore), because skipping it could
+// lower a counter. A log in the older headerless format is read and
+// rewritten in the current one.
+func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
+	s := &StateFile{
+		path: path, opts: opts.withDefaults(),
+		last: map[eui64.ID]uint64{}, adt: map[adtKey]*adtLog{},
+		kick: make(chan struct{}, 1), full: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	s.cond = sync.NewCond(&s.mu)
+	if err := s.load(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrReplayStore, path, err)
+	}
+	go s.run()
+	return s, nil
+}
+
+// Last implements ReplayStore.
+func (s *StateFile) Last(o eui64.ID) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.last[o]
+	return c, ok
+}
+
+// Accept implements ReplayStore: it stages the counter and waits until it
+// is durable.
+func (s *StateFile) Accept(o eui64.ID, c uint64) error {
+	t, err := s.Stage(o, c, nil)
+	if err != nil {
+		return err
+	}
+	return s.Wait(t)
+}
+
+// Stage implements Journal.
+func (s *StateFile) Stage(o eui64.ID, c uint64, adt *ADTRecord) (Ticket, error) {
+	s.mu.Lock()
+	if err := s.usableLocked(); err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
+	s.buf = appendCounter(s.buf, o, c)
+	s.applyCounter(o, c)
+	n := 1
+	if adt != nil {
+		at := adt.At.UnixNano()
+		s.buf = appendADT(s.buf, adt.User, adt.SRV, at, adt.Period)
+		s.applyADT(adtKey{adt.User, adt.SRV}, at, adt.Period)
+		n++
+	}
+	t := s.stageLocked(n)
+	s.mu.Unlock()
+	return t, nil
+}
+
+// StageQuarantine implements Journal.
+func (s *StateFile) StageQuarantine(user eui64.ID, srv string, until time.Time) (Ticket, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usableLocked(); err != nil {
+		return 0, err
+	}
+	u := until.UnixNano()
+	s.buf = appendQuarantine(s.buf, user, srv, u)
+	s.applyQuarantine(adtKey{user, srv}, u)
+	return s.stageLocked(1), nil
+}
+
+// Wait implements Journal.
+func (s *StateFile) Wait(t Ticket) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.durable < t && s.err == nil {
+		s.cond.Wait()
+	}
+	if s.durable >= t {
+		return nil
+	}
+	return s.err
+}
+
+// ADTState implements Journal.
+func (s *StateFile) ADTState() []ADTState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ADTState, 0, len(s.adt))
+	for k, l := range s.adt {
+		st := ADTState{User: k.user, SRV: k.srv}
+		for _, at := range l.at {
+			st.Accepted = append(st.Accepted, time.Unix(0, at).UTC())
+		}
+		if l.until != 0 {
+			st.QuarantinedUntil = time.Unix(0, l.until).UTC()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Stats returns the work done since open.
+func (s *StateFile) Stats() StateStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Close makes what is staged durable, stops the flusher and closes the
+// file. Waits that were pending return their result first.
+func (s *StateFile) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	if cerr := s.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%w: %v", ErrReplayStore, cerr)
+	}
+	return err
+}
+
+func (s *StateFile) usableLocked() error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.closed {
+		return fmt.Errorf("%w: %s is closed", ErrReplayStore, s.path)
+	}
+	return nil
+}
+
+// stageLocked counts n staged records, wakes the flusher and returns the
+// ticket of the last one.
+func (s *StateFile) stageLocked(n int) Ticket {
+	s.staged++
+	s.pending += n
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	if s.pending >= s.opts.MaxBatch {
+		select {
+		case s.full <- struct{}{}:
+		default:
+		}
+	}
+	return s.staged
+}
+
+func (s *StateFile) applyCounter(o eui64.ID, c uint64) {
+	if last, ok := s.last[o]; !ok || c > last {
+		s.last[o] = c
+	}
+}
+
+func (s *StateFile) applyADT(k adtKey, at int64, period time.Duration) {
+	l := s.adt[k]
+	if l == nil {
+		l = &adtLog{}
+		s.adt[k] = l
+	}
+	l.at = append(l.at, at)
+	l.period = max(l.period, period)
+}
+
+func (s *StateFile) applyQuarantine(k adtKey, until int64) {
+	l := s.adt[k]
+	if l == nil {
+		l = &adtLog{}
+		s.adt[k] = l
+	}
+	l.until = max(l.until, until)
+}
+
+// run is the flusher: it waits for a staged record, then for MaxDelay or
+// MaxBatch, then makes the group durable.
+func (s *StateFile) run() {
+	defer close(s.done)
+	var timer *time.Timer
+	for {
+		select {
+		case <-s.kick:
+		case <-s.stop:
+			s.flush()
+			return
+		}
+		if s.opts.MaxDelay > 0 {
+			if timer == nil {
+				timer = time.NewTimer(s.opts.MaxDelay)
+			} else {
+				timer.Reset(s.opts.MaxDelay)
+			}
+			select {
+			case <-timer.C:
+			case <-s.full:
+				timer.Stop()
+			case <-s.stop:
+				timer.Stop()
+			}
+		}
+		s.flush()
+	}
+}
+
+// flush writes and fsyncs everything staged (or, past the size bound,
+// compacts instead), then releases the waiters.
+func (s *StateFile) flush() {
+	s.mu.Lock()
+	if len(s.buf) == 0 || s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	buf, t, n := s.buf, s.staged, s.pending
+	s.buf, s.pending = s.spare[:0], 0
+	// Drain a stale "full" signal: this group takes those records.
+	select {
+	case <-s.full:
+	default:
+	}
+	var snap []byte
+	if grown := s.size + int64(len(buf)); grown > s.opts.CompactBytes && grown > 2*s.compactedSize {
+		// The snapshot includes buf's effects: they were applied at Stage.
+		snap = s.snapshotLocked()
+	}
+	s.mu.Unlock()
+
+	err, compacted := s.write(buf, snap)
+
+	s.mu.Lock()
+	if err != nil {
+		s.err = fmt.Errorf("%w: %s: %v", ErrReplayStore, s.path, err)
+	} else {
+		s.durable = t
+		s.stats.Records += uint64(n)
+		s.stats.Syncs++
+		if compacted {
+			s.stats.Compactions++
+		}
+	}
+	s.spare = buf[:0]
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// write appends buf and fsyncs, or, given a snapshot, replaces the log
+// with it. A compaction that fails before its rename leaves the old log
+// intact, so buf is appended to it instead.
+func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
+	if snap != nil {
+		renamed, cerr := s.compact(snap)
+		if cerr == nil || renamed {
+			return cerr, true
+		}
+		// Retry compaction only after the log has grown as much again.
+		s.compactedSize = s.size
+	}
+	if _, err := s.f.Write(buf); err != nil {
+		return err, false
+	}
+	if err := s.f.Sync(); err != nil {
+		return err, false
+	}
+	s.size += int64(len(buf))
+	return nil, false
+}
+
+// compact writes snap to a temporary file beside the log, fsyncs it,
+// renames it over the log and fsyncs the directory. On an error before the
+// rename the old log stays in use (renamed is false); after it, the new
+// one is in use, and an error (the directory fsync) must be sticky.
+func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return false, err
+	}
+	fail := func(err error) (bool, error) {
+		f.Close()
+		os.Remove(tmp)
+		return false, err
+	}
+	if _, err := f.Write(snap); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fail(err)
+	}
+	if s.f != nil {
+		s.f.Close()
+	}
+	s.f, s.size, s.compactedSize = f, int64(len(snap)), int64(len(snap))
+	return true, syncDir(filepath.Dir(s.path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// snapshotLocked renders the live state: one counter line per originator,
+// the ADT times a window can still count (within two periods of the
+// newest, which tolerates requests arriving out of order), and one
+// quarantine line per window. It prunes the in-memory copy the same way.
+func (s *StateFile) snapshotLocked() []byte {
+	out := append([]byte(nil), stateHeader...)
+	ids := make([]eui64.ID, 0, len(s.last))
+	for id := range s.last {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b eui64.ID) int { return slices.Compare(a[:], b[:]) })
+	for _, id := range ids {
+		out = appendCounter(out, id, s.last[id])
+	}
+	for k, l := range s.adt {
+		if len(l.at) > 0 {
+			newest := slices.Max(l.at)
+			horizon := newest - 2*int64(l.period)
+			l.at = slices.DeleteFunc(l.at, func(at int64) bool { return at <= horizon })
+		}
+		for _, at := range l.at {
+			out = appendADT(out, k.user, k.srv, at, l.period)
+		}
+		if l.until != 0 {
+			out = appendQuarantine(out, k.user, k.srv, l.until)
+		}
+	}
+	return out
+}
+
+func appendID(b []byte, id eui64.ID) []byte { return hex.AppendEncode(b, id[:]) }
+
+func appendCounter(b []byte, o eui64.ID, c uint64) []byte {
+	b = append(b, "C "...)
+	b = appendID(b, o)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, c, 10)
+	return append(b, '\n')
+}
+
+func appendADT(b []byte, user eui64.ID, srv string, at int64, period time.Duration) []byte {
+	b = append(b, "A "...)
+	b = appendID(b, user)
+	b = append(b, ' ')
+	b = append(b, srv...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, at, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(period), 10)
+	return append(b, '\n')
+}
+
+func appendQuarantine(b []byte, user eui64.ID, srv string, until int64) []byte {
+	b = append(b, "Q "...)
+	b = appendID(b, user)
+	b = append(b, ' ')
+	b = append(b, srv...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, until, 10)
+	return append(b, '\n')
+}

@@ -1,0 +1,276 @@
+package verifier
+
+import (
+	"errors"
+
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/eui64"
+)
+
+func openState(t *testing.T, path string, o StateFileOptions) *StateFile {
+	t.Helper()
+	s, err := OpenStateFile(path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// crashCopy is what a crash leaves: the log's bytes at this instant,
+// copied to a fresh path, while the original store is simply abandoned
+// (no Close, its flusher still running).
+func crashCopy(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "after-crash.log")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func originator(i int) eui64.ID { return eui64.ID{0x90, 0xB3, 0xD5, 0x1F, 0x30, 0x10, 0, byte(i)} }
+
+// TestStateFileCrashSafety: every counter whose Accept returned is in the
+// log at that moment, so a crash right after finds all of them; grouping
+// really happens (fewer fsyncs than records) under concurrency.
+func TestStateFileCrashSafety(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.log")
+	st := openState(t, path, StateFileOptions{MaxDelay: 2 * time.Millisecond})
+	const workers, each = 8, 40
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for c := uint64(1); c <= each; c++ {
+				if err := st.Accept(originator(w), c); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	crashed := crashCopy(t, path) // st is abandoned, not closed
+	if s := st.Stats(); s.Records != workers*each || s.Syncs >= s.Records {
+		t.Errorf("stats %+v: want %d records in fewer fsyncs", s, workers*each)
+	}
+	re := openState(t, crashed, StateFileOptions{})
+	defer re.Close()
+	for w := range workers {
+		if c, ok := re.Last(originator(w)); !ok || c != each {
+			t.Errorf("originator %d after crash: %d, %v; want %d", w, c, ok, each)
+		}
+	}
+}
+
+// TestStateFileOpen: what a reopen makes of each kind of log.
+func TestStateFileOpen(t *testing.T) {
+	t.Parallel()
+	a, b := originator(1), originator(2)
+	ah, bh := strings.ToLower(a.Hex()), strings.ToLower(b.Hex())
+	tests := []struct {
+		name    string
+		content string
+		want    map[eui64.ID]uint64
+		wantErr bool
+	}{
+		{"new file", "", map[eui64.ID]uint64{}, false},
+		{"torn last line", stateHeader + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + " 9", map[eui64.ID]uint64{a: 5, b: 7}, false},
+		{"torn header", stateHeader[:6], map[eui64.ID]uint64{}, false},
+		{"highest counter wins", stateHeader + "C " + ah + " 9\nC " + ah + " 5\n", map[eui64.ID]uint64{a: 9}, false},
+		{"legacy format", "\n" + a.Hex() + " 5\n" + a.Hex() + " 6\n" + b.Hex() + " 3", map[eui64.ID]uint64{a: 6, b: 3}, false},
+		{"corrupt complete line", stateHeader + "C " + ah + " 5\nC zz 7\nC " + bh + " 1\n", nil, true},
+		{"unknown record", stateHeader + "X " + ah + " 5\n", nil, true},
+		{"bad SRV", stateHeader + "Q " + ah + " 1.6;x 5\n", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "state.log")
+			if tt.content != "" {
+				if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := OpenStateFile(path, StateFileOptions{})
+			if tt.wantErr {
+				if !errors.Is(err, ErrReplayStore) {
+					t.Fatalf("err = %v, want ErrReplayStore", err)
+				}
+				if got, _ := os.ReadFile(path); string(got) != tt.content {
+					t.Fatal("a refused log was modified")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, c := range tt.want {
+				if got, ok := st.Last(id); !ok || got != c {
+					t.Errorf("%s = %d, %v; want %d", id, got, ok, c)
+				}
+			}
+			// A record appended now starts its own line (a torn tail was
+			// cut), and everything survives another reopen.
+			if err := st.Accept(a, 100); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			re := openState(t, path, StateFileOptions{})
+			defer re.Close()
+			tt.want[a] = 100
+			for id, c := range tt.want {
+				if got, ok := re.Last(id); !ok || got != c {
+					t.Errorf("reopened: %s = %d, %v; want %d", id, got, ok, c)
+				}
+			}
+		})
+	}
+}
+
+// TestStateFileCompaction: past the size bound the log is rewritten to
+// the live state (the last counter per originator, the ADT times a window
+// can still count, the quarantine), atomically, and keeps working.
+func TestStateFileCompaction(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.log")
+	st := openState(t, path, StateFileOptions{MaxDelay: -1, CompactBytes: 2048})
+	user, srv := originator(9), "1.6"
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 300 {
+		rec := &ADTRecord{User: user, SRV: srv, At: base.Add(time.Duration(i) * 10 * time.Second), Period: time.Minute}
+		tk, err := st.Stage(originator(i%3), uint64(i+1), rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Wait(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	until := base.Add(10 * time.Hour)
+	tk, err := st.StageQuarantine(user, srv, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Wait(tk); err != nil {
+		t.Fatal(err)
+	}
+	if s := st.Stats(); s.Compactions == 0 {
+		t.Fatalf("no compaction: %+v", s)
+	}
+	crashed := crashCopy(t, path)
+	if fi, err := os.Stat(path); err != nil || fi.Size() > 3*2048 {
+		t.Fatalf("log not bounded: %v, %v", fi.Size(), err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
+		t.Fatalf("temporary file left behind: %v", err)
+	}
+	re := openState(t, crashed, StateFileOptions{})
+	defer re.Close()
+	for i := range 3 {
+		want := uint64(300 - 2 + i) // the last counter of originator i: i+1 + 3k <= 300
+		if (want-1)%3 != uint64(i) {
+			want -= 3
+		}
+		if c, ok := re.Last(originator(i)); !ok || c != want {
+			t.Errorf("originator %d = %d, %v; want %d", i, c, ok, want)
+		}
+	}
+	states := re.ADTState()
+	if len(states) != 1 || !states[0].QuarantinedUntil.Equal(until) {
+		t.Fatalf("ADT state %+v", states)
+	}
+	newest := base.Add(299 * 10 * time.Second)
+	inWindow := 0
+	for _, at := range states[0].Accepted {
+		if at.After(newest.Add(-time.Minute)) {
+			inWindow++
+		}
+	}
+	// Compaction dropped what no window can count (only what was appended
+	// since the last compaction may still be older than two periods).
+	if n := len(states[0].Accepted); n >= 150 {
+		t.Errorf("%d ADT times kept of 300", n)
+	}
+	if inWindow != 6 {
+		t.Errorf("%d counts in the last period, want 6", inWindow)
+	}
+}
+
+// TestStateFileFailsClosed: once a write fails, every accept fails, and a
+// Verifier on the store rejects rather than accepting unrecorded.
+func TestStateFileFailsClosed(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.log")
+	st := openState(t, path, StateFileOptions{MaxDelay: -1})
+	s := newScenario(t)
+	v := s.verifier(t, func(o *Options) { o.Replay = st })
+	mustAccept(t, v, sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false))
+	st.f.Close() // the disk goes away under the flusher
+	if err := st.Accept(originator(1), 1); !errors.Is(err, ErrReplayStore) {
+		t.Fatalf("Accept after a write failure: %v", err)
+	}
+	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 2), s.sc, false), testNow.Add(time.Minute)); d.Code != CodeREPLAY {
+		t.Fatalf("verify on a failed store: %+v", d)
+	}
+	if err := st.Close(); !errors.Is(err, ErrReplayStore) {
+		t.Fatalf("Close = %v", err)
+	}
+}
+
+// TestADTSurvivesRestart: a restarted sidecar resumes the ADT count from
+// the state file and stays quarantined.
+func TestADTSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	path := filepath.Join(t.TempDir(), "state.log")
+	msg := func(c uint64) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, c), s.sc, false) }
+	base := testNow.Add(time.Minute)
+	start := func(p string) (*Verifier, *StateFile) {
+		st := openState(t, p, StateFileOptions{})
+		return s.verifier(t, func(o *Options) { o.Replay = st }), st
+	}
+	v, _ := start(path)
+	for i := uint64(1); i <= 4; i++ {
+		if d := v.Verify(msg(i), base.Add(time.Duration(i)*time.Second)); !d.Accepted() {
+			t.Fatalf("request %d: %+v", i, d)
+		}
+	}
+	// A crash: the first process is abandoned; the second sees its log.
+	v, st := start(crashCopy(t, path))
+	if d := v.Verify(msg(5), base.Add(5*time.Second)); !d.Accepted() || len(d.Warnings) == 0 {
+		t.Fatalf("5th after restart, want accept with the ADT warning: %+v", d)
+	}
+	if d := v.Verify(msg(6), base.Add(10*time.Second)); d.Code != CodeAD1 {
+		t.Fatalf("6th after restart, want AD1 (count resumed): %+v", d)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// After a second restart, the window has emptied but the quarantine
+	// (one period from the AD1 at +10s) holds.
+	v, st = start(st.path)
+	defer st.Close()
+	if d := v.Verify(msg(7), base.Add(time.Hour+6*time.Second)); d.Code != CodeAD1 {
+		t.Fatalf("inside quarantine after restart: %+v", d)
+	}
+	if d := v.Verify(msg(8), base.Add(time.Hour+11*time.Second)); !d.Accepted() {
+		t.Fatalf("after quarantine: %+v", d)
+	}
+	if d := v.Verify(msg(4), base.Add(time.Hour+12*time.Second)); d.Code != CodeREPLAY {
+		t.Fatalf("replay across restarts: %+v", d)
+	}
+}
