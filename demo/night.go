@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/testpki"
 	"github.com/smki/smki/verifier"
@@ -250,30 +249,6 @@ func credentialTLS(dir string) (*tls.Config, error) {
 	}
 	cfg.Certificates = []tls.Certificate{pair}
 	return cfg, nil
-}
-
-// parseCerts reads every PEM certificate in b.
-func parseCerts(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := dccx509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no PEM certificate")
-	}
-	return out, nil
 }
 
 // loadKey reads a PKCS#8 PEM private key (what smki keygen writes).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/testpki"
@@ -181,7 +182,7 @@ func (d *night) enrol(ctx context.Context, officer string, u testpki.User, p ca.
 	if err != nil {
 		return identity{}, ra.CertInfo{}, fmt.Errorf("%s enrolling %s %s: %w", officer, u.Name, p, err)
 	}
-	certs, err := parseCerts(is.CertPEM)
+	certs, err := dccx509.ParsePEM(is.CertPEM)
 	if err != nil {
 		return identity{}, ra.CertInfo{}, err
 	}
@@ -239,7 +240,7 @@ func (d *night) stepSRPEnrol(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	certs, err := parseCerts(b)
+	certs, err := dccx509.ParsePEM(b)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/verifier"
 )
 
@@ -20,7 +21,7 @@ func (d *night) stepVerifier(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	roots, err := parseCerts(rootPEM)
+	roots, err := dccx509.ParsePEM(rootPEM)
 	if err != nil {
 		return fmt.Errorf("/roots: %w", err)
 	}
@@ -28,7 +29,7 @@ func (d *night) stepVerifier(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	inter, err := parseCerts(issPEM)
+	inter, err := dccx509.ParsePEM(issPEM)
 	if err != nil {
 		return fmt.Errorf("/ca/issuing.pem: %w", err)
 	}

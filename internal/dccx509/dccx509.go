@@ -17,6 +17,8 @@ package dccx509
 
 import (
 	"crypto/x509"
+	"encoding/pem"
+	"errors"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -85,4 +87,33 @@ func patchName(name cryptobyte.String) bool {
 		}
 	}
 	return changed
+}
+
+// ErrNoCertificate is returned by ParsePEM for input with no CERTIFICATE block.
+var ErrNoCertificate = errors.New("no PEM certificate")
+
+// ParsePEM parses every CERTIFICATE block of a PEM bundle with
+// ParseCertificate, skipping blocks of other types. It fails if a
+// certificate does not parse or there is none.
+func ParsePEM(b []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, ErrNoCertificate
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"os"
 	"testing"
 
@@ -38,5 +39,15 @@ func TestParseDCCCertificates(t *testing.T) {
 	}
 	if _, err := ParseCertificate([]byte{0x30, 0x03, 0x02, 0x01}); err == nil {
 		t.Error("garbage parsed")
+	}
+}
+
+func TestParsePEM(t *testing.T) {
+	t.Parallel()
+	if _, err := ParsePEM([]byte("no pem here")); !errors.Is(err, ErrNoCertificate) {
+		t.Fatalf("ParsePEM(garbage) = %v", err)
+	}
+	if _, err := ParsePEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x00}})); err == nil {
+		t.Fatal("ParsePEM accepted a broken certificate")
 	}
 }
