@@ -9,39 +9,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/internal/softhsmtest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
-
-const softhsmModule = "/usr/lib/softhsm/libsofthsm2.so"
 
 // TestPKCS11SoftHSM runs Init, Open and Issue against a real SoftHSM2 token
 // created in a temp dir: the CA keys are generated inside the token and no
 // private key file is written in the data directory.
 // Not parallel: it sets SOFTHSM2_CONF for the process.
 func TestPKCS11SoftHSM(t *testing.T) {
-	util, err := exec.LookPath("softhsm2-util")
-	if err == nil {
-		_, err = os.Stat(softhsmModule)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("SoftHSM2 is required in CI: %v", err)
-		}
-		t.Skipf("SKIP: SoftHSM2 not installed (softhsm2-util, %s): %v", softhsmModule, err)
-	}
-	tokens := t.TempDir()
-	conf := filepath.Join(t.TempDir(), "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	if out, err := exec.Command(util, "--init-token", "--free", "--label", "smki", "--pin", "1234", "--so-pin", "5678").CombinedOutput(); err != nil {
-		t.Fatalf("softhsm2-util: %v\n%s", err, out)
-	}
+	uri := softhsmtest.Token(t, "smki")
 	dataDir := t.TempDir()
 	st := openBolt(t, dataDir)
-	uri := "pkcs11:module-path=" + softhsmModule + ";token=smki?pin-value=1234"
 	e := newEnvOn(t, st, dataDir, uri)
 
 	if e.ca.keys.kind != kindPKCS11 {
@@ -84,7 +64,7 @@ func TestPKCS11SoftHSM(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The keys are in the token: two private key objects.
-	out, err := exec.Command("pkcs11-tool", "--module", softhsmModule, "--token-label", "smki", "--login", "--pin", "1234", "--list-objects", "--type", "privkey").CombinedOutput()
+	out, err := exec.Command("pkcs11-tool", "--module", softhsmtest.Module, "--token-label", "smki", "--login", "--pin", "1234", "--list-objects", "--type", "privkey").CombinedOutput()
 	if err == nil && strings.Count(string(out), "Private Key Object") != 2 {
 		t.Errorf("token holds %d private keys, want 2:\n%s", strings.Count(string(out), "Private Key Object"), out)
 	}

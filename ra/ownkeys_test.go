@@ -12,7 +12,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/keyscan"
+	"github.com/smki/smki/internal/softhsmtest"
 	"github.com/smki/smki/store/bolt"
 )
 
@@ -322,30 +322,5 @@ func TestOwnKeysPKCS11(t *testing.T) {
 	}
 }
 
-const softhsmModule = "/usr/lib/softhsm/libsofthsm2.so"
-
-// softHSMToken makes a fresh SoftHSM2 token in a temp dir and returns its
-// pkcs11: URI (as ca/pkcs11_test.go does).
-func softHSMToken(t *testing.T) string {
-	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if err == nil {
-		_, err = os.Stat(softhsmModule)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("SoftHSM2 is required in CI: %v", err)
-		}
-		t.Skipf("SKIP: SoftHSM2 not installed (softhsm2-util, %s): %v", softhsmModule, err)
-	}
-	tokens := t.TempDir()
-	conf := filepath.Join(t.TempDir(), "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	if out, err := exec.Command(util, "--init-token", "--free", "--label", "smki-ra", "--pin", "1234", "--so-pin", "5678").CombinedOutput(); err != nil {
-		t.Fatalf("softhsm2-util: %v\n%s", err, out)
-	}
-	return "pkcs11:module-path=" + softhsmModule + ";token=smki-ra?pin-value=1234"
-}
+// softHSMToken makes a fresh SoftHSM2 token and returns its pkcs11: URI.
+func softHSMToken(t *testing.T) string { return softhsmtest.Token(t, "smki-ra") }

@@ -1,0 +1,42 @@
+// Package softhsmtest makes real SoftHSM2 tokens for tests of the PKCS#11
+// key path. A token lives in its own temp directory, named by a
+// SOFTHSM2_CONF that the test sets for its process (so callers cannot run
+// in parallel with other tests that use SoftHSM2).
+package softhsmtest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Module is where Debian's softhsm2 package puts the PKCS#11 module.
+const Module = "/usr/lib/softhsm/libsofthsm2.so"
+
+// Token initialises a fresh token labelled label (user PIN 1234) and
+// returns its pkcs11: URI with the PIN. Without SoftHSM2 it skips, or
+// fails in CI (CI=true), where .ci/run installs it.
+func Token(t *testing.T, label string) string {
+	t.Helper()
+	util, err := exec.LookPath("softhsm2-util")
+	if err == nil {
+		_, err = os.Stat(Module)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("SoftHSM2 is required in CI: %v", err)
+		}
+		t.Skipf("SKIP: SoftHSM2 not installed (softhsm2-util, %s): %v", Module, err)
+	}
+	tokens := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "softhsm2.conf")
+	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOFTHSM2_CONF", conf)
+	if out, err := exec.Command(util, "--init-token", "--free", "--label", label, "--pin", "1234", "--so-pin", "5678").CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util: %v\n%s", err, out)
+	}
+	return "pkcs11:module-path=" + Module + ";token=" + label + "?pin-value=1234"
+}
