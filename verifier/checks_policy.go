@@ -29,6 +29,12 @@ func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*U
 	if !slices.Contains(res.roles, u.Role) {
 		return nil, reject(CodeE1, "User %s has role %s but the certificate is bound to %v", orig, u.Role, res.roles), false
 	}
+	// An SC certificate carries exactly the SC role (DESIGN.md section 3):
+	// a key bound to SC and a Supplier role would let a failed Supplier's
+	// own key, or the SRP's, act in both capacities.
+	if u.Role == role.SoLRContingency && len(res.roles) != 1 {
+		return nil, reject(CodeE1, "SC user %s signed with a certificate bound to %v, not SC alone", orig, res.roles), false
+	}
 	return u, Decision{}, true
 }
 
@@ -47,6 +53,12 @@ func (v *Verifier) checkAllowed(st *state, u *User, req *duis.Request) (Decision
 	}
 	if !allowed {
 		return reject(CodeE2, "User Role %s may not send Service Reference Variant %s", u.Role, srv), false
+	}
+	// A Critical Command reaches a device only through the pre-command
+	// path (Command Variant 4, or 5-7 with a signed pre-command); sent as
+	// a non-critical variant it would bypass the Supplier's GBCS signature.
+	if vr, ok := v.elig.Variant(srv); ok && vr.Critical && (req.CommandVariant < 4 || req.CommandVariant > 7) {
+		return reject(CodeE2, "critical Service Reference Variant %s needs Command Variant 4-7, not %d", srv, req.CommandVariant), false
 	}
 	if u.Role != role.SoLRContingency {
 		return Decision{}, true

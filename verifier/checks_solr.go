@@ -48,6 +48,13 @@ func (v *Verifier) checkSoLR(st *state, u *User, req *duis.Request, at time.Time
 	if event == nil {
 		return nil, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event", req.ID.Target, dev.SupplierUser), false
 	}
+	// A future-dated command executes on the device later, without coming
+	// back here: it must not execute after the event that authorised it
+	// has ended (the failed Supplier's devices then belong to the new one).
+	if x := req.ExecutionDateTime; !x.IsZero() && event.End != nil && !x.Before(*event.End) {
+		return nil, reject(CodeE4, "ExecutionDateTime %s is not before the end of SoLR event %s (%s)",
+			x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
+	}
 	scope, ok := st.pol.adt[[2]eui64.ID{u.UserID, dev.SupplierUser}]
 	if !ok {
 		return nil, reject(CodeE4, "no ADT file of %s covers supplier %s", u.UserID, dev.SupplierUser), false

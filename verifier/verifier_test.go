@@ -93,6 +93,15 @@ func TestVerifyReasonCodes(t *testing.T) {
 			build: func(t testing.TB) []byte {
 				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToPrepay), s.sc, false)
 			}},
+		{name: "E2 SC Credit sent as a non-critical Command Variant", want: CodeE2,
+			build: func(t testing.TB) []byte {
+				req := bytes.Replace(request(t, tmplCredit, userSC, devA1, 1),
+					[]byte("<sr:CommandVariant>4</sr:CommandVariant>"), []byte("<sr:CommandVariant>1</sr:CommandVariant>"), 1)
+				if !bytes.Contains(req, []byte("<sr:CommandVariant>1<")) {
+					t.Fatal("template has no CommandVariant 4 to rewrite")
+				}
+				return sign(t, req, s.sc, false)
+			}},
 		{name: "E2 SC CV5 to-Credit GBCS addressed to another device", want: CodeE2,
 			build: func(t testing.TB) []byte {
 				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA2, 1), gbcsToCreditCV), s.sc, false)

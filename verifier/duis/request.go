@@ -67,7 +67,8 @@ const srvUpdatePaymentMode = "1.6"
 // children exactly sr:Header then sr:Body; Header children in schema order
 // RequestID, optional FirstInSequence (boolean), optional
 // PrecedingServiceRequestID (a RequestID), CommandVariant (1..8),
-// ServiceReference, ServiceReferenceVariant, each once, each a leaf; a Body
+// ServiceReference, ServiceReferenceVariant (equal to the ServiceReference
+// or extending it by ".n"), each once, each a leaf; a Body
 // with exactly one child element. For Command Variants 5-7 that child must
 // be sr:SignedPreCommand (optional ExecutionDateTime, then GBCSPayload,
 // non-empty base64). Otherwise, for Service Reference Variant 1.6, it must
@@ -208,6 +209,13 @@ func readHeader(req *Request, h *xmldsig.Element) error {
 	}
 	if !isServiceRef(v) {
 		return bad("ServiceReferenceVariant %q", v)
+	}
+	// The SRV must belong to the SR ("1.6" / "1.6", "6.15" / "6.15.1").
+	// Eligibility, the SC content rule and ADT key on the SRV, while the
+	// DCC and audit may read the SR: a split pair (SR 3.2 with SRV 1.6)
+	// would let the two disagree on what was authorised.
+	if v != req.ServiceReference && !strings.HasPrefix(v, req.ServiceReference+".") {
+		return bad("ServiceReferenceVariant %q is not a variant of ServiceReference %q", v, req.ServiceReference)
 	}
 	req.ServiceReferenceVariant = v
 	return nil
