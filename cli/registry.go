@@ -181,7 +181,7 @@ func bundleCommand() *ucli.Command {
 		Name:  "bundle",
 		Usage: "the signed policy bundle verifiers run on",
 		Subcommands: []*ucli.Command{{
-			Name: "export", Usage: "fetch the RA's current signed bundle (any officer, or a verifier credential)",
+			Name: "export", Usage: "fetch the RA's current signed bundle (RA officers and verifier credentials)",
 			Description: "Example:\n   smki bundle export --out bundle.json",
 			Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "file to write (default stdout)"}}, clientFlags()...),
 			Action: func(c *ucli.Context) error {

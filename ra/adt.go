@@ -67,6 +67,11 @@ func ParseADT(data []byte) (ADTFile, eui64.ID, eui64.ID, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return f, sc, sup, fmt.Errorf("%w: data after the JSON object", ErrADTFormat)
 	}
+	// A signed file must mean one thing to the officer who read it and
+	// to the RA: refuse duplicate members (encoding/json keeps the last).
+	if err := noDuplicateKeys(data); err != nil {
+		return f, sc, sup, fmt.Errorf("%w: %v", ErrADTFormat, err)
+	}
 	if f.Format != ADTFormat {
 		return f, sc, sup, fmt.Errorf("%w: format %q, want %q", ErrADTFormat, f.Format, ADTFormat)
 	}

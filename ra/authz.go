@@ -3,6 +3,7 @@ package ra
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/smki/smki/store"
 )
@@ -83,6 +84,10 @@ type Target struct {
 	OfficerKind string // for officer.appoint / officer.remove: the kind appointed or removed
 	PartyHasSRO bool   // for officer.appoint of an SRO: the party already has an active SRO
 	DeclaredBy  string // for solr.approve: the officer who declared the event
+	// DeclarerAppointedBy, for solr.approve: who appointed the declarer
+	// (their AppointedBy). Appointing hands the appointee's key to the
+	// appointer, so four-eyes must look at who holds keys, not only IDs.
+	DeclarerAppointedBy string
 }
 
 // Authorize is the RA's whole access policy: it returns nil if officer may
@@ -107,7 +112,9 @@ type Target struct {
 //     SROs and AROs: the RA never holds a user's request on its own account.
 //   - SoLR events (DESIGN.md 4): an authority-liaison or ra-operator
 //     declares and closes; an ra-approver approves, and never the person
-//     who declared (four-eyes, ErrFourEyes, even if they hold both kinds);
+//     who declared (four-eyes, ErrFourEyes, even if they hold both kinds),
+//     nor an approver appointed by the declarer or by the declarer's own
+//     appointer (who received both credentials' keys);
 //     RA officers read events, and so do the SRP party's own SROs and
 //     AROs (Target.PartyID is the SRP user's party).
 //   - ADT files: the SC user's party's own SROs and AROs submit and read;
@@ -115,8 +122,9 @@ type Target struct {
 //   - Device registry and allow-lists: ra-operators import devices and set
 //     allow-lists; RA officers read both; party officers read the devices
 //     of their own party's supplier users.
-//   - Bundle and feed: every active officer, and verifier credentials,
-//     which may do nothing else.
+//   - Bundle: RA officers and verifier credentials (it holds every
+//     party's data). Feed: every active officer and verifier credentials.
+//     Verifier credentials may do nothing else.
 func Authorize(officer store.Officer, act Action, t Target) error {
 	if officer.Status != store.StatusActive {
 		return fmt.Errorf("%w: officer %s is %s", ErrOfficerInactive, officer.ID, officer.Status)
@@ -159,6 +167,17 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 		if t.DeclaredBy != "" && t.DeclaredBy == officer.ID {
 			return fmt.Errorf("%w: %s declared this event and may not also approve it", ErrFourEyes, officer.ID)
 		}
+		// AppointOfficer returns the new officer's private key to the
+		// appointer, so the appointer can act as the appointee. An approver
+		// appointed by the declarer, or by whoever appointed the declarer,
+		// may be the same person holding two credentials (h14). Bootstrap
+		// (system:) appointments are exempt: each goes to its own directory.
+		if officer.Kind == KindRAApprover && t.DeclaredBy != "" && (officer.AppointedBy == t.DeclaredBy || officer.ID == t.DeclarerAppointedBy ||
+			(t.DeclarerAppointedBy != "" && !strings.HasPrefix(t.DeclarerAppointedBy, "system:") &&
+				officer.AppointedBy == t.DeclarerAppointedBy)) {
+			return fmt.Errorf("%w: %s and the declarer %s share a credential custodian (appointer %q / %q); an approver from another appointment line must approve",
+				ErrFourEyes, officer.ID, t.DeclaredBy, officer.AppointedBy, t.DeclarerAppointedBy)
+		}
 		allowed = officer.Kind == KindRAApprover && t.DeclaredBy != ""
 	case ActReadSoLR, ActReadADT:
 		allowed = IsRAKind(officer.Kind) || ownParty
@@ -170,7 +189,13 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 		allowed = IsRAKind(officer.Kind) || ownParty
 	case ActReadPolicy:
 		allowed = IsRAKind(officer.Kind)
-	case ActReadBundle, ActReadFeed:
+	case ActReadBundle:
+		// The bundle holds every party's users, every ADT file and the
+		// whole device registry: a party officer reading it would bypass
+		// every per-party read rule above (h14). Verifiers and RA officers.
+		allowed = IsRAKind(officer.Kind) || officer.Kind == KindVerifier
+	case ActReadFeed:
+		// The feed holds only what the published ORL holds.
 		allowed = validKind(officer.Kind)
 	}
 	if !allowed {

@@ -19,6 +19,7 @@ func TestAuthorizeSoLR(t *testing.T) {
 	aroSRP := store.Officer{ID: "aro-srp", Kind: KindARO, PartyID: pSRP, Status: store.StatusActive}
 	ver := store.Officer{ID: "v", Kind: KindVerifier, Status: store.StatusActive}
 	removed := func(o store.Officer) store.Officer { o.Status = store.StatusRemoved; return o }
+	apprBy := func(by string) store.Officer { o := appr; o.AppointedBy = by; return o }
 
 	tests := []struct {
 		name string
@@ -55,7 +56,14 @@ func TestAuthorizeSoLR(t *testing.T) {
 		{"approver may not set allow-list", appr, ActSetAllowList, Target{}, ErrForbidden},
 		{"approver reads policy", appr, ActReadPolicy, Target{}, nil},
 		{"sro may not read policy", sroA, ActReadPolicy, Target{}, ErrForbidden},
-		{"sro reads bundle", sroA, ActReadBundle, Target{}, nil},
+		{"sro may not read the whole bundle (h14)", sroA, ActReadBundle, Target{}, ErrForbidden},
+		{"aro may not read the whole bundle (h14)", aroSRP, ActReadBundle, Target{}, ErrForbidden},
+		{"sro reads feed", sroA, ActReadFeed, Target{}, nil},
+		{"approver reads bundle", appr, ActReadBundle, Target{}, nil},
+		{"approver appointed by the declarer (h14)", apprBy("op"), ActApproveSoLR, Target{DeclaredBy: "op", DeclarerAppointedBy: "admin"}, ErrFourEyes},
+		{"approver appointed with the declarer (h14)", apprBy("admin"), ActApproveSoLR, Target{DeclaredBy: "li", DeclarerAppointedBy: "admin"}, ErrFourEyes},
+		{"approver of another appointment line", apprBy("op2"), ActApproveSoLR, Target{DeclaredBy: "li", DeclarerAppointedBy: "admin"}, nil},
+		{"bootstrap appointments share no custodian", apprBy("system:bootstrap"), ActApproveSoLR, Target{DeclaredBy: "admin", DeclarerAppointedBy: "system:bootstrap"}, nil},
 		{"verifier reads bundle", ver, ActReadBundle, Target{}, nil},
 		{"verifier reads feed", ver, ActReadFeed, Target{}, nil},
 		{"removed verifier may not read bundle", removed(ver), ActReadBundle, Target{}, ErrOfficerInactive},

@@ -21,7 +21,7 @@ const DefaultBundleMaxAge = 24 * time.Hour
 func WithBundleMaxAge(d time.Duration) Option { return func(s *Service) { s.bundleMaxAge = d } }
 
 // ExportBundle returns the signed policy bundle (docs/bundle.md) as of the
-// service clock, for any active officer or verifier credential. The read
+// service clock, for RA officers and verifier credentials. The read
 // is audited; the bundle is built from one read transaction, so its
 // revocation_seq is exactly the sequence its revoked list is complete up
 // to. ErrSigner if the service has no system signer.

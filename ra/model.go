@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/smki/smki/eui64"
@@ -99,9 +100,15 @@ func checkOfficerID(id string) error {
 }
 
 // checkName: display names are free text, but bounded and printable.
+// Besides C0 controls and DEL it refuses C1 controls (NEL), format
+// characters (bidi overrides such as U+202E, zero-width characters) and
+// line/paragraph separators: they let a name display as something else in
+// a listing or an audit review (h14).
 func checkName(what, name string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 200 || !utf8.ValidString(name) ||
-		strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		strings.ContainsFunc(name, func(r rune) bool {
+			return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+		}) {
 		return fmt.Errorf("%w: %s name must be 1-200 printable characters", ErrBadRequest, what)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package ra
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -172,22 +173,30 @@ func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, A
 }
 
 // decode reads exactly one JSON object into v, refusing unknown fields.
+// It reads the whole (size-limited) body first so that duplicate members
+// can be refused before the object means anything (noDuplicateKeys).
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if r.Body == nil {
+		return fmt.Errorf("%w: no body", ErrBadRequest)
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fmt.Errorf("%w: body over %d bytes", ErrTooLarge, mbe.Limit)
 		}
+		return fmt.Errorf("%w: reading the body: %v", ErrBadRequest, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fmt.Errorf("%w: body over %d bytes", ErrTooLarge, mbe.Limit)
-		}
 		return fmt.Errorf("%w: data after the JSON object", ErrBadRequest)
+	}
+	if err := noDuplicateKeys(data); err != nil {
+		return fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
 	}
 	return nil
 }

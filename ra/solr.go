@@ -155,7 +155,13 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		if err != nil {
 			return "", err
 		}
-		if err := Authorize(me, ActApproveSoLR, Target{DeclaredBy: e.DeclaredBy}); err != nil {
+		t := Target{DeclaredBy: e.DeclaredBy}
+		if d, err := tx.GetOfficer(e.DeclaredBy); err == nil {
+			t.DeclarerAppointedBy = d.AppointedBy
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return "", storeErr("officer "+e.DeclaredBy, err)
+		}
+		if err := Authorize(me, ActApproveSoLR, t); err != nil {
 			return "", err
 		}
 		if e.State != verifier.EventDeclared {
