@@ -399,10 +399,22 @@ func TestRedTeamConsistency(t *testing.T) {
 	s.wantRefusal(err, ErrEventState, ActCloseSoLR)
 	_, err = s.svc.ApproveSoLR(ctx, s.approver, ev.ID)
 	s.wantRefusal(err, ErrEventState, ActApproveSoLR)
-	// The failed party stays failed after its event closes: a new event
-	// for it (another SRP) is refused (reported as a gap, not changed).
-	_, err = s.svc.DeclareSoLR(ctx, s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "second"})
-	s.wantRefusal(err, ErrInactive, ActDeclareSoLR)
+	// The failed party stays failed after its event closes, and a new
+	// event may name it (say, to hand its devices to another SRP); it is
+	// approved like the first, and finds nothing left to revoke.
+	second, err := s.svc.DeclareSoLR(ctx, s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "second"})
+	if err != nil {
+		t.Fatalf("a new event for a failed party whose event closed: %v", err)
+	}
+	if len(second.DryRun.Certificates) != 0 {
+		t.Fatalf("second event would revoke %d certificates, want 0", len(second.DryRun.Certificates))
+	}
+	if _, err := s.svc.ApproveSoLR(ctx, s.approver, second.Event.ID); err != nil {
+		t.Fatalf("approving the second event: %v", err)
+	}
+	if _, err := s.svc.CloseSoLR(ctx, s.liaison, second.Event.ID, "done"); err != nil {
+		t.Fatalf("closing the second event: %v", err)
+	}
 	// One SRP user may be named by events for two failed suppliers.
 	if _, err := s.svc.DeclareSoLR(ctx, s.liaison, DeclareRequest{FailedParty: s.otherSupplier, SRPUser: s.userSC, Instruction: "B"}); err != nil {
 		t.Fatalf("second supplier, same SRP: %v", err)

@@ -103,7 +103,7 @@ func (s *Service) DeclareSoLR(ctx context.Context, a Actor, req DeclareRequest) 
 		if err := Authorize(me, ActDeclareSoLR, Target{}); err != nil {
 			return "", err
 		}
-		if err := activeParty(tx, req.FailedParty.String()); err != nil {
+		if err := partyMayFail(tx, req.FailedParty.String()); err != nil {
 			return "", err
 		}
 		srp, err := activeSCUser(tx, req.SRPUser)
@@ -176,7 +176,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		if err != nil {
 			return "", storeErr("party "+e.FailedParty.String(), err)
 		}
-		if p.Status != store.StatusActive {
+		if p.Status != store.StatusActive && p.Status != PartyFailed {
 			return "", fmt.Errorf("%w: party %s is %s", ErrInactive, p.ID, p.Status)
 		}
 		if _, err := activeSCUser(tx, e.SRPUser); err != nil {
@@ -342,6 +342,20 @@ func (s *Service) ListSoLR(ctx context.Context, a Actor) ([]SoLREvent, error) {
 		return nil
 	})
 	return out, err
+}
+
+// partyMayFail requires a party that a SoLR event may name: active, or
+// already failed (its earlier event closed, for example to hand its
+// devices to another SRP; openEventFor keeps one open event per party).
+func partyMayFail(tx store.Tx, id string) error {
+	p, err := tx.GetParty(id)
+	if err != nil {
+		return storeErr("party "+id, err)
+	}
+	if p.Status != store.StatusActive && p.Status != PartyFailed {
+		return fmt.Errorf("%w: party %s is %s", ErrInactive, id, p.Status)
+	}
+	return nil
 }
 
 // activeSCUser loads id and requires an active user with User Role SC.
