@@ -60,6 +60,15 @@ func euiFlag(c *ucli.Context, name string, required bool) (eui64.ID, error) {
 	return id, nil
 }
 
+// show prints v as JSON with --json, otherwise rows as a table.
+func show(c *ucli.Context, v any, header string, rows [][]string) error {
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	table(c, header, rows)
+	return nil
+}
+
 func table(c *ucli.Context, header string, rows [][]string) {
 	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, header)
@@ -94,11 +103,7 @@ func partyCommand() *ucli.Command {
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, p)
-					}
-					table(c, "ID\tNAME\tSTATUS", [][]string{{p.ID.String(), p.Name, p.Status}})
-					return nil
+					return show(c, p, "ID\tNAME\tSTATUS", [][]string{{p.ID.String(), p.Name, p.Status}})
 				},
 			},
 			{
@@ -114,15 +119,11 @@ func partyCommand() *ucli.Command {
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, ps)
-					}
 					var rows [][]string
 					for _, p := range ps {
 						rows = append(rows, []string{p.ID.String(), p.Name, p.Status})
 					}
-					table(c, "ID\tNAME\tSTATUS", rows)
-					return nil
+					return show(c, ps, "ID\tNAME\tSTATUS", rows)
 				},
 			},
 		},
@@ -164,11 +165,7 @@ func userCommand() *ucli.Command {
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, u)
-					}
-					table(c, "ID\tPARTY\tROLE\tNAME\tSTATUS", [][]string{{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status}})
-					return nil
+					return show(c, u, "ID\tPARTY\tROLE\tNAME\tSTATUS", [][]string{{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status}})
 				},
 			},
 			{
@@ -188,15 +185,11 @@ func userCommand() *ucli.Command {
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, us)
-					}
 					var rows [][]string
 					for _, u := range us {
 						rows = append(rows, []string{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status})
 					}
-					table(c, "ID\tPARTY\tROLE\tNAME\tSTATUS", rows)
-					return nil
+					return show(c, us, "ID\tPARTY\tROLE\tNAME\tSTATUS", rows)
 				},
 			},
 		},
@@ -263,19 +256,15 @@ Example:
 					if err != nil {
 						return err
 					}
-					os, err := cl.ListOfficers(c.Context, party)
+					officers, err := cl.ListOfficers(c.Context, party)
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, os)
-					}
 					var rows [][]string
-					for _, o := range os {
+					for _, o := range officers {
 						rows = append(rows, []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy})
 					}
-					table(c, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY", rows)
-					return nil
+					return show(c, officers, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY", rows)
 				},
 			},
 			{
@@ -458,11 +447,7 @@ func certsCommand() *ucli.Command {
 			if err != nil {
 				return apiErr(err)
 			}
-			if c.Bool("json") {
-				return printJSON(c, cs)
-			}
-			table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(cs))
-			return nil
+			return show(c, cs, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(cs))
 		},
 	}
 }

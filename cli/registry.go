@@ -89,15 +89,11 @@ Example:
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, ds)
-					}
 					var rows [][]string
 					for _, d := range ds {
 						rows = append(rows, []string{d.Device.String(), d.SupplierUser.String(), strconv.Itoa(d.SMETS), d.ImportedBy})
 					}
-					table(c, "DEVICE\tSUPPLIER USER\tSMETS\tIMPORTED BY", rows)
-					return nil
+					return show(c, ds, "DEVICE\tSUPPLIER USER\tSMETS\tIMPORTED BY", rows)
 				},
 			},
 		},
@@ -142,11 +138,7 @@ Example:
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, l)
-					}
-					table(c, "ROLE\tSRVS\tSOURCE", [][]string{{string(l.Role), strings.Join(l.SRVs, ","), l.Source}})
-					return nil
+					return show(c, l, "ROLE\tSRVS\tSOURCE", [][]string{{string(l.Role), strings.Join(l.SRVs, ","), l.Source}})
 				},
 			},
 			{
@@ -161,15 +153,11 @@ Example:
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, ls)
-					}
 					var rows [][]string
 					for _, l := range ls {
 						rows = append(rows, []string{string(l.Role), strings.Join(l.SRVs, ","), l.Source})
 					}
-					table(c, "ROLE\tSRVS\tSOURCE", rows)
-					return nil
+					return show(c, ls, "ROLE\tSRVS\tSOURCE", rows)
 				},
 			},
 		},

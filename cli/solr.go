@@ -293,11 +293,7 @@ Example:
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, rec)
-					}
-					table(c, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows([]ra.ADTRecord{rec}))
-					return nil
+					return show(c, rec, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows([]ra.ADTRecord{rec}))
 				},
 			},
 			{
@@ -312,11 +308,7 @@ Example:
 					if err != nil {
 						return apiErr(err)
 					}
-					if c.Bool("json") {
-						return printJSON(c, rs)
-					}
-					table(c, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows(rs))
-					return nil
+					return show(c, rs, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows(rs))
 				},
 			},
 		},
