@@ -26,7 +26,7 @@ test:
 	$(GO) test -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/e2e$$')
 	@$(GO) test -count=1 -v -run '^TestServerReachable$$' ./internal/pgtest | grep -E 'PostgreSQL half' || true
 	$(MAKE) --no-print-directory conformance
-	$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=3s
+	$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=20000x
 
 # Runs the e2e tests tagged with requirement IDs and writes
 # docs/conformance.md; fails if a test fails or a requirement is unproven.
@@ -41,6 +41,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./ca/ ./verifier/...
 
 # Each fuzz target, for FUZZTIME (make fuzz FUZZTIME=5m for a long run).
+# make test bounds the smoke run by executions (20000x), not by time: Go's
+# fuzz coordinator can report a spurious "context deadline exceeded" when a
+# short duration expires while a worker is mid-exchange, which is noise in CI.
 fuzz-smoke fuzz:
 	@set -e; for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sed 's|/[^/]*$$||' | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
