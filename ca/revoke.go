@@ -21,6 +21,10 @@ func validReason(r int) bool { return (r >= 0 && r <= 6) || r == 9 || r == 10 }
 // for a serial repeated in the list) fails the whole call; the caller's
 // transaction then writes nothing.
 func (c *CA) RevokeTx(tx store.Tx, serials []string, reason int, at time.Time) ([]store.Revocation, error) {
+	return c.revokeTx(tx, serials, reason, at, nil)
+}
+
+func (c *CA) revokeTx(tx store.Tx, serials []string, reason int, at time.Time, progress RevokeProgressFunc) ([]store.Revocation, error) {
 	if !validReason(reason) {
 		return nil, fmt.Errorf("%w: %d is not a usable CRLReason", ErrBadReason, reason)
 	}
@@ -59,6 +63,9 @@ func (c *CA) RevokeTx(tx store.Tx, serials []string, reason int, at time.Time) (
 			return nil, fmt.Errorf("%w: revoking %s: %w", ErrStore, serial, err)
 		}
 		out = append(out, rev)
+		if progress != nil && (len(out)%revokeProgressStep == 0 || len(out) == len(serials)) {
+			progress(len(out), len(serials))
+		}
 		switch cert.Issuer {
 		case IssuerIssuing:
 			orl = true
@@ -80,11 +87,14 @@ func (c *CA) RevokeTx(tx store.Tx, serials []string, reason int, at time.Time) (
 }
 
 // Revoke is RevokeTx in its own transaction, with the audit entries
-// appended in it (a zero entry Time is stamped with now).
+// appended in it (a zero entry Time is stamped with now). A
+// RevokeProgressFunc in ctx (WithRevokeProgress) observes it; if the engine
+// retries the transaction, progress starts again from zero.
 func (c *CA) Revoke(ctx context.Context, serials []string, reason int, at time.Time, audit ...store.AuditEntry) ([]store.Revocation, error) {
 	var out []store.Revocation
+	progress := revokeProgressFrom(ctx)
 	err := c.st.Update(ctx, func(tx store.Tx) error {
-		revs, err := c.RevokeTx(tx, serials, reason, at)
+		revs, err := c.revokeTx(tx, serials, reason, at, progress)
 		if err != nil {
 			return err
 		}
