@@ -64,22 +64,52 @@ func (s storeSpec) String() string {
 	return redactURL(s.target)
 }
 
-// redactURL hides the password of a URL-shaped connection string.
+// redactURL hides the secrets of a URL-shaped connection string: the
+// userinfo password and the password-bearing query parameters libpq and
+// pgx accept (password, sslpassword), so a store URL can be printed, logged
+// or put in an error message.
 func redactURL(s string) string {
 	i := strings.Index(s, "://")
 	if i < 0 {
 		return s
 	}
-	rest := s[i+3:]
-	at := strings.IndexByte(rest, '@')
-	if at < 0 {
-		return s
+	rest, query := s[i+3:], ""
+	if q := strings.IndexByte(rest, '?'); q >= 0 {
+		rest, query = rest[:q], rest[q:]
 	}
-	cred := rest[:at]
-	if c := strings.IndexByte(cred, ':'); c >= 0 {
-		cred = cred[:c] + ":xxxxx"
+	// The userinfo ends at the last '@' before the path: a password may
+	// itself hold an unescaped '@'.
+	hostEnd := len(rest)
+	if sl := strings.IndexByte(rest, '/'); sl >= 0 {
+		hostEnd = sl
 	}
-	return s[:i+3] + cred + rest[at:]
+	if at := strings.LastIndexByte(rest[:hostEnd], '@'); at >= 0 {
+		cred := rest[:at]
+		if c := strings.IndexByte(cred, ':'); c >= 0 {
+			cred = cred[:c] + ":xxxxx"
+		}
+		rest = cred + rest[at:]
+	}
+	return s[:i+3] + rest + redactQuery(query)
+}
+
+// redactQuery replaces the values of password parameters in a "?a=b&c=d"
+// query, leaving the rest byte for byte.
+func redactQuery(q string) string {
+	if q == "" {
+		return q
+	}
+	parts := strings.Split(q[1:], "&")
+	for k, p := range parts {
+		name, _, ok := strings.Cut(p, "=")
+		switch strings.ToLower(name) {
+		case "password", "sslpassword":
+			if ok {
+				parts[k] = name + "=xxxxx"
+			}
+		}
+	}
+	return "?" + strings.Join(parts, "&")
 }
 
 // open opens the store. lockWait bounds the wait for bbolt's file lock.

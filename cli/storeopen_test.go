@@ -30,3 +30,22 @@ func TestParseStoreSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"postgres://u@h/db", "postgres://u@h/db"},
+		{"postgres://u:secret@h:5432/db", "postgres://u:xxxxx@h:5432/db"},
+		{"postgres://u:se@cret@h/db", "postgres://u:xxxxx@h/db"},
+		{"postgres://h/db?user=u&password=secret&sslmode=require", "postgres://h/db?user=u&password=xxxxx&sslmode=require"},
+		{"postgres://u:a@h/db?PASSWORD=b&sslpassword=c", "postgres://u:xxxxx@h/db?PASSWORD=xxxxx&sslpassword=xxxxx"},
+		{"postgres://h/db?passwordless=1", "postgres://h/db?passwordless=1"},
+		{"postgres://h/a@b", "postgres://h/a@b"},
+		{"bbolt:/tmp/x.db", "bbolt:/tmp/x.db"},
+	}
+	for _, tt := range tests {
+		if got := redactURL(tt.in); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
