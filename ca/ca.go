@@ -36,12 +36,28 @@ type Config struct {
 	// wasteful: Issue's final transaction refuses to record a certificate
 	// whose intent is no longer open (ErrIntentSettled).
 	ReconcileAfter time.Duration
+
+	// OfflineRoot opens the CA without the Root OCA key, which may then be
+	// absent from the keystore or token: the root stays at the key
+	// ceremony, as SMKI expects. Everything that needs the root key
+	// (issuing an ARL, so also revoking an issuing CA) fails with
+	// ErrRootOffline; RefreshCRLs keeps the ORL fresh and leaves the ARL
+	// to the ceremony (IssueARL there, ImportARL here), and ARLStatus says
+	// when that is due. End-entity issuance and the ORL need only the
+	// Issuing OCA key and are unaffected.
+	OfflineRoot bool
 }
 
 // DefaultReconcileAfter is the ReconcileAfter for stores shared by
 // several instances: an issuance takes milliseconds, so two minutes is
 // ample for it and for clock skew between hosts.
 const DefaultReconcileAfter = 2 * time.Minute
+
+// MinLiveReconcileAge is the youngest intent Reconcile settles while the
+// CA runs, whatever ReconcileAfter says: a running CA has its own
+// issuances in flight, and settling one of those would fail it with
+// ErrIntentSettled (safe, but a refused enrolment for nothing).
+const MinLiveReconcileAge = time.Minute
 
 func (c Config) clock() func() time.Time {
 	if c.Clock == nil {
@@ -88,7 +104,7 @@ type CA struct {
 	lint           *linter
 
 	root, issuing   *x509.Certificate
-	rootCAS, issCAS *softcas.SoftCAS // the signing seam: cas/apiv1 over the KMS signers
+	rootCAS, issCAS *softcas.SoftCAS // the signing seam: cas/apiv1 over the KMS signers; rootCAS nil: root offline
 }
 
 // Root returns the Root OCA certificate.
@@ -97,15 +113,23 @@ func (c *CA) Root() *x509.Certificate { return c.root }
 // Issuing returns the Issuing OCA certificate.
 func (c *CA) Issuing() *x509.Certificate { return c.issuing }
 
+// RootOffline reports whether the CA was opened without the Root OCA key
+// (Config.OfflineRoot).
+func (c *CA) RootOffline() bool { return c.rootCAS == nil }
+
 // Close releases the KMS. The store is the caller's and stays open.
 func (c *CA) Close() error { return c.keys.close() }
 
-// newCA assembles a CA from loaded certificates and signers.
+// newCA assembles a CA from loaded certificates and signers. A nil
+// rootSigner leaves the root offline (rootCAS nil).
 func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certificate, rootSigner, issSigner crypto.Signer) (*CA, error) {
 	for _, p := range []struct {
 		cert *x509.Certificate
 		s    crypto.Signer
 	}{{root, rootSigner}, {issuing, issSigner}} {
+		if p.s == nil && p.cert == root {
+			continue
+		}
 		pub, ok := p.cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 		if !ok || !pub.Equal(p.s.Public()) {
 			return nil, fmt.Errorf("%w: the key of %q does not match its certificate", ErrConfig, p.cert.Subject)
@@ -119,9 +143,11 @@ func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certi
 		return nil, err
 	}
 	ctx := context.Background()
-	rootCAS, err := softcas.New(ctx, apiv1.Options{Type: apiv1.SoftCAS, CertificateChain: []*x509.Certificate{root}, Signer: rootSigner})
-	if err != nil {
-		return nil, fmt.Errorf("%w: softcas: %v", ErrConfig, err)
+	var rootCAS *softcas.SoftCAS
+	if rootSigner != nil {
+		if rootCAS, err = softcas.New(ctx, apiv1.Options{Type: apiv1.SoftCAS, CertificateChain: []*x509.Certificate{root}, Signer: rootSigner}); err != nil {
+			return nil, fmt.Errorf("%w: softcas: %v", ErrConfig, err)
+		}
 	}
 	issCAS, err := softcas.New(ctx, apiv1.Options{Type: apiv1.SoftCAS, CertificateChain: []*x509.Certificate{issuing, root}, Signer: issSigner})
 	if err != nil {
@@ -137,7 +163,8 @@ func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certi
 // Open loads the CA that Init created in st: its state, certificates and
 // keys (checking each key matches its certificate), then reconciles
 // issuance intents left open by a crash or a failed final write (see
-// Reconcile).
+// Reconcile). With cfg.OfflineRoot the root key is not opened at all, so
+// it may be missing from the keystore or token.
 func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
 	var state caState
 	var rootDER, issDER []byte
@@ -185,10 +212,12 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
 		keys.close()
 		return nil, fmt.Errorf("%w: the CA keys are in %s, Config names %s", ErrConfig, state.KMS, keys.kind)
 	}
-	rootSigner, err := keys.signer(state.RootKey)
-	if err != nil {
-		keys.close()
-		return nil, err
+	var rootSigner crypto.Signer // nil: the root stays offline
+	if !cfg.OfflineRoot {
+		if rootSigner, err = keys.signer(state.RootKey); err != nil {
+			keys.close()
+			return nil, err
+		}
 	}
 	issSigner, err := keys.signer(state.IssuingKey)
 	if err != nil {
@@ -200,15 +229,18 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
 		keys.close()
 		return nil, err
 	}
-	if _, err := c.Reconcile(ctx); err != nil {
+	// At Open nothing of this process is in flight, so ReconcileAfter
+	// alone decides (zero: settle everything, right for a store only this
+	// process writes).
+	if _, err := c.reconcile(ctx, c.reconcileAfter); err != nil {
 		keys.close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// Reconcile settles the open issuance intents at least ReconcileAfter old
-// and returns how many it settled. An intent whose certificate was
+// Reconcile settles the open issuance intents at least ReconcileAfter (and
+// at least MinLiveReconcileAge) old and returns how many it settled. An intent whose certificate was
 // recorded is marked completed; any other is marked failed and logged: its
 // serial is burnt and never reused, and the certificate the signer may
 // have produced was never returned to anyone, because Issue records a
@@ -217,6 +249,11 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
 // left because they were young; calling it concurrently is safe (each
 // intent changes in one transaction that re-reads it).
 func (c *CA) Reconcile(ctx context.Context) (int, error) {
+	return c.reconcile(ctx, max(c.reconcileAfter, MinLiveReconcileAge))
+}
+
+// reconcile settles the open intents at least minAge old (zero: all).
+func (c *CA) reconcile(ctx context.Context, minAge time.Duration) (int, error) {
 	type settled struct {
 		in    store.Intent
 		state store.IntentState
@@ -230,8 +267,8 @@ func (c *CA) Reconcile(ctx context.Context) (int, error) {
 		}
 		now := c.clock()
 		for _, in := range open {
-			if c.reconcileAfter > 0 && now.Sub(in.CreatedAt) < c.reconcileAfter {
-				continue // possibly another instance's issuance in flight
+			if minAge > 0 && now.Sub(in.CreatedAt) < minAge {
+				continue // possibly an issuance in flight, here or in another instance
 			}
 			next := store.IntentFailed
 			if cert, err := tx.GetCertificate(in.Serial); err == nil && len(cert.DER) > 0 {

@@ -17,7 +17,9 @@ import (
 // every organisation revocation and is reissued in the revoking transaction,
 // so 24 hours only bounds how stale a relying party's copy may be; the ARL
 // (issuing CAs only) changes rarely, so 30 days. RefreshCRLs reissues each
-// at half its lifetime.
+// at half its lifetime. With the root offline the ARL is made at the key
+// ceremony, usually with a longer lifetime (IssueARL, up to
+// MaxARLLifetime), and RefreshCRLs leaves it alone.
 const (
 	ORL         = "orl"
 	ARL         = "arl"
@@ -32,9 +34,17 @@ func (c *CA) IssueORLTx(tx store.Tx) (store.CRL, error) {
 }
 
 // IssueARLTx issues the next ARL (signed by the Root OCA, listing every
-// revoked issuing CA) within tx and records it.
+// revoked issuing CA, valid for ARLLifetime) within tx and records it. It
+// fails with ErrRootOffline if the CA was opened without the root key.
 func (c *CA) IssueARLTx(tx store.Tx) (store.CRL, error) {
-	return c.issueCRLTx(tx, ARL, IssuerRoot, c.root, c.rootCAS, ARLLifetime)
+	return c.issueARLTx(tx, ARLLifetime)
+}
+
+func (c *CA) issueARLTx(tx store.Tx, lifetime time.Duration) (store.CRL, error) {
+	if c.rootCAS == nil {
+		return store.CRL{}, fmt.Errorf("%w: issuing the ARL needs the Root OCA key; issue it at the root key ceremony (smki ca arl) and import it (smki ca import-arl)", ErrRootOffline)
+	}
+	return c.issueCRLTx(tx, ARL, IssuerRoot, c.root, c.rootCAS, lifetime)
 }
 
 // issueCRLTx: next CRL number (monotonic, from the stored CRL), every
@@ -110,12 +120,19 @@ func (c *CA) CRL(ctx context.Context, name string) ([]byte, error) {
 
 // RefreshCRLs reissues every CRL that is past half its lifetime. The check
 // is repeated inside the write transaction, so instances sharing a store
-// that call it together reissue each CRL once.
+// that call it together reissue each CRL once. With the root offline it
+// reissues only the ORL: the ARL comes from the key ceremony, and
+// ARLStatus says when it is due.
 func (c *CA) RefreshCRLs(ctx context.Context) error {
-	for _, k := range []struct {
+	type crlKind struct {
 		name  string
 		issue func(store.Tx) (store.CRL, error)
-	}{{ORL, c.IssueORLTx}, {ARL, c.IssueARLTx}} {
+	}
+	kinds := []crlKind{{ORL, c.IssueORLTx}}
+	if !c.RootOffline() {
+		kinds = append(kinds, crlKind{ARL, c.IssueARLTx})
+	}
+	for _, k := range kinds {
 		var reissued *store.CRL
 		err := c.st.Update(ctx, func(tx store.Tx) error {
 			reissued = nil
@@ -123,7 +140,7 @@ func (c *CA) RefreshCRLs(ctx context.Context) error {
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			if err == nil && c.clock().Before(cur.ThisUpdate.Add(cur.NextUpdate.Sub(cur.ThisUpdate)/2)) {
+			if err == nil && !pastHalfLife(cur, c.clock()) {
 				return nil
 			}
 			crl, err := k.issue(tx)
@@ -138,4 +155,10 @@ func (c *CA) RefreshCRLs(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pastHalfLife reports whether now is at or after the midpoint of crl's
+// thisUpdate..nextUpdate: the point at which smki reissues a CRL.
+func pastHalfLife(crl store.CRL, now time.Time) bool {
+	return !now.Before(crl.ThisUpdate.Add(crl.NextUpdate.Sub(crl.ThisUpdate) / 2))
 }

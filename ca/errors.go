@@ -54,4 +54,26 @@ var (
 	ErrIntentSettled = errors.New("E_CA_INTENT_SETTLED")
 	// ErrStore: the store refused or failed a write the CA needed.
 	ErrStore = errors.New("E_CA_STORE")
+	// ErrRootOffline: the operation needs the Root OCA key (issuing an
+	// ARL, and so revoking an issuing CA) but the CA was opened with
+	// Config.OfflineRoot; run it at the root key ceremony instead.
+	ErrRootOffline = errors.New("E_CA_ROOT_OFFLINE")
+	// ErrARLInvalid: an ARL offered to ImportARL is not one CRL (garbage,
+	// truncated, trailing data, wrong PEM type), lists the root itself, or
+	// claims a lifetime longer than MaxARLLifetime.
+	ErrARLInvalid = errors.New("E_CA_ARL_INVALID")
+	// ErrARLIssuer: the ARL's issuer is not the stored Root OCA: another
+	// name, or a signature that does not verify under the root's key.
+	ErrARLIssuer = errors.New("E_CA_ARL_ISSUER")
+	// ErrARLNumber: the ARL has no CRL number, or one not greater than the
+	// stored ARL's (a replay of an older ARL, or one from another store).
+	ErrARLNumber = errors.New("E_CA_ARL_NUMBER")
+	// ErrARLNotYetValid: the ARL's thisUpdate is later than now plus
+	// ARLImportSkew.
+	ErrARLNotYetValid = errors.New("E_CA_ARL_NOT_YET_VALID")
+	// ErrARLExpired: the ARL has no nextUpdate, or it has passed.
+	ErrARLExpired = errors.New("E_CA_ARL_EXPIRED")
+	// ErrARLIncomplete: the ARL omits a certificate the store holds as
+	// revoked by the root; importing it would un-revoke that issuing CA.
+	ErrARLIncomplete = errors.New("E_CA_ARL_INCOMPLETE")
 )

@@ -160,3 +160,37 @@ func TestIssueRefusesSettledIntent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLiveReconcileSparesInFlight: with ReconcileAfter zero (a store only
+// this process writes) Open settles every open intent, but Reconcile on a
+// running CA leaves an intent younger than MinLiveReconcileAge alone (it
+// may be an issuance of this process in flight) and settles it once old.
+func TestLiveReconcileSparesInFlight(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	cfg := e.cfg
+	cfg.ReconcileAfter = 0
+	c, err := Open(ctx, e.st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = e.st.Update(ctx, func(tx store.Tx) error {
+		return tx.CreateIntent(store.Intent{Serial: "f1", Issuer: IssuerIssuing, Profile: string(XMLSigning),
+			UserID: userSC.String(), CreatedAt: e.clock.Now(), State: store.IntentOpen})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(MinLiveReconcileAge - time.Second)
+	if n, err := c.Reconcile(ctx); err != nil || n != 0 {
+		t.Fatalf("Reconcile of a young intent = %d, %v; want 0", n, err)
+	}
+	assertIntent(t, e.st, "f1", store.IntentOpen)
+	e.clock.Advance(time.Second)
+	if n, err := c.Reconcile(ctx); err != nil || n != 1 {
+		t.Fatalf("Reconcile once old = %d, %v; want 1", n, err)
+	}
+	assertIntent(t, e.st, "f1", store.IntentFailed)
+}

@@ -74,12 +74,15 @@ func (s *scheduler) release() {
 	}
 }
 
-// runCAMaintenance reissues CRLs before they go stale and settles issuance
-// intents that Open left open because they were young (an instance that
-// died mid-issuance), while this instance leads, until ctx ends.
+// runCAMaintenance reissues CRLs before they go stale, warns when the ARL
+// is stale or expired all the same (the root is offline, or its refresh
+// failed), and settles issuance intents that Open left open because they
+// were young (an instance that died mid-issuance), while this instance
+// leads, until ctx ends.
 func runCAMaintenance(ctx context.Context, authority *ca.CA, sched *scheduler, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var arl arlWatch
 	for {
 		select {
 		case <-ctx.Done():
@@ -92,8 +95,51 @@ func runCAMaintenance(ctx context.Context, authority *ca.CA, sched *scheduler, e
 		if err := authority.RefreshCRLs(ctx); err != nil && ctx.Err() == nil {
 			log.Error("CRL refresh failed", "err", err)
 		}
+		if st, err := authority.ARLStatus(ctx); err == nil {
+			arl.observe(st, authority.RootOffline(), time.Now(), log)
+		} else if ctx.Err() == nil {
+			log.Error("reading the ARL failed", "err", err)
+		}
 		if _, err := authority.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			log.Error("reconciling issuance intents failed", "err", err)
 		}
 	}
+}
+
+// arlWarnEvery is how often a stale or expired ARL is warned about again:
+// a ceremony is days of notice away, so once a minute would only bury it.
+const arlWarnEvery = time.Hour
+
+// arlWatch turns ARL states into log lines: a warning when the ARL turns
+// stale or expired and again every arlWarnEvery while it stays so, and an
+// info line when it is fresh again.
+type arlWatch struct {
+	last   ca.ARLState
+	warned time.Time
+}
+
+func (w *arlWatch) observe(st ca.ARLStatus, offline bool, now time.Time, log *slog.Logger) {
+	changed := st.State != w.last
+	w.last = st.State
+	if st.State == ca.ARLOK {
+		if changed && !w.warned.IsZero() {
+			log.Info("ARL fresh again", "number", st.Number, "next_update", st.NextUpdate)
+			w.warned = time.Time{}
+		}
+		return
+	}
+	if !changed && now.Sub(w.warned) < arlWarnEvery {
+		return
+	}
+	w.warned = now
+	msg := "ARL past half its lifetime"
+	if st.State == ca.ARLExpired {
+		msg = "ARL expired: relying parties reject it"
+	} else if st.State == ca.ARLMissing {
+		msg = "no ARL stored"
+	}
+	if offline {
+		msg += "; the root is offline: hold a key ceremony (smki ca arl) and run smki ca import-arl"
+	}
+	log.Warn(msg, "arl", string(st.State), "number", st.Number, "next_update", st.NextUpdate)
 }
