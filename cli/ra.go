@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -208,13 +209,19 @@ func officerCommand() *ucli.Command {
 own party's AROs. The credential (key.pem, cert.pem, ca.pem) is an mTLS client
 certificate from the RA access CA, used later as --officer DIR.
 
-Example:
-   smki officer add --id srp1-sro --name "Sam Roe" --kind sro --party 90-B3-D5-1F-30-00-00-5C --out ./srp1-sro`,
+With --csr (made by the appointee with smki officer keygen) the RA certifies the
+appointee's own key: --out receives cert.pem and ca.pem only, for the appointee to
+put beside their key.pem, and nobody but the appointee ever holds their key.
+
+Examples:
+   smki officer add --id srp1-sro --name "Sam Roe" --kind sro --party 90-B3-D5-1F-30-00-00-5C --out ./srp1-sro
+   smki officer add --id approver2 --name "Ann Lee" --kind ra-approver --csr ./ann/officer.csr --out ./ann-cert`,
 				Flags: append([]ucli.Flag{
 					&ucli.StringFlag{Name: "id", Usage: "officer ID (a-z 0-9 . _ -)", Required: true},
 					&ucli.StringFlag{Name: "name", Usage: "the person's name", Required: true},
 					&ucli.StringFlag{Name: "kind", Usage: "sro, aro, ra-operator, ra-approver, authority-liaison or verifier", Required: true},
 					&ucli.StringFlag{Name: "party", Usage: "Party ID for sro and aro"},
+					&ucli.StringFlag{Name: "csr", Usage: "the appointee's CSR (smki officer keygen): certify their own key"},
 					&ucli.StringFlag{Name: "out", Usage: "credential directory to write", Required: true},
 				}, clientFlags()...),
 				Action: func(c *ucli.Context) error {
@@ -222,14 +229,23 @@ Example:
 					if err != nil {
 						return err
 					}
-					if _, err := os.Stat(c.String("out") + "/key.pem"); err == nil {
-						return usageErr("--out %s already holds a credential", c.String("out"))
+					out := c.String("out")
+					if _, err := os.Stat(filepath.Join(out, "cert.pem")); err == nil {
+						return usageErr("--out %s already holds a credential", out)
+					}
+					var csrPEM []byte
+					if f := c.String("csr"); f != "" {
+						if csrPEM, err = readLimited(f, ca.MaxCSRSize); err != nil {
+							return withCode(ExitUsage, err)
+						}
+					} else if _, err := os.Stat(filepath.Join(out, "key.pem")); err == nil {
+						return usageErr("--out %s already holds a key: give its CSR with --csr", out)
 					}
 					cl, err := raClient(c)
 					if err != nil {
 						return err
 					}
-					o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party})
+					o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
 					if err != nil {
 						return apiErr(err)
 					}
@@ -239,10 +255,15 @@ Example:
 					if c.Bool("json") {
 						return printJSON(c, o)
 					}
-					fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; credential written to %s\n", o.ID, o.Kind, c.String("out"))
+					if len(cred.KeyPEM) == 0 {
+						fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; cert.pem and ca.pem written to %s for the appointee to put beside their key.pem\n", o.ID, o.Kind, out)
+						return nil
+					}
+					fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; credential written to %s\n", o.ID, o.Kind, out)
 					return nil
 				},
 			},
+			officerKeygenCommand(),
 			{
 				Name: "list", Usage: "list officers, optionally of one party",
 				Description: "Example:\n   smki officer list --party 90-B3-D5-1F-30-00-00-5C",
@@ -470,4 +491,66 @@ func writeOut(c *ucli.Context, path string, data []byte) error {
 		return withCode(ExitUsage, err)
 	}
 	return nil
+}
+
+// officerKeygenCommand makes an officer's key where the officer is, so that
+// the appointing officer never holds it (ra.OfficerRequest.CSR).
+func officerKeygenCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "keygen",
+		Usage: "as the appointee: make your own credential key and a CSR for the officer who appoints you",
+		Description: `Writes DIR/key.pem (P-256, mode 0600; it never leaves DIR) and DIR/officer.csr.
+Send officer.csr to the officer who appoints you (smki officer add --csr); put the
+cert.pem and ca.pem they send back into DIR, which is then your --officer DIR.
+
+Example:
+   smki officer keygen --out ./ann
+   # the appointer: smki officer add --id ann --name "Ann Lee" --kind ra-approver --csr officer.csr --out ./ann-cert
+   cp ./ann-cert/cert.pem ./ann-cert/ca.pem ./ann/`,
+		Flags: []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "credential directory to create", Required: true}},
+		Action: func(c *ucli.Context) error {
+			dir := c.String("out")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				return err
+			}
+			keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+			if err != nil {
+				return err
+			}
+			csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+			if err != nil {
+				return err
+			}
+			if err := writeNew(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+				return err
+			}
+			csrPath := filepath.Join(dir, "officer.csr")
+			if err := writeNew(csrPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "key written to %s/key.pem; send %s to the officer who appoints you\n", dir, csrPath)
+			return nil
+		},
+	}
+}
+
+// writeNew creates path with data, refusing to replace an existing file.
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/smki/smki/ra"
 )
@@ -19,6 +17,8 @@ func revokeCommand() *ucli.Command {
 		Description: `A revocation by user or party is a dry run unless --yes is given: it prints what
 it would revoke. Each revocation advances the revocation sequence and the ORL is
 reissued in the same transaction. Reasons are RFC 5280 names or numbers.
+With --yes on a terminal (and without --json) a progress bar on stderr counts
+the certificates marked revoked, then waits for the commit (ORL reissue).
 
 Examples:
    smki revoke --serial 5f3a... --reason keyCompromise
@@ -61,12 +61,20 @@ Examples:
 			req := ra.RevokeRequest{Serial: strings.ToLower(c.String("serial")), UserID: user, PartyID: party,
 				Reason: reason, Yes: c.Bool("yes"), DryRun: c.Bool("dry-run")}
 			bulk := c.String("serial") == ""
-			stopProgress := func() {}
-			if bulk && req.Yes && !c.Bool("json") {
-				stopProgress = progress(c, "revoking")
+			var res ra.RevokeResult
+			switch tty, ok := terminal(c.App.ErrWriter); {
+			case bulk && req.Yes && ok && !c.Bool("json"):
+				bar := startRevokeBar(tty)
+				res, err = cl.RevokeWithProgress(c.Context, req, bar.update)
+				bar.stop()
+			case bulk && req.Yes:
+				// No display, but the streamed answer still suits a big
+				// revocation better: its timeout is per line, not overall,
+				// and its result may be larger than a plain answer's.
+				res, err = cl.RevokeWithProgress(c.Context, req, nil)
+			default:
+				res, err = cl.Revoke(c.Context, req)
 			}
-			res, err := cl.Revoke(c.Context, req)
-			stopProgress()
 			if err != nil {
 				return apiErr(err)
 			}
@@ -88,35 +96,6 @@ Examples:
 			return nil
 		},
 	}
-}
-
-// progress shows a spinner with elapsed time on a terminal while a
-// long request runs; on anything else it shows nothing. The server
-// revokes in one transaction, so there is no partial count to show.
-func progress(c *ucli.Context, what string) (stop func()) {
-	f, ok := c.App.ErrWriter.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		frames := []string{"|", "/", "-", "\\"}
-		start := time.Now()
-		t := time.NewTicker(120 * time.Millisecond)
-		defer t.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-done:
-				fmt.Fprintf(f, "\r%s done in %s\033[K\n", what, time.Since(start).Round(time.Millisecond))
-				return
-			case <-t.C:
-				fmt.Fprintf(f, "\r%s %s %s", frames[i%len(frames)], what, time.Since(start).Round(time.Second))
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 func auditCommand() *ucli.Command {

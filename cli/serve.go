@@ -39,16 +39,26 @@ instances may share: each needs the same data directory contents (CA keys or
 the same HSM, access CA, RA signer). Scheduled work runs on one of them, the
 holder of a PostgreSQL advisory lock; /healthz says "leader" or "standby".
 
+With --offline-root the Root OCA key is not opened (it may be absent from
+DATA/keys or the token): the ARL comes from the key ceremony ('smki ca arl',
+then 'smki ca import-arl' here), the CA refuses whatever needs the root key
+(E_CA_ROOT_OFFLINE), and the server warns in its log, and in /healthz "arl"
+("ok", "stale" past half its lifetime, "expired"), when a ceremony is due.
+
 Example:
    smki serve --dev                       # ./data, https://127.0.0.1:8443
    smki serve --data /var/lib/smki --listen 0.0.0.0:8443 --passphrase-file /etc/smki/pass
    smki serve --data /var/lib/smki --store 'postgres://smki@db.internal/smki?sslmode=verify-full'`,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "dev", Usage: "development mode: initialise everything on first start"},
+			&ucli.BoolFlag{Name: "require-officer-csr", EnvVars: []string{"SMKI_REQUIRE_OFFICER_CSR"},
+				Usage: "certify only officer keys the appointee generated (smki officer keygen; officer add --csr)"},
 			&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
 			&ucli.StringFlag{Name: "listen", Usage: "address to serve HTTPS on", Value: "127.0.0.1:8443", EnvVars: []string{"SMKI_LISTEN"}},
 			&ucli.StringFlag{Name: "ready-file", Usage: "write the listening address to this file once serving (for scripts and tests)", EnvVars: []string{"SMKI_READY_FILE"}},
 			storeFlag(),
+			&ucli.BoolFlag{Name: "offline-root", EnvVars: []string{"SMKI_OFFLINE_ROOT"},
+				Usage: "run without the Root OCA key: the ARL is issued at the key ceremony (smki ca arl) and installed with smki ca import-arl"},
 			&ucli.StringFlag{Name: "reconcile-after", EnvVars: []string{"SMKI_RECONCILE_AFTER"},
 				Usage: "age at which an open issuance intent is settled (default: 0 on bbolt, the only writer; 2m on PostgreSQL, where it may be another instance's)"},
 		}, passphraseFlags()...),
@@ -90,7 +100,8 @@ func serve(c *ucli.Context) error {
 	sched := newScheduler(st, log)
 	defer sched.release()
 
-	cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms"), Logger: log, ReconcileAfter: reconcileAfter}
+	cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms"), Logger: log, ReconcileAfter: reconcileAfter,
+		OfflineRoot: c.Bool("offline-root")}
 	authority, err := ca.Open(ctx, st, cfg)
 	if errors.Is(err, ca.ErrNotInitialised) && dev {
 		if err = ca.Init(ctx, st, cfg, ca.InitOptions{}); err == nil {
@@ -101,6 +112,12 @@ func serve(c *ucli.Context) error {
 		return err
 	}
 	defer authority.Close()
+	if authority.RootOffline() {
+		if st, err := authority.ARLStatus(ctx); err == nil {
+			log.Info("Root OCA key offline: the ARL comes from the key ceremony", "arl", string(st.State),
+				"arl_number", st.Number, "arl_next_update", st.NextUpdate)
+		}
+	}
 
 	scenario := filepath.Join(dir, "testpki")
 	if dev {
@@ -132,7 +149,11 @@ func serve(c *ucli.Context) error {
 	// officer certificate and checks for one on every request.
 	tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
 
-	svc, err := ra.New(st, authority, access, ra.WithLogger(log), ra.WithSystemSigner(signer), ra.WithLocker(sched))
+	raOpts := []ra.Option{ra.WithLogger(log), ra.WithSystemSigner(signer), ra.WithLocker(sched)}
+	if c.Bool("require-officer-csr") {
+		raOpts = append(raOpts, ra.WithOfficerCSRRequired())
+	}
+	svc, err := ra.New(st, authority, access, raOpts...)
 	if err != nil {
 		return err
 	}
@@ -168,6 +189,9 @@ func serve(c *ucli.Context) error {
 	fmt.Fprintf(c.App.Writer, "  store:       %s\n", spec)
 	fmt.Fprintf(c.App.Writer, "  roots:       https://%s/roots\n", addr)
 	fmt.Fprintf(c.App.Writer, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
+	if authority.RootOffline() {
+		fmt.Fprintf(c.App.Writer, "  root key:    offline (ARL from the key ceremony: smki ca import-arl)\n")
+	}
 	fmt.Fprintf(c.App.Writer, "  TLS root:    %s\n", absPath(filepath.Join(dir, "access", "access-root.pem")))
 	fmt.Fprintf(c.App.Writer, "  RA operator: --officer %s\n", absPath(filepath.Join(dir, "officers", "admin")))
 	fmt.Fprintf(c.App.Writer, "  RA approver: --officer %s\n", absPath(filepath.Join(dir, "officers", "approver")))
@@ -214,7 +238,9 @@ func openRAKeys(ctx context.Context, dir string, authority *ca.CA, log *slog.Log
 
 // mountCA serves what relying parties fetch without credentials.
 // /healthz also says whether this instance runs scheduled work
-// ("scheduler": "leader" or "standby").
+// ("scheduler": "leader" or "standby") and how fresh the ARL is ("arl":
+// "ok", "stale" past half its lifetime, "expired"; see ca.ARLState), which
+// matters with the root offline, where only a key ceremony renews it.
 func mountCA(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		err := st.View(r.Context(), func(tx store.Tx) error { _, err := tx.RevocationSeq(); return err })
@@ -224,7 +250,11 @@ func mountCA(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *schedu
 			fmt.Fprintf(w, "{\"status\":\"unavailable\",\"scheduler\":%q}\n", sched.state())
 			return
 		}
-		fmt.Fprintf(w, "{\"status\":\"ok\",\"scheduler\":%q}\n", sched.state())
+		arl := "unknown"
+		if s, err := authority.ARLStatus(r.Context()); err == nil {
+			arl = string(s.State)
+		}
+		fmt.Fprintf(w, "{\"status\":\"ok\",\"scheduler\":%q,\"arl\":%q}\n", sched.state(), arl)
 	})
 	mux.HandleFunc("GET /roots", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")

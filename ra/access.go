@@ -214,12 +214,28 @@ type Credential struct {
 }
 
 // issueOfficer issues a client certificate with CN = officer ID, OU = kind
-// and O = the party ID (or "RA"), for a fresh P-256 key.
+// and O = the party ID (or "RA"), for a fresh P-256 key that it returns in
+// the Credential.
 func (a *AccessCA) issueOfficer(officerID, kind, org string) (Credential, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return Credential{}, fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
+	cred, err := a.certifyOfficer(officerID, kind, org, &key.PublicKey)
+	if err != nil {
+		return Credential{}, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return Credential{}, fmt.Errorf("%w: %v", ErrAccessCA, err)
+	}
+	cred.KeyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	return cred, nil
+}
+
+// certifyOfficer issues the officer's client certificate for pub, a key the
+// RA never holds (the appointee generated it): the Credential has no key.
+func (a *AccessCA) certifyOfficer(officerID, kind, org string, pub *ecdsa.PublicKey) (Credential, error) {
 	serial, err := randomSerial()
 	if err != nil {
 		return Credential{}, err
@@ -237,16 +253,11 @@ func (a *AccessCA) issueOfficer(officerID, kind, org string) (Credential, error)
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.root, key.Public(), a.key)
-	if err != nil {
-		return Credential{}, fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.root, pub, a.key)
 	if err != nil {
 		return Credential{}, fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
 	return Credential{
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 		CertPEM: pemCert(der),
 		CAPEM:   a.RootPEM(),
 		Serial:  serialHex(serial),
@@ -350,18 +361,32 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // WriteCredential writes c to dir as key.pem (0600), cert.pem and ca.pem,
-// creating dir (0700). It refuses to overwrite an existing key.pem.
+// creating dir (0700). It refuses to overwrite an existing key.pem or
+// cert.pem. A credential without a key (the appointee generated it, see
+// OfficerRequest.CSR) writes cert.pem and ca.pem only; if dir already holds
+// the appointee's key.pem, the certificate must be for that key.
 func WriteCredential(dir string, c Credential) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
-	if err := writeFileExcl(filepath.Join(dir, "key.pem"), c.KeyPEM, 0o600); err != nil {
+	certPath := filepath.Join(dir, "cert.pem")
+	if _, err := os.Stat(certPath); err == nil {
+		return fmt.Errorf("%w: %s already exists", ErrAccessCA, certPath)
+	}
+	if len(c.KeyPEM) > 0 {
+		if err := writeFileExcl(filepath.Join(dir, "key.pem"), c.KeyPEM, 0o600); err != nil {
+			return err
+		}
+	} else if keyPEM, err := os.ReadFile(filepath.Join(dir, "key.pem")); err == nil {
+		if _, err := tls.X509KeyPair(c.CertPEM, keyPEM); err != nil {
+			return fmt.Errorf("%w: the certificate is not for the key in %s: %v", ErrAccessCA, dir, err)
+		}
+	}
+	if err := writeFileExcl(certPath, c.CertPEM, 0o644); err != nil {
 		return err
 	}
-	for name, data := range map[string][]byte{"cert.pem": c.CertPEM, "ca.pem": c.CAPEM} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return fmt.Errorf("%w: %v", ErrAccessCA, err)
-		}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), c.CAPEM, 0o644); err != nil {
+		return fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
 	return nil
 }

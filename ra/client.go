@@ -89,16 +89,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var eb errorBody
-		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-			return &APIError{Status: resp.StatusCode, Code: ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, data)}
-		}
-		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return apiError(resp.StatusCode, data)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -106,6 +102,18 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
+}
+
+// maxResponse bounds what the client reads of one answer.
+const maxResponse = 16 << 20
+
+// apiError decodes an error body; one that is not ours becomes E_RA_INTERNAL.
+func apiError(status int, data []byte) error {
+	var eb errorBody
+	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+		return &APIError{Status: status, Code: ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
+	}
+	return &APIError{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}
 }
 
 func idOrEmpty(id eui64.ID) string {
@@ -155,7 +163,7 @@ func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]User, error
 func (c *Client) AppointOfficer(ctx context.Context, req OfficerRequest) (Officer, Credential, error) {
 	var out officerCreated
 	err := c.do(ctx, http.MethodPost, "/v1/officers",
-		officerBody{ID: req.ID, Name: req.Name, Kind: req.Kind, PartyID: idOrEmpty(req.PartyID)}, &out)
+		officerBody{ID: req.ID, Name: req.Name, Kind: req.Kind, PartyID: idOrEmpty(req.PartyID), CSR: req.CSR}, &out)
 	return out.Officer, out.Credential, err
 }
 
@@ -179,12 +187,17 @@ func (c *Client) Enrol(ctx context.Context, req EnrolRequest) (Issued, error) {
 	return Issued{Cert: out.Certificate, CertPEM: []byte(out.PEM)}, err
 }
 
-// Revoke: POST /v1/revoke (see Service.Revoke for dry runs).
+// Revoke: POST /v1/revoke (see Service.Revoke for dry runs). It is
+// RevokeWithProgress without an observer: a party's result can outgrow the
+// other calls' answer limit (about 350 bytes a certificate), and a long
+// revocation must not hit the overall timeout after it has committed.
 func (c *Client) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
-	var out RevokeResult
-	err := c.do(ctx, http.MethodPost, "/v1/revoke", revokeBody{Serial: req.Serial, UserID: idOrEmpty(req.UserID),
-		PartyID: idOrEmpty(req.PartyID), Reason: json.RawMessage(strconv.Itoa(req.Reason)), Yes: req.Yes, DryRun: req.DryRun}, &out)
-	return out, err
+	return c.RevokeWithProgress(ctx, req, nil)
+}
+
+func revokeBodyOf(req RevokeRequest) revokeBody {
+	return revokeBody{Serial: req.Serial, UserID: idOrEmpty(req.UserID), PartyID: idOrEmpty(req.PartyID),
+		Reason: json.RawMessage(strconv.Itoa(req.Reason)), Yes: req.Yes, DryRun: req.DryRun}
 }
 
 // ListCertificates: GET /v1/certificates.

@@ -24,6 +24,7 @@ var (
 	ErrCSRInvalid      = errors.New("E_RA_CSR_INVALID")       // CSR does not parse, bad signature or key
 	ErrCSRMismatch     = errors.New("E_RA_CSR_MISMATCH")      // CSR subject does not match user/profile
 	ErrKeyReuse        = errors.New("E_RA_KEY_REUSE")         // key already certified (for another user)
+	ErrCSRRequired     = errors.New("E_RA_CSR_REQUIRED")      // this RA certifies only appointee-generated officer keys
 	ErrReplaced        = errors.New("E_RA_REPLACES_MISMATCH") // renew/rekey target does not fit
 	ErrNotFound        = errors.New("E_RA_NOT_FOUND")
 	ErrExists          = errors.New("E_RA_EXISTS")
@@ -61,6 +62,7 @@ var codes = []struct {
 	{ErrInvalidProfile, http.StatusBadRequest},
 	{ErrNotEligible, http.StatusForbidden},
 	{ErrCSRInvalid, http.StatusBadRequest},
+	{ErrCSRRequired, http.StatusBadRequest},
 	{ErrCSRMismatch, http.StatusBadRequest},
 	{ErrKeyReuse, http.StatusConflict},
 	{ErrReplaced, http.StatusBadRequest},
@@ -93,6 +95,7 @@ var codes = []struct {
 	{ca.ErrNotFound, http.StatusNotFound},
 	{ca.ErrAlreadyRevoked, http.StatusConflict},
 	{ca.ErrBadReason, http.StatusBadRequest},
+	{ca.ErrRootOffline, http.StatusConflict}, // this instance runs without the root key
 	{store.ErrNotFound, http.StatusNotFound},
 	{store.ErrExists, http.StatusConflict},
 	{store.ErrDuplicateKey, http.StatusConflict},

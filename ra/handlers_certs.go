@@ -49,15 +49,8 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request, a Actor) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.Revoke(r.Context(), a, RevokeRequest{Serial: b.Serial, UserID: uid, PartyID: pid, Reason: reason, Yes: b.Yes, DryRun: b.DryRun})
-	if err != nil {
-		return err
-	}
-	if n := len(res.Revocations); n > 0 {
-		s.m.revoked.WithLabelValues(ReasonName(reason)).Add(float64(n))
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	// JSON, or NDJSON with progress lines if asked for (revoke_stream.go).
+	return s.answerRevoke(w, r, a, RevokeRequest{Serial: b.Serial, UserID: uid, PartyID: pid, Reason: reason, Yes: b.Yes, DryRun: b.DryRun})
 }
 
 func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a Actor) error {

@@ -11,7 +11,7 @@ func (s *server) appointOfficer(w http.ResponseWriter, r *http.Request, a Actor)
 	if err != nil {
 		return err
 	}
-	o, cred, err := s.svc.AppointOfficer(r.Context(), a, OfficerRequest{ID: b.ID, Name: b.Name, Kind: b.Kind, PartyID: pid})
+	o, cred, err := s.svc.AppointOfficer(r.Context(), a, OfficerRequest{ID: b.ID, Name: b.Name, Kind: b.Kind, PartyID: pid, CSR: b.CSR})
 	if err != nil {
 		return err
 	}

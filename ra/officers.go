@@ -2,19 +2,26 @@ package ra
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 
+	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/store"
 )
 
 // OfficerRequest asks for a new officer. PartyID is required for sro and
-// aro and must be zero for RA kinds.
+// aro and must be zero for RA kinds. CSR, when given, is a PEM PKCS#10
+// request for a P-256 key the appointee generated (smki officer keygen):
+// the RA certifies that key and never sees a private key, so the officer
+// who appoints cannot act as the appointee. Its subject is ignored; the RA
+// names the certificate.
 type OfficerRequest struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name"`
 	Kind    string   `json:"kind"`
 	PartyID eui64.ID `json:"party_id"`
+	CSR     string   `json:"csr,omitempty"`
 }
 
 func (r OfficerRequest) check() (partyID string, err error) {
@@ -39,12 +46,24 @@ func (r OfficerRequest) check() (partyID string, err error) {
 }
 
 // AppointOfficer records a new active officer and returns its mTLS
-// credential (a fresh key and a client certificate from the access CA with
-// CN = ID, OU = kind, O = party ID or "RA"). The key exists only in the
-// returned Credential: the RA keeps the certificate serial, never the key.
+// credential: a client certificate from the access CA with CN = ID,
+// OU = kind, O = party ID or "RA", for the key in req.CSR or else for a
+// fresh key returned in the Credential (and kept nowhere: the RA keeps the
+// certificate serial, never a key). WithOfficerCSRRequired refuses
+// requests without a CSR.
 func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerRequest) (Officer, Credential, error) {
 	pid, err := req.check()
 	if err != nil {
+		return Officer{}, Credential{}, err
+	}
+	var pub *ecdsa.PublicKey
+	if req.CSR != "" {
+		if pub, err = officerKeyFromCSR(req.CSR); err != nil {
+			return Officer{}, Credential{}, err // malformed: refused before any decision
+		}
+	} else if s.officerCSRRequired {
+		err := fmt.Errorf("%w: this RA certifies only officer keys the appointee generated: send a CSR (smki officer keygen)", ErrCSRRequired)
+		s.refused(ctx, a.id, ActAppointOfficer, "officer:"+req.ID, err)
 		return Officer{}, Credential{}, err
 	}
 	org := raOrganisation
@@ -55,7 +74,14 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	// before (and outside) the transaction, which may be retried. If the
 	// decision is refused the certificate is simply never registered, and
 	// an unregistered certificate authenticates nobody.
-	cred, err := s.access.issueOfficer(req.ID, req.Kind, org)
+	keySource := "appointee"
+	var cred Credential
+	if pub != nil {
+		cred, err = s.access.certifyOfficer(req.ID, req.Kind, org, pub)
+	} else {
+		keySource = "ra-generated"
+		cred, err = s.access.issueOfficer(req.ID, req.Kind, org)
+	}
 	if err != nil {
 		return Officer{}, Credential{}, err
 	}
@@ -80,12 +106,26 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		if err := tx.CreateOfficer(o); err != nil {
 			return "", storeErr("officer "+o.ID, err)
 		}
-		return fmt.Sprintf("kind=%s party=%q cert_serial=%s", o.Kind, o.PartyID, o.CertSerial), nil
+		return fmt.Sprintf("kind=%s party=%q cert_serial=%s key=%s", o.Kind, o.PartyID, o.CertSerial, keySource), nil
 	})
 	if err != nil {
 		return Officer{}, Credential{}, err
 	}
 	return officerFrom(o), cred, nil
+}
+
+// officerKeyFromCSR returns the P-256 key of a PEM CSR whose self-signature
+// verifies (proof that the appointee holds the private key).
+func officerKeyFromCSR(pemCSR string) (*ecdsa.PublicKey, error) {
+	csr, err := ca.ParseCSR([]byte(pemCSR))
+	if err != nil {
+		return nil, fmt.Errorf("%w: officer CSR: %w", ErrCSRInvalid, err)
+	}
+	pub, ok := csr.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: officer CSR key is %T, want ECDSA P-256", ErrCSRInvalid, csr.PublicKey)
+	}
+	return pub, nil
 }
 
 // RemoveOfficer marks an officer removed; its credential is refused from

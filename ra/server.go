@@ -120,6 +120,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection's Flush and
+// SetWriteDeadline through this wrapper (revoke_stream.go needs both).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // logged logs one structured line per request and counts it.
 func (s *server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -213,6 +217,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes {"error":{"code","message"}} with the code's status and
 // counts the refusal. 5xx messages are generic: internals stay in the log.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := s.errorResponse(r, err)
+	writeJSON(w, status, body)
+}
+
+// errorResponse is writeError without the writing, for answers that carry
+// the error body in a stream (revoke_stream.go): it logs and counts alike.
+func (s *server) errorResponse(r *http.Request, err error) (int, errorBody) {
 	status, code := StatusOf(err), CodeOf(err)
 	var body errorBody
 	body.Error.Code = code
@@ -223,5 +234,5 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("code", code), slog.String("error", err.Error()))
 	}
 	s.m.refused.WithLabelValues(code).Inc()
-	writeJSON(w, status, body)
+	return status, body
 }

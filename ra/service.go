@@ -41,6 +41,8 @@ type Service struct {
 	feed feedHub
 	// backoff spaces out retries of failing scheduled jobs.
 	backoff jobBackoff
+	// officerCSRRequired: appointments must carry the appointee's CSR.
+	officerCSRRequired bool
 }
 
 // Option configures a Service.
@@ -57,6 +59,12 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // policy bundle and the revocation feed. Without it those are refused
 // with ErrSigner.
 func WithSystemSigner(sig *SystemSigner) Option { return func(s *Service) { s.signer = sig } }
+
+// WithOfficerCSRRequired makes the RA certify only officer keys their
+// appointees generated (OfficerRequest.CSR), so that no officer ever holds
+// another's key; appointments without a CSR fail with ErrCSRRequired. The
+// bootstrap credentials made at first start are the one exception.
+func WithOfficerCSRRequired() Option { return func(s *Service) { s.officerCSRRequired = true } }
 
 // New returns a Service over st that issues through issuer and
 // authenticates officers with access. All three are required.

@@ -30,6 +30,7 @@ type officerBody struct {
 	Name    string `json:"name"`
 	Kind    string `json:"kind"`
 	PartyID string `json:"party_id,omitempty"`
+	CSR     string `json:"csr,omitempty"`
 }
 
 type officerCreated struct {

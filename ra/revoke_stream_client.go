@@ -1,0 +1,158 @@
+package ra
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+)
+
+// RevokeWithProgress is Revoke that asks for progress (Accept:
+// application/x-ndjson, see answerRevoke): progress, if not nil, is
+// called with done of total serials marked as the server reports them,
+// on the calling goroutine. It returns what Revoke would: the result, or
+// the coded error (*APIError) with the status the plain answer would
+// have had.
+//
+// Unlike the other calls' overall timeout, the client's timeout bounds the
+// wait for each line here, so a long revocation that keeps reporting is not
+// cut off; and the answer may be larger (maxRevokeAnswer). A stream that
+// breaks before its final line is an E_RA_INTERNAL error saying the outcome
+// is unknown: the revocation may have committed.
+func (c *Client) RevokeWithProgress(ctx context.Context, req RevokeRequest, progress func(done, total int)) (RevokeResult, error) {
+	body, err := json.Marshal(revokeBodyOf(req))
+	if err != nil {
+		return RevokeResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := c.hc.Timeout
+	touch := func() {}
+	if idle > 0 {
+		t := time.AfterFunc(idle, func() {
+			cancel(fmt.Errorf("%w: no answer from the RA for %s", ErrInternal, idle))
+		})
+		defer t.Stop()
+		touch = func() { t.Reset(idle) }
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/revoke", bytes.NewReader(body))
+	if err != nil {
+		return RevokeResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	// The server answers plain JSON whenever there is no progress to show
+	// (errors before the revocation starts, dry runs), so both are accepted.
+	hreq.Header.Set("Accept", MediaNDJSON+", application/json;q=0.5")
+	hc := *c.hc
+	hc.Timeout = 0 // the idle timer above bounds the wait instead
+	resp, err := hc.Do(hreq)
+	if err != nil {
+		return RevokeResult{}, causeOr(ctx, err)
+	}
+	defer resp.Body.Close()
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); resp.StatusCode >= 300 || mt != MediaNDJSON {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRevokeAnswer))
+		if err != nil {
+			return RevokeResult{}, causeOr(ctx, err)
+		}
+		if resp.StatusCode >= 300 {
+			return RevokeResult{}, apiError(resp.StatusCode, data)
+		}
+		var out RevokeResult
+		if err := json.Unmarshal(data, &out); err != nil {
+			return RevokeResult{}, fmt.Errorf("%w: response: %v", ErrInternal, err)
+		}
+		return out, nil
+	}
+	res, err := readRevokeStream(resp.Body, maxRevokeAnswer, func(p RevokeProgress) {
+		touch()
+		if progress != nil {
+			progress(p.Done, p.Total)
+		}
+	})
+	if err != nil {
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			err = fmt.Errorf("%w: the revocation's outcome is unknown (it may have committed; list the certificates to see): %w",
+				ErrInternal, causeOr(ctx, err))
+		}
+		return RevokeResult{}, err
+	}
+	return res, nil
+}
+
+// causeOr returns why ctx was cancelled if it was (the idle timer says
+// so better than "context canceled"), else err.
+func causeOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, ctx.Err()) {
+			return cause
+		}
+	}
+	return err
+}
+
+// maxRevokeAnswer bounds a revocation answer's final line (and a plain
+// answer). It is larger than other answers' maxResponse because the result
+// lists every certificate and revocation: about 350 bytes each, so some
+// 35 MB for a party of 100,000 certificates.
+const maxRevokeAnswer = 256 << 20
+
+// errStreamTruncated: the stream ended without its result or error line.
+var errStreamTruncated = fmt.Errorf("revocation stream ended without a final line: %w", io.ErrUnexpectedEOF)
+
+// readRevokeStream reads a MediaNDJSON answer: it reports each progress
+// line and returns at the first result or error line. A line longer than
+// maxLine, a line that is not JSON, and the end of the stream before a
+// final line are errors. Lines with no known member are skipped, so that
+// the server may add kinds of line.
+func readRevokeStream(r io.Reader, maxLine int, progress func(RevokeProgress)) (RevokeResult, error) {
+	sc := bufio.NewScanner(r)
+	// The initial buffer's capacity counts as a limit too (bufio.Scanner).
+	sc.Buffer(make([]byte, 0, min(4<<10, maxLine)), maxLine)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var l revokeLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			return RevokeResult{}, fmt.Errorf("revocation stream: %.100q: %w", line, err)
+		}
+		switch {
+		case l.Result != nil:
+			return *l.Result, nil
+		case l.Error != nil:
+			if l.Error.Code == "" {
+				return RevokeResult{}, fmt.Errorf("revocation stream: error line without a code: %.200s", line)
+			}
+			return RevokeResult{}, &APIError{Status: statusOfCode(l.Error.Code), Code: l.Error.Code, Message: l.Error.Message}
+		case l.Progress != nil:
+			progress(*l.Progress)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return RevokeResult{}, fmt.Errorf("revocation stream: a line over %d bytes: %w", maxLine, err)
+		}
+		return RevokeResult{}, err
+	}
+	return RevokeResult{}, errStreamTruncated
+}
+
+// statusOfCode is the HTTP status the plain answer gives the error with
+// this code (StatusOf for a code that came over the wire).
+func statusOfCode(code string) int {
+	for _, c := range codes {
+		if c.err.Error() == code {
+			return c.status
+		}
+	}
+	return http.StatusInternalServerError
+}
