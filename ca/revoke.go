@@ -18,8 +18,10 @@ func validReason(r int) bool { return (r >= 0 && r <= 6) || r == 9 || r == 10 }
 // then reissues the ORL (and the ARL if an issuing CA was revoked) in the
 // same transaction, so no reader ever sees a revocation that its CRL does
 // not list. Any failure (ErrBadReason, ErrNotFound, ErrAlreadyRevoked, also
-// for a serial repeated in the list) fails the whole call; the caller's
-// transaction then writes nothing.
+// for a serial repeated in the list, ErrBadRequest for the root) fails the
+// whole call; the caller's transaction then writes nothing. The store is
+// asked in steps of revokeProgressStep serials (store.Tx.RevokeMany), not
+// one serial at a time.
 func (c *CA) RevokeTx(tx store.Tx, serials []string, reason int, at time.Time) ([]store.Revocation, error) {
 	return c.revokeTx(tx, serials, reason, at, nil)
 }
@@ -35,42 +37,44 @@ func (c *CA) revokeTx(tx store.Tx, serials []string, reason int, at time.Time, p
 		at = c.clock()
 	}
 	at = at.UTC().Truncate(time.Second) // CRLs carry seconds
-	var orl, arl bool
-	out := make([]store.Revocation, 0, len(serials))
-	for _, s := range serials {
+	// Every serial is checked before the store is asked, so a malformed
+	// one or the root refuses the list without a write.
+	norm := make([]string, len(serials))
+	root := SerialHex(c.root.SerialNumber)
+	for i, s := range serials {
 		serial, err := NormaliseSerial(s)
 		if err != nil {
 			return nil, err
 		}
-		cert, err := tx.GetCertificate(serial)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%w: serial %s", ErrNotFound, serial)
+		if serial == root {
+			return nil, errRootRevoke(serial)
 		}
+		norm[i] = serial
+	}
+	// One RevokeMany per progress step: the store checks and writes a
+	// step's serials in a few round trips, and the observer is called
+	// after each, as it was after every revokeProgressStep-th serial.
+	var orl, arl bool
+	out := make([]store.Revocation, 0, len(norm))
+	for start := 0; start < len(norm); start += revokeProgressStep {
+		revs, err := tx.RevokeMany(norm[start:min(start+revokeProgressStep, len(norm))], reason, at)
 		if err != nil {
-			return nil, fmt.Errorf("%w: reading %s: %w", ErrStore, serial, err)
+			return nil, revokeFailure(err)
 		}
-		if cert.Profile == profileRootCA {
-			return nil, fmt.Errorf("%w: %s is the root; a root is withdrawn from trust stores, not revoked", ErrBadRequest, serial)
+		for _, r := range revs {
+			switch r.Issuer {
+			case IssuerIssuing:
+				orl = true
+			case IssuerRoot:
+				if err := checkNotRoot(tx, r.Serial); err != nil {
+					return nil, err
+				}
+				arl = true
+			}
 		}
-		if cert.Status == store.StatusRevoked {
-			return nil, fmt.Errorf("%w: serial %s", ErrAlreadyRevoked, serial)
-		}
-		rev, err := tx.Revoke(serial, reason, at)
-		if errors.Is(err, store.ErrAlreadyRevoked) {
-			return nil, fmt.Errorf("%w: serial %s", ErrAlreadyRevoked, serial)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: revoking %s: %w", ErrStore, serial, err)
-		}
-		out = append(out, rev)
-		if progress != nil && (len(out)%revokeProgressStep == 0 || len(out) == len(serials)) {
-			progress(len(out), len(serials))
-		}
-		switch cert.Issuer {
-		case IssuerIssuing:
-			orl = true
-		case IssuerRoot:
-			arl = true
+		out = append(out, revs...)
+		if progress != nil {
+			progress(len(out), len(norm))
 		}
 	}
 	if orl {
@@ -84,6 +88,41 @@ func (c *CA) revokeTx(tx store.Tx, serials []string, reason int, at time.Time, p
 		}
 	}
 	return out, nil
+}
+
+func errRootRevoke(serial string) error {
+	return fmt.Errorf("%w: %s is the root; a root is withdrawn from trust stores, not revoked", ErrBadRequest, serial)
+}
+
+// checkNotRoot refuses a revoked Root-issued certificate that is a root:
+// the serial check above knows only this CA's root, and the store record's
+// profile is what decides. Only CA certificates are Root-issued, so this
+// read is rare; the caller's transaction is abandoned on the error.
+func checkNotRoot(tx store.Tx, serial string) error {
+	cert, err := tx.GetCertificate(serial)
+	if err != nil {
+		return fmt.Errorf("%w: reading %s: %w", ErrStore, serial, err)
+	}
+	if cert.Profile == profileRootCA {
+		return errRootRevoke(serial)
+	}
+	return nil
+}
+
+// revokeFailure maps a RevokeMany error to the CA's codes, naming the
+// serial the store refused.
+func revokeFailure(err error) error {
+	var se *store.SerialError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("%w: revoking: %w", ErrStore, err)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: serial %s", ErrNotFound, se.Serial)
+	case errors.Is(err, store.ErrAlreadyRevoked):
+		return fmt.Errorf("%w: serial %s", ErrAlreadyRevoked, se.Serial)
+	}
+	return fmt.Errorf("%w: revoking %s: %w", ErrStore, se.Serial, err)
 }
 
 // Revoke is RevokeTx in its own transaction, with the audit entries

@@ -183,3 +183,16 @@ func (t revokeTx) Revoke(serial string, reason int, at time.Time) (store.Revocat
 	}
 	return r, err
 }
+
+// RevokeMany must be wrapped too: the embedded Tx would otherwise forward
+// it unrecorded, and a bulk revocation (ca.RevokeTx) would not wake the
+// feed.
+func (t revokeTx) RevokeMany(serials []string, reason int, at time.Time) ([]store.Revocation, error) {
+	rs, err := t.Tx.RevokeMany(serials, reason, at)
+	if err == nil {
+		for _, r := range rs {
+			*t.top = max(*t.top, r.Seq)
+		}
+	}
+	return rs, err
+}

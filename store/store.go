@@ -17,6 +17,18 @@ var (
 	ErrReadOnly        = errors.New("E_STORE_READ_ONLY")
 )
 
+// SerialError names the serial a batch call (RevokeMany) failed on. It
+// wraps the store code, so errors.Is still sees ErrNotFound and the like,
+// and errors.As gives callers the serial without parsing a message.
+type SerialError struct {
+	Serial string
+	Err    error
+}
+
+func (e *SerialError) Error() string { return "serial " + e.Serial + ": " + e.Err.Error() }
+
+func (e *SerialError) Unwrap() error { return e.Err }
+
 // Store is a transactional store. Implementations are safe for concurrent
 // use. A function passed to Update or View must not retain the Tx after it
 // returns, and may be called more than once if the engine retries a
@@ -62,6 +74,18 @@ type Tx interface {
 	// Revocation with the next sequence number (the first is 1). It fails
 	// with ErrAlreadyRevoked if the certificate is revoked.
 	Revoke(serial string, reason int, at time.Time) (Revocation, error)
+	// RevokeMany is Revoke for every serial in order, as one step: the
+	// returned Revocations are in the given order with consecutive
+	// sequence numbers. It is all-or-nothing within the transaction: if
+	// the reason or time is unusable or a serial malformed (ErrInvalid),
+	// or a serial is unknown (ErrNotFound), already revoked or listed
+	// twice (ErrAlreadyRevoked), it writes nothing and the transaction may
+	// go on. Such an error wraps a *SerialError naming the first offending
+	// serial in list order (the first serial, for a bad reason or time).
+	// An empty list writes nothing and returns no Revocations. Engines
+	// read and write in batches, so a bulk revocation costs a few round
+	// trips per batch instead of several per serial.
+	RevokeMany(serials []string, reason int, at time.Time) ([]Revocation, error)
 	// RevocationsSince returns revocations with Seq > since, in order, at
 	// most limit (0: no limit).
 	RevocationsSince(since uint64, limit int) ([]Revocation, error)

@@ -43,8 +43,9 @@ const migrateLockKey int64 = 0x736d6b692d6d6967 // "smki-mig"
 const DefaultMaxRetries = 30
 
 type config struct {
-	maxRetries int
-	pool       func(*pgxpool.Config)
+	maxRetries  int
+	pool        func(*pgxpool.Config)
+	revokeBatch int // 0: revokeBatch; tests set it small (export_test.go)
 }
 
 // Option configures Open.
@@ -60,9 +61,10 @@ func WithPoolConfig(f func(*pgxpool.Config)) Option { return func(c *config) { c
 // Store is a store.Store over a PostgreSQL database. It is safe for
 // concurrent use, and several Stores (processes) may share one database.
 type Store struct {
-	pool       *pgxpool.Pool
-	maxRetries int
-	closed     atomic.Bool
+	pool        *pgxpool.Pool
+	maxRetries  int
+	revokeBatch int
+	closed      atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -92,7 +94,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, maxRetries: cfg.maxRetries}, nil
+	if cfg.revokeBatch <= 0 {
+		cfg.revokeBatch = revokeBatch
+	}
+	return &Store{pool: pool, maxRetries: cfg.maxRetries, revokeBatch: cfg.revokeBatch}, nil
 }
 
 // migrate applies the embedded migrations not yet recorded in
@@ -179,11 +184,14 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn f
 	}
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
-	t := &tx{ctx: ctx, q: ptx, writable: writable}
+	t := &tx{ctx: ctx, q: ptx, writable: writable, batch: s.revokeBatch}
 	err = fn(t)
 	t.done = true
 	if t.conflict != nil {
 		return t.conflict
+	}
+	if t.broken != nil {
+		return t.broken
 	}
 	if err != nil {
 		return err

@@ -36,6 +36,22 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+// TestRevokeManyBatches runs the RevokeMany conformance tests with three
+// serials per statement, so that lists span several batches and a refusal
+// in a later batch must undo the earlier ones (the savepoint path).
+func TestRevokeManyBatches(t *testing.T) {
+	t.Parallel()
+	schemaURL(t)
+	storetest.RunRevokeMany(t, func(t *testing.T) store.Store {
+		s, err := postgres.Open(context.Background(), schemaURL(t), postgres.WithRevokeBatch(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
 // TestConcurrentOpenMigratesOnce starts several instances on one empty
 // schema at once: the advisory lock lets exactly one apply each migration.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {

@@ -70,15 +70,26 @@ func (t *tx) flush() error {
 // back by flush. For importers: writing the row directly would be
 // overwritten by flush if this transaction also revoked.
 func (t *tx) setRevocationSeq(v int64) error {
-	if !t.rev.locked {
-		var cur int64
-		if err := t.one("revocation seq", t.q.QueryRow(t.ctx,
-			"SELECT value FROM counters WHERE name = 'revocation' FOR UPDATE"), &cur); err != nil {
-			return err
-		}
-		t.rev = counter{locked: true, value: cur}
+	if err := t.lockRevocationSeq(); err != nil {
+		return err
 	}
 	t.rev.value, t.rev.dirty = v, true
+	return nil
+}
+
+// lockRevocationSeq locks the revocation counter row, if this transaction
+// has not yet, without advancing it: RevokeMany numbers a whole batch
+// from t.rev.value and advances it once the batch is written.
+func (t *tx) lockRevocationSeq() error {
+	if t.rev.locked {
+		return nil
+	}
+	var cur int64
+	if err := t.one("revocation seq", t.q.QueryRow(t.ctx,
+		"SELECT value FROM counters WHERE name = 'revocation' FOR UPDATE"), &cur); err != nil {
+		return err
+	}
+	t.rev = counter{locked: true, value: cur}
 	return nil
 }
 

@@ -19,10 +19,15 @@ type tx struct {
 	q        pgx.Tx
 	writable bool
 	done     bool
+	batch    int // serials per RevokeMany statement
 	// conflict is the first serialisation failure any statement hit. The
 	// transaction is then aborted whatever fn does with the error, so
 	// Update retries on it even if fn swallowed it.
 	conflict error
+	// broken is set when a statement has left a write half done that
+	// cannot be undone (see RevokeMany): the transaction must not
+	// commit, whatever fn does with the error.
+	broken error
 	// The revocation counter and the audit head, once this transaction
 	// has locked their rows (see seq.go). Updating one row 100k times in a
 	// transaction builds a 100k-long version chain that every UPDATE
@@ -48,6 +53,14 @@ func (t *tx) write(op string) error {
 		return fmt.Errorf("postgres: %s in a View: %w", op, store.ErrReadOnly)
 	}
 	return nil
+}
+
+// breakTx marks the transaction as unable to commit and returns err.
+func (t *tx) breakTx(err error) error {
+	if t.broken == nil {
+		t.broken = err
+	}
+	return err
 }
 
 // fail wraps a database error with op. A unique violation that escaped

@@ -96,9 +96,15 @@ func writeEverything(t *testing.T, tx store.Tx, good string) []error {
 		tx.CreateIntent(intent(sn, user)),
 		tx.PutCertificate(cert(sn, user, party)),
 		tx.SetIntentState(sn, store.IntentCompleted),
+		revokeMany(tx, sn),
 		revErr,
 		auditErr,
 	}
+}
+
+func revokeMany(tx store.Tx, serials ...string) error {
+	_, err := tx.RevokeMany(serials, 1, base.Add(time.Hour))
+	return err
 }
 
 func testAtomic(t *testing.T, s store.Store) {

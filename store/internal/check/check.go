@@ -133,6 +133,18 @@ func Revocation(serial string, reason int, at time.Time) error {
 	return nil
 }
 
+// Revocations checks RevokeMany's arguments as Revocation checks each
+// serial's. The error wraps a *store.SerialError naming the first serial
+// that fails, so a bad list is refused before anything is written.
+func Revocations(serials []string, reason int, at time.Time) error {
+	for _, s := range serials {
+		if err := Revocation(s, reason, at); err != nil {
+			return &store.SerialError{Serial: s, Err: err}
+		}
+	}
+	return nil
+}
+
 // CRL checks a CRL for PutCRL and returns it with times in UTC.
 func CRL(c store.CRL) (store.CRL, error) {
 	if err := Key("CRL name", c.Name); err != nil {
