@@ -100,7 +100,9 @@ func TestSoLRLifecycle(t *testing.T) {
 		return cs[0].Status
 	}
 	if time.Now().Before(revokeAt) {
-		if s := status(); s != "good" {
+		// Only an answer that completed before revoke-at proves anything:
+		// the scheduler may fire while the CLI call is on its way.
+		if s := status(); s != "good" && time.Now().Before(revokeAt) {
 			t.Fatalf("before the revocation time supplier-a's certificate is %s", s)
 		}
 	} else {
