@@ -75,7 +75,8 @@ Example:
 			},
 			{
 				Name: "list", Usage: "list registered devices",
-				Flags: append([]ucli.Flag{&ucli.StringFlag{Name: "supplier", Usage: "only this supplier user's devices"}}, clientFlags()...),
+				Description: "Party officers must name one of their own supplier users.\n\nExample:\n   smki devices list --supplier 90-B3-D5-1F-30-01-00-00 --officer ./supa-aro",
+				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "supplier", Usage: "only this supplier user's devices"}}, clientFlags()...),
 				Action: func(c *ucli.Context) error {
 					sup, err := euiFlag(c, "supplier", false)
 					if err != nil {
@@ -143,7 +144,8 @@ Example:
 			},
 			{
 				Name: "show", Usage: "show every role's effective allow-list",
-				Flags: clientFlags(),
+				Description: "Example:\n   smki policy show --officer ./admin --json",
+				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
 					cl, err := raClient(c)
 					if err != nil {

@@ -194,7 +194,8 @@ Example:
 			},
 			{
 				Name: "show", Usage: "show an event (with the dry run while its revocation is to come)", ArgsUsage: "ID",
-				Flags: clientFlags(),
+				Description: "Example:\n   smki solr show solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver --json",
+				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
 					id, err := oneArg(c, "event ID")
 					if err != nil {
@@ -213,7 +214,8 @@ Example:
 			},
 			{
 				Name: "list", Usage: "list SoLR events",
-				Flags: clientFlags(),
+				Description: "RA officers see every event; an SRP's officers see their own party's.\n\nExample:\n   smki solr list --officer ./liaison",
+				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
 					cl, err := raClient(c)
 					if err != nil {
@@ -298,7 +300,8 @@ Example:
 			},
 			{
 				Name: "list", Usage: "list accepted ADT files",
-				Flags: clientFlags(),
+				Description: "Example:\n   smki adt list --officer ./srp1-aro",
+				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
 					cl, err := raClient(c)
 					if err != nil {
