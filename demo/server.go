@@ -50,7 +50,7 @@ func startServer(ctx context.Context, exe, data, work string, wait time.Duration
 		return nil, fmt.Errorf("%w: %v", ErrServer, err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(exe, "serve", "--dev", "--data", data, "--listen", "127.0.0.1:0", "--ready-file", ready)
+	cmd := exec.Command(exe, "serve", "--dev", "--require-officer-csr", "--data", data, "--listen", "127.0.0.1:0", "--ready-file", ready)
 	cmd.Env = childEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	setProcAttr(cmd)

@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -100,7 +102,14 @@ func (d *night) stepOfficers(ctx context.Context, s *Step) error {
 		if err != nil {
 			return err
 		}
-		o, cred, err := by.AppointOfficer(ctx, ra.OfficerRequest{ID: p.id, Name: p.name, Kind: p.kind, PartyID: p.party.ID})
+		// Each officer makes their own key, as `smki officer keygen` does;
+		// the appointer sends only the CSR, so no one else ever holds it
+		// (the server runs with --require-officer-csr).
+		csr, err := ownOfficerKey(d.officerDir(p.id))
+		if err != nil {
+			return err
+		}
+		o, cred, err := by.AppointOfficer(ctx, ra.OfficerRequest{ID: p.id, Name: p.name, Kind: p.kind, PartyID: p.party.ID, CSR: csr})
 		if err != nil {
 			return fmt.Errorf("%s appointing %s: %w", p.by, p.id, err)
 		}
@@ -113,9 +122,33 @@ func (d *night) stepOfficers(ctx context.Context, s *Step) error {
 		}
 		rows = append(rows, []string{o.ID, o.Kind, party, o.AppointedBy})
 	}
-	s.Detail = fmt.Sprintf("%d officers, each with an mTLS credential", len(officerPlan))
+	s.Detail = fmt.Sprintf("%d officers, each with an mTLS credential for a key they generated (the RA certified CSRs only)", len(officerPlan))
 	s.Lines = table(rows)
 	return nil
+}
+
+// ownOfficerKey writes a fresh P-256 key to dir/key.pem and returns a PEM
+// CSR for it.
+func ownOfficerKey(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return "", err
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})), nil
 }
 
 // demoDevices is the registry: the first perSupplier of testpki's devices
