@@ -93,6 +93,12 @@ func (v *Verifier) checkAllowed(st *state, u *User, req *duis.Request) (Decision
 			return reject(CodeE2, "GBCS command originates from %s, not %s, the Supplier device %s is registered to",
 				h.Originator, dev.SupplierUser, req.ID.Target), false
 		}
+		// A cancellation of a pending change changes no payment mode, and a
+		// command whose execution time is not one instant cannot be held
+		// to the event's end (checkSoLR).
+		if _, err := gbcs.ExecutionTime(req.GBCSPayload); err != nil {
+			return reject(CodeE2, "GBCS to-Credit command: %v", err), false
+		}
 		return Decision{}, true
 	}
 	if req.PaymentMode != duis.PaymentCredit {

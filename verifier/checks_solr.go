@@ -7,6 +7,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier/duis"
+	"github.com/smki/smki/verifier/gbcs"
 )
 
 // adtScope is what an accepted SC request counts against.
@@ -54,6 +55,14 @@ func (v *Verifier) checkSoLR(st *state, u *User, req *duis.Request, at time.Time
 	if x := req.ExecutionDateTime; !x.IsZero() && event.End != nil && !x.Before(*event.End) {
 		return nil, reject(CodeE4, "ExecutionDateTime %s is not before the end of SoLR event %s (%s)",
 			x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
+	}
+	// The same for a future-dated SMETS2+ command, whose execution time is
+	// inside the signed GBCS payload (checkAllowed has parsed it for SR 1.6).
+	if req.CommandVariant >= 5 && req.CommandVariant <= 7 && len(req.GBCSPayload) > 0 && event.End != nil {
+		if x, err := gbcs.ExecutionTime(req.GBCSPayload); err == nil && x != nil && !x.Before(*event.End) {
+			return nil, reject(CodeE4, "the GBCS command executes at %s, not before the end of SoLR event %s (%s)",
+				x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
+		}
 	}
 	scope, ok := st.pol.adt[[2]eui64.ID{u.UserID, dev.SupplierUser}]
 	if !ok {

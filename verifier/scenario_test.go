@@ -47,6 +47,10 @@ const (
 	tmplTariff     = "ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS_REQUEST_DUIS.XML"
 	gbcsToPrepay   = "1.6_ECS03/ECS03_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX"
 	gbcsToCreditCV = "1.6_ECS02/ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX"
+	// Future-dated to 2030-01-15 09:00 UTC, and the cancellation of such a
+	// pending change; both addressed to devA0 like gbcsToCreditCV.
+	gbcsToCreditFuture = "1.6_ECS02/ECS02_1.6_FUTURE_DATED_TWIN_SUCCESS_COMMAND_GBCS.HEX"
+	gbcsCreditCancel   = "1.6_ECS02/ECS02_1.6_CANCELLATION_TWIN_SUCCESS_COMMAND_GBCS.HEX"
 )
 
 type identity struct {

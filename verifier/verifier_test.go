@@ -117,6 +117,26 @@ func TestVerifyReasonCodes(t *testing.T) {
 					}
 				}
 			}},
+		{name: "accept SC CV5 future-dated to-Credit GBCS executing inside the event", want: "",
+			build: func(t testing.TB) []byte {
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToCreditFuture), s.sc, false)
+			},
+			bundle: func(b *Bundle) {
+				end := time.Date(2030, 1, 15, 9, 0, 1, 0, time.UTC)
+				b.SoLREvents[0].End = &end
+			}},
+		{name: "E4 SC CV5 future-dated to-Credit GBCS executing after the event ends", want: CodeE4,
+			build: func(t testing.TB) []byte {
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToCreditFuture), s.sc, false)
+			},
+			bundle: func(b *Bundle) {
+				end := time.Date(2030, 1, 15, 9, 0, 0, 0, time.UTC) // the command runs at the end: too late
+				b.SoLREvents[0].End = &end
+			}},
+		{name: "E2 SC CV5 GBCS cancellation of a pending change", want: CodeE2,
+			build: func(t testing.TB) []byte {
+				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsCreditCancel), s.sc, false)
+			}},
 		{name: "accept SC without a bundle allow-list: policy default", want: "",
 			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
 			bundle: func(b *Bundle) { b.AllowLists = nil }},

@@ -22,4 +22,7 @@ var (
 	// not set the payment mode to Credit in the form the use case
 	// defines (or sets something else too).
 	ErrContent = errors.New("E_GBCS_CONTENT")
+	// ErrCancellation: the to-Credit command cancels a pending
+	// future-dated change instead of making one (ExecutionTime).
+	ErrCancellation = errors.New("E_GBCS_CANCELLATION")
 )

@@ -67,5 +67,15 @@ func FuzzParseHeader(f *testing.F) {
 			!errors.Is(err, ErrUnsigned) && !errors.Is(err, ErrNotCredit) && !errors.Is(err, ErrContent):
 			t.Fatalf("ToCredit reason without a stable code: %v", err)
 		}
+		at, err := ExecutionTime(b)
+		switch {
+		case !ok && err == nil:
+			t.Fatal("ExecutionTime of a command ToCredit refuses")
+		case err != nil && at != nil:
+			t.Fatal("ExecutionTime returned a time with its error")
+		case err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotCommand) && !errors.Is(err, ErrUnsigned) &&
+			!errors.Is(err, ErrNotCredit) && !errors.Is(err, ErrContent) && !errors.Is(err, ErrCancellation):
+			t.Fatalf("ExecutionTime error without a stable code: %v", err)
+		}
 	})
 }
