@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -164,6 +165,15 @@ func TestSoLROverHTTP(t *testing.T) {
 	_, err := admin.ImportDevices(ctx, []byte(DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",7\n"))
 	if ae, ok := err.(*APIError); !ok || ae.Code != ErrDeviceFile.Error() || ae.Status != 400 {
 		t.Fatalf("bad device file: %v", err)
+	}
+	// The client sends the file as text/csv; the JSON form still works.
+	var viaJSON ImportResult
+	if err := admin.do(ctx, http.MethodPost, "/v1/devices",
+		devicesBody{CSV: DeviceHeader + "\n00-DB-12-34-56-78-90-A0," + isU.String() + ",2\n"}, &viaJSON); err != nil {
+		t.Fatalf("JSON device import: %v", err)
+	}
+	if err := admin.doRaw(ctx, http.MethodPost, "/v1/devices", MediaCSV, []byte("not,a\ndevice file"), nil); CodeOf(err) != ErrDeviceFile.Error() {
+		t.Fatalf("garbage text/csv: %v", err)
 	}
 	if _, err := admin.SetAllowList(ctx, role.SoLRContingency, []string{"1.6"}); err != nil {
 		t.Fatal(err)
