@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -31,6 +32,8 @@ func raClient(c *ucli.Context) (*ra.Client, error) {
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
+	// On stderr only: stdout may be --json for a script.
+	warnExpiring(c.App.ErrWriter, officer, time.Now())
 	return cl, nil
 }
 
@@ -264,6 +267,8 @@ Examples:
 				},
 			},
 			officerKeygenCommand(),
+			officerRenewCommand(),
+			officerReissueCommand(),
 			{
 				Name: "list", Usage: "list officers, optionally of one party",
 				Description: "Example:\n   smki officer list --party 90-B3-D5-1F-30-00-00-5C",
@@ -513,23 +518,15 @@ Example:
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return withCode(ExitUsage, err)
 			}
-			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			keyPEM, csrPEM, err := newOfficerKey()
 			if err != nil {
 				return err
 			}
-			keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-			if err != nil {
-				return err
-			}
-			csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
-			if err != nil {
-				return err
-			}
-			if err := writeNew(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+			if err := writeNew(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
 				return err
 			}
 			csrPath := filepath.Join(dir, "officer.csr")
-			if err := writeNew(csrPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}), 0o644); err != nil {
+			if err := writeNew(csrPath, csrPEM, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "key written to %s/key.pem; send %s to the officer who appoints you\n", dir, csrPath)

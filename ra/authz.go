@@ -55,7 +55,9 @@ const (
 	ActCreateUser     Action = "user.create"
 	ActAppointOfficer Action = "officer.appoint"
 	ActRemoveOfficer  Action = "officer.remove"
-	ActEnrol          Action = "cert.enrol" // also renew and re-key
+	ActRenewOfficer   Action = "officer.renew"   // an officer renews its own credential
+	ActReissueOfficer Action = "officer.reissue" // another officer's credential, for a CSR the holder made
+	ActEnrol          Action = "cert.enrol"      // also renew and re-key
 	ActRevoke         Action = "cert.revoke"
 	ActRevokeUser     Action = "cert.revoke-user"
 	ActRevokeParty    Action = "cert.revoke-party"
@@ -83,10 +85,13 @@ type Target struct {
 	PartyID     string // the party the subject belongs to ("" for RA-level subjects)
 	OfficerKind string // for officer.appoint / officer.remove: the kind appointed or removed
 	PartyHasSRO bool   // for officer.appoint of an SRO: the party already has an active SRO
+	OfficerID   string // for officer.renew: the officer whose credential is renewed
 	DeclaredBy  string // for solr.approve: the officer who declared the event
 	// DeclarerAppointedBy, for solr.approve: who appointed the declarer
-	// (their AppointedBy). Appointing hands the appointee's key to the
-	// appointer, so four-eyes must look at who holds keys, not only IDs.
+	// (their AppointedBy), or last re-issued their credential. Appointing
+	// hands the appointee's key to the appointer, and a re-issuer chooses
+	// the key certified, so four-eyes must look at who holds keys, not only
+	// IDs.
 	DeclarerAppointedBy string
 }
 
@@ -101,6 +106,12 @@ type Target struct {
 //     party's first SRO (only while the party has no active SRO), removes
 //     any officer, revokes any certificate (single, per user, per party),
 //     reads everything.
+//   - Every officer, verifier credentials included, renews its own
+//     credential (officer.renew). Re-issuing another officer's credential
+//     (officer.reissue, for an officer who lost their key) is for whoever
+//     may appoint that kind in that party, except that an ra-operator
+//     re-issues any SRO, not only a party's first: a party whose only SRO
+//     lost their key has nobody else to do it.
 //   - ra-approver, authority-liaison: read everything and verify the audit
 //     chain (their approvals belong to the SoLR workflow, not to this file).
 //   - sro: appoints and removes its own party's AROs, appoints further SROs
@@ -114,7 +125,8 @@ type Target struct {
 //     declares and closes; an ra-approver approves, and never the person
 //     who declared (four-eyes, ErrFourEyes, even if they hold both kinds),
 //     nor an approver appointed by the declarer or by the declarer's own
-//     appointer (who received both credentials' keys);
+//     appointer (who received both credentials' keys; a re-issue counts
+//     as an appointment here);
 //     RA officers read events, and so do the SRP party's own SROs and
 //     AROs (Target.PartyID is the SRP user's party).
 //   - ADT files: the SC user's party's own SROs and AROs submit and read;
@@ -124,12 +136,12 @@ type Target struct {
 //     of their own party's supplier users.
 //   - Bundle: RA officers and verifier credentials (it holds every
 //     party's data). Feed: every active officer and verifier credentials.
-//     Verifier credentials may do nothing else.
+//     Verifier credentials may do nothing else but renew their own.
 func Authorize(officer store.Officer, act Action, t Target) error {
 	if officer.Status != store.StatusActive {
 		return fmt.Errorf("%w: officer %s is %s", ErrOfficerInactive, officer.ID, officer.Status)
 	}
-	if officer.Kind == KindVerifier && act != ActReadBundle && act != ActReadFeed {
+	if officer.Kind == KindVerifier && act != ActReadBundle && act != ActReadFeed && act != ActRenewOfficer {
 		return fmt.Errorf("%w: verifier credential %s may only read the bundle and the feed, not %s", ErrForbidden, officer.ID, act)
 	}
 	ownParty := IsPartyKind(officer.Kind) && officer.PartyID != "" && officer.PartyID == t.PartyID
@@ -145,6 +157,20 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 			if officer.Kind == KindRAOperator && t.PartyHasSRO {
 				return fmt.Errorf("%w: party %s already has an active SRO; further SROs are appointed by the party's SRO", ErrSROExists, t.PartyID)
 			}
+			allowed = officer.Kind == KindRAOperator || (officer.Kind == KindSRO && ownParty)
+		case t.OfficerKind == KindARO:
+			allowed = officer.Kind == KindSRO && ownParty
+		}
+	case ActRenewOfficer:
+		allowed = t.OfficerID != "" && t.OfficerID == officer.ID
+	case ActReissueOfficer:
+		// As appointment, without its first-SRO limit (see above). The
+		// re-issuer chooses the key certified, so the caller records them
+		// as the credential's custodian for four-eyes (officer_renew.go).
+		switch {
+		case isRALevel(t.OfficerKind):
+			allowed = officer.Kind == KindRAOperator && t.PartyID == ""
+		case t.OfficerKind == KindSRO:
 			allowed = officer.Kind == KindRAOperator || (officer.Kind == KindSRO && ownParty)
 		case t.OfficerKind == KindARO:
 			allowed = officer.Kind == KindSRO && ownParty

@@ -15,6 +15,7 @@ func TestAuthorize(t *testing.T) {
 	liaison := store.Officer{ID: "li", Kind: KindAuthorityLiaison, Status: store.StatusActive}
 	sroA := store.Officer{ID: "sro", Kind: KindSRO, PartyID: pA, Status: store.StatusActive}
 	aroA := store.Officer{ID: "aro", Kind: KindARO, PartyID: pA, Status: store.StatusActive}
+	verifier := store.Officer{ID: "ver", Kind: KindVerifier, Status: store.StatusActive}
 	removed := func(o store.Officer) store.Officer { o.Status = store.StatusRemoved; return o }
 	suspended := func(o store.Officer) store.Officer { o.Status = store.StatusSuspended; return o }
 
@@ -46,6 +47,28 @@ func TestAuthorize(t *testing.T) {
 		{"operator appoints RA approver", op, ActAppointOfficer, Target{OfficerKind: KindRAApprover}, nil},
 		{"sro may not appoint RA officer", sroA, ActAppointOfficer, Target{OfficerKind: KindRAOperator}, ErrForbidden},
 		{"approver may not appoint", appr, ActAppointOfficer, Target{OfficerKind: KindRAOperator}, ErrForbidden},
+
+		{"officer renews own credential", aroA, ActRenewOfficer, Target{PartyID: pA, OfficerKind: KindARO, OfficerID: "aro"}, nil},
+		{"approver renews own credential", appr, ActRenewOfficer, Target{OfficerKind: KindRAApprover, OfficerID: "appr"}, nil},
+		{"verifier renews own credential", verifier, ActRenewOfficer, Target{OfficerKind: KindVerifier, OfficerID: "ver"}, nil},
+		{"verifier may not re-issue", verifier, ActReissueOfficer, Target{OfficerKind: KindVerifier}, ErrForbidden},
+		{"operator may not renew another's credential", op, ActRenewOfficer, Target{OfficerKind: KindRAApprover, OfficerID: "appr"}, ErrForbidden},
+		{"renewal names no officer", op, ActRenewOfficer, Target{}, ErrForbidden},
+		{"removed officer may not renew", removed(aroA), ActRenewOfficer, Target{PartyID: pA, OfficerKind: KindARO, OfficerID: "aro"}, ErrOfficerInactive},
+		{"operator re-issues RA officer", op, ActReissueOfficer, Target{OfficerKind: KindRAApprover}, nil},
+		{"operator re-issues verifier", op, ActReissueOfficer, Target{OfficerKind: KindVerifier}, nil},
+		{"operator re-issues an SRO though the party has one", op, ActReissueOfficer, Target{PartyID: pA, OfficerKind: KindSRO, PartyHasSRO: true}, nil},
+		{"operator may not re-issue ARO", op, ActReissueOfficer, Target{PartyID: pA, OfficerKind: KindARO}, ErrForbidden},
+		{"RA officer kind with a party never matches", op, ActReissueOfficer, Target{PartyID: pA, OfficerKind: KindRAOperator}, ErrForbidden},
+		{"sro re-issues own ARO", sroA, ActReissueOfficer, Target{PartyID: pA, OfficerKind: KindARO}, nil},
+		{"sro re-issues own party's SRO", sroA, ActReissueOfficer, Target{PartyID: pA, OfficerKind: KindSRO}, nil},
+		{"sro may not re-issue other party's ARO", sroA, ActReissueOfficer, Target{PartyID: pB, OfficerKind: KindARO}, ErrForbidden},
+		{"sro may not re-issue other party's SRO", sroA, ActReissueOfficer, Target{PartyID: pB, OfficerKind: KindSRO}, ErrForbidden},
+		{"sro may not re-issue RA officer", sroA, ActReissueOfficer, Target{OfficerKind: KindRAOperator}, ErrForbidden},
+		{"aro may not re-issue", aroA, ActReissueOfficer, Target{PartyID: pA, OfficerKind: KindARO}, ErrForbidden},
+		{"approver may not re-issue", appr, ActReissueOfficer, Target{OfficerKind: KindRAApprover}, ErrForbidden},
+		{"liaison may not re-issue", liaison, ActReissueOfficer, Target{OfficerKind: KindAuthorityLiaison}, ErrForbidden},
+		{"removed operator may not re-issue", removed(op), ActReissueOfficer, Target{OfficerKind: KindRAApprover}, ErrOfficerInactive},
 
 		{"sro removes own ARO", sroA, ActRemoveOfficer, Target{PartyID: pA, OfficerKind: KindARO}, nil},
 		{"sro may not remove other party's ARO", sroA, ActRemoveOfficer, Target{PartyID: pB, OfficerKind: KindARO}, ErrForbidden},

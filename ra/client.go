@@ -179,6 +179,16 @@ func (c *Client) RemoveOfficer(ctx context.Context, id string) (Officer, error) 
 	return o, c.do(ctx, http.MethodDelete, "/v1/officers/"+url.PathEscape(id), nil, &o)
 }
 
+// RenewOfficerCredential: POST /v1/officers/{id}/credential. id is the
+// caller (renewal; csrPEM optional) or an officer the caller may appoint
+// (re-issue; csrPEM, made by that officer, required). The old credential
+// stops working as soon as the RA answers: write the new one first.
+func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) (Officer, Credential, error) {
+	var out officerCreated
+	err := c.do(ctx, http.MethodPost, "/v1/officers/"+url.PathEscape(id)+"/credential", credentialBody{CSR: csrPEM}, &out)
+	return out.Officer, out.Credential, err
+}
+
 // Enrol: POST /v1/enroll. req.CSR is PEM; Mode "" means enrol.
 func (c *Client) Enrol(ctx context.Context, req EnrolRequest) (Issued, error) {
 	var out enrolResult

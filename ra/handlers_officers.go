@@ -43,3 +43,18 @@ func (s *server) removeOfficer(w http.ResponseWriter, r *http.Request, a Actor) 
 	writeJSON(w, http.StatusOK, o)
 	return nil
 }
+
+// renewOfficerCredential: POST /v1/officers/{id}/credential, the caller's
+// own renewal or another officer's re-issue (Service.RenewOfficerCredential).
+func (s *server) renewOfficerCredential(w http.ResponseWriter, r *http.Request, a Actor) error {
+	var b credentialBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	o, cred, err := s.svc.RenewOfficerCredential(r.Context(), a, r.PathValue("id"), b.CSR)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, officerCreated{Officer: o, Credential: cred})
+	return nil
+}

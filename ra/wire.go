@@ -33,6 +33,12 @@ type officerBody struct {
 	CSR     string `json:"csr,omitempty"`
 }
 
+// credentialBody renews or re-issues an officer's credential; CSR is
+// required for a re-issue (Service.RenewOfficerCredential).
+type credentialBody struct {
+	CSR string `json:"csr,omitempty"`
+}
+
 type officerCreated struct {
 	Officer    Officer    `json:"officer"`
 	Credential Credential `json:"credential"`

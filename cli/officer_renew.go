@@ -1,0 +1,321 @@
+package cli
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra"
+)
+
+// Officer credentials last a year (ra.AccessCA); client verbs warn this
+// long before the end, while the credential can still renew itself.
+const credentialWarnBefore = 30 * 24 * time.Hour
+
+// credentialFiles are the files of a credential directory, in the order a
+// renewal renames them in.
+var credentialFiles = []string{"key.pem", "cert.pem", "ca.pem"}
+
+func officerRenewCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "renew",
+		Usage: "as an officer: renew your own credential (they last a year) with a key made here",
+		Description: `Makes a new P-256 key here, sends its CSR to the RA as the officer of --officer
+DIR and writes the new credential (key.pem, cert.pem, ca.pem). The old credential
+stops working as soon as the RA answers. Credentials last a year and every client
+verb warns on stderr in the last 30 days: renew before the end, since an expired
+credential cannot renew itself (then the officer who may appoint you re-issues it:
+smki officer reissue). The bootstrap credentials DATA/officers/admin and
+DATA/officers/approver are renewed the same way.
+
+Without --out DIR is replaced safely: the new key and credential are written whole
+to a new directory beside DIR (.NAME.renew-*) before any file of DIR is touched,
+the old files are copied to DIR/previous/, then the new ones are renamed in. If
+renew is interrupted after the RA answered, the new credential is complete in
+.NAME.renew-*: move its files into DIR. DIR/previous/ is superseded; it works
+again only if the RA's store is restored from a backup made before the renewal.
+With --out NEWDIR the new credential goes to that new directory and DIR is left
+as it was (superseded).
+
+Examples:
+   smki officer renew --ra https://127.0.0.1:8443 --officer ./srp1-sro
+   smki officer renew --officer DATA/officers/admin --out ./admin-renewed`,
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "out", Usage: "write the new credential to this new directory instead of replacing --officer's"},
+		}, clientFlags()...),
+		Action: func(c *ucli.Context) error {
+			url, dir, err := raTarget(c)
+			if err != nil {
+				return err
+			}
+			cert, err := readOfficerCert(dir)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			out := c.String("out")
+			if out != "" {
+				for _, f := range credentialFiles[:2] {
+					if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+						return usageErr("--out %s already holds %s", out, f)
+					}
+				}
+			}
+			// No expiry warning here (raClient's): this is its remedy.
+			cl, err := ra.NewClient(url, dir)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			keyPEM, csrPEM, err := newOfficerKey()
+			if err != nil {
+				return err
+			}
+			// The new key is on disk before the RA supersedes the old
+			// credential, in the directory that will receive the rest.
+			staging := out
+			if out == "" {
+				abs, err := filepath.Abs(dir) // "." has no name to stage beside
+				if err != nil {
+					return withCode(ExitUsage, err)
+				}
+				if staging, err = os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".renew-"); err != nil {
+					return withCode(ExitUsage, err)
+				}
+			} else if err := os.MkdirAll(out, 0o700); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			keyPath := filepath.Join(staging, "key.pem")
+			if err := writeNew(keyPath, keyPEM, 0o600); err != nil {
+				return err
+			}
+			o, cred, err := cl.RenewOfficerCredential(c.Context, cert.Subject.CommonName, string(csrPEM))
+			if err != nil {
+				// Nothing changed at the RA: the new key certifies nothing.
+				if out == "" {
+					os.RemoveAll(staging)
+				} else {
+					os.Remove(keyPath)
+				}
+				return apiErr(err)
+			}
+			// From here the old credential is superseded: never delete the
+			// new one, say where it is.
+			if err := ra.WriteCredential(staging, cred); err != nil {
+				return fmt.Errorf("the RA renewed the credential of %s (serial %s) but writing it to %s failed; the old one no longer works: %w", o.ID, cred.Serial, staging, err)
+			}
+			if out == "" {
+				if err := swapCredential(dir, staging); err != nil {
+					return fmt.Errorf("the new credential of %s is complete in %s but not yet in %s (the old one no longer works): move its files into %s: %w", o.ID, staging, dir, dir, err)
+				}
+				out = dir
+			}
+			if c.Bool("json") {
+				return printJSON(c, o)
+			}
+			fmt.Fprintf(c.App.Writer, "credential of officer %s renewed (serial %s, expires %s); written to %s\n", o.ID, cred.Serial, certExpiry(cred.CertPEM), out)
+			return nil
+		},
+	}
+}
+
+func officerReissueCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "reissue",
+		Usage: "re-issue the credential of an officer who lost their key (or let it expire), for their CSR",
+		Description: `The officer makes a new key with smki officer keygen and sends you its
+officer.csr; the RA certifies that key, and their lost credential stops working at
+once. Only whoever may appoint that officer re-issues (an ra-operator re-issues any
+SRO, not only a party's first), and only for a CSR: the RA never gives you another
+officer's key. Since you chose which key was certified, you become the officer's
+appointed_by, which four-eyes looks at. --out receives cert.pem and ca.pem for the
+officer to put beside their key.pem, as with smki officer add --csr.
+
+Example:
+   smki officer keygen --out ./aro-new            # the officer
+   smki officer reissue --id srp1-aro --csr ./aro-new/officer.csr --out ./srp1-aro-cert
+   cp ./srp1-aro-cert/cert.pem ./srp1-aro-cert/ca.pem ./aro-new/   # the officer`,
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "id", Usage: "officer ID", Required: true},
+			&ucli.StringFlag{Name: "csr", Usage: "the officer's CSR (smki officer keygen)", Required: true},
+			&ucli.StringFlag{Name: "out", Usage: "directory to write cert.pem and ca.pem to", Required: true},
+		}, clientFlags()...),
+		Action: func(c *ucli.Context) error {
+			out := c.String("out")
+			if _, err := os.Stat(filepath.Join(out, "cert.pem")); err == nil {
+				return usageErr("--out %s already holds a credential", out)
+			}
+			csrPEM, err := readLimited(c.String("csr"), ca.MaxCSRSize)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			cl, err := raClient(c)
+			if err != nil {
+				return err
+			}
+			o, cred, err := cl.RenewOfficerCredential(c.Context, c.String("id"), string(csrPEM))
+			if err != nil {
+				return apiErr(err)
+			}
+			if err := ra.WriteCredential(out, cred); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c, o)
+			}
+			fmt.Fprintf(c.App.Writer, "credential of officer %s re-issued (serial %s); cert.pem and ca.pem written to %s for the officer to put beside their key.pem\n", o.ID, cred.Serial, out)
+			return nil
+		},
+	}
+}
+
+// newOfficerKey makes a P-256 officer key and a CSR for it (the RA ignores
+// the subject and names the certificate itself).
+func newOfficerKey() (keyPEM, csrPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}), nil
+}
+
+// readOfficerCert parses dir/cert.pem.
+func readOfficerCert(dir string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("officer credential: %w", err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("officer credential: %s/cert.pem holds no certificate", dir)
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+func certExpiry(certPEM []byte) string {
+	if b, _ := pem.Decode(certPEM); b != nil {
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			return c.NotAfter.UTC().Format(time.DateOnly)
+		}
+	}
+	return "?"
+}
+
+// warnExpiring writes a warning to w when the credential in dir has expired
+// or expires within credentialWarnBefore of now. An unreadable credential
+// is left to ra.NewClient to report.
+func warnExpiring(w io.Writer, dir string, now time.Time) {
+	cert, err := readOfficerCert(dir)
+	if err != nil {
+		return
+	}
+	end := cert.NotAfter.UTC().Format("2006-01-02 15:04 MST")
+	switch left := cert.NotAfter.Sub(now); {
+	case left <= 0:
+		fmt.Fprintf(w, "smki: your officer credential expired on %s; the officer who may appoint you can re-issue it (smki officer reissue)\n", end)
+	case left <= credentialWarnBefore:
+		fmt.Fprintf(w, "smki: your officer credential expires on %s; run smki officer renew\n", end)
+	}
+}
+
+// swapCredential moves the complete credential in staging into dir:
+// dir's files are first copied to dir/previous/ (replacing an older copy),
+// then each new file is renamed over the old one and staging is removed.
+// Until the renames start dir is untouched; a crash during them leaves the
+// rest of the new credential in staging.
+func swapCredential(dir, staging string) error {
+	for _, f := range credentialFiles {
+		if err := syncFile(filepath.Join(staging, f)); err != nil {
+			return err
+		}
+	}
+	prev, err := os.MkdirTemp(dir, ".previous-")
+	if err != nil {
+		return err
+	}
+	for _, f := range credentialFiles {
+		if err := copyFileSynced(filepath.Join(dir, f), filepath.Join(prev, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			os.RemoveAll(prev)
+			return err
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "previous")); err != nil {
+		return err
+	}
+	if err := os.Rename(prev, filepath.Join(dir, "previous")); err != nil {
+		return err
+	}
+	for _, f := range credentialFiles {
+		if err := os.Rename(filepath.Join(staging, f), filepath.Join(dir, f)); err != nil {
+			return err
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	return os.Remove(staging)
+}
+
+// copyFileSynced copies src to dst (created, same permission bits) and
+// syncs it.
+func copyFileSynced(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	outF, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(outF, in); err != nil {
+		outF.Close()
+		return err
+	}
+	if err := outF.Sync(); err != nil {
+		outF.Close()
+		return err
+	}
+	return outF.Close()
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// syncDir makes the renames in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

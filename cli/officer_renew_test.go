@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// credDir writes a credential directory whose cert.pem expires at notAfter
+// and whose files hold tag, so a test can tell generations apart.
+func credDir(t *testing.T, dir string, notAfter time.Time, tag string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: tag},
+		NotBefore: notAfter.Add(-365 * 24 * time.Hour), NotAfter: notAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"key.pem":  []byte("key " + tag),
+		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		"ca.pem":   []byte("ca " + tag),
+	}
+	for f, b := range files {
+		mode := os.FileMode(0o644)
+		if f == "key.pem" {
+			mode = 0o600
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWarnExpiring: client verbs warn on stderr in the last 30 days of the
+// credential, and differently once it has expired; otherwise not at all.
+func TestWarnExpiring(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		notAfter time.Time
+		want     string // "" = no warning
+	}{
+		{"months left", now.Add(90 * 24 * time.Hour), ""},
+		{"31 days left", now.Add(31 * 24 * time.Hour), ""},
+		{"30 days left", now.Add(30 * 24 * time.Hour), "smki: your officer credential expires on 2027-03-31 12:00 UTC; run smki officer renew"},
+		{"an hour left", now.Add(time.Hour), "expires on 2027-03-01 13:00 UTC"},
+		{"expired", now.Add(-time.Hour), "expired on 2027-03-01 11:00 UTC; the officer who may appoint you can re-issue it (smki officer reissue)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			credDir(t, dir, tc.notAfter, "x")
+			var w bytes.Buffer
+			warnExpiring(&w, dir, now)
+			if tc.want == "" && w.Len() != 0 || !strings.Contains(w.String(), tc.want) {
+				t.Errorf("warning %q, want %q", w.String(), tc.want)
+			}
+		})
+	}
+	var w bytes.Buffer
+	warnExpiring(&w, t.TempDir(), now)
+	if w.Len() != 0 {
+		t.Errorf("no credential: %q", w.String())
+	}
+}
+
+// TestSwapCredential: the new credential replaces the old file by file,
+// the old one is kept in previous/ (replacing an older copy, key mode
+// kept), and the staging directory is gone.
+func TestSwapCredential(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir, staging := filepath.Join(root, "officer"), filepath.Join(root, ".officer.renew-1")
+	end := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	credDir(t, dir, end, "old")
+	credDir(t, filepath.Join(dir, "previous"), end, "older")
+	credDir(t, staging, end.AddDate(1, 0, 0), "new")
+
+	if err := swapCredential(dir, staging); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(dir, "key.pem"), "key new"},
+		{filepath.Join(dir, "ca.pem"), "ca new"},
+		{filepath.Join(dir, "previous", "key.pem"), "key old"},
+		{filepath.Join(dir, "previous", "ca.pem"), "ca old"},
+	} {
+		if b, err := os.ReadFile(tc.path); err != nil || string(b) != tc.want {
+			t.Errorf("%s = %q %v, want %q", tc.path, b, err, tc.want)
+		}
+	}
+	if c, err := readOfficerCert(dir); err != nil || c.Subject.CommonName != "new" {
+		t.Errorf("cert.pem: %v %v", c, err)
+	}
+	if c, err := readOfficerCert(filepath.Join(dir, "previous")); err != nil || c.Subject.CommonName != "old" {
+		t.Errorf("previous/cert.pem: %v %v", c, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "previous", "key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("previous/key.pem: %v %v", fi, err)
+	}
+	if _, err := os.Stat(staging); !os.IsNotExist(err) {
+		t.Errorf("staging directory left behind: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".previous-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary copies left: %v", left)
+	}
+}

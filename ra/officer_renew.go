@@ -1,0 +1,121 @@
+package ra
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+
+	"github.com/smki/smki/store"
+)
+
+// RenewOfficerCredential issues officer id a new access credential and
+// makes it the current one: the old credential is refused from the next
+// request on (ErrOfficerInactive, "superseded"). Access credentials last a
+// year (accessOfficerValidty), so every officer renews before that.
+//
+// Two cases, two audited actions:
+//
+//   - Self-renewal (officer.renew): a is officer id, authenticated by its
+//     current, still valid credential. csr (PEM PKCS#10 for a P-256 key,
+//     subject ignored) is optional: without it the RA generates the key
+//     and returns it in the Credential, to the officer whose credential it
+//     is. WithOfficerCSRRequired makes csr mandatory (ErrCSRRequired).
+//   - Re-issue (officer.reissue), for an officer who lost their key: a is
+//     whoever may appoint that officer (Authorize, ActReissueOfficer), and
+//     csr is ALWAYS required (ErrCSRRequired): the holder makes the key
+//     (smki officer keygen) and the re-issuer never holds another officer's
+//     key. The re-issuer still chooses which key is certified, so it
+//     becomes the officer's AppointedBy, the custodian four-eyes looks at.
+//
+// A removed officer is never renewed (ErrOfficerInactive for itself,
+// ErrInactive for a re-issuer). The audit detail names the old and new
+// serials and key=appointee or key=ra-generated.
+func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string, csr string) (Officer, Credential, error) {
+	if err := checkOfficerID(id); err != nil {
+		return Officer{}, Credential{}, err
+	}
+	self := !a.system && a.id == id
+	act, subject := ActReissueOfficer, "officer:"+id
+	if self {
+		act = ActRenewOfficer
+	}
+	var pub *ecdsa.PublicKey
+	if csr != "" {
+		var err error
+		if pub, err = officerKeyFromCSR(csr); err != nil {
+			return Officer{}, Credential{}, err // malformed: refused before any decision
+		}
+	} else if !self || s.officerCSRRequired {
+		err := fmt.Errorf("%w: re-issuing another officer's credential certifies only a key its holder generated: send their CSR (smki officer keygen)", ErrCSRRequired)
+		if self {
+			err = fmt.Errorf("%w: this RA certifies only officer keys their holder generated: send a CSR (smki officer renew does)", ErrCSRRequired)
+		}
+		s.refused(ctx, a.id, act, subject, err)
+		return Officer{}, Credential{}, err
+	}
+	// The certificate names the officer's kind and party, read here so
+	// that it can be signed before (and outside) the transaction, which
+	// may be retried; the transaction checks they are unchanged. A
+	// certificate whose decision is refused is never registered, and an
+	// unregistered certificate authenticates nobody.
+	var snap store.Officer
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		snap, err = tx.GetOfficer(id)
+		return err
+	})
+	if err != nil {
+		err = storeErr("officer "+id, err)
+		s.refused(ctx, a.id, act, subject, err)
+		return Officer{}, Credential{}, err
+	}
+	org := raOrganisation
+	if snap.PartyID != "" {
+		org = snap.PartyID
+	}
+	keySource := "appointee"
+	var cred Credential
+	if pub != nil {
+		cred, err = s.access.certifyOfficer(id, snap.Kind, org, pub)
+	} else {
+		keySource = "ra-generated"
+		cred, err = s.access.issueOfficer(id, snap.Kind, org)
+	}
+	if err != nil {
+		return Officer{}, Credential{}, err
+	}
+	var out store.Officer
+	err = s.change(ctx, a, act, subject, func(tx store.Tx, me store.Officer) (string, error) {
+		o, err := tx.GetOfficer(id)
+		if err != nil {
+			return "", storeErr("officer "+id, err)
+		}
+		if err := Authorize(me, act, Target{PartyID: o.PartyID, OfficerKind: o.Kind, OfficerID: o.ID}); err != nil {
+			return "", err
+		}
+		if o.Status != store.StatusActive {
+			return "", fmt.Errorf("%w: officer %s is %s; appoint a new officer instead", ErrInactive, id, o.Status)
+		}
+		if o.Kind != snap.Kind || o.PartyID != snap.PartyID {
+			return "", fmt.Errorf("%w: officer %s changed while its credential was signed", ErrInternal, id)
+		}
+		old, custodian := o.CertSerial, o.AppointedBy
+		o.CertSerial = cred.Serial
+		if !self {
+			o.AppointedBy = a.id
+		}
+		if err := tx.PutOfficer(o); err != nil {
+			return "", storeErr("officer "+id, err)
+		}
+		out = o
+		detail := fmt.Sprintf("kind=%s party=%q old_serial=%s cert_serial=%s key=%s", o.Kind, o.PartyID, old, o.CertSerial, keySource)
+		if custodian != o.AppointedBy {
+			detail += fmt.Sprintf(" appointed_by=%q->%q", custodian, o.AppointedBy)
+		}
+		return detail, nil
+	})
+	if err != nil {
+		return Officer{}, Credential{}, err
+	}
+	return officerFrom(out), cred, nil
+}
