@@ -51,6 +51,8 @@ Example:
    smki serve --data /var/lib/smki --store 'postgres://smki@db.internal/smki?sslmode=verify-full'`,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "dev", Usage: "development mode: initialise everything on first start"},
+			&ucli.BoolFlag{Name: "recover-bootstrap",
+				Usage: "break-glass: re-issue the bootstrap admin and approver credentials into DATA/officers if missing or superseded (their old credentials stop working)"},
 			&ucli.BoolFlag{Name: "require-officer-csr", EnvVars: []string{"SMKI_REQUIRE_OFFICER_CSR"},
 				Usage: "certify only officer keys the appointee generated (smki officer keygen; officer add --csr)"},
 			&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
@@ -158,8 +160,13 @@ func serve(c *ucli.Context) error {
 		return err
 	}
 	// The first two RA people (an operator and an approver, for four-eyes
-	// decisions) get credentials under DATA/officers on first start.
-	if err := svc.Bootstrap(ctx, dir); err != nil {
+	// decisions) get credentials under DATA/officers on first start; later
+	// starts never re-issue them unless asked to (break-glass).
+	bootstrap := svc.Bootstrap
+	if c.Bool("recover-bootstrap") {
+		bootstrap = svc.RecoverBootstrap
+	}
+	if err := bootstrap(ctx, dir); err != nil {
 		return err
 	}
 

@@ -16,24 +16,41 @@ import (
 // Bootstrap makes sure the RA has its first two people: an ra-operator
 // "admin" with a credential in dir/officers/admin/ and an ra-approver
 // "approver" (the second person of four-eyes decisions) in
-// dir/officers/approver/, each holding key.pem, cert.pem and ca.pem. It is
-// idempotent: an officer whose directory holds its current credential is
-// left alone; a missing or stale directory gets a new credential (the old
-// one stops working). A removed bootstrap officer is never revived. Every
-// change is audited with actor "system:bootstrap".
+// dir/officers/approver/, each holding key.pem, cert.pem and ca.pem. It
+// creates them on first start only. Once they exist their credentials are
+// their holders' business (moved off the server, renewed with smki officer
+// renew), so a missing or stale directory is left alone and logged: a
+// restart never supersedes a credential someone holds. The one repair it
+// makes is finishing its own interrupted write (dir/officers/ID.new holding
+// the current credential). A removed bootstrap officer is never revived.
+// Every change is audited with actor "system:bootstrap".
 func (s *Service) Bootstrap(ctx context.Context, dir string) error {
+	return s.bootstrap(ctx, dir, false)
+}
+
+// RecoverBootstrap is Bootstrap that also re-issues an existing bootstrap
+// officer whose directory is missing or holds a superseded credential (the
+// old one stops working): the break-glass for an RA whose every operator
+// lost their credential, or after the access CA was replaced. It is run
+// only on request (smki serve --recover-bootstrap) by whoever controls the
+// server's data directory, and audited as a bootstrap reissue.
+func (s *Service) RecoverBootstrap(ctx context.Context, dir string) error {
+	return s.bootstrap(ctx, dir, true)
+}
+
+func (s *Service) bootstrap(ctx context.Context, dir string, recover bool) error {
 	for _, b := range []struct{ id, kind, name string }{
 		{bootstrapOperatorID, KindRAOperator, bootstrapOperatorName},
 		{bootstrapApproverID, KindRAApprover, bootstrapApproverName},
 	} {
-		if err := s.bootstrapOne(ctx, filepath.Join(dir, "officers", b.id), b.id, b.kind, b.name); err != nil {
+		if err := s.bootstrapOne(ctx, filepath.Join(dir, "officers", b.id), b.id, b.kind, b.name, recover); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name string) error {
+func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name string, recover bool) error {
 	var existing *store.Officer
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		o, err := tx.GetOfficer(id)
@@ -54,6 +71,16 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 		if credentialSerial(credDir) == existing.CertSerial {
 			return nil
 		}
+		if credentialSerial(credDir+".new") == existing.CertSerial {
+			// A crash between recording the credential and swapping its
+			// files in: finish the swap.
+			return swapIn(credDir+".new", credDir)
+		}
+		if !recover {
+			s.log.Info("bootstrap officer exists; its credential is with its holder, not re-issued",
+				"officer", id, "dir", credDir, "recover", "smki serve --recover-bootstrap")
+			return nil
+		}
 	}
 	cred, err := s.access.issueOfficer(id, kind, raOrganisation)
 	if err != nil {
@@ -62,6 +89,17 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 	act, detail := ActAppointOfficer, "bootstrap kind="+kind+" cert_serial="+cred.Serial
 	if existing != nil {
 		detail = "bootstrap reissue kind=" + kind + " cert_serial=" + cred.Serial
+	}
+	// The files are written beside the directory before the store names
+	// the new serial, and swapped in after: a crash leaves the old
+	// directory (and an unregistered credential, which authenticates
+	// nobody) or a complete ID.new that the next start swaps in.
+	tmp := credDir + ".new"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("%w: %v", ErrAccessCA, err)
+	}
+	if err := WriteCredential(tmp, cred); err != nil {
+		return err
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		var err error
@@ -82,24 +120,21 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 	if err != nil {
 		return fmt.Errorf("%w: bootstrap officer %s: %w", ErrInternal, id, err)
 	}
-	// The store now names the new serial. Write the files beside and swap
-	// them in, so a crash leaves either the old directory or the new one;
-	// either way the next Bootstrap sees a stale or missing credential and
-	// issues again.
-	tmp := credDir + ".new"
-	if err := os.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
-	if err := WriteCredential(tmp, cred); err != nil {
+	if err := swapIn(tmp, credDir); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(credDir); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
-	if err := os.Rename(tmp, credDir); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
 	s.log.Info("ra bootstrap credential written", "officer", id, "kind", kind, "dir", credDir)
+	return nil
+}
+
+// swapIn replaces dir with the complete credential directory tmp.
+func swapIn(tmp, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("%w: %v", ErrAccessCA, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("%w: %v", ErrAccessCA, err)
+	}
 	return nil
 }
 

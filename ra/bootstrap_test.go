@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -29,12 +30,30 @@ func TestBootstrapIdempotent(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "key.pem")); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key.pem mode %v", fi.Mode())
 	}
-	// Lost credential: a new one is issued and the old one stops working.
+	// Moved to its holder (the directory is gone): a restart leaves the
+	// credential alone, so the holder's copy keeps working.
 	old := e.admin
+	held := t.TempDir()
+	for _, f := range []string{"key.pem", "cert.pem", "ca.pem"} {
+		if err := os.WriteFile(filepath.Join(held, f), mustRead(t, filepath.Join(dir, f)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
+	n = len(e.auditTail(1 << 20))
 	if err := e.svc.Bootstrap(ctx, e.dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err == nil || len(e.auditTail(1<<20)) != n {
+		t.Fatal("Bootstrap re-issued an existing officer's credential")
+	}
+	if _, err := e.svc.Whoami(ctx, e.actorFromDir(held)); err != nil {
+		t.Fatalf("the holder's credential stopped working: %v", err)
+	}
+	// Break-glass: RecoverBootstrap issues a new one; the old one stops.
+	if err := e.svc.RecoverBootstrap(ctx, e.dir); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Whoami(ctx, old); err == nil {
@@ -42,6 +61,22 @@ func TestBootstrapIdempotent(t *testing.T) {
 	}
 	if o, err := e.svc.Whoami(ctx, e.actorFromDir(dir)); err != nil || o.Kind != KindRAOperator {
 		t.Fatalf("new credential: %+v %v", o, err)
+	}
+	if tail := e.auditTail(1)[0]; tail.Actor != bootstrapActor || !strings.Contains(tail.Detail, "bootstrap reissue") {
+		t.Errorf("recovery audit %+v", tail)
+	}
+	// An interrupted swap (recorded, files still in admin.new) is finished.
+	if err := os.Rename(dir, dir+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Bootstrap(ctx, e.dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Whoami(ctx, e.actorFromDir(dir)); err != nil {
+		t.Fatalf("swapped-in credential: %v", err)
+	}
+	if _, err := os.Stat(dir + ".new"); err == nil {
+		t.Error("admin.new left behind")
 	}
 	// The access CA reopens to the same root; half a CA is refused.
 	acc, err := OpenAccessCA(filepath.Join(e.dir, "access"), e.keys, e.clock.Now, nil)

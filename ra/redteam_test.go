@@ -344,13 +344,20 @@ func TestRedTeamStaleCredentials(t *testing.T) {
 	if got := s.lastAudit("officer.authenticate"); got.Result != "refused: "+ErrOfficerInactive.Error() {
 		t.Fatalf("authentication refusal audit: %q", got.Result)
 	}
-	// A bootstrap reissue supersedes the old credential at once.
+	// A bootstrap recovery (break-glass) supersedes the old credential at
+	// once; a plain restart (Bootstrap) would have left it alone.
 	old := s.admin
 	oldCert, _ := parseCertPEM(mustRead(t, filepath.Join(s.dir, "officers", "admin", "cert.pem")))
 	if err := os.Remove(filepath.Join(s.dir, "officers", "admin", "key.pem")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.svc.Bootstrap(ctx, s.dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.Authenticate(ctx, oldCert); err != nil {
+		t.Fatalf("a restart superseded the admin's credential: %v", err)
+	}
+	if err := s.svc.RecoverBootstrap(ctx, s.dir); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.svc.CreateParty(ctx, old, eui64.MustParse("90-B3-D5-1F-30-00-00-09"), "Late")
