@@ -277,28 +277,15 @@ func swapCredential(dir, staging string) error {
 // copyFileSynced copies src to dst (created, same permission bits) and
 // syncs it.
 func copyFileSynced(src, dst string) error {
-	in, err := os.Open(src)
+	fi, err := os.Stat(src)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	fi, err := in.Stat()
+	data, err := os.ReadFile(src) // a credential file: a few hundred bytes
 	if err != nil {
 		return err
 	}
-	outF, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(outF, in); err != nil {
-		outF.Close()
-		return err
-	}
-	if err := outF.Sync(); err != nil {
-		outF.Close()
-		return err
-	}
-	return outF.Close()
+	return writeNew(dst, data, fi.Mode().Perm())
 }
 
 func syncFile(path string) error {

@@ -172,7 +172,7 @@ func TestSoLROverHTTP(t *testing.T) {
 		devicesBody{CSV: DeviceHeader + "\n00-DB-12-34-56-78-90-A0," + isU.String() + ",2\n"}, &viaJSON); err != nil {
 		t.Fatalf("JSON device import: %v", err)
 	}
-	if err := admin.doRaw(ctx, http.MethodPost, "/v1/devices", MediaCSV, []byte("not,a\ndevice file"), nil); CodeOf(err) != ErrDeviceFile.Error() {
+	if err := admin.send(ctx, http.MethodPost, "/v1/devices", MediaCSV, []byte("not,a\ndevice file"), nil); CodeOf(err) != ErrDeviceFile.Error() {
 		t.Fatalf("garbage text/csv: %v", err)
 	}
 	if _, err := admin.SetAllowList(ctx, role.SoLRContingency, []string{"1.6"}); err != nil {

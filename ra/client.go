@@ -69,20 +69,29 @@ func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBadRequest, err)
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.send(ctx, method, path, "", nil, out)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	b, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return c.send(ctx, method, path, "application/json", b, out)
+}
+
+// send makes one request (a body of mediaType, or none if mediaType is
+// "") and decodes a JSON answer into out, or the coded error.
+func (c *Client) send(ctx context.Context, method, path, mediaType string, body []byte, out any) error {
+	var rd io.Reader
+	if mediaType != "" {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if mediaType != "" {
+		req.Header.Set("Content-Type", mediaType)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -59,7 +59,7 @@ func (c *Client) ListADT(ctx context.Context) ([]ADTRecord, error) {
 // ImportDevices: POST /v1/devices with a device file (DESIGN.md 5).
 func (c *Client) ImportDevices(ctx context.Context, csv []byte) (ImportResult, error) {
 	var out ImportResult
-	return out, c.doRaw(ctx, http.MethodPost, "/v1/devices", MediaCSV, csv, &out)
+	return out, c.send(ctx, http.MethodPost, "/v1/devices", MediaCSV, csv, &out)
 }
 
 // ListDevices: GET /v1/devices[?supplier=].
