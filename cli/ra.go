@@ -271,7 +271,7 @@ Examples:
 			officerReissueCommand(),
 			{
 				Name: "list", Usage: "list officers, optionally of one party",
-				Description: "Example:\n   smki officer list --party 90-B3-D5-1F-30-00-00-5C",
+				Description: "CREDENTIAL EXPIRES shows who must renew (smki officer renew) and when;\n\"-\" for officers appointed before smki recorded it.\n\nExample:\n   smki officer list --party 90-B3-D5-1F-30-00-00-5C",
 				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "party", Usage: "Party ID (EUI-64)"}}, clientFlags()...),
 				Action: func(c *ucli.Context) error {
 					party, err := euiFlag(c, "party", false)
@@ -288,9 +288,13 @@ Examples:
 					}
 					var rows [][]string
 					for _, o := range officers {
-						rows = append(rows, []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy})
+						expires := "-"
+						if o.CredentialExpires != nil {
+							expires = o.CredentialExpires.UTC().Format("2006-01-02")
+						}
+						rows = append(rows, []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy, expires})
 					}
-					return show(c, officers, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY", rows)
+					return show(c, officers, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY\tCREDENTIAL EXPIRES", rows)
 				},
 			},
 			{

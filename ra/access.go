@@ -211,6 +211,8 @@ type Credential struct {
 	// (which the access CA issues too), so one file serves both directions.
 	CAPEM  []byte `json:"ca_pem"`
 	Serial string `json:"serial"` // lower-case hex serial of the client certificate
+	// NotAfter is when the client certificate expires.
+	NotAfter time.Time `json:"not_after"`
 }
 
 // issueOfficer issues a client certificate with CN = officer ID, OU = kind
@@ -258,9 +260,10 @@ func (a *AccessCA) certifyOfficer(officerID, kind, org string, pub *ecdsa.Public
 		return Credential{}, fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
 	return Credential{
-		CertPEM: pemCert(der),
-		CAPEM:   a.RootPEM(),
-		Serial:  serialHex(serial),
+		CertPEM:  pemCert(der),
+		CAPEM:    a.RootPEM(),
+		Serial:   serialHex(serial),
+		NotAfter: tmpl.NotAfter.UTC().Truncate(time.Second), // as the certificate encodes it
 	}, nil
 }
 

@@ -104,11 +104,11 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if existing == nil {
-			err = tx.CreateOfficer(store.Officer{ID: id, Name: name, Kind: kind, CertSerial: cred.Serial,
+			err = tx.CreateOfficer(store.Officer{ID: id, Name: name, Kind: kind, CertSerial: cred.Serial, CertNotAfter: cred.NotAfter,
 				Status: store.StatusActive, CreatedAt: s.now().UTC(), AppointedBy: bootstrapActor})
 		} else {
 			o := *existing
-			o.CertSerial = cred.Serial
+			o.CertSerial, o.CertNotAfter = cred.Serial, cred.NotAfter
 			err = tx.PutOfficer(o)
 		}
 		if err != nil {

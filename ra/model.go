@@ -42,6 +42,9 @@ type Officer struct {
 	CertSerial  string    `json:"cert_serial"`
 	AppointedBy string    `json:"appointed_by"`
 	CreatedAt   time.Time `json:"created_at"`
+	// CredentialExpires is when the officer's current credential expires
+	// (absent for officers appointed before smki recorded it).
+	CredentialExpires *time.Time `json:"credential_expires,omitempty"`
 }
 
 // CertInfo describes an issued certificate (PEM only where asked for).
@@ -71,8 +74,13 @@ func userFrom(u store.User) User {
 }
 
 func officerFrom(o store.Officer) Officer {
-	return Officer{ID: o.ID, Name: o.Name, PartyID: o.PartyID, Kind: o.Kind, Status: o.Status,
+	out := Officer{ID: o.ID, Name: o.Name, PartyID: o.PartyID, Kind: o.Kind, Status: o.Status,
 		CertSerial: o.CertSerial, AppointedBy: o.AppointedBy, CreatedAt: o.CreatedAt}
+	if !o.CertNotAfter.IsZero() {
+		at := o.CertNotAfter
+		out.CredentialExpires = &at
+	}
+	return out
 }
 
 func certFrom(c store.Certificate, withPEM bool) CertInfo {

@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/smki/smki/eui64"
 )
 
 func officerCSR(t *testing.T, key any) string {
@@ -139,5 +142,49 @@ func TestWriteCredentialKeyless(t *testing.T) {
 	}
 	if err := WriteCredential(dir, right); err == nil {
 		t.Error("second write over cert.pem succeeded")
+	}
+}
+
+// TestOfficerCredentialExpiryRecorded: the RA records when each officer's
+// credential expires — at appointment, at renewal and for the bootstrap
+// officers — exactly as the certificate says, and lists it.
+func TestOfficerCredentialExpiryRecorded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	notAfter := func(c Credential) time.Time {
+		t.Helper()
+		cert, err := parseCertPEM(c.CertPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert.NotAfter
+	}
+	o, cred, err := e.svc.AppointOfficer(ctx, e.admin, OfficerRequest{ID: "lee", Name: "Lee", Kind: KindAuthorityLiaison})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.CredentialExpires == nil || !o.CredentialExpires.Equal(notAfter(cred)) || !cred.NotAfter.Equal(notAfter(cred)) {
+		t.Fatalf("appointment: expires %v, credential %v, certificate %v", o.CredentialExpires, cred.NotAfter, notAfter(cred))
+	}
+	e.clock.set(e.clock.Now().Add(24 * time.Hour))
+	renewed, rcred, err := e.svc.RenewOfficerCredential(ctx, e.actor(cred), "lee", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.CredentialExpires == nil || !renewed.CredentialExpires.Equal(notAfter(rcred)) || !notAfter(rcred).After(notAfter(cred)) {
+		t.Fatalf("renewal: expires %v, certificate %v (was %v)", renewed.CredentialExpires, notAfter(rcred), notAfter(cred))
+	}
+	list, err := e.svc.ListOfficers(ctx, e.admin, eui64.ID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range list {
+		if l.CredentialExpires == nil {
+			t.Errorf("officer %s lists no credential expiry", l.ID)
+		}
+		if l.ID == "lee" && !l.CredentialExpires.Equal(notAfter(rcred)) {
+			t.Errorf("lee lists %v, want %v", l.CredentialExpires, notAfter(rcred))
+		}
 	}
 }

@@ -100,7 +100,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 			return "", fmt.Errorf("%w: officer %s changed while its credential was signed", ErrInternal, id)
 		}
 		old, custodian := o.CertSerial, o.AppointedBy
-		o.CertSerial = cred.Serial
+		o.CertSerial, o.CertNotAfter = cred.Serial, cred.NotAfter
 		if !self {
 			o.AppointedBy = a.id
 		}

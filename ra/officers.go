@@ -85,7 +85,7 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	if err != nil {
 		return Officer{}, Credential{}, err
 	}
-	o := store.Officer{ID: req.ID, Name: req.Name, PartyID: pid, Kind: req.Kind, CertSerial: cred.Serial,
+	o := store.Officer{ID: req.ID, Name: req.Name, PartyID: pid, Kind: req.Kind, CertSerial: cred.Serial, CertNotAfter: cred.NotAfter,
 		Status: store.StatusActive, AppointedBy: a.id}
 	err = s.change(ctx, a, ActAppointOfficer, "officer:"+o.ID, func(tx store.Tx, me store.Officer) (string, error) {
 		t := Target{PartyID: pid, OfficerKind: req.Kind}

@@ -116,6 +116,9 @@ type Officer struct {
 	PartyID     string // "" for RA officers
 	Kind        string // "sro", "aro", "ra-operator", "ra-approver", "authority-liaison"
 	CertSerial  string // serial of the officer's access certificate
+	// CertNotAfter is when that certificate expires (zero: not recorded,
+	// for officers appointed before smki kept it).
+	CertNotAfter time.Time
 	Status      string
 	CreatedAt   time.Time
 	AppointedBy string

@@ -184,8 +184,9 @@ func (t *tx) CreateOfficer(o store.Officer) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create officer: %w", err)
 	}
-	return t.insert("officer", o.ID, `INSERT INTO officers (id, name, party_id, kind, cert_serial, status, created_at, appointed_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, o.ID, o.Name, o.PartyID, o.Kind, o.CertSerial, o.Status, ts(o.CreatedAt), o.AppointedBy)
+	return t.insert("officer", o.ID, `INSERT INTO officers (id, name, party_id, kind, cert_serial, status, created_at, appointed_by, cert_not_after)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, o.ID, o.Name, o.PartyID, o.Kind, o.CertSerial, o.Status, ts(o.CreatedAt), o.AppointedBy,
+		ts(o.CertNotAfter))
 }
 
 // PutOfficer replaces an existing officer (ErrNotFound).
@@ -198,17 +199,18 @@ func (t *tx) PutOfficer(o store.Officer) error {
 		return fmt.Errorf("postgres: put officer: %w", err)
 	}
 	return t.update("officer", o.ID, `UPDATE officers SET name = $2, party_id = $3, kind = $4, cert_serial = $5, status = $6,
-		created_at = $7, appointed_by = $8 WHERE id = $1`, o.ID, o.Name, o.PartyID, o.Kind, o.CertSerial, o.Status, ts(o.CreatedAt), o.AppointedBy)
+		created_at = $7, appointed_by = $8, cert_not_after = $9 WHERE id = $1`, o.ID, o.Name, o.PartyID, o.Kind, o.CertSerial, o.Status,
+		ts(o.CreatedAt), o.AppointedBy, ts(o.CertNotAfter))
 }
 
-const officerCols = "id, name, party_id, kind, cert_serial, status, created_at, appointed_by"
+const officerCols = "id, name, party_id, kind, cert_serial, status, created_at, appointed_by, cert_not_after"
 
 func scanOfficer(row pgx.Row, o *store.Officer) error {
-	var at string
-	if err := row.Scan(&o.ID, &o.Name, &o.PartyID, &o.Kind, &o.CertSerial, &o.Status, &at, &o.AppointedBy); err != nil {
+	var at, notAfter string
+	if err := row.Scan(&o.ID, &o.Name, &o.PartyID, &o.Kind, &o.CertSerial, &o.Status, &at, &o.AppointedBy, &notAfter); err != nil {
 		return err
 	}
-	return times(&at, &o.CreatedAt)
+	return times(&at, &o.CreatedAt, &notAfter, &o.CertNotAfter)
 }
 
 // GetOfficer returns the officer id, or ErrNotFound.

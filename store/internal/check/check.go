@@ -188,6 +188,7 @@ func Officer(o store.Officer) (store.Officer, error) {
 		return o, err
 	}
 	o.CreatedAt = o.CreatedAt.UTC()
+	o.CertNotAfter = o.CertNotAfter.UTC()
 	return o, nil
 }
 
