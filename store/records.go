@@ -111,17 +111,17 @@ type User struct {
 // Officer is a person who may act for a party (SRO, ARO) or for the RA
 // (ra-operator, ra-approver, authority-liaison).
 type Officer struct {
-	ID          string // chosen by the RA, unique
-	Name        string
-	PartyID     string // "" for RA officers
-	Kind        string // "sro", "aro", "ra-operator", "ra-approver", "authority-liaison"
-	CertSerial  string // serial of the officer's access certificate
+	ID         string // chosen by the RA, unique
+	Name       string
+	PartyID    string // "" for RA officers
+	Kind       string // "sro", "aro", "ra-operator", "ra-approver", "authority-liaison"
+	CertSerial string // serial of the officer's access certificate
 	// CertNotAfter is when that certificate expires (zero: not recorded,
 	// for officers appointed before smki kept it).
 	CertNotAfter time.Time
-	Status      string
-	CreatedAt   time.Time
-	AppointedBy string
+	Status       string
+	CreatedAt    time.Time
+	AppointedBy  string
 }
 
 // AuditEntry is one record of the tamper-evident audit log.
