@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -95,63 +94,5 @@ Examples:
 			}
 			return nil
 		},
-	}
-}
-
-func auditCommand() *ucli.Command {
-	return &ucli.Command{
-		Name:  "audit",
-		Usage: "the tamper-evident audit log",
-		Subcommands: []*ucli.Command{{
-			Name:  "verify",
-			Usage: "walk the audit hash chain and name the first broken link",
-			Description: `With --data or --store it opens the store directly (a bbolt store only when
-its server is stopped: the embedded store is single-process; a PostgreSQL
-store at any time); otherwise it asks the RA.
-
-Examples:
-   smki audit verify --data ./data
-   smki audit verify --store 'postgres://smki@db/smki'
-   smki audit verify --ra https://127.0.0.1:8443 --officer ./admin`,
-			Flags: append([]ucli.Flag{
-				&ucli.StringFlag{Name: "data", Usage: "data directory of a stopped server"},
-				storeFlag(),
-			}, clientFlags()...),
-			Action: func(c *ucli.Context) error {
-				var rep ra.AuditReport
-				if dir := c.String("data"); dir != "" || c.String("store") != "" {
-					st, _, err := openStoreFlag(c, dir, 2*time.Second)
-					if err != nil {
-						return withCode(ExitUsage, err)
-					}
-					defer st.Close()
-					var werr error
-					rep, werr = ra.WalkAudit(c.Context, st)
-					rep.OK = werr == nil
-					if werr != nil {
-						rep.Error = werr.Error()
-					}
-				} else {
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					if rep, err = cl.VerifyAudit(c.Context); err != nil {
-						return apiErr(err)
-					}
-				}
-				if c.Bool("json") {
-					if err := printJSON(c, rep); err != nil {
-						return err
-					}
-				} else if rep.OK {
-					fmt.Fprintf(c.App.Writer, "audit chain OK: %d entries, head %s\n", rep.Entries, rep.Head)
-				}
-				if !rep.OK {
-					return fmt.Errorf("E_AUDIT_CHAIN_BROKEN: first broken link at entry %d: %s", rep.BrokenAt, rep.Error)
-				}
-				return nil
-			},
-		}},
 	}
 }

@@ -2,6 +2,7 @@ package ra
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -22,7 +23,8 @@ func WithBundleMaxAge(d time.Duration) Option { return func(s *Service) { s.bund
 
 // ExportBundle returns the signed policy bundle (docs/bundle.md) as of the
 // service clock, for RA officers and verifier credentials. The read
-// is audited; the bundle is built from one read transaction, so its
+// is audited before the build, so the bundle's audit_head covers its own
+// export; the bundle is built from one read transaction, so its
 // revocation_seq is exactly the sequence its revoked list is complete up
 // to. ErrSigner if the service has no system signer.
 func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
@@ -63,7 +65,10 @@ func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
 //   - certificates: every xml-signing certificate of the CA, good or
 //     revoked (a verifier must resolve a revoked signer to say REVOKED);
 //   - revoked: every revoked certificate (issuer DN, hex serial, time,
-//     reason) and revocation_seq, the store's revocation sequence.
+//     reason) and revocation_seq, the store's revocation sequence;
+//   - audit_head: the last committed audit entry's seq and hash, so that
+//     every bundle kept by a verifier anchors the audit chain outside the
+//     database (smki audit verify --checkpoint).
 func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
 	now := s.now().UTC()
 	b := &verifier.Bundle{Version: verifier.BundleVersion, IssuedAt: now, MaxAge: verifier.Duration(s.bundleMaxAge),
@@ -72,6 +77,11 @@ func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
 		var err error
 		if b.RevocationSeq, err = tx.RevocationSeq(); err != nil {
 			return err
+		}
+		if head, ok, err := lastAuditEntry(tx); err != nil {
+			return err
+		} else if ok {
+			b.AuditHead = &verifier.AuditHead{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash)}
 		}
 		if err := bundleDirectory(tx, b); err != nil {
 			return err

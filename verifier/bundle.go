@@ -53,6 +53,19 @@ type Bundle struct {
 	Devices       []Device                   `json:"devices"`
 	Certificates  [][]byte                   `json:"certificates"`
 	Revoked       []RevokedCert              `json:"revoked"`
+	// AuditHead is optional: the RA's audit chain head when it built the
+	// bundle, evidence for `smki audit verify --checkpoint`. The verifier
+	// itself does not use it; it is declared so the strict decoder accepts it.
+	AuditHead *AuditHead `json:"audit_head,omitempty"`
+}
+
+// AuditHead names the last audit entry the RA had committed when it built
+// a bundle: its sequence number and its chain hash (lower-case hex of
+// store.AuditEntry.Hash). Because the bundle is signed and kept by others,
+// it anchors the audit chain outside the RA's database (docs/bundle.md).
+type AuditHead struct {
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
 }
 
 // User is a User ID bound to one party and one User Role.
