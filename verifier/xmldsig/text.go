@@ -96,86 +96,31 @@ func charRef(name string) (rune, bool) {
 	return r, true
 }
 
-// escText and escAttr mark the bytes c14n escapes in text and in
-// attribute values.
-var escText, escAttr = func() (t, a [256]bool) {
-	for _, c := range "&<>\r" {
-		t[c] = true
-	}
-	for _, c := range "&<\"\t\n\r" {
-		a[c] = true
-	}
+// escText and escAttr map each byte c14n escapes, in text and in
+// attribute values, to its escape ("" for bytes copied as they are).
+var escText, escAttr = func() (t, a [256]string) {
+	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
+	a['&'], a['<'], a['"'] = "&amp;", "&lt;", "&quot;"
+	a['\t'], a['\n'], a['\r'] = "&#x9;", "&#xA;", "&#xD;"
 	return t, a
 }()
 
 // appendText appends s escaped as c14n text: & < > and CR.
-func appendText(b []byte, s string) []byte {
-	i := 0
-	for i < len(s) && !escText[s[i]] {
-		i++
-	}
-	if i == len(s) {
-		return append(b, s...)
-	}
-	last := 0
-	for ; i < len(s); i++ {
-		if !escText[s[i]] {
-			continue
-		}
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			continue
-		}
-		b = append(b, s[last:i]...)
-		b = append(b, esc...)
-		last = i + 1
-	}
-	return append(b, s[last:]...)
-}
+func appendText(b []byte, s string) []byte { return appendEscaped(b, s, &escText) }
 
 // appendAttrValue appends s escaped as a c14n attribute value: & < " TAB LF CR.
-func appendAttrValue(b []byte, s string) []byte {
-	i := 0
-	for i < len(s) && !escAttr[s[i]] {
-		i++
-	}
-	if i == len(s) {
-		return append(b, s...)
-	}
+func appendAttrValue(b []byte, s string) []byte { return appendEscaped(b, s, &escAttr) }
+
+// appendEscaped appends s with every byte that esc maps replaced by its
+// escape; a string with none is appended in one copy.
+func appendEscaped(b []byte, s string, esc *[256]string) []byte {
 	last := 0
-	for ; i < len(s); i++ {
-		if !escAttr[s[i]] {
-			continue
+	for i := 0; i < len(s); i++ {
+		if e := esc[s[i]]; e != "" {
+			b = append(b, s[last:i]...)
+			b = append(b, e...)
+			last = i + 1
 		}
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '"':
-			esc = "&quot;"
-		case '\t':
-			esc = "&#x9;"
-		case '\n':
-			esc = "&#xA;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			continue
-		}
-		b = append(b, s[last:i]...)
-		b = append(b, esc...)
-		last = i + 1
 	}
 	return append(b, s[last:]...)
 }
