@@ -40,9 +40,6 @@ func passphrase(c *ucli.Context) ([]byte, error) {
 	return nil, nil
 }
 
-// storePath is the bbolt file inside a data directory.
-func storePath(dataDir string) string { return filepath.Join(dataDir, "smki.db") }
-
 func caCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "ca",

@@ -7,6 +7,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/server"
 	"github.com/smki/smki/store/migrate"
 )
 
@@ -85,23 +86,23 @@ type migrateReport struct {
 }
 
 func storeMigrate(c *ucli.Context) error {
-	from, err := parseStoreSpec(c.String("from"), "")
+	from, err := server.ParseStore(c.String("from"), "")
 	if err != nil {
-		return err
+		return withCode(ExitUsage, err)
 	}
-	to, err := parseStoreSpec(c.String("to"), "")
+	to, err := server.ParseStore(c.String("to"), "")
 	if err != nil {
-		return err
+		return withCode(ExitUsage, err)
 	}
 	if from == to {
 		return usageErr("--from and --to name the same store")
 	}
-	src, err := from.open(c.Context, storeLockWait)
+	src, err := from.Open(c.Context, storeLockWait)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
 	defer src.Close()
-	dst, err := to.open(c.Context, storeLockWait)
+	dst, err := to.Open(c.Context, storeLockWait)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}

@@ -52,8 +52,9 @@ type actorKey struct{}
 // over TLS that requires and verifies client certificates against the
 // access root (AccessCA.TLSConfig): /v1 takes the caller's identity only
 // from the verified client certificate, never from the request, and
-// refuses any request without one. /metrics, /openapi.yaml and /healthz
-// need no officer (but the TLS layer still demands a certificate).
+// refuses any request without one. /metrics and /openapi.yaml need no
+// officer (but the TLS layer still demands a certificate). Health is the
+// server's (package server), not the API's.
 func NewServer(svc *Service, opts ...ServerOption) http.Handler {
 	s := &server{svc: svc, log: slog.New(slog.DiscardHandler), maxBody: DefaultMaxBody}
 	for _, o := range opts {
@@ -94,7 +95,6 @@ func NewServer(svc *Service, opts ...ServerOption) http.Handler {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(openAPI)
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: no route %s %s", ErrNotFound, r.Method, r.URL.Path))
 	})

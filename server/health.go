@@ -1,0 +1,62 @@
+package server
+
+import (
+	"encoding/pem"
+	"fmt"
+	"net/http"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/store"
+)
+
+// mountPublic serves what relying parties fetch without credentials: the
+// roots, the issuing CA, the CRLs, and the server's one /healthz.
+//
+// /healthz says whether the store answers ("status": "ok", else 503
+// "unavailable"), whether this instance runs scheduled work ("scheduler":
+// "leader" or "standby") and how fresh the ARL is ("arl": "ok", "stale"
+// past half its lifetime, "expired"; see ca.ARLState), which matters with
+// the root offline, where only a key ceremony renews it.
+func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		err := st.View(r.Context(), func(tx store.Tx) error { _, err := tx.RevocationSeq(); return err })
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"status\":\"unavailable\",\"scheduler\":%q}\n", sched.state())
+			return
+		}
+		arl := "unknown"
+		if s, err := authority.ARLStatus(r.Context()); err == nil {
+			arl = string(s.State)
+		}
+		fmt.Fprintf(w, "{\"status\":\"ok\",\"scheduler\":%q,\"arl\":%q}\n", sched.state(), arl)
+	})
+	mux.HandleFunc("GET /roots", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: authority.Root().Raw})
+	})
+	mux.HandleFunc("GET /ca/issuing.pem", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: authority.Issuing().Raw})
+	})
+	mux.HandleFunc("GET /crl/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var name string
+		switch r.PathValue("name") {
+		case "orl.crl":
+			name = "orl"
+		case "arl.crl":
+			name = "arl"
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		der, err := authority.CRL(r.Context(), name)
+		if err != nil {
+			http.Error(w, "E_CRL_UNAVAILABLE", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		w.Write(der)
+	})
+}

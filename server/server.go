@@ -1,0 +1,390 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/testpki"
+)
+
+// DefaultListen is the listen address when Config.Listen is empty.
+const DefaultListen = "127.0.0.1:8443"
+
+// shutdownGrace bounds how long Serve waits for requests in flight once
+// its context ends.
+const shutdownGrace = 10 * time.Second
+
+// Config is everything `smki serve` needs, already read from wherever it
+// came from (flags, environment, config file): Open does no parsing of its
+// own beyond the store spec and the listen address.
+type Config struct {
+	// DataDir holds the CA keys (softkms), the access CA, the RA signer,
+	// the bootstrap officer credentials and, by default, the bbolt store.
+	DataDir string
+	// Listen is the HTTPS address (host:port; default DefaultListen).
+	Listen string
+	// Store is a store spec (ParseStore); "" is the bbolt file in DataDir.
+	Store string
+	// Passphrase decrypts the CA keys under DataDir/keys (softkms).
+	// It may be empty with KMS, or with Dev (then DataDir/passphrase is
+	// created on first start).
+	Passphrase []byte
+	// KMS is a KMS URI for the CA keys ("": softkms files).
+	KMS string
+	// Dev initialises everything on first start: the data directory, a
+	// passphrase file, the CA and a test PKI scenario.
+	Dev bool
+	// RecoverBootstrap re-issues the bootstrap officers' credentials if
+	// they are missing or superseded (break-glass).
+	RecoverBootstrap bool
+	// RequireOfficerCSR certifies only officer keys the appointee made.
+	RequireOfficerCSR bool
+	// OfflineRoot runs without the Root OCA key (see ca.Config).
+	OfflineRoot bool
+	// ReconcileAfter is the age at which an open issuance intent is
+	// settled; nil is the engine's default (0 on bbolt, the only writer;
+	// ca.DefaultReconcileAfter on PostgreSQL).
+	ReconcileAfter *time.Duration
+	// Logger receives the server's structured log (default: discard).
+	Logger *slog.Logger
+}
+
+// Server is an assembled smki server: its listener is bound and every
+// component is open, but it serves nothing until Serve.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	ln        net.Listener
+	spec      StoreSpec
+	st        store.Store
+	sched     *scheduler
+	authority *ca.CA
+	svc       *ra.Service
+	http      *http.Server
+	closers   []func() error // in the order to close them
+}
+
+// Open checks cfg, binds the listener (before anything is written, so a
+// busy port leaves the data directory untouched), then opens the store,
+// the CA (initialising it in Dev mode), the RA's keys and service, and
+// issues the bootstrap officer credentials on first start. On error
+// everything already opened is closed again.
+func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.cfg.Listen == "" {
+		s.cfg.Listen = DefaultListen
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	// 1. Bind first: nothing below may run, and write to the data
+	// directory, for a server that cannot serve.
+	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err
+		}
+		return nil, fmt.Errorf("%w: listen on %s: %v; choose a free port or stop the process holding it", ErrListen, s.cfg.Listen, err)
+	}
+	s.closers = append(s.closers, s.ln.Close)
+
+	// 2. The data directory, and in Dev mode its passphrase.
+	dir := s.cfg.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: data directory: %v", ErrConfig, err)
+	}
+	pass := s.cfg.Passphrase
+	if len(pass) == 0 && s.cfg.KMS == "" {
+		if pass, err = devPassphrase(dir); err != nil {
+			return nil, err
+		}
+	}
+
+	// 3. The store, and whether this instance leads scheduled work.
+	if s.st, err = s.spec.Open(ctx, 0); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.st.Close)
+	s.sched = newScheduler(s.st, s.log)
+
+	// 4. The CA (created on first start in Dev mode).
+	reconcile := s.reconcileAfter()
+	caCfg := ca.Config{Dir: dir, Passphrase: pass, KMS: s.cfg.KMS, Logger: s.log, ReconcileAfter: reconcile,
+		OfflineRoot: s.cfg.OfflineRoot}
+	s.authority, err = ca.Open(ctx, s.st, caCfg)
+	if errors.Is(err, ca.ErrNotInitialised) && s.cfg.Dev {
+		if err = ca.Init(ctx, s.st, caCfg, ca.InitOptions{}); err == nil {
+			s.authority, err = ca.Open(ctx, s.st, caCfg)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.authority.Close)
+	if s.authority.RootOffline() {
+		if st, err := s.authority.ARLStatus(ctx); err == nil {
+			s.log.Info("Root OCA key offline: the ARL comes from the key ceremony", "arl", string(st.State),
+				"arl_number", st.Number, "arl_next_update", st.NextUpdate)
+		}
+	}
+	if s.cfg.Dev {
+		if _, err := os.Stat(s.scenarioDir()); errors.Is(err, os.ErrNotExist) {
+			if _, err := testpki.Build(ctx, testpki.Options{Out: s.scenarioDir()}); err != nil {
+				return nil, fmt.Errorf("building the dev test PKI: %w", err)
+			}
+		}
+	}
+
+	// 5. The access CA and the RA's own OU=89 signer (which signs the
+	// policy bundle and the revocation feed; verifiers accept them only
+	// from that role, chained to the root) keep their keys in the CA's key
+	// backend.
+	access, signer, err := openRAKeys(ctx, dir, s.authority, s.log)
+	if err != nil {
+		return nil, err
+	}
+	tlsConf, err := s.tlsConfig(access)
+	if err != nil {
+		return nil, err
+	}
+
+	// 6. The RA, and on first start the first two RA people (an operator
+	// and an approver, for four-eyes decisions) under DataDir/officers;
+	// later starts never re-issue them unless asked to (break-glass).
+	raOpts := []ra.Option{ra.WithLogger(s.log), ra.WithSystemSigner(signer), ra.WithLocker(s.sched)}
+	if s.cfg.RequireOfficerCSR {
+		raOpts = append(raOpts, ra.WithOfficerCSRRequired())
+	}
+	if s.svc, err = ra.New(s.st, s.authority, access, raOpts...); err != nil {
+		return nil, err
+	}
+	bootstrap := s.svc.Bootstrap
+	if s.cfg.RecoverBootstrap {
+		bootstrap = s.svc.RecoverBootstrap
+	}
+	if err := bootstrap(ctx, dir); err != nil {
+		return nil, err
+	}
+
+	// 7. The endpoints: public CA material and the one /healthz, then the
+	// RA API for everything else.
+	mux := http.NewServeMux()
+	mountPublic(mux, s.st, s.authority, s.sched)
+	mux.Handle("/", ra.NewServer(s.svc, ra.WithServerLogger(s.log)))
+	s.http = &http.Server{Handler: mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	// Held revocation-feed requests answer at once on shutdown instead of
+	// making Shutdown wait out their long polls.
+	s.http.RegisterOnShutdown(s.svc.DrainFeed)
+	return s, nil
+}
+
+// check refuses an unusable Config before anything is bound or written.
+func (s *Server) check() error {
+	if s.cfg.DataDir == "" {
+		return fmt.Errorf("%w: no data directory", ErrConfig)
+	}
+	if _, _, err := net.SplitHostPort(s.cfg.Listen); err != nil {
+		return fmt.Errorf("%w: listen address %q: want host:port, e.g. 127.0.0.1:8443", ErrConfig, s.cfg.Listen)
+	}
+	if len(s.cfg.Passphrase) == 0 && s.cfg.KMS == "" && !s.cfg.Dev {
+		return fmt.Errorf("%w: a CA key passphrase is needed: give a passphrase file, a KMS URI, or dev mode", ErrConfig)
+	}
+	if s.cfg.ReconcileAfter != nil && *s.cfg.ReconcileAfter < 0 {
+		return fmt.Errorf("%w: reconcile-after %v: want a duration >= 0, e.g. 2m", ErrConfig, *s.cfg.ReconcileAfter)
+	}
+	var err error
+	s.spec, err = ParseStore(s.cfg.Store, s.cfg.DataDir)
+	return err
+}
+
+// reconcileAfter is Config.ReconcileAfter, or the engine's default: every
+// open intent on bbolt (this process is the only writer), only those older
+// than ca.DefaultReconcileAfter on PostgreSQL (younger ones may be another
+// instance's issuance in flight).
+func (s *Server) reconcileAfter() time.Duration {
+	if s.cfg.ReconcileAfter != nil {
+		return *s.cfg.ReconcileAfter
+	}
+	if s.spec.Engine == "postgres" {
+		return ca.DefaultReconcileAfter
+	}
+	return 0
+}
+
+// tlsConfig is the server's TLS: a server certificate from the access CA
+// for the listen host (and localhost). Roots, CRLs and health are public;
+// the RA API requires a verified officer certificate and checks for one on
+// every request, so a client certificate is verified if given.
+func (s *Server) tlsConfig(access *ra.AccessCA) (*tls.Config, error) {
+	host, _, _ := net.SplitHostPort(s.cfg.Listen)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = ""
+	}
+	conf, err := access.TLSConfig(host, "localhost", "127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	conf.ClientAuth = tls.VerifyClientCertIfGiven
+	return conf, nil
+}
+
+// Addr is the bound listen address (with the real port when Config.Listen
+// asked for port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve runs the scheduled work and serves HTTPS until ctx ends, then
+// shuts down gracefully (requests in flight get shutdownGrace) and waits
+// for the scheduled work to stop. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// CRL refresh and late intent reconciliation, then scheduled SoLR
+	// revocations and event ends (jobs live in the store, so they survive
+	// a restart and run once), each only while this instance leads.
+	wg.Add(2)
+	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, time.Minute, s.log) }()
+	go func() { defer wg.Done(); s.svc.RunScheduler(ctx, time.Second) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, stop := context.WithTimeout(context.Background(), shutdownGrace)
+	defer stop()
+	s.log.Info("shutting down")
+	return s.http.Shutdown(shutdown)
+}
+
+// Close releases everything Open opened, scheduler leadership first (so
+// another instance takes over at once), in reverse order. Call it after
+// Serve has returned.
+func (s *Server) Close() error {
+	if s.sched != nil {
+		s.sched.release()
+	}
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// Run is Open, Serve and Close: it serves cfg until ctx ends. ready, if
+// not nil, is called once the server is open and about to serve (to print
+// where it listens, or to write a ready file); an error from it stops the
+// server.
+func Run(ctx context.Context, cfg Config, ready func(*Server) error) error {
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if ready != nil {
+		if err := ready(s); err != nil {
+			return err
+		}
+	}
+	return s.Serve(ctx)
+}
+
+// WriteSummary writes where the server listens and where an operator
+// finds its files, one "name: value" line each, for the console.
+func (s *Server) WriteSummary(w io.Writer) {
+	addr := s.Addr()
+	dir := s.cfg.DataDir
+	fmt.Fprintf(w, "smki serving on https://%s\n", addr)
+	fmt.Fprintf(w, "  data:        %s\n", absPath(dir))
+	fmt.Fprintf(w, "  store:       %s\n", s.spec)
+	fmt.Fprintf(w, "  roots:       https://%s/roots\n", addr)
+	fmt.Fprintf(w, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
+	if s.authority.RootOffline() {
+		fmt.Fprintf(w, "  root key:    offline (ARL from the key ceremony: smki ca import-arl)\n")
+	}
+	fmt.Fprintf(w, "  TLS root:    %s\n", absPath(filepath.Join(dir, "access", "access-root.pem")))
+	fmt.Fprintf(w, "  RA operator: --officer %s\n", absPath(filepath.Join(dir, "officers", "admin")))
+	fmt.Fprintf(w, "  RA approver: --officer %s\n", absPath(filepath.Join(dir, "officers", "approver")))
+	fmt.Fprintf(w, "  API:         https://%s/openapi.yaml\n", addr)
+	if s.cfg.Dev {
+		fmt.Fprintf(w, "  test PKI:    %s\n", absPath(s.scenarioDir()))
+	}
+}
+
+// scenarioDir is where Dev mode builds its test PKI scenario.
+func (s *Server) scenarioDir() string { return filepath.Join(s.cfg.DataDir, "testpki") }
+
+// openRAKeys opens (creating or migrating as needed) the RA access CA
+// under DATA/access and the RA system signer under DATA/ra, both with their
+// keys in authority's key backend. Each softkms key costs a PBKDF2 to
+// decrypt, so the two open at once.
+func openRAKeys(ctx context.Context, dir string, authority *ca.CA, log *slog.Logger) (*ra.AccessCA, *ra.SystemSigner, error) {
+	var (
+		access    *ra.AccessCA
+		accessErr error
+		done      = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		access, accessErr = ra.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, log)
+	}()
+	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ra.DefaultSystemID, time.Now(), log)
+	<-done
+	return access, signer, errors.Join(accessErr, err)
+}
+
+// devPassphrase returns the dev-mode passphrase kept in DATA/passphrase,
+// creating a random one on first start.
+func devPassphrase(dir string) ([]byte, error) {
+	p := filepath.Join(dir, "passphrase")
+	if b, err := os.ReadFile(p); err == nil {
+		return b, nil
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	pass := []byte(hex.EncodeToString(raw[:]))
+	if err := os.WriteFile(p, pass, 0o600); err != nil {
+		return nil, fmt.Errorf("writing the dev passphrase: %w", err)
+	}
+	return pass, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestOpenServeHealthz assembles a dev server from a Config alone (no CLI),
+// serves it, and reads the one /healthz over TLS verified against the
+// access root; cancelling the context shuts it down cleanly.
+func TestOpenServeHealthz(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := Open(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Dev: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+
+	rootPEM, err := os.ReadFile(filepath.Join(data, "access", "access-root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(rootPEM) {
+		t.Fatal("no access root")
+	}
+	client := &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://" + s.Addr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Status, Scheduler, ARL string }
+	err = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || h.Status != "ok" || h.Scheduler != "leader" || h.ARL != "ok" {
+		t.Fatalf("/healthz: %d %+v %v", resp.StatusCode, h, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after cancel: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+}
+
+// TestOpenBusyPortWritesNothing: a listen address in use fails with
+// ErrListen before the data directory is created.
+func TestOpenBusyPortWritesNothing(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	_, err = Open(context.Background(), Config{DataDir: data, Listen: ln.Addr().String(), Dev: true})
+	if !errors.Is(err, ErrListen) {
+		t.Fatalf("Open on a busy port: %v, want ErrListen", err)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("data directory after a failed listen: %v, want it absent", err)
+	}
+}
+
+// TestOpenRefusesBadConfig: each unusable Config is refused with
+// ErrConfig before anything is bound or written.
+func TestOpenRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	neg := -time.Second
+	dir := filepath.Join(t.TempDir(), "data")
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no data directory", Config{Dev: true}},
+		{"listen without port", Config{DataDir: dir, Listen: "127.0.0.1", Dev: true}},
+		{"no passphrase outside dev", Config{DataDir: dir, Listen: "127.0.0.1:0"}},
+		{"negative reconcile-after", Config{DataDir: dir, Listen: "127.0.0.1:0", Dev: true, ReconcileAfter: &neg}},
+		{"bad store spec", Config{DataDir: dir, Listen: "127.0.0.1:0", Dev: true, Store: "mysql://h/db"}},
+	}
+	for _, tt := range tests {
+		_, err := Open(context.Background(), tt.cfg)
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: %v, want ErrConfig", tt.name, err)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("data directory after refused configs: %v, want it absent", err)
+	}
+}
