@@ -1,0 +1,347 @@
+// Package strictjson owns the one rule by which smki reads JSON that
+// someone else wrote: request bodies, the signed files officers submit
+// (ADT, eligibility policy) and the RA's signed envelopes (bundle, feed).
+// A document must have exactly one meaning, to smki and to every other
+// reader (a proxy, a log reader, the officer who read and signed it), so
+// Decode refuses what encoding/json would quietly resolve:
+//
+//   - bytes that are not UTF-8 (encoding/json replaces them with U+FFFD);
+//   - anything but exactly one JSON value (trailing data);
+//   - a member name twice in one object, compared under Unicode simple case
+//     folding ({"serial":"A","Serial":"B"}: encoding/json keeps the last);
+//   - a member of a struct that is not spelled exactly as its field
+//     (encoding/json matches names case-insensitively, so "SERIAL" would
+//     set serial for smki and be ignored by a case-sensitive reader);
+//   - a member no field takes (unknown fields);
+//   - nesting deeper than MaxDepth.
+//
+// It does not limit size: callers bound what they read before calling it.
+// Errors are plain sentences without a code; each caller wraps them in its
+// own (E_RA_BAD_REQUEST, E_RA_ADT_FORMAT, E_POLICY_INVALID,
+// E_ENVELOPE_FORMAT, ...). The package imports only the standard library,
+// so the verifier may use it without growing its dependency list.
+package strictjson
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting of objects and arrays Decode accepts.
+// smki's formats nest a few levels; the limit only bounds hostile input.
+const MaxDepth = 64
+
+// Decode parses data, which must be exactly one JSON value, into v (a
+// non-nil pointer), refusing everything the package comment lists.
+func Decode(data []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("strictjson: Decode needs a non-nil pointer, not %T", v)
+	}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("not valid UTF-8 at offset %d", invalidUTF8At(data))
+	}
+	if !json.Valid(data) {
+		return syntaxError(data)
+	}
+	if err := scan(data, rv.Type().Elem()); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields() // scan refused them already; kept as a backstop
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
+}
+
+// syntaxError says why data (valid UTF-8) is not one JSON value.
+func syntaxError(data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errors.New("no JSON value")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("not JSON: %s at offset %d", strings.TrimPrefix(se.Error(), "json: "), se.Offset)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return errors.New("not JSON: the value is cut short")
+		}
+		return fmt.Errorf("not JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return fmt.Errorf("data after the JSON value (offset %d)", dec.InputOffset())
+}
+
+// decodeError words an encoding/json decoding error without its "json: "
+// prefix or Go type names where it can.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Errorf("member %q: a JSON %s is not allowed here", te.Field, te.Value)
+		}
+		return fmt.Errorf("a JSON %s is not allowed here", te.Value)
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// frame is one open object or array during scan.
+type frame struct {
+	obj bool
+	// fields are the exact member names of the struct this object fills,
+	// with their types; nil when the object is not a struct (a map, an
+	// interface, a type with its own UnmarshalJSON).
+	fields map[string]reflect.Type
+	elem   reflect.Type // a map's or array's element type; nil if unknown
+	next   reflect.Type // the type of the member value after the last name
+	keys   []string     // folded names, while few
+	set    map[string]bool
+}
+
+const fewKeys = 8
+
+// scan walks data (valid JSON, checked by the caller) once, in place:
+// member names are materialised, string values are skipped, not copied,
+// which matters for a device import of tens of MiB in one string. t is the
+// type the top-level value decodes into.
+func scan(data []byte, t reflect.Type) error {
+	var stack []frame
+	wantKey := false
+	valueType := func() reflect.Type {
+		if len(stack) == 0 {
+			return t
+		}
+		top := &stack[len(stack)-1]
+		if top.obj {
+			return top.next
+		}
+		return top.elem
+	}
+	for i := 0; i < len(data); {
+		switch c := data[i]; c {
+		case '{', '[':
+			if len(stack) == MaxDepth {
+				return fmt.Errorf("nested deeper than %d at offset %d", MaxDepth, i)
+			}
+			f := frame{obj: c == '{'}
+			vt := target(valueType())
+			if vt != nil {
+				switch k := vt.Kind(); {
+				case c == '{' && k == reflect.Struct:
+					f.fields = fieldsOf(vt)
+				case c == '{' && k == reflect.Map, c == '[' && (k == reflect.Slice || k == reflect.Array):
+					f.elem = vt.Elem()
+				}
+			}
+			stack = append(stack, f)
+			wantKey = c == '{'
+			i++
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+			wantKey = false
+			i++
+		case ',':
+			wantKey = stack[len(stack)-1].obj
+			i++
+		case '"':
+			end, escaped := stringEnd(data, i)
+			if wantKey {
+				name := string(data[i+1 : end-1])
+				if escaped {
+					if err := json.Unmarshal(data[i:end], &name); err != nil {
+						return fmt.Errorf("member name at offset %d: %v", i, err)
+					}
+				}
+				if err := stack[len(stack)-1].member(name); err != nil {
+					return err
+				}
+				wantKey = false
+			}
+			i = end
+		default:
+			i++ // whitespace, ':', numbers, true, false, null
+		}
+	}
+	return nil
+}
+
+// member records name in the object f and sets the type of its value.
+func (f *frame) member(name string) error {
+	key := foldKey(name)
+	switch {
+	case f.set != nil:
+		if f.set[key] {
+			return fmt.Errorf("member %q appears twice in one object", name)
+		}
+		f.set[key] = true
+	default:
+		for _, k := range f.keys {
+			if k == key {
+				return fmt.Errorf("member %q appears twice in one object", name)
+			}
+		}
+		f.keys = append(f.keys, key)
+		if len(f.keys) > fewKeys {
+			f.set = make(map[string]bool, 2*fewKeys)
+			for _, k := range f.keys {
+				f.set[k] = true
+			}
+			f.keys = nil
+		}
+	}
+	f.next = f.elem
+	if f.fields == nil {
+		return nil
+	}
+	ft, ok := f.fields[name]
+	if !ok {
+		for exact := range f.fields {
+			if strings.EqualFold(exact, name) {
+				return fmt.Errorf("member %q must be spelled %q (names are case-sensitive)", name, exact)
+			}
+		}
+		return fmt.Errorf("unknown member %q", name)
+	}
+	f.next = ft
+	return nil
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// target is the type whose members scan can check for a value decoded
+// into t: t without pointers, or nil when t reads itself (UnmarshalJSON,
+// UnmarshalText) or is an interface, so its members are not fields.
+func target(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface {
+		return nil
+	}
+	if p := reflect.PointerTo(t); p.Implements(jsonUnmarshaler) || p.Implements(textUnmarshaler) {
+		return nil
+	}
+	return t
+}
+
+var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+
+// fieldsOf returns the exact JSON member names of struct t, as
+// encoding/json names them: the tag's name, else the field's name;
+// untagged embedded structs contribute their fields, a shallower field
+// winning over a deeper one of the same name; "-" and unexported fields
+// are left out.
+func fieldsOf(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := map[string]reflect.Type{}
+	collectFields(t, m, 0)
+	fieldCache.Store(t, m)
+	return m
+}
+
+func collectFields(t reflect.Type, into map[string]reflect.Type, depth int) {
+	if depth > MaxDepth {
+		return
+	}
+	var embedded []reflect.Type
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if name == "" && ft.Kind() == reflect.Struct {
+				embedded = append(embedded, ft)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, taken := into[name]; !taken {
+			into[name] = f.Type
+		}
+	}
+	for _, e := range embedded {
+		collectFields(e, into, depth+1)
+	}
+}
+
+// stringEnd returns the offset just past the string starting at data[i]
+// (a '"') and whether it holds escapes. data is valid JSON.
+func stringEnd(data []byte, i int) (end int, escaped bool) {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return j + 1, escaped
+		}
+	}
+	return len(data), escaped
+}
+
+// foldKey maps every rune of k to the least rune of its simple case-fold
+// orbit, so that two names equal under strings.EqualFold fold alike.
+func foldKey(k string) string {
+	ascii := true
+	for i := 0; i < len(k); i++ {
+		if k[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		// An ASCII letter's fold orbit is {upper, lower} plus, for k and
+		// s, a non-ASCII rune (KELVIN SIGN, LONG S) above both: the least
+		// is the upper case.
+		return strings.ToUpper(k)
+	}
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < m {
+				m = f
+			}
+		}
+		return m
+	}, k)
+}

@@ -1,0 +1,304 @@
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+type inner struct {
+	X int `json:"x"`
+}
+
+type base struct {
+	Shared string `json:"shared"`
+}
+
+type doc struct {
+	base
+	Serial  string            `json:"serial"`
+	Count   int               `json:"count,omitempty"`
+	Untag   bool              // encoding/json names it "Untag"
+	Skip    string            `json:"-"`
+	Items   []inner           `json:"items"`
+	ByName  map[string]inner  `json:"by_name"`
+	Ptr     *inner            `json:"ptr"`
+	Any     any               `json:"any"`
+	Raw     json.RawMessage   `json:"raw"`
+	Text    textID            `json:"text"`
+	Fixed   [2]inner          `json:"fixed"`
+	Strings map[string]string `json:"strings"`
+	private int
+}
+
+// textID reads itself from a JSON string, as eui64.ID does.
+type textID string
+
+func (t *textID) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		return errors.New("empty ID")
+	}
+	*t = textID(b)
+	return nil
+}
+
+// TestDecode is the one table of what every strict JSON reader in smki
+// accepts and refuses: the RA's request bodies and ADT files, the
+// eligibility policy, the bundle and feed envelopes.
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		in   string
+		want string // "" accepts; else a substring of the error
+	}{
+		{"empty object", `{}`, ""},
+		{"every field", `{"shared":"s","serial":"A","count":2,"Untag":true,"items":[{"x":1},{"x":2}],"by_name":{"a":{"x":1}},"ptr":{"x":3},"any":{"Q":1,"q ":2},"raw":{"R":1},"text":"id","fixed":[{"x":1},{"x":2}],"strings":{"a":"b"}}`, ""},
+		{"whitespace around", " \n{ \"serial\" : \"A\" }\t\n", ""},
+		{"null members", `{"ptr":null,"items":null,"any":null}`, ""},
+		{"escaped member name", `{"ser\u0069al":"A"}`, ""},
+		{"same name in sibling objects", `{"items":[{"x":1},{"x":2}],"ptr":{"x":1}}`, ""},
+		{"names as string values", `{"serial":"serial","strings":{"a":"{\"a\":1,\"a\":2}"}}`, ""},
+
+		{"duplicate member", `{"serial":"A","serial":"B"}`, `member "serial" appears twice`},
+		{"duplicate member escaped", `{"serial":"A","s\u0065rial":"B"}`, `appears twice`},
+		{"duplicate in array element", `{"items":[{"x":1,"x":2}]}`, `member "x" appears twice`},
+		{"duplicate map key", `{"strings":{"a":"1","a":"2"}}`, `appears twice`},
+		{"duplicate in untyped value", `{"any":{"k":1,"k":2}}`, `appears twice`},
+		{"duplicate in raw value", `{"raw":{"k":1,"k":2}}`, `appears twice`},
+
+		{"case variant of a field", `{"serial":"A","Serial":"B"}`, `member "Serial" appears twice`},
+		{"field in the wrong case alone", `{"SERIAL":"A"}`, `must be spelled "serial"`},
+		{"untagged field in the wrong case", `{"untag":true}`, `must be spelled "Untag"`},
+		{"case variant map keys", `{"strings":{"a":"1","A":"2"}}`, `appears twice`},
+		{"case variant untyped", `{"any":{"k":1,"K":2}}`, `appears twice`},
+		{"KELVIN SIGN folds to K", `{"any":{"k":1,"\u212a":2}}`, `appears twice`},
+		{"LONG S folds to S", `{"any":{"s":1,"\u017f":2}}`, `appears twice`},
+
+		{"unknown member", `{"serial":"A","admin":true}`, `unknown member "admin"`},
+		{"unknown member nested", `{"items":[{"x":1,"y":2}]}`, `unknown member "y"`},
+		{"unknown member behind a pointer", `{"ptr":{"z":1}}`, `unknown member "z"`},
+		{"ignored field by name", `{"Skip":"x"}`, `unknown member "Skip"`},
+		{"unexported field by name", `{"private":1}`, `unknown member "private"`},
+
+		{"trailing object", `{"serial":"A"} {}`, `data after the JSON value`},
+		{"trailing garbage", `{"serial":"A"}x`, `data after the JSON value`},
+		{"two values", `{}{}`, `data after the JSON value`},
+
+		{"invalid UTF-8 in a value", "{\"serial\":\"A\xff\"}", `not valid UTF-8 at offset 12`},
+		{"invalid UTF-8 in a name", "{\"s\xc0\":1}", `not valid UTF-8`},
+		{"surrogate half as UTF-8", "{\"serial\":\"\xed\xa0\x80\"}", `not valid UTF-8`},
+
+		{"empty input", ``, `no JSON value`},
+		{"cut short", `{"serial":"A"`, `not JSON`},
+		{"not JSON", `serial=A`, `not JSON`},
+		{"wrong type", `{"count":"2"}`, `member "count": a JSON string is not allowed here`},
+		{"wrong top-level type", `[]`, `a JSON array is not allowed here`},
+		{"custom reader refuses", `{"text":""}`, `empty ID`},
+		{"too deep", `{"any":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`, `nested deeper than 64`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var d doc
+			err := Decode([]byte(tt.in), &d)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("accepted, want an error containing %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("error %q, want it to contain %q", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), "json:"):
+				t.Fatalf("error %q shows encoding/json's text", err)
+			}
+		})
+	}
+}
+
+func TestDecodeFills(t *testing.T) {
+	t.Parallel()
+	var d doc
+	if err := Decode([]byte(`{"shared":"s","serial":"A","items":[{"x":7}],"by_name":{"k":{"x":8}},"text":"id"}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Shared != "s" || d.Serial != "A" || len(d.Items) != 1 || d.Items[0].X != 7 || d.ByName["k"].X != 8 || d.Text != "id" {
+		t.Fatalf("decoded %+v", d)
+	}
+	if err := Decode([]byte(`{}`), d); err == nil {
+		t.Fatal("Decode into a non-pointer succeeded")
+	}
+}
+
+// dupCases are the duplicate-member cases the RA's scanner was built on;
+// decoded into an interface, where no field names apply, only the
+// duplicate rule decides.
+var dupCases = []struct {
+	in  string
+	dup bool
+}{
+	{`{}`, false},
+	{`[]`, false},
+	{`{"a":1,"b":2}`, false},
+	{`{"a":1,"a":2}`, true},
+	{`{"serial":"A","Serial":"B"}`, true},
+	{`{"k":1,"\u212a":2}`, true}, // KELVIN SIGN folds to K
+	{`{"s":1,"\u017f":2}`, true}, // LONG S folds to S
+	{`{"a\"b":1,"a\u0022b":2}`, true},
+	{`{"a":{"a":1},"b":{"a":2}}`, false},
+	{`{"a":[{"x":1},{"x":2}]}`, false},
+	{`{"a":[{"x":1,"x":2}]}`, true},
+	{`{"a":"{\"a\":1,\"a\":2}"}`, false}, // a string value is not an object
+	{`{"a":"b","b":"a"}`, false},
+	{`[{"a":1},{"a":1}]`, false},
+	{`{"1":1,"2":2,"3":3,"4":4,"5":5,"6":6,"7":7,"8":8,"9":9,"10":10,"1":0}`, true},
+	{`{"1":1,"2":2,"3":3,"4":4,"5":5,"6":6,"7":7,"8":8,"9":9,"10":10,"11":11}`, false},
+	{` { "a" : [ 1 , true , null , "x" ] , "A" : 2 } `, true},
+}
+
+// duplicateKeysTokens is an encoding/json Token-based duplicate check
+// (it copies every string value): the oracle the scanner must agree with.
+func duplicateKeysTokens(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		obj     bool
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.wantKey {
+			if k, ok := tok.(string); ok {
+				f := foldKey(k)
+				if top.keys[f] {
+					return fmt.Errorf("member %q appears twice in one object", k)
+				}
+				top.keys[f] = true
+				top.wantKey = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{obj: true, keys: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value (scalar or a closed container) completes a member.
+		if len(stack) > 0 && stack[len(stack)-1].obj {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
+}
+
+func TestDuplicateMembers(t *testing.T) {
+	t.Parallel()
+	for _, tt := range dupCases {
+		var v any
+		if got := Decode([]byte(tt.in), &v) != nil; got != tt.dup {
+			t.Errorf("Decode(%s) refused=%v, want %v", tt.in, got, tt.dup)
+		}
+		if oracle := duplicateKeysTokens([]byte(tt.in)) != nil; oracle != tt.dup {
+			t.Errorf("oracle(%s) refused=%v, want %v", tt.in, oracle, tt.dup)
+		}
+	}
+}
+
+// FuzzDuplicateMembers: on every UTF-8 input that is one JSON value within
+// MaxDepth, Decode into an interface and the Token-based oracle agree.
+func FuzzDuplicateMembers(f *testing.F) {
+	for _, tt := range dupCases {
+		f.Add([]byte(tt.in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) || !utf8.Valid(data) || depth(data) > MaxDepth {
+			return
+		}
+		var v any
+		got, want := Decode(data, &v), duplicateKeysTokens(data)
+		if (got == nil) != (want == nil) {
+			t.Fatalf("%q: Decode %v, oracle %v", data, got, want)
+		}
+	})
+}
+
+// depth is the deepest nesting in valid JSON data.
+func depth(data []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	d, maxD := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return maxD
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			d++
+			maxD = max(maxD, d)
+		case json.Delim('}'), json.Delim(']'):
+			d--
+		}
+	}
+}
+
+// BenchmarkDecode decodes a device-import-shaped body (one large string
+// member) strictly and with plain encoding/json, and reports the strict
+// reader's time as a ratio of the plain one (strict/plain).
+func BenchmarkDecode(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 8<<20; i++ {
+		fmt.Fprintf(&sb, "90-B3-D5-1F-30-%02X-%02X-%02X,90-B3-D5-1F-30-01-00-00,2\n", i>>16&0xff, i>>8&0xff, i&0xff)
+	}
+	body, err := json.Marshal(map[string]string{"csv": sb.String()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type req struct {
+		CSV string `json:"csv"`
+	}
+	run := func(n int, fn func() error) float64 {
+		var best float64
+		for range 3 {
+			start := time.Now()
+			for range n {
+				if err := fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if el := float64(time.Since(start)); best == 0 || el < best {
+				best = el
+			}
+		}
+		return best
+	}
+	plain := func() error { var r req; return json.Unmarshal(body, &r) }
+	strict := func() error { var r req; return Decode(body, &r) }
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := strict(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(run(3, strict)/run(3, plain), "strict/plain")
+}
