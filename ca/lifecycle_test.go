@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -175,7 +176,7 @@ func TestRevocationAndCRLs(t *testing.T) {
 	}
 
 	// openssl accepts both CRLs under their issuers.
-	openssl := requireTool(t, "openssl")
+	openssl := need.Tool(t, "openssl", "openssl")
 	dir := t.TempDir()
 	for _, k := range []struct {
 		name   string

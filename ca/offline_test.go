@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/migrate"
@@ -282,7 +283,7 @@ func TestIssueARL(t *testing.T) {
 			t.Errorf("lifetime %v: the issued ARL is not the stored one", tt.lifetime)
 		}
 	}
-	openssl := requireTool(t, "openssl")
+	openssl := need.Tool(t, "openssl", "openssl")
 	dir := t.TempDir()
 	der, err := e.ca.CRL(ctx, ARL)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/internal/softhsmtest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -64,8 +65,11 @@ func TestPKCS11SoftHSM(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The keys are in the token: two private key objects.
-	out, err := exec.Command("pkcs11-tool", "--module", softhsmtest.Module, "--token-label", "smki", "--login", "--pin", "1234", "--list-objects", "--type", "privkey").CombinedOutput()
-	if err == nil && strings.Count(string(out), "Private Key Object") != 2 {
+	out, err := exec.Command(need.Tool(t, "pkcs11-tool", "opensc"), "--module", softhsmtest.Module, "--token-label", "smki", "--login", "--pin", "1234", "--list-objects", "--type", "privkey").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkcs11-tool --list-objects: %v\n%s", err, out)
+	}
+	if strings.Count(string(out), "Private Key Object") != 2 {
 		t.Errorf("token holds %d private keys, want 2:\n%s", strings.Count(string(out), "Private Key Object"), out)
 	}
 	// The softkms Config cannot open a PKCS#11 CA.

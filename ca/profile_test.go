@@ -19,6 +19,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/conformance"
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/role"
 )
 
@@ -221,7 +222,7 @@ func TestKeyIDMethod2OnDCC(t *testing.T) {
 // root with the issuing CA untrusted, and prints the profile.
 func TestOpenSSLAcceptsChain(t *testing.T) {
 	t.Parallel()
-	openssl := requireTool(t, "openssl")
+	openssl := need.Tool(t, "openssl", "openssl")
 	e := newEnv(t)
 	dir := t.TempDir()
 	rootPEM := writePEM(t, filepath.Join(dir, "root.pem"), "CERTIFICATE", e.ca.Root().Raw)
@@ -262,16 +263,4 @@ func TestOpenSSLAcceptsChain(t *testing.T) {
 			t.Errorf("%s: end-entity has basicConstraints or EKU", p)
 		}
 	}
-}
-
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("SKIP: %s not installed", name)
-	}
-	return p
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smki/smki/internal/need"
 )
 
 func TestTable(t *testing.T) {
@@ -199,11 +200,9 @@ func TestRunNeedsBinary(t *testing.T) {
 func fakeServe(t *testing.T, script string) string {
 	t.Helper()
 	if runtime.GOOS == "windows" {
-		t.Skip("SKIP: needs a POSIX shell")
+		need.Missing(t, "a POSIX shell", "fake servers are sh scripts; GOOS is windows")
 	}
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("SKIP: no sh")
-	}
+	need.Tool(t, "sh", "dash")
 	f := filepath.Join(t.TempDir(), "fake-smki")
 	body := "#!/bin/sh\nfor a; do ready=$a; done\n" + script + "\n"
 	if err := os.WriteFile(f, []byte(body), 0o755); err != nil {

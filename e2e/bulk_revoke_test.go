@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // TestBulkRevokeCLI drives `smki revoke --party` on the real binary: a dry
@@ -99,10 +101,7 @@ func TestBulkRevokeCLI(t *testing.T) {
 	}
 
 	t.Run("progress bar on a terminal", func(t *testing.T) {
-		script, err := exec.LookPath("script")
-		if err != nil {
-			t.Skip("SKIP: no script(1) to give the CLI a terminal")
-		}
+		script := need.Tool(t, "script", "bsdutils") // gives the CLI a terminal
 		// A second party, so there is something to revoke.
 		const p2 = "90-B3-D5-1F-30-00-00-0B"
 		ra.must("party", "create", "--id", p2, "--name", "supplier-b")

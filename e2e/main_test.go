@@ -84,16 +84,3 @@ func mustRun(t *testing.T, stdin []byte, args ...string) result {
 	}
 	return r
 }
-
-// needTool skips (fails in CI) when an external tool is missing.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI (.ci/run installs it)", name)
-		}
-		t.Skipf("SKIP: %s not installed", name)
-	}
-	return p
-}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // TestOfflineRootCeremony is the offline Root OCA on the real binary: `ca
@@ -21,7 +23,7 @@ import (
 func TestOfflineRootCeremony(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L5")
-	openssl := needTool(t, "openssl")
+	openssl := need.Tool(t, "openssl", "openssl")
 	work := t.TempDir()
 	ceremony, online := filepath.Join(work, "ceremony"), filepath.Join(work, "online")
 	pass := filepath.Join(work, "passphrase")

@@ -14,6 +14,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
 )
@@ -57,7 +58,7 @@ func (s raSession) refused(code string, args ...string) {
 func TestRAEnrolmentAndRefusals(t *testing.T) {
 	t.Parallel()
 	requirement(t, "R2", "R4", "L1", "L2", "L3", "L6")
-	openssl := needTool(t, "openssl")
+	openssl := need.Tool(t, "openssl", "openssl")
 	data := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
 	work := t.TempDir()

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // server is a running `smki serve` process.
@@ -99,10 +101,8 @@ func (s *server) get(t *testing.T, path string) (int, []byte) {
 func TestMakeRun(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L8", "L5")
-	openssl := needTool(t, "openssl")
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("SKIP: make not installed")
-	}
+	openssl := need.Tool(t, "openssl", "openssl")
+	need.Tool(t, "make", "make")
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(self))
 	data := filepath.Join(t.TempDir(), "data")

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // TestTestPKIOpenSSL builds the scenario with the real binary and checks
@@ -13,7 +15,7 @@ import (
 func TestTestPKIOpenSSL(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L3", "L5")
-	openssl := needTool(t, "openssl")
+	openssl := need.Tool(t, "openssl", "openssl")
 	out := filepath.Join(t.TempDir(), "pki")
 	mustRun(t, nil, "testpki", "--out", out)
 

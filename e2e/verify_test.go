@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/internal/conformance"
+	"github.com/smki/smki/internal/need"
 )
 
 var (
@@ -64,7 +65,7 @@ type decision struct {
 func TestSignVerifyContract(t *testing.T) {
 	t.Parallel()
 	requirement(t, "R1", "R3", "R5", "L7")
-	xmlsec := needTool(t, "xmlsec1")
+	xmlsec := need.Tool(t, "xmlsec1", "xmlsec1")
 	pki := scenario(t)
 	bundle := filepath.Join(pki, "bundle.json")
 	tests := []struct {
@@ -141,7 +142,7 @@ func TestSignVerifyContract(t *testing.T) {
 func TestXmlsecSignedRequestPasses(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L7")
-	xmlsec := needTool(t, "xmlsec1")
+	xmlsec := need.Tool(t, "xmlsec1", "xmlsec1")
 	pki := scenario(t)
 	sc := filepath.Join(pki, "users", "srp-sc-xml")
 	tmpl := string(asUser(t, "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00"))

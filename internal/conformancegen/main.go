@@ -4,6 +4,12 @@
 // command that reruns them. Tests name their requirements with a
 // "requirement: R2,R6" log line (e2e/requirements_test.go).
 //
+// A test credits a requirement only if the test passed and the subtest
+// that names the requirement (or the test itself, when it names it) ran
+// and passed with none of its own subtests skipped: a test whose
+// requirement-bearing cases all skipped proves nothing, even when a
+// usage-error case beside them passed.
+//
 // It exits non-zero if any test failed or any requirement has no passing
 // test, so the report can only be green when the evidence is.
 //
@@ -51,12 +57,21 @@ type event struct {
 	Elapsed float64
 }
 
+// result is one top-level test and what its subtests showed.
 type result struct {
 	name   string
 	pass   bool
 	ran    bool
-	reqs   []string
+	reqs   []string        // every requirement it or a subtest names
+	proven map[string]bool // those whose naming (sub)test ran and passed with no skip beneath it
+	skips  []string        // subtests that skipped
 	output strings.Builder
+}
+
+// node is one test or subtest of the stream.
+type node struct {
+	pass, skip bool
+	reqs       []string
 }
 
 var tagRE = regexp.MustCompile(`requirement: ([A-Z0-9,]+)`)
@@ -93,6 +108,7 @@ func main() {
 // test, whose tags they inherit.
 func read(r io.Reader) (map[string]*result, error) {
 	results := map[string]*result{}
+	nodes := map[string]*node{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	sawAny := false
@@ -111,8 +127,13 @@ func read(r io.Reader) (map[string]*result, error) {
 		top, _, _ := strings.Cut(e.Test, "/")
 		res := results[top]
 		if res == nil {
-			res = &result{name: top}
+			res = &result{name: top, proven: map[string]bool{}}
 			results[top] = res
+		}
+		n := nodes[e.Test]
+		if n == nil {
+			n = &node{}
+			nodes[e.Test] = n
 		}
 		switch e.Action {
 		case "output":
@@ -121,18 +142,25 @@ func read(r io.Reader) (map[string]*result, error) {
 					if !slices.Contains(res.reqs, id) {
 						res.reqs = append(res.reqs, id)
 					}
+					if !slices.Contains(n.reqs, id) {
+						n.reqs = append(n.reqs, id)
+					}
 				}
 			}
 			res.output.WriteString(e.Output)
 		case "pass":
+			n.pass = true
 			if e.Test == top {
 				res.ran, res.pass = true, true
 			}
 		case "fail":
 			res.ran, res.pass = true, false
 		case "skip":
+			n.skip = true
 			if e.Test == top {
 				res.ran, res.pass = false, false
+			} else {
+				res.skips = append(res.skips, e.Test)
 			}
 		}
 	}
@@ -142,7 +170,26 @@ func read(r io.Reader) (map[string]*result, error) {
 	if !sawAny {
 		return nil, fmt.Errorf("no go test -json events on stdin")
 	}
+	for name, n := range nodes {
+		if !n.pass || len(n.reqs) == 0 || skippedBeneath(nodes, name) {
+			continue
+		}
+		top, _, _ := strings.Cut(name, "/")
+		for _, id := range n.reqs {
+			results[top].proven[id] = true
+		}
+	}
 	return results, nil
+}
+
+// skippedBeneath reports whether a subtest of the test named name skipped.
+func skippedBeneath(nodes map[string]*node, name string) bool {
+	for other, n := range nodes {
+		if n.skip && strings.HasPrefix(other, name+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func render(results map[string]*result) (report string, passed, failed int, unbacked []string) {
@@ -160,10 +207,12 @@ func render(results map[string]*result) (report string, passed, failed int, unba
 			if slices.Contains(r.reqs, req.id) {
 				mark := "fail"
 				switch {
-				case r.pass:
+				case r.pass && r.proven[req.id]:
 					mark, ok = "pass", true
 				case !r.ran:
 					mark = "skipped"
+				case r.pass:
+					mark = "passed, but the cases naming " + req.id + " did not all run"
 				}
 				names = append(names, fmt.Sprintf("`%s` (%s)", r.name, mark))
 			}
@@ -192,6 +241,8 @@ func render(results map[string]*result) (report string, passed, failed int, unba
 			res = "skipped"
 		case !r.pass:
 			res = "FAIL"
+		case len(r.skips) > 0:
+			res = fmt.Sprintf("pass, %d subtests skipped", len(r.skips))
 		}
 		if r.ran && r.pass {
 			passed++

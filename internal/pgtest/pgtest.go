@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // DefaultURL is the server tests use when SMKI_TEST_POSTGRES is unset.
@@ -33,11 +35,8 @@ func SchemaURL(t testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		msg := "PostgreSQL half did NOT run: " + err.Error()
-		if os.Getenv("SMKI_REQUIRE_POSTGRES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		need.Unavailable(t, "PostgreSQL", "the PostgreSQL half did NOT run: "+err.Error()+" (set SMKI_TEST_POSTGRES)",
+			os.Getenv("SMKI_REQUIRE_POSTGRES") == "1")
 	}
 	defer conn.Close(ctx)
 	var b [6]byte

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/internal/conformance"
+	"github.com/smki/smki/internal/need"
 )
 
 // Inputs whose canonical forms exercise namespace rendering, escaping,
@@ -67,9 +68,7 @@ func canonOf(t *testing.T, data []byte, exclusive bool) []byte {
 // on the tricky inputs.
 func TestC14NMatchesXmllint(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		t.Skip("SKIP: xmllint not installed (it is the c14n oracle)")
-	}
+	need.Tool(t, "xmllint", "libxml2-utils") // the c14n oracle
 	type input struct{ name, path string }
 	var inputs []input
 	dir := t.TempDir()

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/internal/conformance"
+	"github.com/smki/smki/internal/need"
 )
 
 func writePEM(t *testing.T, path, typ string, der []byte) {
@@ -22,11 +23,10 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	}
 }
 
+// needXmlsec: xmlsec1 is the interop oracle.
 func needXmlsec(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("xmlsec1"); err != nil {
-		t.Skip("SKIP: xmlsec1 not installed (it is the interop oracle)")
-	}
+	need.Tool(t, "xmlsec1", "xmlsec1")
 }
 
 // requestTemplates returns the DUIS request templates (placeholder
