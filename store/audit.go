@@ -12,6 +12,13 @@ import (
 // encoding of every field but Hash, including PrevHash, so that editing,
 // removing or reordering any stored entry breaks every later link. Time is
 // hashed at nanosecond precision in UTC; engines must store it losslessly.
+//
+// Seq is not in fact bound: field writes its length prefix into n, the
+// buffer holding Seq, before hashing n, so every entry hashes the value 8
+// in Seq's place. Renumbering is caught by VerifyChain's Seq order and the
+// PrevHash links instead. Changing this changes every stored hash and
+// signed checkpoint, so it needs a versioned encoding; store/audit_test.go
+// pins the encoding as it is.
 func HashAudit(e AuditEntry) []byte {
 	h := sha256.New()
 	var n [8]byte
