@@ -52,6 +52,10 @@ type Certificate struct {
 	RevokedAt     time.Time
 	Reason        int    // RFC 5280 CRLReason
 	RevocationSeq uint64 // 0 unless revoked
+
+	// IssuanceSeq is assigned by PutCertificate (callers leave it 0):
+	// the certificate's place in the issuance sequence.
+	IssuanceSeq uint64
 }
 
 // CertFilter selects certificates; zero fields match anything.
@@ -59,7 +63,9 @@ type CertFilter struct {
 	Issuer  string
 	UserID  string
 	PartyID string
+	Role    string // User Role code
 	Status  CertStatus
+	After   string // only serials greater than this (byte order): the cursor of a paged listing
 	Limit   int
 }
 

@@ -69,6 +69,14 @@ type Tx interface {
 	ListCertificates(f CertFilter) ([]Certificate, error)
 	// CertificatesByKey returns every certificate for a key hash.
 	CertificatesByKey(keyHash string) ([]Certificate, error)
+	// IssuanceSeq returns the latest issuance sequence number (0 if
+	// none). PutCertificate assigns each certificate the next one (the
+	// first is 1), gap-free and in commit order, so "what was issued
+	// since N" (CertificatesIssuedSince) never misses a certificate.
+	IssuanceSeq() (uint64, error)
+	// CertificatesIssuedSince returns certificates with IssuanceSeq >
+	// since, in issuance order, at most limit (0: no limit).
+	CertificatesIssuedSince(since uint64, limit int) ([]Certificate, error)
 
 	// Revocation. Revoke marks the certificate revoked and appends a
 	// Revocation with the next sequence number (the first is 1). It fails

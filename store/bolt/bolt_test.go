@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -208,5 +209,87 @@ func TestTamperedAuditRecordIsDetected(t *testing.T) {
 	var ce *store.ChainError
 	if !errors.As(err, &ce) || ce.Seq != victim {
 		t.Fatalf("VerifyChain over tampered log: got %v, want *ChainError for entry %d", err, victim)
+	}
+}
+
+// TestOpenNumbersOldCertificates: a file written before the issuance
+// sequence existed (no "issued" bucket, no counter, certificates without
+// IssuanceSeq) gets numbers in (IssuedAt, serial) order on open, and new
+// certificates carry on after them.
+func TestOpenNumbersOldCertificates(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	err = s.Update(context.Background(), func(tx store.Tx) error {
+		// Serial order (01, 02, 03) is not issue order (03, 02, 01).
+		for i, serial := range []string{"03", "02", "01"} {
+			c := store.Certificate{Serial: serial, Issuer: "issuing-ca", IssuedAt: at.Add(time.Duration(i) * time.Hour), DER: []byte{1}}
+			if err := tx.PutCertificate(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(btx *bbolt.Tx) error { // back to the old layout
+		if err := btx.DeleteBucket([]byte("issued")); err != nil {
+			return err
+		}
+		if err := btx.Bucket([]byte("state")).Delete([]byte("issuance_seq")); err != nil {
+			return err
+		}
+		b := btx.Bucket([]byte("certs"))
+		return b.ForEach(func(k, v []byte) error {
+			var rec map[string]any
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			delete(rec, "IssuanceSeq")
+			data, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			return b.Put(k, data)
+		})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.PutCertificate(store.Certificate{Serial: "04", Issuer: "issuing-ca", IssuedAt: at, DER: []byte{1}}); err != nil {
+			return err
+		}
+		all, err := tx.CertificatesIssuedSince(0, 0)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, c := range all {
+			got = append(got, fmt.Sprintf("%s:%d", c.Serial, c.IssuanceSeq))
+		}
+		if want := "[03:1 02:2 01:3 04:4]"; fmt.Sprint(got) != want {
+			t.Errorf("after reopening an old file: %v, want %s", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

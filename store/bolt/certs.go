@@ -1,8 +1,12 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sort"
+
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/internal/check"
@@ -53,7 +57,52 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 			return err
 		}
 	}
+	seq, err := t.counter(kIssSeq)
+	if err != nil {
+		return err
+	}
+	c.IssuanceSeq = seq + 1
+	if err := t.bucket(bIssued).Put(seqKey(c.IssuanceSeq), []byte(c.Serial)); err != nil {
+		return fmt.Errorf("bolt: issuance sequence: %w", err)
+	}
+	if err := t.setCounter(kIssSeq, c.IssuanceSeq); err != nil {
+		return err
+	}
 	return t.put(bCerts, []byte(c.Serial), c)
+}
+
+// IssuanceSeq returns the latest issuance sequence number (0 if none).
+func (t *tx) IssuanceSeq() (uint64, error) {
+	if err := t.read(); err != nil {
+		return 0, err
+	}
+	return t.counter(kIssSeq)
+}
+
+// CertificatesIssuedSince seeks the issuance sequence to since+1.
+func (t *tx) CertificatesIssuedSince(since uint64, limit int) ([]store.Certificate, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := check.Limit(limit); err != nil {
+		return nil, fmt.Errorf("bolt: certificates issued since %d: %w", since, err)
+	}
+	if since == ^uint64(0) {
+		return nil, nil
+	}
+	var out []store.Certificate
+	cur := t.bucket(bIssued).Cursor()
+	for k, v := cur.Seek(seqKey(since + 1)); k != nil; k, v = cur.Next() {
+		if limit > 0 && len(out) == limit {
+			break
+		}
+		var c store.Certificate
+		if err := t.get(bCerts, string(v), "certificate", &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // checkKeyOwner reads the key-hash index, whose values are UserIDs, so
@@ -166,21 +215,89 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 		return f.Limit == 0 || len(out) < f.Limit, nil
 	}
 	if best == nil {
-		err := scanPrefix(t.bucket(bCerts), nil, func(k, _ []byte) (bool, error) { return take(k) })
+		err := scanFrom(t.bucket(bCerts), nil, f.After, func(k, _ []byte) (bool, error) { return take(k) })
 		return out, err
 	}
 	if bestCount == 0 {
 		return nil, nil
 	}
 	prefix := indexPrefix(bestValue)
-	err := scanPrefix(t.bucket(best), prefix, func(k, _ []byte) (bool, error) {
+	err := scanFrom(t.bucket(best), prefix, f.After, func(k, _ []byte) (bool, error) {
 		return take(k[len(prefix):])
 	})
 	return out, err
 }
 
+// scanFrom is scanPrefix over the keys prefix+serial with serial > after
+// ("" for all).
+func scanFrom(b *bbolt.Bucket, prefix []byte, after string, fn func(k, v []byte) (bool, error)) error {
+	if after == "" {
+		return scanPrefix(b, prefix, fn)
+	}
+	start := append(append([]byte(nil), prefix...), after...)
+	c := b.Cursor()
+	k, v := c.Seek(start)
+	if k != nil && bytes.Equal(k, start) {
+		k, v = c.Next()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		more, err := fn(k, v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// backfillIssued gives certificates written before the issuance sequence
+// existed their numbers, in (IssuedAt, serial) order, once: it runs only
+// while the sequence is empty and certificates exist.
+func backfillIssued(btx *bbolt.Tx) error {
+	state := btx.Bucket(bState)
+	if state.Get(kIssSeq) != nil {
+		return nil
+	}
+	certs := btx.Bucket(bCerts)
+	var all []store.Certificate
+	if err := certs.ForEach(func(k, v []byte) error {
+		var c store.Certificate
+		if err := decode(v, &c); err != nil {
+			return fmt.Errorf("certificate %s: %w", k, err)
+		}
+		all = append(all, c)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].IssuedAt.Equal(all[j].IssuedAt) {
+			return all[i].IssuedAt.Before(all[j].IssuedAt)
+		}
+		return all[i].Serial < all[j].Serial
+	})
+	issued := btx.Bucket(bIssued)
+	for i, c := range all {
+		c.IssuanceSeq = uint64(i + 1)
+		b, err := encode(c)
+		if err != nil {
+			return err
+		}
+		if err := certs.Put([]byte(c.Serial), b); err != nil {
+			return err
+		}
+		if err := issued.Put(seqKey(c.IssuanceSeq), []byte(c.Serial)); err != nil {
+			return err
+		}
+	}
+	return state.Put(kIssSeq, seqKey(uint64(len(all))))
+}
+
 func matches(c store.Certificate, f store.CertFilter) bool {
 	return (f.Issuer == "" || c.Issuer == f.Issuer) &&
+		(f.Role == "" || c.Role == f.Role) &&
 		(f.UserID == "" || c.UserID == f.UserID) &&
 		(f.PartyID == "" || c.PartyID == f.PartyID) &&
 		(f.Status == "" || c.Status == f.Status)

@@ -29,7 +29,8 @@ var (
 	bIdxKey     = []byte("idx_cert_key") // value: the certificate's UserID
 	bIdxCounts  = []byte("idx_cert_counts")
 	bRecords    = []byte("records") // one nested bucket per record kind
-	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey, bIdxCounts, bRecords}
+	bIssued     = []byte("issued")  // issuance sequence (seqKey) -> serial
+	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
 	indexByName = map[string][]byte{}
 )
 

@@ -89,7 +89,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	if err := db.Update(createBuckets); err != nil {
+	if err := db.Update(func(btx *bbolt.Tx) error {
+		if err := createBuckets(btx); err != nil {
+			return err
+		}
+		return backfillIssued(btx)
+	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: create buckets: %w", path, err)
 	}

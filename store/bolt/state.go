@@ -12,6 +12,7 @@ import (
 // committed is never reissued.
 var (
 	kRevSeq    = []byte("revocation_seq")
+	kIssSeq    = []byte("issuance_seq")
 	kAuditSeq  = []byte("audit_seq")
 	kAuditHash = []byte("audit_last_hash")
 )

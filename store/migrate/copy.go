@@ -112,13 +112,15 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 		}
 		after = ins[len(ins)-1].Serial
 	}
-	certs, err := stx.ListCertificates(store.CertFilter{})
+	// In issuance order, so the destination assigns the same issuance
+	// sequence numbers (the source's are gap-free from 1).
+	certs, err := stx.CertificatesIssuedSince(0, 0)
 	if err != nil {
 		return fmt.Errorf("reading certificates: %w", err)
 	}
 	for _, c := range certs {
 		// Inserted good; ImportRevocation below sets the revocation fields.
-		c.Status, c.RevokedAt, c.Reason, c.RevocationSeq = store.StatusGood, time.Time{}, 0, 0
+		c.Status, c.RevokedAt, c.Reason, c.RevocationSeq, c.IssuanceSeq = store.StatusGood, time.Time{}, 0, 0, 0
 		if err := dtx.PutCertificate(c); err != nil {
 			return fmt.Errorf("writing certificate %s: %w", c.Serial, err)
 		}

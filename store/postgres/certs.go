@@ -138,11 +138,22 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 	if _, err := t.exec(op, "INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING", c.Serial); err != nil {
 		return err
 	}
+	var exists bool
+	if err := t.one(op, t.q.QueryRow(t.ctx, "SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = $1)", c.Serial), &exists); err != nil {
+		return err
+	}
+	if exists {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrDuplicateSerial)
+	}
+	seq, err := t.nextIssuanceSeq()
+	if err != nil {
+		return err
+	}
 	n, err := t.exec(op, `INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
-		not_before, not_after, issued_at, der, status, revoked_at, reason, revocation_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0) ON CONFLICT DO NOTHING`,
+		not_before, not_after, issued_at, der, status, revoked_at, reason, revocation_seq, issuance_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14) ON CONFLICT DO NOTHING`,
 		c.Serial, c.Issuer, c.UserID, c.PartyID, c.Profile, c.Role, c.KeyHash,
-		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt))
+		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt), seq)
 	if err != nil {
 		return err
 	}
@@ -156,16 +167,16 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 }
 
 const certCols = `serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at,
-	der, status, revoked_at, reason, revocation_seq`
+	der, status, revoked_at, reason, revocation_seq, issuance_seq`
 
 func scanCert(row pgx.Row, c *store.Certificate) error {
 	var nb, na, ia, ra, status string
-	var seq int64
+	var seq, iss int64
 	if err := row.Scan(&c.Serial, &c.Issuer, &c.UserID, &c.PartyID, &c.Profile, &c.Role, &c.KeyHash,
-		&nb, &na, &ia, &c.DER, &status, &ra, &c.Reason, &seq); err != nil {
+		&nb, &na, &ia, &c.DER, &status, &ra, &c.Reason, &seq, &iss); err != nil {
 		return err
 	}
-	c.Status, c.RevocationSeq = store.CertStatus(status), uint64(seq)
+	c.Status, c.RevocationSeq, c.IssuanceSeq = store.CertStatus(status), uint64(seq), uint64(iss)
 	return times(&nb, &c.NotBefore, &na, &c.NotAfter, &ia, &c.IssuedAt, &ra, &c.RevokedAt)
 }
 
@@ -193,12 +204,16 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 	var where []string
 	var args []any
 	for _, c := range []struct{ col, v string }{
-		{"issuer", f.Issuer}, {"user_id", f.UserID}, {"party_id", f.PartyID}, {"status", string(f.Status)},
+		{"issuer", f.Issuer}, {"user_id", f.UserID}, {"party_id", f.PartyID}, {"role", f.Role}, {"status", string(f.Status)},
 	} {
 		if c.v != "" {
 			args = append(args, c.v)
 			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
 		}
+	}
+	if f.After != "" {
+		args = append(args, f.After)
+		where = append(where, fmt.Sprintf("serial > $%d", len(args)))
 	}
 	sql := "SELECT " + certCols + " FROM certificates"
 	if len(where) > 0 {
@@ -219,4 +234,34 @@ func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
 	}
 	return queryAll(t, "certificates by key", scanCert,
 		"SELECT "+certCols+" FROM certificates WHERE key_hash = $1 ORDER BY serial", keyHash)
+}
+
+// IssuanceSeq returns the latest issuance sequence number (0 if none).
+func (t *tx) IssuanceSeq() (uint64, error) {
+	if err := t.read(); err != nil {
+		return 0, err
+	}
+	if t.iss.locked {
+		return uint64(t.iss.value), nil
+	}
+	var v int64
+	if err := t.one("issuance seq", t.q.QueryRow(t.ctx, "SELECT value FROM counters WHERE name = 'issuance'"), &v); err != nil {
+		return 0, err
+	}
+	return uint64(v), nil
+}
+
+// CertificatesIssuedSince reads the issuance_seq index from since+1.
+func (t *tx) CertificatesIssuedSince(since uint64, limit int) ([]store.Certificate, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := check.Limit(limit); err != nil {
+		return nil, fmt.Errorf("postgres: certificates issued since %d: %w", since, err)
+	}
+	if since >= 1<<63-1 {
+		return nil, nil
+	}
+	return queryAll(t, "certificates issued since", scanCert,
+		"SELECT "+certCols+" FROM certificates WHERE issuance_seq > $1 ORDER BY issuance_seq LIMIT $2", int64(since), limitArg(limit))
 }

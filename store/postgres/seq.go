@@ -19,21 +19,27 @@ type auditHead struct {
 	dirty  bool
 }
 
-// nextRevocationSeq returns the next revocation sequence number.
-func (t *tx) nextRevocationSeq() (int64, error) {
-	if !t.rev.locked {
+// nextIssuanceSeq and nextRevocationSeq return the next number of their
+// sequence.
+func (t *tx) nextIssuanceSeq() (int64, error)   { return t.nextSeq(&t.iss, "issuance") }
+func (t *tx) nextRevocationSeq() (int64, error) { return t.nextSeq(&t.rev, "revocation") }
+
+// nextSeq advances the counters row name, locking it on first use, or the
+// in-memory copy c after that.
+func (t *tx) nextSeq(c *counter, name string) (int64, error) {
+	if !c.locked {
 		var v int64
-		err := t.one("revocation seq", t.q.QueryRow(t.ctx,
-			"UPDATE counters SET value = value + 1 WHERE name = 'revocation' RETURNING value"), &v)
+		err := t.one(name+" seq", t.q.QueryRow(t.ctx,
+			"UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", name), &v)
 		if err != nil {
 			return 0, err
 		}
-		t.rev = counter{locked: true, value: v}
+		*c = counter{locked: true, value: v}
 		return v, nil
 	}
-	t.rev.value++
-	t.rev.dirty = true
-	return t.rev.value, nil
+	c.value++
+	c.dirty = true
+	return c.value, nil
 }
 
 func (t *tx) lockAuditHead() error {
@@ -51,11 +57,16 @@ func (t *tx) lockAuditHead() error {
 
 // flush writes the in-memory sequence values back before commit.
 func (t *tx) flush() error {
-	if t.rev.dirty {
-		if _, err := t.exec("revocation seq", "UPDATE counters SET value = $1 WHERE name = 'revocation'", t.rev.value); err != nil {
-			return err
+	for _, c := range []struct {
+		c    *counter
+		name string
+	}{{&t.iss, "issuance"}, {&t.rev, "revocation"}} {
+		if c.c.dirty {
+			if _, err := t.exec(c.name+" seq", "UPDATE counters SET value = $1 WHERE name = $2", c.c.value, c.name); err != nil {
+				return err
+			}
+			c.c.dirty = false
 		}
-		t.rev.dirty = false
 	}
 	if t.audit.dirty {
 		if _, err := t.exec("audit head", "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", t.audit.seq, t.audit.hash); err != nil {

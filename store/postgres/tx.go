@@ -33,6 +33,7 @@ type tx struct {
 	// transaction builds a 100k-long version chain that every UPDATE
 	// walks, so they are advanced here and written once, before commit.
 	rev   counter
+	iss   counter
 	audit auditHead
 }
 

@@ -26,6 +26,7 @@ func testListCertificates(t *testing.T, s store.Store) {
 		u := users[rng.IntN(len(users))]
 		c := cert(randSerial(t), u.user, u.party)
 		c.Issuer = issuers[rng.IntN(len(issuers))]
+		c.Role = []string{"SC", "IS"}[rng.IntN(2)]
 		all = append(all, c)
 	}
 	update(t, s, func(tx store.Tx) error {
@@ -60,23 +61,43 @@ func testListCertificates(t *testing.T, s store.Store) {
 	partyIDs := append([]string{""}, parties[0], eui())
 	statuses := []store.CertStatus{"", store.StatusGood, store.StatusRevoked}
 	issuerF := append([]string{""}, issuers[:2]...)
+	roles := []string{"", "SC", "GT"}
+	afters := []string{"", all[len(all)/2].Serial, all[len(all)/2].Serial + "0", all[len(all)-1].Serial}
 	view(t, s, func(tx store.Tx) error {
 		for _, u := range userIDs {
 			for _, p := range partyIDs {
 				for _, st := range statuses {
 					for _, is := range issuerF {
-						for _, limit := range []int{0, 1, 5} {
-							f := store.CertFilter{Issuer: is, UserID: u, PartyID: p, Status: st, Limit: limit}
-							got, err := tx.ListCertificates(f)
-							noErr(t, fmt.Sprintf("ListCertificates(%+v)", f), err)
-							want := oracle(all, f)
-							if !slices.Equal(serials(got), want) {
-								t.Fatalf("ListCertificates(%+v) = %v, want %v", f, serials(got), want)
+						for _, ro := range roles {
+							for _, after := range afters {
+								for _, limit := range []int{0, 1, 5} {
+									f := store.CertFilter{Issuer: is, UserID: u, PartyID: p, Role: ro, Status: st, After: after, Limit: limit}
+									got, err := tx.ListCertificates(f)
+									noErr(t, fmt.Sprintf("ListCertificates(%+v)", f), err)
+									want := oracle(all, f)
+									if !slices.Equal(serials(got), want) {
+										t.Fatalf("ListCertificates(%+v) = %v, want %v", f, serials(got), want)
+									}
+								}
 							}
 						}
 					}
 				}
 			}
+		}
+		// Paging by After walks every certificate exactly once.
+		var paged []string
+		for after := ""; ; {
+			page, err := tx.ListCertificates(store.CertFilter{After: after, Limit: 7})
+			noErr(t, "ListCertificates page", err)
+			paged = append(paged, serials(page)...)
+			if len(page) < 7 {
+				break
+			}
+			after = page[len(page)-1].Serial
+		}
+		if want := oracle(all, store.CertFilter{}); !slices.Equal(paged, want) {
+			t.Fatalf("paging by After = %v, want %v", paged, want)
 		}
 		return nil
 	})
@@ -93,7 +114,8 @@ func oracle(all []store.Certificate, f store.CertFilter) []string {
 			break
 		}
 		if (f.Issuer == "" || c.Issuer == f.Issuer) && (f.UserID == "" || c.UserID == f.UserID) &&
-			(f.PartyID == "" || c.PartyID == f.PartyID) && (f.Status == "" || c.Status == f.Status) {
+			(f.PartyID == "" || c.PartyID == f.PartyID) && (f.Status == "" || c.Status == f.Status) &&
+			(f.Role == "" || c.Role == f.Role) && c.Serial > f.After {
 			out = append(out, c.Serial)
 		}
 	}

@@ -114,6 +114,7 @@ func testCertificates(t *testing.T, s store.Store) {
 		noErr(t, "GetCertificate", err)
 		want := a
 		want.Status = store.StatusGood
+		want.IssuanceSeq = 1 // the first certificate put
 		same(t, "GetCertificate", got, want)
 		_, err = tx.GetCertificate(stolen.Serial)
 		wantErr(t, "GetCertificate of refused insert", err, store.ErrNotFound)

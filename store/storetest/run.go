@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Intents", testIntents},
 		{"Certificates", testCertificates},
 		{"ListCertificates", testListCertificates},
+		{"IssuanceSeq", testIssuanceSeq},
 		{"BadInputWritesNothing", testBadInput},
 		{"Revoke", testRevoke},
 		{"CRL", testCRL},

@@ -108,6 +108,9 @@ func Certificate(c store.Certificate) (store.Certificate, error) {
 	if !c.RevokedAt.IsZero() || c.Reason != 0 || c.RevocationSeq != 0 {
 		return c, fmt.Errorf("certificate %s inserted with revocation fields set (use Revoke): %w", c.Serial, store.ErrInvalid)
 	}
+	if c.IssuanceSeq != 0 {
+		return c, fmt.Errorf("certificate %s inserted with an issuance sequence number (the store assigns it): %w", c.Serial, store.ErrInvalid)
+	}
 	if len(c.DER) == 0 {
 		return c, fmt.Errorf("certificate %s has no DER: %w", c.Serial, store.ErrInvalid)
 	}
