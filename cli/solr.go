@@ -81,7 +81,7 @@ func findFlag(c *ucli.Context, name string) ucli.Flag {
 func eventRows(es []ra.SoLREvent) [][]string {
 	var rows [][]string
 	for _, e := range es {
-		rows = append(rows, []string{e.ID, e.State, e.FailedParty.String(), e.SRPUser.String(), e.Instruction,
+		rows = append(rows, []string{e.ID, string(e.State), e.FailedParty.String(), e.SRPUser.String(), e.Instruction,
 			e.Start.Format(time.RFC3339), fmtPtr(e.End, "open"), fmtPtr(e.RevokeAt, "at approval"), e.DeclaredBy, e.ApprovedBy})
 	}
 	return rows

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
 
@@ -261,7 +263,7 @@ func buildVerifier(bundlePath, trustDir string, clock func() time.Time, mod func
 	if err != nil {
 		return nil, usageErr("--bundle: %v", err)
 	}
-	b, err := verifier.OpenBundle(raw, pool, clock())
+	b, err := bundle.Open(raw, pool, clock())
 	if err != nil {
 		return nil, usageErr("--bundle %s: %v", bundlePath, err)
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/conformance"
 	"github.com/smki/smki/internal/dccx509"
@@ -77,20 +79,20 @@ func verifyFixture(t *testing.T, now time.Time) (dir string) {
 		t.Fatal(err)
 	}
 	party, srp := eui64.MustParse("90-B3-D5-1F-30-0A-00-00"), eui64.MustParse("90-B3-D5-1F-30-0C-00-00")
-	b := &verifier.Bundle{Version: verifier.BundleVersion, IssuedAt: now.Add(-time.Minute), MaxAge: verifier.Duration(24 * time.Hour),
-		Users: []verifier.User{
-			{UserID: sc, PartyID: srp, Role: role.SoLRContingency, Status: verifier.StatusActive},
-			{UserID: userA, PartyID: party, Role: role.ImportSupplier, Status: verifier.StatusActive},
+	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: now.Add(-time.Minute), MaxAge: bundle.Duration(24 * time.Hour),
+		Users: []bundle.User{
+			{UserID: sc, PartyID: srp, Role: role.SoLRContingency, Status: bundle.StatusActive},
+			{UserID: userA, PartyID: party, Role: role.ImportSupplier, Status: bundle.StatusActive},
 		},
 		AllowLists: map[role.UserRole][]string{role.SoLRContingency: {"1.6"}},
-		SoLREvents: []verifier.SoLREvent{{ID: "E1", FailedParty: party, FailedSupplierUsers: []eui64.ID{userA}, SRPUser: sc,
-			Start: now.Add(-time.Hour), State: verifier.EventActive}},
-		ADT: []verifier.ADTScope{{SCUser: sc, SupplierUser: userA, SRVs: map[string]verifier.ADTThreshold{
-			"1.6": {Period: verifier.Duration(time.Hour), Quarantine: 10}}}},
-		Devices:      []verifier.Device{{Device: dev, SupplierUser: userA, SMETS: 1}},
+		SoLREvents: []bundle.SoLREvent{{ID: "E1", FailedParty: party, FailedSupplierUsers: []eui64.ID{userA}, SRPUser: sc,
+			Start: now.Add(-time.Hour), State: bundle.EventActive}},
+		ADT: []bundle.ADTScope{{SCUser: sc, SupplierUser: userA, SRVs: map[string]bundle.ADTThreshold{
+			"1.6": {Period: bundle.Duration(time.Hour), Quarantine: 10}}}},
+		Devices:      []bundle.Device{{Device: dev, SupplierUser: userA, SMETS: 1}},
 		Certificates: [][]byte{scCert.Raw},
 	}
-	signed, err := verifier.SignBundle(b, bk, []*x509.Certificate{bCert, ca})
+	signed, err := bundle.Sign(b, bk, []*x509.Certificate{bCert, ca})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,13 +16,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/testpki"
-	"github.com/smki/smki/verifier"
 )
 
 func (d *night) stepServe(ctx context.Context, s *Step) error {
@@ -339,7 +340,7 @@ const (
 
 func (d *night) stepADT(ctx context.Context, s *Step) error {
 	f := ra.ADTFile{Format: ra.ADTFormat, SCUser: userSC.ID.String(), SupplierUser: userA.ID.String(),
-		Thresholds: []ra.ADTThreshold{{SRV: "1.6", Period: verifier.Duration(time.Hour), Warning: adtWarning, Quarantine: adtQuarantine}}}
+		Thresholds: []ra.ADTThreshold{{SRV: "1.6", Period: bundle.Duration(time.Hour), Warning: adtWarning, Quarantine: adtQuarantine}}}
 	file, err := json.Marshal(f)
 	if err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/verifier"
 )
@@ -30,7 +32,7 @@ func (d *night) stepDeclare(ctx context.Context, s *Step) error {
 		return err
 	}
 	d.eventID = res.Event.ID
-	if res.Event.State != verifier.EventDeclared || res.DryRun == nil {
+	if res.Event.State != bundle.EventDeclared || res.DryRun == nil {
 		return fmt.Errorf("event %s is %q with dry run %v, want declared with a dry run", res.Event.ID, res.Event.State, res.DryRun != nil)
 	}
 	var serials []string
@@ -73,7 +75,7 @@ func (d *night) stepFourEyes(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	if got.Event.State != verifier.EventDeclared {
+	if got.Event.State != bundle.EventDeclared {
 		return fmt.Errorf("after the refusals the event is %s, want still declared", got.Event.State)
 	}
 	s.Detail = "self-approval refused " + ra.ErrFourEyes.Error() + "; the event is still declared"
@@ -91,9 +93,9 @@ func (d *night) stepApprove(ctx context.Context, s *Step) error {
 	}
 	e := res.Event
 	switch e.State {
-	case verifier.EventApproved:
+	case bundle.EventApproved:
 		s.Detail = fmt.Sprintf("approved by %s; supplier-a failed; revocation job %s due %s", e.ApprovedBy, e.JobID, e.RevokeAt.Format("15:04:05.000Z"))
-	case verifier.EventActive:
+	case bundle.EventActive:
 		// The set-up outran revoke-at: the approval itself revoked.
 		s.Detail = fmt.Sprintf("approved by %s after revoke-at: revoked at approval", e.ApprovedBy)
 	default:
@@ -126,7 +128,7 @@ func (d *night) stepRevocation(ctx context.Context, s *Step) error {
 		if ev, err = op.GetSoLR(ctx, d.eventID); err != nil {
 			return err
 		}
-		if ev.Event.State == verifier.EventActive {
+		if ev.Event.State == bundle.EventActive {
 			break
 		}
 		if d.clock().After(deadline) {
@@ -208,7 +210,7 @@ func (d *night) stepClose(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	if e.State != verifier.EventClosed {
+	if e.State != bundle.EventClosed {
 		return fmt.Errorf("after close the event is %s", e.State)
 	}
 	installed, err := d.follower.SyncBundle(ctx)
@@ -218,7 +220,7 @@ func (d *night) stepClose(ctx context.Context, s *Step) error {
 	if !installed {
 		return fmt.Errorf("the follower did not install the bundle issued after the close")
 	}
-	if st := eventStates(d.v.Bundle()); st != verifier.EventClosed {
+	if st := eventStates(d.v.Bundle()); st != string(bundle.EventClosed) {
 		return fmt.Errorf("the new bundle shows the event as %q", st)
 	}
 	c := d.send(reqCase{What: "SC 1.6 Credit after the close", Signer: d.sc, Target: d.devA[0], Body: Credit, Want: verifier.CodeE4})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/verifier"
@@ -53,7 +55,7 @@ func (d *night) stepVerifier(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	b, err := verifier.OpenBundle(raw, pool, d.clock())
+	b, err := bundle.Open(raw, pool, d.clock())
 	if err != nil {
 		return fmt.Errorf("the bundle does not open against the SMKI root: %w", err)
 	}
@@ -98,10 +100,10 @@ func (d *night) stepVerifier(ctx context.Context, s *Step) error {
 	return nil
 }
 
-func eventStates(b *verifier.Bundle) string {
+func eventStates(b *bundle.Bundle) string {
 	var s []string
 	for _, e := range b.SoLREvents {
-		s = append(s, e.State)
+		s = append(s, string(e.State))
 	}
 	return strings.Join(s, ",")
 }

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
-	"github.com/smki/smki/verifier"
 )
 
 // TestAuditCheckpoint: a bundle exported earlier anchors the audit chain.
@@ -120,7 +121,7 @@ func TestAuditCheckpoint(t *testing.T) {
 
 // auditHead opens an exported bundle against the root and returns its
 // audit_head.
-func auditHead(t *testing.T, path string, rootPEM []byte) verifier.AuditHead {
+func auditHead(t *testing.T, path string, rootPEM []byte) bundle.AuditHead {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -130,7 +131,7 @@ func auditHead(t *testing.T, path string, rootPEM []byte) verifier.AuditHead {
 	if !pool.AppendCertsFromPEM(rootPEM) {
 		t.Fatal("no root")
 	}
-	b, err := verifier.OpenBundle(raw, pool, time.Now())
+	b, err := bundle.Open(raw, pool, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

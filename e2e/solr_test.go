@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smki/smki/verifier"
+	"github.com/smki/smki/bundle"
 )
 
 // TestSoLRLifecycle is DESIGN.md section 4 on the real binary and a real
@@ -140,7 +140,7 @@ func TestSoLRLifecycle(t *testing.T) {
 	if !pool.AppendCertsFromPEM(rootPEM) {
 		t.Fatal("no root from /roots")
 	}
-	b, err := verifier.OpenBundle(raw, pool, time.Now())
+	b, err := bundle.Open(raw, pool, time.Now())
 	if err != nil {
 		t.Fatalf("exported bundle: %v", err)
 	}

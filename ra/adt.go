@@ -15,11 +15,12 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/smki/smki/bundle"
+
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
-	"github.com/smki/smki/verifier/policy"
 )
 
 // ADTFormat is the format tag of an ADT file (docs/adt.md).
@@ -42,10 +43,10 @@ type ADTFile struct {
 // ADTThreshold: at most Quarantine accepted requests of SRV per Period
 // (the next is quarantined), with a warning from the Warning-th on.
 type ADTThreshold struct {
-	SRV        string            `json:"srv"`
-	Period     verifier.Duration `json:"period"`
-	Warning    int               `json:"warning"`
-	Quarantine int               `json:"quarantine"`
+	SRV        string          `json:"srv"`
+	Period     bundle.Duration `json:"period"`
+	Warning    int             `json:"warning"`
+	Quarantine int             `json:"quarantine"`
 }
 
 // ParseADT strictly parses an ADT file: one JSON object in format
@@ -254,10 +255,10 @@ func containsStr(list []string, s string) bool {
 }
 
 // adtScope converts a record to the bundle's form.
-func adtScope(r ADTRecord) verifier.ADTScope {
-	sc := verifier.ADTScope{SCUser: r.SCUser, SupplierUser: r.SupplierUser, SRVs: map[string]verifier.ADTThreshold{}}
+func adtScope(r ADTRecord) bundle.ADTScope {
+	sc := bundle.ADTScope{SCUser: r.SCUser, SupplierUser: r.SupplierUser, SRVs: map[string]bundle.ADTThreshold{}}
 	for _, t := range r.Thresholds {
-		sc.SRVs[t.SRV] = verifier.ADTThreshold{Period: t.Period, Warning: t.Warning, Quarantine: t.Quarantine}
+		sc.SRVs[t.SRV] = bundle.ADTThreshold{Period: t.Period, Warning: t.Warning, Quarantine: t.Quarantine}
 	}
 	return sc
 }

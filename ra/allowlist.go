@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier/policy"
 )
 
 // RoleAllowList is one role's effective allow-list: the stored override

@@ -11,8 +11,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 // Checkpoint codes. They are offline-only (smki audit verify --checkpoint),
@@ -42,7 +43,7 @@ type Checkpoint struct {
 }
 
 // OpenCheckpoint opens data, a bundle envelope as `smki bundle export`
-// writes it, with verifier.OpenBundle against roots (the same checks a
+// writes it, with bundle.Open against roots (the same checks a
 // verifier makes: format, OU=89 signer chaining to roots, signature,
 // strict payload) and returns its audit_head. The signer's validity is
 // judged at the bundle's own issued_at rather than now: a checkpoint is
@@ -60,7 +61,7 @@ func OpenCheckpoint(name string, data []byte, roots *x509.CertPool, now time.Tim
 		}
 		at = claimed // only the time the signer must have been valid at: the signature is still checked
 	}
-	b, err := verifier.OpenBundle(data, roots, at)
+	b, err := bundle.Open(data, roots, at)
 	if err != nil {
 		return bad("%w", err)
 	}
@@ -85,7 +86,7 @@ func claimedIssuedAt(data []byte) (time.Time, bool) {
 	var p struct {
 		IssuedAt time.Time `json:"issued_at"`
 	}
-	if len(data) > verifier.MaxBundleSize || json.Unmarshal(data, &env) != nil || json.Unmarshal(env.Payload, &p) != nil ||
+	if len(data) > bundle.MaxBundleSize || json.Unmarshal(data, &env) != nil || json.Unmarshal(env.Payload, &p) != nil ||
 		p.IssuedAt.IsZero() {
 		return time.Time{}, false
 	}

@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 // rewriteStore serves a rewritten audit log: what an attacker with write
@@ -185,7 +186,7 @@ func TestOpenCheckpointRefusesForgeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forgedHead := &verifier.AuditHead{Seq: b.AuditHead.Seq, Hash: strings.Repeat("ab", 32)}
+	forgedHead := &bundle.AuditHead{Seq: b.AuditHead.Seq, Hash: strings.Repeat("ab", 32)}
 
 	// A user's xml-signing certificate chains to the root but is not
 	// OU=89: it may not sign policy.
@@ -198,7 +199,7 @@ func TestOpenCheckpointRefusesForgeries(t *testing.T) {
 	userCert := parseIssued(t, is)
 	selfKey, selfChain := selfMadeSigner(t, now)
 
-	sign := func(edit func(*verifier.Bundle), key *ecdsa.PrivateKey, chain []*x509.Certificate) []byte {
+	sign := func(edit func(*bundle.Bundle), key *ecdsa.PrivateKey, chain []*x509.Certificate) []byte {
 		t.Helper()
 		c := *b
 		edit(&c)
@@ -207,14 +208,14 @@ func TestOpenCheckpointRefusesForgeries(t *testing.T) {
 		if key == nil {
 			data, err = sig.SignBundle(&c)
 		} else {
-			data, err = verifier.SignBundle(&c, key, chain)
+			data, err = bundle.Sign(&c, key, chain)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		return data
 	}
-	forgeHead := func(c *verifier.Bundle) { c.AuditHead = forgedHead }
+	forgeHead := func(c *bundle.Bundle) { c.AuditHead = forgedHead }
 	signerExpiry := sig.Chain()[0].NotAfter
 
 	tests := []struct {
@@ -227,14 +228,14 @@ func TestOpenCheckpointRefusesForgeries(t *testing.T) {
 		// A checkpoint is judged at its own issued_at: it still opens once
 		// its signer has expired (the verifier, judging at now, refuses).
 		{"genuine, signer since expired", good, signerExpiry.Add(24 * time.Hour), nil},
-		{"payload edited after signing", tamperPayload(t, good), now, verifier.ErrEnvelopeSignature},
-		{"signed by a user's xml-signing key", sign(forgeHead, userKey, []*x509.Certificate{userCert, s.ca.Issuing()}), now, verifier.ErrEnvelopeSigner},
-		{"OU=89 signer under another root", sign(forgeHead, selfKey, selfChain), now, verifier.ErrEnvelopeSigner},
-		{"no audit_head", sign(func(c *verifier.Bundle) { c.AuditHead = nil }, nil, nil), now, nil},
-		{"malformed hash", sign(func(c *verifier.Bundle) { c.AuditHead = &verifier.AuditHead{Seq: 1, Hash: "zz"} }, nil, nil), now, nil},
-		{"seq 0", sign(func(c *verifier.Bundle) { c.AuditHead = &verifier.AuditHead{Hash: forgedHead.Hash} }, nil, nil), now, nil},
-		{"signed in the future", sign(func(c *verifier.Bundle) { c.IssuedAt = now.Add(time.Hour) }, nil, nil), now, nil},
-		{"not a bundle", []byte(`{"format":"smki-feed/1"}`), now, verifier.ErrEnvelopeFormat},
+		{"payload edited after signing", tamperPayload(t, good), now, bundle.ErrEnvelopeSignature},
+		{"signed by a user's xml-signing key", sign(forgeHead, userKey, []*x509.Certificate{userCert, s.ca.Issuing()}), now, bundle.ErrEnvelopeSigner},
+		{"OU=89 signer under another root", sign(forgeHead, selfKey, selfChain), now, bundle.ErrEnvelopeSigner},
+		{"no audit_head", sign(func(c *bundle.Bundle) { c.AuditHead = nil }, nil, nil), now, nil},
+		{"malformed hash", sign(func(c *bundle.Bundle) { c.AuditHead = &bundle.AuditHead{Seq: 1, Hash: "zz"} }, nil, nil), now, nil},
+		{"seq 0", sign(func(c *bundle.Bundle) { c.AuditHead = &bundle.AuditHead{Hash: forgedHead.Hash} }, nil, nil), now, nil},
+		{"signed in the future", sign(func(c *bundle.Bundle) { c.IssuedAt = now.Add(time.Hour) }, nil, nil), now, nil},
+		{"not a bundle", []byte(`{"format":"smki-feed/1"}`), now, bundle.ErrEnvelopeFormat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -262,7 +263,7 @@ func TestOpenCheckpointRefusesForgeries(t *testing.T) {
 	}
 	// The expired-signer case above is meaningful only if the verifier's
 	// own check at that time refuses it.
-	if _, err := verifier.OpenBundle(good, s.roots(), signerExpiry.Add(24*time.Hour)); !errors.Is(err, verifier.ErrEnvelopeSigner) {
+	if _, err := bundle.Open(good, s.roots(), signerExpiry.Add(24*time.Hour)); !errors.Is(err, bundle.ErrEnvelopeSigner) {
 		t.Fatalf("bundle opened after its signer expired: %v", err)
 	}
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 // DefaultBundleMaxAge is the max_age of exported bundles unless
@@ -69,9 +70,9 @@ func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
 //   - audit_head: the last committed audit entry's seq and hash, so that
 //     every bundle kept by a verifier anchors the audit chain outside the
 //     database (smki audit verify --checkpoint).
-func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
+func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 	now := s.now().UTC()
-	b := &verifier.Bundle{Version: verifier.BundleVersion, IssuedAt: now, MaxAge: verifier.Duration(s.bundleMaxAge),
+	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: now, MaxAge: bundle.Duration(s.bundleMaxAge),
 		AllowLists: map[role.UserRole][]string{}}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -81,7 +82,7 @@ func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
 		if head, ok, err := lastAuditEntry(tx); err != nil {
 			return err
 		} else if ok {
-			b.AuditHead = &verifier.AuditHead{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash)}
+			b.AuditHead = &bundle.AuditHead{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash)}
 		}
 		if err := bundleDirectory(tx, b); err != nil {
 			return err
@@ -106,7 +107,7 @@ func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
 			return err
 		}
 		for _, d := range devs {
-			b.Devices = append(b.Devices, verifier.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS})
+			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS})
 		}
 		return bundleCertificates(tx, b)
 	})
@@ -119,7 +120,7 @@ func (s *Service) BuildBundle(ctx context.Context) (*verifier.Bundle, error) {
 	return b, nil
 }
 
-func bundleDirectory(tx store.Tx, b *verifier.Bundle) error {
+func bundleDirectory(tx store.Tx, b *bundle.Bundle) error {
 	ps, err := tx.ListParties()
 	if err != nil {
 		return err
@@ -129,7 +130,7 @@ func bundleDirectory(tx store.Tx, b *verifier.Bundle) error {
 		if err != nil {
 			return fmt.Errorf("stored party %q: %v", p.ID, err)
 		}
-		b.Parties = append(b.Parties, verifier.Party{ID: id, Name: p.Name, Status: p.Status})
+		b.Parties = append(b.Parties, bundle.Party{ID: id, Name: p.Name, Status: p.Status})
 	}
 	us, err := tx.ListUsers("")
 	if err != nil {
@@ -137,18 +138,18 @@ func bundleDirectory(tx store.Tx, b *verifier.Bundle) error {
 	}
 	for _, u := range us {
 		v := userFrom(u)
-		b.Users = append(b.Users, verifier.User{UserID: v.ID, PartyID: v.PartyID, Role: v.Role, Status: u.Status, Name: u.Name})
+		b.Users = append(b.Users, bundle.User{UserID: v.ID, PartyID: v.PartyID, Role: v.Role, Status: u.Status, Name: u.Name})
 	}
 	return nil
 }
 
-func bundleEvents(tx store.Tx, b *verifier.Bundle) error {
+func bundleEvents(tx store.Tx, b *bundle.Bundle) error {
 	events, err := listJSON[SoLREvent](tx, kindEvent)
 	if err != nil {
 		return err
 	}
 	for _, e := range events {
-		if e.State == verifier.EventDeclared || e.ApprovedAt == nil {
+		if e.State == bundle.EventDeclared || e.ApprovedAt == nil {
 			continue // never approved: authorises nothing
 		}
 		sups, err := supplierUsers(tx, e.FailedParty)
@@ -158,7 +159,7 @@ func bundleEvents(tx store.Tx, b *verifier.Bundle) error {
 		if sups == nil {
 			sups = []eui64.ID{}
 		}
-		ve := verifier.SoLREvent{ID: e.ID, FailedParty: e.FailedParty, FailedSupplierUsers: sups, SRPUser: e.SRPUser,
+		ve := bundle.SoLREvent{ID: e.ID, FailedParty: e.FailedParty, FailedSupplierUsers: sups, SRPUser: e.SRPUser,
 			Instruction: e.Instruction, Start: e.Start, End: e.End, State: e.State, ApprovedBy: e.ApprovedBy}
 		if e.RevokeAt != nil {
 			ve.RevokeAt = *e.RevokeAt
@@ -168,7 +169,7 @@ func bundleEvents(tx store.Tx, b *verifier.Bundle) error {
 	return nil
 }
 
-func bundleCertificates(tx store.Tx, b *verifier.Bundle) error {
+func bundleCertificates(tx store.Tx, b *bundle.Bundle) error {
 	certs, err := tx.ListCertificates(store.CertFilter{})
 	if err != nil {
 		return err
@@ -190,7 +191,7 @@ func bundleCertificates(tx store.Tx, b *verifier.Bundle) error {
 			dn = x.Issuer.String()
 			issuerDN[string(x.RawIssuer)] = dn
 		}
-		b.Revoked = append(b.Revoked, verifier.RevokedCert{Issuer: dn, Serial: c.Serial, RevokedAt: c.RevokedAt, Reason: c.Reason})
+		b.Revoked = append(b.Revoked, bundle.RevokedCert{Issuer: dn, Serial: c.Serial, RevokedAt: c.RevokedAt, Reason: c.Reason})
 	}
 	return nil
 }

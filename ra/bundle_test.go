@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier"
@@ -48,7 +50,7 @@ func TestExportBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := verifier.OpenBundle(data, s.roots(), s.clock.Now())
+	b, err := bundle.Open(data, s.roots(), s.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func TestExportBundle(t *testing.T) {
 	_, err = s.svc.ListParties(ctx, ver)
 	s.wantRefusal(err, ErrForbidden, ActReadParty)
 
-	b, err = verifier.OpenBundle(data, s.roots(), s.clock.Now())
+	b, err = bundle.Open(data, s.roots(), s.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestExportBundle(t *testing.T) {
 		t.Fatalf("events %+v", b.SoLREvents)
 	}
 	ev := b.SoLREvents[0]
-	if ev.ID != e.ID || ev.State != verifier.EventActive || ev.SRPUser != s.userSC || ev.ApprovedBy != "approver" ||
+	if ev.ID != e.ID || ev.State != bundle.EventActive || ev.SRPUser != s.userSC || ev.ApprovedBy != "approver" ||
 		!slices.Equal(ev.FailedSupplierUsers, []eui64.ID{s.userIS}) || !ev.ActiveAt(s.clock.Now()) {
 		t.Fatalf("event %+v", ev)
 	}
@@ -118,14 +120,14 @@ func TestExportBundle(t *testing.T) {
 		t.Fatalf("devices %+v", b.Devices)
 	}
 	for _, p := range b.Parties {
-		if p.ID == s.supplier && p.Status != verifier.StatusFailed {
+		if p.ID == s.supplier && p.Status != bundle.StatusFailed {
 			t.Fatalf("failed party is %s", p.Status)
 		}
 	}
 	// A bundle does not open against another root.
 	foreign := x509.NewCertPool()
 	foreign.AddCert(s.svc.Access().Root()) // a real root, but not the SMKI one
-	if _, err := verifier.OpenBundle(data, foreign, s.clock.Now()); err == nil {
+	if _, err := bundle.Open(data, foreign, s.clock.Now()); err == nil {
 		t.Fatal("bundle opened against a foreign root")
 	}
 	// Alert routing from the exported bundle reaches the SRP (R7).
@@ -186,7 +188,7 @@ func TestSoLROverHTTP(t *testing.T) {
 		t.Fatalf("self-approval over HTTP: %v", err)
 	}
 	got, err := approver.ApproveSoLR(ctx, res.Event.ID)
-	if err != nil || got.Event.State != verifier.EventActive {
+	if err != nil || got.Event.State != bundle.EventActive {
 		t.Fatalf("approve: %+v %v", got, err)
 	}
 	if es, err := approver.ListSoLR(ctx); err != nil || len(es) != 1 {
@@ -209,7 +211,7 @@ func TestSoLROverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := verifier.OpenBundle(data, e.roots(), e.clock.Now())
+	b, err := bundle.Open(data, e.roots(), e.clock.Now())
 	if err != nil || len(b.SoLREvents) != 1 || len(b.Devices) != 1 {
 		t.Fatalf("bundle over HTTP: %v", err)
 	}
@@ -217,7 +219,7 @@ func TestSoLROverHTTP(t *testing.T) {
 		t.Fatalf("verifier lists events: %v", err)
 	}
 	closed, err := admin.CloseSoLR(ctx, res.Event.ID, "ended")
-	if err != nil || closed.State != verifier.EventClosed {
+	if err != nil || closed.State != bundle.EventClosed {
 		t.Fatalf("close: %+v %v", closed, err)
 	}
 }

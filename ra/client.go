@@ -267,7 +267,7 @@ func query(k, v string) string {
 // Revocations: GET /v1/revocations?since=&wait= (wait at most
 // MaxFeedWait; the call returns at the latest about wait later). It
 // returns the signed feed envelope as received: open it with
-// verifier.OpenFeedPage against the SMKI root; it is not trusted because
+// bundle.OpenFeedPage against the SMKI root; it is not trusted because
 // it came over this connection.
 func (c *Client) Revocations(ctx context.Context, since uint64, wait time.Duration) ([]byte, error) {
 	v := url.Values{"since": {strconv.FormatUint(since, 10)}, "wait": {wait.String()}}

@@ -86,7 +86,7 @@ func (c *Client) Policy(ctx context.Context) ([]RoleAllowList, error) {
 }
 
 // Bundle: GET /v1/bundle, the signed envelope exactly as served (open it
-// with verifier.OpenBundle against the SMKI root).
+// with bundle.Open against the SMKI root).
 func (c *Client) Bundle(ctx context.Context) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/bundle", nil)
 	if err != nil {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 // Revocation feed limits (GET /v1/revocations, docs/api.md).
@@ -45,7 +46,7 @@ func WithFeedTuning(pageSize int, poll time.Duration) Option {
 
 // Revocations answers GET /v1/revocations?since=since&wait=wait: the
 // revocation feed verifiers follow (verifier.Follower). It returns a feed
-// envelope signed by the system signer (verifier.SignFeedPage).
+// envelope signed by the system signer (bundle.SignFeedPage).
 //
 //   - If the store holds revocations after since, it answers at once with
 //     the first of them, at most the page cap; the page's Seq is the
@@ -142,8 +143,8 @@ func (s *Service) authorizeFeed(ctx context.Context, a Actor) error {
 // feedPage reads the revocations after since (at most the page cap) in
 // one read transaction. Revoked is empty when there are none; Seq is then
 // since.
-func (s *Service) feedPage(ctx context.Context, since uint64) (*verifier.FeedPage, error) {
-	page := &verifier.FeedPage{Seq: since, Revoked: []verifier.RevokedCert{}}
+func (s *Service) feedPage(ctx context.Context, since uint64) (*bundle.FeedPage, error) {
+	page := &bundle.FeedPage{Seq: since, Revoked: []bundle.RevokedCert{}}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		cur, err := tx.RevocationSeq()
 		if err != nil {
@@ -165,7 +166,7 @@ func (s *Service) feedPage(ctx context.Context, since uint64) (*verifier.FeedPag
 			if err != nil {
 				return err
 			}
-			page.Revoked = append(page.Revoked, verifier.RevokedCert{Issuer: issuer, Serial: r.Serial,
+			page.Revoked = append(page.Revoked, bundle.RevokedCert{Issuer: issuer, Serial: r.Serial,
 				RevokedAt: r.RevokedAt.UTC(), Reason: r.Reason})
 			page.Seq = max(page.Seq, r.Seq)
 		}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier"
 	"github.com/smki/smki/verifier/xmldsig"
@@ -114,8 +116,8 @@ func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *la
 			Certificates: []tls.Certificate{pair}, RootCAs: accessRoots, Time: f.clock.Now}}}
 	}
 
-	b := &verifier.Bundle{Version: verifier.BundleVersion, IssuedAt: f.clock.Now(), MaxAge: verifier.Duration(24 * time.Hour),
-		Users: []verifier.User{{UserID: f.userIS, PartyID: f.supplier, Role: role.ImportSupplier, Status: verifier.StatusActive, Name: "IS"}}}
+	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: f.clock.Now(), MaxAge: bundle.Duration(24 * time.Hour),
+		Users: []bundle.User{{UserID: f.userIS, PartyID: f.supplier, Role: role.ImportSupplier, Status: bundle.StatusActive, Name: "IS"}}}
 	for _, c := range r.certs {
 		b.Certificates = append(b.Certificates, c.cert.Raw)
 	}
@@ -124,7 +126,7 @@ func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *la
 		tb.Fatal(err)
 	}
 	for range followers {
-		opened, err := verifier.OpenBundle(signed, f.roots, f.clock.Now())
+		opened, err := bundle.Open(signed, f.roots, f.clock.Now())
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -152,7 +154,7 @@ func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *la
 		if err != nil || resp.StatusCode != http.StatusOK {
 			tb.Fatalf("baseline feed request: %d %v", resp.StatusCode, err)
 		}
-		if _, err := verifier.OpenFeedPage(env, f.roots, f.clock.Now()); err != nil {
+		if _, err := bundle.OpenFeedPage(env, f.roots, f.clock.Now()); err != nil {
 			tb.Fatal(err)
 		}
 		return time.Since(start)

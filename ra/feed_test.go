@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 // feedEnv is a scenario whose Service publishes the feed with a real
@@ -80,9 +81,9 @@ func (f *feedEnv) revoke(t testing.TB, serial string) store.Revocation {
 }
 
 // open opens a feed envelope against the SMKI root at the test clock.
-func (f *feedEnv) open(t testing.TB, env []byte) *verifier.FeedPage {
+func (f *feedEnv) open(t testing.TB, env []byte) *bundle.FeedPage {
 	t.Helper()
-	p, err := verifier.OpenFeedPage(env, f.roots, f.clock.Now())
+	p, err := bundle.OpenFeedPage(env, f.roots, f.clock.Now())
 	if err != nil {
 		t.Fatalf("open feed page: %v", err)
 	}
@@ -188,14 +189,14 @@ func TestFeedSignature(t *testing.T) {
 	if p := f.open(t, env); len(p.Revoked) != 1 {
 		t.Fatalf("page has %d entries", len(p.Revoked))
 	}
-	if _, err := verifier.OpenFeedPage(env, other, f.clock.Now()); !errors.Is(err, verifier.ErrEnvelopeSigner) {
-		t.Errorf("other root: %v, want %v", err, verifier.ErrEnvelopeSigner)
+	if _, err := bundle.OpenFeedPage(env, other, f.clock.Now()); !errors.Is(err, bundle.ErrEnvelopeSigner) {
+		t.Errorf("other root: %v, want %v", err, bundle.ErrEnvelopeSigner)
 	}
-	if _, err := verifier.OpenBundle(env, f.roots, f.clock.Now()); !errors.Is(err, verifier.ErrEnvelopeFormat) {
-		t.Errorf("as a bundle: %v, want %v", err, verifier.ErrEnvelopeFormat)
+	if _, err := bundle.Open(env, f.roots, f.clock.Now()); !errors.Is(err, bundle.ErrEnvelopeFormat) {
+		t.Errorf("as a bundle: %v, want %v", err, bundle.ErrEnvelopeFormat)
 	}
 	tampered := []byte(strings.Replace(string(env), `"payload":"`, `"payload":"ey`, 1))
-	if _, err := verifier.OpenFeedPage(tampered, f.roots, f.clock.Now()); err == nil {
+	if _, err := bundle.OpenFeedPage(tampered, f.roots, f.clock.Now()); err == nil {
 		t.Error("tampered payload opened")
 	}
 }

@@ -7,8 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 // schedulerActor is the audit actor of work the scheduler does.
@@ -102,7 +103,7 @@ func (s *Service) RunDue(ctx context.Context) error {
 		}
 	}
 	for _, e := range events {
-		if e.State != verifier.EventClosed && e.End != nil && !now.Before(*e.End) {
+		if e.State != bundle.EventClosed && e.End != nil && !now.Before(*e.End) {
 			keep(s.closeEnded(ctx, e.ID, now))
 		}
 	}
@@ -142,8 +143,8 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 			if err != nil {
 				return err
 			}
-			if e.State != verifier.EventApproved {
-				j.Result = "skipped: event is " + e.State
+			if e.State != bundle.EventApproved {
+				j.Result = "skipped: event is " + string(e.State)
 			} else {
 				if err := s.revokeFailedTx(tx, rv, &e, now, schedulerActor); err != nil {
 					return err
@@ -184,7 +185,7 @@ func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) erro
 		if err != nil {
 			return err
 		}
-		if e.State == verifier.EventClosed || e.End == nil || now.Before(*e.End) {
+		if e.State == bundle.EventClosed || e.End == nil || now.Before(*e.End) {
 			return nil
 		}
 		detail, err := s.closeTx(tx, &e, schedulerActor, "end time reached")

@@ -13,9 +13,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
-	"github.com/smki/smki/verifier"
 )
 
 // ErrSigner is the code of every failure of the RA's system signer.
@@ -165,11 +166,11 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 func (s *SystemSigner) Chain() []*x509.Certificate { return s.chain }
 
 // SignBundle seals b in the signed bundle envelope.
-func (s *SystemSigner) SignBundle(b *verifier.Bundle) ([]byte, error) {
-	return verifier.SignBundle(b, s.key, s.chain)
+func (s *SystemSigner) SignBundle(b *bundle.Bundle) ([]byte, error) {
+	return bundle.Sign(b, s.key, s.chain)
 }
 
 // SignFeedPage seals p in the signed feed envelope.
-func (s *SystemSigner) SignFeedPage(p *verifier.FeedPage) ([]byte, error) {
-	return verifier.SignFeedPage(p, s.key, s.chain)
+func (s *SystemSigner) SignFeedPage(p *bundle.FeedPage) ([]byte, error) {
+	return bundle.SignFeedPage(p, s.key, s.chain)
 }

@@ -9,10 +9,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 // TxRevoker is the part of the CA that revokes inside a caller's
@@ -121,7 +122,7 @@ func (s *Service) DeclareSoLR(ctx context.Context, a Actor, req DeclareRequest) 
 		srpParty, _ := eui64.Parse(srp.PartyID)
 		e := SoLREvent{ID: id, FailedParty: req.FailedParty, SRPUser: req.SRPUser, SRPParty: srpParty,
 			Instruction: req.Instruction, Start: req.Start.UTC(), End: utcPtr(req.End), RevokeAt: utcPtr(req.RevokeAt),
-			State: verifier.EventDeclared, DeclaredBy: me.ID, DeclaredAt: now}
+			State: bundle.EventDeclared, DeclaredBy: me.ID, DeclaredAt: now}
 		dry, err := dryRun(tx, req.FailedParty)
 		if err != nil {
 			return "", err
@@ -164,7 +165,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		if err := Authorize(me, ActApproveSoLR, t); err != nil {
 			return "", err
 		}
-		if e.State != verifier.EventDeclared {
+		if e.State != bundle.EventDeclared {
 			return "", fmt.Errorf("%w: event %s is %s, not declared", ErrEventState, id, e.State)
 		}
 		now := s.now().UTC()
@@ -186,7 +187,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		if err := tx.PutParty(p); err != nil {
 			return "", storeErr("party "+p.ID, err)
 		}
-		e.ApprovedBy, e.ApprovedAt, e.State = me.ID, &now, verifier.EventApproved
+		e.ApprovedBy, e.ApprovedAt, e.State = me.ID, &now, bundle.EventApproved
 		if e.RevokeAt == nil {
 			e.RevokeAt = &now
 		}
@@ -208,7 +209,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 			return "", err
 		}
 		out = EventResult{Event: e}
-		if e.State == verifier.EventApproved {
+		if e.State == bundle.EventApproved {
 			if out.DryRun, err = dryRun(tx, e.FailedParty); err != nil {
 				return "", err
 			}
@@ -236,7 +237,7 @@ func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *SoLREvent, now ti
 			return fmt.Errorf("%w: revoking the failed Supplier: %w", ErrInternal, err)
 		}
 	}
-	e.State, e.RevokedAt, e.Revoked = verifier.EventActive, &now, serials
+	e.State, e.RevokedAt, e.Revoked = bundle.EventActive, &now, serials
 	_, err = tx.AppendAudit(s.entry(actor, ActRevokeFailed, "party:"+e.FailedParty.String(), "allowed",
 		fmt.Sprintf("event=%s reason=%s count=%d serials=%v", e.ID, ReasonName(reasonCessation), len(serials), serials)))
 	return err
@@ -271,12 +272,12 @@ func (s *Service) CloseSoLR(ctx context.Context, a Actor, id, reason string) (So
 
 // closeTx closes e within tx (cancelling its pending job) and writes it.
 func (s *Service) closeTx(tx store.Tx, e *SoLREvent, by, reason string) (string, error) {
-	if e.State == verifier.EventClosed {
+	if e.State == bundle.EventClosed {
 		return "", fmt.Errorf("%w: event %s is already closed", ErrEventState, e.ID)
 	}
 	now := s.now().UTC()
 	detail := fmt.Sprintf("from=%s reason=%q", e.State, reason)
-	if e.State == verifier.EventApproved && e.JobID != "" {
+	if e.State == bundle.EventApproved && e.JobID != "" {
 		cancelled, err := s.cancelJobTx(tx, e.JobID, now)
 		if err != nil {
 			return "", err
@@ -285,7 +286,7 @@ func (s *Service) closeTx(tx store.Tx, e *SoLREvent, by, reason string) (string,
 			detail += " cancelled=" + e.JobID
 		}
 	}
-	e.State, e.ClosedBy, e.ClosedAt, e.CloseReason = verifier.EventClosed, by, &now, reason
+	e.State, e.ClosedBy, e.ClosedAt, e.CloseReason = bundle.EventClosed, by, &now, reason
 	return detail, putJSON(tx, kindEvent, e.ID, *e)
 }
 
@@ -302,7 +303,7 @@ func (s *Service) GetSoLR(ctx context.Context, a Actor, id string) (EventResult,
 			return err
 		}
 		out = EventResult{Event: e}
-		if e.State == verifier.EventDeclared || e.State == verifier.EventApproved {
+		if e.State == bundle.EventDeclared || e.State == bundle.EventApproved {
 			if out.DryRun, err = dryRun(tx, e.FailedParty); err != nil {
 				return err
 			}
@@ -380,7 +381,7 @@ func openEventFor(tx store.Tx, party eui64.ID) (string, error) {
 		return "", err
 	}
 	for _, e := range all {
-		if e.FailedParty == party && e.State != verifier.EventClosed {
+		if e.FailedParty == party && e.State != bundle.EventClosed {
 			return e.ID, nil
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -28,7 +30,7 @@ const (
 const PartyFailed = "failed"
 
 // SoLREvent is a SoLR event as the RA records it and the API shows it.
-// State is one of verifier.EventDeclared ("declared": awaiting the second
+// State is one of bundle.EventDeclared ("declared": awaiting the second
 // person), EventApproved ("approved": approved, the failed Supplier's
 // revocation still scheduled), EventActive ("active": approved and the
 // failed Supplier revoked) or EventClosed.
@@ -43,18 +45,18 @@ type SoLREvent struct {
 	// RevokeAt is when the failed Supplier's certificates are revoked; nil
 	// until approval when the declaration said "now" (then it is the
 	// approval time).
-	RevokeAt    *time.Time `json:"revoke_at,omitempty"`
-	State       string     `json:"state"`
-	DeclaredBy  string     `json:"declared_by"`
-	DeclaredAt  time.Time  `json:"declared_at"`
-	ApprovedBy  string     `json:"approved_by,omitempty"`
-	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
-	RevokedAt   *time.Time `json:"revoked_at,omitempty"` // when the revocation step ran
-	Revoked     []string   `json:"revoked,omitempty"`    // serials it revoked
-	JobID       string     `json:"job_id,omitempty"`     // the scheduled revocation, if any
-	ClosedBy    string     `json:"closed_by,omitempty"`
-	ClosedAt    *time.Time `json:"closed_at,omitempty"`
-	CloseReason string     `json:"close_reason,omitempty"`
+	RevokeAt    *time.Time       `json:"revoke_at,omitempty"`
+	State       bundle.SoLRState `json:"state"`
+	DeclaredBy  string           `json:"declared_by"`
+	DeclaredAt  time.Time        `json:"declared_at"`
+	ApprovedBy  string           `json:"approved_by,omitempty"`
+	ApprovedAt  *time.Time       `json:"approved_at,omitempty"`
+	RevokedAt   *time.Time       `json:"revoked_at,omitempty"` // when the revocation step ran
+	Revoked     []string         `json:"revoked,omitempty"`    // serials it revoked
+	JobID       string           `json:"job_id,omitempty"`     // the scheduled revocation, if any
+	ClosedBy    string           `json:"closed_by,omitempty"`
+	ClosedAt    *time.Time       `json:"closed_at,omitempty"`
+	CloseReason string           `json:"close_reason,omitempty"`
 }
 
 // Job is a scheduled piece of RA work. Kind is jobRevokeFailed.

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/verifier"
 )
 
 func TestDeclareRefusals(t *testing.T) {
@@ -57,7 +58,7 @@ func TestDeclareDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Event.State != verifier.EventDeclared || res.Event.DeclaredBy != "liaison" {
+	if res.Event.State != bundle.EventDeclared || res.Event.DeclaredBy != "liaison" {
 		t.Fatalf("event %+v", res.Event)
 	}
 	d := res.DryRun
@@ -108,7 +109,7 @@ func TestApproveNowRevokesInOneTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Event.State != verifier.EventActive || res.Event.ApprovedBy != "approver" || len(res.Event.Revoked) != 1 {
+	if res.Event.State != bundle.EventActive || res.Event.ApprovedBy != "approver" || len(res.Event.Revoked) != 1 {
 		t.Fatalf("approved event %+v", res.Event)
 	}
 	c := s.certStatus(s.isSerial)
@@ -153,7 +154,7 @@ func TestScheduledRevocationRunsOnceAndSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Event.State != verifier.EventApproved || res.Event.JobID == "" || res.DryRun == nil || len(res.DryRun.Certificates) != 1 {
+	if res.Event.State != bundle.EventApproved || res.Event.JobID == "" || res.DryRun == nil || len(res.DryRun.Certificates) != 1 {
 		t.Fatalf("approved event %+v dry run %+v", res.Event, res.DryRun)
 	}
 	if s.records(kindSchedule) != 1 || s.certStatus(s.isSerial).Status != store.StatusGood {
@@ -204,7 +205,7 @@ func TestScheduledRevocationRunsOnceAndSurvivesRestart(t *testing.T) {
 		t.Fatal("job not moved to the log")
 	}
 	got, err := s.svc.GetSoLR(ctx, s.admin, e.ID)
-	if err != nil || got.Event.State != verifier.EventActive || got.DryRun != nil {
+	if err != nil || got.Event.State != bundle.EventActive || got.DryRun != nil {
 		t.Fatalf("event after the job: %+v %v", got, err)
 	}
 	if x := s.lastAudit(ActRevokeFailed); x.Actor != schedulerActor {
@@ -227,7 +228,7 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 	_, err := s.svc.CloseSoLR(ctx, s.aroSR, e.ID, "")
 	s.wantRefusal(err, ErrForbidden, ActCloseSoLR)
 	closed, err := s.svc.CloseSoLR(ctx, s.liaison, e.ID, "instruction OFGEM-END")
-	if err != nil || closed.State != verifier.EventClosed || closed.ClosedBy != "liaison" {
+	if err != nil || closed.State != bundle.EventClosed || closed.ClosedBy != "liaison" {
 		t.Fatalf("close: %+v %v", closed, err)
 	}
 	_, err = s.svc.CloseSoLR(ctx, s.liaison, e.ID, "")
@@ -257,7 +258,7 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 	if err := s.svc.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.svc.GetSoLR(ctx, s.admin, e2.ID); r.Event.State != verifier.EventActive {
+	if r, _ := s.svc.GetSoLR(ctx, s.admin, e2.ID); r.Event.State != bundle.EventActive {
 		t.Fatalf("closed before its end: %s", r.Event.State)
 	}
 	s.clock.set(end)
@@ -265,7 +266,7 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _ := s.svc.GetSoLR(ctx, s.admin, e2.ID)
-	if r.Event.State != verifier.EventClosed || r.Event.ClosedBy != schedulerActor {
+	if r.Event.State != bundle.EventClosed || r.Event.ClosedBy != schedulerActor {
 		t.Fatalf("after end: %+v", r.Event)
 	}
 }

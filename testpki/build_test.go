@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/role"
-	"github.com/smki/smki/verifier"
 )
 
 func TestBuildScenario(t *testing.T) {
@@ -58,7 +59,7 @@ func TestBuildScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := verifier.OpenBundle(data, roots, at)
+	b, err := bundle.Open(data, roots, at)
 	if err != nil {
 		t.Fatalf("OpenBundle: %v", err)
 	}
@@ -75,7 +76,7 @@ func TestBuildScenario(t *testing.T) {
 	}
 	other := x509.NewCertPool()
 	other.AddCert(p.Users["srp-sc-xml"].Cert)
-	if _, err := verifier.OpenBundle(data, other, at); err == nil {
+	if _, err := bundle.Open(data, other, at); err == nil {
 		t.Error("bundle opened against a pool without the root")
 	}
 

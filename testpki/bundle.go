@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
-	"github.com/smki/smki/verifier"
 )
 
 // Scenario facts the bundle states, for tests that check decisions.
@@ -31,20 +32,20 @@ const (
 // its certificates are revoked; an approved SoLR event, active from At,
 // names srp-sc-xml for supplier-a's devices; SC keeps its default
 // allow-list (SR 1.6 only).
-func (p *PKI) Bundle() *verifier.Bundle {
-	b := &verifier.Bundle{
-		Version:       verifier.BundleVersion,
+func (p *PKI) Bundle() *bundle.Bundle {
+	b := &bundle.Bundle{
+		Version:       bundle.Version,
 		IssuedAt:      p.RevokedAt,
-		MaxAge:        verifier.Duration(BundleMaxAge),
+		MaxAge:        bundle.Duration(BundleMaxAge),
 		RevocationSeq: 0,
 		AllowLists:    map[role.UserRole][]string{role.SoLRContingency: {"1.6"}},
 	}
 	for _, party := range []Party{SupplierA, SupplierB, SRP} {
-		status := verifier.StatusActive
+		status := bundle.StatusActive
 		if party == SupplierA {
-			status = verifier.StatusFailed
+			status = bundle.StatusFailed
 		}
-		b.Parties = append(b.Parties, verifier.Party{ID: party.ID, Name: party.Name, Status: status})
+		b.Parties = append(b.Parties, bundle.Party{ID: party.ID, Name: party.Name, Status: status})
 	}
 	seen := map[eui64.ID]bool{}
 	for _, u := range Users() {
@@ -52,35 +53,35 @@ func (p *PKI) Bundle() *verifier.Bundle {
 		b.Certificates = append(b.Certificates, cred.Cert.Raw)
 		if u.Party == SupplierA {
 			b.RevocationSeq++
-			b.Revoked = append(b.Revoked, verifier.RevokedCert{Issuer: p.Issuing.Subject.String(),
+			b.Revoked = append(b.Revoked, bundle.RevokedCert{Issuer: p.Issuing.Subject.String(),
 				Serial: fmt.Sprintf("%x", cred.Cert.SerialNumber), RevokedAt: p.RevokedAt, Reason: ReasonCessationOfOperation})
 		}
 		if seen[u.ID] {
 			continue
 		}
 		seen[u.ID] = true
-		b.Users = append(b.Users, verifier.User{UserID: u.ID, PartyID: u.Party.ID, Role: u.Role,
-			Status: verifier.StatusActive, Name: u.Name})
+		b.Users = append(b.Users, bundle.User{UserID: u.ID, PartyID: u.Party.ID, Role: u.Role,
+			Status: bundle.StatusActive, Name: u.Name})
 	}
 	supA, _ := UserByName("supplier-a-xml")
 	sc, _ := UserByName("srp-sc-xml")
-	b.SoLREvents = []verifier.SoLREvent{{
+	b.SoLREvents = []bundle.SoLREvent{{
 		ID: EventID, FailedParty: SupplierA.ID, FailedSupplierUsers: []eui64.ID{supA.ID},
-		SRPUser: sc.ID, Instruction: Instruction, Start: p.At, State: verifier.EventActive,
+		SRPUser: sc.ID, Instruction: Instruction, Start: p.At, State: bundle.EventActive,
 		ApprovedBy: "approver", RevokeAt: p.RevokedAt,
 	}}
-	b.ADT = []verifier.ADTScope{{SCUser: sc.ID, SupplierUser: supA.ID, SRVs: map[string]verifier.ADTThreshold{
-		"1.6": {Period: verifier.Duration(ADTPeriod), Warning: ADTWarning, Quarantine: ADTQuarantine},
+	b.ADT = []bundle.ADTScope{{SCUser: sc.ID, SupplierUser: supA.ID, SRVs: map[string]bundle.ADTThreshold{
+		"1.6": {Period: bundle.Duration(ADTPeriod), Warning: ADTWarning, Quarantine: ADTQuarantine},
 	}}}
 	for _, d := range p.Devices {
-		b.Devices = append(b.Devices, verifier.Device{Device: d.ID, SupplierUser: d.Supplier, SMETS: d.SMETS})
+		b.Devices = append(b.Devices, bundle.Device{Device: d.ID, SupplierUser: d.Supplier, SMETS: d.SMETS})
 	}
 	return b
 }
 
 // SignBundle signs b with the scenario's RA bundle key.
-func (p *PKI) SignBundle(b *verifier.Bundle) ([]byte, error) {
-	return verifier.SignBundle(b, p.BundleKey, []*x509.Certificate{p.BundleCert, p.Issuing})
+func (p *PKI) SignBundle(b *bundle.Bundle) ([]byte, error) {
+	return bundle.Sign(b, p.BundleKey, []*x509.Certificate{p.BundleCert, p.Issuing})
 }
 
 func (p *PKI) writeBundle() error {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -28,10 +30,10 @@ func benchSetup(b *testing.B, n int) (*Verifier, [][]byte) {
 func benchSetupWith(b *testing.B, n int, mod func(*Options)) (*Verifier, [][]byte) {
 	b.Helper()
 	s := newScenario(b)
-	bundle := cloneBundle(b, s.bundle)
-	bundle.ADT[0].SRVs["1.6"] = ADTThreshold{Period: Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
+	bun := cloneBundle(b, s.bundle)
+	bun.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
 	v := s.verifier(b, func(o *Options) {
-		o.Bundle = bundle
+		o.Bundle = bun
 		if mod != nil {
 			mod(o)
 		}
@@ -172,16 +174,16 @@ func BenchmarkSidecarThroughput(b *testing.B) {
 	// One scenario for both verifiers (the messages are signed by its
 	// PKI); the handler stamps requests with the clock, so fix it.
 	s := newScenario(b)
-	bundle := cloneBundle(b, s.bundle)
-	bundle.ADT[0].SRVs["1.6"] = ADTThreshold{Period: Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
+	bun := cloneBundle(b, s.bundle)
+	bun.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
 	clock := func() time.Time { return testNow.Add(time.Minute) }
-	vm := s.verifier(b, func(o *Options) { o.Bundle, o.Clock = bundle, clock })
+	vm := s.verifier(b, func(o *Options) { o.Bundle, o.Clock = bun, clock })
 	st, err := OpenStateFile(filepath.Join(b.TempDir(), "state.log"), StateFileOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	vf := s.verifier(b, func(o *Options) { o.Bundle, o.Clock, o.Replay = bundle, clock, st })
+	vf := s.verifier(b, func(o *Options) { o.Bundle, o.Clock, o.Replay = bun, clock, st })
 	tmpl := request(b, tmplCredit, userSC, devA1, 0)
 	msgs := make([][]byte, b.N)
 	for i := range msgs {

@@ -3,6 +3,8 @@ package verifier
 import (
 	"slices"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier/duis"
 	"github.com/smki/smki/verifier/gbcs"
@@ -14,20 +16,20 @@ const srv16 = "1.6"
 // checkUser is step 7 (E1): the signed originator is the certificate's
 // subject, the bundle knows the user as active, and the user's role is one
 // the certificate is bound to.
-func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*User, Decision, bool) {
+func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*bundle.User, Decision, bool) {
 	orig := req.ID.Originator
 	if orig != res.uid {
 		return nil, reject(CodeE1, "RequestID originator %s is not the signer's x500UniqueIdentifier %s", orig, res.uid), false
 	}
 	u, ok := st.pol.users[orig]
 	if !ok {
-		return nil, reject(CodeE1, "unknown User ID %s", orig), false
+		return nil, reject(CodeE1, "unknown bundle.User ID %s", orig), false
 	}
-	if u.Status != StatusActive {
-		return nil, reject(CodeE1, "User ID %s is %s", orig, u.Status), false
+	if u.Status != bundle.StatusActive {
+		return nil, reject(CodeE1, "bundle.User ID %s is %s", orig, u.Status), false
 	}
 	if !slices.Contains(res.roles, u.Role) {
-		return nil, reject(CodeE1, "User %s has role %s but the certificate is bound to %v", orig, u.Role, res.roles), false
+		return nil, reject(CodeE1, "bundle.User %s has role %s but the certificate is bound to %v", orig, u.Role, res.roles), false
 	}
 	// An SC certificate carries exactly the SC role (DESIGN.md section 3):
 	// a key bound to SC and a Supplier role would let a failed Supplier's
@@ -43,7 +45,7 @@ func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*U
 // rule for SC (R5): SR 1.6 may only change the payment mode to Credit, in
 // the XML body (Command Variant 1-4) or in the signed GBCS pre-command
 // (Command Variant 5-7).
-func (v *Verifier) checkAllowed(st *state, u *User, req *duis.Request) (Decision, bool) {
+func (v *Verifier) checkAllowed(st *state, u *bundle.User, req *duis.Request) (Decision, bool) {
 	srv := req.ServiceReferenceVariant
 	allowed := false
 	if set, ok := st.pol.allow[u.Role]; ok {
@@ -52,7 +54,7 @@ func (v *Verifier) checkAllowed(st *state, u *User, req *duis.Request) (Decision
 		allowed = v.elig.Allowed(u.Role, srv)
 	}
 	if !allowed {
-		return reject(CodeE2, "User Role %s may not send Service Reference Variant %s", u.Role, srv), false
+		return reject(CodeE2, "bundle.User Role %s may not send Service Reference Variant %s", u.Role, srv), false
 	}
 	// A Critical Command reaches a device only through the pre-command
 	// path (Command Variant 4, or 5-7 with a signed pre-command); sent as

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier/duis"
@@ -13,20 +15,20 @@ import (
 // adtScope is what an accepted SC request counts against.
 type adtScope struct {
 	key   adtKey
-	th    ADTThreshold
-	event *SoLREvent
+	th    bundle.ADTThreshold
+	event *bundle.SoLREvent
 }
 
 // checkSoLR is step 9 for SC users (R6, default deny): an approved event
 // active at at names the user as its SRP, the target device is registered
 // to a supplier user of the event's failed party, and an ADT file covers
 // that supplier and SRV. Other roles pass with no scope.
-func (v *Verifier) checkSoLR(st *state, u *User, req *duis.Request, at time.Time) (*adtScope, Decision, bool) {
+func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at time.Time) (*adtScope, Decision, bool) {
 	if u.Role != role.SoLRContingency {
 		return nil, Decision{}, true
 	}
 	events := st.pol.eventsBySRP[u.UserID]
-	var active []*SoLREvent
+	var active []*bundle.SoLREvent
 	for _, e := range events {
 		if e.ActiveAt(at) {
 			active = append(active, e)
@@ -39,7 +41,7 @@ func (v *Verifier) checkSoLR(st *state, u *User, req *duis.Request, at time.Time
 	if !ok {
 		return nil, reject(CodeE4, "device %s is not in the device registry", req.ID.Target), false
 	}
-	var event *SoLREvent
+	var event *bundle.SoLREvent
 	for _, e := range active {
 		if st.pol.supplierOfFailedParty(e, dev.SupplierUser) {
 			event = e
@@ -84,7 +86,7 @@ func (v *Verifier) checkSoLR(st *state, u *User, req *duis.Request, at time.Time
 // concurrent accepts share one fsync; if they cannot be made durable the
 // request is rejected (fail closed) although later ones see the staged
 // counter, which only ever refuses more.
-func (v *Verifier) commit(u *User, req *duis.Request, scope *adtScope, at time.Time) Decision {
+func (v *Verifier) commit(u *bundle.User, req *duis.Request, scope *adtScope, at time.Time) Decision {
 	d, ticket := v.commitLocked(u, req, scope, at)
 	if ticket != 0 {
 		if err := v.journal.Wait(ticket); err != nil {
@@ -94,7 +96,7 @@ func (v *Verifier) commit(u *User, req *duis.Request, scope *adtScope, at time.T
 	return d
 }
 
-func (v *Verifier) commitLocked(u *User, req *duis.Request, scope *adtScope, at time.Time) (Decision, Ticket) {
+func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtScope, at time.Time) (Decision, Ticket) {
 	v.decMu.Lock()
 	defer v.decMu.Unlock()
 	var warnings []string

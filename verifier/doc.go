@@ -5,8 +5,9 @@
 // (Verify, with the reason codes of DESIGN.md section 3). It also routes
 // DCC Alerts during a SoLR event (RouteAlert).
 //
-// It owns the signed policy bundle and revocation feed formats
-// (docs/bundle.md), the certificate repository and chain cache, the replay
+// It reads the signed policy bundle and revocation feed, whose format is
+// package bundle's (the RA<->verifier contract, docs/bundle.md), and owns
+// the certificate repository and chain cache, the replay
 // and ADT counters and their durable state file (StateFile: group-fsynced,
 // compacted), the sidecar's HTTP API (Handler, InstrumentedHandler) and
 // its Prometheus metrics (Metrics), and the client that follows the RA
@@ -18,5 +19,5 @@
 // a replay counter that cannot be persisted rejects the request. XML
 // parsing and signatures are verifier/xmldsig's, DUIS fields
 // verifier/duis's, GBCS verifier/gbcs's and the DUIS eligibility matrix
-// verifier/policy's.
+// bundle/policy's (the verifier evaluates it: Options.Eligibility).
 package verifier

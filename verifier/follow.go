@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smki/smki/bundle"
 )
 
 // Follower keeps a Verifier current from the RA: it fetches the signed
@@ -81,14 +83,14 @@ func (f *Follower) Run(ctx context.Context) error {
 // SyncBundle fetches the bundle once and installs it if it is newer than the
 // one in force. It reports whether it installed one.
 func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
-	data, status, err := f.get(ctx, "/v1/bundle", MaxBundleSize)
+	data, status, err := f.get(ctx, "/v1/bundle", bundle.MaxBundleSize)
 	if err != nil {
 		return false, err
 	}
 	if status != http.StatusOK {
 		return false, fmt.Errorf("%w: GET /v1/bundle: status %d", ErrFeedHTTP, status)
 	}
-	b, err := OpenBundle(data, f.Roots, f.Verifier.clock())
+	b, err := bundle.Open(data, f.Roots, f.Verifier.clock())
 	if err != nil {
 		return false, err
 	}
@@ -109,7 +111,7 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 // answers a timed-out wait without a page) changes nothing.
 func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 	since := f.Verifier.RevocationSeq()
-	data, status, err := f.get(ctx, "/v1/revocations?since="+strconv.FormatUint(since, 10), MaxFeedSize)
+	data, status, err := f.get(ctx, "/v1/revocations?since="+strconv.FormatUint(since, 10), bundle.MaxFeedSize)
 	if err != nil {
 		return false, err
 	}
@@ -120,7 +122,7 @@ func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 	default:
 		return false, fmt.Errorf("%w: GET /v1/revocations: status %d", ErrFeedHTTP, status)
 	}
-	p, err := OpenFeedPage(data, f.Roots, f.Verifier.clock())
+	p, err := bundle.OpenFeedPage(data, f.Roots, f.Verifier.clock())
 	if err != nil {
 		return false, err
 	}
@@ -159,7 +161,7 @@ func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int
 		return nil, 0, fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err)
 	}
 	if len(data) > limit {
-		return nil, 0, fmt.Errorf("%w: %s over %d bytes", ErrEnvelopeTooLarge, path, limit)
+		return nil, 0, fmt.Errorf("%w: %s over %d bytes", bundle.ErrEnvelopeTooLarge, path, limit)
 	}
 	return data, resp.StatusCode, nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/role"
 )
 
@@ -22,13 +24,13 @@ type fakeRA struct {
 	s      *scenario
 	mu     sync.Mutex
 	bundle []byte
-	pages  []*FeedPage // pages[i].Seq ascending
+	pages  []*bundle.FeedPage // pages[i].Seq ascending
 	news   chan struct{}
 	sinces []uint64
 }
 
-func (ra *fakeRA) sign(b *Bundle) {
-	data, err := SignBundle(b, ra.s.bundleSigner.key, []*x509.Certificate{ra.s.bundleSigner.cert, ra.s.pki.ca})
+func (ra *fakeRA) sign(b *bundle.Bundle) {
+	data, err := bundle.Sign(b, ra.s.bundleSigner.key, []*x509.Certificate{ra.s.bundleSigner.cert, ra.s.pki.ca})
 	if err != nil {
 		ra.t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func (ra *fakeRA) sign(b *Bundle) {
 	ra.mu.Unlock()
 }
 
-func (ra *fakeRA) publish(p *FeedPage) {
+func (ra *fakeRA) publish(p *bundle.FeedPage) {
 	ra.mu.Lock()
 	ra.pages = append(ra.pages, p)
 	ra.mu.Unlock()
@@ -62,7 +64,7 @@ func (ra *fakeRA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ra.mu.Unlock()
 		for {
 			ra.mu.Lock()
-			var page *FeedPage
+			var page *bundle.FeedPage
 			for _, p := range ra.pages {
 				if p.Seq > since {
 					page = p
@@ -70,7 +72,7 @@ func (ra *fakeRA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			ra.mu.Unlock()
 			if page != nil {
-				data, err := SignFeedPage(page, ra.s.bundleSigner.key, []*x509.Certificate{ra.s.bundleSigner.cert, ra.s.pki.ca})
+				data, err := bundle.SignFeedPage(page, ra.s.bundleSigner.key, []*x509.Certificate{ra.s.bundleSigner.cert, ra.s.pki.ca})
 				if err != nil {
 					ra.t.Error(err)
 				}
@@ -112,7 +114,7 @@ func TestFollowerAppliesUpdates(t *testing.T) {
 	b := cloneBundle(t, s.bundle)
 	b.IssuedAt = b.IssuedAt.Add(time.Minute)
 	b.AllowLists[role.SoLRContingency] = []string{"1.6", "1.1.1"}
-	b.ADT[0].SRVs["1.1.1"] = ADTThreshold{Period: Duration(time.Hour), Quarantine: 5}
+	b.ADT[0].SRVs["1.1.1"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Quarantine: 5}
 	ra.sign(b)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -123,7 +125,7 @@ func TestFollowerAppliesUpdates(t *testing.T) {
 		t.Fatalf("after the bundle update: %+v", d)
 	}
 	// A feed page revoking the SC certificate reaches the long-poll.
-	ra.publish(&FeedPage{Seq: 8, IssuedAt: testNow, Revoked: []RevokedCert{{Issuer: "CN=Z1,OU=07",
+	ra.publish(&bundle.FeedPage{Seq: 8, IssuedAt: testNow, Revoked: []bundle.RevokedCert{{Issuer: "CN=Z1,OU=07",
 		Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow}}})
 	waitFor(t, func() bool { return v.RevocationSeq() == 8 })
 	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 2), s.sc, false), testNow.Add(time.Minute)); d.Code != CodeREVOKED {
@@ -149,7 +151,7 @@ func TestFollowerRefusesForgedData(t *testing.T) {
 	b := cloneBundle(t, s.bundle)
 	b.IssuedAt = b.IssuedAt.Add(time.Minute)
 	b.SoLREvents = nil
-	forged, err := SignBundle(b, forger.key, []*x509.Certificate{forger.cert, other.ca})
+	forged, err := bundle.Sign(b, forger.key, []*x509.Certificate{forger.cert, other.ca})
 	if err != nil {
 		t.Fatal(err)
 	}

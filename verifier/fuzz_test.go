@@ -3,13 +3,15 @@ package verifier
 import (
 	"crypto/x509"
 	"testing"
+
+	"github.com/smki/smki/bundle"
 )
 
 // FuzzOpenBundle: hostile envelopes never panic and never open without the
 // trusted signer.
 func FuzzOpenBundle(f *testing.F) {
 	s := newScenario(f)
-	signed, err := SignBundle(s.bundle, s.bundleSigner.key, []*x509.Certificate{s.bundleSigner.cert, s.pki.ca})
+	signed, err := bundle.Sign(s.bundle, s.bundleSigner.key, []*x509.Certificate{s.bundleSigner.cert, s.pki.ca})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -18,7 +20,7 @@ func FuzzOpenBundle(f *testing.F) {
 	roots := x509.NewCertPool()
 	roots.AddCert(s.pki.root)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := OpenBundle(data, roots, testNow)
+		b, err := bundle.Open(data, roots, testNow)
 		if err == nil && b.Validate() != nil {
 			t.Fatal("opened an invalid bundle")
 		}

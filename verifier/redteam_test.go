@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/role"
 )
 
@@ -122,7 +124,7 @@ func TestRedTeamPipeline(t *testing.T) {
 	}
 
 	end := testNow.Add(2 * time.Hour)
-	withEnd := func(b *Bundle) { b.SoLREvents[0].End = &end }
+	withEnd := func(b *bundle.Bundle) { b.SoLREvents[0].End = &end }
 	exec := func(when string) string {
 		return "<sr:UpdatePaymentMode><sr:ExecutionDateTime>" + when + "</sr:ExecutionDateTime>"
 	}
@@ -131,7 +133,7 @@ func TestRedTeamPipeline(t *testing.T) {
 	tests := []struct {
 		attack string
 		build  func(t testing.TB) []byte
-		bundle func(b *Bundle)
+		bundle func(b *bundle.Bundle)
 		opts   func(o *Options)
 		at     time.Time
 		want   string
@@ -185,7 +187,7 @@ func TestRedTeamPipeline(t *testing.T) {
 			return signSC(t, edit(t, credit(t, 1), hdrSR, "<sr:ServiceReference>3.2</sr:ServiceReference>"))
 		}},
 		{attack: "SR 1.6 with SRV 1.5 allowed for SC, Prepayment body", want: CodeMALFORMED,
-			bundle: func(b *Bundle) { b.AllowLists[role.SoLRContingency] = []string{"1.6", "1.5"} },
+			bundle: func(b *bundle.Bundle) { b.AllowLists[role.SoLRContingency] = []string{"1.6", "1.5"} },
 			build: func(t testing.TB) []byte {
 				return signSC(t, edit(t, credit(t, 1), hdrSRV, "<sr:ServiceReferenceVariant>1.5</sr:ServiceReferenceVariant>",
 					bodyCred, prepay))
@@ -267,10 +269,10 @@ func TestRedTeamPipeline(t *testing.T) {
 			opts:  func(o *Options) { o.Intermediates = append(o.Intermediates, oldCA) },
 			build: func(t testing.TB) []byte { return sign(t, credit(t, 1), underOld, false) }},
 		{attack: "STALE boundary: bundle exactly MaxAge old (accepted)", want: "",
-			bundle: func(b *Bundle) { b.IssuedAt = testNow.Add(-24 * time.Hour) },
+			bundle: func(b *bundle.Bundle) { b.IssuedAt = testNow.Add(-24 * time.Hour) },
 			build:  func(t testing.TB) []byte { return signSC(t, credit(t, 1)) }},
 		{attack: "STALE boundary: bundle MaxAge + 1ns old", want: CodeSTALE,
-			bundle: func(b *Bundle) { b.IssuedAt = testNow.Add(-24*time.Hour - 1) },
+			bundle: func(b *bundle.Bundle) { b.IssuedAt = testNow.Add(-24*time.Hour - 1) },
 			build:  func(t testing.TB) []byte { return signSC(t, credit(t, 1)) }},
 	}
 	for _, tt := range tests {
@@ -401,7 +403,7 @@ func TestRedTeamBundleRollback(t *testing.T) {
 	old := cloneBundle(t, s.bundle)
 	old.IssuedAt = s.bundle.IssuedAt.Add(-time.Second)
 	old.SoLREvents[0].SRPUser = userB // would widen nothing, but must not load
-	if err := v.SetBundle(old); !errors.Is(err, ErrBundleInvalid) {
+	if err := v.SetBundle(old); !errors.Is(err, bundle.ErrBundleInvalid) {
 		t.Fatalf("older bundle: %v", err)
 	}
 	if got := v.Bundle().IssuedAt; !got.Equal(s.bundle.IssuedAt) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 )
@@ -26,7 +28,7 @@ func TestSetBundleChangesDecisions(t *testing.T) {
 	b := cloneBundle(t, s.bundle)
 	b.IssuedAt = b.IssuedAt.Add(time.Minute)
 	b.AllowLists[role.SoLRContingency] = []string{"1.6", "1.1.1"}
-	b.ADT[0].SRVs["1.1.1"] = ADTThreshold{Period: Duration(time.Hour), Quarantine: 10}
+	b.ADT[0].SRVs["1.1.1"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Quarantine: 10}
 	if err := v.SetBundle(b); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func TestSetBundleChangesDecisions(t *testing.T) {
 	// Closing the event returns SC to default deny (R6).
 	b2 := cloneBundle(t, b)
 	b2.IssuedAt = b2.IssuedAt.Add(time.Minute)
-	b2.SoLREvents[0].State = EventClosed
+	b2.SoLREvents[0].State = bundle.EventClosed
 	if err := v.SetBundle(b2); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func TestSetBundleChangesDecisions(t *testing.T) {
 		t.Fatalf("after closing: %+v", d)
 	}
 	// An older bundle never replaces a newer one.
-	if err := v.SetBundle(s.bundle); !errors.Is(err, ErrBundleInvalid) {
+	if err := v.SetBundle(s.bundle); !errors.Is(err, bundle.ErrBundleInvalid) {
 		t.Fatalf("older bundle: %v", err)
 	}
 }
@@ -60,7 +62,7 @@ func TestAddRevocationsInvalidatesCache(t *testing.T) {
 	v := s.verifier(t, nil)
 	at := testNow.Add(time.Minute)
 	mustAccept(t, v, sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false))
-	page := &FeedPage{Seq: 8, IssuedAt: testNow, Revoked: []RevokedCert{{
+	page := &bundle.FeedPage{Seq: 8, IssuedAt: testNow, Revoked: []bundle.RevokedCert{{
 		Issuer: "CN=Z1,OU=07", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow, Reason: 5}}}
 	if err := v.AddRevocations(page); err != nil {
 		t.Fatal(err)
@@ -72,7 +74,7 @@ func TestAddRevocationsInvalidatesCache(t *testing.T) {
 		t.Fatalf("after the feed page: %+v", d)
 	}
 	// Pages never go backwards.
-	if err := v.AddRevocations(&FeedPage{Seq: 3, IssuedAt: testNow}); !errors.Is(err, ErrFeedInvalid) {
+	if err := v.AddRevocations(&bundle.FeedPage{Seq: 3, IssuedAt: testNow}); !errors.Is(err, bundle.ErrFeedInvalid) {
 		t.Fatalf("older page: %v", err)
 	}
 	// A CRL added at runtime is verified against the trusted CAs.
@@ -101,7 +103,7 @@ func TestFeedRefreshesStaleness(t *testing.T) {
 		t.Fatalf("an hour later: %+v", d)
 	}
 	// The bundle itself is also too old, so a feed page alone is not enough.
-	if err := v.AddRevocations(&FeedPage{Seq: 7, IssuedAt: testNow.Add(time.Hour)}); err != nil {
+	if err := v.AddRevocations(&bundle.FeedPage{Seq: 7, IssuedAt: testNow.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if d := v.Verify(msg(2), testNow.Add(time.Hour)); d.Code != CodeSTALE {
@@ -157,7 +159,7 @@ func TestConcurrentReplay(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	b := cloneBundle(t, s.bundle)
-	b.ADT[0].SRVs["1.6"] = ADTThreshold{Period: Duration(time.Hour), Quarantine: 1000}
+	b.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Quarantine: 1000}
 	v := s.verifier(t, func(o *Options) { o.Bundle = b })
 	msg := sign(t, request(t, tmplCredit, userSC, devA1, 42), s.sc, false)
 	var accepted, replayed atomic.Int32
@@ -223,10 +225,10 @@ func TestRouteAlert(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	revoked := cloneBundle(t, s.bundle)
-	revoked.Revoked = []RevokedCert{{Issuer: "CN=Z1,OU=07", Serial: s.a.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-30 * time.Minute)}}
+	revoked.Revoked = []bundle.RevokedCert{{Issuer: "CN=Z1,OU=07", Serial: s.a.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-30 * time.Minute)}}
 	tests := []struct {
 		name   string
-		bundle *Bundle
+		bundle *bundle.Bundle
 		device eui64.ID
 		at     time.Time
 		want   []eui64.ID

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/conformance"
 	"github.com/smki/smki/role"
@@ -62,7 +64,7 @@ type scenario struct {
 	pki          *testPKI
 	sc, a, b     identity
 	bundleSigner identity
-	bundle       *Bundle
+	bundle       *bundle.Bundle
 }
 
 func newScenario(t testing.TB) *scenario {
@@ -79,30 +81,30 @@ func newScenario(t testing.TB) *scenario {
 }
 
 // baseBundle returns a fresh bundle value (tests mutate their own copy).
-func (s *scenario) baseBundle() *Bundle {
-	return &Bundle{
-		Version: BundleVersion, IssuedAt: testNow.Add(-10 * time.Minute), MaxAge: Duration(24 * time.Hour),
+func (s *scenario) baseBundle() *bundle.Bundle {
+	return &bundle.Bundle{
+		Version: bundle.Version, IssuedAt: testNow.Add(-10 * time.Minute), MaxAge: bundle.Duration(24 * time.Hour),
 		RevocationSeq: 7,
-		Users: []User{
-			{UserID: userA, PartyID: partyA, Role: role.ImportSupplier, Status: StatusActive, Name: "Supplier A"},
-			{UserID: userB, PartyID: partyB, Role: role.ImportSupplier, Status: StatusActive, Name: "Supplier B"},
-			{UserID: userSC, PartyID: partySRP, Role: role.SoLRContingency, Status: StatusActive, Name: "SRP SC"},
+		Users: []bundle.User{
+			{UserID: userA, PartyID: partyA, Role: role.ImportSupplier, Status: bundle.StatusActive, Name: "Supplier A"},
+			{UserID: userB, PartyID: partyB, Role: role.ImportSupplier, Status: bundle.StatusActive, Name: "Supplier B"},
+			{UserID: userSC, PartyID: partySRP, Role: role.SoLRContingency, Status: bundle.StatusActive, Name: "SRP SC"},
 		},
-		Parties: []Party{
-			{ID: partyA, Name: "Supplier A Ltd", Status: StatusFailed},
-			{ID: partyB, Name: "Supplier B Ltd", Status: StatusActive},
-			{ID: partySRP, Name: "SRP Ltd", Status: StatusActive},
+		Parties: []bundle.Party{
+			{ID: partyA, Name: "Supplier A Ltd", Status: bundle.StatusFailed},
+			{ID: partyB, Name: "Supplier B Ltd", Status: bundle.StatusActive},
+			{ID: partySRP, Name: "SRP Ltd", Status: bundle.StatusActive},
 		},
 		AllowLists: map[role.UserRole][]string{role.SoLRContingency: {"1.6"}},
-		SoLREvents: []SoLREvent{{
+		SoLREvents: []bundle.SoLREvent{{
 			ID: "SOLR-1", FailedParty: partyA, FailedSupplierUsers: []eui64.ID{userA}, SRPUser: userSC,
-			Instruction: "OFGEM/2025/001", Start: testNow.Add(-time.Hour), State: EventActive,
+			Instruction: "OFGEM/2025/001", Start: testNow.Add(-time.Hour), State: bundle.EventActive,
 			ApprovedBy: "officer-2", RevokeAt: testNow.Add(-30 * time.Minute),
 		}},
-		ADT: []ADTScope{{SCUser: userSC, SupplierUser: userA, SRVs: map[string]ADTThreshold{
-			"1.6": {Period: Duration(time.Hour), Warning: 3, Quarantine: 5},
+		ADT: []bundle.ADTScope{{SCUser: userSC, SupplierUser: userA, SRVs: map[string]bundle.ADTThreshold{
+			"1.6": {Period: bundle.Duration(time.Hour), Warning: 3, Quarantine: 5},
 		}}},
-		Devices: []Device{
+		Devices: []bundle.Device{
 			{Device: devA0, SupplierUser: userA, SMETS: 2},
 			{Device: devA1, SupplierUser: userA, SMETS: 1},
 			{Device: devA2, SupplierUser: userA, SMETS: 2},
@@ -112,7 +114,7 @@ func (s *scenario) baseBundle() *Bundle {
 	}
 }
 
-func (s *scenario) options(b *Bundle) Options {
+func (s *scenario) options(b *bundle.Bundle) Options {
 	return Options{
 		Roots: []*x509.Certificate{s.pki.root}, Intermediates: []*x509.Certificate{s.pki.ca},
 		Bundle: b, Clock: func() time.Time { return testNow },

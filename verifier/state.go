@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/role"
@@ -14,28 +16,28 @@ import (
 // policyState is everything derived from one bundle, indexed for the
 // request path. It is built once per SetBundle and never mutated.
 type policyState struct {
-	bundle      *Bundle
-	users       map[eui64.ID]*User
-	devices     map[eui64.ID]*Device
-	eventsBySRP map[eui64.ID][]*SoLREvent
-	events      []*SoLREvent
-	adt         map[[2]eui64.ID]*ADTScope // (SC user, supplier user)
+	bundle      *bundle.Bundle
+	users       map[eui64.ID]*bundle.User
+	devices     map[eui64.ID]*bundle.Device
+	eventsBySRP map[eui64.ID][]*bundle.SoLREvent
+	events      []*bundle.SoLREvent
+	adt         map[[2]eui64.ID]*bundle.ADTScope // (SC user, supplier user)
 	allow       map[role.UserRole]map[string]bool
 	repo        repository
 	inter       *x509.CertPool // configured intermediates plus the bundle's CA certificates
 	bundleRev   map[certKey]time.Time
 }
 
-func compilePolicy(b *Bundle, ta *trustAnchors, extra []*x509.Certificate) (*policyState, error) {
+func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate) (*policyState, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
 	p := &policyState{
 		bundle:      b,
-		users:       make(map[eui64.ID]*User, len(b.Users)),
-		devices:     make(map[eui64.ID]*Device, len(b.Devices)),
-		eventsBySRP: map[eui64.ID][]*SoLREvent{},
-		adt:         make(map[[2]eui64.ID]*ADTScope, len(b.ADT)),
+		users:       make(map[eui64.ID]*bundle.User, len(b.Users)),
+		devices:     make(map[eui64.ID]*bundle.Device, len(b.Devices)),
+		eventsBySRP: map[eui64.ID][]*bundle.SoLREvent{},
+		adt:         make(map[[2]eui64.ID]*bundle.ADTScope, len(b.ADT)),
 		allow:       map[role.UserRole]map[string]bool{},
 		repo:        repository{},
 		inter:       ta.inter.Clone(),
@@ -72,7 +74,7 @@ func compilePolicy(b *Bundle, ta *trustAnchors, extra []*x509.Certificate) (*pol
 	for i, der := range b.Certificates {
 		c, err := dccx509.ParseCertificate(der)
 		if err != nil {
-			return nil, fmt.Errorf("%w: certificates[%d]: %v", ErrBundleInvalid, i, err)
+			return nil, fmt.Errorf("%w: certificates[%d]: %v", bundle.ErrBundleInvalid, i, err)
 		}
 		p.repo.add(c)
 		if c.IsCA {
@@ -80,15 +82,15 @@ func compilePolicy(b *Bundle, ta *trustAnchors, extra []*x509.Certificate) (*pol
 		}
 	}
 	if err := addRevoked(p.bundleRev, b.Revoked); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBundleInvalid, err)
+		return nil, fmt.Errorf("%w: %v", bundle.ErrBundleInvalid, err)
 	}
 	return p, nil
 }
 
 // supplierOfFailedParty reports whether supplier is one of e's failed
 // supplier users: named in the event, or a user of the failed party.
-func (p *policyState) supplierOfFailedParty(e *SoLREvent, supplier eui64.ID) bool {
-	if e.names(supplier) {
+func (p *policyState) supplierOfFailedParty(e *bundle.SoLREvent, supplier eui64.ID) bool {
+	if e.NamesSupplier(supplier) {
 		return true
 	}
 	u, ok := p.users[supplier]

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/verifier/policy"
 )
 
 // stateHeader opens every state log in the current format. Each record is

@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 )
@@ -207,14 +209,14 @@ func crlIssuer(crl *x509.RevocationList, ta *trustAnchors) (*x509.Certificate, e
 }
 
 // revokedKeys indexes revocation entries of the bundle or the feed.
-func addRevoked(m map[certKey]time.Time, list []RevokedCert) error {
+func addRevoked(m map[certKey]time.Time, list []bundle.RevokedCert) error {
 	for i := range list {
 		r := &list[i]
 		ik, err := dnKeyFromString(r.Issuer)
 		if err != nil {
 			return fmt.Errorf("revoked issuer %q: %v", r.Issuer, err)
 		}
-		n, err := r.serial()
+		n, err := r.SerialNumber()
 		if err != nil {
 			return err
 		}

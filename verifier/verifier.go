@@ -9,8 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/verifier/duis"
-	"github.com/smki/smki/verifier/policy"
 	"github.com/smki/smki/verifier/xmldsig"
 )
 
@@ -25,7 +27,7 @@ type Options struct {
 	// bundle's) that KeyInfo X509IssuerSerial may name.
 	Certificates []*x509.Certificate
 	// Bundle is the verified policy bundle (OpenBundle).
-	Bundle *Bundle
+	Bundle *bundle.Bundle
 	// CRLs are DER CRLs (ARL, ORL); each must verify against a trusted CA.
 	CRLs [][]byte
 	// Clock gives "now" for data freshness (STALE); default time.Now.
@@ -149,7 +151,7 @@ func New(opts Options) (*Verifier, error) {
 // requests that start after it returns. It takes effect without restart:
 // allow-lists, users, SoLR events and the repository all come from it.
 // The chain cache starts empty.
-func (v *Verifier) SetBundle(b *Bundle) error {
+func (v *Verifier) SetBundle(b *bundle.Bundle) error {
 	pol, err := compilePolicy(b, v.ta, v.extra)
 	if err != nil {
 		return err
@@ -157,7 +159,7 @@ func (v *Verifier) SetBundle(b *Bundle) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if old := v.cur.Load(); old != nil && b.IssuedAt.Before(old.pol.bundle.IssuedAt) {
-		return fmt.Errorf("%w: bundle issued %s is older than the current one (%s)", ErrBundleInvalid,
+		return fmt.Errorf("%w: bundle issued %s is older than the current one (%s)", bundle.ErrBundleInvalid,
 			b.IssuedAt.Format(time.RFC3339), old.pol.bundle.IssuedAt.Format(time.RFC3339))
 	}
 	v.publishLocked(pol)
@@ -167,14 +169,14 @@ func (v *Verifier) SetBundle(b *Bundle) error {
 // AddRevocations merges a verified feed page (OpenFeedPage). Its entries
 // take effect at once; its IssuedAt refreshes the revocation data's age.
 // A page older than the last one applied is refused.
-func (v *Verifier) AddRevocations(p *FeedPage) error {
-	if err := p.validate(); err != nil {
+func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
+	if err := p.Validate(); err != nil {
 		return err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if p.Seq < v.feedSeq || p.IssuedAt.Before(v.feedIssued) {
-		return fmt.Errorf("%w: page seq %d issued %s is older than seq %d issued %s", ErrFeedInvalid,
+		return fmt.Errorf("%w: page seq %d issued %s is older than seq %d issued %s", bundle.ErrFeedInvalid,
 			p.Seq, p.IssuedAt.Format(time.RFC3339), v.feedSeq, v.feedIssued.Format(time.RFC3339))
 	}
 	feed := make(map[certKey]time.Time, len(v.feed)+len(p.Revoked))
@@ -182,7 +184,7 @@ func (v *Verifier) AddRevocations(p *FeedPage) error {
 		feed[k] = t
 	}
 	if err := addRevoked(feed, p.Revoked); err != nil {
-		return fmt.Errorf("%w: %v", ErrFeedInvalid, err)
+		return fmt.Errorf("%w: %v", bundle.ErrFeedInvalid, err)
 	}
 	v.feed, v.feedSeq, v.feedIssued = feed, p.Seq, p.IssuedAt
 	v.publishLocked(v.cur.Load().pol)
@@ -224,10 +226,10 @@ func (v *Verifier) Generation() uint64 { return v.cur.Load().gen }
 func (v *Verifier) RevocationSeq() uint64 { return v.cur.Load().rev.seq }
 
 // Bundle returns the bundle in force.
-func (v *Verifier) Bundle() *Bundle { return v.cur.Load().pol.bundle }
+func (v *Verifier) Bundle() *bundle.Bundle { return v.cur.Load().pol.bundle }
 
 // effectiveMaxAge is the smaller of Options.MaxAge and the bundle's.
-func (v *Verifier) effectiveMaxAge(b *Bundle) time.Duration {
+func (v *Verifier) effectiveMaxAge(b *bundle.Bundle) time.Duration {
 	m := time.Duration(b.MaxAge)
 	if v.maxAge > 0 && (m <= 0 || v.maxAge < m) {
 		m = v.maxAge

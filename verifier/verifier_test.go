@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+
 	"github.com/smki/smki/internal/conformance"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier/xmldsig"
@@ -43,7 +45,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 	for _, id := range []identity{gone, scAsIS, expired, wrongOU, noRole, untrusted} {
 		s.bundle.Certificates = append(s.bundle.Certificates, id.cert.Raw)
 	}
-	s.bundle.Users = append(s.bundle.Users, User{UserID: userGone, PartyID: partyB, Role: role.ImportSupplier, Status: StatusSuspended})
+	s.bundle.Users = append(s.bundle.Users, bundle.User{UserID: userGone, PartyID: partyB, Role: role.ImportSupplier, Status: bundle.StatusSuspended})
 
 	credit := func(t testing.TB, id identity, ctr uint64) []byte {
 		return sign(t, request(t, tmplCredit, userSC, devA1, ctr), id, false)
@@ -51,7 +53,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 	type tc struct {
 		name   string
 		build  func(t testing.TB) []byte
-		bundle func(b *Bundle)
+		bundle func(b *bundle.Bundle)
 		opts   func(o *Options)
 		prime  func(t testing.TB, v *Verifier) // requests accepted first
 		at     time.Time
@@ -75,7 +77,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 
 		{name: "E1 unknown user", want: CodeE1,
 			build:  func(t testing.TB) []byte { return sign(t, request(t, tmplTariff, userGone, devB, 1), gone, false) },
-			bundle: func(b *Bundle) { b.Users = b.Users[:3] }},
+			bundle: func(b *bundle.Bundle) { b.Users = b.Users[:3] }},
 		{name: "E1 user not active", want: CodeE1,
 			build: func(t testing.TB) []byte { return sign(t, request(t, tmplTariff, userGone, devB, 1), gone, false) }},
 		{name: "E1 role mismatch", want: CodeE1,
@@ -110,7 +112,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 			build: func(t testing.TB) []byte {
 				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToCreditCV), s.sc, false)
 			},
-			bundle: func(b *Bundle) {
+			bundle: func(b *bundle.Bundle) {
 				for i := range b.Devices {
 					if b.Devices[i].Device == devA0 {
 						b.Devices[i].SupplierUser = userB
@@ -121,7 +123,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 			build: func(t testing.TB) []byte {
 				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToCreditFuture), s.sc, false)
 			},
-			bundle: func(b *Bundle) {
+			bundle: func(b *bundle.Bundle) {
 				end := time.Date(2030, 1, 15, 9, 0, 1, 0, time.UTC)
 				b.SoLREvents[0].End = &end
 			}},
@@ -129,7 +131,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 			build: func(t testing.TB) []byte {
 				return sign(t, signedPreCommand(t, request(t, tmplCredit, userSC, devA0, 1), gbcsToCreditFuture), s.sc, false)
 			},
-			bundle: func(b *Bundle) {
+			bundle: func(b *bundle.Bundle) {
 				end := time.Date(2030, 1, 15, 9, 0, 0, 0, time.UTC) // the command runs at the end: too late
 				b.SoLREvents[0].End = &end
 			}},
@@ -139,31 +141,31 @@ func TestVerifyReasonCodes(t *testing.T) {
 			}},
 		{name: "accept SC without a bundle allow-list: policy default", want: "",
 			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
-			bundle: func(b *Bundle) { b.AllowLists = nil }},
+			bundle: func(b *bundle.Bundle) { b.AllowLists = nil }},
 		{name: "E2 bundle allow-list for SC without 1.6", want: CodeE2,
 			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
-			bundle: func(b *Bundle) { b.AllowLists = map[role.UserRole][]string{role.SoLRContingency: {"1.5"}} }},
+			bundle: func(b *bundle.Bundle) { b.AllowLists = map[role.UserRole][]string{role.SoLRContingency: {"1.5"}} }},
 
 		{name: "E4 no event", want: CodeE4,
-			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.SoLREvents = nil }},
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *bundle.Bundle) { b.SoLREvents = nil }},
 		{name: "E4 device of a healthy supplier", want: CodeE4,
 			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devB, 1), s.sc, false) }},
 		{name: "E4 unregistered device", want: CodeE4,
 			build: func(t testing.TB) []byte { return sign(t, request(t, tmplCredit, userSC, devNone, 1), s.sc, false) }},
 		{name: "E4 after the event's end", want: CodeE4,
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
-			bundle: func(b *Bundle) {
+			bundle: func(b *bundle.Bundle) {
 				end := testNow.Add(-time.Minute)
 				b.SoLREvents[0].End = &end
 			}},
 		{name: "E4 before the event's start", want: CodeE4, at: testNow.Add(-2 * time.Hour),
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }},
 		{name: "E4 event declared, not approved", want: CodeE4,
-			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.SoLREvents[0].State = EventDeclared }},
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *bundle.Bundle) { b.SoLREvents[0].State = bundle.EventDeclared }},
 		{name: "E4 event closed", want: CodeE4,
-			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.SoLREvents[0].State = EventClosed }},
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *bundle.Bundle) { b.SoLREvents[0].State = bundle.EventClosed }},
 		{name: "E4 no ADT for the supplier", want: CodeE4,
-			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.ADT = nil }},
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *bundle.Bundle) { b.ADT = nil }},
 
 		{name: "AD1 quarantine threshold reached", want: CodeAD1,
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 100) },
@@ -211,13 +213,13 @@ func TestVerifyReasonCodes(t *testing.T) {
 
 		{name: "REVOKED by the bundle", want: CodeREVOKED,
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
-			bundle: func(b *Bundle) {
-				b.Revoked = []RevokedCert{{Issuer: "CN=Z1, OU=07", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Minute), Reason: 5}}
+			bundle: func(b *bundle.Bundle) {
+				b.Revoked = []bundle.RevokedCert{{Issuer: "CN=Z1, OU=07", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Minute), Reason: 5}}
 			}},
 		{name: "not yet REVOKED before the revocation time", want: "", at: testNow.Add(-2 * time.Minute),
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
-			bundle: func(b *Bundle) {
-				b.Revoked = []RevokedCert{{Issuer: "OU=07,CN=Z1", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Minute)}}
+			bundle: func(b *bundle.Bundle) {
+				b.Revoked = []bundle.RevokedCert{{Issuer: "OU=07,CN=Z1", Serial: s.sc.cert.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Minute)}}
 			}},
 		{name: "REVOKED by the ORL", want: CodeREVOKED,
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
@@ -226,8 +228,8 @@ func TestVerifyReasonCodes(t *testing.T) {
 			}},
 		{name: "REVOKED issuing CA by the bundle", want: CodeREVOKED,
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
-			bundle: func(b *Bundle) {
-				b.Revoked = []RevokedCert{{Issuer: "CN=Test Root OCA,OU=00", Serial: p.ca.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Hour)}}
+			bundle: func(b *bundle.Bundle) {
+				b.Revoked = []bundle.RevokedCert{{Issuer: "CN=Test Root OCA,OU=00", Serial: p.ca.SerialNumber.Text(16), RevokedAt: testNow.Add(-time.Hour)}}
 			}},
 
 		{name: "REPLAY same counter", want: CodeREPLAY,
@@ -241,7 +243,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 			prime: func(t testing.TB, v *Verifier) { mustAccept(t, v, credit(t, s.sc, 10)) }},
 
 		{name: "STALE bundle", want: CodeSTALE,
-			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.IssuedAt = testNow.Add(-25 * time.Hour) }},
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *bundle.Bundle) { b.IssuedAt = testNow.Add(-25 * time.Hour) }},
 		{name: "STALE by the verifier's MaxAge", want: CodeSTALE,
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, opts: func(o *Options) { o.MaxAge = 5 * time.Minute }},
 		{name: "STALE CRL past nextUpdate", want: CodeSTALE,
@@ -250,7 +252,7 @@ func TestVerifyReasonCodes(t *testing.T) {
 				o.CRLs = [][]byte{p.crl(t, testNow.Add(-2*time.Hour), testNow.Add(-time.Hour))}
 			}},
 		{name: "STALE bundle from the future", want: CodeSTALE,
-			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *Bundle) { b.IssuedAt = testNow.Add(time.Hour) }},
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) }, bundle: func(b *bundle.Bundle) { b.IssuedAt = testNow.Add(time.Hour) }},
 
 		{name: "MALFORMED not XML", want: CodeMALFORMED,
 			build: func(t testing.TB) []byte { return []byte("{\"not\": \"xml\"}") }},
@@ -330,14 +332,14 @@ func mustAccept(t testing.TB, v *Verifier, msg []byte) Decision {
 }
 
 // cloneBundle deep-copies a bundle through its JSON form.
-func cloneBundle(t testing.TB, b *Bundle) *Bundle {
+func cloneBundle(t testing.TB, b *bundle.Bundle) *bundle.Bundle {
 	t.Helper()
 	j, err := json.Marshal(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c Bundle
-	if err := decodeStrict(j, &c); err != nil {
+	var c bundle.Bundle
+	if err := json.Unmarshal(j, &c); err != nil {
 		t.Fatal(err)
 	}
 	return &c

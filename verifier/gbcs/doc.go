@@ -12,7 +12,7 @@
 // It owns parsing and classification only. It does not verify the GBCS
 // ECDSA signature (Header.SignedData and Header.Signature give the caller
 // what to verify), check the MAC (the key is the device's), decrypt anything,
-// or decide who may send what (package verifier and verifier/policy do).
+// or decide who may send what (package verifier and bundle/policy do).
 //
 // All input is treated as hostile: every length is checked against the bytes
 // that remain, nothing is allocated in proportion to a length field, and

@@ -1,4 +1,4 @@
-package verifier
+package bundle
 
 import (
 	"crypto"
@@ -18,12 +18,14 @@ type FeedPage struct {
 	IssuedAt time.Time     `json:"issued_at"`
 }
 
-func (p *FeedPage) validate() error {
+// Validate checks the invariants of a feed page: an issue time, and an
+// issuer and a hex serial in every entry. It does not check signatures.
+func (p *FeedPage) Validate() error {
 	if p.IssuedAt.IsZero() {
 		return fmt.Errorf("%w: issued_at missing", ErrFeedInvalid)
 	}
 	for i := range p.Revoked {
-		if _, err := p.Revoked[i].serial(); err != nil || p.Revoked[i].Issuer == "" {
+		if _, err := p.Revoked[i].SerialNumber(); err != nil || p.Revoked[i].Issuer == "" {
 			return fmt.Errorf("%w: revoked[%d]: issuer and hex serial are required", ErrFeedInvalid, i)
 		}
 	}
@@ -33,7 +35,7 @@ func (p *FeedPage) validate() error {
 // SignFeedPage signs p in the same envelope as a bundle, with format
 // FeedFormat.
 func SignFeedPage(p *FeedPage, signer crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
-	if err := p.validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	payload, err := json.Marshal(p)
@@ -43,7 +45,7 @@ func SignFeedPage(p *FeedPage, signer crypto.Signer, chain []*x509.Certificate) 
 	return seal(FeedFormat, payload, signer, chain)
 }
 
-// OpenFeedPage checks a feed envelope exactly as OpenBundle checks a bundle
+// OpenFeedPage checks a feed envelope exactly as Open checks a bundle
 // envelope and decodes the page strictly.
 func OpenFeedPage(data []byte, roots *x509.CertPool, now time.Time) (*FeedPage, error) {
 	payload, err := open(data, FeedFormat, MaxFeedSize, roots, now)
@@ -54,7 +56,7 @@ func OpenFeedPage(data []byte, roots *x509.CertPool, now time.Time) (*FeedPage, 
 	if err := decodeStrict(payload, &p); err != nil {
 		return nil, fmt.Errorf("%w: feed payload: %v", ErrEnvelopeFormat, err)
 	}
-	if err := p.validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	return &p, nil

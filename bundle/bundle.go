@@ -1,4 +1,4 @@
-package verifier
+package bundle
 
 import (
 	"encoding/json"
@@ -7,15 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/role"
-	"github.com/smki/smki/verifier/policy"
 )
 
-// BundleVersion is the version of the bundle payload this package reads and
+// Version is the version of the bundle payload this package reads and
 // writes. A payload with another version is refused (ErrBundleInvalid).
-const BundleVersion = 1
+const Version = 1
 
 // Statuses of users and parties in a bundle. Only StatusActive users may
 // send Service Requests.
@@ -26,14 +26,32 @@ const (
 	StatusClosed    = "closed"
 )
 
-// SoLR event states (DESIGN.md section 4). Only EventApproved and
-// EventActive events authorise anything.
+// SoLRState is the state of a SoLR event (DESIGN.md section 4), the one
+// type for it on both sides: the RA records and changes it, the bundle
+// carries it, the verifier reads it. Only EventApproved and EventActive
+// events authorise anything.
+type SoLRState string
+
+// SoLR event states.
 const (
-	EventDeclared = "declared"
-	EventApproved = "approved"
-	EventActive   = "active"
-	EventClosed   = "closed"
+	EventDeclared SoLRState = "declared" // awaiting the second person's approval
+	EventApproved SoLRState = "approved" // approved; the failed Supplier's revocation still scheduled
+	EventActive   SoLRState = "active"   // approved and the failed Supplier revoked
+	EventClosed   SoLRState = "closed"   // ended; authorises nothing
 )
+
+// Valid reports whether s is one of the four states.
+func (s SoLRState) Valid() bool {
+	switch s {
+	case EventDeclared, EventApproved, EventActive, EventClosed:
+		return true
+	}
+	return false
+}
+
+// Authorises reports whether an event in state s authorises anything
+// (within its time window): approved or active.
+func (s SoLRState) Authorises() bool { return s == EventApproved || s == EventActive }
 
 // Bundle is the signed policy the RA exports to verifiers: who the users
 // are, what each role may send, the SoLR events and ADT scopes, the device
@@ -96,7 +114,7 @@ type SoLREvent struct {
 	Instruction         string     `json:"instruction"`
 	Start               time.Time  `json:"start"`
 	End                 *time.Time `json:"end,omitempty"`
-	State               string     `json:"state"`
+	State               SoLRState  `json:"state"`
 	ApprovedBy          string     `json:"approved_by"`
 	RevokeAt            time.Time  `json:"revoke_at"`
 }
@@ -104,7 +122,7 @@ type SoLREvent struct {
 // ActiveAt reports whether e authorises anything at t: approved or active,
 // and Start <= t < End.
 func (e *SoLREvent) ActiveAt(t time.Time) bool {
-	if e.State != EventApproved && e.State != EventActive {
+	if !e.State.Authorises() {
 		return false
 	}
 	if t.Before(e.Start) {
@@ -113,8 +131,9 @@ func (e *SoLREvent) ActiveAt(t time.Time) bool {
 	return e.End == nil || t.Before(*e.End)
 }
 
-// names reports whether supplier belongs to the failed party of e.
-func (e *SoLREvent) names(supplier eui64.ID) bool {
+// NamesSupplier reports whether e names supplier among its failed
+// supplier users. (A verifier also counts any user of FailedParty.)
+func (e *SoLREvent) NamesSupplier(supplier eui64.ID) bool {
 	for _, u := range e.FailedSupplierUsers {
 		if u == supplier {
 			return true
@@ -157,9 +176,9 @@ type RevokedCert struct {
 	Reason    int       `json:"reason"`
 }
 
-// serial parses r.Serial as hex (an optional 0x prefix and ':' separators
-// are accepted).
-func (r *RevokedCert) serial() (*big.Int, error) {
+// SerialNumber parses r.Serial as hex (an optional 0x prefix and ':'
+// separators are accepted).
+func (r *RevokedCert) SerialNumber() (*big.Int, error) {
 	s := strings.TrimPrefix(strings.ReplaceAll(strings.ToLower(r.Serial), ":", ""), "0x")
 	n, ok := new(big.Int).SetString(s, 16)
 	if !ok || n.Sign() < 0 {
@@ -196,8 +215,8 @@ func (b *Bundle) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrBundleInvalid, fmt.Sprintf(format, a...))
 	}
-	if b.Version != BundleVersion {
-		return bad("version %d, want %d", b.Version, BundleVersion)
+	if b.Version != Version {
+		return bad("version %d, want %d", b.Version, Version)
 	}
 	if b.IssuedAt.IsZero() {
 		return bad("issued_at missing")
@@ -232,9 +251,7 @@ func (b *Bundle) Validate() error {
 		}
 	}
 	for i, e := range b.SoLREvents {
-		switch e.State {
-		case EventDeclared, EventApproved, EventActive, EventClosed:
-		default:
+		if !e.State.Valid() {
 			return bad("solr_events[%d]: unknown state %q", i, e.State)
 		}
 		if e.ID == "" || e.SRPUser.IsZero() || e.FailedParty.IsZero() || e.Start.IsZero() {
@@ -273,7 +290,7 @@ func (b *Bundle) Validate() error {
 		}
 	}
 	for i := range b.Revoked {
-		if _, err := b.Revoked[i].serial(); err != nil || b.Revoked[i].Issuer == "" {
+		if _, err := b.Revoked[i].SerialNumber(); err != nil || b.Revoked[i].Issuer == "" {
 			return bad("revoked[%d]: issuer and hex serial are required", i)
 		}
 	}

@@ -6,6 +6,10 @@
 // extended with the project-defined SoLR Contingency role, whose allow-list
 // is exactly SR 1.6 "Update Payment Mode" (MP134B R1, R3).
 //
+// It is part of the RA<->verifier contract (package bundle): a role with no
+// allow-list in the signed bundle falls back to this matrix on both sides,
+// and the RA validates the lists it signs against it.
+//
 // An Eligibility is immutable: WithAllowList returns a changed copy, which
 // is how an operator narrows or widens a role's list (R3) without editing
 // code. The RA puts the lists it decides on into the signed policy bundle;

@@ -1,4 +1,4 @@
-package verifier
+package bundle
 
 import (
 	"bytes"
@@ -43,11 +43,11 @@ type envelope struct {
 	Chain     [][]byte `json:"chain"`
 }
 
-// SignBundle validates b, marshals it and signs it with signer, whose
+// Sign validates b, marshals it and signs it with signer, whose
 // certificate is chain[0] (followed by its issuing CA). signer must be an
 // ECDSA P-256 key; the certificate must be a dSPXmlSign (OU=89) certificate
-// with digitalSignature, which OpenBundle enforces.
-func SignBundle(b *Bundle, signer crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
+// with digitalSignature, which Open enforces.
+func Sign(b *Bundle, signer crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
@@ -58,11 +58,11 @@ func SignBundle(b *Bundle, signer crypto.Signer, chain []*x509.Certificate) ([]b
 	return seal(BundleFormat, payload, signer, chain)
 }
 
-// OpenBundle checks the envelope (size cap, format, signer chain to roots at
+// Open checks the envelope (size cap, format, signer chain to roots at
 // now, digitalSignature, OU=89, signature over the payload) and decodes the
 // payload strictly (unknown fields refused), then validates it. now is used
 // for the signer's validity; the bundle's age is judged by the Verifier.
-func OpenBundle(data []byte, roots *x509.CertPool, now time.Time) (*Bundle, error) {
+func Open(data []byte, roots *x509.CertPool, now time.Time) (*Bundle, error) {
 	payload, err := open(data, BundleFormat, MaxBundleSize, roots, now)
 	if err != nil {
 		return nil, err
