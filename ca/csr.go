@@ -73,41 +73,74 @@ func checkCSRKeyAndSignature(csr *x509.CertificateRequest) error {
 	return nil
 }
 
-// checkCSRSubject allows only the fields the profile puts in the subject, and
-// only with the values the request will put there: CN equal to commonName,
-// OU equal to the profile's OU, x500UniqueIdentifier equal to the User ID
-// (as a 64-bit BIT STRING). An empty subject is fine: the CA builds the
-// subject from the request, never from the CSR.
-func checkCSRSubject(csr *x509.CertificateRequest, commonName, ou string, id eui64.ID) error {
+// CSRSubject is what CheckCSRSubject allows a CSR's subject to say.
+type CSRSubject struct {
+	// OU is the profile's organizationalUnitName (two hex digits, e.g. 87
+	// for xmlSign); an OU attribute must be exactly this.
+	OU string
+	// UserID is the certificate's User ID; an x500UniqueIdentifier must
+	// name it.
+	UserID eui64.ID
+	// CN is the only common name allowed; with AnyCN, a CN of any value is
+	// allowed (and returned), since the certificate will take it from the
+	// CSR.
+	CN    string
+	AnyCN bool
+	// Require: OU and x500UniqueIdentifier must both be present. The RA
+	// requires them at enrolment, because an officer submitting user A's
+	// key for user B is exactly the mistake a registration authority
+	// exists to catch; the CA, which builds the subject from the request
+	// and never from the CSR, accepts an empty subject.
+	Require bool
+}
+
+// CheckCSRSubject is the one subject rule for a CSR, applied by the RA at
+// enrolment and by the CA at issuance: the subject may carry only CN, OU
+// and x500UniqueIdentifier, each at most once; CN and OU as text
+// (UTF8String, PrintableString or IA5String); OU equal to want.OU;
+// x500UniqueIdentifier naming want.UserID (a 64-bit BIT STRING, or the
+// EUI-64 as text); CN as want says. Every refusal is ErrSubjectField. It
+// returns the CSR's CN ("" when it has none).
+func CheckCSRSubject(csr *x509.CertificateRequest, want CSRSubject) (cn string, err error) {
 	attrs, err := parseName(csr.RawSubject)
 	if err != nil {
-		return err
+		return "", err
 	}
 	seen := map[string]bool{}
 	for _, a := range attrs {
 		key := a.oid.String()
 		if seen[key] {
-			return fmt.Errorf("%w: attribute %s appears twice", ErrSubjectField, key)
+			return "", fmt.Errorf("%w: attribute %s appears twice", ErrSubjectField, key)
 		}
 		seen[key] = true
 		switch {
 		case a.oid.Equal(oidCommonName):
-			if string(a.val) != commonName {
-				return fmt.Errorf("%w: CSR CN %q does not match the request's %q", ErrSubjectField, a.val, commonName)
+			if !isText(a.tag) {
+				return "", fmt.Errorf("%w: CSR CN must be a UTF8String, PrintableString or IA5String", ErrSubjectField)
+			}
+			if cn = string(a.val); !want.AnyCN && cn != want.CN {
+				return "", fmt.Errorf("%w: CSR CN %q does not match the request's %q", ErrSubjectField, a.val, want.CN)
 			}
 		case a.oid.Equal(oidOrganizationalUnit):
-			if string(a.val) != ou {
-				return fmt.Errorf("%w: CSR OU %q, the profile's OU is %q", ErrSubjectField, a.val, ou)
+			if !isText(a.tag) || string(a.val) != want.OU {
+				return "", fmt.Errorf("%w: CSR OU %q, the profile's OU is %q", ErrSubjectField, a.val, want.OU)
 			}
 		case a.oid.Equal(oidX500UniqueIdentifer):
-			if !uniqueIdentifierIs(a.tag, a.val, id) {
-				return fmt.Errorf("%w: CSR x500UniqueIdentifier is not the User ID %s (a 64-bit BIT STRING, or its hex text)", ErrSubjectField, id)
+			if !uniqueIdentifierIs(a.tag, a.val, want.UserID) {
+				return "", fmt.Errorf("%w: CSR x500UniqueIdentifier is not the User ID %s (a 64-bit BIT STRING, or its hex text)", ErrSubjectField, want.UserID)
 			}
 		default:
-			return fmt.Errorf("%w: attribute %s is not allowed (only CN, OU, x500UniqueIdentifier)", ErrSubjectField, key)
+			return "", fmt.Errorf("%w: attribute %s is not allowed (only CN, OU, x500UniqueIdentifier)", ErrSubjectField, key)
 		}
 	}
-	return nil
+	if want.Require && (!seen[oidOrganizationalUnit.String()] || !seen[oidX500UniqueIdentifer.String()]) {
+		return "", fmt.Errorf("%w: subject must carry OU=%s and x500UniqueIdentifier=%s", ErrSubjectField, want.OU, want.UserID)
+	}
+	return cn, nil
+}
+
+func isText(tag cbasn1.Tag) bool {
+	return tag == cbasn1.UTF8String || tag == cbasn1.PrintableString || tag == cbasn1.IA5String
 }
 
 // uniqueIdentifierIs reports whether a CSR's x500UniqueIdentifier names id:

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"testing"
 
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -145,5 +147,64 @@ func TestParseProfile(t *testing.T) {
 		if _, err := ParseProfile(s); !errors.Is(err, ErrUnknownProfile) {
 			t.Errorf("ParseProfile(%q) = %v, want ErrUnknownProfile", s, err)
 		}
+	}
+}
+
+// TestCheckCSRSubject is the subject rule's table, for both callers: the
+// CA at issuance (a CN only as requested, an empty subject allowed) and
+// the RA at enrolment (any one CN, returned; OU and x500UniqueIdentifier
+// required).
+func TestCheckCSRSubject(t *testing.T) {
+	t.Parallel()
+	key, _ := newCSR(t, nil)
+	ca := CSRSubject{OU: "87", UserID: userSC, CN: "SRP SC"}
+	ra := CSRSubject{OU: "87", UserID: userSC, AnyCN: true, Require: true}
+	cn := func(tag cbasn1.Tag, s string) subjectAttr {
+		return subjectAttr{oid: oidCommonName, tag: tag, val: []byte(s)}
+	}
+	ou87, uid := utf8Attr(oidOrganizationalUnit, "87"), uidAttr(userSC)
+	for _, tc := range []struct {
+		name   string
+		attrs  []subjectAttr
+		want   CSRSubject
+		cn     string
+		refuse bool
+	}{
+		{"CA: empty subject", nil, ca, "", false},
+		{"CA: all three", []subjectAttr{cn(cbasn1.UTF8String, "SRP SC"), ou87, uid}, ca, "SRP SC", false},
+		{"CA: PrintableString CN", []subjectAttr{cn(cbasn1.PrintableString, "SRP SC")}, ca, "SRP SC", false},
+		{"CA: CN not requested", []subjectAttr{cn(cbasn1.UTF8String, "MALLORY")}, ca, "", true},
+		{"CA: CN as a BMPString", []subjectAttr{cn(cbasn1.Tag(30), "SRP SC")}, ca, "", true},
+		{"CA: OU not the profile's", []subjectAttr{utf8Attr(oidOrganizationalUnit, "02")}, ca, "", true},
+		{"CA: OU as an OCTET STRING", []subjectAttr{{oid: oidOrganizationalUnit, tag: cbasn1.OCTET_STRING, val: []byte("87")}}, ca, "", true},
+		{"CA: OU twice", []subjectAttr{ou87, ou87}, ca, "", true},
+		{"CA: another user", []subjectAttr{uidAttr(userIS)}, ca, "", true},
+		{"CA: O attribute", []subjectAttr{utf8Attr(asn1.ObjectIdentifier{2, 5, 4, 10}, "Evil Ltd")}, ca, "", true},
+		{"RA: OU and UID", []subjectAttr{ou87, uid}, ra, "", false},
+		{"RA: any CN", []subjectAttr{cn(cbasn1.IA5String, "anything"), ou87, uid}, ra, "anything", false},
+		{"RA: UID as text", []subjectAttr{ou87, utf8Attr(oidX500UniqueIdentifer, "90b3d51f30010000")}, ra, "", false},
+		{"RA: UID text of another user", []subjectAttr{ou87, utf8Attr(oidX500UniqueIdentifer, userIS.String())}, ra, "", true},
+		{"RA: UID as a 63-bit BIT STRING", []subjectAttr{ou87, {oid: oidX500UniqueIdentifer, tag: cbasn1.BIT_STRING, val: append([]byte{1}, userSC[:]...)}}, ra, "", true},
+		{"RA: no OU", []subjectAttr{uid}, ra, "", true},
+		{"RA: no UID", []subjectAttr{ou87}, ra, "", true},
+		{"RA: empty subject", nil, ra, "", true},
+		{"RA: two CNs", []subjectAttr{cn(cbasn1.UTF8String, "a"), cn(cbasn1.UTF8String, "b"), ou87, uid}, ra, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var raw []byte
+			if tc.attrs != nil {
+				raw = rawName(t, tc.attrs...)
+			}
+			got, err := CheckCSRSubject(csrFor(t, key, raw), tc.want)
+			switch {
+			case tc.refuse && !errors.Is(err, ErrSubjectField):
+				t.Fatalf("got %v, want ErrSubjectField", err)
+			case !tc.refuse && err != nil:
+				t.Fatalf("refused: %v", err)
+			case !tc.refuse && got != tc.cn:
+				t.Fatalf("CN %q, want %q", got, tc.cn)
+			}
+		})
 	}
 }

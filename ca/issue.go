@@ -97,7 +97,7 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		return nil, none, fmt.Errorf("%w: zero User ID", ErrBadRequest)
 	}
 	ou := p.spec.ou(p.role).OU()
-	if err := checkCSRSubject(p.csr, p.commonName, ou, p.userID); err != nil {
+	if _, err := CheckCSRSubject(p.csr, CSRSubject{OU: ou, UserID: p.userID, CN: p.commonName}); err != nil {
 		return nil, none, err
 	}
 	subject, err := endEntitySubject(p.commonName, ou, p.userID)
