@@ -1,0 +1,187 @@
+// Package credential owns the layout of an officer credential directory,
+// the one place its file names are spelled:
+//
+//	key.pem   the officer's P-256 private key, PKCS#8 PEM, mode 0600
+//	cert.pem  the client certificate the RA's access CA issued for it
+//	ca.pem    the access root, which also verifies the RA's TLS certificate
+//
+// It reads a directory as a client TLS configuration, writes one without
+// replacing what is there, swaps a renewed one in, and reads PEM private
+// keys (LoadKey, also for key files outside a credential directory). It
+// does not decide who gets a credential (ra) or talk to the RA (the
+// client); errors are plain sentences for the caller to wrap in its code.
+package credential
+
+import (
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/smki/smki/internal/durable"
+)
+
+// The files of a credential directory.
+const (
+	KeyFile  = "key.pem"
+	CertFile = "cert.pem"
+	CAFile   = "ca.pem"
+)
+
+// Files are the files of a credential directory, in the order Swap renames
+// them in.
+var Files = [...]string{KeyFile, CertFile, CAFile}
+
+// KeyPath, CertPath and CAPath name the files of the credential in dir.
+func KeyPath(dir string) string  { return filepath.Join(dir, KeyFile) }
+func CertPath(dir string) string { return filepath.Join(dir, CertFile) }
+func CAPath(dir string) string   { return filepath.Join(dir, CAFile) }
+
+// ClientTLS reads the credential in dir into a TLS 1.3 client
+// configuration that presents cert.pem with key.pem and trusts only ca.pem.
+func ClientTLS(dir string) (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(CertPath(dir), KeyPath(dir))
+	if err != nil {
+		return nil, fmt.Errorf("credential %s: %v", dir, err)
+	}
+	caPEM, err := os.ReadFile(CAPath(dir))
+	if err != nil {
+		return nil, fmt.Errorf("credential %s: %v", dir, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("credential %s: %s holds no certificate", dir, CAFile)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{pair}, RootCAs: pool}, nil
+}
+
+// ReadCert parses dir/cert.pem (its first PEM block, a CERTIFICATE).
+func ReadCert(dir string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(CertPath(dir))
+	if err != nil {
+		return nil, fmt.Errorf("officer credential: %w", err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("officer credential: %s holds no certificate", CertPath(dir))
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+// Write writes a credential to dir (created 0700): key.pem (0600) when
+// keyPEM is given, cert.pem and ca.pem (0644). It refuses to replace an
+// existing cert.pem or key.pem. Without keyPEM (the appointee made the key
+// and sent a CSR) a key.pem already in dir must be the certificate's key.
+func Write(dir string, keyPEM, certPEM, caPEM []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(CertPath(dir)); err == nil {
+		return fmt.Errorf("%s already exists", CertPath(dir))
+	}
+	if len(keyPEM) > 0 {
+		if err := durable.WriteNew(KeyPath(dir), keyPEM, 0o600); err != nil {
+			return err
+		}
+	} else if have, err := os.ReadFile(KeyPath(dir)); err == nil {
+		if _, err := tls.X509KeyPair(certPEM, have); err != nil {
+			return fmt.Errorf("the certificate is not for the key in %s: %v", dir, err)
+		}
+	}
+	if err := durable.WriteNew(CertPath(dir), certPEM, 0o644); err != nil {
+		return err
+	}
+	return durable.Replace(CAPath(dir), caPEM, 0o644)
+}
+
+// Swap moves the complete credential in staging into dir: dir's files are
+// first copied to dir/previous/ (replacing an older copy), then each new
+// file is renamed over the old one and staging is removed. Until the
+// renames start dir is untouched; a crash during them leaves the rest of
+// the new credential in staging.
+func Swap(dir, staging string) error {
+	for _, f := range Files {
+		if err := durable.SyncFile(filepath.Join(staging, f)); err != nil {
+			return err
+		}
+	}
+	prev, err := os.MkdirTemp(dir, ".previous-")
+	if err != nil {
+		return err
+	}
+	for _, f := range Files {
+		if err := copyFile(filepath.Join(dir, f), filepath.Join(prev, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			os.RemoveAll(prev)
+			return err
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "previous")); err != nil {
+		return err
+	}
+	if err := os.Rename(prev, filepath.Join(dir, "previous")); err != nil {
+		return err
+	}
+	for _, f := range Files {
+		if err := os.Rename(filepath.Join(staging, f), filepath.Join(dir, f)); err != nil {
+			return err
+		}
+	}
+	if err := durable.SyncDir(dir); err != nil {
+		return err
+	}
+	return os.Remove(staging)
+}
+
+// copyFile copies src to dst (created, same permission bits), durably.
+func copyFile(src, dst string) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(src) // a credential file: a few hundred bytes
+	if err != nil {
+		return err
+	}
+	return durable.WriteNew(dst, data, fi.Mode().Perm())
+}
+
+// LoadKey reads a PEM private key file: PKCS#8 ("PRIVATE KEY", what smki
+// writes) or SEC 1 ("EC PRIVATE KEY"). Other blocks before the key (an
+// "EC PARAMETERS" block, a certificate) are skipped; an encrypted key is
+// refused by name, since smki does not ask for passphrases here.
+func LoadKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return nil, fmt.Errorf("%s: no PEM private key", path)
+		}
+		var k any
+		switch blk.Type {
+		case "PRIVATE KEY":
+			k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+		case "EC PRIVATE KEY":
+			k, err = x509.ParseECPrivateKey(blk.Bytes)
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, fmt.Errorf("%s: the private key is encrypted; give an unencrypted PKCS#8 or SEC 1 key", path)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		s, ok := k.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("%s: %T is not a signing key", path, k)
+		}
+		return s, nil
+	}
+}
