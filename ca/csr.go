@@ -20,8 +20,8 @@ const MaxCSRSize = 64 << 10
 // ParseCSR parses a PKCS#10 request given as PEM ("CERTIFICATE REQUEST" or
 // "NEW CERTIFICATE REQUEST") or DER, and checks what does not depend on the
 // profile: size (ErrTooLarge), structure (ErrBadCSR, also for trailing data
-// or a second PEM block), key ECDSA P-256 (ErrKeyAlgorithm) and the
-// self-signature (ErrCSRSignature). It does not check the subject; Issue
+// or a second PEM block), key ECDSA P-256 (ErrKeyAlgorithm) in canonical DER
+// (ErrCSRNotCanonical) and the self-signature (ErrCSRSignature). It does not check the subject; Issue
 // does, against the profile and the request.
 func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
 	if len(data) > MaxCSRSize {
@@ -51,7 +51,8 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
-// checkCSRKeyAndSignature enforces P-256 and a valid self-signature. Issue
+// checkCSRKeyAndSignature enforces P-256 in canonical DER and a valid
+// self-signature. Issue
 // runs it again so that a CSR built in memory gets the same checks.
 func checkCSRKeyAndSignature(csr *x509.CertificateRequest) error {
 	if csr == nil {
@@ -63,6 +64,18 @@ func checkCSRKeyAndSignature(csr *x509.CertificateRequest) error {
 	}
 	if pub.Curve != elliptic.P256() {
 		return fmt.Errorf("%w: curve is %s, want P-256", ErrKeyAlgorithm, pub.Curve.Params().Name)
+	}
+	// One key, one encoding: crypto/x509 parses an SPKI with trailing
+	// elements (in the SEQUENCE or its AlgorithmIdentifier) to the same
+	// key, and a requester must not be able to give a key a second
+	// identity by re-encoding it. KeyHash re-encodes too; this refusal
+	// makes the bytes signed over and the key certified the same.
+	canon, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrKeyAlgorithm, err)
+	}
+	if !bytes.Equal(canon, csr.RawSubjectPublicKeyInfo) {
+		return fmt.Errorf("%w: the subjectPublicKeyInfo is not in canonical DER (extra elements?); make the CSR again with a standard tool (smki csr, openssl req)", ErrCSRNotCanonical)
 	}
 	if csr.SignatureAlgorithm != x509.ECDSAWithSHA256 {
 		return fmt.Errorf("%w: signature algorithm %v, want ecdsa-with-SHA256", ErrCSRSignature, csr.SignatureAlgorithm)

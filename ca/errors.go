@@ -10,6 +10,11 @@ var (
 	// ErrBadCSR: the CSR is not a well-formed PKCS#10 request (garbage,
 	// truncated, wrong PEM type, trailing data).
 	ErrBadCSR = errors.New("E_CSR_INVALID")
+	// ErrCSRNotCanonical: the CSR's SubjectPublicKeyInfo is not the
+	// canonical DER of its key (trailing elements in the SPKI or its
+	// AlgorithmIdentifier, which crypto/x509 parses to the same key): one
+	// key must have one encoding, or it has several identities.
+	ErrCSRNotCanonical = errors.New("E_CSR_NOT_CANONICAL")
 	// ErrKeyAlgorithm: the CSR's key is not ECDSA P-256.
 	ErrKeyAlgorithm = errors.New("E_CSR_KEY_ALGORITHM")
 	// ErrCSRSignature: the CSR's self-signature does not verify.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,7 +133,11 @@ func Init(ctx context.Context, st store.Store, cfg Config, opts InitOptions) err
 			cert    *x509.Certificate
 			profile string
 		}{{root, profileRootCA}, {issuing, profileIssuingCA}} {
-			if err := tx.PutCertificate(caRecord(r.cert, r.profile, now)); err != nil {
+			rec, err := caRecord(r.cert, r.profile, now)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutCertificate(rec); err != nil {
 				return fmt.Errorf("%w: recording %s: %w", ErrStore, r.profile, err)
 			}
 		}
@@ -206,9 +208,9 @@ func caCertTemplate(pub crypto.PublicKey, parent *x509.Certificate, ou, cn strin
 	return c.GetCertificate(), nil
 }
 
-func caRecord(c *x509.Certificate, profile string, now time.Time) store.Certificate {
-	h := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+func caRecord(c *x509.Certificate, profile string, now time.Time) (store.Certificate, error) {
+	h, err := KeyHash(c.PublicKey)
 	return store.Certificate{Serial: SerialHex(c.SerialNumber), Issuer: IssuerRoot, Profile: profile,
-		KeyHash: hex.EncodeToString(h[:]), NotBefore: c.NotBefore, NotAfter: c.NotAfter, IssuedAt: now,
-		DER: c.Raw, Status: store.StatusGood}
+		KeyHash: h, NotBefore: c.NotBefore, NotAfter: c.NotAfter, IssuedAt: now,
+		DER: c.Raw, Status: store.StatusGood}, err
 }

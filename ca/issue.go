@@ -3,9 +3,7 @@ package ca
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -127,10 +125,13 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		}
 		binding = ext.Value
 	}
-	keyHash := sha256.Sum256(p.csr.RawSubjectPublicKeyInfo)
+	keyHash, err := KeyHash(p.csr.PublicKey)
+	if err != nil {
+		return nil, none, err
+	}
 	rec := store.Certificate{
 		Issuer: IssuerIssuing, UserID: p.userID.String(), PartyID: p.partyID.String(), Profile: string(p.spec.name),
-		Role: string(p.role), KeyHash: hex.EncodeToString(keyHash[:]), NotBefore: notBefore, NotAfter: notAfter,
+		Role: string(p.role), KeyHash: keyHash, NotBefore: notBefore, NotAfter: notAfter,
 		Status: store.StatusGood,
 	}
 

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 
 	"github.com/smki/smki/ca"
@@ -77,10 +76,18 @@ func uniqueIdentifierIs(v any, id eui64.ID) bool {
 	return false
 }
 
-// keyHash is the store's key identity: hex SHA-256 of the SubjectPublicKeyInfo.
-func keyHash(spki []byte) string {
-	h := sha256.Sum256(spki)
-	return hex.EncodeToString(h[:])
+// parseCSR is ca.ParseCSR with its refusals in the RA's code family: a
+// non-canonical key encoding is E_RA_CSR_NOT_CANONICAL, anything else
+// E_RA_CSR_INVALID; the CA's code stays in the message.
+func parseCSR(what string, pemCSR []byte) (*x509.CertificateRequest, error) {
+	csr, err := ca.ParseCSR(pemCSR)
+	switch {
+	case errors.Is(err, ca.ErrCSRNotCanonical):
+		return nil, fmt.Errorf("%w: %s: %w", ErrCSRNotCanonical, what, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s: %w", ErrCSRInvalid, what, err)
+	}
+	return csr, nil
 }
 
 // NewCSR returns a PEM CSR signed by key whose subject is what the RA

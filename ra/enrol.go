@@ -163,15 +163,19 @@ func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (e
 	if err := Eligible(r, req.Profile); err != nil {
 		return enrolPlan{}, err
 	}
-	csr, err := ca.ParseCSR(req.CSR)
+	csr, err := parseCSR("CSR", req.CSR)
 	if err != nil {
-		return enrolPlan{}, fmt.Errorf("%w: %w", ErrCSRInvalid, err)
+		return enrolPlan{}, err
 	}
 	cn, err := checkCSRSubject(csr, req.UserID, r, req.Profile)
 	if err != nil {
 		return enrolPlan{}, err
 	}
-	if err := checkKey(tx, req, keyHash(csr.RawSubjectPublicKeyInfo)); err != nil {
+	kh, err := ca.KeyHash(csr.PublicKey)
+	if err != nil {
+		return enrolPlan{}, fmt.Errorf("%w: %w", ErrCSRInvalid, err)
+	}
+	if err := checkKey(tx, req, kh); err != nil {
 		return enrolPlan{}, err
 	}
 	return enrolPlan{user: u, csr: csr, cn: cn}, nil

@@ -23,6 +23,7 @@ var (
 	ErrNotEligible     = errors.New("E_RA_NOT_ELIGIBLE")      // the User Role may not hold the profile
 	ErrCSRInvalid      = errors.New("E_RA_CSR_INVALID")       // CSR does not parse, bad signature or key
 	ErrCSRMismatch     = errors.New("E_RA_CSR_MISMATCH")      // CSR subject does not match user/profile
+	ErrCSRNotCanonical = errors.New("E_RA_CSR_NOT_CANONICAL") // CSR key not in canonical DER (one key, one identity)
 	ErrKeyReuse        = errors.New("E_RA_KEY_REUSE")         // key already certified (for another user)
 	ErrCSRRequired     = errors.New("E_RA_CSR_REQUIRED")      // this RA certifies only appointee-generated officer keys
 	ErrReplaced        = errors.New("E_RA_REPLACES_MISMATCH") // renew/rekey target does not fit
@@ -61,6 +62,7 @@ var codes = []struct {
 	{ErrInvalidRole, http.StatusBadRequest},
 	{ErrInvalidProfile, http.StatusBadRequest},
 	{ErrNotEligible, http.StatusForbidden},
+	{ErrCSRNotCanonical, http.StatusBadRequest},
 	{ErrCSRInvalid, http.StatusBadRequest},
 	{ErrCSRRequired, http.StatusBadRequest},
 	{ErrCSRMismatch, http.StatusBadRequest},
@@ -86,6 +88,7 @@ var codes = []struct {
 	{ErrPolicyInvalid, http.StatusBadRequest},
 	{ErrSigner, http.StatusServiceUnavailable},
 	{ca.ErrBadCSR, http.StatusBadRequest},
+	{ca.ErrCSRNotCanonical, http.StatusBadRequest},
 	{ca.ErrKeyAlgorithm, http.StatusBadRequest},
 	{ca.ErrCSRSignature, http.StatusBadRequest},
 	{ca.ErrSubjectField, http.StatusBadRequest},

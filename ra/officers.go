@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 
-	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/store"
 )
@@ -117,9 +116,9 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 // officerKeyFromCSR returns the P-256 key of a PEM CSR whose self-signature
 // verifies (proof that the appointee holds the private key).
 func officerKeyFromCSR(pemCSR string) (*ecdsa.PublicKey, error) {
-	csr, err := ca.ParseCSR([]byte(pemCSR))
+	csr, err := parseCSR("officer CSR", []byte(pemCSR))
 	if err != nil {
-		return nil, fmt.Errorf("%w: officer CSR: %w", ErrCSRInvalid, err)
+		return nil, err
 	}
 	pub, ok := csr.PublicKey.(*ecdsa.PublicKey)
 	if !ok {
