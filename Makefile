@@ -8,12 +8,41 @@ BIN     := bin/smki
 PKGS    := ./...
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-short conformance bench fuzz fuzz-smoke lint clean
+# Every build says what it is (smki version, /healthz, smki_build_info):
+# the version from git describe, the commit and its time, stamped so they
+# hold even where Go records no VCS data (GOFLAGS=-buildvcs=false).
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null)
+COMMIT_TIME ?= $(shell git log -1 --format=%cI 2>/dev/null)
+BUILDINFO   := github.com/smki/smki/internal/buildinfo
+LDFLAGS     := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).revision=$(REVISION) -X $(BUILDINFO).commitTime=$(COMMIT_TIME)
+
+# Release builds: stripped, reproducible (no paths, no build ID, the
+# commit time as the only time), linux/amd64 and linux/arm64, with cgo for
+# the PKCS#11 KMS (an HSM); arm64 needs a cross compiler
+# (Debian: apt-get install gcc-aarch64-linux-gnu).
+DIST        := dist
+DIST_ARCHES := amd64 arm64
+CC_amd64    ?= gcc
+CC_arm64    ?= aarch64-linux-gnu-gcc
+
+.PHONY: all build dist run test test-short conformance bench fuzz fuzz-smoke lint clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/smki
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/smki
+
+dist:
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for arch in $(DIST_ARCHES); do \
+	  cc=$$(case $$arch in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; esac); \
+	  command -v $$cc >/dev/null || { echo "make dist: $$cc (C compiler for linux/$$arch) not found; install it or set CC_$$arch" >&2; exit 1; }; \
+	  echo "build $(DIST)/smki-$(VERSION)-linux-$$arch"; \
+	  CGO_ENABLED=1 CC=$$cc GOOS=linux GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
+	    -ldflags "-s -w -buildid= $(LDFLAGS)" -o $(DIST)/smki-$(VERSION)-linux-$$arch ./cmd/smki; \
+	done
+	cd $(DIST) && sha256sum smki-* > SHA256SUMS && cat SHA256SUMS
 
 run: build
 	./$(BIN) serve --dev
@@ -60,4 +89,4 @@ lint:
 	$(GO) vet $(PKGS)
 
 clean:
-	rm -rf bin data
+	rm -rf bin data $(DIST)

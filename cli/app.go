@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 )
@@ -64,7 +65,26 @@ func commands() []*ucli.Command {
 		verifyCommand(),
 		verifierCommand(),
 		demoCommand(),
+		versionCommand(),
 	}
+}
+
+// usageOnError makes a bad flag on any verb a usage error (exit 2), as it
+// is on the application: urfave/cli asks only the failing command's own
+// OnUsageError.
+func usageOnError(cs []*ucli.Command) []*ucli.Command {
+	for _, c := range cs {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(ctx *ucli.Context, err error, _ bool) error {
+				name := ctx.Command.HelpName
+				fmt.Fprintf(ctx.App.ErrWriter, "usage: %s\nrun '%s --help' for its flags\n",
+					strings.TrimSpace(name+" [options] "+ctx.Command.ArgsUsage), name)
+				return usageErr("%v", err)
+			}
+		}
+		usageOnError(c.Subcommands)
+	}
+	return cs
 }
 
 // Main runs the application and returns the process exit code.
@@ -72,7 +92,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := &ucli.App{
 		Name:                 "smki",
 		Usage:                "SMKI PKI and certificate lifecycle for the SoLR Contingency User Role (MP134B)",
-		Commands:             commands(),
+		Commands:             usageOnError(commands()),
+		Flags:                []ucli.Flag{versionFlag},
+		Action:               rootAction,
+		HideVersion:          true,
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,7 +27,13 @@ func TestMain(m *testing.M) {
 	smkiBin = filepath.Join(dir, "smki")
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(self))
-	build := exec.Command("go", "build", "-o", smkiBin, "./cmd/smki")
+	// Stamped as make build stamps it (Makefile LDFLAGS), so the tests see
+	// the version and revision a release shows.
+	buildArgs := []string{"build", "-o", smkiBin}
+	if rev, err := gitOutput(root, "rev-parse", "HEAD"); err == nil {
+		buildArgs = append(buildArgs, "-ldflags", "-X github.com/smki/smki/internal/buildinfo.version=e2e -X github.com/smki/smki/internal/buildinfo.revision="+rev)
+	}
+	build := exec.Command("go", append(buildArgs, "./cmd/smki")...)
 	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -36,6 +43,14 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// gitOutput runs git in dir and returns its trimmed output.
+func gitOutput(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
 }
 
 // result is what one run of a command produced.

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/internal/buildinfo"
 	"github.com/smki/smki/store"
 )
 
@@ -16,8 +19,10 @@ import (
 // "unavailable"), whether this instance runs scheduled work ("scheduler":
 // "leader" or "standby") and how fresh the ARL is ("arl": "ok", "stale"
 // past half its lifetime, "expired"; see ca.ARLState), which matters with
-// the root offline, where only a key ceremony renews it.
+// the root offline, where only a key ceremony renews it. It also names the
+// build ("version", "revision"; see package buildinfo).
 func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler) {
+	build := buildinfo.Read()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		err := st.View(r.Context(), func(tx store.Tx) error { _, err := tx.RevocationSeq(); return err })
 		w.Header().Set("Content-Type", "application/json")
@@ -30,7 +35,8 @@ func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *sc
 		if s, err := authority.ARLStatus(r.Context()); err == nil {
 			arl = string(s.State)
 		}
-		fmt.Fprintf(w, "{\"status\":\"ok\",\"scheduler\":%q,\"arl\":%q}\n", sched.state(), arl)
+		fmt.Fprintf(w, "{\"status\":\"ok\",\"scheduler\":%q,\"arl\":%q,\"version\":%q,\"revision\":%q}\n",
+			sched.state(), arl, build.Version, build.Revision)
 	})
 	mux.HandleFunc("GET /roots", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
@@ -59,4 +65,15 @@ func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *sc
 		w.Header().Set("Content-Type", "application/pkix-crl")
 		w.Write(der)
 	})
+}
+
+// buildInfoMetric registers smki_build_info{version,revision,go_version} 1
+// on reg, the usual Prometheus idiom for joining a build to other series.
+func buildInfoMetric(reg prometheus.Registerer) error {
+	in := buildinfo.Read()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smki_build_info",
+		Help: "The running smki build: always 1, labelled with its version, VCS revision and Go version."},
+		[]string{"version", "revision", "go_version"})
+	g.WithLabelValues(in.Version, in.Revision, in.GoVersion).Set(1)
+	return reg.Register(g)
 }

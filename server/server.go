@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/store"
@@ -194,7 +196,11 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// RA API for everything else.
 	mux := http.NewServeMux()
 	mountPublic(mux, s.st, s.authority, s.sched)
-	mux.Handle("/", ra.NewServer(s.svc, ra.WithServerLogger(s.log)))
+	reg := prometheus.NewRegistry()
+	if err := buildInfoMetric(reg); err != nil {
+		return nil, err
+	}
+	mux.Handle("/", ra.NewServer(s.svc, ra.WithServerLogger(s.log), ra.WithRegistry(reg)))
 	s.http = &http.Server{Handler: mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	// Held revocation-feed requests answer at once on shutdown instead of

@@ -6,12 +6,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/smki/smki/internal/buildinfo"
 )
 
 // TestOpenServeHealthz assembles a dev server from a Config alone (no CLI),
@@ -44,11 +49,23 @@ func TestOpenServeHealthz(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h struct{ Status, Scheduler, ARL string }
+	var h struct{ Status, Scheduler, ARL, Version, Revision string }
 	err = json.NewDecoder(resp.Body).Decode(&h)
 	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 || h.Status != "ok" || h.Scheduler != "leader" || h.ARL != "ok" {
+	want := buildinfo.Read()
+	if err != nil || resp.StatusCode != 200 || h.Status != "ok" || h.Scheduler != "leader" || h.ARL != "ok" ||
+		h.Version != want.Version || h.Revision != want.Revision {
 		t.Fatalf("/healthz: %d %+v %v", resp.StatusCode, h, err)
+	}
+	resp, err = client.Get("https://" + s.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	line := fmt.Sprintf("smki_build_info{go_version=%q,revision=%q,version=%q} 1", want.GoVersion, want.Revision, want.Version)
+	if !strings.Contains(string(metrics), line) {
+		t.Fatalf("/metrics lacks %s:\n%s", line, metrics)
 	}
 	cancel()
 	select {
