@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // maxTrackedFile is the largest file the repository may hold: source,
@@ -17,14 +19,14 @@ const maxTrackedFile = 1 << 20
 // executable binary (ELF, Mach-O, PE).
 func TestRepositoryHoldsNoBinary(t *testing.T) {
 	t.Parallel()
-	needTool(t, "git")
+	need.Tool(t, "git", "git")
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(self))
 	cmd := exec.Command("git", "ls-files", "-z")
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
-		t.Skipf("SKIP: not a git checkout: %v", err)
+		need.Missing(t, "a git checkout", err.Error())
 	}
 	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
 		p := filepath.Join(root, name)

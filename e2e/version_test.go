@@ -6,17 +6,19 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // TestVersion: smki --version and smki version [--json] exit 0 and name
 // the version, the revision the binary was built from, and Go.
 func TestVersion(t *testing.T) {
 	t.Parallel()
-	needTool(t, "git")
+	need.Tool(t, "git", "git")
 	_, self, _, _ := runtime.Caller(0)
 	rev, err := gitOutput(filepath.Dir(filepath.Dir(self)), "rev-parse", "HEAD")
 	if err != nil {
-		t.Skipf("SKIP: not a git checkout: %v", err)
+		need.Missing(t, "a git checkout", err.Error())
 	}
 	r := mustRun(t, nil, "--version")
 	if !strings.HasPrefix(r.stdout, "smki e2e (revision "+rev) || !strings.Contains(r.stdout, "go1.") {
