@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/ra/raserver"
+	"github.com/smki/smki/raclient"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
@@ -36,7 +39,7 @@ import (
 type raUnderTest struct {
 	dir   string
 	url   string
-	admin *ra.Client
+	admin *raclient.Client
 	ca    *ca.CA
 }
 
@@ -73,7 +76,7 @@ func startRA(t *testing.T) *raUnderTest {
 	if err := svc.Bootstrap(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(ra.NewServer(svc))
+	ts := httptest.NewUnstartedServer(raserver.NewServer(svc))
 	if ts.TLS, err = access.TLSConfig(); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func startRA(t *testing.T) *raUnderTest {
 	ts.Config.RegisterOnShutdown(svc.DrainFeed)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	admin, err := ra.NewClient(ts.URL, filepath.Join(dir, "officers", "admin"))
+	admin, err := raclient.NewClient(ts.URL, filepath.Join(dir, "officers", "admin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +92,7 @@ func startRA(t *testing.T) *raUnderTest {
 }
 
 // credential appoints an officer and writes its credential directory.
-func (r *raUnderTest) credential(t *testing.T, by *ra.Client, req ra.OfficerRequest) string {
+func (r *raUnderTest) credential(t *testing.T, by *raclient.Client, req ra.OfficerRequest) string {
 	t.Helper()
 	_, cred, err := by.AppointOfficer(context.Background(), req)
 	if err != nil {
@@ -124,7 +127,7 @@ func TestVerifierFollowsRA(t *testing.T) {
 	if _, err := r.admin.CreateUser(ctx, uid, pid, role.ImportSupplier, "Supplier A IS"); err != nil {
 		t.Fatal(err)
 	}
-	sro, err := ra.NewClient(r.url, r.credential(t, r.admin, ra.OfficerRequest{ID: "sro-a", Name: "SRO A", Kind: ra.KindSRO, PartyID: pid}))
+	sro, err := raclient.NewClient(r.url, r.credential(t, r.admin, ra.OfficerRequest{ID: "sro-a", Name: "SRO A", Kind: ra.KindSRO, PartyID: pid}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +157,7 @@ func TestVerifierFollowsRA(t *testing.T) {
 	}
 	writePEM(t, filepath.Join(trust, "root.pem"), r.ca.Root().Raw)
 	writePEM(t, filepath.Join(trust, "issuing-ca.pem"), r.ca.Issuing().Raw)
-	vc, err := ra.NewClient(r.url, verifierDir)
+	vc, err := raclient.NewClient(r.url, verifierDir)
 	if err != nil {
 		t.Fatal(err)
 	}

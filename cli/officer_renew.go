@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/smki/smki/raclient"
+
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ca"
@@ -72,7 +74,7 @@ Examples:
 				}
 			}
 			// No expiry warning here (raClient's): this is its remedy.
-			cl, err := ra.NewClient(url, dir)
+			cl, err := raclient.NewClient(url, dir)
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -221,7 +223,7 @@ func certExpiry(certPEM []byte) string {
 
 // warnExpiring writes a warning to w when the credential in dir has expired
 // or expires within credentialWarnBefore of now. An unreadable credential
-// is left to ra.NewClient to report.
+// is left to raclient.NewClient to report.
 func warnExpiring(w io.Writer, dir string, now time.Time) {
 	cert, err := readOfficerCert(dir)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/smki/smki/raclient"
+
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ca"
@@ -23,12 +25,12 @@ import (
 )
 
 // raClient builds the RA client from the resolved target.
-func raClient(c *ucli.Context) (*ra.Client, error) {
+func raClient(c *ucli.Context) (*raclient.Client, error) {
 	url, officer, err := raTarget(c)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := ra.NewClient(url, officer)
+	cl, err := raclient.NewClient(url, officer)
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
@@ -39,7 +41,7 @@ func raClient(c *ucli.Context) (*ra.Client, error) {
 
 // apiErr turns an RA refusal into "E_CODE: message".
 func apiErr(err error) error {
-	var ae *ra.APIError
+	var ae *raclient.APIError
 	if errors.As(err, &ae) {
 		if strings.HasPrefix(ae.Message, ae.Code) {
 			return errors.New(ae.Message)

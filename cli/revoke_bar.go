@@ -67,7 +67,7 @@ func startRevokeBar(f *os.File) *revokeBar {
 	return b
 }
 
-// update is the progress callback of ra.Client.RevokeWithProgress.
+// update is the progress callback of raclient.Client.RevokeWithProgress.
 func (b *revokeBar) update(done, total int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/raclient"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/testpki"
@@ -62,8 +64,8 @@ type night struct {
 	url    string       // https://127.0.0.1:port
 	public *http.Client // trusts the RA's TLS root, no client certificate
 
-	clients map[string]*ra.Client // by officer ID
-	supA    identity              // supplier-a's xml-signing user
+	clients map[string]*raclient.Client // by officer ID
+	supA    identity                    // supplier-a's xml-signing user
 	supB    identity
 	sc      identity
 	devA    []eui64.ID // devices registered to supplier-a's user
@@ -134,11 +136,11 @@ func (d *night) officerDir(id string) string {
 }
 
 // as returns the RA client of officer id.
-func (d *night) as(id string) (*ra.Client, error) {
+func (d *night) as(id string) (*raclient.Client, error) {
 	if c, ok := d.clients[id]; ok {
 		return c, nil
 	}
-	c, err := ra.NewClient(d.url, d.officerDir(id))
+	c, err := raclient.NewClient(d.url, d.officerDir(id))
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +217,7 @@ func refused(err error, code error) error {
 
 // codeOf is the stable code of an RA error, for reports.
 func codeOf(err error) string {
-	var ae *ra.APIError
+	var ae *raclient.APIError
 	if errors.As(err, &ae) {
 		return ae.Code
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/raclient"
+
 	"github.com/smki/smki/bundle"
 
 	"github.com/smki/smki/ca"
@@ -38,7 +40,7 @@ func (d *night) stepServe(ctx context.Context, s *Step) error {
 		return err
 	}
 	d.public = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
-	d.clients = map[string]*ra.Client{}
+	d.clients = map[string]*raclient.Client{}
 	health, err := d.get(ctx, "/healthz")
 	if err != nil {
 		return err

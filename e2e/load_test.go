@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/raclient"
+
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
@@ -41,7 +43,7 @@ func TestRALoad(t *testing.T) {
 	url := "https://" + srv.addr
 	admin := filepath.Join(data, "officers", "admin")
 
-	setup, err := ra.NewClient(url, admin)
+	setup, err := raclient.NewClient(url, admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func TestRALoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl, err := ra.NewClient(url, admin)
+			cl, err := raclient.NewClient(url, admin)
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/raclient"
+
 	"github.com/smki/smki/ra"
 )
 
@@ -35,7 +37,7 @@ func TestStoreMigrateBothWays(t *testing.T) {
 	if _, _, err := enrolLoop(ctx, url, fx.sro, fx.users[0], 3, &got); err != nil {
 		t.Fatal(err)
 	}
-	sro, err := ra.NewClient(url, fx.sro)
+	sro, err := raclient.NewClient(url, fx.sro)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestStoreMigrateBothWays(t *testing.T) {
 	}
 	// The same data directory serves from the migrated database.
 	srv = pg.serve(t, data)
-	sro, err = ra.NewClient("https://"+srv.addr, fx.sro)
+	sro, err = raclient.NewClient("https://"+srv.addr, fx.sro)
 	if err != nil {
 		t.Fatal(err)
 	}

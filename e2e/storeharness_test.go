@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/raclient"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
@@ -92,7 +94,7 @@ func newEnrolFixture(t *testing.T, url, data string, users int, tag byte) enrolF
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin, err := ra.NewClient(url, filepath.Join(data, "officers", "admin"))
+	admin, err := raclient.NewClient(url, filepath.Join(data, "officers", "admin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func (is *issued) len() int { is.mu.Lock(); defer is.mu.Unlock(); return len(is.
 // receives. Transport errors (the server was killed) are expected and
 // only counted; an API refusal is returned.
 func enrolLoop(ctx context.Context, url, sro string, user eui64.ID, n int, out *issued) (ok, failed int, err error) {
-	cl, err := ra.NewClient(url, sro)
+	cl, err := raclient.NewClient(url, sro)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -159,7 +161,7 @@ func enrolLoop(ctx context.Context, url, sro string, user eui64.ID, n int, out *
 			return ok, failed, err
 		}
 		got, err := cl.Enrol(ctx, ra.EnrolRequest{UserID: user, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol})
-		var api *ra.APIError
+		var api *raclient.APIError
 		if errors.As(err, &api) && ctx.Err() == nil {
 			return ok, failed, err
 		}

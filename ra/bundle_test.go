@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -138,88 +137,5 @@ func TestExportBundle(t *testing.T) {
 	}
 	if to, why := v.RouteAlert(s.devA, 0x8F0A, s.clock.Now()); !slices.Equal(to, []eui64.ID{s.userSC}) {
 		t.Fatalf("alert routed to %v (%s)", to, why)
-	}
-}
-
-func TestSoLROverHTTP(t *testing.T) {
-	t.Parallel()
-	e, ts := newTestServer(t)
-	e.withSigner()
-	ctx := context.Background()
-	admin := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "admin"))
-	approver := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "approver"))
-	sup, srp := eui64.MustParse("90-B3-D5-1F-30-00-00-0A"), eui64.MustParse("90-B3-D5-1F-30-00-00-5C")
-	isU, scU := eui64.MustParse("90-B3-D5-1F-30-01-00-00"), eui64.MustParse("90-B3-D5-1F-30-05-00-00")
-	for _, p := range []eui64.ID{sup, srp} {
-		if _, err := admin.CreateParty(ctx, p, "p"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := admin.CreateUser(ctx, isU, sup, role.ImportSupplier, "is"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreateUser(ctx, scU, srp, role.SoLRContingency, "sc"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.ImportDevices(ctx, []byte(DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",2\n")); err != nil {
-		t.Fatal(err)
-	}
-	_, err := admin.ImportDevices(ctx, []byte(DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",7\n"))
-	if ae, ok := err.(*APIError); !ok || ae.Code != ErrDeviceFile.Error() || ae.Status != 400 {
-		t.Fatalf("bad device file: %v", err)
-	}
-	// The client sends the file as text/csv; the JSON form still works.
-	var viaJSON ImportResult
-	if err := admin.do(ctx, http.MethodPost, "/v1/devices",
-		devicesBody{CSV: DeviceHeader + "\n00-DB-12-34-56-78-90-A0," + isU.String() + ",2\n"}, &viaJSON); err != nil {
-		t.Fatalf("JSON device import: %v", err)
-	}
-	if err := admin.send(ctx, http.MethodPost, "/v1/devices", MediaCSV, []byte("not,a\ndevice file"), nil); CodeOf(err) != ErrDeviceFile.Error() {
-		t.Fatalf("garbage text/csv: %v", err)
-	}
-	if _, err := admin.SetAllowList(ctx, role.SoLRContingency, []string{"1.6"}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := admin.DeclareSoLR(ctx, DeclareRequest{FailedParty: sup, SRPUser: scU, Instruction: "OFGEM-HTTP"})
-	if err != nil || res.DryRun == nil || len(res.DryRun.Devices) != 1 {
-		t.Fatalf("declare: %+v %v", res, err)
-	}
-	if _, err := admin.ApproveSoLR(ctx, res.Event.ID); CodeOf(err) != ErrFourEyes.Error() {
-		t.Fatalf("self-approval over HTTP: %v", err)
-	}
-	got, err := approver.ApproveSoLR(ctx, res.Event.ID)
-	if err != nil || got.Event.State != bundle.EventActive {
-		t.Fatalf("approve: %+v %v", got, err)
-	}
-	if es, err := approver.ListSoLR(ctx); err != nil || len(es) != 1 {
-		t.Fatalf("list: %v %v", es, err)
-	}
-	if ls, err := approver.Policy(ctx); err != nil || len(ls) != len(role.All()) {
-		t.Fatalf("policy: %v %v", ls, err)
-	}
-	// A verifier credential fetches the bundle over HTTP and nothing else.
-	_, cred, err := admin.AppointOfficer(ctx, OfficerRequest{ID: "verifier-1", Name: "Verifier sidecar", Kind: KindVerifier})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vdir := filepath.Join(t.TempDir(), "verifier")
-	if err := WriteCredential(vdir, cred); err != nil {
-		t.Fatal(err)
-	}
-	vc := client(t, e, ts.URL, vdir)
-	data, err := vc.Bundle(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bundle.Open(data, e.roots(), e.clock.Now())
-	if err != nil || len(b.SoLREvents) != 1 || len(b.Devices) != 1 {
-		t.Fatalf("bundle over HTTP: %v", err)
-	}
-	if _, err := vc.ListSoLR(ctx); CodeOf(err) != ErrForbidden.Error() {
-		t.Fatalf("verifier lists events: %v", err)
-	}
-	closed, err := admin.CloseSoLR(ctx, res.Event.ID, "ended")
-	if err != nil || closed.State != bundle.EventClosed {
-		t.Fatalf("close: %+v %v", closed, err)
 	}
 }

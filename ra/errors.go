@@ -2,7 +2,6 @@ package ra
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/smki/smki/ca"
@@ -48,72 +47,99 @@ var (
 	ErrPolicyInvalid = errors.New("E_RA_POLICY_INVALID") // allow-list names an unknown SRV or repeats one
 )
 
-// codes lists every known sentinel with its HTTP status, RA codes first so
+// Class is what kind of refusal an error is, independent of any
+// transport: the HTTP server maps it to a status (raserver.StatusOf).
+type Class int
+
+// Classes of error.
+const (
+	ClassInternal        Class = iota // a fault of the RA or its store: not the caller's
+	ClassUnauthenticated              // no verified officer credential
+	ClassForbidden                    // the caller may not do this
+	ClassInvalid                      // the request is malformed or names a bad value
+	ClassNotFound                     // what the request names does not exist
+	ClassConflict                     // the request clashes with the current state
+	ClassTooLarge                     // the request is over a size limit
+	ClassUnavailable                  // a dependency (the signer) is not ready
+)
+
+// codes lists every known sentinel with its class, RA codes first so
 // that an RA error wrapping a store error reports the RA's code.
 var codes = []struct {
-	err    error
-	status int
+	err   error
+	class Class
 }{
-	{ErrUnauthenticated, http.StatusUnauthorized},
-	{ErrOfficerInactive, http.StatusForbidden},
-	{ErrForbidden, http.StatusForbidden},
-	{ErrBadRequest, http.StatusBadRequest},
-	{ErrInvalidID, http.StatusBadRequest},
-	{ErrInvalidRole, http.StatusBadRequest},
-	{ErrInvalidProfile, http.StatusBadRequest},
-	{ErrNotEligible, http.StatusForbidden},
-	{ErrCSRNotCanonical, http.StatusBadRequest},
-	{ErrCSRInvalid, http.StatusBadRequest},
-	{ErrCSRRequired, http.StatusBadRequest},
-	{ErrCSRMismatch, http.StatusBadRequest},
-	{ErrKeyReuse, http.StatusConflict},
-	{ErrReplaced, http.StatusBadRequest},
-	{ErrNotFound, http.StatusNotFound},
-	{ErrExists, http.StatusConflict},
-	{ErrInactive, http.StatusConflict},
-	{ErrSROExists, http.StatusConflict},
-	{ErrAlreadyRevoked, http.StatusConflict},
-	{ErrBadReason, http.StatusBadRequest},
-	{ErrTooLarge, http.StatusRequestEntityTooLarge},
-	{ErrAuditBroken, http.StatusConflict},
-	{ErrInternal, http.StatusInternalServerError},
-	{ErrFourEyes, http.StatusForbidden},
-	{ErrEventState, http.StatusConflict},
-	{ErrADTFormat, http.StatusBadRequest},
-	{ErrADTSignature, http.StatusBadRequest},
-	{ErrADTUser, http.StatusBadRequest},
-	{ErrADTSRV, http.StatusBadRequest},
-	{ErrADTThreshold, http.StatusBadRequest},
-	{ErrDeviceFile, http.StatusBadRequest},
-	{ErrPolicyInvalid, http.StatusBadRequest},
-	{ErrSigner, http.StatusServiceUnavailable},
-	{ca.ErrBadCSR, http.StatusBadRequest},
-	{ca.ErrCSRNotCanonical, http.StatusBadRequest},
-	{ca.ErrKeyAlgorithm, http.StatusBadRequest},
-	{ca.ErrCSRSignature, http.StatusBadRequest},
-	{ca.ErrSubjectField, http.StatusBadRequest},
-	{ca.ErrTooLarge, http.StatusRequestEntityTooLarge},
-	{ca.ErrBadRequest, http.StatusBadRequest},
-	{ca.ErrKeyReused, http.StatusConflict},
-	{ca.ErrNotFound, http.StatusNotFound},
-	{ca.ErrAlreadyRevoked, http.StatusConflict},
-	{ca.ErrBadReason, http.StatusBadRequest},
-	{ca.ErrRootOffline, http.StatusConflict}, // this instance runs without the root key
-	{store.ErrNotFound, http.StatusNotFound},
-	{store.ErrExists, http.StatusConflict},
-	{store.ErrDuplicateKey, http.StatusConflict},
-	{store.ErrAlreadyRevoked, http.StatusConflict},
+	{ErrUnauthenticated, ClassUnauthenticated},
+	{ErrOfficerInactive, ClassForbidden},
+	{ErrForbidden, ClassForbidden},
+	{ErrBadRequest, ClassInvalid},
+	{ErrInvalidID, ClassInvalid},
+	{ErrInvalidRole, ClassInvalid},
+	{ErrInvalidProfile, ClassInvalid},
+	{ErrNotEligible, ClassForbidden},
+	{ErrCSRNotCanonical, ClassInvalid},
+	{ErrCSRInvalid, ClassInvalid},
+	{ErrCSRRequired, ClassInvalid},
+	{ErrCSRMismatch, ClassInvalid},
+	{ErrKeyReuse, ClassConflict},
+	{ErrReplaced, ClassInvalid},
+	{ErrNotFound, ClassNotFound},
+	{ErrExists, ClassConflict},
+	{ErrInactive, ClassConflict},
+	{ErrSROExists, ClassConflict},
+	{ErrAlreadyRevoked, ClassConflict},
+	{ErrBadReason, ClassInvalid},
+	{ErrTooLarge, ClassTooLarge},
+	{ErrAuditBroken, ClassConflict},
+	{ErrInternal, ClassInternal},
+	{ErrFourEyes, ClassForbidden},
+	{ErrEventState, ClassConflict},
+	{ErrADTFormat, ClassInvalid},
+	{ErrADTSignature, ClassInvalid},
+	{ErrADTUser, ClassInvalid},
+	{ErrADTSRV, ClassInvalid},
+	{ErrADTThreshold, ClassInvalid},
+	{ErrDeviceFile, ClassInvalid},
+	{ErrPolicyInvalid, ClassInvalid},
+	{ErrSigner, ClassUnavailable},
+	{ca.ErrBadCSR, ClassInvalid},
+	{ca.ErrCSRNotCanonical, ClassInvalid},
+	{ca.ErrKeyAlgorithm, ClassInvalid},
+	{ca.ErrCSRSignature, ClassInvalid},
+	{ca.ErrSubjectField, ClassInvalid},
+	{ca.ErrTooLarge, ClassTooLarge},
+	{ca.ErrBadRequest, ClassInvalid},
+	{ca.ErrKeyReused, ClassConflict},
+	{ca.ErrNotFound, ClassNotFound},
+	{ca.ErrAlreadyRevoked, ClassConflict},
+	{ca.ErrBadReason, ClassInvalid},
+	{ca.ErrRootOffline, ClassConflict}, // this instance runs without the root key
+	{store.ErrNotFound, ClassNotFound},
+	{store.ErrExists, ClassConflict},
+	{store.ErrDuplicateKey, ClassConflict},
+	{store.ErrAlreadyRevoked, ClassConflict},
 }
 
-// StatusOf returns the HTTP status for err: that of the first known sentinel
-// in its chain (see CodeOf), 500 otherwise.
-func StatusOf(err error) int {
+// ClassOf returns the class of err: that of the first known sentinel in
+// its chain (see CodeOf), ClassInternal otherwise.
+func ClassOf(err error) Class {
 	for _, c := range codes {
 		if errors.Is(err, c.err) {
-			return c.status
+			return c.class
 		}
 	}
-	return http.StatusInternalServerError
+	return ClassInternal
+}
+
+// ClassOfCode returns the class of the error whose stable code is code
+// (one that came over the wire), ClassInternal for an unknown code.
+func ClassOfCode(code string) Class {
+	for _, c := range codes {
+		if c.err.Error() == code {
+			return c.class
+		}
+	}
+	return ClassInternal
 }
 
 // CodeOf returns the stable code of err: the first known sentinel in its

@@ -21,7 +21,7 @@ const (
 	// DefaultFeedWait is how long a request without wait= is held open.
 	DefaultFeedWait = 30 * time.Second
 	// MaxFeedWait is the longest wait= accepted. It stays under the 60 s
-	// timeout of ra.Client and of common proxies.
+	// timeout of raclient.Client and of common proxies.
 	MaxFeedWait = 50 * time.Second
 	// DefaultFeedPoll is how often a held request looks at the store's
 	// revocation sequence. Revocations made through this Service wake it
@@ -105,6 +105,15 @@ func (s *Service) Revocations(ctx context.Context, a Actor, since uint64, wait t
 		}
 		release()
 	}
+}
+
+// HeldFeedRequests returns how many revocation-feed requests this
+// Service is holding (long-polling) now: for tests and metrics that wait
+// until followers are parked.
+func (s *Service) HeldFeedRequests() int {
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	return s.feed.waiters
 }
 
 // DrainFeed answers every held feed request at once, as if its wait had

@@ -8,8 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -345,52 +343,5 @@ func TestFeedDrain(t *testing.T) {
 		if p := f.open(t, r.env); p.Seq != 0 || len(p.Revoked) != 0 {
 			t.Fatalf("drained: seq %d with %d entries, want an empty page at 0", p.Seq, len(p.Revoked))
 		}
-	}
-}
-
-// TestFeedHTTP drives the endpoint over mTLS with the Go client, and
-// without a client certificate.
-func TestFeedHTTP(t *testing.T) {
-	t.Parallel()
-	f := newFeedEnv(t)
-	ts := httptest.NewUnstartedServer(NewServer(f.svc))
-	cfg, err := f.svc.Access().TLSConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Time = f.clock.Now
-	ts.TLS = cfg
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	ctx := context.Background()
-	rev := f.revoke(t, f.issue(t, 1)[0].serial)
-
-	adminDir := filepath.Join(f.dir, "officers", "admin")
-	cl := client(t, f.env, ts.URL, adminDir)
-	env, err := cl.Revocations(ctx, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := f.open(t, env); p.Seq != rev.Seq || len(p.Revoked) != 1 || p.Revoked[0].Serial != rev.Serial {
-		t.Fatalf("page %+v", p)
-	}
-	if _, err := cl.Revocations(ctx, rev.Seq+1, 0); !errors.Is(err, ErrBadRequest) {
-		t.Errorf("since beyond current: %v", err)
-	}
-	for _, q := range []string{"", "?since=x", "?since=-1", "?since=0&wait=forever", "?since=0&wait=51s"} {
-		var out struct{}
-		err := cl.do(ctx, http.MethodGet, "/v1/revocations"+q, nil, &out)
-		var ae *APIError
-		if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Code != ErrBadRequest.Error() {
-			t.Errorf("%q: %v, want 400 %s", q, err, ErrBadRequest)
-		}
-	}
-
-	// No TLS client certificate: the handler refuses before the Service
-	// is asked anything.
-	rec := httptest.NewRecorder()
-	NewServer(f.svc).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/revocations?since=0", nil))
-	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), ErrUnauthenticated.Error()) {
-		t.Errorf("unauthenticated: %d %s", rec.Code, rec.Body)
 	}
 }

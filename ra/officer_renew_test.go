@@ -250,45 +250,6 @@ func TestReissueMakesCustodian(t *testing.T) {
 	}
 }
 
-// TestRenewOverHTTP: the route, the client, strict bodies, and the old
-// credential refused by the server right after.
-func TestRenewOverHTTP(t *testing.T) {
-	t.Parallel()
-	e, ts := newTestServer(t)
-	ctx := context.Background()
-	adminDir := filepath.Join(e.dir, "officers", "admin")
-	admin := client(t, e, ts.URL, adminDir)
-	k := newKey(t)
-	o, cred, err := admin.RenewOfficerCredential(ctx, "admin", officerCSR(t, k))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.ID != "admin" || o.CertSerial != cred.Serial || len(cred.CAPEM) == 0 || len(cred.KeyPEM) != 0 {
-		t.Fatalf("renewed %+v %+v", o, cred)
-	}
-	if _, err := admin.Whoami(ctx); !errors.Is(err, ErrOfficerInactive) {
-		t.Fatalf("old credential after renewal: %v", err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEMOf(t, k), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteCredential(dir, cred); err != nil {
-		t.Fatal(err)
-	}
-	renewed := client(t, e, ts.URL, dir)
-	if me, err := renewed.Whoami(ctx); err != nil || me.ID != "admin" {
-		t.Fatalf("renewed credential: %+v %v", me, err)
-	}
-	if _, _, err := renewed.RenewOfficerCredential(ctx, "approver", ""); !errors.Is(err, ErrCSRRequired) {
-		t.Errorf("re-issue without CSR over HTTP: %v", err)
-	}
-	var out officerCreated
-	if err := renewed.do(ctx, "POST", "/v1/officers/admin/credential", map[string]string{"key_pem": "x"}, &out); !errors.Is(err, ErrBadRequest) {
-		t.Errorf("unknown field: %v", err)
-	}
-}
-
 // TestRenewedBootstrapCredentialSurvivesRestart: a bootstrap officer that
 // renewed in place (smki officer renew) keeps its new credential when the
 // RA starts again: Bootstrap sees its current serial and re-issues nothing.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/smki/smki/ra/raserver"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
@@ -200,7 +201,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := buildInfoMetric(reg); err != nil {
 		return nil, err
 	}
-	mux.Handle("/", ra.NewServer(s.svc, ra.WithServerLogger(s.log), ra.WithRegistry(reg)))
+	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg)))
 	s.http = &http.Server{Handler: mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	// Held revocation-feed requests answer at once on shutdown instead of

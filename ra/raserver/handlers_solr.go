@@ -1,4 +1,4 @@
-package ra
+package raserver
 
 import (
 	"errors"
@@ -7,11 +7,14 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 )
 
 // solrRoutes registers the SoLR, ADT, device, policy and bundle endpoints.
 func (s *server) solrRoutes(mux *http.ServeMux) {
-	v1 := func(pattern string, h func(w http.ResponseWriter, r *http.Request, a Actor) error) {
+	v1 := func(pattern string, h func(w http.ResponseWriter, r *http.Request, a ra.Actor) error) {
 		mux.Handle(pattern, s.authenticated(h))
 	}
 	v1("POST /v1/solr-events", s.declareSoLR)
@@ -23,19 +26,19 @@ func (s *server) solrRoutes(mux *http.ServeMux) {
 	v1("GET /v1/adt", s.listADT)
 	// A device registry is a file: its own, larger body limit (JSON
 	// string escaping and framing add a little to the file's size).
-	mux.Handle("POST /v1/devices", s.authenticatedLimit(s.importDevices, MaxDeviceFile+MaxDeviceFile/8))
+	mux.Handle("POST /v1/devices", s.authenticatedLimit(s.importDevices, ra.MaxDeviceFile+ra.MaxDeviceFile/8))
 	v1("GET /v1/devices", s.listDevices)
 	v1("PUT /v1/policy/allow-lists/{role}", s.setAllowList)
 	v1("GET /v1/policy", s.getPolicy)
 	v1("GET /v1/bundle", s.bundle)
 }
 
-func (s *server) declareSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b declareBody
+func (s *server) declareSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.DeclareBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	var req DeclareRequest
+	var req ra.DeclareRequest
 	var err error
 	if req.FailedParty, err = reqEUI("failed_party", b.FailedParty); err != nil {
 		return err
@@ -65,19 +68,19 @@ func (s *server) declareSoLR(w http.ResponseWriter, r *http.Request, a Actor) er
 	return nil
 }
 
-func (s *server) listSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) listSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	es, err := s.svc.ListSoLR(r.Context(), a)
 	if err != nil {
 		return err
 	}
 	if es == nil {
-		es = []SoLREvent{}
+		es = []ra.SoLREvent{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": es})
 	return nil
 }
 
-func (s *server) getSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) getSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	res, err := s.svc.GetSoLR(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -86,7 +89,7 @@ func (s *server) getSoLR(w http.ResponseWriter, r *http.Request, a Actor) error 
 	return nil
 }
 
-func (s *server) approveSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) approveSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	res, err := s.svc.ApproveSoLR(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -95,8 +98,8 @@ func (s *server) approveSoLR(w http.ResponseWriter, r *http.Request, a Actor) er
 	return nil
 }
 
-func (s *server) closeSoLR(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b closeBody
+func (s *server) closeSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.CloseBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -108,8 +111,8 @@ func (s *server) closeSoLR(w http.ResponseWriter, r *http.Request, a Actor) erro
 	return nil
 }
 
-func (s *server) submitADT(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b adtBody
+func (s *server) submitADT(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.AdtBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -122,7 +125,7 @@ func (s *server) submitADT(w http.ResponseWriter, r *http.Request, a Actor) erro
 	return nil
 }
 
-func (s *server) listADT(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) listADT(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	rs, err := s.svc.ListADT(r.Context(), a)
 	if err != nil {
 		return err
@@ -131,26 +134,22 @@ func (s *server) listADT(w http.ResponseWriter, r *http.Request, a Actor) error 
 	return nil
 }
 
-// MediaCSV is the media type of a device file sent as is to
-// POST /v1/devices (the JSON form {"csv": "..."} is accepted too).
-const MediaCSV = "text/csv"
-
 // importDevices takes the file as text/csv, read once into memory, or in
 // the JSON form, whose decoding holds the body, the decoder's copy and the
 // unescaped string at once: about three times a 48 MiB file.
-func (s *server) importDevices(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) importDevices(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	var data []byte
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == MediaCSV {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == raapi.MediaCSV {
 		var err error
 		if data, err = io.ReadAll(r.Body); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return fmt.Errorf("%w: body over %d bytes", ErrTooLarge, mbe.Limit)
+				return fmt.Errorf("%w: body over %d bytes", ra.ErrTooLarge, mbe.Limit)
 			}
-			return fmt.Errorf("%w: reading the body: %v", ErrBadRequest, err)
+			return fmt.Errorf("%w: reading the body: %v", ra.ErrBadRequest, err)
 		}
 	} else {
-		var b devicesBody
+		var b raapi.DevicesBody
 		if err := decode(r, &b); err != nil {
 			return err
 		}
@@ -164,7 +163,7 @@ func (s *server) importDevices(w http.ResponseWriter, r *http.Request, a Actor) 
 	return nil
 }
 
-func (s *server) listDevices(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) listDevices(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	sup, err := optEUI("supplier", r.URL.Query().Get("supplier"))
 	if err != nil {
 		return err
@@ -177,8 +176,8 @@ func (s *server) listDevices(w http.ResponseWriter, r *http.Request, a Actor) er
 	return nil
 }
 
-func (s *server) setAllowList(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b allowListBody
+func (s *server) setAllowList(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.AllowListBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -194,7 +193,7 @@ func (s *server) setAllowList(w http.ResponseWriter, r *http.Request, a Actor) e
 	return nil
 }
 
-func (s *server) getPolicy(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) getPolicy(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	ls, err := s.svc.Policy(r.Context(), a)
 	if err != nil {
 		return err
@@ -204,7 +203,7 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request, a Actor) erro
 }
 
 // bundle serves the signed envelope as is: its bytes are what is signed.
-func (s *server) bundle(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) bundle(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	data, err := s.svc.ExportBundle(r.Context(), a)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package ra
+package raclient
 
 import (
 	"bytes"
@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -45,28 +48,37 @@ func (e *APIError) Is(target error) bool { return target != nil && target.Error(
 func NewClient(baseURL, credDir string) (*Client, error) {
 	cert, err := tls.LoadX509KeyPair(filepath.Join(credDir, "cert.pem"), filepath.Join(credDir, "key.pem"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: credential %s: %v", ErrUnauthenticated, credDir, err)
+		return nil, fmt.Errorf("%w: credential %s: %v", ra.ErrUnauthenticated, credDir, err)
 	}
 	caPEM, err := os.ReadFile(filepath.Join(credDir, "ca.pem"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: credential %s: %v", ErrUnauthenticated, credDir, err)
+		return nil, fmt.Errorf("%w: credential %s: %v", ra.ErrUnauthenticated, credDir, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("%w: %s/ca.pem holds no certificate", ErrUnauthenticated, credDir)
+		return nil, fmt.Errorf("%w: %s/ca.pem holds no certificate", ra.ErrUnauthenticated, credDir)
 	}
 	return NewClientTLS(baseURL, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool})
 }
 
 // NewClientTLS is NewClient with a ready TLS configuration.
 func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
+	return NewClientHTTP(baseURL, &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}})
+}
+
+// NewClientHTTP is NewClient over a ready HTTP client, whose transport
+// must present the officer's credential and trust only the RA.
+func NewClientHTTP(baseURL string, hc *http.Client) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("%w: base URL %q must be https://host[:port]", ErrBadRequest, baseURL)
+		return nil, fmt.Errorf("%w: base URL %q must be https://host[:port]", ra.ErrBadRequest, baseURL)
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"),
-		hc: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}}, nil
+	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}, nil
 }
+
+// HTTPClient returns the HTTP client c calls the RA with (for a request
+// the Client has no method for, such as GET /metrics).
+func (c *Client) HTTPClient() *http.Client { return c.hc }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	if in == nil {
@@ -74,7 +86,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	b, err := json.Marshal(in)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
 	}
 	return c.send(ctx, method, path, "application/json", b, out)
 }
@@ -88,7 +100,7 @@ func (c *Client) send(ctx context.Context, method, path, mediaType string, body 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
 	}
 	if mediaType != "" {
 		req.Header.Set("Content-Type", mediaType)
@@ -107,7 +119,7 @@ func (c *Client) send(ctx context.Context, method, path, mediaType string, body 
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%w: response: %v", ErrInternal, err)
+			return fmt.Errorf("%w: response: %v", ra.ErrInternal, err)
 		}
 	}
 	return nil
@@ -118,9 +130,9 @@ const maxResponse = 16 << 20
 
 // apiError decodes an error body; one that is not ours becomes E_RA_INTERNAL.
 func apiError(status int, data []byte) error {
-	var eb errorBody
+	var eb raapi.ErrorBody
 	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-		return &APIError{Status: status, Code: ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
+		return &APIError{Status: status, Code: ra.ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
 	}
 	return &APIError{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}
 }
@@ -133,58 +145,58 @@ func idOrEmpty(id eui64.ID) string {
 }
 
 // Whoami returns the caller's officer record.
-func (c *Client) Whoami(ctx context.Context) (Officer, error) {
-	var o Officer
+func (c *Client) Whoami(ctx context.Context) (ra.Officer, error) {
+	var o ra.Officer
 	return o, c.do(ctx, http.MethodGet, "/v1/whoami", nil, &o)
 }
 
 // CreateParty: POST /v1/parties.
-func (c *Client) CreateParty(ctx context.Context, id eui64.ID, name string) (Party, error) {
-	var p Party
-	return p, c.do(ctx, http.MethodPost, "/v1/parties", partyBody{ID: id.String(), Name: name}, &p)
+func (c *Client) CreateParty(ctx context.Context, id eui64.ID, name string) (ra.Party, error) {
+	var p ra.Party
+	return p, c.do(ctx, http.MethodPost, "/v1/parties", raapi.PartyBody{ID: id.String(), Name: name}, &p)
 }
 
 // ListParties: GET /v1/parties.
-func (c *Client) ListParties(ctx context.Context) ([]Party, error) {
-	var out struct{ Parties []Party }
+func (c *Client) ListParties(ctx context.Context) ([]ra.Party, error) {
+	var out struct{ Parties []ra.Party }
 	return out.Parties, c.do(ctx, http.MethodGet, "/v1/parties", nil, &out)
 }
 
 // GetParty: GET /v1/parties/{id}.
-func (c *Client) GetParty(ctx context.Context, id eui64.ID) (Party, error) {
-	var p Party
+func (c *Client) GetParty(ctx context.Context, id eui64.ID) (ra.Party, error) {
+	var p ra.Party
 	return p, c.do(ctx, http.MethodGet, "/v1/parties/"+id.String(), nil, &p)
 }
 
 // CreateUser: POST /v1/users.
-func (c *Client) CreateUser(ctx context.Context, id, partyID eui64.ID, r role.UserRole, name string) (User, error) {
-	var u User
-	return u, c.do(ctx, http.MethodPost, "/v1/users", userBody{ID: id.String(), PartyID: partyID.String(), Role: string(r), Name: name}, &u)
+func (c *Client) CreateUser(ctx context.Context, id, partyID eui64.ID, r role.UserRole, name string) (ra.User, error) {
+	var u ra.User
+	return u, c.do(ctx, http.MethodPost, "/v1/users", raapi.UserBody{ID: id.String(), PartyID: partyID.String(), Role: string(r), Name: name}, &u)
 }
 
 // ListUsers: GET /v1/users[?party_id=].
-func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]User, error) {
-	var out struct{ Users []User }
+func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]ra.User, error) {
+	var out struct{ Users []ra.User }
 	return out.Users, c.do(ctx, http.MethodGet, "/v1/users"+query("party_id", idOrEmpty(partyID)), nil, &out)
 }
 
 // AppointOfficer: POST /v1/officers. Write the credential with WriteCredential.
-func (c *Client) AppointOfficer(ctx context.Context, req OfficerRequest) (Officer, Credential, error) {
-	var out officerCreated
+func (c *Client) AppointOfficer(ctx context.Context, req ra.OfficerRequest) (ra.Officer, ra.Credential, error) {
+	var out raapi.OfficerCreated
 	err := c.do(ctx, http.MethodPost, "/v1/officers",
-		officerBody{ID: req.ID, Name: req.Name, Kind: req.Kind, PartyID: idOrEmpty(req.PartyID), CSR: req.CSR}, &out)
+		raapi.OfficerBody{ID: req.ID, Name: req.Name, Kind: req.Kind, PartyID: idOrEmpty(req.PartyID), CSR: req.CSR}, &out)
 	return out.Officer, out.Credential, err
 }
 
 // ListOfficers: GET /v1/officers[?party_id=].
-func (c *Client) ListOfficers(ctx context.Context, partyID eui64.ID) ([]Officer, error) {
-	var out struct{ Officers []Officer }
+func (c *Client) ListOfficers(ctx context.Context, partyID eui64.ID) ([]ra.Officer, error) {
+	var out struct{ Officers []ra.Officer }
 	return out.Officers, c.do(ctx, http.MethodGet, "/v1/officers"+query("party_id", idOrEmpty(partyID)), nil, &out)
 }
 
 // RemoveOfficer: DELETE /v1/officers/{id}.
-func (c *Client) RemoveOfficer(ctx context.Context, id string) (Officer, error) {
-	var o Officer
+func (c *Client) RemoveOfficer(ctx context.Context, id string) (ra.Officer, error) {
+	var o ra.Officer
 	return o, c.do(ctx, http.MethodDelete, "/v1/officers/"+url.PathEscape(id), nil, &o)
 }
 
@@ -192,35 +204,35 @@ func (c *Client) RemoveOfficer(ctx context.Context, id string) (Officer, error) 
 // caller (renewal; csrPEM optional) or an officer the caller may appoint
 // (re-issue; csrPEM, made by that officer, required). The old credential
 // stops working as soon as the RA answers: write the new one first.
-func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) (Officer, Credential, error) {
-	var out officerCreated
-	err := c.do(ctx, http.MethodPost, "/v1/officers/"+url.PathEscape(id)+"/credential", credentialBody{CSR: csrPEM}, &out)
+func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) (ra.Officer, ra.Credential, error) {
+	var out raapi.OfficerCreated
+	err := c.do(ctx, http.MethodPost, "/v1/officers/"+url.PathEscape(id)+"/credential", raapi.CredentialBody{CSR: csrPEM}, &out)
 	return out.Officer, out.Credential, err
 }
 
 // Enrol: POST /v1/enroll. req.CSR is PEM; Mode "" means enrol.
-func (c *Client) Enrol(ctx context.Context, req EnrolRequest) (Issued, error) {
-	var out enrolResult
-	err := c.do(ctx, http.MethodPost, "/v1/enroll", enrolBody{UserID: req.UserID.String(), Profile: string(req.Profile),
+func (c *Client) Enrol(ctx context.Context, req ra.EnrolRequest) (ra.Issued, error) {
+	var out raapi.EnrolResult
+	err := c.do(ctx, http.MethodPost, "/v1/enroll", raapi.EnrolBody{UserID: req.UserID.String(), Profile: string(req.Profile),
 		CSR: string(req.CSR), Mode: string(req.Mode), Replaces: req.Replaces}, &out)
-	return Issued{Cert: out.Certificate, CertPEM: []byte(out.PEM)}, err
+	return ra.Issued{Cert: out.Certificate, CertPEM: []byte(out.PEM)}, err
 }
 
 // Revoke: POST /v1/revoke (see Service.Revoke for dry runs). It is
 // RevokeWithProgress without an observer: a party's result can outgrow the
 // other calls' answer limit (about 350 bytes a certificate), and a long
 // revocation must not hit the overall timeout after it has committed.
-func (c *Client) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
+func (c *Client) Revoke(ctx context.Context, req ra.RevokeRequest) (ra.RevokeResult, error) {
 	return c.RevokeWithProgress(ctx, req, nil)
 }
 
-func revokeBodyOf(req RevokeRequest) revokeBody {
-	return revokeBody{Serial: req.Serial, UserID: idOrEmpty(req.UserID), PartyID: idOrEmpty(req.PartyID),
+func revokeBodyOf(req ra.RevokeRequest) raapi.RevokeBody {
+	return raapi.RevokeBody{Serial: req.Serial, UserID: idOrEmpty(req.UserID), PartyID: idOrEmpty(req.PartyID),
 		Reason: json.RawMessage(strconv.Itoa(req.Reason)), Yes: req.Yes, DryRun: req.DryRun}
 }
 
 // ListCertificates: GET /v1/certificates.
-func (c *Client) ListCertificates(ctx context.Context, q CertQuery) ([]CertInfo, error) {
+func (c *Client) ListCertificates(ctx context.Context, q ra.CertQuery) ([]ra.CertInfo, error) {
 	v := url.Values{}
 	for k, s := range map[string]string{"user_id": idOrEmpty(q.UserID), "party_id": idOrEmpty(q.PartyID), "status": q.Status} {
 		if s != "" {
@@ -234,25 +246,25 @@ func (c *Client) ListCertificates(ctx context.Context, q CertQuery) ([]CertInfo,
 	if len(v) > 0 {
 		path += "?" + v.Encode()
 	}
-	var out struct{ Certificates []CertInfo }
+	var out struct{ Certificates []ra.CertInfo }
 	return out.Certificates, c.do(ctx, http.MethodGet, path, nil, &out)
 }
 
 // GetCertificate: GET /v1/certificates/{serial} (with PEM).
-func (c *Client) GetCertificate(ctx context.Context, serial string) (CertInfo, error) {
-	var ci CertInfo
+func (c *Client) GetCertificate(ctx context.Context, serial string) (ra.CertInfo, error) {
+	var ci ra.CertInfo
 	return ci, c.do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(serial), nil, &ci)
 }
 
 // VerifyAudit: POST /v1/audit/verify. A broken chain is a report with
 // OK false and an error wrapping ErrAuditBroken.
-func (c *Client) VerifyAudit(ctx context.Context) (AuditReport, error) {
-	var rep AuditReport
+func (c *Client) VerifyAudit(ctx context.Context) (ra.AuditReport, error) {
+	var rep ra.AuditReport
 	if err := c.do(ctx, http.MethodPost, "/v1/audit/verify", nil, &rep); err != nil {
 		return rep, err
 	}
 	if !rep.OK {
-		return rep, fmt.Errorf("%w: %s", ErrAuditBroken, rep.Error)
+		return rep, fmt.Errorf("%w: %s", ra.ErrAuditBroken, rep.Error)
 	}
 	return rep, nil
 }

@@ -1,4 +1,4 @@
-package ra
+package raserver
 
 import (
 	"context"
@@ -12,6 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/raclient"
+
+	"github.com/smki/smki/ra"
+
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -20,6 +24,20 @@ import (
 func newTestServer(t *testing.T) (*env, *httptest.Server) {
 	t.Helper()
 	e := newEnv(t)
+	return e, startServer(t, e)
+}
+
+// newSignedTestServer is newTestServer whose RA publishes (bundle, feed).
+func newSignedTestServer(t *testing.T) (*env, *httptest.Server) {
+	t.Helper()
+	e := newSignedEnv(t)
+	return e, startServer(t, e)
+}
+
+// startServer serves e's Service over TLS with the access CA's mTLS
+// configuration, at e's clock.
+func startServer(t testing.TB, e *env) *httptest.Server {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(NewServer(e.svc, WithMaxBodyBytes(8<<10)))
 	cfg, err := e.svc.Access().TLSConfig()
 	if err != nil {
@@ -30,16 +48,16 @@ func newTestServer(t *testing.T) (*env, *httptest.Server) {
 	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	return e, ts
+	return ts
 }
 
-func client(t *testing.T, e *env, url, dir string) *Client {
+func client(t *testing.T, e *env, url, dir string) *raclient.Client {
 	t.Helper()
-	c, err := NewClient(url, dir)
+	c, err := raclient.NewClient(url, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.hc.Transport.(*http.Transport).TLSClientConfig.Time = e.clock.Now
+	c.HTTPClient().Transport.(*http.Transport).TLSClientConfig.Time = e.clock.Now
 	return c
 }
 
@@ -54,7 +72,7 @@ func TestServerEndToEnd(t *testing.T) {
 	srp, sup := eui64.MustParse("90-B3-D5-1F-30-00-00-02"), eui64.MustParse("90-B3-D5-1F-30-00-00-01")
 	scID, isID := eui64.MustParse("90-B3-D5-1F-30-01-00-02"), eui64.MustParse("90-B3-D5-1F-30-01-00-01")
 	for _, p := range []eui64.ID{srp, sup} {
-		if _, err := admin.CreateParty(ctx, p, "Party "+p.String()); err != nil {
+		if _, err := admin.CreateParty(ctx, p, "ra.Party "+p.String()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,62 +82,62 @@ func TestServerEndToEnd(t *testing.T) {
 	if _, err := admin.CreateUser(ctx, isID, sup, role.ImportSupplier, "Supplier IS"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.CreateParty(ctx, srp, "again"); !errors.Is(err, ErrExists) {
+	if _, err := admin.CreateParty(ctx, srp, "again"); !errors.Is(err, ra.ErrExists) {
 		t.Fatalf("duplicate party: %v", err)
 	}
-	_, cred, err := admin.AppointOfficer(ctx, OfficerRequest{ID: "sro-srp", Name: "SRP SRO", Kind: KindSRO, PartyID: srp})
+	_, cred, err := admin.AppointOfficer(ctx, ra.OfficerRequest{ID: "sro-srp", Name: "SRP SRO", Kind: ra.KindSRO, PartyID: srp})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sroDir := filepath.Join(t.TempDir(), "sro")
-	if err := WriteCredential(sroDir, cred); err != nil {
+	if err := ra.WriteCredential(sroDir, cred); err != nil {
 		t.Fatal(err)
 	}
 	sro := client(t, e, ts.URL, sroDir)
-	_, cred, err = sro.AppointOfficer(ctx, OfficerRequest{ID: "aro-srp", Name: "SRP ARO", Kind: KindARO, PartyID: srp})
+	_, cred, err = sro.AppointOfficer(ctx, ra.OfficerRequest{ID: "aro-srp", Name: "SRP ARO", Kind: ra.KindARO, PartyID: srp})
 	if err != nil {
 		t.Fatal(err)
 	}
 	aroDir := filepath.Join(t.TempDir(), "aro")
-	if err := WriteCredential(aroDir, cred); err != nil {
+	if err := ra.WriteCredential(aroDir, cred); err != nil {
 		t.Fatal(err)
 	}
 	aro := client(t, e, ts.URL, aroDir)
 
 	// R2 over the API: xml-signing issued, digital-signing and key-agreement refused.
 	k := newKey(t)
-	is, err := aro.Enrol(ctx, EnrolRequest{UserID: scID, Profile: ca.XMLSigning, CSR: csrFor(t, k, scID, role.SoLRContingency, ca.XMLSigning)})
+	is, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: scID, Profile: ca.XMLSigning, CSR: csrFor(t, k, scID, role.SoLRContingency, ca.XMLSigning)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkShape(t, parseIssued(t, is), role.SoLRContingency, ca.XMLSigning)
 	for _, p := range []ca.Profile{ca.DigitalSigning, ca.KeyAgreement} {
-		_, err := aro.Enrol(ctx, EnrolRequest{UserID: scID, Profile: p, CSR: rawCSR(t, newKey(t), scID, "7F")})
-		var ae *APIError
-		if !errors.As(err, &ae) || ae.Code != ErrNotEligible.Error() || ae.Status != http.StatusForbidden {
+		_, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: scID, Profile: p, CSR: rawCSR(t, newKey(t), scID, "7F")})
+		var ae *raclient.APIError
+		if !errors.As(err, &ae) || ae.Code != ra.ErrNotEligible.Error() || ae.Status != http.StatusForbidden {
 			t.Fatalf("SC %s: %v", p, err)
 		}
 	}
 	// Own party only.
-	if _, err := aro.Enrol(ctx, EnrolRequest{UserID: isID, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), isID, role.ImportSupplier, ca.XMLSigning)}); !errors.Is(err, ErrForbidden) {
+	if _, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: isID, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), isID, role.ImportSupplier, ca.XMLSigning)}); !errors.Is(err, ra.ErrForbidden) {
 		t.Fatalf("other party: %v", err)
 	}
 	if ps, err := aro.ListParties(ctx); err != nil || len(ps) != 1 || ps[0].ID != srp {
 		t.Fatalf("ARO sees parties %v %v", ps, err)
 	}
 	// An unscoped query by a party officer means its own party's.
-	if cs, err := aro.ListCertificates(ctx, CertQuery{}); err != nil || len(cs) != 1 || cs[0].PartyID != srp.String() {
+	if cs, err := aro.ListCertificates(ctx, ra.CertQuery{}); err != nil || len(cs) != 1 || cs[0].PartyID != srp.String() {
 		t.Fatalf("ARO lists its own party's certificates: %+v %v", cs, err)
 	}
-	if _, err := aro.ListCertificates(ctx, CertQuery{PartyID: sup}); !errors.Is(err, ErrForbidden) {
+	if _, err := aro.ListCertificates(ctx, ra.CertQuery{PartyID: sup}); !errors.Is(err, ra.ErrForbidden) {
 		t.Fatalf("ARO lists another party's: %v", err)
 	}
 	// Bulk revoke: dry run, then yes.
-	dry, err := sro.Revoke(ctx, RevokeRequest{PartyID: srp, Reason: 5})
+	dry, err := sro.Revoke(ctx, ra.RevokeRequest{PartyID: srp, Reason: 5})
 	if err != nil || !dry.DryRun || len(dry.Certificates) != 1 {
 		t.Fatalf("dry %+v %v", dry, err)
 	}
-	done, err := sro.Revoke(ctx, RevokeRequest{PartyID: srp, Reason: 5, Yes: true})
+	done, err := sro.Revoke(ctx, ra.RevokeRequest{PartyID: srp, Reason: 5, Yes: true})
 	if err != nil || len(done.Revocations) != 1 {
 		t.Fatalf("revoke %+v %v", done, err)
 	}
@@ -131,7 +149,7 @@ func TestServerEndToEnd(t *testing.T) {
 	if _, err := sro.RemoveOfficer(ctx, "aro-srp"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := aro.Whoami(ctx); !errors.Is(err, ErrOfficerInactive) {
+	if _, err := aro.Whoami(ctx); !errors.Is(err, ra.ErrOfficerInactive) {
 		t.Fatalf("removed ARO: %v", err)
 	}
 	if rep, err := admin.VerifyAudit(ctx); err != nil || !rep.OK || rep.Entries < 10 {
@@ -154,9 +172,9 @@ func TestServerEndToEnd(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, c *Client, url string) string {
+func get(t *testing.T, c *raclient.Client, url string) string {
 	t.Helper()
-	resp, err := c.hc.Get(url)
+	resp, err := c.HTTPClient().Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +206,7 @@ func TestServerErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(tc.body))
-			resp, err := admin.hc.Do(req)
+			resp, err := admin.HTTPClient().Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

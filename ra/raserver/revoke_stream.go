@@ -1,4 +1,4 @@
-package ra
+package raserver
 
 import (
 	"encoding/json"
@@ -11,14 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
+
 	"github.com/smki/smki/ca"
 )
-
-// MediaNDJSON is the media type of a revocation answer with progress
-// (POST /v1/revoke with Accept: application/x-ndjson): one JSON object a
-// line, zero or more {"progress":{"done","total"}} lines, then exactly one
-// {"result":RevokeResult} or {"error":{"code","message"}} line.
-const MediaNDJSON = "application/x-ndjson"
 
 const (
 	// revokeProgressEvery is the least time between two progress lines,
@@ -34,26 +31,7 @@ const (
 	revokeLineWait = 30 * time.Second
 )
 
-// RevokeProgress is one progress line: done of total serials are marked
-// revoked, not yet committed. If the store retries the transaction, done
-// starts again from zero.
-type RevokeProgress struct {
-	Done  int `json:"done"`
-	Total int `json:"total"`
-}
-
-// revokeLine is one line of a MediaNDJSON answer; exactly one member is set.
-// Error has the shape of errorBody's so that an error line is an error body.
-type revokeLine struct {
-	Progress *RevokeProgress `json:"progress,omitempty"`
-	Result   *RevokeResult   `json:"result,omitempty"`
-	Error    *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error,omitempty"`
-}
-
-// answerRevoke runs req and answers it as JSON, or as a MediaNDJSON stream
+// answerRevoke runs req and answers it as JSON, or as a raapi.MediaNDJSON stream
 // if the client accepts one and the CA starts marking serials.
 //
 // The switch to streaming happens at the first progress report, which the
@@ -62,7 +40,7 @@ type revokeLine struct {
 // is the ordinary HTTP error, and a dry run or an empty selection, which
 // never reach the CA, is the ordinary JSON answer. Once the 200 status of
 // the stream is sent, a failure can only be its final error line.
-func (s *server) answerRevoke(w http.ResponseWriter, r *http.Request, a Actor, req RevokeRequest) error {
+func (s *server) answerRevoke(w http.ResponseWriter, r *http.Request, a ra.Actor, req ra.RevokeRequest) error {
 	if !acceptsNDJSON(r.Header) {
 		res, err := s.svc.Revoke(r.Context(), a, req)
 		if err != nil {
@@ -95,30 +73,30 @@ func (s *server) answerRevoke(w http.ResponseWriter, r *http.Request, a Actor, r
 		ps.writeLine(body)
 	} else {
 		s.countRevoked(res)
-		ps.writeLine(revokeLine{Result: &res})
+		ps.writeLine(raapi.RevokeLine{Result: &res})
 	}
 	if ps.err != nil {
 		// The client is gone or stuck: it does not know the outcome, so the
 		// log must say it (the audit log has the revocation either way).
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "revocation stream broken", slog.String("actor", a.id),
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "revocation stream broken", slog.String("actor", a.ID()),
 			slog.String("error", ps.err.Error()), slog.Bool("revoked", err == nil))
 	}
 	return nil
 }
 
-func (s *server) countRevoked(res RevokeResult) {
+func (s *server) countRevoked(res ra.RevokeResult) {
 	if n := len(res.Revocations); n > 0 {
-		s.m.revoked.WithLabelValues(ReasonName(res.Reason)).Add(float64(n))
+		s.m.revoked.WithLabelValues(ra.ReasonName(res.Reason)).Add(float64(n))
 	}
 }
 
-// acceptsNDJSON reports whether the Accept header lists MediaNDJSON with a
+// acceptsNDJSON reports whether the Accept header lists raapi.MediaNDJSON with a
 // non-zero quality.
 func acceptsNDJSON(h http.Header) bool {
 	for _, v := range h.Values("Accept") {
 		for part := range strings.SplitSeq(v, ",") {
 			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || mt != MediaNDJSON {
+			if err != nil || mt != raapi.MediaNDJSON {
 				continue
 			}
 			if q, ok := params["q"]; ok {
@@ -141,7 +119,7 @@ type progressStream struct {
 	rc *http.ResponseController
 
 	mu     sync.Mutex
-	latest RevokeProgress
+	latest raapi.RevokeProgress
 	seen   bool // observe was called at least once
 
 	notify   chan struct{} // capacity 1: "latest changed", coalesced
@@ -151,7 +129,7 @@ type progressStream struct {
 
 	// Owned by run until it exits, then by the handler goroutine.
 	started   bool // the 200 header is out: the answer is a stream
-	sent      RevokeProgress
+	sent      raapi.RevokeProgress
 	lastWrite time.Time
 	err       error // the first write failure; later writes are skipped
 }
@@ -164,7 +142,7 @@ func newProgressStream(w http.ResponseWriter) *progressStream {
 // observe is the ca.RevokeProgressFunc: it records and signals, never blocks.
 func (p *progressStream) observe(done, total int) {
 	p.mu.Lock()
-	p.latest, p.seen = RevokeProgress{Done: done, Total: total}, true
+	p.latest, p.seen = raapi.RevokeProgress{Done: done, Total: total}, true
 	p.mu.Unlock()
 	select {
 	case p.notify <- struct{}{}:
@@ -172,7 +150,7 @@ func (p *progressStream) observe(done, total int) {
 	}
 }
 
-func (p *progressStream) snapshot() (RevokeProgress, bool) {
+func (p *progressStream) snapshot() (raapi.RevokeProgress, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.latest, p.seen
@@ -232,7 +210,7 @@ func (p *progressStream) stop() bool {
 
 func (p *progressStream) start() {
 	h := p.w.Header()
-	h.Set("Content-Type", MediaNDJSON)
+	h.Set("Content-Type", raapi.MediaNDJSON)
 	h.Set("Cache-Control", "no-store")
 	// Reverse proxies that buffer responses (nginx) would hold the lines
 	// back until the end, which defeats the point.
@@ -241,8 +219,8 @@ func (p *progressStream) start() {
 	p.started = true
 }
 
-func (p *progressStream) writeProgress(pr RevokeProgress) {
-	p.writeLine(revokeLine{Progress: &pr})
+func (p *progressStream) writeProgress(pr raapi.RevokeProgress) {
+	p.writeLine(raapi.RevokeLine{Progress: &pr})
 	p.sent = pr
 }
 

@@ -1,4 +1,4 @@
-package ra
+package raclient
 
 import (
 	"bufio"
@@ -11,6 +11,9 @@ import (
 	"mime"
 	"net/http"
 	"time"
+
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 )
 
 // RevokeWithProgress is Revoke that asks for progress (Accept:
@@ -25,10 +28,10 @@ import (
 // cut off; and the answer may be larger (maxRevokeAnswer). A stream that
 // breaks before its final line is an E_RA_INTERNAL error saying the outcome
 // is unknown: the revocation may have committed.
-func (c *Client) RevokeWithProgress(ctx context.Context, req RevokeRequest, progress func(done, total int)) (RevokeResult, error) {
+func (c *Client) RevokeWithProgress(ctx context.Context, req ra.RevokeRequest, progress func(done, total int)) (ra.RevokeResult, error) {
 	body, err := json.Marshal(revokeBodyOf(req))
 	if err != nil {
-		return RevokeResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return ra.RevokeResult{}, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -36,41 +39,41 @@ func (c *Client) RevokeWithProgress(ctx context.Context, req RevokeRequest, prog
 	touch := func() {}
 	if idle > 0 {
 		t := time.AfterFunc(idle, func() {
-			cancel(fmt.Errorf("%w: no answer from the RA for %s", ErrInternal, idle))
+			cancel(fmt.Errorf("%w: no answer from the RA for %s", ra.ErrInternal, idle))
 		})
 		defer t.Stop()
 		touch = func() { t.Reset(idle) }
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/revoke", bytes.NewReader(body))
 	if err != nil {
-		return RevokeResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return ra.RevokeResult{}, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	// The server answers plain JSON whenever there is no progress to show
 	// (errors before the revocation starts, dry runs), so both are accepted.
-	hreq.Header.Set("Accept", MediaNDJSON+", application/json;q=0.5")
+	hreq.Header.Set("Accept", raapi.MediaNDJSON+", application/json;q=0.5")
 	hc := *c.hc
 	hc.Timeout = 0 // the idle timer above bounds the wait instead
 	resp, err := hc.Do(hreq)
 	if err != nil {
-		return RevokeResult{}, causeOr(ctx, err)
+		return ra.RevokeResult{}, causeOr(ctx, err)
 	}
 	defer resp.Body.Close()
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); resp.StatusCode >= 300 || mt != MediaNDJSON {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); resp.StatusCode >= 300 || mt != raapi.MediaNDJSON {
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRevokeAnswer))
 		if err != nil {
-			return RevokeResult{}, causeOr(ctx, err)
+			return ra.RevokeResult{}, causeOr(ctx, err)
 		}
 		if resp.StatusCode >= 300 {
-			return RevokeResult{}, apiError(resp.StatusCode, data)
+			return ra.RevokeResult{}, apiError(resp.StatusCode, data)
 		}
-		var out RevokeResult
+		var out ra.RevokeResult
 		if err := json.Unmarshal(data, &out); err != nil {
-			return RevokeResult{}, fmt.Errorf("%w: response: %v", ErrInternal, err)
+			return ra.RevokeResult{}, fmt.Errorf("%w: response: %v", ra.ErrInternal, err)
 		}
 		return out, nil
 	}
-	res, err := readRevokeStream(resp.Body, maxRevokeAnswer, func(p RevokeProgress) {
+	res, err := readRevokeStream(resp.Body, maxRevokeAnswer, func(p raapi.RevokeProgress) {
 		touch()
 		if progress != nil {
 			progress(p.Done, p.Total)
@@ -80,9 +83,9 @@ func (c *Client) RevokeWithProgress(ctx context.Context, req RevokeRequest, prog
 		var ae *APIError
 		if !errors.As(err, &ae) {
 			err = fmt.Errorf("%w: the revocation's outcome is unknown (it may have committed; list the certificates to see): %w",
-				ErrInternal, causeOr(ctx, err))
+				ra.ErrInternal, causeOr(ctx, err))
 		}
-		return RevokeResult{}, err
+		return ra.RevokeResult{}, err
 	}
 	return res, nil
 }
@@ -107,12 +110,12 @@ const maxRevokeAnswer = 256 << 20
 // errStreamTruncated: the stream ended without its result or error line.
 var errStreamTruncated = fmt.Errorf("revocation stream ended without a final line: %w", io.ErrUnexpectedEOF)
 
-// readRevokeStream reads a MediaNDJSON answer: it reports each progress
+// readRevokeStream reads a raapi.MediaNDJSON answer: it reports each progress
 // line and returns at the first result or error line. A line longer than
 // maxLine, a line that is not JSON, and the end of the stream before a
 // final line are errors. Lines with no known member are skipped, so that
 // the server may add kinds of line.
-func readRevokeStream(r io.Reader, maxLine int, progress func(RevokeProgress)) (RevokeResult, error) {
+func readRevokeStream(r io.Reader, maxLine int, progress func(raapi.RevokeProgress)) (ra.RevokeResult, error) {
 	sc := bufio.NewScanner(r)
 	// The initial buffer's capacity counts as a limit too (bufio.Scanner).
 	sc.Buffer(make([]byte, 0, min(4<<10, maxLine)), maxLine)
@@ -121,38 +124,27 @@ func readRevokeStream(r io.Reader, maxLine int, progress func(RevokeProgress)) (
 		if len(line) == 0 {
 			continue
 		}
-		var l revokeLine
+		var l raapi.RevokeLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return RevokeResult{}, fmt.Errorf("revocation stream: %.100q: %w", line, err)
+			return ra.RevokeResult{}, fmt.Errorf("revocation stream: %.100q: %w", line, err)
 		}
 		switch {
 		case l.Result != nil:
 			return *l.Result, nil
 		case l.Error != nil:
 			if l.Error.Code == "" {
-				return RevokeResult{}, fmt.Errorf("revocation stream: error line without a code: %.200s", line)
+				return ra.RevokeResult{}, fmt.Errorf("revocation stream: error line without a code: %.200s", line)
 			}
-			return RevokeResult{}, &APIError{Status: statusOfCode(l.Error.Code), Code: l.Error.Code, Message: l.Error.Message}
+			return ra.RevokeResult{}, &APIError{Status: raapi.StatusOfCode(l.Error.Code), Code: l.Error.Code, Message: l.Error.Message}
 		case l.Progress != nil:
 			progress(*l.Progress)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return RevokeResult{}, fmt.Errorf("revocation stream: a line over %d bytes: %w", maxLine, err)
+			return ra.RevokeResult{}, fmt.Errorf("revocation stream: a line over %d bytes: %w", maxLine, err)
 		}
-		return RevokeResult{}, err
+		return ra.RevokeResult{}, err
 	}
-	return RevokeResult{}, errStreamTruncated
-}
-
-// statusOfCode is the HTTP status the plain answer gives the error with
-// this code (StatusOf for a code that came over the wire).
-func statusOfCode(code string) int {
-	for _, c := range codes {
-		if c.err.Error() == code {
-			return c.status
-		}
-	}
-	return http.StatusInternalServerError
+	return ra.RevokeResult{}, errStreamTruncated
 }

@@ -1,13 +1,16 @@
-package ra
+package raserver
 
 import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 )
 
-func (s *server) enrol(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b enrolBody
+func (s *server) enrol(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.EnrolBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -15,25 +18,25 @@ func (s *server) enrol(w http.ResponseWriter, r *http.Request, a Actor) error {
 	if err != nil {
 		return err
 	}
-	p, err := ParseProfile(b.Profile)
+	p, err := ra.ParseProfile(b.Profile)
 	if err != nil {
 		return err
 	}
-	mode := EnrolMode(b.Mode)
+	mode := ra.EnrolMode(b.Mode)
 	if mode == "" {
-		mode = ModeEnrol
+		mode = ra.ModeEnrol
 	}
-	is, err := s.svc.Enrol(r.Context(), a, EnrolRequest{UserID: uid, Profile: p, CSR: []byte(b.CSR), Mode: mode, Replaces: b.Replaces})
+	is, err := s.svc.Enrol(r.Context(), a, ra.EnrolRequest{UserID: uid, Profile: p, CSR: []byte(b.CSR), Mode: mode, Replaces: b.Replaces})
 	if err != nil {
 		return err
 	}
 	s.m.issued.WithLabelValues(string(p), string(mode)).Inc()
-	writeJSON(w, http.StatusCreated, enrolResult{Certificate: is.Cert, PEM: string(is.CertPEM)})
+	writeJSON(w, http.StatusCreated, raapi.EnrolResult{Certificate: is.Cert, PEM: string(is.CertPEM)})
 	return nil
 }
 
-func (s *server) revoke(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b revokeBody
+func (s *server) revoke(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.RevokeBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -50,10 +53,10 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request, a Actor) error {
 		return err
 	}
 	// JSON, or NDJSON with progress lines if asked for (revoke_stream.go).
-	return s.answerRevoke(w, r, a, RevokeRequest{Serial: b.Serial, UserID: uid, PartyID: pid, Reason: reason, Yes: b.Yes, DryRun: b.DryRun})
+	return s.answerRevoke(w, r, a, ra.RevokeRequest{Serial: b.Serial, UserID: uid, PartyID: pid, Reason: reason, Yes: b.Yes, DryRun: b.DryRun})
 }
 
-func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	q := r.URL.Query()
 	uid, err := optEUI("user_id", q.Get("user_id"))
 	if err != nil {
@@ -66,10 +69,10 @@ func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a Acto
 	limit := 0
 	if l := q.Get("limit"); l != "" {
 		if limit, err = strconv.Atoi(l); err != nil || limit < 0 {
-			return fmt.Errorf("%w: limit %q", ErrBadRequest, l)
+			return fmt.Errorf("%w: limit %q", ra.ErrBadRequest, l)
 		}
 	}
-	cs, err := s.svc.ListCertificates(r.Context(), a, CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"), Limit: limit})
+	cs, err := s.svc.ListCertificates(r.Context(), a, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"), Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -77,7 +80,7 @@ func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a Acto
 	return nil
 }
 
-func (s *server) getCertificate(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) getCertificate(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	c, err := s.svc.GetCertificate(r.Context(), a, r.PathValue("serial"))
 	if err != nil {
 		return err
@@ -86,7 +89,7 @@ func (s *server) getCertificate(w http.ResponseWriter, r *http.Request, a Actor)
 	return nil
 }
 
-func (s *server) verifyAudit(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) verifyAudit(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	rep, err := s.svc.VerifyAudit(r.Context(), a)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package ra
+package raserver
 
 import "github.com/prometheus/client_golang/prometheus"
 

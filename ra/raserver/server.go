@@ -1,7 +1,6 @@
-package ra
+package raserver
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -12,6 +11,10 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/smki/smki/internal/strictjson"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -39,7 +42,7 @@ func WithRegistry(r *prometheus.Registry) ServerOption { return func(s *server) 
 func WithMaxBodyBytes(n int64) ServerOption { return func(s *server) { s.maxBody = n } }
 
 type server struct {
-	svc     *Service
+	svc     *ra.Service
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	maxBody int64
@@ -55,7 +58,7 @@ type actorKey struct{}
 // refuses any request without one. /metrics and /openapi.yaml need no
 // officer (but the TLS layer still demands a certificate). Health is the
 // server's (package server), not the API's.
-func NewServer(svc *Service, opts ...ServerOption) http.Handler {
+func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	s := &server{svc: svc, log: slog.New(slog.DiscardHandler), maxBody: DefaultMaxBody}
 	for _, o := range opts {
 		o(s)
@@ -65,12 +68,12 @@ func NewServer(svc *Service, opts ...ServerOption) http.Handler {
 	}
 	m, err := newMetrics(s.reg)
 	if err != nil {
-		panic(fmt.Sprintf("ra.NewServer: %v", err))
+		panic(fmt.Sprintf("raserver.NewServer: %v", err))
 	}
 	s.m = m
 
 	mux := http.NewServeMux()
-	v1 := func(pattern string, h func(w http.ResponseWriter, r *http.Request, a Actor) error) {
+	v1 := func(pattern string, h func(w http.ResponseWriter, r *http.Request, a ra.Actor) error) {
 		mux.Handle(pattern, s.authenticated(h))
 	}
 	v1("GET /v1/whoami", s.whoami)
@@ -96,7 +99,7 @@ func NewServer(svc *Service, opts ...ServerOption) http.Handler {
 		w.Write(openAPI)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, fmt.Errorf("%w: no route %s %s", ErrNotFound, r.Method, r.URL.Path))
+		s.writeError(w, r, fmt.Errorf("%w: no route %s %s", ra.ErrNotFound, r.Method, r.URL.Path))
 	})
 	return s.logged(mux)
 }
@@ -131,7 +134,7 @@ func (s *server) logged(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		// authenticated fills the holder in, so the log line names the actor.
-		holder := &Actor{}
+		holder := &ra.Actor{}
 		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, holder))
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
@@ -141,23 +144,23 @@ func (s *server) logged(next http.Handler) http.Handler {
 		s.m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.String("actor", holder.id), slog.String("remote", r.RemoteAddr),
+			slog.Int("status", sw.status), slog.String("actor", holder.ID()), slog.String("remote", r.RemoteAddr),
 			slog.Duration("duration", time.Since(start)))
 	})
 }
 
 // authenticated resolves the officer from the verified client certificate
 // and runs h. A handler error becomes the JSON error body.
-func (s *server) authenticated(h func(http.ResponseWriter, *http.Request, Actor) error) http.Handler {
+func (s *server) authenticated(h func(http.ResponseWriter, *http.Request, ra.Actor) error) http.Handler {
 	return s.authenticatedLimit(h, s.maxBody)
 }
 
 // authenticatedLimit is authenticated with its own body limit, for the
 // few routes whose bodies are files (a device registry).
-func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, Actor) error, maxBody int64) http.Handler {
+func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, ra.Actor) error, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
-			s.writeError(w, r, fmt.Errorf("%w: a verified client certificate is required", ErrUnauthenticated))
+			s.writeError(w, r, fmt.Errorf("%w: a verified client certificate is required", ra.ErrUnauthenticated))
 			return
 		}
 		a, err := s.svc.Authenticate(r.Context(), r.TLS.VerifiedChains[0][0])
@@ -165,7 +168,7 @@ func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, A
 			s.writeError(w, r, err)
 			return
 		}
-		if holder, ok := r.Context().Value(actorKey{}).(*Actor); ok {
+		if holder, ok := r.Context().Value(actorKey{}).(*ra.Actor); ok {
 			*holder = a
 		}
 		if r.Body != nil {
@@ -177,31 +180,23 @@ func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, A
 	})
 }
 
-// decode reads exactly one JSON object into v, refusing unknown fields.
-// It reads the whole (size-limited) body first so that duplicate members
-// can be refused before the object means anything (noDuplicateKeys).
+// decode reads the (size-limited) body and decodes it with the one strict
+// JSON reader (internal/strictjson: one value, no unknown, duplicate or
+// case-variant members).
 func decode(r *http.Request, v any) error {
 	if r.Body == nil {
-		return fmt.Errorf("%w: no body", ErrBadRequest)
+		return fmt.Errorf("%w: no body", ra.ErrBadRequest)
 	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return fmt.Errorf("%w: body over %d bytes", ErrTooLarge, mbe.Limit)
+			return fmt.Errorf("%w: body over %d bytes", ra.ErrTooLarge, mbe.Limit)
 		}
-		return fmt.Errorf("%w: reading the body: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: reading the body: %v", ra.ErrBadRequest, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: data after the JSON object", ErrBadRequest)
-	}
-	if err := noDuplicateKeys(data); err != nil {
-		return fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
+	if err := strictjson.Decode(data, v); err != nil {
+		return fmt.Errorf("%w: JSON body: %v", ra.ErrBadRequest, err)
 	}
 	return nil
 }
@@ -224,9 +219,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // errorResponse is writeError without the writing, for answers that carry
 // the error body in a stream (revoke_stream.go): it logs and counts alike.
-func (s *server) errorResponse(r *http.Request, err error) (int, errorBody) {
-	status, code := StatusOf(err), CodeOf(err)
-	var body errorBody
+func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody) {
+	status, code := raapi.StatusOf(err), ra.CodeOf(err)
+	var body raapi.ErrorBody
 	body.Error.Code = code
 	body.Error.Message = err.Error()
 	if status >= 500 {

@@ -1,10 +1,13 @@
-package ra
+package raserver
 
 import (
 	"net/http"
+
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 )
 
-func (s *server) whoami(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) whoami(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	o, err := s.svc.Whoami(r.Context(), a)
 	if err != nil {
 		return err
@@ -13,8 +16,8 @@ func (s *server) whoami(w http.ResponseWriter, r *http.Request, a Actor) error {
 	return nil
 }
 
-func (s *server) createParty(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b partyBody
+func (s *server) createParty(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.PartyBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -30,19 +33,19 @@ func (s *server) createParty(w http.ResponseWriter, r *http.Request, a Actor) er
 	return nil
 }
 
-func (s *server) listParties(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) listParties(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	ps, err := s.svc.ListParties(r.Context(), a)
 	if err != nil {
 		return err
 	}
 	if ps == nil {
-		ps = []Party{}
+		ps = []ra.Party{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"parties": ps})
 	return nil
 }
 
-func (s *server) getParty(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) getParty(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	id, err := reqEUI("party id", r.PathValue("id"))
 	if err != nil {
 		return err
@@ -55,8 +58,8 @@ func (s *server) getParty(w http.ResponseWriter, r *http.Request, a Actor) error
 	return nil
 }
 
-func (s *server) createUser(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b userBody
+func (s *server) createUser(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.UserBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -80,7 +83,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request, a Actor) err
 	return nil
 }
 
-func (s *server) listUsers(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) listUsers(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	pid, err := optEUI("party_id", r.URL.Query().Get("party_id"))
 	if err != nil {
 		return err
@@ -90,7 +93,7 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, a Actor) erro
 		return err
 	}
 	if us == nil {
-		us = []User{}
+		us = []ra.User{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": us})
 	return nil

@@ -1,23 +1,25 @@
-package ra
+package raserver
 
 import (
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/smki/smki/ra"
 )
 
 // revocations serves GET /v1/revocations?since=SEQ[&wait=DURATION]: the
 // signed feed envelope (Service.Revocations), as is: the bytes are the
 // signed document, so they are not re-encoded.
-func (s *server) revocations(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) revocations(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	q := r.URL.Query()
 	raw := q.Get("since")
 	since, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: since %q is not a decimal sequence number", ErrBadRequest, raw)
+		return fmt.Errorf("%w: since %q is not a decimal sequence number", ra.ErrBadRequest, raw)
 	}
-	wait := DefaultFeedWait
+	wait := ra.DefaultFeedWait
 	if raw := q.Get("wait"); raw != "" {
 		if wait, err = parseWait(raw); err != nil {
 			return err
@@ -46,7 +48,7 @@ func parseWait(raw string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(raw)
 	if err != nil {
-		return 0, fmt.Errorf("%w: wait %q is not a duration such as 30s", ErrBadRequest, raw)
+		return 0, fmt.Errorf("%w: wait %q is not a duration such as 30s", ra.ErrBadRequest, raw)
 	}
 	return d, nil
 }

@@ -1,12 +1,12 @@
-package ra
+package raserver
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/store"
 
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier"
@@ -84,22 +87,12 @@ func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *la
 	tb.Helper()
 	f := newFeedEnv(tb)
 	r := &latencyRig{f: f, certs: f.issue(tb, certs)}
-
-	ts := httptest.NewUnstartedServer(NewServer(f.svc))
-	cfg, err := f.svc.Access().TLSConfig()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.Time = f.clock.Now
-	ts.TLS = cfg
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-	ts.StartTLS()
-	tb.Cleanup(ts.Close)
+	ts := startServer(tb, f.env)
 	r.ts = ts
 
 	// One machine credential for the verifiers, as an operator would
 	// appoint it.
-	_, cred, err := f.svc.AppointOfficer(ctx, f.admin, OfficerRequest{ID: "verifiers", Name: "Verifier fleet", Kind: KindVerifier})
+	_, cred, err := f.svc.AppointOfficer(ctx, f.admin, ra.OfficerRequest{ID: "verifiers", Name: "Verifier fleet", Kind: ra.KindVerifier})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -121,7 +114,7 @@ func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *la
 	for _, c := range r.certs {
 		b.Certificates = append(b.Certificates, c.cert.Raw)
 	}
-	signed, err := f.svc.signer.SignBundle(b)
+	signed, err := f.signer.SignBundle(b)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -170,7 +163,7 @@ func (r *latencyRig) follow(tb testing.TB, ctx context.Context) {
 		wg.Go(func() { p.f.Run(ctx) })
 	}
 	tb.Cleanup(wg.Wait) // after the caller's cancel: followers end with ctx
-	waitFeedHeld(tb, &r.f.svc.feed, len(r.probes))
+	waitFeedHeld(tb, r.f.svc, len(r.probes))
 }
 
 // revokeAndWait revokes certs[i] through the Service and returns, per
@@ -292,4 +285,69 @@ func BenchmarkFeedLatency(b *testing.B) {
 	b.ReportMetric(feedMS(feedQuantile(worst, .99)), "p99-all-ms")
 	b.ReportMetric(feedMS(rtt), "rtt-ms")
 	b.ReportMetric(float64(p99)/float64(rtt), "p99/rtt")
+}
+
+// feedEnv is a scenario whose Service publishes the feed, with the SMKI
+// root to open it against.
+type feedEnv struct {
+	*scenario
+	roots *x509.CertPool // the SMKI root
+}
+
+func newFeedEnv(t testing.TB) *feedEnv {
+	t.Helper()
+	s := scenarioOf(newSignedEnv(t))
+	return &feedEnv{scenario: s, roots: s.env.roots()}
+}
+
+// feedCert is one Organisation Certificate of the scenario's IS user.
+type feedCert struct {
+	serial string
+	cert   *x509.Certificate
+	key    *ecdsa.PrivateKey
+}
+
+// issue enrols n xml-signing certificates for the IS user.
+func (f *feedEnv) issue(t testing.TB, n int) []feedCert {
+	t.Helper()
+	out := make([]feedCert, 0, n)
+	for range n {
+		k := newKey(t)
+		is, err := f.svc.Enrol(context.Background(), f.aroSup, ra.EnrolRequest{UserID: f.userIS, Profile: ca.XMLSigning,
+			CSR: csrFor(t, k, f.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, feedCert{serial: is.Cert.Serial, cert: parseIssued(t, is), key: k})
+	}
+	return out
+}
+
+// revoke revokes one certificate through the Service (the path the API
+// takes) and returns its revocation record.
+func (f *feedEnv) revoke(t testing.TB, serial string) store.Revocation {
+	t.Helper()
+	res, err := f.svc.Revoke(context.Background(), f.aroSup, ra.RevokeRequest{Serial: serial, Reason: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Revocations) != 1 {
+		t.Fatalf("revoke %s: %d revocations", serial, len(res.Revocations))
+	}
+	return res.Revocations[0]
+}
+
+// waitFeedHeld blocks until svc holds n feed requests.
+func waitFeedHeld(t testing.TB, svc *ra.Service, n int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		w := svc.HeldFeedRequests()
+		if w >= n {
+			return
+		}
+		if i > 50000 {
+			t.Fatalf("%d feed requests held, want %d", w, n)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }

@@ -1,9 +1,14 @@
-package ra
+package raserver
 
-import "net/http"
+import (
+	"net/http"
 
-func (s *server) appointOfficer(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b officerBody
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
+)
+
+func (s *server) appointOfficer(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.OfficerBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -11,15 +16,15 @@ func (s *server) appointOfficer(w http.ResponseWriter, r *http.Request, a Actor)
 	if err != nil {
 		return err
 	}
-	o, cred, err := s.svc.AppointOfficer(r.Context(), a, OfficerRequest{ID: b.ID, Name: b.Name, Kind: b.Kind, PartyID: pid, CSR: b.CSR})
+	o, cred, err := s.svc.AppointOfficer(r.Context(), a, ra.OfficerRequest{ID: b.ID, Name: b.Name, Kind: b.Kind, PartyID: pid, CSR: b.CSR})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, officerCreated{Officer: o, Credential: cred})
+	writeJSON(w, http.StatusCreated, raapi.OfficerCreated{Officer: o, Credential: cred})
 	return nil
 }
 
-func (s *server) listOfficers(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) listOfficers(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	pid, err := optEUI("party_id", r.URL.Query().Get("party_id"))
 	if err != nil {
 		return err
@@ -29,13 +34,13 @@ func (s *server) listOfficers(w http.ResponseWriter, r *http.Request, a Actor) e
 		return err
 	}
 	if os == nil {
-		os = []Officer{}
+		os = []ra.Officer{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"officers": os})
 	return nil
 }
 
-func (s *server) removeOfficer(w http.ResponseWriter, r *http.Request, a Actor) error {
+func (s *server) removeOfficer(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	o, err := s.svc.RemoveOfficer(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -46,8 +51,8 @@ func (s *server) removeOfficer(w http.ResponseWriter, r *http.Request, a Actor) 
 
 // renewOfficerCredential: POST /v1/officers/{id}/credential, the caller's
 // own renewal or another officer's re-issue (Service.RenewOfficerCredential).
-func (s *server) renewOfficerCredential(w http.ResponseWriter, r *http.Request, a Actor) error {
-	var b credentialBody
+func (s *server) renewOfficerCredential(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.CredentialBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -55,6 +60,6 @@ func (s *server) renewOfficerCredential(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, officerCreated{Officer: o, Credential: cred})
+	writeJSON(w, http.StatusOK, raapi.OfficerCreated{Officer: o, Credential: cred})
 	return nil
 }

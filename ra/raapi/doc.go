@@ -1,0 +1,7 @@
+// Package raapi is the wire format of the RA's HTTP API (docs/api.md),
+// shared by the server (ra/raserver) and the Go client (raclient): the
+// JSON request bodies, the error body, the media types, the lines of the
+// NDJSON revocation stream, and the HTTP status of each ra error class.
+//
+// It holds data and mappings only: no handler, no client, no decision.
+package raapi

@@ -1,0 +1,71 @@
+package raapi
+
+import (
+	"encoding/json"
+
+	"github.com/smki/smki/ra"
+)
+
+// The JSON bodies of the HTTP API (docs/api.md, ra/raserver/openapi.yaml). IDs are
+// strings on the wire so that the server, not encoding/json, chooses the
+// error code for a bad one.
+
+type PartyBody struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type UserBody struct {
+	ID      string `json:"id"`
+	PartyID string `json:"party_id"`
+	Role    string `json:"role"`
+	Name    string `json:"name"`
+}
+
+type OfficerBody struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	PartyID string `json:"party_id,omitempty"`
+	CSR     string `json:"csr,omitempty"`
+}
+
+// credentialBody renews or re-issues an officer's credential; CSR is
+// required for a re-issue (Service.RenewOfficerCredential).
+type CredentialBody struct {
+	CSR string `json:"csr,omitempty"`
+}
+
+type OfficerCreated struct {
+	Officer    ra.Officer    `json:"officer"`
+	Credential ra.Credential `json:"credential"`
+}
+
+type EnrolBody struct {
+	UserID   string `json:"user_id"`
+	Profile  string `json:"profile"`
+	CSR      string `json:"csr"`
+	Mode     string `json:"mode,omitempty"` // default enrol
+	Replaces string `json:"replaces,omitempty"`
+}
+
+type EnrolResult struct {
+	Certificate ra.CertInfo `json:"certificate"`
+	PEM         string      `json:"pem"`
+}
+
+type RevokeBody struct {
+	Serial  string          `json:"serial,omitempty"`
+	UserID  string          `json:"user_id,omitempty"`
+	PartyID string          `json:"party_id,omitempty"`
+	Reason  json.RawMessage `json:"reason,omitempty"` // name or number
+	Yes     bool            `json:"yes,omitempty"`
+	DryRun  bool            `json:"dry_run,omitempty"`
+}
+
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}

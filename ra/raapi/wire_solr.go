@@ -1,0 +1,31 @@
+package raapi
+
+// JSON bodies of the SoLR, ADT, device, policy and bundle endpoints
+// (docs/api.md). Times are RFC 3339 strings on the wire so that the
+// server chooses the error code for a bad one.
+
+type DeclareBody struct {
+	FailedParty string `json:"failed_party"`
+	SRPUser     string `json:"srp_user"`
+	Instruction string `json:"instruction"`
+	Start       string `json:"start,omitempty"`     // default now
+	End         string `json:"end,omitempty"`       // default open-ended
+	RevokeAt    string `json:"revoke_at,omitempty"` // RFC 3339, or "now" (default): at approval
+}
+
+type CloseBody struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+type AdtBody struct {
+	File      []byte `json:"file"`      // base64 of the exact file bytes
+	Signature []byte `json:"signature"` // base64 of the DER ECDSA signature
+}
+
+type DevicesBody struct {
+	CSV string `json:"csv"`
+}
+
+type AllowListBody struct {
+	SRVs []string `json:"srvs"`
+}

@@ -1,0 +1,199 @@
+package raserver
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/ra"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+func (f *fakeClock) set(t time.Time) { f.mu.Lock(); f.t = t; f.mu.Unlock() }
+
+// solrScenario is the scenario plus what the SoLR workflow needs: an
+// authority-liaison, the bootstrap approver, an ARO of the SRP party, an
+// xml-signing certificate for each of the supplier's IS user and the SC
+// user, and devices: two of the failed supplier's, one of another.
+type solrScenario struct {
+	*scenario
+	liaison, approver, aroSR ra.Actor
+	otherSupplier, userIS2   eui64.ID
+	isSerial, scSerial       string
+	devA, devB               eui64.ID
+}
+
+func newSoLRScenario(t testing.TB) *solrScenario {
+	t.Helper()
+	s := &solrScenario{scenario: newScenario(t)}
+	ctx := context.Background()
+	s.liaison = s.officer(s.admin, "liaison", ra.KindAuthorityLiaison, eui64.ID{})
+	s.approver = s.actorFromDir(filepath.Join(s.dir, "officers", "approver"))
+	s.aroSR = s.officer(s.sroSR, "aro-srp", ra.KindARO, s.srp)
+	s.otherSupplier = s.party("90-B3-D5-1F-30-00-00-03", "Supplier B")
+	s.userIS2 = s.user("90-B3-D5-1F-30-01-00-03", s.otherSupplier, role.ImportSupplier)
+	is, err := s.svc.Enrol(ctx, s.aroSup, ra.EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
+		CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.isSerial = is.Cert.Serial
+	sc, err := s.svc.Enrol(ctx, s.aroSR, ra.EnrolRequest{UserID: s.userSC, Profile: ca.XMLSigning,
+		CSR: csrFor(t, newKey(t), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ra.ModeEnrol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.scSerial = sc.Cert.Serial
+	s.devA, s.devB = eui64.MustParse("00-DB-12-34-56-78-90-A0"), eui64.MustParse("00-DB-12-34-56-78-90-A1")
+	csv := fmt.Sprintf("%s\n%s,%s,1\n%s,%s,2\n00-DB-12-34-56-78-90-B0,%s,2\n", ra.DeviceHeader, s.devA, s.userIS, s.devB, s.userIS, s.userIS2)
+	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(csv)); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// declare records an event by a with revokeAt (nil: at approval).
+func (s *solrScenario) declare(a ra.Actor, revokeAt, end *time.Time) ra.SoLREvent {
+	s.t.Helper()
+	res, err := s.svc.DeclareSoLR(context.Background(), a, ra.DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC,
+		Instruction: "OFGEM-SOLR-TEST-1", RevokeAt: revokeAt, End: end})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return res.Event
+}
+
+// certStatus returns the stored status of serial.
+func (e *env) certStatus(serial string) store.Certificate {
+	e.t.Helper()
+	var c store.Certificate
+	if err := e.st.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		c, err = tx.GetCertificate(serial)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) revocationSeq() uint64 {
+	e.t.Helper()
+	var n uint64
+	e.st.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		n, err = tx.RevocationSeq()
+		return err
+	})
+	return n
+}
+
+// records returns the number of records of kind.
+func (e *env) records(kind string) int {
+	e.t.Helper()
+	var n int
+	if err := e.st.View(context.Background(), func(tx store.Tx) error {
+		rs, err := tx.ListRecords(kind, "", 0)
+		n = len(rs)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// lastAudit returns the last audit entry whose action is act.
+func (e *env) lastAudit(act ra.Action) store.AuditEntry {
+	e.t.Helper()
+	for _, x := range reverse(e.auditTail(1 << 20)) {
+		if x.Action == string(act) {
+			return x
+		}
+	}
+	e.t.Fatalf("no audit entry for %s", act)
+	return store.AuditEntry{}
+}
+
+func reverse(es []store.AuditEntry) []store.AuditEntry {
+	out := make([]store.AuditEntry, len(es))
+	for i, x := range es {
+		out[len(es)-1-i] = x
+	}
+	return out
+}
+
+// wantRefusal checks err is code and the last audit entry of act records it.
+func (e *env) wantRefusal(err, code error, act ra.Action) {
+	e.t.Helper()
+	if err == nil || ra.CodeOf(err) != code.Error() {
+		e.t.Fatalf("got %v, want %v", err, code)
+	}
+	if got := e.lastAudit(act); !strings.Contains(got.Result, code.Error()) {
+		e.t.Fatalf("last %s audit entry %q does not record %s", act, got.Result, code)
+	}
+}
+
+// signer returns the credential key of officer id.
+func (e *env) signerOf(id string) crypto.Signer {
+	e.t.Helper()
+	k, err := parseKeyPEM(e.cred[id].KeyPEM)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return k
+}
+
+func adtJSON(sc, sup eui64.ID, ths ...string) []byte {
+	return []byte(fmt.Sprintf(`{"format":"smki-adt/1","sc_user":"%s","supplier_user":"%s","thresholds":[%s]}`,
+		sc, sup, strings.Join(ths, ",")))
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func parseKeyPEM(data []byte) (crypto.Signer, error) {
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return nil, fmt.Errorf("no PEM key")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return k.(crypto.Signer), nil
+}
+
+// crlLists reports whether the DER CRL lists serial (hex).
+func crlLists(t testing.TB, der []byte, serial string) bool {
+	t.Helper()
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range crl.RevokedCertificateEntries {
+		if fmt.Sprintf("%x", e.SerialNumber) == serial {
+			return true
+		}
+	}
+	return false
+}
+
+func parseDER(der []byte) (*x509.Certificate, error) { return dccx509.ParseCertificate(der) }

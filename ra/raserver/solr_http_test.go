@@ -1,0 +1,191 @@
+package raserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/raclient"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+func TestSoLROverHTTP(t *testing.T) {
+	t.Parallel()
+	e, ts := newSignedTestServer(t)
+	ctx := context.Background()
+	admin := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "admin"))
+	approver := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "approver"))
+	sup, srp := eui64.MustParse("90-B3-D5-1F-30-00-00-0A"), eui64.MustParse("90-B3-D5-1F-30-00-00-5C")
+	isU, scU := eui64.MustParse("90-B3-D5-1F-30-01-00-00"), eui64.MustParse("90-B3-D5-1F-30-05-00-00")
+	for _, p := range []eui64.ID{sup, srp} {
+		if _, err := admin.CreateParty(ctx, p, "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := admin.CreateUser(ctx, isU, sup, role.ImportSupplier, "is"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateUser(ctx, scU, srp, role.SoLRContingency, "sc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ImportDevices(ctx, []byte(ra.DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",2\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := admin.ImportDevices(ctx, []byte(ra.DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",7\n"))
+	if ae, ok := err.(*raclient.APIError); !ok || ae.Code != ra.ErrDeviceFile.Error() || ae.Status != 400 {
+		t.Fatalf("bad device file: %v", err)
+	}
+	// The client sends the file as text/csv; the JSON form still works.
+	jsonBody, _ := json.Marshal(raapi.DevicesBody{CSV: ra.DeviceHeader + "\n00-DB-12-34-56-78-90-A0," + isU.String() + ",2\n"})
+	if st, code := post(t, admin, ts.URL+"/v1/devices", "application/json", jsonBody); st != http.StatusOK {
+		t.Fatalf("JSON device import: %d %s", st, code)
+	}
+	if st, code := post(t, admin, ts.URL+"/v1/devices", raapi.MediaCSV, []byte("not,a\ndevice file")); code != ra.ErrDeviceFile.Error() || st != http.StatusBadRequest {
+		t.Fatalf("garbage text/csv: %d %s", st, code)
+	}
+	if _, err := admin.SetAllowList(ctx, role.SoLRContingency, []string{"1.6"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := admin.DeclareSoLR(ctx, ra.DeclareRequest{FailedParty: sup, SRPUser: scU, Instruction: "OFGEM-HTTP"})
+	if err != nil || res.DryRun == nil || len(res.DryRun.Devices) != 1 {
+		t.Fatalf("declare: %+v %v", res, err)
+	}
+	if _, err := admin.ApproveSoLR(ctx, res.Event.ID); ra.CodeOf(err) != ra.ErrFourEyes.Error() {
+		t.Fatalf("self-approval over HTTP: %v", err)
+	}
+	got, err := approver.ApproveSoLR(ctx, res.Event.ID)
+	if err != nil || got.Event.State != bundle.EventActive {
+		t.Fatalf("approve: %+v %v", got, err)
+	}
+	if es, err := approver.ListSoLR(ctx); err != nil || len(es) != 1 {
+		t.Fatalf("list: %v %v", es, err)
+	}
+	if ls, err := approver.Policy(ctx); err != nil || len(ls) != len(role.All()) {
+		t.Fatalf("policy: %v %v", ls, err)
+	}
+	// A verifier credential fetches the bundle over HTTP and nothing else.
+	_, cred, err := admin.AppointOfficer(ctx, ra.OfficerRequest{ID: "verifier-1", Name: "Verifier sidecar", Kind: ra.KindVerifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vdir := filepath.Join(t.TempDir(), "verifier")
+	if err := ra.WriteCredential(vdir, cred); err != nil {
+		t.Fatal(err)
+	}
+	vc := client(t, e, ts.URL, vdir)
+	data, err := vc.Bundle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Open(data, e.roots(), e.clock.Now())
+	if err != nil || len(b.SoLREvents) != 1 || len(b.Devices) != 1 {
+		t.Fatalf("bundle over HTTP: %v", err)
+	}
+	if _, err := vc.ListSoLR(ctx); ra.CodeOf(err) != ra.ErrForbidden.Error() {
+		t.Fatalf("verifier lists events: %v", err)
+	}
+	closed, err := admin.CloseSoLR(ctx, res.Event.ID, "ended")
+	if err != nil || closed.State != bundle.EventClosed {
+		t.Fatalf("close: %+v %v", closed, err)
+	}
+}
+
+// TestFeedHTTP drives the endpoint over mTLS with the Go client, and
+// without a client certificate.
+func TestFeedHTTP(t *testing.T) {
+	t.Parallel()
+	f, ts := newSignedTestServer(t)
+	s := scenarioOf(f)
+	ctx := context.Background()
+	rev := s.revokeOne(t)
+
+	adminDir := filepath.Join(f.dir, "officers", "admin")
+	cl := client(t, f, ts.URL, adminDir)
+	env, err := cl.Revocations(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := bundle.OpenFeedPage(env, f.roots(), f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Seq != rev.Seq || len(p.Revoked) != 1 || p.Revoked[0].Serial != rev.Serial {
+		t.Fatalf("page %+v", p)
+	}
+	if _, err := cl.Revocations(ctx, rev.Seq+1, 0); !errors.Is(err, ra.ErrBadRequest) {
+		t.Errorf("since beyond current: %v", err)
+	}
+	for _, q := range []string{"", "?since=x", "?since=-1", "?since=0&wait=forever", "?since=0&wait=51s"} {
+		if st, code := get2(t, cl, ts.URL+"/v1/revocations"+q); st != http.StatusBadRequest || code != ra.ErrBadRequest.Error() {
+			t.Errorf("%q: %d %s, want 400 %s", q, st, code, ra.ErrBadRequest)
+		}
+	}
+
+	// No TLS client certificate: the handler refuses before the Service
+	// is asked anything.
+	rec := httptest.NewRecorder()
+	NewServer(f.svc).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/revocations?since=0", nil))
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), ra.ErrUnauthenticated.Error()) {
+		t.Errorf("unauthenticated: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// post sends body as contentType with c's credential and returns the
+// status and the error code of the answer ("" for none).
+func post(t *testing.T, c *raclient.Client, url, contentType string, body []byte) (int, string) {
+	t.Helper()
+	resp, err := c.HTTPClient().Post(url, contentType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return statusCode(t, resp)
+}
+
+// get2 is post for GET.
+func get2(t *testing.T, c *raclient.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.HTTPClient().Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return statusCode(t, resp)
+}
+
+func statusCode(t *testing.T, resp *http.Response) (int, string) {
+	t.Helper()
+	defer resp.Body.Close()
+	var eb raapi.ErrorBody
+	data, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(data, &eb)
+	return resp.StatusCode, eb.Error.Code
+}
+
+// revokeOne enrols one xml-signing certificate of the scenario's IS user
+// and revokes it through the Service, returning its revocation record.
+func (s *scenario) revokeOne(t *testing.T) store.Revocation {
+	t.Helper()
+	ctx := context.Background()
+	is, err := s.svc.Enrol(ctx, s.aroSup, ra.EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
+		CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.svc.Revoke(ctx, s.aroSup, ra.RevokeRequest{Serial: is.Cert.Serial, Reason: 1})
+	if err != nil || len(res.Revocations) != 1 {
+		t.Fatalf("revoke: %+v %v", res, err)
+	}
+	return res.Revocations[0]
+}
