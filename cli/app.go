@@ -105,6 +105,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return usageErr("%v", err)
 		},
 	}
+	app.Metadata = map[string]any{"args": args}
 	err := app.Run(args)
 	if err == nil {
 		return ExitOK

@@ -21,16 +21,22 @@ import (
 func passphraseFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringFlag{Name: "passphrase-file", Usage: "file holding the CA key passphrase", EnvVars: []string{"SMKI_PASSPHRASE_FILE"}},
-		&ucli.StringFlag{Name: "kms", Usage: "KMS URI for CA keys (default: softkms files under DATA/keys), e.g. pkcs11:module-path=/usr/lib/softhsm/libsofthsm2.so;token=smki?pin-value=1234", EnvVars: []string{"SMKI_KMS"}},
+		&ucli.StringFlag{Name: "kms", Usage: "KMS URI for CA keys (default: softkms files under DATA/keys), e.g. pkcs11:module-path=/usr/lib/softhsm/libsofthsm2.so;token=smki?pin-source=/etc/smki/pin", EnvVars: []string{"SMKI_KMS"}},
 	}
 }
 
 // passphrase reads the passphrase from --passphrase-file or SMKI_PASSPHRASE.
 func passphrase(c *ucli.Context) ([]byte, error) {
-	if f := c.String("passphrase-file"); f != "" {
-		b, err := os.ReadFile(f)
+	return readPassphrase(c.String("passphrase-file"))
+}
+
+// readPassphrase reads the passphrase from file (trailing newline
+// dropped), else from $SMKI_PASSPHRASE; nil if neither is given.
+func readPassphrase(file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, usageErr("--passphrase-file: %v", err)
+			return nil, usageErr("passphrase file: %v", err)
 		}
 		return []byte(strings.TrimRight(string(b), "\r\n")), nil
 	}

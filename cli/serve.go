@@ -1,12 +1,12 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -37,55 +37,43 @@ Example:
    smki serve --dev                       # ./data, https://127.0.0.1:8443
    smki serve --data /var/lib/smki --listen 0.0.0.0:8443 --passphrase-file /etc/smki/pass
    smki serve --data /var/lib/smki --store 'postgres://smki@db.internal/smki?sslmode=verify-full'`,
-		Flags: append([]ucli.Flag{
-			&ucli.BoolFlag{Name: "dev", Usage: "development mode: initialise everything on first start"},
-			&ucli.BoolFlag{Name: "recover-bootstrap",
-				Usage: "break-glass: re-issue the bootstrap admin and approver credentials into DATA/officers if missing or superseded (their old credentials stop working)"},
-			&ucli.BoolFlag{Name: "require-officer-csr", EnvVars: []string{"SMKI_REQUIRE_OFFICER_CSR"},
-				Usage: "certify only officer keys the appointee generated (smki officer keygen; officer add --csr)"},
-			&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
-			&ucli.StringFlag{Name: "listen", Usage: "address to serve HTTPS on", Value: "127.0.0.1:8443", EnvVars: []string{"SMKI_LISTEN"}},
-			&ucli.StringFlag{Name: "ready-file", Usage: "write the listening address to this file once serving (for scripts and tests)", EnvVars: []string{"SMKI_READY_FILE"}},
-			storeFlag(),
-			&ucli.BoolFlag{Name: "offline-root", EnvVars: []string{"SMKI_OFFLINE_ROOT"},
-				Usage: "run without the Root OCA key: the ARL is issued at the key ceremony (smki ca arl) and installed with smki ca import-arl"},
-			&ucli.StringFlag{Name: "reconcile-after", EnvVars: []string{"SMKI_RECONCILE_AFTER"},
-				Usage: "age at which an open issuance intent is settled (default: 0 on bbolt, the only writer; 2m on PostgreSQL, where it may be another instance's)"},
-		}, passphraseFlags()...),
+		Flags:  serveFlags(),
 		Action: serve,
 	}
 }
 
+// serveFlags are the settings' flags plus --config and --print-config.
+func serveFlags() []ucli.Flag {
+	fs := []ucli.Flag{
+		&ucli.StringFlag{Name: "config", EnvVars: []string{"SMKI_CONFIG"},
+			Usage: "server config file (YAML; every setting below has a key, see deploy/smki.example.yaml); a flag or environment variable wins over it"},
+		&ucli.BoolFlag{Name: "print-config", Usage: "print the effective configuration, with the source of each value and secrets redacted, and exit"},
+	}
+	for _, s := range serveSettings() {
+		fs = append(fs, s.flag)
+	}
+	return fs
+}
+
 func serve(c *ucli.Context) error {
-	pass, err := passphrase(c)
+	rs, err := resolveServe(c)
 	if err != nil {
 		return err
 	}
-	cfg := server.Config{
-		DataDir:           c.String("data"),
-		Listen:            c.String("listen"),
-		Store:             c.String("store"),
-		Passphrase:        pass,
-		KMS:               c.String("kms"),
-		Dev:               c.Bool("dev"),
-		RecoverBootstrap:  c.Bool("recover-bootstrap"),
-		RequireOfficerCSR: c.Bool("require-officer-csr"),
-		OfflineRoot:       c.Bool("offline-root"),
-		Logger:            slog.New(slog.NewJSONHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	if c.Bool("print-config") {
+		return printConfig(c.App.Writer, rs)
 	}
-	if v := c.String("reconcile-after"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return usageErr("--reconcile-after %q: want a duration >= 0, e.g. 2m", v)
-		}
-		cfg.ReconcileAfter = &d
+	cfg, readyFile, err := serverConfig(c, rs)
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = server.Run(ctx, cfg, func(s *server.Server) error {
 		s.WriteSummary(c.App.Writer)
-		if f := c.String("ready-file"); f != "" {
-			return os.WriteFile(f, []byte(s.Addr()), 0o644)
+		reloadOnHangup(ctx, s, cfg.Logger)
+		if readyFile != "" {
+			return os.WriteFile(readyFile, []byte(s.Addr()), 0o644)
 		}
 		return nil
 	})
@@ -93,4 +81,24 @@ func serve(c *ucli.Context) error {
 		return withCode(ExitUsage, err)
 	}
 	return err
+}
+
+// reloadOnHangup reloads the operator TLS certificate on each SIGHUP until
+// ctx ends; connections in flight keep theirs.
+func reloadOnHangup(ctx context.Context, s *server.Server, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := s.ReloadTLS(); err != nil {
+					log.Error("SIGHUP: TLS certificate not reloaded; still serving the previous one", "err", err)
+				}
+			}
+		}
+	}()
 }

@@ -31,6 +31,13 @@ func startServer(t *testing.T, cmd *exec.Cmd, data string) *server {
 	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready")
 	cmd.Env = append(os.Environ(), "SMKI_DATA="+data, "SMKI_LISTEN=127.0.0.1:0", "SMKI_READY_FILE="+ready)
+	return launchServer(t, cmd, data, ready)
+}
+
+// launchServer starts cmd, a `smki serve` that writes its address to
+// ready, stops it when the test ends, and waits until it is serving.
+func launchServer(t *testing.T, cmd *exec.Cmd, data, ready string) *server {
+	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logf, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
 	if err != nil {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -63,6 +62,13 @@ type Config struct {
 	// settled; nil is the engine's default (0 on bbolt, the only writer;
 	// ca.DefaultReconcileAfter on PostgreSQL).
 	ReconcileAfter *time.Duration
+	// TLSNames are the DNS names and IP addresses clients reach the server
+	// by; they go in the server certificate the access CA issues at each
+	// start (with the listen host, localhost and the loopback addresses).
+	TLSNames []string
+	// TLSCertFile and TLSKeyFile name an operator-supplied certificate
+	// chain and key (PEM) to serve instead; ReloadTLS reads them again.
+	TLSCertFile, TLSKeyFile string
 	// Logger receives the server's structured log (default: discard).
 	Logger *slog.Logger
 }
@@ -79,6 +85,7 @@ type Server struct {
 	authority *ca.CA
 	svc       *ra.Service
 	http      *http.Server
+	certs     certSource
 	closers   []func() error // in the order to close them
 }
 
@@ -224,6 +231,17 @@ func (s *Server) check() error {
 	if s.cfg.ReconcileAfter != nil && *s.cfg.ReconcileAfter < 0 {
 		return fmt.Errorf("%w: reconcile-after %v: want a duration >= 0, e.g. 2m", ErrConfig, *s.cfg.ReconcileAfter)
 	}
+	for _, n := range s.cfg.TLSNames {
+		if !validTLSName(n) {
+			return fmt.Errorf("%w: TLS name %q: want a DNS name (ra.example.org) or an IP address", ErrConfig, n)
+		}
+	}
+	if (s.cfg.TLSCertFile == "") != (s.cfg.TLSKeyFile == "") {
+		return fmt.Errorf("%w: an operator TLS certificate needs both its certificate and its key file", ErrConfig)
+	}
+	if s.cfg.TLSCertFile != "" && len(s.cfg.TLSNames) > 0 {
+		return fmt.Errorf("%w: TLS names go in the certificate the access CA issues; with an operator certificate, its own names apply: drop one of them", ErrConfig)
+	}
 	var err error
 	s.spec, err = ParseStore(s.cfg.Store, s.cfg.DataDir)
 	return err
@@ -241,23 +259,6 @@ func (s *Server) reconcileAfter() time.Duration {
 		return ca.DefaultReconcileAfter
 	}
 	return 0
-}
-
-// tlsConfig is the server's TLS: a server certificate from the access CA
-// for the listen host (and localhost). Roots, CRLs and health are public;
-// the RA API requires a verified officer certificate and checks for one on
-// every request, so a client certificate is verified if given.
-func (s *Server) tlsConfig(access *ra.AccessCA) (*tls.Config, error) {
-	host, _, _ := net.SplitHostPort(s.cfg.Listen)
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = ""
-	}
-	conf, err := access.TLSConfig(host, "localhost", "127.0.0.1")
-	if err != nil {
-		return nil, err
-	}
-	conf.ClientAuth = tls.VerifyClientCertIfGiven
-	return conf, nil
 }
 
 // Addr is the bound listen address (with the real port when Config.Listen
