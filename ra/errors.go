@@ -2,8 +2,8 @@ package ra
 
 import (
 	"errors"
-	"strings"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/store"
 )
@@ -118,6 +118,39 @@ var codes = []struct {
 	{store.ErrExists, ClassConflict},
 	{store.ErrDuplicateKey, ClassConflict},
 	{store.ErrAlreadyRevoked, ClassConflict},
+	// The rest of the codes an RA call can carry, so that CodeOf knows
+	// every code by value and never reads a message.
+	{ErrAccessCA, ClassInternal},
+	{ErrPlaintextKey, ClassInternal},
+	{ErrAuditCheckpoint, ClassConflict},
+	{ErrCheckpointInvalid, ClassInvalid},
+	{ca.ErrUnknownProfile, ClassInvalid},
+	{ca.ErrLint, ClassInternal},
+	{ca.ErrNotInitialised, ClassInternal},
+	{ca.ErrAlreadyInitialised, ClassConflict},
+	{ca.ErrConfig, ClassInternal},
+	{ca.ErrKeyImportRefused, ClassInternal},
+	{ca.ErrSigning, ClassInternal},
+	{ca.ErrIntentSettled, ClassConflict},
+	{ca.ErrStore, ClassInternal},
+	{ca.ErrARLInvalid, ClassInvalid},
+	{ca.ErrARLIssuer, ClassInvalid},
+	{ca.ErrARLNumber, ClassInvalid},
+	{ca.ErrARLNotYetValid, ClassInvalid},
+	{ca.ErrARLExpired, ClassInvalid},
+	{ca.ErrARLIncomplete, ClassInvalid},
+	{store.ErrDuplicateSerial, ClassConflict},
+	{store.ErrInvalid, ClassInvalid},
+	{store.ErrReadOnly, ClassConflict},
+	{store.ErrClosed, ClassUnavailable},
+	{store.ErrCorrupt, ClassInternal},
+	{store.ErrConflict, ClassUnavailable},
+	{bundle.ErrBundleInvalid, ClassInternal},
+	{bundle.ErrFeedInvalid, ClassInternal},
+	{bundle.ErrEnvelopeSigner, ClassInternal},
+	{bundle.ErrEnvelopeSignature, ClassInternal},
+	{bundle.ErrEnvelopeFormat, ClassInternal},
+	{bundle.ErrEnvelopeTooLarge, ClassInternal},
 }
 
 // ClassOf returns the class of err: that of the first known sentinel in
@@ -142,9 +175,10 @@ func ClassOfCode(code string) Class {
 	return ClassInternal
 }
 
-// CodeOf returns the stable code of err: the first known sentinel in its
-// chain, else the leading E_ word of its message (errors of ca/ and other
-// packages follow the same convention), else E_RA_INTERNAL.
+// CodeOf returns the stable code of err: that of the first known sentinel
+// in its chain (RA codes before those of ca, store and bundle it wraps),
+// else E_RA_INTERNAL. Codes are values: a message is never read, so an
+// error that merely starts with "E_" has no code of its own.
 func CodeOf(err error) string {
 	if err == nil {
 		return ""
@@ -153,13 +187,6 @@ func CodeOf(err error) string {
 		if errors.Is(err, c.err) {
 			return c.err.Error()
 		}
-	}
-	msg := err.Error()
-	if strings.HasPrefix(msg, "E_") {
-		if i := strings.IndexAny(msg, ": "); i > 0 {
-			return msg[:i]
-		}
-		return msg
 	}
 	return ErrInternal.Error()
 }

@@ -15,6 +15,13 @@ var (
 	ErrAlreadyRevoked  = errors.New("E_STORE_ALREADY_REVOKED")
 	ErrInvalid         = errors.New("E_STORE_INVALID")
 	ErrReadOnly        = errors.New("E_STORE_READ_ONLY")
+	// ErrClosed: the Store was closed (every engine, every call after Close).
+	ErrClosed = errors.New("E_STORE_CLOSED")
+	// ErrCorrupt: a stored record, value or counter cannot be decoded.
+	ErrCorrupt = errors.New("E_STORE_CORRUPT")
+	// ErrConflict: Update still hit serialisation failures after the
+	// engine's retries (an engine that serialises writers never returns it).
+	ErrConflict = errors.New("E_STORE_CONFLICT")
 )
 
 // SerialError names the serial a batch call (RevokeMany) failed on. It

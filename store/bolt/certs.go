@@ -154,7 +154,7 @@ func (t *tx) count(bucket []byte, value string) uint64 {
 func (t *tx) addCount(bucket []byte, value string, d int64) error {
 	n := int64(t.count(bucket, value)) + d
 	if n < 0 {
-		return fmt.Errorf("bolt: index count %s/%s below zero: %w", bucket, value, ErrCorrupt)
+		return fmt.Errorf("bolt: index count %s/%s below zero: %w", bucket, value, store.ErrCorrupt)
 	}
 	k := countKey(bucket, value)
 	var err error

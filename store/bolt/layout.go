@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/smki/smki/store"
+
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -59,7 +61,7 @@ func seqKey(n uint64) []byte {
 
 func seqFromKey(k []byte) (uint64, error) {
 	if len(k) != 8 {
-		return 0, fmt.Errorf("sequence key of %d bytes: %w", len(k), ErrCorrupt)
+		return 0, fmt.Errorf("sequence key of %d bytes: %w", len(k), store.ErrCorrupt)
 	}
 	return binary.BigEndian.Uint64(k), nil
 }
@@ -100,7 +102,7 @@ func encode(v any) ([]byte, error) {
 
 func decode(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode %T: %v: %w", v, err, ErrCorrupt)
+		return fmt.Errorf("decode %T: %v: %w", v, err, store.ErrCorrupt)
 	}
 	return nil
 }

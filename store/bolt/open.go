@@ -17,10 +17,6 @@ import (
 var (
 	// ErrLocked: another process holds the store file.
 	ErrLocked = errors.New("E_STORE_LOCKED")
-	// ErrClosed: the Store was closed.
-	ErrClosed = errors.New("E_STORE_CLOSED")
-	// ErrCorrupt: a stored record or counter cannot be decoded.
-	ErrCorrupt = errors.New("E_STORE_CORRUPT")
 )
 
 // DefaultLockTimeout is how long Open waits for another process to release
@@ -139,7 +135,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 
 func (s *Store) begin(ctx context.Context) error {
 	if s.closed.Load() {
-		return fmt.Errorf("bolt: %w", ErrClosed)
+		return fmt.Errorf("bolt: %w", store.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bolt: transaction not started: %w", err)
@@ -148,10 +144,10 @@ func (s *Store) begin(ctx context.Context) error {
 }
 
 // Close waits for running transactions and closes the file. Later calls,
-// including Close, fail with ErrClosed.
+// including Close, fail with store.ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
-		return fmt.Errorf("bolt: close: %w", ErrClosed)
+		return fmt.Errorf("bolt: close: %w", store.ErrClosed)
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("bolt: close: %w", err)

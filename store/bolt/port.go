@@ -79,7 +79,7 @@ func (t *tx) RecordKinds() ([]string, error) {
 	err := t.bucket(bRecords).ForEach(func(k, v []byte) error {
 		b := t.bucket(bRecords).Bucket(k)
 		if v != nil || b == nil {
-			return fmt.Errorf("bolt: records: %q is not a kind bucket: %w", k, ErrCorrupt)
+			return fmt.Errorf("bolt: records: %q is not a kind bucket: %w", k, store.ErrCorrupt)
 		}
 		if first, _ := b.Cursor().First(); first != nil {
 			out = append(out, string(k))

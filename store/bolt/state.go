@@ -55,7 +55,7 @@ func (t *tx) auditHead() (uint64, []byte, error) {
 	}
 	h := t.bucket(bState).Get(kAuditHash)
 	if len(h) == 0 {
-		return 0, nil, fmt.Errorf("bolt: audit head %d has no hash: %w", seq, ErrCorrupt)
+		return 0, nil, fmt.Errorf("bolt: audit head %d has no hash: %w", seq, store.ErrCorrupt)
 	}
 	return seq, append([]byte(nil), h...), nil
 }

@@ -24,7 +24,7 @@ func (t *tx) GetCRL(name string) (store.CRL, error) {
 	}
 	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil {
-		return store.CRL{}, fmt.Errorf("postgres: CRL %s number %q: %w", name, num, ErrCorrupt)
+		return store.CRL{}, fmt.Errorf("postgres: CRL %s number %q: %w", name, num, store.ErrCorrupt)
 	}
 	c.Number = n
 	return c, times(&tu, &c.ThisUpdate, &nu, &c.NextUpdate)

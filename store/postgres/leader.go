@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smki/smki/store"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -54,7 +56,7 @@ func (l *Leader) Poll(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("postgres: leader lock %d: session lost: %w", l.key, err)
 	}
 	if l.s.closed.Load() {
-		return false, fmt.Errorf("postgres: leader lock %d: %w", l.key, ErrClosed)
+		return false, fmt.Errorf("postgres: leader lock %d: %w", l.key, store.ErrClosed)
 	}
 	conn, err := l.s.pool.Acquire(ctx)
 	if err != nil {

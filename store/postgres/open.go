@@ -19,17 +19,6 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// Engine errors, in addition to store's.
-var (
-	// ErrConflict: Update still hit serialisation failures after the
-	// configured number of retries.
-	ErrConflict = errors.New("E_STORE_CONFLICT")
-	// ErrClosed: the Store was closed.
-	ErrClosed = errors.New("E_STORE_CLOSED")
-	// ErrCorrupt: a stored value cannot be decoded.
-	ErrCorrupt = errors.New("E_STORE_CORRUPT")
-)
-
 //go:embed migrations/*.sql
 var migrations embed.FS
 
@@ -39,7 +28,7 @@ var migrations embed.FS
 const migrateLockKey int64 = 0x736d6b692d6d6967 // "smki-mig"
 
 // DefaultMaxRetries is how many times Update reruns fn after a
-// serialisation failure before giving up with ErrConflict.
+// serialisation failure before giving up with store.ErrConflict.
 const DefaultMaxRetries = 30
 
 type config struct {
@@ -154,7 +143,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 			return err
 		}
 		if attempt >= s.maxRetries {
-			return fmt.Errorf("postgres: gave up after %d retries: %w: %w", attempt, ErrConflict, err)
+			return fmt.Errorf("postgres: gave up after %d retries: %w: %w", attempt, store.ErrConflict, err)
 		}
 		backoff := time.Duration(1<<min(attempt, 6)) * time.Millisecond
 		select {
@@ -173,7 +162,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn func(store.Tx) error) error {
 	if s.closed.Load() {
-		return fmt.Errorf("postgres: %w", ErrClosed)
+		return fmt.Errorf("postgres: %w", store.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: transaction not started: %w", err)
@@ -211,10 +200,10 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-// Close closes the pool. Later calls, including Close, fail with ErrClosed.
+// Close closes the pool. Later calls, including Close, fail with store.ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
-		return fmt.Errorf("postgres: close: %w", ErrClosed)
+		return fmt.Errorf("postgres: close: %w", store.ErrClosed)
 	}
 	s.pool.Close()
 	return nil
@@ -228,7 +217,7 @@ func (s *Store) Close() error {
 // dropped connection.
 func (s *Store) TryAdvisoryLock(ctx context.Context, key int64) (release func(), ok bool, err error) {
 	if s.closed.Load() {
-		return nil, false, fmt.Errorf("postgres: advisory lock: %w", ErrClosed)
+		return nil, false, fmt.Errorf("postgres: advisory lock: %w", store.ErrClosed)
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {

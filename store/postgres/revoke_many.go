@@ -105,7 +105,7 @@ func (t *tx) revokeBatch(serials []string, reason int, at time.Time) ([]store.Re
 		i := seq - base - 1
 		if i < 0 || i >= int64(len(serials)) {
 			rows.Close()
-			return nil, t.breakTx(fmt.Errorf("postgres: %s: revocation seq %d outside %d+1..%d: %w", op, seq, base, len(serials), ErrCorrupt))
+			return nil, t.breakTx(fmt.Errorf("postgres: %s: revocation seq %d outside %d+1..%d: %w", op, seq, base, len(serials), store.ErrCorrupt))
 		}
 		r.Seq, r.Serial, r.Reason, r.RevokedAt = uint64(seq), serials[i], reason, at
 		out[i] = r
@@ -124,7 +124,7 @@ func (t *tx) revokeBatch(serials []string, reason int, at time.Time) ([]store.Re
 	default:
 		// The ok CTE passed, yet the UPDATE missed rows: half a batch is
 		// written and cannot be taken back without a savepoint.
-		return nil, t.breakTx(fmt.Errorf("postgres: %s: %d of %d serials revoked: %w", op, n, len(serials), ErrCorrupt))
+		return nil, t.breakTx(fmt.Errorf("postgres: %s: %d of %d serials revoked: %w", op, n, len(serials), store.ErrCorrupt))
 	}
 }
 
@@ -165,7 +165,7 @@ func (t *tx) refusal(serials []string) error {
 	if err := rows.Err(); err != nil {
 		return t.fail(op, err)
 	}
-	return fmt.Errorf("postgres: %s: batch refused but every serial is revocable: %w", op, ErrCorrupt)
+	return fmt.Errorf("postgres: %s: batch refused but every serial is revocable: %w", op, store.ErrCorrupt)
 }
 
 func deref[T any](p *T) T {

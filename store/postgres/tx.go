@@ -112,7 +112,7 @@ func ts(tm time.Time) string { return tm.UTC().Format(timeLayout) }
 func parseTS(s string) (time.Time, error) {
 	tm, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("postgres: stored time %q: %w", s, ErrCorrupt)
+		return time.Time{}, fmt.Errorf("postgres: stored time %q: %w", s, store.ErrCorrupt)
 	}
 	return tm.UTC(), nil
 }

@@ -1,0 +1,58 @@
+package ra
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/store"
+)
+
+// TestCodeOf: codes are values. Every known sentinel is found however it
+// is wrapped, an RA code wins over the store or CA code it wraps, and a
+// message that only looks like a code has none.
+func TestCodeOf(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, c := range codes {
+		code := c.err.Error()
+		if seen[code] {
+			t.Errorf("code %s listed twice", code)
+		}
+		seen[code] = true
+		for _, err := range []error{c.err, fmt.Errorf("ctx: %w", c.err), fmt.Errorf("a: %w", fmt.Errorf("b: %w", c.err)),
+			errors.Join(errors.New("other"), c.err)} {
+			if got := CodeOf(err); got != code {
+				t.Errorf("CodeOf(%q) = %s, want %s", err, got, code)
+			}
+			if got := ClassOf(err); got != c.class {
+				t.Errorf("ClassOf(%q) = %d, want %d", err, got, c.class)
+			}
+		}
+		if got := ClassOfCode(code); got != c.class {
+			t.Errorf("ClassOfCode(%s) = %d, want %d", code, got, c.class)
+		}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nil", nil, ""},
+		{"RA code over the store code it wraps", fmt.Errorf("%w: %w", ErrInternal, store.ErrClosed), "E_RA_INTERNAL"},
+		{"RA code over the CA code it wraps", fmt.Errorf("%w: %w", ErrCSRInvalid, ca.ErrBadCSR), "E_RA_CSR_INVALID"},
+		{"store code alone", fmt.Errorf("bolt: %w", store.ErrClosed), "E_STORE_CLOSED"},
+		{"a message that starts like a code", errors.New("E_RA_FORBIDDEN: looks like one"), "E_RA_INTERNAL"},
+		{"an unknown code", errors.New("E_SOMETHING_ELSE"), "E_RA_INTERNAL"},
+		{"plain error", errors.New("boom"), "E_RA_INTERNAL"},
+	}
+	for _, tt := range tests {
+		if got := CodeOf(tt.err); got != tt.want {
+			t.Errorf("%s: CodeOf = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	if ClassOfCode("E_NOT_A_CODE") != ClassInternal || ClassOf(errors.New("E_RA_FORBIDDEN")) != ClassInternal {
+		t.Error("an unknown code or a look-alike message must be ClassInternal")
+	}
+}
