@@ -129,8 +129,12 @@ func (d *night) shutdown() error {
 // officerDir is where officer id's credential lives.
 func (d *night) officerDir(id string) string {
 	switch id {
-	case "admin", "approver": // bootstrap credentials of `serve --dev`
+	case "admin": // bootstrap credential of `serve --dev`
 		return filepath.Join(d.data, "officers", id)
+	case "approver": // bootstrap, until it renews with its own key (stepOfficers)
+		if _, err := os.Stat(filepath.Join(d.work, "officers", id, "cert.pem")); err != nil {
+			return filepath.Join(d.data, "officers", id)
+		}
 	}
 	return filepath.Join(d.work, "officers", id)
 }

@@ -125,7 +125,25 @@ func (d *night) stepOfficers(ctx context.Context, s *Step) error {
 		}
 		rows = append(rows, []string{o.ID, o.Kind, party, o.AppointedBy})
 	}
-	s.Detail = fmt.Sprintf("%d officers, each with an mTLS credential for a key they generated (the RA certified CSRs only)", len(officerPlan))
+	// The bootstrap approver replaces the key serve --dev made for it with
+	// one it makes, as smki officer renew does: the RA approves SoLR events
+	// only from a credential whose key its holder made (four-eyes).
+	ap, err := d.as("approver")
+	if err != nil {
+		return err
+	}
+	own := filepath.Join(d.work, "officers", "approver")
+	csr, err := ownOfficerKey(own)
+	if err != nil {
+		return err
+	}
+	if _, cred, err := ap.RenewOfficerCredential(ctx, "approver", csr); err != nil {
+		return fmt.Errorf("approver renewing its credential: %w", err)
+	} else if err := ra.WriteCredential(own, cred); err != nil {
+		return err
+	}
+	delete(d.clients, "approver")
+	s.Detail = fmt.Sprintf("%d officers, each with an mTLS credential for a key they generated (the RA certified CSRs only; the bootstrap approver renewed with its own)", len(officerPlan))
 	s.Lines = table(rows)
 	return nil
 }

@@ -138,6 +138,7 @@ func newSoLRFixture(t *testing.T, srv *server, data string) *solrFixture {
 	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	f := &solrFixture{ra: ra, supplier: supplier, srpSC: srpSC,
 		liaison: filepath.Join(work, "liaison"), approver: filepath.Join(data, "officers", "approver")}
+	ra.as(f.approver).must("officer", "renew") // an RA-made key does not approve (issue 12, finding 1)
 	users := []struct{ id, role, name string }{
 		{"90-B3-D5-1F-30-01-00-10", "IS", "supplier-b-is"},
 		{"90-B3-D5-1F-30-01-00-11", "ES", "supplier-b-es"},

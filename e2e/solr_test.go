@@ -29,6 +29,9 @@ func TestSoLRLifecycle(t *testing.T) {
 	work := t.TempDir()
 	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	approver := filepath.Join(data, "officers", "approver")
+	// An RA-made key does not approve SoLR events: the approver renews
+	// with a key it makes (issue 12, finding 1).
+	ra.as(approver).must("officer", "renew")
 
 	const (
 		supplierA = "90-B3-D5-1F-30-00-00-0A"

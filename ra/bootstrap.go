@@ -114,6 +114,9 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 		if err != nil {
 			return err
 		}
+		if err := recordCustody(tx, id, bootstrapActor, cred.Serial, keyRAGenerated); err != nil {
+			return err
+		}
 		_, err = tx.AppendAudit(s.entry(bootstrapActor, act, "officer:"+id, "allowed", detail))
 		return err
 	})

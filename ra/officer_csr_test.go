@@ -19,7 +19,7 @@ import (
 	"github.com/smki/smki/eui64"
 )
 
-func officerCSR(t *testing.T, key any) string {
+func officerCSR(t testing.TB, key any) string {
 	t.Helper()
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
 	if err != nil {

@@ -73,12 +73,12 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	if snap.PartyID != "" {
 		org = snap.PartyID
 	}
-	keySource := "appointee"
+	keySource := keyAppointee
 	var cred Credential
 	if pub != nil {
 		cred, err = s.access.certifyOfficer(id, snap.Kind, org, pub)
 	} else {
-		keySource = "ra-generated"
+		keySource = keyRAGenerated
 		cred, err = s.access.issueOfficer(id, snap.Kind, org)
 	}
 	if err != nil {
@@ -106,6 +106,9 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		}
 		if err := tx.PutOfficer(o); err != nil {
 			return "", storeErr("officer "+id, err)
+		}
+		if err := recordCustody(tx, id, a.id, o.CertSerial, keySource); err != nil {
+			return "", err
 		}
 		out = o
 		detail := fmt.Sprintf("kind=%s party=%q old_serial=%s cert_serial=%s key=%s", o.Kind, o.PartyID, old, o.CertSerial, keySource)

@@ -237,17 +237,17 @@ func TestReissueMakesCustodian(t *testing.T) {
 	ev := s.declare(s.admin, nil, nil)
 	_, err = s.svc.ApproveSoLR(ctx, taken, ev.ID)
 	s.wantRefusal(err, ErrFourEyes, ActApproveSoLR)
-	// Renewing one's own credential changes no custody: an independent
-	// approver stays independent.
+	// Renewing one's own credential with a key one made does not leave
+	// the line one was appointed in: admin -> op-2 -> approver-3 is
+	// admin's line (issue 12, finding 1).
 	other := s.officer(s.admin, "op-2", KindRAOperator, eui64.ID{})
 	appr := s.officer(other, "approver-3", KindRAApprover, eui64.ID{})
 	_, mine, err := s.svc.RenewOfficerCredential(ctx, appr, "approver-3", officerCSR(t, newKey(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := s.svc.ApproveSoLR(ctx, s.actor(mine), ev.ID); err != nil || res.Event.ApprovedBy != "approver-3" {
-		t.Fatalf("independent approver after self-renewal: %+v %v", res, err)
-	}
+	_, err = s.svc.ApproveSoLR(ctx, s.actor(mine), ev.ID)
+	s.wantRefusal(err, ErrFourEyes, ActApproveSoLR)
 }
 
 // TestRenewedBootstrapCredentialSurvivesRestart: a bootstrap officer that

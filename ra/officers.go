@@ -73,12 +73,12 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	// before (and outside) the transaction, which may be retried. If the
 	// decision is refused the certificate is simply never registered, and
 	// an unregistered certificate authenticates nobody.
-	keySource := "appointee"
+	keySource := keyAppointee
 	var cred Credential
 	if pub != nil {
 		cred, err = s.access.certifyOfficer(req.ID, req.Kind, org, pub)
 	} else {
-		keySource = "ra-generated"
+		keySource = keyRAGenerated
 		cred, err = s.access.issueOfficer(req.ID, req.Kind, org)
 	}
 	if err != nil {
@@ -104,6 +104,9 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		o.CreatedAt = s.now().UTC()
 		if err := tx.CreateOfficer(o); err != nil {
 			return "", storeErr("officer "+o.ID, err)
+		}
+		if err := recordCustody(tx, o.ID, a.id, o.CertSerial, keySource); err != nil {
+			return "", err
 		}
 		return fmt.Sprintf("kind=%s party=%q cert_serial=%s key=%s", o.Kind, o.PartyID, o.CertSerial, keySource), nil
 	})

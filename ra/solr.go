@@ -157,10 +157,14 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 			return "", err
 		}
 		t := Target{DeclaredBy: e.DeclaredBy}
-		if d, err := tx.GetOfficer(e.DeclaredBy); err == nil {
-			t.DeclarerAppointedBy = d.AppointedBy
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return "", storeErr("officer "+e.DeclaredBy, err)
+		if t.DeclarerLine, err = custodyLine(tx, e.DeclaredBy); err != nil {
+			return "", err
+		}
+		if t.ApproverLine, err = custodyLine(tx, me.ID); err != nil {
+			return "", err
+		}
+		if t.ApproverMadeKey, err = holderMadeKey(tx, me); err != nil {
+			return "", err
 		}
 		if err := Authorize(me, ActApproveSoLR, t); err != nil {
 			return "", err

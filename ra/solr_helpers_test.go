@@ -28,6 +28,7 @@ func (f *fakeClock) set(t time.Time) { f.mu.Lock(); f.t = t; f.mu.Unlock() }
 type solrScenario struct {
 	*scenario
 	liaison, approver, aroSR Actor
+	bootApprover             Actor // the bootstrap approver's RA-made credential, superseded
 	otherSupplier, userIS2   eui64.ID
 	isSerial, scSerial       string
 	devA, devB               eui64.ID
@@ -38,7 +39,14 @@ func newSoLRScenario(t testing.TB) *solrScenario {
 	s := &solrScenario{scenario: newScenario(t)}
 	ctx := context.Background()
 	s.liaison = s.officer(s.admin, "liaison", KindAuthorityLiaison, eui64.ID{})
-	s.approver = s.actorFromDir(filepath.Join(s.dir, "officers", "approver"))
+	// The bootstrap approver renews with a key it made: an RA-made key
+	// does not approve (four-eyes, custody.go).
+	s.bootApprover = s.actorFromDir(filepath.Join(s.dir, "officers", "approver"))
+	_, own, err := s.svc.RenewOfficerCredential(ctx, s.bootApprover, "approver", officerCSR(t, newKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.approver = s.actor(own)
 	s.aroSR = s.officer(s.sroSR, "aro-srp", KindARO, s.srp)
 	s.otherSupplier = s.party("90-B3-D5-1F-30-00-00-03", "Supplier B")
 	s.userIS2 = s.user("90-B3-D5-1F-30-01-00-03", s.otherSupplier, role.ImportSupplier)

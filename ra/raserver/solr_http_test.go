@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func TestSoLROverHTTP(t *testing.T) {
 	e, ts := newSignedTestServer(t)
 	ctx := context.Background()
 	admin := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "admin"))
-	approver := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "approver"))
+	approver := ownKeyClient(t, e, ts.URL, filepath.Join(e.dir, "officers", "approver"), "approver")
 	sup, srp := eui64.MustParse("90-B3-D5-1F-30-00-00-0A"), eui64.MustParse("90-B3-D5-1F-30-00-00-5C")
 	isU, scU := eui64.MustParse("90-B3-D5-1F-30-01-00-00"), eui64.MustParse("90-B3-D5-1F-30-05-00-00")
 	for _, p := range []eui64.ID{sup, srp} {
@@ -188,4 +189,24 @@ func (s *scenario) revokeOne(t *testing.T) store.Revocation {
 		t.Fatalf("revoke: %+v %v", res, err)
 	}
 	return res.Revocations[0]
+}
+
+// ownKeyClient renews officer id's credential (in dir) over HTTP with a
+// key made here, as smki officer renew does, and returns a client on the
+// new credential: an RA-made key does not approve SoLR events.
+func ownKeyClient(t *testing.T, e *env, url, dir, id string) *raclient.Client {
+	t.Helper()
+	k := newKey(t)
+	_, cred, err := client(t, e, url, dir).RenewOfficerCredential(context.Background(), id, officerCSR(t, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := t.TempDir()
+	if err := os.WriteFile(filepath.Join(nd, "key.pem"), keyPEMOf(t, k), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ra.WriteCredential(nd, cred); err != nil {
+		t.Fatal(err)
+	}
+	return client(t, e, url, nd)
 }
