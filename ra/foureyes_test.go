@@ -98,4 +98,3 @@ func TestFinding1FourEyesIsAboutPeople(t *testing.T) {
 		}
 	})
 }
-
