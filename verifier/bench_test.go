@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,8 @@ import (
 	"github.com/smki/smki/bundle"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smki/smki/internal/cputime"
 )
 
 // benchSetup returns a verifier whose ADT never quarantines and n signed SR
@@ -63,10 +67,15 @@ func ecdsaFixture(b *testing.B) (*ecdsa.PublicKey, []byte, []byte) {
 }
 
 // BenchmarkVerifyServiceRequest is the full check of a signed SR 1.6. It
-// also times one raw ECDSA verify per iteration, interleaved with the
-// timer stopped (so machine noise hits both alike), and reports
-// verify/ecdsa: the full check as a multiple of the physical floor (goal
-// <= 1.43).
+// also times one raw ECDSA verify per iteration, interleaved, and reports
+// the full check as a multiple of that physical floor (goal <= 1.15):
+//
+//   - verify/ecdsa: the median of the per-iteration ratios of the calling
+//     thread's CPU time (internal/cputime), so that other processes on a
+//     shared machine and GC spikes do not count;
+//   - verify/ecdsa-wall: the ratio of the summed wall times, which also
+//     charges the background GC the request's allocations cause. On a
+//     quiet machine the two agree; state both.
 func BenchmarkVerifyServiceRequest(b *testing.B) {
 	v, msgs := benchSetup(b, b.N)
 	benchVerify(b, v.Verify, msgs)
@@ -87,26 +96,40 @@ func BenchmarkVerifyServiceRequestInstrumented(b *testing.B) {
 func benchVerify(b *testing.B, verify func([]byte, time.Time) Decision, msgs [][]byte) {
 	pub, h, sig := ecdsaFixture(b)
 	at := testNow.Add(time.Minute)
-	var ecdsaTotal time.Duration
+	var ecdsaWall, verifyWall, ecdsaCPU time.Duration
+	ratios := make([]float64, 0, b.N)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		t0 := time.Now()
+		w0, c0 := time.Now(), cputime.Thread()
 		if !ecdsa.VerifyASN1(pub, h, sig) {
 			b.Fatal("baseline verify failed")
 		}
-		ecdsaTotal += time.Since(t0)
-		b.StartTimer()
-		if d := verify(msgs[i], at); !d.Accepted() {
+		c1, w1 := cputime.Thread(), time.Now()
+		b.StartTimer() // outside both intervals: it reads the memory statistics
+		w2, c2 := time.Now(), cputime.Thread()
+		d := verify(msgs[i], at)
+		c3, w3 := cputime.Thread(), time.Now()
+		if !d.Accepted() {
 			b.Fatalf("request %d: %+v", i, d)
+		}
+		ecdsaWall += w1.Sub(w0)
+		verifyWall += w3.Sub(w2)
+		ecdsaCPU += c1 - c0
+		if c1 > c0 {
+			ratios = append(ratios, float64(c3-c2)/float64(c1-c0))
 		}
 	}
 	b.StopTimer()
-	nsECDSA := float64(ecdsaTotal.Nanoseconds()) / float64(b.N)
-	nsVerify := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	b.ReportMetric(nsECDSA, "ecdsa-ns/op")
-	b.ReportMetric(nsVerify/nsECDSA, "verify/ecdsa")
+	slices.Sort(ratios)
+	if len(ratios) > 0 {
+		b.ReportMetric(ratios[len(ratios)/2], "verify/ecdsa")
+	}
+	b.ReportMetric(float64(verifyWall)/float64(ecdsaWall), "verify/ecdsa-wall")
+	b.ReportMetric(float64(ecdsaCPU.Nanoseconds())/float64(b.N), "ecdsa-cpu-ns/op")
 }
 
 // BenchmarkECDSAP256Verify is one raw ecdsa.Verify on P-256.

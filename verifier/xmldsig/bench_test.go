@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/smki/smki/internal/cputime"
 )
 
 // The budget: Parse+Verify of a signed 2 KB SR 1.6 at most 1.25x one raw
@@ -81,11 +83,11 @@ func benchRatio(b *testing.B, withCert bool) {
 	var base, subject time.Duration
 	var ratios []float64
 	for b.Loop() {
-		t0 := threadCPU()
+		t0 := cputime.Thread()
 		if !ecdsa.Verify(&key.PublicKey, h[:], r, s) {
 			b.Fatal("baseline verify failed")
 		}
-		t1 := threadCPU()
+		t1 := cputime.Thread()
 		d, err := Parse(doc, DefaultLimits())
 		if err != nil {
 			b.Fatal(err)
@@ -93,7 +95,7 @@ func benchRatio(b *testing.B, withCert bool) {
 		if _, _, err := d.Verify(&key.PublicKey); err != nil {
 			b.Fatal(err)
 		}
-		t2 := threadCPU()
+		t2 := cputime.Thread()
 		base += t1 - t0
 		subject += t2 - t1
 		ratios = append(ratios, float64(t2-t1)/float64(t1-t0))

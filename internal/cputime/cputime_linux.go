@@ -1,4 +1,4 @@
-package xmldsig
+package cputime
 
 import (
 	"syscall"
@@ -6,10 +6,11 @@ import (
 	"unsafe"
 )
 
-// threadCPU is the calling OS thread's CPU time (CLOCK_THREAD_CPUTIME_ID):
-// on a shared, busy machine it leaves out the time other processes held the
-// core, which wall-clock ratios cannot. Callers lock the OS thread.
-func threadCPU() time.Duration {
+// Thread is the calling OS thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+// Callers lock the OS thread (runtime.LockOSThread) around a measurement.
+// Work the runtime does on other threads (background GC) is not counted:
+// report a wall-clock figure beside it.
+func Thread() time.Duration {
 	const clockThreadCPUTimeID = 3
 	var ts syscall.Timespec
 	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {

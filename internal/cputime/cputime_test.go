@@ -1,0 +1,30 @@
+package cputime
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestThreadAdvancesWithWorkNotSleep(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := Thread()
+	time.Sleep(50 * time.Millisecond)
+	slept := Thread() - t0
+	t1 := Thread()
+	x := 0
+	for i := 0; i < 50_000_000; i++ {
+		x += i ^ x
+	}
+	worked := Thread() - t1
+	if x == 42 {
+		t.Log(x)
+	}
+	if worked <= 0 {
+		t.Fatalf("thread CPU time did not advance over a busy loop (%v)", worked)
+	}
+	if runtime.GOOS == "linux" && slept >= 25*time.Millisecond {
+		t.Fatalf("thread CPU time counted a 50ms sleep as %v", slept)
+	}
+}
