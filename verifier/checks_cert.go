@@ -18,14 +18,17 @@ import (
 // Passing results are cached by leaf fingerprint for this generation.
 func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainResult, Decision, bool) {
 	var candidates []repoEntry
-	if is := ki.IssuerSerial; is != nil && is.Serial != nil {
-		k, err := serialKey(is.IssuerName, is.Serial)
-		if err != nil {
-			return nil, reject(CodeCERT, "KeyInfo X509IssuerName %q: %v", is.IssuerName, err), false
-		}
-		candidates = st.pol.repo[k]
-		if len(candidates) == 0 {
-			candidates = fromKeyInfo(ki, &k)
+	if is := ki.IssuerSerial; is != nil {
+		var found bool
+		if candidates, found = st.pol.written.lookup(is.IssuerName, is.Serial); !found {
+			k, err := serialKey(is)
+			if err != nil {
+				return nil, reject(CodeCERT, "KeyInfo X509IssuerName %q: %v", is.IssuerName, err), false
+			}
+			candidates = st.pol.repo[k]
+			if len(candidates) == 0 {
+				candidates = fromKeyInfo(ki, &k)
+			}
 		}
 	} else {
 		candidates = fromKeyInfo(ki, nil)
@@ -37,7 +40,14 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 		return nil, reject(CodeCERT, "signer certificate ambiguous: %d certificates share issuer and serial", len(candidates)), false
 	}
 	e := candidates[0]
-	if r, ok := st.cache.Load(e.fp); ok {
+	// The cache key: a repository certificate by its (per-generation
+	// stable) pointer, which costs no allocation; one from KeyInfo, parsed
+	// anew per request, by its fingerprint.
+	var key any = e.cert
+	if e.fromMsg {
+		key = e.fp
+	}
+	if r, ok := st.cache.Load(key); ok {
 		res := r.(*chainResult)
 		if !res.validAt(at) {
 			return nil, reject(CodeCERT, "signer chain not valid at %s", at.UTC().Format(time.RFC3339)), false
@@ -48,7 +58,7 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 	if err != nil {
 		return nil, reject(CodeCERT, "%v", err), false
 	}
-	st.cache.Store(e.fp, res)
+	st.cache.Store(key, res)
 	return res, Decision{}, true
 }
 
@@ -65,5 +75,5 @@ func fromKeyInfo(ki xmldsig.KeyInfo, want *certKey) []repoEntry {
 	if want != nil && keyOf(c) != *want {
 		return nil
 	}
-	return []repoEntry{{cert: c, fp: sha256.Sum256(c.Raw)}}
+	return []repoEntry{{cert: c, fp: sha256.Sum256(c.Raw), fromMsg: true}}
 }

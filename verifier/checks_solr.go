@@ -12,20 +12,23 @@ import (
 	"github.com/smki/smki/verifier/gbcs"
 )
 
-// adtScope is what an accepted SC request counts against.
+// adtScope is what an accepted SC request counts against; the zero value
+// (no event) is "no scope", for every other role.
 type adtScope struct {
-	key   adtKey
-	th    bundle.ADTThreshold
-	event *bundle.SoLREvent
+	key    adtKey
+	th     bundle.ADTThreshold
+	event  *bundle.SoLREvent
+	reason string // the accept's reason, prepared with the policy
 }
 
 // checkSoLR is step 9 for SC users (R6, default deny): an approved event
 // active at at names the user as its SRP, the target device is registered
 // to a supplier user of the event's failed party, and an ADT file covers
 // that supplier and SRV. Other roles pass with no scope.
-func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at time.Time) (*adtScope, Decision, bool) {
+func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at time.Time) (adtScope, Decision, bool) {
+	var none adtScope
 	if u.Role != role.SoLRContingency {
-		return nil, Decision{}, true
+		return none, Decision{}, true
 	}
 	events := st.pol.eventsBySRP[u.UserID]
 	var active []*bundle.SoLREvent
@@ -35,11 +38,11 @@ func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at ti
 		}
 	}
 	if len(active) == 0 {
-		return nil, reject(CodeE4, "no approved SoLR event is active for %s at %s", u.UserID, at.UTC().Format(time.RFC3339)), false
+		return none, reject(CodeE4, "no approved SoLR event is active for %s at %s", u.UserID, at.UTC().Format(time.RFC3339)), false
 	}
 	dev, ok := st.pol.devices[req.ID.Target]
 	if !ok {
-		return nil, reject(CodeE4, "device %s is not in the device registry", req.ID.Target), false
+		return none, reject(CodeE4, "device %s is not in the device registry", req.ID.Target), false
 	}
 	var event *bundle.SoLREvent
 	for _, e := range active {
@@ -49,33 +52,33 @@ func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at ti
 		}
 	}
 	if event == nil {
-		return nil, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event", req.ID.Target, dev.SupplierUser), false
+		return none, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event", req.ID.Target, dev.SupplierUser), false
 	}
 	// A future-dated command executes on the device later, without coming
 	// back here: it must not execute after the event that authorised it
 	// has ended (the failed Supplier's devices then belong to the new one).
 	if x := req.ExecutionDateTime; !x.IsZero() && event.End != nil && !x.Before(*event.End) {
-		return nil, reject(CodeE4, "ExecutionDateTime %s is not before the end of SoLR event %s (%s)",
+		return none, reject(CodeE4, "ExecutionDateTime %s is not before the end of SoLR event %s (%s)",
 			x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
 	}
 	// The same for a future-dated SMETS2+ command, whose execution time is
 	// inside the signed GBCS payload (checkAllowed has parsed it for SR 1.6).
 	if req.CommandVariant >= 5 && req.CommandVariant <= 7 && len(req.GBCSPayload) > 0 && event.End != nil {
 		if x, err := gbcs.ExecutionTime(req.GBCSPayload); err == nil && x != nil && !x.Before(*event.End) {
-			return nil, reject(CodeE4, "the GBCS command executes at %s, not before the end of SoLR event %s (%s)",
+			return none, reject(CodeE4, "the GBCS command executes at %s, not before the end of SoLR event %s (%s)",
 				x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
 		}
 	}
 	scope, ok := st.pol.adt[[2]eui64.ID{u.UserID, dev.SupplierUser}]
 	if !ok {
-		return nil, reject(CodeE4, "no ADT file of %s covers supplier %s", u.UserID, dev.SupplierUser), false
+		return none, reject(CodeE4, "no ADT file of %s covers supplier %s", u.UserID, dev.SupplierUser), false
 	}
 	srv := req.ServiceReferenceVariant
 	th, ok := scope.SRVs[srv]
 	if !ok {
-		return nil, reject(CodeE4, "the ADT file of %s for supplier %s has no thresholds for %s", u.UserID, dev.SupplierUser, srv), false
+		return none, reject(CodeE4, "the ADT file of %s for supplier %s has no thresholds for %s", u.UserID, dev.SupplierUser, srv), false
 	}
-	return &adtScope{key: adtKey{user: u.UserID, srv: srv}, th: th, event: event}, Decision{}, true
+	return adtScope{key: adtKey{user: u.UserID, srv: srv}, th: th, event: event, reason: st.pol.acceptReason[event]}, Decision{}, true
 }
 
 // commit is the last step, atomic across requests: AD1 (quarantined, or
@@ -102,7 +105,7 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 	var warnings []string
 	var w *adtWindow
 	var period time.Duration
-	if scope != nil {
+	if scope.event != nil {
 		period = time.Duration(scope.th.Period)
 		w = v.adt[scope.key]
 		if w == nil {
@@ -134,7 +137,7 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 	var ticket Ticket
 	if v.journal != nil {
 		var rec *ADTRecord
-		if scope != nil {
+		if scope.event != nil {
 			rec = &ADTRecord{User: scope.key.user, SRV: scope.key.srv, At: at, Period: period}
 		}
 		t, err := v.journal.Stage(orig, ctr, rec)
@@ -149,8 +152,8 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 		w.record(at)
 	}
 	reason := "accepted"
-	if scope != nil {
-		reason = fmt.Sprintf("accepted under SoLR event %s", scope.event.ID)
+	if scope.event != nil {
+		reason = scope.reason
 	}
 	return Decision{Decision: Accept, Reason: reason, Route: req.ID.Target.String(), Warnings: warnings, Request: req}, ticket
 }

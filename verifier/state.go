@@ -16,16 +16,18 @@ import (
 // policyState is everything derived from one bundle, indexed for the
 // request path. It is built once per SetBundle and never mutated.
 type policyState struct {
-	bundle      *bundle.Bundle
-	users       map[eui64.ID]*bundle.User
-	devices     map[eui64.ID]*bundle.Device
-	eventsBySRP map[eui64.ID][]*bundle.SoLREvent
-	events      []*bundle.SoLREvent
-	adt         map[[2]eui64.ID]*bundle.ADTScope // (SC user, supplier user)
-	allow       map[role.UserRole]map[string]bool
-	repo        repository
-	inter       *x509.CertPool // configured intermediates plus the bundle's CA certificates
-	bundleRev   map[certKey]time.Time
+	bundle       *bundle.Bundle
+	users        map[eui64.ID]*bundle.User
+	devices      map[eui64.ID]*bundle.Device
+	eventsBySRP  map[eui64.ID][]*bundle.SoLREvent
+	events       []*bundle.SoLREvent
+	acceptReason map[*bundle.SoLREvent]string     // "accepted under SoLR event ID"
+	adt          map[[2]eui64.ID]*bundle.ADTScope // (SC user, supplier user)
+	allow        map[role.UserRole]map[string]bool
+	repo         repository
+	written      writtenIndex   // repo by X509IssuerSerial as written
+	inter        *x509.CertPool // configured intermediates plus the bundle's CA certificates
+	bundleRev    map[certKey]time.Time
 }
 
 func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate) (*policyState, error) {
@@ -33,15 +35,16 @@ func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate
 		return nil, err
 	}
 	p := &policyState{
-		bundle:      b,
-		users:       make(map[eui64.ID]*bundle.User, len(b.Users)),
-		devices:     make(map[eui64.ID]*bundle.Device, len(b.Devices)),
-		eventsBySRP: map[eui64.ID][]*bundle.SoLREvent{},
-		adt:         make(map[[2]eui64.ID]*bundle.ADTScope, len(b.ADT)),
-		allow:       map[role.UserRole]map[string]bool{},
-		repo:        repository{},
-		inter:       ta.inter.Clone(),
-		bundleRev:   map[certKey]time.Time{},
+		bundle:       b,
+		users:        make(map[eui64.ID]*bundle.User, len(b.Users)),
+		devices:      make(map[eui64.ID]*bundle.Device, len(b.Devices)),
+		eventsBySRP:  map[eui64.ID][]*bundle.SoLREvent{},
+		acceptReason: make(map[*bundle.SoLREvent]string, len(b.SoLREvents)),
+		adt:          make(map[[2]eui64.ID]*bundle.ADTScope, len(b.ADT)),
+		allow:        map[role.UserRole]map[string]bool{},
+		repo:         repository{},
+		inter:        ta.inter.Clone(),
+		bundleRev:    map[certKey]time.Time{},
 	}
 	for i := range b.Users {
 		p.users[b.Users[i].UserID] = &b.Users[i]
@@ -52,6 +55,7 @@ func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate
 	for i := range b.SoLREvents {
 		e := &b.SoLREvents[i]
 		p.events = append(p.events, e)
+		p.acceptReason[e] = "accepted under SoLR event " + e.ID
 		p.eventsBySRP[e.SRPUser] = append(p.eventsBySRP[e.SRPUser], e)
 	}
 	for i := range b.ADT {
@@ -81,6 +85,7 @@ func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate
 			p.inter.AddCert(c)
 		}
 	}
+	p.written = p.repo.written()
 	if err := addRevoked(p.bundleRev, b.Revoked); err != nil {
 		return nil, fmt.Errorf("%w: %v", bundle.ErrBundleInvalid, err)
 	}
@@ -116,7 +121,7 @@ type state struct {
 	gen   uint64
 	pol   *policyState
 	rev   *revState
-	cache *sync.Map // [32]byte leaf fingerprint -> *chainResult
+	cache *sync.Map // leaf *x509.Certificate of the repository, or [32]byte fingerprint of a KeyInfo one -> *chainResult
 }
 
 // mergeRevocations builds the revocation view of pol + feed entries + CRLs.

@@ -8,13 +8,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/smki/smki/bundle"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier/xmldsig"
 )
 
 // certKey finds a certificate by issuer and serial, the way KeyInfo
@@ -31,8 +31,9 @@ func keyOf(c *x509.Certificate) certKey {
 // repoEntry is a certificate of the repository with its fingerprint, the
 // key of the chain cache.
 type repoEntry struct {
-	cert *x509.Certificate
-	fp   [32]byte
+	cert    *x509.Certificate
+	fp      [32]byte
+	fromMsg bool // from the request's KeyInfo, not the repository
 }
 
 // repository is the verifier's certificate repository: the bundle's
@@ -49,6 +50,43 @@ func (r repository) add(c *x509.Certificate) {
 		}
 	}
 	r[k] = append(r[k], repoEntry{cert: c, fp: fp})
+}
+
+// writtenIndex maps the X509IssuerSerial text that smki's and DCC's
+// signers write for a certificate (xmldsig.IssuerName, NUL, the decimal
+// serial) to the repository's entries under that certificate's key, all of
+// them, so that an ambiguous key stays ambiguous. It is the request path's
+// fast lookup: an exact match costs no name parsing and no allocation; any
+// other spelling falls back to the normalised key.
+type writtenIndex map[string][]repoEntry
+
+func (r repository) written() writtenIndex {
+	w := make(writtenIndex, len(r))
+	for k, es := range r {
+		for _, e := range es {
+			name := xmldsig.IssuerName(e.cert)
+			// Only where the slow path would find the same key: the fast
+			// path must never accept a spelling the slow one refuses.
+			if ik, err := dnKeyFromString(name); err != nil || ik != k.issuer {
+				continue
+			}
+			w[string(appendWrittenKey(nil, name, e.cert.SerialNumber.String()))] = es
+		}
+	}
+	return w
+}
+
+func appendWrittenKey(b []byte, issuer, serial string) []byte {
+	b = append(b, issuer...)
+	b = append(b, 0)
+	return append(b, serial...)
+}
+
+// lookup returns the entries for an X509IssuerSerial as written.
+func (w writtenIndex) lookup(issuer, serial string) ([]repoEntry, bool) {
+	var buf [256]byte
+	es, ok := w[string(appendWrittenKey(buf[:0], issuer, serial))]
+	return es, ok
 }
 
 // trustAnchors are the static trust inputs of a Verifier.
@@ -229,10 +267,10 @@ func addRevoked(m map[certKey]time.Time, list []bundle.RevokedCert) error {
 }
 
 // serialKey is the repository key of an IssuerSerial from KeyInfo.
-func serialKey(issuer string, serial *big.Int) (certKey, error) {
-	ik, err := dnKeyFromString(issuer)
+func serialKey(is *xmldsig.IssuerSerial) (certKey, error) {
+	ik, err := dnKeyFromString(is.IssuerName)
 	if err != nil {
 		return certKey{}, err
 	}
-	return certKey{issuer: ik, serial: serial.Text(16)}, nil
+	return certKey{issuer: ik, serial: is.SerialNumber().Text(16)}, nil
 }

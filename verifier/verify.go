@@ -1,7 +1,9 @@
 package verifier
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/smki/smki/verifier/duis"
@@ -33,7 +35,11 @@ import (
 func (v *Verifier) Verify(data []byte, at time.Time) Decision {
 	d := v.verify(data, at)
 	if d.Accepted() {
-		v.log.Debug("verify", "decision", d.Decision, "route", d.Route, "warnings", d.Warnings)
+		// Guarded: building the attributes costs allocations on every
+		// accept even when debug logging is off.
+		if v.log.Enabled(context.Background(), slog.LevelDebug) {
+			v.log.Debug("verify", "decision", d.Decision, "route", d.Route, "warnings", d.Warnings)
+		}
 	} else {
 		v.log.Info("verify", "decision", d.Decision, "code", d.Code, "reason", d.Reason)
 	}
@@ -50,6 +56,9 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 		}
 		return reject(CodeMALFORMED, "%v", err)
 	}
+	// Nothing of doc outlives this call but the element tree and the
+	// certificate DER taken from it, which Release leaves alone.
+	defer doc.Release()
 
 	if d, stale := v.stale(st); stale {
 		return d
@@ -87,7 +96,7 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 	if !ok {
 		return d
 	}
-	return v.commit(u, req, scope, at)
+	return v.commit(u, req, &scope, at)
 }
 
 // stale fails closed when the data the decision rests on is too old, or

@@ -132,10 +132,11 @@ func leaf(e *xmldsig.Element) (string, error) {
 }
 
 // sequence matches kids against names in order; names ending in "?" are
-// optional. It returns one element (or nil) per name.
-func sequence(parent *xmldsig.Element, names ...string) ([]*xmldsig.Element, error) {
+// optional. It sets out[n] to the element (or nil) for names[n]; out must
+// be as long as names (callers pass an array: no allocation).
+func sequence(out []*xmldsig.Element, parent *xmldsig.Element, names ...string) error {
 	kids := parent.ChildElements()
-	out := make([]*xmldsig.Element, len(names))
+	clear(out)
 	k := 0
 	for n, name := range names {
 		opt := strings.HasSuffix(name, "?")
@@ -146,25 +147,25 @@ func sequence(parent *xmldsig.Element, names ...string) ([]*xmldsig.Element, err
 			continue
 		}
 		if !opt {
-			return nil, bad("sr:%s: missing or misplaced sr:%s", parent.Local, name)
+			return bad("sr:%s: missing or misplaced sr:%s", parent.Local, name)
 		}
 	}
 	if k != len(kids) {
-		return nil, bad("sr:%s: unexpected element %s", parent.Local, kids[k].Local)
+		return bad("sr:%s: unexpected element %s", parent.Local, kids[k].Local)
 	}
 	if !blank(parent.Text) {
-		return nil, bad("text in sr:%s", parent.Local)
+		return bad("text in sr:%s", parent.Local)
 	}
-	return out, nil
+	return nil
 }
 
 func readHeader(req *Request, h *xmldsig.Element) error {
 	if len(h.Attrs) != 0 {
 		return bad("sr:Header must not have attributes")
 	}
-	f, err := sequence(h, "RequestID", "FirstInSequence?", "PrecedingServiceRequestID?",
-		"CommandVariant", "ServiceReference", "ServiceReferenceVariant")
-	if err != nil {
+	var f [6]*xmldsig.Element
+	if err := sequence(f[:], h, "RequestID", "FirstInSequence?", "PrecedingServiceRequestID?",
+		"CommandVariant", "ServiceReference", "ServiceReferenceVariant"); err != nil {
 		return err
 	}
 	v, err := leaf(f[0])
@@ -228,12 +229,24 @@ func isServiceRef(s string) bool {
 	if s == "" || len(s) > 16 {
 		return false
 	}
-	for _, p := range strings.Split(s, ".") {
-		if p == "" || len(p) > 3 || strings.TrimLeft(p, "0123456789") != "" {
+	// Dot-separated runs of 1-3 digits, scanned in place.
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if run == 0 {
+				return false
+			}
+			run = 0
+		case '0' <= c && c <= '9':
+			if run++; run > 3 {
+				return false
+			}
+		default:
 			return false
 		}
 	}
-	return true
+	return run > 0
 }
 
 func isDecimal(s string) bool {
@@ -284,8 +297,8 @@ func readSignedPreCommand(req *Request, e *xmldsig.Element) error {
 	if len(e.Attrs) != 0 {
 		return bad("sr:SignedPreCommand must not have attributes")
 	}
-	f, err := sequence(e, "ExecutionDateTime?", "GBCSPayload")
-	if err != nil {
+	var f [2]*xmldsig.Element
+	if err := sequence(f[:], e, "ExecutionDateTime?", "GBCSPayload"); err != nil {
 		return err
 	}
 	if err := readExecution(req, f[0]); err != nil {
@@ -344,8 +357,8 @@ func readUpdatePaymentMode(req *Request, e *xmldsig.Element) error {
 		if len(m.Attrs) != 0 {
 			return bad("sr:Prepayment must not have attributes")
 		}
-		f, err := sequence(m, "SuspendDebtDisabled", "SuspendDebtEmergency", "DisablementThreshold")
-		if err != nil {
+		var f [3]*xmldsig.Element
+		if err := sequence(f[:], m, "SuspendDebtDisabled", "SuspendDebtEmergency", "DisablementThreshold"); err != nil {
 			return err
 		}
 		for _, b := range f[:2] {

@@ -42,18 +42,38 @@ func ParseRequestID(s string) (RequestID, error) {
 	return id, nil
 }
 
-// parseEUI accepts exactly the DUIS form "90-B3-D5-1F-30-01-00-00".
+// parseEUI accepts exactly the DUIS form "90-B3-D5-1F-30-01-00-00" (hex
+// digits in either case), decoding in place: it is on every request's path.
 func parseEUI(s string) (eui64.ID, error) {
-	for i := 2; i < len(s); i += 3 {
-		if s[i] != '-' {
+	var id eui64.ID
+	if len(s) != 23 {
+		return id, fmt.Errorf("%w: %q is not a hyphenated EUI-64", ErrMalformed, s)
+	}
+	for k := range id {
+		i := 3 * k
+		if k > 0 && s[i-1] != '-' {
 			return eui64.ID{}, fmt.Errorf("%w: %q is not a hyphenated EUI-64", ErrMalformed, s)
 		}
-	}
-	id, err := eui64.Parse(s)
-	if err != nil {
-		return eui64.ID{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi > 15 || lo > 15 {
+			return eui64.ID{}, fmt.Errorf("%w: %q is not a hyphenated EUI-64", ErrMalformed, s)
+		}
+		id[k] = hi<<4 | lo
 	}
 	return id, nil
+}
+
+// unhex is the value of a hex digit, or 255.
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
 }
 
 // String returns the canonical form (upper-case hex), which ParseRequestID

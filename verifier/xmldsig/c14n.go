@@ -1,5 +1,7 @@
 package xmldsig
 
+import "sync"
+
 // canon writes Canonical XML 1.0 or Exclusive Canonical XML 1.0 (both
 // without comments; comments never reach here) of one element subtree of
 // the scanned tokens, optionally leaving out one nested subtree (the
@@ -44,6 +46,8 @@ type canon struct {
 	concat []textSpan
 	cbuf   []byte
 
+	siBuf []byte // pooled output buffer for SignedInfo, hashed and dropped
+
 	stackBuf [8]nsDecl
 	marksBuf [24]int32
 	nsBufBuf [8]nsDecl
@@ -60,9 +64,29 @@ type textSpan struct {
 }
 
 func newCanon(sc *scanner, exclusive bool, outCap int) *canon {
-	c := &canon{sc: sc, toks: sc.toks, attrs: sc.attrs, decls: sc.decls}
-	c.reset(exclusive, outCap)
+	c := new(canon)
+	c.init(sc, exclusive, outCap)
 	return c
+}
+
+// canonPool holds canons for Document.Verify, with their SignedInfo buffer.
+var canonPool = sync.Pool{New: func() any { return new(canon) }}
+
+// init points c at sc's tokens and resets it.
+func (c *canon) init(sc *scanner, exclusive bool, outCap int) {
+	c.sc, c.toks, c.attrs, c.decls = sc, sc.toks, sc.attrs, sc.decls
+	c.reset(exclusive, outCap)
+}
+
+// put returns c to canonPool without any reference to the document or the
+// tree it built (both belong to the caller now).
+func (c *canon) put() {
+	si := c.siBuf
+	if cap(si) > maxPooledOut {
+		si = nil
+	}
+	*c = canon{siBuf: si[:0]}
+	canonPool.Put(c)
 }
 
 // reset prepares c for another run with a fresh output buffer (the previous

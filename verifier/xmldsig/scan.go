@@ -142,15 +142,26 @@ func malformed(format string, args ...any) error {
 // scan runs the whole scan. It never panics on any input; every problem is
 // ErrMalformed.
 func scan(data []byte, lim Limits, allowComments bool) (*scanner, error) {
+	sc := new(scanner)
+	if err := scanInto(sc, new(scanBufs), nil, nil, data, lim, allowComments); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// scanInto is scan writing its result to dst, with bufs as the small
+// slices' backing and toks and out reused when their capacity suffices
+// (Parse passes pooled ones).
+func scanInto(dst *scanner, bufs *scanBufs, toks []token, out []byte, data []byte, lim Limits, allowComments bool) error {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxBytes {
-		return nil, malformed("document is %d bytes, limit %d", len(data), lim.MaxBytes)
+		return malformed("document is %d bytes, limit %d", len(data), lim.MaxBytes)
 	}
 	if len(data) > 1<<30 {
-		return nil, malformed("document too large")
+		return malformed("document too large")
 	}
 	if err := checkChars(data); err != nil {
-		return nil, err
+		return err
 	}
 	// Every token starts at or just before a '<' (a start tag may add its
 	// end token, character data precedes a tag): 3 per '<' is the worst
@@ -159,14 +170,21 @@ func scan(data []byte, lim Limits, allowComments bool) (*scanner, error) {
 	// The scan runs on a stack-allocated scanner: its slice headers are
 	// rewritten at every token, and on the stack those stores need no GC
 	// write barriers (on the heap they cost a fifth of the scan while a
-	// collection is running). The result is moved to the heap at the end.
+	// collection is running). The result is moved to dst at the end.
 	var st scanner
-	bufs := new(scanBufs)
 	st.s = string(data)
 	st.lim = lim
-	st.out = make([]byte, 0, len(data))
+	if cap(out) >= len(data) {
+		st.out = out[:0]
+	} else {
+		st.out = make([]byte, 0, len(data))
+	}
 	st.sigCut = -1
-	st.toks = make([]token, 0, 2*lt+8)
+	if n := 2*lt + 8; cap(toks) >= n {
+		st.toks = toks[:0]
+	} else {
+		st.toks = make([]token, 0, n)
+	}
 	st.allowComments = allowComments
 	st.uris = append(bufs.uris[:0], "", nsXML)
 	st.attrs = bufs.attrs[:0]
@@ -176,12 +194,11 @@ func scan(data []byte, lim Limits, allowComments bool) (*scanner, error) {
 	st.marks = bufs.marks[:0]
 	st.pending = bufs.pending[:0]
 	if err := st.document(); err != nil {
-		return nil, err
+		return err
 	}
-	sc := new(scanner)
-	*sc = st
-	sc.scope, sc.open, sc.marks, sc.pending = nil, nil, nil, nil // work stacks
-	return sc, nil
+	*dst = st
+	dst.scope, dst.open, dst.marks, dst.pending = nil, nil, nil, nil // work stacks
+	return nil
 }
 
 // charClass marks bytes that need a closer look: 1 for C0 controls other

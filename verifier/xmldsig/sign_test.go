@@ -74,7 +74,7 @@ func TestSignInterop(t *testing.T) {
 			t.Fatalf("%s: signature in the verified tree", filepath.Base(f))
 		}
 		ki := d.KeyInfo()
-		if ki.IssuerSerial == nil || ki.IssuerSerial.IssuerName != "CN=Z1,OU=07" || ki.IssuerSerial.Serial.Cmp(cert.SerialNumber) != 0 {
+		if ki.IssuerSerial == nil || ki.IssuerSerial.IssuerName != "CN=Z1,OU=07" || ki.IssuerSerial.SerialNumber().Cmp(cert.SerialNumber) != 0 {
 			t.Fatalf("%s: KeyInfo %+v", filepath.Base(f), ki.IssuerSerial)
 		}
 		if opts.IncludeCertificate != (len(ki.Certificates) == 1 && bytes.Equal(ki.Certificates[0], cert.Raw)) {
@@ -185,7 +185,7 @@ func TestVerifyXmlsecSigned(t *testing.T) {
 		}
 		if ki := d.KeyInfo(); tc.cert && (len(ki.Certificates) != 1 || !bytes.Equal(ki.Certificates[0], cert.Raw)) {
 			t.Fatalf("%s: certificates %d", tc.name, len(ki.Certificates))
-		} else if is := ki.IssuerSerial; !tc.cert && is == nil || is != nil && (NormalizeIssuerName(is.IssuerName) != NormalizeIssuerName(IssuerName(cert)) || is.Serial.Cmp(cert.SerialNumber) != 0) {
+		} else if is := ki.IssuerSerial; !tc.cert && is == nil || is != nil && (NormalizeIssuerName(is.IssuerName) != NormalizeIssuerName(IssuerName(cert)) || is.SerialNumber().Cmp(cert.SerialNumber) != 0) {
 			t.Fatalf("%s: KeyInfo %+v", tc.name, d.KeyInfo().IssuerSerial)
 		}
 		// One flipped content byte breaks the digest.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 )
 
 // The only algorithms the DUIS profile allows.
@@ -20,10 +21,19 @@ const (
 const maxCertificates = 4
 
 // IssuerSerial is the X509IssuerSerial of a KeyInfo: the issuer name as
-// written (see IssuerName and NormalizeIssuerName) and the serial number.
+// written (see IssuerName and NormalizeIssuerName) and the serial number as
+// written: non-empty decimal digits, at most 60, whitespace trimmed.
+// Keeping the text lets a verifier look the certificate up by the exact
+// bytes its own writer would produce, with no big.Int on the request path.
 type IssuerSerial struct {
 	IssuerName string
-	Serial     *big.Int
+	Serial     string
+}
+
+// SerialNumber returns the serial as an integer.
+func (is *IssuerSerial) SerialNumber() *big.Int {
+	n, _ := new(big.Int).SetString(is.Serial, 10) // digits checked by Parse
+	return n
 }
 
 // KeyInfo is what a signature says about its signer. Nothing in it is
@@ -37,6 +47,7 @@ type KeyInfo struct {
 // Document is a parsed document whose signature has the profile's shape. It
 // is immutable; Verify may be called concurrently.
 type Document struct {
+	ps        *parseState // pooled scratch, nil once released
 	sc        *scanner
 	sig       int32 // start token of ds:Signature
 	signedInf int32 // start token of ds:SignedInfo
@@ -44,7 +55,6 @@ type Document struct {
 	digest    [32]byte
 	sigValue  [64]byte
 	keyInfo   KeyInfo
-	serial    big.Int
 	issuer    IssuerSerial
 	v         validator
 }
@@ -71,27 +81,82 @@ func sigErr(format string, args ...any) error {
 // X509IssuerSerial and at most four X509Certificate, at least one of them.
 // The document element's own name is not checked (requests and responses
 // differ); that is for the caller.
+//
+// The Document's scratch memory (tokens, canonical bytes, scanner) comes
+// from a pool; Release hands it back.
 func Parse(data []byte, lim Limits) (*Document, error) {
-	sc, err := scan(data, lim, false)
-	if err != nil {
+	ps := parsePool.Get().(*parseState)
+	if err := scanInto(&ps.sc, &ps.bufs, ps.toks, ps.out, data, lim, false); err != nil {
+		ps.put()
 		return nil, err
 	}
-	return checkSignature(sc)
+	ps.toks, ps.out = ps.sc.toks, ps.sc.out // keep what grew
+	ps.doc = Document{ps: ps}
+	if err := checkSignature(&ps.sc, &ps.doc); err != nil {
+		ps.put()
+		return nil, err
+	}
+	return &ps.doc, nil
 }
 
-func checkSignature(sc *scanner) (*Document, error) {
+// parseState is the scratch of one Parse: the Document, its scanner and
+// the scanner's buffers, in one pooled allocation.
+type parseState struct {
+	doc  Document
+	sc   scanner
+	bufs scanBufs
+	toks []token
+	out  []byte
+}
+
+var parsePool = sync.Pool{New: func() any { return new(parseState) }}
+
+// Pooled buffers above these sizes are dropped, not kept: one huge
+// document must not pin its memory in the pool.
+const (
+	maxPooledToks = 4096
+	maxPooledOut  = 64 << 10
+)
+
+func (ps *parseState) put() {
+	if cap(ps.toks) > maxPooledToks {
+		ps.toks = nil
+	}
+	if cap(ps.out) > maxPooledOut {
+		ps.out = nil
+	}
+	toks, out := ps.toks[:0], ps.out[:0]
+	// Drop every reference into the last document (its string, names,
+	// texts, certificates) so that the pool pins none of it.
+	*ps = parseState{toks: toks, out: out}
+	parsePool.Put(ps)
+}
+
+// Release hands d's scratch memory back for the next Parse. After it, d,
+// its KeyInfo and the canonical bytes its Verify returned must not be used;
+// the Element tree Verify returned, and every string and certificate DER
+// taken from d, stay valid. Call it at most once, after every Verify of d
+// has returned; not calling it is safe (the memory is then collected).
+func (d *Document) Release() {
+	if ps := d.ps; ps != nil {
+		d.ps = nil
+		ps.put()
+	}
+}
+
+func checkSignature(sc *scanner, d *Document) error {
 	toks := sc.toks
 	sig := int32(-1)
 	for i := range toks {
 		if sc.isElem(int32(i), NamespaceDS, "Signature") {
 			if sig >= 0 {
-				return nil, sigErr("more than one ds:Signature")
+				return sigErr("more than one ds:Signature")
 			}
 			sig = int32(i)
 		}
 	}
 	if sig < 0 {
-		return nil, sigErr("no ds:Signature")
+		return sigErr("no ds:Signature")
 	}
 	// The root is token 0 and its end is the last token. The signature must
 	// be a child of it, with nothing but whitespace after it.
@@ -99,7 +164,7 @@ func checkSignature(sc *scanner) (*Document, error) {
 	sigEnd := toks[sig].end
 	for i := sigEnd + 1; i < rootEnd; i++ {
 		if toks[i].kind != tText || !isXMLSpace(sc.textOf(&toks[i])) {
-			return nil, sigErr("ds:Signature is not the last child of the document element")
+			return sigErr("ds:Signature is not the last child of the document element")
 		}
 	}
 	// Depth 1: walk the root's children.
@@ -114,42 +179,42 @@ func checkSignature(sc *scanner) (*Document, error) {
 		}
 	}
 	if !isChild {
-		return nil, sigErr("ds:Signature is nested, not a child of the document element")
+		return sigErr("ds:Signature is nested, not a child of the document element")
 	}
 
-	d := &Document{sc: sc, sig: sig}
+	d.sc, d.sig = sc, sig
 	v := &d.v
 	v.sc = sc
 	if err := v.noAttrs(sig); err != nil {
-		return nil, err
+		return err
 	}
 	kids, err := v.children(sig, "SignedInfo", "SignatureValue", "KeyInfo")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d.signedInf = kids[0]
 	if err := v.signedInfo(d, kids[0]); err != nil {
-		return nil, err
+		return err
 	}
 	if err := v.noAttrs(kids[1]); err != nil {
-		return nil, err
+		return err
 	}
 	var svBuf [96]byte
 	sv, err := v.base64Leaf(kids[1], svBuf[:])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(sv) != 64 {
 		if len(sv) > 0 && sv[0] == 0x30 {
-			return nil, sigErr("SignatureValue is DER (%d bytes); the profile requires raw r||s", len(sv))
+			return sigErr("SignatureValue is DER (%d bytes); the profile requires raw r||s", len(sv))
 		}
-		return nil, sigErr("SignatureValue is %d bytes, want 64 (raw r||s)", len(sv))
+		return sigErr("SignatureValue is %d bytes, want 64 (raw r||s)", len(sv))
 	}
 	copy(d.sigValue[:], sv)
 	if err := v.keyInfo(d, kids[2]); err != nil {
-		return nil, err
+		return err
 	}
-	return d, nil
+	return nil
 }
 
 // validator checks element shapes inside the signature. Child lists are
@@ -409,7 +474,7 @@ func (v *validator) keyInfo(d *Document, ki int32) error {
 			if d.keyInfo.IssuerSerial != nil {
 				return sigErr("more than one X509IssuerSerial")
 			}
-			if err := v.issuerSerial(it, &d.issuer, &d.serial); err != nil {
+			if err := v.issuerSerial(it, &d.issuer); err != nil {
 				return err
 			}
 			d.keyInfo.IssuerSerial = &d.issuer
@@ -432,7 +497,7 @@ func (v *validator) keyInfo(d *Document, ki int32) error {
 	return nil
 }
 
-func (v *validator) issuerSerial(i int32, is *IssuerSerial, serial *big.Int) error {
+func (v *validator) issuerSerial(i int32, is *IssuerSerial) error {
 	kids, err := v.children(i, "X509IssuerName", "X509SerialNumber")
 	if err != nil {
 		return err
@@ -463,9 +528,6 @@ func (v *validator) issuerSerial(i int32, is *IssuerSerial, serial *big.Int) err
 			return sigErr("X509SerialNumber %q is not a non-negative decimal", sn)
 		}
 	}
-	if _, ok := serial.SetString(sn, 10); !ok {
-		return sigErr("bad X509SerialNumber %q", sn)
-	}
-	*is = IssuerSerial{IssuerName: name, Serial: serial}
+	*is = IssuerSerial{IssuerName: name, Serial: sn}
 	return nil
 }

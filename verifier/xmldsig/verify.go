@@ -26,7 +26,9 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	if pub == nil || pub.Curve != elliptic.P256() {
 		return nil, nil, sigErr("verification key is not ECDSA P-256")
 	}
-	c := newCanon(d.sc, d.excDigest, 0)
+	c := canonPool.Get().(*canon)
+	defer c.put()
+	c.init(d.sc, d.excDigest, 0)
 	if !d.excDigest && d.sc.sigCut == d.sig {
 		// The scan wrote the inclusive canonical form, signature cut out,
 		// from the very tokens the tree is now built from.
@@ -43,9 +45,12 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	if subtle.ConstantTimeCompare(sum[:], d.digest[:]) != 1 {
 		return nil, nil, sigErr("Reference digest does not match the document")
 	}
-	t := &d.sc.toks[d.signedInf]
-	c.reset(true, int(t.endOff-t.off)+128)
+	// SignedInfo's canonical form is hashed and dropped: write it into the
+	// pooled canon's own buffer.
+	c.reset(true, 0)
+	c.out = c.siBuf[:0]
 	c.run(d.signedInf, -1)
+	c.siBuf = c.out[:0]
 	h := sha256.Sum256(c.out)
 	if !ecdsa.VerifyASN1(pub, h[:], rawToDER(&d.sigValue)) {
 		return nil, nil, sigErr("ECDSA signature does not verify")
