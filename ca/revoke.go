@@ -126,13 +126,15 @@ func revokeFailure(err error) error {
 }
 
 // Revoke is RevokeTx in its own transaction, with the audit entries
-// appended in it (a zero entry Time is stamped with now). A
-// RevokeProgressFunc in ctx (WithRevokeProgress) observes it; if the engine
-// retries the transaction, progress starts again from zero.
+// appended in it (a zero entry Time is stamped with now). The transaction
+// is the store's Urgent one: issuance yields to it, and concurrent
+// issuance cannot make it fail or retry. A RevokeProgressFunc in ctx
+// (WithRevokeProgress) observes it; if the engine retries the transaction
+// (a lost connection), progress starts again from zero.
 func (c *CA) Revoke(ctx context.Context, serials []string, reason int, at time.Time, audit ...store.AuditEntry) ([]store.Revocation, error) {
 	var out []store.Revocation
 	progress := revokeProgressFrom(ctx)
-	err := c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.st.Urgent(ctx, func(tx store.Tx) error {
 		revs, err := c.revokeTx(tx, serials, reason, at, progress)
 		if err != nil {
 			return err

@@ -25,6 +25,11 @@ func VerifyAudit(ctx context.Context, st store.Store) error {
 // WalkAudit is VerifyAudit that also reports how many entries held and the
 // head hash (or where the chain broke).
 func WalkAudit(ctx context.Context, st store.Store) (AuditReport, error) {
+	// Entries committed but not yet chained are chained first, so the
+	// walk covers everything committed before it.
+	if err := st.SealAudit(ctx); err != nil {
+		return AuditReport{}, fmt.Errorf("%w: sealing the audit log: %w", ErrInternal, err)
+	}
 	var prev []byte
 	from := uint64(1)
 	for {

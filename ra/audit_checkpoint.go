@@ -115,6 +115,9 @@ type CheckpointResult struct {
 func CheckAuditCheckpoints(ctx context.Context, st store.Store, cps []Checkpoint) ([]CheckpointResult, error) {
 	out := make([]CheckpointResult, len(cps))
 	var errs []error
+	if err := st.SealAudit(ctx); err != nil {
+		return nil, fmt.Errorf("%w: sealing the audit log: %w", ErrInternal, err)
+	}
 	err := st.View(ctx, func(tx store.Tx) error {
 		errs = errs[:0]
 		for i, cp := range cps {

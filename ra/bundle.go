@@ -74,6 +74,11 @@ func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 	now := s.now().UTC()
 	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: now, MaxAge: bundle.Duration(s.bundleMaxAge),
 		AllowLists: map[role.UserRole][]string{}}
+	// The audit head must cover what was committed before the build (the
+	// export's own record): chain what is pending first.
+	if err := s.st.SealAudit(ctx); err != nil {
+		return nil, fmt.Errorf("%w: sealing the audit log: %w", ErrInternal, err)
+	}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if b.RevocationSeq, err = tx.RevocationSeq(); err != nil {

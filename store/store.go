@@ -42,10 +42,29 @@ func (e *SerialError) Unwrap() error { return e.Err }
 // serialisation conflict, so it must have no side effects outside the Tx.
 type Store interface {
 	// Update runs fn in one read-write transaction. If fn returns an error
-	// nothing it wrote is kept, and that error is returned.
+	// nothing it wrote is kept, and that error is returned. Contention
+	// the engine could not resolve by retrying is ErrConflict.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// Urgent is Update for work that must not be starved by concurrent
+	// Updates: revocation. It has priority: Updates of this process that
+	// have not started wait until running Urgent transactions finish, and
+	// an engine runs it so that concurrent Updates cannot make it fail or
+	// retry (see docs/architecture.md, "Contention"). fn must do what it
+	// writes through Tx methods that lock what they check (every Tx
+	// method does in an Urgent transaction).
+	Urgent(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction; writes fail with ErrReadOnly.
 	View(ctx context.Context, fn func(Tx) error) error
+	// Audit appends e to the audit log outside any transaction, in a
+	// group commit shared with concurrent Audit calls: it returns once e
+	// is durable, and it never waits for, or conflicts with, a running
+	// Update. For records that accompany no change (audited reads). Seq
+	// and the hashes are assigned when e is sealed (SealAudit).
+	Audit(ctx context.Context, e AuditEntry) error
+	// SealAudit chains every audit entry committed before the call into
+	// the hash chain (AuditEntries returns only chained entries). Engines
+	// also seal by themselves within a bounded delay of each commit.
+	SealAudit(ctx context.Context) error
 	// Close releases the store. Further calls fail.
 	Close() error
 }
@@ -136,10 +155,15 @@ type Tx interface {
 	// order, at most limit (0: no limit).
 	ListRecords(kind, after string, limit int) ([]Record, error)
 
-	// Audit. AppendAudit assigns Seq (the first is 1), PrevHash and Hash
-	// (see HashAudit) and stores the entry; callers set the other fields.
+	// Audit. AppendAudit records e with this transaction (callers set
+	// every field but Seq, PrevHash and Hash). The entry joins the hash
+	// chain when it is sealed: Seq (the first is 1), PrevHash and Hash
+	// (see HashAudit) are assigned then, in seal order. An engine may seal
+	// in the transaction itself; the returned entry then carries them,
+	// otherwise its Seq is 0 and Store.SealAudit, or the engine's own
+	// sealer shortly after commit, chains it.
 	AppendAudit(e AuditEntry) (AuditEntry, error)
-	// AuditEntries returns entries with Seq >= from, in order, at most
-	// limit (0: no limit).
+	// AuditEntries returns sealed entries with Seq >= from, in order, at
+	// most limit (0: no limit).
 	AuditEntries(from uint64, limit int) ([]AuditEntry, error)
 }

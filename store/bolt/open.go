@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +12,9 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/internal/groupcommit"
+	"github.com/smki/smki/store/internal/priority"
+	"github.com/smki/smki/store/internal/sealer"
 )
 
 // Engine errors, in addition to store's.
@@ -30,9 +34,14 @@ const DefaultLockTimeout = time.Second
 // with slow fsync the window pays for itself (see WithBatchDelay).
 const DefaultBatchDelay = 0
 
+// DefaultSealDelay is how often the Store seals its audit journal into
+// the hash chain (journal.go).
+const DefaultSealDelay = 100 * time.Millisecond
+
 type config struct {
 	lockTimeout time.Duration
 	batchDelay  time.Duration
+	sealDelay   time.Duration
 }
 
 // Option configures Open.
@@ -53,6 +62,11 @@ func WithBatchDelay(d time.Duration) Option {
 	return func(c *config) { c.batchDelay = d }
 }
 
+// WithSealDelay sets how often the audit journal is sealed (> 0).
+func WithSealDelay(d time.Duration) Option {
+	return func(c *config) { c.sealDelay = d }
+}
+
 // Store is a store.Store over one bbolt file. It is safe for concurrent
 // use: Updates run one at a time, Views concurrently with each other and
 // with an Update.
@@ -60,20 +74,30 @@ type Store struct {
 	db     *bbolt.DB
 	batch  bool
 	closed atomic.Bool
+
+	gate    priority.Gate // Urgent before Update
+	journal *journal      // Store.Audit's records until sealed
+	audits  *groupcommit.Batcher[store.AuditEntry]
+	sealMu  sync.Mutex
+	sealer  *sealer.Loop
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens or creates the store file at path (mode 0600) and its
 // buckets. It fails with ErrLocked if another process has the file open
-// for longer than the lock timeout.
+// for longer than the lock timeout. The audit journal beside it
+// (<path>.audit) is sealed into the chain before Open returns.
 func Open(path string, opts ...Option) (*Store, error) {
-	cfg := config{lockTimeout: DefaultLockTimeout, batchDelay: DefaultBatchDelay}
+	cfg := config{lockTimeout: DefaultLockTimeout, batchDelay: DefaultBatchDelay, sealDelay: DefaultSealDelay}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.lockTimeout <= 0 {
 		return nil, fmt.Errorf("bolt: open %s: lock timeout %v must be positive: %w", path, cfg.lockTimeout, store.ErrInvalid)
+	}
+	if cfg.sealDelay <= 0 {
+		return nil, fmt.Errorf("bolt: open %s: seal delay %v must be positive: %w", path, cfg.sealDelay, store.ErrInvalid)
 	}
 	if cfg.batchDelay < 0 {
 		return nil, fmt.Errorf("bolt: open %s: batch delay %v is negative: %w", path, cfg.batchDelay, store.ErrInvalid)
@@ -95,7 +119,20 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: create buckets: %w", path, err)
 	}
 	db.MaxBatchDelay = cfg.batchDelay
-	return &Store{db: db, batch: cfg.batchDelay > 0}, nil
+	j, err := openJournal(path+".audit", db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	s := &Store{db: db, batch: cfg.batchDelay > 0, journal: j}
+	s.audits = groupcommit.New(j.write)
+	if err := s.seal(); err != nil {
+		j.close()
+		db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	s.sealer = sealer.Start(cfg.sealDelay, func() { _ = s.seal() })
+	return s, nil
 }
 
 // Update runs fn in one read-write transaction, committed (and fsynced)
@@ -104,10 +141,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 // transaction, applied one after another; if one fails, the batch is
 // retried without it and the failing fn is run again alone, so fn may run
 // more than once, as store.Store allows. ctx is checked before the
-// transaction starts; bbolt cannot interrupt one that is running.
+// transaction starts; bbolt cannot interrupt one that is running. While
+// an Urgent transaction is pending, Update waits before starting.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := s.begin(ctx); err != nil {
 		return err
+	}
+	if err := s.gate.Wait(ctx); err != nil {
+		return fmt.Errorf("bolt: transaction not started: %w", err)
 	}
 	run := func(btx *bbolt.Tx) error {
 		t := &tx{btx: btx, writable: true}
@@ -118,6 +159,23 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return s.db.Batch(run)
 	}
 	return s.db.Update(run)
+}
+
+// Urgent is Update with priority: Updates not yet started wait until it
+// is done, so it waits at most for the transactions already running (bbolt
+// has one writer; nothing can make it fail or retry). It never joins a
+// group commit.
+func (s *Store) Urgent(ctx context.Context, fn func(store.Tx) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	done := s.gate.Urgent()
+	defer done()
+	return s.db.Update(func(btx *bbolt.Tx) error {
+		t := &tx{btx: btx, writable: true}
+		defer t.finish()
+		return fn(t)
+	})
 }
 
 // View runs fn in a read-only transaction; its writes fail with
@@ -143,14 +201,23 @@ func (s *Store) begin(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for running transactions and closes the file. Later calls,
-// including Close, fail with store.ErrClosed.
+// Close stops the sealer, seals the journal, waits for running
+// transactions and closes the files. Later calls, including Close, fail
+// with store.ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return fmt.Errorf("bolt: close: %w", store.ErrClosed)
 	}
+	s.sealer.Stop()
+	serr := s.seal() // what is left is sealed at the next Open
+	if err := s.journal.close(); err != nil && serr == nil {
+		serr = err
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("bolt: close: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("bolt: close: sealing the audit journal: %w", serr)
 	}
 	return nil
 }

@@ -30,6 +30,11 @@ const page = 1000
 // revoked ones are inserted good and then revoked by ImportRevocation
 // with their original sequence number, in sequence order.
 func Copy(ctx context.Context, src, dst store.Store) error {
+	// Entries committed but not yet chained are chained first, so the
+	// copy's audit log is the whole log.
+	if err := src.SealAudit(ctx); err != nil {
+		return fmt.Errorf("sealing the source's audit log: %w", err)
+	}
 	return src.View(ctx, func(stx store.Tx) error {
 		ex, ok := stx.(store.Exporter)
 		if !ok {

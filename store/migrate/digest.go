@@ -32,6 +32,9 @@ var Types = []string{"meta", "intents", "certificates", "revocations", "crls",
 // not on the engine that holds it. "counters" covers the revocation
 // sequence and the audit head, which later writes continue from.
 func Digest(ctx context.Context, st store.Store) ([]Summary, error) {
+	if err := st.SealAudit(ctx); err != nil {
+		return nil, fmt.Errorf("sealing the audit log: %w", err)
+	}
 	var out []Summary
 	err := st.View(ctx, func(tx store.Tx) error {
 		out = out[:0]

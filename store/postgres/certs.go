@@ -51,7 +51,7 @@ func (t *tx) GetIntent(serial string) (store.Intent, error) {
 	if err := t.read(); err != nil {
 		return in, err
 	}
-	row := t.q.QueryRow(t.ctx, "SELECT "+intentCols+" FROM intents WHERE serial = $1", serial)
+	row := t.q.QueryRow(t.ctx, "SELECT "+intentCols+" FROM intents WHERE serial = $1"+t.lockRow(), serial)
 	if err := scanIntent(row, &in); err != nil {
 		return store.Intent{}, t.notFound("intent "+serial, err)
 	}
@@ -125,6 +125,14 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 		return fmt.Errorf("postgres: put certificate: %w", err)
 	}
 	op := "put certificate " + c.Serial
+	if c.KeyHash != "" && t.locking {
+		// Two puts of one key for two users must not both pass the
+		// check below; SERIALIZABLE fails one of them, here a
+		// transaction-scoped lock on the key queues the second.
+		if _, err := t.exec(op, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", c.KeyHash); err != nil {
+			return err
+		}
+	}
 	if c.KeyHash != "" {
 		var owner string
 		err := t.q.QueryRow(t.ctx, "SELECT user_id FROM key_owners WHERE key_hash = $1", c.KeyHash).Scan(&owner)
@@ -186,7 +194,7 @@ func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
 	if err := t.read(); err != nil {
 		return c, err
 	}
-	if err := scanCert(t.q.QueryRow(t.ctx, "SELECT "+certCols+" FROM certificates WHERE serial = $1", serial), &c); err != nil {
+	if err := scanCert(t.q.QueryRow(t.ctx, "SELECT "+certCols+" FROM certificates WHERE serial = $1"+t.lockRow(), serial), &c); err != nil {
 		return store.Certificate{}, t.notFound("certificate "+serial, err)
 	}
 	return c, nil

@@ -18,7 +18,7 @@ func (t *tx) GetCRL(name string) (store.CRL, error) {
 		return c, err
 	}
 	var num, tu, nu string
-	row := t.q.QueryRow(t.ctx, "SELECT name, number::text, this_update, next_update, der FROM crls WHERE name = $1", name)
+	row := t.q.QueryRow(t.ctx, "SELECT name, number::text, this_update, next_update, der FROM crls WHERE name = $1"+t.lockRow(), name)
 	if err := row.Scan(&c.Name, &num, &tu, &nu, &c.DER); err != nil {
 		return store.CRL{}, t.notFound("CRL "+name, err)
 	}
@@ -104,7 +104,7 @@ func (t *tx) GetParty(id string) (store.Party, error) {
 	if err := t.read(); err != nil {
 		return p, err
 	}
-	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1", id), &p); err != nil {
+	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1"+t.lockRow(), id), &p); err != nil {
 		return store.Party{}, t.notFound("party "+id, err)
 	}
 	return p, nil
@@ -160,7 +160,7 @@ func (t *tx) GetUser(id string) (store.User, error) {
 	if err := t.read(); err != nil {
 		return u, err
 	}
-	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1", id), &u); err != nil {
+	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1"+t.lockRow(), id), &u); err != nil {
 		return store.User{}, t.notFound("user "+id, err)
 	}
 	return u, nil
@@ -219,7 +219,7 @@ func (t *tx) GetOfficer(id string) (store.Officer, error) {
 	if err := t.read(); err != nil {
 		return o, err
 	}
-	if err := scanOfficer(t.q.QueryRow(t.ctx, "SELECT "+officerCols+" FROM officers WHERE id = $1", id), &o); err != nil {
+	if err := scanOfficer(t.q.QueryRow(t.ctx, "SELECT "+officerCols+" FROM officers WHERE id = $1"+t.lockRow(), id), &o); err != nil {
 		return store.Officer{}, t.notFound("officer "+id, err)
 	}
 	return o, nil

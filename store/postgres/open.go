@@ -5,10 +5,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,7 +20,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/internal/groupcommit"
+	"github.com/smki/smki/store/internal/priority"
+	"github.com/smki/smki/store/internal/sealer"
 )
+
+// ErrInDoubt: the connection was lost while COMMIT was in flight and
+// the server could not say within InDoubtWait whether the transaction
+// committed.
+var ErrInDoubt = errors.New("E_STORE_COMMIT_IN_DOUBT")
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -28,13 +39,24 @@ var migrations embed.FS
 const migrateLockKey int64 = 0x736d6b692d6d6967 // "smki-mig"
 
 // DefaultMaxRetries is how many times Update reruns fn after a
-// serialisation failure before giving up with store.ErrConflict.
+// serialisation failure or a lost connection before giving up with
+// store.ErrConflict.
 const DefaultMaxRetries = 30
+
+// DefaultSealDelay is how often each Store seals pending audit entries
+// into the chain (seal.go): the bound on how long an entry stays outside
+// the chain while any instance runs.
+const DefaultSealDelay = 100 * time.Millisecond
+
+// InDoubtWait bounds how long Update waits for the server to settle a
+// transaction whose COMMIT was in flight when its connection was lost.
+const InDoubtWait = 10 * time.Second
 
 type config struct {
 	maxRetries  int
 	pool        func(*pgxpool.Config)
 	revokeBatch int // 0: revokeBatch; tests set it small (export_test.go)
+	sealDelay   time.Duration
 }
 
 // Option configures Open.
@@ -47,6 +69,10 @@ func WithMaxRetries(n int) Option { return func(c *config) { c.maxRetries = n } 
 // size, AfterConnect, TLS) before connecting.
 func WithPoolConfig(f func(*pgxpool.Config)) Option { return func(c *config) { c.pool = f } }
 
+// WithSealDelay sets how often the Store seals pending audit entries
+// (> 0; default DefaultSealDelay).
+func WithSealDelay(d time.Duration) Option { return func(c *config) { c.sealDelay = d } }
+
 // Store is a store.Store over a PostgreSQL database. It is safe for
 // concurrent use, and several Stores (processes) may share one database.
 type Store struct {
@@ -54,19 +80,28 @@ type Store struct {
 	maxRetries  int
 	revokeBatch int
 	closed      atomic.Bool
+
+	gate   priority.Gate                          // Urgent before Update
+	audits *groupcommit.Batcher[store.AuditEntry] // Store.Audit
+	sealMu sync.Mutex                             // one sealer per process
+	sealer *sealer.Loop
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open connects to url (a pgx connection string; a search_path parameter
-// selects the schema) and applies any pending migrations.
+// selects the schema), applies any pending migrations, seals any audit
+// entries left pending and starts sealing every seal delay.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	cfg := config{maxRetries: DefaultMaxRetries}
+	cfg := config{maxRetries: DefaultMaxRetries, sealDelay: DefaultSealDelay}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.maxRetries < 0 {
 		return nil, fmt.Errorf("postgres: open: max retries %d is negative: %w", cfg.maxRetries, store.ErrInvalid)
+	}
+	if cfg.sealDelay <= 0 {
+		return nil, fmt.Errorf("postgres: open: seal delay %v must be positive: %w", cfg.sealDelay, store.ErrInvalid)
 	}
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -86,7 +121,18 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if cfg.revokeBatch <= 0 {
 		cfg.revokeBatch = revokeBatch
 	}
-	return &Store{pool: pool, maxRetries: cfg.maxRetries, revokeBatch: cfg.revokeBatch}, nil
+	s := &Store{pool: pool, maxRetries: cfg.maxRetries, revokeBatch: cfg.revokeBatch}
+	s.audits = groupcommit.New(s.writeAudits)
+	if err := s.SealAudit(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	s.sealer = sealer.Start(cfg.sealDelay, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = s.seal(ctx, false)
+	})
+	return s, nil
 }
 
 // migrate applies the embedded migrations not yet recorded in
@@ -133,19 +179,58 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 // Update runs fn in a SERIALIZABLE transaction and commits it if fn
-// returns nil. On a serialisation failure or deadlock (in any statement,
-// even one whose error fn swallowed, or at commit) it rolls back and runs
-// fn again, up to the retry limit, with jittered exponential backoff.
+// returns nil. It waits first while an Urgent transaction of this process
+// is pending. fn runs again (up to the retry limit, with jittered
+// exponential backoff) after a serialisation failure or deadlock (in any
+// statement, even one whose error fn swallowed, or at commit), and after
+// a lost connection: one lost before COMMIT was sent wrote nothing, and
+// one lost during COMMIT is settled at once by asking the server what
+// became of the transaction (settle), so fn never runs twice for one
+// committed change.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, true, fn)
-		if err == nil || !retryable(err) {
+	if err := s.gate.Wait(ctx); err != nil {
+		return fmt.Errorf("postgres: transaction not started: %w", err)
+	}
+	return s.retry(ctx, func() error {
+		return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, modeSerializable, fn)
+	})
+}
+
+// Urgent runs fn at READ COMMITTED, where no concurrent transaction can
+// make it fail with a serialisation error: every Tx method it calls locks
+// the rows it checks before writing (the revocation counter first, then
+// certificate, record and CRL rows; see docs/architecture.md). While it is
+// pending, Updates of this process wait. A deadlock or a lost connection
+// is retried as in Update.
+func (s *Store) Urgent(ctx context.Context, fn func(store.Tx) error) error {
+	done := s.gate.Urgent()
+	defer done()
+	return s.retry(ctx, func() error {
+		return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, modeLocking, fn)
+	})
+}
+
+// View runs fn in a READ ONLY REPEATABLE READ transaction: one consistent
+// snapshot, and no serialisation failures to retry. A lost connection is
+// retried.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	return s.retry(ctx, func() error {
+		return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, modeRead, fn)
+	})
+}
+
+// retry runs attempt until it succeeds, fails for a reason a retry cannot
+// help, or the retry budget is spent (store.ErrConflict).
+func (s *Store) retry(ctx context.Context, attempt func() error) error {
+	for n := 0; ; n++ {
+		err := attempt()
+		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
-		if attempt >= s.maxRetries {
-			return fmt.Errorf("postgres: gave up after %d retries: %w: %w", attempt, store.ErrConflict, err)
+		if n >= s.maxRetries {
+			return fmt.Errorf("postgres: gave up after %d retries: %w: %w", n, store.ErrConflict, err)
 		}
-		backoff := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+		backoff := time.Duration(1<<min(n, 6)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("postgres: retry abandoned: %w", ctx.Err())
@@ -154,13 +239,21 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 }
 
-// View runs fn in a READ ONLY REPEATABLE READ transaction: one consistent
-// snapshot, and no serialisation failures to retry.
-func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
-	return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, false, fn)
-}
+// mode is how a transaction runs.
+type mode int
 
-func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn func(store.Tx) error) error {
+const (
+	modeRead         mode = iota // View: read only
+	modeSerializable             // Update: SERIALIZABLE, conflicts retried
+	modeLocking                  // Urgent: READ COMMITTED, Tx methods lock what they check
+)
+
+// errLost marks an attempt whose connection was lost before its COMMIT
+// was sent (or whose COMMIT the server settled as aborted): nothing was
+// written, and fn may run again on another connection.
+var errLost = errors.New("postgres: connection lost before commit; retrying on another connection")
+
+func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(store.Tx) error) error {
 	if s.closed.Load() {
 		return fmt.Errorf("postgres: %w", store.ErrClosed)
 	}
@@ -169,13 +262,20 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn f
 	}
 	ptx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
+		if ctx.Err() == nil && lostConn(err) {
+			return fmt.Errorf("%w: begin: %w", errLost, err)
+		}
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
-	t := &tx{ctx: ctx, q: ptx, writable: writable, batch: s.revokeBatch}
+	t := &tx{ctx: ctx, q: ptx, writable: m != modeRead, locking: m == modeLocking, batch: s.revokeBatch}
 	err = fn(t)
 	t.done = true
+	if ctx.Err() == nil && ptx.Conn().IsClosed() {
+		// Whatever fn made of it, the server has rolled back.
+		return fmt.Errorf("%w: %v", errLost, err)
+	}
 	if t.conflict != nil {
 		return t.conflict
 	}
@@ -188,23 +288,82 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn f
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if err := ptx.Commit(ctx); err != nil {
+	// The transaction's ID, if it wrote anything, so that a COMMIT whose
+	// answer is lost can be settled.
+	var xid *string
+	if m != modeRead {
+		if err := ptx.QueryRow(ctx, "SELECT pg_current_xact_id_if_assigned()::text").Scan(&xid); err != nil {
+			if ctx.Err() == nil && lostConn(err) {
+				return fmt.Errorf("%w: %w", errLost, err)
+			}
+			return fmt.Errorf("postgres: transaction id: %w", err)
+		}
+	}
+	err = ptx.Commit(ctx)
+	if err == nil {
+		return nil
+	}
+	if xid == nil || !lostConn(err) {
+		if lostConn(err) {
+			return fmt.Errorf("%w: commit: %w", errLost, err) // wrote nothing
+		}
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
-	return nil
+	return s.settle(ctx, *xid, err)
 }
 
-// retryable reports a serialisation failure or deadlock.
+// settle asks the server, on another connection, whether transaction xid
+// committed after its COMMIT's answer was lost: committed is success,
+// aborted is a retry, and still in progress (a backend not yet gone) is
+// asked again until InDoubtWait.
+func (s *Store) settle(ctx context.Context, xid string, cause error) error {
+	deadline := time.Now().Add(InDoubtWait)
+	for {
+		var status *string
+		err := s.pool.QueryRow(context.WithoutCancel(ctx), "SELECT pg_xact_status($1::xid8)", xid).Scan(&status)
+		switch {
+		case err == nil && status != nil && *status == "committed":
+			return nil
+		case err == nil && status != nil && *status == "aborted":
+			return fmt.Errorf("%w: commit of %s: %w", errLost, xid, cause)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("postgres: commit of transaction %s: %w: %w (status query: %v)", xid, ErrInDoubt, cause, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// retryable reports a serialisation failure, a deadlock or a connection
+// lost before commit.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	return errors.Is(err, errLost) || errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-// Close closes the pool. Later calls, including Close, fail with store.ErrClosed.
+// lostConn reports an error that means the session is gone: the server
+// ended it (admin shutdown, as pg_terminate_backend does; crash shutdown;
+// cannot connect now), a connection exception, or an I/O failure.
+func lostConn(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ne net.Error
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "conn closed")
+}
+
+// Close stops the sealer, seals what is pending and closes the pool.
+// Later calls, including Close, fail with store.ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return fmt.Errorf("postgres: close: %w", store.ErrClosed)
 	}
+	s.sealer.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = s.seal(ctx, true) // best effort: the next Open seals what is left
 	s.pool.Close()
 	return nil
 }

@@ -105,6 +105,9 @@ func (t *tx) ImportRevocation(r store.Revocation) error {
 	if err := check.Revocation(r.Serial, r.Reason, r.RevokedAt); err != nil {
 		return fmt.Errorf("postgres: import revocation: %w", err)
 	}
+	if err := t.lockRevocationSeq(); err != nil {
+		return err
+	}
 	seq, err := t.RevocationSeq()
 	if err != nil {
 		return err

@@ -40,7 +40,7 @@ func (t *tx) GetRecord(kind, id string) ([]byte, error) {
 		return nil, err
 	}
 	var v []byte
-	if err := t.one("record "+kind+"/"+id, t.q.QueryRow(t.ctx, "SELECT value FROM records WHERE kind = $1 AND id = $2", kind, id), &v); err != nil {
+	if err := t.one("record "+kind+"/"+id, t.q.QueryRow(t.ctx, "SELECT value FROM records WHERE kind = $1 AND id = $2"+t.lockRow(), kind, id), &v); err != nil {
 		return nil, err
 	}
 	if v == nil {

@@ -13,7 +13,8 @@ import (
 
 // Revoke marks serial revoked and appends a Revocation numbered from the
 // revocation counter row, which concurrent revokers serialise on (see
-// seq.go).
+// seq.go). The counter is locked before the certificate is read, so at
+// READ COMMITTED (Urgent) no other revoker can change it in between.
 func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, error) {
 	if err := t.write("revoke"); err != nil {
 		return store.Revocation{}, err
@@ -22,6 +23,9 @@ func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, 
 		return store.Revocation{}, fmt.Errorf("postgres: revoke: %w", err)
 	}
 	op := "revoke " + serial
+	if err := t.lockRevocationSeq(); err != nil {
+		return store.Revocation{}, err
+	}
 	var status, revokedAt string
 	var prevSeq int64
 	r := store.Revocation{Serial: serial, Reason: reason, RevokedAt: at.UTC()}
@@ -85,30 +89,6 @@ func (t *tx) RevocationSeq() (uint64, error) {
 	var seq int64
 	err := t.one("revocation seq", t.q.QueryRow(t.ctx, "SELECT value FROM counters WHERE name = 'revocation'"), &seq)
 	return uint64(seq), err
-}
-
-// AppendAudit chains e to the audit head (locked by the transaction's
-// first append) and stores it: O(1) whatever the log's length.
-func (t *tx) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
-	if err := t.write("append audit"); err != nil {
-		return store.AuditEntry{}, err
-	}
-	e, err := check.Audit(e)
-	if err != nil {
-		return store.AuditEntry{}, fmt.Errorf("postgres: append audit: %w", err)
-	}
-	if err := t.lockAuditHead(); err != nil {
-		return store.AuditEntry{}, err
-	}
-	e.Seq, e.PrevHash = uint64(t.audit.seq)+1, t.audit.hash
-	e.Hash = store.HashAudit(e)
-	if _, err := t.exec("append audit", `INSERT INTO audit (seq, time, actor, action, subject, result, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, int64(e.Seq), ts(e.Time), e.Actor, e.Action, e.Subject, e.Result, e.Detail,
-		e.PrevHash, e.Hash); err != nil {
-		return store.AuditEntry{}, err
-	}
-	t.audit.seq, t.audit.hash, t.audit.dirty = int64(e.Seq), e.Hash, true
-	return e, nil
 }
 
 func scanAudit(row pgx.Row, e *store.AuditEntry) error {

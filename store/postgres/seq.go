@@ -1,10 +1,12 @@
 package postgres
 
-// The revocation and audit sequences. A transaction's first use locks the
-// row (UPDATE ... RETURNING, or SELECT ... FOR UPDATE) until it commits or
-// rolls back, so concurrent writers queue on it (and, at SERIALIZABLE,
-// retry): numbers are gap-free and in commit order. Later uses in the same
-// transaction count in memory, and flush writes the final values once.
+// The revocation sequence, and the audit head for importers. A
+// transaction's first use locks the row (SELECT ... FOR UPDATE) until it
+// commits or rolls back, so concurrent writers queue on it (and, at
+// SERIALIZABLE, retry): numbers are gap-free and in commit order. Later
+// uses in the same transaction count in memory, and flush writes the
+// final values once. Ordinary audit appends never touch audit_head (see
+// seal.go).
 
 type counter struct {
 	locked bool

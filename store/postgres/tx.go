@@ -18,8 +18,12 @@ type tx struct {
 	ctx      context.Context
 	q        pgx.Tx
 	writable bool
-	done     bool
-	batch    int // serials per RevokeMany statement
+	// locking: an Urgent transaction (READ COMMITTED). Reads of single
+	// rows lock them (FOR UPDATE), and checks that SERIALIZABLE would
+	// make safe take explicit locks, so check-then-write holds.
+	locking bool
+	done    bool
+	batch   int // serials per RevokeMany statement
 	// conflict is the first serialisation failure any statement hit. The
 	// transaction is then aborted whatever fn does with the error, so
 	// Update retries on it even if fn swallowed it.
@@ -54,6 +58,16 @@ func (t *tx) write(op string) error {
 		return fmt.Errorf("postgres: %s in a View: %w", op, store.ErrReadOnly)
 	}
 	return nil
+}
+
+// lockRow is appended to a single-row SELECT: in an Urgent transaction
+// (READ COMMITTED) the row is locked until commit, so what the caller
+// checks in it still holds when it writes; SERIALIZABLE needs no lock.
+func (t *tx) lockRow() string {
+	if t.locking {
+		return " FOR UPDATE"
+	}
+	return ""
 }
 
 // breakTx marks the transaction as unable to commit and returns err.
@@ -143,7 +157,7 @@ func (t *tx) GetMeta(key string) ([]byte, error) {
 		return nil, err
 	}
 	var v []byte
-	err := t.one("meta "+key, t.q.QueryRow(t.ctx, "SELECT value FROM meta WHERE key = $1", key), &v)
+	err := t.one("meta "+key, t.q.QueryRow(t.ctx, "SELECT value FROM meta WHERE key = $1"+t.lockRow(), key), &v)
 	if v == nil && err == nil {
 		v = []byte{}
 	}

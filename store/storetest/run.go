@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"Officers", testOfficers},
 		{"Audit", testAudit},
+		{"AuditBatched", testAuditBatched},
+		{"Urgent", testUrgent},
 		{"Records", testRecords},
 		{"UpdateIsAtomic", testAtomic},
 		{"ViewIsReadOnly", testViewReadOnly},
@@ -72,6 +74,19 @@ func wantErr(t testing.TB, what string, err, want error) {
 	if !errors.Is(err, want) {
 		t.Fatalf("%s: got error %v, want %v", what, err, want)
 	}
+}
+
+// sealed seals s's audit log and returns every chained entry.
+func sealed(t testing.TB, s store.Store) []store.AuditEntry {
+	t.Helper()
+	noErr(t, "SealAudit", s.SealAudit(context.Background()))
+	var all []store.AuditEntry
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		all, err = tx.AuditEntries(1, 0)
+		return err
+	})
+	return all
 }
 
 func noErr(t testing.TB, what string, err error) {
