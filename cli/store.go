@@ -17,8 +17,8 @@ const storeLockWait = 2 * time.Second
 func storeCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "store",
-		Usage: "move a store between engines, and summarise one",
-		Subcommands: []*ucli.Command{{
+		Usage: "back up, check, summarise and migrate stores",
+		Subcommands: []*ucli.Command{storeBackupCommand(), storeVerifyCommand(), {
 			Name:  "migrate",
 			Usage: "copy everything from one store into an empty one, then prove nothing was lost",
 			Description: `Copies meta, issuance intents, certificates with their status, revocations

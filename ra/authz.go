@@ -64,6 +64,7 @@ const (
 	ActReadParty      Action = "party.read" // parties, users, officers, certificates of a party
 	ActListAll        Action = "ra.list"    // everything, across parties
 	ActVerifyAudit    Action = "audit.verify"
+	ActBackupStore    Action = "store.backup" // an online copy of the whole store
 
 	ActDeclareSoLR  Action = "solr.declare"
 	ActApproveSoLR  Action = "solr.approve"
@@ -117,6 +118,7 @@ type Target struct {
 //     lost their key has nobody else to do it.
 //   - ra-approver, authority-liaison: read everything and verify the audit
 //     chain (their approvals belong to the SoLR workflow, not to this file).
+//   - Store backup (every record of every party): ra-operators only.
 //   - sro: appoints and removes its own party's AROs, appoints further SROs
 //     of its own party; enrols and revokes for its own party's users,
 //     revokes its whole party in bulk; reads its own party.
@@ -226,7 +228,7 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 		allowed = IsRAKind(officer.Kind) || ownParty
 	case ActSubmitADT:
 		allowed = (officer.Kind == KindSRO || officer.Kind == KindARO) && ownParty
-	case ActImportDevice, ActSetAllowList:
+	case ActImportDevice, ActSetAllowList, ActBackupStore:
 		allowed = officer.Kind == KindRAOperator
 	case ActReadDevices:
 		allowed = IsRAKind(officer.Kind) || ownParty

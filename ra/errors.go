@@ -45,6 +45,8 @@ var (
 	ErrADTThreshold  = errors.New("E_RA_ADT_THRESHOLD")  // ADT period not positive, or warning > quarantine
 	ErrDeviceFile    = errors.New("E_RA_DEVICE_FILE")    // devices.csv malformed (the message names the line)
 	ErrPolicyInvalid = errors.New("E_RA_POLICY_INVALID") // allow-list names an unknown SRV or repeats one
+
+	ErrBackupUnsupported = errors.New("E_RA_BACKUP_UNSUPPORTED") // the store engine has no online backup (PostgreSQL: use pg_dump)
 )
 
 // Class is what kind of refusal an error is, independent of any
@@ -101,6 +103,7 @@ var codes = []struct {
 	{ErrADTThreshold, ClassInvalid},
 	{ErrDeviceFile, ClassInvalid},
 	{ErrPolicyInvalid, ClassInvalid},
+	{ErrBackupUnsupported, ClassConflict},
 	{ErrSigner, ClassUnavailable},
 	{ca.ErrBadCSR, ClassInvalid},
 	{ca.ErrCSRNotCanonical, ClassInvalid},

@@ -1,5 +1,10 @@
 package store
 
+import (
+	"context"
+	"io"
+)
+
 // Exporter and Importer are the optional capabilities of a Tx that moving
 // a store between engines needs (store/migrate; `smki store migrate`).
 // They are separate from Tx because nothing else may use them: ordinary
@@ -44,4 +49,17 @@ type Importer interface {
 	// ErrInvalid and nothing is written. The chain therefore still
 	// verifies after any sequence of successful imports.
 	ImportAudit(e AuditEntry) error
+}
+
+// Backuper is the optional capability of a Store that can write a
+// consistent copy of itself while it serves (`smki store backup`): the
+// copy is one read transaction's view, so it holds every change committed
+// before it began and none after. Engines with their own tools need not
+// implement it (PostgreSQL: pg_dump). Callers discover it by type
+// assertion on the Store.
+type Backuper interface {
+	// Backup calls start with the copy's exact size in bytes, then writes
+	// the copy to the writer start returns, and returns the bytes written.
+	// The copy is a file the same engine opens as a store.
+	Backup(ctx context.Context, start func(size int64) (io.Writer, error)) (int64, error)
 }

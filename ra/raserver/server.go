@@ -91,6 +91,7 @@ func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	v1("GET /v1/certificates", s.listCertificates)
 	v1("GET /v1/certificates/{serial}", s.getCertificate)
 	v1("POST /v1/audit/verify", s.verifyAudit)
+	v1("GET /v1/store/backup", s.backupStore)
 	v1("GET /v1/revocations", s.revocations)
 	s.solrRoutes(mux) // SoLR events, ADT, devices, allow-lists, bundle (handlers_solr.go)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
