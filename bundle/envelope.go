@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,11 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"time"
 
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/strictjson"
 	"github.com/smki/smki/role"
 )
 
@@ -68,7 +67,7 @@ func Open(data []byte, roots *x509.CertPool, now time.Time) (*Bundle, error) {
 		return nil, err
 	}
 	var b Bundle
-	if err := decodeStrict(payload, &b); err != nil {
+	if err := strictjson.Decode(payload, &b); err != nil {
 		return nil, fmt.Errorf("%w: bundle payload: %v", ErrEnvelopeFormat, err)
 	}
 	if err := b.Validate(); err != nil {
@@ -114,7 +113,7 @@ func open(data []byte, format string, limit int, roots *x509.CertPool, now time.
 		return nil, fmt.Errorf("%w: no trusted roots", ErrEnvelopeSigner)
 	}
 	var env envelope
-	if err := decodeStrict(data, &env); err != nil {
+	if err := strictjson.Decode(data, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEnvelopeFormat, err)
 	}
 	if env.Format != format {
@@ -165,20 +164,6 @@ func checkEnvelopeSigner(c *x509.Certificate, inter, roots *x509.CertPool, now t
 	if len(c.Subject.OrganizationalUnit) != 1 || c.Subject.OrganizationalUnit[0] != role.RPDSPXMLSign.OU() {
 		return fmt.Errorf("%w: signer OU %v, want %s (dSPXmlSign)", ErrEnvelopeSigner,
 			c.Subject.OrganizationalUnit, role.RPDSPXMLSign.OU())
-	}
-	return nil
-}
-
-// decodeStrict decodes exactly one JSON value, refusing unknown fields and
-// trailing data.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("trailing data after the JSON value")
 	}
 	return nil
 }

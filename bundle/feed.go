@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/smki/smki/internal/strictjson"
 )
 
 // FeedPage is one answer of the RA's revocation feed
@@ -53,7 +55,7 @@ func OpenFeedPage(data []byte, roots *x509.CertPool, now time.Time) (*FeedPage, 
 		return nil, err
 	}
 	var p FeedPage
-	if err := decodeStrict(payload, &p); err != nil {
+	if err := strictjson.Decode(payload, &p); err != nil {
 		return nil, fmt.Errorf("%w: feed payload: %v", ErrEnvelopeFormat, err)
 	}
 	if err := p.Validate(); err != nil {

@@ -1,7 +1,6 @@
 package ra
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,12 +9,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/internal/strictjson"
 
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
@@ -60,17 +57,10 @@ func ParseADT(data []byte) (ADTFile, eui64.ID, eui64.ID, error) {
 	if len(data) > MaxADTFile {
 		return f, sc, sup, fmt.Errorf("%w: file is %d bytes, over %d", ErrADTFormat, len(data), MaxADTFile)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return f, sc, sup, fmt.Errorf("%w: %v", ErrADTFormat, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return f, sc, sup, fmt.Errorf("%w: data after the JSON object", ErrADTFormat)
-	}
 	// A signed file must mean one thing to the officer who read it and
-	// to the RA: refuse duplicate members (encoding/json keeps the last).
-	if err := noDuplicateKeys(data); err != nil {
+	// to the RA: the one strict reader (no unknown, duplicate or
+	// case-variant members, no trailing data).
+	if err := strictjson.Decode(data, &f); err != nil {
 		return f, sc, sup, fmt.Errorf("%w: %v", ErrADTFormat, err)
 	}
 	if f.Format != ADTFormat {

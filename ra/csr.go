@@ -1,7 +1,6 @@
 package ra
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -21,59 +20,19 @@ var (
 	oidUID = asn1.ObjectIdentifier{2, 5, 4, 45}
 )
 
-// checkCSRSubject is the RA's enrolment check of a parsed CSR: the subject
-// must name this User ID (x500UniqueIdentifier, a 64-bit BIT STRING) and
-// this profile (OU, e.g. 87 for xml-signing), may carry one CN, and nothing
-// else. The CA checks the subject again at issuance; the RA checks first so
-// that a mismatch is a policy refusal with its own code and audit record,
-// and because an officer submitting user A's key for user B is exactly the
-// mistake a registration authority exists to catch. It returns the CN.
+// checkCSRSubject is the RA's enrolment check of a parsed CSR, by the one
+// subject rule (ca.CheckCSRSubject): the subject must name this User ID
+// (x500UniqueIdentifier) and this profile (OU, e.g. 87 for xml-signing),
+// may carry one CN, and nothing else. The CA checks the same rule again at
+// issuance; the RA checks first so that a mismatch is a policy refusal with
+// its own code (E_RA_CSR_MISMATCH, the CA's code kept in the message) and
+// audit record. It returns the CN.
 func checkCSRSubject(csr *x509.CertificateRequest, id eui64.ID, r role.UserRole, p ca.Profile) (string, error) {
-	wantOU := ExpectedOU(r, p)
-	var cn string
-	var sawUID, sawOU, sawCN bool
-	for _, n := range csr.Subject.Names {
-		switch {
-		case n.Type.Equal(oidUID):
-			if sawUID || !uniqueIdentifierIs(n.Value, id) {
-				return "", fmt.Errorf("%w: x500UniqueIdentifier must be the User ID %s once, as a 64-bit BIT STRING or its hex text", ErrCSRMismatch, id)
-			}
-			sawUID = true
-		case n.Type.Equal(oidOU):
-			s, ok := n.Value.(string)
-			if sawOU || !ok || s != wantOU {
-				return "", fmt.Errorf("%w: OU must be %s once for a %s %s certificate (got %v)", ErrCSRMismatch, wantOU, r, p, n.Value)
-			}
-			sawOU = true
-		case n.Type.Equal(oidCN):
-			s, ok := n.Value.(string)
-			if sawCN || !ok {
-				return "", fmt.Errorf("%w: at most one CN, a string", ErrCSRMismatch)
-			}
-			cn, sawCN = s, true
-		default:
-			return "", fmt.Errorf("%w: subject attribute %s is not allowed (only CN, OU, x500UniqueIdentifier)", ErrCSRMismatch, n.Type)
-		}
-	}
-	if !sawUID || !sawOU {
-		return "", fmt.Errorf("%w: subject must carry OU=%s and x500UniqueIdentifier=%s", ErrCSRMismatch, wantOU, id)
+	cn, err := ca.CheckCSRSubject(csr, ca.CSRSubject{OU: ExpectedOU(r, p), UserID: id, AnyCN: true, Require: true})
+	if err != nil {
+		return "", fmt.Errorf("%w: %s %s certificate: %w", ErrCSRMismatch, r, p, err)
 	}
 	return cn, nil
-}
-
-// uniqueIdentifierIs reports whether a CSR's x500UniqueIdentifier value
-// names id. The certificate always carries the 64-bit BIT STRING; a CSR may
-// also give the EUI-64 as text, because common tools (openssl req -subj)
-// can only write attribute values as strings.
-func uniqueIdentifierIs(v any, id eui64.ID) bool {
-	switch v := v.(type) {
-	case asn1.BitString:
-		return v.BitLength == 64 && bytes.Equal(v.Bytes, id[:])
-	case string:
-		got, err := eui64.Parse(v)
-		return err == nil && got == id
-	}
-	return false
 }
 
 // parseCSR is ca.ParseCSR with its refusals in the RA's code family: a

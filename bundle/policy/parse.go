@@ -1,12 +1,9 @@
 package policy
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
+	"github.com/smki/smki/internal/strictjson"
 	"github.com/smki/smki/role"
 )
 
@@ -38,17 +35,9 @@ func Parse(data []byte) (*Eligibility, error) {
 	if len(data) > maxDocument {
 		return nil, fmt.Errorf("%w: document of %d bytes exceeds %d", ErrInvalid, len(data), maxDocument)
 	}
-	if err := checkDuplicateKeys(data); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var doc fileDoc
-	if err := dec.Decode(&doc); err != nil {
+	if err := strictjson.Decode(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: data after the document", ErrInvalid)
 	}
 	if doc.Version == nil || *doc.Version != FormatVersion {
 		return nil, fmt.Errorf("%w: version must be %d", ErrInvalid, FormatVersion)
@@ -86,60 +75,4 @@ func Parse(data []byte) (*Eligibility, error) {
 		}
 	}
 	return e, nil
-}
-
-// checkDuplicateKeys walks the JSON token stream and refuses a key that
-// appears twice in one object, which encoding/json would silently resolve
-// to the last value (so a second "1.6" entry could quietly widen a list).
-func checkDuplicateKeys(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	type frame struct {
-		object    bool
-		keys      map[string]struct{}
-		expectKey bool
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.expectKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 && stack[len(stack)-1].object {
-					stack[len(stack)-1].expectKey = true
-				}
-				continue
-			}
-			k, _ := tok.(string)
-			if _, dup := top.keys[k]; dup {
-				return fmt.Errorf("%w: key %q twice in one object", ErrInvalid, k)
-			}
-			top.keys[k] = struct{}{}
-			top.expectKey = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{object: true, keys: map[string]struct{}{}, expectKey: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		// A value (scalar or closed array) completes a key/value pair.
-		if len(stack) > 0 && stack[len(stack)-1].object {
-			stack[len(stack)-1].expectKey = true
-		}
-	}
 }
