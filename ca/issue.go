@@ -226,22 +226,7 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	// fact, so it is dropped and the caller gets ErrIntentSettled.
 	rec.DER = cert.Raw
 	rec.IssuedAt = c.clock()
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		in, err := tx.GetIntent(rec.Serial)
-		if err != nil {
-			return err
-		}
-		if in.State != store.IntentOpen {
-			return fmt.Errorf("%w: intent %s is %s", ErrIntentSettled, rec.Serial, in.State)
-		}
-		if err := tx.PutCertificate(rec); err != nil {
-			return err
-		}
-		if err := appendAudit(tx, c.clock, p.audit); err != nil {
-			return err
-		}
-		return tx.SetIntentState(rec.Serial, store.IntentCompleted)
-	})
+	err = c.st.Update(ctx, func(tx store.Tx) error { return c.recordIssuedTx(tx, rec, p.audit) })
 	if errors.Is(err, ErrIntentSettled) {
 		c.log.Error("certificate signed but its intent was settled meanwhile; certificate dropped", "serial", rec.Serial, "err", err)
 		return nil, none, fmt.Errorf("%w: recording certificate %s: %w", ErrStore, rec.Serial, err)
@@ -252,6 +237,25 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	}
 	c.log.Info("certificate issued", "serial", rec.Serial, "profile", rec.Profile, "user_id", rec.UserID, "role", rec.Role)
 	return cert, rec, nil
+}
+
+// recordIssuedTx is issuance's last step: if rec's intent is still open,
+// record rec and audit and complete the intent; otherwise ErrIntentSettled.
+func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.AuditEntry) error {
+	in, err := tx.GetIntent(rec.Serial)
+	if err != nil {
+		return err
+	}
+	if in.State != store.IntentOpen {
+		return fmt.Errorf("%w: intent %s is %s", ErrIntentSettled, rec.Serial, in.State)
+	}
+	if err := tx.PutCertificate(rec); err != nil {
+		return err
+	}
+	if err := appendAudit(tx, c.clock, audit); err != nil {
+		return err
+	}
+	return tx.SetIntentState(rec.Serial, store.IntentCompleted)
 }
 
 // signEndEntity signs tmpl for pub with the issuing CA's key.

@@ -79,6 +79,16 @@ func (l *linter) standIn(issuer *x509.Certificate) *x509.Certificate {
 // certificate signs tmpl (for pub) with the throwaway key and lints it. A nil
 // issuer means tmpl is self-signed. It returns the lint certificate's DER.
 func (l *linter) certificate(tmpl *x509.Certificate, pub any, issuer *x509.Certificate) ([]byte, error) {
+	return l.lintCertificate(tmpl, pub, issuer, true)
+}
+
+// certificateRFC is certificate with the RFC lints only, for certificates
+// that are not Organisation Certificates (a delegated OCSP responder's).
+func (l *linter) certificateRFC(tmpl *x509.Certificate, pub any, issuer *x509.Certificate) ([]byte, error) {
+	return l.lintCertificate(tmpl, pub, issuer, false)
+}
+
+func (l *linter) lintCertificate(tmpl *x509.Certificate, pub any, issuer *x509.Certificate, smki bool) ([]byte, error) {
 	parent := tmpl
 	if issuer != nil {
 		parent = l.standIn(issuer)
@@ -95,7 +105,11 @@ func (l *linter) certificate(tmpl *x509.Certificate, pub any, issuer *x509.Certi
 	if err != nil {
 		return nil, fmt.Errorf("%w: zcrypto cannot parse the certificate: %v", ErrLint, err)
 	}
-	if err := l.verdict("certificate", zlint.LintCertificateEx(zc, l.rfc), zlint.LintCertificateEx(zc, l.smki)); err != nil {
+	sets := []*zlint.ResultSet{zlint.LintCertificateEx(zc, l.rfc)}
+	if smki {
+		sets = append(sets, zlint.LintCertificateEx(zc, l.smki))
+	}
+	if err := l.verdict("certificate", sets...); err != nil {
 		return nil, err
 	}
 	return der, nil

@@ -1,0 +1,603 @@
+package ocsp
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cfocsp "github.com/cloudflare/cfssl/ocsp"
+	xocsp "golang.org/x/crypto/ocsp"
+
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/store"
+)
+
+// Defaults of Config.
+const (
+	// DefaultResponderValidity is the delegated responder certificate's
+	// life; it is replaced at half of it.
+	DefaultResponderValidity = 48 * time.Hour
+	// DefaultResponseLifetime is nextUpdate - thisUpdate of a response;
+	// each is re-signed at half of it.
+	DefaultResponseLifetime = 24 * time.Hour
+	// DefaultPoll is how often the store's sequences are read. A
+	// revocation is answered within Poll plus one signature.
+	DefaultPoll = 200 * time.Millisecond
+	// maxUnknownCache bounds the cache of signed "unknown" answers.
+	maxUnknownCache = 4096
+	// maxRequestBody caps a POSTed OCSP request (a real one is about 100
+	// bytes).
+	maxRequestBody = 8 << 10
+)
+
+// Errors, each a stable code.
+var (
+	// ErrConfig: the Config is unusable; the message names the field.
+	ErrConfig = errors.New("E_OCSP_CONFIG")
+	// ErrResponderCert: no delegated responder certificate could be had
+	// from the Certifier; the responder cannot answer until one is.
+	ErrResponderCert = errors.New("E_OCSP_RESPONDER_CERT")
+	// ErrStore: the store could not be read; retry.
+	ErrStore = errors.New("E_OCSP_STORE")
+	// ErrSigning: a response could not be signed.
+	ErrSigning = errors.New("E_OCSP_SIGNING")
+)
+
+// Certifier issues delegated responder certificates (ca.CA does).
+type Certifier interface {
+	IssueOCSPResponder(ctx context.Context, pub crypto.PublicKey, name string, validity time.Duration) (*x509.Certificate, error)
+}
+
+// Config configures New.
+type Config struct {
+	Store     store.Store       // read only
+	Issuer    *x509.Certificate // the Issuing OCA: the CA whose certificates this answers for
+	Certifier Certifier
+	Name      string // this instance, in the responder certificate's CN (default "smki")
+
+	IssuerName        string        // store issuer name of Issuer's certificates (default "issuing-ca")
+	ResponderValidity time.Duration // default DefaultResponderValidity
+	ResponseLifetime  time.Duration // default DefaultResponseLifetime
+	Poll              time.Duration // default DefaultPoll
+	Clock             func() time.Time
+	Logger            *slog.Logger
+}
+
+// entry is one certificate's pre-signed response, with the HTTP headers
+// cfssl's Responder would derive from it computed once.
+type entry struct {
+	der          []byte
+	nextUpdate   time.Time
+	status       store.CertStatus
+	etag         string
+	lastModified string
+	expires      string
+}
+
+func newEntry(der []byte, status store.CertStatus, thisUpdate, nextUpdate time.Time) *entry {
+	sum := sha256.Sum256(der)
+	return &entry{der: der, nextUpdate: nextUpdate, status: status, etag: fmt.Sprintf("\"%X\"", sum),
+		lastModified: thisUpdate.Format(time.RFC1123), expires: nextUpdate.Format(time.RFC1123)}
+}
+
+// signer is one delegated responder key and its certificate.
+type signer struct {
+	cf       cfocsp.Signer
+	key      crypto.Signer
+	cert     *x509.Certificate
+	rotateAt time.Time
+}
+
+// Responder keeps the pre-signed cache and answers requests. It is safe
+// for concurrent use.
+type Responder struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	http http.Handler
+
+	issuerHashes map[crypto.Hash][2][]byte // name hash, key hash
+
+	signer atomic.Pointer[signer]
+
+	mu        sync.RWMutex
+	cache     map[string]*entry // by lower-case hex serial
+	unknown   map[string][]byte
+	issSeq    uint64
+	revSeq    uint64
+	wake      chan struct{}
+	refreshAt time.Time
+}
+
+// New checks cfg, gets a first responder certificate and pre-signs a
+// response for every certificate of cfg.Issuer in the store. Call Run to
+// keep the cache current.
+func New(ctx context.Context, cfg Config) (*Responder, error) {
+	if cfg.Store == nil || cfg.Issuer == nil || cfg.Certifier == nil {
+		return nil, fmt.Errorf("%w: Store, Issuer and Certifier are required", ErrConfig)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "smki"
+	}
+	if cfg.IssuerName == "" {
+		cfg.IssuerName = "issuing-ca"
+	}
+	if cfg.ResponderValidity == 0 {
+		cfg.ResponderValidity = DefaultResponderValidity
+	}
+	if cfg.ResponseLifetime == 0 {
+		cfg.ResponseLifetime = DefaultResponseLifetime
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.ResponderValidity < 2*time.Minute || cfg.ResponseLifetime < 2*time.Second || cfg.Poll < 0 {
+		return nil, fmt.Errorf("%w: ResponderValidity %s (min 2m), ResponseLifetime %s (min 2s), Poll %s",
+			ErrConfig, cfg.ResponderValidity, cfg.ResponseLifetime, cfg.Poll)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Responder{cfg: cfg, log: cfg.Logger, now: cfg.Clock, wake: make(chan struct{}, 1),
+		issuerHashes: map[crypto.Hash][2][]byte{}}
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		name, key, err := issuerHash(cfg.Issuer, h)
+		if err != nil {
+			return nil, fmt.Errorf("%w: issuer: %v", ErrConfig, err)
+		}
+		r.issuerHashes[h] = [2][]byte{name, key}
+	}
+	if err := r.rotate(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.rebuild(ctx); err != nil {
+		return nil, err
+	}
+	r.http = cfocsp.NewResponder(r, nil)
+	return r, nil
+}
+
+// rotate makes a new responder key and has it certified.
+func (r *Responder) rotate(ctx context.Context) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("%w: responder key: %v", ErrResponderCert, err)
+	}
+	cert, err := r.cfg.Certifier.IssueOCSPResponder(ctx, key.Public(), r.cfg.Name, r.cfg.ResponderValidity)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrResponderCert, err)
+	}
+	cf, err := cfocsp.NewSigner(r.cfg.Issuer, cert, key, r.cfg.ResponseLifetime)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrResponderCert, err)
+	}
+	rotateAt := cert.NotBefore.Add(cert.NotAfter.Sub(cert.NotBefore) / 2)
+	r.signer.Store(&signer{cf: cf, key: key, cert: cert, rotateAt: rotateAt})
+	r.log.Info("OCSP responder certificate in use", "serial", fmt.Sprintf("%x", cert.SerialNumber), "not_after", cert.NotAfter)
+	return nil
+}
+
+// ResponderCertificate returns the delegated responder certificate in use.
+func (r *Responder) ResponderCertificate() *x509.Certificate { return r.signer.Load().cert }
+
+// Handler serves OCSP requests: POST /ocsp with the DER request as body,
+// GET /ocsp/{base64 request}. Mount it ahead of any http.ServeMux (Wrap),
+// whose path cleaning would corrupt base64 containing "//".
+//
+// A request for a cached certificate is answered from the cache with the
+// headers cfssl's Responder sets (Cache-Control max-age to nextUpdate,
+// Last-Modified, Expires, ETag; 304 on If-None-Match), computed when the
+// response was signed: cfssl's Responder re-parses and re-verifies every
+// response it serves, which costs a signature verification per request
+// (TestFastPathMatchesCFSSL keeps the two in step). Everything else (malformed,
+// unknown, another issuer) goes to cfssl's Responder.
+func (r *Responder) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var body []byte
+		switch {
+		case req.Method == http.MethodPost && req.URL.Path == "/ocsp":
+			b, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxRequestBody))
+			if err != nil {
+				http.Error(w, "E_OCSP_REQUEST_TOO_LARGE: an OCSP request is at most 8 KiB", http.StatusRequestEntityTooLarge)
+				return
+			}
+			body = b
+			if r.serveCached(w, req, body) {
+				return
+			}
+			r2 := req.Clone(req.Context())
+			r2.Body = io.NopCloser(bytes.NewReader(body))
+			r.http.ServeHTTP(w, r2)
+		case req.Method == http.MethodGet && len(req.URL.Path) > len("/ocsp/") && req.URL.Path[:len("/ocsp/")] == "/ocsp/":
+			p := req.URL.Path[len("/ocsp/"):]
+			if len(p) > 2*maxRequestBody {
+				w.WriteHeader(http.StatusRequestURITooLong)
+				return
+			}
+			if b, ok := decodeGet(p); ok && r.serveCached(w, req, b) {
+				return
+			}
+			r2 := req.Clone(req.Context())
+			r2.URL.Path, r2.URL.RawPath = p, ""
+			r.http.ServeHTTP(w, r2)
+		case req.URL.Path == "/ocsp" || req.URL.Path == "/ocsp/":
+			w.Header().Set("Allow", "GET, POST")
+			http.Error(w, "E_OCSP_METHOD: send POST /ocsp with an OCSP request, or GET /ocsp/{base64 request}", http.StatusMethodNotAllowed)
+		default:
+			http.NotFound(w, req)
+		}
+	})
+}
+
+// decodeGet reads a GET request path as cfssl's Responder does.
+func decodeGet(p string) ([]byte, bool) {
+	s, err := url.QueryUnescape(p)
+	if err != nil {
+		return nil, false
+	}
+	b := []byte(s)
+	for i := range b {
+		if b[i] == ' ' {
+			b[i] = '+'
+		}
+	}
+	b = bytes.TrimPrefix(b, []byte("/"))
+	der, err := base64.StdEncoding.DecodeString(string(b))
+	return der, err == nil
+}
+
+// serveCached answers body from the cache if it asks about one cached
+// certificate of the Issuing OCA, and reports whether it did.
+func (r *Responder) serveCached(w http.ResponseWriter, req *http.Request, body []byte) bool {
+	oreq, err := xocsp.ParseRequest(body)
+	if err != nil || oreq.SerialNumber == nil {
+		return false
+	}
+	hs, ok := r.issuerHashes[oreq.HashAlgorithm]
+	if !ok || !bytes.Equal(hs[0], oreq.IssuerNameHash) || !bytes.Equal(hs[1], oreq.IssuerKeyHash) {
+		return false
+	}
+	r.mu.RLock()
+	e := r.cache[oreq.SerialNumber.Text(16)]
+	r.mu.RUnlock()
+	if e == nil {
+		return false
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/ocsp-response"}
+	h["Last-Modified"] = []string{e.lastModified}
+	h["Expires"] = []string{e.expires}
+	maxAge := 0
+	if now := time.Now(); now.Before(e.nextUpdate) { // cfssl's Responder uses the real clock too
+		maxAge = int(e.nextUpdate.Sub(now) / time.Second)
+	}
+	h["Cache-Control"] = []string{"max-age=" + strconv.Itoa(maxAge) + ", public, no-transform, must-revalidate"}
+	h["Etag"] = []string{e.etag}
+	if req.Header.Get("If-None-Match") == e.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	w.Write(e.der)
+	return true
+}
+
+// Wrap routes /ocsp and /ocsp/... to the responder and everything else to
+// next.
+func (r *Responder) Wrap(next http.Handler) http.Handler {
+	h := r.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := req.URL.Path
+		if p == "/ocsp" || (len(p) >= len("/ocsp/") && p[:len("/ocsp/")] == "/ocsp/") {
+			h.ServeHTTP(w, req)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// Response implements cfssl's ocsp.Source: the pre-signed response for a
+// certificate of the Issuing OCA, a freshly signed "unknown" for a serial
+// it never issued, and cfocsp.ErrNotFound (answered "unauthorized") for a
+// request about another issuer.
+func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
+	hs, ok := r.issuerHashes[req.HashAlgorithm]
+	if !ok || !bytes.Equal(hs[0], req.IssuerNameHash) || !bytes.Equal(hs[1], req.IssuerKeyHash) {
+		return nil, nil, cfocsp.ErrNotFound
+	}
+	if req.SerialNumber == nil || req.SerialNumber.Sign() <= 0 {
+		return nil, nil, cfocsp.ErrNotFound
+	}
+	serial := req.SerialNumber.Text(16)
+	r.mu.RLock()
+	e := r.cache[serial]
+	unk := r.unknown[serial]
+	r.mu.RUnlock()
+	if e != nil {
+		return e.der, nil, nil
+	}
+	if unk != nil {
+		return unk, nil, nil
+	}
+	der, err := r.signUnknown(req.SerialNumber, req.HashAlgorithm)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.mu.Lock()
+	if len(r.unknown) >= maxUnknownCache {
+		r.unknown = map[string][]byte{}
+	}
+	r.unknown[serial] = der
+	r.mu.Unlock()
+	return der, nil, nil
+}
+
+// signUnknown signs an "unknown" answer for a serial the Issuing OCA never
+// issued. cfssl's StandardSigner needs the certificate itself, which does
+// not exist, so x/crypto/ocsp builds this one.
+func (r *Responder) signUnknown(serial *big.Int, h crypto.Hash) ([]byte, error) {
+	s := r.signer.Load()
+	now := r.now().UTC().Truncate(time.Second)
+	der, err := xocsp.CreateResponse(r.cfg.Issuer, s.cert, xocsp.Response{
+		Status: xocsp.Unknown, SerialNumber: serial, ThisUpdate: now, NextUpdate: now.Add(r.cfg.ResponseLifetime),
+		Certificate: s.cert, IssuerHash: h,
+	}, s.key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: unknown for %x: %v", ErrSigning, serial, err)
+	}
+	return der, nil
+}
+
+// sign builds c's response with s.
+func (r *Responder) sign(s *signer, c store.Certificate, now time.Time) (*entry, error) {
+	cert, err := dccx509.ParseCertificate(c.DER)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored certificate %s: %v", ErrSigning, c.Serial, err)
+	}
+	next := now.Add(r.cfg.ResponseLifetime)
+	req := cfocsp.SignRequest{Certificate: cert, Status: string(xStatus(c.Status)), ThisUpdate: &now, NextUpdate: &next}
+	if c.Status == store.StatusRevoked {
+		req.Reason, req.RevokedAt = c.Reason, c.RevokedAt.UTC()
+	}
+	der, err := s.cf.Sign(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrSigning, c.Serial, err)
+	}
+	return newEntry(der, c.Status, now, next), nil
+}
+
+func xStatus(s store.CertStatus) string {
+	if s == store.StatusRevoked {
+		return "revoked"
+	}
+	return "good"
+}
+
+// signAll signs certs on every core and returns their entries by serial.
+func (r *Responder) signAll(certs []store.Certificate) (map[string]*entry, error) {
+	s := r.signer.Load()
+	now := r.now().UTC().Truncate(time.Second)
+	out := make([]*entry, len(certs))
+	errs := make([]error, len(certs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(certs); i = int(next.Add(1) - 1) {
+				out[i], errs[i] = r.sign(s, certs[i], now)
+			}
+		}()
+	}
+	wg.Wait()
+	m := make(map[string]*entry, len(certs))
+	for i, c := range certs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		m[c.Serial] = out[i]
+	}
+	return m, nil
+}
+
+// rebuild re-signs every certificate of the issuer: at start, after a
+// rotation, and when responses pass half their lifetime.
+func (r *Responder) rebuild(ctx context.Context) error {
+	var certs []store.Certificate
+	var iss, rev uint64
+	err := r.cfg.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if iss, err = tx.IssuanceSeq(); err != nil {
+			return err
+		}
+		if rev, err = tx.RevocationSeq(); err != nil {
+			return err
+		}
+		certs = certs[:0]
+		for after := ""; ; {
+			page, err := tx.ListCertificates(store.CertFilter{Issuer: r.cfg.IssuerName, After: after, Limit: 10000})
+			if err != nil {
+				return err
+			}
+			certs = append(certs, page...)
+			if len(page) < 10000 {
+				return nil
+			}
+			after = page[len(page)-1].Serial
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	m, err := r.signAll(certs)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.cache, r.unknown, r.issSeq, r.revSeq = m, map[string][]byte{}, iss, rev
+	r.refreshAt = r.now().Add(r.cfg.ResponseLifetime / 2)
+	r.mu.Unlock()
+	r.log.Info("OCSP responses pre-signed", "certificates", len(m), "issuance_seq", iss, "revocation_seq", rev)
+	return nil
+}
+
+// Sync brings the cache up to the store's sequences: certificates issued
+// and revoked since the last Sync are signed and swapped in. Run calls it
+// every Poll; Notify makes Run call it at once.
+func (r *Responder) Sync(ctx context.Context) error {
+	r.mu.RLock()
+	iss, rev := r.issSeq, r.revSeq
+	r.mu.RUnlock()
+	var changed []store.Certificate
+	var newIss, newRev uint64
+	err := r.cfg.Store.View(ctx, func(tx store.Tx) error {
+		changed = changed[:0]
+		var err error
+		if newIss, err = tx.IssuanceSeq(); err != nil {
+			return err
+		}
+		if newRev, err = tx.RevocationSeq(); err != nil {
+			return err
+		}
+		if newIss != iss {
+			issued, err := tx.CertificatesIssuedSince(iss, 0)
+			if err != nil {
+				return err
+			}
+			for _, c := range issued {
+				if c.Issuer == r.cfg.IssuerName && c.IssuanceSeq <= newIss {
+					changed = append(changed, c)
+				}
+			}
+		}
+		if newRev != rev {
+			revs, err := tx.RevocationsSince(rev, 0)
+			if err != nil {
+				return err
+			}
+			for _, rv := range revs {
+				if rv.Issuer != r.cfg.IssuerName || rv.Seq > newRev {
+					continue
+				}
+				c, err := tx.GetCertificate(rv.Serial)
+				if err != nil {
+					return err
+				}
+				changed = append(changed, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	if newIss == iss && newRev == rev {
+		return nil
+	}
+	m, err := r.signAll(changed)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	for serial, e := range m {
+		// A revoked entry is never replaced by a good one signed from an
+		// older read.
+		if old := r.cache[serial]; old != nil && old.status == store.StatusRevoked && e.status != store.StatusRevoked {
+			continue
+		}
+		r.cache[serial] = e
+		delete(r.unknown, serial)
+	}
+	if newIss > r.issSeq {
+		r.issSeq = newIss
+	}
+	if newRev > r.revSeq {
+		r.revSeq = newRev
+	}
+	r.mu.Unlock()
+	if len(m) > 0 {
+		r.log.Info("OCSP responses updated", "certificates", len(m), "issuance_seq", newIss, "revocation_seq", newRev)
+	}
+	return nil
+}
+
+// Notify asks Run to Sync now (after a revocation in this process).
+func (r *Responder) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run keeps the cache current until ctx ends: Sync every Poll (or on
+// Notify), a new responder certificate at half the old one's life, and a
+// full re-sign when responses pass half their lifetime. Failures are
+// logged and retried on the next tick; the cache keeps serving.
+func (r *Responder) Run(ctx context.Context) {
+	t := time.NewTicker(r.cfg.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-r.wake:
+		}
+		now := r.now()
+		r.mu.RLock()
+		refresh := !now.Before(r.refreshAt)
+		r.mu.RUnlock()
+		if !now.Before(r.signer.Load().rotateAt) {
+			if err := r.rotate(ctx); err != nil {
+				r.log.Error("OCSP responder certificate rotation failed; retrying", "err", err)
+			} else {
+				refresh = true
+			}
+		}
+		var err error
+		if refresh {
+			err = r.rebuild(ctx)
+		} else {
+			err = r.Sync(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("OCSP cache update failed; retrying", "err", err)
+		}
+	}
+}
+
+// issuerHash returns the hashes of issuer's name and public key that OCSP
+// requests carry (RFC 6960 4.1.1), computed by x/crypto/ocsp itself.
+func issuerHash(issuer *x509.Certificate, h crypto.Hash) (name, key []byte, err error) {
+	der, err := xocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(1), RawIssuer: issuer.RawSubject}, issuer,
+		&xocsp.RequestOptions{Hash: h})
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := xocsp.ParseRequest(der)
+	if err != nil {
+		return nil, nil, err
+	}
+	return req.IssuerNameHash, req.IssuerKeyHash, nil
+}
