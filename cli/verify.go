@@ -165,7 +165,7 @@ Example:
 				&ucli.StringFlag{Name: "ra", Usage: "RA base `URL` to follow"},
 				&ucli.StringFlag{Name: "officer", Usage: "RA credential `DIR` for --ra (key.pem, cert.pem, ca.pem)"},
 				&ucli.StringFlag{Name: "state-file", Aliases: []string{"replay-file"}, Usage: "keep replay counters and ADT windows durably in `FILE`"},
-				&ucli.DurationFlag{Name: "fsync-delay", Usage: "how long an accept waits for others to share its fsync (--state-file)", Value: time.Millisecond},
+				&ucli.DurationFlag{Name: "fsync-delay", Usage: "how long the first accept of a group waits for others before the sync (--state-file; 0: none, accepts arriving during a sync share the next one)"},
 				&ucli.DurationFlag{Name: "bundle-interval", Usage: "bundle poll interval", Value: time.Minute},
 				&ucli.DurationFlag{Name: "max-age", Usage: "oldest data acted on (0: the bundle's max_age)"},
 			},
@@ -178,11 +178,7 @@ func serveVerifier(c *ucli.Context) error {
 	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
 	var replay verifier.ReplayStore
 	if f := c.String("state-file"); f != "" {
-		d := c.Duration("fsync-delay")
-		if d <= 0 {
-			d = -1 // write at once; StateFileOptions reads 0 as the default
-		}
-		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: d})
+		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: c.Duration("fsync-delay")})
 		if err != nil {
 			return usageErr("--state-file: %v", err)
 		}

@@ -17,9 +17,10 @@ import (
 // values take the defaults.
 type StateFileOptions struct {
 	// MaxDelay is how long the first staged record of a group waits for
-	// others before the group is written and fsynced (default 1ms). A
-	// negative value writes at once; records staged while an fsync runs
-	// still share the next one.
+	// others before the group is written and synced. Zero or negative (the
+	// default) writes at once: records staged while a sync runs form the
+	// next group, which already shares one sync among every concurrent
+	// accept without adding a fixed wait to each.
 	MaxDelay time.Duration
 	// MaxBatch writes the group at once when this many records are staged
 	// (default 256).
@@ -31,9 +32,6 @@ type StateFileOptions struct {
 }
 
 func (o StateFileOptions) withDefaults() StateFileOptions {
-	if o.MaxDelay == 0 {
-		o.MaxDelay = time.Millisecond
-	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
 	}
@@ -373,7 +371,7 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 	if _, err := s.f.Write(buf); err != nil {
 		return err, false
 	}
-	if err := s.f.Sync(); err != nil {
+	if err := datasync(s.f); err != nil {
 		return err, false
 	}
 	s.size += int64(len(buf))
