@@ -93,8 +93,11 @@ func (v *Verifier) commit(u *bundle.User, req *duis.Request, scope *adtScope, at
 	d, ticket := v.commitLocked(u, req, scope, at)
 	if ticket != 0 {
 		if err := v.journal.Wait(ticket); err != nil {
-			return reject(CodeREPLAY, "cannot persist the counter, failing closed: %v", err)
+			return v.stateFailed("cannot persist the counter, failing closed: %v", err)
 		}
+	}
+	if d.Accepted() {
+		v.stateOK()
 	}
 	return d
 }
@@ -142,11 +145,11 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 		}
 		t, err := v.journal.Stage(orig, ctr, rec)
 		if err != nil {
-			return reject(CodeREPLAY, "cannot record the counter, failing closed: %v", err), 0
+			return v.stateFailed("cannot record the counter, failing closed: %v", err), 0
 		}
 		ticket = t
 	} else if err := v.replay.Accept(orig, ctr); err != nil {
-		return reject(CodeREPLAY, "cannot record the counter, failing closed: %v", err), 0
+		return v.stateFailed("cannot record the counter, failing closed: %v", err), 0
 	}
 	if w != nil {
 		w.record(at)

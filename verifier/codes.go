@@ -15,6 +15,7 @@ const (
 	CodeREPLAY    = "REPLAY"    // counter not greater than the last accepted one
 	CodeSTALE     = "STALE"     // bundle or revocation data older than the maximum age
 	CodeMALFORMED = "MALFORMED" // not well-formed, too large, too deep, DTD, schema violation
+	CodeSTATE     = "STATE"     // the replay/ADT state cannot be made durable: the request would be accepted but is refused (fail closed)
 )
 
 // Decision values.

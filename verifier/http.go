@@ -20,6 +20,9 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //	                  answered 200 MALFORMED without being parsed.
 //	GET  /healthz     200 {"status":"ok",...} while the data is fresh, 503
 //	                  {"status":"stale",...} once it is too old.
+//	GET  /readyz      readiness: 200 {"ready":true} while the sidecar can
+//	                  accept, 503 {"ready":false,"reasons":[...]} while the
+//	                  data is stale or the state cannot be made durable.
 //
 // Misuse of HTTP (wrong method, unreadable body) is 4xx.
 func Handler(v *Verifier, maxBody int64) http.Handler {
@@ -78,6 +81,18 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 			code = http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, h)
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
+			return
+		}
+		reasons := v.notReady()
+		if len(reasons) > 0 {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reasons": reasons})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ready": true})
 	})
 	if m != nil {
 		mux.Handle("GET /metrics", m.Handler())

@@ -45,7 +45,7 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 		Name: "smki_verifier_decisions_total", Help: "Decisions answered, by decision and reason code.",
 	}, []string{"decision", "code"})
 	m.byCode[""] = decisions.WithLabelValues(Accept, "")
-	for _, c := range []string{CodeE1, CodeE2, CodeE4, CodeAD1, CodeSIG, CodeCERT, CodeREVOKED, CodeREPLAY, CodeSTALE, CodeMALFORMED} {
+	for _, c := range []string{CodeE1, CodeE2, CodeE4, CodeAD1, CodeSIG, CodeCERT, CodeREVOKED, CodeREPLAY, CodeSTALE, CodeMALFORMED, CodeSTATE} {
 		m.byCode[c] = decisions.WithLabelValues(Reject, c)
 	}
 	m.unknown = decisions.WithLabelValues(Reject, "other")
@@ -63,6 +63,14 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smki_verifier_bundle_age_seconds", Help: "Age of the bundle in force (now - issued_at).",
 		}, func() float64 { return v.clock().Sub(v.Bundle().IssuedAt).Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "smki_verifier_state_durable", Help: "1 while accepts are made durable, 0 while the state cannot be (every would-be accept is refused STATE).",
+		}, func() float64 {
+			if v.StateError() != "" {
+				return 0
+			}
+			return 1
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smki_verifier_revocation_seq", Help: "Highest revocation sequence number applied.",
 		}, func() float64 { return float64(v.RevocationSeq()) }),

@@ -1,14 +1,20 @@
 package verifier
 
 import (
+	"bytes"
 	"errors"
-
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smki/smki/eui64"
 )
@@ -210,25 +216,120 @@ func TestStateFileCompaction(t *testing.T) {
 	}
 }
 
-// TestStateFileFailsClosed: once a write fails, every accept fails, and a
-// Verifier on the store rejects rather than accepting unrecorded.
+// TestStateFileFailsClosed (issue 12 finding 13): once a write fails,
+// every accept fails, and a Verifier on the store rejects rather than
+// accepting unrecorded, with its own code STATE (not REPLAY), one ERROR log
+// line, the smki_verifier_state_durable gauge at 0, the STATE decision
+// counted, and /readyz failing while /healthz stays up.
 func TestStateFileFailsClosed(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.log")
 	st := openState(t, path, StateFileOptions{MaxDelay: -1})
 	s := newScenario(t)
-	v := s.verifier(t, func(o *Options) { o.Replay = st })
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	v := s.verifier(t, func(o *Options) {
+		o.Replay = st
+		o.Logger = slog.New(slog.NewJSONHandler(lockedWriter{&logMu, &logs}, nil))
+	})
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := InstrumentedHandler(m, 0)
+	get := func(path string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code
+	}
 	mustAccept(t, v, sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false))
+	if c := get("/readyz"); c != http.StatusOK {
+		t.Fatalf("readyz on a healthy store: %d", c)
+	}
 	st.f.Close() // the disk goes away under the flusher
 	if err := st.Accept(originator(1), 1); !errors.Is(err, ErrReplayStore) {
 		t.Fatalf("Accept after a write failure: %v", err)
 	}
-	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 2), s.sc, false), testNow.Add(time.Minute)); d.Code != CodeREPLAY {
-		t.Fatalf("verify on a failed store: %+v", d)
+	for c := uint64(2); c <= 3; c++ {
+		if d := m.Verify(sign(t, request(t, tmplCredit, userSC, devA1, c), s.sc, false), testNow.Add(time.Minute)); d.Code != CodeSTATE {
+			t.Fatalf("verify on a failed store: %+v", d)
+		}
+	}
+	logMu.Lock()
+	errLines := strings.Count(logs.String(), `"level":"ERROR"`)
+	logMu.Unlock()
+	if errLines != 1 {
+		t.Fatalf("%d ERROR log lines for the failed state, want 1:\n%s", errLines, logs.String())
+	}
+	if c := get("/readyz"); c != http.StatusServiceUnavailable {
+		t.Fatalf("readyz on a failed store: %d", c)
+	}
+	if c := get("/healthz"); c != http.StatusOK {
+		t.Fatalf("healthz (liveness) on a failed store: %d", c)
+	}
+	if got := gaugeValue(t, reg, "smki_verifier_state_durable"); got != 0 {
+		t.Fatalf("smki_verifier_state_durable = %v, want 0", got)
+	}
+	if got := counterValue(t, reg, "smki_verifier_decisions_total", "code", CodeSTATE); got != 2 {
+		t.Fatalf("STATE decisions counted %v, want 2", got)
 	}
 	if err := st.Close(); !errors.Is(err, ErrReplayStore) {
 		t.Fatalf("Close = %v", err)
 	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// gaugeValue and counterValue read one metric from reg (the counter by one
+// label value).
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	return metricValue(t, reg, name, "", "")
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	return metricValue(t, reg, name, label, value)
+}
+
+func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					match = true
+				}
+			}
+			if !match {
+				continue
+			}
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s{%s=%q} not found", name, label, value)
+	return 0
 }
 
 // TestADTSurvivesRestart: a restarted sidecar resumes the ADT count from

@@ -99,6 +99,8 @@ type Verifier struct {
 	replay  ReplayStore
 	journal Journal // replay as a Journal, or nil
 	adt     map[adtKey]*adtWindow
+
+	stateErr atomic.Pointer[string] // why the state is not durable; nil while it is
 }
 
 // New checks opts and returns a Verifier. Every CRL must verify against a

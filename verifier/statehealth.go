@@ -1,0 +1,49 @@
+package verifier
+
+import "fmt"
+
+// The durable state's health (issue 12 finding 13): when the replay store
+// cannot make an accept durable, the request is refused with its own code
+// (STATE, not REPLAY: nothing was replayed), the first failure is logged
+// at ERROR, and readiness fails until an accept is durable again (for a
+// StateFile, whose failures are sticky, until the sidecar restarts on a
+// healthy disk).
+
+// stateFailed records a store failure and returns the STATE reject.
+func (v *Verifier) stateFailed(format string, err error) Decision {
+	msg := fmt.Sprintf(format, err)
+	if v.stateErr.Swap(&msg) == nil {
+		v.log.Error("state not durable: refusing every request that would be accepted (fail closed); "+
+			"free space or fix the disk holding the state file, then restart", "code", CodeSTATE, "err", err.Error())
+	}
+	return Decision{Decision: Reject, Code: CodeSTATE, Reason: msg}
+}
+
+// stateOK clears a recorded failure once an accept was made durable.
+func (v *Verifier) stateOK() {
+	if v.stateErr.Load() != nil && v.stateErr.Swap(nil) != nil {
+		v.log.Info("state durable again")
+	}
+}
+
+// StateError returns why the last accept could not be made durable, or ""
+// while the state is durable.
+func (v *Verifier) StateError() string {
+	if p := v.stateErr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// notReady lists why the verifier cannot accept now: stale data, state not
+// durable. Empty when ready.
+func (v *Verifier) notReady() []string {
+	var out []string
+	if d, stale := v.stale(v.cur.Load()); stale {
+		out = append(out, "stale: "+d.Reason)
+	}
+	if e := v.StateError(); e != "" {
+		out = append(out, "state not durable: "+e)
+	}
+	return out
+}
