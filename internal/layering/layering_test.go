@@ -1,0 +1,63 @@
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/smki/smki/internal/need"
+)
+
+const mod = "github.com/smki/smki/"
+
+// deps lists pkg's transitive dependencies (go list -deps), or with direct
+// only its own imports.
+func deps(t *testing.T, goBin, pkg string, direct bool) []string {
+	t.Helper()
+	args := []string{"list", "-deps", mod + pkg}
+	if direct {
+		args = []string{"list", "-f", `{{join .Imports "\n"}}`, mod + pkg}
+	}
+	out, err := exec.Command(goBin, args...).Output()
+	if err != nil {
+		t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestImportRules: each row names a package, whether the rule is about its
+// direct imports or all its dependencies, and the import paths (exact, or
+// a prefix ending in "/" or "*") it must not reach.
+func TestImportRules(t *testing.T) {
+	t.Parallel()
+	goBin := need.Tool(t, "go", "golang (the go command lists the import graph)")
+	rules := []struct {
+		pkg       string
+		direct    bool
+		forbidden []string
+	}{
+		// The RA and the verifier meet only in the contract.
+		{"ra", false, []string{mod + "verifier*"}},
+		{"bundle", false, []string{mod + "ra*", mod + "verifier*", mod + "store", mod + "ca", mod + "server"}},
+		{"bundle/policy", false, []string{mod + "ra*", mod + "verifier*", mod + "store", mod + "ca"}},
+		{"verifier", false, []string{mod + "ra*", mod + "ca", mod + "store*", mod + "server", mod + "cli"}},
+		// Decisions carry no transport.
+		{"ra", true, []string{"net/http", "github.com/prometheus/*"}},
+		// The wire format and the client never link the server.
+		{"ra/raapi", false, []string{mod + "ra/raserver", mod + "raclient", "github.com/prometheus/*"}},
+		{"raclient", false, []string{mod + "ra/raserver", mod + "server", "github.com/prometheus/*"}},
+	}
+	for _, r := range rules {
+		for _, d := range deps(t, goBin, r.pkg, r.direct) {
+			for _, f := range r.forbidden {
+				hit := d == f
+				if p, ok := strings.CutSuffix(f, "*"); ok {
+					hit = strings.HasPrefix(d, p)
+				}
+				if hit {
+					t.Errorf("%s reaches %s (forbidden: %s; direct imports only: %v)", r.pkg, d, f, r.direct)
+				}
+			}
+		}
+	}
+}
