@@ -191,10 +191,26 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := s.gate.Wait(ctx); err != nil {
 		return fmt.Errorf("postgres: transaction not started: %w", err)
 	}
+	m := modeSerializable
 	return s.retry(ctx, func() error {
-		return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, modeSerializable, fn)
+		err := s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, m, fn)
+		if errors.Is(err, errIssuanceRace) {
+			m = modeQueued // see errIssuanceRace
+		}
+		return err
 	})
 }
+
+// errIssuanceRace marks a serialisation failure on the issuance counter
+// row: another issuance committed a number after this transaction's
+// snapshot was taken. Every concurrent issuance but one fails that way
+// (the row is the sequence's one writer), so retrying the same way would
+// fail again under load. The retry runs in modeQueued instead: its first
+// statement is LOCK TABLE issuance_lock, which, unlike any SELECT, takes
+// no snapshot, so the snapshot is taken after the previous issuer
+// committed and the counter update cannot fail. Issuers queue on the lock
+// for one transaction's length instead of retrying without bound.
+var errIssuanceRace = errors.New("postgres: issuance counter taken by a concurrent issuance")
 
 // Urgent runs fn at READ COMMITTED, where no concurrent transaction can
 // make it fail with a serialisation error: every Tx method it calls locks
@@ -246,6 +262,7 @@ const (
 	modeRead         mode = iota // View: read only
 	modeSerializable             // Update: SERIALIZABLE, conflicts retried
 	modeLocking                  // Urgent: READ COMMITTED, Tx methods lock what they check
+	modeQueued                   // Update after errIssuanceRace: SERIALIZABLE, issuers queued first
 )
 
 // errLost marks an attempt whose connection was lost before its COMMIT
@@ -269,6 +286,14 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 	}
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
+	if m == modeQueued {
+		if _, err := ptx.Exec(ctx, "LOCK TABLE issuance_lock IN EXCLUSIVE MODE"); err != nil {
+			if ctx.Err() == nil && lostConn(err) {
+				return fmt.Errorf("%w: %w", errLost, err)
+			}
+			return fmt.Errorf("postgres: issuance queue: %w", err)
+		}
+	}
 	t := &tx{ctx: ctx, q: ptx, writable: m != modeRead, locking: m == modeLocking, batch: s.revokeBatch}
 	err = fn(t)
 	t.done = true

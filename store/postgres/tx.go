@@ -83,6 +83,9 @@ func (t *tx) breakTx(err error) error {
 func (t *tx) fail(op string, err error) error {
 	if retryable(err) && t.conflict == nil {
 		t.conflict = fmt.Errorf("postgres: %s: %w", op, err)
+		if op == "issuance seq" {
+			t.conflict = fmt.Errorf("%w: %w", errIssuanceRace, t.conflict)
+		}
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
