@@ -23,6 +23,9 @@ func (s *Service) CreateParty(ctx context.Context, a Actor, id eui64.ID, name st
 		if err := Authorize(me, ActCreateParty, Target{}); err != nil {
 			return "", err
 		}
+		if err := refuseReserved(tx, "party", p.ID); err != nil {
+			return "", err
+		}
 		p.CreatedAt = s.now().UTC()
 		if err := tx.CreateParty(p); err != nil {
 			return "", storeErr("party "+p.ID, err)
@@ -53,6 +56,9 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, id, partyID eui64.ID,
 	u := store.User{ID: id.String(), PartyID: partyID.String(), Role: string(r), Name: name, Status: store.StatusActive}
 	err := s.change(ctx, a, ActCreateUser, "user:"+u.ID, func(tx store.Tx, me store.Officer) (string, error) {
 		if err := Authorize(me, ActCreateUser, Target{PartyID: u.PartyID}); err != nil {
+			return "", err
+		}
+		if err := refuseReserved(tx, "user", u.ID); err != nil {
 			return "", err
 		}
 		if err := activeParty(tx, u.PartyID); err != nil {

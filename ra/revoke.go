@@ -192,6 +192,11 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 			// CA certificates are the CA operator's business, not the RA's.
 			return nil, fmt.Errorf("%w: %s is not an Organisation Certificate", ErrForbidden, req.Serial)
 		}
+		if isSystemCert(c) {
+			// The RA's own signer is replaced by the RA's own procedure
+			// (docs/operations.md, signer rotation), never by an officer.
+			return nil, fmt.Errorf("%w: %s is the RA's own certificate, not an officer's to revoke", ErrForbidden, req.Serial)
+		}
 		if err := Authorize(me, act, Target{PartyID: c.PartyID}); err != nil {
 			return nil, err
 		}
@@ -207,7 +212,9 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 		if err := Authorize(me, act, Target{PartyID: u.PartyID}); err != nil {
 			return nil, err
 		}
-		return goodCerts(tx, store.CertFilter{UserID: u.ID, Status: store.StatusGood})
+		// By user AND party: a certificate of the same Entity ID under
+		// another party (the RA's own, say) is not this user's.
+		return goodCerts(tx, store.CertFilter{UserID: u.ID, PartyID: u.PartyID, Status: store.StatusGood})
 	default:
 		p, err := tx.GetParty(req.PartyID.String())
 		if err != nil {
@@ -227,7 +234,7 @@ func goodCerts(tx store.Tx, f store.CertFilter) ([]store.Certificate, error) {
 	}
 	out := cs[:0]
 	for _, c := range cs {
-		if c.UserID != "" && c.Status == store.StatusGood {
+		if c.UserID != "" && c.Status == store.StatusGood && !isSystemCert(c) {
 			out = append(out, c)
 		}
 	}

@@ -192,6 +192,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.svc, err = ra.New(s.st, s.authority, access, raOpts...); err != nil {
 		return nil, err
 	}
+	if err := s.svc.CheckReservedIDs(ctx); err != nil {
+		return nil, err
+	}
 	bootstrap := s.svc.Bootstrap
 	if s.cfg.RecoverBootstrap {
 		bootstrap = s.svc.RecoverBootstrap

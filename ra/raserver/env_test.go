@@ -226,7 +226,7 @@ func newScenario(t testing.TB) *scenario { return scenarioOf(newEnv(t)) }
 func scenarioOf(e *env) *scenario {
 	s := &scenario{env: e}
 	s.supplier = e.party("90-B3-D5-1F-30-00-00-01", "Supplier A")
-	s.srp = e.party("90-B3-D5-1F-30-00-00-02", "Shared Resource Provider")
+	s.srp = e.party("90-B3-D5-1F-30-00-00-12", "Shared Resource Provider")
 	s.userIS = e.user("90-B3-D5-1F-30-01-00-01", s.supplier, role.ImportSupplier)
 	s.userSC = e.user("90-B3-D5-1F-30-01-00-02", s.srp, role.SoLRContingency)
 	s.sroSup = e.officer(e.admin, "sro-a", ra.KindSRO, s.supplier)

@@ -49,7 +49,7 @@ func TestRevokeStreamServer(t *testing.T) {
 	t.Parallel()
 	e, ts := newTestServer(t)
 	ctx := context.Background()
-	big, small := e.party("90-B3-D5-1F-30-00-00-01", "Big"), e.party("90-B3-D5-1F-30-00-00-02", "Small")
+	big, small := e.party("90-B3-D5-1F-30-00-00-01", "Big"), e.party("90-B3-D5-1F-30-00-00-12", "Small")
 	bigUser := e.user("90-B3-D5-1F-30-01-00-01", big, role.ImportSupplier)
 	smallUser := e.user("90-B3-D5-1F-30-01-00-02", small, role.ImportSupplier)
 	sroBig := e.officer(e.admin, "sro-big", ra.KindSRO, big)

@@ -69,7 +69,7 @@ func TestServerEndToEnd(t *testing.T) {
 	if o, err := admin.Whoami(ctx); err != nil || o.ID != "admin" {
 		t.Fatalf("whoami %+v %v", o, err)
 	}
-	srp, sup := eui64.MustParse("90-B3-D5-1F-30-00-00-02"), eui64.MustParse("90-B3-D5-1F-30-00-00-01")
+	srp, sup := eui64.MustParse("90-B3-D5-1F-30-00-00-12"), eui64.MustParse("90-B3-D5-1F-30-00-00-01")
 	scID, isID := eui64.MustParse("90-B3-D5-1F-30-01-00-02"), eui64.MustParse("90-B3-D5-1F-30-01-00-01")
 	for _, p := range []eui64.ID{srp, sup} {
 		if _, err := admin.CreateParty(ctx, p, "ra.Party "+p.String()); err != nil {
