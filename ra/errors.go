@@ -28,7 +28,7 @@ var (
 	ErrReplaced        = errors.New("E_RA_REPLACES_MISMATCH") // renew/rekey target does not fit
 	ErrNotFound        = errors.New("E_RA_NOT_FOUND")
 	ErrExists          = errors.New("E_RA_EXISTS")
-	ErrReservedID      = errors.New("E_RA_RESERVED_ID") // a system identity of the RA itself
+	ErrReservedID      = errors.New("E_RA_RESERVED_ID")     // a system identity of the RA itself
 	ErrInactive        = errors.New("E_RA_INACTIVE")        // party or user not active
 	ErrSROExists       = errors.New("E_RA_SRO_EXISTS")      // party already has an active SRO
 	ErrAlreadyRevoked  = errors.New("E_RA_ALREADY_REVOKED") // certificate already revoked
