@@ -16,8 +16,13 @@ changing a verb or flag.
 
 Example:
    smki docs --out docs/cli.md`,
-		Flags: []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "write to this file instead of stdout"}},
+		Flags: []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "write to this file instead of stdout"},
+			&ucli.BoolFlag{Name: "serve-settings", Usage: "print only the table of smki serve settings (file key, flag, environment, default) that docs/operations.md carries"}},
 		Action: func(c *ucli.Context) error {
+			if c.Bool("serve-settings") {
+				_, err := fmt.Fprint(c.App.Writer, settingsTable())
+				return err
+			}
 			md, err := c.App.ToMarkdown()
 			if err != nil {
 				return err
