@@ -19,6 +19,7 @@ import (
 	"github.com/smki/smki/ra/raserver"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/testpki"
@@ -84,6 +85,7 @@ type Server struct {
 	sched     *scheduler
 	authority *ca.CA
 	svc       *ra.Service
+	ocsp      *ocsp.Responder
 	http      *http.Server
 	certs     certSource
 	closers   []func() error // in the order to close them
@@ -212,7 +214,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg)))
-	s.http = &http.Server{Handler: mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
+	// OCSP (GET and POST /ocsp) for the Issuing OCA's certificates, from
+	// responses pre-signed by a delegated responder certificate this
+	// instance has issued for itself; routed before the mux, whose path
+	// cleaning would corrupt base64 GET requests.
+	if s.ocsp, err = ocsp.New(ctx, ocsp.Config{Store: s.st, Issuer: s.authority.Issuing(), Certifier: s.authority,
+		Name: ocspName(), Logger: s.log}); err != nil {
+		return nil, err
+	}
+	s.http = &http.Server{Handler: s.ocsp.Wrap(mux), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	// Held revocation-feed requests answer at once on shutdown instead of
 	// making Shutdown wait out their long polls.
@@ -279,7 +289,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	// CRL refresh and late intent reconciliation, then scheduled SoLR
 	// revocations and event ends (jobs live in the store, so they survive
 	// a restart and run once), each only while this instance leads.
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); s.ocsp.Run(ctx) }()
 	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, time.Minute, s.log) }()
 	go func() { defer wg.Done(); s.svc.RunScheduler(ctx, time.Second) }()
 
@@ -341,6 +352,7 @@ func (s *Server) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "  store:       %s\n", s.spec)
 	fmt.Fprintf(w, "  roots:       https://%s/roots\n", addr)
 	fmt.Fprintf(w, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
+	fmt.Fprintf(w, "  OCSP:        https://%s/ocsp\n", addr)
 	if s.authority.RootOffline() {
 		fmt.Fprintf(w, "  root key:    offline (ARL from the key ceremony: smki ca import-arl)\n")
 	}
@@ -398,4 +410,14 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// ocspName names this instance in its OCSP responder certificate: the
+// host name, so that several instances' certificates can be told apart.
+func ocspName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" || len(h) > 48 {
+		return "smki"
+	}
+	return h
 }

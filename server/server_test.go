@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
 
 	"github.com/smki/smki/internal/buildinfo"
 )
@@ -66,6 +69,23 @@ func TestOpenServeHealthz(t *testing.T) {
 	line := fmt.Sprintf("smki_build_info{go_version=%q,revision=%q,version=%q} 1", want.GoVersion, want.Revision, want.Version)
 	if !strings.Contains(string(metrics), line) {
 		t.Fatalf("/metrics lacks %s:\n%s", line, metrics)
+	}
+	// OCSP is mounted: the responder's own certificate (recorded in the
+	// store like every certificate the Issuing OCA signs) answers good,
+	// signed by it.
+	rc := s.ocsp.ResponderCertificate()
+	oreq, err := xocsp.CreateRequest(rc, s.authority.Issuing(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = client.Post("https://"+s.Addr()+"/ocsp", "application/ocsp-request", bytes.NewReader(oreq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if or, err := xocsp.ParseResponseForCert(body, rc, s.authority.Issuing()); err != nil || or.Status != xocsp.Good {
+		t.Fatalf("/ocsp: HTTP %d, %v, %+v", resp.StatusCode, err, or)
 	}
 	cancel()
 	select {
