@@ -160,6 +160,7 @@ Example:
        --ra https://127.0.0.1:8443 --officer ./verifier-1`,
 			Flags: []ucli.Flag{
 				&ucli.StringFlag{Name: "listen", Usage: "listen `ADDR`", Value: "127.0.0.1:8444"},
+				&ucli.StringFlag{Name: "ready-file", Usage: "write the listening address to this `FILE` once serving (with --listen 127.0.0.1:0, for scripts and tests)"},
 				&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE`", Required: true},
 				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl)", Required: true},
 				&ucli.StringFlag{Name: "ra", Usage: "RA base `URL` to follow"},
@@ -226,6 +227,12 @@ func serveVerifier(c *ucli.Context) error {
 	srv := &http.Server{Handler: verifier.InstrumentedHandler(metrics, 0), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	log.Info("verifier listening", "addr", ln.Addr().String(), "ra", c.String("ra"))
+	if f := c.String("ready-file"); f != "" {
+		if err := writeReadyFile(f, ln.Addr().String()); err != nil {
+			ln.Close()
+			return usageErr("--ready-file: %v", err)
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -394,4 +401,14 @@ func readInput(c *ucli.Context) ([]byte, error) {
 		return nil, usageErr("read: %v", err)
 	}
 	return data, nil
+}
+
+// writeReadyFile writes addr to path whole or not at all (a temporary file
+// renamed over it), so a script polling path never reads half an address.
+func writeReadyFile(path, addr string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(addr), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

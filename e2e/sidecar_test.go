@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,15 +17,47 @@ import (
 	"github.com/smki/smki/internal/conformance"
 )
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
+// startSidecar runs `smki verifier serve` with args on a port the kernel
+// picks (--listen 127.0.0.1:0) and returns the address it wrote to its
+// --ready-file once listening: no port is chosen before the child binds
+// it, so parallel servers cannot race for one. The process group is killed
+// at cleanup; its log is shown if the test failed.
+func startSidecar(t *testing.T, args ...string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	cmd := exec.Command(smkiBin, append([]string{"verifier", "serve", "--listen", "127.0.0.1:0", "--ready-file", ready}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logf, err := os.Create(filepath.Join(dir, "sidecar.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("sidecar log:\n%s", b)
+		}
+	})
+	var addr []byte
+	waitFor(t, time.Minute, "the sidecar's --ready-file", func() bool {
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("smki verifier serve exited before it was ready:\n%s", b)
+		default:
+		}
+		addr, err = os.ReadFile(ready)
+		return err == nil && len(addr) > 0
+	})
+	return string(addr)
 }
 
 // TestVerifierSidecarFollowsRA runs `smki verifier serve` as a sidecar that
@@ -70,23 +101,7 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 	bundle := filepath.Join(work, "bundle.json")
 	ra.as(ver).must("bundle", "export", "--out", bundle)
 
-	addr := freeAddr(t)
-	side := exec.Command(smkiBin, "verifier", "serve", "--listen", addr, "--bundle", bundle, "--trust", trust,
-		"--ra", "https://"+srv.addr, "--officer", ver)
-	side.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logf, _ := os.Create(filepath.Join(work, "sidecar.log"))
-	side.Stdout, side.Stderr = logf, logf
-	if err := side.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-side.Process.Pid, syscall.SIGKILL)
-		side.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("sidecar log:\n%s", b)
-		}
-	})
+	addr := startSidecar(t, "--bundle", bundle, "--trust", trust, "--ra", "https://"+srv.addr, "--officer", ver)
 	client := &http.Client{Timeout: 10 * time.Second}
 	waitFor(t, 30*time.Second, "sidecar health", func() bool {
 		resp, err := client.Get("http://" + addr + "/healthz")
@@ -104,16 +119,7 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 	post := func(counter int) decision {
 		t.Helper()
 		signed := mustRun(t, template, "sign", "--key", key, "--cert", cert, "--counter", fmt.Sprint(counter), "-").stdout
-		resp, err := client.Post("http://"+addr+"/v1/verify", "application/xml", bytes.NewReader([]byte(signed)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var d decision
-		if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
-			t.Fatal(err)
-		}
-		return d
+		return postVerify(t, addr, []byte(signed))
 	}
 	if d := post(1); d.Decision != "accept" {
 		t.Fatalf("before revocation: %+v", d)
@@ -127,6 +133,23 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 		return d.Code == "REVOKED"
 	})
 	t.Logf("sidecar refused the revoked signer %s after the RA revoked it", time.Since(start).Round(time.Millisecond))
+}
+
+// postVerify posts a signed request to a sidecar's /v1/verify and returns
+// its decision.
+func postVerify(t *testing.T, addr string, signed []byte) decision {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post("http://"+addr+"/v1/verify", "application/xml", bytes.NewReader(signed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d decision
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		t.Fatalf("sidecar answer (HTTP %d): %v", resp.StatusCode, err)
+	}
+	return d
 }
 
 // waitFor polls cond until it holds or the deadline passes.

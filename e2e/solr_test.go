@@ -63,11 +63,44 @@ func TestSoLRLifecycle(t *testing.T) {
 
 	devices := filepath.Join(work, "devices.csv")
 	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n"+device+","+supIS+",2\n00-DB-12-34-56-78-90-A1,"+supIS+",1\n"), 0o644)
+	trust := filepath.Join(work, "trust")
+	os.MkdirAll(trust, 0o755)
+	_, rootPEM := srv.get(t, "/roots")
+	_, issPEM := srv.get(t, "/ca/issuing.pem")
+	os.WriteFile(filepath.Join(trust, "root.pem"), rootPEM, 0o644)
+	os.WriteFile(filepath.Join(trust, "issuing-ca.pem"), issPEM, 0o644)
+	sign := func(counter string) []byte {
+		return []byte(mustRun(t, asUser(t, "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", srpSC),
+			"sign", "--key", scKey, "--cert", scCert, "--counter", counter, "-").stdout)
+	}
+	verify := func(bundle string, req []byte) (decision, int) {
+		r := run(t, req, "verify", "--bundle", bundle, "--trust", trust, "-")
+		var d decision
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+			t.Fatalf("verify output (exit %d): %v\n%s%s", r.code, err, r.stdout, r.stderr)
+		}
+		return d, r.code
+	}
+	// Default deny (R6): before any event, the SC user's request to
+	// Credit is refused E4.
+	noEvent := filepath.Join(work, "no-event.json")
+	ra.must("bundle", "export", "--out", noEvent)
+	if d, code := verify(noEvent, sign("4001")); code != 3 || d.Code != "E4" {
+		t.Fatalf("SC request before any SoLR event: exit %d %+v, want E4", code, d)
+	}
+
+	callStart := time.Now()
 	ra.as(srpARO).refused("E_RA_FORBIDDEN", "devices", "import", devices)
 	ra.must("devices", "import", devices)
+	perCall := time.Since(callStart) / 2
 
-	// The liaison declares; the revocation is scheduled a few seconds out.
-	revokeAt := time.Now().Add(6 * time.Second).UTC().Truncate(time.Second)
+	// The liaison declares; the revocation is scheduled far enough out for
+	// the eight calls up to the before-check to finish first on this
+	// machine, as fast or slow as its last calls were: a fixed margin
+	// either wastes time or, on a loaded machine, lets approval happen
+	// after revoke-at, which revokes at once and skips the scheduler.
+	margin := max(3*time.Second, 15*perCall)
+	revokeAt := time.Now().Add(margin).UTC().Truncate(time.Second).Add(time.Second)
 	var declared struct {
 		Event struct {
 			ID    string `json:"id"`
@@ -87,39 +120,54 @@ func TestSoLRLifecycle(t *testing.T) {
 	if declared.Event.State != "declared" || len(declared.DryRun.Certificates) != 1 || len(declared.DryRun.Devices) != 2 {
 		t.Fatalf("declared: %s", out.stdout)
 	}
+	// Declared on the Authority's instruction but not yet approved: still E4.
+	declaredOnly := filepath.Join(work, "declared.json")
+	ra.must("bundle", "export", "--out", declaredOnly)
+	if d, code := verify(declaredOnly, sign("4002")); code != 3 || d.Code != "E4" {
+		t.Fatalf("SC request under a declared, unapproved event: exit %d %+v, want E4", code, d)
+	}
 	// Four-eyes: the declarer may not approve; an operator is no approver.
 	ra.as(liaison).refused("E_RA_FOUR_EYES", "solr", "approve", id)
 	ra.refused("E_RA_FORBIDDEN", "solr", "approve", id)
-	ra.as(approver).must("solr", "approve", id)
+	var approved struct {
+		Event struct {
+			JobID string `json:"job_id"`
+		} `json:"event"`
+	}
+	if r := ra.as(approver).must("solr", "approve", id, "--json"); json.Unmarshal([]byte(r.stdout), &approved) != nil || approved.Event.JobID == "" {
+		t.Fatalf("approval did not schedule the revocation (revoke-at %s, margin %v from %v per call): %s",
+			revokeAt.Format(time.RFC3339), margin, perCall, r.stdout)
+	}
 
-	status := func() string {
+	type certStatus struct {
+		Status    string     `json:"status"`
+		RevokedAt *time.Time `json:"revoked_at"`
+	}
+	status := func() certStatus {
 		r := ra.must("certs", "--party", supplierA, "--json")
-		var cs []struct {
-			Status string `json:"status"`
-		}
+		var cs []certStatus
 		if err := json.Unmarshal([]byte(r.stdout), &cs); err != nil || len(cs) != 1 {
 			t.Fatalf("supplier-a certificates: %v %s", err, r.stdout)
 		}
-		return cs[0].Status
+		return cs[0]
 	}
-	if time.Now().Before(revokeAt) {
-		// Only an answer that completed before revoke-at proves anything:
-		// the scheduler may fire while the CLI call is on its way.
-		if s := status(); s != "good" && time.Now().Before(revokeAt) {
-			t.Fatalf("before the revocation time supplier-a's certificate is %s", s)
-		}
-	} else {
-		t.Log("setup outran the revocation time; skipping the before-check")
+	// Only an answer that completed before revoke-at proves anything: the
+	// scheduler may fire while the CLI call is on its way.
+	if s := status(); s.Status != "good" && time.Now().Before(revokeAt) {
+		t.Fatalf("before the revocation time supplier-a's certificate is %s", s.Status)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for status() != "revoked" {
+	// Whatever this machine's speed, the revocation time the RA records
+	// must not be before revoke-at.
+	deadline := time.Now().Add(margin + 20*time.Second)
+	var revoked certStatus
+	for revoked = status(); revoked.Status != "revoked"; revoked = status() {
 		if time.Now().After(deadline) {
 			t.Fatalf("supplier-a's certificate not revoked by %s (revoke-at %s)", deadline.Format(time.RFC3339), revokeAt.Format(time.RFC3339))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if time.Now().Before(revokeAt) {
-		t.Fatalf("revoked before %s", revokeAt)
+	if revoked.RevokedAt == nil || revoked.RevokedAt.Before(revokeAt) {
+		t.Fatalf("revoked at %v, before revoke-at %s", revoked.RevokedAt, revokeAt.Format(time.RFC3339))
 	}
 
 	// The SRP's ARO submits a signed ADT file; a forged one is refused.
@@ -130,12 +178,6 @@ func TestSoLRLifecycle(t *testing.T) {
 	ra.as(srpARO).must("adt", "submit", "--file", adt)
 
 	// Export the bundle; it opens against the SMKI root.
-	trust := filepath.Join(work, "trust")
-	os.MkdirAll(trust, 0o755)
-	_, rootPEM := srv.get(t, "/roots")
-	_, issPEM := srv.get(t, "/ca/issuing.pem")
-	os.WriteFile(filepath.Join(trust, "root.pem"), rootPEM, 0o644)
-	os.WriteFile(filepath.Join(trust, "issuing-ca.pem"), issPEM, 0o644)
 	exported := filepath.Join(work, "exported.json")
 	ra.must("bundle", "export", "--out", exported)
 	raw, _ := os.ReadFile(exported)
@@ -152,21 +194,40 @@ func TestSoLRLifecycle(t *testing.T) {
 	}
 
 	// An SC request to a device of the failed Supplier is accepted.
-	sign := func(counter string) []byte {
-		return []byte(mustRun(t, asUser(t, "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", srpSC),
-			"sign", "--key", scKey, "--cert", scCert, "--counter", counter, "-").stdout)
-	}
-	verify := func(bundle string, req []byte) (decision, int) {
-		r := run(t, req, "verify", "--bundle", bundle, "--trust", trust, "-")
-		var d decision
-		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
-			t.Fatalf("verify output (exit %d): %v\n%s%s", r.code, err, r.stdout, r.stderr)
-		}
-		return d, r.code
-	}
 	if d, code := verify(exported, sign("5001")); code != 0 || d.Decision != "accept" {
 		t.Fatalf("SC request under the active event: exit %d %+v", code, d)
 	}
+
+	// SMETS2+: the same SR 1.6 as Command Variant 5, the change carried by
+	// the Supplier-signed GBCS pre-command (DCC's ECS02/ECS03 vectors,
+	// addressed to device, registered above as SMETS2). To Credit is
+	// accepted, to Prepayment refused, by `smki verify` and by the sidecar.
+	t.Run("SMETS2+ pre-command", func(t *testing.T) {
+		requirement(t, "R5")
+		cv5 := func(template, vector, counter string) []byte {
+			req := preCommand(t, asUser(t, template, srpSC), vector)
+			return []byte(mustRun(t, req, "sign", "--key", scKey, "--cert", scCert, "--counter", counter, "-").stdout)
+		}
+		toCredit := func(counter string) []byte {
+			return cv5("ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "1.6_ECS02/ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX", counter)
+		}
+		toPrepay := func(counter string) []byte {
+			return cv5("ECS03_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "1.6_ECS03/ECS03_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX", counter)
+		}
+		if d, code := verify(exported, toCredit("5101")); code != 0 || d.Decision != "accept" || d.Route != device {
+			t.Errorf("smki verify, CV 5 to Credit: exit %d %+v, want accept routed to %s", code, d, device)
+		}
+		if d, code := verify(exported, toPrepay("5102")); code != 3 || d.Code != "E2" {
+			t.Errorf("smki verify, CV 5 to Prepayment: exit %d %+v, want E2", code, d)
+		}
+		addr := startSidecar(t, "--bundle", exported, "--trust", trust)
+		if d := postVerify(t, addr, toCredit("5103")); d.Decision != "accept" || d.Route != device {
+			t.Errorf("sidecar, CV 5 to Credit: %+v, want accept routed to %s", d, device)
+		}
+		if d := postVerify(t, addr, toPrepay("5104")); d.Decision != "reject" || d.Code != "E2" {
+			t.Errorf("sidecar, CV 5 to Prepayment: %+v, want E2", d)
+		}
+	})
 
 	// Alerts from the failed Supplier's device reach the SRP (R7).
 	var routed struct {

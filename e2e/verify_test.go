@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -49,6 +52,28 @@ func asUser(t *testing.T, template, userID string) []byte {
 		t.Fatal(err)
 	}
 	return []byte(strings.Replace(string(b), "90-B3-D5-1F-30-01-00-00:", userID+":", 1))
+}
+
+// preCommand turns an SR 1.6 request into Command Variant 5: its Body
+// becomes a SignedPreCommand carrying the GBCS command in vector (a hex
+// file of DCC's GBCS conformance data).
+func preCommand(t *testing.T, request []byte, vector string) []byte {
+	t.Helper()
+	text, err := os.ReadFile(conformance.Path(t, "gbcs", vector))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hex.DecodeString(strings.TrimSpace(string(text)))
+	if err != nil {
+		t.Fatalf("%s: %v", vector, err)
+	}
+	body := regexp.MustCompile(`(?s)<sr:Body>.*</sr:Body>`)
+	if !body.Match(request) || !bytes.Contains(request, []byte("<sr:CommandVariant>4<")) {
+		t.Fatal("the template is not a Command Variant 4 request with a Body")
+	}
+	out := body.ReplaceAll(request, []byte("<sr:Body><sr:SignedPreCommand><sr:GBCSPayload>"+
+		base64.StdEncoding.EncodeToString(raw)+"</sr:GBCSPayload></sr:SignedPreCommand></sr:Body>"))
+	return bytes.Replace(out, []byte("<sr:CommandVariant>4<"), []byte("<sr:CommandVariant>5<"), 1)
 }
 
 type decision struct {
