@@ -13,8 +13,13 @@ import (
 // and must exit 0 with every step and every refusal code in its account.
 // A second run in JSON mode on a --data directory checks the machine
 // report agrees and that the demo refuses to reuse a store.
+//
+// It is a smoke test and proves no requirement: what each step of the
+// night should answer is written in the product (demo/stream.go), so the
+// demo judges itself. The requirements are proven by tests that write
+// their expected outcomes down (TestSignVerifyContract, TestSoLRLifecycle,
+// TestRAEnrolmentAndRefusals and the rest).
 func TestDemo(t *testing.T) {
-	requirement(t, "R1", "R2", "R3", "R4", "R5", "R6", "R7", "L4", "L7")
 	t.Parallel()
 	r := run(t, nil, "demo")
 	if r.code != 0 {
@@ -49,7 +54,6 @@ func TestDemo(t *testing.T) {
 // TestDemoJSON: --json reports the same night as data, and --data keeps
 // the server's directory, which a second run refuses to reuse.
 func TestDemoJSON(t *testing.T) {
-	requirement(t, "L7")
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	r := run(t, nil, "demo", "--json", "--data", data)
