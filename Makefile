@@ -26,7 +26,7 @@ DIST_ARCHES := amd64 arm64
 CC_amd64    ?= gcc
 CC_arm64    ?= aarch64-linux-gnu-gcc
 
-.PHONY: all build dist run test test-short conformance bench fuzz fuzz-smoke lint clean
+.PHONY: all build dist run test test-short conformance mutants bench fuzz fuzz-smoke lint clean
 
 all: build
 
@@ -62,6 +62,11 @@ test:
 # docs/conformance.md; fails if a test fails or a requirement is unproven.
 conformance:
 	$(GO) test -count=1 -timeout 20m -json ./e2e/ | $(GO) run ./internal/skipcheck -tee | $(GO) run ./internal/conformancegen -out docs/conformance.md
+
+# Mutation check: one product mutation per requirement R1-R7 and L6, each
+# of which some test must catch (internal/mutants; takes ~15 minutes).
+mutants:
+	$(GO) run ./internal/mutants
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
