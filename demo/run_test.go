@@ -84,10 +84,19 @@ func TestReporterTTY(t *testing.T) {
 	var b syncBuffer
 	r := newReporter(&b, modeTTY, time.Now)
 	r.begin(1, "spinning")
-	time.Sleep(150 * time.Millisecond) // let the spinner draw at least once
+	// The spinner's first frame, drawn by its goroutine: wait for it, not
+	// for a guessed time.
+	frame := "\r\033[K" + spinFrames[0] + "  1. spinning  "
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.String(), frame); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no spinner frame %q after 10s: %q", frame, b.String())
+		}
+	}
 	r.end(Step{N: 1, Title: "spinning", OK: true})
 	out := b.String()
-	if !strings.Contains(out, " 1. spinning") || !strings.Contains(out, "\r\033[K") || !strings.HasSuffix(out, "(0.0s)\n") {
+	// end clears the spinner line and prints the finished step after it.
+	if i := strings.LastIndex(out, frame); i < 0 || !strings.Contains(out[i+len(frame):], "\r\033[K") ||
+		!strings.Contains(out[i:], " 1. spinning") || !strings.HasSuffix(out, "(0.0s)\n") {
 		t.Fatalf("TTY output %q", out)
 	}
 }

@@ -2,15 +2,19 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/internal/conformance"
 	"github.com/smki/smki/internal/need"
@@ -23,23 +27,26 @@ var (
 )
 
 // scenario builds one test PKI with the real binary, shared by the tests
-// of this file (they only read it).
+// of this file (they only read it). It is built without any test's t (the
+// first caller's t may finish, or fail, before another uses the PKI); each
+// caller reports a failure to build it as its own.
 func scenario(t *testing.T) string {
 	t.Helper()
 	scenarioOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "smki-e2e-scenario-")
+		dir, err := os.MkdirTemp(filepath.Dir(smkiBin), "scenario-") // removed with the binary by TestMain
 		if err != nil {
 			scenarioErr = err.Error()
 			return
 		}
 		scenarioDir = filepath.Join(dir, "pki")
-		r := run(t, nil, "testpki", "--out", scenarioDir)
-		if r.code != 0 {
-			scenarioErr = r.stderr
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, smkiBin, "testpki", "--out", scenarioDir).CombinedOutput(); err != nil {
+			scenarioErr = fmt.Sprintf("%v\n%s", err, out)
 		}
 	})
 	if scenarioErr != "" {
-		t.Fatalf("testpki: %s", scenarioErr)
+		t.Fatalf("smki testpki: %s", scenarioErr)
 	}
 	return scenarioDir
 }
