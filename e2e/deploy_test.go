@@ -22,24 +22,28 @@ func TestServeConfigTLSNames(t *testing.T) {
 	t.Parallel()
 	openssl := need.Tool(t, "openssl", "openssl")
 	curl := need.Tool(t, "curl", "curl")
-	_, port, _ := net.SplitHostPort(freeAddr(t))
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	ready := filepath.Join(dir, "ready")
 	conf := filepath.Join(dir, "smki.yaml")
 	writeFile(t, conf, fmt.Sprintf(`# issue 14 acceptance
 data: %s
-listen: 0.0.0.0:%s
+listen: 0.0.0.0:0
 dev: true
 ready_file: %s
 tls:
   names: [ra.smki.test, 127.0.0.2]
 log:
   format: json
-`, data, port, ready))
+`, data, ready))
 	cmd := exec.Command(smkiBin, "serve", "--config", conf)
 	cmd.Env = withoutSMKI(os.Environ())
-	launchServer(t, cmd, data, ready)
+	srv := launchServer(t, cmd, data, ready)
+	// The kernel picked the port (listen ...:0); the ready file says which.
+	_, port, err := net.SplitHostPort(srv.addr)
+	if err != nil || port == "0" {
+		t.Fatalf("ready file address %q: %v", srv.addr, err)
+	}
 	root := filepath.Join(data, "access", "access-root.pem")
 
 	// openssl: both names in the SAN, verified under the DNS name.
