@@ -48,19 +48,20 @@ func TestRedTeamCrossParty(t *testing.T) {
 		code error
 		do   func() error
 	}{
-		{"read A's certificate by serial", ActReadParty, ErrForbidden, func() error {
+		// Not yours and not there are one answer (issue 12, finding 7).
+		{"read A's certificate by serial", ActReadParty, ErrNotFound, func() error {
 			_, err := r.svc.GetCertificate(ctx, r.aroB, r.isSerial)
 			return err
 		}},
-		{"revoke A's certificate by serial", ActRevoke, ErrForbidden, func() error {
+		{"revoke A's certificate by serial", ActRevoke, ErrNotFound, func() error {
 			_, err := r.svc.Revoke(ctx, r.aroB, RevokeRequest{Serial: r.isSerial})
 			return err
 		}},
-		{"dry-run revoke A's certificate by serial", ActRevoke, ErrForbidden, func() error {
+		{"dry-run revoke A's certificate by serial", ActRevoke, ErrNotFound, func() error {
 			_, err := r.svc.Revoke(ctx, r.aroB, RevokeRequest{Serial: r.isSerial, DryRun: true})
 			return err
 		}},
-		{"revoke A's user", ActRevokeUser, ErrForbidden, func() error {
+		{"revoke A's user", ActRevokeUser, ErrNotFound, func() error {
 			_, err := r.svc.Revoke(ctx, r.sroB, RevokeRequest{UserID: r.userIS, Yes: true})
 			return err
 		}},

@@ -186,7 +186,7 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 	case ActRevoke:
 		c, err := tx.GetCertificate(req.Serial)
 		if err != nil {
-			return nil, storeErr("certificate "+req.Serial, err)
+			return nil, hidden(me, "certificate", req.Serial, storeErr("certificate "+req.Serial, err))
 		}
 		if c.UserID == "" {
 			// CA certificates are the CA operator's business, not the RA's.
@@ -198,7 +198,7 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 			return nil, fmt.Errorf("%w: %s is the RA's own certificate, not an officer's to revoke", ErrForbidden, req.Serial)
 		}
 		if err := Authorize(me, act, Target{PartyID: c.PartyID}); err != nil {
-			return nil, err
+			return nil, hidden(me, "certificate", req.Serial, err)
 		}
 		if c.Status != store.StatusGood {
 			return nil, fmt.Errorf("%w: %s", ErrAlreadyRevoked, req.Serial)
@@ -207,10 +207,10 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 	case ActRevokeUser:
 		u, err := tx.GetUser(req.UserID.String())
 		if err != nil {
-			return nil, storeErr("user "+req.UserID.String(), err)
+			return nil, hidden(me, "user", req.UserID.String(), storeErr("user "+req.UserID.String(), err))
 		}
 		if err := Authorize(me, act, Target{PartyID: u.PartyID}); err != nil {
-			return nil, err
+			return nil, hidden(me, "user", req.UserID.String(), err)
 		}
 		// By user AND party: a certificate of the same Entity ID under
 		// another party (the RA's own, say) is not this user's.
@@ -308,13 +308,24 @@ func (s *Service) GetCertificate(ctx context.Context, a Actor, serial string) (C
 	err = s.read(ctx, a, ActReadParty, "cert:"+serial, func(tx store.Tx, me store.Officer) error {
 		c, err := tx.GetCertificate(serial)
 		if err != nil {
-			return storeErr("certificate "+serial, err)
+			return hidden(me, "certificate", serial, storeErr("certificate "+serial, err))
 		}
 		if err := authorizeRead(me, c.PartyID); err != nil {
-			return err
+			return hidden(me, "certificate", serial, err)
 		}
 		out = certFrom(c, true)
 		return nil
 	})
 	return out, err
+}
+
+// hidden gives a party officer one answer for "not yours" and "not there"
+// (issue 12, finding 7): a refusal because what was named belongs to
+// another party, or does not exist, is the same E_RA_NOT_FOUND sentence,
+// without the owning party. RA officers see the real answer.
+func hidden(me store.Officer, what, id string, err error) error {
+	if !IsPartyKind(me.Kind) || !(errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound)) {
+		return err
+	}
+	return fmt.Errorf("%w: no %s %s among your party's", ErrNotFound, what, id)
 }

@@ -59,8 +59,8 @@ func TestRevocation(t *testing.T) {
 		return
 	}
 
-	// Another party's ARO cannot touch the supplier's certificate.
-	if _, err := s.svc.Revoke(ctx, s.sroSR, RevokeRequest{Serial: a, Reason: 1}); !errors.Is(err, ErrForbidden) {
+	// Another party's ARO cannot touch the supplier's certificate, nor learn it exists (finding 7).
+	if _, err := s.svc.Revoke(ctx, s.sroSR, RevokeRequest{Serial: a, Reason: 1}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("foreign revoke: %v", err)
 	}
 	// Single: revokes now, advances the sequence, reissues the ORL.
