@@ -207,11 +207,31 @@ func (s *Service) change(ctx context.Context, a Actor, act Action, subject strin
 	return nil
 }
 
-// read runs an audited read decision: fn authorises and reads inside a
-// read-write transaction so that its "allowed" record commits with it.
+// read runs an audited read decision: fn authorises and reads; a
+// refusal is recorded as in change (issue 12 finding 10: a read never
+// waits behind issuance commits).
 func (s *Service) read(ctx context.Context, a Actor, act Action, subject string,
 	fn func(tx store.Tx, me store.Officer) error) error {
-	return s.change(ctx, a, act, subject, func(tx store.Tx, me store.Officer) (string, error) {
-		return "read", fn(tx, me)
+	// The decision reads in a View; its "allowed" record goes through the
+	// store's batched audit append (Store.Audit), durable before the read
+	// returns, without waiting for or conflicting with any Update.
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		me, err := s.loadActor(tx, a)
+		if err != nil {
+			return err
+		}
+		return fn(tx, me)
 	})
+	if err == nil {
+		if aerr := s.st.Audit(ctx, s.entry(a.id, act, subject, "allowed", "read")); aerr != nil {
+			err = fmt.Errorf("%w: audit: %w", ErrInternal, aerr)
+		}
+	}
+	if err != nil {
+		s.refused(ctx, a.id, act, subject, err)
+		return err
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "ra allowed", slog.String("actor", a.id), slog.String("action", string(act)),
+		slog.String("subject", subject))
+	return nil
 }
