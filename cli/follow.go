@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/verifier"
 )
@@ -35,7 +32,7 @@ func raFollower(raURL, officerDir string, v *verifier.Verifier, roots *x509.Cert
 	if officerDir == "" {
 		return nil, usageErr("--ra needs --officer DIR: the RA serves its bundle and feed only to an authenticated credential")
 	}
-	cfg, err := credentialTLS(officerDir)
+	cfg, err := credential.ClientTLS(officerDir)
 	if err != nil {
 		return nil, usageErr("--officer: %v", err)
 	}
@@ -48,22 +45,4 @@ func raFollower(raURL, officerDir string, v *verifier.Verifier, roots *x509.Cert
 	}}
 	return &verifier.Follower{Verifier: v, BaseURL: raURL, Client: client, Roots: roots,
 		BundleInterval: interval, Logger: log}, nil
-}
-
-// credentialTLS reads an officer credential directory (key.pem, cert.pem,
-// ca.pem) into a client TLS configuration that trusts only ca.pem.
-func credentialTLS(dir string) (*tls.Config, error) {
-	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
-	if err != nil {
-		return nil, fmt.Errorf("credential %s: %v", dir, err)
-	}
-	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
-	if err != nil {
-		return nil, fmt.Errorf("credential %s: %v", dir, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("credential %s: ca.pem holds no certificate", dir)
-	}
-	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{pair}, RootCAs: pool}, nil
 }

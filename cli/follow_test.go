@@ -26,6 +26,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
@@ -222,7 +223,7 @@ func TestVerifierFollowsRA(t *testing.T) {
 
 func mustCredentialTLS(t *testing.T, dir string) *tls.Config {
 	t.Helper()
-	cfg, err := credentialTLS(dir)
+	cfg, err := credential.ClientTLS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/raclient"
 
 	ucli "github.com/urfave/cli/v2"
@@ -24,10 +24,6 @@ import (
 // Officer credentials last a year (ra.AccessCA); client verbs warn this
 // long before the end, while the credential can still renew itself.
 const credentialWarnBefore = 30 * 24 * time.Hour
-
-// credentialFiles are the files of a credential directory, in the order a
-// renewal renames them in.
-var credentialFiles = []string{"key.pem", "cert.pem", "ca.pem"}
 
 func officerRenewCommand() *ucli.Command {
 	return &ucli.Command{
@@ -61,13 +57,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			cert, err := readOfficerCert(dir)
+			cert, err := credential.ReadCert(dir)
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
 			out := c.String("out")
 			if out != "" {
-				for _, f := range credentialFiles[:2] {
+				for _, f := range []string{credential.KeyFile, credential.CertFile} {
 					if _, err := os.Stat(filepath.Join(out, f)); err == nil {
 						return usageErr("--out %s already holds %s", out, f)
 					}
@@ -96,7 +92,7 @@ Examples:
 			} else if err := os.MkdirAll(out, 0o700); err != nil {
 				return withCode(ExitUsage, err)
 			}
-			keyPath := filepath.Join(staging, "key.pem")
+			keyPath := credential.KeyPath(staging)
 			if err := writeNew(keyPath, keyPEM, 0o600); err != nil {
 				return err
 			}
@@ -116,7 +112,7 @@ Examples:
 				return fmt.Errorf("the RA renewed the credential of %s (serial %s) but writing it to %s failed; the old one no longer works: %w", o.ID, cred.Serial, staging, err)
 			}
 			if out == "" {
-				if err := swapCredential(dir, staging); err != nil {
+				if err := credential.Swap(dir, staging); err != nil {
 					return fmt.Errorf("the new credential of %s is complete in %s but not yet in %s (the old one no longer works): move its files into %s: %w", o.ID, staging, dir, dir, err)
 				}
 				out = dir
@@ -153,7 +149,7 @@ Example:
 		}, clientFlags()...),
 		Action: func(c *ucli.Context) error {
 			out := c.String("out")
-			if _, err := os.Stat(filepath.Join(out, "cert.pem")); err == nil {
+			if _, err := os.Stat(credential.CertPath(out)); err == nil {
 				return usageErr("--out %s already holds a credential", out)
 			}
 			csrPEM, err := readLimited(c.String("csr"), ca.MaxCSRSize)
@@ -199,19 +195,6 @@ func newOfficerKey() (keyPEM, csrPEM []byte, err error) {
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}), nil
 }
 
-// readOfficerCert parses dir/cert.pem.
-func readOfficerCert(dir string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
-	if err != nil {
-		return nil, fmt.Errorf("officer credential: %w", err)
-	}
-	b, _ := pem.Decode(data)
-	if b == nil || b.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("officer credential: %s/cert.pem holds no certificate", dir)
-	}
-	return x509.ParseCertificate(b.Bytes)
-}
-
 func certExpiry(certPEM []byte) string {
 	if b, _ := pem.Decode(certPEM); b != nil {
 		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
@@ -225,7 +208,7 @@ func certExpiry(certPEM []byte) string {
 // or expires within credentialWarnBefore of now. An unreadable credential
 // is left to raclient.NewClient to report.
 func warnExpiring(w io.Writer, dir string, now time.Time) {
-	cert, err := readOfficerCert(dir)
+	cert, err := credential.ReadCert(dir)
 	if err != nil {
 		return
 	}
@@ -236,75 +219,4 @@ func warnExpiring(w io.Writer, dir string, now time.Time) {
 	case left <= credentialWarnBefore:
 		fmt.Fprintf(w, "smki: your officer credential expires on %s; run smki officer renew\n", end)
 	}
-}
-
-// swapCredential moves the complete credential in staging into dir:
-// dir's files are first copied to dir/previous/ (replacing an older copy),
-// then each new file is renamed over the old one and staging is removed.
-// Until the renames start dir is untouched; a crash during them leaves the
-// rest of the new credential in staging.
-func swapCredential(dir, staging string) error {
-	for _, f := range credentialFiles {
-		if err := syncFile(filepath.Join(staging, f)); err != nil {
-			return err
-		}
-	}
-	prev, err := os.MkdirTemp(dir, ".previous-")
-	if err != nil {
-		return err
-	}
-	for _, f := range credentialFiles {
-		if err := copyFileSynced(filepath.Join(dir, f), filepath.Join(prev, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			os.RemoveAll(prev)
-			return err
-		}
-	}
-	if err := os.RemoveAll(filepath.Join(dir, "previous")); err != nil {
-		return err
-	}
-	if err := os.Rename(prev, filepath.Join(dir, "previous")); err != nil {
-		return err
-	}
-	for _, f := range credentialFiles {
-		if err := os.Rename(filepath.Join(staging, f), filepath.Join(dir, f)); err != nil {
-			return err
-		}
-	}
-	if err := syncDir(dir); err != nil {
-		return err
-	}
-	return os.Remove(staging)
-}
-
-// copyFileSynced copies src to dst (created, same permission bits) and
-// syncs it.
-func copyFileSynced(src, dst string) error {
-	fi, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	data, err := os.ReadFile(src) // a credential file: a few hundred bytes
-	if err != nil {
-		return err
-	}
-	return writeNew(dst, data, fi.Mode().Perm())
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-// syncDir makes the renames in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

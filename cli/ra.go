@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/raclient"
 
 	ucli "github.com/urfave/cli/v2"
@@ -235,7 +237,7 @@ Examples:
 						return err
 					}
 					out := c.String("out")
-					if _, err := os.Stat(filepath.Join(out, "cert.pem")); err == nil {
+					if _, err := os.Stat(credential.CertPath(out)); err == nil {
 						return usageErr("--out %s already holds a credential", out)
 					}
 					var csrPEM []byte
@@ -243,7 +245,7 @@ Examples:
 						if csrPEM, err = readLimited(f, ca.MaxCSRSize); err != nil {
 							return withCode(ExitUsage, err)
 						}
-					} else if _, err := os.Stat(filepath.Join(out, "key.pem")); err == nil {
+					} else if _, err := os.Stat(credential.KeyPath(out)); err == nil {
 						return usageErr("--out %s already holds a key: give its CSR with --csr", out)
 					}
 					cl, err := raClient(c)
@@ -387,7 +389,7 @@ Example:
 			} else if p != ca.XMLSigning {
 				return usageErr("--role is required for %s", p)
 			}
-			key, err := loadKey(c.String("key"))
+			key, err := credential.LoadKey(c.String("key"))
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -528,7 +530,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			if err := writeNew(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
+			if err := writeNew(credential.KeyPath(dir), keyPEM, 0o600); err != nil {
 				return err
 			}
 			csrPath := filepath.Join(dir, "officer.csr")
@@ -543,17 +545,8 @@ Example:
 
 // writeNew creates path with data, refusing to replace an existing file.
 func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
+	if err := durable.WriteNew(path, data, mode); err != nil {
 		return withCode(ExitUsage, err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
 )
 
@@ -279,7 +279,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					key, err := loadKey(filepath.Join(officer, "key.pem"))
+					key, err := credential.LoadKey(credential.KeyPath(officer))
 					if err != nil {
 						return usageErr("--officer: %v", err)
 					}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -26,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/verifier"
 	"github.com/smki/smki/verifier/xmldsig"
@@ -58,7 +58,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			key, err := loadKey(c.String("key"))
+			key, err := credential.LoadKey(c.String("key"))
 			if err != nil {
 				return usageErr("--key: %v", err)
 			}
@@ -330,39 +330,6 @@ func loadCert(path string) (*x509.Certificate, error) {
 		return nil, err
 	}
 	return cs[0], nil
-}
-
-// loadKey reads a PEM private key: PKCS#8 ("PRIVATE KEY") or SEC1 ("EC
-// PRIVATE KEY"); an "EC PARAMETERS" block before it is skipped.
-func loadKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return nil, fmt.Errorf("%s: no PEM private key", path)
-		}
-		var k any
-		switch blk.Type {
-		case "PRIVATE KEY":
-			k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-		case "EC PRIVATE KEY":
-			k, err = x509.ParseECPrivateKey(blk.Bytes)
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		s, ok := k.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("%s: not a signing key", path)
-		}
-		return s, nil
-	}
 }
 
 var requestIDText = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?RequestID>\s*[^<:]+:[^<:]+:)(\d+)(\s*</)`)

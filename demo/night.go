@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/raclient"
 
 	"github.com/smki/smki/eui64"
@@ -132,7 +132,7 @@ func (d *night) officerDir(id string) string {
 	case "admin": // bootstrap credential of `serve --dev`
 		return filepath.Join(d.data, "officers", id)
 	case "approver": // bootstrap, until it renews with its own key (stepOfficers)
-		if _, err := os.Stat(filepath.Join(d.work, "officers", id, "cert.pem")); err != nil {
+		if _, err := os.Stat(credential.CertPath(filepath.Join(d.work, "officers", id))); err != nil {
 			return filepath.Join(d.data, "officers", id)
 		}
 	}
@@ -240,40 +240,4 @@ func tlsTrusting(file string) (*tls.Config, error) {
 		return nil, fmt.Errorf("%s holds no certificate", file)
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}, nil
-}
-
-// credentialTLS is the mTLS configuration of an officer credential
-// directory (key.pem, cert.pem, ca.pem).
-func credentialTLS(dir string) (*tls.Config, error) {
-	cfg, err := tlsTrusting(filepath.Join(dir, "ca.pem"))
-	if err != nil {
-		return nil, err
-	}
-	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
-	if err != nil {
-		return nil, err
-	}
-	cfg.Certificates = []tls.Certificate{pair}
-	return cfg, nil
-}
-
-// loadKey reads a PKCS#8 PEM private key (what smki keygen writes).
-func loadKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%s: no PKCS#8 PEM private key", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%s: not a signing key", path)
-	}
-	return s, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
@@ -162,7 +163,7 @@ func ownOfficerKey(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(credential.KeyPath(dir), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return "", err
 	}
 	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
@@ -286,7 +287,7 @@ func (d *night) stepSRPEnrol(ctx context.Context, s *Step) error {
 			s.Lines = append(s.Lines, "  "+out)
 		}
 	}
-	k, err := loadKey(key)
+	k, err := credential.LoadKey(key)
 	if err != nil {
 		return err
 	}
@@ -368,7 +369,7 @@ func (d *night) stepADT(ctx context.Context, s *Step) error {
 	if err := os.WriteFile(filepath.Join(d.work, "adt.json"), file, 0o600); err != nil {
 		return err
 	}
-	key, err := loadKey(filepath.Join(d.officerDir("srp1-aro"), "key.pem"))
+	key, err := credential.LoadKey(credential.KeyPath(d.officerDir("srp1-aro")))
 	if err != nil {
 		return err
 	}
@@ -381,7 +382,7 @@ func (d *night) stepADT(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	otherKey, err := loadKey(filepath.Join(d.officerDir("supa-aro"), "key.pem"))
+	otherKey, err := credential.LoadKey(credential.KeyPath(d.officerDir("supa-aro")))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/smki/smki/bundle"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/verifier"
 )
@@ -73,7 +74,7 @@ func (d *night) stepVerifier(ctx context.Context, s *Step) error {
 		d.inBundle = d.inBundle && revoked[normSerial(sn)]
 	}
 
-	tlsCfg, err := credentialTLS(d.officerDir("verifier-1"))
+	tlsCfg, err := credential.ClientTLS(d.officerDir("verifier-1"))
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/durable"
 )
 
 // ErrAccessCA is the code of every failure of the RA access CA.
@@ -174,19 +177,10 @@ func (a *AccessCA) create(dir string, k ownKey, cp string, keys Keys) (*AccessCA
 }
 
 func writeFileExcl(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
+	if err := durable.WriteNew(path, data, mode); err != nil {
 		return fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
-	return f.Close()
+	return nil
 }
 
 // Root returns the access root certificate.
@@ -203,7 +197,7 @@ func (a *AccessCA) Pool() *x509.CertPool {
 }
 
 // Credential is an officer's mTLS credential: what the CLI writes to a
-// credential directory as key.pem, cert.pem and ca.pem.
+// credential directory (internal/credential).
 type Credential struct {
 	KeyPEM  []byte `json:"key_pem"`
 	CertPEM []byte `json:"cert_pem"`
@@ -363,32 +357,12 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// WriteCredential writes c to dir as key.pem (0600), cert.pem and ca.pem,
-// creating dir (0700). It refuses to overwrite an existing key.pem or
-// cert.pem. A credential without a key (the appointee generated it, see
-// OfficerRequest.CSR) writes cert.pem and ca.pem only; if dir already holds
-// the appointee's key.pem, the certificate must be for that key.
+// WriteCredential writes c to dir by the credential directory layout
+// (credential.Write): key.pem (0600) if c has a key, cert.pem and ca.pem,
+// never replacing a key or certificate already there; without a key, a
+// key.pem already in dir must be the certificate's.
 func WriteCredential(dir string, c Credential) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
-	}
-	certPath := filepath.Join(dir, "cert.pem")
-	if _, err := os.Stat(certPath); err == nil {
-		return fmt.Errorf("%w: %s already exists", ErrAccessCA, certPath)
-	}
-	if len(c.KeyPEM) > 0 {
-		if err := writeFileExcl(filepath.Join(dir, "key.pem"), c.KeyPEM, 0o600); err != nil {
-			return err
-		}
-	} else if keyPEM, err := os.ReadFile(filepath.Join(dir, "key.pem")); err == nil {
-		if _, err := tls.X509KeyPair(c.CertPEM, keyPEM); err != nil {
-			return fmt.Errorf("%w: the certificate is not for the key in %s: %v", ErrAccessCA, dir, err)
-		}
-	}
-	if err := writeFileExcl(certPath, c.CertPEM, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), c.CAPEM, 0o644); err != nil {
+	if err := credential.Write(dir, c.KeyPEM, c.CertPEM, c.CAPEM); err != nil {
 		return fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
 	return nil

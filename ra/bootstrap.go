@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/store"
 )
 
@@ -143,11 +144,11 @@ func swapIn(tmp, dir string) error {
 
 // credentialSerial returns the serial of dir/cert.pem, or "".
 func credentialSerial(dir string) string {
-	data, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	data, err := os.ReadFile(credential.CertPath(dir))
 	if err != nil {
 		return ""
 	}
-	if _, err := os.Stat(filepath.Join(dir, "key.pem")); err != nil {
+	if _, err := os.Stat(credential.KeyPath(dir)); err != nil {
 		return ""
 	}
 	c, err := parseCertPEM(data)

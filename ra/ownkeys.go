@@ -2,8 +2,6 @@ package ra
 
 import (
 	"crypto"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/durable"
 )
 
 // ErrPlaintextKey: an unencrypted private key left in the data directory by
@@ -63,7 +63,7 @@ var errKeyMismatch = errors.New("key does not match the certificate")
 // passphrase).
 func (k ownKey) open(keys Keys, want crypto.PublicKey, log *slog.Logger) (crypto.Signer, error) {
 	ref, rerr := readKeyRef(k.ref)
-	plain, perr := readPlainKey(k.plain)
+	plain, perr := credential.LoadKey(k.plain) // a legacy unencrypted key file: SEC 1 (the access CA's) or PKCS#8 (the system signer's)
 	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %v", k.code, rerr)
 	}
@@ -83,7 +83,7 @@ func (k ownKey) open(keys Keys, want crypto.PublicKey, log *slog.Logger) (crypto
 			if !samePublic(plain.Public(), s.Public()) {
 				return nil, fmt.Errorf("%w: %s is an unencrypted private key that is not the %s key; move it out of the data directory", ErrPlaintextKey, k.plain, k.name)
 			}
-			if err := removeSynced(k.plain); err != nil {
+			if err := durable.Remove(k.plain); err != nil {
 				return nil, fmt.Errorf("%w: %v", k.code, err)
 			}
 			log.Warn("removed the unencrypted copy of a migrated key", "key", k.name, "file", k.plain)
@@ -113,7 +113,7 @@ func (k ownKey) migrate(keys Keys, plain crypto.Signer, log *slog.Logger) (crypt
 	}
 	// Removing is all that is done: overwriting first would not reach the
 	// old blocks on an SSD or a copy-on-write filesystem (docs/operations.md).
-	if err := removeSynced(k.plain); err != nil {
+	if err := durable.Remove(k.plain); err != nil {
 		return nil, fmt.Errorf("%w: %v", k.code, err)
 	}
 	log.Info("migrated an unencrypted key into the KMS", "key", k.name, "removed", k.plain, "kms", keys.Kind())
@@ -124,7 +124,7 @@ func (k ownKey) migrate(keys Keys, plain crypto.Signer, log *slog.Logger) (crypt
 // any previous reference; a legacy plaintext file is removed first, since
 // the key it holds is being replaced.
 func (k ownKey) create(keys Keys) (crypto.Signer, func() error, error) {
-	if err := removeSynced(k.plain); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := durable.Remove(k.plain); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%w: %v", k.code, err)
 	}
 	s, ref, err := keys.CreateSigner(k.name)
@@ -165,72 +165,5 @@ func writeKeyRef(path, ref string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(ref + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// readPlainKey parses a legacy unencrypted key file: SEC 1 "EC PRIVATE
-// KEY" (the access CA's) or PKCS#8 "PRIVATE KEY" (the system signer's).
-func readPlainKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%s: not PEM", path)
-	}
-	var key any
-	switch blk.Type {
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(blk.Bytes)
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-	default:
-		return nil, fmt.Errorf("%s: PEM %q is not an unencrypted private key", path, blk.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	s, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%s: %T is not a signing key", path, key)
-	}
-	return s, nil
-}
-
-// removeSynced removes path and syncs its directory, so the removal
-// survives a crash.
-func removeSynced(path string) error {
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.Replace(path, []byte(ref+"\n"), 0o600)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/durable"
 )
 
 // ErrSigner is the code of every failure of the RA's system signer.
@@ -152,11 +153,7 @@ func loadSystemSigner(k ownKey, cp string, keys Keys, issuing *x509.Certificate,
 }
 
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("%w: %v", ErrSigner, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := durable.Replace(path, data, mode); err != nil {
 		return fmt.Errorf("%w: %v", ErrSigner, err)
 	}
 	return nil

@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
 
@@ -46,19 +44,11 @@ func (e *APIError) Is(target error) bool { return target != nil && target.Error(
 // NewClient returns a client for the server at baseURL (https://host:port)
 // using the credential in credDir.
 func NewClient(baseURL, credDir string) (*Client, error) {
-	cert, err := tls.LoadX509KeyPair(filepath.Join(credDir, "cert.pem"), filepath.Join(credDir, "key.pem"))
+	cfg, err := credential.ClientTLS(credDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: credential %s: %v", ra.ErrUnauthenticated, credDir, err)
+		return nil, fmt.Errorf("%w: %v", ra.ErrUnauthenticated, err)
 	}
-	caPEM, err := os.ReadFile(filepath.Join(credDir, "ca.pem"))
-	if err != nil {
-		return nil, fmt.Errorf("%w: credential %s: %v", ra.ErrUnauthenticated, credDir, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("%w: %s/ca.pem holds no certificate", ra.ErrUnauthenticated, credDir)
-	}
-	return NewClientTLS(baseURL, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool})
+	return NewClientTLS(baseURL, cfg)
 }
 
 // NewClientTLS is NewClient with a ready TLS configuration.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/store/bolt"
 )
 
@@ -198,8 +199,8 @@ func (p *PKI) write() error {
 		if err != nil {
 			return err
 		}
-		files[filepath.Join(p.Dir, "users", name, "key.pem")] = kd
-		files[filepath.Join(p.Dir, "users", name, "cert.pem")] = pemCert(cr.Cert)
+		files[credential.KeyPath(filepath.Join(p.Dir, "users", name))] = kd
+		files[credential.CertPath(filepath.Join(p.Dir, "users", name))] = pemCert(cr.Cert)
 	}
 	bk, err := pemKey(p.BundleKey)
 	if err != nil {
@@ -220,7 +221,7 @@ func (p *PKI) write() error {
 			return err
 		}
 		mode := os.FileMode(0o644)
-		if strings.HasSuffix(path, "key.pem") {
+		if filepath.Base(path) == credential.KeyFile {
 			mode = 0o600
 		}
 		if err := os.WriteFile(path, data, mode); err != nil {

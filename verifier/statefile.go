@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/durable"
 )
 
 // StateFileOptions tune a StateFile's group commit and compaction. Zero
@@ -406,16 +407,7 @@ func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 		s.f.Close()
 	}
 	s.f, s.size, s.compactedSize = f, int64(len(snap)), int64(len(snap))
-	return true, syncDir(filepath.Dir(s.path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return true, durable.SyncDir(filepath.Dir(s.path))
 }
 
 // snapshotLocked renders the live state: one counter line per originator,
