@@ -20,9 +20,26 @@ func TestDNKey(t *testing.T) {
 			t.Errorf("dnKey(%q) collides with %q", s, same[0])
 		}
 	}
+	// Escaped separators are part of the value (cases from xmldsig's
+	// NormalizeIssuerName, which dnKey replaced).
+	if a, b := mustDNKey(t, `CN=a\, b,OU=07`), mustDNKey(t, `CN=a\, b, OU=07`); a != b {
+		t.Errorf("escaped comma: %q vs %q", a, b)
+	}
+	if mustDNKey(t, `CN=a\,OU=07`) == mustDNKey(t, "CN=a,OU=07") {
+		t.Error(`CN=a\,OU=07 (one attribute) and CN=a,OU=07 normalised equal`)
+	}
 	for _, s := range []string{"", "CN", "CN=Z1,OU"} {
 		if _, err := dnKeyFromString(s); err == nil {
 			t.Errorf("dnKey(%q) accepted", s)
 		}
 	}
+}
+
+func mustDNKey(t *testing.T, s string) string {
+	t.Helper()
+	k, err := dnKeyFromString(s)
+	if err != nil {
+		t.Fatalf("dnKey(%q): %v", s, err)
+	}
+	return k
 }

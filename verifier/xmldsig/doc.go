@@ -36,5 +36,5 @@
 // Sign is the inverse for tests, the CLI and testpki: it strips a
 // placeholder signature and comments, signs, and checks its own output with
 // Parse and Verify. IssuerName gives the X509IssuerName form DCC and xmlsec1
-// write; NormalizeIssuerName is the lookup key for comparing such names.
+// write; names read back are compared by the verifier's normalised DN key.
 package xmldsig

@@ -21,7 +21,7 @@ const (
 const maxCertificates = 4
 
 // IssuerSerial is the X509IssuerSerial of a KeyInfo: the issuer name as
-// written (see IssuerName and NormalizeIssuerName) and the serial number as
+// written (see IssuerName) and the serial number as
 // written: non-empty decimal digits, at most 60, whitespace trimmed.
 // Keeping the text lets a verifier look the certificate up by the exact
 // bytes its own writer would produce, with no big.Int on the request path.
