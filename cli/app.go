@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/smki/smki/raclient"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -111,6 +112,18 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	fmt.Fprintln(stderr, "smki:", err)
+	return exitCode(err)
+}
+
+// exitCode is the one mapping from an error to the process exit code (the
+// contract in docs/cli.md, "Exit codes"): the code a verb attached
+// (withCode, usageErr: usage and I/O errors, the verifier's reject), a
+// urfave/cli exit code, and ExitError for everything else -- an RA refusal
+// (any E_RA_* code, raclient.APIError) included.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -118,6 +131,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ec ucli.ExitCoder
 	if errors.As(err, &ec) {
 		return ec.ExitCode()
+	}
+	var ae *raclient.APIError
+	if errors.As(err, &ae) {
+		return ExitError
 	}
 	return ExitError
 }

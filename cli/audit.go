@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/raclient"
 )
 
 func auditCommand() *ucli.Command {
@@ -82,12 +83,11 @@ func auditVerify(c *ucli.Context) error {
 	var rep auditVerifyReport
 	var failures []string
 	if !offline {
-		cl, err := raClient(c)
-		if err != nil {
+		if err := withClient(c, func(cl *raclient.Client) (err error) {
+			rep.AuditReport, err = cl.VerifyAudit(c.Context)
 			return err
-		}
-		if rep.AuditReport, err = cl.VerifyAudit(c.Context); err != nil {
-			return apiErr(err)
+		}); err != nil {
+			return err
 		}
 	} else {
 		cps, results, err := openCheckpoints(c.String("trust"), files)

@@ -156,22 +156,20 @@ Example:
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			cl, err := raClient(c)
-			if err != nil {
-				return err
-			}
-			o, cred, err := cl.RenewOfficerCredential(c.Context, c.String("id"), string(csrPEM))
-			if err != nil {
-				return apiErr(err)
-			}
-			if err := ra.WriteCredential(out, cred); err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return printJSON(c, o)
-			}
-			fmt.Fprintf(c.App.Writer, "credential of officer %s re-issued (serial %s); cert.pem and ca.pem written to %s for the officer to put beside their key.pem\n", o.ID, cred.Serial, out)
-			return nil
+			return withClient(c, func(cl *raclient.Client) error {
+				o, cred, err := cl.RenewOfficerCredential(c.Context, c.String("id"), string(csrPEM))
+				if err != nil {
+					return err
+				}
+				if err := ra.WriteCredential(out, cred); err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c, o)
+				}
+				fmt.Fprintf(c.App.Writer, "credential of officer %s re-issued (serial %s); cert.pem and ca.pem written to %s for the officer to put beside their key.pem\n", o.ID, cred.Serial, out)
+				return nil
+			})
 		},
 	}
 }

@@ -26,29 +26,44 @@ import (
 	"github.com/smki/smki/role"
 )
 
-// raClient builds the RA client from the resolved target.
-func raClient(c *ucli.Context) (*raclient.Client, error) {
+// withClient is how a verb talks to the RA: it builds the client from the
+// verb's --ra and --officer (a bad credential is a usage error; one near
+// expiry is warned about on stderr), runs call, and returns call's error
+// with an RA refusal reported as "E_CODE: message" (apiErr). A verb is its
+// flags plus one withClient.
+func withClient(c *ucli.Context, call func(*raclient.Client) error) error {
 	url, officer, err := raTarget(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cl, err := raclient.NewClient(url, officer)
 	if err != nil {
-		return nil, withCode(ExitUsage, err)
+		return withCode(ExitUsage, err)
 	}
 	// On stderr only: stdout may be --json for a script.
 	warnExpiring(c.App.ErrWriter, officer, time.Now())
-	return cl, nil
+	return apiErr(call(cl))
 }
 
-// apiErr turns an RA refusal into "E_CODE: message".
+// raRefusal is an RA refusal as the CLI prints it: "E_CODE: message". It
+// unwraps to the *raclient.APIError, so exitCode and errors.Is still see
+// the code.
+type raRefusal struct{ *raclient.APIError }
+
+func (r raRefusal) Error() string {
+	if strings.HasPrefix(r.Message, r.Code) {
+		return r.Message
+	}
+	return r.Code + ": " + r.Message
+}
+
+func (r raRefusal) Unwrap() error { return r.APIError }
+
+// apiErr turns an RA refusal into "E_CODE: message"; other errors pass.
 func apiErr(err error) error {
 	var ae *raclient.APIError
 	if errors.As(err, &ae) {
-		if strings.HasPrefix(ae.Message, ae.Code) {
-			return errors.New(ae.Message)
-		}
-		return fmt.Errorf("%s: %s", ae.Code, ae.Message)
+		return raRefusal{ae}
 	}
 	return err
 }
@@ -103,15 +118,13 @@ func partyCommand() *ucli.Command {
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					p, err := cl.CreateParty(c.Context, id, c.String("name"))
-					if err != nil {
-						return apiErr(err)
-					}
-					return show(c, p, "ID\tNAME\tSTATUS", [][]string{{p.ID.String(), p.Name, p.Status}})
+					return withClient(c, func(cl *raclient.Client) error {
+						p, err := cl.CreateParty(c.Context, id, c.String("name"))
+						if err != nil {
+							return err
+						}
+						return show(c, p, "ID\tNAME\tSTATUS", [][]string{{p.ID.String(), p.Name, p.Status}})
+					})
 				},
 			},
 			{
@@ -119,19 +132,17 @@ func partyCommand() *ucli.Command {
 				Description: "Example:\n   smki party list --json",
 				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					ps, err := cl.ListParties(c.Context)
-					if err != nil {
-						return apiErr(err)
-					}
-					var rows [][]string
-					for _, p := range ps {
-						rows = append(rows, []string{p.ID.String(), p.Name, p.Status})
-					}
-					return show(c, ps, "ID\tNAME\tSTATUS", rows)
+					return withClient(c, func(cl *raclient.Client) error {
+						ps, err := cl.ListParties(c.Context)
+						if err != nil {
+							return err
+						}
+						var rows [][]string
+						for _, p := range ps {
+							rows = append(rows, []string{p.ID.String(), p.Name, p.Status})
+						}
+						return show(c, ps, "ID\tNAME\tSTATUS", rows)
+					})
 				},
 			},
 		},
@@ -165,15 +176,13 @@ func userCommand() *ucli.Command {
 					if err != nil {
 						return usageErr("--role: %v", err)
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					u, err := cl.CreateUser(c.Context, id, party, r, c.String("name"))
-					if err != nil {
-						return apiErr(err)
-					}
-					return show(c, u, "ID\tPARTY\tROLE\tNAME\tSTATUS", [][]string{{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status}})
+					return withClient(c, func(cl *raclient.Client) error {
+						u, err := cl.CreateUser(c.Context, id, party, r, c.String("name"))
+						if err != nil {
+							return err
+						}
+						return show(c, u, "ID\tPARTY\tROLE\tNAME\tSTATUS", [][]string{{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status}})
+					})
 				},
 			},
 			{
@@ -185,19 +194,17 @@ func userCommand() *ucli.Command {
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					us, err := cl.ListUsers(c.Context, party)
-					if err != nil {
-						return apiErr(err)
-					}
-					var rows [][]string
-					for _, u := range us {
-						rows = append(rows, []string{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status})
-					}
-					return show(c, us, "ID\tPARTY\tROLE\tNAME\tSTATUS", rows)
+					return withClient(c, func(cl *raclient.Client) error {
+						us, err := cl.ListUsers(c.Context, party)
+						if err != nil {
+							return err
+						}
+						var rows [][]string
+						for _, u := range us {
+							rows = append(rows, []string{u.ID.String(), u.PartyID.String(), string(u.Role), u.Name, u.Status})
+						}
+						return show(c, us, "ID\tPARTY\tROLE\tNAME\tSTATUS", rows)
+					})
 				},
 			},
 		},
@@ -248,26 +255,24 @@ Examples:
 					} else if _, err := os.Stat(credential.KeyPath(out)); err == nil {
 						return usageErr("--out %s already holds a key: give its CSR with --csr", out)
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
-					if err != nil {
-						return apiErr(err)
-					}
-					if err := ra.WriteCredential(c.String("out"), cred); err != nil {
-						return err
-					}
-					if c.Bool("json") {
-						return printJSON(c, o)
-					}
-					if len(cred.KeyPEM) == 0 {
-						fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; cert.pem and ca.pem written to %s for the appointee to put beside their key.pem\n", o.ID, o.Kind, out)
+					return withClient(c, func(cl *raclient.Client) error {
+						o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
+						if err != nil {
+							return err
+						}
+						if err := ra.WriteCredential(c.String("out"), cred); err != nil {
+							return err
+						}
+						if c.Bool("json") {
+							return printJSON(c, o)
+						}
+						if len(cred.KeyPEM) == 0 {
+							fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; cert.pem and ca.pem written to %s for the appointee to put beside their key.pem\n", o.ID, o.Kind, out)
+							return nil
+						}
+						fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; credential written to %s\n", o.ID, o.Kind, out)
 						return nil
-					}
-					fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; credential written to %s\n", o.ID, o.Kind, out)
-					return nil
+					})
 				},
 			},
 			officerKeygenCommand(),
@@ -282,23 +287,21 @@ Examples:
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					officers, err := cl.ListOfficers(c.Context, party)
-					if err != nil {
-						return apiErr(err)
-					}
-					var rows [][]string
-					for _, o := range officers {
-						expires := "-"
-						if o.CredentialExpires != nil {
-							expires = o.CredentialExpires.UTC().Format("2006-01-02")
+					return withClient(c, func(cl *raclient.Client) error {
+						officers, err := cl.ListOfficers(c.Context, party)
+						if err != nil {
+							return err
 						}
-						rows = append(rows, []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy, expires})
-					}
-					return show(c, officers, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY\tCREDENTIAL EXPIRES", rows)
+						var rows [][]string
+						for _, o := range officers {
+							expires := "-"
+							if o.CredentialExpires != nil {
+								expires = o.CredentialExpires.UTC().Format("2006-01-02")
+							}
+							rows = append(rows, []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy, expires})
+						}
+						return show(c, officers, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY\tCREDENTIAL EXPIRES", rows)
+					})
 				},
 			},
 			{
@@ -306,19 +309,17 @@ Examples:
 				Description: "Example:\n   smki officer remove --id srp1-aro",
 				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "id", Usage: "officer ID", Required: true}}, clientFlags()...),
 				Action: func(c *ucli.Context) error {
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					o, err := cl.RemoveOfficer(c.Context, c.String("id"))
-					if err != nil {
-						return apiErr(err)
-					}
-					if c.Bool("json") {
-						return printJSON(c, o)
-					}
-					fmt.Fprintf(c.App.Writer, "officer %s removed\n", o.ID)
-					return nil
+					return withClient(c, func(cl *raclient.Client) error {
+						o, err := cl.RemoveOfficer(c.Context, c.String("id"))
+						if err != nil {
+							return err
+						}
+						if c.Bool("json") {
+							return printJSON(c, o)
+						}
+						fmt.Fprintf(c.App.Writer, "officer %s removed\n", o.ID)
+						return nil
+					})
 				},
 			},
 		},
@@ -430,25 +431,23 @@ Example:
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			cl, err := raClient(c)
-			if err != nil {
-				return err
-			}
-			is, err := cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
-				Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")})
-			if err != nil {
-				return apiErr(err)
-			}
-			if c.Bool("json") {
-				return printJSON(c, is.Cert)
-			}
-			if err := writeOut(c, c.String("out"), is.CertPEM); err != nil {
-				return err
-			}
-			if c.String("out") != "" {
-				fmt.Fprintf(c.App.Writer, "issued %s serial %s to %s\n", is.Cert.Profile, is.Cert.Serial, c.String("out"))
-			}
-			return nil
+			return withClient(c, func(cl *raclient.Client) error {
+				is, err := cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
+					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")})
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c, is.Cert)
+				}
+				if err := writeOut(c, c.String("out"), is.CertPEM); err != nil {
+					return err
+				}
+				if c.String("out") != "" {
+					fmt.Fprintf(c.App.Writer, "issued %s serial %s to %s\n", is.Cert.Profile, is.Cert.Serial, c.String("out"))
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -473,15 +472,13 @@ func certsCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			cl, err := raClient(c)
-			if err != nil {
-				return err
-			}
-			cs, err := cl.ListCertificates(c.Context, ra.CertQuery{UserID: user, PartyID: party, Status: c.String("status"), Limit: c.Int("limit")})
-			if err != nil {
-				return apiErr(err)
-			}
-			return show(c, cs, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(cs))
+			return withClient(c, func(cl *raclient.Client) error {
+				cs, err := cl.ListCertificates(c.Context, ra.CertQuery{UserID: user, PartyID: party, Status: c.String("status"), Limit: c.Int("limit")})
+				if err != nil {
+					return err
+				}
+				return show(c, cs, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(cs))
+			})
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
 )
 
@@ -58,19 +59,17 @@ Example:
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					res, err := cl.ImportDevices(c.Context, data)
-					if err != nil {
-						return apiErr(err)
-					}
-					if c.Bool("json") {
-						return printJSON(c, res)
-					}
-					fmt.Fprintf(c.App.Writer, "imported %d device(s): %d new, %d changed\n", res.Devices, res.Added, res.Changed)
-					return nil
+					return withClient(c, func(cl *raclient.Client) error {
+						res, err := cl.ImportDevices(c.Context, data)
+						if err != nil {
+							return err
+						}
+						if c.Bool("json") {
+							return printJSON(c, res)
+						}
+						fmt.Fprintf(c.App.Writer, "imported %d device(s): %d new, %d changed\n", res.Devices, res.Added, res.Changed)
+						return nil
+					})
 				},
 			},
 			{
@@ -82,19 +81,17 @@ Example:
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					ds, err := cl.ListDevices(c.Context, sup)
-					if err != nil {
-						return apiErr(err)
-					}
-					var rows [][]string
-					for _, d := range ds {
-						rows = append(rows, []string{d.Device.String(), d.SupplierUser.String(), strconv.Itoa(d.SMETS), d.ImportedBy})
-					}
-					return show(c, ds, "DEVICE\tSUPPLIER USER\tSMETS\tIMPORTED BY", rows)
+					return withClient(c, func(cl *raclient.Client) error {
+						ds, err := cl.ListDevices(c.Context, sup)
+						if err != nil {
+							return err
+						}
+						var rows [][]string
+						for _, d := range ds {
+							rows = append(rows, []string{d.Device.String(), d.SupplierUser.String(), strconv.Itoa(d.SMETS), d.ImportedBy})
+						}
+						return show(c, ds, "DEVICE\tSUPPLIER USER\tSMETS\tIMPORTED BY", rows)
+					})
 				},
 			},
 		},
@@ -131,15 +128,13 @@ Example:
 							srvs = append(srvs, s)
 						}
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					l, err := cl.SetAllowList(c.Context, r, srvs)
-					if err != nil {
-						return apiErr(err)
-					}
-					return show(c, l, "ROLE\tSRVS\tSOURCE", [][]string{{string(l.Role), strings.Join(l.SRVs, ","), l.Source}})
+					return withClient(c, func(cl *raclient.Client) error {
+						l, err := cl.SetAllowList(c.Context, r, srvs)
+						if err != nil {
+							return err
+						}
+						return show(c, l, "ROLE\tSRVS\tSOURCE", [][]string{{string(l.Role), strings.Join(l.SRVs, ","), l.Source}})
+					})
 				},
 			},
 			{
@@ -147,19 +142,17 @@ Example:
 				Description: "Example:\n   smki policy show --officer ./admin --json",
 				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					ls, err := cl.Policy(c.Context)
-					if err != nil {
-						return apiErr(err)
-					}
-					var rows [][]string
-					for _, l := range ls {
-						rows = append(rows, []string{string(l.Role), strings.Join(l.SRVs, ","), l.Source})
-					}
-					return show(c, ls, "ROLE\tSRVS\tSOURCE", rows)
+					return withClient(c, func(cl *raclient.Client) error {
+						ls, err := cl.Policy(c.Context)
+						if err != nil {
+							return err
+						}
+						var rows [][]string
+						for _, l := range ls {
+							rows = append(rows, []string{string(l.Role), strings.Join(l.SRVs, ","), l.Source})
+						}
+						return show(c, ls, "ROLE\tSRVS\tSOURCE", rows)
+					})
 				},
 			},
 		},
@@ -175,15 +168,13 @@ func bundleCommand() *ucli.Command {
 			Description: "Example:\n   smki bundle export --out bundle.json",
 			Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "file to write (default stdout)"}}, clientFlags()...),
 			Action: func(c *ucli.Context) error {
-				cl, err := raClient(c)
-				if err != nil {
-					return err
-				}
-				data, err := cl.Bundle(c.Context)
-				if err != nil {
-					return apiErr(err)
-				}
-				return writeOut(c, c.String("out"), data)
+				return withClient(c, func(cl *raclient.Client) error {
+					data, err := cl.Bundle(c.Context)
+					if err != nil {
+						return err
+					}
+					return writeOut(c, c.String("out"), data)
+				})
 			},
 		}},
 	}

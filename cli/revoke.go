@@ -7,6 +7,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/raclient"
 )
 
 func revokeCommand() *ucli.Command {
@@ -53,46 +54,44 @@ Examples:
 			if err != nil {
 				return usageErr("--reason: %v", err)
 			}
-			cl, err := raClient(c)
-			if err != nil {
-				return err
-			}
-			req := ra.RevokeRequest{Serial: strings.ToLower(c.String("serial")), UserID: user, PartyID: party,
-				Reason: reason, Yes: c.Bool("yes"), DryRun: c.Bool("dry-run")}
-			bulk := c.String("serial") == ""
-			var res ra.RevokeResult
-			switch tty, ok := terminal(c.App.ErrWriter); {
-			case bulk && req.Yes && ok && !c.Bool("json"):
-				bar := startRevokeBar(tty)
-				res, err = cl.RevokeWithProgress(c.Context, req, bar.update)
-				bar.stop()
-			case bulk && req.Yes:
-				// No display, but the streamed answer still suits a big
-				// revocation better: its timeout is per line, not overall,
-				// and its result may be larger than a plain answer's.
-				res, err = cl.RevokeWithProgress(c.Context, req, nil)
-			default:
-				res, err = cl.Revoke(c.Context, req)
-			}
-			if err != nil {
-				return apiErr(err)
-			}
-			if c.Bool("json") {
-				return printJSON(c, res)
-			}
-			table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(res.Certificates))
-			if res.DryRun {
-				fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); add --yes to revoke\n",
-					len(res.Certificates), ra.ReasonName(res.Reason))
-			} else {
-				last := uint64(0)
-				if k := len(res.Revocations); k > 0 {
-					last = res.Revocations[k-1].Seq
+			return withClient(c, func(cl *raclient.Client) error {
+				req := ra.RevokeRequest{Serial: strings.ToLower(c.String("serial")), UserID: user, PartyID: party,
+					Reason: reason, Yes: c.Bool("yes"), DryRun: c.Bool("dry-run")}
+				bulk := c.String("serial") == ""
+				var res ra.RevokeResult
+				switch tty, ok := terminal(c.App.ErrWriter); {
+				case bulk && req.Yes && ok && !c.Bool("json"):
+					bar := startRevokeBar(tty)
+					res, err = cl.RevokeWithProgress(c.Context, req, bar.update)
+					bar.stop()
+				case bulk && req.Yes:
+					// No display, but the streamed answer still suits a big
+					// revocation better: its timeout is per line, not overall,
+					// and its result may be larger than a plain answer's.
+					res, err = cl.RevokeWithProgress(c.Context, req, nil)
+				default:
+					res, err = cl.Revoke(c.Context, req)
 				}
-				fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; ORL reissued\n",
-					len(res.Revocations), ra.ReasonName(res.Reason), last)
-			}
-			return nil
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c, res)
+				}
+				table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(res.Certificates))
+				if res.DryRun {
+					fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); add --yes to revoke\n",
+						len(res.Certificates), ra.ReasonName(res.Reason))
+				} else {
+					last := uint64(0)
+					if k := len(res.Revocations); k > 0 {
+						last = res.Revocations[k-1].Seq
+					}
+					fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; ORL reissued\n",
+						len(res.Revocations), ra.ReasonName(res.Reason), last)
+				}
+				return nil
+			})
 		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/raclient"
 )
 
 // timeFlag parses an optional RFC 3339 flag.
@@ -161,15 +162,13 @@ Example:
 							return err
 						}
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					res, err := cl.DeclareSoLR(c.Context, req)
-					if err != nil {
-						return apiErr(err)
-					}
-					return printEvent(c, res)
+					return withClient(c, func(cl *raclient.Client) error {
+						res, err := cl.DeclareSoLR(c.Context, req)
+						if err != nil {
+							return err
+						}
+						return printEvent(c, res)
+					})
 				},
 			},
 			{
@@ -181,15 +180,13 @@ Example:
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					res, err := cl.ApproveSoLR(c.Context, id)
-					if err != nil {
-						return apiErr(err)
-					}
-					return printEvent(c, res)
+					return withClient(c, func(cl *raclient.Client) error {
+						res, err := cl.ApproveSoLR(c.Context, id)
+						if err != nil {
+							return err
+						}
+						return printEvent(c, res)
+					})
 				},
 			},
 			{
@@ -201,15 +198,13 @@ Example:
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					res, err := cl.GetSoLR(c.Context, id)
-					if err != nil {
-						return apiErr(err)
-					}
-					return printEvent(c, res)
+					return withClient(c, func(cl *raclient.Client) error {
+						res, err := cl.GetSoLR(c.Context, id)
+						if err != nil {
+							return err
+						}
+						return printEvent(c, res)
+					})
 				},
 			},
 			{
@@ -217,19 +212,17 @@ Example:
 				Description: "RA officers see every event; an SRP's officers see their own party's.\n\nExample:\n   smki solr list --officer ./liaison",
 				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					es, err := cl.ListSoLR(c.Context)
-					if err != nil {
-						return apiErr(err)
-					}
-					if c.Bool("json") {
-						return printJSON(c, es)
-					}
-					table(c, eventHeader, eventRows(es))
-					return nil
+					return withClient(c, func(cl *raclient.Client) error {
+						es, err := cl.ListSoLR(c.Context)
+						if err != nil {
+							return err
+						}
+						if c.Bool("json") {
+							return printJSON(c, es)
+						}
+						table(c, eventHeader, eventRows(es))
+						return nil
+					})
 				},
 			},
 			{
@@ -241,15 +234,13 @@ Example:
 					if err != nil {
 						return err
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					e, err := cl.CloseSoLR(c.Context, id, c.String("reason"))
-					if err != nil {
-						return apiErr(err)
-					}
-					return printEvent(c, ra.EventResult{Event: e})
+					return withClient(c, func(cl *raclient.Client) error {
+						e, err := cl.CloseSoLR(c.Context, id, c.String("reason"))
+						if err != nil {
+							return err
+						}
+						return printEvent(c, ra.EventResult{Event: e})
+					})
 				},
 			},
 		},
@@ -287,15 +278,13 @@ Example:
 					if err != nil {
 						return withCode(ExitUsage, err)
 					}
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					rec, err := cl.SubmitADT(c.Context, data, sig)
-					if err != nil {
-						return apiErr(err)
-					}
-					return show(c, rec, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows([]ra.ADTRecord{rec}))
+					return withClient(c, func(cl *raclient.Client) error {
+						rec, err := cl.SubmitADT(c.Context, data, sig)
+						if err != nil {
+							return err
+						}
+						return show(c, rec, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows([]ra.ADTRecord{rec}))
+					})
 				},
 			},
 			{
@@ -303,15 +292,13 @@ Example:
 				Description: "Example:\n   smki adt list --officer ./srp1-aro",
 				Flags:       clientFlags(),
 				Action: func(c *ucli.Context) error {
-					cl, err := raClient(c)
-					if err != nil {
-						return err
-					}
-					rs, err := cl.ListADT(c.Context)
-					if err != nil {
-						return apiErr(err)
-					}
-					return show(c, rs, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows(rs))
+					return withClient(c, func(cl *raclient.Client) error {
+						rs, err := cl.ListADT(c.Context)
+						if err != nil {
+							return err
+						}
+						return show(c, rs, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows(rs))
+					})
 				},
 			},
 		},
