@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/server"
 	"github.com/smki/smki/store/migrate"
 )
@@ -40,46 +41,44 @@ func storeBackup(c *ucli.Context) error {
 	if _, err := os.Stat(out); err == nil {
 		return usageErr("--out %s exists: name a new file", out)
 	}
-	cl, err := raClient(c)
-	if err != nil {
-		return err
-	}
-	part := out + ".partial"
-	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return usageErr("--out: %v", err)
-	}
-	keep := false
-	defer func() {
-		if !keep {
-			f.Close()
-			os.Remove(part)
+	return withClient(c, func(cl *raclient.Client) error {
+		part := out + ".partial"
+		f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return usageErr("--out: %v", err)
 		}
-	}()
-	n, err := cl.BackupStore(c.Context, f)
-	if err != nil {
-		return apiErr(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", part, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", part, err)
-	}
-	rep, err := verifyStoreFile(c.Context, part)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(part, out); err != nil {
-		return fmt.Errorf("renaming the checked copy to %s: %w", out, err)
-	}
-	keep = true
-	rep.File = out
-	if c.Bool("json") {
-		return printJSON(c, rep)
-	}
-	fmt.Fprintf(c.App.Writer, "backup %s: %d bytes\n", out, n)
-	return printStoreReport(c.App.Writer, rep)
+		keep := false
+		defer func() {
+			if !keep {
+				f.Close()
+				os.Remove(part)
+			}
+		}()
+		n, err := cl.BackupStore(c.Context, f)
+		if err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("writing %s: %w", part, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", part, err)
+		}
+		rep, err := verifyStoreFile(c.Context, part)
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(part, out); err != nil {
+			return fmt.Errorf("renaming the checked copy to %s: %w", out, err)
+		}
+		keep = true
+		rep.File = out
+		if c.Bool("json") {
+			return printJSON(c, rep)
+		}
+		fmt.Fprintf(c.App.Writer, "backup %s: %d bytes\n", out, n)
+		return printStoreReport(c.App.Writer, rep)
+	})
 }
 
 func storeVerifyCommand() *ucli.Command {
