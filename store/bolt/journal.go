@@ -15,6 +15,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/internal/check"
 )
@@ -83,7 +84,7 @@ func openJournal(path string, db *bbolt.DB) (*journal, error) {
 		err = f.Truncate(size)
 	}
 	if err == nil {
-		err = syncDir(path)
+		err = durable.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		f.Close()
@@ -146,17 +147,6 @@ func parseJournal(f *os.File) ([]journalRecord, int64, error) {
 	}
 }
 
-// syncDir makes a file's creation, rename or removal in path's directory
-// durable.
-func syncDir(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // write appends es as numbered records and fsyncs them.
 func (j *journal) write(_ context.Context, es []store.AuditEntry) error {
 	j.mu.Lock()
@@ -215,7 +205,7 @@ func (j *journal) rotate() (bool, error) {
 	}
 	// The new name must be durable before a record written to it is
 	// acknowledged.
-	if err := syncDir(j.path); err != nil {
+	if err := durable.SyncDir(filepath.Dir(j.path)); err != nil {
 		f.Close()
 		j.f.Close()
 		j.f = nil
