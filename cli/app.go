@@ -15,7 +15,7 @@ const (
 	ExitOK     = 0
 	ExitError  = 1 // the operation failed
 	ExitUsage  = 2 // usage or I/O error
-	ExitReject = 3 // the verifier rejected the request
+	ExitReject = 3 // refused by policy: a verifier reject or an RA E_* refusal (4xx)
 )
 
 // exitError carries an exit code through urfave/cli.
@@ -120,6 +120,19 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // (withCode, usageErr: usage and I/O errors, the verifier's reject), a
 // urfave/cli exit code, and ExitError for everything else -- an RA refusal
 // (any E_RA_* code, raclient.APIError) included.
+// exitCodeDoc is the exit-code table of docs/cli.md; exitCode below is
+// the one place an error becomes one of these numbers.
+const exitCodeDoc = `
+# EXIT CODES
+
+| code | meaning |
+|---|---|
+| 0 | done (smki verify: accept) |
+| 1 | failed: I/O, server unreachable, an RA answer in the 5xx family, an internal error |
+| 2 | usage: unknown verb or flag, missing required flag, bad flag value (usage on stderr); smki verify: usage or I/O error |
+| 3 | refused by policy: an E_* refusal from the RA (4xx family), or a verifier reject |
+`
+
 func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -133,8 +146,10 @@ func exitCode(err error) int {
 		return ec.ExitCode()
 	}
 	var ae *raclient.APIError
-	if errors.As(err, &ae) {
-		return ExitError
+	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+		// The RA answered and refused (an E_* code in the 4xx family):
+		// a policy refusal, like a verifier reject. 5xx is a failure.
+		return ExitReject
 	}
 	return ExitError
 }

@@ -27,7 +27,8 @@ func TestExitCode(t *testing.T) {
 		{"I/O", withCode(ExitUsage, errors.New("open x: no such file")), ExitUsage},
 		{"verifier reject", withCode(ExitReject, errors.New("rejected: E_X")), ExitReject},
 		{"wrapped code", fmt.Errorf("context: %w", withCode(ExitReject, errors.New("r"))), ExitReject},
-		{"RA refusal", apiErr(refusal), ExitError},
+		{"RA refusal", apiErr(refusal), ExitReject},
+		{"RA failure", apiErr(&raclient.APIError{Status: 503, Code: "E_RA_INTERNAL", Message: "E_RA_INTERNAL: try later"}), ExitError},
 		{"urfave exit", ucli.Exit("x", 2), 2},
 	} {
 		if got := exitCode(tc.err); got != tc.want {

@@ -46,8 +46,8 @@ func (s raSession) must(args ...string) result {
 func (s raSession) refused(code string, args ...string) {
 	s.t.Helper()
 	r := s.run(args...)
-	if r.code == 0 || !strings.Contains(r.stderr, code) {
-		s.t.Fatalf("smki %v: want refusal %s, got exit %d\n%s%s", args, code, r.code, r.stdout, r.stderr)
+	if r.code != 3 || !strings.Contains(r.stderr, code) {
+		s.t.Fatalf("smki %v: want refusal %s (exit 3), got exit %d\n%s%s", args, code, r.code, r.stdout, r.stderr)
 	}
 }
 
