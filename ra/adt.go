@@ -151,7 +151,7 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 		err = verifyADTSignature(a.cert, file, sig)
 	}
 	if err != nil {
-		s.refused(ctx, a.id, ActSubmitADT, subject, err)
+		s.refusedOf(ctx, a, ActSubmitADT, subject, err)
 		return ADTRecord{}, err
 	}
 	sum := sha256.Sum256(file)

@@ -29,7 +29,7 @@ type RoleAllowList struct {
 func (s *Service) SetAllowList(ctx context.Context, a Actor, r role.UserRole, srvs []string) (RoleAllowList, error) {
 	if r != role.SoLRContingency {
 		err := fmt.Errorf("%w: only the SC allow-list is configurable, not %q", ErrInvalidRole, r)
-		s.refused(ctx, a.id, ActSetAllowList, "allow-list:"+string(r), err)
+		s.refusedOf(ctx, a, ActSetAllowList, "allow-list:"+string(r), err)
 		return RoleAllowList{}, err
 	}
 	if srvs == nil {
@@ -37,7 +37,7 @@ func (s *Service) SetAllowList(ctx context.Context, a Actor, r role.UserRole, sr
 	}
 	if _, err := policy.Default().WithAllowList(r, srvs); err != nil {
 		err = fmt.Errorf("%w: %w", ErrPolicyInvalid, err)
-		s.refused(ctx, a.id, ActSetAllowList, "allow-list:"+string(r), err)
+		s.refusedOf(ctx, a, ActSetAllowList, "allow-list:"+string(r), err)
 		return RoleAllowList{}, err
 	}
 	var out RoleAllowList

@@ -77,7 +77,7 @@ func (s *Service) VerifyAudit(ctx context.Context, a Actor) (AuditReport, error)
 		return Authorize(me, ActVerifyAudit, Target{})
 	})
 	if err != nil {
-		s.refused(ctx, a.id, ActVerifyAudit, "audit", err)
+		s.refusedOf(ctx, a, ActVerifyAudit, "audit", err)
 		return AuditReport{}, err
 	}
 	rep, verr := WalkAudit(ctx, s.st)
@@ -88,7 +88,7 @@ func (s *Service) VerifyAudit(ctx context.Context, a Actor) (AuditReport, error)
 		result = "broken: " + CodeOf(verr)
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.AppendAudit(s.entry(a.id, ActVerifyAudit, "audit", "allowed",
+		_, err := tx.AppendAudit(s.entryOf(a, ActVerifyAudit, "audit", "allowed",
 			fmt.Sprintf("%s entries=%d", result, rep.Entries)))
 		return err
 	})

@@ -31,7 +31,7 @@ func (s *Service) BackupStore(ctx context.Context, a Actor, start func(size int6
 		err = fmt.Errorf("%w: this store engine has no online backup; for PostgreSQL use pg_dump (docs/operations.md)", ErrBackupUnsupported)
 	}
 	if err != nil {
-		s.refused(ctx, a.id, ActBackupStore, "store", err)
+		s.refusedOf(ctx, a, ActBackupStore, "store", err)
 		return 0, err
 	}
 	n, err := b.Backup(ctx, start)
@@ -39,7 +39,7 @@ func (s *Service) BackupStore(ctx context.Context, a Actor, start func(size int6
 		return n, fmt.Errorf("%w: backup: %w", ErrInternal, err)
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.AppendAudit(s.entry(a.id, ActBackupStore, "store", "allowed", fmt.Sprintf("bytes=%d", n)))
+		_, err := tx.AppendAudit(s.entryOf(a, ActBackupStore, "store", "allowed", fmt.Sprintf("bytes=%d", n)))
 		return err
 	})
 	if err != nil {

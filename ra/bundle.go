@@ -31,7 +31,7 @@ func WithBundleMaxAge(d time.Duration) Option { return func(s *Service) { s.bund
 func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
 	if s.signer == nil {
 		err := fmt.Errorf("%w: no system signer configured", ErrSigner)
-		s.refused(ctx, a.id, ActReadBundle, "bundle", err)
+		s.refusedOf(ctx, a, ActReadBundle, "bundle", err)
 		return nil, err
 	}
 	err := s.read(ctx, a, ActReadBundle, "bundle", func(_ store.Tx, me store.Officer) error {

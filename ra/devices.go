@@ -97,7 +97,7 @@ type ImportResult struct {
 func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (ImportResult, error) {
 	rows, err := ParseDevices(data)
 	if err != nil {
-		s.refused(ctx, a.id, ActImportDevice, "devices", err)
+		s.refusedOf(ctx, a, ActImportDevice, "devices", err)
 		return ImportResult{}, err
 	}
 	var res ImportResult

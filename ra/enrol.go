@@ -90,7 +90,7 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 		return err
 	})
 	if err != nil {
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return Issued{}, err
 	}
 	detail := fmt.Sprintf("mode=%s profile=%s role=%s party=%s", req.Mode, req.Profile, plan.user.Role, plan.user.PartyID)
@@ -105,13 +105,13 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 		PartyID:    pid,
 		Role:       role.UserRole(plan.user.Role),
 		CommonName: plan.cn,
-		Audit:      []store.AuditEntry{s.entry(a.id, act, subject, "allowed", detail)},
+		Audit:      []store.AuditEntry{s.entryOf(a, act, subject, "allowed", detail)},
 	})
 	if err != nil {
 		if errors.Is(err, ca.ErrKeyReused) || errors.Is(err, store.ErrDuplicateKey) {
 			err = fmt.Errorf("%w: %w", ErrKeyReuse, err)
 		}
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return Issued{}, err
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra issued", slog.String("actor", a.id), slog.String("user", req.UserID.String()),

@@ -144,7 +144,7 @@ func (s *Service) authorizeFeed(ctx context.Context, a Actor) error {
 		return Authorize(me, ActReadFeed, Target{})
 	})
 	if err != nil {
-		s.refused(ctx, a.id, ActReadFeed, "revocations", err)
+		s.refusedOf(ctx, a, ActReadFeed, "revocations", err)
 	}
 	return err
 }

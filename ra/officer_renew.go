@@ -50,7 +50,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		if self {
 			err = fmt.Errorf("%w: this RA certifies only officer keys their holder generated: send a CSR (smki officer renew does)", ErrCSRRequired)
 		}
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return Officer{}, Credential{}, err
 	}
 	// The certificate names the officer's kind and party, read here so
@@ -66,7 +66,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	})
 	if err != nil {
 		err = storeErr("officer "+id, err)
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return Officer{}, Credential{}, err
 	}
 	org := raOrganisation

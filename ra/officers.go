@@ -62,7 +62,7 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		}
 	} else if s.officerCSRRequired {
 		err := fmt.Errorf("%w: this RA certifies only officer keys the appointee generated: send a CSR (smki officer keygen)", ErrCSRRequired)
-		s.refused(ctx, a.id, ActAppointOfficer, "officer:"+req.ID, err)
+		s.refusedOf(ctx, a, ActAppointOfficer, "officer:"+req.ID, err)
 		return Officer{}, Credential{}, err
 	}
 	org := raOrganisation

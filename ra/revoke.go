@@ -146,7 +146,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		return nil
 	})
 	if err != nil {
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return RevokeResult{}, err
 	}
 	detail := fmt.Sprintf("reason=%s count=%d serials=%s", ReasonName(req.Reason), len(serials), strings.Join(serials, ","))
@@ -157,7 +157,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 			detail = "dry-run " + detail
 		}
 		err := s.st.Update(ctx, func(tx store.Tx) error {
-			_, err := tx.AppendAudit(s.entry(a.id, act, subject, "allowed", detail))
+			_, err := tx.AppendAudit(s.entryOf(a, act, subject, "allowed", detail))
 			return err
 		})
 		if err != nil {
@@ -165,12 +165,12 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		}
 		return res, nil
 	}
-	revs, err := s.issuer.Revoke(ctx, serials, req.Reason, s.now().UTC(), s.entry(a.id, act, subject, "allowed", detail))
+	revs, err := s.issuer.Revoke(ctx, serials, req.Reason, s.now().UTC(), s.entryOf(a, act, subject, "allowed", detail))
 	if err != nil {
 		if errors.Is(err, ca.ErrAlreadyRevoked) || errors.Is(err, store.ErrAlreadyRevoked) {
 			err = fmt.Errorf("%w: %w", ErrAlreadyRevoked, err)
 		}
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return RevokeResult{}, err
 	}
 	res.Revocations = revs

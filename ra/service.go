@@ -103,6 +103,9 @@ type Actor struct {
 	// cert is the verified access certificate the actor authenticated
 	// with: what the actor signs (an ADT file) must verify with its key.
 	cert *x509.Certificate
+	// channel names the front end the actor acts through when it is not
+	// the API ("console"); audit records carry it (channel.go).
+	channel string
 }
 
 // ID returns the officer ID (the access certificate's CN).
@@ -195,11 +198,11 @@ func (s *Service) change(ctx context.Context, a Actor, act Action, subject strin
 		if err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(s.entry(a.id, act, subject, "allowed", detail))
+		_, err = tx.AppendAudit(s.entryOf(a, act, subject, "allowed", detail))
 		return err
 	})
 	if err != nil {
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return err
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra allowed", slog.String("actor", a.id), slog.String("action", string(act)),
@@ -223,12 +226,12 @@ func (s *Service) read(ctx context.Context, a Actor, act Action, subject string,
 		return fn(tx, me)
 	})
 	if err == nil {
-		if aerr := s.st.Audit(ctx, s.entry(a.id, act, subject, "allowed", "read")); aerr != nil {
+		if aerr := s.st.Audit(ctx, s.entryOf(a, act, subject, "allowed", "read")); aerr != nil {
 			err = fmt.Errorf("%w: audit: %w", ErrInternal, aerr)
 		}
 	}
 	if err != nil {
-		s.refused(ctx, a.id, act, subject, err)
+		s.refusedOf(ctx, a, act, subject, err)
 		return err
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra allowed", slog.String("actor", a.id), slog.String("action", string(act)),

@@ -92,7 +92,7 @@ func (s *Service) DeclareSoLR(ctx context.Context, a Actor, req DeclareRequest) 
 		req.Start = now
 	}
 	if err := req.check(); err != nil {
-		s.refused(ctx, a.id, ActDeclareSoLR, "party:"+req.FailedParty.String(), err)
+		s.refusedOf(ctx, a, ActDeclareSoLR, "party:"+req.FailedParty.String(), err)
 		return EventResult{}, err
 	}
 	id, err := newEventID(now)

@@ -1,0 +1,95 @@
+package ra
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+)
+
+// TestChannelMarksAudit: an actor acting Via the console is decided alike
+// and its allowed and refused records end in "channel=console"; an API
+// actor's records carry no channel.
+func TestChannelMarksAudit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.admin.Via(ChannelConsole)
+	if _, err := e.svc.CreateParty(ctx, admin, eui64.MustParse("90-B3-D5-1F-30-00-00-31"), "Console Party"); err != nil {
+		t.Fatal(err)
+	}
+	if tail := e.auditTail(1)[0]; tail.Action != string(ActCreateParty) || !strings.HasSuffix(tail.Detail, "channel=console") {
+		t.Fatalf("allowed record %+v: want detail ending channel=console", tail)
+	}
+	_, err := e.svc.CreateParty(ctx, admin, eui64.MustParse("90-B3-D5-1F-30-00-00-31"), "Again")
+	if err == nil {
+		t.Fatal("duplicate party allowed")
+	}
+	if tail := e.auditTail(1)[0]; !strings.HasPrefix(tail.Result, "refused: E_") || !strings.HasSuffix(tail.Detail, "channel=console") {
+		t.Fatalf("refused record %+v: want a refusal ending channel=console", tail)
+	}
+	if _, err := e.svc.CreateParty(ctx, e.admin, eui64.MustParse("90-B3-D5-1F-30-00-00-32"), "API Party"); err != nil {
+		t.Fatal(err)
+	}
+	if tail := e.auditTail(1)[0]; strings.Contains(tail.Detail, "channel=") {
+		t.Fatalf("API record %+v carries a channel", tail)
+	}
+}
+
+// TestGetUserHidesOtherParties: a party officer gets the same answer for
+// another party's user as for none at all; RA officers and the own party
+// see the user.
+func TestGetUserHidesOtherParties(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	u, err := s.svc.GetUser(ctx, s.aroSup, s.userIS)
+	if err != nil || u.Role != role.ImportSupplier {
+		t.Fatalf("own user: %+v %v", u, err)
+	}
+	if _, err := s.svc.GetUser(ctx, s.admin, s.userSC); err != nil {
+		t.Fatalf("RA operator: %v", err)
+	}
+	unknown := eui64.MustParse("90-B3-D5-1F-30-01-0F-0F")
+	_, theirs := s.svc.GetUser(ctx, s.aroSup, s.userSC)
+	_, none := s.svc.GetUser(ctx, s.aroSup, unknown)
+	if !errors.Is(theirs, ErrNotFound) || !errors.Is(none, ErrNotFound) {
+		t.Fatalf("want E_RA_NOT_FOUND twice, got %v / %v", theirs, none)
+	}
+	if a, b := strings.ReplaceAll(theirs.Error(), s.userSC.String(), "ID"), strings.ReplaceAll(none.Error(), unknown.String(), "ID"); a != b {
+		t.Fatalf("answers differ: %q vs %q", a, b)
+	}
+	if tail := s.auditTail(1)[0]; tail.Actor != "aro-a" || !strings.HasPrefix(tail.Result, "refused: ") {
+		t.Fatalf("refusal not audited: %+v", tail)
+	}
+}
+
+// TestAuditLogFilters: RA officers read the log newest first with filters;
+// a party officer is refused.
+func TestAuditLogFilters(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	es, err := s.svc.AuditLog(ctx, s.admin, AuditQuery{Action: string(ActAppointOfficer)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 5 {
+		t.Fatalf("got %d officer.appoint entries, want 5 (admin, approver, sro-a, aro-a, sro-srp)", len(es))
+	}
+	if es[0].Seq <= es[len(es)-1].Seq || es[0].Subject != "officer:sro-srp" {
+		t.Fatalf("not newest first: %+v", es)
+	}
+	if es, err := s.svc.AuditLog(ctx, s.admin, AuditQuery{Actor: "sro-a", Limit: 1}); err != nil || len(es) != 1 || es[0].Actor != "sro-a" {
+		t.Fatalf("actor filter: %+v %v", es, err)
+	}
+	if _, err := s.svc.AuditLog(ctx, s.aroSup, AuditQuery{}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("party officer: %v, want E_RA_FORBIDDEN", err)
+	}
+	if _, err := s.svc.AuditLog(ctx, s.admin, AuditQuery{Actor: "<script>"}); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("bad filter: %v", err)
+	}
+}
