@@ -77,10 +77,10 @@ func (s *Service) GetUser(ctx context.Context, a Actor, id eui64.ID) (User, erro
 type AuditQuery struct {
 	Actor   string
 	Action  string
-	Subject string // a substring of the subject, e.g. a party ID
+	Subject string    // a substring of the subject, e.g. a party ID
 	Since   time.Time // entries at or after (zero: any)
 	Until   time.Time // entries before (zero: any)
-	Limit   int    // at most this many (default and cap 500)
+	Limit   int       // at most this many (default and cap 500)
 }
 
 // auditLogMax caps one AuditLog answer.
