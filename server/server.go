@@ -21,6 +21,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/repo"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/testpki"
 )
@@ -214,6 +215,13 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg)))
+	// The SMKI Repository (read-only, no client certificate): CA
+	// certificates, every certificate by serial, search, the CRLs.
+	repoHandler, err := repo.New(repo.Config{Store: s.st, Root: s.authority.Root(), Issuing: s.authority.Issuing(), Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(repo.Prefix, repoHandler)
 	// OCSP (GET and POST /ocsp) for the Issuing OCA's certificates, from
 	// responses pre-signed by a delegated responder certificate this
 	// instance has issued for itself; routed before the mux, whose path
@@ -353,6 +361,7 @@ func (s *Server) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "  roots:       https://%s/roots\n", addr)
 	fmt.Fprintf(w, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
 	fmt.Fprintf(w, "  OCSP:        https://%s/ocsp\n", addr)
+	fmt.Fprintf(w, "  repository:  https://%s/repo/index.json\n", addr)
 	if s.authority.RootOffline() {
 		fmt.Fprintf(w, "  root key:    offline (ARL from the key ceremony: smki ca import-arl)\n")
 	}

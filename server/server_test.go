@@ -87,6 +87,16 @@ func TestOpenServeHealthz(t *testing.T) {
 	if or, err := xocsp.ParseResponseForCert(body, rc, s.authority.Issuing()); err != nil || or.Status != xocsp.Good {
 		t.Fatalf("/ocsp: HTTP %d, %v, %+v", resp.StatusCode, err, or)
 	}
+	// The repository is mounted: the same certificate by serial, as DER.
+	resp, err = client.Get("https://" + s.Addr() + "/repo/certs/" + rc.SerialNumber.Text(16) + ".der")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, rc.Raw) || resp.Header.Get("ETag") == "" {
+		t.Fatalf("/repo/certs/%x.der: HTTP %d, %d bytes", rc.SerialNumber, resp.StatusCode, len(body))
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -1,0 +1,75 @@
+package repo
+
+import (
+	"math"
+	"net"
+	"sync"
+	"time"
+)
+
+// maxLimiterClients bounds the per-address buckets kept; past it, full
+// (idle) buckets are dropped, and if none is idle, every bucket is.
+const maxLimiterClients = 16384
+
+// limiter is a token bucket per client address: each address may make
+// burst requests at once and rate per second after that.
+type limiter struct {
+	rate  float64
+	burst float64
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+}
+
+// allow takes a token for the client at remoteAddr (host:port; the port
+// is ignored) and reports whether it had one; if not, wait is how long
+// until it will.
+func (l *limiter) allow(remoteAddr string) (ok bool, wait time.Duration) {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[host]
+	if b == nil {
+		if len(l.buckets) >= maxLimiterClients {
+			l.prune(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[host] = b
+	}
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+d.Seconds()*l.rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// prune drops the buckets that have refilled (their clients are idle);
+// if every client is busy, it drops them all rather than grow.
+func (l *limiter) prune(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= maxLimiterClients {
+		l.buckets = map[string]*bucket{}
+	}
+}
