@@ -128,7 +128,7 @@ const exitCodeDoc = `
 | code | meaning |
 |---|---|
 | 0 | done (smki verify: accept) |
-| 1 | failed: I/O, server unreachable, an RA answer in the 5xx family, an internal error |
+| 1 | failed: I/O, server unreachable, an RA answer in the 5xx family, an internal error; E_RA_BUSY (503: contention, nothing changed) only once smki has retried it 5 times with growing waits, saying so on stderr |
 | 2 | usage: unknown verb or flag, missing required flag, bad flag value (usage on stderr); smki verify: usage or I/O error |
 | 3 | refused by policy: an E_* refusal from the RA (4xx family), or a verifier reject |
 `

@@ -42,6 +42,10 @@ func withClient(c *ucli.Context, call func(*raclient.Client) error) error {
 	}
 	// On stderr only: stdout may be --json for a script.
 	warnExpiring(c.App.ErrWriter, officer, time.Now())
+	cl.SetBusyRetry(raclient.DefaultBusyRetries, func(b raclient.BusyRetry) {
+		fmt.Fprintf(c.App.ErrWriter, "smki: the RA is busy (E_RA_BUSY, nothing was changed); retrying in %.1fs (retry %d of %d)\n",
+			b.Wait.Seconds(), b.Attempt, b.Of)
+	})
 	return apiErr(call(cl))
 }
 

@@ -36,6 +36,10 @@ var (
 	ErrTooLarge        = errors.New("E_RA_TOO_LARGE")       // request body over the limit
 	ErrAuditBroken     = errors.New("E_RA_AUDIT_BROKEN")    // the audit hash chain is broken
 	ErrInternal        = errors.New("E_RA_INTERNAL")
+	// ErrBusy: the store could not commit the change for contention even
+	// after its retries; nothing was written, and the same request may be
+	// sent again (the API answers 503 with Retry-After).
+	ErrBusy = errors.New("E_RA_BUSY")
 
 	ErrFourEyes      = errors.New("E_RA_FOUR_EYES")      // the declarer of a SoLR event may not approve it
 	ErrEventState    = errors.New("E_RA_EVENT_STATE")    // the SoLR event is not in a state that allows this
@@ -64,7 +68,24 @@ const (
 	ClassConflict                     // the request clashes with the current state
 	ClassTooLarge                     // the request is over a size limit
 	ClassUnavailable                  // a dependency (the signer) is not ready
+	ClassBusy                         // contention outlasted the retries; nothing written, send it again
 )
+
+// busy lists the sentinels that mean "nothing was written for contention,
+// try again": they win over every other code in the chain, so a conflict
+// that some layer wrapped as internal (fmt.Errorf("%w: ...: %w",
+// ErrInternal, err)) still reads E_RA_BUSY. Both engines say it with
+// store.ErrConflict (bbolt never does: it has one writer).
+var busy = []error{ErrBusy, store.ErrConflict}
+
+func isBusy(err error) bool {
+	for _, b := range busy {
+		if errors.Is(err, b) {
+			return true
+		}
+	}
+	return false
+}
 
 // codes lists every known sentinel with its class, RA codes first so
 // that an RA error wrapping a store error reports the RA's code.
@@ -96,6 +117,7 @@ var codes = []struct {
 	{ErrTooLarge, ClassTooLarge},
 	{ErrAuditBroken, ClassConflict},
 	{ErrInternal, ClassInternal},
+	{ErrBusy, ClassBusy},
 	{ErrFourEyes, ClassForbidden},
 	{ErrEventState, ClassConflict},
 	{ErrADTFormat, ClassInvalid},
@@ -149,7 +171,7 @@ var codes = []struct {
 	{store.ErrReadOnly, ClassConflict},
 	{store.ErrClosed, ClassUnavailable},
 	{store.ErrCorrupt, ClassInternal},
-	{store.ErrConflict, ClassUnavailable},
+	{store.ErrConflict, ClassBusy},
 	{bundle.ErrBundleInvalid, ClassInternal},
 	{bundle.ErrFeedInvalid, ClassInternal},
 	{bundle.ErrEnvelopeSigner, ClassInternal},
@@ -158,9 +180,13 @@ var codes = []struct {
 	{bundle.ErrEnvelopeTooLarge, ClassInternal},
 }
 
-// ClassOf returns the class of err: that of the first known sentinel in
-// its chain (see CodeOf), ClassInternal otherwise.
+// ClassOf returns the class of err: ClassBusy if its chain holds a busy
+// sentinel, else that of the first known sentinel in its chain (see
+// CodeOf), ClassInternal otherwise.
 func ClassOf(err error) Class {
+	if isBusy(err) {
+		return ClassBusy
+	}
 	for _, c := range codes {
 		if errors.Is(err, c.err) {
 			return c.class
@@ -180,13 +206,18 @@ func ClassOfCode(code string) Class {
 	return ClassInternal
 }
 
-// CodeOf returns the stable code of err: that of the first known sentinel
-// in its chain (RA codes before those of ca, store and bundle it wraps),
-// else E_RA_INTERNAL. Codes are values: a message is never read, so an
-// error that merely starts with "E_" has no code of its own.
+// CodeOf returns the stable code of err: E_RA_BUSY if its chain holds
+// store.ErrConflict or ErrBusy, wherever (contention is never reported as
+// internal); else that of the first known sentinel in its chain (RA codes
+// before those of ca, store and bundle it wraps), else E_RA_INTERNAL.
+// Codes are values: a message is never read, so an error that merely
+// starts with "E_" has no code of its own.
 func CodeOf(err error) string {
 	if err == nil {
 		return ""
+	}
+	if isBusy(err) {
+		return ErrBusy.Error()
 	}
 	for _, c := range codes {
 		if errors.Is(err, c.err) {

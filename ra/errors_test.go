@@ -21,6 +21,9 @@ func TestCodeOf(t *testing.T) {
 			t.Errorf("code %s listed twice", code)
 		}
 		seen[code] = true
+		if isBusy(c.err) {
+			code = ErrBusy.Error() // contention always reads E_RA_BUSY
+		}
 		for _, err := range []error{c.err, fmt.Errorf("ctx: %w", c.err), fmt.Errorf("a: %w", fmt.Errorf("b: %w", c.err)),
 			errors.Join(errors.New("other"), c.err)} {
 			if got := CodeOf(err); got != code {
@@ -43,6 +46,9 @@ func TestCodeOf(t *testing.T) {
 		{"RA code over the store code it wraps", fmt.Errorf("%w: %w", ErrInternal, store.ErrClosed), "E_RA_INTERNAL"},
 		{"RA code over the CA code it wraps", fmt.Errorf("%w: %w", ErrCSRInvalid, ca.ErrBadCSR), "E_RA_CSR_INVALID"},
 		{"store code alone", fmt.Errorf("bolt: %w", store.ErrClosed), "E_STORE_CLOSED"},
+		{"contention wrapped as internal", fmt.Errorf("%w: revoking: %w", ErrInternal, fmt.Errorf("postgres: gave up: %w", store.ErrConflict)), "E_RA_BUSY"},
+		{"contention wrapped by the CA", fmt.Errorf("%w: recording intent 01: %w", ca.ErrStore, store.ErrConflict), "E_RA_BUSY"},
+		{"contention joined with another error", errors.Join(ErrInternal, store.ErrConflict), "E_RA_BUSY"},
 		{"a message that starts like a code", errors.New("E_RA_FORBIDDEN: looks like one"), "E_RA_INTERNAL"},
 		{"an unknown code", errors.New("E_SOMETHING_ELSE"), "E_RA_INTERNAL"},
 		{"plain error", errors.New("boom"), "E_RA_INTERNAL"},
@@ -51,6 +57,9 @@ func TestCodeOf(t *testing.T) {
 		if got := CodeOf(tt.err); got != tt.want {
 			t.Errorf("%s: CodeOf = %s, want %s", tt.name, got, tt.want)
 		}
+	}
+	if ClassOf(fmt.Errorf("%w: %w", ErrInternal, store.ErrConflict)) != ClassBusy || ClassOfCode("E_RA_BUSY") != ClassBusy {
+		t.Error("contention must be ClassBusy however it is wrapped")
 	}
 	if ClassOfCode("E_NOT_A_CODE") != ClassInternal || ClassOf(errors.New("E_RA_FORBIDDEN")) != ClassInternal {
 		t.Error("an unknown code or a look-alike message must be ClassInternal")

@@ -26,6 +26,9 @@ import (
 type Client struct {
 	base string
 	hc   *http.Client
+
+	busyRetries int             // SetBusyRetry
+	busyNotify  func(BusyRetry) // SetBusyRetry
 }
 
 // APIError is an error the server returned. errors.Is matches it against
@@ -34,6 +37,8 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is the answer's Retry-After (E_RA_BUSY), 0 if none.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string { return e.Message }
@@ -63,7 +68,7 @@ func NewClientHTTP(baseURL string, hc *http.Client) (*Client, error) {
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("%w: base URL %q must be https://host[:port]", ra.ErrBadRequest, baseURL)
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}, nil
+	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc, busyRetries: DefaultBusyRetries}, nil
 }
 
 // HTTPClient returns the HTTP client c calls the RA with (for a request
@@ -82,8 +87,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 // send makes one request (a body of mediaType, or none if mediaType is
-// "") and decodes a JSON answer into out, or the coded error.
+// "") and decodes a JSON answer into out, or the coded error. An
+// E_RA_BUSY answer is retried (SetBusyRetry).
 func (c *Client) send(ctx context.Context, method, path, mediaType string, body []byte, out any) error {
+	return c.retryBusy(ctx, func() error { return c.sendOnce(ctx, method, path, mediaType, body, out) })
+}
+
+func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, body []byte, out any) error {
 	var rd io.Reader
 	if mediaType != "" {
 		rd = bytes.NewReader(body)
@@ -105,7 +115,7 @@ func (c *Client) send(ctx context.Context, method, path, mediaType string, body 
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		return apiError(resp.StatusCode, data)
+		return withRetryAfter(apiError(resp.StatusCode, data), resp.Header)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -125,6 +135,14 @@ func apiError(status int, data []byte) error {
 		return &APIError{Status: status, Code: ra.ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
 	}
 	return &APIError{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}
+}
+
+// withRetryAfter records h's Retry-After in an *APIError.
+func withRetryAfter(err error, h http.Header) error {
+	if ae, ok := err.(*APIError); ok {
+		ae.RetryAfter = retryAfter(h)
+	}
+	return err
 }
 
 func idOrEmpty(id eui64.ID) string {

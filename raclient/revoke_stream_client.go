@@ -28,7 +28,21 @@ import (
 // cut off; and the answer may be larger (maxRevokeAnswer). A stream that
 // breaks before its final line is an E_RA_INTERNAL error saying the outcome
 // is unknown: the revocation may have committed.
+//
+// An E_RA_BUSY answer (plain or as the stream's final line: the revocation
+// was rolled back) is retried as SetBusyRetry says; progress then starts
+// again from 0.
 func (c *Client) RevokeWithProgress(ctx context.Context, req ra.RevokeRequest, progress func(done, total int)) (ra.RevokeResult, error) {
+	var res ra.RevokeResult
+	err := c.retryBusy(ctx, func() error {
+		var err error
+		res, err = c.revokeOnce(ctx, req, progress)
+		return err
+	})
+	return res, err
+}
+
+func (c *Client) revokeOnce(ctx context.Context, req ra.RevokeRequest, progress func(done, total int)) (ra.RevokeResult, error) {
 	body, err := json.Marshal(revokeBodyOf(req))
 	if err != nil {
 		return ra.RevokeResult{}, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
@@ -65,7 +79,7 @@ func (c *Client) RevokeWithProgress(ctx context.Context, req ra.RevokeRequest, p
 			return ra.RevokeResult{}, causeOr(ctx, err)
 		}
 		if resp.StatusCode >= 300 {
-			return ra.RevokeResult{}, apiError(resp.StatusCode, data)
+			return ra.RevokeResult{}, withRetryAfter(apiError(resp.StatusCode, data), resp.Header)
 		}
 		var out ra.RevokeResult
 		if err := json.Unmarshal(data, &out); err != nil {

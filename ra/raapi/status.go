@@ -16,7 +16,13 @@ var statusOfClass = map[ra.Class]int{
 	ra.ClassConflict:        http.StatusConflict,
 	ra.ClassTooLarge:        http.StatusRequestEntityTooLarge,
 	ra.ClassUnavailable:     http.StatusServiceUnavailable,
+	ra.ClassBusy:            http.StatusServiceUnavailable,
 }
+
+// RetryAfterBusy is the Retry-After the API sends with E_RA_BUSY: the
+// store already retried for about this long, so the same request is
+// likely to succeed once the burst that defeated it has passed.
+const RetryAfterBusy = 1 // seconds
 
 // StatusOf returns the HTTP status for err: that of its class (ra.ClassOf),
 // 500 for an error the RA does not know.

@@ -24,6 +24,8 @@ func TestStatusOf(t *testing.T) {
 		{ra.ErrExists, http.StatusConflict},
 		{ra.ErrTooLarge, http.StatusRequestEntityTooLarge},
 		{ra.ErrSigner, http.StatusServiceUnavailable},
+		{ra.ErrBusy, http.StatusServiceUnavailable},
+		{fmt.Errorf("%w: %w", ra.ErrInternal, store.ErrConflict), http.StatusServiceUnavailable},
 		{fmt.Errorf("%w: %w", ra.ErrInternal, store.ErrNotFound), http.StatusInternalServerError},
 		{errors.New("E_RA_FORBIDDEN: a look-alike"), http.StatusInternalServerError},
 	}
@@ -35,7 +37,7 @@ func TestStatusOf(t *testing.T) {
 			t.Errorf("StatusOfCode(%s) = %d, want %d", code, StatusOfCode(code), tt.want)
 		}
 	}
-	for c := ra.ClassInternal; c <= ra.ClassUnavailable; c++ {
+	for c := ra.ClassInternal; c <= ra.ClassBusy; c++ {
 		if _, ok := statusOfClass[c]; !ok {
 			t.Errorf("class %d has no status", c)
 		}

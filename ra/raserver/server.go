@@ -215,6 +215,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // counts the refusal. 5xx messages are generic: internals stay in the log.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := s.errorResponse(r, err)
+	if ra.ClassOf(err) == ra.ClassBusy {
+		w.Header().Set("Retry-After", strconv.Itoa(raapi.RetryAfterBusy))
+	}
 	writeJSON(w, status, body)
 }
 
@@ -227,6 +230,9 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 	body.Error.Message = err.Error()
 	if status >= 500 {
 		body.Error.Message = "internal error; see the server log"
+		if ra.ClassOf(err) == ra.ClassBusy {
+			body.Error.Message = fmt.Sprintf("the RA is busy: the change met contention in the store and was not made; nothing was written, send the same request again in %d s", raapi.RetryAfterBusy)
+		}
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("path", r.URL.Path),
 			slog.String("code", code), slog.String("error", err.Error()))
 	}

@@ -1,0 +1,60 @@
+package raserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/store"
+)
+
+// TestBusyAnswer: contention that outlasted the store's retries is 503
+// E_RA_BUSY with Retry-After and a sentence saying nothing was written,
+// however it was wrapped (as internal too); an internal error stays 500
+// without Retry-After.
+func TestBusyAnswer(t *testing.T) {
+	t.Parallel()
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{log: slog.New(slog.DiscardHandler), m: m}
+	conflict := fmt.Errorf("postgres: gave up after 30 retries: %w: could not serialize access", store.ErrConflict)
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		code       string
+		retryAfter string
+	}{
+		{"store conflict", conflict, 503, "E_RA_BUSY", "1"},
+		{"conflict wrapped as internal", fmt.Errorf("%w: revoking the failed Supplier: %w", ra.ErrInternal, conflict), 503, "E_RA_BUSY", "1"},
+		{"internal", fmt.Errorf("%w: boom", ra.ErrInternal), 500, "E_RA_INTERNAL", ""},
+	}
+	for _, tt := range tests {
+		w := httptest.NewRecorder()
+		s.writeError(w, httptest.NewRequest(http.MethodPost, "/v1/revoke", nil), tt.err)
+		var body raapi.ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if w.Code != tt.status || body.Error.Code != tt.code || w.Header().Get("Retry-After") != tt.retryAfter {
+			t.Errorf("%s: %d %s Retry-After %q, want %d %s %q", tt.name, w.Code, body.Error.Code, w.Header().Get("Retry-After"),
+				tt.status, tt.code, tt.retryAfter)
+		}
+		if strings.Contains(body.Error.Message, "serialize") {
+			t.Errorf("%s: the store's text reached the caller: %s", tt.name, body.Error.Message)
+		}
+		if tt.code == "E_RA_BUSY" && !strings.Contains(body.Error.Message, "nothing was written") {
+			t.Errorf("%s: message does not say what to do: %s", tt.name, body.Error.Message)
+		}
+	}
+}
