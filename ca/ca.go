@@ -97,6 +97,7 @@ type caState struct {
 // release the KMS (PKCS#11 sessions).
 type CA struct {
 	st             store.Store
+	writes         *store.Grouper // issuance's intent and record writes, group-committed
 	clock          func() time.Time
 	reconcileAfter time.Duration
 	log            *slog.Logger
@@ -156,7 +157,7 @@ func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certi
 	if cfg.ReconcileAfter < 0 {
 		return nil, fmt.Errorf("%w: ReconcileAfter %v is negative", ErrConfig, cfg.ReconcileAfter)
 	}
-	return &CA{st: st, clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
+	return &CA{st: st, writes: store.NewGrouper(st.Update), clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
 		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS}, nil
 }
 

@@ -170,8 +170,10 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		// signing: after this, whatever happens, the store knows the serial
 		// and what was meant to be signed under it. The key-reuse check
 		// runs in the same transaction so a refusal writes nothing.
+		// Concurrent issuances share the transaction (group commit):
+		// the intent is durable when Update returns, as it would be alone.
 		rec.Serial = SerialHex(serial)
-		err = c.st.Update(ctx, func(tx store.Tx) error {
+		err = c.writes.Update(ctx, func(tx store.Tx) error {
 			prior, err := tx.CertificatesByKey(rec.KeyHash)
 			if err != nil {
 				return err
@@ -226,7 +228,7 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	// fact, so it is dropped and the caller gets ErrIntentSettled.
 	rec.DER = cert.Raw
 	rec.IssuedAt = c.clock()
-	err = c.st.Update(ctx, func(tx store.Tx) error { return c.recordIssuedTx(tx, rec, p.audit) })
+	err = c.writes.Update(ctx, func(tx store.Tx) error { return c.recordIssuedTx(tx, rec, p.audit) })
 	if errors.Is(err, ErrIntentSettled) {
 		c.log.Error("certificate signed but its intent was settled meanwhile; certificate dropped", "serial", rec.Serial, "err", err)
 		return nil, none, fmt.Errorf("%w: recording certificate %s: %w", ErrStore, rec.Serial, err)

@@ -13,7 +13,7 @@ import (
 )
 
 // StoreUsage describes a store spec, for flag and config documentation.
-const StoreUsage = "store: bbolt:PATH[?batch=DURATION] (default: bbolt:DATA/smki.db; batch turns on group commit) or a postgres:// URL (several instances may share one database)"
+const StoreUsage = "store: bbolt:PATH[?batch=DURATION|off] (default: bbolt:DATA/smki.db; group commit is on: batch adds a window, off turns it off) or a postgres:// URL (several instances may share one database)"
 
 // StorePath is the default bbolt file inside a data directory.
 func StorePath(dataDir string) string { return filepath.Join(dataDir, "smki.db") }
@@ -23,10 +23,11 @@ func StorePath(dataDir string) string { return filepath.Join(dataDir, "smki.db")
 type StoreSpec struct {
 	Engine string        // "bbolt" or "postgres"
 	Target string        // file path, or connection URL
-	Batch  time.Duration // bbolt group-commit window (0: off)
+	Batch  time.Duration // bbolt group-commit window (0: none, commits are still grouped)
+	Alone  bool          // bbolt: no group commit, every transaction fsyncs alone
 }
 
-// ParseStore reads "bbolt:PATH[?batch=D]" or "postgres://..." /
+// ParseStore reads "bbolt:PATH[?batch=D|off]" or "postgres://..." /
 // "postgresql://..."; "" means the bbolt file in dataDir. Errors wrap
 // ErrConfig.
 func ParseStore(s, dataDir string) (StoreSpec, error) {
@@ -39,17 +40,22 @@ func ParseStore(s, dataDir string) (StoreSpec, error) {
 	case strings.HasPrefix(s, "bbolt:"):
 		p := strings.TrimPrefix(s, "bbolt:")
 		var batch time.Duration
+		alone := false
 		if i := strings.LastIndex(p, "?batch="); i >= 0 {
-			d, err := time.ParseDuration(p[i+len("?batch="):])
-			if err != nil || d < 0 {
-				return StoreSpec{}, fmt.Errorf("%w: store %s: batch wants a duration such as 2ms", ErrConfig, s)
+			v := p[i+len("?batch="):]
+			d, err := time.ParseDuration(v)
+			switch {
+			case v == "off":
+				alone = true
+			case err != nil || d < 0:
+				return StoreSpec{}, fmt.Errorf("%w: store %s: batch wants a duration such as 2ms, or off", ErrConfig, s)
 			}
 			p, batch = p[:i], d
 		}
 		if p == "" {
 			return StoreSpec{}, fmt.Errorf("%w: store bbolt: needs a file path", ErrConfig)
 		}
-		return StoreSpec{Engine: "bbolt", Target: p, Batch: batch}, nil
+		return StoreSpec{Engine: "bbolt", Target: p, Batch: batch, Alone: alone}, nil
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
 		return StoreSpec{Engine: "postgres", Target: s}, nil
 	}
@@ -118,6 +124,9 @@ func (s StoreSpec) Open(ctx context.Context, lockWait time.Duration) (store.Stor
 	switch s.Engine {
 	case "bbolt":
 		opts := []bolt.Option{bolt.WithBatchDelay(s.Batch)}
+		if s.Alone {
+			opts = append(opts, bolt.WithoutGroupCommit())
+		}
 		if lockWait > 0 {
 			opts = append(opts, bolt.WithLockTimeout(lockWait))
 		}

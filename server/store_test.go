@@ -17,6 +17,7 @@ func TestParseStoreSpec(t *testing.T) {
 		{"", "", StoreSpec{}, false},
 		{"bbolt:/tmp/s.db", "", StoreSpec{Engine: "bbolt", Target: "/tmp/s.db"}, true},
 		{"bbolt:/tmp/s.db?batch=2ms", "", StoreSpec{Engine: "bbolt", Target: "/tmp/s.db", Batch: 2 * time.Millisecond}, true},
+		{"bbolt:/tmp/s.db?batch=off", "", StoreSpec{Engine: "bbolt", Target: "/tmp/s.db", Alone: true}, true},
 		{"bbolt:/tmp/s.db?batch=soon", "", StoreSpec{}, false},
 		{"bbolt:/tmp/s.db?batch=-1ms", "", StoreSpec{}, false},
 		{"bbolt:", "", StoreSpec{}, false},

@@ -27,11 +27,12 @@ var (
 // the file lock before failing with ErrLocked.
 const DefaultLockTimeout = time.Second
 
-// DefaultBatchDelay is 0: group commit is off unless asked for. Measured
-// on an SSD whose fsync takes about a millisecond (ca's
-// BenchmarkDurableIssue), a 2 ms window raised 16 concurrent issuers from
-// 700 to 895 issuances/s but tripled a lone issuer's latency; on storage
-// with slow fsync the window pays for itself (see WithBatchDelay).
+// DefaultBatchDelay is 0: group commit without a window. Updates that
+// arrive while a commit is running share the next transaction and fsync
+// (store.Grouper), so a lone Update commits at once and concurrent ones
+// share commits. A window (WithBatchDelay) made a lone issuer wait for it
+// (a 2 ms window tripled its latency) and is only worth it on storage
+// with slow fsync.
 const DefaultBatchDelay = 0
 
 // DefaultSealDelay is how often the Store seals its audit journal into
@@ -42,6 +43,7 @@ type config struct {
 	lockTimeout time.Duration
 	batchDelay  time.Duration
 	sealDelay   time.Duration
+	noGroup     bool
 }
 
 // Option configures Open.
@@ -52,14 +54,18 @@ func WithLockTimeout(d time.Duration) Option {
 	return func(c *config) { c.lockTimeout = d }
 }
 
-// WithBatchDelay sets the group-commit window: concurrent Updates that
+// WithBatchDelay sets a group-commit window: concurrent Updates that
 // arrive within d of each other share one bbolt transaction and one
-// fsync, and each still returns only after that commit is durable. 0
-// turns group commit off (every Update commits alone). A lone Update
-// waits up to d, so d trades single-writer latency for throughput under
-// concurrency.
+// fsync, and each still returns only after that commit is durable. A lone
+// Update waits up to d, so d trades single-writer latency for throughput
+// under concurrency. 0 (the default) is group commit without a window.
 func WithBatchDelay(d time.Duration) Option {
 	return func(c *config) { c.batchDelay = d }
+}
+
+// WithoutGroupCommit makes every Update commit alone, with its own fsync.
+func WithoutGroupCommit() Option {
+	return func(c *config) { c.noGroup = true }
 }
 
 // WithSealDelay sets how often the audit journal is sealed (> 0).
@@ -72,7 +78,8 @@ func WithSealDelay(d time.Duration) Option {
 // with an Update.
 type Store struct {
 	db     *bbolt.DB
-	batch  bool
+	batch  bool           // bbolt's windowed Batch (WithBatchDelay)
+	group  *store.Grouper // group commit without a window (default)
 	closed atomic.Bool
 
 	gate    priority.Gate // Urgent before Update
@@ -125,6 +132,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	s := &Store{db: db, batch: cfg.batchDelay > 0, journal: j}
+	if !s.batch && !cfg.noGroup {
+		s.group = store.NewGrouper(s.updateAlone)
+	}
 	s.audits = groupcommit.New(j.write)
 	if err := s.seal(); err != nil {
 		j.close()
@@ -137,8 +147,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 
 // Update runs fn in one read-write transaction, committed (and fsynced)
 // only if fn returns nil; it returns after the commit is durable. With
-// group commit (WithBatchDelay) concurrent Updates share a bbolt
-// transaction, applied one after another; if one fails, the batch is
+// group commit (the default, or WithBatchDelay) concurrent Updates share a
+// bbolt transaction, applied one after another; if one fails, the batch is
 // retried without it and the failing fn is run again alone, so fn may run
 // more than once, as store.Store allows. ctx is checked before the
 // transaction starts; bbolt cannot interrupt one that is running. While
@@ -150,15 +160,25 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := s.gate.Wait(ctx); err != nil {
 		return fmt.Errorf("bolt: transaction not started: %w", err)
 	}
-	run := func(btx *bbolt.Tx) error {
-		t := &tx{btx: btx, writable: true}
-		defer t.finish()
-		return fn(t)
+	switch {
+	case s.batch:
+		return s.db.Batch(func(btx *bbolt.Tx) error { return runTx(btx, fn) })
+	case s.group != nil:
+		return s.group.Update(ctx, fn)
 	}
-	if s.batch {
-		return s.db.Batch(run)
-	}
-	return s.db.Update(run)
+	return s.updateAlone(ctx, fn)
+}
+
+// updateAlone is one bbolt read-write transaction running fn.
+func (s *Store) updateAlone(_ context.Context, fn func(store.Tx) error) error {
+	return s.db.Update(func(btx *bbolt.Tx) error { return runTx(btx, fn) })
+}
+
+// runTx runs fn on a writable Tx over btx that is unusable afterwards.
+func runTx(btx *bbolt.Tx, fn func(store.Tx) error) error {
+	t := &tx{btx: btx, writable: true}
+	defer t.finish()
+	return fn(t)
 }
 
 // Urgent is Update with priority: Updates not yet started wait until it
@@ -171,11 +191,7 @@ func (s *Store) Urgent(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	done := s.gate.Urgent()
 	defer done()
-	return s.db.Update(func(btx *bbolt.Tx) error {
-		t := &tx{btx: btx, writable: true}
-		defer t.finish()
-		return fn(t)
-	})
+	return s.updateAlone(ctx, fn)
 }
 
 // View runs fn in a read-only transaction; its writes fail with

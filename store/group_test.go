@@ -1,0 +1,117 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/store"
+)
+
+// memTx is a Tx over a map whose writes a memStore keeps only if the
+// transaction's function returns nil.
+type memTx struct {
+	store.Tx // unused methods panic
+	staged   map[string][]byte
+	kept     map[string][]byte
+}
+
+func (t *memTx) PutMeta(k string, v []byte) error { t.staged[k] = v; return nil }
+
+func (t *memTx) GetMeta(k string) ([]byte, error) {
+	if v, ok := t.staged[k]; ok {
+		return v, nil
+	}
+	if v, ok := t.kept[k]; ok {
+		return v, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+// memStore is an Update that commits a map after a slow "fsync".
+type memStore struct {
+	mu      sync.Mutex
+	kept    map[string][]byte
+	commits int
+}
+
+func (m *memStore) update(_ context.Context, fn func(store.Tx) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := &memTx{staged: map[string][]byte{}, kept: m.kept}
+	if err := fn(t); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Millisecond)
+	for k, v := range t.staged {
+		m.kept[k] = v
+	}
+	m.commits++
+	return nil
+}
+
+// TestGrouperSharesCommitsAndIsolatesFailures: concurrent changes share
+// commits; a failing change gets its own error and leaves no write, and
+// every other change is kept exactly once.
+func TestGrouperSharesCommitsAndIsolatesFailures(t *testing.T) {
+	t.Parallel()
+	m := &memStore{kept: map[string][]byte{}}
+	g := store.NewGrouper(m.update)
+	boom := errors.New("refused")
+	const n = 100
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = g.Update(context.Background(), func(tx store.Tx) error {
+				k := fmt.Sprint(i)
+				if _, err := tx.GetMeta(k); err == nil {
+					return fmt.Errorf("change %d applied twice", i)
+				}
+				if err := tx.PutMeta(k, []byte{1}); err != nil {
+					return err
+				}
+				if i%10 == 3 {
+					return boom // after writing: the write must not be kept
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		_, kept := m.kept[fmt.Sprint(i)]
+		if i%10 == 3 {
+			if !errors.Is(errs[i], boom) || kept {
+				t.Errorf("failing change %d: err %v, kept %v; want its own error and no write", i, errs[i], kept)
+			}
+			continue
+		}
+		if errs[i] != nil || !kept {
+			t.Errorf("change %d: err %v, kept %v; want committed", i, errs[i], kept)
+		}
+	}
+	if m.commits >= n*9/10 {
+		t.Errorf("%d commits for %d concurrent changes: not grouped", m.commits, n*9/10)
+	}
+}
+
+// TestGrouperCancelledBeforeJoining: a cancelled context is refused
+// before the change is queued.
+func TestGrouperCancelledBeforeJoining(t *testing.T) {
+	t.Parallel()
+	m := &memStore{kept: map[string][]byte{}}
+	g := store.NewGrouper(m.update)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := g.Update(ctx, func(store.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("err %v, ran %v; want context.Canceled and not run", err, ran)
+	}
+}
