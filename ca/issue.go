@@ -1,14 +1,21 @@
 package ca
 
 import (
+	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
+	"sync"
 	"time"
 
 	"go.step.sm/crypto/x509util"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
@@ -149,11 +156,9 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		// Step 3: build the to-be-signed certificate from the profile
 		// template (data) and the validated request. Nothing from the CSR
 		// but its public key reaches the certificate.
-		tmpl, err = renderEndEntity(p.csr, map[string]any{
-			"serial": "0x" + SerialHex(serial), "rawSubject": subject, "notBefore": notBefore, "notAfter": notAfter,
-			"subjectKeyId": skid, "keyUsage": p.spec.keyUsage, "policy": OIDOrganisationCertificatePolicy,
-			"roleBinding": binding,
-		})
+		tmpl, err = renderEndEntity(p.csr,
+			endEntityShape{keyUsage: p.spec.keyUsage, policy: OIDOrganisationCertificatePolicy, roleBinding: string(binding)},
+			endEntity{serial: serial, rawSubject: subject, notBefore: notBefore, notAfter: notAfter, subjectKeyID: skid})
 		if err != nil {
 			return nil, none, err
 		}
@@ -199,23 +204,18 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		break
 	}
 
-	// Step 6: sign with the issuing key taken from the CAS seam (softcas
-	// over the KMS signer). Not softcas.CreateCertificate: it re-parses its
-	// output with crypto/x509, which refuses the BIT STRING
+	// Steps 6 and 7: sign with the issuing key taken from the CAS seam
+	// (softcas over the KMS signer) exactly the TBS that was linted and
+	// recorded in the intent (signLinted takes it from the lint
+	// certificate, so the two cannot differ), and check the signature
+	// verifies under the Issuing OCA. Not softcas.CreateCertificate: it
+	// re-parses its output with crypto/x509, which refuses the BIT STRING
 	// x500UniqueIdentifier every SMKI subject carries (see
-	// internal/dccx509), so x509.CreateCertificate signs and dccx509 parses.
-	cert, err := c.signEndEntity(tmpl, p.csr.PublicKey)
+	// internal/dccx509); dccx509 parses the result, once.
+	cert, err := c.signLinted(lintDER)
 	if err != nil {
 		c.failIntent(ctx, rec.Serial, err)
 		return nil, none, fmt.Errorf("%w: signing %s: %v", ErrSigning, rec.Serial, err)
-	}
-
-	// Step 7: the signed TBS must be exactly the linted TBS: what was
-	// linted and recorded in the intent is what was signed.
-	lintCert, err := dccx509.ParseCertificate(lintDER)
-	if err != nil || !sameTBS(cert, lintCert) || cert.CheckSignatureFrom(c.issuing) != nil {
-		c.failIntent(ctx, rec.Serial, errors.New("signed TBS differs from the linted TBS"))
-		return nil, none, fmt.Errorf("%w: %s: signed certificate differs from the linted one", ErrSigning, rec.Serial)
 	}
 
 	// Step 8: record the certificate, its audit entries and the intent's
@@ -260,24 +260,115 @@ func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.Au
 	return tx.SetIntentState(rec.Serial, store.IntentCompleted)
 }
 
-// signEndEntity signs tmpl for pub with the issuing CA's key.
-func (c *CA) signEndEntity(tmpl *x509.Certificate, pub any) (*x509.Certificate, error) {
+// signLinted signs the TBS of lintDER (a certificate linted under the
+// stand-in issuer, which has the Issuing OCA's name and key identifier)
+// with the issuing CA's key, checks the signature verifies under the
+// Issuing OCA's certificate, and returns the parsed certificate. The TBS
+// is not rebuilt: what was linted is byte for byte what is signed.
+func (c *CA) signLinted(lintDER []byte) (*x509.Certificate, error) {
+	tbs, sigAlg, err := splitCertificate(lintDER)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(sigAlg, ecdsaWithSHA256AlgID) {
+		return nil, errors.New("the linted certificate is not ecdsa-with-SHA256")
+	}
 	signer, err := c.issCAS.GetSigner()
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.issuing, pub, signer)
+	digest := sha256.Sum256(tbs)
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.issuing.CheckSignature(x509.ECDSAWithSHA256, tbs, sig); err != nil {
+		return nil, fmt.Errorf("the signature does not verify under the Issuing OCA: %v", err)
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(tbs)
+		b.AddBytes(sigAlg)
+		b.AddASN1BitString(sig)
+	})
+	der, err := b.Bytes()
 	if err != nil {
 		return nil, err
 	}
 	return dccx509.ParseCertificate(der)
 }
 
-// renderEndEntity runs the end-entity x509util template with data.
-func renderEndEntity(csr *x509.CertificateRequest, data map[string]any) (*x509.Certificate, error) {
+// ecdsaWithSHA256AlgID is the DER AlgorithmIdentifier crypto/x509 writes
+// for ecdsa-with-SHA256 (OID 1.2.840.10045.4.3.2, no parameters).
+var ecdsaWithSHA256AlgID = []byte{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02}
+
+// splitCertificate returns the DER of a certificate's tbsCertificate and
+// signatureAlgorithm, without parsing either.
+func splitCertificate(der []byte) (tbs, sigAlg []byte, err error) {
+	in := cryptobyte.String(der)
+	var cert cryptobyte.String
+	var t, a cryptobyte.String
+	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !in.Empty() ||
+		!cert.ReadASN1Element(&t, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&a, cbasn1.SEQUENCE) {
+		return nil, nil, errors.New("the linted certificate is not DER")
+	}
+	return t, a, nil
+}
+
+// endEntity is what varies between two certificates of one shape: the
+// per-request values of the end-entity template.
+type endEntity struct {
+	serial              *big.Int
+	rawSubject          []byte
+	notBefore, notAfter time.Time
+	subjectKeyID        []byte
+}
+
+// endEntityShape is what the template's output depends on besides
+// endEntity: the profile's key usage and policy and the role binding.
+type endEntityShape struct {
+	keyUsage, policy string
+	roleBinding      string // the extension value's bytes
+}
+
+// renderedShapes caches, per shape, the template rendered once
+// (endEntityShape -> *x509.Certificate): rendering (text/template, JSON,
+// and x509util's own CSR signature check) cost more than signing.
+// TestRenderedShapeEqualsFreshRender holds a cached render to a fresh one.
+var renderedShapes sync.Map
+
+// renderEndEntity returns the end-entity x509util template rendered for
+// shape with v's values and csr's public key. The template runs once per
+// shape; later calls copy its result and set v's fields and the key, the
+// only fields the template takes from v (the template reads no CSR field;
+// x509util takes only the public key from the CSR).
+func renderEndEntity(csr *x509.CertificateRequest, shape endEntityShape, v endEntity) (*x509.Certificate, error) {
+	cached, ok := renderedShapes.Load(shape)
+	if !ok {
+		c, err := renderEndEntityTemplate(csr, shape, v)
+		if err != nil {
+			return nil, err
+		}
+		cached, _ = renderedShapes.LoadOrStore(shape, c)
+	}
+	c := *cached.(*x509.Certificate)
+	c.SerialNumber = v.serial
+	c.RawSubject = v.rawSubject
+	c.NotBefore, c.NotAfter = v.notBefore, v.notAfter
+	c.SubjectKeyId = v.subjectKeyID
+	c.PublicKey, c.PublicKeyAlgorithm = csr.PublicKey, csr.PublicKeyAlgorithm
+	return &c, nil
+}
+
+// renderEndEntityTemplate runs the end-entity x509util template.
+func renderEndEntityTemplate(csr *x509.CertificateRequest, shape endEntityShape, v endEntity) (*x509.Certificate, error) {
 	td := x509util.NewTemplateData()
-	for k, v := range data {
-		td.Set(k, v)
+	for k, val := range map[string]any{
+		"serial": "0x" + SerialHex(v.serial), "rawSubject": v.rawSubject, "notBefore": v.notBefore, "notAfter": v.notAfter,
+		"subjectKeyId": v.subjectKeyID, "keyUsage": shape.keyUsage, "policy": shape.policy,
+		"roleBinding": []byte(shape.roleBinding),
+	} {
+		td.Set(k, val)
 	}
 	c, err := x509util.NewCertificate(csr, x509util.WithTemplate(endEntityTemplate, td))
 	if err != nil {

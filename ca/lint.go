@@ -13,6 +13,8 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+
+	"github.com/smki/smki/internal/dccx509"
 )
 
 // disabledLints are zlint lints that contradict the SMKI profile, which DCC
@@ -107,6 +109,12 @@ func (l *linter) lintCertificate(tmpl *x509.Certificate, pub any, issuer *x509.C
 	}
 	sets := []*zlint.ResultSet{zlint.LintCertificateEx(zc, l.rfc)}
 	if smki {
+		// The SMKI lints read crypto/x509's view of the certificate:
+		// parsed once here for all of them (see zlintAdapter.Execute).
+		if c, err := dccx509.ParseCertificate(der); err == nil {
+			parsedForLint.Store(zc, c)
+			defer parsedForLint.Delete(zc)
+		}
 		sets = append(sets, zlint.LintCertificateEx(zc, l.smki))
 	}
 	if err := l.verdict("certificate", sets...); err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"sync"
 	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
@@ -198,10 +199,21 @@ func (a zlintAdapter) CheckApplies(c *zx509.Certificate) bool {
 	return true
 }
 
+// parsedForLint holds crypto/x509's parse of the certificates the linter
+// is running the SMKI lints on, keyed by zcrypto's parse, so a dozen lints
+// share one parse. A certificate linted by zlint directly (not through the
+// linter) is parsed by each lint.
+var parsedForLint sync.Map // *zx509.Certificate -> *x509.Certificate
+
 func (a zlintAdapter) Execute(zc *zx509.Certificate) *lint.LintResult {
-	c, err := dccx509.ParseCertificate(zc.Raw)
-	if err != nil {
-		return &lint.LintResult{Status: lint.Fatal, Details: err.Error()}
+	var c *x509.Certificate
+	if v, ok := parsedForLint.Load(zc); ok {
+		c = v.(*x509.Certificate)
+	} else {
+		var err error
+		if c, err = dccx509.ParseCertificate(zc.Raw); err != nil {
+			return &lint.LintResult{Status: lint.Fatal, Details: err.Error()}
+		}
 	}
 	if d := a.check(c); d != "" {
 		return &lint.LintResult{Status: lint.Error, Details: d}
