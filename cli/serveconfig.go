@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,6 +81,16 @@ func serveSettings() []serveSetting {
 			Usage: "serve this PEM certificate chain (e.g. from a corporate CA) instead of one from the RA access CA; reloaded on SIGHUP"}},
 		{"tls.key", kindString, &ucli.StringFlag{Name: "tls-key", EnvVars: []string{"SMKI_TLS_KEY"},
 			Usage: "private key file for --tls-cert (PEM); reloaded on SIGHUP"}},
+		{"metrics_listen", kindString, &ucli.StringFlag{Name: "metrics-listen", EnvVars: []string{"SMKI_METRICS_LISTEN"},
+			Usage: "also serve GET /metrics over plain HTTP on this address (host:port), for a Prometheus without an officer credential; bind it to loopback or a management network (on --listen, /metrics needs an officer's client certificate)"}},
+		{"http.idle_timeout", kindDuration, &ucli.StringFlag{Name: "http-idle-timeout", Value: server.DefaultIdleTimeout.String(), EnvVars: []string{"SMKI_HTTP_IDLE_TIMEOUT"},
+			Usage: "close a kept-alive connection that sends no request for this long"}},
+		{"http.read_timeout", kindDuration, &ucli.StringFlag{Name: "http-read-timeout", Value: server.DefaultReadTimeout.String(), EnvVars: []string{"SMKI_HTTP_READ_TIMEOUT"},
+			Usage: "longest time to read one request body (the TLS handshake and request headers always have 10s)"}},
+		{"http.write_timeout", kindDuration, &ucli.StringFlag{Name: "http-write-timeout", Value: server.DefaultWriteTimeout.String(), EnvVars: []string{"SMKI_HTTP_WRITE_TIMEOUT"},
+			Usage: "longest time to write one answer; the feed long poll, store backup and revocation progress streams keep their own deadlines"}},
+		{"http.max_conns_per_client", kindString, &ucli.StringFlag{Name: "http-max-conns-per-client", Value: fmt.Sprint(server.DefaultMaxConnsPerClient), EnvVars: []string{"SMKI_HTTP_MAX_CONNS_PER_CLIENT"},
+			Usage: "most connections one client IP address may hold open at once; more are closed on accept"}},
 		{"log.format", kindString, &ucli.StringFlag{Name: "log-format", EnvVars: []string{"SMKI_LOG_FORMAT"},
 			Usage: "log format: text or json (default: text when stderr is a terminal, json otherwise)"}},
 		{"log.level", kindString, &ucli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SMKI_LOG_LEVEL"},
@@ -135,7 +146,7 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 			if _, dup := out[key]; dup {
 				return bad(k, "%s is set twice", key)
 			}
-			if prefix == "" && (k.Value == "tls" || k.Value == "log") {
+			if prefix == "" && (k.Value == "tls" || k.Value == "log" || k.Value == "http") {
 				if err := walk(key+".", v); err != nil {
 					return err
 				}
@@ -300,6 +311,25 @@ func serverConfig(c *ucli.Context, rs map[string]resolved) (server.Config, strin
 			return cfg, "", usageErr("reconcile_after %q (%s): want a duration >= 0, e.g. 2m", v, rs["reconcile_after"].source)
 		}
 		cfg.ReconcileAfter = &d
+	}
+	cfg.MetricsListen = get("metrics_listen")
+	for _, t := range []struct {
+		key string
+		dst *time.Duration
+	}{{"http.idle_timeout", &cfg.IdleTimeout}, {"http.read_timeout", &cfg.ReadTimeout}, {"http.write_timeout", &cfg.WriteTimeout}} {
+		v := get(t.key)
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, "", usageErr("%s %q (%s): want a duration > 0, e.g. 60s", t.key, v, rs[t.key].source)
+		}
+		*t.dst = d
+	}
+	if v := get("http.max_conns_per_client"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return cfg, "", usageErr("http.max_conns_per_client %q (%s): want a whole number > 0, e.g. 256", v, rs["http.max_conns_per_client"].source)
+		}
+		cfg.MaxConnsPerClient = n
 	}
 	if cfg.Logger, err = newLogger(c.App.ErrWriter, get("log.format"), get("log.level")); err != nil {
 		return cfg, "", err

@@ -21,6 +21,7 @@ import (
 type server struct {
 	addr   string
 	data   string
+	log    string // the server's stdout and stderr
 	client *http.Client
 	cmd    *exec.Cmd
 }
@@ -85,7 +86,7 @@ func launchServer(t *testing.T, cmd *exec.Cmd, data, ready string) *server {
 	if !pool.AppendCertsFromPEM(rootPEM) {
 		t.Fatal("no TLS root")
 	}
-	return &server{addr: string(addr), data: data, cmd: cmd,
+	return &server{addr: string(addr), data: data, cmd: cmd, log: logf.Name(),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/smki/smki/ra/raserver"
 
 	"github.com/smki/smki/ca"
@@ -71,6 +73,21 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile name an operator-supplied certificate
 	// chain and key (PEM) to serve instead; ReloadTLS reads them again.
 	TLSCertFile, TLSKeyFile string
+	// MetricsListen, if set, is a second address (host:port) serving only
+	// GET /metrics over plain HTTP, for a Prometheus that holds no officer
+	// credential: bind it to loopback or a management network. /metrics on
+	// the main listener always requires an officer's client certificate.
+	MetricsListen string
+	// IdleTimeout, ReadTimeout and WriteTimeout bound a kept-alive
+	// connection's wait for its next request, reading one request body and
+	// writing one answer (0: DefaultIdleTimeout, DefaultReadTimeout,
+	// DefaultWriteTimeout). The TLS handshake and request headers have 10
+	// seconds; the long answers (feed long poll, store backup, revocation
+	// progress) keep their own deadlines.
+	IdleTimeout, ReadTimeout, WriteTimeout time.Duration
+	// MaxConnsPerClient caps the connections one client IP address holds
+	// open at once (0: DefaultMaxConnsPerClient); more are closed on accept.
+	MaxConnsPerClient int
 	// Logger receives the server's structured log (default: discard).
 	Logger *slog.Logger
 }
@@ -81,6 +98,8 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	ln        net.Listener
+	metricsLn net.Listener
+	metrics   *http.Server
 	spec      StoreSpec
 	st        store.Store
 	sched     *scheduler
@@ -124,6 +143,16 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("%w: listen on %s: %v; choose a free port or stop the process holding it", ErrListen, s.cfg.Listen, err)
 	}
 	s.closers = append(s.closers, s.ln.Close)
+	if s.cfg.MetricsListen != "" {
+		if s.metricsLn, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
+			var op *net.OpError
+			if errors.As(err, &op) {
+				err = op.Err
+			}
+			return nil, fmt.Errorf("%w: metrics listen on %s: %v; choose a free port or stop the process holding it", ErrListen, s.cfg.MetricsListen, err)
+		}
+		s.closers = append(s.closers, s.metricsLn.Close)
+	}
 
 	// 2. The data directory, and in Dev mode its passphrase.
 	dir := s.cfg.DataDir
@@ -214,6 +243,17 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := buildInfoMetric(reg); err != nil {
 		return nil, err
 	}
+	// The Go runtime (goroutines, memory, GC) and the process (open file
+	// descriptors, CPU, resident memory) beside smki's own series (issue
+	// 12 finding 11).
+	connRefused := prometheus.NewCounter(prometheus.CounterOpts{Name: "smki_server_connections_refused_total",
+		Help: "Connections closed on accept because their client address already held the most allowed (max_conns_per_client)."})
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), connRefused} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
 	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg)))
 	// The SMKI Repository (read-only, no client certificate): CA
 	// certificates, every certificate by serial, search, the CRLs.
@@ -230,8 +270,27 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Name: ocspName(), Logger: s.log}); err != nil {
 		return nil, err
 	}
-	s.http = &http.Server{Handler: s.ocsp.Wrap(mux), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	// Timeouts and the per-address cap (issue 12 finding 5, limits.go).
+	// ReadTimeout stays 0 at the http.Server: bodyDeadline bounds bodies
+	// without cancelling long answers once the body is read.
+	s.http = &http.Server{Handler: bodyDeadline(orDefault(s.cfg.ReadTimeout, DefaultReadTimeout), s.ocsp.Wrap(mux)),
+		TLSConfig: tlsConf, ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:  orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
+		WriteTimeout: orDefault(s.cfg.WriteTimeout, DefaultWriteTimeout),
+		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	maxConns := s.cfg.MaxConnsPerClient
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConnsPerClient
+	}
+	s.ln = newLimitListener(s.ln, maxConns, s.log, connRefused)
+	if s.metricsLn != nil {
+		mm := http.NewServeMux()
+		mm.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		s.metrics = &http.Server{Handler: mm, ReadHeaderTimeout: headerTimeout, ReadTimeout: headerTimeout,
+			WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		s.metricsLn = newLimitListener(s.metricsLn, maxConns, s.log, connRefused)
+	}
 	// Held revocation-feed requests answer at once on shutdown instead of
 	// making Shutdown wait out their long polls.
 	s.http.RegisterOnShutdown(s.svc.DrainFeed)
@@ -256,6 +315,14 @@ func (s *Server) check() error {
 		if !validTLSName(n) {
 			return fmt.Errorf("%w: TLS name %q: want a DNS name (ra.example.org) or an IP address", ErrConfig, n)
 		}
+	}
+	if s.cfg.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(s.cfg.MetricsListen); err != nil {
+			return fmt.Errorf("%w: metrics listen address %q: want host:port, e.g. 127.0.0.1:9443", ErrConfig, s.cfg.MetricsListen)
+		}
+	}
+	if s.cfg.IdleTimeout < 0 || s.cfg.ReadTimeout < 0 || s.cfg.WriteTimeout < 0 || s.cfg.MaxConnsPerClient < 0 {
+		return fmt.Errorf("%w: timeouts and the connection cap want values >= 0 (0 is the default)", ErrConfig)
 	}
 	if (s.cfg.TLSCertFile == "") != (s.cfg.TLSKeyFile == "") {
 		return fmt.Errorf("%w: an operator TLS certificate needs both its certificate and its key file", ErrConfig)
@@ -302,8 +369,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, time.Minute, s.log) }()
 	go func() { defer wg.Done(); s.svc.RunScheduler(ctx, time.Second) }()
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	if s.metrics != nil {
+		s.log.Info("metrics listener", "addr", s.metricsLn.Addr().String())
+		go func() { errc <- s.metrics.Serve(s.metricsLn) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -312,7 +383,25 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdown, stop := context.WithTimeout(context.Background(), shutdownGrace)
 	defer stop()
 	s.log.Info("shutting down")
+	if s.metrics != nil {
+		s.metrics.Shutdown(shutdown)
+	}
 	return s.http.Shutdown(shutdown)
+}
+
+// MetricsAddr is the bound metrics listen address, or "" without one.
+func (s *Server) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // Close releases everything Open opened, scheduler leadership first (so
@@ -362,6 +451,9 @@ func (s *Server) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
 	fmt.Fprintf(w, "  OCSP:        https://%s/ocsp\n", addr)
 	fmt.Fprintf(w, "  repository:  https://%s/repo/index.json\n", addr)
+	if m := s.MetricsAddr(); m != "" {
+		fmt.Fprintf(w, "  metrics:     http://%s/metrics\n", m)
+	}
 	if s.authority.RootOffline() {
 		fmt.Fprintf(w, "  root key:    offline (ARL from the key ceremony: smki ca import-arl)\n")
 	}

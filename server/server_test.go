@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/internal/credential"
 	"io"
 	"net"
 	"net/http"
@@ -60,7 +61,21 @@ func TestOpenServeHealthz(t *testing.T) {
 		h.Version != want.Version || h.Revision != want.Revision {
 		t.Fatalf("/healthz: %d %+v %v", resp.StatusCode, h, err)
 	}
+	// /metrics wants an officer's certificate (issue 12 finding 6).
 	resp, err = client.Get("https://" + s.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a client certificate: %d, want 401", resp.StatusCode)
+	}
+	adminTLS, err := credential.ClientTLS(filepath.Join(data, "officers", "admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: adminTLS}}
+	resp, err = officer.Get("https://" + s.Addr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

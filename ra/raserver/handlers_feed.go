@@ -25,6 +25,11 @@ func (s *server) revocations(w http.ResponseWriter, r *http.Request, a ra.Actor)
 			return err
 		}
 	}
+	// The long poll outlives the server's write timeout: this answer has
+	// its own deadline, the wait and a margin to sign and send it.
+	if wait > 0 {
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + longAnswerGrace))
+	}
 	env, err := s.svc.Revocations(r.Context(), a, since, wait)
 	if err != nil {
 		if r.Context().Err() != nil {
@@ -52,3 +57,7 @@ func parseWait(raw string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// longAnswerGrace is how long a long answer (feed long poll, store backup
+// chunk) may take to write beyond its own waiting.
+const longAnswerGrace = 30 * time.Second

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/smki/smki/ra"
 )
@@ -21,11 +22,25 @@ func (s *server) backupStore(w http.ResponseWriter, r *http.Request, a ra.Actor)
 		w.Header().Set("Content-Disposition", `attachment; filename="smki.db"`)
 		w.WriteHeader(http.StatusOK)
 		started = true
-		return w, nil
+		// A store copy may take longer than the server's write timeout:
+		// each chunk gets its own deadline instead (issue 12 finding 5).
+		return &chunkDeadlineWriter{w: w, rc: http.NewResponseController(w)}, nil
 	})
 	if err != nil && started {
 		s.log.Error("store backup failed mid-stream; connection aborted", "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	return err
+}
+
+// chunkDeadlineWriter gives every write of a long answer longAnswerGrace
+// from its start: a slow but moving reader finishes, a stalled one is cut.
+type chunkDeadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (c *chunkDeadlineWriter) Write(p []byte) (int, error) {
+	c.rc.SetWriteDeadline(time.Now().Add(longAnswerGrace))
+	return c.w.Write(p)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -55,9 +56,9 @@ type actorKey struct{}
 // over TLS that requires and verifies client certificates against the
 // access root (AccessCA.TLSConfig): /v1 takes the caller's identity only
 // from the verified client certificate, never from the request, and
-// refuses any request without one. /metrics and /openapi.yaml need no
-// officer (but the TLS layer still demands a certificate). Health is the
-// server's (package server), not the API's.
+// refuses any request without one. /metrics needs an active officer's
+// certificate too; /openapi.yaml needs none. Health is the server's
+// (package server), not the API's.
 func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	s := &server{svc: svc, log: slog.New(slog.DiscardHandler), maxBody: DefaultMaxBody}
 	for _, o := range opts {
@@ -94,7 +95,15 @@ func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	v1("GET /v1/store/backup", s.backupStore)
 	v1("GET /v1/revocations", s.revocations)
 	s.solrRoutes(mux) // SoLR events, ADT, devices, allow-lists, bundle (handlers_solr.go)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	// /metrics names no party's data, but it tells an attacker what the
+	// RA is doing: it needs an active officer's (or verifier's) client
+	// certificate like /v1 (issue 12 finding 6). A Prometheus without one
+	// scrapes the server's separate metrics listener (server.Config).
+	metricsH := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+	mux.Handle("GET /metrics", s.authenticated(func(w http.ResponseWriter, r *http.Request, _ ra.Actor) error {
+		metricsH.ServeHTTP(w, r)
+		return nil
+	}))
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(openAPI)
@@ -194,7 +203,10 @@ func decode(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return fmt.Errorf("%w: body over %d bytes", ra.ErrTooLarge, mbe.Limit)
 		}
-		return fmt.Errorf("%w: reading the body: %v", ra.ErrBadRequest, err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%w: the body did not arrive within the server's read timeout; send the whole body at once", ra.ErrBadRequest)
+		}
+		return fmt.Errorf("%w: the body could not be read (the connection failed); send the request again", ra.ErrBadRequest)
 	}
 	if err := strictjson.Decode(data, v); err != nil {
 		return fmt.Errorf("%w: JSON body: %v", ra.ErrBadRequest, err)
