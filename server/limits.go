@@ -46,8 +46,8 @@ type limitListener struct {
 	log     *slog.Logger
 	refused prometheus.Counter
 
-	mu    sync.Mutex
-	open  map[string]int
+	mu   sync.Mutex
+	open map[string]int
 	// lastLog rate-limits the refusal log line to one a second.
 	lastLog atomic.Int64
 }
