@@ -53,6 +53,7 @@ func commands() []*ucli.Command {
 		enrollCommand(),
 		revokeCommand(),
 		certsCommand(),
+		certCommand(),
 		auditCommand(),
 		solrCommand(),
 		adtCommand(),

@@ -413,7 +413,9 @@ func enrollCommand() *ucli.Command {
 		Usage: "submit a CSR to the RA and write the issued certificate",
 		Description: `An SRO or ARO of the user's party submits; the RA checks the role -> profile
 eligibility (SC gets xml-signing only), the subject, and that the key was never
-certified for another user.
+certified for another user. --csr is PEM or DER (openssl req -outform DER),
+from a file or - (stdin). The issued certificate is written to --out, or as PEM
+to stdout; with --json, stdout is the certificate record with its "pem".
 
 Example:
    smki enroll --ra https://127.0.0.1:8443 --officer ./srp1-aro --user-id 90-B3-D5-1F-30-05-00-00 \
@@ -421,8 +423,8 @@ Example:
 		Flags: append([]ucli.Flag{
 			&ucli.StringFlag{Name: "user-id", Usage: "User ID (EUI-64)", Required: true},
 			&ucli.StringFlag{Name: "profile", Usage: "certificate profile", Required: true},
-			&ucli.StringFlag{Name: "csr", Usage: "CSR file (PEM or DER)", Required: true},
-			&ucli.StringFlag{Name: "out", Usage: "certificate file (default stdout)"},
+			&ucli.StringFlag{Name: "csr", Usage: "CSR `FILE` (PEM or DER, told by content), or - for stdin", Required: true},
+			&ucli.StringFlag{Name: "out", Usage: "certificate file (default: the PEM on stdout; with --json, in the JSON's pem)"},
 			&ucli.StringFlag{Name: "mode", Usage: "enrol, renew or rekey", Value: "enrol"},
 			&ucli.StringFlag{Name: "replaces", Usage: "serial of the certificate renewed or re-keyed"},
 		}, clientFlags()...),
@@ -431,9 +433,9 @@ Example:
 			if err != nil {
 				return err
 			}
-			csr, err := os.ReadFile(c.String("csr"))
+			csr, err := readCSR(c, c.String("csr"))
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return err
 			}
 			return withClient(c, func(cl *raclient.Client) error {
 				is, err := cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
@@ -442,7 +444,17 @@ Example:
 					return err
 				}
 				if c.Bool("json") {
-					return printJSON(c, is.Cert)
+					// The certificate itself travels in the JSON: nothing
+					// is lost without --out.
+					cert := is.Cert
+					cert.PEM = string(is.CertPEM)
+					if err := printJSON(c, cert); err != nil {
+						return err
+					}
+					if out := c.String("out"); out != "" {
+						return writeOut(c, out, is.CertPEM)
+					}
+					return nil
 				}
 				if err := writeOut(c, c.String("out"), is.CertPEM); err != nil {
 					return err

@@ -66,7 +66,7 @@ func (f *feedEnv) issue(t testing.TB, n int) []feedCert {
 
 // revoke revokes one certificate through the Service (the path the API
 // takes) and returns its revocation record.
-func (f *feedEnv) revoke(t testing.TB, serial string) store.Revocation {
+func (f *feedEnv) revoke(t testing.TB, serial string) Revocation {
 	t.Helper()
 	res, err := f.svc.Revoke(context.Background(), f.aroSup, RevokeRequest{Serial: serial, Reason: 1})
 	if err != nil {
@@ -94,7 +94,7 @@ func TestFeedPaging(t *testing.T) {
 	f.svc.feed.pageSize = 2
 	ctx := context.Background()
 	certs := f.issue(t, 5)
-	var revs []store.Revocation
+	var revs []Revocation
 	for _, c := range certs {
 		revs = append(revs, f.revoke(t, c.serial))
 	}
@@ -104,7 +104,7 @@ func TestFeedPaging(t *testing.T) {
 	tests := []struct {
 		since   uint64
 		wantSeq uint64
-		want    []store.Revocation
+		want    []Revocation
 	}{
 		{0, revs[1].Seq, revs[0:2]},
 		{revs[1].Seq, revs[3].Seq, revs[2:4]},

@@ -75,10 +75,10 @@ type RevokeRequest struct {
 
 // RevokeResult is what a revocation selected and, unless DryRun, revoked.
 type RevokeResult struct {
-	DryRun       bool               `json:"dry_run"`
-	Reason       int                `json:"reason"`
-	Certificates []CertInfo         `json:"certificates"`
-	Revocations  []store.Revocation `json:"revocations,omitempty"`
+	DryRun       bool         `json:"dry_run"`
+	Reason       int          `json:"reason"`
+	Certificates []CertInfo   `json:"certificates"`
+	Revocations  []Revocation `json:"revocations,omitempty"`
 }
 
 func (r RevokeRequest) scope() (Action, string, error) {
@@ -173,7 +173,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		s.refusedOf(ctx, a, act, subject, err)
 		return RevokeResult{}, err
 	}
-	res.Revocations = revs
+	res.revoked(revs)
 	s.feed.committed(revs) // wake held feed requests (feed_hub.go)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra revoked", slog.String("actor", a.id), slog.String("subject", subject),
 		slog.Int("count", len(revs)), slog.String("reason", ReasonName(req.Reason)))

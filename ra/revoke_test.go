@@ -73,6 +73,13 @@ func TestRevocation(t *testing.T) {
 	if seq1 != seq0+1 || crl1 <= crl0 {
 		t.Fatalf("sequence %d->%d, ORL %d->%d", seq0, seq1, crl0, crl1)
 	}
+	// The answer shows the new status and the sequence the revocation took.
+	if c := res.Certificates; len(c) != 1 || c[0].Status != "revoked" || c[0].RevokedAt == nil || c[0].Reason == nil || *c[0].Reason != 1 {
+		t.Fatalf("single: certificates %+v, want the one certificate revoked (reason 1)", c)
+	}
+	if r := res.Revocations[0]; r.Seq != seq1 || r.Serial != a || !res.Certificates[0].RevokedAt.Equal(r.RevokedAt) {
+		t.Fatalf("single: revocation %+v, want seq %d serial %s", r, seq1, a)
+	}
 	if _, err := s.svc.Revoke(ctx, s.aroSup, RevokeRequest{Serial: a, Reason: 1}); !errors.Is(err, ErrAlreadyRevoked) {
 		t.Fatalf("twice: %v", err)
 	}

@@ -218,11 +218,12 @@ func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) 
 	return out.Officer, out.Credential, err
 }
 
-// Enrol: POST /v1/enroll. req.CSR is PEM; Mode "" means enrol.
+// Enrol: POST /v1/enroll. req.CSR is PEM or DER (sent as PEM); Mode ""
+// means enrol.
 func (c *Client) Enrol(ctx context.Context, req ra.EnrolRequest) (ra.Issued, error) {
 	var out raapi.EnrolResult
 	err := c.do(ctx, http.MethodPost, "/v1/enroll", raapi.EnrolBody{UserID: req.UserID.String(), Profile: string(req.Profile),
-		CSR: string(req.CSR), Mode: string(req.Mode), Replaces: req.Replaces}, &out)
+		CSR: raapi.CSRField(req.CSR), Mode: string(req.Mode), Replaces: req.Replaces}, &out)
 	return ra.Issued{Cert: out.Certificate, CertPEM: []byte(out.PEM)}, err
 }
 

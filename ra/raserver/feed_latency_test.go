@@ -17,7 +17,6 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
-	"github.com/smki/smki/store"
 
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier"
@@ -325,7 +324,7 @@ func (f *feedEnv) issue(t testing.TB, n int) []feedCert {
 
 // revoke revokes one certificate through the Service (the path the API
 // takes) and returns its revocation record.
-func (f *feedEnv) revoke(t testing.TB, serial string) store.Revocation {
+func (f *feedEnv) revoke(t testing.TB, serial string) ra.Revocation {
 	t.Helper()
 	res, err := f.svc.Revoke(context.Background(), f.aroSup, ra.RevokeRequest{Serial: serial, Reason: 1})
 	if err != nil {

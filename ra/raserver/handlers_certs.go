@@ -22,11 +22,15 @@ func (s *server) enrol(w http.ResponseWriter, r *http.Request, a ra.Actor) error
 	if err != nil {
 		return err
 	}
+	csr, err := raapi.ParseCSRField(b.CSR)
+	if err != nil {
+		return err
+	}
 	mode := ra.EnrolMode(b.Mode)
 	if mode == "" {
 		mode = ra.ModeEnrol
 	}
-	is, err := s.svc.Enrol(r.Context(), a, ra.EnrolRequest{UserID: uid, Profile: p, CSR: []byte(b.CSR), Mode: mode, Replaces: b.Replaces})
+	is, err := s.svc.Enrol(r.Context(), a, ra.EnrolRequest{UserID: uid, Profile: p, CSR: csr, Mode: mode, Replaces: b.Replaces})
 	if err != nil {
 		return err
 	}

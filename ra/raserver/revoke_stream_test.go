@@ -105,10 +105,15 @@ func TestRevokeStreamServer(t *testing.T) {
 		}
 	}
 	// The result is what the plain call returns: the selection the dry run
-	// showed, and one revocation per certificate in sequence.
-	if res.DryRun || res.Reason != 5 || !reflect.DeepEqual(res.Certificates, dry.Certificates) || len(res.Revocations) != n {
+	// showed, now revoked, and one revocation per certificate in sequence.
+	if res.DryRun || res.Reason != 5 || !reflect.DeepEqual(serialsOf(res.Certificates), serialsOf(dry.Certificates)) || len(res.Revocations) != n {
 		t.Fatalf("result: dry %v reason %d, %d certificates (same as dry run: %v), %d revocations",
-			res.DryRun, res.Reason, len(res.Certificates), reflect.DeepEqual(res.Certificates, dry.Certificates), len(res.Revocations))
+			res.DryRun, res.Reason, len(res.Certificates), reflect.DeepEqual(serialsOf(res.Certificates), serialsOf(dry.Certificates)), len(res.Revocations))
+	}
+	for _, c := range res.Certificates {
+		if c.Status != "revoked" || c.Reason == nil || *c.Reason != 5 {
+			t.Fatalf("result certificate %s: status %s, want revoked (reason 5)", c.Serial, c.Status)
+		}
 	}
 	var want, got []string
 	for i, r := range res.Revocations {
@@ -245,4 +250,12 @@ func TestProgressStream(t *testing.T) {
 	if n := len(w.lines); n < 2 || w.lines[n-2] != `{"progress":{"done":600,"total":600}}`+"\n" || !strings.HasPrefix(w.lines[n-1], `{"result":`) {
 		t.Fatalf("lines %q", w.lines)
 	}
+}
+
+func serialsOf(cs []ra.CertInfo) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Serial
+	}
+	return out
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
-	"github.com/smki/smki/store"
 )
 
 func TestSoLROverHTTP(t *testing.T) {
@@ -176,7 +175,7 @@ func statusCode(t *testing.T, resp *http.Response) (int, string) {
 
 // revokeOne enrols one xml-signing certificate of the scenario's IS user
 // and revokes it through the Service, returning its revocation record.
-func (s *scenario) revokeOne(t *testing.T) store.Revocation {
+func (s *scenario) revokeOne(t *testing.T) ra.Revocation {
 	t.Helper()
 	ctx := context.Background()
 	is, err := s.svc.Enrol(ctx, s.aroSup, ra.EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,

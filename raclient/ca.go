@@ -1,0 +1,46 @@
+package raclient
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/smki/smki/ra"
+)
+
+// CAChain returns the PEM of the Issuing OCA then the Root OCA, as the
+// server publishes them (GET /ca/issuing.pem, GET /roots): what follows an
+// Organisation Certificate in a chain file.
+func (c *Client) CAChain(ctx context.Context) ([]byte, error) {
+	iss, err := c.getRaw(ctx, "/ca/issuing.pem")
+	if err != nil {
+		return nil, err
+	}
+	root, err := c.getRaw(ctx, "/roots")
+	if err != nil {
+		return nil, err
+	}
+	return append(iss, root...), nil
+}
+
+// getRaw GETs path and returns the body of a 200 answer.
+func (c *Client) getRaw(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, apiError(resp.StatusCode, data)
+	}
+	return data, nil
+}
