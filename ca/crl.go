@@ -2,13 +2,18 @@ package ca
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"time"
 
-	"github.com/smallstep/certificates/cas/apiv1"
+	"github.com/smallstep/certificates/cas/softcas"
 
 	"github.com/smki/smki/store"
 )
@@ -30,7 +35,7 @@ const (
 // IssueORLTx issues the next ORL (signed by the Issuing OCA, listing every
 // revoked Organisation Certificate) within tx and records it.
 func (c *CA) IssueORLTx(tx store.Tx) (store.CRL, error) {
-	return c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime)
+	return c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, nil)
 }
 
 // IssueARLTx issues the next ARL (signed by the Root OCA, listing every
@@ -44,61 +49,152 @@ func (c *CA) issueARLTx(tx store.Tx, lifetime time.Duration) (store.CRL, error) 
 	if c.rootCAS == nil {
 		return store.CRL{}, fmt.Errorf("%w: issuing the ARL needs the Root OCA key; issue it at the root key ceremony (smki ca arl) and import it (smki ca import-arl)", ErrRootOffline)
 	}
-	return c.issueCRLTx(tx, ARL, IssuerRoot, c.root, c.rootCAS, lifetime)
+	return c.issueCRLTx(tx, ARL, IssuerRoot, c.root, c.rootCAS, lifetime, nil)
 }
 
 // issueCRLTx: next CRL number (monotonic, from the stored CRL), every
 // revoked certificate of the issuer (expired ones stay listed: relying
-// parties may check signatures made in the past), lint, sign through the
-// CAS seam, verify, record.
+// parties may check signatures made in the past; crlEntriesTx), lint,
+// sign through the CAS seam's signer, verify, record. added, if not nil,
+// are the revocations tx has just made (RevokeTx), which spares reading
+// them back.
 func (c *CA) issueCRLTx(tx store.Tx, name, issuerName string, issuer *x509.Certificate,
-	cas apiv1.CertificateAuthorityCRLGenerator, lifetime time.Duration) (store.CRL, error) {
+	cas *softcas.SoftCAS, lifetime time.Duration, added []store.Revocation) (store.CRL, error) {
 	var number uint64 = 1
-	prev, err := tx.GetCRL(name)
+	var prev *store.CRL
+	p, err := tx.GetCRL(name)
 	switch {
 	case err == nil:
-		number = prev.Number + 1
+		number, prev = p.Number+1, &p
 	case !errors.Is(err, store.ErrNotFound):
 		return store.CRL{}, fmt.Errorf("%w: reading %s: %w", ErrStore, name, err)
 	}
-	revoked, err := tx.ListCertificates(store.CertFilter{Issuer: issuerName, Status: store.StatusRevoked})
+	entries, cover, err := crlEntriesTx(tx, name, issuerName, prev, added)
 	if err != nil {
-		return store.CRL{}, fmt.Errorf("%w: listing revoked certificates: %w", ErrStore, err)
-	}
-	entries := make([]x509.RevocationListEntry, 0, len(revoked))
-	for _, r := range revoked {
-		n, ok := new(big.Int).SetString(r.Serial, 16)
-		if !ok {
-			return store.CRL{}, fmt.Errorf("%w: stored serial %q is not hex", ErrStore, r.Serial)
-		}
-		// Reason 0 (unspecified) is left out of the entry, as RFC 5280
-		// 5.3.1 asks; x509 omits a zero ReasonCode.
-		entries = append(entries, x509.RevocationListEntry{SerialNumber: n, RevocationTime: r.RevokedAt.UTC(), ReasonCode: r.Reason})
+		return store.CRL{}, err
 	}
 	now := c.clock().UTC().Truncate(time.Second)
-	tmpl := &x509.RevocationList{
-		SignatureAlgorithm:        x509.ECDSAWithSHA256,
-		Number:                    new(big.Int).SetUint64(number),
-		ThisUpdate:                now,
-		NextUpdate:                now.Add(lifetime),
-		RevokedCertificateEntries: entries,
+	next := now.Add(lifetime)
+	tbs, err := crlTBS(issuer, new(big.Int).SetUint64(number), now, next, entries)
+	if err != nil {
+		return store.CRL{}, fmt.Errorf("%w: %s %d: %v", ErrLint, name, number, err)
 	}
-	if err := c.lint.revocationList(tmpl, issuer); err != nil {
+	// The lint CRL is this TBS signed by the throwaway key: the stand-in
+	// issuer has the issuer's name and key identifier, all the TBS takes
+	// from it.
+	if err := c.lint.revocationListTBS(tbs); err != nil {
 		return store.CRL{}, fmt.Errorf("%s %d: %w", name, number, err)
 	}
-	resp, err := cas.CreateCRL(&apiv1.CreateCRLRequest{RevocationList: tmpl})
+	der, err := signTBS(cas, issuer, tbs)
 	if err != nil {
 		return store.CRL{}, fmt.Errorf("%w: signing %s: %v", ErrSigning, name, err)
 	}
-	parsed, err := x509.ParseRevocationList(resp.CRL)
-	if err != nil || parsed.CheckSignatureFrom(issuer) != nil {
-		return store.CRL{}, fmt.Errorf("%w: %s does not verify under its issuer", ErrSigning, name)
-	}
-	out := store.CRL{Name: name, Number: number, ThisUpdate: now, NextUpdate: tmpl.NextUpdate, DER: resp.CRL}
+	out := store.CRL{Name: name, Number: number, ThisUpdate: now, NextUpdate: next, DER: der}
 	if err := tx.PutCRL(out); err != nil {
 		return store.CRL{}, fmt.Errorf("%w: recording %s: %w", ErrStore, name, err)
 	}
+	cover.SHA256 = crlDigest(der)
+	raw, _ := json.Marshal(cover)
+	if err := tx.PutMeta(crlMetaKey(name), raw); err != nil {
+		return store.CRL{}, fmt.Errorf("%w: recording %s: %w", ErrStore, name, err)
+	}
 	return out, nil
+}
+
+// signTBS signs tbs (ecdsa-with-SHA256) with the key behind cas, checks
+// the signature verifies under issuer, and returns the signed DER.
+func signTBS(cas *softcas.SoftCAS, issuer *x509.Certificate, tbs []byte) ([]byte, error) {
+	signer, err := cas.GetSigner()
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256(tbs)
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	if err := issuer.CheckSignature(x509.ECDSAWithSHA256, tbs, sig); err != nil {
+		return nil, fmt.Errorf("the signature does not verify under %q: %v", issuer.Subject.CommonName, err)
+	}
+	return signedDER(tbs, sig)
+}
+
+// crlMetaKey is the store meta key saying which revocations the stored
+// CRL of that name lists (crlCover), so the next one can reuse its entries.
+func crlMetaKey(name string) string { return "ca/crl/" + name }
+
+// crlCover: the CRL whose DER has this SHA-256 lists every revocation of
+// its issuer up to revocation sequence number Seq.
+type crlCover struct {
+	Seq    uint64 `json:"seq"`
+	SHA256 string `json:"sha256"`
+}
+
+func crlDigest(der []byte) string {
+	h := sha256.Sum256(der)
+	return hex.EncodeToString(h[:])
+}
+
+// crlEntriesTx returns the DER of the revokedCertificates entries the next
+// CRL lists, and what it covers. If the stored CRL prev is the one
+// recorded with its cover (same digest), its entries are kept as they are
+// and only revocations after the cover are encoded and appended (taken
+// from added when added is exactly those, else read back); otherwise
+// every revoked certificate of the issuer is encoded, by serial. Either
+// way the list is every revoked certificate of the issuer: revocations
+// are never undone and every one after the cover is added.
+func crlEntriesTx(tx store.Tx, name, issuerName string, prev *store.CRL, added []store.Revocation) ([]byte, crlCover, error) {
+	seq, err := tx.RevocationSeq()
+	if err != nil {
+		return nil, crlCover{}, fmt.Errorf("%w: reading the revocation sequence: %w", ErrStore, err)
+	}
+	cover := crlCover{Seq: seq}
+	if prev != nil {
+		raw, err := tx.GetMeta(crlMetaKey(name))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, crlCover{}, fmt.Errorf("%w: reading %s: %w", ErrStore, crlMetaKey(name), err)
+		}
+		var old crlCover
+		if err == nil && json.Unmarshal(raw, &old) == nil && old.SHA256 == crlDigest(prev.DER) && old.Seq <= seq {
+			if base, err := crlEntriesDER(prev.DER); err == nil {
+				revs := added
+				if uint64(len(revs)) != seq-old.Seq || len(revs) > 0 && (revs[0].Seq != old.Seq+1 || revs[len(revs)-1].Seq != seq) {
+					if revs, err = tx.RevocationsSince(old.Seq, 0); err != nil {
+						return nil, crlCover{}, fmt.Errorf("%w: reading revocations: %w", ErrStore, err)
+					}
+				}
+				entries := make([]crlEntry, 0, len(revs))
+				for _, r := range revs {
+					if r.Issuer != issuerName {
+						continue
+					}
+					n, ok := new(big.Int).SetString(r.Serial, 16)
+					if !ok {
+						return nil, crlCover{}, fmt.Errorf("%w: stored serial %q is not hex", ErrStore, r.Serial)
+					}
+					entries = append(entries, crlEntry{serial: n, at: r.RevokedAt, reason: r.Reason})
+				}
+				out := make([]byte, len(base), len(base)+len(entries)*48)
+				copy(out, base)
+				out, err = appendCRLEntries(out, entries)
+				return out, cover, err
+			}
+		}
+	}
+	revoked, err := tx.ListCertificates(store.CertFilter{Issuer: issuerName, Status: store.StatusRevoked})
+	if err != nil {
+		return nil, crlCover{}, fmt.Errorf("%w: listing revoked certificates: %w", ErrStore, err)
+	}
+	entries := make([]crlEntry, 0, len(revoked))
+	for _, r := range revoked {
+		n, ok := new(big.Int).SetString(r.Serial, 16)
+		if !ok {
+			return nil, crlCover{}, fmt.Errorf("%w: stored serial %q is not hex", ErrStore, r.Serial)
+		}
+		entries = append(entries, crlEntry{serial: n, at: r.RevokedAt, reason: r.Reason})
+	}
+	out, err := appendCRLEntries(make([]byte, 0, len(entries)*48), entries)
+	return out, cover, err
 }
 
 // CRL returns the DER of the latest CRL named "orl" or "arl".

@@ -1,11 +1,8 @@
 package ca
 
 import (
-	"bytes"
 	"context"
-	"crypto"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -14,8 +11,6 @@ import (
 	"time"
 
 	"go.step.sm/crypto/x509util"
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
@@ -266,32 +261,11 @@ func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.Au
 // Issuing OCA's certificate, and returns the parsed certificate. The TBS
 // is not rebuilt: what was linted is byte for byte what is signed.
 func (c *CA) signLinted(lintDER []byte) (*x509.Certificate, error) {
-	tbs, sigAlg, err := splitCertificate(lintDER)
+	tbs, _, err := splitSigned(lintDER)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the linted certificate: %w", err)
 	}
-	if !bytes.Equal(sigAlg, ecdsaWithSHA256AlgID) {
-		return nil, errors.New("the linted certificate is not ecdsa-with-SHA256")
-	}
-	signer, err := c.issCAS.GetSigner()
-	if err != nil {
-		return nil, err
-	}
-	digest := sha256.Sum256(tbs)
-	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.issuing.CheckSignature(x509.ECDSAWithSHA256, tbs, sig); err != nil {
-		return nil, fmt.Errorf("the signature does not verify under the Issuing OCA: %v", err)
-	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(tbs)
-		b.AddBytes(sigAlg)
-		b.AddASN1BitString(sig)
-	})
-	der, err := b.Bytes()
+	der, err := signTBS(c.issCAS, c.issuing, tbs)
 	if err != nil {
 		return nil, err
 	}
@@ -301,19 +275,6 @@ func (c *CA) signLinted(lintDER []byte) (*x509.Certificate, error) {
 // ecdsaWithSHA256AlgID is the DER AlgorithmIdentifier crypto/x509 writes
 // for ecdsa-with-SHA256 (OID 1.2.840.10045.4.3.2, no parameters).
 var ecdsaWithSHA256AlgID = []byte{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02}
-
-// splitCertificate returns the DER of a certificate's tbsCertificate and
-// signatureAlgorithm, without parsing either.
-func splitCertificate(der []byte) (tbs, sigAlg []byte, err error) {
-	in := cryptobyte.String(der)
-	var cert cryptobyte.String
-	var t, a cryptobyte.String
-	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !in.Empty() ||
-		!cert.ReadASN1Element(&t, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&a, cbasn1.SEQUENCE) {
-		return nil, nil, errors.New("the linted certificate is not DER")
-	}
-	return t, a, nil
-}
 
 // endEntity is what varies between two certificates of one shape: the
 // per-request values of the end-entity template.

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"regexp"
@@ -123,9 +124,15 @@ func (l *linter) lintCertificate(tmpl *x509.Certificate, pub any, issuer *x509.C
 	return der, nil
 }
 
-// revocationList signs tmpl with the throwaway key and lints it.
-func (l *linter) revocationList(tmpl *x509.RevocationList, issuer *x509.Certificate) error {
-	der, err := x509.CreateRevocationList(rand.Reader, tmpl, l.standIn(issuer), l.key)
+// revocationListTBS signs a TBSCertList with the throwaway key and lints
+// the CRL.
+func (l *linter) revocationListTBS(tbs []byte) error {
+	digest := sha256.Sum256(tbs)
+	sig, err := ecdsa.SignASN1(rand.Reader, l.key, digest[:])
+	if err != nil {
+		return fmt.Errorf("%w: signing the lint CRL: %v", ErrLint, err)
+	}
+	der, err := signedDER(tbs, sig)
 	if err != nil {
 		return fmt.Errorf("%w: building the lint CRL: %v", ErrLint, err)
 	}

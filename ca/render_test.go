@@ -26,7 +26,7 @@ func TestRenderedShapeEqualsFreshRender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _, err := splitCertificate(der)
+		b, _, err := splitSigned(der)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -78,7 +78,7 @@ func (c *CA) revokeTx(tx store.Tx, serials []string, reason int, at time.Time, p
 		}
 	}
 	if orl {
-		if _, err := c.IssueORLTx(tx); err != nil {
+		if _, err := c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, out); err != nil {
 			return nil, err
 		}
 	}
