@@ -9,8 +9,11 @@ import "context"
 // block for long.
 type RevokeProgressFunc func(done, total int)
 
-// revokeProgressStep bounds how often a RevokeProgressFunc is called.
-const revokeProgressStep = 256
+// revokeProgressStep bounds how often a RevokeProgressFunc is called, and
+// is how many serials one store.Tx.RevokeMany call revokes: 2048 keeps a
+// 100,000-serial revocation to about 50 statements on PostgreSQL (one
+// round trip each) while still reporting progress about 50 times.
+const revokeProgressStep = 2048
 
 type revokeProgressKey struct{}
 
