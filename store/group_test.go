@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -113,5 +114,58 @@ func TestGrouperCancelledBeforeJoining(t *testing.T) {
 	err := g.Update(ctx, func(store.Tx) error { ran = true; return nil })
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("err %v, ran %v; want context.Canceled and not run", err, ran)
+	}
+}
+
+// TestGrouperPanicAndGoexitStayWithTheirCaller: a change that panics (or
+// calls runtime.Goexit, as t.Fatal does) while grouped with others makes
+// its own caller panic (or exit) and leaves no write; the others commit,
+// and the Grouper keeps working.
+func TestGrouperPanicAndGoexitStayWithTheirCaller(t *testing.T) {
+	t.Parallel()
+	m := &memStore{kept: map[string][]byte{}}
+	g := store.NewGrouper(m.update)
+	const n = 30
+	outcome := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcome[i] = "goexit"
+			defer func() {
+				if r := recover(); r != nil {
+					outcome[i] = fmt.Sprint("panic ", r)
+				}
+			}()
+			err := g.Update(context.Background(), func(tx store.Tx) error {
+				_ = tx.PutMeta(fmt.Sprint(i), []byte{1})
+				switch i % 10 {
+				case 4:
+					panic("boom")
+				case 7:
+					runtime.Goexit()
+				}
+				return nil
+			})
+			outcome[i] = fmt.Sprint("returned ", err)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		want := "returned <nil>"
+		switch i % 10 {
+		case 4:
+			want = "panic boom"
+		case 7:
+			want = "goexit"
+		}
+		_, kept := m.kept[fmt.Sprint(i)]
+		if outcome[i] != want || kept != (want == "returned <nil>") {
+			t.Errorf("change %d: %s, kept %v; want %s", i, outcome[i], kept, want)
+		}
+	}
+	if err := g.Update(context.Background(), func(tx store.Tx) error { return tx.PutMeta("after", nil) }); err != nil {
+		t.Fatalf("Update after the aborts: %v", err)
 	}
 }
