@@ -15,7 +15,10 @@ import (
 // that nothing was signed without a record: every certificate a client
 // received is stored with the same DER, no serial is used twice, every
 // intent is settled (completed or failed) and the audit chain verifies.
-// It runs once per engine.
+// It runs once per engine, with group commit as serve runs by default
+// (bbolt groups every transaction; the CA groups concurrent issuances'
+// intents and records on both engines), so a kill lands between grouped
+// commits too.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIP: crash test in -short mode")
