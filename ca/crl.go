@@ -69,20 +69,31 @@ func (c *CA) issueCRLTx(tx store.Tx, name, issuerName string, issuer *x509.Certi
 	case !errors.Is(err, store.ErrNotFound):
 		return store.CRL{}, fmt.Errorf("%w: reading %s: %w", ErrStore, name, err)
 	}
-	entries, cover, err := crlEntriesTx(tx, name, issuerName, prev, added)
+	kept, fresh, cover, err := crlEntriesTx(tx, name, issuerName, prev, added)
 	if err != nil {
 		return store.CRL{}, err
 	}
 	now := c.clock().UTC().Truncate(time.Second)
 	next := now.Add(lifetime)
-	tbs, err := crlTBS(issuer, new(big.Int).SetUint64(number), now, next, entries)
+	num := new(big.Int).SetUint64(number)
+	entries := append(kept, fresh...)
+	tbs, err := crlTBS(issuer, num, now, next, entries)
 	if err != nil {
 		return store.CRL{}, fmt.Errorf("%w: %s %d: %v", ErrLint, name, number, err)
 	}
-	// The lint CRL is this TBS signed by the throwaway key: the stand-in
+	// The lint CRL is a TBS signed by the throwaway key: the stand-in
 	// issuer has the issuer's name and key identifier, all the TBS takes
-	// from it.
-	if err := c.lint.revocationListTBS(tbs); err != nil {
+	// from it. Entries kept from the previous CRL were linted when they
+	// were first listed and are the same bytes, so the lint CRL lists only
+	// the fresh ones, under this CRL's header and extensions: the CRL
+	// lints see what they would see, and the entry lints every new entry.
+	lintTBS := tbs
+	if len(kept) > 0 {
+		if lintTBS, err = crlTBS(issuer, num, now, next, fresh); err != nil {
+			return store.CRL{}, fmt.Errorf("%w: %s %d: %v", ErrLint, name, number, err)
+		}
+	}
+	if err := c.lint.revocationListTBS(lintTBS); err != nil {
 		return store.CRL{}, fmt.Errorf("%s %d: %w", name, number, err)
 	}
 	der, err := signTBS(cas, issuer, tbs)
@@ -136,23 +147,24 @@ func crlDigest(der []byte) string {
 }
 
 // crlEntriesTx returns the DER of the revokedCertificates entries the next
-// CRL lists, and what it covers. If the stored CRL prev is the one
+// CRL lists, as those kept from prev and the freshly encoded ones, and
+// what it covers. If the stored CRL prev is the one
 // recorded with its cover (same digest), its entries are kept as they are
 // and only revocations after the cover are encoded and appended (taken
 // from added when added is exactly those, else read back); otherwise
 // every revoked certificate of the issuer is encoded, by serial. Either
 // way the list is every revoked certificate of the issuer: revocations
 // are never undone and every one after the cover is added.
-func crlEntriesTx(tx store.Tx, name, issuerName string, prev *store.CRL, added []store.Revocation) ([]byte, crlCover, error) {
+func crlEntriesTx(tx store.Tx, name, issuerName string, prev *store.CRL, added []store.Revocation) (kept, fresh []byte, _ crlCover, _ error) {
 	seq, err := tx.RevocationSeq()
 	if err != nil {
-		return nil, crlCover{}, fmt.Errorf("%w: reading the revocation sequence: %w", ErrStore, err)
+		return nil, nil, crlCover{}, fmt.Errorf("%w: reading the revocation sequence: %w", ErrStore, err)
 	}
 	cover := crlCover{Seq: seq}
 	if prev != nil {
 		raw, err := tx.GetMeta(crlMetaKey(name))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, crlCover{}, fmt.Errorf("%w: reading %s: %w", ErrStore, crlMetaKey(name), err)
+			return nil, nil, crlCover{}, fmt.Errorf("%w: reading %s: %w", ErrStore, crlMetaKey(name), err)
 		}
 		var old crlCover
 		if err == nil && json.Unmarshal(raw, &old) == nil && old.SHA256 == crlDigest(prev.DER) && old.Seq <= seq {
@@ -160,7 +172,7 @@ func crlEntriesTx(tx store.Tx, name, issuerName string, prev *store.CRL, added [
 				revs := added
 				if uint64(len(revs)) != seq-old.Seq || len(revs) > 0 && (revs[0].Seq != old.Seq+1 || revs[len(revs)-1].Seq != seq) {
 					if revs, err = tx.RevocationsSince(old.Seq, 0); err != nil {
-						return nil, crlCover{}, fmt.Errorf("%w: reading revocations: %w", ErrStore, err)
+						return nil, nil, crlCover{}, fmt.Errorf("%w: reading revocations: %w", ErrStore, err)
 					}
 				}
 				entries := make([]crlEntry, 0, len(revs))
@@ -170,31 +182,31 @@ func crlEntriesTx(tx store.Tx, name, issuerName string, prev *store.CRL, added [
 					}
 					n, ok := new(big.Int).SetString(r.Serial, 16)
 					if !ok {
-						return nil, crlCover{}, fmt.Errorf("%w: stored serial %q is not hex", ErrStore, r.Serial)
+						return nil, nil, crlCover{}, fmt.Errorf("%w: stored serial %q is not hex", ErrStore, r.Serial)
 					}
 					entries = append(entries, crlEntry{serial: n, at: r.RevokedAt, reason: r.Reason})
 				}
-				out := make([]byte, len(base), len(base)+len(entries)*48)
-				copy(out, base)
-				out, err = appendCRLEntries(out, entries)
-				return out, cover, err
+				// kept is cut to its length so that appending the fresh
+				// entries to it copies rather than writes into prev.DER.
+				fresh, err := appendCRLEntries(make([]byte, 0, len(entries)*48), entries)
+				return base[:len(base):len(base)], fresh, cover, err
 			}
 		}
 	}
 	revoked, err := tx.ListCertificates(store.CertFilter{Issuer: issuerName, Status: store.StatusRevoked})
 	if err != nil {
-		return nil, crlCover{}, fmt.Errorf("%w: listing revoked certificates: %w", ErrStore, err)
+		return nil, nil, crlCover{}, fmt.Errorf("%w: listing revoked certificates: %w", ErrStore, err)
 	}
 	entries := make([]crlEntry, 0, len(revoked))
 	for _, r := range revoked {
 		n, ok := new(big.Int).SetString(r.Serial, 16)
 		if !ok {
-			return nil, crlCover{}, fmt.Errorf("%w: stored serial %q is not hex", ErrStore, r.Serial)
+			return nil, nil, crlCover{}, fmt.Errorf("%w: stored serial %q is not hex", ErrStore, r.Serial)
 		}
 		entries = append(entries, crlEntry{serial: n, at: r.RevokedAt, reason: r.Reason})
 	}
-	out, err := appendCRLEntries(make([]byte, 0, len(entries)*48), entries)
-	return out, cover, err
+	fresh, err = appendCRLEntries(make([]byte, 0, len(entries)*48), entries)
+	return nil, fresh, cover, err
 }
 
 // CRL returns the DER of the latest CRL named "orl" or "arl".
