@@ -150,7 +150,7 @@ func (h *feedHub) pollStore(st store.Store, log *slog.Logger) {
 	}
 }
 
-// feedStore is the Service's view of its store: after an Update that
+// feedStore is the Service's view of its store: after an Update or Urgent that
 // revoked anything (SoLR approval, the scheduler: ca.RevokeTx inside the
 // Service's transaction) has committed, it wakes the held feed requests.
 type feedStore struct {
@@ -159,8 +159,20 @@ type feedStore struct {
 }
 
 func (s feedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.wake(ctx, s.Store.Update, fn)
+}
+
+// Urgent is Update's wake-up for the urgent lane (SoLR approval and the
+// scheduled SoLR revocation run there, so issuance cannot starve them).
+func (s feedStore) Urgent(ctx context.Context, fn func(store.Tx) error) error {
+	return s.wake(ctx, s.Store.Urgent, fn)
+}
+
+// wake runs fn through run (the store's Update or Urgent) and, once it has
+// committed, wakes the held feed requests if it revoked anything.
+func (s feedStore) wake(ctx context.Context, run func(context.Context, func(store.Tx) error) error, fn func(store.Tx) error) error {
 	var top uint64
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
+	err := run(ctx, func(tx store.Tx) error {
 		top = 0 // fn may run again if the engine retries
 		return fn(revokeTx{Tx: tx, top: &top})
 	})

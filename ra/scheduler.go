@@ -125,7 +125,9 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 	}
 	var j Job
 	var ran bool
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	// The urgent lane, as ca.Revoke: a due revocation is never starved by
+	// issuance (issue 13).
+	err := s.st.Urgent(ctx, func(tx store.Tx) error {
 		ran = false
 		err := getJSON(tx, kindSchedule, key, &j)
 		if errors.Is(err, store.ErrNotFound) {

@@ -189,7 +189,20 @@ func (s *Service) refused(ctx context.Context, actor string, act Action, subject
 // is kept and the refusal is recorded in a transaction of its own.
 func (s *Service) change(ctx context.Context, a Actor, act Action, subject string,
 	fn func(tx store.Tx, me store.Officer) (detail string, err error)) error {
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	return s.changeIn(ctx, s.st.Update, a, act, subject, fn)
+}
+
+// urgentChange is change in the store's urgent lane (Store.Urgent), for a
+// change that may revoke (SoLR approval): issuance cannot make it fail or
+// wait behind it, as for ca.Revoke.
+func (s *Service) urgentChange(ctx context.Context, a Actor, act Action, subject string,
+	fn func(tx store.Tx, me store.Officer) (detail string, err error)) error {
+	return s.changeIn(ctx, s.st.Urgent, a, act, subject, fn)
+}
+
+func (s *Service) changeIn(ctx context.Context, run func(context.Context, func(store.Tx) error) error, a Actor, act Action, subject string,
+	fn func(tx store.Tx, me store.Officer) (detail string, err error)) error {
+	err := run(ctx, func(tx store.Tx) error {
 		me, err := s.loadActor(tx, a)
 		if err != nil {
 			return err

@@ -151,7 +151,8 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		return EventResult{}, fmt.Errorf("%w: the issuer cannot revoke inside a transaction", ErrInternal)
 	}
 	var out EventResult
-	err := s.change(ctx, a, ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+	// The urgent lane: approval may revoke a whole party (issue 13).
+	err := s.urgentChange(ctx, a, ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
 		e, err := loadEvent(tx, id)
 		if err != nil {
 			return "", err
