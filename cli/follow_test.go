@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raserver"
 	"github.com/smki/smki/raclient"
 
@@ -62,11 +63,11 @@ func startRA(t *testing.T) *raUnderTest {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { authority.Close() })
-	access, err := ra.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, nil)
+	access, err := ownpki.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ra.DefaultSystemID, time.Now(), nil)
+	signer, err := ownpki.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func (r *raUnderTest) credential(t *testing.T, by *raclient.Client, req ra.Offic
 		t.Fatal(err)
 	}
 	dir := filepath.Join(r.dir, "cred", req.ID)
-	if err := ra.WriteCredential(dir, cred); err != nil {
+	if err := ownpki.WriteCredential(dir, cred); err != nil {
 		t.Fatal(err)
 	}
 	return dir

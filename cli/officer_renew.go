@@ -13,15 +13,15 @@ import (
 	"time"
 
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/raclient"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ca"
-	"github.com/smki/smki/ra"
 )
 
-// Officer credentials last a year (ra.AccessCA); client verbs warn this
+// Officer credentials last a year (ownpki.AccessCA); client verbs warn this
 // long before the end, while the credential can still renew itself.
 const credentialWarnBefore = 30 * 24 * time.Hour
 
@@ -108,7 +108,7 @@ Examples:
 			}
 			// From here the old credential is superseded: never delete the
 			// new one, say where it is.
-			if err := ra.WriteCredential(staging, cred); err != nil {
+			if err := ownpki.WriteCredential(staging, cred); err != nil {
 				return fmt.Errorf("the RA renewed the credential of %s (serial %s) but writing it to %s failed; the old one no longer works: %w", o.ID, cred.Serial, staging, err)
 			}
 			if out == "" {
@@ -161,7 +161,7 @@ Example:
 				if err != nil {
 					return err
 				}
-				if err := ra.WriteCredential(out, cred); err != nil {
+				if err := ownpki.WriteCredential(out, cred); err != nil {
 					return err
 				}
 				if c.Bool("json") {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/durable"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/raclient"
 
 	ucli "github.com/urfave/cli/v2"
@@ -264,7 +265,7 @@ Examples:
 						if err != nil {
 							return err
 						}
-						if err := ra.WriteCredential(c.String("out"), cred); err != nil {
+						if err := ownpki.WriteCredential(c.String("out"), cred); err != nil {
 							return err
 						}
 						if c.Bool("json") {

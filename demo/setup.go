@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/raclient"
 
 	"github.com/smki/smki/bundle"
@@ -117,7 +118,7 @@ func (d *night) stepOfficers(ctx context.Context, s *Step) error {
 		if err != nil {
 			return fmt.Errorf("%s appointing %s: %w", p.by, p.id, err)
 		}
-		if err := ra.WriteCredential(d.officerDir(p.id), cred); err != nil {
+		if err := ownpki.WriteCredential(d.officerDir(p.id), cred); err != nil {
 			return err
 		}
 		party := p.party.Name
@@ -140,7 +141,7 @@ func (d *night) stepOfficers(ctx context.Context, s *Step) error {
 	}
 	if _, cred, err := ap.RenewOfficerCredential(ctx, "approver", csr); err != nil {
 		return fmt.Errorf("approver renewing its credential: %w", err)
-	} else if err := ra.WriteCredential(own, cred); err != nil {
+	} else if err := ownpki.WriteCredential(own, cred); err != nil {
 		return err
 	}
 	delete(d.clients, "approver")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/raclient"
 
 	"github.com/smki/smki/ca"
@@ -115,7 +116,7 @@ func newEnrolFixture(t *testing.T, url, data string, users int, tag byte) enrolF
 		t.Fatal(err)
 	}
 	f.sro = filepath.Join(t.TempDir(), "sro")
-	if err := ra.WriteCredential(f.sro, cred); err != nil {
+	if err := ownpki.WriteCredential(f.sro, cred); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -20,7 +21,7 @@ const (
 	// that may only read the signed bundle and the revocation feed. It
 	// belongs to the RA, not to a party, and is appointed by an ra-operator.
 	KindVerifier          = "verifier"
-	raOrganisation        = "RA" // O of an RA officer's access certificate
+	raOrganisation        = ownpki.RAOrganisation // O of an RA officer's access certificate
 	bootstrapActor        = "system:bootstrap"
 	bootstrapOperatorID   = "admin"
 	bootstrapApproverID   = "approver"

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -83,7 +84,7 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 			return nil
 		}
 	}
-	cred, err := s.access.issueOfficer(id, kind, raOrganisation)
+	cred, err := s.access.IssueOfficer(id, kind, raOrganisation)
 	if err != nil {
 		return err
 	}
@@ -97,9 +98,9 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 	// nobody) or a complete ID.new that the next start swaps in.
 	tmp := credDir + ".new"
 	if err := os.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
+		return fmt.Errorf("%w: %v", ownpki.ErrAccessCA, err)
 	}
-	if err := WriteCredential(tmp, cred); err != nil {
+	if err := ownpki.WriteCredential(tmp, cred); err != nil {
 		return err
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
@@ -134,10 +135,10 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 // swapIn replaces dir with the complete credential directory tmp.
 func swapIn(tmp, dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
+		return fmt.Errorf("%w: %v", ownpki.ErrAccessCA, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
+		return fmt.Errorf("%w: %v", ownpki.ErrAccessCA, err)
 	}
 	return nil
 }
@@ -155,7 +156,7 @@ func credentialSerial(dir string) string {
 	if err != nil {
 		return ""
 	}
-	return serialHex(c.SerialNumber)
+	return ownpki.SerialOf(c)
 }
 
 func parseCertPEM(data []byte) (*x509.Certificate, error) {

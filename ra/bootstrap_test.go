@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/ra/ownpki"
 )
 
 func TestBootstrapIdempotent(t *testing.T) {
@@ -79,13 +81,13 @@ func TestBootstrapIdempotent(t *testing.T) {
 		t.Error("admin.new left behind")
 	}
 	// The access CA reopens to the same root; half a CA is refused.
-	acc, err := OpenAccessCA(filepath.Join(e.dir, "access"), e.keys, e.clock.Now, nil)
+	acc, err := ownpki.OpenAccessCA(filepath.Join(e.dir, "access"), e.keys, e.clock.Now, nil)
 	if err != nil || !acc.Root().Equal(e.svc.Access().Root()) {
 		t.Fatalf("reopen: %v", err)
 	}
 	half := t.TempDir()
-	os.WriteFile(filepath.Join(half, accessRootCertFile), acc.RootPEM(), 0o644)
-	if _, err := OpenAccessCA(half, e.keys, e.clock.Now, nil); err == nil {
+	os.WriteFile(filepath.Join(half, "access-root.pem"), acc.RootPEM(), 0o644)
+	if _, err := ownpki.OpenAccessCA(half, e.keys, e.clock.Now, nil); err == nil {
 		t.Fatal("half an access CA opened")
 	}
 }

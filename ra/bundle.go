@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -30,7 +31,7 @@ func WithBundleMaxAge(d time.Duration) Option { return func(s *Service) { s.bund
 // to. ErrSigner if the service has no system signer.
 func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
 	if s.signer == nil {
-		err := fmt.Errorf("%w: no system signer configured", ErrSigner)
+		err := fmt.Errorf("%w: no system signer configured", ownpki.ErrSigner)
 		s.refusedOf(ctx, a, ActReadBundle, "bundle", err)
 		return nil, err
 	}
@@ -46,7 +47,7 @@ func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
 	}
 	data, err := s.signer.SignBundle(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing the bundle: %w", ErrSigner, err)
+		return nil, fmt.Errorf("%w: signing the bundle: %w", ownpki.ErrSigner, err)
 	}
 	return data, nil
 }

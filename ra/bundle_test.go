@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -17,9 +18,9 @@ import (
 )
 
 // withSigner gives e's service a system signer issued by e's CA.
-func (e *env) withSigner() *SystemSigner {
+func (e *env) withSigner() *ownpki.SystemSigner {
 	e.t.Helper()
-	sig, err := OpenSystemSigner(context.Background(), filepath.Join(e.dir, "ra"), e.keys, e.ca, DefaultSystemID, e.clock.Now(), nil)
+	sig, err := ownpki.OpenSystemSigner(context.Background(), filepath.Join(e.dir, "ra"), e.keys, e.ca, ownpki.DefaultSystemID, e.clock.Now(), nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestExportBundle(t *testing.T) {
 
 	// Without a signer the bundle is refused, coded.
 	_, err := s.svc.ExportBundle(ctx, s.admin)
-	s.wantRefusal(err, ErrSigner, ActReadBundle)
+	s.wantRefusal(err, ownpki.ErrSigner, ActReadBundle)
 	s.withSigner()
 
 	// A declared event is not in the bundle; an approved one is.

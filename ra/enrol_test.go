@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -130,11 +131,11 @@ func TestRemovedOfficerRefusedAtOnce(t *testing.T) {
 		t.Fatalf("removed ARO authenticates: %v", err)
 	}
 	// A certificate from another CA with the same CN is nobody.
-	other, err := OpenAccessCA(t.TempDir(), s.keys, s.clock.Now, nil)
+	other, err := ownpki.OpenAccessCA(t.TempDir(), s.keys, s.clock.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, err := other.issueOfficer("admin", KindRAOperator, "RA")
+	forged, err := other.IssueOfficer("admin", KindRAOperator, "RA")
 	if err != nil {
 		t.Fatal(err)
 	}

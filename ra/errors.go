@@ -5,6 +5,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -128,7 +129,7 @@ var codes = []struct {
 	{ErrDeviceFile, ClassInvalid},
 	{ErrPolicyInvalid, ClassInvalid},
 	{ErrBackupUnsupported, ClassConflict},
-	{ErrSigner, ClassUnavailable},
+	{ownpki.ErrSigner, ClassUnavailable},
 	{ca.ErrBadCSR, ClassInvalid},
 	{ca.ErrCSRNotCanonical, ClassInvalid},
 	{ca.ErrKeyAlgorithm, ClassInvalid},
@@ -147,8 +148,8 @@ var codes = []struct {
 	{store.ErrAlreadyRevoked, ClassConflict},
 	// The rest of the codes an RA call can carry, so that CodeOf knows
 	// every code by value and never reads a message.
-	{ErrAccessCA, ClassInternal},
-	{ErrPlaintextKey, ClassInternal},
+	{ownpki.ErrAccessCA, ClassInternal},
+	{ownpki.ErrPlaintextKey, ClassInternal},
 	{ErrAuditCheckpoint, ClassConflict},
 	{ErrCheckpointInvalid, ClassInvalid},
 	{ca.ErrUnknownProfile, ClassInvalid},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/store"
@@ -66,7 +67,7 @@ func WithFeedTuning(pageSize int, poll time.Duration) Option {
 // audited.
 func (s *Service) Revocations(ctx context.Context, a Actor, since uint64, wait time.Duration) ([]byte, error) {
 	if s.signer == nil {
-		return nil, fmt.Errorf("%w: no system signer configured; the feed is not published", ErrSigner)
+		return nil, fmt.Errorf("%w: no system signer configured; the feed is not published", ownpki.ErrSigner)
 	}
 	if wait < 0 || wait > MaxFeedWait {
 		return nil, fmt.Errorf("%w: wait %s is outside [0, %s]", ErrBadRequest, wait, MaxFeedWait)
@@ -88,7 +89,7 @@ func (s *Service) Revocations(ctx context.Context, a Actor, since uint64, wait t
 		if len(page.Revoked) > 0 || expired {
 			env, err := s.signer.SignFeedPage(page)
 			if err != nil {
-				return nil, fmt.Errorf("%w: signing feed page: %w", ErrSigner, err)
+				return nil, fmt.Errorf("%w: signing feed page: %w", ownpki.ErrSigner, err)
 			}
 			return env, nil
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -31,7 +32,7 @@ type feedEnv struct {
 func newFeedEnv(t testing.TB) *feedEnv {
 	t.Helper()
 	s := newScenario(t)
-	sig, err := OpenSystemSigner(context.Background(), filepath.Join(s.dir, "system"), s.keys, s.ca, DefaultSystemID, s.clock.Now(), nil)
+	sig, err := ownpki.OpenSystemSigner(context.Background(), filepath.Join(s.dir, "system"), s.keys, s.ca, ownpki.DefaultSystemID, s.clock.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +168,8 @@ func TestFeedArguments(t *testing.T) {
 		t.Errorf("removed officer: %v, want %v", err, ErrOfficerInactive)
 	}
 	f.svc.signer = nil
-	if _, err := f.svc.Revocations(ctx, f.admin, 0, 0); !errors.Is(err, ErrSigner) {
-		t.Errorf("no signer: %v, want %v", err, ErrSigner)
+	if _, err := f.svc.Revocations(ctx, f.admin, 0, 0); !errors.Is(err, ownpki.ErrSigner) {
+		t.Errorf("no signer: %v, want %v", err, ownpki.ErrSigner)
 	}
 }
 

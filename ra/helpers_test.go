@@ -19,6 +19,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
@@ -43,7 +44,7 @@ type env struct {
 	svc   *Service
 	clock *fakeClock
 	admin Actor // bootstrap ra-operator
-	cred  map[string]Credential
+	cred  map[string]ownpki.Credential
 	keys  *memKeys // the access CA's and system signer's key store
 }
 
@@ -67,7 +68,7 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { c.Close() })
 	keys := newMemKeys()
-	acc, err := OpenAccessCA(filepath.Join(dir, "access"), keys, clk.Now, nil)
+	acc, err := ownpki.OpenAccessCA(filepath.Join(dir, "access"), keys, clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func newEnv(t testing.TB) *env {
 	if err := svc.Bootstrap(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]Credential{}, keys: keys}
+	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]ownpki.Credential{}, keys: keys}
 	e.admin = e.actorFromDir(filepath.Join(dir, "officers", "admin"))
 	return e
 }
@@ -144,7 +145,7 @@ func (e *env) actorFromDir(dir string) Actor {
 }
 
 // actor authenticates a credential the way the server does.
-func (e *env) actor(c Credential) Actor {
+func (e *env) actor(c ownpki.Credential) Actor {
 	e.t.Helper()
 	cert, err := parseCertPEM(c.CertPEM)
 	if err != nil {

@@ -1,6 +1,7 @@
 package ra
 
 import (
+	"encoding/pem"
 	"fmt"
 	"regexp"
 	"strings"
@@ -127,4 +128,8 @@ func checkEUI(what string, id eui64.ID) error {
 		return fmt.Errorf("%w: %s is missing or all zero", ErrInvalidID, what)
 	}
 	return nil
+}
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

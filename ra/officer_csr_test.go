@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ownpki"
 )
 
 func officerCSR(t testing.TB, key any) string {
@@ -124,7 +125,7 @@ func TestWriteCredentialKeyless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteCredential(dir, wrong); !errors.Is(err, ErrAccessCA) {
+	if err := ownpki.WriteCredential(dir, wrong); !errors.Is(err, ownpki.ErrAccessCA) {
 		t.Errorf("certificate for another key: err = %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cert.pem")); err == nil {
@@ -134,13 +135,13 @@ func TestWriteCredentialKeyless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteCredential(dir, right); err != nil {
+	if err := ownpki.WriteCredential(dir, right); err != nil {
 		t.Fatal(err)
 	}
 	if a := e.actorFromDir(dir); a.id != "r" {
 		t.Errorf("credential directory authenticates as %q", a.id)
 	}
-	if err := WriteCredential(dir, right); err == nil {
+	if err := ownpki.WriteCredential(dir, right); err == nil {
 		t.Error("second write over cert.pem succeeded")
 	}
 }
@@ -152,7 +153,7 @@ func TestOfficerCredentialExpiryRecorded(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	notAfter := func(c Credential) time.Time {
+	notAfter := func(c ownpki.Credential) time.Time {
 		t.Helper()
 		cert, err := parseCertPEM(c.CertPEM)
 		if err != nil {

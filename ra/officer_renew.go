@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -30,9 +31,9 @@ import (
 // A removed officer is never renewed (ErrOfficerInactive for itself,
 // ErrInactive for a re-issuer). The audit detail names the old and new
 // serials and key=appointee or key=ra-generated.
-func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string, csr string) (Officer, Credential, error) {
+func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string, csr string) (Officer, ownpki.Credential, error) {
 	if err := checkOfficerID(id); err != nil {
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	self := !a.system && a.id == id
 	act, subject := ActReissueOfficer, "officer:"+id
@@ -43,7 +44,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	if csr != "" {
 		var err error
 		if pub, err = officerKeyFromCSR(csr); err != nil {
-			return Officer{}, Credential{}, err // malformed: refused before any decision
+			return Officer{}, ownpki.Credential{}, err // malformed: refused before any decision
 		}
 	} else if !self || s.officerCSRRequired {
 		err := fmt.Errorf("%w: re-issuing another officer's credential certifies only a key its holder generated: send their CSR (smki officer keygen)", ErrCSRRequired)
@@ -51,7 +52,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 			err = fmt.Errorf("%w: this RA certifies only officer keys their holder generated: send a CSR (smki officer renew does)", ErrCSRRequired)
 		}
 		s.refusedOf(ctx, a, act, subject, err)
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	// The certificate names the officer's kind and party, read here so
 	// that it can be signed before (and outside) the transaction, which
@@ -67,22 +68,22 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	if err != nil {
 		err = storeErr("officer "+id, err)
 		s.refusedOf(ctx, a, act, subject, err)
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	org := raOrganisation
 	if snap.PartyID != "" {
 		org = snap.PartyID
 	}
 	keySource := keyAppointee
-	var cred Credential
+	var cred ownpki.Credential
 	if pub != nil {
-		cred, err = s.access.certifyOfficer(id, snap.Kind, org, pub)
+		cred, err = s.access.CertifyOfficer(id, snap.Kind, org, pub)
 	} else {
 		keySource = keyRAGenerated
-		cred, err = s.access.issueOfficer(id, snap.Kind, org)
+		cred, err = s.access.IssueOfficer(id, snap.Kind, org)
 	}
 	if err != nil {
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	var out store.Officer
 	err = s.change(ctx, a, act, subject, func(tx store.Tx, me store.Officer) (string, error) {
@@ -118,7 +119,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		return detail, nil
 	})
 	if err != nil {
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	return officerFrom(out), cred, nil
 }

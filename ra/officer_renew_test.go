@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ownpki"
 )
 
 // keyPEMOf encodes k as the key.pem an officer holds.
@@ -59,7 +60,7 @@ func TestRenewOfficerSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := renewedAt.Add(accessOfficerValidty); !newCert.NotAfter.Equal(want) {
+	if want := renewedAt.Add(ownpki.OfficerValidity); !newCert.NotAfter.Equal(want) {
 		t.Errorf("renewed credential expires %s, want %s (a year from renewal)", newCert.NotAfter, want)
 	}
 	if newCert.Subject.CommonName != "aro-a" || newCert.Subject.Organization[0] != s.supplier.String() ||
@@ -269,7 +270,7 @@ func TestRenewedBootstrapCredentialSurvivesRestart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEMOf(t, k), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteCredential(dir, cred); err != nil {
+	if err := ownpki.WriteCredential(dir, cred); err != nil {
 		t.Fatal(err)
 	}
 	before := e.auditLen()

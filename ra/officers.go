@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -50,20 +51,20 @@ func (r OfficerRequest) check() (partyID string, err error) {
 // fresh key returned in the Credential (and kept nowhere: the RA keeps the
 // certificate serial, never a key). WithOfficerCSRRequired refuses
 // requests without a CSR.
-func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerRequest) (Officer, Credential, error) {
+func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerRequest) (Officer, ownpki.Credential, error) {
 	pid, err := req.check()
 	if err != nil {
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	var pub *ecdsa.PublicKey
 	if req.CSR != "" {
 		if pub, err = officerKeyFromCSR(req.CSR); err != nil {
-			return Officer{}, Credential{}, err // malformed: refused before any decision
+			return Officer{}, ownpki.Credential{}, err // malformed: refused before any decision
 		}
 	} else if s.officerCSRRequired {
 		err := fmt.Errorf("%w: this RA certifies only officer keys the appointee generated: send a CSR (smki officer keygen)", ErrCSRRequired)
 		s.refusedOf(ctx, a, ActAppointOfficer, "officer:"+req.ID, err)
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	org := raOrganisation
 	if pid != "" {
@@ -74,15 +75,15 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	// decision is refused the certificate is simply never registered, and
 	// an unregistered certificate authenticates nobody.
 	keySource := keyAppointee
-	var cred Credential
+	var cred ownpki.Credential
 	if pub != nil {
-		cred, err = s.access.certifyOfficer(req.ID, req.Kind, org, pub)
+		cred, err = s.access.CertifyOfficer(req.ID, req.Kind, org, pub)
 	} else {
 		keySource = keyRAGenerated
-		cred, err = s.access.issueOfficer(req.ID, req.Kind, org)
+		cred, err = s.access.IssueOfficer(req.ID, req.Kind, org)
 	}
 	if err != nil {
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	o := store.Officer{ID: req.ID, Name: req.Name, PartyID: pid, Kind: req.Kind, CertSerial: cred.Serial, CertNotAfter: cred.NotAfter,
 		Status: store.StatusActive, AppointedBy: a.id}
@@ -111,7 +112,7 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		return fmt.Sprintf("kind=%s party=%q cert_serial=%s key=%s", o.Kind, o.PartyID, o.CertSerial, keySource), nil
 	})
 	if err != nil {
-		return Officer{}, Credential{}, err
+		return Officer{}, ownpki.Credential{}, err
 	}
 	return officerFrom(o), cred, nil
 }

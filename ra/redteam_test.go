@@ -372,7 +372,7 @@ func TestRedTeamStaleCredentials(t *testing.T) {
 	}
 	// A credential of the access CA whose CN names an officer but whose
 	// serial is not that officer's is refused (no CN spoofing).
-	forged, err := s.svc.access.issueOfficer("admin", KindRAOperator, raOrganisation)
+	forged, err := s.svc.access.IssueOfficer("admin", KindRAOperator, raOrganisation)
 	if err != nil {
 		t.Fatal(err)
 	}

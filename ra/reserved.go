@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -18,7 +19,7 @@ import (
 // the Entity ID of any certificate the CA issued under the RA's own
 // profile (an RA configured with another signer ID).
 func reservedID(tx store.Tx, id string) (bool, error) {
-	if id == DefaultSystemID.String() {
+	if id == ownpki.DefaultSystemID.String() {
 		return true, nil
 	}
 	cs, err := tx.ListCertificates(store.CertFilter{UserID: id})

@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
 
 // TestFinding3SystemIdentityOutOfReach is issue 12's finding 3: the RA's
-// own bundle and feed signer (OU=89) is stored under ra.DefaultSystemID,
+// own bundle and feed signer (OU=89) is stored under ownpki.DefaultSystemID,
 // which an RA operator could give to a party or user, and revoke-by-user
 // selected every certificate of that user ID whatever its party. System
 // identities are refused at creation and by the start-up check of an
@@ -24,10 +25,10 @@ func TestFinding3SystemIdentityOutOfReach(t *testing.T) {
 	sig := s.withSigner()
 	sysSerial := ca.SerialHex(sig.Chain()[0].SerialNumber)
 
-	if _, err := s.svc.CreateParty(ctx, s.admin, DefaultSystemID, "the RA, again"); !errors.Is(err, ErrReservedID) {
+	if _, err := s.svc.CreateParty(ctx, s.admin, ownpki.DefaultSystemID, "the RA, again"); !errors.Is(err, ErrReservedID) {
 		t.Errorf("party with the system ID: %v, want %v", err, ErrReservedID)
 	}
-	if _, err := s.svc.CreateUser(ctx, s.admin, DefaultSystemID, s.supplier, role.ImportSupplier, "the RA, again"); !errors.Is(err, ErrReservedID) {
+	if _, err := s.svc.CreateUser(ctx, s.admin, ownpki.DefaultSystemID, s.supplier, role.ImportSupplier, "the RA, again"); !errors.Is(err, ErrReservedID) {
 		t.Errorf("user with the system ID: %v, want %v", err, ErrReservedID)
 	}
 	if _, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{Serial: sysSerial, Reason: 1}); !errors.Is(err, ErrForbidden) {
@@ -37,12 +38,12 @@ func TestFinding3SystemIdentityOutOfReach(t *testing.T) {
 	// A store from before the reservation: supplier A has a user with the
 	// system ID. Its SRO revokes "that user": the RA's signer is not theirs.
 	if err := s.st.Update(ctx, func(tx store.Tx) error {
-		return tx.CreateUser(store.User{ID: DefaultSystemID.String(), PartyID: s.supplier.String(), Role: string(role.ImportSupplier),
+		return tx.CreateUser(store.User{ID: ownpki.DefaultSystemID.String(), PartyID: s.supplier.String(), Role: string(role.ImportSupplier),
 			Name: "legacy", Status: store.StatusActive, CreatedAt: s.clock.Now()})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.svc.Revoke(ctx, s.sroSup, RevokeRequest{UserID: DefaultSystemID, Reason: 1, Yes: true})
+	res, err := s.svc.Revoke(ctx, s.sroSup, RevokeRequest{UserID: ownpki.DefaultSystemID, Reason: 1, Yes: true})
 	if err != nil {
 		t.Fatal(err)
 	}

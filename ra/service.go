@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -25,12 +26,12 @@ type Issuer interface {
 type Service struct {
 	st     store.Store
 	issuer Issuer
-	access *AccessCA
+	access *ownpki.AccessCA
 	now    func() time.Time
 	log    *slog.Logger
 
 	// signer signs what the RA publishes (bundle, feed); nil: not published.
-	signer *SystemSigner
+	signer *ownpki.SystemSigner
 	// locker makes scheduled work run on one instance only; nil: this
 	// process is the only one (bbolt holds the file lock).
 	locker Locker
@@ -58,7 +59,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // WithSystemSigner sets the RA's system signer (OU=89), which signs the
 // policy bundle and the revocation feed. Without it those are refused
 // with ErrSigner.
-func WithSystemSigner(sig *SystemSigner) Option { return func(s *Service) { s.signer = sig } }
+func WithSystemSigner(sig *ownpki.SystemSigner) Option { return func(s *Service) { s.signer = sig } }
 
 // WithOfficerCSRRequired makes the RA certify only officer keys their
 // appointees generated (OfficerRequest.CSR), so that no officer ever holds
@@ -68,7 +69,7 @@ func WithOfficerCSRRequired() Option { return func(s *Service) { s.officerCSRReq
 
 // New returns a Service over st that issues through issuer and
 // authenticates officers with access. All three are required.
-func New(st store.Store, issuer Issuer, access *AccessCA, opts ...Option) (*Service, error) {
+func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option) (*Service, error) {
 	switch {
 	case st == nil:
 		return nil, fmt.Errorf("%w: ra.New: nil store", ErrBadRequest)
@@ -92,7 +93,7 @@ func New(st store.Store, issuer Issuer, access *AccessCA, opts ...Option) (*Serv
 }
 
 // Access returns the RA access CA (for the server's TLS configuration).
-func (s *Service) Access() *AccessCA { return s.access }
+func (s *Service) Access() *ownpki.AccessCA { return s.access }
 
 // Actor is an authenticated officer. Only Authenticate makes one, from a
 // verified access certificate; nothing a caller sends can name another.
@@ -118,9 +119,11 @@ func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Act
 	if cert == nil {
 		return Actor{}, fmt.Errorf("%w: no client certificate", ErrUnauthenticated)
 	}
-	a := Actor{id: cert.Subject.CommonName, serial: serialHex(cert.SerialNumber), cert: cert}
-	err := s.access.verifyClient(cert)
-	if err == nil {
+	a := Actor{id: cert.Subject.CommonName, serial: ownpki.SerialOf(cert), cert: cert}
+	err := s.access.VerifyClient(cert)
+	if err != nil {
+		err = fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	} else {
 		err = s.st.View(ctx, func(tx store.Tx) error {
 			o, err := s.loadActor(tx, a)
 			if err != nil {

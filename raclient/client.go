@@ -15,6 +15,7 @@ import (
 
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raapi"
 
 	"github.com/smki/smki/eui64"
@@ -189,7 +190,7 @@ func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]ra.User, er
 }
 
 // AppointOfficer: POST /v1/officers. Write the credential with WriteCredential.
-func (c *Client) AppointOfficer(ctx context.Context, req ra.OfficerRequest) (ra.Officer, ra.Credential, error) {
+func (c *Client) AppointOfficer(ctx context.Context, req ra.OfficerRequest) (ra.Officer, ownpki.Credential, error) {
 	var out raapi.OfficerCreated
 	err := c.do(ctx, http.MethodPost, "/v1/officers",
 		raapi.OfficerBody{ID: req.ID, Name: req.Name, Kind: req.Kind, PartyID: idOrEmpty(req.PartyID), CSR: req.CSR}, &out)
@@ -212,7 +213,7 @@ func (c *Client) RemoveOfficer(ctx context.Context, id string) (ra.Officer, erro
 // caller (renewal; csrPEM optional) or an officer the caller may appoint
 // (re-issue; csrPEM, made by that officer, required). The old credential
 // stops working as soon as the RA answers: write the new one first.
-func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) (ra.Officer, ra.Credential, error) {
+func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) (ra.Officer, ownpki.Credential, error) {
 	var out raapi.OfficerCreated
 	err := c.do(ctx, http.MethodPost, "/v1/officers/"+url.PathEscape(id)+"/credential", raapi.CredentialBody{CSR: csrPEM}, &out)
 	return out.Officer, out.Credential, err

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raserver"
 
 	"github.com/smki/smki/ca"
@@ -473,17 +475,17 @@ func (s *Server) scenarioDir() string { return filepath.Join(s.cfg.DataDir, "tes
 // under DATA/access and the RA system signer under DATA/ra, both with their
 // keys in authority's key backend. Each softkms key costs a PBKDF2 to
 // decrypt, so the two open at once.
-func openRAKeys(ctx context.Context, dir string, authority *ca.CA, log *slog.Logger) (*ra.AccessCA, *ra.SystemSigner, error) {
+func openRAKeys(ctx context.Context, dir string, authority *ca.CA, log *slog.Logger) (*ownpki.AccessCA, *ownpki.SystemSigner, error) {
 	var (
-		access    *ra.AccessCA
+		access    *ownpki.AccessCA
 		accessErr error
 		done      = make(chan struct{})
 	)
 	go func() {
 		defer close(done)
-		access, accessErr = ra.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, log)
+		access, accessErr = ownpki.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, log)
 	}()
-	signer, err := ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ra.DefaultSystemID, time.Now(), log)
+	signer, err := ownpki.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, time.Now(), log)
 	<-done
 	return access, signer, errors.Join(accessErr, err)
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 )
 
 // validTLSName reports whether name can go in a server certificate: an IP
@@ -47,7 +47,7 @@ func (c *certSource) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { retur
 // CRLs and health are public; the RA API requires a verified officer
 // certificate and checks for one on every request, so a client
 // certificate is verified against the access root if given.
-func (s *Server) tlsConfig(access *ra.AccessCA) (*tls.Config, error) {
+func (s *Server) tlsConfig(access *ownpki.AccessCA) (*tls.Config, error) {
 	conf := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: s.certs.get,

@@ -1,4 +1,4 @@
-package ra
+package ownpki
 
 import (
 	"crypto"
@@ -25,12 +25,18 @@ import (
 // ErrAccessCA is the code of every failure of the RA access CA.
 var ErrAccessCA = errors.New("E_RA_ACCESS_CA")
 
+// RAOrganisation is the O of the access root, of the RA server's
+// certificate and of an RA officer's (not a party officer's) credential.
+const RAOrganisation = "RA"
+
 // Validity of access certificates. Officer credentials are short enough
 // that a lost one ages out, long enough not to burden operators; removal
 // takes effect at once regardless (the RA checks the store on each call).
 const (
-	accessRootValidity   = 10 * 365 * 24 * time.Hour
-	accessOfficerValidty = 365 * 24 * time.Hour
+	accessRootValidity = 10 * 365 * 24 * time.Hour
+	// OfficerValidity is how long an officer credential is valid (never
+	// past the root's expiry).
+	OfficerValidity      = 365 * 24 * time.Hour
 	accessServerValidity = 90 * 24 * time.Hour
 	accessRootCertFile   = "access-root.pem"
 	accessRootKeyRef     = "access-root.key.ref" // the KMS reference of the root key
@@ -150,7 +156,7 @@ func (a *AccessCA) create(dir string, k ownKey, cp string, keys Keys) (*AccessCA
 	t := a.now().UTC()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "smki RA access root", Organization: []string{raOrganisation}},
+		Subject:               pkix.Name{CommonName: "smki RA access root", Organization: []string{RAOrganisation}},
 		NotBefore:             t.Add(-time.Minute),
 		NotAfter:              t.Add(accessRootValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
@@ -209,15 +215,15 @@ type Credential struct {
 	NotAfter time.Time `json:"not_after"`
 }
 
-// issueOfficer issues a client certificate with CN = officer ID, OU = kind
+// IssueOfficer issues a client certificate with CN = officer ID, OU = kind
 // and O = the party ID (or "RA"), for a fresh P-256 key that it returns in
 // the Credential.
-func (a *AccessCA) issueOfficer(officerID, kind, org string) (Credential, error) {
+func (a *AccessCA) IssueOfficer(officerID, kind, org string) (Credential, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return Credential{}, fmt.Errorf("%w: %v", ErrAccessCA, err)
 	}
-	cred, err := a.certifyOfficer(officerID, kind, org, &key.PublicKey)
+	cred, err := a.CertifyOfficer(officerID, kind, org, &key.PublicKey)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -229,9 +235,9 @@ func (a *AccessCA) issueOfficer(officerID, kind, org string) (Credential, error)
 	return cred, nil
 }
 
-// certifyOfficer issues the officer's client certificate for pub, a key the
+// CertifyOfficer issues the officer's client certificate for pub, a key the
 // RA never holds (the appointee generated it): the Credential has no key.
-func (a *AccessCA) certifyOfficer(officerID, kind, org string, pub *ecdsa.PublicKey) (Credential, error) {
+func (a *AccessCA) CertifyOfficer(officerID, kind, org string, pub *ecdsa.PublicKey) (Credential, error) {
 	serial, err := randomSerial()
 	if err != nil {
 		return Credential{}, err
@@ -245,7 +251,7 @@ func (a *AccessCA) certifyOfficer(officerID, kind, org string, pub *ecdsa.Public
 			Organization:       []string{org},
 		},
 		NotBefore:   t.Add(-time.Minute),
-		NotAfter:    minTime(t.Add(accessOfficerValidty), a.root.NotAfter),
+		NotAfter:    minTime(t.Add(OfficerValidity), a.root.NotAfter),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
@@ -276,7 +282,7 @@ func (a *AccessCA) ServerCertificate(hosts ...string) (tls.Certificate, error) {
 	t := a.now().UTC()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "smki RA server", Organization: []string{raOrganisation}},
+		Subject:      pkix.Name{CommonName: "smki RA server", Organization: []string{RAOrganisation}},
 		NotBefore:    t.Add(-time.Minute),
 		NotAfter:     minTime(t.Add(accessServerValidity), a.root.NotAfter),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -318,18 +324,19 @@ func (a *AccessCA) TLSConfig(hosts ...string) (*tls.Config, error) {
 	}, nil
 }
 
-// verifyClient checks that cert chains to the access root at the clock's
+// VerifyClient checks that cert chains to the access root at the clock's
 // time for client authentication. The TLS layer already did this; the RA
 // does it again so that a server wired with the wrong pool cannot let a
-// foreign certificate through.
-func (a *AccessCA) verifyClient(cert *x509.Certificate) error {
+// foreign certificate through. The error carries no code: the caller
+// decides what a refused client is (ra: E_RA_UNAUTHENTICATED).
+func (a *AccessCA) VerifyClient(cert *x509.Certificate) error {
 	_, err := cert.Verify(x509.VerifyOptions{
 		Roots:       a.Pool(),
 		CurrentTime: a.now(),
 		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {
-		return fmt.Errorf("%w: client certificate: %v", ErrUnauthenticated, err)
+		return fmt.Errorf("client certificate: %v", err)
 	}
 	return nil
 }
@@ -345,6 +352,10 @@ func randomSerial() (*big.Int, error) {
 }
 
 func serialHex(n *big.Int) string { return fmt.Sprintf("%x", n) }
+
+// SerialOf is how a credential names its client certificate
+// (Credential.Serial): the serial in lower-case hex.
+func SerialOf(cert *x509.Certificate) string { return serialHex(cert.SerialNumber) }
 
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})

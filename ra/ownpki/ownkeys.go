@@ -1,4 +1,4 @@
-package ra
+package ownpki
 
 import (
 	"crypto"

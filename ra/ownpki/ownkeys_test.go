@@ -1,4 +1,4 @@
-package ra
+package ownpki
 
 import (
 	"context"
@@ -23,6 +23,9 @@ import (
 	"github.com/smki/smki/internal/softhsmtest"
 	"github.com/smki/smki/store/bolt"
 )
+
+// testStart is the fixed clock of these tests.
+var testStart = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // realCA is a CA whose KeyStore (softkms with passphrase, or PKCS#11)
 // holds the RA's own keys, as in `smki serve`.
@@ -91,11 +94,15 @@ func snapshot(t *testing.T, dir string) map[string][sha256.Size]byte {
 // certificate.
 func works(t *testing.T, acc *AccessCA, sig *SystemSigner) {
 	t.Helper()
-	cred, err := acc.issueOfficer("admin", KindRAOperator, raOrganisation)
+	cred, err := acc.IssueOfficer("admin", "ra-operator", RAOrganisation)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := parseCertPEM(cred.CertPEM)
+	b, _ := pem.Decode(cred.CertPEM)
+	if b == nil {
+		t.Fatal("officer certificate is not PEM")
+	}
+	cert, err := x509.ParseCertificate(b.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -23,7 +24,7 @@ func TestStatusOf(t *testing.T) {
 		{store.ErrNotFound, http.StatusNotFound},
 		{ra.ErrExists, http.StatusConflict},
 		{ra.ErrTooLarge, http.StatusRequestEntityTooLarge},
-		{ra.ErrSigner, http.StatusServiceUnavailable},
+		{ownpki.ErrSigner, http.StatusServiceUnavailable},
 		{ra.ErrBusy, http.StatusServiceUnavailable},
 		{fmt.Errorf("%w: %w", ra.ErrInternal, store.ErrConflict), http.StatusServiceUnavailable},
 		{fmt.Errorf("%w: %w", ra.ErrInternal, store.ErrNotFound), http.StatusInternalServerError},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 )
 
 // The JSON bodies of the HTTP API (docs/api.md, ra/raserver/openapi.yaml). IDs are
@@ -37,8 +38,8 @@ type CredentialBody struct {
 }
 
 type OfficerCreated struct {
-	Officer    ra.Officer    `json:"officer"`
-	Credential ra.Credential `json:"credential"`
+	Officer    ra.Officer        `json:"officer"`
+	Credential ownpki.Credential `json:"credential"`
 }
 
 type EnrolBody struct {

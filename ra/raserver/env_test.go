@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -46,10 +47,10 @@ type env struct {
 	svc   *ra.Service
 	clock *fakeClock
 	admin ra.Actor // bootstrap ra-operator
-	cred  map[string]ra.Credential
+	cred  map[string]ownpki.Credential
 	keys  *memKeys // the access CA's and system signer's key store
 	// signer is the system signer (OU=89) the Service publishes with.
-	signer *ra.SystemSigner
+	signer *ownpki.SystemSigner
 }
 
 // roots is a pool holding the SMKI root.
@@ -85,14 +86,14 @@ func newEnvSigner(t testing.TB, signed bool) *env {
 	}
 	t.Cleanup(func() { c.Close() })
 	keys := newMemKeys()
-	acc, err := ra.OpenAccessCA(filepath.Join(dir, "access"), keys, clk.Now, nil)
+	acc, err := ownpki.OpenAccessCA(filepath.Join(dir, "access"), keys, clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := []ra.Option{ra.WithClock(clk.Now)}
-	var sig *ra.SystemSigner
+	var sig *ownpki.SystemSigner
 	if signed {
-		sig, err = ra.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), keys, c, ra.DefaultSystemID, clk.Now(), nil)
+		sig, err = ownpki.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), keys, c, ownpki.DefaultSystemID, clk.Now(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +106,7 @@ func newEnvSigner(t testing.TB, signed bool) *env {
 	if err := svc.Bootstrap(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]ra.Credential{}, keys: keys, signer: sig}
+	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]ownpki.Credential{}, keys: keys, signer: sig}
 	e.admin = e.actorFromDir(filepath.Join(dir, "officers", "admin"))
 	return e
 }
@@ -171,7 +172,7 @@ func (e *env) actorFromDir(dir string) ra.Actor {
 }
 
 // actor authenticates a credential the way the server does.
-func (e *env) actor(c ra.Credential) ra.Actor {
+func (e *env) actor(c ownpki.Credential) ra.Actor {
 	e.t.Helper()
 	cert, err := parseCertPEM(c.CertPEM)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 )
 
 // TestRenewOverHTTP: the route, the client, strict bodies, and the old
@@ -38,7 +39,7 @@ func TestRenewOverHTTP(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEMOf(t, k), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := ra.WriteCredential(dir, cred); err != nil {
+	if err := ownpki.WriteCredential(dir, cred); err != nil {
 		t.Fatal(err)
 	}
 	renewed := client(t, e, ts.URL, dir)

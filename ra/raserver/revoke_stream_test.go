@@ -17,6 +17,7 @@ import (
 	"github.com/smki/smki/raclient"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raapi"
 
 	"github.com/smki/smki/ca"
@@ -28,7 +29,7 @@ import (
 func credClient(t *testing.T, e *env, url, id string) *raclient.Client {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), id)
-	if err := ra.WriteCredential(dir, e.cred[id]); err != nil {
+	if err := ownpki.WriteCredential(dir, e.cred[id]); err != nil {
 		t.Fatal(err)
 	}
 	return client(t, e, url, dir)

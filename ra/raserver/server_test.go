@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/raclient"
 
 	"github.com/smki/smki/ra"
@@ -90,7 +91,7 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	sroDir := filepath.Join(t.TempDir(), "sro")
-	if err := ra.WriteCredential(sroDir, cred); err != nil {
+	if err := ownpki.WriteCredential(sroDir, cred); err != nil {
 		t.Fatal(err)
 	}
 	sro := client(t, e, ts.URL, sroDir)
@@ -99,7 +100,7 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	aroDir := filepath.Join(t.TempDir(), "aro")
-	if err := ra.WriteCredential(aroDir, cred); err != nil {
+	if err := ownpki.WriteCredential(aroDir, cred); err != nil {
 		t.Fatal(err)
 	}
 	aro := client(t, e, ts.URL, aroDir)

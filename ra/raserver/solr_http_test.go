@@ -17,6 +17,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
@@ -82,7 +83,7 @@ func TestSoLROverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	vdir := filepath.Join(t.TempDir(), "verifier")
-	if err := ra.WriteCredential(vdir, cred); err != nil {
+	if err := ownpki.WriteCredential(vdir, cred); err != nil {
 		t.Fatal(err)
 	}
 	vc := client(t, e, ts.URL, vdir)
@@ -204,7 +205,7 @@ func ownKeyClient(t *testing.T, e *env, url, dir, id string) *raclient.Client {
 	if err := os.WriteFile(filepath.Join(nd, "key.pem"), keyPEMOf(t, k), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := ra.WriteCredential(nd, cred); err != nil {
+	if err := ownpki.WriteCredential(nd, cred); err != nil {
 		t.Fatal(err)
 	}
 	return client(t, e, url, nd)
