@@ -7,14 +7,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"time"
 
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/ecdsaraw"
 	"github.com/smki/smki/internal/strictjson"
 	"github.com/smki/smki/role"
 )
@@ -93,7 +92,7 @@ func seal(format string, payload []byte, signer crypto.Signer, chain []*x509.Cer
 	if err != nil {
 		return nil, fmt.Errorf("%w: sign: %v", ErrEnvelopeSignature, err)
 	}
-	raw, err := derToRaw(der)
+	raw, err := ecdsaraw.FromDER(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEnvelopeSignature, err)
 	}
@@ -166,19 +165,4 @@ func checkEnvelopeSigner(c *x509.Certificate, inter, roots *x509.CertPool, now t
 			c.Subject.OrganizationalUnit, role.RPDSPXMLSign.OU())
 	}
 	return nil
-}
-
-// derToRaw converts an ASN.1 ECDSA-Sig-Value to 64-byte raw r||s (P-256).
-func derToRaw(der []byte) ([]byte, error) {
-	var sig struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
-		return nil, errors.New("signer returned a malformed ECDSA signature")
-	}
-	if sig.R.Sign() <= 0 || sig.S.Sign() <= 0 || sig.R.BitLen() > 256 || sig.S.BitLen() > 256 {
-		return nil, errors.New("ECDSA signature out of range")
-	}
-	raw := make([]byte, 64)
-	sig.R.FillBytes(raw[:32])
-	sig.S.FillBytes(raw[32:])
-	return raw, nil
 }

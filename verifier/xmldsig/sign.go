@@ -13,8 +13,7 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"github.com/smki/smki/internal/ecdsaraw"
 )
 
 // ErrSigner is returned (wrapped) when the signer or certificate cannot make
@@ -91,7 +90,7 @@ func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOp
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
 	}
-	raw, err := derToRaw(der)
+	raw, err := ecdsaraw.FromDER(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
 	}
@@ -205,30 +204,4 @@ func signatureBlock(digest []byte, sigValue string, cert *x509.Certificate, opts
 	}
 	b.WriteString(`</ds:X509Data></ds:KeyInfo></ds:Signature>`)
 	return b.String()
-}
-
-// derToRaw converts an ASN.1 ECDSA-Sig-Value to 64-byte raw r||s.
-func derToRaw(der []byte) ([]byte, error) {
-	var inner cryptobyte.String
-	r, s := new([]byte), new([]byte)
-	in := cryptobyte.String(der)
-	if !in.ReadASN1(&inner, cbasn1.SEQUENCE) || !in.Empty() ||
-		!inner.ReadASN1Integer(r) || !inner.ReadASN1Integer(s) || !inner.Empty() {
-		return nil, errors.New("signer returned a malformed ECDSA signature")
-	}
-	out := make([]byte, 64)
-	rb, sb := trimLeadingZeros(*r), trimLeadingZeros(*s)
-	if len(rb) > 32 || len(sb) > 32 {
-		return nil, errors.New("ECDSA signature component too long for P-256")
-	}
-	copy(out[32-len(rb):32], rb)
-	copy(out[64-len(sb):], sb)
-	return out, nil
-}
-
-func trimLeadingZeros(b []byte) []byte {
-	for len(b) > 0 && b[0] == 0 {
-		b = b[1:]
-	}
-	return b
 }
