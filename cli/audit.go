@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/auditcheck"
 	"github.com/smki/smki/raclient"
 )
 
@@ -64,8 +65,8 @@ func (f *fileList) String() string     { return strings.Join(*f, " ") }
 // only if the chain and every checkpoint hold.
 type auditVerifyReport struct {
 	ra.AuditReport
-	OK          bool                  `json:"ok"`
-	Checkpoints []ra.CheckpointResult `json:"checkpoints,omitempty"`
+	OK          bool                          `json:"ok"`
+	Checkpoints []auditcheck.CheckpointResult `json:"checkpoints,omitempty"`
 }
 
 func auditVerify(c *ucli.Context) error {
@@ -105,8 +106,8 @@ func auditVerify(c *ucli.Context) error {
 		if werr != nil {
 			rep.Error = werr.Error()
 		}
-		checked, cerr := ra.CheckAuditCheckpoints(c.Context, st, cps)
-		if cerr != nil && !errors.Is(cerr, ra.ErrAuditCheckpoint) {
+		checked, cerr := auditcheck.CheckAuditCheckpoints(c.Context, st, cps)
+		if cerr != nil && !errors.Is(cerr, auditcheck.ErrAuditCheckpoint) {
 			return cerr
 		}
 		rep.Checkpoints = append(results, checked...)
@@ -144,7 +145,7 @@ func auditVerify(c *ucli.Context) error {
 // openCheckpoints reads and opens each checkpoint file against trustDir's
 // roots. A file that cannot be read is a usage error; one that does not
 // open as a signed bundle is a failed result, so the others still run.
-func openCheckpoints(trustDir string, files []string) ([]ra.Checkpoint, []ra.CheckpointResult, error) {
+func openCheckpoints(trustDir string, files []string) ([]auditcheck.Checkpoint, []auditcheck.CheckpointResult, error) {
 	if len(files) == 0 {
 		return nil, nil, nil
 	}
@@ -156,16 +157,16 @@ func openCheckpoints(trustDir string, files []string) ([]ra.Checkpoint, []ra.Che
 	for _, r := range roots {
 		pool.AddCert(r)
 	}
-	var cps []ra.Checkpoint
-	var bad []ra.CheckpointResult
+	var cps []auditcheck.Checkpoint
+	var bad []auditcheck.CheckpointResult
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, nil, usageErr("--checkpoint: %v", err)
 		}
-		cp, err := ra.OpenCheckpoint(f, data, pool, time.Now())
+		cp, err := auditcheck.OpenCheckpoint(f, data, pool, time.Now())
 		if err != nil {
-			bad = append(bad, ra.CheckpointResult{Checkpoint: f, Error: err.Error()})
+			bad = append(bad, auditcheck.CheckpointResult{Checkpoint: f, Error: err.Error()})
 			continue
 		}
 		cps = append(cps, cp)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/auditcheck"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/role"
@@ -89,7 +90,7 @@ func TestAuditCheckpoint(t *testing.T) {
 	p := s.party("90-B3-D5-1F-30-00-00-09", "Later Party")
 	s.user("90-B3-D5-1F-30-01-00-09", p, role.ImportSupplier)
 
-	cp, err := OpenCheckpoint("b.json", data, s.roots(), s.clock.Now())
+	cp, err := auditcheck.OpenCheckpoint("b.json", data, s.roots(), s.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestAuditCheckpoint(t *testing.T) {
 	if cp.Seq != exportEntry.Seq || hex.EncodeToString(cp.Hash) != hex.EncodeToString(exportEntry.Hash) || !cp.IssuedAt.Equal(s.clock.Now()) {
 		t.Fatalf("checkpoint %+v, want entry %d %x", cp, exportEntry.Seq, exportEntry.Hash)
 	}
-	if rs, err := CheckAuditCheckpoints(ctx, s.st, []Checkpoint{cp}); err != nil || len(rs) != 1 || !rs[0].OK {
+	if rs, err := auditcheck.CheckAuditCheckpoints(ctx, s.st, []auditcheck.Checkpoint{cp}); err != nil || len(rs) != 1 || !rs[0].OK {
 		t.Fatalf("untouched chain: %+v %v", rs, err)
 	}
 
@@ -145,14 +146,14 @@ func TestAuditCheckpoint(t *testing.T) {
 			if rep, err := WalkAudit(ctx, forged); err != nil {
 				t.Fatalf("walk of the consistent rewrite: %+v %v", rep, err)
 			}
-			rs, err := CheckAuditCheckpoints(ctx, forged, []Checkpoint{cp})
+			rs, err := auditcheck.CheckAuditCheckpoints(ctx, forged, []auditcheck.Checkpoint{cp})
 			if !tc.wantFail {
 				if err != nil || !rs[0].OK {
 					t.Fatalf("got %+v %v", rs, err)
 				}
 				return
 			}
-			if !errors.Is(err, ErrAuditCheckpoint) || rs[0].OK {
+			if !errors.Is(err, auditcheck.ErrAuditCheckpoint) || rs[0].OK {
 				t.Fatalf("checkpoint passed a rewritten chain: %+v %v", rs, err)
 			}
 			msg := err.Error()
@@ -240,17 +241,17 @@ func TestOpenCheckpointRefusesForgeries(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cp, err := OpenCheckpoint("cp.json", tc.data, s.roots(), tc.now)
+			cp, err := auditcheck.OpenCheckpoint("cp.json", tc.data, s.roots(), tc.now)
 			if strings.HasPrefix(tc.name, "genuine") {
 				if err != nil {
 					t.Fatalf("genuine checkpoint refused: %v", err)
 				}
-				if rs, err := CheckAuditCheckpoints(ctx, s.st, []Checkpoint{cp}); err != nil || !rs[0].OK {
+				if rs, err := auditcheck.CheckAuditCheckpoints(ctx, s.st, []auditcheck.Checkpoint{cp}); err != nil || !rs[0].OK {
 					t.Fatalf("genuine checkpoint: %+v %v", rs, err)
 				}
 				return
 			}
-			if !errors.Is(err, ErrCheckpointInvalid) || !strings.Contains(err.Error(), "checkpoint cp.json") {
+			if !errors.Is(err, auditcheck.ErrCheckpointInvalid) || !strings.Contains(err.Error(), "checkpoint cp.json") {
 				t.Fatalf("forged checkpoint: %+v %v", cp, err)
 			}
 			if tc.cause != nil && !errors.Is(err, tc.cause) {

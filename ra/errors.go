@@ -5,6 +5,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/auditcheck"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
@@ -150,8 +151,8 @@ var codes = []struct {
 	// every code by value and never reads a message.
 	{ownpki.ErrAccessCA, ClassInternal},
 	{ownpki.ErrPlaintextKey, ClassInternal},
-	{ErrAuditCheckpoint, ClassConflict},
-	{ErrCheckpointInvalid, ClassInvalid},
+	{auditcheck.ErrAuditCheckpoint, ClassConflict},
+	{auditcheck.ErrCheckpointInvalid, ClassInvalid},
 	{ca.ErrUnknownProfile, ClassInvalid},
 	{ca.ErrLint, ClassInternal},
 	{ca.ErrNotInitialised, ClassInternal},
