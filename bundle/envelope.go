@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
@@ -88,11 +87,7 @@ func seal(format string, payload []byte, signer crypto.Signer, chain []*x509.Cer
 		return nil, fmt.Errorf("%w: key does not match chain[0]", ErrEnvelopeSigner)
 	}
 	digest := sha256.Sum256(payload)
-	der, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("%w: sign: %v", ErrEnvelopeSignature, err)
-	}
-	raw, err := ecdsaraw.FromDER(der)
+	raw, err := ecdsaraw.SignSHA256(signer, digest[:])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEnvelopeSignature, err)
 	}

@@ -1,11 +1,14 @@
-// Package ecdsaraw owns one conversion: an ECDSA P-256 signature from the
-// ASN.1 DER form a crypto.Signer returns (ECDSA-Sig-Value) to the 64-byte
-// raw r||s form the signed bundle envelope (package bundle) and XML
-// signatures (verifier/xmldsig) carry. Both signers use it; it signs and
-// verifies nothing itself.
+// Package ecdsaraw owns the 64-byte raw r||s form of an ECDSA P-256
+// signature that the signed bundle envelope (package bundle) and XML
+// signatures (verifier/xmldsig) carry: SignSHA256 signs a SHA-256 digest
+// with a crypto.Signer and converts its ASN.1 DER answer (FromDER). Both
+// signers use it; what a signature covers, and verifying one, stay with
+// them.
 package ecdsaraw
 
 import (
+	"crypto"
+	"crypto/rand"
 	"errors"
 	"math/big"
 
@@ -37,4 +40,14 @@ func FromDER(der []byte) ([]byte, error) {
 	r.FillBytes(out[:32])
 	s.FillBytes(out[32:])
 	return out, nil
+}
+
+// SignSHA256 signs digest, a SHA-256 hash, with signer (an ECDSA P-256
+// key, in memory or in a KMS) and returns the raw r||s signature.
+func SignSHA256(signer crypto.Signer, digest []byte) ([]byte, error) {
+	der, err := signer.Sign(rand.Reader, digest, crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	return FromDER(der)
 }

@@ -1,10 +1,13 @@
 package ecdsaraw
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
+	"io"
 	"math/big"
 	"testing"
 
@@ -68,4 +71,31 @@ func TestFromDERRefuses(t *testing.T) {
 	if err != nil || small[31] != 1 || small[63] != 2 || small[0] != 0 {
 		t.Errorf("small components: %x, %v", small, err)
 	}
+}
+
+// TestSignSHA256: a signature made through the crypto.Signer interface
+// verifies as raw r||s; a signer's failure is returned.
+func TestSignSHA256(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("signed info"))
+	raw, err := SignSHA256(key, digest[:])
+	if err != nil || len(raw) != Size {
+		t.Fatalf("SignSHA256: %d bytes, %v", len(raw), err)
+	}
+	if !ecdsa.Verify(&key.PublicKey, digest[:], new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:])) {
+		t.Fatal("signature does not verify")
+	}
+	if _, err := SignSHA256(failingSigner{key}, digest[:]); err == nil {
+		t.Fatal("a failing signer's error was lost")
+	}
+}
+
+type failingSigner struct{ *ecdsa.PrivateKey }
+
+func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errors.New("token removed")
 }

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -86,11 +85,7 @@ func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOp
 	h := sha256.Sum256(d.signedInfoC14N())
 
 	// 4. Sign and replace the zero value (same length, so offsets hold).
-	der, err := signer.Sign(rand.Reader, h[:], crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
-	}
-	raw, err := ecdsaraw.FromDER(der)
+	raw, err := ecdsaraw.SignSHA256(signer, h[:])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
 	}
