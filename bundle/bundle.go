@@ -71,6 +71,14 @@ type Bundle struct {
 	Devices       []Device                   `json:"devices"`
 	Certificates  [][]byte                   `json:"certificates"`
 	Revoked       []RevokedCert              `json:"revoked"`
+	// PartySeq is the RA's party-status sequence the parties' statuses are
+	// current to (0 from an RA that does not count them). A feed page with
+	// a higher party_seq supersedes them.
+	PartySeq uint64 `json:"party_seq,omitempty"`
+	// RegistryNotAuthoritative lists the roles for which a device missing
+	// from devices is not refused E4 (the registry is incomplete for
+	// them). Absent: the registry is authoritative for every role.
+	RegistryNotAuthoritative []role.UserRole `json:"registry_not_authoritative,omitempty"`
 	// AuditHead is optional: the RA's audit chain head when it built the
 	// bundle, evidence for `smki audit verify --checkpoint`. The verifier
 	// itself does not use it; it is declared so the strict decoder accepts it.
@@ -160,11 +168,55 @@ type ADTThreshold struct {
 	Quarantine int      `json:"quarantine"`
 }
 
-// Device is one entry of the device registry.
+// Device is one entry of the device registry. SupplierUser is the
+// Supplier whose keys the device holds (its GBCS commands, SoLR scope);
+// it also counts as registered, from the start, in the capacity of its
+// own User Role (import, export or gas supplier). Registrations add the
+// other registrants (export supplier, supplier agent, network operator)
+// and changes taking effect at a given time.
 type Device struct {
-	Device       eui64.ID `json:"device"`
-	SupplierUser eui64.ID `json:"supplier_user"`
-	SMETS        int      `json:"smets"`
+	Device        eui64.ID       `json:"device"`
+	SupplierUser  eui64.ID       `json:"supplier_user"`
+	SMETS         int            `json:"smets"`
+	Registrations []Registration `json:"registrations,omitempty"`
+}
+
+// Registration says that User is registered for a device in Capacity
+// from From (zero: since before any request) until a later registration
+// in the same capacity takes effect.
+type Registration struct {
+	Capacity policy.Capacity `json:"capacity"`
+	User     eui64.ID        `json:"user"`
+	From     time.Time       `json:"from,omitzero"`
+}
+
+// MaxRegistrations caps the registrations of one device.
+const MaxRegistrations = 16
+
+// Registrant returns who is registered for d in capacity c at t: the
+// registration in c with the latest From not after t; without one, d's
+// SupplierUser when supplierCap (the capacity of the SupplierUser's own
+// role) is c. ok is false when nobody is.
+func (d *Device) Registrant(c policy.Capacity, at time.Time, supplierCap policy.Capacity) (eui64.ID, bool) {
+	var who eui64.ID
+	var from time.Time
+	found := false
+	for i := range d.Registrations {
+		r := &d.Registrations[i]
+		if r.Capacity != c || r.From.After(at) {
+			continue
+		}
+		if !found || r.From.After(from) {
+			who, from, found = r.User, r.From, true
+		}
+	}
+	if found {
+		return who, true
+	}
+	if supplierCap == c && !d.SupplierUser.IsZero() {
+		return d.SupplierUser, true
+	}
+	return eui64.ID{}, false
 }
 
 // RevokedCert names a revoked certificate by issuer DN (any RFC 4514 form;
@@ -283,6 +335,22 @@ func (b *Bundle) Validate() error {
 		if d.SMETS != 1 && d.SMETS != 2 {
 			return bad("devices[%d]: smets %d, want 1 or 2", i, d.SMETS)
 		}
+		if len(d.Registrations) > MaxRegistrations {
+			return bad("devices[%d]: %d registrations, at most %d", i, len(d.Registrations), MaxRegistrations)
+		}
+		for j, r := range d.Registrations {
+			if !r.Capacity.Valid() || r.User.IsZero() {
+				return bad("devices[%d].registrations[%d]: a capacity of %v and a non-zero user are required", i, j, policy.Capacities())
+			}
+		}
+	}
+	for i, r := range b.RegistryNotAuthoritative {
+		if !r.Valid() {
+			return bad("registry_not_authoritative[%d]: unknown role %q", i, r)
+		}
+	}
+	if err := validateParties(b.Parties, bad); err != nil {
+		return err
 	}
 	for i, der := range b.Certificates {
 		if _, err := dccx509.ParseCertificate(der); err != nil {
@@ -295,4 +363,29 @@ func (b *Bundle) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateParties: no party twice, every status one of the four.
+func validateParties(ps []Party, bad func(string, ...any) error) error {
+	seen := make(map[eui64.ID]bool, len(ps))
+	for i, p := range ps {
+		if seen[p.ID] {
+			return bad("parties[%d]: party %s twice", i, p.ID)
+		}
+		seen[p.ID] = true
+		if !ValidPartyStatus(p.Status) {
+			return bad("parties[%d]: status %q, want active, suspended, failed or closed", i, p.Status)
+		}
+	}
+	return nil
+}
+
+// ValidPartyStatus reports whether s is a party status a bundle or feed
+// may carry.
+func ValidPartyStatus(s string) bool {
+	switch s {
+	case StatusActive, StatusSuspended, StatusFailed, StatusClosed:
+		return true
+	}
+	return false
 }

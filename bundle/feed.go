@@ -14,10 +14,19 @@ import (
 // (GET /v1/revocations?since=N): the revocations with sequence numbers in
 // (N, Seq], and the time the RA issued the page. A page with no entries
 // still proves the verifier's revocation data is current as of IssuedAt.
+//
+// A page from an RA that counts party-status changes also carries
+// PartySeq, that count, and Parties, the status of every party that is
+// not active as of PartySeq (a complete list: a party absent from it is
+// active). A verifier applies it when PartySeq is higher than what it has
+// (bundle or earlier page), so a suspension reaches it as fast as a
+// revocation.
 type FeedPage struct {
 	Seq      uint64        `json:"seq"`
 	Revoked  []RevokedCert `json:"revoked"`
 	IssuedAt time.Time     `json:"issued_at"`
+	PartySeq uint64        `json:"party_seq,omitempty"`
+	Parties  []Party       `json:"parties,omitempty"`
 }
 
 // Validate checks the invariants of a feed page: an issue time, and an
@@ -31,7 +40,12 @@ func (p *FeedPage) Validate() error {
 			return fmt.Errorf("%w: revoked[%d]: issuer and hex serial are required", ErrFeedInvalid, i)
 		}
 	}
-	return nil
+	if len(p.Parties) > 0 && p.PartySeq == 0 {
+		return fmt.Errorf("%w: parties without party_seq", ErrFeedInvalid)
+	}
+	return validateParties(p.Parties, func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrFeedInvalid, fmt.Sprintf(format, a...))
+	})
 }
 
 // SignFeedPage signs p in the same envelope as a bundle, with format

@@ -15,7 +15,8 @@ const srv16 = "1.6"
 
 // checkUser is step 7 (E1): the signed originator is the certificate's
 // subject, the bundle knows the user as active, and the user's role is one
-// the certificate is bound to.
+// the certificate is bound to; (PARTY) the user's party is active, by the
+// bundle or the newer feed.
 func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*bundle.User, Decision, bool) {
 	orig := req.ID.Originator
 	if orig != res.uid {
@@ -27,6 +28,9 @@ func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*b
 	}
 	if u.Status != bundle.StatusActive {
 		return nil, reject(CodeE1, "bundle.User ID %s is %s", orig, u.Status), false
+	}
+	if ps, ok := st.party[u.PartyID]; ok {
+		return nil, reject(CodePARTY, "party %s of User ID %s is %s: its users may send nothing until the RA reinstates it", u.PartyID, orig, ps), false
 	}
 	if !slices.Contains(res.roles, u.Role) {
 		return nil, reject(CodeE1, "bundle.User %s has role %s but the certificate is bound to %v", orig, u.Role, res.roles), false

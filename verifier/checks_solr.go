@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/bundle/policy"
 
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier/duis"
 	"github.com/smki/smki/verifier/gbcs"
 )
@@ -21,15 +21,48 @@ type adtScope struct {
 	reason string // the accept's reason, prepared with the policy
 }
 
-// checkSoLR is step 9 for SC users (R6, default deny): an approved event
-// active at at names the user as its SRP, the target device is registered
-// to a supplier user of the event's failed party, and an ADT file covers
-// that supplier and SRV. Other roles pass with no scope.
-func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at time.Time) (adtScope, Decision, bool) {
+// checkDevice is step 9 (E4): the user may address the target device
+// now, by its role's device rule (policy.DeviceRules, docs/policy.md):
+// registered -- the user is the device's registrant in the role's
+// capacity at at; any -- the device is in the registry; solr -- checkSoLR.
+// A device missing from the registry is refused unless the bundle says the
+// registry is not authoritative for the role. Only SC gets an ADT scope.
+func (v *Verifier) checkDevice(st *state, u *bundle.User, req *duis.Request, at time.Time) (adtScope, Decision, bool) {
 	var none adtScope
-	if u.Role != role.SoLRContingency {
+	rule, ok := v.rules.Rule(u.Role)
+	if !ok {
+		return none, reject(CodeE4, "User Role %s has no device rule", u.Role), false
+	}
+	if rule.Kind == policy.SoLR {
+		return v.checkSoLR(st, u, req, at)
+	}
+	target := req.ID.Target
+	dev, ok := st.pol.devices[target]
+	if !ok {
+		if st.pol.registryOpen[u.Role] {
+			return none, Decision{}, true
+		}
+		return none, reject(CodeE4, "device %s is not in the device registry", target), false
+	}
+	if rule.Kind == policy.AnyDevice {
 		return none, Decision{}, true
 	}
+	who, ok := dev.Registrant(rule.Capacity, at, st.pol.supplierCap[dev.SupplierUser])
+	if !ok {
+		return none, reject(CodeE4, "device %s has no registered %s at %s", target, rule.Capacity, at.UTC().Format(time.RFC3339)), false
+	}
+	if who != u.UserID {
+		return none, reject(CodeE4, "device %s is registered to %s as %s, not to %s (%s)", target, who, rule.Capacity, u.UserID, u.Role), false
+	}
+	return none, Decision{}, true
+}
+
+// checkSoLR is checkDevice for SC users (R6, default deny): an approved event
+// active at at names the user as its SRP, the target device is registered
+// to a supplier user of the event's failed party, and an ADT file covers
+// that supplier and SRV.
+func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at time.Time) (adtScope, Decision, bool) {
+	var none adtScope
 	events := st.pol.eventsBySRP[u.UserID]
 	var active []*bundle.SoLREvent
 	for _, e := range events {

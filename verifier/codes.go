@@ -7,7 +7,8 @@ import "errors"
 const (
 	CodeE1        = "E1"        // unknown bundle.User ID, or role binding does not match the bundle.User's role
 	CodeE2        = "E2"        // SRV not allowed for the role, or content not allowed
-	CodeE4        = "E4"        // not authorised for this device now (SoLR scope)
+	CodeE4        = "E4"        // not eligible for this device now: not its registrant in the role's capacity, not in the registry, or outside SoLR scope
+	CodePARTY     = "PARTY"     // the user's party is suspended, failed or closed
 	CodeAD1       = "AD1"       // anomaly detection threshold reached: quarantined
 	CodeSIG       = "SIG"       // signature missing, malformed, invalid or unsupported
 	CodeCERT      = "CERT"      // signer certificate unknown, untrusted, expired, wrong usage

@@ -45,7 +45,7 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 		Name: "smki_verifier_decisions_total", Help: "Decisions answered, by decision and reason code.",
 	}, []string{"decision", "code"})
 	m.byCode[""] = decisions.WithLabelValues(Accept, "")
-	for _, c := range []string{CodeE1, CodeE2, CodeE4, CodeAD1, CodeSIG, CodeCERT, CodeREVOKED, CodeREPLAY, CodeSTALE, CodeMALFORMED, CodeSTATE} {
+	for _, c := range []string{CodeE1, CodePARTY, CodeE2, CodeE4, CodeAD1, CodeSIG, CodeCERT, CodeREVOKED, CodeREPLAY, CodeSTALE, CodeMALFORMED, CodeSTATE} {
 		m.byCode[c] = decisions.WithLabelValues(Reject, c)
 	}
 	m.unknown = decisions.WithLabelValues(Reject, "other")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/bundle/policy"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
@@ -28,9 +29,23 @@ type policyState struct {
 	written      writtenIndex   // repo by X509IssuerSerial as written
 	inter        *x509.CertPool // configured intermediates plus the bundle's CA certificates
 	bundleRev    map[certKey]time.Time
+	inactive     map[eui64.ID]string          // parties not active in the bundle -> status
+	supplierCap  map[eui64.ID]policy.Capacity // supplier users -> the capacity of their role
+	registryOpen map[role.UserRole]bool       // roles the registry is not authoritative for
 }
 
-func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate) (*policyState, error) {
+// inactiveParties indexes the parties whose status is not active.
+func inactiveParties(ps []bundle.Party) map[eui64.ID]string {
+	out := map[eui64.ID]string{}
+	for _, p := range ps {
+		if p.Status != bundle.StatusActive {
+			out[p.ID] = p.Status
+		}
+	}
+	return out
+}
+
+func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate, rules *policy.DeviceRules) (*policyState, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
@@ -45,9 +60,19 @@ func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate
 		repo:         repository{},
 		inter:        ta.inter.Clone(),
 		bundleRev:    map[certKey]time.Time{},
+		inactive:     inactiveParties(b.Parties),
+		supplierCap:  map[eui64.ID]policy.Capacity{},
+		registryOpen: map[role.UserRole]bool{},
 	}
 	for i := range b.Users {
-		p.users[b.Users[i].UserID] = &b.Users[i]
+		u := &b.Users[i]
+		p.users[u.UserID] = u
+		if c, ok := rules.CapacityOf(u.Role); ok && (c == policy.ImportSupplier || c == policy.ExportSupplier || c == policy.GasSupplier) {
+			p.supplierCap[u.UserID] = c
+		}
+	}
+	for _, r := range b.RegistryNotAuthoritative {
+		p.registryOpen[r] = true
 	}
 	for i := range b.Devices {
 		p.devices[b.Devices[i].Device] = &b.Devices[i]
@@ -121,7 +146,8 @@ type state struct {
 	gen   uint64
 	pol   *policyState
 	rev   *revState
-	cache *sync.Map // leaf *x509.Certificate of the repository, or [32]byte fingerprint of a KeyInfo one -> *chainResult
+	party map[eui64.ID]string // parties not active -> status (bundle, or the newer feed list)
+	cache *sync.Map           // leaf *x509.Certificate of the repository, or [32]byte fingerprint of a KeyInfo one -> *chainResult
 }
 
 // mergeRevocations builds the revocation view of pol + feed entries + CRLs.

@@ -12,6 +12,7 @@ import (
 	"github.com/smki/smki/bundle"
 
 	"github.com/smki/smki/bundle/policy"
+	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/verifier/duis"
 	"github.com/smki/smki/verifier/xmldsig"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	// Eligibility is the DUIS role -> SRV matrix; default policy.Default().
 	// A bundle allow-list for a role replaces it for that role.
 	Eligibility *policy.Eligibility
+	// DeviceRules is the role -> device eligibility table (E4); default
+	// policy.DefaultDeviceRules().
+	DeviceRules *policy.DeviceRules
 	// Replay remembers accepted counters; default an in-memory store. If
 	// it is also a Journal (StateFile is), the ADT windows are kept there
 	// too, resumed from it here, and accepts share its group fsync.
@@ -79,6 +83,7 @@ type Verifier struct {
 	limits xmldsig.Limits
 	maxAge time.Duration
 	elig   *policy.Eligibility
+	rules  *policy.DeviceRules
 	log    *slog.Logger
 
 	cur atomic.Pointer[state]
@@ -90,8 +95,12 @@ type Verifier struct {
 	feed       map[certKey]time.Time
 	feedSeq    uint64
 	feedIssued time.Time
-	crlDERs    [][]byte
-	crls       *crlSet
+	// feedParties is the party-status list of the newest feed page that
+	// carried one (feedPartySeq > 0): every party not active.
+	feedParties  map[eui64.ID]string
+	feedPartySeq uint64
+	crlDERs      [][]byte
+	crls         *crlSet
 
 	// decMu makes the last step of a decision (ADT count, replay check,
 	// recording both) atomic across concurrent requests.
@@ -120,7 +129,7 @@ func New(opts Options) (*Verifier, error) {
 	}
 	v := &Verifier{
 		ta: ta, extra: opts.Certificates, clock: opts.Clock, limits: opts.Limits,
-		maxAge: opts.MaxAge, elig: opts.Eligibility, log: opts.Logger,
+		maxAge: opts.MaxAge, elig: opts.Eligibility, rules: opts.DeviceRules, log: opts.Logger,
 		feed: map[certKey]time.Time{}, crlDERs: opts.CRLs, crls: crls,
 		replay: opts.Replay, adt: map[adtKey]*adtWindow{},
 	}
@@ -129,6 +138,9 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if v.elig == nil {
 		v.elig = policy.Default()
+	}
+	if v.rules == nil {
+		v.rules = policy.DefaultDeviceRules()
 	}
 	if v.log == nil {
 		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -154,7 +166,7 @@ func New(opts Options) (*Verifier, error) {
 // allow-lists, users, SoLR events and the repository all come from it.
 // The chain cache starts empty.
 func (v *Verifier) SetBundle(b *bundle.Bundle) error {
-	pol, err := compilePolicy(b, v.ta, v.extra)
+	pol, err := compilePolicy(b, v.ta, v.extra, v.rules)
 	if err != nil {
 		return err
 	}
@@ -188,6 +200,12 @@ func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
 	if err := addRevoked(feed, p.Revoked); err != nil {
 		return fmt.Errorf("%w: %v", bundle.ErrFeedInvalid, err)
 	}
+	if p.PartySeq > 0 && p.PartySeq < v.feedPartySeq {
+		return fmt.Errorf("%w: page party_seq %d is older than %d", bundle.ErrFeedInvalid, p.PartySeq, v.feedPartySeq)
+	}
+	if p.PartySeq > v.feedPartySeq {
+		v.feedParties, v.feedPartySeq = inactiveParties(p.Parties), p.PartySeq
+	}
 	v.feed, v.feedSeq, v.feedIssued = feed, p.Seq, p.IssuedAt
 	v.publishLocked(v.cur.Load().pol)
 	return nil
@@ -211,12 +229,25 @@ func (v *Verifier) AddCRL(der []byte) error {
 // publishLocked swaps in a new generation. v.mu must be held.
 func (v *Verifier) publishLocked(pol *policyState) {
 	v.gen++
+	party := pol.inactive
+	if v.feedPartySeq > pol.bundle.PartySeq {
+		party = v.feedParties
+	}
 	v.cur.Store(&state{
 		gen:   v.gen,
 		pol:   pol,
 		rev:   mergeRevocations(pol, v.feed, v.feedSeq, v.feedIssued, v.crls),
+		party: party,
 		cache: &sync.Map{},
 	})
+}
+
+// PartySeq is the party-status sequence in force (bundle or feed), the
+// "parties" of the next feed request.
+func (v *Verifier) PartySeq() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return max(v.feedPartySeq, v.cur.Load().pol.bundle.PartySeq)
 }
 
 // Generation counts bundle and revocation updates; each one empties the

@@ -25,9 +25,11 @@ import (
 //  5. REVOKED: signer or its CA revoked at or before at (CRLs, bundle, feed)
 //  6. SIG: the signature itself; MALFORMED: the signed request's fields
 //  7. E1: originator = certificate's x500UniqueIdentifier, the user is
-//     known and active, and its role is in the certificate's role binding
+//     known and active, and its role is in the certificate's role binding;
+//     PARTY: the user's party is not suspended, failed or closed
 //  8. E2: the role's allow-list; the content (SC: SR 1.6 to Credit only)
-//  9. E4, AD1: SoLR scope and anomaly detection (SC only)
+//  9. E4: the role's device rule (the registrant in the role's capacity;
+//     SC: SoLR scope); AD1: anomaly detection (SC only)
 //  10. REPLAY: counter greater than the last accepted for the originator
 //
 // Accept routes to the target device. Only an accepted request advances the
@@ -92,7 +94,7 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 	if d, ok := v.checkAllowed(st, u, req); !ok {
 		return d
 	}
-	scope, d, ok := v.checkSoLR(st, u, req, at)
+	scope, d, ok := v.checkDevice(st, u, req, at)
 	if !ok {
 		return d
 	}
