@@ -132,6 +132,8 @@ func partyCommand() *ucli.Command {
 					})
 				},
 			},
+			partyStatusCommand("suspend", "suspended", "suspend a party: verifiers following the feed refuse its users' requests (PARTY) within a second (ra-operator)"),
+			partyStatusCommand("reinstate", "active", "reinstate a suspended party (ra-operator)"),
 			{
 				Name: "list", Usage: "list parties",
 				Description: "Example:\n   smki party list --json",
@@ -150,6 +152,30 @@ func partyCommand() *ucli.Command {
 					})
 				},
 			},
+		},
+	}
+}
+
+// partyStatusCommand is smki party suspend / reinstate.
+func partyStatusCommand(name, status, usage string) *ucli.Command {
+	return &ucli.Command{
+		Name: name, Usage: usage,
+		Description: "Example:\n   smki party " + name + " --id 90-B3-D5-1F-30-00-00-0A",
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "id", Usage: "Party ID (EUI-64)", Required: true},
+		}, clientFlags()...),
+		Action: func(c *ucli.Context) error {
+			id, err := euiFlag(c, "id", true)
+			if err != nil {
+				return err
+			}
+			return withClient(c, func(cl *raclient.Client) error {
+				p, err := cl.SetPartyStatus(c.Context, id, status)
+				if err != nil {
+					return err
+				}
+				return show(c, p, "ID\tNAME\tSTATUS", [][]string{{p.ID.String(), p.Name, p.Status}})
+			})
 		},
 	}
 }

@@ -44,8 +44,14 @@ func devicesCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{
 			{
 				Name: "import", Usage: "import a device file, all or nothing (ra-operator)", ArgsUsage: "FILE",
-				Description: `FILE is CSV with the header device_eui64,supplier_user_id,smets (DESIGN.md 5);
-an error names the line, and nothing is imported unless every line is good.
+				Description: `FILE is CSV with the header device_eui64,supplier_user_id,smets (DESIGN.md 5),
+or with the header
+  device_eui64,supplier_user_id,smets,export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from
+to register the device's other registrants too (ES export supplier, RSA supplier agent, ED or GT
+network operator; an empty cell leaves that registration as it is) from effective_from (RFC 3339;
+empty: at once). The verifier refuses (E4) a User's request to a device it is not registered for in
+its role's capacity (docs/policy.md). An error names the line, and nothing is imported unless every
+line is good.
 
 Example:
    smki devices import scenario/devices.csv`,

@@ -62,8 +62,13 @@ func startSidecar(t *testing.T, args ...string) string {
 
 // TestVerifierSidecarFollowsRA runs `smki verifier serve` as a sidecar that
 // follows a real RA over mTLS with a verifier credential: a request from
-// an enrolled Import Supplier is accepted; after the RA revokes that
-// certificate, the sidecar answers REVOKED, learnt from the feed.
+// an enrolled Import Supplier to its own device is accepted; the same
+// Supplier's SR 1.6 to another Supplier's device is E4, by `smki verify`
+// and by the sidecar (issue 16); after `smki party suspend` the sidecar
+// refuses the Supplier's request to its own device PARTY, learnt from the
+// feed, and accepts again after `smki party reinstate`; after the RA
+// revokes the certificate, the sidecar answers REVOKED, learnt from the
+// feed.
 func TestVerifierSidecarFollowsRA(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L4", "L7")
@@ -73,11 +78,20 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 
 	const (
-		party = "90-B3-D5-1F-30-00-00-0A"
-		user  = "90-B3-D5-1F-30-01-00-00"
+		party  = "90-B3-D5-1F-30-00-00-0A"
+		user   = "90-B3-D5-1F-30-01-00-00"
+		partyB = "90-B3-D5-1F-30-00-00-0B"
+		userB  = "90-B3-D5-1F-30-02-00-00"
+		devA   = "00-DB-12-34-56-78-90-A0" // the template's target
+		devB   = "00-DB-12-34-56-78-90-B0"
 	)
 	ra.must("party", "create", "--id", party, "--name", "supplier-a")
 	ra.must("user", "create", "--id", user, "--party", party, "--role", "IS", "--name", "supplier-a-is")
+	ra.must("party", "create", "--id", partyB, "--name", "supplier-b")
+	ra.must("user", "create", "--id", userB, "--party", partyB, "--role", "IS", "--name", "supplier-b-is")
+	devices := filepath.Join(work, "devices.csv")
+	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n"+devA+","+user+",2\n"+devB+","+userB+",2\n"), 0o644)
+	ra.must("devices", "import", devices)
 	sro, aro, ver := filepath.Join(work, "sro"), filepath.Join(work, "aro"), filepath.Join(work, "verifier")
 	ra.must("officer", "add", "--id", "supa-sro", "--name", "Ann Bee", "--kind", "sro", "--party", party, "--out", sro)
 	ra.as(sro).must("officer", "add", "--id", "supa-aro", "--name", "Al Bee", "--kind", "aro", "--party", party, "--out", aro)
@@ -116,17 +130,48 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signTo := func(target string, counter int) []byte {
+		t.Helper()
+		req := []byte(strings.Replace(string(template), ":"+devA+":", ":"+target+":", 1))
+		return []byte(mustRun(t, req, "sign", "--key", key, "--cert", cert, "--counter", fmt.Sprint(counter), "-").stdout)
+	}
 	post := func(counter int) decision {
 		t.Helper()
-		signed := mustRun(t, template, "sign", "--key", key, "--cert", cert, "--counter", fmt.Sprint(counter), "-").stdout
-		return postVerify(t, addr, []byte(signed))
+		return postVerify(t, addr, signTo(devA, counter))
 	}
 	if d := post(1); d.Decision != "accept" {
 		t.Fatalf("before revocation: %+v", d)
 	}
+	// E4 for every role (issue 16): Supplier A's SR 1.6 to Supplier B's
+	// device, by the sidecar and by `smki verify` on the exported bundle.
+	toB := signTo(devB, 2)
+	if d := postVerify(t, addr, toB); d.Code != "E4" || !strings.Contains(d.Reason, userB) {
+		t.Fatalf("sidecar, A's request to B's device: %+v, want E4 naming %s", d, userB)
+	}
+	if r := run(t, toB, "verify", "--bundle", bundle, "--trust", trust, "-"); r.code != 3 || !strings.Contains(r.stdout, `"code":"E4"`) {
+		t.Fatalf("smki verify, A's request to B's device: exit %d %s%s, want 3 and E4", r.code, r.stdout, r.stderr)
+	}
+
+	// Party status through the feed: suspended, A's own-device request is
+	// PARTY; reinstated, accepted again.
+	pre := signTo(devA, 3)
+	ra.must("party", "suspend", "--id", party)
+	suspended := time.Now()
+	ra.refused("E_RA_INACTIVE", "party", "suspend", "--id", party)
+	waitFor(t, 20*time.Second, "PARTY from the feed", func() bool {
+		return postVerify(t, addr, pre).Code == "PARTY"
+	})
+	t.Logf("sidecar refused the suspended party's user %s after `smki party suspend` returned", time.Since(suspended).Round(time.Millisecond))
+	ra.must("party", "reinstate", "--id", party)
+	counter := 4
+	waitFor(t, 20*time.Second, "accept after reinstatement", func() bool {
+		d := post(counter)
+		counter++
+		return d.Decision == "accept"
+	})
+
 	ra.as(aro).must("revoke", "--serial", certs[0].Serial, "--reason", "keyCompromise")
 	start := time.Now()
-	counter := 2
 	waitFor(t, 20*time.Second, "REVOKED from the feed", func() bool {
 		d := post(counter)
 		counter++

@@ -53,6 +53,8 @@ type Action string
 // Actions.
 const (
 	ActCreateParty    Action = "party.create"
+	ActSuspendParty   Action = "party.suspend"
+	ActReinstateParty Action = "party.reinstate"
 	ActCreateUser     Action = "user.create"
 	ActAppointOfficer Action = "officer.appoint"
 	ActRemoveOfficer  Action = "officer.remove"
@@ -155,7 +157,7 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 	ownParty := IsPartyKind(officer.Kind) && officer.PartyID != "" && officer.PartyID == t.PartyID
 	allowed := false
 	switch act {
-	case ActCreateParty, ActCreateUser:
+	case ActCreateParty, ActCreateUser, ActSuspendParty, ActReinstateParty:
 		allowed = officer.Kind == KindRAOperator
 	case ActAppointOfficer:
 		switch {

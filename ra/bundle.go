@@ -85,6 +85,9 @@ func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 		if b.RevocationSeq, err = tx.RevocationSeq(); err != nil {
 			return err
 		}
+		if b.PartySeq, err = partySeq(tx); err != nil {
+			return err
+		}
 		if head, ok, err := lastAuditEntry(tx); err != nil {
 			return err
 		} else if ok {
@@ -113,7 +116,7 @@ func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 			return err
 		}
 		for _, d := range devs {
-			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS})
+			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations})
 		}
 		return bundleCertificates(tx, b)
 	})

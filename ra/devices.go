@@ -6,34 +6,53 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
 
-// DeviceHeader is the required first line of a device file (DESIGN.md 5).
+// DeviceHeader is the first line of a device file (DESIGN.md 5).
 const DeviceHeader = "device_eui64,supplier_user_id,smets"
+
+// DeviceHeaderRegistrations is the first line of a device file that also
+// carries the device's other registrants (docs/cli.md, "devices import"):
+// its export supplier (an ES user), supplier agent (RSA) and network
+// operator (ED or GT), each optional (an empty cell leaves that
+// registration as it is), and effective_from, when they take effect
+// (RFC 3339; empty: at once, replacing earlier registrations in the same
+// capacity). The supplier_user_id column takes effect at once either way.
+const DeviceHeaderRegistrations = DeviceHeader + ",export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from"
+
+// deviceFileCapacities are the capacities of the extra columns, in order.
+var deviceFileCapacities = [3]policy.Capacity{policy.ExportSupplier, policy.SupplierAgent, policy.NetworkOperator}
 
 // MaxDeviceFile caps a device file: a million lines of at most 50 bytes.
 const MaxDeviceFile = 48 << 20
 
 // DeviceRow is one parsed line of a device file.
 type DeviceRow struct {
-	Line         int
-	Device       eui64.ID
-	SupplierUser eui64.ID
-	SMETS        int
+	Line          int
+	Device        eui64.ID
+	SupplierUser  eui64.ID
+	SMETS         int
+	Registrations []bundle.Registration // from the extra columns, if any
 }
 
-// ParseDevices strictly parses a device file: the header line exactly,
-// then one `device_eui64,supplier_user_id,smets` per line (LF or CRLF; a
-// final newline is optional; no blank lines, quotes or extra fields),
-// non-zero EUI-64s, smets 1 or 2, no device twice. The error (ErrDeviceFile)
-// names the first bad line.
+// ParseDevices strictly parses a device file: the header line exactly
+// (DeviceHeader or DeviceHeaderRegistrations), then one line per device
+// with the header's fields (LF or CRLF; a final newline is optional; no
+// blank lines, quotes or extra fields), non-zero EUI-64s, smets 1 or 2,
+// no device twice; with registrations, each extra user empty or a
+// non-zero EUI-64 and effective_from empty or RFC 3339. The error
+// (ErrDeviceFile) names the first bad line.
 func ParseDevices(data []byte) ([]DeviceRow, error) {
 	bad := func(line int, format string, a ...any) error {
 		return fmt.Errorf("%w: line %d: %s", ErrDeviceFile, line, fmt.Sprintf(format, a...))
@@ -46,8 +65,13 @@ func ParseDevices(data []byte) ([]DeviceRow, error) {
 	}
 	data = bytes.TrimSuffix(data, []byte("\n"))
 	lines := strings.Split(string(data), "\n")
-	if strings.TrimSuffix(lines[0], "\r") != DeviceHeader {
-		return nil, bad(1, "header %q, want %q", lines[0], DeviceHeader)
+	fields := 3
+	switch strings.TrimSuffix(lines[0], "\r") {
+	case DeviceHeader:
+	case DeviceHeaderRegistrations:
+		fields = 7
+	default:
+		return nil, bad(1, "header %q, want %q or %q", lines[0], DeviceHeader, DeviceHeaderRegistrations)
 	}
 	out := make([]DeviceRow, 0, len(lines)-1)
 	seen := make(map[eui64.ID]int, len(lines)-1)
@@ -55,8 +79,8 @@ func ParseDevices(data []byte) ([]DeviceRow, error) {
 		n := i + 2
 		l = strings.TrimSuffix(l, "\r")
 		f := strings.Split(l, ",")
-		if len(f) != 3 {
-			return nil, bad(n, "%d fields, want 3", len(f))
+		if len(f) != fields {
+			return nil, bad(n, "%d fields, want %d", len(f), fields)
 		}
 		dev, err := eui64.Parse(f[0])
 		if err != nil || dev.IsZero() {
@@ -74,7 +98,28 @@ func ParseDevices(data []byte) ([]DeviceRow, error) {
 			return nil, bad(n, "device %s already on line %d", dev, prev)
 		}
 		seen[dev] = n
-		out = append(out, DeviceRow{Line: n, Device: dev, SupplierUser: sup, SMETS: smets})
+		row := DeviceRow{Line: n, Device: dev, SupplierUser: sup, SMETS: smets}
+		if fields == 7 {
+			var from time.Time
+			if f[6] != "" {
+				if from, err = time.Parse(time.RFC3339, f[6]); err != nil {
+					return nil, bad(n, "effective_from %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", f[6])
+				}
+				from = from.UTC()
+			}
+			for i, c := range deviceFileCapacities {
+				cell := f[3+i]
+				if cell == "" {
+					continue
+				}
+				u, err := eui64.Parse(cell)
+				if err != nil || u.IsZero() {
+					return nil, bad(n, "%s user %q is not a non-zero EUI-64", c, cell)
+				}
+				row.Registrations = append(row.Registrations, bundle.Registration{Capacity: c, User: u, From: from})
+			}
+		}
+		out = append(out, row)
 	}
 	if len(out) == 0 {
 		return nil, bad(2, "no devices")
@@ -91,9 +136,12 @@ type ImportResult struct {
 
 // ImportDevices registers every device of a device file in one
 // transaction, all or nothing: an ra-operator only; every supplier user
-// must exist and be a supplier user (IS, ES, GS), else the error names
-// the line. A device already registered is re-registered (change of
-// supplier).
+// must exist and be a supplier user (IS, ES, GS), and every other
+// registrant a user whose role registers in that capacity
+// (policy.DefaultDeviceRules: ES export supplier, RSA supplier agent, ED
+// or GT network operator), else the error names the line. A device
+// already registered is re-registered (change of supplier); its other
+// registrations merge (mergeRegistrations).
 func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (ImportResult, error) {
 	rows, err := ParseDevices(data)
 	if err != nil {
@@ -107,6 +155,7 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 		}
 		res = ImportResult{Devices: len(rows)}
 		suppliers := map[eui64.ID]error{}
+		registrants := map[string]error{}
 		now := s.now().UTC()
 		for _, r := range rows {
 			serr, ok := suppliers[r.SupplierUser]
@@ -117,16 +166,33 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 			if serr != nil {
 				return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, serr)
 			}
+			for _, reg := range r.Registrations {
+				k := string(reg.Capacity) + "/" + reg.User.String()
+				rerr, ok := registrants[k]
+				if !ok {
+					rerr = checkRegistrant(tx, reg.Capacity, reg.User)
+					registrants[k] = rerr
+				}
+				if rerr != nil {
+					return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, rerr)
+				}
+			}
 			old, err := getDevice(tx, r.Device)
-			switch {
-			case errIsNotFound(err):
-				res.Added++
-			case err != nil:
+			notFound := errIsNotFound(err)
+			if err != nil && !notFound {
 				return "", err
-			case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS:
+			}
+			regs, err := mergeRegistrations(old.Registrations, r.Registrations, now)
+			if err != nil {
+				return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, err)
+			}
+			switch {
+			case notFound:
+				res.Added++
+			case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS || !slices.Equal(old.Registrations, regs):
 				res.Changed++
 			}
-			d := Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now}
+			d := Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now, Registrations: regs}
 			if err := tx.PutRecord(kindDevice, r.Device.String(), encodeDevice(d)); err != nil {
 				return "", fmt.Errorf("%w: device %s: %w", ErrInternal, r.Device, err)
 			}
@@ -151,6 +217,63 @@ func checkSupplierUser(tx store.Tx, id eui64.ID) error {
 		return fmt.Errorf("user %s has User Role %s, not a supplier role (IS, ES, GS)", id, u.Role)
 	}
 	return nil
+}
+
+// checkRegistrant: id is a user whose role registers in capacity c.
+func checkRegistrant(tx store.Tx, c policy.Capacity, id eui64.ID) error {
+	u, err := tx.GetUser(id.String())
+	if err != nil {
+		if errIsNotFound(err) {
+			return fmt.Errorf("%s user %s is unknown", c, id)
+		}
+		return err
+	}
+	if got, ok := policy.DefaultDeviceRules().CapacityOf(role.UserRole(u.Role)); !ok || got != c {
+		return fmt.Errorf("user %s has User Role %s, which is not registered as %s", id, u.Role, c)
+	}
+	return nil
+}
+
+// mergeRegistrations applies a device file row's registrations to the
+// stored ones: in each capacity the row names, the stored entries taking
+// effect before the new one's From stay (until it takes effect), later
+// ones are replaced. Then, per capacity, entries already superseded at
+// now are dropped. At most bundle.MaxRegistrations remain, else an error.
+func mergeRegistrations(old, add []bundle.Registration, now time.Time) ([]bundle.Registration, error) {
+	if len(add) == 0 {
+		return old, nil
+	}
+	var out []bundle.Registration
+	for _, o := range old {
+		keep := true
+		for _, a := range add {
+			if o.Capacity == a.Capacity && !o.From.Before(a.From) {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, o)
+		}
+	}
+	out = append(out, add...)
+	// Drop what is superseded at now: an entry in force (From <= now)
+	// that another entry in force with a later From replaces.
+	compact := out[:0:0]
+	for i, o := range out {
+		superseded := false
+		for j, p := range out {
+			if i != j && p.Capacity == o.Capacity && !p.From.After(now) && p.From.After(o.From) {
+				superseded = true
+			}
+		}
+		if !superseded {
+			compact = append(compact, o)
+		}
+	}
+	if len(compact) > bundle.MaxRegistrations {
+		return nil, fmt.Errorf("device would have %d registrations, at most %d", len(compact), bundle.MaxRegistrations)
+	}
+	return compact, nil
 }
 
 // ListDevices returns the registry, optionally of one supplier user. RA
@@ -196,16 +319,35 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) (
 // read whole for every bundle, so they use a fixed binary layout rather
 // than JSON (decoding JSON dominated the bundle export): device (8 bytes),
 // supplier user (8), SMETS (1), import time in Unix nanoseconds (8, big
-// endian), then the importing officer's ID.
+// endian), then the importing officer's ID; with registrations, a NUL
+// (never in an officer ID, so older records without it read the same)
+// and per registration its capacity's index in policy.Capacities (1
+// byte), its user (8) and its From in Unix nanoseconds (8; 0 for none).
 const deviceRecordFixed = 8 + 8 + 1 + 8
 
+const deviceRegistrationSize = 1 + 8 + 8
+
 func encodeDevice(d Device) []byte {
-	b := make([]byte, 0, deviceRecordFixed+len(d.ImportedBy))
+	b := make([]byte, 0, deviceRecordFixed+len(d.ImportedBy)+1+len(d.Registrations)*deviceRegistrationSize)
 	b = append(b, d.Device[:]...)
 	b = append(b, d.SupplierUser[:]...)
 	b = append(b, byte(d.SMETS))
 	b = binary.BigEndian.AppendUint64(b, uint64(d.ImportedAt.UnixNano()))
-	return append(b, d.ImportedBy...)
+	b = append(b, d.ImportedBy...)
+	if len(d.Registrations) == 0 {
+		return b
+	}
+	b = append(b, 0)
+	for _, r := range d.Registrations {
+		b = append(b, byte(slices.Index(policy.Capacities(), r.Capacity)))
+		b = append(b, r.User[:]...)
+		var from uint64
+		if !r.From.IsZero() {
+			from = uint64(r.From.UnixNano())
+		}
+		b = binary.BigEndian.AppendUint64(b, from)
+	}
+	return b
 }
 
 func decodeDevice(b []byte) (Device, error) {
@@ -217,7 +359,29 @@ func decodeDevice(b []byte) (Device, error) {
 	copy(d.SupplierUser[:], b[8:16])
 	d.SMETS = int(b[16])
 	d.ImportedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[17:25]))).UTC()
-	d.ImportedBy = string(b[25:])
+	rest := b[25:]
+	nul := bytes.IndexByte(rest, 0)
+	if nul < 0 {
+		d.ImportedBy = string(rest)
+		return d, nil
+	}
+	d.ImportedBy = string(rest[:nul])
+	regs := rest[nul+1:]
+	if len(regs)%deviceRegistrationSize != 0 || len(regs) == 0 {
+		return d, fmt.Errorf("%w: device record with %d bytes of registrations", ErrInternal, len(regs))
+	}
+	caps := policy.Capacities()
+	for ; len(regs) > 0; regs = regs[deviceRegistrationSize:] {
+		if int(regs[0]) >= len(caps) {
+			return d, fmt.Errorf("%w: device record with capacity %d", ErrInternal, regs[0])
+		}
+		r := bundle.Registration{Capacity: caps[regs[0]]}
+		copy(r.User[:], regs[1:9])
+		if n := binary.BigEndian.Uint64(regs[9:17]); n != 0 {
+			r.From = time.Unix(0, int64(n)).UTC()
+		}
+		d.Registrations = append(d.Registrations, r)
+	}
 	return d, nil
 }
 

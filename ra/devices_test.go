@@ -2,11 +2,15 @@ package ra
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
 )
 
 func TestParseDevices(t *testing.T) {
@@ -113,13 +117,135 @@ func TestDeviceRecordRoundTrip(t *testing.T) {
 	for _, d := range []Device{
 		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A0"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 2, ImportedBy: "admin", ImportedAt: at},
 		{Device: eui64.MustParse("FF-FF-FF-FF-FF-FF-FF-FF"), SupplierUser: eui64.MustParse("00-00-00-00-00-00-00-01"), SMETS: 1, ImportedAt: at},
+		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A1"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 2, ImportedBy: "admin", ImportedAt: at,
+			Registrations: []bundle.Registration{{Capacity: policy.NetworkOperator, User: eui64.MustParse("90-B3-D5-1F-30-05-00-01")},
+				{Capacity: policy.SupplierAgent, User: eui64.MustParse("90-B3-D5-1F-30-05-00-02"), From: at}}},
 	} {
 		got, err := decodeDevice(encodeDevice(d))
-		if err != nil || got != d {
+		if err != nil || !reflect.DeepEqual(got, d) {
 			t.Fatalf("round trip %+v -> %+v, %v", d, got, err)
 		}
 	}
 	if _, err := decodeDevice(make([]byte, deviceRecordFixed-1)); CodeOf(err) != ErrInternal.Error() {
 		t.Fatalf("short record: %v", err)
 	}
+}
+
+func TestParseDeviceRegistrations(t *testing.T) {
+	t.Parallel()
+	const d1, u, es, no = "00-DB-12-34-56-78-90-A0", "90-B3-D5-1F-30-01-00-01", "90-B3-D5-1F-30-04-00-01", "90-B3-D5-1F-30-05-00-01"
+	h := DeviceHeaderRegistrations + "\n"
+	tests := []struct {
+		name, file string
+		regs       int
+		line       string
+	}{
+		{"all", h + d1 + "," + u + ",2," + es + ",," + no + ",2026-01-01T00:00:00Z\n", 2, ""},
+		{"none", h + d1 + "," + u + ",2,,,,\n", 0, ""},
+		{"bad time", h + d1 + "," + u + ",2," + es + ",,,tomorrow\n", 0, "line 2"},
+		{"bad user", h + d1 + "," + u + ",2,x,,,\n", 0, "line 2"},
+		{"zero user", h + d1 + "," + u + ",2,,00-00-00-00-00-00-00-00,,\n", 0, "line 2"},
+		{"three fields", h + d1 + "," + u + ",2\n", 0, "line 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rows, err := ParseDevices([]byte(tc.file))
+			if tc.line == "" {
+				if err != nil || len(rows) != 1 || len(rows[0].Registrations) != tc.regs {
+					t.Fatalf("got %+v, %v", rows, err)
+				}
+				return
+			}
+			if CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), tc.line+":") {
+				t.Fatalf("got %v, want %s at %s", err, ErrDeviceFile, tc.line)
+			}
+		})
+	}
+}
+
+func TestMergeRegistrations(t *testing.T) {
+	t.Parallel()
+	now := testStart
+	a, b, c := eui64.MustParse("90-B3-D5-1F-30-05-00-01"), eui64.MustParse("90-B3-D5-1F-30-05-00-02"), eui64.MustParse("90-B3-D5-1F-30-05-00-03")
+	reg := func(u eui64.ID, from time.Time) bundle.Registration {
+		return bundle.Registration{Capacity: policy.NetworkOperator, User: u, From: from}
+	}
+	exp := bundle.Registration{Capacity: policy.ExportSupplier, User: c}
+	tests := []struct {
+		name     string
+		old, add []bundle.Registration
+		want     []bundle.Registration
+	}{
+		{"first", nil, []bundle.Registration{reg(a, time.Time{})}, []bundle.Registration{reg(a, time.Time{})}},
+		{"nothing added", []bundle.Registration{reg(a, time.Time{})}, nil, []bundle.Registration{reg(a, time.Time{})}},
+		{"immediate replaces", []bundle.Registration{reg(a, time.Time{}), exp}, []bundle.Registration{reg(b, time.Time{})}, []bundle.Registration{exp, reg(b, time.Time{})}},
+		{"future keeps the current until then", []bundle.Registration{reg(a, time.Time{})}, []bundle.Registration{reg(b, now.Add(time.Hour))},
+			[]bundle.Registration{reg(a, time.Time{}), reg(b, now.Add(time.Hour))}},
+		{"past supersedes", []bundle.Registration{reg(a, time.Time{})}, []bundle.Registration{reg(b, now.Add(-time.Hour))},
+			[]bundle.Registration{reg(b, now.Add(-time.Hour))}},
+		{"a later future one is replaced", []bundle.Registration{reg(a, time.Time{}), reg(b, now.Add(2*time.Hour))}, []bundle.Registration{reg(c, now.Add(time.Hour))},
+			[]bundle.Registration{reg(a, time.Time{}), reg(c, now.Add(time.Hour))}},
+	}
+	for _, tc := range tests {
+		got, err := mergeRegistrations(tc.old, tc.add, now)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+	var many []bundle.Registration
+	for i := range bundle.MaxRegistrations + 1 {
+		many = append(many, reg(a, now.Add(time.Duration(i+1)*time.Hour)))
+	}
+	if _, err := mergeRegistrations(nil, many, now); err == nil {
+		t.Error("more than MaxRegistrations accepted")
+	}
+}
+
+// TestImportDeviceRegistrations: registrants must have the role of their
+// capacity; an import stores them, the record keeps them, the bundle
+// carries them.
+func TestImportDeviceRegistrations(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
+	es := s.user("90-B3-D5-1F-30-06-00-02", s.otherSupplier, role.ExportSupplier)
+	from := testStart.Add(24 * time.Hour).UTC()
+	row := func(exp, agent, no eui64.ID) string {
+		cell := func(id eui64.ID) string {
+			if id.IsZero() {
+				return ""
+			}
+			return id.String()
+		}
+		return DeviceHeaderRegistrations + "\n" + s.devA.String() + "," + s.userIS.String() + ",1," + cell(exp) + "," + cell(agent) + "," + cell(no) + "," + from.Format(time.RFC3339) + "\n"
+	}
+	for name, file := range map[string]string{
+		"ED as export supplier":  row(ed, eui64.ID{}, eui64.ID{}),
+		"ES as network operator": row(eui64.ID{}, eui64.ID{}, es),
+		"unknown supplier agent": row(eui64.ID{}, eui64.MustParse("90-B3-D5-1F-30-06-00-99"), eui64.ID{}),
+	} {
+		if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(file)); CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("%s: %v, want %s at line 2", name, err, ErrDeviceFile)
+		}
+	}
+	res, err := s.svc.ImportDevices(ctx, s.admin, []byte(row(es, eui64.ID{}, ed)))
+	if err != nil || res.Changed != 1 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	b, err := s.svc.BuildBundle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []bundle.Registration{{Capacity: policy.ExportSupplier, User: es, From: from}, {Capacity: policy.NetworkOperator, User: ed, From: from}}
+	for _, d := range b.Devices {
+		if d.Device == s.devA {
+			if !reflect.DeepEqual(d.Registrations, want) {
+				t.Fatalf("bundle device %+v, want registrations %+v", d, want)
+			}
+			return
+		}
+	}
+	t.Fatal("device not in the bundle")
 }

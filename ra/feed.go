@@ -66,6 +66,23 @@ func WithFeedTuning(pageSize int, poll time.Duration) Option {
 // seconds and they reveal nothing the signed pages do not; refusals are
 // audited.
 func (s *Service) Revocations(ctx context.Context, a Actor, since uint64, wait time.Duration) ([]byte, error) {
+	return s.Feed(ctx, a, FeedQuery{Since: since, Wait: wait})
+}
+
+// FeedQuery is one feed request: Since and Wait as for Revocations, and
+// Parties, when set, the party-status sequence the follower has
+// (parties=M): a page is then answered at once, not held, while the RA's
+// party-status sequence is higher (docs/bundle.md, "Party status").
+type FeedQuery struct {
+	Since   uint64
+	Wait    time.Duration
+	Parties *uint64
+}
+
+// Feed is Revocations with the party-status part of the feed: every page
+// carries party_seq and the parties that are not active.
+func (s *Service) Feed(ctx context.Context, a Actor, q FeedQuery) ([]byte, error) {
+	since, wait := q.Since, q.Wait
 	if s.signer == nil {
 		return nil, fmt.Errorf("%w: no system signer configured; the feed is not published", ownpki.ErrSigner)
 	}
@@ -80,13 +97,15 @@ func (s *Service) Revocations(ctx context.Context, a Actor, since uint64, wait t
 	drain := s.feed.draining()
 	for expired := false; ; {
 		// Take the wake-up channel before reading the store, so that a
-		// revocation committing in between is never missed.
+		// revocation or party-status change committing in between is
+		// never missed.
 		changed := s.feed.changed()
 		page, err := s.feedPage(ctx, since)
 		if err != nil {
 			return nil, err
 		}
-		if len(page.Revoked) > 0 || expired {
+		partyNews := q.Parties != nil && page.PartySeq > *q.Parties
+		if len(page.Revoked) > 0 || partyNews || expired {
 			env, err := s.signer.SignFeedPage(page)
 			if err != nil {
 				return nil, fmt.Errorf("%w: signing feed page: %w", ownpki.ErrSigner, err)
@@ -156,6 +175,10 @@ func (s *Service) authorizeFeed(ctx context.Context, a Actor) error {
 func (s *Service) feedPage(ctx context.Context, since uint64) (*bundle.FeedPage, error) {
 	page := &bundle.FeedPage{Seq: since, Revoked: []bundle.RevokedCert{}}
 	err := s.st.View(ctx, func(tx store.Tx) error {
+		if err := feedParties(tx, page); err != nil {
+			return err
+		}
+		s.feed.advanceParty(page.PartySeq)
 		cur, err := tx.RevocationSeq()
 		if err != nil {
 			return fmt.Errorf("%w: revocation sequence: %w", ErrInternal, err)

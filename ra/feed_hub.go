@@ -26,6 +26,7 @@ type feedHub struct {
 
 	mu      sync.Mutex
 	seq     uint64        // highest sequence seen committed
+	pseq    uint64        // highest party-status sequence seen committed
 	ch      chan struct{} // closed (and replaced) when seq advances
 	waiters int           // held requests
 	polling bool          // the poller goroutine is running
@@ -70,10 +71,27 @@ func (h *feedHub) advance(seq uint64) {
 		return
 	}
 	h.seq = seq
+	h.wakeLocked()
+}
+
+// wakeLocked answers every held request's wait. h.mu held.
+func (h *feedHub) wakeLocked() {
 	if h.ch != nil {
 		close(h.ch)
 		h.ch = nil
 	}
+}
+
+// advanceParty records that party-status sequence seq has committed and
+// wakes every held request if that is news.
+func (h *feedHub) advanceParty(seq uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if seq <= h.pseq {
+		return
+	}
+	h.pseq = seq
+	h.wakeLocked()
 }
 
 // committed is advance for revocations that have just committed.
@@ -136,10 +154,13 @@ func (h *feedHub) pollStore(st store.Store, log *slog.Logger) {
 			return
 		}
 		h.mu.Unlock()
-		var seq uint64
+		var seq, pseq uint64
 		err := st.View(context.Background(), func(tx store.Tx) error {
 			var err error
-			seq, err = tx.RevocationSeq()
+			if seq, err = tx.RevocationSeq(); err != nil {
+				return err
+			}
+			pseq, err = partySeq(tx)
 			return err
 		})
 		if err != nil {
@@ -147,6 +168,7 @@ func (h *feedHub) pollStore(st store.Store, log *slog.Logger) {
 			continue
 		}
 		h.advance(seq)
+		h.advanceParty(pseq)
 	}
 }
 

@@ -188,9 +188,10 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		if _, err := activeSCUser(tx, e.SRPUser); err != nil {
 			return "", err
 		}
-		p.Status = PartyFailed
-		if err := tx.PutParty(p); err != nil {
-			return "", storeErr("party "+p.ID, err)
+		if p.Status != PartyFailed {
+			if _, err := putPartyStatus(tx, p, PartyFailed); err != nil {
+				return "", err
+			}
 		}
 		e.ApprovedBy, e.ApprovedAt, e.State = me.ID, &now, bundle.EventApproved
 		if e.RevokeAt == nil {

@@ -107,6 +107,9 @@ type Device struct {
 	SMETS        int       `json:"smets"`
 	ImportedBy   string    `json:"imported_by"`
 	ImportedAt   time.Time `json:"imported_at"`
+	// Registrations are the device's other registrants (export supplier,
+	// supplier agent, network operator), each from its effective time.
+	Registrations []bundle.Registration `json:"registrations,omitempty"`
 }
 
 // AllowList is a stored allow-list override of one User Role.

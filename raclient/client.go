@@ -177,6 +177,13 @@ func (c *Client) GetParty(ctx context.Context, id eui64.ID) (ra.Party, error) {
 	return p, c.do(ctx, http.MethodGet, "/v1/parties/"+id.String(), nil, &p)
 }
 
+// SetPartyStatus: POST /v1/parties/{id}/status, status "suspended" or
+// "active" (reinstate).
+func (c *Client) SetPartyStatus(ctx context.Context, id eui64.ID, status string) (ra.Party, error) {
+	var p ra.Party
+	return p, c.do(ctx, http.MethodPost, "/v1/parties/"+id.String()+"/status", raapi.PartyStatusBody{Status: status}, &p)
+}
+
 // CreateUser: POST /v1/users.
 func (c *Client) CreateUser(ctx context.Context, id, partyID eui64.ID, r role.UserRole, name string) (ra.User, error) {
 	var u ra.User

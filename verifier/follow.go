@@ -105,13 +105,15 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 }
 
 // SyncRevocations makes one feed request (the RA may hold it open until
-// there is news) and applies the page. It reports whether a page was
+// there is news: a revocation, or a party-status change beyond the
+// Verifier's PartySeq) and applies the page. It reports whether a page was
 // applied. An empty page (the RA's wait elapsed) is applied too: it
 // refreshes the age of the revocation data. 204 No Content (an RA that
 // answers a timed-out wait without a page) changes nothing.
 func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 	since := f.Verifier.RevocationSeq()
-	data, status, err := f.get(ctx, "/v1/revocations?since="+strconv.FormatUint(since, 10), bundle.MaxFeedSize)
+	path := "/v1/revocations?since=" + strconv.FormatUint(since, 10) + "&parties=" + strconv.FormatUint(f.Verifier.PartySeq(), 10)
+	data, status, err := f.get(ctx, path, bundle.MaxFeedSize)
 	if err != nil {
 		return false, err
 	}

@@ -16,6 +16,12 @@ type PartyBody struct {
 	Name string `json:"name"`
 }
 
+// PartyStatusBody is POST /v1/parties/{id}/status: "suspended" or
+// "active" (reinstate).
+type PartyStatusBody struct {
+	Status string `json:"status"`
+}
+
 type UserBody struct {
 	ID      string `json:"id"`
 	PartyID string `json:"party_id"`

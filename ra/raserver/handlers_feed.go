@@ -9,7 +9,7 @@ import (
 	"github.com/smki/smki/ra"
 )
 
-// revocations serves GET /v1/revocations?since=SEQ[&wait=DURATION]: the
+// revocations serves GET /v1/revocations?since=SEQ[&wait=DURATION][&parties=M]: the
 // signed feed envelope (Service.Revocations), as is: the bytes are the
 // signed document, so they are not re-encoded.
 func (s *server) revocations(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
@@ -30,7 +30,15 @@ func (s *server) revocations(w http.ResponseWriter, r *http.Request, a ra.Actor)
 	if wait > 0 {
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + longAnswerGrace))
 	}
-	env, err := s.svc.Revocations(r.Context(), a, since, wait)
+	fq := ra.FeedQuery{Since: since, Wait: wait}
+	if raw := q.Get("parties"); raw != "" {
+		n, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: parties %q is not a decimal sequence number", ra.ErrBadRequest, raw)
+		}
+		fq.Parties = &n
+	}
+	env, err := s.svc.Feed(r.Context(), a, fq)
 	if err != nil {
 		if r.Context().Err() != nil {
 			// The follower went away (or the server is shutting down):

@@ -33,6 +33,23 @@ func (s *server) createParty(w http.ResponseWriter, r *http.Request, a ra.Actor)
 	return nil
 }
 
+func (s *server) setPartyStatus(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	id, err := reqEUI("party id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var b raapi.PartyStatusBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	p, err := s.svc.SetPartyStatus(r.Context(), a, id, b.Status)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
 func (s *server) listParties(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	ps, err := s.svc.ListParties(r.Context(), a)
 	if err != nil {

@@ -81,6 +81,7 @@ func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	v1("POST /v1/parties", s.createParty)
 	v1("GET /v1/parties", s.listParties)
 	v1("GET /v1/parties/{id}", s.getParty)
+	v1("POST /v1/parties/{id}/status", s.setPartyStatus)
 	v1("POST /v1/users", s.createUser)
 	v1("GET /v1/users", s.listUsers)
 	v1("POST /v1/officers", s.appointOfficer)

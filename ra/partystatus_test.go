@@ -1,0 +1,109 @@
+package ra
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/store"
+)
+
+// TestSetPartyStatus: an ra-operator suspends and reinstates a party in
+// one audited transaction that advances the party-status sequence; a
+// held feed request with parties=M is answered at once with the list; the
+// bundle carries the sequence; others may not, and no-op changes and a
+// failed party are refused with nothing written.
+func TestSetPartyStatus(t *testing.T) {
+	t.Parallel()
+	f := newFeedEnv(t)
+	ctx := context.Background()
+	seqOf := func() uint64 {
+		var n uint64
+		if err := f.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			n, err = partySeq(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// A follower at party_seq 0 is held (no news) until the suspension.
+	zero := uint64(0)
+	got := make(chan []byte, 1)
+	go func() {
+		env, err := f.svc.Feed(ctx, f.admin, FeedQuery{Since: 0, Wait: MaxFeedWait, Parties: &zero})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- env
+	}()
+	for f.svc.HeldFeedRequests() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		who    Actor
+		status string
+		want   error
+	}{
+		{"party officer may not", f.sroSup, "suspended", ErrForbidden},
+		{"bad status", f.admin, "failed", ErrBadRequest},
+		{"already active", f.admin, "active", ErrInactive},
+	} {
+		before := f.auditLen()
+		if _, err := f.svc.SetPartyStatus(ctx, tc.who, f.supplier, tc.status); !errors.Is(err, tc.want) {
+			t.Fatalf("%s: err %v, want %v", tc.name, err, tc.want)
+		}
+		if seqOf() != 0 {
+			t.Fatalf("%s: party_seq advanced", tc.name)
+		}
+		if tc.want != ErrBadRequest && f.auditLen() != before+1 {
+			t.Fatalf("%s: refusal not audited", tc.name)
+		}
+	}
+
+	before := f.auditLen()
+	p, err := f.svc.SetPartyStatus(ctx, f.admin, f.supplier, "suspended")
+	if err != nil || p.Status != "suspended" {
+		t.Fatalf("suspend: %+v %v", p, err)
+	}
+	if seqOf() != 1 || f.auditLen() != before+1 {
+		t.Fatalf("suspend: party_seq %d, audit +%d", seqOf(), f.auditLen()-before)
+	}
+	if last := f.auditTail(1)[0]; last.Action != string(ActSuspendParty) {
+		t.Fatalf("audit %+v", last)
+	}
+	select {
+	case env := <-got:
+		page := f.open(t, env)
+		if page.PartySeq != 1 || len(page.Parties) != 1 || page.Parties[0].ID != f.supplier || page.Parties[0].Status != bundle.StatusSuspended {
+			t.Fatalf("page %+v", page)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the held feed request was not answered by the suspension")
+	}
+	if _, err := f.svc.SetPartyStatus(ctx, f.admin, f.supplier, "suspended"); !errors.Is(err, ErrInactive) {
+		t.Fatalf("second suspension: %v", err)
+	}
+	b, err := f.svc.BuildBundle(ctx)
+	if err != nil || b.PartySeq != 1 {
+		t.Fatalf("bundle party_seq %d, %v", b.PartySeq, err)
+	}
+	if _, err := f.svc.SetPartyStatus(ctx, f.admin, f.supplier, "active"); err != nil {
+		t.Fatal(err)
+	}
+	// Reinstated: a follower at 1 is answered at once, with no party.
+	one := uint64(1)
+	env, err := f.svc.Feed(ctx, f.admin, FeedQuery{Wait: MaxFeedWait, Parties: &one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := f.open(t, env); page.PartySeq != 2 || len(page.Parties) != 0 {
+		t.Fatalf("after reinstatement: %+v", page)
+	}
+}
