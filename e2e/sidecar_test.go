@@ -24,6 +24,27 @@ import (
 // at cleanup; its log is shown if the test failed.
 func startSidecar(t *testing.T, args ...string) string {
 	t.Helper()
+	return startSidecarProc(t, args...).addr
+}
+
+// sidecarProc is a running `smki verifier serve`.
+type sidecarProc struct {
+	addr   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// kill sends SIGKILL to the sidecar's process group and waits for it to
+// exit: no shutdown code runs.
+func (p *sidecarProc) kill() {
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.exited
+}
+
+// startSidecarProc is startSidecar returning the process, for tests that
+// kill it.
+func startSidecarProc(t *testing.T, args ...string) *sidecarProc {
+	t.Helper()
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
 	cmd := exec.Command(smkiBin, append([]string{"verifier", "serve", "--listen", "127.0.0.1:0", "--ready-file", ready}, args...)...)
@@ -57,7 +78,7 @@ func startSidecar(t *testing.T, args ...string) string {
 		addr, err = os.ReadFile(ready)
 		return err == nil && len(addr) > 0
 	})
-	return string(addr)
+	return &sidecarProc{addr: string(addr), cmd: cmd, exited: exited}
 }
 
 // TestVerifierSidecarFollowsRA runs `smki verifier serve` as a sidecar that
