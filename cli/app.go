@@ -54,6 +54,7 @@ func commands() []*ucli.Command {
 		revokeCommand(),
 		certsCommand(),
 		certCommand(),
+		repoCommand(),
 		auditCommand(),
 		solrCommand(),
 		adtCommand(),

@@ -8,12 +8,13 @@ import (
 	"github.com/smki/smki/raclient"
 )
 
-// certCommand: certificates out of the RA (get) and the SMKI view of a
-// certificate file (inspect, cert_inspect.go).
+// certCommand: certificates out of the RA (get), the SMKI view of a
+// certificate file (inspect, cert_inspect.go) and a certificate's status
+// over OCSP (status, repo.go).
 func certCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "cert",
-		Usage: "download an Organisation Certificate by serial, or inspect one",
+		Usage: "download an Organisation Certificate by serial, inspect one, or ask its status",
 		Subcommands: []*ucli.Command{
 			{
 				Name:  "get",
@@ -58,6 +59,7 @@ Example:
 					})
 				},
 			},
+			certStatusCommand(),
 		},
 	}
 }
