@@ -60,7 +60,10 @@ func repoCommand() *ucli.Command {
 			Description: `Serving DIR with any web server answers the repository's URLs (docs/repository.md)
    with the same bytes, except search and changes, which are live only. Run it
    again (e.g. from a timer) to bring the copy up to date: the mirror's
-   index.json records the issuance and revocation sequences it reflects.`,
+   index.json records the issuance and revocation sequences it reflects.
+
+Example:
+   smki repo mirror --ra https://ra.example:8443 --tls-ca access-root.pem --out /srv/smki`,
 			Flags: append(relyingFlags(),
 				&ucli.StringFlag{Name: "out", Usage: "mirror `DIR`", Required: true},
 				&ucli.BoolFlag{Name: "json", Usage: "print the run's figures as JSON"}),
@@ -93,7 +96,10 @@ func certStatusCommand() *ucli.Command {
 		Description: `The answer's signature is verified against the Issuing OCA certificate (--issuer,
    or fetched from the server's /repo/ca/issuing.pem over the verified TLS
    connection) before it is believed. Exit 0 whatever the status; --json for
-   scripts.`,
+   scripts.
+
+Example:
+   smki cert status --ra https://ra.example:8443 --tls-ca access-root.pem --serial 1a2b3c`,
 		Flags: append(relyingFlags(),
 			&ucli.StringFlag{Name: "serial", Usage: "certificate serial `HEX`", Required: true},
 			&ucli.StringFlag{Name: "issuer", Usage: "Issuing OCA certificate `PEM` (default: fetched from the server)"},
