@@ -1,14 +1,21 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/csrtest"
 )
 
@@ -16,7 +23,9 @@ import (
 // binary: a key certified for an IS user's XML Signing certificate,
 // re-encoded with a trailing element in its SubjectPublicKeyInfo, was
 // certified again for an ES user's Digital Signing certificate and again for
-// the IS user in enrol mode. Both are refused with E_RA_CSR_NOT_CANONICAL.
+// the IS user in enrol mode. The CLI refuses both before sending (exit 2,
+// E_CSR_NOT_CANONICAL) and the RA refuses both when sent directly
+// (400 E_RA_CSR_NOT_CANONICAL).
 func TestFinding2KeyReencodedRefused(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
@@ -68,11 +77,35 @@ func TestFinding2KeyReencodedRefused(t *testing.T) {
 		os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), 0o600)
 		return f
 	}
-	v := variants[0]
-	ra.refused("E_RA_CSR_NOT_CANONICAL", "enroll", "--user-id", esU, "--profile", "digital-signing",
-		"--csr", reencoded(mustReadFile(t, csrFile(esU, "digital-signing", "ES")), v.SPKI), "--out", filepath.Join(work, "es.pem"))
-	ra.refused("E_RA_CSR_NOT_CANONICAL", "enroll", "--user-id", isU, "--profile", "xml-signing",
-		"--csr", reencoded(mustReadFile(t, csrFile(isU, "xml-signing", "IS")), variants[1].SPKI), "--out", filepath.Join(work, "is2.pem"))
+	// The client checks the request with the CA's own parser before sending
+	// it (issue 15), so the CLI refuses it locally as a usage error (exit 2);
+	// the RA must refuse the same bytes when a client sends them anyway.
+	sroTLS, err := credential.ClientTLS(sro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sroTLS.ServerName = "localhost"
+	direct := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: sroTLS}}
+	for i, c := range []struct{ user, profile, role, out string }{
+		{esU, "digital-signing", "ES", "es.pem"},
+		{isU, "xml-signing", "IS", "is2.pem"},
+	} {
+		csr := reencoded(mustReadFile(t, csrFile(c.user, c.profile, c.role)), variants[i].SPKI)
+		r := ra.run("enroll", "--user-id", c.user, "--profile", c.profile, "--csr", csr, "--out", filepath.Join(work, c.out))
+		if r.code != 2 || !strings.Contains(r.stderr, "E_CSR_NOT_CANONICAL") {
+			t.Fatalf("smki enroll %s with a re-encoded key: exit %d, want 2 with E_CSR_NOT_CANONICAL\n%s%s", c.user, r.code, r.stdout, r.stderr)
+		}
+		body, _ := json.Marshal(map[string]string{"user_id": c.user, "profile": c.profile, "csr": string(mustReadFile(t, csr))})
+		resp, err := direct.Post(ra.url+"/v1/enroll", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), "E_RA_CSR_NOT_CANONICAL") {
+			t.Fatalf("POST /v1/enroll %s with a re-encoded key: %d %s; want 400 E_RA_CSR_NOT_CANONICAL", c.user, resp.StatusCode, answer)
+		}
+	}
 }
 
 func mustReadFile(t *testing.T, path string) []byte {
