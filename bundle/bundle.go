@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -83,6 +84,9 @@ type Bundle struct {
 	// bundle, evidence for `smki audit verify --checkpoint`. The verifier
 	// itself does not use it; it is declared so the strict decoder accepts it.
 	AuditHead *AuditHead `json:"audit_head,omitempty"`
+	// Signer is the envelope's signer certificate, set by Open (never
+	// encoded): the Verifier refuses a bundle whose signer is revoked.
+	Signer *x509.Certificate `json:"-"`
 }
 
 // AuditHead names the last audit entry the RA had committed when it built

@@ -59,8 +59,12 @@ func Sign(b *Bundle, signer crypto.Signer, chain []*x509.Certificate) ([]byte, e
 // now, digitalSignature, OU=89, signature over the payload) and decodes the
 // payload strictly (unknown fields refused), then validates it. now is used
 // for the signer's validity; the bundle's age is judged by the Verifier.
+// The signer's certificate is returned in Bundle.Signer: whether it is
+// revoked is for the caller that holds revocation data (the Verifier
+// refuses a bundle whose signer is revoked by its CRLs, its feed or the
+// bundle itself, ErrSignerRevoked).
 func Open(data []byte, roots *x509.CertPool, now time.Time) (*Bundle, error) {
-	payload, err := open(data, BundleFormat, MaxBundleSize, roots, now)
+	payload, signer, err := open(data, BundleFormat, MaxBundleSize, roots, now)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +75,7 @@ func Open(data []byte, roots *x509.CertPool, now time.Time) (*Bundle, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
+	b.Signer = signer
 	return &b, nil
 }
 
@@ -98,47 +103,49 @@ func seal(format string, payload []byte, signer crypto.Signer, chain []*x509.Cer
 	return json.Marshal(env)
 }
 
-// open checks an envelope and returns its payload bytes.
-func open(data []byte, format string, limit int, roots *x509.CertPool, now time.Time) ([]byte, error) {
+// open checks an envelope and returns its payload bytes and the signer's
+// certificate (whose revocation is the verifier's to judge: it holds the
+// CRLs and the feed).
+func open(data []byte, format string, limit int, roots *x509.CertPool, now time.Time) ([]byte, *x509.Certificate, error) {
 	if len(data) > limit {
-		return nil, fmt.Errorf("%w: %d bytes, cap %d", ErrEnvelopeTooLarge, len(data), limit)
+		return nil, nil, fmt.Errorf("%w: %d bytes, cap %d", ErrEnvelopeTooLarge, len(data), limit)
 	}
 	if roots == nil {
-		return nil, fmt.Errorf("%w: no trusted roots", ErrEnvelopeSigner)
+		return nil, nil, fmt.Errorf("%w: no trusted roots", ErrEnvelopeSigner)
 	}
 	var env envelope
 	if err := strictjson.Decode(data, &env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEnvelopeFormat, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrEnvelopeFormat, err)
 	}
 	if env.Format != format {
-		return nil, fmt.Errorf("%w: format %q, want %q", ErrEnvelopeFormat, env.Format, format)
+		return nil, nil, fmt.Errorf("%w: format %q, want %q", ErrEnvelopeFormat, env.Format, format)
 	}
 	if len(env.Chain) == 0 || len(env.Signature) != 64 || len(env.Payload) == 0 {
-		return nil, fmt.Errorf("%w: chain, 64-byte signature and payload are required", ErrEnvelopeFormat)
+		return nil, nil, fmt.Errorf("%w: chain, 64-byte signature and payload are required", ErrEnvelopeFormat)
 	}
 	signer, err := dccx509.ParseCertificate(env.Chain[0])
 	if err != nil {
-		return nil, fmt.Errorf("%w: chain[0]: %v", ErrEnvelopeSigner, err)
+		return nil, nil, fmt.Errorf("%w: chain[0]: %v", ErrEnvelopeSigner, err)
 	}
 	inter := x509.NewCertPool()
 	for i, der := range env.Chain[1:] {
 		c, err := dccx509.ParseCertificate(der)
 		if err != nil {
-			return nil, fmt.Errorf("%w: chain[%d]: %v", ErrEnvelopeSigner, i+1, err)
+			return nil, nil, fmt.Errorf("%w: chain[%d]: %v", ErrEnvelopeSigner, i+1, err)
 		}
 		inter.AddCert(c)
 	}
 	if err := checkEnvelopeSigner(signer, inter, roots, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pub := signer.PublicKey.(*ecdsa.PublicKey) // checked by checkEnvelopeSigner
 	digest := sha256.Sum256(env.Payload)
 	r := new(big.Int).SetBytes(env.Signature[:32])
 	s := new(big.Int).SetBytes(env.Signature[32:])
 	if !ecdsa.Verify(pub, digest[:], r, s) {
-		return nil, fmt.Errorf("%w: signature over %s payload does not verify", ErrEnvelopeSignature, format)
+		return nil, nil, fmt.Errorf("%w: signature over %s payload does not verify", ErrEnvelopeSignature, format)
 	}
-	return env.Payload, nil
+	return env.Payload, signer, nil
 }
 
 // checkEnvelopeSigner: chains to roots at now, P-256 key, digitalSignature,

@@ -27,6 +27,9 @@ type FeedPage struct {
 	IssuedAt time.Time     `json:"issued_at"`
 	PartySeq uint64        `json:"party_seq,omitempty"`
 	Parties  []Party       `json:"parties,omitempty"`
+	// Signer is the envelope's signer certificate, set by OpenFeedPage
+	// (never encoded): the Verifier refuses a page whose signer is revoked.
+	Signer *x509.Certificate `json:"-"`
 }
 
 // Validate checks the invariants of a feed page: an issue time, and an
@@ -62,9 +65,10 @@ func SignFeedPage(p *FeedPage, signer crypto.Signer, chain []*x509.Certificate) 
 }
 
 // OpenFeedPage checks a feed envelope exactly as Open checks a bundle
-// envelope and decodes the page strictly.
+// envelope and decodes the page strictly; the signer's certificate is in
+// FeedPage.Signer.
 func OpenFeedPage(data []byte, roots *x509.CertPool, now time.Time) (*FeedPage, error) {
-	payload, err := open(data, FeedFormat, MaxFeedSize, roots, now)
+	payload, signer, err := open(data, FeedFormat, MaxFeedSize, roots, now)
 	if err != nil {
 		return nil, err
 	}
@@ -75,5 +79,6 @@ func OpenFeedPage(data []byte, roots *x509.CertPool, now time.Time) (*FeedPage, 
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	p.Signer = signer
 	return &p, nil
 }

@@ -172,6 +172,11 @@ func (v *Verifier) SetBundle(b *bundle.Bundle) error {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	// Issue 12 finding 4: a bundle whose signer is revoked by the CRLs,
+	// the feed, or the bundle's own revocations is refused.
+	if err := v.signerNotRevokedLocked(b.Signer, pol, v.feed, "bundle"); err != nil {
+		return err
+	}
 	if old := v.cur.Load(); old != nil && b.IssuedAt.Before(old.pol.bundle.IssuedAt) {
 		return fmt.Errorf("%w: bundle issued %s is older than the current one (%s)", bundle.ErrBundleInvalid,
 			b.IssuedAt.Format(time.RFC3339), old.pol.bundle.IssuedAt.Format(time.RFC3339))
@@ -200,6 +205,12 @@ func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
 	if err := addRevoked(feed, p.Revoked); err != nil {
 		return fmt.Errorf("%w: %v", bundle.ErrFeedInvalid, err)
 	}
+	// A page signed by a revoked signer is refused, including one whose
+	// own entries revoke its signer (the RA signs that page with the new
+	// signer; see "Signer rotation" in docs/bundle.md).
+	if err := v.signerNotRevokedLocked(p.Signer, v.cur.Load().pol, feed, "feed page"); err != nil {
+		return err
+	}
 	if p.PartySeq > 0 && p.PartySeq < v.feedPartySeq {
 		return fmt.Errorf("%w: page party_seq %d is older than %d", bundle.ErrFeedInvalid, p.PartySeq, v.feedPartySeq)
 	}
@@ -208,6 +219,23 @@ func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
 	}
 	v.feed, v.feedSeq, v.feedIssued = feed, p.Seq, p.IssuedAt
 	v.publishLocked(v.cur.Load().pol)
+	return nil
+}
+
+// signerNotRevokedLocked refuses an envelope signer (nil: a bundle or page
+// built in process, not opened from an envelope) revoked at or before now
+// by any source the verifier holds: the trust directory's CRLs, the feed
+// (with the page being applied), or the bundle (pol, the one being
+// installed or the one in force). v.mu must be held.
+func (v *Verifier) signerNotRevokedLocked(signer *x509.Certificate, pol *policyState, feed map[certKey]time.Time, what string) error {
+	if signer == nil {
+		return nil
+	}
+	rev := mergeRevocations(pol, feed, 0, time.Time{}, v.crls)
+	if when, revoked := rev.revokedAt([]certKey{keyOf(signer)}); revoked && !v.clock().Before(when) {
+		return fmt.Errorf("%w: the %s's signer (serial %x) was revoked at %s; the RA must sign with a new system signer",
+			bundle.ErrSignerRevoked, what, signer.SerialNumber, when.UTC().Format(time.RFC3339))
+	}
 	return nil
 }
 
