@@ -110,10 +110,11 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 	mustRun(t, nil, "csr", "--key", dsKey, "--user-id", srpSC, "--profile", "xml-signing", "--out", dsCSR)
 	// SC asks for digital-signing (R2).
 	ra.as(aro).refused("E_RA_NOT_ELIGIBLE", "enroll", "--user-id", srpSC, "--profile", "digital-signing", "--csr", dsCSR)
-	// An ARO of srp-1 acts for supplier-a's user.
+	// An ARO of srp-1 acts for supplier-a's user: to a party officer
+	// another party's user is not there (issue 12 finding 7).
 	isCSR := filepath.Join(work, "is.csr")
 	mustRun(t, nil, "csr", "--key", dsKey, "--user-id", supA_IS, "--profile", "xml-signing", "--out", isCSR)
-	ra.as(aro).refused("E_RA_FORBIDDEN", "enroll", "--user-id", supA_IS, "--profile", "xml-signing", "--csr", isCSR)
+	ra.as(aro).refused("E_RA_NOT_FOUND", "enroll", "--user-id", supA_IS, "--profile", "xml-signing", "--csr", isCSR)
 	// A removed ARO is refused at once.
 	ra.as(sro).must("officer", "remove", "--id", "srp1-aro")
 	ra.as(aro).refused("E_RA_OFFICER_INACTIVE", "certs", "--party", srp1)

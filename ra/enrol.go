@@ -146,12 +146,14 @@ func (r EnrolRequest) check() error {
 
 // checkEnrol runs every enrolment check inside tx.
 func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (enrolPlan, error) {
+	// Another party's user and no such user get one answer (issue 12
+	// finding 7, hidden).
 	u, err := tx.GetUser(req.UserID.String())
 	if err != nil {
-		return enrolPlan{}, storeErr("user "+req.UserID.String(), err)
+		return enrolPlan{}, hidden(me, "user ID", req.UserID.String(), storeErr("user "+req.UserID.String(), err))
 	}
 	if err := Authorize(me, ActEnrol, Target{PartyID: u.PartyID}); err != nil {
-		return enrolPlan{}, err
+		return enrolPlan{}, hidden(me, "user ID", req.UserID.String(), err)
 	}
 	if u.Status != store.StatusActive {
 		return enrolPlan{}, fmt.Errorf("%w: user %s is %s", ErrInactive, u.ID, u.Status)

@@ -32,7 +32,7 @@ func TestEnrolChecks(t *testing.T) {
 	}{
 		{"other party's ARO", s.sroSR, func() EnrolRequest {
 			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
-		}, ErrForbidden},
+		}, ErrNotFound}, // not yours is not there (issue 12 finding 7)
 		{"RA operator may not submit", s.admin, func() EnrolRequest {
 			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
 		}, ErrForbidden},

@@ -13,7 +13,7 @@ import (
 // TestFinding7NotYoursIsNotThere is issue 12's finding 7: party B's officer
 // asking for party A's serial got E_RA_FORBIDDEN naming party A, an unknown
 // serial E_RA_NOT_FOUND. For serials (read and revoke) and User IDs
-// (revoke-by-user) the two answers are now one, naming no party.
+// (revoke-by-user, enrolment) the two answers are now one, naming no party.
 func TestFinding7NotYoursIsNotThere(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
@@ -60,6 +60,17 @@ func TestFinding7NotYoursIsNotThere(t *testing.T) {
 			},
 			func() (error, string, string) {
 				_, e := s.svc.Revoke(ctx, s.sroSR, RevokeRequest{UserID: unknownUser, Reason: 1, Yes: true})
+				return e, unknownUser.String(), ""
+			}},
+		{"enrol user",
+			func() (error, string, string) {
+				_, e := s.svc.Enrol(ctx, s.sroSR, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
+					CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+				return e, s.userIS.String(), ""
+			},
+			func() (error, string, string) {
+				_, e := s.svc.Enrol(ctx, s.sroSR, EnrolRequest{UserID: unknownUser, Profile: ca.XMLSigning,
+					CSR: csrFor(t, newKey(t), unknownUser, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 				return e, unknownUser.String(), ""
 			}},
 	} {

@@ -109,7 +109,7 @@ func TestRedTeamCrossParty(t *testing.T) {
 			_, _, err := r.svc.AppointOfficer(ctx, r.sroB, OfficerRequest{ID: "mole", Name: "Mole", Kind: KindSRO, PartyID: r.supplier})
 			return err
 		}},
-		{"enrol for A's user", ActEnrol, ErrForbidden, func() error {
+		{"enrol for A's user", ActEnrol, ErrNotFound, func() error { // not yours is not there (finding 7)
 			_, err := r.svc.Enrol(ctx, r.aroB, EnrolRequest{UserID: r.userIS, Profile: ca.XMLSigning,
 				CSR: csrFor(t, newKey(t), r.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 			return err
