@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -106,6 +108,26 @@ type CA struct {
 
 	root, issuing   *x509.Certificate
 	rootCAS, issCAS *softcas.SoftCAS // the signing seam: cas/apiv1 over the KMS signers; rootCAS nil: root offline
+	issSigner       crypto.Signer    // the Issuing OCA key, for CheckKey
+}
+
+// CheckKey signs a random digest with the Issuing OCA key and verifies
+// the signature with its certificate: whether the key backend (a PKCS#11
+// token, the softkms files) can sign right now. For readiness probes.
+func (c *CA) CheckKey() error {
+	var digest [32]byte
+	if _, err := rand.Read(digest[:]); err != nil {
+		return fmt.Errorf("%w: %v", ErrSigning, err)
+	}
+	sig, err := c.issSigner.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("%w: the Issuing OCA key cannot sign: %v", ErrSigning, err)
+	}
+	pub, ok := c.issuing.PublicKey.(*ecdsa.PublicKey)
+	if !ok || !ecdsa.VerifyASN1(pub, digest[:], sig) {
+		return fmt.Errorf("%w: the Issuing OCA key's signature does not verify with its certificate", ErrSigning)
+	}
+	return nil
 }
 
 // Root returns the Root OCA certificate.
@@ -158,7 +180,7 @@ func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certi
 		return nil, fmt.Errorf("%w: ReconcileAfter %v is negative", ErrConfig, cfg.ReconcileAfter)
 	}
 	return &CA{st: st, writes: store.NewGrouper(st.Update), clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
-		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS}, nil
+		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS, issSigner: issSigner}, nil
 }
 
 // Open loads the CA that Init created in st: its state, certificates and

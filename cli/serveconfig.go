@@ -91,6 +91,8 @@ func serveSettings() []serveSetting {
 			Usage: "longest time to write one answer; the feed long poll, store backup and revocation progress streams keep their own deadlines"}},
 		{"http.max_conns_per_client", kindString, &ucli.StringFlag{Name: "http-max-conns-per-client", Value: fmt.Sprint(server.DefaultMaxConnsPerClient), EnvVars: []string{"SMKI_HTTP_MAX_CONNS_PER_CLIENT"},
 			Usage: "most connections one client IP address may hold open at once; more are closed on accept"}},
+		{"min_free_mb", kindString, &ucli.StringFlag{Name: "min-free-mb", Value: fmt.Sprint(server.DefaultMinFreeBytes >> 20), EnvVars: []string{"SMKI_MIN_FREE_MB"},
+			Usage: "GET /readyz fails while the bbolt store's filesystem has fewer MiB free than this"}},
 		{"log.format", kindString, &ucli.StringFlag{Name: "log-format", EnvVars: []string{"SMKI_LOG_FORMAT"},
 			Usage: "log format: text or json (default: text when stderr is a terminal, json otherwise)"}},
 		{"log.level", kindString, &ucli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SMKI_LOG_LEVEL"},
@@ -330,6 +332,13 @@ func serverConfig(c *ucli.Context, rs map[string]resolved) (server.Config, strin
 			return cfg, "", usageErr("http.max_conns_per_client %q (%s): want a whole number > 0, e.g. 256", v, rs["http.max_conns_per_client"].source)
 		}
 		cfg.MaxConnsPerClient = n
+	}
+	if v := get("min_free_mb"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			return cfg, "", usageErr("min_free_mb %q (%s): want a whole number of MiB > 0, e.g. 64", v, rs["min_free_mb"].source)
+		}
+		cfg.MinFreeBytes = n << 20
 	}
 	if cfg.Logger, err = newLogger(c.App.ErrWriter, get("log.format"), get("log.level")); err != nil {
 		return cfg, "", err

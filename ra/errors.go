@@ -2,6 +2,7 @@ package ra
 
 import (
 	"errors"
+	"syscall"
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
@@ -42,6 +43,10 @@ var (
 	// after its retries; nothing was written, and the same request may be
 	// sent again (the API answers 503 with Retry-After).
 	ErrBusy = errors.New("E_RA_BUSY")
+	// ErrStoreFull: the store could not write because its disk (or quota)
+	// is full; nothing was written. The API answers 503 and /readyz fails
+	// until space is freed (issue 12 finding 12).
+	ErrStoreFull = errors.New("E_STORE_FULL")
 
 	ErrFourEyes      = errors.New("E_RA_FOUR_EYES")      // the declarer of a SoLR event may not approve it
 	ErrEventState    = errors.New("E_RA_EVENT_STATE")    // the SoLR event is not in a state that allows this
@@ -79,6 +84,13 @@ const (
 // ErrInternal, err)) still reads E_RA_BUSY. Both engines say it with
 // store.ErrConflict (bbolt never does: it has one writer).
 var busy = []error{ErrBusy, store.ErrConflict}
+
+// isFull reports whether err says the disk is full, however it was
+// wrapped: ErrStoreFull, or the operating system's ENOSPC or EDQUOT from
+// the store's file writes.
+func isFull(err error) bool {
+	return errors.Is(err, ErrStoreFull) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
 
 func isBusy(err error) bool {
 	for _, b := range busy {
@@ -120,6 +132,7 @@ var codes = []struct {
 	{ErrAuditBroken, ClassConflict},
 	{ErrInternal, ClassInternal},
 	{ErrBusy, ClassBusy},
+	{ErrStoreFull, ClassUnavailable},
 	{ErrFourEyes, ClassForbidden},
 	{ErrEventState, ClassConflict},
 	{ErrADTFormat, ClassInvalid},
@@ -186,6 +199,9 @@ var codes = []struct {
 // sentinel, else that of the first known sentinel in its chain (see
 // CodeOf), ClassInternal otherwise.
 func ClassOf(err error) Class {
+	if isFull(err) {
+		return ClassUnavailable
+	}
 	if isBusy(err) {
 		return ClassBusy
 	}
@@ -217,6 +233,9 @@ func ClassOfCode(code string) Class {
 func CodeOf(err error) string {
 	if err == nil {
 		return ""
+	}
+	if isFull(err) {
+		return ErrStoreFull.Error()
 	}
 	if isBusy(err) {
 		return ErrBusy.Error()

@@ -3,6 +3,8 @@ package ra
 import (
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 	"testing"
 
 	"github.com/smki/smki/ca"
@@ -49,6 +51,8 @@ func TestCodeOf(t *testing.T) {
 		{"contention wrapped as internal", fmt.Errorf("%w: revoking: %w", ErrInternal, fmt.Errorf("postgres: gave up: %w", store.ErrConflict)), "E_RA_BUSY"},
 		{"contention wrapped by the CA", fmt.Errorf("%w: recording intent 01: %w", ca.ErrStore, store.ErrConflict), "E_RA_BUSY"},
 		{"contention joined with another error", errors.Join(ErrInternal, store.ErrConflict), "E_RA_BUSY"},
+		{"disk full wrapped by the CA (finding 12)", fmt.Errorf("%w: recording intent 01: %w", ca.ErrStore, &os.PathError{Op: "write", Path: "smki.db", Err: syscall.ENOSPC}), "E_STORE_FULL"},
+		{"quota wrapped as internal", fmt.Errorf("%w: audit: %w", ErrInternal, syscall.EDQUOT), "E_STORE_FULL"},
 		{"a message that starts like a code", errors.New("E_RA_FORBIDDEN: looks like one"), "E_RA_INTERNAL"},
 		{"an unknown code", errors.New("E_SOMETHING_ELSE"), "E_RA_INTERNAL"},
 		{"plain error", errors.New("boom"), "E_RA_INTERNAL"},

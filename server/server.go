@@ -90,6 +90,9 @@ type Config struct {
 	// MaxConnsPerClient caps the connections one client IP address holds
 	// open at once (0: DefaultMaxConnsPerClient); more are closed on accept.
 	MaxConnsPerClient int
+	// MinFreeBytes is the free space on a bbolt store's filesystem below
+	// which GET /readyz fails (0: DefaultMinFreeBytes).
+	MinFreeBytes uint64
 	// Logger receives the server's structured log (default: discard).
 	Logger *slog.Logger
 }
@@ -256,7 +259,18 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg)))
+	// GET /readyz and smki_server_ready (issue 12 finding 12, ready.go):
+	// told of every E_STORE_FULL answer by the RA API.
+	minFree := s.cfg.MinFreeBytes
+	if minFree == 0 {
+		minFree = DefaultMinFreeBytes
+	}
+	ready := newReadiness(s.st, s.authority, s.spec, minFree)
+	if err := ready.mount(mux, reg); err != nil {
+		return nil, err
+	}
+	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg),
+		raserver.WithStoreFullHook(ready.storeFull)))
 	// The SMKI Repository (read-only, no client certificate): CA
 	// certificates, every certificate by serial, search, the CRLs.
 	repoHandler, err := repo.New(repo.Config{Store: s.st, Root: s.authority.Root(), Issuing: s.authority.Issuing(), Logger: s.log})

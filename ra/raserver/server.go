@@ -39,6 +39,10 @@ func WithServerLogger(l *slog.Logger) ServerOption { return func(s *server) { s.
 // panics on a duplicate registration, a programming error.
 func WithRegistry(r *prometheus.Registry) ServerOption { return func(s *server) { s.reg = r } }
 
+// WithStoreFullHook has f called whenever a request fails because the
+// store's disk is full (E_STORE_FULL), for the server's readiness.
+func WithStoreFullHook(f func()) ServerOption { return func(s *server) { s.storeFull = f } }
+
 // WithMaxBodyBytes sets the request body limit (default DefaultMaxBody).
 func WithMaxBodyBytes(n int64) ServerOption { return func(s *server) { s.maxBody = n } }
 
@@ -48,6 +52,8 @@ type server struct {
 	reg     *prometheus.Registry
 	maxBody int64
 	m       *metrics
+	// storeFull, if set, is told of every E_STORE_FULL answer.
+	storeFull func()
 }
 
 type actorKey struct{}
@@ -241,7 +247,14 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 	var body raapi.ErrorBody
 	body.Error.Code = code
 	body.Error.Message = err.Error()
-	if status >= 500 {
+	if code == ra.ErrStoreFull.Error() {
+		if s.storeFull != nil {
+			s.storeFull()
+		}
+		body.Error.Message = "E_STORE_FULL: the RA cannot write to its store because the disk is full; nothing was changed. Try again later (the operator must free space; GET /readyz says when it can write again)"
+		s.log.LogAttrs(r.Context(), slog.LevelError, "store full", slog.String("path", r.URL.Path),
+			slog.String("code", code), slog.String("error", err.Error()))
+	} else if status >= 500 {
 		body.Error.Message = "internal error; see the server log"
 		if ra.ClassOf(err) == ra.ClassBusy {
 			body.Error.Message = fmt.Sprintf("the RA is busy: the change met contention in the store and was not made; nothing was written, send the same request again in %d s", raapi.RetryAfterBusy)

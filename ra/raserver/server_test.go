@@ -119,8 +119,8 @@ func TestServerEndToEnd(t *testing.T) {
 			t.Fatalf("SC %s: %v", p, err)
 		}
 	}
-	// Own party only.
-	if _, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: isID, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), isID, role.ImportSupplier, ca.XMLSigning)}); !errors.Is(err, ra.ErrForbidden) {
+	// Own party only: another party's user is not there (issue 12 finding 7).
+	if _, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: isID, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), isID, role.ImportSupplier, ca.XMLSigning)}); !errors.Is(err, ra.ErrNotFound) {
 		t.Fatalf("other party: %v", err)
 	}
 	if ps, err := aro.ListParties(ctx); err != nil || len(ps) != 1 || ps[0].ID != srp {
