@@ -14,6 +14,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/smki/smki/internal/librarytext"
 	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
@@ -48,6 +49,10 @@ func (s raSession) refused(code string, args ...string) {
 	r := s.run(args...)
 	if r.code != 3 || !strings.Contains(r.stderr, code) {
 		s.t.Fatalf("smki %v: want refusal %s (exit 3), got exit %d\n%s%s", args, code, r.code, r.stdout, r.stderr)
+	}
+	// No raw library text reaches the user (issue 14).
+	if m := librarytext.Find(r.stderr); m != "" {
+		s.t.Errorf("smki %v: refusal %s carries library text %q:\n%s", args, code, m, r.stderr)
 	}
 }
 

@@ -179,9 +179,21 @@ func activeParty(tx store.Tx, id string) error {
 func storeErr(what string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %s: %w", ErrNotFound, what, err)
+		return quietErr{fmt.Sprintf("%s: %s does not exist; check the ID", ErrNotFound, what), []error{ErrNotFound, err}}
 	case errors.Is(err, store.ErrExists):
-		return fmt.Errorf("%w: %s: %w", ErrExists, what, err)
+		return quietErr{fmt.Sprintf("%s: %s already exists; choose another ID", ErrExists, what), []error{ErrExists, err}}
 	}
 	return fmt.Errorf("%w: %s: %w", ErrInternal, what, err)
 }
+
+// quietErr is a refusal whose message is the RA's own sentence while its
+// chain still holds the store's error (for errors.Is and the code): the
+// engine's text ("bolt: party ...: E_STORE_NOT_FOUND") never reaches a
+// user (issue 14).
+type quietErr struct {
+	msg  string
+	errs []error
+}
+
+func (e quietErr) Error() string   { return e.msg }
+func (e quietErr) Unwrap() []error { return e.errs }

@@ -39,7 +39,7 @@ func newSignedTestServer(t *testing.T) (*env, *httptest.Server) {
 // configuration, at e's clock.
 func startServer(t testing.TB, e *env) *httptest.Server {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(NewServer(e.svc, WithMaxBodyBytes(8<<10)))
+	ts := httptest.NewUnstartedServer(checkNoLibraryText(t, NewServer(e.svc, WithMaxBodyBytes(8<<10))))
 	cfg, err := e.svc.Access().TLSConfig()
 	if err != nil {
 		t.Fatal(err)
