@@ -139,7 +139,7 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 		return err
 	})
 	st.Close()
-	for _, code := range []string{"E_RA_NOT_ELIGIBLE", "E_RA_FORBIDDEN", "E_RA_OFFICER_INACTIVE"} {
+	for _, code := range []string{"E_RA_NOT_ELIGIBLE", "E_RA_NOT_FOUND", "E_RA_OFFICER_INACTIVE"} {
 		found := false
 		for _, e := range entries {
 			if strings.Contains(e.Result, code) {
