@@ -23,6 +23,7 @@ import (
 	"github.com/smki/smki/ra/raserver"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/console"
 	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/repo"
@@ -278,6 +279,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	mux.Handle(repo.Prefix, repoHandler)
+	// The RA console (docs/console.md): the same RA decisions in a browser.
+	mux.Handle("/console/", console.New(console.Config{Service: s.svc, Logger: s.log}))
 	// OCSP (GET and POST /ocsp) for the Issuing OCA's certificates, from
 	// responses pre-signed by a delegated responder certificate this
 	// instance has issued for itself; routed before the mux, whose path
@@ -477,6 +480,7 @@ func (s *Server) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "  RA operator: --officer %s\n", absPath(filepath.Join(dir, "officers", "admin")))
 	fmt.Fprintf(w, "  RA approver: --officer %s\n", absPath(filepath.Join(dir, "officers", "approver")))
 	fmt.Fprintf(w, "  API:         https://%s/openapi.yaml\n", addr)
+	fmt.Fprintf(w, "  console:     https://%s/console/ (smki console open --officer DIR)\n", addr)
 	if s.cfg.Dev {
 		fmt.Fprintf(w, "  test PKI:    %s\n", absPath(s.scenarioDir()))
 	}

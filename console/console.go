@@ -1,0 +1,338 @@
+package console
+
+import (
+	"context"
+	"crypto/subtle"
+	"crypto/x509"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/smki/smki/ra"
+)
+
+//go:embed templates/*.html static/*
+var files embed.FS
+
+// cookieName is the session cookie (path /console/).
+const cookieName = "smki_console"
+
+// maxForm bounds a form body; the largest is an uploaded CSR or device file.
+const maxForm = 1 << 20
+
+// Config configures New.
+type Config struct {
+	// Service is the RA whose decisions the console calls.
+	Service *ra.Service
+	// Logger receives one line per refused sign-in (default: discard).
+	Logger *slog.Logger
+	// Now is the clock for sessions and ages (default time.Now).
+	Now func() time.Time
+	// IdleTimeout and AbsoluteTimeout bound a session (defaults
+	// DefaultIdleTimeout, DefaultAbsoluteTimeout).
+	IdleTimeout, AbsoluteTimeout time.Duration
+}
+
+// Console is the console's HTTP handler, to mount at /console/.
+type Console struct {
+	svc   *ra.Service
+	log   *slog.Logger
+	now   func() time.Time
+	ss    *sessions
+	pages *pages
+	mux   *http.ServeMux
+	xorig *http.CrossOriginProtection
+}
+
+// New returns the console. It must be served over TLS that verifies a
+// client certificate against the access root when one is given
+// (tls.VerifyClientCertIfGiven), as `smki serve` does: the certificate
+// sign-in and the login-link request read the verified chain.
+func New(cfg Config) *Console {
+	c := &Console{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, xorig: http.NewCrossOriginProtection()}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	idle, abs := cfg.IdleTimeout, cfg.AbsoluteTimeout
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	if abs <= 0 {
+		abs = DefaultAbsoluteTimeout
+	}
+	c.ss = newSessions(c.now, idle, abs)
+	c.pages = mustPages(c.now)
+	c.routes()
+	return c
+}
+
+// ServeHTTP sets the security headers of every answer and routes.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	c.mux.ServeHTTP(w, r)
+}
+
+// officerPage is a handler of a signed-in officer.
+type officerPage func(w http.ResponseWriter, r *http.Request, v *view) error
+
+func (c *Console) routes() {
+	m := http.NewServeMux()
+	static, _ := fs.Sub(files, "static")
+	m.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	m.HandleFunc("POST /console/login-link", c.loginLink)
+	m.HandleFunc("GET /console/login", c.loginPage)
+	m.HandleFunc("GET /console/login/{token}", c.linkPage)
+	m.Handle("POST /console/login/{token}", c.xorig.Handler(http.HandlerFunc(c.useLink)))
+	m.Handle("POST /console/login-cert", c.xorig.Handler(http.HandlerFunc(c.certLogin)))
+	m.Handle("POST /console/logout", c.signedIn(c.logout))
+
+	m.Handle("GET /console/{$}", c.signedIn(c.home))
+	m.Handle("GET /console/parties", c.signedIn(c.parties))
+	m.Handle("POST /console/parties", c.signedIn(c.createParty))
+	m.Handle("GET /console/parties/{id}", c.signedIn(c.party))
+	m.Handle("POST /console/users", c.signedIn(c.createUser))
+	m.Handle("GET /console/users/{id}", c.signedIn(c.user))
+	m.Handle("GET /console/officers", c.signedIn(c.officers))
+	m.Handle("POST /console/officers", c.signedIn(c.appointOfficer))
+	m.Handle("POST /console/officers/{id}/remove", c.signedIn(c.removeOfficer))
+	m.Handle("GET /console/enrol", c.signedIn(c.enrolForm))
+	m.Handle("POST /console/enrol", c.signedIn(c.enrol))
+	m.Handle("GET /console/certificates", c.signedIn(c.certificates))
+	m.Handle("GET /console/certificates/{serial}", c.signedIn(c.certificate))
+	m.Handle("GET /console/certificates/{serial}/pem", c.signedIn(c.certificatePEM))
+	m.Handle("POST /console/revoke", c.signedIn(c.revoke))
+	m.Handle("GET /console/revoke-party", c.signedIn(c.revokePartyForm))
+	m.Handle("POST /console/revoke-party", c.signedIn(c.revokeParty))
+	m.Handle("GET /console/solr", c.signedIn(c.solrList))
+	m.Handle("POST /console/solr", c.signedIn(c.solrDeclare))
+	m.Handle("GET /console/solr/{id}", c.signedIn(c.solrEvent))
+	m.Handle("POST /console/solr/{id}/approve", c.signedIn(c.solrApprove))
+	m.Handle("POST /console/solr/{id}/close", c.signedIn(c.solrClose))
+	m.Handle("GET /console/adt", c.signedIn(c.adtList))
+	m.Handle("GET /console/devices", c.signedIn(c.devices))
+	m.Handle("GET /console/audit", c.signedIn(c.audit))
+	m.Handle("POST /console/audit/verify", c.signedIn(c.verifyAudit))
+	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		c.pages.render(w, http.StatusNotFound, "error.html", &view{Title: "Not found",
+			Err: &formError{Code: "E_RA_NOT_FOUND", Message: "There is no such page.", Next: "Go back to the home page."}})
+	})
+	c.mux = m
+}
+
+// signedIn resolves the session, authenticates its certificate again (a
+// removed officer or superseded credential ends every session of that
+// officer), checks the CSRF token and origin of a POST, and runs h.
+func (c *Console) signedIn(h officerPage) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ck, err := r.Cookie(cookieName)
+		if err != nil {
+			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+			return
+		}
+		sess, ok := c.ss.get(ck.Value)
+		if !ok {
+			clearCookie(w)
+			http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
+			return
+		}
+		actor, err := c.svc.Authenticate(r.Context(), sess.cert)
+		if err != nil {
+			c.ss.endOfficer(sess.officer)
+			clearCookie(w)
+			c.log.Warn("console session ended: officer no longer authenticates", "officer", sess.officer, "code", ra.CodeOf(err))
+			http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := c.xorig.Check(r); err != nil {
+				c.forbidden(w, "the request came from another site")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := parseForm(r); err != nil {
+				c.pages.render(w, http.StatusRequestEntityTooLarge, "error.html", &view{Title: "Too large",
+					Err: &formError{Code: "E_RA_TOO_LARGE", Message: err.Error(), Next: "Send a smaller file."}})
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
+				c.forbidden(w, "the form's security token is missing or stale")
+				return
+			}
+		}
+		me, err := c.svc.Whoami(r.Context(), actor)
+		if err != nil {
+			c.forbidden(w, "your officer record could not be read")
+			return
+		}
+		v := &view{Me: me, CSRF: sess.csrf, actor: actor.Via(ra.ChannelConsole), cookie: ck.Value}
+		if err := h(w, r, v); err != nil {
+			c.pages.renderError(w, v, err)
+		}
+	})
+}
+
+func parseForm(r *http.Request) error {
+	var err error
+	if ct := r.Header.Get("Content-Type"); len(ct) >= 19 && ct[:19] == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxForm)
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fmt.Errorf("the form is over %d bytes", mbe.Limit)
+	}
+	if err != nil {
+		return errors.New("the form could not be read")
+	}
+	return nil
+}
+
+func (c *Console) forbidden(w http.ResponseWriter, why string) {
+	c.pages.render(w, http.StatusForbidden, "error.html", &view{Title: "Refused",
+		Err: &formError{Code: "E_CONSOLE_CSRF", Message: "Refused: " + why + ".", Next: "Open the page again from the console and resubmit the form."}})
+}
+
+func clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console/", MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+}
+
+// verifiedCert is the request's verified client certificate, if any.
+func verifiedCert(r *http.Request) *x509.Certificate {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return r.TLS.VerifiedChains[0][0]
+}
+
+// LoginLink is the answer to POST /console/login-link.
+type LoginLink struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// loginLink answers an officer's mTLS request (smki console open) with a
+// single-use login link bound to that officer's certificate.
+func (c *Console) loginLink(w http.ResponseWriter, r *http.Request) {
+	writeErr := func(status int, code, msg string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		var b struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		b.Error.Code, b.Error.Message = code, msg
+		json.NewEncoder(w).Encode(b)
+	}
+	// A browser holding the officer's certificate must not be made to ask
+	// for a link by another site; the CLI sends no Origin.
+	if o := r.Header.Get("Origin"); o != "" {
+		writeErr(http.StatusForbidden, "E_CONSOLE_CSRF", "login links are for smki console open, not for browsers")
+		return
+	}
+	cert := verifiedCert(r)
+	if cert == nil {
+		writeErr(http.StatusUnauthorized, ra.ErrUnauthenticated.Error(), "a verified client certificate is required")
+		return
+	}
+	if _, err := c.svc.Authenticate(r.Context(), cert); err != nil {
+		writeErr(http.StatusUnauthorized, ra.CodeOf(err), err.Error())
+		return
+	}
+	tok, exp, ok := c.ss.newLink(cert)
+	if !ok {
+		writeErr(http.StatusServiceUnavailable, "E_CONSOLE_BUSY", "too many login links outstanding; try again in a minute")
+		return
+	}
+	u := url.URL{Scheme: "https", Host: r.Host, Path: "/console/login/" + tok}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(LoginLink{URL: u.String(), ExpiresAt: exp.UTC()})
+}
+
+// loginPage explains the two ways in, and offers the certificate sign-in
+// when the browser presented an officer's certificate.
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	v := &view{Title: "Sign in", Ended: r.URL.Query().Get("ended") != ""}
+	if cert := verifiedCert(r); cert != nil {
+		v.CertOfficer = cert.Subject.CommonName
+	}
+	c.pages.render(w, http.StatusOK, "login.html", v)
+}
+
+// linkPage shows a login link's button; only the POST uses the link, so a
+// link preview or prefetch cannot spend it.
+func (c *Console) linkPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	cert, ok := c.ss.peekLink(tok)
+	if !ok {
+		c.pages.render(w, http.StatusNotFound, "login.html", &view{Title: "Sign in", Err: &formError{Code: "E_CONSOLE_LINK",
+			Message: "This login link is used, expired or unknown.", Next: "Run smki console open again: a link works once, within 60 seconds."}})
+		return
+	}
+	c.pages.render(w, http.StatusOK, "link.html", &view{Title: "Sign in", CertOfficer: cert.Subject.CommonName, Token: tok})
+}
+
+func (c *Console) useLink(w http.ResponseWriter, r *http.Request) {
+	cert, ok := c.ss.useLink(r.PathValue("token"))
+	if !ok {
+		c.pages.render(w, http.StatusNotFound, "login.html", &view{Title: "Sign in", Err: &formError{Code: "E_CONSOLE_LINK",
+			Message: "This login link is used, expired or unknown.", Next: "Run smki console open again: a link works once, within 60 seconds."}})
+		return
+	}
+	c.startSession(w, r, cert)
+}
+
+func (c *Console) certLogin(w http.ResponseWriter, r *http.Request) {
+	cert := verifiedCert(r)
+	if cert == nil {
+		c.pages.render(w, http.StatusUnauthorized, "login.html", &view{Title: "Sign in", Err: &formError{Code: ra.ErrUnauthenticated.Error(),
+			Message: "Your browser presented no officer certificate.", Next: "Import your PKCS#12 (smki officer export --p12) and reload, or use smki console open."}})
+		return
+	}
+	c.startSession(w, r, cert)
+}
+
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, cert *x509.Certificate) {
+	a, err := c.svc.Authenticate(r.Context(), cert)
+	if err != nil {
+		c.pages.render(w, http.StatusUnauthorized, "login.html", &view{Title: "Sign in", Err: errorOf(err)})
+		return
+	}
+	id, ok := c.ss.start(a.ID(), cert)
+	if !ok {
+		c.pages.render(w, http.StatusServiceUnavailable, "login.html", &view{Title: "Sign in", Err: &formError{Code: "E_CONSOLE_BUSY",
+			Message: "Too many sessions are open.", Next: "Try again in a few minutes."}})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/console/", HttpOnly: true, Secure: true,
+		SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *view) error {
+	c.ss.end(v.cookie)
+	clearCookie(w)
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+	return nil
+}
+
+// ctx is the request's context (shorthand for the page handlers).
+func ctx(r *http.Request) context.Context { return r.Context() }

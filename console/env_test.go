@@ -1,0 +1,294 @@
+package console
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time                   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration)              { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (m *memKeys) Kind() string                   { return "memory" }
+func newMemKeys() *memKeys                        { return &memKeys{keys: map[string]*ecdsa.PrivateKey{}} }
+func (e *env) cert(name string) *x509.Certificate { return e.certs[name] }
+
+// memKeys keeps the access CA's key in memory (the softkms PBKDF2 is not
+// what these tests are about).
+type memKeys struct {
+	mu   sync.Mutex
+	keys map[string]*ecdsa.PrivateKey
+}
+
+func (m *memKeys) CreateSigner(name string) (crypto.Signer, string, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	return m.ImportSigner(name, k)
+}
+
+func (m *memKeys) LoadSigner(ref string) (crypto.Signer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if k, ok := m.keys[ref]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: no key %s", ca.ErrConfig, ref)
+}
+
+func (m *memKeys) ImportSigner(name string, key crypto.PrivateKey) (crypto.Signer, string, error) {
+	k, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, "", fmt.Errorf("%w: %T", ca.ErrConfig, key)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ref := fmt.Sprintf("mem:%s-%d", name, len(m.keys))
+	m.keys[ref] = k
+	return k, ref, nil
+}
+
+// env is a real RA (CA, bbolt store) behind the console: RA operator
+// "admin", approver "approver", party A with SRO sro-a and ARO aro-a and
+// an SC user, party B with an SC user.
+type env struct {
+	t      *testing.T
+	st     store.Store
+	svc    *ra.Service
+	clk    *clock
+	c      *Console
+	certs  map[string]*x509.Certificate
+	admin  ra.Actor
+	partyA eui64.ID
+	partyB eui64.ID
+	userA  eui64.ID
+	userB  eui64.ID
+}
+
+var testStart = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := &clock{t: testStart}
+	ctx := context.Background()
+	cfg := ca.Config{Dir: dir, Passphrase: []byte("test passphrase"), Clock: clk.Now}
+	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	authority, err := ca.Open(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { authority.Close() })
+	acc, err := ra.OpenAccessCA(filepath.Join(dir, "access"), newMemKeys(), clk.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := ra.New(st, authority, acc, ra.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Bootstrap(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, st: st, svc: svc, clk: clk, certs: map[string]*x509.Certificate{}}
+	for _, n := range []string{"admin", "approver"} {
+		b, err := os.ReadFile(filepath.Join(dir, "officers", n, "cert.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.certs[n] = parseCert(t, b)
+	}
+	e.admin = e.actor("admin")
+	e.partyA, e.partyB = eui64.MustParse("90-B3-D5-1F-30-00-00-0A"), eui64.MustParse("90-B3-D5-1F-30-00-00-0B")
+	e.userA, e.userB = eui64.MustParse("90-B3-D5-1F-30-01-00-0A"), eui64.MustParse("90-B3-D5-1F-30-01-00-0B")
+	for _, p := range []struct {
+		id, user eui64.ID
+		name     string
+	}{{e.partyA, e.userA, "Party A"}, {e.partyB, e.userB, "Party B"}} {
+		if _, err := svc.CreateParty(ctx, e.admin, p.id, p.name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateUser(ctx, e.admin, p.user, p.id, role.SoLRContingency, "SC of "+p.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.appoint("admin", "sro-a", ra.KindSRO, e.partyA)
+	e.appoint("sro-a", "aro-a", ra.KindARO, e.partyA)
+	e.c = New(Config{Service: svc, Now: clk.Now})
+	return e
+}
+
+func parseCert(t *testing.T, b []byte) *x509.Certificate {
+	t.Helper()
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("no PEM certificate")
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) actor(name string) ra.Actor {
+	e.t.Helper()
+	a, err := e.svc.Authenticate(context.Background(), e.certs[name])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+func (e *env) appoint(by, id, kind string, party eui64.ID) {
+	e.t.Helper()
+	_, cred, err := e.svc.AppointOfficer(context.Background(), e.actor(by), ra.OfficerRequest{ID: id, Name: "Officer " + id, Kind: kind, PartyID: party})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.certs[id] = parseCert(e.t, cred.CertPEM)
+}
+
+const host = "ra.example"
+
+// do sends one request to the console as a browser would: over TLS
+// (with the officer's verified certificate when cert is set), with the
+// session cookie when given, same-origin for a POST unless headers say
+// otherwise.
+func (e *env) do(method, target string, form url.Values, cookie string, cert *x509.Certificate, hdr map[string]string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	r := httptest.NewRequest(method, "https://"+host+target, body)
+	r.TLS = &tls.ConnectionState{}
+	if cert != nil {
+		r.TLS.VerifiedChains = [][]*x509.Certificate{{cert}}
+	}
+	if form != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method == http.MethodPost {
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		r.Header.Set("Origin", "https://"+host)
+	}
+	for k, v := range hdr {
+		if v == "" {
+			r.Header.Del(k)
+		} else {
+			r.Header.Set(k, v)
+		}
+	}
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: cookieName, Value: cookie})
+	}
+	w := httptest.NewRecorder()
+	e.c.ServeHTTP(w, r)
+	return w
+}
+
+// signIn signs officer in through a login link and returns the session
+// cookie and the CSRF token of its forms.
+func (e *env) signIn(officer string) (cookie, csrf string) {
+	e.t.Helper()
+	w := e.do("POST", "/console/login-link", nil, "", e.cert(officer), map[string]string{"Origin": "", "Sec-Fetch-Site": ""})
+	if w.Code != http.StatusOK {
+		e.t.Fatalf("login link: %d %s", w.Code, w.Body)
+	}
+	tok := linkToken(e.t, w.Body.String())
+	w = e.do("POST", "/console/login/"+tok, url.Values{}, "", nil, nil)
+	if w.Code != http.StatusSeeOther {
+		e.t.Fatalf("using the link: %d %s", w.Code, w.Body)
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == cookieName {
+			cookie = c.Value
+		}
+	}
+	if cookie == "" {
+		e.t.Fatal("no session cookie")
+	}
+	home := e.do("GET", "/console/", nil, cookie, nil, nil)
+	return cookie, csrfOf(e.t, home.Body.String())
+}
+
+func linkToken(t *testing.T, body string) string {
+	t.Helper()
+	i := strings.Index(body, "/console/login/")
+	if i < 0 {
+		t.Fatalf("no link in %s", body)
+	}
+	rest := body[i+len("/console/login/"):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+func csrfOf(t *testing.T, body string) string {
+	t.Helper()
+	const marker = `name="csrf" value="`
+	i := strings.Index(body, marker)
+	if i < 0 {
+		t.Fatalf("no CSRF token in the page")
+	}
+	rest := body[i+len(marker):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// lastAudit is the newest audit entry that q selects.
+func (e *env) lastAudit(q ra.AuditQuery) store.AuditEntry {
+	e.t.Helper()
+	es, err := e.svc.AuditLog(context.Background(), e.admin, q)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(es) == 0 {
+		e.t.Fatalf("no audit entry for %+v", q)
+	}
+	return es[0]
+}
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -1,0 +1,682 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+// Each handler parses the form into the RA's types and calls the same
+// ra.Service decision as the API (ra/raserver); a refusal is shown next
+// to its field and re-renders the form with what was submitted.
+
+// parseEUI parses a required EUI-64 form value with the RA's error code.
+func parseEUI(what, s string) (eui64.ID, error) {
+	if s == "" {
+		return eui64.ID{}, fmt.Errorf("%w: %s is required", ra.ErrInvalidID, what)
+	}
+	id, err := eui64.Parse(s)
+	if err != nil {
+		return id, fmt.Errorf("%w: %s: %w", ra.ErrInvalidID, what, err)
+	}
+	return id, nil
+}
+
+// optEUI is parseEUI for an optional value ("" is the zero ID).
+func optEUI(what, s string) (eui64.ID, error) {
+	if s == "" {
+		return eui64.ID{}, nil
+	}
+	return parseEUI(what, s)
+}
+
+// homeData is what needs attention.
+type homeData struct {
+	Pending   []ra.SoLREvent // declared, waiting for a second officer
+	Scheduled []ra.SoLREvent // approved, revocation still to come
+	Expiring  []ra.CertInfo  // good, expiring within 30 days
+}
+
+func (c *Console) home(w http.ResponseWriter, r *http.Request, v *view) error {
+	var d homeData
+	now := c.now()
+	if v.Can(ra.KindRAOperator, ra.KindRAApprover, ra.KindAuthorityLiaison, ra.KindSRO, ra.KindARO) {
+		if evs, err := c.svc.ListSoLR(ctx(r), v.actor); err == nil {
+			for _, e := range evs {
+				switch {
+				case e.State == "declared":
+					d.Pending = append(d.Pending, e)
+				case e.RevokedAt == nil && e.RevokeAt != nil && e.RevokeAt.After(now) && e.ClosedAt == nil:
+					d.Scheduled = append(d.Scheduled, e)
+				}
+			}
+		}
+	}
+	if cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{Status: string(store.StatusGood)}); err == nil {
+		for _, ci := range cs {
+			if ci.NotAfter.Before(now.Add(30 * 24 * time.Hour)) {
+				d.Expiring = append(d.Expiring, ci)
+			}
+		}
+	}
+	v.Title, v.Data = "Home", d
+	c.pages.render(w, http.StatusOK, "home.html", v)
+	return nil
+}
+
+// --- parties and users ---
+
+func (c *Console) parties(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.partiesPage(w, r, v, http.StatusOK)
+}
+
+func (c *Console) partiesPage(w http.ResponseWriter, r *http.Request, v *view, status int) error {
+	ps, err := c.svc.ListParties(ctx(r), v.actor)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "Parties", ps
+	c.pages.render(w, status, "parties.html", v)
+	return nil
+}
+
+func (c *Console) createParty(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = formValues(r)
+	id, err := parseEUI("Party ID", trimmed(r, "id"))
+	if err != nil {
+		v.Err = fieldErr("id", err)
+		return c.partiesPage(w, r, v, http.StatusBadRequest)
+	}
+	p, err := c.svc.CreateParty(ctx(r), v.actor, id, trimmed(r, "name"))
+	if err != nil {
+		v.Err = fieldErr(fieldOf(err, "id", "name"), err)
+		return c.partiesPage(w, r, v, errorOf(err).status)
+	}
+	http.Redirect(w, r, "/console/parties/"+p.ID.String(), http.StatusSeeOther)
+	return nil
+}
+
+// fieldOf places an error next to idField when it is about an identifier,
+// else next to other.
+func fieldOf(err error, idField, other string) string {
+	if errors.Is(err, ra.ErrInvalidID) || errors.Is(err, ra.ErrExists) {
+		return idField
+	}
+	return other
+}
+
+type partyData struct {
+	Party    ra.Party
+	Users    []ra.User
+	Officers []ra.Officer
+}
+
+func (c *Console) party(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.partyPage(w, r, v, r.PathValue("id"), http.StatusOK)
+}
+
+func (c *Console) partyPage(w http.ResponseWriter, r *http.Request, v *view, pid string, status int) error {
+	id, err := parseEUI("Party ID", pid)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ra.ErrNotFound, err)
+	}
+	p, err := c.svc.GetParty(ctx(r), v.actor, id)
+	if err != nil {
+		return hideForeign(v, "party", id, err)
+	}
+	us, err := c.svc.ListUsers(ctx(r), v.actor, id)
+	if err != nil {
+		return err
+	}
+	os, err := c.svc.ListOfficers(ctx(r), v.actor, id)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "Party "+p.Name, partyData{Party: p, Users: us, Officers: os}
+	c.pages.render(w, status, "party.html", v)
+	return nil
+}
+
+// hideForeign gives a party officer one page for another party's record
+// and for none (the RA audited the refusal): the console must not tell
+// them apart where the API does not either.
+func hideForeign(v *view, what string, id eui64.ID, err error) error {
+	if ra.IsPartyKind(v.Me.Kind) && (errors.Is(err, ra.ErrForbidden) || errors.Is(err, ra.ErrNotFound)) {
+		return fmt.Errorf("%w: no %s %s among your party's", ra.ErrNotFound, what, id)
+	}
+	return err
+}
+
+func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = formValues(r)
+	pidStr := trimmed(r, "party_id")
+	fail := func(field string, err error) error {
+		v.Err = fieldErr(field, err)
+		return c.partyPage(w, r, v, pidStr, errorOf(err).status)
+	}
+	pid, err := parseEUI("Party ID", pidStr)
+	if err != nil {
+		return err
+	}
+	id, err := parseEUI("User ID", trimmed(r, "id"))
+	if err != nil {
+		return fail("user_id", err)
+	}
+	ur, err := role.Parse(trimmed(r, "role"))
+	if err != nil {
+		return fail("role", fmt.Errorf("%w: %w", ra.ErrInvalidRole, err))
+	}
+	u, err := c.svc.CreateUser(ctx(r), v.actor, id, pid, ur, trimmed(r, "name"))
+	if err != nil {
+		return fail(fieldOf(err, "user_id", "user_name"), err)
+	}
+	http.Redirect(w, r, "/console/users/"+u.ID.String(), http.StatusSeeOther)
+	return nil
+}
+
+type userData struct {
+	User     ra.User
+	Certs    []ra.CertInfo
+	Profiles []ca.Profile
+}
+
+func (c *Console) user(w http.ResponseWriter, r *http.Request, v *view) error {
+	id, err := parseEUI("User ID", r.PathValue("id"))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ra.ErrNotFound, err)
+	}
+	u, err := c.svc.GetUser(ctx(r), v.actor, id)
+	if err != nil {
+		return err
+	}
+	cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: id})
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "User "+u.Name, userData{User: u, Certs: cs, Profiles: ra.EligibleProfiles(u.Role)}
+	c.pages.render(w, http.StatusOK, "user.html", v)
+	return nil
+}
+
+// --- officers ---
+
+type officersData struct {
+	Officers  []ra.Officer
+	Appointed *appointed
+}
+
+type appointed struct {
+	Officer ra.Officer
+	CertPEM string
+	CAPEM   string
+}
+
+func (c *Console) officers(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.officersPage(w, r, v, http.StatusOK, nil)
+}
+
+func (c *Console) officersPage(w http.ResponseWriter, r *http.Request, v *view, status int, ap *appointed) error {
+	var pid eui64.ID
+	if ra.IsPartyKind(v.Me.Kind) {
+		pid, _ = eui64.Parse(v.Me.PartyID)
+	}
+	os, err := c.svc.ListOfficers(ctx(r), v.actor, pid)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "Officers", officersData{Officers: os, Appointed: ap}
+	c.pages.render(w, status, "officers.html", v)
+	return nil
+}
+
+// appointOfficer certifies the appointee's own key: the console takes only
+// a CSR (smki officer keygen), so no private key passes through a browser.
+func (c *Console) appointOfficer(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = formValues(r)
+	fail := func(field string, err error) error {
+		v.Err = fieldErr(field, err)
+		return c.officersPage(w, r, v, errorOf(err).status, nil)
+	}
+	var pid eui64.ID
+	if s := trimmed(r, "party_id"); s != "" {
+		var err error
+		if pid, err = parseEUI("Party ID", s); err != nil {
+			return fail("party_id", err)
+		}
+	}
+	csr, err := upload(r, "csr_file", "csr", ca.MaxCSRSize)
+	if err != nil {
+		return fail("csr", err)
+	}
+	if len(csr) == 0 {
+		return fail("csr", fmt.Errorf("%w: paste or upload the appointee's CSR (made with smki officer keygen); the console never handles an officer's private key", ra.ErrBadRequest))
+	}
+	o, cred, err := c.svc.AppointOfficer(ctx(r), v.actor, ra.OfficerRequest{ID: trimmed(r, "id"), Name: trimmed(r, "name"),
+		Kind: trimmed(r, "kind"), PartyID: pid, CSR: string(csr)})
+	if err != nil {
+		field := "id"
+		switch {
+		case errors.Is(err, ra.ErrCSRInvalid), errors.Is(err, ra.ErrCSRRequired), errors.Is(err, ra.ErrCSRMismatch):
+			field = "csr"
+		case errors.Is(err, ra.ErrInvalidRole), errors.Is(err, ra.ErrForbidden):
+			field = "kind"
+		}
+		return fail(field, err)
+	}
+	v.Form = nil
+	v.Notice = "Officer " + o.ID + " appointed."
+	return c.officersPage(w, r, v, http.StatusCreated, &appointed{Officer: o, CertPEM: string(cred.CertPEM), CAPEM: string(cred.CAPEM)})
+}
+
+func (c *Console) removeOfficer(w http.ResponseWriter, r *http.Request, v *view) error {
+	o, err := c.svc.RemoveOfficer(ctx(r), v.actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v.Notice = "Officer " + o.ID + " removed; their sessions and credential are refused from now on."
+	return c.officersPage(w, r, v, http.StatusOK, nil)
+}
+
+// upload reads a file field, or else a text field, at most max bytes.
+func upload(r *http.Request, fileField, textField string, max int64) ([]byte, error) {
+	if r.MultipartForm != nil {
+		if fhs := r.MultipartForm.File[fileField]; len(fhs) > 0 && fhs[0].Size > 0 {
+			if fhs[0].Size > max {
+				return nil, fmt.Errorf("%w: the file is over %d bytes", ra.ErrTooLarge, max)
+			}
+			f, err := fhs[0].Open()
+			if err != nil {
+				return nil, fmt.Errorf("%w: the uploaded file could not be read", ra.ErrBadRequest)
+			}
+			defer f.Close()
+			return io.ReadAll(io.LimitReader(f, max))
+		}
+	}
+	s := strings.TrimSpace(r.FormValue(textField))
+	if int64(len(s)) > max {
+		return nil, fmt.Errorf("%w: the text is over %d bytes", ra.ErrTooLarge, max)
+	}
+	return []byte(s), nil
+}
+
+// --- enrolment ---
+
+type enrolData struct {
+	Users  []ra.User
+	Issued *ra.Issued
+}
+
+func (c *Console) enrolForm(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = map[string]string{"user_id": r.URL.Query().Get("user"), "profile": r.URL.Query().Get("profile")}
+	return c.enrolPage(w, r, v, http.StatusOK, nil)
+}
+
+func (c *Console) enrolPage(w http.ResponseWriter, r *http.Request, v *view, status int, is *ra.Issued) error {
+	var users []ra.User
+	if ra.IsPartyKind(v.Me.Kind) {
+		pid, _ := eui64.Parse(v.Me.PartyID)
+		users, _ = c.svc.ListUsers(ctx(r), v.actor, pid)
+	}
+	v.Title, v.Data = "Enrol a certificate", enrolData{Users: users, Issued: is}
+	c.pages.render(w, status, "enrol.html", v)
+	return nil
+}
+
+func (c *Console) enrol(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = formValues(r)
+	fail := func(field string, err error) error {
+		v.Err = fieldErr(field, err)
+		return c.enrolPage(w, r, v, errorOf(err).status, nil)
+	}
+	uid, err := parseEUI("User ID", trimmed(r, "user_id"))
+	if err != nil {
+		return fail("user_id", err)
+	}
+	p, err := ra.ParseProfile(trimmed(r, "profile"))
+	if err != nil {
+		return fail("profile", err)
+	}
+	csr, err := upload(r, "csr_file", "csr", ca.MaxCSRSize)
+	if err != nil {
+		return fail("csr", err)
+	}
+	is, err := c.svc.Enrol(ctx(r), v.actor, ra.EnrolRequest{UserID: uid, Profile: p, CSR: csr, Mode: ra.ModeEnrol})
+	if err != nil {
+		field := "csr"
+		switch {
+		case errors.Is(err, ra.ErrNotEligible):
+			field = "profile"
+		case errors.Is(err, ra.ErrNotFound), errors.Is(err, ra.ErrForbidden), errors.Is(err, ra.ErrInvalidID):
+			field = "user_id"
+		}
+		return fail(field, err)
+	}
+	v.Form = nil
+	v.Notice = "Certificate " + is.Cert.Serial + " issued."
+	return c.enrolPage(w, r, v, http.StatusCreated, &is)
+}
+
+// --- certificates and revocation ---
+
+type certsData struct {
+	Certs []ra.CertInfo
+	Query url.Values
+}
+
+func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) error {
+	q := r.URL.Query()
+	if s := strings.TrimSpace(q.Get("serial")); s != "" {
+		http.Redirect(w, r, "/console/certificates/"+url.PathEscape(s), http.StatusSeeOther)
+		return nil
+	}
+	v.Form = map[string]string{"user": q.Get("user"), "party": q.Get("party"), "status": q.Get("status"), "role": q.Get("role")}
+	uid, err := optEUI("User ID", strings.TrimSpace(q.Get("user")))
+	if err != nil {
+		v.Err = fieldErr("user", err)
+	}
+	pid, err := optEUI("Party ID", strings.TrimSpace(q.Get("party")))
+	if err != nil && v.Err == nil {
+		v.Err = fieldErr("party", err)
+	}
+	var cs []ra.CertInfo
+	if v.Err == nil {
+		cs, err = c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"), Limit: 500})
+		if err != nil {
+			v.Err = fieldErr("user", err)
+		}
+	}
+	if rl := strings.TrimSpace(q.Get("role")); rl != "" {
+		cs = slices.DeleteFunc(cs, func(ci ra.CertInfo) bool { return !strings.EqualFold(ci.Role, rl) })
+	}
+	v.Title, v.Data = "Certificates", certsData{Certs: cs, Query: q}
+	status := http.StatusOK
+	if v.Err != nil {
+		status = v.Err.status
+	}
+	c.pages.render(w, status, "certificates.html", v)
+	return nil
+}
+
+func (c *Console) certificate(w http.ResponseWriter, r *http.Request, v *view) error {
+	ci, err := c.svc.GetCertificate(ctx(r), v.actor, r.PathValue("serial"))
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "Certificate "+ci.Serial, ci
+	c.pages.render(w, http.StatusOK, "certificate.html", v)
+	return nil
+}
+
+// certificatePEM downloads the certificate (an audited read, as the API's).
+func (c *Console) certificatePEM(w http.ResponseWriter, r *http.Request, v *view) error {
+	ci, err := c.svc.GetCertificate(ctx(r), v.actor, r.PathValue("serial"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+ci.Serial+`.pem"`)
+	io.WriteString(w, ci.PEM)
+	return nil
+}
+
+func (c *Console) revoke(w http.ResponseWriter, r *http.Request, v *view) error {
+	serial := trimmed(r, "serial")
+	reason, err := ra.ParseReason(trimmed(r, "reason"))
+	if err == nil {
+		_, err = c.svc.Revoke(ctx(r), v.actor, ra.RevokeRequest{Serial: serial, Reason: reason})
+	}
+	if err != nil {
+		ci, gerr := c.svc.GetCertificate(ctx(r), v.actor, serial)
+		if gerr != nil {
+			return err
+		}
+		v.Err = fieldErr("reason", err)
+		v.Title, v.Data = "Certificate "+ci.Serial, ci
+		c.pages.render(w, errorOf(err).status, "certificate.html", v)
+		return nil
+	}
+	http.Redirect(w, r, "/console/certificates/"+url.PathEscape(serial), http.StatusSeeOther)
+	return nil
+}
+
+type revokePartyData struct {
+	Party  string
+	Reason string
+	Result *ra.RevokeResult
+	Done   bool
+}
+
+func (c *Console) revokePartyForm(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = map[string]string{"party_id": r.URL.Query().Get("party")}
+	if ra.IsPartyKind(v.Me.Kind) && v.Form["party_id"] == "" {
+		v.Form["party_id"] = v.Me.PartyID
+	}
+	v.Title, v.Data = "Revoke a party's certificates", revokePartyData{}
+	c.pages.render(w, http.StatusOK, "revoke_party.html", v)
+	return nil
+}
+
+// revokeParty is the two steps of a bulk revocation: without confirm=yes
+// a dry run listing what would be revoked, with it the revocation.
+func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = formValues(r)
+	d := revokePartyData{Party: trimmed(r, "party_id"), Reason: trimmed(r, "reason")}
+	v.Title = "Revoke a party's certificates"
+	fail := func(field string, err error) error {
+		v.Err, v.Data = fieldErr(field, err), d
+		c.pages.render(w, errorOf(err).status, "revoke_party.html", v)
+		return nil
+	}
+	pid, err := parseEUI("Party ID", d.Party)
+	if err != nil {
+		return fail("party_id", err)
+	}
+	reason, err := ra.ParseReason(d.Reason)
+	if err != nil {
+		return fail("reason", err)
+	}
+	yes := r.PostFormValue("confirm") == "yes"
+	res, err := c.svc.Revoke(ctx(r), v.actor, ra.RevokeRequest{PartyID: pid, Reason: reason, Yes: yes})
+	if err != nil {
+		return fail("party_id", hideForeign(v, "party", pid, err))
+	}
+	d.Result, d.Done = &res, yes
+	if yes {
+		v.Notice = fmt.Sprintf("%d certificates revoked.", len(res.Revocations))
+	}
+	v.Data = d
+	c.pages.render(w, http.StatusOK, "revoke_party.html", v)
+	return nil
+}
+
+// --- SoLR events ---
+
+func (c *Console) solrList(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.solrListPage(w, r, v, http.StatusOK)
+}
+
+func (c *Console) solrListPage(w http.ResponseWriter, r *http.Request, v *view, status int) error {
+	evs, err := c.svc.ListSoLR(ctx(r), v.actor)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "Supplier failure (SoLR events)", evs
+	c.pages.render(w, status, "solr.html", v)
+	return nil
+}
+
+func (c *Console) solrDeclare(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = formValues(r)
+	fail := func(field string, err error) error {
+		v.Err = fieldErr(field, err)
+		return c.solrListPage(w, r, v, errorOf(err).status)
+	}
+	fp, err := parseEUI("failed Supplier party", trimmed(r, "failed_party"))
+	if err != nil {
+		return fail("failed_party", err)
+	}
+	srp, err := parseEUI("SRP user", trimmed(r, "srp_user"))
+	if err != nil {
+		return fail("srp_user", err)
+	}
+	start := c.now().UTC()
+	if s := trimmed(r, "start"); s != "" {
+		if start, err = parseTime(s); err != nil {
+			return fail("start", err)
+		}
+	}
+	var revokeAt *time.Time
+	if s := trimmed(r, "revoke_at"); s != "" && !strings.EqualFold(s, "now") {
+		t, err := parseTime(s)
+		if err != nil {
+			return fail("revoke_at", err)
+		}
+		revokeAt = &t
+	}
+	res, err := c.svc.DeclareSoLR(ctx(r), v.actor, ra.DeclareRequest{FailedParty: fp, SRPUser: srp,
+		Instruction: trimmed(r, "instruction"), Start: start, RevokeAt: revokeAt})
+	if err != nil {
+		return fail("instruction", err)
+	}
+	http.Redirect(w, r, "/console/solr/"+url.PathEscape(res.Event.ID), http.StatusSeeOther)
+	return nil
+}
+
+// parseTime reads an RFC 3339 time or the form of an HTML datetime-local
+// field (taken as UTC).
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%w: time %q: write it as 2026-03-14T09:30 (UTC) or RFC 3339", ra.ErrBadRequest, s)
+}
+
+func (c *Console) solrEvent(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.solrEventPage(w, r, v, http.StatusOK)
+}
+
+func (c *Console) solrEventPage(w http.ResponseWriter, r *http.Request, v *view, status int) error {
+	res, err := c.svc.GetSoLR(ctx(r), v.actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "SoLR event "+res.Event.ID, res
+	c.pages.render(w, status, "solr_event.html", v)
+	return nil
+}
+
+func (c *Console) solrApprove(w http.ResponseWriter, r *http.Request, v *view) error {
+	if _, err := c.svc.ApproveSoLR(ctx(r), v.actor, r.PathValue("id")); err != nil {
+		v.Err = fieldErr("approve", err)
+		return c.solrEventPage(w, r, v, errorOf(err).status)
+	}
+	http.Redirect(w, r, "/console/solr/"+url.PathEscape(r.PathValue("id")), http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) solrClose(w http.ResponseWriter, r *http.Request, v *view) error {
+	if _, err := c.svc.CloseSoLR(ctx(r), v.actor, r.PathValue("id"), trimmed(r, "reason")); err != nil {
+		v.Err = fieldErr("close", err)
+		return c.solrEventPage(w, r, v, errorOf(err).status)
+	}
+	http.Redirect(w, r, "/console/solr/"+url.PathEscape(r.PathValue("id")), http.StatusSeeOther)
+	return nil
+}
+
+// --- ADT files and devices (read) ---
+
+func (c *Console) adtList(w http.ResponseWriter, r *http.Request, v *view) error {
+	recs, err := c.svc.ListADT(ctx(r), v.actor)
+	if err != nil {
+		return err
+	}
+	if s := strings.TrimSpace(r.URL.Query().Get("sc")); s != "" {
+		sc, err := parseEUI("SC user", s)
+		if err != nil {
+			return err
+		}
+		recs = slices.DeleteFunc(recs, func(a ra.ADTRecord) bool { return a.SCUser != sc })
+	}
+	v.Title, v.Data = "ADT files", recs
+	c.pages.render(w, http.StatusOK, "adt.html", v)
+	return nil
+}
+
+func (c *Console) devices(w http.ResponseWriter, r *http.Request, v *view) error {
+	s := strings.TrimSpace(r.URL.Query().Get("supplier"))
+	v.Form = map[string]string{"supplier": s}
+	sup, err := optEUI("supplier user", s)
+	var ds []ra.Device
+	if err == nil && (s != "" || v.IsRA()) {
+		ds, err = c.svc.ListDevices(ctx(r), v.actor, sup)
+	}
+	if err != nil {
+		v.Err = fieldErr("supplier", err)
+	}
+	v.Title, v.Data = "Device registry", ds
+	c.pages.render(w, http.StatusOK, "devices.html", v)
+	return nil
+}
+
+// --- audit ---
+
+type auditData struct {
+	Entries []store.AuditEntry
+	Report  *ra.AuditReport
+}
+
+func (c *Console) audit(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.auditPage(w, r, v, nil)
+}
+
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *view, rep *ra.AuditReport) error {
+	q := r.URL.Query()
+	v.Form = map[string]string{"actor": q.Get("actor"), "action": q.Get("action"), "party": q.Get("party"),
+		"since": q.Get("since"), "until": q.Get("until")}
+	aq := ra.AuditQuery{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")),
+		Subject: strings.TrimSpace(q.Get("party")), Limit: 200}
+	var err error
+	if s := strings.TrimSpace(q.Get("since")); s != "" {
+		if aq.Since, err = parseTime(s); err != nil {
+			v.Err = fieldErr("since", err)
+		}
+	}
+	if s := strings.TrimSpace(q.Get("until")); s != "" && v.Err == nil {
+		if aq.Until, err = parseTime(s); err != nil {
+			v.Err = fieldErr("until", err)
+		}
+	}
+	var es []store.AuditEntry
+	if v.Err == nil {
+		if es, err = c.svc.AuditLog(ctx(r), v.actor, aq); err != nil {
+			if !errors.Is(err, ra.ErrBadRequest) {
+				return err
+			}
+			v.Err = fieldErr("actor", err)
+		}
+	}
+	v.Title, v.Data = "Audit log", auditData{Entries: es, Report: rep}
+	c.pages.render(w, http.StatusOK, "audit.html", v)
+	return nil
+}
+
+func (c *Console) verifyAudit(w http.ResponseWriter, r *http.Request, v *view) error {
+	rep, err := c.svc.VerifyAudit(ctx(r), v.actor)
+	if err != nil && !errors.Is(err, ra.ErrAuditBroken) {
+		return err
+	}
+	return c.auditPage(w, r, v, &rep)
+}
