@@ -48,6 +48,7 @@ func commands() []*ucli.Command {
 		partyCommand(),
 		userCommand(),
 		officerCommand(),
+		consoleCommand(),
 		keygenCommand(),
 		csrCommand(),
 		enrollCommand(),

@@ -307,6 +307,7 @@ Examples:
 				},
 			},
 			officerKeygenCommand(),
+			officerExportCommand(),
 			officerRenewCommand(),
 			officerReissueCommand(),
 			{

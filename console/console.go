@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 )
 
 //go:embed templates/*.html static/*
@@ -220,12 +221,6 @@ func verifiedCert(r *http.Request) *x509.Certificate {
 	return r.TLS.VerifiedChains[0][0]
 }
 
-// LoginLink is the answer to POST /console/login-link.
-type LoginLink struct {
-	URL       string    `json:"url"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // loginLink answers an officer's mTLS request (smki console open) with a
 // single-use login link bound to that officer's certificate.
 func (c *Console) loginLink(w http.ResponseWriter, r *http.Request) {
@@ -264,7 +259,7 @@ func (c *Console) loginLink(w http.ResponseWriter, r *http.Request) {
 	u := url.URL{Scheme: "https", Host: r.Host, Path: "/console/login/" + tok}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(LoginLink{URL: u.String(), ExpiresAt: exp.UTC()})
+	json.NewEncoder(w).Encode(raapi.LoginLink{URL: u.String(), ExpiresAt: exp.UTC()})
 }
 
 // loginPage explains the two ways in, and offers the certificate sign-in

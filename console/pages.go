@@ -647,7 +647,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *view, rep
 	v.Form = map[string]string{"actor": q.Get("actor"), "action": q.Get("action"), "party": q.Get("party"),
 		"since": q.Get("since"), "until": q.Get("until")}
 	aq := ra.AuditQuery{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")),
-		Subject: strings.TrimSpace(q.Get("party")), Limit: 200}
+		Subject: strings.TrimSpace(q.Get("party")), Limit: 500}
 	var err error
 	if s := strings.TrimSpace(q.Get("since")); s != "" {
 		if aq.Since, err = parseTime(s); err != nil {
