@@ -23,6 +23,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
@@ -114,7 +115,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { authority.Close() })
-	acc, err := ra.OpenAccessCA(filepath.Join(dir, "access"), newMemKeys(), clk.Now, nil)
+	acc, err := ownpki.OpenAccessCA(filepath.Join(dir, "access"), newMemKeys(), clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
