@@ -56,6 +56,7 @@ func commands() []*ucli.Command {
 		certsCommand(),
 		certCommand(),
 		repoCommand(),
+		trustCommand(),
 		auditCommand(),
 		solrCommand(),
 		adtCommand(),

@@ -1,26 +1,18 @@
 package cli
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
-	"syscall"
 	"time"
 
-	"github.com/smki/smki/bundle"
 
 	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
@@ -95,14 +87,16 @@ func verifyCommand() *ucli.Command {
 		Description: `Prints {"decision","code","reason","route"} and exits 0 on accept, 3 on
 reject, 2 on a usage or I/O error (including a bundle that does not verify).
 --trust defaults to <dir of bundle>/trust and must hold root.pem; issuing-ca.pem
-and every *.crl there are used too (each CRL must verify against them).
+and every *.crl there (PEM or DER) are used too (each CRL must verify against
+them). Without --bundle the trust directory's bundle.json is used: a directory
+written by smki trust export is all a verifier needs.
 --at evaluates the request, and the freshness of the data, as of that time.
 
 Example:
    smki verify --bundle scenario/bundle.json signed.xml`,
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE`", Required: true},
-			&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl)"},
+			&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE` (default: the trust directory's bundle.json)"},
+			&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl, bundle.json; smki trust export)"},
 			&ucli.StringFlag{Name: "at", Usage: "evaluate as of this RFC 3339 `TIME` (default now)"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -159,10 +153,13 @@ Example:
    smki verifier serve --listen 127.0.0.1:8444 --bundle scenario/bundle.json --trust scenario/trust \
        --ra https://127.0.0.1:8443 --officer ./verifier-1`,
 			Flags: []ucli.Flag{
-				&ucli.StringFlag{Name: "listen", Usage: "listen `ADDR`", Value: "127.0.0.1:8444"},
+				&ucli.StringFlag{Name: "listen", Usage: "listen `ADDR` (host:port, or unix:/path for a unix socket)", Value: "127.0.0.1:8444"},
+				&ucli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `PEM` (with --tls-key)"},
+				&ucli.StringFlag{Name: "tls-key", Usage: "the private key `PEM` of --tls-cert"},
+				&ucli.StringFlag{Name: "tls-client-ca", Usage: "with --tls-cert: require client certificates that chain to this CA `PEM`"},
 				&ucli.StringFlag{Name: "ready-file", Usage: "write the listening address to this `FILE` once serving (with --listen 127.0.0.1:0, for scripts and tests)"},
-				&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE`", Required: true},
-				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl)", Required: true},
+				&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE` (default: the trust directory's bundle.json)"},
+				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl, bundle.json; smki trust export)", Required: true},
 				&ucli.StringFlag{Name: "ra", Usage: "RA base `URL` to follow"},
 				&ucli.StringFlag{Name: "officer", Usage: "RA credential `DIR` for --ra (key.pem, cert.pem, ca.pem)"},
 				&ucli.StringFlag{Name: "state-file", Aliases: []string{"replay-file"}, Usage: "keep replay counters and ADT windows durably in `FILE`"},
@@ -193,6 +190,12 @@ func serveVerifier(c *ucli.Context) error {
 	v, err := buildVerifier(c.String("bundle"), c.String("trust"), time.Now, func(o *verifier.Options) {
 		o.Replay, o.Logger, o.MaxAge = replay, log, c.Duration("max-age")
 	})
+	var refused *bundleRefused
+	if errors.As(err, &refused) {
+		// Running but not ready, so that probes and operators see why
+		// (sidecar_unready.go); every request is refused meanwhile.
+		return serveUnready(c, log, []string{refused.Error()})
+	}
 	if err != nil {
 		return err
 	}
@@ -200,7 +203,7 @@ func serveVerifier(c *ucli.Context) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(c)
 	defer stop()
 	if ra := c.String("ra"); ra != "" {
 		roots, _, _, err := loadTrust(c.String("trust"))
@@ -220,57 +223,18 @@ func serveVerifier(c *ucli.Context) error {
 	} else if c.String("officer") != "" {
 		return usageErr("--officer is only for --ra")
 	}
-	ln, err := net.Listen("tcp", c.String("listen"))
-	if err != nil {
-		return usageErr("--listen: %v", err)
-	}
-	srv := &http.Server{Handler: verifier.InstrumentedHandler(metrics, 0), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-	log.Info("verifier listening", "addr", ln.Addr().String(), "ra", c.String("ra"))
-	if f := c.String("ready-file"); f != "" {
-		if err := writeReadyFile(f, ln.Addr().String()); err != nil {
-			ln.Close()
-			return usageErr("--ready-file: %v", err)
-		}
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return withCode(ExitError, err)
-	case <-ctx.Done():
-	}
-	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return withCode(ExitError, err)
-	}
-	return nil
+	return serveSidecar(ctx, c, log, verifier.InstrumentedHandler(metrics, 0))
 }
 
-// buildVerifier opens the bundle against the trust directory's roots and
-// builds a Verifier. Every failure is a usage or I/O error (exit 2).
+// buildVerifier opens the bundle (--bundle, else the trust directory's
+// bundle.json) against the trust directory's roots and builds a Verifier.
+// Every failure is a usage or I/O error (exit 2).
 func buildVerifier(bundlePath, trustDir string, clock func() time.Time, mod func(*verifier.Options)) (*verifier.Verifier, error) {
-	if trustDir == "" {
-		trustDir = filepath.Join(filepath.Dir(bundlePath), "trust")
-	}
-	roots, inter, crls, err := loadTrust(trustDir)
+	o, err := trustOptions(bundlePath, trustDir, clock)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	for _, r := range roots {
-		pool.AddCert(r)
-	}
-	raw, err := os.ReadFile(bundlePath)
-	if err != nil {
-		return nil, usageErr("--bundle: %v", err)
-	}
-	b, err := bundle.Open(raw, pool, clock())
-	if err != nil {
-		return nil, usageErr("--bundle %s: %v", bundlePath, err)
-	}
-	o := verifier.Options{Roots: roots, Intermediates: inter, Bundle: b, CRLs: crls, Clock: clock}
+	o.Clock = clock
 	if mod != nil {
 		mod(&o)
 	}
@@ -281,33 +245,44 @@ func buildVerifier(bundlePath, trustDir string, clock func() time.Time, mod func
 	return v, nil
 }
 
-// loadTrust reads DIR/root.pem (required), DIR/issuing-ca.pem (optional)
-// and DIR/*.crl (PEM or DER).
-func loadTrust(dir string) (roots, inter []*x509.Certificate, crls [][]byte, err error) {
-	if roots, err = loadCerts(filepath.Join(dir, "root.pem")); err != nil {
-		return nil, nil, nil, usageErr("--trust: %v", err)
+// trustOptions loads the trust directory (default <dir of bundle>/trust)
+// and opens the bundle against its roots.
+func trustOptions(bundlePath, trustDir string, clock func() time.Time) (verifier.Options, error) {
+	if bundlePath == "" && trustDir == "" {
+		return verifier.Options{}, usageErr("give --trust DIR (with its bundle.json) or --bundle FILE")
 	}
-	if p := filepath.Join(dir, "issuing-ca.pem"); fileExists(p) {
-		if inter, err = loadCerts(p); err != nil {
-			return nil, nil, nil, usageErr("--trust: %v", err)
+	if trustDir == "" {
+		trustDir = filepath.Join(filepath.Dir(bundlePath), "trust")
+	}
+	t, err := verifier.LoadTrust(trustDir)
+	if err != nil {
+		return verifier.Options{}, usageErr("--trust: %v", err)
+	}
+	what := filepath.Join(trustDir, verifier.TrustBundleFile)
+	if bundlePath != "" {
+		raw, err := os.ReadFile(bundlePath)
+		if err != nil {
+			return verifier.Options{}, usageErr("--bundle: %v", err)
 		}
+		t.Bundle, what = raw, bundlePath
+	} else if t.Bundle == nil {
+		return verifier.Options{}, usageErr("--trust %s has no %s: give --bundle FILE", trustDir, verifier.TrustBundleFile)
 	}
-	names, err := filepath.Glob(filepath.Join(dir, "*.crl"))
+	o, err := t.Options(clock())
+	if err != nil {
+		return verifier.Options{}, withCode(ExitUsage, &bundleRefused{what: what, err: err})
+	}
+	return o, nil
+}
+
+// loadTrust reads the trust directory (verifier.LoadTrust: root.pem,
+// issuing-ca.pem, *.crl, PEM or DER).
+func loadTrust(dir string) (roots, inter []*x509.Certificate, crls [][]byte, err error) {
+	t, err := verifier.LoadTrust(dir)
 	if err != nil {
 		return nil, nil, nil, usageErr("--trust: %v", err)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			return nil, nil, nil, usageErr("--trust: %v", err)
-		}
-		if blk, _ := pem.Decode(b); blk != nil {
-			b = blk.Bytes
-		}
-		crls = append(crls, b)
-	}
-	return roots, inter, crls, nil
+	return t.Roots, t.Intermediates, t.CRLs, nil
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -379,3 +354,13 @@ func writeReadyFile(path, addr string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// bundleRefused: the bundle does not open against the trust directory's
+// roots (a sidecar then starts not ready, serveUnready).
+type bundleRefused struct {
+	what string
+	err  error
+}
+
+func (e *bundleRefused) Error() string { return "--bundle " + e.what + ": " + e.err.Error() }
+func (e *bundleRefused) Unwrap() error { return e.err }

@@ -245,6 +245,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// RA API for everything else.
 	mux := http.NewServeMux()
 	mountPublic(mux, s.st, s.authority, s.sched)
+	mountTrust(mux, s.authority, s.svc, time.Now)
 	reg := prometheus.NewRegistry()
 	if err := buildInfoMetric(reg); err != nil {
 		return nil, err

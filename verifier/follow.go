@@ -57,6 +57,8 @@ func (f *Follower) Run(ctx context.Context) error {
 				log.Warn("revocation feed", "err", err)
 				f.failed(FollowRevocations, err)
 				sleep(ctx, f.retryDelay())
+			} else if err == nil {
+				f.Verifier.followOK(FollowRevocations)
 			}
 		}
 	}()
@@ -70,6 +72,8 @@ func (f *Follower) Run(ctx context.Context) error {
 		if _, err := f.SyncBundle(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("bundle", "err", err)
 			f.failed(FollowBundle, err)
+		} else if err == nil {
+			f.Verifier.followOK(FollowBundle)
 		}
 		select {
 		case <-ctx.Done():
@@ -169,6 +173,7 @@ func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int
 }
 
 func (f *Follower) failed(kind string, err error) {
+	f.Verifier.followFailed(kind, err)
 	if f.OnError != nil {
 		f.OnError(kind, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,12 +218,17 @@ func TestHandler(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %d", resp.StatusCode)
 	}
-	// Stale data: healthz says so.
+	// Stale data: not ready (503 with the reason), but alive (healthz 200).
 	stale := s.verifier(t, func(o *Options) { o.Clock = func() time.Time { return testNow.Add(48 * time.Hour) } })
 	rec := httptest.NewRecorder()
 	Handler(stale, 0).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("stale healthz: %d %s", rec.Code, rec.Body)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"ready":false`) {
+		t.Fatalf("stale healthz: %d %s, want 200 (liveness) saying ready false", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	Handler(stale, 0).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "stale") {
+		t.Fatalf("stale readyz: %d %s, want 503 naming stale data", rec.Code, rec.Body)
 	}
 }
 

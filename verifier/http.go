@@ -18,11 +18,12 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //	                  accept and reject alike; the request time is the
 //	                  Verifier's clock at arrival. A body over maxBody is
 //	                  answered 200 MALFORMED without being parsed.
-//	GET  /healthz     200 {"status":"ok",...} while the data is fresh, 503
-//	                  {"status":"stale",...} once it is too old.
+//	GET  /healthz     liveness: 200 {"status":"ok","ready":bool,...} while
+//	                  the process answers, whatever its data.
 //	GET  /readyz      readiness: 200 {"ready":true} while the sidecar can
 //	                  accept, 503 {"ready":false,"reasons":[...]} while the
-//	                  data is stale or the state cannot be made durable.
+//	                  data is stale, the state cannot be made durable, or
+//	                  the RA's bundle or feed cannot be followed.
 //
 // Misuse of HTTP (wrong method, unreadable body) is 4xx.
 func Handler(v *Verifier, maxBody int64) http.Handler {
@@ -70,17 +71,13 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
 			return
 		}
+		// Liveness only: the process answers. Whether it can accept is
+		// /readyz's question ("ready" here is for a human reading it).
 		st := v.cur.Load()
-		h := map[string]any{
-			"status": "ok", "generation": st.gen, "revocation_seq": st.rev.seq,
+		writeJSON(w, http.StatusOK, map[string]any{
+			"status": "ok", "ready": len(v.notReady()) == 0, "generation": st.gen, "revocation_seq": st.rev.seq,
 			"bundle_issued_at": st.pol.bundle.IssuedAt.UTC().Format(time.RFC3339),
-		}
-		code := http.StatusOK
-		if d, stale := v.stale(st); stale {
-			h["status"], h["reason"] = "stale", d.Reason
-			code = http.StatusServiceUnavailable
-		}
-		writeJSON(w, code, h)
+		})
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -17,6 +17,7 @@ import (
 //	smki_verifier_bundle_age_seconds              now - bundle issued_at
 //	smki_verifier_revocation_seq                  revocation sequence applied
 //	smki_verifier_follower_errors_total{kind}     failed bundle / revocations syncs
+//	smki_verifier_ready                           1 while /readyz answers 200, else 0
 //	smki_verifier_state_*                         the StateFile's work, if it is one
 //
 // The decision counters are resolved once per code at construction, so
@@ -67,6 +68,14 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 			Name: "smki_verifier_state_durable", Help: "1 while accepts are made durable, 0 while the state cannot be (every would-be accept is refused STATE).",
 		}, func() float64 {
 			if v.StateError() != "" {
+				return 0
+			}
+			return 1
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "smki_verifier_ready", Help: "1 while the verifier can accept (what /readyz answers 200 for), 0 while it cannot.",
+		}, func() float64 {
+			if len(v.notReady()) > 0 {
 				return 0
 			}
 			return 1

@@ -36,9 +36,10 @@ func (v *Verifier) StateError() string {
 }
 
 // notReady lists why the verifier cannot accept now: stale data, state not
-// durable. Empty when ready.
+// durable, the RA's bundle or feed not followed (readiness.go). Empty when
+// ready.
 func (v *Verifier) notReady() []string {
-	var out []string
+	out := v.follow.reasons()
 	if d, stale := v.stale(v.cur.Load()); stale {
 		out = append(out, "stale: "+d.Reason)
 	}

@@ -110,6 +110,7 @@ type Verifier struct {
 	adt     map[adtKey]*adtWindow
 
 	stateErr atomic.Pointer[string] // why the state is not durable; nil while it is
+	follow   followHealth           // why the RA cannot be followed (readiness.go)
 }
 
 // New checks opts and returns a Verifier. Every CRL must verify against a

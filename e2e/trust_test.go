@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/internal/conformance"
+)
+
+// TestTrustExportSidecar (issue 15): smki trust export writes, into an
+// empty directory, everything smki verify and the sidecar need; the
+// sidecar on it accepts a signed SR 1.6. Started with another PKI's root,
+// the sidecar is alive (/healthz 200) but not ready (/readyz 503 with the
+// reason) within a second, and refuses requests.
+func TestTrustExportSidecar(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	work := t.TempDir()
+	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
+	const (
+		party = "90-B3-D5-1F-30-00-00-0A"
+		user  = "90-B3-D5-1F-30-01-00-00"
+	)
+	ra.must("party", "create", "--id", party, "--name", "supplier-a")
+	ra.must("user", "create", "--id", user, "--party", party, "--role", "IS", "--name", "supplier-a-is")
+	sro, aro, ver := filepath.Join(work, "sro"), filepath.Join(work, "aro"), filepath.Join(work, "verifier")
+	ra.must("officer", "add", "--id", "supa-sro", "--name", "Ann Bee", "--kind", "sro", "--party", party, "--out", sro)
+	ra.as(sro).must("officer", "add", "--id", "supa-aro", "--name", "Al Bee", "--kind", "aro", "--party", party, "--out", aro)
+	ra.must("officer", "add", "--id", "verifier-1", "--name", "command path verifier", "--kind", "verifier", "--out", ver)
+	key, csr, cert := filepath.Join(work, "is.key"), filepath.Join(work, "is.csr"), filepath.Join(work, "is.pem")
+	mustRun(t, nil, "keygen", "--out", key)
+	mustRun(t, nil, "csr", "--key", key, "--user-id", user, "--profile", "xml-signing", "--out", csr)
+	ra.as(aro).must("enroll", "--user-id", user, "--profile", "xml-signing", "--csr", csr, "--out", cert)
+
+	// An officer who may not read the bundle gets a coded refusal and no directory.
+	noBundle := filepath.Join(work, "no-bundle")
+	if r := ra.as(aro).run("trust", "export", "--out", noBundle); r.code != 2 || !strings.Contains(r.stderr, "E_TRUST_NO_BUNDLE") {
+		t.Fatalf("trust export as an ARO: exit %d %s, want 2 E_TRUST_NO_BUNDLE", r.code, r.stderr)
+	}
+	if _, err := os.Stat(noBundle); !os.IsNotExist(err) {
+		t.Fatalf("a refused export left %s behind", noBundle)
+	}
+	// Unauthenticated GET /v1/trust: the public part, and why the bundle is left out.
+	code, body := srv.get(t, "/v1/trust")
+	var pub map[string]any
+	if code != 200 || json.Unmarshal(body, &pub) != nil || pub["bundle"] != nil || pub["bundle_omitted"] == nil ||
+		!strings.Contains(fmt.Sprint(pub["root"]), "BEGIN CERTIFICATE") || !strings.Contains(fmt.Sprint(pub["orl"]), "BEGIN X509 CRL") {
+		t.Fatalf("GET /v1/trust without a credential: %d %s", code, body)
+	}
+
+	trust := filepath.Join(work, "trust")
+	os.Mkdir(trust, 0o755) // empty: allowed
+	ra.as(ver).must("trust", "export", "--out", trust)
+	var names []string
+	ents, _ := os.ReadDir(trust)
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "arl.crl bundle.json issuing-ca.pem manifest.json orl.crl root.pem" {
+		t.Fatalf("trust directory holds %q", got)
+	}
+	// A second export into it is refused: it is not empty.
+	if r := ra.as(ver).run("trust", "export", "--out", trust); r.code != 2 {
+		t.Fatalf("export into a full directory: exit %d", r.code)
+	}
+
+	template, err := os.ReadFile(conformance.Path(t, "duis", "requests", "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(counter int) []byte {
+		return []byte(mustRun(t, template, "sign", "--key", key, "--cert", cert, "--counter", fmt.Sprint(counter), "-").stdout)
+	}
+	// smki verify needs nothing but the directory.
+	if r := run(t, sign(1), "verify", "--trust", trust, "-"); r.code != 0 || !strings.Contains(r.stdout, `"decision":"accept"`) {
+		t.Fatalf("smki verify --trust %s: exit %d %s %s", trust, r.code, r.stdout, r.stderr)
+	}
+	addr := startSidecar(t, "--trust", trust, "--ra", "https://"+srv.addr, "--officer", ver)
+	client := &http.Client{Timeout: 10 * time.Second}
+	waitFor(t, 30*time.Second, "sidecar ready", func() bool { return status(client, "http://"+addr+"/readyz") == 200 })
+	if d := postVerify(t, addr, sign(2)); d.Decision != "accept" {
+		t.Fatalf("sidecar on the exported trust: %+v", d)
+	}
+
+	// Another PKI's root with this RA's bundle: alive, not ready at once, refusing.
+	wrong := filepath.Join(work, "wrong-trust")
+	os.Mkdir(wrong, 0o755)
+	os.WriteFile(filepath.Join(wrong, "root.pem"), mustReadFile(t, filepath.Join(scenario(t), "trust", "root.pem")), 0o644)
+	addr = startSidecar(t, "--trust", wrong, "--bundle", filepath.Join(trust, "bundle.json"), "--ra", "https://"+srv.addr, "--officer", ver)
+	started := time.Now()
+	resp, err := client.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(rb), `"ready":false`) || !strings.Contains(string(rb), "E_ENVELOPE_SIGNER") {
+		t.Fatalf("wrong root: /readyz %d %s, want 503 with the reason (E_ENVELOPE_SIGNER)", resp.StatusCode, rb)
+	}
+	if since := time.Since(started); since > time.Second {
+		t.Fatalf("wrong root: /readyz answered %s after the sidecar listened, want within a second", since)
+	}
+	if c := status(client, "http://"+addr+"/healthz"); c != 200 {
+		t.Fatalf("wrong root: /healthz %d, want 200 (liveness)", c)
+	}
+	if d := postVerify(t, addr, sign(3)); d.Decision != "reject" {
+		t.Fatalf("wrong root: the sidecar answered %+v, want a reject", d)
+	}
+}
+
+func status(c *http.Client, url string) int {
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
+)
+
+// mountTrust serves GET /v1/trust (raapi.Trust): the root, the issuing CA
+// and both CRLs to anyone, as /roots and /crl do, and the signed bundle to
+// a caller whose client certificate names an officer allowed to read it
+// (the bundle holds the user, party and device registers: it stays behind
+// the same authorisation, and audit record, as GET /v1/bundle).
+func mountTrust(mux *http.ServeMux, authority *ca.CA, svc *ra.Service, now func() time.Time) {
+	mux.HandleFunc("GET /v1/trust", func(w http.ResponseWriter, r *http.Request) {
+		t := raapi.Trust{ExportedAt: now().UTC().Truncate(time.Second),
+			Root:       pemOf("CERTIFICATE", authority.Root().Raw),
+			IssuingCAs: pemOf("CERTIFICATE", authority.Issuing().Raw)}
+		for name, dst := range map[string]*string{ca.ARL: &t.ARL, ca.ORL: &t.ORL} {
+			der, err := authority.CRL(r.Context(), name)
+			if err != nil {
+				writeTrustError(w, http.StatusServiceUnavailable, "E_CRL_UNAVAILABLE", "the "+name+" is not available yet; try again shortly")
+				return
+			}
+			*dst = pemOf("X509 CRL", der)
+		}
+		t.Bundle, t.BundleOmitted = trustBundle(r.Context(), r, svc)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(t)
+	})
+}
+
+// trustBundle returns the signed bundle for an authorised caller, or why
+// it is left out.
+func trustBundle(ctx context.Context, r *http.Request, svc *ra.Service) (bundle, omitted string) {
+	var cert *x509.Certificate
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		cert = r.TLS.VerifiedChains[0][0]
+	}
+	if cert == nil {
+		return "", "no officer credential: present a verifier officer's (smki trust export --officer DIR) to receive the bundle"
+	}
+	a, err := svc.Authenticate(ctx, cert)
+	if err != nil {
+		return "", "the officer credential is not accepted: " + err.Error()
+	}
+	data, err := svc.ExportBundle(ctx, a)
+	if err != nil {
+		return "", "this officer may not read the bundle: " + err.Error()
+	}
+	return string(data), ""
+}
+
+func pemOf(typ string, der []byte) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+}
+
+func writeTrustError(w http.ResponseWriter, status int, code, msg string) {
+	var eb raapi.ErrorBody
+	eb.Error.Code, eb.Error.Message = code, msg
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(eb)
+}

@@ -1,0 +1,36 @@
+package verifier
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// UnreadyHandler is the sidecar's HTTP API while it has no Verifier (its
+// bundle does not verify against the trust root, say): alive but never
+// ready, and failing closed.
+//
+//	POST /v1/verify   200 reject STALE ("not ready: " and the reasons)
+//	GET  /healthz     200 {"status":"ok","ready":false}
+//	GET  /readyz      503 {"ready":false,"reasons":[...]}
+//	GET  /metrics     reg, with smki_verifier_ready 0
+func UnreadyHandler(reg *prometheus.Registry, reasons []string) http.Handler {
+	_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "smki_verifier_ready", Help: "1 while the verifier can accept (what /readyz answers 200 for), 0 while it cannot.",
+	}, func() float64 { return 0 }))
+	d := reject(CodeSTALE, "not ready: %s", strings.Join(reasons, "; "))
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/verify", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, d)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "ready": false})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reasons": reasons})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}

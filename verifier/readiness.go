@@ -1,0 +1,71 @@
+package verifier
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/smki/smki/bundle"
+)
+
+// Readiness (issue 15): a Verifier that cannot follow the RA is not ready,
+// whatever the age of its data. A Follower reports each sync's outcome
+// here; /readyz (Handler) lists the reasons and answers 503 while there are
+// any, and smki_verifier_ready (Metrics) is 0. The first failure of a kind
+// is logged at ERROR with what to do; recovery at INFO.
+
+// followHealth is the last failure of each Follower kind, nil while the
+// last sync of that kind succeeded.
+type followHealth struct {
+	bundle, feed atomic.Pointer[string]
+}
+
+func (h *followHealth) slot(kind string) *atomic.Pointer[string] {
+	if kind == FollowBundle {
+		return &h.bundle
+	}
+	return &h.feed
+}
+
+func (h *followHealth) reasons() []string {
+	var out []string
+	if p := h.bundle.Load(); p != nil {
+		out = append(out, "bundle: "+*p)
+	}
+	if p := h.feed.Load(); p != nil {
+		out = append(out, "revocation feed: "+*p)
+	}
+	return out
+}
+
+// followFailed records a failed sync of kind (FollowBundle or
+// FollowRevocations).
+func (v *Verifier) followFailed(kind string, err error) {
+	msg := err.Error()
+	if v.follow.slot(kind).Swap(&msg) == nil {
+		v.log.Error("not ready: cannot follow the RA's "+kind+"; "+followHint(err), "kind", kind, "err", msg)
+	}
+}
+
+// followOK records a successful sync of kind.
+func (v *Verifier) followOK(kind string) {
+	if s := v.follow.slot(kind); s.Load() != nil && s.Swap(nil) != nil {
+		v.log.Info("following the RA's "+kind+" again", "kind", kind)
+	}
+}
+
+// followHint says what to do about a follower error.
+func followHint(err error) string {
+	switch {
+	case errors.Is(err, bundle.ErrEnvelopeSigner), errors.Is(err, bundle.ErrEnvelopeSignature):
+		return "what the RA signs does not verify against --trust's root: export the RA's trust directory (smki trust export) and restart with it"
+	case errors.Is(err, ErrFeedHTTP):
+		return "check --ra, --officer (a verifier officer of this RA) and the network; the RA's answer is in err"
+	default:
+		return "see err"
+	}
+}
+
+// NotReady lists why v cannot accept now (stale data, state not durable,
+// the RA's bundle or feed not followed); empty when ready. /readyz answers
+// the same list.
+func (v *Verifier) NotReady() []string { return v.notReady() }

@@ -1,0 +1,243 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/internal/dccx509"
+)
+
+// The trust directory (docs/verifier.md, "The trust directory") is what a
+// verifier needs to start: `smki trust export` writes it, `smki testpki`
+// writes one for its scenario, and LoadTrust reads it.
+//
+//	root.pem        the Root OCA (required; PEM or DER)
+//	issuing-ca.pem  the Issuing OCA(s) (optional; PEM or DER)
+//	*.crl           CRLs: arl.crl, orl.crl (PEM or DER; each must verify)
+//	bundle.json     the signed policy bundle (optional here; a Verifier needs one)
+//	manifest.json   optional: each file's SHA-256 and the time of export
+const (
+	TrustRootFile     = "root.pem"
+	TrustIssuingFile  = "issuing-ca.pem"
+	TrustBundleFile   = "bundle.json"
+	TrustManifestFile = "manifest.json"
+	trustCRLPattern   = "*.crl"
+)
+
+// maxTrustFile bounds a certificate, CRL or manifest file (an ORL of
+// many revocations is the largest); the bundle has bundle.MaxBundleSize.
+const maxTrustFile = 64 << 20
+
+// TrustManifest is manifest.json: when and from where the directory was
+// exported, and the SHA-256 (hex) of each file by name.
+type TrustManifest struct {
+	ExportedAt time.Time         `json:"exported_at"`
+	Source     string            `json:"source,omitempty"`
+	Files      map[string]string `json:"files"`
+}
+
+// Trust is a loaded trust directory.
+type Trust struct {
+	Roots         []*x509.Certificate
+	Intermediates []*x509.Certificate
+	CRLs          [][]byte // DER, in file-name order
+	// Bundle is the signed bundle envelope (bundle.json) as read, not yet
+	// opened: Options opens it against Roots. Nil when the directory has none.
+	Bundle   []byte
+	Manifest *TrustManifest // nil when the directory has none
+}
+
+// LoadTrust reads the trust directory dir. Certificates and CRLs may be
+// PEM or DER. When manifest.json is present, every file it names must be
+// there with that SHA-256, and every CRL and the bundle in dir must be
+// named in it: a file changed or added behind the manifest is refused. A
+// refusal wraps ErrConfig and names the file.
+func LoadTrust(dir string) (*Trust, error) {
+	t := &Trust{}
+	read := func(name string, limit int64) ([]byte, error) {
+		b, err := readLimited(filepath.Join(dir, name), limit)
+		if err != nil {
+			return nil, fmt.Errorf("%w: trust directory %s: %s: %v", ErrConfig, dir, name, err)
+		}
+		return b, nil
+	}
+	seen := map[string][]byte{}
+	exists := func(name string) bool { _, err := os.Stat(filepath.Join(dir, name)); return err == nil }
+
+	b, err := read(TrustRootFile, maxTrustFile)
+	if err != nil {
+		return nil, err
+	}
+	seen[TrustRootFile] = b
+	if t.Roots, err = parseCerts(b); err != nil {
+		return nil, fmt.Errorf("%w: trust directory %s: %s: %v", ErrConfig, dir, TrustRootFile, err)
+	}
+	if exists(TrustIssuingFile) {
+		if b, err = read(TrustIssuingFile, maxTrustFile); err != nil {
+			return nil, err
+		}
+		seen[TrustIssuingFile] = b
+		if t.Intermediates, err = parseCerts(b); err != nil {
+			return nil, fmt.Errorf("%w: trust directory %s: %s: %v", ErrConfig, dir, TrustIssuingFile, err)
+		}
+	}
+	names, err := filepath.Glob(filepath.Join(dir, trustCRLPattern))
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust directory %s: %v", ErrConfig, dir, err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		name := filepath.Base(n)
+		if b, err = read(name, maxTrustFile); err != nil {
+			return nil, err
+		}
+		seen[name] = b
+		der, err := crlDER(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: trust directory %s: %s: %v", ErrConfig, dir, name, err)
+		}
+		t.CRLs = append(t.CRLs, der)
+	}
+	if exists(TrustBundleFile) {
+		if t.Bundle, err = read(TrustBundleFile, bundle.MaxBundleSize); err != nil {
+			return nil, err
+		}
+		seen[TrustBundleFile] = t.Bundle
+	}
+	if exists(TrustManifestFile) {
+		if b, err = read(TrustManifestFile, maxTrustFile); err != nil {
+			return nil, err
+		}
+		if t.Manifest, err = checkManifest(b, seen, exists); err != nil {
+			return nil, fmt.Errorf("%w: trust directory %s: %s: %v", ErrConfig, dir, TrustManifestFile, err)
+		}
+	}
+	return t, nil
+}
+
+// RootPool returns t's roots as a pool, for bundle.Open and Follower.Roots.
+func (t *Trust) RootPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range t.Roots {
+		p.AddCert(c)
+	}
+	return p
+}
+
+// Options opens t's bundle against t's roots at now and returns the
+// Options of a Verifier over t: roots, intermediates, CRLs and bundle.
+// Set the remaining fields (Clock, Replay, Logger, ...) before New.
+func (t *Trust) Options(now time.Time) (Options, error) {
+	if t.Bundle == nil {
+		return Options{}, fmt.Errorf("%w: the trust directory has no %s", ErrConfig, TrustBundleFile)
+	}
+	b, err := bundle.Open(t.Bundle, t.RootPool(), now)
+	if err != nil {
+		return Options{}, err
+	}
+	return Options{Roots: t.Roots, Intermediates: t.Intermediates, CRLs: t.CRLs, Bundle: b}, nil
+}
+
+// TrustFileHash is the manifest's hash of a file: lower-case hex SHA-256.
+func TrustFileHash(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+func checkManifest(b []byte, seen map[string][]byte, exists func(string) bool) (*TrustManifest, error) {
+	var m TrustManifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, errors.New("not a trust manifest (JSON {exported_at, source, files})")
+	}
+	for name, want := range m.Files {
+		if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+			return nil, fmt.Errorf("names %q, which is not a file of the directory", name)
+		}
+		data, ok := seen[name]
+		if !ok {
+			if !exists(name) {
+				return nil, fmt.Errorf("names %s, which is missing", name)
+			}
+			continue // a file the loader does not read
+		}
+		if got := TrustFileHash(data); got != strings.ToLower(want) {
+			return nil, fmt.Errorf("%s has SHA-256 %s, the manifest says %s: the file changed after export; export again", name, got, want)
+		}
+	}
+	for name := range seen {
+		if _, ok := m.Files[name]; !ok {
+			return nil, fmt.Errorf("does not name %s: a file added after export; remove it or export again", name)
+		}
+	}
+	return &m, nil
+}
+
+// parseCerts reads one or more PEM CERTIFICATE blocks, or one DER certificate.
+func parseCerts(b []byte) ([]*x509.Certificate, error) {
+	if isPEM(b) {
+		cs, err := dccx509.ParsePEM(b)
+		if err != nil {
+			return nil, errors.New("no certificate that parses in the PEM")
+		}
+		return cs, nil
+	}
+	c, err := dccx509.ParseCertificate(b)
+	if err != nil {
+		return nil, errors.New("neither PEM nor a DER certificate that parses")
+	}
+	return []*x509.Certificate{c}, nil
+}
+
+// crlDER returns the DER of a PEM ("X509 CRL") or DER CRL; the signature
+// is checked later, against the trusted CAs (New).
+func crlDER(b []byte) ([]byte, error) {
+	if isPEM(b) {
+		blk, rest := pem.Decode(bytes.TrimSpace(b))
+		if blk == nil || blk.Type != "X509 CRL" || len(bytes.TrimSpace(rest)) != 0 {
+			return nil, errors.New("PEM that is not exactly one X509 CRL block")
+		}
+		b = blk.Bytes
+	}
+	if _, err := x509.ParseRevocationList(b); err != nil {
+		return nil, errors.New("neither PEM nor a DER CRL that parses")
+	}
+	return b, nil
+}
+
+func isPEM(b []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("-----BEGIN"))
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errors.New("missing")
+		}
+		return nil, errors.New("cannot be opened (permissions?)")
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, errors.New("cannot be read")
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("over %d bytes", limit)
+	}
+	return b, nil
+}
