@@ -60,6 +60,7 @@ Example:
 				},
 			},
 			certStatusCommand(),
+			certInspectCommand(),
 		},
 	}
 }

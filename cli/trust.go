@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -89,16 +88,6 @@ func writeTrustDir(out string, t raapi.Trust, source string) (*verifier.TrustMan
 		}
 		files[name] = blk.Bytes
 	}
-	m := &verifier.TrustManifest{ExportedAt: t.ExportedAt.UTC(), Source: source, Files: map[string]string{}}
-	for name, data := range files {
-		m.Files[name] = verifier.TrustFileHash(data)
-	}
-	mj, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	files[verifier.TrustManifestFile] = append(mj, '\n')
-
 	parent := filepath.Dir(filepath.Clean(out))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, usageErr("--out: cannot create %s: %v", parent, errors.Unwrap(err))
@@ -116,12 +105,8 @@ func writeTrustDir(out string, t raapi.Trust, source string) (*verifier.TrustMan
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
-	for name, data := range files {
-		if err := durable.WriteNew(filepath.Join(tmp, name), data, 0o644); err != nil {
-			return nil, withCode(ExitUsage, err)
-		}
-	}
-	if err := durable.SyncDir(tmp); err != nil {
+	m, err := verifier.WriteTrust(tmp, files, t.ExportedAt, source)
+	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
 	// What a verifier would do with it, before anyone can use it.

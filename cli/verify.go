@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-
 	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/internal/conformance"
 	"github.com/smki/smki/internal/need"
 )
 
@@ -111,6 +112,37 @@ func TestEnrolCSRIntake(t *testing.T) {
 		t.Fatalf("cert get --chain: want the certificate, the Issuing OCA and the root, got\n%s", chain)
 	}
 	ra.refused("E_RA_NOT_FOUND", "cert", "get", "--serial", "0123456789abcdef")
+
+	// cert inspect: the SMKI view, from a file and from stdin with the RA's status.
+	var view struct {
+		Profile string   `json:"profile"`
+		Roles   []string `json:"roles"`
+		UserID  string   `json:"user_id"`
+		PartyID string   `json:"party_id"`
+		Serial  string   `json:"serial"`
+		Status  string   `json:"status"`
+	}
+	certFile := filepath.Join(work, "issued.pem")
+	os.WriteFile(certFile, []byte(issued.PEM), 0o644)
+	if err := json.Unmarshal([]byte(mustRun(t, nil, "cert", "inspect", "--json", certFile).stdout), &view); err != nil ||
+		view.Profile != "xml-signing" || strings.Join(view.Roles, ",") != "SC" || view.UserID != srpSC || view.Serial != issued.Serial || view.Status != "" {
+		t.Fatalf("cert inspect %s: %+v (%v), want xml-signing, SC, %s, serial %s, no status without --ra", certFile, view, err, srpSC, issued.Serial)
+	}
+	r = run(t, []byte(issued.PEM), "cert", "inspect", "--json", "--ra", ra.url, "--officer", aro, "-")
+	if err := json.Unmarshal([]byte(r.stdout), &view); err != nil || view.Status != "good" || view.PartyID != srp1 {
+		t.Fatalf("cert inspect --ra -: %+v (%v) %s, want status good and party %s", view, err, r.stderr, srp1)
+	}
+	// DCC's own XML-signing test certificate (issuer CN=Z1): profile and User ID
+	// from the certificate; it carries no role attribute, and inspect says so.
+	dcc := conformance.Path(t, "certs", "xml-sign-90B3D51F30010000-ds.pem")
+	r = mustRun(t, nil, "cert", "inspect", dcc)
+	if !strings.Contains(r.stdout, "profile:    xml-signing") || !strings.Contains(r.stdout, "user id:    90-B3-D5-1F-30-01-00-00") ||
+		!strings.Contains(r.stdout, "no smkiUserRole attribute") {
+		t.Fatalf("cert inspect on DCC's certificate:\n%s", r.stdout)
+	}
+	if r := run(t, []byte("not a certificate"), "cert", "inspect", "-"); r.code != 2 {
+		t.Fatalf("cert inspect on garbage: exit %d, want 2", r.code)
+	}
 
 	// revoke prints the new status and the sequence.
 	r = ra.must("revoke", "--serial", issued.Serial, "--reason", "keyCompromise")

@@ -11,7 +11,9 @@
 // and ADT counters and their durable state file (StateFile: group-fsynced,
 // compacted), the sidecar's HTTP API (Handler, InstrumentedHandler) and
 // its Prometheus metrics (Metrics), and the client that follows the RA
-// (Follower).
+// (Follower). Its inputs are read from a trust directory by LoadTrust
+// (docs/verifier.md, "The trust directory"; WriteTrust writes one), and its
+// readiness (NotReady, /readyz) says why it cannot accept.
 //
 // It depends on no server code (ra, ca, store). Its inputs are trust
 // anchors, a signed policy bundle and revocation data, and it fails closed:
