@@ -32,6 +32,10 @@ func TestTrustExportSidecar(t *testing.T) {
 	)
 	ra.must("party", "create", "--id", party, "--name", "supplier-a")
 	ra.must("user", "create", "--id", user, "--party", party, "--role", "IS", "--name", "supplier-a-is")
+	// The template's target device, registered to the user (E4 holds for every role).
+	devices := filepath.Join(work, "devices.csv")
+	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n00-DB-12-34-56-78-90-A0,"+user+",2\n"), 0o644)
+	ra.must("devices", "import", devices)
 	sro, aro, ver := filepath.Join(work, "sro"), filepath.Join(work, "aro"), filepath.Join(work, "verifier")
 	ra.must("officer", "add", "--id", "supa-sro", "--name", "Ann Bee", "--kind", "sro", "--party", party, "--out", sro)
 	ra.as(sro).must("officer", "add", "--id", "supa-aro", "--name", "Al Bee", "--kind", "aro", "--party", party, "--out", aro)
