@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -55,9 +56,12 @@ type issueParams struct {
 // Refusals (ErrUnknownProfile, ErrBadRequest, ErrBadCSR, ErrKeyAlgorithm,
 // ErrCSRSignature, ErrSubjectField, ErrLint, ErrKeyReused) write nothing.
 // After the intent is recorded, a failure leaves the intent in the store:
-// ErrSigning marks it failed; ErrStore on the final write leaves it open for
-// Open to reconcile, and ErrStore wrapping ErrIntentSettled means a
-// reconciler failed the intent first. No certificate is returned unless it
+// ErrSigning marks it failed; a final write that failed or whose outcome
+// is unknown is settled at once (settleRecord: the certificate returned
+// if its commit landed or a rerun records it, the intent failed if the
+// store refused it); ErrStore leaves it open for reconciliation only if
+// the store stays unreachable, and ErrStore wrapping ErrIntentSettled
+// means a reconciler failed the intent first. No certificate is returned unless it
 // is recorded.
 func (c *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, store.Certificate, error) {
 	sp, ok := specs[req.Profile]
@@ -224,6 +228,12 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	rec.DER = cert.Raw
 	rec.IssuedAt = c.clock()
 	err = c.writes.Update(ctx, func(tx store.Tx) error { return c.recordIssuedTx(tx, rec, p.audit) })
+	if err != nil && !errors.Is(err, ErrIntentSettled) {
+		// The write failed, or its outcome is unknown (connection lost
+		// during COMMIT, caller gone): settle the intent now rather than
+		// leave it open until reconciliation.
+		err = c.settleRecord(ctx, rec, p.audit, err)
+	}
 	if errors.Is(err, ErrIntentSettled) {
 		c.log.Error("certificate signed but its intent was settled meanwhile; certificate dropped", "serial", rec.Serial, "err", err)
 		return nil, none, fmt.Errorf("%w: recording certificate %s: %w", ErrStore, rec.Serial, err)
@@ -253,6 +263,81 @@ func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.Au
 		return err
 	}
 	return tx.SetIntentState(rec.Serial, store.IntentCompleted)
+}
+
+// settleAttempts bounds settleRecord's transactions, settleTimeout
+// their total time.
+const (
+	settleAttempts = 4
+	settleTimeout  = 15 * time.Second
+)
+
+// settleRecord settles step 8 at once after it returned cause: a failure,
+// or an outcome the store could not learn (store.ErrInDoubt). In a new
+// transaction, on a context that outlives the caller's, it re-reads the
+// intent: completed with this certificate means the earlier commit landed
+// (success); failed means a reconciler settled it (ErrIntentSettled);
+// still open means the earlier write did not commit, so it is recorded
+// again, or, if cause is a refusal that would only recur, the intent is
+// marked failed and cause returned. A certificate is thus never recorded
+// twice, and no intent is left open unless the store stays unreachable
+// for every attempt (then reconciliation settles it, as before).
+func (c *CA) settleRecord(ctx context.Context, rec store.Certificate, audit []store.AuditEntry, cause error) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		refused := refusal(cause)
+		err := c.st.Update(sctx, func(tx store.Tx) error {
+			in, err := tx.GetIntent(rec.Serial)
+			if err != nil {
+				return err
+			}
+			switch in.State {
+			case store.IntentCompleted:
+				got, err := tx.GetCertificate(rec.Serial)
+				if err != nil {
+					return err
+				}
+				if !bytes.Equal(got.DER, rec.DER) {
+					return fmt.Errorf("%w: intent %s completed with another certificate", store.ErrCorrupt, rec.Serial)
+				}
+				return nil
+			case store.IntentFailed:
+				return fmt.Errorf("%w: intent %s is %s", ErrIntentSettled, rec.Serial, in.State)
+			}
+			if refused {
+				return tx.SetIntentState(rec.Serial, store.IntentFailed)
+			}
+			return c.recordIssuedTx(tx, rec, audit)
+		})
+		switch {
+		case err == nil && refused:
+			c.log.Warn("certificate not recorded; intent failed at once", "serial", rec.Serial, "cause", cause)
+			return cause
+		case err == nil:
+			c.log.Warn("certificate record settled after an unknown or failed commit", "serial", rec.Serial,
+				"cause", cause, "attempt", attempt)
+			return nil
+		case errors.Is(err, ErrIntentSettled) || attempt >= settleAttempts || sctx.Err() != nil:
+			return err
+		}
+		cause = err
+	}
+}
+
+// refusal reports a step-8 failure that recording again would repeat:
+// the store refused the certificate itself (its key certified for
+// another user meanwhile, its serial taken, a bad or unreadable value).
+// Anything else (a commit in doubt, contention, a lost connection, a
+// cancelled caller) may have been transient.
+func refusal(err error) bool {
+	for _, r := range []error{store.ErrDuplicateKey, store.ErrDuplicateSerial, store.ErrInvalid, store.ErrNotFound,
+		store.ErrCorrupt, store.ErrAlreadyRevoked, store.ErrExists, store.ErrReadOnly, store.ErrClosed} {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // signLinted signs the TBS of lintDER (a certificate linted under the

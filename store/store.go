@@ -22,6 +22,11 @@ var (
 	// ErrConflict: Update still hit serialisation failures after the
 	// engine's retries (an engine that serialises writers never returns it).
 	ErrConflict = errors.New("E_STORE_CONFLICT")
+	// ErrInDoubt: the connection was lost while the transaction's commit
+	// was in flight and the engine could not learn its outcome: the change
+	// may or may not be durable. The caller settles it by re-reading what
+	// the transaction wrote in a new one (ca: the issuance intent).
+	ErrInDoubt = errors.New("E_STORE_COMMIT_IN_DOUBT")
 )
 
 // SerialError names the serial a batch call (RevokeMany) failed on. It

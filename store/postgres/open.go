@@ -27,8 +27,8 @@ import (
 
 // ErrInDoubt: the connection was lost while COMMIT was in flight and
 // the server could not say within InDoubtWait whether the transaction
-// committed.
-var ErrInDoubt = errors.New("E_STORE_COMMIT_IN_DOUBT")
+// committed. It is store.ErrInDoubt.
+var ErrInDoubt = store.ErrInDoubt
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -57,6 +57,8 @@ type config struct {
 	pool        func(*pgxpool.Config)
 	revokeBatch int // 0: revokeBatch; tests set it small (export_test.go)
 	sealDelay   time.Duration
+	// beforeCommit: see Store.beforeCommit (tests, export_test.go).
+	beforeCommit func(*pgx.Conn)
 }
 
 // Option configures Open.
@@ -85,6 +87,10 @@ type Store struct {
 	audits *groupcommit.Batcher[store.AuditEntry] // Store.Audit
 	sealMu sync.Mutex                             // one sealer per process
 	sealer *sealer.Loop
+
+	// beforeCommit, if set (tests: export_test.go), is called with the
+	// connection of each read-write transaction just before its COMMIT.
+	beforeCommit func(*pgx.Conn)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -121,7 +127,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if cfg.revokeBatch <= 0 {
 		cfg.revokeBatch = revokeBatch
 	}
-	s := &Store{pool: pool, maxRetries: cfg.maxRetries, revokeBatch: cfg.revokeBatch}
+	s := &Store{pool: pool, maxRetries: cfg.maxRetries, revokeBatch: cfg.revokeBatch, beforeCommit: cfg.beforeCommit}
 	s.audits = groupcommit.New(s.writeAudits)
 	if err := s.SealAudit(ctx); err != nil {
 		pool.Close()
@@ -324,9 +330,17 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 			return fmt.Errorf("postgres: transaction id: %w", err)
 		}
 	}
+	if s.beforeCommit != nil {
+		s.beforeCommit(ptx.Conn())
+	}
 	err = ptx.Commit(ctx)
 	if err == nil {
 		return nil
+	}
+	if xid != nil && ctx.Err() != nil {
+		// Cancelled while COMMIT was in flight: pgx closes the
+		// connection, and the outcome is as unknown as for a lost one.
+		return s.settle(ctx, *xid, err)
 	}
 	if xid == nil || !lostConn(err) {
 		if lostConn(err) {
