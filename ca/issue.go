@@ -32,6 +32,14 @@ type IssueRequest struct {
 	NotBefore  time.Time          // zero = now (Clock)
 	Validity   time.Duration      // zero = profile default (10 years); notAfter always ends at 23:59:59 UTC
 	Audit      []store.AuditEntry // appended in the same transaction that records the certificate
+	// Check, if set, runs in the transaction that records the signed
+	// certificate, so that what it checks (the RA: user and party still
+	// active) still holds when the certificate becomes visible, however a
+	// concurrent change interleaves. If it returns an error, the
+	// certificate is not recorded, the intent is marked failed in that
+	// transaction (its serial burnt) and Issue returns the error. It may
+	// run more than once and must only read.
+	Check func(store.Tx) error
 }
 
 // maxSerialAttempts bounds retries on a serial collision, which at 126
@@ -49,6 +57,7 @@ type issueParams struct {
 	notBefore  time.Time
 	validity   time.Duration
 	audit      []store.AuditEntry
+	check      func(store.Tx) error
 }
 
 // Issue issues a certificate under a user profile (xml-signing,
@@ -75,7 +84,7 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, st
 		return nil, store.Certificate{}, fmt.Errorf("%w: zero Party ID", ErrBadRequest)
 	}
 	return c.issue(ctx, issueParams{spec: sp, csr: req.CSR, userID: req.UserID, partyID: req.PartyID, role: req.Role,
-		commonName: req.CommonName, notBefore: req.NotBefore, validity: req.Validity, audit: req.Audit})
+		commonName: req.CommonName, notBefore: req.NotBefore, validity: req.Validity, audit: req.Audit, check: req.Check})
 }
 
 // IssueSystem issues the RA/DCC's own dsp-xml-signing certificate (OU=89
@@ -227,12 +236,20 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	// fact, so it is dropped and the caller gets ErrIntentSettled.
 	rec.DER = cert.Raw
 	rec.IssuedAt = c.clock()
-	err = c.writes.Update(ctx, func(tx store.Tx) error { return c.recordIssuedTx(tx, rec, p.audit) })
+	var refused error // p.check's refusal; the intent failed in the same transaction
+	err = c.writes.Update(ctx, func(tx store.Tx) error {
+		refused = nil
+		return c.recordIssuedTx(tx, rec, p.audit, p.check, &refused)
+	})
 	if err != nil && !errors.Is(err, ErrIntentSettled) {
 		// The write failed, or its outcome is unknown (connection lost
 		// during COMMIT, caller gone): settle the intent now rather than
 		// leave it open until reconciliation.
-		err = c.settleRecord(ctx, rec, p.audit, err)
+		err = c.settleRecord(ctx, rec, p.audit, p.check, &refused, err)
+	}
+	if err == nil && refused != nil {
+		c.log.Warn("certificate signed but refused at record time; intent failed", "serial", rec.Serial, "cause", refused)
+		return nil, none, refused
 	}
 	if errors.Is(err, ErrIntentSettled) {
 		c.log.Error("certificate signed but its intent was settled meanwhile; certificate dropped", "serial", rec.Serial, "err", err)
@@ -246,15 +263,23 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	return cert, rec, nil
 }
 
-// recordIssuedTx is issuance's last step: if rec's intent is still open,
-// record rec and audit and complete the intent; otherwise ErrIntentSettled.
-func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.AuditEntry) error {
+// recordIssuedTx is issuance's last step: if rec's intent is still open
+// and check (if any) passes, record rec and audit and complete the
+// intent; if check refuses, fail the intent and set *refused; if the
+// intent is not open, ErrIntentSettled.
+func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.AuditEntry, check func(store.Tx) error, refused *error) error {
 	in, err := tx.GetIntent(rec.Serial)
 	if err != nil {
 		return err
 	}
 	if in.State != store.IntentOpen {
 		return fmt.Errorf("%w: intent %s is %s", ErrIntentSettled, rec.Serial, in.State)
+	}
+	if check != nil {
+		if err := check(tx); err != nil {
+			*refused = err
+			return tx.SetIntentState(rec.Serial, store.IntentFailed)
+		}
 	}
 	if err := tx.PutCertificate(rec); err != nil {
 		return err
@@ -282,12 +307,14 @@ const (
 // marked failed and cause returned. A certificate is thus never recorded
 // twice, and no intent is left open unless the store stays unreachable
 // for every attempt (then reconciliation settles it, as before).
-func (c *CA) settleRecord(ctx context.Context, rec store.Certificate, audit []store.AuditEntry, cause error) error {
+func (c *CA) settleRecord(ctx context.Context, rec store.Certificate, audit []store.AuditEntry,
+	check func(store.Tx) error, refusedByCheck *error, cause error) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
 		refused := refusal(cause)
 		err := c.st.Update(sctx, func(tx store.Tx) error {
+			*refusedByCheck = nil
 			in, err := tx.GetIntent(rec.Serial)
 			if err != nil {
 				return err
@@ -308,7 +335,7 @@ func (c *CA) settleRecord(ctx context.Context, rec store.Certificate, audit []st
 			if refused {
 				return tx.SetIntentState(rec.Serial, store.IntentFailed)
 			}
-			return c.recordIssuedTx(tx, rec, audit)
+			return c.recordIssuedTx(tx, rec, audit, check, refusedByCheck)
 		})
 		switch {
 		case err == nil && refused:

@@ -65,8 +65,11 @@ type enrolPlan struct {
 //
 // The checks read a snapshot; the CA writes in its own transaction. The
 // window between them cannot give a user a certificate the policy refuses:
-// the store enforces key uniqueness across users at write time, and
-// eligibility depends only on the user's role, which never changes.
+// the store enforces key uniqueness across users at write time,
+// eligibility depends only on the user's role, which never changes, and
+// the CA re-checks that user and party are active in the transaction that
+// records the certificate (stillActive), so a party declared failed
+// meanwhile gets no certificate its revocation could miss.
 func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued, error) {
 	if err := req.check(); err != nil {
 		return Issued{}, err
@@ -106,6 +109,7 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 		Role:       role.UserRole(plan.user.Role),
 		CommonName: plan.cn,
 		Audit:      []store.AuditEntry{s.entryOf(a, act, subject, "allowed", detail)},
+		Check:      stillActive(req.UserID.String()),
 	})
 	if err != nil {
 		if errors.Is(err, ca.ErrKeyReused) || errors.Is(err, store.ErrDuplicateKey) {
@@ -155,10 +159,7 @@ func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (e
 	if err := Authorize(me, ActEnrol, Target{PartyID: u.PartyID}); err != nil {
 		return enrolPlan{}, hidden(me, "user ID", req.UserID.String(), err)
 	}
-	if u.Status != store.StatusActive {
-		return enrolPlan{}, fmt.Errorf("%w: user %s is %s", ErrInactive, u.ID, u.Status)
-	}
-	if err := activeParty(tx, u.PartyID); err != nil {
+	if err := activeUserAndParty(tx, u); err != nil {
 		return enrolPlan{}, err
 	}
 	r := role.UserRole(u.Role)
@@ -181,6 +182,30 @@ func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (e
 		return enrolPlan{}, err
 	}
 	return enrolPlan{user: u, csr: csr, cn: cn}, nil
+}
+
+// activeUserAndParty refuses a user, or a user's party, that is not active.
+func activeUserAndParty(tx store.Tx, u store.User) error {
+	if u.Status != store.StatusActive {
+		return fmt.Errorf("%w: user %s is %s", ErrInactive, u.ID, u.Status)
+	}
+	return activeParty(tx, u.PartyID)
+}
+
+// stillActive is the check the CA runs in the transaction that records
+// the certificate (ca.IssueRequest.Check): the user and its party are
+// still active. A party declared failed (or suspended, or a user removed)
+// after Enrol's checks but before the certificate is recorded refuses it
+// there, so a SoLR revocation that lists the party's certificates once
+// the party is failed cannot miss one issued concurrently.
+func stillActive(userID string) func(store.Tx) error {
+	return func(tx store.Tx) error {
+		u, err := tx.GetUser(userID)
+		if err != nil {
+			return storeErr("user "+userID, err)
+		}
+		return activeUserAndParty(tx, u)
+	}
 }
 
 // checkKey enforces the key rules of the mode.

@@ -48,12 +48,20 @@ type env struct {
 	keys  *memKeys // the access CA's and system signer's key store
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv builds the RA on a fresh bbolt store, or on on[0] if given (a
+// PostgreSQL schema, for the tests that race two transactions).
+func newEnv(t testing.TB, on ...store.Store) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
-	if err != nil {
-		t.Fatal(err)
+	var st store.Store
+	if len(on) > 0 {
+		st = on[0]
+	} else {
+		b, err := bolt.Open(filepath.Join(dir, "smki.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = b
 	}
 	t.Cleanup(func() { st.Close() })
 	clk := &fakeClock{t: testStart}
@@ -195,8 +203,8 @@ type scenario struct {
 	sroSup, aroSup, sroSR Actor
 }
 
-func newScenario(t testing.TB) *scenario {
-	e := newEnv(t)
+func newScenario(t testing.TB, on ...store.Store) *scenario {
+	e := newEnv(t, on...)
 	s := &scenario{env: e}
 	s.supplier = e.party("90-B3-D5-1F-30-00-00-01", "Supplier A")
 	s.srp = e.party("90-B3-D5-1F-30-00-00-12", "Shared Resource Provider")

@@ -34,9 +34,9 @@ type solrScenario struct {
 	devA, devB               eui64.ID
 }
 
-func newSoLRScenario(t testing.TB) *solrScenario {
+func newSoLRScenario(t testing.TB, on ...store.Store) *solrScenario {
 	t.Helper()
-	s := &solrScenario{scenario: newScenario(t)}
+	s := &solrScenario{scenario: newScenario(t, on...)}
 	ctx := context.Background()
 	s.liaison = s.officer(s.admin, "liaison", KindAuthorityLiaison, eui64.ID{})
 	// The bootstrap approver renews with a key it made: an RA-made key

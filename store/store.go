@@ -135,7 +135,11 @@ type Tx interface {
 	GetCRL(name string) (CRL, error) // ErrNotFound
 	PutCRL(c CRL) error
 
-	// Parties, users and officers.
+	// Parties, users and officers. In a read-write transaction, a party
+	// or user read with GetParty or GetUser cannot be changed by another
+	// transaction, Urgent ones included, before this one commits (the
+	// engine locks the row or serialises writers), so a status checked
+	// there still holds when this transaction's writes become visible.
 	CreateParty(p Party) error // ErrExists
 	GetParty(id string) (Party, error)
 	PutParty(p Party) error // update an existing party; ErrNotFound

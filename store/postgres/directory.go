@@ -104,7 +104,7 @@ func (t *tx) GetParty(id string) (store.Party, error) {
 	if err := t.read(); err != nil {
 		return p, err
 	}
-	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1"+t.lockRow(), id), &p); err != nil {
+	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1"+t.shareRow(), id), &p); err != nil {
 		return store.Party{}, t.notFound("party "+id, err)
 	}
 	return p, nil
@@ -160,7 +160,7 @@ func (t *tx) GetUser(id string) (store.User, error) {
 	if err := t.read(); err != nil {
 		return u, err
 	}
-	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1"+t.lockRow(), id), &u); err != nil {
+	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1"+t.shareRow(), id), &u); err != nil {
 		return store.User{}, t.notFound("user "+id, err)
 	}
 	return u, nil

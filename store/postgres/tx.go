@@ -70,6 +70,24 @@ func (t *tx) lockRow() string {
 	return ""
 }
 
+// shareRow is lockRow for the directory rows whose status other
+// transactions check before writing (parties, users): a read-write
+// SERIALIZABLE transaction also takes a share lock, because SSI does not
+// see a conflict with an Urgent (READ COMMITTED) transaction changing the
+// row. So an issuance that checked the party active either commits before
+// a SoLR approval marks the party failed (the approval waits for it, then
+// lists the party's certificates with the new one), or fails with a
+// serialisation error and, rerun, sees the party failed.
+func (t *tx) shareRow() string {
+	switch {
+	case t.locking:
+		return " FOR UPDATE"
+	case t.writable:
+		return " FOR SHARE"
+	}
+	return ""
+}
+
 // breakTx marks the transaction as unable to commit and returns err.
 func (t *tx) breakTx(err error) error {
 	if t.broken == nil {
