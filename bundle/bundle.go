@@ -84,6 +84,9 @@ type Bundle struct {
 	// bundle, evidence for `smki audit verify --checkpoint`. The verifier
 	// itself does not use it; it is declared so the strict decoder accepts it.
 	AuditHead *AuditHead `json:"audit_head,omitempty"`
+	// RevokedParties are the party-wide revocations known at IssuedAt
+	// (PartyRevocation); optional.
+	RevokedParties []PartyRevocation `json:"revoked_parties,omitempty"`
 	// Signer is the envelope's signer certificate, set by Open (never
 	// encoded): the Verifier refuses a bundle whose signer is revoked.
 	Signer *x509.Certificate `json:"-"`
@@ -354,6 +357,9 @@ func (b *Bundle) Validate() error {
 		}
 	}
 	if err := validateParties(b.Parties, bad); err != nil {
+		return err
+	}
+	if err := validatePartyRevocations(b.RevokedParties, bad); err != nil {
 		return err
 	}
 	for i, der := range b.Certificates {

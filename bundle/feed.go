@@ -27,6 +27,10 @@ type FeedPage struct {
 	IssuedAt time.Time     `json:"issued_at"`
 	PartySeq uint64        `json:"party_seq,omitempty"`
 	Parties  []Party       `json:"parties,omitempty"`
+	// RevokedParties is every party-wide revocation the RA holds (a
+	// complete list, on every page; PartyRevocation). A verifier adds
+	// them to what it has and never drops one.
+	RevokedParties []PartyRevocation `json:"revoked_parties,omitempty"`
 	// Signer is the envelope's signer certificate, set by OpenFeedPage
 	// (never encoded): the Verifier refuses a page whose signer is revoked.
 	Signer *x509.Certificate `json:"-"`
@@ -46,9 +50,13 @@ func (p *FeedPage) Validate() error {
 	if len(p.Parties) > 0 && p.PartySeq == 0 {
 		return fmt.Errorf("%w: parties without party_seq", ErrFeedInvalid)
 	}
-	return validateParties(p.Parties, func(format string, a ...any) error {
+	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrFeedInvalid, fmt.Sprintf(format, a...))
-	})
+	}
+	if err := validatePartyRevocations(p.RevokedParties, bad); err != nil {
+		return err
+	}
+	return validateParties(p.Parties, bad)
 }
 
 // SignFeedPage signs p in the same envelope as a bundle, with format

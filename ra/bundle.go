@@ -88,6 +88,9 @@ func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 		if b.PartySeq, err = partySeq(tx); err != nil {
 			return err
 		}
+		if b.RevokedParties, err = partyRevocations(tx); err != nil {
+			return err
+		}
 		if head, ok, err := lastAuditEntry(tx); err != nil {
 			return err
 		} else if ok {

@@ -98,6 +98,26 @@ func TestExportBundle(t *testing.T) {
 		b.Revoked[0].Issuer != s.ca.Issuing().Subject.String() {
 		t.Fatalf("revoked %+v", b.Revoked)
 	}
+	// One party-wide record for the failed Supplier, covering its
+	// certificate, in the bundle and on every feed page.
+	isCert := s.certStatus(s.isSerial)
+	if len(b.RevokedParties) != 1 || b.RevokedParties[0].Party != s.supplier || b.RevokedParties[0].Reason != reasonCessation ||
+		!b.RevokedParties[0].RevokedAt.Equal(b.Revoked[0].RevokedAt) || !isCert.NotBefore.Before(b.RevokedParties[0].IssuedBefore) {
+		t.Fatalf("revoked_parties %+v (revoked %+v, certificate notBefore %s)", b.RevokedParties, b.Revoked, isCert.NotBefore)
+	}
+	for _, since := range []uint64{0, b.RevocationSeq} {
+		env, err := s.svc.Revocations(ctx, ver, since, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := bundle.OpenFeedPage(env, s.roots(), s.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(p.RevokedParties, b.RevokedParties) {
+			t.Fatalf("feed since %d: revoked_parties %+v, want %+v", since, p.RevokedParties, b.RevokedParties)
+		}
+	}
 	// The repository holds the revoked signer too (a verifier must say REVOKED).
 	serials := map[string]bool{}
 	for _, der := range b.Certificates {

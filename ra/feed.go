@@ -15,10 +15,16 @@ import (
 
 // Revocation feed limits (GET /v1/revocations, docs/api.md).
 const (
-	// DefaultFeedPageSize caps the entries of one feed page. A follower
-	// that is further behind gets several pages in a row: Seq tells it
-	// where the page ended.
-	DefaultFeedPageSize = 10000
+	// DefaultFeedPageBytes sizes a feed page: entries are added while
+	// their JSON stays within it, so a page is a few MiB whatever the
+	// issuer names, and its envelope (base64, 4/3 of it, plus the chain)
+	// stays well under bundle.MaxFeedSize (16 MiB). A follower that is
+	// further behind gets several pages in a row: Seq tells it where the
+	// page ended. About 45,000 entries of the Issuing OCA fit.
+	DefaultFeedPageBytes = 8 << 20
+	// feedChunk is how many entries a page reads from the store at a
+	// time while filling its byte budget.
+	feedChunk = 8192
 	// DefaultFeedWait is how long a request without wait= is held open.
 	DefaultFeedWait = 30 * time.Second
 	// MaxFeedWait is the longest wait= accepted. It stays under the 60 s
@@ -31,9 +37,10 @@ const (
 	DefaultFeedPoll = 100 * time.Millisecond
 )
 
-// WithFeedTuning sets the feed's page cap (default DefaultFeedPageSize)
-// and the store poll interval of held requests (default DefaultFeedPoll).
-// Zero keeps a default.
+// WithFeedTuning sets a cap on the entries of one feed page (default:
+// none, pages are sized by DefaultFeedPageBytes) and the store poll
+// interval of held requests (default DefaultFeedPoll). Zero keeps a
+// default.
 func WithFeedTuning(pageSize int, poll time.Duration) Option {
 	return func(s *Service) {
 		if pageSize > 0 {
@@ -50,8 +57,9 @@ func WithFeedTuning(pageSize int, poll time.Duration) Option {
 // envelope signed by the system signer (bundle.SignFeedPage).
 //
 //   - If the store holds revocations after since, it answers at once with
-//     the first of them, at most the page cap; the page's Seq is the
-//     highest sequence number it includes.
+//     the first of them, as many as fit DefaultFeedPageBytes (and the
+//     entry cap of WithFeedTuning, if set); the page's Seq is the highest
+//     sequence number it includes.
 //   - Otherwise it holds the request until a revocation commits (a
 //     revocation through this Service wakes it at once, one by another
 //     instance is seen within the poll interval) or wait elapses, and then
@@ -169,7 +177,7 @@ func (s *Service) authorizeFeed(ctx context.Context, a Actor) error {
 	return err
 }
 
-// feedPage reads the revocations after since (at most the page cap) in
+// feedPage reads the revocations after since (as many as fit a page) in
 // one read transaction. Revoked is empty when there are none; Seq is then
 // since.
 func (s *Service) feedPage(ctx context.Context, since uint64) (*bundle.FeedPage, error) {
@@ -190,20 +198,7 @@ func (s *Service) feedPage(ctx context.Context, since uint64) (*bundle.FeedPage,
 		if since == cur {
 			return nil
 		}
-		revs, err := tx.RevocationsSince(since, s.feed.limit())
-		if err != nil {
-			return fmt.Errorf("%w: revocations since %d: %w", ErrInternal, since, err)
-		}
-		for _, r := range revs {
-			issuer, err := s.issuerDN(r.Issuer)
-			if err != nil {
-				return err
-			}
-			page.Revoked = append(page.Revoked, bundle.RevokedCert{Issuer: issuer, Serial: r.Serial,
-				RevokedAt: r.RevokedAt.UTC(), Reason: r.Reason})
-			page.Seq = max(page.Seq, r.Seq)
-		}
-		return nil
+		return s.fillFeedPage(tx, page, cur)
 	})
 	if err != nil {
 		return nil, err
@@ -229,4 +224,42 @@ func (s *Service) issuerDN(name string) (string, error) {
 		return issuing.Issuer.String(), nil
 	}
 	return "", fmt.Errorf("%w: revocation by unknown issuer %q", ErrInternal, name)
+}
+
+// feedEntryOverhead bounds the JSON of one feed entry beyond its issuer
+// and serial: the member names, quotes, a revoked_at with nanoseconds and
+// a reason.
+const feedEntryOverhead = 96
+
+// fillFeedPage appends the revocations after page.Seq up to cur, reading
+// feedChunk at a time, while their JSON fits the byte budget
+// (DefaultFeedPageBytes; at least one entry) and the entry cap, if one is
+// set.
+func (s *Service) fillFeedPage(tx store.Tx, page *bundle.FeedPage, cur uint64) error {
+	maxEntries, budget := s.feed.limit(), s.feed.budget()
+	size := 0
+	for page.Seq < cur && len(page.Revoked) < maxEntries {
+		n := min(feedChunk, maxEntries-len(page.Revoked))
+		revs, err := tx.RevocationsSince(page.Seq, n)
+		if err != nil {
+			return fmt.Errorf("%w: revocations since %d: %w", ErrInternal, page.Seq, err)
+		}
+		for _, r := range revs {
+			issuer, err := s.issuerDN(r.Issuer)
+			if err != nil {
+				return err
+			}
+			size += feedEntryOverhead + len(issuer) + len(r.Serial)
+			if size > budget && len(page.Revoked) > 0 {
+				return nil
+			}
+			page.Revoked = append(page.Revoked, bundle.RevokedCert{Issuer: issuer, Serial: r.Serial,
+				RevokedAt: r.RevokedAt.UTC(), Reason: r.Reason})
+			page.Seq = max(page.Seq, r.Seq)
+		}
+		if len(revs) < n {
+			return nil
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package ra
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 // revocations committed by other instances. Held requests never poll the
 // store themselves, so N followers cost one poll, not N.
 type feedHub struct {
-	pageSize int           // 0: DefaultFeedPageSize
-	poll     time.Duration // 0: DefaultFeedPoll
+	pageSize  int           // entries per page; 0: no cap but the byte budget
+	pageBytes int           // a page's byte budget; 0: DefaultFeedPageBytes
+	poll      time.Duration // 0: DefaultFeedPoll
 	// newTimer times a held request's wait (nil: time.NewTimer). Tests
 	// replace it so that only a wake-up can answer a held request.
 	newTimer func(time.Duration) *time.Timer
@@ -37,7 +39,14 @@ func (h *feedHub) limit() int {
 	if h.pageSize > 0 {
 		return h.pageSize
 	}
-	return DefaultFeedPageSize
+	return math.MaxInt
+}
+
+func (h *feedHub) budget() int {
+	if h.pageBytes > 0 {
+		return h.pageBytes
+	}
+	return DefaultFeedPageBytes
 }
 
 func (h *feedHub) interval() time.Duration {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,53 @@ func TestFeedPaging(t *testing.T) {
 	}
 	if n := len(f.auditTail(1 << 20)); n != before {
 		t.Errorf("audit grew by %d, want 0", n-before)
+	}
+}
+
+// TestFeedPageBytes: without an entry cap a page holds as many entries as
+// fit its byte budget (at least one), and a follower reading page after
+// page gets every revocation once, in order.
+func TestFeedPageBytes(t *testing.T) {
+	t.Parallel()
+	f := newFeedEnv(t)
+	ctx := context.Background()
+	certs := f.issue(t, 5)
+	var revs []Revocation
+	for _, c := range certs {
+		revs = append(revs, f.revoke(t, c.serial))
+	}
+	entry := feedEntryOverhead + len(f.ca.Issuing().Subject.String()) + len(revs[0].Serial)
+	for _, tt := range []struct {
+		budget int
+		sizes  []int
+	}{
+		{1, []int{1, 1, 1, 1, 1}}, // below one entry: still one per page
+		{2 * entry, []int{2, 2, 1}},
+		{3*entry - 1, []int{2, 2, 1}},
+		{DefaultFeedPageBytes, []int{5}},
+	} {
+		f.svc.feed.pageBytes = tt.budget
+		var sizes []int
+		var got []string
+		for since := uint64(0); since < revs[4].Seq; {
+			env, err := f.svc.Revocations(ctx, f.admin, since, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := f.open(t, env)
+			sizes = append(sizes, len(p.Revoked))
+			for _, r := range p.Revoked {
+				got = append(got, r.Serial)
+			}
+			since = p.Seq
+		}
+		var want []string
+		for _, r := range revs {
+			want = append(want, r.Serial)
+		}
+		if !slices.Equal(sizes, tt.sizes) || !slices.Equal(got, want) {
+			t.Errorf("budget %d: pages of %v with %v, want pages of %v with %v", tt.budget, sizes, got, tt.sizes, want)
+		}
 	}
 }
 

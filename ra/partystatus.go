@@ -49,14 +49,17 @@ func putPartyStatus(tx store.Tx, p store.Party, status string) (uint64, error) {
 	return n, nil
 }
 
-// feedParties fills the party part of a feed page from tx: party_seq and
-// every party that is not active.
+// feedParties fills the party part of a feed page from tx: party_seq,
+// every party that is not active, and every party-wide revocation.
 func feedParties(tx store.Tx, page *bundle.FeedPage) error {
 	n, err := partySeq(tx)
 	if err != nil {
 		return err
 	}
 	page.PartySeq = n
+	if page.RevokedParties, err = partyRevocations(tx); err != nil {
+		return err
+	}
 	if n == 0 {
 		return nil
 	}

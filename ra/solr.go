@@ -243,6 +243,12 @@ func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *SoLREvent, now ti
 			return fmt.Errorf("%w: revoking the failed Supplier: %w", ErrInternal, err)
 		}
 	}
+	// One record for the whole party (docs/bundle.md, "Party-wide
+	// revocation"): the first feed page after this commit cuts every
+	// certificate off, before a verifier has read the entries above.
+	if err := putPartyRevocation(tx, e.FailedParty, partyIssuedBefore(certs, now), now, reasonCessation); err != nil {
+		return err
+	}
 	e.State, e.RevokedAt, e.Revoked = bundle.EventActive, &now, serials
 	_, err = tx.AppendAudit(s.entry(actor, ActRevokeFailed, "party:"+e.FailedParty.String(), "allowed",
 		fmt.Sprintf("event=%s reason=%s count=%d serials=%v", e.ID, ReasonName(reasonCessation), len(serials), serials)))

@@ -29,9 +29,10 @@ type policyState struct {
 	written      writtenIndex   // repo by X509IssuerSerial as written
 	inter        *x509.CertPool // configured intermediates plus the bundle's CA certificates
 	bundleRev    map[certKey]time.Time
-	inactive     map[eui64.ID]string          // parties not active in the bundle -> status
-	supplierCap  map[eui64.ID]policy.Capacity // supplier users -> the capacity of their role
-	registryOpen map[role.UserRole]bool       // roles the registry is not authoritative for
+	inactive     map[eui64.ID]string                 // parties not active in the bundle -> status
+	supplierCap  map[eui64.ID]policy.Capacity        // supplier users -> the capacity of their role
+	registryOpen map[role.UserRole]bool              // roles the registry is not authoritative for
+	partyRev     map[eui64.ID]bundle.PartyRevocation // the bundle's party-wide revocations
 }
 
 // inactiveParties indexes the parties whose status is not active.
@@ -63,6 +64,7 @@ func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate
 		inactive:     inactiveParties(b.Parties),
 		supplierCap:  map[eui64.ID]policy.Capacity{},
 		registryOpen: map[role.UserRole]bool{},
+		partyRev:     bundle.MergePartyRevocations(nil, b.RevokedParties),
 	}
 	for i := range b.Users {
 		u := &b.Users[i]
@@ -147,7 +149,9 @@ type state struct {
 	pol   *policyState
 	rev   *revState
 	party map[eui64.ID]string // parties not active -> status (bundle, or the newer feed list)
-	cache *sync.Map           // leaf *x509.Certificate of the repository, or [32]byte fingerprint of a KeyInfo one -> *chainResult
+	// partyRev: the party-wide revocations of the bundle and the feed.
+	partyRev map[eui64.ID]bundle.PartyRevocation
+	cache    *sync.Map // leaf *x509.Certificate of the repository, or [32]byte fingerprint of a KeyInfo one -> *chainResult
 }
 
 // mergeRevocations builds the revocation view of pol + feed entries + CRLs.
@@ -183,4 +187,25 @@ func (r *revState) revokedAt(chain []certKey) (time.Time, bool) {
 		}
 	}
 	return when, found
+}
+
+// partyRevokedAt reports whether a party-wide revocation covers the
+// signer res: its User ID is a user of a revoked party (by the bundle) and
+// its certificate's notBefore is before the record's issued_before. It
+// returns the record, whose revoked_at the caller compares with the
+// request time.
+func (s *state) partyRevokedAt(res *chainResult) (bundle.PartyRevocation, bool) {
+	if len(s.partyRev) == 0 {
+		return bundle.PartyRevocation{}, false
+	}
+	u, ok := s.pol.users[res.uid]
+	if !ok {
+		return bundle.PartyRevocation{}, false
+	}
+	r, ok := s.partyRev[u.PartyID]
+	if !ok {
+		return r, false
+	}
+	_, covered := r.Covers(res.issued)
+	return r, covered
 }

@@ -118,6 +118,7 @@ type chainResult struct {
 	pub       *ecdsa.PublicKey
 	notBefore time.Time // latest NotBefore along the chain
 	notAfter  time.Time // earliest NotAfter along the chain
+	issued    time.Time // the leaf's own NotBefore (party-wide revocation)
 	uid       eui64.ID
 	roles     []role.UserRole
 	chain     []certKey // leaf first, root excluded: what revocation covers
@@ -169,7 +170,7 @@ func checkSigner(leaf *x509.Certificate, ta *trustAnchors, extraInter *x509.Cert
 		}
 		return nil, certErr("signer does not chain to a trusted root: %v", err)
 	}
-	res := &chainResult{pub: pub, uid: uid, roles: roles, notBefore: leaf.NotBefore, notAfter: leaf.NotAfter}
+	res := &chainResult{pub: pub, uid: uid, roles: roles, notBefore: leaf.NotBefore, notAfter: leaf.NotAfter, issued: leaf.NotBefore}
 	for _, c := range chains[0] {
 		if c.NotBefore.After(res.notBefore) {
 			res.notBefore = c.NotBefore

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +101,9 @@ type Verifier struct {
 	// carried one (feedPartySeq > 0): every party not active.
 	feedParties  map[eui64.ID]string
 	feedPartySeq uint64
+	// feedPartyRev: the party-wide revocations of every feed page applied
+	// (merged, never dropped).
+	feedPartyRev map[eui64.ID]bundle.PartyRevocation
 	crlDERs      [][]byte
 	crls         *crlSet
 
@@ -218,6 +223,9 @@ func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
 	if p.PartySeq > v.feedPartySeq {
 		v.feedParties, v.feedPartySeq = inactiveParties(p.Parties), p.PartySeq
 	}
+	if len(p.RevokedParties) > 0 {
+		v.feedPartyRev = bundle.MergePartyRevocations(maps.Clone(v.feedPartyRev), p.RevokedParties)
+	}
 	v.feed, v.feedSeq, v.feedIssued = feed, p.Seq, p.IssuedAt
 	v.publishLocked(v.cur.Load().pol)
 	return nil
@@ -262,12 +270,17 @@ func (v *Verifier) publishLocked(pol *policyState) {
 	if v.feedPartySeq > pol.bundle.PartySeq {
 		party = v.feedParties
 	}
+	partyRev := pol.partyRev
+	if len(v.feedPartyRev) > 0 {
+		partyRev = bundle.MergePartyRevocations(maps.Clone(pol.partyRev), slices.Collect(maps.Values(v.feedPartyRev)))
+	}
 	v.cur.Store(&state{
-		gen:   v.gen,
-		pol:   pol,
-		rev:   mergeRevocations(pol, v.feed, v.feedSeq, v.feedIssued, v.crls),
-		party: party,
-		cache: &sync.Map{},
+		gen:      v.gen,
+		pol:      pol,
+		rev:      mergeRevocations(pol, v.feed, v.feedSeq, v.feedIssued, v.crls),
+		party:    party,
+		partyRev: partyRev,
+		cache:    &sync.Map{},
 	})
 }
 

@@ -22,7 +22,8 @@ import (
 //  4. CERT: signer found by IssuerSerial in the repository (a KeyInfo
 //     certificate is only chained, never trusted for arriving), chains to a
 //     root, valid at at, digitalSignature, OU=87, role binding
-//  5. REVOKED: signer or its CA revoked at or before at (CRLs, bundle, feed)
+//  5. REVOKED: signer or its CA revoked at or before at (CRLs, bundle, feed),
+//     or the signer's party revoked as a whole (bundle.PartyRevocation)
 //  6. SIG: the signature itself; MALFORMED: the signed request's fields
 //  7. E1: originator = certificate's x500UniqueIdentifier, the user is
 //     known and active, and its role is in the certificate's role binding;
@@ -73,6 +74,10 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 
 	if when, revoked := st.rev.revokedAt(res.chain); revoked && !at.Before(when) {
 		return reject(CodeREVOKED, "signer certificate (or its CA) revoked at %s", when.UTC().Format(time.RFC3339))
+	}
+	if r, covered := st.partyRevokedAt(res); covered && !at.Before(r.RevokedAt) {
+		return reject(CodeREVOKED, "signer certificate revoked at %s with every certificate of party %s issued before %s",
+			r.RevokedAt.UTC().Format(time.RFC3339), r.Party, r.IssuedBefore.UTC().Format(time.RFC3339))
 	}
 
 	root, _, err := doc.Verify(res.pub)
