@@ -2,9 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/postgres"
 	"github.com/smki/smki/store/storetest"
 )
 
@@ -52,4 +59,92 @@ func BenchmarkScaleOut(b *testing.B) {
 // goroutines issue into another party; target ratio <= 2, one attempt.
 func BenchmarkRevokeUnderLoad(b *testing.B) {
 	storetest.RevokeUnderLoad(b, func(b *testing.B) store.Store { return openURL(b, schemaURL(b)) }, 10_000, 8)
+}
+
+// BenchmarkBackendKills is issue 13's third acceptance figure at the
+// store: the RunMix load (16 clients, 50% audited reads, 50% issuances of
+// two transactions each) while every session of the Store is ended with
+// pg_terminate_backend every 200 ms (only this Store's sessions: they
+// carry an application_name of their own). It reports the errors callers
+// saw (target 0: a transaction that had not committed is rerun on a new
+// connection, a COMMIT in flight is settled), the intents open 5 s later
+// (target 0), the sessions ended, and the throughput beside the same mix
+// without kills in the same run (x-kills-over-none).
+func BenchmarkBackendKills(b *testing.B) {
+	const clients, ops = 16, 60
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		var res [2]storetest.Mix
+		var killed int64
+		var open int
+		for k := range 2 {
+			u := schemaURL(b)
+			var tag [6]byte
+			rand.Read(tag[:])
+			app := "smki-bench-" + hex.EncodeToString(tag[:])
+			s, err := postgres.Open(ctx, u, postgres.WithPoolConfig(func(c *pgxpool.Config) {
+				c.ConnConfig.RuntimeParams["application_name"] = app
+			}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = s.Close() })
+			storetest.SetupLoad(b, s)
+			seed := storetest.PutParty(b, s, "P-SEED", 200)
+			stop, done := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(done)
+				if k == 0 {
+					return
+				}
+				admin, err := pgx.Connect(ctx, u)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer admin.Close(ctx)
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(200 * time.Millisecond):
+					}
+					var n int64
+					if err := admin.QueryRow(ctx, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n); err != nil {
+						b.Error(err)
+						return
+					}
+					killed += n
+				}
+			}()
+			res[k] = storetest.RunMix(ctx, []store.Store{s}, clients, ops, "P-LOAD", seed)
+			close(stop)
+			<-done
+			if k == 1 {
+				time.Sleep(5 * time.Second)
+				err := s.View(ctx, func(tx store.Tx) error {
+					in, err := tx.OpenIntents()
+					open = len(in)
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		none, kills := res[0], res[1]
+		if killed == 0 {
+			b.Fatal("no session was terminated: the fault was not injected")
+		}
+		if none.Errors+kills.Errors > 0 || open > 0 {
+			b.Errorf("errors: %d without kills (%v), %d under kills (%v); %d intents open 5 s later",
+				none.Errors, none.FirstError, kills.Errors, kills.FirstError, open)
+		}
+		b.Logf("without kills %.0f ops/s; under kills %.0f ops/s, %d sessions ended, %d/%d errors, %d intents open 5 s later",
+			none.PerSecond(), kills.PerSecond(), killed, kills.Errors, kills.Ops, open)
+		b.ReportMetric(float64(kills.Errors), "errors")
+		b.ReportMetric(float64(open), "open-intents-5s")
+		b.ReportMetric(float64(killed), "sessions-ended")
+		b.ReportMetric(kills.PerSecond()/none.PerSecond(), "x-kills-over-none")
+	}
 }
