@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/internal/durable"
 )
 
@@ -23,9 +24,13 @@ var ErrMirror = errors.New("E_REPO_MIRROR")
 
 // Bounds of what a mirror accepts from the repository it copies.
 const (
-	maxMirrorFile  = 1 << 20  // a certificate, its JSON, the index, a changes page
-	maxMirrorCRL   = 64 << 20 // a CRL
-	maxRateRetries = 20       // 429 answers waited out per request
+	maxMirrorFile    = 1 << 20  // a certificate, its JSON, the index
+	maxMirrorChanges = 16 << 20 // a changes page with its certificates
+	maxMirrorCRL     = 64 << 20 // a CRL
+	maxRateRetries   = 20       // 429 answers waited out per request
+	// mirrorPage is the changes page size a mirror asks for: each entry
+	// carries its certificate (about 2 KB), so a page is about 1 MB.
+	mirrorPage = 500
 )
 
 // MirrorOptions configures Mirror.
@@ -37,6 +42,8 @@ type MirrorOptions struct {
 	// Out/repo/, so that a web server serving Out answers the same URLs.
 	Out    string
 	Client *http.Client // default http.DefaultClient
+
+	pageSize int // changes entries per request (default mirrorPage); tests set it small
 }
 
 // MirrorStats says what one Mirror run did.
@@ -89,11 +96,24 @@ func Mirror(ctx context.Context, opts MirrorOptions) (MirrorStats, error) {
 			ErrMirror, want.IssuanceSeq, have.IssuanceSeq, want.RevocationSeq, have.RevocationSeq)
 	}
 
-	// What changed since the mirror's sequences, up to the index's.
-	issued, revoked := map[string]bool{}, map[string]bool{}
+	// What changed since the mirror's sequences, up to the index's, with
+	// each certificate's DER and description in the same pages: a first
+	// copy of N certificates costs N/mirrorPage requests, not 3N, and so
+	// stays within the repository's per-address rate limit. A later page
+	// is a later read, so its description of a certificate wins.
+	type newCert struct {
+		der  []byte
+		desc *Cert
+	}
+	issued, revoked := map[string]*newCert{}, map[string]*Cert{}
 	var order []string
+	page := opts.pageSize
+	if page <= 0 {
+		page = mirrorPage
+	}
 	for iss, rev := have.IssuanceSeq, have.RevocationSeq; iss < want.IssuanceSeq || rev < want.RevocationSeq; {
-		b, _, err := m.get(ctx, "changes?issued_after="+strconv.FormatUint(iss, 10)+"&revoked_after="+strconv.FormatUint(rev, 10), "", maxMirrorFile)
+		b, _, err := m.get(ctx, "changes?issued_after="+strconv.FormatUint(iss, 10)+"&revoked_after="+strconv.FormatUint(rev, 10)+
+			"&limit="+strconv.Itoa(page)+"&include=certificates", "", maxMirrorChanges)
 		if err != nil {
 			return st, err
 		}
@@ -106,38 +126,45 @@ func Mirror(ctx context.Context, opts MirrorOptions) (MirrorStats, error) {
 			if c.Seq <= iss || c.Seq > want.IssuanceSeq {
 				continue
 			}
-			if !CanonicalSerial(c.Serial) {
-				return st, fmt.Errorf("%w: the repository listed serial %q", ErrMirror, c.Serial)
+			if err := checkChange(c, true); err != nil {
+				return st, err
 			}
 			iss, progressed = c.Seq, true
-			if !issued[c.Serial] {
-				issued[c.Serial] = true
+			if issued[c.Serial] == nil {
 				order = append(order, c.Serial)
 			}
+			issued[c.Serial] = &newCert{der: c.DER, desc: c.Certificate}
 		}
 		for _, c := range ch.Revoked {
 			if c.Seq <= rev || c.Seq > want.RevocationSeq {
 				continue
 			}
-			if !CanonicalSerial(c.Serial) {
-				return st, fmt.Errorf("%w: the repository listed serial %q", ErrMirror, c.Serial)
+			if err := checkChange(c, false); err != nil {
+				return st, err
 			}
 			rev, progressed = c.Seq, true
-			revoked[c.Serial] = true
+			revoked[c.Serial] = c.Certificate
+			if n := issued[c.Serial]; n != nil {
+				n.desc = c.Certificate
+			}
 		}
 		if !progressed {
 			return st, fmt.Errorf("%w: the repository's changes stop at issuance %d, revocation %d, short of its index", ErrMirror, iss, rev)
 		}
 	}
 	for _, serial := range order {
-		if err := m.certificate(ctx, serial); err != nil {
-			return st, err
+		n := issued[serial]
+		pemBody := pemCert(n.der)
+		for name, body := range map[string][]byte{serial: pemBody, serial + ".pem": pemBody, serial + ".der": n.der, serial + ".json": jsonBody(n.desc)} {
+			if err := m.write("certs/"+name, body); err != nil {
+				return st, err
+			}
 		}
 		st.Issued++
 	}
-	for serial := range revoked {
-		if !issued[serial] { // a new certificate's JSON is already current
-			if err := m.file(ctx, "certs/"+serial+".json", maxMirrorFile, false); err != nil {
+	for serial, desc := range revoked {
+		if issued[serial] == nil { // a new certificate's JSON is already current
+			if err := m.write("certs/"+serial+".json", jsonBody(desc)); err != nil {
 				return st, err
 			}
 		}
@@ -170,22 +197,19 @@ type mirror struct {
 // errAbsent: the repository answered 404 (a CRL not yet published).
 var errAbsent = errors.New("absent")
 
-// certificate writes a new certificate's four files: DER and JSON as
-// fetched, PEM (and the bare serial, PEM by default) as fetched once.
-func (m *mirror) certificate(ctx context.Context, serial string) error {
-	pemBody, _, err := m.get(ctx, "certs/"+serial+".pem", "", maxMirrorFile)
-	if err != nil {
-		return err
-	}
-	if err := m.write("certs/"+serial+".pem", pemBody); err != nil {
-		return err
-	}
-	if err := m.write("certs/"+serial, pemBody); err != nil {
-		return err
-	}
-	for _, suffix := range []string{".der", ".json"} {
-		if err := m.file(ctx, "certs/"+serial+suffix, maxMirrorFile, false); err != nil {
-			return err
+// checkChange checks what a changes page says about one certificate
+// before the mirror writes it: a canonical serial, its description (and,
+// for an issued entry, its DER) included and about that serial.
+func checkChange(c Change, withDER bool) error {
+	switch {
+	case !CanonicalSerial(c.Serial):
+		return fmt.Errorf("%w: the repository listed serial %q", ErrMirror, c.Serial)
+	case c.Certificate == nil || c.Certificate.Serial != c.Serial || (withDER && len(c.DER) == 0):
+		return fmt.Errorf("%w: the repository's changes for %s lack the certificate: is it an older smki? Upgrade it", ErrMirror, c.Serial)
+	case withDER:
+		cert, err := dccx509.ParseCertificate(c.DER)
+		if err != nil || cert.SerialNumber.Text(16) != c.Serial {
+			return fmt.Errorf("%w: the repository's certificate for %s is not that certificate", ErrMirror, c.Serial)
 		}
 	}
 	return nil

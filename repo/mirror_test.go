@@ -1,8 +1,13 @@
 package repo
 
 import (
+	"math/big"
+	"os"
+	"sync/atomic"
+
 	"bytes"
 	"context"
+	"github.com/smki/smki/store"
 	"io"
 	"io/fs"
 	"net/http"
@@ -87,9 +92,9 @@ func TestMirrorMatchesLive(t *testing.T) {
 	p.revoke("103", 4)
 	p.publishCRL("orl", 2, 24*time.Hour)
 	st = run()
-	// index, changes, 2 x (pem, der, json), 103.json, orl
-	if st.Issued != 2 || st.Revoked != 1 || st.Fetched != 10 || st.Unchanged != 5 || st.IssuanceSeq != 7 || st.RevocationSeq != 2 {
-		t.Errorf("second run: %+v, want 2 issued, 1 revoked, 10 fetched, 5 unchanged", st)
+	// index, changes (with the certificates), orl
+	if st.Issued != 2 || st.Revoked != 1 || st.Fetched != 3 || st.Unchanged != 5 || st.IssuanceSeq != 7 || st.RevocationSeq != 2 {
+		t.Errorf("second run: %+v, want 2 issued, 1 revoked, 3 fetched, 5 unchanged", st)
 	}
 	compare("100", "101", "102", "103", "104", "105", "106")
 	if !bytes.Contains(fetch(t, files.URL+"/repo/certs/103.json"), []byte(`"status": "revoked"`)) {
@@ -144,3 +149,68 @@ func fetch(t *testing.T, url string) []byte {
 	}
 	return b
 }
+
+// TestMirrorWithinRateLimit: a first copy of 300 certificates (in pages
+// of 100) from a repository that allows 12 requests at once and none after
+// that (its clock stands still) is never refused (429), because the
+// certificates come in the changes pages; and the copy holds every
+// certificate's files with the live bytes. Fetching each certificate's
+// files (900 requests) would be refused.
+func TestMirrorWithinRateLimit(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	p := newPKI(t)
+	err := p.st.Update(context.Background(), func(tx store.Tx) error {
+		for i := range n {
+			serial := big.NewInt(int64(0x1000 + i))
+			c := store.Certificate{Serial: serial.Text(16), Issuer: "issuing-ca", UserID: userA, PartyID: partyP, Role: "IS",
+				Profile: "xml-signing", NotBefore: p.now.Add(-time.Hour), NotAfter: p.now.AddDate(1, 0, 0), IssuedAt: p.now,
+				DER: p.sign(serial), Status: store.StatusGood}
+			if err := tx.PutCertificate(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.revoke("1001", 1)
+	p.publishCRL("orl", 1, 24*time.Hour)
+	var refused atomic.Int64
+	limited := p.handler(t, 1, 12)
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		limited.ServeHTTP(rec, r)
+		if rec.status == http.StatusTooManyRequests {
+			refused.Add(1)
+		}
+	}))
+	defer live.Close()
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := Mirror(ctx, MirrorOptions{BaseURL: live.URL, Out: out, pageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refused.Load() != 0 || st.Issued != n || st.Revoked != 1 || st.Fetched+st.Unchanged > 12 {
+		t.Errorf("mirror: %+v with %d answers 429; want %d issued in at most 12 requests, none refused", st, refused.Load(), n)
+	}
+	open := p.handler(t, -1, 0) // the same repository, unlimited, to compare with
+	for _, s := range []string{"1000", "1001", "1063", "112b"} {
+		for _, suffix := range []string{"", ".pem", ".der", ".json"} {
+			b, err := os.ReadFile(filepath.Join(out, "repo", "certs", s+suffix))
+			if want := get(open, "/repo/certs/"+s+suffix).body; err != nil || !bytes.Equal(b, want) {
+				t.Errorf("certs/%s%s: mirror holds %d bytes (%v), live serves %d", s, suffix, len(b), err, len(want))
+			}
+		}
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }

@@ -177,7 +177,7 @@ func indexLinks() map[string]string {
 		"root": Prefix + "ca/root.pem", "issuing": Prefix + "ca/issuing.pem",
 		"orl": Prefix + "crl/orl.crl", "arl": Prefix + "crl/arl.crl",
 		"certificate": Prefix + "certs/{serial}", "search": Prefix + "certs{?user,party,role,status,after,limit}",
-		"changes": Prefix + "changes{?issued_after,revoked_after,limit}",
+		"changes": Prefix + "changes{?issued_after,revoked_after,limit,include}",
 	}
 }
 
@@ -480,6 +480,11 @@ type Changes struct {
 type Change struct {
 	Seq    uint64 `json:"seq"`
 	Serial string `json:"serial"`
+	// With include=certificates: the certificate's description as of
+	// this answer (both lists) and its DER (issued entries), so that a
+	// mirror writes a certificate's files without a request for each.
+	Certificate *Cert  `json:"certificate,omitempty"`
+	DER         []byte `json:"der,omitempty"`
 }
 
 func (h *Handler) changes(ctx context.Context, w http.ResponseWriter, r *http.Request) {
@@ -490,10 +495,19 @@ func (h *Handler) changes(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	var issAfter, revAfter uint64
 	limit := MaxPageSize
+	full := false
 	for k, v := range q {
 		if len(v) != 1 {
 			writeError(w, http.StatusBadRequest, ErrBadRequest, "give "+k+" once")
 			return
+		}
+		if k == "include" {
+			if v[0] != "certificates" {
+				writeError(w, http.StatusBadRequest, ErrBadRequest, "include takes only certificates")
+				return
+			}
+			full = true
+			continue
 		}
 		n, err := strconv.ParseUint(v[0], 10, 64)
 		if err != nil {
@@ -512,7 +526,7 @@ func (h *Handler) changes(ctx context.Context, w http.ResponseWriter, r *http.Re
 			}
 			limit = int(n)
 		default:
-			writeError(w, http.StatusBadRequest, ErrBadRequest, "unknown parameter "+strconv.Quote(k)+"; changes takes issued_after, revoked_after, limit")
+			writeError(w, http.StatusBadRequest, ErrBadRequest, "unknown parameter "+strconv.Quote(k)+"; changes takes issued_after, revoked_after, limit, include")
 			return
 		}
 	}
@@ -534,7 +548,12 @@ func (h *Handler) changes(ctx context.Context, w http.ResponseWriter, r *http.Re
 			if c.IssuanceSeq > ch.IssuanceSeq {
 				break
 			}
-			ch.Issued = append(ch.Issued, Change{Seq: c.IssuanceSeq, Serial: c.Serial})
+			e := Change{Seq: c.IssuanceSeq, Serial: c.Serial}
+			if full {
+				d := describe(c)
+				e.Certificate, e.DER = &d, c.DER
+			}
+			ch.Issued = append(ch.Issued, e)
 			if c.IssuedAt.After(mod) {
 				mod = c.IssuedAt
 			}
@@ -547,7 +566,16 @@ func (h *Handler) changes(ctx context.Context, w http.ResponseWriter, r *http.Re
 			if rv.Seq > ch.RevocationSeq {
 				break
 			}
-			ch.Revoked = append(ch.Revoked, Change{Seq: rv.Seq, Serial: rv.Serial})
+			e := Change{Seq: rv.Seq, Serial: rv.Serial}
+			if full {
+				c, err := tx.GetCertificate(rv.Serial)
+				if err != nil {
+					return err
+				}
+				d := describe(c)
+				e.Certificate = &d
+			}
+			ch.Revoked = append(ch.Revoked, e)
 			if rv.RevokedAt.After(mod) {
 				mod = rv.RevokedAt
 			}

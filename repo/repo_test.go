@@ -262,9 +262,27 @@ func TestChangesAndIndex(t *testing.T) {
 	if err := json.Unmarshal(get(h, "/repo/changes?issued_after=1&limit=1").body, &ch); err != nil {
 		t.Fatal(err)
 	}
-	if ch.IssuanceSeq != 3 || ch.RevocationSeq != 1 || len(ch.Issued) != 1 || ch.Issued[0] != (Change{2, "21"}) ||
-		len(ch.Revoked) != 1 || ch.Revoked[0] != (Change{1, "21"}) {
+	if ch.IssuanceSeq != 3 || ch.RevocationSeq != 1 || len(ch.Issued) != 1 || ch.Issued[0].Seq != 2 || ch.Issued[0].Serial != "21" ||
+		len(ch.Revoked) != 1 || ch.Revoked[0].Seq != 1 || ch.Revoked[0].Serial != "21" || ch.Issued[0].Certificate != nil || ch.Issued[0].DER != nil {
 		t.Errorf("changes: %+v", ch)
+	}
+	// include=certificates: each entry carries the certificate as its own
+	// URLs serve it.
+	ch = Changes{}
+	if err := json.Unmarshal(get(h, "/repo/changes?issued_after=1&limit=1&include=certificates").body, &ch); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Issued) != 1 || len(ch.Revoked) != 1 || ch.Issued[0].Certificate == nil || ch.Revoked[0].Certificate == nil {
+		t.Fatalf("changes with certificates: %+v", ch)
+	}
+	if !bytes.Equal(ch.Issued[0].DER, get(h, "/repo/certs/21.der").body) || ch.Revoked[0].DER != nil {
+		t.Error("an issued entry's der is not the certificate's DER, or a revoked entry carries one")
+	}
+	if got := jsonBody(ch.Issued[0].Certificate); !bytes.Equal(got, get(h, "/repo/certs/21.json").body) {
+		t.Errorf("an issued entry's description is not the certificate's .json:\n%s", got)
+	}
+	if got := get(h, "/repo/changes?include=all"); got.code != http.StatusBadRequest {
+		t.Errorf("include=all: %d, want 400", got.code)
 	}
 }
 
