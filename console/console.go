@@ -47,6 +47,7 @@ type Console struct {
 	now   func() time.Time
 	ss    *sessions
 	pages *pages
+	jobs  *jobs
 	mux   *http.ServeMux
 	xorig *http.CrossOriginProtection
 }
@@ -72,6 +73,7 @@ func New(cfg Config) *Console {
 	}
 	c.ss = newSessions(c.now, idle, abs)
 	c.pages = mustPages(c.now)
+	c.jobs = newJobs(c.now)
 	c.routes()
 	return c
 }
@@ -79,7 +81,7 @@ func New(cfg Config) *Console {
 // ServeHTTP sets the security headers of every answer and routes.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -118,6 +120,8 @@ func (c *Console) routes() {
 	m.Handle("POST /console/revoke", c.signedIn(c.revoke))
 	m.Handle("GET /console/revoke-party", c.signedIn(c.revokePartyForm))
 	m.Handle("POST /console/revoke-party", c.signedIn(c.revokeParty))
+	m.Handle("GET /console/revoke-party/jobs/{id}", c.signedIn(c.revokeJobPage))
+	m.Handle("GET /console/revoke-party/jobs/{id}/status", c.signedIn(c.revokeJobStatus))
 	m.Handle("GET /console/solr", c.signedIn(c.solrList))
 	m.Handle("POST /console/solr", c.signedIn(c.solrDeclare))
 	m.Handle("GET /console/solr/{id}", c.signedIn(c.solrEvent))

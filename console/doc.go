@@ -9,8 +9,11 @@
 // "channel=console".
 //
 // Pages are rendered on the server with html/template from embedded
-// templates and one embedded style sheet; there is no script at all, so
-// every form works without JavaScript. An officer signs in with the same
+// templates and one embedded style sheet; every page and form works
+// without JavaScript. One small embedded script (static/progress.js,
+// allowed by the CSP's script-src 'self'; no inline script) updates a
+// bulk revocation's progress page in place, which without it refreshes
+// itself (jobs.go). An officer signs in with the same
 // credential as the API, either by the browser presenting the officer's
 // client certificate, or by a single-use login link that `smki console
 // open` fetches over mTLS. A session is an HttpOnly, Secure,

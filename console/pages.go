@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -486,18 +487,78 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return fail("reason", err)
 	}
-	yes := r.PostFormValue("confirm") == "yes"
-	res, err := c.svc.Revoke(ctx(r), v.actor, ra.RevokeRequest{PartyID: pid, Reason: reason, Yes: yes})
-	if err != nil {
-		return fail("party_id", hideForeign(v, "party", pid, err))
+	req := ra.RevokeRequest{PartyID: pid, Reason: reason}
+	if r.PostFormValue("confirm") != "yes" {
+		res, err := c.svc.Revoke(ctx(r), v.actor, req)
+		if err != nil {
+			return fail("party_id", hideForeign(v, "party", pid, err))
+		}
+		d.Result = &res
+		v.Data = d
+		c.pages.render(w, http.StatusOK, "revoke_party.html", v)
+		return nil
 	}
-	d.Result, d.Done = &res, yes
-	if yes {
-		v.Notice = fmt.Sprintf("%d certificates revoked.", len(res.Revocations))
+	// The confirmed revocation runs as a job. Until the CA reports its
+	// first progress (the selection is authorised and the transaction
+	// has begun, as for the API's progress stream) a refusal is shown on
+	// this form; from then on the job's progress page shows how it goes.
+	req.Yes = true
+	j, ok := c.jobs.start(ctx(r), c.svc, v.actor, v.Me.ID, req, pid.String(), ra.ReasonName(reason))
+	if !ok {
+		v.Err, v.Data = &formError{Field: "party_id", Code: "E_CONSOLE_BUSY", Message: "Too many bulk revocations are held.",
+			Next: "Try again in a few minutes."}, d
+		c.pages.render(w, http.StatusServiceUnavailable, "revoke_party.html", v)
+		return nil
 	}
+	select {
+	case <-j.started:
+		http.Redirect(w, r, "/console/revoke-party/jobs/"+j.ID, http.StatusSeeOther)
+		return nil
+	case <-j.ended:
+	}
+	st := j.status()
+	if st.Err != nil {
+		return fail("party_id", hideForeign(v, "party", pid, st.Err))
+	}
+	// Nothing to revoke: the CA was never asked.
+	d.Result, d.Done = st.Result, true
 	v.Data = d
+	v.Notice = st.Text
 	c.pages.render(w, http.StatusOK, "revoke_party.html", v)
 	return nil
+}
+
+// revokeJobPage shows a bulk revocation's progress, refreshing itself
+// every jobRefresh seconds while it runs (a <noscript> refresh; with
+// script, progress.js polls revokeJobStatus instead), and its result when
+// it ended. Only the officer who confirmed it sees it.
+func (c *Console) revokeJobPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	j, ok := c.jobs.get(v.Me.ID, r.PathValue("id"))
+	if !ok {
+		return fmt.Errorf("%w: no such bulk revocation of yours (a finished one is kept for %v)", ra.ErrNotFound, jobKeep)
+	}
+	st := j.status()
+	v.Title, v.Data = "Revoking the certificates of party "+st.Party, st
+	switch st.State {
+	case jobRunning:
+		v.Refresh, v.Scripts = jobRefresh, []string{"progress.js"}
+	case jobDone:
+		v.Notice = st.Text
+	case jobFailed:
+		v.Err = errorOf(st.Err)
+	}
+	c.pages.render(w, http.StatusOK, "revoke_job.html", v)
+	return nil
+}
+
+// revokeJobStatus is the job's status as JSON, for progress.js.
+func (c *Console) revokeJobStatus(w http.ResponseWriter, r *http.Request, v *view) error {
+	j, ok := c.jobs.get(v.Me.ID, r.PathValue("id"))
+	if !ok {
+		return fmt.Errorf("%w: no such bulk revocation of yours", ra.ErrNotFound)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(j.status())
 }
 
 // --- SoLR events ---

@@ -26,6 +26,8 @@ type view struct {
 	CertOfficer string            // sign-in pages: the officer a certificate names
 	Token       string            // the login link page
 	Ended       bool              // the login page after a session ended
+	Refresh     int               // seconds: a <noscript> refresh of a page that shows progress
+	Scripts     []string          // files of static/ the page loads (progressive enhancement only)
 
 	actor  ra.Actor
 	cookie string

@@ -306,9 +306,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if txt := b.text(); !strings.Contains(txt, serial) || !strings.Contains(txt, "Would revoke 1 certificates") {
 		t.Fatalf("dry run: %s", txt)
 	}
-	b.do("confirming", chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#notice")))
-	if txt := b.text(); !strings.Contains(txt, "1 certificates revoked") {
-		t.Fatalf("confirm: %s", txt)
+	// The confirm step leads to the job's progress page, which (with
+	// progress.js, or its refresh) ends showing the final count.
+	var jobURL, progress string
+	b.do("confirming", chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#notice")),
+		into(&jobURL, chromedp.Location()), into(&progress, chromedp.Text(chromedp.CSS("#progress-text"))))
+	if !strings.Contains(jobURL, "/console/revoke-party/jobs/") || progress != "1 certificates revoked." {
+		t.Fatalf("progress page %s: %q\n%s", jobURL, progress, b.text())
 	}
 	var status string
 	b.do("certificate status", chromedp.Navigate(base+"/console/certificates/"+serial), into(&status, chromedp.Text(chromedp.CSS("#cert-status"))))

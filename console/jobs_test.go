@@ -1,0 +1,90 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra"
+)
+
+// TestBulkRevocationProgress: the confirm step of a party's bulk
+// revocation answers with the job's progress page; the page shows the
+// final count when done, and while it runs shows done of total with a
+// refresh for browsers without script and progress.js for those with;
+// its status answer is the same counts as JSON. Another officer's job
+// is not there.
+func TestBulkRevocationProgress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	key := newKey(t)
+	csr, err := ra.NewCSR(key, e.userA, "SC", ca.XMLSigning, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := e.svc.Enrol(context.Background(), e.actor("aro-a"), ra.EnrolRequest{UserID: e.userA, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, csrf := e.signIn("admin")
+	w := e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {e.partyA.String()}, "reason": {"cessationOfOperation"}, "confirm": {"yes"}}, ck, nil, nil)
+	loc := w.Header().Get("Location")
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/revoke-party/jobs/") {
+		t.Fatalf("confirm: %d %q, want 303 to the job page", w.Code, loc)
+	}
+	var body string
+	for range 200 { // the job commits on its own goroutine
+		w = e.do("GET", loc, nil, ck, nil, nil)
+		if body = w.Body.String(); !strings.Contains(body, `id="job-state">running`) {
+			break
+		}
+	}
+	if w.Code != http.StatusOK || !strings.Contains(body, "1 certificates revoked.") || !strings.Contains(body, is.Cert.Serial) {
+		t.Fatalf("job page: %d\n%s", w.Code, body)
+	}
+	if strings.Contains(body, "http-equiv") || strings.Contains(body, "progress.js") {
+		t.Fatal("a finished job's page still refreshes itself")
+	}
+	if ci, err := e.svc.GetCertificate(context.Background(), e.admin, is.Cert.Serial); err != nil || ci.Status != "revoked" {
+		t.Fatalf("certificate after the job: %+v %v", ci, err)
+	}
+	if a := e.lastAudit(ra.AuditQuery{Action: string(ra.ActRevokeParty)}); a.Result != "allowed" || !strings.HasSuffix(a.Detail, "channel=console") {
+		t.Fatalf("audit %+v: want an allowed cert.revoke-party with channel=console", a)
+	}
+	var st jobStatus
+	w = e.do("GET", loc+"/status", nil, ck, nil, nil)
+	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || st.State != jobDone || st.Done != 1 || st.Total != 1 {
+		t.Fatalf("status: %d %s (%v)", w.Code, w.Body, err)
+	}
+	sro, _ := e.signIn("sro-a")
+	if w := e.do("GET", loc, nil, sro, nil, nil); w.Code != http.StatusNotFound {
+		t.Fatalf("another officer's job: %d, want 404", w.Code)
+	}
+	if w := e.do("GET", loc+"/status", nil, sro, nil, nil); w.Code != http.StatusNotFound {
+		t.Fatalf("another officer's job status: %d, want 404", w.Code)
+	}
+
+	// A job still running, as the CA reports it part way.
+	j := &revokeJob{ID: "runningjob", Officer: "admin", Party: e.partyB.String(), Reason: "unspecified", Started: e.clk.Now(),
+		started: make(chan struct{}), ended: make(chan struct{})}
+	j.observe(2048, 5000)
+	e.c.jobs.mu.Lock()
+	e.c.jobs.m[j.ID] = j
+	e.c.jobs.mu.Unlock()
+	body = e.do("GET", "/console/revoke-party/jobs/runningjob", nil, ck, nil, nil).Body.String()
+	for _, want := range []string{"Marked 2048 of 5000 certificates.", `<progress id="progress" max="5000" value="2048"`,
+		`<noscript><meta http-equiv="refresh" content="1"></noscript>`, `<script src="/console/static/progress.js" defer></script>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("running job page lacks %q", want)
+		}
+	}
+	j.observe(5000, 5000)
+	w = e.do("GET", "/console/revoke-party/jobs/runningjob/status", nil, ck, nil, nil)
+	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || st.State != jobRunning || st.Done != 5000 || !strings.Contains(st.Text, "committing") {
+		t.Fatalf("status while committing: %s (%v)", w.Body, err)
+	}
+}
