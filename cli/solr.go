@@ -2,6 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,9 +107,7 @@ func printEvent(c *ucli.Context, res ra.EventResult) error {
 	}
 	table(c, eventHeader, eventRows([]ra.SoLREvent{res.Event}))
 	if d := res.DryRun; d != nil {
-		fmt.Fprintf(c.App.Writer, "\ndry run: the revocation would revoke %d certificate(s) (cessationOfOperation):\n", len(d.Certificates))
-		table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(d.Certificates))
-		fmt.Fprintf(c.App.Writer, "\n%d device(s) of supplier user(s) %v come into the SRP's scope\n", len(d.Devices), d.SupplierUsers)
+		printDryRun(c, d)
 	}
 	if n := len(res.Event.Revoked); n > 0 {
 		fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", n, fmtPtr(res.Event.RevokedAt, ""))
@@ -315,4 +316,40 @@ func adtRows(rs []ra.ADTRecord) [][]string {
 		rows = append(rows, []string{r.SCUser.String(), r.SupplierUser.String(), strings.Join(srvs, " "), r.SubmittedBy, r.SHA256})
 	}
 	return rows
+}
+
+// printDryRun prints a dry run's summary: the counts, per user and per
+// profile, the sample and where the full list is.
+func printDryRun(c *ucli.Context, d *ra.DryRun) {
+	w := c.App.Writer
+	fmt.Fprintf(w, "\ndry run: the revocation would revoke %d certificate(s) (cessationOfOperation)\n", d.CertificateCount)
+	if d.CertificateCount > 0 {
+		table(c, "USER\tCERTIFICATES", countRows(d.ByUser))
+		table(c, "PROFILE\tCERTIFICATES", countRows(d.ByProfile))
+		if len(d.Certificates) < d.CertificateCount {
+			fmt.Fprintf(w, "the first %d (every one: GET %s):\n", len(d.Certificates), d.CertificatesURL)
+		}
+		table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certRows(d.Certificates))
+	}
+	fmt.Fprintf(w, "\n%d device(s) of supplier user(s) %v come into the SRP's scope\n", d.DeviceCount, d.SupplierUsers)
+	if len(d.Devices) < d.DeviceCount {
+		fmt.Fprintf(w, "the first %d: %v\n", len(d.Devices), deviceIDs(d.Devices))
+	}
+}
+
+// countRows is a count map as table rows, sorted by key.
+func countRows(m map[string]int) [][]string {
+	rows := make([][]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		rows = append(rows, []string{k, strconv.Itoa(m[k])})
+	}
+	return rows
+}
+
+func deviceIDs(ds []ra.Device) []string {
+	out := make([]string, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.Device.String())
+	}
+	return out
 }

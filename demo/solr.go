@@ -44,11 +44,12 @@ func (d *night) stepDeclare(ctx context.Context, s *Step) error {
 	if !sameSet(serials, d.certsA) {
 		return fmt.Errorf("dry run would revoke %v, want supplier-a's %v", serials, d.certsA)
 	}
-	if len(res.DryRun.Devices) != len(d.devA) {
-		return fmt.Errorf("dry run puts %d devices in scope, want supplier-a's %d", len(res.DryRun.Devices), len(d.devA))
+	if res.DryRun.DeviceCount != len(d.devA) || res.DryRun.CertificateCount != len(d.certsA) {
+		return fmt.Errorf("dry run puts %d devices in scope and would revoke %d certificates, want supplier-a's %d and %d",
+			res.DryRun.DeviceCount, res.DryRun.CertificateCount, len(d.devA), len(d.certsA))
 	}
 	s.Detail = fmt.Sprintf("event %s: failed party supplier-a, SRP user %s, revoke-at %s", d.eventID, userSC.ID, d.revokeAt.Format("15:04:05.000Z"))
-	s.Lines = append(table(rows), fmt.Sprintf("devices coming into the SRP's scope: %d (all of supplier-a's); nothing changes until a second person approves", len(res.DryRun.Devices)))
+	s.Lines = append(table(rows), fmt.Sprintf("devices coming into the SRP's scope: %d (all of supplier-a's); nothing changes until a second person approves", res.DryRun.DeviceCount))
 	return nil
 }
 

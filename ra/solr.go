@@ -39,12 +39,26 @@ type DeclareRequest struct {
 }
 
 // DryRun is what an event's revocation step would revoke and which
-// devices come into the SRP's scope, as of the moment it was computed.
+// devices come into the SRP's scope, as of the moment it was computed. It
+// is a summary whatever the party's size (issue 20: a 50,000-certificate
+// list outgrew the client's answer limit): the counts, per user and per
+// profile, and a sample of at most DryRunSample certificates and devices;
+// CertificatesURL lists every one (GET, the same filter).
 type DryRun struct {
-	SupplierUsers []eui64.ID `json:"supplier_users"`
-	Certificates  []CertInfo `json:"certificates"`
-	Devices       []Device   `json:"devices"`
+	SupplierUsers    []eui64.ID     `json:"supplier_users"`
+	CertificateCount int            `json:"certificate_count"`
+	ByUser           map[string]int `json:"by_user"`
+	ByProfile        map[string]int `json:"by_profile"`
+	// Certificates is a sample: the first DryRunSample, in store order.
+	Certificates    []CertInfo `json:"certificates"`
+	CertificatesURL string     `json:"certificates_url"`
+	DeviceCount     int        `json:"device_count"`
+	// Devices is a sample: the first DryRunSample.
+	Devices []Device `json:"devices"`
 }
+
+// DryRunSample is how many certificates and devices a dry run lists.
+const DryRunSample = 20
 
 // EventResult is an event with, while its revocation is still to come,
 // the dry run of that revocation.
@@ -133,7 +147,7 @@ func (s *Service) DeclareSoLR(ctx context.Context, a Actor, req DeclareRequest) 
 		out = EventResult{Event: e, DryRun: dry}
 		return fmt.Sprintf("failed_party=%s srp_user=%s instruction=%q start=%s end=%s revoke_at=%s would_revoke=%d devices=%d",
 			e.FailedParty, e.SRPUser, e.Instruction, e.Start.Format(time.RFC3339), fmtTimePtr(e.End, "open"),
-			fmtTimePtr(e.RevokeAt, "at-approval"), len(dry.Certificates), len(dry.Devices)), nil
+			fmtTimePtr(e.RevokeAt, "at-approval"), dry.CertificateCount, dry.DeviceCount), nil
 	})
 	return out, err
 }
@@ -322,7 +336,8 @@ func (s *Service) GetSoLR(ctx context.Context, a Actor, id string) (EventResult,
 			if !IsRAKind(me.Kind) {
 				// The SRP's officers learn which devices come into scope,
 				// not the failed party's certificates.
-				out.DryRun.Certificates = []CertInfo{}
+				out.DryRun.Certificates, out.DryRun.CertificateCount = []CertInfo{}, 0
+				out.DryRun.ByUser, out.DryRun.ByProfile, out.DryRun.CertificatesURL = map[string]int{}, map[string]int{}, ""
 			}
 		}
 		return nil
@@ -437,13 +452,19 @@ func compareEUI(a, b eui64.ID) int {
 // dryRun: every good certificate of party, and the devices registered to
 // its supplier users.
 func dryRun(tx store.Tx, party eui64.ID) (*DryRun, error) {
-	d := &DryRun{Certificates: []CertInfo{}, Devices: []Device{}}
+	d := &DryRun{Certificates: []CertInfo{}, Devices: []Device{}, ByUser: map[string]int{}, ByProfile: map[string]int{},
+		CertificatesURL: "/v1/certificates?party_id=" + party.String() + "&status=" + string(store.StatusGood)}
 	certs, err := goodCerts(tx, store.CertFilter{PartyID: party.String(), Status: store.StatusGood})
 	if err != nil {
 		return nil, err
 	}
+	d.CertificateCount = len(certs)
 	for _, c := range certs {
-		d.Certificates = append(d.Certificates, certFrom(c, false))
+		d.ByUser[c.UserID]++
+		d.ByProfile[c.Profile]++
+		if len(d.Certificates) < DryRunSample {
+			d.Certificates = append(d.Certificates, certFrom(c, false))
+		}
 	}
 	if d.SupplierUsers, err = supplierUsers(tx, party); err != nil {
 		return nil, err
@@ -457,7 +478,10 @@ func dryRun(tx store.Tx, party eui64.ID) (*DryRun, error) {
 	}
 	for _, dv := range devs {
 		if slices.Contains(d.SupplierUsers, dv.SupplierUser) {
-			d.Devices = append(d.Devices, dv)
+			d.DeviceCount++
+			if len(d.Devices) < DryRunSample {
+				d.Devices = append(d.Devices, dv)
+			}
 		}
 	}
 	return d, nil

@@ -2,11 +2,15 @@ package ra
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ca"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/store"
@@ -300,5 +304,49 @@ func TestSchedulerLocker(t *testing.T) {
 		if got := s.certStatus(s.isSerial).Status; got != tc.want {
 			t.Fatalf("lock %v: certificate %s, want %s", tc.ok, got, tc.want)
 		}
+	}
+}
+
+// TestDeclareDryRunSummarises: however many certificates the failed party
+// holds, the dry run carries their count, per user and per profile, a
+// sample of at most DryRunSample and the URL listing every one (issue 20:
+// a full list made a 50,000-certificate declaration outgrow the client).
+func TestDeclareDryRunSummarises(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	const extra = DryRunSample + 5
+	err := s.st.Update(context.Background(), func(tx store.Tx) error {
+		for i := range extra {
+			prof := ca.XMLSigning
+			if i%5 == 0 {
+				prof = ca.KeyAgreement
+			}
+			if err := tx.PutCertificate(store.Certificate{Serial: fmt.Sprintf("7b%030x", i), Issuer: ca.IssuerIssuing,
+				UserID: s.userIS.String(), PartyID: s.supplier.String(), Profile: string(prof), Role: "IS",
+				NotBefore: testStart, NotAfter: testStart.AddDate(1, 0, 0), IssuedAt: testStart, DER: []byte{0x30, 0}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.svc.DeclareSoLR(context.Background(), s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC,
+		Instruction: "OFGEM-SOLR-TEST-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.DryRun
+	wantProf := map[string]int{string(ca.XMLSigning): 1 + extra - 5, string(ca.KeyAgreement): 5}
+	if d.CertificateCount != extra+1 || len(d.Certificates) != DryRunSample ||
+		!maps.Equal(d.ByUser, map[string]int{s.userIS.String(): extra + 1}) || !maps.Equal(d.ByProfile, wantProf) ||
+		d.CertificatesURL != "/v1/certificates?party_id="+s.supplier.String()+"&status=good" || d.DeviceCount != 2 {
+		t.Fatalf("dry run %d certificates (%d listed) by user %v by profile %v (want %v) url %q devices %d",
+			d.CertificateCount, len(d.Certificates), d.ByUser, d.ByProfile, wantProf, d.CertificatesURL, d.DeviceCount)
+	}
+	// The audit record counts all of them, not the sample.
+	if a := s.lastAudit(ActDeclareSoLR); !strings.Contains(a.Detail, fmt.Sprintf("would_revoke=%d devices=2", extra+1)) {
+		t.Fatalf("audit detail %q", a.Detail)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -111,12 +112,18 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		return withRetryAfter(apiError(resp.StatusCode, data), resp.Header)
+		return withRetryAfter(apiError(resp.StatusCode, data[:min(len(data), maxResponse)]), resp.Header)
+	}
+	if len(data) > maxResponse {
+		// Never report a change that was made as failed (issue 20).
+		return fmt.Errorf("%w: the server answered %d %s, so the request was carried out, but its answer exceeds the "+
+			"client's %d MiB limit and was not read; see the result with the matching list or get command",
+			ErrAnswerTooLarge, resp.StatusCode, http.StatusText(resp.StatusCode), maxResponse>>20)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -128,6 +135,10 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 
 // maxResponse bounds what the client reads of one answer.
 const maxResponse = 16 << 20
+
+// ErrAnswerTooLarge: the server carried the request out (a 2xx answer)
+// but the answer is larger than the client reads.
+var ErrAnswerTooLarge = errors.New("E_CLIENT_ANSWER_TOO_LARGE")
 
 // apiError decodes an error body; one that is not ours becomes E_RA_INTERNAL.
 func apiError(status int, data []byte) error {
