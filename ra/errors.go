@@ -29,6 +29,7 @@ var (
 	ErrKeyReuse        = errors.New("E_RA_KEY_REUSE")         // key already certified (for another user)
 	ErrCSRRequired     = errors.New("E_RA_CSR_REQUIRED")      // this RA certifies only appointee-generated officer keys
 	ErrReplaced        = errors.New("E_RA_REPLACES_MISMATCH") // renew/rekey target does not fit
+	ErrBadSerial       = errors.New("E_RA_BAD_SERIAL")        // not a serial (hex, at most 20 octets): malformed, not "not found"
 	ErrNotFound        = errors.New("E_RA_NOT_FOUND")
 	ErrExists          = errors.New("E_RA_EXISTS")
 	ErrReservedID      = errors.New("E_RA_RESERVED_ID")     // a system identity of the RA itself
@@ -121,6 +122,7 @@ var codes = []struct {
 	{ErrCSRMismatch, ClassInvalid},
 	{ErrKeyReuse, ClassConflict},
 	{ErrReplaced, ClassInvalid},
+	{ErrBadSerial, ClassInvalid},
 	{ErrNotFound, ClassNotFound},
 	{ErrExists, ClassConflict},
 	{ErrReservedID, ClassConflict},

@@ -201,10 +201,10 @@ func TestRedTeamWindowsReasonsSerials(t *testing.T) {
 	}
 	for _, serial := range []string{"", "-1", "0", "00", "zz", "0x", strings.Repeat("1", 40), "1 2"} {
 		before := s.auditLen()
-		if _, err := s.svc.GetCertificate(ctx, s.admin, serial); !errors.Is(err, ErrNotFound) {
-			t.Errorf("serial %q: %v", serial, err)
+		if _, err := s.svc.GetCertificate(ctx, s.admin, serial); !errors.Is(err, ErrBadSerial) || errors.Is(err, ErrNotFound) {
+			t.Errorf("serial %q: %v, want E_RA_BAD_SERIAL (malformed, not not-found)", serial, err)
 		}
-		if _, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{Serial: serial, DryRun: true}); serial != "" && !errors.Is(err, ErrNotFound) {
+		if _, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{Serial: serial, DryRun: true}); serial != "" && !errors.Is(err, ErrBadSerial) {
 			t.Errorf("revoke serial %q: %v", serial, err)
 		}
 		if n := s.auditLen(); n != before {

@@ -115,7 +115,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 	if req.Serial != "" {
 		n, err := ca.NormaliseSerial(req.Serial)
 		if err != nil {
-			return RevokeResult{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+			return RevokeResult{}, badSerial(req.Serial)
 		}
 		req.Serial = n
 	}
@@ -301,7 +301,7 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 func (s *Service) GetCertificate(ctx context.Context, a Actor, serial string) (CertInfo, error) {
 	n, err := ca.NormaliseSerial(serial)
 	if err != nil {
-		return CertInfo{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+		return CertInfo{}, badSerial(serial)
 	}
 	serial = n
 	var out CertInfo
@@ -328,4 +328,14 @@ func hidden(me store.Officer, what, id string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: no %s %s among your party's", ErrNotFound, what, id)
+}
+
+// badSerial is the refusal of something that is not a serial at all: it
+// says how to write one, where "not found" would send the caller looking
+// for a certificate (issue 14).
+func badSerial(s string) error {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return fmt.Errorf("%w: %q is not a certificate serial: give it in hex (at most 20 octets, colons and 0x allowed), as smki certs lists it", ErrBadSerial, s)
 }
