@@ -14,10 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
-
-	"github.com/smki/smki/verifier"
 )
 
 // serveSidecar serves h on --listen (TCP host:port, or unix:/path) until
@@ -106,19 +103,6 @@ func sidecarTLS(c *ucli.Context) (*tls.Config, error) {
 		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return conf, nil
-}
-
-// serveUnready serves a sidecar that could not build its verifier (the
-// bundle does not verify against --trust's root): alive (/healthz 200),
-// never ready (/readyz 503 with the reasons, smki_verifier_ready 0), and
-// refusing every request. It logs one line per reason at start.
-func serveUnready(c *ucli.Context, log *slog.Logger, reasons []string) error {
-	for _, r := range reasons {
-		log.Error("not ready: refusing every request until restarted with a trust directory and bundle that verify (smki trust export)", "reason", r)
-	}
-	ctx, stop := signalContext(c)
-	defer stop()
-	return serveSidecar(ctx, c, log, verifier.UnreadyHandler(prometheus.NewRegistry(), reasons))
 }
 
 // signalContext ends on SIGINT or SIGTERM.

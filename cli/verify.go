@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/internal/credential"
@@ -169,60 +167,6 @@ Example:
 			Action: serveVerifier,
 		}},
 	}
-}
-
-func serveVerifier(c *ucli.Context) error {
-	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
-	var replay verifier.ReplayStore
-	if f := c.String("state-file"); f != "" {
-		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: c.Duration("fsync-delay")})
-		if err != nil {
-			return usageErr("--state-file: %v", err)
-		}
-		defer func() {
-			if err := st.Close(); err != nil {
-				log.Error("state file", "err", err)
-			}
-		}()
-		replay = st
-	}
-	v, err := buildVerifier(c.String("bundle"), c.String("trust"), time.Now, func(o *verifier.Options) {
-		o.Replay, o.Logger, o.MaxAge = replay, log, c.Duration("max-age")
-	})
-	var refused *bundleRefused
-	if errors.As(err, &refused) {
-		// Running but not ready, so that probes and operators see why
-		// (sidecar_unready.go); every request is refused meanwhile.
-		return serveUnready(c, log, []string{refused.Error()})
-	}
-	if err != nil {
-		return err
-	}
-	metrics, err := verifier.NewMetrics(prometheus.NewRegistry(), v)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	ctx, stop := signalContext(c)
-	defer stop()
-	if ra := c.String("ra"); ra != "" {
-		roots, _, _, err := loadTrust(c.String("trust"))
-		if err != nil {
-			return err
-		}
-		pool := x509.NewCertPool()
-		for _, r := range roots {
-			pool.AddCert(r)
-		}
-		f, err := raFollower(ra, c.String("officer"), v, pool, c.Duration("bundle-interval"), log)
-		if err != nil {
-			return err
-		}
-		f.OnError = metrics.FollowerError
-		go func() { _ = f.Run(ctx) }()
-	} else if c.String("officer") != "" {
-		return usageErr("--officer is only for --ra")
-	}
-	return serveSidecar(ctx, c, log, verifier.InstrumentedHandler(metrics, 0))
 }
 
 // buildVerifier opens the bundle (--bundle, else the trust directory's

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,23 +55,35 @@ func TestTrustExportSidecar(t *testing.T) {
 	if _, err := os.Stat(noBundle); !os.IsNotExist(err) {
 		t.Fatalf("a refused export left %s behind", noBundle)
 	}
-	// Unauthenticated GET /v1/trust: the public part, and why the bundle is left out.
+	// Unauthenticated GET /v1/trust: the public part (the bundle carries the
+	// registers), why the bundle is left out, and the manifest of what it holds.
 	code, body := srv.get(t, "/v1/trust")
-	var pub map[string]any
-	if code != 200 || json.Unmarshal(body, &pub) != nil || pub["bundle"] != nil || pub["bundle_omitted"] == nil ||
-		!strings.Contains(fmt.Sprint(pub["root"]), "BEGIN CERTIFICATE") || !strings.Contains(fmt.Sprint(pub["orl"]), "BEGIN X509 CRL") {
+	var pub struct {
+		Root, ORL, Bundle string
+		BundleOmitted     string `json:"bundle_omitted"`
+		Manifest          struct{ Files map[string]string }
+	}
+	if code != 200 || json.Unmarshal(body, &pub) != nil || pub.Bundle != "" || pub.BundleOmitted == "" ||
+		!strings.Contains(pub.Root, "BEGIN CERTIFICATE") || !strings.Contains(pub.ORL, "BEGIN X509 CRL") {
 		t.Fatalf("GET /v1/trust without a credential: %d %s", code, body)
+	}
+	if got := strings.Join(slices.Sorted(maps.Keys(pub.Manifest.Files)), " "); got != "arl.crl issuing-ca.pem orl.crl root.pem" {
+		t.Fatalf("GET /v1/trust without a credential: manifest names %q", got)
+	}
+	// The public export (no credential, the RA access root): everything but the bundle.
+	public := filepath.Join(work, "public")
+	mustRun(t, nil, "trust", "export", "--ra", "https://"+srv.addr, "--ra-ca", filepath.Join(ver, "ca.pem"), "--out", public)
+	if got := dirNames(t, public); got != "arl.crl issuing-ca.pem manifest.json orl.crl root.pem" {
+		t.Fatalf("public trust directory holds %q", got)
+	}
+	if r := run(t, nil, "trust", "export", "--ra", "https://"+srv.addr, "--ra-ca", filepath.Join(ver, "ca.pem"), "--officer", ver, "--out", filepath.Join(work, "both")); r.code != 2 {
+		t.Fatalf("--ra-ca with --officer: exit %d, want 2", r.code)
 	}
 
 	trust := filepath.Join(work, "trust")
 	os.Mkdir(trust, 0o755) // empty: allowed
 	ra.as(ver).must("trust", "export", "--out", trust)
-	var names []string
-	ents, _ := os.ReadDir(trust)
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	if got := strings.Join(names, " "); got != "arl.crl bundle.json issuing-ca.pem manifest.json orl.crl root.pem" {
+	if got := dirNames(t, trust); got != "arl.crl bundle.json issuing-ca.pem manifest.json orl.crl root.pem" {
 		t.Fatalf("trust directory holds %q", got)
 	}
 	// A second export into it is refused: it is not empty.
@@ -94,6 +108,12 @@ func TestTrustExportSidecar(t *testing.T) {
 	if d := postVerify(t, addr, sign(2)); d.Decision != "accept" {
 		t.Fatalf("sidecar on the exported trust: %+v", d)
 	}
+	// On the public export, the sidecar fetches the bundle from the RA itself.
+	addr = startSidecar(t, "--trust", public, "--ra", "https://"+srv.addr, "--officer", ver)
+	waitFor(t, 30*time.Second, "sidecar on the public export ready", func() bool { return status(client, "http://"+addr+"/readyz") == 200 })
+	if d := postVerify(t, addr, sign(3)); d.Decision != "accept" {
+		t.Fatalf("sidecar on the public export: %+v", d)
+	}
 
 	// Another PKI's root with this RA's bundle: alive, not ready at once, refusing.
 	wrong := filepath.Join(work, "wrong-trust")
@@ -116,9 +136,33 @@ func TestTrustExportSidecar(t *testing.T) {
 	if c := status(client, "http://"+addr+"/healthz"); c != 200 {
 		t.Fatalf("wrong root: /healthz %d, want 200 (liveness)", c)
 	}
-	if d := postVerify(t, addr, sign(3)); d.Decision != "reject" {
+	if d := postVerify(t, addr, sign(4)); d.Decision != "reject" {
 		t.Fatalf("wrong root: the sidecar answered %+v, want a reject", d)
 	}
+	// Corrected in place, the trust directory is re-read without a restart.
+	for _, name := range []string{"root.pem", "issuing-ca.pem", "arl.crl", "orl.crl"} {
+		if err := os.WriteFile(filepath.Join(wrong, name), mustReadFile(t, filepath.Join(trust, name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 15*time.Second, "the corrected sidecar ready", func() bool { return status(client, "http://"+addr+"/readyz") == 200 })
+	if d := postVerify(t, addr, sign(5)); d.Decision != "accept" {
+		t.Fatalf("corrected trust: the sidecar answered %+v, want accept", d)
+	}
+}
+
+// dirNames lists a directory's entries, sorted, space-separated.
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
 }
 
 func status(c *http.Client, url string) int {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
@@ -17,21 +18,28 @@ import (
 // and both CRLs to anyone, as /roots and /crl do, and the signed bundle to
 // a caller whose client certificate names an officer allowed to read it
 // (the bundle holds the user, party and device registers: it stays behind
-// the same authorisation, and audit record, as GET /v1/bundle).
+// the same authorisation, and audit record, as GET /v1/bundle), with the
+// manifest of exactly the files answered.
 func mountTrust(mux *http.ServeMux, authority *ca.CA, svc *ra.Service, now func() time.Time) {
 	mux.HandleFunc("GET /v1/trust", func(w http.ResponseWriter, r *http.Request) {
 		t := raapi.Trust{ExportedAt: now().UTC().Truncate(time.Second),
 			Root:       pemOf("CERTIFICATE", authority.Root().Raw),
 			IssuingCAs: pemOf("CERTIFICATE", authority.Issuing().Raw)}
+		crls := map[string][]byte{}
 		for name, dst := range map[string]*string{ca.ARL: &t.ARL, ca.ORL: &t.ORL} {
 			der, err := authority.CRL(r.Context(), name)
 			if err != nil {
 				writeTrustError(w, http.StatusServiceUnavailable, "E_CRL_UNAVAILABLE", "the "+name+" is not available yet; try again shortly")
 				return
 			}
-			*dst = pemOf("X509 CRL", der)
+			*dst, crls[name] = pemOf("X509 CRL", der), der
 		}
 		t.Bundle, t.BundleOmitted = trustBundle(r.Context(), r, svc)
+		var signed []byte
+		if t.Bundle != "" {
+			signed = []byte(t.Bundle)
+		}
+		t.Manifest = bundle.NewTrustManifest(bundle.TrustFiles([]byte(t.Root), []byte(t.IssuingCAs), crls[ca.ARL], crls[ca.ORL], signed), t.ExportedAt, "")
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(t)
@@ -46,7 +54,7 @@ func trustBundle(ctx context.Context, r *http.Request, svc *ra.Service) (bundle,
 		cert = r.TLS.VerifiedChains[0][0]
 	}
 	if cert == nil {
-		return "", "no officer credential: present a verifier officer's (smki trust export --officer DIR) to receive the bundle"
+		return "", "no officer credential: the bundle carries the RA's user, party and device registers and is given only to an officer who may read it (smki trust export --officer DIR, a verifier officer); this answer is the public part"
 	}
 	a, err := svc.Authenticate(ctx, cert)
 	if err != nil {

@@ -87,14 +87,7 @@ func (f *Follower) Run(ctx context.Context) error {
 // SyncBundle fetches the bundle once and installs it if it is newer than the
 // one in force. It reports whether it installed one.
 func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
-	data, status, err := f.get(ctx, "/v1/bundle", bundle.MaxBundleSize)
-	if err != nil {
-		return false, err
-	}
-	if status != http.StatusOK {
-		return false, fmt.Errorf("%w: GET /v1/bundle: status %d", ErrFeedHTTP, status)
-	}
-	b, err := bundle.Open(data, f.Roots, f.Verifier.clock())
+	b, err := f.FetchBundle(ctx, f.Verifier.clock())
 	if err != nil {
 		return false, err
 	}
@@ -106,6 +99,20 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 	}
 	f.logger().Info("bundle installed", "issued_at", b.IssuedAt, "generation", f.Verifier.Generation())
 	return true, nil
+}
+
+// FetchBundle fetches the RA's bundle and opens it against Roots at now,
+// without installing it: SyncBundle's first half, and how a sidecar whose
+// trust directory has no bundle gets its first (Verifier may be nil).
+func (f *Follower) FetchBundle(ctx context.Context, now time.Time) (*bundle.Bundle, error) {
+	data, status, err := f.get(ctx, "/v1/bundle", bundle.MaxBundleSize)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: GET /v1/bundle: status %d", ErrFeedHTTP, status)
+	}
+	return bundle.Open(data, f.Roots, now)
 }
 
 // SyncRevocations makes one feed request (the RA may hold it open until

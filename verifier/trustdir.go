@@ -2,9 +2,7 @@ package verifier
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -30,10 +28,10 @@ import (
 //	bundle.json     the signed policy bundle (optional here; a Verifier needs one)
 //	manifest.json   optional: each file's SHA-256 and the time of export
 const (
-	TrustRootFile     = "root.pem"
-	TrustIssuingFile  = "issuing-ca.pem"
-	TrustBundleFile   = "bundle.json"
-	TrustManifestFile = "manifest.json"
+	TrustRootFile     = bundle.TrustRootFile
+	TrustIssuingFile  = bundle.TrustIssuingFile
+	TrustBundleFile   = bundle.TrustBundleFile
+	TrustManifestFile = bundle.TrustManifestFile
 	trustCRLPattern   = "*.crl"
 )
 
@@ -41,13 +39,8 @@ const (
 // many revocations is the largest); the bundle has bundle.MaxBundleSize.
 const maxTrustFile = 64 << 20
 
-// TrustManifest is manifest.json: when and from where the directory was
-// exported, and the SHA-256 (hex) of each file by name.
-type TrustManifest struct {
-	ExportedAt time.Time         `json:"exported_at"`
-	Source     string            `json:"source,omitempty"`
-	Files      map[string]string `json:"files"`
-}
+// TrustManifest is manifest.json (the contract's bundle.TrustManifest).
+type TrustManifest = bundle.TrustManifest
 
 // Trust is a loaded trust directory.
 type Trust struct {
@@ -152,10 +145,7 @@ func (t *Trust) Options(now time.Time) (Options, error) {
 }
 
 // TrustFileHash is the manifest's hash of a file: lower-case hex SHA-256.
-func TrustFileHash(data []byte) string {
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:])
-}
+func TrustFileHash(data []byte) string { return bundle.TrustFileHash(data) }
 
 func checkManifest(b []byte, seen map[string][]byte, exists func(string) bool) (*TrustManifest, error) {
 	var m TrustManifest
@@ -240,4 +230,17 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("over %d bytes", limit)
 	}
 	return b, nil
+}
+
+// Check does what New does with t's certificates and CRLs, without a
+// bundle: every CRL must verify against t's CAs. For a directory without
+// bundle.json (the public part of GET /v1/trust), whose bundle a sidecar
+// fetches from the RA.
+func (t *Trust) Check() error {
+	ta, err := newTrustAnchors(t.Roots, t.Intermediates)
+	if err != nil {
+		return err
+	}
+	_, err = loadCRLs(t.CRLs, ta)
+	return err
 }

@@ -7,16 +7,17 @@ import (
 	"sort"
 	"time"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/internal/durable"
 )
 
 // WriteTrust writes a trust directory into dir, which must exist and hold
 // none of these files: each of files (by its name in the layout above:
-// root.pem, issuing-ca.pem, arl.crl, orl.crl, bundle.json) durably, then
-// manifest.json with their SHA-256, exportedAt and source. `smki trust
-// export` writes with it (into a new directory it then renames into place).
+// root.pem, issuing-ca.pem, arl.crl, orl.crl, bundle.json; see
+// bundle.TrustFiles) durably, then manifest.json with their SHA-256,
+// exportedAt and source. `smki trust export` writes with it (into a new
+// directory it then renames into place).
 func WriteTrust(dir string, files map[string][]byte, exportedAt time.Time, source string) (*TrustManifest, error) {
-	m := &TrustManifest{ExportedAt: exportedAt.UTC(), Source: source, Files: map[string]string{}}
 	names := make([]string, 0, len(files))
 	for name := range files {
 		if name != filepath.Base(name) || name == TrustManifestFile {
@@ -29,8 +30,8 @@ func WriteTrust(dir string, files map[string][]byte, exportedAt time.Time, sourc
 		if err := durable.WriteNew(filepath.Join(dir, name), files[name], 0o644); err != nil {
 			return nil, err
 		}
-		m.Files[name] = TrustFileHash(files[name])
 	}
+	m := bundle.NewTrustManifest(files, exportedAt, source)
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
