@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/smki/smki/store"
@@ -55,16 +56,22 @@ func arlStatusOf(crl store.CRL, now time.Time) ARLStatus {
 // lifetime, or expired, by Clock. A server with the root offline polls it
 // to warn that the next ceremony is due.
 func (c *CA) ARLStatus(ctx context.Context) (ARLStatus, error) {
+	return c.CRLStatus(ctx, ARL)
+}
+
+// CRLStatus grades the stored CRL name (ARL or ORL) as ARLStatus grades
+// the ARL: ok, stale (past half its lifetime), expired or missing.
+func (c *CA) CRLStatus(ctx context.Context, name string) (ARLStatus, error) {
 	var crl store.CRL
 	err := c.st.View(ctx, func(tx store.Tx) (err error) {
-		crl, err = tx.GetCRL(ARL)
+		crl, err = tx.GetCRL(name)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return ARLStatus{State: ARLMissing}, nil
 	}
 	if err != nil {
-		return ARLStatus{}, fmt.Errorf("%w: reading the ARL: %w", ErrStore, err)
+		return ARLStatus{}, fmt.Errorf("%w: reading the %s: %w", ErrStore, strings.ToUpper(name), err)
 	}
 	return arlStatusOf(crl, c.clock()), nil
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for sessions and ages (default time.Now).
 	Now func() time.Time
+	// CRLs grades a stored CRL (ca.ORL, ca.ARL) for the home page's
+	// stale-CRL warning (*ca.CA.CRLStatus); nil: no warning.
+	CRLs func(ctx context.Context, name string) (ca.ARLStatus, error)
 	// IdleTimeout and AbsoluteTimeout bound a session (defaults
 	// DefaultIdleTimeout, DefaultAbsoluteTimeout).
 	IdleTimeout, AbsoluteTimeout time.Duration
@@ -43,6 +47,7 @@ type Config struct {
 // Console is the console's HTTP handler, to mount at /console/.
 type Console struct {
 	svc   *ra.Service
+	crls  func(ctx context.Context, name string) (ca.ARLStatus, error)
 	log   *slog.Logger
 	now   func() time.Time
 	ss    *sessions
@@ -57,7 +62,7 @@ type Console struct {
 // (tls.VerifyClientCertIfGiven), as `smki serve` does: the certificate
 // sign-in and the login-link request read the verified chain.
 func New(cfg Config) *Console {
-	c := &Console{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, xorig: http.NewCrossOriginProtection()}
+	c := &Console{svc: cfg.Service, crls: cfg.CRLs, log: cfg.Logger, now: cfg.Now, xorig: http.NewCrossOriginProtection()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

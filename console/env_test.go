@@ -150,7 +150,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.appoint("admin", "sro-a", ra.KindSRO, e.partyA)
 	e.appoint("sro-a", "aro-a", ra.KindARO, e.partyA)
-	e.c = New(Config{Service: svc, Now: clk.Now})
+	e.c = New(Config{Service: svc, Now: clk.Now, CRLs: authority.CRLStatus})
 	return e
 }
 

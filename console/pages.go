@@ -47,6 +47,49 @@ type homeData struct {
 	Pending   []ra.SoLREvent // declared, waiting for a second officer
 	Scheduled []ra.SoLREvent // approved, revocation still to come
 	Expiring  []ra.CertInfo  // good, expiring within 30 days
+	CRLs      []crlWarning   // the ARL or ORL expired or about to
+}
+
+// crlWarning is a CRL that needs attention: relying parties reject it
+// after NextUpdate.
+type crlWarning struct {
+	Name       string
+	State      string // "expired", "expiring", "missing"
+	NextUpdate time.Time
+	What       string // what to do
+}
+
+// crlsNeedingAttention lists the ARL and ORL if one is missing, past its
+// nextUpdate, or within the last quarter of its lifetime. smki reissues a
+// CRL at half its lifetime (ca.RefreshCRLs), so a CRL in its last quarter
+// means the reissue has failed for a quarter of its lifetime, or, for the
+// ARL with the root offline, that the key ceremony is due.
+func (c *Console) crlsNeedingAttention(r *http.Request, now time.Time) []crlWarning {
+	if c.crls == nil {
+		return nil
+	}
+	var out []crlWarning
+	for _, k := range []struct{ name, label, what string }{
+		{ca.ARL, "ARL", "Reissue it: with the root online the server does so itself (check its log); with the root offline hold a key ceremony (smki ca arl) and run smki ca import-arl."},
+		{ca.ORL, "ORL", "The server reissues it at half its lifetime: check the server's log for the failed CRL refresh."},
+	} {
+		st, err := c.crls(ctx(r), k.name)
+		w := crlWarning{Name: k.label, NextUpdate: st.NextUpdate, What: k.what}
+		switch {
+		case err != nil:
+			continue
+		case st.State == ca.ARLMissing:
+			w.State = "missing"
+		case st.State == ca.ARLExpired:
+			w.State = "expired"
+		case st.NextUpdate.Sub(now) < st.NextUpdate.Sub(st.ThisUpdate)/4:
+			w.State = "expiring"
+		default:
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 func (c *Console) home(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -71,6 +114,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, v *view) error {
 			}
 		}
 	}
+	d.CRLs = c.crlsNeedingAttention(r, now)
 	v.Title, v.Data = "Home", d
 	c.pages.render(w, http.StatusOK, "home.html", v)
 	return nil

@@ -281,7 +281,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	mux.Handle(repo.Prefix, repoHandler)
 	// The RA console (docs/console.md): the same RA decisions in a browser.
-	mux.Handle("/console/", console.New(console.Config{Service: s.svc, Logger: s.log}))
+	mux.Handle("/console/", console.New(console.Config{Service: s.svc, CRLs: s.authority.CRLStatus, Logger: s.log}))
 	// OCSP (GET and POST /ocsp) for the Issuing OCA's certificates, from
 	// responses pre-signed by a delegated responder certificate this
 	// instance has issued for itself; routed before the mux, whose path
