@@ -44,6 +44,11 @@ type Service struct {
 	backoff jobBackoff
 	// officerCSRRequired: appointments must carry the appointee's CSR.
 	officerCSRRequired bool
+
+	// acl is the access CA's signed list of revoked officer credentials,
+	// refusals coalesces refused authentications (issue 12 finding 8).
+	acl      accessList
+	refusals refusalCoalescer
 }
 
 // Option configures a Service.
@@ -86,6 +91,9 @@ func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option)
 	// A revocation inside a Service transaction wakes the held feed
 	// requests once it has committed (feed_hub.go).
 	s.st = feedStore{Store: s.st, hub: &s.feed}
+	// An officer write that retires a credential lists it on the access
+	// CRL in the same transaction (accesslist.go).
+	s.st = accessStore{Store: s.st, svc: s}
 	if s.now == nil || s.log == nil {
 		return nil, fmt.Errorf("%w: ra.New: nil clock or logger", ErrBadRequest)
 	}
@@ -114,7 +122,8 @@ func (a Actor) ID() string { return a.id }
 
 // Authenticate returns the officer that cert identifies: cert must chain to
 // the access root, its CN must name an officer whose current credential has
-// cert's serial, and that officer must be active. A refusal is audited.
+// cert's serial, and that officer must be active. A refusal is audited, coalesced per
+// credential (refusedCredential).
 func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Actor, error) {
 	if cert == nil {
 		return Actor{}, fmt.Errorf("%w: no client certificate", ErrUnauthenticated)
@@ -136,7 +145,7 @@ func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Act
 		})
 	}
 	if err != nil {
-		s.refused(ctx, "unauthenticated:"+a.id, "officer.authenticate", "serial:"+a.serial, err)
+		s.refusedCredential(ctx, "unauthenticated:"+a.id, "serial:"+a.serial, err)
 		return Actor{}, err
 	}
 	return a, nil

@@ -31,6 +31,10 @@ type Client struct {
 
 	busyRetries int             // SetBusyRetry
 	busyNotify  func(BusyRetry) // SetBusyRetry
+
+	// tls is the client's TLS configuration when known (NewClientTLS),
+	// to tell why the RA refused the credential in the handshake.
+	tls *tls.Config
 }
 
 // APIError is an error the server returned. errors.Is matches it against
@@ -60,7 +64,11 @@ func NewClient(baseURL, credDir string) (*Client, error) {
 
 // NewClientTLS is NewClient with a ready TLS configuration.
 func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
-	return NewClientHTTP(baseURL, &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}})
+	c, err := NewClientHTTP(baseURL, &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}})
+	if err == nil {
+		c.tls = cfg
+	}
+	return c, err
 }
 
 // NewClientHTTP is NewClient over a ready HTTP client, whose transport
@@ -109,7 +117,7 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return err
+		return handshakeRefusal(err, c.tls)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))

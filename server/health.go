@@ -21,7 +21,11 @@ import (
 // past half its lifetime, "expired"; see ca.ARLState), which matters with
 // the root offline, where only a key ceremony renews it. It also names the
 // build ("version", "revision"; see package buildinfo).
-func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler) {
+//
+// /crl/access.crl is the RA access CA's CRL: officer credentials of
+// removed officers and superseded credentials, which the TLS layer
+// refuses (issue 12 finding 8).
+func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler, accessCRL func() []byte) {
 	build := buildinfo.Read()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		err := st.View(r.Context(), func(tx store.Tx) error { _, err := tx.RevocationSeq(); return err })
@@ -53,6 +57,15 @@ func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *sc
 			name = "orl"
 		case "arl.crl":
 			name = "arl"
+		case "access.crl":
+			der := accessCRL()
+			if der == nil {
+				http.Error(w, "E_CRL_UNAVAILABLE", http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/pkix-crl")
+			w.Write(der)
+			return
 		default:
 			http.NotFound(w, r)
 			return

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -240,11 +241,22 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := bootstrap(ctx, dir); err != nil {
 		return nil, err
 	}
+	// The access CRL (issue 12 finding 8): signed before the first
+	// handshake, which refuses the credentials it lists.
+	if err := s.svc.RefreshAccess(ctx); err != nil {
+		return nil, err
+	}
+	tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return nil
+		}
+		return s.svc.CheckAccess(context.Background(), cs.PeerCertificates[0])
+	}
 
 	// 7. The endpoints: public CA material and the one /healthz, then the
 	// RA API for everything else.
 	mux := http.NewServeMux()
-	mountPublic(mux, s.st, s.authority, s.sched)
+	mountPublic(mux, s.st, s.authority, s.sched, s.svc.AccessCRL)
 	mountTrust(mux, s.authority, s.svc, time.Now)
 	reg := prometheus.NewRegistry()
 	if err := buildInfoMetric(reg); err != nil {
@@ -384,8 +396,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// CRL refresh and late intent reconciliation, then scheduled SoLR
 	// revocations and event ends (jobs live in the store, so they survive
 	// a restart and run once), each only while this instance leads.
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); s.ocsp.Run(ctx) }()
+	go func() { defer wg.Done(); s.svc.RunAccessRefresh(ctx, 0) }()
 	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, time.Minute, s.log) }()
 	go func() { defer wg.Done(); s.svc.RunScheduler(ctx, time.Second) }()
 
@@ -406,7 +419,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.metrics != nil {
 		s.metrics.Shutdown(shutdown)
 	}
-	return s.http.Shutdown(shutdown)
+	err := s.http.Shutdown(shutdown)
+	// The coalesced refusal counts reach the audit log before the store
+	// closes.
+	s.svc.FlushRefusals()
+	return err
 }
 
 // MetricsAddr is the bound metrics listen address, or "" without one.
@@ -468,7 +485,7 @@ func (s *Server) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "  data:        %s\n", absPath(dir))
 	fmt.Fprintf(w, "  store:       %s\n", s.spec)
 	fmt.Fprintf(w, "  roots:       https://%s/roots\n", addr)
-	fmt.Fprintf(w, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl\n", addr)
+	fmt.Fprintf(w, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl, /crl/access.crl\n", addr)
 	fmt.Fprintf(w, "  OCSP:        https://%s/ocsp\n", addr)
 	fmt.Fprintf(w, "  repository:  https://%s/repo/index.json\n", addr)
 	if m := s.MetricsAddr(); m != "" {

@@ -378,3 +378,43 @@ func WriteCredential(dir string, c Credential) error {
 	}
 	return nil
 }
+
+// AccessCRLValidity is how long an access CRL is valid (its NextUpdate);
+// the RA signs a new one whenever the list changes, and at least this
+// often.
+const AccessCRLValidity = 24 * time.Hour
+
+// RevokedCredential is one officer credential the RA no longer accepts.
+type RevokedCredential struct {
+	Serial string    // lower-case hex, as SerialOf
+	At     time.Time // when it was revoked
+	// Reason is an RFC 5280 CRLReason: 4 (superseded) for a renewed or
+	// re-issued credential, 3 (affiliationChanged) for a removed officer.
+	Reason int
+}
+
+// CRL signs the access CA's CRL listing revoked at the clock's time, with
+// CRL number number: the list the RA's TLS layer refuses credentials by
+// (issue 12 finding 8), published for anyone else relying on the access
+// CA.
+func (a *AccessCA) CRL(revoked []RevokedCredential, number int64) ([]byte, error) {
+	t := a.now().UTC()
+	entries := make([]x509.RevocationListEntry, 0, len(revoked))
+	for _, r := range revoked {
+		n, ok := new(big.Int).SetString(r.Serial, 16)
+		if !ok || n.Sign() <= 0 {
+			return nil, fmt.Errorf("%w: access CRL: serial %q is not positive hex", ErrAccessCA, r.Serial)
+		}
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: n, RevocationTime: r.At.UTC(), ReasonCode: r.Reason})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number:                    big.NewInt(number),
+		ThisUpdate:                t.Add(-time.Minute),
+		NextUpdate:                t.Add(AccessCRLValidity),
+		RevokedCertificateEntries: entries,
+	}, a.root, a.key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: access CRL: %v", ErrAccessCA, err)
+	}
+	return der, nil
+}
