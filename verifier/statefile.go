@@ -30,6 +30,11 @@ type StateFileOptions struct {
 	// size after the last compaction), it is rewritten as one line per
 	// originator and ADT window (default 4 MiB).
 	CompactBytes int64
+	// PreallocBytes: the log file is kept up to this much longer than its
+	// records, in zeros written (and synced) ahead, so that a group's
+	// write overwrites allocated blocks and its fdatasync flushes data
+	// only, not the file's size and extents (default 1 MiB).
+	PreallocBytes int64
 }
 
 func (o StateFileOptions) withDefaults() StateFileOptions {
@@ -38,6 +43,9 @@ func (o StateFileOptions) withDefaults() StateFileOptions {
 	}
 	if o.CompactBytes <= 0 {
 		o.CompactBytes = 4 << 20
+	}
+	if o.PreallocBytes <= 0 {
+		o.PreallocBytes = 1 << 20
 	}
 	return o
 }
@@ -51,34 +59,47 @@ type StateStats struct {
 
 // StateFile is the sidecar's durable state: a Journal (and so a
 // ReplayStore) kept in an append-only log of text records (format in
-// statefile_format.go), replayed on open.
+// statefile_load.go), replayed on open.
 //
-// Durability: Accept, and Wait for a staged record, return only after the
-// record's group has been written and fsynced. Groups form by waiting
-// MaxDelay after the first staged record (or until MaxBatch are staged):
-// one fsync serves every accept of the group. A failed write or fsync is
-// sticky: every later Wait fails (the file's state is then unknown, and
-// the Verifier fails closed) until the process reopens the file.
+// Durability (group commit): Stage records in memory under a short lock
+// and appends the record to the open group's buffer; one flusher goroutine
+// writes a whole group and fdatasyncs it once, then closes the group's
+// channel, which releases every Wait of the group at once. Every record
+// staged while a sync runs joins the next group, so the more requests wait,
+// the more one sync serves. Accept, and Wait for a staged record, return
+// only after the record's group has been written and synced. With
+// MaxDelay, the first record of a group also waits that long for others
+// (or until MaxBatch are staged). A failed write or fsync is sticky: every
+// later Wait fails (the file's state is then unknown, and the Verifier
+// fails closed) until the process reopens the file.
+//
+// The log is pre-allocated: the file is longer than its records, in zeros
+// written and synced ahead (PreallocBytes), and a group is written in
+// place at the end of the records, so that its fdatasync does not also
+// have to commit a new file size. The records end at the first zero byte.
 //
 // Compaction rewrites the log atomically (temporary file, fsync, rename,
 // fsync of the directory), so a crash at any point leaves either the old
-// log or the new one.
+// log or the new one. Opening a log always compacts it, so that nothing
+// after its last record (a torn write) survives into the reopened log.
 type StateFile struct {
 	path string
 	opts StateFileOptions
 
-	mu      sync.Mutex
-	cond    *sync.Cond // signalled when durable or err changes
-	last    map[eui64.ID]uint64
-	adt     map[adtKey]*adtLog
-	buf     []byte // staged records not yet handed to the flusher
-	spare   []byte
-	pending int
-	staged  Ticket
-	durable Ticket
-	err     error // sticky write or fsync failure
-	closed  bool
-	stats   StateStats
+	mu       sync.Mutex
+	last     map[eui64.ID]uint64
+	adt      map[adtKey]*adtLog
+	buf      []byte // staged records not yet handed to the flusher
+	spare    []byte
+	pending  int
+	staged   Ticket
+	durable  Ticket
+	open     *group // the group being staged (tickets after syncTo)
+	syncing  *group // the group being written, nil between writes
+	syncTo   Ticket // the last ticket of syncing
+	err      error  // sticky write or fsync failure
+	closed   bool
+	stats    StateStats
 
 	kick chan struct{} // a record was staged
 	full chan struct{} // MaxBatch records are staged
@@ -87,9 +108,20 @@ type StateFile struct {
 
 	// Owned by the flusher goroutine (and open/Close around it).
 	f             *os.File
-	size          int64
+	size          int64 // the records' end: where the next group is written
+	alloc         int64 // the file's length, zeros from size on
 	compactedSize int64
+	zeros         []byte // PreallocBytes of zeros, for extending the file
 }
+
+// group is one group commit: done is closed once its records are durable
+// (err nil) or cannot be (err set).
+type group struct {
+	done chan struct{}
+	err  error
+}
+
+func newGroup() *group { return &group{done: make(chan struct{})} }
 
 // adtLog is the store's copy of one ADT window.
 type adtLog struct {
@@ -114,8 +146,8 @@ func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 		last: map[eui64.ID]uint64{}, adt: map[adtKey]*adtLog{},
 		kick: make(chan struct{}, 1), full: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}),
+		open: newGroup(),
 	}
-	s.cond = sync.NewCond(&s.mu)
 	if err := s.load(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrReplayStore, path, err)
 	}
@@ -175,17 +207,27 @@ func (s *StateFile) StageQuarantine(user eui64.ID, srv string, until time.Time) 
 	return s.stageLocked(1), nil
 }
 
-// Wait implements Journal.
+// Wait implements Journal. It blocks on t's group, not on the store's
+// lock, so a finished sync wakes all its waiters without their contending
+// for the lock again.
 func (s *StateFile) Wait(t Ticket) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for s.durable < t && s.err == nil {
-		s.cond.Wait()
-	}
-	if s.durable >= t {
+	if t <= s.durable {
+		s.mu.Unlock()
 		return nil
 	}
-	return s.err
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	g := s.open
+	if s.syncing != nil && t <= s.syncTo {
+		g = s.syncing
+	}
+	s.mu.Unlock()
+	<-g.done
+	return g.err
 }
 
 // ADTState implements Journal.
@@ -228,6 +270,9 @@ func (s *StateFile) Close() error {
 	s.mu.Lock()
 	err := s.err
 	s.mu.Unlock()
+	if s.f == nil {
+		return err
+	}
 	if cerr := s.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("%w: %v", ErrReplayStore, cerr)
 	}
@@ -327,6 +372,8 @@ func (s *StateFile) flush() {
 	}
 	buf, t, n := s.buf, s.staged, s.pending
 	s.buf, s.pending = s.spare[:0], 0
+	g := s.open
+	s.syncing, s.syncTo, s.open = g, t, newGroup()
 	// Drain a stale "full" signal: this group takes those records.
 	select {
 	case <-s.full:
@@ -343,7 +390,11 @@ func (s *StateFile) flush() {
 
 	s.mu.Lock()
 	if err != nil {
+		// Sticky: this group and the one staged meanwhile fail, and so
+		// does every later Stage and Wait.
 		s.err = fmt.Errorf("%w: %s: %v", ErrReplayStore, s.path, err)
+		g.err, s.open.err = s.err, s.err
+		close(s.open.done)
 	} else {
 		s.durable = t
 		s.stats.Records += uint64(n)
@@ -352,8 +403,9 @@ func (s *StateFile) flush() {
 			s.stats.Compactions++
 		}
 	}
+	s.syncing = nil
 	s.spare = buf[:0]
-	s.cond.Broadcast()
+	close(g.done)
 	s.mu.Unlock()
 }
 
@@ -369,7 +421,15 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 		// Retry compaction only after the log has grown as much again.
 		s.compactedSize = s.size
 	}
-	if _, err := s.f.Write(buf); err != nil {
+	if end := s.size + int64(len(buf)); end > s.alloc {
+		// Past the zeros written ahead: write more (synced with buf).
+		n, err := s.extend(s.f, s.alloc, end)
+		if err != nil {
+			return err, false
+		}
+		s.alloc = n
+	}
+	if _, err := s.f.WriteAt(buf, s.size); err != nil {
 		return err, false
 	}
 	if err := datasync(s.f); err != nil {
@@ -379,13 +439,30 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 	return nil, false
 }
 
+// extend writes zeros into f from its length from up to at least need
+// plus PreallocBytes, and returns the new length. The caller syncs.
+func (s *StateFile) extend(f *os.File, from, need int64) (int64, error) {
+	if s.zeros == nil {
+		s.zeros = make([]byte, s.opts.PreallocBytes)
+	}
+	to := need + s.opts.PreallocBytes
+	for off := from; off < to; {
+		n, err := f.WriteAt(s.zeros[:min(int64(len(s.zeros)), to-off)], off)
+		if err != nil {
+			return from, err
+		}
+		off += int64(n)
+	}
+	return to, nil
+}
+
 // compact writes snap to a temporary file beside the log, fsyncs it,
 // renames it over the log and fsyncs the directory. On an error before the
 // rename the old log stays in use (renamed is false); after it, the new
 // one is in use, and an error (the directory fsync) must be sticky.
 func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return false, err
 	}
@@ -397,6 +474,10 @@ func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 	if _, err := f.Write(snap); err != nil {
 		return fail(err)
 	}
+	alloc, err := s.extend(f, int64(len(snap)), int64(len(snap)))
+	if err != nil {
+		return fail(err)
+	}
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
@@ -406,7 +487,7 @@ func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 	if s.f != nil {
 		s.f.Close()
 	}
-	s.f, s.size, s.compactedSize = f, int64(len(snap)), int64(len(snap))
+	s.f, s.size, s.alloc, s.compactedSize = f, int64(len(snap)), alloc, int64(len(snap))
 	return true, durable.SyncDir(filepath.Dir(s.path))
 }
 

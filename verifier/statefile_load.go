@@ -28,59 +28,47 @@ const stateHeader = "smki-verifier-state 1\n"
 var errStateCorrupt = errors.New("corrupt record")
 
 // load reads the log into memory, cuts a torn tail, converts a legacy log,
-// and leaves s.f open for appending.
+// and rewrites the log from what it read (a compaction), which leaves
+// s.f open on a pre-allocated file whose records end at s.size. The
+// rewrite drops whatever followed the last complete record: a torn line,
+// or the remains of a group whose write did not finish (a hole of zeros
+// then records), which a later write in place could otherwise join to
+// the records again.
 func (s *StateFile) load() error {
 	data, err := os.ReadFile(s.path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	// The records end at the first zero byte (the pre-allocated rest).
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		data = data[:i]
+	}
 	switch {
 	case len(data) == 0:
 		// A new log: write the header through a compaction, which makes
 		// the file and its directory entry durable.
-		if _, err := s.compact([]byte(stateHeader)); err != nil {
-			return err
-		}
-		return nil
 	case !bytes.HasPrefix(data, []byte(stateHeader)) && !bytes.HasPrefix([]byte(stateHeader), data):
 		// The headerless log of earlier versions: "\n<originator> <counter>"
 		// records with the separator first, so its last record has no
 		// '\n' and is complete. Rewrite it in the current format.
 		s.loadLegacy(data)
-		_, err := s.compact(s.snapshotLocked())
-		return err
-	}
-	end := bytes.LastIndexByte(data, '\n') + 1
-	if end < len(stateHeader) {
-		// Even the header is torn: nothing was ever recorded.
-		_, err := s.compact([]byte(stateHeader))
-		return err
-	}
-	for i, line := range strings.Split(string(data[len(stateHeader):end]), "\n") {
-		if line == "" {
-			continue
-		}
-		if err := s.replayLine(line); err != nil {
-			return fmt.Errorf("line %d: %w: %v", i+2, errStateCorrupt, err)
+	default:
+		// A torn header (end < len(stateHeader)): nothing was ever
+		// recorded.
+		end := bytes.LastIndexByte(data, '\n') + 1
+		if end > len(stateHeader) {
+			for i, line := range strings.Split(string(data[len(stateHeader):end-1]), "\n") {
+				if line == "" {
+					continue
+				}
+				if err := s.replayLine(line); err != nil {
+					return fmt.Errorf("line %d: %w: %v", i+2, errStateCorrupt, err)
+				}
+			}
 		}
 	}
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	if end < len(data) {
-		// Cut the torn tail so that the next record starts a line.
-		if err := f.Truncate(int64(end)); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	s.f, s.size, s.compactedSize = f, int64(end), int64(end)
-	return nil
+	_, err = s.compact(s.snapshotLocked())
+	return err
 }
 
 // replayLine applies one record.
