@@ -86,20 +86,20 @@ type StateFile struct {
 	path string
 	opts StateFileOptions
 
-	mu       sync.Mutex
-	last     map[eui64.ID]uint64
-	adt      map[adtKey]*adtLog
-	buf      []byte // staged records not yet handed to the flusher
-	spare    []byte
-	pending  int
-	staged   Ticket
-	durable  Ticket
-	open     *group // the group being staged (tickets after syncTo)
-	syncing  *group // the group being written, nil between writes
-	syncTo   Ticket // the last ticket of syncing
-	err      error  // sticky write or fsync failure
-	closed   bool
-	stats    StateStats
+	mu      sync.Mutex
+	last    map[eui64.ID]uint64
+	adt     map[adtKey]*adtLog
+	buf     []byte // staged records not yet handed to the flusher
+	spare   []byte
+	pending int
+	staged  Ticket
+	durable Ticket
+	open    *group // the group being staged (tickets after syncTo)
+	syncing *group // the group being written, nil between writes
+	syncTo  Ticket // the last ticket of syncing
+	err     error  // sticky write or fsync failure
+	closed  bool
+	stats   StateStats
 
 	kick chan struct{} // a record was staged
 	full chan struct{} // MaxBatch records are staged
