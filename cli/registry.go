@@ -11,7 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
 )
@@ -61,7 +61,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					data, err := readLimited(path, ra.MaxDeviceFile)
+					data, err := readLimited(path, devicefile.MaxSize)
 					if err != nil {
 						return err
 					}

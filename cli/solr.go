@@ -12,6 +12,7 @@ import (
 
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/raclient"
 )
 
@@ -263,7 +264,7 @@ Example:
    smki adt submit --file adt.json --officer ./srp1-aro`,
 				Flags: append([]ucli.Flag{&ucli.StringFlag{Name: "file", Usage: "ADT file (JSON, smki-adt/1)", Required: true}}, clientFlags()...),
 				Action: func(c *ucli.Context) error {
-					data, err := readFileFlag(c, "file", ra.MaxADTFile)
+					data, err := readFileFlag(c, "file", adtfile.MaxSize)
 					if err != nil {
 						return err
 					}
@@ -275,7 +276,7 @@ Example:
 					if err != nil {
 						return usageErr("--officer: %v", err)
 					}
-					sig, err := ra.SignADT(key, data)
+					sig, err := adtfile.Sign(key, data)
 					if err != nil {
 						return withCode(ExitUsage, err)
 					}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/raclient"
 
@@ -361,8 +362,8 @@ const (
 )
 
 func (d *night) stepADT(ctx context.Context, s *Step) error {
-	f := ra.ADTFile{Format: ra.ADTFormat, SCUser: userSC.ID.String(), SupplierUser: userA.ID.String(),
-		Thresholds: []ra.ADTThreshold{{SRV: "1.6", Period: bundle.Duration(time.Hour), Warning: adtWarning, Quarantine: adtQuarantine}}}
+	f := adtfile.File{Format: adtfile.Format, SCUser: userSC.ID.String(), SupplierUser: userA.ID.String(),
+		Thresholds: []adtfile.Threshold{{SRV: "1.6", Period: bundle.Duration(time.Hour), Warning: adtWarning, Quarantine: adtQuarantine}}}
 	file, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -374,7 +375,7 @@ func (d *night) stepADT(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	sig, err := ra.SignADT(key, file)
+	sig, err := adtfile.Sign(key, file)
 	if err != nil {
 		return err
 	}
@@ -387,7 +388,7 @@ func (d *night) stepADT(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	otherSig, err := ra.SignADT(otherKey, file)
+	otherSig, err := adtfile.Sign(otherKey, file)
 	if err != nil {
 		return err
 	}

@@ -6,48 +6,8 @@ import (
 	"testing"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/adtfile"
 )
-
-func TestParseADT(t *testing.T) {
-	t.Parallel()
-	sc, sup := eui64.MustParse("90-B3-D5-1F-30-01-00-02"), eui64.MustParse("90-B3-D5-1F-30-01-00-01")
-	ok := `{"srv":"1.6","period":"24h","warning":10,"quarantine":20}`
-	tests := []struct {
-		name string
-		file string
-		want error
-	}{
-		{"good", string(adtJSON(sc, sup, ok)), nil},
-		{"warning equals quarantine", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":5,"quarantine":5}`)), nil},
-		{"not JSON", "srv=1.6", ErrADTFormat},
-		{"wrong format tag", `{"format":"smki-adt/2","sc_user":"` + sc.String() + `","supplier_user":"` + sup.String() + `","thresholds":[` + ok + `]}`, ErrADTFormat},
-		{"unknown field", `{"format":"smki-adt/1","extra":1,"sc_user":"` + sc.String() + `","supplier_user":"` + sup.String() + `","thresholds":[` + ok + `]}`, ErrADTFormat},
-		{"trailing data", string(adtJSON(sc, sup, ok)) + "{}", ErrADTFormat},
-		{"bad sc user", `{"format":"smki-adt/1","sc_user":"nope","supplier_user":"` + sup.String() + `","thresholds":[` + ok + `]}`, ErrADTFormat},
-		{"no thresholds", string(adtJSON(sc, sup)), ErrADTFormat},
-		{"bad SRV syntax", string(adtJSON(sc, sup, `{"srv":"1.06","period":"24h","warning":1,"quarantine":2}`)), ErrADTSRV},
-		{"SRV twice", string(adtJSON(sc, sup, ok, ok)), ErrADTSRV},
-		{"zero period", string(adtJSON(sc, sup, `{"srv":"1.6","period":"0s","warning":1,"quarantine":2}`)), ErrADTThreshold},
-		{"negative period", string(adtJSON(sc, sup, `{"srv":"1.6","period":"-1h","warning":1,"quarantine":2}`)), ErrADTThreshold},
-		{"warning above quarantine", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":3,"quarantine":2}`)), ErrADTThreshold},
-		{"negative warning", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":-1,"quarantine":2}`)), ErrADTThreshold},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			_, gotSC, gotSup, err := ParseADT([]byte(tc.file))
-			if tc.want == nil {
-				if err != nil || gotSC != sc || gotSup != sup {
-					t.Fatalf("ParseADT: %v %s %s", err, gotSC, gotSup)
-				}
-				return
-			}
-			if CodeOf(err) != tc.want.Error() {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-		})
-	}
-}
 
 func TestSubmitADT(t *testing.T) {
 	t.Parallel()
@@ -57,7 +17,7 @@ func TestSubmitADT(t *testing.T) {
 	aroKey := s.signerOf("aro-srp")
 	srpOther := s.user("90-B3-D5-1F-30-01-00-05", s.srp, "OU") // an SRP user that is not SC
 	sign := func(k crypto.Signer, file []byte) []byte {
-		sig, err := SignADT(k, file)
+		sig, err := adtfile.Sign(k, file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +66,7 @@ func TestSubmitADT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyADTSignature(cert, rec.File, rec.Signature); err != nil {
+	if err := adtfile.Verify(cert, rec.File, rec.Signature); err != nil {
 		t.Fatal(err)
 	}
 	// A resubmission replaces; the SRP's officers and RA officers list it,

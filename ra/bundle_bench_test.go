@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/devicefile"
 )
 
 // BenchmarkExportBundle measures building and signing the bundle from a
@@ -20,7 +21,7 @@ func BenchmarkExportBundle(b *testing.B) {
 	s.withSigner()
 	ctx := context.Background()
 	var csv strings.Builder
-	csv.WriteString(DeviceHeader + "\n")
+	csv.WriteString(devicefile.Header + "\n")
 	for i := range 10000 {
 		var id eui64.ID
 		id[0], id[5], id[6], id[7] = 0x00, byte(i>>16), byte(i>>8), byte(i)
@@ -72,9 +73,9 @@ func BenchmarkImportDevices(b *testing.B) {
 	file := func(full bool, gen int) []byte {
 		var csv strings.Builder
 		if full {
-			csv.WriteString(DeviceHeaderRegistrations + "\n")
+			csv.WriteString(devicefile.HeaderRegistrations + "\n")
 		} else {
-			csv.WriteString(DeviceHeader + "\n")
+			csv.WriteString(devicefile.Header + "\n")
 		}
 		for i := range rows {
 			var id eui64.ID

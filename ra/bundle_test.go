@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/eui64"
@@ -61,7 +62,7 @@ func TestExportBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	adt := adtJSON(s.userSC, s.userIS, `{"srv":"1.6","period":"24h","warning":100,"quarantine":500}`)
-	sig, err := SignADT(s.signerOf("aro-srp"), adt)
+	sig, err := adtfile.Sign(s.signerOf("aro-srp"), adt)
 	if err != nil {
 		t.Fatal(err)
 	}

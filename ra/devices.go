@@ -7,125 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
-
-// DeviceHeader is the first line of a device file (DESIGN.md 5).
-const DeviceHeader = "device_eui64,supplier_user_id,smets"
-
-// DeviceHeaderRegistrations is the first line of a device file that also
-// carries the device's other registrants (docs/cli.md, "devices import"):
-// its export supplier (an ES user), supplier agent (RSA) and network
-// operator (ED or GT), each optional (an empty cell leaves that
-// registration as it is), and effective_from, when they take effect
-// (RFC 3339; empty: at once, replacing earlier registrations in the same
-// capacity). The supplier_user_id column takes effect at once either way.
-const DeviceHeaderRegistrations = DeviceHeader + ",export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from"
-
-// deviceFileCapacities are the capacities of the extra columns, in order.
-var deviceFileCapacities = [3]policy.Capacity{policy.ExportSupplier, policy.SupplierAgent, policy.NetworkOperator}
-
-// MaxDeviceFile caps a device file: a million lines of at most 50 bytes.
-const MaxDeviceFile = 48 << 20
-
-// DeviceRow is one parsed line of a device file.
-type DeviceRow struct {
-	Line          int
-	Device        eui64.ID
-	SupplierUser  eui64.ID
-	SMETS         int
-	Registrations []bundle.Registration // from the extra columns, if any
-}
-
-// ParseDevices strictly parses a device file: the header line exactly
-// (DeviceHeader or DeviceHeaderRegistrations), then one line per device
-// with the header's fields (LF or CRLF; a final newline is optional; no
-// blank lines, quotes or extra fields), non-zero EUI-64s, smets 1 or 2,
-// no device twice; with registrations, each extra user empty or a
-// non-zero EUI-64 and effective_from empty or RFC 3339. The error
-// (ErrDeviceFile) names the first bad line.
-func ParseDevices(data []byte) ([]DeviceRow, error) {
-	bad := func(line int, format string, a ...any) error {
-		return fmt.Errorf("%w: line %d: %s", ErrDeviceFile, line, fmt.Sprintf(format, a...))
-	}
-	if len(data) > MaxDeviceFile {
-		return nil, fmt.Errorf("%w: file is %d bytes, over %d", ErrDeviceFile, len(data), MaxDeviceFile)
-	}
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("%w: not UTF-8 text", ErrDeviceFile)
-	}
-	data = bytes.TrimSuffix(data, []byte("\n"))
-	lines := strings.Split(string(data), "\n")
-	fields := 3
-	switch strings.TrimSuffix(lines[0], "\r") {
-	case DeviceHeader:
-	case DeviceHeaderRegistrations:
-		fields = 7
-	default:
-		return nil, bad(1, "header %q, want %q or %q", lines[0], DeviceHeader, DeviceHeaderRegistrations)
-	}
-	out := make([]DeviceRow, 0, len(lines)-1)
-	seen := make(map[eui64.ID]int, len(lines)-1)
-	for i, l := range lines[1:] {
-		n := i + 2
-		l = strings.TrimSuffix(l, "\r")
-		f := strings.Split(l, ",")
-		if len(f) != fields {
-			return nil, bad(n, "%d fields, want %d", len(f), fields)
-		}
-		dev, err := eui64.Parse(f[0])
-		if err != nil || dev.IsZero() {
-			return nil, bad(n, "device_eui64 %q is not a non-zero EUI-64", f[0])
-		}
-		sup, err := eui64.Parse(f[1])
-		if err != nil || sup.IsZero() {
-			return nil, bad(n, "supplier_user_id %q is not a non-zero EUI-64", f[1])
-		}
-		smets, err := strconv.Atoi(f[2])
-		if err != nil || (smets != 1 && smets != 2) || len(f[2]) != 1 {
-			return nil, bad(n, "smets %q, want 1 or 2", f[2])
-		}
-		if prev, dup := seen[dev]; dup {
-			return nil, bad(n, "device %s already on line %d", dev, prev)
-		}
-		seen[dev] = n
-		row := DeviceRow{Line: n, Device: dev, SupplierUser: sup, SMETS: smets}
-		if fields == 7 {
-			var from time.Time
-			if f[6] != "" {
-				if from, err = time.Parse(time.RFC3339, f[6]); err != nil {
-					return nil, bad(n, "effective_from %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", f[6])
-				}
-				from = from.UTC()
-			}
-			for i, c := range deviceFileCapacities {
-				cell := f[3+i]
-				if cell == "" {
-					continue
-				}
-				u, err := eui64.Parse(cell)
-				if err != nil || u.IsZero() {
-					return nil, bad(n, "%s user %q is not a non-zero EUI-64", c, cell)
-				}
-				row.Registrations = append(row.Registrations, bundle.Registration{Capacity: c, User: u, From: from})
-			}
-		}
-		out = append(out, row)
-	}
-	if len(out) == 0 {
-		return nil, bad(2, "no devices")
-	}
-	return out, nil
-}
 
 // ImportResult says what a device import did.
 type ImportResult struct {
@@ -143,7 +33,7 @@ type ImportResult struct {
 // already registered is re-registered (change of supplier); its other
 // registrations merge (mergeRegistrations).
 func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (ImportResult, error) {
-	rows, err := ParseDevices(data)
+	rows, err := devicefile.Parse(data)
 	if err != nil {
 		s.refusedOf(ctx, a, ActImportDevice, "devices", err)
 		return ImportResult{}, err

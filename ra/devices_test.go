@@ -10,48 +10,9 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/role"
 )
-
-func TestParseDevices(t *testing.T) {
-	t.Parallel()
-	const d1, d2, u = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A1", "90-B3-D5-1F-30-01-00-01"
-	tests := []struct {
-		name, file string
-		rows       int
-		line       string // expected "line N" in the error; "" means success
-	}{
-		{"good", DeviceHeader + "\n" + d1 + "," + u + ",1\n" + d2 + "," + u + ",2\n", 2, ""},
-		{"CRLF and no final newline", DeviceHeader + "\r\n" + d1 + "," + u + ",1\r\n" + d2 + "," + u + ",2", 2, ""},
-		{"no header", d1 + "," + u + ",1\n", 0, "line 1"},
-		{"header only", DeviceHeader + "\n", 0, "line 2"},
-		{"empty file", "", 0, "line 1"},
-		{"bad device", DeviceHeader + "\n" + d1 + "," + u + ",1\nxyz," + u + ",1\n", 0, "line 3"},
-		{"zero device", DeviceHeader + "\n00-00-00-00-00-00-00-00," + u + ",1\n", 0, "line 2"},
-		{"bad supplier", DeviceHeader + "\n" + d1 + ",nope,1\n", 0, "line 2"},
-		{"smets 3", DeviceHeader + "\n" + d1 + "," + u + ",3\n", 0, "line 2"},
-		{"smets 01", DeviceHeader + "\n" + d1 + "," + u + ",01\n", 0, "line 2"},
-		{"extra field", DeviceHeader + "\n" + d1 + "," + u + ",1,x\n", 0, "line 2"},
-		{"blank line", DeviceHeader + "\n" + d1 + "," + u + ",1\n\n" + d2 + "," + u + ",1\n", 0, "line 3"},
-		{"duplicate", DeviceHeader + "\n" + d1 + "," + u + ",1\n" + d1 + "," + u + ",2\n", 0, "line 3"},
-		{"quoted", DeviceHeader + "\n\"" + d1 + "\"," + u + ",1\n", 0, "line 2"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			rows, err := ParseDevices([]byte(tc.file))
-			if tc.line == "" {
-				if err != nil || len(rows) != tc.rows {
-					t.Fatalf("got %d rows, %v", len(rows), err)
-				}
-				return
-			}
-			if CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), tc.line+":") {
-				t.Fatalf("got %v, want %s at %s", err, ErrDeviceFile, tc.line)
-			}
-		})
-	}
-}
 
 func TestImportDevices(t *testing.T) {
 	t.Parallel()
@@ -66,10 +27,10 @@ func TestImportDevices(t *testing.T) {
 		want error
 		line string
 	}{
-		{"aro may not import", s.aroSup, DeviceHeader + "\n" + newDev + "," + s.userIS.String() + ",1\n", ErrForbidden, ""},
-		{"liaison may not import", s.liaison, DeviceHeader + "\n" + newDev + "," + s.userIS.String() + ",1\n", ErrForbidden, ""},
-		{"unknown supplier on the last line", s.admin, DeviceHeader + "\n" + newDev + "," + s.userIS.String() + ",1\n00-DB-12-34-56-78-90-C1,90-B3-D5-1F-30-01-00-77,1\n", ErrDeviceFile, "line 3"},
-		{"supplier user of role SC", s.admin, DeviceHeader + "\n" + newDev + "," + s.userSC.String() + ",1\n", ErrDeviceFile, "line 2"},
+		{"aro may not import", s.aroSup, devicefile.Header + "\n" + newDev + "," + s.userIS.String() + ",1\n", ErrForbidden, ""},
+		{"liaison may not import", s.liaison, devicefile.Header + "\n" + newDev + "," + s.userIS.String() + ",1\n", ErrForbidden, ""},
+		{"unknown supplier on the last line", s.admin, devicefile.Header + "\n" + newDev + "," + s.userIS.String() + ",1\n00-DB-12-34-56-78-90-C1,90-B3-D5-1F-30-01-00-77,1\n", ErrDeviceFile, "line 3"},
+		{"supplier user of role SC", s.admin, devicefile.Header + "\n" + newDev + "," + s.userSC.String() + ",1\n", ErrDeviceFile, "line 2"},
 		{"malformed", s.admin, "device,supplier,smets\n", ErrDeviceFile, "line 1"},
 	}
 	for _, tc := range tests {
@@ -83,7 +44,7 @@ func TestImportDevices(t *testing.T) {
 		}
 	}
 	// Re-registration: devA moves to the other supplier; one device is new.
-	res, err := s.svc.ImportDevices(ctx, s.admin, []byte(DeviceHeader+"\n"+s.devA.String()+","+s.userIS2.String()+",1\n"+newDev+","+s.userIS2.String()+",2\n"))
+	res, err := s.svc.ImportDevices(ctx, s.admin, []byte(devicefile.Header+"\n"+s.devA.String()+","+s.userIS2.String()+",1\n"+newDev+","+s.userIS2.String()+",2\n"))
 	if err != nil || res.Devices != 2 || res.Added != 1 || res.Changed != 1 {
 		t.Fatalf("import: %+v %v", res, err)
 	}
@@ -128,39 +89,6 @@ func TestDeviceRecordRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeDevice(make([]byte, deviceRecordFixed-1)); CodeOf(err) != ErrInternal.Error() {
 		t.Fatalf("short record: %v", err)
-	}
-}
-
-func TestParseDeviceRegistrations(t *testing.T) {
-	t.Parallel()
-	const d1, u, es, no = "00-DB-12-34-56-78-90-A0", "90-B3-D5-1F-30-01-00-01", "90-B3-D5-1F-30-04-00-01", "90-B3-D5-1F-30-05-00-01"
-	h := DeviceHeaderRegistrations + "\n"
-	tests := []struct {
-		name, file string
-		regs       int
-		line       string
-	}{
-		{"all", h + d1 + "," + u + ",2," + es + ",," + no + ",2026-01-01T00:00:00Z\n", 2, ""},
-		{"none", h + d1 + "," + u + ",2,,,,\n", 0, ""},
-		{"bad time", h + d1 + "," + u + ",2," + es + ",,,tomorrow\n", 0, "line 2"},
-		{"bad user", h + d1 + "," + u + ",2,x,,,\n", 0, "line 2"},
-		{"zero user", h + d1 + "," + u + ",2,,00-00-00-00-00-00-00-00,,\n", 0, "line 2"},
-		{"three fields", h + d1 + "," + u + ",2\n", 0, "line 2"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			rows, err := ParseDevices([]byte(tc.file))
-			if tc.line == "" {
-				if err != nil || len(rows) != 1 || len(rows[0].Registrations) != tc.regs {
-					t.Fatalf("got %+v, %v", rows, err)
-				}
-				return
-			}
-			if CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), tc.line+":") {
-				t.Fatalf("got %v, want %s at %s", err, ErrDeviceFile, tc.line)
-			}
-		})
 	}
 }
 
@@ -219,7 +147,7 @@ func TestImportDeviceRegistrations(t *testing.T) {
 			}
 			return id.String()
 		}
-		return DeviceHeaderRegistrations + "\n" + s.devA.String() + "," + s.userIS.String() + ",1," + cell(exp) + "," + cell(agent) + "," + cell(no) + "," + from.Format(time.RFC3339) + "\n"
+		return devicefile.HeaderRegistrations + "\n" + s.devA.String() + "," + s.userIS.String() + ",1," + cell(exp) + "," + cell(agent) + "," + cell(no) + "," + from.Format(time.RFC3339) + "\n"
 	}
 	for name, file := range map[string]string{
 		"ED as export supplier":  row(ed, eui64.ID{}, eui64.ID{}),

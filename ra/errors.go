@@ -6,7 +6,9 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/auditcheck"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
@@ -51,12 +53,12 @@ var (
 
 	ErrFourEyes      = errors.New("E_RA_FOUR_EYES")      // the declarer of a SoLR event may not approve it
 	ErrEventState    = errors.New("E_RA_EVENT_STATE")    // the SoLR event is not in a state that allows this
-	ErrADTFormat     = errors.New("E_RA_ADT_FORMAT")     // ADT file does not parse as smki-adt/1
-	ErrADTSignature  = errors.New("E_RA_ADT_SIGNATURE")  // ADT signature missing, malformed or not the officer's
+	ErrADTFormat     = adtfile.ErrFormat                 // ADT file does not parse as smki-adt/1
+	ErrADTSignature  = adtfile.ErrSignature              // ADT signature missing, malformed or not the officer's
 	ErrADTUser       = errors.New("E_RA_ADT_USER")       // ADT SC user or supplier user unknown, inactive or of the wrong role
-	ErrADTSRV        = errors.New("E_RA_ADT_SRV")        // ADT SRV malformed or not allowed for SC
-	ErrADTThreshold  = errors.New("E_RA_ADT_THRESHOLD")  // ADT period not positive, or warning > quarantine
-	ErrDeviceFile    = errors.New("E_RA_DEVICE_FILE")    // devices.csv malformed (the message names the line)
+	ErrADTSRV        = adtfile.ErrSRV                    // ADT SRV malformed or not allowed for SC
+	ErrADTThreshold  = adtfile.ErrThreshold              // ADT period not positive, or warning > quarantine
+	ErrDeviceFile    = devicefile.ErrMalformed           // devices.csv malformed (the message names the line)
 	ErrPolicyInvalid = errors.New("E_RA_POLICY_INVALID") // allow-list names an unknown SRV or repeats one
 
 	ErrBackupUnsupported = errors.New("E_RA_BACKUP_UNSUPPORTED") // the store engine has no online backup (PostgreSQL: use pg_dump)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/store"
 )
 
@@ -83,10 +85,10 @@ func TestRedTeamFiles(t *testing.T) {
 		{"SRV not allowed for SC", head + `"thresholds":[{"srv":"1.1.1","period":"24h","warning":1,"quarantine":10}]}`, ErrADTSRV},
 		{"no thresholds", head + `"thresholds":[]}`, ErrADTFormat},
 		{"unknown member", head + `"thresholds":[` + th + `],"admin":true}`, ErrADTFormat},
-		{"oversized", head + `"thresholds":[` + th + `],"x":"` + strings.Repeat("a", MaxADTFile) + `"}`, ErrADTFormat},
+		{"oversized", head + `"thresholds":[` + th + `],"x":"` + strings.Repeat("a", adtfile.MaxSize) + `"}`, ErrADTFormat},
 	}
 	for _, tc := range adts {
-		sig, err := SignADT(s.signerOf("aro-srp"), []byte(tc.file))
+		sig, err := adtfile.Sign(s.signerOf("aro-srp"), []byte(tc.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,19 +108,19 @@ func TestRedTeamFiles(t *testing.T) {
 	d1, d2 := "00-DB-12-34-56-78-90-C1", "00-DB-12-34-56-78-90-C2"
 	row := func(d string) string { return d + "," + sup.String() + ",1" }
 	csvs := []struct{ name, file string }{
-		{"BOM before the header", "\ufeff" + DeviceHeader + "\n" + row(d1) + "\n"},
-		{"quoted field", DeviceHeader + "\n\"" + d1 + "\"," + sup.String() + ",1\n"},
-		{"duplicate device", DeviceHeader + "\n" + row(d1) + "\n" + row(d1) + "\n"},
-		{"duplicate device, other spelling", DeviceHeader + "\n" + row(d1) + "\n" + row(strings.ToLower(strings.ReplaceAll(d1, "-", ""))) + "\n"},
-		{"blank line", DeviceHeader + "\n" + row(d1) + "\n\n" + row(d2) + "\n"},
-		{"CR-only line ends", DeviceHeader + "\r" + row(d1) + "\r"},
-		{"extra field", DeviceHeader + "\n" + row(d1) + ",x\n"},
-		{"smets 01", DeviceHeader + "\n" + d1 + "," + sup.String() + ",01\n"},
-		{"smets +1", DeviceHeader + "\n" + d1 + "," + sup.String() + ",+1\n"},
-		{"SC user as supplier", DeviceHeader + "\n" + d1 + "," + sc.String() + ",1\n"},
-		{"unknown supplier", DeviceHeader + "\n" + d1 + ",90-B3-D5-1F-30-01-99-99,1\n"},
-		{"header only", DeviceHeader + "\n"},
-		{"not UTF-8", DeviceHeader + "\n" + row(d1) + "\xff\n"},
+		{"BOM before the header", "\ufeff" + devicefile.Header + "\n" + row(d1) + "\n"},
+		{"quoted field", devicefile.Header + "\n\"" + d1 + "\"," + sup.String() + ",1\n"},
+		{"duplicate device", devicefile.Header + "\n" + row(d1) + "\n" + row(d1) + "\n"},
+		{"duplicate device, other spelling", devicefile.Header + "\n" + row(d1) + "\n" + row(strings.ToLower(strings.ReplaceAll(d1, "-", ""))) + "\n"},
+		{"blank line", devicefile.Header + "\n" + row(d1) + "\n\n" + row(d2) + "\n"},
+		{"CR-only line ends", devicefile.Header + "\r" + row(d1) + "\r"},
+		{"extra field", devicefile.Header + "\n" + row(d1) + ",x\n"},
+		{"smets 01", devicefile.Header + "\n" + d1 + "," + sup.String() + ",01\n"},
+		{"smets +1", devicefile.Header + "\n" + d1 + "," + sup.String() + ",+1\n"},
+		{"SC user as supplier", devicefile.Header + "\n" + d1 + "," + sc.String() + ",1\n"},
+		{"unknown supplier", devicefile.Header + "\n" + d1 + ",90-B3-D5-1F-30-01-99-99,1\n"},
+		{"header only", devicefile.Header + "\n"},
+		{"not UTF-8", devicefile.Header + "\n" + row(d1) + "\xff\n"},
 	}
 	devicesBefore := s.records(kindDevice)
 	for _, tc := range csvs {
@@ -135,7 +137,7 @@ func TestRedTeamFiles(t *testing.T) {
 		t.Fatalf("refused device files changed the registry: %d -> %d", devicesBefore, n)
 	}
 	// CRLF and a missing final newline are fine.
-	if res, err := s.svc.ImportDevices(ctx, s.admin, []byte(DeviceHeader+"\r\n"+row(d1)+"\r\n"+row(d2))); err != nil || res.Added != 2 {
+	if res, err := s.svc.ImportDevices(ctx, s.admin, []byte(devicefile.Header+"\r\n"+row(d1)+"\r\n"+row(d2))); err != nil || res.Added != 2 {
 		t.Fatalf("CRLF file: %+v %v", res, err)
 	}
 }

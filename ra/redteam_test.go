@@ -9,6 +9,8 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -136,7 +138,7 @@ func TestRedTeamCrossParty(t *testing.T) {
 			return err
 		}},
 		{"submit ADT for the SRP's SC user", ActSubmitADT, ErrForbidden, func() error {
-			sig, err := SignADT(r.signerOf("aro-b"), adtFile)
+			sig, err := adtfile.Sign(r.signerOf("aro-b"), adtFile)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +146,7 @@ func TestRedTeamCrossParty(t *testing.T) {
 			return err
 		}},
 		{"submit the SRP ARO's signed ADT as someone else", ActSubmitADT, ErrADTSignature, func() error {
-			sig, err := SignADT(r.signerOf("aro-srp"), adtFile)
+			sig, err := adtfile.Sign(r.signerOf("aro-srp"), adtFile)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,7 +278,7 @@ func TestRedTeamEscalation(t *testing.T) {
 			return err
 		}},
 		{"party SRO imports devices", ActImportDevice, ErrForbidden, func() error {
-			_, err := r.svc.ImportDevices(ctx, r.sroSup, []byte(DeviceHeader+"\n00-DB-12-34-56-78-90-C0,"+r.userIS.String()+",1\n"))
+			_, err := r.svc.ImportDevices(ctx, r.sroSup, []byte(devicefile.Header+"\n00-DB-12-34-56-78-90-C0,"+r.userIS.String()+",1\n"))
 			return err
 		}},
 	}

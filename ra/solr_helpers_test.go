@@ -15,6 +15,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -63,7 +64,7 @@ func newSoLRScenario(t testing.TB, on ...store.Store) *solrScenario {
 	}
 	s.scSerial = sc.Cert.Serial
 	s.devA, s.devB = eui64.MustParse("00-DB-12-34-56-78-90-A0"), eui64.MustParse("00-DB-12-34-56-78-90-A1")
-	csv := fmt.Sprintf("%s\n%s,%s,1\n%s,%s,2\n00-DB-12-34-56-78-90-B0,%s,2\n", DeviceHeader, s.devA, s.userIS, s.devB, s.userIS, s.userIS2)
+	csv := fmt.Sprintf("%s\n%s,%s,1\n%s,%s,2\n00-DB-12-34-56-78-90-B0,%s,2\n", devicefile.Header, s.devA, s.userIS, s.devB, s.userIS, s.userIS2)
 	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(csv)); err != nil {
 		t.Fatal(err)
 	}

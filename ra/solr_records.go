@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/adtfile"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -87,15 +88,15 @@ func scheduleKey(j Job) string {
 // and signature, and who submitted it with which access certificate (so
 // the signature can be checked again later from the store alone).
 type ADTRecord struct {
-	SCUser       eui64.ID       `json:"sc_user"`
-	SupplierUser eui64.ID       `json:"supplier_user"`
-	Thresholds   []ADTThreshold `json:"thresholds"`
-	SubmittedBy  string         `json:"submitted_by"`
-	SubmittedAt  time.Time      `json:"submitted_at"`
-	SHA256       string         `json:"sha256"`
-	File         []byte         `json:"file,omitempty"`
-	Signature    []byte         `json:"signature,omitempty"`
-	SignerCert   []byte         `json:"signer_cert,omitempty"` // DER of the officer's access certificate
+	SCUser       eui64.ID            `json:"sc_user"`
+	SupplierUser eui64.ID            `json:"supplier_user"`
+	Thresholds   []adtfile.Threshold `json:"thresholds"`
+	SubmittedBy  string              `json:"submitted_by"`
+	SubmittedAt  time.Time           `json:"submitted_at"`
+	SHA256       string              `json:"sha256"`
+	File         []byte              `json:"file,omitempty"`
+	Signature    []byte              `json:"signature,omitempty"`
+	SignerCert   []byte              `json:"signer_cert,omitempty"` // DER of the officer's access certificate
 }
 
 func adtKey(sc, supplier eui64.ID) string { return sc.String() + "/" + supplier.String() }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/ra/raapi"
 )
 
@@ -26,7 +27,7 @@ func (s *server) solrRoutes(mux *http.ServeMux) {
 	v1("GET /v1/adt", s.listADT)
 	// A device registry is a file: its own, larger body limit (JSON
 	// string escaping and framing add a little to the file's size).
-	mux.Handle("POST /v1/devices", s.authenticatedLimit(s.importDevices, ra.MaxDeviceFile+ra.MaxDeviceFile/8))
+	mux.Handle("POST /v1/devices", s.authenticatedLimit(s.importDevices, devicefile.MaxSize+devicefile.MaxSize/8))
 	v1("GET /v1/devices", s.listDevices)
 	v1("PUT /v1/policy/allow-lists/{role}", s.setAllowList)
 	v1("GET /v1/policy", s.getPolicy)

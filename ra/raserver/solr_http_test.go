@@ -17,6 +17,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/raclient"
@@ -42,15 +43,15 @@ func TestSoLROverHTTP(t *testing.T) {
 	if _, err := admin.CreateUser(ctx, scU, srp, role.SoLRContingency, "sc"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.ImportDevices(ctx, []byte(ra.DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",2\n")); err != nil {
+	if _, err := admin.ImportDevices(ctx, []byte(devicefile.Header+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",2\n")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := admin.ImportDevices(ctx, []byte(ra.DeviceHeader+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",7\n"))
+	_, err := admin.ImportDevices(ctx, []byte(devicefile.Header+"\n00-DB-12-34-56-78-90-A0,"+isU.String()+",7\n"))
 	if ae, ok := err.(*raclient.APIError); !ok || ae.Code != ra.ErrDeviceFile.Error() || ae.Status != 400 {
 		t.Fatalf("bad device file: %v", err)
 	}
 	// The client sends the file as text/csv; the JSON form still works.
-	jsonBody, _ := json.Marshal(raapi.DevicesBody{CSV: ra.DeviceHeader + "\n00-DB-12-34-56-78-90-A0," + isU.String() + ",2\n"})
+	jsonBody, _ := json.Marshal(raapi.DevicesBody{CSV: devicefile.Header + "\n00-DB-12-34-56-78-90-A0," + isU.String() + ",2\n"})
 	if st, code := post(t, admin, ts.URL+"/v1/devices", "application/json", jsonBody); st != http.StatusOK {
 		t.Fatalf("JSON device import: %d %s", st, code)
 	}

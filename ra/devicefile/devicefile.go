@@ -1,0 +1,132 @@
+// Package devicefile owns the device file format (devices.csv, DESIGN.md
+// 5 and docs/cli.md "devices import"): its two header lines and its strict
+// line parser with a size limit. It knows nothing of the store or of who
+// may import: package ra checks the users named and records the devices
+// (Service.ImportDevices). It must not import ra.
+package devicefile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/bundle/policy"
+	"github.com/smki/smki/eui64"
+)
+
+// ErrMalformed is a device file that does not parse (the message names
+// the line); package ra reports it as ra.ErrDeviceFile, same code.
+var ErrMalformed = errors.New("E_RA_DEVICE_FILE")
+
+// Header is the first line of a device file (DESIGN.md 5).
+const Header = "device_eui64,supplier_user_id,smets"
+
+// HeaderRegistrations is the first line of a device file that also
+// carries the device's other registrants (docs/cli.md, "devices import"):
+// its export supplier (an ES user), supplier agent (RSA) and network
+// operator (ED or GT), each optional (an empty cell leaves that
+// registration as it is), and effective_from, when they take effect
+// (RFC 3339; empty: at once, replacing earlier registrations in the same
+// capacity). The supplier_user_id column takes effect at once either way.
+const HeaderRegistrations = Header + ",export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from"
+
+// capacities are the capacities of the extra columns, in order.
+var capacities = [3]policy.Capacity{policy.ExportSupplier, policy.SupplierAgent, policy.NetworkOperator}
+
+// MaxSize caps a device file: a million lines of at most 50 bytes.
+const MaxSize = 48 << 20
+
+// Row is one parsed line of a device file.
+type Row struct {
+	Line          int
+	Device        eui64.ID
+	SupplierUser  eui64.ID
+	SMETS         int
+	Registrations []bundle.Registration // from the extra columns, if any
+}
+
+// Parse strictly parses a device file: the header line exactly
+// (Header or HeaderRegistrations), then one line per device
+// with the header's fields (LF or CRLF; a final newline is optional; no
+// blank lines, quotes or extra fields), non-zero EUI-64s, smets 1 or 2,
+// no device twice; with registrations, each extra user empty or a
+// non-zero EUI-64 and effective_from empty or RFC 3339. The error
+// (ErrMalformed) names the first bad line.
+func Parse(data []byte) ([]Row, error) {
+	bad := func(line int, format string, a ...any) error {
+		return fmt.Errorf("%w: line %d: %s", ErrMalformed, line, fmt.Sprintf(format, a...))
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: file is %d bytes, over %d", ErrMalformed, len(data), MaxSize)
+	}
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: not UTF-8 text", ErrMalformed)
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	lines := strings.Split(string(data), "\n")
+	fields := 3
+	switch strings.TrimSuffix(lines[0], "\r") {
+	case Header:
+	case HeaderRegistrations:
+		fields = 7
+	default:
+		return nil, bad(1, "header %q, want %q or %q", lines[0], Header, HeaderRegistrations)
+	}
+	out := make([]Row, 0, len(lines)-1)
+	seen := make(map[eui64.ID]int, len(lines)-1)
+	for i, l := range lines[1:] {
+		n := i + 2
+		l = strings.TrimSuffix(l, "\r")
+		f := strings.Split(l, ",")
+		if len(f) != fields {
+			return nil, bad(n, "%d fields, want %d", len(f), fields)
+		}
+		dev, err := eui64.Parse(f[0])
+		if err != nil || dev.IsZero() {
+			return nil, bad(n, "device_eui64 %q is not a non-zero EUI-64", f[0])
+		}
+		sup, err := eui64.Parse(f[1])
+		if err != nil || sup.IsZero() {
+			return nil, bad(n, "supplier_user_id %q is not a non-zero EUI-64", f[1])
+		}
+		smets, err := strconv.Atoi(f[2])
+		if err != nil || (smets != 1 && smets != 2) || len(f[2]) != 1 {
+			return nil, bad(n, "smets %q, want 1 or 2", f[2])
+		}
+		if prev, dup := seen[dev]; dup {
+			return nil, bad(n, "device %s already on line %d", dev, prev)
+		}
+		seen[dev] = n
+		row := Row{Line: n, Device: dev, SupplierUser: sup, SMETS: smets}
+		if fields == 7 {
+			var from time.Time
+			if f[6] != "" {
+				if from, err = time.Parse(time.RFC3339, f[6]); err != nil {
+					return nil, bad(n, "effective_from %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", f[6])
+				}
+				from = from.UTC()
+			}
+			for i, c := range capacities {
+				cell := f[3+i]
+				if cell == "" {
+					continue
+				}
+				u, err := eui64.Parse(cell)
+				if err != nil || u.IsZero() {
+					return nil, bad(n, "%s user %q is not a non-zero EUI-64", c, cell)
+				}
+				row.Registrations = append(row.Registrations, bundle.Registration{Capacity: c, User: u, From: from})
+			}
+		}
+		out = append(out, row)
+	}
+	if len(out) == 0 {
+		return nil, bad(2, "no devices")
+	}
+	return out, nil
+}

@@ -1,0 +1,106 @@
+package devicefile
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/smki/smki/eui64"
+)
+
+func TestParseDevices(t *testing.T) {
+	t.Parallel()
+	const d1, d2, u = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A1", "90-B3-D5-1F-30-01-00-01"
+	tests := []struct {
+		name, file string
+		rows       int
+		line       string // expected "line N" in the error; "" means success
+	}{
+		{"good", Header + "\n" + d1 + "," + u + ",1\n" + d2 + "," + u + ",2\n", 2, ""},
+		{"CRLF and no final newline", Header + "\r\n" + d1 + "," + u + ",1\r\n" + d2 + "," + u + ",2", 2, ""},
+		{"no header", d1 + "," + u + ",1\n", 0, "line 1"},
+		{"header only", Header + "\n", 0, "line 2"},
+		{"empty file", "", 0, "line 1"},
+		{"bad device", Header + "\n" + d1 + "," + u + ",1\nxyz," + u + ",1\n", 0, "line 3"},
+		{"zero device", Header + "\n00-00-00-00-00-00-00-00," + u + ",1\n", 0, "line 2"},
+		{"bad supplier", Header + "\n" + d1 + ",nope,1\n", 0, "line 2"},
+		{"smets 3", Header + "\n" + d1 + "," + u + ",3\n", 0, "line 2"},
+		{"smets 01", Header + "\n" + d1 + "," + u + ",01\n", 0, "line 2"},
+		{"extra field", Header + "\n" + d1 + "," + u + ",1,x\n", 0, "line 2"},
+		{"blank line", Header + "\n" + d1 + "," + u + ",1\n\n" + d2 + "," + u + ",1\n", 0, "line 3"},
+		{"duplicate", Header + "\n" + d1 + "," + u + ",1\n" + d1 + "," + u + ",2\n", 0, "line 3"},
+		{"quoted", Header + "\n\"" + d1 + "\"," + u + ",1\n", 0, "line 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rows, err := Parse([]byte(tc.file))
+			if tc.line == "" {
+				if err != nil || len(rows) != tc.rows {
+					t.Fatalf("got %d rows, %v", len(rows), err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.line+":") {
+				t.Fatalf("got %v, want %s at %s", err, ErrMalformed, tc.line)
+			}
+		})
+	}
+}
+
+func TestParseDeviceRegistrations(t *testing.T) {
+	t.Parallel()
+	const d1, u, es, no = "00-DB-12-34-56-78-90-A0", "90-B3-D5-1F-30-01-00-01", "90-B3-D5-1F-30-04-00-01", "90-B3-D5-1F-30-05-00-01"
+	h := HeaderRegistrations + "\n"
+	tests := []struct {
+		name, file string
+		regs       int
+		line       string
+	}{
+		{"all", h + d1 + "," + u + ",2," + es + ",," + no + ",2026-01-01T00:00:00Z\n", 2, ""},
+		{"none", h + d1 + "," + u + ",2,,,,\n", 0, ""},
+		{"bad time", h + d1 + "," + u + ",2," + es + ",,,tomorrow\n", 0, "line 2"},
+		{"bad user", h + d1 + "," + u + ",2,x,,,\n", 0, "line 2"},
+		{"zero user", h + d1 + "," + u + ",2,,00-00-00-00-00-00-00-00,,\n", 0, "line 2"},
+		{"three fields", h + d1 + "," + u + ",2\n", 0, "line 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rows, err := Parse([]byte(tc.file))
+			if tc.line == "" {
+				if err != nil || len(rows) != 1 || len(rows[0].Registrations) != tc.regs {
+					t.Fatalf("got %+v, %v", rows, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.line+":") {
+				t.Fatalf("got %v, want %s at %s", err, ErrMalformed, tc.line)
+			}
+		})
+	}
+}
+
+// FuzzParseDevices: never panics; success means every row is well formed
+// and unique.
+func FuzzParseDevices(f *testing.F) {
+	f.Add([]byte(Header + "\n00-DB-12-34-56-78-90-A0,90-B3-D5-1F-30-01-00-01,1\n"))
+	f.Add([]byte(Header + "\r\n00DB1234567890A1,90B3D51F30010001,2"))
+	f.Add([]byte(Header + "\n,,\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := Parse(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("uncoded error %v", err)
+			}
+			return
+		}
+		seen := map[eui64.ID]bool{}
+		for _, r := range rows {
+			if r.Device.IsZero() || r.SupplierUser.IsZero() || (r.SMETS != 1 && r.SMETS != 2) || seen[r.Device] {
+				t.Fatalf("accepted bad row %+v", r)
+			}
+			seen[r.Device] = true
+		}
+	})
+}
