@@ -73,7 +73,7 @@ test-short:
 
 # Benchmarks print their ratio against an in-run baseline.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./ca/ ./store/... ./ra/ ./verifier/... ./ocsp/ ./repo/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./ca/ ./store/... ./ra/ ./ra/raserver/ ./verifier/... ./ocsp/ ./repo/
 
 # Each fuzz target, for FUZZTIME (make fuzz FUZZTIME=5m for a long run).
 # make test bounds the smoke run by executions (20000x), not by time: Go's

@@ -108,7 +108,7 @@ func (s *Service) Feed(ctx context.Context, a Actor, q FeedQuery) ([]byte, error
 		// revocation or party-status change committing in between is
 		// never missed.
 		changed := s.feed.changed()
-		page, err := s.feedPage(ctx, since)
+		page, err := s.feedPage(ctx, since, q.Parties)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +180,14 @@ func (s *Service) authorizeFeed(ctx context.Context, a Actor) error {
 // feedPage reads the revocations after since (as many as fit a page) in
 // one read transaction. Revoked is empty when there are none; Seq is then
 // since.
-func (s *Service) feedPage(ctx context.Context, since uint64) (*bundle.FeedPage, error) {
+//
+// A follower behind on party status (partiesHave below the RA's
+// party_seq) gets the party part alone first, with no entries and Seq =
+// since: a page that costs nothing to build, send and apply, so a failed
+// Supplier's status and party-wide revocation reach it before the
+// entries, which it asks for next (docs/bundle.md, "Party-wide
+// revocation").
+func (s *Service) feedPage(ctx context.Context, since uint64, partiesHave *uint64) (*bundle.FeedPage, error) {
 	page := &bundle.FeedPage{Seq: since, Revoked: []bundle.RevokedCert{}}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		if err := feedParties(tx, page); err != nil {
@@ -195,7 +202,7 @@ func (s *Service) feedPage(ctx context.Context, since uint64) (*bundle.FeedPage,
 		if since > cur {
 			return fmt.Errorf("%w: since %d is beyond the current revocation sequence %d", ErrBadRequest, since, cur)
 		}
-		if since == cur {
+		if since == cur || (partiesHave != nil && page.PartySeq > *partiesHave) {
 			return nil
 		}
 		return s.fillFeedPage(tx, page, cur)

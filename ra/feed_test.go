@@ -394,3 +394,39 @@ func TestFeedDrain(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedPartyNewsFirst: a follower behind on party status gets the
+// party part alone first (no entries, seq = since), then the entries when
+// it asks with the new party_seq; a follower not sending parties= gets the
+// entries at once.
+func TestFeedPartyNewsFirst(t *testing.T) {
+	t.Parallel()
+	f := newFeedEnv(t)
+	ctx := context.Background()
+	rev := f.revoke(t, f.issue(t, 1)[0].serial)
+	if _, err := f.svc.SetPartyStatus(ctx, f.admin, f.supplier, "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	zero, one := uint64(0), uint64(1)
+	for _, tt := range []struct {
+		name    string
+		parties *uint64
+		seq     uint64
+		entries int
+		pseq    uint64
+	}{
+		{"behind on party status", &zero, 0, 0, 1},
+		{"current on party status", &one, rev.Seq, 1, 1},
+		{"no parties=", nil, rev.Seq, 1, 1},
+	} {
+		env, err := f.svc.Feed(ctx, f.admin, FeedQuery{Since: 0, Parties: tt.parties})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := f.open(t, env)
+		if p.Seq != tt.seq || len(p.Revoked) != tt.entries || p.PartySeq != tt.pseq || len(p.Parties) != 1 {
+			t.Errorf("%s: seq %d, %d entries, party_seq %d, parties %v; want seq %d, %d entries, party_seq %d",
+				tt.name, p.Seq, len(p.Revoked), p.PartySeq, p.Parties, tt.seq, tt.entries, tt.pseq)
+		}
+	}
+}

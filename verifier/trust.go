@@ -249,11 +249,17 @@ func crlIssuer(crl *x509.RevocationList, ta *trustAnchors) (*x509.Certificate, e
 
 // revokedKeys indexes revocation entries of the bundle or the feed.
 func addRevoked(m map[certKey]time.Time, list []bundle.RevokedCert) error {
+	// Entries come in runs of one issuer: parse its DN once per run.
+	var lastIssuer string
+	var ik string
 	for i := range list {
 		r := &list[i]
-		ik, err := dnKeyFromString(r.Issuer)
-		if err != nil {
-			return fmt.Errorf("revoked issuer %q: %v", r.Issuer, err)
+		if i == 0 || r.Issuer != lastIssuer {
+			var err error
+			if ik, err = dnKeyFromString(r.Issuer); err != nil {
+				return fmt.Errorf("revoked issuer %q: %v", r.Issuer, err)
+			}
+			lastIssuer = r.Issuer
 		}
 		n, err := r.SerialNumber()
 		if err != nil {

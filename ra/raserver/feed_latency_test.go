@@ -84,6 +84,13 @@ type latencyRig struct {
 
 func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *latencyRig {
 	tb.Helper()
+	return newLatencyRigWith(tb, ctx, followers, certs, nil)
+}
+
+// newLatencyRigWith is newLatencyRig with edit applied to the followers'
+// bundle before it is signed.
+func newLatencyRigWith(tb testing.TB, ctx context.Context, followers, certs int, edit func(*bundle.Bundle)) *latencyRig {
+	tb.Helper()
 	f := newFeedEnv(tb)
 	r := &latencyRig{f: f, certs: f.issue(tb, certs)}
 	ts := startServer(tb, f.env)
@@ -112,6 +119,9 @@ func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *la
 		Users: []bundle.User{{UserID: f.userIS, PartyID: f.supplier, Role: role.ImportSupplier, Status: bundle.StatusActive, Name: "IS"}}}
 	for _, c := range r.certs {
 		b.Certificates = append(b.Certificates, c.cert.Raw)
+	}
+	if edit != nil {
+		edit(b)
 	}
 	signed, err := f.signer.SignBundle(b)
 	if err != nil {

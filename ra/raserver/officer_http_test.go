@@ -54,7 +54,7 @@ func TestRenewOverHTTP(t *testing.T) {
 	}
 }
 
-func officerCSR(t *testing.T, key any) string {
+func officerCSR(t testing.TB, key any) string {
 	t.Helper()
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
 	if err != nil {
