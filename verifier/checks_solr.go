@@ -12,6 +12,10 @@ import (
 	"github.com/smki/smki/verifier/gbcs"
 )
 
+// cvNonDevice is DUIS Command Variant 8: a Non-Device Service Request,
+// processed by the DCC and sent to no device.
+const cvNonDevice = 8
+
 // adtScope is what an accepted SC request counts against; the zero value
 // (no event) is "no scope", for every other role.
 type adtScope struct {
@@ -26,7 +30,9 @@ type adtScope struct {
 // registered -- the user is the device's registrant in the role's
 // capacity at at; any -- the device is in the registry; solr -- checkSoLR.
 // A device missing from the registry is refused unless the bundle says the
-// registry is not authoritative for the role. Only SC gets an ADT scope.
+// registry is not authoritative for the role, or the request is a
+// Non-Device Service Request (Command Variant 8), which targets none. Only
+// SC gets an ADT scope.
 func (v *Verifier) checkDevice(st *state, u *bundle.User, req *duis.Request, at time.Time) (adtScope, Decision, bool) {
 	var none adtScope
 	rule, ok := v.rules.Rule(u.Role)
@@ -39,6 +45,14 @@ func (v *Verifier) checkDevice(st *state, u *bundle.User, req *duis.Request, at 
 	target := req.ID.Target
 	dev, ok := st.pol.devices[target]
 	if !ok {
+		// A Non-Device Service Request (Command Variant 8, for the DCC
+		// alone) to a target the registry does not hold (the DCC, a device
+		// not yet commissioned) addresses no device: the device rule does
+		// not apply to it. One addressing a registered device is held to
+		// the rule like any other request (below).
+		if req.CommandVariant == cvNonDevice {
+			return none, Decision{}, true
+		}
 		if st.pol.registryOpen[u.Role] {
 			return none, Decision{}, true
 		}

@@ -29,6 +29,31 @@ func asSRV(t testing.TB, data []byte, srv string) []byte {
 	return []byte(out)
 }
 
+// nonDeviceSRV returns the first non-critical SRV of Service Request 8
+// (DCC management, sent as Command Variant 8) role r may send, or "".
+func nonDeviceSRV(r role.UserRole) string {
+	e := policy.Default()
+	for _, srv := range e.AllowList(r) {
+		if v, _ := e.Variant(srv); !v.Critical && strings.HasPrefix(srv, "8.") {
+			return srv
+		}
+	}
+	return ""
+}
+
+// asNonDevice makes a Command Variant 2 request Command Variant 8.
+func asNonDevice(t testing.TB, data []byte) []byte {
+	t.Helper()
+	out := strings.Replace(string(data), "<sr:CommandVariant>2</sr:CommandVariant>", "<sr:CommandVariant>8</sr:CommandVariant>", 1)
+	if out == string(data) {
+		t.Fatal("template has no Command Variant 2 to rewrite")
+	}
+	return []byte(out)
+}
+
+// dccTarget is a RequestID target that is no device: the DCC's.
+var dccTarget = eui64.MustParse("90-B3-D5-1F-30-FF-00-01")
+
 // nonCritical returns the first non-critical SRV role r may send.
 func nonCritical(t testing.TB, r role.UserRole) string {
 	t.Helper()
@@ -45,7 +70,9 @@ func nonCritical(t testing.TB, r role.UserRole) string {
 // TestDeviceEligibilityEveryRole is the E4 table (issue 16): every role
 // of the SRV matrix sends an SRV it may send to a device registered to it
 // in its role's capacity, to one registered to another party's user of the
-// same role, and to a device the registry does not know.
+// same role, and to a device the registry does not know; and a Non-Device
+// Service Request (Command Variant 8) to the DCC, which the device rule
+// does not apply to, and one to another party's device, which it does.
 func TestDeviceEligibilityEveryRole(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
@@ -113,21 +140,43 @@ func TestDeviceEligibilityEveryRole(t *testing.T) {
 			other = ""
 		}
 		tests = append(tests, tc{r, "registered", ""}, tc{r, "another party's", other}, tc{r, "unknown", CodeE4})
+		// SC may send no Service Request 8; its SR 1.6, critical, sent as
+		// Command Variant 8 is refused by the rule that applies (E2) first.
+		nonDevice, nonDeviceOther := "", other
+		if r == role.SoLRContingency {
+			nonDevice, nonDeviceOther = CodeE2, CodeE2
+		}
+		tests = append(tests, tc{r, "non-device (DCC)", nonDevice}, tc{r, "non-device, another party's", nonDeviceOther})
 	}
-	if len(tests) != 3*8 {
-		t.Fatalf("%d cases, want 3 per role of the SRV matrix (8)", len(tests))
+	if len(tests) != 5*8 {
+		t.Fatalf("%d cases, want 5 per role of the SRV matrix (8)", len(tests))
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s device", tt.r, tt.target), func(t *testing.T) {
 			t.Parallel()
 			var msg []byte
 			ctr := uint64(i + 1)
-			if tt.r == role.SoLRContingency {
+			nonDevice := strings.HasPrefix(tt.target, "non-device")
+			switch {
+			case tt.r == role.SoLRContingency && nonDevice:
+				dev := map[string]eui64.ID{"non-device (DCC)": dccTarget, "non-device, another party's": devB}[tt.target]
+				msg = request(t, tmplCredit, userSC, dev, ctr)
+				msg = []byte(strings.Replace(string(msg), "<sr:CommandVariant>4</sr:CommandVariant>", "<sr:CommandVariant>8</sr:CommandVariant>", 1))
+				msg = sign(t, msg, s.sc, false)
+			case tt.r == role.SoLRContingency:
 				// SC keeps its SoLR rule: the failed supplier's device, a
 				// healthy supplier's, one not registered.
 				dev := map[string]eui64.ID{"registered": devA1, "another party's": devB, "unknown": devNone}[tt.target]
 				msg = sign(t, request(t, tmplCredit, userSC, dev, ctr), s.sc, false)
-			} else {
+			case nonDevice:
+				a := mine[tt.r]
+				srv := nonDeviceSRV(tt.r)
+				if srv == "" {
+					t.Fatalf("role %s may send no non-critical Service Request 8", tt.r)
+				}
+				dev := map[string]eui64.ID{"non-device (DCC)": dccTarget, "non-device, another party's": devTheirs[tt.r]}[tt.target]
+				msg = sign(t, asNonDevice(t, asSRV(t, request(t, tmplRead, a.user, dev, ctr), srv)), a.id, false)
+			default:
 				a := mine[tt.r]
 				dev := map[string]eui64.ID{"registered": devMine[tt.r], "another party's": devTheirs[tt.r], "unknown": devNone}[tt.target]
 				msg = sign(t, asSRV(t, request(t, tmplRead, a.user, dev, ctr), nonCritical(t, tt.r)), a.id, false)
