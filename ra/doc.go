@@ -10,5 +10,7 @@
 // It must not know about transports: no net/http, no wire bodies, no
 // status codes. Its errors carry a stable code (CodeOf) and a transport-
 // free Class (ClassOf); ra/raserver serves it over HTTPS, raclient calls
-// that server, ra/raapi is the wire format between the two.
+// that server, ra/raapi is the wire format between the two. The ADT and
+// device file formats are ra/adtfile and ra/devicefile: ra decides what a
+// parsed file may change.
 package ra

@@ -92,14 +92,14 @@ func (s *Service) RunDue(ctx context.Context) error {
 		if r.ID > scheduleKeyPrefix(now) {
 			break
 		}
-		if !s.backoff.due(r.ID, now) {
+		if !s.backoff.Due(r.ID, now) {
 			continue
 		}
 		if err := s.runJob(ctx, r.ID, now); err != nil {
-			s.backoff.failed(r.ID, now)
+			s.backoff.Failed(r.ID, now)
 			keep(err)
 		} else {
-			s.backoff.succeeded(r.ID)
+			s.backoff.Succeeded(r.ID)
 		}
 	}
 	for _, e := range events {

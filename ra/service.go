@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/internal/jobbackoff"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
@@ -41,7 +42,7 @@ type Service struct {
 	// feed wakes held revocation-feed requests (feed.go, feed_hub.go).
 	feed feedHub
 	// backoff spaces out retries of failing scheduled jobs.
-	backoff jobBackoff
+	backoff jobbackoff.Backoff
 	// officerCSRRequired: appointments must carry the appointee's CSR.
 	officerCSRRequired bool
 

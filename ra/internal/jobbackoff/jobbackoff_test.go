@@ -1,40 +1,40 @@
-package ra
+package jobbackoff
 
 import (
 	"testing"
 	"time"
 )
 
-func TestJobBackoff(t *testing.T) {
+func TestBackoff(t *testing.T) {
 	t.Parallel()
-	var b jobBackoff
+	var b Backoff
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if !b.due("j", t0) {
+	if !b.Due("j", t0) {
 		t.Fatal("a job that never failed is not due")
 	}
 	want := []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
 	now := t0
 	for i, d := range want {
-		b.failed("j", now)
-		if b.due("j", now.Add(d-time.Nanosecond)) {
+		b.Failed("j", now)
+		if b.Due("j", now.Add(d-time.Nanosecond)) {
 			t.Fatalf("failure %d: due before %s", i+1, d)
 		}
-		if !b.due("j", now.Add(d)) {
+		if !b.Due("j", now.Add(d)) {
 			t.Fatalf("failure %d: not due after %s", i+1, d)
 		}
 		now = now.Add(d)
 	}
 	for range 30 {
-		b.failed("j", now)
+		b.Failed("j", now)
 	}
-	if b.due("j", now.Add(maxJobBackoff-time.Nanosecond)) || !b.due("j", now.Add(maxJobBackoff)) {
-		t.Fatal("backoff not capped at maxJobBackoff")
+	if b.Due("j", now.Add(MaxDelay-time.Nanosecond)) || !b.Due("j", now.Add(MaxDelay)) {
+		t.Fatal("backoff not capped at MaxDelay")
 	}
-	if !b.due("other", now) {
+	if !b.Due("other", now) {
 		t.Fatal("one job's failures delay another")
 	}
-	b.succeeded("j")
-	if !b.due("j", now) {
+	b.Succeeded("j")
+	if !b.Due("j", now) {
 		t.Fatal("success did not reset the backoff")
 	}
 }
