@@ -133,7 +133,11 @@ func (c *Console) routes() {
 	m.Handle("POST /console/solr/{id}/approve", c.signedIn(c.solrApprove))
 	m.Handle("POST /console/solr/{id}/close", c.signedIn(c.solrClose))
 	m.Handle("GET /console/adt", c.signedIn(c.adtList))
+	m.Handle("POST /console/adt", c.signedIn(c.submitADT))
 	m.Handle("GET /console/devices", c.signedIn(c.devices))
+	m.Handle("POST /console/devices", c.signedIn(c.importDevices))
+	m.Handle("GET /console/allow-list", c.signedIn(c.allowList))
+	m.Handle("POST /console/allow-list", c.signedIn(c.setAllowList))
 	m.Handle("GET /console/audit", c.signedIn(c.audit))
 	m.Handle("POST /console/audit/verify", c.signedIn(c.verifyAudit))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {

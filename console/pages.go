@@ -701,14 +701,19 @@ func (c *Console) solrClose(w http.ResponseWriter, r *http.Request, v *view) err
 	return nil
 }
 
-// --- ADT files and devices (read) ---
+// --- ADT files, devices and the SC allow-list ---
 
 func (c *Console) adtList(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = map[string]string{"sc": strings.TrimSpace(r.URL.Query().Get("sc"))}
+	return c.adtPage(w, r, v, http.StatusOK)
+}
+
+func (c *Console) adtPage(w http.ResponseWriter, r *http.Request, v *view, status int) error {
 	recs, err := c.svc.ListADT(ctx(r), v.actor)
 	if err != nil {
 		return err
 	}
-	if s := strings.TrimSpace(r.URL.Query().Get("sc")); s != "" {
+	if s := v.Val("sc"); s != "" {
 		sc, err := parseEUI("SC user", s)
 		if err != nil {
 			return err
@@ -716,24 +721,112 @@ func (c *Console) adtList(w http.ResponseWriter, r *http.Request, v *view) error
 		recs = slices.DeleteFunc(recs, func(a ra.ADTRecord) bool { return a.SCUser != sc })
 	}
 	v.Title, v.Data = "ADT files", recs
-	c.pages.render(w, http.StatusOK, "adt.html", v)
+	c.pages.render(w, status, "adt.html", v)
 	return nil
 }
 
+// submitADT takes an ADT file and the officer's detached signature over
+// it (openssl dgst -sha256 -sign key.pem, DER): the console never holds
+// an officer's key, so the browser cannot sign for them.
+func (c *Console) submitADT(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = map[string]string{}
+	fail := func(field string, err error) error {
+		v.Err = fieldErr(field, err)
+		return c.adtPage(w, r, v, errorOf(err).status)
+	}
+	file, err := upload(r, "adt_file", "adt", ra.MaxADTFile)
+	if err != nil {
+		return fail("adt_file", err)
+	}
+	sig, err := upload(r, "sig_file", "", 1<<10)
+	if err != nil {
+		return fail("sig_file", err)
+	}
+	rec, err := c.svc.SubmitADT(ctx(r), v.actor, file, sig)
+	if err != nil {
+		field := "adt_file"
+		if errors.Is(err, ra.ErrADTSignature) {
+			field = "sig_file"
+		}
+		return fail(field, err)
+	}
+	v.Form["sc"] = rec.SCUser.String()
+	v.Notice = fmt.Sprintf("ADT file for SC user %s and supplier user %s accepted (SHA-256 %s).", rec.SCUser, rec.SupplierUser, rec.SHA256)
+	return c.adtPage(w, r, v, http.StatusCreated)
+}
+
+type devicesData struct {
+	Devices []ra.Device
+	Import  *ra.ImportResult
+}
+
 func (c *Console) devices(w http.ResponseWriter, r *http.Request, v *view) error {
-	s := strings.TrimSpace(r.URL.Query().Get("supplier"))
-	v.Form = map[string]string{"supplier": s}
+	return c.devicesPage(w, r, v, strings.TrimSpace(r.URL.Query().Get("supplier")), nil)
+}
+
+func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *view, s string, imp *ra.ImportResult) error {
+	if v.Form == nil {
+		v.Form = map[string]string{}
+	}
+	v.Form["supplier"] = s
 	sup, err := optEUI("supplier user", s)
 	var ds []ra.Device
 	if err == nil && (s != "" || v.IsRA()) {
 		ds, err = c.svc.ListDevices(ctx(r), v.actor, sup)
 	}
-	if err != nil {
+	if err != nil && v.Err == nil {
 		v.Err = fieldErr("supplier", err)
 	}
-	v.Title, v.Data = "Device registry", ds
-	c.pages.render(w, http.StatusOK, "devices.html", v)
+	status := http.StatusOK
+	if v.Err != nil {
+		status = v.Err.status
+	}
+	v.Title, v.Data = "Device registry", devicesData{Devices: ds, Import: imp}
+	c.pages.render(w, status, "devices.html", v)
 	return nil
+}
+
+// importDevices registers the devices of an uploaded device file (CSV,
+// docs/cli.md "devices import"), all or nothing.
+func (c *Console) importDevices(w http.ResponseWriter, r *http.Request, v *view) error {
+	data, err := upload(r, "devices_file", "devices", ra.MaxDeviceFile)
+	if err == nil {
+		var res ra.ImportResult
+		if res, err = c.svc.ImportDevices(ctx(r), v.actor, data); err == nil {
+			v.Notice = fmt.Sprintf("%d devices imported: %d new, %d changed.", res.Devices, res.Added, res.Changed)
+			return c.devicesPage(w, r, v, trimmed(r, "supplier"), &res)
+		}
+	}
+	v.Err = fieldErr("devices_file", err)
+	return c.devicesPage(w, r, v, trimmed(r, "supplier"), nil)
+}
+
+func (c *Console) allowList(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.allowListPage(w, r, v, http.StatusOK)
+}
+
+func (c *Console) allowListPage(w http.ResponseWriter, r *http.Request, v *view, status int) error {
+	ls, err := c.svc.Policy(ctx(r), v.actor)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "Allow-lists", ls
+	c.pages.render(w, status, "allowlist.html", v)
+	return nil
+}
+
+// setAllowList replaces SC's allow-list with the SRVs typed (separated by
+// spaces, commas or lines); the RA checks them.
+func (c *Console) setAllowList(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = formValues(r)
+	srvs := strings.FieldsFunc(r.PostFormValue("srvs"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
+	if _, err := c.svc.SetAllowList(ctx(r), v.actor, role.SoLRContingency, srvs); err != nil {
+		v.Err = fieldErr("srvs", err)
+		return c.allowListPage(w, r, v, errorOf(err).status)
+	}
+	v.Form = nil
+	v.Notice = fmt.Sprintf("SC allow-list set: %d SRVs.", len(srvs))
+	return c.allowListPage(w, r, v, http.StatusOK)
 }
 
 // --- audit ---

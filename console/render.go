@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
@@ -113,6 +114,7 @@ func mustPages(now func() time.Time) *pages {
 			return groupEUI(id)
 		},
 		"reason": ra.ReasonName,
+		"dur":    func(d bundle.Duration) string { return time.Duration(d).String() },
 		"deref": func(p *time.Time) time.Time {
 			if p == nil {
 				return time.Time{}

@@ -187,6 +187,19 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("user page: %s", txt)
 		}
 	}
+	// A device file uploaded as CSV, then the registry of its supplier.
+	devices := filepath.Join(work, "devices.csv")
+	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n90-B3-D5-1F-30-0D-00-01,"+supplierIS+",2\n"), 0o644)
+	var devNotice, devTable string
+	b.do("importing devices", chromedp.Navigate(base+"/console/devices?supplier="+supplierIS),
+		chromedp.SetUploadFiles(chromedp.CSS("#devices_file"), []string{devices}),
+		chromedp.Submit(chromedp.CSS("#devices-import")), chromedp.WaitVisible(chromedp.CSS("#notice")),
+		into(&devNotice, chromedp.Text(chromedp.CSS("#notice"))),
+		chromedp.Navigate(base+"/console/devices?supplier="+supplierIS), chromedp.WaitVisible(chromedp.CSS("#devices")),
+		into(&devTable, chromedp.Text(chromedp.CSS("#devices"))))
+	if devNotice != "1 devices imported: 1 new, 0 changed." || !strings.Contains(devTable, "90-B3-D5-1F-30-0D-00-01") || !strings.Contains(devTable, supplierIS) {
+		t.Fatalf("device import: %q\n%s", devNotice, devTable)
+	}
 	sro := b.appoint(work, "srp-sro", "sro", srp)
 	b.do("home page", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#att")))
 	b.screenshot(shots, "console-home.png")
@@ -271,6 +284,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "E_CONSOLE_CSRF") {
 		t.Fatalf("cross-site POST: %d %s", resp.StatusCode, body)
 	}
+	// The ARO uploads an ADT file with their signature over it, then
+	// views the SC user's ADT files.
+	adt, adtSig := filepath.Join(work, "adt.json"), filepath.Join(work, "adt.sig")
+	os.WriteFile(adt, []byte(`{"format":"smki-adt/1","sc_user":"`+srpSC+`","supplier_user":"`+supplierIS+
+		`","thresholds":[{"srv":"1.6","period":"24h","warning":100,"quarantine":1000}]}`), 0o644)
+	if r := runCmd(t, nil, openssl, "dgst", "-sha256", "-sign", filepath.Join(aro, "key.pem"), "-out", adtSig, adt); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var adtTable string
+	b.do("uploading an ADT file", chromedp.Navigate(base+"/console/adt"),
+		chromedp.SetUploadFiles(chromedp.CSS("#adt_file"), []string{adt}), chromedp.SetUploadFiles(chromedp.CSS("#sig_file"), []string{adtSig}),
+		chromedp.Submit(chromedp.CSS("#adt-submit")), chromedp.WaitVisible(chromedp.CSS("#notice")),
+		chromedp.Navigate(base+"/console/adt?sc="+srpSC), chromedp.WaitVisible(chromedp.CSS("#adt")),
+		into(&adtTable, chromedp.Text(chromedp.CSS("#adt"))))
+	if !strings.Contains(adtTable, srpSC) || !strings.Contains(adtTable, "1.6: 100 / 1000 per 24h0m0s") || !strings.Contains(adtTable, "srp-aro") {
+		t.Fatalf("ADT files of %s: %s", srpSC, adtTable)
+	}
 	b.signOut()
 
 	// The Supplier-failure night: admin records the instruction, may not
@@ -338,6 +368,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"srp-aro", "cert.enrol", "allowed"},
 		{"srp-aro", "cert.enrol", "refused: E_RA_NOT_ELIGIBLE"},
 		{"srp-aro", "party.read", "refused: E_RA_NOT_FOUND"},
+		{"srp-aro", "adt.submit", "allowed"},
+		{"admin", "device.import", "allowed"},
 		{"admin", "solr.declare", "allowed"},
 		{"admin", "solr.approve", "refused: E_RA_FOUR_EYES"},
 		{"approver", "solr.approve", "allowed"},
