@@ -14,6 +14,8 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -734,7 +736,7 @@ func (c *Console) submitADT(w http.ResponseWriter, r *http.Request, v *view) err
 		v.Err = fieldErr(field, err)
 		return c.adtPage(w, r, v, errorOf(err).status)
 	}
-	file, err := upload(r, "adt_file", "adt", ra.MaxADTFile)
+	file, err := upload(r, "adt_file", "adt", adtfile.MaxSize)
 	if err != nil {
 		return fail("adt_file", err)
 	}
@@ -789,7 +791,7 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *view, s
 // importDevices registers the devices of an uploaded device file (CSV,
 // docs/cli.md "devices import"), all or nothing.
 func (c *Console) importDevices(w http.ResponseWriter, r *http.Request, v *view) error {
-	data, err := upload(r, "devices_file", "devices", ra.MaxDeviceFile)
+	data, err := upload(r, "devices_file", "devices", devicefile.MaxSize)
 	if err == nil {
 		var res ra.ImportResult
 		if res, err = c.svc.ImportDevices(ctx(r), v.actor, data); err == nil {
