@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
-	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -30,26 +29,8 @@ func WithBundleMaxAge(d time.Duration) Option { return func(s *Service) { s.bund
 // revocation_seq is exactly the sequence its revoked list is complete up
 // to. ErrSigner if the service has no system signer.
 func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
-	if s.signer == nil {
-		err := fmt.Errorf("%w: no system signer configured", ownpki.ErrSigner)
-		s.refusedOf(ctx, a, ActReadBundle, "bundle", err)
-		return nil, err
-	}
-	err := s.read(ctx, a, ActReadBundle, "bundle", func(_ store.Tx, me store.Officer) error {
-		return Authorize(me, ActReadBundle, Target{})
-	})
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.BuildBundle(ctx)
-	if err != nil {
-		return nil, err
-	}
-	data, err := s.signer.SignBundle(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: signing the bundle: %w", ownpki.ErrSigner, err)
-	}
-	return data, nil
+	ans, err := s.ExportBundleIf(ctx, a, "")
+	return ans.Data, err
 }
 
 // BuildBundle assembles the unsigned bundle from the store in one read

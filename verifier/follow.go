@@ -40,6 +40,10 @@ type Follower struct {
 	// FollowBundle or FollowRevocations (Metrics.FollowerError fits). It
 	// is not called once ctx has ended.
 	OnError func(kind string, err error)
+
+	// bundleETag is the ETag of the bundle SyncBundle installed, sent as
+	// If-None-Match: the RA answers 304 while it is current.
+	bundleETag string
 }
 
 // ErrFeedHTTP: the RA answered a bundle or feed request with a status
@@ -87,7 +91,10 @@ func (f *Follower) Run(ctx context.Context) error {
 // SyncBundle fetches the bundle once and installs it if it is newer than the
 // one in force. It reports whether it installed one.
 func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
-	b, err := f.FetchBundle(ctx, f.Verifier.clock())
+	b, etag, err := f.fetchBundle(ctx, f.Verifier.clock(), f.bundleETag)
+	if errors.Is(err, errNotModified) {
+		return false, nil // the bundle in force is current (docs/bundle.md, "Conditional refresh")
+	}
 	if err != nil {
 		return false, err
 	}
@@ -97,6 +104,7 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 	if err := f.Verifier.SetBundle(b); err != nil {
 		return false, err
 	}
+	f.bundleETag = etag
 	f.logger().Info("bundle installed", "issued_at", b.IssuedAt, "generation", f.Verifier.Generation())
 	return true, nil
 }
@@ -105,14 +113,28 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 // without installing it: SyncBundle's first half, and how a sidecar whose
 // trust directory has no bundle gets its first (Verifier may be nil).
 func (f *Follower) FetchBundle(ctx context.Context, now time.Time) (*bundle.Bundle, error) {
-	data, status, err := f.get(ctx, "/v1/bundle", bundle.MaxBundleSize)
+	b, _, err := f.fetchBundle(ctx, now, "")
+	return b, err
+}
+
+// errNotModified: the RA answered 304 to If-None-Match.
+var errNotModified = errors.New("bundle not modified")
+
+// fetchBundle is FetchBundle with If-None-Match ifNoneMatch (when set);
+// it returns the answer's ETag, or errNotModified on 304.
+func (f *Follower) fetchBundle(ctx context.Context, now time.Time, ifNoneMatch string) (*bundle.Bundle, string, error) {
+	data, status, hdr, err := f.do(ctx, "/v1/bundle", bundle.MaxBundleSize, ifNoneMatch)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if status == http.StatusNotModified && ifNoneMatch != "" {
+		return nil, "", errNotModified
 	}
 	if status != http.StatusOK {
-		return nil, fmt.Errorf("%w: GET /v1/bundle: status %d", ErrFeedHTTP, status)
+		return nil, "", fmt.Errorf("%w: GET /v1/bundle: status %d", ErrFeedHTTP, status)
 	}
-	return bundle.Open(data, f.Roots, now)
+	b, err := bundle.Open(data, f.Roots, now)
+	return b, hdr.Get("ETag"), err
 }
 
 // SyncRevocations makes one feed request (the RA may hold it open until
@@ -152,13 +174,22 @@ func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 }
 
 func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int, error) {
+	data, status, _, err := f.do(ctx, path, limit, "")
+	return data, status, err
+}
+
+// do is get with If-None-Match (when set), returning the answer's header.
+func (f *Follower) do(ctx context.Context, path string, limit int, ifNoneMatch string) ([]byte, int, http.Header, error) {
 	u, err := url.Parse(strings.TrimSuffix(f.BaseURL, "/") + path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, 0, nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
+	}
+	if ifNoneMatch != "" {
+		req.Header.Set("If-None-Match", ifNoneMatch)
 	}
 	c := f.Client
 	if c == nil {
@@ -166,17 +197,17 @@ func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", ErrFeedHTTP, err)
+		return nil, 0, nil, fmt.Errorf("%w: %v", ErrFeedHTTP, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err)
+		return nil, 0, nil, fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err)
 	}
 	if len(data) > limit {
-		return nil, 0, fmt.Errorf("%w: %s over %d bytes", bundle.ErrEnvelopeTooLarge, path, limit)
+		return nil, 0, nil, fmt.Errorf("%w: %s over %d bytes", bundle.ErrEnvelopeTooLarge, path, limit)
 	}
-	return data, resp.StatusCode, nil
+	return data, resp.StatusCode, resp.Header, nil
 }
 
 func (f *Follower) failed(kind string, err error) {

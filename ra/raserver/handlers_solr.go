@@ -203,16 +203,23 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request, a ra.Actor) e
 	return nil
 }
 
-// bundle serves the signed envelope as is: its bytes are what is signed.
+// bundle serves the signed envelope as is (its bytes are what is signed),
+// or 304 Not Modified when If-None-Match names a copy still good
+// (ra.ExportBundleIf).
 func (s *server) bundle(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
-	data, err := s.svc.ExportBundle(r.Context(), a)
+	ans, err := s.svc.ExportBundleIf(r.Context(), a, r.Header.Get("If-None-Match"))
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("ETag", ans.ETag)
+	if ans.NotModified {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(data)
+	_, err = w.Write(ans.Data)
 	if err != nil {
 		return nil // the client went away; nothing to answer
 	}
