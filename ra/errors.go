@@ -89,10 +89,11 @@ const (
 var busy = []error{ErrBusy, store.ErrConflict}
 
 // isFull reports whether err says the disk is full, however it was
-// wrapped: ErrStoreFull, or the operating system's ENOSPC or EDQUOT from
-// the store's file writes.
+// wrapped: ErrStoreFull, the store's ErrFull (PostgreSQL's disk_full), or
+// the operating system's ENOSPC or EDQUOT from the store's file writes.
 func isFull(err error) bool {
-	return errors.Is(err, ErrStoreFull) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+	return errors.Is(err, ErrStoreFull) || errors.Is(err, store.ErrFull) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 func isBusy(err error) bool {

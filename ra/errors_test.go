@@ -52,6 +52,7 @@ func TestCodeOf(t *testing.T) {
 		{"contention wrapped by the CA", fmt.Errorf("%w: recording intent 01: %w", ca.ErrStore, store.ErrConflict), "E_RA_BUSY"},
 		{"contention joined with another error", errors.Join(ErrInternal, store.ErrConflict), "E_RA_BUSY"},
 		{"disk full wrapped by the CA (finding 12)", fmt.Errorf("%w: recording intent 01: %w", ca.ErrStore, &os.PathError{Op: "write", Path: "smki.db", Err: syscall.ENOSPC}), "E_STORE_FULL"},
+		{"PostgreSQL disk_full wrapped as internal (finding 12)", fmt.Errorf("%w: audit: %w", ErrInternal, fmt.Errorf("postgres: %w", store.ErrFull)), "E_STORE_FULL"},
 		{"quota wrapped as internal", fmt.Errorf("%w: audit: %w", ErrInternal, syscall.EDQUOT), "E_STORE_FULL"},
 		{"a message that starts like a code", errors.New("E_RA_FORBIDDEN: looks like one"), "E_RA_INTERNAL"},
 		{"an unknown code", errors.New("E_SOMETHING_ELSE"), "E_RA_INTERNAL"},

@@ -27,6 +27,11 @@ var (
 	// may or may not be durable. The caller settles it by re-reading what
 	// the transaction wrote in a new one (ca: the issuance intent).
 	ErrInDoubt = errors.New("E_STORE_COMMIT_IN_DOUBT")
+	// ErrFull: the engine could not write because its disk is full (an
+	// engine whose errors do not carry the operating system's ENOSPC says
+	// it with this; PostgreSQL: SQLSTATE 53100 disk_full). The RA answers
+	// 503 E_STORE_FULL either way (issue 12 finding 12).
+	ErrFull = errors.New("E_STORE_FULL")
 )
 
 // SerialError names the serial a batch call (RevokeMany) failed on. It

@@ -247,7 +247,7 @@ func (s *Store) retry(ctx context.Context, attempt func() error) error {
 	for n := 0; ; n++ {
 		err := attempt()
 		if err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
+			return diskFull(err)
 		}
 		if n >= s.maxRetries {
 			return fmt.Errorf("postgres: gave up after %d retries: %w: %w", n, store.ErrConflict, err)
@@ -371,6 +371,19 @@ func (s *Store) settle(ctx context.Context, xid string, cause error) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// diskFull marks an error the server raised because its disk is full
+// (SQLSTATE 53100 disk_full) with store.ErrFull, so the RA answers 503
+// E_STORE_FULL as on bbolt rather than 500 (issue 12 finding 12). The
+// rest of class 53 (out of memory, too many connections, a configuration
+// limit) is not a full disk and keeps its error.
+func diskFull(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53100" && !errors.Is(err, store.ErrFull) {
+		return fmt.Errorf("postgres: the database server's disk is full (SQLSTATE 53100): free space on the PostgreSQL server: %w: %w", store.ErrFull, err)
+	}
+	return err
 }
 
 // retryable reports a serialisation failure, a deadlock or a connection
