@@ -25,6 +25,12 @@ DIST        := dist
 DIST_ARCHES := amd64 arm64
 CC_amd64    ?= gcc
 CC_arm64    ?= aarch64-linux-gnu-gcc
+# Everything of the environment that changes the code generated (the
+# micro-architecture levels, experiments, compiler flags, a GOFLAGS of
+# -race or -cover, another toolchain) is fixed here, so two machines
+# building one commit get the same bytes (internal/reprobuild checks it).
+DIST_ENV    := GOFLAGS=-mod=readonly GOAMD64=v1 GOARM64=v8.0 GOEXPERIMENT= GOTOOLCHAIN=local \
+               CGO_CFLAGS='-O2 -g0' CGO_CPPFLAGS= CGO_CXXFLAGS= CGO_LDFLAGS= SOURCE_DATE_EPOCH=0
 
 .PHONY: all build dist run test test-short conformance mutants bench fuzz fuzz-smoke lint clean
 
@@ -34,12 +40,13 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/smki
 
 dist:
+	@case "$(VERSION)" in *-dirty) echo "make dist: the tree has uncommitted changes ($(VERSION)); a release is built from a commit: commit or stash first" >&2; exit 1;; esac
 	@rm -rf $(DIST) && mkdir -p $(DIST)
 	@set -e; for arch in $(DIST_ARCHES); do \
 	  cc=$$(case $$arch in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; esac); \
 	  command -v $$cc >/dev/null || { echo "make dist: $$cc (C compiler for linux/$$arch) not found; install it or set CC_$$arch" >&2; exit 1; }; \
 	  echo "build $(DIST)/smki-$(VERSION)-linux-$$arch"; \
-	  CGO_ENABLED=1 CC=$$cc GOOS=linux GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
+	  env $(DIST_ENV) CGO_ENABLED=1 CC=$$cc GOOS=linux GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
 	    -ldflags "-s -w -buildid= $(LDFLAGS)" -o $(DIST)/smki-$(VERSION)-linux-$$arch ./cmd/smki; \
 	done
 	cd $(DIST) && sha256sum smki-* > SHA256SUMS && cat SHA256SUMS
