@@ -189,43 +189,9 @@ func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certi
 // Reconcile). With cfg.OfflineRoot the root key is not opened at all, so
 // it may be missing from the keystore or token.
 func Open(ctx context.Context, st store.Store, cfg Config) (*CA, error) {
-	var state caState
-	var rootDER, issDER []byte
-	err := st.View(ctx, func(tx store.Tx) error {
-		raw, err := tx.GetMeta(metaState)
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotInitialised
-		}
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(raw, &state); err != nil {
-			return fmt.Errorf("%w: CA state does not parse: %v", ErrConfig, err)
-		}
-		r, err := tx.GetCertificate(state.RootSerial)
-		if err != nil {
-			return fmt.Errorf("root certificate: %w", err)
-		}
-		i, err := tx.GetCertificate(state.IssuingSerial)
-		if err != nil {
-			return fmt.Errorf("issuing certificate: %w", err)
-		}
-		rootDER, issDER = r.DER, i.DER
-		return nil
-	})
-	if errors.Is(err, ErrNotInitialised) {
-		return nil, fmt.Errorf("%w: run Init first", ErrNotInitialised)
-	}
+	state, root, issuing, err := loadState(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading CA state: %w", ErrStore, err)
-	}
-	root, err := x509.ParseCertificate(rootDER)
-	if err != nil {
-		return nil, fmt.Errorf("%w: stored root certificate: %v", ErrConfig, err)
-	}
-	issuing, err := x509.ParseCertificate(issDER)
-	if err != nil {
-		return nil, fmt.Errorf("%w: stored issuing certificate: %v", ErrConfig, err)
+		return nil, err
 	}
 	keys, err := openKeyStore(ctx, cfg)
 	if err != nil {
@@ -319,4 +285,52 @@ func (c *CA) reconcile(ctx context.Context, minAge time.Duration) (int, error) {
 // sameTBS reports whether two certificates have the same to-be-signed bytes.
 func sameTBS(a, b *x509.Certificate) bool {
 	return bytes.Equal(a.RawTBSCertificate, b.RawTBSCertificate)
+}
+
+// Certificates returns the Root and Issuing OCA certificates of the CA
+// that Init created in st, reading only: for a process that serves them
+// without the CA's keys (smki repo serve).
+func Certificates(ctx context.Context, st store.Store) (root, issuing *x509.Certificate, err error) {
+	_, root, issuing, err = loadState(ctx, st)
+	return root, issuing, err
+}
+
+// loadState reads the CA's state and its two certificates from st.
+func loadState(ctx context.Context, st store.Store) (state caState, root, issuing *x509.Certificate, err error) {
+	var rootDER, issDER []byte
+	err = st.View(ctx, func(tx store.Tx) error {
+		raw, err := tx.GetMeta(metaState)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotInitialised
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &state); err != nil {
+			return fmt.Errorf("%w: CA state does not parse: %v", ErrConfig, err)
+		}
+		r, err := tx.GetCertificate(state.RootSerial)
+		if err != nil {
+			return fmt.Errorf("root certificate: %w", err)
+		}
+		i, err := tx.GetCertificate(state.IssuingSerial)
+		if err != nil {
+			return fmt.Errorf("issuing certificate: %w", err)
+		}
+		rootDER, issDER = r.DER, i.DER
+		return nil
+	})
+	if errors.Is(err, ErrNotInitialised) {
+		return state, nil, nil, fmt.Errorf("%w: run Init first", ErrNotInitialised)
+	}
+	if err != nil {
+		return state, nil, nil, fmt.Errorf("%w: reading CA state: %w", ErrStore, err)
+	}
+	if root, err = x509.ParseCertificate(rootDER); err != nil {
+		return state, nil, nil, fmt.Errorf("%w: stored root certificate: %v", ErrConfig, err)
+	}
+	if issuing, err = x509.ParseCertificate(issDER); err != nil {
+		return state, nil, nil, fmt.Errorf("%w: stored issuing certificate: %v", ErrConfig, err)
+	}
+	return state, root, issuing, nil
 }

@@ -83,7 +83,7 @@ Example:
 					st.IssuanceSeq, st.RevocationSeq, st.Issued, st.Revoked, st.Fetched, st.Unchanged)
 				return nil
 			},
-		}},
+		}, repoServeCommand()},
 	}
 }
 
