@@ -90,7 +90,9 @@ func (r *ReadOnly) View(ctx context.Context, fn func(store.Tx) error) error { re
 func (r *ReadOnly) Update(context.Context, func(store.Tx) error) error { return r.refuse("update") }
 
 // Urgent fails with store.ErrReadOnly.
-func (r *ReadOnly) Urgent(context.Context, func(store.Tx) error) error { return r.refuse("urgent update") }
+func (r *ReadOnly) Urgent(context.Context, func(store.Tx) error) error {
+	return r.refuse("urgent update")
+}
 
 // Audit fails with store.ErrReadOnly.
 func (r *ReadOnly) Audit(context.Context, store.AuditEntry) error { return r.refuse("audit") }
