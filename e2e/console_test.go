@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -387,6 +388,13 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("audit page: no %s %s %s with channel=console", want.actor, want.action, want.result)
 		}
 	}
+
+	// WCAG AA colour contrast on each main page and an error page, and
+	// keyboard-only use of the enrolment form with visible focus.
+	b.checkContrast("/console/", "/console/parties", "/console/parties/"+srp, "/console/users/"+srpSC, "/console/officers",
+		"/console/enrol", "/console/certificates", "/console/certificates/"+serial, "/console/revoke-party", "/console/solr",
+		"/console/adt", "/console/devices", "/console/allow-list", "/console/audit", "/console/users/90-B3-D5-1F-30-01-0F-0F")
+	b.tabThroughEnrol(srpSC)
 }
 
 // TestOfficerExportP12: `smki officer export --p12` writes the credential
@@ -432,5 +440,98 @@ func TestOfficerExportP12(t *testing.T) {
 	printed := strings.TrimSpace(out[i+len("passphrase (shown once): "):])
 	if r := runCmd(t, nil, openssl, "pkcs12", "-in", p12b, "-passin", "pass:"+printed, "-nokeys", "-clcerts"); r.code != 0 {
 		t.Fatalf("the printed passphrase does not open it: %s", r.stderr)
+	}
+}
+
+// contrastJS lists the visible text of the page (text nodes, form
+// controls) whose colour contrast with its effective background is under
+// WCAG 2.1 AA (4.5:1, 3:1 for large text: 24px, or 18.66px bold), from
+// the computed styles; translucent backgrounds are composited over their
+// ancestors' down to the first opaque one (white at the root).
+const contrastJS = `(() => {
+  const parse = s => { const m = /rgba?\(([^)]+)\)/.exec(s); if (!m) return null;
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const over = (c, bg) => [0, 1, 2].map(k => c[k] * c[3] + bg[k] * (1 - c[3]));
+  const bgOf = el => { const layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; } }
+    let bg = [255, 255, 255]; for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg); return bg; };
+  const fails = []; let n = 0;
+  for (const el of document.body.querySelectorAll('*')) {
+    const control = ['SELECT', 'TEXTAREA', 'BUTTON'].includes(el.tagName) || (el.tagName === 'INPUT' && !['hidden', 'file'].includes(el.type));
+    if (!control && ![...el.childNodes].some(t => t.nodeType === 3 && t.textContent.trim())) continue;
+    const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+    if (r.width === 0 || r.height === 0 || cs.visibility === 'hidden' || r.right < 0 || r.bottom < 0) continue;
+    const bg = bgOf(el), fg = over(parse(cs.color), bg);
+    const a = lum(fg), b = lum(bg), ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(cs.fontSize), large = size >= 24 || (size >= 18.66 && parseInt(cs.fontWeight) >= 700);
+    const need = large ? 3 : 4.5; n++;
+    if (ratio < need) fails.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2) + ':1 < ' + need + ':1');
+  }
+  return JSON.stringify({n: n, fails: fails});
+})()`
+
+// checkContrast fails the test for every text element of each page whose
+// colour contrast is under WCAG AA (contrastJS).
+func (b *consoleBrowser) checkContrast(paths ...string) {
+	b.t.Helper()
+	for _, p := range paths {
+		var res string
+		b.do("contrast of "+p, chromedp.Navigate(b.base+p), chromedp.WaitVisible(chromedp.CSS("main h1")),
+			into(&res, chromedp.Evaluate[string](contrastJS)))
+		var r struct {
+			N     int      `json:"n"`
+			Fails []string `json:"fails"`
+		}
+		if err := json.Unmarshal([]byte(res), &r); err != nil || r.N < 5 {
+			b.t.Fatalf("contrast of %s: checked %d elements (%v)", p, r.N, err)
+		}
+		for _, f := range r.Fails {
+			b.t.Errorf("contrast of %s: %s", p, f)
+		}
+	}
+}
+
+// focusJS describes the focused element: its id and whether a focus
+// outline of at least 2px shows.
+const focusJS = `(() => { const e = document.activeElement, cs = getComputedStyle(e);
+  return (e.id || e.tagName.toLowerCase()) + (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 ? '' : ' (no visible focus)'); })()`
+
+// tabThroughEnrol walks the enrolment form with the Tab key alone, typing
+// the user ID where it lands, and checks each stop shows its focus.
+func (b *consoleBrowser) tabThroughEnrol(user string) {
+	b.t.Helper()
+	b.do("enrolment page", chromedp.Navigate(b.base+"/console/enrol"), chromedp.WaitVisible(chromedp.CSS("#enrol")))
+	var stops []string
+	for range 30 {
+		var f string
+		b.do("tab", chromedp.KeyEvent("\t"), into(&f, chromedp.Evaluate[string](focusJS)))
+		stops = append(stops, f)
+		if f == "user_id" {
+			b.do("typing the user ID", chromedp.KeyEvent(user))
+		}
+		if strings.HasPrefix(f, "enrol-submit") {
+			break
+		}
+	}
+	want := []string{"user_id", "profile", "csr_file", "csr", "enrol-submit"}
+	i := 0
+	for _, s := range stops {
+		if strings.HasSuffix(s, "(no visible focus)") {
+			b.t.Errorf("tab stop %s", s)
+		}
+		if i < len(want) && s == want[i] {
+			i++
+		}
+	}
+	if i < len(want) || stops[0] != "a" {
+		b.t.Fatalf("tab stops %v: want the skip link first, then %v in order", stops, want)
+	}
+	var typed string
+	b.do("reading the user ID", into(&typed, chromedp.Value(chromedp.CSS("#user_id"))))
+	if typed != user {
+		b.t.Fatalf("typed user ID %q, want %q", typed, user)
 	}
 }
