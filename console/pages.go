@@ -16,6 +16,7 @@ import (
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -23,26 +24,6 @@ import (
 // Each handler parses the form into the RA's types and calls the same
 // ra.Service decision as the API (ra/raserver); a refusal is shown next
 // to its field and re-renders the form with what was submitted.
-
-// parseEUI parses a required EUI-64 form value with the RA's error code.
-func parseEUI(what, s string) (eui64.ID, error) {
-	if s == "" {
-		return eui64.ID{}, fmt.Errorf("%w: %s is required", ra.ErrInvalidID, what)
-	}
-	id, err := eui64.Parse(s)
-	if err != nil {
-		return id, fmt.Errorf("%w: %s: %w", ra.ErrInvalidID, what, err)
-	}
-	return id, nil
-}
-
-// optEUI is parseEUI for an optional value ("" is the zero ID).
-func optEUI(what, s string) (eui64.ID, error) {
-	if s == "" {
-		return eui64.ID{}, nil
-	}
-	return parseEUI(what, s)
-}
 
 // homeData is what needs attention.
 type homeData struct {
@@ -140,7 +121,7 @@ func (c *Console) partiesPage(w http.ResponseWriter, r *http.Request, v *view, s
 
 func (c *Console) createParty(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Form = formValues(r)
-	id, err := parseEUI("Party ID", trimmed(r, "id"))
+	id, err := raapi.ParseEUI("Party ID", trimmed(r, "id"))
 	if err != nil {
 		v.Err = fieldErr("id", err)
 		return c.partiesPage(w, r, v, http.StatusBadRequest)
@@ -174,7 +155,7 @@ func (c *Console) party(w http.ResponseWriter, r *http.Request, v *view) error {
 }
 
 func (c *Console) partyPage(w http.ResponseWriter, r *http.Request, v *view, pid string, status int) error {
-	id, err := parseEUI("Party ID", pid)
+	id, err := raapi.ParseEUI("Party ID", pid)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ra.ErrNotFound, err)
 	}
@@ -212,11 +193,11 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *view) er
 		v.Err = fieldErr(field, err)
 		return c.partyPage(w, r, v, pidStr, errorOf(err).status)
 	}
-	pid, err := parseEUI("Party ID", pidStr)
+	pid, err := raapi.ParseEUI("Party ID", pidStr)
 	if err != nil {
 		return err
 	}
-	id, err := parseEUI("User ID", trimmed(r, "id"))
+	id, err := raapi.ParseEUI("User ID", trimmed(r, "id"))
 	if err != nil {
 		return fail("user_id", err)
 	}
@@ -239,7 +220,7 @@ type userData struct {
 }
 
 func (c *Console) user(w http.ResponseWriter, r *http.Request, v *view) error {
-	id, err := parseEUI("User ID", r.PathValue("id"))
+	id, err := raapi.ParseEUI("User ID", r.PathValue("id"))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ra.ErrNotFound, err)
 	}
@@ -298,7 +279,7 @@ func (c *Console) appointOfficer(w http.ResponseWriter, r *http.Request, v *view
 	var pid eui64.ID
 	if s := trimmed(r, "party_id"); s != "" {
 		var err error
-		if pid, err = parseEUI("Party ID", s); err != nil {
+		if pid, err = raapi.ParseEUI("Party ID", s); err != nil {
 			return fail("party_id", err)
 		}
 	}
@@ -386,7 +367,7 @@ func (c *Console) enrol(w http.ResponseWriter, r *http.Request, v *view) error {
 		v.Err = fieldErr(field, err)
 		return c.enrolPage(w, r, v, errorOf(err).status, nil)
 	}
-	uid, err := parseEUI("User ID", trimmed(r, "user_id"))
+	uid, err := raapi.ParseEUI("User ID", trimmed(r, "user_id"))
 	if err != nil {
 		return fail("user_id", err)
 	}
@@ -428,11 +409,11 @@ func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) 
 		return nil
 	}
 	v.Form = map[string]string{"user": q.Get("user"), "party": q.Get("party"), "status": q.Get("status"), "role": q.Get("role")}
-	uid, err := optEUI("User ID", strings.TrimSpace(q.Get("user")))
+	uid, err := raapi.OptEUI("User ID", strings.TrimSpace(q.Get("user")))
 	if err != nil {
 		v.Err = fieldErr("user", err)
 	}
-	pid, err := optEUI("Party ID", strings.TrimSpace(q.Get("party")))
+	pid, err := raapi.OptEUI("Party ID", strings.TrimSpace(q.Get("party")))
 	if err != nil && v.Err == nil {
 		v.Err = fieldErr("party", err)
 	}
@@ -525,7 +506,7 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 		c.pages.render(w, errorOf(err).status, "revoke_party.html", v)
 		return nil
 	}
-	pid, err := parseEUI("Party ID", d.Party)
+	pid, err := raapi.ParseEUI("Party ID", d.Party)
 	if err != nil {
 		return fail("party_id", err)
 	}
@@ -629,11 +610,11 @@ func (c *Console) solrDeclare(w http.ResponseWriter, r *http.Request, v *view) e
 		v.Err = fieldErr(field, err)
 		return c.solrListPage(w, r, v, errorOf(err).status)
 	}
-	fp, err := parseEUI("failed Supplier party", trimmed(r, "failed_party"))
+	fp, err := raapi.ParseEUI("failed Supplier party", trimmed(r, "failed_party"))
 	if err != nil {
 		return fail("failed_party", err)
 	}
-	srp, err := parseEUI("SRP user", trimmed(r, "srp_user"))
+	srp, err := raapi.ParseEUI("SRP user", trimmed(r, "srp_user"))
 	if err != nil {
 		return fail("srp_user", err)
 	}
@@ -716,7 +697,7 @@ func (c *Console) adtPage(w http.ResponseWriter, r *http.Request, v *view, statu
 		return err
 	}
 	if s := v.Val("sc"); s != "" {
-		sc, err := parseEUI("SC user", s)
+		sc, err := raapi.ParseEUI("SC user", s)
 		if err != nil {
 			return err
 		}
@@ -771,7 +752,7 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *view, s
 		v.Form = map[string]string{}
 	}
 	v.Form["supplier"] = s
-	sup, err := optEUI("supplier user", s)
+	sup, err := raapi.OptEUI("supplier user", s)
 	var ds []ra.Device
 	if err == nil && (s != "" || v.IsRA()) {
 		ds, err = c.svc.ListDevices(ctx(r), v.actor, sup)

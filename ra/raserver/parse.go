@@ -7,33 +7,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/role"
 )
 
 // Parsing of wire values into the RA's types; a bad value gets the RA's
 // error code (the server, not encoding/json, chooses it).
 
-// optEUI parses an optional EUI-64 ("" is the zero ID).
-func optEUI(what, s string) (eui64.ID, error) {
-	if s == "" {
-		return eui64.ID{}, nil
-	}
-	id, err := eui64.Parse(s)
-	if err != nil {
-		return id, fmt.Errorf("%w: %s: %w", ra.ErrInvalidID, what, err)
-	}
-	return id, nil
-}
-
-// reqEUI parses a required EUI-64.
-func reqEUI(what, s string) (eui64.ID, error) {
-	if s == "" {
-		return eui64.ID{}, fmt.Errorf("%w: %s is required", ra.ErrInvalidID, what)
-	}
-	return optEUI(what, s)
-}
+// optEUI and reqEUI read EUI-64 values; raapi owns the rule (the
+// console reads its form fields with the same functions).
+var (
+	optEUI = raapi.OptEUI
+	reqEUI = raapi.ParseEUI
+)
 
 func parseRole(s string) (role.UserRole, error) {
 	r, err := role.Parse(s)
