@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
@@ -37,9 +38,9 @@ func TestBulkRevocationProgress(t *testing.T) {
 		t.Fatalf("confirm: %d %q, want 303 to the job page", w.Code, loc)
 	}
 	var body string
-	for range 200 { // the job commits on its own goroutine
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) { // the job commits on its own goroutine
 		w = e.do("GET", loc, nil, ck, nil, nil)
-		if body = w.Body.String(); !strings.Contains(body, `id="job-state">running`) {
+		if body = w.Body.String(); !strings.Contains(body, `id="job-state">running`) || time.Now().After(deadline) {
 			break
 		}
 	}
