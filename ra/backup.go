@@ -22,11 +22,7 @@ func (s *Service) BackupStore(ctx context.Context, a Actor, start func(size int6
 		}
 		return Authorize(me, ActBackupStore, Target{})
 	})
-	base := s.st
-	if f, ok := base.(feedStore); ok { // the capability is the engine's
-		base = f.Store
-	}
-	b, ok := base.(store.Backuper)
+	b, ok := s.engine.(store.Backuper) // the capability is the engine's, not a wrapper's
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: this store engine has no online backup; for PostgreSQL use pg_dump (docs/operations.md)", ErrBackupUnsupported)
 	}

@@ -25,7 +25,10 @@ type Issuer interface {
 
 // Service is the registration authority. It is safe for concurrent use.
 type Service struct {
-	st     store.Store
+	st store.Store
+	// engine is the store as given to New, without the Service's
+	// wrappers: its optional capabilities (store.Backuper) are asked of it.
+	engine store.Store
 	issuer Issuer
 	access *ownpki.AccessCA
 	now    func() time.Time
@@ -84,7 +87,7 @@ func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option)
 	case access == nil:
 		return nil, fmt.Errorf("%w: ra.New: nil access CA", ErrBadRequest)
 	}
-	s := &Service{st: st, issuer: issuer, access: access, now: time.Now, log: slog.New(slog.DiscardHandler),
+	s := &Service{st: st, engine: st, issuer: issuer, access: access, now: time.Now, log: slog.New(slog.DiscardHandler),
 		bundleMaxAge: DefaultBundleMaxAge}
 	for _, o := range opts {
 		o(s)
