@@ -5,11 +5,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +67,55 @@ type result struct {
 // run at all.
 func run(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
-	return runCmd(t, stdin, smkiBin, args...)
+	r := runCmd(t, stdin, smkiBin, args...)
+	if r.code == 0 && slices.Contains(args, "--json") {
+		checkSnakeJSON(t, args, r.stdout)
+	}
+	return r
+}
+
+// goName is a JSON member name spelled like a Go field (Seq, RevokedAt) or
+// camelCase (revokedAt): never a member of smki's JSON, which is
+// snake_case (issue 15). Map keys that are data (EUI-64s, role codes, file
+// names) do not look like this.
+var goName = regexp.MustCompile(`^([A-Z][a-z]+|[a-z]+[A-Z])[A-Za-z0-9]*$`)
+
+// checkSnakeJSON fails the test if a --json output (one JSON value or
+// several, a line each) has a member named like a Go field.
+func checkSnakeJSON(t *testing.T, args []string, out string) {
+	t.Helper()
+	var walk func(v any) string
+	walk = func(v any) string {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if goName.MatchString(k) {
+					return k
+				}
+				if bad := walk(e); bad != "" {
+					return bad
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if bad := walk(e); bad != "" {
+					return bad
+				}
+			}
+		}
+		return ""
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	for {
+		var v any
+		if dec.Decode(&v) != nil {
+			return // the end, or not JSON: other checks read it
+		}
+		if bad := walk(v); bad != "" {
+			t.Errorf("smki %v: JSON member %q is not snake_case:\n%s", args, bad, out)
+			return
+		}
+	}
 }
 
 // runCmd runs any program with a time bound.

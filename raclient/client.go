@@ -186,7 +186,7 @@ func (c *Client) CreateParty(ctx context.Context, id eui64.ID, name string) (ra.
 
 // ListParties: GET /v1/parties.
 func (c *Client) ListParties(ctx context.Context) ([]ra.Party, error) {
-	var out struct{ Parties []ra.Party }
+	var out raapi.PartyList
 	return out.Parties, c.do(ctx, http.MethodGet, "/v1/parties", nil, &out)
 }
 
@@ -211,7 +211,7 @@ func (c *Client) CreateUser(ctx context.Context, id, partyID eui64.ID, r role.Us
 
 // ListUsers: GET /v1/users[?party_id=].
 func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]ra.User, error) {
-	var out struct{ Users []ra.User }
+	var out raapi.UserList
 	return out.Users, c.do(ctx, http.MethodGet, "/v1/users"+query("party_id", idOrEmpty(partyID)), nil, &out)
 }
 
@@ -225,7 +225,7 @@ func (c *Client) AppointOfficer(ctx context.Context, req ra.OfficerRequest) (ra.
 
 // ListOfficers: GET /v1/officers[?party_id=].
 func (c *Client) ListOfficers(ctx context.Context, partyID eui64.ID) ([]ra.Officer, error) {
-	var out struct{ Officers []ra.Officer }
+	var out raapi.OfficerList
 	return out.Officers, c.do(ctx, http.MethodGet, "/v1/officers"+query("party_id", idOrEmpty(partyID)), nil, &out)
 }
 
@@ -282,7 +282,7 @@ func (c *Client) ListCertificates(ctx context.Context, q ra.CertQuery) ([]ra.Cer
 	if len(v) > 0 {
 		path += "?" + v.Encode()
 	}
-	var out struct{ Certificates []ra.CertInfo }
+	var out raapi.CertificateList
 	return out.Certificates, c.do(ctx, http.MethodGet, path, nil, &out)
 }
 

@@ -24,7 +24,7 @@ func (c *Client) DeclareSoLR(ctx context.Context, req ra.DeclareRequest) (ra.Eve
 
 // ListSoLR: GET /v1/solr-events.
 func (c *Client) ListSoLR(ctx context.Context) ([]ra.SoLREvent, error) {
-	var out struct{ Events []ra.SoLREvent }
+	var out raapi.EventList
 	return out.Events, c.do(ctx, http.MethodGet, "/v1/solr-events", nil, &out)
 }
 
@@ -55,7 +55,7 @@ func (c *Client) SubmitADT(ctx context.Context, file, sig []byte) (ra.ADTRecord,
 
 // ListADT: GET /v1/adt.
 func (c *Client) ListADT(ctx context.Context) ([]ra.ADTRecord, error) {
-	var out struct{ ADT []ra.ADTRecord }
+	var out raapi.ADTList
 	return out.ADT, c.do(ctx, http.MethodGet, "/v1/adt", nil, &out)
 }
 
@@ -67,7 +67,7 @@ func (c *Client) ImportDevices(ctx context.Context, csv []byte) (ra.ImportResult
 
 // ListDevices: GET /v1/devices[?supplier=].
 func (c *Client) ListDevices(ctx context.Context, supplier eui64.ID) ([]ra.Device, error) {
-	var out struct{ Devices []ra.Device }
+	var out raapi.DeviceList
 	return out.Devices, c.do(ctx, http.MethodGet, "/v1/devices"+query("supplier", idOrEmpty(supplier)), nil, &out)
 }
 
@@ -82,9 +82,7 @@ func (c *Client) SetAllowList(ctx context.Context, r role.UserRole, srvs []strin
 
 // Policy: GET /v1/policy.
 func (c *Client) Policy(ctx context.Context) ([]ra.RoleAllowList, error) {
-	var out struct {
-		AllowLists []ra.RoleAllowList `json:"allow_lists"`
-	}
+	var out raapi.AllowLists
 	return out.AllowLists, c.do(ctx, http.MethodGet, "/v1/policy", nil, &out)
 }
 

@@ -1,14 +1,15 @@
 package server
 
 import (
+	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/buildinfo"
+	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/store"
 )
 
@@ -32,15 +33,15 @@ func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *sc
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "{\"status\":\"unavailable\",\"scheduler\":%q}\n", sched.state())
+			json.NewEncoder(w).Encode(raapi.Health{Status: "unavailable", Scheduler: sched.state()})
 			return
 		}
 		arl := "unknown"
 		if s, err := authority.ARLStatus(r.Context()); err == nil {
 			arl = string(s.State)
 		}
-		fmt.Fprintf(w, "{\"status\":\"ok\",\"scheduler\":%q,\"arl\":%q,\"version\":%q,\"revision\":%q}\n",
-			sched.state(), arl, build.Version, build.Revision)
+		json.NewEncoder(w).Encode(raapi.Health{Status: "ok", Scheduler: sched.state(), ARL: arl,
+			Version: build.Version, Revision: build.Revision})
 	})
 	mux.HandleFunc("GET /roots", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")

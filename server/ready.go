@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/store"
 )
 
@@ -109,9 +110,9 @@ func (r *readiness) mount(mux *http.ServeMux, reg prometheus.Registerer) error {
 		reasons := r.check(req.Context())
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		body := map[string]any{"status": "ready"}
+		body := raapi.Readiness{Status: "ready"}
 		if len(reasons) > 0 {
-			body = map[string]any{"status": "not ready", "reasons": reasons}
+			body = raapi.Readiness{Status: "not ready", Reasons: reasons}
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		json.NewEncoder(w).Encode(body)

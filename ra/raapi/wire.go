@@ -76,3 +76,38 @@ type ErrorBody struct {
 		Message string `json:"message"`
 	} `json:"error"`
 }
+
+// The list answers: each a JSON object with one array member, so that an
+// answer can grow members without breaking a client (openapi.yaml).
+
+type PartyList struct {
+	Parties []ra.Party `json:"parties"`
+}
+
+type UserList struct {
+	Users []ra.User `json:"users"`
+}
+
+type OfficerList struct {
+	Officers []ra.Officer `json:"officers"`
+}
+
+type CertificateList struct {
+	Certificates []ra.CertInfo `json:"certificates"`
+}
+
+type EventList struct {
+	Events []ra.SoLREvent `json:"events"`
+}
+
+type ADTList struct {
+	ADT []ra.ADTRecord `json:"adt"`
+}
+
+type DeviceList struct {
+	Devices []ra.Device `json:"devices"`
+}
+
+type AllowLists struct {
+	AllowLists []ra.RoleAllowList `json:"allow_lists"`
+}

@@ -80,7 +80,7 @@ func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a ra.A
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"certificates": cs})
+	writeJSON(w, http.StatusOK, raapi.CertificateList{Certificates: cs})
 	return nil
 }
 

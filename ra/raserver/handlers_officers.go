@@ -36,7 +36,7 @@ func (s *server) listOfficers(w http.ResponseWriter, r *http.Request, a ra.Actor
 	if os == nil {
 		os = []ra.Officer{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"officers": os})
+	writeJSON(w, http.StatusOK, raapi.OfficerList{Officers: os})
 	return nil
 }
 

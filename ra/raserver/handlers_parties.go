@@ -58,7 +58,7 @@ func (s *server) listParties(w http.ResponseWriter, r *http.Request, a ra.Actor)
 	if ps == nil {
 		ps = []ra.Party{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"parties": ps})
+	writeJSON(w, http.StatusOK, raapi.PartyList{Parties: ps})
 	return nil
 }
 
@@ -112,6 +112,6 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, a ra.Actor) e
 	if us == nil {
 		us = []ra.User{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+	writeJSON(w, http.StatusOK, raapi.UserList{Users: us})
 	return nil
 }

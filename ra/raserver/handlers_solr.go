@@ -77,7 +77,7 @@ func (s *server) listSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) er
 	if es == nil {
 		es = []ra.SoLREvent{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": es})
+	writeJSON(w, http.StatusOK, raapi.EventList{Events: es})
 	return nil
 }
 
@@ -131,7 +131,7 @@ func (s *server) listADT(w http.ResponseWriter, r *http.Request, a ra.Actor) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"adt": rs})
+	writeJSON(w, http.StatusOK, raapi.ADTList{ADT: rs})
 	return nil
 }
 
@@ -173,7 +173,7 @@ func (s *server) listDevices(w http.ResponseWriter, r *http.Request, a ra.Actor)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"devices": ds})
+	writeJSON(w, http.StatusOK, raapi.DeviceList{Devices: ds})
 	return nil
 }
 
@@ -199,7 +199,7 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request, a ra.Actor) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"allow_lists": ls})
+	writeJSON(w, http.StatusOK, raapi.AllowLists{AllowLists: ls})
 	return nil
 }
 
