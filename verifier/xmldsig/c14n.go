@@ -107,18 +107,38 @@ func (c *canon) reset(exclusive bool, outCap int) {
 
 // treeOnly makes run build the tree without canonical output: the
 // scanner already wrote the inclusive canonical form in the same pass.
-func (c *canon) treeOnly(nElems int) {
+func (c *canon) treeOnly(nElems, nAttrs int) {
 	c.emit = false
 	c.out = nil
-	c.enableTree(nElems)
+	c.enableTree(nElems, nAttrs)
 }
 
-// enableTree makes run build Elements, sized for at most nElems elements.
-func (c *canon) enableTree(nElems int) {
+// smallTree backs the Element tree of a typical DUIS request (about a
+// dozen elements outside the signature) in one allocation instead of
+// three; the tree outlives Verify, so it is never pooled.
+type smallTree struct {
+	elems [smallTreeElems]Element
+	kids  [smallTreeElems]*Element
+	attrs [smallTreeAttrs]Attr
+}
+
+const (
+	smallTreeElems = 16
+	smallTreeAttrs = 4
+)
+
+// enableTree makes run build Elements, sized for at most nElems elements
+// with nAttrs attributes in all.
+func (c *canon) enableTree(nElems, nAttrs int) {
 	c.build = true
-	c.elems = make([]Element, nElems)
-	c.kids = make([]*Element, nElems)
-	c.eattrs = make([]Attr, len(c.attrs))
+	if nElems <= smallTreeElems && nAttrs <= smallTreeAttrs {
+		t := new(smallTree)
+		c.elems, c.kids, c.eattrs = t.elems[:nElems], t.kids[:nElems], t.attrs[:nAttrs]
+	} else {
+		c.elems = make([]Element, nElems)
+		c.kids = make([]*Element, nElems)
+		c.eattrs = make([]Attr, nAttrs)
+	}
 	c.open = c.openBuf[:0]
 	c.multi = c.multiBuf[:0]
 	c.concat = c.spanBuf[:0]

@@ -52,11 +52,16 @@ type Document struct {
 	sig       int32 // start token of ds:Signature
 	signedInf int32 // start token of ds:SignedInfo
 	excDigest bool  // Reference has the explicit exc-c14n transform
-	digest    [32]byte
-	sigValue  [64]byte
-	keyInfo   KeyInfo
-	issuer    IssuerSerial
-	v         validator
+	// treeElems and treeAttrs size the Element tree Verify builds: the
+	// document's elements and attributes outside ds:Signature.
+	treeElems, treeAttrs int
+	digest               [32]byte
+	sigValue             [64]byte
+	sigDER               [72]byte // sigValue as an ASN.1 ECDSA-Sig-Value, sigDERLen bytes
+	sigDERLen            int
+	keyInfo              KeyInfo
+	issuer               IssuerSerial
+	v                    validator
 }
 
 // KeyInfo returns the signer information the signature carries.
@@ -183,6 +188,13 @@ func checkSignature(sc *scanner, d *Document) error {
 	}
 
 	d.sc, d.sig = sc, sig
+	d.treeElems, d.treeAttrs = sc.nElems, len(sc.attrs)
+	for i := sig; i <= sigEnd; i++ {
+		if t := &toks[i]; t.kind == tStart {
+			d.treeElems--
+			d.treeAttrs -= int(t.attrHi - t.attrLo)
+		}
+	}
 	v := &d.v
 	v.sc = sc
 	if err := v.noAttrs(sig); err != nil {
@@ -211,6 +223,7 @@ func checkSignature(sc *scanner, d *Document) error {
 		return sigErr("SignatureValue is %d bytes, want 64 (raw r||s)", len(sv))
 	}
 	copy(d.sigValue[:], sv)
+	d.sigDERLen = len(rawToDER(&d.sigDER, &d.sigValue))
 	if err := v.keyInfo(d, kids[2]); err != nil {
 		return err
 	}

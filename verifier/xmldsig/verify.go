@@ -32,12 +32,12 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	if !d.excDigest && d.sc.sigCut == d.sig {
 		// The scan wrote the inclusive canonical form, signature cut out,
 		// from the very tokens the tree is now built from.
-		c.treeOnly(d.sc.nElems)
+		c.treeOnly(d.treeElems, d.treeAttrs)
 		root = c.run(0, d.sig)
 		canonical = d.sc.out[:len(d.sc.out):len(d.sc.out)]
 	} else {
 		c.reset(d.excDigest, len(d.sc.s))
-		c.enableTree(d.sc.nElems)
+		c.enableTree(d.treeElems, d.treeAttrs)
 		root = c.run(0, d.sig)
 		canonical = c.out
 	}
@@ -52,7 +52,7 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	c.run(d.signedInf, -1)
 	c.siBuf = c.out[:0]
 	h := sha256.Sum256(c.out)
-	if !ecdsa.VerifyASN1(pub, h[:], rawToDER(&d.sigValue)) {
+	if !ecdsa.VerifyASN1(pub, h[:], d.sigDER[:d.sigDERLen]) {
 		return nil, nil, sigErr("ECDSA signature does not verify")
 	}
 	return root, canonical, nil
@@ -67,11 +67,11 @@ func (d *Document) signedInfoC14N() []byte {
 	return c.out
 }
 
-// rawToDER encodes raw r||s as an ASN.1 ECDSA-Sig-Value for
-// ecdsa.VerifyASN1, without big.Int round trips. A zero or out-of-range
-// component simply fails verification there.
-func rawToDER(raw *[64]byte) []byte {
-	var buf [72]byte
+// rawToDER encodes raw r||s into buf as an ASN.1 ECDSA-Sig-Value for
+// ecdsa.VerifyASN1, without big.Int round trips, and returns it. A zero or
+// out-of-range component simply fails verification there. Parse does it
+// once, into the pooled Document (no allocation per request).
+func rawToDER(buf *[72]byte, raw *[64]byte) []byte {
 	b := append(buf[:0], 0x30, 0)
 	for _, v := range [][]byte{raw[:32], raw[32:]} {
 		for len(v) > 1 && v[0] == 0 {
