@@ -5,11 +5,15 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"go.step.sm/crypto/x509util"
 
@@ -150,8 +154,8 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		Status: store.StatusGood,
 	}
 
-	var tmpl *x509.Certificate
 	var lintDER []byte
+	var linted *x509.Certificate // crypto/x509's parse of lintDER
 	for attempt := 1; ; attempt++ {
 		// Step 2: pick a serial: 16 random octets, positive. Uniqueness is
 		// the store's (CreateIntent refuses a serial any intent or
@@ -161,12 +165,13 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 			return nil, none, err
 		}
 
-		// Step 3: build the to-be-signed certificate from the profile
-		// template (data) and the validated request. Nothing from the CSR
-		// but its public key reaches the certificate.
-		tmpl, err = renderEndEntity(p.csr,
+		// Step 3: build the to-be-signed certificate: the profile
+		// template's TBS for this shape (rendered once, see tbs.go) with
+		// the validated request's values. Nothing from the CSR but its
+		// public key reaches the certificate.
+		tbs, err := c.lint.endEntityTBS(p.csr,
 			endEntityShape{keyUsage: p.spec.keyUsage, policy: OIDOrganisationCertificatePolicy, roleBinding: string(binding)},
-			endEntity{serial: serial, rawSubject: subject, notBefore: notBefore, notAfter: notAfter, subjectKeyID: skid})
+			endEntity{serial: serial, rawSubject: subject, notBefore: notBefore, notAfter: notAfter, subjectKeyID: skid}, c.issuing)
 		if err != nil {
 			return nil, none, err
 		}
@@ -175,7 +180,7 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		// issuer (same name and key identifier) and run zlint's RFC 5280
 		// lints and the SMKI profile lints. The CA key never signs a
 		// certificate that failed a lint.
-		if lintDER, err = c.lint.certificate(tmpl, p.csr.PublicKey, c.issuing); err != nil {
+		if lintDER, linted, err = c.lint.tbsCertificate(tbs); err != nil {
 			return nil, none, err
 		}
 
@@ -220,7 +225,7 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	// re-parses its output with crypto/x509, which refuses the BIT STRING
 	// x500UniqueIdentifier every SMKI subject carries (see
 	// internal/dccx509); dccx509 parses the result, once.
-	cert, err := c.signLinted(lintDER)
+	cert, err := c.signLinted(lintDER, linted)
 	if err != nil {
 		c.failIntent(ctx, rec.Serial, err)
 		return nil, none, fmt.Errorf("%w: signing %s: %v", ErrSigning, rec.Serial, err)
@@ -371,8 +376,10 @@ func refusal(err error) bool {
 // stand-in issuer, which has the Issuing OCA's name and key identifier)
 // with the issuing CA's key, checks the signature verifies under the
 // Issuing OCA's certificate, and returns the parsed certificate. The TBS
-// is not rebuilt: what was linted is byte for byte what is signed.
-func (c *CA) signLinted(lintDER []byte) (*x509.Certificate, error) {
+// is not rebuilt: what was linted is byte for byte what is signed. linted,
+// if not nil, is crypto/x509's parse of lintDER: the signed certificate's
+// is the same but for its signature, so it is not parsed again.
+func (c *CA) signLinted(lintDER []byte, linted *x509.Certificate) (*x509.Certificate, error) {
 	tbs, _, err := splitSigned(lintDER)
 	if err != nil {
 		return nil, fmt.Errorf("the linted certificate: %w", err)
@@ -381,7 +388,32 @@ func (c *CA) signLinted(lintDER []byte) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dccx509.ParseCertificate(der)
+	if linted == nil {
+		return dccx509.ParseCertificate(der)
+	}
+	return withSignature(linted, der)
+}
+
+// withSignature returns parsed (crypto/x509's parse of a certificate) as
+// the parse of der, the same TBSCertificate and signature algorithm with
+// another signature: every field but Raw, RawTBSCertificate and Signature
+// comes from the TBS and the algorithm, which are unchanged.
+// TestWithSignatureEqualsParse holds it to a fresh parse.
+func withSignature(parsed *x509.Certificate, der []byte) (*x509.Certificate, error) {
+	in := cryptobyte.String(der)
+	var outer, tbs, alg cryptobyte.String
+	var sig asn1.BitString
+	if !in.ReadASN1(&outer, cbasn1.SEQUENCE) || !in.Empty() || !outer.ReadASN1Element(&tbs, cbasn1.SEQUENCE) ||
+		!outer.ReadASN1Element(&alg, cbasn1.SEQUENCE) || !outer.ReadASN1BitString(&sig) || !outer.Empty() {
+		return nil, errors.New("the signed certificate is not DER")
+	}
+	if !bytes.Equal(tbs, parsed.RawTBSCertificate) || !bytes.Equal(alg, ecdsaWithSHA256AlgID) ||
+		parsed.SignatureAlgorithm != x509.ECDSAWithSHA256 {
+		return nil, errors.New("the signed certificate is not the linted one")
+	}
+	cp := *parsed
+	cp.Raw, cp.RawTBSCertificate, cp.Signature = der, tbs, sig.RightAlign()
+	return &cp, nil
 }
 
 // ecdsaWithSHA256AlgID is the DER AlgorithmIdentifier crypto/x509 writes

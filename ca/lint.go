@@ -34,10 +34,12 @@ var disabledLints = []string{
 // signs (Issue checks that), without the real key ever signing something
 // that failed.
 type linter struct {
-	key      *ecdsa.PrivateKey
-	rfc      lint.Registry // RFC 5280/5480/3279 lints, minus disabledLints
-	smki     lint.Registry // e_smki_* lints
-	warnings func(kind, name, details string)
+	key  *ecdsa.PrivateKey
+	rfc  lint.Registry // RFC 5280/5480/3279 lints, minus disabledLints
+	smki lint.Registry // e_smki_* lints
+	// The registries' certificate lints, listed once.
+	rfcLints, smkiLints []*lint.CertificateLint
+	warnings            func(kind, name, details string)
 }
 
 func newLinter(warn func(kind, name, details string)) (*linter, error) {
@@ -63,7 +65,8 @@ func newLinter(warn func(kind, name, details string)) (*linter, error) {
 	if warn == nil {
 		warn = func(string, string, string) {}
 	}
-	return &linter{key: key, rfc: rfc, smki: smki, warnings: warn}, nil
+	return &linter{key: key, rfc: rfc, smki: smki, warnings: warn,
+		rfcLints: rfc.CertificateLints().Lints(), smkiLints: smki.CertificateLints().Lints()}, nil
 }
 
 // standIn is the lint issuer: the real issuer's name and key identifier
@@ -92,6 +95,19 @@ func (l *linter) certificateRFC(tmpl *x509.Certificate, pub any, issuer *x509.Ce
 }
 
 func (l *linter) lintCertificate(tmpl *x509.Certificate, pub any, issuer *x509.Certificate, smki bool) ([]byte, error) {
+	der, err := l.createCertificate(tmpl, pub, issuer)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.lintDER(der, smki); err != nil {
+		return nil, err
+	}
+	return der, nil
+}
+
+// createCertificate is x509.CreateCertificate of tmpl (for pub) signed with
+// the throwaway key under the stand-in for issuer (nil: self-signed).
+func (l *linter) createCertificate(tmpl *x509.Certificate, pub any, issuer *x509.Certificate) ([]byte, error) {
 	parent := tmpl
 	if issuer != nil {
 		parent = l.standIn(issuer)
@@ -104,24 +120,67 @@ func (l *linter) lintCertificate(tmpl *x509.Certificate, pub any, issuer *x509.C
 	if err != nil {
 		return nil, fmt.Errorf("%w: building the lint certificate: %v", ErrLint, err)
 	}
+	return der, nil
+}
+
+// tbsCertificate signs tbs (an Organisation Certificate's TBS assembled by
+// endEntityTBS) with the throwaway key and lints the result with the RFC
+// and SMKI lints. It returns the lint certificate's DER and crypto/x509's
+// parse of it, the one parse issuance makes (withSignature turns it into
+// the signed certificate's).
+func (l *linter) tbsCertificate(tbs []byte) ([]byte, *x509.Certificate, error) {
+	digest := sha256.Sum256(tbs)
+	sig, err := ecdsa.SignASN1(rand.Reader, l.key, digest[:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: signing the lint certificate: %v", ErrLint, err)
+	}
+	der, err := signedDER(tbs, sig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: building the lint certificate: %v", ErrLint, err)
+	}
+	c, err := l.lintDER(der, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return der, c, nil
+}
+
+// lintDER lints a lint certificate with the RFC lints and, if smki, the
+// SMKI lints, and returns crypto/x509's parse of it.
+func (l *linter) lintDER(der []byte, smki bool) (*x509.Certificate, error) {
 	zc, err := zx509.ParseCertificate(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: zcrypto cannot parse the certificate: %v", ErrLint, err)
 	}
-	sets := []*zlint.ResultSet{zlint.LintCertificateEx(zc, l.rfc)}
+	c, err := dccx509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: crypto/x509 cannot parse the certificate: %v", ErrLint, err)
+	}
+	sets := []*zlint.ResultSet{runLints(zc, l.rfcLints, l.rfc)}
 	if smki {
 		// The SMKI lints read crypto/x509's view of the certificate:
 		// parsed once here for all of them (see zlintAdapter.Execute).
-		if c, err := dccx509.ParseCertificate(der); err == nil {
-			parsedForLint.Store(zc, c)
-			defer parsedForLint.Delete(zc)
-		}
-		sets = append(sets, zlint.LintCertificateEx(zc, l.smki))
+		parsedForLint.Store(zc, c)
+		defer parsedForLint.Delete(zc)
+		sets = append(sets, runLints(zc, l.smkiLints, l.smki))
 	}
 	if err := l.verdict("certificate", sets...); err != nil {
 		return nil, err
 	}
-	return der, nil
+	return c, nil
+}
+
+// runLints is zlint.LintCertificateEx with the registry's lints listed
+// once (by newLinter), not sorted again for every certificate.
+func runLints(zc *zx509.Certificate, lints []*lint.CertificateLint, reg lint.Registry) *zlint.ResultSet {
+	rs := &zlint.ResultSet{Results: make(map[string]*lint.LintResult, len(lints))}
+	cfg := reg.GetConfiguration()
+	for _, lt := range lints {
+		res := lt.Execute(zc, cfg)
+		res.LintMetadata = lt.LintMetadata
+		rs.Results[lt.Name] = res
+	}
+	return rs
 }
 
 // revocationListTBS signs a TBSCertList with the throwaway key and lints

@@ -112,7 +112,7 @@ func (c *CA) IssueOCSPResponder(ctx context.Context, pub crypto.PublicKey, name 
 	}
 
 	// Steps 6-7: sign; the signed TBS must be the linted one.
-	cert, err := c.signLinted(lintDER)
+	cert, err := c.signLinted(lintDER, nil)
 	if err != nil {
 		c.failIntent(ctx, rec.Serial, err)
 		return nil, fmt.Errorf("%w: signing %s: %v", ErrSigning, rec.Serial, err)
