@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -94,7 +96,7 @@ func (t accessTx) PutOfficer(o store.Officer) error {
 			reason = accessRemoved
 		}
 		if reason != "" {
-			if err := putJSON(t.Tx, kindAccessRevoked, old.CertSerial, accessRevoked{Officer: o.ID, At: t.now().UTC(), Reason: reason}); err != nil {
+			if err := records.Put(t.Tx, kindAccessRevoked, old.CertSerial, accessRevoked{Officer: o.ID, At: t.now().UTC(), Reason: reason}); err != nil {
 				return err
 			}
 			*t.changed = true
@@ -170,7 +172,7 @@ func (s *Service) RefreshAccess(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return storeErr("access CRL", err)
+		return raerr.FromStore("access CRL", err)
 	}
 	serials := make([]string, 0, len(revoked))
 	for sn := range revoked {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -25,7 +27,7 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 	f, sc, sup, err := adtfile.Parse(file)
 	subject := "adt"
 	if err == nil {
-		subject = "adt:" + adtKey(sc, sup)
+		subject = "adt:" + records.ADTKey(sc, sup)
 	}
 	if err == nil {
 		err = adtfile.Verify(a.cert, file, sig)
@@ -39,10 +41,10 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 	err = s.change(ctx, a, ActSubmitADT, subject, func(tx store.Tx, me store.Officer) (string, error) {
 		scUser, err := tx.GetUser(sc.String())
 		if err != nil {
-			if errIsNotFound(err) {
+			if records.IsNotFound(err) {
 				return "", fmt.Errorf("%w: SC user %s is unknown", ErrADTUser, sc)
 			}
-			return "", storeErr("user "+sc.String(), err)
+			return "", raerr.FromStore("user "+sc.String(), err)
 		}
 		if err := Authorize(me, ActSubmitADT, Target{PartyID: scUser.PartyID}); err != nil {
 			return "", err
@@ -52,15 +54,15 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 		}
 		supUser, err := tx.GetUser(sup.String())
 		if err != nil {
-			if errIsNotFound(err) {
+			if records.IsNotFound(err) {
 				return "", fmt.Errorf("%w: supplier user %s is unknown", ErrADTUser, sup)
 			}
-			return "", storeErr("user "+sup.String(), err)
+			return "", raerr.FromStore("user "+sup.String(), err)
 		}
-		if !isSupplierRole(supUser.Role) || supUser.PartyID == scUser.PartyID {
+		if !records.IsSupplierRole(supUser.Role) || supUser.PartyID == scUser.PartyID {
 			return "", fmt.Errorf("%w: %s (%s) is not a supplier user of another party", ErrADTUser, sup, supUser.Role)
 		}
-		allowed, _, err := allowListTx(tx, role.SoLRContingency)
+		allowed, _, err := records.EffectiveSRVs(tx, role.SoLRContingency)
 		if err != nil {
 			return "", err
 		}
@@ -71,7 +73,7 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 		}
 		out = ADTRecord{SCUser: sc, SupplierUser: sup, Thresholds: f.Thresholds, SubmittedBy: me.ID,
 			SubmittedAt: s.now().UTC(), SHA256: hex.EncodeToString(sum[:]), File: file, Signature: sig, SignerCert: a.cert.Raw}
-		if err := putJSON(tx, kindADT, adtKey(sc, sup), out); err != nil {
+		if err := records.Put(tx, records.KindADT, records.ADTKey(sc, sup), out); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("sc_user=%s supplier_user=%s srvs=%d sha256=%s", sc, sup, len(f.Thresholds), out.SHA256), nil
@@ -95,7 +97,7 @@ func (s *Service) ListADT(ctx context.Context, a Actor) ([]ADTRecord, error) {
 		if err := Authorize(me, ActReadADT, Target{PartyID: pid}); err != nil {
 			return err
 		}
-		all, err := listJSON[ADTRecord](tx, kindADT)
+		all, err := records.List[ADTRecord](tx, records.KindADT)
 		if err != nil {
 			return err
 		}

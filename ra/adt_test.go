@@ -7,6 +7,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/ra/records"
 )
 
 func TestSubmitADT(t *testing.T) {
@@ -50,7 +51,7 @@ func TestSubmitADT(t *testing.T) {
 		}
 		_, err := s.svc.SubmitADT(ctx, tc.who, tc.file, sig)
 		s.wantRefusal(err, tc.want, ActSubmitADT)
-		if n := s.records(kindADT); n != 0 {
+		if n := s.records(records.KindADT); n != 0 {
 			t.Fatalf("%s: %d ADT records after a refusal", tc.name, n)
 		}
 	}

@@ -2,23 +2,14 @@ package ra
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/smki/smki/bundle/policy"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
-
-// RoleAllowList is one role's effective allow-list: the stored override
-// (Source "store") or the DUIS matrix default (Source "default").
-type RoleAllowList struct {
-	Role   role.UserRole `json:"role"`
-	SRVs   []string      `json:"srvs"`
-	Source string        `json:"source"`
-	SetBy  string        `json:"set_by,omitempty"`
-}
 
 // SetAllowList replaces role r's Service Reference Variant allow-list
 // (R3: configuration, not code). Only SC's list is configurable: the DUIS
@@ -45,12 +36,12 @@ func (s *Service) SetAllowList(ctx context.Context, a Actor, r role.UserRole, sr
 		if err := Authorize(me, ActSetAllowList, Target{}); err != nil {
 			return "", err
 		}
-		old, src, err := allowListTx(tx, r)
+		old, src, err := records.EffectiveSRVs(tx, r)
 		if err != nil {
 			return "", err
 		}
 		rec := AllowList{Role: r, SRVs: srvs, SetBy: me.ID, SetAt: s.now().UTC()}
-		if err := putJSON(tx, kindAllowList, string(r), rec); err != nil {
+		if err := records.Put(tx, records.KindAllowList, string(r), rec); err != nil {
 			return "", err
 		}
 		out = RoleAllowList{Role: r, SRVs: srvs, Source: "store", SetBy: me.ID}
@@ -68,7 +59,7 @@ func (s *Service) Policy(ctx context.Context, a Actor) ([]RoleAllowList, error) 
 		}
 		out = nil
 		for _, r := range role.All() {
-			l, err := effectiveAllowList(tx, r)
+			l, err := records.EffectiveAllowList(tx, r)
 			if err != nil {
 				return err
 			}
@@ -77,26 +68,4 @@ func (s *Service) Policy(ctx context.Context, a Actor) ([]RoleAllowList, error) 
 		return nil
 	})
 	return out, err
-}
-
-// allowListTx returns role r's effective list and its source.
-func allowListTx(tx store.Tx, r role.UserRole) ([]string, string, error) {
-	l, err := effectiveAllowList(tx, r)
-	return l.SRVs, l.Source, err
-}
-
-func effectiveAllowList(tx store.Tx, r role.UserRole) (RoleAllowList, error) {
-	var rec AllowList
-	err := getJSON(tx, kindAllowList, string(r), &rec)
-	switch {
-	case err == nil:
-		return RoleAllowList{Role: r, SRVs: rec.SRVs, Source: "store", SetBy: rec.SetBy}, nil
-	case errors.Is(err, store.ErrNotFound):
-		l := policy.Default().AllowList(r)
-		if l == nil {
-			l = []string{}
-		}
-		return RoleAllowList{Role: r, SRVs: l, Source: "default"}, nil
-	}
-	return RoleAllowList{}, err
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 )
 
@@ -28,7 +29,7 @@ func TestSetAllowList(t *testing.T) {
 	for _, tc := range tests {
 		_, err := s.svc.SetAllowList(ctx, tc.who, tc.role, tc.srvs)
 		s.wantRefusal(err, tc.want, ActSetAllowList)
-		if n := s.records(kindAllowList); n != 0 {
+		if n := s.records(records.KindAllowList); n != 0 {
 			t.Fatalf("%s: %d allow-lists stored after a refusal", tc.name, n)
 		}
 	}

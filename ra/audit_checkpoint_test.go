@@ -18,6 +18,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/auditcheck"
+	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/role"
@@ -360,7 +361,7 @@ func TestLastAuditEntry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tx := &countingTx{rewriteTx: rewriteTx{entries: tc.entries}}
-			got, ok, err := lastAuditEntry(tx)
+			got, ok, err := records.LastAuditEntry(tx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -427,7 +428,7 @@ func BenchmarkLastAuditEntry(b *testing.B) {
 		start := time.Now()
 		for b.Loop() {
 			if err := e.st.View(ctx, func(tx store.Tx) error {
-				_, ok, err := lastAuditEntry(tx)
+				_, ok, err := records.LastAuditEntry(tx)
 				if err == nil && !ok {
 					err = errors.New("no head")
 				}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -66,13 +67,13 @@ func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 		if b.RevocationSeq, err = tx.RevocationSeq(); err != nil {
 			return err
 		}
-		if b.PartySeq, err = partySeq(tx); err != nil {
+		if b.PartySeq, err = records.PartySeq(tx); err != nil {
 			return err
 		}
-		if b.RevokedParties, err = partyRevocations(tx); err != nil {
+		if b.RevokedParties, err = records.PartyRevocations(tx); err != nil {
 			return err
 		}
-		if head, ok, err := lastAuditEntry(tx); err != nil {
+		if head, ok, err := records.LastAuditEntry(tx); err != nil {
 			return err
 		} else if ok {
 			b.AuditHead = &bundle.AuditHead{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash)}
@@ -80,7 +81,7 @@ func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 		if err := bundleDirectory(tx, b); err != nil {
 			return err
 		}
-		sc, _, err := allowListTx(tx, role.SoLRContingency)
+		sc, _, err := records.EffectiveSRVs(tx, role.SoLRContingency)
 		if err != nil {
 			return err
 		}
@@ -88,14 +89,14 @@ func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
 		if err := bundleEvents(tx, b); err != nil {
 			return err
 		}
-		adts, err := listJSON[ADTRecord](tx, kindADT)
+		adts, err := records.List[ADTRecord](tx, records.KindADT)
 		if err != nil {
 			return err
 		}
 		for _, r := range adts {
 			b.ADT = append(b.ADT, adtScope(r))
 		}
-		devs, err := listDevices(tx)
+		devs, err := records.ListDevices(tx)
 		if err != nil {
 			return err
 		}
@@ -137,7 +138,7 @@ func bundleDirectory(tx store.Tx, b *bundle.Bundle) error {
 }
 
 func bundleEvents(tx store.Tx, b *bundle.Bundle) error {
-	events, err := listJSON[SoLREvent](tx, kindEvent)
+	events, err := records.List[SoLREvent](tx, records.KindEvent)
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func bundleEvents(tx store.Tx, b *bundle.Bundle) error {
 		if e.State == bundle.EventDeclared || e.ApprovedAt == nil {
 			continue // never approved: authorises nothing
 		}
-		sups, err := supplierUsers(tx, e.FailedParty)
+		sups, err := records.SupplierUsers(tx, e.FailedParty)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) GetUser(ctx context.Context, a Actor, id eui64.ID) (User, erro
 	err := s.read(ctx, a, ActReadParty, "user:"+id.String(), func(tx store.Tx, me store.Officer) error {
 		u, err := tx.GetUser(id.String())
 		if err != nil {
-			return hidden(me, "user", id.String(), storeErr("user "+id.String(), err))
+			return hidden(me, "user", id.String(), raerr.FromStore("user "+id.String(), err))
 		}
 		if err := authorizeRead(me, u.PartyID); err != nil {
 			return hidden(me, "user", id.String(), err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -43,14 +45,14 @@ const maxLineage = 10000
 // or the officer itself, which renews its own).
 func recordCustody(tx store.Tx, id, custodian, serial, src string) error {
 	var c custody
-	if err := getJSON(tx, kindCustody, id, &c); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := records.Get(tx, kindCustody, id, &c); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if custodian != "" && custodian != id && (len(c.Custodians) == 0 || c.Custodians[len(c.Custodians)-1] != custodian) {
 		c.Custodians = append(c.Custodians, custodian)
 	}
 	c.Serial, c.KeySource = serial, src
-	return putJSON(tx, kindCustody, id, c)
+	return records.Put(tx, kindCustody, id, c)
 }
 
 // custodyLine returns officer id and every officer in its appointment and
@@ -77,11 +79,11 @@ func custodyLine(tx store.Tx, id string) ([]string, error) {
 			continue // a declarer removed from the store entirely: nothing above it is known
 		}
 		if err != nil {
-			return nil, storeErr("officer "+cur, err)
+			return nil, raerr.FromStore("officer "+cur, err)
 		}
 		queue = append(queue, o.AppointedBy)
 		var c custody
-		switch err := getJSON(tx, kindCustody, cur, &c); {
+		switch err := records.Get(tx, kindCustody, cur, &c); {
 		case err == nil:
 			queue = append(queue, c.Custodians...)
 		case !errors.Is(err, store.ErrNotFound):
@@ -96,7 +98,7 @@ func custodyLine(tx store.Tx, id string) ([]string, error) {
 // record, or a record of another serial) is false: fail closed.
 func holderMadeKey(tx store.Tx, o store.Officer) (bool, error) {
 	var c custody
-	err := getJSON(tx, kindCustody, o.ID, &c)
+	err := records.Get(tx, kindCustody, o.ID, &c)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -1,10 +1,7 @@
 package ra
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -13,6 +10,8 @@ import (
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -67,8 +66,8 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 					return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, rerr)
 				}
 			}
-			old, err := getDevice(tx, r.Device)
-			notFound := errIsNotFound(err)
+			old, err := records.GetDevice(tx, r.Device)
+			notFound := records.IsNotFound(err)
 			if err != nil && !notFound {
 				return "", err
 			}
@@ -83,7 +82,7 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 				res.Changed++
 			}
 			d := Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now, Registrations: regs}
-			if err := tx.PutRecord(kindDevice, r.Device.String(), encodeDevice(d)); err != nil {
+			if err := tx.PutRecord(records.KindDevice, r.Device.String(), records.EncodeDevice(d)); err != nil {
 				return "", fmt.Errorf("%w: device %s: %w", ErrInternal, r.Device, err)
 			}
 		}
@@ -98,12 +97,12 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 func checkSupplierUser(tx store.Tx, id eui64.ID) error {
 	u, err := tx.GetUser(id.String())
 	if err != nil {
-		if errIsNotFound(err) {
+		if records.IsNotFound(err) {
 			return fmt.Errorf("supplier user %s is unknown", id)
 		}
 		return err
 	}
-	if !isSupplierRole(u.Role) {
+	if !records.IsSupplierRole(u.Role) {
 		return fmt.Errorf("user %s has User Role %s, not a supplier role (IS, ES, GS)", id, u.Role)
 	}
 	return nil
@@ -113,7 +112,7 @@ func checkSupplierUser(tx store.Tx, id eui64.ID) error {
 func checkRegistrant(tx store.Tx, c policy.Capacity, id eui64.ID) error {
 	u, err := tx.GetUser(id.String())
 	if err != nil {
-		if errIsNotFound(err) {
+		if records.IsNotFound(err) {
 			return fmt.Errorf("%s user %s is unknown", c, id)
 		}
 		return err
@@ -180,7 +179,7 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) (
 		if !supplier.IsZero() {
 			u, err := tx.GetUser(supplier.String())
 			if err != nil {
-				return storeErr("user "+supplier.String(), err)
+				return raerr.FromStore("user "+supplier.String(), err)
 			}
 			pid = u.PartyID
 		}
@@ -190,7 +189,7 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) (
 		if err := Authorize(me, ActReadDevices, Target{PartyID: pid}); err != nil {
 			return err
 		}
-		all, err := listDevices(tx)
+		all, err := records.ListDevices(tx)
 		if err != nil {
 			return err
 		}
@@ -203,103 +202,4 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) (
 		return nil
 	})
 	return out, err
-}
-
-// Device records are the one record kind that grows to millions and is
-// read whole for every bundle, so they use a fixed binary layout rather
-// than JSON (decoding JSON dominated the bundle export): device (8 bytes),
-// supplier user (8), SMETS (1), import time in Unix nanoseconds (8, big
-// endian), then the importing officer's ID; with registrations, a NUL
-// (never in an officer ID, so older records without it read the same)
-// and per registration its capacity's index in policy.Capacities (1
-// byte), its user (8) and its From in Unix nanoseconds (8; 0 for none).
-const deviceRecordFixed = 8 + 8 + 1 + 8
-
-const deviceRegistrationSize = 1 + 8 + 8
-
-func encodeDevice(d Device) []byte {
-	b := make([]byte, 0, deviceRecordFixed+len(d.ImportedBy)+1+len(d.Registrations)*deviceRegistrationSize)
-	b = append(b, d.Device[:]...)
-	b = append(b, d.SupplierUser[:]...)
-	b = append(b, byte(d.SMETS))
-	b = binary.BigEndian.AppendUint64(b, uint64(d.ImportedAt.UnixNano()))
-	b = append(b, d.ImportedBy...)
-	if len(d.Registrations) == 0 {
-		return b
-	}
-	b = append(b, 0)
-	for _, r := range d.Registrations {
-		b = append(b, byte(slices.Index(policy.Capacities(), r.Capacity)))
-		b = append(b, r.User[:]...)
-		var from uint64
-		if !r.From.IsZero() {
-			from = uint64(r.From.UnixNano())
-		}
-		b = binary.BigEndian.AppendUint64(b, from)
-	}
-	return b
-}
-
-func decodeDevice(b []byte) (Device, error) {
-	var d Device
-	if len(b) < deviceRecordFixed {
-		return d, fmt.Errorf("%w: device record of %d bytes", ErrInternal, len(b))
-	}
-	copy(d.Device[:], b[0:8])
-	copy(d.SupplierUser[:], b[8:16])
-	d.SMETS = int(b[16])
-	d.ImportedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[17:25]))).UTC()
-	rest := b[25:]
-	nul := bytes.IndexByte(rest, 0)
-	if nul < 0 {
-		d.ImportedBy = string(rest)
-		return d, nil
-	}
-	d.ImportedBy = string(rest[:nul])
-	regs := rest[nul+1:]
-	if len(regs)%deviceRegistrationSize != 0 || len(regs) == 0 {
-		return d, fmt.Errorf("%w: device record with %d bytes of registrations", ErrInternal, len(regs))
-	}
-	caps := policy.Capacities()
-	for ; len(regs) > 0; regs = regs[deviceRegistrationSize:] {
-		if int(regs[0]) >= len(caps) {
-			return d, fmt.Errorf("%w: device record with capacity %d", ErrInternal, regs[0])
-		}
-		r := bundle.Registration{Capacity: caps[regs[0]]}
-		copy(r.User[:], regs[1:9])
-		if n := binary.BigEndian.Uint64(regs[9:17]); n != 0 {
-			r.From = time.Unix(0, int64(n)).UTC()
-		}
-		d.Registrations = append(d.Registrations, r)
-	}
-	return d, nil
-}
-
-// getDevice reads one device record (store.ErrNotFound if none).
-func getDevice(tx store.Tx, id eui64.ID) (Device, error) {
-	b, err := tx.GetRecord(kindDevice, id.String())
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return Device{}, err
-		}
-		return Device{}, fmt.Errorf("%w: device %s: %w", ErrInternal, id, err)
-	}
-	return decodeDevice(b)
-}
-
-// listDevices returns the whole registry in device-ID order.
-func listDevices(tx store.Tx) ([]Device, error) {
-	recs, err := tx.ListRecords(kindDevice, "", 0)
-	if err != nil {
-		return nil, fmt.Errorf("%w: list devices: %w", ErrInternal, err)
-	}
-	out := make([]Device, 0, len(recs))
-	for _, r := range recs {
-		d, err := decodeDevice(r.Value)
-		if err != nil {
-			return nil, fmt.Errorf("device %s: %w", r.ID, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 )
 
@@ -18,7 +19,7 @@ func TestImportDevices(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t) // imports three devices
 	ctx := context.Background()
-	before := s.records(kindDevice)
+	before := s.records(records.KindDevice)
 	newDev := "00-DB-12-34-56-78-90-C0"
 	tests := []struct {
 		name string
@@ -39,7 +40,7 @@ func TestImportDevices(t *testing.T) {
 		if tc.line != "" && !strings.Contains(err.Error(), tc.line) {
 			t.Fatalf("%s: %v does not name %s", tc.name, err, tc.line)
 		}
-		if n := s.records(kindDevice); n != before {
+		if n := s.records(records.KindDevice); n != before {
 			t.Fatalf("%s: %d devices after a refusal, want %d (all or nothing)", tc.name, n, before)
 		}
 	}
@@ -69,26 +70,6 @@ func TestImportDevices(t *testing.T) {
 		if err != nil || len(ds) != tc.want {
 			t.Fatalf("ListDevices(%s, %s) = %d, %v; want %d", tc.who.ID(), tc.supplier, len(ds), err, tc.want)
 		}
-	}
-}
-
-func TestDeviceRecordRoundTrip(t *testing.T) {
-	t.Parallel()
-	at := testStart.Add(1234567 * time.Nanosecond)
-	for _, d := range []Device{
-		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A0"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 2, ImportedBy: "admin", ImportedAt: at},
-		{Device: eui64.MustParse("FF-FF-FF-FF-FF-FF-FF-FF"), SupplierUser: eui64.MustParse("00-00-00-00-00-00-00-01"), SMETS: 1, ImportedAt: at},
-		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A1"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 2, ImportedBy: "admin", ImportedAt: at,
-			Registrations: []bundle.Registration{{Capacity: policy.NetworkOperator, User: eui64.MustParse("90-B3-D5-1F-30-05-00-01")},
-				{Capacity: policy.SupplierAgent, User: eui64.MustParse("90-B3-D5-1F-30-05-00-02"), From: at}}},
-	} {
-		got, err := decodeDevice(encodeDevice(d))
-		if err != nil || !reflect.DeepEqual(got, d) {
-			t.Fatalf("round trip %+v -> %+v, %v", d, got, err)
-		}
-	}
-	if _, err := decodeDevice(make([]byte, deviceRecordFixed-1)); CodeOf(err) != ErrInternal.Error() {
-		t.Fatalf("short record: %v", err)
 	}
 }
 

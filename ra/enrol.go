@@ -9,6 +9,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -154,7 +155,7 @@ func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (e
 	// finding 7, hidden).
 	u, err := tx.GetUser(req.UserID.String())
 	if err != nil {
-		return enrolPlan{}, hidden(me, "user ID", req.UserID.String(), storeErr("user "+req.UserID.String(), err))
+		return enrolPlan{}, hidden(me, "user ID", req.UserID.String(), raerr.FromStore("user "+req.UserID.String(), err))
 	}
 	if err := Authorize(me, ActEnrol, Target{PartyID: u.PartyID}); err != nil {
 		return enrolPlan{}, hidden(me, "user ID", req.UserID.String(), err)
@@ -202,7 +203,7 @@ func stillActive(userID string) func(store.Tx) error {
 	return func(tx store.Tx) error {
 		u, err := tx.GetUser(userID)
 		if err != nil {
-			return storeErr("user "+userID, err)
+			return raerr.FromStore("user "+userID, err)
 		}
 		return activeUserAndParty(tx, u)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
@@ -15,13 +16,8 @@ import (
 
 // Revocation feed limits (GET /v1/revocations, docs/api.md).
 const (
-	// DefaultFeedPageBytes sizes a feed page: entries are added while
-	// their JSON stays within it, so a page is a few MiB whatever the
-	// issuer names, and its envelope (base64, 4/3 of it, plus the chain)
-	// stays well under bundle.MaxFeedSize (16 MiB). A follower that is
-	// further behind gets several pages in a row: Seq tells it where the
-	// page ended. About 45,000 entries of the Issuing OCA fit.
-	DefaultFeedPageBytes = 8 << 20
+	// DefaultFeedPageBytes sizes a feed page (feedhub.DefaultPageBytes).
+	DefaultFeedPageBytes = feedhub.DefaultPageBytes
 	// feedChunk is how many entries a page reads from the store at a
 	// time while filling its byte budget.
 	feedChunk = 8192
@@ -31,10 +27,8 @@ const (
 	// timeout of raclient.Client and of common proxies.
 	MaxFeedWait = 50 * time.Second
 	// DefaultFeedPoll is how often a held request looks at the store's
-	// revocation sequence. Revocations made through this Service wake it
-	// at once; the poll is for those committed by other instances over
-	// the same PostgreSQL database.
-	DefaultFeedPoll = 100 * time.Millisecond
+	// revocation sequence (feedhub.DefaultPoll).
+	DefaultFeedPoll = feedhub.DefaultPoll
 )
 
 // WithFeedTuning sets a cap on the entries of one feed page (default:
@@ -44,10 +38,10 @@ const (
 func WithFeedTuning(pageSize int, poll time.Duration) Option {
 	return func(s *Service) {
 		if pageSize > 0 {
-			s.feed.pageSize = pageSize
+			s.feed.PageSize = pageSize
 		}
 		if poll > 0 {
-			s.feed.poll = poll
+			s.feed.Poll = poll
 		}
 	}
 }
@@ -100,14 +94,14 @@ func (s *Service) Feed(ctx context.Context, a Actor, q FeedQuery) ([]byte, error
 	if err := s.authorizeFeed(ctx, a); err != nil {
 		return nil, err
 	}
-	timer := s.feed.timer(wait)
+	timer := s.feed.Timer(wait)
 	defer timer.Stop()
-	drain := s.feed.draining()
+	drain := s.feed.Draining()
 	for expired := false; ; {
 		// Take the wake-up channel before reading the store, so that a
 		// revocation or party-status change committing in between is
 		// never missed.
-		changed := s.feed.changed()
+		changed := s.feed.Changed()
 		page, err := s.feedPage(ctx, since, q.Parties)
 		if err != nil {
 			return nil, err
@@ -120,7 +114,7 @@ func (s *Service) Feed(ctx context.Context, a Actor, q FeedQuery) ([]byte, error
 			}
 			return env, nil
 		}
-		release := s.feed.hold(s.st, s.log)
+		release := s.feed.Hold(s.st, s.log)
 		select {
 		case <-changed:
 		case <-timer.C:
@@ -139,9 +133,7 @@ func (s *Service) Feed(ctx context.Context, a Actor, q FeedQuery) ([]byte, error
 // Service is holding (long-polling) now: for tests and metrics that wait
 // until followers are parked.
 func (s *Service) HeldFeedRequests() int {
-	s.feed.mu.Lock()
-	defer s.feed.mu.Unlock()
-	return s.feed.waiters
+	return s.feed.Held()
 }
 
 // DrainFeed answers every held feed request at once, as if its wait had
@@ -149,16 +141,7 @@ func (s *Service) HeldFeedRequests() int {
 // server shuts down (http.Server.RegisterOnShutdown), so that Shutdown
 // need not wait out the long polls; followers then retry elsewhere.
 func (s *Service) DrainFeed() {
-	s.feed.mu.Lock()
-	defer s.feed.mu.Unlock()
-	if s.feed.drain == nil {
-		s.feed.drain = make(chan struct{})
-	}
-	select {
-	case <-s.feed.drain:
-	default:
-		close(s.feed.drain)
-	}
+	s.feed.Drain()
 }
 
 // authorizeFeed checks, once per request, that a is still an active
@@ -193,12 +176,12 @@ func (s *Service) feedPage(ctx context.Context, since uint64, partiesHave *uint6
 		if err := feedParties(tx, page); err != nil {
 			return err
 		}
-		s.feed.advanceParty(page.PartySeq)
+		s.feed.AdvanceParty(page.PartySeq)
 		cur, err := tx.RevocationSeq()
 		if err != nil {
 			return fmt.Errorf("%w: revocation sequence: %w", ErrInternal, err)
 		}
-		s.feed.advance(cur)
+		s.feed.Advance(cur)
 		if since > cur {
 			return fmt.Errorf("%w: since %d is beyond the current revocation sequence %d", ErrBadRequest, since, cur)
 		}
@@ -243,7 +226,7 @@ const feedEntryOverhead = 96
 // (DefaultFeedPageBytes; at least one entry) and the entry cap, if one is
 // set.
 func (s *Service) fillFeedPage(tx store.Tx, page *bundle.FeedPage, cur uint64) error {
-	maxEntries, budget := s.feed.limit(), s.feed.budget()
+	maxEntries, budget := s.feed.Limit(), s.feed.Budget()
 	size := 0
 	for page.Seq < cur && len(page.Revoked) < maxEntries {
 		n := min(feedChunk, maxEntries-len(page.Revoked))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
@@ -93,7 +94,7 @@ func (f *feedEnv) open(t testing.TB, env []byte) *bundle.FeedPage {
 func TestFeedPaging(t *testing.T) {
 	t.Parallel()
 	f := newFeedEnv(t)
-	f.svc.feed.pageSize = 2
+	f.svc.feed.PageSize = 2
 	ctx := context.Background()
 	certs := f.issue(t, 5)
 	var revs []Revocation
@@ -167,7 +168,7 @@ func TestFeedPageBytes(t *testing.T) {
 		{3*entry - 1, []int{2, 2, 1}},
 		{DefaultFeedPageBytes, []int{5}},
 	} {
-		f.svc.feed.pageBytes = tt.budget
+		f.svc.feed.PageBytes = tt.budget
 		var sizes []int
 		var got []string
 		for since := uint64(0); since < revs[4].Seq; {
@@ -266,12 +267,10 @@ func otherRoot(t testing.TB) *x509.Certificate {
 }
 
 // waitHeld blocks until n feed requests are held by the hub.
-func waitFeedHeld(t testing.TB, h *feedHub, n int) {
+func waitFeedHeld(t testing.TB, h *feedhub.Hub, n int) {
 	t.Helper()
 	for i := 0; ; i++ {
-		h.mu.Lock()
-		w := h.waiters
-		h.mu.Unlock()
+		w := h.Held()
 		if w >= n {
 			return
 		}
@@ -321,7 +320,7 @@ func TestFeedLongPoll(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFeedEnv(t)
-			f.svc.feed.poll = tt.poll
+			f.svc.feed.Poll = tt.poll
 			ctx := context.Background()
 			c := f.issue(t, 2)
 			first := f.revoke(t, c[0].serial)
@@ -335,7 +334,7 @@ func TestFeedLongPoll(t *testing.T) {
 			}
 
 			// From here on a wait never elapses: only a wake-up can answer.
-			f.svc.feed.newTimer = func(time.Duration) *time.Timer { return time.NewTimer(24 * time.Hour) }
+			f.svc.feed.NewTimer = func(time.Duration) *time.Timer { return time.NewTimer(24 * time.Hour) }
 			done := make(chan feedResult, 1)
 			go func() {
 				env, err := f.svc.Revocations(ctx, f.admin, first.Seq, MaxFeedWait)
@@ -365,7 +364,7 @@ func TestFeedLongPoll(t *testing.T) {
 func TestFeedDrain(t *testing.T) {
 	t.Parallel()
 	f := newFeedEnv(t)
-	f.svc.feed.newTimer = func(time.Duration) *time.Timer { return time.NewTimer(24 * time.Hour) }
+	f.svc.feed.NewTimer = func(time.Duration) *time.Timer { return time.NewTimer(24 * time.Hour) }
 	ctx := context.Background()
 	done := make(chan feedResult, 2)
 	go func() {

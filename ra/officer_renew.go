@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
 
@@ -66,7 +67,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		return err
 	})
 	if err != nil {
-		err = storeErr("officer "+id, err)
+		err = raerr.FromStore("officer "+id, err)
 		s.refusedOf(ctx, a, act, subject, err)
 		return Officer{}, ownpki.Credential{}, err
 	}
@@ -89,7 +90,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	err = s.change(ctx, a, act, subject, func(tx store.Tx, me store.Officer) (string, error) {
 		o, err := tx.GetOfficer(id)
 		if err != nil {
-			return "", storeErr("officer "+id, err)
+			return "", raerr.FromStore("officer "+id, err)
 		}
 		if err := Authorize(me, act, Target{PartyID: o.PartyID, OfficerKind: o.Kind, OfficerID: o.ID}); err != nil {
 			return "", err
@@ -106,7 +107,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 			o.AppointedBy = a.id
 		}
 		if err := tx.PutOfficer(o); err != nil {
-			return "", storeErr("officer "+id, err)
+			return "", raerr.FromStore("officer "+id, err)
 		}
 		if err := recordCustody(tx, id, a.id, o.CertSerial, keySource); err != nil {
 			return "", err

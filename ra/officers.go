@@ -7,6 +7,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
 
@@ -104,7 +105,7 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		}
 		o.CreatedAt = s.now().UTC()
 		if err := tx.CreateOfficer(o); err != nil {
-			return "", storeErr("officer "+o.ID, err)
+			return "", raerr.FromStore("officer "+o.ID, err)
 		}
 		if err := recordCustody(tx, o.ID, a.id, o.CertSerial, keySource); err != nil {
 			return "", err
@@ -142,7 +143,7 @@ func (s *Service) RemoveOfficer(ctx context.Context, a Actor, id string) (Office
 	err := s.change(ctx, a, ActRemoveOfficer, "officer:"+id, func(tx store.Tx, me store.Officer) (string, error) {
 		o, err := tx.GetOfficer(id)
 		if err != nil {
-			return "", storeErr("officer "+id, err)
+			return "", raerr.FromStore("officer "+id, err)
 		}
 		if err := Authorize(me, ActRemoveOfficer, Target{PartyID: o.PartyID, OfficerKind: o.Kind}); err != nil {
 			return "", err
@@ -161,7 +162,7 @@ func (s *Service) RemoveOfficer(ctx context.Context, a Actor, id string) (Office
 		}
 		o.Status = store.StatusRemoved
 		if err := tx.PutOfficer(o); err != nil {
-			return "", storeErr("officer "+id, err)
+			return "", raerr.FromStore("officer "+id, err)
 		}
 		out = o
 		return fmt.Sprintf("kind=%s party=%q", o.Kind, o.PartyID), nil
@@ -188,7 +189,7 @@ func (s *Service) ListOfficers(ctx context.Context, a Actor, partyID eui64.ID) (
 		}
 		os, err := tx.ListOfficers(pid)
 		if err != nil {
-			return storeErr("officers", err)
+			return raerr.FromStore("officers", err)
 		}
 		for _, o := range os {
 			if pid == "" || o.PartyID == pid {
@@ -220,7 +221,7 @@ func hasActiveSRO(tx store.Tx, pid string) (bool, error) {
 func countActive(tx store.Tx, pid, kind string) (int, error) {
 	os, err := tx.ListOfficers(pid)
 	if err != nil {
-		return 0, storeErr("officers", err)
+		return 0, raerr.FromStore("officers", err)
 	}
 	n := 0
 	for _, o := range os {

@@ -2,10 +2,10 @@ package ra
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -28,7 +28,7 @@ func (s *Service) CreateParty(ctx context.Context, a Actor, id eui64.ID, name st
 		}
 		p.CreatedAt = s.now().UTC()
 		if err := tx.CreateParty(p); err != nil {
-			return "", storeErr("party "+p.ID, err)
+			return "", raerr.FromStore("party "+p.ID, err)
 		}
 		return fmt.Sprintf("name=%q", name), nil
 	})
@@ -66,7 +66,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, id, partyID eui64.ID,
 		}
 		u.CreatedAt = s.now().UTC()
 		if err := tx.CreateUser(u); err != nil {
-			return "", storeErr("user "+u.ID, err)
+			return "", raerr.FromStore("user "+u.ID, err)
 		}
 		return fmt.Sprintf("party=%s role=%s name=%q", u.PartyID, u.Role, name), nil
 	})
@@ -88,7 +88,7 @@ func (s *Service) ListParties(ctx context.Context, a Actor) ([]Party, error) {
 			}
 			p, err := tx.GetParty(me.PartyID)
 			if err != nil {
-				return storeErr("party "+me.PartyID, err)
+				return raerr.FromStore("party "+me.PartyID, err)
 			}
 			out = append(out, partyFrom(p))
 			return nil
@@ -98,7 +98,7 @@ func (s *Service) ListParties(ctx context.Context, a Actor) ([]Party, error) {
 		}
 		ps, err := tx.ListParties()
 		if err != nil {
-			return storeErr("parties", err)
+			return raerr.FromStore("parties", err)
 		}
 		for _, p := range ps {
 			out = append(out, partyFrom(p))
@@ -117,7 +117,7 @@ func (s *Service) GetParty(ctx context.Context, a Actor, id eui64.ID) (Party, er
 		}
 		p, err := tx.GetParty(id.String())
 		if err != nil {
-			return storeErr("party "+id.String(), err)
+			return raerr.FromStore("party "+id.String(), err)
 		}
 		out = partyFrom(p)
 		return nil
@@ -144,7 +144,7 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, partyID eui64.ID) ([]U
 		}
 		us, err := tx.ListUsers(pid)
 		if err != nil {
-			return storeErr("users", err)
+			return raerr.FromStore("users", err)
 		}
 		for _, u := range us {
 			out = append(out, userFrom(u))
@@ -166,34 +166,10 @@ func authorizeRead(me store.Officer, pid string) error {
 func activeParty(tx store.Tx, id string) error {
 	p, err := tx.GetParty(id)
 	if err != nil {
-		return storeErr("party "+id, err)
+		return raerr.FromStore("party "+id, err)
 	}
 	if p.Status != store.StatusActive {
 		return fmt.Errorf("%w: party %s is %s", ErrInactive, id, p.Status)
 	}
 	return nil
 }
-
-// storeErr maps the store's not-found / exists onto the RA's codes, keeping
-// the store error in the chain.
-func storeErr(what string, err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return quietErr{fmt.Sprintf("%s: %s does not exist; check the ID", ErrNotFound, what), []error{ErrNotFound, err}}
-	case errors.Is(err, store.ErrExists):
-		return quietErr{fmt.Sprintf("%s: %s already exists; choose another ID", ErrExists, what), []error{ErrExists, err}}
-	}
-	return fmt.Errorf("%w: %s: %w", ErrInternal, what, err)
-}
-
-// quietErr is a refusal whose message is the RA's own sentence while its
-// chain still holds the store's error (for errors.Is and the code): the
-// engine's text ("bolt: party ...: E_STORE_NOT_FOUND") never reaches a
-// user (issue 14).
-type quietErr struct {
-	msg  string
-	errs []error
-}
-
-func (e quietErr) Error() string   { return e.msg }
-func (e quietErr) Unwrap() []error { return e.errs }

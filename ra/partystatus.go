@@ -2,62 +2,24 @@ package ra
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
-
-// metaPartySeq is the store meta key of the party-status sequence: it
-// counts every change of a party's status, in the transaction that makes
-// it, so the feed can say "the party statuses as of N" (docs/bundle.md).
-const metaPartySeq = "party_status_seq"
-
-// partySeq reads the party-status sequence (0 before any change).
-func partySeq(tx store.Tx) (uint64, error) {
-	b, err := tx.GetMeta(metaPartySeq)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("%w: party-status sequence: %w", ErrInternal, err)
-	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("%w: party-status sequence of %d bytes", ErrInternal, len(b))
-	}
-	return binary.BigEndian.Uint64(b), nil
-}
-
-// putPartyStatus changes p's status and advances the party-status
-// sequence, in tx. It returns the new sequence.
-func putPartyStatus(tx store.Tx, p store.Party, status string) (uint64, error) {
-	p.Status = status
-	if err := tx.PutParty(p); err != nil {
-		return 0, storeErr("party "+p.ID, err)
-	}
-	n, err := partySeq(tx)
-	if err != nil {
-		return 0, err
-	}
-	n++
-	if err := tx.PutMeta(metaPartySeq, binary.BigEndian.AppendUint64(nil, n)); err != nil {
-		return 0, fmt.Errorf("%w: party-status sequence: %w", ErrInternal, err)
-	}
-	return n, nil
-}
 
 // feedParties fills the party part of a feed page from tx: party_seq,
 // every party that is not active, and every party-wide revocation.
 func feedParties(tx store.Tx, page *bundle.FeedPage) error {
-	n, err := partySeq(tx)
+	n, err := records.PartySeq(tx)
 	if err != nil {
 		return err
 	}
 	page.PartySeq = n
-	if page.RevokedParties, err = partyRevocations(tx); err != nil {
+	if page.RevokedParties, err = records.PartyRevocations(tx); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -107,7 +69,7 @@ func (s *Service) SetPartyStatus(ctx context.Context, a Actor, id eui64.ID, stat
 		}
 		p, err := tx.GetParty(id.String())
 		if err != nil {
-			return "", storeErr("party "+id.String(), err)
+			return "", raerr.FromStore("party "+id.String(), err)
 		}
 		from := p.Status
 		switch {
@@ -116,7 +78,7 @@ func (s *Service) SetPartyStatus(ctx context.Context, a Actor, id eui64.ID, stat
 		case from == status:
 			return "", fmt.Errorf("%w: party %s is already %s", ErrInactive, p.ID, status)
 		}
-		if seq, err = putPartyStatus(tx, p, status); err != nil {
+		if seq, err = records.PutPartyStatus(tx, p, status); err != nil {
 			return "", err
 		}
 		p.Status = status
@@ -126,6 +88,6 @@ func (s *Service) SetPartyStatus(ctx context.Context, a Actor, id eui64.ID, stat
 	if err != nil {
 		return Party{}, err
 	}
-	s.feed.advanceParty(seq)
+	s.feed.AdvanceParty(seq)
 	return partyFrom(out), nil
 }

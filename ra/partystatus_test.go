@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -23,7 +24,7 @@ func TestSetPartyStatus(t *testing.T) {
 		var n uint64
 		if err := f.st.View(ctx, func(tx store.Tx) error {
 			var err error
-			n, err = partySeq(tx)
+			n, err = records.PartySeq(tx)
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -101,7 +102,7 @@ func TestRedTeamFiles(t *testing.T) {
 			t.Errorf("ADT %s: audit %q", tc.name, got.Result)
 		}
 	}
-	if n := s.records(kindADT); n != 0 {
+	if n := s.records(records.KindADT); n != 0 {
 		t.Fatalf("refused ADT files stored %d records", n)
 	}
 
@@ -122,7 +123,7 @@ func TestRedTeamFiles(t *testing.T) {
 		{"header only", devicefile.Header + "\n"},
 		{"not UTF-8", devicefile.Header + "\n" + row(d1) + "\xff\n"},
 	}
-	devicesBefore := s.records(kindDevice)
+	devicesBefore := s.records(records.KindDevice)
 	for _, tc := range csvs {
 		_, err := s.svc.ImportDevices(ctx, s.admin, []byte(tc.file))
 		if !errors.Is(err, ErrDeviceFile) {
@@ -133,7 +134,7 @@ func TestRedTeamFiles(t *testing.T) {
 			t.Errorf("devices %s: audit %q", tc.name, got.Result)
 		}
 	}
-	if n := s.records(kindDevice); n != devicesBefore {
+	if n := s.records(records.KindDevice); n != devicesBefore {
 		t.Fatalf("refused device files changed the registry: %d -> %d", devicesBefore, n)
 	}
 	// CRLF and a missing final newline are fine.
@@ -179,7 +180,7 @@ func TestRedTeamWindowsReasonsSerials(t *testing.T) {
 			t.Errorf("declare %s: audit %q", tc.name, got.Result)
 		}
 	}
-	if n := s.records(kindEvent); n != 0 {
+	if n := s.records(records.KindEvent); n != 0 {
 		t.Fatalf("refused declarations stored %d events", n)
 	}
 	// revoke-at in the past is "at approval": approval revokes at once.

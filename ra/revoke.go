@@ -10,6 +10,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
 
@@ -174,7 +175,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		return RevokeResult{}, err
 	}
 	res.revoked(revs)
-	s.feed.committed(revs) // wake held feed requests (feed_hub.go)
+	s.feed.Committed(revs) // wake held feed requests (ra/internal/feedhub)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra revoked", slog.String("actor", a.id), slog.String("subject", subject),
 		slog.Int("count", len(revs)), slog.String("reason", ReasonName(req.Reason)))
 	return res, nil
@@ -186,7 +187,7 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 	case ActRevoke:
 		c, err := tx.GetCertificate(req.Serial)
 		if err != nil {
-			return nil, hidden(me, "certificate", req.Serial, storeErr("certificate "+req.Serial, err))
+			return nil, hidden(me, "certificate", req.Serial, raerr.FromStore("certificate "+req.Serial, err))
 		}
 		if c.UserID == "" {
 			// CA certificates are the CA operator's business, not the RA's.
@@ -207,7 +208,7 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 	case ActRevokeUser:
 		u, err := tx.GetUser(req.UserID.String())
 		if err != nil {
-			return nil, hidden(me, "user", req.UserID.String(), storeErr("user "+req.UserID.String(), err))
+			return nil, hidden(me, "user", req.UserID.String(), raerr.FromStore("user "+req.UserID.String(), err))
 		}
 		if err := Authorize(me, act, Target{PartyID: u.PartyID}); err != nil {
 			return nil, hidden(me, "user", req.UserID.String(), err)
@@ -218,7 +219,7 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 	default:
 		p, err := tx.GetParty(req.PartyID.String())
 		if err != nil {
-			return nil, storeErr("party "+req.PartyID.String(), err)
+			return nil, raerr.FromStore("party "+req.PartyID.String(), err)
 		}
 		if err := Authorize(me, act, Target{PartyID: p.ID}); err != nil {
 			return nil, err
@@ -269,7 +270,7 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 		if !q.UserID.IsZero() {
 			u, err := tx.GetUser(q.UserID.String())
 			if err != nil {
-				return storeErr("user "+q.UserID.String(), err)
+				return raerr.FromStore("user "+q.UserID.String(), err)
 			}
 			if pid != "" && pid != u.PartyID {
 				return fmt.Errorf("%w: user %s is not of party %s", ErrBadRequest, u.ID, pid)
@@ -308,7 +309,7 @@ func (s *Service) GetCertificate(ctx context.Context, a Actor, serial string) (C
 	err = s.read(ctx, a, ActReadParty, "cert:"+serial, func(tx store.Tx, me store.Officer) error {
 		c, err := tx.GetCertificate(serial)
 		if err != nil {
-			return hidden(me, "certificate", serial, storeErr("certificate "+serial, err))
+			return hidden(me, "certificate", serial, raerr.FromStore("certificate "+serial, err))
 		}
 		if err := authorizeRead(me, c.PartyID); err != nil {
 			return hidden(me, "certificate", serial, err)

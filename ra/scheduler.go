@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/store"
 )
@@ -72,10 +73,10 @@ func (s *Service) RunDue(ctx context.Context) error {
 	var events []SoLREvent
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		if jobs, err = tx.ListRecords(kindSchedule, "", 0); err != nil {
+		if jobs, err = tx.ListRecords(records.KindSchedule, "", 0); err != nil {
 			return err
 		}
-		events, err = listJSON[SoLREvent](tx, kindEvent)
+		events, err = records.List[SoLREvent](tx, records.KindEvent)
 		return err
 	})
 	if err != nil {
@@ -129,19 +130,19 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 	// issuance (issue 13).
 	err := s.st.Urgent(ctx, func(tx store.Tx) error {
 		ran = false
-		err := getJSON(tx, kindSchedule, key, &j)
+		err := records.Get(tx, records.KindSchedule, key, &j)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if j.State != jobPending || j.DueAt.After(now) {
+		if j.State != records.JobPending || j.DueAt.After(now) {
 			return nil
 		}
 		switch j.Kind {
-		case jobRevokeFailed:
-			e, err := loadEvent(tx, j.EventID)
+		case records.JobRevokeFailed:
+			e, err := records.LoadEvent(tx, j.EventID)
 			if err != nil {
 				return err
 			}
@@ -151,7 +152,7 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 				if err := s.revokeFailedTx(tx, rv, &e, now, schedulerActor); err != nil {
 					return err
 				}
-				if err := putJSON(tx, kindEvent, e.ID, e); err != nil {
+				if err := records.Put(tx, records.KindEvent, e.ID, e); err != nil {
 					return err
 				}
 				j.Result = fmt.Sprintf("revoked %d", len(e.Revoked))
@@ -159,11 +160,11 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 		default:
 			j.Result = "skipped: unknown job kind " + j.Kind
 		}
-		j.State, j.DoneAt = jobDone, now
-		if err := tx.DeleteRecord(kindSchedule, key); err != nil {
+		j.State, j.DoneAt = records.JobDone, now
+		if err := tx.DeleteRecord(records.KindSchedule, key); err != nil {
 			return err
 		}
-		if err := putJSON(tx, kindScheduleLog, j.ID, j); err != nil {
+		if err := records.Put(tx, records.KindScheduleLog, j.ID, j); err != nil {
 			return err
 		}
 		ran = true
@@ -183,7 +184,7 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 // closeEnded closes an event whose end time has passed (DESIGN.md 4 step 5).
 func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) error {
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		e, err := loadEvent(tx, id)
+		e, err := records.LoadEvent(tx, id)
 		if err != nil {
 			return err
 		}
@@ -206,23 +207,23 @@ func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) erro
 // cancelJobTx moves the pending job jobID (if still pending) to the log as
 // cancelled. It reports whether it cancelled one.
 func (s *Service) cancelJobTx(tx store.Tx, jobID string, now time.Time) (bool, error) {
-	recs, err := tx.ListRecords(kindSchedule, "", 0)
+	recs, err := tx.ListRecords(records.KindSchedule, "", 0)
 	if err != nil {
 		return false, fmt.Errorf("%w: list jobs: %w", ErrInternal, err)
 	}
 	for _, r := range recs {
 		var j Job
-		if err := getJSON(tx, kindSchedule, r.ID, &j); err != nil {
+		if err := records.Get(tx, records.KindSchedule, r.ID, &j); err != nil {
 			return false, err
 		}
 		if j.ID != jobID {
 			continue
 		}
-		j.State, j.DoneAt, j.Result = jobCancelled, now, "cancelled: event closed"
-		if err := tx.DeleteRecord(kindSchedule, r.ID); err != nil {
+		j.State, j.DoneAt, j.Result = records.JobCancelled, now, "cancelled: event closed"
+		if err := tx.DeleteRecord(records.KindSchedule, r.ID); err != nil {
 			return false, fmt.Errorf("%w: %w", ErrInternal, err)
 		}
-		return true, putJSON(tx, kindScheduleLog, j.ID, j)
+		return true, records.Put(tx, records.KindScheduleLog, j.ID, j)
 	}
 	return false, nil
 }
@@ -233,7 +234,7 @@ func (s *Service) PendingJobs(ctx context.Context) ([]Job, error) {
 	var out []Job
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = listJSON[Job](tx, kindSchedule)
+		out, err = records.List[Job](tx, records.KindSchedule)
 		return err
 	})
 	return out, err

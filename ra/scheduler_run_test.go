@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -63,8 +64,8 @@ func TestRunSchedulerOnAFakeClock(t *testing.T) {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("PendingJobs = %+v, %v; want the one revocation", jobs, err)
 	}
-	if j := jobs[0]; j.Kind != jobRevokeFailed || j.EventID != e.ID || !j.DueAt.Equal(at) || j.State != jobPending {
-		t.Fatalf("pending job %+v, want %s of event %s due %s", j, jobRevokeFailed, e.ID, at)
+	if j := jobs[0]; j.Kind != records.JobRevokeFailed || j.EventID != e.ID || !j.DueAt.Equal(at) || j.State != records.JobPending {
+		t.Fatalf("pending job %+v, want %s of event %s due %s", j, records.JobRevokeFailed, e.ID, at)
 	}
 
 	lk := &countingLocker{}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/ra/internal/jobbackoff"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
@@ -42,8 +43,8 @@ type Service struct {
 	// bundleMaxAge is the max_age of exported bundles (default 24h).
 	bundleMaxAge time.Duration
 
-	// feed wakes held revocation-feed requests (feed.go, feed_hub.go).
-	feed feedHub
+	// feed wakes held revocation-feed requests (feed.go, ra/internal/feedhub).
+	feed feedhub.Hub
 	// backoff spaces out retries of failing scheduled jobs.
 	backoff jobbackoff.Backoff
 	// officerCSRRequired: appointments must carry the appointee's CSR.
@@ -93,8 +94,8 @@ func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option)
 		o(s)
 	}
 	// A revocation inside a Service transaction wakes the held feed
-	// requests once it has committed (feed_hub.go).
-	s.st = feedStore{Store: s.st, hub: &s.feed}
+	// requests once it has committed (ra/internal/feedhub).
+	s.st = feedhub.Store{Store: s.st, Hub: &s.feed}
 	// An officer write that retires a credential lists it on the access
 	// CRL in the same transaction (accesslist.go).
 	s.st = accessStore{Store: s.st, svc: s}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -141,7 +142,7 @@ func (s *Service) DeclareSoLR(ctx context.Context, a Actor, req DeclareRequest) 
 		if err != nil {
 			return "", err
 		}
-		if err := putJSON(tx, kindEvent, id, e); err != nil {
+		if err := records.Put(tx, records.KindEvent, id, e); err != nil {
 			return "", err
 		}
 		out = EventResult{Event: e, DryRun: dry}
@@ -167,7 +168,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 	var out EventResult
 	// The urgent lane: approval may revoke a whole party (issue 13).
 	err := s.urgentChange(ctx, a, ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
-		e, err := loadEvent(tx, id)
+		e, err := records.LoadEvent(tx, id)
 		if err != nil {
 			return "", err
 		}
@@ -194,7 +195,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		// The facts checked at declaration may have changed since.
 		p, err := tx.GetParty(e.FailedParty.String())
 		if err != nil {
-			return "", storeErr("party "+e.FailedParty.String(), err)
+			return "", raerr.FromStore("party "+e.FailedParty.String(), err)
 		}
 		if p.Status != store.StatusActive && p.Status != PartyFailed {
 			return "", fmt.Errorf("%w: party %s is %s", ErrInactive, p.ID, p.Status)
@@ -203,7 +204,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 			return "", err
 		}
 		if p.Status != PartyFailed {
-			if _, err := putPartyStatus(tx, p, PartyFailed); err != nil {
+			if _, err := records.PutPartyStatus(tx, p, PartyFailed); err != nil {
 				return "", err
 			}
 		}
@@ -213,8 +214,8 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 		}
 		detail := fmt.Sprintf("failed_party=%s party_status=%s", e.FailedParty, PartyFailed)
 		if e.RevokeAt.After(now) {
-			j := Job{ID: "job-" + e.ID, Kind: jobRevokeFailed, EventID: e.ID, DueAt: *e.RevokeAt, CreatedAt: now, State: jobPending}
-			if err := putJSON(tx, kindSchedule, scheduleKey(j), j); err != nil {
+			j := Job{ID: "job-" + e.ID, Kind: records.JobRevokeFailed, EventID: e.ID, DueAt: *e.RevokeAt, CreatedAt: now, State: records.JobPending}
+			if err := records.Put(tx, records.KindSchedule, records.ScheduleKey(j), j); err != nil {
 				return "", err
 			}
 			e.JobID = j.ID
@@ -225,7 +226,7 @@ func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventRes
 			}
 			detail += fmt.Sprintf(" revoked=%d", len(e.Revoked))
 		}
-		if err := putJSON(tx, kindEvent, e.ID, e); err != nil {
+		if err := records.Put(tx, records.KindEvent, e.ID, e); err != nil {
 			return "", err
 		}
 		out = EventResult{Event: e}
@@ -260,7 +261,7 @@ func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *SoLREvent, now ti
 	// One record for the whole party (docs/bundle.md, "Party-wide
 	// revocation"): the first feed page after this commit cuts every
 	// certificate off, before a verifier has read the entries above.
-	if err := putPartyRevocation(tx, e.FailedParty, partyIssuedBefore(certs, now), now, reasonCessation); err != nil {
+	if err := records.PutPartyRevocation(tx, e.FailedParty, records.PartyIssuedBefore(certs, now), now, reasonCessation); err != nil {
 		return err
 	}
 	e.State, e.RevokedAt, e.Revoked = bundle.EventActive, &now, serials
@@ -285,7 +286,7 @@ func (s *Service) CloseSoLR(ctx context.Context, a Actor, id, reason string) (So
 		if err := Authorize(me, ActCloseSoLR, Target{}); err != nil {
 			return "", err
 		}
-		e, err := loadEvent(tx, id)
+		e, err := records.LoadEvent(tx, id)
 		if err != nil {
 			return "", err
 		}
@@ -313,7 +314,7 @@ func (s *Service) closeTx(tx store.Tx, e *SoLREvent, by, reason string) (string,
 		}
 	}
 	e.State, e.ClosedBy, e.ClosedAt, e.CloseReason = bundle.EventClosed, by, &now, reason
-	return detail, putJSON(tx, kindEvent, e.ID, *e)
+	return detail, records.Put(tx, records.KindEvent, e.ID, *e)
 }
 
 // GetSoLR returns one event, with the dry run while its revocation is to
@@ -321,7 +322,7 @@ func (s *Service) closeTx(tx store.Tx, e *SoLREvent, by, reason string) (string,
 func (s *Service) GetSoLR(ctx context.Context, a Actor, id string) (EventResult, error) {
 	var out EventResult
 	err := s.read(ctx, a, ActReadSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) error {
-		e, err := loadEvent(tx, id)
+		e, err := records.LoadEvent(tx, id)
 		if err != nil {
 			return err
 		}
@@ -357,7 +358,7 @@ func (s *Service) ListSoLR(ctx context.Context, a Actor) ([]SoLREvent, error) {
 		if err := Authorize(me, ActReadSoLR, Target{PartyID: pid}); err != nil {
 			return err
 		}
-		all, err := listJSON[SoLREvent](tx, kindEvent)
+		all, err := records.List[SoLREvent](tx, records.KindEvent)
 		if err != nil {
 			return err
 		}
@@ -378,7 +379,7 @@ func (s *Service) ListSoLR(ctx context.Context, a Actor) ([]SoLREvent, error) {
 func partyMayFail(tx store.Tx, id string) error {
 	p, err := tx.GetParty(id)
 	if err != nil {
-		return storeErr("party "+id, err)
+		return raerr.FromStore("party "+id, err)
 	}
 	if p.Status != store.StatusActive && p.Status != PartyFailed {
 		return fmt.Errorf("%w: party %s is %s", ErrInactive, id, p.Status)
@@ -390,7 +391,7 @@ func partyMayFail(tx store.Tx, id string) error {
 func activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
 	u, err := tx.GetUser(id.String())
 	if err != nil {
-		return u, storeErr("user "+id.String(), err)
+		return u, raerr.FromStore("user "+id.String(), err)
 	}
 	if u.Role != string(role.SoLRContingency) {
 		return u, fmt.Errorf("%w: user %s has User Role %s, not SC", ErrInvalidRole, u.ID, u.Role)
@@ -403,7 +404,7 @@ func activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
 
 // openEventFor returns the ID of an event of party that is not closed, or "".
 func openEventFor(tx store.Tx, party eui64.ID) (string, error) {
-	all, err := listJSON[SoLREvent](tx, kindEvent)
+	all, err := records.List[SoLREvent](tx, records.KindEvent)
 	if err != nil {
 		return "", err
 	}
@@ -413,40 +414,6 @@ func openEventFor(tx store.Tx, party eui64.ID) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// isSupplierRole: the roles devices are registered to.
-func isSupplierRole(r string) bool {
-	return r == string(role.ImportSupplier) || r == string(role.ExportSupplier) || r == string(role.GasSupplier)
-}
-
-// supplierUsers returns the supplier users (IS, ES, GS) of party, sorted.
-func supplierUsers(tx store.Tx, party eui64.ID) ([]eui64.ID, error) {
-	us, err := tx.ListUsers(party.String())
-	if err != nil {
-		return nil, storeErr("users", err)
-	}
-	var out []eui64.ID
-	for _, u := range us {
-		if isSupplierRole(u.Role) {
-			id, err := eui64.Parse(u.ID)
-			if err != nil {
-				return nil, fmt.Errorf("%w: stored user %q: %v", ErrInternal, u.ID, err)
-			}
-			out = append(out, id)
-		}
-	}
-	slices.SortFunc(out, func(a, b eui64.ID) int { return compareEUI(a, b) })
-	return out, nil
-}
-
-func compareEUI(a, b eui64.ID) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return 0
 }
 
 // dryRun: every good certificate of party, and the devices registered to
@@ -466,13 +433,13 @@ func dryRun(tx store.Tx, party eui64.ID) (*DryRun, error) {
 			d.Certificates = append(d.Certificates, certFrom(c, false))
 		}
 	}
-	if d.SupplierUsers, err = supplierUsers(tx, party); err != nil {
+	if d.SupplierUsers, err = records.SupplierUsers(tx, party); err != nil {
 		return nil, err
 	}
 	if d.SupplierUsers == nil {
 		d.SupplierUsers = []eui64.ID{}
 	}
-	devs, err := listDevices(tx)
+	devs, err := records.ListDevices(tx)
 	if err != nil {
 		return nil, err
 	}
@@ -500,9 +467,4 @@ func fmtTimePtr(t *time.Time, none string) string {
 		return none
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// errIsNotFound reports a store or RA not-found.
-func errIsNotFound(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrNotFound)
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/pgtest"
+	"github.com/smki/smki/ra/internal/feedhub"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/postgres"
@@ -107,7 +109,7 @@ func BenchmarkRevocationUnderEnrolment(b *testing.B) {
 					}
 				}()
 				attempts := &urgentAttempts{Store: s.st}
-				s.svc.st = feedStore{Store: attempts, hub: &s.svc.feed}
+				s.svc.st = feedhub.Store{Store: attempts, Hub: &s.svc.feed}
 				idleParty := s.party("90-B3-D5-1F-30-00-00-41", "Idle")
 				loadedParty := s.party("90-B3-D5-1F-30-00-00-42", "Loaded")
 				seedCerts(b, s.st, idleParty.String(), size)
@@ -145,7 +147,7 @@ func BenchmarkRevocationUnderEnrolment(b *testing.B) {
 				var late time.Duration
 				for {
 					var got SoLREvent
-					err := s.st.View(ctx, func(tx store.Tx) (err error) { got, err = loadEvent(tx, e.ID); return })
+					err := s.st.View(ctx, func(tx store.Tx) (err error) { got, err = records.LoadEvent(tx, e.ID); return })
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/store"
@@ -43,7 +44,7 @@ func TestDeclareRefusals(t *testing.T) {
 		// Sequential: each refusal must leave no event behind.
 		_, err := s.svc.DeclareSoLR(ctx, tc.who, tc.req)
 		s.wantRefusal(err, tc.want, ActDeclareSoLR)
-		if n := s.records(kindEvent); n != 0 {
+		if n := s.records(records.KindEvent); n != 0 {
 			t.Fatalf("%s: %d events recorded after a refusal", tc.name, n)
 		}
 	}
@@ -161,7 +162,7 @@ func TestScheduledRevocationRunsOnceAndSurvivesRestart(t *testing.T) {
 	if res.Event.State != bundle.EventApproved || res.Event.JobID == "" || res.DryRun == nil || len(res.DryRun.Certificates) != 1 {
 		t.Fatalf("approved event %+v dry run %+v", res.Event, res.DryRun)
 	}
-	if s.records(kindSchedule) != 1 || s.certStatus(s.isSerial).Status != store.StatusGood {
+	if s.records(records.KindSchedule) != 1 || s.certStatus(s.isSerial).Status != store.StatusGood {
 		t.Fatal("approval did not just schedule")
 	}
 	// Not due yet.
@@ -205,7 +206,7 @@ func TestScheduledRevocationRunsOnceAndSurvivesRestart(t *testing.T) {
 	if c := s.certStatus(s.isSerial); c.Status != store.StatusRevoked || c.Reason != reasonCessation {
 		t.Fatalf("after due: %s %d", c.Status, c.Reason)
 	}
-	if s.records(kindSchedule) != 0 || s.records(kindScheduleLog) != 1 {
+	if s.records(records.KindSchedule) != 0 || s.records(records.KindScheduleLog) != 1 {
 		t.Fatal("job not moved to the log")
 	}
 	got, err := s.svc.GetSoLR(ctx, s.admin, e.ID)
@@ -241,7 +242,7 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 	if err := s.svc.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s.certStatus(s.isSerial).Status != store.StatusGood || s.records(kindSchedule) != 0 {
+	if s.certStatus(s.isSerial).Status != store.StatusGood || s.records(records.KindSchedule) != 0 {
 		t.Fatal("a closed event's revocation still ran")
 	}
 

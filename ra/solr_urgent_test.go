@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/store"
 )
 
@@ -51,14 +52,14 @@ func TestSoLRRevokesInTheUrgentLane(t *testing.T) {
 		s := newSoLRScenario(t)
 		ctx := context.Background()
 		lanes := &laneStore{Store: s.st}
-		s.svc.st = feedStore{Store: lanes, hub: &s.svc.feed}
+		s.svc.st = feedhub.Store{Store: lanes, Hub: &s.svc.feed}
 		var at *time.Time
 		if scheduled {
 			due := testStart.Add(time.Hour)
 			at = &due
 		}
 		e := s.declare(s.liaison, at, nil)
-		woken := s.svc.feed.changed()
+		woken := s.svc.feed.Changed()
 		if _, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID); err != nil {
 			t.Fatal(err)
 		}

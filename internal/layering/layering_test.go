@@ -48,6 +48,10 @@ func TestImportRules(t *testing.T) {
 		{"ra/ownpki", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi"}},
 		{"ra/ownpki", true, []string{mod + "store*", "net/http"}},
 		{"ra/auditcheck", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "ca", "net/http"}},
+		// The RA's codes and its stored records sit below every RA package.
+		{"ra/raerr", false, []string{mod + "ra", mod + "ra/records", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
+		{"ra/records", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
+		{"ra/internal/feedhub", false, []string{mod + "ra", mod + "ra/raserver"}},
 		// One conversion, nothing of ours.
 		{"internal/ecdsaraw", false, []string{mod + "ra*", mod + "verifier*", mod + "bundle*", mod + "ca", mod + "store*"}},
 		// The wire format and the client never link the server.

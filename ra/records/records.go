@@ -1,4 +1,4 @@
-package ra
+package records
 
 import (
 	"encoding/json"
@@ -8,21 +8,22 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/ra/raerr"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
 
-// Record kinds of the store's generic record space that package ra owns.
-// Values are the JSON of the types below; no other package reads them.
+// Record kinds of the store's generic record space that the RA owns.
+// Values are the JSON of the types below; only ra and its publisher read them.
 const (
-	kindEvent       = "solr-event"   // ID: event ID
-	kindSchedule    = "schedule"     // pending jobs; ID: due time (sortable) + "/" + job ID
-	kindScheduleLog = "schedule-log" // finished jobs (done or cancelled); ID: job ID
-	kindADT         = "adt"          // ID: SC user + "/" + supplier user
-	kindDevice      = "device"       // ID: device EUI-64
-	kindAllowList   = "allow-list"   // ID: User Role code
+	KindEvent       = "solr-event"   // ID: event ID
+	KindSchedule    = "schedule"     // pending jobs; ID: due time (sortable) + "/" + job ID
+	KindScheduleLog = "schedule-log" // finished jobs (done or cancelled); ID: job ID
+	KindADT         = "adt"          // ID: SC user + "/" + supplier user
+	KindDevice      = "device"       // ID: device EUI-64
+	KindAllowList   = "allow-list"   // ID: User Role code
 )
 
 // PartyFailed is the status of a party whose SoLR event was approved:
@@ -60,7 +61,7 @@ type SoLREvent struct {
 	CloseReason string           `json:"close_reason,omitempty"`
 }
 
-// Job is a scheduled piece of RA work. Kind is jobRevokeFailed.
+// Job is a scheduled piece of RA work. Kind is JobRevokeFailed.
 type Job struct {
 	ID        string    `json:"id"`
 	Kind      string    `json:"kind"`
@@ -73,14 +74,14 @@ type Job struct {
 }
 
 const (
-	jobRevokeFailed = "revoke-failed-supplier"
-	jobPending      = "pending"
-	jobDone         = "done"
-	jobCancelled    = "cancelled"
+	JobRevokeFailed = "revoke-failed-supplier"
+	JobPending      = "pending"
+	JobDone         = "done"
+	JobCancelled    = "cancelled"
 )
 
-// scheduleKey orders pending jobs by due time in the store's ID byte order.
-func scheduleKey(j Job) string {
+// ScheduleKey orders pending jobs by due time in the store's ID byte order.
+func ScheduleKey(j Job) string {
 	return j.DueAt.UTC().Format("20060102T150405.000000000Z") + "/" + j.ID
 }
 
@@ -99,7 +100,7 @@ type ADTRecord struct {
 	SignerCert   []byte              `json:"signer_cert,omitempty"` // DER of the officer's access certificate
 }
 
-func adtKey(sc, supplier eui64.ID) string { return sc.String() + "/" + supplier.String() }
+func ADTKey(sc, supplier eui64.ID) string { return sc.String() + "/" + supplier.String() }
 
 // Device is one entry of the device registry.
 type Device struct {
@@ -121,56 +122,56 @@ type AllowList struct {
 	SetAt time.Time     `json:"set_at"`
 }
 
-// getJSON reads record (kind, id) into v. A missing record is
+// Get reads record (kind, id) into v. A missing record is
 // store.ErrNotFound (wrapped).
-func getJSON(tx store.Tx, kind, id string, v any) error {
+func Get(tx store.Tx, kind, id string, v any) error {
 	b, err := tx.GetRecord(kind, id)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: record %s/%s: %v", ErrInternal, kind, id, err)
+		return fmt.Errorf("%w: record %s/%s: %v", raerr.ErrInternal, kind, id, err)
 	}
 	return nil
 }
 
-func putJSON(tx store.Tx, kind, id string, v any) error {
+func Put(tx store.Tx, kind, id string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("%w: record %s/%s: %v", ErrInternal, kind, id, err)
+		return fmt.Errorf("%w: record %s/%s: %v", raerr.ErrInternal, kind, id, err)
 	}
 	if err := tx.PutRecord(kind, id, b); err != nil {
-		return fmt.Errorf("%w: record %s/%s: %w", ErrInternal, kind, id, err)
+		return fmt.Errorf("%w: record %s/%s: %w", raerr.ErrInternal, kind, id, err)
 	}
 	return nil
 }
 
-// listJSON decodes every record of kind, in ID order, through fn.
-func listJSON[T any](tx store.Tx, kind string) ([]T, error) {
+// List decodes every record of kind, in ID order, through fn.
+func List[T any](tx store.Tx, kind string) ([]T, error) {
 	recs, err := tx.ListRecords(kind, "", 0)
 	if err != nil {
-		return nil, fmt.Errorf("%w: list %s: %w", ErrInternal, kind, err)
+		return nil, fmt.Errorf("%w: list %s: %w", raerr.ErrInternal, kind, err)
 	}
 	out := make([]T, 0, len(recs))
 	for _, r := range recs {
 		var v T
 		if err := json.Unmarshal(r.Value, &v); err != nil {
-			return nil, fmt.Errorf("%w: record %s/%s: %v", ErrInternal, kind, r.ID, err)
+			return nil, fmt.Errorf("%w: record %s/%s: %v", raerr.ErrInternal, kind, r.ID, err)
 		}
 		out = append(out, v)
 	}
 	return out, nil
 }
 
-// loadEvent reads one event, mapping a missing one to ErrNotFound.
-func loadEvent(tx store.Tx, id string) (SoLREvent, error) {
+// LoadEvent reads one event, mapping a missing one to raerr.ErrNotFound.
+func LoadEvent(tx store.Tx, id string) (SoLREvent, error) {
 	var e SoLREvent
 	if !store.ValidRecordKey(id) {
-		return e, fmt.Errorf("%w: SoLR event %q", ErrNotFound, id)
+		return e, fmt.Errorf("%w: SoLR event %q", raerr.ErrNotFound, id)
 	}
-	err := getJSON(tx, kindEvent, id, &e)
+	err := Get(tx, KindEvent, id, &e)
 	if errors.Is(err, store.ErrNotFound) {
-		return e, fmt.Errorf("%w: SoLR event %q", ErrNotFound, id)
+		return e, fmt.Errorf("%w: SoLR event %q", raerr.ErrNotFound, id)
 	}
 	return e, err
 }

@@ -1,4 +1,4 @@
-package ra
+package feedhub
 
 import (
 	"context"
@@ -7,24 +7,39 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
-// feedHub wakes held feed requests when the revocation sequence advances.
+// DefaultPageBytes sizes a feed page unless Hub.PageBytes says otherwise:
+// entries are added while their JSON stays within it, so a page is a few
+// MiB whatever the issuer names, and its envelope (base64, 4/3 of it, plus
+// the chain) stays well under bundle.MaxFeedSize (16 MiB). A follower that
+// is further behind gets several pages in a row: Seq tells it where the
+// page ended. About 45,000 entries of the Issuing OCA fit.
+const DefaultPageBytes = 8 << 20
+
+// DefaultPoll is how often held requests look at the store's revocation
+// sequence unless Hub.Poll says otherwise. Revocations made through this
+// process wake them at once; the poll is for those committed by other
+// instances over the same PostgreSQL database.
+const DefaultPoll = 100 * time.Millisecond
+
+// Hub wakes held feed requests when the revocation sequence advances.
 // Its zero value is ready (Service holds it by value). Two sources advance
 // it: committed, called once this process's own revocations have
 // committed (the low-latency path: Service.Revoke after the CA's
-// transaction, feedStore after any Service transaction that revoked), and
+// transaction, Store after any Service transaction that revoked), and
 // one store poller per process, running only while requests are held, for
 // revocations committed by other instances. Held requests never poll the
 // store themselves, so N followers cost one poll, not N.
-type feedHub struct {
-	pageSize  int           // entries per page; 0: no cap but the byte budget
-	pageBytes int           // a page's byte budget; 0: DefaultFeedPageBytes
-	poll      time.Duration // 0: DefaultFeedPoll
-	// newTimer times a held request's wait (nil: time.NewTimer). Tests
+type Hub struct {
+	PageSize  int           // entries per page; 0: no cap but the byte budget
+	PageBytes int           // a page's byte budget; 0: DefaultPageBytes
+	Poll      time.Duration // 0: DefaultPoll
+	// NewTimer times a held request's wait (nil: time.NewTimer). Tests
 	// replace it so that only a wake-up can answer a held request.
-	newTimer func(time.Duration) *time.Timer
+	NewTimer func(time.Duration) *time.Timer
 
 	mu      sync.Mutex
 	seq     uint64        // highest sequence seen committed
@@ -35,36 +50,36 @@ type feedHub struct {
 	drain   chan struct{} // closed by DrainFeed: answer without holding
 }
 
-func (h *feedHub) limit() int {
-	if h.pageSize > 0 {
-		return h.pageSize
+func (h *Hub) Limit() int {
+	if h.PageSize > 0 {
+		return h.PageSize
 	}
 	return math.MaxInt
 }
 
-func (h *feedHub) budget() int {
-	if h.pageBytes > 0 {
-		return h.pageBytes
+func (h *Hub) Budget() int {
+	if h.PageBytes > 0 {
+		return h.PageBytes
 	}
-	return DefaultFeedPageBytes
+	return DefaultPageBytes
 }
 
-func (h *feedHub) interval() time.Duration {
-	if h.poll > 0 {
-		return h.poll
+func (h *Hub) interval() time.Duration {
+	if h.Poll > 0 {
+		return h.Poll
 	}
-	return DefaultFeedPoll
+	return DefaultPoll
 }
 
-func (h *feedHub) timer(d time.Duration) *time.Timer {
-	if h.newTimer != nil {
-		return h.newTimer(d)
+func (h *Hub) Timer(d time.Duration) *time.Timer {
+	if h.NewTimer != nil {
+		return h.NewTimer(d)
 	}
 	return time.NewTimer(d)
 }
 
 // changedLocked returns the channel closed at the next advance. h.mu held.
-func (h *feedHub) changedLocked() chan struct{} {
+func (h *Hub) changedLocked() chan struct{} {
 	if h.ch == nil {
 		h.ch = make(chan struct{})
 	}
@@ -73,7 +88,7 @@ func (h *feedHub) changedLocked() chan struct{} {
 
 // advance records that seq has committed and wakes every held request if
 // that is news.
-func (h *feedHub) advance(seq uint64) {
+func (h *Hub) Advance(seq uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if seq <= h.seq {
@@ -84,7 +99,7 @@ func (h *feedHub) advance(seq uint64) {
 }
 
 // wakeLocked answers every held request's wait. h.mu held.
-func (h *feedHub) wakeLocked() {
+func (h *Hub) wakeLocked() {
 	if h.ch != nil {
 		close(h.ch)
 		h.ch = nil
@@ -93,7 +108,7 @@ func (h *feedHub) wakeLocked() {
 
 // advanceParty records that party-status sequence seq has committed and
 // wakes every held request if that is news.
-func (h *feedHub) advanceParty(seq uint64) {
+func (h *Hub) AdvanceParty(seq uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if seq <= h.pseq {
@@ -104,20 +119,20 @@ func (h *feedHub) advanceParty(seq uint64) {
 }
 
 // committed is advance for revocations that have just committed.
-func (h *feedHub) committed(revs []store.Revocation) {
+func (h *Hub) Committed(revs []store.Revocation) {
 	var top uint64
 	for _, r := range revs {
 		top = max(top, r.Seq)
 	}
 	if top > 0 {
-		h.advance(top)
+		h.Advance(top)
 	}
 }
 
 // hold registers a held request and returns the function that releases
 // it (call it exactly once). The first held request starts the store
 // poller (over st); the poller stops once none is held.
-func (h *feedHub) hold(st store.Store, log *slog.Logger) (release func()) {
+func (h *Hub) Hold(st store.Store, log *slog.Logger) (release func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.waiters++
@@ -133,7 +148,7 @@ func (h *feedHub) hold(st store.Store, log *slog.Logger) (release func()) {
 }
 
 // draining returns the channel DrainFeed closes.
-func (h *feedHub) draining() <-chan struct{} {
+func (h *Hub) Draining() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.drain == nil {
@@ -143,7 +158,7 @@ func (h *feedHub) draining() <-chan struct{} {
 }
 
 // changed returns the channel closed at the next advance, without holding.
-func (h *feedHub) changed() <-chan struct{} {
+func (h *Hub) Changed() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.changedLocked()
@@ -152,7 +167,7 @@ func (h *feedHub) changed() <-chan struct{} {
 // pollStore reads the store's revocation sequence every interval while
 // requests are held. A read error is logged and retried at the next tick:
 // held requests then still end at their wait.
-func (h *feedHub) pollStore(st store.Store, log *slog.Logger) {
+func (h *Hub) pollStore(st store.Store, log *slog.Logger) {
 	t := time.NewTicker(h.interval())
 	defer t.Stop()
 	for range t.C {
@@ -169,46 +184,46 @@ func (h *feedHub) pollStore(st store.Store, log *slog.Logger) {
 			if seq, err = tx.RevocationSeq(); err != nil {
 				return err
 			}
-			pseq, err = partySeq(tx)
+			pseq, err = records.PartySeq(tx)
 			return err
 		})
 		if err != nil {
 			log.LogAttrs(context.Background(), slog.LevelWarn, "ra feed poll failed", slog.String("error", err.Error()))
 			continue
 		}
-		h.advance(seq)
-		h.advanceParty(pseq)
+		h.Advance(seq)
+		h.AdvanceParty(pseq)
 	}
 }
 
-// feedStore is the Service's view of its store: after an Update or Urgent that
+// Store is the Service's view of its store: after an Update or Urgent that
 // revoked anything (SoLR approval, the scheduler: ca.RevokeTx inside the
 // Service's transaction) has committed, it wakes the held feed requests.
-type feedStore struct {
+type Store struct {
 	store.Store
-	hub *feedHub
+	Hub *Hub
 }
 
-func (s feedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+func (s Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	return s.wake(ctx, s.Store.Update, fn)
 }
 
 // Urgent is Update's wake-up for the urgent lane (SoLR approval and the
 // scheduled SoLR revocation run there, so issuance cannot starve them).
-func (s feedStore) Urgent(ctx context.Context, fn func(store.Tx) error) error {
+func (s Store) Urgent(ctx context.Context, fn func(store.Tx) error) error {
 	return s.wake(ctx, s.Store.Urgent, fn)
 }
 
 // wake runs fn through run (the store's Update or Urgent) and, once it has
 // committed, wakes the held feed requests if it revoked anything.
-func (s feedStore) wake(ctx context.Context, run func(context.Context, func(store.Tx) error) error, fn func(store.Tx) error) error {
+func (s Store) wake(ctx context.Context, run func(context.Context, func(store.Tx) error) error, fn func(store.Tx) error) error {
 	var top uint64
 	err := run(ctx, func(tx store.Tx) error {
 		top = 0 // fn may run again if the engine retries
 		return fn(revokeTx{Tx: tx, top: &top})
 	})
 	if err == nil && top > 0 {
-		s.hub.advance(top)
+		s.Hub.Advance(top)
 	}
 	return err
 }
@@ -238,4 +253,26 @@ func (t revokeTx) RevokeMany(serials []string, reason int, at time.Time) ([]stor
 		}
 	}
 	return rs, err
+}
+
+// Held returns how many requests are held now.
+func (h *Hub) Held() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.waiters
+}
+
+// Drain answers every held request at once, as if its wait had elapsed,
+// and every later one without holding it.
+func (h *Hub) Drain() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.drain == nil {
+		h.drain = make(chan struct{})
+	}
+	select {
+	case <-h.drain:
+	default:
+		close(h.drain)
+	}
 }

@@ -1,4 +1,4 @@
-package ra
+package records
 
 import (
 	"time"
@@ -12,36 +12,36 @@ import (
 // (bundle.PartyRevocation); ID: the party's EUI-64.
 const kindPartyRevocation = "party-revocation"
 
-// putPartyRevocation records, in tx, that every certificate of party with
+// PutPartyRevocation records, in tx, that every certificate of party with
 // a notBefore before issuedBefore is revoked from at with reason. The
 // per-certificate revocations are made in the same transaction by the
 // caller; this record lets a verifier apply them all from one feed page.
 // A second record for the same party widens the first (the later
 // issued_before, the earlier revoked_at), as a verifier merges them.
-func putPartyRevocation(tx store.Tx, party eui64.ID, issuedBefore, at time.Time, reason int) error {
+func PutPartyRevocation(tx store.Tx, party eui64.ID, issuedBefore, at time.Time, reason int) error {
 	r := bundle.PartyRevocation{Party: party, IssuedBefore: issuedBefore.UTC(), RevokedAt: at.UTC(), Reason: reason}
 	var old bundle.PartyRevocation
-	switch err := getJSON(tx, kindPartyRevocation, party.String(), &old); {
+	switch err := Get(tx, kindPartyRevocation, party.String(), &old); {
 	case err == nil:
 		r = bundle.MergePartyRevocations(nil, []bundle.PartyRevocation{old, r})[party]
-	case !errIsNotFound(err):
+	case !IsNotFound(err):
 		return err
 	}
-	return putJSON(tx, kindPartyRevocation, party.String(), r)
+	return Put(tx, kindPartyRevocation, party.String(), r)
 }
 
-// partyRevocations lists every party-wide revocation, for the bundle and
+// PartyRevocations lists every party-wide revocation, for the bundle and
 // for every feed page (a complete list: they are few, one per failed
 // party).
-func partyRevocations(tx store.Tx) ([]bundle.PartyRevocation, error) {
-	return listJSON[bundle.PartyRevocation](tx, kindPartyRevocation)
+func PartyRevocations(tx store.Tx) ([]bundle.PartyRevocation, error) {
+	return List[bundle.PartyRevocation](tx, kindPartyRevocation)
 }
 
-// partyIssuedBefore is the issued_before of a party-wide revocation of
+// PartyIssuedBefore is the issued_before of a party-wide revocation of
 // certs at now: after now and after every certificate's notBefore (a
 // certificate dated ahead is covered too), to the second, since
 // certificate times have no finer resolution.
-func partyIssuedBefore(certs []store.Certificate, now time.Time) time.Time {
+func PartyIssuedBefore(certs []store.Certificate, now time.Time) time.Time {
 	t := now
 	for _, c := range certs {
 		if c.NotBefore.After(t) {

@@ -1,4 +1,4 @@
-package ra
+package raerr
 
 import (
 	"errors"

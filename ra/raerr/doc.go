@@ -1,0 +1,12 @@
+// Package raerr owns the RA's refusals as values: the stable E_ codes
+// every RA error wraps (ErrForbidden, ErrNotFound, ...), their transport-
+// free Class, and CodeOf/ClassOf, which find the code of an error however
+// it was wrapped, including the codes of the packages the RA calls (ca,
+// store, bundle, the RA's own PKI). Codes are values: a message is never
+// parsed.
+//
+// It decides nothing and knows no transport: ra and its sub-packages
+// return these errors, ra/raserver maps a Class to an HTTP status, and
+// raclient turns a code that came over the wire back into its value. It
+// must not import ra or any package that serves or calls the RA.
+package raerr

@@ -1,0 +1,48 @@
+package records
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/store"
+)
+
+// metaPartySeq is the store meta key of the party-status sequence: it
+// counts every change of a party's status, in the transaction that makes
+// it, so the feed can say "the party statuses as of N" (docs/bundle.md).
+const metaPartySeq = "party_status_seq"
+
+// PartySeq reads the party-status sequence (0 before any change).
+func PartySeq(tx store.Tx) (uint64, error) {
+	b, err := tx.GetMeta(metaPartySeq)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: party-status sequence: %w", raerr.ErrInternal, err)
+	}
+	if len(b) != 8 {
+		return 0, fmt.Errorf("%w: party-status sequence of %d bytes", raerr.ErrInternal, len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// PutPartyStatus changes p's status and advances the party-status
+// sequence, in tx. It returns the new sequence.
+func PutPartyStatus(tx store.Tx, p store.Party, status string) (uint64, error) {
+	p.Status = status
+	if err := tx.PutParty(p); err != nil {
+		return 0, raerr.FromStore("party "+p.ID, err)
+	}
+	n, err := PartySeq(tx)
+	if err != nil {
+		return 0, err
+	}
+	n++
+	if err := tx.PutMeta(metaPartySeq, binary.BigEndian.AppendUint64(nil, n)); err != nil {
+		return 0, fmt.Errorf("%w: party-status sequence: %w", raerr.ErrInternal, err)
+	}
+	return n, nil
+}
