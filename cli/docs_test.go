@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/cli/servecmd"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -59,7 +60,7 @@ func TestOperationsSettingsTableIsCurrent(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatal("docs/operations.md has no serve-settings table")
 	}
-	if got := string(ops[i+len(begin) : j]); got != settingsTable() {
+	if got := string(ops[i+len(begin) : j]); got != servecmd.SettingsTable() {
 		t.Fatal("docs/operations.md serve-settings table is stale: paste `smki docs --serve-settings` between its markers")
 	}
 }

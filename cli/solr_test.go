@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/cli/verb"
 )
 
 // TestFlagsAfterPositional: `smki solr approve ID --ra URL --officer DIR`
@@ -17,12 +19,12 @@ func TestFlagsAfterPositional(t *testing.T) {
 		code int
 		want string
 	}{
-		{"flags after the ID reach the client", []string{"solr", "approve", "solr-1", "--ra", "https://127.0.0.1:1", "--officer", missing}, ExitUsage, "credential"},
-		{"flags before the ID", []string{"solr", "show", "--ra", "https://127.0.0.1:1", "--officer", missing, "solr-1"}, ExitUsage, "credential"},
-		{"--flag=value form", []string{"solr", "close", "solr-1", "--ra=https://127.0.0.1:1", "--officer=" + missing, "--json"}, ExitUsage, "credential"},
-		{"two IDs", []string{"solr", "approve", "a", "b", "--ra", "https://127.0.0.1:1"}, ExitUsage, "want exactly one event ID"},
-		{"unknown flag after the ID", []string{"solr", "approve", "a", "--nope"}, ExitUsage, "not defined"},
-		{"flag without its value", []string{"devices", "import", "f.csv", "--officer"}, ExitUsage, "needs an argument"},
+		{"flags after the ID reach the client", []string{"solr", "approve", "solr-1", "--ra", "https://127.0.0.1:1", "--officer", missing}, verb.ExitUsage, "credential"},
+		{"flags before the ID", []string{"solr", "show", "--ra", "https://127.0.0.1:1", "--officer", missing, "solr-1"}, verb.ExitUsage, "credential"},
+		{"--flag=value form", []string{"solr", "close", "solr-1", "--ra=https://127.0.0.1:1", "--officer=" + missing, "--json"}, verb.ExitUsage, "credential"},
+		{"two IDs", []string{"solr", "approve", "a", "b", "--ra", "https://127.0.0.1:1"}, verb.ExitUsage, "want exactly one event ID"},
+		{"unknown flag after the ID", []string{"solr", "approve", "a", "--nope"}, verb.ExitUsage, "not defined"},
+		{"flag without its value", []string{"devices", "import", "f.csv", "--officer"}, verb.ExitUsage, "needs an argument"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/buildinfo"
 )
 
@@ -26,7 +27,7 @@ Example:
 		Action: func(c *ucli.Context) error {
 			in := buildinfo.Read()
 			if c.Bool("json") {
-				return printJSON(c, in)
+				return verb.PrintJSON(c, in)
 			}
 			_, err := fmt.Fprintln(c.App.Writer, in)
 			return err
@@ -44,7 +45,7 @@ func rootAction(c *ucli.Context) error {
 	}
 	if c.Args().Present() {
 		ucli.HelpPrinter(c.App.ErrWriter, ucli.AppHelpTemplate, c.App)
-		return usageErr("unknown verb %q (see the list above, or smki help)", c.Args().First())
+		return verb.UsageErr("unknown verb %q (see the list above, or smki help)", c.Args().First())
 	}
 	return ucli.ShowAppHelp(c)
 }

@@ -1,0 +1,271 @@
+package cacmd
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/cli/storecmd"
+	"github.com/smki/smki/cli/verb"
+)
+
+// passphraseFlags are the ways to give the CA key passphrase: a file, or
+// an environment variable naming it directly.
+func PassphraseFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "passphrase-file", Usage: "file holding the CA key passphrase", EnvVars: []string{"SMKI_PASSPHRASE_FILE"}},
+		&ucli.StringFlag{Name: "kms", Usage: "KMS URI for CA keys (default: softkms files under DATA/keys), e.g. pkcs11:module-path=/usr/lib/softhsm/libsofthsm2.so;token=smki?pin-source=/etc/smki/pin", EnvVars: []string{"SMKI_KMS"}},
+	}
+}
+
+// passphrase reads the passphrase from --passphrase-file or SMKI_PASSPHRASE.
+func passphrase(c *ucli.Context) ([]byte, error) {
+	return ReadPassphrase(c.String("passphrase-file"))
+}
+
+// readPassphrase reads the passphrase from file (trailing newline
+// dropped), else from $SMKI_PASSPHRASE; nil if neither is given.
+func ReadPassphrase(file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, verb.UsageErr("passphrase file: %v", err)
+		}
+		return []byte(strings.TrimRight(string(b), "\r\n")), nil
+	}
+	if p := os.Getenv("SMKI_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	return nil, nil
+}
+
+func Command() *ucli.Command {
+	return &ucli.Command{
+		Name:  "ca",
+		Usage: "operate the CA hierarchy",
+		Subcommands: []*ucli.Command{{
+			Name:  "init",
+			Usage: "create the Root OCA (OU=00) and Issuing OCA (OU=07) and publish the first ARL and ORL",
+			Description: `Keys are generated in the KMS: encrypted PEM files under DATA/keys by default
+(passphrase from --passphrase-file or $SMKI_PASSPHRASE), or in an HSM by PKCS#11 URI.
+
+The CA's records go to the store (--store; default the bbolt file in DATA).
+
+Example:
+   SMKI_PASSPHRASE=... smki ca init --data /var/lib/smki
+   SMKI_PASSPHRASE=... smki ca init --data /var/lib/smki --store 'postgres://smki@db/smki'`,
+			Flags: append([]ucli.Flag{
+				&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
+				&ucli.StringFlag{Name: "root-cn", Usage: "Root OCA common name"},
+				&ucli.StringFlag{Name: "issuing-cn", Usage: "Issuing OCA common name"},
+				storecmd.StoreFlag(),
+			}, PassphraseFlags()...),
+			Action: func(c *ucli.Context) error {
+				dir := c.String("data")
+				pass, err := passphrase(c)
+				if err != nil {
+					return err
+				}
+				if len(pass) == 0 && c.String("kms") == "" {
+					return verb.UsageErr("a passphrase is needed for softkms keys: --passphrase-file or SMKI_PASSPHRASE")
+				}
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					return verb.WithCode(verb.ExitUsage, err)
+				}
+				st, _, err := storecmd.OpenStore(c, dir, 0)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms")}
+				if err := ca.Init(c.Context, st, cfg, ca.InitOptions{RootCommonName: c.String("root-cn"), IssuingCommonName: c.String("issuing-cn")}); err != nil {
+					return err
+				}
+				authority, err := ca.Open(c.Context, st, cfg)
+				if err != nil {
+					return err
+				}
+				defer authority.Close()
+				fmt.Fprintf(c.App.Writer, "CA initialised in %s\n  root:    %s\n  issuing: %s\n", dir,
+					authority.Root().Subject, authority.Issuing().Subject)
+				return nil
+			},
+		}, caARLCommand(), caImportARLCommand()},
+	}
+}
+
+// caARLCommand is the Root OCA key ceremony's step: issue an ARL on the
+// machine that holds the root key and write it out for the online servers.
+func caARLCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "arl",
+		Usage: "issue a fresh ARL with the Root OCA key (key ceremony) and write it to a file",
+		Description: `Run on the ceremony machine, which holds the full CA (both keys). The ARL lists
+every issuing CA this store holds as revoked; it is recorded in this store (with an
+audit entry) like any ARL and written DER to --out, for 'smki ca import-arl' on the
+online servers, which run with --offline-root. The lifetime defaults to 30 days (what
+an online root uses); an offline root usually chooses longer, up to 400 days.
+Accepts days (400d) or Go durations (720h).
+
+Example:
+   SMKI_PASSPHRASE=... smki ca arl --data /media/ceremony/smki --lifetime 180d --out arl-0007.crl`,
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}},
+			&ucli.StringFlag{Name: "lifetime", Usage: "nextUpdate - thisUpdate, 1d to 400d (default 30d)"},
+			&ucli.StringFlag{Name: "out", Usage: "file to write the ARL to (DER)", Required: true},
+			storecmd.StoreFlag(),
+		}, PassphraseFlags()...),
+		Action: caARL,
+	}
+}
+
+func caARL(c *ucli.Context) error {
+	dir := c.String("data")
+	lifetime, err := parseLifetime(c.String("lifetime"))
+	if err != nil {
+		return err
+	}
+	pass, err := passphrase(c)
+	if err != nil {
+		return err
+	}
+	if len(pass) == 0 && c.String("kms") == "" {
+		return verb.UsageErr("a passphrase is needed for softkms keys: --passphrase-file or SMKI_PASSPHRASE")
+	}
+	// Write into a temporary file beside --out, renamed at the end: a
+	// directory that cannot be written fails before an ARL number is
+	// spent, and a failure leaves no empty or partial --out behind.
+	outPath := c.String("out")
+	tmp, err := os.CreateTemp(filepath.Dir(outPath), ".smki-arl-*")
+	if err != nil {
+		return verb.WithCode(verb.ExitUsage, fmt.Errorf("--out: %w", err))
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	st, _, err := storecmd.OpenStore(c, dir, storecmd.LockWait)
+	if err != nil {
+		return verb.WithCode(verb.ExitUsage, err)
+	}
+	defer st.Close()
+	authority, err := ca.Open(c.Context, st, ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms")})
+	if err != nil {
+		return err
+	}
+	defer authority.Close()
+	crl, err := authority.IssueARL(c.Context, lifetime)
+	if err != nil {
+		return err
+	}
+	if err := writeARL(tmp, crl.DER, outPath); err != nil {
+		return fmt.Errorf("ARL %d is recorded but writing %s failed (run again for the next number): %w", crl.Number, outPath, err)
+	}
+	sum := sha256.Sum256(crl.DER)
+	fmt.Fprintf(c.App.Writer, "ARL %d written to %s\n  thisUpdate: %s\n  nextUpdate: %s\n  SHA-256:    %s\n",
+		crl.Number, outPath, crl.ThisUpdate.UTC().Format(time.RFC3339), crl.NextUpdate.UTC().Format(time.RFC3339), hex.EncodeToString(sum[:]))
+	return nil
+}
+
+// writeARL fills tmp with der, makes it world-readable (an ARL is
+// public), syncs it and renames it to path.
+func writeARL(tmp *os.File, der []byte, path string) error {
+	if _, err := tmp.Write(der); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// parseLifetime reads "400d" (days) or a Go duration; "" is 0 (the
+// default ARL lifetime). The CA checks the range.
+func parseLifetime(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, verb.UsageErr("--lifetime %q: want days (400d) or a duration (720h)", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, verb.UsageErr("--lifetime %q: want days (400d) or a duration (720h)", v)
+	}
+	return d, nil
+}
+
+// caImportARLCommand installs a ceremony's ARL on the online side, which
+// needs no key for it.
+func caImportARLCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "import-arl",
+		Usage:     "install an ARL made by 'smki ca arl' as the current ARL (online side; no key needed)",
+		ArgsUsage: "FILE",
+		Description: `FILE is DER or PEM. The ARL must be signed by this store's Root OCA with its
+subject as issuer, pass the CRL lints, carry a CRL number greater than the stored
+ARL's, have thisUpdate not ahead of this clock by more than 5 minutes and nextUpdate
+still ahead, last at most 400 days, and list every issuing CA this store holds as
+revoked. Any refusal has a code (E_CA_ARL_*, E_LINT) and writes nothing. An issuing CA
+the ARL lists that this store holds as good is revoked with it, so the revocation
+feed agrees with the ARL. The ARL is stored and audited in one transaction and served
+at /crl/arl.crl from then on. On bbolt stop the server first (it holds the file lock);
+on PostgreSQL servers may keep running.
+
+Example:
+   smki ca import-arl arl-0007.crl --data /var/lib/smki
+   smki ca import-arl arl-0007.crl --store 'postgres://smki@db/smki'`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "data", Usage: "data directory (for the default bbolt store)", EnvVars: []string{"SMKI_DATA"}},
+			storecmd.StoreFlag(),
+		},
+		Action: caImportARL,
+	}
+}
+
+func caImportARL(c *ucli.Context) error {
+	path, err := verb.OneArg(c, "ARL file")
+	if err != nil {
+		return err
+	}
+	data, err := verb.ReadLimited(path, ca.MaxARLSize)
+	if err != nil {
+		return err
+	}
+	st, _, err := storecmd.OpenStore(c, c.String("data"), storecmd.LockWait)
+	if err != nil {
+		return verb.WithCode(verb.ExitUsage, err)
+	}
+	defer st.Close()
+	actor := "ca-import"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		actor = "ca-import:" + u.Username
+	}
+	got, err := ca.ImportARL(c.Context, st, data, ca.ImportOptions{Actor: actor})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "ARL %d imported (replaces %d)\n  thisUpdate: %s\n  nextUpdate: %s\n",
+		got.CRL.Number, got.Previous, got.CRL.ThisUpdate.Format(time.RFC3339), got.CRL.NextUpdate.Format(time.RFC3339))
+	for _, r := range got.Revoked {
+		fmt.Fprintf(c.App.Writer, "  revoked as the ARL lists: %s (reason %d, %s)\n", r.Serial, r.Reason, r.RevokedAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package certcmd
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/raclient"
+	"github.com/smki/smki/role"
+)
+
+func KeygenCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:        "keygen",
+		Usage:       "generate an ECDSA P-256 private key (PKCS#8 PEM, mode 0600)",
+		Description: "Example:\n   smki keygen --out sc-xml.key",
+		Flags:       []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "key file to create", Required: true}},
+		Action: func(c *ucli.Context) error {
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				return err
+			}
+			der, err := x509.MarshalPKCS8PrivateKey(key)
+			if err != nil {
+				return err
+			}
+			f, err := os.OpenFile(c.String("out"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return verb.WithCode(verb.ExitUsage, err)
+			}
+			defer f.Close()
+			if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "P-256 key written to %s\n", c.String("out"))
+			return f.Close()
+		},
+	}
+}
+
+func CSRCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "csr",
+		Usage: "make a PKCS#10 request with the subject the RA expects for a User ID and profile",
+		Description: `The subject carries OU (the profile's remote party role: 87 for xml-signing)
+and x500UniqueIdentifier (the User ID). --role is needed for digital-signing and
+key-agreement, whose OU depends on it.
+
+Example:
+   smki csr --key sc-xml.key --user-id 90-B3-D5-1F-30-05-00-00 --profile xml-signing --out sc-xml.csr`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "key", Usage: "private key (PEM)", Required: true},
+			&ucli.StringFlag{Name: "user-id", Usage: "User ID (EUI-64)", Required: true},
+			&ucli.StringFlag{Name: "profile", Usage: "xml-signing, digital-signing or key-agreement", Required: true},
+			&ucli.StringFlag{Name: "role", Usage: "User Role (needed for digital-signing and key-agreement)"},
+			&ucli.StringFlag{Name: "cn", Usage: "optional common name"},
+			&ucli.StringFlag{Name: "out", Usage: "CSR file (default stdout)"},
+		},
+		Action: func(c *ucli.Context) error {
+			id, err := verb.EUIFlag(c, "user-id", true)
+			if err != nil {
+				return err
+			}
+			p, err := ca.ParseProfile(c.String("profile"))
+			if err != nil {
+				return verb.UsageErr("--profile: %v", err)
+			}
+			r := role.OtherUser // xml-signing's OU (87) does not depend on the role
+			if s := c.String("role"); s != "" {
+				if r, err = role.Parse(s); err != nil {
+					return verb.UsageErr("--role: %v", err)
+				}
+			} else if p != ca.XMLSigning {
+				return verb.UsageErr("--role is required for %s", p)
+			}
+			key, err := credential.LoadKey(c.String("key"))
+			if err != nil {
+				return verb.WithCode(verb.ExitUsage, err)
+			}
+			csr, err := ra.NewCSR(key, id, r, p, c.String("cn"))
+			if err != nil {
+				return err
+			}
+			return verb.WriteOut(c, c.String("out"), csr)
+		},
+	}
+}
+
+func EnrollCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "enroll",
+		Usage: "submit a CSR to the RA and write the issued certificate",
+		Description: `An SRO or ARO of the user's party submits; the RA checks the role -> profile
+eligibility (SC gets xml-signing only), the subject, and that the key was never
+certified for another user. --csr is PEM or DER (openssl req -outform DER),
+from a file or - (stdin). The issued certificate is written to --out, or as PEM
+to stdout; with --json, stdout is the certificate record with its "pem".
+
+Example:
+   smki enroll --ra https://127.0.0.1:8443 --officer ./srp1-aro --user-id 90-B3-D5-1F-30-05-00-00 \
+       --profile xml-signing --csr sc-xml.csr --out sc-xml.pem`,
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "user-id", Usage: "User ID (EUI-64)", Required: true},
+			&ucli.StringFlag{Name: "profile", Usage: "certificate profile", Required: true},
+			&ucli.StringFlag{Name: "csr", Usage: "CSR `FILE` (PEM or DER, told by content), or - for stdin", Required: true},
+			&ucli.StringFlag{Name: "out", Usage: "certificate file (default: the PEM on stdout; with --json, in the JSON's pem)"},
+			&ucli.StringFlag{Name: "mode", Usage: "enrol, renew or rekey", Value: "enrol"},
+			&ucli.StringFlag{Name: "replaces", Usage: "serial of the certificate renewed or re-keyed"},
+		}, verb.ClientFlags()...),
+		Action: func(c *ucli.Context) error {
+			id, err := verb.EUIFlag(c, "user-id", true)
+			if err != nil {
+				return err
+			}
+			csr, err := readCSR(c, c.String("csr"))
+			if err != nil {
+				return err
+			}
+			return verb.WithClient(c, func(cl *raclient.Client) error {
+				is, err := cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
+					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")})
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					// The certificate itself travels in the JSON: nothing
+					// is lost without --out.
+					cert := is.Cert
+					cert.PEM = string(is.CertPEM)
+					if err := verb.PrintJSON(c, cert); err != nil {
+						return err
+					}
+					if out := c.String("out"); out != "" {
+						return verb.WriteOut(c, out, is.CertPEM)
+					}
+					return nil
+				}
+				if err := verb.WriteOut(c, c.String("out"), is.CertPEM); err != nil {
+					return err
+				}
+				if c.String("out") != "" {
+					fmt.Fprintf(c.App.Writer, "issued %s serial %s to %s\n", is.Cert.Profile, is.Cert.Serial, c.String("out"))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func CertsCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:        "certs",
+		Usage:       "list Organisation Certificates",
+		Description: "Example:\n   smki certs --party 90-B3-D5-1F-30-00-00-0A --status good",
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "user", Usage: "User ID"},
+			&ucli.StringFlag{Name: "party", Usage: "Party ID"},
+			&ucli.StringFlag{Name: "status", Usage: "good or revoked"},
+			&ucli.IntFlag{Name: "limit", Usage: "at most this many"},
+		}, verb.ClientFlags()...),
+		Action: func(c *ucli.Context) error {
+			user, err := verb.EUIFlag(c, "user", false)
+			if err != nil {
+				return err
+			}
+			party, err := verb.EUIFlag(c, "party", false)
+			if err != nil {
+				return err
+			}
+			return verb.WithClient(c, func(cl *raclient.Client) error {
+				cs, err := cl.ListCertificates(c.Context, ra.CertQuery{UserID: user, PartyID: party, Status: c.String("status"), Limit: c.Int("limit")})
+				if err != nil {
+					return err
+				}
+				return verb.Show(c, cs, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", CertRows(cs))
+			})
+		},
+	}
+}
+
+func CertRows(cs []ra.CertInfo) [][]string {
+	var rows [][]string
+	for _, ci := range cs {
+		rows = append(rows, []string{ci.Serial, ci.UserID, ci.Profile, ci.Role, ci.Status, ci.NotAfter.Format("2006-01-02")})
+	}
+	return rows
+}

@@ -1,0 +1,50 @@
+package democmd
+
+import (
+	"fmt"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/testpki"
+)
+
+func TestPKICommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "testpki",
+		Usage: "build a complete test PKI and SoLR scenario",
+		Description: `Builds, through the real CA, a root and issuing CA, the scenario's users
+(supplier-a-xml, supplier-a-ds, supplier-b-xml, supplier-b-ds, srp-sc-xml) with keys
+and certificates, a device registry and the signed policy bundle. Supplier-a has
+failed: its certificates are revoked and a SoLR event names srp-sc-xml.
+
+Example:
+   smki testpki --out ./scenario --at 2026-11-28T09:00:00Z`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "out", Usage: "output directory (must be empty or absent)", Required: true, EnvVars: []string{"SMKI_TESTPKI_OUT"}},
+			&ucli.StringFlag{Name: "at", Usage: "build the PKI as of this RFC 3339 time (default now)"},
+		},
+		Action: func(c *ucli.Context) error {
+			var at time.Time
+			if s := c.String("at"); s != "" {
+				t, err := time.Parse(time.RFC3339, s)
+				if err != nil {
+					return verb.UsageErr("--at: %v", err)
+				}
+				at = t
+			}
+			p, err := testpki.Build(c.Context, testpki.Options{Out: c.String("out"), At: at})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "test PKI written to %s (as of %s)\n", p.Dir, p.At.Format(time.RFC3339))
+			fmt.Fprintf(c.App.Writer, "  trust/root.pem, trust/issuing-ca.pem, trust/orl.crl, trust/arl.crl\n")
+			for _, u := range testpki.Users() {
+				fmt.Fprintf(c.App.Writer, "  users/%-15s %s %-3s %s\n", u.Name, u.ID, u.Role, u.Profile)
+			}
+			fmt.Fprintf(c.App.Writer, "  devices.csv (%d devices)\n", len(p.Devices))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,457 @@
+package servecmd
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/smki/smki/cli/cacmd"
+	"github.com/smki/smki/cli/storecmd"
+	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/server"
+)
+
+// The server's configuration comes from four places, first found wins:
+// a flag, its environment variable, the config file (--config or
+// $SMKI_CONFIG, YAML), the default. serveSettings is the one table that
+// ties each file key to its flag (and through the flag to its environment
+// variable and default); docs/operations.md's table is generated from it.
+
+// settingKind is how a setting's value is written in the file.
+type settingKind int
+
+const (
+	kindString settingKind = iota
+	kindBool
+	kindDuration
+	kindList
+)
+
+// serveSetting is one server setting.
+type serveSetting struct {
+	key  string // config file key; "tls.names" is names under tls:
+	kind settingKind
+	flag ucli.Flag
+}
+
+func (s serveSetting) name() string { return s.flag.Names()[0] }
+
+func (s serveSetting) envVar() string {
+	if f, ok := s.flag.(ucli.DocGenerationFlag); ok {
+		if env := f.GetEnvVars(); len(env) > 0 {
+			return env[0]
+		}
+	}
+	return ""
+}
+
+func (s serveSetting) defaultValue() string {
+	if f, ok := s.flag.(ucli.DocGenerationFlag); ok {
+		return f.GetValue()
+	}
+	return ""
+}
+
+// serveSettings lists every `smki serve` setting. Secrets are files named
+// here, never values: the CA passphrase by passphrase_file, a PKCS#11 PIN
+// by pin-source in the KMS URI, a PostgreSQL password by passfile in the
+// store URL (or PGPASSFILE).
+func serveSettings() []serveSetting {
+	pf := cacmd.PassphraseFlags() // passphrase-file, kms: shared with the ca verbs
+	return []serveSetting{
+		{"data", kindString, &ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}}},
+		{"listen", kindString, &ucli.StringFlag{Name: "listen", Usage: "address to serve HTTPS on (host:port; 0.0.0.0:8443 for every interface)", Value: server.DefaultListen, EnvVars: []string{"SMKI_LISTEN"}}},
+		{"store", kindString, storecmd.StoreFlag()},
+		{"passphrase_file", kindString, pf[0]},
+		{"kms", kindString, pf[1]},
+		{"offline_root", kindBool, &ucli.BoolFlag{Name: "offline-root", EnvVars: []string{"SMKI_OFFLINE_ROOT"},
+			Usage: "run without the Root OCA key: the ARL is issued at the key ceremony (smki ca arl) and installed with smki ca import-arl"}},
+		{"require_officer_csr", kindBool, &ucli.BoolFlag{Name: "require-officer-csr", EnvVars: []string{"SMKI_REQUIRE_OFFICER_CSR"},
+			Usage: "certify only officer keys the appointee generated (smki officer keygen; officer add --csr)"}},
+		{"reconcile_after", kindDuration, &ucli.StringFlag{Name: "reconcile-after", EnvVars: []string{"SMKI_RECONCILE_AFTER"},
+			Usage: "age at which an open issuance intent is settled (default: 0 on bbolt, the only writer; 2m on PostgreSQL, where it may be another instance's)"}},
+		{"tls.names", kindList, &ucli.StringSliceFlag{Name: "tls-name", EnvVars: []string{"SMKI_TLS_NAMES"},
+			Usage: "DNS name or IP address clients reach the server by, put in its TLS certificate (repeatable; the environment variable takes a comma-separated list); localhost and the loopback addresses are always in it"}},
+		{"tls.cert", kindString, &ucli.StringFlag{Name: "tls-cert", EnvVars: []string{"SMKI_TLS_CERT"},
+			Usage: "serve this PEM certificate chain (e.g. from a corporate CA) instead of one from the RA access CA; reloaded on SIGHUP"}},
+		{"tls.key", kindString, &ucli.StringFlag{Name: "tls-key", EnvVars: []string{"SMKI_TLS_KEY"},
+			Usage: "private key file for --tls-cert (PEM); reloaded on SIGHUP"}},
+		{"metrics_listen", kindString, &ucli.StringFlag{Name: "metrics-listen", EnvVars: []string{"SMKI_METRICS_LISTEN"},
+			Usage: "also serve GET /metrics over plain HTTP on this address (host:port), for a Prometheus without an officer credential; bind it to loopback or a management network (on --listen, /metrics needs an officer's client certificate)"}},
+		{"http.idle_timeout", kindDuration, &ucli.StringFlag{Name: "http-idle-timeout", Value: server.DefaultIdleTimeout.String(), EnvVars: []string{"SMKI_HTTP_IDLE_TIMEOUT"},
+			Usage: "close a kept-alive connection that sends no request for this long"}},
+		{"http.read_timeout", kindDuration, &ucli.StringFlag{Name: "http-read-timeout", Value: server.DefaultReadTimeout.String(), EnvVars: []string{"SMKI_HTTP_READ_TIMEOUT"},
+			Usage: "longest time to read one request body (the TLS handshake and request headers always have 10s)"}},
+		{"http.write_timeout", kindDuration, &ucli.StringFlag{Name: "http-write-timeout", Value: server.DefaultWriteTimeout.String(), EnvVars: []string{"SMKI_HTTP_WRITE_TIMEOUT"},
+			Usage: "longest time to write one answer; the feed long poll, store backup and revocation progress streams keep their own deadlines"}},
+		{"http.max_conns_per_client", kindString, &ucli.StringFlag{Name: "http-max-conns-per-client", Value: fmt.Sprint(server.DefaultMaxConnsPerClient), EnvVars: []string{"SMKI_HTTP_MAX_CONNS_PER_CLIENT"},
+			Usage: "most connections one client IP address may hold open at once; more are closed on accept"}},
+		{"min_free_mb", kindString, &ucli.StringFlag{Name: "min-free-mb", Value: fmt.Sprint(server.DefaultMinFreeBytes >> 20), EnvVars: []string{"SMKI_MIN_FREE_MB"},
+			Usage: "GET /readyz fails while the bbolt store's filesystem has fewer MiB free than this"}},
+		{"log.format", kindString, &ucli.StringFlag{Name: "log-format", EnvVars: []string{"SMKI_LOG_FORMAT"},
+			Usage: "log format: text or json (default: text when stderr is a terminal, json otherwise)"}},
+		{"log.level", kindString, &ucli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SMKI_LOG_LEVEL"},
+			Usage: "log level: debug, info, warn or error"}},
+		{"ready_file", kindString, &ucli.StringFlag{Name: "ready-file", EnvVars: []string{"SMKI_READY_FILE"},
+			Usage: "write the listening address to this file once serving (for scripts and tests)"}},
+		{"dev", kindBool, &ucli.BoolFlag{Name: "dev", Usage: "development mode: initialise everything on first start"}},
+		{"recover_bootstrap", kindBool, &ucli.BoolFlag{Name: "recover-bootstrap",
+			Usage: "break-glass: re-issue the bootstrap admin and approver credentials into DATA/officers if missing or superseded (their old credentials stop working)"}},
+	}
+}
+
+// fileValue is one setting as the config file wrote it.
+type fileValue struct {
+	scalar string
+	list   []string
+	line   int
+}
+
+// loadServeFile reads a server config file: a YAML mapping of the keys in
+// serveSettings (tls and log are mappings of their own). Unknown or
+// repeated keys and values of the wrong kind are refused with FILE:LINE,
+// as are secrets written inline.
+func loadServeFile(path string) (map[string]fileValue, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, verb.UsageErr("E_CONFIG: config file %s: %v", path, err)
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		return nil, verb.UsageErr("E_CONFIG: %s: not YAML: %v", path, err)
+	}
+	out := map[string]fileValue{}
+	if doc.Kind == 0 { // empty file
+		return out, nil
+	}
+	known := map[string]serveSetting{}
+	for _, s := range serveSettings() {
+		known[s.key] = s
+	}
+	bad := func(n *yaml.Node, format string, a ...any) error {
+		return verb.UsageErr("E_CONFIG: %s:%d: %s", path, n.Line, fmt.Sprintf(format, a...))
+	}
+	var walk func(prefix string, m *yaml.Node) error
+	walk = func(prefix string, m *yaml.Node) error {
+		if m.Kind != yaml.MappingNode {
+			return bad(m, "want a mapping of settings (key: value)")
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			key := prefix + k.Value
+			if _, dup := out[key]; dup {
+				return bad(k, "%s is set twice", key)
+			}
+			if prefix == "" && (k.Value == "tls" || k.Value == "log" || k.Value == "http") {
+				if err := walk(key+".", v); err != nil {
+					return err
+				}
+				continue
+			}
+			s, ok := known[key]
+			if !ok {
+				if strings.Contains(key, "passphrase") || strings.Contains(key, "password") || strings.Contains(key, "pin") {
+					return bad(k, "unknown key %q: secrets are never inline; name a file (passphrase_file, pin-source in kms, passfile in store)", key)
+				}
+				return bad(k, "unknown key %q (known: %s)", key, strings.Join(settingKeys(), ", "))
+			}
+			fv := fileValue{line: k.Line}
+			switch s.kind {
+			case kindList:
+				if v.Kind != yaml.SequenceNode {
+					return bad(v, "%s wants a list, e.g. [ra.example.org, 192.0.2.10]", key)
+				}
+				for _, e := range v.Content {
+					if e.Kind != yaml.ScalarNode {
+						return bad(e, "%s: each entry is one name", key)
+					}
+					fv.list = append(fv.list, e.Value)
+				}
+			case kindBool:
+				if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+					return bad(v, "%s wants true or false", key)
+				}
+				fv.scalar = v.Value
+			default:
+				if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+					return bad(v, "%s wants a value", key)
+				}
+				fv.scalar = v.Value
+			}
+			if err := inlineSecret(key, fv.scalar); err != "" {
+				return bad(v, "%s", err)
+			}
+			out[key] = fv
+		}
+		return nil
+	}
+	if err := walk("", doc.Content[0]); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// inlineSecret says why a file value holds a secret it must not, or "".
+func inlineSecret(key, v string) string {
+	switch key {
+	case "store":
+		if server.RedactURL(v) != v {
+			return "store holds a password: put it in a passfile (passfile=PATH in the URL, or $PGPASSFILE); secrets are never inline"
+		}
+	case "kms":
+		if strings.Contains(strings.ToLower(v), "pin-value=") {
+			return "kms holds a PIN: use pin-source=FILE instead of pin-value; secrets are never inline"
+		}
+	}
+	return ""
+}
+
+func settingKeys() []string {
+	var ks []string
+	for _, s := range serveSettings() {
+		ks = append(ks, s.key)
+	}
+	return ks
+}
+
+// resolved is a setting's effective value and where it came from.
+type resolved struct {
+	setting serveSetting
+	scalar  string
+	list    []string
+	source  string // "flag", "env SMKI_X", "file PATH:LINE", "default"
+}
+
+// resolveServe applies flag > environment > file > default to every
+// setting.
+func resolveServe(c *ucli.Context) (map[string]resolved, error) {
+	file := map[string]fileValue{}
+	path := c.String("config")
+	if path != "" {
+		var err error
+		if file, err = loadServeFile(path); err != nil {
+			return nil, err
+		}
+	}
+	args, _ := c.App.Metadata["args"].([]string)
+	out := map[string]resolved{}
+	for _, s := range serveSettings() {
+		r := resolved{setting: s, source: "default", scalar: s.defaultValue()}
+		name := s.name()
+		switch fv, inFile := file[s.key]; {
+		case c.IsSet(name):
+			r.source = "flag"
+			if env := s.envVar(); env != "" && !onCommandLine(args, name) {
+				r.source = "env " + env
+			}
+			if s.kind == kindList {
+				r.list = c.StringSlice(name)
+			} else if s.kind == kindBool {
+				r.scalar = fmt.Sprint(c.Bool(name))
+			} else {
+				r.scalar = c.String(name)
+			}
+		case inFile:
+			r.source = fmt.Sprintf("file %s:%d", path, fv.line)
+			r.scalar, r.list = fv.scalar, fv.list
+		}
+		if r.source == "default" && s.kind == kindBool {
+			r.scalar = "false"
+		}
+		out[s.key] = r
+	}
+	return out, nil
+}
+
+// onCommandLine reports whether --name (or -name, with or without =value)
+// is among args.
+func onCommandLine(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// serverConfig turns resolved settings into a server.Config (with the
+// logger and the ready file, which stay with the CLI).
+func serverConfig(c *ucli.Context, rs map[string]resolved) (server.Config, string, error) {
+	get := func(k string) string { return rs[k].scalar }
+	on := func(k string) bool { return get(k) == "true" }
+	cfg := server.Config{
+		DataDir:           get("data"),
+		Listen:            get("listen"),
+		Store:             get("store"),
+		KMS:               get("kms"),
+		Dev:               on("dev"),
+		RecoverBootstrap:  on("recover_bootstrap"),
+		RequireOfficerCSR: on("require_officer_csr"),
+		OfflineRoot:       on("offline_root"),
+		TLSNames:          rs["tls.names"].list,
+		TLSCertFile:       get("tls.cert"),
+		TLSKeyFile:        get("tls.key"),
+	}
+	pass, err := cacmd.ReadPassphrase(get("passphrase_file"))
+	if err != nil {
+		return cfg, "", err
+	}
+	cfg.Passphrase = pass
+	if v := get("reconcile_after"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return cfg, "", verb.UsageErr("reconcile_after %q (%s): want a duration >= 0, e.g. 2m", v, rs["reconcile_after"].source)
+		}
+		cfg.ReconcileAfter = &d
+	}
+	cfg.MetricsListen = get("metrics_listen")
+	for _, t := range []struct {
+		key string
+		dst *time.Duration
+	}{{"http.idle_timeout", &cfg.IdleTimeout}, {"http.read_timeout", &cfg.ReadTimeout}, {"http.write_timeout", &cfg.WriteTimeout}} {
+		v := get(t.key)
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, "", verb.UsageErr("%s %q (%s): want a duration > 0, e.g. 60s", t.key, v, rs[t.key].source)
+		}
+		*t.dst = d
+	}
+	if v := get("http.max_conns_per_client"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return cfg, "", verb.UsageErr("http.max_conns_per_client %q (%s): want a whole number > 0, e.g. 256", v, rs["http.max_conns_per_client"].source)
+		}
+		cfg.MaxConnsPerClient = n
+	}
+	if v := get("min_free_mb"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			return cfg, "", verb.UsageErr("min_free_mb %q (%s): want a whole number of MiB > 0, e.g. 64", v, rs["min_free_mb"].source)
+		}
+		cfg.MinFreeBytes = n << 20
+	}
+	if cfg.Logger, err = newLogger(c.App.ErrWriter, get("log.format"), get("log.level")); err != nil {
+		return cfg, "", err
+	}
+	return cfg, get("ready_file"), nil
+}
+
+// newLogger builds the server log: text (durations read as 12.3ms) or
+// JSON, at level; format "" is text on a terminal, JSON otherwise.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, verb.UsageErr("log level %q: want debug, info, warn or error", level)
+	}
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && isTerminal(f) {
+			format = "text"
+		}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, verb.UsageErr("log format %q: want text or json", format)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printConfig writes the effective configuration as a config file, each
+// key with its source, secrets redacted.
+func printConfig(w io.Writer, rs map[string]resolved) error {
+	var b strings.Builder
+	b.WriteString("# smki serve: effective configuration (source of each value in the comment)\n")
+	section := ""
+	for _, s := range serveSettings() {
+		r := rs[s.key]
+		key := s.key
+		if i := strings.IndexByte(key, '.'); i >= 0 {
+			if sec := key[:i]; sec != section {
+				fmt.Fprintf(&b, "%s:\n", sec)
+				section = sec
+			}
+			key = "  " + key[i+1:]
+		} else {
+			section = ""
+		}
+		var val string
+		switch {
+		case s.kind == kindList:
+			val = "[" + strings.Join(r.list, ", ") + "]"
+		case s.key == "store":
+			val = server.RedactURL(r.scalar)
+		case s.key == "kms":
+			val = redactPIN(r.scalar)
+		default:
+			val = r.scalar
+		}
+		if val == "" {
+			val = `""`
+		}
+		fmt.Fprintf(&b, "%s: %s  # %s\n", key, val, r.source)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// redactPIN hides a pin-value in a KMS URI.
+func redactPIN(uri string) string {
+	lower := strings.ToLower(uri)
+	i := strings.Index(lower, "pin-value=")
+	if i < 0 {
+		return uri
+	}
+	j := i + len("pin-value=")
+	end := len(uri)
+	if k := strings.IndexAny(uri[j:], "&;"); k >= 0 {
+		end = j + k
+	}
+	return uri[:j] + "xxxxx" + uri[end:]
+}
+
+// settingsTable is the Markdown table of every serve setting: file key,
+// flag, environment variable, default (docs/operations.md).
+func SettingsTable() string {
+	var b strings.Builder
+	b.WriteString("| File key | Flag | Environment | Default | Meaning |\n|---|---|---|---|---|\n")
+	for _, s := range serveSettings() {
+		env, def := s.envVar(), s.defaultValue()
+		if env == "" {
+			env = "—"
+		} else {
+			env = "`" + env + "`"
+		}
+		if def == "" {
+			def = "—"
+		} else {
+			def = "`" + def + "`"
+		}
+		usage := ""
+		if f, ok := s.flag.(ucli.DocGenerationFlag); ok {
+			usage = f.GetUsage()
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | %s | %s | %s |\n", s.key, s.name(), env, def, strings.ReplaceAll(usage, "|", "\\|"))
+	}
+	return b.String()
+}

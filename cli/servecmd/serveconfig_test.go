@@ -1,0 +1,139 @@
+package servecmd_test
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/cli"
+	"github.com/smki/smki/cli/servecmd"
+	"github.com/smki/smki/cli/verb"
+)
+
+// TestServeConfigFileRefusals: each bad file is refused with exit 2 and
+// FILE:LINE naming the offending line.
+func TestServeConfigFileRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, file, want string }{
+		{"unknown key", "data: /d\nlisen: 1.2.3.4:5\n", `smki.yaml:2: unknown key "lisen"`},
+		{"unknown nested key", "tls:\n  nmes: [a]\n", `smki.yaml:2: unknown key "tls.nmes"`},
+		{"repeated key", "data: a\ndata: b\n", "smki.yaml:2: data is set twice"},
+		{"bool as string", "dev: \"yes\"\n", "smki.yaml:1: dev wants true or false"},
+		{"names not a list", "tls:\n  names: ra.example.org\n", "smki.yaml:2: tls.names wants a list"},
+		{"inline passphrase", "passphrase: hunter2\n", "smki.yaml:1: unknown key \"passphrase\": secrets are never inline"},
+		{"store password", "store: postgres://smki:pw@db/smki\n", "smki.yaml:1: store holds a password"},
+		{"kms pin", "kms: pkcs11:token=smki?pin-value=1234\n", "smki.yaml:1: kms holds a PIN"},
+		{"not a mapping", "- a\n- b\n", "smki.yaml:1: want a mapping"},
+		{"bad TLS name", "dev: true\nlisten: 127.0.0.1:0\ntls:\n  names: [\"ra example\"]\n", `TLS name "ra example"`},
+		{"bad log level", "log:\n  level: loud\n", `log level "loud"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "smki.yaml")
+			os.WriteFile(conf, []byte(tt.file+"data: "+filepath.Join(dir, "data")+"\n"), 0o600)
+			if strings.HasPrefix(tt.file, "data:") || strings.HasPrefix(tt.file, "- ") {
+				os.WriteFile(conf, []byte(tt.file), 0o600)
+			}
+			var out, errb bytes.Buffer
+			code := cli.Main([]string{"smki", "serve", "--config", conf}, nil, &out, &errb)
+			if code != verb.ExitUsage || !strings.Contains(errb.String(), tt.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, errb.String(), tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+				t.Fatal("a refused configuration created the data directory")
+			}
+		})
+	}
+}
+
+// TestServeConfigPrecedence: flag > environment > file > default, and
+// --print-config names each source and redacts secrets.
+func TestServeConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "smki.yaml")
+	os.WriteFile(conf, []byte("data: /from/file\nlisten: 10.0.0.1:1\nstore: postgres://smki@db/smki?passfile=/p\nlog:\n  level: warn\n  format: text\n"), 0o600)
+	t.Setenv("SMKI_LISTEN", "10.0.0.2:2")
+	t.Setenv("SMKI_LOG_LEVEL", "error")
+	t.Setenv("SMKI_KMS", "pkcs11:token=smki?pin-value=1234")
+	var out, errb bytes.Buffer
+	code := cli.Main([]string{"smki", "serve", "--config", conf, "--print-config", "--log-level", "debug"}, nil, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"data: /from/file  # file " + conf + ":1",
+		"listen: 10.0.0.2:2  # env SMKI_LISTEN",
+		"  level: debug  # flag",
+		"  format: text  # file " + conf + ":6",
+		"store: postgres://smki@db/smki?passfile=/p  # file " + conf + ":3",
+		"kms: pkcs11:token=smki?pin-value=xxxxx  # env SMKI_KMS",
+		"ready_file: \"\"  # default",
+	} {
+		if !strings.Contains(out.String(), want+"\n") {
+			t.Errorf("--print-config lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "1234") {
+		t.Errorf("--print-config shows a secret:\n%s", out.String())
+	}
+}
+
+// TestExampleConfigLoads: deploy/smki.example.yaml is a valid config,
+// every key it sets is read from it, and it names no inline secret.
+func TestExampleConfigLoads(t *testing.T) {
+	t.Parallel()
+	example := filepath.Join("..", "..", "deploy", "smki.example.yaml")
+	fv, err := servecmd.LoadServeFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"data", "listen", "passphrase_file", "tls.names", "log.format", "log.level"} {
+		if _, ok := fv[k]; !ok {
+			t.Errorf("example sets no %s", k)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := cli.Main([]string{"smki", "serve", "--config", example, "--print-config"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("--print-config of the example: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "names: [ra.example.org, 192.0.2.10]  # file ") {
+		t.Errorf("example's tls.names not effective:\n%s", out.String())
+	}
+}
+
+// TestNewLogger: text logs read durations as durations, JSON logs are
+// JSON, levels filter, and unknown formats or levels are usage errors.
+func TestNewLogger(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		format, level, want string
+		ok                  bool
+	}{
+		{"text", "info", "d=12.3ms", true},
+		{"json", "info", `"d":12300000`, true},
+		{"text", "error", "", true},
+		{"yaml", "info", "", false},
+		{"text", "loud", "", false},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		log, err := servecmd.NewLogger(&buf, tt.format, tt.level)
+		if (err == nil) != tt.ok {
+			t.Errorf("servecmd.NewLogger(%q, %q): %v", tt.format, tt.level, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		log.Info("done", slog.Duration("d", 12300*time.Microsecond))
+		if tt.want == "" && buf.Len() != 0 || !strings.Contains(buf.String(), tt.want) {
+			t.Errorf("servecmd.NewLogger(%q, %q) logged %q, want %q", tt.format, tt.level, buf.String(), tt.want)
+		}
+	}
+}

@@ -1,0 +1,291 @@
+package solrcmd
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/cli/certcmd"
+	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/raclient"
+)
+
+func eventRows(es []ra.SoLREvent) [][]string {
+	var rows [][]string
+	for _, e := range es {
+		rows = append(rows, []string{e.ID, string(e.State), e.FailedParty.String(), e.SRPUser.String(), e.Instruction,
+			e.Start.Format(time.RFC3339), fmtPtr(e.End, "open"), fmtPtr(e.RevokeAt, "at approval"), e.DeclaredBy, e.ApprovedBy})
+	}
+	return rows
+}
+
+const eventHeader = "ID\tSTATE\tFAILED PARTY\tSRP USER\tINSTRUCTION\tSTART\tEND\tREVOKE AT\tDECLARED BY\tAPPROVED BY"
+
+func fmtPtr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// printEvent prints an event and, if given, its dry run.
+func printEvent(c *ucli.Context, res ra.EventResult) error {
+	if c.Bool("json") {
+		return verb.PrintJSON(c, res)
+	}
+	verb.Table(c, eventHeader, eventRows([]ra.SoLREvent{res.Event}))
+	if d := res.DryRun; d != nil {
+		printDryRun(c, d)
+	}
+	if n := len(res.Event.Revoked); n > 0 {
+		fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", n, fmtPtr(res.Event.RevokedAt, ""))
+	}
+	return nil
+}
+
+func Command() *ucli.Command {
+	return &ucli.Command{
+		Name:  "solr",
+		Usage: "SoLR events: record the Authority's instruction, approve (four-eyes), close",
+		Subcommands: []*ucli.Command{
+			{
+				Name:  "declare",
+				Usage: "record an Authority instruction (authority-liaison or ra-operator); prints the dry run",
+				Description: `Nothing changes until a different person holding ra-approver approves it.
+--revoke-at is when the failed Supplier's certificates are revoked: "now" (the
+default: at approval) or an RFC 3339 time (a scheduled revocation).
+
+Example:
+   smki solr declare --failed-party 90-B3-D5-1F-30-00-00-0A --srp-user 90-B3-D5-1F-30-05-00-00 \
+       --instruction OFGEM-SOLR-2026-001 --revoke-at 2026-03-15T00:00:00Z`,
+				Flags: append([]ucli.Flag{
+					&ucli.StringFlag{Name: "failed-party", Usage: "Party ID of the failed Supplier", Required: true},
+					&ucli.StringFlag{Name: "srp-user", Usage: "the SRP's SC User ID", Required: true},
+					&ucli.StringFlag{Name: "instruction", Usage: "the Authority's instruction reference", Required: true},
+					&ucli.StringFlag{Name: "start", Usage: "RFC 3339 start (default now)"},
+					&ucli.StringFlag{Name: "end", Usage: "RFC 3339 end (default open-ended)"},
+					&ucli.StringFlag{Name: "revoke-at", Usage: `"now" or an RFC 3339 time`, Value: "now"},
+				}, verb.ClientFlags()...),
+				Action: func(c *ucli.Context) error {
+					failed, err := verb.EUIFlag(c, "failed-party", true)
+					if err != nil {
+						return err
+					}
+					srp, err := verb.EUIFlag(c, "srp-user", true)
+					if err != nil {
+						return err
+					}
+					req := ra.DeclareRequest{FailedParty: failed, SRPUser: srp, Instruction: c.String("instruction")}
+					start, err := verb.TimeFlag(c, "start")
+					if err != nil {
+						return err
+					}
+					if start != nil {
+						req.Start = *start
+					}
+					if req.End, err = verb.TimeFlag(c, "end"); err != nil {
+						return err
+					}
+					if s := c.String("revoke-at"); !strings.EqualFold(s, "now") {
+						if req.RevokeAt, err = verb.TimeFlag(c, "revoke-at"); err != nil {
+							return err
+						}
+					}
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						res, err := cl.DeclareSoLR(c.Context, req)
+						if err != nil {
+							return err
+						}
+						return printEvent(c, res)
+					})
+				},
+			},
+			{
+				Name: "approve", Usage: "approve a declared event (ra-approver; never its declarer)", ArgsUsage: "ID",
+				Description: "Example:\n   smki solr approve solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver",
+				Flags:       verb.ClientFlags(),
+				Action: func(c *ucli.Context) error {
+					id, err := verb.OneArg(c, "event ID")
+					if err != nil {
+						return err
+					}
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						res, err := cl.ApproveSoLR(c.Context, id)
+						if err != nil {
+							return err
+						}
+						return printEvent(c, res)
+					})
+				},
+			},
+			{
+				Name: "show", Usage: "show an event (with the dry run while its revocation is to come)", ArgsUsage: "ID",
+				Description: "Example:\n   smki solr show solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver --json",
+				Flags:       verb.ClientFlags(),
+				Action: func(c *ucli.Context) error {
+					id, err := verb.OneArg(c, "event ID")
+					if err != nil {
+						return err
+					}
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						res, err := cl.GetSoLR(c.Context, id)
+						if err != nil {
+							return err
+						}
+						return printEvent(c, res)
+					})
+				},
+			},
+			{
+				Name: "list", Usage: "list SoLR events",
+				Description: "RA officers see every event; an SRP's officers see their own party's.\n\nExample:\n   smki solr list --officer ./liaison",
+				Flags:       verb.ClientFlags(),
+				Action: func(c *ucli.Context) error {
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						es, err := cl.ListSoLR(c.Context)
+						if err != nil {
+							return err
+						}
+						if c.Bool("json") {
+							return verb.PrintJSON(c, es)
+						}
+						verb.Table(c, eventHeader, eventRows(es))
+						return nil
+					})
+				},
+			},
+			{
+				Name: "close", Usage: "close an event: the SC role returns to default deny", ArgsUsage: "ID",
+				Description: "Example:\n   smki solr close solr-20260314T092653Z-0a1b2c3d4e5f --reason \"OFGEM-SOLR-2026-001 ended\"",
+				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "reason", Usage: "why (the instruction that ends it)"}}, verb.ClientFlags()...),
+				Action: func(c *ucli.Context) error {
+					id, err := verb.OneArg(c, "event ID")
+					if err != nil {
+						return err
+					}
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						e, err := cl.CloseSoLR(c.Context, id, c.String("reason"))
+						if err != nil {
+							return err
+						}
+						return printEvent(c, ra.EventResult{Event: e})
+					})
+				},
+			},
+		},
+	}
+}
+
+func ADTCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "adt",
+		Usage: "Anomaly Detection Threshold files of SC users (R4; docs/adt.md)",
+		Subcommands: []*ucli.Command{
+			{
+				Name:  "submit",
+				Usage: "sign an ADT file with the officer's credential key and submit it (SRO/ARO of the SC user's party)",
+				Description: `The signature is ECDSA P-256 over SHA-256 of the exact file bytes (DER), made
+with --officer DIR/key.pem; the RA checks it against the officer's certificate.
+
+Example:
+   smki adt submit --file adt.json --officer ./srp1-aro`,
+				Flags: append([]ucli.Flag{&ucli.StringFlag{Name: "file", Usage: "ADT file (JSON, smki-adt/1)", Required: true}}, verb.ClientFlags()...),
+				Action: func(c *ucli.Context) error {
+					data, err := verb.ReadFileFlag(c, "file", adtfile.MaxSize)
+					if err != nil {
+						return err
+					}
+					_, officer, err := verb.RATarget(c)
+					if err != nil {
+						return err
+					}
+					key, err := credential.LoadKey(credential.KeyPath(officer))
+					if err != nil {
+						return verb.UsageErr("--officer: %v", err)
+					}
+					sig, err := adtfile.Sign(key, data)
+					if err != nil {
+						return verb.WithCode(verb.ExitUsage, err)
+					}
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						rec, err := cl.SubmitADT(c.Context, data, sig)
+						if err != nil {
+							return err
+						}
+						return verb.Show(c, rec, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows([]ra.ADTRecord{rec}))
+					})
+				},
+			},
+			{
+				Name: "list", Usage: "list accepted ADT files",
+				Description: "Example:\n   smki adt list --officer ./srp1-aro",
+				Flags:       verb.ClientFlags(),
+				Action: func(c *ucli.Context) error {
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						rs, err := cl.ListADT(c.Context)
+						if err != nil {
+							return err
+						}
+						return verb.Show(c, rs, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows(rs))
+					})
+				},
+			},
+		},
+	}
+}
+
+func adtRows(rs []ra.ADTRecord) [][]string {
+	var rows [][]string
+	for _, r := range rs {
+		var srvs []string
+		for _, t := range r.Thresholds {
+			srvs = append(srvs, fmt.Sprintf("%s(%d/%d per %s)", t.SRV, t.Warning, t.Quarantine, time.Duration(t.Period)))
+		}
+		rows = append(rows, []string{r.SCUser.String(), r.SupplierUser.String(), strings.Join(srvs, " "), r.SubmittedBy, r.SHA256})
+	}
+	return rows
+}
+
+// printDryRun prints a dry run's summary: the counts, per user and per
+// profile, the sample and where the full list is.
+func printDryRun(c *ucli.Context, d *ra.DryRun) {
+	w := c.App.Writer
+	fmt.Fprintf(w, "\ndry run: the revocation would revoke %d certificate(s) (cessationOfOperation)\n", d.CertificateCount)
+	if d.CertificateCount > 0 {
+		verb.Table(c, "USER\tCERTIFICATES", countRows(d.ByUser))
+		verb.Table(c, "PROFILE\tCERTIFICATES", countRows(d.ByProfile))
+		if len(d.Certificates) < d.CertificateCount {
+			fmt.Fprintf(w, "the first %d (every one: GET %s):\n", len(d.Certificates), d.CertificatesURL)
+		}
+		verb.Table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certcmd.CertRows(d.Certificates))
+	}
+	fmt.Fprintf(w, "\n%d device(s) of supplier user(s) %v come into the SRP's scope\n", d.DeviceCount, d.SupplierUsers)
+	if len(d.Devices) < d.DeviceCount {
+		fmt.Fprintf(w, "the first %d: %v\n", len(d.Devices), deviceIDs(d.Devices))
+	}
+}
+
+// countRows is a count map as table rows, sorted by key.
+func countRows(m map[string]int) [][]string {
+	rows := make([][]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		rows = append(rows, []string{k, strconv.Itoa(m[k])})
+	}
+	return rows
+}
+
+func deviceIDs(ds []ra.Device) []string {
+	out := make([]string, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.Device.String())
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+package storecmd
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/auditcheck"
+	"github.com/smki/smki/raclient"
+	"github.com/smki/smki/verifier"
+)
+
+func AuditCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "audit",
+		Usage: "the tamper-evident audit log",
+		Subcommands: []*ucli.Command{{
+			Name:  "verify",
+			Usage: "walk the audit hash chain and name the first broken link",
+			Description: `With --data or --store it opens the store directly (a bbolt store only when
+its server is stopped: the embedded store is single-process; a PostgreSQL
+store at any time); otherwise it asks the RA.
+
+The walk alone cannot see a chain rewritten wholesale (every hash
+recomputed). --checkpoint FILE (repeatable) names a bundle exported earlier
+(smki bundle export, or a verifier's copy): each records the audit head when
+it was built, signed by the RA's OU=89 signer. Its signature is checked as a
+verifier checks it, against --trust DIR/root.pem (required: not the root in
+the store under audit), with the signer judged at the bundle's issued_at;
+then the stored entry at that seq must still have that hash, else
+E_AUDIT_CHECKPOINT. A checkpoint that does not open is
+E_AUDIT_CHECKPOINT_INVALID, never a pass. Offline only: the server may be
+the attacker. A checkpoint vouches for entries up to its seq; use the newest.
+
+Examples:
+   smki audit verify --data ./data
+   smki audit verify --data ./data --trust ./trust --checkpoint bundles/2026-03-14.json --checkpoint bundles/2026-03-15.json
+   smki audit verify --store 'postgres://smki@db/smki'
+   smki audit verify --ra https://127.0.0.1:8443 --officer ./admin`,
+			Flags: append([]ucli.Flag{
+				&ucli.StringFlag{Name: "data", Usage: "data directory of a stopped server"},
+				StoreFlag(),
+				&ucli.GenericFlag{Name: "checkpoint", Value: &fileList{},
+					Usage: "bundle `FILE` exported earlier whose signed audit_head the chain must still hold (repeatable; needs --data or --store, and --trust)"},
+				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` whose root.pem checkpoint signatures must chain to"},
+			}, verb.ClientFlags()...),
+			Action: auditVerify,
+		}},
+	}
+}
+
+// fileList is a repeatable flag that, unlike StringSliceFlag, does not
+// split its values on commas (a file name may hold one).
+type fileList []string
+
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+func (f *fileList) String() string     { return strings.Join(*f, " ") }
+
+// auditVerifyReport is the walk's report plus the checkpoints; OK is true
+// only if the chain and every checkpoint hold.
+type auditVerifyReport struct {
+	ra.AuditReport
+	OK          bool                          `json:"ok"`
+	Checkpoints []auditcheck.CheckpointResult `json:"checkpoints,omitempty"`
+}
+
+func auditVerify(c *ucli.Context) error {
+	var files []string
+	if f, ok := c.Generic("checkpoint").(*fileList); ok {
+		files = *f
+	}
+	offline := c.String("data") != "" || c.String("store") != ""
+	if len(files) > 0 && !offline {
+		return verb.UsageErr("--checkpoint needs --data or --store: the check reads the store itself, not the RA's word")
+	}
+	if len(files) > 0 && c.String("trust") == "" {
+		return verb.UsageErr("--checkpoint needs --trust DIR (root.pem): the root recorded in the store under audit proves nothing")
+	}
+	var rep auditVerifyReport
+	var failures []string
+	if !offline {
+		if err := verb.WithClient(c, func(cl *raclient.Client) (err error) {
+			rep.AuditReport, err = cl.VerifyAudit(c.Context)
+			return err
+		}); err != nil {
+			return err
+		}
+	} else {
+		cps, results, err := openCheckpoints(c.String("trust"), files)
+		if err != nil {
+			return err
+		}
+		st, _, err := OpenStore(c, c.String("data"), 2*time.Second)
+		if err != nil {
+			return verb.WithCode(verb.ExitUsage, err)
+		}
+		defer st.Close()
+		var werr error
+		rep.AuditReport, werr = ra.WalkAudit(c.Context, st)
+		rep.AuditReport.OK = werr == nil
+		if werr != nil {
+			rep.Error = werr.Error()
+		}
+		checked, cerr := auditcheck.CheckAuditCheckpoints(c.Context, st, cps)
+		if cerr != nil && !errors.Is(cerr, auditcheck.ErrAuditCheckpoint) {
+			return cerr
+		}
+		rep.Checkpoints = append(results, checked...)
+	}
+	if !rep.AuditReport.OK {
+		failures = append(failures, fmt.Sprintf("E_AUDIT_CHAIN_BROKEN: first broken link at entry %d: %s", rep.BrokenAt, rep.Error))
+	}
+	for _, r := range rep.Checkpoints {
+		if !r.OK {
+			failures = append(failures, r.Error)
+		}
+	}
+	rep.OK = len(failures) == 0
+	if c.Bool("json") {
+		if err := verb.PrintJSON(c, rep); err != nil {
+			return err
+		}
+	} else {
+		if rep.AuditReport.OK {
+			fmt.Fprintf(c.App.Writer, "audit chain OK: %d entries, head %s\n", rep.Entries, rep.Head)
+		}
+		for _, r := range rep.Checkpoints {
+			if r.OK {
+				fmt.Fprintf(c.App.Writer, "checkpoint %s OK: entry %d hash %s (bundle signed at %s)\n",
+					r.Checkpoint, r.Seq, r.Hash, r.IssuedAt.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	if !rep.OK {
+		return errors.New(strings.Join(failures, "\n"))
+	}
+	return nil
+}
+
+// openCheckpoints reads and opens each checkpoint file against trustDir's
+// roots. A file that cannot be read is a usage error; one that does not
+// open as a signed bundle is a failed result, so the others still run.
+func openCheckpoints(trustDir string, files []string) ([]auditcheck.Checkpoint, []auditcheck.CheckpointResult, error) {
+	if len(files) == 0 {
+		return nil, nil, nil
+	}
+	t, err := verifier.LoadTrust(trustDir)
+	if err != nil {
+		return nil, nil, verb.UsageErr("--trust: %v", err)
+	}
+	pool := x509.NewCertPool()
+	for _, r := range t.Roots {
+		pool.AddCert(r)
+	}
+	var cps []auditcheck.Checkpoint
+	var bad []auditcheck.CheckpointResult
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, verb.UsageErr("--checkpoint: %v", err)
+		}
+		cp, err := auditcheck.OpenCheckpoint(f, data, pool, time.Now())
+		if err != nil {
+			bad = append(bad, auditcheck.CheckpointResult{Checkpoint: f, Error: err.Error()})
+			continue
+		}
+		cps = append(cps, cp)
+	}
+	return cps, bad, nil
+}

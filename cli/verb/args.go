@@ -1,0 +1,146 @@
+package verb
+
+import (
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/eui64"
+)
+
+// EUIFlag reads the EUI-64 in --name; "" is the zero ID unless required.
+func EUIFlag(c *ucli.Context, name string, required bool) (eui64.ID, error) {
+	s := c.String(name)
+	if s == "" {
+		if required {
+			return eui64.ID{}, UsageErr("--%s is required", name)
+		}
+		return eui64.ID{}, nil
+	}
+	id, err := eui64.Parse(s)
+	if err != nil {
+		return id, UsageErr("--%s: %v", name, err)
+	}
+	return id, nil
+}
+
+// TimeFlag parses an optional RFC 3339 flag.
+func TimeFlag(c *ucli.Context, name string) (*time.Time, error) {
+	s := c.String(name)
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, UsageErr("--%s: %v", name, err)
+	}
+	return &t, nil
+}
+
+// OneArg returns the single positional argument (an ID or a file).
+// urfave/cli stops parsing flags at the first positional argument, so
+// `smki solr approve ID --officer DIR` would leave --officer unparsed:
+// flags after the argument are applied here, as if given before it.
+func OneArg(c *ucli.Context, what string) (string, error) {
+	args := c.Args().Slice()
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			pos = append(pos, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := findFlag(c, name)
+		if f == nil {
+			return "", UsageErr("flag provided but not defined: %s", a)
+		}
+		if _, isBool := f.(*ucli.BoolFlag); isBool && !hasValue {
+			value, hasValue = "true", true
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return "", UsageErr("flag needs an argument: %s", a)
+			}
+			i++
+			value = args[i]
+		}
+		if err := c.Set(name, value); err != nil {
+			return "", UsageErr("%s: %v", a, err)
+		}
+	}
+	if len(pos) != 1 {
+		return "", UsageErr("want exactly one %s, got %d arguments", what, len(pos))
+	}
+	return pos[0], nil
+}
+
+// findFlag returns the command's flag called name (or an alias).
+func findFlag(c *ucli.Context, name string) ucli.Flag {
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// ReadFileFlag reads the file named by --name, at most limit bytes.
+func ReadFileFlag(c *ucli.Context, name string, limit int64) ([]byte, error) {
+	return ReadLimited(c.String(name), limit)
+}
+
+// ReadLimited reads the file at path, refusing one over limit bytes; every
+// failure is a usage error.
+func ReadLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, UsageErr("%v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, UsageErr("read %s: %v", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, UsageErr("%s is over %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// MaxInput caps what ReadInput reads: one byte over the verifier's XML
+// limit, so an oversized request reaches the verifier and is answered
+// MALFORMED.
+const MaxInput = 1<<20 + 1
+
+// ReadInput reads the one FILE|- argument, at most MaxInput bytes.
+func ReadInput(c *ucli.Context) ([]byte, error) {
+	if c.NArg() != 1 {
+		return nil, UsageErr("want exactly one FILE or -, got %d arguments", c.NArg())
+	}
+	var r io.Reader
+	if name := c.Args().First(); name == "-" {
+		r = c.App.Reader
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, UsageErr("%v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxInput))
+	if err != nil {
+		return nil, UsageErr("read: %v", err)
+	}
+	return data, nil
+}

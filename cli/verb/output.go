@@ -1,0 +1,79 @@
+package verb
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/internal/durable"
+)
+
+// PrintJSON writes v to stdout as indented JSON (--json).
+func PrintJSON(c *ucli.Context, v any) error {
+	enc := json.NewEncoder(c.App.Writer)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing JSON: %w", err)
+	}
+	return nil
+}
+
+// Show prints v as JSON with --json, otherwise rows as a table.
+func Show(c *ucli.Context, v any, header string, rows [][]string) error {
+	if c.Bool("json") {
+		return PrintJSON(c, v)
+	}
+	Table(c, header, rows)
+	return nil
+}
+
+// Table prints rows under header (tab-separated columns), aligned.
+func Table(c *ucli.Context, header string, rows [][]string) {
+	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	w.Flush()
+}
+
+// TableOf is a Call's print for a table: the answer as rows under header.
+func TableOf[T any](c *ucli.Context, header string, rows func(T) [][]string) func(T) error {
+	return func(v T) error {
+		Table(c, header, rows(v))
+		return nil
+	}
+}
+
+// Rows makes a table's rows, one per element of vs.
+func Rows[T any](vs []T, row func(T) []string) [][]string {
+	var rows [][]string
+	for _, v := range vs {
+		rows = append(rows, row(v))
+	}
+	return rows
+}
+
+// WriteOut writes data to path, or to stdout when path is "".
+func WriteOut(c *ucli.Context, path string, data []byte) error {
+	if path == "" {
+		_, err := c.App.Writer.Write(data)
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return WithCode(ExitUsage, err)
+	}
+	return nil
+}
+
+// WriteNew creates path with data, refusing to replace an existing file.
+func WriteNew(path string, data []byte, mode os.FileMode) error {
+	if err := durable.WriteNew(path, data, mode); err != nil {
+		return WithCode(ExitUsage, err)
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package verifycmd
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/smki/smki/cli/verb"
+	ucli "github.com/urfave/cli/v2"
+)
+
+// serveSidecar serves h on --listen (TCP host:port, or unix:/path) until
+// ctx ends: plain HTTP, or HTTPS with --tls-cert/--tls-key, requiring
+// client certificates from --tls-client-ca if given. It writes
+// --ready-file once listening.
+func serveSidecar(ctx context.Context, c *ucli.Context, log *slog.Logger, h http.Handler) error {
+	tlsConf, err := sidecarTLS(c)
+	if err != nil {
+		return err
+	}
+	network, addr := "tcp", c.String("listen")
+	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+		network, addr = "unix", p
+		// A socket left by a previous run is replaced; anything else is not.
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(p)
+		}
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return verb.UsageErr("--listen %s: cannot listen there (in use, or no permission): %v", c.String("listen"), errors.Unwrap(err))
+	}
+	if network == "unix" {
+		// Owner and group only: the socket is the command path.
+		if err := os.Chmod(addr, 0o660); err != nil {
+			ln.Close()
+			return verb.UsageErr("--listen: %v", err)
+		}
+		defer os.Remove(addr)
+	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	log.Info("verifier listening", "addr", ln.Addr().String(), "network", network, "tls", tlsConf != nil, "ra", c.String("ra"))
+	if f := c.String("ready-file"); f != "" {
+		if err := writeReadyFile(f, ln.Addr().String()); err != nil {
+			ln.Close()
+			return verb.UsageErr("--ready-file: %v", err)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return verb.WithCode(verb.ExitError, err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return verb.WithCode(verb.ExitError, err)
+	}
+	return nil
+}
+
+// sidecarTLS is the HTTPS configuration from --tls-cert, --tls-key and
+// --tls-client-ca, or nil for plain HTTP.
+func sidecarTLS(c *ucli.Context) (*tls.Config, error) {
+	certFile, keyFile, caFile := c.String("tls-cert"), c.String("tls-key"), c.String("tls-client-ca")
+	if certFile == "" && keyFile == "" {
+		if caFile != "" {
+			return nil, verb.UsageErr("--tls-client-ca needs --tls-cert and --tls-key")
+		}
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, verb.UsageErr("give both --tls-cert and --tls-key")
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, verb.UsageErr("--tls-cert/--tls-key: they do not load as a PEM certificate and its key; check both files")
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		cas, err := loadCerts(caFile)
+		if err != nil {
+			return nil, verb.UsageErr("--tls-client-ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		for _, ca := range cas {
+			pool.AddCert(ca)
+		}
+		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return conf, nil
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext(c *ucli.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+}
