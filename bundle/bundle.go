@@ -180,17 +180,26 @@ type ADTThreshold struct {
 // it also counts as registered, from the start, in the capacity of its
 // own User Role (import, export or gas supplier). Registrations add the
 // other registrants (export supplier, supplier agent, network operator)
-// and changes taking effect at a given time.
+// and changes taking effect at a given time, a change of supplier among
+// them (SupplierUser is then the new supplier, SupplierAt says who is in
+// force). Until, when set, is when the device leaves the registry: from
+// then on no one is registered for it.
 type Device struct {
 	Device        eui64.ID       `json:"device"`
 	SupplierUser  eui64.ID       `json:"supplier_user"`
 	SMETS         int            `json:"smets"`
 	Registrations []Registration `json:"registrations,omitempty"`
+	Until         time.Time      `json:"until,omitzero"`
 }
+
+// RemovedAt reports whether d has left the registry at t (Until set and
+// not after t).
+func (d *Device) RemovedAt(t time.Time) bool { return !d.Until.IsZero() && !t.Before(d.Until) }
 
 // Registration says that User is registered for a device in Capacity
 // from From (zero: since before any request) until a later registration
-// in the same capacity takes effect.
+// in the same capacity takes effect. A zero User ends the registration
+// in Capacity at From: nobody is registered in it from then on.
 type Registration struct {
 	Capacity policy.Capacity `json:"capacity"`
 	User     eui64.ID        `json:"user"`
@@ -203,8 +212,13 @@ const MaxRegistrations = 16
 // Registrant returns who is registered for d in capacity c at t: the
 // registration in c with the latest From not after t; without one, d's
 // SupplierUser when supplierCap (the capacity of the SupplierUser's own
-// role) is c. ok is false when nobody is.
+// role) is c. ok is false when nobody is: no such registration and no
+// fallback, a registration of nobody (zero User) ending the capacity, or
+// d removed from the registry at t.
 func (d *Device) Registrant(c policy.Capacity, at time.Time, supplierCap policy.Capacity) (eui64.ID, bool) {
+	if d.RemovedAt(at) {
+		return eui64.ID{}, false
+	}
 	var who eui64.ID
 	var from time.Time
 	found := false
@@ -218,12 +232,20 @@ func (d *Device) Registrant(c policy.Capacity, at time.Time, supplierCap policy.
 		}
 	}
 	if found {
-		return who, true
+		return who, !who.IsZero()
 	}
 	if supplierCap == c && !d.SupplierUser.IsZero() {
 		return d.SupplierUser, true
 	}
 	return eui64.ID{}, false
+}
+
+// SupplierAt is the supplier user in force for d at t: the registrant in
+// the capacity of SupplierUser's role (supplierCap), which differs from
+// SupplierUser before a change of supplier with a future effective time
+// takes effect. ok is false when nobody is (removed, or ended).
+func (d *Device) SupplierAt(at time.Time, supplierCap policy.Capacity) (eui64.ID, bool) {
+	return d.Registrant(supplierCap, at, supplierCap)
 }
 
 // RevokedCert names a revoked certificate by issuer DN (any RFC 4514 form;
@@ -346,8 +368,8 @@ func (b *Bundle) Validate() error {
 			return bad("devices[%d]: %d registrations, at most %d", i, len(d.Registrations), MaxRegistrations)
 		}
 		for j, r := range d.Registrations {
-			if !r.Capacity.Valid() || r.User.IsZero() {
-				return bad("devices[%d].registrations[%d]: a capacity of %v and a non-zero user are required", i, j, policy.Capacities())
+			if !r.Capacity.Valid() || (r.User.IsZero() && r.From.IsZero()) {
+				return bad("devices[%d].registrations[%d]: a capacity of %v and a non-zero user (or, to end a registration, a from time) are required", i, j, policy.Capacities())
 			}
 		}
 	}

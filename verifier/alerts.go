@@ -16,15 +16,18 @@ import (
 // reason for the audit trail; routing does not depend on it.
 func (v *Verifier) RouteAlert(device eui64.ID, alertCode uint16, at time.Time) (recipients []eui64.ID, reason string) {
 	pol := v.cur.Load().pol
-	dev, ok := pol.devices[device]
+	_, supplier, ok := pol.deviceAt(device, at)
 	if !ok {
 		return nil, fmt.Sprintf("alert 0x%04X: device %s is not in the device registry", alertCode, device)
 	}
+	if supplier.IsZero() {
+		return nil, fmt.Sprintf("alert 0x%04X: device %s has no registered supplier at %s", alertCode, device, at.UTC().Format(time.RFC3339))
+	}
 	for _, e := range pol.events {
-		if e.ActiveAt(at) && pol.supplierOfFailedParty(e, dev.SupplierUser) {
+		if e.ActiveAt(at) && pol.supplierOfFailedParty(e, supplier) {
 			return []eui64.ID{e.SRPUser}, fmt.Sprintf("alert 0x%04X: SoLR event %s active for supplier %s: routed to SRP user %s",
-				alertCode, e.ID, dev.SupplierUser, e.SRPUser)
+				alertCode, e.ID, supplier, e.SRPUser)
 		}
 	}
-	return []eui64.ID{dev.SupplierUser}, fmt.Sprintf("alert 0x%04X: routed to registered supplier user %s", alertCode, dev.SupplierUser)
+	return []eui64.ID{supplier}, fmt.Sprintf("alert 0x%04X: routed to registered supplier user %s", alertCode, supplier)
 }

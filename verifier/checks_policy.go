@@ -1,6 +1,8 @@
 package verifier
 
 import (
+	"time"
+
 	"slices"
 
 	"github.com/smki/smki/bundle"
@@ -49,7 +51,7 @@ func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*b
 // rule for SC (R5): SR 1.6 may only change the payment mode to Credit, in
 // the XML body (Command Variant 1-4) or in the signed GBCS pre-command
 // (Command Variant 5-7).
-func (v *Verifier) checkAllowed(st *state, u *bundle.User, req *duis.Request) (Decision, bool) {
+func (v *Verifier) checkAllowed(st *state, u *bundle.User, req *duis.Request, at time.Time) (Decision, bool) {
 	srv := req.ServiceReferenceVariant
 	allowed := false
 	if set, ok := st.pol.allow[u.Role]; ok {
@@ -95,9 +97,9 @@ func (v *Verifier) checkAllowed(st *state, u *bundle.User, req *duis.Request) (D
 		if h.Recipient != req.ID.Target {
 			return reject(CodeE2, "GBCS command is addressed to %s, not the RequestID target %s", h.Recipient, req.ID.Target), false
 		}
-		if dev, ok := st.pol.devices[req.ID.Target]; ok && h.Originator != dev.SupplierUser {
+		if _, supplier, ok := st.pol.deviceAt(req.ID.Target, at); ok && h.Originator != supplier {
 			return reject(CodeE2, "GBCS command originates from %s, not %s, the Supplier device %s is registered to",
-				h.Originator, dev.SupplierUser, req.ID.Target), false
+				h.Originator, supplier, req.ID.Target), false
 		}
 		// A cancellation of a pending change changes no payment mode, and a
 		// command whose execution time is not one instant cannot be held

@@ -43,7 +43,7 @@ func (v *Verifier) checkDevice(st *state, u *bundle.User, req *duis.Request, at 
 		return v.checkSoLR(st, u, req, at)
 	}
 	target := req.ID.Target
-	dev, ok := st.pol.devices[target]
+	dev, _, ok := st.pol.deviceAt(target, at)
 	if !ok {
 		// A Non-Device Service Request (Command Variant 8, for the DCC
 		// alone) to a target the registry does not hold (the DCC, a device
@@ -56,7 +56,7 @@ func (v *Verifier) checkDevice(st *state, u *bundle.User, req *duis.Request, at 
 		if st.pol.registryOpen[u.Role] {
 			return none, Decision{}, true
 		}
-		return none, reject(CodeE4, "device %s is not in the device registry", target), false
+		return none, reject(CodeE4, "device %s is not in the device registry at %s", target, at.UTC().Format(time.RFC3339)), false
 	}
 	if rule.Kind == policy.AnyDevice {
 		return none, Decision{}, true
@@ -87,19 +87,19 @@ func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at ti
 	if len(active) == 0 {
 		return none, reject(CodeE4, "no approved SoLR event is active for %s at %s", u.UserID, at.UTC().Format(time.RFC3339)), false
 	}
-	dev, ok := st.pol.devices[req.ID.Target]
+	_, supplier, ok := st.pol.deviceAt(req.ID.Target, at)
 	if !ok {
-		return none, reject(CodeE4, "device %s is not in the device registry", req.ID.Target), false
+		return none, reject(CodeE4, "device %s is not in the device registry at %s", req.ID.Target, at.UTC().Format(time.RFC3339)), false
 	}
 	var event *bundle.SoLREvent
 	for _, e := range active {
-		if st.pol.supplierOfFailedParty(e, dev.SupplierUser) {
+		if st.pol.supplierOfFailedParty(e, supplier) {
 			event = e
 			break
 		}
 	}
 	if event == nil {
-		return none, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event", req.ID.Target, dev.SupplierUser), false
+		return none, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event", req.ID.Target, supplier), false
 	}
 	// A future-dated command executes on the device later, without coming
 	// back here: it must not execute after the event that authorised it
@@ -116,14 +116,14 @@ func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at ti
 				x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
 		}
 	}
-	scope, ok := st.pol.adt[[2]eui64.ID{u.UserID, dev.SupplierUser}]
+	scope, ok := st.pol.adt[[2]eui64.ID{u.UserID, supplier}]
 	if !ok {
-		return none, reject(CodeE4, "no ADT file of %s covers supplier %s", u.UserID, dev.SupplierUser), false
+		return none, reject(CodeE4, "no ADT file of %s covers supplier %s", u.UserID, supplier), false
 	}
 	srv := req.ServiceReferenceVariant
 	th, ok := scope.SRVs[srv]
 	if !ok {
-		return none, reject(CodeE4, "the ADT file of %s for supplier %s has no thresholds for %s", u.UserID, dev.SupplierUser, srv), false
+		return none, reject(CodeE4, "the ADT file of %s for supplier %s has no thresholds for %s", u.UserID, supplier, srv), false
 	}
 	return adtScope{key: adtKey{user: u.UserID, srv: srv}, th: th, event: event, reason: st.pol.acceptReason[event]}, Decision{}, true
 }

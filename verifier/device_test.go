@@ -197,7 +197,9 @@ func TestDeviceEligibilityEveryRole(t *testing.T) {
 }
 
 // TestDeviceRegistrationTimes: a registration takes effect at its From
-// (change of supplier), the registry's authority can be waived per role,
+// (change of supplier, also in the shape the RA imports one with a future
+// effective_from), a registration of nobody ends one, a device leaves the
+// registry at its Until, the registry's authority can be waived per role,
 // and the legacy supplier_user yields to a registration in its capacity.
 func TestDeviceRegistrationTimes(t *testing.T) {
 	t.Parallel()
@@ -227,6 +229,53 @@ func TestDeviceRegistrationTimes(t *testing.T) {
 				{Capacity: policy.ImportSupplier, User: userA, From: cos},
 			}
 		}, devB, cos.Add(time.Second), CodeE4},
+		// The shape the RA imports a change of supplier with a future
+		// effective_from in: supplier_user is the new supplier, the old one
+		// registered explicitly until then.
+		{"imported change of supplier to B, before it", func(b *bundle.Bundle) {
+			b.Devices[1].SupplierUser = userB
+			b.Devices[1].Registrations = []bundle.Registration{
+				{Capacity: policy.ImportSupplier, User: userA},
+				{Capacity: policy.ImportSupplier, User: userB, From: cos},
+			}
+		}, devA1, cos.Add(-time.Second), CodeE4},
+		{"imported change of supplier to B, at it", func(b *bundle.Bundle) {
+			b.Devices[1].SupplierUser = userB
+			b.Devices[1].Registrations = []bundle.Registration{
+				{Capacity: policy.ImportSupplier, User: userA},
+				{Capacity: policy.ImportSupplier, User: userB, From: cos},
+			}
+		}, devA1, cos, ""},
+		{"imported change of supplier away from B, before it", func(b *bundle.Bundle) {
+			b.Devices[3].SupplierUser = userA
+			b.Devices[3].Registrations = []bundle.Registration{
+				{Capacity: policy.ImportSupplier, User: userB},
+				{Capacity: policy.ImportSupplier, User: userA, From: cos},
+			}
+		}, devB, cos.Add(-time.Second), ""},
+		{"imported change of supplier away from B, at it", func(b *bundle.Bundle) {
+			b.Devices[3].SupplierUser = userA
+			b.Devices[3].Registrations = []bundle.Registration{
+				{Capacity: policy.ImportSupplier, User: userB},
+				{Capacity: policy.ImportSupplier, User: userA, From: cos},
+			}
+		}, devB, cos, CodeE4},
+		{"before the device leaves the registry", func(b *bundle.Bundle) {
+			b.Devices[3].Until = cos
+		}, devB, cos.Add(-time.Second), ""},
+		{"after the device left the registry", func(b *bundle.Bundle) {
+			b.Devices[3].Until = cos
+		}, devB, cos, CodeE4},
+		{"after the device left the registry, not authoritative for IS", func(b *bundle.Bundle) {
+			b.Devices[3].Until = cos
+			b.RegistryNotAuthoritative = []role.UserRole{role.ImportSupplier}
+		}, devB, cos, ""},
+		{"before the end of the import supplier registration", func(b *bundle.Bundle) {
+			b.Devices[3].Registrations = []bundle.Registration{{Capacity: policy.ImportSupplier, From: cos}}
+		}, devB, cos.Add(-time.Second), ""},
+		{"after the end of the import supplier registration", func(b *bundle.Bundle) {
+			b.Devices[3].Registrations = []bundle.Registration{{Capacity: policy.ImportSupplier, From: cos}}
+		}, devB, cos, CodeE4},
 		{"a registration in another capacity does not count", func(b *bundle.Bundle) {
 			b.Devices[1].Registrations = []bundle.Registration{{Capacity: policy.ExportSupplier, User: userB}}
 		}, devA1, testNow, CodeE4},

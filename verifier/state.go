@@ -121,6 +121,23 @@ func compilePolicy(b *bundle.Bundle, ta *trustAnchors, extra []*x509.Certificate
 
 // supplierOfFailedParty reports whether supplier is one of e's failed
 // supplier users: named in the event, or a user of the failed party.
+// deviceAt is the registry entry of id at t and the supplier user in
+// force for it then (bundle.Device.SupplierAt; SupplierUser when that
+// user's role is unknown); ok is false when the registry does not hold
+// the device at t (never imported, or removed by then).
+func (p *policyState) deviceAt(id eui64.ID, at time.Time) (dev *bundle.Device, supplier eui64.ID, ok bool) {
+	dev, ok = p.devices[id]
+	if !ok || dev.RemovedAt(at) {
+		return nil, eui64.ID{}, false
+	}
+	c, known := p.supplierCap[dev.SupplierUser]
+	if !known {
+		return dev, dev.SupplierUser, true
+	}
+	supplier, _ = dev.SupplierAt(at, c)
+	return dev, supplier, true
+}
+
 func (p *policyState) supplierOfFailedParty(e *bundle.SoLREvent, supplier eui64.ID) bool {
 	if e.NamesSupplier(supplier) {
 		return true

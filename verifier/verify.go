@@ -96,7 +96,7 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 	if !ok {
 		return d
 	}
-	if d, ok := v.checkAllowed(st, u, req); !ok {
+	if d, ok := v.checkAllowed(st, u, req, at); !ok {
 		return d
 	}
 	scope, d, ok := v.checkDevice(st, u, req, at)
