@@ -205,8 +205,13 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 // its decision.
 func postVerify(t *testing.T, addr string, signed []byte) decision {
 	t.Helper()
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Post("http://"+addr+"/v1/verify", "application/xml", bytes.NewReader(signed))
+	return postVerifyVia(t, &http.Client{Timeout: 30 * time.Second}, "http://"+addr, signed)
+}
+
+// postVerifyVia is postVerify through client to the sidecar at base URL.
+func postVerifyVia(t *testing.T, client *http.Client, base string, signed []byte) decision {
+	t.Helper()
+	resp, err := client.Post(base+"/v1/verify", "application/xml", bytes.NewReader(signed))
 	if err != nil {
 		t.Fatal(err)
 	}

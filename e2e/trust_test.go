@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,7 +120,8 @@ func TestTrustExportSidecar(t *testing.T) {
 	wrong := filepath.Join(work, "wrong-trust")
 	os.Mkdir(wrong, 0o755)
 	os.WriteFile(filepath.Join(wrong, "root.pem"), mustReadFile(t, filepath.Join(scenario(t), "trust", "root.pem")), 0o644)
-	addr = startSidecar(t, "--trust", wrong, "--bundle", filepath.Join(trust, "bundle.json"), "--ra", "https://"+srv.addr, "--officer", ver)
+	proc := startSidecarProc(t, "--trust", wrong, "--bundle", filepath.Join(trust, "bundle.json"), "--ra", "https://"+srv.addr, "--officer", ver)
+	addr = proc.addr
 	started := time.Now()
 	resp, err := client.Get("http://" + addr + "/readyz")
 	if err != nil {
@@ -148,6 +150,32 @@ func TestTrustExportSidecar(t *testing.T) {
 	waitFor(t, 15*time.Second, "the corrected sidecar ready", func() bool { return status(client, "http://"+addr+"/readyz") == 200 })
 	if d := postVerify(t, addr, sign(5)); d.Decision != "accept" {
 		t.Fatalf("corrected trust: the sidecar answered %+v, want accept", d)
+	}
+	// SIGHUP while serving reloads the trust directory: another PKI's root
+	// makes it not ready (and refusing) again; readiness follows it back.
+	otherRoot := mustReadFile(t, filepath.Join(scenario(t), "trust", "root.pem"))
+	if err := os.WriteFile(filepath.Join(wrong, "root.pem"), otherRoot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proc.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 15*time.Second, "not ready after SIGHUP with another root", func() bool {
+		code, body, _ := tryGet(client, "http://"+addr+"/readyz")
+		return code == 503 && strings.Contains(body, `"reasons":["`)
+	})
+	if d := postVerify(t, addr, sign(6)); d.Decision != "reject" {
+		t.Fatalf("after SIGHUP with another root: %+v, want a reject", d)
+	}
+	os.WriteFile(filepath.Join(wrong, "root.pem"), mustReadFile(t, filepath.Join(trust, "root.pem")), 0o644)
+	waitFor(t, 15*time.Second, "ready again with its root back", func() bool { return status(client, "http://"+addr+"/readyz") == 200 })
+	// A SIGHUP with nothing changed keeps it serving (the new verifier
+	// catches up with the feed before it takes over).
+	proc.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(time.Second)
+	if c := status(client, "http://"+addr+"/readyz"); c != 200 {
+		t.Fatalf("after a SIGHUP with nothing changed: /readyz %d", c)
+	}
+	if d := postVerify(t, addr, sign(7)); d.Decision != "accept" {
+		t.Fatalf("after a SIGHUP with nothing changed: %+v, want accept", d)
 	}
 }
 

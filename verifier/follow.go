@@ -40,15 +40,46 @@ type Follower struct {
 	// FollowBundle or FollowRevocations (Metrics.FollowerError fits). It
 	// is not called once ctx has ended.
 	OnError func(kind string, err error)
+	// Tolerate is how many failures in a row of one kind that may pass by
+	// themselves (the RA unreachable, a 5xx or 429 answer, a body cut
+	// short) readiness lets go before it fails; default 3, negative none.
+	// A 4xx answer or what does not verify against Roots fails readiness
+	// at once. The data's age is checked whatever this says: stale data
+	// is not ready and refused (STALE).
+	Tolerate int
 
 	// bundleETag is the ETag of the bundle SyncBundle installed, sent as
 	// If-None-Match: the RA answers 304 while it is current.
 	bundleETag string
 }
 
+// DefaultTolerate is Follower.Tolerate's default.
+const DefaultTolerate = 3
+
 // ErrFeedHTTP: the RA answered a bundle or feed request with a status
 // other than 200 (or 204 for a feed long-poll that timed out).
 var ErrFeedHTTP = errors.New("E_FEED_HTTP")
+
+// transientError marks a follower failure that may pass by itself.
+type transientError struct{ error }
+
+func (e transientError) Unwrap() error { return e.error }
+
+// transient reports whether err may pass by itself (Tolerate).
+func transient(err error) bool {
+	var te transientError
+	return errors.As(err, &te)
+}
+
+// statusError is the error of an RA answer with an unexpected status:
+// transient for 5xx and 429, not for 4xx.
+func statusError(path string, status int) error {
+	err := fmt.Errorf("%w: GET %s: status %d", ErrFeedHTTP, path, status)
+	if status >= 500 || status == http.StatusTooManyRequests {
+		return transientError{err}
+	}
+	return err
+}
 
 // Run follows the RA until ctx ends; it returns ctx.Err().
 func (f *Follower) Run(ctx context.Context) error {
@@ -131,7 +162,7 @@ func (f *Follower) fetchBundle(ctx context.Context, now time.Time, ifNoneMatch s
 		return nil, "", errNotModified
 	}
 	if status != http.StatusOK {
-		return nil, "", fmt.Errorf("%w: GET /v1/bundle: status %d", ErrFeedHTTP, status)
+		return nil, "", statusError("/v1/bundle", status)
 	}
 	b, err := bundle.Open(data, f.Roots, now)
 	return b, hdr.Get("ETag"), err
@@ -144,8 +175,34 @@ func (f *Follower) fetchBundle(ctx context.Context, now time.Time, ifNoneMatch s
 // refreshes the age of the revocation data. 204 No Content (an RA that
 // answers a timed-out wait without a page) changes nothing.
 func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
+	return f.syncRevocations(ctx, "")
+}
+
+// CatchUp applies the feed's pages newer than the Verifier's revocation
+// sequence without waiting for news (wait=0), until one brings nothing
+// newer: what a Verifier built afresh from a trust directory needs before
+// it takes over from one that followed the RA (the sidecar on SIGHUP), so
+// that no revocation the other had is missing for a moment.
+func (f *Follower) CatchUp(ctx context.Context) error {
+	for {
+		before := f.Verifier.RevocationSeq()
+		applied, err := f.syncRevocations(ctx, "0")
+		if err != nil {
+			return err
+		}
+		if !applied || f.Verifier.RevocationSeq() == before {
+			return nil
+		}
+	}
+}
+
+// syncRevocations is SyncRevocations with the RA's wait ("": its default).
+func (f *Follower) syncRevocations(ctx context.Context, wait string) (bool, error) {
 	since := f.Verifier.RevocationSeq()
 	path := "/v1/revocations?since=" + strconv.FormatUint(since, 10) + "&parties=" + strconv.FormatUint(f.Verifier.PartySeq(), 10)
+	if wait != "" {
+		path += "&wait=" + wait
+	}
 	data, status, err := f.get(ctx, path, bundle.MaxFeedSize)
 	if err != nil {
 		return false, err
@@ -155,7 +212,7 @@ func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 		return false, nil
 	case http.StatusOK:
 	default:
-		return false, fmt.Errorf("%w: GET /v1/revocations: status %d", ErrFeedHTTP, status)
+		return false, statusError("/v1/revocations", status)
 	}
 	p, err := bundle.OpenFeedPage(data, f.Roots, f.Verifier.clock())
 	if err != nil {
@@ -197,12 +254,12 @@ func (f *Follower) do(ctx context.Context, path string, limit int, ifNoneMatch s
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: %v", ErrFeedHTTP, err)
+		return nil, 0, nil, transientError{fmt.Errorf("%w: %v", ErrFeedHTTP, err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err)
+		return nil, 0, nil, transientError{fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err)}
 	}
 	if len(data) > limit {
 		return nil, 0, nil, fmt.Errorf("%w: %s over %d bytes", bundle.ErrEnvelopeTooLarge, path, limit)
@@ -211,7 +268,11 @@ func (f *Follower) do(ctx context.Context, path string, limit int, ifNoneMatch s
 }
 
 func (f *Follower) failed(kind string, err error) {
-	f.Verifier.followFailed(kind, err)
+	tolerate := f.Tolerate
+	if tolerate == 0 {
+		tolerate = DefaultTolerate
+	}
+	f.Verifier.followFailed(kind, err, tolerate)
 	if f.OnError != nil {
 		f.OnError(kind, err)
 	}

@@ -10,13 +10,19 @@ import (
 // Readiness (issue 15): a Verifier that cannot follow the RA is not ready,
 // whatever the age of its data. A Follower reports each sync's outcome
 // here; /readyz (Handler) lists the reasons and answers 503 while there are
-// any, and smki_verifier_ready (Metrics) is 0. The first failure of a kind
-// is logged at ERROR with what to do; recovery at INFO.
+// any, and smki_verifier_ready (Metrics) is 0. A failure that may pass by
+// itself (the RA unreachable, a 5xx answer) counts only once more than
+// Follower.Tolerate came in a row; a 4xx answer or a signature that does
+// not verify counts at once. The first counted failure of a kind is logged
+// at ERROR with what to do; recovery at INFO.
 
 // followHealth is the last failure of each Follower kind, nil while the
-// last sync of that kind succeeded.
+// last sync of that kind succeeded (or only failures that may pass by
+// themselves came since, no more than the Follower tolerates), and how
+// many failed in a row.
 type followHealth struct {
-	bundle, feed atomic.Pointer[string]
+	bundle, feed   atomic.Pointer[string]
+	bundleN, feedN atomic.Int64
 }
 
 func (h *followHealth) slot(kind string) *atomic.Pointer[string] {
@@ -24,6 +30,13 @@ func (h *followHealth) slot(kind string) *atomic.Pointer[string] {
 		return &h.bundle
 	}
 	return &h.feed
+}
+
+func (h *followHealth) failures(kind string) *atomic.Int64 {
+	if kind == FollowBundle {
+		return &h.bundleN
+	}
+	return &h.feedN
 }
 
 func (h *followHealth) reasons() []string {
@@ -38,8 +51,14 @@ func (h *followHealth) reasons() []string {
 }
 
 // followFailed records a failed sync of kind (FollowBundle or
-// FollowRevocations).
-func (v *Verifier) followFailed(kind string, err error) {
+// FollowRevocations): readiness fails at once, or for a failure that may
+// pass by itself (an unreachable RA, a 5xx answer) once more than tolerate
+// came in a row, so that one lost connection does not take the verifier
+// out of its load balancer.
+func (v *Verifier) followFailed(kind string, err error, tolerate int) {
+	if n := v.follow.failures(kind).Add(1); transient(err) && n <= int64(tolerate) {
+		return
+	}
 	msg := err.Error()
 	if v.follow.slot(kind).Swap(&msg) == nil {
 		v.log.Error("not ready: cannot follow the RA's "+kind+"; "+followHint(err), "kind", kind, "err", msg)
@@ -48,6 +67,7 @@ func (v *Verifier) followFailed(kind string, err error) {
 
 // followOK records a successful sync of kind.
 func (v *Verifier) followOK(kind string) {
+	v.follow.failures(kind).Store(0)
 	if s := v.follow.slot(kind); s.Load() != nil && s.Swap(nil) != nil {
 		v.log.Info("following the RA's "+kind+" again", "kind", kind)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,4 +118,88 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// TestReadinessToleratesTransientFailures: failures of the feed that may
+// pass by themselves (503, the RA unreachable) leave the verifier ready
+// until more than Follower.Tolerate came in a row; a 4xx answer makes it
+// not ready at the next look; a success resets the count.
+func TestReadinessToleratesTransientFailures(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	v := s.verifier(t, nil)
+	feedReason := func() bool {
+		for _, r := range v.NotReady() {
+			if strings.HasPrefix(r, "revocation feed") {
+				return true
+			}
+		}
+		return false
+	}
+	// Feed request k records the readiness the k-1 answers before it
+	// left (the follower asks again only once it recorded the last).
+	var (
+		mu     sync.Mutex
+		notRdy []bool
+		phase  atomic.Int64 // 0: 503s; 1: 400s
+	)
+	ra := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/bundle" {
+			w.WriteHeader(http.StatusNotModified) // no ETag sent: a bundle error, not the feed's
+			return
+		}
+		mu.Lock()
+		notRdy = append(notRdy, feedReason())
+		mu.Unlock()
+		if phase.Load() == 0 {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, `{"error":{"code":"E_RA_BAD_REQUEST"}}`, http.StatusBadRequest)
+	}))
+	defer ra.Close()
+	// at waits for feed request k (from 1) and returns what it saw.
+	at := func(k int) bool {
+		var got bool
+		waitFor(t, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(notRdy) >= k {
+				got = notRdy[k-1]
+				return true
+			}
+			return false
+		})
+		return got
+	}
+	f := &Follower{Verifier: v, BaseURL: ra.URL, Client: ra.Client(), Roots: (&Trust{Roots: []*x509.Certificate{s.pki.root}}).RootPool(),
+		BundleInterval: time.Hour, RetryDelay: time.Millisecond, Tolerate: 3}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// Requests 2..4 follow 1..3 failures: tolerated. Request 5 follows
+	// the fourth: not ready.
+	for k := 1; k <= 5; k++ {
+		if got, want := at(k), k == 5; got != want {
+			t.Fatalf("after %d feed answers 503 (Tolerate 3): not ready %v, want %v", k-1, got, want)
+		}
+	}
+	if rs := strings.Join(v.NotReady(), " "); !strings.Contains(rs, "status 503") {
+		t.Fatalf("not ready reasons %q, want the feed's 503", rs)
+	}
+	// A success resets the count; then one 400 counts at once: request
+	// k+1 is answered 400 (it counts from after the switch), k+2 sees it.
+	v.followOK(FollowRevocations)
+	if feedReason() {
+		t.Fatal("the feed followed again: its reason stays")
+	}
+	phase.Store(1)
+	mu.Lock()
+	k := len(notRdy)
+	mu.Unlock()
+	if !at(k + 2) {
+		t.Fatalf("after a 400 from the feed: still ready at the next request")
+	}
 }

@@ -39,8 +39,12 @@ type sidecar struct {
 	c      *ucli.Context
 	log    *slog.Logger
 	replay verifier.ReplayStore
-	follow *verifier.Follower // nil without --ra; its Verifier is set once built
-	h      atomic.Pointer[http.Handler]
+	// follow is the RA follower's template (nil without --ra): each
+	// verifier built runs its own copy (start), stopped by stopRun.
+	follow  *verifier.Follower
+	stopRun context.CancelFunc
+	runDone chan struct{}
+	h       atomic.Pointer[http.Handler]
 }
 
 // errNotReady: the sidecar cannot build its verifier yet (the bundle does
@@ -149,19 +153,74 @@ func (sc *sidecar) build(ctx context.Context) (*verifier.Verifier, error) {
 	return v, nil
 }
 
-// start serves v: its metrics, and the RA follower with --ra.
+// start serves v: its metrics, and the RA follower with --ra (the
+// previous verifier's follower stops). It logs one ERROR line for each
+// reason v is not ready yet (its data older than --max-age, say).
 func (sc *sidecar) start(ctx context.Context, v *verifier.Verifier) error {
 	metrics, err := verifier.NewMetrics(prometheus.NewRegistry(), v)
 	if err != nil {
 		return verb.WithCode(verb.ExitError, err)
 	}
-	if f := sc.follow; f != nil {
+	sc.stopFollower()
+	if sc.follow != nil {
+		f := *sc.follow
 		f.Verifier, f.OnError = v, metrics.FollowerError
-		go func() { _ = f.Run(ctx) }()
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		sc.stopRun, sc.runDone = cancel, done
+		go func() { defer close(done); _ = f.Run(rctx) }()
 	}
 	h := verifier.InstrumentedHandler(metrics, 0)
 	sc.h.Store(&h)
+	for _, r := range v.NotReady() {
+		sc.log.Error("not ready: "+r, "reason", r)
+	}
 	return nil
+}
+
+// stopFollower stops the running verifier's follower, if any.
+func (sc *sidecar) stopFollower() {
+	if sc.stopRun != nil {
+		sc.stopRun()
+		<-sc.runDone
+		sc.stopRun, sc.runDone = nil, nil
+	}
+}
+
+// reload builds a verifier from the trust directory again (SIGHUP while
+// serving) and puts it in force once it has caught up with the RA's
+// revocation feed. It returns why the sidecar is not ready now: nil if it
+// serves the new verifier, or still the old one (the feed could not be
+// caught up: logged, and the next SIGHUP tries again); the reasons if the
+// trust directory no longer verifies, and it then serves not ready.
+func (sc *sidecar) reload(ctx context.Context) []string {
+	v, err := sc.build(ctx)
+	if err == nil && sc.follow != nil {
+		f := *sc.follow
+		f.Verifier = v
+		cctx, cancel := context.WithTimeout(ctx, sidecarFetchTimeout)
+		cerr := f.CatchUp(cctx)
+		cancel()
+		if cerr != nil {
+			sc.log.Error("SIGHUP: the trust directory verifies but the RA's revocation feed could not be caught up; the running verifier keeps serving (send SIGHUP again)", "err", cerr.Error())
+			return nil
+		}
+	}
+	if err == nil {
+		err = sc.start(ctx, v)
+	}
+	if err == nil {
+		sc.log.Info("SIGHUP: trust directory reloaded; serving", "trust", sc.c.String("trust"))
+		return nil
+	}
+	reasons := []string{err.Error()}
+	var nr *errNotReady
+	if errors.As(err, &nr) {
+		reasons = nr.reasons
+	}
+	sc.stopFollower()
+	sc.unready(reasons)
+	return reasons
 }
 
 // unready serves not ready for reasons, logging one ERROR line each.
@@ -176,9 +235,9 @@ func (sc *sidecar) unready(reasons []string) {
 // watch re-reads the trust directory while the sidecar is not ready
 // (reasons: why not; nil when it is ready): when
 // a file in it (or --bundle) changes, on SIGHUP, and every sidecarRetry
-// while the bundle is to come from the RA. Once ready, SIGHUP is only
-// logged: the running verifier keeps its trust directory until restarted
-// (its bundle and revocations follow the RA).
+// while the bundle is to come from the RA. Once ready, SIGHUP reloads it
+// (reload): a directory that no longer verifies makes the sidecar not
+// ready, and it is watched again.
 func (sc *sidecar) watch(ctx context.Context, hup <-chan os.Signal, reasons []string) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -190,7 +249,9 @@ func (sc *sidecar) watch(ctx context.Context, hup <-chan os.Signal, reasons []st
 			return
 		case <-hup:
 			if ready {
-				sc.log.Info("SIGHUP: the verifier is running; a changed trust directory takes effect on restart")
+				if reasons = sc.reload(ctx); reasons != nil {
+					ready, last, lastTry = false, sc.fingerprint(), time.Now()
+				}
 				continue
 			}
 			retry = true
