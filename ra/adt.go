@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
@@ -124,13 +123,4 @@ func containsStr(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// adtScope converts a record to the bundle's form.
-func adtScope(r ADTRecord) bundle.ADTScope {
-	sc := bundle.ADTScope{SCUser: r.SCUser, SupplierUser: r.SupplierUser, SRVs: map[string]bundle.ADTThreshold{}}
-	for _, t := range r.Thresholds {
-		sc.SRVs[t.SRV] = bundle.ADTThreshold{Period: t.Period, Warning: t.Warning, Quarantine: t.Quarantine}
-	}
-	return sc
 }

@@ -25,7 +25,7 @@ func (e *env) withSigner() *ownpki.SystemSigner {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.svc.signer = sig
+	e.svc.useSigner(sig)
 	return sig
 }
 

@@ -2,15 +2,23 @@
 // users and User Roles, officers, the role -> certificate-profile
 // eligibility matrix, SoLR events (declaration, four-eyes approval, the
 // failed Supplier's revocation, now or by its scheduler), ADT files, the
-// device registry, the SC allow-list, the audit log, and the signed policy
-// bundle and revocation feed it exports to verifiers (in the format of
-// package bundle). It calls ca/ to issue and revoke; it never signs
-// certificates.
+// device registry, the SC allow-list and the audit log. Each decision is
+// one transaction with its audit record (Service.change, Service.read);
+// it calls ca/ to issue and revoke and never signs certificates.
 //
 // It must not know about transports: no net/http, no wire bodies, no
-// status codes. Its errors carry a stable code (CodeOf) and a transport-
-// free Class (ClassOf); ra/raserver serves it over HTTPS, raclient calls
-// that server, ra/raapi is the wire format between the two. The ADT and
-// device file formats are ra/adtfile and ra/devicefile: ra decides what a
-// parsed file may change.
+// status codes. What it leaves to packages below it, each of which
+// decides nothing:
+//   - ra/raerr: the stable error codes (CodeOf) and transport-free
+//     classes (ClassOf) every RA error carries;
+//   - ra/records: how its records are kept in the store;
+//   - ra/publish: building and signing the bundle and revocation feed it
+//     exports to verifiers (in the format of package bundle), after ra
+//     has authorised the reader;
+//   - ra/ownpki: the RA's own access CA and system signer;
+//   - ra/adtfile, ra/devicefile: the ADT and device file formats (ra
+//     decides what a parsed file may change).
+//
+// Above it, ra/raserver serves it over HTTPS, raclient calls that server,
+// and ra/raapi is the wire format between the two.
 package ra

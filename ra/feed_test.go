@@ -17,6 +17,7 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/publish"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -38,7 +39,7 @@ func newFeedEnv(t testing.TB) *feedEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.svc.signer = sig
+	s.svc.useSigner(sig)
 	roots := x509.NewCertPool()
 	roots.AddCert(s.ca.Root())
 	return &feedEnv{scenario: s, roots: roots}
@@ -158,7 +159,7 @@ func TestFeedPageBytes(t *testing.T) {
 	for _, c := range certs {
 		revs = append(revs, f.revoke(t, c.serial))
 	}
-	entry := feedEntryOverhead + len(f.ca.Issuing().Subject.String()) + len(revs[0].Serial)
+	entry := publish.FeedEntryOverhead + len(f.ca.Issuing().Subject.String()) + len(revs[0].Serial)
 	for _, tt := range []struct {
 		budget int
 		sizes  []int
@@ -216,7 +217,7 @@ func TestFeedArguments(t *testing.T) {
 	if _, err := f.svc.Revocations(ctx, removed, 0, 0); !errors.Is(err, ErrOfficerInactive) {
 		t.Errorf("removed officer: %v, want %v", err, ErrOfficerInactive)
 	}
-	f.svc.signer = nil
+	f.svc.useSigner(nil)
 	if _, err := f.svc.Revocations(ctx, f.admin, 0, 0); !errors.Is(err, ownpki.ErrSigner) {
 		t.Errorf("no signer: %v, want %v", err, ownpki.ErrSigner)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/publish"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
@@ -309,4 +310,11 @@ func rawCSRAttrs(t testing.TB, k *ecdsa.PrivateKey, attrs []attr) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+// useSigner gives the built Service a system signer (nil: none), as
+// WithSystemSigner would have, for tests that make the signer after New.
+func (s *Service) useSigner(sig *ownpki.SystemSigner) {
+	s.signer = sig
+	s.pub = publish.New(s.st, sig, s.now, s.log, s.bundleMaxAge, &s.feed)
 }

@@ -4,43 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
-
-// feedParties fills the party part of a feed page from tx: party_seq,
-// every party that is not active, and every party-wide revocation.
-func feedParties(tx store.Tx, page *bundle.FeedPage) error {
-	n, err := records.PartySeq(tx)
-	if err != nil {
-		return err
-	}
-	page.PartySeq = n
-	if page.RevokedParties, err = records.PartyRevocations(tx); err != nil {
-		return err
-	}
-	if n == 0 {
-		return nil
-	}
-	ps, err := tx.ListParties()
-	if err != nil {
-		return fmt.Errorf("%w: parties: %w", ErrInternal, err)
-	}
-	for _, p := range ps {
-		if p.Status == store.StatusActive {
-			continue
-		}
-		id, err := eui64.Parse(p.ID)
-		if err != nil {
-			return fmt.Errorf("%w: stored party %q: %v", ErrInternal, p.ID, err)
-		}
-		page.Parties = append(page.Parties, bundle.Party{ID: id, Name: p.Name, Status: p.Status})
-	}
-	return nil
-}
 
 // SetPartyStatus suspends a party (status "suspended") or reinstates it
 // ("active"): an ra-operator only, in one transaction with its audit

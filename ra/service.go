@@ -12,6 +12,7 @@ import (
 	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/ra/internal/jobbackoff"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/publish"
 	"github.com/smki/smki/store"
 )
 
@@ -43,6 +44,8 @@ type Service struct {
 	// bundleMaxAge is the max_age of exported bundles (default 24h).
 	bundleMaxAge time.Duration
 
+	// pub builds and signs the bundle and the feed (ra/publish).
+	pub *publish.Publisher
 	// feed wakes held revocation-feed requests (feed.go, ra/internal/feedhub).
 	feed feedhub.Hub
 	// backoff spaces out retries of failing scheduled jobs.
@@ -102,6 +105,7 @@ func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option)
 	if s.now == nil || s.log == nil {
 		return nil, fmt.Errorf("%w: ra.New: nil clock or logger", ErrBadRequest)
 	}
+	s.pub = publish.New(s.st, s.signer, s.now, s.log, s.bundleMaxAge, &s.feed)
 	return s, nil
 }
 

@@ -52,6 +52,8 @@ func TestImportRules(t *testing.T) {
 		{"ra/raerr", false, []string{mod + "ra", mod + "ra/records", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
 		{"ra/records", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
 		{"ra/internal/feedhub", false, []string{mod + "ra", mod + "ra/raserver"}},
+		{"ra/publish", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient", mod + "verifier*"}},
+		{"ra/publish", true, []string{"net/http"}},
 		// One conversion, nothing of ours.
 		{"internal/ecdsaraw", false, []string{mod + "ra*", mod + "verifier*", mod + "bundle*", mod + "ca", mod + "store*"}},
 		// The wire format and the client never link the server.

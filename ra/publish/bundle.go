@@ -1,0 +1,259 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+// Answer is a conditional bundle export: the signed envelope and its
+// ETag, or NotModified (no Data) when the caller's copy is still good.
+type Answer struct {
+	Data        []byte
+	ETag        string
+	NotModified bool
+}
+
+// SignedBundle builds the bundle (Bundle) and signs it, with a conditional
+// refresh (GET /v1/bundle with If-None-Match, docs/bundle.md "Conditional
+// refresh"). The ETag is "<content>-<issued_at>": content, a hash of the
+// bundle without its issued_at and audit_head (which change on every
+// export), and the Unix time it was issued. ifNoneMatch names the
+// caller's copy: if its content is the current one and it was issued less
+// than half of max_age ago, the answer is NotModified, so a verifier keeps
+// the bundle it has (no transfer, no parse) and never holds one older than
+// max_age/2 plus its refresh interval. Anything else is a fresh signed
+// bundle. The caller has authorised and audited the read.
+func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string) (Answer, error) {
+	if err := p.Ready(); err != nil {
+		return Answer{}, err
+	}
+	b, err := p.Bundle(ctx)
+	if err != nil {
+		return Answer{}, err
+	}
+	content, err := bundleContentHash(b)
+	if err != nil {
+		return Answer{}, err
+	}
+	if have, issued, ok := parseBundleETag(ifNoneMatch); ok && have == content &&
+		b.IssuedAt.Sub(issued) < time.Duration(b.MaxAge)/2 && !issued.After(b.IssuedAt) {
+		return Answer{ETag: ifNoneMatch, NotModified: true}, nil
+	}
+	data, err := p.signer.SignBundle(b)
+	if err != nil {
+		return Answer{}, fmt.Errorf("%w: signing the bundle: %w", ownpki.ErrSigner, err)
+	}
+	return Answer{Data: data, ETag: `"` + content + "-" + strconv.FormatInt(b.IssuedAt.Unix(), 10) + `"`}, nil
+}
+
+// Bundle assembles the unsigned bundle from the store in one read
+// transaction:
+//   - users and parties with their statuses (a failed Supplier's party is
+//     "failed");
+//   - allow_lists: SC's effective list (the stored override, else the
+//     DUIS-matrix default, SR 1.6), so verifiers need not share our default;
+//   - solr_events: every approved, active or closed event (declared ones
+//     authorise nothing and are left out), failed_supplier_users being the
+//     failed party's supplier users (IS, ES, GS);
+//   - adt: every accepted ADT file;
+//   - devices: the whole registry (alert routing needs the registered
+//     supplier of every device, not only of those in an event's scope);
+//   - certificates: every xml-signing certificate of the CA, good or
+//     revoked (a verifier must resolve a revoked signer to say REVOKED);
+//   - revoked: every revoked certificate (issuer DN, hex serial, time,
+//     reason) and revocation_seq, the store's revocation sequence;
+//   - audit_head: the last committed audit entry's seq and hash, so that
+//     every bundle kept by a verifier anchors the audit chain outside the
+//     database (smki audit verify --checkpoint).
+func (p *Publisher) Bundle(ctx context.Context) (*bundle.Bundle, error) {
+	now := p.now().UTC()
+	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: now, MaxAge: bundle.Duration(p.maxAge),
+		AllowLists: map[role.UserRole][]string{}}
+	// The audit head must cover what was committed before the build (the
+	// export's own record): chain what is pending first.
+	if err := p.st.SealAudit(ctx); err != nil {
+		return nil, fmt.Errorf("%w: sealing the audit log: %w", raerr.ErrInternal, err)
+	}
+	err := p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if b.RevocationSeq, err = tx.RevocationSeq(); err != nil {
+			return err
+		}
+		if b.PartySeq, err = records.PartySeq(tx); err != nil {
+			return err
+		}
+		if b.RevokedParties, err = records.PartyRevocations(tx); err != nil {
+			return err
+		}
+		if head, ok, err := records.LastAuditEntry(tx); err != nil {
+			return err
+		} else if ok {
+			b.AuditHead = &bundle.AuditHead{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash)}
+		}
+		if err := bundleDirectory(tx, b); err != nil {
+			return err
+		}
+		sc, _, err := records.EffectiveSRVs(tx, role.SoLRContingency)
+		if err != nil {
+			return err
+		}
+		b.AllowLists[role.SoLRContingency] = sc
+		if err := bundleEvents(tx, b); err != nil {
+			return err
+		}
+		adts, err := records.List[records.ADTRecord](tx, records.KindADT)
+		if err != nil {
+			return err
+		}
+		for _, r := range adts {
+			b.ADT = append(b.ADT, adtScope(r))
+		}
+		devs, err := records.ListDevices(tx)
+		if err != nil {
+			return err
+		}
+		for _, d := range devs {
+			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations})
+		}
+		return bundleCertificates(tx, b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: building the bundle: %w", raerr.ErrInternal, err)
+	}
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: the bundle built from the store is invalid: %w", raerr.ErrInternal, err)
+	}
+	return b, nil
+}
+
+func bundleDirectory(tx store.Tx, b *bundle.Bundle) error {
+	ps, err := tx.ListParties()
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		id, err := eui64.Parse(p.ID)
+		if err != nil {
+			return fmt.Errorf("stored party %q: %v", p.ID, err)
+		}
+		b.Parties = append(b.Parties, bundle.Party{ID: id, Name: p.Name, Status: p.Status})
+	}
+	us, err := tx.ListUsers("")
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		id, _ := eui64.Parse(u.ID)
+		pid, _ := eui64.Parse(u.PartyID)
+		b.Users = append(b.Users, bundle.User{UserID: id, PartyID: pid, Role: role.UserRole(u.Role), Status: u.Status, Name: u.Name})
+	}
+	return nil
+}
+
+func bundleEvents(tx store.Tx, b *bundle.Bundle) error {
+	events, err := records.List[records.SoLREvent](tx, records.KindEvent)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if e.State == bundle.EventDeclared || e.ApprovedAt == nil {
+			continue // never approved: authorises nothing
+		}
+		sups, err := records.SupplierUsers(tx, e.FailedParty)
+		if err != nil {
+			return err
+		}
+		if sups == nil {
+			sups = []eui64.ID{}
+		}
+		ve := bundle.SoLREvent{ID: e.ID, FailedParty: e.FailedParty, FailedSupplierUsers: sups, SRPUser: e.SRPUser,
+			Instruction: e.Instruction, Start: e.Start, End: e.End, State: e.State, ApprovedBy: e.ApprovedBy}
+		if e.RevokeAt != nil {
+			ve.RevokeAt = *e.RevokeAt
+		}
+		b.SoLREvents = append(b.SoLREvents, ve)
+	}
+	return nil
+}
+
+// adtScope converts a record to the bundle's form.
+func adtScope(r records.ADTRecord) bundle.ADTScope {
+	sc := bundle.ADTScope{SCUser: r.SCUser, SupplierUser: r.SupplierUser, SRVs: map[string]bundle.ADTThreshold{}}
+	for _, t := range r.Thresholds {
+		sc.SRVs[t.SRV] = bundle.ADTThreshold{Period: t.Period, Warning: t.Warning, Quarantine: t.Quarantine}
+	}
+	return sc
+}
+
+func bundleCertificates(tx store.Tx, b *bundle.Bundle) error {
+	certs, err := tx.ListCertificates(store.CertFilter{})
+	if err != nil {
+		return err
+	}
+	issuerDN := map[string]string{} // raw issuer bytes -> DN, parsed once per issuer
+	for _, c := range certs {
+		if c.UserID != "" && c.Profile == string(ca.XMLSigning) {
+			b.Certificates = append(b.Certificates, c.DER)
+		}
+		if c.Status != store.StatusRevoked {
+			continue
+		}
+		x, err := dccx509.ParseCertificate(c.DER)
+		if err != nil {
+			return fmt.Errorf("stored certificate %s: %v", c.Serial, err)
+		}
+		dn, ok := issuerDN[string(x.RawIssuer)]
+		if !ok {
+			dn = x.Issuer.String()
+			issuerDN[string(x.RawIssuer)] = dn
+		}
+		b.Revoked = append(b.Revoked, bundle.RevokedCert{Issuer: dn, Serial: c.Serial, RevokedAt: c.RevokedAt, Reason: c.Reason})
+	}
+	return nil
+}
+
+// bundleContentHash hashes b without issued_at and audit_head.
+func bundleContentHash(b *bundle.Bundle) (string, error) {
+	c := *b
+	c.IssuedAt, c.AuditHead = time.Time{}, nil
+	j, err := json.Marshal(&c)
+	if err != nil {
+		return "", fmt.Errorf("%w: bundle content: %v", raerr.ErrInternal, err)
+	}
+	h := sha256.Sum256(j)
+	return hex.EncodeToString(h[:16]), nil
+}
+
+// parseBundleETag reads one ETag of ours ("<content>-<unix>"); a list or
+// anything else is not ours (ok false: a fresh bundle is sent).
+func parseBundleETag(s string) (content string, issued time.Time, ok bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return "", time.Time{}, false
+	}
+	content, unix, found := strings.Cut(s[1:len(s)-1], "-")
+	if !found || len(content) != 32 {
+		return "", time.Time{}, false
+	}
+	n, err := strconv.ParseInt(unix, 10, 64)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return content, time.Unix(n, 0), true
+}
