@@ -12,6 +12,10 @@
 //   - ra/raerr: the stable error codes (CodeOf) and transport-free
 //     classes (ClassOf) every RA error carries;
 //   - ra/records: how its records are kept in the store;
+//   - ra/eligibility: the role -> profile matrix and the CSR subject a
+//     request must carry (ra asks it on every issuing path);
+//   - ra/accessguard: the access CRL of retired officer credentials and
+//     the coalesced audit of refused ones (ra says who is active);
 //   - ra/publish: building and signing the bundle and revocation feed it
 //     exports to verifiers (in the format of package bundle), after ra
 //     has authorised the reader;

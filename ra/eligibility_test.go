@@ -14,35 +14,6 @@ import (
 	"github.com/smki/smki/store"
 )
 
-func TestEligibleMatrix(t *testing.T) {
-	t.Parallel()
-	// R2 stated directly, independent of the table's layout.
-	if err := Eligible(role.SoLRContingency, ca.XMLSigning); err != nil {
-		t.Errorf("SC xml-signing: %v", err)
-	}
-	for _, p := range []ca.Profile{ca.DigitalSigning, ca.KeyAgreement} {
-		if err := Eligible(role.SoLRContingency, p); !errors.Is(err, ErrNotEligible) {
-			t.Errorf("SC %s: got %v, want %v", p, err, ErrNotEligible)
-		}
-	}
-	for _, r := range []role.UserRole{role.ImportSupplier, role.ExportSupplier, role.GasSupplier} {
-		if got := EligibleProfiles(r); !slices.Equal(got, ca.Profiles()) {
-			t.Errorf("supplier %s: %v, want all three", r, got)
-		}
-	}
-	if err := Eligible("ZZ", ca.XMLSigning); !errors.Is(err, ErrInvalidRole) {
-		t.Errorf("unknown role: %v", err)
-	}
-	if err := Eligible(role.ImportSupplier, ca.DSPXMLSigning); !errors.Is(err, ErrInvalidProfile) {
-		t.Errorf("system profile: %v", err)
-	}
-	for _, r := range role.All() {
-		if len(EligibleProfiles(r)) == 0 {
-			t.Errorf("role %s has no row in the matrix", r)
-		}
-	}
-}
-
 // TestIssuanceFollowsMatrix walks every role x profile through every
 // issuing path of the real RA and CA (enrol, renew, rekey) and checks that
 // a certificate is issued exactly when the matrix allows it, and that what

@@ -9,6 +9,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -167,11 +168,11 @@ func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (e
 	if err := Eligible(r, req.Profile); err != nil {
 		return enrolPlan{}, err
 	}
-	csr, err := parseCSR("CSR", req.CSR)
+	csr, err := eligibility.ParseCSR("CSR", req.CSR)
 	if err != nil {
 		return enrolPlan{}, err
 	}
-	cn, err := checkCSRSubject(csr, req.UserID, r, req.Profile)
+	cn, err := eligibility.CheckCSRSubject(csr, req.UserID, r, req.Profile)
 	if err != nil {
 		return enrolPlan{}, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
 	"github.com/smki/smki/role"
@@ -301,7 +302,7 @@ func rawCSRAttrs(t testing.TB, k *ecdsa.PrivateKey, attrs []attr) []byte {
 		}
 		rdns = append(rdns, []asn1.RawValue{{FullBytes: atv}})
 	}
-	raw, err := marshalRDNs(rdns)
+	raw, err := eligibility.MarshalRDNs(rdns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,3 +319,10 @@ func (s *Service) useSigner(sig *ownpki.SystemSigner) {
 	s.signer = sig
 	s.pub = publish.New(s.st, sig, s.now, s.log, s.bundleMaxAge, &s.feed)
 }
+
+// Subject attribute OIDs the CSR tests build subjects from.
+var (
+	oidCN  = asn1.ObjectIdentifier{2, 5, 4, 3}
+	oidOU  = asn1.ObjectIdentifier{2, 5, 4, 11}
+	oidUID = asn1.ObjectIdentifier{2, 5, 4, 45}
+)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
@@ -121,7 +122,7 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 // officerKeyFromCSR returns the P-256 key of a PEM CSR whose self-signature
 // verifies (proof that the appointee holds the private key).
 func officerKeyFromCSR(pemCSR string) (*ecdsa.PublicKey, error) {
-	csr, err := parseCSR("officer CSR", []byte(pemCSR))
+	csr, err := eligibility.ParseCSR("officer CSR", []byte(pemCSR))
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/accessguard"
 	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/ra/internal/jobbackoff"
 	"github.com/smki/smki/ra/ownpki"
@@ -55,8 +56,8 @@ type Service struct {
 
 	// acl is the access CA's signed list of revoked officer credentials,
 	// refusals coalesces refused authentications (issue 12 finding 8).
-	acl      accessList
-	refusals refusalCoalescer
+	acl      *accessguard.List
+	refusals *accessguard.Coalescer
 }
 
 // Option configures a Service.
@@ -100,8 +101,10 @@ func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option)
 	// requests once it has committed (ra/internal/feedhub).
 	s.st = feedhub.Store{Store: s.st, Hub: &s.feed}
 	// An officer write that retires a credential lists it on the access
-	// CRL in the same transaction (accesslist.go).
-	s.st = accessStore{Store: s.st, svc: s}
+	// CRL in the same transaction (ra/accessguard).
+	s.acl = accessguard.NewList(s.access, s.now, s.log)
+	s.refusals = accessguard.NewCoalescer(s.now, s.appendRefusal)
+	s.st = s.acl.Watch(s.st)
 	if s.now == nil || s.log == nil {
 		return nil, fmt.Errorf("%w: ra.New: nil clock or logger", ErrBadRequest)
 	}

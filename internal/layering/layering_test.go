@@ -54,6 +54,9 @@ func TestImportRules(t *testing.T) {
 		{"ra/internal/feedhub", false, []string{mod + "ra", mod + "ra/raserver"}},
 		{"ra/publish", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient", mod + "verifier*"}},
 		{"ra/publish", true, []string{"net/http"}},
+		{"ra/eligibility", false, []string{mod + "ra", mod + "ra/records", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
+		{"ra/accessguard", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
+		{"ra/accessguard", true, []string{"net/http"}},
 		// One conversion, nothing of ours.
 		{"internal/ecdsaraw", false, []string{mod + "ra*", mod + "verifier*", mod + "bundle*", mod + "ca", mod + "store*"}},
 		// The wire format and the client never link the server.

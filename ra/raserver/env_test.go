@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/ca"
@@ -320,7 +321,7 @@ func rawCSRAttrs(t testing.TB, k *ecdsa.PrivateKey, attrs []attr) []byte {
 		}
 		rdns = append(rdns, []asn1.RawValue{{FullBytes: atv}})
 	}
-	raw, err := marshalRDNs(rdns)
+	raw, err := eligibility.MarshalRDNs(rdns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,23 +345,6 @@ func parseCertPEM(data []byte) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("not a PEM certificate")
 	}
 	return x509.ParseCertificate(b.Bytes)
-}
-
-// marshalRDNs encodes an RDNSequence of single-attribute SETs.
-func marshalRDNs(rdns [][]asn1.RawValue) ([]byte, error) {
-	var body []byte
-	for _, set := range rdns {
-		var inner []byte
-		for _, v := range set {
-			inner = append(inner, v.FullBytes...)
-		}
-		s, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: inner})
-		if err != nil {
-			return nil, err
-		}
-		body = append(body, s...)
-	}
-	return asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: body})
 }
 
 func checkShape(t *testing.T, c *x509.Certificate, r role.UserRole, p ca.Profile) {

@@ -1,4 +1,4 @@
-package ra
+package eligibility
 
 import (
 	"crypto"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/role"
 )
 
@@ -20,31 +21,31 @@ var (
 	oidUID = asn1.ObjectIdentifier{2, 5, 4, 45}
 )
 
-// checkCSRSubject is the RA's enrolment check of a parsed CSR, by the one
+// CheckCSRSubject is the RA's enrolment check of a parsed CSR, by the one
 // subject rule (ca.CheckCSRSubject): the subject must name this User ID
 // (x500UniqueIdentifier) and this profile (OU, e.g. 87 for xml-signing),
 // may carry one CN, and nothing else. The CA checks the same rule again at
 // issuance; the RA checks first so that a mismatch is a policy refusal with
 // its own code (E_RA_CSR_MISMATCH, the CA's code kept in the message) and
 // audit record. It returns the CN.
-func checkCSRSubject(csr *x509.CertificateRequest, id eui64.ID, r role.UserRole, p ca.Profile) (string, error) {
+func CheckCSRSubject(csr *x509.CertificateRequest, id eui64.ID, r role.UserRole, p ca.Profile) (string, error) {
 	cn, err := ca.CheckCSRSubject(csr, ca.CSRSubject{OU: ExpectedOU(r, p), UserID: id, AnyCN: true, Require: true})
 	if err != nil {
-		return "", fmt.Errorf("%w: %s %s certificate: %w", ErrCSRMismatch, r, p, err)
+		return "", fmt.Errorf("%w: %s %s certificate: %w", raerr.ErrCSRMismatch, r, p, err)
 	}
 	return cn, nil
 }
 
-// parseCSR is ca.ParseCSR with its refusals in the RA's code family: a
+// ParseCSR is ca.ParseCSR with its refusals in the RA's code family: a
 // non-canonical key encoding is E_RA_CSR_NOT_CANONICAL, anything else
 // E_RA_CSR_INVALID; the CA's code stays in the message.
-func parseCSR(what string, pemCSR []byte) (*x509.CertificateRequest, error) {
+func ParseCSR(what string, pemCSR []byte) (*x509.CertificateRequest, error) {
 	csr, err := ca.ParseCSR(pemCSR)
 	switch {
 	case errors.Is(err, ca.ErrCSRNotCanonical):
-		return nil, fmt.Errorf("%w: %s: %w", ErrCSRNotCanonical, what, err)
+		return nil, fmt.Errorf("%w: %s: %w", raerr.ErrCSRNotCanonical, what, err)
 	case err != nil:
-		return nil, fmt.Errorf("%w: %s: %w", ErrCSRInvalid, what, err)
+		return nil, fmt.Errorf("%w: %s: %w", raerr.ErrCSRInvalid, what, err)
 	}
 	return csr, nil
 }
@@ -81,19 +82,19 @@ func NewCSR(key crypto.Signer, id eui64.ID, r role.UserRole, p ca.Profile, commo
 	if err := add(oidUID, asn1.RawValue{Tag: asn1.TagBitString, Bytes: append([]byte{0}, id[:]...)}); err != nil {
 		return nil, err
 	}
-	raw, err := marshalRDNs(rdn)
+	raw, err := MarshalRDNs(rdn)
 	if err != nil {
 		return nil, err
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{RawSubject: raw}, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCSRInvalid, err)
+		return nil, fmt.Errorf("%w: %v", raerr.ErrCSRInvalid, err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
 }
 
-// marshalRDNs encodes an RDNSequence of single-attribute SETs.
-func marshalRDNs(rdns [][]asn1.RawValue) ([]byte, error) {
+// MarshalRDNs encodes an RDNSequence of single-attribute SETs.
+func MarshalRDNs(rdns [][]asn1.RawValue) ([]byte, error) {
 	var body []byte
 	for _, set := range rdns {
 		var inner []byte
