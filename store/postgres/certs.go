@@ -21,17 +21,19 @@ func (t *tx) CreateIntent(in store.Intent) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create intent: %w", err)
 	}
-	n, err := t.exec("create intent "+in.Serial, "INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING", in.Serial)
+	// One statement (one round trip of an issuance's intent transaction):
+	// the intent row is inserted only if the serial was claimed.
+	n, err := t.exec("create intent "+in.Serial, `WITH s AS (INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING RETURNING serial)
+		INSERT INTO intents (serial, issuer, profile, user_id, lint_der, created_at, state)
+		SELECT serial, $2, $3, $4, $5, $6, $7 FROM s`,
+		in.Serial, in.Issuer, in.Profile, in.UserID, in.LintDER, ts(in.CreatedAt), string(in.State))
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("postgres: create intent %s: %w", in.Serial, store.ErrDuplicateSerial)
 	}
-	_, err = t.exec("create intent "+in.Serial, `INSERT INTO intents
-		(serial, issuer, profile, user_id, lint_der, created_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		in.Serial, in.Issuer, in.Profile, in.UserID, in.LintDER, ts(in.CreatedAt), string(in.State))
-	return err
+	return nil
 }
 
 const intentCols = "serial, issuer, profile, user_id, lint_der, created_at, state"
@@ -143,11 +145,11 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 			return t.fail(op, err)
 		}
 	}
-	if _, err := t.exec(op, "INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING", c.Serial); err != nil {
-		return err
-	}
+	// The serial is claimed (if no intent claimed it) in the statement
+	// that checks no certificate has it: one round trip.
 	var exists bool
-	if err := t.one(op, t.q.QueryRow(t.ctx, "SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = $1)", c.Serial), &exists); err != nil {
+	if err := t.one(op, t.q.QueryRow(t.ctx, `WITH s AS (INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING)
+		SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = $1)`, c.Serial), &exists); err != nil {
 		return err
 	}
 	if exists {
@@ -157,21 +159,22 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 	if err != nil {
 		return err
 	}
-	n, err := t.exec(op, `INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
+	// The certificate row and its key's owner in one statement: the
+	// owner row only if the certificate row went in.
+	var n int64
+	if err := t.one(op, t.q.QueryRow(t.ctx, `WITH c AS (INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
 		not_before, not_after, issued_at, der, status, revoked_at, reason, revocation_seq, issuance_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14) ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14) ON CONFLICT DO NOTHING RETURNING key_hash, user_id),
+		k AS (INSERT INTO key_owners (key_hash, user_id) SELECT key_hash, user_id FROM c WHERE key_hash <> '' ON CONFLICT DO NOTHING)
+		SELECT count(*) FROM c`,
 		c.Serial, c.Issuer, c.UserID, c.PartyID, c.Profile, c.Role, c.KeyHash,
-		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt), seq)
-	if err != nil {
+		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt), seq), &n); err != nil {
 		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("postgres: %s: %w", op, store.ErrDuplicateSerial)
 	}
-	if c.KeyHash != "" {
-		_, err = t.exec(op, "INSERT INTO key_owners (key_hash, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", c.KeyHash, c.UserID)
-	}
-	return err
+	return nil
 }
 
 const certCols = `serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at,
