@@ -97,7 +97,7 @@ func newEnv(t testing.TB, on ...store.Store) *env {
 // memKeys is an in-memory Keys for the many tests that need an access CA
 // or system signer but are not about key storage: the real backend's PBKDF2
 // (600,000 rounds per softkms key) would dominate the package's run time.
-// ownkeys_test.go exercises the real ca.KeyStore (softkms and PKCS#11).
+// ra/ownpki/ownkeys_test.go exercises the real ca.KeyStore (softkms and PKCS#11).
 type memKeys struct {
 	mu   sync.Mutex
 	keys map[string]*ecdsa.PrivateKey
