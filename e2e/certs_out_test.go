@@ -132,12 +132,13 @@ func TestEnrolCSRIntake(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &view); err != nil || view.Status != "good" || view.PartyID != srp1 {
 		t.Fatalf("cert inspect --ra -: %+v (%v) %s, want status good and party %s", view, err, r.stderr, srp1)
 	}
-	// DCC's own XML-signing test certificate (issuer CN=Z1): profile and User ID
-	// from the certificate; it carries no role attribute, and inspect says so.
+	// DCC's own XML-signing test certificate (issuer CN=Z1): profile, User ID
+	// and Remote Party Role (OU 87, xmlSign) from the certificate; it carries
+	// no User Role attribute, and inspect says so.
 	dcc := conformance.Path(t, "certs", "xml-sign-90B3D51F30010000-ds.pem")
 	r = mustRun(t, nil, "cert", "inspect", dcc)
 	if !strings.Contains(r.stdout, "profile:    xml-signing") || !strings.Contains(r.stdout, "user id:    90-B3-D5-1F-30-01-00-00") ||
-		!strings.Contains(r.stdout, "no smkiUserRole attribute") {
+		!strings.Contains(r.stdout, "no smkiUserRole attribute") || !strings.Contains(r.stdout, "ou:         87 (Remote Party Role xmlSign)") {
 		t.Fatalf("cert inspect on DCC's certificate:\n%s", r.stdout)
 	}
 	if r := run(t, []byte("not a certificate"), "cert", "inspect", "-"); r.code != 2 {

@@ -25,6 +25,19 @@ const (
 	RPDSPXMLSign          RemotePartyRole = 0x89
 )
 
+// rpNames are the Remote Party Roles' names, as DCC's test certificates'
+// file names spell them.
+var rpNames = map[RemotePartyRole]string{
+	RPRoot: "root", RPRecovery: "recovery", RPSupplier: "supplier", RPNetworkOperator: "networkOperator",
+	RPAccessControlBroker: "accessControlBroker", RPTransitionalCoS: "transitionalCoS", RPWANProvider: "wanProvider",
+	RPIssuingAuthority: "issuingAuthority", RPLoadController: "loadController", RPOther: "other",
+	RPXMLSign: "xmlSign", RPDSPXMLSign: "dspXmlSign",
+}
+
+// Name is the Remote Party Role's name ("xmlSign"), "" for a code smki
+// does not know.
+func (p RemotePartyRole) Name() string { return rpNames[p] }
+
 // OU returns the code as it appears in a certificate's OU.
 func (p RemotePartyRole) OU() string { return fmt.Sprintf("%02X", uint8(p)) }
 

@@ -116,3 +116,14 @@ func TestRemotePartyRole(t *testing.T) {
 		t.Fatal("87")
 	}
 }
+
+func TestRemotePartyRoleNames(t *testing.T) {
+	for _, c := range []struct {
+		ou, name string
+	}{{"87", "xmlSign"}, {"02", "supplier"}, {"07", "issuingAuthority"}, {"89", "dspXmlSign"}, {"42", ""}} {
+		p, err := ParseRemotePartyRole(c.ou)
+		if err != nil || p.Name() != c.name {
+			t.Errorf("OU %s: %q %v, want %q", c.ou, p.Name(), err, c.name)
+		}
+	}
+}

@@ -20,21 +20,23 @@ import (
 // certView is the SMKI view of an Organisation Certificate (smki cert
 // inspect --json).
 type certView struct {
-	Profile   string    `json:"profile"`
-	Roles     []string  `json:"roles"`
-	RoleNames []string  `json:"role_names"`
-	UserID    string    `json:"user_id"`
-	PartyID   string    `json:"party_id,omitempty"` // with --ra: the RA's record
-	OU        string    `json:"ou"`
-	KeyUsage  []string  `json:"key_usage"`
-	NotBefore time.Time `json:"not_before"`
-	NotAfter  time.Time `json:"not_after"`
-	Serial    string    `json:"serial"`
-	Issuer    string    `json:"issuer"`
-	SKID      string    `json:"skid"`
-	AKID      string    `json:"akid"`
-	Status    string    `json:"status,omitempty"` // with --ra
-	Problems  []string  `json:"problems,omitempty"`
+	Profile   string   `json:"profile"`
+	Roles     []string `json:"roles"`
+	RoleNames []string `json:"role_names"`
+	UserID    string   `json:"user_id"`
+	PartyID   string   `json:"party_id,omitempty"` // with --ra: the RA's record
+	OU        string   `json:"ou"`
+	// RemotePartyRole names OU's Remote Party Role code ("xmlSign").
+	RemotePartyRole string    `json:"remote_party_role,omitempty"`
+	KeyUsage        []string  `json:"key_usage"`
+	NotBefore       time.Time `json:"not_before"`
+	NotAfter        time.Time `json:"not_after"`
+	Serial          string    `json:"serial"`
+	Issuer          string    `json:"issuer"`
+	SKID            string    `json:"skid"`
+	AKID            string    `json:"akid"`
+	Status          string    `json:"status,omitempty"` // with --ra
+	Problems        []string  `json:"problems,omitempty"`
 }
 
 func certInspectCommand() *ucli.Command {
@@ -108,6 +110,9 @@ func inspectCert(c *x509.Certificate) certView {
 		Roles: []string{}, RoleNames: []string{}}
 	if len(c.Subject.OrganizationalUnit) == 1 {
 		v.OU = c.Subject.OrganizationalUnit[0]
+		if rp, err := role.ParseRemotePartyRole(v.OU); err == nil {
+			v.RemotePartyRole = rp.Name()
+		}
 	}
 	for _, u := range []struct {
 		bit  x509.KeyUsage
@@ -166,7 +171,11 @@ func printCertView(w io.Writer, v certView) {
 	row("roles", strings.Join(roles, ", "))
 	row("user id", v.UserID)
 	row("party id", v.PartyID)
-	row("ou", v.OU)
+	ou := v.OU
+	if v.RemotePartyRole != "" {
+		ou += " (Remote Party Role " + v.RemotePartyRole + ")"
+	}
+	row("ou", ou)
 	row("key usage", strings.Join(v.KeyUsage, ", "))
 	row("valid", v.NotBefore.Format(time.RFC3339)+" to "+v.NotAfter.Format(time.RFC3339))
 	row("serial", v.Serial)
