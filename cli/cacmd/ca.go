@@ -48,6 +48,7 @@ func ReadPassphrase(file string) ([]byte, error) {
 	return nil, nil
 }
 
+// Command is smki ca: init, arl and import-arl.
 func Command() *ucli.Command {
 	return &ucli.Command{
 		Name:  "ca",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smki/smki/cli/repocmd"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/ra"
 	"github.com/smki/smki/raclient"
 )
 
@@ -27,42 +28,52 @@ the certificate record (serial, user_id, status, ..., pem) instead.
 
 Example:
    smki cert get --serial 5f3a... --chain --out sc-xml-chain.pem`,
-				Flags: append([]ucli.Flag{
+				Flags: verb.ClientFlagsWith(
 					&ucli.StringFlag{Name: "serial", Usage: "certificate serial (hex)", Required: true},
 					&ucli.BoolFlag{Name: "chain", Usage: "append the Issuing OCA and Root OCA certificates"},
 					&ucli.StringFlag{Name: "out", Usage: "PEM `FILE` to write (default stdout)"},
-				}, verb.ClientFlags()...),
+				),
 				Action: func(c *ucli.Context) error {
-					return verb.WithClient(c, func(cl *raclient.Client) error {
+					var pemOut []byte
+					return verb.Call(c, func(cl *raclient.Client) (ra.CertInfo, error) {
 						ci, err := cl.GetCertificate(c.Context, c.String("serial"))
 						if err != nil {
-							return err
+							return ci, err
 						}
 						if ci.PEM == "" {
-							return fmt.Errorf("the RA answered certificate %s without its PEM; report this to the RA operator", ci.Serial)
+							return ci, fmt.Errorf("the RA answered certificate %s without its PEM; report this to the RA operator", ci.Serial)
 						}
-						out := []byte(ci.PEM)
+						pemOut = []byte(ci.PEM)
 						if c.Bool("chain") {
 							chain, err := cl.CAChain(c.Context)
 							if err != nil {
-								return err
+								return ci, err
 							}
-							out = append(out, chain...)
+							pemOut = append(pemOut, chain...)
 						}
-						if c.Bool("json") {
-							if err := verb.PrintJSON(c, ci); err != nil {
-								return err
-							}
-							if c.String("out") == "" {
-								return nil
-							}
-						}
-						return verb.WriteOut(c, c.String("out"), out)
-					})
+						return ci, savePEM(c, pemOut)
+					}, func(ra.CertInfo) error { return stdoutPEM(c, pemOut) })
 				},
 			},
 			repocmd.CertStatusCommand(),
 			certInspectCommand(),
 		},
 	}
+}
+
+// savePEM writes a certificate's PEM to --out, if given, before anything
+// is printed; stdoutPEM is the print that writes it to stdout instead when
+// there is no --out (with --json, stdout is the record, its "pem" in it).
+func savePEM(c *ucli.Context, pem []byte) error {
+	if out := c.String("out"); out != "" {
+		return verb.WriteOut(c, out, pem)
+	}
+	return nil
+}
+
+func stdoutPEM(c *ucli.Context, pem []byte) error {
+	if c.String("out") != "" {
+		return nil
+	}
+	return verb.WriteOut(c, "", pem)
 }

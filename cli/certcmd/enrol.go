@@ -13,12 +13,14 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
 )
 
+// KeygenCommand is smki keygen: a P-256 key for a certificate.
 func KeygenCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:        "keygen",
@@ -48,6 +50,7 @@ func KeygenCommand() *ucli.Command {
 	}
 }
 
+// CSRCommand is smki csr: a PKCS#10 request with the subject the RA expects.
 func CSRCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "csr",
@@ -96,6 +99,7 @@ Example:
 	}
 }
 
+// EnrollCommand is smki enroll: a CSR certified by the RA.
 func EnrollCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "enroll",
@@ -109,14 +113,14 @@ to stdout; with --json, stdout is the certificate record with its "pem".
 Example:
    smki enroll --ra https://127.0.0.1:8443 --officer ./srp1-aro --user-id 90-B3-D5-1F-30-05-00-00 \
        --profile xml-signing --csr sc-xml.csr --out sc-xml.pem`,
-		Flags: append([]ucli.Flag{
+		Flags: verb.ClientFlagsWith(
 			&ucli.StringFlag{Name: "user-id", Usage: "User ID (EUI-64)", Required: true},
 			&ucli.StringFlag{Name: "profile", Usage: "certificate profile", Required: true},
 			&ucli.StringFlag{Name: "csr", Usage: "CSR `FILE` (PEM or DER, told by content), or - for stdin", Required: true},
 			&ucli.StringFlag{Name: "out", Usage: "certificate file (default: the PEM on stdout; with --json, in the JSON's pem)"},
 			&ucli.StringFlag{Name: "mode", Usage: "enrol, renew or rekey", Value: "enrol"},
 			&ucli.StringFlag{Name: "replaces", Usage: "serial of the certificate renewed or re-keyed"},
-		}, verb.ClientFlags()...),
+		),
 		Action: func(c *ucli.Context) error {
 			id, err := verb.EUIFlag(c, "user-id", true)
 			if err != nil {
@@ -126,72 +130,70 @@ Example:
 			if err != nil {
 				return err
 			}
-			return verb.WithClient(c, func(cl *raclient.Client) error {
-				is, err := cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
-					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")})
-				if err != nil {
-					return err
+			var is ra.Issued
+			return verb.Call(c, func(cl *raclient.Client) (ra.CertInfo, error) {
+				var err error
+				if is, err = cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
+					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")}); err != nil {
+					return ra.CertInfo{}, err
 				}
-				if c.Bool("json") {
-					// The certificate itself travels in the JSON: nothing
-					// is lost without --out.
-					cert := is.Cert
-					cert.PEM = string(is.CertPEM)
-					if err := verb.PrintJSON(c, cert); err != nil {
-						return err
-					}
-					if out := c.String("out"); out != "" {
-						return verb.WriteOut(c, out, is.CertPEM)
-					}
-					return nil
+				// With --json the certificate itself travels in the JSON:
+				// nothing is lost without --out.
+				cert := is.Cert
+				cert.PEM = string(is.CertPEM)
+				return cert, savePEM(c, is.CertPEM)
+			}, func(ra.CertInfo) error {
+				if c.String("out") == "" {
+					return stdoutPEM(c, is.CertPEM)
 				}
-				if err := verb.WriteOut(c, c.String("out"), is.CertPEM); err != nil {
-					return err
-				}
-				if c.String("out") != "" {
-					fmt.Fprintf(c.App.Writer, "issued %s serial %s to %s\n", is.Cert.Profile, is.Cert.Serial, c.String("out"))
-				}
-				return nil
+				_, err := fmt.Fprintf(c.App.Writer, "issued %s serial %s to %s\n", is.Cert.Profile, is.Cert.Serial, c.String("out"))
+				return err
 			})
 		},
 	}
 }
 
+// CertsCommand is smki certs: the RA's list of certificates.
 func CertsCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:        "certs",
 		Usage:       "list Organisation Certificates",
 		Description: "Example:\n   smki certs --party 90-B3-D5-1F-30-00-00-0A --status good",
-		Flags: append([]ucli.Flag{
+		Flags: verb.ClientFlagsWith(
 			&ucli.StringFlag{Name: "user", Usage: "User ID"},
 			&ucli.StringFlag{Name: "party", Usage: "Party ID"},
 			&ucli.StringFlag{Name: "status", Usage: "good or revoked"},
 			&ucli.IntFlag{Name: "limit", Usage: "at most this many"},
-		}, verb.ClientFlags()...),
+		),
 		Action: func(c *ucli.Context) error {
-			user, err := verb.EUIFlag(c, "user", false)
+			user, party, err := userAndParty(c)
 			if err != nil {
 				return err
 			}
-			party, err := verb.EUIFlag(c, "party", false)
-			if err != nil {
-				return err
-			}
-			return verb.WithClient(c, func(cl *raclient.Client) error {
-				cs, err := cl.ListCertificates(c.Context, ra.CertQuery{UserID: user, PartyID: party, Status: c.String("status"), Limit: c.Int("limit")})
-				if err != nil {
-					return err
-				}
-				return verb.Show(c, cs, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", CertRows(cs))
-			})
+			return verb.Call(c, func(cl *raclient.Client) ([]ra.CertInfo, error) {
+				return cl.ListCertificates(c.Context, ra.CertQuery{UserID: user, PartyID: party, Status: c.String("status"), Limit: c.Int("limit")})
+			}, verb.Each(c, CertHeader, certRow))
 		},
 	}
 }
 
-func CertRows(cs []ra.CertInfo) [][]string {
-	var rows [][]string
-	for _, ci := range cs {
-		rows = append(rows, []string{ci.Serial, ci.UserID, ci.Profile, ci.Role, ci.Status, ci.NotAfter.Format("2006-01-02")})
+// CertHeader and CertRows are a list of certificates as a table (smki
+// certs, revoke, and the dry run of smki solr).
+const CertHeader = "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER"
+
+// CertRows is cs as rows under CertHeader.
+func CertRows(cs []ra.CertInfo) [][]string { return verb.Rows(cs, certRow) }
+
+func certRow(ci ra.CertInfo) []string {
+	return []string{ci.Serial, ci.UserID, ci.Profile, ci.Role, ci.Status, ci.NotAfter.Format("2006-01-02")}
+}
+
+// userAndParty reads the optional --user and --party of smki certs and
+// smki revoke.
+func userAndParty(c *ucli.Context) (user, party eui64.ID, err error) {
+	if user, err = verb.EUIFlag(c, "user", false); err != nil {
+		return user, party, err
 	}
-	return rows
+	party, err = verb.EUIFlag(c, "party", false)
+	return user, party, err
 }

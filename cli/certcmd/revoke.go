@@ -11,6 +11,7 @@ import (
 	"github.com/smki/smki/raclient"
 )
 
+// RevokeCommand is smki revoke: one certificate, or all of a user or party.
 func RevokeCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "revoke",
@@ -25,20 +26,16 @@ Examples:
    smki revoke --serial 5f3a... --reason keyCompromise
    smki revoke --party 90-B3-D5-1F-30-00-00-0A --reason cessationOfOperation          # dry run
    smki revoke --party 90-B3-D5-1F-30-00-00-0A --reason cessationOfOperation --yes`,
-		Flags: append([]ucli.Flag{
+		Flags: verb.ClientFlagsWith(
 			&ucli.StringFlag{Name: "serial", Usage: "certificate serial (hex)"},
 			&ucli.StringFlag{Name: "user", Usage: "every certificate of this User ID"},
 			&ucli.StringFlag{Name: "party", Usage: "every certificate of this Party ID"},
 			&ucli.StringFlag{Name: "reason", Usage: "RFC 5280 reason (name or number)", Value: "unspecified"},
 			&ucli.BoolFlag{Name: "yes", Usage: "revoke a user's or party's certificates (without it: dry run)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "show what --serial would revoke without revoking"},
-		}, verb.ClientFlags()...),
+		),
 		Action: func(c *ucli.Context) error {
-			user, err := verb.EUIFlag(c, "user", false)
-			if err != nil {
-				return err
-			}
-			party, err := verb.EUIFlag(c, "party", false)
+			user, party, err := userAndParty(c)
 			if err != nil {
 				return err
 			}
@@ -55,44 +52,45 @@ Examples:
 			if err != nil {
 				return verb.UsageErr("--reason: %v", err)
 			}
-			return verb.WithClient(c, func(cl *raclient.Client) error {
-				req := ra.RevokeRequest{Serial: strings.ToLower(c.String("serial")), UserID: user, PartyID: party,
-					Reason: reason, Yes: c.Bool("yes"), DryRun: c.Bool("dry-run")}
-				bulk := c.String("serial") == ""
-				var res ra.RevokeResult
-				switch tty, ok := terminal(c.App.ErrWriter); {
-				case bulk && req.Yes && ok && !c.Bool("json"):
-					bar := startRevokeBar(tty)
-					res, err = cl.RevokeWithProgress(c.Context, req, bar.update)
-					bar.stop()
-				case bulk && req.Yes:
-					// No display, but the streamed answer still suits a big
-					// revocation better: its timeout is per line, not overall,
-					// and its result may be larger than a plain answer's.
-					res, err = cl.RevokeWithProgress(c.Context, req, nil)
-				default:
-					res, err = cl.Revoke(c.Context, req)
-				}
-				if err != nil {
-					return err
-				}
-				if c.Bool("json") {
-					return verb.PrintJSON(c, res)
-				}
-				verb.Table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", CertRows(res.Certificates))
+			req := ra.RevokeRequest{Serial: strings.ToLower(c.String("serial")), UserID: user, PartyID: party,
+				Reason: reason, Yes: c.Bool("yes"), DryRun: c.Bool("dry-run")}
+			return verb.Call(c, func(cl *raclient.Client) (ra.RevokeResult, error) {
+				return revoke(c, cl, req)
+			}, func(res ra.RevokeResult) error {
+				verb.Table(c, CertHeader, CertRows(res.Certificates))
 				if res.DryRun {
 					fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); add --yes to revoke\n",
 						len(res.Certificates), ra.ReasonName(res.Reason))
-				} else {
-					last := uint64(0)
-					if k := len(res.Revocations); k > 0 {
-						last = res.Revocations[k-1].Seq
-					}
-					fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; ORL reissued\n",
-						len(res.Revocations), ra.ReasonName(res.Reason), last)
+					return nil
 				}
+				last := uint64(0)
+				if k := len(res.Revocations); k > 0 {
+					last = res.Revocations[k-1].Seq
+				}
+				fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; ORL reissued\n",
+					len(res.Revocations), ra.ReasonName(res.Reason), last)
 				return nil
 			})
 		},
 	}
+}
+
+// revoke sends req: a bulk revocation (--user or --party with --yes) as
+// the streamed call, with a progress bar on a terminal (and without
+// --json); anything else as the plain call.
+func revoke(c *ucli.Context, cl *raclient.Client, req ra.RevokeRequest) (ra.RevokeResult, error) {
+	bulk := req.Serial == ""
+	tty, ok := terminal(c.App.ErrWriter)
+	switch {
+	case bulk && req.Yes && ok && !c.Bool("json"):
+		bar := startRevokeBar(tty)
+		defer bar.stop()
+		return cl.RevokeWithProgress(c.Context, req, bar.update)
+	case bulk && req.Yes:
+		// No display, but the streamed answer still suits a big
+		// revocation better: its timeout is per line, not overall,
+		// and its result may be larger than a plain answer's.
+		return cl.RevokeWithProgress(c.Context, req, nil)
+	}
+	return cl.Revoke(c.Context, req)
 }

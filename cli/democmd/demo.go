@@ -13,6 +13,7 @@ import (
 	"github.com/smki/smki/demo"
 )
 
+// Command is smki demo: the Supplier-failure night against a real server.
 func Command() *ucli.Command {
 	return &ucli.Command{
 		Name:  "demo",

@@ -10,6 +10,7 @@ import (
 	"github.com/smki/smki/testpki"
 )
 
+// TestPKICommand is smki testpki: a complete test PKI and SoLR scenario.
 func TestPKICommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "testpki",

@@ -15,9 +15,11 @@ import (
 
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/raclient"
 )
 
+// ConsoleCommand is smki console open: a login link for the RA console.
 func ConsoleCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "console",
@@ -32,18 +34,13 @@ one (xdg-open with a display); otherwise copy it into your browser.
 
 Example:
    smki console open --ra https://127.0.0.1:8443 --officer ./admin`,
-			Flags: append([]ucli.Flag{
+			Flags: verb.ClientFlagsWith(
 				&ucli.BoolFlag{Name: "no-browser", Usage: "only print the link"},
-			}, verb.ClientFlags()...),
+			),
 			Action: func(c *ucli.Context) error {
-				return verb.WithClient(c, func(cl *raclient.Client) error {
-					l, err := cl.ConsoleLoginLink(c.Context)
-					if err != nil {
-						return err
-					}
-					if c.Bool("json") {
-						return verb.PrintJSON(c, l)
-					}
+				return verb.Call(c, func(cl *raclient.Client) (raapi.LoginLink, error) {
+					return cl.ConsoleLoginLink(c.Context)
+				}, func(l raapi.LoginLink) error {
 					fmt.Fprintln(c.App.Writer, l.URL)
 					if !c.Bool("no-browser") {
 						openBrowser(l.URL)

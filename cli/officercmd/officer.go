@@ -14,6 +14,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 )
 
+// Command is smki officer: appoint, renew, export, list and remove officers.
 func Command() *ucli.Command {
 	return &ucli.Command{
 		Name:  "officer",
@@ -33,14 +34,14 @@ put beside their key.pem, and nobody but the appointee ever holds their key.
 Examples:
    smki officer add --id srp1-sro --name "Sam Roe" --kind sro --party 90-B3-D5-1F-30-00-00-5C --out ./srp1-sro
    smki officer add --id approver2 --name "Ann Lee" --kind ra-approver --csr ./ann/officer.csr --out ./ann-cert`,
-				Flags: append([]ucli.Flag{
+				Flags: verb.ClientFlagsWith(
 					&ucli.StringFlag{Name: "id", Usage: "officer ID (a-z 0-9 . _ -)", Required: true},
 					&ucli.StringFlag{Name: "name", Usage: "the person's name", Required: true},
 					&ucli.StringFlag{Name: "kind", Usage: "sro, aro, ra-operator, ra-approver, authority-liaison or verifier", Required: true},
 					&ucli.StringFlag{Name: "party", Usage: "Party ID for sro and aro"},
 					&ucli.StringFlag{Name: "csr", Usage: "the appointee's CSR (smki officer keygen): certify their own key"},
 					&ucli.StringFlag{Name: "out", Usage: "credential directory to write", Required: true},
-				}, verb.ClientFlags()...),
+				),
 				Action: func(c *ucli.Context) error {
 					party, err := verb.EUIFlag(c, "party", false)
 					if err != nil {
@@ -58,23 +59,13 @@ Examples:
 					} else if _, err := os.Stat(credential.KeyPath(out)); err == nil {
 						return verb.UsageErr("--out %s already holds a key: give its CSR with --csr", out)
 					}
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
-						if err != nil {
-							return err
-						}
-						if err := ownpki.WriteCredential(c.String("out"), cred); err != nil {
-							return err
-						}
-						if c.Bool("json") {
-							return verb.PrintJSON(c, o)
-						}
+					return writeCredential(c, out, func(cl *raclient.Client) (ra.Officer, ownpki.Credential, error) {
+						return cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
+					}, func(o ra.Officer, cred ownpki.Credential) string {
 						if len(cred.KeyPEM) == 0 {
-							fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; cert.pem and ca.pem written to %s for the appointee to put beside their key.pem\n", o.ID, o.Kind, out)
-							return nil
+							return fmt.Sprintf("officer %s (%s) appointed; cert.pem and ca.pem written to %s for the appointee to put beside their key.pem", o.ID, o.Kind, out)
 						}
-						fmt.Fprintf(c.App.Writer, "officer %s (%s) appointed; credential written to %s\n", o.ID, o.Kind, out)
-						return nil
+						return fmt.Sprintf("officer %s (%s) appointed; credential written to %s", o.ID, o.Kind, out)
 					})
 				},
 			},
@@ -85,44 +76,33 @@ Examples:
 			{
 				Name: "list", Usage: "list officers, optionally of one party",
 				Description: "CREDENTIAL EXPIRES shows who must renew (smki officer renew) and when;\n\"-\" for officers appointed before smki recorded it.\n\nExample:\n   smki officer list --party 90-B3-D5-1F-30-00-00-5C",
-				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "party", Usage: "Party ID (EUI-64)"}}, verb.ClientFlags()...),
+				Flags:       verb.ClientFlagsWith(&ucli.StringFlag{Name: "party", Usage: "Party ID (EUI-64)"}),
 				Action: func(c *ucli.Context) error {
 					party, err := verb.EUIFlag(c, "party", false)
 					if err != nil {
 						return err
 					}
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						officers, err := cl.ListOfficers(c.Context, party)
-						if err != nil {
-							return err
+					return verb.Call(c, func(cl *raclient.Client) ([]ra.Officer, error) {
+						return cl.ListOfficers(c.Context, party)
+					}, verb.Each(c, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY\tCREDENTIAL EXPIRES", func(o ra.Officer) []string {
+						expires := "-"
+						if o.CredentialExpires != nil {
+							expires = o.CredentialExpires.UTC().Format("2006-01-02")
 						}
-						var rows [][]string
-						for _, o := range officers {
-							expires := "-"
-							if o.CredentialExpires != nil {
-								expires = o.CredentialExpires.UTC().Format("2006-01-02")
-							}
-							rows = append(rows, []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy, expires})
-						}
-						return verb.Show(c, officers, "ID\tKIND\tPARTY\tNAME\tSTATUS\tAPPOINTED BY\tCREDENTIAL EXPIRES", rows)
-					})
+						return []string{o.ID, o.Kind, o.PartyID, o.Name, o.Status, o.AppointedBy, expires}
+					}))
 				},
 			},
 			{
 				Name: "remove", Usage: "remove an officer; their credential is refused at once",
 				Description: "Example:\n   smki officer remove --id srp1-aro",
-				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "id", Usage: "officer ID", Required: true}}, verb.ClientFlags()...),
+				Flags:       verb.ClientFlagsWith(&ucli.StringFlag{Name: "id", Usage: "officer ID", Required: true}),
 				Action: func(c *ucli.Context) error {
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						o, err := cl.RemoveOfficer(c.Context, c.String("id"))
-						if err != nil {
-							return err
-						}
-						if c.Bool("json") {
-							return verb.PrintJSON(c, o)
-						}
-						fmt.Fprintf(c.App.Writer, "officer %s removed\n", o.ID)
-						return nil
+					return verb.Call(c, func(cl *raclient.Client) (ra.Officer, error) {
+						return cl.RemoveOfficer(c.Context, c.String("id"))
+					}, func(o ra.Officer) error {
+						_, err := fmt.Fprintf(c.App.Writer, "officer %s removed\n", o.ID)
+						return err
 					})
 				},
 			},
@@ -165,4 +145,24 @@ Example:
 			return nil
 		},
 	}
+}
+
+// writeCredential is the one call of a verb that has the RA certify an
+// officer's credential (officer add, officer reissue): it writes what the
+// RA answered to out, then prints the officer record with --json, else
+// the sentence said makes.
+func writeCredential(c *ucli.Context, out string, call func(*raclient.Client) (ra.Officer, ownpki.Credential, error),
+	said func(ra.Officer, ownpki.Credential) string) error {
+	var cred ownpki.Credential
+	return verb.Call(c, func(cl *raclient.Client) (ra.Officer, error) {
+		o, cr, err := call(cl)
+		if err != nil {
+			return o, err
+		}
+		cred = cr
+		return o, ownpki.WriteCredential(out, cr)
+	}, func(o ra.Officer) error {
+		_, err := fmt.Fprintln(c.App.Writer, said(o, cred))
+		return err
+	})
 }

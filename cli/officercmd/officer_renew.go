@@ -13,6 +13,7 @@ import (
 
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/raclient"
 
@@ -45,9 +46,9 @@ as it was (superseded).
 Examples:
    smki officer renew --ra https://127.0.0.1:8443 --officer ./srp1-sro
    smki officer renew --officer DATA/officers/admin --out ./admin-renewed`,
-		Flags: append([]ucli.Flag{
+		Flags: verb.ClientFlagsWith(
 			&ucli.StringFlag{Name: "out", Usage: "write the new credential to this new directory instead of replacing --officer's"},
-		}, verb.ClientFlags()...),
+		),
 		Action: func(c *ucli.Context) error {
 			url, dir, err := verb.RATarget(c)
 			if err != nil {
@@ -138,11 +139,11 @@ Example:
    smki officer keygen --out ./aro-new            # the officer
    smki officer reissue --id srp1-aro --csr ./aro-new/officer.csr --out ./srp1-aro-cert
    cp ./srp1-aro-cert/cert.pem ./srp1-aro-cert/ca.pem ./aro-new/   # the officer`,
-		Flags: append([]ucli.Flag{
+		Flags: verb.ClientFlagsWith(
 			&ucli.StringFlag{Name: "id", Usage: "officer ID", Required: true},
 			&ucli.StringFlag{Name: "csr", Usage: "the officer's CSR (smki officer keygen)", Required: true},
 			&ucli.StringFlag{Name: "out", Usage: "directory to write cert.pem and ca.pem to", Required: true},
-		}, verb.ClientFlags()...),
+		),
 		Action: func(c *ucli.Context) error {
 			out := c.String("out")
 			if _, err := os.Stat(credential.CertPath(out)); err == nil {
@@ -152,19 +153,10 @@ Example:
 			if err != nil {
 				return verb.WithCode(verb.ExitUsage, err)
 			}
-			return verb.WithClient(c, func(cl *raclient.Client) error {
-				o, cred, err := cl.RenewOfficerCredential(c.Context, c.String("id"), string(csrPEM))
-				if err != nil {
-					return err
-				}
-				if err := ownpki.WriteCredential(out, cred); err != nil {
-					return err
-				}
-				if c.Bool("json") {
-					return verb.PrintJSON(c, o)
-				}
-				fmt.Fprintf(c.App.Writer, "credential of officer %s re-issued (serial %s); cert.pem and ca.pem written to %s for the officer to put beside their key.pem\n", o.ID, cred.Serial, out)
-				return nil
+			return writeCredential(c, out, func(cl *raclient.Client) (ra.Officer, ownpki.Credential, error) {
+				return cl.RenewOfficerCredential(c.Context, c.String("id"), string(csrPEM))
+			}, func(o ra.Officer, cred ownpki.Credential) string {
+				return fmt.Sprintf("credential of officer %s re-issued (serial %s); cert.pem and ca.pem written to %s for the officer to put beside their key.pem", o.ID, cred.Serial, out)
 			})
 		},
 	}

@@ -51,6 +51,7 @@ func relyingClient(c *ucli.Context) (*http.Client, string, error) {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, base, nil
 }
 
+// Command is smki repo: mirror and serve the SMKI Repository.
 func Command() *ucli.Command {
 	return &ucli.Command{
 		Name:  "repo",

@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/server"
 )
 
+// Command is smki serve: the RA/CA server, from its settings.
 func Command() *ucli.Command {
 	return &ucli.Command{
 		Name:  "serve",

@@ -18,13 +18,9 @@ import (
 	"github.com/smki/smki/raclient"
 )
 
-func eventRows(es []ra.SoLREvent) [][]string {
-	var rows [][]string
-	for _, e := range es {
-		rows = append(rows, []string{e.ID, string(e.State), e.FailedParty.String(), e.SRPUser.String(), e.Instruction,
-			e.Start.Format(time.RFC3339), fmtPtr(e.End, "open"), fmtPtr(e.RevokeAt, "at approval"), e.DeclaredBy, e.ApprovedBy})
-	}
-	return rows
+func eventRow(e ra.SoLREvent) []string {
+	return []string{e.ID, string(e.State), e.FailedParty.String(), e.SRPUser.String(), e.Instruction,
+		e.Start.Format(time.RFC3339), fmtPtr(e.End, "open"), fmtPtr(e.RevokeAt, "at approval"), e.DeclaredBy, e.ApprovedBy}
 }
 
 const eventHeader = "ID\tSTATE\tFAILED PARTY\tSRP USER\tINSTRUCTION\tSTART\tEND\tREVOKE AT\tDECLARED BY\tAPPROVED BY"
@@ -36,21 +32,21 @@ func fmtPtr(t *time.Time, none string) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// printEvent prints an event and, if given, its dry run.
-func printEvent(c *ucli.Context, res ra.EventResult) error {
-	if c.Bool("json") {
-		return verb.PrintJSON(c, res)
+// printEvent is a Call's print of an event and, if given, its dry run.
+func printEvent(c *ucli.Context) func(ra.EventResult) error {
+	return func(res ra.EventResult) error {
+		verb.Table(c, eventHeader, [][]string{eventRow(res.Event)})
+		if d := res.DryRun; d != nil {
+			printDryRun(c, d)
+		}
+		if n := len(res.Event.Revoked); n > 0 {
+			fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", n, fmtPtr(res.Event.RevokedAt, ""))
+		}
+		return nil
 	}
-	verb.Table(c, eventHeader, eventRows([]ra.SoLREvent{res.Event}))
-	if d := res.DryRun; d != nil {
-		printDryRun(c, d)
-	}
-	if n := len(res.Event.Revoked); n > 0 {
-		fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", n, fmtPtr(res.Event.RevokedAt, ""))
-	}
-	return nil
 }
 
+// Command is smki solr: SoLR events from declaration to close.
 func Command() *ucli.Command {
 	return &ucli.Command{
 		Name:  "solr",
@@ -66,14 +62,14 @@ default: at approval) or an RFC 3339 time (a scheduled revocation).
 Example:
    smki solr declare --failed-party 90-B3-D5-1F-30-00-00-0A --srp-user 90-B3-D5-1F-30-05-00-00 \
        --instruction OFGEM-SOLR-2026-001 --revoke-at 2026-03-15T00:00:00Z`,
-				Flags: append([]ucli.Flag{
+				Flags: verb.ClientFlagsWith(
 					&ucli.StringFlag{Name: "failed-party", Usage: "Party ID of the failed Supplier", Required: true},
 					&ucli.StringFlag{Name: "srp-user", Usage: "the SRP's SC User ID", Required: true},
 					&ucli.StringFlag{Name: "instruction", Usage: "the Authority's instruction reference", Required: true},
 					&ucli.StringFlag{Name: "start", Usage: "RFC 3339 start (default now)"},
 					&ucli.StringFlag{Name: "end", Usage: "RFC 3339 end (default open-ended)"},
 					&ucli.StringFlag{Name: "revoke-at", Usage: `"now" or an RFC 3339 time`, Value: "now"},
-				}, verb.ClientFlags()...),
+				),
 				Action: func(c *ucli.Context) error {
 					failed, err := verb.EUIFlag(c, "failed-party", true)
 					if err != nil {
@@ -99,91 +95,63 @@ Example:
 							return err
 						}
 					}
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						res, err := cl.DeclareSoLR(c.Context, req)
-						if err != nil {
-							return err
-						}
-						return printEvent(c, res)
-					})
+					return verb.Call(c, func(cl *raclient.Client) (ra.EventResult, error) {
+						return cl.DeclareSoLR(c.Context, req)
+					}, printEvent(c))
 				},
 			},
-			{
-				Name: "approve", Usage: "approve a declared event (ra-approver; never its declarer)", ArgsUsage: "ID",
-				Description: "Example:\n   smki solr approve solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver",
-				Flags:       verb.ClientFlags(),
-				Action: func(c *ucli.Context) error {
-					id, err := verb.OneArg(c, "event ID")
-					if err != nil {
-						return err
-					}
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						res, err := cl.ApproveSoLR(c.Context, id)
-						if err != nil {
-							return err
-						}
-						return printEvent(c, res)
-					})
-				},
-			},
-			{
-				Name: "show", Usage: "show an event (with the dry run while its revocation is to come)", ArgsUsage: "ID",
-				Description: "Example:\n   smki solr show solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver --json",
-				Flags:       verb.ClientFlags(),
-				Action: func(c *ucli.Context) error {
-					id, err := verb.OneArg(c, "event ID")
-					if err != nil {
-						return err
-					}
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						res, err := cl.GetSoLR(c.Context, id)
-						if err != nil {
-							return err
-						}
-						return printEvent(c, res)
-					})
-				},
-			},
+			eventCommand("approve", "approve a declared event (ra-approver; never its declarer)",
+				"smki solr approve solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver", nil,
+				func(c *ucli.Context, cl *raclient.Client, id string) (ra.EventResult, error) {
+					return cl.ApproveSoLR(c.Context, id)
+				}),
+			eventCommand("show", "show an event (with the dry run while its revocation is to come)",
+				"smki solr show solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver --json", nil,
+				func(c *ucli.Context, cl *raclient.Client, id string) (ra.EventResult, error) {
+					return cl.GetSoLR(c.Context, id)
+				}),
 			{
 				Name: "list", Usage: "list SoLR events",
 				Description: "RA officers see every event; an SRP's officers see their own party's.\n\nExample:\n   smki solr list --officer ./liaison",
 				Flags:       verb.ClientFlags(),
 				Action: func(c *ucli.Context) error {
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						es, err := cl.ListSoLR(c.Context)
-						if err != nil {
-							return err
-						}
-						if c.Bool("json") {
-							return verb.PrintJSON(c, es)
-						}
-						verb.Table(c, eventHeader, eventRows(es))
-						return nil
-					})
+					return verb.Call(c, func(cl *raclient.Client) ([]ra.SoLREvent, error) {
+						return cl.ListSoLR(c.Context)
+					}, verb.Each(c, eventHeader, eventRow))
 				},
 			},
-			{
-				Name: "close", Usage: "close an event: the SC role returns to default deny", ArgsUsage: "ID",
-				Description: "Example:\n   smki solr close solr-20260314T092653Z-0a1b2c3d4e5f --reason \"OFGEM-SOLR-2026-001 ended\"",
-				Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "reason", Usage: "why (the instruction that ends it)"}}, verb.ClientFlags()...),
-				Action: func(c *ucli.Context) error {
-					id, err := verb.OneArg(c, "event ID")
-					if err != nil {
-						return err
-					}
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						e, err := cl.CloseSoLR(c.Context, id, c.String("reason"))
-						if err != nil {
-							return err
-						}
-						return printEvent(c, ra.EventResult{Event: e})
-					})
-				},
-			},
+			eventCommand("close", "close an event: the SC role returns to default deny",
+				"smki solr close solr-20260314T092653Z-0a1b2c3d4e5f --reason \"OFGEM-SOLR-2026-001 ended\"",
+				[]ucli.Flag{&ucli.StringFlag{Name: "reason", Usage: "why (the instruction that ends it)"}},
+				func(c *ucli.Context, cl *raclient.Client, id string) (ra.EventResult, error) {
+					e, err := cl.CloseSoLR(c.Context, id, c.String("reason"))
+					return ra.EventResult{Event: e}, err
+				}),
 		},
 	}
 }
 
+// eventCommand is a solr verb on one event named by its ID: its flags
+// (then the client's) plus one call, printed by printEvent.
+func eventCommand(name, usage, example string, flags []ucli.Flag,
+	call func(*ucli.Context, *raclient.Client, string) (ra.EventResult, error)) *ucli.Command {
+	return &ucli.Command{
+		Name: name, Usage: usage, ArgsUsage: "ID",
+		Description: "Example:\n   " + example,
+		Flags:       verb.ClientFlagsWith(flags...),
+		Action: func(c *ucli.Context) error {
+			id, err := verb.OneArg(c, "event ID")
+			if err != nil {
+				return err
+			}
+			return verb.Call(c, func(cl *raclient.Client) (ra.EventResult, error) {
+				return call(c, cl, id)
+			}, printEvent(c))
+		},
+	}
+}
+
+// ADTCommand is smki adt: Anomaly Detection Threshold files.
 func ADTCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "adt",
@@ -197,7 +165,7 @@ with --officer DIR/key.pem; the RA checks it against the officer's certificate.
 
 Example:
    smki adt submit --file adt.json --officer ./srp1-aro`,
-				Flags: append([]ucli.Flag{&ucli.StringFlag{Name: "file", Usage: "ADT file (JSON, smki-adt/1)", Required: true}}, verb.ClientFlags()...),
+				Flags: verb.ClientFlagsWith(&ucli.StringFlag{Name: "file", Usage: "ADT file (JSON, smki-adt/1)", Required: true}),
 				Action: func(c *ucli.Context) error {
 					data, err := verb.ReadFileFlag(c, "file", adtfile.MaxSize)
 					if err != nil {
@@ -215,13 +183,9 @@ Example:
 					if err != nil {
 						return verb.WithCode(verb.ExitUsage, err)
 					}
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						rec, err := cl.SubmitADT(c.Context, data, sig)
-						if err != nil {
-							return err
-						}
-						return verb.Show(c, rec, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows([]ra.ADTRecord{rec}))
-					})
+					return verb.Call(c, func(cl *raclient.Client) (ra.ADTRecord, error) {
+						return cl.SubmitADT(c.Context, data, sig)
+					}, verb.One(c, adtHeader, adtRow))
 				},
 			},
 			{
@@ -229,29 +193,23 @@ Example:
 				Description: "Example:\n   smki adt list --officer ./srp1-aro",
 				Flags:       verb.ClientFlags(),
 				Action: func(c *ucli.Context) error {
-					return verb.WithClient(c, func(cl *raclient.Client) error {
-						rs, err := cl.ListADT(c.Context)
-						if err != nil {
-							return err
-						}
-						return verb.Show(c, rs, "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256", adtRows(rs))
-					})
+					return verb.Call(c, func(cl *raclient.Client) ([]ra.ADTRecord, error) {
+						return cl.ListADT(c.Context)
+					}, verb.Each(c, adtHeader, adtRow))
 				},
 			},
 		},
 	}
 }
 
-func adtRows(rs []ra.ADTRecord) [][]string {
-	var rows [][]string
-	for _, r := range rs {
-		var srvs []string
-		for _, t := range r.Thresholds {
-			srvs = append(srvs, fmt.Sprintf("%s(%d/%d per %s)", t.SRV, t.Warning, t.Quarantine, time.Duration(t.Period)))
-		}
-		rows = append(rows, []string{r.SCUser.String(), r.SupplierUser.String(), strings.Join(srvs, " "), r.SubmittedBy, r.SHA256})
+const adtHeader = "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256"
+
+func adtRow(r ra.ADTRecord) []string {
+	var srvs []string
+	for _, t := range r.Thresholds {
+		srvs = append(srvs, fmt.Sprintf("%s(%d/%d per %s)", t.SRV, t.Warning, t.Quarantine, time.Duration(t.Period)))
 	}
-	return rows
+	return []string{r.SCUser.String(), r.SupplierUser.String(), strings.Join(srvs, " "), r.SubmittedBy, r.SHA256}
 }
 
 // printDryRun prints a dry run's summary: the counts, per user and per
@@ -265,7 +223,7 @@ func printDryRun(c *ucli.Context, d *ra.DryRun) {
 		if len(d.Certificates) < d.CertificateCount {
 			fmt.Fprintf(w, "the first %d (every one: GET %s):\n", len(d.Certificates), d.CertificatesURL)
 		}
-		verb.Table(c, "SERIAL\tUSER\tPROFILE\tROLE\tSTATUS\tNOT AFTER", certcmd.CertRows(d.Certificates))
+		verb.Table(c, certcmd.CertHeader, certcmd.CertRows(d.Certificates))
 	}
 	fmt.Fprintf(w, "\n%d device(s) of supplier user(s) %v come into the SRP's scope\n", d.DeviceCount, d.SupplierUsers)
 	if len(d.Devices) < d.DeviceCount {

@@ -17,6 +17,7 @@ import (
 	"github.com/smki/smki/verifier"
 )
 
+// AuditCommand is smki audit verify: the audit chain and its checkpoints.
 func AuditCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "audit",
@@ -44,13 +45,13 @@ Examples:
    smki audit verify --data ./data --trust ./trust --checkpoint bundles/2026-03-14.json --checkpoint bundles/2026-03-15.json
    smki audit verify --store 'postgres://smki@db/smki'
    smki audit verify --ra https://127.0.0.1:8443 --officer ./admin`,
-			Flags: append([]ucli.Flag{
+			Flags: verb.ClientFlagsWith(
 				&ucli.StringFlag{Name: "data", Usage: "data directory of a stopped server"},
 				StoreFlag(),
 				&ucli.GenericFlag{Name: "checkpoint", Value: &fileList{},
 					Usage: "bundle `FILE` exported earlier whose signed audit_head the chain must still hold (repeatable; needs --data or --store, and --trust)"},
 				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` whose root.pem checkpoint signatures must chain to"},
-			}, verb.ClientFlags()...),
+			),
 			Action: auditVerify,
 		}},
 	}

@@ -15,6 +15,7 @@ import (
 // LockWait is how long offline store verbs wait for bbolt's file lock.
 const LockWait = 2 * time.Second
 
+// Command is smki store: backup, verify, migrate and digest.
 func Command() *ucli.Command {
 	return &ucli.Command{
 		Name:  "store",

@@ -41,14 +41,6 @@ func Table(c *ucli.Context, header string, rows [][]string) {
 	w.Flush()
 }
 
-// TableOf is a Call's print for a table: the answer as rows under header.
-func TableOf[T any](c *ucli.Context, header string, rows func(T) [][]string) func(T) error {
-	return func(v T) error {
-		Table(c, header, rows(v))
-		return nil
-	}
-}
-
 // Rows makes a table's rows, one per element of vs.
 func Rows[T any](vs []T, row func(T) []string) [][]string {
 	var rows [][]string
@@ -76,4 +68,20 @@ func WriteNew(path string, data []byte, mode os.FileMode) error {
 		return WithCode(ExitUsage, err)
 	}
 	return nil
+}
+
+// One is a Call's print for a single answer: one row under header.
+func One[T any](c *ucli.Context, header string, row func(T) []string) func(T) error {
+	return func(v T) error {
+		Table(c, header, [][]string{row(v)})
+		return nil
+	}
+}
+
+// Each is a Call's print for a list: one row per element under header.
+func Each[T any](c *ucli.Context, header string, row func(T) []string) func([]T) error {
+	return func(vs []T) error {
+		Table(c, header, Rows(vs, row))
+		return nil
+	}
 }

@@ -29,6 +29,7 @@ var errTrustNoBundle = errors.New("E_TRUST_NO_BUNDLE")
 // errTrustManifest: what the RA sent does not match its own manifest.
 var errTrustManifest = errors.New("E_TRUST_MANIFEST")
 
+// TrustCommand is smki trust export: the trust directory a verifier needs.
 func TrustCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "trust",
@@ -55,10 +56,10 @@ Example:
    smki trust export --ra https://ra.example:8443 --officer ./verifier-1 --out ./trust
    smki trust export --ra https://ra.example:8443 --ra-ca ./ra-access-ca.pem --out ./trust
    smki verifier serve --trust ./trust --ra https://ra.example:8443 --officer ./verifier-1`,
-			Flags: append([]ucli.Flag{
+			Flags: verb.ClientFlagsWith(
 				&ucli.StringFlag{Name: "out", Usage: "trust `DIR` to create (must not exist, or be empty)", Required: true},
 				&ucli.StringFlag{Name: "ra-ca", Usage: "export the public part (no bundle.json) without a credential, verifying the RA's TLS certificate with this RA access root `PEM` (an officer directory's ca.pem)"},
-			}, verb.ClientFlags()...),
+			),
 			Action: func(c *ucli.Context) error {
 				out := c.String("out")
 				if ents, err := os.ReadDir(out); err == nil && len(ents) > 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/smki/smki/verifier/xmldsig"
 )
 
+// SignCommand is smki sign: sign a DUIS Service Request.
 func SignCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "sign",
@@ -72,6 +73,7 @@ Example:
 	}
 }
 
+// VerifyCommand is smki verify: one request, one decision.
 func VerifyCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "verify",
@@ -121,6 +123,7 @@ Example:
 	}
 }
 
+// VerifierCommand is smki verifier serve: the verifier as a sidecar.
 func VerifierCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "verifier",

@@ -12,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 )
 
+// BundleCommand is smki bundle export: the RA's signed bundle.
 func BundleCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "bundle",
@@ -19,7 +20,7 @@ func BundleCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{{
 			Name: "export", Usage: "fetch the RA's current signed bundle (RA officers and verifier credentials)",
 			Description: "Example:\n   smki bundle export --out bundle.json",
-			Flags:       append([]ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "file to write (default stdout)"}}, verb.ClientFlags()...),
+			Flags:       verb.ClientFlagsWith(&ucli.StringFlag{Name: "out", Usage: "file to write (default stdout)"}),
 			Action: func(c *ucli.Context) error {
 				return verb.WithClient(c, func(cl *raclient.Client) error {
 					data, err := cl.Bundle(c.Context)
@@ -33,6 +34,7 @@ func BundleCommand() *ucli.Command {
 	}
 }
 
+// AlertCommand is smki alert route: who receives a device's alert, offline.
 func AlertCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "alert",

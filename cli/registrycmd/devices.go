@@ -1,0 +1,128 @@
+package registrycmd
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/raclient"
+	"github.com/smki/smki/role"
+)
+
+const allowListHeader = "ROLE\tSRVS\tSOURCE"
+
+func allowListRow(l ra.RoleAllowList) []string {
+	return []string{string(l.Role), strings.Join(l.SRVs, ","), l.Source}
+}
+
+// DevicesCommand is smki devices: the device registry.
+func DevicesCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "devices",
+		Usage: "the device registry (device -> registered supplier user)",
+		Subcommands: []*ucli.Command{
+			{
+				Name: "import", Usage: "import a device file, all or nothing (ra-operator)", ArgsUsage: "FILE",
+				Description: `FILE is CSV with the header device_eui64,supplier_user_id,smets (DESIGN.md 5),
+or with the header
+  device_eui64,supplier_user_id,smets,export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from
+to register the device's other registrants too (ES export supplier, RSA supplier agent, ED or GT
+network operator; an empty cell leaves that registration as it is) from effective_from (RFC 3339;
+empty: at once). The verifier refuses (E4) a User's request to a device it is not registered for in
+its role's capacity (docs/policy.md). An error names the line, and nothing is imported unless every
+line is good.
+
+Example:
+   smki devices import scenario/devices.csv`,
+				Flags: verb.ClientFlags(),
+				Action: func(c *ucli.Context) error {
+					path, err := verb.OneArg(c, "FILE")
+					if err != nil {
+						return err
+					}
+					data, err := verb.ReadLimited(path, devicefile.MaxSize)
+					if err != nil {
+						return err
+					}
+					return verb.Call(c, func(cl *raclient.Client) (ra.ImportResult, error) {
+						return cl.ImportDevices(c.Context, data)
+					}, func(res ra.ImportResult) error {
+						_, err := fmt.Fprintf(c.App.Writer, "imported %d device(s): %d new, %d changed\n", res.Devices, res.Added, res.Changed)
+						return err
+					})
+				},
+			},
+			{
+				Name: "list", Usage: "list registered devices",
+				Description: "Party officers must name one of their own supplier users.\n\nExample:\n   smki devices list --supplier 90-B3-D5-1F-30-01-00-00 --officer ./supa-aro",
+				Flags:       verb.ClientFlagsWith(&ucli.StringFlag{Name: "supplier", Usage: "only this supplier user's devices"}),
+				Action: func(c *ucli.Context) error {
+					sup, err := verb.EUIFlag(c, "supplier", false)
+					if err != nil {
+						return err
+					}
+					return verb.Call(c, func(cl *raclient.Client) ([]ra.Device, error) {
+						return cl.ListDevices(c.Context, sup)
+					}, verb.Each(c, "DEVICE\tSUPPLIER USER\tSMETS\tIMPORTED BY", func(d ra.Device) []string {
+						return []string{d.Device.String(), d.SupplierUser.String(), strconv.Itoa(d.SMETS), d.ImportedBy}
+					}))
+				},
+			},
+		},
+	}
+}
+
+// PolicyCommand is smki policy: the Service Request allow-lists.
+func PolicyCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "policy",
+		Usage: "Service Request allow-lists per User Role (R3)",
+		Subcommands: []*ucli.Command{
+			{
+				Name:  "set-srv",
+				Usage: "set the SC role's Service Reference Variant allow-list (ra-operator)",
+				Description: `Every SRV must be one the DUIS matrix defines. --allow "" denies SC everything.
+
+Example:
+   smki policy set-srv --role SC --allow 1.6`,
+				Flags: verb.ClientFlagsWith(
+					&ucli.StringFlag{Name: "role", Usage: "User Role (SC)", Required: true},
+					&ucli.StringFlag{Name: "allow", Usage: "comma-separated SRVs, e.g. 1.6"},
+				),
+				Action: func(c *ucli.Context) error {
+					if !c.IsSet("allow") {
+						return verb.UsageErr("--allow is required (\"\" denies everything)")
+					}
+					r, err := role.Parse(c.String("role"))
+					if err != nil {
+						return verb.UsageErr("--role: %v", err)
+					}
+					srvs := []string{}
+					for _, s := range strings.Split(c.String("allow"), ",") {
+						if s = strings.TrimSpace(s); s != "" {
+							srvs = append(srvs, s)
+						}
+					}
+					return verb.Call(c, func(cl *raclient.Client) (ra.RoleAllowList, error) {
+						return cl.SetAllowList(c.Context, r, srvs)
+					}, verb.One(c, allowListHeader, allowListRow))
+				},
+			},
+			{
+				Name: "show", Usage: "show every role's effective allow-list",
+				Description: "Example:\n   smki policy show --officer ./admin --json",
+				Flags:       verb.ClientFlags(),
+				Action: func(c *ucli.Context) error {
+					return verb.Call(c, func(cl *raclient.Client) ([]ra.RoleAllowList, error) {
+						return cl.Policy(c.Context)
+					}, verb.Each(c, allowListHeader, allowListRow))
+				},
+			},
+		},
+	}
+}
