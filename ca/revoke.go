@@ -145,8 +145,43 @@ func (c *CA) Revoke(ctx context.Context, serials []string, reason int, at time.T
 	if err != nil {
 		return nil, err
 	}
+	c.logRevoked(out)
+	return out, nil
+}
+
+// RevokeSelected is Revoke for a selection made in the same transaction:
+// sel reads what to revoke (and the audit entries recording the decision)
+// inside the store's Urgent transaction, so issuance yields from the
+// moment the selection starts, not only once it is made (on bbolt, the
+// one writer is the revocation's throughout). An empty
+// selection revokes nothing and appends sel's audit entries; an error
+// from sel is returned as it is, and nothing is written. A
+// RevokeProgressFunc in ctx observes it as it does Revoke.
+func (c *CA) RevokeSelected(ctx context.Context, sel func(store.Tx) ([]string, []store.AuditEntry, error), reason int, at time.Time) ([]store.Revocation, error) {
+	var out []store.Revocation
+	progress := revokeProgressFrom(ctx)
+	err := c.st.Urgent(ctx, func(tx store.Tx) error {
+		out = nil
+		serials, audit, err := sel(tx)
+		if err != nil {
+			return err
+		}
+		if len(serials) > 0 {
+			if out, err = c.revokeTx(tx, serials, reason, at, progress); err != nil {
+				return err
+			}
+		}
+		return appendAudit(tx, c.clock, audit)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.logRevoked(out)
+	return out, nil
+}
+
+func (c *CA) logRevoked(out []store.Revocation) {
 	for _, r := range out {
 		c.log.Info("certificate revoked", "serial", r.Serial, "reason", r.Reason, "seq", r.Seq, "user_id", r.UserID)
 	}
-	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -129,36 +130,53 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		dry = !req.Yes
 	}
 	res := RevokeResult{DryRun: dry, Reason: req.Reason, Certificates: []CertInfo{}}
-	var serials []string
-	err = s.st.View(ctx, func(tx store.Tx) error {
+	// selectTx authorises and lists the selection into res, and returns
+	// its serials and the audit record of the decision.
+	selectTx := func(tx store.Tx) ([]string, []store.AuditEntry, error) {
 		me, err := s.loadActor(tx, a)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		certs, err := selectForRevocation(tx, me, act, req)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		serials, res.Certificates = serials[:0], res.Certificates[:0]
+		serials := make([]string, 0, len(certs))
+		res.Certificates = res.Certificates[:0]
 		for _, c := range certs {
 			serials = append(serials, c.Serial)
 			res.Certificates = append(res.Certificates, certFrom(c, false))
 		}
-		return nil
+		detail := fmt.Sprintf("reason=%s count=%d serials=%s", ReasonName(req.Reason), len(serials), strings.Join(serials, ","))
+		if dry {
+			detail = "dry-run " + detail
+		}
+		return serials, []store.AuditEntry{s.entryOf(a, act, subject, "allowed", detail)}, nil
+	}
+	if sr, ok := s.issuer.(SelectRevoker); ok && !dry {
+		// The selection is read in the revocation's own (Urgent)
+		// transaction: issuance yields from the start (issue 13).
+		revs, err := sr.RevokeSelected(ctx, selectTx, req.Reason, s.now().UTC())
+		if err != nil {
+			return RevokeResult{}, s.revokeRefused(ctx, a, act, subject, err)
+		}
+		return s.revokedDone(ctx, a, subject, req, res, revs), nil
+	}
+	var serials []string
+	var audit []store.AuditEntry
+	err = s.st.View(ctx, func(tx store.Tx) (err error) {
+		serials, audit, err = selectTx(tx)
+		return err
 	})
 	if err != nil {
 		s.refusedOf(ctx, a, act, subject, err)
 		return RevokeResult{}, err
 	}
-	detail := fmt.Sprintf("reason=%s count=%d serials=%s", ReasonName(req.Reason), len(serials), strings.Join(serials, ","))
 	if dry || len(serials) == 0 {
 		// A dry run (or an empty selection) changes nothing but is still a
 		// decision: record what was shown.
-		if dry {
-			detail = "dry-run " + detail
-		}
 		err := s.st.Update(ctx, func(tx store.Tx) error {
-			_, err := tx.AppendAudit(s.entryOf(a, act, subject, "allowed", detail))
+			_, err := tx.AppendAudit(audit[0])
 			return err
 		})
 		if err != nil {
@@ -166,19 +184,35 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		}
 		return res, nil
 	}
-	revs, err := s.issuer.Revoke(ctx, serials, req.Reason, s.now().UTC(), s.entryOf(a, act, subject, "allowed", detail))
+	revs, err := s.issuer.Revoke(ctx, serials, req.Reason, s.now().UTC(), audit...)
 	if err != nil {
-		if errors.Is(err, ca.ErrAlreadyRevoked) || errors.Is(err, store.ErrAlreadyRevoked) {
-			err = fmt.Errorf("%w: %w", ErrAlreadyRevoked, err)
-		}
-		s.refusedOf(ctx, a, act, subject, err)
-		return RevokeResult{}, err
+		return RevokeResult{}, s.revokeRefused(ctx, a, act, subject, err)
 	}
+	return s.revokedDone(ctx, a, subject, req, res, revs), nil
+}
+
+// SelectRevoker is the part of the CA that selects and revokes in one
+// transaction (ca.CA.RevokeSelected); Revoke uses it when the issuer has it.
+type SelectRevoker interface {
+	RevokeSelected(ctx context.Context, sel func(store.Tx) ([]string, []store.AuditEntry, error), reason int, at time.Time) ([]store.Revocation, error)
+}
+
+// revokeRefused audits a failed revocation and returns its error.
+func (s *Service) revokeRefused(ctx context.Context, a Actor, act Action, subject string, err error) error {
+	if errors.Is(err, ca.ErrAlreadyRevoked) || errors.Is(err, store.ErrAlreadyRevoked) {
+		err = fmt.Errorf("%w: %w", ErrAlreadyRevoked, err)
+	}
+	s.refusedOf(ctx, a, act, subject, err)
+	return err
+}
+
+// revokedDone completes res with what was revoked, wakes the feed and logs.
+func (s *Service) revokedDone(ctx context.Context, a Actor, subject string, req RevokeRequest, res RevokeResult, revs []store.Revocation) RevokeResult {
 	res.revoked(revs)
 	s.feed.Committed(revs) // wake held feed requests (ra/internal/feedhub)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra revoked", slog.String("actor", a.id), slog.String("subject", subject),
 		slog.Int("count", len(revs)), slog.String("reason", ReasonName(req.Reason)))
-	return res, nil
+	return res
 }
 
 // selectForRevocation authorises and returns the good certificates req selects.
