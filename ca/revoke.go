@@ -20,8 +20,8 @@ func validReason(r int) bool { return (r >= 0 && r <= 6) || r == 9 || r == 10 }
 // not list. Any failure (ErrBadReason, ErrNotFound, ErrAlreadyRevoked, also
 // for a serial repeated in the list, ErrBadRequest for the root) fails the
 // whole call; the caller's transaction then writes nothing. The store is
-// asked in steps of revokeProgressStep serials (store.Tx.RevokeMany), not
-// one serial at a time.
+// asked for the whole list at once (store.Tx.RevokeMany), or in steps of
+// revokeProgressStep serials when a progress observer follows it.
 func (c *CA) RevokeTx(tx store.Tx, serials []string, reason int, at time.Time) ([]store.Revocation, error) {
 	return c.revokeTx(tx, serials, reason, at, nil)
 }
@@ -54,10 +54,17 @@ func (c *CA) revokeTx(tx store.Tx, serials []string, reason int, at time.Time, p
 	// One RevokeMany per progress step: the store checks and writes a
 	// step's serials in a few round trips, and the observer is called
 	// after each, as it was after every revokeProgressStep-th serial.
+	// Without an observer, one RevokeMany for the whole list (the store
+	// batches it as it likes: PostgreSQL 4,096 serials a statement, not
+	// revokeProgressStep).
+	step := revokeProgressStep
+	if progress == nil {
+		step = len(norm)
+	}
 	var orl, arl bool
 	out := make([]store.Revocation, 0, len(norm))
-	for start := 0; start < len(norm); start += revokeProgressStep {
-		revs, err := tx.RevokeMany(norm[start:min(start+revokeProgressStep, len(norm))], reason, at)
+	for start := 0; start < len(norm); start += step {
+		revs, err := tx.RevokeMany(norm[start:min(start+step, len(norm))], reason, at)
 		if err != nil {
 			return nil, revokeFailure(err)
 		}
