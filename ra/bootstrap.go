@@ -12,6 +12,7 @@ import (
 
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -116,7 +117,7 @@ func (s *Service) bootstrapOne(ctx context.Context, credDir, id, kind, name stri
 		if err != nil {
 			return err
 		}
-		if err := recordCustody(tx, id, bootstrapActor, cred.Serial, keyRAGenerated); err != nil {
+		if err := records.RecordCustody(tx, id, bootstrapActor, cred.Serial, records.KeyRAGenerated); err != nil {
 			return err
 		}
 		_, err = tx.AppendAudit(s.entry(bootstrapActor, act, "officer:"+id, "allowed", detail))

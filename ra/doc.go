@@ -4,7 +4,10 @@
 // failed Supplier's revocation, now or by its scheduler), ADT files, the
 // device registry, the SC allow-list and the audit log. Each decision is
 // one transaction with its audit record (Service.change, Service.read);
-// it calls ca/ to issue and revoke and never signs certificates.
+// it calls ca/ to issue and revoke and never signs certificates. Who may
+// do what is one table, ra/authz; the SoLR workflow and its scheduler are
+// ra/solr, whose every step runs in such a transaction, bound to the
+// authenticated officer (a session), behind ra.Service's entry points.
 //
 // It must not know about transports: no net/http, no wire bodies, no
 // status codes. What it leaves to packages below it, each of which

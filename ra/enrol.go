@@ -11,6 +11,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -122,7 +123,7 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra issued", slog.String("actor", a.id), slog.String("user", req.UserID.String()),
 		slog.String("profile", string(req.Profile)), slog.String("serial", rec.Serial), slog.String("mode", string(req.Mode)))
-	return Issued{Cert: certFrom(rec, false), CertPEM: pemCert(cert.Raw)}, nil
+	return Issued{Cert: certFrom(rec, false), CertPEM: records.PEMCert(cert.Raw)}, nil
 }
 
 func (r EnrolRequest) check() error {

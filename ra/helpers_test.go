@@ -22,6 +22,7 @@ import (
 	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
+	"github.com/smki/smki/ra/solr"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
@@ -325,4 +326,10 @@ var (
 	oidCN  = asn1.ObjectIdentifier{2, 5, 4, 3}
 	oidOU  = asn1.ObjectIdentifier{2, 5, 4, 11}
 	oidUID = asn1.ObjectIdentifier{2, 5, 4, 45}
+)
+
+// The SoLR workflow's constants, by the names the tests use.
+const (
+	reasonCessation = solr.ReasonCessation
+	schedulerActor  = solr.SchedulerActor
 )

@@ -1,15 +1,14 @@
 package ra
 
 import (
-	"encoding/pem"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/internal/input"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -48,21 +47,6 @@ type Officer struct {
 	CredentialExpires *time.Time `json:"credential_expires,omitempty"`
 }
 
-// CertInfo describes an issued certificate (PEM only where asked for).
-type CertInfo struct {
-	Serial    string     `json:"serial"`
-	UserID    string     `json:"user_id"`
-	PartyID   string     `json:"party_id"`
-	Profile   string     `json:"profile"`
-	Role      string     `json:"role"`
-	Status    string     `json:"status"`
-	NotBefore time.Time  `json:"not_before"`
-	NotAfter  time.Time  `json:"not_after"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Reason    *int       `json:"reason,omitempty"`
-	PEM       string     `json:"pem,omitempty"`
-}
-
 func partyFrom(p store.Party) Party {
 	id, _ := eui64.Parse(p.ID)
 	return Party{ID: id, Name: p.Name, Status: p.Status, CreatedAt: p.CreatedAt}
@@ -84,19 +68,6 @@ func officerFrom(o store.Officer) Officer {
 	return out
 }
 
-func certFrom(c store.Certificate, withPEM bool) CertInfo {
-	ci := CertInfo{Serial: c.Serial, UserID: c.UserID, PartyID: c.PartyID, Profile: c.Profile, Role: c.Role,
-		Status: string(c.Status), NotBefore: c.NotBefore, NotAfter: c.NotAfter}
-	if c.Status == store.StatusRevoked {
-		at, r := c.RevokedAt, c.Reason
-		ci.RevokedAt, ci.Reason = &at, &r
-	}
-	if withPEM {
-		ci.PEM = string(pemCert(c.DER))
-	}
-	return ci
-}
-
 var officerIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // checkOfficerID: officer IDs become certificate CNs and directory names,
@@ -108,28 +79,11 @@ func checkOfficerID(id string) error {
 	return nil
 }
 
-// checkName: display names are free text, but bounded and printable.
-// Besides C0 controls and DEL it refuses C1 controls (NEL), format
-// characters (bidi overrides such as U+202E, zero-width characters) and
-// line/paragraph separators: they let a name display as something else in
-// a listing or an audit review (h14).
-func checkName(what, name string) error {
-	if strings.TrimSpace(name) == "" || len(name) > 200 || !utf8.ValidString(name) ||
-		strings.ContainsFunc(name, func(r rune) bool {
-			return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
-		}) {
-		return fmt.Errorf("%w: %s name must be 1-200 printable characters", ErrBadRequest, what)
-	}
-	return nil
-}
+// CertInfo describes an issued certificate (records.CertInfo).
+type CertInfo = records.CertInfo
 
-func checkEUI(what string, id eui64.ID) error {
-	if id.IsZero() {
-		return fmt.Errorf("%w: %s is missing or all zero", ErrInvalidID, what)
-	}
-	return nil
-}
+func certFrom(c store.Certificate, withPEM bool) CertInfo { return records.CertFrom(c, withPEM) }
 
-func pemCert(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
+func checkName(what, name string) error { return input.CheckName(what, name) }
+
+func checkEUI(what string, id eui64.ID) error { return input.CheckEUI(what, id) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -75,12 +76,12 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	if snap.PartyID != "" {
 		org = snap.PartyID
 	}
-	keySource := keyAppointee
+	keySource := records.KeyAppointee
 	var cred ownpki.Credential
 	if pub != nil {
 		cred, err = s.access.CertifyOfficer(id, snap.Kind, org, pub)
 	} else {
-		keySource = keyRAGenerated
+		keySource = records.KeyRAGenerated
 		cred, err = s.access.IssueOfficer(id, snap.Kind, org)
 	}
 	if err != nil {
@@ -109,7 +110,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		if err := tx.PutOfficer(o); err != nil {
 			return "", raerr.FromStore("officer "+id, err)
 		}
-		if err := recordCustody(tx, id, a.id, o.CertSerial, keySource); err != nil {
+		if err := records.RecordCustody(tx, id, a.id, o.CertSerial, keySource); err != nil {
 			return "", err
 		}
 		out = o

@@ -6,9 +6,11 @@ import (
 	"fmt"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/authz"
 	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -33,13 +35,13 @@ func (r OfficerRequest) check() (partyID string, err error) {
 	if err := checkName("officer", r.Name); err != nil {
 		return "", err
 	}
-	if !validKind(r.Kind) {
+	if !authz.ValidKind(r.Kind) {
 		return "", fmt.Errorf("%w: officer kind %q", ErrInvalidRole, r.Kind)
 	}
 	switch {
 	case IsPartyKind(r.Kind) && r.PartyID.IsZero():
 		return "", fmt.Errorf("%w: a %s needs a party_id", ErrBadRequest, r.Kind)
-	case isRALevel(r.Kind) && !r.PartyID.IsZero():
+	case authz.IsRALevel(r.Kind) && !r.PartyID.IsZero():
 		return "", fmt.Errorf("%w: a %s belongs to the RA, not to a party", ErrBadRequest, r.Kind)
 	case IsPartyKind(r.Kind):
 		return r.PartyID.String(), nil
@@ -76,12 +78,12 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	// before (and outside) the transaction, which may be retried. If the
 	// decision is refused the certificate is simply never registered, and
 	// an unregistered certificate authenticates nobody.
-	keySource := keyAppointee
+	keySource := records.KeyAppointee
 	var cred ownpki.Credential
 	if pub != nil {
 		cred, err = s.access.CertifyOfficer(req.ID, req.Kind, org, pub)
 	} else {
-		keySource = keyRAGenerated
+		keySource = records.KeyRAGenerated
 		cred, err = s.access.IssueOfficer(req.ID, req.Kind, org)
 	}
 	if err != nil {
@@ -108,7 +110,7 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		if err := tx.CreateOfficer(o); err != nil {
 			return "", raerr.FromStore("officer "+o.ID, err)
 		}
-		if err := recordCustody(tx, o.ID, a.id, o.CertSerial, keySource); err != nil {
+		if err := records.RecordCustody(tx, o.ID, a.id, o.CertSerial, keySource); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("kind=%s party=%q cert_serial=%s key=%s", o.Kind, o.PartyID, o.CertSerial, keySource), nil

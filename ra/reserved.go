@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -27,16 +27,11 @@ func reservedID(tx store.Tx, id string) (bool, error) {
 		return false, fmt.Errorf("%w: certificates of %s: %w", ErrInternal, id, err)
 	}
 	for _, c := range cs {
-		if isSystemCert(c) {
+		if records.IsSystemCert(c) {
 			return true, nil
 		}
 	}
 	return false, nil
-}
-
-// isSystemCert reports whether c is one of the RA's own certificates.
-func isSystemCert(c store.Certificate) bool {
-	return c.Profile == string(ca.DSPXMLSigning)
 }
 
 // refuseReserved is the creation check for a party or user ID.

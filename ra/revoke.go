@@ -12,54 +12,9 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
-
-// RFC 5280 CRLReason codes an RA may use for an Organisation Certificate.
-// cACompromise and aACompromise are for CA certificates, certificateHold
-// is not supported (no un-hold), removeFromCRL is for delta CRLs only, and 7
-// is unused: all are refused with ErrBadReason.
-var reasons = map[string]int{
-	"unspecified":          0,
-	"keyCompromise":        1,
-	"affiliationChanged":   3,
-	"superseded":           4,
-	"cessationOfOperation": 5,
-	"privilegeWithdrawn":   9,
-}
-
-// ParseReason accepts an RFC 5280 reason by name (case-insensitive, e.g.
-// "keyCompromise") or number ("1"); "" is unspecified (0).
-func ParseReason(s string) (int, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	if n, err := strconv.Atoi(s); err == nil {
-		for _, v := range reasons {
-			if v == n {
-				return n, nil
-			}
-		}
-		return 0, fmt.Errorf("%w: reason %d is not allowed for Organisation Certificates", ErrBadReason, n)
-	}
-	for name, v := range reasons {
-		if strings.EqualFold(name, s) {
-			return v, nil
-		}
-	}
-	return 0, fmt.Errorf("%w: unknown reason %q", ErrBadReason, s)
-}
-
-// ReasonName returns the RFC 5280 name of reason code n.
-func ReasonName(n int) string {
-	for name, v := range reasons {
-		if v == n {
-			return name
-		}
-	}
-	return strconv.Itoa(n)
-}
 
 // RevokeRequest selects certificates to revoke: exactly one of Serial,
 // UserID or PartyID.
@@ -227,7 +182,7 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 			// CA certificates are the CA operator's business, not the RA's.
 			return nil, fmt.Errorf("%w: %s is not an Organisation Certificate", ErrForbidden, req.Serial)
 		}
-		if isSystemCert(c) {
+		if records.IsSystemCert(c) {
 			// The RA's own signer is replaced by the RA's own procedure
 			// (docs/operations.md, signer rotation), never by an officer.
 			return nil, fmt.Errorf("%w: %s is the RA's own certificate, not an officer's to revoke", ErrForbidden, req.Serial)
@@ -249,7 +204,7 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 		}
 		// By user AND party: a certificate of the same Entity ID under
 		// another party (the RA's own, say) is not this user's.
-		return goodCerts(tx, store.CertFilter{UserID: u.ID, PartyID: u.PartyID, Status: store.StatusGood})
+		return records.GoodCerts(tx, store.CertFilter{UserID: u.ID, PartyID: u.PartyID, Status: store.StatusGood})
 	default:
 		p, err := tx.GetParty(req.PartyID.String())
 		if err != nil {
@@ -258,22 +213,8 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 		if err := Authorize(me, act, Target{PartyID: p.ID}); err != nil {
 			return nil, err
 		}
-		return goodCerts(tx, store.CertFilter{PartyID: p.ID, Status: store.StatusGood})
+		return records.GoodCerts(tx, store.CertFilter{PartyID: p.ID, Status: store.StatusGood})
 	}
-}
-
-func goodCerts(tx store.Tx, f store.CertFilter) ([]store.Certificate, error) {
-	cs, err := tx.ListCertificates(f)
-	if err != nil {
-		return nil, fmt.Errorf("%w: list certificates: %w", ErrInternal, err)
-	}
-	out := cs[:0]
-	for _, c := range cs {
-		if c.UserID != "" && c.Status == store.StatusGood && !isSystemCert(c) {
-			out = append(out, c)
-		}
-	}
-	return out, nil
 }
 
 // CertQuery selects certificates to list; zero fields match anything.
@@ -374,3 +315,11 @@ func badSerial(s string) error {
 	}
 	return fmt.Errorf("%w: %q is not a certificate serial: give it in hex (at most 20 octets, colons and 0x allowed), as smki certs lists it", ErrBadSerial, s)
 }
+
+// ParseReason accepts an RFC 5280 reason by name (case-insensitive, e.g.
+// "keyCompromise") or number ("1"); "" is unspecified (0). The reasons an
+// RA may use are records.ParseReason's.
+func ParseReason(s string) (int, error) { return records.ParseReason(s) }
+
+// ReasonName returns the RFC 5280 name of reason code n.
+func ReasonName(n int) string { return records.ReasonName(n) }

@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/ra/internal/jobbackoff"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
+	"github.com/smki/smki/ra/solr"
 	"github.com/smki/smki/store"
 )
 
@@ -45,6 +46,8 @@ type Service struct {
 	// bundleMaxAge is the max_age of exported bundles (default 24h).
 	bundleMaxAge time.Duration
 
+	// solr runs SoLR events and their scheduled revocations (ra/solr).
+	solr *solr.Service
 	// pub builds and signs the bundle and the feed (ra/publish).
 	pub *publish.Publisher
 	// feed wakes held revocation-feed requests (feed.go, ra/internal/feedhub).
@@ -108,6 +111,7 @@ func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option)
 	if s.now == nil || s.log == nil {
 		return nil, fmt.Errorf("%w: ra.New: nil clock or logger", ErrBadRequest)
 	}
+	s.solr = s.newSoLR()
 	s.pub = publish.New(s.st, s.signer, s.now, s.log, s.bundleMaxAge, &s.feed)
 	return s, nil
 }

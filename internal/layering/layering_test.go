@@ -57,6 +57,9 @@ func TestImportRules(t *testing.T) {
 		{"ra/eligibility", false, []string{mod + "ra", mod + "ra/records", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
 		{"ra/accessguard", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
 		{"ra/accessguard", true, []string{"net/http"}},
+		{"ra/authz", true, []string{mod + "ra", mod + "ra/records", "net/http"}},
+		{"ra/solr", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient", mod + "ra/publish"}},
+		{"ra/solr", true, []string{"net/http"}},
 		// One conversion, nothing of ours.
 		{"internal/ecdsaraw", false, []string{mod + "ra*", mod + "verifier*", mod + "bundle*", mod + "ca", mod + "store*"}},
 		// The wire format and the client never link the server.

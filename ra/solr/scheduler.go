@@ -1,4 +1,4 @@
-package ra
+package solr
 
 import (
 	"context"
@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/authz"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
-
 	"github.com/smki/smki/store"
 )
 
-// schedulerActor is the audit actor of work the scheduler does.
-const schedulerActor = "system:scheduler"
+// SchedulerActor is the audit actor of work the scheduler does.
+const SchedulerActor = "system:scheduler"
 
 // Locker lets one of several RA instances sharing a store run scheduled
 // work (the PostgreSQL engine provides one over an advisory lock). TryLock
@@ -23,13 +24,6 @@ const schedulerActor = "system:scheduler"
 type Locker interface {
 	TryLock(ctx context.Context) (release func(), ok bool, err error)
 }
-
-// WithLocker sets the Locker RunDue takes before doing anything. Without
-// one the process is assumed to be the store's only writer (bbolt holds
-// its file lock), and correctness never depends on it: every job's state
-// changes in the transaction that does its work, so a second runner finds
-// the job already done.
-func WithLocker(l Locker) Option { return func(s *Service) { s.locker = l } }
 
 // RunScheduler calls RunDue every period until ctx ends, logging failures
 // (the next tick retries: nothing of a failed job was kept).
@@ -41,7 +35,7 @@ func (s *Service) RunScheduler(ctx context.Context, every time.Duration) {
 	defer t.Stop()
 	for {
 		if err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
-			s.log.LogAttrs(ctx, slog.LevelError, "ra scheduler", slog.String("error", err.Error()))
+			s.env.Log.LogAttrs(ctx, slog.LevelError, "ra scheduler", slog.String("error", err.Error()))
 		}
 		select {
 		case <-ctx.Done():
@@ -58,29 +52,29 @@ func (s *Service) RunScheduler(ctx context.Context, every time.Duration) {
 // runs concurrently, and a crash loses nothing (the job stays pending).
 // It returns the first error; later jobs are still attempted.
 func (s *Service) RunDue(ctx context.Context) error {
-	if s.locker != nil {
-		release, ok, err := s.locker.TryLock(ctx)
+	if s.env.Locker != nil {
+		release, ok, err := s.env.Locker.TryLock(ctx)
 		if err != nil {
-			return fmt.Errorf("%w: scheduler lock: %w", ErrInternal, err)
+			return fmt.Errorf("%w: scheduler lock: %w", raerr.ErrInternal, err)
 		}
 		if !ok {
 			return nil
 		}
 		defer release()
 	}
-	now := s.now().UTC()
+	now := s.env.Now().UTC()
 	var jobs []store.Record
-	var events []SoLREvent
-	err := s.st.View(ctx, func(tx store.Tx) error {
+	var events []records.SoLREvent
+	err := s.env.Store().View(ctx, func(tx store.Tx) error {
 		var err error
 		if jobs, err = tx.ListRecords(records.KindSchedule, "", 0); err != nil {
 			return err
 		}
-		events, err = records.List[SoLREvent](tx, records.KindEvent)
+		events, err = records.List[records.SoLREvent](tx, records.KindEvent)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%w: scheduler: %w", ErrInternal, err)
+		return fmt.Errorf("%w: scheduler: %w", raerr.ErrInternal, err)
 	}
 	var first error
 	keep := func(err error) {
@@ -93,14 +87,14 @@ func (s *Service) RunDue(ctx context.Context) error {
 		if r.ID > scheduleKeyPrefix(now) {
 			break
 		}
-		if !s.backoff.Due(r.ID, now) {
+		if !s.env.Backoff.Due(r.ID, now) {
 			continue
 		}
 		if err := s.runJob(ctx, r.ID, now); err != nil {
-			s.backoff.Failed(r.ID, now)
+			s.env.Backoff.Failed(r.ID, now)
 			keep(err)
 		} else {
-			s.backoff.Succeeded(r.ID)
+			s.env.Backoff.Succeeded(r.ID)
 		}
 	}
 	for _, e := range events {
@@ -120,15 +114,15 @@ func scheduleKeyPrefix(now time.Time) string {
 // (gone means another run did it), does the work, moves the job to the log
 // and appends the audit record, all or nothing.
 func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
-	rv, ok := s.issuer.(TxRevoker)
+	rv, ok := s.env.Revoker()
 	if !ok {
-		return fmt.Errorf("%w: the issuer cannot revoke inside a transaction", ErrInternal)
+		return fmt.Errorf("%w: the issuer cannot revoke inside a transaction", raerr.ErrInternal)
 	}
-	var j Job
+	var j records.Job
 	var ran bool
 	// The urgent lane, as ca.Revoke: a due revocation is never starved by
 	// issuance (issue 13).
-	err := s.st.Urgent(ctx, func(tx store.Tx) error {
+	err := s.env.Store().Urgent(ctx, func(tx store.Tx) error {
 		ran = false
 		err := records.Get(tx, records.KindSchedule, key, &j)
 		if errors.Is(err, store.ErrNotFound) {
@@ -149,7 +143,7 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 			if e.State != bundle.EventApproved {
 				j.Result = "skipped: event is " + string(e.State)
 			} else {
-				if err := s.revokeFailedTx(tx, rv, &e, now, schedulerActor); err != nil {
+				if err := s.revokeFailedTx(tx, rv, &e, now, SchedulerActor); err != nil {
 					return err
 				}
 				if err := records.Put(tx, records.KindEvent, e.ID, e); err != nil {
@@ -172,18 +166,18 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 	})
 	if err != nil {
 		err = fmt.Errorf("job %s: %w", key, err)
-		s.refused(ctx, schedulerActor, ActRevokeFailed, "job:"+j.ID, err)
+		s.env.Refused(ctx, SchedulerActor, authz.ActRevokeFailed, "job:"+j.ID, err)
 		return err
 	}
 	if ran {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "ra scheduled job done", slog.String("job", j.ID), slog.String("result", j.Result))
+		s.env.Log.LogAttrs(ctx, slog.LevelInfo, "ra scheduled job done", slog.String("job", j.ID), slog.String("result", j.Result))
 	}
 	return nil
 }
 
 // closeEnded closes an event whose end time has passed (DESIGN.md 4 step 5).
 func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) error {
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.env.Store().Update(ctx, func(tx store.Tx) error {
 		e, err := records.LoadEvent(tx, id)
 		if err != nil {
 			return err
@@ -191,11 +185,11 @@ func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) erro
 		if e.State == bundle.EventClosed || e.End == nil || now.Before(*e.End) {
 			return nil
 		}
-		detail, err := s.closeTx(tx, &e, schedulerActor, "end time reached")
+		detail, err := s.closeTx(tx, &e, SchedulerActor, "end time reached")
 		if err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(s.entry(schedulerActor, ActCloseSoLR, "solr:"+id, "allowed", detail))
+		_, err = tx.AppendAudit(s.env.Entry(SchedulerActor, authz.ActCloseSoLR, "solr:"+id, "allowed", detail))
 		return err
 	})
 	if err != nil {
@@ -209,10 +203,10 @@ func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) erro
 func (s *Service) cancelJobTx(tx store.Tx, jobID string, now time.Time) (bool, error) {
 	recs, err := tx.ListRecords(records.KindSchedule, "", 0)
 	if err != nil {
-		return false, fmt.Errorf("%w: list jobs: %w", ErrInternal, err)
+		return false, fmt.Errorf("%w: list jobs: %w", raerr.ErrInternal, err)
 	}
 	for _, r := range recs {
-		var j Job
+		var j records.Job
 		if err := records.Get(tx, records.KindSchedule, r.ID, &j); err != nil {
 			return false, err
 		}
@@ -221,7 +215,7 @@ func (s *Service) cancelJobTx(tx store.Tx, jobID string, now time.Time) (bool, e
 		}
 		j.State, j.DoneAt, j.Result = records.JobCancelled, now, "cancelled: event closed"
 		if err := tx.DeleteRecord(records.KindSchedule, r.ID); err != nil {
-			return false, fmt.Errorf("%w: %w", ErrInternal, err)
+			return false, fmt.Errorf("%w: %w", raerr.ErrInternal, err)
 		}
 		return true, records.Put(tx, records.KindScheduleLog, j.ID, j)
 	}
@@ -230,11 +224,11 @@ func (s *Service) cancelJobTx(tx store.Tx, jobID string, now time.Time) (bool, e
 
 // PendingJobs returns the scheduled jobs not yet run, in due order (for
 // operators and tests).
-func (s *Service) PendingJobs(ctx context.Context) ([]Job, error) {
-	var out []Job
-	err := s.st.View(ctx, func(tx store.Tx) error {
+func (s *Service) PendingJobs(ctx context.Context) ([]records.Job, error) {
+	var out []records.Job
+	err := s.env.Store().View(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = records.List[Job](tx, records.KindSchedule)
+		out, err = records.List[records.Job](tx, records.KindSchedule)
 		return err
 	})
 	return out, err

@@ -1,4 +1,4 @@
-package ra
+package records
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/smki/smki/ra/raerr"
-	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -25,8 +24,8 @@ const kindCustody = "officer-custody"
 
 // Key sources of an officer credential, as the audit detail also says.
 const (
-	keyAppointee   = "appointee"    // the holder generated the key and sent a CSR
-	keyRAGenerated = "ra-generated" // the RA generated it and handed it to the requester
+	KeyAppointee   = "appointee"    // the holder generated the key and sent a CSR
+	KeyRAGenerated = "ra-generated" // the RA generated it and handed it to the requester
 )
 
 // custody is who held or chose an officer's credentials, and where its
@@ -34,32 +33,32 @@ const (
 type custody struct {
 	Custodians []string `json:"custodians"` // appointer, then every re-issuer, in order
 	Serial     string   `json:"serial"`     // the credential KeySource describes
-	KeySource  string   `json:"key_source"` // keyAppointee or keyRAGenerated
+	KeySource  string   `json:"key_source"` // KeyAppointee or KeyRAGenerated
 }
 
 // maxLineage bounds the custody walk; a real RA has far fewer officers.
 const maxLineage = 10000
 
-// recordCustody notes, in tx, that officer id's credential serial has key
+// RecordCustody notes, in tx, that officer id's credential serial has key
 // source src, chosen by custodian (appended to the line unless it is ""
 // or the officer itself, which renews its own).
-func recordCustody(tx store.Tx, id, custodian, serial, src string) error {
+func RecordCustody(tx store.Tx, id, custodian, serial, src string) error {
 	var c custody
-	if err := records.Get(tx, kindCustody, id, &c); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := Get(tx, kindCustody, id, &c); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if custodian != "" && custodian != id && (len(c.Custodians) == 0 || c.Custodians[len(c.Custodians)-1] != custodian) {
 		c.Custodians = append(c.Custodians, custodian)
 	}
 	c.Serial, c.KeySource = serial, src
-	return records.Put(tx, kindCustody, id, c)
+	return Put(tx, kindCustody, id, c)
 }
 
-// custodyLine returns officer id and every officer in its appointment and
+// CustodyLine returns officer id and every officer in its appointment and
 // re-issue ancestry, transitively, without the system root. An officer
 // without a custody record (appointed before it was kept) counts its
 // AppointedBy only.
-func custodyLine(tx store.Tx, id string) ([]string, error) {
+func CustodyLine(tx store.Tx, id string) ([]string, error) {
 	seen := map[string]bool{}
 	var line []string
 	queue := []string{id}
@@ -70,7 +69,7 @@ func custodyLine(tx store.Tx, id string) ([]string, error) {
 			continue
 		}
 		if len(seen) >= maxLineage {
-			return nil, fmt.Errorf("%w: custody line of %s longer than %d officers", ErrInternal, id, maxLineage)
+			return nil, fmt.Errorf("%w: custody line of %s longer than %d officers", raerr.ErrInternal, id, maxLineage)
 		}
 		seen[cur] = true
 		line = append(line, cur)
@@ -83,7 +82,7 @@ func custodyLine(tx store.Tx, id string) ([]string, error) {
 		}
 		queue = append(queue, o.AppointedBy)
 		var c custody
-		switch err := records.Get(tx, kindCustody, cur, &c); {
+		switch err := Get(tx, kindCustody, cur, &c); {
 		case err == nil:
 			queue = append(queue, c.Custodians...)
 		case !errors.Is(err, store.ErrNotFound):
@@ -93,31 +92,17 @@ func custodyLine(tx store.Tx, id string) ([]string, error) {
 	return line, nil
 }
 
-// holderMadeKey reports whether o's current credential key was generated
+// HolderMadeKey reports whether o's current credential key was generated
 // by its holder (a CSR), as recorded when it was certified. Unknown (no
 // record, or a record of another serial) is false: fail closed.
-func holderMadeKey(tx store.Tx, o store.Officer) (bool, error) {
+func HolderMadeKey(tx store.Tx, o store.Officer) (bool, error) {
 	var c custody
-	err := records.Get(tx, kindCustody, o.ID, &c)
+	err := Get(tx, kindCustody, o.ID, &c)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return c.Serial == o.CertSerial && c.KeySource == keyAppointee, nil
-}
-
-// commonCustodian returns an officer in both lines, or "".
-func commonCustodian(a, b []string) string {
-	in := map[string]bool{}
-	for _, x := range a {
-		in[x] = true
-	}
-	for _, x := range b {
-		if in[x] {
-			return x
-		}
-	}
-	return ""
+	return c.Serial == o.CertSerial && c.KeySource == KeyAppointee, nil
 }

@@ -1,0 +1,512 @@
+package solr
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/authz"
+	"github.com/smki/smki/ra/internal/input"
+	"github.com/smki/smki/ra/internal/jobbackoff"
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
+)
+
+// Session is one authenticated officer acting through the RA: ra binds it
+// to the verified actor, so this package never names or makes one. Each
+// call is ra's audited decision (ra.Service's change and read): Change
+// and Urgent run fn in one transaction (Urgent in the store's urgent
+// lane) with the officer reloaded and, on success, its "allowed" record;
+// Read runs fn in a read transaction and audits it; a refusal is recorded
+// by ra in a transaction of its own.
+type Session interface {
+	ID() string
+	Change(ctx context.Context, act authz.Action, subject string, fn func(tx store.Tx, me store.Officer) (detail string, err error)) error
+	Urgent(ctx context.Context, act authz.Action, subject string, fn func(tx store.Tx, me store.Officer) (detail string, err error)) error
+	Read(ctx context.Context, act authz.Action, subject string, fn func(tx store.Tx, me store.Officer) error) error
+	Refused(ctx context.Context, act authz.Action, subject string, cause error)
+}
+
+// Env is what the SoLR workflow needs of the RA besides a Session: its
+// store (read at each call), the CA's in-transaction revocation, clock,
+// logger, the scheduler's lock and backoff, and the RA's audit entries
+// and refusals for the scheduler's own work.
+type Env struct {
+	Store   func() store.Store
+	Revoker func() (TxRevoker, bool)
+	Now     func() time.Time
+	Log     *slog.Logger
+	Locker  Locker
+	Backoff *jobbackoff.Backoff
+	Entry   func(actor string, act authz.Action, subject, result, detail string) store.AuditEntry
+	Refused func(ctx context.Context, actor string, act authz.Action, subject string, cause error)
+}
+
+// Service runs SoLR events and their scheduled revocations. It is safe
+// for concurrent use.
+type Service struct {
+	env Env
+}
+
+// New returns the SoLR workflow over env.
+func New(env Env) *Service { return &Service{env: env} }
+
+// TxRevoker is the part of the CA that revokes inside a caller's
+// transaction (and reissues the ORL in it); *ca.CA satisfies it. The SoLR
+// revocation needs it so that the revocation, the event's new state, the
+// job's completion and the audit record commit together or not at all.
+type TxRevoker interface {
+	RevokeTx(tx store.Tx, serials []string, reason int, at time.Time) ([]store.Revocation, error)
+}
+
+// ReasonCessation is RFC 5280 cessationOfOperation, the reason for a
+// failed Supplier's certificates (DESIGN.md 4).
+const ReasonCessation = 5
+
+// DeclareRequest records an Authority instruction (DESIGN.md 4 step 1).
+type DeclareRequest struct {
+	FailedParty eui64.ID
+	SRPUser     eui64.ID // an active user with User Role SC
+	Instruction string   // the Authority's instruction reference
+	Start       time.Time
+	End         *time.Time // nil: open-ended
+	RevokeAt    *time.Time // nil: at approval ("now")
+}
+
+// DryRun is what an event's revocation step would revoke and which
+// devices come into the SRP's scope, as of the moment it was computed. It
+// is a summary whatever the party's size (issue 20: a 50,000-certificate
+// list outgrew the client's answer limit): the counts, per user and per
+// profile, and a sample of at most DryRunSample certificates and devices;
+// CertificatesURL lists every one (GET, the same filter).
+type DryRun struct {
+	SupplierUsers    []eui64.ID     `json:"supplier_users"`
+	CertificateCount int            `json:"certificate_count"`
+	ByUser           map[string]int `json:"by_user"`
+	ByProfile        map[string]int `json:"by_profile"`
+	// Certificates is a sample: the first DryRunSample, in store order.
+	Certificates    []records.CertInfo `json:"certificates"`
+	CertificatesURL string             `json:"certificates_url"`
+	DeviceCount     int                `json:"device_count"`
+	// Devices is a sample: the first DryRunSample.
+	Devices []records.Device `json:"devices"`
+}
+
+// DryRunSample is how many certificates and devices a dry run lists.
+const DryRunSample = 20
+
+// EventResult is an event with, while its revocation is still to come,
+// the dry run of that revocation.
+type EventResult struct {
+	Event  records.SoLREvent `json:"event"`
+	DryRun *DryRun           `json:"dry_run,omitempty"`
+}
+
+func (r DeclareRequest) check() error {
+	if err := input.CheckEUI("failed party", r.FailedParty); err != nil {
+		return err
+	}
+	if err := input.CheckEUI("SRP user", r.SRPUser); err != nil {
+		return err
+	}
+	if err := input.CheckName("instruction", r.Instruction); err != nil {
+		return err
+	}
+	if r.End != nil && !r.End.After(r.Start) {
+		return fmt.Errorf("%w: end %s is not after start %s", raerr.ErrBadRequest, r.End.Format(time.RFC3339), r.Start.Format(time.RFC3339))
+	}
+	if r.End != nil && r.RevokeAt != nil && !r.RevokeAt.Before(*r.End) {
+		return fmt.Errorf("%w: revoke-at %s is not before end %s", raerr.ErrBadRequest, r.RevokeAt.Format(time.RFC3339), r.End.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// newEventID returns a fresh, sortable event ID: solr-<UTC date>-<random>.
+func newEventID(now time.Time) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("%w: %v", raerr.ErrInternal, err)
+	}
+	return "solr-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
+}
+
+// Declare records a SoLR event in state "declared" and returns it with
+// the dry run of its revocation. Nothing else changes until a second
+// person approves it. Who may: an authority-liaison or an ra-operator.
+// The failed party must exist and be active and have no other open event;
+// the SRP user must be an active SC user of another party.
+func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (EventResult, error) {
+	now := s.env.Now().UTC()
+	if req.Start.IsZero() {
+		req.Start = now
+	}
+	if err := req.check(); err != nil {
+		a.Refused(ctx, authz.ActDeclareSoLR, "party:"+req.FailedParty.String(), err)
+		return EventResult{}, err
+	}
+	id, err := newEventID(now)
+	if err != nil {
+		return EventResult{}, err
+	}
+	var out EventResult
+	err = a.Change(ctx, authz.ActDeclareSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+		if err := authz.Authorize(me, authz.ActDeclareSoLR, authz.Target{}); err != nil {
+			return "", err
+		}
+		if err := partyMayFail(tx, req.FailedParty.String()); err != nil {
+			return "", err
+		}
+		srp, err := activeSCUser(tx, req.SRPUser)
+		if err != nil {
+			return "", err
+		}
+		if srp.PartyID == req.FailedParty.String() {
+			return "", fmt.Errorf("%w: the SRP user %s belongs to the failed party", raerr.ErrBadRequest, srp.ID)
+		}
+		if open, err := openEventFor(tx, req.FailedParty); err != nil {
+			return "", err
+		} else if open != "" {
+			return "", fmt.Errorf("%w: party %s already has open SoLR event %s", raerr.ErrExists, req.FailedParty, open)
+		}
+		srpParty, _ := eui64.Parse(srp.PartyID)
+		e := records.SoLREvent{ID: id, FailedParty: req.FailedParty, SRPUser: req.SRPUser, SRPParty: srpParty,
+			Instruction: req.Instruction, Start: req.Start.UTC(), End: utcPtr(req.End), RevokeAt: utcPtr(req.RevokeAt),
+			State: bundle.EventDeclared, DeclaredBy: me.ID, DeclaredAt: now}
+		dry, err := dryRun(tx, req.FailedParty)
+		if err != nil {
+			return "", err
+		}
+		if err := records.Put(tx, records.KindEvent, id, e); err != nil {
+			return "", err
+		}
+		out = EventResult{Event: e, DryRun: dry}
+		return fmt.Sprintf("failed_party=%s srp_user=%s instruction=%q start=%s end=%s revoke_at=%s would_revoke=%d devices=%d",
+			e.FailedParty, e.SRPUser, e.Instruction, e.Start.Format(time.RFC3339), fmtTimePtr(e.End, "open"),
+			fmtTimePtr(e.RevokeAt, "at-approval"), dry.CertificateCount, dry.DeviceCount), nil
+	})
+	return out, err
+}
+
+// Approve is the second person's approval (four-eyes): an ra-approver
+// who did not declare the event. The failed party becomes "failed". If the
+// revocation time is now or past, every good certificate of the failed
+// party is revoked (cessationOfOperation) in the same transaction, with
+// the ORL reissued, the event made "active" and both audit records;
+// otherwise a job is scheduled in that transaction and the event is
+// "approved" until the scheduler runs it (RunDue).
+func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResult, error) {
+	rv, ok := s.env.Revoker()
+	if !ok {
+		return EventResult{}, fmt.Errorf("%w: the issuer cannot revoke inside a transaction", raerr.ErrInternal)
+	}
+	var out EventResult
+	// The urgent lane: approval may revoke a whole party (issue 13).
+	err := a.Urgent(ctx, authz.ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+		e, err := records.LoadEvent(tx, id)
+		if err != nil {
+			return "", err
+		}
+		t := authz.Target{DeclaredBy: e.DeclaredBy}
+		if t.DeclarerLine, err = records.CustodyLine(tx, e.DeclaredBy); err != nil {
+			return "", err
+		}
+		if t.ApproverLine, err = records.CustodyLine(tx, me.ID); err != nil {
+			return "", err
+		}
+		if t.ApproverMadeKey, err = records.HolderMadeKey(tx, me); err != nil {
+			return "", err
+		}
+		if err := authz.Authorize(me, authz.ActApproveSoLR, t); err != nil {
+			return "", err
+		}
+		if e.State != bundle.EventDeclared {
+			return "", fmt.Errorf("%w: event %s is %s, not declared", raerr.ErrEventState, id, e.State)
+		}
+		now := s.env.Now().UTC()
+		if e.End != nil && !now.Before(*e.End) {
+			return "", fmt.Errorf("%w: event %s ended at %s", raerr.ErrEventState, id, e.End.Format(time.RFC3339))
+		}
+		// The facts checked at declaration may have changed since.
+		p, err := tx.GetParty(e.FailedParty.String())
+		if err != nil {
+			return "", raerr.FromStore("party "+e.FailedParty.String(), err)
+		}
+		if p.Status != store.StatusActive && p.Status != records.PartyFailed {
+			return "", fmt.Errorf("%w: party %s is %s", raerr.ErrInactive, p.ID, p.Status)
+		}
+		if _, err := activeSCUser(tx, e.SRPUser); err != nil {
+			return "", err
+		}
+		if p.Status != records.PartyFailed {
+			if _, err := records.PutPartyStatus(tx, p, records.PartyFailed); err != nil {
+				return "", err
+			}
+		}
+		e.ApprovedBy, e.ApprovedAt, e.State = me.ID, &now, bundle.EventApproved
+		if e.RevokeAt == nil {
+			e.RevokeAt = &now
+		}
+		detail := fmt.Sprintf("failed_party=%s party_status=%s", e.FailedParty, records.PartyFailed)
+		if e.RevokeAt.After(now) {
+			j := records.Job{ID: "job-" + e.ID, Kind: records.JobRevokeFailed, EventID: e.ID, DueAt: *e.RevokeAt, CreatedAt: now, State: records.JobPending}
+			if err := records.Put(tx, records.KindSchedule, records.ScheduleKey(j), j); err != nil {
+				return "", err
+			}
+			e.JobID = j.ID
+			detail += fmt.Sprintf(" revocation scheduled job=%s due=%s", j.ID, j.DueAt.Format(time.RFC3339))
+		} else {
+			if err := s.revokeFailedTx(tx, rv, &e, now, a.ID()); err != nil {
+				return "", err
+			}
+			detail += fmt.Sprintf(" revoked=%d", len(e.Revoked))
+		}
+		if err := records.Put(tx, records.KindEvent, e.ID, e); err != nil {
+			return "", err
+		}
+		out = EventResult{Event: e}
+		if e.State == bundle.EventApproved {
+			if out.DryRun, err = dryRun(tx, e.FailedParty); err != nil {
+				return "", err
+			}
+		}
+		return detail, nil
+	})
+	return out, err
+}
+
+// revokeFailedTx is DESIGN.md 4 step 4 inside tx: revoke every good
+// certificate of e's failed party (cessationOfOperation, ORL reissued by
+// the CA in tx), make e active and append the "solr.revoke" audit record.
+// The caller writes e.
+func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *records.SoLREvent, now time.Time, actor string) error {
+	certs, err := records.GoodCerts(tx, store.CertFilter{PartyID: e.FailedParty.String(), Status: store.StatusGood})
+	if err != nil {
+		return err
+	}
+	serials := make([]string, 0, len(certs))
+	for _, c := range certs {
+		serials = append(serials, c.Serial)
+	}
+	if len(serials) > 0 {
+		if _, err := rv.RevokeTx(tx, serials, ReasonCessation, now); err != nil {
+			return fmt.Errorf("%w: revoking the failed Supplier: %w", raerr.ErrInternal, err)
+		}
+	}
+	// One record for the whole party (docs/bundle.md, "Party-wide
+	// revocation"): the first feed page after this commit cuts every
+	// certificate off, before a verifier has read the entries above.
+	if err := records.PutPartyRevocation(tx, e.FailedParty, records.PartyIssuedBefore(certs, now), now, ReasonCessation); err != nil {
+		return err
+	}
+	e.State, e.RevokedAt, e.Revoked = bundle.EventActive, &now, serials
+	_, err = tx.AppendAudit(s.env.Entry(actor, authz.ActRevokeFailed, "party:"+e.FailedParty.String(), "allowed",
+		fmt.Sprintf("event=%s reason=%s count=%d serials=%v", e.ID, records.ReasonName(ReasonCessation), len(serials), serials)))
+	return err
+}
+
+// Close closes an open event on the Authority's instruction: the SC
+// role returns to default deny for it. A still-scheduled revocation is
+// cancelled in the same transaction (revocation cannot be undone; a
+// closed event must not cause one). Who may: authority-liaison, ra-operator.
+func (s *Service) Close(ctx context.Context, a Session, id, reason string) (records.SoLREvent, error) {
+	if reason == "" {
+		reason = "closed by instruction"
+	}
+	if err := input.CheckName("close reason", reason); err != nil {
+		return records.SoLREvent{}, err
+	}
+	var out records.SoLREvent
+	err := a.Change(ctx, authz.ActCloseSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+		if err := authz.Authorize(me, authz.ActCloseSoLR, authz.Target{}); err != nil {
+			return "", err
+		}
+		e, err := records.LoadEvent(tx, id)
+		if err != nil {
+			return "", err
+		}
+		detail, err := s.closeTx(tx, &e, me.ID, reason)
+		out = e
+		return detail, err
+	})
+	return out, err
+}
+
+// closeTx closes e within tx (cancelling its pending job) and writes it.
+func (s *Service) closeTx(tx store.Tx, e *records.SoLREvent, by, reason string) (string, error) {
+	if e.State == bundle.EventClosed {
+		return "", fmt.Errorf("%w: event %s is already closed", raerr.ErrEventState, e.ID)
+	}
+	now := s.env.Now().UTC()
+	detail := fmt.Sprintf("from=%s reason=%q", e.State, reason)
+	if e.State == bundle.EventApproved && e.JobID != "" {
+		cancelled, err := s.cancelJobTx(tx, e.JobID, now)
+		if err != nil {
+			return "", err
+		}
+		if cancelled {
+			detail += " cancelled=" + e.JobID
+		}
+	}
+	e.State, e.ClosedBy, e.ClosedAt, e.CloseReason = bundle.EventClosed, by, &now, reason
+	return detail, records.Put(tx, records.KindEvent, e.ID, *e)
+}
+
+// Get returns one event, with the dry run while its revocation is to
+// come. RA officers, and the SRP party's own SROs and AROs, may read it.
+func (s *Service) Get(ctx context.Context, a Session, id string) (EventResult, error) {
+	var out EventResult
+	err := a.Read(ctx, authz.ActReadSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) error {
+		e, err := records.LoadEvent(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := authz.Authorize(me, authz.ActReadSoLR, authz.Target{PartyID: e.SRPParty.String()}); err != nil {
+			return err
+		}
+		out = EventResult{Event: e}
+		if e.State == bundle.EventDeclared || e.State == bundle.EventApproved {
+			if out.DryRun, err = dryRun(tx, e.FailedParty); err != nil {
+				return err
+			}
+			if !authz.IsRAKind(me.Kind) {
+				// The SRP's officers learn which devices come into scope,
+				// not the failed party's certificates.
+				out.DryRun.Certificates, out.DryRun.CertificateCount = []records.CertInfo{}, 0
+				out.DryRun.ByUser, out.DryRun.ByProfile, out.DryRun.CertificatesURL = map[string]int{}, map[string]int{}, ""
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// List returns every event (RA officers), or those whose SRP user is of
+// the caller's party (party officers), oldest first.
+func (s *Service) List(ctx context.Context, a Session) ([]records.SoLREvent, error) {
+	var out []records.SoLREvent
+	err := a.Read(ctx, authz.ActReadSoLR, "solr", func(tx store.Tx, me store.Officer) error {
+		pid := ""
+		if !authz.IsRAKind(me.Kind) {
+			pid = me.PartyID
+		}
+		if err := authz.Authorize(me, authz.ActReadSoLR, authz.Target{PartyID: pid}); err != nil {
+			return err
+		}
+		all, err := records.List[records.SoLREvent](tx, records.KindEvent)
+		if err != nil {
+			return err
+		}
+		out = all[:0]
+		for _, e := range all {
+			if pid == "" || e.SRPParty.String() == pid {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// partyMayFail requires a party that a SoLR event may name: active, or
+// already failed (its earlier event closed, for example to hand its
+// devices to another SRP; openEventFor keeps one open event per party).
+func partyMayFail(tx store.Tx, id string) error {
+	p, err := tx.GetParty(id)
+	if err != nil {
+		return raerr.FromStore("party "+id, err)
+	}
+	if p.Status != store.StatusActive && p.Status != records.PartyFailed {
+		return fmt.Errorf("%w: party %s is %s", raerr.ErrInactive, id, p.Status)
+	}
+	return nil
+}
+
+// activeSCUser loads id and requires an active user with User Role SC.
+func activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
+	u, err := tx.GetUser(id.String())
+	if err != nil {
+		return u, raerr.FromStore("user "+id.String(), err)
+	}
+	if u.Role != string(role.SoLRContingency) {
+		return u, fmt.Errorf("%w: user %s has User Role %s, not SC", raerr.ErrInvalidRole, u.ID, u.Role)
+	}
+	if u.Status != store.StatusActive {
+		return u, fmt.Errorf("%w: user %s is %s", raerr.ErrInactive, u.ID, u.Status)
+	}
+	return u, nil
+}
+
+// openEventFor returns the ID of an event of party that is not closed, or "".
+func openEventFor(tx store.Tx, party eui64.ID) (string, error) {
+	all, err := records.List[records.SoLREvent](tx, records.KindEvent)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range all {
+		if e.FailedParty == party && e.State != bundle.EventClosed {
+			return e.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// dryRun: every good certificate of party, and the devices registered to
+// its supplier users.
+func dryRun(tx store.Tx, party eui64.ID) (*DryRun, error) {
+	d := &DryRun{Certificates: []records.CertInfo{}, Devices: []records.Device{}, ByUser: map[string]int{}, ByProfile: map[string]int{},
+		CertificatesURL: "/v1/certificates?party_id=" + party.String() + "&status=" + string(store.StatusGood)}
+	certs, err := records.GoodCerts(tx, store.CertFilter{PartyID: party.String(), Status: store.StatusGood})
+	if err != nil {
+		return nil, err
+	}
+	d.CertificateCount = len(certs)
+	for _, c := range certs {
+		d.ByUser[c.UserID]++
+		d.ByProfile[c.Profile]++
+		if len(d.Certificates) < DryRunSample {
+			d.Certificates = append(d.Certificates, records.CertFrom(c, false))
+		}
+	}
+	if d.SupplierUsers, err = records.SupplierUsers(tx, party); err != nil {
+		return nil, err
+	}
+	if d.SupplierUsers == nil {
+		d.SupplierUsers = []eui64.ID{}
+	}
+	devs, err := records.ListDevices(tx)
+	if err != nil {
+		return nil, err
+	}
+	for _, dv := range devs {
+		if slices.Contains(d.SupplierUsers, dv.SupplierUser) {
+			d.DeviceCount++
+			if len(d.Devices) < DryRunSample {
+				d.Devices = append(d.Devices, dv)
+			}
+		}
+	}
+	return d, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func fmtTimePtr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
+}
