@@ -6,8 +6,9 @@
 // one transaction with its audit record (Service.change, Service.read);
 // it calls ca/ to issue and revoke and never signs certificates. Who may
 // do what is one table, ra/authz; the SoLR workflow and its scheduler are
-// ra/solr, whose every step runs in such a transaction, bound to the
-// authenticated officer (a session), behind ra.Service's entry points.
+// ra/solr and the device registry, ADT files and allow-lists are
+// ra/registry; every step of theirs runs in such a transaction, bound to
+// the authenticated officer (session.go), behind ra.Service's entry points.
 //
 // It must not know about transports: no net/http, no wire bodies, no
 // status codes. What it leaves to packages below it, each of which

@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/ra/internal/jobbackoff"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
+	"github.com/smki/smki/ra/registry"
 	"github.com/smki/smki/ra/solr"
 	"github.com/smki/smki/store"
 )
@@ -46,6 +47,8 @@ type Service struct {
 	// bundleMaxAge is the max_age of exported bundles (default 24h).
 	bundleMaxAge time.Duration
 
+	// reg keeps the device registry, ADT files and allow-lists (ra/registry).
+	reg *registry.Service
 	// solr runs SoLR events and their scheduled revocations (ra/solr).
 	solr *solr.Service
 	// pub builds and signs the bundle and the feed (ra/publish).
@@ -112,6 +115,7 @@ func New(st store.Store, issuer Issuer, access *ownpki.AccessCA, opts ...Option)
 		return nil, fmt.Errorf("%w: ra.New: nil clock or logger", ErrBadRequest)
 	}
 	s.solr = s.newSoLR()
+	s.reg = registry.New(func() time.Time { return s.now() })
 	s.pub = publish.New(s.st, s.signer, s.now, s.log, s.bundleMaxAge, &s.feed)
 	return s, nil
 }

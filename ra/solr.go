@@ -56,30 +56,6 @@ func (s *Service) newSoLR() *solr.Service {
 	})
 }
 
-// session is a bound to the RA's audited decisions, for ra/solr.
-type session struct {
-	s *Service
-	a Actor
-}
-
-func (x session) ID() string { return x.a.id }
-
-func (x session) Change(ctx context.Context, act Action, subject string, fn func(store.Tx, store.Officer) (string, error)) error {
-	return x.s.change(ctx, x.a, act, subject, fn)
-}
-
-func (x session) Urgent(ctx context.Context, act Action, subject string, fn func(store.Tx, store.Officer) (string, error)) error {
-	return x.s.urgentChange(ctx, x.a, act, subject, fn)
-}
-
-func (x session) Read(ctx context.Context, act Action, subject string, fn func(store.Tx, store.Officer) error) error {
-	return x.s.read(ctx, x.a, act, subject, fn)
-}
-
-func (x session) Refused(ctx context.Context, act Action, subject string, cause error) {
-	x.s.refusedOf(ctx, x.a, act, subject, cause)
-}
-
 // DeclareSoLR records a SoLR event in state "declared" and returns it with
 // the dry run of its revocation (solr.Service.Declare says who may and
 // what must hold).

@@ -60,6 +60,8 @@ func TestImportRules(t *testing.T) {
 		{"ra/authz", true, []string{mod + "ra", mod + "ra/records", "net/http"}},
 		{"ra/solr", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient", mod + "ra/publish"}},
 		{"ra/solr", true, []string{"net/http"}},
+		{"ra/registry", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient", mod + "ra/publish", mod + "ra/solr"}},
+		{"ra/registry", true, []string{"net/http"}},
 		// One conversion, nothing of ours.
 		{"internal/ecdsaraw", false, []string{mod + "ra*", mod + "verifier*", mod + "bundle*", mod + "ca", mod + "store*"}},
 		// The wire format and the client never link the server.

@@ -1,4 +1,4 @@
-package ra
+package registry
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"fmt"
 
 	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/ra/authz"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
-
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -22,44 +22,44 @@ import (
 // on SC's current allow-list. A file for the same (SC user, supplier user)
 // replaces the previous one. The record keeps the bytes, the signature and
 // the officer's certificate.
-func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADTRecord, error) {
+func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (records.ADTRecord, error) {
 	f, sc, sup, err := adtfile.Parse(file)
 	subject := "adt"
 	if err == nil {
 		subject = "adt:" + records.ADTKey(sc, sup)
 	}
 	if err == nil {
-		err = adtfile.Verify(a.cert, file, sig)
+		err = adtfile.Verify(a.Cert(), file, sig)
 	}
 	if err != nil {
-		s.refusedOf(ctx, a, ActSubmitADT, subject, err)
-		return ADTRecord{}, err
+		a.Refused(ctx, authz.ActSubmitADT, subject, err)
+		return records.ADTRecord{}, err
 	}
 	sum := sha256.Sum256(file)
-	var out ADTRecord
-	err = s.change(ctx, a, ActSubmitADT, subject, func(tx store.Tx, me store.Officer) (string, error) {
+	var out records.ADTRecord
+	err = a.Change(ctx, authz.ActSubmitADT, subject, func(tx store.Tx, me store.Officer) (string, error) {
 		scUser, err := tx.GetUser(sc.String())
 		if err != nil {
 			if records.IsNotFound(err) {
-				return "", fmt.Errorf("%w: SC user %s is unknown", ErrADTUser, sc)
+				return "", fmt.Errorf("%w: SC user %s is unknown", raerr.ErrADTUser, sc)
 			}
 			return "", raerr.FromStore("user "+sc.String(), err)
 		}
-		if err := Authorize(me, ActSubmitADT, Target{PartyID: scUser.PartyID}); err != nil {
+		if err := authz.Authorize(me, authz.ActSubmitADT, authz.Target{PartyID: scUser.PartyID}); err != nil {
 			return "", err
 		}
 		if scUser.Role != string(role.SoLRContingency) || scUser.Status != store.StatusActive {
-			return "", fmt.Errorf("%w: %s is a %s user (%s), not an active SC user", ErrADTUser, sc, scUser.Role, scUser.Status)
+			return "", fmt.Errorf("%w: %s is a %s user (%s), not an active SC user", raerr.ErrADTUser, sc, scUser.Role, scUser.Status)
 		}
 		supUser, err := tx.GetUser(sup.String())
 		if err != nil {
 			if records.IsNotFound(err) {
-				return "", fmt.Errorf("%w: supplier user %s is unknown", ErrADTUser, sup)
+				return "", fmt.Errorf("%w: supplier user %s is unknown", raerr.ErrADTUser, sup)
 			}
 			return "", raerr.FromStore("user "+sup.String(), err)
 		}
 		if !records.IsSupplierRole(supUser.Role) || supUser.PartyID == scUser.PartyID {
-			return "", fmt.Errorf("%w: %s (%s) is not a supplier user of another party", ErrADTUser, sup, supUser.Role)
+			return "", fmt.Errorf("%w: %s (%s) is not a supplier user of another party", raerr.ErrADTUser, sup, supUser.Role)
 		}
 		allowed, _, err := records.EffectiveSRVs(tx, role.SoLRContingency)
 		if err != nil {
@@ -67,18 +67,18 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 		}
 		for _, t := range f.Thresholds {
 			if !containsStr(allowed, t.SRV) {
-				return "", fmt.Errorf("%w: SC may not send SRV %s (allow-list %v)", ErrADTSRV, t.SRV, allowed)
+				return "", fmt.Errorf("%w: SC may not send SRV %s (allow-list %v)", raerr.ErrADTSRV, t.SRV, allowed)
 			}
 		}
-		out = ADTRecord{SCUser: sc, SupplierUser: sup, Thresholds: f.Thresholds, SubmittedBy: me.ID,
-			SubmittedAt: s.now().UTC(), SHA256: hex.EncodeToString(sum[:]), File: file, Signature: sig, SignerCert: a.cert.Raw}
+		out = records.ADTRecord{SCUser: sc, SupplierUser: sup, Thresholds: f.Thresholds, SubmittedBy: me.ID,
+			SubmittedAt: s.now().UTC(), SHA256: hex.EncodeToString(sum[:]), File: file, Signature: sig, SignerCert: a.Cert().Raw}
 		if err := records.Put(tx, records.KindADT, records.ADTKey(sc, sup), out); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("sc_user=%s supplier_user=%s srvs=%d sha256=%s", sc, sup, len(f.Thresholds), out.SHA256), nil
 	})
 	if err != nil {
-		return ADTRecord{}, err
+		return records.ADTRecord{}, err
 	}
 	return out, nil
 }
@@ -86,21 +86,21 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 // ListADT returns the accepted ADT files (without their bytes): all of
 // them to RA officers, those of the caller's party's SC users to its SROs
 // and AROs.
-func (s *Service) ListADT(ctx context.Context, a Actor) ([]ADTRecord, error) {
-	var out []ADTRecord
-	err := s.read(ctx, a, ActReadADT, "adt", func(tx store.Tx, me store.Officer) error {
+func (s *Service) ListADT(ctx context.Context, a Session) ([]records.ADTRecord, error) {
+	var out []records.ADTRecord
+	err := a.Read(ctx, authz.ActReadADT, "adt", func(tx store.Tx, me store.Officer) error {
 		pid := ""
-		if !IsRAKind(me.Kind) {
+		if !authz.IsRAKind(me.Kind) {
 			pid = me.PartyID
 		}
-		if err := Authorize(me, ActReadADT, Target{PartyID: pid}); err != nil {
+		if err := authz.Authorize(me, authz.ActReadADT, authz.Target{PartyID: pid}); err != nil {
 			return err
 		}
-		all, err := records.List[ADTRecord](tx, records.KindADT)
+		all, err := records.List[records.ADTRecord](tx, records.KindADT)
 		if err != nil {
 			return err
 		}
-		out = []ADTRecord{}
+		out = []records.ADTRecord{}
 		for _, r := range all {
 			if pid != "" {
 				u, err := tx.GetUser(r.SCUser.String())

@@ -1,4 +1,4 @@
-package ra
+package registry
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/authz"
 	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
@@ -31,15 +32,15 @@ type ImportResult struct {
 // or GT network operator), else the error names the line. A device
 // already registered is re-registered (change of supplier); its other
 // registrations merge (mergeRegistrations).
-func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (ImportResult, error) {
+func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (ImportResult, error) {
 	rows, err := devicefile.Parse(data)
 	if err != nil {
-		s.refusedOf(ctx, a, ActImportDevice, "devices", err)
+		a.Refused(ctx, authz.ActImportDevice, "devices", err)
 		return ImportResult{}, err
 	}
 	var res ImportResult
-	err = s.change(ctx, a, ActImportDevice, "devices", func(tx store.Tx, me store.Officer) (string, error) {
-		if err := Authorize(me, ActImportDevice, Target{}); err != nil {
+	err = a.Change(ctx, authz.ActImportDevice, "devices", func(tx store.Tx, me store.Officer) (string, error) {
+		if err := authz.Authorize(me, authz.ActImportDevice, authz.Target{}); err != nil {
 			return "", err
 		}
 		res = ImportResult{Devices: len(rows)}
@@ -53,7 +54,7 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 				suppliers[r.SupplierUser] = serr
 			}
 			if serr != nil {
-				return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, serr)
+				return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, serr)
 			}
 			for _, reg := range r.Registrations {
 				k := string(reg.Capacity) + "/" + reg.User.String()
@@ -63,7 +64,7 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 					registrants[k] = rerr
 				}
 				if rerr != nil {
-					return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, rerr)
+					return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, rerr)
 				}
 			}
 			old, err := records.GetDevice(tx, r.Device)
@@ -73,7 +74,7 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 			}
 			regs, err := mergeRegistrations(old.Registrations, r.Registrations, now)
 			if err != nil {
-				return "", fmt.Errorf("%w: line %d: %v", ErrDeviceFile, r.Line, err)
+				return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, err)
 			}
 			switch {
 			case notFound:
@@ -81,9 +82,9 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 			case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS || !slices.Equal(old.Registrations, regs):
 				res.Changed++
 			}
-			d := Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now, Registrations: regs}
+			d := records.Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now, Registrations: regs}
 			if err := tx.PutRecord(records.KindDevice, r.Device.String(), records.EncodeDevice(d)); err != nil {
-				return "", fmt.Errorf("%w: device %s: %w", ErrInternal, r.Device, err)
+				return "", fmt.Errorf("%w: device %s: %w", raerr.ErrInternal, r.Device, err)
 			}
 		}
 		return fmt.Sprintf("devices=%d added=%d changed=%d", res.Devices, res.Added, res.Changed), nil
@@ -168,13 +169,13 @@ func mergeRegistrations(old, add []bundle.Registration, now time.Time) ([]bundle
 // ListDevices returns the registry, optionally of one supplier user. RA
 // officers see every device; party officers only those of their own
 // party's supplier users, and must name one (--supplier).
-func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) ([]Device, error) {
-	var out []Device
+func (s *Service) ListDevices(ctx context.Context, a Session, supplier eui64.ID) ([]records.Device, error) {
+	var out []records.Device
 	subject := "devices"
 	if !supplier.IsZero() {
 		subject = "devices:supplier:" + supplier.String()
 	}
-	err := s.read(ctx, a, ActReadDevices, subject, func(tx store.Tx, me store.Officer) error {
+	err := a.Read(ctx, authz.ActReadDevices, subject, func(tx store.Tx, me store.Officer) error {
 		pid := ""
 		if !supplier.IsZero() {
 			u, err := tx.GetUser(supplier.String())
@@ -183,17 +184,17 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) (
 			}
 			pid = u.PartyID
 		}
-		if pid == "" && !IsRAKind(me.Kind) {
-			return fmt.Errorf("%w: %s %s may list only the devices of its own party's supplier users", ErrForbidden, me.Kind, me.ID)
+		if pid == "" && !authz.IsRAKind(me.Kind) {
+			return fmt.Errorf("%w: %s %s may list only the devices of its own party's supplier users", raerr.ErrForbidden, me.Kind, me.ID)
 		}
-		if err := Authorize(me, ActReadDevices, Target{PartyID: pid}); err != nil {
+		if err := authz.Authorize(me, authz.ActReadDevices, authz.Target{PartyID: pid}); err != nil {
 			return err
 		}
 		all, err := records.ListDevices(tx)
 		if err != nil {
 			return err
 		}
-		out = []Device{}
+		out = []records.Device{}
 		for _, d := range all {
 			if supplier.IsZero() || d.SupplierUser == supplier {
 				out = append(out, d)
