@@ -69,8 +69,11 @@ func ExampleVerifier_Verify() {
 
 // Follow the RA: a Follower fetches the signed bundle and long-polls the
 // revocation feed, opening both against the trust root. Here a stand-in
-// RA serves the sample bundle and cannot serve the feed: the verifier
-// keeps its data but is not ready (the sidecar's /readyz answers 503).
+// RA serves the sample bundle and refuses the feed (403: the credential is
+// not a verifier officer's): the verifier keeps its data but is not ready
+// (the sidecar's /readyz answers 503). A 4xx counts at once; an
+// unreachable RA or a 5xx only once more than Follower.Tolerate came in a
+// row.
 func ExampleFollower() {
 	v := exampleVerifier()
 	trust, _ := verifier.LoadTrust(examples + "trust")
@@ -79,7 +82,7 @@ func ExampleFollower() {
 			w.Write(trust.Bundle)
 			return
 		}
-		http.Error(w, "feed unavailable", http.StatusServiceUnavailable)
+		http.Error(w, `{"error":{"code":"E_RA_FORBIDDEN"}}`, http.StatusForbidden)
 	}))
 	defer ra.Close()
 	f := &verifier.Follower{Verifier: v, BaseURL: ra.URL, Client: ra.Client(), Roots: trust.RootPool()}
