@@ -28,12 +28,10 @@ Example:
 		},
 		Action: func(c *ucli.Context) error {
 			var at time.Time
-			if s := c.String("at"); s != "" {
-				t, err := time.Parse(time.RFC3339, s)
-				if err != nil {
-					return verb.UsageErr("--at: %v", err)
-				}
-				at = t
+			if t, err := verb.TimeFlag(c, "at"); err != nil {
+				return err
+			} else if t != nil {
+				at = *t
 			}
 			p, err := testpki.Build(c.Context, testpki.Options{Out: c.String("out"), At: at})
 			if err != nil {

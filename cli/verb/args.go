@@ -144,3 +144,13 @@ func ReadInput(c *ucli.Context) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// ClockFlag is the clock a verb evaluates by: fixed at the optional RFC
+// 3339 --name (smki verify --at), else time.Now.
+func ClockFlag(c *ucli.Context, name string) (func() time.Time, error) {
+	at, err := TimeFlag(c, name)
+	if err != nil || at == nil {
+		return time.Now, err
+	}
+	return func() time.Time { return *at }, nil
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/eui64"
@@ -64,11 +63,9 @@ Example:
 				if err != nil {
 					return verb.UsageErr("--code: %q is not a 16-bit number", c.String("code"))
 				}
-				clock := time.Now
-				if at, err := verb.TimeFlag(c, "at"); err != nil {
+				clock, err := verb.ClockFlag(c, "at")
+				if err != nil {
 					return err
-				} else if at != nil {
-					clock = func() time.Time { return *at }
 				}
 				v, err := buildVerifier(c.String("bundle"), c.String("trust"), clock, nil)
 				if err != nil {

@@ -95,13 +95,9 @@ Example:
 			&ucli.StringFlag{Name: "at", Usage: "evaluate as of this RFC 3339 `TIME` (default now)"},
 		},
 		Action: func(c *ucli.Context) error {
-			clock := time.Now
-			if s := c.String("at"); s != "" {
-				at, err := time.Parse(time.RFC3339, s)
-				if err != nil {
-					return verb.UsageErr("--at: %v", err)
-				}
-				clock = func() time.Time { return at }
+			clock, err := verb.ClockFlag(c, "at")
+			if err != nil {
+				return err
 			}
 			data, err := verb.ReadInput(c)
 			if err != nil {
