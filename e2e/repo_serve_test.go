@@ -2,24 +2,33 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
 
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/internal/pgtest"
 )
 
-// TestRepoServeScaleOut: the repository without the RA (issue 18). smki
-// serve on PostgreSQL issues and revokes a certificate; two smki repo
-// serve instances read the same database (read-only) and answer every
-// repository URL (index, CA certificates, CRLs, the certificate in each
-// form, its status, a search) with the same bytes as each other and as
-// the RA's own /repo/.
+// TestRepoServeScaleOut: the repository and OCSP without the RA (issue
+// 18). smki serve on PostgreSQL issues two certificates; two smki repo
+// serve instances read the same database (read-only). openssl ocsp
+// against one says good, and revoked (with the reason) soon after smki
+// revoke on the RA; both instances and the RA answer the OCSP request
+// with the same bytes. Then both answer every repository URL (index, CA
+// certificates, CRLs, the certificate in each form, its status, a
+// search) with the same bytes as each other and as the RA's own /repo/.
 func TestRepoServeScaleOut(t *testing.T) {
 	t.Parallel()
 	url := pgtest.SchemaURL(t)
@@ -34,33 +43,99 @@ func TestRepoServeScaleOut(t *testing.T) {
 	ra.must("officer", "add", "--id", "supc-sro", "--name", "Cy Dee", "--kind", "sro", "--party", party, "--out", sro)
 	var serials []string
 	for i := range 2 {
-		key, csr, cert := filepath.Join(work, "u.key"), filepath.Join(work, "u.csr"), filepath.Join(work, "u.pem")
+		key, csr, cert := filepath.Join(work, "u.key"), filepath.Join(work, "u.csr"), filepath.Join(work, fmt.Sprintf("u%d.pem", i))
 		mustRun(t, nil, "keygen", "--out", key)
 		mustRun(t, nil, "csr", "--key", key, "--user-id", user, "--profile", "xml-signing", "--out", csr)
 		ra.as(sro).must("enroll", "--user-id", user, "--profile", "xml-signing", "--csr", csr, "--out", cert)
-		b, err := os.ReadFile(cert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			t.Fatalf("enrolment %d wrote no PEM", i)
-		}
-		c, err := dccx509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		serials = append(serials, c.SerialNumber.Text(16))
+		serials = append(serials, readPEMCert(t, cert).SerialNumber.Text(16))
 		os.Remove(key)
 	}
-	ra.as(sro).must("revoke", "--serial", serials[1], "--reason", "keyCompromise")
-
 	var bases []string
 	for range 2 {
 		ready := filepath.Join(t.TempDir(), "ready")
 		rs := launchServer(t, exec.Command(smkiBin, "repo", "serve", "--store", url, "--listen", "127.0.0.1:0", "--ready-file", ready), data, ready)
 		bases = append(bases, "http://"+rs.addr)
 	}
+
+	// OCSP without the RA: openssl against a repo serve instance says
+	// good, then revoked soon after smki revoke on the RA, and every
+	// instance (and the RA) answers with the same bytes.
+	openssl := need.Tool(t, "openssl", "openssl")
+	issuer, root := filepath.Join(work, "issuing.pem"), filepath.Join(work, "root.pem")
+	for file, path := range map[string]string{issuer: "/repo/ca/issuing.pem", root: "/repo/ca/root.pem"} {
+		resp, err := http.Get(bases[0] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := filepath.Join(work, "u1.pem")
+	opensslOCSP := func() string {
+		t.Helper()
+		out, err := exec.Command(openssl, "ocsp", "-issuer", issuer, "-cert", target, "-url", bases[0]+"/ocsp",
+			"-CAfile", root, "-verify_other", issuer).CombinedOutput()
+		if err != nil {
+			t.Fatalf("openssl ocsp: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if out := opensslOCSP(); !strings.Contains(out, "Response verify OK") || !strings.Contains(out, target+": good") {
+		t.Fatalf("openssl against smki repo serve before revocation:\n%s", out)
+	}
+	issuerCert := readPEMCert(t, issuer)
+	ocspReq, err := xocsp.CreateRequest(readPEMCert(t, target), issuerCert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(c *http.Client, u string) []byte {
+		t.Helper()
+		resp, err := c.Post(u+"/ocsp", "application/ocsp-request", bytes.NewReader(ocspReq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
+	}
+	ra.as(sro).must("revoke", "--serial", serials[1], "--reason", "keyCompromise")
+	revoked := time.Now()
+	for {
+		r, err := xocsp.ParseResponse(post(http.DefaultClient, bases[0]), issuerCert)
+		if err != nil {
+			t.Fatalf("smki repo serve OCSP answer: %v", err)
+		}
+		if r.Status == xocsp.Revoked {
+			break
+		}
+		if time.Since(revoked) > 30*time.Second {
+			t.Fatal("smki repo serve's OCSP still says good 30 s after smki revoke returned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("revocation visible over smki repo serve's OCSP %v after smki revoke returned", time.Since(revoked).Round(time.Millisecond))
+	if out := opensslOCSP(); !strings.Contains(out, "Response verify OK") || !strings.Contains(out, target+": revoked") ||
+		!strings.Contains(out, "Reason: keyCompromise") {
+		t.Errorf("openssl against smki repo serve after revocation:\n%s", out)
+	}
+	// The RA serves what it published (it swaps its cache in just after
+	// publishing, hence the bounded wait): all three agree byte for byte.
+	live := post(srv.client, "https://"+srv.addr)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); live = post(srv.client, "https://"+srv.addr) {
+		if r, err := xocsp.ParseResponse(live, issuerCert); err == nil && r.Status == xocsp.Revoked {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, b := range bases {
+		if got := post(http.DefaultClient, b); !bytes.Equal(got, live) {
+			t.Errorf("%s/ocsp: %d bytes differ from the RA's %d", b, len(got), len(live))
+		}
+	}
+
 	paths := []string{"/repo/index.json", "/repo/ca/root.pem", "/repo/ca/issuing.der", "/repo/crl/orl.crl", "/repo/crl/arl.crl",
 		"/repo/certs?party=" + party}
 	for _, s := range serials {
@@ -90,4 +165,22 @@ func TestRepoServeScaleOut(t *testing.T) {
 	if !bytes.Contains(get(http.DefaultClient, bases[0]+"/repo/certs/"+serials[1]+".json"), []byte(`"status": "revoked"`)) {
 		t.Error("the standalone repository does not say the revoked certificate is revoked")
 	}
+}
+
+// readPEMCert reads the first certificate of a PEM file.
+func readPEMCert(t *testing.T, file string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("%s holds no PEM", file)
+	}
+	c, err := dccx509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

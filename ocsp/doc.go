@@ -13,6 +13,10 @@
 // are parsed and responses built by golang.org/x/crypto/ocsp, never by
 // hand-written ASN.1.
 //
+// It also publishes the responses in the store (records of kind
+// RecordKind) and answers from them without a key (Published, for smki
+// repo serve).
+//
 // It does not decide revocation (ca, ra) and serves no certificates (the
 // repository package does).
 package ocsp

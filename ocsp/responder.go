@@ -77,14 +77,19 @@ type Config struct {
 	ResponderValidity time.Duration // default DefaultResponderValidity
 	ResponseLifetime  time.Duration // default DefaultResponseLifetime
 	Poll              time.Duration // default DefaultPoll
-	Clock             func() time.Time
-	Logger            *slog.Logger
+	// Publish writes every response this responder signs into the store
+	// (records of kind RecordKind), so that a Published responder on
+	// another host (smki repo serve) answers with the same bytes.
+	Publish bool
+	Clock   func() time.Time
+	Logger  *slog.Logger
 }
 
 // entry is one certificate's pre-signed response, with the HTTP headers
 // cfssl's Responder would derive from it computed once.
 type entry struct {
 	der          []byte
+	thisUpdate   time.Time
 	nextUpdate   time.Time
 	status       store.CertStatus
 	etag         string
@@ -94,7 +99,7 @@ type entry struct {
 
 func newEntry(der []byte, status store.CertStatus, thisUpdate, nextUpdate time.Time) *entry {
 	sum := sha256.Sum256(der)
-	return &entry{der: der, nextUpdate: nextUpdate, status: status, etag: fmt.Sprintf("\"%X\"", sum),
+	return &entry{der: der, thisUpdate: thisUpdate, nextUpdate: nextUpdate, status: status, etag: fmt.Sprintf("\"%X\"", sum),
 		lastModified: thisUpdate.Format(time.RFC1123), expires: nextUpdate.Format(time.RFC1123)}
 }
 
@@ -114,7 +119,7 @@ type Responder struct {
 	now  func() time.Time
 	http http.Handler
 
-	issuerHashes map[crypto.Hash][2][]byte // name hash, key hash
+	issuer issuerHashes
 
 	signer atomic.Pointer[signer]
 
@@ -159,14 +164,10 @@ func New(ctx context.Context, cfg Config) (*Responder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Responder{cfg: cfg, log: cfg.Logger, now: cfg.Clock, wake: make(chan struct{}, 1),
-		issuerHashes: map[crypto.Hash][2][]byte{}}
-	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
-		name, key, err := issuerHash(cfg.Issuer, h)
-		if err != nil {
-			return nil, fmt.Errorf("%w: issuer: %v", ErrConfig, err)
-		}
-		r.issuerHashes[h] = [2][]byte{name, key}
+	r := &Responder{cfg: cfg, log: cfg.Logger, now: cfg.Clock, wake: make(chan struct{}, 1)}
+	var err error
+	if r.issuer, err = newIssuerHashes(cfg.Issuer); err != nil {
+		return nil, err
 	}
 	if err := r.rotate(ctx); err != nil {
 		return nil, err
@@ -213,34 +214,47 @@ func (r *Responder) ResponderCertificate() *x509.Certificate { return r.signer.L
 // (TestFastPathMatchesCFSSL keeps the two in step). Everything else (malformed,
 // unknown, another issuer) goes to cfssl's Responder.
 func (r *Responder) Handler() http.Handler {
+	return handler(func(_ context.Context, oreq *xocsp.Request) (*entry, error) {
+		if !r.issuer.matches(oreq) {
+			return nil, nil
+		}
+		r.mu.RLock()
+		e := r.cache[oreq.SerialNumber.Text(16)]
+		r.mu.RUnlock()
+		return e, nil
+	}, r.http)
+}
+
+// handler routes /ocsp requests: a request lookup finds an entry for is
+// answered from it; everything else (malformed, not found, a lookup
+// error) goes to fallback, cfssl's Responder over the same source.
+func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallback http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var body []byte
 		switch {
 		case req.Method == http.MethodPost && req.URL.Path == "/ocsp":
-			b, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxRequestBody))
+			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxRequestBody))
 			if err != nil {
 				http.Error(w, "E_OCSP_REQUEST_TOO_LARGE: an OCSP request is at most 8 KiB", http.StatusRequestEntityTooLarge)
 				return
 			}
-			body = b
-			if r.serveCached(w, req, body) {
+			if serveEntry(w, req, body, lookup) {
 				return
 			}
 			r2 := req.Clone(req.Context())
 			r2.Body = io.NopCloser(bytes.NewReader(body))
-			r.http.ServeHTTP(w, r2)
+			fallback.ServeHTTP(w, r2)
 		case req.Method == http.MethodGet && len(req.URL.Path) > len("/ocsp/") && req.URL.Path[:len("/ocsp/")] == "/ocsp/":
 			p := req.URL.Path[len("/ocsp/"):]
 			if len(p) > 2*maxRequestBody {
 				w.WriteHeader(http.StatusRequestURITooLong)
 				return
 			}
-			if b, ok := decodeGet(p); ok && r.serveCached(w, req, b) {
+			if b, ok := decodeGet(p); ok && serveEntry(w, req, b, lookup) {
 				return
 			}
 			r2 := req.Clone(req.Context())
 			r2.URL.Path, r2.URL.RawPath = p, ""
-			r.http.ServeHTTP(w, r2)
+			fallback.ServeHTTP(w, r2)
 		case req.URL.Path == "/ocsp" || req.URL.Path == "/ocsp/":
 			w.Header().Set("Allow", "GET, POST")
 			http.Error(w, "E_OCSP_METHOD: send POST /ocsp with an OCSP request, or GET /ocsp/{base64 request}", http.StatusMethodNotAllowed)
@@ -267,21 +281,15 @@ func decodeGet(p string) ([]byte, bool) {
 	return der, err == nil
 }
 
-// serveCached answers body from the cache if it asks about one cached
-// certificate of the Issuing OCA, and reports whether it did.
-func (r *Responder) serveCached(w http.ResponseWriter, req *http.Request, body []byte) bool {
+// serveEntry answers body with the entry lookup finds for it, and reports
+// whether it did.
+func serveEntry(w http.ResponseWriter, req *http.Request, body []byte, lookup func(context.Context, *xocsp.Request) (*entry, error)) bool {
 	oreq, err := xocsp.ParseRequest(body)
 	if err != nil || oreq.SerialNumber == nil {
 		return false
 	}
-	hs, ok := r.issuerHashes[oreq.HashAlgorithm]
-	if !ok || !bytes.Equal(hs[0], oreq.IssuerNameHash) || !bytes.Equal(hs[1], oreq.IssuerKeyHash) {
-		return false
-	}
-	r.mu.RLock()
-	e := r.cache[oreq.SerialNumber.Text(16)]
-	r.mu.RUnlock()
-	if e == nil {
+	e, err := lookup(req.Context(), oreq)
+	if err != nil || e == nil {
 		return false
 	}
 	h := w.Header()
@@ -304,8 +312,9 @@ func (r *Responder) serveCached(w http.ResponseWriter, req *http.Request, body [
 
 // Wrap routes /ocsp and /ocsp/... to the responder and everything else to
 // next.
-func (r *Responder) Wrap(next http.Handler) http.Handler {
-	h := r.Handler()
+func (r *Responder) Wrap(next http.Handler) http.Handler { return wrap(r.Handler(), next) }
+
+func wrap(h, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		p := req.URL.Path
 		if p == "/ocsp" || (len(p) >= len("/ocsp/") && p[:len("/ocsp/")] == "/ocsp/") {
@@ -321,11 +330,7 @@ func (r *Responder) Wrap(next http.Handler) http.Handler {
 // it never issued, and cfocsp.ErrNotFound (answered "unauthorized") for a
 // request about another issuer.
 func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
-	hs, ok := r.issuerHashes[req.HashAlgorithm]
-	if !ok || !bytes.Equal(hs[0], req.IssuerNameHash) || !bytes.Equal(hs[1], req.IssuerKeyHash) {
-		return nil, nil, cfocsp.ErrNotFound
-	}
-	if req.SerialNumber == nil || req.SerialNumber.Sign() <= 0 {
+	if !r.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
 		return nil, nil, cfocsp.ErrNotFound
 	}
 	serial := req.SerialNumber.Text(16)
@@ -454,6 +459,9 @@ func (r *Responder) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.publish(ctx, m); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	r.cache, r.unknown, r.issSeq, r.revSeq = m, map[string][]byte{}, iss, rev
 	r.refreshAt = r.now().Add(r.cfg.ResponseLifetime / 2)
@@ -517,6 +525,9 @@ func (r *Responder) Sync(ctx context.Context) error {
 	}
 	m, err := r.signAll(changed)
 	if err != nil {
+		return err
+	}
+	if err := r.publish(ctx, m); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -585,6 +596,28 @@ func (r *Responder) Run(ctx context.Context) {
 			r.log.Error("OCSP cache update failed; retrying", "err", err)
 		}
 	}
+}
+
+// issuerHashes are the hashes of the Issuing OCA's name and key, by hash
+// algorithm, that a request about one of its certificates carries.
+type issuerHashes map[crypto.Hash][2][]byte
+
+func newIssuerHashes(issuer *x509.Certificate) (issuerHashes, error) {
+	m := issuerHashes{}
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		name, key, err := issuerHash(issuer, h)
+		if err != nil {
+			return nil, fmt.Errorf("%w: issuer: %v", ErrConfig, err)
+		}
+		m[h] = [2][]byte{name, key}
+	}
+	return m, nil
+}
+
+// matches reports whether req asks about a certificate of the issuer.
+func (m issuerHashes) matches(req *xocsp.Request) bool {
+	hs, ok := m[req.HashAlgorithm]
+	return ok && req.SerialNumber != nil && bytes.Equal(hs[0], req.IssuerNameHash) && bytes.Equal(hs[1], req.IssuerKeyHash)
 }
 
 // issuerHash returns the hashes of issuer's name and public key that OCSP

@@ -17,22 +17,25 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/repo"
 	"github.com/smki/smki/store/postgres"
 )
 
-// repoServeCommand is `smki repo serve`: the repository (/repo/) without
-// the RA, reading the RA's PostgreSQL database and never writing it.
+// repoServeCommand is `smki repo serve`: the repository (/repo/) and OCSP
+// without the RA, reading the RA's PostgreSQL database and never writing
+// it.
 func repoServeCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "serve",
-		Usage: "serve the repository (/repo/) without the RA, read-only from the RA's PostgreSQL database",
+		Usage: "serve the repository (/repo/) and OCSP (/ocsp) without the RA, read-only from the RA's PostgreSQL database",
 		Description: `Relying-party traffic never touches the issuing server: any number of instances
    read the database the RA writes (sessions are read-only: PostgreSQL refuses a
    write) and give the same answers, byte for byte, as the RA's own /repo/. Plain
    HTTP unless --tls-cert and --tls-key are given: the repository's contents are
-   signed (certificates, CRLs); put TLS in front if relying parties need it. OCSP
-   without the RA is not built yet (docs/repository.md).
+   signed (certificates, CRLs); put TLS in front if relying parties need it.
+   /ocsp answers with the responses the RA pre-signed and published in the
+   database (it holds no key): a serial with none is "unauthorized" (RFC 5019).
 
 Example:
    smki repo serve --store 'postgres://reader@db/smki' --listen 0.0.0.0:8080`,
@@ -76,9 +79,13 @@ func repoServe(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	responder, err := ocsp.NewPublished(ocsp.PublishedConfig{Store: st, Issuer: issuing})
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	mux.Handle(repo.Prefix, h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+	srv := &http.Server{Handler: responder.Wrap(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
 		IdleTimeout: time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() {
