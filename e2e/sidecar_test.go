@@ -30,6 +30,7 @@ func startSidecar(t *testing.T, args ...string) string {
 // sidecarProc is a running `smki verifier serve`.
 type sidecarProc struct {
 	addr   string
+	log    string // its stdout and stderr
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
@@ -78,7 +79,7 @@ func startSidecarProc(t *testing.T, args ...string) *sidecarProc {
 		addr, err = os.ReadFile(ready)
 		return err == nil && len(addr) > 0
 	})
-	return &sidecarProc{addr: string(addr), cmd: cmd, exited: exited}
+	return &sidecarProc{addr: string(addr), log: logf.Name(), cmd: cmd, exited: exited}
 }
 
 // TestVerifierSidecarFollowsRA runs `smki verifier serve` as a sidecar that

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,9 +30,7 @@ import (
 func TestSidecarTransports(t *testing.T) {
 	t.Parallel()
 	pki := scenario(t)
-	dir := filepath.Join(pki, "users", "srp-sc-xml")
-	signed := mustRun(t, asUser(t, "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00"),
-		"sign", "--key", filepath.Join(dir, "key.pem"), "--cert", filepath.Join(dir, "cert.pem"), "--counter", "40", "-").stdout
+	signed := signSCCredit(t, pki, 40)
 	base := []string{"--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json")}
 	verify := func(t *testing.T, c *http.Client, url string) decision {
 		t.Helper()
@@ -104,6 +104,48 @@ func TestSidecarTransports(t *testing.T) {
 			t.Fatalf("the socket is left behind after exit: %v", err)
 		}
 	})
+}
+
+// TestSidecarStaleNotReady (issue 15): data older than --max-age makes
+// the sidecar not ready from its start: /readyz 503 naming stale data
+// within a second of listening, /healthz 200, the metric 0, a request
+// refused STALE, and one ERROR line in its log saying why.
+func TestSidecarStaleNotReady(t *testing.T) {
+	t.Parallel()
+	pki := scenario(t)
+	p := startSidecarProc(t, "--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json"), "--max-age", "1ms")
+	started := time.Now()
+	client := &http.Client{Timeout: 10 * time.Second}
+	code, body, err := tryGet(client, "http://"+p.addr+"/readyz")
+	if err != nil || code != 503 || !strings.Contains(body, "stale") {
+		t.Fatalf("--max-age 1ms: /readyz %d %s %v, want 503 naming stale data", code, body, err)
+	}
+	if since := time.Since(started); since > time.Second {
+		t.Fatalf("/readyz answered %s after the sidecar listened, want within a second", since)
+	}
+	if c := status(client, "http://"+p.addr+"/healthz"); c != 200 {
+		t.Fatalf("/healthz %d, want 200 (liveness)", c)
+	}
+	if _, m, _ := tryGet(client, "http://"+p.addr+"/metrics"); !strings.Contains(m, "smki_verifier_ready 0") {
+		t.Fatalf("metrics lack smki_verifier_ready 0:\n%s", m)
+	}
+	signed := signSCCredit(t, pki, 41)
+	if d := postVerify(t, p.addr, []byte(signed)); d.Decision != "reject" || d.Code != "STALE" {
+		t.Fatalf("a request to a stale sidecar: %+v, want a reject STALE", d)
+	}
+	log := string(mustReadFile(t, p.log))
+	if n := strings.Count(log, `"level":"ERROR","msg":"not ready: stale`); n != 1 {
+		t.Fatalf("%d ERROR lines naming stale data at start, want 1:\n%s", n, log)
+	}
+}
+
+// signSCCredit is the scenario's SR 1.6 to Credit from the SoLR SC user,
+// signed with counter: what a sidecar on the scenario accepts.
+func signSCCredit(t *testing.T, pki string, counter int) string {
+	t.Helper()
+	dir := filepath.Join(pki, "users", "srp-sc-xml")
+	return mustRun(t, asUser(t, "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML", "90-B3-D5-1F-30-05-00-00"),
+		"sign", "--key", filepath.Join(dir, "key.pem"), "--cert", filepath.Join(dir, "cert.pem"), "--counter", strconv.Itoa(counter), "-").stdout
 }
 
 // testCA is a self-signed P-256 CA for TLS tests.
