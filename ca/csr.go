@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/pem"
 	"fmt"
+	"runtime"
+	"sync"
+	"weak"
 
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -48,12 +53,50 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
 	if err := checkCSRKeyAndSignature(csr); err != nil {
 		return nil, err
 	}
+	markVerified(csr)
 	return csr, nil
 }
 
+// verifiedCSRs remembers the CSRs ParseCSR returned, whose self-signature
+// it has checked, each with the digest of the bytes that check covered,
+// so that Issue does not verify the signature of one of them a second
+// time (an ECDSA verification costs about two signatures, the enrolment
+// path parsed the CSR a moment before). An entry goes when its CSR is
+// garbage collected. A CSR built in memory, or one whose Raw, key or
+// subject bytes changed since ParseCSR returned it, is not found and is
+// verified as before.
+var verifiedCSRs sync.Map // weak.Pointer[x509.CertificateRequest] -> [32]byte
+
+func csrDigest(csr *x509.CertificateRequest) [32]byte {
+	h := sha256.New()
+	for _, b := range [][]byte{csr.Raw, csr.RawTBSCertificateRequest, csr.RawSubjectPublicKeyInfo, csr.RawSubject, csr.Signature} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+func markVerified(csr *x509.CertificateRequest) {
+	wp := weak.Make(csr)
+	verifiedCSRs.Store(wp, csrDigest(csr))
+	runtime.AddCleanup(csr, func(wp weak.Pointer[x509.CertificateRequest]) { verifiedCSRs.Delete(wp) }, wp)
+}
+
+// verifiedBefore reports whether ParseCSR checked csr's signature and
+// csr's signed bytes, key and subject are still the ones it checked.
+func verifiedBefore(csr *x509.CertificateRequest) bool {
+	d, ok := verifiedCSRs.Load(weak.Make(csr))
+	return ok && d.([32]byte) == csrDigest(csr)
+}
+
 // checkCSRKeyAndSignature enforces P-256 in canonical DER and a valid
-// self-signature. Issue
-// runs it again so that a CSR built in memory gets the same checks.
+// self-signature. Issue runs it again so that a CSR built in memory gets
+// the same checks; the signature of a CSR ParseCSR returned and nobody
+// changed is not verified twice (verifiedBefore).
 func checkCSRKeyAndSignature(csr *x509.CertificateRequest) error {
 	if csr == nil {
 		return fmt.Errorf("%w: no CSR", ErrBadCSR)
@@ -79,6 +122,9 @@ func checkCSRKeyAndSignature(csr *x509.CertificateRequest) error {
 	}
 	if csr.SignatureAlgorithm != x509.ECDSAWithSHA256 {
 		return fmt.Errorf("%w: signature algorithm %v, want ecdsa-with-SHA256", ErrCSRSignature, csr.SignatureAlgorithm)
+	}
+	if verifiedBefore(csr) {
+		return nil
 	}
 	if err := csr.CheckSignature(); err != nil {
 		return fmt.Errorf("%w: %v", ErrCSRSignature, err)

@@ -15,6 +15,7 @@ import (
 
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -206,5 +207,53 @@ func TestCheckCSRSubject(t *testing.T) {
 				t.Fatalf("CN %q, want %q", got, tc.cn)
 			}
 		})
+	}
+}
+
+// TestParsedCSRChangedIsVerifiedAgain: Issue skips the self-signature
+// check only for a CSR ParseCSR returned and nobody changed since. A CSR
+// from x509.ParseCertificateRequest is not taken as checked; one from
+// ParseCSR whose signature, or key and key bytes, were changed afterwards
+// is refused with ErrCSRSignature; the unchanged one issues.
+func TestParsedCSRChangedIsVerifiedAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	parse := func() *x509.CertificateRequest {
+		t.Helper()
+		_, c := newCSR(t, nil)
+		csr, err := ParseCSR(c.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !verifiedBefore(csr) {
+			t.Fatal("ParseCSR's result is not marked as checked")
+		}
+		return csr
+	}
+	_, plain := newCSR(t, nil)
+	if verifiedBefore(plain) {
+		t.Error("a CSR ParseCSR never saw is taken as checked")
+	}
+
+	sig := parse()
+	sig.Signature = append([]byte(nil), sig.Signature...)
+	sig.Signature[len(sig.Signature)-1] ^= 1
+	other, _ := newCSR(t, nil)
+	key := parse()
+	key.PublicKey = other.Public()
+	spki, err := x509.MarshalPKIXPublicKey(other.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key.RawSubjectPublicKeyInfo = spki
+	for i, csr := range []*x509.CertificateRequest{sig, key} {
+		_, _, err := e.ca.Issue(ctx, issueReq(csr, XMLSigning, eui64.ID{0x90, 0xB3, 0xD5, 0x1F, 0x30, 0, 1, byte(i)}, partySRP, role.SoLRContingency))
+		if !errors.Is(err, ErrCSRSignature) {
+			t.Errorf("changed CSR %d: Issue = %v, want %v", i, err, ErrCSRSignature)
+		}
+	}
+	if _, _, err := e.ca.Issue(ctx, issueReq(parse(), XMLSigning, eui64.ID{0x90, 0xB3, 0xD5, 0x1F, 0x30, 0, 1, 9}, partySRP, role.SoLRContingency)); err != nil {
+		t.Errorf("unchanged parsed CSR: %v", err)
 	}
 }
