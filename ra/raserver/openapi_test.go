@@ -198,6 +198,68 @@ func TestOpenAPIAnswersMatchTheirGoTypes(t *testing.T) {
 	}
 }
 
+// apiBodies are the JSON request bodies and the Go types the server
+// decodes them into (strictly: internal/strictjson).
+var apiBodies = []struct {
+	method, path string
+	typ          any
+}{
+	{"post", "/v1/parties", raapi.PartyBody{}},
+	{"post", "/v1/parties/{id}/status", raapi.PartyStatusBody{}},
+	{"post", "/v1/users", raapi.UserBody{}},
+	{"post", "/v1/officers", raapi.OfficerBody{}},
+	{"post", "/v1/officers/{id}/credential", raapi.CredentialBody{}},
+	{"post", "/v1/enroll", raapi.EnrolBody{}},
+	{"post", "/v1/revoke", raapi.RevokeBody{}},
+	{"post", "/v1/solr-events", raapi.DeclareBody{}},
+	{"post", "/v1/solr-events/{id}/close", raapi.CloseBody{}},
+	{"post", "/v1/adt", raapi.AdtBody{}},
+	{"post", "/v1/devices", raapi.DevicesBody{}},
+	{"put", "/v1/policy/allow-lists/{role}", raapi.AllowListBody{}},
+}
+
+// TestOpenAPIBodiesMatchTheirGoTypes: every JSON request body in
+// openapi.yaml has its Go type (apiBodies), and they agree as answers do
+// (TestOpenAPIAnswersMatchTheirGoTypes).
+func TestOpenAPIBodiesMatchTheirGoTypes(t *testing.T) {
+	t.Parallel()
+	d := loadOpenAPI(t)
+	body := func(method, path string) map[string]any {
+		paths, _ := d.root["paths"].(map[string]any)
+		p, _ := paths[path].(map[string]any)
+		op, _ := p[method].(map[string]any)
+		rb, _ := op["requestBody"].(map[string]any)
+		content, _ := rb["content"].(map[string]any)
+		c, _ := content["application/json"].(map[string]any)
+		s, _ := c["schema"].(map[string]any)
+		return s
+	}
+	listed := map[string]bool{}
+	for _, b := range apiBodies {
+		listed[b.method+" "+b.path] = true
+		s := body(b.method, b.path)
+		if s == nil {
+			t.Errorf("openapi.yaml documents no JSON body for %s %s", strings.ToUpper(b.method), b.path)
+			continue
+		}
+		typ := reflect.TypeOf(b.typ)
+		var errs []string
+		d.compare(t, typ.Name(), s, typ, &errs)
+		d.decodeInstance(t, s, typ, &errs)
+		for _, e := range errs {
+			t.Error(e)
+		}
+	}
+	paths, _ := d.root["paths"].(map[string]any)
+	for path, p := range paths {
+		for method := range p.(map[string]any) {
+			if body(method, path) != nil && !listed[method+" "+path] {
+				t.Errorf("openapi.yaml: %s %s takes a JSON body that no Go type is checked against: add it to apiBodies", method, path)
+			}
+		}
+	}
+}
+
 // TestOpenAPIEnumsHoldEveryValue: the enums of openapi.yaml hold every
 // value the RA gives the member.
 func TestOpenAPIEnumsHoldEveryValue(t *testing.T) {
