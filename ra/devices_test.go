@@ -120,3 +120,104 @@ func TestImportDeviceRegistrations(t *testing.T) {
 	}
 	t.Fatal("device not in the bundle")
 }
+
+// TestImportChangeOfSupplierAndRemoval (issue 16): a change of supplier
+// with a future effective_from leaves the old supplier registered until
+// then and the new one from then (in the bundle the verifier reads); one
+// across capacities is refused; "-" ends a registration at effective_from;
+// a removals file removes a device at once or records when it leaves, an
+// unknown device refusing the whole file; re-importing the device keeps it.
+func TestImportChangeOfSupplierAndRemoval(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
+	gs := s.user("90-B3-D5-1F-30-06-00-03", s.otherSupplier, role.GasSupplier)
+	from := testStart.Add(24 * time.Hour).UTC()
+	at := from.Format(time.RFC3339)
+	h := devicefile.HeaderRegistrations + "\n"
+	device := func(id eui64.ID) (bundle.Device, bool) {
+		t.Helper()
+		b, err := s.svc.BuildBundle(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range b.Devices {
+			if d.Device == id {
+				return d, true
+			}
+		}
+		return bundle.Device{}, false
+	}
+	registrant := func(d bundle.Device, c policy.Capacity, when time.Time) eui64.ID {
+		who, _ := d.Registrant(c, when, policy.ImportSupplier)
+		return who
+	}
+	// devA: the network operator ed at once; then userIS to userIS2 from
+	// tomorrow.
+	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(h+s.devA.String()+","+s.userIS.String()+",1,,,"+ed.String()+",\n")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.svc.ImportDevices(ctx, s.admin, []byte(h+s.devA.String()+","+s.userIS2.String()+",1,,,,"+at+"\n"))
+	if err != nil || res.Changed != 1 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	d, _ := device(s.devA)
+	if got := registrant(d, policy.ImportSupplier, from.Add(-time.Second)); got != s.userIS {
+		t.Errorf("import supplier before the change: %s, want the old supplier %s (%+v)", got, s.userIS, d)
+	}
+	if got := registrant(d, policy.ImportSupplier, from); got != s.userIS2 {
+		t.Errorf("import supplier at the change: %s, want the new supplier %s (%+v)", got, s.userIS2, d)
+	}
+	if sup, _ := d.SupplierAt(testStart, policy.ImportSupplier); sup != s.userIS {
+		t.Errorf("supplier in force now: %s, want %s", sup, s.userIS)
+	}
+	// Across capacities (an electricity meter to a gas supplier) only at once.
+	_, err = s.svc.ImportDevices(ctx, s.admin, []byte(h+s.devB.String()+","+gs.String()+",2,,,,"+at+"\n"))
+	if CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("future change of supplier across capacities: %v, want %s at line 2", err, ErrDeviceFile)
+	}
+	// The network operator's registration ends tomorrow.
+	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(h+s.devA.String()+","+s.userIS2.String()+",1,,,-,"+at+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = device(s.devA)
+	if got := registrant(d, policy.NetworkOperator, from.Add(-time.Second)); got != ed {
+		t.Errorf("network operator before its end: %s, want %s (%+v)", got, ed, d)
+	}
+	if who, ok := d.Registrant(policy.NetworkOperator, from, policy.ImportSupplier); ok {
+		t.Errorf("network operator after its end: %s, want none (%+v)", who, d)
+	}
+	if got := registrant(d, policy.ImportSupplier, from); got != s.userIS2 {
+		t.Errorf("the supplier change was lost: %s at the change (%+v)", got, d)
+	}
+	// Removals: an unknown device refuses the whole file.
+	before := s.records(records.KindDevice)
+	rm := devicefile.HeaderRemovals + "\n" + s.devA.String() + "," + at + "\n" + s.devB.String() + ",\n"
+	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(rm+"00-DB-12-34-56-78-90-FF,\n")); CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), "line 4") {
+		t.Fatalf("removing an unknown device: %v, want %s at line 4", err, ErrDeviceFile)
+	}
+	if _, ok := device(s.devB); !ok || s.records(records.KindDevice) != before {
+		t.Fatal("a refused removals file removed something")
+	}
+	if res, err = s.svc.ImportDevices(ctx, s.admin, []byte(rm)); err != nil || res.Removed != 2 {
+		t.Fatalf("removals: %+v %v", res, err)
+	}
+	if _, ok := device(s.devB); ok || s.records(records.KindDevice) != before-1 {
+		t.Error("devB, removed at once, is still registered")
+	}
+	d, ok := device(s.devA)
+	if !ok || !d.Until.Equal(from) || d.RemovedAt(from.Add(-time.Second)) || !d.RemovedAt(from) {
+		t.Errorf("devA, removed tomorrow: %+v (in the bundle: %v)", d, ok)
+	}
+	if got := registrant(d, policy.ImportSupplier, from.Add(-time.Second)); got != s.userIS {
+		t.Errorf("devA before its removal: import supplier %s, want %s", got, s.userIS)
+	}
+	// Importing it again keeps it in the registry.
+	if res, err = s.svc.ImportDevices(ctx, s.admin, []byte(devicefile.Header+"\n"+s.devA.String()+","+s.userIS2.String()+",1\n")); err != nil || res.Changed != 1 {
+		t.Fatalf("re-import: %+v %v", res, err)
+	}
+	if d, _ = device(s.devA); !d.Until.IsZero() {
+		t.Errorf("re-imported device still leaves at %s", d.Until)
+	}
+}

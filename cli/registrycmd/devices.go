@@ -32,10 +32,13 @@ func DevicesCommand() *ucli.Command {
 or with the header
   device_eui64,supplier_user_id,smets,export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from
 to register the device's other registrants too (ES export supplier, RSA supplier agent, ED or GT
-network operator; an empty cell leaves that registration as it is) from effective_from (RFC 3339;
-empty: at once). The verifier refuses (E4) a User's request to a device it is not registered for in
-its role's capacity (docs/policy.md). An error names the line, and nothing is imported unless every
-line is good.
+network operator; an empty cell leaves that registration as it is; "-" ends it) from effective_from
+(RFC 3339; empty: at once). A change of supplier_user_id takes effect at effective_from too: the old
+supplier stays registered until then (both suppliers of one role). With the header
+  device_eui64,effective_to
+each registered device leaves the registry at effective_to (empty: at once). The verifier refuses
+(E4) a User's request to a device it is not registered for in its role's capacity at the request's
+time (docs/policy.md). An error names the line, and nothing is imported unless every line is good.
 
 Example:
    smki devices import scenario/devices.csv`,
@@ -52,6 +55,10 @@ Example:
 					return verb.Call(c, func(cl *raclient.Client) (ra.ImportResult, error) {
 						return cl.ImportDevices(c.Context, data)
 					}, func(res ra.ImportResult) error {
+						if res.Removed > 0 {
+							_, err := fmt.Fprintf(c.App.Writer, "imported %d device(s): %d removed (or leaving at effective_to)\n", res.Devices, res.Removed)
+							return err
+						}
 						_, err := fmt.Fprintf(c.App.Writer, "imported %d device(s): %d new, %d changed\n", res.Devices, res.Added, res.Changed)
 						return err
 					})

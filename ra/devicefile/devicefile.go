@@ -32,8 +32,18 @@ const Header = "device_eui64,supplier_user_id,smets"
 // operator (ED or GT), each optional (an empty cell leaves that
 // registration as it is), and effective_from, when they take effect
 // (RFC 3339; empty: at once, replacing earlier registrations in the same
-// capacity). The supplier_user_id column takes effect at once either way.
+// capacity). A cell of "-" ends the registration in that capacity at
+// effective_from. A change of the supplier_user_id takes effect at
+// effective_from too (the old supplier stays registered until then).
 const HeaderRegistrations = Header + ",export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from"
+
+// HeaderRemovals is the first line of a device file that removes devices
+// from the registry: each line a registered device and effective_to, when
+// it leaves (RFC 3339; empty: at once).
+const HeaderRemovals = "device_eui64,effective_to"
+
+// EndRegistration is the cell that ends a registration (HeaderRegistrations).
+const EndRegistration = "-"
 
 // capacities are the capacities of the extra columns, in order.
 var capacities = [3]policy.Capacity{policy.ExportSupplier, policy.SupplierAgent, policy.NetworkOperator}
@@ -47,7 +57,13 @@ type Row struct {
 	Device        eui64.ID
 	SupplierUser  eui64.ID
 	SMETS         int
-	Registrations []bundle.Registration // from the extra columns, if any
+	Registrations []bundle.Registration // from the extra columns, if any; a zero User ends the capacity
+	// EffectiveFrom is the row's effective_from (HeaderRegistrations),
+	// zero when empty.
+	EffectiveFrom time.Time
+	// Remove: a HeaderRemovals row, the device leaving the registry at
+	// EffectiveFrom (zero: at once); SupplierUser and SMETS are unset.
+	Remove bool
 }
 
 // Parse strictly parses a device file: the header line exactly
@@ -55,7 +71,8 @@ type Row struct {
 // with the header's fields (LF or CRLF; a final newline is optional; no
 // blank lines, quotes or extra fields), non-zero EUI-64s, smets 1 or 2,
 // no device twice; with registrations, each extra user empty or a
-// non-zero EUI-64 and effective_from empty or RFC 3339. The error
+// non-zero EUI-64 (or "-", EndRegistration) and effective_from empty or
+// RFC 3339; with removals, effective_to empty or RFC 3339. The error
 // (ErrMalformed) names the first bad line.
 func Parse(data []byte) ([]Row, error) {
 	bad := func(line int, format string, a ...any) error {
@@ -74,8 +91,10 @@ func Parse(data []byte) ([]Row, error) {
 	case Header:
 	case HeaderRegistrations:
 		fields = 7
+	case HeaderRemovals:
+		fields = 2
 	default:
-		return nil, bad(1, "header %q, want %q or %q", lines[0], Header, HeaderRegistrations)
+		return nil, bad(1, "header %q, want %q, %q or %q", lines[0], Header, HeaderRegistrations, HeaderRemovals)
 	}
 	out := make([]Row, 0, len(lines)-1)
 	seen := make(map[eui64.ID]int, len(lines)-1)
@@ -90,6 +109,20 @@ func Parse(data []byte) ([]Row, error) {
 		if err != nil || dev.IsZero() {
 			return nil, bad(n, "device_eui64 %q is not a non-zero EUI-64", f[0])
 		}
+		if prev, dup := seen[dev]; dup {
+			return nil, bad(n, "device %s already on line %d", dev, prev)
+		}
+		seen[dev] = n
+		if fields == 2 {
+			row := Row{Line: n, Device: dev, Remove: true}
+			if f[1] != "" {
+				if row.EffectiveFrom, err = parseTime(f[1]); err != nil {
+					return nil, bad(n, "effective_to %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", f[1])
+				}
+			}
+			out = append(out, row)
+			continue
+		}
 		sup, err := eui64.Parse(f[1])
 		if err != nil || sup.IsZero() {
 			return nil, bad(n, "supplier_user_id %q is not a non-zero EUI-64", f[1])
@@ -98,22 +131,22 @@ func Parse(data []byte) ([]Row, error) {
 		if err != nil || (smets != 1 && smets != 2) || len(f[2]) != 1 {
 			return nil, bad(n, "smets %q, want 1 or 2", f[2])
 		}
-		if prev, dup := seen[dev]; dup {
-			return nil, bad(n, "device %s already on line %d", dev, prev)
-		}
-		seen[dev] = n
 		row := Row{Line: n, Device: dev, SupplierUser: sup, SMETS: smets}
 		if fields == 7 {
 			var from time.Time
 			if f[6] != "" {
-				if from, err = time.Parse(time.RFC3339, f[6]); err != nil {
+				if from, err = parseTime(f[6]); err != nil {
 					return nil, bad(n, "effective_from %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", f[6])
 				}
-				from = from.UTC()
 			}
+			row.EffectiveFrom = from
 			for i, c := range capacities {
 				cell := f[3+i]
 				if cell == "" {
+					continue
+				}
+				if cell == EndRegistration {
+					row.Registrations = append(row.Registrations, bundle.Registration{Capacity: c, From: from})
 					continue
 				}
 				u, err := eui64.Parse(cell)
@@ -129,4 +162,9 @@ func Parse(data []byte) ([]Row, error) {
 		return nil, bad(2, "no devices")
 	}
 	return out, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	return t.UTC(), err
 }

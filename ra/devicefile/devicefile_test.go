@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/eui64"
 )
@@ -63,6 +64,7 @@ func TestParseDeviceRegistrations(t *testing.T) {
 		{"bad user", h + d1 + "," + u + ",2,x,,,\n", 0, "line 2"},
 		{"zero user", h + d1 + "," + u + ",2,,00-00-00-00-00-00-00-00,,\n", 0, "line 2"},
 		{"three fields", h + d1 + "," + u + ",2\n", 0, "line 2"},
+		{"end a registration", h + d1 + "," + u + ",2,-,,,2026-01-01T00:00:00Z\n", 1, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,12 +83,45 @@ func TestParseDeviceRegistrations(t *testing.T) {
 	}
 }
 
+// TestParseDeviceRemovals: the removals header, effective_to empty or RFC
+// 3339, and the "-" cell that ends a registration at effective_from.
+func TestParseDeviceRemovals(t *testing.T) {
+	t.Parallel()
+	const d1, d2, u = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A1", "90-B3-D5-1F-30-01-00-01"
+	rows, err := Parse([]byte(HeaderRemovals + "\n" + d1 + ",\n" + d2 + ",2026-01-01T01:00:00+01:00\n"))
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("got %+v, %v", rows, err)
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !rows[0].Remove || !rows[0].EffectiveFrom.IsZero() || !rows[1].Remove || !rows[1].EffectiveFrom.Equal(at) || rows[1].EffectiveFrom.Location() != time.UTC {
+		t.Fatalf("rows %+v", rows)
+	}
+	for name, file := range map[string]string{
+		"bad time":   HeaderRemovals + "\n" + d1 + ",soon\n",
+		"twice":      HeaderRemovals + "\n" + d1 + ",\n" + d1 + ",\n",
+		"3 fields":   HeaderRemovals + "\n" + d1 + "," + u + ",2\n",
+		"no devices": HeaderRemovals + "\n",
+	} {
+		if _, err := Parse([]byte(file)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: got %v, want %v", name, err, ErrMalformed)
+		}
+	}
+	rows, err = Parse([]byte(HeaderRegistrations + "\n" + d1 + "," + u + ",2,,-,,2026-01-01T00:00:00Z\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rows[0].Registrations; len(r) != 1 || !r[0].User.IsZero() || r[0].Capacity != "supplier_agent" || !r[0].From.Equal(at) || !rows[0].EffectiveFrom.Equal(at) {
+		t.Fatalf("end of registration parsed as %+v", rows[0])
+	}
+}
+
 // FuzzParseDevices: never panics; success means every row is well formed
 // and unique.
 func FuzzParseDevices(f *testing.F) {
 	f.Add([]byte(Header + "\n00-DB-12-34-56-78-90-A0,90-B3-D5-1F-30-01-00-01,1\n"))
 	f.Add([]byte(Header + "\r\n00DB1234567890A1,90B3D51F30010001,2"))
 	f.Add([]byte(Header + "\n,,\n"))
+	f.Add([]byte(HeaderRemovals + "\n00-DB-12-34-56-78-90-A0,2026-01-01T00:00:00Z\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rows, err := Parse(data)
 		if err != nil {
@@ -97,7 +132,11 @@ func FuzzParseDevices(f *testing.F) {
 		}
 		seen := map[eui64.ID]bool{}
 		for _, r := range rows {
-			if r.Device.IsZero() || r.SupplierUser.IsZero() || (r.SMETS != 1 && r.SMETS != 2) || seen[r.Device] {
+			bad := r.SupplierUser.IsZero() || (r.SMETS != 1 && r.SMETS != 2)
+			if r.Remove {
+				bad = !r.SupplierUser.IsZero() || r.SMETS != 0 || len(r.Registrations) != 0
+			}
+			if r.Device.IsZero() || bad || seen[r.Device] {
 				t.Fatalf("accepted bad row %+v", r)
 			}
 			seen[r.Device] = true

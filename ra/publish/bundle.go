@@ -129,7 +129,7 @@ func (p *Publisher) Bundle(ctx context.Context) (*bundle.Bundle, error) {
 			return err
 		}
 		for _, d := range devs {
-			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations})
+			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations, Until: d.Until})
 		}
 		return bundleCertificates(tx, b)
 	})

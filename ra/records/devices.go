@@ -22,10 +22,15 @@ import (
 // endian), then the importing officer's ID; with registrations, a NUL
 // (never in an officer ID, so older records without it read the same)
 // and per registration its capacity's index in policy.Capacities (1
-// byte), its user (8) and its From in Unix nanoseconds (8; 0 for none).
+// byte), its user (8) and its From in Unix nanoseconds (8; 0 for none);
+// Until, if set, as one more such entry with capacity byte untilMark.
 const deviceRecordFixed = 8 + 8 + 1 + 8
 
 const deviceRegistrationSize = 1 + 8 + 8
+
+// untilMark in a registration's capacity byte marks Device.Until (its
+// time in the From field, the user zero): older records never have it.
+const untilMark = 0xFF
 
 func EncodeDevice(d Device) []byte {
 	b := make([]byte, 0, deviceRecordFixed+len(d.ImportedBy)+1+len(d.Registrations)*deviceRegistrationSize)
@@ -34,10 +39,15 @@ func EncodeDevice(d Device) []byte {
 	b = append(b, byte(d.SMETS))
 	b = binary.BigEndian.AppendUint64(b, uint64(d.ImportedAt.UnixNano()))
 	b = append(b, d.ImportedBy...)
-	if len(d.Registrations) == 0 {
+	if len(d.Registrations) == 0 && d.Until.IsZero() {
 		return b
 	}
 	b = append(b, 0)
+	if !d.Until.IsZero() {
+		b = append(b, untilMark)
+		b = append(b, make([]byte, 8)...)
+		b = binary.BigEndian.AppendUint64(b, uint64(d.Until.UnixNano()))
+	}
 	for _, r := range d.Registrations {
 		b = append(b, byte(slices.Index(policy.Capacities(), r.Capacity)))
 		b = append(b, r.User[:]...)
@@ -72,6 +82,10 @@ func DecodeDevice(b []byte) (Device, error) {
 	}
 	caps := policy.Capacities()
 	for ; len(regs) > 0; regs = regs[deviceRegistrationSize:] {
+		if regs[0] == untilMark {
+			d.Until = time.Unix(0, int64(binary.BigEndian.Uint64(regs[9:17]))).UTC()
+			continue
+		}
 		if int(regs[0]) >= len(caps) {
 			return d, fmt.Errorf("%w: device record with capacity %d", raerr.ErrInternal, regs[0])
 		}

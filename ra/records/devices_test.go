@@ -20,6 +20,10 @@ func TestDeviceRecordRoundTrip(t *testing.T) {
 		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A1"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 2, ImportedBy: "admin", ImportedAt: at,
 			Registrations: []bundle.Registration{{Capacity: policy.NetworkOperator, User: eui64.MustParse("90-B3-D5-1F-30-05-00-01")},
 				{Capacity: policy.SupplierAgent, User: eui64.MustParse("90-B3-D5-1F-30-05-00-02"), From: at}}},
+		// Leaving the registry, with and without registrations, one of them ended.
+		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A2"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 2, ImportedBy: "admin", ImportedAt: at, Until: at},
+		{Device: eui64.MustParse("00-DB-12-34-56-78-90-A3"), SupplierUser: eui64.MustParse("90-B3-D5-1F-30-01-00-01"), SMETS: 1, ImportedBy: "admin", ImportedAt: at, Until: at.Add(time.Hour),
+			Registrations: []bundle.Registration{{Capacity: policy.NetworkOperator, From: at}}},
 	} {
 		got, err := DecodeDevice(EncodeDevice(d))
 		if err != nil || !reflect.DeepEqual(got, d) {

@@ -112,6 +112,9 @@ type Device struct {
 	// Registrations are the device's other registrants (export supplier,
 	// supplier agent, network operator), each from its effective time.
 	Registrations []bundle.Registration `json:"registrations,omitempty"`
+	// Until is when the device leaves the registry (a removals file with
+	// a future effective_to); zero while it stays.
+	Until time.Time `json:"until,omitzero"`
 }
 
 // AllowList is a stored allow-list override of one User Role.

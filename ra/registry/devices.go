@@ -22,6 +22,7 @@ type ImportResult struct {
 	Devices int `json:"devices"` // lines imported
 	Added   int `json:"added"`   // devices not registered before
 	Changed int `json:"changed"` // devices whose supplier or SMETS changed
+	Removed int `json:"removed"` // devices removed, or given the time they leave (removals file)
 }
 
 // ImportDevices registers every device of a device file in one
@@ -31,7 +32,10 @@ type ImportResult struct {
 // (policy.DefaultDeviceRules: ES export supplier, RSA supplier agent, ED
 // or GT network operator), else the error names the line. A device
 // already registered is re-registered (change of supplier); its other
-// registrations merge (mergeRegistrations).
+// registrations merge (mergeRegistrations). A change of supplier with a
+// future effective_from keeps the old supplier registered until then
+// (supplierChange). A removals file removes each device (it must be
+// registered) at once, or records when it leaves (Device.Until).
 func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (ImportResult, error) {
 	rows, err := devicefile.Parse(data)
 	if err != nil {
@@ -48,6 +52,13 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 		registrants := map[string]error{}
 		now := s.now().UTC()
 		for _, r := range rows {
+			if r.Remove {
+				if err := removeDevice(tx, r, me.ID, now); err != nil {
+					return "", err
+				}
+				res.Removed++
+				continue
+			}
 			serr, ok := suppliers[r.SupplierUser]
 			if !ok {
 				serr = checkSupplierUser(tx, r.SupplierUser)
@@ -57,6 +68,9 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 				return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, serr)
 			}
 			for _, reg := range r.Registrations {
+				if reg.User.IsZero() {
+					continue // "-": the registration ends
+				}
 				k := string(reg.Capacity) + "/" + reg.User.String()
 				rerr, ok := registrants[k]
 				if !ok {
@@ -72,14 +86,25 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 			if err != nil && !notFound {
 				return "", err
 			}
-			regs, err := mergeRegistrations(old.Registrations, r.Registrations, now)
+			add := slices.Clone(r.Registrations)
+			for i := range add {
+				if add[i].User.IsZero() && add[i].From.IsZero() {
+					add[i].From = now // "-" with no effective_from: ended at once
+				}
+			}
+			if !notFound && old.SupplierUser != r.SupplierUser {
+				if add, err = supplierChange(tx, old, r, add, now); err != nil {
+					return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, err)
+				}
+			}
+			regs, err := mergeRegistrations(old.Registrations, add, now)
 			if err != nil {
 				return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, err)
 			}
 			switch {
 			case notFound:
 				res.Added++
-			case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS || !slices.Equal(old.Registrations, regs):
+			case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS || !slices.Equal(old.Registrations, regs) || !old.Until.IsZero():
 				res.Changed++
 			}
 			d := records.Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now, Registrations: regs}
@@ -87,12 +112,90 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 				return "", fmt.Errorf("%w: device %s: %w", raerr.ErrInternal, r.Device, err)
 			}
 		}
-		return fmt.Sprintf("devices=%d added=%d changed=%d", res.Devices, res.Added, res.Changed), nil
+		return fmt.Sprintf("devices=%d added=%d changed=%d removed=%d", res.Devices, res.Added, res.Changed, res.Removed), nil
 	})
 	if err != nil {
 		return ImportResult{}, err
 	}
 	return res, nil
+}
+
+// removeDevice applies one line of a removals file: the device must be
+// registered; it is deleted at once when effective_to is empty or not
+// after now, else it keeps its registrations until then (Until).
+func removeDevice(tx store.Tx, r devicefile.Row, by string, now time.Time) error {
+	old, err := records.GetDevice(tx, r.Device)
+	if records.IsNotFound(err) {
+		return fmt.Errorf("%w: line %d: device %s is not registered", raerr.ErrDeviceFile, r.Line, r.Device)
+	}
+	if err != nil {
+		return err
+	}
+	if !r.EffectiveFrom.After(now) {
+		if err := tx.DeleteRecord(records.KindDevice, r.Device.String()); err != nil {
+			return fmt.Errorf("%w: device %s: %w", raerr.ErrInternal, r.Device, err)
+		}
+		return nil
+	}
+	old.Until, old.ImportedBy, old.ImportedAt = r.EffectiveFrom, by, now
+	if err := tx.PutRecord(records.KindDevice, r.Device.String(), records.EncodeDevice(old)); err != nil {
+		return fmt.Errorf("%w: device %s: %w", raerr.ErrInternal, r.Device, err)
+	}
+	return nil
+}
+
+// supplierChange adds to add what a change of the device's supplier user
+// (old.SupplierUser to r.SupplierUser) needs besides the new
+// supplier_user. With an effective_from after now, the old supplier stays
+// the registrant in its capacity until then: an entry for it (when the
+// device has none in that capacity yet, the supplier_user having stood
+// for it) and the new supplier's from effective_from; both suppliers must
+// register in one capacity (the device is one fuel's meter). At once, an
+// entry for the new supplier from now overrides any stored in its
+// capacity (a pending change among them), and the old capacity, if
+// another, ends now.
+func supplierChange(tx store.Tx, old records.Device, r devicefile.Row, add []bundle.Registration, now time.Time) ([]bundle.Registration, error) {
+	capNew, err := supplierCapacity(tx, r.SupplierUser)
+	if err != nil {
+		return nil, err
+	}
+	capOld, err := supplierCapacity(tx, old.SupplierUser)
+	if err != nil {
+		capOld = capNew // the old supplier user is gone: nothing of it to keep
+	}
+	has := func(c policy.Capacity) bool {
+		return slices.ContainsFunc(old.Registrations, func(g bundle.Registration) bool { return g.Capacity == c })
+	}
+	if r.EffectiveFrom.After(now) {
+		if capOld != capNew {
+			return nil, fmt.Errorf("a change of supplier from %s (%s) to %s (%s) at a future effective_from must stay in one capacity",
+				old.SupplierUser, capOld, r.SupplierUser, capNew)
+		}
+		if !has(capOld) {
+			add = append(add, bundle.Registration{Capacity: capOld, User: old.SupplierUser})
+		}
+		return append(add, bundle.Registration{Capacity: capNew, User: r.SupplierUser, From: r.EffectiveFrom}), nil
+	}
+	if has(capNew) {
+		add = append(add, bundle.Registration{Capacity: capNew, User: r.SupplierUser, From: now})
+	}
+	if capOld != capNew && has(capOld) {
+		add = append(add, bundle.Registration{Capacity: capOld, From: now})
+	}
+	return add, nil
+}
+
+// supplierCapacity is the capacity supplier user id registers in.
+func supplierCapacity(tx store.Tx, id eui64.ID) (policy.Capacity, error) {
+	u, err := tx.GetUser(id.String())
+	if err != nil {
+		return "", err
+	}
+	c, ok := policy.DefaultDeviceRules().CapacityOf(role.UserRole(u.Role))
+	if !ok {
+		return "", fmt.Errorf("user %s has User Role %s, which registers in no capacity", id, u.Role)
+	}
+	return c, nil
 }
 
 func checkSupplierUser(tx store.Tx, id eui64.ID) error {
