@@ -2,6 +2,7 @@ package solr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,19 +27,29 @@ type Locker interface {
 }
 
 // RunScheduler calls RunDue every period until ctx ends, logging failures
-// (the next tick retries: nothing of a failed job was kept).
+// (the next tick retries: nothing of a failed job was kept). A job due
+// before the next tick is run at its due time, not up to a period late
+// (issue 13: a scheduled SoLR revocation within 5 s of its due time).
 func (s *Service) RunScheduler(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
-		if err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
+		next, err := s.runDue(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.env.Log.LogAttrs(ctx, slog.LevelError, "ra scheduler", slog.String("error", err.Error()))
 		}
+		wait := every
+		// Only a job due later than now counts: one already due (failed,
+		// waiting for its backoff) must not make the loop spin, nor a
+		// clock that stands still (tests) make it poll faster than 50/s.
+		if d := next.Sub(s.env.Now()); !next.IsZero() && d > 0 && d < wait {
+			wait = max(d+time.Millisecond, 20*time.Millisecond)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
@@ -52,20 +63,27 @@ func (s *Service) RunScheduler(ctx context.Context, every time.Duration) {
 // runs concurrently, and a crash loses nothing (the job stays pending).
 // It returns the first error; later jobs are still attempted.
 func (s *Service) RunDue(ctx context.Context) error {
+	_, err := s.runDue(ctx)
+	return err
+}
+
+// runDue is RunDue, also returning when the first job not yet due is due
+// (zero: none pending, or this instance does not run scheduled work).
+func (s *Service) runDue(ctx context.Context) (next time.Time, err error) {
 	if s.env.Locker != nil {
 		release, ok, err := s.env.Locker.TryLock(ctx)
 		if err != nil {
-			return fmt.Errorf("%w: scheduler lock: %w", raerr.ErrInternal, err)
+			return time.Time{}, fmt.Errorf("%w: scheduler lock: %w", raerr.ErrInternal, err)
 		}
 		if !ok {
-			return nil
+			return time.Time{}, nil
 		}
 		defer release()
 	}
 	now := s.env.Now().UTC()
 	var jobs []store.Record
 	var events []records.SoLREvent
-	err := s.env.Store().View(ctx, func(tx store.Tx) error {
+	err = s.env.Store().View(ctx, func(tx store.Tx) error {
 		var err error
 		if jobs, err = tx.ListRecords(records.KindSchedule, "", 0); err != nil {
 			return err
@@ -74,7 +92,7 @@ func (s *Service) RunDue(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%w: scheduler: %w", raerr.ErrInternal, err)
+		return time.Time{}, fmt.Errorf("%w: scheduler: %w", raerr.ErrInternal, err)
 	}
 	var first error
 	keep := func(err error) {
@@ -85,6 +103,10 @@ func (s *Service) RunDue(ctx context.Context) error {
 	for _, r := range jobs {
 		// Keys sort by due time, so the first job not yet due ends the pass.
 		if r.ID > scheduleKeyPrefix(now) {
+			var j records.Job
+			if json.Unmarshal(r.Value, &j) == nil {
+				next = j.DueAt
+			}
 			break
 		}
 		if !s.env.Backoff.Due(r.ID, now) {
@@ -102,7 +124,7 @@ func (s *Service) RunDue(ctx context.Context) error {
 			keep(s.closeEnded(ctx, e.ID, now))
 		}
 	}
-	return first
+	return next, first
 }
 
 // scheduleKeyPrefix is the greatest key prefix due at now.
