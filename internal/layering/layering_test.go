@@ -49,7 +49,9 @@ func TestImportRules(t *testing.T) {
 		{"ra/ownpki", true, []string{mod + "store*", "net/http"}},
 		{"ra/auditcheck", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "ca", "net/http"}},
 		// The RA's codes and its stored records sit below every RA package.
-		{"ra/raerr", false, []string{mod + "ra", mod + "ra/records", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
+		{"ra/raerr", false, []string{mod + "ra", mod + "ra/records", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient", mod + "ca", mod + "ra/ownpki"}},
+		// The CA's codes are values a client can know without linking the CA.
+		{"ca/caerr", false, []string{mod + "ca", mod + "ra*", mod + "store*", mod + "bundle*"}},
 		{"ra/records", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient"}},
 		{"ra/internal/feedhub", false, []string{mod + "ra", mod + "ra/raserver"}},
 		{"ra/publish", false, []string{mod + "ra", mod + "ra/raserver", mod + "ra/raapi", mod + "raclient", mod + "verifier*"}},

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/ra/raerr"
 	"log/slog"
 	"math/big"
 	"net"
@@ -23,7 +24,7 @@ import (
 )
 
 // ErrAccessCA is the code of every failure of the RA access CA.
-var ErrAccessCA = errors.New("E_RA_ACCESS_CA")
+var ErrAccessCA = raerr.ErrAccessCA
 
 // RAOrganisation is the O of the access root, of the RA server's
 // certificate and of an RA officer's (not a party officer's) credential.

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/ra/raerr"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 // an older smki cannot be migrated (the KMS is PKCS#11, which holds only keys
 // generated inside it) or does not belong where it lies. The message says
 // what the operator should do; nothing was changed.
-var ErrPlaintextKey = errors.New("E_RA_PLAINTEXT_KEY")
+var ErrPlaintextKey = raerr.ErrPlaintextKey
 
 // Keys is the key backend the RA's own private keys (access CA, system
 // signer) live in. *ca.KeyStore satisfies it: the RA uses the CA's, so

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/ra/raerr"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 )
 
 // ErrSigner is the code of every failure of the RA's system signer.
-var ErrSigner = errors.New("E_RA_SIGNER")
+var ErrSigner = raerr.ErrSigner
 
 // DefaultSystemID is the Entity ID of the RA's own signing certificate, as
 // DCC's own response signer (dSPXmlSign) uses in DCC's test material.

@@ -1,8 +1,9 @@
 // Package raerr owns the RA's refusals as values: the stable E_ codes
 // every RA error wraps (ErrForbidden, ErrNotFound, ...), their transport-
 // free Class, and CodeOf/ClassOf, which find the code of an error however
-// it was wrapped, including the codes of the packages the RA calls (ca,
-// store, bundle, the RA's own PKI). Codes are values: a message is never
+// it was wrapped, including the codes of the packages the RA calls (ca's,
+// by value from ca/caerr, store, bundle) and those of the RA's own PKI,
+// which it owns (ra/ownpki returns them). Codes are values: a message is never
 // parsed.
 //
 // It decides nothing and knows no transport: ra and its sub-packages

@@ -5,11 +5,10 @@ import (
 	"syscall"
 
 	"github.com/smki/smki/bundle"
-	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ca/caerr"
 	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/auditcheck"
 	"github.com/smki/smki/ra/devicefile"
-	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/store"
 )
 
@@ -62,6 +61,11 @@ var (
 	ErrPolicyInvalid = errors.New("E_RA_POLICY_INVALID") // allow-list names an unknown SRV or repeats one
 
 	ErrBackupUnsupported = errors.New("E_RA_BACKUP_UNSUPPORTED") // the store engine has no online backup (PostgreSQL: use pg_dump)
+
+	// The RA's own PKI (ra/ownpki returns these under the same names).
+	ErrSigner       = errors.New("E_RA_SIGNER")        // every failure of the RA's system signer
+	ErrAccessCA     = errors.New("E_RA_ACCESS_CA")     // every failure of the RA access CA
+	ErrPlaintextKey = errors.New("E_RA_PLAINTEXT_KEY") // an old plaintext key cannot be migrated (see ra/ownpki)
 )
 
 // Class is what kind of refusal an error is, independent of any
@@ -148,44 +152,44 @@ var codes = []struct {
 	{ErrDeviceFile, ClassInvalid},
 	{ErrPolicyInvalid, ClassInvalid},
 	{ErrBackupUnsupported, ClassConflict},
-	{ownpki.ErrSigner, ClassUnavailable},
-	{ca.ErrBadCSR, ClassInvalid},
-	{ca.ErrCSRNotCanonical, ClassInvalid},
-	{ca.ErrKeyAlgorithm, ClassInvalid},
-	{ca.ErrCSRSignature, ClassInvalid},
-	{ca.ErrSubjectField, ClassInvalid},
-	{ca.ErrTooLarge, ClassTooLarge},
-	{ca.ErrBadRequest, ClassInvalid},
-	{ca.ErrKeyReused, ClassConflict},
-	{ca.ErrNotFound, ClassNotFound},
-	{ca.ErrAlreadyRevoked, ClassConflict},
-	{ca.ErrBadReason, ClassInvalid},
-	{ca.ErrRootOffline, ClassConflict}, // this instance runs without the root key
+	{ErrSigner, ClassUnavailable},
+	{caerr.ErrBadCSR, ClassInvalid},
+	{caerr.ErrCSRNotCanonical, ClassInvalid},
+	{caerr.ErrKeyAlgorithm, ClassInvalid},
+	{caerr.ErrCSRSignature, ClassInvalid},
+	{caerr.ErrSubjectField, ClassInvalid},
+	{caerr.ErrTooLarge, ClassTooLarge},
+	{caerr.ErrBadRequest, ClassInvalid},
+	{caerr.ErrKeyReused, ClassConflict},
+	{caerr.ErrNotFound, ClassNotFound},
+	{caerr.ErrAlreadyRevoked, ClassConflict},
+	{caerr.ErrBadReason, ClassInvalid},
+	{caerr.ErrRootOffline, ClassConflict}, // this instance runs without the root key
 	{store.ErrNotFound, ClassNotFound},
 	{store.ErrExists, ClassConflict},
 	{store.ErrDuplicateKey, ClassConflict},
 	{store.ErrAlreadyRevoked, ClassConflict},
 	// The rest of the codes an RA call can carry, so that CodeOf knows
 	// every code by value and never reads a message.
-	{ownpki.ErrAccessCA, ClassInternal},
-	{ownpki.ErrPlaintextKey, ClassInternal},
+	{ErrAccessCA, ClassInternal},
+	{ErrPlaintextKey, ClassInternal},
 	{auditcheck.ErrAuditCheckpoint, ClassConflict},
 	{auditcheck.ErrCheckpointInvalid, ClassInvalid},
-	{ca.ErrUnknownProfile, ClassInvalid},
-	{ca.ErrLint, ClassInternal},
-	{ca.ErrNotInitialised, ClassInternal},
-	{ca.ErrAlreadyInitialised, ClassConflict},
-	{ca.ErrConfig, ClassInternal},
-	{ca.ErrKeyImportRefused, ClassInternal},
-	{ca.ErrSigning, ClassInternal},
-	{ca.ErrIntentSettled, ClassConflict},
-	{ca.ErrStore, ClassInternal},
-	{ca.ErrARLInvalid, ClassInvalid},
-	{ca.ErrARLIssuer, ClassInvalid},
-	{ca.ErrARLNumber, ClassInvalid},
-	{ca.ErrARLNotYetValid, ClassInvalid},
-	{ca.ErrARLExpired, ClassInvalid},
-	{ca.ErrARLIncomplete, ClassInvalid},
+	{caerr.ErrUnknownProfile, ClassInvalid},
+	{caerr.ErrLint, ClassInternal},
+	{caerr.ErrNotInitialised, ClassInternal},
+	{caerr.ErrAlreadyInitialised, ClassConflict},
+	{caerr.ErrConfig, ClassInternal},
+	{caerr.ErrKeyImportRefused, ClassInternal},
+	{caerr.ErrSigning, ClassInternal},
+	{caerr.ErrIntentSettled, ClassConflict},
+	{caerr.ErrStore, ClassInternal},
+	{caerr.ErrARLInvalid, ClassInvalid},
+	{caerr.ErrARLIssuer, ClassInvalid},
+	{caerr.ErrARLNumber, ClassInvalid},
+	{caerr.ErrARLNotYetValid, ClassInvalid},
+	{caerr.ErrARLExpired, ClassInvalid},
+	{caerr.ErrARLIncomplete, ClassInvalid},
 	{store.ErrDuplicateSerial, ClassConflict},
 	{store.ErrInvalid, ClassInvalid},
 	{store.ErrReadOnly, ClassConflict},
