@@ -26,7 +26,8 @@ import (
 // max-age ends no later than its nextUpdate; openssl ocsp and smki cert
 // status answer good, and after smki revoke they (and the repository)
 // answer revoked with the reason and time; smki repo mirror writes a tree
-// that a plain file server serves byte for byte as the live one.
+// that a plain file server serves byte for byte as the live one, and that
+// smki repo serve --dir serves with the live headers and 304s too.
 func TestRepositoryRevocationVisible(t *testing.T) {
 	t.Parallel()
 	openssl := need.Tool(t, "openssl", "openssl")
@@ -202,5 +203,42 @@ func TestRepositoryRevocationVisible(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(mirror, "repo", "certs", serial+".der")); err != nil || n < 11 {
 		t.Errorf("the mirror holds %d files and not the enrolled certificate (%v)", n, err)
+	}
+
+	// smki repo serve --dir serves the mirror with the live repository's
+	// bytes and headers, and 304 on the live ETag.
+	ready := filepath.Join(t.TempDir(), "ready")
+	ms := launchServer(t, exec.Command(smkiBin, "repo", "serve", "--dir", mirror, "--listen", "127.0.0.1:0", "--ready-file", ready), data, ready)
+	for _, p := range []string{"/repo/index.json", "/repo/ca/root.pem", "/repo/ca/issuing.der", "/repo/crl/orl.crl",
+		"/repo/certs/" + serial, "/repo/certs/" + serial + ".der", "/repo/certs/" + serial + ".json"} {
+		lc, lh, lb := curlGet(p)
+		resp, err := http.Get("http://" + ms.addr + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if lc != 200 || resp.StatusCode != 200 || !bytes.Equal(lb, mb) {
+			t.Errorf("repo serve --dir %s: HTTP %d (%d bytes), live %d (%d bytes)", p, resp.StatusCode, len(mb), lc, len(lb))
+		}
+		for _, k := range []string{"ETag", "Last-Modified", "Cache-Control", "Content-Type"} {
+			live, got := header(lh, k), resp.Header.Get(k)
+			if k == "Cache-Control" && p == "/repo/crl/orl.crl" {
+				live, got = live[:strings.Index(live, "max-age=")], got[:strings.Index(got, "max-age=")] // counts down
+			}
+			if live != got {
+				t.Errorf("repo serve --dir %s: %s %q, live %q", p, k, got, live)
+			}
+		}
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ms.addr+p, nil)
+		req.Header.Set("If-None-Match", header(lh, "ETag"))
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotModified {
+			t.Errorf("repo serve --dir %s with the live ETag: HTTP %d, want 304", p, resp.StatusCode)
+		}
 	}
 }

@@ -87,6 +87,7 @@ func Mirror(ctx context.Context, opts MirrorOptions) (MirrorStats, error) {
 	if err != nil {
 		return st, err
 	}
+	indexModified := m.lastModified
 	var want Index
 	if err := json.Unmarshal(indexBody, &want); err != nil {
 		return st, fmt.Errorf("%w: the repository's index.json does not parse: is %s an smki repository?", ErrMirror, m.base)
@@ -183,6 +184,13 @@ func Mirror(ctx context.Context, opts MirrorOptions) (MirrorStats, error) {
 	if err := m.write("index.json", indexBody); err != nil {
 		return st, err
 	}
+	// The file's time is the live index's Last-Modified, which a
+	// DirHandler serving the mirror gives in turn.
+	if !indexModified.IsZero() {
+		if err := os.Chtimes(filepath.Join(m.root, "index.json"), indexModified, indexModified); err != nil {
+			return st, fmt.Errorf("%w: dating index.json: %v", ErrMirror, err)
+		}
+	}
 	st.IssuanceSeq, st.RevocationSeq = want.IssuanceSeq, want.RevocationSeq
 	return st, nil
 }
@@ -192,6 +200,9 @@ type mirror struct {
 	base string
 	root string
 	st   *MirrorStats
+	// lastModified is the Last-Modified of the latest 200 answer (zero if
+	// it had none).
+	lastModified time.Time
 }
 
 // errAbsent: the repository answered 404 (a CRL not yet published).
@@ -281,6 +292,7 @@ func (m *mirror) get(ctx context.Context, name, etag string, limit int64) (body 
 			return nil, false, fmt.Errorf("%w: GET %s: over %d bytes", ErrMirror, u, limit)
 		}
 		m.st.Fetched++
+		m.lastModified, _ = http.ParseTime(resp.Header.Get("Last-Modified"))
 		return body, false, nil
 	}
 }

@@ -90,50 +90,43 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Store == nil || cfg.Root == nil || cfg.Issuing == nil {
 		return nil, fmt.Errorf("%w: Store, Root and Issuing are required", ErrConfig)
 	}
-	if cfg.Rate == 0 {
-		cfg.Rate = DefaultRate
-	}
-	if cfg.Burst == 0 {
-		cfg.Burst = DefaultBurst
-	}
-	if cfg.Burst < 0 || math.IsNaN(cfg.Rate) {
-		return nil, fmt.Errorf("%w: Burst %d, Rate %v", ErrConfig, cfg.Burst, cfg.Rate)
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	h := &Handler{cfg: cfg, now: cfg.Clock, log: cfg.Logger}
-	if cfg.Rate > 0 {
-		h.limit = newLimiter(cfg.Rate, cfg.Burst, cfg.Clock)
+	h := &Handler{cfg: cfg}
+	var err error
+	if h.limit, h.now, h.log, err = common(cfg.Rate, cfg.Burst, cfg.Clock, cfg.Logger); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
 
+// common checks and defaults what both handlers take: the rate limit,
+// the clock and the logger.
+func common(rate float64, burst int, clock func() time.Time, log *slog.Logger) (*limiter, func() time.Time, *slog.Logger, error) {
+	if rate == 0 {
+		rate = DefaultRate
+	}
+	if burst == 0 {
+		burst = DefaultBurst
+	}
+	if burst < 0 || math.IsNaN(rate) {
+		return nil, nil, nil, fmt.Errorf("%w: Burst %d, Rate %v", ErrConfig, burst, rate)
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var l *limiter
+	if rate > 0 {
+		l = newLimiter(rate, burst, clock)
+	}
+	return l, clock, log, nil
+}
+
 // ServeHTTP answers GET and HEAD under Prefix.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.limit != nil {
-		if ok, wait := h.limit.allow(r.RemoteAddr); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			writeError(w, http.StatusTooManyRequests, ErrRateLimited,
-				"too many requests from this address; wait as Retry-After says, or mirror the repository (smki repo mirror)")
-			return
-		}
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, ErrMethod, "the repository is read-only: use GET or HEAD")
-		return
-	}
-	if len(r.URL.RawQuery) > maxQuery {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, "query string too long")
-		return
-	}
-	p, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	p, ok := admit(w, r, h.limit)
 	if !ok {
-		h.notFound(w)
 		return
 	}
 	ctx := r.Context()
@@ -155,8 +148,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// admit applies what every repository request must pass (the rate limit,
+// GET or HEAD, a bounded query, a path under Prefix), answering the
+// request if it fails; it returns the path after Prefix.
+func admit(w http.ResponseWriter, r *http.Request, limit *limiter) (string, bool) {
+	if limit != nil {
+		if ok, wait := limit.allow(r.RemoteAddr); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+			writeError(w, http.StatusTooManyRequests, ErrRateLimited,
+				"too many requests from this address; wait as Retry-After says, or mirror the repository (smki repo mirror)")
+			return "", false
+		}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, ErrMethod, "the repository is read-only: use GET or HEAD")
+		return "", false
+	}
+	if len(r.URL.RawQuery) > maxQuery {
+		writeError(w, http.StatusBadRequest, ErrBadRequest, "query string too long")
+		return "", false
+	}
+	p, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if !ok {
+		writeError(w, http.StatusNotFound, ErrNotFound, notFoundMsg)
+		return "", false
+	}
+	return p, true
+}
+
+const (
+	notFoundMsg   = "no such repository path; GET " + Prefix + "index.json lists the layout"
+	crlAbsentMsg  = "the CA has not published this CRL yet; retry later"
+	badSerialMsg  = "a serial is lower-case hex without leading zeros (as the search lists them), e.g. " + Prefix + "certs/1a2b3c"
+	certAbsentMsg = "no certificate with serial %s was issued; search with " + Prefix + "certs?user=USER-ID"
+)
+
 func (h *Handler) notFound(w http.ResponseWriter) {
-	writeError(w, http.StatusNotFound, ErrNotFound, "no such repository path; GET "+Prefix+"index.json lists the layout")
+	writeError(w, http.StatusNotFound, ErrNotFound, notFoundMsg)
 }
 
 func (h *Handler) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
@@ -226,11 +255,21 @@ func (h *Handler) caCert(w http.ResponseWriter, r *http.Request, name string) {
 	if strings.HasPrefix(name, "issuing.") {
 		c = h.cfg.Issuing
 	}
-	body, ctype := c.Raw, "application/pkix-cert"
+	body := c.Raw
 	if strings.HasSuffix(name, ".pem") {
-		body, ctype = pemCert(c.Raw), "application/x-pem-file"
+		body = pemCert(c.Raw)
 	}
-	serve(w, r, body, ctype, c.NotBefore, maxAge(caMaxAge))
+	serveCACert(w, r, body, name, c.NotBefore)
+}
+
+// serveCACert serves a CA certificate (name ends .pem or .der): it may
+// be replaced at its URL (a new Issuing OCA), so caches check back daily.
+func serveCACert(w http.ResponseWriter, r *http.Request, body []byte, name string, notBefore time.Time) {
+	ctype := "application/pkix-cert"
+	if strings.HasSuffix(name, ".pem") {
+		ctype = "application/x-pem-file"
+	}
+	serve(w, r, body, ctype, notBefore, maxAge(caMaxAge))
 }
 
 func (h *Handler) crl(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) {
@@ -241,19 +280,24 @@ func (h *Handler) crl(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, ErrNotFound, "the CA has not published this CRL yet; retry later")
+		writeError(w, http.StatusNotFound, ErrNotFound, crlAbsentMsg)
 		return
 	}
 	if err != nil {
 		h.storeFailed(w, r, err)
 		return
 	}
-	// A cached copy must not outlive the CRL's own nextUpdate.
-	left := crl.NextUpdate.Sub(h.now())
+	serveCRL(w, r, crl.DER, crl.ThisUpdate, crl.NextUpdate, h.now())
+}
+
+// serveCRL serves a CRL: a cached copy must not outlive the CRL's own
+// nextUpdate.
+func serveCRL(w http.ResponseWriter, r *http.Request, der []byte, thisUpdate, nextUpdate, now time.Time) {
+	left := nextUpdate.Sub(now)
 	if left < 0 {
 		left = 0
 	}
-	serve(w, r, crl.DER, "application/pkix-crl", crl.ThisUpdate, maxAge(left))
+	serve(w, r, der, "application/pkix-crl", thisUpdate, maxAge(left))
 }
 
 // Cert is a certificate as the repository describes it in JSON.
@@ -307,17 +351,8 @@ func CanonicalSerial(s string) bool {
 }
 
 func (h *Handler) cert(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) {
-	serial, form := name, ""
-	if i := strings.LastIndexByte(name, '.'); i >= 0 {
-		serial, form = name[:i], name[i+1:]
-		if form != "pem" && form != "der" && form != "json" {
-			h.notFound(w)
-			return
-		}
-	}
-	if !CanonicalSerial(serial) {
-		writeError(w, http.StatusBadRequest, ErrBadRequest,
-			"a serial is lower-case hex without leading zeros (as the search lists them), e.g. "+Prefix+"certs/1a2b3c")
+	serial, form, ok := certName(w, name)
+	if !ok {
 		return
 	}
 	var c store.Certificate
@@ -327,33 +362,74 @@ func (h *Handler) cert(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, ErrNotFound, "no certificate with serial "+serial+" was issued; search with "+Prefix+"certs?user=USER-ID")
+		writeError(w, http.StatusNotFound, ErrNotFound, fmt.Sprintf(certAbsentMsg, serial))
 		return
 	}
 	if err != nil {
 		h.storeFailed(w, r, err)
 		return
 	}
-	if form == "" {
-		w.Header().Set("Vary", "Accept")
-		form = "pem"
-		if prefersDER(r.Header.Get("Accept")) {
-			form = "der"
-		}
-	}
+	form = negotiate(w, r, form)
 	switch form {
 	case "pem":
-		serve(w, r, pemCert(c.DER), "application/x-pem-file", c.IssuedAt, maxAge(certMaxAge)+", immutable")
+		serveCertBytes(w, r, pemCert(c.DER), form, c.IssuedAt)
 	case "der":
-		serve(w, r, c.DER, "application/pkix-cert", c.IssuedAt, maxAge(certMaxAge)+", immutable")
+		serveCertBytes(w, r, c.DER, form, c.IssuedAt)
 	case "json":
-		mod, cc := c.IssuedAt, "public, no-cache"
-		if c.Status == store.StatusRevoked {
-			// A revocation is final: the description no longer changes.
-			mod, cc = c.RevokedAt, maxAge(certMaxAge)
-		}
-		serve(w, r, jsonBody(describe(c)), "application/json", mod, cc)
+		d := describe(c)
+		serveCertJSON(w, r, jsonBody(d), d)
 	}
+}
+
+// certName splits certs/{name} into a canonical serial and a form ("pem",
+// "der", "json", or "" for none), answering the request if it is neither.
+func certName(w http.ResponseWriter, name string) (serial, form string, ok bool) {
+	serial = name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		serial, form = name[:i], name[i+1:]
+		if form != "pem" && form != "der" && form != "json" {
+			writeError(w, http.StatusNotFound, ErrNotFound, notFoundMsg)
+			return "", "", false
+		}
+	}
+	if !CanonicalSerial(serial) {
+		writeError(w, http.StatusBadRequest, ErrBadRequest, badSerialMsg)
+		return "", "", false
+	}
+	return serial, form, true
+}
+
+// negotiate picks the form of /repo/certs/{serial} without a suffix by
+// Accept (PEM unless DER is preferred); a suffix's form stands.
+func negotiate(w http.ResponseWriter, r *http.Request, form string) string {
+	if form != "" {
+		return form
+	}
+	w.Header().Set("Vary", "Accept")
+	if prefersDER(r.Header.Get("Accept")) {
+		return "der"
+	}
+	return "pem"
+}
+
+// serveCertBytes serves a certificate as PEM or DER: its bytes never
+// change once issued.
+func serveCertBytes(w http.ResponseWriter, r *http.Request, body []byte, form string, issuedAt time.Time) {
+	ctype := "application/x-pem-file"
+	if form == "der" {
+		ctype = "application/pkix-cert"
+	}
+	serve(w, r, body, ctype, issuedAt, maxAge(certMaxAge)+", immutable")
+}
+
+// serveCertJSON serves a certificate's description, body, which says d.
+func serveCertJSON(w http.ResponseWriter, r *http.Request, body []byte, d Cert) {
+	mod, cc := d.IssuedAt, "public, no-cache"
+	if d.Status == string(store.StatusRevoked) && d.RevokedAt != nil {
+		// A revocation is final: the description no longer changes.
+		mod, cc = *d.RevokedAt, maxAge(certMaxAge)
+	}
+	serve(w, r, body, "application/json", mod, cc)
 }
 
 // prefersDER reports whether an Accept header asks for DER
