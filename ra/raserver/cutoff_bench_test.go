@@ -12,9 +12,11 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/postgres"
 	"github.com/smki/smki/verifier"
 	"github.com/smki/smki/verifier/xmldsig"
 )
@@ -35,28 +37,42 @@ import (
 // (probe requests accepted after the approval returned; the goal is 0 but
 // a remote verifier needs one feed round trip), n-certs. "load" runs
 // issuance for another party (2 enrolling goroutines) throughout.
+// Each runs on bbolt and on PostgreSQL (a schema of its own; the
+// PostgreSQL half skips where no server answers, as pgtest says).
 // Run with -benchtime=1x.
 func BenchmarkSupplierCutOff(b *testing.B) {
-	for _, n := range []int{1000, 10000, 100000} {
-		for _, load := range []bool{false, true} {
-			name := fmt.Sprintf("n=%d/idle", n)
-			if load {
-				name = fmt.Sprintf("n=%d/load", n)
-			}
-			b.Run(name, func(b *testing.B) {
-				var cut, commit, deliver time.Duration
-				var late int64
-				for range b.N {
-					r := runCutOff(b, n, load)
-					cut, commit, deliver, late = cut+r.cutoff, commit+r.commit, deliver+r.deliver, late+r.late
+	engines := []struct {
+		name string
+		open func(b *testing.B) func(string) (store.Store, error)
+	}{
+		{"bolt", func(*testing.B) func(string) (store.Store, error) { return nil }},
+		{"postgres", func(b *testing.B) func(string) (store.Store, error) {
+			url := pgtest.SchemaURL(b)
+			return func(string) (store.Store, error) { return postgres.Open(context.Background(), url) }
+		}},
+	}
+	for _, eng := range engines {
+		for _, n := range []int{1000, 10000, 100000} {
+			for _, load := range []bool{false, true} {
+				name := fmt.Sprintf("%s/n=%d/idle", eng.name, n)
+				if load {
+					name = fmt.Sprintf("%s/n=%d/load", eng.name, n)
 				}
-				per := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(b.N) }
-				b.ReportMetric(per(cut), "cutoff-ms")
-				b.ReportMetric(per(commit), "commit-ms")
-				b.ReportMetric(per(deliver), "deliver-ms")
-				b.ReportMetric(float64(late)/float64(b.N), "accepted-after-commit")
-				b.ReportMetric(0, "ns/op")
-			})
+				b.Run(name, func(b *testing.B) {
+					var cut, commit, deliver time.Duration
+					var late int64
+					for range b.N {
+						r := runCutOff(b, eng.open(b), n, load)
+						cut, commit, deliver, late = cut+r.cutoff, commit+r.commit, deliver+r.deliver, late+r.late
+					}
+					per := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(b.N) }
+					b.ReportMetric(per(cut), "cutoff-ms")
+					b.ReportMetric(per(commit), "commit-ms")
+					b.ReportMetric(per(deliver), "deliver-ms")
+					b.ReportMetric(float64(late)/float64(b.N), "accepted-after-commit")
+					b.ReportMetric(0, "ns/op")
+				})
+			}
 		}
 	}
 }
@@ -68,13 +84,13 @@ type cutOffResult struct {
 
 var cutOffDevice = eui64.MustParse("00-DB-12-34-56-78-90-A1")
 
-func runCutOff(b *testing.B, n int, load bool) cutOffResult {
+func runCutOff(b *testing.B, open func(string) (store.Store, error), n int, load bool) cutOffResult {
 	b.StopTimer()
 	defer b.StartTimer()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const followers = 3
-	rig := newLatencyRigWith(b, ctx, followers, 2, func(bd *bundle.Bundle) {
+	rig := newLatencyRigOn(b, ctx, feedEnvOf(newEnvOn(b, true, open)), followers, 2, func(bd *bundle.Bundle) {
 		is := bd.Users[0] // the rig's IS user
 		bd.Parties = []bundle.Party{{ID: is.PartyID, Name: "Supplier A", Status: bundle.StatusActive}}
 		bd.Devices = []bundle.Device{{Device: cutOffDevice, SupplierUser: is.UserID, SMETS: 2}}

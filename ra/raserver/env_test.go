@@ -67,10 +67,17 @@ func newEnv(t testing.TB) *env { return newEnvSigner(t, false) }
 // system signer certified by the CA.
 func newSignedEnv(t testing.TB) *env { return newEnvSigner(t, true) }
 
-func newEnvSigner(t testing.TB, signed bool) *env {
+func newEnvSigner(t testing.TB, signed bool) *env { return newEnvOn(t, signed, nil) }
+
+// newEnvOn is newEnvSigner on the store open returns (given the env's
+// temp dir); nil open means bbolt in that dir.
+func newEnvOn(t testing.TB, signed bool, open func(dir string) (store.Store, error)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+	if open == nil {
+		open = func(dir string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "smki.db")) }
+	}
+	st, err := open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,13 @@ func newLatencyRig(tb testing.TB, ctx context.Context, followers, certs int) *la
 // bundle before it is signed.
 func newLatencyRigWith(tb testing.TB, ctx context.Context, followers, certs int, edit func(*bundle.Bundle)) *latencyRig {
 	tb.Helper()
-	f := newFeedEnv(tb)
+	return newLatencyRigOn(tb, ctx, newFeedEnv(tb), followers, certs, edit)
+}
+
+// newLatencyRigOn is newLatencyRigWith over the feedEnv f (of either
+// engine).
+func newLatencyRigOn(tb testing.TB, ctx context.Context, f *feedEnv, followers, certs int, edit func(*bundle.Bundle)) *latencyRig {
+	tb.Helper()
 	r := &latencyRig{f: f, certs: f.issue(tb, certs)}
 	ts := startServer(tb, f.env)
 	r.ts = ts
@@ -305,7 +311,12 @@ type feedEnv struct {
 
 func newFeedEnv(t testing.TB) *feedEnv {
 	t.Helper()
-	s := scenarioOf(newSignedEnv(t))
+	return feedEnvOf(newSignedEnv(t))
+}
+
+// feedEnvOf is the feed scenario over the signed env e.
+func feedEnvOf(e *env) *feedEnv {
+	s := scenarioOf(e)
 	return &feedEnv{scenario: s, roots: s.env.roots()}
 }
 
