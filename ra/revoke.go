@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/smki/smki/ca"
@@ -102,7 +101,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 			serials = append(serials, c.Serial)
 			res.Certificates = append(res.Certificates, certFrom(c, false))
 		}
-		detail := fmt.Sprintf("reason=%s count=%d serials=%s", ReasonName(req.Reason), len(serials), strings.Join(serials, ","))
+		detail := "reason=" + ReasonName(req.Reason) + " " + records.SerialsDetail(serials)
 		if dry {
 			detail = "dry-run " + detail
 		}

@@ -3,9 +3,12 @@ package ra
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -27,6 +30,53 @@ func TestParseReason(t *testing.T) {
 		if !errors.Is(err, tc.err) || (tc.err == nil && got != tc.want) {
 			t.Errorf("ParseReason(%q) = %d, %v; want %d, %v", tc.in, got, err, tc.want, tc.err)
 		}
+	}
+}
+
+// TestBulkRevocationAuditBounded: the audit record of a bulk revocation
+// holds the count and the digest of the sorted serials, not the list
+// (issue 20), and the digest is that of the revocation records committed
+// with it; the audit chain still verifies.
+func TestBulkRevocationAuditBounded(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	const n = records.AuditSerialsInline + 8
+	seedCerts(t, s.st, s.supplier.String(), n)
+	done, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{PartyID: s.supplier, Reason: 5, Yes: true})
+	if err != nil || len(done.Revocations) != n {
+		t.Fatalf("bulk: %d revocations, %v", len(done.Revocations), err)
+	}
+	var revoked []string
+	var entry store.AuditEntry
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		rs, err := tx.RevocationsSince(0, 0)
+		for _, r := range rs {
+			revoked = append(revoked, r.Serial)
+		}
+		all, aerr := tx.AuditEntries(1, 0)
+		for _, e := range all {
+			if e.Action == string(ActRevokeParty) && e.Result == "allowed" {
+				entry = e
+			}
+		}
+		return errors.Join(err, aerr)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revoked) != n {
+		t.Fatalf("%d revocation records, want %d", len(revoked), n)
+	}
+	want := fmt.Sprintf("count=%d serials_sha256=%s", n, records.SerialsDigest(revoked))
+	if !strings.Contains(entry.Detail, want) || strings.Contains(entry.Detail, "serials=") {
+		t.Fatalf("audit detail %q, want %q and no list", entry.Detail, want)
+	}
+	if len(entry.Detail) > 200 {
+		t.Fatalf("audit detail of %d bytes", len(entry.Detail))
+	}
+	if err := VerifyAudit(ctx, s.st); err != nil {
+		t.Fatal(err)
 	}
 }
 

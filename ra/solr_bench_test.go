@@ -223,7 +223,7 @@ func (e *env) certs(party interface{ String() string }, status store.CertStatus)
 // seedCerts stores n good certificates of party (placeholder DER; the
 // revocation reads only their records), with serials as the CA writes
 // them (no leading zero), in transactions of 1000.
-func seedCerts(b *testing.B, st store.Store, party string, n int) {
+func seedCerts(b testing.TB, st store.Store, party string, n int) {
 	b.Helper()
 	for done := 0; done < n; done += 1000 {
 		err := st.Update(context.Background(), func(tx store.Tx) error {

@@ -1,7 +1,12 @@
 package records
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/smki/smki/store"
 )
@@ -54,4 +59,38 @@ func LastAuditEntry(tx store.Tx) (store.AuditEntry, bool, error) {
 		}
 	}
 	return best, true, nil
+}
+
+// AuditSerialsInline is the most serials a revocation's audit detail
+// lists one by one; above it the detail carries only the count and the
+// digest (SerialsDetail).
+const AuditSerialsInline = 32
+
+// SerialsDetail is the part of a revocation's audit detail that names
+// what it revoked, bounded whatever the count (issue 20: 100,000 serials
+// made a 3.4 MB record): "count=N serials_sha256=H", H the SHA-256 (hex)
+// of the serials sorted and joined by "\n", then ", serials=a,b,..." in the
+// given order when N <= AuditSerialsInline. The full list is recoverable
+// from the revocation records committed in the same transaction (same
+// reason and time); SerialsDigest recomputes H from it.
+func SerialsDetail(serials []string) string {
+	d := "count=" + strconv.Itoa(len(serials)) + " serials_sha256=" + SerialsDigest(serials)
+	if len(serials) <= AuditSerialsInline {
+		d += " serials=" + strings.Join(serials, ",")
+	}
+	return d
+}
+
+// SerialsDigest is the SHA-256 (hex) of serials sorted and joined by
+// "\n" (the order they are given in does not matter).
+func SerialsDigest(serials []string) string {
+	sorted := slices.Sorted(slices.Values(serials))
+	h := sha256.New()
+	for i, s := range sorted {
+		if i > 0 {
+			h.Write([]byte{'\n'})
+		}
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

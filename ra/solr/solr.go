@@ -308,7 +308,7 @@ func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *records.SoLREvent
 	}
 	e.State, e.RevokedAt, e.Revoked = bundle.EventActive, &now, serials
 	_, err = tx.AppendAudit(s.env.Entry(actor, authz.ActRevokeFailed, "party:"+e.FailedParty.String(), "allowed",
-		fmt.Sprintf("event=%s reason=%s count=%d serials=%v", e.ID, records.ReasonName(ReasonCessation), len(serials), serials)))
+		fmt.Sprintf("event=%s reason=%s %s", e.ID, records.ReasonName(ReasonCessation), records.SerialsDetail(serials))))
 	return err
 }
 
