@@ -296,11 +296,12 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux.Handle("/console/", console.New(console.Config{Service: s.svc, CRLs: s.authority.CRLStatus, Logger: s.log}))
 	// OCSP (GET and POST /ocsp) for the Issuing OCA's certificates, from
 	// responses pre-signed by a delegated responder certificate this
-	// instance has issued for itself, and published in the store for
-	// smki repo serve; routed before the mux, whose path cleaning would
-	// corrupt base64 GET requests.
+	// instance has issued for itself, and, on PostgreSQL, published in the
+	// store for smki repo serve (which reads no bbolt file: there they
+	// would only grow it); routed before the mux, whose path cleaning
+	// would corrupt base64 GET requests.
 	if s.ocsp, err = ocsp.New(ctx, ocsp.Config{Store: s.st, Issuer: s.authority.Issuing(), Certifier: s.authority,
-		Name: ocspName(), Publish: true, Logger: s.log}); err != nil {
+		Name: ocspName(), Publish: s.spec.Engine == "postgres", Logger: s.log}); err != nil {
 		return nil, err
 	}
 	// Timeouts and the per-address cap (issue 12 finding 5, limits.go).
