@@ -4,24 +4,23 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/smki/smki/ca/profilename"
 	"github.com/smki/smki/role"
 )
 
-// Profile names an Organisation Certificate profile (DESIGN.md section 3).
-// The names are a contract shared with the RA's eligibility matrix and the CLI.
-type Profile string
+// Profile names an Organisation Certificate profile (owned by
+// ca/profilename, so that the wire can name one without linking the CA).
+type Profile = profilename.Profile
 
 // The user certificate profiles.
 const (
-	XMLSigning     Profile = "xml-signing"
-	DigitalSigning Profile = "digital-signing"
-	KeyAgreement   Profile = "key-agreement"
+	XMLSigning     = profilename.XMLSigning
+	DigitalSigning = profilename.DigitalSigning
+	KeyAgreement   = profilename.KeyAgreement
 )
 
-// DSPXMLSigning is the system profile of the RA/DCC's own signing key (OU=89
-// dSPXmlSign). It is issued only by IssueSystem and is deliberately not
-// returned by Profiles or ParseProfile, so user enrolment can never reach it.
-const DSPXMLSigning Profile = "dsp-xml-signing"
+// DSPXMLSigning is the system profile (see profilename.DSPXMLSigning).
+const DSPXMLSigning = profilename.DSPXMLSigning
 
 // Profile names of the CA certificates as recorded in the store.
 const (

@@ -57,15 +57,6 @@ func WalkAudit(ctx context.Context, st store.Store) (AuditReport, error) {
 	}
 }
 
-// AuditReport is the result of walking the audit chain.
-type AuditReport struct {
-	OK       bool   `json:"ok"`
-	Entries  uint64 `json:"entries"`             // entries verified before any break
-	Head     string `json:"head,omitempty"`      // hex hash of the last entry
-	BrokenAt uint64 `json:"broken_at,omitempty"` // first broken entry
-	Error    string `json:"error,omitempty"`
-}
-
 // VerifyAudit is VerifyAudit for an RA officer; the check itself is then
 // audited (after the walk, so it never verifies its own record).
 func (s *Service) VerifyAudit(ctx context.Context, a Actor) (AuditReport, error) {

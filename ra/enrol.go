@@ -16,39 +16,6 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// EnrolMode says how a CSR relates to the user's existing certificates.
-// All three go through the same checks (authz, eligibility, subject, key);
-// they differ only in what the key must be.
-type EnrolMode string
-
-// Enrolment modes.
-const (
-	// ModeEnrol: a new certificate for a key never certified before.
-	ModeEnrol EnrolMode = "enrol"
-	// ModeRenew: a new certificate for the key of Replaces (same user,
-	// same profile, not revoked).
-	ModeRenew EnrolMode = "renew"
-	// ModeRekey: a new certificate replacing Replaces with a key never
-	// certified before. Replaces is not revoked automatically: the officer
-	// revokes it (reason superseded) once the new one is installed.
-	ModeRekey EnrolMode = "rekey"
-)
-
-// EnrolRequest is a certificate request for one user.
-type EnrolRequest struct {
-	UserID   eui64.ID
-	Profile  ca.Profile
-	CSR      []byte // PEM or DER PKCS#10
-	Mode     EnrolMode
-	Replaces string // serial (hex) of the certificate renewed or re-keyed
-}
-
-// Issued is an issued certificate.
-type Issued struct {
-	Cert    CertInfo
-	CertPEM []byte
-}
-
 // enrolPlan is what the checks decided, for the CA.
 type enrolPlan struct {
 	user store.User
@@ -74,7 +41,7 @@ type enrolPlan struct {
 // records the certificate (stillActive), so a party declared failed
 // meanwhile gets no certificate its revocation could miss.
 func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued, error) {
-	if err := req.check(); err != nil {
+	if err := checkEnrol(req); err != nil {
 		return Issued{}, err
 	}
 	if req.Replaces != "" {
@@ -126,7 +93,7 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 	return Issued{Cert: certFrom(rec, false), CertPEM: records.PEMCert(cert.Raw)}, nil
 }
 
-func (r EnrolRequest) check() error {
+func checkEnrol(r EnrolRequest) error {
 	if err := checkEUI("user ID", r.UserID); err != nil {
 		return err
 	}

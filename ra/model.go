@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/internal/input"
@@ -12,40 +11,6 @@ import (
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
-
-// Party is a SEC Party as the API shows it.
-type Party struct {
-	ID        eui64.ID  `json:"id"`
-	Name      string    `json:"name"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// User is a User ID: an EUI-64 bound to one party and one User Role.
-type User struct {
-	ID        eui64.ID      `json:"id"`
-	PartyID   eui64.ID      `json:"party_id"`
-	Role      role.UserRole `json:"role"`
-	Name      string        `json:"name"`
-	Status    string        `json:"status"`
-	CreatedAt time.Time     `json:"created_at"`
-}
-
-// Officer is a person who acts for a party (sro, aro) or for the RA
-// (ra-operator, ra-approver, authority-liaison). PartyID is "" for RA officers.
-type Officer struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	PartyID     string    `json:"party_id,omitempty"`
-	Kind        string    `json:"kind"`
-	Status      string    `json:"status"`
-	CertSerial  string    `json:"cert_serial"`
-	AppointedBy string    `json:"appointed_by"`
-	CreatedAt   time.Time `json:"created_at"`
-	// CredentialExpires is when the officer's current credential expires
-	// (absent for officers appointed before smki recorded it).
-	CredentialExpires *time.Time `json:"credential_expires,omitempty"`
-}
 
 func partyFrom(p store.Party) Party {
 	id, _ := eui64.Parse(p.ID)

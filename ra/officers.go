@@ -14,21 +14,7 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// OfficerRequest asks for a new officer. PartyID is required for sro and
-// aro and must be zero for RA kinds. CSR, when given, is a PEM PKCS#10
-// request for a P-256 key the appointee generated (smki officer keygen):
-// the RA certifies that key and never sees a private key, so the officer
-// who appoints cannot act as the appointee. Its subject is ignored; the RA
-// names the certificate.
-type OfficerRequest struct {
-	ID      string   `json:"id"`
-	Name    string   `json:"name"`
-	Kind    string   `json:"kind"`
-	PartyID eui64.ID `json:"party_id"`
-	CSR     string   `json:"csr,omitempty"`
-}
-
-func (r OfficerRequest) check() (partyID string, err error) {
+func checkOfficerRequest(r OfficerRequest) (partyID string, err error) {
 	if err := checkOfficerID(r.ID); err != nil {
 		return "", err
 	}
@@ -56,7 +42,7 @@ func (r OfficerRequest) check() (partyID string, err error) {
 // certificate serial, never a key). WithOfficerCSRRequired refuses
 // requests without a CSR.
 func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerRequest) (Officer, ownpki.Credential, error) {
-	pid, err := req.check()
+	pid, err := checkOfficerRequest(req)
 	if err != nil {
 		return Officer{}, ownpki.Credential{}, err
 	}

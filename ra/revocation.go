@@ -1,24 +1,8 @@
 package ra
 
 import (
-	"time"
-
 	"github.com/smki/smki/store"
 )
-
-// Revocation is one committed revocation as the API answers it (snake_case
-// like every other answer; docs/api.md, openapi.yaml): its place in the
-// revocation sequence, the certificate and whose it was, the reason and
-// the time.
-type Revocation struct {
-	Seq       uint64    `json:"seq"`
-	Serial    string    `json:"serial"`
-	Issuer    string    `json:"issuer"`
-	UserID    string    `json:"user_id"`
-	PartyID   string    `json:"party_id"`
-	Reason    int       `json:"reason"`
-	RevokedAt time.Time `json:"revoked_at"`
-}
 
 // revocationsOf converts the store's records (whose field names are the
 // store's storage format, not the API's).
@@ -33,7 +17,7 @@ func revocationsOf(revs []store.Revocation) []Revocation {
 
 // revoked marks res's certificates with what revs committed, so that the
 // answer shows each certificate's new status, not the one it was selected in.
-func (res *RevokeResult) revoked(revs []store.Revocation) {
+func markRevoked(res *RevokeResult, revs []store.Revocation) {
 	by := make(map[string]int, len(res.Certificates))
 	for i, c := range res.Certificates {
 		by[c.Serial] = i

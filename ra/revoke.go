@@ -9,35 +9,12 @@ import (
 	"time"
 
 	"github.com/smki/smki/ca"
-	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
-// RevokeRequest selects certificates to revoke: exactly one of Serial,
-// UserID or PartyID.
-type RevokeRequest struct {
-	Serial  string
-	UserID  eui64.ID
-	PartyID eui64.ID
-	Reason  int
-	// Yes revokes a bulk selection (UserID or PartyID); without it a bulk
-	// request is a dry run that lists what it would revoke.
-	Yes bool
-	// DryRun makes a single-serial request list instead of revoke.
-	DryRun bool
-}
-
-// RevokeResult is what a revocation selected and, unless DryRun, revoked.
-type RevokeResult struct {
-	DryRun       bool         `json:"dry_run"`
-	Reason       int          `json:"reason"`
-	Certificates []CertInfo   `json:"certificates"`
-	Revocations  []Revocation `json:"revocations,omitempty"`
-}
-
-func (r RevokeRequest) scope() (Action, string, error) {
+func revokeScope(r RevokeRequest) (Action, string, error) {
 	n := 0
 	var act Action
 	var subject string
@@ -75,7 +52,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		}
 		req.Serial = n
 	}
-	act, subject, err := req.scope()
+	act, subject, err := revokeScope(req)
 	if err != nil {
 		return RevokeResult{}, err
 	}
@@ -162,7 +139,7 @@ func (s *Service) revokeRefused(ctx context.Context, a Actor, act Action, subjec
 
 // revokedDone completes res with what was revoked, wakes the feed and logs.
 func (s *Service) revokedDone(ctx context.Context, a Actor, subject string, req RevokeRequest, res RevokeResult, revs []store.Revocation) RevokeResult {
-	res.revoked(revs)
+	markRevoked(&res, revs)
 	s.feed.Committed(revs) // wake held feed requests (ra/internal/feedhub)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra revoked", slog.String("actor", a.id), slog.String("subject", subject),
 		slog.Int("count", len(revs)), slog.String("reason", ReasonName(req.Reason)))
@@ -214,14 +191,6 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 		}
 		return records.GoodCerts(tx, store.CertFilter{PartyID: p.ID, Status: store.StatusGood})
 	}
-}
-
-// CertQuery selects certificates to list; zero fields match anything.
-type CertQuery struct {
-	UserID  eui64.ID
-	PartyID eui64.ID
-	Status  string // "", "good", "revoked"
-	Limit   int
 }
 
 // ListCertificates lists Organisation Certificates. Party officers see

@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // BackupStore downloads an online copy of the RA's store
@@ -17,7 +17,7 @@ import (
 func (c *Client) BackupStore(ctx context.Context, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/store/backup", nil)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+		return 0, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	hc := *c.hc
 	hc.Timeout = 0 // a store may take longer than one API answer; ctx bounds it

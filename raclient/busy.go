@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // DefaultBusyRetries is how often a Client sends a request again after
@@ -48,7 +48,7 @@ func (c *Client) retryBusy(ctx context.Context, call func() error) error {
 	for n := 1; ; n++ {
 		err := call()
 		var ae *APIError
-		if err == nil || n > c.busyRetries || !errors.As(err, &ae) || ae.Code != ra.ErrBusy.Error() {
+		if err == nil || n > c.busyRetries || !errors.As(err, &ae) || ae.Code != raerr.ErrBusy.Error() {
 			return err
 		}
 		wait := busyWait(n, ae.RetryAfter)

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // TestBusyRetry: an E_RA_BUSY answer (nothing written) is sent again after
@@ -25,7 +25,7 @@ func TestBusyRetry(t *testing.T) {
 			w.Header().Set("Retry-After", retryAfter)
 		}
 		var b raapi.ErrorBody
-		b.Error.Code, b.Error.Message = ra.ErrBusy.Error(), "busy"
+		b.Error.Code, b.Error.Message = raerr.ErrBusy.Error(), "busy"
 		writeJSON(w, http.StatusServiceUnavailable, b)
 	}
 	tests := []struct {
@@ -59,7 +59,7 @@ func TestBusyRetry(t *testing.T) {
 					busy(w, tc.retryAfter)
 					return
 				}
-				writeJSON(w, http.StatusOK, ra.Officer{ID: "me"})
+				writeJSON(w, http.StatusOK, raapi.Officer{ID: "me"})
 			}))
 			defer ts.Close()
 			c := &Client{base: ts.URL, hc: ts.Client()}
@@ -111,7 +111,7 @@ func TestBusyRetry(t *testing.T) {
 		defer ts.Close()
 		c := &Client{base: ts.URL, hc: ts.Client()}
 		c.SetBusyRetry(3, nil)
-		res, err := c.RevokeWithProgress(context.Background(), ra.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true}, nil)
+		res, err := c.RevokeWithProgress(context.Background(), raapi.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true}, nil)
 		if err != nil || res.Reason != 5 || calls.Load() != 2 {
 			t.Fatalf("got %+v, %v after %d requests; want the result after 2", res, err, calls.Load())
 		}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // CAChain returns the PEM of the Issuing OCA then the Root OCA, as the
@@ -28,7 +28,7 @@ func (c *Client) CAChain(ctx context.Context) ([]byte, error) {
 func (c *Client) getRaw(ctx context.Context, path string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

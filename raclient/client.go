@@ -15,9 +15,8 @@ import (
 	"time"
 
 	"github.com/smki/smki/internal/credential"
-	"github.com/smki/smki/ra"
-	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -38,7 +37,7 @@ type Client struct {
 }
 
 // APIError is an error the server returned. errors.Is matches it against
-// the package's sentinels by code, e.g. errors.Is(err, ra.ErrForbidden).
+// the package's sentinels by code, e.g. errors.Is(err, raerr.ErrForbidden).
 type APIError struct {
 	Status  int
 	Code    string
@@ -57,7 +56,7 @@ func (e *APIError) Is(target error) bool { return target != nil && target.Error(
 func NewClient(baseURL, credDir string) (*Client, error) {
 	cfg, err := credential.ClientTLS(credDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ra.ErrUnauthenticated, err)
+		return nil, fmt.Errorf("%w: %v", raerr.ErrUnauthenticated, err)
 	}
 	return NewClientTLS(baseURL, cfg)
 }
@@ -76,7 +75,7 @@ func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
 func NewClientHTTP(baseURL string, hc *http.Client) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("%w: base URL %q must be https://host[:port]", ra.ErrBadRequest, baseURL)
+		return nil, fmt.Errorf("%w: base URL %q must be https://host[:port]", raerr.ErrBadRequest, baseURL)
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc, busyRetries: DefaultBusyRetries}, nil
 }
@@ -91,7 +90,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	b, err := json.Marshal(in)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+		return fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	return c.send(ctx, method, path, "application/json", b, out)
 }
@@ -110,7 +109,7 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+		return fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	if mediaType != "" {
 		req.Header.Set("Content-Type", mediaType)
@@ -135,7 +134,7 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%w: response: %v", ra.ErrInternal, err)
+			return fmt.Errorf("%w: response: %v", raerr.ErrInternal, err)
 		}
 	}
 	return nil
@@ -152,7 +151,7 @@ var ErrAnswerTooLarge = errors.New("E_CLIENT_ANSWER_TOO_LARGE")
 func apiError(status int, data []byte) error {
 	var eb raapi.ErrorBody
 	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-		return &APIError{Status: status, Code: ra.ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
+		return &APIError{Status: status, Code: raerr.ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
 	}
 	return &APIError{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}
 }
@@ -173,50 +172,50 @@ func idOrEmpty(id eui64.ID) string {
 }
 
 // Whoami returns the caller's officer record.
-func (c *Client) Whoami(ctx context.Context) (ra.Officer, error) {
-	var o ra.Officer
+func (c *Client) Whoami(ctx context.Context) (raapi.Officer, error) {
+	var o raapi.Officer
 	return o, c.do(ctx, http.MethodGet, "/v1/whoami", nil, &o)
 }
 
 // CreateParty: POST /v1/parties.
-func (c *Client) CreateParty(ctx context.Context, id eui64.ID, name string) (ra.Party, error) {
-	var p ra.Party
+func (c *Client) CreateParty(ctx context.Context, id eui64.ID, name string) (raapi.Party, error) {
+	var p raapi.Party
 	return p, c.do(ctx, http.MethodPost, "/v1/parties", raapi.PartyBody{ID: id.String(), Name: name}, &p)
 }
 
 // ListParties: GET /v1/parties.
-func (c *Client) ListParties(ctx context.Context) ([]ra.Party, error) {
+func (c *Client) ListParties(ctx context.Context) ([]raapi.Party, error) {
 	var out raapi.PartyList
 	return out.Parties, c.do(ctx, http.MethodGet, "/v1/parties", nil, &out)
 }
 
 // GetParty: GET /v1/parties/{id}.
-func (c *Client) GetParty(ctx context.Context, id eui64.ID) (ra.Party, error) {
-	var p ra.Party
+func (c *Client) GetParty(ctx context.Context, id eui64.ID) (raapi.Party, error) {
+	var p raapi.Party
 	return p, c.do(ctx, http.MethodGet, "/v1/parties/"+id.String(), nil, &p)
 }
 
 // SetPartyStatus: POST /v1/parties/{id}/status, status "suspended" or
 // "active" (reinstate).
-func (c *Client) SetPartyStatus(ctx context.Context, id eui64.ID, status string) (ra.Party, error) {
-	var p ra.Party
+func (c *Client) SetPartyStatus(ctx context.Context, id eui64.ID, status string) (raapi.Party, error) {
+	var p raapi.Party
 	return p, c.do(ctx, http.MethodPost, "/v1/parties/"+id.String()+"/status", raapi.PartyStatusBody{Status: status}, &p)
 }
 
 // CreateUser: POST /v1/users.
-func (c *Client) CreateUser(ctx context.Context, id, partyID eui64.ID, r role.UserRole, name string) (ra.User, error) {
-	var u ra.User
+func (c *Client) CreateUser(ctx context.Context, id, partyID eui64.ID, r role.UserRole, name string) (raapi.User, error) {
+	var u raapi.User
 	return u, c.do(ctx, http.MethodPost, "/v1/users", raapi.UserBody{ID: id.String(), PartyID: partyID.String(), Role: string(r), Name: name}, &u)
 }
 
 // ListUsers: GET /v1/users[?party_id=].
-func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]ra.User, error) {
+func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]raapi.User, error) {
 	var out raapi.UserList
 	return out.Users, c.do(ctx, http.MethodGet, "/v1/users"+query("party_id", idOrEmpty(partyID)), nil, &out)
 }
 
 // AppointOfficer: POST /v1/officers. Write the credential with WriteCredential.
-func (c *Client) AppointOfficer(ctx context.Context, req ra.OfficerRequest) (ra.Officer, ownpki.Credential, error) {
+func (c *Client) AppointOfficer(ctx context.Context, req raapi.OfficerRequest) (raapi.Officer, credential.Credential, error) {
 	var out raapi.OfficerCreated
 	err := c.do(ctx, http.MethodPost, "/v1/officers",
 		raapi.OfficerBody{ID: req.ID, Name: req.Name, Kind: req.Kind, PartyID: idOrEmpty(req.PartyID), CSR: req.CSR}, &out)
@@ -224,14 +223,14 @@ func (c *Client) AppointOfficer(ctx context.Context, req ra.OfficerRequest) (ra.
 }
 
 // ListOfficers: GET /v1/officers[?party_id=].
-func (c *Client) ListOfficers(ctx context.Context, partyID eui64.ID) ([]ra.Officer, error) {
+func (c *Client) ListOfficers(ctx context.Context, partyID eui64.ID) ([]raapi.Officer, error) {
 	var out raapi.OfficerList
 	return out.Officers, c.do(ctx, http.MethodGet, "/v1/officers"+query("party_id", idOrEmpty(partyID)), nil, &out)
 }
 
 // RemoveOfficer: DELETE /v1/officers/{id}.
-func (c *Client) RemoveOfficer(ctx context.Context, id string) (ra.Officer, error) {
-	var o ra.Officer
+func (c *Client) RemoveOfficer(ctx context.Context, id string) (raapi.Officer, error) {
+	var o raapi.Officer
 	return o, c.do(ctx, http.MethodDelete, "/v1/officers/"+url.PathEscape(id), nil, &o)
 }
 
@@ -239,7 +238,7 @@ func (c *Client) RemoveOfficer(ctx context.Context, id string) (ra.Officer, erro
 // caller (renewal; csrPEM optional) or an officer the caller may appoint
 // (re-issue; csrPEM, made by that officer, required). The old credential
 // stops working as soon as the RA answers: write the new one first.
-func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) (ra.Officer, ownpki.Credential, error) {
+func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) (raapi.Officer, credential.Credential, error) {
 	var out raapi.OfficerCreated
 	err := c.do(ctx, http.MethodPost, "/v1/officers/"+url.PathEscape(id)+"/credential", raapi.CredentialBody{CSR: csrPEM}, &out)
 	return out.Officer, out.Credential, err
@@ -247,28 +246,28 @@ func (c *Client) RenewOfficerCredential(ctx context.Context, id, csrPEM string) 
 
 // Enrol: POST /v1/enroll. req.CSR is PEM or DER (sent as PEM); Mode ""
 // means enrol.
-func (c *Client) Enrol(ctx context.Context, req ra.EnrolRequest) (ra.Issued, error) {
+func (c *Client) Enrol(ctx context.Context, req raapi.EnrolRequest) (raapi.Issued, error) {
 	var out raapi.EnrolResult
 	err := c.do(ctx, http.MethodPost, "/v1/enroll", raapi.EnrolBody{UserID: req.UserID.String(), Profile: string(req.Profile),
 		CSR: raapi.CSRField(req.CSR), Mode: string(req.Mode), Replaces: req.Replaces}, &out)
-	return ra.Issued{Cert: out.Certificate, CertPEM: []byte(out.PEM)}, err
+	return raapi.Issued{Cert: out.Certificate, CertPEM: []byte(out.PEM)}, err
 }
 
 // Revoke: POST /v1/revoke (see Service.Revoke for dry runs). It is
 // RevokeWithProgress without an observer: a party's result can outgrow the
 // other calls' answer limit (about 350 bytes a certificate), and a long
 // revocation must not hit the overall timeout after it has committed.
-func (c *Client) Revoke(ctx context.Context, req ra.RevokeRequest) (ra.RevokeResult, error) {
+func (c *Client) Revoke(ctx context.Context, req raapi.RevokeRequest) (raapi.RevokeResult, error) {
 	return c.RevokeWithProgress(ctx, req, nil)
 }
 
-func revokeBodyOf(req ra.RevokeRequest) raapi.RevokeBody {
+func revokeBodyOf(req raapi.RevokeRequest) raapi.RevokeBody {
 	return raapi.RevokeBody{Serial: req.Serial, UserID: idOrEmpty(req.UserID), PartyID: idOrEmpty(req.PartyID),
 		Reason: json.RawMessage(strconv.Itoa(req.Reason)), Yes: req.Yes, DryRun: req.DryRun}
 }
 
 // ListCertificates: GET /v1/certificates.
-func (c *Client) ListCertificates(ctx context.Context, q ra.CertQuery) ([]ra.CertInfo, error) {
+func (c *Client) ListCertificates(ctx context.Context, q raapi.CertQuery) ([]raapi.CertInfo, error) {
 	v := url.Values{}
 	for k, s := range map[string]string{"user_id": idOrEmpty(q.UserID), "party_id": idOrEmpty(q.PartyID), "status": q.Status} {
 		if s != "" {
@@ -287,20 +286,20 @@ func (c *Client) ListCertificates(ctx context.Context, q ra.CertQuery) ([]ra.Cer
 }
 
 // GetCertificate: GET /v1/certificates/{serial} (with PEM).
-func (c *Client) GetCertificate(ctx context.Context, serial string) (ra.CertInfo, error) {
-	var ci ra.CertInfo
+func (c *Client) GetCertificate(ctx context.Context, serial string) (raapi.CertInfo, error) {
+	var ci raapi.CertInfo
 	return ci, c.do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(serial), nil, &ci)
 }
 
 // VerifyAudit: POST /v1/audit/verify. A broken chain is a report with
 // OK false and an error wrapping ErrAuditBroken.
-func (c *Client) VerifyAudit(ctx context.Context) (ra.AuditReport, error) {
-	var rep ra.AuditReport
+func (c *Client) VerifyAudit(ctx context.Context) (raapi.AuditReport, error) {
+	var rep raapi.AuditReport
 	if err := c.do(ctx, http.MethodPost, "/v1/audit/verify", nil, &rep); err != nil {
 		return rep, err
 	}
 	if !rep.OK {
-		return rep, fmt.Errorf("%w: %s", ra.ErrAuditBroken, rep.Error)
+		return rep, fmt.Errorf("%w: %s", raerr.ErrAuditBroken, rep.Error)
 	}
 	return rep, nil
 }

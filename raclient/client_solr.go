@@ -9,79 +9,79 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
 )
 
 // DeclareSoLR: POST /v1/solr-events (state "declared", with the dry run).
-func (c *Client) DeclareSoLR(ctx context.Context, req ra.DeclareRequest) (ra.EventResult, error) {
-	var out ra.EventResult
+func (c *Client) DeclareSoLR(ctx context.Context, req raapi.DeclareRequest) (raapi.EventResult, error) {
+	var out raapi.EventResult
 	return out, c.do(ctx, http.MethodPost, "/v1/solr-events", declareBodyOf(req), &out)
 }
 
 // ListSoLR: GET /v1/solr-events.
-func (c *Client) ListSoLR(ctx context.Context) ([]ra.SoLREvent, error) {
+func (c *Client) ListSoLR(ctx context.Context) ([]raapi.SoLREvent, error) {
 	var out raapi.EventList
 	return out.Events, c.do(ctx, http.MethodGet, "/v1/solr-events", nil, &out)
 }
 
 // GetSoLR: GET /v1/solr-events/{id}.
-func (c *Client) GetSoLR(ctx context.Context, id string) (ra.EventResult, error) {
-	var out ra.EventResult
+func (c *Client) GetSoLR(ctx context.Context, id string) (raapi.EventResult, error) {
+	var out raapi.EventResult
 	return out, c.do(ctx, http.MethodGet, "/v1/solr-events/"+url.PathEscape(id), nil, &out)
 }
 
 // ApproveSoLR: POST /v1/solr-events/{id}/approve.
-func (c *Client) ApproveSoLR(ctx context.Context, id string) (ra.EventResult, error) {
-	var out ra.EventResult
+func (c *Client) ApproveSoLR(ctx context.Context, id string) (raapi.EventResult, error) {
+	var out raapi.EventResult
 	return out, c.do(ctx, http.MethodPost, "/v1/solr-events/"+url.PathEscape(id)+"/approve", nil, &out)
 }
 
 // CloseSoLR: POST /v1/solr-events/{id}/close.
-func (c *Client) CloseSoLR(ctx context.Context, id, reason string) (ra.SoLREvent, error) {
-	var out ra.SoLREvent
+func (c *Client) CloseSoLR(ctx context.Context, id, reason string) (raapi.SoLREvent, error) {
+	var out raapi.SoLREvent
 	return out, c.do(ctx, http.MethodPost, "/v1/solr-events/"+url.PathEscape(id)+"/close", raapi.CloseBody{Reason: reason}, &out)
 }
 
 // SubmitADT: POST /v1/adt. sig is SignADT's signature over file, made with
 // the key of the credential this client authenticates with.
-func (c *Client) SubmitADT(ctx context.Context, file, sig []byte) (ra.ADTRecord, error) {
-	var out ra.ADTRecord
+func (c *Client) SubmitADT(ctx context.Context, file, sig []byte) (raapi.ADTRecord, error) {
+	var out raapi.ADTRecord
 	return out, c.do(ctx, http.MethodPost, "/v1/adt", raapi.AdtBody{File: file, Signature: sig}, &out)
 }
 
 // ListADT: GET /v1/adt.
-func (c *Client) ListADT(ctx context.Context) ([]ra.ADTRecord, error) {
+func (c *Client) ListADT(ctx context.Context) ([]raapi.ADTRecord, error) {
 	var out raapi.ADTList
 	return out.ADT, c.do(ctx, http.MethodGet, "/v1/adt", nil, &out)
 }
 
 // ImportDevices: POST /v1/devices with a device file (DESIGN.md 5).
-func (c *Client) ImportDevices(ctx context.Context, csv []byte) (ra.ImportResult, error) {
-	var out ra.ImportResult
+func (c *Client) ImportDevices(ctx context.Context, csv []byte) (raapi.ImportResult, error) {
+	var out raapi.ImportResult
 	return out, c.send(ctx, http.MethodPost, "/v1/devices", raapi.MediaCSV, csv, &out)
 }
 
 // ListDevices: GET /v1/devices[?supplier=].
-func (c *Client) ListDevices(ctx context.Context, supplier eui64.ID) ([]ra.Device, error) {
+func (c *Client) ListDevices(ctx context.Context, supplier eui64.ID) ([]raapi.Device, error) {
 	var out raapi.DeviceList
 	return out.Devices, c.do(ctx, http.MethodGet, "/v1/devices"+query("supplier", idOrEmpty(supplier)), nil, &out)
 }
 
 // SetAllowList: PUT /v1/policy/allow-lists/{role}.
-func (c *Client) SetAllowList(ctx context.Context, r role.UserRole, srvs []string) (ra.RoleAllowList, error) {
+func (c *Client) SetAllowList(ctx context.Context, r role.UserRole, srvs []string) (raapi.RoleAllowList, error) {
 	if srvs == nil {
 		srvs = []string{}
 	}
-	var out ra.RoleAllowList
+	var out raapi.RoleAllowList
 	return out, c.do(ctx, http.MethodPut, "/v1/policy/allow-lists/"+url.PathEscape(string(r)), raapi.AllowListBody{SRVs: srvs}, &out)
 }
 
 // Policy: GET /v1/policy.
-func (c *Client) Policy(ctx context.Context) ([]ra.RoleAllowList, error) {
+func (c *Client) Policy(ctx context.Context) ([]raapi.RoleAllowList, error) {
 	var out raapi.AllowLists
 	return out.AllowLists, c.do(ctx, http.MethodGet, "/v1/policy", nil, &out)
 }
@@ -91,7 +91,7 @@ func (c *Client) Policy(ctx context.Context) ([]ra.RoleAllowList, error) {
 func (c *Client) Bundle(ctx context.Context) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/bundle", nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -112,7 +112,7 @@ func (c *Client) Bundle(ctx context.Context) ([]byte, error) {
 func bundleAPIError(status int, data []byte) error {
 	var eb raapi.ErrorBody
 	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-		return &APIError{Status: status, Code: ra.ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
+		return &APIError{Status: status, Code: raerr.ErrInternal.Error(), Message: fmt.Sprintf("HTTP %d: %.200s", status, data)}
 	}
 	return &APIError{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}
 }

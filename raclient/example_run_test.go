@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/raclient"
 )
 
@@ -25,10 +25,10 @@ func ExampleNewClientHTTP() {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/v1/parties":
-			json.NewEncoder(w).Encode(raapi.PartyList{Parties: []ra.Party{{Name: "Supplier A", Status: "active"}}})
+			json.NewEncoder(w).Encode(raapi.PartyList{Parties: []raapi.Party{{Name: "Supplier A", Status: "active"}}})
 		default:
 			var body raapi.ErrorBody
-			body.Error.Code = ra.ErrOfficerInactive.Error()
+			body.Error.Code = raerr.ErrOfficerInactive.Error()
 			body.Error.Message = "officer aro-a is removed"
 			w.WriteHeader(raapi.StatusOfCode(body.Error.Code))
 			json.NewEncoder(w).Encode(body)
@@ -48,7 +48,7 @@ func ExampleNewClientHTTP() {
 
 	_, err = c.Whoami(ctx)
 	var ae *raclient.APIError
-	if errors.Is(err, ra.ErrOfficerInactive) && errors.As(err, &ae) {
+	if errors.Is(err, raerr.ErrOfficerInactive) && errors.As(err, &ae) {
 		fmt.Println(ae.Status, ae.Code)
 	}
 	// Output:

@@ -16,6 +16,8 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
 )
@@ -37,11 +39,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	issued, err := c.Enrol(ctx, ra.EnrolRequest{UserID: user, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol})
+	issued, err := c.Enrol(ctx, raapi.EnrolRequest{UserID: user, Profile: ca.XMLSigning, CSR: csr, Mode: raapi.ModeEnrol})
 	switch {
-	case errors.Is(err, ra.ErrNotEligible):
+	case errors.Is(err, raerr.ErrNotEligible):
 		fmt.Println("this User Role may not hold this profile")
-	case errors.Is(err, ra.ErrForbidden):
+	case errors.Is(err, raerr.ErrForbidden):
 		fmt.Println("not this officer's party")
 	case err != nil:
 		var ae *raclient.APIError

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // handshakeRefusal turns the RA refusing the client's credential during
@@ -32,14 +32,14 @@ func handshakeRefusal(err error, cfg *tls.Config) error {
 			_, verr := leaf.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, CurrentTime: time.Now(),
 				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 			if verr == nil {
-				return &APIError{Status: http.StatusForbidden, Code: ra.ErrOfficerInactive.Error(), Message: fmt.Sprintf(
+				return &APIError{Status: http.StatusForbidden, Code: raerr.ErrOfficerInactive.Error(), Message: fmt.Sprintf(
 					"%v: the RA refused credential %x (officer %s) during the TLS handshake: it is on the access CA's revocation list "+
 						"(the officer was removed, or the credential superseded by a renewal or re-issue); use the officer's current credential",
-					ra.ErrOfficerInactive, leaf.SerialNumber, leaf.Subject.CommonName)}
+					raerr.ErrOfficerInactive, leaf.SerialNumber, leaf.Subject.CommonName)}
 			}
 		}
 	}
-	return &APIError{Status: http.StatusUnauthorized, Code: ra.ErrUnauthenticated.Error(), Message: fmt.Sprintf(
+	return &APIError{Status: http.StatusUnauthorized, Code: raerr.ErrUnauthenticated.Error(), Message: fmt.Sprintf(
 		"%v: the RA refused this client credential during the TLS handshake (revoked, expired, or not issued by this RA's access CA); "+
-			"use a current officer credential of this RA", ra.ErrUnauthenticated)}
+			"use a current officer credential of this RA", raerr.ErrUnauthenticated)}
 }

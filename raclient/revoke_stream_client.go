@@ -12,8 +12,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // RevokeWithProgress is Revoke that asks for progress (Accept:
@@ -32,8 +32,8 @@ import (
 // An E_RA_BUSY answer (plain or as the stream's final line: the revocation
 // was rolled back) is retried as SetBusyRetry says; progress then starts
 // again from 0.
-func (c *Client) RevokeWithProgress(ctx context.Context, req ra.RevokeRequest, progress func(done, total int)) (ra.RevokeResult, error) {
-	var res ra.RevokeResult
+func (c *Client) RevokeWithProgress(ctx context.Context, req raapi.RevokeRequest, progress func(done, total int)) (raapi.RevokeResult, error) {
+	var res raapi.RevokeResult
 	err := c.retryBusy(ctx, func() error {
 		var err error
 		res, err = c.revokeOnce(ctx, req, progress)
@@ -42,10 +42,10 @@ func (c *Client) RevokeWithProgress(ctx context.Context, req ra.RevokeRequest, p
 	return res, err
 }
 
-func (c *Client) revokeOnce(ctx context.Context, req ra.RevokeRequest, progress func(done, total int)) (ra.RevokeResult, error) {
+func (c *Client) revokeOnce(ctx context.Context, req raapi.RevokeRequest, progress func(done, total int)) (raapi.RevokeResult, error) {
 	body, err := json.Marshal(revokeBodyOf(req))
 	if err != nil {
-		return ra.RevokeResult{}, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+		return raapi.RevokeResult{}, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -53,14 +53,14 @@ func (c *Client) revokeOnce(ctx context.Context, req ra.RevokeRequest, progress 
 	touch := func() {}
 	if idle > 0 {
 		t := time.AfterFunc(idle, func() {
-			cancel(fmt.Errorf("%w: no answer from the RA for %s", ra.ErrInternal, idle))
+			cancel(fmt.Errorf("%w: no answer from the RA for %s", raerr.ErrInternal, idle))
 		})
 		defer t.Stop()
 		touch = func() { t.Reset(idle) }
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/revoke", bytes.NewReader(body))
 	if err != nil {
-		return ra.RevokeResult{}, fmt.Errorf("%w: %v", ra.ErrBadRequest, err)
+		return raapi.RevokeResult{}, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	// The server answers plain JSON whenever there is no progress to show
@@ -70,20 +70,20 @@ func (c *Client) revokeOnce(ctx context.Context, req ra.RevokeRequest, progress 
 	hc.Timeout = 0 // the idle timer above bounds the wait instead
 	resp, err := hc.Do(hreq)
 	if err != nil {
-		return ra.RevokeResult{}, causeOr(ctx, err)
+		return raapi.RevokeResult{}, causeOr(ctx, err)
 	}
 	defer resp.Body.Close()
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); resp.StatusCode >= 300 || mt != raapi.MediaNDJSON {
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRevokeAnswer))
 		if err != nil {
-			return ra.RevokeResult{}, causeOr(ctx, err)
+			return raapi.RevokeResult{}, causeOr(ctx, err)
 		}
 		if resp.StatusCode >= 300 {
-			return ra.RevokeResult{}, withRetryAfter(apiError(resp.StatusCode, data), resp.Header)
+			return raapi.RevokeResult{}, withRetryAfter(apiError(resp.StatusCode, data), resp.Header)
 		}
-		var out ra.RevokeResult
+		var out raapi.RevokeResult
 		if err := json.Unmarshal(data, &out); err != nil {
-			return ra.RevokeResult{}, fmt.Errorf("%w: response: %v", ra.ErrInternal, err)
+			return raapi.RevokeResult{}, fmt.Errorf("%w: response: %v", raerr.ErrInternal, err)
 		}
 		return out, nil
 	}
@@ -97,9 +97,9 @@ func (c *Client) revokeOnce(ctx context.Context, req ra.RevokeRequest, progress 
 		var ae *APIError
 		if !errors.As(err, &ae) {
 			err = fmt.Errorf("%w: the revocation's outcome is unknown (it may have committed; list the certificates to see): %w",
-				ra.ErrInternal, causeOr(ctx, err))
+				raerr.ErrInternal, causeOr(ctx, err))
 		}
-		return ra.RevokeResult{}, err
+		return raapi.RevokeResult{}, err
 	}
 	return res, nil
 }
@@ -129,7 +129,7 @@ var errStreamTruncated = fmt.Errorf("revocation stream ended without a final lin
 // maxLine, a line that is not JSON, and the end of the stream before a
 // final line are errors. Lines with no known member are skipped, so that
 // the server may add kinds of line.
-func readRevokeStream(r io.Reader, maxLine int, progress func(raapi.RevokeProgress)) (ra.RevokeResult, error) {
+func readRevokeStream(r io.Reader, maxLine int, progress func(raapi.RevokeProgress)) (raapi.RevokeResult, error) {
 	sc := bufio.NewScanner(r)
 	// The initial buffer's capacity counts as a limit too (bufio.Scanner).
 	sc.Buffer(make([]byte, 0, min(4<<10, maxLine)), maxLine)
@@ -140,25 +140,25 @@ func readRevokeStream(r io.Reader, maxLine int, progress func(raapi.RevokeProgre
 		}
 		var l raapi.RevokeLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return ra.RevokeResult{}, fmt.Errorf("revocation stream: %.100q: %w", line, err)
+			return raapi.RevokeResult{}, fmt.Errorf("revocation stream: %.100q: %w", line, err)
 		}
 		switch {
 		case l.Result != nil:
 			return *l.Result, nil
 		case l.Error != nil:
 			if l.Error.Code == "" {
-				return ra.RevokeResult{}, fmt.Errorf("revocation stream: error line without a code: %.200s", line)
+				return raapi.RevokeResult{}, fmt.Errorf("revocation stream: error line without a code: %.200s", line)
 			}
-			return ra.RevokeResult{}, &APIError{Status: raapi.StatusOfCode(l.Error.Code), Code: l.Error.Code, Message: l.Error.Message}
+			return raapi.RevokeResult{}, &APIError{Status: raapi.StatusOfCode(l.Error.Code), Code: l.Error.Code, Message: l.Error.Message}
 		case l.Progress != nil:
 			progress(*l.Progress)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return ra.RevokeResult{}, fmt.Errorf("revocation stream: a line over %d bytes: %w", maxLine, err)
+			return raapi.RevokeResult{}, fmt.Errorf("revocation stream: a line over %d bytes: %w", maxLine, err)
 		}
-		return ra.RevokeResult{}, err
+		return raapi.RevokeResult{}, err
 	}
-	return ra.RevokeResult{}, errStreamTruncated
+	return raapi.RevokeResult{}, errStreamTruncated
 }

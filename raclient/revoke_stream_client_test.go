@@ -15,14 +15,14 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // TestRevokeWithProgressClient runs the client against canned answers.
 func TestRevokeWithProgressClient(t *testing.T) {
 	t.Parallel()
-	result := ra.RevokeResult{Reason: 5, Certificates: []ra.CertInfo{{Serial: "0a", PartyID: "90-B3-D5-1F-30-00-00-01"}}}
+	result := raapi.RevokeResult{Reason: 5, Certificates: []raapi.CertInfo{{Serial: "0a", PartyID: "90-B3-D5-1F-30-00-00-01"}}}
 	resultJSON, _ := json.Marshal(result)
 	stream := func(lines ...string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +41,7 @@ func TestRevokeWithProgressClient(t *testing.T) {
 		name     string
 		h        http.HandlerFunc
 		progress []raapi.RevokeProgress
-		want     ra.RevokeResult
+		want     raapi.RevokeResult
 		code     string // error code, "" for success
 		status   int
 		is       error // an error the result must wrap
@@ -51,11 +51,11 @@ func TestRevokeWithProgressClient(t *testing.T) {
 		{name: "plain JSON", h: func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, result) }, want: result},
 		{name: "plain error", h: func(w http.ResponseWriter, _ *http.Request) {
 			var b raapi.ErrorBody
-			b.Error.Code, b.Error.Message = ra.ErrForbidden.Error(), "not yours"
+			b.Error.Code, b.Error.Message = raerr.ErrForbidden.Error(), "not yours"
 			writeJSON(w, http.StatusForbidden, b)
-		}, code: "E_RA_FORBIDDEN", status: http.StatusForbidden, is: ra.ErrForbidden},
+		}, code: "E_RA_FORBIDDEN", status: http.StatusForbidden, is: raerr.ErrForbidden},
 		{name: "streamed error", h: stream(`{"progress":{"done":256,"total":300}}`, `{"error":{"code":"E_RA_ALREADY_REVOKED","message":"0a"}}`),
-			progress: []raapi.RevokeProgress{{Done: 256, Total: 300}}, code: "E_RA_ALREADY_REVOKED", status: http.StatusConflict, is: ra.ErrAlreadyRevoked},
+			progress: []raapi.RevokeProgress{{Done: 256, Total: 300}}, code: "E_RA_ALREADY_REVOKED", status: http.StatusConflict, is: raerr.ErrAlreadyRevoked},
 		{name: "truncated", h: stream(`{"progress":{"done":256,"total":300}}`),
 			progress: []raapi.RevokeProgress{{Done: 256, Total: 300}}, code: "E_RA_INTERNAL", is: io.ErrUnexpectedEOF},
 		{name: "cut mid-line", h: stream(`{"progress":{"done":256,"total":300}}`, `{"result":{"dry_r`),
@@ -69,7 +69,7 @@ func TestRevokeWithProgressClient(t *testing.T) {
 			defer ts.Close()
 			c := &Client{base: ts.URL, hc: ts.Client()}
 			var seen []raapi.RevokeProgress
-			res, err := c.RevokeWithProgress(context.Background(), ra.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true},
+			res, err := c.RevokeWithProgress(context.Background(), raapi.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true},
 				func(done, total int) { seen = append(seen, raapi.RevokeProgress{Done: done, Total: total}) })
 			if !slices.Equal(seen, tc.progress) {
 				t.Errorf("progress %v, want %v", seen, tc.progress)
@@ -79,17 +79,17 @@ func TestRevokeWithProgressClient(t *testing.T) {
 					t.Fatalf("got %+v, %v; want %+v", res, err, tc.want)
 				}
 				// Without a progress callback (smki revoke off a terminal).
-				if quiet, err := c.RevokeWithProgress(context.Background(), ra.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true}, nil); err != nil || !reflect.DeepEqual(quiet, tc.want) {
+				if quiet, err := c.RevokeWithProgress(context.Background(), raapi.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true}, nil); err != nil || !reflect.DeepEqual(quiet, tc.want) {
 					t.Fatalf("without callback: %+v, %v", quiet, err)
 				}
 				// The same answer as the plain call, as far as the plain call gets one.
-				if plain, err := c.Revoke(context.Background(), ra.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true}); err == nil && !reflect.DeepEqual(plain, res) {
+				if plain, err := c.Revoke(context.Background(), raapi.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true}); err == nil && !reflect.DeepEqual(plain, res) {
 					t.Fatalf("plain %+v, streamed %+v", plain, res)
 				}
 				return
 			}
-			if ra.CodeOf(err) != tc.code || (tc.is != nil && !errors.Is(err, tc.is)) {
-				t.Fatalf("error %v (code %s), want code %s wrapping %v", err, ra.CodeOf(err), tc.code, tc.is)
+			if raerr.CodeOf(err) != tc.code || (tc.is != nil && !errors.Is(err, tc.is)) {
+				t.Fatalf("error %v (code %s), want code %s wrapping %v", err, raerr.CodeOf(err), tc.code, tc.is)
 			}
 			var ae *APIError
 			if tc.status != 0 && (!errors.As(err, &ae) || ae.Status != tc.status) {
@@ -119,9 +119,9 @@ func TestRevokeWithProgressIdle(t *testing.T) {
 	hc.Timeout = time.Second
 	c := &Client{base: ts.URL, hc: hc}
 	calls := 0
-	_, err := c.RevokeWithProgress(context.Background(), ra.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true},
+	_, err := c.RevokeWithProgress(context.Background(), raapi.RevokeRequest{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Yes: true},
 		func(int, int) { calls++ })
-	if !errors.Is(err, ra.ErrInternal) || !strings.Contains(err.Error(), "no answer from the RA") || calls != 1 {
+	if !errors.Is(err, raerr.ErrInternal) || !strings.Contains(err.Error(), "no answer from the RA") || calls != 1 {
 		t.Fatalf("idle stream: %v (%d progress calls)", err, calls)
 	}
 }
@@ -137,7 +137,7 @@ func TestReadRevokeStream(t *testing.T) {
 		{"no trailing newline", `{"result":{"reason":1}}`, 0, nil},
 		{"unknown kind skipped", "{\"heartbeat\":{}}\n\n{\"result\":{\"reason\":1}}\n", 0, nil},
 		{"stops at the result", "{\"result\":{\"reason\":1}}\nnot JSON\n", 0, nil},
-		{"error", `{"error":{"code":"E_RA_NOT_FOUND","message":"gone"}}`, 0, ra.ErrNotFound},
+		{"error", `{"error":{"code":"E_RA_NOT_FOUND","message":"gone"}}`, 0, raerr.ErrNotFound},
 		{"error without code", `{"error":{"message":"?"}}`, 0, errAny},
 		{"truncated", "{\"progress\":{\"done\":1,\"total\":2}}\n", 1, io.ErrUnexpectedEOF},
 		{"empty", "", 0, io.ErrUnexpectedEOF},

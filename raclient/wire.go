@@ -3,12 +3,11 @@ package raclient
 import (
 	"time"
 
-	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
 )
 
 // declareBodyOf writes a DeclareRequest as its wire body.
-func declareBodyOf(r ra.DeclareRequest) raapi.DeclareBody {
+func declareBodyOf(r raapi.DeclareRequest) raapi.DeclareBody {
 	b := raapi.DeclareBody{FailedParty: r.FailedParty.String(), SRPUser: r.SRPUser.String(), Instruction: r.Instruction}
 	if !r.Start.IsZero() {
 		b.Start = r.Start.UTC().Format(time.RFC3339Nano)

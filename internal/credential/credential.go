@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/smki/smki/internal/durable"
 )
@@ -184,4 +185,17 @@ func LoadKey(path string) (crypto.Signer, error) {
 		}
 		return s, nil
 	}
+}
+
+// Credential is an officer's mTLS credential: what Write puts in a
+// credential directory and what the RA hands out on appointment.
+type Credential struct {
+	KeyPEM  []byte `json:"key_pem"`
+	CertPEM []byte `json:"cert_pem"`
+	// CAPEM is the access root: it verifies the server's TLS certificate
+	// (which the access CA issues too), so one file serves both directions.
+	CAPEM  []byte `json:"ca_pem"`
+	Serial string `json:"serial"` // lower-case hex serial of the client certificate
+	// NotAfter is when the client certificate expires.
+	NotAfter time.Time `json:"not_after"`
 }

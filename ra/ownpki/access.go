@@ -23,6 +23,9 @@ import (
 	"github.com/smki/smki/internal/durable"
 )
 
+// Credential is an officer's mTLS credential (internal/credential owns it).
+type Credential = credential.Credential
+
 // ErrAccessCA is the code of every failure of the RA access CA.
 var ErrAccessCA = raerr.ErrAccessCA
 
@@ -201,19 +204,6 @@ func (a *AccessCA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(a.root)
 	return p
-}
-
-// Credential is an officer's mTLS credential: what the CLI writes to a
-// credential directory (internal/credential).
-type Credential struct {
-	KeyPEM  []byte `json:"key_pem"`
-	CertPEM []byte `json:"cert_pem"`
-	// CAPEM is the access root: it verifies the server's TLS certificate
-	// (which the access CA issues too), so one file serves both directions.
-	CAPEM  []byte `json:"ca_pem"`
-	Serial string `json:"serial"` // lower-case hex serial of the client certificate
-	// NotAfter is when the client certificate expires.
-	NotAfter time.Time `json:"not_after"`
 }
 
 // IssueOfficer issues a client certificate with CN = officer ID, OU = kind

@@ -6,7 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // The "csr" member of an enrolment body is text: the PEM of a PKCS#10
@@ -33,7 +33,7 @@ func IsPEM(data []byte) bool {
 // decoded. Anything else is E_RA_BAD_REQUEST.
 func ParseCSRField(s string) ([]byte, error) {
 	if s == "" {
-		return nil, fmt.Errorf("%w: csr is empty: give the PEM of the PKCS#10 request, or the base64 of its DER", ra.ErrBadRequest)
+		return nil, fmt.Errorf("%w: csr is empty: give the PEM of the PKCS#10 request, or the base64 of its DER", raerr.ErrBadRequest)
 	}
 	if IsPEM([]byte(s)) {
 		return []byte(s), nil
@@ -46,7 +46,7 @@ func ParseCSRField(s string) ([]byte, error) {
 	}, []byte(s))
 	der, err := base64.RawStdEncoding.DecodeString(string(bytes.TrimRight(compact, "=")))
 	if err != nil || len(der) == 0 {
-		return nil, fmt.Errorf("%w: csr is neither PEM nor base64 of DER: give the PEM of the PKCS#10 request, or the base64 of its DER", ra.ErrBadRequest)
+		return nil, fmt.Errorf("%w: csr is neither PEM nor base64 of DER: give the PEM of the PKCS#10 request, or the base64 of its DER", raerr.ErrBadRequest)
 	}
 	return der, nil
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 func TestParseCSRField(t *testing.T) {
@@ -22,8 +22,8 @@ func TestParseCSRField(t *testing.T) {
 		"base64 DER":            {in: base64.StdEncoding.EncodeToString(der), want: string(der)},
 		"base64 unpadded":       {in: base64.RawStdEncoding.EncodeToString(der), want: string(der)},
 		"base64 wrapped":        {in: "MAMC\nAQU=\n", want: string(der)},
-		"empty":                 {in: "", wantErr: ra.ErrBadRequest},
-		"garbage":               {in: "not a csr!", wantErr: ra.ErrBadRequest},
+		"empty":                 {in: "", wantErr: raerr.ErrBadRequest},
+		"garbage":               {in: "not a csr!", wantErr: raerr.ErrBadRequest},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

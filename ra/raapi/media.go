@@ -1,7 +1,5 @@
 package raapi
 
-import "github.com/smki/smki/ra"
-
 // MediaNDJSON is the media type of a revocation answer with progress
 // (POST /v1/revoke with Accept: application/x-ndjson): one JSON object a
 // line, zero or more {"progress":{"done","total"}} lines, then exactly one
@@ -23,8 +21,8 @@ type RevokeProgress struct {
 // RevokeLine is one line of a MediaNDJSON answer; exactly one member is set.
 // Error has the shape of ErrorBody's so that an error line is an error body.
 type RevokeLine struct {
-	Progress *RevokeProgress  `json:"progress,omitempty"`
-	Result   *ra.RevokeResult `json:"result,omitempty"`
+	Progress *RevokeProgress `json:"progress,omitempty"`
+	Result   *RevokeResult   `json:"result,omitempty"`
 	Error    *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 func TestParseEUI(t *testing.T) {
@@ -35,8 +35,8 @@ func TestParseEUI(t *testing.T) {
 			}
 			got, err := parse("user", tc.in)
 			if tc.wantErr {
-				if !errors.Is(err, ra.ErrInvalidID) {
-					t.Fatalf("got %v, want %v", err, ra.ErrInvalidID)
+				if !errors.Is(err, raerr.ErrInvalidID) {
+					t.Fatalf("got %v, want %v", err, raerr.ErrInvalidID)
 				}
 				return
 			}

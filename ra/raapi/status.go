@@ -3,20 +3,20 @@ package raapi
 import (
 	"net/http"
 
-	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // statusOfClass is the HTTP status of each class of RA error.
-var statusOfClass = map[ra.Class]int{
-	ra.ClassInternal:        http.StatusInternalServerError,
-	ra.ClassUnauthenticated: http.StatusUnauthorized,
-	ra.ClassForbidden:       http.StatusForbidden,
-	ra.ClassInvalid:         http.StatusBadRequest,
-	ra.ClassNotFound:        http.StatusNotFound,
-	ra.ClassConflict:        http.StatusConflict,
-	ra.ClassTooLarge:        http.StatusRequestEntityTooLarge,
-	ra.ClassUnavailable:     http.StatusServiceUnavailable,
-	ra.ClassBusy:            http.StatusServiceUnavailable,
+var statusOfClass = map[raerr.Class]int{
+	raerr.ClassInternal:        http.StatusInternalServerError,
+	raerr.ClassUnauthenticated: http.StatusUnauthorized,
+	raerr.ClassForbidden:       http.StatusForbidden,
+	raerr.ClassInvalid:         http.StatusBadRequest,
+	raerr.ClassNotFound:        http.StatusNotFound,
+	raerr.ClassConflict:        http.StatusConflict,
+	raerr.ClassTooLarge:        http.StatusRequestEntityTooLarge,
+	raerr.ClassUnavailable:     http.StatusServiceUnavailable,
+	raerr.ClassBusy:            http.StatusServiceUnavailable,
 }
 
 // RetryAfterBusy is the Retry-After the API sends with E_RA_BUSY: the
@@ -24,16 +24,16 @@ var statusOfClass = map[ra.Class]int{
 // likely to succeed once the burst that defeated it has passed.
 const RetryAfterBusy = 1 // seconds
 
-// StatusOf returns the HTTP status for err: that of its class (ra.ClassOf),
+// StatusOf returns the HTTP status for err: that of its class (raerr.ClassOf),
 // 500 for an error the RA does not know.
-func StatusOf(err error) int { return StatusOfClass(ra.ClassOf(err)) }
+func StatusOf(err error) int { return StatusOfClass(raerr.ClassOf(err)) }
 
 // StatusOfCode returns the HTTP status the API gives the error with this
 // stable code (for a code that came over the wire), 500 for an unknown one.
-func StatusOfCode(code string) int { return StatusOfClass(ra.ClassOfCode(code)) }
+func StatusOfCode(code string) int { return StatusOfClass(raerr.ClassOfCode(code)) }
 
 // StatusOfClass returns the HTTP status of class c (500 for an unknown one).
-func StatusOfClass(c ra.Class) int {
+func StatusOfClass(c raerr.Class) int {
 	if s, ok := statusOfClass[c]; ok {
 		return s
 	}

@@ -3,8 +3,7 @@ package raapi
 import (
 	"encoding/json"
 
-	"github.com/smki/smki/ra"
-	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/internal/credential"
 )
 
 // The JSON bodies of the HTTP API (docs/api.md, ra/raserver/openapi.yaml). IDs are
@@ -44,8 +43,8 @@ type CredentialBody struct {
 }
 
 type OfficerCreated struct {
-	Officer    ra.Officer        `json:"officer"`
-	Credential ownpki.Credential `json:"credential"`
+	Officer    Officer               `json:"officer"`
+	Credential credential.Credential `json:"credential"`
 }
 
 type EnrolBody struct {
@@ -57,8 +56,8 @@ type EnrolBody struct {
 }
 
 type EnrolResult struct {
-	Certificate ra.CertInfo `json:"certificate"`
-	PEM         string      `json:"pem"`
+	Certificate CertInfo `json:"certificate"`
+	PEM         string   `json:"pem"`
 }
 
 type RevokeBody struct {
@@ -81,33 +80,33 @@ type ErrorBody struct {
 // answer can grow members without breaking a client (openapi.yaml).
 
 type PartyList struct {
-	Parties []ra.Party `json:"parties"`
+	Parties []Party `json:"parties"`
 }
 
 type UserList struct {
-	Users []ra.User `json:"users"`
+	Users []User `json:"users"`
 }
 
 type OfficerList struct {
-	Officers []ra.Officer `json:"officers"`
+	Officers []Officer `json:"officers"`
 }
 
 type CertificateList struct {
-	Certificates []ra.CertInfo `json:"certificates"`
+	Certificates []CertInfo `json:"certificates"`
 }
 
 type EventList struct {
-	Events []ra.SoLREvent `json:"events"`
+	Events []SoLREvent `json:"events"`
 }
 
 type ADTList struct {
-	ADT []ra.ADTRecord `json:"adt"`
+	ADT []ADTRecord `json:"adt"`
 }
 
 type DeviceList struct {
-	Devices []ra.Device `json:"devices"`
+	Devices []Device `json:"devices"`
 }
 
 type AllowLists struct {
-	AllowLists []ra.RoleAllowList `json:"allow_lists"`
+	AllowLists []RoleAllowList `json:"allow_lists"`
 }

@@ -3,7 +3,7 @@ package records
 import (
 	"fmt"
 
-	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ca/profilename"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
@@ -26,5 +26,5 @@ func GoodCerts(tx store.Tx, f store.CertFilter) ([]store.Certificate, error) {
 
 // IsSystemCert reports whether c is one of the RA's own certificates.
 func IsSystemCert(c store.Certificate) bool {
-	return c.Profile == string(ca.DSPXMLSigning)
+	return c.Profile == string(profilename.DSPXMLSigning)
 }
