@@ -39,14 +39,19 @@ var migrations embed.FS
 const migrateLockKey int64 = 0x736d6b692d6d6967 // "smki-mig"
 
 // DefaultMaxRetries is how many times Update reruns fn after a
-// serialisation failure or a lost connection before giving up with
-// store.ErrConflict.
+// serialisation failure or deadlock before giving up with
+// store.ErrConflict (a lost connection is retried for LostConnWait).
 const DefaultMaxRetries = 30
 
 // DefaultSealDelay is how often each Store seals pending audit entries
 // into the chain (seal.go): the bound on how long an entry stays outside
 // the chain while any instance runs.
 const DefaultSealDelay = 100 * time.Millisecond
+
+// LostConnWait bounds how long a transaction is retried on new
+// connections while each attempt's connection is lost (the server
+// restarting, sessions being ended).
+const LostConnWait = 10 * time.Second
 
 // InDoubtWait bounds how long Update waits for the server to settle a
 // transaction whose COMMIT was in flight when its connection was lost.
@@ -64,7 +69,8 @@ type config struct {
 // Option configures Open.
 type Option func(*config)
 
-// WithMaxRetries sets how often Update retries a serialisation failure (>= 0).
+// WithMaxRetries sets how often Update retries a serialisation failure or
+// deadlock (>= 0).
 func WithMaxRetries(n int) Option { return func(c *config) { c.maxRetries = n } }
 
 // WithPoolConfig lets the caller adjust the pgxpool configuration (pool
@@ -242,17 +248,36 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // retry runs attempt until it succeeds, fails for a reason a retry cannot
-// help, or the retry budget is spent (store.ErrConflict).
+// help, or the retry budget is spent (store.ErrConflict). Contention
+// (serialisation failures, deadlocks) has the budget of maxRetries
+// attempts; a lost connection is not contention and is retried on
+// another connection for up to LostConnWait, however many sessions are
+// ended meanwhile (issue 13: every session ended every 200 ms).
 func (s *Store) retry(ctx context.Context, attempt func() error) error {
-	for n := 0; ; n++ {
+	var lostSince time.Time
+	for n, lost := 0, 0; ; {
 		err := attempt()
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return diskFull(err)
 		}
-		if n >= s.maxRetries {
-			return fmt.Errorf("postgres: gave up after %d retries: %w: %w", n, store.ErrConflict, err)
+		var backoff time.Duration
+		if errors.Is(err, errLost) {
+			if lostSince.IsZero() {
+				lostSince = time.Now()
+			}
+			if time.Since(lostSince) > LostConnWait {
+				return fmt.Errorf("postgres: gave up after losing the connection for %v (%d attempts): %w: %w",
+					LostConnWait, lost+1, store.ErrConflict, err)
+			}
+			lost++
+			backoff = time.Duration(1<<min(lost, 5)) * time.Millisecond
+		} else {
+			if n >= s.maxRetries {
+				return fmt.Errorf("postgres: gave up after %d retries: %w: %w", n, store.ErrConflict, err)
+			}
+			n++
+			backoff = time.Duration(1<<min(n-1, 6)) * time.Millisecond
 		}
-		backoff := time.Duration(1<<min(n, 6)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("postgres: retry abandoned: %w", ctx.Err())
