@@ -14,6 +14,23 @@ import (
 	"github.com/smki/smki/store"
 )
 
+// summarise makes res, a bulk dry run of req, the bounded summary.
+func summarise(res *RevokeResult, certs []store.Certificate, req RevokeRequest) {
+	res.ByUser, res.ByProfile = map[string]int{}, map[string]int{}
+	for _, c := range certs {
+		res.ByUser[c.UserID]++
+		res.ByProfile[c.Profile]++
+	}
+	if len(res.Certificates) > DryRunSample {
+		res.Certificates = res.Certificates[:DryRunSample]
+	}
+	if req.PartyID.IsZero() {
+		res.CertificatesURL = "/v1/certificates?user_id=" + req.UserID.String() + "&status=" + string(store.StatusGood)
+	} else {
+		res.CertificatesURL = "/v1/certificates?party_id=" + req.PartyID.String() + "&status=" + string(store.StatusGood)
+	}
+}
+
 func revokeScope(r RevokeRequest) (Action, string, error) {
 	n := 0
 	var act Action
@@ -77,6 +94,10 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		for _, c := range certs {
 			serials = append(serials, c.Serial)
 			res.Certificates = append(res.Certificates, certFrom(c, false))
+		}
+		res.CertificateCount = len(certs)
+		if dry && act != ActRevoke {
+			summarise(&res, certs, req)
 		}
 		detail := "reason=" + ReasonName(req.Reason) + " " + records.SerialsDetail(serials)
 		if dry {

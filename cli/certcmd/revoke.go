@@ -59,8 +59,11 @@ Examples:
 			}, func(res ra.RevokeResult) error {
 				verb.Table(c, CertHeader, CertRows(res.Certificates))
 				if res.DryRun {
+					if res.CertificateCount > len(res.Certificates) {
+						fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
+					}
 					fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); add --yes to revoke\n",
-						len(res.Certificates), ra.ReasonName(res.Reason))
+						max(res.CertificateCount, len(res.Certificates)), ra.ReasonName(res.Reason))
 					return nil
 				}
 				last := uint64(0)

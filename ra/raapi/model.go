@@ -110,11 +110,20 @@ type RevokeRequest struct {
 }
 
 // RevokeResult is what a revocation selected and, unless DryRun, revoked.
+// A bulk dry run (UserID or PartyID without Yes) is a summary of bounded
+// size whatever the selection (issue 20): CertificateCount, counts ByUser
+// and ByProfile, at most DryRunSample Certificates and CertificatesURL,
+// the GET that lists every one. Otherwise Certificates is the whole
+// selection and CertificateCount its length.
 type RevokeResult struct {
-	DryRun       bool         `json:"dry_run"`
-	Reason       int          `json:"reason"`
-	Certificates []CertInfo   `json:"certificates"`
-	Revocations  []Revocation `json:"revocations,omitempty"`
+	DryRun           bool           `json:"dry_run"`
+	Reason           int            `json:"reason"`
+	CertificateCount int            `json:"certificate_count"`
+	ByUser           map[string]int `json:"by_user,omitempty"`
+	ByProfile        map[string]int `json:"by_profile,omitempty"`
+	CertificatesURL  string         `json:"certificates_url,omitempty"`
+	Certificates     []CertInfo     `json:"certificates"`
+	Revocations      []Revocation   `json:"revocations,omitempty"`
 }
 
 // CertQuery selects certificates to list; zero fields match anything.
