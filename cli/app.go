@@ -41,6 +41,7 @@ func commands() []*ucli.Command {
 		verifycmd.TrustCommand(),
 		storecmd.AuditCommand(),
 		solrcmd.Command(),
+		certcmd.SignerCommand(),
 		solrcmd.ADTCommand(),
 		registrycmd.DevicesCommand(),
 		registrycmd.PolicyCommand(),

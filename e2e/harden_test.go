@@ -190,6 +190,25 @@ func TestHardenedServer(t *testing.T) {
 		}
 	})
 
+	t.Run("Finding9InvalidUTF8Refused", func(t *testing.T) {
+		// As the finding sent it: a name with a byte that is not UTF-8,
+		// which the RA stored as U+FFFD and answered 201.
+		const id = "90-B3-D5-1F-30-00-00-0E"
+		resp, err := officer.Post("https://"+srv.addr+"/v1/parties", "application/json",
+			strings.NewReader("{\"id\":\""+id+"\",\"name\":\"x\xff\"}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "E_RA_BAD_REQUEST") || !strings.Contains(string(b), "UTF-8") {
+			t.Fatalf("party with an invalid UTF-8 name: %d %s; want 400 E_RA_BAD_REQUEST naming UTF-8", resp.StatusCode, b)
+		}
+		if code, body := getBody(t, officer, "https://"+srv.addr+"/v1/parties/"+id); code != http.StatusNotFound {
+			t.Fatalf("the refused party was stored: %d %.300s", code, body)
+		}
+	})
+
 	t.Run("Finding5FeedLongPollOutlivesWriteTimeout", func(t *testing.T) {
 		start := time.Now()
 		code, body := getBody(t, officer, "https://"+srv.addr+"/v1/revocations?since=0&wait=5s")

@@ -114,14 +114,7 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 	devices := filepath.Join(work, "devices.csv")
 	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n"+devA+","+user+",2\n"+devB+","+userB+",2\n"), 0o644)
 	ra.must("devices", "import", devices)
-	sro, aro, ver := filepath.Join(work, "sro"), filepath.Join(work, "aro"), filepath.Join(work, "verifier")
-	ra.must("officer", "add", "--id", "supa-sro", "--name", "Ann Bee", "--kind", "sro", "--party", party, "--out", sro)
-	ra.as(sro).must("officer", "add", "--id", "supa-aro", "--name", "Al Bee", "--kind", "aro", "--party", party, "--out", aro)
-	ra.must("officer", "add", "--id", "verifier-1", "--name", "command path verifier", "--kind", "verifier", "--out", ver)
-	key, csr, cert := filepath.Join(work, "is.key"), filepath.Join(work, "is.csr"), filepath.Join(work, "is.pem")
-	mustRun(t, nil, "keygen", "--out", key)
-	mustRun(t, nil, "csr", "--key", key, "--user-id", user, "--profile", "xml-signing", "--out", csr)
-	ra.as(aro).must("enroll", "--user-id", user, "--profile", "xml-signing", "--csr", csr, "--out", cert)
+	aro, ver, key, cert := enrolledSupplier(ra, work, party, user)
 	serial := strings.TrimSpace(ra.as(aro).must("certs", "--user", user, "--json").stdout)
 	var certs []struct{ Serial string }
 	if err := json.Unmarshal([]byte(serial), &certs); err != nil || len(certs) != 1 {
@@ -138,15 +131,7 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 	ra.as(ver).must("bundle", "export", "--out", bundle)
 
 	addr := startSidecar(t, "--bundle", bundle, "--trust", trust, "--ra", "https://"+srv.addr, "--officer", ver)
-	client := &http.Client{Timeout: 10 * time.Second}
-	waitFor(t, 30*time.Second, "sidecar health", func() bool {
-		resp, err := client.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	waitHealthy(t, addr)
 
 	template, err := os.ReadFile(conformance.Path(t, "duis", "requests", "ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML"))
 	if err != nil {
@@ -236,4 +221,38 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// enrolledSupplier appoints an SRO and an ARO of party and a verifier
+// credential (directories under work), and enrols an xml-signing
+// certificate for user with a key made by smki keygen. It returns the
+// ARO's and the verifier's credential directories and the key and
+// certificate files.
+func enrolledSupplier(ra raSession, work, party, user string) (aro, ver, key, cert string) {
+	t := ra.t
+	t.Helper()
+	sro := filepath.Join(work, "sro")
+	aro, ver = filepath.Join(work, "aro"), filepath.Join(work, "verifier")
+	ra.must("officer", "add", "--id", "supa-sro", "--name", "Ann Bee", "--kind", "sro", "--party", party, "--out", sro)
+	ra.as(sro).must("officer", "add", "--id", "supa-aro", "--name", "Al Bee", "--kind", "aro", "--party", party, "--out", aro)
+	ra.must("officer", "add", "--id", "verifier-1", "--name", "command path verifier", "--kind", "verifier", "--out", ver)
+	key, csr, cert := filepath.Join(work, "is.key"), filepath.Join(work, "is.csr"), filepath.Join(work, "is.pem")
+	mustRun(t, nil, "keygen", "--out", key)
+	mustRun(t, nil, "csr", "--key", key, "--user-id", user, "--profile", "xml-signing", "--out", csr)
+	ra.as(aro).must("enroll", "--user-id", user, "--profile", "xml-signing", "--csr", csr, "--out", cert)
+	return aro, ver, key, cert
+}
+
+// waitHealthy waits until the sidecar at addr answers /healthz 200.
+func waitHealthy(t *testing.T, addr string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	waitFor(t, 30*time.Second, "sidecar health", func() bool {
+		resp, err := client.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 }

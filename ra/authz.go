@@ -61,14 +61,17 @@ const (
 	ActCloseSoLR      = authz.ActCloseSoLR
 	ActReadSoLR       = authz.ActReadSoLR
 	ActRevokeFailed   = authz.ActRevokeFailed
-	ActSubmitADT      = authz.ActSubmitADT
-	ActReadADT        = authz.ActReadADT
-	ActImportDevice   = authz.ActImportDevice
-	ActReadDevices    = authz.ActReadDevices
-	ActSetAllowList   = authz.ActSetAllowList
-	ActReadPolicy     = authz.ActReadPolicy
-	ActReadBundle     = authz.ActReadBundle
-	ActReadFeed       = authz.ActReadFeed
+	// The RA's own signer certificates: request and approve (signerrev.go).
+	ActRequestSignerRevocation = authz.ActRequestSignerRevocation
+	ActApproveSignerRevocation = authz.ActApproveSignerRevocation
+	ActSubmitADT               = authz.ActSubmitADT
+	ActReadADT                 = authz.ActReadADT
+	ActImportDevice            = authz.ActImportDevice
+	ActReadDevices             = authz.ActReadDevices
+	ActSetAllowList            = authz.ActSetAllowList
+	ActReadPolicy              = authz.ActReadPolicy
+	ActReadBundle              = authz.ActReadBundle
+	ActReadFeed                = authz.ActReadFeed
 )
 
 // Target is what an action is about, as far as the policy needs to know.

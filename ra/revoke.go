@@ -180,9 +180,9 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 			return nil, fmt.Errorf("%w: %s is not an Organisation Certificate", ErrForbidden, req.Serial)
 		}
 		if records.IsSystemCert(c) {
-			// The RA's own signer is replaced by the RA's own procedure
-			// (docs/operations.md, signer rotation), never by an officer.
-			return nil, fmt.Errorf("%w: %s is the RA's own certificate, not an officer's to revoke", ErrForbidden, req.Serial)
+			// The RA's own signer is revoked only by the RA's own
+			// four-eyes procedure (signerrev.go), never by one officer.
+			return nil, fmt.Errorf("%w: %s is the RA's own certificate: an ra-operator requests its revocation (smki signer revoke) and an ra-approver approves it", ErrForbidden, req.Serial)
 		}
 		if err := Authorize(me, act, Target{PartyID: c.PartyID}); err != nil {
 			return nil, hidden(me, "certificate", req.Serial, err)

@@ -233,12 +233,12 @@ func TestStateFileCompaction(t *testing.T) {
 	}
 }
 
-// TestStateFileFailsClosed (issue 12 finding 13): once a write fails,
+// TestFinding13StateNotDurable (issue 12 finding 13): once a write fails,
 // every accept fails, and a Verifier on the store rejects rather than
 // accepting unrecorded, with its own code STATE (not REPLAY), one ERROR log
 // line, the smki_verifier_state_durable gauge at 0, the STATE decision
 // counted, and /readyz failing while /healthz stays up.
-func TestStateFileFailsClosed(t *testing.T) {
+func TestFinding13StateNotDurable(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.log")
 	st := openState(t, path, StateFileOptions{MaxDelay: -1})

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/smki/smki/bundle"
@@ -39,8 +40,17 @@ type SystemIssuer interface {
 // accept those documents only from a certificate with that OU chaining to
 // the SMKI root, so no user certificate can ever sign policy.
 type SystemSigner struct {
+	mu    sync.RWMutex
 	key   crypto.Signer
 	chain []*x509.Certificate // signer, issuing CA
+
+	// What Rotate needs to make the next signer: OpenSystemSigner's
+	// arguments. rotating serialises Rotate calls.
+	rotating sync.Mutex
+	dir      string
+	keys     Keys
+	issuer   SystemIssuer
+	id       eui64.ID
 }
 
 const (
@@ -86,39 +96,74 @@ func OpenSystemSigner(ctx context.Context, dir string, keys Keys, issuer SystemI
 	}
 	k, cp := systemOwnKey(dir), filepath.Join(dir, systemCertFile)
 	if s, err := loadSystemSigner(k, cp, keys, issuer.Issuing(), now, log); err == nil {
+		s.dir, s.keys, s.issuer, s.id = dir, keys, issuer, id
 		return s, nil
 	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errStaleSigner) {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
-	}
-	key, commit, err := k.create(keys)
-	if err != nil {
+	s := &SystemSigner{dir: dir, keys: keys, issuer: issuer, id: id}
+	if err := s.create(ctx); err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+// create makes a new key in the KMS, has issuer certify it, writes the key
+// reference and the certificate to dir, and makes it the signer.
+func (s *SystemSigner) create(ctx context.Context) error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("%w: %v", ErrSigner, err)
+	}
+	key, commit, err := systemOwnKey(s.dir).create(s.keys)
+	if err != nil {
+		return err
 	}
 	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
+		return fmt.Errorf("%w: %v", ErrSigner, err)
 	}
 	csr, err := x509.ParseCertificateRequest(csrDER)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
+		return fmt.Errorf("%w: %v", ErrSigner, err)
 	}
-	cert, err := issuer.IssueSystem(ctx, csr, id, "smki-ra-system-signer")
+	cert, err := s.issuer.IssueSystem(ctx, csr, s.id, "smki-ra-system-signer")
 	if err != nil {
-		return nil, fmt.Errorf("%w: issuing the system signer: %w", ErrSigner, err)
+		return fmt.Errorf("%w: issuing the system signer: %w", ErrSigner, err)
 	}
 	// Reference first, then certificate: a crash between leaves a
 	// certificate that does not match the key, and the next start
 	// replaces both.
 	if err := commit(); err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(s.dir, systemCertFile), pemCert(cert.Raw), 0o644); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.key, s.chain = key, []*x509.Certificate{cert, s.issuer.Issuing()}
+	s.mu.Unlock()
+	return nil
+}
+
+// Rotate replaces the signer with a new key and OU=89 certificate, made
+// and stored as on first use, and returns the certificate it retires.
+// Everything signed after Rotate returns carries the new signer, and so
+// does every later start. The retired certificate is not revoked here:
+// the RA revokes it by its own four-eyes procedure
+// (ra.ApproveSignerRevocation), whose revocation verifiers then receive
+// signed by the new signer, with no gap (docs/bundle.md, "Signer
+// rotation"). On failure the current signer stays.
+func (s *SystemSigner) Rotate(ctx context.Context) (*x509.Certificate, error) {
+	if s.issuer == nil || s.keys == nil {
+		return nil, fmt.Errorf("%w: this signer was not opened with OpenSystemSigner and cannot rotate", ErrSigner)
+	}
+	s.rotating.Lock()
+	defer s.rotating.Unlock()
+	old := s.Chain()[0]
+	if err := s.create(ctx); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(cp, pemCert(cert.Raw), 0o644); err != nil {
-		return nil, err
-	}
-	return &SystemSigner{key: key, chain: []*x509.Certificate{cert, issuer.Issuing()}}, nil
+	return old, nil
 }
 
 var errStaleSigner = errors.New("system signer certificate is stale")
@@ -161,14 +206,27 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 }
 
 // Chain returns the signer's certificate and the issuing CA.
-func (s *SystemSigner) Chain() []*x509.Certificate { return s.chain }
+func (s *SystemSigner) Chain() []*x509.Certificate {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.chain
+}
+
+// current returns the key and chain signing now.
+func (s *SystemSigner) current() (crypto.Signer, []*x509.Certificate) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.key, s.chain
+}
 
 // SignBundle seals b in the signed bundle envelope.
 func (s *SystemSigner) SignBundle(b *bundle.Bundle) ([]byte, error) {
-	return bundle.Sign(b, s.key, s.chain)
+	key, chain := s.current()
+	return bundle.Sign(b, key, chain)
 }
 
 // SignFeedPage seals p in the signed feed envelope.
 func (s *SystemSigner) SignFeedPage(p *bundle.FeedPage) ([]byte, error) {
-	return bundle.SignFeedPage(p, s.key, s.chain)
+	key, chain := s.current()
+	return bundle.SignFeedPage(p, key, chain)
 }

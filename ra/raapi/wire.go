@@ -69,6 +69,13 @@ type RevokeBody struct {
 	DryRun  bool            `json:"dry_run,omitempty"`
 }
 
+// SignerRevocationBody is POST /v1/signer-revocations: a request to revoke
+// one of the RA's own signer certificates (approved by a second person).
+type SignerRevocationBody struct {
+	Serial string          `json:"serial"`
+	Reason json.RawMessage `json:"reason,omitempty"` // name or number
+}
+
 type ErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -97,6 +104,10 @@ type CertificateList struct {
 
 type EventList struct {
 	Events []SoLREvent `json:"events"`
+}
+
+type SignerRevocationList struct {
+	Requests []ra.SignerRevocation `json:"requests"`
 }
 
 type ADTList struct {

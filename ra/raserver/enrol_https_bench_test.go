@@ -2,9 +2,6 @@ package raserver
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -28,15 +25,6 @@ func BenchmarkEnrolHTTPS(b *testing.B) {
 	const clients = 8
 	s := scenarioOf(newSignedEnv(b))
 	ts := startServer(b, s.env)
-	cred := s.cred["aro-a"]
-	pair, err := tls.X509KeyPair(cred.CertPEM, cred.KeyPEM)
-	if err != nil {
-		b.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(cred.CAPEM) {
-		b.Fatal("credential CA PEM")
-	}
 	ctx := context.Background()
 	csrs := func(n int) [][]byte {
 		out := make([][]byte, n)
@@ -72,13 +60,7 @@ func BenchmarkEnrolHTTPS(b *testing.B) {
 	}
 	cls := make([]*raclient.Client, clients)
 	for i := range cls {
-		c, err := raclient.NewClientTLS(ts.URL, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{pair},
-			RootCAs: roots, Time: s.clock.Now})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c.HTTPClient().Transport.(*http.Transport).MaxIdleConnsPerHost = 2
-		cls[i] = c
+		cls[i] = aroHTTPSClient(b, s, ts)
 	}
 	viaHTTPS := func(w int, csr []byte) error { _, err := cls[w].Enrol(ctx, req(csr)); return err }
 	inProc := func(_ int, csr []byte) error { _, err := s.svc.Enrol(ctx, s.aroSup, req(csr)); return err }

@@ -101,7 +101,8 @@ func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	v1("POST /v1/audit/verify", s.verifyAudit)
 	v1("GET /v1/store/backup", s.backupStore)
 	v1("GET /v1/revocations", s.revocations)
-	s.solrRoutes(mux) // SoLR events, ADT, devices, allow-lists, bundle (handlers_solr.go)
+	s.solrRoutes(mux)   // SoLR events, ADT, devices, allow-lists, bundle (handlers_solr.go)
+	s.signerRoutes(mux) // the RA's own signer revocations (handlers_signer.go)
 	// /metrics names no party's data, but it tells an attacker what the
 	// RA is doing: it needs an active officer's (or verifier's) client
 	// certificate like /v1 (issue 12 finding 6). A Prometheus without one

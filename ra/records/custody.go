@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/smki/smki/ra/authz"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
@@ -105,4 +106,24 @@ func HolderMadeKey(tx store.Tx, o store.Officer) (bool, error) {
 		return false, err
 	}
 	return c.Serial == o.CertSerial && c.KeySource == KeyAppointee, nil
+}
+
+// ApprovalTarget is what the four-eyes rule (authz.Authorize on an
+// approval) needs to decide whether approver me may approve what
+// declaredBy declared or requested: both custody lines and the source of
+// me's key, read in tx. SoLR approval and the RA's own signer revocation
+// both use it.
+func ApprovalTarget(tx store.Tx, declaredBy string, me store.Officer) (authz.Target, error) {
+	t := authz.Target{DeclaredBy: declaredBy}
+	var err error
+	if t.DeclarerLine, err = CustodyLine(tx, declaredBy); err != nil {
+		return authz.Target{}, err
+	}
+	if t.ApproverLine, err = CustodyLine(tx, me.ID); err != nil {
+		return authz.Target{}, err
+	}
+	if t.ApproverMadeKey, err = HolderMadeKey(tx, me); err != nil {
+		return authz.Target{}, err
+	}
+	return t, nil
 }

@@ -1,6 +1,8 @@
 package records
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,4 +179,13 @@ func LoadEvent(tx store.Tx, id string) (SoLREvent, error) {
 		return e, fmt.Errorf("%w: SoLR event %q", raerr.ErrNotFound, id)
 	}
 	return e, err
+}
+
+// NewID returns a fresh, sortable record ID: prefix-<UTC date>-<random>.
+func NewID(prefix string, now time.Time) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("%w: %v", raerr.ErrInternal, err)
+	}
+	return prefix + "-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
 }

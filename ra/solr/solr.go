@@ -2,8 +2,6 @@ package solr
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -130,13 +128,7 @@ func (r DeclareRequest) check() error {
 }
 
 // newEventID returns a fresh, sortable event ID: solr-<UTC date>-<random>.
-func newEventID(now time.Time) (string, error) {
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("%w: %v", raerr.ErrInternal, err)
-	}
-	return "solr-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
-}
+func newEventID(now time.Time) (string, error) { return records.NewID("solr", now) }
 
 // Declare records a SoLR event in state "declared" and returns it with
 // the dry run of its revocation. Nothing else changes until a second
@@ -214,14 +206,8 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		if err != nil {
 			return "", err
 		}
-		t := authz.Target{DeclaredBy: e.DeclaredBy}
-		if t.DeclarerLine, err = records.CustodyLine(tx, e.DeclaredBy); err != nil {
-			return "", err
-		}
-		if t.ApproverLine, err = records.CustodyLine(tx, me.ID); err != nil {
-			return "", err
-		}
-		if t.ApproverMadeKey, err = records.HolderMadeKey(tx, me); err != nil {
+		t, err := records.ApprovalTarget(tx, e.DeclaredBy, me)
+		if err != nil {
 			return "", err
 		}
 		if err := authz.Authorize(me, authz.ActApproveSoLR, t); err != nil {
