@@ -214,6 +214,7 @@ var apiBodies = []struct {
 	{"post", "/v1/officers/{id}/credential", raapi.CredentialBody{}},
 	{"post", "/v1/enroll", raapi.EnrolBody{}},
 	{"post", "/v1/revoke", raapi.RevokeBody{}},
+	{"post", "/v1/signer-revocations", raapi.SignerRevocationBody{}},
 	{"post", "/v1/solr-events", raapi.DeclareBody{}},
 	{"post", "/v1/solr-events/{id}/close", raapi.CloseBody{}},
 	{"post", "/v1/adt", raapi.AdtBody{}},
