@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra/ownpki"
@@ -30,26 +29,15 @@ import (
 // kindSignerRevocation is the record of one request; ID: its ID.
 const kindSignerRevocation = "signer-revocation"
 
-// States of a signer revocation request.
+// States of a signer revocation request (records).
 const (
-	SignerRevocationRequested = "requested"
-	SignerRevocationRevoked   = "revoked"
+	SignerRevocationRequested = records.SignerRevocationRequested
+	SignerRevocationRevoked   = records.SignerRevocationRevoked
 )
 
-// SignerRevocation is a request to revoke one of the RA's own certificates.
-type SignerRevocation struct {
-	ID          string     `json:"id"`
-	Serial      string     `json:"serial"`
-	Reason      int        `json:"reason"`
-	State       string     `json:"state"`
-	RequestedBy string     `json:"requested_by"`
-	RequestedAt time.Time  `json:"requested_at"`
-	ApprovedBy  string     `json:"approved_by,omitempty"`
-	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
-	// NewSigner is the serial of the signer the approval rotated in, when
-	// the certificate revoked was the one this RA was signing with.
-	NewSigner string `json:"new_signer,omitempty"`
-}
+// SignerRevocation is a request to revoke one of the RA's own
+// certificates (records.SignerRevocation).
+type SignerRevocation = records.SignerRevocation
 
 // RequestSignerRevocation records a request to revoke serial, one of the
 // RA's own certificates, for reason (an RFC 5280 CRLReason). Nothing is

@@ -120,20 +120,20 @@ func bundleAPIError(status int, data []byte) error {
 
 // RequestSignerRevocation: POST /v1/signer-revocations (an ra-operator's
 // request to revoke one of the RA's own signer certificates).
-func (c *Client) RequestSignerRevocation(ctx context.Context, serial string, reason int) (ra.SignerRevocation, error) {
-	var out ra.SignerRevocation
+func (c *Client) RequestSignerRevocation(ctx context.Context, serial string, reason int) (raapi.SignerRevocation, error) {
+	var out raapi.SignerRevocation
 	body := raapi.SignerRevocationBody{Serial: serial, Reason: json.RawMessage(strconv.Itoa(reason))}
 	return out, c.do(ctx, http.MethodPost, "/v1/signer-revocations", body, &out)
 }
 
 // ListSignerRevocations: GET /v1/signer-revocations.
-func (c *Client) ListSignerRevocations(ctx context.Context) ([]ra.SignerRevocation, error) {
+func (c *Client) ListSignerRevocations(ctx context.Context) ([]raapi.SignerRevocation, error) {
 	var out raapi.SignerRevocationList
 	return out.Requests, c.do(ctx, http.MethodGet, "/v1/signer-revocations", nil, &out)
 }
 
 // ApproveSignerRevocation: POST /v1/signer-revocations/{id}/approve.
-func (c *Client) ApproveSignerRevocation(ctx context.Context, id string) (ra.SignerRevocation, error) {
-	var out ra.SignerRevocation
+func (c *Client) ApproveSignerRevocation(ctx context.Context, id string) (raapi.SignerRevocation, error) {
+	var out raapi.SignerRevocation
 	return out, c.do(ctx, http.MethodPost, "/v1/signer-revocations/"+url.PathEscape(id)+"/approve", nil, &out)
 }

@@ -160,12 +160,13 @@ type Revocation struct {
 // The stored records the API shows, and the answers of SoLR and the
 // registries (owned by the packages that write them).
 type (
-	CertInfo       = records.CertInfo
-	SoLREvent      = records.SoLREvent
-	ADTRecord      = records.ADTRecord
-	Device         = records.Device
-	RoleAllowList  = records.RoleAllowList
-	DeclareRequest = solr.DeclareRequest
-	EventResult    = solr.EventResult
-	ImportResult   = registry.ImportResult
+	CertInfo         = records.CertInfo
+	SoLREvent        = records.SoLREvent
+	SignerRevocation = records.SignerRevocation
+	ADTRecord        = records.ADTRecord
+	Device           = records.Device
+	RoleAllowList    = records.RoleAllowList
+	DeclareRequest   = solr.DeclareRequest
+	EventResult      = solr.EventResult
+	ImportResult     = registry.ImportResult
 )

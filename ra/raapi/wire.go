@@ -107,7 +107,7 @@ type EventList struct {
 }
 
 type SignerRevocationList struct {
-	Requests []ra.SignerRevocation `json:"requests"`
+	Requests []SignerRevocation `json:"requests"`
 }
 
 type ADTList struct {
