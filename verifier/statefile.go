@@ -63,9 +63,8 @@ type StateStats struct {
 //
 // Durability (group commit): Stage records in memory under a short lock
 // and appends the record to the open group's buffer; one flusher goroutine
-// writes a whole group and starts its fdatasync (up to maxInflight at
-// once, see flush); a finished sync closes the channel of its group and of
-// every group written before it, which releases their Waits at once. Every record
+// writes a whole group and fdatasyncs it once, then closes the group's
+// channel, which releases every Wait of the group at once. Every record
 // staged while a sync runs joins the next group, so the more requests wait,
 // the more one sync serves. Accept, and Wait for a staged record, return
 // only after the record's group has been written and synced. With
@@ -87,25 +86,25 @@ type StateFile struct {
 	path string
 	opts StateFileOptions
 
-	mu       sync.Mutex
-	last     map[eui64.ID]uint64
-	adt      map[adtKey]*adtLog
-	buf      []byte // staged records not yet handed to the flusher
-	spare    []byte
-	pending  int
-	staged   Ticket
-	durable  Ticket
-	open     *group   // the group being staged
-	inflight []*group // groups written, their fdatasync running, in write order
-	err      error    // sticky write or fsync failure
-	closed   bool
-	stats    StateStats
+	mu      sync.Mutex
+	last    map[eui64.ID]uint64
+	adt     map[adtKey]*adtLog
+	buf     []byte // staged records not yet handed to the flusher
+	spare   []byte
+	pending int
+	staged  Ticket
+	durable Ticket
+	open    *group // the group being staged (tickets after syncTo)
+	syncing *group // the group being written, nil between writes
+	syncTo  Ticket // the last ticket of syncing
+	err     error  // sticky write or fsync failure
+	closed  bool
+	stats   StateStats
 
-	kick  chan struct{} // a record was staged
-	slots chan struct{} // one per fdatasync in flight (maxInflight)
-	full  chan struct{} // MaxBatch records are staged
-	stop  chan struct{}
-	done  chan struct{}
+	kick chan struct{} // a record was staged
+	full chan struct{} // MaxBatch records are staged
+	stop chan struct{}
+	done chan struct{}
 
 	// Owned by the flusher goroutine (and open/Close around it).
 	f             *os.File
@@ -116,30 +115,13 @@ type StateFile struct {
 }
 
 // group is one group commit: done is closed once its records are durable
-// (err nil) or cannot be (err set). to is its last ticket, n its records.
+// (err nil) or cannot be (err set).
 type group struct {
-	done     chan struct{}
-	err      error
-	finished bool
-	to       Ticket
-	n        int
+	done chan struct{}
+	err  error
 }
 
 func newGroup() *group { return &group{done: make(chan struct{})} }
-
-// finish releases g's waiters once. s.mu must be held.
-func (g *group) finish(err error) {
-	if !g.finished {
-		g.finished, g.err = true, err
-		close(g.done)
-	}
-}
-
-// maxInflight bounds the groups whose fdatasync runs at once. A device
-// serves concurrent flushes in parallel (this disk: about 1.8k syncs/s
-// one at a time, 4-5k with four), so a group staged while another syncs
-// starts its own sync at once instead of waiting for the first to end.
-const maxInflight = 4
 
 // adtLog is the store's copy of one ADT window.
 type adtLog struct {
@@ -162,7 +144,7 @@ func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 	s := &StateFile{
 		path: path, opts: opts.withDefaults(),
 		last: map[eui64.ID]uint64{}, adt: map[adtKey]*adtLog{},
-		kick: make(chan struct{}, 1), full: make(chan struct{}, 1), slots: make(chan struct{}, maxInflight),
+		kick: make(chan struct{}, 1), full: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}),
 		open: newGroup(),
 	}
@@ -240,11 +222,8 @@ func (s *StateFile) Wait(t Ticket) error {
 		return err
 	}
 	g := s.open
-	for _, h := range s.inflight {
-		if t <= h.to {
-			g = h
-			break
-		}
+	if s.syncing != nil && t <= s.syncTo {
+		g = s.syncing
 	}
 	s.mu.Unlock()
 	<-g.done
@@ -363,7 +342,6 @@ func (s *StateFile) run() {
 		case <-s.kick:
 		case <-s.stop:
 			s.flush()
-			s.drain()
 			return
 		}
 		if s.opts.MaxDelay > 0 {
@@ -384,25 +362,18 @@ func (s *StateFile) run() {
 	}
 }
 
-// flush writes everything staged as one group and starts its fdatasync
-// (or, past the size bound, compacts instead, once every sync in flight
-// has ended). Writes are serial, in the flusher; up to maxInflight syncs
-// run at once, each in its own goroutine. A sync that returns makes its
-// group and every group written before it durable (fdatasync covers all
-// the file's data written before the call), so groups are released in
-// write order whichever sync ends first.
+// flush writes and fsyncs everything staged (or, past the size bound,
+// compacts instead), then releases the waiters.
 func (s *StateFile) flush() {
 	s.mu.Lock()
 	if len(s.buf) == 0 || s.err != nil {
 		s.mu.Unlock()
 		return
 	}
-	buf := s.buf
-	g := s.open
-	g.to, g.n = s.staged, s.pending
+	buf, t, n := s.buf, s.staged, s.pending
 	s.buf, s.pending = s.spare[:0], 0
-	s.spare = nil
-	s.inflight, s.open = append(s.inflight, g), newGroup()
+	g := s.open
+	s.syncing, s.syncTo, s.open = g, t, newGroup()
 	// Drain a stale "full" signal: this group takes those records.
 	select {
 	case <-s.full:
@@ -415,77 +386,27 @@ func (s *StateFile) flush() {
 	}
 	s.mu.Unlock()
 
-	if snap != nil {
-		s.drain() // the compaction replaces the file under the syncs
-		err, compacted := s.write(buf, snap)
-		s.done1(g, buf, err, compacted)
-		return
-	}
-	s.slots <- struct{}{}
-	err := s.writeAt(buf)
-	if err != nil {
-		<-s.slots
-		s.done1(g, buf, err, false)
-		return
-	}
+	err, compacted := s.write(buf, snap)
+
 	s.mu.Lock()
+	if err != nil {
+		// Sticky: this group and the one staged meanwhile fail, and so
+		// does every later Stage and Wait.
+		s.err = fmt.Errorf("%w: %s: %v", ErrReplayStore, s.path, err)
+		g.err, s.open.err = s.err, s.err
+		close(s.open.done)
+	} else {
+		s.durable = t
+		s.stats.Records += uint64(n)
+		s.stats.Syncs++
+		if compacted {
+			s.stats.Compactions++
+		}
+	}
+	s.syncing = nil
 	s.spare = buf[:0]
+	close(g.done)
 	s.mu.Unlock()
-	f := s.f
-	go func() {
-		err := datasync(f)
-		<-s.slots
-		s.done1(g, nil, err, false)
-	}()
-}
-
-// drain waits until no fdatasync is in flight.
-func (s *StateFile) drain() {
-	for range maxInflight {
-		s.slots <- struct{}{}
-	}
-	for range maxInflight {
-		<-s.slots
-	}
-}
-
-// done1 ends group g's write and sync with err: on success g and every
-// group written before it are durable; a failure is sticky, and fails g,
-// every group in flight and the one being staged (fail closed: a group
-// whose own sync may yet succeed is refused too, which only refuses more).
-// buf, if not nil, is kept for reuse.
-func (s *StateFile) done1(g *group, buf []byte, err error, compacted bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if buf != nil {
-		s.spare = buf[:0]
-	}
-	if err != nil {
-		if s.err == nil {
-			s.err = fmt.Errorf("%w: %s: %v", ErrReplayStore, s.path, err)
-		}
-		g.finish(s.err)
-		for _, h := range s.inflight {
-			h.finish(s.err)
-		}
-		s.inflight = nil
-		s.open.finish(s.err)
-		return
-	}
-	s.stats.Syncs++
-	k := slices.Index(s.inflight, g)
-	if k < 0 {
-		return // released already by a later group's sync
-	}
-	for _, h := range s.inflight[:k+1] {
-		h.finish(nil)
-		s.stats.Records += uint64(h.n)
-	}
-	s.inflight = slices.Delete(s.inflight, 0, k+1)
-	s.durable = max(s.durable, g.to)
-	if compacted {
-		s.stats.Compactions++
-	}
 }
 
 // write appends buf and fsyncs, or, given a snapshot, replaces the log
@@ -500,28 +421,22 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 		// Retry compaction only after the log has grown as much again.
 		s.compactedSize = s.size
 	}
-	if err := s.writeAt(buf); err != nil {
-		return err, false
-	}
-	return datasync(s.f), false
-}
-
-// writeAt writes buf at the records' end (extending the zeros written
-// ahead when needed: the group's sync covers them) without syncing.
-func (s *StateFile) writeAt(buf []byte) error {
 	if end := s.size + int64(len(buf)); end > s.alloc {
 		// Past the zeros written ahead: write more (synced with buf).
 		n, err := s.extend(s.f, s.alloc, end)
 		if err != nil {
-			return err
+			return err, false
 		}
 		s.alloc = n
 	}
 	if _, err := s.f.WriteAt(buf, s.size); err != nil {
-		return err
+		return err, false
+	}
+	if err := datasync(s.f); err != nil {
+		return err, false
 	}
 	s.size += int64(len(buf))
-	return nil
+	return nil, false
 }
 
 // extend writes zeros into f from its length from up to at least need
