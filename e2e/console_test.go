@@ -389,11 +389,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 
-	// WCAG AA colour contrast on each main page and an error page, and
+	// WCAG AA colour contrast on each main page, an error page and the
+	// sign-in page (plain and with a spent link's error), and
 	// keyboard-only use of the enrolment form with visible focus.
 	b.checkContrast("/console/", "/console/parties", "/console/parties/"+srp, "/console/users/"+srpSC, "/console/officers",
 		"/console/enrol", "/console/certificates", "/console/certificates/"+serial, "/console/revoke-party", "/console/solr",
-		"/console/adt", "/console/devices", "/console/allow-list", "/console/audit", "/console/users/90-B3-D5-1F-30-01-0F-0F")
+		"/console/adt", "/console/devices", "/console/allow-list", "/console/audit", "/console/users/90-B3-D5-1F-30-01-0F-0F",
+		"/console/login", "/console/login/not-a-login-link")
 	b.tabThroughEnrol(srpSC)
 }
 
