@@ -223,10 +223,18 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 	if q.Limit < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrBadRequest)
 	}
+	after := ""
+	if q.After != "" {
+		n, err := ca.NormaliseSerial(q.After)
+		if err != nil {
+			return nil, fmt.Errorf("%w: after %q is not a serial: pass the previous page's next", ErrBadRequest, q.After)
+		}
+		after = n
+	}
 	var out []CertInfo
 	err := s.read(ctx, a, ActReadParty, "certificates", func(tx store.Tx, me store.Officer) error {
 		out = []CertInfo{}
-		f := store.CertFilter{Issuer: ca.IssuerIssuing, Status: store.CertStatus(q.Status), Limit: q.Limit}
+		f := store.CertFilter{Issuer: ca.IssuerIssuing, Status: store.CertStatus(q.Status), After: after, Limit: q.Limit}
 		pid := ""
 		if !q.PartyID.IsZero() {
 			pid = q.PartyID.String()

@@ -266,23 +266,59 @@ func revokeBodyOf(req raapi.RevokeRequest) raapi.RevokeBody {
 		Reason: json.RawMessage(strconv.Itoa(req.Reason)), Yes: req.Yes, DryRun: req.DryRun}
 }
 
-// ListCertificates: GET /v1/certificates.
+// ListCertificates: GET /v1/certificates, following its pages (issue 20)
+// until the last or until q.Limit certificates (0: all).
 func (c *Client) ListCertificates(ctx context.Context, q raapi.CertQuery) ([]raapi.CertInfo, error) {
+	out := []raapi.CertInfo{}
+	err := c.EachCertificatePage(ctx, q, func(page []raapi.CertInfo) error {
+		out = append(out, page...)
+		return nil
+	})
+	return out, err
+}
+
+// maxCertPage is the server's largest page (raserver.MaxCertPageSize).
+const maxCertPage = 5000
+
+// EachCertificatePage calls fn with each page of GET /v1/certificates in
+// order, starting after q.After, and stops after q.Limit certificates
+// (0: all), at the last page or at fn's first error.
+func (c *Client) EachCertificatePage(ctx context.Context, q raapi.CertQuery, fn func([]raapi.CertInfo) error) error {
 	v := url.Values{}
 	for k, s := range map[string]string{"user_id": idOrEmpty(q.UserID), "party_id": idOrEmpty(q.PartyID), "status": q.Status} {
 		if s != "" {
 			v.Set(k, s)
 		}
 	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
+	after, left := q.After, q.Limit
+	for {
+		if left != 0 { // a negative limit goes to the server, which refuses it
+			v.Set("limit", strconv.Itoa(min(left, maxCertPage)))
+		}
+		v.Del("after")
+		if after != "" {
+			v.Set("after", after)
+		}
+		path := "/v1/certificates"
+		if len(v) > 0 {
+			path += "?" + v.Encode()
+		}
+		var page raapi.CertificateList
+		if err := c.do(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return err
+		}
+		if left > 0 {
+			page.Certificates = page.Certificates[:min(left, len(page.Certificates))]
+			left -= len(page.Certificates)
+		}
+		if err := fn(page.Certificates); err != nil {
+			return err
+		}
+		if page.Next == "" || page.Next == after || q.Limit > 0 && left == 0 {
+			return nil
+		}
+		after = page.Next
 	}
-	path := "/v1/certificates"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
-	var out raapi.CertificateList
-	return out.Certificates, c.do(ctx, http.MethodGet, path, nil, &out)
 }
 
 // GetCertificate: GET /v1/certificates/{serial} (with PEM).

@@ -79,3 +79,25 @@ func ExampleClient_Bundle() {
 	}
 	fmt.Println(len(b.Users), "users,", len(b.SoLREvents), "SoLR events")
 }
+
+// An RA officer walks every good certificate of a party a page at a time
+// (GET /v1/certificates answers at most 1,000 by default, issue 20)
+// without holding them all; ListCertificates does the same and returns
+// them together.
+func ExampleClient_EachCertificatePage() {
+	ctx := context.Background()
+	c, err := raclient.NewClient("https://ra.example:8443", "officers/admin")
+	if err != nil {
+		log.Fatal(err)
+	}
+	n := 0
+	q := raapi.CertQuery{PartyID: eui64.MustParse("90-B3-D5-1F-30-00-00-01"), Status: "good"}
+	err = c.EachCertificatePage(ctx, q, func(page []raapi.CertInfo) error {
+		n += len(page)
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "good certificates")
+}

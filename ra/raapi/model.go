@@ -132,6 +132,9 @@ type CertQuery struct {
 	PartyID eui64.ID
 	Status  string // "", "good", "revoked"
 	Limit   int
+	// After is a paged listing's cursor: only certificates after this
+	// serial in the listing's order (the previous page's Next).
+	After string
 }
 
 // AuditReport is the result of walking the audit chain.

@@ -98,8 +98,12 @@ type OfficerList struct {
 	Officers []Officer `json:"officers"`
 }
 
+// CertificateList is one page of GET /v1/certificates (issue 20). Next,
+// when set, is the cursor of the following page (pass it as after=); an
+// answer without it is the last page.
 type CertificateList struct {
 	Certificates []CertInfo `json:"certificates"`
+	Next         string     `json:"next,omitempty"`
 }
 
 type EventList struct {

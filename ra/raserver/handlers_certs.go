@@ -70,19 +70,34 @@ func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, a ra.A
 	if err != nil {
 		return err
 	}
-	limit := 0
+	limit := CertPageSize
 	if l := q.Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit < 0 {
-			return fmt.Errorf("%w: limit %q", ra.ErrBadRequest, l)
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > MaxCertPageSize {
+			return fmt.Errorf("%w: limit %q: give a page size from 1 to %d", ra.ErrBadRequest, l, MaxCertPageSize)
 		}
 	}
-	cs, err := s.svc.ListCertificates(r.Context(), a, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"), Limit: limit})
+	// One more than the page tells whether another page follows.
+	cs, err := s.svc.ListCertificates(r.Context(), a, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"),
+		Limit: limit + 1, After: q.Get("after")})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, raapi.CertificateList{Certificates: cs})
+	page := raapi.CertificateList{Certificates: cs}
+	if len(cs) > limit {
+		page.Certificates = cs[:limit]
+		page.Next = cs[limit-1].Serial
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
+
+// GET /v1/certificates answers at most CertPageSize certificates unless
+// limit= asks for another page size, at most MaxCertPageSize (issue 20:
+// one unpaged answer at 50,000 certificates was 16 MiB).
+const (
+	CertPageSize    = 1000
+	MaxCertPageSize = 5000
+)
 
 func (s *server) getCertificate(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
 	c, err := s.svc.GetCertificate(r.Context(), a, r.PathValue("serial"))
