@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,10 +27,8 @@ import (
 func TestAuditCheckpoint(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L6")
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	srv, data, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 
 	const party, user = "90-B3-D5-1F-30-00-00-0A", "90-B3-D5-1F-30-01-00-00"
 	ra.must("party", "create", "--id", party, "--name", "supplier-a")

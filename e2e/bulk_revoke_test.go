@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,10 +19,8 @@ import (
 func TestBulkRevokeCLI(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L4")
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	srv, _, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	const party = "90-B3-D5-1F-30-00-00-0A"
 	ra.must("party", "create", "--id", party, "--name", "supplier-a")
 	sro, aro := filepath.Join(work, "sro"), filepath.Join(work, "aro")

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,10 +18,8 @@ import (
 func TestEnrolCSRIntake(t *testing.T) {
 	t.Parallel()
 	openssl := need.Tool(t, "openssl", "openssl")
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	_, _, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	const (
 		srp1  = "90-B3-D5-1F-30-00-00-5C"
 		srpSC = "90-B3-D5-1F-30-05-00-00"

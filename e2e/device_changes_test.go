@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,10 +19,8 @@ import (
 // registry, and a request to it is refused as an unknown device (E4).
 func TestDeviceChangeOfSupplierAndRemoval(t *testing.T) {
 	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	_, _, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	const (
 		party   = "90-B3-D5-1F-30-00-00-0A"
 		oldUser = "90-B3-D5-1F-30-01-00-00"

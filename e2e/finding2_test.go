@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,10 +27,8 @@ import (
 // (400 E_RA_CSR_NOT_CANONICAL).
 func TestFinding2KeyReencodedRefused(t *testing.T) {
 	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	_, _, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	const (
 		party = "90-B3-D5-1F-30-00-00-0A"
 		isU   = "90-B3-D5-1F-30-01-00-00"

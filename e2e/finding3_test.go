@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
@@ -12,9 +10,7 @@ import (
 // officers could then revoke the signer. Both are refused, coded.
 func TestFinding3SystemIDReserved(t *testing.T) {
 	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
+	_, _, ra := devRA(t)
 	const system, party = "90-B3-D5-1F-30-00-00-02", "90-B3-D5-1F-30-00-00-0A"
 	ra.refused("E_RA_RESERVED_ID", "party", "create", "--id", system, "--name", "not-the-ra")
 	ra.must("party", "create", "--id", party, "--name", "supplier-a")

@@ -21,6 +21,15 @@ import (
 )
 
 // raSession runs smki client verbs against one server as one officer.
+// devRA starts `smki serve --dev` on a fresh data directory and returns
+// the server, its data directory and a session as the bootstrap admin.
+func devRA(t *testing.T) (*server, string, raSession) {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	return srv, data, raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
+}
+
 type raSession struct {
 	t       *testing.T
 	url     string
@@ -64,10 +73,8 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 	t.Parallel()
 	requirement(t, "R2", "R4", "L1", "L2", "L3", "L6")
 	openssl := need.Tool(t, "openssl", "openssl")
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	srv, data, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 
 	const (
 		supplierA = "90-B3-D5-1F-30-00-00-0A"

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/smki/smki/internal/dccx509"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/smki/smki/internal/conformance"
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/verifier/xmldsig"
 )
 

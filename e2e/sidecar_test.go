@@ -94,10 +94,8 @@ func startSidecarProc(t *testing.T, args ...string) *sidecarProc {
 func TestVerifierSidecarFollowsRA(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L4", "L7")
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	srv, _, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 
 	const (
 		party  = "90-B3-D5-1F-30-00-00-0A"

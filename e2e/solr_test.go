@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,10 +23,8 @@ import (
 func TestSoLRLifecycle(t *testing.T) {
 	t.Parallel()
 	requirement(t, "R3", "R4", "R6", "R7", "L4", "L7")
-	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev"), data)
+	srv, data, ra := devRA(t)
 	work := t.TempDir()
-	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	approver := filepath.Join(data, "officers", "approver")
 	// An RA-made key does not approve SoLR events: the approver renews
 	// with a key it makes (issue 12, finding 1).
