@@ -109,6 +109,7 @@ type CA struct {
 	root, issuing   *x509.Certificate
 	rootCAS, issCAS *softcas.SoftCAS // the signing seam: cas/apiv1 over the KMS signers; rootCAS nil: root offline
 	issSigner       crypto.Signer    // the Issuing OCA key, for CheckKey
+	selfCheck       signCheck        // which end-entity signatures are verified (selfcheck.go)
 }
 
 // CheckKey signs a random digest with the Issuing OCA key and verifies
@@ -179,8 +180,10 @@ func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certi
 	if cfg.ReconcileAfter < 0 {
 		return nil, fmt.Errorf("%w: ReconcileAfter %v is negative", ErrConfig, cfg.ReconcileAfter)
 	}
-	return &CA{st: st, writes: store.NewGrouper(st.Update), clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
-		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS, issSigner: issSigner}, nil
+	c := &CA{st: st, writes: store.NewGrouper(st.Update), clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
+		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS, issSigner: issSigner}
+	c.selfCheck.all = keys == nil || keys.kind != kindSoft
+	return c, nil
 }
 
 // Open loads the CA that Init created in st: its state, certificates and

@@ -62,6 +62,7 @@ func TestSigningFailureFailsTheIntent(t *testing.T) {
 			}
 			_, certs0, audit0 := counts(t, e.st)
 			e.ca.issCAS = broken
+			e.ca.selfCheck.made.Store(0) // the next signature is one the sampled self-check verifies
 			_, csr := newCSR(t, nil)
 			cert, _, err := e.ca.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
 			if !errors.Is(err, ErrSigning) || cert != nil {

@@ -221,7 +221,8 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	// (softcas over the KMS signer) exactly the TBS that was linted and
 	// recorded in the intent (signLinted takes it from the lint
 	// certificate, so the two cannot differ), and check the signature
-	// verifies under the Issuing OCA. Not softcas.CreateCertificate: it
+	// verifies under the Issuing OCA (each signature of a PKCS#11 key, a
+	// sample of a softkms key's: selfcheck.go says why). Not softcas.CreateCertificate: it
 	// re-parses its output with crypto/x509, which refuses the BIT STRING
 	// x500UniqueIdentifier every SMKI subject carries (see
 	// internal/dccx509); dccx509 parses the result, once.
@@ -375,7 +376,8 @@ func refusal(err error) bool {
 // signLinted signs the TBS of lintDER (a certificate linted under the
 // stand-in issuer, which has the Issuing OCA's name and key identifier)
 // with the issuing CA's key, checks the signature verifies under the
-// Issuing OCA's certificate, and returns the parsed certificate. The TBS
+// Issuing OCA's certificate when the self-check is due (selfCheckEvery),
+// and returns the parsed certificate. The TBS
 // is not rebuilt: what was linted is byte for byte what is signed. linted,
 // if not nil, is crypto/x509's parse of lintDER: the signed certificate's
 // is the same but for its signature, so it is not parsed again.
@@ -384,7 +386,7 @@ func (c *CA) signLinted(lintDER []byte, linted *x509.Certificate) (*x509.Certifi
 	if err != nil {
 		return nil, fmt.Errorf("the linted certificate: %w", err)
 	}
-	der, err := signTBS(c.issCAS, c.issuing, tbs)
+	der, err := c.signCertificateTBS(tbs)
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,14 @@ type linter struct {
 	// The registries' certificate lints, listed once.
 	rfcLints, smkiLints []*lint.CertificateLint
 	warnings            func(kind, name, details string)
+	// placeholderSig is one ecdsa-with-SHA256 signature by key, made
+	// once: the signature value of every end-entity lint certificate
+	// (tbsCertificate). No lint run here reads a certificate's signature
+	// value (zlint's RFC 5280/5480/3279 lints and the SMKI lints check
+	// the signature algorithm, never the value, and nothing verifies a
+	// lint certificate), so signing each lint TBS anew would cost one
+	// ECDSA signature per issuance for bytes nobody checks.
+	placeholderSig []byte
 }
 
 func newLinter(warn func(kind, name, details string)) (*linter, error) {
@@ -65,7 +73,12 @@ func newLinter(warn func(kind, name, details string)) (*linter, error) {
 	if warn == nil {
 		warn = func(string, string, string) {}
 	}
-	return &linter{key: key, rfc: rfc, smki: smki, warnings: warn,
+	digest := sha256.Sum256([]byte("smki lint certificate placeholder signature"))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: lint key: %v", ErrSigning, err)
+	}
+	return &linter{key: key, rfc: rfc, smki: smki, warnings: warn, placeholderSig: sig,
 		rfcLints: rfc.CertificateLints().Lints(), smkiLints: smki.CertificateLints().Lints()}, nil
 }
 
@@ -123,18 +136,16 @@ func (l *linter) createCertificate(tmpl *x509.Certificate, pub any, issuer *x509
 	return der, nil
 }
 
-// tbsCertificate signs tbs (an Organisation Certificate's TBS assembled by
-// endEntityTBS) with the throwaway key and lints the result with the RFC
-// and SMKI lints. It returns the lint certificate's DER and crypto/x509's
-// parse of it, the one parse issuance makes (withSignature turns it into
-// the signed certificate's).
+// tbsCertificate wraps tbs (an Organisation Certificate's TBS assembled
+// by endEntityTBS) with the placeholder signature into the lint
+// certificate and lints it with the RFC and SMKI lints. It returns the
+// lint certificate's DER and crypto/x509's parse of it, the one parse
+// issuance makes (withSignature turns it into the signed certificate's).
+// The lint certificate's signature is a well-formed ecdsa-with-SHA256
+// signature by the throwaway key over other bytes (placeholderSig): what
+// is linted, and later signed by the CA key, is the TBS.
 func (l *linter) tbsCertificate(tbs []byte) ([]byte, *x509.Certificate, error) {
-	digest := sha256.Sum256(tbs)
-	sig, err := ecdsa.SignASN1(rand.Reader, l.key, digest[:])
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: signing the lint certificate: %v", ErrLint, err)
-	}
-	der, err := signedDER(tbs, sig)
+	der, err := signedDER(tbs, l.placeholderSig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: building the lint certificate: %v", ErrLint, err)
 	}
