@@ -224,10 +224,12 @@ func TestOpenNumbersOldCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	var old []store.Certificate
 	err = s.Update(context.Background(), func(tx store.Tx) error {
 		// Serial order (01, 02, 03) is not issue order (03, 02, 01).
 		for i, serial := range []string{"03", "02", "01"} {
 			c := store.Certificate{Serial: serial, Issuer: "issuing-ca", IssuedAt: at.Add(time.Duration(i) * time.Hour), DER: []byte{1}}
+			old = append(old, c)
 			if err := tx.PutCertificate(c); err != nil {
 				return err
 			}
@@ -249,10 +251,16 @@ func TestOpenNumbersOldCertificates(t *testing.T) {
 		if err := btx.Bucket([]byte("state")).Delete([]byte("issuance_seq")); err != nil {
 			return err
 		}
+		// The old layout's records were JSON without IssuanceSeq.
 		b := btx.Bucket([]byte("certs"))
-		return b.ForEach(func(k, v []byte) error {
+		for _, c := range old {
+			c.Status = store.StatusGood
+			raw, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
 			var rec map[string]any
-			if err := json.Unmarshal(v, &rec); err != nil {
+			if err := json.Unmarshal(raw, &rec); err != nil {
 				return err
 			}
 			delete(rec, "IssuanceSeq")
@@ -260,8 +268,11 @@ func TestOpenNumbersOldCertificates(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return b.Put(k, data)
-		})
+			if err := b.Put([]byte(c.Serial), data); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	db.Close()
 	if err != nil {

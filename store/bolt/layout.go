@@ -92,7 +92,19 @@ func scanPrefix(b *bbolt.Bucket, prefix []byte, fn func(k, v []byte) (bool, erro
 	return nil
 }
 
+// encode writes certificates and revocations in the compact encoding
+// (codec.go) and every other record as JSON.
 func encode(v any) ([]byte, error) {
+	switch r := v.(type) {
+	case store.Certificate:
+		return encodeCert(&r), nil
+	case *store.Certificate:
+		return encodeCert(r), nil
+	case store.Revocation:
+		return encodeRevocation(&r), nil
+	case *store.Revocation:
+		return encodeRevocation(r), nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T: %w", v, err)
@@ -100,7 +112,23 @@ func encode(v any) ([]byte, error) {
 	return b, nil
 }
 
+// decode reads what encode wrote, and JSON for every record kind (records
+// written before the compact encoding).
 func decode(data []byte, v any) error {
+	if len(data) > 0 {
+		switch r := v.(type) {
+		case *store.Certificate:
+			if data[0] == fmtCert {
+				*r = store.Certificate{}
+				return decodeCert(data, r)
+			}
+		case *store.Revocation:
+			if data[0] == fmtRevocation {
+				*r = store.Revocation{}
+				return decodeRevocation(data, r)
+			}
+		}
+	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("decode %T: %v: %w", v, err, store.ErrCorrupt)
 	}

@@ -91,6 +91,14 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// initialMmapSize is the address space bbolt maps the file into at open
+// (only what the file uses is paged in). A commit that grows the file past
+// the mapping remaps it, which copies every node the transaction touched
+// out of the old mapping and waits for every reader: a 100,000-certificate
+// revocation did so several times. 1 GiB covers millions of certificates;
+// a larger file is remapped as before.
+const initialMmapSize = 1 << 30
+
 // Open opens or creates the store file at path (mode 0600) and its
 // buckets. It fails with ErrLocked if another process has the file open
 // for longer than the lock timeout. The audit journal beside it
@@ -109,7 +117,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if cfg.batchDelay < 0 {
 		return nil, fmt.Errorf("bolt: open %s: batch delay %v is negative: %w", path, cfg.batchDelay, store.ErrInvalid)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: cfg.lockTimeout})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: cfg.lockTimeout, InitialMmapSize: initialMmapSize})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("bolt: open %s: file is in use by another process (waited %v): %w", path, cfg.lockTimeout, ErrLocked)
 	}
