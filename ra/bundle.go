@@ -22,6 +22,16 @@ func WithBundleMaxAge(d time.Duration) Option { return func(s *Service) { s.bund
 // envelope and its ETag, or NotModified when the caller's copy is good.
 type BundleAnswer = publish.Answer
 
+// BundleCertificates is publish.Certificates: whether an exported bundle
+// embeds the end-entity certificates (docs/bundle.md, "Certificates").
+type BundleCertificates = publish.Certificates
+
+// The two forms of an exported bundle (publish.Embedded, publish.Omitted).
+const (
+	BundleEmbedded = publish.Embedded
+	BundleOmitted  = publish.Omitted
+)
+
 // ExportBundle returns the signed policy bundle (docs/bundle.md) as of the
 // service clock, for RA officers and verifier credentials. The read
 // is audited before the build, so the bundle's audit_head covers its own
@@ -29,16 +39,18 @@ type BundleAnswer = publish.Answer
 // revocation_seq is exactly the sequence its revoked list is complete up
 // to. ErrSigner if the service has no system signer.
 func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
-	ans, err := s.ExportBundleIf(ctx, a, "")
+	ans, err := s.ExportBundleIf(ctx, a, "", publish.Embedded)
 	return ans.Data, err
 }
 
 // ExportBundleIf is ExportBundle with a conditional refresh (GET
 // /v1/bundle with If-None-Match, docs/bundle.md "Conditional refresh";
-// publish.Publisher.SignedBundle says when the answer is NotModified).
+// publish.Publisher.SignedBundle says when the answer is NotModified),
+// with the end-entity certificates embedded or omitted (certs; GET
+// /v1/bundle?certificates=omit, docs/bundle.md "Certificates").
 // The decision and its audit record are the RA's; ra/publish builds and
 // signs.
-func (s *Service) ExportBundleIf(ctx context.Context, a Actor, ifNoneMatch string) (BundleAnswer, error) {
+func (s *Service) ExportBundleIf(ctx context.Context, a Actor, ifNoneMatch string, certs BundleCertificates) (BundleAnswer, error) {
 	if s.signer == nil {
 		err := fmt.Errorf("%w: no system signer configured", ownpki.ErrSigner)
 		s.refusedOf(ctx, a, ActReadBundle, "bundle", err)
@@ -49,11 +61,12 @@ func (s *Service) ExportBundleIf(ctx context.Context, a Actor, ifNoneMatch strin
 	}); err != nil {
 		return BundleAnswer{}, err
 	}
-	return s.pub.SignedBundle(ctx, ifNoneMatch)
+	return s.pub.SignedBundle(ctx, ifNoneMatch, certs)
 }
 
-// BuildBundle assembles the unsigned bundle from the store in one read
-// transaction (publish.Publisher.Bundle lists what it holds).
+// BuildBundle assembles the unsigned bundle, certificates embedded, from
+// the store in one read transaction (publish.Publisher.Bundle lists what
+// it holds).
 func (s *Service) BuildBundle(ctx context.Context) (*bundle.Bundle, error) {
-	return s.pub.Bundle(ctx)
+	return s.pub.Bundle(ctx, publish.Embedded)
 }

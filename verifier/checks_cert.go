@@ -12,9 +12,11 @@ import (
 //
 // Resolution: X509IssuerSerial is looked up in the repository (bundle
 // certificates, configured CAs and Options.Certificates). Only when the
-// repository does not know it may a KeyInfo X509Certificate stand in, and
-// then only if it matches the IssuerSerial (when one is given) and passes
-// the same chain checks: arriving with the message earns it nothing.
+// repository does not know it may a certificate fetched earlier from
+// Options.Source, a KeyInfo X509Certificate, or one fetched now from the
+// Source stand in (unbundled), and then only if it matches the
+// IssuerSerial and passes the same chain checks: arriving with the message
+// or from the Source earns it nothing.
 // Passing results are cached by leaf fingerprint for this generation.
 func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainResult, Decision, bool) {
 	var candidates []repoEntry
@@ -27,7 +29,10 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 			}
 			candidates = st.pol.repo[k]
 			if len(candidates) == 0 {
-				candidates = fromKeyInfo(ki, &k)
+				var d Decision
+				if candidates, d = v.unbundled(ki, k, is); d.Decision != "" {
+					return nil, d, false
+				}
 			}
 		}
 	} else {
@@ -60,6 +65,26 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 	}
 	st.cache.Store(key, res)
 	return res, Decision{}, true
+}
+
+// unbundled resolves an IssuerSerial the repository does not hold: a
+// certificate fetched earlier from the Source, else a KeyInfo
+// X509Certificate matching it, else one fetched now from the Source. No
+// certificate is a CERT refusal (d), never an accept.
+func (v *Verifier) unbundled(ki xmldsig.KeyInfo, k certKey, is *xmldsig.IssuerSerial) ([]repoEntry, Decision) {
+	if v.certs != nil {
+		if e, ok := v.certs.cached(k); ok {
+			return []repoEntry{e}, Decision{}
+		}
+	}
+	if c := fromKeyInfo(ki, &k); len(c) > 0 || v.certs == nil {
+		return c, Decision{}
+	}
+	e, err := v.certs.get(k, is.SerialNumber())
+	if err != nil {
+		return nil, reject(CodeCERT, "signer certificate unknown: not in the repository, and %v", err)
+	}
+	return []repoEntry{e}, Decision{}
 }
 
 // fromKeyInfo parses the first KeyInfo X509Certificate (the signer by

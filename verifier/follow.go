@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,6 +48,16 @@ type Follower struct {
 	// at once. The data's age is checked whatever this says: stale data
 	// is not ready and refused (STALE).
 	Tolerate int
+	// RepositoryURL is the SMKI repository FetchCertificate asks
+	// (GET {RepositoryURL}/repo/certs/{serial}.der, docs/repository.md);
+	// default BaseURL, where smki serve publishes it.
+	RepositoryURL string
+	// Compact asks the RA for bundles without end-entity certificates
+	// (GET /v1/bundle?certificates=omit): a bundle whose size does not
+	// grow with the certificates issued, the Verifier looking each signer
+	// up by IssuerSerial instead. Set it only for a Verifier built with a
+	// Source (this Follower, normally): SyncBundle refuses otherwise.
+	Compact bool
 
 	// bundleETag is the ETag of the bundle SyncBundle installed, sent as
 	// If-None-Match: the RA answers 304 while it is current.
@@ -122,6 +133,9 @@ func (f *Follower) Run(ctx context.Context) error {
 // SyncBundle fetches the bundle once and installs it if it is newer than the
 // one in force. It reports whether it installed one.
 func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
+	if f.Compact && f.Verifier.certs == nil {
+		return false, fmt.Errorf("%w: a compact bundle carries no certificates and the verifier has no certificate source (Options.Source)", ErrConfig)
+	}
 	b, etag, err := f.fetchBundle(ctx, f.Verifier.clock(), f.bundleETag)
 	if errors.Is(err, errNotModified) {
 		return false, nil // the bundle in force is current (docs/bundle.md, "Conditional refresh")
@@ -154,7 +168,11 @@ var errNotModified = errors.New("bundle not modified")
 // fetchBundle is FetchBundle with If-None-Match ifNoneMatch (when set);
 // it returns the answer's ETag, or errNotModified on 304.
 func (f *Follower) fetchBundle(ctx context.Context, now time.Time, ifNoneMatch string) (*bundle.Bundle, string, error) {
-	data, status, hdr, err := f.do(ctx, "/v1/bundle", bundle.MaxBundleSize, ifNoneMatch)
+	path := "/v1/bundle"
+	if f.Compact {
+		path += "?certificates=omit"
+	}
+	data, status, hdr, err := f.do(ctx, path, bundle.MaxBundleSize, ifNoneMatch)
 	if err != nil {
 		return nil, "", err
 	}
@@ -230,6 +248,36 @@ func (f *Follower) syncRevocations(ctx context.Context, wait string) (bool, erro
 	return true, nil
 }
 
+// FetchCertificate fetches the certificate with serial from the RA's
+// repository (Follower is a CertificateSource): its DER, or
+// ErrCertificateNotFound when the repository answers 404. The repository
+// is public and its answer unsigned: the Verifier checks the certificate
+// it gets against the chain and the revocation data like any signer.
+func (f *Follower) FetchCertificate(ctx context.Context, serial *big.Int) ([]byte, error) {
+	if serial.Sign() <= 0 {
+		return nil, fmt.Errorf("%w: serial %s", ErrCertificateNotFound, serial)
+	}
+	base := f.RepositoryURL
+	if base == "" {
+		base = f.BaseURL
+	}
+	path := "/repo/certs/" + serial.Text(16) + ".der"
+	data, status, _, err := f.doAt(ctx, base, path, maxCertificateSize, "")
+	if err != nil {
+		return nil, err
+	}
+	switch status {
+	case http.StatusOK:
+		return data, nil
+	case http.StatusNotFound:
+		return nil, fmt.Errorf("%w: GET %s: 404", ErrCertificateNotFound, path)
+	}
+	return nil, statusError(path, status)
+}
+
+// maxCertificateSize caps a certificate fetched from the repository.
+const maxCertificateSize = 16 << 10
+
 func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int, error) {
 	data, status, _, err := f.do(ctx, path, limit, "")
 	return data, status, err
@@ -237,7 +285,12 @@ func (f *Follower) get(ctx context.Context, path string, limit int) ([]byte, int
 
 // do is get with If-None-Match (when set), returning the answer's header.
 func (f *Follower) do(ctx context.Context, path string, limit int, ifNoneMatch string) ([]byte, int, http.Header, error) {
-	u, err := url.Parse(strings.TrimSuffix(f.BaseURL, "/") + path)
+	return f.doAt(ctx, f.BaseURL, path, limit, ifNoneMatch)
+}
+
+// doAt is do against base rather than BaseURL.
+func (f *Follower) doAt(ctx context.Context, base, path string, limit int, ifNoneMatch string) ([]byte, int, http.Header, error) {
+	u, err := url.Parse(strings.TrimSuffix(base, "/") + path)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}

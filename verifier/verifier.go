@@ -29,6 +29,13 @@ type Options struct {
 	// Certificates are extra certificate-repository entries (beside the
 	// bundle's) that KeyInfo X509IssuerSerial may name.
 	Certificates []*x509.Certificate
+	// Source, if set, is asked for a signer certificate that neither the
+	// repository above nor the request's KeyInfo holds (a bundle fetched
+	// for following carries no end-entity certificates; docs/verifier.md,
+	// "Certificates by IssuerSerial"). What it answers is cached and
+	// checked like any signer; without it, or when it has none, the
+	// request is refused CERT.
+	Source CertificateSource
 	// Bundle is the verified policy bundle (OpenBundle).
 	Bundle *bundle.Bundle
 	// CRLs are DER CRLs (ARL, ORL); each must verify against a trusted CA.
@@ -81,6 +88,7 @@ func reject(code, format string, a ...any) Decision {
 type Verifier struct {
 	ta     *trustAnchors
 	extra  []*x509.Certificate
+	certs  *certCache // nil without Options.Source
 	clock  func() time.Time
 	limits xmldsig.Limits
 	maxAge time.Duration
@@ -141,6 +149,9 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if v.clock == nil {
 		v.clock = time.Now
+	}
+	if opts.Source != nil {
+		v.certs = newCertCache(opts.Source, ta, v.clock)
 	}
 	if v.elig == nil {
 		v.elig = policy.Default()

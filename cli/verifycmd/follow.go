@@ -44,6 +44,9 @@ func raFollower(raURL, officerDir string, v *verifier.Verifier, roots *x509.Cert
 		IdleConnTimeout:       2 * feedHeaderTimeout,
 		ForceAttemptHTTP2:     true,
 	}}
+	// Compact: the bundle's size does not grow with the certificates
+	// issued; the verifier built with this Follower as its Source looks
+	// signers up in the RA's repository (docs/verifier.md).
 	return &verifier.Follower{Verifier: v, BaseURL: raURL, Client: client, Roots: roots,
-		BundleInterval: interval, Logger: log}, nil
+		BundleInterval: interval, Logger: log, Compact: true}, nil
 }

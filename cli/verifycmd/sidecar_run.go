@@ -143,6 +143,11 @@ func (sc *sidecar) build(ctx context.Context) (*verifier.Verifier, error) {
 		return nil, verb.UsageErr("--trust %s has no %s: give --bundle FILE, or --ra URL and --officer DIR to fetch it from the RA", dir, verifier.TrustBundleFile)
 	}
 	o.Clock, o.Replay, o.Logger, o.MaxAge = time.Now, sc.replay, sc.log, c.Duration("max-age")
+	if sc.follow != nil {
+		// The follower fetches compact bundles (no end-entity
+		// certificates): signers are looked up in the RA's repository.
+		o.Source = sc.follow
+	}
 	v, err := verifier.New(o)
 	if err != nil {
 		return nil, verb.UsageErr("verifier: %v", err)

@@ -29,6 +29,23 @@ type Answer struct {
 	NotModified bool
 }
 
+// Certificates says whether a bundle carries the end-entity certificates
+// (docs/bundle.md, "Certificates").
+type Certificates bool
+
+// The two forms of a bundle.
+const (
+	// Embedded: every xml-signing certificate in certificates, so that
+	// `smki verify` resolves any signer offline. It grows with every
+	// certificate issued (~0.9 KB each). GET /v1/bundle's default.
+	Embedded Certificates = true
+	// Omitted: certificates left out (GET /v1/bundle?certificates=omit):
+	// a following verifier looks each signer up by IssuerSerial in the
+	// repository (docs/verifier.md), so the bundle's size does not grow
+	// with the certificates issued.
+	Omitted Certificates = false
+)
+
 // SignedBundle builds the bundle (Bundle) and signs it, with a conditional
 // refresh (GET /v1/bundle with If-None-Match, docs/bundle.md "Conditional
 // refresh"). The ETag is "<content>-<issued_at>": content, a hash of the
@@ -39,11 +56,11 @@ type Answer struct {
 // the bundle it has (no transfer, no parse) and never holds one older than
 // max_age/2 plus its refresh interval. Anything else is a fresh signed
 // bundle. The caller has authorised and audited the read.
-func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string) (Answer, error) {
+func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string, certs Certificates) (Answer, error) {
 	if err := p.Ready(); err != nil {
 		return Answer{}, err
 	}
-	b, err := p.Bundle(ctx)
+	b, err := p.Bundle(ctx, certs)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -74,14 +91,15 @@ func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string) (Answe
 //   - adt: every accepted ADT file;
 //   - devices: the whole registry (alert routing needs the registered
 //     supplier of every device, not only of those in an event's scope);
-//   - certificates: every xml-signing certificate of the CA, good or
-//     revoked (a verifier must resolve a revoked signer to say REVOKED);
+//   - certificates (certs Embedded only): every xml-signing certificate
+//     of the CA, good or revoked (a verifier must resolve a revoked
+//     signer to say REVOKED);
 //   - revoked: every revoked certificate (issuer DN, hex serial, time,
 //     reason) and revocation_seq, the store's revocation sequence;
 //   - audit_head: the last committed audit entry's seq and hash, so that
 //     every bundle kept by a verifier anchors the audit chain outside the
 //     database (smki audit verify --checkpoint).
-func (p *Publisher) Bundle(ctx context.Context) (*bundle.Bundle, error) {
+func (p *Publisher) Bundle(ctx context.Context, certs Certificates) (*bundle.Bundle, error) {
 	now := p.now().UTC()
 	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: now, MaxAge: bundle.Duration(p.maxAge),
 		AllowLists: map[role.UserRole][]string{}}
@@ -131,7 +149,7 @@ func (p *Publisher) Bundle(ctx context.Context) (*bundle.Bundle, error) {
 		for _, d := range devs {
 			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations, Until: d.Until})
 		}
-		return bundleCertificates(tx, b)
+		return bundleCertificates(tx, b, certs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: building the bundle: %w", raerr.ErrInternal, err)
@@ -201,14 +219,16 @@ func adtScope(r records.ADTRecord) bundle.ADTScope {
 	return sc
 }
 
-func bundleCertificates(tx store.Tx, b *bundle.Bundle) error {
+// bundleCertificates fills revoked (and, when embed, certificates) from
+// the store's certificates.
+func bundleCertificates(tx store.Tx, b *bundle.Bundle, embed Certificates) error {
 	certs, err := tx.ListCertificates(store.CertFilter{})
 	if err != nil {
 		return err
 	}
 	issuerDN := map[string]string{} // raw issuer bytes -> DN, parsed once per issuer
 	for _, c := range certs {
-		if c.UserID != "" && c.Profile == string(ca.XMLSigning) {
+		if embed && c.UserID != "" && c.Profile == string(ca.XMLSigning) {
 			b.Certificates = append(b.Certificates, c.DER)
 		}
 		if c.Status != store.StatusRevoked {

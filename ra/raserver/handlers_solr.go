@@ -205,9 +205,18 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request, a ra.Actor) e
 
 // bundle serves the signed envelope as is (its bytes are what is signed),
 // or 304 Not Modified when If-None-Match names a copy still good
-// (ra.ExportBundleIf).
+// (ra.ExportBundleIf); certificates=omit leaves the end-entity
+// certificates out (docs/bundle.md, "Certificates").
 func (s *server) bundle(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
-	ans, err := s.svc.ExportBundleIf(r.Context(), a, r.Header.Get("If-None-Match"))
+	certs := ra.BundleEmbedded
+	switch q := r.URL.Query()["certificates"]; {
+	case len(q) == 0 || len(q) == 1 && q[0] == "embed":
+	case len(q) == 1 && q[0] == "omit":
+		certs = ra.BundleOmitted
+	default:
+		return fmt.Errorf("%w: certificates=%q: want embed (the default: every end-entity certificate, for offline use) or omit (none: the verifier looks signers up in the repository)", ra.ErrBadRequest, strings.Join(q, ","))
+	}
+	ans, err := s.svc.ExportBundleIf(r.Context(), a, r.Header.Get("If-None-Match"), certs)
 	if err != nil {
 		return err
 	}
