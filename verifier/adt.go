@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -14,24 +15,41 @@ type adtKey struct {
 	srv  string
 }
 
-// adtWindow is the sliding window of accepted requests of one adtKey,
-// kept sorted by time (request times come from the caller, so an insert
-// is usually, not always, an append).
+// adtWindow is the sliding window of accepted requests of one adtKey, as
+// wall-clock times (adtNanos), kept sorted (request times come from the
+// caller, so an insert is usually, not always, an append). Plain integers,
+// not time.Time: the window of a busy SC user holds thousands of entries,
+// and a slice without pointers is not scanned by the garbage collector nor
+// cleared when it grows.
 type adtWindow struct {
-	accepted         []time.Time
+	accepted         []int64
 	quarantinedUntil time.Time
+}
+
+// adtNanos is t as Unix nanoseconds, saturated outside the years 1678-2262
+// that int64 nanoseconds cover, so the order of any two times is kept
+// (times beyond those years all compare equal, which only widens the
+// window).
+func adtNanos(t time.Time) int64 {
+	const maxSec = math.MaxInt64 / int64(time.Second)
+	switch s := t.Unix(); {
+	case s >= maxSec:
+		return math.MaxInt64
+	case s <= -maxSec:
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // count drops times at or before at-period and returns how many remain in
 // the window (those after at are counted too: they were accepted).
 func (w *adtWindow) count(at time.Time, period time.Duration) int {
-	from := at.Add(-period)
-	i, _ := slices.BinarySearchFunc(w.accepted, from, func(t, target time.Time) int {
-		if t.After(target) {
-			return 1
-		}
-		return -1
-	})
+	from := adtNanos(at.Add(-period))
+	// The first entry after from.
+	i, _ := slices.BinarySearch(w.accepted, from)
+	for i < len(w.accepted) && w.accepted[i] == from {
+		i++
+	}
 	// Reslicing (not copying) keeps this O(log n); append reallocates and
 	// so drops the pruned prefix in time.
 	w.accepted = w.accepted[i:]
@@ -40,19 +58,23 @@ func (w *adtWindow) count(at time.Time, period time.Duration) int {
 
 // record adds an accepted request at at.
 func (w *adtWindow) record(at time.Time) {
+	n := adtNanos(at)
 	i := len(w.accepted)
-	for i > 0 && w.accepted[i-1].After(at) {
+	for i > 0 && w.accepted[i-1] > n {
 		i--
 	}
-	w.accepted = slices.Insert(w.accepted, i, at)
+	w.accepted = slices.Insert(w.accepted, i, n)
 }
 
 // resumeADT installs windows recorded by a Journal, so that a restarted
 // Verifier keeps counting and stays quarantined.
 func (v *Verifier) resumeADT(states []ADTState) {
 	for _, st := range states {
-		w := &adtWindow{accepted: slices.Clone(st.Accepted), quarantinedUntil: st.QuarantinedUntil}
-		slices.SortFunc(w.accepted, time.Time.Compare)
+		w := &adtWindow{accepted: make([]int64, len(st.Accepted)), quarantinedUntil: st.QuarantinedUntil}
+		for i, t := range st.Accepted {
+			w.accepted[i] = adtNanos(t)
+		}
+		slices.Sort(w.accepted)
 		v.adt[adtKey{user: st.User, srv: st.SRV}] = w
 	}
 }

@@ -110,6 +110,7 @@ type scanner struct {
 	out    []byte
 	sigCut int32
 	cutAt  int
+	nSig   int // ds:Signature elements anywhere in the document
 
 	allowComments bool      // Sign only: comments are recorded, not rejected
 	comments      [][2]int  // byte ranges of comments seen (allowComments)
@@ -710,8 +711,11 @@ func (sc *scanner) startTag() error {
 	if n := len(sc.open); n > 0 {
 		sc.toks[sc.open[n-1]].nChild++
 	}
-	if len(sc.open) == 1 && sc.sigCut < 0 && local == "Signature" && sc.uris[ui] == NamespaceDS {
-		sc.sigCut, sc.cutAt = idx, len(sc.out)
+	if local == "Signature" && sc.uris[ui] == NamespaceDS {
+		sc.nSig++
+		if len(sc.open) == 1 && sc.sigCut < 0 {
+			sc.sigCut, sc.cutAt = idx, len(sc.out)
+		}
 	}
 	sc.emitStart(s[qOff:qOff+qLen], nsLo, nsHi, attrLo)
 	colon := int32(0)

@@ -151,40 +151,27 @@ func (d *Document) Release() {
 
 func checkSignature(sc *scanner, d *Document) error {
 	toks := sc.toks
-	sig := int32(-1)
-	for i := range toks {
-		if sc.isElem(int32(i), NamespaceDS, "Signature") {
-			if sig >= 0 {
-				return sigErr("more than one ds:Signature")
-			}
-			sig = int32(i)
-		}
-	}
-	if sig < 0 {
+	// The scan counted the ds:Signature elements and noted the first one
+	// that is a child of the document element (sigCut).
+	switch {
+	case sc.nSig > 1:
+		return sigErr("more than one ds:Signature")
+	case sc.nSig == 0:
 		return sigErr("no ds:Signature")
+	case sc.sigCut < 0:
+		// The only ds:Signature is nested: its parent's end tag follows it
+		// inside the document element.
+		return sigErr("ds:Signature is not the last child of the document element")
 	}
+	sig := sc.sigCut
 	// The root is token 0 and its end is the last token. The signature must
-	// be a child of it, with nothing but whitespace after it.
+	// be a child of it (sigCut is), with nothing but whitespace after it.
 	rootEnd := toks[0].end
 	sigEnd := toks[sig].end
 	for i := sigEnd + 1; i < rootEnd; i++ {
 		if toks[i].kind != tText || !isXMLSpace(sc.textOf(&toks[i])) {
 			return sigErr("ds:Signature is not the last child of the document element")
 		}
-	}
-	// Depth 1: walk the root's children.
-	isChild := false
-	for i := int32(1); i < rootEnd; i++ {
-		if toks[i].kind == tStart {
-			if i == sig {
-				isChild = true
-				break
-			}
-			i = toks[i].end
-		}
-	}
-	if !isChild {
-		return sigErr("ds:Signature is nested, not a child of the document element")
 	}
 
 	d.sc, d.sig = sc, sig

@@ -14,11 +14,7 @@ import (
 // are. Any other '&' is ErrMalformed: there is no DTD, so no other entity
 // can exist, and refusing them is what makes entity bombs impossible.
 func decode(raw string, attr bool) (string, error) {
-	if attr {
-		if strings.IndexAny(raw, "&\r\t\n") < 0 {
-			return raw, nil
-		}
-	} else if strings.IndexByte(raw, '&') < 0 && strings.IndexByte(raw, '\r') < 0 {
+	if !needsDecode(raw, attr) {
 		return raw, nil
 	}
 	b := make([]byte, 0, len(raw))
@@ -96,6 +92,29 @@ func charRef(name string) (rune, bool) {
 	return r, true
 }
 
+// decodeClass marks the bytes decode rewrites: 1 in text and attribute
+// values (& and CR), 2 in attribute values only (TAB and LF).
+var decodeClass = func() (t [256]uint8) {
+	t['&'], t['\r'] = 1, 1
+	t['\t'], t['\n'] = 2, 2
+	return t
+}()
+
+// needsDecode reports whether decode would change raw: one table lookup
+// per byte, no set built per call.
+func needsDecode(raw string, attr bool) bool {
+	mask := uint8(1)
+	if attr {
+		mask = 3
+	}
+	for i := 0; i < len(raw); i++ {
+		if decodeClass[raw[i]]&mask != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // escText and escAttr map each byte c14n escapes, in text and in
 // attribute values, to its escape ("" for bytes copied as they are).
 var escText, escAttr = func() (t, a [256]string) {
@@ -105,20 +124,36 @@ var escText, escAttr = func() (t, a [256]string) {
 	return t, a
 }()
 
+// escClass has, per byte, bit 1 when escText maps it and bit 2 when
+// escAttr does: the escape loop tests one byte per byte, not a string
+// header.
+var escClass = func() (t [256]uint8) {
+	for c := range 256 {
+		if escText[c] != "" {
+			t[c] |= 1
+		}
+		if escAttr[c] != "" {
+			t[c] |= 2
+		}
+	}
+	return t
+}()
+
 // appendText appends s escaped as c14n text: & < > and CR.
-func appendText(b []byte, s string) []byte { return appendEscaped(b, s, &escText) }
+func appendText(b []byte, s string) []byte { return appendEscaped(b, s, &escText, 1) }
 
 // appendAttrValue appends s escaped as a c14n attribute value: & < " TAB LF CR.
-func appendAttrValue(b []byte, s string) []byte { return appendEscaped(b, s, &escAttr) }
+func appendAttrValue(b []byte, s string) []byte { return appendEscaped(b, s, &escAttr, 2) }
 
 // appendEscaped appends s with every byte that esc maps replaced by its
-// escape; a string with none is appended in one copy.
-func appendEscaped(b []byte, s string, esc *[256]string) []byte {
+// escape; a string with none is appended in one copy. bit is esc's bit in
+// escClass.
+func appendEscaped(b []byte, s string, esc *[256]string, bit uint8) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
-		if e := esc[s[i]]; e != "" {
+		if escClass[s[i]]&bit != 0 {
 			b = append(b, s[last:i]...)
-			b = append(b, e...)
+			b = append(b, esc[s[i]]...)
 			last = i + 1
 		}
 	}
