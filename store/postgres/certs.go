@@ -113,9 +113,9 @@ func queryAll[T any](t *tx, op string, scan func(pgx.Row, *T) error, sql string,
 	return out, nil
 }
 
-// PutCertificate inserts c. Checks come before writes, so a refused
-// certificate leaves nothing: the key owner is read first, then the
-// certificate row is inserted with ON CONFLICT DO NOTHING. A concurrent
+// PutCertificate inserts c. A refused certificate leaves nothing: one
+// statement checks the key's owner and inserts only if it is c's user,
+// the certificate row with ON CONFLICT DO NOTHING (putCertificateSQL). A concurrent
 // insert of the same serial or key surfaces as a serialisation failure,
 // and the retry sees it and refuses.
 func (t *tx) PutCertificate(c store.Certificate) error {
@@ -135,47 +135,51 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 			return err
 		}
 	}
-	if c.KeyHash != "" {
-		var owner string
-		err := t.q.QueryRow(t.ctx, "SELECT user_id FROM key_owners WHERE key_hash = $1", c.KeyHash).Scan(&owner)
-		switch {
-		case err == nil && owner != c.UserID:
-			return fmt.Errorf("postgres: %s: key %s is certified for user %q: %w", op, c.KeyHash, owner, store.ErrDuplicateKey)
-		case err != nil && err != pgx.ErrNoRows:
-			return t.fail(op, err)
-		}
-	}
-	// The serial is claimed (if no intent claimed it) in the statement
-	// that checks no certificate has it: one round trip.
-	var exists bool
-	if err := t.one(op, t.q.QueryRow(t.ctx, `WITH s AS (INSERT INTO serials (serial) VALUES ($1) ON CONFLICT DO NOTHING)
-		SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = $1)`, c.Serial), &exists); err != nil {
-		return err
-	}
-	if exists {
-		return fmt.Errorf("postgres: %s: %w", op, store.ErrDuplicateSerial)
-	}
 	seq, err := t.nextIssuanceSeq()
 	if err != nil {
 		return err
 	}
-	// The certificate row and its key's owner in one statement: the
-	// owner row only if the certificate row went in.
+	// One round trip: the key's owner checked, the serial claimed (if no
+	// intent claimed it), the certificate row and its key's owner
+	// inserted, each insert only if the key is not another user's, the
+	// owner row only if the certificate row went in (none: its serial was
+	// taken).
+	var other *string
 	var n int64
-	if err := t.one(op, t.q.QueryRow(t.ctx, `WITH c AS (INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
-		not_before, not_after, issued_at, der, status, revoked_at, reason, revocation_seq, issuance_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14) ON CONFLICT DO NOTHING RETURNING key_hash, user_id),
-		k AS (INSERT INTO key_owners (key_hash, user_id) SELECT key_hash, user_id FROM c WHERE key_hash <> '' ON CONFLICT DO NOTHING)
-		SELECT count(*) FROM c`,
+	if err := t.q.QueryRow(t.ctx, putCertificateSQL,
 		c.Serial, c.Issuer, c.UserID, c.PartyID, c.Profile, c.Role, c.KeyHash,
-		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt), seq), &n); err != nil {
-		return err
+		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt), seq).Scan(&other, &n); err != nil {
+		return t.fail(op, err)
+	}
+	if other != nil || n == 0 {
+		// Nothing went in: the number goes back, so the sequence stays
+		// gap-free if the caller carries on and commits.
+		t.iss.value--
+		t.iss.dirty = true
+	}
+	if other != nil {
+		return fmt.Errorf("postgres: %s: key %s is certified for user %q: %w", op, c.KeyHash, *other, store.ErrDuplicateKey)
 	}
 	if n == 0 {
 		return fmt.Errorf("postgres: %s: %w", op, store.ErrDuplicateSerial)
 	}
 	return nil
 }
+
+// putCertificateSQL is PutCertificate's statement. Its inserts run only
+// if o (the key certified for another user) is empty, and all of its
+// sub-statements see one snapshot, so the certificates insert, which
+// also claims nothing twice (ON CONFLICT), reports a taken serial as no
+// row. The first column is the other user, if any; the second, 1 if the
+// certificate went in.
+const putCertificateSQL = `WITH o AS (SELECT user_id FROM key_owners WHERE $7::text <> '' AND key_hash = $7 AND user_id <> $3),
+	s AS (INSERT INTO serials (serial) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM o) ON CONFLICT DO NOTHING),
+	c AS (INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
+		not_before, not_after, issued_at, der, status, revoked_at, reason, revocation_seq, issuance_seq)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::bytea, $12, $13, 0, 0, $14::bigint WHERE NOT EXISTS (SELECT 1 FROM o)
+		ON CONFLICT DO NOTHING RETURNING key_hash, user_id),
+	k AS (INSERT INTO key_owners (key_hash, user_id) SELECT key_hash, user_id FROM c WHERE key_hash <> '' ON CONFLICT DO NOTHING)
+	SELECT (SELECT user_id FROM o LIMIT 1), (SELECT count(*) FROM c)`
 
 const certCols = `serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at,
 	der, status, revoked_at, reason, revocation_seq, issuance_seq`
