@@ -16,3 +16,12 @@ func datasync(f *os.File) error {
 		}
 	}
 }
+
+// openDirect opens path for writes that bypass the page cache and are
+// durable when they return (O_DIRECT|O_DSYNC): one request to the disk,
+// plus a cache flush, per write. Writes must be aligned to logBlock in
+// memory, offset and length. It fails (EINVAL) where the file system does
+// not support direct I/O.
+func openDirect(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|syscall.O_DIRECT|syscall.O_DSYNC, 0)
+}

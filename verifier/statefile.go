@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/durable"
@@ -32,9 +35,13 @@ type StateFileOptions struct {
 	CompactBytes int64
 	// PreallocBytes: the log file is kept up to this much longer than its
 	// records, in zeros written (and synced) ahead, so that a group's
-	// write overwrites allocated blocks and its fdatasync flushes data
-	// only, not the file's size and extents (default 1 MiB).
+	// write overwrites allocated blocks and its sync flushes data only,
+	// not the file's size and extents (default 1 MiB).
 	PreallocBytes int64
+
+	// buffered (tests): write through the page cache and fdatasync, as
+	// where the file system has no direct I/O.
+	buffered bool
 }
 
 func (o StateFileOptions) withDefaults() StateFileOptions {
@@ -52,9 +59,10 @@ func (o StateFileOptions) withDefaults() StateFileOptions {
 
 // StateStats count a StateFile's work since it was opened.
 type StateStats struct {
-	Records     uint64 // records made durable
-	Syncs       uint64 // fsyncs of the log (one per group)
-	Compactions uint64
+	Records     uint64        // records made durable
+	Syncs       uint64        // fsyncs of the log (one per group)
+	Compactions uint64        // rewrites of the log to its live state
+	SyncTime    time.Duration // spent writing and syncing groups (SyncTime/Syncs: the sync latency)
 }
 
 // StateFile is the sidecar's durable state: a Journal (and so a
@@ -75,8 +83,17 @@ type StateStats struct {
 //
 // The log is pre-allocated: the file is longer than its records, in zeros
 // written and synced ahead (PreallocBytes), and a group is written in
-// place at the end of the records, so that its fdatasync does not also
-// have to commit a new file size. The records end at the first zero byte.
+// place at the end of the records, so that its sync does not also have to
+// commit a new file size. The records end at the first zero byte.
+//
+// On Linux a group is one direct, synchronous write (O_DIRECT|O_DSYNC) of
+// the logBlock-aligned blocks it touches: the last, partial block of the
+// records before it (kept in memory) followed by the group's records and
+// zeros to the block's end. Bypassing the page cache makes the write one
+// request to the disk and a cache flush, instead of a page-cache copy,
+// writeback and a separate fdatasync, and it does not wait behind other
+// files' writeback. Where the file system refuses direct I/O the group is
+// written through the page cache and fdatasynced.
 //
 // Compaction rewrites the log atomically (temporary file, fsync, rename,
 // fsync of the directory), so a crash at any point leaves either the old
@@ -111,8 +128,46 @@ type StateFile struct {
 	size          int64 // the records' end: where the next group is written
 	alloc         int64 // the file's length, zeros from size on
 	compactedSize int64
-	zeros         []byte // PreallocBytes of zeros, for extending the file
+	zeros         []byte      // PreallocBytes of zeros, for extending the file
+	df            *os.File    // f's file opened for direct writes; nil: write through f and fdatasync
+	direct        atomic.Bool // df != nil, for DirectIO
+	tail          []byte      // with df: the records from the last logBlock boundary to size
+	wbuf          []byte      // with df: the aligned buffer a group is written from
 }
+
+// logBlock is the unit of a direct write: offset, length and memory are
+// aligned to it. 4 KiB is a multiple of every disk's logical block and
+// the physical block of current ones, so a write never shares a physical
+// block with another write in flight.
+const logBlock = 4096
+
+// alignedBlocks returns n bytes (n a multiple of logBlock) whose first
+// byte is logBlock-aligned in memory, as direct I/O needs.
+func alignedBlocks(n int) []byte {
+	b := make([]byte, n+logBlock)
+	off := (logBlock - int(uintptr(unsafe.Pointer(&b[0]))%logBlock)) % logBlock
+	return b[off : off+n : off+n]
+}
+
+func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
+
+// ReserveSyncProc raises GOMAXPROCS by one for a process that serves
+// accepts through a StateFile, and returns a function that restores it.
+// The flusher's write blocks in the kernel for a whole disk sync while its
+// goroutine holds a P, and the runtime hands a P blocked in a syscall to
+// other goroutines only when its monitor thread notices (after 20 µs, or
+// up to 10 ms when it has been idle): at GOMAXPROCS = cores, verification
+// would run on one core fewer for much of every sync. With one P more,
+// every core keeps verifying while the log syncs; the flusher's thread
+// sleeps in the kernel meanwhile, so it does not compete for a core.
+func ReserveSyncProc() (restore func()) {
+	prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	return func() { runtime.GOMAXPROCS(prev) }
+}
+
+// DirectIO reports whether groups are written with direct I/O (false: the
+// page cache and fdatasync).
+func (s *StateFile) DirectIO() bool { return s.direct.Load() }
 
 // group is one group commit: done is closed once its records are durable
 // (err nil) or cannot be (err set).
@@ -273,6 +328,9 @@ func (s *StateFile) Close() error {
 	if s.f == nil {
 		return err
 	}
+	if s.df != nil {
+		s.df.Close()
+	}
 	if cerr := s.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("%w: %v", ErrReplayStore, cerr)
 	}
@@ -386,7 +444,9 @@ func (s *StateFile) flush() {
 	}
 	s.mu.Unlock()
 
+	t0 := time.Now()
 	err, compacted := s.write(buf, snap)
+	took := time.Since(t0)
 
 	s.mu.Lock()
 	if err != nil {
@@ -399,6 +459,7 @@ func (s *StateFile) flush() {
 		s.durable = t
 		s.stats.Records += uint64(n)
 		s.stats.Syncs++
+		s.stats.SyncTime += took
 		if compacted {
 			s.stats.Compactions++
 		}
@@ -422,12 +483,20 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 		s.compactedSize = s.size
 	}
 	if end := s.size + int64(len(buf)); end > s.alloc {
-		// Past the zeros written ahead: write more (synced with buf).
-		n, err := s.extend(s.f, s.alloc, end)
+		// Past the zeros written ahead: write more (synced with buf, or
+		// by the direct writes themselves).
+		f := s.f
+		if s.df != nil {
+			f = s.df
+		}
+		n, err := s.extend(f, s.alloc, end)
 		if err != nil {
 			return err, false
 		}
 		s.alloc = n
+	}
+	if s.df != nil {
+		return s.writeDirect(buf), false
 	}
 	if _, err := s.f.WriteAt(buf, s.size); err != nil {
 		return err, false
@@ -439,13 +508,36 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 	return nil, false
 }
 
+// writeDirect writes buf after the records with one direct, synchronous
+// write: the blocks from the last block boundary before size (its
+// records, from s.tail) to the end of buf, padded with zeros to a whole
+// block (the file holds zeros there already).
+func (s *StateFile) writeDirect(buf []byte) error {
+	n := len(s.tail) + len(buf)
+	w := int(roundUp(int64(n), logBlock))
+	if len(s.wbuf) < w {
+		s.wbuf = alignedBlocks(int(roundUp(int64(w)*2, logBlock)))
+	}
+	b := s.wbuf[:w]
+	copy(b, s.tail)
+	copy(b[len(s.tail):], buf)
+	clear(b[n:])
+	if _, err := s.df.WriteAt(b, s.size-int64(len(s.tail))); err != nil {
+		return err
+	}
+	s.size += int64(len(buf))
+	s.tail = append(s.tail[:0], b[n-n%logBlock:n]...)
+	return nil
+}
+
 // extend writes zeros into f from its length from up to at least need
-// plus PreallocBytes, and returns the new length. The caller syncs.
+// plus PreallocBytes (rounded up to a whole block), and returns the new
+// length. The caller syncs, unless f is the direct file.
 func (s *StateFile) extend(f *os.File, from, need int64) (int64, error) {
 	if s.zeros == nil {
-		s.zeros = make([]byte, s.opts.PreallocBytes)
+		s.zeros = alignedBlocks(int(roundUp(s.opts.PreallocBytes, logBlock)))
 	}
-	to := need + s.opts.PreallocBytes
+	to := roundUp(need+s.opts.PreallocBytes, logBlock)
 	for off := from; off < to; {
 		n, err := f.WriteAt(s.zeros[:min(int64(len(s.zeros)), to-off)], off)
 		if err != nil {
@@ -481,13 +573,26 @@ func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
+	var df *os.File
+	if !s.opts.buffered {
+		// Without direct I/O (an error), groups go through f.
+		df, _ = openDirect(tmp)
+	}
 	if err := os.Rename(tmp, s.path); err != nil {
+		if df != nil {
+			df.Close()
+		}
 		return fail(err)
 	}
 	if s.f != nil {
 		s.f.Close()
 	}
-	s.f, s.size, s.alloc, s.compactedSize = f, int64(len(snap)), alloc, int64(len(snap))
+	if s.df != nil {
+		s.df.Close()
+	}
+	s.f, s.df, s.size, s.alloc, s.compactedSize = f, df, int64(len(snap)), alloc, int64(len(snap))
+	s.direct.Store(df != nil)
+	s.tail = append(s.tail[:0], snap[len(snap)-len(snap)%logBlock:]...)
 	return true, durable.SyncDir(filepath.Dir(s.path))
 }
 

@@ -7,3 +7,7 @@ import "time"
 // Thread falls back to wall-clock time where thread CPU time is not
 // available.
 func Thread() time.Duration { return time.Duration(time.Now().UnixNano()) }
+
+// Process falls back to wall-clock time where process CPU time is not
+// available.
+func Process() time.Duration { return time.Duration(time.Now().UnixNano()) }

@@ -28,3 +28,27 @@ func TestThreadAdvancesWithWorkNotSleep(t *testing.T) {
 		t.Fatalf("thread CPU time counted a 50ms sleep as %v", slept)
 	}
 }
+
+func TestProcessCountsOtherGoroutinesNotSleep(t *testing.T) {
+	t0 := Process()
+	time.Sleep(50 * time.Millisecond)
+	slept := Process() - t0
+	t1 := Process()
+	done := make(chan int)
+	go func() {
+		x := 0
+		for i := 0; i < 50_000_000; i++ {
+			x += i ^ x
+		}
+		done <- x
+	}()
+	if x := <-done; x == 42 {
+		t.Log(x)
+	}
+	if worked := Process() - t1; worked <= 0 {
+		t.Fatalf("process CPU time did not advance over another goroutine's busy loop (%v)", worked)
+	}
+	if runtime.GOOS == "linux" && slept >= 25*time.Millisecond {
+		t.Fatalf("process CPU time counted a 50ms sleep as %v", slept)
+	}
+}
