@@ -156,7 +156,7 @@ func (d *night) stepRevocation(ctx context.Context, s *Step) error {
 		}
 	}
 	s.Lines = append(s.Lines, fmt.Sprintf("revoke-at %s, revoked at %s by the scheduler: %d certificates, reason cessationOfOperation",
-		d.revokeAt.Format("15:04:05.000Z"), e.RevokedAt.Format("15:04:05.000Z"), len(e.Revoked)))
+		d.revokeAt.Format("15:04:05.000Z"), e.RevokedAt.Format("15:04:05.000Z"), e.RevokedCount))
 
 	// 2. The verifier learns it from the feed, not from a new bundle.
 	seq := d.v.RevocationSeq()
@@ -197,7 +197,7 @@ func (d *night) stepRevocation(ctx context.Context, s *Step) error {
 	}
 	s.Lines = append(s.Lines, fmt.Sprintf("ORL number %v, this update %s, next update %s: %d entries, supplier-a's included",
 		crl.Number, crl.ThisUpdate.UTC().Format("15:04:05Z"), crl.NextUpdate.UTC().Format("2006-01-02 15:04Z"), len(crl.RevokedCertificateEntries)))
-	s.Detail = fmt.Sprintf("%d certificates revoked %s after revoke-at; feed seq %d", len(e.Revoked),
+	s.Detail = fmt.Sprintf("%d certificates revoked %s after revoke-at; feed seq %d", e.RevokedCount,
 		e.RevokedAt.Sub(d.revokeAt).Round(10*time.Millisecond), seq)
 	return nil
 }

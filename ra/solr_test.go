@@ -91,7 +91,10 @@ func TestDeclareDryRunChangesNothing(t *testing.T) {
 	}
 }
 
-func TestApproveNowRevokesInOneTransaction(t *testing.T) {
+// TestApproveNowCutsOffThenRevokes: an approval with the revocation due now
+// cuts the party off, then revokes each certificate (ORL reissued) before
+// it returns (solr.Service.Approve).
+func TestApproveNowCutsOffThenRevokes(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t)
 	ctx := context.Background()

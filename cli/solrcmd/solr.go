@@ -39,7 +39,7 @@ func printEvent(c *ucli.Context) func(ra.EventResult) error {
 		if d := res.DryRun; d != nil {
 			printDryRun(c, d)
 		}
-		if n := len(res.Event.Revoked); n > 0 {
+		if n := res.Event.RevokedCount; n > 0 {
 			fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", n, fmtPtr(res.Event.RevokedAt, ""))
 		}
 		return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/postgres"
@@ -32,11 +33,15 @@ import (
 // every millisecond from before the approval until it is refused.
 //
 // Metrics: cutoff-ms (approval started -> the last verifier refuses),
-// commit-ms (the approval's call, the one transaction), deliver-ms
-// (commit -> the last verifier refuses: the feed), accepted-after-commit
-// (probe requests accepted after the approval returned; the goal is 0 but
-// a remote verifier needs one feed round trip), n-certs. "load" runs
-// issuance for another party (2 enrolling goroutines) throughout.
+// commit-ms (the approval's call: the cut-off transaction, then the
+// per-certificate revocation; solr.Service.Approve), cutoff-commit-ms
+// (approval started -> the party-wide revocation readable in the store,
+// polled every 2 ms), deliver-ms (cut-off committed -> the last verifier
+// refuses: the feed), accepted-after-commit (probe requests that reached
+// a verifier after the approval returned and were accepted; the goal is
+// 0), accepted-after-cutoff (the same after the cut-off committed: a
+// remote verifier needs one feed round trip). "load" runs issuance for
+// another party (2 enrolling goroutines) throughout.
 // Each runs on bbolt and on PostgreSQL (a schema of its own; the
 // PostgreSQL half skips where no server answers, as pgtest says).
 // Run with -benchtime=1x.
@@ -59,17 +64,20 @@ func BenchmarkSupplierCutOff(b *testing.B) {
 					name = fmt.Sprintf("%s/n=%d/load", eng.name, n)
 				}
 				b.Run(name, func(b *testing.B) {
-					var cut, commit, deliver time.Duration
-					var late int64
+					var cut, commit, cutCommit, deliver time.Duration
+					var late, lateCut int64
 					for range b.N {
 						r := runCutOff(b, eng.open(b), n, load)
-						cut, commit, deliver, late = cut+r.cutoff, commit+r.commit, deliver+r.deliver, late+r.late
+						cut, commit, cutCommit, deliver = cut+r.cutoff, commit+r.commit, cutCommit+r.cutCommit, deliver+r.deliver
+						late, lateCut = late+r.late, lateCut+r.lateCut
 					}
 					per := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(b.N) }
 					b.ReportMetric(per(cut), "cutoff-ms")
 					b.ReportMetric(per(commit), "commit-ms")
+					b.ReportMetric(per(cutCommit), "cutoff-commit-ms")
 					b.ReportMetric(per(deliver), "deliver-ms")
 					b.ReportMetric(float64(late)/float64(b.N), "accepted-after-commit")
+					b.ReportMetric(float64(lateCut)/float64(b.N), "accepted-after-cutoff")
 					b.ReportMetric(0, "ns/op")
 				})
 			}
@@ -78,8 +86,8 @@ func BenchmarkSupplierCutOff(b *testing.B) {
 }
 
 type cutOffResult struct {
-	cutoff, commit, deliver time.Duration
-	late                    int64
+	cutoff, commit, cutCommit, deliver time.Duration
+	late, lateCut                      int64
 }
 
 var cutOffDevice = eui64.MustParse("00-DB-12-34-56-78-90-A1")
@@ -142,20 +150,30 @@ func runCutOff(b *testing.B, open func(string) (store.Store, error), n int, load
 
 	// Probers: each verifier must accept before the approval.
 	var committed atomic.Int64 // UnixNano when ApproveSoLR returned; 0 before
-	var late atomic.Int64
+	var cutAt atomic.Int64     // UnixNano when the party-wide revocation was seen committed; 0 before
+	var late, lateCut atomic.Int64
 	refusedAt := make([]time.Time, followers)
 	var probeWG sync.WaitGroup
 	started := make(chan struct{}, followers)
 	for j, p := range rig.probes {
 		probeWG.Go(func() {
 			for ctr := uint64(1); ; ctr++ {
-				d := p.f.Verifier.Verify(cutOffRequest(b, rig, int(ctr%2), uint64(j)<<32|ctr), f.clock.Now())
+				req := cutOffRequest(b, rig, int(ctr%2), uint64(j)<<32|ctr)
+				// A request counts as late if it reached the verifier after
+				// the approval returned (one accepted while the approval
+				// was returning, by a verifier that had not yet heard, is
+				// not "after").
+				arrived := time.Now().UnixNano()
+				d := p.f.Verifier.Verify(req, f.clock.Now())
 				if d.Accepted() {
 					if ctr == 1 {
 						started <- struct{}{}
 					}
-					if c := committed.Load(); c != 0 && time.Now().UnixNano() > c {
+					if c := committed.Load(); c != 0 && arrived > c {
 						late.Add(1)
+					}
+					if c := cutAt.Load(); c != 0 && arrived > c {
+						lateCut.Add(1)
 					}
 				} else if d.Code == verifier.CodeREVOKED || d.Code == verifier.CodePARTY {
 					refusedAt[j] = time.Now()
@@ -179,6 +197,24 @@ func runCutOff(b *testing.B, open func(string) (store.Store, error), n int, load
 			b.Fatal("a prober never had a request accepted")
 		}
 	}
+	// The cut-off's commit, seen from outside: the party-wide revocation
+	// readable in the store.
+	var watchWG sync.WaitGroup
+	watchWG.Go(func() {
+		for run.Err() == nil {
+			var rs []bundle.PartyRevocation
+			_ = f.st.View(run, func(tx store.Tx) error {
+				var err error
+				rs, err = records.PartyRevocations(tx)
+				return err
+			})
+			if len(rs) > 0 {
+				cutAt.Store(time.Now().UnixNano())
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
 	b.StartTimer()
 	start := time.Now()
 	if _, err := f.svc.ApproveSoLR(ctx, approver, ev.Event.ID); err != nil {
@@ -189,6 +225,7 @@ func runCutOff(b *testing.B, open func(string) (store.Store, error), n int, load
 	probeWG.Wait()
 	b.StopTimer()
 	stop()
+	watchWG.Wait()
 	loadWG.Wait()
 	last := start
 	for _, t := range refusedAt {
@@ -196,7 +233,13 @@ func runCutOff(b *testing.B, open func(string) (store.Store, error), n int, load
 			last = t
 		}
 	}
-	return cutOffResult{cutoff: last.Sub(start), commit: done.Sub(start), deliver: max(0, last.Sub(done)), late: late.Load()}
+	cut := time.Unix(0, cutAt.Load())
+	if cutAt.Load() == 0 {
+		b.Error("the party-wide revocation was never seen committed")
+		cut = done
+	}
+	return cutOffResult{cutoff: last.Sub(start), commit: done.Sub(start), cutCommit: cut.Sub(start), deliver: max(0, last.Sub(cut)),
+		late: late.Load(), lateCut: lateCut.Load()}
 }
 
 // cutOffRequest is an SR 1.6 to the party's device signed with the rig's

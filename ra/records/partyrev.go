@@ -17,17 +17,27 @@ const kindPartyRevocation = "party-revocation"
 // per-certificate revocations are made in the same transaction by the
 // caller; this record lets a verifier apply them all from one feed page.
 // A second record for the same party widens the first (the later
-// issued_before, the earlier revoked_at), as a verifier merges them.
+// issued_before, the earlier revoked_at), as a verifier merges them. A
+// record that changes advances the party-status sequence (PartySeq) in
+// tx, so held feed requests are answered with it at once; one that
+// changes nothing writes nothing.
 func PutPartyRevocation(tx store.Tx, party eui64.ID, issuedBefore, at time.Time, reason int) error {
 	r := bundle.PartyRevocation{Party: party, IssuedBefore: issuedBefore.UTC(), RevokedAt: at.UTC(), Reason: reason}
 	var old bundle.PartyRevocation
 	switch err := Get(tx, kindPartyRevocation, party.String(), &old); {
 	case err == nil:
 		r = bundle.MergePartyRevocations(nil, []bundle.PartyRevocation{old, r})[party]
+		if r.IssuedBefore.Equal(old.IssuedBefore) && r.RevokedAt.Equal(old.RevokedAt) && r.Reason == old.Reason {
+			return nil
+		}
 	case !IsNotFound(err):
 		return err
 	}
-	return Put(tx, kindPartyRevocation, party.String(), r)
+	if err := Put(tx, kindPartyRevocation, party.String(), r); err != nil {
+		return err
+	}
+	_, err := bumpPartySeq(tx)
+	return err
 }
 
 // PartyRevocations lists every party-wide revocation, for the bundle and

@@ -10,9 +10,22 @@ import (
 )
 
 // metaPartySeq is the store meta key of the party-status sequence: it
-// counts every change of a party's status, in the transaction that makes
-// it, so the feed can say "the party statuses as of N" (docs/bundle.md).
+// counts every change of a party's status or of a party-wide revocation,
+// in the transaction that makes it, so the feed can say "the party
+// statuses as of N" (docs/bundle.md) and answer a held request as soon as
+// either changes.
 const metaPartySeq = "party_status_seq"
+
+// PartySeqWrite reports whether a store meta write of key and value is
+// the party-status sequence advancing, and to what (ra/internal/feedhub
+// watches the writes of a transaction with it, to wake held feed requests
+// once that transaction has committed).
+func PartySeqWrite(key string, value []byte) (uint64, bool) {
+	if key != metaPartySeq || len(value) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(value), true
+}
 
 // PartySeq reads the party-status sequence (0 before any change).
 func PartySeq(tx store.Tx) (uint64, error) {
@@ -36,6 +49,11 @@ func PutPartyStatus(tx store.Tx, p store.Party, status string) (uint64, error) {
 	if err := tx.PutParty(p); err != nil {
 		return 0, raerr.FromStore("party "+p.ID, err)
 	}
+	return bumpPartySeq(tx)
+}
+
+// bumpPartySeq advances the party-status sequence in tx and returns it.
+func bumpPartySeq(tx store.Tx) (uint64, error) {
 	n, err := PartySeq(tx)
 	if err != nil {
 		return 0, err

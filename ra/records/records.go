@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/smki/smki/bundle"
@@ -49,18 +50,25 @@ type SoLREvent struct {
 	// RevokeAt is when the failed Supplier's certificates are revoked; nil
 	// until approval when the declaration said "now" (then it is the
 	// approval time).
-	RevokeAt    *time.Time       `json:"revoke_at,omitempty"`
-	State       bundle.SoLRState `json:"state"`
-	DeclaredBy  string           `json:"declared_by"`
-	DeclaredAt  time.Time        `json:"declared_at"`
-	ApprovedBy  string           `json:"approved_by,omitempty"`
-	ApprovedAt  *time.Time       `json:"approved_at,omitempty"`
-	RevokedAt   *time.Time       `json:"revoked_at,omitempty"` // when the revocation step ran
-	Revoked     []string         `json:"revoked,omitempty"`    // serials it revoked
-	JobID       string           `json:"job_id,omitempty"`     // the scheduled revocation, if any
-	ClosedBy    string           `json:"closed_by,omitempty"`
-	ClosedAt    *time.Time       `json:"closed_at,omitempty"`
-	CloseReason string           `json:"close_reason,omitempty"`
+	RevokeAt   *time.Time       `json:"revoke_at,omitempty"`
+	State      bundle.SoLRState `json:"state"`
+	DeclaredBy string           `json:"declared_by"`
+	DeclaredAt time.Time        `json:"declared_at"`
+	ApprovedBy string           `json:"approved_by,omitempty"`
+	ApprovedAt *time.Time       `json:"approved_at,omitempty"`
+	RevokedAt  *time.Time       `json:"revoked_at,omitempty"` // when the revocation step ran
+	// Revoked is a sample of the serials the revocation step revoked: the
+	// first RevokedSample in store order (all of them when there are no
+	// more). RevokedCount counts them all and RevokedSHA256 is their
+	// SerialsDigest; GET /v1/certificates?party_id=&status=revoked lists
+	// them (issue 20: the whole list was 3.5 MB at 100,000).
+	Revoked       []string   `json:"revoked,omitempty"`
+	RevokedCount  int        `json:"revoked_count,omitempty"`
+	RevokedSHA256 string     `json:"revoked_sha256,omitempty"`
+	JobID         string     `json:"job_id,omitempty"` // the scheduled revocation, if any
+	ClosedBy      string     `json:"closed_by,omitempty"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	CloseReason   string     `json:"close_reason,omitempty"`
 }
 
 // Job is a scheduled piece of RA work. Kind is JobRevokeFailed.
@@ -73,6 +81,16 @@ type Job struct {
 	State     string    `json:"state"` // pending, done, cancelled
 	DoneAt    time.Time `json:"done_at,omitzero"`
 	Result    string    `json:"result,omitempty"`
+}
+
+// RevokedSample is how many serials a SoLR event's Revoked lists.
+const RevokedSample = 100
+
+// SetRevoked records on e the serials its revocation step revoked: the
+// count, the digest and a sample (SoLREvent.Revoked).
+func (e *SoLREvent) SetRevoked(serials []string) {
+	e.Revoked = slices.Clone(serials[:min(len(serials), RevokedSample)])
+	e.RevokedCount, e.RevokedSHA256 = len(serials), SerialsDigest(serials)
 }
 
 const (

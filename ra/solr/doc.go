@@ -1,8 +1,9 @@
 // Package solr owns the Supplier of Last Resort workflow (DESIGN.md 4):
 // declaring an event on the Authority's instruction with the dry run of
 // its revocation, the four-eyes approval that fails the Supplier's party
-// and revokes its certificates (now, in the approval's transaction, or
-// later by the scheduler, RunDue), closing it, and reading it.
+// and revokes its certificates (now: a small cut-off transaction with the
+// party-wide revocation, then the certificates as a job the approval runs
+// at once; or later by the scheduler, RunDue), closing it, and reading it.
 //
 // Every step is an audited decision of ra: ra binds a Session to the
 // authenticated officer, and each step runs inside one of its

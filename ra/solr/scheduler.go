@@ -112,7 +112,7 @@ func (s *Service) runDue(ctx context.Context) (next time.Time, err error) {
 		if !s.env.Backoff.Due(r.ID, now) {
 			continue
 		}
-		if err := s.runJob(ctx, r.ID, now); err != nil {
+		if err := s.runJob(ctx, r.ID, now, SchedulerActor); err != nil {
 			s.env.Backoff.Failed(r.ID, now)
 			keep(err)
 		} else {
@@ -132,10 +132,33 @@ func scheduleKeyPrefix(now time.Time) string {
 	return now.UTC().Format("20060102T150405.000000000Z") + "/\xff"
 }
 
-// runJob runs one pending job in one transaction: it re-reads the job
-// (gone means another run did it), does the work, moves the job to the log
-// and appends the audit record, all or nothing.
-func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
+// runNow runs the job at key now, on behalf of actor (Approve's
+// revocation step), under the scheduler's lock if there is one: without
+// it (another instance is running due jobs) it leaves the job to that
+// instance's scheduler, which runs it at its next tick at the latest.
+func (s *Service) runNow(ctx context.Context, key, actor string) error {
+	if s.env.Locker != nil {
+		release, ok, err := s.env.Locker.TryLock(ctx)
+		if err != nil {
+			return fmt.Errorf("%w: scheduler lock: %w", raerr.ErrInternal, err)
+		}
+		if !ok {
+			return nil
+		}
+		defer release()
+	}
+	err := s.runJob(ctx, key, s.env.Now().UTC(), actor)
+	if err != nil {
+		s.env.Backoff.Failed(key, s.env.Now().UTC())
+	}
+	return err
+}
+
+// runJob runs one pending job in one transaction on behalf of actor (the
+// scheduler, or the approver when Approve runs it): it re-reads the job
+// (gone means another run did it), does the work, moves the job to the
+// log and appends the audit record, all or nothing.
+func (s *Service) runJob(ctx context.Context, key string, now time.Time, actor string) error {
 	rv, ok := s.env.Revoker()
 	if !ok {
 		return fmt.Errorf("%w: the issuer cannot revoke inside a transaction", raerr.ErrInternal)
@@ -165,13 +188,13 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 			if e.State != bundle.EventApproved {
 				j.Result = "skipped: event is " + string(e.State)
 			} else {
-				if err := s.revokeFailedTx(tx, rv, &e, now, SchedulerActor); err != nil {
+				if err := s.revokeFailedTx(tx, rv, &e, now, actor); err != nil {
 					return err
 				}
 				if err := records.Put(tx, records.KindEvent, e.ID, e); err != nil {
 					return err
 				}
-				j.Result = fmt.Sprintf("revoked %d", len(e.Revoked))
+				j.Result = fmt.Sprintf("revoked %d", e.RevokedCount)
 			}
 		default:
 			j.Result = "skipped: unknown job kind " + j.Kind
@@ -188,7 +211,7 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time) error {
 	})
 	if err != nil {
 		err = fmt.Errorf("job %s: %w", key, err)
-		s.env.Refused(ctx, SchedulerActor, authz.ActRevokeFailed, "job:"+j.ID, err)
+		s.env.Refused(ctx, actor, authz.ActRevokeFailed, "job:"+j.ID, err)
 		return err
 	}
 	if ran {

@@ -188,19 +188,37 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 }
 
 // Approve is the second person's approval (four-eyes): an ra-approver
-// who did not declare the event. The failed party becomes "failed". If the
-// revocation time is now or past, every good certificate of the failed
-// party is revoked (cessationOfOperation) in the same transaction, with
-// the ORL reissued, the event made "active" and both audit records;
-// otherwise a job is scheduled in that transaction and the event is
-// "approved" until the scheduler runs it (RunDue).
+// who did not declare the event. It is two transactions when the
+// revocation time is now or past (docs/architecture.md, "The Supplier
+// cut-off"):
+//
+//  1. the cut-off, small whatever the party's size, in the urgent lane:
+//     the failed party becomes "failed", its party-wide revocation
+//     (bundle.PartyRevocation) is recorded, the event is "approved" with a
+//     revocation job due now, and the approval's audit record. The held
+//     feed requests are answered with it as soon as it commits, so every
+//     following verifier refuses the whole party from that page on.
+//  2. the job, run at once by Approve (runJob, the urgent lane again):
+//     every good certificate of the party revoked one by one
+//     (cessationOfOperation) with the ORL reissued, the event "active", the
+//     job logged and its "solr.revoke" audit record.
+//
+// Approve returns once both have committed. If the second fails (or the
+// process dies between them), the cut-off stands, the event stays
+// "approved" with its job pending and due, and the scheduler (RunDue, at
+// its next tick or after a restart) runs it: Approve then returns the
+// approved event and no error, since the approval itself took effect. A
+// revocation time in the future schedules the job alone in the first
+// transaction; the scheduler runs it (cut-off and certificates together)
+// when due.
 func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResult, error) {
-	rv, ok := s.env.Revoker()
-	if !ok {
+	if _, ok := s.env.Revoker(); !ok {
 		return EventResult{}, fmt.Errorf("%w: the issuer cannot revoke inside a transaction", raerr.ErrInternal)
 	}
 	var out EventResult
-	// The urgent lane: approval may revoke a whole party (issue 13).
+	var now time.Time
+	cutNow := false
+	// The urgent lane: approval cuts a whole party off (issue 13).
 	err := a.Urgent(ctx, authz.ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
 		e, err := records.LoadEvent(tx, id)
 		if err != nil {
@@ -216,7 +234,7 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		if e.State != bundle.EventDeclared {
 			return "", fmt.Errorf("%w: event %s is %s, not declared", raerr.ErrEventState, id, e.State)
 		}
-		now := s.env.Now().UTC()
+		now = s.env.Now().UTC()
 		if e.End != nil && !now.Before(*e.End) {
 			return "", fmt.Errorf("%w: event %s ended at %s", raerr.ErrEventState, id, e.End.Format(time.RFC3339))
 		}
@@ -240,38 +258,71 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		if e.RevokeAt == nil {
 			e.RevokeAt = &now
 		}
+		cutNow = !e.RevokeAt.After(now)
+		j := records.Job{ID: "job-" + e.ID, Kind: records.JobRevokeFailed, EventID: e.ID, DueAt: *e.RevokeAt, CreatedAt: now, State: records.JobPending}
+		if cutNow {
+			j.DueAt = now
+		}
+		if err := records.Put(tx, records.KindSchedule, records.ScheduleKey(j), j); err != nil {
+			return "", err
+		}
+		e.JobID = j.ID
 		detail := fmt.Sprintf("failed_party=%s party_status=%s", e.FailedParty, records.PartyFailed)
-		if e.RevokeAt.After(now) {
-			j := records.Job{ID: "job-" + e.ID, Kind: records.JobRevokeFailed, EventID: e.ID, DueAt: *e.RevokeAt, CreatedAt: now, State: records.JobPending}
-			if err := records.Put(tx, records.KindSchedule, records.ScheduleKey(j), j); err != nil {
+		if cutNow {
+			if err := cutOffTx(tx, e.FailedParty, now); err != nil {
 				return "", err
 			}
-			e.JobID = j.ID
-			detail += fmt.Sprintf(" revocation scheduled job=%s due=%s", j.ID, j.DueAt.Format(time.RFC3339))
+			detail += fmt.Sprintf(" cut_off=party-wide revocation job=%s due=now", j.ID)
 		} else {
-			if err := s.revokeFailedTx(tx, rv, &e, now, a.ID()); err != nil {
-				return "", err
-			}
-			detail += fmt.Sprintf(" revoked=%d", len(e.Revoked))
+			detail += fmt.Sprintf(" revocation scheduled job=%s due=%s", j.ID, j.DueAt.Format(time.RFC3339))
 		}
 		if err := records.Put(tx, records.KindEvent, e.ID, e); err != nil {
 			return "", err
 		}
 		out = EventResult{Event: e}
-		if e.State == bundle.EventApproved {
+		if !cutNow {
 			if out.DryRun, err = dryRun(tx, e.FailedParty); err != nil {
 				return "", err
 			}
 		}
 		return detail, nil
 	})
+	if err != nil || !cutNow {
+		return out, err
+	}
+	// The cut-off has committed; now the certificates, one by one.
+	key := records.ScheduleKey(records.Job{ID: out.Event.JobID, DueAt: now})
+	if err := s.runNow(ctx, key, a.ID()); err != nil {
+		s.env.Log.LogAttrs(ctx, slog.LevelError, "ra solr approve: the revocation job failed; the party is cut off and the scheduler retries it",
+			slog.String("event", id), slog.String("job", out.Event.JobID), slog.String("error", err.Error()))
+		return out, nil
+	}
+	err = s.env.Store().View(ctx, func(tx store.Tx) error {
+		out.Event, err = records.LoadEvent(tx, id)
+		return err
+	})
 	return out, err
+}
+
+// cutOffTx records in tx the party-wide revocation of party at now
+// (cessationOfOperation): one compact record, carried by every feed page
+// (docs/bundle.md, "Party-wide revocation"), so the first page after the
+// commit cuts the party off before a verifier has read one
+// per-certificate entry. It covers every certificate valid at now
+// (issued_before: now, to the next second) without listing them, which
+// would cost seconds at 100,000 and hold the writer meanwhile; a
+// certificate dated ahead of that, not yet valid, is covered when the
+// revocation job widens the record (revokeFailedTx).
+func cutOffTx(tx store.Tx, party eui64.ID, now time.Time) error {
+	return records.PutPartyRevocation(tx, party, records.PartyIssuedBefore(nil, now), now, ReasonCessation)
 }
 
 // revokeFailedTx is DESIGN.md 4 step 4 inside tx: revoke every good
 // certificate of e's failed party (cessationOfOperation, ORL reissued by
-// the CA in tx), make e active and append the "solr.revoke" audit record.
-// The caller writes e.
+// the CA in tx), record the party-wide revocation if the approval did not
+// (a scheduled job: the cut-off and the certificates in one transaction),
+// make e active and append the "solr.revoke" audit record. The caller
+// writes e.
 func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *records.SoLREvent, now time.Time, actor string) error {
 	certs, err := records.GoodCerts(tx, store.CertFilter{PartyID: e.FailedParty.String(), Status: store.StatusGood})
 	if err != nil {
@@ -286,13 +337,14 @@ func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *records.SoLREvent
 			return fmt.Errorf("%w: revoking the failed Supplier: %w", raerr.ErrInternal, err)
 		}
 	}
-	// One record for the whole party (docs/bundle.md, "Party-wide
-	// revocation"): the first feed page after this commit cuts every
-	// certificate off, before a verifier has read the entries above.
-	if err := records.PutPartyRevocation(tx, e.FailedParty, records.PartyIssuedBefore(certs, now), now, ReasonCessation); err != nil {
+	// A no-op when the approval's cut-off already covers these (it merges
+	// to the same record and writes nothing); it widens the cut-off to a
+	// certificate dated ahead of it.
+	if err := records.PutPartyRevocation(tx, e.FailedParty, records.PartyIssuedBefore(certs, *e.RevokeAt), *e.RevokeAt, ReasonCessation); err != nil {
 		return err
 	}
-	e.State, e.RevokedAt, e.Revoked = bundle.EventActive, &now, serials
+	e.State, e.RevokedAt = bundle.EventActive, &now
+	e.SetRevoked(serials)
 	_, err = tx.AppendAudit(s.env.Entry(actor, authz.ActRevokeFailed, "party:"+e.FailedParty.String(), "allowed",
 		fmt.Sprintf("event=%s reason=%s %s", e.ID, records.ReasonName(ReasonCessation), records.SerialsDetail(serials))))
 	return err

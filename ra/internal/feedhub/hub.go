@@ -198,7 +198,9 @@ func (h *Hub) pollStore(st store.Store, log *slog.Logger) {
 
 // Store is the Service's view of its store: after an Update or Urgent that
 // revoked anything (SoLR approval, the scheduler: ca.RevokeTx inside the
-// Service's transaction) has committed, it wakes the held feed requests.
+// Service's transaction) or advanced the party-status sequence (a party's
+// status or party-wide revocation: the SoLR approval's cut-off) has
+// committed, it wakes the held feed requests.
 type Store struct {
 	store.Store
 	Hub *Hub
@@ -215,29 +217,39 @@ func (s Store) Urgent(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // wake runs fn through run (the store's Update or Urgent) and, once it has
-// committed, wakes the held feed requests if it revoked anything.
+// committed, wakes the held feed requests if it revoked anything or
+// advanced the party-status sequence.
 func (s Store) wake(ctx context.Context, run func(context.Context, func(store.Tx) error) error, fn func(store.Tx) error) error {
-	var top uint64
+	var w written
 	err := run(ctx, func(tx store.Tx) error {
-		top = 0 // fn may run again if the engine retries
-		return fn(revokeTx{Tx: tx, top: &top})
+		w = written{} // fn may run again if the engine retries
+		return fn(revokeTx{Tx: tx, w: &w})
 	})
-	if err == nil && top > 0 {
-		s.Hub.Advance(top)
+	if err == nil {
+		if w.party > 0 {
+			s.Hub.AdvanceParty(w.party)
+		}
+		if w.top > 0 {
+			s.Hub.Advance(w.top)
+		}
 	}
 	return err
 }
 
-// revokeTx records the highest revocation sequence written through it.
+// written is what one transaction wrote that the feed serves: the highest
+// revocation sequence and party-status sequence.
+type written struct{ top, party uint64 }
+
+// revokeTx records the sequences written through it.
 type revokeTx struct {
 	store.Tx
-	top *uint64
+	w *written
 }
 
 func (t revokeTx) Revoke(serial string, reason int, at time.Time) (store.Revocation, error) {
 	r, err := t.Tx.Revoke(serial, reason, at)
 	if err == nil {
-		*t.top = max(*t.top, r.Seq)
+		t.w.top = max(t.w.top, r.Seq)
 	}
 	return r, err
 }
@@ -249,10 +261,19 @@ func (t revokeTx) RevokeMany(serials []string, reason int, at time.Time) ([]stor
 	rs, err := t.Tx.RevokeMany(serials, reason, at)
 	if err == nil {
 		for _, r := range rs {
-			*t.top = max(*t.top, r.Seq)
+			t.w.top = max(t.w.top, r.Seq)
 		}
 	}
 	return rs, err
+}
+
+// PutMeta notes the party-status sequence (records.PartySeqWrite).
+func (t revokeTx) PutMeta(key string, value []byte) error {
+	err := t.Tx.PutMeta(key, value)
+	if n, ok := records.PartySeqWrite(key, value); ok && err == nil {
+		t.w.party = max(t.w.party, n)
+	}
+	return err
 }
 
 // Held returns how many requests are held now.
