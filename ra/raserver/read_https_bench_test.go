@@ -128,8 +128,13 @@ func BenchmarkFinding10ReadUnderIssuanceHTTPS(b *testing.B) {
 // aroHTTPSClient is a raclient of the scenario's ARO over mTLS with its
 // own connections (keep-alive).
 func aroHTTPSClient(b *testing.B, s *scenario, ts *httptest.Server) *raclient.Client {
+	return officerHTTPSClient(b, s, ts, "aro-a")
+}
+
+// officerHTTPSClient is aroHTTPSClient for the scenario's officer id.
+func officerHTTPSClient(b *testing.B, s *scenario, ts *httptest.Server, id string) *raclient.Client {
 	b.Helper()
-	cred := s.cred["aro-a"]
+	cred := s.cred[id]
 	pair, err := tls.X509KeyPair(cred.CertPEM, cred.KeyPEM)
 	if err != nil {
 		b.Fatal(err)

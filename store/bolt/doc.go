@@ -11,6 +11,7 @@
 // Records are JSON with times in UTC at nanosecond precision, so the audit
 // chain (store.HashAudit) verifies after a round trip; certificates and
 // revocations, written 100,000 at a time by a bulk revocation, are in a
-// compact binary encoding instead (codec.go), and read in either. Secondary index keys
-// are value NUL serial, so a prefix scan returns serials in order.
+// compact binary encoding instead (codec.go), and read in either.
+// Secondary index keys are value NUL serial, so a prefix scan returns
+// serials in order.
 package bolt

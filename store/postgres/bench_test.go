@@ -152,7 +152,7 @@ func BenchmarkRevokeParty100k(b *testing.B) {
 					b.Fatal(err)
 				}
 				start = time.Now()
-				if _, err := conn.Exec(ctx, "UPDATE certificates SET status = 'good', reason = 0"); err != nil {
+				if _, err := conn.Exec(ctx, "UPDATE certificates SET der = der"); err != nil {
 					b.Fatal(err)
 				}
 				raw += time.Since(start)

@@ -148,7 +148,7 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 	var n int64
 	if err := t.q.QueryRow(t.ctx, putCertificateSQL,
 		c.Serial, c.Issuer, c.UserID, c.PartyID, c.Profile, c.Role, c.KeyHash,
-		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, string(c.Status), ts(c.RevokedAt), seq).Scan(&other, &n); err != nil {
+		ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER, seq).Scan(&other, &n); err != nil {
 		return t.fail(op, err)
 	}
 	if other != nil || n == 0 {
@@ -175,24 +175,38 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 const putCertificateSQL = `WITH o AS (SELECT user_id FROM key_owners WHERE $7::text <> '' AND key_hash = $7 AND user_id <> $3),
 	s AS (INSERT INTO serials (serial) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM o) ON CONFLICT DO NOTHING),
 	c AS (INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
-		not_before, not_after, issued_at, der, status, revoked_at, reason, revocation_seq, issuance_seq)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::bytea, $12, $13, 0, 0, $14::bigint WHERE NOT EXISTS (SELECT 1 FROM o)
+		not_before, not_after, issued_at, der, issuance_seq)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::bytea, $12::bigint WHERE NOT EXISTS (SELECT 1 FROM o)
 		ON CONFLICT DO NOTHING RETURNING key_hash, user_id),
 	k AS (INSERT INTO key_owners (key_hash, user_id) SELECT key_hash, user_id FROM c WHERE key_hash <> '' ON CONFLICT DO NOTHING)
 	SELECT (SELECT user_id FROM o LIMIT 1), (SELECT count(*) FROM c)`
 
-const certCols = `serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at,
-	der, status, revoked_at, reason, revocation_seq, issuance_seq`
+// certFrom is where a certificate is read from: its row and, if it is
+// revoked, its revocation's (the revocation state lives there only; see
+// migration 0006). certCols are the columns scanCert reads from it.
+const (
+	certFrom = `certificates c LEFT JOIN revocations r ON r.serial = c.serial`
+	certCols = `c.serial, c.issuer, c.user_id, c.party_id, c.profile, c.role, c.key_hash, c.not_before, c.not_after, c.issued_at,
+	c.der, r.revoked_at, r.reason, r.seq, c.issuance_seq`
+)
 
 func scanCert(row pgx.Row, c *store.Certificate) error {
-	var nb, na, ia, ra, status string
-	var seq, iss int64
+	var nb, na, ia string
+	var ra *string
+	var reason, seq *int64
+	var iss int64
 	if err := row.Scan(&c.Serial, &c.Issuer, &c.UserID, &c.PartyID, &c.Profile, &c.Role, &c.KeyHash,
-		&nb, &na, &ia, &c.DER, &status, &ra, &c.Reason, &seq, &iss); err != nil {
+		&nb, &na, &ia, &c.DER, &ra, &reason, &seq, &iss); err != nil {
 		return err
 	}
-	c.Status, c.RevocationSeq, c.IssuanceSeq = store.CertStatus(status), uint64(seq), uint64(iss)
-	return times(&nb, &c.NotBefore, &na, &c.NotAfter, &ia, &c.IssuedAt, &ra, &c.RevokedAt)
+	c.Status, c.IssuanceSeq = store.StatusGood, uint64(iss)
+	if seq != nil {
+		c.Status, c.RevocationSeq, c.Reason = store.StatusRevoked, uint64(*seq), int(deref(reason))
+		if err := times(ra, &c.RevokedAt); err != nil {
+			return err
+		}
+	}
+	return times(&nb, &c.NotBefore, &na, &c.NotAfter, &ia, &c.IssuedAt)
 }
 
 // GetCertificate returns the certificate for serial, or ErrNotFound.
@@ -201,7 +215,11 @@ func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
 	if err := t.read(); err != nil {
 		return c, err
 	}
-	if err := scanCert(t.q.QueryRow(t.ctx, "SELECT "+certCols+" FROM certificates WHERE serial = $1"+t.lockRow(), serial), &c); err != nil {
+	lock := ""
+	if t.locking {
+		lock = " FOR UPDATE OF c"
+	}
+	if err := scanCert(t.q.QueryRow(t.ctx, "SELECT "+certCols+" FROM "+certFrom+" WHERE c.serial = $1"+lock, serial), &c); err != nil {
 		return store.Certificate{}, t.notFound("certificate "+serial, err)
 	}
 	return c, nil
@@ -219,23 +237,32 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 	var where []string
 	var args []any
 	for _, c := range []struct{ col, v string }{
-		{"issuer", f.Issuer}, {"user_id", f.UserID}, {"party_id", f.PartyID}, {"role", f.Role}, {"status", string(f.Status)},
+		{"c.issuer", f.Issuer}, {"c.user_id", f.UserID}, {"c.party_id", f.PartyID}, {"c.role", f.Role},
 	} {
 		if c.v != "" {
 			args = append(args, c.v)
 			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
 		}
 	}
+	switch f.Status {
+	case "":
+	case store.StatusGood:
+		where = append(where, "r.seq IS NULL") // an anti-join
+	case store.StatusRevoked:
+		where = append(where, "r.seq IS NOT NULL")
+	default:
+		where = append(where, "false")
+	}
 	if f.After != "" {
 		args = append(args, f.After)
-		where = append(where, fmt.Sprintf("serial > $%d", len(args)))
+		where = append(where, fmt.Sprintf("c.serial > $%d", len(args)))
 	}
-	sql := "SELECT " + certCols + " FROM certificates"
+	sql := "SELECT " + certCols + " FROM " + certFrom
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
 	args = append(args, limitArg(f.Limit))
-	sql += fmt.Sprintf(" ORDER BY serial LIMIT $%d", len(args))
+	sql += fmt.Sprintf(" ORDER BY c.serial LIMIT $%d", len(args))
 	return queryAll(t, "list certificates", scanCert, sql, args...)
 }
 
@@ -248,7 +275,7 @@ func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
 		return nil, fmt.Errorf("postgres: certificates by key: empty key hash: %w", store.ErrInvalid)
 	}
 	return queryAll(t, "certificates by key", scanCert,
-		"SELECT "+certCols+" FROM certificates WHERE key_hash = $1 ORDER BY serial", keyHash)
+		"SELECT "+certCols+" FROM "+certFrom+" WHERE c.key_hash = $1 ORDER BY c.serial", keyHash)
 }
 
 // IssuanceSeq returns the latest issuance sequence number (0 if none).
@@ -278,5 +305,5 @@ func (t *tx) CertificatesIssuedSince(since uint64, limit int) ([]store.Certifica
 		return nil, nil
 	}
 	return queryAll(t, "certificates issued since", scanCert,
-		"SELECT "+certCols+" FROM certificates WHERE issuance_seq > $1 ORDER BY issuance_seq LIMIT $2", int64(since), limitArg(limit))
+		"SELECT "+certCols+" FROM "+certFrom+" WHERE c.issuance_seq > $1 ORDER BY c.issuance_seq LIMIT $2", int64(since), limitArg(limit))
 }

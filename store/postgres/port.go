@@ -126,10 +126,6 @@ func (t *tx) ImportRevocation(r store.Revocation) error {
 	if err := t.setRevocationSeq(int64(r.Seq)); err != nil {
 		return err
 	}
-	if _, err := t.exec(op, `UPDATE certificates SET status = 'revoked', revoked_at = $2, reason = $3, revocation_seq = $4
-		WHERE serial = $1`, r.Serial, at, r.Reason, int64(r.Seq)); err != nil {
-		return err
-	}
 	_, err = t.exec(op, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, int64(r.Seq), r.Serial, r.Issuer, r.UserID, r.PartyID, r.Reason, at)
 	return err

@@ -11,7 +11,7 @@ import (
 	"github.com/smki/smki/store/internal/check"
 )
 
-// Revoke marks serial revoked and appends a Revocation numbered from the
+// Revoke marks serial revoked by appending a Revocation numbered from the
 // revocation counter row, which concurrent revokers serialise on (see
 // seq.go). The counter is locked before the certificate is read, so at
 // READ COMMITTED (Urgent) no other revoker can change it in between.
@@ -26,26 +26,22 @@ func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, 
 	if err := t.lockRevocationSeq(); err != nil {
 		return store.Revocation{}, err
 	}
-	var status, revokedAt string
-	var prevSeq int64
+	var revokedAt *string
+	var prevSeq *int64
 	r := store.Revocation{Serial: serial, Reason: reason, RevokedAt: at.UTC()}
-	row := t.q.QueryRow(t.ctx, `SELECT issuer, user_id, party_id, status, revoked_at, revocation_seq
-		FROM certificates WHERE serial = $1`, serial)
-	if err := row.Scan(&r.Issuer, &r.UserID, &r.PartyID, &status, &revokedAt, &prevSeq); err != nil {
+	row := t.q.QueryRow(t.ctx, `SELECT c.issuer, c.user_id, c.party_id, r.revoked_at, r.seq
+		FROM `+certFrom+` WHERE c.serial = $1`, serial)
+	if err := row.Scan(&r.Issuer, &r.UserID, &r.PartyID, &revokedAt, &prevSeq); err != nil {
 		return store.Revocation{}, t.notFound(op, err)
 	}
-	if status == string(store.StatusRevoked) {
-		return store.Revocation{}, fmt.Errorf("postgres: %s: revoked at %s (seq %d): %w", op, revokedAt, prevSeq, store.ErrAlreadyRevoked)
+	if prevSeq != nil {
+		return store.Revocation{}, fmt.Errorf("postgres: %s: revoked at %s (seq %d): %w", op, deref(revokedAt), *prevSeq, store.ErrAlreadyRevoked)
 	}
 	seq, err := t.nextRevocationSeq()
 	if err != nil {
 		return store.Revocation{}, err
 	}
 	r.Seq = uint64(seq)
-	if _, err := t.exec(op, `UPDATE certificates SET status = 'revoked', revoked_at = $2, reason = $3, revocation_seq = $4
-		WHERE serial = $1`, serial, ts(r.RevokedAt), reason, seq); err != nil {
-		return store.Revocation{}, err
-	}
 	if _, err := t.exec(op, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, serial, r.Issuer, r.UserID, r.PartyID, reason, ts(r.RevokedAt)); err != nil {
 		return store.Revocation{}, err

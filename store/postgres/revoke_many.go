@@ -14,26 +14,28 @@ import (
 const revokeBatch = 4096
 
 // revokeBatchSQL revokes the serials in $1 in one statement, numbering
-// them $4+1, $4+2, ... in array order. The ok CTE checks, in the same
-// statement and snapshot, that every serial has a good certificate and
-// none is listed twice; if not, the UPDATE matches nothing and nothing is
+// them $4+1, $4+2, ... in array order: it appends their revocations, which
+// are their revocation state (migration 0006), and leaves the
+// certificates' rows alone. The ok CTE checks, in the same statement and
+// snapshot, that every serial has a certificate, none is revoked and none
+// is listed twice; if not, the INSERT selects nothing and nothing is
 // written (a failed statement would abort the whole transaction, which
-// RevokeMany's contract does not allow). A certificate revoked by a
-// concurrent transaction after this one's snapshot makes the UPDATE fail
-// with a serialisation error, and the retry sees it revoked.
+// RevokeMany's contract does not allow). Revokers serialise on the
+// revocation counter, locked first, so a concurrent revocation of one of
+// the serials has committed before this statement's snapshot (READ
+// COMMITTED) or fails this transaction with a serialisation error
+// (SERIALIZABLE), and the retry sees it revoked.
 const revokeBatchSQL = `WITH input AS (
 	SELECT serial, ord FROM unnest($1::text[]) WITH ORDINALITY AS u(serial, ord)
 ), ok AS (
 	SELECT count(*) = $5 AND count(DISTINCT i.serial) = $5 AS pass
-	FROM input i JOIN certificates c ON c.serial = i.serial AND c.status = 'good'
-), upd AS (
-	UPDATE certificates c SET status = 'revoked', revoked_at = $2, reason = $3, revocation_seq = $4 + i.ord
-	FROM input i
-	WHERE c.serial = i.serial AND c.status = 'good' AND (SELECT pass FROM ok)
-	RETURNING c.revocation_seq, c.serial, c.issuer, c.user_id, c.party_id
+	FROM input i JOIN certificates c ON c.serial = i.serial
+	WHERE NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = i.serial)
 )
 INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
-SELECT revocation_seq, serial, issuer, user_id, party_id, $3, $2 FROM upd
+SELECT $4 + i.ord, i.serial, c.issuer, c.user_id, c.party_id, $3, $2
+FROM input i JOIN certificates c ON c.serial = i.serial
+WHERE (SELECT pass FROM ok)
 RETURNING seq, issuer, user_id, party_id`
 
 // RevokeMany revokes serials in order, in batches of the Store's batch
@@ -122,7 +124,7 @@ func (t *tx) revokeBatch(serials []string, reason int, at time.Time) ([]store.Re
 	case 0:
 		return nil, t.refusal(serials)
 	default:
-		// The ok CTE passed, yet the UPDATE missed rows: half a batch is
+		// The ok CTE passed, yet the INSERT missed rows: half a batch is
 		// written and cannot be taken back without a savepoint.
 		return nil, t.breakTx(fmt.Errorf("postgres: %s: %d of %d serials revoked: %w", op, n, len(serials), store.ErrCorrupt))
 	}
@@ -133,9 +135,10 @@ func (t *tx) revokeBatch(serials []string, reason int, at time.Time) ([]store.Re
 // extra round trip is not on the bulk path.
 func (t *tx) refusal(serials []string) error {
 	const op = "revoke many"
-	rows, err := t.q.Query(t.ctx, `SELECT i.serial, c.status, c.revoked_at, c.revocation_seq
+	rows, err := t.q.Query(t.ctx, `SELECT i.serial, c.serial IS NOT NULL, r.revoked_at, r.seq
 		FROM unnest($1::text[]) WITH ORDINALITY AS i(serial, ord)
-		LEFT JOIN certificates c ON c.serial = i.serial ORDER BY i.ord`, serials)
+		LEFT JOIN certificates c ON c.serial = i.serial
+		LEFT JOIN revocations r ON r.serial = i.serial ORDER BY i.ord`, serials)
 	if err != nil {
 		return t.fail(op, err)
 	}
@@ -143,18 +146,19 @@ func (t *tx) refusal(serials []string) error {
 	seen := make(map[string]struct{}, len(serials))
 	for rows.Next() {
 		var serial string
-		var status, revokedAt *string
+		var known bool
+		var revokedAt *string
 		var prevSeq *int64
-		if err := rows.Scan(&serial, &status, &revokedAt, &prevSeq); err != nil {
+		if err := rows.Scan(&serial, &known, &revokedAt, &prevSeq); err != nil {
 			return t.fail(op, err)
 		}
 		var why error
 		switch _, dup := seen[serial]; {
 		case dup:
 			why = fmt.Errorf("listed twice: %w", store.ErrAlreadyRevoked)
-		case status == nil:
+		case !known:
 			why = fmt.Errorf("no certificate: %w", store.ErrNotFound)
-		case *status == string(store.StatusRevoked):
+		case prevSeq != nil:
 			why = fmt.Errorf("revoked at %s (seq %d): %w", deref(revokedAt), deref(prevSeq), store.ErrAlreadyRevoked)
 		}
 		if why != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/postgres"
 )
 
 // TestUpgradeAddsOfficerExpiry: a database made by the first schema
@@ -70,12 +72,12 @@ func TestUpgradeNumbersIssuedCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	qs := []string{
+	qs := append(schemaBefore0006, // and before 0003:
 		"DROP INDEX certificates_issuance", "DROP INDEX certificates_role",
 		"ALTER TABLE certificates DROP COLUMN issuance_seq",
 		"DELETE FROM counters WHERE name = 'issuance'",
 		"DELETE FROM schema_migrations WHERE version = '0003_issuance_seq'",
-	}
+	)
 	// Issue order (03, 02, 01) is not serial order.
 	for i, serial := range []string{"03", "02", "01"} {
 		qs = append(qs, "INSERT INTO serials (serial) VALUES ('"+serial+"')",
@@ -112,5 +114,105 @@ func TestUpgradeNumbersIssuedCertificates(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// schemaBefore0006 takes a fully migrated, empty schema back to before
+// migration 0006: the certificates' own revocation columns and status
+// index.
+var schemaBefore0006 = []string{
+	`ALTER TABLE certificates ADD COLUMN status text NOT NULL CHECK (status IN ('good', 'revoked')),
+		ADD COLUMN revoked_at text NOT NULL, ADD COLUMN reason int NOT NULL, ADD COLUMN revocation_seq bigint NOT NULL`,
+	"CREATE INDEX certificates_status ON certificates (status, serial)",
+	"DELETE FROM schema_migrations WHERE version = '0006_revocation_state'",
+}
+
+// TestUpgradeKeepsRevocations: certificates revoked under schema 0005
+// (revocation state in both the certificate's row and revocations) read
+// back as they were after migration 0006, the good one stays good and
+// can be revoked; a database whose two copies disagree is refused, with
+// nothing dropped.
+func TestUpgradeKeepsRevocations(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		certState string // the revoked certificate's own columns
+		wantErr   bool
+	}{
+		{"consistent", "'revoked', '2026-02-01T00:00:00.000000000Z', 5, 1", false},
+		{"certificate says good", "'good', '0001-01-01T00:00:00.000000000Z', 0, 0", true},
+		{"reason differs", "'revoked', '2026-02-01T00:00:00.000000000Z', 4, 1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			u := schemaURL(t)
+			_ = openURL(t, u).Close()
+			conn, err := pgx.Connect(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			qs := append([]string(nil), schemaBefore0006...)
+			for i, state := range []string{tc.certState, "'good', '0001-01-01T00:00:00.000000000Z', 0, 0"} {
+				serial := fmt.Sprintf("0%d", i+1)
+				qs = append(qs, "INSERT INTO serials (serial) VALUES ('"+serial+"')",
+					`INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after,
+						issued_at, der, issuance_seq, status, revoked_at, reason, revocation_seq) VALUES ('`+serial+`', 'issuing-ca', 'U', 'P', 'p', 'SC', '',
+						'2026-01-01T00:00:00.000000000Z', '2027-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00.000000000Z', '\x01', `+fmt.Sprint(i+1)+`, `+state+`)`)
+			}
+			qs = append(qs, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
+				VALUES (1, '01', 'issuing-ca', 'U', 'P', 5, '2026-02-01T00:00:00.000000000Z')`,
+				"UPDATE counters SET value = 1 WHERE name = 'revocation'", "UPDATE counters SET value = 2 WHERE name = 'issuance'")
+			for _, q := range qs {
+				if _, err := conn.Exec(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			up, err := postgres.Open(ctx, u)
+			if tc.wantErr {
+				if err == nil {
+					up.Close()
+					t.Fatal("migration 0006 accepted certificates and revocations that disagree")
+				}
+				var n int
+				if err := conn.QueryRow(ctx, "SELECT count(*) FROM certificates WHERE status = 'revoked' OR status = 'good'").Scan(&n); err != nil || n != 2 {
+					t.Fatalf("after the refused migration: %d certificates with a status column: %v", n, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer up.Close()
+			err = up.Update(ctx, func(tx store.Tx) error {
+				c, err := tx.GetCertificate("01")
+				if err != nil {
+					return err
+				}
+				want := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+				if c.Status != store.StatusRevoked || c.Reason != 5 || c.RevocationSeq != 1 || !c.RevokedAt.Equal(want) {
+					t.Errorf("revoked certificate after the upgrade: %+v", c)
+				}
+				good, err := tx.ListCertificates(store.CertFilter{PartyID: "P", Status: store.StatusGood})
+				if err != nil {
+					return err
+				}
+				if len(good) != 1 || good[0].Serial != "02" {
+					t.Errorf("good certificates after the upgrade: %+v", good)
+				}
+				r, err := tx.Revoke("02", 1, want)
+				if err != nil {
+					return err
+				}
+				if r.Seq != 2 {
+					t.Errorf("next revocation numbered %d, want 2", r.Seq)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
