@@ -182,12 +182,22 @@ func (l *linter) lintDER(der []byte, smki bool) (*x509.Certificate, error) {
 }
 
 // runLints is zlint.LintCertificateEx with the registry's lints listed
-// once (by newLinter), not sorted again for every certificate.
+// once (by newLinter), not sorted again for every certificate, keeping
+// only the results verdict reads (error, fatal, warning, notice): the
+// passes and not-applicables of every certificate are not put in a map.
 func runLints(zc *zx509.Certificate, lints []*lint.CertificateLint, reg lint.Registry) *zlint.ResultSet {
-	rs := &zlint.ResultSet{Results: make(map[string]*lint.LintResult, len(lints))}
+	rs := &zlint.ResultSet{}
 	cfg := reg.GetConfiguration()
 	for _, lt := range lints {
 		res := lt.Execute(zc, cfg)
+		switch res.Status {
+		case lint.Error, lint.Fatal, lint.Warn, lint.Notice:
+		default:
+			continue
+		}
+		if rs.Results == nil {
+			rs.Results = make(map[string]*lint.LintResult)
+		}
 		res.LintMetadata = lt.LintMetadata
 		rs.Results[lt.Name] = res
 	}

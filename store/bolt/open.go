@@ -91,6 +91,14 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// The freelist is not written at each commit (NoFreelistSync): every
+// commit of a growing file would otherwise write and fsync its list of
+// free pages too, one more page or more per issuance batch. bbolt
+// rebuilds the list by scanning the file at Open, which costs a read of
+// the tree, and a file written this way opens in any bbolt (one that
+// syncs its freelist writes it at its first commit). The hashmap freelist
+// allocates in constant time where the array one scans.
+//
 // initialMmapSize is the address space bbolt maps the file into at open
 // (only what the file uses is paged in). A commit that grows the file past
 // the mapping remaps it, which copies every node the transaction touched
@@ -117,7 +125,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if cfg.batchDelay < 0 {
 		return nil, fmt.Errorf("bolt: open %s: batch delay %v is negative: %w", path, cfg.batchDelay, store.ErrInvalid)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: cfg.lockTimeout, InitialMmapSize: initialMmapSize})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: cfg.lockTimeout, InitialMmapSize: initialMmapSize,
+		NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("bolt: open %s: file is in use by another process (waited %v): %w", path, cfg.lockTimeout, ErrLocked)
 	}
