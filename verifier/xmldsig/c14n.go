@@ -1,6 +1,9 @@
 package xmldsig
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // canon writes Canonical XML 1.0 or Exclusive Canonical XML 1.0 (both
 // without comments; comments never reach here) of one element subtree of
@@ -33,11 +36,18 @@ type canon struct {
 	nsBuf []nsDecl
 	atBuf []attr
 
-	build  bool
-	elems  []Element
-	kids   []*Element
-	eattrs []Attr
-	open   []*Element
+	build bool
+	// With owning (the scanner aliases the caller's bytes), every string
+	// the tree takes from the source [srcLo, srcHi) is copied into arena
+	// first (own); uriOwned caches the copies of sc.uris by index.
+	owning       bool
+	srcLo, srcHi uintptr
+	arena        []byte
+	uriOwned     []string
+	elems        []Element
+	kids         []*Element
+	eattrs       []Attr
+	open         []*Element
 
 	// Text of elements with several direct text runs (whitespace around
 	// child elements) is concatenated into one buffer and converted to a
@@ -56,6 +66,7 @@ type canon struct {
 	multiBuf [24]int32
 	spanBuf  [8]textSpan
 	cbufBuf  [128]byte
+	uriBuf   [8]string
 }
 
 type textSpan struct {
@@ -120,11 +131,13 @@ type smallTree struct {
 	elems [smallTreeElems]Element
 	kids  [smallTreeElems]*Element
 	attrs [smallTreeAttrs]Attr
+	arena [smallTreeArena]byte // the tree's copies of source strings (canon.own)
 }
 
 const (
-	smallTreeElems = 16
+	smallTreeElems = 12
 	smallTreeAttrs = 4
+	smallTreeArena = 384
 )
 
 // enableTree makes run build Elements, sized for at most nElems elements
@@ -134,15 +147,54 @@ func (c *canon) enableTree(nElems, nAttrs int) {
 	if nElems <= smallTreeElems && nAttrs <= smallTreeAttrs {
 		t := new(smallTree)
 		c.elems, c.kids, c.eattrs = t.elems[:nElems], t.kids[:nElems], t.attrs[:nAttrs]
+		c.arena = t.arena[:0]
 	} else {
 		c.elems = make([]Element, nElems)
 		c.kids = make([]*Element, nElems)
 		c.eattrs = make([]Attr, nAttrs)
+		c.arena = nil
+	}
+	if c.owning = c.sc.aliased; c.owning {
+		c.srcLo = uintptr(unsafe.Pointer(unsafe.StringData(c.sc.s)))
+		c.srcHi = c.srcLo + uintptr(len(c.sc.s))
+		if len(c.sc.uris) <= len(c.uriBuf) {
+			c.uriOwned = c.uriBuf[:len(c.sc.uris)]
+		} else {
+			c.uriOwned = make([]string, len(c.sc.uris))
+		}
 	}
 	c.open = c.openBuf[:0]
 	c.multi = c.multiBuf[:0]
 	c.concat = c.spanBuf[:0]
 	c.cbuf = c.cbufBuf[:0]
+}
+
+// own returns s, copied into the arena when it is a view of the source
+// bytes (owning). Strings made by decoding are the package's own already.
+// The arena only grows by append: a string handed out is never written to
+// again, even when a later append moves the arena elsewhere.
+func (c *canon) own(s string) string {
+	if !c.owning || s == "" {
+		return s
+	}
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p < c.srcLo || p >= c.srcHi {
+		return s
+	}
+	n := len(c.arena)
+	c.arena = append(c.arena, s...)
+	return unsafe.String(&c.arena[n], len(s))
+}
+
+// spaceOf is the namespace URI of t for the tree, owned (own) once per URI.
+func (c *canon) spaceOf(t *token) string {
+	if !c.owning {
+		return c.sc.spaceOf(t)
+	}
+	u := &c.uriOwned[t.ref]
+	if *u == "" {
+		*u = c.own(c.sc.spaceOf(t))
+	}
+	return *u
 }
 
 func (c *canon) lookup(prefix string) string {
@@ -176,7 +228,7 @@ func (c *canon) run(apex, skip int32) *Element {
 			if c.build {
 				n := len(c.open) - 1
 				if e := c.open[n]; e.Text == "" {
-					e.Text = text
+					e.Text = c.own(text)
 				} else if c.multi[n] >= 0 {
 					c.multi[n] = -c.multi[n] - 1
 				}
@@ -204,12 +256,12 @@ func (c *canon) run(apex, skip int32) *Element {
 			if c.build {
 				e := &c.elems[nElem]
 				nElem++
-				e.Space, e.Local = c.sc.spaceOf(t), c.sc.localOf(t)
+				e.Space, e.Local = c.spaceOf(t), c.own(c.sc.localOf(t))
 				n := int(t.attrHi - t.attrLo)
 				if n > 0 {
 					as := c.eattrs[nAttr : nAttr+n : nAttr+n]
 					for k, a := range c.attrs[t.attrLo:t.attrHi] {
-						as[k] = Attr{Space: a.space, Local: a.local, Value: a.value}
+						as[k] = Attr{Space: c.own(a.space), Local: c.own(a.local), Value: c.own(a.value)}
 					}
 					e.Attrs = as
 					nAttr += n

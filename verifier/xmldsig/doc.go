@@ -30,7 +30,10 @@
 // form (with the signature subtree cut out) while it tokenises, and Verify
 // builds the element tree from those same tokens, handing it out only after
 // the digest and the signature both checked out. What the caller reads is
-// what was signed. encoding/xml is not used anywhere (it costs more than the
+// what was signed. Parse reads the caller's bytes in place, without a copy
+// (they must stay unchanged until Release); the tree Verify hands out holds
+// its own copies of the few strings it needs, so nothing handed out refers
+// to the input. encoding/xml is not used anywhere (it costs more than the
 // whole budget); goxmldsig, etree, xmllint and xmlsec1 are test oracles only.
 //
 // Sign is the inverse for tests, the CLI and testpki: it strips a

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The scanner turns a document into a flat token list (start, end, text) in
 // one pass, with names resolved against the namespace declarations in scope.
-// Names and undecoded text are substrings of one string copy of the input,
-// so a typical DUIS document costs a handful of allocations.
+// Names and undecoded text are substrings of one string view of the input,
+// so a typical DUIS document costs a handful of allocations. For Parse the
+// view aliases the caller's bytes (no copy; see scanner.aliased), for every
+// other use it is a copy.
 
 const (
 	nsXML   = "http://www.w3.org/XML/1998/namespace"
@@ -91,6 +94,10 @@ type scanner struct {
 	s   string
 	i   int
 	lim Limits
+	// aliased: s is the caller's bytes, not a copy (Parse). Nothing taken
+	// from s may then be handed out: whatever leaves the package is copied
+	// first (canon.own for the element tree, issuerSerial for KeyInfo).
+	aliased bool
 
 	toks  []token
 	attrs []attr
@@ -144,7 +151,7 @@ func malformed(format string, args ...any) error {
 // ErrMalformed.
 func scan(data []byte, lim Limits, allowComments bool) (*scanner, error) {
 	sc := new(scanner)
-	if err := scanInto(sc, new(scanBufs), nil, nil, data, lim, allowComments); err != nil {
+	if err := scanInto(sc, new(scanBufs), nil, nil, data, lim, allowComments, false); err != nil {
 		return nil, err
 	}
 	return sc, nil
@@ -152,8 +159,10 @@ func scan(data []byte, lim Limits, allowComments bool) (*scanner, error) {
 
 // scanInto is scan writing its result to dst, with bufs as the small
 // slices' backing and toks and out reused when their capacity suffices
-// (Parse passes pooled ones).
-func scanInto(dst *scanner, bufs *scanBufs, toks []token, out []byte, data []byte, lim Limits, allowComments bool) error {
+// (Parse passes pooled ones). With alias, the scanner reads data in place
+// instead of a string copy of it: the caller must then keep data unchanged
+// while dst is in use, and copy whatever it hands out (scanner.aliased).
+func scanInto(dst *scanner, bufs *scanBufs, toks []token, out []byte, data []byte, lim Limits, allowComments, alias bool) error {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxBytes {
 		return malformed("document is %d bytes, limit %d", len(data), lim.MaxBytes)
@@ -173,7 +182,14 @@ func scanInto(dst *scanner, bufs *scanBufs, toks []token, out []byte, data []byt
 	// write barriers (on the heap they cost a fifth of the scan while a
 	// collection is running). The result is moved to dst at the end.
 	var st scanner
-	st.s = string(data)
+	if alias {
+		if len(data) > 0 {
+			st.s = unsafe.String(&data[0], len(data))
+		}
+		st.aliased = true
+	} else {
+		st.s = string(data)
+	}
 	st.lim = lim
 	if cap(out) >= len(data) {
 		st.out = out[:0]

@@ -89,9 +89,14 @@ func sigErr(format string, args ...any) error {
 //
 // The Document's scratch memory (tokens, canonical bytes, scanner) comes
 // from a pool; Release hands it back.
+//
+// Parse reads data in place, without a copy: data must stay unchanged until
+// d is released (or, without Release, until d is last used). Nothing Parse
+// or Verify hands out refers to data: the element tree, KeyInfo's strings
+// and certificates are copies, so the caller may reuse data after Release.
 func Parse(data []byte, lim Limits) (*Document, error) {
 	ps := parsePool.Get().(*parseState)
-	if err := scanInto(&ps.sc, &ps.bufs, ps.toks, ps.out, data, lim, false); err != nil {
+	if err := scanInto(&ps.sc, &ps.bufs, ps.toks, ps.out, data, lim, false, true); err != nil {
 		ps.put()
 		return nil, err
 	}
@@ -528,6 +533,10 @@ func (v *validator) issuerSerial(i int32, is *IssuerSerial) error {
 			return sigErr("X509SerialNumber %q is not a non-negative decimal", sn)
 		}
 	}
-	*is = IssuerSerial{IssuerName: name, Serial: sn}
+	// Both may be views of the caller's bytes (scanner.aliased): one copy
+	// of the two, which outlives the Document. Both are non-empty, so the
+	// concatenation is a new string.
+	both := name + sn
+	*is = IssuerSerial{IssuerName: both[:len(name)], Serial: both[len(name):]}
 	return nil
 }
