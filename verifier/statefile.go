@@ -629,14 +629,16 @@ func (s *StateFile) snapshotLocked() []byte {
 func appendID(b []byte, id eui64.ID) []byte { return hex.AppendEncode(b, id[:]) }
 
 func appendCounter(b []byte, o eui64.ID, c uint64) []byte {
+	start := len(b)
 	b = append(b, "C "...)
 	b = appendID(b, o)
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, c, 10)
-	return append(b, '\n')
+	return endRecord(b, start)
 }
 
 func appendADT(b []byte, user eui64.ID, srv string, at int64, period time.Duration) []byte {
+	start := len(b)
 	b = append(b, "A "...)
 	b = appendID(b, user)
 	b = append(b, ' ')
@@ -645,15 +647,16 @@ func appendADT(b []byte, user eui64.ID, srv string, at int64, period time.Durati
 	b = strconv.AppendInt(b, at, 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(period), 10)
-	return append(b, '\n')
+	return endRecord(b, start)
 }
 
 func appendQuarantine(b []byte, user eui64.ID, srv string, until int64) []byte {
+	start := len(b)
 	b = append(b, "Q "...)
 	b = appendID(b, user)
 	b = append(b, ' ')
 	b = append(b, srv...)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, until, 10)
-	return append(b, '\n')
+	return endRecord(b, start)
 }

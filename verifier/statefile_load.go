@@ -2,8 +2,11 @@ package verifier
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"strconv"
 	"strings"
@@ -13,16 +16,56 @@ import (
 	"github.com/smki/smki/eui64"
 )
 
-// stateHeader opens every state log in the current format. Each record is
-// one line, terminated by '\n' (a line without it is torn):
+// stateHeader opens every state log in the current format (2). Each record
+// is one line: its fields, a space, the CRC-32C (Castagnoli) of the fields
+// as 8 lowercase hex digits, and '\n' (a line without it is torn):
 //
-//	C <originator hex> <counter>                    accepted counter
-//	A <SC user hex> <SRV> <unix ns> <period ns>     one ADT count
-//	Q <SC user hex> <SRV> <until unix ns>           a quarantine
+//	C <originator hex> <counter> <crc>                  accepted counter
+//	A <SC user hex> <SRV> <unix ns> <period ns> <crc>   one ADT count
+//	Q <SC user hex> <SRV> <until unix ns> <crc>         a quarantine
 //
 // The highest counter and the latest quarantine win, so replaying
-// duplicates (after a compaction) changes nothing.
-const stateHeader = "smki-verifier-state 1\n"
+// duplicates (after a compaction) changes nothing. Lines whose checksum
+// fails at the end of the log, with no good line after them, are the torn
+// tail of an unanswered group and are dropped; a failing line followed by
+// a good one is corruption, and the log is refused.
+const stateHeader = "smki-verifier-state 2\n"
+
+// stateHeaderV1 opens a log of format 1: the same records without the
+// checksum. It is read, and rewritten in the current format on open.
+const stateHeaderV1 = "smki-verifier-state 1\n"
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// endRecord ends the record that starts at b[start:] with its checksum and
+// '\n'.
+func endRecord(b []byte, start int) []byte {
+	sum := crc32.Checksum(b[start:], castagnoli)
+	b = append(b, ' ')
+	var be [4]byte
+	binary.BigEndian.PutUint32(be[:], sum)
+	b = hex.AppendEncode(b, be[:])
+	return append(b, '\n')
+}
+
+// checkRecord returns line's fields without the checksum, and whether the
+// checksum is there and matches.
+func checkRecord(line string) (string, bool) {
+	i := strings.LastIndexByte(line, ' ')
+	if i < 0 || len(line)-i-1 != 8 {
+		return "", false
+	}
+	want, err := hex.DecodeString(line[i+1:])
+	if err != nil || strings.ToLower(line[i+1:]) != line[i+1:] {
+		return "", false
+	}
+	return line[:i], crc32.Checksum([]byte(line[:i]), castagnoli) == binary.BigEndian.Uint32(want)
+}
+
+// hasHeader: data starts with header, or is a torn prefix of it.
+func hasHeader(data []byte, header string) bool {
+	return bytes.HasPrefix(data, []byte(header)) || bytes.HasPrefix([]byte(header), data)
+}
 
 // errStateCorrupt: a complete line of the log does not parse.
 var errStateCorrupt = errors.New("corrupt record")
@@ -43,32 +86,60 @@ func (s *StateFile) load() error {
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		data = data[:i]
 	}
+	var rerr error
 	switch {
 	case len(data) == 0:
 		// A new log: write the header through a compaction, which makes
 		// the file and its directory entry durable.
-	case !bytes.HasPrefix(data, []byte(stateHeader)) && !bytes.HasPrefix([]byte(stateHeader), data):
+	case hasHeader(data, stateHeader):
+		rerr = s.replayRecords(data[min(len(data), len(stateHeader)):], true)
+	case hasHeader(data, stateHeaderV1):
+		rerr = s.replayRecords(data[min(len(data), len(stateHeaderV1)):], false)
+	default:
 		// The headerless log of earlier versions: "\n<originator> <counter>"
 		// records with the separator first, so its last record has no
 		// '\n' and is complete. Rewrite it in the current format.
 		s.loadLegacy(data)
-	default:
-		// A torn header (end < len(stateHeader)): nothing was ever
-		// recorded.
-		end := bytes.LastIndexByte(data, '\n') + 1
-		if end > len(stateHeader) {
-			for i, line := range strings.Split(string(data[len(stateHeader):end-1]), "\n") {
-				if line == "" {
-					continue
-				}
-				if err := s.replayLine(line); err != nil {
-					return fmt.Errorf("line %d: %w: %v", i+2, errStateCorrupt, err)
-				}
-			}
-		}
+	}
+	if rerr != nil {
+		return rerr
 	}
 	_, err = s.compact(s.snapshotLocked())
 	return err
+}
+
+// replayRecords applies the complete lines of records (the log after its
+// header; a torn header leaves none), checking each line's checksum if
+// checked (format 2).
+func (s *StateFile) replayRecords(records []byte, checked bool) error {
+	end := bytes.LastIndexByte(records, '\n')
+	if end < 0 {
+		return nil
+	}
+	firstBad := -1
+	for i, line := range strings.Split(string(records[:end]), "\n") {
+		if line == "" {
+			continue
+		}
+		if checked {
+			fields, ok := checkRecord(line)
+			if !ok {
+				if firstBad < 0 {
+					firstBad = i
+				}
+				continue
+			}
+			if firstBad >= 0 {
+				return fmt.Errorf("line %d: %w: checksum mismatch before good records", firstBad+2, errStateCorrupt)
+			}
+			line = fields
+		}
+		if err := s.replayLine(line); err != nil {
+			return fmt.Errorf("line %d: %w: %v", i+2, errStateCorrupt, err)
+		}
+	}
+	// Lines from firstBad on, none good after: a torn tail, dropped.
+	return nil
 }
 
 // replayLine applies one record.

@@ -45,6 +45,9 @@ func crashCopy(t *testing.T, path string) string {
 	return p
 }
 
+// rec is one format-2 record line: fields, checksum, '\n'.
+func rec(fields string) string { return string(endRecord([]byte(fields), 0)) }
+
 func originator(i int) eui64.ID { return eui64.ID{0x90, 0xB3, 0xD5, 0x1F, 0x30, 0x10, 0, byte(i)} }
 
 // acceptConcurrently accepts counters 1..each of originators 0..workers-1,
@@ -107,20 +110,29 @@ func TestStateFileOpen(t *testing.T) {
 		wantErr bool
 	}{
 		{"new file", "", map[eui64.ID]uint64{}, false},
-		{"torn last line", stateHeader + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + " 9", map[eui64.ID]uint64{a: 5, b: 7}, false},
-		{"torn header", stateHeader[:6], map[eui64.ID]uint64{}, false},
-		{"highest counter wins", stateHeader + "C " + ah + " 9\nC " + ah + " 5\n", map[eui64.ID]uint64{a: 9}, false},
+		{"torn last line", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + " 9", map[eui64.ID]uint64{a: 5, b: 7}, false},
+		{"torn header", stateHeaderV1[:6], map[eui64.ID]uint64{}, false},
+		{"highest counter wins", stateHeaderV1 + "C " + ah + " 9\nC " + ah + " 5\n", map[eui64.ID]uint64{a: 9}, false},
 		{"legacy format", "\n" + a.Hex() + " 5\n" + a.Hex() + " 6\n" + b.Hex() + " 3", map[eui64.ID]uint64{a: 6, b: 3}, false},
-		{"corrupt complete line", stateHeader + "C " + ah + " 5\nC zz 7\nC " + bh + " 1\n", nil, true},
-		{"unknown record", stateHeader + "X " + ah + " 5\n", nil, true},
-		{"bad SRV", stateHeader + "Q " + ah + " 1.6;x 5\n", nil, true},
+		{"corrupt complete line", stateHeaderV1 + "C " + ah + " 5\nC zz 7\nC " + bh + " 1\n", nil, true},
+		{"unknown record", stateHeaderV1 + "X " + ah + " 5\n", nil, true},
+		{"bad SRV", stateHeaderV1 + "Q " + ah + " 1.6;x 5\n", nil, true},
 		// Pre-allocated: the records end at the first zero byte; what
 		// follows a hole (a group whose write did not finish) is not read,
 		// nor joined to the records by the next write in place.
-		{"zeros after the records", stateHeader + "C " + ah + " 5\n" + strings.Repeat("\x00", 64), map[eui64.ID]uint64{a: 5}, false},
-		{"records after a hole", stateHeader + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + "\x00\x00 9\nC " + bh + " 8\n\x00",
+		{"zeros after the records", stateHeaderV1 + "C " + ah + " 5\n" + strings.Repeat("\x00", 64), map[eui64.ID]uint64{a: 5}, false},
+		{"records after a hole", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + "\x00\x00 9\nC " + bh + " 8\n\x00",
 			map[eui64.ID]uint64{a: 5, b: 7}, false},
-		{"torn line then zeros", stateHeader + "C " + ah + " 5\nC " + bh + " 7\x00\x00", map[eui64.ID]uint64{a: 5}, false},
+		{"torn line then zeros", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\x00\x00", map[eui64.ID]uint64{a: 5}, false},
+		// Format 2: every line carries its CRC-32C.
+		{"checked records", stateHeader + rec("C "+ah+" 5") + rec("C "+bh+" 7") + rec("C "+ah+" 9"), map[eui64.ID]uint64{a: 9, b: 7}, false},
+		{"checked torn last line", stateHeader + rec("C "+ah+" 5") + rec("C " + bh + " 7")[:10], map[eui64.ID]uint64{a: 5}, false},
+		{"checksum fails at the end: torn tail dropped", stateHeader + rec("C "+ah+" 5") + rec("C " + bh + " 7")[:20] + "x" + rec("C " + bh + " 7")[21:] + rec("C " + ah + " 9")[:3] + "\n",
+			map[eui64.ID]uint64{a: 5}, false},
+		{"checksum fails before a good line", stateHeader + rec("C "+ah+" 5") + strings.Replace(rec("C "+bh+" 7"), " 7 ", " 8 ", 1) + rec("C "+ah+" 9"), nil, true},
+		{"checksum missing", stateHeader + rec("C "+ah+" 5") + "C " + bh + " 7\n" + rec("C "+ah+" 9"), nil, true},
+		{"checksum in capitals", stateHeader + strings.ToUpper(rec("c "+ah+" 5")) + rec("C "+ah+" 9"), nil, true},
+		{"good checksum, bad record", stateHeader + rec("C zz 5") + rec("C "+ah+" 9"), nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,6 +171,10 @@ func TestStateFileOpen(t *testing.T) {
 			}
 			re := openState(t, path, StateFileOptions{})
 			defer re.Close()
+			// Whatever the format read, the log is now in the current one.
+			if data, err := os.ReadFile(path); err != nil || !bytes.HasPrefix(data, []byte(stateHeader)) {
+				t.Errorf("reopened log does not start with the current header (%v)", err)
+			}
 			tt.want[a] = 100
 			for id, c := range tt.want {
 				if got, ok := re.Last(id); !ok || got != c {
@@ -457,7 +473,7 @@ func TestStateFileWriteModes(t *testing.T) {
 			next := map[string]uint64{}
 			for i, l := range lines {
 				f := strings.Fields(l)
-				if len(f) != 3 || f[0] != "C" || f[2] != strconv.FormatUint(next[f[1]]+1, 10) {
+				if _, ok := checkRecord(l); !ok || len(f) != 4 || f[0] != "C" || f[2] != strconv.FormatUint(next[f[1]]+1, 10) {
 					t.Fatalf("line %d %q out of order or malformed", i, l)
 				}
 				next[f[1]]++
