@@ -3,10 +3,12 @@ package ra
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/publish"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
@@ -106,5 +108,66 @@ func TestSetPartyStatus(t *testing.T) {
 	}
 	if page := f.open(t, env); page.PartySeq != 2 || len(page.Parties) != 0 {
 		t.Fatalf("after reinstatement: %+v", page)
+	}
+}
+
+// gatedStore blocks every View while closed is set, until open is closed
+// or the caller's context ends: a store whose connections are all busy.
+type gatedStore struct {
+	store.Store
+	closed atomic.Bool
+	open   chan struct{}
+}
+
+func (s *gatedStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	if s.closed.Load() {
+		select {
+		case <-s.open:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.Store.View(ctx, fn)
+}
+
+// TestPartyNewsNeedsNoStoreRead (issue 20): a held feed request of a
+// follower behind on party status is answered from the party part the
+// committing transaction handed the hub, without a read of its own, so a
+// party's failure reaches followers while the store cannot serve reads
+// (every PostgreSQL connection taken by bundle builds and a bulk
+// revocation, as in BenchmarkSupplierCutOff).
+func TestPartyNewsNeedsNoStoreRead(t *testing.T) {
+	t.Parallel()
+	f := newFeedEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gate := &gatedStore{Store: f.svc.st, open: make(chan struct{})}
+	defer close(gate.open)
+	f.svc.pub = publish.New(gate, f.svc.signer, f.svc.now, f.svc.log, f.svc.bundleMaxAge, &f.svc.feed)
+	zero := uint64(0)
+	got := make(chan []byte, 1)
+	go func() {
+		env, err := f.svc.Feed(ctx, f.admin, FeedQuery{Wait: MaxFeedWait, Parties: &zero})
+		if err != nil && ctx.Err() == nil {
+			t.Error(err)
+		}
+		got <- env
+	}()
+	for f.svc.HeldFeedRequests() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	gate.closed.Store(true)
+	if _, err := f.svc.SetPartyStatus(ctx, f.admin, f.supplier, "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case env := <-got:
+		page := f.open(t, env)
+		if page.PartySeq != 1 || len(page.Parties) != 1 || page.Parties[0].ID != f.supplier || page.Parties[0].Status != bundle.StatusSuspended ||
+			len(page.Revoked) != 0 || page.Seq != 0 {
+			t.Fatalf("page %+v", page)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held request waited for a store read to deliver the party news")
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
-	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
@@ -62,9 +61,12 @@ func (p *Publisher) Feed(ctx context.Context, q FeedQuery, authorize func() erro
 		// revocation or party-status change committing in between is
 		// never missed.
 		changed := p.hub.Changed()
-		page, err := p.feedPage(ctx, since, q.Parties)
-		if err != nil {
-			return nil, err
+		page := p.partyNewsPage(since, q.Parties)
+		if page == nil {
+			var err error
+			if page, err = p.feedPage(ctx, since, q.Parties); err != nil {
+				return nil, err
+			}
 		}
 		partyNews := q.Parties != nil && page.PartySeq > *q.Parties
 		if len(page.Revoked) > 0 || partyNews || expired {
@@ -102,7 +104,7 @@ func (p *Publisher) Feed(ctx context.Context, q FeedQuery, authorize func() erro
 func (p *Publisher) feedPage(ctx context.Context, since uint64, partiesHave *uint64) (*bundle.FeedPage, error) {
 	page := &bundle.FeedPage{Seq: since, Revoked: []bundle.RevokedCert{}}
 	err := p.st.View(ctx, func(tx store.Tx) error {
-		if err := feedParties(tx, page); err != nil {
+		if err := p.feedParties(tx, page); err != nil {
 			return err
 		}
 		p.hub.AdvanceParty(page.PartySeq)
@@ -126,34 +128,34 @@ func (p *Publisher) feedPage(ctx context.Context, since uint64, partiesHave *uin
 	return page, nil
 }
 
-// feedParties fills the party part of a feed page from tx: party_seq,
-// every party that is not active, and every party-wide revocation.
-func feedParties(tx store.Tx, page *bundle.FeedPage) error {
-	n, err := records.PartySeq(tx)
-	if err != nil {
-		return err
-	}
-	page.PartySeq = n
-	if page.RevokedParties, err = records.PartyRevocations(tx); err != nil {
-		return err
-	}
-	if n == 0 {
+// partyNewsPage is the page for a follower behind on party status
+// (partiesHave below the party part the hub holds, feedhub.SetPartyNews):
+// the party part alone, no entries, Seq = since, built without reading
+// the store, so a party's failure is delivered in one round trip even
+// while the store's connections are all busy (bundle builds, a bulk
+// revocation). nil: the hub has nothing newer, read the store.
+func (p *Publisher) partyNewsPage(since uint64, partiesHave *uint64) *bundle.FeedPage {
+	if partiesHave == nil {
 		return nil
 	}
-	ps, err := tx.ListParties()
+	n := p.hub.PartyNews()
+	if n.Seq <= *partiesHave {
+		return nil
+	}
+	return &bundle.FeedPage{Seq: since, Revoked: []bundle.RevokedCert{}, IssuedAt: p.now().UTC(),
+		PartySeq: n.Seq, Parties: n.Parties, RevokedParties: n.Revoked}
+}
+
+// feedParties fills the party part of a feed page from tx: party_seq,
+// every party that is not active, and every party-wide revocation; and
+// hands it to the hub (partyNewsPage).
+func (p *Publisher) feedParties(tx store.Tx, page *bundle.FeedPage) error {
+	n, err := records.ReadPartyNews(tx)
 	if err != nil {
-		return fmt.Errorf("%w: parties: %w", raerr.ErrInternal, err)
+		return err
 	}
-	for _, p := range ps {
-		if p.Status == store.StatusActive {
-			continue
-		}
-		id, err := eui64.Parse(p.ID)
-		if err != nil {
-			return fmt.Errorf("%w: stored party %q: %v", raerr.ErrInternal, p.ID, err)
-		}
-		page.Parties = append(page.Parties, bundle.Party{ID: id, Name: p.Name, Status: p.Status})
-	}
+	page.PartySeq, page.Parties, page.RevokedParties = n.Seq, n.Parties, n.Revoked
+	p.hub.SetPartyNews(n)
 	return nil
 }
 

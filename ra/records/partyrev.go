@@ -1,10 +1,12 @@
 package records
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
 
@@ -59,4 +61,43 @@ func PartyIssuedBefore(certs []store.Certificate, now time.Time) time.Time {
 		}
 	}
 	return t.Truncate(time.Second).Add(time.Second)
+}
+
+// PartyNews is the party part of a feed page as of Seq (docs/bundle.md,
+// "Party status" and "Party-wide revocation"): every party that is not
+// active, and every party-wide revocation.
+type PartyNews struct {
+	Seq     uint64
+	Parties []bundle.Party
+	Revoked []bundle.PartyRevocation
+}
+
+// ReadPartyNews reads the party part of a feed page from tx.
+func ReadPartyNews(tx store.Tx) (PartyNews, error) {
+	var n PartyNews
+	var err error
+	if n.Seq, err = PartySeq(tx); err != nil {
+		return n, err
+	}
+	if n.Revoked, err = PartyRevocations(tx); err != nil {
+		return n, err
+	}
+	if n.Seq == 0 {
+		return n, nil
+	}
+	ps, err := tx.ListParties()
+	if err != nil {
+		return n, fmt.Errorf("%w: parties: %w", raerr.ErrInternal, err)
+	}
+	for _, p := range ps {
+		if p.Status == store.StatusActive {
+			continue
+		}
+		id, err := eui64.Parse(p.ID)
+		if err != nil {
+			return n, fmt.Errorf("%w: stored party %q: %v", raerr.ErrInternal, p.ID, err)
+		}
+		n.Parties = append(n.Parties, bundle.Party{ID: id, Name: p.Name, Status: p.Status})
+	}
+	return n, nil
 }

@@ -42,12 +42,13 @@ type Hub struct {
 	NewTimer func(time.Duration) *time.Timer
 
 	mu      sync.Mutex
-	seq     uint64        // highest sequence seen committed
-	pseq    uint64        // highest party-status sequence seen committed
-	ch      chan struct{} // closed (and replaced) when seq advances
-	waiters int           // held requests
-	polling bool          // the poller goroutine is running
-	drain   chan struct{} // closed by DrainFeed: answer without holding
+	seq     uint64            // highest sequence seen committed
+	pseq    uint64            // highest party-status sequence seen committed
+	ch      chan struct{}     // closed (and replaced) when seq advances
+	waiters int               // held requests
+	polling bool              // the poller goroutine is running
+	drain   chan struct{}     // closed by DrainFeed: answer without holding
+	news    records.PartyNews // the latest party part seen committed (Seq 0: none)
 }
 
 func (h *Hub) Limit() int {
@@ -116,6 +117,32 @@ func (h *Hub) AdvanceParty(seq uint64) {
 	}
 	h.pseq = seq
 	h.wakeLocked()
+}
+
+// SetPartyNews records the party part of the feed as of n.Seq, if newer
+// than the one held, and wakes every held request. A held request whose
+// follower is behind on party status is then answered from it without
+// reading the store (PartyNews), so a party's failure reaches followers
+// however busy the store or its connection pool is.
+func (h *Hub) SetPartyNews(n records.PartyNews) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n.Seq <= h.news.Seq {
+		return
+	}
+	h.news = n
+	if n.Seq > h.pseq {
+		h.pseq = n.Seq
+	}
+	h.wakeLocked()
+}
+
+// PartyNews returns the latest party part set by SetPartyNews (Seq 0:
+// none). Its slices are shared: read only.
+func (h *Hub) PartyNews() records.PartyNews {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.news
 }
 
 // committed is advance for revocations that have just committed.
@@ -221,12 +248,21 @@ func (s Store) Urgent(ctx context.Context, fn func(store.Tx) error) error {
 // advanced the party-status sequence.
 func (s Store) wake(ctx context.Context, run func(context.Context, func(store.Tx) error) error, fn func(store.Tx) error) error {
 	var w written
+	var news records.PartyNews
 	err := run(ctx, func(tx store.Tx) error {
 		w = written{} // fn may run again if the engine retries
-		return fn(revokeTx{Tx: tx, w: &w})
+		if err := fn(revokeTx{Tx: tx, w: &w}); err != nil || w.party == 0 {
+			return err
+		}
+		// The party part as this transaction commits it, for the held
+		// requests to be answered without a read (SetPartyNews).
+		var err error
+		news, err = records.ReadPartyNews(tx)
+		return err
 	})
 	if err == nil {
 		if w.party > 0 {
+			s.Hub.SetPartyNews(news)
 			s.Hub.AdvanceParty(w.party)
 		}
 		if w.top > 0 {
