@@ -118,7 +118,33 @@ func bad(format string, args ...any) error {
 
 func isSR(e *xmldsig.Element, local string) bool { return e.Space == Namespace && e.Local == local }
 
-func blank(s string) bool { return strings.Trim(s, " \t\r\n") == "" }
+func blank(s string) bool { return trimXMLSpace(s) == "" }
+
+// trimXMLSpace is strings.Trim(s, " \t\r\n") (xs:token's whitespace)
+// without the character set strings.Trim builds on every call.
+func trimXMLSpace(s string) string {
+	i, j := 0, len(s)
+	for i < j && isXMLSpace(s[i]) {
+		i++
+	}
+	for j > i && isXMLSpace(s[j-1]) {
+		j--
+	}
+	return s[i:j]
+}
+
+func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// allDigits reports whether s has only the bytes '0'..'9' (true when
+// empty).
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // leaf returns the trimmed text of a leaf element with no attributes.
 func leaf(e *xmldsig.Element) (string, error) {
@@ -128,7 +154,7 @@ func leaf(e *xmldsig.Element) (string, error) {
 	if len(e.Attrs) != 0 {
 		return "", bad("sr:%s must not have attributes", e.Local)
 	}
-	return strings.Trim(e.Text, " \t\r\n"), nil
+	return trimXMLSpace(e.Text), nil
 }
 
 // sequence matches kids against names in order; names ending in "?" are

@@ -193,3 +193,27 @@ func TestFromElement(t *testing.T) {
 		t.Fatalf("nil: %v", err)
 	}
 }
+
+// trimXMLSpace and allDigits stand in for strings.Trim and
+// strings.TrimLeft with fixed sets on the request path: same answers on
+// every mix of the set's bytes and others.
+func TestTrimHelpers(t *testing.T) {
+	alphabet := []byte{' ', '\t', '\r', '\n', '0', '9', 'a', '.', 0x0b, 0xc2, 0xa0}
+	var walk func(prefix []byte, depth int)
+	walk = func(prefix []byte, depth int) {
+		s := string(prefix)
+		if got, want := trimXMLSpace(s), strings.Trim(s, " \t\r\n"); got != want {
+			t.Errorf("trimXMLSpace(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := allDigits(s), strings.TrimLeft(s, "0123456789") == ""; got != want {
+			t.Errorf("allDigits(%q) = %v, want %v", s, got, want)
+		}
+		if depth == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(append(prefix, c), depth-1)
+		}
+	}
+	walk(nil, 4)
+}

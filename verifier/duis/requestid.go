@@ -3,7 +3,6 @@ package duis
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/smki/smki/eui64"
 )
@@ -33,7 +32,7 @@ func ParseRequestID(s string) (RequestID, error) {
 		return id, err
 	}
 	c := s[48:]
-	if (len(c) > 1 && c[0] == '0') || strings.TrimLeft(c, "0123456789") != "" {
+	if (len(c) > 1 && c[0] == '0') || !allDigits(c) {
 		return id, fmt.Errorf("%w: RequestID counter %q is not a canonical decimal", ErrMalformed, c)
 	}
 	if id.Counter, err = strconv.ParseUint(c, 10, 64); err != nil {

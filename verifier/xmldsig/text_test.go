@@ -3,6 +3,7 @@ package xmldsig
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestTextTables checks the byte tables of the hot loops against the
@@ -40,5 +41,13 @@ func TestTextTables(t *testing.T) {
 		if got := string(appendAttrValue(nil, tc.in)); got != tc.attr {
 			t.Errorf("appendAttrValue(%q) = %q, want %q", tc.in, got, tc.attr)
 		}
+	}
+}
+
+// The small tree is one allocation of the 1536-byte size class: growing a
+// field past it would silently cost a bigger class on every request.
+func TestSmallTreeSize(t *testing.T) {
+	if n := unsafe.Sizeof(smallTree{}); n > 1536 || n < 1536-64 {
+		t.Fatalf("smallTree is %d bytes, want just under 1536", n)
 	}
 }
