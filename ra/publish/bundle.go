@@ -222,7 +222,11 @@ func adtScope(r records.ADTRecord) bundle.ADTScope {
 // bundleCertificates fills revoked (and, when embed, certificates) from
 // the store's certificates.
 func bundleCertificates(tx store.Tx, b *bundle.Bundle, embed Certificates) error {
-	certs, err := tx.ListCertificates(store.CertFilter{})
+	var filter store.CertFilter
+	if !embed {
+		filter.Status = store.StatusRevoked // only revoked[] needs them
+	}
+	certs, err := tx.ListCertificates(filter)
 	if err != nil {
 		return err
 	}
