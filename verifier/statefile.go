@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -150,20 +149,6 @@ func alignedBlocks(n int) []byte {
 }
 
 func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
-
-// ReserveSyncProc raises GOMAXPROCS by one for a process that serves
-// accepts through a StateFile, and returns a function that restores it.
-// The flusher's write blocks in the kernel for a whole disk sync while its
-// goroutine holds a P, and the runtime hands a P blocked in a syscall to
-// other goroutines only when its monitor thread notices (after 20 µs, or
-// up to 10 ms when it has been idle): at GOMAXPROCS = cores, verification
-// would run on one core fewer for much of every sync. With one P more,
-// every core keeps verifying while the log syncs; the flusher's thread
-// sleeps in the kernel meanwhile, so it does not compete for a core.
-func ReserveSyncProc() (restore func()) {
-	prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	return func() { runtime.GOMAXPROCS(prev) }
-}
 
 // DirectIO reports whether groups are written with direct I/O (false: the
 // page cache and fdatasync).

@@ -70,9 +70,6 @@ func serveVerifier(c *ucli.Context) error {
 			}
 		}()
 		sc.replay = st
-		// The log's syncs block a thread holding a P: keep every core
-		// verifying meanwhile (verifier.ReserveSyncProc).
-		verifier.ReserveSyncProc()
 	}
 	if ra := c.String("ra"); ra != "" {
 		f, err := raFollower(ra, c.String("officer"), nil, nil, c.Duration("bundle-interval"), log)
