@@ -94,6 +94,47 @@ func scanPrefix(b *bbolt.Bucket, prefix []byte, fn func(k, v []byte) (bool, erro
 
 // encode writes certificates and revocations in the compact encoding
 // (codec.go) and every other record as JSON.
+// ascending reads keys of one bucket given mostly in ascending order,
+// as index walks and sorted serial lists give them: a key a few places
+// after the previous one is reached by stepping the cursor (Next) rather
+// than by a lookup from the root, which is most of a lookup's cost when
+// the keys are dense. Any other key is sought. The bucket must not be
+// written while it is used.
+type ascending struct {
+	c    *bbolt.Cursor
+	k, v []byte
+}
+
+// ascendingSteps is how far get steps before it seeks.
+const ascendingSteps = 4
+
+// get returns key's value, or nil if the bucket does not hold key.
+func (a *ascending) get(key []byte) []byte {
+	if a.k != nil {
+		switch cmp := bytes.Compare(key, a.k); {
+		case cmp == 0:
+			return a.v
+		case cmp > 0:
+			for range ascendingSteps {
+				if a.k, a.v = a.c.Next(); a.k == nil {
+					break
+				}
+				switch bytes.Compare(a.k, key) {
+				case 0:
+					return a.v
+				case 1:
+					return nil
+				}
+			}
+		}
+	}
+	a.k, a.v = a.c.Seek(key)
+	if a.k != nil && bytes.Equal(a.k, key) {
+		return a.v
+	}
+	return nil
+}
+
 func encode(v any) ([]byte, error) {
 	switch r := v.(type) {
 	case store.Certificate:

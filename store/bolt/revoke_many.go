@@ -73,13 +73,13 @@ func (t *tx) RevokeMany(serials []string, reason int, at time.Time) ([]store.Rev
 func (t *tx) revocable(serials []string) ([]store.Certificate, error) {
 	certs := make([]store.Certificate, len(serials))
 	seen := make(map[string]struct{}, len(serials))
-	b := t.bucket(bCerts)
+	b := ascending{c: t.bucket(bCerts).Cursor()} // lists are mostly in serial order
 	for i, serial := range serials {
 		if _, dup := seen[serial]; dup {
 			return nil, refuse(serial, fmt.Errorf("listed twice: %w", store.ErrAlreadyRevoked))
 		}
 		seen[serial] = struct{}{}
-		data := b.Get([]byte(serial))
+		data := b.get([]byte(serial))
 		if data == nil {
 			return nil, refuse(serial, fmt.Errorf("no certificate: %w", store.ErrNotFound))
 		}
