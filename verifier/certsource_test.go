@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/role"
 )
@@ -96,7 +98,7 @@ func TestCertificatesByIssuerSerial(t *testing.T) {
 
 	t.Run("no source: unknown signer refused", func(t *testing.T) {
 		t.Parallel()
-		refused(t, newV(t, s.bundle, nil), tariff(t, s.b, 1), CodeCERT, "signer certificate unknown")
+		refused(t, newV(t, s.bundle, nil), tariff(t, s.b, 1), CodeCERT, "the bundle carries no certificates")
 	})
 	t.Run("fetched, cached, accepted", func(t *testing.T) {
 		t.Parallel()
@@ -107,6 +109,23 @@ func TestCertificatesByIssuerSerial(t *testing.T) {
 		}
 		if n := src.calls.Load(); n != 1 || v.CertificateFetches() != 1 {
 			t.Fatalf("%d lookups (%d counted) for one signer, want 1", n, v.CertificateFetches())
+		}
+		reg := prometheus.NewRegistry()
+		if _, err := NewMetrics(reg, v); err != nil {
+			t.Fatal(err)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := -1.0
+		for _, mf := range mfs {
+			if mf.GetName() == "smki_verifier_certificate_lookups_total" {
+				got = mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		if got != 1 {
+			t.Fatalf("smki_verifier_certificate_lookups_total %v, want 1", got)
 		}
 		// A new bundle generation keeps the fetched certificate.
 		b2 := cloneBundle(t, s.bundle)

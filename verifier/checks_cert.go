@@ -30,7 +30,7 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 			candidates = st.pol.repo[k]
 			if len(candidates) == 0 {
 				var d Decision
-				if candidates, d = v.unbundled(ki, k, is); d.Decision != "" {
+				if candidates, d = v.unbundled(st, ki, k, is); d.Decision != "" {
 					return nil, d, false
 				}
 			}
@@ -71,14 +71,22 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 // certificate fetched earlier from the Source, else a KeyInfo
 // X509Certificate matching it, else one fetched now from the Source. No
 // certificate is a CERT refusal (d), never an accept.
-func (v *Verifier) unbundled(ki xmldsig.KeyInfo, k certKey, is *xmldsig.IssuerSerial) ([]repoEntry, Decision) {
+func (v *Verifier) unbundled(st *state, ki xmldsig.KeyInfo, k certKey, is *xmldsig.IssuerSerial) ([]repoEntry, Decision) {
 	if v.certs != nil {
 		if e, ok := v.certs.cached(k); ok {
 			return []repoEntry{e}, Decision{}
 		}
 	}
-	if c := fromKeyInfo(ki, &k); len(c) > 0 || v.certs == nil {
+	c := fromKeyInfo(ki, &k)
+	if len(c) > 0 {
 		return c, Decision{}
+	}
+	if v.certs == nil {
+		if len(st.pol.bundle.Certificates) == 0 {
+			return nil, reject(CodeCERT, "signer certificate unknown: the bundle carries no certificates (the compact form) and this verifier looks none up; "+
+				"verify with a bundle that embeds them (smki bundle export, smki trust export) or follow the RA (smki verifier serve --ra)")
+		}
+		return nil, Decision{}
 	}
 	e, err := v.certs.get(k, is.SerialNumber())
 	if err != nil {

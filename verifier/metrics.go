@@ -84,6 +84,11 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 			Name: "smki_verifier_revocation_seq", Help: "Highest revocation sequence number applied.",
 		}, func() float64 { return float64(v.RevocationSeq()) }),
 	}
+	if v.certs != nil {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smki_verifier_certificate_lookups_total",
+			Help: "Signer certificates looked up in the certificate source (the RA's repository): one per signer not yet held."},
+			func() float64 { return float64(v.CertificateFetches()) }))
+	}
 	if sf, ok := v.replay.(*StateFile); ok {
 		stat := func(f func(StateStats) uint64) func() float64 {
 			return func() float64 { return float64(f(sf.Stats())) }
