@@ -78,25 +78,9 @@ func checkNoAlias(t *testing.T, in []byte, pub *ecdsa.PublicKey) {
 		t.Fatal(err)
 	}
 	ki := d.KeyInfo()
-	var walk func(e *Element)
-	walk = func(e *Element) {
-		for _, s := range []string{e.Space, e.Local, e.Text} {
-			if aliases(s) {
-				t.Errorf("element %s: string %q refers to the input", e.Local, s)
-			}
-		}
-		for _, a := range e.Attrs {
-			for _, s := range []string{a.Space, a.Local, a.Value} {
-				if aliases(s) {
-					t.Errorf("attribute %s of %s: string %q refers to the input", a.Local, e.Local, s)
-				}
-			}
-		}
-		for _, c := range e.Children {
-			walk(c)
-		}
+	for _, bad := range treeAliases(root, data) {
+		t.Errorf("tree string %q refers to the input", bad)
 	}
-	walk(root)
 	if is := ki.IssuerSerial; is != nil && (aliases(is.IssuerName) || aliases(is.Serial)) {
 		t.Errorf("IssuerSerial %+v refers to the input", *is)
 	}
@@ -124,4 +108,48 @@ func checkNoAlias(t *testing.T, in []byte, pub *ecdsa.PublicKey) {
 	if got := fmt.Sprintf("%+v %x", is, certs); got != wantKI {
 		t.Fatalf("KeyInfo changed with the input:\n got %s\nwant %s", got, wantKI)
 	}
+}
+
+// treeAliases returns the strings of the tree under root that point into
+// data.
+func treeAliases(root *Element, data []byte) []string {
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	hi := lo + uintptr(len(data))
+	var bad []string
+	check := func(ss ...string) {
+		for _, s := range ss {
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); s != "" && p >= lo && p < hi {
+				bad = append(bad, s)
+			}
+		}
+	}
+	var walk func(e *Element)
+	walk = func(e *Element) {
+		check(e.Space, e.Local, e.Text)
+		for _, a := range e.Attrs {
+			check(a.Space, a.Local, a.Value)
+		}
+		for _, c := range e.Children {
+			walk(c)
+		}
+	}
+	walk(root)
+	return bad
+}
+
+// scanTree builds the element tree of a scanned document as Verify does
+// (the subtree of the signature child left out), without any signature.
+func scanTree(sc *scanner) *Element {
+	nElems, nAttrs := sc.nElems, len(sc.attrs)
+	if sc.sigCut >= 0 {
+		for i := sc.sigCut; i <= sc.toks[sc.sigCut].end; i++ {
+			if t := &sc.toks[i]; t.kind == tStart {
+				nElems--
+				nAttrs -= int(t.attrHi - t.attrLo)
+			}
+		}
+	}
+	c := newCanon(sc, false, 0)
+	c.treeOnly(nElems, nAttrs)
+	return c.run(0, sc.sigCut)
 }

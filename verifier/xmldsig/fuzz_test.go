@@ -11,7 +11,9 @@ import (
 )
 
 // FuzzParse: Parse and Verify never panic, and every error carries one of
-// the two codes. Seeds: the DUIS templates, DCC responses and a document
+// the two codes; the scan-time c14n equals the token walk's, and the tree
+// of an in-place scan (Parse's) equals a copy's and refers to nothing of
+// the input. Seeds: the DUIS templates, DCC responses and a document
 // signed by Sign.
 func FuzzParse(f *testing.F) {
 	key, cert := testCert(f)
@@ -42,6 +44,27 @@ func FuzzParse(f *testing.F) {
 			walk.run(0, sc.sigCut)
 			if !bytes.Equal(walk.out, sc.out) {
 				t.Fatalf("scan-time c14n %q != walk %q", sc.out, walk.out)
+			}
+			// Parse's in-place scan gives the same tree as a scan of a
+			// copy, and a tree that refers to nothing of the input (it
+			// stays the same when the input is overwritten).
+			in := bytes.Clone(data)
+			var asc scanner
+			if err := scanInto(&asc, new(scanBufs), nil, nil, in, lim, false, true); err != nil {
+				t.Fatalf("in-place scan fails where the copy's succeeds: %v", err)
+			}
+			want, tree := snapshotTree(scanTree(sc)), scanTree(&asc)
+			if got := snapshotTree(tree); got != want {
+				t.Fatalf("in-place tree\n%s\n!= copy's\n%s", got, want)
+			}
+			if bad := treeAliases(tree, in); len(bad) > 0 {
+				t.Fatalf("tree strings %q refer to the input", bad)
+			}
+			for i := range in {
+				in[i] = 'X'
+			}
+			if got := snapshotTree(tree); got != want {
+				t.Fatalf("tree changed with the input:\n%s\n!= %s", got, want)
 			}
 		}
 		d, err := Parse(data, lim)
