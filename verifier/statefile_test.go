@@ -445,7 +445,19 @@ func TestStateFileWriteModes(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "state.log")
-			st := openState(t, path, StateFileOptions{PreallocBytes: logBlock, CompactBytes: 1 << 30, buffered: mode.buffered})
+			st := openState(t, path, StateFileOptions{PreallocBytes: logBlock, CompactBytes: 1 << 30, MaxDelay: 2 * time.Millisecond, buffered: mode.buffered})
+			if !mode.buffered && !st.DirectIO() {
+				// The temporary directory may be a tmpfs, which refuses
+				// O_DIRECT: try the package directory's disk instead.
+				st.Close()
+				dir, err := os.MkdirTemp(".", "statefile-direct-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.RemoveAll(dir) })
+				path = filepath.Join(dir, "state.log")
+				st = openState(t, path, StateFileOptions{PreallocBytes: logBlock, CompactBytes: 1 << 30, MaxDelay: 2 * time.Millisecond})
+			}
 			if st.DirectIO() == mode.buffered {
 				if !mode.buffered {
 					t.Skipf("the file system of %s refuses O_DIRECT: the buffered subtest covers the fallback", path)
