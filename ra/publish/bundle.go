@@ -60,7 +60,17 @@ func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string, certs 
 	if err := p.Ready(); err != nil {
 		return Answer{}, err
 	}
+	// One build at a time (issue 20): a build reads the directory in one
+	// read transaction, and several followers' builds of a 100,000
+	// certificate bundle at once held every PostgreSQL connection for
+	// seconds, so the SoLR cut-off and the feed waited for one.
+	select {
+	case p.builds <- struct{}{}:
+	case <-ctx.Done():
+		return Answer{}, ctx.Err()
+	}
 	b, err := p.Bundle(ctx, certs)
+	<-p.builds
 	if err != nil {
 		return Answer{}, err
 	}

@@ -19,13 +19,14 @@ type Publisher struct {
 	log    *slog.Logger
 	maxAge time.Duration
 	hub    *feedhub.Hub
+	builds chan struct{} // SignedBundle's one build at a time
 }
 
 // New returns a Publisher over st that signs with signer (nil: nothing is
 // published, every call fails with ownpki.ErrSigner), dates with now,
 // writes maxAge into bundles and holds feed requests in hub.
 func New(st store.Store, signer *ownpki.SystemSigner, now func() time.Time, log *slog.Logger, maxAge time.Duration, hub *feedhub.Hub) *Publisher {
-	return &Publisher{st: st, signer: signer, now: now, log: log, maxAge: maxAge, hub: hub}
+	return &Publisher{st: st, signer: signer, now: now, log: log, maxAge: maxAge, hub: hub, builds: make(chan struct{}, 1)}
 }
 
 // Ready is nil if the Publisher has a system signer, else ownpki.ErrSigner.
