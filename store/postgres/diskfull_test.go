@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/smki/smki/store"
 )
 
@@ -16,19 +14,18 @@ import (
 // rest of class 53 is not a full disk.
 func TestFinding12PostgresDiskFull(t *testing.T) {
 	t.Parallel()
-	pg := func(code string) error { return &pgconn.PgError{Severity: "ERROR", Code: code, Message: "m"} }
 	tests := []struct {
 		name string
 		err  error
 		full bool
 	}{
 		{"nil", nil, false},
-		{"disk_full", pg("53100"), true},
-		{"disk_full wrapped by a statement", fmt.Errorf("postgres: put certificate: %w", pg("53100")), true},
-		{"disk_full at commit, joined", errors.Join(errors.New("commit"), pg("53100")), true},
-		{"out_of_memory", pg("53200"), false},
-		{"too_many_connections", pg("53300"), false},
-		{"serialization failure", pg("40001"), false},
+		{"disk_full", pgErr("53100"), true},
+		{"disk_full wrapped by a statement", fmt.Errorf("postgres: put certificate: %w", pgErr("53100")), true},
+		{"disk_full at commit, joined", errors.Join(errors.New("commit"), pgErr("53100")), true},
+		{"out_of_memory", pgErr("53200"), false},
+		{"too_many_connections", pgErr("53300"), false},
+		{"serialization failure", pgErr("40001"), false},
 		{"not a database error", errors.New("boom"), false},
 	}
 	for _, tt := range tests {
