@@ -1,13 +1,6 @@
 package ca
 
-import (
-	"crypto"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"fmt"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // selfCheckEvery is how often, in end-entity signatures, the CA verifies
 // a signature of an in-process (softkms) key after making it: the first
@@ -41,23 +34,8 @@ func (s *signCheck) due() bool {
 	return s.all || n%selfCheckEvery == 0
 }
 
-// signCertificateTBS signs an end-entity TBS (ecdsa-with-SHA256) with the
-// Issuing OCA key and returns the signed DER; the signature is verified
-// under the Issuing OCA certificate when c.selfCheck says so.
+// signCertificateTBS signs an end-entity TBS with the Issuing OCA key
+// (signTBS), verifying the signature when c.selfCheck says so.
 func (c *CA) signCertificateTBS(tbs []byte) ([]byte, error) {
-	signer, err := c.issCAS.GetSigner()
-	if err != nil {
-		return nil, err
-	}
-	digest := sha256.Sum256(tbs)
-	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	if c.selfCheck.due() {
-		if err := c.issuing.CheckSignature(x509.ECDSAWithSHA256, tbs, sig); err != nil {
-			return nil, fmt.Errorf("the signature does not verify under %q: %v", c.issuing.Subject.CommonName, err)
-		}
-	}
-	return signedDER(tbs, sig)
+	return signTBS(c.issCAS, c.issuing, tbs, c.selfCheck.due())
 }
