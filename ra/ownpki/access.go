@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/smki/smki/internal/credential"
@@ -61,6 +62,9 @@ type AccessCA struct {
 	key  crypto.Signer
 	root *x509.Certificate
 	now  func() time.Time
+	// verified remembers client certificates VerifyClient found to chain
+	// to root (verifiedClients).
+	verified verifiedClients
 }
 
 func (a *AccessCA) ownKey(dir string) ownKey {
@@ -320,16 +324,70 @@ func (a *AccessCA) TLSConfig(hosts ...string) (*tls.Config, error) {
 // does it again so that a server wired with the wrong pool cannot let a
 // foreign certificate through. The error carries no code: the caller
 // decides what a refused client is (ra: E_RA_UNAUTHENTICATED).
+//
+// The chain's signature is verified once per certificate, not once per
+// request (a keep-alive connection sends many requests with one
+// certificate, and the verification, an ECDSA check, was the largest
+// cost of an authenticated request): a certificate whose chain verified
+// is remembered with the time window in which that answer holds (the
+// overlap of its and the root's validity), and within it the next
+// request only checks the clock against that window. Everything else the
+// answer depends on is fixed: the root never changes in an AccessCA and
+// the certificate's bytes are the cache key. Officer status and the
+// current credential are checked in the store on every request (ra).
 func (a *AccessCA) VerifyClient(cert *x509.Certificate) error {
+	now := a.now()
+	if a.verified.holds(cert, now) {
+		return nil
+	}
 	_, err := cert.Verify(x509.VerifyOptions{
 		Roots:       a.Pool(),
-		CurrentTime: a.now(),
+		CurrentTime: now,
 		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {
 		return fmt.Errorf("client certificate: %v", err)
 	}
+	a.verified.add(cert, a.root)
 	return nil
+}
+
+// maxVerifiedClients bounds verifiedClients; when full it starts again
+// empty (a certificate that falls out is verified again, nothing more).
+const maxVerifiedClients = 4096
+
+// verifiedClients maps a client certificate's DER to the window in which
+// its chain to the access root is valid.
+type verifiedClients struct {
+	mu sync.Mutex
+	m  map[string]validWindow
+}
+
+type validWindow struct{ notBefore, notAfter time.Time }
+
+// holds reports whether cert verified before and now is within its window
+// (x509's own bounds: notBefore <= now <= notAfter).
+func (v *verifiedClients) holds(cert *x509.Certificate, now time.Time) bool {
+	v.mu.Lock()
+	w, ok := v.m[string(cert.Raw)]
+	v.mu.Unlock()
+	return ok && !now.Before(w.notBefore) && !now.After(w.notAfter)
+}
+
+func (v *verifiedClients) add(cert, root *x509.Certificate) {
+	w := validWindow{notBefore: cert.NotBefore, notAfter: cert.NotAfter}
+	if root.NotBefore.After(w.notBefore) {
+		w.notBefore = root.NotBefore
+	}
+	if root.NotAfter.Before(w.notAfter) {
+		w.notAfter = root.NotAfter
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxVerifiedClients {
+		v.m = make(map[string]validWindow)
+	}
+	v.m[string(cert.Raw)] = w
 }
 
 func randomSerial() (*big.Int, error) {

@@ -98,14 +98,7 @@ func works(t *testing.T, acc *AccessCA, sig *SystemSigner) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := pem.Decode(cred.CertPEM)
-	if b == nil {
-		t.Fatal("officer certificate is not PEM")
-	}
-	cert, err := x509.ParseCertificate(b.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := parsedCred(t, cred)
 	if err := cert.CheckSignatureFrom(acc.Root()); err != nil {
 		t.Fatalf("officer certificate: %v", err)
 	}
