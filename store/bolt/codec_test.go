@@ -10,7 +10,7 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// TestCompactRecords: certificates and revocations round-trip through the
+// TestCompactRecords: certificates, revocations and intents round-trip through the
 // compact encoding field for field (zero times stay zero), the JSON of
 // older files decodes to the same record, and a compact record cut short
 // anywhere, or with bytes after its end, is ErrCorrupt.
@@ -33,6 +33,11 @@ func TestCompactRecords(t *testing.T) {
 			Reason: 5, RevokedAt: at}, func() any { return new(store.Revocation) }},
 		{"pre-epoch revocation", store.Revocation{Seq: 1, Serial: "02", RevokedAt: time.Date(1969, 12, 31, 23, 59, 59, 999, time.UTC)},
 			func() any { return new(store.Revocation) }},
+		{"open intent", store.Intent{Serial: "7a01", Issuer: "issuing-ca", Profile: "xml-signing", UserID: "90-B3-D5-1F-30-01-00-00",
+			LintDER: []byte{0x30, 3, 1, 2, 3}, CreatedAt: at, State: store.IntentOpen}, func() any { return new(store.Intent) }},
+		{"completed CA intent", store.Intent{Serial: "01", Issuer: "root", Profile: "issuing-ca", LintDER: make([]byte, 700),
+			CreatedAt: at.Add(-time.Hour), State: store.IntentCompleted}, func() any { return new(store.Intent) }},
+		{"zero intent", store.Intent{}, func() any { return new(store.Intent) }},
 	}
 	for _, rc := range records {
 		t.Run(rc.name, func(t *testing.T) {

@@ -145,6 +145,10 @@ func encode(v any) ([]byte, error) {
 		return encodeRevocation(&r), nil
 	case *store.Revocation:
 		return encodeRevocation(r), nil
+	case store.Intent:
+		return encodeIntent(&r), nil
+	case *store.Intent:
+		return encodeIntent(r), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -167,6 +171,11 @@ func decode(data []byte, v any) error {
 			if data[0] == fmtRevocation {
 				*r = store.Revocation{}
 				return decodeRevocation(data, r)
+			}
+		case *store.Intent:
+			if data[0] == fmtIntent {
+				*r = store.Intent{}
+				return decodeIntent(data, r)
 			}
 		}
 	}
