@@ -14,7 +14,9 @@ import (
 // (JSON took most of its CPU), and of issuance intents, which every
 // issuance writes, reads and rewrites on the single writer (their JSON,
 // with the lint certificate in base64, cost more of its time than the
-// certificate record). A compact record starts with its format
+// certificate record), and of parties, users and officers, which every
+// enrolment reads (officer, user and party in its checks, user and party
+// again on the writer when its certificate is recorded). A compact record starts with its format
 // byte; JSON records written before it start with '{' and are still read
 // as they are, so a file written by an older smki opens unchanged and its
 // records are rewritten compact only when they next change. A file with
@@ -29,6 +31,9 @@ const (
 	fmtCert       = 0x01
 	fmtRevocation = 0x02
 	fmtIntent     = 0x03
+	fmtParty      = 0x04
+	fmtUser       = 0x05
+	fmtOfficer    = 0x06
 )
 
 // errShort is a compact record that ends before its last field.
@@ -82,6 +87,19 @@ func encodeIntent(in *store.Intent) []byte {
 	b = appendTime(b, in.CreatedAt)
 	b = binary.AppendUvarint(b, uint64(len(in.LintDER)))
 	return append(b, in.LintDER...)
+}
+
+func encodeParty(p *store.Party) []byte {
+	return appendTime(newRecord(fmtParty, 12, p.ID, p.Name, p.Status), p.CreatedAt)
+}
+
+func encodeUser(u *store.User) []byte {
+	return appendTime(newRecord(fmtUser, 12, u.ID, u.PartyID, u.Role, u.Name, u.Status), u.CreatedAt)
+}
+
+func encodeOfficer(o *store.Officer) []byte {
+	b := newRecord(fmtOfficer, 24, o.ID, o.Name, o.PartyID, o.Kind, o.CertSerial, o.Status, o.AppointedBy)
+	return appendTime(appendTime(b, o.CertNotAfter), o.CreatedAt)
 }
 
 // end fails if the record had a failure or bytes after its last field:
@@ -204,4 +222,25 @@ func decodeIntent(data []byte, in *store.Intent) error {
 	}
 	in.LintDER = append([]byte(nil), der...)
 	return nil
+}
+
+func decodeParty(data []byte, p *store.Party) error {
+	r := reader{b: data[1:]}
+	r.strings([]*string{&p.ID, &p.Name, &p.Status})
+	p.CreatedAt = r.time()
+	return r.end("party")
+}
+
+func decodeUser(data []byte, u *store.User) error {
+	r := reader{b: data[1:]}
+	r.strings([]*string{&u.ID, &u.PartyID, &u.Role, &u.Name, &u.Status})
+	u.CreatedAt = r.time()
+	return r.end("user")
+}
+
+func decodeOfficer(data []byte, o *store.Officer) error {
+	r := reader{b: data[1:]}
+	r.strings([]*string{&o.ID, &o.Name, &o.PartyID, &o.Kind, &o.CertSerial, &o.Status, &o.AppointedBy})
+	o.CertNotAfter, o.CreatedAt = r.time(), r.time()
+	return r.end("officer")
 }

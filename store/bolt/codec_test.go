@@ -10,8 +10,9 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// TestCompactRecords: certificates, revocations and intents round-trip through the
-// compact encoding field for field (zero times stay zero), the JSON of
+// TestCompactRecords: certificates, revocations, intents, parties, users
+// and officers round-trip through the compact encoding field for field
+// (zero times stay zero), the JSON of
 // older files decodes to the same record, and a compact record cut short
 // anywhere, or with bytes after its end, is ErrCorrupt.
 func TestCompactRecords(t *testing.T) {
@@ -38,6 +39,14 @@ func TestCompactRecords(t *testing.T) {
 		{"completed CA intent", store.Intent{Serial: "01", Issuer: "root", Profile: "issuing-ca", LintDER: make([]byte, 700),
 			CreatedAt: at.Add(-time.Hour), State: store.IntentCompleted}, func() any { return new(store.Intent) }},
 		{"zero intent", store.Intent{}, func() any { return new(store.Intent) }},
+		{"party", store.Party{ID: "90-B3-D5-1F-30-00-00-0A", Name: "Supplier \"A\" Ltd ✓", Status: "active", CreatedAt: at},
+			func() any { return new(store.Party) }},
+		{"user", store.User{ID: "90-B3-D5-1F-30-01-00-00", PartyID: "90-B3-D5-1F-30-00-00-0A", Role: "IS", Name: "SRP user",
+			Status: "suspended", CreatedAt: at}, func() any { return new(store.User) }},
+		{"officer", store.Officer{ID: "aro-1", Name: "An ARO", PartyID: "90-B3-D5-1F-30-00-00-0A", Kind: "aro", CertSerial: "7f01",
+			CertNotAfter: at.AddDate(1, 0, 0), Status: "active", CreatedAt: at, AppointedBy: "sro-1"}, func() any { return new(store.Officer) }},
+		{"RA officer without a certificate expiry", store.Officer{ID: "admin", Kind: "ra-operator", CertSerial: "01", Status: "active",
+			CreatedAt: at}, func() any { return new(store.Officer) }},
 	}
 	for _, rc := range records {
 		t.Run(rc.name, func(t *testing.T) {

@@ -147,8 +147,12 @@ func encode(v any) ([]byte, error) {
 		return encodeRevocation(r), nil
 	case store.Intent:
 		return encodeIntent(&r), nil
-	case *store.Intent:
-		return encodeIntent(r), nil
+	case store.Party:
+		return encodeParty(&r), nil
+	case store.User:
+		return encodeUser(&r), nil
+	case store.Officer:
+		return encodeOfficer(&r), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -160,27 +164,40 @@ func encode(v any) ([]byte, error) {
 // decode reads what encode wrote, and JSON for every record kind (records
 // written before the compact encoding).
 func decode(data []byte, v any) error {
-	if len(data) > 0 {
+	if len(data) > 0 && data[0] != '{' {
+		var done bool
+		var err error
 		switch r := v.(type) {
 		case *store.Certificate:
-			if data[0] == fmtCert {
-				*r = store.Certificate{}
-				return decodeCert(data, r)
-			}
+			done, err = decodeCompact(data, fmtCert, r, decodeCert)
 		case *store.Revocation:
-			if data[0] == fmtRevocation {
-				*r = store.Revocation{}
-				return decodeRevocation(data, r)
-			}
+			done, err = decodeCompact(data, fmtRevocation, r, decodeRevocation)
 		case *store.Intent:
-			if data[0] == fmtIntent {
-				*r = store.Intent{}
-				return decodeIntent(data, r)
-			}
+			done, err = decodeCompact(data, fmtIntent, r, decodeIntent)
+		case *store.Party:
+			done, err = decodeCompact(data, fmtParty, r, decodeParty)
+		case *store.User:
+			done, err = decodeCompact(data, fmtUser, r, decodeUser)
+		case *store.Officer:
+			done, err = decodeCompact(data, fmtOfficer, r, decodeOfficer)
+		}
+		if done {
+			return err
 		}
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("decode %T: %v: %w", v, err, store.ErrCorrupt)
 	}
 	return nil
+}
+
+// decodeCompact decodes data into a zeroed *r with dec if data is a
+// compact record of format; done is false if it is not.
+func decodeCompact[T any](data []byte, format byte, r *T, dec func([]byte, *T) error) (done bool, err error) {
+	if data[0] != format {
+		return false, nil
+	}
+	var zero T
+	*r = zero
+	return true, dec(data, r)
 }
