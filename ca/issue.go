@@ -190,20 +190,15 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 		// runs in the same transaction so a refusal writes nothing.
 		// Concurrent issuances share the transaction (group commit):
 		// the intent is durable when Update returns, as it would be alone.
+		// The group's intents are one write (store.CreateIntents: one
+		// statement on PostgreSQL); the key check is store.NewIntent's.
 		rec.Serial = SerialHex(serial)
-		err = c.writes.Update(ctx, func(tx store.Tx) error {
-			prior, err := tx.CertificatesByKey(rec.KeyHash)
-			if err != nil {
-				return err
-			}
-			for _, pc := range prior {
-				if pc.UserID != rec.UserID {
-					return fmt.Errorf("%w: key already certified for %s (serial %s)", ErrKeyReused, pc.UserID, pc.Serial)
-				}
-			}
-			return tx.CreateIntent(store.Intent{Serial: rec.Serial, Issuer: IssuerIssuing, Profile: rec.Profile,
-				UserID: rec.UserID, LintDER: lintDER, CreatedAt: c.clock(), State: store.IntentOpen})
-		})
+		err = c.writes.CreateIntent(ctx, store.NewIntent{KeyHash: rec.KeyHash, Intent: store.Intent{Serial: rec.Serial,
+			Issuer: IssuerIssuing, Profile: rec.Profile, UserID: rec.UserID, LintDER: lintDER, CreatedAt: c.clock(), State: store.IntentOpen}})
+		var inUse *store.KeyInUseError
+		if errors.As(err, &inUse) {
+			err = fmt.Errorf("%w: key already certified for %s (serial %s)", ErrKeyReused, inUse.UserID, inUse.Serial)
+		}
 		if errors.Is(err, store.ErrDuplicateSerial) && attempt < maxSerialAttempts {
 			c.log.Warn("serial collision, drawing another", "serial", rec.Serial)
 			continue
@@ -243,10 +238,9 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	rec.DER = cert.Raw
 	rec.IssuedAt = c.clock()
 	var refused error // p.check's refusal; the intent failed in the same transaction
-	err = c.writes.Update(ctx, func(tx store.Tx) error {
-		refused = nil
-		return c.recordIssuedTx(tx, rec, p.audit, p.check, &refused)
-	})
+	// The group's records are one write (store.RecordIssued: one
+	// statement on PostgreSQL), with recordIssuedTx's checks.
+	err = recordOutcome(rec.Serial, c.writes.RecordIssued(ctx, store.IssuedRecord{Cert: rec, Audit: stampAudit(c.clock, p.audit), Check: p.check}), &refused)
 	if err != nil && !errors.Is(err, ErrIntentSettled) {
 		// The write failed, or its outcome is unknown (connection lost
 		// during COMMIT, caller gone): settle the intent now rather than
@@ -269,31 +263,33 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	return cert, rec, nil
 }
 
-// recordIssuedTx is issuance's last step: if rec's intent is still open
-// and check (if any) passes, record rec and audit and complete the
+// recordIssuedTx is issuance's last step in tx: if rec's intent is still
+// open and check (if any) passes, record rec and audit and complete the
 // intent; if check refuses, fail the intent and set *refused; if the
-// intent is not open, ErrIntentSettled.
+// intent is not open, ErrIntentSettled (store.RecordIssuedTx, the write
+// the grouped step 8 makes).
 func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.AuditEntry, check func(store.Tx) error, refused *error) error {
-	in, err := tx.GetIntent(rec.Serial)
-	if err != nil {
-		return err
+	return recordOutcome(rec.Serial, store.RecordIssuedTx(tx, store.IssuedRecord{Cert: rec, Audit: stampAudit(c.clock, audit), Check: check}), refused)
+}
+
+// recordOutcome maps a store.RecordIssued answer for serial to the CA's:
+// a Check refusal sets *refused and is no error (the intent's failure is
+// the write to commit), a settled intent is ErrIntentSettled. refused may
+// be nil when there is no Check.
+func recordOutcome(serial string, err error, refused *error) error {
+	if refused != nil {
+		*refused = nil
 	}
-	if in.State != store.IntentOpen {
-		return fmt.Errorf("%w: intent %s is %s", ErrIntentSettled, rec.Serial, in.State)
+	var notOpen *store.IntentNotOpenError
+	var refusal *store.CheckRefusal
+	switch {
+	case refused != nil && errors.As(err, &refusal):
+		*refused = refusal.Err
+		return nil
+	case errors.As(err, &notOpen):
+		return fmt.Errorf("%w: intent %s is %s", ErrIntentSettled, serial, notOpen.State)
 	}
-	if check != nil {
-		if err := check(tx); err != nil {
-			*refused = err
-			return tx.SetIntentState(rec.Serial, store.IntentFailed)
-		}
-	}
-	if err := tx.PutCertificate(rec); err != nil {
-		return err
-	}
-	if err := appendAudit(tx, c.clock, audit); err != nil {
-		return err
-	}
-	return tx.SetIntentState(rec.Serial, store.IntentCompleted)
+	return err
 }
 
 // settleAttempts bounds settleRecord's transactions, settleTimeout
@@ -493,13 +489,25 @@ func (c *CA) failIntent(ctx context.Context, serial string, cause error) {
 
 // appendAudit appends entries in tx, stamping a zero Time with now.
 func appendAudit(tx store.Tx, now func() time.Time, entries []store.AuditEntry) error {
-	for _, e := range entries {
-		if e.Time.IsZero() {
-			e.Time = now()
-		}
+	for _, e := range stampAudit(now, entries) {
 		if _, err := tx.AppendAudit(e); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// stampAudit returns entries with a zero Time stamped with now.
+func stampAudit(now func() time.Time, entries []store.AuditEntry) []store.AuditEntry {
+	if len(entries) == 0 {
+		return nil
+	}
+	out := make([]store.AuditEntry, len(entries))
+	for i, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = now()
+		}
+		out[i] = e
+	}
+	return out
 }

@@ -24,10 +24,35 @@ type Grouper struct {
 }
 
 type grouped struct {
-	fn    func(Tx) error
-	err   error
-	abort *abort // fn panicked or called runtime.Goexit (t.Fatal)
+	fn     func(Tx) error // a change (nil for the batch operations below)
+	intent *NewIntent     // CreateIntent
+	record *IssuedRecord  // RecordIssued
+	err    error
+	abort  *abort // fn (or Check) panicked or called runtime.Goexit (t.Fatal)
 }
+
+// IssuedRecord is one RecordIssued change: a signed certificate whose
+// intent is open.
+type IssuedRecord struct {
+	Cert Certificate
+	// Audit entries are appended in the transaction that records Cert
+	// (only if it is recorded).
+	Audit []AuditEntry
+	// Check, if set, runs first in the transaction: if it returns an
+	// error the certificate is not recorded, its intent is marked failed
+	// in the same transaction (if still open) and RecordIssued returns a
+	// *CheckRefusal. It must only read.
+	Check func(Tx) error
+}
+
+// CheckRefusal is RecordIssued's answer when IssuedRecord.Check refused:
+// the intent was marked failed, nothing else was written. Err is Check's
+// error.
+type CheckRefusal struct{ Err error }
+
+func (e *CheckRefusal) Error() string { return "refused at record time: " + e.Err.Error() }
+
+func (e *CheckRefusal) Unwrap() error { return e.Err }
 
 // abort is how a change's function left without returning: its caller
 // gets the same (the panic value again, or runtime.Goexit) in its own
@@ -50,10 +75,31 @@ func NewGrouper(update func(context.Context, func(Tx) error) error) *Grouper {
 // durable. As for Store.Update, fn's writes are kept only if it returns
 // nil.
 func (g *Grouper) Update(ctx context.Context, fn func(Tx) error) error {
+	return g.add(ctx, &grouped{fn: fn})
+}
+
+// CreateIntent creates n's intent (see the function CreateIntents for
+// the refusals) in a transaction shared with concurrent changes of g, and
+// returns once it is durable. The intents of one transaction are written
+// together (one statement on an engine with IssueWriter); a refused one
+// writes nothing and does not hold up the others.
+func (g *Grouper) CreateIntent(ctx context.Context, n NewIntent) error {
+	return g.add(ctx, &grouped{intent: &n})
+}
+
+// RecordIssued records r's certificate, its audit entries and its
+// intent's completion (see the function RecordIssued for the refusals;
+// *CheckRefusal if r.Check refused) in a transaction shared with
+// concurrent changes of g, and returns once it is durable. The records of
+// one transaction are written together, as CreateIntent's are.
+func (g *Grouper) RecordIssued(ctx context.Context, r IssuedRecord) error {
+	return g.add(ctx, &grouped{record: &r})
+}
+
+func (g *Grouper) add(ctx context.Context, it *grouped) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	it := &grouped{fn: fn}
 	if err := g.b.Add(ctx, it); err != nil {
 		return err
 	}
@@ -66,10 +112,17 @@ func (g *Grouper) Update(ctx context.Context, fn func(Tx) error) error {
 	return it.err
 }
 
+// batchFailed is attempt's failed index when a batch operation failed as
+// a whole (the engine could not run its statement): which item caused it
+// is unknown.
+const batchFailed = -2
+
 // write commits items in as few transactions as their outcomes allow:
 // all together; if one fails, that one alone and the others together
-// again; if one panics or calls runtime.Goexit, without it (its caller
-// gets the same).
+// again; if a batch operation fails as a whole, each item alone; if one
+// panics or calls runtime.Goexit, without it (its caller gets the same).
+// A batch item refused by its operation (CreateIntent, RecordIssued)
+// wrote nothing and keeps its refusal while the others commit.
 func (g *Grouper) write(ctx context.Context, items []*grouped) error {
 	pending := items
 	for len(pending) > 0 {
@@ -84,19 +137,126 @@ func (g *Grouper) write(ctx context.Context, items []*grouped) error {
 			pending[ab.index].abort = ab.abort
 			pending = append(pending[:ab.index:ab.index], pending[ab.index+1:]...)
 			continue
-		case failed < 0 || len(pending) == 1:
+		case failed == batchFailed && len(pending) > 1:
 			for _, it := range pending {
-				it.err = err
+				g.alone(ctx, it)
+			}
+			return nil
+		case failed < 0 || len(pending) == 1:
+			if err != nil {
+				for _, it := range pending {
+					it.err = err
+				}
 			}
 			return nil
 		}
 		alone := pending[failed]
 		pending = append(pending[:failed:failed], pending[failed+1:]...)
-		if _, alone.err, ab = g.attempt(ctx, []*grouped{alone}); ab != nil {
-			alone.abort = ab.abort
+		g.alone(ctx, alone)
+	}
+	return nil
+}
+
+// alone runs it in a transaction of its own.
+func (g *Grouper) alone(ctx context.Context, it *grouped) {
+	_, err, ab := g.attempt(ctx, []*grouped{it})
+	switch {
+	case ab != nil:
+		it.abort = ab.abort
+	case err != nil:
+		it.err = err
+	}
+}
+
+// applyBatch writes pending's batch operations in tx: each item's Check
+// first, then every intent in one CreateIntents and every record in one
+// RecordIssued, then the recorded items' audit entries. It sets each
+// batch item's err to its own outcome, and returns an error only if the
+// transaction cannot go on (the attempt fails as a whole). *cur is the
+// index of the item whose Check runs (-1 otherwise).
+func applyBatch(tx Tx, pending []*grouped, cur *int) error {
+	var ins []NewIntent
+	var recs []Certificate
+	var insAt, recAt []int
+	for i, it := range pending {
+		switch {
+		case it.intent != nil:
+			it.err = nil
+			ins, insAt = append(ins, *it.intent), append(insAt, i)
+		case it.record != nil:
+			it.err = nil
+			if chk := it.record.Check; chk != nil {
+				*cur = i
+				cerr := chk(tx)
+				*cur = -1
+				if cerr != nil {
+					refused, err := refuseRecord(tx, it.record.Cert.Serial, cerr)
+					if err != nil {
+						return err
+					}
+					it.err = refused
+					continue
+				}
+			}
+			recs, recAt = append(recs, it.record.Cert), append(recAt, i)
+		}
+	}
+	if len(ins) > 0 {
+		errs, err := CreateIntents(tx, ins)
+		if err != nil {
+			return err
+		}
+		for j, e := range errs {
+			pending[insAt[j]].err = e
+		}
+	}
+	if len(recs) > 0 {
+		errs, err := RecordIssued(tx, recs)
+		if err != nil {
+			return err
+		}
+		for j, e := range errs {
+			it := pending[recAt[j]]
+			it.err = e
+			if e != nil {
+				continue
+			}
+			for _, a := range it.record.Audit {
+				if _, err := tx.AppendAudit(a); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// RecordIssuedTx is Grouper.RecordIssued's write of r in tx, for a
+// caller that has its own transaction (and the same answers; a
+// *CheckRefusal means the intent was failed in tx, which may commit).
+func RecordIssuedTx(tx Tx, r IssuedRecord) error {
+	it := &grouped{record: &r}
+	cur := -1
+	if err := applyBatch(tx, []*grouped{it}, &cur); err != nil {
+		return err
+	}
+	return it.err
+}
+
+// refuseRecord marks serial's intent failed after a record's Check
+// refused with cause, unless the intent is not open any more.
+func refuseRecord(tx Tx, serial string, cause error) (refused, err error) {
+	in, err := tx.GetIntent(serial)
+	if err != nil {
+		return itemErr(err)
+	}
+	if in.State != IntentOpen {
+		return &IntentNotOpenError{Serial: serial, State: in.State}, nil
+	}
+	if err := tx.SetIntentState(serial, IntentFailed); err != nil {
+		return nil, err
+	}
+	return &CheckRefusal{Err: cause}, nil
 }
 
 // attemptAbort: the transaction did not return; index is the change whose
@@ -125,7 +285,14 @@ func (g *Grouper) attempt(ctx context.Context, pending []*grouped) (failed int, 
 		}()
 		err = g.update(ctx, func(tx Tx) error {
 			failed = -1
+			if err := applyBatch(tx, pending, &cur); err != nil {
+				failed = batchFailed
+				return err
+			}
 			for i, it := range pending {
+				if it.fn == nil {
+					continue
+				}
 				cur = i
 				if err := it.fn(tx); err != nil {
 					failed = i

@@ -101,7 +101,7 @@ func (t *tx) breakTx(err error) error {
 func (t *tx) fail(op string, err error) error {
 	if retryable(err) && t.conflict == nil {
 		t.conflict = fmt.Errorf("postgres: %s: %w", op, err)
-		if op == "issuance seq" || t.iss.locked {
+		if op == "issuance seq" || op == opRecordIssued || t.iss.locked {
 			// An issuance (it has advanced, or tried to advance, the
 			// counter): its retry queues (see errIssuanceRace).
 			t.conflict = fmt.Errorf("%w: %w", errIssuanceRace, t.conflict)

@@ -22,6 +22,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Certificates", testCertificates},
 		{"ListCertificates", testListCertificates},
 		{"IssuanceSeq", testIssuanceSeq},
+		{"IssueBatch", testIssueBatch},
+		{"GrouperIssuance", testGrouperIssuance},
 		{"BadInputWritesNothing", testBadInput},
 		{"Revoke", testRevoke},
 		{"CRL", testCRL},

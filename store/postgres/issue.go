@@ -1,0 +1,271 @@
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/internal/check"
+)
+
+// store.IssueWriter: a group of issuances' intents, or their records, in
+// one statement each (one round trip and one plan per group, not two or
+// three per issuance). Each statement is written so that a refused row
+// writes nothing and is reported on its own row of the result, so one
+// bad item never fails its neighbours; the statements read every table
+// by index, row by row (scalar subqueries), so SERIALIZABLE's predicate
+// locks stay on the rows read, as the single-row methods' do.
+
+var _ store.IssueWriter = (*tx)(nil)
+
+// createIntentsSQL: for each row (in order, n), the other user's
+// certificate for its key (if any), then the serial claimed and the
+// intent inserted only if there is none; the result says which went in.
+const createIntentsSQL = `WITH i AS (
+	SELECT u.*, o.user_id AS other_user, o.serial AS other_serial
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[])
+		WITH ORDINALITY AS u(serial, issuer, profile, user_id, lint_der, created_at, key_hash, n)
+	LEFT JOIN LATERAL (SELECT c.user_id, c.serial FROM certificates c
+		WHERE u.key_hash <> '' AND c.key_hash = u.key_hash AND c.user_id <> u.user_id ORDER BY c.serial LIMIT 1) o ON true),
+s AS (INSERT INTO serials (serial) SELECT serial FROM i WHERE other_user IS NULL ON CONFLICT DO NOTHING RETURNING serial),
+w AS (INSERT INTO intents (serial, issuer, profile, user_id, lint_der, created_at, state)
+	SELECT serial, issuer, profile, user_id, lint_der, created_at, 'open' FROM i WHERE serial IN (SELECT serial FROM s)
+	RETURNING serial)
+SELECT n, other_user, other_serial, serial IN (SELECT serial FROM w) FROM i ORDER BY n`
+
+// CreateIntents creates a group's intents in one statement (see
+// store.CreateIntents).
+func (t *tx) CreateIntents(ins []store.NewIntent) ([]error, error) {
+	if err := t.write("create intents"); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(ins))
+	var at []int
+	var serial, issuer, profile, user, created, key []string
+	var lint [][]byte
+	seen := make(map[string]bool, len(ins))
+	for i, n := range ins {
+		in, err := check.Intent(n.Intent)
+		switch {
+		case err != nil:
+			errs[i] = fmt.Errorf("postgres: create intent: %w", err)
+			continue
+		case seen[in.Serial]:
+			errs[i] = fmt.Errorf("postgres: create intent %s: %w", in.Serial, store.ErrDuplicateSerial)
+			continue
+		}
+		seen[in.Serial] = true
+		at = append(at, i)
+		serial, issuer, profile, user = append(serial, in.Serial), append(issuer, in.Issuer), append(profile, in.Profile), append(user, in.UserID)
+		lint, created, key = append(lint, in.LintDER), append(created, ts(in.CreatedAt)), append(key, n.KeyHash)
+	}
+	if len(at) == 0 {
+		return errs, nil
+	}
+	const op = "create intents"
+	rows, err := t.q.Query(t.ctx, createIntentsSQL, serial, issuer, profile, user, lint, created, key)
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	defer rows.Close()
+	got := 0
+	for rows.Next() {
+		var n int64
+		var otherUser, otherSerial *string
+		var ok bool
+		if err := rows.Scan(&n, &otherUser, &otherSerial, &ok); err != nil {
+			return nil, t.fail(op, err)
+		}
+		if n < 1 || int(n) > len(at) {
+			return nil, t.breakTx(fmt.Errorf("postgres: %s: row %d of %d: %w", op, n, len(at), store.ErrCorrupt))
+		}
+		i := at[n-1]
+		switch {
+		case otherUser != nil:
+			ku := &store.KeyInUseError{KeyHash: key[n-1], UserID: *otherUser}
+			if otherSerial != nil {
+				ku.Serial = *otherSerial
+			}
+			errs[i] = fmt.Errorf("postgres: create intent %s: %w", serial[n-1], ku)
+		case !ok:
+			errs[i] = fmt.Errorf("postgres: create intent %s: %w", serial[n-1], store.ErrDuplicateSerial)
+		}
+		got++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err)
+	}
+	if got != len(at) {
+		return nil, t.breakTx(fmt.Errorf("postgres: %s: %d rows for %d intents: %w", op, got, len(at), store.ErrCorrupt))
+	}
+	return errs, nil
+}
+
+// opRecordIssued is RecordIssued's operation name; a serialisation
+// failure in it is an issuance race (see errIssuanceRace), as one in
+// PutCertificate's counter is.
+const opRecordIssued = "record issued"
+
+// recordIssuedSQL: for each row (in order, n), its intent's state, the
+// other user its key is certified for (if any) and whether its serial has
+// a certificate, read row by row; the rows that pass (ok) are numbered
+// from the issuance counter, advanced once by their count (behind
+// issuance_lock, as issuanceSeqSQL), inserted with their key's owner, and
+// their intents completed. The result: each row's findings, whether it
+// went in, and the counter's value before the group (NULL if none went
+// in). $12 is the counter's value as this transaction left it, if it has
+// advanced it in memory (NULL: not).
+const recordIssuedSQL = `WITH i AS (
+	SELECT u.*,
+		(SELECT it.state FROM intents it WHERE it.serial = u.serial) AS state,
+		(SELECT ko.user_id FROM key_owners ko WHERE u.key_hash <> '' AND ko.key_hash = u.key_hash AND ko.user_id <> u.user_id) AS other_user,
+		EXISTS (SELECT 1 FROM certificates c WHERE c.serial = u.serial) AS dup
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[])
+		WITH ORDINALITY AS u(serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at, der, n)),
+ok AS (SELECT i.*, row_number() OVER (ORDER BY n) AS r FROM i WHERE state = 'open' AND other_user IS NULL AND NOT dup),
+seq AS (UPDATE counters SET value = coalesce($12::bigint, value) + (SELECT count(*) FROM ok)
+	WHERE name = 'issuance' AND EXISTS (SELECT 1 FROM ok)
+		AND (SELECT count(*) FROM (SELECT 1 FROM issuance_lock FOR SHARE) q) >= 0
+	RETURNING value - (SELECT count(*) FROM ok) AS base),
+c AS (INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash,
+		not_before, not_after, issued_at, der, issuance_seq)
+	SELECT serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at, der,
+		(SELECT base FROM seq) + r FROM ok ORDER BY n
+	ON CONFLICT DO NOTHING RETURNING serial, key_hash, user_id),
+k AS (INSERT INTO key_owners (key_hash, user_id) SELECT DISTINCT key_hash, user_id FROM c WHERE key_hash <> '' ON CONFLICT DO NOTHING),
+d AS (UPDATE intents SET state = 'completed' WHERE serial = ANY (ARRAY(SELECT serial FROM c)))
+SELECT n, state, other_user, dup, serial IN (SELECT serial FROM c), (SELECT base FROM seq) FROM i ORDER BY n`
+
+// RecordIssued records a group's certificates and completes their
+// intents in one statement (see store.RecordIssued). Items that would
+// conflict with an earlier item of the group (same serial, or same key
+// for another user) go to a later statement, where the earlier one's
+// row is seen.
+func (t *tx) RecordIssued(certs []store.Certificate) ([]error, error) {
+	if err := t.write(opRecordIssued); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(certs))
+	var round []int
+	for i := range certs {
+		c, err := check.Certificate(certs[i])
+		if err != nil {
+			errs[i] = fmt.Errorf("postgres: record certificate: %w", err)
+			continue
+		}
+		certs[i] = c
+		round = append(round, i)
+	}
+	for len(round) > 0 {
+		// This round: the items that conflict with no earlier item of it.
+		var now, later []int
+		serials := make(map[string]bool, len(round))
+		keys := make(map[string]string, len(round))
+		for _, i := range round {
+			c := certs[i]
+			if u, ok := keys[c.KeyHash]; serials[c.Serial] || ok && u != c.UserID {
+				later = append(later, i)
+				continue
+			}
+			serials[c.Serial] = true
+			if c.KeyHash != "" {
+				keys[c.KeyHash] = c.UserID
+			}
+			now = append(now, i)
+		}
+		if err := t.recordRound(certs, now, errs); err != nil {
+			return nil, err
+		}
+		round = later
+	}
+	return errs, nil
+}
+
+// recordRound runs recordIssuedSQL for certs[at...], which share no
+// serial and no key between users.
+func (t *tx) recordRound(certs []store.Certificate, at []int, errs []error) error {
+	op := opRecordIssued
+	n := len(at)
+	serial, issuer, user, party := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	profile, role, key := make([]string, n), make([]string, n), make([]string, n)
+	nb, na, ia := make([]string, n), make([]string, n), make([]string, n)
+	der := make([][]byte, n)
+	for j, i := range at {
+		c := certs[i]
+		serial[j], issuer[j], user[j], party[j] = c.Serial, c.Issuer, c.UserID, c.PartyID
+		profile[j], role[j], key[j] = c.Profile, c.Role, c.KeyHash
+		nb[j], na[j], ia[j], der[j] = ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER
+	}
+	if t.locking {
+		// READ COMMITTED: lock what the statement checks, as GetIntent
+		// and PutCertificate do (the intents' rows; the keys, in a fixed
+		// order so that two groups cannot deadlock), so that it still
+		// holds when the statement's snapshot is taken.
+		if _, err := t.exec(op, "SELECT 1 FROM intents WHERE serial = ANY ($1::text[]) ORDER BY serial FOR UPDATE", serial); err != nil {
+			return err
+		}
+		if _, err := t.exec(op, `SELECT pg_advisory_xact_lock(h) FROM
+			(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k WHERE k <> '') q ORDER BY h`, key); err != nil {
+			return err
+		}
+	}
+	var cur *int64
+	if t.iss.locked {
+		// The counter's row holds what this transaction last wrote;
+		// later numbers it counted in memory continue from t.iss.value.
+		cur = &t.iss.value
+	}
+	rows, err := t.q.Query(t.ctx, recordIssuedSQL, serial, issuer, user, party, profile, role, key, nb, na, ia, der, cur)
+	if err != nil {
+		return t.fail(op, err)
+	}
+	defer rows.Close()
+	got, inserted, passed := 0, int64(0), int64(0)
+	var base *int64
+	for rows.Next() {
+		var k int64
+		var state, other *string
+		var dup, in bool
+		if err := rows.Scan(&k, &state, &other, &dup, &in, &base); err != nil {
+			return t.fail(op, err)
+		}
+		if k < 1 || int(k) > n {
+			return t.breakTx(fmt.Errorf("postgres: %s: row %d of %d: %w", op, k, n, store.ErrCorrupt))
+		}
+		s := serial[k-1]
+		e := &errs[at[k-1]]
+		switch {
+		case state == nil:
+			*e = fmt.Errorf("postgres: record certificate %s: intent: %w", s, store.ErrNotFound)
+		case *state != string(store.IntentOpen):
+			*e = fmt.Errorf("postgres: record certificate %s: %w", s, &store.IntentNotOpenError{Serial: s, State: store.IntentState(*state)})
+		case other != nil:
+			*e = fmt.Errorf("postgres: record certificate %s: key %s is certified for user %q: %w", s, key[k-1], *other, store.ErrDuplicateKey)
+		case dup:
+			*e = fmt.Errorf("postgres: record certificate %s: %w", s, store.ErrDuplicateSerial)
+		default:
+			passed++
+			if !in {
+				// Taken by a concurrent transaction after the
+				// statement's snapshot (READ COMMITTED): its number
+				// was counted, so the group must not commit.
+				return t.breakTx(fmt.Errorf("postgres: record certificate %s: inserted concurrently: %w", s, store.ErrConflict))
+			}
+			inserted++
+		}
+		got++
+	}
+	if err := rows.Err(); err != nil {
+		return t.fail(op, err)
+	}
+	if got != n {
+		return t.breakTx(fmt.Errorf("postgres: %s: %d rows for %d certificates: %w", op, got, n, store.ErrCorrupt))
+	}
+	if inserted > 0 {
+		if base == nil {
+			return t.breakTx(fmt.Errorf("postgres: %s: issuance counter not advanced: %w", op, store.ErrCorrupt))
+		}
+		// The row now holds the group's last number.
+		t.iss = counter{locked: true, value: *base + inserted}
+	}
+	return nil
+}
