@@ -86,7 +86,7 @@ func (j *revokeJob) status() jobStatus {
 		s.Text = "The revocation failed; nothing was revoked."
 	case j.result != nil:
 		s.State = jobDone
-		s.Done = len(j.result.Revocations)
+		s.Done = j.result.RevokedCount
 		s.Total = s.Done
 		s.Text = fmt.Sprintf("%d certificates revoked.", s.Done)
 	case s.Total > 0 && s.Done == s.Total:

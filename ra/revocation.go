@@ -1,35 +1,44 @@
 package ra
 
 import (
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
-// revocationsOf converts the store's records (whose field names are the
+// revocationOf converts the store's record (whose field names are the
 // store's storage format, not the API's).
-func revocationsOf(revs []store.Revocation) []Revocation {
-	out := make([]Revocation, len(revs))
-	for i, r := range revs {
-		out[i] = Revocation{Seq: r.Seq, Serial: r.Serial, Issuer: r.Issuer, UserID: r.UserID, PartyID: r.PartyID,
-			Reason: r.Reason, RevokedAt: r.RevokedAt.UTC()}
-	}
-	return out
+func revocationOf(r store.Revocation) Revocation {
+	return Revocation{Seq: r.Seq, Serial: r.Serial, Issuer: r.Issuer, UserID: r.UserID, PartyID: r.PartyID,
+		Reason: r.Reason, RevokedAt: r.RevokedAt.UTC()}
 }
 
-// revoked marks res's certificates with what revs committed, so that the
-// answer shows each certificate's new status, not the one it was selected in.
+// markRevoked completes res with what revs committed: the summary of
+// every revocation (records.SummariseRevoked) and its sequence numbers,
+// and each listed certificate's new status with its revocation (only
+// those: a bulk answer lists a sample, see RevokeResult).
 func markRevoked(res *RevokeResult, revs []store.Revocation) {
+	if len(revs) == 0 {
+		return
+	}
 	by := make(map[string]int, len(res.Certificates))
 	for i, c := range res.Certificates {
 		by[c.Serial] = i
 	}
-	res.Revocations = revocationsOf(revs)
-	for _, r := range res.Revocations {
+	serials := make([]string, len(revs))
+	res.Revocations = make([]Revocation, 0, len(res.Certificates))
+	for k, r := range revs {
+		serials[k] = r.Serial
 		i, ok := by[r.Serial]
 		if !ok {
 			continue
 		}
-		at, reason := r.RevokedAt, r.Reason
+		rv := revocationOf(r)
+		res.Revocations = append(res.Revocations, rv)
+		at, reason := rv.RevokedAt, rv.Reason
 		c := &res.Certificates[i]
 		c.Status, c.RevokedAt, c.Reason = string(store.StatusRevoked), &at, &reason
 	}
+	res.RevokedSummary = records.SummariseRevoked(serials)
+	at := revs[0].RevokedAt.UTC()
+	res.FirstSeq, res.LastSeq, res.RevokedAt = revs[0].Seq, revs[len(revs)-1].Seq, &at
 }

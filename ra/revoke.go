@@ -14,20 +14,24 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// summarise makes res, a bulk dry run of req, the bounded summary.
-func summarise(res *RevokeResult, certs []store.Certificate, req RevokeRequest) {
+// summarise makes res, a bulk request's answer, the bounded summary:
+// counts by user and profile of certs, the selection, and the GET that
+// lists every one (good ones before, revoked ones after a revocation).
+// res.Certificates is already at most DryRunSample long.
+func summarise(res *RevokeResult, certs []store.Certificate, req RevokeRequest, dry bool) {
 	res.ByUser, res.ByProfile = map[string]int{}, map[string]int{}
 	for _, c := range certs {
 		res.ByUser[c.UserID]++
 		res.ByProfile[c.Profile]++
 	}
-	if len(res.Certificates) > DryRunSample {
-		res.Certificates = res.Certificates[:DryRunSample]
+	status := store.StatusGood
+	if !dry {
+		status = store.StatusRevoked
 	}
 	if req.PartyID.IsZero() {
-		res.CertificatesURL = "/v1/certificates?user_id=" + req.UserID.String() + "&status=" + string(store.StatusGood)
+		res.CertificatesURL = "/v1/certificates?user_id=" + req.UserID.String() + "&status=" + string(status)
 	} else {
-		res.CertificatesURL = "/v1/certificates?party_id=" + req.PartyID.String() + "&status=" + string(store.StatusGood)
+		res.CertificatesURL = "/v1/certificates?party_id=" + req.PartyID.String() + "&status=" + string(status)
 	}
 }
 
@@ -89,15 +93,18 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 		if err != nil {
 			return nil, nil, err
 		}
+		bulk := act != ActRevoke
 		serials := make([]string, 0, len(certs))
 		res.Certificates = res.Certificates[:0]
 		for _, c := range certs {
 			serials = append(serials, c.Serial)
-			res.Certificates = append(res.Certificates, certFrom(c, false))
+			if !bulk || len(res.Certificates) < DryRunSample {
+				res.Certificates = append(res.Certificates, certFrom(c, false))
+			}
 		}
 		res.CertificateCount = len(certs)
-		if dry && act != ActRevoke {
-			summarise(&res, certs, req)
+		if bulk {
+			summarise(&res, certs, req, dry)
 		}
 		detail := "reason=" + ReasonName(req.Reason) + " " + records.SerialsDetail(serials)
 		if dry {

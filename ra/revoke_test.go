@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,34 +35,62 @@ func TestParseReason(t *testing.T) {
 	}
 }
 
-// TestBulkRevocationBounded: a bulk dry run answers a summary, and the
-// audit record of a bulk revocation
-// holds the count and the digest of the sorted serials, not the list
-// (issue 20), and the digest is that of the revocation records committed
-// with it; the audit chain still verifies.
+// TestBulkRevocationBounded: a bulk dry run and a bulk revocation answer
+// a summary of bounded size (issue 20) whose counts, digest, sample and
+// sequence numbers are those of the store's records; the audit record
+// holds the count and the digest of the sorted serials, not the list, and
+// the digest is that of the revocation records committed with it; the
+// audit chain still verifies.
 func TestBulkRevocationBounded(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	ctx := context.Background()
-	const n = records.AuditSerialsInline + 8
+	const n = records.RevokedSample + 30
+	const other = 7 // of a second user and profile
 	seedCerts(t, s.st, s.supplier.String(), n)
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		for i := range other {
+			sn := fmt.Sprintf("7f%030x", i)
+			if err := tx.PutCertificate(store.Certificate{Serial: sn, Issuer: ca.IssuerIssuing, UserID: "90-B3-D5-1F-30-01-00-09",
+				PartyID: s.supplier.String(), Profile: string(ca.KeyAgreement), Role: string(role.ImportSupplier), KeyHash: sn,
+				NotBefore: testStart, NotAfter: testStart.AddDate(1, 0, 0), IssuedAt: testStart, DER: []byte("der:" + sn),
+				Status: store.StatusGood}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const all = n + other
 	// The dry run is a summary: the count, per user and profile, a sample
 	// and where to list every one.
 	dry, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{PartyID: s.supplier, Reason: 5})
-	if err != nil || !dry.DryRun || dry.CertificateCount != n || len(dry.Certificates) != DryRunSample ||
-		dry.ByProfile[string(ca.XMLSigning)] != n || dry.CertificatesURL != "/v1/certificates?party_id="+s.supplier.String()+"&status=good" {
-		t.Fatalf("dry run: count %d, %d listed, by profile %v, url %q, %v", dry.CertificateCount, len(dry.Certificates), dry.ByProfile, dry.CertificatesURL, err)
+	if err != nil || !dry.DryRun || dry.CertificateCount != all || len(dry.Certificates) != DryRunSample ||
+		dry.ByProfile[string(ca.XMLSigning)] != n || dry.CertificatesURL != "/v1/certificates?party_id="+s.supplier.String()+"&status=good" ||
+		dry.RevokedCount != 0 || len(dry.Revocations) != 0 {
+		t.Fatalf("dry run: count %d, %d listed, by profile %v, url %q, revoked %d, %v", dry.CertificateCount, len(dry.Certificates),
+			dry.ByProfile, dry.CertificatesURL, dry.RevokedCount, err)
 	}
 	done, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{PartyID: s.supplier, Reason: 5, Yes: true})
-	if err != nil || len(done.Revocations) != n {
-		t.Fatalf("bulk: %d revocations, %v", len(done.Revocations), err)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var revoked []string
 	var entry store.AuditEntry
+	byUser, byProfile := map[string]int{}, map[string]int{}
+	recs := map[string]store.Revocation{}
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		rs, err := tx.RevocationsSince(0, 0)
 		for _, r := range rs {
 			revoked = append(revoked, r.Serial)
+			recs[r.Serial] = r
+		}
+		cs, cerr := tx.ListCertificates(store.CertFilter{PartyID: s.supplier.String(), Status: store.StatusRevoked})
+		for _, c := range cs {
+			byUser[c.UserID]++
+			byProfile[c.Profile]++
 		}
 		all, aerr := tx.AuditEntries(1, 0)
 		for _, e := range all {
@@ -68,20 +98,52 @@ func TestBulkRevocationBounded(t *testing.T) {
 				entry = e
 			}
 		}
-		return errors.Join(err, aerr)
+		return errors.Join(err, cerr, aerr)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(revoked) != n {
-		t.Fatalf("%d revocation records, want %d", len(revoked), n)
+	if len(revoked) != all {
+		t.Fatalf("%d revocation records, want %d", len(revoked), all)
 	}
-	want := fmt.Sprintf("count=%d serials_sha256=%s", n, records.SerialsDigest(revoked))
+	digest := records.SerialsDigest(revoked)
+	want := fmt.Sprintf("count=%d serials_sha256=%s", all, digest)
 	if !strings.Contains(entry.Detail, want) || strings.Contains(entry.Detail, "serials=") {
 		t.Fatalf("audit detail %q, want %q and no list", entry.Detail, want)
 	}
 	if len(entry.Detail) > 200 {
 		t.Fatalf("audit detail of %d bytes", len(entry.Detail))
+	}
+	// The answer: the same count and digest as the store's records, the
+	// counts of the store's revoked certificates, a sample of each kind,
+	// and the sequence numbers the records took.
+	if done.DryRun || done.CertificateCount != all || done.RevokedCount != all || done.RevokedSHA256 != digest {
+		t.Fatalf("bulk: dry run %v, count %d, revoked %d, digest %s; want %d and %s", done.DryRun, done.CertificateCount,
+			done.RevokedCount, done.RevokedSHA256, all, digest)
+	}
+	if !reflect.DeepEqual(done.ByUser, byUser) || !reflect.DeepEqual(done.ByProfile, byProfile) || len(byUser) != 2 {
+		t.Fatalf("bulk: by user %v, by profile %v; the store has %v, %v", done.ByUser, done.ByProfile, byUser, byProfile)
+	}
+	if done.CertificatesURL != "/v1/certificates?party_id="+s.supplier.String()+"&status=revoked" {
+		t.Fatalf("bulk: certificates_url %q", done.CertificatesURL)
+	}
+	if len(done.Revoked) != records.RevokedSample || !slices.Equal(done.Revoked, revoked[:records.RevokedSample]) {
+		t.Fatalf("bulk: sample of %d serials, want the first %d of the store's records", len(done.Revoked), records.RevokedSample)
+	}
+	first, last := recs[revoked[0]].Seq, recs[revoked[all-1]].Seq
+	if done.FirstSeq != first || done.LastSeq != last || last-first != all-1 || done.RevokedAt == nil ||
+		!done.RevokedAt.Equal(recs[revoked[0]].RevokedAt) {
+		t.Fatalf("bulk: seq %d..%d at %v; the store's records %d..%d", done.FirstSeq, done.LastSeq, done.RevokedAt, first, last)
+	}
+	if len(done.Certificates) != DryRunSample || len(done.Revocations) != DryRunSample {
+		t.Fatalf("bulk: %d certificates and %d revocations listed, want the sample of %d", len(done.Certificates), len(done.Revocations), DryRunSample)
+	}
+	for i, c := range done.Certificates {
+		r, ok := recs[c.Serial]
+		if !ok || c.Status != string(store.StatusRevoked) || c.Reason == nil || *c.Reason != 5 || done.Revocations[i].Serial != c.Serial ||
+			done.Revocations[i].Seq != r.Seq {
+			t.Fatalf("bulk: listed %+v with %+v; the store's record %+v (%v)", c, done.Revocations[i], r, ok)
+		}
 	}
 	if err := VerifyAudit(ctx, s.st); err != nil {
 		t.Fatal(err)
@@ -161,7 +223,7 @@ func TestRevocation(t *testing.T) {
 	}
 	// With Yes: both revoked in one transaction, the other party untouched.
 	done, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{PartyID: s.supplier, Reason: 5, Yes: true})
-	if err != nil || done.DryRun || len(done.Revocations) != 2 {
+	if err != nil || done.DryRun || len(done.Revocations) != 2 || done.RevokedCount != 2 {
 		t.Fatalf("bulk: %+v %v", done, err)
 	}
 	if n, _ := seq(); n != seq1+2 {
@@ -173,7 +235,7 @@ func TestRevocation(t *testing.T) {
 	}
 	// Per user, and the validation errors.
 	u, err := s.svc.Revoke(ctx, s.sroSR, RevokeRequest{UserID: s.userSC, Reason: 4, Yes: true})
-	if err != nil || len(u.Revocations) != 1 {
+	if err != nil || len(u.Revocations) != 1 || u.RevokedCount != 1 {
 		t.Fatalf("per user: %+v %v", u, err)
 	}
 	for _, bad := range []RevokeRequest{{}, {Serial: a, UserID: s.userIS}, {Serial: b, Reason: 2}} {

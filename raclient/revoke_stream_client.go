@@ -116,9 +116,10 @@ func causeOr(ctx context.Context, err error) error {
 }
 
 // maxRevokeAnswer bounds a revocation answer's final line (and a plain
-// answer). It is larger than other answers' maxResponse because the result
-// lists every certificate and revocation: about 350 bytes each, so some
-// 35 MB for a party of 100,000 certificates.
+// answer). It is larger than other answers' maxResponse because an RA
+// before issue 20 listed every certificate and revocation of a bulk
+// revocation (about 350 bytes each, some 35 MB for a party of 100,000
+// certificates); today's answer is a summary of a few kilobytes.
 const maxRevokeAnswer = 256 << 20
 
 // errStreamTruncated: the stream ended without its result or error line.

@@ -21,6 +21,10 @@ it would revoke. Each revocation advances the revocation sequence and the ORL is
 reissued in the same transaction. Reasons are RFC 5280 names or numbers.
 With --yes on a terminal (and without --json) a progress bar on stderr counts
 the certificates marked revoked, then waits for the commit (ORL reissue).
+A dry run or a revocation by user or party prints a summary whatever the count:
+the first 20 certificates, the count, the SHA-256 of the sorted serials (as in
+the audit record) and the GET that lists every one (smki certs --party P
+--status revoked pages through it); --json adds the counts per user and profile.
 
 Examples:
    smki revoke --serial 5f3a... --reason keyCompromise
@@ -31,7 +35,7 @@ Examples:
 			&ucli.StringFlag{Name: "user", Usage: "every certificate of this User ID"},
 			&ucli.StringFlag{Name: "party", Usage: "every certificate of this Party ID"},
 			&ucli.StringFlag{Name: "reason", Usage: "RFC 5280 reason (name or number)", Value: "unspecified"},
-			&ucli.BoolFlag{Name: "yes", Usage: "revoke a user's or party's certificates (without it: dry run)"},
+			&ucli.BoolFlag{Name: "yes", Usage: "revoke a user's or party's certificates (without it: dry run); prints a summary: the count, the SHA-256 of the sorted serials, the first 20 and where to list every one"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "show what --serial would revoke without revoking"},
 		),
 		Action: func(c *ucli.Context) error {
@@ -66,12 +70,14 @@ Examples:
 						max(res.CertificateCount, len(res.Certificates)), ra.ReasonName(res.Reason))
 					return nil
 				}
-				last := uint64(0)
-				if k := len(res.Revocations); k > 0 {
-					last = res.Revocations[k-1].Seq
+				if res.CertificateCount > len(res.Certificates) {
+					fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
 				}
 				fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; ORL reissued\n",
-					len(res.Revocations), ra.ReasonName(res.Reason), last)
+					res.RevokedCount, ra.ReasonName(res.Reason), res.LastSeq)
+				if res.RevokedCount > 1 {
+					fmt.Fprintf(c.App.Writer, "serials_sha256 %s (the serials sorted, one a line; as in the audit record)\n", res.RevokedSHA256)
+				}
 				return nil
 			})
 		},

@@ -73,6 +73,14 @@ func newEnvSigner(t testing.TB, signed bool) *env { return newEnvOn(t, signed, n
 // temp dir); nil open means bbolt in that dir.
 func newEnvOn(t testing.TB, signed bool, open func(dir string) (store.Store, error)) *env {
 	t.Helper()
+	return newEnvAt(t, signed, open, testStart)
+}
+
+// newEnvAt is newEnvOn whose clock starts at start: a client that checks
+// the server's certificate at the wall clock (the CLI's) needs the wall
+// clock's time, as the server's access certificate lasts 90 days.
+func newEnvAt(t testing.TB, signed bool, open func(dir string) (store.Store, error), start time.Time) *env {
+	t.Helper()
 	dir := t.TempDir()
 	if open == nil {
 		open = func(dir string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "smki.db")) }
@@ -82,7 +90,7 @@ func newEnvOn(t testing.TB, signed bool, open func(dir string) (store.Store, err
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &fakeClock{t: testStart}
+	clk := &fakeClock{t: start}
 	ctx := context.Background()
 	cfg := ca.Config{Dir: dir, Passphrase: []byte("test passphrase"), Clock: clk.Now}
 	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {

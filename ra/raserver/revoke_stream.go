@@ -85,7 +85,7 @@ func (s *server) answerRevoke(w http.ResponseWriter, r *http.Request, a ra.Actor
 }
 
 func (s *server) countRevoked(res ra.RevokeResult) {
-	if n := len(res.Revocations); n > 0 {
+	if n := res.RevokedCount; n > 0 {
 		s.m.revoked.WithLabelValues(ra.ReasonName(res.Reason)).Add(float64(n))
 	}
 }

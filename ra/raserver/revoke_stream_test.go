@@ -3,6 +3,7 @@ package raserver
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -105,31 +107,56 @@ func TestRevokeStreamServer(t *testing.T) {
 			t.Fatalf("progress %v: not rising to %d", seen, n)
 		}
 	}
-	// The result is what the plain call returns: the selection the dry run
-	// counted (its sample first, in the same order), now revoked, and one
-	// revocation per certificate in sequence.
-	sameStart := len(res.Certificates) >= len(dry.Certificates) &&
-		reflect.DeepEqual(serialsOf(res.Certificates[:len(dry.Certificates)]), serialsOf(dry.Certificates))
-	if res.DryRun || res.Reason != 5 || len(res.Certificates) != n || res.CertificateCount != n || !sameStart || len(res.Revocations) != n {
-		t.Fatalf("result: dry %v reason %d, %d certificates (starting as the dry run's sample: %v), %d revocations",
-			res.DryRun, res.Reason, len(res.Certificates), sameStart, len(res.Revocations))
+	// The result is a summary of bounded size (issue 20): the selection's
+	// count, the dry run's sample (same order) now revoked with its
+	// revocations in sequence, the count and digest of every revocation,
+	// and the sequence numbers they took.
+	if res.DryRun || res.Reason != 5 || res.CertificateCount != n || res.RevokedCount != n || res.LastSeq-res.FirstSeq != n-1 ||
+		!reflect.DeepEqual(serialsOf(res.Certificates), serialsOf(dry.Certificates)) || len(res.Revocations) != len(res.Certificates) ||
+		!reflect.DeepEqual(res.ByUser, dry.ByUser) || !reflect.DeepEqual(res.ByProfile, dry.ByProfile) {
+		t.Fatalf("result: dry %v reason %d, count %d, revoked %d, seq %d..%d, %d certificates (the dry run's sample: %v), %d revocations, by user %v",
+			res.DryRun, res.Reason, res.CertificateCount, res.RevokedCount, res.FirstSeq, res.LastSeq, len(res.Certificates),
+			reflect.DeepEqual(serialsOf(res.Certificates), serialsOf(dry.Certificates)), len(res.Revocations), res.ByUser)
 	}
-	for _, c := range res.Certificates {
-		if c.Status != "revoked" || c.Reason == nil || *c.Reason != 5 {
-			t.Fatalf("result certificate %s: status %s, want revoked (reason 5)", c.Serial, c.Status)
+	for i, c := range res.Certificates {
+		r := res.Revocations[i]
+		if c.Status != "revoked" || c.Reason == nil || *c.Reason != 5 || r.Serial != c.Serial || r.Reason != 5 ||
+			(i > 0 && r.Seq != res.Revocations[i-1].Seq+1) || r.Seq < res.FirstSeq || r.Seq > res.LastSeq {
+			t.Fatalf("result certificate %+v, revocation %+v", c, r)
 		}
 	}
-	var want, got []string
-	for i, r := range res.Revocations {
-		want, got = append(want, res.Certificates[i].Serial), append(got, r.Serial)
-		if r.Reason != 5 || (i > 0 && r.Seq != res.Revocations[i-1].Seq+1) {
-			t.Fatalf("revocation %d: %+v", i, r)
+	// Its certificates_url, paged, lists every revoked certificate once:
+	// the summary's count, digest and counts per user and profile.
+	var listed []string
+	byUser, byProfile := map[string]int{}, map[string]int{}
+	pages := 0
+	for after := ""; ; pages++ {
+		u := ts.URL + res.CertificatesURL + "&limit=64"
+		if after != "" {
+			u += "&after=" + after
 		}
+		var page raapi.CertificateList
+		if err := json.Unmarshal([]byte(get(t, sro, u)), &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Certificates {
+			if c.Status != "revoked" || c.PartyID != big.String() || c.RevokedAt == nil || !c.RevokedAt.Equal(*res.RevokedAt) {
+				t.Fatalf("listed %+v, want a certificate of %s revoked at %v", c, big, res.RevokedAt)
+			}
+			listed = append(listed, c.Serial)
+			byUser[c.UserID]++
+			byProfile[c.Profile]++
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
 	}
-	slices.Sort(want)
-	slices.Sort(got)
-	if !slices.Equal(want, got) {
-		t.Fatal("revoked serials differ from the selection")
+	if len(listed) != res.RevokedCount || pages < n/64 || records.SerialsDigest(listed) != res.RevokedSHA256 ||
+		!reflect.DeepEqual(byUser, res.ByUser) || !reflect.DeepEqual(byProfile, res.ByProfile) ||
+		len(res.Revoked) != records.RevokedSample || !allIn(res.Revoked, listed) {
+		t.Fatalf("certificates_url %s: %d listed in %d pages, digest %s, by user %v; the summary: %d, %s, %v",
+			res.CertificatesURL, len(listed), pages+1, records.SerialsDigest(listed), byUser, res.RevokedCount, res.RevokedSHA256, res.ByUser)
 	}
 	if cs, err := sro.ListCertificates(ctx, ra.CertQuery{PartyID: big, Status: "good"}); err != nil || len(cs) != 0 {
 		t.Fatalf("good certificates left: %d %v", len(cs), err)
@@ -262,4 +289,14 @@ func serialsOf(cs []ra.CertInfo) []string {
 		out[i] = c.Serial
 	}
 	return out
+}
+
+// allIn reports whether every one of some is among all.
+func allIn(some, all []string) bool {
+	for _, x := range some {
+		if !slices.Contains(all, x) {
+			return false
+		}
+	}
+	return true
 }

@@ -39,7 +39,13 @@ func newSignedTestServer(t *testing.T) (*env, *httptest.Server) {
 // configuration, at e's clock.
 func startServer(t testing.TB, e *env) *httptest.Server {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(checkNoLibraryText(t, NewServer(e.svc, WithMaxBodyBytes(8<<10))))
+	return startServerWrapped(t, e, func(h http.Handler) http.Handler { return h })
+}
+
+// startServerWrapped is startServer with the handler wrapped by wrap.
+func startServerWrapped(t testing.TB, e *env, wrap func(http.Handler) http.Handler) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(wrap(checkNoLibraryText(t, NewServer(e.svc, WithMaxBodyBytes(8<<10)))))
 	cfg, err := e.svc.Access().TLSConfig()
 	if err != nil {
 		t.Fatal(err)

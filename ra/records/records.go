@@ -57,18 +57,31 @@ type SoLREvent struct {
 	ApprovedBy string           `json:"approved_by,omitempty"`
 	ApprovedAt *time.Time       `json:"approved_at,omitempty"`
 	RevokedAt  *time.Time       `json:"revoked_at,omitempty"` // when the revocation step ran
-	// Revoked is a sample of the serials the revocation step revoked: the
-	// first RevokedSample in store order (all of them when there are no
-	// more). RevokedCount counts them all and RevokedSHA256 is their
-	// SerialsDigest; GET /v1/certificates?party_id=&status=revoked lists
-	// them (issue 20: the whole list was 3.5 MB at 100,000).
-	Revoked       []string   `json:"revoked,omitempty"`
-	RevokedCount  int        `json:"revoked_count,omitempty"`
-	RevokedSHA256 string     `json:"revoked_sha256,omitempty"`
-	JobID         string     `json:"job_id,omitempty"` // the scheduled revocation, if any
-	ClosedBy      string     `json:"closed_by,omitempty"`
-	ClosedAt      *time.Time `json:"closed_at,omitempty"`
-	CloseReason   string     `json:"close_reason,omitempty"`
+	// RevokedSummary is what the revocation step revoked (SetRevoked);
+	// GET /v1/certificates?party_id=&status=revoked lists every one.
+	RevokedSummary
+	JobID       string     `json:"job_id,omitempty"` // the scheduled revocation, if any
+	ClosedBy    string     `json:"closed_by,omitempty"`
+	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+	CloseReason string     `json:"close_reason,omitempty"`
+}
+
+// RevokedSummary is the bounded account of a bulk revocation, the one
+// format of a SoLR event's revocation step and of a bulk POST /v1/revoke
+// (issue 20: the whole list was 3.5 MB at 100,000): Revoked is a sample,
+// the first RevokedSample serials in the order given (all of them when
+// there are no more); RevokedCount counts them all and RevokedSHA256 is
+// their SerialsDigest, the same digest as the revocation's audit record.
+type RevokedSummary struct {
+	Revoked       []string `json:"revoked,omitempty"`
+	RevokedCount  int      `json:"revoked_count,omitempty"`
+	RevokedSHA256 string   `json:"revoked_sha256,omitempty"`
+}
+
+// SummariseRevoked is the RevokedSummary of serials.
+func SummariseRevoked(serials []string) RevokedSummary {
+	return RevokedSummary{Revoked: slices.Clone(serials[:min(len(serials), RevokedSample)]),
+		RevokedCount: len(serials), RevokedSHA256: SerialsDigest(serials)}
 }
 
 // Job is a scheduled piece of RA work. Kind is JobRevokeFailed.
@@ -83,15 +96,12 @@ type Job struct {
 	Result    string    `json:"result,omitempty"`
 }
 
-// RevokedSample is how many serials a SoLR event's Revoked lists.
+// RevokedSample is how many serials a RevokedSummary's Revoked lists.
 const RevokedSample = 100
 
 // SetRevoked records on e the serials its revocation step revoked: the
-// count, the digest and a sample (SoLREvent.Revoked).
-func (e *SoLREvent) SetRevoked(serials []string) {
-	e.Revoked = slices.Clone(serials[:min(len(serials), RevokedSample)])
-	e.RevokedCount, e.RevokedSHA256 = len(serials), SerialsDigest(serials)
-}
+// count, the digest and a sample (SummariseRevoked).
+func (e *SoLREvent) SetRevoked(serials []string) { e.RevokedSummary = SummariseRevoked(serials) }
 
 const (
 	JobRevokeFailed = "revoke-failed-supplier"
