@@ -340,7 +340,7 @@ func (c *canon) startTag(t *token) {
 			c.out = append(c.out, d.prefix...)
 			c.out = append(c.out, `="`...)
 		}
-		c.out = appendAttrValue(c.out, d.uri)
+		c.out = appendValue(c.out, d.uri, d.esc)
 		c.out = append(c.out, '"')
 	}
 	if c.exclusive {
@@ -359,7 +359,7 @@ func (c *canon) startTag(t *token) {
 			c.out = append(c.out, ' ')
 			c.out = appendQName(c.out, a.prefix, a.local)
 			c.out = append(c.out, `="`...)
-			c.out = appendAttrValue(c.out, a.value)
+			c.out = appendValue(c.out, a.value, a.esc)
 			c.out = append(c.out, '"')
 		}
 		c.atBuf = as
@@ -378,7 +378,7 @@ func (c *canon) visiblyUsed(ns []nsDecl, prefix, uri string) []nsDecl {
 	if c.lookup(prefix) == uri {
 		return ns
 	}
-	return append(ns, nsDecl{prefix: prefix, uri: uri})
+	return append(ns, nsDecl{prefix: prefix, uri: uri, esc: true})
 }
 
 // sortNS orders declarations by prefix (the default, "", first). Lists are

@@ -48,6 +48,7 @@ func canonOf(t *testing.T, data []byte, exclusive bool) []byte {
 	if err != nil {
 		t.Fatalf("scan: %v", err)
 	}
+	checkEscFlags(t, sc)
 	c := newCanon(sc, exclusive, len(data))
 	c.run(0, -1)
 	// The scanner writes the inclusive form in its own pass; both

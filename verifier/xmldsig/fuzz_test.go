@@ -40,6 +40,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The scan-time inclusive c14n equals the token walk's.
 		if sc, err := scan(data, lim, false); err == nil {
+			checkEscFlags(t, sc)
 			walk := newCanon(sc, false, len(data))
 			walk.run(0, sc.sigCut)
 			if !bytes.Equal(walk.out, sc.out) {

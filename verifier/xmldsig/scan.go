@@ -81,13 +81,18 @@ func (sc *scanner) isElem(i int32, space, local string) bool {
 	return t.kind == tStart && sc.uris[t.ref] == space && sc.localOf(t) == local
 }
 
+// esc (in attr, nsDecl and rawAttr) is false only when the value holds no
+// byte that c14n escapes in an attribute value (& < " TAB LF CR), so the
+// writers copy it as it is; it is set from what the scan saw (startTag).
 type attr struct {
 	prefix, local, space, value string
+	esc                         bool
 }
 
 type nsDecl struct {
 	prefix, uri string
 	ui          int32 // index of uri in scanner.uris
+	esc         bool
 }
 
 type scanner struct {
@@ -117,7 +122,10 @@ type scanner struct {
 	out    []byte
 	sigCut int32
 	cutAt  int
-	nSig   int // ds:Signature elements anywhere in the document
+	// cutting: the scan is inside sigCut's subtree, whose canonical form
+	// would be cut anyway, so nothing is written to out.
+	cutting bool
+	nSig    int // ds:Signature elements anywhere in the document
 
 	allowComments bool      // Sign only: comments are recorded, not rejected
 	comments      [][2]int  // byte ranges of comments seen (allowComments)
@@ -141,6 +149,7 @@ type scanBufs struct {
 
 type rawAttr struct {
 	prefix, local, value string
+	esc                  bool
 }
 
 func malformed(format string, args ...any) error {
@@ -481,12 +490,20 @@ func (sc *scanner) text(raw string, off int, cdata bool) error {
 	if raw == "" {
 		return nil
 	}
-	if strings.IndexByte(raw, '\r') < 0 && (cdata || strings.IndexByte(raw, '&') < 0) {
-		if !cdata && strings.IndexByte(raw, '>') >= 0 && strings.Contains(raw, "]]>") {
+	if cls := textClassOf(raw); cls&(tcCR|tcAmp) == 0 || (cdata && cls&tcCR == 0) {
+		if !cdata && cls&tcGT != 0 && strings.Contains(raw, "]]>") {
 			return malformed("']]>' in character data")
 		}
-		// Nothing to decode: the token points into the source.
-		sc.out = appendText(sc.out, raw)
+		// Nothing to decode: the token points into the source. Character
+		// data without & > CR (and without '<', which ended it) is its own
+		// canonical form.
+		if !sc.cutting {
+			if cdata || cls != 0 {
+				sc.out = appendText(sc.out, raw)
+			} else {
+				sc.out = append(sc.out, raw...)
+			}
+		}
 		sc.toks = append(sc.toks, token{kind: tText, qOff: int32(off), qLen: int32(len(raw)), ref: -1})
 		return nil
 	}
@@ -505,13 +522,49 @@ func (sc *scanner) text(raw string, off int, cdata bool) error {
 	if v == "" {
 		return nil
 	}
-	sc.out = appendText(sc.out, v)
+	if !sc.cutting {
+		sc.out = appendText(sc.out, v)
+	}
 	// Adjacent runs (text next to CDATA) stay separate tokens: merging them
 	// with += would be quadratic in a hostile document, and every consumer
 	// (c14n, the tree, leaf texts) concatenates in order anyway.
 	sc.toks = append(sc.toks, token{kind: tText, ref: int32(len(sc.texts))})
 	sc.texts = append(sc.texts, v)
 	return nil
+}
+
+// Bits of textClassOf: which of the bytes that decide text handling occur.
+const (
+	tcCR  = 1 << iota // needs decoding (line end normalisation)
+	tcAmp             // needs decoding (a reference)
+	tcGT              // c14n escapes it; "]]>" is an error
+)
+
+var textClass = func() (t [256]uint8) {
+	t['\r'], t['&'], t['>'] = tcCR, tcAmp, tcGT
+	return t
+}()
+
+// textClassOf returns the tc bits of the bytes in s: one table pass for
+// short runs (indentation), three vectorised searches for long ones.
+func textClassOf(s string) uint8 {
+	var c uint8
+	if len(s) <= 24 {
+		for i := 0; i < len(s); i++ {
+			c |= textClass[s[i]]
+		}
+		return c
+	}
+	if strings.IndexByte(s, '\r') >= 0 {
+		c |= tcCR
+	}
+	if strings.IndexByte(s, '&') >= 0 {
+		c |= tcAmp
+	}
+	if strings.IndexByte(s, '>') >= 0 {
+		c |= tcGT
+	}
+	return c
 }
 
 func normalizeNewlines(s string) string {
@@ -551,40 +604,34 @@ func isNameStart(c byte) bool { return nameClass[c]&1 != 0 }
 
 func isNameChar(c byte) bool { return nameClass[c] != 0 }
 
-// qname reads a QName at sc.i and splits it.
+// qname reads a QName at sc.i and splits it: NCName, optionally ':' and
+// a second NCName. The name loops test one table entry per byte.
 func (sc *scanner) qname() (prefix, local string, err error) {
 	s := sc.s
 	start := sc.i
-	colon := -1
-	if sc.i >= len(s) || !isNameStart(s[sc.i]) {
-		return "", "", malformed("bad name at offset %d", sc.i)
+	if start >= len(s) || !isNameStart(s[start]) {
+		return "", "", malformed("bad name at offset %d", start)
 	}
-	for sc.i < len(s) {
-		c := s[sc.i]
-		if nameClass[c] != 0 {
-			sc.i++
-			continue
-		}
-		if c == ':' {
-			if colon >= 0 {
-				return "", "", malformed("bad name at offset %d", start)
-			}
-			colon = sc.i
-			sc.i++
-			if sc.i >= len(s) || !isNameStart(s[sc.i]) {
-				return "", "", malformed("bad name at offset %d", start)
-			}
-			continue
-		}
-		if !isNameChar(c) {
-			break
-		}
-		sc.i++
+	i := start + 1
+	for i < len(s) && isNameChar(s[i]) {
+		i++
 	}
-	if colon < 0 {
-		return "", s[start:sc.i], nil
+	if i >= len(s) || s[i] != ':' {
+		sc.i = i
+		return "", s[start:i], nil
 	}
-	return s[start:colon], s[colon+1 : sc.i], nil
+	colon := i
+	i++
+	if i >= len(s) || !isNameStart(s[i]) {
+		return "", "", malformed("bad name at offset %d", start)
+	}
+	for i++; i < len(s) && isNameChar(s[i]); i++ {
+	}
+	if i < len(s) && s[i] == ':' {
+		return "", "", malformed("bad name at offset %d", start)
+	}
+	sc.i = i
+	return s[start:colon], s[colon+1 : i], nil
 }
 
 func (sc *scanner) startTag() error {
@@ -649,11 +696,17 @@ func (sc *scanner) startTag() error {
 		if strings.IndexByte(rv, '<') >= 0 {
 			return malformed("'<' in attribute value")
 		}
-		v, err := decode(rv, true)
-		if err != nil {
-			return err
+		// A value that needs no decoding holds none of & TAB LF CR, and no
+		// '<': c14n escapes nothing in it unless it holds '"' (only possible
+		// between single quotes).
+		v, esc := rv, q == '\'' && strings.IndexByte(rv, '"') >= 0
+		if needsDecode(rv, true) {
+			if v, err = decode(rv, true); err != nil {
+				return err
+			}
+			esc = true
 		}
-		raw = append(raw, rawAttr{ap, al, v})
+		raw = append(raw, rawAttr{ap, al, v, esc})
 		if len(raw) > sc.lim.MaxAttrs {
 			return malformed("more than %d attributes on one element", sc.lim.MaxAttrs)
 		}
@@ -668,7 +721,7 @@ func (sc *scanner) startTag() error {
 		var d nsDecl
 		switch {
 		case a.prefix == "" && a.local == "xmlns":
-			d = nsDecl{prefix: "", uri: a.value}
+			d = nsDecl{prefix: "", uri: a.value, esc: a.esc}
 		case a.prefix == "xmlns":
 			if a.local == "xml" || a.local == "xmlns" {
 				return malformed("declaration of reserved prefix %q", a.local)
@@ -676,7 +729,7 @@ func (sc *scanner) startTag() error {
 			if a.value == "" {
 				return malformed("empty namespace for prefix %q", a.local)
 			}
-			d = nsDecl{prefix: a.local, uri: a.value}
+			d = nsDecl{prefix: a.local, uri: a.value, esc: a.esc}
 		default:
 			continue
 		}
@@ -720,7 +773,7 @@ func (sc *scanner) startTag() error {
 				return malformed("duplicate attribute %q", a.local)
 			}
 		}
-		sc.attrs = append(sc.attrs, attr{a.prefix, a.local, as, a.value})
+		sc.attrs = append(sc.attrs, attr{a.prefix, a.local, as, a.value, a.esc})
 	}
 
 	idx := int32(len(sc.toks))
@@ -730,10 +783,12 @@ func (sc *scanner) startTag() error {
 	if local == "Signature" && sc.uris[ui] == NamespaceDS {
 		sc.nSig++
 		if len(sc.open) == 1 && sc.sigCut < 0 {
-			sc.sigCut, sc.cutAt = idx, len(sc.out)
+			sc.sigCut, sc.cutAt, sc.cutting = idx, len(sc.out), true
 		}
 	}
-	sc.emitStart(s[qOff:qOff+qLen], nsLo, nsHi, attrLo)
+	if !sc.cutting {
+		sc.emitStart(s[qOff:qOff+qLen], nsLo, nsHi, attrLo)
+	}
 	colon := int32(0)
 	if prefix != "" {
 		colon = int32(len(prefix))
@@ -752,6 +807,17 @@ func (sc *scanner) startTag() error {
 
 func (sc *scanner) endTag() error {
 	s := sc.s
+	// The usual end tag is exactly "</" + the open element's name + ">":
+	// compare it as a whole instead of reading the name byte by byte (the
+	// same outcome: that name is a QName and '>' ends it).
+	if n := len(sc.open); n > 0 {
+		q := sc.qnameOf(&sc.toks[sc.open[n-1]])
+		if j := sc.i + 2 + len(q); j < len(s) && s[j] == '>' && s[sc.i+2:j] == q {
+			sc.i = j + 1
+			sc.closeElement(int32(sc.i))
+			return nil
+		}
+	}
 	sc.i += 2
 	qOff := sc.i
 	if _, _, err := sc.qname(); err != nil {
@@ -780,7 +846,8 @@ func (sc *scanner) closeElement(endOff int32) {
 	start := sc.open[n-1]
 	if start == sc.sigCut {
 		sc.out = sc.out[:sc.cutAt]
-	} else {
+		sc.cutting = false
+	} else if !sc.cutting {
 		out := append(sc.out, "</"...)
 		out = append(out, sc.qnameOf(&sc.toks[start])...)
 		sc.out = append(out, '>')
@@ -858,7 +925,7 @@ func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 				out = append(out, d.prefix...)
 				out = append(out, `="`...)
 			}
-			out = appendAttrValue(out, d.uri)
+			out = appendValue(out, d.uri, d.esc)
 			out = append(out, '"')
 		}
 	}
@@ -873,7 +940,7 @@ func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 			out = append(out, ' ')
 			out = appendQName(out, a.prefix, a.local)
 			out = append(out, `="`...)
-			out = appendAttrValue(out, a.value)
+			out = appendValue(out, a.value, a.esc)
 			out = append(out, '"')
 		}
 	}

@@ -100,14 +100,19 @@ var decodeClass = func() (t [256]uint8) {
 	return t
 }()
 
-// needsDecode reports whether decode would change raw: one table lookup
+// needsDecode reports whether decode would change raw: whole words without
+// a candidate byte are skipped (cleanWords), the rest is one table lookup
 // per byte, no set built per call.
 func needsDecode(raw string, attr bool) bool {
 	mask := uint8(1)
+	var i int
 	if attr {
 		mask = 3
+		i = cleanWords(raw, 0x20, '&', '&', '&', '&') // TAB, LF and CR are below 0x20
+	} else {
+		i = cleanWords(raw, 0, '&', '\r', '\r', '\r')
 	}
-	for i := 0; i < len(raw); i++ {
+	for ; i < len(raw); i++ {
 		if decodeClass[raw[i]]&mask != 0 {
 			return true
 		}
@@ -140,17 +145,30 @@ var escClass = func() (t [256]uint8) {
 }()
 
 // appendText appends s escaped as c14n text: & < > and CR.
-func appendText(b []byte, s string) []byte { return appendEscaped(b, s, &escText, 1) }
+func appendText(b []byte, s string) []byte {
+	return appendEscaped(b, s, &escText, 1, cleanWords(s, 0, '&', '<', '>', '\r'))
+}
 
 // appendAttrValue appends s escaped as a c14n attribute value: & < " TAB LF CR.
-func appendAttrValue(b []byte, s string) []byte { return appendEscaped(b, s, &escAttr, 2) }
+func appendAttrValue(b []byte, s string) []byte {
+	return appendEscaped(b, s, &escAttr, 2, cleanWords(s, 0x20, '&', '<', '"', '"'))
+}
+
+// appendValue appends an attribute value or namespace URI the scan took
+// from the source: escaped when esc, else as it is (see attr.esc).
+func appendValue(b []byte, s string, esc bool) []byte {
+	if esc {
+		return appendAttrValue(b, s)
+	}
+	return append(b, s...)
+}
 
 // appendEscaped appends s with every byte that esc maps replaced by its
 // escape; a string with none is appended in one copy. bit is esc's bit in
-// escClass.
-func appendEscaped(b []byte, s string, esc *[256]string, bit uint8) []byte {
+// escClass; the first from bytes of s are known to need no escape.
+func appendEscaped(b []byte, s string, esc *[256]string, bit uint8, from int) []byte {
 	last := 0
-	for i := 0; i < len(s); i++ {
+	for i := from; i < len(s); i++ {
 		if escClass[s[i]]&bit != 0 {
 			b = append(b, s[last:i]...)
 			b = append(b, esc[s[i]]...)
@@ -158,6 +176,47 @@ func appendEscaped(b []byte, s string, esc *[256]string, bit uint8) []byte {
 		}
 	}
 	return append(b, s[last:]...)
+}
+
+// Word-at-a-time (SWAR) tests, eight bytes per step (Hacker's Delight
+// 6-1; "haszero"/"hasless"): for a word w, (w-lsb*n) &^ w & msb is non-zero
+// exactly when some byte of w is below n (n <= 0x80), so with x = w^(lsb*c)
+// and n = 1 it finds a byte equal to c. The tests are exact about whether
+// a word holds such a byte, not about which one.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// word is s[i:i+8] as a little-endian word; the compiler merges the byte
+// loads into one.
+func word(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// cleanWords returns the length of the longest prefix of s made of whole
+// eight-byte words none of whose bytes is c1, c2, c3 or c4 or below lt (0:
+// no such test). It only lets the exact per-byte loops above start later:
+// it decides nothing itself (TestCleanWords checks it against a byte loop).
+func cleanWords(s string, lt, c1, c2, c3, c4 byte) int {
+	kl := lsb * uint64(lt)
+	k1, k2, k3, k4 := lsb*uint64(c1), lsb*uint64(c2), lsb*uint64(c3), lsb*uint64(c4)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := word(s, i)
+		x1, x2, x3, x4 := w^k1, w^k2, w^k3, w^k4
+		m := (w - kl) &^ w
+		m |= (x1 - lsb) &^ x1
+		m |= (x2 - lsb) &^ x2
+		m |= (x3 - lsb) &^ x3
+		m |= (x4 - lsb) &^ x4
+		if m&msb != 0 {
+			break
+		}
+	}
+	return i
 }
 
 // isXMLSpace reports whether s is empty or only XML whitespace.

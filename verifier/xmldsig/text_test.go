@@ -1,6 +1,7 @@
 package xmldsig
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unsafe"
@@ -49,5 +50,91 @@ func TestTextTables(t *testing.T) {
 func TestSmallTreeSize(t *testing.T) {
 	if n := unsafe.Sizeof(smallTree{}); n > 1536 || n < 1536-64 {
 		t.Fatalf("smallTree is %d bytes, want just under 1536", n)
+	}
+}
+
+// cleanWords only skips whole words that a byte loop finds clean, and
+// skips every such word before the first unclean one: checked on random
+// strings over an alphabet dense in the bytes tested, at every length and
+// alignment up to 40.
+func TestCleanWords(t *testing.T) {
+	alphabet := []byte("&<>\"\r\n\t \x00\x1f\x20\x7f\x80\xffaZ")
+	type set struct {
+		lt             byte
+		c1, c2, c3, c4 byte
+	}
+	sets := []set{{0, '&', '\r', '\r', '\r'}, {0x20, '&', '&', '&', '&'}, {0, '&', '<', '>', '\r'}, {0x20, '&', '<', '"', '"'}, {0x80, 'a', 'a', 'a', 'a'}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		n := rng.IntN(41)
+		b := make([]byte, n)
+		for i := range b {
+			if rng.IntN(4) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[i] = 'a' + byte(rng.IntN(26))
+			}
+		}
+		s := string(b)
+		for _, cs := range sets {
+			bad := func(c byte) bool { return c < cs.lt || c == cs.c1 || c == cs.c2 || c == cs.c3 || c == cs.c4 }
+			want := 0
+			for want+8 <= len(s) {
+				clean := true
+				for _, c := range []byte(s[want : want+8]) {
+					clean = clean && !bad(c)
+				}
+				if !clean {
+					break
+				}
+				want += 8
+			}
+			if got := cleanWords(s, cs.lt, cs.c1, cs.c2, cs.c3, cs.c4); got != want {
+				t.Fatalf("cleanWords(%q, %+v) = %d, want %d", s, cs, got, want)
+			}
+		}
+	}
+}
+
+// checkEscFlags fails when an attribute value or namespace URI the scan
+// marked as needing no escape (esc false) holds a byte c14n escapes in
+// attribute values: the writers would then copy it unescaped.
+func checkEscFlags(t *testing.T, sc *scanner) {
+	t.Helper()
+	for _, a := range sc.attrs {
+		if !a.esc && strings.ContainsAny(a.value, "&<\"\t\n\r") {
+			t.Fatalf("attribute %s=%q marked as needing no escape", a.local, a.value)
+		}
+	}
+	for _, d := range sc.decls {
+		if !d.esc && strings.ContainsAny(d.uri, "&<\"\t\n\r") {
+			t.Fatalf("namespace %s=%q marked as needing no escape", d.prefix, d.uri)
+		}
+	}
+}
+
+// TestEscFlags: the flags are right on values written every way (quotes,
+// references, literal whitespace), and the canonical forms agree with the
+// escaping writer's.
+func TestEscFlags(t *testing.T) {
+	doc := "<r xmlns:p='urn:x\"y' xmlns:q=\"urn:a&amp;b\" a='x\"y' b=\"x&amp;y\" c=\"plain\" d='pl&#9;ain' e=\"x\ny\" f='q' " +
+		"p:g=\"&quot;\" q:h=\"&lt;\"><x i='\"'/>t&gt;'\"</r>"
+	sc, err := scan([]byte(doc), DefaultLimits(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEscFlags(t, sc)
+	marked := 0
+	for _, a := range sc.attrs {
+		if !a.esc {
+			marked++
+		}
+	}
+	if marked != 2 { // c and f: the only ones the writers may copy as they are
+		t.Fatalf("%d attributes copied as they are, want 2", marked)
+	}
+	want := `<r xmlns:p="urn:x&quot;y" xmlns:q="urn:a&amp;b" a="x&quot;y" b="x&amp;y" c="plain" d="pl&#x9;ain" e="x y" f="q" q:h="&lt;" p:g="&quot;"><x i="&quot;"></x>t&gt;'"</r>`
+	if got := string(sc.out); got != want {
+		t.Fatalf("scan c14n\n%s\nwant\n%s", got, want)
 	}
 }
