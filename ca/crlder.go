@@ -22,7 +22,7 @@ import (
 
 // crlEntry is one revoked certificate as a CRL lists it.
 type crlEntry struct {
-	serial *big.Int
+	serial string // lower-case hex, as the store keeps it
 	at     time.Time
 	reason int // 0 (unspecified) is left out, as RFC 5280 5.3.1 asks
 }
@@ -32,27 +32,121 @@ var oidReasonCode = asn1.ObjectIdentifier{2, 5, 29, 21}
 // appendCRLEntries appends the DER of each entry (a revokedCertificates
 // element) to dst.
 func appendCRLEntries(dst []byte, entries []crlEntry) ([]byte, error) {
-	b := cryptobyte.NewBuilder(dst)
+	all, _, err := encodeCRLEntries(dst, entries, false)
+	return all, err
+}
+
+// encodeCRLEntries appends the DER of each entry to dst and, if sample,
+// also returns the DER of the first entry of each distinct tail: the
+// bytes after the serial number (revocationDate and crlEntryExtensions,
+// a function of the time and reason alone). An entry is
+// SEQUENCE { INTEGER serial, tail }; the tail is encoded once per run of
+// equal times and reasons, and the serial straight from its hex, so that
+// a party's 100,000 entries cost little more than copying them.
+func encodeCRLEntries(dst []byte, entries []crlEntry, sample bool) (all, samples []byte, _ error) {
+	var tail []byte
+	var tailAt time.Time
+	tailReason := -1
+	seen := map[string]bool{}
+	var serial [24]byte
 	for _, e := range entries {
-		if e.serial == nil || e.at.IsZero() {
-			return nil, errors.New("CRL entry without serial or revocation time")
+		if e.serial == "" || e.at.IsZero() {
+			return nil, nil, errors.New("CRL entry without serial or revocation time")
 		}
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1BigInt(e.serial)
-			addTime(b, e.at)
-			if e.reason != 0 {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // crlEntryExtensions
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1ObjectIdentifier(oidReasonCode)
-						b.AddASN1(cbasn1.OCTET_STRING, func(b *cryptobyte.Builder) {
-							b.AddASN1Enum(int64(e.reason))
-						})
-					})
-				})
+		newTail := tail == nil || e.reason != tailReason || !e.at.Equal(tailAt)
+		if newTail {
+			var err error
+			if tail, err = crlEntryTail(e.at, e.reason); err != nil {
+				return nil, nil, err
 			}
+			tailAt, tailReason = e.at, e.reason
+		}
+		n, err := derIntegerHex(serial[:0], e.serial)
+		if err != nil {
+			return nil, nil, err
+		}
+		start := len(dst)
+		dst = append(dst, 0x30)
+		dst = appendDERLength(dst, len(n)+len(tail))
+		dst = append(dst, n...)
+		dst = append(dst, tail...)
+		if sample && newTail && !seen[string(tail)] {
+			seen[string(tail)] = true
+			samples = append(samples, dst[start:]...)
+		}
+	}
+	return dst, samples, nil
+}
+
+// crlEntryTail is the DER of an entry after its serial: revocationDate
+// and, unless reason is 0, crlEntryExtensions with the reasonCode.
+func crlEntryTail(at time.Time, reason int) ([]byte, error) {
+	var b cryptobyte.Builder
+	addTime(&b, at)
+	if reason != 0 {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // crlEntryExtensions
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oidReasonCode)
+				b.AddASN1(cbasn1.OCTET_STRING, func(b *cryptobyte.Builder) {
+					b.AddASN1Enum(int64(reason))
+				})
+			})
 		})
 	}
 	return b.Bytes()
+}
+
+// derIntegerHex appends the DER INTEGER (tag, length, minimal two's
+// complement contents) of the non-negative number written in hex h, as
+// cryptobyte's AddASN1BigInt writes it.
+func derIntegerHex(dst []byte, h string) ([]byte, error) {
+	for len(h) > 1 && h[0] == '0' {
+		h = h[1:]
+	}
+	if h == "" || len(h) > 40 {
+		return nil, fmt.Errorf("CRL entry serial %q is not 1 to 20 octets of hex", h)
+	}
+	var mag [21]byte // mag[0]: the 0x00 that keeps a high first bit positive
+	n := (len(h) + 1) / 2
+	for i := len(h) - 1; i >= 0; i-- {
+		v, ok := hexNibble(h[i])
+		if !ok {
+			return nil, fmt.Errorf("CRL entry serial %q is not hex", h)
+		}
+		d := len(h) - 1 - i // nibble index from the right
+		mag[n-d/2] |= v << (4 * (d % 2))
+	}
+	c := mag[1 : n+1]
+	if c[0]&0x80 != 0 {
+		c = mag[:n+1]
+	}
+	dst = append(dst, 0x02, byte(len(c)))
+	return append(dst, c...), nil
+}
+
+func hexNibble(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// appendDERLength appends a DER length (short form below 128).
+func appendDERLength(dst []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(dst, byte(n))
+	case n <= 0xff:
+		return append(dst, 0x81, byte(n))
+	case n <= 0xffff:
+		return append(dst, 0x82, byte(n>>8), byte(n))
+	}
+	return append(dst, 0x83, byte(n>>16), byte(n>>8), byte(n))
 }
 
 // addTime writes t as RFC 5280 4.1.2.5 (and encoding/asn1) do: UTCTime

@@ -92,25 +92,49 @@ func (t *tx) OpenIntents() ([]store.Intent, error) {
 		"SELECT "+intentCols+" FROM intents WHERE state = 'open' ORDER BY serial")
 }
 
-// queryAll runs a query and scans every row with scan.
+// queryAll runs a query and scans every row with scan. Rows are scanned
+// into chunks and copied once into a slice of the final length: growing
+// one slice by appending copied a party's 100,000 certificates (~27 MB)
+// about twice over and cost more CPU than scanning them.
 func queryAll[T any](t *tx, op string, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
 	rows, err := t.q.Query(t.ctx, sql, args...)
 	if err != nil {
 		return nil, t.fail(op, err)
 	}
 	defer rows.Close()
-	var out []T
+	const chunk = 1024
+	var full [][]T
+	cur := make([]T, 0, 16)
 	for rows.Next() {
-		var v T
-		if err := scan(rows, &v); err != nil {
+		if len(cur) == cap(cur) {
+			if cap(cur) < chunk {
+				grown := make([]T, len(cur), min(2*cap(cur), chunk))
+				copy(grown, cur)
+				cur = grown
+			} else {
+				full = append(full, cur)
+				cur = make([]T, 0, chunk)
+			}
+		}
+		cur = cur[:len(cur)+1]
+		if err := scan(rows, &cur[len(cur)-1]); err != nil {
 			return nil, t.fail(op, err)
 		}
-		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, t.fail(op, err)
 	}
-	return out, nil
+	if len(full) == 0 {
+		if len(cur) == 0 {
+			return nil, nil
+		}
+		return cur, nil
+	}
+	out := make([]T, 0, len(full)*chunk+len(cur))
+	for _, c := range full {
+		out = append(out, c...)
+	}
+	return append(out, cur...), nil
 }
 
 // PutCertificate inserts c. A refused certificate leaves nothing: one

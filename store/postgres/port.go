@@ -126,8 +126,8 @@ func (t *tx) ImportRevocation(r store.Revocation) error {
 	if err := t.setRevocationSeq(int64(r.Seq)); err != nil {
 		return err
 	}
-	_, err = t.exec(op, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, int64(r.Seq), r.Serial, r.Issuer, r.UserID, r.PartyID, r.Reason, at)
+	_, err = t.exec(op, `INSERT INTO revocations (seq, serial, reason, revoked_at)
+		VALUES ($1, $2, $3, $4)`, int64(r.Seq), r.Serial, r.Reason, at)
 	return err
 }
 

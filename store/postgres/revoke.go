@@ -42,8 +42,8 @@ func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, 
 		return store.Revocation{}, err
 	}
 	r.Seq = uint64(seq)
-	if _, err := t.exec(op, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, serial, r.Issuer, r.UserID, r.PartyID, reason, ts(r.RevokedAt)); err != nil {
+	if _, err := t.exec(op, `INSERT INTO revocations (seq, serial, reason, revoked_at)
+		VALUES ($1, $2, $3, $4)`, seq, serial, reason, ts(r.RevokedAt)); err != nil {
 		return store.Revocation{}, err
 	}
 	return r, nil
@@ -59,7 +59,8 @@ func scanRevocation(row pgx.Row, r *store.Revocation) error {
 	return times(&at, &r.RevokedAt)
 }
 
-// RevocationsSince returns revocations with Seq > since, in order.
+// RevocationsSince returns revocations with Seq > since, in order, with
+// the issuer, user and party of their certificates (migration 0007).
 func (t *tx) RevocationsSince(since uint64, limit int) ([]store.Revocation, error) {
 	if err := t.read(); err != nil {
 		return nil, err
@@ -70,8 +71,8 @@ func (t *tx) RevocationsSince(since uint64, limit int) ([]store.Revocation, erro
 	if since >= math.MaxInt64 {
 		return nil, nil
 	}
-	return queryAll(t, "revocations", scanRevocation, `SELECT seq, serial, issuer, user_id, party_id, reason, revoked_at
-		FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(since), limitArg(limit))
+	return queryAll(t, "revocations", scanRevocation, `SELECT r.seq, r.serial, c.issuer, c.user_id, c.party_id, r.reason, r.revoked_at
+		FROM revocations r JOIN certificates c ON c.serial = r.serial WHERE r.seq > $1 ORDER BY r.seq LIMIT $2`, int64(since), limitArg(limit))
 }
 
 // RevocationSeq returns the latest revocation sequence number (0 if none).

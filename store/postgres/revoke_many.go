@@ -1,46 +1,47 @@
 package postgres
 
 import (
+	"bytes"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/internal/check"
 )
 
-// revokeBatch is how many serials one statement revokes: enough that round
-// trips stop mattering next to the rows written, few enough to keep the
-// array parameter and the RETURNING set small.
-const revokeBatch = 4096
+// revokeBatch is how many serials one batch revokes (one check and one
+// COPY): a party's 100,000 certificates in one, so that its statement
+// count does not grow with its size; the bound keeps the serial array
+// parameter (~35 bytes a serial) to a few megabytes.
+const revokeBatch = 1 << 17
 
-// revokeBatchSQL revokes the serials in $1 in one statement, numbering
-// them $4+1, $4+2, ... in array order: it appends their revocations, which
-// are their revocation state (migration 0006), and leaves the
-// certificates' rows alone. The ok CTE checks, in the same statement and
-// snapshot, that every serial has a certificate, none is revoked and none
-// is listed twice; if not, the INSERT selects nothing and nothing is
-// written (a failed statement would abort the whole transaction, which
-// RevokeMany's contract does not allow). Revokers serialise on the
-// revocation counter, locked first, so a concurrent revocation of one of
-// the serials has committed before this statement's snapshot (READ
-// COMMITTED) or fails this transaction with a serialisation error
-// (SERIALIZABLE), and the retry sees it revoked.
-const revokeBatchSQL = `WITH input AS (
-	SELECT serial, ord FROM unnest($1::text[]) WITH ORDINALITY AS u(serial, ord)
-), ok AS (
-	SELECT count(*) = $5 AND count(DISTINCT i.serial) = $5 AS pass
-	FROM input i JOIN certificates c ON c.serial = i.serial
-	WHERE NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = i.serial)
-)
-INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
-SELECT $4 + i.ord, i.serial, c.issuer, c.user_id, c.party_id, $3, $2
-FROM input i JOIN certificates c ON c.serial = i.serial
-WHERE (SELECT pass FROM ok)
-RETURNING seq, issuer, user_id, party_id`
+// revokeCheckSQL reads, for the serials in $1 (numbered 1, 2, ... in
+// array order), the issuer, user and party of each one's certificate,
+// grouped so that a party's 100,000 serials come back as a few rows of
+// ordinals, leaving out any serial without a certificate or already
+// revoked. The batch is revocable iff the ordinals number the whole list
+// (RevokeMany has already refused a serial listed twice). Revokers
+// serialise on the revocation counter, locked first, so no other
+// transaction can revoke one of them between this statement and the COPY
+// that follows it: a concurrent revocation has committed before this
+// statement's snapshot (READ COMMITTED) or fails this transaction with a
+// serialisation error on the counter (SERIALIZABLE), and the retry sees
+// it revoked.
+const revokeCheckSQL = `SELECT c.issuer, c.user_id, c.party_id, array_agg(i.ord)
+FROM unnest($1::text[]) WITH ORDINALITY AS i(serial, ord)
+JOIN certificates c ON c.serial = i.serial
+WHERE NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = i.serial)
+GROUP BY c.issuer, c.user_id, c.party_id`
+
+// revokeCopySQL appends the batch's revocations, their revocation state
+// (migrations 0006, 0007); the certificates' rows are left alone. COPY
+// writes a heap page per WAL record where INSERT writes a row per record.
+const revokeCopySQL = `COPY revocations (seq, serial, reason, revoked_at) FROM STDIN`
 
 // RevokeMany revokes serials in order, in batches of the Store's batch
-// size (revokeBatch), each one statement, plus one counter lock per
-// transaction. A list of more than one batch runs under a savepoint, so
+// size (revokeBatch), each one check and one COPY, plus one counter lock
+// per transaction. A list of more than one batch runs under a savepoint, so
 // that a batch refused after earlier ones were written leaves nothing; a
 // single batch needs none, because a refused batch writes nothing.
 // Savepoints are kept to that case: every one that writes takes a
@@ -86,48 +87,76 @@ func (t *tx) RevokeMany(serials []string, reason int, at time.Time) ([]store.Rev
 	return out, nil
 }
 
-// revokeBatch runs revokeBatchSQL for serials (at in UTC) and advances the
-// in-memory revocation counter past them.
+// revokeBatch checks serials (at in UTC) with revokeCheckSQL, writes
+// their revocations with revokeCopySQL numbered from the in-memory
+// revocation counter, and advances it past them. A refused batch
+// (a serial listed twice, unknown or revoked) writes nothing.
 func (t *tx) revokeBatch(serials []string, reason int, at time.Time) ([]store.Revocation, error) {
 	const op = "revoke many"
-	base := t.rev.value
-	rows, err := t.q.Query(t.ctx, revokeBatchSQL, serials, ts(at), reason, base, len(serials))
+	seen := make(map[string]struct{}, len(serials))
+	for _, s := range serials {
+		if _, dup := seen[s]; dup {
+			return nil, t.refusal(serials)
+		}
+		seen[s] = struct{}{}
+	}
+	rows, err := t.q.Query(t.ctx, revokeCheckSQL, serials)
 	if err != nil {
 		return nil, t.fail(op, err)
 	}
 	out := make([]store.Revocation, len(serials))
 	n := 0
 	for rows.Next() {
-		var seq int64
 		var r store.Revocation
-		if err := rows.Scan(&seq, &r.Issuer, &r.UserID, &r.PartyID); err != nil {
+		var ords []int64
+		if err := rows.Scan(&r.Issuer, &r.UserID, &r.PartyID, &ords); err != nil {
 			rows.Close()
 			return nil, t.fail(op, err)
 		}
-		i := seq - base - 1
-		if i < 0 || i >= int64(len(serials)) {
-			rows.Close()
-			return nil, t.breakTx(fmt.Errorf("postgres: %s: revocation seq %d outside %d+1..%d: %w", op, seq, base, len(serials), store.ErrCorrupt))
+		for _, o := range ords {
+			if o < 1 || o > int64(len(serials)) || out[o-1].Serial != "" {
+				rows.Close()
+				return nil, t.fail(op, fmt.Errorf("ordinal %d of %d read back twice or out of range: %w", o, len(serials), store.ErrCorrupt))
+			}
+			out[o-1] = r
+			out[o-1].Serial = serials[o-1]
 		}
-		r.Seq, r.Serial, r.Reason, r.RevokedAt = uint64(seq), serials[i], reason, at
-		out[i] = r
-		n++
+		n += len(ords)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, t.fail(op, err)
 	}
-	switch n {
-	case len(serials):
-		t.rev.value += int64(n)
-		t.rev.dirty = true
-		return out, nil
-	case 0:
+	if n != len(serials) {
 		return nil, t.refusal(serials)
-	default:
-		// The ok CTE passed, yet the INSERT missed rows: half a batch is
-		// written and cannot be taken back without a savepoint.
-		return nil, t.breakTx(fmt.Errorf("postgres: %s: %d of %d serials revoked: %w", op, n, len(serials), store.ErrCorrupt))
 	}
+	base := t.rev.value
+	stamp := ts(at)
+	buf := make([]byte, 0, len(serials)*(len(stamp)+64))
+	for i := range out {
+		r := &out[i]
+		r.Seq, r.Reason, r.RevokedAt = uint64(base)+uint64(i)+1, reason, at
+		// COPY text format: serials are lower-case hex (check.Serial) and
+		// the time is ts's fixed layout, so nothing needs escaping.
+		buf = strconv.AppendUint(buf, r.Seq, 10)
+		buf = append(buf, '\t')
+		buf = append(buf, r.Serial...)
+		buf = append(buf, '\t')
+		buf = strconv.AppendInt(buf, int64(reason), 10)
+		buf = append(buf, '\t')
+		buf = append(buf, stamp...)
+		buf = append(buf, '\n')
+	}
+	tag, err := t.q.Conn().PgConn().CopyFrom(t.ctx, bytes.NewReader(buf), revokeCopySQL)
+	if err != nil {
+		// The COPY failed part way: the transaction is aborted.
+		return nil, t.fail(op, err)
+	}
+	if tag.RowsAffected() != int64(len(serials)) {
+		return nil, t.breakTx(fmt.Errorf("postgres: %s: %d of %d serials revoked: %w", op, tag.RowsAffected(), len(serials), store.ErrCorrupt))
+	}
+	t.rev.value += int64(len(serials))
+	t.rev.dirty = true
+	return out, nil
 }
 
 // refusal finds the first serial in a refused batch that is unknown,

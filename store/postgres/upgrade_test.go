@@ -117,14 +117,60 @@ func TestUpgradeNumbersIssuedCertificates(t *testing.T) {
 	}
 }
 
+// schemaBefore0007 takes a fully migrated, empty schema back to before
+// migration 0007: revocations with their certificate's issuer, user and
+// party, and a foreign key to it.
+var schemaBefore0007 = []string{
+	`ALTER TABLE revocations ADD COLUMN issuer text NOT NULL, ADD COLUMN user_id text NOT NULL,
+		ADD COLUMN party_id text NOT NULL, ADD FOREIGN KEY (serial) REFERENCES certificates`,
+	"ALTER TABLE crls ALTER COLUMN der SET STORAGE EXTENDED",
+	"DELETE FROM schema_migrations WHERE version = '0007_revocation_narrow'",
+}
+
 // schemaBefore0006 takes a fully migrated, empty schema back to before
 // migration 0006: the certificates' own revocation columns and status
 // index.
-var schemaBefore0006 = []string{
+var schemaBefore0006 = append(append([]string(nil), schemaBefore0007...),
 	`ALTER TABLE certificates ADD COLUMN status text NOT NULL CHECK (status IN ('good', 'revoked')),
 		ADD COLUMN revoked_at text NOT NULL, ADD COLUMN reason int NOT NULL, ADD COLUMN revocation_seq bigint NOT NULL`,
 	"CREATE INDEX certificates_status ON certificates (status, serial)",
 	"DELETE FROM schema_migrations WHERE version = '0006_revocation_state'",
+)
+
+// oldSchemaOneRevoked gives the test a fully migrated schema taken back by
+// the statements back, holding certificates 01 and 02 (issuing-ca, user
+// U, party P; the old schema's extra columns cols, each certificate's
+// values for them from vals, with a leading comma) and revocation 1 of
+// 01 (reason 5, 2026-02-01) with party revParty in its copy of the
+// certificate's fields. It returns the schema's URL and a connection to
+// it, closed at cleanup.
+func oldSchemaOneRevoked(t *testing.T, back []string, cols string, vals func(i int) string, revParty string) (string, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	u := schemaURL(t)
+	_ = openURL(t, u).Close()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	qs := append([]string(nil), back...)
+	for i := range 2 {
+		serial := fmt.Sprintf("0%d", i+1)
+		qs = append(qs, "INSERT INTO serials (serial) VALUES ('"+serial+"')",
+			`INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after,
+				issued_at, der, issuance_seq`+cols+`) VALUES ('`+serial+`', 'issuing-ca', 'U', 'P', 'p', 'SC', '',
+				'2026-01-01T00:00:00.000000000Z', '2027-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00.000000000Z', '\x01', `+fmt.Sprint(i+1)+vals(i)+`)`)
+	}
+	qs = append(qs, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
+		VALUES (1, '01', 'issuing-ca', 'U', '`+revParty+`', 5, '2026-02-01T00:00:00.000000000Z')`,
+		"UPDATE counters SET value = 1 WHERE name = 'revocation'", "UPDATE counters SET value = 2 WHERE name = 'issuance'")
+	for _, q := range qs {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return u, conn
 }
 
 // TestUpgradeKeepsRevocations: certificates revoked under schema 0005
@@ -146,29 +192,9 @@ func TestUpgradeKeepsRevocations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			u := schemaURL(t)
-			_ = openURL(t, u).Close()
-			conn, err := pgx.Connect(ctx, u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(ctx)
-			qs := append([]string(nil), schemaBefore0006...)
-			for i, state := range []string{tc.certState, "'good', '0001-01-01T00:00:00.000000000Z', 0, 0"} {
-				serial := fmt.Sprintf("0%d", i+1)
-				qs = append(qs, "INSERT INTO serials (serial) VALUES ('"+serial+"')",
-					`INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after,
-						issued_at, der, issuance_seq, status, revoked_at, reason, revocation_seq) VALUES ('`+serial+`', 'issuing-ca', 'U', 'P', 'p', 'SC', '',
-						'2026-01-01T00:00:00.000000000Z', '2027-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00.000000000Z', '\x01', `+fmt.Sprint(i+1)+`, `+state+`)`)
-			}
-			qs = append(qs, `INSERT INTO revocations (seq, serial, issuer, user_id, party_id, reason, revoked_at)
-				VALUES (1, '01', 'issuing-ca', 'U', 'P', 5, '2026-02-01T00:00:00.000000000Z')`,
-				"UPDATE counters SET value = 1 WHERE name = 'revocation'", "UPDATE counters SET value = 2 WHERE name = 'issuance'")
-			for _, q := range qs {
-				if _, err := conn.Exec(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			states := []string{tc.certState, "'good', '0001-01-01T00:00:00.000000000Z', 0, 0"}
+			u, conn := oldSchemaOneRevoked(t, schemaBefore0006, ", status, revoked_at, reason, revocation_seq",
+				func(i int) string { return ", " + states[i] }, "P")
 			up, err := postgres.Open(ctx, u)
 			if tc.wantErr {
 				if err == nil {
@@ -207,6 +233,80 @@ func TestUpgradeKeepsRevocations(t *testing.T) {
 				}
 				if r.Seq != 2 {
 					t.Errorf("next revocation numbered %d, want 2", r.Seq)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestUpgradeNarrowsRevocations: revocations written under schema 0006
+// (with their certificate's issuer, user and party) read back the same
+// after migration 0007 drops those columns, and the next revocation
+// carries on after them; a revocation that disagrees with its
+// certificate is refused, with nothing dropped.
+func TestUpgradeNarrowsRevocations(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		party   string // the revocation's copy of the certificate's party
+		wantErr bool
+	}{
+		{"consistent", "P", false},
+		{"party differs", "Q", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			u, conn := oldSchemaOneRevoked(t, schemaBefore0007, "", func(int) string { return "" }, tc.party)
+			up, err := postgres.Open(ctx, u)
+			if tc.wantErr {
+				if err == nil {
+					up.Close()
+					t.Fatal("migration 0007 accepted a revocation that disagrees with its certificate")
+				}
+				var party string
+				if err := conn.QueryRow(ctx, "SELECT party_id FROM revocations WHERE seq = 1").Scan(&party); err != nil || party != tc.party {
+					t.Fatalf("after the refused migration: revocation party %q: %v", party, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer up.Close()
+			want := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+			err = up.Update(ctx, func(tx store.Tx) error {
+				c, err := tx.GetCertificate("01")
+				if err != nil {
+					return err
+				}
+				if c.Status != store.StatusRevoked || c.Reason != 5 || c.RevocationSeq != 1 || !c.RevokedAt.Equal(want) {
+					t.Errorf("revoked certificate after the upgrade: %+v", c)
+				}
+				revs, err := tx.RevokeMany([]string{"02"}, 1, want)
+				if err != nil {
+					return err
+				}
+				if len(revs) != 1 || revs[0].Seq != 2 || revs[0].PartyID != "P" {
+					t.Errorf("next revocation after the upgrade: %+v", revs)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = up.View(ctx, func(tx store.Tx) error {
+				revs, err := tx.RevocationsSince(0, 0)
+				if err != nil {
+					return err
+				}
+				if len(revs) != 2 || revs[0] != (store.Revocation{Seq: 1, Serial: "01", Issuer: "issuing-ca", UserID: "U", PartyID: "P", Reason: 5, RevokedAt: want}) ||
+					revs[1].Serial != "02" || revs[1].UserID != "U" {
+					t.Errorf("revocations after the upgrade: %+v", revs)
 				}
 				return nil
 			})
