@@ -354,8 +354,8 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 	}
 	// The transaction's ID, if it wrote anything, so that a COMMIT whose
 	// answer is lost can be settled.
-	var xid *string
-	if m != modeRead {
+	xid := t.xid
+	if m != modeRead && xid == nil {
 		if err := ptx.QueryRow(ctx, "SELECT pg_current_xact_id_if_assigned()::text").Scan(&xid); err != nil {
 			if ctx.Err() == nil && lostConn(err) {
 				return fmt.Errorf("%w: %w", errLost, err)

@@ -39,6 +39,9 @@ type tx struct {
 	rev   counter
 	iss   counter
 	audit auditHead
+	// xid is the transaction's ID if a statement has returned it
+	// (noteXID); otherwise run asks before COMMIT.
+	xid *string
 }
 
 var _ store.Tx = (*tx)(nil)
