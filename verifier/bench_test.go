@@ -147,6 +147,56 @@ func BenchmarkECDSAP256Verify(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyLoop and BenchmarkECDSALoop are the pair for counting
+// instructions, which unlike time do not depend on the machine's load: each
+// runs its whole timed loop inside one function (verifyLoop, ecdsaLoop)
+// for callgrind's --toggle-collect, e.g. with GOGC=off and
+// GODEBUG=asyncpreemptoff=1 (docs/verifier.md, "Speed"). The instructions
+// per call are those of the loop function divided by its calls, N+1 (the
+// framework's first run has N=1); two runs with different N, subtracted,
+// cancel what is not per call.
+func BenchmarkVerifyLoop(b *testing.B) {
+	v, msgs := benchSetup(b, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	if i := verifyLoop(v, msgs, testNow.Add(time.Minute)); i >= 0 {
+		b.Fatalf("request %d not accepted", i)
+	}
+}
+
+// verifyLoop verifies every message and returns the index of the first
+// one not accepted, or -1.
+//
+//go:noinline
+func verifyLoop(v *Verifier, msgs [][]byte, at time.Time) int {
+	for i, m := range msgs {
+		if !v.Verify(m, at).Accepted() {
+			return i
+		}
+	}
+	return -1
+}
+
+func BenchmarkECDSALoop(b *testing.B) {
+	pub, h, sig := ecdsaFixture(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	if !ecdsaLoop(pub, h, sig, b.N) {
+		b.Fatal("verify failed")
+	}
+}
+
+// ecdsaLoop runs n raw P-256 verifications.
+//
+//go:noinline
+func ecdsaLoop(pub *ecdsa.PublicKey, h, sig []byte, n int) bool {
+	ok := true
+	for range n {
+		ok = ecdsa.VerifyASN1(pub, h, sig) && ok
+	}
+	return ok
+}
+
 // BenchmarkVerifyServiceRequestParallel runs full checks from GOMAXPROCS
 // goroutines, each request distinct, to show the locks do not serialise
 // the crypto.

@@ -100,6 +100,13 @@ func TestAttacks(t *testing.T) {
 		{"foreign element in SignedInfo", rep("</ds:Reference>", "</ds:Reference><ds:Reference URI=\"\"/>"), ErrSignature, true},
 		{"ds prefix rebound", rep(`<ds:Signature xmlns:ds="`+NamespaceDS+`"`, `<ds:Signature xmlns:ds="urn:fake"`), ErrSignature, true},
 		{"Id attribute", rep("<ds:Signature ", `<ds:Signature Id="x" `), ErrSignature, true},
+		// Inside the signature each element's namespace is checked (by its
+		// interned index, scanner.isDS), not its prefix.
+		{"SignedInfo in another namespace", rep("<ds:SignedInfo>", `<ds:SignedInfo xmlns:ds="urn:fake">`), ErrSignature, true},
+		{"X509Data in another namespace", rep("<ds:X509Data>", `<ds:X509Data xmlns:ds="urn:fake">`), ErrSignature, true},
+		{"X509IssuerSerial in another namespace", rep("<ds:X509IssuerSerial>", `<ds:X509IssuerSerial xmlns:ds="urn:fake">`), ErrSignature, true},
+		// Parsed as ds (namespace, not prefix), then fails on the signature.
+		{"ds by the default namespace", rep(`<ds:SignatureMethod Algorithm="`+AlgECDSA256+`"/>`, `<SignatureMethod xmlns="`+NamespaceDS+`" Algorithm="`+AlgECDSA256+`"/>`), ErrSignature, false},
 		{"no signature", func(string) string { return noSig }, ErrSignature, true},
 		// Comments, PIs, text splitting.
 		{"comment injection", rep(">1.6</sr:ServiceReferenceVariant>", ">1.<!-- -->6</sr:ServiceReferenceVariant>"), ErrMalformed, true},

@@ -352,17 +352,21 @@ func (c *canon) startTag(t *token) {
 	c.marks = append(c.marks, mark)
 	c.nsBuf = ns
 
-	if t.attrHi > t.attrLo {
-		as := append(c.atBuf[:0], c.attrs[t.attrLo:t.attrHi]...)
-		sortAttrs(as)
-		for _, a := range as {
-			c.out = append(c.out, ' ')
-			c.out = appendQName(c.out, a.prefix, a.local)
-			c.out = append(c.out, `="`...)
-			c.out = appendValue(c.out, a.value, a.esc)
-			c.out = append(c.out, '"')
+	if as := c.attrs[t.attrLo:t.attrHi]; len(as) > 0 {
+		if len(as) > 1 { // one attribute is in order already
+			as = append(c.atBuf[:0], as...)
+			sortAttrs(as)
+			c.atBuf = as
 		}
-		c.atBuf = as
+		out := c.out // one store of the slice header, not one per append
+		for _, a := range as {
+			out = append(out, ' ')
+			out = appendQName(out, a.prefix, a.local)
+			out = append(out, `="`...)
+			out = appendValue(out, a.value, a.esc)
+			out = append(out, '"')
+		}
+		c.out = out
 	}
 	c.out = append(c.out, '>')
 }

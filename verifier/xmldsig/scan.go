@@ -1,7 +1,6 @@
 package xmldsig
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -81,6 +80,14 @@ func (sc *scanner) isElem(i int32, space, local string) bool {
 	return t.kind == tStart && sc.uris[t.ref] == space && sc.localOf(t) == local
 }
 
+// isDS reports whether token i starts the element ds:local (in the XML
+// Signature namespace, by whatever prefix): isElem with NamespaceDS, the
+// namespace compared once per document (intern), not once per element.
+func (sc *scanner) isDS(i int32, local string) bool {
+	t := &sc.toks[i]
+	return t.kind == tStart && t.ref == sc.dsRef && sc.dsRef > 0 && sc.localOf(t) == local
+}
+
 // esc (in attr, nsDecl and rawAttr) is false only when the value holds no
 // byte that c14n escapes in an attribute value (& < " TAB LF CR), so the
 // writers copy it as it is; it is set from what the scan saw (startTag).
@@ -108,6 +115,7 @@ type scanner struct {
 	attrs []attr
 	decls []nsDecl
 	uris  []string // interned namespace URIs; 0 is "", 1 is the xml namespace
+	dsRef int32    // index of NamespaceDS in uris, 0 while not declared
 	texts []string // decoded character data of tText tokens
 
 	scope  []nsDecl // in-scope declarations, innermost last
@@ -182,10 +190,6 @@ func scanInto(dst *scanner, bufs *scanBufs, toks []token, out []byte, data []byt
 	if err := checkChars(data); err != nil {
 		return err
 	}
-	// Every token starts at or just before a '<' (a start tag may add its
-	// end token, character data precedes a tag): 3 per '<' is the worst
-	// case, 2 the usual one; growth past it is a cheap pointer-free copy.
-	lt := bytes.Count(data, []byte{'<'})
 	// The scan runs on a stack-allocated scanner: its slice headers are
 	// rewritten at every token, and on the stack those stores need no GC
 	// write barriers (on the heap they cost a fifth of the scan while a
@@ -206,7 +210,12 @@ func scanInto(dst *scanner, bufs *scanBufs, toks []token, out []byte, data []byt
 		st.out = make([]byte, 0, len(data))
 	}
 	st.sigCut = -1
-	if n := 2*lt + 8; cap(toks) >= n {
+	// Every token starts at or just before a '<' (a start tag may add its
+	// end token, character data precedes a tag). A DUIS document has about
+	// one token per 14 bytes; the pooled list of an earlier one usually
+	// fits, and growth past it is a cheap pointer-free copy (counting the
+	// '<' to size it exactly would be one more pass over the input).
+	if n := len(data)/16 + 32; cap(toks) >= n {
 		st.toks = toks[:0]
 	} else {
 		st.toks = make([]token, 0, n)
@@ -242,34 +251,38 @@ var charClass = func() (t [256]uint8) {
 }()
 
 // checkChars enforces the XML Char production and UTF-8 on the whole input
-// up front, so later stages can treat bytes as trusted. Eight bytes at a
-// time: a word with no byte below 0x20 and none at or above 0x80 (the usual
-// case) needs no closer look.
+// up front, so later stages can treat bytes as trusted. Sixteen bytes at a
+// time: two words with no byte below 0x20 and none at or above 0x80 (the
+// usual case) need no closer look, and the others get one without a byte
+// loop (ctlBytes).
 func checkChars(data []byte) error {
-	var f uint8
-	i := 0
-	for ; i+8 <= len(data); i += 8 {
-		w := binary.LittleEndian.Uint64(data[i:])
-		const ones, highs = 0x0101010101010101, 0x8080808080808080
-		// hasless(w, 0x20) | high bits: exact for "some byte < 0x20 or >= 0x80".
-		if ((w-ones*0x20)|w)&highs == 0 {
+	const k = lsb * 0x20
+	var bad, high uint64
+	d := data
+	for len(d) >= 16 {
+		b := (*[16]byte)(d) // one bounds check for both words
+		d = d[16:]
+		w0 := binary.LittleEndian.Uint64(b[:8])
+		w1 := binary.LittleEndian.Uint64(b[8:])
+		// ((w-k)|w)&msb is zero exactly when every byte is in [0x20, 0x80).
+		if ((w0-k)|w0|(w1-k)|w1)&msb == 0 {
 			continue
 		}
-		for _, c := range data[i : i+8] {
-			f |= charClass[c]
-		}
+		bad |= ctlBytes(w0) | ctlBytes(w1)
+		high |= (w0 | w1) & msb
 	}
-	for _, c := range data[i:] {
+	var f uint8
+	for _, c := range d {
 		f |= charClass[c]
 	}
-	if f&1 != 0 {
+	if bad != 0 || f&1 != 0 {
 		for i, c := range data {
 			if charClass[c] == 1 {
 				return malformed("control character 0x%02x at offset %d", c, i)
 			}
 		}
 	}
-	if f&2 != 0 {
+	if high != 0 || f&2 != 0 {
 		if !utf8.Valid(data) {
 			return malformed("invalid UTF-8")
 		}
@@ -280,6 +293,17 @@ func checkChars(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// ctlBytes returns, in the high bit of each byte, whether that byte of w is
+// a C0 control other than TAB, LF and CR (charClass 1), exactly per byte:
+// with the high bits masked off, adding 0x60 (or 0x7f) carries into no
+// neighbour, so bit 7 of a byte says whether its low seven bits reach 0x20
+// (or are non-zero). TestCtlBytes checks it against charClass.
+func ctlBytes(w uint64) uint64 {
+	lt := ^(((w &^ msb) + lsb*0x60) | w) & msb // byte < 0x20
+	zero := func(x uint64) uint64 { return ^(((x &^ msb) + lsb*0x7f) | x) & msb }
+	return lt &^ (zero(w^lsb*'\t') | zero(w^lsb*'\n') | zero(w^lsb*'\r'))
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -780,7 +804,7 @@ func (sc *scanner) startTag() error {
 	if n := len(sc.open); n > 0 {
 		sc.toks[sc.open[n-1]].nChild++
 	}
-	if local == "Signature" && sc.uris[ui] == NamespaceDS {
+	if local == "Signature" && ui == sc.dsRef && ui > 0 {
 		sc.nSig++
 		if len(sc.open) == 1 && sc.sigCut < 0 {
 			sc.sigCut, sc.cutAt, sc.cutting = idx, len(sc.out), true
@@ -885,7 +909,11 @@ func (sc *scanner) intern(uri string) int32 {
 		}
 	}
 	sc.uris = append(sc.uris, uri)
-	return int32(len(sc.uris) - 1)
+	i := int32(len(sc.uris) - 1)
+	if uri == NamespaceDS {
+		sc.dsRef = i
+	}
+	return i
 }
 
 // emitStart writes the inclusive-c14n start tag of the element being

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // The only algorithms the DUIS profile allows.
@@ -274,7 +275,7 @@ func (v *validator) childList(i int32) ([]int32, error) {
 }
 
 func (v *validator) is(i int32, local string) error {
-	if !v.sc.isElem(i, NamespaceDS, local) {
+	if !v.sc.isDS(i, local) {
 		return sigErr("unexpected element %s (want ds:%s)", v.name(i), local)
 	}
 	return nil
@@ -358,14 +359,26 @@ var strictB64 = base64.StdEncoding.Strict()
 // decodeBase64 decodes base64 with XML whitespace (including CR, which DCC
 // writes as &#13;) allowed anywhere, and strict padding.
 func decodeBase64(s string, dst []byte) ([]byte, error) {
-	var cbuf [160]byte
-	clean := cbuf[:0]
-	if len(s) > len(cbuf) {
-		clean = make([]byte, 0, len(s))
+	// Usually there is no whitespace to drop: decode s in place (read
+	// only). cleanWords with lt 0x21 skips words without a byte <= ' ';
+	// the input holds no other control characters (checkChars).
+	i := cleanWords(s, 0x21, ' ', ' ', ' ', ' ')
+	for i < len(s) && !isSpace(s[i]) {
+		i++
 	}
-	for i := 0; i < len(s); i++ {
-		if !isSpace(s[i]) {
-			clean = append(clean, s[i])
+	var clean []byte
+	if i == len(s) {
+		clean = unsafe.Slice(unsafe.StringData(s), len(s))
+	} else {
+		var cbuf [160]byte
+		clean = cbuf[:0]
+		if len(s) > len(cbuf) {
+			clean = make([]byte, 0, len(s))
+		}
+		for i := 0; i < len(s); i++ {
+			if !isSpace(s[i]) {
+				clean = append(clean, s[i])
+			}
 		}
 	}
 	out := dst
@@ -471,7 +484,7 @@ func (v *validator) keyInfo(d *Document, ki int32) error {
 			return err
 		}
 		t := &v.sc.toks[it]
-		if v.sc.spaceOf(t) != NamespaceDS {
+		if t.ref != v.sc.dsRef || v.sc.dsRef == 0 {
 			return sigErr("unexpected element %s in X509Data", v.name(it))
 		}
 		switch v.sc.localOf(t) {

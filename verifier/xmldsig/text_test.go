@@ -138,3 +138,47 @@ func TestEscFlags(t *testing.T) {
 		t.Fatalf("scan c14n\n%s\nwant\n%s", got, want)
 	}
 }
+
+// ctlBytes flags exactly the bytes charClass marks as forbidden controls,
+// in every position of a word and next to every other byte value.
+func TestCtlBytes(t *testing.T) {
+	for c := range 256 {
+		for _, fill := range []byte{0, 0x09, 0x1f, 0x20, 0x7f, 0x80, 0xff, 'a'} {
+			for pos := range 8 {
+				var w uint64
+				for k := range 8 {
+					b := uint64(fill)
+					if k == pos {
+						b = uint64(c)
+					}
+					w |= b << (8 * k)
+				}
+				for k := range 8 {
+					b := byte(w >> (8 * k))
+					if got, want := ctlBytes(w)>>(8*k+7)&1 == 1, charClass[b] == 1; got != want {
+						t.Fatalf("ctlBytes(%#016x) byte %d (%#02x) = %v, want %v", w, k, b, got, want)
+					}
+				}
+			}
+		}
+	}
+	// checkChars rejects a forbidden control anywhere, in the word loop and
+	// in the tail.
+	for n := 1; n <= 40; n++ {
+		for pos := range n {
+			b := []byte(strings.Repeat("a\tb\nc\r", 8)[:n])
+			b[pos] = 0x01
+			if err := checkChars(b); err == nil {
+				t.Fatalf("checkChars accepts 0x01 at %d of %d", pos, n)
+			}
+			b[pos] = 0xC3 // a lone lead byte: invalid UTF-8
+			if err := checkChars(b); err == nil {
+				t.Fatalf("checkChars accepts invalid UTF-8 at %d of %d", pos, n)
+			}
+		}
+		if err := checkChars([]byte(strings.Repeat("a\tb\nc\ré", 8)[:n])); err != nil && n%8 != 7 {
+			// n%8 == 7 cuts é in half
+			t.Fatalf("checkChars rejects clean input of %d bytes: %v", n, err)
+		}
+	}
+}
