@@ -112,7 +112,11 @@ const opRecordIssued = "record issued"
 // their intents completed. The result: each row's findings, whether it
 // went in, and the counter's value before the group (NULL if none went
 // in). $12 is the counter's value as this transaction left it, if it has
-// advanced it in memory (NULL: not).
+// advanced it in memory (NULL: not). The intents are completed by a join
+// to c (an index lookup per row): as serial = ANY (ARRAY(...)) the generic
+// plan scanned the whole of intents, a cost growing with the table and
+// under SERIALIZABLE a predicate lock on the whole relation, which every
+// other instance's new intent then conflicted with.
 const recordIssuedSQL = `WITH i AS (
 	SELECT u.*,
 		(SELECT it.state FROM intents it WHERE it.serial = u.serial) AS state,
@@ -131,7 +135,7 @@ c AS (INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role
 		(SELECT base FROM seq) + r FROM ok ORDER BY n
 	ON CONFLICT DO NOTHING RETURNING serial, key_hash, user_id),
 k AS (INSERT INTO key_owners (key_hash, user_id) SELECT DISTINCT key_hash, user_id FROM c WHERE key_hash <> '' ON CONFLICT DO NOTHING),
-d AS (UPDATE intents SET state = 'completed' WHERE serial = ANY (ARRAY(SELECT serial FROM c)))
+d AS (UPDATE intents it SET state = 'completed' FROM c WHERE it.serial = c.serial)
 SELECT n, state, other_user, dup, serial IN (SELECT serial FROM c), (SELECT base FROM seq),
 	pg_current_xact_id_if_assigned()::text FROM i ORDER BY n`
 
