@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
-	"regexp"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -34,12 +34,11 @@ var disabledLints = []string{
 // signs (Issue checks that), without the real key ever signing something
 // that failed.
 type linter struct {
-	key  *ecdsa.PrivateKey
-	rfc  lint.Registry // RFC 5280/5480/3279 lints, minus disabledLints
-	smki lint.Registry // e_smki_* lints
-	// The registries' certificate lints, listed once.
-	rfcLints, smkiLints []*lint.CertificateLint
-	warnings            func(kind, name, details string)
+	key *ecdsa.PrivateKey
+	rfc lint.Registry // RFC 5280/5480/3279 lints, minus disabledLints
+	// rfcLints are rfc's certificate lints, listed and instantiated once.
+	rfcLints []certLint
+	warnings func(kind, name, details string)
 	// placeholderSig is one ecdsa-with-SHA256 signature by key, made
 	// once: the signature value of every end-entity lint certificate
 	// (tbsCertificate). No lint run here reads a certificate's signature
@@ -66,9 +65,9 @@ func newLinter(warn func(kind, name, details string)) (*linter, error) {
 			return nil, fmt.Errorf("%w: zlint registry: %v", ErrLint, err)
 		}
 	}
-	smki, err := lint.GlobalRegistry().Filter(lint.FilterOptions{NameFilter: regexp.MustCompile("^" + smkiLintPrefix)})
+	lints, err := certLints(rfc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: zlint registry: %v", ErrLint, err)
+		return nil, err
 	}
 	if warn == nil {
 		warn = func(string, string, string) {}
@@ -78,8 +77,7 @@ func newLinter(warn func(kind, name, details string)) (*linter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: lint key: %v", ErrSigning, err)
 	}
-	return &linter{key: key, rfc: rfc, smki: smki, warnings: warn, placeholderSig: sig,
-		rfcLints: rfc.CertificateLints().Lints(), smkiLints: smki.CertificateLints().Lints()}, nil
+	return &linter{key: key, rfc: rfc, rfcLints: lints, warnings: warn, placeholderSig: sig}, nil
 }
 
 // standIn is the lint issuer: the real issuer's name and key identifier
@@ -167,41 +165,102 @@ func (l *linter) lintDER(der []byte, smki bool) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: crypto/x509 cannot parse the certificate: %v", ErrLint, err)
 	}
-	sets := []*zlint.ResultSet{runLints(zc, l.rfcLints, l.rfc)}
+	rs := &zlint.ResultSet{}
+	runLints(rs, zc, l.rfcLints, l.rfc.GetConfiguration())
 	if smki {
-		// The SMKI lints read crypto/x509's view of the certificate:
-		// parsed once here for all of them (see zlintAdapter.Execute).
-		parsedForLint.Store(zc, c)
-		defer parsedForLint.Delete(zc)
-		sets = append(sets, runLints(zc, l.smkiLints, l.smki))
+		// The SMKI lints read crypto/x509's view of the certificate, the
+		// parse just made: they run here on it, not through zlint's
+		// registry (where they are registered too, for zlint's own
+		// runs), which would hand them zcrypto's parse to parse again.
+		runSMKILints(rs, c)
 	}
-	if err := l.verdict("certificate", sets...); err != nil {
+	if err := l.verdict("certificate", rs); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// runLints is zlint.LintCertificateEx with the registry's lints listed
-// once (by newLinter), not sorted again for every certificate, keeping
-// only the results verdict reads (error, fatal, warning, notice): the
-// passes and not-applicables of every certificate are not put in a map.
-func runLints(zc *zx509.Certificate, lints []*lint.CertificateLint, reg lint.Registry) *zlint.ResultSet {
-	rs := &zlint.ResultSet{}
-	cfg := reg.GetConfiguration()
+// certLint is one zlint certificate lint as the linter runs it.
+type certLint struct {
+	*lint.CertificateLint
+	// shared is the lint's one instance when its type holds no state
+	// (every RFC 5280/5480/3279 lint is an empty struct) and needs no
+	// configuration: it is made once and shared by every certificate
+	// and goroutine. nil: each run makes its own, as zlint does.
+	shared lint.CertificateLintInterface
+}
+
+// certLints lists reg's certificate lints once, with the instance each
+// may share.
+func certLints(reg lint.Registry) ([]certLint, error) {
+	var out []certLint
+	for _, lt := range reg.CertificateLints().Lints() {
+		cl := certLint{CertificateLint: lt}
+		impl := lt.Lint()
+		_, configurable := impl.(lint.Configurable)
+		if t := reflect.TypeOf(impl); !configurable && t.Kind() == reflect.Pointer && t.Elem().Size() == 0 {
+			cl.shared = impl
+		}
+		out = append(out, cl)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: zlint registry has no certificate lints", ErrLint)
+	}
+	return out, nil
+}
+
+// run is zlint's CertificateLint.Execute for zc (a panic is a Fatal
+// result; CheckApplies, then CheckEffective, then Execute), returning
+// nil for not applicable (NA) and not effective (NE): the result zlint
+// would allocate for them is never read. A lint zlint filters by
+// source before it runs (the CA/B Forum ones, none of which the linter
+// runs) or without a shared instance runs through zlint itself.
+func (cl certLint) run(zc *zx509.Certificate, cfg lint.Configuration) (res *lint.LintResult) {
+	if cl.shared == nil || !cl.OverrideFrameworkFilter && frameworkFiltered[cl.Source] {
+		return cl.Execute(zc, cfg)
+	}
+	defer func() {
+		if err := recover(); err != nil {
+			res = &lint.LintResult{Status: lint.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", cl.Name, err)}
+		}
+	}()
+	if !cl.shared.CheckApplies(zc) || !cl.CheckEffective(zc) {
+		return nil
+	}
+	return cl.shared.Execute(zc)
+}
+
+// frameworkFiltered are the sources whose lints zlint's Execute skips for
+// certificates outside their scope (server, S/MIME, code signing).
+var frameworkFiltered = map[lint.LintSource]bool{
+	lint.CABFBaselineRequirements: true, lint.CABFSMIMEBaselineRequirements: true, lint.CABFCSBaselineRequirements: true,
+}
+
+// runLints runs lints on zc into rs, keeping only the results verdict
+// reads (error, fatal, warning, notice): the passes and not-applicables
+// of every certificate are not put in a map.
+func runLints(rs *zlint.ResultSet, zc *zx509.Certificate, lints []certLint, cfg lint.Configuration) {
 	for _, lt := range lints {
-		res := lt.Execute(zc, cfg)
+		res := lt.run(zc, cfg)
+		if res == nil {
+			continue
+		}
 		switch res.Status {
 		case lint.Error, lint.Fatal, lint.Warn, lint.Notice:
 		default:
 			continue
 		}
-		if rs.Results == nil {
-			rs.Results = make(map[string]*lint.LintResult)
-		}
 		res.LintMetadata = lt.LintMetadata
-		rs.Results[lt.Name] = res
+		addResult(rs, lt.Name, res)
 	}
-	return rs
+}
+
+// addResult puts res in rs under name, making rs's map on first use.
+func addResult(rs *zlint.ResultSet, name string, res *lint.LintResult) {
+	if rs.Results == nil {
+		rs.Results = make(map[string]*lint.LintResult)
+	}
+	rs.Results[name] = res
 }
 
 // revocationListTBS signs a TBSCertList with the throwaway key and lints

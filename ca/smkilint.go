@@ -8,10 +8,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
-	"sync"
 	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -29,9 +29,6 @@ type smkiCheck struct {
 	caOnly     bool // applies to CA certificates only
 	check      func(c *x509.Certificate) string
 }
-
-// smkiLintPrefix names every SMKI lint in zlint's registry.
-const smkiLintPrefix = "e_smki_"
 
 var (
 	oidExtKeyUsage          = asn1.ObjectIdentifier{2, 5, 29, 15}
@@ -182,38 +179,48 @@ func findExt(c *x509.Certificate, oid asn1.ObjectIdentifier) *pkix.Extension {
 	return nil
 }
 
-// zlintAdapter runs one smkiCheck as a zlint CertificateLint.
-type zlintAdapter struct{ smkiCheck }
-
-func isCA(c *zx509.Certificate) bool { return c.BasicConstraintsValid && c.IsCA }
-
-func (a zlintAdapter) CheckApplies(c *zx509.Certificate) bool {
+// applies reports whether the check applies to a certificate that is a
+// CA (basicConstraints cA) or not, and is self-issued (issuer equals
+// subject) or not.
+func (chk smkiCheck) applies(isCA, selfIssued bool) bool {
 	switch {
-	case a.endEntity:
-		return !isCA(c)
-	case a.caOnly:
-		return isCA(c)
-	case a.name == "e_smki_akid_key_id":
-		return !bytes.Equal(c.RawIssuer, c.RawSubject) // optional on self-signed roots
+	case chk.endEntity:
+		return !isCA
+	case chk.caOnly:
+		return isCA
+	case chk.name == "e_smki_akid_key_id":
+		return !selfIssued // optional on self-signed roots
 	}
 	return true
 }
 
-// parsedForLint holds crypto/x509's parse of the certificates the linter
-// is running the SMKI lints on, keyed by zcrypto's parse, so a dozen lints
-// share one parse. A certificate linted by zlint directly (not through the
-// linter) is parsed by each lint.
-var parsedForLint sync.Map // *zx509.Certificate -> *x509.Certificate
+// runSMKILints runs every SMKI lint that applies to c (crypto/x509's
+// parse of a lint certificate) and puts each failure in rs as an Error
+// result, as zlint would report it.
+func runSMKILints(rs *zlint.ResultSet, c *x509.Certificate) {
+	isCA, selfIssued := c.BasicConstraintsValid && c.IsCA, bytes.Equal(c.RawIssuer, c.RawSubject)
+	for _, chk := range smkiChecks {
+		if !chk.applies(isCA, selfIssued) {
+			continue
+		}
+		if d := chk.check(c); d != "" {
+			addResult(rs, chk.name, &lint.LintResult{Status: lint.Error, Details: d})
+		}
+	}
+}
+
+// zlintAdapter runs one smkiCheck as a zlint CertificateLint, for zlint's
+// own runs over its registry (the CA's linter calls runSMKILints).
+type zlintAdapter struct{ smkiCheck }
+
+func (a zlintAdapter) CheckApplies(c *zx509.Certificate) bool {
+	return a.applies(c.BasicConstraintsValid && c.IsCA, bytes.Equal(c.RawIssuer, c.RawSubject))
+}
 
 func (a zlintAdapter) Execute(zc *zx509.Certificate) *lint.LintResult {
-	var c *x509.Certificate
-	if v, ok := parsedForLint.Load(zc); ok {
-		c = v.(*x509.Certificate)
-	} else {
-		var err error
-		if c, err = dccx509.ParseCertificate(zc.Raw); err != nil {
-			return &lint.LintResult{Status: lint.Fatal, Details: err.Error()}
-		}
+	c, err := dccx509.ParseCertificate(zc.Raw)
+	if err != nil {
+		return &lint.LintResult{Status: lint.Fatal, Details: err.Error()}
 	}
 	if d := a.check(c); d != "" {
 		return &lint.LintResult{Status: lint.Error, Details: d}
@@ -223,7 +230,7 @@ func (a zlintAdapter) Execute(zc *zx509.Certificate) *lint.LintResult {
 
 // init registers the SMKI lints in zlint's registry: that is zlint's only
 // extension point (lints register themselves at init). The names are
-// prefixed e_smki_ so no other lint can clash and ca selects them by name.
+// prefixed e_smki_ so no other lint can clash.
 func init() {
 	for _, chk := range smkiChecks {
 		a := zlintAdapter{chk}
