@@ -113,7 +113,7 @@ func checkCSRKeyAndSignature(csr *x509.CertificateRequest) error {
 	// key, and a requester must not be able to give a key a second
 	// identity by re-encoding it. KeyHash re-encodes too; this refusal
 	// makes the bytes signed over and the key certified the same.
-	canon, err := x509.MarshalPKIXPublicKey(pub)
+	canon, err := marshalSPKI(pub)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrKeyAlgorithm, err)
 	}

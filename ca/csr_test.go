@@ -257,3 +257,35 @@ func TestParsedCSRChangedIsVerifiedAgain(t *testing.T) {
 		t.Errorf("unchanged parsed CSR: %v", err)
 	}
 }
+
+// TestMarshalSPKIEqualsX509: marshalSPKI writes what
+// x509.MarshalPKIXPublicKey writes, for P-256 keys (its own encoding) and
+// others (delegated).
+func TestMarshalSPKIEqualsX509(t *testing.T) {
+	var keys []any
+	for i := 0; i < 50; i++ {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, &k.PublicKey)
+	}
+	k384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys = append(keys, &k384.PublicKey)
+	for i, pub := range keys {
+		got, err := marshalSPKI(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("key %d: %x, want %x", i, got, want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package ca
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha1" //nolint:gosec // RFC 5280 section 4.2.1.2 method 2 is defined on SHA-1
 	"crypto/sha256"
 	"crypto/x509"
@@ -34,7 +36,7 @@ func KeyID(rawSPKI []byte) ([]byte, error) {
 // key, never of bytes a requester sent, so that no re-encoding of a key gives
 // it a second identity.
 func KeyHash(pub any) (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := marshalSPKI(pub)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrKeyAlgorithm, err)
 	}
@@ -44,9 +46,30 @@ func KeyHash(pub any) (string, error) {
 
 // publicKeyID is KeyID of a public key.
 func publicKeyID(pub any) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := marshalSPKI(pub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKeyAlgorithm, err)
 	}
 	return KeyID(der)
+}
+
+// p256SPKIPrefix is the DER of a P-256 SubjectPublicKeyInfo up to the
+// uncompressed point: SEQUENCE { AlgorithmIdentifier { id-ecPublicKey,
+// prime256v1 }, BIT STRING (0 unused bits) header }.
+var p256SPKIPrefix = []byte{0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00}
+
+// marshalSPKI is x509.MarshalPKIXPublicKey: the canonical DER of pub's
+// SubjectPublicKeyInfo. For an ECDSA P-256 key, the only kind issuance
+// certifies, it writes the same bytes without encoding/asn1's reflection
+// (TestMarshalSPKIEqualsX509).
+func marshalSPKI(pub any) ([]byte, error) {
+	if k, ok := pub.(*ecdsa.PublicKey); ok && k.Curve == elliptic.P256() {
+		point, err := k.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		return append(append(make([]byte, 0, len(p256SPKIPrefix)+len(point)), p256SPKIPrefix...), point...), nil
+	}
+	return x509.MarshalPKIXPublicKey(pub)
 }
