@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
@@ -286,6 +287,20 @@ func TestMarshalSPKIEqualsX509(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("key %d: %x, want %x", i, got, want)
+		}
+		// KeyID reads a canonical P-256 SPKI's point without
+		// encoding/asn1; both ways give method 2's identifier.
+		var spki struct {
+			Algorithm asn1.RawValue
+			PublicKey asn1.BitString
+		}
+		if _, err := asn1.Unmarshal(want, &spki); err != nil {
+			t.Fatal(err)
+		}
+		h := sha1.Sum(spki.PublicKey.Bytes) //nolint:gosec // RFC 5280 method 2
+		wantID := append([]byte{0x40 | h[12]&0x0f}, h[13:]...)
+		if id, err := KeyID(want); err != nil || !bytes.Equal(id, wantID) {
+			t.Fatalf("key %d: KeyID %x %v, want %x", i, id, err, wantID)
 		}
 	}
 }

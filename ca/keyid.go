@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha1" //nolint:gosec // RFC 5280 section 4.2.1.2 method 2 is defined on SHA-1
@@ -16,6 +17,11 @@ import (
 // bits of the SHA-1 hash of the subjectPublicKey BIT STRING value. DCC's
 // certificates use it for both SKID and AKID.
 func KeyID(rawSPKI []byte) ([]byte, error) {
+	if len(rawSPKI) == len(p256SPKIPrefix)+65 && bytes.HasPrefix(rawSPKI, p256SPKIPrefix) {
+		// A P-256 SPKI in canonical DER: the rest is the BIT STRING's
+		// value, the uncompressed point, read without reflection.
+		return keyIDOf(rawSPKI[len(p256SPKIPrefix):]), nil
+	}
 	var spki struct {
 		Algorithm asn1.RawValue
 		PublicKey asn1.BitString
@@ -24,10 +30,15 @@ func KeyID(rawSPKI []byte) ([]byte, error) {
 	if err != nil || len(rest) != 0 {
 		return nil, fmt.Errorf("%w: subjectPublicKeyInfo does not parse", ErrBadCSR)
 	}
-	h := sha1.Sum(spki.PublicKey.Bytes) //nolint:gosec // see import
+	return keyIDOf(spki.PublicKey.Bytes), nil
+}
+
+// keyIDOf is the method 2 identifier of a subjectPublicKey BIT STRING value.
+func keyIDOf(subjectPublicKey []byte) []byte {
+	h := sha1.Sum(subjectPublicKey) //nolint:gosec // see import
 	id := h[len(h)-8:]
 	id[0] = 0x40 | id[0]&0x0f
-	return append([]byte(nil), id...), nil
+	return append([]byte(nil), id...)
 }
 
 // KeyHash is the one identity of a public key wherever smki identifies one
