@@ -119,7 +119,7 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 		return handshakeRefusal(err, c.tls)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	data, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}
@@ -142,6 +142,22 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 
 // maxResponse bounds what the client reads of one answer.
 const maxResponse = 16 << 20
+
+// readAnswer reads at most maxResponse+1 bytes of resp's body, into a
+// buffer sized once by its Content-Length when the server gave one (an
+// enrolment's answer is read without io.ReadAll's regrowth from 512
+// bytes; issue 20). A Content-Length is only a hint for the size: the
+// limit holds whatever it says.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= maxResponse {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponse+1)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
 
 // ErrAnswerTooLarge: the server carried the request out (a 2xx answer)
 // but the answer is larger than the client reads.

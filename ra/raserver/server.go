@@ -1,6 +1,7 @@
 package raserver
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/smki/smki/internal/strictjson"
@@ -222,14 +224,35 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// writeJSON answers v as indented JSON with its Content-Length: the body
+// is encoded into a pooled buffer first and written at once, so an
+// answer over net/http's 2 KiB buffer (an enrolment's) is not chunked
+// and the client can size its read (issue 20).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledJSON {
+			buf.Reset()
+			jsonBufs.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	if err == nil {
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	}
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	w.Write(buf.Bytes())
 }
+
+// jsonBufs are writeJSON's buffers; one that grew past maxPooledJSON (a
+// long list) is left to the collector rather than kept.
+var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledJSON = 64 << 10
 
 // writeError writes {"error":{"code","message"}} with the code's status and
 // counts the refusal. 5xx messages are generic: internals stay in the log.
