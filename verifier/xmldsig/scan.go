@@ -404,7 +404,7 @@ func (sc *scanner) xmlDecl() error {
 	sc.i += end + 2
 	fields := 0
 	for decl != "" {
-		decl = strings.TrimLeft(decl, " \t\r\n")
+		decl = trimSpaceLeft(decl)
 		if decl == "" {
 			break
 		}
@@ -412,8 +412,8 @@ func (sc *scanner) xmlDecl() error {
 		if eq < 0 {
 			return malformed("bad XML declaration")
 		}
-		name := strings.TrimRight(decl[:eq], " \t\r\n")
-		decl = strings.TrimLeft(decl[eq+1:], " \t\r\n")
+		name := trimSpaceRight(decl[:eq])
+		decl = trimSpaceLeft(decl[eq+1:])
 		if decl == "" || (decl[0] != '"' && decl[0] != '\'') {
 			return malformed("bad XML declaration")
 		}
@@ -445,6 +445,22 @@ func (sc *scanner) xmlDecl() error {
 		return malformed("XML declaration without version")
 	}
 	return nil
+}
+
+// trimSpaceLeft and trimSpaceRight are strings.TrimLeft and TrimRight with
+// the cutset " \t\r\n" (isSpace), without the set those build per call.
+func trimSpaceLeft(s string) string {
+	for s != "" && isSpace(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
+
+func trimSpaceRight(s string) string {
+	for s != "" && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // content scans from the document element's start tag to its end tag.

@@ -182,3 +182,14 @@ func TestCtlBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestTrimSpace(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " \t\r\na b \r\n\t", "\u00a0x\u00a0", "\v x \f", "  version", "1.0  "} {
+		if got, want := trimSpaceLeft(s), strings.TrimLeft(s, " \t\r\n"); got != want {
+			t.Errorf("trimSpaceLeft(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := trimSpaceRight(s), strings.TrimRight(s, " \t\r\n"); got != want {
+			t.Errorf("trimSpaceRight(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
