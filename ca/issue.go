@@ -444,7 +444,10 @@ var renderedShapes sync.Map
 // shape with v's values and csr's public key. The template runs once per
 // shape; later calls copy its result and set v's fields and the key, the
 // only fields the template takes from v (the template reads no CSR field;
-// x509util takes only the public key from the CSR).
+// x509util takes only the public key from the CSR). The result's slices
+// and maps that v does not set (ExtraExtensions, PolicyIdentifiers,
+// ExtKeyUsage and the like) are the cached render's own: callers read them
+// and never write to them or append to them in place.
 func renderEndEntity(csr *x509.CertificateRequest, shape endEntityShape, v endEntity) (*x509.Certificate, error) {
 	cached, ok := renderedShapes.Load(shape)
 	if !ok {
