@@ -147,9 +147,14 @@ func (p *policyState) supplierOfFailedParty(e *bundle.SoLREvent, supplier eui64.
 }
 
 // revState is the revocation data: the bundle's list, the feed pages and
-// the CRLs, merged.
+// the CRLs, merged. Both maps are read-only once the state is published:
+// revoked holds everything at the last full merge, recent the feed pages
+// applied since (at most revRecentMax entries), so that a feed page costs
+// its own size and not the size of everything revoked before it
+// (withPage). A certificate's revocation time is the earlier of the two.
 type revState struct {
 	revoked    map[certKey]time.Time
+	recent     map[certKey]time.Time
 	seq        uint64
 	freshAt    time.Time // newest of the bundle's and the feed's issue times
 	crlNext    time.Time // earliest CRL nextUpdate; zero without CRLs
@@ -159,8 +164,11 @@ type revState struct {
 
 // state is one generation of everything the request path reads. Verify
 // loads it once, so a request sees one consistent bundle and revocation
-// set; SetBundle and AddRevocations swap in a new generation, with an
-// empty chain cache.
+// set; SetBundle, AddRevocations and AddCRL swap in a new generation. The
+// chain cache belongs to the policy (pol): a new bundle starts an empty
+// one, while new revocation data keeps it, since a chain check does not
+// read revocation data (every request checks revocation on its own,
+// against its generation's rev).
 type state struct {
 	gen   uint64
 	pol   *policyState
@@ -184,26 +192,66 @@ func mergeRevocations(pol *policyState, feed map[certKey]time.Time, feedSeq uint
 	if feedIssued.After(r.freshAt) {
 		r.freshAt = feedIssued
 	}
-	for _, src := range []map[certKey]time.Time{pol.bundleRev, feed, crls.revoked} {
+	mergeEarliest(r.revoked, pol.bundleRev, feed, crls.revoked)
+	return r
+}
+
+// mergeEarliest adds every entry of srcs to into, keeping for each
+// certificate its earliest revocation time.
+func mergeEarliest(into map[certKey]time.Time, srcs ...map[certKey]time.Time) {
+	for _, src := range srcs {
 		for k, t := range src {
-			if old, ok := r.revoked[k]; !ok || t.Before(old) {
-				r.revoked[k] = t
+			if old, ok := into[k]; !ok || t.Before(old) {
+				into[k] = t
 			}
 		}
 	}
-	return r
 }
+
+// revRecentMax bounds revState.recent: a feed page that would take it
+// past this many entries folds everything into a new revoked map instead.
+// Copying recent costs at most this much per page; a full merge costs
+// everything revoked, at most once per revRecentMax entries.
+const revRecentMax = 4096
 
 // revokedAt returns the earliest revocation time along the chain.
 func (r *revState) revokedAt(chain []certKey) (time.Time, bool) {
 	var when time.Time
 	found := false
 	for _, k := range chain {
-		if t, ok := r.revoked[k]; ok && (!found || t.Before(when)) {
-			when, found = t, true
+		for _, m := range [2]map[certKey]time.Time{r.revoked, r.recent} {
+			if t, ok := m[k]; ok && (!found || t.Before(when)) {
+				when, found = t, true
+			}
 		}
 	}
 	return when, found
+}
+
+// withPage returns r with a feed page applied: its entries (page, merged
+// the way mergeRevocations merges, the earliest time wins) and its
+// sequence and issue time. r is not changed; the result shares r's maps
+// where it does not change them.
+func (r *revState) withPage(page map[certKey]time.Time, seq uint64, issued time.Time) *revState {
+	n := *r
+	n.seq = max(r.seq, seq)
+	n.feedSeq, n.feedIssued = seq, issued
+	if issued.After(n.freshAt) {
+		n.freshAt = issued
+	}
+	if len(page) == 0 {
+		return &n
+	}
+	if len(r.recent)+len(page) > revRecentMax {
+		// Fold: one new revoked map with everything, no recent entries.
+		n.revoked = make(map[certKey]time.Time, len(r.revoked)+len(r.recent)+len(page))
+		mergeEarliest(n.revoked, r.revoked, r.recent, page)
+		n.recent = nil
+		return &n
+	}
+	n.recent = make(map[certKey]time.Time, len(r.recent)+len(page))
+	mergeEarliest(n.recent, r.recent, page)
+	return &n
 }
 
 // partyRevokedAt reports whether a party-wide revocation covers the

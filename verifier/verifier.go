@@ -215,17 +215,17 @@ func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
 		return fmt.Errorf("%w: page seq %d issued %s is older than seq %d issued %s", bundle.ErrFeedInvalid,
 			p.Seq, p.IssuedAt.Format(time.RFC3339), v.feedSeq, v.feedIssued.Format(time.RFC3339))
 	}
-	feed := make(map[certKey]time.Time, len(v.feed)+len(p.Revoked))
-	for k, t := range v.feed {
-		feed[k] = t
-	}
-	if err := addRevoked(feed, p.Revoked); err != nil {
+	page := make(map[certKey]time.Time, len(p.Revoked))
+	if err := addRevoked(page, p.Revoked); err != nil {
 		return fmt.Errorf("%w: %v", bundle.ErrFeedInvalid, err)
 	}
+	cur := v.cur.Load()
 	// A page signed by a revoked signer is refused, including one whose
 	// own entries revoke its signer (the RA signs that page with the new
-	// signer; see "Signer rotation" in docs/bundle.md).
-	if err := v.signerNotRevokedLocked(p.Signer, v.cur.Load().pol, feed, "feed page"); err != nil {
+	// signer; see "Signer rotation" in docs/bundle.md). cur.rev is the
+	// bundle, the feed so far and the CRLs merged; rev adds the page.
+	rev := cur.rev.withPage(page, p.Seq, p.IssuedAt)
+	if err := v.refuseRevokedSigner(p.Signer, "feed page", rev); err != nil {
 		return err
 	}
 	if p.PartySeq > 0 && p.PartySeq < v.feedPartySeq {
@@ -237,8 +237,12 @@ func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
 	if len(p.RevokedParties) > 0 {
 		v.feedPartyRev = bundle.MergePartyRevocations(maps.Clone(v.feedPartyRev), p.RevokedParties)
 	}
-	v.feed, v.feedSeq, v.feedIssued = feed, p.Seq, p.IssuedAt
-	v.publishLocked(v.cur.Load().pol)
+	// v.feed is this Verifier's own (no published state reads it): the
+	// page is added in place, and the new generation's revocation data is
+	// the current one with the page (withPage), not a merge of everything.
+	mergeEarliest(v.feed, page)
+	v.feedSeq, v.feedIssued = p.Seq, p.IssuedAt
+	v.publishRevLocked(cur.pol, rev)
 	return nil
 }
 
@@ -251,7 +255,15 @@ func (v *Verifier) signerNotRevokedLocked(signer *x509.Certificate, pol *policyS
 	if signer == nil {
 		return nil
 	}
-	rev := mergeRevocations(pol, feed, 0, time.Time{}, v.crls)
+	return v.refuseRevokedSigner(signer, what, mergeRevocations(pol, feed, 0, time.Time{}, v.crls))
+}
+
+// refuseRevokedSigner refuses an envelope signer (nil: none) that rev
+// revokes at or before now.
+func (v *Verifier) refuseRevokedSigner(signer *x509.Certificate, what string, rev *revState) error {
+	if signer == nil {
+		return nil
+	}
 	if when, revoked := rev.revokedAt([]certKey{keyOf(signer)}); revoked && !v.clock().Before(when) {
 		return fmt.Errorf("%w: the %s's signer (serial %x) was revoked at %s; the RA must sign with a new system signer",
 			bundle.ErrSignerRevoked, what, signer.SerialNumber, when.UTC().Format(time.RFC3339))
@@ -274,8 +286,20 @@ func (v *Verifier) AddCRL(der []byte) error {
 	return nil
 }
 
-// publishLocked swaps in a new generation. v.mu must be held.
+// publishLocked swaps in a new generation with pol and the revocation
+// data merged anew. v.mu must be held.
 func (v *Verifier) publishLocked(pol *policyState) {
+	v.publishRevLocked(pol, mergeRevocations(pol, v.feed, v.feedSeq, v.feedIssued, v.crls))
+}
+
+// publishRevLocked swaps in a new generation with pol and rev (which must
+// be pol, v.feed and v.crls merged). The chain cache is kept when pol is
+// the one in force (see state). v.mu must be held.
+func (v *Verifier) publishRevLocked(pol *policyState, rev *revState) {
+	cache := &sync.Map{}
+	if cur := v.cur.Load(); cur != nil && cur.pol == pol {
+		cache = cur.cache
+	}
 	v.gen++
 	party := pol.inactive
 	if v.feedPartySeq > pol.bundle.PartySeq {
@@ -288,10 +312,10 @@ func (v *Verifier) publishLocked(pol *policyState) {
 	v.cur.Store(&state{
 		gen:      v.gen,
 		pol:      pol,
-		rev:      mergeRevocations(pol, v.feed, v.feedSeq, v.feedIssued, v.crls),
+		rev:      rev,
 		party:    party,
 		partyRev: partyRev,
-		cache:    &sync.Map{},
+		cache:    cache,
 	})
 }
 
@@ -303,8 +327,9 @@ func (v *Verifier) PartySeq() uint64 {
 	return max(v.feedPartySeq, v.cur.Load().pol.bundle.PartySeq)
 }
 
-// Generation counts bundle and revocation updates; each one empties the
-// chain cache.
+// Generation counts bundle and revocation updates. A new bundle empties
+// the chain cache; new revocation data does not (a chain check reads no
+// revocation data; every request checks revocation itself).
 func (v *Verifier) Generation() uint64 { return v.cur.Load().gen }
 
 // RevocationSeq is the highest revocation sequence number known (bundle
