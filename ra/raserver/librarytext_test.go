@@ -33,8 +33,10 @@ func checkNoLibraryText(t testing.TB, next http.Handler) http.Handler {
 	})
 }
 
-// bodyTee keeps a copy of what a handler wrote (error bodies are small;
-// the copy stops at 64 KiB so a store backup is not held).
+// bodyTee keeps a copy of what a handler wrote in an error answer (status
+// 400 or more: only those are checked, so a success, an enrolment in a
+// benchmark, is not copied; error bodies are small, the copy stops at 64
+// KiB).
 type bodyTee struct {
 	http.ResponseWriter
 	status int
@@ -52,7 +54,7 @@ func (b *bodyTee) Write(p []byte) (int, error) {
 	if b.status == 0 {
 		b.status = http.StatusOK
 	}
-	if b.buf.Len() < 64<<10 {
+	if b.status >= 400 && b.buf.Len() < 64<<10 {
 		b.buf.Write(p)
 	}
 	return b.ResponseWriter.Write(p)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -200,6 +199,23 @@ func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, r
 	})
 }
 
+// readBody reads r's (size-limited) body into a buffer sized once by its
+// Content-Length, up to maxBodyHint, rather than io.ReadAll's regrowth
+// from 512 bytes (an enrolment's body is about 1 KiB). The length is only
+// a hint: the body's limit holds whatever it says.
+func readBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 {
+		buf.Grow(int(min(n, maxBodyHint)) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(r.Body)
+	return buf.Bytes(), err
+}
+
+// maxBodyHint bounds what a request's Content-Length makes readBody
+// allocate before any byte has arrived.
+const maxBodyHint = 64 << 10
+
 // decode reads the (size-limited) body and decodes it with the one strict
 // JSON reader (internal/strictjson: one value, no unknown, duplicate or
 // case-variant members).
@@ -207,7 +223,7 @@ func decode(r *http.Request, v any) error {
 	if r.Body == nil {
 		return fmt.Errorf("%w: no body", ra.ErrBadRequest)
 	}
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -227,30 +243,43 @@ func decode(r *http.Request, v any) error {
 // writeJSON answers v as indented JSON with its Content-Length: the body
 // is encoded into a pooled buffer first and written at once, so an
 // answer over net/http's 2 KiB buffer (an enrolment's) is not chunked
-// and the client can size its read (issue 20).
+// and the client can size its read (issue 20). The buffer's encoder is
+// pooled with it: encoding/json indents through a buffer of its own per
+// Encoder, which a fresh Encoder allocated again for every answer.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	buf := jsonBufs.Get().(*bytes.Buffer)
+	je := jsonEncoders.Get().(*jsonEncoder)
 	defer func() {
-		if buf.Cap() <= maxPooledJSON {
-			buf.Reset()
-			jsonBufs.Put(buf)
+		if je.buf.Cap() <= maxPooledJSON {
+			je.buf.Reset()
+			jsonEncoders.Put(je)
 		}
 	}()
-	enc := json.NewEncoder(buf)
-	enc.SetIndent("", "  ")
-	err := enc.Encode(v)
+	err := je.enc.Encode(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if err == nil {
-		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+		w.Header().Set("Content-Length", strconv.Itoa(je.buf.Len()))
 	}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(je.buf.Bytes())
 }
 
-// jsonBufs are writeJSON's buffers; one that grew past maxPooledJSON (a
-// long list) is left to the collector rather than kept.
-var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// jsonEncoder is an indenting Encoder writing into buf. Its own indent
+// buffer grows to the size of the answers it encodes, as buf does, so
+// buf's capacity bounds both.
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// jsonEncoders are writeJSON's encoders; one whose buffer grew past
+// maxPooledJSON (a long list) is left to the collector rather than kept.
+var jsonEncoders = sync.Pool{New: func() any {
+	je := new(jsonEncoder)
+	je.enc = json.NewEncoder(&je.buf)
+	je.enc.SetIndent("", "  ")
+	return je
+}}
 
 const maxPooledJSON = 64 << 10
 

@@ -1,7 +1,7 @@
 package records
 
 import (
-	"encoding/pem"
+	"encoding/base64"
 	"time"
 
 	"github.com/smki/smki/store"
@@ -36,7 +36,22 @@ func CertFrom(c store.Certificate, withPEM bool) CertInfo {
 	return ci
 }
 
-// PEMCert is der as a PEM CERTIFICATE block.
+// PEMCert is der as a PEM CERTIFICATE block, the bytes
+// pem.EncodeToMemory writes (64 base64 characters a line), built in one
+// buffer of its final size (issue 20: every enrolment answers one).
 func PEMCert(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	const begin, end = "-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n"
+	n := base64.StdEncoding.EncodedLen(len(der))
+	out := make([]byte, 0, len(begin)+n+(n+pemLine-1)/pemLine+len(end))
+	out = append(out, begin...)
+	for len(der) > 0 {
+		chunk := der[:min(len(der), pemLine/4*3)]
+		der = der[len(chunk):]
+		out = base64.StdEncoding.AppendEncode(out, chunk)
+		out = append(out, '\n')
+	}
+	return append(out, end...)
 }
+
+// pemLine is the length of a PEM body line, as encoding/pem writes it.
+const pemLine = 64
