@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -74,9 +75,10 @@ type StateStats struct {
 // channel, which releases every Wait of the group at once. Every record
 // staged while a sync runs joins the next group, so the more requests wait,
 // the more one sync serves. Accept, and Wait for a staged record, return
-// only after the record's group has been written and synced. With
-// MaxDelay, the first record of a group also waits that long for others
-// (or until MaxBatch are staged). A failed write or fsync is sticky: every
+// only after the record's group has been written and synced. Before
+// taking a group the flusher yields once, so that goroutines ready to run
+// stage into it first (see run). With MaxDelay, the first record of a
+// group also waits that long for others (or until MaxBatch are staged). A failed write or fsync is sticky: every
 // later Wait fails (the file's state is then unknown, and the Verifier
 // fails closed) until the process reopens the file.
 //
@@ -375,8 +377,22 @@ func (s *StateFile) applyQuarantine(k adtKey, until int64) {
 	l.until = max(l.until, until)
 }
 
-// run is the flusher: it waits for a staged record, then for MaxDelay or
-// MaxBatch, then makes the group durable.
+// run is the flusher: it waits for a staged record, yields its P once,
+// waits for MaxDelay or MaxBatch, then makes the group durable.
+//
+// The yield (runtime.Gosched) lets every goroutine that is ready to run
+// run before the group is taken, so that what they stage joins it. Without
+// it the first record's kick makes the flusher run next, it takes a group
+// of that one record and blocks in the write, and the goroutines readied
+// on its P (the waiters of the group just released, the other requests)
+// wait behind the write until the runtime's monitor hands the P to another
+// thread (an OS thread wakeup, and another when the write returns and
+// finds its P gone). With the yield, at low load nothing else is runnable
+// and the group is taken at once; under load the group grows with the
+// work ready to run, which is the CPU-bound case, where one sync then
+// serves more accepts and the CPU per accept falls. The yield puts the
+// flusher on the scheduler's global queue, which every P serves at least
+// every 61 scheduling rounds, and at once when it has nothing else to run.
 func (s *StateFile) run() {
 	defer close(s.done)
 	var timer *time.Timer
@@ -387,6 +403,7 @@ func (s *StateFile) run() {
 			s.flush()
 			return
 		}
+		runtime.Gosched() // let what is ready to run stage first
 		if s.opts.MaxDelay > 0 {
 			if timer == nil {
 				timer = time.NewTimer(s.opts.MaxDelay)

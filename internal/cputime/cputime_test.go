@@ -52,3 +52,18 @@ func TestProcessCountsOtherGoroutinesNotSleep(t *testing.T) {
 		t.Fatalf("process CPU time counted a 50ms sleep as %v", slept)
 	}
 }
+
+func TestSwitchesCountSleeps(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counted on Linux only")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	s0 := Switches()
+	for range 20 {
+		time.Sleep(time.Millisecond)
+	}
+	if n := Switches() - s0; n < 10 {
+		t.Fatalf("20 sleeps counted as %d context switches", n)
+	}
+}
