@@ -1,17 +1,25 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/pgtest"
@@ -37,7 +45,16 @@ var benchEngines = []struct {
 		return st
 	}},
 	{"postgres", func(b *testing.B, _ string) store.Store {
-		st, err := postgres.Open(context.Background(), pgtest.SchemaURL(b))
+		st, err := postgres.Open(context.Background(), pgtest.SchemaURL(b), postgres.WithPoolConfig(func(c *pgxpool.Config) {
+			after := c.AfterConnect
+			c.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+				benchBackends.add(conn.PgConn().PID())
+				if after != nil {
+					return after(ctx, conn)
+				}
+				return nil
+			}
+		}))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,6 +62,62 @@ var benchEngines = []struct {
 		return st
 	}},
 }
+
+// benchBackends are the PostgreSQL backends (server process IDs) the
+// benchmarks' stores connected to, for their CPU time (backendCPU).
+var benchBackends backends
+
+type backends struct {
+	mu   sync.Mutex
+	pids []uint32
+}
+
+// reset forgets the backends of earlier stores (closed by now, their
+// process IDs free for reuse).
+func (bs *backends) reset() {
+	bs.mu.Lock()
+	bs.pids = nil
+	bs.mu.Unlock()
+}
+
+func (bs *backends) add(pid uint32) {
+	bs.mu.Lock()
+	bs.pids = append(bs.pids, pid)
+	bs.mu.Unlock()
+}
+
+// cpu is the CPU time (user and system, ns) the backends have used so far,
+// read from /proc (ok false if the server is not on this machine: no
+// backend's /proc entry is a PostgreSQL process). A backend that has
+// exited since counts nothing: the pool keeps its connections open while
+// the benchmark runs.
+func (bs *backends) cpu() (ns int64, ok bool) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	for _, pid := range bs.pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || !bytes.Contains(stat, []byte("(postgres)")) {
+			continue
+		}
+		// Fields after the command's closing parenthesis: state is
+		// field 3, utime and stime are 14 and 15 (clock ticks).
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, err1 := strconv.ParseInt(f[11], 10, 64)
+		s, err2 := strconv.ParseInt(f[12], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		ns += (u + s) * int64(time.Second) / clockTicks
+		ok = true
+	}
+	return ns, ok
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
+const clockTicks = 100
 
 // signBaseline is one raw ECDSA P-256 signature in ns, the in-run floor.
 func signBaseline(b *testing.B) float64 {
@@ -116,8 +189,10 @@ func (c *countingStore) Update(ctx context.Context, fn func(store.Tx) error) err
 // also reports this process's CPU time per issuance over that of one
 // signature (cpu-x-ecdsa-sign; PostgreSQL's own CPU is not in it), the
 // figure that holds on a shared machine (also as microseconds,
-// cpu-us/issue), and how many of the issuances'
-// writes (two each: intent, record) one committed transaction carried on
+// cpu-us/issue), PostgreSQL's CPU time per issuance when the server runs
+// on this machine (pg-cpu-us/issue: its backends for the benchmark's
+// store, from /proc; not the WAL writer's or checkpointer's), and how many
+// of the issuances' writes (two each: intent, record) one committed transaction carried on
 // average (writes/commit: 1 means no sharing).
 func BenchmarkDurableIssue(b *testing.B) {
 	for _, eng := range benchEngines {
@@ -128,6 +203,7 @@ func BenchmarkDurableIssue(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				dir := b.TempDir()
+				benchBackends.reset()
 				counted := &countingStore{Store: eng.open(b, dir)}
 				e := newEnvOn(b, counted, dir, "")
 				ctx := context.Background()
@@ -141,6 +217,7 @@ func BenchmarkDurableIssue(b *testing.B) {
 				}
 				b.ResetTimer()
 				cpu0, updates0 := processCPU(), counted.updates.Load()
+				pg0, _ := benchBackends.cpu()
 				if par == 0 {
 					for i := 0; i < b.N; i++ {
 						if _, _, err := e.ca.Issue(ctx, reqs[i]); err != nil {
@@ -162,12 +239,16 @@ func BenchmarkDurableIssue(b *testing.B) {
 				b.StopTimer()
 				perIssue := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 				cpuPerIssue := float64(processCPU()-cpu0) / float64(b.N)
+				pg1, pgOK := benchBackends.cpu()
 				commits := counted.updates.Load() - updates0
 				sign2, signCPU2 := signBaselineCPU(b)
 				sign, signCPU = min(sign, sign2), min(signCPU, signCPU2)
 				commit = min(commit, commitBaseline(b, e.st))
 				b.ReportMetric(cpuPerIssue/signCPU, "cpu-x-ecdsa-sign")
 				b.ReportMetric(cpuPerIssue/1e3, "cpu-us/issue")
+				if pgOK && eng.name == "postgres" {
+					b.ReportMetric(float64(pg1-pg0)/1e3/float64(b.N), "pg-cpu-us/issue")
+				}
 				b.ReportMetric(1e9/perIssue, "issues/s")
 				b.ReportMetric(perIssue/sign, "x-ecdsa-sign")
 				b.ReportMetric(perIssue/commit, "x-commit")

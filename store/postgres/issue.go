@@ -272,19 +272,15 @@ func (t *tx) recordRound(certs []store.Certificate, at []int, errs []error) erro
 // generic plan: the batch statements' custom plans (PostgreSQL keeps
 // choosing them, as their estimates for a few array elements look
 // cheaper than the generic plan's) were re-planned at every execution, a
-// third of the database's CPU per issuance. The SET LOCALs before and
-// after go in the same round trip (a pipeline), and the setting is back
-// to its default for the rest of the transaction.
+// third of the database's CPU per issuance. The setting (SET LOCAL) goes
+// in the statement's round trip, and is reset in that of the next
+// statement of another kind (txConn), so the rest of the transaction
+// plans as by default.
 func (t *tx) queryGeneric(op, sql string, args, dest []any, row func() error) error {
 	b := &pgx.Batch{}
-	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
 	b.Queue(sql, args...)
-	b.Queue("SET LOCAL plan_cache_mode TO DEFAULT")
-	br := t.q.SendBatch(t.ctx, b)
+	br := t.q.send(t.ctx, b, true)
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return t.fail(op, err)
-	}
 	rows, err := br.Query()
 	if err != nil {
 		return t.fail(op, err)
@@ -301,9 +297,6 @@ func (t *tx) queryGeneric(op, sql string, args, dest []any, row func() error) er
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return t.fail(op, err)
-	}
-	if _, err := br.Exec(); err != nil {
 		return t.fail(op, err)
 	}
 	if err := br.Close(); err != nil {

@@ -316,23 +316,22 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: transaction not started: %w", err)
 	}
-	ptx, err := s.pool.BeginTx(ctx, opts)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		if ctx.Err() == nil && lostConn(err) {
 			return fmt.Errorf("%w: begin: %w", errLost, err)
 		}
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
+	// BEGIN goes with the first statement (txConn); a queued issuance
+	// takes its place in the queue right after it, before any snapshot.
+	lock := ""
+	if m == modeQueued {
+		lock = "LOCK TABLE issuance_lock IN EXCLUSIVE MODE"
+	}
+	ptx := newTxConn(conn, opts, lock)
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
-	if m == modeQueued {
-		if _, err := ptx.Exec(ctx, "LOCK TABLE issuance_lock IN EXCLUSIVE MODE"); err != nil {
-			if ctx.Err() == nil && lostConn(err) {
-				return fmt.Errorf("%w: %w", errLost, err)
-			}
-			return fmt.Errorf("postgres: issuance queue: %w", err)
-		}
-	}
 	t := &tx{ctx: ctx, q: ptx, writable: m != modeRead, locking: m == modeLocking || m == modeQueued, batch: s.revokeBatch}
 	err = fn(t)
 	t.done = true
@@ -351,6 +350,10 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 	}
 	if err := t.flush(); err != nil {
 		return err
+	}
+	if !ptx.begun() {
+		// fn sent nothing: there is nothing to commit.
+		return ptx.Commit(ctx)
 	}
 	// The transaction's ID, if it wrote anything, so that a COMMIT whose
 	// answer is lost can be settled.

@@ -146,6 +146,9 @@ func (t *tx) revokeBatch(serials []string, reason int, at time.Time) ([]store.Re
 		buf = append(buf, stamp...)
 		buf = append(buf, '\n')
 	}
+	if err := t.q.ensure(t.ctx); err != nil {
+		return nil, t.fail(op, err)
+	}
 	tag, err := t.q.Conn().PgConn().CopyFrom(t.ctx, bytes.NewReader(buf), revokeCopySQL)
 	if err != nil {
 		// The COPY failed part way: the transaction is aborted.

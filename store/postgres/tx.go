@@ -16,7 +16,7 @@ var errTxDone = errors.New("postgres: transaction used after its Update or View 
 
 type tx struct {
 	ctx      context.Context
-	q        pgx.Tx
+	q        *txConn
 	writable bool
 	// locking: an Urgent transaction (READ COMMITTED). Reads of single
 	// rows lock them (FOR UPDATE), and checks that SERIALIZABLE would

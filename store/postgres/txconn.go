@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// txConn is a transaction on a pooled connection that sends what must
+// precede a statement in the statement's own round trip (one pipeline,
+// one Sync), not in round trips of their own:
+//
+//   - BEGIN (and, for a queued issuance, its LOCK TABLE), with the
+//     transaction's first statement (pgx's Batch.BeginTx). An issuance
+//     group's transaction was BEGIN, two batch statements and COMMIT, so
+//     the separate BEGIN was a quarter of its round trips, each a send and
+//     a wakeup on both sides.
+//   - The plan cache setting of the batch statements (generic plans, see
+//     queryGeneric): set before the first of them and reset before the
+//     next statement of any other kind, rather than set and reset around
+//     each (a group's two batch statements run one after the other).
+//
+// If a prefix statement fails, the server skips the rest of the pipeline,
+// so nothing runs outside the transaction or under the wrong setting.
+// Once begun, the transaction is pgx's own (Commit and Rollback are its);
+// either returns the connection to the pool, which destroys one left in
+// a transaction.
+type txConn struct {
+	c       *pgxpool.Conn
+	opts    pgx.TxOptions
+	lock    string // a statement to run right after BEGIN, or ""
+	tx      pgx.Tx // nil until BEGIN is sent
+	err     error  // a prefix's failure, returned by every later use
+	generic bool   // plan_cache_mode is force_generic_plan (SET LOCAL)
+	done    bool   // committed or rolled back: c released
+}
+
+const (
+	setGenericSQL   = "SET LOCAL plan_cache_mode = force_generic_plan"
+	resetGenericSQL = "SET LOCAL plan_cache_mode TO DEFAULT"
+)
+
+func newTxConn(c *pgxpool.Conn, opts pgx.TxOptions, lock string) *txConn {
+	return &txConn{c: c, opts: opts, lock: lock}
+}
+
+// begun reports whether BEGIN has been sent.
+func (q *txConn) begun() bool { return q.tx != nil }
+
+// Conn is the underlying connection (no statement is sent).
+func (q *txConn) Conn() *pgx.Conn { return q.c.Conn() }
+
+// ready reports whether an ordinary statement can go as it is: begun,
+// default plans, no failure.
+func (q *txConn) ready() bool { return q.tx != nil && !q.generic && q.err == nil }
+
+// send sends b behind its prefix: BEGIN (and the lock) if the transaction
+// has not begun, and the plan cache setting if it is not generic's (true:
+// generic plans). The prefix's results are read here, so the caller
+// reads b's alone.
+func (q *txConn) send(ctx context.Context, b *pgx.Batch, generic bool) pgx.BatchResults {
+	if q.err != nil {
+		return errBatch{q.err}
+	}
+	full := &pgx.Batch{}
+	if q.tx == nil {
+		full.BeginTx(q.opts)
+		if q.lock != "" {
+			full.Queue(q.lock)
+		}
+	}
+	if generic != q.generic {
+		if generic {
+			full.Queue(setGenericSQL)
+		} else {
+			full.Queue(resetGenericSQL)
+		}
+		q.generic = generic
+	}
+	prefix := len(full.QueuedQueries)
+	if prefix == 0 {
+		return q.tx.SendBatch(ctx, b)
+	}
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	var br pgx.BatchResults
+	if q.tx == nil {
+		br = q.c.Conn().SendBatch(ctx, full)
+		q.tx = br.Tx()
+	} else {
+		br = q.tx.SendBatch(ctx, full)
+	}
+	for range prefix {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			q.err = err
+			return errBatch{err}
+		}
+	}
+	return br
+}
+
+// ensure sends the prefix of an ordinary statement on its own, for a use
+// that cannot go in a pipeline (Query, COPY).
+func (q *txConn) ensure(ctx context.Context) error {
+	if q.ready() || q.err != nil {
+		return q.err
+	}
+	return q.send(ctx, &pgx.Batch{}, false).Close()
+}
+
+func (q *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if q.ready() {
+		return q.tx.Exec(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := q.send(ctx, b, false)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (q *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := q.ensure(ctx); err != nil {
+		return nil, err
+	}
+	return q.tx.Query(ctx, sql, args...)
+}
+
+func (q *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if q.ready() {
+		return q.tx.QueryRow(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := q.send(ctx, b, false)
+	return &batchRow{br: br, row: br.QueryRow()}
+}
+
+// Commit commits the transaction (nothing to do if it never began) and
+// releases the connection.
+func (q *txConn) Commit(ctx context.Context) error {
+	if q.done {
+		return pgx.ErrTxClosed
+	}
+	q.done = true
+	defer q.c.Release()
+	if q.tx == nil {
+		return q.err
+	}
+	return q.tx.Commit(ctx)
+}
+
+// Rollback rolls back (a no-op after Commit) and releases the
+// connection.
+func (q *txConn) Rollback(ctx context.Context) error {
+	if q.done {
+		return pgx.ErrTxClosed
+	}
+	q.done = true
+	defer q.c.Release()
+	if q.tx == nil {
+		return nil
+	}
+	return q.tx.Rollback(ctx)
+}
+
+// batchRow is a QueryRow answered from a batch: Scan reads the row, then
+// closes the batch (reporting the first error of either).
+type batchRow struct {
+	br  pgx.BatchResults
+	row pgx.Row
+}
+
+func (r *batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil && cerr != nil && !errors.Is(cerr, pgx.ErrNoRows) {
+		err = cerr
+	}
+	return err
+}
+
+// errBatch is a batch whose BEGIN failed: every result is the error.
+type errBatch struct{ err error }
+
+func (e errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, e.err }
+func (e errBatch) Query() (pgx.Rows, error)         { return nil, e.err }
+func (e errBatch) QueryRow() pgx.Row                { return errRow{e.err} }
+func (e errBatch) Close() error                     { return e.err }
+func (e errBatch) Tx() pgx.Tx                       { return nil }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
