@@ -262,7 +262,8 @@ func BenchmarkVerifyServiceRequestParallel(b *testing.B) {
 // about half the clients are in the group being synced while the others
 // verify and stage the next, so the rate is at most about 8 / the sync
 // latency: at a 415 us sync, 19.3k/s, 0.78 of 24.7k/s in memory on the
-// 2-core development VM, whatever the code (docs/verifier.md). At 64 the
+// 2-core development VM, with one group synced at a time (docs/verifier.md
+// has the bound and what would lift it). At 64 the
 // CPU is the bound and the ratio measures durability's CPU per accept;
 // cs/accept (the process's OS context switches per accept) shows most of
 // it on a virtual machine, where each costs 15-20 us.
