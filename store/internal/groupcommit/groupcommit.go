@@ -5,6 +5,7 @@ package groupcommit
 
 import (
 	"context"
+	"runtime"
 	"sync"
 )
 
@@ -39,6 +40,14 @@ func New[T any](write func(context.Context, []T) error) *Batcher[T] {
 // that write's error. If no batch is being written, the caller writes the
 // queue itself, one batch, and hands any items that arrived meanwhile to
 // a goroutine that carries on.
+//
+// Before taking a batch the writer yields its P once (runtime.Gosched),
+// so that goroutines ready to run, about to Add, queue first and join
+// the batch. Without it the first caller takes a batch of one and blocks
+// in the write (an fsync) while the callers readied beside it wait on its
+// P until the runtime hands the P to another thread, and each of them
+// then pays a write of its own. With nothing else runnable the yield
+// returns at once.
 func (b *Batcher[T]) Add(ctx context.Context, item T) error {
 	done := make(chan error, 1)
 	b.mu.Lock()
@@ -60,6 +69,7 @@ func (b *Batcher[T]) Add(ctx context.Context, item T) error {
 // flushOnce writes one batch from the queue and reports whether items are
 // left; if none are, it ends the flushing state.
 func (b *Batcher[T]) flushOnce(ctx context.Context) bool {
+	runtime.Gosched()
 	b.mu.Lock()
 	n := min(len(b.queue), MaxBatch)
 	batch := b.queue[:n:n]

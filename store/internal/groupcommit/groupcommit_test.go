@@ -3,7 +3,9 @@ package groupcommit
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -66,4 +68,37 @@ func TestWriteErrorReachesItsBatch(t *testing.T) {
 	if err := b.Add(context.Background(), "b"); err != nil {
 		t.Fatalf("second Add = %v", err)
 	}
+}
+
+// TestBatchTakesRunnable: callers that are all ready to run at once share
+// one write. On one P the first caller to run leads; without its yield
+// before taking the batch it wrote a batch of one and the rest a second
+// batch, two writes every time.
+func TestBatchTakesRunnable(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var writes atomic.Int64
+	b := New(func(_ context.Context, items []int) error {
+		writes.Add(1)
+		time.Sleep(time.Millisecond) // an fsync
+		return nil
+	})
+	const callers = 8
+	var got []int64
+	for trial := range 5 {
+		before := writes.Load()
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				if err := b.Add(context.Background(), trial*callers+i); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		got = append(got, writes.Load()-before)
+		if got[trial] == 1 {
+			return
+		}
+	}
+	t.Errorf("%d callers all runnable at once took %v writes in five trials, never one", callers, got)
 }
