@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -117,15 +118,25 @@ func TestUpgradeNumbersIssuedCertificates(t *testing.T) {
 	}
 }
 
+// schemaBefore0008 takes a fully migrated, empty schema back to before
+// migration 0008: intents and certificates with foreign keys to serials,
+// and the index on role.
+var schemaBefore0008 = []string{
+	"ALTER TABLE intents ADD CONSTRAINT intents_serial_fkey FOREIGN KEY (serial) REFERENCES serials",
+	"ALTER TABLE certificates ADD CONSTRAINT certificates_serial_fkey FOREIGN KEY (serial) REFERENCES serials",
+	"CREATE INDEX certificates_role ON certificates (role, serial)",
+	"DELETE FROM schema_migrations WHERE version = '0008_issuance_writes'",
+}
+
 // schemaBefore0007 takes a fully migrated, empty schema back to before
 // migration 0007: revocations with their certificate's issuer, user and
 // party, and a foreign key to it.
-var schemaBefore0007 = []string{
+var schemaBefore0007 = append(append([]string(nil), schemaBefore0008...),
 	`ALTER TABLE revocations ADD COLUMN issuer text NOT NULL, ADD COLUMN user_id text NOT NULL,
 		ADD COLUMN party_id text NOT NULL, ADD FOREIGN KEY (serial) REFERENCES certificates`,
 	"ALTER TABLE crls ALTER COLUMN der SET STORAGE EXTENDED",
 	"DELETE FROM schema_migrations WHERE version = '0007_revocation_narrow'",
-}
+)
 
 // schemaBefore0006 takes a fully migrated, empty schema back to before
 // migration 0006: the certificates' own revocation columns and status
@@ -307,6 +318,100 @@ func TestUpgradeNarrowsRevocations(t *testing.T) {
 				if len(revs) != 2 || revs[0] != (store.Revocation{Seq: 1, Serial: "01", Issuer: "issuing-ca", UserID: "U", PartyID: "P", Reason: 5, RevokedAt: want}) ||
 					revs[1].Serial != "02" || revs[1].UserID != "U" {
 					t.Errorf("revocations after the upgrade: %+v", revs)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestUpgradeDropsSerialKeys: an intent and a certificate written under
+// schema 0007 (foreign keys to serials, an index on role) read back after
+// migration 0008 drops the keys and the index; a database holding an
+// intent without its serial is refused, with nothing dropped.
+func TestUpgradeDropsSerialKeys(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		orphan bool // an intent with no row in serials (the keys left off to write it)
+	}{
+		{"consistent", false},
+		{"intent without its serial", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			u := schemaURL(t)
+			_ = openURL(t, u).Close()
+			conn, err := pgx.Connect(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			qs := append([]string(nil), schemaBefore0008...)
+			if tc.orphan {
+				qs = qs[2:] // the index and the version only
+			}
+			qs = append(qs, "INSERT INTO serials (serial) VALUES ('01')",
+				`INSERT INTO intents (serial, issuer, profile, user_id, lint_der, created_at, state)
+					VALUES ('01', 'issuing-ca', 'p', 'U', '\x01', '2026-01-01T00:00:00.000000000Z', 'completed')`,
+				`INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after,
+					issued_at, der, issuance_seq) VALUES ('01', 'issuing-ca', 'U', 'P', 'p', 'SC', '',
+					'2026-01-01T00:00:00.000000000Z', '2027-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00.000000000Z', '\x01', 1)`,
+				"UPDATE counters SET value = 1 WHERE name = 'issuance'")
+			if tc.orphan {
+				qs = append(qs, `INSERT INTO intents (serial, issuer, profile, user_id, lint_der, created_at, state)
+					VALUES ('02', 'issuing-ca', 'p', 'U', '\x01', '2026-01-01T00:00:00.000000000Z', 'open')`)
+			}
+			for _, q := range qs {
+				if _, err := conn.Exec(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			var keys int
+			var roleIndex bool
+			state := func() {
+				t.Helper()
+				if err := conn.QueryRow(ctx, `SELECT
+					(SELECT count(*) FROM pg_constraint WHERE conname IN ('intents_serial_fkey', 'certificates_serial_fkey')
+						AND connamespace = current_schema()::regnamespace),
+					to_regclass('certificates_role') IS NOT NULL`).Scan(&keys, &roleIndex); err != nil {
+					t.Fatal(err)
+				}
+			}
+			up, err := postgres.Open(ctx, u)
+			if tc.orphan {
+				if err == nil {
+					up.Close()
+					t.Fatal("migration 0008 accepted an intent without its serial")
+				}
+				if state(); !roleIndex {
+					t.Fatal("the refused migration dropped the role index")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer up.Close()
+			if state(); keys != 0 || roleIndex {
+				t.Fatalf("after the upgrade: %d foreign keys to serials, role index %v", keys, roleIndex)
+			}
+			err = up.Update(ctx, func(tx store.Tx) error {
+				in, err := tx.GetIntent("01")
+				if err != nil || in.State != store.IntentCompleted {
+					t.Errorf("intent after the upgrade: %+v, %v", in, err)
+				}
+				c, err := tx.GetCertificate("01")
+				if err != nil || c.UserID != "U" || c.IssuanceSeq != 1 {
+					t.Errorf("certificate after the upgrade: %+v, %v", c, err)
+				}
+				// The serial stays claimed.
+				if err := tx.CreateIntent(store.Intent{Serial: "01", Issuer: "issuing-ca", UserID: "V", CreatedAt: time.Now()}); !errors.Is(err, store.ErrDuplicateSerial) {
+					t.Errorf("intent for a used serial after the upgrade: %v", err)
 				}
 				return nil
 			})
