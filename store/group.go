@@ -170,7 +170,8 @@ func (g *Grouper) alone(ctx context.Context, it *grouped) {
 
 // applyBatch writes pending's batch operations in tx: each item's Check
 // first, then every intent in one CreateIntents and every record in one
-// RecordIssued, then the recorded items' audit entries. It sets each
+// RecordIssued (together, WriteIssuance), then the recorded items' audit
+// entries. It sets each
 // batch item's err to its own outcome, and returns an error only if the
 // transaction cannot go on (the attempt fails as a whole). *cur is the
 // index of the item whose Check runs (-1 otherwise).
@@ -201,30 +202,25 @@ func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 			recs, recAt = append(recs, it.record.Cert), append(recAt, i)
 		}
 	}
-	if len(ins) > 0 {
-		errs, err := CreateIntents(tx, ins)
-		if err != nil {
-			return err
-		}
-		for j, e := range errs {
-			pending[insAt[j]].err = e
-		}
+	if len(ins) == 0 && len(recs) == 0 {
+		return nil
 	}
-	if len(recs) > 0 {
-		errs, err := RecordIssued(tx, recs)
-		if err != nil {
-			return err
+	insErrs, recErrs, err := WriteIssuance(tx, ins, recs)
+	if err != nil {
+		return err
+	}
+	for j, e := range insErrs {
+		pending[insAt[j]].err = e
+	}
+	for j, e := range recErrs {
+		it := pending[recAt[j]]
+		it.err = e
+		if e != nil {
+			continue
 		}
-		for j, e := range errs {
-			it := pending[recAt[j]]
-			it.err = e
-			if e != nil {
-				continue
-			}
-			for _, a := range it.record.Audit {
-				if _, err := tx.AppendAudit(a); err != nil {
-					return err
-				}
+		for _, a := range it.record.Audit {
+			if _, err := tx.AppendAudit(a); err != nil {
+				return err
 			}
 		}
 	}

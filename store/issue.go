@@ -66,6 +66,40 @@ type IssueWriter interface {
 	RecordIssued(certs []Certificate) (errs []error, err error)
 }
 
+// IssueBatchWriter is the optional capability of a read-write Tx that
+// writes a group's intents and records together (PostgreSQL: in one
+// round trip); see WriteIssuance.
+type IssueBatchWriter interface {
+	WriteIssuance(ins []NewIntent, certs []Certificate) (insErrs, certErrs []error, err error)
+}
+
+// WriteIssuance is CreateIntents(tx, ins) and then RecordIssued(tx,
+// certs), in tx, with their answers (a nil list for an empty one); an
+// engine may write both at once (IssueBatchWriter). err is as for
+// CreateIntents: then neither list is set.
+func WriteIssuance(tx Tx, ins []NewIntent, certs []Certificate) (insErrs, certErrs []error, err error) {
+	if w, ok := tx.(IssueBatchWriter); ok {
+		return w.WriteIssuance(ins, certs)
+	}
+	return WriteIssuanceEach(tx, ins, certs)
+}
+
+// WriteIssuanceEach is WriteIssuance as its two operations, one after
+// the other (for an IssueBatchWriter that cannot write them at once).
+func WriteIssuanceEach(tx Tx, ins []NewIntent, certs []Certificate) (insErrs, certErrs []error, err error) {
+	if len(ins) > 0 {
+		if insErrs, err = CreateIntents(tx, ins); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(certs) > 0 {
+		if certErrs, err = RecordIssued(tx, certs); err != nil {
+			return nil, nil, err
+		}
+	}
+	return insErrs, certErrs, nil
+}
+
 // CreateIntents creates each item's intent, as CreateIntent does, unless
 // its key is another user's (KeyInUseError) or its serial is held by an
 // intent or certificate, including an earlier item (ErrDuplicateSerial).

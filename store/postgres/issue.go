@@ -42,6 +42,34 @@ func (t *tx) CreateIntents(ins []store.NewIntent) ([]error, error) {
 	if err := t.write("create intents"); err != nil {
 		return nil, err
 	}
+	st, errs := t.intentsStmt(ins)
+	if st == nil {
+		return errs, nil
+	}
+	if err := t.queryGeneric(st); err != nil {
+		return nil, err
+	}
+	if err := st.done(); err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// stmt is a batch statement with what reads its answer: row is called
+// for each result row, scanned into dest; done checks the answer as a
+// whole once every row is read.
+type stmt struct {
+	op, sql string
+	args    []any
+	dest    []any
+	row     func() error
+	done    func() error
+}
+
+// intentsStmt makes createIntentsSQL for ins, with errs holding the
+// refusals found before it runs (and, once it has run, the rest). It is
+// nil if no item is left to write.
+func (t *tx) intentsStmt(ins []store.NewIntent) (*stmt, []error) {
 	errs := make([]error, len(ins))
 	var at []int
 	var serial, issuer, profile, user, created, key []string
@@ -63,15 +91,16 @@ func (t *tx) CreateIntents(ins []store.NewIntent) ([]error, error) {
 		lint, created, key = append(lint, in.LintDER), append(created, ts(in.CreatedAt)), append(key, n.KeyHash)
 	}
 	if len(at) == 0 {
-		return errs, nil
+		return nil, errs
 	}
 	const op = "create intents"
 	got := 0
 	var n int64
 	var otherUser, otherSerial, xid *string
 	var ok bool
-	err := t.queryGeneric(op, createIntentsSQL, []any{serial, issuer, profile, user, lint, created, key},
-		[]any{&n, &otherUser, &otherSerial, &ok, &xid}, func() error {
+	return &stmt{op: op, sql: createIntentsSQL, args: []any{serial, issuer, profile, user, lint, created, key},
+		dest: []any{&n, &otherUser, &otherSerial, &ok, &xid},
+		row: func() error {
 			if n < 1 || int(n) > len(at) {
 				return t.breakTx(fmt.Errorf("postgres: %s: row %d of %d: %w", op, n, len(at), store.ErrCorrupt))
 			}
@@ -88,15 +117,14 @@ func (t *tx) CreateIntents(ins []store.NewIntent) ([]error, error) {
 			}
 			got++
 			return nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	t.noteXID(xid)
-	if got != len(at) {
-		return nil, t.breakTx(fmt.Errorf("postgres: %s: %d rows for %d intents: %w", op, got, len(at), store.ErrCorrupt))
-	}
-	return errs, nil
+		},
+		done: func() error {
+			t.noteXID(xid)
+			if got != len(at) {
+				return t.breakTx(fmt.Errorf("postgres: %s: %d rows for %d intents: %w", op, got, len(at), store.ErrCorrupt))
+			}
+			return nil
+		}}, errs
 }
 
 // opRecordIssued is RecordIssued's operation name; a serialisation
@@ -149,7 +177,57 @@ func (t *tx) RecordIssued(certs []store.Certificate) ([]error, error) {
 		return nil, err
 	}
 	errs := make([]error, len(certs))
-	var round []int
+	if err := t.recordRounds(certs, checkCerts(certs, errs), errs); err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// WriteIssuance writes a group's intents and records (see
+// store.WriteIssuance) with the intents' statement and the records' first
+// in one round trip: the server runs them one after the other, as two
+// calls would. A locking (READ COMMITTED) transaction takes its locks
+// before the records' statement, so it makes the two calls.
+func (t *tx) WriteIssuance(ins []store.NewIntent, certs []store.Certificate) (insErrs, certErrs []error, err error) {
+	if len(ins) == 0 || len(certs) == 0 || t.locking {
+		return store.WriteIssuanceEach(t, ins, certs)
+	}
+	if err := t.write("write issuance"); err != nil {
+		return nil, nil, err
+	}
+	is, insErrs := t.intentsStmt(ins)
+	certErrs = make([]error, len(certs))
+	now, later := splitRound(certs, checkCerts(certs, certErrs))
+	var rs *stmt
+	if len(now) > 0 {
+		rs = t.recordStmt(certs, now, certErrs)
+	}
+	var sts []*stmt
+	for _, st := range []*stmt{is, rs} {
+		if st != nil {
+			sts = append(sts, st)
+		}
+	}
+	if len(sts) > 0 {
+		if err := t.queryGeneric(sts...); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, st := range sts {
+		if err := st.done(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := t.recordRounds(certs, later, certErrs); err != nil {
+		return nil, nil, err
+	}
+	return insErrs, certErrs, nil
+}
+
+// checkCerts checks each certificate (refusals into errs) and returns the
+// indexes of those that pass; certs holds them as checked.
+func checkCerts(certs []store.Certificate, errs []error) []int {
+	var ok []int
 	for i := range certs {
 		c, err := check.Certificate(certs[i])
 		if err != nil {
@@ -157,36 +235,76 @@ func (t *tx) RecordIssued(certs []store.Certificate) ([]error, error) {
 			continue
 		}
 		certs[i] = c
-		round = append(round, i)
+		ok = append(ok, i)
 	}
-	for len(round) > 0 {
-		// This round: the items that conflict with no earlier item of it.
-		var now, later []int
-		serials := make(map[string]bool, len(round))
-		keys := make(map[string]string, len(round))
-		for _, i := range round {
-			c := certs[i]
-			if u, ok := keys[c.KeyHash]; serials[c.Serial] || ok && u != c.UserID {
-				later = append(later, i)
-				continue
-			}
-			serials[c.Serial] = true
-			if c.KeyHash != "" {
-				keys[c.KeyHash] = c.UserID
-			}
-			now = append(now, i)
+	return ok
+}
+
+// splitRound takes from round the items that conflict with no earlier
+// item of it (now) and leaves the rest for a later statement.
+func splitRound(certs []store.Certificate, round []int) (now, later []int) {
+	serials := make(map[string]bool, len(round))
+	keys := make(map[string]string, len(round))
+	for _, i := range round {
+		c := certs[i]
+		if u, ok := keys[c.KeyHash]; serials[c.Serial] || ok && u != c.UserID {
+			later = append(later, i)
+			continue
 		}
+		serials[c.Serial] = true
+		if c.KeyHash != "" {
+			keys[c.KeyHash] = c.UserID
+		}
+		now = append(now, i)
+	}
+	return now, later
+}
+
+// recordRounds records certs[round...] in as many statements as their
+// conflicts need.
+func (t *tx) recordRounds(certs []store.Certificate, round []int, errs []error) error {
+	for len(round) > 0 {
+		now, later := splitRound(certs, round)
 		if err := t.recordRound(certs, now, errs); err != nil {
-			return nil, err
+			return err
 		}
 		round = later
 	}
-	return errs, nil
+	return nil
 }
 
 // recordRound runs recordIssuedSQL for certs[at...], which share no
 // serial and no key between users.
 func (t *tx) recordRound(certs []store.Certificate, at []int, errs []error) error {
+	op := opRecordIssued
+	if t.locking {
+		// READ COMMITTED: lock what the statement checks, as GetIntent
+		// and PutCertificate do (the intents' rows; the keys, in a fixed
+		// order so that two groups cannot deadlock), so that it still
+		// holds when the statement's snapshot is taken.
+		serial, key := make([]string, len(at)), make([]string, len(at))
+		for j, i := range at {
+			serial[j], key[j] = certs[i].Serial, certs[i].KeyHash
+		}
+		if _, err := t.exec(op, "SELECT 1 FROM intents WHERE serial = ANY ($1::text[]) ORDER BY serial FOR UPDATE", serial); err != nil {
+			return err
+		}
+		if _, err := t.exec(op, `SELECT pg_advisory_xact_lock(h) FROM
+			(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k WHERE k <> '') q ORDER BY h`, key); err != nil {
+			return err
+		}
+	}
+	st := t.recordStmt(certs, at, errs)
+	if err := t.queryGeneric(st); err != nil {
+		return err
+	}
+	return st.done()
+}
+
+// recordStmt makes recordIssuedSQL for certs[at...] (no locks taken): its
+// answers go to errs, and done advances the transaction's issuance
+// counter by the certificates recorded.
+func (t *tx) recordStmt(certs []store.Certificate, at []int, errs []error) *stmt {
 	op := opRecordIssued
 	n := len(at)
 	serial, issuer, user, party := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -199,32 +317,21 @@ func (t *tx) recordRound(certs []store.Certificate, at []int, errs []error) erro
 		profile[j], role[j], key[j] = c.Profile, c.Role, c.KeyHash
 		nb[j], na[j], ia[j], der[j] = ts(c.NotBefore), ts(c.NotAfter), ts(c.IssuedAt), c.DER
 	}
-	if t.locking {
-		// READ COMMITTED: lock what the statement checks, as GetIntent
-		// and PutCertificate do (the intents' rows; the keys, in a fixed
-		// order so that two groups cannot deadlock), so that it still
-		// holds when the statement's snapshot is taken.
-		if _, err := t.exec(op, "SELECT 1 FROM intents WHERE serial = ANY ($1::text[]) ORDER BY serial FOR UPDATE", serial); err != nil {
-			return err
-		}
-		if _, err := t.exec(op, `SELECT pg_advisory_xact_lock(h) FROM
-			(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k WHERE k <> '') q ORDER BY h`, key); err != nil {
-			return err
-		}
-	}
 	var cur *int64
 	if t.iss.locked {
 		// The counter's row holds what this transaction last wrote;
 		// later numbers it counted in memory continue from t.iss.value.
-		cur = &t.iss.value
+		v := t.iss.value
+		cur = &v
 	}
 	got, inserted := 0, int64(0)
 	var base *int64
 	var k int64
 	var state, other, xid *string
 	var dup, in bool
-	err := t.queryGeneric(op, recordIssuedSQL, []any{serial, issuer, user, party, profile, role, key, nb, na, ia, der, cur},
-		[]any{&k, &state, &other, &dup, &in, &base, &xid}, func() error {
+	return &stmt{op: op, sql: recordIssuedSQL, args: []any{serial, issuer, user, party, profile, role, key, nb, na, ia, der, cur},
+		dest: []any{&k, &state, &other, &dup, &in, &base, &xid},
+		row: func() error {
 			if k < 1 || int(k) > n {
 				return t.breakTx(fmt.Errorf("postgres: %s: row %d of %d: %w", op, k, n, store.ErrCorrupt))
 			}
@@ -249,58 +356,62 @@ func (t *tx) recordRound(certs []store.Certificate, at []int, errs []error) erro
 			}
 			got++
 			return nil
-		})
-	if err != nil {
-		return err
-	}
-	t.noteXID(xid)
-	if got != n {
-		return t.breakTx(fmt.Errorf("postgres: %s: %d rows for %d certificates: %w", op, got, n, store.ErrCorrupt))
-	}
-	if inserted > 0 {
-		if base == nil {
-			return t.breakTx(fmt.Errorf("postgres: %s: issuance counter not advanced: %w", op, store.ErrCorrupt))
-		}
-		// The row now holds the group's last number.
-		t.iss = counter{locked: true, value: *base + inserted}
-	}
-	return nil
+		},
+		done: func() error {
+			t.noteXID(xid)
+			if got != n {
+				return t.breakTx(fmt.Errorf("postgres: %s: %d rows for %d certificates: %w", op, got, n, store.ErrCorrupt))
+			}
+			if inserted > 0 {
+				if base == nil {
+					return t.breakTx(fmt.Errorf("postgres: %s: issuance counter not advanced: %w", op, store.ErrCorrupt))
+				}
+				// The row now holds the group's last number.
+				t.iss = counter{locked: true, value: *base + inserted}
+			}
+			return nil
+		}}
 }
 
-// queryGeneric runs sql with args and calls row for each result row,
-// scanned into dest, with PostgreSQL's plan cache held to the statement's
-// generic plan: the batch statements' custom plans (PostgreSQL keeps
+// queryGeneric runs the statements in one round trip, one after the
+// other, and calls each one's row for each of its result rows, scanned
+// into its dest, with PostgreSQL's plan cache held to the statements'
+// generic plans: the batch statements' custom plans (PostgreSQL keeps
 // choosing them, as their estimates for a few array elements look
 // cheaper than the generic plan's) were re-planned at every execution, a
 // third of the database's CPU per issuance. The setting (SET LOCAL) goes
-// in the statement's round trip, and is reset in that of the next
-// statement of another kind (txConn), so the rest of the transaction
-// plans as by default.
-func (t *tx) queryGeneric(op, sql string, args, dest []any, row func() error) error {
+// in the same round trip, and is reset in that of the next statement of
+// another kind (txConn), so the rest of the transaction plans as by
+// default. If a statement fails, the server skips the rest.
+func (t *tx) queryGeneric(sts ...*stmt) error {
 	b := &pgx.Batch{}
-	b.Queue(sql, args...)
+	for _, st := range sts {
+		b.Queue(st.sql, st.args...)
+	}
 	br := t.q.send(t.ctx, b, true)
 	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return t.fail(op, err)
-	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			rows.Close()
-			return t.fail(op, err)
+	for _, st := range sts {
+		rows, err := br.Query()
+		if err != nil {
+			return t.fail(st.op, err)
 		}
-		if err := row(); err != nil {
-			rows.Close()
-			return err
+		for rows.Next() {
+			if err := rows.Scan(st.dest...); err != nil {
+				rows.Close()
+				return t.fail(st.op, err)
+			}
+			if err := st.row(); err != nil {
+				rows.Close()
+				return err
+			}
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return t.fail(op, err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t.fail(st.op, err)
+		}
 	}
 	if err := br.Close(); err != nil {
-		return t.fail(op, err)
+		return t.fail(sts[len(sts)-1].op, err)
 	}
 	return nil
 }

@@ -13,7 +13,14 @@ import (
 // item its own outcome in one transaction (a refused item writes nothing,
 // the others are written), number the recorded certificates in item
 // order, gap-free with PutCertificate in the same transaction.
-func testIssueBatch(t *testing.T, s store.Store) {
+func testIssueBatch(t *testing.T, s store.Store) { issueBatch(t, s, false) }
+
+// testWriteIssuance: testIssueBatch with the records written by
+// store.WriteIssuance together with two more intents (one new, one whose
+// serial is taken), which get their own outcomes.
+func testWriteIssuance(t *testing.T, s store.Store) { issueBatch(t, s, true) }
+
+func issueBatch(t *testing.T, s store.Store, together bool) {
 	owner, other := eui(), eui()
 	held, taken := randSerial(t), randSerial(t)
 	heldCert := cert(held, owner, eui())
@@ -81,17 +88,31 @@ func testIssueBatch(t *testing.T, s store.Store) {
 	// c2 twice: the second sees its intent completed by the first.
 	recs := []store.Certificate{c1, noIntent, cert(settled, owner, eui()), c2, cTwice, c2, stolen}
 	var before uint64
+	var insErrs []error
+	extra := randSerial(t)
 	update(t, s, func(tx store.Tx) error {
 		var err error
 		if before, err = tx.IssuanceSeq(); err != nil {
 			return err
 		}
 		noErr(t, "PutCertificate before", tx.PutCertificate(cert(firstPut, eui(), eui())))
-		if errs, err = store.RecordIssued(tx, recs); err != nil {
+		if together {
+			insErrs, errs, err = store.WriteIssuance(tx, []store.NewIntent{in(extra, owner, ""), in(taken, owner, "")}, recs)
+		} else {
+			errs, err = store.RecordIssued(tx, recs)
+		}
+		if err != nil {
 			return err
 		}
 		return tx.PutCertificate(cert(lastPut, eui(), eui()))
 	})
+	if together {
+		if len(insErrs) != 2 {
+			t.Fatalf("WriteIssuance: %d intent outcomes for 2 intents", len(insErrs))
+		}
+		noErr(t, "WriteIssuance new intent", insErrs[0])
+		wantErr(t, "WriteIssuance intent of a taken serial", insErrs[1], store.ErrDuplicateSerial)
+	}
 	for i, want := range []error{nil, store.ErrNotFound, store.ErrIntentSettled, nil, store.ErrDuplicateKey, store.ErrIntentSettled, store.ErrNotFound} {
 		if want == nil {
 			noErr(t, "RecordIssued item", errs[i])
@@ -122,6 +143,13 @@ func testIssueBatch(t *testing.T, s store.Store) {
 		noErr(t, "GetIntent", err)
 		if got.State != store.IntentOpen {
 			t.Fatalf("refused record's intent is %s, want open", got.State)
+		}
+		if together {
+			got, err := tx.GetIntent(extra)
+			noErr(t, "GetIntent of WriteIssuance's intent", err)
+			if got.State != store.IntentOpen {
+				t.Fatalf("WriteIssuance's intent is %s, want open", got.State)
+			}
 		}
 		for _, sn := range []string{twice, noIntent.Serial, settled} {
 			_, err := tx.GetCertificate(sn)

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListCertificates", testListCertificates},
 		{"IssuanceSeq", testIssuanceSeq},
 		{"IssueBatch", testIssueBatch},
+		{"WriteIssuance", testWriteIssuance},
 		{"GrouperIssuance", testGrouperIssuance},
 		{"BadInputWritesNothing", testBadInput},
 		{"Revoke", testRevoke},
