@@ -27,7 +27,7 @@ const (
 	StatusClosed    = "closed"
 )
 
-// SoLRState is the state of a SoLR event (DESIGN.md section 4), the one
+// SoLRState is the state of a SoLR event (docs/api.md, "SoLR events"), the one
 // type for it on both sides: the RA records and changes it, the bundle
 // carries it, the verifier reads it. Only EventApproved and EventActive
 // events authorise anything.

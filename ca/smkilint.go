@@ -21,7 +21,7 @@ import (
 
 // The SMKI profile lints. They run through zlint next to its RFC 5280
 // lints, on the same throwaway-signed certificate, and check the result of
-// the template independently of the template (DESIGN.md section 3). Each
+// the template independently of the template (docs/profiles.md). Each
 // returns "" when the certificate passes, or what is wrong.
 type smkiCheck struct {
 	name, desc string
@@ -236,7 +236,7 @@ func init() {
 		a := zlintAdapter{chk}
 		lint.RegisterCertificateLint(&lint.CertificateLint{
 			LintMetadata: lint.LintMetadata{
-				Name: chk.name, Description: chk.desc, Citation: "smki DESIGN.md section 3; docs/profiles.md",
+				Name: chk.name, Description: chk.desc, Citation: "smki docs/profiles.md",
 				Source: lint.Community, OverrideFrameworkFilter: true,
 			},
 			Lint: func() lint.CertificateLintInterface { return a },

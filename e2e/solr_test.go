@@ -13,7 +13,7 @@ import (
 	"github.com/smki/smki/bundle"
 )
 
-// TestSoLRLifecycle is DESIGN.md section 4 on the real binary and a real
+// TestSoLRLifecycle is the SoLR workflow (docs/api.md, "SoLR events") on the real binary and a real
 // server, on the wall clock: parties and enrolled users, a device registry,
 // an event declared by an authority-liaison with a scheduled revocation,
 // four-eyes refusals, approval, the scheduler revoking the failed Supplier

@@ -11,7 +11,7 @@ import (
 
 // TestTestPKIOpenSSL builds the scenario with the real binary and checks
 // it with openssl: every certificate chains, both CRLs verify, and the
-// profile shows as DESIGN.md section 3 describes.
+// profile shows as docs/profiles.md describes.
 func TestTestPKIOpenSSL(t *testing.T) {
 	t.Parallel()
 	requirement(t, "L3", "L5")

@@ -90,8 +90,8 @@ type decision struct {
 	Route    string `json:"route"`
 }
 
-// TestSignVerifyContract drives `smki sign` and `smki verify` as DESIGN.md
-// section 5 defines them: exactly one JSON object with four keys, exit 0 on
+// TestSignVerifyContract drives `smki sign` and `smki verify` as docs/cli.md
+// defines them: exactly one JSON object with four keys, exit 0 on
 // accept, 3 on reject, 2 on a usage or I/O error; and what smki signs,
 // xmlsec1 verifies.
 func TestSignVerifyContract(t *testing.T) {

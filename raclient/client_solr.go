@@ -60,7 +60,7 @@ func (c *Client) ListADT(ctx context.Context) ([]raapi.ADTRecord, error) {
 	return out.ADT, c.do(ctx, http.MethodGet, "/v1/adt", nil, &out)
 }
 
-// ImportDevices: POST /v1/devices with a device file (DESIGN.md 5).
+// ImportDevices: POST /v1/devices with a device file (docs/cli.md, "devices import").
 func (c *Client) ImportDevices(ctx context.Context, csv []byte) (raapi.ImportResult, error) {
 	var out raapi.ImportResult
 	return out, c.send(ctx, http.MethodPost, "/v1/devices", raapi.MediaCSV, csv, &out)

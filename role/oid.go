@@ -27,7 +27,7 @@ const AttributeOIDText = ArcText + ".2.1"
 // OIDSubjectDirectoryAttributes is the RFC 5280 extension (2.5.29.9) that
 // carries the smkiUserRole attribute.
 //
-// Why not an extension with OID A.2.1 directly, as DESIGN.md first said: the
+// Why not an extension with OID A.2.1 directly, as the original design said: the
 // arc's UUID component does not fit in an int, and Go's crypto/x509 (like any
 // parser built on encoding/asn1 or cryptobyte) refuses to parse a certificate
 // whose extension OID has such a component. Carrying A.2.1 as an attribute

@@ -24,7 +24,7 @@ type User struct {
 	Profile ca.Profile
 }
 
-// The scenario's parties (DESIGN.md section 5): supplier-a has failed,
+// The scenario's parties (docs/cli.md, "testpki"): supplier-a has failed,
 // supplier-b is healthy, srp-1 is the Shared Resource Provider that holds
 // the SoLR Contingency role.
 var (

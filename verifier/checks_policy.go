@@ -37,7 +37,7 @@ func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*b
 	if !slices.Contains(res.roles, u.Role) {
 		return nil, reject(CodeE1, "bundle.User %s has role %s but the certificate is bound to %v", orig, u.Role, res.roles), false
 	}
-	// An SC certificate carries exactly the SC role (DESIGN.md section 3):
+	// An SC certificate carries exactly the SC role (docs/profiles.md):
 	// a key bound to SC and a Supplier role would let a failed Supplier's
 	// own key, or the SRP's, act in both capacities.
 	if u.Role == role.SoLRContingency && len(res.roles) != 1 {

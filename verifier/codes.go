@@ -2,7 +2,7 @@ package verifier
 
 import "errors"
 
-// Reason codes (contract, DESIGN.md section 3). A Decision that rejects
+// Reason codes (contract, docs/verifier.md "Checks, in order"). A Decision that rejects
 // carries exactly one of them; an accepting Decision carries "".
 const (
 	CodeE1        = "E1"        // unknown bundle.User ID, or role binding does not match the bundle.User's role

@@ -2,7 +2,7 @@
 // XML signature, signer chain and revocation, role binding, the role's
 // allowed Service Requests, the content (SR 1.6 to Credit only), SoLR scope
 // and thresholds, and replay; then it says where to route, or why not
-// (Verify, with the reason codes of DESIGN.md section 3). It also routes
+// (Verify, with the reason codes of docs/verifier.md). It also routes
 // DCC Alerts during a SoLR event (RouteAlert).
 //
 // It reads the signed policy bundle and revocation feed, whose format is

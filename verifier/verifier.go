@@ -62,7 +62,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Decision is the verifier's answer (contract, DESIGN.md section 5): JSON
+// Decision is the verifier's answer (contract, docs/verifier.md): JSON
 // {"decision","code","reason","route"} always with all four keys; code is
 // "" on accept and route is "" on reject. Warnings (ADT warning threshold
 // reached) appear only when there are some.

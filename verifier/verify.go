@@ -13,8 +13,8 @@ import (
 // Verify checks one signed DUIS Service Request as of at (the request's
 // time: certificate validity, SoLR windows, ADT windows and revocation
 // times are judged at at; data freshness is judged at the Clock). The
-// checks run in this order and the first failure decides (DESIGN.md
-// section 3):
+// checks run in this order and the first failure decides (docs/verifier.md,
+// "Checks, in order"):
 //
 //  1. MALFORMED: size, depth and other limits, well-formedness, no DTD
 //  2. SIG: signature shape and algorithm policy

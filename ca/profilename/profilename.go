@@ -5,7 +5,7 @@
 // rule, and imports nothing of smki.
 package profilename
 
-// Profile names an Organisation Certificate profile (DESIGN.md section 3).
+// Profile names an Organisation Certificate profile (docs/profiles.md).
 // The names are a contract shared with the RA's eligibility matrix and the CLI.
 type Profile string
 

@@ -28,7 +28,7 @@ func DevicesCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{
 			{
 				Name: "import", Usage: "import a device file, all or nothing (ra-operator)", ArgsUsage: "FILE",
-				Description: `FILE is CSV with the header device_eui64,supplier_user_id,smets (DESIGN.md 5),
+				Description: `FILE is CSV with the header device_eui64,supplier_user_id,smets,
 or with the header
   device_eui64,supplier_user_id,smets,export_supplier_user_id,supplier_agent_user_id,network_operator_user_id,effective_from
 to register the device's other registrants too (ES export supplier, RSA supplier agent, ED or GT

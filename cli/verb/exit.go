@@ -11,7 +11,7 @@ import (
 	"github.com/smki/smki/raclient"
 )
 
-// Exit codes (contract, DESIGN.md section 5; docs/cli.md "Exit codes").
+// Exit codes (contract, docs/cli.md "Exit codes").
 const (
 	ExitOK     = 0
 	ExitError  = 1 // the operation failed

@@ -11,7 +11,7 @@ import (
 	"github.com/smki/smki/raclient"
 )
 
-// TestExitCode is the exit-code contract (docs: DESIGN.md section 5) as
+// TestExitCode is the exit-code contract (docs/cli.md, "Exit codes") as
 // one table over ExitCode, the only place an error becomes a code.
 func TestExitCode(t *testing.T) {
 	t.Parallel()

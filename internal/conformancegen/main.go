@@ -30,7 +30,7 @@ import (
 )
 
 // requirements is the acceptance list: the seed's business requirements
-// (DESIGN.md section 1) and the lifecycle a real SMKI RA needs.
+// (MP134B R1-R7) and the lifecycle a real SMKI RA needs.
 var requirements = []struct{ id, text string }{
 	{"R1", "A new User Role, SoLR Contingency (SC), defined like the DUIS roles (eligibility per Service Request)."},
 	{"R2", "Parties in that role can get XML Signing certificates, never Digital Signing keys for Critical Commands."},

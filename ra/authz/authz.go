@@ -128,7 +128,7 @@ type Target struct {
 //     reads its own party.
 //   - Nobody submits CSRs for a party's users except that party's own
 //     SROs and AROs: the RA never holds a user's request on its own account.
-//   - SoLR events (DESIGN.md 4): an authority-liaison or ra-operator
+//   - SoLR events (docs/api.md, "SoLR events"): an authority-liaison or ra-operator
 //     declares and closes; an ra-approver approves, and never the person
 //     who declared (four-eyes, raerr.ErrFourEyes, even if they hold both kinds),
 //     nor an approver whose appointment and re-issue line meets the

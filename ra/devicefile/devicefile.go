@@ -1,5 +1,5 @@
-// Package devicefile owns the device file format (devices.csv, DESIGN.md
-// 5 and docs/cli.md "devices import"): its two header lines and its strict
+// Package devicefile owns the device file format (devices.csv,
+// docs/cli.md "devices import"): its two header lines and its strict
 // line parser with a size limit. It knows nothing of the store or of who
 // may import: package ra checks the users named and records the devices
 // (Service.ImportDevices). It must not import ra.
@@ -23,7 +23,7 @@ import (
 // the line); package ra reports it as ra.ErrDeviceFile, same code.
 var ErrMalformed = errors.New("E_RA_DEVICE_FILE")
 
-// Header is the first line of a device file (DESIGN.md 5).
+// Header is the first line of a device file (docs/cli.md, "devices import").
 const Header = "device_eui64,supplier_user_id,smets"
 
 // HeaderRegistrations is the first line of a device file that also

@@ -1,4 +1,4 @@
-// Package solr owns the Supplier of Last Resort workflow (DESIGN.md 4):
+// Package solr owns the Supplier of Last Resort workflow (docs/api.md, "SoLR events"):
 // declaring an event on the Authority's instruction with the dry run of
 // its revocation, the four-eyes approval that fails the Supplier's party
 // and revokes its certificates (now: a small cut-off transaction with the

@@ -220,7 +220,7 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time, actor s
 	return nil
 }
 
-// closeEnded closes an event whose end time has passed (DESIGN.md 4 step 5).
+// closeEnded closes an event whose end time has passed (docs/api.md, "SoLR events").
 func (s *Service) closeEnded(ctx context.Context, id string, now time.Time) error {
 	err := s.env.Store().Update(ctx, func(tx store.Tx) error {
 		e, err := records.LoadEvent(tx, id)

@@ -66,10 +66,10 @@ type TxRevoker interface {
 }
 
 // ReasonCessation is RFC 5280 cessationOfOperation, the reason for a
-// failed Supplier's certificates (DESIGN.md 4).
+// failed Supplier's certificates (docs/api.md, "SoLR events").
 const ReasonCessation = 5
 
-// DeclareRequest records an Authority instruction (DESIGN.md 4 step 1).
+// DeclareRequest records an Authority instruction (docs/api.md, "SoLR events", Declare).
 type DeclareRequest struct {
 	FailedParty eui64.ID
 	SRPUser     eui64.ID // an active user with User Role SC
@@ -317,7 +317,7 @@ func cutOffTx(tx store.Tx, party eui64.ID, now time.Time) error {
 	return records.PutPartyRevocation(tx, party, records.PartyIssuedBefore(nil, now), now, ReasonCessation)
 }
 
-// revokeFailedTx is DESIGN.md 4 step 4 inside tx: revoke every good
+// revokeFailedTx is the SoLR revocation (docs/api.md, "SoLR events") inside tx: revoke every good
 // certificate of e's failed party (cessationOfOperation, ORL reissued by
 // the CA in tx), record the party-wide revocation if the approval did not
 // (a scheduled job: the cut-off and the certificates in one transaction),
