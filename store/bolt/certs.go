@@ -13,8 +13,16 @@ import (
 )
 
 // certIndexes lists the filterable secondary indexes and the field each
-// one keys on. Empty values (CA certificates have no UserID) are not
-// indexed: a filter on "" means "any".
+// one keys on: the value a certificate is filed under in each, "" where
+// it is not filed. Empty values (CA certificates have no UserID) are not
+// indexed: a filter on "" means "any". Two fields are not indexed because
+// an index on them would not narrow a search: the issuer (one Issuing CA
+// issues almost every certificate) and the status good (almost every
+// certificate has it); bIdxStatus holds the other statuses only. A filter
+// on them is applied to the records another index or the certificates
+// bucket gives (ListCertificates). Each index entry is a leaf page of its
+// own that an issuance rewrites at commit, so an index that does not
+// narrow costs issuance and buys no query.
 func certIndexes(c store.Certificate) []struct {
 	bucket []byte
 	value  string
@@ -25,9 +33,17 @@ func certIndexes(c store.Certificate) []struct {
 	}{
 		{bIdxUser, c.UserID},
 		{bIdxParty, c.PartyID},
-		{bIdxIssuer, c.Issuer},
-		{bIdxStatus, string(c.Status)},
+		{bIdxStatus, statusIndexed(c.Status)},
 	}
+}
+
+// statusIndexed is the value a certificate with status is filed under in
+// bIdxStatus: "" (none) for good.
+func statusIndexed(status store.CertStatus) string {
+	if status == store.StatusGood {
+		return ""
+	}
+	return string(status)
 }
 
 // PutCertificate inserts c with its index entries. The serial must be
@@ -195,7 +211,10 @@ func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
 // certificates (exact counts are kept per value) and checks the other
 // filter fields on each record. Index keys sort by serial within a value,
 // so the result is in serial order and Limit stops the walk early. With no
-// filter field set it walks the certificates bucket.
+// indexed filter field set (none, or only the issuer, the role or the
+// status good: certIndexes) it walks the certificates bucket, also in
+// serial order. A record that fails the filter is skipped without being
+// decoded (certFilterFields).
 func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 	if err := t.read(); err != nil {
 		return nil, err
@@ -226,9 +245,12 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 		out = make([]store.Certificate, 0, n)
 	}
 	certs := ascending{c: t.bucket(bCerts).Cursor()} // index keys are in serial order
-	take := func(serial []byte) (bool, error) {
+	take := func(serial, data []byte) (bool, error) {
+		if data != nil && !recordMatches(data, f) {
+			return true, nil
+		}
 		var c store.Certificate
-		if err := certAt(certs.get(serial), serial, &c); err != nil {
+		if err := certAt(data, serial, &c); err != nil {
 			return false, err
 		}
 		if matches(c, f) {
@@ -237,7 +259,7 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 		return f.Limit == 0 || len(out) < f.Limit, nil
 	}
 	if best == nil {
-		err := scanFrom(t.bucket(bCerts), nil, f.After, func(k, _ []byte) (bool, error) { return take(k) })
+		err := scanFrom(t.bucket(bCerts), nil, f.After, take)
 		return out, err
 	}
 	if bestCount == 0 {
@@ -245,7 +267,8 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 	}
 	prefix := indexPrefix(bestValue)
 	err := scanFrom(t.bucket(best), prefix, f.After, func(k, _ []byte) (bool, error) {
-		return take(k[len(prefix):])
+		serial := k[len(prefix):]
+		return take(serial, certs.get(serial))
 	})
 	if len(out) == 0 {
 		out = nil // as without the allocation above
@@ -318,6 +341,21 @@ func backfillIssued(btx *bbolt.Tx) error {
 		}
 	}
 	return state.Put(kIssSeq, seqKey(uint64(len(all))))
+}
+
+// recordMatches is false if data is a compact certificate record whose
+// filter fields do not match f; true if they match or data is not one (a
+// JSON record, or a damaged one: decoding it reports why).
+func recordMatches(data []byte, f store.CertFilter) bool {
+	fields, ok := certFilterFields(data)
+	if !ok {
+		return true
+	}
+	return (f.Issuer == "" || string(fields.issuer) == f.Issuer) &&
+		(f.Role == "" || string(fields.role) == f.Role) &&
+		(f.UserID == "" || string(fields.userID) == f.UserID) &&
+		(f.PartyID == "" || string(fields.partyID) == f.PartyID) &&
+		(f.Status == "" || string(fields.status) == string(f.Status))
 }
 
 func matches(c store.Certificate, f store.CertFilter) bool {

@@ -198,6 +198,40 @@ func decodeCert(data []byte, c *store.Certificate) error {
 	return nil
 }
 
+// certFields are a compact certificate record's filter fields, in place.
+type certFields struct {
+	issuer, userID, partyID, role, status []byte
+}
+
+// certFilterFields reads the filter fields of a compact certificate record
+// without copying or allocating; ok is false if data is not one or ends
+// within its strings (decodeCert says why).
+func certFilterFields(data []byte) (f certFields, ok bool) {
+	if len(data) == 0 || data[0] != fmtCert {
+		return f, false
+	}
+	r := reader{b: data[1:]}
+	var lens [8]uint64 // Serial, Issuer, UserID, PartyID, Profile, Role, KeyHash, Status
+	var total uint64
+	for i := range lens {
+		if lens[i] = r.uvarint(); lens[i] > uint64(len(data)) {
+			return f, false
+		}
+		total += lens[i]
+	}
+	all := r.bytes(total)
+	if r.err != nil {
+		return f, false
+	}
+	var off uint64
+	var s [8][]byte
+	for i, n := range lens {
+		s[i] = all[off : off+n]
+		off += n
+	}
+	return certFields{issuer: s[1], userID: s[2], partyID: s[3], role: s[5], status: s[7]}, true
+}
+
 func decodeRevocation(data []byte, rv *store.Revocation) error {
 	r := reader{b: data[1:]}
 	r.strings([]*string{&rv.Serial, &rv.Issuer, &rv.UserID, &rv.PartyID})

@@ -13,5 +13,7 @@
 // revocations, written 100,000 at a time by a bulk revocation, are in a
 // compact binary encoding instead (codec.go), and read in either.
 // Secondary index keys are value NUL serial, so a prefix scan returns
-// serials in order.
+// serials in order; the issuer and the status good are not indexed
+// (certIndexes), and Open drops them from a file that has them
+// (upgrade.go).
 package bolt

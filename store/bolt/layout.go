@@ -26,18 +26,17 @@ var (
 	bAudit      = []byte("audit")
 	bIdxUser    = []byte("idx_cert_user")
 	bIdxParty   = []byte("idx_cert_party")
-	bIdxIssuer  = []byte("idx_cert_issuer")
-	bIdxStatus  = []byte("idx_cert_status")
-	bIdxKey     = []byte("idx_cert_key") // value: the certificate's UserID
+	bIdxStatus  = []byte("idx_cert_status") // statuses other than good (certIndexes)
+	bIdxKey     = []byte("idx_cert_key")    // value: the certificate's UserID
 	bIdxCounts  = []byte("idx_cert_counts")
 	bRecords    = []byte("records") // one nested bucket per record kind
 	bIssued     = []byte("issued")  // issuance sequence (seqKey) -> serial
-	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
+	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
 	indexByName = map[string][]byte{}
 )
 
 func init() {
-	for _, b := range [][]byte{bIdxUser, bIdxParty, bIdxIssuer, bIdxStatus, bIdxKey} {
+	for _, b := range [][]byte{bIdxUser, bIdxParty, bIdxStatus, bIdxKey} {
 		indexByName[string(b)] = b
 	}
 }

@@ -137,6 +137,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		if err := createBuckets(btx); err != nil {
 			return err
 		}
+		if err := narrowIndexes(btx); err != nil {
+			return err
+		}
 		return backfillIssued(btx)
 	}); err != nil {
 		db.Close()

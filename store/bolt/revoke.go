@@ -8,7 +8,8 @@ import (
 	"github.com/smki/smki/store/internal/check"
 )
 
-// Revoke marks serial revoked, moves it between status index entries and
+// Revoke marks serial revoked, files it in the status index (a good
+// certificate is in none: certIndexes) and
 // appends a Revocation with the next sequence number, all in this Tx.
 func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, error) {
 	if err := t.write("revoke"); err != nil {
@@ -37,11 +38,11 @@ func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, 
 // it. Revoke and ImportRevocation share it.
 func (t *tx) markRevoked(c store.Certificate, reason int, at time.Time, seq uint64) (store.Revocation, error) {
 	serial := c.Serial
-	if err := t.dropIndex(bIdxStatus, string(c.Status), serial); err != nil {
+	if err := t.dropIndex(bIdxStatus, statusIndexed(c.Status), serial); err != nil {
 		return store.Revocation{}, err
 	}
 	c.Status, c.RevokedAt, c.Reason, c.RevocationSeq = store.StatusRevoked, at.UTC(), reason, seq
-	if err := t.addIndex(bIdxStatus, string(c.Status), serial); err != nil {
+	if err := t.addIndex(bIdxStatus, statusIndexed(c.Status), serial); err != nil {
 		return store.Revocation{}, err
 	}
 	if err := t.put(bCerts, []byte(serial), c); err != nil {

@@ -34,20 +34,23 @@ func (t *tx) RevokeMany(serials []string, reason int, at time.Time) ([]store.Rev
 	}
 	at = at.UTC()
 	idx := t.bucket(bIdxStatus)
-	moved := map[store.CertStatus]int64{} // status index count deltas
+	moved := map[string]int64{} // status index count deltas (certIndexes)
 	out := make([]store.Revocation, len(certs))
 	for i := range certs {
 		c := &certs[i]
 		seq++
-		if err := idx.Delete(indexKey(string(c.Status), c.Serial)); err != nil {
-			return nil, fmt.Errorf("bolt: index %s: %w", bIdxStatus, err)
+		if from := statusIndexed(c.Status); from != "" {
+			if err := idx.Delete(indexKey(from, c.Serial)); err != nil {
+				return nil, fmt.Errorf("bolt: index %s: %w", bIdxStatus, err)
+			}
+			moved[from]--
 		}
-		moved[c.Status]--
 		c.Status, c.RevokedAt, c.Reason, c.RevocationSeq = store.StatusRevoked, at, reason, seq
-		if err := idx.Put(indexKey(string(c.Status), c.Serial), nil); err != nil {
+		to := statusIndexed(c.Status)
+		if err := idx.Put(indexKey(to, c.Serial), nil); err != nil {
 			return nil, fmt.Errorf("bolt: index %s: %w", bIdxStatus, err)
 		}
-		moved[c.Status]++
+		moved[to]++
 		if err := t.put(bCerts, []byte(c.Serial), c); err != nil {
 			return nil, err
 		}
@@ -57,7 +60,7 @@ func (t *tx) RevokeMany(serials []string, reason int, at time.Time) ([]store.Rev
 		}
 	}
 	for status, d := range moved {
-		if err := t.addCount(bIdxStatus, string(status), d); err != nil {
+		if err := t.addCount(bIdxStatus, status, d); err != nil {
 			return nil, err
 		}
 	}

@@ -11,7 +11,9 @@ import (
 )
 
 // testListCertificates checks every combination of filter fields and a
-// few limits against a brute-force filter over the same data.
+// few limits against a brute-force filter over the same data: three
+// issuers and one no certificate has, certificates revoked one at a time
+// (Revoke) and as a list (RevokeMany).
 func testListCertificates(t *testing.T, s store.Store) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	issuers := []string{"issuing-ca", "issuing-ca-2", "root"}
@@ -35,18 +37,25 @@ func testListCertificates(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+	revoked := func(i int) bool { return i%3 == 0 || i%5 == 1 }
 	update(t, s, func(tx store.Tx) error {
+		var many []string
 		for i := range all {
-			if i%3 == 0 {
+			switch {
+			case i%3 == 0:
 				_, err := tx.Revoke(all[i].Serial, 1, base.Add(time.Hour))
 				noErr(t, "Revoke", err)
+			case revoked(i):
+				many = append(many, all[i].Serial)
 			}
 		}
+		_, err := tx.RevokeMany(many, 4, base.Add(time.Hour))
+		noErr(t, "RevokeMany", err)
 		return nil
 	})
 	for i := range all {
 		all[i].Status = store.StatusGood
-		if i%3 == 0 {
+		if revoked(i) {
 			all[i].Status = store.StatusRevoked
 		}
 	}
@@ -60,7 +69,7 @@ func testListCertificates(t *testing.T, s store.Store) {
 	userIDs := []string{"", users[0].user, users[1].user, eui()}
 	partyIDs := append([]string{""}, parties[0], eui())
 	statuses := []store.CertStatus{"", store.StatusGood, store.StatusRevoked}
-	issuerF := append([]string{""}, issuers[:2]...)
+	issuerF := append([]string{""}, append(issuers, "unknown-ca")...)
 	roles := []string{"", "SC", "GT"}
 	afters := []string{"", all[len(all)/2].Serial, all[len(all)/2].Serial + "0", all[len(all)-1].Serial}
 	view(t, s, func(tx store.Tx) error {
