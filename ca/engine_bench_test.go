@@ -1,25 +1,17 @@
 package ca
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/pgtest"
@@ -45,16 +37,7 @@ var benchEngines = []struct {
 		return st
 	}},
 	{"postgres", func(b *testing.B, _ string) store.Store {
-		st, err := postgres.Open(context.Background(), pgtest.SchemaURL(b), postgres.WithPoolConfig(func(c *pgxpool.Config) {
-			after := c.AfterConnect
-			c.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-				benchBackends.add(conn.PgConn().PID())
-				if after != nil {
-					return after(ctx, conn)
-				}
-				return nil
-			}
-		}))
+		st, err := postgres.Open(context.Background(), pgtest.SchemaURL(b), postgres.WithPoolConfig(benchBackends.Watch))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,61 +46,9 @@ var benchEngines = []struct {
 	}},
 }
 
-// benchBackends are the PostgreSQL backends (server process IDs) the
-// benchmarks' stores connected to, for their CPU time (backendCPU).
-var benchBackends backends
-
-type backends struct {
-	mu   sync.Mutex
-	pids []uint32
-}
-
-// reset forgets the backends of earlier stores (closed by now, their
-// process IDs free for reuse).
-func (bs *backends) reset() {
-	bs.mu.Lock()
-	bs.pids = nil
-	bs.mu.Unlock()
-}
-
-func (bs *backends) add(pid uint32) {
-	bs.mu.Lock()
-	bs.pids = append(bs.pids, pid)
-	bs.mu.Unlock()
-}
-
-// cpu is the CPU time (user and system, ns) the backends have used so far,
-// read from /proc (ok false if the server is not on this machine: no
-// backend's /proc entry is a PostgreSQL process). A backend that has
-// exited since counts nothing: the pool keeps its connections open while
-// the benchmark runs.
-func (bs *backends) cpu() (ns int64, ok bool) {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	for _, pid := range bs.pids {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || !bytes.Contains(stat, []byte("(postgres)")) {
-			continue
-		}
-		// Fields after the command's closing parenthesis: state is
-		// field 3, utime and stime are 14 and 15 (clock ticks).
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		u, err1 := strconv.ParseInt(f[11], 10, 64)
-		s, err2 := strconv.ParseInt(f[12], 10, 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		ns += (u + s) * int64(time.Second) / clockTicks
-		ok = true
-	}
-	return ns, ok
-}
-
-// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
-const clockTicks = 100
+// benchBackends are the PostgreSQL backends the benchmarks' stores
+// connected to, for their CPU time.
+var benchBackends pgtest.Backends
 
 // signBaseline is one raw ECDSA P-256 signature in ns, the in-run floor.
 func signBaseline(b *testing.B) float64 {
@@ -203,7 +134,7 @@ func BenchmarkDurableIssue(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				dir := b.TempDir()
-				benchBackends.reset()
+				benchBackends.Reset()
 				counted := &countingStore{Store: eng.open(b, dir)}
 				e := newEnvOn(b, counted, dir, "")
 				ctx := context.Background()
@@ -217,7 +148,7 @@ func BenchmarkDurableIssue(b *testing.B) {
 				}
 				b.ResetTimer()
 				cpu0, updates0 := processCPU(), counted.updates.Load()
-				pg0, _ := benchBackends.cpu()
+				pg0, _ := benchBackends.CPU()
 				if par == 0 {
 					for i := 0; i < b.N; i++ {
 						if _, _, err := e.ca.Issue(ctx, reqs[i]); err != nil {
@@ -239,7 +170,7 @@ func BenchmarkDurableIssue(b *testing.B) {
 				b.StopTimer()
 				perIssue := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 				cpuPerIssue := float64(processCPU()-cpu0) / float64(b.N)
-				pg1, pgOK := benchBackends.cpu()
+				pg1, pgOK := benchBackends.CPU()
 				commits := counted.updates.Load() - updates0
 				sign2, signCPU2 := signBaselineCPU(b)
 				sign, signCPU = min(sign, sign2), min(signCPU, signCPU2)
@@ -247,7 +178,7 @@ func BenchmarkDurableIssue(b *testing.B) {
 				b.ReportMetric(cpuPerIssue/signCPU, "cpu-x-ecdsa-sign")
 				b.ReportMetric(cpuPerIssue/1e3, "cpu-us/issue")
 				if pgOK && eng.name == "postgres" {
-					b.ReportMetric(float64(pg1-pg0)/1e3/float64(b.N), "pg-cpu-us/issue")
+					b.ReportMetric(float64((pg1-pg0).Microseconds())/float64(b.N), "pg-cpu-us/issue")
 				}
 				b.ReportMetric(1e9/perIssue, "issues/s")
 				b.ReportMetric(perIssue/sign, "x-ecdsa-sign")

@@ -5,12 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/postgres"
 )
 
 var benchAt = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -167,3 +171,100 @@ func BenchmarkRevokeParty100k(b *testing.B) {
 
 // benchN is the party size of BenchmarkRevokeParty100k.
 var benchN = 100_000
+
+// BenchmarkIssueGroups: the issuance writes of store.Grouper's group
+// transactions at fixed group sizes, on one connection: each iteration is
+// one transaction writing the intents of n issuances and the records of
+// the previous group's n (store.WriteIssuance), as the CA's group commit
+// does under load. It reports the database's CPU time per issuance when
+// the server runs on this machine (pg-cpu-us/issue: the backend's, from
+// /proc), this process's (cpu-us/issue) and the time per group
+// transaction; across sizes, the CPU that is per transaction (BEGIN,
+// plans, COMMIT and its fsync) against the CPU per row.
+func BenchmarkIssueGroups(b *testing.B) {
+	for _, n := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("group%d", n), func(b *testing.B) {
+			var be pgtest.Backends
+			s, err := postgres.Open(context.Background(), schemaURL(b), postgres.WithPoolConfig(func(c *pgxpool.Config) {
+				c.MaxConns = 1
+				be.Watch(c)
+			}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			der := make([]byte, 720) // about a certificate's, and its lint certificate's
+			rand.Read(der)
+			type item struct{ serial, user, key string }
+			fresh := func() []item {
+				it := make([]item, n)
+				for i := range it {
+					it[i] = item{benchSerial(), "U-" + benchSerial(), benchSerial() + benchSerial()}
+				}
+				return it
+			}
+			group := func(cur, prev []item) error {
+				ins := make([]store.NewIntent, len(cur))
+				for i, c := range cur {
+					ins[i] = store.NewIntent{KeyHash: c.key, Intent: store.Intent{Serial: c.serial, Issuer: "issuing-ca",
+						Profile: "xml-signing", UserID: c.user, LintDER: der, CreatedAt: benchAt, State: store.IntentOpen}}
+				}
+				recs := make([]store.Certificate, len(prev))
+				for i, c := range prev {
+					recs[i] = benchCert(c.serial, c.user, "P")
+					recs[i].KeyHash, recs[i].DER = c.key, der
+				}
+				return s.Update(ctx, func(tx store.Tx) error {
+					insErrs, recErrs, err := store.WriteIssuance(tx, ins, recs)
+					if err != nil {
+						return err
+					}
+					for _, e := range append(insErrs, recErrs...) {
+						if e != nil {
+							return e
+						}
+					}
+					return nil
+				})
+			}
+			var prev []item
+			for range 10 { // warm: plans cached, tables not empty
+				cur := fresh()
+				if err := group(cur, prev); err != nil {
+					b.Fatal(err)
+				}
+				prev = cur
+			}
+			groups := make([][]item, b.N)
+			for i := range groups {
+				groups[i] = fresh()
+			}
+			b.ResetTimer()
+			pg0, _ := be.CPU()
+			cpu0 := processCPU()
+			for i := range b.N {
+				if err := group(groups[i], prev); err != nil {
+					b.Fatal(err)
+				}
+				prev = groups[i]
+			}
+			b.StopTimer()
+			issues := float64(b.N * n)
+			if pg1, ok := be.CPU(); ok {
+				b.ReportMetric(float64((pg1-pg0).Microseconds())/issues, "pg-cpu-us/issue")
+			}
+			b.ReportMetric(float64(processCPU()-cpu0)/1e3/issues, "cpu-us/issue")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "us/group")
+		})
+	}
+}
+
+// processCPU is this process's CPU time (user and system) so far, in ns.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
