@@ -134,7 +134,9 @@ func (t *tx) checkKeyOwner(c store.Certificate) error {
 }
 
 // addIndex and dropIndex keep the index and its per-value count (used by
-// ListCertificates to choose the most selective index) in step.
+// ListCertificates to choose the most selective index) in step. The user
+// index has no counts (counted): a user has few certificates, and an
+// issuance's count key would be one more page its commit rewrites.
 func (t *tx) addIndex(bucket []byte, value, serial string) error {
 	if value == "" {
 		return nil
@@ -142,7 +144,26 @@ func (t *tx) addIndex(bucket []byte, value, serial string) error {
 	if err := t.bucket(bucket).Put(indexKey(value, serial), nil); err != nil {
 		return fmt.Errorf("bolt: index %s: %w", bucket, err)
 	}
+	if !counted(bucket) {
+		return nil
+	}
 	return t.addCount(bucket, value, 1)
+}
+
+// counted says whether bIdxCounts keeps the per-value counts of bucket:
+// every filter index but the user's (userCount counts a user's entries).
+func counted(bucket []byte) bool { return !bytes.Equal(bucket, bIdxUser) }
+
+// userCount counts user's entries in the user index, stopping once
+// there are more than limit: n <= limit is the exact count, n > limit
+// only says it exceeds limit.
+func (t *tx) userCount(user string, limit uint64) (n uint64) {
+	prefix := indexPrefix(user)
+	c := t.bucket(bIdxUser).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n <= limit; k, _ = c.Next() {
+		n++
+	}
+	return n
 }
 
 func (t *tx) dropIndex(bucket []byte, value, serial string) error {
@@ -208,7 +229,8 @@ func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
 }
 
 // ListCertificates walks the index whose filter value has the fewest
-// certificates (exact counts are kept per value) and checks the other
+// certificates (exact counts are kept per value, a user's are counted
+// from the user index) and checks the other
 // filter fields on each record. Index keys sort by serial within a value,
 // so the result is in serial order and Limit stops the walk early. With no
 // indexed filter field set (none, or only the issuer, the role or the
@@ -227,11 +249,18 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 	var bestValue string
 	bestCount := ^uint64(0)
 	for _, ix := range certIndexes(filter) {
-		if ix.value == "" {
+		if ix.value == "" || !counted(ix.bucket) {
 			continue
 		}
 		if n := t.count(ix.bucket, ix.value); n < bestCount {
 			best, bestValue, bestCount = ix.bucket, ix.value, n
+		}
+	}
+	// The user's index wins a tie, as the first of certIndexes: counting
+	// its entries stops past the best count of the others.
+	if f.UserID != "" {
+		if n := t.userCount(f.UserID, bestCount); n <= bestCount {
+			best, bestValue, bestCount = bIdxUser, f.UserID, n
 		}
 	}
 	var out []store.Certificate

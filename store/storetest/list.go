@@ -13,7 +13,9 @@ import (
 // testListCertificates checks every combination of filter fields and a
 // few limits against a brute-force filter over the same data: three
 // issuers and one no certificate has, certificates revoked one at a time
-// (Revoke) and as a list (RevokeMany).
+// (Revoke) and as a list (RevokeMany), and a user with certificates under
+// two parties, more of them than either party has of the other's users
+// (so a search by user and party may walk either index).
 func testListCertificates(t *testing.T, s store.Store) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	issuers := []string{"issuing-ca", "issuing-ca-2", "root"}
@@ -28,6 +30,11 @@ func testListCertificates(t *testing.T, s store.Store) {
 		u := users[rng.IntN(len(users))]
 		c := cert(randSerial(t), u.user, u.party)
 		c.Issuer = issuers[rng.IntN(len(issuers))]
+		c.Role = []string{"SC", "IS"}[rng.IntN(2)]
+		all = append(all, c)
+	}
+	for i := 0; i < 25; i++ {
+		c := cert(randSerial(t), users[0].user, parties[1])
 		c.Role = []string{"SC", "IS"}[rng.IntN(2)]
 		all = append(all, c)
 	}
