@@ -171,7 +171,7 @@ func (g *Grouper) alone(ctx context.Context, it *grouped) {
 // applyBatch writes pending's batch operations in tx: each item's Check
 // first, then every intent in one CreateIntents and every record in one
 // RecordIssued (together, WriteIssuance), then the recorded items' audit
-// entries. It sets each
+// entries (in one AppendAudits). It sets each
 // batch item's err to its own outcome, and returns an error only if the
 // transaction cannot go on (the attempt fails as a whole). *cur is the
 // index of the item whose Check runs (-1 otherwise).
@@ -212,17 +212,16 @@ func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 	for j, e := range insErrs {
 		pending[insAt[j]].err = e
 	}
+	var audits []AuditEntry
 	for j, e := range recErrs {
 		it := pending[recAt[j]]
 		it.err = e
-		if e != nil {
-			continue
+		if e == nil {
+			audits = append(audits, it.record.Audit...)
 		}
-		for _, a := range it.record.Audit {
-			if _, err := tx.AppendAudit(a); err != nil {
-				return err
-			}
-		}
+	}
+	if len(audits) > 0 {
+		return AppendAudits(tx, audits)
 	}
 	return nil
 }

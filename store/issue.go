@@ -100,6 +100,28 @@ func WriteIssuanceEach(tx Tx, ins []NewIntent, certs []Certificate) (insErrs, ce
 	return insErrs, certErrs, nil
 }
 
+// AuditBatchWriter is the optional capability of a read-write Tx that
+// appends many audit entries in one statement; see AppendAudits.
+type AuditBatchWriter interface {
+	AppendAudits(es []AuditEntry) error
+}
+
+// AppendAudits appends es in order in tx, as AppendAudit for each in turn
+// would (the entries as appended are not returned), in one statement on
+// an engine that has it (AuditBatchWriter). An invalid entry fails the
+// call as it fails AppendAudit.
+func AppendAudits(tx Tx, es []AuditEntry) error {
+	if w, ok := tx.(AuditBatchWriter); ok {
+		return w.AppendAudits(es)
+	}
+	for _, e := range es {
+		if _, err := tx.AppendAudit(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateIntents creates each item's intent, as CreateIntent does, unless
 // its key is another user's (KeyInUseError) or its serial is held by an
 // intent or certificate, including an earlier item (ErrDuplicateSerial).

@@ -181,9 +181,21 @@ var benchN = 100_000
 // /proc), this process's (cpu-us/issue) and the time per group
 // transaction; across sizes, the CPU that is per transaction (BEGIN,
 // plans, COMMIT and its fsync) against the CPU per row.
+//
+// In the audited cases each record also appends an audit entry, as an
+// enrolment through the RA does (store.AppendAudits, as store.Grouper
+// writes them).
 func BenchmarkIssueGroups(b *testing.B) {
-	for _, n := range []int{1, 4, 16} {
-		b.Run(fmt.Sprintf("group%d", n), func(b *testing.B) {
+	for _, c := range []struct {
+		n       int
+		audited bool
+	}{{1, false}, {4, false}, {16, false}, {4, true}} {
+		n := c.n
+		name := fmt.Sprintf("group%d", n)
+		if c.audited {
+			name += "/audited"
+		}
+		b.Run(name, func(b *testing.B) {
 			var be pgtest.Backends
 			s, err := postgres.Open(context.Background(), schemaURL(b), postgres.WithPoolConfig(func(c *pgxpool.Config) {
 				c.MaxConns = 1
@@ -225,7 +237,14 @@ func BenchmarkIssueGroups(b *testing.B) {
 							return e
 						}
 					}
-					return nil
+					if !c.audited || len(recs) == 0 {
+						return nil
+					}
+					audits := make([]store.AuditEntry, len(recs))
+					for i, r := range recs {
+						audits[i] = store.AuditEntry{Time: benchAt, Actor: "ra", Action: "enrol", Subject: r.Serial, Result: "allowed", Detail: r.UserID}
+					}
+					return store.AppendAudits(tx, audits)
 				})
 			}
 			var prev []item

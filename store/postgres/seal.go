@@ -52,6 +52,33 @@ func (t *tx) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
 	return e, nil
 }
 
+// AppendAudits records es as pending, in order, with this transaction,
+// in one statement (see store.AppendAudits): a group of issuances
+// through the RA appends one entry per certificate.
+func (t *tx) AppendAudits(es []store.AuditEntry) error {
+	if err := t.write("append audit"); err != nil {
+		return err
+	}
+	cols := make([][]string, 6)
+	for i := range cols {
+		cols[i] = make([]string, 0, len(es))
+	}
+	for _, e := range es {
+		e, err := check.Audit(e)
+		if err != nil {
+			return fmt.Errorf("postgres: append audit: %w", err)
+		}
+		for i, v := range []string{ts(e.Time), e.Actor, e.Action, e.Subject, e.Result, e.Detail} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	_, err := t.exec("append audit", auditInsertSQL, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+	return err
+}
+
 // Audit appends e in a group commit with concurrent Audit calls: one
 // INSERT of the batch in one transaction of its own.
 func (s *Store) Audit(ctx context.Context, e store.AuditEntry) error {

@@ -155,3 +155,44 @@ func testAuditBatched(t *testing.T, s store.Store) {
 		t.Fatalf("last sealed entry is %q, want the one appended during the Update", all[len(all)-1].Subject)
 	}
 }
+
+// testAppendAudits: store.AppendAudits appends its entries in order, between
+// the transaction's other appends, and chains them as AppendAudit's; an
+// invalid entry fails the call (the transaction is not committed).
+func testAppendAudits(t *testing.T, s store.Store) {
+	entry := func(i int) store.AuditEntry {
+		return store.AuditEntry{Time: base.Add(time.Duration(i) * time.Second), Actor: "ca", Action: "issue",
+			Subject: fmt.Sprintf("serial-%d", i), Result: "allowed", Detail: fmt.Sprintf("detail %d", i)}
+	}
+	var batchErr error
+	update(t, s, func(tx store.Tx) error {
+		if _, err := tx.AppendAudit(entry(0)); err != nil {
+			return err
+		}
+		if err := store.AppendAudits(tx, []store.AuditEntry{entry(1), entry(2), entry(3)}); err != nil {
+			return err
+		}
+		if _, err := tx.AppendAudit(entry(4)); err != nil {
+			return err
+		}
+		return nil
+	})
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		batchErr = store.AppendAudits(tx, []store.AuditEntry{entry(5), {Time: base}})
+		return batchErr
+	})
+	wantErr(t, "AppendAudits with an entry without an action", batchErr, store.ErrInvalid)
+	wantErr(t, "Update of the refused AppendAudits", err, store.ErrInvalid)
+	all := sealed(t, s)
+	if len(all) != 5 {
+		t.Fatalf("%d entries sealed, want 5", len(all))
+	}
+	for i, e := range all {
+		want := entry(i)
+		want.Seq, want.PrevHash, want.Hash = e.Seq, e.PrevHash, e.Hash
+		same(t, fmt.Sprintf("entry %d", i), e, want)
+	}
+	if _, err := store.VerifyChain(nil, 1, all); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"Officers", testOfficers},
 		{"Audit", testAudit},
+		{"AppendAudits", testAppendAudits},
 		{"AuditBatched", testAuditBatched},
 		{"Urgent", testUrgent},
 		{"Records", testRecords},
