@@ -263,14 +263,20 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 			best, bestValue, bestCount = bIdxUser, f.UserID, n
 		}
 	}
+	// The smallest index count bounds the result: one allocation rather
+	// than a 100,000-certificate slice copied as it grows. A walk of the
+	// certificates bucket is bounded by their number (scanBound).
+	n, bounded := bestCount, best != nil
+	switch {
+	case f.Limit > 0 && !bounded:
+		n, bounded = uint64(f.Limit), true
+	case f.Limit > 0:
+		n = min(n, uint64(f.Limit))
+	case !bounded:
+		n, bounded = t.scanBound(f)
+	}
 	var out []store.Certificate
-	if best != nil {
-		// The smallest index count bounds the result: one allocation
-		// rather than a 100,000-certificate slice copied as it grows.
-		n := bestCount
-		if f.Limit > 0 {
-			n = min(n, uint64(f.Limit))
-		}
+	if bounded {
 		out = make([]store.Certificate, 0, n)
 	}
 	certs := ascending{c: t.bucket(bCerts).Cursor()} // index keys are in serial order
@@ -289,6 +295,9 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 	}
 	if best == nil {
 		err := scanFrom(t.bucket(bCerts), nil, f.After, take)
+		if len(out) == 0 {
+			out = nil // as without the allocation above
+		}
 		return out, err
 	}
 	if bestCount == 0 {
@@ -303,6 +312,32 @@ func (t *tx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
 		out = nil // as without the allocation above
 	}
 	return out, err
+}
+
+// scanBound bounds the result of a search that walks the certificates
+// bucket (no indexed filter field). Without a filter on the issuer or the
+// role it is every certificate (as many as the issuance sequence has
+// numbered: none is ever deleted), and the status good leaves out the
+// revoked ones. An issuer or a role may select all or none, so those
+// records are counted first (without decoding them: recordMatches).
+func (t *tx) scanBound(f store.CertFilter) (n uint64, ok bool) {
+	if f.Issuer != "" || f.Role != "" {
+		err := scanFrom(t.bucket(bCerts), nil, f.After, func(_, v []byte) (bool, error) {
+			if recordMatches(v, f) {
+				n++
+			}
+			return true, nil
+		})
+		return n, err == nil
+	}
+	total, err := t.counter(kIssSeq)
+	if err != nil {
+		return 0, false
+	}
+	if f.Status == store.StatusGood {
+		total -= min(total, t.count(bIdxStatus, string(store.StatusRevoked)))
+	}
+	return total, true
 }
 
 // scanFrom is scanPrefix over the keys prefix+serial with serial > after
