@@ -168,6 +168,11 @@ func (r *reader) strings(dst []*string) {
 	var total uint64
 	for i := range dst {
 		lens[i] = r.uvarint()
+		// Each length, and so their sum, is at most what the record
+		// holds: a corrupt length must not wrap the sum around.
+		if r.err == nil && lens[i] > uint64(len(r.b)) {
+			r.err = errShort
+		}
 		total += lens[i]
 	}
 	all := string(r.bytes(total))

@@ -14,32 +14,25 @@ import (
 // Bucket names. The layout is the file format: renaming a bucket needs a
 // migration.
 var (
-	bMeta       = []byte("meta")
-	bState      = []byte("state") // counters and the audit head, see state.go
-	bIntents    = []byte("intents")
-	bCerts      = []byte("certs")
-	bRevs       = []byte("revocations")
-	bCRLs       = []byte("crls")
-	bParties    = []byte("parties")
-	bUsers      = []byte("users")
-	bOfficers   = []byte("officers")
-	bAudit      = []byte("audit")
-	bIdxUser    = []byte("idx_cert_user")
-	bIdxParty   = []byte("idx_cert_party")
-	bIdxStatus  = []byte("idx_cert_status") // statuses other than good (certIndexes)
-	bIdxKey     = []byte("idx_cert_key")    // value: the certificate's UserID
-	bIdxCounts  = []byte("idx_cert_counts")
-	bRecords    = []byte("records") // one nested bucket per record kind
-	bIssued     = []byte("issued")  // issuance sequence (seqKey) -> serial
-	allBuckets  = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
-	indexByName = map[string][]byte{}
+	bMeta      = []byte("meta")
+	bState     = []byte("state") // counters and the audit head, see state.go
+	bIntents   = []byte("intents")
+	bCerts     = []byte("certs")
+	bRevs      = []byte("revocations")
+	bCRLs      = []byte("crls")
+	bParties   = []byte("parties")
+	bUsers     = []byte("users")
+	bOfficers  = []byte("officers")
+	bAudit     = []byte("audit")
+	bIdxUser   = []byte("idx_cert_user")
+	bIdxParty  = []byte("idx_cert_party")
+	bIdxStatus = []byte("idx_cert_status") // statuses other than good (certIndexes)
+	bIdxKey    = []byte("idx_cert_key")    // value: the certificate's UserID
+	bIdxCounts = []byte("idx_cert_counts")
+	bRecords   = []byte("records") // one nested bucket per record kind
+	bIssued    = []byte("issued")  // issuance sequence (seqKey) -> serial
+	allBuckets = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
 )
-
-func init() {
-	for _, b := range [][]byte{bIdxUser, bIdxParty, bIdxStatus, bIdxKey} {
-		indexByName[string(b)] = b
-	}
-}
 
 func createBuckets(btx *bbolt.Tx) error {
 	for _, name := range allBuckets {
