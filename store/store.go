@@ -32,6 +32,10 @@ var (
 	// it with this; PostgreSQL: SQLSTATE 53100 disk_full). The RA answers
 	// 503 E_STORE_FULL either way (issue 12 finding 12).
 	ErrFull = errors.New("E_STORE_FULL")
+	// ErrTooNew: the store was upgraded by a newer smki (a bbolt layout
+	// version, a PostgreSQL migration) that this one does not know, so it
+	// could misread it; the engine refuses to open it rather than guess.
+	ErrTooNew = errors.New("E_STORE_TOO_NEW")
 )
 
 // SerialError names the serial a batch call (RevokeMany) failed on. It

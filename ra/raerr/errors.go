@@ -195,6 +195,7 @@ var codes = []struct {
 	{store.ErrReadOnly, ClassConflict},
 	{store.ErrClosed, ClassUnavailable},
 	{store.ErrCorrupt, ClassInternal},
+	{store.ErrTooNew, ClassInternal},
 	{store.ErrConflict, ClassBusy},
 	{bundle.ErrBundleInvalid, ClassInternal},
 	{bundle.ErrFeedInvalid, ClassInternal},

@@ -31,6 +31,8 @@ var (
 	bIdxCounts = []byte("idx_cert_counts")
 	bRecords   = []byte("records") // one nested bucket per record kind
 	bIssued    = []byte("issued")  // issuance sequence (seqKey) -> serial
+	// kLayout (in bState) is the file's layout version (layoutVersion).
+	kLayout    = []byte("layout")
 	allBuckets = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
 )
 

@@ -134,16 +134,22 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	if err := db.Update(func(btx *bbolt.Tx) error {
+		if err := checkLayout(btx); err != nil {
+			return err
+		}
 		if err := createBuckets(btx); err != nil {
 			return err
 		}
 		if err := narrowIndexes(btx); err != nil {
 			return err
 		}
-		return backfillIssued(btx)
+		if err := backfillIssued(btx); err != nil {
+			return err
+		}
+		return recordLayout(btx)
 	}); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("bolt: open %s: create buckets: %w", path, err)
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	db.MaxBatchDelay = cfg.batchDelay
 	j, err := openJournal(path+".audit", db)

@@ -164,6 +164,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 			version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return fmt.Errorf("postgres: migrate: %w", err)
 		}
+		if err := refuseNewerSchema(ctx, tx); err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
 		for _, name := range names {
 			version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
 			var done bool

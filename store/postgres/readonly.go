@@ -71,6 +71,9 @@ func schemaCurrent(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("postgres: open read-only: %w", err)
 	}
+	if err := refuseNewerSchema(ctx, pool); err != nil {
+		return fmt.Errorf("postgres: open read-only: %w", err)
+	}
 	for _, n := range names {
 		if v := strings.TrimSuffix(strings.TrimPrefix(n, "migrations/"), ".sql"); !applied[v] {
 			return fmt.Errorf("postgres: open read-only: migration %s is not applied: upgrade the RA (smki serve) on this database first: %w", v, store.ErrInvalid)

@@ -421,3 +421,37 @@ func TestUpgradeDropsSerialKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestNewerSchemaRefused: a database holding a migration this smki does
+// not embed (a newer smki upgraded it) is refused with store.ErrTooNew,
+// by Open before it applies anything and by OpenReadOnly.
+func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := schemaURL(t)
+	_ = openURL(t, u).Close()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ('9999_from_the_future')"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := postgres.Open(ctx, u); !errors.Is(err, store.ErrTooNew) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open = %v, want %v", err, store.ErrTooNew)
+	}
+	if r, err := postgres.OpenReadOnly(ctx, u); !errors.Is(err, store.ErrTooNew) {
+		if r != nil {
+			r.Close()
+		}
+		t.Fatalf("OpenReadOnly = %v, want %v", err, store.ErrTooNew)
+	}
+	if _, err := conn.Exec(ctx, "DELETE FROM schema_migrations WHERE version = '9999_from_the_future'"); err != nil {
+		t.Fatal(err)
+	}
+	_ = openURL(t, u).Close()
+}

@@ -1,0 +1,53 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/smki/smki/store"
+)
+
+// layoutVersion is the layout of the files this smki writes, recorded in
+// the state bucket at every Open so that a later release that changes the
+// layout can tell, and an earlier one that knows this guard refuses a
+// file it would misread:
+//
+//	1 (no key): files written before the version was recorded
+//	2: no issuer index, no good entries in the status index, no users'
+//	   certificate counts (narrowIndexes)
+//
+// A release that changes what a query reads raises it, and brings older
+// files to it in Open's transaction.
+const layoutVersion = 2
+
+// checkLayout refuses a file whose layout version is newer than
+// layoutVersion (store.ErrTooNew): it was upgraded by a newer smki, and
+// this one would misread what that one changed. It runs first in Open's
+// transaction, so a refused file is not changed at all.
+func checkLayout(btx *bbolt.Tx) error {
+	st := btx.Bucket(bState)
+	if st == nil {
+		return nil
+	}
+	v := st.Get(kLayout)
+	if v == nil {
+		return nil
+	}
+	n, k := binary.Uvarint(v)
+	if k <= 0 || k != len(v) {
+		return fmt.Errorf("layout version %x does not decode: %w", v, store.ErrCorrupt)
+	}
+	if n > layoutVersion {
+		return fmt.Errorf("the file's layout version is %d, this smki knows up to %d: it was upgraded by a newer smki; "+
+			"run that one, or restore a backup taken before the upgrade: %w", n, layoutVersion, store.ErrTooNew)
+	}
+	return nil
+}
+
+// recordLayout writes layoutVersion, once the file has been brought to
+// it (the end of Open's transaction).
+func recordLayout(btx *bbolt.Tx) error {
+	return btx.Bucket(bState).Put(kLayout, binary.AppendUvarint(nil, layoutVersion))
+}
