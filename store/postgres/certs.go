@@ -299,7 +299,7 @@ func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
 		return nil, fmt.Errorf("postgres: certificates by key: empty key hash: %w", store.ErrInvalid)
 	}
 	return queryAll(t, "certificates by key", scanCert,
-		"SELECT "+certCols+" FROM "+certFrom+" WHERE c.key_hash = $1 ORDER BY c.serial", keyHash)
+		"SELECT "+certCols+" FROM "+certFrom+" WHERE c.user_id = (SELECT user_id FROM key_owners WHERE key_hash = $1) AND c.key_hash = $1 ORDER BY c.serial", keyHash)
 }
 
 // IssuanceSeq returns the latest issuance sequence number (0 if none).

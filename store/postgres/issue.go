@@ -21,20 +21,26 @@ import (
 
 var _ store.IssueWriter = (*tx)(nil)
 
-// createIntentsSQL: for each row (in order, n), the other user's
-// certificate for its key (if any), then the serial claimed and the
-// intent inserted only if there is none; the result says which went in.
+// createIntentsSQL: for each row (in order, n), the other user who owns
+// its key (key_owners) and that user's lowest serial for it (by
+// certificates_user), and whether its serial is taken; then the serial
+// claimed and the intent inserted only if neither; the result says which
+// went in. The inserts have no ON CONFLICT (a probe of the unique index
+// before each row and an extra WAL record): the statement has read what
+// would conflict, so only a concurrent transaction can, and then the
+// statement fails as a whole (see the Grouper's reruns).
 const createIntentsSQL = `WITH i AS (
-	SELECT u.*, o.user_id AS other_user, o.serial AS other_serial
+	SELECT u.*, o.user_id AS other_user, o.serial AS other_serial,
+		(SELECT 1 FROM serials x WHERE x.serial = u.serial) IS NOT NULL AS taken
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[])
 		WITH ORDINALITY AS u(serial, issuer, profile, user_id, lint_der, created_at, key_hash, n)
-	LEFT JOIN LATERAL (SELECT c.user_id, c.serial FROM certificates c
-		WHERE u.key_hash <> '' AND c.key_hash = u.key_hash AND c.user_id <> u.user_id ORDER BY c.serial LIMIT 1) o ON true),
-s AS (INSERT INTO serials (serial) SELECT serial FROM i WHERE other_user IS NULL ON CONFLICT DO NOTHING RETURNING serial),
+	LEFT JOIN LATERAL (SELECT ko.user_id, (SELECT min(c.serial) FROM certificates c
+			WHERE c.user_id = ko.user_id AND c.key_hash = u.key_hash) AS serial
+		FROM key_owners ko WHERE u.key_hash <> '' AND ko.key_hash = u.key_hash AND ko.user_id <> u.user_id) o ON true),
+s AS (INSERT INTO serials (serial) SELECT serial FROM i WHERE other_user IS NULL AND NOT taken),
 w AS (INSERT INTO intents (serial, issuer, profile, user_id, lint_der, created_at, state)
-	SELECT serial, issuer, profile, user_id, lint_der, created_at, 'open' FROM i WHERE serial IN (SELECT serial FROM s)
-	RETURNING serial)
-SELECT n, other_user, other_serial, serial IN (SELECT serial FROM w), pg_current_xact_id_if_assigned()::text FROM i ORDER BY n`
+	SELECT serial, issuer, profile, user_id, lint_der, created_at, 'open' FROM i WHERE other_user IS NULL AND NOT taken)
+SELECT n, other_user, other_serial, other_user IS NULL AND NOT taken, pg_current_xact_id_if_assigned()::text FROM i ORDER BY n`
 
 // CreateIntents creates a group's intents in one statement (see
 // store.CreateIntents).
@@ -139,7 +145,8 @@ const opRecordIssued = "record issued"
 // issuance_lock, as issuanceSeqSQL), inserted with their key's owner, and
 // their intents completed. The result: each row's findings, whether it
 // went in, and the counter's value before the group (NULL if none went
-// in). $12 is the counter's value as this transaction left it, if it has
+// in). As in createIntentsSQL, no insert has ON CONFLICT: a row goes in
+// only if its reads found no conflict. $12 is the counter's value as this transaction left it, if it has
 // advanced it in memory (NULL: not). The intents are completed by a join
 // to c (an index lookup per row): as serial = ANY (ARRAY(...)) the generic
 // plan scanned the whole of intents, a cost growing with the table and
@@ -148,11 +155,11 @@ const opRecordIssued = "record issued"
 const recordIssuedSQL = `WITH i AS (
 	SELECT u.*,
 		(SELECT it.state FROM intents it WHERE it.serial = u.serial) AS state,
-		(SELECT ko.user_id FROM key_owners ko WHERE u.key_hash <> '' AND ko.key_hash = u.key_hash AND ko.user_id <> u.user_id) AS other_user,
+		(SELECT ko.user_id FROM key_owners ko WHERE u.key_hash <> '' AND ko.key_hash = u.key_hash) AS owner,
 		(SELECT 1 FROM certificates c WHERE c.serial = u.serial) IS NOT NULL AS dup
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[])
 		WITH ORDINALITY AS u(serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at, der, n)),
-ok AS (SELECT i.*, row_number() OVER (ORDER BY n) AS r FROM i WHERE state = 'open' AND other_user IS NULL AND NOT dup),
+ok AS (SELECT i.*, row_number() OVER (ORDER BY n) AS r FROM i WHERE state = 'open' AND (owner IS NULL OR owner = user_id) AND NOT dup),
 seq AS (UPDATE counters SET value = coalesce($12::bigint, value) + (SELECT count(*) FROM ok)
 	WHERE name = 'issuance' AND EXISTS (SELECT 1 FROM ok)
 		AND (SELECT count(*) FROM (SELECT 1 FROM issuance_lock FOR SHARE) q) >= 0
@@ -161,10 +168,10 @@ c AS (INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role
 		not_before, not_after, issued_at, der, issuance_seq)
 	SELECT serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after, issued_at, der,
 		(SELECT base FROM seq) + r FROM ok ORDER BY n
-	ON CONFLICT DO NOTHING RETURNING serial, key_hash, user_id),
-k AS (INSERT INTO key_owners (key_hash, user_id) SELECT DISTINCT key_hash, user_id FROM c WHERE key_hash <> '' ON CONFLICT DO NOTHING),
+	RETURNING serial),
+k AS (INSERT INTO key_owners (key_hash, user_id) SELECT DISTINCT key_hash, user_id FROM ok WHERE key_hash <> '' AND owner IS NULL),
 d AS (UPDATE intents it SET state = 'completed' FROM c WHERE it.serial = c.serial)
-SELECT n, state, other_user, dup, serial IN (SELECT serial FROM c), (SELECT base FROM seq),
+SELECT n, state, nullif(owner, user_id), dup, serial IN (SELECT serial FROM c), (SELECT base FROM seq),
 	pg_current_xact_id_if_assigned()::text FROM i ORDER BY n`
 
 // RecordIssued records a group's certificates and completes their
@@ -347,9 +354,10 @@ func (t *tx) recordStmt(certs []store.Certificate, at []int, errs []error) *stmt
 			case dup:
 				*e = fmt.Errorf("postgres: record certificate %s: %w", s, store.ErrDuplicateSerial)
 			case !in:
-				// Taken by a concurrent transaction after the
-				// statement's snapshot (READ COMMITTED): its number
-				// was counted, so the group must not commit.
+				// Not inserted although it passed its checks (a
+				// conflict fails the statement, so this should not
+				// happen): its number was counted, so the group must
+				// not commit.
 				return t.breakTx(fmt.Errorf("postgres: record certificate %s: inserted concurrently: %w", s, store.ErrConflict))
 			default:
 				inserted++

@@ -126,6 +126,14 @@ var schemaBefore0008 = []string{
 	"ALTER TABLE certificates ADD CONSTRAINT certificates_serial_fkey FOREIGN KEY (serial) REFERENCES serials",
 	"CREATE INDEX certificates_role ON certificates (role, serial)",
 	"DELETE FROM schema_migrations WHERE version = '0008_issuance_writes'",
+	schemaBefore0009[0], schemaBefore0009[1],
+}
+
+// schemaBefore0009 takes a fully migrated, empty schema back to before
+// migration 0009: the index on certificates' key hash.
+var schemaBefore0009 = []string{
+	"CREATE INDEX certificates_key ON certificates (key_hash, serial)",
+	"DELETE FROM schema_migrations WHERE version = '0009_key_index'",
 }
 
 // schemaBefore0007 takes a fully migrated, empty schema back to before
@@ -454,4 +462,90 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = openURL(t, u).Close()
+}
+
+// TestUpgradeDropsKeyIndex: certificates written under schema 0008 (an
+// index on key_hash) are found by key after migration 0009 drops it, and
+// a key certified for their user refuses another user's intent; a
+// database holding a certificate whose key has no owner row is refused,
+// with the index kept.
+func TestUpgradeDropsKeyIndex(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		orphan bool // a certificate's key with no row in key_owners
+	}{
+		{"consistent", false},
+		{"key without its owner", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			u := schemaURL(t)
+			_ = openURL(t, u).Close()
+			conn, err := pgx.Connect(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			qs := append([]string(nil), schemaBefore0009...)
+			for i, serial := range []string{"01", "02"} {
+				qs = append(qs, "INSERT INTO serials (serial) VALUES ('"+serial+"')",
+					`INSERT INTO certificates (serial, issuer, user_id, party_id, profile, role, key_hash, not_before, not_after,
+					issued_at, der, issuance_seq) VALUES ('`+serial+`', 'issuing-ca', 'U', 'P', 'p', 'SC', 'K',
+					'2026-01-01T00:00:00.000000000Z', '2027-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00.000000000Z', '\x01', `+string(rune('1'+i))+`)`)
+			}
+			qs = append(qs, "UPDATE counters SET value = 2 WHERE name = 'issuance'")
+			if !tc.orphan {
+				qs = append(qs, "INSERT INTO key_owners (key_hash, user_id) VALUES ('K', 'U')")
+			}
+			for _, q := range qs {
+				if _, err := conn.Exec(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			index := func() bool {
+				t.Helper()
+				var ok bool
+				if err := conn.QueryRow(ctx, "SELECT to_regclass('certificates_key') IS NOT NULL").Scan(&ok); err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			up, err := postgres.Open(ctx, u)
+			if tc.orphan {
+				if err == nil {
+					up.Close()
+					t.Fatal("migration 0009 accepted a certificate whose key has no owner")
+				}
+				if !index() {
+					t.Fatal("the refused migration dropped the key index")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer up.Close()
+			if index() {
+				t.Fatal("after the upgrade: the key index is still there")
+			}
+			err = up.Update(ctx, func(tx store.Tx) error {
+				cs, err := tx.CertificatesByKey("K")
+				if err != nil || len(cs) != 2 || cs[0].Serial != "01" || cs[1].Serial != "02" {
+					t.Errorf("certificates by key after the upgrade: %+v, %v", cs, err)
+				}
+				errs, err := store.CreateIntents(tx, []store.NewIntent{{Intent: store.Intent{Serial: "03", Issuer: "issuing-ca",
+					UserID: "V", CreatedAt: time.Now()}, KeyHash: "K"}})
+				var ku *store.KeyInUseError
+				if err != nil || !errors.As(errs[0], &ku) || ku.UserID != "U" || ku.Serial != "01" {
+					t.Errorf("another user's intent for the key after the upgrade: %v, %v", errs, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }
