@@ -2,9 +2,11 @@ package raserver
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -51,6 +53,17 @@ import (
 // number (issues-8w/s, cpu-us/issue-8w, https/issue-8w): the baseline at
 // the API's concurrency, which separates what the API itself costs from
 // what smaller groups cost.
+//
+// Three more say which bound a part ran into. commit-busy is the share
+// of a part's wall time the store's one writer spent in a commit
+// (https-, issue-, inproc-commit-busy) and us/commit a commit's mean
+// time (https-, issue-us/commit): near 1, a part is bound by its commits
+// (their fsyncs, and the CPU inside them), and only fuller or shorter
+// commits make it faster, not less CPU outside them. inproc-writes/commit
+// is the in-process enrolments' group size, the same 8 callers as the
+// clients without HTTP between their commits. https-handshakes counts
+// the TLS handshakes the clients made in the timed part: 0 when
+// keep-alive holds.
 func BenchmarkEnrolHTTPS(b *testing.B) {
 	const clients = 8
 	var commits *commitCounter
@@ -114,22 +127,39 @@ func BenchmarkEnrolHTTPS(b *testing.B) {
 			PartyID: s.supplier, Role: role.ImportSupplier})
 		return err
 	}
+	var handshakes atomic.Int64 // TLS handshakes the clients made
+	for _, c := range cls {
+		c.HTTPClient().Transport.(*http.Transport).TLSClientConfig.VerifyConnection = func(tls.ConnectionState) error {
+			handshakes.Add(1)
+			return nil
+		}
+	}
 	run(clients*4, viaHTTPS) // warm up: connections, caches
 	b.StopTimer()
+	p0 := commits.mark()
 	base := run(b.N, inProc)
-	c0 := commits.n.Load()
+	inprocCommits := commits.since(p0)
+	p0 = commits.mark()
 	durable, issueCPU := runIssue(b, b.N, 8*runtime.GOMAXPROCS(0), csrs, issue)
-	issueCommits := commits.n.Load() - c0
+	issueCommits := commits.since(p0)
+	issueWall := durable
 	b.StartTimer()
-	c0 = commits.n.Load()
+	h0 := handshakes.Load()
+	p0 = commits.mark()
 	https := run(b.N, viaHTTPS)
-	httpsCommits := commits.n.Load() - c0
+	httpsCommits := commits.since(p0)
 	b.StopTimer()
+	httpsHandshakes := handshakes.Load() - h0
 	enrolCPU := cpu
-	base = min(base, run(b.N, inProc)) // the baselines before and after; the faster kept
-	c0 = commits.n.Load()
+	p0 = commits.mark()
+	base2 := run(b.N, inProc) // the baselines before and after; the faster kept
+	inprocCommits = inprocCommits.plus(commits.since(p0))
+	inprocWall := base + base2
+	base = min(base, base2)
+	p0 = commits.mark()
 	durable2, issueCPU2 := runIssue(b, b.N, 8*runtime.GOMAXPROCS(0), csrs, issue)
-	issueCommits += commits.n.Load() - c0
+	issueCommits = issueCommits.plus(commits.since(p0))
+	issueWall += durable2
 	durable, issueCPU = min(durable, durable2), min(issueCPU, issueCPU2)
 	durable8, issueCPU8 := runIssue(b, b.N, clients, csrs, issue)
 	b.ReportMetric(float64(b.N)/https.Seconds(), "enrols/s")
@@ -140,24 +170,60 @@ func BenchmarkEnrolHTTPS(b *testing.B) {
 	b.ReportMetric(float64(enrolCPU.Microseconds())/float64(b.N), "cpu-us/enrol")
 	b.ReportMetric(float64(issueCPU.Microseconds())/float64(b.N), "cpu-us/issue")
 	b.ReportMetric(float64(issueCPU)/float64(enrolCPU), "cpu-issue/cpu-enrol")
-	b.ReportMetric(float64(2*b.N)/float64(max(httpsCommits, 1)), "https-writes/commit")
-	b.ReportMetric(float64(4*b.N)/float64(max(issueCommits, 1)), "issue-writes/commit")
+	b.ReportMetric(float64(2*b.N)/float64(max(httpsCommits.n, 1)), "https-writes/commit")
+	b.ReportMetric(float64(4*b.N)/float64(max(issueCommits.n, 1)), "issue-writes/commit")
+	b.ReportMetric(float64(4*b.N)/float64(max(inprocCommits.n, 1)), "inproc-writes/commit")
+	b.ReportMetric(httpsCommits.usPer(), "https-us/commit")
+	b.ReportMetric(issueCommits.usPer(), "issue-us/commit")
+	b.ReportMetric(httpsCommits.in.Seconds()/https.Seconds(), "https-commit-busy")
+	b.ReportMetric(issueCommits.in.Seconds()/issueWall.Seconds(), "issue-commit-busy")
+	b.ReportMetric(inprocCommits.in.Seconds()/inprocWall.Seconds(), "inproc-commit-busy")
+	b.ReportMetric(float64(httpsHandshakes), "https-handshakes")
 	b.ReportMetric(float64(b.N)/durable8.Seconds(), "issues-8w/s")
 	b.ReportMetric(float64(issueCPU8.Microseconds())/float64(b.N), "cpu-us/issue-8w")
 	b.ReportMetric(durable8.Seconds()/https.Seconds(), "https/issue-8w")
 }
 
 // commitCounter counts the store's read-write transactions (Update
-// calls): with the CA's group commit, one per committed group of
-// issuance writes (and the few other changes a run makes).
+// calls) and the time spent in them: with the CA's group commit, one per
+// committed group of issuance writes (and the few other changes a run
+// makes). The time in them over a part's wall time is how busy the one
+// writer was: near 1, the part was bound by its commits (their fsyncs
+// and the CPU inside them), and only fuller or shorter commits make it
+// faster.
 type commitCounter struct {
 	store.Store
-	n atomic.Int64
+	n  atomic.Int64
+	in atomic.Int64 // nanoseconds inside Update
 }
 
 func (c *commitCounter) Update(ctx context.Context, fn func(store.Tx) error) error {
 	c.n.Add(1)
+	defer func(t0 time.Time) { c.in.Add(int64(time.Since(t0))) }(time.Now())
 	return c.Store.Update(ctx, fn)
+}
+
+// commitCount is a number of commits and the time spent in them.
+type commitCount struct {
+	n  int64
+	in time.Duration
+}
+
+func (c *commitCounter) mark() commitCount {
+	return commitCount{c.n.Load(), time.Duration(c.in.Load())}
+}
+
+// since is what c counted after m.
+func (c *commitCounter) since(m commitCount) commitCount {
+	now := c.mark()
+	return commitCount{now.n - m.n, now.in - m.in}
+}
+
+func (a commitCount) plus(b commitCount) commitCount { return commitCount{a.n + b.n, a.in + b.in} }
+
+// usPer is the mean time of one commit, in microseconds.
+func (a commitCount) usPer() float64 {
+	return float64(a.in.Microseconds()) / float64(max(a.n, 1))
 }
 
 // runIssue is BenchmarkDurableIssue parallel8's loop: n CSRs (made
