@@ -180,7 +180,7 @@ func newCA(st store.Store, cfg Config, keys *KeyStore, root, issuing *x509.Certi
 	if cfg.ReconcileAfter < 0 {
 		return nil, fmt.Errorf("%w: ReconcileAfter %v is negative", ErrConfig, cfg.ReconcileAfter)
 	}
-	c := &CA{st: st, writes: store.NewGrouper(st.Update), clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
+	c := &CA{st: st, writes: store.NewGrouper(store.UpdateOf(st)), clock: cfg.clock(), reconcileAfter: cfg.ReconcileAfter, log: log, keys: keys, lint: l,
 		root: root, issuing: issuing, rootCAS: rootCAS, issCAS: issCAS, issSigner: issSigner}
 	c.selfCheck.all = keys == nil || keys.kind != kindSoft
 	return c, nil

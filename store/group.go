@@ -62,6 +62,23 @@ type abort struct {
 	goexit bool
 }
 
+// AloneUpdater is a Store whose Update group-commits concurrent calls
+// and that can also run one transaction without grouping it: the update a
+// Grouper over the Store should run (NewGrouper(s.UpdateAlone)), since
+// the Grouper already groups and runs one transaction at a time.
+type AloneUpdater interface {
+	UpdateAlone(ctx context.Context, fn func(Tx) error) error
+}
+
+// UpdateOf is the update a Grouper over st runs: st's UpdateAlone if it
+// has one (AloneUpdater), otherwise its Update.
+func UpdateOf(st Store) func(context.Context, func(Tx) error) error {
+	if a, ok := st.(AloneUpdater); ok {
+		return a.UpdateAlone
+	}
+	return st.Update
+}
+
 // NewGrouper groups changes into transactions run by update (a Store's
 // Update, or an engine's own single-transaction write).
 func NewGrouper(update func(context.Context, func(Tx) error) error) *Grouper {

@@ -169,3 +169,39 @@ func TestGrouperPanicAndGoexitStayWithTheirCaller(t *testing.T) {
 		t.Fatalf("Update after the aborts: %v", err)
 	}
 }
+
+// aloneStore is a Store with UpdateAlone; plainStore has only Update.
+type aloneStore struct{ plainStore }
+
+func (aloneStore) UpdateAlone(_ context.Context, fn func(store.Tx) error) error {
+	return fmt.Errorf("alone: %w", fn(nil))
+}
+
+type plainStore struct{ store.Store }
+
+func (plainStore) Update(_ context.Context, fn func(store.Tx) error) error {
+	return fmt.Errorf("update: %w", fn(nil))
+}
+
+// TestUpdateOf: a Grouper over a Store runs its UpdateAlone when it has
+// one (its Update would group each of the Grouper's transactions again),
+// otherwise its Update.
+func TestUpdateOf(t *testing.T) {
+	t.Parallel()
+	ok := errors.New("ran")
+	for _, tc := range []struct {
+		name string
+		st   store.Store
+		want string
+	}{
+		{"alone", aloneStore{}, "alone: ran"},
+		{"plain", plainStore{}, "update: ran"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := store.UpdateOf(tc.st)(context.Background(), func(store.Tx) error { return ok })
+			if err == nil || err.Error() != tc.want || !errors.Is(err, ok) {
+				t.Errorf("UpdateOf ran %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

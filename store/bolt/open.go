@@ -195,6 +195,23 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	return s.updateAlone(ctx, fn)
 }
 
+// UpdateAlone is Update without this Store's group commit
+// (store.AloneUpdater): fn runs in a bbolt read-write transaction of its
+// own, at once (after any pending Urgent one), committed and fsynced
+// before it returns. The CA groups its issuance writes itself and runs
+// one transaction at a time; through Update each of them also went
+// through this Store's grouper, a second queue and yield on the path of
+// every commit with nothing to group them with.
+func (s *Store) UpdateAlone(ctx context.Context, fn func(store.Tx) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if err := s.gate.Wait(ctx); err != nil {
+		return fmt.Errorf("bolt: transaction not started: %w", err)
+	}
+	return s.updateAlone(ctx, fn)
+}
+
 // updateAlone is one bbolt read-write transaction running fn.
 func (s *Store) updateAlone(_ context.Context, fn func(store.Tx) error) error {
 	return s.db.Update(func(btx *bbolt.Tx) error { return runTx(btx, fn) })
