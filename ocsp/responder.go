@@ -130,7 +130,20 @@ type Responder struct {
 	revSeq    uint64
 	wake      chan struct{}
 	refreshAt time.Time
+
+	// missMu serialises the Syncs a cache miss runs (Response); synced is
+	// when (monotonic, time.Since(epoch)) the newest successful Sync
+	// started, so that a miss arriving before it needs no Sync of its own.
+	missMu sync.Mutex
+	synced atomic.Int64
 }
+
+// epoch is the origin of Responder.synced: durations since it are
+// monotonic, whatever the wall clock (or a test's Clock) does.
+var epoch = time.Now()
+
+// missSyncTimeout bounds the Sync a cache miss waits for.
+const missSyncTimeout = 5 * time.Second
 
 // New checks cfg, gets a first responder certificate and pre-signs a
 // response for every certificate of cfg.Issuer in the store. Call Run to
@@ -329,15 +342,39 @@ func wrap(h, next http.Handler) http.Handler {
 // certificate of the Issuing OCA, a freshly signed "unknown" for a serial
 // it never issued, and cfocsp.ErrNotFound (answered "unauthorized") for a
 // request about another issuer.
+//
+// A serial the cache does not hold may be a certificate issued since the
+// last Sync (a relying party asking about a certificate it was just
+// given): before answering "unknown" the responder makes sure a Sync has
+// started since the request arrived, running one if none has, so that
+// every certificate committed before the request is answered by its
+// status. Misses arriving together share one Sync (a flood of random
+// serials costs one Sync at a time, each a read of the two sequences when
+// nothing changed), and a serial found unknown is remembered as before.
 func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
+	arrived := int64(time.Since(epoch))
 	if !r.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
 		return nil, nil, cfocsp.ErrNotFound
 	}
 	serial := req.SerialNumber.Text(16)
-	r.mu.RLock()
-	e := r.cache[serial]
-	unk := r.unknown[serial]
-	r.mu.RUnlock()
+	lookup := func() (*entry, []byte) {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		return r.cache[serial], r.unknown[serial]
+	}
+	e, unk := lookup()
+	if e == nil && unk == nil {
+		r.missMu.Lock()
+		if r.synced.Load() < arrived {
+			ctx, cancel := context.WithTimeout(context.Background(), missSyncTimeout)
+			if err := r.Sync(ctx); err != nil {
+				r.log.Warn("OCSP sync for a serial not in the cache failed", "serial", serial, "err", err)
+			}
+			cancel()
+		}
+		r.missMu.Unlock()
+		e, unk = lookup()
+	}
 	if e != nil {
 		return e.der, nil, nil
 	}
@@ -429,6 +466,7 @@ func (r *Responder) signAll(certs []store.Certificate) (map[string]*entry, error
 // rebuild re-signs every certificate of the issuer: at start, after a
 // rotation, and when responses pass half their lifetime.
 func (r *Responder) rebuild(ctx context.Context) error {
+	started := int64(time.Since(epoch))
 	var certs []store.Certificate
 	var iss, rev uint64
 	err := r.cfg.Store.View(ctx, func(tx store.Tx) error {
@@ -466,6 +504,7 @@ func (r *Responder) rebuild(ctx context.Context) error {
 	r.cache, r.unknown, r.issSeq, r.revSeq = m, map[string][]byte{}, iss, rev
 	r.refreshAt = r.now().Add(r.cfg.ResponseLifetime / 2)
 	r.mu.Unlock()
+	r.markSynced(started)
 	r.log.Info("OCSP responses pre-signed", "certificates", len(m), "issuance_seq", iss, "revocation_seq", rev)
 	return nil
 }
@@ -474,6 +513,7 @@ func (r *Responder) rebuild(ctx context.Context) error {
 // and revoked since the last Sync are signed and swapped in. Run calls it
 // every Poll; Notify makes Run call it at once.
 func (r *Responder) Sync(ctx context.Context) error {
+	started := int64(time.Since(epoch))
 	r.mu.RLock()
 	iss, rev := r.issSeq, r.revSeq
 	r.mu.RUnlock()
@@ -521,6 +561,7 @@ func (r *Responder) Sync(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	if newIss == iss && newRev == rev {
+		r.markSynced(started)
 		return nil
 	}
 	m, err := r.signAll(changed)
@@ -550,7 +591,19 @@ func (r *Responder) Sync(ctx context.Context) error {
 	if len(m) > 0 {
 		r.log.Info("OCSP responses updated", "certificates", len(m), "issuance_seq", newIss, "revocation_seq", newRev)
 	}
+	r.markSynced(started)
 	return nil
+}
+
+// markSynced records that a Sync or rebuild which started at started
+// (see Responder.synced) succeeded.
+func (r *Responder) markSynced(started int64) {
+	for {
+		old := r.synced.Load()
+		if old >= started || r.synced.CompareAndSwap(old, started) {
+			return
+		}
+	}
 }
 
 // Notify asks Run to Sync now (after a revocation in this process).

@@ -352,3 +352,29 @@ func TestFastPathMatchesCFSSL(t *testing.T) {
 		}
 	}
 }
+
+// TestResponderAnswersJustIssued: a certificate committed after the last
+// Sync (a relying party asking about the certificate it was just given)
+// is answered "good", not "unknown", without waiting for Run's Poll; a
+// serial never issued is still "unknown".
+func TestResponderAnswersJustIssued(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	r := p.responder(t, time.Hour) // Run not started: no Sync but the first
+	h := r.Handler()
+	c := p.issue(301)
+	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Good {
+		t.Fatalf("certificate issued after the last Sync: status %d, want good", resp.Status)
+	}
+	never := &x509.Certificate{SerialNumber: big.NewInt(999998), RawIssuer: p.cert.RawSubject}
+	der, _ := xocsp.CreateRequest(never, p.cert, nil)
+	resp, err := xocsp.ParseResponse(do(h, der, false).Body.Bytes(), p.cert)
+	if err != nil || resp.Status != xocsp.Unknown {
+		t.Fatalf("never issued: %v, %+v", err, resp)
+	}
+	// Later misses arriving after a Sync started run no Sync of their own.
+	d := p.issue(302)
+	if resp := ask(t, h, d, p.cert, true); resp.Status != xocsp.Good {
+		t.Fatalf("second certificate: status %d, want good", resp.Status)
+	}
+}
