@@ -21,13 +21,7 @@ func TestUpgradeAddsOfficerExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := schemaURL(t)
-	s := openURL(t, u) // every migration applied
-	_ = s.Close()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := migratedConn(t, u) // every migration applied
 	// Back to schema version 0001, with an officer written by it.
 	for _, q := range []string{
 		"ALTER TABLE officers DROP COLUMN cert_not_after",
@@ -44,7 +38,7 @@ func TestUpgradeAddsOfficerExpiry(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = '0002_officer_cert_not_after'").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("migration 0002 recorded %d times: %v", n, err)
 	}
-	err = up.View(ctx, func(tx store.Tx) error {
+	err := up.View(ctx, func(tx store.Tx) error {
 		o, err := tx.GetOfficer("old-sro")
 		if err != nil {
 			return err
@@ -66,13 +60,7 @@ func TestUpgradeNumbersIssuedCertificates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := schemaURL(t)
-	s := openURL(t, u)
-	_ = s.Close()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := migratedConn(t, u) // every migration applied
 	qs := append(schemaBefore0006, // and before 0003:
 		"DROP INDEX certificates_issuance", "DROP INDEX certificates_role",
 		"ALTER TABLE certificates DROP COLUMN issuance_seq",
@@ -93,7 +81,7 @@ func TestUpgradeNumbersIssuedCertificates(t *testing.T) {
 		}
 	}
 	up := openURL(t, u)
-	err = up.Update(ctx, func(tx store.Tx) error {
+	err := up.Update(ctx, func(tx store.Tx) error {
 		return tx.PutCertificate(store.Certificate{Serial: "04", Issuer: "issuing-ca", Profile: "p", DER: []byte{1}})
 	})
 	if err != nil {
@@ -167,12 +155,7 @@ func oldSchemaOneRevoked(t *testing.T, back []string, cols string, vals func(i i
 	t.Helper()
 	ctx := context.Background()
 	u := schemaURL(t)
-	_ = openURL(t, u).Close()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
+	conn := migratedConn(t, u)
 	qs := append([]string(nil), back...)
 	for i := range 2 {
 		serial := fmt.Sprintf("0%d", i+1)
@@ -353,12 +336,7 @@ func TestUpgradeDropsSerialKeys(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			u := schemaURL(t)
-			_ = openURL(t, u).Close()
-			conn, err := pgx.Connect(ctx, u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(ctx)
+			conn := migratedConn(t, u)
 			qs := append([]string(nil), schemaBefore0008...)
 			if tc.orphan {
 				qs = qs[2:] // the index and the version only
@@ -437,12 +415,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := schemaURL(t)
-	_ = openURL(t, u).Close()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := migratedConn(t, u)
 	if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ('9999_from_the_future')"); err != nil {
 		t.Fatal(err)
 	}
@@ -482,12 +455,7 @@ func TestUpgradeDropsKeyIndex(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			u := schemaURL(t)
-			_ = openURL(t, u).Close()
-			conn, err := pgx.Connect(ctx, u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(ctx)
+			conn := migratedConn(t, u)
 			qs := append([]string(nil), schemaBefore0009...)
 			for i, serial := range []string{"01", "02"} {
 				qs = append(qs, "INSERT INTO serials (serial) VALUES ('"+serial+"')",
@@ -548,4 +516,18 @@ func TestUpgradeDropsKeyIndex(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migratedConn brings the schema at u to every migration (an Open, then a
+// Close) and returns a plain connection to it, closed when t ends, through
+// which a test takes the schema back to an older version.
+func migratedConn(t *testing.T, u string) *pgx.Conn {
+	t.Helper()
+	_ = openURL(t, u).Close()
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }
