@@ -60,7 +60,7 @@ func TestUpgradeNumbersIssuedCertificates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := schemaURL(t)
-	conn := migratedConn(t, u) // every migration applied
+	conn := migratedConn(t, u)     // every migration applied
 	qs := append(schemaBefore0006, // and before 0003:
 		"DROP INDEX certificates_issuance", "DROP INDEX certificates_role",
 		"ALTER TABLE certificates DROP COLUMN issuance_seq",
