@@ -131,10 +131,12 @@ type Responder struct {
 	wake      chan struct{}
 	refreshAt time.Time
 
-	// missMu serialises the Syncs a cache miss runs (Response); synced is
+	// syncMu serialises Run's Syncs and rebuilds with the Syncs a cache
+	// miss runs (Response), so a miss waits for a Sync in progress
+	// instead of signing the same changes a second time; synced is
 	// when (monotonic, time.Since(epoch)) the newest successful Sync
 	// started, so that a miss arriving before it needs no Sync of its own.
-	missMu sync.Mutex
+	syncMu sync.Mutex
 	synced atomic.Int64
 }
 
@@ -364,7 +366,7 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	}
 	e, unk := lookup()
 	if e == nil && unk == nil {
-		r.missMu.Lock()
+		r.syncMu.Lock()
 		if r.synced.Load() < arrived {
 			ctx, cancel := context.WithTimeout(context.Background(), missSyncTimeout)
 			if err := r.Sync(ctx); err != nil {
@@ -372,7 +374,7 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 			}
 			cancel()
 		}
-		r.missMu.Unlock()
+		r.syncMu.Unlock()
 		e, unk = lookup()
 	}
 	if e != nil {
@@ -640,11 +642,13 @@ func (r *Responder) Run(ctx context.Context) {
 			}
 		}
 		var err error
+		r.syncMu.Lock()
 		if refresh {
 			err = r.rebuild(ctx)
 		} else {
 			err = r.Sync(ctx)
 		}
+		r.syncMu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("OCSP cache update failed; retrying", "err", err)
 		}
