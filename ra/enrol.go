@@ -55,6 +55,10 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 	act := ActEnrol
 	var plan enrolPlan
 	err := s.st.View(ctx, func(tx store.Tx) error {
+		// checkEnrol reads the user and its party: one read, not two.
+		if err := store.PrefetchUsers(tx, []string{req.UserID.String()}); err != nil {
+			return err
+		}
 		me, err := s.loadActor(tx, a)
 		if err != nil {
 			return err

@@ -41,7 +41,10 @@ type IssuedRecord struct {
 	// Check, if set, runs first in the transaction: if it returns an
 	// error the certificate is not recorded, its intent is marked failed
 	// in the same transaction (if still open) and RecordIssued returns a
-	// *CheckRefusal. It must only read.
+	// *CheckRefusal. It must only read. The checks of a group typically
+	// read each record's user and its party (the RA's still-active check
+	// does), so the group reads those first in one go (PrefetchUsers)
+	// before it runs them.
 	Check func(Tx) error
 }
 
@@ -186,16 +189,26 @@ func (g *Grouper) alone(ctx context.Context, it *grouped) {
 }
 
 // applyBatch writes pending's batch operations in tx: each item's Check
-// first, then every intent in one CreateIntents and every record in one
-// RecordIssued (together, WriteIssuance), then the recorded items' audit
-// entries (in one AppendAudits). It sets each
-// batch item's err to its own outcome, and returns an error only if the
-// transaction cannot go on (the attempt fails as a whole). *cur is the
-// index of the item whose Check runs (-1 otherwise).
+// first (after one read ahead of the users the checks read,
+// PrefetchUsers), then every intent in one CreateIntents and every record
+// in one RecordIssued (together, WriteIssuance), then the recorded items'
+// audit entries (in one AppendAudits). It sets each batch item's err to
+// its own outcome, and returns an error only if the transaction cannot go
+// on (the attempt fails as a whole). *cur is the index of the item whose
+// Check runs (-1 otherwise).
 func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 	var ins []NewIntent
 	var recs []Certificate
 	var insAt, recAt []int
+	var checked []string // the users the records' checks read
+	for _, it := range pending {
+		if it.record != nil && it.record.Check != nil {
+			checked = append(checked, it.record.Cert.UserID)
+		}
+	}
+	if err := PrefetchUsers(tx, checked); err != nil {
+		return err
+	}
 	for i, it := range pending {
 		switch {
 		case it.intent != nil:

@@ -16,16 +16,20 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/cputime"
+	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
+	"github.com/smki/smki/store/postgres"
 )
 
 // BenchmarkEnrolHTTPS (issue 20): enrolments per second through the API,
 // 8 clients over HTTPS with mTLS and keep-alive (one raclient each), on a
-// bbolt store with group commit; and, in the same run on the same store,
+// bbolt store with group commit and on PostgreSQL (a schema of its own;
+// skipped without a server, as pgtest says); and, in the same run on the
+// same store,
 // two in-process baselines: the same enrolments made by 8 goroutines
 // calling the Service, and BenchmarkDurableIssue parallel8's work (CSR ->
 // linted -> signed -> recorded, ca.Issue from 8 goroutines per CPU, the
@@ -65,10 +69,21 @@ import (
 // the TLS handshakes the clients made in the timed part: 0 when
 // keep-alive holds.
 func BenchmarkEnrolHTTPS(b *testing.B) {
+	b.Run("bolt", func(b *testing.B) {
+		benchEnrolHTTPS(b, func(dir string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "smki.db")) })
+	})
+	b.Run("postgres", func(b *testing.B) {
+		url := pgtest.SchemaURL(b)
+		benchEnrolHTTPS(b, func(string) (store.Store, error) { return postgres.Open(context.Background(), url) })
+	})
+}
+
+// benchEnrolHTTPS is BenchmarkEnrolHTTPS on the store open makes.
+func benchEnrolHTTPS(b *testing.B, open func(dir string) (store.Store, error)) {
 	const clients = 8
 	var commits *commitCounter
 	s := scenarioOf(newEnvOn(b, true, func(dir string) (store.Store, error) {
-		st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+		st, err := open(dir)
 		commits = &commitCounter{Store: st}
 		return commits, err
 	}))

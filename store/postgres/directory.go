@@ -69,6 +69,7 @@ func (t *tx) CreateParty(p store.Party) error {
 	if err := t.write("create party"); err != nil {
 		return err
 	}
+	t.dir = nil
 	p, err := check.Party(p)
 	if err != nil {
 		return fmt.Errorf("postgres: create party: %w", err)
@@ -82,6 +83,7 @@ func (t *tx) PutParty(p store.Party) error {
 	if err := t.write("put party"); err != nil {
 		return err
 	}
+	t.dir = nil
 	p, err := check.Party(p)
 	if err != nil {
 		return fmt.Errorf("postgres: put party: %w", err)
@@ -104,6 +106,9 @@ func (t *tx) GetParty(id string) (store.Party, error) {
 	if err := t.read(); err != nil {
 		return p, err
 	}
+	if p, ok := t.dir.party(id); ok {
+		return p, nil
+	}
 	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1"+t.shareRow(), id), &p); err != nil {
 		return store.Party{}, t.notFound("party "+id, err)
 	}
@@ -123,6 +128,7 @@ func (t *tx) CreateUser(u store.User) error {
 	if err := t.write("create user"); err != nil {
 		return err
 	}
+	t.dir = nil
 	u, err := check.User(u)
 	if err != nil {
 		return fmt.Errorf("postgres: create user: %w", err)
@@ -136,6 +142,7 @@ func (t *tx) PutUser(u store.User) error {
 	if err := t.write("put user"); err != nil {
 		return err
 	}
+	t.dir = nil
 	u, err := check.User(u)
 	if err != nil {
 		return fmt.Errorf("postgres: put user: %w", err)
@@ -159,6 +166,9 @@ func (t *tx) GetUser(id string) (store.User, error) {
 	var u store.User
 	if err := t.read(); err != nil {
 		return u, err
+	}
+	if u, ok := t.dir.user(id); ok {
+		return u, nil
 	}
 	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1"+t.shareRow(), id), &u); err != nil {
 		return store.User{}, t.notFound("user "+id, err)
@@ -232,4 +242,70 @@ func (t *tx) ListOfficers(partyID string) ([]store.Officer, error) {
 	}
 	return queryAll(t, "list officers", scanOfficer,
 		"SELECT "+officerCols+" FROM officers WHERE $1 = '' OR party_id = $1 ORDER BY id", partyID)
+}
+
+// dirCache is what PrefetchUsers read: users by ID and their parties.
+type dirCache struct {
+	users   map[string]store.User
+	parties map[string]store.Party
+}
+
+func (d *dirCache) user(id string) (store.User, bool) {
+	if d == nil {
+		return store.User{}, false
+	}
+	u, ok := d.users[id]
+	return u, ok
+}
+
+func (d *dirCache) party(id string) (store.Party, bool) {
+	if d == nil {
+		return store.Party{}, false
+	}
+	p, ok := d.parties[id]
+	return p, ok
+}
+
+// prefetchUsersSQL reads users with their parties. In a read-write
+// transaction it takes the locks GetUser and GetParty take (shareRow) on
+// both rows, in user ID order.
+const prefetchUsersSQL = "SELECT u.id, u.party_id, u.role, u.name, u.status, u.created_at, p.id, p.name, p.status, p.created_at " +
+	"FROM users u JOIN parties p ON p.id = u.party_id WHERE u.id = ANY ($1::text[]) ORDER BY u.id"
+
+// PrefetchUsers reads the users ids and their parties in one statement
+// (sent with BEGIN when it is the transaction's first), so that the
+// GetUser and GetParty calls that follow cost no round trip
+// (store.PrefetchUsers). A user or party written later in the
+// transaction is read again.
+func (t *tx) PrefetchUsers(ids []string) error {
+	if err := t.read(); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(prefetchUsersSQL+t.shareRow(), ids)
+	br := t.q.send(t.ctx, b, false)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return t.fail("prefetch users", err)
+	}
+	defer rows.Close()
+	d := &dirCache{users: make(map[string]store.User, len(ids)), parties: make(map[string]store.Party, len(ids))}
+	for rows.Next() {
+		var u store.User
+		var p store.Party
+		var uat, pat string
+		if err := rows.Scan(&u.ID, &u.PartyID, &u.Role, &u.Name, &u.Status, &uat, &p.ID, &p.Name, &p.Status, &pat); err != nil {
+			return t.fail("prefetch users", err)
+		}
+		if err := times(&uat, &u.CreatedAt, &pat, &p.CreatedAt); err != nil {
+			return err
+		}
+		d.users[u.ID], d.parties[p.ID] = u, p
+	}
+	if err := rows.Err(); err != nil {
+		return t.fail("prefetch users", err)
+	}
+	t.dir = d
+	return nil
 }

@@ -42,6 +42,9 @@ type tx struct {
 	// xid is the transaction's ID if a statement has returned it
 	// (noteXID); otherwise run asks before COMMIT.
 	xid *string
+	// dir holds the users and parties PrefetchUsers read (nil: none),
+	// until this transaction writes either table.
+	dir *dirCache
 }
 
 var _ store.Tx = (*tx)(nil)
