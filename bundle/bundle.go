@@ -389,8 +389,20 @@ func (b *Bundle) Validate() error {
 			return bad("certificates[%d]: %v", i, err)
 		}
 	}
-	for i := range b.Revoked {
-		if _, err := b.Revoked[i].SerialNumber(); err != nil || b.Revoked[i].Issuer == "" {
+	return validateRevoked(b.Revoked, bad)
+}
+
+// ValidateRevoked is Validate's check of a bundle's revoked section
+// alone, for a builder that reuses a section it has checked once.
+func ValidateRevoked(revoked []RevokedCert) error {
+	return validateRevoked(revoked, func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBundleInvalid, fmt.Sprintf(format, a...))
+	})
+}
+
+func validateRevoked(revoked []RevokedCert, bad func(string, ...any) error) error {
+	for i := range revoked {
+		if _, err := revoked[i].SerialNumber(); err != nil || revoked[i].Issuer == "" {
 			return bad("revoked[%d]: issuer and hex serial are required", i)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smki/smki/bundle"
@@ -69,12 +70,12 @@ func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string, certs 
 	case <-ctx.Done():
 		return Answer{}, ctx.Err()
 	}
-	b, err := p.Bundle(ctx, certs)
+	b, revoked, err := p.build(ctx, certs)
 	<-p.builds
 	if err != nil {
 		return Answer{}, err
 	}
-	content, err := bundleContentHash(b)
+	content, err := bundleContentHash(b, revoked)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -110,13 +111,21 @@ func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string, certs 
 //     every bundle kept by a verifier anchors the audit chain outside the
 //     database (smki audit verify --checkpoint).
 func (p *Publisher) Bundle(ctx context.Context, certs Certificates) (*bundle.Bundle, error) {
+	b, _, err := p.build(ctx, certs)
+	return b, err
+}
+
+// build is Bundle, with the digest of the bundle's revoked section
+// (revokedDigest) when it came from the cache (nil otherwise).
+func (p *Publisher) build(ctx context.Context, certs Certificates) (*bundle.Bundle, []byte, error) {
+	var revoked []byte
 	now := p.now().UTC()
 	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: now, MaxAge: bundle.Duration(p.maxAge),
 		AllowLists: map[role.UserRole][]string{}}
 	// The audit head must cover what was committed before the build (the
 	// export's own record): chain what is pending first.
 	if err := p.st.SealAudit(ctx); err != nil {
-		return nil, fmt.Errorf("%w: sealing the audit log: %w", raerr.ErrInternal, err)
+		return nil, nil, fmt.Errorf("%w: sealing the audit log: %w", raerr.ErrInternal, err)
 	}
 	err := p.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -159,15 +168,77 @@ func (p *Publisher) Bundle(ctx context.Context, certs Certificates) (*bundle.Bun
 		for _, d := range devs {
 			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations, Until: d.Until})
 		}
+		if certs == Omitted {
+			b.Revoked, revoked, err = p.revoked.section(tx, b.RevocationSeq)
+			return err
+		}
 		return bundleCertificates(tx, b, certs)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: building the bundle: %w", raerr.ErrInternal, err)
+		return nil, nil, fmt.Errorf("%w: building the bundle: %w", raerr.ErrInternal, err)
 	}
-	if err := b.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: the bundle built from the store is invalid: %w", raerr.ErrInternal, err)
+	// A cached revoked section was validated when it was read (section);
+	// the rest is validated at every build.
+	v := b
+	if revoked != nil {
+		c := *b
+		c.Revoked, v = nil, &c
 	}
-	return b, nil
+	if err := v.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%w: the bundle built from the store is invalid: %w", raerr.ErrInternal, err)
+	}
+	return b, revoked, nil
+}
+
+// revokedCache keeps the revoked section of the last compact bundle with
+// the revocation sequence it was read at. The revoked certificates change
+// only by a revocation, and every revocation advances the sequence in its
+// own transaction, so a build that reads the same sequence would list
+// the same entries: it takes them from here instead of listing (and
+// reading the issuer of) every revoked certificate again, which after a
+// Supplier's 100,000 certificates were revoked was most of each
+// conditional refresh.
+type revokedCache struct {
+	mu     sync.Mutex
+	valid  bool
+	seq    uint64
+	list   []bundle.RevokedCert // shared by every bundle built from it: read only
+	digest []byte               // revokedDigest(list)
+	builds int                  // how many times the section was read from the store
+}
+
+// section returns the revoked section of a compact bundle read in tx at
+// revocation sequence seq, and its digest.
+func (c *revokedCache) section(tx store.Tx, seq uint64) ([]bundle.RevokedCert, []byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.seq == seq {
+		return c.list, c.digest, nil
+	}
+	var b bundle.Bundle
+	if err := bundleCertificates(tx, &b, Omitted); err != nil {
+		return nil, nil, err
+	}
+	if err := bundle.ValidateRevoked(b.Revoked); err != nil {
+		return nil, nil, fmt.Errorf("the revoked certificates read from the store: %w", err)
+	}
+	digest, err := revokedDigest(b.Revoked)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.valid, c.seq, c.list, c.digest = true, seq, b.Revoked, digest
+	c.builds++
+	return c.list, c.digest, nil
+}
+
+// revokedDigest is the SHA-256 of revoked's JSON.
+func revokedDigest(revoked []bundle.RevokedCert) ([]byte, error) {
+	j, err := json.Marshal(revoked)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bundle content: %v", raerr.ErrInternal, err)
+	}
+	h := sha256.Sum256(j)
+	return h[:], nil
 }
 
 func bundleDirectory(tx store.Tx, b *bundle.Bundle) error {
@@ -271,16 +342,28 @@ func bundleCertificates(tx store.Tx, b *bundle.Bundle, embed Certificates) error
 	return nil
 }
 
-// bundleContentHash hashes b without issued_at and audit_head.
-func bundleContentHash(b *bundle.Bundle) (string, error) {
+// bundleContentHash hashes b without issued_at and audit_head: the JSON
+// of the rest without the revoked section, then that section's digest
+// (revokedDigest; revoked, if not nil, is that digest already computed),
+// so a bundle whose revoked section came from the cache is not marshalled
+// whole to be compared.
+func bundleContentHash(b *bundle.Bundle, revoked []byte) (string, error) {
+	if revoked == nil {
+		var err error
+		if revoked, err = revokedDigest(b.Revoked); err != nil {
+			return "", err
+		}
+	}
 	c := *b
-	c.IssuedAt, c.AuditHead = time.Time{}, nil
+	c.IssuedAt, c.AuditHead, c.Revoked = time.Time{}, nil, nil
 	j, err := json.Marshal(&c)
 	if err != nil {
 		return "", fmt.Errorf("%w: bundle content: %v", raerr.ErrInternal, err)
 	}
-	h := sha256.Sum256(j)
-	return hex.EncodeToString(h[:16]), nil
+	h := sha256.New()
+	h.Write(j)
+	h.Write(revoked)
+	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
 // parseBundleETag reads one ETag of ours ("<content>-<unix>"); a list or

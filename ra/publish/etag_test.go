@@ -33,17 +33,34 @@ func TestBundleETag(t *testing.T) {
 		}
 	}
 	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: time.Unix(1, 0), MaxAge: bundle.Duration(time.Hour)}
-	h1, err := bundleContentHash(b)
+	h1, err := bundleContentHash(b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := *b
 	c.IssuedAt, c.AuditHead = time.Unix(2, 0), &bundle.AuditHead{Seq: 7, Hash: "00"}
-	if h2, _ := bundleContentHash(&c); h2 != h1 {
+	if h2, _ := bundleContentHash(&c, nil); h2 != h1 {
 		t.Errorf("issued_at and audit_head changed the content hash: %s, %s", h1, h2)
 	}
 	c.RevocationSeq = 1
-	if h3, _ := bundleContentHash(&c); h3 == h1 {
+	h3, _ := bundleContentHash(&c, nil)
+	if h3 == h1 {
 		t.Error("a new revocation_seq left the content hash unchanged")
+	}
+	c.Revoked = []bundle.RevokedCert{{Issuer: "CN=Z1", Serial: "0a", RevokedAt: time.Unix(3, 0), Reason: 1}}
+	h4, _ := bundleContentHash(&c, nil)
+	if h4 == h3 {
+		t.Error("a revoked entry left the content hash unchanged")
+	}
+	digest, err := revokedDigest(c.Revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h5, _ := bundleContentHash(&c, digest); h5 != h4 {
+		t.Errorf("the hash with the revoked section's digest given is %s, computed %s", h5, h4)
+	}
+	c.Revoked[0].Reason = 4
+	if h6, _ := bundleContentHash(&c, nil); h6 == h4 {
+		t.Error("a revoked entry's reason left the content hash unchanged")
 	}
 }

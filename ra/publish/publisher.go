@@ -20,6 +20,8 @@ type Publisher struct {
 	maxAge time.Duration
 	hub    *feedhub.Hub
 	builds chan struct{} // SignedBundle's one build at a time
+	// revoked is the revoked section of the last compact build.
+	revoked revokedCache
 }
 
 // New returns a Publisher over st that signs with signer (nil: nothing is
