@@ -169,10 +169,10 @@ func (p *Publisher) build(ctx context.Context, certs Certificates) (*bundle.Bund
 			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations, Until: d.Until})
 		}
 		if certs == Omitted {
-			b.Revoked, revoked, err = p.revoked.section(tx, b.RevocationSeq)
+			b.Revoked, revoked, err = p.revoked.section(tx, b)
 			return err
 		}
-		return bundleCertificates(tx, b, certs)
+		return bundleCertificates(tx, b, certs, nil)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: building the bundle: %w", raerr.ErrInternal, err)
@@ -191,44 +191,91 @@ func (p *Publisher) build(ctx context.Context, certs Certificates) (*bundle.Bund
 }
 
 // revokedCache keeps the revoked section of the last compact bundle with
-// the revocation sequence it was read at. The revoked certificates change
-// only by a revocation, and every revocation advances the sequence in its
-// own transaction, so a build that reads the same sequence would list
-// the same entries: it takes them from here instead of listing (and
-// reading the issuer of) every revoked certificate again, which after a
+// what it was read at: the revocation sequence, the party sequence and
+// the users' parties. The revoked certificates change only by a
+// revocation, and every revocation advances the revocation sequence in
+// its own transaction; what the section leaves out (coveredByParty)
+// depends only on the party-wide revocations, which advance the party
+// sequence, and on which party each user is of. A build that reads the
+// same three takes the section from here instead of listing (and reading
+// the issuer of) every revoked certificate again, which after a
 // Supplier's 100,000 certificates were revoked was most of each
 // conditional refresh.
 type revokedCache struct {
 	mu     sync.Mutex
 	valid  bool
-	seq    uint64
+	key    revokedKey
 	list   []bundle.RevokedCert // shared by every bundle built from it: read only
 	digest []byte               // revokedDigest(list)
 	builds int                  // how many times the section was read from the store
 }
 
-// section returns the revoked section of a compact bundle read in tx at
-// revocation sequence seq, and its digest.
-func (c *revokedCache) section(tx store.Tx, seq uint64) ([]bundle.RevokedCert, []byte, error) {
+type revokedKey struct {
+	revocationSeq, partySeq uint64
+	users                   [sha256.Size]byte // digest of every user's party
+}
+
+// section returns the revoked section of the compact bundle b being
+// built in tx (b's sequences, party-wide revocations and users already
+// read in tx), and its digest.
+func (c *revokedCache) section(tx store.Tx, b *bundle.Bundle) ([]bundle.RevokedCert, []byte, error) {
+	h := sha256.New()
+	for _, u := range b.Users {
+		h.Write(u.UserID[:])
+		h.Write(u.PartyID[:])
+	}
+	key := revokedKey{revocationSeq: b.RevocationSeq, partySeq: b.PartySeq}
+	h.Sum(key.users[:0])
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.valid && c.seq == seq {
+	if c.valid && c.key == key {
 		return c.list, c.digest, nil
 	}
-	var b bundle.Bundle
-	if err := bundleCertificates(tx, &b, Omitted); err != nil {
+	var sec bundle.Bundle
+	if err := bundleCertificates(tx, &sec, Omitted, coveredByParty(b)); err != nil {
 		return nil, nil, err
 	}
-	if err := bundle.ValidateRevoked(b.Revoked); err != nil {
+	if err := bundle.ValidateRevoked(sec.Revoked); err != nil {
 		return nil, nil, fmt.Errorf("the revoked certificates read from the store: %w", err)
 	}
-	digest, err := revokedDigest(b.Revoked)
+	digest, err := revokedDigest(sec.Revoked)
 	if err != nil {
 		return nil, nil, err
 	}
-	c.valid, c.seq, c.list, c.digest = true, seq, b.Revoked, digest
+	c.valid, c.key, c.list, c.digest = true, key, sec.Revoked, digest
 	c.builds++
 	return c.list, c.digest, nil
+}
+
+// coveredByParty returns the test that leaves a revoked certificate out
+// of b's compact revoked section: a party-wide revocation in b refuses it
+// whenever its own entry would, so the entry tells a verifier nothing. That
+// is, by b's users its user is of a party with a record in
+// b.RevokedParties that covers its notBefore (bundle.PartyRevocation.Covers,
+// as the verifier applies it) from no later than its own revoked_at.
+// A verifier merges the records it holds into wider ones, never
+// narrower, so what the bundle's records cover it covers too.
+func coveredByParty(b *bundle.Bundle) func(store.Certificate) bool {
+	if len(b.RevokedParties) == 0 {
+		return func(store.Certificate) bool { return false }
+	}
+	recs := bundle.MergePartyRevocations(nil, b.RevokedParties)
+	partyOf := make(map[string]eui64.ID, len(b.Users))
+	for _, u := range b.Users {
+		partyOf[u.UserID.String()] = u.PartyID
+	}
+	return func(c store.Certificate) bool {
+		party, ok := partyOf[c.UserID]
+		if !ok {
+			return false
+		}
+		r, ok := recs[party]
+		if !ok {
+			return false
+		}
+		from, covered := r.Covers(c.NotBefore)
+		return covered && !c.RevokedAt.Before(from)
+	}
 }
 
 // revokedDigest is the SHA-256 of revoked's JSON.
@@ -301,8 +348,9 @@ func adtScope(r records.ADTRecord) bundle.ADTScope {
 }
 
 // bundleCertificates fills revoked (and, when embed, certificates) from
-// the store's certificates.
-func bundleCertificates(tx store.Tx, b *bundle.Bundle, embed Certificates) error {
+// the store's certificates, leaving out of revoked those that skip (if
+// not nil) reports.
+func bundleCertificates(tx store.Tx, b *bundle.Bundle, embed Certificates, skip func(store.Certificate) bool) error {
 	var filter store.CertFilter
 	if !embed {
 		filter.Status = store.StatusRevoked // only revoked[] needs them
@@ -321,7 +369,7 @@ func bundleCertificates(tx store.Tx, b *bundle.Bundle, embed Certificates) error
 		if embed && c.UserID != "" && c.Profile == string(ca.XMLSigning) {
 			b.Certificates = append(b.Certificates, c.DER)
 		}
-		if c.Status != store.StatusRevoked {
+		if c.Status != store.StatusRevoked || skip != nil && skip(c) {
 			continue
 		}
 		raw, ok := dccx509.RawIssuer(c.DER)
