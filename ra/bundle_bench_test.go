@@ -22,17 +22,7 @@ func BenchmarkExportBundle(b *testing.B) {
 	s := newSoLRScenario(b)
 	s.withSigner()
 	ctx := context.Background()
-	var csv strings.Builder
-	csv.WriteString(devicefile.Header + "\n")
-	for i := range 10000 {
-		var id eui64.ID
-		id[0], id[5], id[6], id[7] = 0x00, byte(i>>16), byte(i>>8), byte(i)
-		id[1] = 0xDB
-		fmt.Fprintf(&csv, "%s,%s,%d\n", id, s.userIS, 1+i%2)
-	}
-	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(csv.String())); err != nil {
-		b.Fatal(err)
-	}
+	importDevices(b, s, 10000)
 	bundle, err := s.svc.BuildBundle(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -196,17 +186,7 @@ func benchBundleRefresh(b *testing.B, party bool) {
 	s := newSoLRScenario(b)
 	s.withSigner()
 	ctx := context.Background()
-	var csv strings.Builder
-	csv.WriteString(devicefile.Header + "\n")
-	for i := range 10000 {
-		var id eui64.ID
-		id[0], id[5], id[6], id[7] = 0x00, byte(i>>16), byte(i>>8), byte(i)
-		id[1] = 0xDB
-		fmt.Fprintf(&csv, "%s,%s,%d\n", id, s.userIS, 1+i%2)
-	}
-	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(csv.String())); err != nil {
-		b.Fatal(err)
-	}
+	importDevices(b, s, 10000)
 	const n = 100000
 	tmpl := s.certStatus(s.isSerial)
 	serials := make([]string, n)
@@ -264,4 +244,21 @@ func benchBundleRefresh(b *testing.B, party bool) {
 	base = min(base, list())
 	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(base), "x-list")
 	b.ReportMetric(float64(len(full.Data))/1e6, "compact-MB")
+}
+
+// importDevices registers n devices, each with s's IS user as its
+// supplier, through the RA's import.
+func importDevices(b *testing.B, s *solrScenario, n int) {
+	b.Helper()
+	var csv strings.Builder
+	csv.WriteString(devicefile.Header + "\n")
+	for i := range n {
+		var id eui64.ID
+		id[0], id[5], id[6], id[7] = 0x00, byte(i>>16), byte(i>>8), byte(i)
+		id[1] = 0xDB
+		fmt.Fprintf(&csv, "%s,%s,%d\n", id, s.userIS, 1+i%2)
+	}
+	if _, err := s.svc.ImportDevices(context.Background(), s.admin, []byte(csv.String())); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -2,14 +2,7 @@ package publish
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"log/slog"
-	"math/big"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -18,7 +11,6 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/store/bolt"
 )
 
 // TestCompactLeavesOutWhatAPartyRevocationCovers: the compact revoked
@@ -32,16 +24,8 @@ import (
 func TestCompactLeavesOutWhatAPartyRevocationCovers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "smki.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := &x509.Certificate{Subject: pkix.Name{CommonName: "Z1"}, PublicKey: &key.PublicKey}
+	f := newFixture(t)
+	st := f.st
 	failed, other := eui64.MustParse("90-B3-D5-1F-30-00-00-01"), eui64.MustParse("90-B3-D5-1F-30-00-00-02")
 	uF, uO := eui64.MustParse("90-B3-D5-1F-30-01-00-01"), eui64.MustParse("90-B3-D5-1F-30-01-00-02")
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -62,7 +46,7 @@ func TestCompactLeavesOutWhatAPartyRevocationCovers(t *testing.T) {
 		{"a5", uO, t0, at, false},                                // another party's
 		{"a6", eui64.ID{}, t0, at, false},                        // no user (a CA's)
 	}
-	err = st.Update(ctx, func(tx store.Tx) error {
+	err := st.Update(ctx, func(tx store.Tx) error {
 		for _, p := range []eui64.ID{failed, other} {
 			if err := tx.CreateParty(store.Party{ID: p.String(), Name: "P", Status: store.StatusActive, CreatedAt: t0}); err != nil {
 				return err
@@ -74,14 +58,9 @@ func TestCompactLeavesOutWhatAPartyRevocationCovers(t *testing.T) {
 			}
 		}
 		for i, c := range certs {
-			tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(0xa1 + i)), Subject: pkix.Name{CommonName: "leaf"},
-				NotBefore: c.notBefore, NotAfter: c.notBefore.AddDate(1, 0, 0)}
-			der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, key)
-			if err != nil {
-				return err
-			}
+			der := f.certDER(t, int64(0xa1+i), c.notBefore)
 			sc := store.Certificate{Serial: c.serial, Issuer: "issuing-ca", Profile: "xml-signing", NotBefore: c.notBefore,
-				NotAfter: tmpl.NotAfter, IssuedAt: c.notBefore, DER: der}
+				NotAfter: c.notBefore.AddDate(1, 0, 0), IssuedAt: c.notBefore, DER: der}
 			if !c.user.IsZero() {
 				sc.UserID = c.user.String()
 				sc.PartyID = failed.String()

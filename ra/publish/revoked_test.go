@@ -2,21 +2,13 @@ package publish
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/store/bolt"
 )
 
 // TestRevokedSectionFollowsRevocations: a compact bundle's revoked
@@ -27,29 +19,16 @@ import (
 func TestRevokedSectionFollowsRevocations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "smki.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := &x509.Certificate{Subject: pkix.Name{CommonName: "Z1", Organization: []string{"Issuer"}}, PublicKey: &key.PublicKey}
+	f := newFixture(t)
+	st := f.st
 	now := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
 	serials := make([]string, 3)
-	err = st.Update(ctx, func(tx store.Tx) error {
+	err := st.Update(ctx, func(tx store.Tx) error {
 		for i := range serials {
-			tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(0x70 + i)), Subject: pkix.Name{CommonName: "leaf"},
-				NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)}
-			der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, key)
-			if err != nil {
-				return err
-			}
+			nb := now.Add(-time.Hour)
 			serials[i] = fmt.Sprintf("%x", 0x70+i)
 			if err := tx.PutCertificate(store.Certificate{Serial: serials[i], Issuer: "issuing-ca", Profile: "xml-signing",
-				NotBefore: tmpl.NotBefore, NotAfter: tmpl.NotAfter, IssuedAt: now, DER: der}); err != nil {
+				NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0), IssuedAt: now, DER: f.certDER(t, int64(0x70+i), nb)}); err != nil {
 				return err
 			}
 		}
