@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/smki/smki/ra/accessguard"
-	"github.com/smki/smki/store"
 )
 
 // Refused authentications of one credential are coalesced into few audit
@@ -31,11 +30,7 @@ func (s *Service) refusedCredential(ctx context.Context, actor, subject string, 
 func (s *Service) FlushRefusals() { s.refusals.Flush() }
 
 func (s *Service) appendRefusal(ctx context.Context, actor, subject, code, detail string) {
-	e := s.entry(actor, ActAuthenticate, subject, "refused: "+code, detail)
-	err := s.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		_, err := tx.AppendAudit(e)
-		return err
-	})
+	err := s.appendAfterReads(ctx, s.entry(actor, ActAuthenticate, subject, "refused: "+code, detail))
 	s.log.LogAttrs(ctx, slog.LevelWarn, "ra refused", slog.String("actor", actor), slog.String("action", string(ActAuthenticate)),
 		slog.String("subject", subject), slog.String("code", code), slog.String("detail", detail))
 	if err != nil {

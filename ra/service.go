@@ -203,16 +203,30 @@ func (s *Service) entry(actor string, act Action, subject, result, detail string
 // caller still gets the original refusal.
 func (s *Service) refused(ctx context.Context, actor string, act Action, subject string, cause error) {
 	code := CodeOf(cause)
-	e := s.entry(actor, act, subject, "refused: "+code, cause.Error())
-	err := s.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		_, err := tx.AppendAudit(e)
-		return err
-	})
+	err := s.appendAfterReads(ctx, s.entry(actor, act, subject, "refused: "+code, cause.Error()))
 	s.log.LogAttrs(ctx, slog.LevelWarn, "ra refused", slog.String("actor", actor), slog.String("action", string(act)),
 		slog.String("subject", subject), slog.String("code", code), slog.String("detail", cause.Error()))
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "ra audit append failed", slog.String("error", err.Error()))
 	}
+}
+
+// appendAfterReads appends e to the audit chain in a transaction of its
+// own, after every record already in the store's audit journal: an
+// audited read's "allowed" record goes through the journal (Store.Audit)
+// and reaches the chain when the journal is sealed, so without sealing
+// first a read that happened before e could be chained after it (if the
+// periodic seal ran between them), and the chain would not list them in
+// the order they happened.
+func (s *Service) appendAfterReads(ctx context.Context, e store.AuditEntry) error {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.st.SealAudit(ctx); err != nil {
+		return err
+	}
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.AppendAudit(e)
+		return err
+	})
 }
 
 // change runs one audited decision: in one transaction it reloads the
