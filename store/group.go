@@ -43,8 +43,8 @@ type IssuedRecord struct {
 	// in the same transaction (if still open) and RecordIssued returns a
 	// *CheckRefusal. It must only read. The checks of a group typically
 	// read each record's user and its party (the RA's still-active check
-	// does), so the group reads those first in one go (PrefetchUsers)
-	// before it runs them.
+	// does), so the group reads those first in one go (Prefetch) before
+	// it runs them.
 	Check func(Tx) error
 }
 
@@ -189,12 +189,12 @@ func (g *Grouper) alone(ctx context.Context, it *grouped) {
 }
 
 // applyBatch writes pending's batch operations in tx: each item's Check
-// first (after one read ahead of the users the checks read,
-// PrefetchUsers), then every intent in one CreateIntents and every record
-// in one RecordIssued (together, WriteIssuance), then the recorded items'
-// audit entries (in one AppendAudits). It sets each batch item's err to
-// its own outcome, and returns an error only if the transaction cannot go
-// on (the attempt fails as a whole). *cur is the index of the item whose
+// first (after one read ahead of the users the checks read, Prefetch),
+// then every intent in one CreateIntents and every record in one
+// RecordIssued (together, WriteIssuance), then the recorded items' audit
+// entries (in one AppendAudits). It sets each batch item's err to its own
+// outcome, and returns an error only if the transaction cannot go on (the
+// attempt fails as a whole). *cur is the index of the item whose
 // Check runs (-1 otherwise).
 func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 	var ins []NewIntent
@@ -206,7 +206,7 @@ func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 			checked = append(checked, it.record.Cert.UserID)
 		}
 	}
-	if err := PrefetchUsers(tx, checked); err != nil {
+	if err := Prefetch(tx, ReadAhead{Users: checked}); err != nil {
 		return err
 	}
 	for i, it := range pending {

@@ -2,33 +2,56 @@ package store
 
 import "slices"
 
-// UserPrefetcher is the optional capability of a Tx that reads many
-// users, each with its party, in one statement, and answers the
-// transaction's later GetUser and GetParty calls for them from what it
-// read (PostgreSQL: one round trip instead of two per user, with the same
-// row locks GetUser and GetParty take in that transaction). Callers use
-// the function PrefetchUsers, which does nothing on an engine without
-// it.
-type UserPrefetcher interface {
-	PrefetchUsers(ids []string) error
+// ReadAhead names reads a transaction is about to make, so that an engine
+// that can (Prefetcher) makes them all at once first (PostgreSQL: one
+// round trip, sent with BEGIN when they are the transaction's first
+// statements, instead of one round trip per read).
+type ReadAhead struct {
+	// Users: GetUser of each, then GetParty of the user's PartyID.
+	Users []string
+	// Officers: GetOfficer of each.
+	Officers []string
+	// KeyHashes: CertificatesByKey of each. Read ahead in a View only (a
+	// read-write transaction reads them when asked).
+	KeyHashes []string
 }
 
-// PrefetchUsers tells tx that the caller is about to read the users ids
-// and their parties (GetUser, then GetParty of the user's PartyID), so an
-// engine that can (UserPrefetcher) reads them all at once first. It is a
-// hint: what GetUser and GetParty answer is the same with or without it,
-// an ID that names no user is simply not read ahead, and a write to a user
-// or party later in tx is seen by the reads after it. An error is a
-// failure of the transaction (the engine could not run the read).
-func PrefetchUsers(tx Tx, ids []string) error {
-	p, ok := tx.(UserPrefetcher)
-	if !ok || len(ids) == 0 {
+// Prefetcher is the optional capability of a Tx that makes a ReadAhead's
+// reads at once and answers the transaction's later GetUser, GetParty,
+// GetOfficer and CertificatesByKey calls for them from what it read, with
+// the row locks those calls take in that transaction. Callers use the
+// function Prefetch, which does nothing on an engine without it.
+type Prefetcher interface {
+	Prefetch(r ReadAhead) error
+}
+
+// Prefetch tells tx what the caller is about to read (r), so an engine
+// that can (Prefetcher) reads it all at once first. It is a hint: what
+// the reads answer is the same with or without it, an ID that names
+// nothing is simply not read ahead, and a write later in tx to a user,
+// party or officer is seen by the reads after it. An error is a failure
+// of the transaction (the engine could not run the read).
+func Prefetch(tx Tx, r ReadAhead) error {
+	p, ok := tx.(Prefetcher)
+	if !ok {
 		return nil
 	}
-	if len(ids) > 1 {
-		ids = slices.Clone(ids)
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
+	r = ReadAhead{Users: distinct(r.Users), Officers: distinct(r.Officers), KeyHashes: distinct(r.KeyHashes)}
+	if len(r.Users)+len(r.Officers)+len(r.KeyHashes) == 0 {
+		return nil
 	}
-	return p.PrefetchUsers(ids)
+	return p.Prefetch(r)
+}
+
+// distinct is ids sorted without repeats or empty IDs (a copy: ids is
+// the caller's).
+func distinct(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -298,9 +298,14 @@ func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
 	if keyHash == "" {
 		return nil, fmt.Errorf("postgres: certificates by key: empty key hash: %w", store.ErrInvalid)
 	}
-	return queryAll(t, "certificates by key", scanCert,
-		"SELECT "+certCols+" FROM "+certFrom+" WHERE c.user_id = (SELECT user_id FROM key_owners WHERE key_hash = $1) AND c.key_hash = $1 ORDER BY c.serial", keyHash)
+	if cs, ok := t.ahead.certsByKey(keyHash); ok {
+		return cs, nil
+	}
+	return queryAll(t, "certificates by key", scanCert, certsByKeySQL, keyHash)
 }
+
+// certsByKeySQL lists the certificates of key hash $1 (CertificatesByKey).
+var certsByKeySQL = "SELECT " + certCols + " FROM " + certFrom + " WHERE c.user_id = (SELECT user_id FROM key_owners WHERE key_hash = $1) AND c.key_hash = $1 ORDER BY c.serial"
 
 // IssuanceSeq returns the latest issuance sequence number (0 if none).
 func (t *tx) IssuanceSeq() (uint64, error) {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -69,7 +70,7 @@ func (t *tx) CreateParty(p store.Party) error {
 	if err := t.write("create party"); err != nil {
 		return err
 	}
-	t.dir = nil
+	t.dropDirectory()
 	p, err := check.Party(p)
 	if err != nil {
 		return fmt.Errorf("postgres: create party: %w", err)
@@ -83,7 +84,7 @@ func (t *tx) PutParty(p store.Party) error {
 	if err := t.write("put party"); err != nil {
 		return err
 	}
-	t.dir = nil
+	t.dropDirectory()
 	p, err := check.Party(p)
 	if err != nil {
 		return fmt.Errorf("postgres: put party: %w", err)
@@ -106,7 +107,7 @@ func (t *tx) GetParty(id string) (store.Party, error) {
 	if err := t.read(); err != nil {
 		return p, err
 	}
-	if p, ok := t.dir.party(id); ok {
+	if p, ok := t.ahead.party(id); ok {
 		return p, nil
 	}
 	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1"+t.shareRow(), id), &p); err != nil {
@@ -128,7 +129,7 @@ func (t *tx) CreateUser(u store.User) error {
 	if err := t.write("create user"); err != nil {
 		return err
 	}
-	t.dir = nil
+	t.dropDirectory()
 	u, err := check.User(u)
 	if err != nil {
 		return fmt.Errorf("postgres: create user: %w", err)
@@ -142,7 +143,7 @@ func (t *tx) PutUser(u store.User) error {
 	if err := t.write("put user"); err != nil {
 		return err
 	}
-	t.dir = nil
+	t.dropDirectory()
 	u, err := check.User(u)
 	if err != nil {
 		return fmt.Errorf("postgres: put user: %w", err)
@@ -167,7 +168,7 @@ func (t *tx) GetUser(id string) (store.User, error) {
 	if err := t.read(); err != nil {
 		return u, err
 	}
-	if u, ok := t.dir.user(id); ok {
+	if u, ok := t.ahead.user(id); ok {
 		return u, nil
 	}
 	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1"+t.shareRow(), id), &u); err != nil {
@@ -190,6 +191,7 @@ func (t *tx) CreateOfficer(o store.Officer) error {
 	if err := t.write("create officer"); err != nil {
 		return err
 	}
+	t.dropOfficers()
 	o, err := check.Officer(o)
 	if err != nil {
 		return fmt.Errorf("postgres: create officer: %w", err)
@@ -204,6 +206,7 @@ func (t *tx) PutOfficer(o store.Officer) error {
 	if err := t.write("put officer"); err != nil {
 		return err
 	}
+	t.dropOfficers()
 	o, err := check.Officer(o)
 	if err != nil {
 		return fmt.Errorf("postgres: put officer: %w", err)
@@ -229,6 +232,9 @@ func (t *tx) GetOfficer(id string) (store.Officer, error) {
 	if err := t.read(); err != nil {
 		return o, err
 	}
+	if o, ok := t.ahead.officer(id); ok {
+		return o, nil
+	}
 	if err := scanOfficer(t.q.QueryRow(t.ctx, "SELECT "+officerCols+" FROM officers WHERE id = $1"+t.lockRow(), id), &o); err != nil {
 		return store.Officer{}, t.notFound("officer "+id, err)
 	}
@@ -244,26 +250,58 @@ func (t *tx) ListOfficers(partyID string) ([]store.Officer, error) {
 		"SELECT "+officerCols+" FROM officers WHERE $1 = '' OR party_id = $1 ORDER BY id", partyID)
 }
 
-// dirCache is what PrefetchUsers read: users by ID and their parties.
-type dirCache struct {
-	users   map[string]store.User
-	parties map[string]store.Party
+// readAhead is what Prefetch read.
+type readAhead struct {
+	users    map[string]store.User
+	parties  map[string]store.Party
+	officers map[string]store.Officer
+	byKey    map[string][]store.Certificate // View only: nothing writes them
 }
 
-func (d *dirCache) user(id string) (store.User, bool) {
-	if d == nil {
+func (r *readAhead) user(id string) (store.User, bool) {
+	if r == nil {
 		return store.User{}, false
 	}
-	u, ok := d.users[id]
+	u, ok := r.users[id]
 	return u, ok
 }
 
-func (d *dirCache) party(id string) (store.Party, bool) {
-	if d == nil {
+func (r *readAhead) party(id string) (store.Party, bool) {
+	if r == nil {
 		return store.Party{}, false
 	}
-	p, ok := d.parties[id]
+	p, ok := r.parties[id]
 	return p, ok
+}
+
+func (r *readAhead) officer(id string) (store.Officer, bool) {
+	if r == nil {
+		return store.Officer{}, false
+	}
+	o, ok := r.officers[id]
+	return o, ok
+}
+
+func (r *readAhead) certsByKey(keyHash string) ([]store.Certificate, bool) {
+	if r == nil {
+		return nil, false
+	}
+	cs, ok := r.byKey[keyHash]
+	return slices.Clone(cs), ok
+}
+
+// dropDirectory forgets the users and parties read ahead (a write to
+// either table); dropOfficers, the officers (a write to officers).
+func (t *tx) dropDirectory() {
+	if t.ahead != nil {
+		t.ahead.users, t.ahead.parties = nil, nil
+	}
+}
+
+func (t *tx) dropOfficers() {
+	if t.ahead != nil {
+		t.ahead.officers = nil
+	}
 }
 
 // prefetchUsersSQL reads users with their parties. In a read-write
@@ -272,40 +310,95 @@ func (d *dirCache) party(id string) (store.Party, bool) {
 const prefetchUsersSQL = "SELECT u.id, u.party_id, u.role, u.name, u.status, u.created_at, p.id, p.name, p.status, p.created_at " +
 	"FROM users u JOIN parties p ON p.id = u.party_id WHERE u.id = ANY ($1::text[]) ORDER BY u.id"
 
-// PrefetchUsers reads the users ids and their parties in one statement
-// (sent with BEGIN when it is the transaction's first), so that the
-// GetUser and GetParty calls that follow cost no round trip
-// (store.PrefetchUsers). A user or party written later in the
-// transaction is read again.
-func (t *tx) PrefetchUsers(ids []string) error {
+// Prefetch makes r's reads in one round trip (sent with BEGIN when they
+// are the transaction's first statements), each with the locks its own
+// Get would take, so that the GetUser, GetParty, GetOfficer and (in a
+// View) CertificatesByKey calls that follow cost none (store.Prefetch).
+// A user, party or officer written later in the transaction is read
+// again.
+func (t *tx) Prefetch(r store.ReadAhead) error {
 	if err := t.read(); err != nil {
 		return err
 	}
+	if t.writable {
+		r.KeyHashes = nil
+	}
 	b := &pgx.Batch{}
-	b.Queue(prefetchUsersSQL+t.shareRow(), ids)
+	if len(r.Users) > 0 {
+		b.Queue(prefetchUsersSQL+t.shareRow(), r.Users)
+	}
+	if len(r.Officers) > 0 {
+		b.Queue("SELECT "+officerCols+" FROM officers WHERE id = ANY ($1::text[]) ORDER BY id"+t.lockRow(), r.Officers)
+	}
+	for _, kh := range r.KeyHashes {
+		b.Queue(certsByKeySQL, kh)
+	}
+	if len(b.QueuedQueries) == 0 {
+		return nil
+	}
 	br := t.q.send(t.ctx, b, false)
 	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return t.fail("prefetch users", err)
-	}
-	defer rows.Close()
-	d := &dirCache{users: make(map[string]store.User, len(ids)), parties: make(map[string]store.Party, len(ids))}
-	for rows.Next() {
-		var u store.User
-		var p store.Party
-		var uat, pat string
-		if err := rows.Scan(&u.ID, &u.PartyID, &u.Role, &u.Name, &u.Status, &uat, &p.ID, &p.Name, &p.Status, &pat); err != nil {
-			return t.fail("prefetch users", err)
+	ahead := &readAhead{users: map[string]store.User{}, parties: map[string]store.Party{},
+		officers: map[string]store.Officer{}, byKey: map[string][]store.Certificate{}}
+	read := func(scan func(pgx.Rows) error) error {
+		rows, err := br.Query()
+		if err != nil {
+			return t.fail("prefetch", err)
 		}
-		if err := times(&uat, &u.CreatedAt, &pat, &p.CreatedAt); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return t.fail("prefetch", err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return t.fail("prefetch", err)
+		}
+		return nil
+	}
+	if len(r.Users) > 0 {
+		if err := read(func(rows pgx.Rows) error {
+			var u store.User
+			var p store.Party
+			var uat, pat string
+			if err := rows.Scan(&u.ID, &u.PartyID, &u.Role, &u.Name, &u.Status, &uat, &p.ID, &p.Name, &p.Status, &pat); err != nil {
+				return err
+			}
+			if err := times(&uat, &u.CreatedAt, &pat, &p.CreatedAt); err != nil {
+				return err
+			}
+			ahead.users[u.ID], ahead.parties[p.ID] = u, p
+			return nil
+		}); err != nil {
 			return err
 		}
-		d.users[u.ID], d.parties[p.ID] = u, p
 	}
-	if err := rows.Err(); err != nil {
-		return t.fail("prefetch users", err)
+	if len(r.Officers) > 0 {
+		if err := read(func(rows pgx.Rows) error {
+			var o store.Officer
+			if err := scanOfficer(rows, &o); err != nil {
+				return err
+			}
+			ahead.officers[o.ID] = o
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
-	t.dir = d
+	for _, kh := range r.KeyHashes {
+		cs := []store.Certificate{}
+		if err := read(func(rows pgx.Rows) error {
+			var c store.Certificate
+			if err := scanCert(rows, &c); err != nil {
+				return err
+			}
+			cs = append(cs, c)
+			return nil
+		}); err != nil {
+			return err
+		}
+		ahead.byKey[kh] = cs
+	}
+	t.ahead = ahead
 	return nil
 }

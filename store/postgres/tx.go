@@ -42,9 +42,10 @@ type tx struct {
 	// xid is the transaction's ID if a statement has returned it
 	// (noteXID); otherwise run asks before COMMIT.
 	xid *string
-	// dir holds the users and parties PrefetchUsers read (nil: none),
-	// until this transaction writes either table.
-	dir *dirCache
+	// ahead holds what Prefetch read (nil: nothing): users and parties
+	// until this transaction writes either table, officers until it
+	// writes one, certificates by key hash (in a View only).
+	ahead *readAhead
 }
 
 var _ store.Tx = (*tx)(nil)

@@ -30,7 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CRL", testCRL},
 		{"Parties", testParties},
 		{"Users", testUsers},
-		{"PrefetchUsers", testPrefetchUsers},
+		{"Prefetch", testPrefetch},
 		{"Officers", testOfficers},
 		{"Audit", testAudit},
 		{"AppendAudits", testAppendAudits},
