@@ -109,6 +109,9 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 // enrolment's other reads. It checks nothing: checkEnrol's checks of the
 // CSR, and their order, are unchanged.
 func keyHashOf(csr []byte) []string {
+	if len(csr) > ca.MaxCSRSize {
+		return nil // checkEnrol refuses it (ca.ParseCSR's limit)
+	}
 	der := csr
 	if block, _ := pem.Decode(bytes.TrimSpace(csr)); block != nil {
 		der = block.Bytes
