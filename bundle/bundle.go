@@ -355,23 +355,8 @@ func (b *Bundle) Validate() error {
 			}
 		}
 	}
-	devices := make(map[eui64.ID]bool, len(b.Devices))
-	for i, d := range b.Devices {
-		if devices[d.Device] {
-			return bad("devices[%d]: device %s twice", i, d.Device)
-		}
-		devices[d.Device] = true
-		if d.SMETS != 1 && d.SMETS != 2 {
-			return bad("devices[%d]: smets %d, want 1 or 2", i, d.SMETS)
-		}
-		if len(d.Registrations) > MaxRegistrations {
-			return bad("devices[%d]: %d registrations, at most %d", i, len(d.Registrations), MaxRegistrations)
-		}
-		for j, r := range d.Registrations {
-			if !r.Capacity.Valid() || (r.User.IsZero() && r.From.IsZero()) {
-				return bad("devices[%d].registrations[%d]: a capacity of %v and a non-zero user (or, to end a registration, a from time) are required", i, j, policy.Capacities())
-			}
-		}
+	if err := validateDevices(b.Devices, bad); err != nil {
+		return err
 	}
 	for i, r := range b.RegistryNotAuthoritative {
 		if !r.Valid() {
@@ -390,6 +375,36 @@ func (b *Bundle) Validate() error {
 		}
 	}
 	return validateRevoked(b.Revoked, bad)
+}
+
+// ValidateDevices is Validate's check of a bundle's devices section
+// alone, for a builder that reuses a section it has checked once.
+func ValidateDevices(devices []Device) error {
+	return validateDevices(devices, func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBundleInvalid, fmt.Sprintf(format, a...))
+	})
+}
+
+func validateDevices(devices []Device, bad func(string, ...any) error) error {
+	seen := make(map[eui64.ID]bool, len(devices))
+	for i, d := range devices {
+		if seen[d.Device] {
+			return bad("devices[%d]: device %s twice", i, d.Device)
+		}
+		seen[d.Device] = true
+		if d.SMETS != 1 && d.SMETS != 2 {
+			return bad("devices[%d]: smets %d, want 1 or 2", i, d.SMETS)
+		}
+		if len(d.Registrations) > MaxRegistrations {
+			return bad("devices[%d]: %d registrations, at most %d", i, len(d.Registrations), MaxRegistrations)
+		}
+		for j, r := range d.Registrations {
+			if !r.Capacity.Valid() || (r.User.IsZero() && r.From.IsZero()) {
+				return bad("devices[%d].registrations[%d]: a capacity of %v and a non-zero user (or, to end a registration, a from time) are required", i, j, policy.Capacities())
+			}
+		}
+	}
+	return nil
 }
 
 // ValidateRevoked is Validate's check of a bundle's revoked section

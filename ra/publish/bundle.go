@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -70,12 +71,12 @@ func (p *Publisher) SignedBundle(ctx context.Context, ifNoneMatch string, certs 
 	case <-ctx.Done():
 		return Answer{}, ctx.Err()
 	}
-	b, revoked, err := p.build(ctx, certs)
+	b, digests, err := p.build(ctx, certs)
 	<-p.builds
 	if err != nil {
 		return Answer{}, err
 	}
-	content, err := bundleContentHash(b, revoked)
+	content, err := bundleContentHash(b, digests)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -115,17 +116,24 @@ func (p *Publisher) Bundle(ctx context.Context, certs Certificates) (*bundle.Bun
 	return b, err
 }
 
-// build is Bundle, with the digest of the bundle's revoked section
-// (revokedDigest) when it came from the cache (nil otherwise).
-func (p *Publisher) build(ctx context.Context, certs Certificates) (*bundle.Bundle, []byte, error) {
-	var revoked []byte
+// sectionDigests are the digests (sectionDigest) of a bundle's cached
+// sections: the revoked certificates and the devices (nil: not cached,
+// computed when needed).
+type sectionDigests struct {
+	revoked, devices []byte
+}
+
+// build is Bundle, with the digests of the sections that came from a
+// cache (and were validated when they were read).
+func (p *Publisher) build(ctx context.Context, certs Certificates) (*bundle.Bundle, sectionDigests, error) {
+	var digests sectionDigests
 	now := p.now().UTC()
 	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: now, MaxAge: bundle.Duration(p.maxAge),
 		AllowLists: map[role.UserRole][]string{}}
 	// The audit head must cover what was committed before the build (the
 	// export's own record): chain what is pending first.
 	if err := p.st.SealAudit(ctx); err != nil {
-		return nil, nil, fmt.Errorf("%w: sealing the audit log: %w", raerr.ErrInternal, err)
+		return nil, digests, fmt.Errorf("%w: sealing the audit log: %w", raerr.ErrInternal, err)
 	}
 	err := p.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -161,33 +169,91 @@ func (p *Publisher) build(ctx context.Context, certs Certificates) (*bundle.Bund
 		for _, r := range adts {
 			b.ADT = append(b.ADT, adtScope(r))
 		}
-		devs, err := records.ListDevices(tx)
-		if err != nil {
+		if b.Devices, digests.devices, err = p.devices.section(tx); err != nil {
 			return err
 		}
-		for _, d := range devs {
-			b.Devices = append(b.Devices, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations, Until: d.Until})
-		}
 		if certs == Omitted {
-			b.Revoked, revoked, err = p.revoked.section(tx, b)
+			b.Revoked, digests.revoked, err = p.revoked.section(tx, b)
 			return err
 		}
 		return bundleCertificates(tx, b, certs, nil)
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: building the bundle: %w", raerr.ErrInternal, err)
+		return nil, digests, fmt.Errorf("%w: building the bundle: %w", raerr.ErrInternal, err)
 	}
-	// A cached revoked section was validated when it was read (section);
-	// the rest is validated at every build.
-	v := b
-	if revoked != nil {
-		c := *b
-		c.Revoked, v = nil, &c
+	// A cached section was validated when it was read (section); the
+	// rest is validated at every build.
+	v := *b
+	if digests.revoked != nil {
+		v.Revoked = nil
+	}
+	if digests.devices != nil {
+		v.Devices = nil
 	}
 	if err := v.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("%w: the bundle built from the store is invalid: %w", raerr.ErrInternal, err)
+		return nil, digests, fmt.Errorf("%w: the bundle built from the store is invalid: %w", raerr.ErrInternal, err)
 	}
-	return b, revoked, nil
+	return b, digests, nil
+}
+
+// devicesCache keeps the devices section of the last build with a digest
+// of the device records it was decoded from (ID and stored bytes of each,
+// in ID order): a build whose records hash the same takes the section
+// from here instead of decoding, validating and marshalling (for the
+// content hash) every device again, which with a large registry was most
+// of a conditional refresh. The check is exact: it reads every record,
+// so no write path has to announce a change.
+type devicesCache struct {
+	mu     sync.Mutex
+	valid  bool
+	raw    [sha256.Size]byte
+	list   []bundle.Device // shared by every bundle built from it: read only
+	digest []byte          // sectionDigest(list)
+	builds int             // how many times the section was decoded
+}
+
+// section returns the devices section as the records in tx hold it, and
+// its digest.
+func (c *devicesCache) section(tx store.Tx) ([]bundle.Device, []byte, error) {
+	recs, err := tx.ListRecords(records.KindDevice, "", 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list devices: %w", err)
+	}
+	h := sha256.New()
+	var n [8]byte
+	for _, r := range recs {
+		binary.BigEndian.PutUint64(n[:], uint64(len(r.ID)))
+		h.Write(n[:])
+		h.Write([]byte(r.ID))
+		binary.BigEndian.PutUint64(n[:], uint64(len(r.Value)))
+		h.Write(n[:])
+		h.Write(r.Value)
+	}
+	var raw [sha256.Size]byte
+	h.Sum(raw[:0])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.raw == raw {
+		return c.list, c.digest, nil
+	}
+	list := make([]bundle.Device, 0, len(recs))
+	for _, r := range recs {
+		d, err := records.DecodeDevice(r.Value)
+		if err != nil {
+			return nil, nil, fmt.Errorf("device %s: %w", r.ID, err)
+		}
+		list = append(list, bundle.Device{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: d.Registrations, Until: d.Until})
+	}
+	if err := bundle.ValidateDevices(list); err != nil {
+		return nil, nil, fmt.Errorf("the devices read from the store: %w", err)
+	}
+	digest, err := sectionDigest(list)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.valid, c.raw, c.list, c.digest = true, raw, list, digest
+	c.builds++
+	return c.list, c.digest, nil
 }
 
 // revokedCache keeps the revoked section of the last compact bundle with
@@ -238,7 +304,7 @@ func (c *revokedCache) section(tx store.Tx, b *bundle.Bundle) ([]bundle.RevokedC
 	if err := bundle.ValidateRevoked(sec.Revoked); err != nil {
 		return nil, nil, fmt.Errorf("the revoked certificates read from the store: %w", err)
 	}
-	digest, err := revokedDigest(sec.Revoked)
+	digest, err := sectionDigest(sec.Revoked)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -278,9 +344,9 @@ func coveredByParty(b *bundle.Bundle) func(store.Certificate) bool {
 	}
 }
 
-// revokedDigest is the SHA-256 of revoked's JSON.
-func revokedDigest(revoked []bundle.RevokedCert) ([]byte, error) {
-	j, err := json.Marshal(revoked)
+// sectionDigest is the SHA-256 of a bundle section's JSON.
+func sectionDigest[T any](section []T) ([]byte, error) {
+	j, err := json.Marshal(section)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bundle content: %v", raerr.ErrInternal, err)
 	}
@@ -391,26 +457,32 @@ func bundleCertificates(tx store.Tx, b *bundle.Bundle, embed Certificates, skip 
 }
 
 // bundleContentHash hashes b without issued_at and audit_head: the JSON
-// of the rest without the revoked section, then that section's digest
-// (revokedDigest; revoked, if not nil, is that digest already computed),
-// so a bundle whose revoked section came from the cache is not marshalled
-// whole to be compared.
-func bundleContentHash(b *bundle.Bundle, revoked []byte) (string, error) {
-	if revoked == nil {
-		var err error
-		if revoked, err = revokedDigest(b.Revoked); err != nil {
+// of the rest without the revoked and devices sections, then each
+// section's digest (sectionDigest; from digests where the section came
+// from a cache, computed otherwise), so that a bundle whose sections came
+// from the caches is not marshalled whole to be compared.
+func bundleContentHash(b *bundle.Bundle, digests sectionDigests) (string, error) {
+	var err error
+	if digests.revoked == nil {
+		if digests.revoked, err = sectionDigest(b.Revoked); err != nil {
+			return "", err
+		}
+	}
+	if digests.devices == nil {
+		if digests.devices, err = sectionDigest(b.Devices); err != nil {
 			return "", err
 		}
 	}
 	c := *b
-	c.IssuedAt, c.AuditHead, c.Revoked = time.Time{}, nil, nil
+	c.IssuedAt, c.AuditHead, c.Revoked, c.Devices = time.Time{}, nil, nil, nil
 	j, err := json.Marshal(&c)
 	if err != nil {
 		return "", fmt.Errorf("%w: bundle content: %v", raerr.ErrInternal, err)
 	}
 	h := sha256.New()
 	h.Write(j)
-	h.Write(revoked)
+	h.Write(digests.revoked)
+	h.Write(digests.devices)
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 

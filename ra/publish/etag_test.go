@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/eui64"
 )
 
 // TestBundleETag: an ETag is ours only in the one form SignedBundle
@@ -33,34 +34,48 @@ func TestBundleETag(t *testing.T) {
 		}
 	}
 	b := &bundle.Bundle{Version: bundle.Version, IssuedAt: time.Unix(1, 0), MaxAge: bundle.Duration(time.Hour)}
-	h1, err := bundleContentHash(b, nil)
+	h1, err := bundleContentHash(b, sectionDigests{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := *b
 	c.IssuedAt, c.AuditHead = time.Unix(2, 0), &bundle.AuditHead{Seq: 7, Hash: "00"}
-	if h2, _ := bundleContentHash(&c, nil); h2 != h1 {
+	if h2, _ := bundleContentHash(&c, sectionDigests{}); h2 != h1 {
 		t.Errorf("issued_at and audit_head changed the content hash: %s, %s", h1, h2)
 	}
 	c.RevocationSeq = 1
-	h3, _ := bundleContentHash(&c, nil)
+	h3, _ := bundleContentHash(&c, sectionDigests{})
 	if h3 == h1 {
 		t.Error("a new revocation_seq left the content hash unchanged")
 	}
 	c.Revoked = []bundle.RevokedCert{{Issuer: "CN=Z1", Serial: "0a", RevokedAt: time.Unix(3, 0), Reason: 1}}
-	h4, _ := bundleContentHash(&c, nil)
+	h4, _ := bundleContentHash(&c, sectionDigests{})
 	if h4 == h3 {
 		t.Error("a revoked entry left the content hash unchanged")
 	}
-	digest, err := revokedDigest(c.Revoked)
+	revoked, err := sectionDigest(c.Revoked)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h5, _ := bundleContentHash(&c, digest); h5 != h4 {
-		t.Errorf("the hash with the revoked section's digest given is %s, computed %s", h5, h4)
+	devices, err := sectionDigest(c.Devices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h5, _ := bundleContentHash(&c, sectionDigests{revoked: revoked, devices: devices}); h5 != h4 {
+		t.Errorf("the hash with the sections' digests given is %s, computed %s", h5, h4)
 	}
 	c.Revoked[0].Reason = 4
-	if h6, _ := bundleContentHash(&c, nil); h6 == h4 {
+	h6, _ := bundleContentHash(&c, sectionDigests{})
+	if h6 == h4 {
 		t.Error("a revoked entry's reason left the content hash unchanged")
+	}
+	c.Devices = []bundle.Device{{Device: eui64.MustParse("00-DB-12-34-56-78-90-A0"), SMETS: 2}}
+	h7, _ := bundleContentHash(&c, sectionDigests{})
+	if h7 == h6 {
+		t.Error("a device left the content hash unchanged")
+	}
+	c.Devices[0].SMETS = 1
+	if h8, _ := bundleContentHash(&c, sectionDigests{}); h8 == h7 {
+		t.Error("a device's SMETS version left the content hash unchanged")
 	}
 }

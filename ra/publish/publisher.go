@@ -20,8 +20,10 @@ type Publisher struct {
 	maxAge time.Duration
 	hub    *feedhub.Hub
 	builds chan struct{} // SignedBundle's one build at a time
-	// revoked is the revoked section of the last compact build.
+	// revoked is the revoked section of the last compact build, devices
+	// the devices section of the last build.
 	revoked revokedCache
+	devices devicesCache
 }
 
 // New returns a Publisher over st that signs with signer (nil: nothing is

@@ -47,7 +47,7 @@ func TestRevokedSectionFollowsRevocations(t *testing.T) {
 	var last string
 	step := func(name string, wantRevoked, wantReads int) {
 		t.Helper()
-		b, digest, err := p.build(ctx, Omitted)
+		b, digests, err := p.build(ctx, Omitted)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -61,11 +61,11 @@ func TestRevokedSectionFollowsRevocations(t *testing.T) {
 		if p.revoked.builds != wantReads {
 			t.Errorf("%s: the revoked section was read from the store %d times, want %d", name, p.revoked.builds, wantReads)
 		}
-		h, err := bundleContentHash(b, digest)
+		h, err := bundleContentHash(b, digests)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again, _ := bundleContentHash(b, nil); again != h {
+		if again, _ := bundleContentHash(b, sectionDigests{}); again != h {
 			t.Errorf("%s: content hash %s with the cached digest, %s computed", name, h, again)
 		}
 		last = h
