@@ -28,7 +28,10 @@ var _ store.IssueWriter = (*tx)(nil)
 // went in. The inserts have no ON CONFLICT (a probe of the unique index
 // before each row and an extra WAL record): the statement has read what
 // would conflict, so only a concurrent transaction can, and then the
-// statement fails as a whole (see the Grouper's reruns).
+// statement fails as a whole (see the Grouper's reruns). The transaction
+// ID is read after the inserts (the count of w runs them first: a
+// data-modifying CTE no one reads runs after the main query), so that
+// the group's COMMIT needs no round trip to ask for it.
 const createIntentsSQL = `WITH i AS (
 	SELECT u.*, o.user_id AS other_user, o.serial AS other_serial,
 		(SELECT 1 FROM serials x WHERE x.serial = u.serial) IS NOT NULL AS taken
@@ -39,8 +42,10 @@ const createIntentsSQL = `WITH i AS (
 		FROM key_owners ko WHERE u.key_hash <> '' AND ko.key_hash = u.key_hash AND ko.user_id <> u.user_id) o ON true),
 s AS (INSERT INTO serials (serial) SELECT serial FROM i WHERE other_user IS NULL AND NOT taken),
 w AS (INSERT INTO intents (serial, issuer, profile, user_id, lint_der, created_at, state)
-	SELECT serial, issuer, profile, user_id, lint_der, created_at, 'open' FROM i WHERE other_user IS NULL AND NOT taken)
-SELECT n, other_user, other_serial, other_user IS NULL AND NOT taken, pg_current_xact_id_if_assigned()::text FROM i ORDER BY n`
+	SELECT serial, issuer, profile, user_id, lint_der, created_at, 'open' FROM i WHERE other_user IS NULL AND NOT taken
+	RETURNING 1)
+SELECT n, other_user, other_serial, other_user IS NULL AND NOT taken,
+	CASE WHEN (SELECT count(*) FROM w) >= 0 THEN pg_current_xact_id_if_assigned()::text END FROM i ORDER BY n`
 
 // CreateIntents creates a group's intents in one statement (see
 // store.CreateIntents).

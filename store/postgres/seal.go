@@ -35,7 +35,8 @@ const auditInsertSQL = `INSERT INTO audit_pending (time, actor, action, subject,
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`
 
 // AppendAudit records e as pending, with this transaction: it is chained
-// when sealed, so the returned entry has Seq 0.
+// when sealed, so the returned entry has Seq 0. The INSERT goes with the
+// transaction's next round trip (txConn.Defer).
 func (t *tx) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
 	if err := t.write("append audit"); err != nil {
 		return store.AuditEntry{}, err
@@ -45,16 +46,16 @@ func (t *tx) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
 		return store.AuditEntry{}, fmt.Errorf("postgres: append audit: %w", err)
 	}
 	e.Seq, e.PrevHash, e.Hash = 0, nil, nil
-	if _, err := t.exec("append audit", `INSERT INTO audit_pending (time, actor, action, subject, result, detail)
-		VALUES ($1, $2, $3, $4, $5, $6)`, ts(e.Time), e.Actor, e.Action, e.Subject, e.Result, e.Detail); err != nil {
-		return store.AuditEntry{}, err
-	}
+	t.q.Defer("append audit", `INSERT INTO audit_pending (time, actor, action, subject, result, detail)
+		VALUES ($1, $2, $3, $4, $5, $6)`, ts(e.Time), e.Actor, e.Action, e.Subject, e.Result, e.Detail)
 	return e, nil
 }
 
 // AppendAudits records es as pending, in order, with this transaction,
 // in one statement (see store.AppendAudits): a group of issuances
-// through the RA appends one entry per certificate.
+// through the RA appends one entry per certificate. The INSERT goes with
+// the transaction's next round trip, COMMIT's for such a group
+// (txConn.Defer).
 func (t *tx) AppendAudits(es []store.AuditEntry) error {
 	if err := t.write("append audit"); err != nil {
 		return err
@@ -75,8 +76,8 @@ func (t *tx) AppendAudits(es []store.AuditEntry) error {
 	if len(es) == 0 {
 		return nil
 	}
-	_, err := t.exec("append audit", auditInsertSQL, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
-	return err
+	t.q.Defer("append audit", auditInsertSQL, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+	return nil
 }
 
 // Audit appends e in a group commit with concurrent Audit calls: one
@@ -103,9 +104,8 @@ func (s *Store) writeAudits(ctx context.Context, es []store.AuditEntry) error {
 	}
 	return s.retry(ctx, func() error {
 		return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, modeLocking, func(stx store.Tx) error {
-			t := stx.(*tx)
-			_, err := t.exec("audit", auditInsertSQL, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
-			return err
+			stx.(*tx).q.Defer("audit", auditInsertSQL, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+			return nil
 		})
 	})
 }

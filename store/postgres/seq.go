@@ -73,23 +73,20 @@ func (t *tx) lockAuditHead() error {
 	return nil
 }
 
-// flush writes the in-memory sequence values back before commit.
+// flush writes the in-memory sequence values back before commit, in
+// COMMIT's round trip (txConn.Defer).
 func (t *tx) flush() error {
 	for _, c := range []struct {
 		c    *counter
 		name string
 	}{{&t.iss, "issuance"}, {&t.rev, "revocation"}} {
 		if c.c.dirty {
-			if _, err := t.exec(c.name+" seq", "UPDATE counters SET value = $1 WHERE name = $2", c.c.value, c.name); err != nil {
-				return err
-			}
+			t.q.Defer(c.name+" seq", "UPDATE counters SET value = $1 WHERE name = $2", c.c.value, c.name)
 			c.c.dirty = false
 		}
 	}
 	if t.audit.dirty {
-		if _, err := t.exec("audit head", "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", t.audit.seq, t.audit.hash); err != nil {
-			return err
-		}
+		t.q.Defer("audit head", "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", t.audit.seq, t.audit.hash)
 		t.audit.dirty = false
 	}
 	return nil

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,13 +19,22 @@ import (
 //     group's transaction was BEGIN, two batch statements and COMMIT, so
 //     the separate BEGIN was a quarter of its round trips, each a send and
 //     a wakeup on both sides.
+//
 //   - The plan cache setting of the batch statements (generic plans, see
 //     queryGeneric): set before the first of them and reset before the
 //     next statement of any other kind, rather than set and reset around
 //     each (a group's two batch statements run one after the other).
 //
+//   - Writes whose answer is only success or failure (Defer: an audit
+//     entry appended, a counter written back), held until the
+//     transaction's next round trip, another statement's or COMMIT's. An
+//     RA issuance group appended its audit entries in a round trip of its
+//     own between the records' statement and COMMIT, and a revocation
+//     wrote its counter back in one before COMMIT.
+//
 // If a prefix statement fails, the server skips the rest of the pipeline,
-// so nothing runs outside the transaction or under the wrong setting.
+// so nothing runs outside the transaction or under the wrong setting, and
+// no statement runs after a deferred write that failed.
 // Once begun, the transaction is pgx's own (Commit and Rollback are its);
 // either returns the connection to the pool, which destroys one left in
 // a transaction.
@@ -36,6 +46,14 @@ type txConn struct {
 	err     error  // a prefix's failure, returned by every later use
 	generic bool   // plan_cache_mode is force_generic_plan (SET LOCAL)
 	done    bool   // committed or rolled back: c released
+	// deferred: writes not yet sent (Defer), in order.
+	deferred []deferredWrite
+}
+
+// deferredWrite is a statement Defer holds; op names it in its error.
+type deferredWrite struct {
+	op, sql string
+	args    []any
 }
 
 const (
@@ -47,15 +65,28 @@ func newTxConn(c *pgxpool.Conn, opts pgx.TxOptions, lock string) *txConn {
 	return &txConn{c: c, opts: opts, lock: lock}
 }
 
-// begun reports whether BEGIN has been sent.
-func (q *txConn) begun() bool { return q.tx != nil }
+// begun reports whether BEGIN has been sent or a deferred write waits to
+// be sent (then Commit begins the transaction with it).
+func (q *txConn) begun() bool { return q.tx != nil || len(q.deferred) > 0 }
+
+// Defer queues a write whose answer is only whether it succeeded (no
+// rows, no count the caller reads) to go with the transaction's next
+// round trip: the next statement's, in front of it, or COMMIT's. Its
+// failure is that statement's (or COMMIT's) error, wrapped with op, and
+// fails the transaction, as its own round trip's would have. Statements
+// run in the order they are sent or deferred.
+func (q *txConn) Defer(op, sql string, args ...any) {
+	q.deferred = append(q.deferred, deferredWrite{op: op, sql: sql, args: args})
+}
 
 // Conn is the underlying connection (no statement is sent).
 func (q *txConn) Conn() *pgx.Conn { return q.c.Conn() }
 
 // ready reports whether an ordinary statement can go as it is: begun,
-// default plans, no failure.
-func (q *txConn) ready() bool { return q.tx != nil && !q.generic && q.err == nil }
+// default plans, no failure, no deferred write waiting.
+func (q *txConn) ready() bool {
+	return q.tx != nil && !q.generic && q.err == nil && len(q.deferred) == 0
+}
 
 // send sends b behind its prefix: BEGIN (and the lock) if the transaction
 // has not begun, and the plan cache setting if it is not generic's (true:
@@ -72,6 +103,12 @@ func (q *txConn) send(ctx context.Context, b *pgx.Batch, generic bool) pgx.Batch
 			full.Queue(q.lock)
 		}
 	}
+	ops := make([]string, len(full.QueuedQueries), len(full.QueuedQueries)+len(q.deferred)+1)
+	for _, d := range q.deferred {
+		full.Queue(d.sql, d.args...)
+		ops = append(ops, d.op)
+	}
+	q.deferred = nil
 	if generic != q.generic {
 		if generic {
 			full.Queue(setGenericSQL)
@@ -92,9 +129,12 @@ func (q *txConn) send(ctx context.Context, b *pgx.Batch, generic bool) pgx.Batch
 	} else {
 		br = q.tx.SendBatch(ctx, full)
 	}
-	for range prefix {
+	for i := range prefix {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
+			if i < len(ops) && ops[i] != "" {
+				err = fmt.Errorf("%s: %w", ops[i], err)
+			}
 			q.err = err
 			return errBatch{err}
 		}
@@ -143,17 +183,46 @@ func (q *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 }
 
 // Commit commits the transaction (nothing to do if it never began) and
-// releases the connection.
+// releases the connection. Deferred writes go in COMMIT's round trip,
+// ahead of it (BEGIN too if nothing else began the transaction): if one
+// fails, the server skips COMMIT, Commit rolls back and returns its error.
 func (q *txConn) Commit(ctx context.Context) error {
 	if q.done {
 		return pgx.ErrTxClosed
 	}
 	q.done = true
 	defer q.c.Release()
-	if q.tx == nil {
+	switch {
+	case q.err != nil:
+		if q.tx != nil {
+			q.tx.Rollback(ctx)
+		}
+		return q.err
+	case len(q.deferred) == 0 && q.tx == nil:
+		return nil
+	case len(q.deferred) == 0:
+		return q.tx.Commit(ctx)
+	}
+	b := &pgx.Batch{}
+	b.Queue("COMMIT")
+	br := q.send(ctx, b, q.generic)
+	if q.err != nil {
+		if q.tx != nil {
+			q.tx.Rollback(ctx)
+		}
 		return q.err
 	}
-	return q.tx.Commit(ctx)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
 }
 
 // Rollback rolls back (a no-op after Commit) and releases the

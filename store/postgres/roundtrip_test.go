@@ -1,0 +1,239 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/postgres"
+)
+
+// roundTrips counts the round trips (statements sent on their own, and
+// pipelines) of the transactions whose context carries countedKey: the
+// store's background sealing is not counted.
+type roundTrips struct{ n atomic.Int64 }
+
+type countedKey struct{}
+
+func (r *roundTrips) count(ctx context.Context) {
+	if ctx.Value(countedKey{}) != nil {
+		r.n.Add(1)
+	}
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.count(ctx)
+	return ctx
+}
+
+func (*roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.count(ctx)
+	return ctx
+}
+
+func (*roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (*roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// TestRoundTrips: what a transaction costs in round trips on the paths
+// that run most, so that a change adding one fails here. Each path runs
+// twice and the second is counted (the first prepares its statements).
+// An RA issuance group records its certificates and their audit entries
+// in three: BEGIN with the read ahead of the checks' users, the records'
+// statement, and COMMIT with the audit entries (txConn.Defer); a group of
+// intents in two; an audit entry on its own (Store.Audit) in two.
+func TestRoundTrips(t *testing.T) {
+	t.Parallel()
+	rt := &roundTrips{}
+	s, err := postgres.Open(context.Background(), schemaURL(t), postgres.WithPoolConfig(func(c *pgxpool.Config) {
+		c.ConnConfig.Tracer = rt
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.WithValue(context.Background(), countedKey{}, true)
+	p := store.Party{ID: "90-B3-D5-1F-30-00-00-01", Name: "P", Status: store.StatusActive}
+	u := store.User{ID: "90-B3-D5-1F-30-01-00-01", PartyID: p.ID, Role: "IS", Name: "U", Status: store.StatusActive}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateParty(p); err != nil {
+			return err
+		}
+		return tx.CreateUser(u)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g := store.NewGrouper(store.UpdateOf(s))
+	active := func(tx store.Tx) error {
+		got, err := tx.GetUser(u.ID)
+		if err != nil {
+			return err
+		}
+		party, err := tx.GetParty(got.PartyID)
+		if err != nil {
+			return err
+		}
+		if got.Status != store.StatusActive || party.Status != store.StatusActive {
+			return errors.New("not active")
+		}
+		return nil
+	}
+	counted := func(name string, want int64, fn func() error) {
+		t.Helper()
+		for i := range 2 {
+			n0 := rt.n.Load()
+			if err := fn(); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got := rt.n.Load() - n0; i == 1 && got != want {
+				t.Errorf("%s: %d round trips, want %d", name, got, want)
+			}
+		}
+	}
+	var serials []string
+	counted("a group of intents", 2, func() error {
+		serial := benchSerial()
+		serials = append(serials, serial)
+		return g.CreateIntent(ctx, store.NewIntent{KeyHash: serial, Intent: store.Intent{Serial: serial, Issuer: "issuing-ca",
+			Profile: "xml-signing", UserID: u.ID, LintDER: []byte{0x30, 0}, CreatedAt: benchAt, State: store.IntentOpen}})
+	})
+	recorded := 0
+	counted("a group of records with audit entries and checks", 3, func() error {
+		serial := serials[recorded]
+		recorded++
+		return g.RecordIssued(ctx, store.IssuedRecord{Cert: benchCert(serial, u.ID, p.ID), Check: active,
+			Audit: []store.AuditEntry{{Time: benchAt, Actor: "aro-a", Action: "cert.enrol", Subject: "user:" + u.ID, Result: "allowed"}}})
+	})
+	if recorded != 2 {
+		t.Fatal("the second record did not run")
+	}
+	counted("an audit entry", 2, func() error {
+		return s.Audit(ctx, store.AuditEntry{Time: benchAt, Actor: "ra", Action: "user.read", Subject: "user:" + u.ID, Result: "allowed"})
+	})
+	if err := s.SealAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := auditEntries(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(strings.Join(entries, " "), "cert.enrol"); got != 2 {
+		t.Errorf("%d cert.enrol entries chained, want 2 (one per record): %v", got, entries)
+	}
+	if got := strings.Count(strings.Join(entries, " "), "user.read"); got != 2 {
+		t.Errorf("%d user.read entries chained, want 2: %v", got, entries)
+	}
+}
+
+// auditEntries is the chained audit log's actions, in order.
+func auditEntries(ctx context.Context, s store.Store) ([]string, error) {
+	var out []string
+	err := s.View(ctx, func(tx store.Tx) error {
+		es, err := tx.AuditEntries(0, 0)
+		for _, e := range es {
+			out = append(out, e.Action)
+		}
+		return err
+	})
+	return out, err
+}
+
+// TestDeferredWriteFails: a write held for the next round trip
+// (txConn.Defer: here an audit entry, refused by a trigger the test
+// installs) fails its transaction as its own round trip would have,
+// whether it went with COMMIT or with a later statement: the error names
+// the write, nothing of the transaction is committed, and the next
+// transactions (on the same connections) commit normally.
+func TestDeferredWriteFails(t *testing.T) {
+	t.Parallel()
+	u := schemaURL(t)
+	s := openURL(t, u)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.subject = 'boom' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION refuse_boom()`); err != nil {
+		t.Fatal(err)
+	}
+	entry := func(subject string) store.AuditEntry {
+		return store.AuditEntry{Time: benchAt, Actor: "ra", Action: "test", Subject: subject, Result: "allowed"}
+	}
+	party := func(n byte) store.Party {
+		return store.Party{ID: "90-B3-D5-1F-30-00-00-0" + string('0'+n), Name: "P", Status: store.StatusActive}
+	}
+	exists := func(p store.Party) bool {
+		t.Helper()
+		err := s.View(ctx, func(tx store.Tx) error { _, err := tx.GetParty(p.ID); return err })
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	for range 3 { // more times than the pool has idle connections to hand back
+		err := s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.CreateParty(party(1)); err != nil {
+				return err
+			}
+			_, err := tx.AppendAudit(entry("boom"))
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "append audit") || !strings.Contains(err.Error(), "refused by the test trigger") {
+			t.Fatalf("deferred write refused at COMMIT: got %v", err)
+		}
+		if exists(party(1)) {
+			t.Fatal("the party of a transaction whose deferred write failed was committed")
+		}
+		err = s.Update(ctx, func(tx store.Tx) error {
+			if _, err := tx.AppendAudit(entry("boom")); err != nil {
+				return err
+			}
+			return tx.CreateParty(party(2))
+		})
+		if err == nil || !strings.Contains(err.Error(), "refused by the test trigger") {
+			t.Fatalf("deferred write refused with a later statement: got %v", err)
+		}
+		if exists(party(2)) {
+			t.Fatal("a statement after a failed deferred write was committed")
+		}
+		if err := s.Audit(ctx, entry("boom")); err == nil {
+			t.Fatal("Store.Audit of a refused entry succeeded")
+		}
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateParty(party(3)); err != nil {
+			return err
+		}
+		_, err := tx.AppendAudit(entry("fine"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Audit(ctx, entry("fine too")); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(party(3)) {
+		t.Fatal("the party of a good transaction after the failures is missing")
+	}
+	if err := s.SealAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	actions, err := auditEntries(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(strings.Join(actions, " "), "test"); got != 2 {
+		t.Errorf("%d test entries chained, want 2 (the refused ones wrote nothing): %v", got, actions)
+	}
+}
