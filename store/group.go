@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"runtime"
 
 	"github.com/smki/smki/store/internal/groupcommit"
@@ -38,13 +39,17 @@ type IssuedRecord struct {
 	// Audit entries are appended in the transaction that records Cert
 	// (only if it is recorded).
 	Audit []AuditEntry
-	// Check, if set, runs first in the transaction: if it returns an
-	// error the certificate is not recorded, its intent is marked failed
-	// in the same transaction (if still open) and RecordIssued returns a
-	// *CheckRefusal. It must only read. The checks of a group typically
-	// read each record's user and its party (the RA's still-active check
-	// does), so the group reads those first in one go (Prefetch) before
-	// it runs them.
+	// Check, if set, runs in the transaction before the certificate is
+	// recorded: if it returns an error the certificate is not recorded,
+	// its intent is marked failed in the same transaction (if still open)
+	// and RecordIssued returns a *CheckRefusal. It must only read, and
+	// only what no issuance writes: the directory (users, parties). The
+	// checks of a group typically read each record's user and its party
+	// (the RA's still-active check does), so the group reads those first
+	// in one go (Prefetch); on an engine that reads ahead, the checks run
+	// once the group's writes are sent with that read, answered from it,
+	// and a refusal runs the group again with the checks first (see
+	// applyBatch).
 	Check func(Tx) error
 }
 
@@ -142,12 +147,18 @@ const batchFailed = -2
 // again; if a batch operation fails as a whole, each item alone; if one
 // panics or calls runtime.Goexit, without it (its caller gets the same).
 // A batch item refused by its operation (CreateIntent, RecordIssued)
-// wrote nothing and keeps its refusal while the others commit.
+// wrote nothing and keeps its refusal while the others commit. If a
+// record's Check refused after the writes (errRecheck, see applyBatch),
+// the same items again with the checks first.
 func (g *Grouper) write(ctx context.Context, items []*grouped) error {
 	pending := items
+	checksFirst := false
 	for len(pending) > 0 {
-		failed, err, ab := g.attempt(ctx, pending)
+		failed, err, ab := g.attempt(ctx, pending, checksFirst)
 		switch {
+		case ab == nil && errors.Is(err, errRecheck) && !checksFirst:
+			checksFirst = true
+			continue
 		case ab != nil && ab.index < 0: // the engine itself: every caller gets it
 			for _, it := range pending {
 				it.abort = ab.abort
@@ -177,9 +188,9 @@ func (g *Grouper) write(ctx context.Context, items []*grouped) error {
 	return nil
 }
 
-// alone runs it in a transaction of its own.
+// alone runs it in a transaction of its own (its check, if any, first).
 func (g *Grouper) alone(ctx context.Context, it *grouped) {
-	_, err, ab := g.attempt(ctx, []*grouped{it})
+	_, err, ab := g.attempt(ctx, []*grouped{it}, true)
 	switch {
 	case ab != nil:
 		it.abort = ab.abort
@@ -189,14 +200,23 @@ func (g *Grouper) alone(ctx context.Context, it *grouped) {
 }
 
 // applyBatch writes pending's batch operations in tx: each item's Check
-// first (after one read ahead of the users the checks read, Prefetch),
-// then every intent in one CreateIntents and every record in one
-// RecordIssued (together, WriteIssuance), then the recorded items' audit
-// entries (in one AppendAudits). It sets each batch item's err to its own
-// outcome, and returns an error only if the transaction cannot go on (the
-// attempt fails as a whole). *cur is the index of the item whose
-// Check runs (-1 otherwise).
-func applyBatch(tx Tx, pending []*grouped, cur *int) error {
+// (after one read ahead of the users the checks read, Prefetch), then
+// every intent in one CreateIntents and every record in one RecordIssued
+// (together, WriteIssuance), then the recorded items' audit entries (in
+// one AppendAudits). It sets each batch item's err to its own outcome,
+// and returns an error only if the transaction cannot go on (the attempt
+// fails as a whole). *cur is the index of the item whose Check runs (-1
+// otherwise).
+//
+// On an engine that reads ahead (Prefetcher) and unless checksFirst, the
+// checks run after the writes, so that the read ahead goes in the writes'
+// round trip (PostgreSQL: BEGIN, the users and parties, the intents' and
+// records' statements in one): the checks' reads are answered from what
+// was read before the writes, as if they had run first. If one refuses
+// (or fails), applyBatch returns errRecheck and writes nothing more: the
+// Grouper rolls the attempt back and runs the group again with the checks
+// first, where the refusal fails that intent alone.
+func applyBatch(tx Tx, pending []*grouped, cur *int, checksFirst bool) error {
 	var ins []NewIntent
 	var recs []Certificate
 	var insAt, recAt []int
@@ -209,6 +229,8 @@ func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 	if err := Prefetch(tx, ReadAhead{Users: checked}); err != nil {
 		return err
 	}
+	_, readsAhead := tx.(Prefetcher)
+	checkLater := readsAhead && !checksFirst && len(checked) > 0
 	for i, it := range pending {
 		switch {
 		case it.intent != nil:
@@ -216,7 +238,7 @@ func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 			ins, insAt = append(ins, *it.intent), append(insAt, i)
 		case it.record != nil:
 			it.err = nil
-			if chk := it.record.Check; chk != nil {
+			if chk := it.record.Check; chk != nil && !checkLater {
 				*cur = i
 				cerr := chk(tx)
 				*cur = -1
@@ -246,9 +268,18 @@ func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 	for j, e := range recErrs {
 		it := pending[recAt[j]]
 		it.err = e
-		if e == nil {
-			audits = append(audits, it.record.Audit...)
+		if e != nil {
+			continue
 		}
+		if chk := it.record.Check; chk != nil && checkLater {
+			*cur = recAt[j]
+			cerr := chk(tx)
+			*cur = -1
+			if cerr != nil {
+				return errRecheck
+			}
+		}
+		audits = append(audits, it.record.Audit...)
 	}
 	if len(audits) > 0 {
 		return AppendAudits(tx, audits)
@@ -256,13 +287,17 @@ func applyBatch(tx Tx, pending []*grouped, cur *int) error {
 	return nil
 }
 
+// errRecheck: a record's Check refused after the group's writes were sent
+// (applyBatch); the group runs again with the checks first.
+var errRecheck = errors.New("store: a record's check refused after the group's writes; run again with the checks first")
+
 // RecordIssuedTx is Grouper.RecordIssued's write of r in tx, for a
 // caller that has its own transaction (and the same answers; a
 // *CheckRefusal means the intent was failed in tx, which may commit).
 func RecordIssuedTx(tx Tx, r IssuedRecord) error {
 	it := &grouped{record: &r}
 	cur := -1
-	if err := applyBatch(tx, []*grouped{it}, &cur); err != nil {
+	if err := applyBatch(tx, []*grouped{it}, &cur, true); err != nil {
 		return err
 	}
 	return it.err
@@ -296,7 +331,7 @@ type attemptAbort struct {
 // take the caller's goroutine (the batch's leader) with it; the engine has
 // rolled the transaction back by then. It returns the index of the change
 // that failed (-1: none), the transaction's error, or how it aborted.
-func (g *Grouper) attempt(ctx context.Context, pending []*grouped) (failed int, err error, ab *attemptAbort) {
+func (g *Grouper) attempt(ctx context.Context, pending []*grouped, checksFirst bool) (failed int, err error, ab *attemptAbort) {
 	done := make(chan struct{})
 	cur := -1
 	go func() {
@@ -310,7 +345,7 @@ func (g *Grouper) attempt(ctx context.Context, pending []*grouped) (failed int, 
 		}()
 		err = g.update(ctx, func(tx Tx) error {
 			failed = -1
-			if err := applyBatch(tx, pending, &cur); err != nil {
+			if err := applyBatch(tx, pending, &cur, checksFirst); err != nil {
 				failed = batchFailed
 				return err
 			}

@@ -298,7 +298,7 @@ func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
 	if keyHash == "" {
 		return nil, fmt.Errorf("postgres: certificates by key: empty key hash: %w", store.ErrInvalid)
 	}
-	if cs, ok := t.ahead.certsByKey(keyHash); ok {
+	if cs, ok := t.aheadNow().certsByKey(keyHash); ok {
 		return cs, nil
 	}
 	return queryAll(t, "certificates by key", scanCert, certsByKeySQL, keyHash)

@@ -107,7 +107,7 @@ func (t *tx) GetParty(id string) (store.Party, error) {
 	if err := t.read(); err != nil {
 		return p, err
 	}
-	if p, ok := t.ahead.party(id); ok {
+	if p, ok := t.aheadNow().party(id); ok {
 		return p, nil
 	}
 	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1"+t.shareRow(), id), &p); err != nil {
@@ -168,7 +168,7 @@ func (t *tx) GetUser(id string) (store.User, error) {
 	if err := t.read(); err != nil {
 		return u, err
 	}
-	if u, ok := t.ahead.user(id); ok {
+	if u, ok := t.aheadNow().user(id); ok {
 		return u, nil
 	}
 	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1"+t.shareRow(), id), &u); err != nil {
@@ -232,7 +232,7 @@ func (t *tx) GetOfficer(id string) (store.Officer, error) {
 	if err := t.read(); err != nil {
 		return o, err
 	}
-	if o, ok := t.ahead.officer(id); ok {
+	if o, ok := t.aheadNow().officer(id); ok {
 		return o, nil
 	}
 	if err := scanOfficer(t.q.QueryRow(t.ctx, "SELECT "+officerCols+" FROM officers WHERE id = $1"+t.lockRow(), id), &o); err != nil {
@@ -291,17 +291,29 @@ func (r *readAhead) certsByKey(keyHash string) ([]store.Certificate, bool) {
 }
 
 // dropDirectory forgets the users and parties read ahead (a write to
-// either table); dropOfficers, the officers (a write to officers).
+// either table); dropOfficers, the officers (a write to officers). A read
+// ahead not yet sent is sent first, so that it reads what was there
+// before the write and is forgotten with it.
 func (t *tx) dropDirectory() {
-	if t.ahead != nil {
+	if t.ahead = t.aheadNow(); t.ahead != nil {
 		t.ahead.users, t.ahead.parties = nil, nil
 	}
 }
 
 func (t *tx) dropOfficers() {
-	if t.ahead != nil {
+	if t.ahead = t.aheadNow(); t.ahead != nil {
 		t.ahead.officers = nil
 	}
+}
+
+// aheadNow is what Prefetch read, after sending a read ahead still
+// deferred. If sending fails, the failure is the next statement's
+// (txConn's, sticky) and nothing is answered from memory.
+func (t *tx) aheadNow() *readAhead {
+	if err := t.q.FlushReads(t.ctx); err != nil {
+		return nil
+	}
+	return t.ahead
 }
 
 // prefetchUsersSQL reads users with their parties. In a read-write
@@ -310,12 +322,13 @@ func (t *tx) dropOfficers() {
 const prefetchUsersSQL = "SELECT u.id, u.party_id, u.role, u.name, u.status, u.created_at, p.id, p.name, p.status, p.created_at " +
 	"FROM users u JOIN parties p ON p.id = u.party_id WHERE u.id = ANY ($1::text[]) ORDER BY u.id"
 
-// Prefetch makes r's reads in one round trip (sent with BEGIN when they
-// are the transaction's first statements), each with the locks its own
-// Get would take, so that the GetUser, GetParty, GetOfficer and (in a
-// View) CertificatesByKey calls that follow cost none (store.Prefetch).
-// A user, party or officer written later in the transaction is read
-// again.
+// Prefetch makes r's reads, each with the locks its own Get would take,
+// in the transaction's next round trip (txConn.DeferRead): with the next
+// statement, or on their own when a GetUser, GetParty, GetOfficer or (in
+// a View) CertificatesByKey comes first. Those calls then cost none
+// (store.Prefetch). A user, party or officer written later in the
+// transaction is read again. A group of issuances (store.Grouper) so
+// reads its checks' users and parties in the round trip of its writes.
 func (t *tx) Prefetch(r store.ReadAhead) error {
 	if err := t.read(); err != nil {
 		return err
@@ -336,8 +349,13 @@ func (t *tx) Prefetch(r store.ReadAhead) error {
 	if len(b.QueuedQueries) == 0 {
 		return nil
 	}
-	br := t.q.send(t.ctx, b, false)
-	defer br.Close()
+	t.q.DeferRead("prefetch", b, func(br pgx.BatchResults) error { return t.readAhead(br, r) })
+	return nil
+}
+
+// readAhead reads the results of Prefetch's statements for r into
+// t.ahead.
+func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
 	ahead := &readAhead{users: map[string]store.User{}, parties: map[string]store.Party{},
 		officers: map[string]store.Officer{}, byKey: map[string][]store.Certificate{}}
 	read := func(scan func(pgx.Rows) error) error {

@@ -46,14 +46,16 @@ type txConn struct {
 	err     error  // a prefix's failure, returned by every later use
 	generic bool   // plan_cache_mode is force_generic_plan (SET LOCAL)
 	done    bool   // committed or rolled back: c released
-	// deferred: writes not yet sent (Defer), in order.
-	deferred []deferredWrite
+	// deferred: statements not yet sent (Defer, DeferRead), in order.
+	deferred []deferredStmt
 }
 
-// deferredWrite is a statement Defer holds; op names it in its error.
-type deferredWrite struct {
-	op, sql string
-	args    []any
+// deferredStmt is what Defer or DeferRead holds: b's statements, op to
+// name them in an error, and (DeferRead) what reads their results.
+type deferredStmt struct {
+	op   string
+	b    *pgx.Batch
+	read func(pgx.BatchResults) error // nil: a write, each result checked
 }
 
 const (
@@ -66,8 +68,18 @@ func newTxConn(c *pgxpool.Conn, opts pgx.TxOptions, lock string) *txConn {
 }
 
 // begun reports whether BEGIN has been sent or a deferred write waits to
-// be sent (then Commit begins the transaction with it).
-func (q *txConn) begun() bool { return q.tx != nil || len(q.deferred) > 0 }
+// be sent (then Commit begins the transaction with it). A deferred read
+// alone does not count: nothing reads its answer, so it is not sent.
+func (q *txConn) begun() bool { return q.tx != nil || q.writesDeferred() }
+
+func (q *txConn) writesDeferred() bool {
+	for _, d := range q.deferred {
+		if d.read == nil {
+			return true
+		}
+	}
+	return false
+}
 
 // Defer queues a write whose answer is only whether it succeeded (no
 // rows, no count the caller reads) to go with the transaction's next
@@ -76,7 +88,37 @@ func (q *txConn) begun() bool { return q.tx != nil || len(q.deferred) > 0 }
 // fails the transaction, as its own round trip's would have. Statements
 // run in the order they are sent or deferred.
 func (q *txConn) Defer(op, sql string, args ...any) {
-	q.deferred = append(q.deferred, deferredWrite{op: op, sql: sql, args: args})
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	q.deferred = append(q.deferred, deferredStmt{op: op, b: b})
+}
+
+// DeferRead queues b's reads to go with the transaction's next round trip,
+// as Defer does a write: read is called with the results once they are
+// sent and must read exactly b's (its error, wrapped with op, fails the
+// transaction). FlushReads sends them at once, for a caller that needs
+// the answer before any other statement.
+func (q *txConn) DeferRead(op string, b *pgx.Batch, read func(pgx.BatchResults) error) {
+	q.deferred = append(q.deferred, deferredStmt{op: op, b: b, read: read})
+}
+
+// FlushReads sends what is deferred, in a round trip of its own, if a
+// read is among it (none otherwise), and returns the first failure: for
+// a caller about to use a deferred read's answer.
+func (q *txConn) FlushReads(ctx context.Context) error {
+	if q.err != nil || !q.readsDeferred() {
+		return q.err
+	}
+	return q.send(ctx, &pgx.Batch{}, q.generic).Close()
+}
+
+func (q *txConn) readsDeferred() bool {
+	for _, d := range q.deferred {
+		if d.read != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Conn is the underlying connection (no statement is sent).
@@ -103,10 +145,20 @@ func (q *txConn) send(ctx context.Context, b *pgx.Batch, generic bool) pgx.Batch
 			full.Queue(q.lock)
 		}
 	}
-	ops := make([]string, len(full.QueuedQueries), len(full.QueuedQueries)+len(q.deferred)+1)
+	// What precedes b (BEGIN and the lock, then the deferred statements,
+	// then the plan setting), and how each part's results are read.
+	type part struct {
+		n    int // statements
+		op   string
+		read func(pgx.BatchResults) error // nil: check each result
+	}
+	prefix := make([]part, 0, len(q.deferred)+3)
+	for range full.QueuedQueries {
+		prefix = append(prefix, part{n: 1})
+	}
 	for _, d := range q.deferred {
-		full.Queue(d.sql, d.args...)
-		ops = append(ops, d.op)
+		full.QueuedQueries = append(full.QueuedQueries, d.b.QueuedQueries...)
+		prefix = append(prefix, part{n: len(d.b.QueuedQueries), op: d.op, read: d.read})
 	}
 	q.deferred = nil
 	if generic != q.generic {
@@ -115,10 +167,10 @@ func (q *txConn) send(ctx context.Context, b *pgx.Batch, generic bool) pgx.Batch
 		} else {
 			full.Queue(resetGenericSQL)
 		}
+		prefix = append(prefix, part{n: 1})
 		q.generic = generic
 	}
-	prefix := len(full.QueuedQueries)
-	if prefix == 0 {
+	if len(prefix) == 0 {
 		return q.tx.SendBatch(ctx, b)
 	}
 	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
@@ -129,11 +181,21 @@ func (q *txConn) send(ctx context.Context, b *pgx.Batch, generic bool) pgx.Batch
 	} else {
 		br = q.tx.SendBatch(ctx, full)
 	}
-	for i := range prefix {
-		if _, err := br.Exec(); err != nil {
+	for _, d := range prefix {
+		var err error
+		if d.read != nil {
+			err = d.read(br)
+		} else {
+			for range d.n {
+				if _, err = br.Exec(); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
 			br.Close()
-			if i < len(ops) && ops[i] != "" {
-				err = fmt.Errorf("%s: %w", ops[i], err)
+			if d.op != "" {
+				err = fmt.Errorf("%s: %w", d.op, err)
 			}
 			q.err = err
 			return errBatch{err}
@@ -192,6 +254,9 @@ func (q *txConn) Commit(ctx context.Context) error {
 	}
 	q.done = true
 	defer q.c.Release()
+	if !q.writesDeferred() {
+		q.deferred = nil // reads whose answer nothing asked for
+	}
 	switch {
 	case q.err != nil:
 		if q.tx != nil {

@@ -166,8 +166,9 @@ func issueBatch(t *testing.T, s store.Store, together bool) {
 
 // testGrouperIssuance: concurrent issuances through a store.Grouper's
 // CreateIntent and RecordIssued share transactions; each caller gets its
-// own outcome: a Check refusal fails only its own intent, a refused key
-// only its own issuance, and audit entries go in with their record.
+// own outcome: a Check refusal fails only its own intent (and writes none
+// of its audit entries), a refused key only its own issuance, and audit
+// entries go in with their record.
 func testGrouperIssuance(t *testing.T, s store.Store) {
 	g := store.NewGrouper(s.Update)
 	ctx := context.Background()
@@ -201,6 +202,7 @@ func testGrouperIssuance(t *testing.T, s store.Store) {
 					}
 					return refuse
 				}
+				r.Audit = []store.AuditEntry{{Time: base, Actor: "ca", Action: "issue", Subject: c.Serial, Result: "ok"}}
 			case 3:
 				r.Audit = []store.AuditEntry{{Time: base, Actor: "ca", Action: "issue", Subject: c.Serial, Result: "ok"}}
 			}
@@ -243,6 +245,9 @@ func testGrouperIssuance(t *testing.T, s store.Store) {
 	found := false
 	for _, e := range sealed(t, s) {
 		found = found || e.Subject == serials[3] && e.Action == "issue"
+		if e.Subject == serials[2] {
+			t.Fatalf("the audit entry of a record its Check refused was written: %+v", e)
+		}
 	}
 	if !found {
 		t.Fatalf("the audit entry of a grouped record is missing")
