@@ -58,8 +58,12 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 	var plan enrolPlan
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		// What loadActor and checkEnrol read (the officer, the user and
-		// its party, the CSR key's certificates), read at once.
-		ahead := store.ReadAhead{Users: []string{req.UserID.String()}, KeyHashes: keyHashOf(req.CSR)}
+		// its party, the CSR key's certificates), read at once where the
+		// engine reads ahead (parsing the CSR for its key costs 20-40 µs).
+		ahead := store.ReadAhead{Users: []string{req.UserID.String()}}
+		if store.ReadsAhead(tx) {
+			ahead.KeyHashes = keyHashOf(req.CSR)
+		}
 		if !a.system {
 			ahead.Officers = []string{a.id}
 		}

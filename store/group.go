@@ -229,8 +229,7 @@ func applyBatch(tx Tx, pending []*grouped, cur *int, checksFirst bool) error {
 	if err := Prefetch(tx, ReadAhead{Users: checked}); err != nil {
 		return err
 	}
-	_, readsAhead := tx.(Prefetcher)
-	checkLater := readsAhead && !checksFirst && len(checked) > 0
+	checkLater := ReadsAhead(tx) && !checksFirst && len(checked) > 0
 	for i, it := range pending {
 		switch {
 		case it.intent != nil:

@@ -205,3 +205,30 @@ func TestUpdateOf(t *testing.T) {
 		})
 	}
 }
+
+// readAheadTx is a Tx that reads ahead (store.Prefetcher).
+type readAheadTx struct {
+	store.Tx
+	got []store.ReadAhead
+}
+
+func (t *readAheadTx) Prefetch(r store.ReadAhead) error { t.got = append(t.got, r); return nil }
+
+// TestReadsAhead: ReadsAhead tells an engine that reads ahead from one
+// that does not, and Prefetch reaches only the first, with the IDs
+// sorted, without repeats or empty ones.
+func TestReadsAhead(t *testing.T) {
+	ra := &readAheadTx{}
+	if !store.ReadsAhead(ra) || store.ReadsAhead(&memTx{}) {
+		t.Fatalf("ReadsAhead: %v for a Prefetcher, %v for a Tx without", store.ReadsAhead(ra), store.ReadsAhead(&memTx{}))
+	}
+	if err := store.Prefetch(&memTx{}, store.ReadAhead{Users: []string{"u"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Prefetch(ra, store.ReadAhead{Users: []string{"b", "", "a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ra.got) != 1 || fmt.Sprint(ra.got[0].Users) != "[a b]" {
+		t.Fatalf("Prefetch sent %+v, want one read ahead of users [a b]", ra.got)
+	}
+}

@@ -25,6 +25,14 @@ type Prefetcher interface {
 	Prefetch(r ReadAhead) error
 }
 
+// ReadsAhead reports whether tx's engine acts on Prefetch (Prefetcher):
+// a caller whose ReadAhead costs work to compute (a CSR parsed for its
+// key hash) computes it only then.
+func ReadsAhead(tx Tx) bool {
+	_, ok := tx.(Prefetcher)
+	return ok
+}
+
 // Prefetch tells tx what the caller is about to read (r), so an engine
 // that can (Prefetcher) reads it all at once first. It is a hint: what
 // the reads answer is the same with or without it, an ID that names
