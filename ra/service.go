@@ -154,6 +154,11 @@ func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Act
 		err = fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	} else {
 		err = s.st.View(ctx, func(tx store.Tx) error {
+			// The one read, read ahead: on PostgreSQL the View is then one
+			// round trip (the read with BEGIN and COMMIT), not two.
+			if err := store.Prefetch(tx, store.ReadAhead{Officers: []string{a.id}}); err != nil {
+				return err
+			}
 			o, err := s.loadActor(tx, a)
 			if err != nil {
 				return err

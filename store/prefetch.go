@@ -14,6 +14,9 @@ type ReadAhead struct {
 	// KeyHashes: CertificatesByKey of each. Read ahead in a View only (a
 	// read-write transaction reads them when asked).
 	KeyHashes []string
+	// Certificates: GetCertificate of each serial, in a View only (as
+	// KeyHashes).
+	Certificates []string
 }
 
 // Prefetcher is the optional capability of a Tx that makes a ReadAhead's
@@ -44,8 +47,9 @@ func Prefetch(tx Tx, r ReadAhead) error {
 	if !ok {
 		return nil
 	}
-	r = ReadAhead{Users: distinct(r.Users), Officers: distinct(r.Officers), KeyHashes: distinct(r.KeyHashes)}
-	if len(r.Users)+len(r.Officers)+len(r.KeyHashes) == 0 {
+	r = ReadAhead{Users: distinct(r.Users), Officers: distinct(r.Officers), KeyHashes: distinct(r.KeyHashes),
+		Certificates: distinct(r.Certificates)}
+	if len(r.Users)+len(r.Officers)+len(r.KeyHashes)+len(r.Certificates) == 0 {
 		return nil
 	}
 	return p.Prefetch(r)

@@ -68,6 +68,11 @@ type Store interface {
 	// method does in an Urgent transaction).
 	Urgent(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction; writes fail with ErrReadOnly.
+	// fn may run more than once (as Update's may), and must return the
+	// errors of Tx methods it cannot answer without: an engine may answer
+	// one with an error that means "run again" (PostgreSQL ends a View
+	// with its read ahead, see Prefetch, and runs it again if it reads
+	// past it); the View's answer is then the last run's.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Audit appends e to the audit log outside any transaction, in a
 	// group commit shared with concurrent Audit calls: it returns once e

@@ -239,6 +239,12 @@ func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
 	if err := t.read(); err != nil {
 		return c, err
 	}
+	if c, found, absent := t.aheadNow().cert(serial); found || absent {
+		if absent {
+			return c, t.notFound("certificate "+serial, pgx.ErrNoRows)
+		}
+		return c, nil
+	}
 	lock := ""
 	if t.locking {
 		lock = " FOR UPDATE OF c"

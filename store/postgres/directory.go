@@ -107,7 +107,10 @@ func (t *tx) GetParty(id string) (store.Party, error) {
 	if err := t.read(); err != nil {
 		return p, err
 	}
-	if p, ok := t.aheadNow().party(id); ok {
+	if p, found, absent := t.aheadNow().party(id); found || absent {
+		if absent {
+			return p, t.notFound("party "+id, pgx.ErrNoRows)
+		}
 		return p, nil
 	}
 	if err := scanParty(t.q.QueryRow(t.ctx, "SELECT id, name, status, created_at FROM parties WHERE id = $1"+t.shareRow(), id), &p); err != nil {
@@ -168,7 +171,10 @@ func (t *tx) GetUser(id string) (store.User, error) {
 	if err := t.read(); err != nil {
 		return u, err
 	}
-	if u, ok := t.aheadNow().user(id); ok {
+	if u, found, absent := t.aheadNow().user(id); found || absent {
+		if absent {
+			return u, t.notFound("user "+id, pgx.ErrNoRows)
+		}
 		return u, nil
 	}
 	if err := scanUser(t.q.QueryRow(t.ctx, "SELECT "+userCols+" FROM users WHERE id = $1"+t.shareRow(), id), &u); err != nil {
@@ -232,7 +238,10 @@ func (t *tx) GetOfficer(id string) (store.Officer, error) {
 	if err := t.read(); err != nil {
 		return o, err
 	}
-	if o, ok := t.aheadNow().officer(id); ok {
+	if o, found, absent := t.aheadNow().officer(id); found || absent {
+		if absent {
+			return o, t.notFound("officer "+id, pgx.ErrNoRows)
+		}
 		return o, nil
 	}
 	if err := scanOfficer(t.q.QueryRow(t.ctx, "SELECT "+officerCols+" FROM officers WHERE id = $1"+t.lockRow(), id), &o); err != nil {
@@ -250,36 +259,59 @@ func (t *tx) ListOfficers(partyID string) ([]store.Officer, error) {
 		"SELECT "+officerCols+" FROM officers WHERE $1 = '' OR party_id = $1 ORDER BY id", partyID)
 }
 
-// readAhead is what Prefetch read.
+// readAhead is what Prefetch read: under each key it asked for, the row,
+// or nil where it knows there is none (an officer or certificate it asked
+// for and did not get; in a View, a user and a user's party, read by an
+// outer join). A key it did not ask for, or a user it asked for in a
+// read-write transaction and did not get (the join that locks both rows
+// cannot tell a missing user from a missing party), is read when asked.
 type readAhead struct {
-	users    map[string]store.User
-	parties  map[string]store.Party
-	officers map[string]store.Officer
+	users    map[string]*store.User
+	parties  map[string]*store.Party
+	officers map[string]*store.Officer
 	byKey    map[string][]store.Certificate // View only: nothing writes them
+	certs    map[string]*store.Certificate  // by serial, View only
 }
 
-func (r *readAhead) user(id string) (store.User, bool) {
-	if r == nil {
-		return store.User{}, false
+// aheadOf is m's answer for k: the row (found), no row (absent), or
+// neither (not read ahead).
+func aheadOf[T any](m map[string]*T, k string) (v T, found, absent bool) {
+	p, ok := m[k]
+	switch {
+	case !ok:
+		return v, false, false
+	case p == nil:
+		return v, false, true
 	}
-	u, ok := r.users[id]
-	return u, ok
+	return *p, true, false
 }
 
-func (r *readAhead) party(id string) (store.Party, bool) {
+func (r *readAhead) user(id string) (store.User, bool, bool) {
 	if r == nil {
-		return store.Party{}, false
+		return store.User{}, false, false
 	}
-	p, ok := r.parties[id]
-	return p, ok
+	return aheadOf(r.users, id)
 }
 
-func (r *readAhead) officer(id string) (store.Officer, bool) {
+func (r *readAhead) party(id string) (store.Party, bool, bool) {
 	if r == nil {
-		return store.Officer{}, false
+		return store.Party{}, false, false
 	}
-	o, ok := r.officers[id]
-	return o, ok
+	return aheadOf(r.parties, id)
+}
+
+func (r *readAhead) officer(id string) (store.Officer, bool, bool) {
+	if r == nil {
+		return store.Officer{}, false, false
+	}
+	return aheadOf(r.officers, id)
+}
+
+func (r *readAhead) cert(serial string) (store.Certificate, bool, bool) {
+	if r == nil {
+		return store.Certificate{}, false, false
+	}
+	return aheadOf(r.certs, serial)
 }
 
 func (r *readAhead) certsByKey(keyHash string) ([]store.Certificate, bool) {
@@ -318,9 +350,16 @@ func (t *tx) aheadNow() *readAhead {
 
 // prefetchUsersSQL reads users with their parties. In a read-write
 // transaction it takes the locks GetUser and GetParty take (shareRow) on
-// both rows, in user ID order.
-const prefetchUsersSQL = "SELECT u.id, u.party_id, u.role, u.name, u.status, u.created_at, p.id, p.name, p.status, p.created_at " +
-	"FROM users u JOIN parties p ON p.id = u.party_id WHERE u.id = ANY ($1::text[]) ORDER BY u.id"
+// both rows, in user ID order, so it joins them (a lock cannot be taken
+// on the nullable side of an outer join); a View's (viewUsersSQL) reads a
+// user whose party row is missing too, so that every user it asked for
+// is answered, present or not.
+const (
+	prefetchUsersSQL = "SELECT u.id, u.party_id, u.role, u.name, u.status, u.created_at, p.id, p.name, p.status, p.created_at " +
+		"FROM users u JOIN parties p ON p.id = u.party_id WHERE u.id = ANY ($1::text[]) ORDER BY u.id"
+	viewUsersSQL = "SELECT u.id, u.party_id, u.role, u.name, u.status, u.created_at, p.id, p.name, p.status, p.created_at " +
+		"FROM users u LEFT JOIN parties p ON p.id = u.party_id WHERE u.id = ANY ($1::text[]) ORDER BY u.id"
+)
 
 // Prefetch makes r's reads, each with the locks its own Get would take,
 // in the transaction's next round trip (txConn.DeferRead): with the next
@@ -334,17 +373,24 @@ func (t *tx) Prefetch(r store.ReadAhead) error {
 		return err
 	}
 	if t.writable {
-		r.KeyHashes = nil
+		r.KeyHashes, r.Certificates = nil, nil
 	}
 	b := &pgx.Batch{}
 	if len(r.Users) > 0 {
-		b.Queue(prefetchUsersSQL+t.shareRow(), r.Users)
+		if t.writable {
+			b.Queue(prefetchUsersSQL+t.shareRow(), r.Users)
+		} else {
+			b.Queue(viewUsersSQL, r.Users)
+		}
 	}
 	if len(r.Officers) > 0 {
 		b.Queue("SELECT "+officerCols+" FROM officers WHERE id = ANY ($1::text[]) ORDER BY id"+t.lockRow(), r.Officers)
 	}
 	for _, kh := range r.KeyHashes {
 		b.Queue(certsByKeySQL, kh)
+	}
+	if len(r.Certificates) > 0 {
+		b.Queue("SELECT "+certCols+" FROM "+certFrom+" WHERE c.serial = ANY ($1::text[]) ORDER BY c.serial", r.Certificates)
 	}
 	if len(b.QueuedQueries) == 0 {
 		return nil
@@ -356,8 +402,8 @@ func (t *tx) Prefetch(r store.ReadAhead) error {
 // readAhead reads the results of Prefetch's statements for r into
 // t.ahead.
 func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
-	ahead := &readAhead{users: map[string]store.User{}, parties: map[string]store.Party{},
-		officers: map[string]store.Officer{}, byKey: map[string][]store.Certificate{}}
+	ahead := &readAhead{users: map[string]*store.User{}, parties: map[string]*store.Party{},
+		officers: map[string]*store.Officer{}, byKey: map[string][]store.Certificate{}, certs: map[string]*store.Certificate{}}
 	read := func(scan func(pgx.Rows) error) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -377,18 +423,34 @@ func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
 	if len(r.Users) > 0 {
 		if err := read(func(rows pgx.Rows) error {
 			var u store.User
-			var p store.Party
-			var uat, pat string
-			if err := rows.Scan(&u.ID, &u.PartyID, &u.Role, &u.Name, &u.Status, &uat, &p.ID, &p.Name, &p.Status, &pat); err != nil {
+			var uat string
+			var pid, pname, pstatus, pat *string
+			if err := rows.Scan(&u.ID, &u.PartyID, &u.Role, &u.Name, &u.Status, &uat, &pid, &pname, &pstatus, &pat); err != nil {
 				return err
 			}
-			if err := times(&uat, &u.CreatedAt, &pat, &p.CreatedAt); err != nil {
+			if err := times(&uat, &u.CreatedAt); err != nil {
 				return err
 			}
-			ahead.users[u.ID], ahead.parties[p.ID] = u, p
+			ahead.users[u.ID] = &u
+			if pid == nil {
+				ahead.parties[u.PartyID] = nil // the outer join: no party row
+				return nil
+			}
+			p := store.Party{ID: *pid, Name: *pname, Status: *pstatus}
+			if err := times(pat, &p.CreatedAt); err != nil {
+				return err
+			}
+			ahead.parties[p.ID] = &p
 			return nil
 		}); err != nil {
 			return err
+		}
+		if !t.writable {
+			for _, id := range r.Users {
+				if _, ok := ahead.users[id]; !ok {
+					ahead.users[id] = nil
+				}
+			}
 		}
 	}
 	if len(r.Officers) > 0 {
@@ -397,11 +459,12 @@ func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
 			if err := scanOfficer(rows, &o); err != nil {
 				return err
 			}
-			ahead.officers[o.ID] = o
+			ahead.officers[o.ID] = &o
 			return nil
 		}); err != nil {
 			return err
 		}
+		absentOf(ahead.officers, r.Officers)
 	}
 	for _, kh := range r.KeyHashes {
 		cs := []store.Certificate{}
@@ -417,6 +480,29 @@ func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
 		}
 		ahead.byKey[kh] = cs
 	}
+	if len(r.Certificates) > 0 {
+		if err := read(func(rows pgx.Rows) error {
+			var c store.Certificate
+			if err := scanCert(rows, &c); err != nil {
+				return err
+			}
+			ahead.certs[c.Serial] = &c
+			return nil
+		}); err != nil {
+			return err
+		}
+		absentOf(ahead.certs, r.Certificates)
+	}
 	t.ahead = ahead
 	return nil
+}
+
+// absentOf records as absent (nil) every key of asked that m has no row
+// for.
+func absentOf[T any](m map[string]*T, asked []string) {
+	for _, k := range asked {
+		if _, ok := m[k]; !ok {
+			m[k] = nil
+		}
+	}
 }

@@ -253,8 +253,16 @@ func (s *Store) Urgent(ctx context.Context, fn func(store.Tx) error) error {
 // snapshot, and no serialisation failures to retry. A lost connection is
 // retried.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	m := modeReadAhead
 	return s.retry(ctx, func() error {
-		return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, modeRead, fn)
+		for {
+			err := s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, m, fn)
+			if m == modeReadAhead && errors.Is(err, errReread) {
+				m = modeRead // see txConn.FlushReads
+				continue
+			}
+			return err
+		}
 	})
 }
 
@@ -302,6 +310,7 @@ type mode int
 
 const (
 	modeRead         mode = iota // View: read only
+	modeReadAhead                // View that may end with its read ahead (txConn.FlushReads)
 	modeSerializable             // Update: SERIALIZABLE, conflicts retried
 	modeLocking                  // Urgent: READ COMMITTED, Tx methods lock what they check
 	modeQueued                   // Update after errIssuanceRace: READ COMMITTED as modeLocking, issuers queued first
@@ -333,11 +342,18 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 		lock = "LOCK TABLE issuance_lock IN EXCLUSIVE MODE"
 	}
 	ptx := newTxConn(conn, opts, lock)
+	ptx.endEarly = m == modeReadAhead
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
-	t := &tx{ctx: ctx, q: ptx, writable: m != modeRead, locking: m == modeLocking || m == modeQueued, batch: s.revokeBatch}
+	readOnly := m == modeRead || m == modeReadAhead
+	t := &tx{ctx: ctx, q: ptx, writable: !readOnly, locking: m == modeLocking || m == modeQueued, batch: s.revokeBatch}
 	err = fn(t)
 	t.done = true
+	if ptx.reread {
+		// It read past its read ahead after ending with it: whatever it
+		// made of errReread, it runs again (View).
+		return errReread
+	}
 	if ctx.Err() == nil && ptx.Conn().IsClosed() {
 		// Whatever fn made of it, the server has rolled back.
 		return fmt.Errorf("%w: %v", errLost, err)
@@ -361,7 +377,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 	// The transaction's ID, if it wrote anything, so that a COMMIT whose
 	// answer is lost can be settled.
 	xid := t.xid
-	if m != modeRead && xid == nil {
+	if !readOnly && xid == nil {
 		if err := ptx.QueryRow(ctx, "SELECT pg_current_xact_id_if_assigned()::text").Scan(&xid); err != nil {
 			if ctx.Err() == nil && lostConn(err) {
 				return fmt.Errorf("%w: %w", errLost, err)

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,7 +51,9 @@ func (*roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndDa
 // in two: BEGIN with the read ahead of the checks' users and the records'
 // statement (the checks run after it, store.Grouper), and COMMIT with the
 // audit entries (txConn.Defer); a group of intents in two; an audit entry
-// on its own (Store.Audit) in two.
+// on its own (Store.Audit) in two. A View that reads only what it read
+// ahead (the RA's authentication and enrolment checks) takes one: BEGIN,
+// the reads and COMMIT; one without a read ahead, two.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
 	rt := &roundTrips{}
@@ -64,8 +67,12 @@ func TestRoundTrips(t *testing.T) {
 	ctx := context.WithValue(context.Background(), countedKey{}, true)
 	p := store.Party{ID: "90-B3-D5-1F-30-00-00-01", Name: "P", Status: store.StatusActive}
 	u := store.User{ID: "90-B3-D5-1F-30-01-00-01", PartyID: p.ID, Role: "IS", Name: "U", Status: store.StatusActive}
+	o := store.Officer{ID: "aro-a", Name: "A", PartyID: p.ID, Kind: "aro", CertSerial: "0a", Status: store.StatusActive, AppointedBy: "ra"}
 	if err := s.Update(ctx, func(tx store.Tx) error {
 		if err := tx.CreateParty(p); err != nil {
+			return err
+		}
+		if err := tx.CreateOfficer(o); err != nil {
 			return err
 		}
 		return tx.CreateUser(u)
@@ -118,6 +125,68 @@ func TestRoundTrips(t *testing.T) {
 	}
 	counted("an audit entry", 2, func() error {
 		return s.Audit(ctx, store.AuditEntry{Time: benchAt, Actor: "ra", Action: "user.read", Subject: "user:" + u.ID, Result: "allowed"})
+	})
+	counted("an authentication View (the officer read ahead)", 1, func() error {
+		return s.View(ctx, func(tx store.Tx) error {
+			if err := store.Prefetch(tx, store.ReadAhead{Officers: []string{o.ID}}); err != nil {
+				return err
+			}
+			got, err := tx.GetOfficer(o.ID)
+			if err == nil && got.CertSerial != o.CertSerial {
+				t.Errorf("GetOfficer = %+v", got)
+			}
+			return err
+		})
+	})
+	counted("an enrolment View (user, party, officer, key, replaced certificate read ahead)", 1, func() error {
+		return s.View(ctx, func(tx store.Tx) error {
+			ahead := store.ReadAhead{Users: []string{u.ID}, Officers: []string{o.ID}, KeyHashes: []string{serials[0]},
+				Certificates: []string{serials[0]}}
+			if err := store.Prefetch(tx, ahead); err != nil {
+				return err
+			}
+			if _, err := tx.GetOfficer(o.ID); err != nil {
+				return err
+			}
+			if _, err := tx.GetUser(u.ID); err != nil {
+				return err
+			}
+			if _, err := tx.GetParty(p.ID); err != nil {
+				return err
+			}
+			if cs, err := tx.CertificatesByKey(serials[0]); err != nil || len(cs) != 1 {
+				return fmt.Errorf("CertificatesByKey: %d, %v", len(cs), err)
+			}
+			_, err := tx.GetCertificate(serials[0])
+			return err
+		})
+	})
+	counted("a View without a read ahead", 2, func() error {
+		return s.View(ctx, func(tx store.Tx) error { _, err := tx.GetUser(u.ID); return err })
+	})
+	// A View that reads past its read ahead after ending with it runs
+	// again, even if it swallows the error: 1 round trip, then BEGIN with
+	// the read ahead, the other read and COMMIT.
+	runs := 0
+	counted("a View reading past its read ahead", 4, func() error {
+		runs = 0
+		var found bool
+		err := s.View(ctx, func(tx store.Tx) error {
+			runs++
+			if err := store.Prefetch(tx, store.ReadAhead{Officers: []string{o.ID}}); err != nil {
+				return err
+			}
+			if _, err := tx.GetOfficer(o.ID); err != nil {
+				return err
+			}
+			_, err := tx.GetUser(u.ID)
+			found = err == nil // swallowed
+			return nil
+		})
+		if err == nil && (!found || runs != 2) {
+			t.Errorf("a View reading past its read ahead: user found %v after %d runs, want found after 2", found, runs)
+		}
+		return err
 	})
 	if err := s.SealAudit(ctx); err != nil {
 		t.Fatal(err)

@@ -48,7 +48,16 @@ type txConn struct {
 	done    bool   // committed or rolled back: c released
 	// deferred: statements not yet sent (Defer, DeferRead), in order.
 	deferred []deferredStmt
+	// endEarly: a View that may end with its read ahead (see FlushReads);
+	// ended: it did, COMMIT went with the read ahead; reread: a statement
+	// came after that, so the View must run again without endEarly.
+	endEarly, ended, reread bool
 }
+
+// errReread is every statement's answer after a View ended with its read
+// ahead (txConn.FlushReads): run has the View run again, in a
+// transaction that stays open.
+var errReread = errors.New("postgres: a View read past what it read ahead after ending with it; it runs again")
 
 // deferredStmt is what Defer or DeferRead holds: b's statements, op to
 // name them in an error, and (DeferRead) what reads their results.
@@ -105,11 +114,33 @@ func (q *txConn) DeferRead(op string, b *pgx.Batch, read func(pgx.BatchResults) 
 // FlushReads sends what is deferred, in a round trip of its own, if a
 // read is among it (none otherwise), and returns the first failure: for
 // a caller about to use a deferred read's answer.
+//
+// In a View that may end early (endEarly), when the read ahead is its
+// first round trip, COMMIT goes in the same pipeline: a View that reads
+// only what it read ahead (the RA's authentication and enrolment checks)
+// takes one round trip, not two, with every read from one snapshot. A
+// statement after that fails with errReread and marks the View (reread)
+// to run again with a transaction that stays open, whatever fn made of
+// the error.
 func (q *txConn) FlushReads(ctx context.Context) error {
 	if q.err != nil || !q.readsDeferred() {
 		return q.err
 	}
-	return q.send(ctx, &pgx.Batch{}, q.generic).Close()
+	b := &pgx.Batch{}
+	end := q.endEarly && q.tx == nil
+	if end {
+		b.Queue("COMMIT")
+	}
+	br := q.send(ctx, b, q.generic)
+	if end && q.err == nil {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			q.err = fmt.Errorf("commit: %w", err)
+			return q.err
+		}
+		q.ended = true
+	}
+	return br.Close()
 }
 
 func (q *txConn) readsDeferred() bool {
@@ -127,7 +158,7 @@ func (q *txConn) Conn() *pgx.Conn { return q.c.Conn() }
 // ready reports whether an ordinary statement can go as it is: begun,
 // default plans, no failure, no deferred write waiting.
 func (q *txConn) ready() bool {
-	return q.tx != nil && !q.generic && q.err == nil && len(q.deferred) == 0
+	return q.tx != nil && !q.generic && q.err == nil && len(q.deferred) == 0 && !q.ended
 }
 
 // send sends b behind its prefix: BEGIN (and the lock) if the transaction
@@ -135,6 +166,10 @@ func (q *txConn) ready() bool {
 // generic plans). The prefix's results are read here, so the caller
 // reads b's alone.
 func (q *txConn) send(ctx context.Context, b *pgx.Batch, generic bool) pgx.BatchResults {
+	if q.ended {
+		q.reread = true
+		return errBatch{errReread}
+	}
 	if q.err != nil {
 		return errBatch{q.err}
 	}
@@ -254,6 +289,9 @@ func (q *txConn) Commit(ctx context.Context) error {
 	}
 	q.done = true
 	defer q.c.Release()
+	if q.ended {
+		return nil // COMMIT went with the read ahead
+	}
 	if !q.writesDeferred() {
 		q.deferred = nil // reads whose answer nothing asked for
 	}
@@ -298,7 +336,7 @@ func (q *txConn) Rollback(ctx context.Context) error {
 	}
 	q.done = true
 	defer q.c.Release()
-	if q.tx == nil {
+	if q.tx == nil || q.ended {
 		return nil
 	}
 	return q.tx.Rollback(ctx)
