@@ -40,11 +40,13 @@ func (t *tx) PutCRL(c store.CRL) error {
 	if err != nil {
 		return fmt.Errorf("postgres: put CRL: %w", err)
 	}
-	_, err = t.exec("put CRL "+c.Name, `INSERT INTO crls (name, number, this_update, next_update, der)
+	// An upsert with no answer to read: it goes with the transaction's
+	// next round trip (txConn.Defer), COMMIT's for a revocation.
+	t.q.Defer("put CRL "+c.Name, `INSERT INTO crls (name, number, this_update, next_update, der)
 		VALUES ($1, $2::numeric, $3, $4, $5) ON CONFLICT (name) DO UPDATE
 		SET number = excluded.number, this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der`,
 		c.Name, strconv.FormatUint(c.Number, 10), ts(c.ThisUpdate), ts(c.NextUpdate), c.DER)
-	return err
+	return nil
 }
 
 // insert runs an INSERT ... ON CONFLICT DO NOTHING, mapping "no row" to

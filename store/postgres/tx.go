@@ -205,7 +205,8 @@ func (t *tx) PutMeta(key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	_, err := t.exec("put meta "+key, `INSERT INTO meta (key, value) VALUES ($1, $2)
+	// An upsert with no answer to read (txConn.Defer).
+	t.q.Defer("put meta "+key, `INSERT INTO meta (key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
-	return err
+	return nil
 }
