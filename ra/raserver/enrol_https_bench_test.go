@@ -37,8 +37,9 @@ import (
 // (HTTPS), inproc-enrols/s, https/inproc (the share of the in-process
 // Service's throughput the API keeps), issues/s (the DurableIssue
 // baseline) and https/durable-issue, the issue's acceptance ratio (goal:
-// at least 0.7). Each baseline runs before and after the HTTPS part and
-// the faster run is kept. CSRs are made before the timed part. It also
+// at least 0.7). Each baseline runs before and after the HTTPS part, and
+// the HTTPS part runs again after them (untimed), and of each the faster
+// run is kept. CSRs are made before the timed part. It also
 // reports this process's CPU time per enrolment through HTTPS (clients,
 // TLS and server together: cpu-us/enrol) and per DurableIssue issuance
 // (cpu-us/issue, the smaller of its two runs), and their ratio
@@ -182,6 +183,15 @@ func benchEnrolHTTPS(b *testing.B, open func(dir string) (store.Store, error)) {
 	issueCommits = issueCommits.plus(commits.since(p0))
 	issueWall += durable2
 	durable, issueCPU = min(durable, durable2), min(issueCPU, issueCPU2)
+	// The HTTPS part again, untimed, so that it is kept as the baselines
+	// are: the faster of two runs (a single run against the better of two
+	// understated the API by the run-to-run noise).
+	h0 = handshakes.Load()
+	p0 = commits.mark()
+	https2 := run(b.N, viaHTTPS)
+	if https2 < https {
+		https, enrolCPU, httpsCommits, httpsHandshakes = https2, cpu, commits.since(p0), handshakes.Load()-h0
+	}
 	durable8, issueCPU8 := runIssue(b, b.N, clients, csrs, issue)
 	b.ReportMetric(float64(b.N)/https.Seconds(), "enrols/s")
 	b.ReportMetric(float64(b.N)/base.Seconds(), "inproc-enrols/s")
