@@ -239,7 +239,7 @@ func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
 	if err := t.read(); err != nil {
 		return c, err
 	}
-	if c, found, absent := t.aheadNow().cert(serial); found || absent {
+	if c, found, absent := t.viewAhead().cert(serial); found || absent {
 		if absent {
 			return c, t.notFound("certificate "+serial, pgx.ErrNoRows)
 		}
@@ -304,7 +304,7 @@ func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
 	if keyHash == "" {
 		return nil, fmt.Errorf("postgres: certificates by key: empty key hash: %w", store.ErrInvalid)
 	}
-	if cs, ok := t.aheadNow().certsByKey(keyHash); ok {
+	if cs, ok := t.viewAhead().certsByKey(keyHash); ok {
 		return cs, nil
 	}
 	return queryAll(t, "certificates by key", scanCert, certsByKeySQL, keyHash)

@@ -340,6 +340,17 @@ func (t *tx) dropOfficers() {
 	}
 }
 
+// viewAhead is aheadNow in a View, where certificates are read ahead, and
+// nothing in a read-write transaction, where they are not: there a read
+// ahead still deferred goes with the certificate's own statement rather
+// than in a round trip of its own.
+func (t *tx) viewAhead() *readAhead {
+	if t.writable {
+		return nil
+	}
+	return t.aheadNow()
+}
+
 // aheadNow is what Prefetch read, after sending a read ahead still
 // deferred. If sending fails, the failure is the next statement's
 // (txConn's, sticky) and nothing is answered from memory.
@@ -397,7 +408,7 @@ func (t *tx) Prefetch(r store.ReadAhead) error {
 	if len(b.QueuedQueries) == 0 {
 		return nil
 	}
-	t.q.DeferRead("prefetch", b, func(br pgx.BatchResults) error { return t.readAhead(br, r) })
+	t.q.DeferRead("", b, func(br pgx.BatchResults) error { return t.readAhead(br, r) }) // readAhead names its errors
 	return nil
 }
 

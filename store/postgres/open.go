@@ -370,6 +370,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 	if err := t.flush(); err != nil {
 		return err
 	}
+	ptx.DropReads() // fn has returned: nothing reads them now
 	if !ptx.begun() {
 		// fn sent nothing: there is nothing to commit.
 		return ptx.Commit(ctx)
@@ -382,7 +383,14 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 			if ctx.Err() == nil && lostConn(err) {
 				return fmt.Errorf("%w: %w", errLost, err)
 			}
-			return fmt.Errorf("postgres: transaction id: %w", err)
+			// The deferred writes went with this query: a serialisation
+			// failure of theirs is the transaction's, as at COMMIT (an
+			// issuance's retry queues, errIssuanceRace).
+			err = t.fail("transaction id", err)
+			if t.conflict != nil {
+				return t.conflict
+			}
+			return err
 		}
 	}
 	if s.beforeCommit != nil {

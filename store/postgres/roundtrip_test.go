@@ -344,3 +344,107 @@ func TestDeferredWriteFails(t *testing.T) {
 		t.Errorf("%d test entries chained, want 2 (the refused ones wrote nothing): %v", got, actions)
 	}
 }
+
+// TestUnreadReadAheadIsNotSent: a read ahead nothing read is dropped when
+// the transaction's function returns, not sent with its deferred writes
+// and COMMIT, where a failure to read its answer (here a row the client
+// cannot decode) would report a failure for a transaction that committed.
+func TestUnreadReadAheadIsNotSent(t *testing.T) {
+	t.Parallel()
+	u := schemaURL(t)
+	s := openURL(t, u)
+	ctx := context.Background()
+	const pid, uid = "90-B3-D5-1F-30-00-00-01", "90-B3-D5-1F-30-01-00-01"
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateParty(store.Party{ID: pid, Name: "P", Status: store.StatusActive, CreatedAt: benchAt}); err != nil {
+			return err
+		}
+		return tx.CreateUser(store.User{ID: uid, PartyID: pid, Role: "1", Name: "U", Status: store.StatusActive, CreatedAt: benchAt})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "UPDATE users SET created_at = 'garbage' WHERE id = $1", uid); err != nil {
+		t.Fatal(err)
+	}
+	const serial = "0a0b0c0d"
+	err = s.Update(ctx, func(tx store.Tx) error {
+		errs, err := store.CreateIntents(tx, []store.NewIntent{{Intent: store.Intent{Serial: serial, Issuer: "issuing-ca",
+			Profile: "xml-signing", UserID: uid, LintDER: []byte{1}, CreatedAt: benchAt, State: store.IntentOpen}}})
+		if err != nil {
+			return err
+		}
+		if errs[0] != nil {
+			return errs[0]
+		}
+		if err := store.Prefetch(tx, store.ReadAhead{Users: []string{uid}}); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(store.AuditEntry{Time: benchAt, Actor: "ra", Action: "test", Subject: "x", Result: "allowed"})
+		return err
+	})
+	var ierr error
+	verr := s.View(ctx, func(tx store.Tx) error { _, ierr = tx.GetIntent(serial); return nil })
+	if verr != nil {
+		t.Fatal(verr)
+	}
+	if err != nil && ierr == nil {
+		t.Fatalf("Update failed (%v) but its intent was committed", err)
+	}
+	if err == nil && errors.Is(ierr, store.ErrNotFound) {
+		t.Fatal("Update succeeded but wrote nothing")
+	}
+}
+
+// TestDeferredWriteRaceRetriesQueued: an issuance's serialisation failure
+// raised by a deferred write (a trigger raises 40001 under SERIALIZABLE
+// only) is retried queued, at READ COMMITTED (errIssuanceRace), whether it
+// surfaces at COMMIT or at the transaction-ID query that runs before
+// COMMIT when no statement returned the ID.
+func TestDeferredWriteRaceRetriesQueued(t *testing.T) {
+	t.Parallel()
+	u := schemaURL(t)
+	s := openURL(t, u)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE FUNCTION race() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.subject = 'race' AND current_setting('transaction_isolation') = 'serializable' THEN
+			RAISE EXCEPTION 'simulated serialisation failure' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER race BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION race()`); err != nil {
+		t.Fatal(err)
+	}
+	const pid, uid = "90-B3-D5-1F-30-00-00-01", "90-B3-D5-1F-30-01-00-01"
+	run := func(name string, withIntent bool) {
+		t.Run(name, func(t *testing.T) {
+			sn := benchSerial()
+			runs := 0
+			err := s.Update(ctx, func(tx store.Tx) error {
+				runs++
+				if withIntent { // notes the transaction ID: the audit INSERT goes with COMMIT
+					if _, err := store.CreateIntents(tx, []store.NewIntent{{Intent: store.Intent{Serial: benchSerial(), Issuer: "issuing-ca",
+						Profile: "xml-signing", UserID: uid, LintDER: []byte{1}, CreatedAt: benchAt, State: store.IntentOpen}}}); err != nil {
+						return err
+					}
+				}
+				if err := tx.PutCertificate(benchCert(sn, uid, pid)); err != nil {
+					return err
+				}
+				_, err := tx.AppendAudit(store.AuditEntry{Time: benchAt, Actor: "ra", Action: "test", Subject: "race", Result: "allowed"})
+				return err
+			})
+			if err != nil || runs != 2 {
+				t.Errorf("%d runs, %v: want the second (queued) run to commit", runs, err)
+			}
+		})
+	}
+	run("commit path", true)
+	run("xid query path", false)
+}

@@ -143,6 +143,21 @@ func (q *txConn) FlushReads(ctx context.Context) error {
 	return br.Close()
 }
 
+// DropReads forgets the deferred reads: once the transaction's function
+// has returned, nothing will read their answers (and the locks they would
+// take end with the transaction), so they are not sent with its last
+// statements, where a failure to read an answer would fail a transaction
+// that has committed.
+func (q *txConn) DropReads() {
+	kept := q.deferred[:0]
+	for _, d := range q.deferred {
+		if d.read == nil {
+			kept = append(kept, d)
+		}
+	}
+	q.deferred = kept
+}
+
 func (q *txConn) readsDeferred() bool {
 	for _, d := range q.deferred {
 		if d.read != nil {
@@ -292,9 +307,7 @@ func (q *txConn) Commit(ctx context.Context) error {
 	if q.ended {
 		return nil // COMMIT went with the read ahead
 	}
-	if !q.writesDeferred() {
-		q.deferred = nil // reads whose answer nothing asked for
-	}
+	q.DropReads()
 	switch {
 	case q.err != nil:
 		if q.tx != nil {
