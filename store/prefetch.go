@@ -41,7 +41,11 @@ func ReadsAhead(tx Tx) bool {
 // the reads answer is the same with or without it, an ID that names
 // nothing is simply not read ahead, and a write later in tx to a user,
 // party or officer is seen by the reads after it. An error is a failure
-// of the transaction (the engine could not run the read).
+// of the transaction (the engine could not run the read). In a View, an
+// engine may end the transaction with the read ahead and run the View
+// again if it then reads anything else (PostgreSQL: one round trip for a
+// View that reads only what it read ahead), so a View that reads ahead
+// must be safe to run twice: set what it captures, do not append to it.
 func Prefetch(tx Tx, r ReadAhead) error {
 	p, ok := tx.(Prefetcher)
 	if !ok {
