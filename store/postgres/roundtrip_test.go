@@ -261,19 +261,10 @@ func auditEntries(ctx context.Context, s store.Store) ([]string, error) {
 // transactions (on the same connections) commit normally.
 func TestDeferredWriteFails(t *testing.T) {
 	t.Parallel()
-	u := schemaURL(t)
-	s := openURL(t, u)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+	s := storeWithSQL(t, `CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN IF NEW.subject = 'boom' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; RETURN NEW; END $$;
-		CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION refuse_boom()`); err != nil {
-		t.Fatal(err)
-	}
+		CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION refuse_boom()`)
+	ctx := context.Background()
 	entry := func(subject string) store.AuditEntry {
 		return store.AuditEntry{Time: benchAt, Actor: "ra", Action: "test", Subject: subject, Result: "allowed"}
 	}
@@ -363,16 +354,9 @@ func TestUnreadReadAheadIsNotSent(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "UPDATE users SET created_at = 'garbage' WHERE id = $1", uid); err != nil {
-		t.Fatal(err)
-	}
+	execSQL(t, u, "UPDATE users SET created_at = 'garbage' WHERE id = '"+uid+"'")
 	const serial = "0a0b0c0d"
-	err = s.Update(ctx, func(tx store.Tx) error {
+	err := s.Update(ctx, func(tx store.Tx) error {
 		errs, err := store.CreateIntents(tx, []store.NewIntent{{Intent: store.Intent{Serial: serial, Issuer: "issuing-ca",
 			Profile: "xml-signing", UserID: uid, LintDER: []byte{1}, CreatedAt: benchAt, State: store.IntentOpen}}})
 		if err != nil {
@@ -407,20 +391,11 @@ func TestUnreadReadAheadIsNotSent(t *testing.T) {
 // COMMIT when no statement returned the ID.
 func TestDeferredWriteRaceRetriesQueued(t *testing.T) {
 	t.Parallel()
-	u := schemaURL(t)
-	s := openURL(t, u)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE FUNCTION race() RETURNS trigger LANGUAGE plpgsql AS $$
+	s := storeWithSQL(t, `CREATE FUNCTION race() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN IF NEW.subject = 'race' AND current_setting('transaction_isolation') = 'serializable' THEN
 			RAISE EXCEPTION 'simulated serialisation failure' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$;
-		CREATE TRIGGER race BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION race()`); err != nil {
-		t.Fatal(err)
-	}
+		CREATE TRIGGER race BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION race()`)
+	ctx := context.Background()
 	const pid, uid = "90-B3-D5-1F-30-00-00-01", "90-B3-D5-1F-30-01-00-01"
 	run := func(name string, withIntent bool) {
 		t.Run(name, func(t *testing.T) {
@@ -447,4 +422,28 @@ func TestDeferredWriteRaceRetriesQueued(t *testing.T) {
 	}
 	run("commit path", true)
 	run("xid query path", false)
+}
+
+// storeWithSQL opens a store on a fresh schema after running setup there
+// (triggers a test installs).
+func storeWithSQL(t *testing.T, setup string) *postgres.Store {
+	t.Helper()
+	u := schemaURL(t)
+	s := openURL(t, u)
+	execSQL(t, u, setup)
+	return s
+}
+
+// execSQL runs sql on a connection of its own to the schema at u.
+func execSQL(t *testing.T, u, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
 }
