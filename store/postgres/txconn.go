@@ -32,6 +32,12 @@ import (
 //     own between the records' statement and COMMIT, and a revocation
 //     wrote its counter back in one before COMMIT.
 //
+//   - Reads made ahead (DeferRead, for Prefetch), held until the next
+//     round trip too, or sent on their own when their answer is needed
+//     first (FlushReads). A View whose first round trip is its read ahead
+//     ends there, COMMIT in the same pipeline, and runs again if it reads
+//     anything else (errReread).
+//
 // If a prefix statement fails, the server skips the rest of the pipeline,
 // so nothing runs outside the transaction or under the wrong setting, and
 // no statement runs after a deferred write that failed.
