@@ -56,35 +56,55 @@ func noGoodCertificates(t *testing.T, st store.Store, party string) {
 
 // TestEnrolRacingPartyFailure (issue 13): a party declared failed, and its
 // certificates revoked, after an enrolment's checks passed but before the
-// CA recorded the certificate. The CA re-checks the party in the
-// recording transaction, so the enrolment is refused (E_RA_INACTIVE),
-// its intent failed, and the party has no good certificate afterwards.
+// CA recorded the certificate, on both engines. The CA re-checks the party
+// in the recording transaction (on PostgreSQL after the group's writes
+// were sent, which a refusal rolls back and runs again with the check
+// first), so the enrolment is refused (E_RA_INACTIVE), its intent failed,
+// and the party has no good certificate afterwards.
 func TestEnrolRacingPartyFailure(t *testing.T) {
 	t.Parallel()
-	s := newSoLRScenario(t)
-	ctx := context.Background()
-	e := s.declare(s.liaison, nil, nil) // revoke at approval
-	var approved atomic.Bool
-	s.svc.issuer = betweenIssuer{CA: s.ca, between: func() {
-		if approved.Swap(true) {
-			return
+	for name, open := range raceEngines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newSoLRScenario(t, open(t)...)
+			ctx := context.Background()
+			e := s.declare(s.liaison, nil, nil) // revoke at approval
+			var approved atomic.Bool
+			s.svc.issuer = betweenIssuer{CA: s.ca, between: func() {
+				if approved.Swap(true) {
+					return
+				}
+				if _, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID); err != nil {
+					t.Errorf("approve: %v", err)
+				}
+			}}
+			_, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
+				CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+			if !approved.Load() {
+				t.Fatal("the approval did not run in the window")
+			}
+			if !errors.Is(err, ErrInactive) {
+				t.Fatalf("enrolment whose party failed before its certificate was recorded = %v, want %v", err, ErrInactive)
+			}
+			if got := CodeOf(err); got != ErrInactive.Error() {
+				t.Errorf("code %s, want %s", got, ErrInactive)
+			}
+			noGoodCertificates(t, s.st, s.supplier.String())
+		})
+	}
+}
+
+// raceEngines opens the store of each engine a race test runs on: bbolt
+// (the scenario's own) and PostgreSQL (a schema of its own).
+var raceEngines = map[string]func(t *testing.T) []store.Store{
+	"bolt": func(*testing.T) []store.Store { return nil },
+	"postgres": func(t *testing.T) []store.Store {
+		st, err := postgres.Open(context.Background(), pgtest.SchemaURL(t))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID); err != nil {
-			t.Errorf("approve: %v", err)
-		}
-	}}
-	_, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
-	if !approved.Load() {
-		t.Fatal("the approval did not run in the window")
-	}
-	if !errors.Is(err, ErrInactive) {
-		t.Fatalf("enrolment whose party failed before its certificate was recorded = %v, want %v", err, ErrInactive)
-	}
-	if got := CodeOf(err); got != ErrInactive.Error() {
-		t.Errorf("code %s, want %s", got, ErrInactive)
-	}
-	noGoodCertificates(t, s.st, s.supplier.String())
+		return []store.Store{st}
+	},
 }
 
 // TestEnrolConcurrentWithPartyFailure: 8 officers' clients enrol into a
@@ -95,17 +115,7 @@ func TestEnrolRacingPartyFailure(t *testing.T) {
 // certificates (and was revoked with them) or was refused.
 func TestEnrolConcurrentWithPartyFailure(t *testing.T) {
 	t.Parallel()
-	engines := map[string]func(t *testing.T) []store.Store{
-		"bolt": func(*testing.T) []store.Store { return nil },
-		"postgres": func(t *testing.T) []store.Store {
-			st, err := postgres.Open(context.Background(), pgtest.SchemaURL(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return []store.Store{st}
-		},
-	}
-	for name, open := range engines {
+	for name, open := range raceEngines {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newSoLRScenario(t, open(t)...)
