@@ -7,10 +7,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,9 +29,10 @@ import (
 
 // BenchmarkEnrolHTTPS (issue 20): enrolments per second through the API,
 // 8 clients over HTTPS with mTLS and keep-alive (one raclient each), on a
-// bbolt store with group commit and on PostgreSQL (a schema of its own;
-// skipped without a server, as pgtest says); and, in the same run on the
-// same store,
+// bbolt store with group commit, on PostgreSQL (a schema of its own;
+// skipped without a server, as pgtest says), and on a bbolt store in
+// memory (bolt-tmpfs: the CPU-bound case, see tmpfsDir); and, in the same
+// run on the same store,
 // two in-process baselines: the same enrolments made by 8 goroutines
 // calling the Service, and BenchmarkDurableIssue parallel8's work (CSR ->
 // linted -> signed -> recorded, ca.Issue from 8 goroutines per CPU, the
@@ -83,6 +86,31 @@ func BenchmarkEnrolHTTPS(b *testing.B) {
 		url := pgtest.SchemaURL(b)
 		benchEnrolHTTPS(b, func(string) (store.Store, error) { return postgres.Open(context.Background(), url) })
 	})
+	b.Run("bolt-tmpfs", func(b *testing.B) {
+		dir, onTmpfs := tmpfsDir(b)
+		b.ReportMetric(onTmpfs, "on-tmpfs")
+		benchEnrolHTTPS(b, func(string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "smki.db")) })
+	})
+}
+
+// tmpfsDir is a directory for the bolt-tmpfs run's store: in memory
+// (/dev/shm, where fsync costs nearly nothing), so that both sides run
+// into the CPU instead of the disk, and the ratio shows the CPU share of
+// an enrolment against an issuance (docs/architecture.md, "The CPU
+// ceiling"). Where /dev/shm is not a tmpfs it is the test's own
+// directory, and on-tmpfs reports 0.
+func tmpfsDir(b *testing.B) (string, float64) {
+	const tmpfsMagic = 0x01021994
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &fs); err != nil || fs.Type != tmpfsMagic {
+		return b.TempDir(), 0
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "smki-bench-")
+	if err != nil {
+		return b.TempDir(), 0
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir, 1
 }
 
 // benchEnrolHTTPS is BenchmarkEnrolHTTPS on the store open makes.
