@@ -2,10 +2,8 @@ package ra
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/smki/smki/ca"
@@ -13,34 +11,6 @@ import (
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store/postgres"
 )
-
-// roundTripCounter counts the round trips (statements sent on their own,
-// and pipelines) made under contexts that carry countedRoundTrips.
-type roundTripCounter struct{ n atomic.Int64 }
-
-type countedRoundTrips struct{}
-
-func (r *roundTripCounter) count(ctx context.Context) {
-	if ctx.Value(countedRoundTrips{}) != nil {
-		r.n.Add(1)
-	}
-}
-
-func (r *roundTripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.count(ctx)
-	return ctx
-}
-
-func (*roundTripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.count(ctx)
-	return ctx
-}
-
-func (*roundTripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-
-func (*roundTripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // TestEnrolRoundTripsOnPostgres: an officer's request authenticated and
 // an enrolment made through the Service on PostgreSQL take 6 sequential
@@ -54,7 +24,7 @@ func (*roundTripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatc
 // enrolment is counted (the first prepares the statements).
 func TestEnrolRoundTripsOnPostgres(t *testing.T) {
 	t.Parallel()
-	rt := &roundTripCounter{}
+	rt := &pgtest.RoundTrips{}
 	st, err := postgres.Open(context.Background(), pgtest.SchemaURL(t), postgres.WithPoolConfig(func(c *pgxpool.Config) {
 		c.ConnConfig.Tracer = rt
 	}))
@@ -62,19 +32,19 @@ func TestEnrolRoundTripsOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newScenario(t, st)
-	ctx := context.WithValue(context.Background(), countedRoundTrips{}, true)
+	ctx := rt.Counted(context.Background())
 	for i := range 2 {
-		n0 := rt.n.Load()
+		n0 := rt.N()
 		a, err := s.svc.Authenticate(ctx, s.aroSup.cert)
 		if err != nil {
 			t.Fatal(err)
 		}
-		auth := rt.n.Load() - n0
+		auth := rt.N() - n0
 		if _, err := s.svc.Enrol(ctx, a, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
 			CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol}); err != nil {
 			t.Fatal(err)
 		}
-		if total := rt.n.Load() - n0; i == 1 && (auth != 1 || total != 6) {
+		if total := rt.N() - n0; i == 1 && (auth != 1 || total != 6) {
 			t.Errorf("authentication %d round trips, with the enrolment %d; want 1 and 6", auth, total)
 		}
 	}

@@ -3,4 +3,6 @@
 // created fresh and dropped at cleanup. Without a reachable server the
 // test is skipped with a message saying plainly that the PostgreSQL half
 // did NOT run, unless SMKI_REQUIRE_POSTGRES=1 (CI), when it fails.
+// RoundTrips counts a test's round trips to the server, for the tests
+// that pin how many a path makes.
 package pgtest

@@ -5,45 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/postgres"
 )
-
-// roundTrips counts the round trips (statements sent on their own, and
-// pipelines) of the transactions whose context carries countedKey: the
-// store's background sealing is not counted.
-type roundTrips struct{ n atomic.Int64 }
-
-type countedKey struct{}
-
-func (r *roundTrips) count(ctx context.Context) {
-	if ctx.Value(countedKey{}) != nil {
-		r.n.Add(1)
-	}
-}
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.count(ctx)
-	return ctx
-}
-
-func (*roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.count(ctx)
-	return ctx
-}
-
-func (*roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-
-func (*roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // TestRoundTrips: what a transaction costs in round trips on the paths
 // that run most, so that a change adding one fails here. Each path runs
@@ -57,7 +28,7 @@ func (*roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndDa
 // the reads and COMMIT; one without a read ahead, two.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
-	rt := &roundTrips{}
+	rt := &pgtest.RoundTrips{}
 	s, err := postgres.Open(context.Background(), schemaURL(t), postgres.WithPoolConfig(func(c *pgxpool.Config) {
 		c.ConnConfig.Tracer = rt
 	}))
@@ -65,7 +36,7 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	ctx := context.WithValue(context.Background(), countedKey{}, true)
+	ctx := rt.Counted(context.Background())
 	p := store.Party{ID: "90-B3-D5-1F-30-00-00-01", Name: "P", Status: store.StatusActive}
 	u := store.User{ID: "90-B3-D5-1F-30-01-00-01", PartyID: p.ID, Role: "IS", Name: "U", Status: store.StatusActive}
 	o := store.Officer{ID: "aro-a", Name: "A", PartyID: p.ID, Kind: "aro", CertSerial: "0a", Status: store.StatusActive, AppointedBy: "ra"}
@@ -98,11 +69,11 @@ func TestRoundTrips(t *testing.T) {
 	counted := func(name string, want int64, fn func() error) {
 		t.Helper()
 		for i := range 2 {
-			n0 := rt.n.Load()
+			n0 := rt.N()
 			if err := fn(); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if got := rt.n.Load() - n0; i == 1 && got != want {
+			if got := rt.N() - n0; i == 1 && got != want {
 				t.Errorf("%s: %d round trips, want %d", name, got, want)
 			}
 		}
