@@ -304,6 +304,7 @@ func (q *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 // releases the connection. Deferred writes go in COMMIT's round trip,
 // ahead of it (BEGIN too if nothing else began the transaction): if one
 // fails, the server skips COMMIT, Commit rolls back and returns its error.
+// Deferred reads are the caller's to drop first (run does, DropReads).
 func (q *txConn) Commit(ctx context.Context) error {
 	if q.done {
 		return pgx.ErrTxClosed
@@ -313,7 +314,6 @@ func (q *txConn) Commit(ctx context.Context) error {
 	if q.ended {
 		return nil // COMMIT went with the read ahead
 	}
-	q.DropReads()
 	switch {
 	case q.err != nil:
 		if q.tx != nil {
