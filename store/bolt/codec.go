@@ -283,3 +283,33 @@ func decodeOfficer(data []byte, o *store.Officer) error {
 	o.CertNotAfter, o.CreatedAt = r.time(), r.time()
 	return r.end("officer")
 }
+
+// issuanceSeqOf reads a certificate record's IssuanceSeq without copying
+// its DER (a compact record), or by decoding it (JSON).
+func issuanceSeqOf(data []byte) (uint64, error) {
+	if len(data) == 0 || data[0] != fmtCert {
+		var c store.Certificate
+		err := decode(data, &c)
+		return c.IssuanceSeq, err
+	}
+	r := reader{b: data[1:]}
+	var total uint64
+	for range 8 { // Serial, Issuer, UserID, PartyID, Profile, Role, KeyHash, Status
+		n := r.uvarint()
+		if n > uint64(len(data)) {
+			r.err = errShort
+		}
+		total += n
+	}
+	r.bytes(total)
+	for range 4 { // NotBefore, NotAfter, IssuedAt, RevokedAt
+		r.time()
+	}
+	r.varint()  // Reason
+	r.uvarint() // RevocationSeq
+	seq := r.uvarint()
+	if r.err != nil {
+		return 0, fmt.Errorf("decode certificate: %v: %w", r.err, store.ErrCorrupt)
+	}
+	return seq, nil
+}

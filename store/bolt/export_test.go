@@ -4,3 +4,15 @@ import bbolt "go.etcd.io/bbolt"
 
 // DBStats is the bbolt file's statistics, for benchmarks.
 func DBStats(s *Store) bbolt.Stats { return s.db.Stats() }
+
+// DecodeRecord decodes a stored record (codec.go), for tests that read
+// the file directly.
+func DecodeRecord(data []byte, v any) error { return decode(data, v) }
+
+// SeqKey and SeqFromKey are the issuance and audit sequence keys.
+func SeqKey(n uint64) []byte { return seqKey(n) }
+
+func SeqFromKey(k []byte) uint64 {
+	n, _ := seqFromKey(k)
+	return n
+}

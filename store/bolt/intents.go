@@ -1,15 +1,41 @@
 package bolt
 
 import (
+	"bytes"
 	"fmt"
+
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/internal/check"
 )
 
+// Where intents live. Every issuance creates an intent and, one commit
+// later, completes it. Keyed by serial (random), both writes landed in
+// random leaves of a tree as large as the certificates' own (a completed
+// intent keeps its lint certificate), so each issuance rewrote about two
+// more leaves and their branches in the commits that carried it: a third
+// of the pages an issuance group wrote (BenchmarkIssuanceGroup,
+// pages/commit). So:
+//
+//   - the intents bucket holds, by serial, the intents in flight (open),
+//     the failed ones, and a completed intent whose serial has no
+//     certificate (one imported, or completed by hand): a few pages, which
+//     a commit's creations and completions share;
+//   - a completed intent whose certificate is recorded lives in
+//     intents_done under that certificate's issuance sequence number
+//     (seqKey of IssuanceSeq), where each commit's completions append to
+//     the last leaf. GetIntent finds it through the certificate.
+//
+// What the store keeps is unchanged (GetIntent, Intents and OpenIntents
+// answer as before); OpenIntents, read at every start, scans only the
+// intents bucket. A file written before layout 3 keeps its completed
+// intents in the intents bucket, where they are still found.
+
 // CreateIntent records an open intent. A serial held by any intent or
 // certificate, whatever its state, fails with ErrDuplicateSerial: serials
-// are never reused.
+// are never reused. (A completed intent in intents_done has a
+// certificate, so the certificate check covers it.)
 func (t *tx) CreateIntent(in store.Intent) error {
 	if err := t.write("create intent"); err != nil {
 		return err
@@ -30,15 +56,15 @@ func (t *tx) CreateIntent(in store.Intent) error {
 
 // GetIntent returns the intent for serial, or ErrNotFound.
 func (t *tx) GetIntent(serial string) (store.Intent, error) {
-	var in store.Intent
 	if err := t.read(); err != nil {
-		return in, err
+		return store.Intent{}, err
 	}
-	err := t.get(bIntents, serial, "intent", &in)
+	in, _, err := t.locateIntent(serial)
 	return in, err
 }
 
-// SetIntentState changes an existing intent's state (ErrNotFound).
+// SetIntentState changes an existing intent's state (ErrNotFound), and
+// moves it to where an intent in that state lives.
 func (t *tx) SetIntentState(serial string, state store.IntentState) error {
 	if err := t.write("set intent state"); err != nil {
 		return err
@@ -46,17 +72,92 @@ func (t *tx) SetIntentState(serial string, state store.IntentState) error {
 	if err := check.IntentState(state); err != nil {
 		return fmt.Errorf("bolt: set intent %s: %w", serial, err)
 	}
-	var in store.Intent
-	if err := t.get(bIntents, serial, "intent", &in); err != nil {
+	in, from, err := t.locateIntent(serial)
+	if err != nil {
 		return err
 	}
 	in.State = state
-	return t.put(bIntents, []byte(serial), in)
+	var to []byte // the key in intents_done; nil: the intents bucket
+	if state == store.IntentCompleted {
+		if to, err = t.doneKey(serial); err != nil {
+			return err
+		}
+	}
+	switch {
+	case to == nil && from != nil:
+		if err := t.bucket(bIntentsDone).Delete(from); err != nil {
+			return fmt.Errorf("bolt: set intent %s: %w", serial, err)
+		}
+	case to != nil && from == nil:
+		if err := t.bucket(bIntents).Delete([]byte(serial)); err != nil {
+			return fmt.Errorf("bolt: set intent %s: %w", serial, err)
+		}
+	}
+	if to == nil {
+		return t.put(bIntents, []byte(serial), in)
+	}
+	return t.put(bIntentsDone, to, in)
+}
+
+// locateIntent returns serial's intent and, if it is in intents_done, its
+// key there (nil: the intents bucket), or ErrNotFound.
+func (t *tx) locateIntent(serial string) (in store.Intent, doneAt []byte, err error) {
+	if v := t.bucket(bIntents).Get([]byte(serial)); v != nil {
+		if err := decode(v, &in); err != nil {
+			return in, nil, fmt.Errorf("bolt: intent %q: %w", serial, err)
+		}
+		return in, nil, nil
+	}
+	k, err := t.doneKey(serial)
+	if err != nil {
+		return in, nil, err
+	}
+	var v []byte
+	if k != nil {
+		v = t.bucket(bIntentsDone).Get(k)
+	}
+	if v == nil {
+		return in, nil, fmt.Errorf("bolt: intent %q: %w", serial, store.ErrNotFound)
+	}
+	if err := decodeDone(k, v, &in); err != nil {
+		return in, nil, err
+	}
+	if in.Serial != serial {
+		return in, nil, fmt.Errorf("bolt: intent %q: intents_done %x holds serial %q: %w", serial, k, in.Serial, store.ErrCorrupt)
+	}
+	return in, k, nil
+}
+
+// doneKey is where serial's completed intent lives in intents_done: its
+// certificate's issuance sequence number, or nil if serial has no
+// certificate.
+func (t *tx) doneKey(serial string) ([]byte, error) {
+	data := t.bucket(bCerts).Get([]byte(serial))
+	if data == nil {
+		return nil, nil
+	}
+	seq, err := issuanceSeqOf(data)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: certificate %q: %w", serial, err)
+	}
+	if seq == 0 {
+		return nil, fmt.Errorf("bolt: certificate %q has no issuance sequence number: %w", serial, store.ErrCorrupt)
+	}
+	return seqKey(seq), nil
+}
+
+// decodeDone decodes intents_done's record at k.
+func decodeDone(k, v []byte, in *store.Intent) error {
+	if err := decode(v, in); err != nil {
+		return fmt.Errorf("bolt: intents_done %x: %w", k, err)
+	}
+	return nil
 }
 
 // OpenIntents returns every open intent, ordered by serial. It scans the
-// intents bucket: open intents are the crash-recovery work list, read at
-// start-up, and a completed intent is small.
+// intents bucket, which holds the intents in flight and the failed ones
+// but no completed intent of a recorded certificate: open intents are the
+// crash-recovery work list, read at start-up.
 func (t *tx) OpenIntents() ([]store.Intent, error) {
 	if err := t.read(); err != nil {
 		return nil, err
@@ -73,4 +174,84 @@ func (t *tx) OpenIntents() ([]store.Intent, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Intents returns intents of every state after a serial, by serial: the
+// intents bucket's merged with the completed intents of intents_done,
+// which are found through the certificates bucket (in serial order). It
+// reads every certificate after `after`: an export's work, not a hot path.
+func (t *tx) Intents(after string, limit int) ([]store.Intent, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := check.Limit(limit); err != nil {
+		return nil, fmt.Errorf("bolt: intents: %w", err)
+	}
+	from := func(c *bbolt.Cursor) ([]byte, []byte) {
+		k, v := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+		return k, v
+	}
+	done := t.bucket(bIntentsDone)
+	// nextDone steps the certificates cursor from (k, v) to the next
+	// certificate whose completed intent is in intents_done, and returns
+	// that intent's key there.
+	nextDone := func(c *bbolt.Cursor, k, v []byte) ([]byte, []byte, error) {
+		for ; k != nil; k, v = c.Next() {
+			seq, err := issuanceSeqOf(v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("bolt: certificate %q: %w", k, err)
+			}
+			if dk := seqKey(seq); seq != 0 && done.Get(dk) != nil {
+				return k, dk, nil
+			}
+		}
+		return nil, nil, nil
+	}
+	var out []store.Intent
+	ic, cc := t.bucket(bIntents).Cursor(), t.bucket(bCerts).Cursor()
+	ik, iv := from(ic)
+	ck, cv := from(cc)
+	ck, dk, err := nextDone(cc, ck, cv)
+	if err != nil {
+		return nil, err
+	}
+	for (ik != nil || ck != nil) && (limit == 0 || len(out) < limit) {
+		var in store.Intent
+		switch cmp := compareKeys(ik, ck); {
+		case cmp == 0:
+			return nil, fmt.Errorf("bolt: intent %q is in both intents and intents_done: %w", ik, store.ErrCorrupt)
+		case cmp < 0:
+			if err := decode(iv, &in); err != nil {
+				return nil, fmt.Errorf("bolt: intent %q: %w", ik, err)
+			}
+			ik, iv = ic.Next()
+		default:
+			if err := decodeDone(dk, done.Get(dk), &in); err != nil {
+				return nil, err
+			}
+			k, v := cc.Next()
+			if ck, dk, err = nextDone(cc, k, v); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// compareKeys orders two cursors' keys, a nil key (the cursor's end)
+// after every other.
+func compareKeys(a, b []byte) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return bytes.Compare(a, b)
 }

@@ -14,26 +14,27 @@ import (
 // Bucket names. The layout is the file format: renaming a bucket needs a
 // migration.
 var (
-	bMeta      = []byte("meta")
-	bState     = []byte("state") // counters and the audit head, see state.go
-	bIntents   = []byte("intents")
-	bCerts     = []byte("certs")
-	bRevs      = []byte("revocations")
-	bCRLs      = []byte("crls")
-	bParties   = []byte("parties")
-	bUsers     = []byte("users")
-	bOfficers  = []byte("officers")
-	bAudit     = []byte("audit")
-	bIdxUser   = []byte("idx_cert_user")
-	bIdxParty  = []byte("idx_cert_party")
-	bIdxStatus = []byte("idx_cert_status") // statuses other than good (certIndexes)
-	bIdxKey    = []byte("idx_cert_key")    // value: the certificate's UserID
-	bIdxCounts = []byte("idx_cert_counts")
-	bRecords   = []byte("records") // one nested bucket per record kind
-	bIssued    = []byte("issued")  // issuance sequence (seqKey) -> serial
+	bMeta        = []byte("meta")
+	bState       = []byte("state")        // counters and the audit head, see state.go
+	bIntents     = []byte("intents")      // intents in flight, failed ones, see intents.go
+	bIntentsDone = []byte("intents_done") // completed intents by issuance sequence, see intents.go
+	bCerts       = []byte("certs")
+	bRevs        = []byte("revocations")
+	bCRLs        = []byte("crls")
+	bParties     = []byte("parties")
+	bUsers       = []byte("users")
+	bOfficers    = []byte("officers")
+	bAudit       = []byte("audit")
+	bIdxUser     = []byte("idx_cert_user")
+	bIdxParty    = []byte("idx_cert_party")
+	bIdxStatus   = []byte("idx_cert_status") // statuses other than good (certIndexes)
+	bIdxKey      = []byte("idx_cert_key")    // value: the certificate's UserID
+	bIdxCounts   = []byte("idx_cert_counts")
+	bRecords     = []byte("records") // one nested bucket per record kind
+	bIssued      = []byte("issued")  // issuance sequence (seqKey) -> serial
 	// kLayout (in bState) is the file's layout version (layoutVersion).
 	kLayout    = []byte("layout")
-	allBuckets = [][]byte{bMeta, bState, bIntents, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
+	allBuckets = [][]byte{bMeta, bState, bIntents, bIntentsDone, bCerts, bRevs, bCRLs, bParties, bUsers, bOfficers, bAudit, bIdxUser, bIdxParty, bIdxStatus, bIdxKey, bIdxCounts, bRecords, bIssued}
 )
 
 func createBuckets(btx *bbolt.Tx) error {

@@ -17,10 +17,15 @@ import (
 //	1 (no key): files written before the version was recorded
 //	2: no issuer index, no good entries in the status index, no users'
 //	   certificate counts (narrowIndexes)
+//	3: a completed intent whose certificate is recorded lives in
+//	   intents_done under the certificate's issuance sequence, not in
+//	   intents (intents.go). A file of layout 2 needs no change: its
+//	   completed intents stay in intents, where layout 3 still finds
+//	   them; but a layout-2 smki would not find the ones moved since.
 //
 // A release that changes what a query reads raises it, and brings older
 // files to it in Open's transaction.
-const layoutVersion = 2
+const layoutVersion = 3
 
 // checkLayout refuses a file whose layout version is newer than
 // layoutVersion (store.ErrTooNew): it was upgraded by a newer smki, and

@@ -28,30 +28,6 @@ func (t *tx) MetaKeys() ([]string, error) {
 	return out, err
 }
 
-// Intents returns intents of every state after a serial, by serial.
-func (t *tx) Intents(after string, limit int) ([]store.Intent, error) {
-	if err := t.read(); err != nil {
-		return nil, err
-	}
-	if err := check.Limit(limit); err != nil {
-		return nil, fmt.Errorf("bolt: intents: %w", err)
-	}
-	var out []store.Intent
-	c := t.bucket(bIntents).Cursor()
-	k, v := c.Seek([]byte(after))
-	if k != nil && string(k) == after {
-		k, v = c.Next()
-	}
-	for ; k != nil && (limit == 0 || len(out) < limit); k, v = c.Next() {
-		var in store.Intent
-		if err := decode(v, &in); err != nil {
-			return nil, fmt.Errorf("bolt: intent %q: %w", k, err)
-		}
-		out = append(out, in)
-	}
-	return out, nil
-}
-
 // CRLs returns every stored CRL by name.
 func (t *tx) CRLs() ([]store.CRL, error) {
 	if err := t.read(); err != nil {

@@ -1,0 +1,248 @@
+package bolt_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
+)
+
+// TestCompletedIntentsLiveByIssuanceSequence: a completed intent whose
+// certificate is recorded leaves the intents bucket for intents_done,
+// under the certificate's issuance sequence number, and every read finds
+// it there as before: GetIntent, Intents (merged in serial order, paged)
+// and OpenIntents (which never sees it). An intent completed with no
+// certificate, a failed one and an open one stay in the intents bucket. A
+// file of layout 2 (a completed intent left in the intents bucket) reads
+// the same, and an intent in both places is reported corrupt.
+func TestCompletedIntentsLiveByIssuanceSequence(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	want := map[string]store.IntentState{
+		"01": store.IntentCompleted, // recorded (store.RecordIssued)
+		"02": store.IntentOpen,
+		"03": store.IntentCompleted, // recorded
+		"04": store.IntentFailed,
+		"05": store.IntentCompleted, // completed with no certificate
+		"06": store.IntentCompleted, // certificate put, then completed (as reconciliation does)
+		"07": store.IntentCompleted, // recorded
+	}
+	serials := slices.Sorted(func(yield func(string) bool) {
+		for s := range want {
+			if !yield(s) {
+				return
+			}
+		}
+	})
+	intent := func(sn string) store.Intent {
+		return store.Intent{Serial: sn, Issuer: "issuing-ca", Profile: "xml-signing", UserID: "U-" + sn,
+			LintDER: []byte("lint " + sn), CreatedAt: at}
+	}
+	cert := func(sn string) store.Certificate {
+		return store.Certificate{Serial: sn, Issuer: "issuing-ca", UserID: "U-" + sn, PartyID: "P", KeyHash: "k" + sn,
+			NotBefore: at, NotAfter: at.AddDate(1, 0, 0), IssuedAt: at, DER: []byte("der " + sn)}
+	}
+	// Two transactions, as an issuance's intent and record are.
+	err = s.Update(ctx, func(tx store.Tx) error {
+		for _, sn := range serials {
+			if err := tx.CreateIntent(intent(sn)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		errs, err := store.RecordIssued(tx, []store.Certificate{cert("07"), cert("01"), cert("03")})
+		if err != nil {
+			return err
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		if err := tx.SetIntentState("04", store.IntentFailed); err != nil {
+			return err
+		}
+		if err := tx.SetIntentState("05", store.IntentCompleted); err != nil {
+			return err
+		}
+		if err := tx.PutCertificate(cert("06")); err != nil {
+			return err
+		}
+		return tx.SetIntentState("06", store.IntentCompleted)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(stage string) {
+		t.Helper()
+		err := s.View(ctx, func(tx store.Tx) error {
+			ex := tx.(store.Exporter)
+			var got []string
+			for _, sn := range serials {
+				in, err := tx.GetIntent(sn)
+				if err != nil {
+					return fmt.Errorf("GetIntent(%s): %w", sn, err)
+				}
+				if in.State != want[sn] || string(in.LintDER) != "lint "+sn || in.UserID != "U-"+sn || !in.CreatedAt.Equal(at) {
+					t.Errorf("%s: GetIntent(%s) = %+v, want state %s and the intent as created", stage, sn, in, want[sn])
+				}
+				got = append(got, in.Serial)
+			}
+			if _, err := tx.GetIntent("08"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: GetIntent of no intent = %v, want ErrNotFound", stage, err)
+			}
+			all, err := ex.Intents("", 0)
+			if err != nil {
+				return err
+			}
+			if g := intentSerials(all); !slices.Equal(g, serials) {
+				t.Errorf("%s: Intents = %v, want %v", stage, g, serials)
+			}
+			for i, in := range all {
+				if in.State != want[in.Serial] || string(in.LintDER) != "lint "+in.Serial {
+					t.Errorf("%s: Intents[%d] = %+v, want state %s", stage, i, in, want[in.Serial])
+				}
+			}
+			var paged []string
+			for after := ""; ; {
+				page, err := ex.Intents(after, 2)
+				if err != nil {
+					return err
+				}
+				if len(page) == 0 {
+					break
+				}
+				paged = append(paged, intentSerials(page)...)
+				after = page[len(page)-1].Serial
+			}
+			if !slices.Equal(paged, serials) {
+				t.Errorf("%s: Intents in pages of 2 = %v, want %v", stage, paged, serials)
+			}
+			if from, err := ex.Intents("03", 0); err != nil || !slices.Equal(intentSerials(from), serials[3:]) {
+				t.Errorf("%s: Intents after 03 = %v, %v, want %v", stage, intentSerials(from), err, serials[3:])
+			}
+			open, err := tx.OpenIntents()
+			if err != nil || !slices.Equal(intentSerials(open), []string{"02"}) {
+				t.Errorf("%s: OpenIntents = %v, %v, want [02]", stage, intentSerials(open), err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+	}
+	check("layout 3")
+	// Out of intents_done and back: 06 failed, then completed again.
+	for _, st := range []store.IntentState{store.IntentFailed, store.IntentCompleted} {
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetIntentState("06", st) }); err != nil {
+			t.Fatal(err)
+		}
+		want["06"] = st
+		check("06 " + string(st))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Where each intent is in the file: the recorded ones (01, 03, 06,
+	// 07) under their certificates' issuance sequence numbers 2, 3, 4 and
+	// 1 (07 was recorded first), the rest by serial.
+	inBuckets := func() (intents []string, done map[uint64]string) {
+		t.Helper()
+		done = map[uint64]string{}
+		rawDB(t, path, func(btx *bbolt.Tx) error {
+			btx.Bucket([]byte("intents")).ForEach(func(k, _ []byte) error {
+				intents = append(intents, string(k))
+				return nil
+			})
+			return btx.Bucket([]byte("intents_done")).ForEach(func(k, v []byte) error {
+				var in store.Intent
+				if err := bolt.DecodeRecord(v, &in); err != nil {
+					return err
+				}
+				done[bolt.SeqFromKey(k)] = in.Serial
+				return nil
+			})
+		})
+		return intents, done
+	}
+	intents, done := inBuckets()
+	if !slices.Equal(intents, []string{"02", "04", "05"}) {
+		t.Errorf("intents bucket holds %v, want [02 04 05]", intents)
+	}
+	if w := map[uint64]string{1: "07", 2: "01", 3: "03", 4: "06"}; fmt.Sprint(done) != fmt.Sprint(w) {
+		t.Errorf("intents_done holds %v, want %v", done, w)
+	}
+
+	// A layout-2 file: 03's completed intent in the intents bucket.
+	rawDB(t, path, func(btx *bbolt.Tx) error {
+		d := btx.Bucket([]byte("intents_done"))
+		v := d.Get(bolt.SeqKey(3))
+		if err := btx.Bucket([]byte("intents")).Put([]byte("03"), v); err != nil {
+			return err
+		}
+		return d.Delete(bolt.SeqKey(3))
+	})
+	if s, err = bolt.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	check("completed intent in the intents bucket")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same intent in both places.
+	rawDB(t, path, func(btx *bbolt.Tx) error {
+		return btx.Bucket([]byte("intents_done")).Put(bolt.SeqKey(3), btx.Bucket([]byte("intents")).Get([]byte("03")))
+	})
+	if s, err = bolt.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.View(ctx, func(tx store.Tx) error {
+		_, err := tx.(store.Exporter).Intents("", 0)
+		return err
+	})
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Intents with an intent in both buckets = %v, want ErrCorrupt", err)
+	}
+}
+
+func intentSerials(ins []store.Intent) []string {
+	var out []string
+	for _, in := range ins {
+		out = append(out, in.Serial)
+	}
+	return out
+}
+
+// rawDB runs fn in a bbolt write transaction on the closed store file at
+// path.
+func rawDB(t *testing.T, path string, fn func(*bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
