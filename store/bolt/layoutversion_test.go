@@ -29,12 +29,7 @@ func TestLayoutVersion(t *testing.T) {
 	}
 	setLayout := func(v []byte) {
 		t.Helper()
-		db, err := bbolt.Open(path, 0o600, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Update(func(btx *bbolt.Tx) error {
+		rawDB(t, path, func(btx *bbolt.Tx) error {
 			st := btx.Bucket([]byte("state"))
 			if got := st.Get([]byte("layout")); v == nil {
 				if n, _ := binary.Uvarint(got); n != 3 {
@@ -43,9 +38,7 @@ func TestLayoutVersion(t *testing.T) {
 				return nil
 			}
 			return st.Put([]byte("layout"), v)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		})
 	}
 	setLayout(nil) // only checks what Open recorded
 	for _, tc := range []struct {
