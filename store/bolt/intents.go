@@ -130,7 +130,8 @@ func (t *tx) locateIntent(serial string) (in store.Intent, doneAt []byte, err er
 
 // doneKey is where serial's completed intent lives in intents_done: its
 // certificate's issuance sequence number, or nil if serial has no
-// certificate.
+// certificate or its certificate no number (a file Open has not numbered
+// yet: the intent then stays in the intents bucket, as before layout 3).
 func (t *tx) doneKey(serial string) ([]byte, error) {
 	data := t.bucket(bCerts).Get([]byte(serial))
 	if data == nil {
@@ -141,7 +142,7 @@ func (t *tx) doneKey(serial string) ([]byte, error) {
 		return nil, fmt.Errorf("bolt: certificate %q: %w", serial, err)
 	}
 	if seq == 0 {
-		return nil, fmt.Errorf("bolt: certificate %q has no issuance sequence number: %w", serial, store.ErrCorrupt)
+		return nil, nil
 	}
 	return seqKey(seq), nil
 }
