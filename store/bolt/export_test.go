@@ -16,3 +16,7 @@ func SeqFromKey(k []byte) uint64 {
 	n, _ := seqFromKey(k)
 	return n
 }
+
+// EncodeRecord encodes a record as the store writes it, for tests that
+// write the file directly.
+func EncodeRecord(v any) ([]byte, error) { return encode(v) }

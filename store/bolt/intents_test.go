@@ -246,3 +246,60 @@ func rawDB(t *testing.T, path string, fn func(*bbolt.Tx) error) {
 		t.Fatal(err)
 	}
 }
+
+// TestCompletedIntentOfUnnumberedCertificate: a certificate with no
+// issuance number (written behind the store's back; Open numbers them
+// only in a file that has none) has no place in intents_done, so its
+// intent is completed where it is, in the intents bucket, and read
+// back from there.
+func TestCompletedIntentOfUnnumberedCertificate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	in := store.Intent{Serial: "0a", Issuer: "issuing-ca", LintDER: []byte("lint"), CreatedAt: at}
+	c := store.Certificate{Serial: "0b", Issuer: "issuing-ca", DER: []byte("der")}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateIntent(in); err != nil {
+			return err
+		}
+		return tx.PutCertificate(c) // numbers the file's issuance counter
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	rawDB(t, path, func(btx *bbolt.Tx) error {
+		c.Serial = "0a"
+		v, err := bolt.EncodeRecord(c) // IssuanceSeq 0
+		if err != nil {
+			return err
+		}
+		return btx.Bucket([]byte("certs")).Put([]byte("0a"), v)
+	})
+	if s, err = bolt.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetIntentState("0a", store.IntentCompleted) }); err != nil {
+		t.Fatalf("SetIntentState(completed): %v", err)
+	}
+	err = s.View(ctx, func(tx store.Tx) error {
+		got, err := tx.GetIntent("0a")
+		if err != nil || got.State != store.IntentCompleted || string(got.LintDER) != "lint" {
+			t.Errorf("GetIntent = %+v, %v, want the intent, completed", got, err)
+		}
+		all, err := tx.(store.Exporter).Intents("", 0)
+		if err != nil || len(all) != 1 || all[0].State != store.IntentCompleted {
+			t.Errorf("Intents = %+v, %v, want the one intent, completed", all, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
