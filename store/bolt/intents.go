@@ -28,8 +28,9 @@ import (
 //     the last leaf. GetIntent finds it through the certificate.
 //
 // What the store keeps is unchanged (GetIntent, Intents and OpenIntents
-// answer as before); OpenIntents, read at every start, scans only the
-// intents bucket. A file written before layout 3 keeps its completed
+// give the answers they gave before); OpenIntents, read at every start,
+// scans only the intents bucket; GetIntent of a completed intent reads its
+// certificate first, and the export (Intents) reads the certificates too. A file written before layout 3 keeps its completed
 // intents in the intents bucket, where they are still found.
 
 // CreateIntent records an open intent. A serial held by any intent or
@@ -83,20 +84,33 @@ func (t *tx) SetIntentState(serial string, state store.IntentState) error {
 			return err
 		}
 	}
-	switch {
-	case to == nil && from != nil:
-		if err := t.bucket(bIntentsDone).Delete(from); err != nil {
-			return fmt.Errorf("bolt: set intent %s: %w", serial, err)
-		}
-	case to != nil && from == nil:
-		if err := t.bucket(bIntents).Delete([]byte(serial)); err != nil {
-			return fmt.Errorf("bolt: set intent %s: %w", serial, err)
-		}
-	}
+	// Written where it now lives first, then taken from where it was, so
+	// that a failure between the two (which fails the transaction) never
+	// leaves it in neither.
 	if to == nil {
-		return t.put(bIntents, []byte(serial), in)
+		if err := t.put(bIntents, []byte(serial), in); err != nil {
+			return err
+		}
+		if from != nil {
+			return t.del(bIntentsDone, from, serial)
+		}
+		return nil
 	}
-	return t.put(bIntentsDone, to, in)
+	if err := t.put(bIntentsDone, to, in); err != nil {
+		return err
+	}
+	if from == nil {
+		return t.del(bIntents, []byte(serial), serial)
+	}
+	return nil
+}
+
+// del deletes key from bucket, for SetIntentState's move of serial.
+func (t *tx) del(bucket, key []byte, serial string) error {
+	if err := t.bucket(bucket).Delete(key); err != nil {
+		return fmt.Errorf("bolt: set intent %s: %w", serial, err)
+	}
+	return nil
 }
 
 // locateIntent returns serial's intent and, if it is in intents_done, its
@@ -179,8 +193,11 @@ func (t *tx) OpenIntents() ([]store.Intent, error) {
 
 // Intents returns intents of every state after a serial, by serial: the
 // intents bucket's merged with the completed intents of intents_done,
-// which are found through the certificates bucket (in serial order). It
-// reads every certificate after `after`: an export's work, not a hot path.
+// which are found through the certificates bucket (in serial order). The
+// certificates are read only up to the last intent returned, so a page
+// costs the certificates within its range however the intents are spread
+// between the two buckets (a file copied by store/migrate, or of layout
+// 2, keeps every completed intent in the intents bucket).
 func (t *tx) Intents(after string, limit int) ([]store.Intent, error) {
 	if err := t.read(); err != nil {
 		return nil, err
@@ -196,63 +213,48 @@ func (t *tx) Intents(after string, limit int) ([]store.Intent, error) {
 		return k, v
 	}
 	done := t.bucket(bIntentsDone)
-	// nextDone steps the certificates cursor from (k, v) to the next
-	// certificate whose completed intent is in intents_done, and returns
-	// that intent's key there.
-	nextDone := func(c *bbolt.Cursor, k, v []byte) ([]byte, []byte, error) {
-		for ; k != nil; k, v = c.Next() {
-			seq, err := issuanceSeqOf(v)
-			if err != nil {
-				return nil, nil, fmt.Errorf("bolt: certificate %q: %w", k, err)
-			}
-			if dk := seqKey(seq); seq != 0 && done.Get(dk) != nil {
-				return k, dk, nil
-			}
-		}
-		return nil, nil, nil
-	}
 	var out []store.Intent
 	ic, cc := t.bucket(bIntents).Cursor(), t.bucket(bCerts).Cursor()
 	ik, iv := from(ic)
 	ck, cv := from(cc)
-	ck, dk, err := nextDone(cc, ck, cv)
-	if err != nil {
-		return nil, err
-	}
-	for (ik != nil || ck != nil) && (limit == 0 || len(out) < limit) {
+	var dk []byte // ck's completed intent's key in intents_done, once found
+	for limit == 0 || len(out) < limit {
+		// Step the certificates to the next one with a completed intent
+		// in intents_done, but not past the next key of the intents
+		// bucket: one before it would come first.
+		for dk == nil && ck != nil && (ik == nil || bytes.Compare(ck, ik) <= 0) {
+			seq, err := issuanceSeqOf(cv)
+			if err != nil {
+				return nil, fmt.Errorf("bolt: certificate %q: %w", ck, err)
+			}
+			if k := seqKey(seq); seq != 0 && done.Get(k) != nil {
+				dk = k
+				break
+			}
+			ck, cv = cc.Next()
+		}
 		var in store.Intent
-		switch cmp := compareKeys(ik, ck); {
-		case cmp == 0:
+		switch {
+		case dk == nil && ik == nil:
+			return out, nil
+		case dk != nil && ik != nil && bytes.Equal(ck, ik):
 			return nil, fmt.Errorf("bolt: intent %q is in both intents and intents_done: %w", ik, store.ErrCorrupt)
-		case cmp < 0:
+		case dk != nil && (ik == nil || bytes.Compare(ck, ik) < 0):
+			if err := decodeDone(dk, done.Get(dk), &in); err != nil {
+				return nil, err
+			}
+			if in.Serial != string(ck) {
+				return nil, fmt.Errorf("bolt: intents_done %x holds serial %q, not its certificate's %q: %w", dk, in.Serial, ck, store.ErrCorrupt)
+			}
+			ck, cv = cc.Next()
+			dk = nil
+		default:
 			if err := decode(iv, &in); err != nil {
 				return nil, fmt.Errorf("bolt: intent %q: %w", ik, err)
 			}
 			ik, iv = ic.Next()
-		default:
-			if err := decodeDone(dk, done.Get(dk), &in); err != nil {
-				return nil, err
-			}
-			k, v := cc.Next()
-			if ck, dk, err = nextDone(cc, k, v); err != nil {
-				return nil, err
-			}
 		}
 		out = append(out, in)
 	}
 	return out, nil
-}
-
-// compareKeys orders two cursors' keys, a nil key (the cursor's end)
-// after every other.
-func compareKeys(a, b []byte) int {
-	switch {
-	case a == nil && b == nil:
-		return 0
-	case a == nil:
-		return 1
-	case b == nil:
-		return -1
-	}
-	return bytes.Compare(a, b)
 }

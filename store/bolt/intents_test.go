@@ -212,17 +212,38 @@ func TestCompletedIntentsLiveByIssuanceSequence(t *testing.T) {
 	rawDB(t, path, func(btx *bbolt.Tx) error {
 		return btx.Bucket([]byte("intents_done")).Put(bolt.SeqKey(3), btx.Bucket([]byte("intents")).Get([]byte("03")))
 	})
-	if s, err = bolt.Open(path); err != nil {
-		t.Fatal(err)
+	corrupt := func(what string, read func(store.Tx) error) {
+		t.Helper()
+		if s, err = bolt.Open(path); err != nil {
+			t.Fatal(err)
+		}
+		err = s.View(ctx, read)
+		if !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("%s = %v, want ErrCorrupt", what, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer s.Close()
-	err = s.View(ctx, func(tx store.Tx) error {
+	export := func(tx store.Tx) error {
 		_, err := tx.(store.Exporter).Intents("", 0)
 		return err
-	})
-	if !errors.Is(err, store.ErrCorrupt) {
-		t.Fatalf("Intents with an intent in both buckets = %v, want ErrCorrupt", err)
 	}
+	corrupt("Intents with an intent in both buckets", export)
+
+	// 01's place in intents_done holding 07's intent.
+	rawDB(t, path, func(btx *bbolt.Tx) error {
+		if err := btx.Bucket([]byte("intents")).Delete([]byte("03")); err != nil {
+			return err
+		}
+		d := btx.Bucket([]byte("intents_done"))
+		return d.Put(bolt.SeqKey(2), d.Get(bolt.SeqKey(1)))
+	})
+	corrupt("Intents with another serial's intent at a certificate's place", export)
+	corrupt("GetIntent of that certificate's serial", func(tx store.Tx) error {
+		_, err := tx.GetIntent("01")
+		return err
+	})
 }
 
 func intentSerials(ins []store.Intent) []string {

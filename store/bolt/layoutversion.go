@@ -24,7 +24,7 @@ import (
 //	   them; but a layout-2 smki would not find the ones moved since.
 //
 // A release that changes what a query reads raises it, and brings older
-// files to it in Open's transaction.
+// files to it in Open's transaction, or reads both layouts (3).
 const layoutVersion = 3
 
 // checkLayout refuses a file whose layout version is newer than
