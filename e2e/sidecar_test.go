@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -147,6 +148,14 @@ func TestVerifierSidecarFollowsRA(t *testing.T) {
 	if d := post(1); d.Decision != "accept" {
 		t.Fatalf("before revocation: %+v", d)
 	}
+	// A serial the RA never issued: refused CERT from the RA's issuance
+	// list (GET /repo/changes), without a lookup (once the sidecar has
+	// read the list, which it starts doing when it starts).
+	forged := regexp.MustCompile(`X509SerialNumber>[0-9]+<`).ReplaceAll(signTo(devA, 2), []byte("X509SerialNumber>123456789012345678901234567890<"))
+	waitFor(t, 20*time.Second, "CERT from the issuance list", func() bool {
+		d := postVerify(t, addr, forged)
+		return d.Code == "CERT" && strings.Contains(d.Reason, "issuance list")
+	})
 	// E4 for every role (issue 16): Supplier A's SR 1.6 to Supplier B's
 	// device, by the sidecar and by `smki verify` on the exported bundle.
 	toB := signTo(devB, 2)

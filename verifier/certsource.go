@@ -62,6 +62,10 @@ type certCache struct {
 	missing  map[certKey]missEntry
 	inflight map[certKey]*certCall
 	fetches  uint64
+	// issued is the issuance list, when src is an IssuedLister; notIssued
+	// counts the serials it refused without a lookup.
+	issued    *issuedSet
+	notIssued uint64
 }
 
 type missEntry struct {
@@ -80,6 +84,10 @@ func newCertCache(src CertificateSource, ta *trustAnchors, clock func() time.Tim
 		certs: map[certKey]repoEntry{}, missing: map[certKey]missEntry{}, inflight: map[certKey]*certCall{}}
 	for _, ca := range ta.cas {
 		c.cas[dnKeyFromName(ca.Subject)] = true
+	}
+	if l, ok := src.(IssuedLister); ok {
+		c.issued = newIssuedSet(l)
+		c.issued.start()
 	}
 	return c
 }
@@ -113,6 +121,25 @@ func (c *certCache) get(k certKey, serial *big.Int) (repoEntry, error) {
 			return repoEntry{}, m.err
 		}
 		delete(c.missing, k)
+	}
+	if c.issued != nil {
+		// A serial the issuance list lacks is refused without a lookup
+		// (not remembered in missing: the list answers it as cheaply,
+		// and a flood of them would crowd out what missing remembers).
+		c.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), certFetchTimeout)
+		err := c.issued.admit(ctx, serial)
+		cancel()
+		c.mu.Lock()
+		if err != nil {
+			c.notIssued++
+			c.mu.Unlock()
+			return repoEntry{}, err
+		}
+		if e, ok := c.certs[k]; ok { // fetched meanwhile
+			c.mu.Unlock()
+			return e, nil
+		}
 	}
 	if call, ok := c.inflight[k]; ok {
 		c.mu.Unlock()
@@ -171,6 +198,18 @@ func (c *certCache) fetch(k certKey, serial *big.Int) (repoEntry, error) {
 		return repoEntry{}, fmt.Errorf("the certificate repository answered another certificate (issuer %q, serial %x)", cert.Issuer, cert.SerialNumber)
 	}
 	return repoEntry{cert: cert, fp: sha256.Sum256(cert.Raw)}, nil
+}
+
+// CertificatesNotIssued counts the signers the Verifier refused without
+// a lookup because its IssuedLister, read after the request arrived, had
+// not issued their serials (0 without one).
+func (v *Verifier) CertificatesNotIssued() uint64 {
+	if v.certs == nil {
+		return 0
+	}
+	v.certs.mu.Lock()
+	defer v.certs.mu.Unlock()
+	return v.certs.notIssued
 }
 
 // CertificateFetches counts the lookups the Verifier made of its

@@ -3,10 +3,12 @@ package verifier
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -274,6 +276,55 @@ func (f *Follower) FetchCertificate(ctx context.Context, serial *big.Int) ([]byt
 	}
 	return nil, statusError(path, status)
 }
+
+// IssuedSince lists the serials the RA issued after issuance number seq
+// (Follower is an IssuedLister): GET {BaseURL}/repo/changes, the RA's
+// live list of what it issued (docs/repository.md, "Changes"; not a
+// mirror's, which does not serve it), one page at a time. Like the
+// repository's certificates, the list is public and unsigned: it only
+// spares lookups of serials it does not name; a signer it names is still
+// looked up and checked as any other.
+func (f *Follower) IssuedSince(ctx context.Context, seq uint64) ([]*big.Int, uint64, uint64, error) {
+	// revoked_after the largest number: no revocations (the feed brings
+	// them, signed).
+	path := "/repo/changes?issued_after=" + strconv.FormatUint(seq, 10) +
+		"&revoked_after=" + strconv.FormatUint(math.MaxUint64, 10) + "&limit=" + strconv.Itoa(issuedPage)
+	data, status, err := f.get(ctx, path, maxChangesSize)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if status != http.StatusOK {
+		return nil, 0, 0, statusError("/repo/changes", status)
+	}
+	var page struct {
+		IssuanceSeq uint64 `json:"issuance_seq"`
+		Issued      []struct {
+			Seq    uint64 `json:"seq"`
+			Serial string `json:"serial"`
+		} `json:"issued"`
+	}
+	if err := json.Unmarshal(data, &page); err != nil {
+		return nil, 0, 0, fmt.Errorf("%w: GET /repo/changes: %v", ErrFeedHTTP, err)
+	}
+	out := make([]*big.Int, 0, len(page.Issued))
+	last := seq
+	for _, e := range page.Issued {
+		n, ok := new(big.Int).SetString(e.Serial, 16)
+		if !ok || n.Sign() <= 0 || e.Seq <= last {
+			return nil, 0, 0, fmt.Errorf("%w: GET /repo/changes: entry %d (serial %q) is out of order or not a serial", ErrFeedHTTP, e.Seq, e.Serial)
+		}
+		out, last = append(out, n), e.Seq
+	}
+	return out, last, page.IssuanceSeq, nil
+}
+
+// issuedPage is how many issued serials IssuedSince asks for at a time
+// (the repository's largest page), and maxChangesSize caps the answer
+// (about 60 bytes of JSON an entry).
+const (
+	issuedPage     = 1000
+	maxChangesSize = 1 << 20
+)
 
 // maxCertificateSize caps a certificate fetched from the repository.
 const maxCertificateSize = 16 << 10

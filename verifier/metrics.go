@@ -87,7 +87,10 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 	if v.certs != nil {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smki_verifier_certificate_lookups_total",
 			Help: "Signer certificates looked up in the certificate source (the RA's repository): one per signer not yet held."},
-			func() float64 { return float64(v.CertificateFetches()) }))
+			func() float64 { return float64(v.CertificateFetches()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smki_verifier_certificates_not_issued_total",
+				Help: "Signers refused CERT without a lookup: the RA's issuance list, read after the request arrived, does not name their serial."},
+				func() float64 { return float64(v.CertificatesNotIssued()) }))
 	}
 	if sf, ok := v.replay.(*StateFile); ok {
 		stat := func(f func(StateStats) uint64) func() float64 {
