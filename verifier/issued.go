@@ -32,6 +32,19 @@ type IssuedLister interface {
 // unknown serials the list is asked at most this often.
 const issuedRoundGap = 50 * time.Millisecond
 
+// The first read of the list, in the background from the Verifier's
+// start, may take long (1,000 serials a page: 1,000 pages for a million
+// certificates): it has issuedFirstBudget, and waits issuedFirstPace
+// between pages so as to leave the repository's per-address allowance
+// (docs/repository.md, "Limits") to lookups. A read that fails, or runs
+// out of time, keeps what it read; until the list is complete, a miss
+// starts another background read (issuedRetry after the last began).
+const (
+	issuedFirstBudget = 10 * time.Minute
+	issuedFirstPace   = 20 * time.Millisecond
+	issuedRetry       = time.Second
+)
+
 // issuedSet is the serials issued as the IssuedLister listed them, kept
 // as keyed 64-bit hashes of their bytes: a false match only means a
 // lookup, as without the list. complete is set once the list has been
@@ -44,6 +57,7 @@ type issuedSet struct {
 	mu       sync.Mutex
 	known    map[uint64]struct{}
 	seq      uint64 // the last issuance number read
+	lastHash uint64 // the hash of the serial read at seq
 	complete bool
 	// Catch-up rounds: started and finished count them; wake is closed
 	// when one finishes; err is the last round's error.
@@ -51,11 +65,13 @@ type issuedSet struct {
 	running, reading  bool // a round is under way; it has begun reading
 	wake              chan struct{}
 	err               error
-	lastStart         time.Time // when the last round began reading
+	lastStart         time.Time     // when the last round began reading
+	kicked            time.Time     // when the last background read was started
+	retry             time.Duration // issuedRetry (tests shorten it)
 }
 
 func newIssuedSet(src IssuedLister) *issuedSet {
-	return &issuedSet{src: src, seed: maphash.MakeSeed(), known: map[uint64]struct{}{}, wake: make(chan struct{})}
+	return &issuedSet{src: src, seed: maphash.MakeSeed(), known: map[uint64]struct{}{}, wake: make(chan struct{}), retry: issuedRetry}
 }
 
 func (s *issuedSet) hash(serial *big.Int) uint64 { return maphash.Bytes(s.seed, serial.Bytes()) }
@@ -75,7 +91,11 @@ func (s *issuedSet) admit(ctx context.Context, serial *big.Int) error {
 	_, ok := s.known[h]
 	complete := s.complete
 	s.mu.Unlock()
-	if ok || !complete {
+	if ok {
+		return nil
+	}
+	if !complete {
+		s.kick()
 		return nil
 	}
 	if err := s.catchUp(ctx); err != nil {
@@ -96,6 +116,12 @@ func (s *issuedSet) admit(ctx context.Context, serial *big.Int) error {
 // reading at least issuedRoundGap apart; a round waiting out the gap has
 // not read yet, so a caller arriving meanwhile counts on it.
 func (s *issuedSet) catchUp(ctx context.Context) error {
+	return s.round(ctx, certFetchTimeout, 0)
+}
+
+// round is catchUp whose read, if this call starts one, has budget and
+// waits pace between pages.
+func (s *issuedSet) round(ctx context.Context, budget, pace time.Duration) error {
 	s.mu.Lock()
 	want := s.started + 1 // the first round to begin from now on
 	if s.running && !s.reading {
@@ -114,13 +140,9 @@ func (s *issuedSet) catchUp(ctx context.Context) error {
 			s.mu.Lock()
 			s.reading, s.lastStart = true, time.Now()
 			s.mu.Unlock()
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), certFetchTimeout)
-			err := s.read(rctx)
-			cancel()
+			err := s.readRound(ctx, budget, pace)
 			s.mu.Lock()
-			s.running, s.finished, s.err = false, n, err
-			close(s.wake)
-			s.wake = make(chan struct{})
+			s.end(n, err)
 			continue
 		}
 		w := s.wake
@@ -137,39 +159,118 @@ func (s *issuedSet) catchUp(ctx context.Context) error {
 	return err
 }
 
-// read reads the list from the last number read to the source's latest.
-func (s *issuedSet) read(ctx context.Context) error {
+// readRound runs one round's read with its own budget (not the caller's
+// context: the round serves every caller waiting for it). A panic in the
+// source ends the round (as an error for those waiting) before it goes
+// on up.
+func (s *issuedSet) readRound(ctx context.Context, budget, pace time.Duration) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.mu.Lock()
+			s.end(s.started, fmt.Errorf("the issuance list's source panicked: %v", r))
+			s.mu.Unlock()
+			panic(r)
+		}
+	}()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	return s.read(rctx, pace)
+}
+
+// end closes round n with err (s.mu held).
+func (s *issuedSet) end(n uint64, err error) {
+	s.running, s.finished, s.err = false, n, err
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// read reads the list from the last number read to the source's latest,
+// waiting pace between pages. Its first page is asked from one number
+// before the last read, and must begin with the serial read at it: if it
+// does not (or the source's latest is below it), the list was written
+// anew below that number (an RA restored from a backup numbers anew from
+// there), and it is read again from the start, incomplete until then.
+// What was read before stays known, which only means lookups.
+func (s *issuedSet) read(ctx context.Context, pace time.Duration) error {
+	checked := false // the first page's overlap matched
 	for {
 		s.mu.Lock()
-		seq := s.seq
+		seq, lastHash := s.seq, s.lastHash
 		s.mu.Unlock()
-		serials, last, latest, err := s.src.IssuedSince(ctx, seq)
+		from := seq
+		overlap := seq > 0 && !checked
+		if overlap {
+			from = seq - 1
+		}
+		serials, last, latest, err := s.src.IssuedSince(ctx, from)
 		if err != nil {
 			return err
 		}
-		if last < seq || (len(serials) > 0 && last == seq) {
-			return fmt.Errorf("the issuance list went back (%d after %d)", last, seq)
+		if overlap {
+			if latest < seq || len(serials) == 0 || s.hash(serials[0]) != lastHash {
+				s.mu.Lock()
+				s.seq, s.lastHash, s.complete = 0, 0, false
+				s.mu.Unlock()
+				checked = true // from the start: nothing to match
+				continue
+			}
+			checked = true
+		}
+		if last < from || last > latest || uint64(len(serials)) != last-from {
+			return fmt.Errorf("the issuance list does not follow on (%d serials up to %d after %d, latest %d)", len(serials), last, from, latest)
+		}
+		if last <= from && last < latest {
+			return fmt.Errorf("the issuance list answered no serials after %d, though its latest is %d", from, latest)
 		}
 		s.mu.Lock()
 		for _, sn := range serials {
 			s.known[s.hash(sn)] = struct{}{}
 		}
-		s.seq = last
-		if last >= latest || len(serials) == 0 {
+		if len(serials) > 0 {
+			s.seq, s.lastHash = last, s.hash(serials[len(serials)-1])
+		}
+		if last == latest {
 			s.complete = true
 			s.mu.Unlock()
 			return nil
 		}
 		s.mu.Unlock()
+		if pace > 0 {
+			select {
+			case <-time.After(pace):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 	}
 }
 
-// start reads the list once in the background, so that the Verifier
-// refuses unknown serials from then on.
+// start reads the list in the background (issuedFirstBudget,
+// issuedFirstPace), so that the Verifier refuses unknown serials once it
+// is read to the end.
 func (s *issuedSet) start() {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		s.catchUp(ctx)
-	}()
+	s.mu.Lock()
+	s.kicked = time.Now()
+	s.mu.Unlock()
+	go s.round(context.Background(), issuedFirstBudget, issuedFirstPace)
+}
+
+// kick starts another background read of a list not yet read to the end,
+// unless one is under way or began less than issuedRetry ago.
+func (s *issuedSet) kick() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running || time.Since(s.kicked) < s.retry {
+		return
+	}
+	s.kicked = time.Now()
+	go s.round(context.Background(), issuedFirstBudget, issuedFirstPace)
+}
+
+// state is what the list holds: how many serials, and whether it
+// has been read to the end.
+func (s *issuedSet) state() (serials int, complete bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.known), s.complete
 }

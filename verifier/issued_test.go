@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/repo"
+	"github.com/smki/smki/role"
 )
 
 // fakeLister is an IssuedLister over fakeSource: issued is the issuance
@@ -36,6 +37,10 @@ func (l *fakeLister) issue(serials ...*big.Int) {
 }
 
 func (l *fakeLister) setListDown(down bool) { l.mu.Lock(); l.down = down; l.mu.Unlock() }
+
+// restore cuts the list back to its first n serials, as an RA restored
+// from a backup taken then: the numbers after n are given anew.
+func (l *fakeLister) restore(n int) { l.mu.Lock(); l.issued = l.issued[:n]; l.mu.Unlock() }
 
 func (l *fakeLister) IssuedSince(ctx context.Context, seq uint64) ([]*big.Int, uint64, uint64, error) {
 	l.reads.Add(1)
@@ -153,6 +158,57 @@ func TestIssuanceListSparesLookups(t *testing.T) {
 		if n := l.calls.Load() + l2.calls.Load(); n != 2 {
 			t.Fatalf("%d lookups, want 2", n)
 		}
+	})
+	t.Run("down at start: read again on a miss, then complete", func(t *testing.T) {
+		t.Parallel()
+		l := &fakeLister{fakeSource: newFakeSource(s.b.cert), page: 1}
+		l.issue(others(3)...)
+		l.issue(s.b.cert.SerialNumber)
+		l.setListDown(true)
+		v := newV(t, l)
+		v.certs.issued.mu.Lock()
+		v.certs.issued.retry = time.Millisecond
+		v.certs.issued.mu.Unlock()
+		for l.reads.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		l.setListDown(false)
+		time.Sleep(5 * time.Millisecond)
+		mustAccept(t, v, tariff(t, s.b, 1)) // looked up; the miss starts another read
+		listRead(t, v)
+		d := v.Verify(withSerial(t, tariff(t, s.b, 2), serial(t)), at)
+		if d.Code != CodeCERT || !strings.Contains(d.Reason, "issuance list") {
+			t.Fatalf("random serial after the list was read: got %s %q, want CERT from the list", d.Code, d.Reason)
+		}
+	})
+	t.Run("the RA restored from a backup: numbers given anew are read", func(t *testing.T) {
+		t.Parallel()
+		l := &fakeLister{fakeSource: newFakeSource(s.b.cert), page: 2}
+		l.issue(others(5)...)
+		v := newV(t, l)
+		listRead(t, v)
+		l.restore(3)
+		l.issue(s.b.cert.SerialNumber) // number 4 again: the latest is below what was read
+		mustAccept(t, v, tariff(t, s.b, 1))
+		// Restored below what was read, then more issued than before:
+		// the latest is above, and number 7 is not what was read there.
+		c := identity{}
+		c.cert, c.key = s.pki.leaf(t, leafSpec{id: userB, roles: []role.UserRole{role.ImportSupplier}})
+		l.put(c.cert.SerialNumber, c.cert.Raw)
+		l.issue(others(3)...) // 5, 6, 7
+		if err := v.certs.issued.catchUp(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		v.certs.issued.mu.Lock()
+		readTo := v.certs.issued.seq
+		v.certs.issued.mu.Unlock()
+		l.restore(4)
+		l.issue(c.cert.SerialNumber) // 5, below the number read to
+		l.issue(others(3)...)        // 6, 7, 8
+		if readTo != 7 {
+			t.Fatalf("read to %d, want 7", readTo)
+		}
+		mustAccept(t, v, tariff(t, c, 2))
 	})
 	t.Run("a flood of random serials takes no lookup", func(t *testing.T) {
 		t.Parallel()

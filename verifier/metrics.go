@@ -91,6 +91,20 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smki_verifier_certificates_not_issued_total",
 				Help: "Signers refused CERT without a lookup: the RA's issuance list, read after the request arrived, does not name their serial."},
 				func() float64 { return float64(v.CertificatesNotIssued()) }))
+		if v.certs.issued != nil {
+			cs = append(cs,
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smki_verifier_issuance_list_complete",
+					Help: "1 once the RA's issuance list has been read to the end (serials it does not name are then refused without a lookup), 0 before."},
+					func() float64 {
+						if _, complete := v.certs.issued.state(); complete {
+							return 1
+						}
+						return 0
+					}),
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smki_verifier_issuance_list_serials",
+					Help: "Serials read from the RA's issuance list."},
+					func() float64 { n, _ := v.certs.issued.state(); return float64(n) }))
+		}
 	}
 	if sf, ok := v.replay.(*StateFile); ok {
 		stat := func(f func(StateStats) uint64) func() float64 {
