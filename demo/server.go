@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -50,11 +51,14 @@ func startServer(ctx context.Context, exe, data, work string, wait time.Duration
 		return nil, fmt.Errorf("%w: %v", ErrServer, err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(exe, "serve", "--dev", "--require-officer-csr", "--data", data, "--listen", "127.0.0.1:0", "--ready-file", ready)
-	cmd.Env = childEnv()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	setProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
+	cmd, err := startRetryingBusy(func() *exec.Cmd {
+		cmd := exec.Command(exe, "serve", "--dev", "--require-officer-csr", "--data", data, "--listen", "127.0.0.1:0", "--ready-file", ready)
+		cmd.Env = childEnv()
+		cmd.Stdout, cmd.Stderr = logf, logf
+		setProcAttr(cmd)
+		return cmd
+	})
+	if err != nil {
 		return nil, fmt.Errorf("%w: starting %s serve: %v", ErrServer, exe, err)
 	}
 	s := &server{cmd: cmd, log: logPath, done: make(chan struct{})}
@@ -115,4 +119,21 @@ func (s *server) tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// startRetryingBusy starts the command newCmd makes, making and starting
+// it again for up to a second while the kernel answers ETXTBSY: an
+// executable written a moment ago (a build that just finished, a test's
+// stand-in) can still be open for writing in a child another goroutine
+// is forking, until that child execs (golang.org/issue/22315).
+func startRetryingBusy(newCmd func() *exec.Cmd) (*exec.Cmd, error) {
+	deadline := time.Now().Add(time.Second)
+	for {
+		cmd := newCmd()
+		err := cmd.Start()
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || time.Now().After(deadline) {
+			return cmd, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
