@@ -20,3 +20,7 @@ func SeqFromKey(k []byte) uint64 {
 // EncodeRecord encodes a record as the store writes it, for tests that
 // write the file directly.
 func EncodeRecord(v any) ([]byte, error) { return encode(v) }
+
+// WithIntentMoveBatch sets how many intents one of Open's moves of
+// completed intents carries (moveCompletedIntents); 0: none is moved.
+func WithIntentMoveBatch(n int) Option { return func(c *config) { c.moveBatch = n } }

@@ -258,3 +258,78 @@ func (t *tx) Intents(after string, limit int) ([]store.Intent, error) {
 	}
 	return out, nil
 }
+
+// intentMoveBatch is how many intents one of moveCompletedIntents'
+// transactions moves: its dirty pages stay in memory until it commits.
+const intentMoveBatch = 10_000
+
+// moveCompletedIntents moves every completed intent that is still in the
+// intents bucket although its certificate is recorded (a file of layout
+// 2, or one store/migrate copied, which imports intents before
+// certificates) to intents_done, batch at a time, each batch one
+// transaction. Reads find an intent in either place, so a crash between
+// batches leaves a file as correct as before, and the next Open carries
+// on; once done, it only reads the intents bucket, which then holds the
+// intents in flight and the failed ones. Open runs it, so that the
+// intents bucket is small again before the first issuance (a file of a
+// million issuances: 100 transactions, once).
+func moveCompletedIntents(db *bbolt.DB, batch int) error {
+	if batch <= 0 { // tests: a file kept as it is
+		return nil
+	}
+	var after []byte
+	for {
+		var end bool
+		err := db.Update(func(btx *bbolt.Tx) error {
+			t := &tx{btx: btx, writable: true}
+			defer t.finish()
+			type move struct{ key, doneAt, val []byte }
+			var moves []move
+			c := btx.Bucket(bIntents).Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(moves) < batch; k, v = c.Next() {
+				after = append(after[:0], k...)
+				var in store.Intent
+				if err := decode(v, &in); err != nil {
+					return fmt.Errorf("intent %q: %w", k, err)
+				}
+				if in.State != store.IntentCompleted {
+					continue
+				}
+				at, err := t.doneKey(string(k))
+				if err != nil {
+					return err
+				}
+				if at == nil { // no certificate, or one not numbered: it stays
+					continue
+				}
+				moves = append(moves, move{bytes.Clone(k), at, bytes.Clone(v)})
+			}
+			end = k == nil
+			done := btx.Bucket(bIntentsDone)
+			for _, m := range moves { // after the walk: a write moves the cursor's pages
+				if done.Get(m.doneAt) != nil {
+					continue // in both places: left for the reads to report (ErrCorrupt), not the store's Open to fail
+				}
+				if err := done.Put(m.doneAt, m.val); err != nil {
+					return err
+				}
+				if err := btx.Bucket(bIntents).Delete(m.key); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("moving completed intents to intents_done: %w", err)
+		}
+		if end {
+			return nil
+		}
+	}
+}

@@ -200,7 +200,7 @@ func TestCompletedIntentsLiveByIssuanceSequence(t *testing.T) {
 		}
 		return d.Delete(bolt.SeqKey(3))
 	})
-	if s, err = bolt.Open(path); err != nil {
+	if s, err = bolt.Open(path, bolt.WithIntentMoveBatch(0)); err != nil { // kept where it is
 		t.Fatal(err)
 	}
 	check("completed intent in the intents bucket")
@@ -214,7 +214,7 @@ func TestCompletedIntentsLiveByIssuanceSequence(t *testing.T) {
 	})
 	corrupt := func(what string, read func(store.Tx) error) {
 		t.Helper()
-		if s, err = bolt.Open(path); err != nil {
+		if s, err = bolt.Open(path); err != nil { // moves nothing it would find twice
 			t.Fatal(err)
 		}
 		err = s.View(ctx, read)
@@ -323,4 +323,113 @@ func TestCompletedIntentOfUnnumberedCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOpenMovesCompletedIntents: Open moves the completed intents a file
+// keeps in the intents bucket (layout 2, or a store/migrate copy) to
+// intents_done, in transactions of the batch size, leaving the open and
+// failed ones and a completed one without a certificate; every read
+// answers as before, and a second Open finds nothing to move.
+func TestOpenMovesCompletedIntents(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	var serials, recorded []string
+	for i := range 23 {
+		serials = append(serials, fmt.Sprintf("%02x", i+1))
+	}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		for _, sn := range serials {
+			if err := tx.CreateIntent(store.Intent{Serial: sn, Issuer: "issuing-ca", LintDER: []byte("lint " + sn), CreatedAt: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		var certs []store.Certificate
+		for _, sn := range serials[:20] {
+			certs = append(certs, store.Certificate{Serial: sn, Issuer: "issuing-ca", DER: []byte("der " + sn)})
+			recorded = append(recorded, sn)
+		}
+		if _, err := store.RecordIssued(tx, certs); err != nil {
+			return err
+		}
+		if err := tx.SetIntentState(serials[20], store.IntentFailed); err != nil {
+			return err
+		}
+		return tx.SetIntentState(serials[21], store.IntentCompleted) // no certificate
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := exportIntents(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// As a layout-2 file has them: every completed intent in intents.
+	rawDB(t, path, func(btx *bbolt.Tx) error {
+		done, intents := btx.Bucket([]byte("intents_done")), btx.Bucket([]byte("intents"))
+		var keys [][]byte
+		done.ForEach(func(k, v []byte) error {
+			var in store.Intent
+			if err := bolt.DecodeRecord(v, &in); err != nil {
+				return err
+			}
+			keys = append(keys, append([]byte(nil), k...))
+			return intents.Put([]byte(in.Serial), v)
+		})
+		for _, k := range keys {
+			if err := done.Delete(k); err != nil {
+				return err
+			}
+		}
+		return btx.Bucket([]byte("state")).Put([]byte("layout"), []byte{2})
+	})
+	for range 2 {
+		if s, err = bolt.Open(path, bolt.WithIntentMoveBatch(3)); err != nil {
+			t.Fatal(err)
+		}
+		after, err := exportIntents(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("intents after the move:\n%+v\nwant\n%+v", after, before)
+		}
+		s.Close()
+		var inIntents []string
+		var inDone int
+		rawDB(t, path, func(btx *bbolt.Tx) error {
+			btx.Bucket([]byte("intents")).ForEach(func(k, _ []byte) error {
+				inIntents = append(inIntents, string(k))
+				return nil
+			})
+			inDone = btx.Bucket([]byte("intents_done")).Stats().KeyN
+			return nil
+		})
+		if want := serials[20:]; !slices.Equal(inIntents, want) || inDone != len(recorded) {
+			t.Fatalf("intents bucket %v and %d in intents_done, want %v and %d", inIntents, inDone, want, len(recorded))
+		}
+	}
+}
+
+// exportIntents is every intent s holds, as its export lists them.
+func exportIntents(s *bolt.Store) ([]store.Intent, error) {
+	var out []store.Intent
+	err := s.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		out, err = tx.(store.Exporter).Intents("", 0)
+		return err
+	})
+	return out, err
 }

@@ -44,6 +44,7 @@ type config struct {
 	batchDelay  time.Duration
 	sealDelay   time.Duration
 	noGroup     bool
+	moveBatch   int // moveCompletedIntents' transaction size (tests shorten it)
 }
 
 // Option configures Open.
@@ -112,7 +113,7 @@ const initialMmapSize = 1 << 30
 // for longer than the lock timeout. The audit journal beside it
 // (<path>.audit) is sealed into the chain before Open returns.
 func Open(path string, opts ...Option) (*Store, error) {
-	cfg := config{lockTimeout: DefaultLockTimeout, batchDelay: DefaultBatchDelay, sealDelay: DefaultSealDelay}
+	cfg := config{lockTimeout: DefaultLockTimeout, batchDelay: DefaultBatchDelay, sealDelay: DefaultSealDelay, moveBatch: intentMoveBatch}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -148,6 +149,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		return recordLayout(btx)
 	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if err := moveCompletedIntents(db, cfg.moveBatch); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
