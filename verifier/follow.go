@@ -25,7 +25,10 @@ import (
 // it gets at once. Everything it receives is opened with OpenBundle /
 // OpenFeedPage against Roots, so the transport need not be trusted. If the
 // RA is unreachable the Verifier keeps its data and, once that is older
-// than its maximum age, answers STALE: it fails closed.
+// than its maximum age, answers STALE: it fails closed. It is also the
+// Verifier's certificate source (Options.Source): a CertificateSource
+// (FetchCertificate, the RA's repository) and an IssuedLister
+// (IssuedSince, the RA's issuance list).
 type Follower struct {
 	Verifier       *Verifier
 	BaseURL        string       // the RA, e.g. https://ra.example:8443
