@@ -20,9 +20,11 @@ import (
 type IssuedLister interface {
 	CertificateSource
 	// IssuedSince returns the serials issued with issuance sequence
-	// numbers after seq, in order, as many as one answer holds; last is
-	// the number of the last one returned (seq if none), and latest the
-	// source's latest number at the time of the answer.
+	// numbers after seq, in order and numbered without gaps (seq+1,
+	// seq+2, ...), as many as one answer holds; last is the number of the
+	// last one returned (seq if none), and latest the source's latest
+	// number at the time of the answer. An answer that does not follow on
+	// is an error, and the lookup decides as without the list.
 	IssuedSince(ctx context.Context, seq uint64) (serials []*big.Int, last, latest uint64, err error)
 }
 

@@ -30,8 +30,10 @@ import (
 // What the store keeps is unchanged (GetIntent, Intents and OpenIntents
 // give the answers they gave before); OpenIntents, read at every start,
 // scans only the intents bucket; GetIntent of a completed intent reads its
-// certificate first, and the export (Intents) reads the certificates too. A file written before layout 3 keeps its completed
-// intents in the intents bucket, where they are still found.
+// certificate first, and the export (Intents) reads the certificates too.
+// A file of layout 2 (or one store/migrate wrote) keeps its completed
+// intents in the intents bucket, where every read still finds them, until
+// Open moves them (moveCompletedIntents).
 
 // CreateIntent records an open intent. A serial held by any intent or
 // certificate, whatever its state, fails with ErrDuplicateSerial: serials

@@ -19,12 +19,14 @@ import (
 //	   certificate counts (narrowIndexes)
 //	3: a completed intent whose certificate is recorded lives in
 //	   intents_done under the certificate's issuance sequence, not in
-//	   intents (intents.go). A file of layout 2 needs no change: its
-//	   completed intents stay in intents, where layout 3 still finds
-//	   them; but a layout-2 smki would not find the ones moved since.
+//	   intents (intents.go). Open moves a layout-2 file's there, in
+//	   transactions of their own after the one that records the version
+//	   (reads find an intent in either place meanwhile); a layout-2 smki
+//	   would not find the ones moved.
 //
 // A release that changes what a query reads raises it, and brings older
-// files to it in Open's transaction, or reads both layouts (3).
+// files to it at Open: in Open's transaction, or (3) after it, reading
+// both layouts meanwhile.
 const layoutVersion = 3
 
 // checkLayout refuses a file whose layout version is newer than
