@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	ucli "github.com/urfave/cli/v2"
@@ -68,6 +69,16 @@ func serve(c *ucli.Context) error {
 	cfg, readyFile, err := serverConfig(c, rs)
 	if err != nil {
 		return err
+	}
+	gc, apply, err := gcPercent(rs, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if apply {
+		debug.SetGCPercent(gc)
+		cfg.Logger.Info("garbage collector target set", "gc_percent", gc, "source", rs["gc_percent"].source)
+	} else {
+		cfg.Logger.Info("garbage collector target from GOGC", "GOGC", os.Getenv("GOGC"))
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -137,3 +137,44 @@ func TestNewLogger(t *testing.T) {
 		}
 	}
 }
+
+// TestGCPercent: gc_percent is applied from its default (400), a flag or
+// the file; a GOGC in the environment stands instead of the default only;
+// out-of-range or non-numeric values are usage errors naming the setting.
+func TestGCPercent(t *testing.T) {
+	t.Parallel()
+	env := func(gogc string) func(string) string {
+		return func(k string) string {
+			if k == "GOGC" {
+				return gogc
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		gogc      string
+		want      int
+		wantApply bool
+		wantErr   string
+	}{
+		{"default", nil, "", servecmd.DefaultGCPercent, true, ""},
+		{"GOGC stands instead of the default", nil, "200", 0, false, ""},
+		{"a flag wins over GOGC", []string{"--gc-percent", "150"}, "200", 150, true, ""},
+		{"not a number", []string{"--gc-percent", "lots"}, "", 0, false, `gc_percent "lots" (flag)`},
+		{"too small", []string{"--gc-percent", "10"}, "", 0, false, "from 50 to 10000"},
+		{"too large", []string{"--gc-percent", "20000"}, "", 0, false, "from 50 to 10000"},
+	}
+	for _, tt := range tests {
+		n, apply, err := servecmd.GCPercent(tt.args, env(tt.gogc))
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: err %v, want one containing %q", tt.name, err, tt.wantErr)
+			}
+		case err != nil || n != tt.want || apply != tt.wantApply:
+			t.Errorf("%s: %d, %v, %v; want %d, %v", tt.name, n, apply, err, tt.want, tt.wantApply)
+		}
+	}
+}
