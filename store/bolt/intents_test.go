@@ -25,13 +25,9 @@ import (
 // the same, and an intent in both places is reported corrupt.
 func TestCompletedIntentsLiveByIssuanceSequence(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "smki.db")
-	s, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	at := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	s, path := openNew(t)
+	ctx, at := context.Background(), intentsAt
+	var err error
 	want := map[string]store.IntentState{
 		"01": store.IntentCompleted, // recorded (store.RecordIssued)
 		"02": store.IntentOpen,
@@ -254,6 +250,20 @@ func intentSerials(ins []store.Intent) []string {
 	return out
 }
 
+// intentsAt is the intents' and certificates' time in these tests.
+var intentsAt = time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+
+// openNew opens a new store file, and returns it and its path.
+func openNew(t *testing.T) (*bolt.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "smki.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
 // rawDB runs fn in a bbolt write transaction on the closed store file at
 // path.
 func rawDB(t *testing.T, path string, fn func(*bbolt.Tx) error) {
@@ -275,13 +285,9 @@ func rawDB(t *testing.T, path string, fn func(*bbolt.Tx) error) {
 // back from there.
 func TestCompletedIntentOfUnnumberedCertificate(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "smki.db")
-	s, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	at := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	s, path := openNew(t)
+	ctx, at := context.Background(), intentsAt
+	var err error
 	in := store.Intent{Serial: "0a", Issuer: "issuing-ca", LintDER: []byte("lint"), CreatedAt: at}
 	c := store.Certificate{Serial: "0b", Issuer: "issuing-ca", DER: []byte("der")}
 	err = s.Update(ctx, func(tx store.Tx) error {
@@ -332,13 +338,9 @@ func TestCompletedIntentOfUnnumberedCertificate(t *testing.T) {
 // answers as before, and a second Open finds nothing to move.
 func TestOpenMovesCompletedIntents(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "smki.db")
-	s, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	at := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	s, path := openNew(t)
+	ctx, at := context.Background(), intentsAt
+	var err error
 	var serials, recorded []string
 	for i := range 23 {
 		serials = append(serials, fmt.Sprintf("%02x", i+1))
