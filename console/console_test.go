@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ratest"
 )
 
 // TestLoginLink: a link is bound to the officer, works once, within 60 s;
@@ -63,7 +64,7 @@ func TestLoginLink(t *testing.T) {
 	// Expiry: a link unused for 60 s is gone.
 	w = e.do("POST", "/console/login-link", nil, "", e.cert("admin"), noOrigin)
 	tok = linkToken(t, w.Body.String())
-	e.clk.Add(LoginLinkTTL)
+	e.clk.Advance(LoginLinkTTL)
 	if w := e.do("POST", "/console/login/"+tok, url.Values{}, "", nil, nil); w.Code != http.StatusNotFound {
 		t.Fatalf("expired link: %d", w.Code)
 	}
@@ -79,17 +80,17 @@ func TestSessionEnds(t *testing.T) {
 		return w.Code == http.StatusSeeOther && strings.HasPrefix(w.Header().Get("Location"), "/console/login")
 	}
 	ck, _ := e.signIn("admin")
-	e.clk.Add(DefaultIdleTimeout - time.Second)
+	e.clk.Advance(DefaultIdleTimeout - time.Second)
 	if signedOut(ck) {
 		t.Fatal("ended before the idle timeout")
 	}
-	e.clk.Add(DefaultIdleTimeout)
+	e.clk.Advance(DefaultIdleTimeout)
 	if !signedOut(ck) {
 		t.Fatal("idle session still open")
 	}
 	ck, _ = e.signIn("admin")
 	for range int(DefaultAbsoluteTimeout / (DefaultIdleTimeout / 2)) {
-		e.clk.Add(DefaultIdleTimeout / 2)
+		e.clk.Advance(DefaultIdleTimeout / 2)
 		e.do("GET", "/console/", nil, ck, nil, nil)
 	}
 	if !signedOut(ck) {
@@ -205,7 +206,7 @@ func TestEnrolRefusalShownAtField(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ck, csrf := e.signIn("aro-a")
-	key := newKey(t)
+	key := ratest.NewKey(t)
 	csr := func(p ca.Profile) string {
 		b, err := ra.NewCSR(key, e.userA, "SC", p, "")
 		if err != nil {
@@ -265,7 +266,7 @@ func TestSoLRFourEyes(t *testing.T) {
 		t.Fatalf("self-approval: %d", w.Code)
 	}
 	// The approver must hold a key it made itself (issue 12 finding 1).
-	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, newKey(t))
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, ratest.NewKey(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestSoLRFourEyes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.certs["approver"] = parseCert(t, cred.CertPEM)
+	e.certs["approver"] = ratest.ParseCert(t, cred.CertPEM)
 	ck2, csrf2 := e.signIn("approver")
 	if w := e.do("POST", ev+"/approve", url.Values{"csrf": {csrf2}}, ck2, nil, nil); w.Code != http.StatusSeeOther {
 		t.Fatalf("second officer: %d %s", w.Code, w.Body)

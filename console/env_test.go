@@ -2,80 +2,21 @@ package console
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
-	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/store/bolt"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time                   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration)              { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func (m *memKeys) Kind() string                   { return "memory" }
-func newMemKeys() *memKeys                        { return &memKeys{keys: map[string]*ecdsa.PrivateKey{}} }
-func (e *env) cert(name string) *x509.Certificate { return e.certs[name] }
-
-// memKeys keeps the access CA's key in memory (the softkms PBKDF2 is not
-// what these tests are about).
-type memKeys struct {
-	mu   sync.Mutex
-	keys map[string]*ecdsa.PrivateKey
-}
-
-func (m *memKeys) CreateSigner(name string) (crypto.Signer, string, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, "", err
-	}
-	return m.ImportSigner(name, k)
-}
-
-func (m *memKeys) LoadSigner(ref string) (crypto.Signer, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if k, ok := m.keys[ref]; ok {
-		return k, nil
-	}
-	return nil, fmt.Errorf("%w: no key %s", ca.ErrConfig, ref)
-}
-
-func (m *memKeys) ImportSigner(name string, key crypto.PrivateKey) (crypto.Signer, string, error) {
-	k, ok := key.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, "", fmt.Errorf("%w: %T", ca.ErrConfig, key)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ref := fmt.Sprintf("mem:%s-%d", name, len(m.keys))
-	m.keys[ref] = k
-	return k, ref, nil
-}
 
 // env is a real RA (CA, bbolt store) behind the console: RA operator
 // "admin", approver "approver", party A with SRO sro-a and ARO aro-a and
@@ -84,7 +25,7 @@ type env struct {
 	t      *testing.T
 	st     store.Store
 	svc    *ra.Service
-	clk    *clock
+	clk    *ratest.Clock
 	c      *Console
 	certs  map[string]*x509.Certificate
 	admin  ra.Actor
@@ -94,45 +35,23 @@ type env struct {
 	userB  eui64.ID
 }
 
-var testStart = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+func (e *env) cert(name string) *x509.Certificate { return e.certs[name] }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: testStart}
+	pki := ratest.NewPKI(t, nil, ratest.Start)
+	st, authority, clk := pki.Store, pki.CA, pki.Clock
 	ctx := context.Background()
-	cfg := ca.Config{Dir: dir, Passphrase: []byte("test passphrase"), Clock: clk.Now}
-	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	authority, err := ca.Open(ctx, st, cfg)
+	svc, err := ra.New(st, authority, pki.Access, ra.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { authority.Close() })
-	acc, err := ownpki.OpenAccessCA(filepath.Join(dir, "access"), newMemKeys(), clk.Now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := ra.New(st, authority, acc, ra.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Bootstrap(ctx, dir); err != nil {
+	if err := svc.Bootstrap(ctx, pki.Dir); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, st: st, svc: svc, clk: clk, certs: map[string]*x509.Certificate{}}
 	for _, n := range []string{"admin", "approver"} {
-		b, err := os.ReadFile(filepath.Join(dir, "officers", n, "cert.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.certs[n] = parseCert(t, b)
+		e.certs[n] = ratest.ParseCert(t, ratest.ReadFile(t, filepath.Join(pki.Dir, "officers", n, "cert.pem")))
 	}
 	e.admin = e.actor("admin")
 	e.partyA, e.partyB = eui64.MustParse("90-B3-D5-1F-30-00-00-0A"), eui64.MustParse("90-B3-D5-1F-30-00-00-0B")
@@ -154,19 +73,6 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func parseCert(t *testing.T, b []byte) *x509.Certificate {
-	t.Helper()
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		t.Fatal("no PEM certificate")
-	}
-	c, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func (e *env) actor(name string) ra.Actor {
 	e.t.Helper()
 	a, err := e.svc.Authenticate(context.Background(), e.certs[name])
@@ -182,7 +88,7 @@ func (e *env) appoint(by, id, kind string, party eui64.ID) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.certs[id] = parseCert(e.t, cred.CertPEM)
+	e.certs[id] = ratest.ParseCert(e.t, cred.CertPEM)
 }
 
 const host = "ra.example"
@@ -283,13 +189,4 @@ func (e *env) lastAudit(q ra.AuditQuery) store.AuditEntry {
 		e.t.Fatalf("no audit entry for %+v", q)
 	}
 	return es[0]
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }

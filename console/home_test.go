@@ -25,16 +25,16 @@ func TestHomeStaleCRL(t *testing.T) {
 	if b := home(); strings.Contains(b, `id="stale-crls"`) {
 		t.Fatal("fresh CRLs listed as needing attention")
 	}
-	e.clk.Add(12 * time.Hour) // half of the ORL's 24 h: the server would reissue it
+	e.clk.Advance(12 * time.Hour) // half of the ORL's 24 h: the server would reissue it
 	if b := home(); strings.Contains(b, `id="stale-crls"`) {
 		t.Fatal("a CRL at half its lifetime listed")
 	}
-	e.clk.Add(7 * time.Hour) // 5 h left of 24
+	e.clk.Advance(7 * time.Hour) // 5 h left of 24
 	b := home()
 	if !strings.Contains(b, "The <strong>ORL</strong> expires at 2026-03-15 09:26 UTC (in 5 h)") || strings.Contains(b, "<strong>ARL</strong>") {
 		t.Fatalf("ORL in its last quarter:\n%s", between(b, `id="att"`, "Waiting"))
 	}
-	e.clk.Add(6 * time.Hour)
+	e.clk.Advance(6 * time.Hour)
 	b = home()
 	if !strings.Contains(b, "The <strong>ORL</strong> expired at 2026-03-15 09:26 UTC (1 h ago): relying parties reject it") {
 		t.Fatalf("expired ORL:\n%s", between(b, `id="att"`, "Waiting"))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ratest"
 )
 
 // TestBulkRevocationProgress: the confirm step of a party's bulk
@@ -22,7 +23,7 @@ import (
 func TestBulkRevocationProgress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	key := newKey(t)
+	key := ratest.NewKey(t)
 	csr, err := ra.NewCSR(key, e.userA, "SC", ca.XMLSigning, "")
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/smki/smki/ra/ratest"
 )
 
 // TestFinding8AccessCRLAndCoalescedRefusals is issue 12's finding 8 at the
@@ -69,7 +71,7 @@ func TestFinding8AccessCRLAndCoalescedRefusals(t *testing.T) {
 	s.svc.FlushRefusals()
 	countRE := regexp.MustCompile(`^count=(\d+)`)
 	records, sum := 0, 0
-	for _, e := range s.auditTail(1 << 20) {
+	for _, e := range ratest.AuditTail(s.t, s.st, 1<<20) {
 		if e.Actor != "unauthenticated:aro-a" {
 			continue
 		}

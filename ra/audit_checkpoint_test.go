@@ -18,6 +18,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/auditcheck"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/ca"
@@ -83,7 +84,7 @@ func TestAuditCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exportEntry := s.auditTail(1)[0]
+	exportEntry := ratest.AuditTail(s.t, s.st, 1)[0]
 	if exportEntry.Action != string(ActReadBundle) {
 		t.Fatalf("last entry %+v, want the bundle read", exportEntry)
 	}
@@ -192,13 +193,13 @@ func TestOpenCheckpointRefusesForgeries(t *testing.T) {
 
 	// A user's xml-signing certificate chains to the root but is not
 	// OU=89: it may not sign policy.
-	userKey := newKey(t)
+	userKey := ratest.NewKey(t)
 	is, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, userKey, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, userKey, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 	if err != nil {
 		t.Fatal(err)
 	}
-	userCert := parseIssued(t, is)
+	userCert := ratest.ParseCert(t, is.CertPEM)
 	selfKey, selfChain := selfMadeSigner(t, now)
 
 	sign := func(edit func(*bundle.Bundle), key *ecdsa.PrivateKey, chain []*x509.Certificate) []byte {
@@ -305,7 +306,7 @@ func tamperPayload(t *testing.T, data []byte) []byte {
 // except chaining to the SMKI root.
 func selfMadeSigner(t *testing.T, now time.Time) (*ecdsa.PrivateKey, []*x509.Certificate) {
 	t.Helper()
-	rootKey, key := newKey(t), newKey(t)
+	rootKey, key := ratest.NewKey(t), ratest.NewKey(t)
 	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "not the SMKI root"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign}

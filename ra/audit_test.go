@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 )
 
@@ -75,7 +76,7 @@ func TestVerifyAudit(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("operator verify: %+v %v", rep, err)
 	}
-	if last := s.auditTail(1)[0]; last.Action != string(ActVerifyAudit) || last.Actor != "admin" {
+	if last := ratest.AuditTail(s.t, s.st, 1)[0]; last.Action != string(ActVerifyAudit) || last.Actor != "admin" {
 		t.Fatalf("last entry %+v", last)
 	}
 }

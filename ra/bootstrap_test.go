@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 )
 
 func TestBootstrapIdempotent(t *testing.T) {
@@ -16,12 +17,12 @@ func TestBootstrapIdempotent(t *testing.T) {
 	e := newEnv(t) // ran Bootstrap once
 	ctx := context.Background()
 	dir := filepath.Join(e.dir, "officers", "admin")
-	before := mustRead(t, filepath.Join(dir, "cert.pem"))
-	n := len(e.auditTail(1 << 20))
+	before := ratest.ReadFile(t, filepath.Join(dir, "cert.pem"))
+	n := len(ratest.AuditTail(e.t, e.st, 1<<20))
 	if err := e.svc.Bootstrap(ctx, e.dir); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(before, mustRead(t, filepath.Join(dir, "cert.pem"))) || len(e.auditTail(1<<20)) != n {
+	if !bytes.Equal(before, ratest.ReadFile(t, filepath.Join(dir, "cert.pem"))) || len(ratest.AuditTail(e.t, e.st, 1<<20)) != n {
 		t.Fatal("second Bootstrap changed something")
 	}
 	for _, f := range []string{"key.pem", "cert.pem", "ca.pem"} {
@@ -37,18 +38,18 @@ func TestBootstrapIdempotent(t *testing.T) {
 	old := e.admin
 	held := t.TempDir()
 	for _, f := range []string{"key.pem", "cert.pem", "ca.pem"} {
-		if err := os.WriteFile(filepath.Join(held, f), mustRead(t, filepath.Join(dir, f)), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(held, f), ratest.ReadFile(t, filepath.Join(dir, f)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	n = len(e.auditTail(1 << 20))
+	n = len(ratest.AuditTail(e.t, e.st, 1<<20))
 	if err := e.svc.Bootstrap(ctx, e.dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(dir); err == nil || len(e.auditTail(1<<20)) != n {
+	if _, err := os.Stat(dir); err == nil || len(ratest.AuditTail(e.t, e.st, 1<<20)) != n {
 		t.Fatal("Bootstrap re-issued an existing officer's credential")
 	}
 	if _, err := e.svc.Whoami(ctx, e.actorFromDir(held)); err != nil {
@@ -64,7 +65,7 @@ func TestBootstrapIdempotent(t *testing.T) {
 	if o, err := e.svc.Whoami(ctx, e.actorFromDir(dir)); err != nil || o.Kind != KindRAOperator {
 		t.Fatalf("new credential: %+v %v", o, err)
 	}
-	if tail := e.auditTail(1)[0]; tail.Actor != bootstrapActor || !strings.Contains(tail.Detail, "bootstrap reissue") {
+	if tail := ratest.AuditTail(e.t, e.st, 1)[0]; tail.Actor != bootstrapActor || !strings.Contains(tail.Detail, "bootstrap reissue") {
 		t.Errorf("recovery audit %+v", tail)
 	}
 	// An interrupted swap (recorded, files still in admin.new) is finished.

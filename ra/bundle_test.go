@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/ra/ownpki"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier"
 )
@@ -69,7 +70,7 @@ func TestExportBundle(t *testing.T) {
 	if _, err := s.svc.SubmitADT(ctx, s.aroSR, adt, sig); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.set(testStart.Add(time.Minute))
+	s.clock.Set(ratest.Start.Add(time.Minute))
 
 	// A verifier credential reads the bundle and nothing else.
 	ver := s.officer(s.admin, "verifier-1", KindVerifier, eui64.ID{})

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 )
 
@@ -21,20 +22,20 @@ func TestChannelMarksAudit(t *testing.T) {
 	if _, err := e.svc.CreateParty(ctx, admin, eui64.MustParse("90-B3-D5-1F-30-00-00-31"), "Console Party"); err != nil {
 		t.Fatal(err)
 	}
-	if tail := e.auditTail(1)[0]; tail.Action != string(ActCreateParty) || !strings.HasSuffix(tail.Detail, "channel=console") {
+	if tail := ratest.AuditTail(e.t, e.st, 1)[0]; tail.Action != string(ActCreateParty) || !strings.HasSuffix(tail.Detail, "channel=console") {
 		t.Fatalf("allowed record %+v: want detail ending channel=console", tail)
 	}
 	_, err := e.svc.CreateParty(ctx, admin, eui64.MustParse("90-B3-D5-1F-30-00-00-31"), "Again")
 	if err == nil {
 		t.Fatal("duplicate party allowed")
 	}
-	if tail := e.auditTail(1)[0]; !strings.HasPrefix(tail.Result, "refused: E_") || !strings.HasSuffix(tail.Detail, "channel=console") {
+	if tail := ratest.AuditTail(e.t, e.st, 1)[0]; !strings.HasPrefix(tail.Result, "refused: E_") || !strings.HasSuffix(tail.Detail, "channel=console") {
 		t.Fatalf("refused record %+v: want a refusal ending channel=console", tail)
 	}
 	if _, err := e.svc.CreateParty(ctx, e.admin, eui64.MustParse("90-B3-D5-1F-30-00-00-32"), "API Party"); err != nil {
 		t.Fatal(err)
 	}
-	if tail := e.auditTail(1)[0]; strings.Contains(tail.Detail, "channel=") {
+	if tail := ratest.AuditTail(e.t, e.st, 1)[0]; strings.Contains(tail.Detail, "channel=") {
 		t.Fatalf("API record %+v carries a channel", tail)
 	}
 }
@@ -69,7 +70,7 @@ func TestGetUserHidesOtherParties(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusedFor := map[string]bool{}
-	for _, e := range s.auditTail(1 << 20) {
+	for _, e := range ratest.AuditTail(s.t, s.st, 1<<20) {
 		if e.Actor == "aro-a" && e.Action == string(ActReadParty) && strings.HasPrefix(e.Result, "refused: E_RA_NOT_FOUND") {
 			refusedFor[e.Subject] = true
 		}

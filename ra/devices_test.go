@@ -11,6 +11,7 @@ import (
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 )
@@ -82,7 +83,7 @@ func TestImportDeviceRegistrations(t *testing.T) {
 	ctx := context.Background()
 	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
 	es := s.user("90-B3-D5-1F-30-06-00-02", s.otherSupplier, role.ExportSupplier)
-	from := testStart.Add(24 * time.Hour).UTC()
+	from := ratest.Start.Add(24 * time.Hour).UTC()
 	row := func(exp, agent, no eui64.ID) string {
 		cell := func(id eui64.ID) string {
 			if id.IsZero() {
@@ -133,7 +134,7 @@ func TestImportChangeOfSupplierAndRemoval(t *testing.T) {
 	ctx := context.Background()
 	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
 	gs := s.user("90-B3-D5-1F-30-06-00-03", s.otherSupplier, role.GasSupplier)
-	from := testStart.Add(24 * time.Hour).UTC()
+	from := ratest.Start.Add(24 * time.Hour).UTC()
 	at := from.Format(time.RFC3339)
 	h := devicefile.HeaderRegistrations + "\n"
 	device := func(id eui64.ID) (bundle.Device, bool) {
@@ -169,7 +170,7 @@ func TestImportChangeOfSupplierAndRemoval(t *testing.T) {
 	if got := registrant(d, policy.ImportSupplier, from); got != s.userIS2 {
 		t.Errorf("import supplier at the change: %s, want the new supplier %s (%+v)", got, s.userIS2, d)
 	}
-	if sup, _ := d.SupplierAt(testStart, policy.ImportSupplier); sup != s.userIS {
+	if sup, _ := d.SupplierAt(ratest.Start, policy.ImportSupplier); sup != s.userIS {
 		t.Errorf("supplier in force now: %s, want %s", sup, s.userIS)
 	}
 	// Across capacities (an electricity meter to a gas supplier) only at once.

@@ -2,7 +2,6 @@ package ra
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -33,15 +33,15 @@ func TestIssuanceFollowsMatrix(t *testing.T) {
 		// A certificate this user legitimately holds, to aim renew/rekey of
 		// an ineligible profile at.
 		base, err := e.svc.Enrol(ctx, sro, EnrolRequest{UserID: uid, Profile: ca.XMLSigning,
-			CSR: csrFor(t, newKey(t), uid, r, ca.XMLSigning), Mode: ModeEnrol})
+			CSR: ratest.CSR(t, ratest.NewKey(t), uid, r, ca.XMLSigning), Mode: ModeEnrol})
 		if err != nil {
 			t.Fatalf("%s base xml-signing: %v", r, err)
 		}
 		for _, p := range ca.Profiles() {
 			eligible := slices.Contains(EligibleProfiles(r), p)
-			k := newKey(t)
+			k := ratest.NewKey(t)
 			// Build the CSR by hand for the ineligible case: NewCSR refuses.
-			csr := rawCSR(t, k, uid, ExpectedOU(r, p))
+			csr := ratest.RawCSR(t, k, uid, ExpectedOU(r, p))
 			is, err := e.svc.Enrol(ctx, sro, EnrolRequest{UserID: uid, Profile: p, CSR: csr, Mode: ModeEnrol})
 			if !eligible {
 				if !errors.Is(err, ErrNotEligible) {
@@ -58,17 +58,17 @@ func TestIssuanceFollowsMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s enrol: %v", r, p, err)
 			}
-			checkShape(t, parseIssued(t, is), r, p)
+			ratest.CheckShape(t, ratest.ParseCert(t, is.CertPEM), r, p)
 			ren, err := e.svc.Enrol(ctx, sro, EnrolRequest{UserID: uid, Profile: p, CSR: csr, Mode: ModeRenew, Replaces: is.Cert.Serial})
 			if err != nil {
 				t.Fatalf("%s %s renew: %v", r, p, err)
 			}
-			checkShape(t, parseIssued(t, ren), r, p)
-			rk, err := e.svc.Enrol(ctx, sro, EnrolRequest{UserID: uid, Profile: p, CSR: csrFor(t, newKey(t), uid, r, p), Mode: ModeRekey, Replaces: ren.Cert.Serial})
+			ratest.CheckShape(t, ratest.ParseCert(t, ren.CertPEM), r, p)
+			rk, err := e.svc.Enrol(ctx, sro, EnrolRequest{UserID: uid, Profile: p, CSR: ratest.CSR(t, ratest.NewKey(t), uid, r, p), Mode: ModeRekey, Replaces: ren.Cert.Serial})
 			if err != nil {
 				t.Fatalf("%s %s rekey: %v", r, p, err)
 			}
-			checkShape(t, parseIssued(t, rk), r, p)
+			ratest.CheckShape(t, ratest.ParseCert(t, rk.CertPEM), r, p)
 		}
 	}
 	// Whatever happened above, the store holds no SC certificate but
@@ -90,27 +90,5 @@ func TestIssuanceFollowsMatrix(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// checkShape checks an issued certificate against the profile and role.
-func checkShape(t *testing.T, c *x509.Certificate, r role.UserRole, p ca.Profile) {
-	t.Helper()
-	if len(c.Subject.OrganizationalUnit) != 1 || c.Subject.OrganizationalUnit[0] != ExpectedOU(r, p) {
-		t.Errorf("%s %s: OU %v, want %s", r, p, c.Subject.OrganizationalUnit, ExpectedOU(r, p))
-	}
-	wantKU := x509.KeyUsageDigitalSignature
-	if p == ca.KeyAgreement {
-		wantKU = x509.KeyUsageKeyAgreement
-	}
-	if c.KeyUsage != wantKU {
-		t.Errorf("%s %s: keyUsage %v, want %v", r, p, c.KeyUsage, wantKU)
-	}
-	roles, err := role.FromCertificate(c)
-	if err != nil || !slices.Equal(roles, []role.UserRole{r}) {
-		t.Errorf("%s %s: role binding %v %v", r, p, roles, err)
-	}
-	if r == role.SoLRContingency && (p != ca.XMLSigning || c.KeyUsage&x509.KeyUsageKeyAgreement != 0) {
-		t.Errorf("SC certificate with profile %s", p)
 	}
 }

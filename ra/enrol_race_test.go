@@ -11,6 +11,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/pgtest"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/postgres"
@@ -79,7 +80,7 @@ func TestEnrolRacingPartyFailure(t *testing.T) {
 				}
 			}}
 			_, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-				CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+				CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 			if !approved.Load() {
 				t.Fatal("the approval did not run in the window")
 			}
@@ -136,7 +137,7 @@ func TestEnrolConcurrentWithPartyFailure(t *testing.T) {
 						default:
 						}
 						_, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-							CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+							CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 						switch {
 						case err == nil:
 							issued.Add(1)

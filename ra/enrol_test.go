@@ -9,6 +9,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -17,9 +18,9 @@ func TestEnrolChecks(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	ctx := context.Background()
-	kA := newKey(t)
+	kA := ratest.NewKey(t)
 	good, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, kA, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, kA, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,52 +32,52 @@ func TestEnrolChecks(t *testing.T) {
 		want error
 	}{
 		{"other party's ARO", s.sroSR, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.CSR(t, ratest.NewKey(t), uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
 		}, ErrNotFound}, // not yours is not there (issue 12 finding 7)
 		{"RA operator may not submit", s.admin, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.CSR(t, ratest.NewKey(t), uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
 		}, ErrForbidden},
 		{"CSR names another user", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), s.userSC, "IS", ca.XMLSigning), Mode: ModeEnrol}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.CSR(t, ratest.NewKey(t), s.userSC, "IS", ca.XMLSigning), Mode: ModeEnrol}
 		}, ErrCSRMismatch},
 		{"CSR OU of another profile", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: rawCSR(t, newKey(t), uid, "02"), Mode: ModeEnrol}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.RawCSR(t, ratest.NewKey(t), uid, "02"), Mode: ModeEnrol}
 		}, ErrCSRMismatch},
 		{"CSR without User ID", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: rawCSRAttrs(t, newKey(t), []attr{{oidOU, asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("87")}}}), Mode: ModeEnrol}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.RawCSRAttrs(t, ratest.NewKey(t), []ratest.Attr{{OID: ratest.OIDOU, Value: asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("87")}}}), Mode: ModeEnrol}
 		}, ErrCSRMismatch},
 		{"CSR with extra attribute", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: rawCSRAttrs(t, newKey(t), []attr{
-				{oidOU, asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("87")}},
-				{oidUID, asn1.RawValue{Tag: asn1.TagBitString, Bytes: append([]byte{0}, uid[:]...)}},
-				{asn1.ObjectIdentifier{2, 5, 4, 10}, asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("Evil")}}}), Mode: ModeEnrol}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.RawCSRAttrs(t, ratest.NewKey(t), []ratest.Attr{
+				{OID: ratest.OIDOU, Value: asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("87")}},
+				{OID: ratest.OIDUID, Value: asn1.RawValue{Tag: asn1.TagBitString, Bytes: append([]byte{0}, uid[:]...)}},
+				{OID: asn1.ObjectIdentifier{2, 5, 4, 10}, Value: asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("Evil")}}}), Mode: ModeEnrol}
 		}, ErrCSRMismatch},
 		{"garbage CSR", s.aroSup, func() EnrolRequest {
 			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: []byte("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"), Mode: ModeEnrol}
 		}, ErrCSRInvalid},
 		{"key already certified (enrol)", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, kA, uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.CSR(t, kA, uid, "IS", ca.XMLSigning), Mode: ModeEnrol}
 		}, ErrKeyReuse},
 		{"key of another user", s.sroSR, func() EnrolRequest {
-			return EnrolRequest{UserID: s.userSC, Profile: ca.XMLSigning, CSR: csrFor(t, kA, s.userSC, "SC", ca.XMLSigning), Mode: ModeEnrol}
+			return EnrolRequest{UserID: s.userSC, Profile: ca.XMLSigning, CSR: ratest.CSR(t, kA, s.userSC, "SC", ca.XMLSigning), Mode: ModeEnrol}
 		}, ErrKeyReuse},
 		{"renew with another key", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), uid, "IS", ca.XMLSigning), Mode: ModeRenew, Replaces: good.Cert.Serial}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.CSR(t, ratest.NewKey(t), uid, "IS", ca.XMLSigning), Mode: ModeRenew, Replaces: good.Cert.Serial}
 		}, ErrReplaced},
 		{"rekey with the same key", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, kA, uid, "IS", ca.XMLSigning), Mode: ModeRekey, Replaces: good.Cert.Serial}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.CSR(t, kA, uid, "IS", ca.XMLSigning), Mode: ModeRekey, Replaces: good.Cert.Serial}
 		}, ErrKeyReuse},
 		{"renew across profiles", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.DigitalSigning, CSR: rawCSR(t, kA, uid, "02"), Mode: ModeRenew, Replaces: good.Cert.Serial}
+			return EnrolRequest{UserID: uid, Profile: ca.DigitalSigning, CSR: ratest.RawCSR(t, kA, uid, "02"), Mode: ModeRenew, Replaces: good.Cert.Serial}
 		}, ErrReplaced},
 		{"renew of unknown serial", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: csrFor(t, kA, uid, "IS", ca.XMLSigning), Mode: ModeRenew, Replaces: "abcdef"}
+			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: ratest.CSR(t, kA, uid, "IS", ca.XMLSigning), Mode: ModeRenew, Replaces: "abcdef"}
 		}, ErrReplaced},
 		{"SC digital-signing", s.sroSR, func() EnrolRequest {
-			return EnrolRequest{UserID: s.userSC, Profile: ca.DigitalSigning, CSR: rawCSR(t, newKey(t), s.userSC, "7F"), Mode: ModeEnrol}
+			return EnrolRequest{UserID: s.userSC, Profile: ca.DigitalSigning, CSR: ratest.RawCSR(t, ratest.NewKey(t), s.userSC, "7F"), Mode: ModeEnrol}
 		}, ErrNotEligible},
 		{"unknown user", s.aroSup, func() EnrolRequest {
-			return EnrolRequest{UserID: s.supplier, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), s.supplier, "IS", ca.XMLSigning), Mode: ModeEnrol}
+			return EnrolRequest{UserID: s.supplier, Profile: ca.XMLSigning, CSR: ratest.CSR(t, ratest.NewKey(t), s.supplier, "IS", ca.XMLSigning), Mode: ModeEnrol}
 		}, ErrNotFound},
 		{"bad mode", s.aroSup, func() EnrolRequest {
 			return EnrolRequest{UserID: uid, Profile: ca.XMLSigning, CSR: []byte("x"), Mode: "steal"}
@@ -84,13 +85,13 @@ func TestEnrolChecks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(s.auditTail(1 << 20))
+			before := len(ratest.AuditTail(s.t, s.st, 1<<20))
 			_, err := s.svc.Enrol(ctx, tc.who, tc.req())
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 			// Syntax errors write nothing; decisions leave one refusal record.
-			after := s.auditTail(1 << 20)
+			after := ratest.AuditTail(s.t, s.st, 1<<20)
 			wantNew := 1
 			if errors.Is(err, ErrBadRequest) {
 				wantNew = 0
@@ -122,7 +123,7 @@ func TestRemovedOfficerRefusedAtOnce(t *testing.T) {
 	}
 	// The Actor was authenticated before removal: the decision reloads it.
 	_, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userIS, "IS", ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, "IS", ca.XMLSigning), Mode: ModeEnrol})
 	if !errors.Is(err, ErrOfficerInactive) {
 		t.Fatalf("removed ARO enrol: %v", err)
 	}
@@ -161,7 +162,7 @@ func TestRemovedOfficerRefusedAtOnce(t *testing.T) {
 	}
 	// Every refusal above is in the audit log.
 	n := 0
-	for _, e := range s.auditTail(1 << 20) {
+	for _, e := range ratest.AuditTail(s.t, s.st, 1<<20) {
 		if strings.HasPrefix(e.Result, "refused: ") {
 			n++
 		}

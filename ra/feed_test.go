@@ -21,6 +21,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -57,13 +58,13 @@ func (f *feedEnv) issue(t testing.TB, n int) []feedCert {
 	t.Helper()
 	out := make([]feedCert, 0, n)
 	for range n {
-		k := newKey(t)
+		k := ratest.NewKey(t)
 		is, err := f.svc.Enrol(context.Background(), f.aroSup, EnrolRequest{UserID: f.userIS, Profile: ca.XMLSigning,
-			CSR: csrFor(t, k, f.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+			CSR: ratest.CSR(t, k, f.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, feedCert{serial: is.Cert.Serial, cert: parseIssued(t, is), key: k})
+		out = append(out, feedCert{serial: is.Cert.Serial, cert: ratest.ParseCert(t, is.CertPEM), key: k})
 	}
 	return out
 }
@@ -137,12 +138,12 @@ func TestFeedPaging(t *testing.T) {
 
 	// A follower ahead of the RA is refused with a stable code, and the
 	// bad request writes nothing.
-	before := len(f.auditTail(1 << 20))
+	before := len(ratest.AuditTail(f.t, f.st, 1<<20))
 	_, err := f.svc.Revocations(ctx, f.admin, revs[4].Seq+1, 0)
 	if !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("since beyond current: %v, want %v", err, ErrBadRequest)
 	}
-	if n := len(f.auditTail(1 << 20)); n != before {
+	if n := len(ratest.AuditTail(f.t, f.st, 1<<20)); n != before {
 		t.Errorf("audit grew by %d, want 0", n-before)
 	}
 }
@@ -252,9 +253,9 @@ func TestFeedSignature(t *testing.T) {
 
 func otherRoot(t testing.TB) *x509.Certificate {
 	t.Helper()
-	k := newKey(t)
+	k := ratest.NewKey(t)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Other Root", OrganizationalUnit: []string{"00"}},
-		NotBefore: testStart.AddDate(-1, 0, 0), NotAfter: testStart.AddDate(5, 0, 0), IsCA: true, BasicConstraintsValid: true,
+		NotBefore: ratest.Start.AddDate(-1, 0, 0), NotAfter: ratest.Start.AddDate(5, 0, 0), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 )
 
@@ -30,7 +31,7 @@ func TestFinding1FourEyesIsAboutPeople(t *testing.T) {
 				appoint := func(by Actor, id, kind string) Actor {
 					req := OfficerRequest{ID: id, Name: "Officer " + id, Kind: kind}
 					if csr {
-						req.CSR = officerCSR(t, newKey(t)) // made by the appointer: nothing stops it
+						req.CSR = officerCSR(t, ratest.NewKey(t)) // made by the appointer: nothing stops it
 					}
 					_, c, err := s.svc.AppointOfficer(ctx, by, req)
 					if err != nil {
@@ -68,7 +69,7 @@ func TestFinding1FourEyesIsAboutPeople(t *testing.T) {
 			t.Fatalf("superseded bootstrap credential: %v", err)
 		}
 		// A re-issue by the admin's line joins the approver to that line.
-		k := newKey(t)
+		k := ratest.NewKey(t)
 		_, c, err := s.svc.RenewOfficerCredential(ctx, s.admin, "approver", officerCSR(t, k))
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +90,7 @@ func TestFinding1FourEyesIsAboutPeople(t *testing.T) {
 		_, err = s.svc.ApproveSoLR(ctx, s.actor(c), ev.ID)
 		s.wantRefusal(err, ErrFourEyes, ActApproveSoLR)
 		// Renewed with a key it made, it approves.
-		_, c, err = s.svc.RenewOfficerCredential(ctx, s.actor(c), "approver", officerCSR(t, newKey(t)))
+		_, c, err = s.svc.RenewOfficerCredential(ctx, s.actor(c), "approver", officerCSR(t, ratest.NewKey(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,41 +2,18 @@ package ra
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/asn1"
-	"encoding/pem"
-	"fmt"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
-	"github.com/smki/smki/internal/dccx509"
-	"github.com/smki/smki/ra/eligibility"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/solr"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/store/bolt"
 )
-
-// fakeClock is a settable test clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (f *fakeClock) Now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
-
-var testStart = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // env is a real RA over a real CA on a bbolt store in a temp dir.
 type env struct {
@@ -45,124 +22,43 @@ type env struct {
 	st    store.Store
 	ca    *ca.CA
 	svc   *Service
-	clock *fakeClock
+	clock *ratest.Clock
 	admin Actor // bootstrap ra-operator
 	cred  map[string]ownpki.Credential
-	keys  *memKeys // the access CA's and system signer's key store
+	keys  *ratest.MemKeys // the access CA's and system signer's key store
 }
 
 // newEnv builds the RA on a fresh bbolt store, or on on[0] if given (a
 // PostgreSQL schema, for the tests that race two transactions).
 func newEnv(t testing.TB, on ...store.Store) *env {
 	t.Helper()
-	dir := t.TempDir()
-	var st store.Store
+	var open func(string) (store.Store, error)
 	if len(on) > 0 {
-		st = on[0]
-	} else {
-		b, err := bolt.Open(filepath.Join(dir, "smki.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st = b
+		open = func(string) (store.Store, error) { return on[0], nil }
 	}
-	t.Cleanup(func() { st.Close() })
-	clk := &fakeClock{t: testStart}
-	ctx := context.Background()
-	cfg := ca.Config{Dir: dir, Passphrase: []byte("test passphrase"), Clock: clk.Now}
-	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := ca.Open(ctx, st, cfg)
+	p := ratest.NewPKI(t, open, ratest.Start)
+	svc, err := New(p.Store, p.CA, p.Access, WithClock(p.Clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	keys := newMemKeys()
-	acc, err := ownpki.OpenAccessCA(filepath.Join(dir, "access"), keys, clk.Now, nil)
-	if err != nil {
+	if err := svc.Bootstrap(context.Background(), p.Dir); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(st, c, acc, WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Bootstrap(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, dir: dir, st: st, ca: c, svc: svc, clock: clk, cred: map[string]ownpki.Credential{}, keys: keys}
-	e.admin = e.actorFromDir(filepath.Join(dir, "officers", "admin"))
+	e := &env{t: t, dir: p.Dir, st: p.Store, ca: p.CA, svc: svc, clock: p.Clock, cred: map[string]ownpki.Credential{}, keys: p.Keys}
+	e.admin = e.actorFromDir(filepath.Join(p.Dir, "officers", "admin"))
 	return e
 }
 
-// memKeys is an in-memory Keys for the many tests that need an access CA
-// or system signer but are not about key storage: the real backend's PBKDF2
-// (600,000 rounds per softkms key) would dominate the package's run time.
-// ra/ownpki/ownkeys_test.go exercises the real ca.KeyStore (softkms and PKCS#11).
-type memKeys struct {
-	mu   sync.Mutex
-	keys map[string]*ecdsa.PrivateKey
-}
-
-func newMemKeys() *memKeys { return &memKeys{keys: map[string]*ecdsa.PrivateKey{}} }
-
-func (m *memKeys) Kind() string { return "memory" }
-
-func (m *memKeys) CreateSigner(name string) (crypto.Signer, string, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, "", err
-	}
-	return m.put(name, k)
-}
-
-func (m *memKeys) put(name string, k *ecdsa.PrivateKey) (crypto.Signer, string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ref := fmt.Sprintf("mem:%s-%d", name, len(m.keys))
-	m.keys[ref] = k
-	return k, ref, nil
-}
-
-func (m *memKeys) LoadSigner(ref string) (crypto.Signer, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k, ok := m.keys[ref]
-	if !ok {
-		return nil, fmt.Errorf("%w: no key %s", ca.ErrConfig, ref)
-	}
-	return k, nil
-}
-
-func (m *memKeys) ImportSigner(name string, key crypto.PrivateKey) (crypto.Signer, string, error) {
-	k, ok := key.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, "", fmt.Errorf("%w: %T", ca.ErrConfig, key)
-	}
-	return m.put(name, k)
-}
-
+// actorFromDir authenticates the credential in dir (its cert.pem).
 func (e *env) actorFromDir(dir string) Actor {
 	e.t.Helper()
-	cert, err := parseCertPEM(mustRead(e.t, filepath.Join(dir, "cert.pem")))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	a, err := e.svc.Authenticate(context.Background(), cert)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return a
+	return e.actor(ownpki.Credential{CertPEM: ratest.ReadFile(e.t, filepath.Join(dir, "cert.pem"))})
 }
 
 // actor authenticates a credential the way the server does.
 func (e *env) actor(c ownpki.Credential) Actor {
 	e.t.Helper()
-	cert, err := parseCertPEM(c.CertPEM)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	a, err := e.svc.Authenticate(context.Background(), cert)
+	a, err := e.svc.Authenticate(context.Background(), ratest.ParseCert(e.t, c.CertPEM))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -219,114 +115,12 @@ func newScenario(t testing.TB, on ...store.Store) *scenario {
 	return s
 }
 
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func csrFor(t testing.TB, k *ecdsa.PrivateKey, id eui64.ID, r role.UserRole, p ca.Profile) []byte {
-	t.Helper()
-	c, err := NewCSR(k, id, r, p, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func parseIssued(t testing.TB, is Issued) *x509.Certificate {
-	t.Helper()
-	b, _ := pem.Decode(is.CertPEM)
-	if b == nil {
-		t.Fatal("issued PEM does not decode")
-	}
-	// Go's crypto/x509 cannot parse the BIT STRING x500UniqueIdentifier.
-	c, err := dccx509.ParseCertificate(b.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// auditTail returns the last n audit entries.
-func (e *env) auditTail(n int) []store.AuditEntry {
-	e.t.Helper()
-	var all []store.AuditEntry
-	if err := e.st.View(context.Background(), func(tx store.Tx) error {
-		var err error
-		all, err = tx.AuditEntries(1, 0)
-		return err
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	if len(all) < n {
-		return all
-	}
-	return all[len(all)-n:]
-}
-
-func mustRead(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// rawCSR builds a CSR with OU=ou and the User ID, without NewCSR's
-// eligibility check, to show the RA refuses what a client might send.
-func rawCSR(t testing.TB, k *ecdsa.PrivateKey, id eui64.ID, ou string) []byte {
-	t.Helper()
-	return rawCSRAttrs(t, k, []attr{{oidOU, asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte(ou)}},
-		{oidUID, asn1.RawValue{Tag: asn1.TagBitString, Bytes: append([]byte{0}, id[:]...)}}})
-}
-
-type attr struct {
-	oid asn1.ObjectIdentifier
-	val asn1.RawValue
-}
-
-func rawCSRAttrs(t testing.TB, k *ecdsa.PrivateKey, attrs []attr) []byte {
-	t.Helper()
-	var rdns [][]asn1.RawValue
-	for _, a := range attrs {
-		atv, err := asn1.Marshal(struct {
-			Type  asn1.ObjectIdentifier
-			Value asn1.RawValue
-		}{a.oid, a.val})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdns = append(rdns, []asn1.RawValue{{FullBytes: atv}})
-	}
-	raw, err := eligibility.MarshalRDNs(rdns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{RawSubject: raw}, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
-}
-
 // useSigner gives the built Service a system signer (nil: none), as
 // WithSystemSigner would have, for tests that make the signer after New.
 func (s *Service) useSigner(sig *ownpki.SystemSigner) {
 	s.signer = sig
 	s.pub = publish.New(s.st, sig, s.now, s.log, s.bundleMaxAge, &s.feed)
 }
-
-// Subject attribute OIDs the CSR tests build subjects from.
-var (
-	oidCN  = asn1.ObjectIdentifier{2, 5, 4, 3}
-	oidOU  = asn1.ObjectIdentifier{2, 5, 4, 11}
-	oidUID = asn1.ObjectIdentifier{2, 5, 4, 45}
-)
 
 // The SoLR workflow's constants, by the names the tests use.
 const (

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 )
 
@@ -19,7 +20,7 @@ func TestFinding7NotYoursIsNotThere(t *testing.T) {
 	s := newScenario(t)
 	ctx := context.Background()
 	is, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +66,12 @@ func TestFinding7NotYoursIsNotThere(t *testing.T) {
 		{"enrol user",
 			func() (error, string, string) {
 				_, e := s.svc.Enrol(ctx, s.sroSR, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-					CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+					CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 				return e, s.userIS.String(), ""
 			},
 			func() (error, string, string) {
 				_, e := s.svc.Enrol(ctx, s.sroSR, EnrolRequest{UserID: unknownUser, Profile: ca.XMLSigning,
-					CSR: csrFor(t, newKey(t), unknownUser, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+					CSR: ratest.CSR(t, ratest.NewKey(t), unknownUser, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 				return e, unknownUser.String(), ""
 			}},
 	} {

@@ -10,6 +10,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/csrtest"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 )
 
@@ -23,9 +24,9 @@ func TestFinding2KeyCertifiedOnce(t *testing.T) {
 	s := newScenario(t)
 	ctx := context.Background()
 	userES := s.user("90-B3-D5-1F-30-01-00-03", s.supplier, role.ExportSupplier)
-	k := newKey(t)
+	k := ratest.NewKey(t)
 	if _, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, k, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol}); err != nil {
+		CSR: ratest.CSR(t, k, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol}); err != nil {
 		t.Fatal(err)
 	}
 	variants, err := csrtest.NonCanonical(&k.PublicKey)
@@ -33,7 +34,7 @@ func TestFinding2KeyCertifiedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	reencode := func(id eui64.ID, r role.UserRole, p ca.Profile, spki []byte) []byte {
-		c, err := x509.ParseCertificateRequest(pemBlock(t, csrFor(t, k, id, r, p)))
+		c, err := x509.ParseCertificateRequest(pemBlock(t, ratest.CSR(t, k, id, r, p)))
 		if err != nil {
 			t.Fatal(err)
 		}

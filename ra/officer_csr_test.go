@@ -18,6 +18,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 )
 
 func officerCSR(t testing.TB, key any) string {
@@ -55,12 +56,12 @@ func TestAppointOfficerWithCSR(t *testing.T) {
 	if a := e.actor(cred); a.id != "ann" || o.Kind != KindRAApprover {
 		t.Errorf("authenticated as %q, officer %+v", a.id, o)
 	}
-	if tail := e.auditTail(1)[0]; tail.Result != "allowed" || !strings.Contains(tail.Detail, "key=appointee") {
+	if tail := ratest.AuditTail(e.t, e.st, 1)[0]; tail.Result != "allowed" || !strings.Contains(tail.Detail, "key=appointee") {
 		t.Errorf("audit %+v, want allowed with key=appointee", tail)
 	}
 	_, plain, err := e.svc.AppointOfficer(ctx, e.admin, OfficerRequest{ID: "bob", Name: "Bob", Kind: KindRAOperator})
-	if err != nil || len(plain.KeyPEM) == 0 || !strings.Contains(e.auditTail(1)[0].Detail, "key=ra-generated") {
-		t.Errorf("appointment without CSR: %v, key %d bytes, audit %+v", err, len(plain.KeyPEM), e.auditTail(1)[0])
+	if err != nil || len(plain.KeyPEM) == 0 || !strings.Contains(ratest.AuditTail(e.t, e.st, 1)[0].Detail, "key=ra-generated") {
+		t.Errorf("appointment without CSR: %v, key %d bytes, audit %+v", err, len(plain.KeyPEM), ratest.AuditTail(e.t, e.st, 1)[0])
 	}
 
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -70,7 +71,7 @@ func TestAppointOfficerWithCSR(t *testing.T) {
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	broken := []byte(officerCSR(t, key))
 	broken[len(broken)/2] ^= 0x01
-	before := len(e.auditTail(1 << 20))
+	before := len(ratest.AuditTail(e.t, e.st, 1<<20))
 	for name, csr := range map[string]string{
 		"rsa":     officerCSR(t, rsaKey),
 		"p384":    officerCSR(t, p384),
@@ -83,7 +84,7 @@ func TestAppointOfficerWithCSR(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", name, err, ErrCSRInvalid)
 		}
 	}
-	if after := len(e.auditTail(1 << 20)); after != before {
+	if after := len(ratest.AuditTail(e.t, e.st, 1<<20)); after != before {
 		t.Errorf("malformed CSRs wrote %d audit entries", after-before)
 	}
 }
@@ -99,7 +100,7 @@ func TestOfficerCSRRequired(t *testing.T) {
 	if !errors.Is(err, ErrCSRRequired) || CodeOf(err) != "E_RA_CSR_REQUIRED" {
 		t.Fatalf("err = %v, want E_RA_CSR_REQUIRED", err)
 	}
-	if tail := e.auditTail(1)[0]; tail.Result != "refused: E_RA_CSR_REQUIRED" || tail.Subject != "officer:bob" {
+	if tail := ratest.AuditTail(e.t, e.st, 1)[0]; tail.Result != "refused: E_RA_CSR_REQUIRED" || tail.Subject != "officer:bob" {
 		t.Errorf("audit %+v", tail)
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -168,7 +169,7 @@ func TestOfficerCredentialExpiryRecorded(t *testing.T) {
 	if o.CredentialExpires == nil || !o.CredentialExpires.Equal(notAfter(cred)) || !cred.NotAfter.Equal(notAfter(cred)) {
 		t.Fatalf("appointment: expires %v, credential %v, certificate %v", o.CredentialExpires, cred.NotAfter, notAfter(cred))
 	}
-	e.clock.set(e.clock.Now().Add(24 * time.Hour))
+	e.clock.Set(e.clock.Now().Add(24 * time.Hour))
 	renewed, rcred, err := e.svc.RenewOfficerCredential(ctx, e.actor(cred), "lee", "")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 )
 
 // keyPEMOf encodes k as the key.pem an officer holds.
@@ -39,10 +40,10 @@ func TestRenewOfficerSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renewedAt := testStart.Add(360 * 24 * time.Hour)
-	s.clock.set(renewedAt)
+	renewedAt := ratest.Start.Add(360 * 24 * time.Hour)
+	s.clock.Set(renewedAt)
 
-	k := newKey(t)
+	k := ratest.NewKey(t)
 	o, cred, err := s.svc.RenewOfficerCredential(ctx, s.aroSup, "aro-a", officerCSR(t, k))
 	if err != nil {
 		t.Fatal(err)
@@ -82,11 +83,11 @@ func TestRenewOfficerSelf(t *testing.T) {
 	if _, err := s.svc.Whoami(ctx, s.aroSup); CodeOf(err) != "E_RA_OFFICER_INACTIVE" {
 		t.Errorf("old actor: %v", err)
 	}
-	if _, _, err := s.svc.RenewOfficerCredential(ctx, s.aroSup, "aro-a", officerCSR(t, newKey(t))); !errors.Is(err, ErrOfficerInactive) {
+	if _, _, err := s.svc.RenewOfficerCredential(ctx, s.aroSup, "aro-a", officerCSR(t, ratest.NewKey(t))); !errors.Is(err, ErrOfficerInactive) {
 		t.Errorf("the old credential renewed again: %v", err)
 	}
 	// The new one works after the old one's year is over.
-	s.clock.set(oldCert.NotAfter.Add(24 * time.Hour))
+	s.clock.Set(oldCert.NotAfter.Add(24 * time.Hour))
 	renewed := s.actor(cred)
 	if me, err := s.svc.Whoami(ctx, renewed); err != nil || me.ID != "aro-a" {
 		t.Fatalf("renewed credential: %+v %v", me, err)
@@ -117,7 +118,7 @@ func TestReissueOfficer(t *testing.T) {
 	s := newScenario(t)
 	ctx := context.Background()
 	approver := s.actorFromDir(filepath.Join(s.dir, "officers", "approver"))
-	csr := func() string { return officerCSR(t, newKey(t)) }
+	csr := func() string { return officerCSR(t, ratest.NewKey(t)) }
 	tests := []struct {
 		name      string
 		by        Actor
@@ -141,7 +142,7 @@ func TestReissueOfficer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.auditLen()
+			before := ratest.AuditLen(s.t, s.st)
 			o, cred, err := s.svc.RenewOfficerCredential(ctx, tc.by, tc.id, tc.csr)
 			if tc.want != nil {
 				if !errors.Is(err, tc.want) {
@@ -150,8 +151,8 @@ func TestReissueOfficer(t *testing.T) {
 				if tc.want == ErrInvalidID {
 					return
 				}
-				if got := s.lastAudit(ActReissueOfficer); s.auditLen() != before+1 || got.Result != "refused: "+tc.want.Error() || got.Actor != tc.by.id {
-					t.Fatalf("refusal audit %+v (%d new entries)", got, s.auditLen()-before)
+				if got := s.lastAudit(ActReissueOfficer); ratest.AuditLen(s.t, s.st) != before+1 || got.Result != "refused: "+tc.want.Error() || got.Actor != tc.by.id {
+					t.Fatalf("refusal audit %+v (%d new entries)", got, ratest.AuditLen(s.t, s.st)-before)
 				}
 				return
 			}
@@ -191,9 +192,9 @@ func TestRenewRemovedOfficer(t *testing.T) {
 	if _, err := s.svc.RemoveOfficer(ctx, s.sroSup, "aro-a"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := s.svc.RenewOfficerCredential(ctx, s.aroSup, "aro-a", officerCSR(t, newKey(t)))
+	_, _, err := s.svc.RenewOfficerCredential(ctx, s.aroSup, "aro-a", officerCSR(t, ratest.NewKey(t)))
 	s.wantRefusal(err, ErrOfficerInactive, ActRenewOfficer)
-	_, _, err = s.svc.RenewOfficerCredential(ctx, s.sroSup, "aro-a", officerCSR(t, newKey(t)))
+	_, _, err = s.svc.RenewOfficerCredential(ctx, s.sroSup, "aro-a", officerCSR(t, ratest.NewKey(t)))
 	s.wantRefusal(err, ErrInactive, ActReissueOfficer)
 }
 
@@ -210,14 +211,14 @@ func TestRenewOfficerCSRRequired(t *testing.T) {
 	if _, err := s.svc.Whoami(ctx, s.sroSup); err != nil {
 		t.Fatalf("a refused renewal superseded the credential: %v", err)
 	}
-	before := s.auditLen()
+	before := ratest.AuditLen(s.t, s.st)
 	if _, _, err := s.svc.RenewOfficerCredential(ctx, s.sroSup, "sro-a", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"); !errors.Is(err, ErrCSRInvalid) {
 		t.Errorf("malformed CSR: %v", err)
 	}
-	if s.auditLen() != before {
+	if ratest.AuditLen(s.t, s.st) != before {
 		t.Error("a malformed CSR was audited as a decision")
 	}
-	if _, _, err := s.svc.RenewOfficerCredential(ctx, s.sroSup, "sro-a", officerCSR(t, newKey(t))); err != nil {
+	if _, _, err := s.svc.RenewOfficerCredential(ctx, s.sroSup, "sro-a", officerCSR(t, ratest.NewKey(t))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -229,7 +230,7 @@ func TestReissueMakesCustodian(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t)
 	ctx := context.Background()
-	k := newKey(t)
+	k := ratest.NewKey(t)
 	_, cred, err := s.svc.RenewOfficerCredential(ctx, s.admin, "approver", officerCSR(t, k))
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +244,7 @@ func TestReissueMakesCustodian(t *testing.T) {
 	// admin's line (issue 12, finding 1).
 	other := s.officer(s.admin, "op-2", KindRAOperator, eui64.ID{})
 	appr := s.officer(other, "approver-3", KindRAApprover, eui64.ID{})
-	_, mine, err := s.svc.RenewOfficerCredential(ctx, appr, "approver-3", officerCSR(t, newKey(t)))
+	_, mine, err := s.svc.RenewOfficerCredential(ctx, appr, "approver-3", officerCSR(t, ratest.NewKey(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestRenewedBootstrapCredentialSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	k := newKey(t)
+	k := ratest.NewKey(t)
 	_, cred, err := e.svc.RenewOfficerCredential(ctx, e.admin, "admin", officerCSR(t, k))
 	if err != nil {
 		t.Fatal(err)
@@ -273,11 +274,11 @@ func TestRenewedBootstrapCredentialSurvivesRestart(t *testing.T) {
 	if err := ownpki.WriteCredential(dir, cred); err != nil {
 		t.Fatal(err)
 	}
-	before := e.auditLen()
+	before := ratest.AuditLen(e.t, e.st)
 	if err := e.svc.Bootstrap(ctx, e.dir); err != nil {
 		t.Fatal(err)
 	}
-	if a := e.actorFromDir(dir); a.serial != cred.Serial || e.auditLen() != before {
-		t.Errorf("after restart the admin directory holds %s (renewed %s); %d audit entries", a.serial, cred.Serial, e.auditLen()-before)
+	if a := e.actorFromDir(dir); a.serial != cred.Serial || ratest.AuditLen(e.t, e.st) != before {
+		t.Errorf("after restart the admin directory holds %s (renewed %s); %d audit entries", a.serial, cred.Serial, ratest.AuditLen(e.t, e.st)-before)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/publish"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
@@ -58,27 +59,27 @@ func TestSetPartyStatus(t *testing.T) {
 		{"bad status", f.admin, "failed", ErrBadRequest},
 		{"already active", f.admin, "active", ErrInactive},
 	} {
-		before := f.auditLen()
+		before := ratest.AuditLen(f.t, f.st)
 		if _, err := f.svc.SetPartyStatus(ctx, tc.who, f.supplier, tc.status); !errors.Is(err, tc.want) {
 			t.Fatalf("%s: err %v, want %v", tc.name, err, tc.want)
 		}
 		if seqOf() != 0 {
 			t.Fatalf("%s: party_seq advanced", tc.name)
 		}
-		if tc.want != ErrBadRequest && f.auditLen() != before+1 {
+		if tc.want != ErrBadRequest && ratest.AuditLen(f.t, f.st) != before+1 {
 			t.Fatalf("%s: refusal not audited", tc.name)
 		}
 	}
 
-	before := f.auditLen()
+	before := ratest.AuditLen(f.t, f.st)
 	p, err := f.svc.SetPartyStatus(ctx, f.admin, f.supplier, "suspended")
 	if err != nil || p.Status != "suspended" {
 		t.Fatalf("suspend: %+v %v", p, err)
 	}
-	if seqOf() != 1 || f.auditLen() != before+1 {
-		t.Fatalf("suspend: party_seq %d, audit +%d", seqOf(), f.auditLen()-before)
+	if seqOf() != 1 || ratest.AuditLen(f.t, f.st) != before+1 {
+		t.Fatalf("suspend: party_seq %d, audit +%d", seqOf(), ratest.AuditLen(f.t, f.st)-before)
 	}
-	if last := f.auditTail(1)[0]; last.Action != string(ActSuspendParty) {
+	if last := ratest.AuditTail(f.t, f.st, 1)[0]; last.Action != string(ActSuspendParty) {
 		t.Fatalf("audit %+v", last)
 	}
 	select {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 )
 
@@ -39,7 +40,7 @@ func TestFinding10ReadsStillAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := 0
-	for _, e := range s.auditTail(1 << 20) {
+	for _, e := range ratest.AuditTail(s.t, s.st, 1<<20) {
 		if e.Actor == "aro-a" && e.Action == string(ActReadParty) && e.Subject == "user:"+s.userIS.String() && e.Result == "allowed" {
 			got++
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
@@ -19,8 +20,6 @@ import (
 // malformed input gets its stable code and writes nothing (docs/api.md
 // "Audit"): the store's audit length is unchanged.
 
-func (e *env) auditLen() int { return len(e.auditTail(1 << 30)) }
-
 func TestRedTeamIDsAndNames(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
@@ -28,7 +27,7 @@ func TestRedTeamIDsAndNames(t *testing.T) {
 	ids := []string{"", "../admin", "a/b", `a\b`, "..", "a..b", ".hidden", "-dash", "Admin", "a b", "a\x00", "é",
 		strings.Repeat("a", 64), "admin\n"}
 	for _, id := range ids {
-		before := s.auditLen()
+		before := ratest.AuditLen(s.t, s.st)
 		_, _, err := s.svc.AppointOfficer(ctx, s.admin, OfficerRequest{ID: id, Name: "X", Kind: KindRAOperator})
 		if !errors.Is(err, ErrInvalidID) {
 			t.Errorf("officer ID %q: %v", id, err)
@@ -36,7 +35,7 @@ func TestRedTeamIDsAndNames(t *testing.T) {
 		if _, err := s.svc.RemoveOfficer(ctx, s.admin, id); !errors.Is(err, ErrInvalidID) {
 			t.Errorf("remove officer ID %q: %v", id, err)
 		}
-		if n := s.auditLen(); n != before {
+		if n := ratest.AuditLen(s.t, s.st); n != before {
 			t.Errorf("officer ID %q wrote %d audit records", id, n-before)
 		}
 	}
@@ -203,14 +202,14 @@ func TestRedTeamWindowsReasonsSerials(t *testing.T) {
 		}
 	}
 	for _, serial := range []string{"", "-1", "0", "00", "zz", "0x", strings.Repeat("1", 40), "1 2"} {
-		before := s.auditLen()
+		before := ratest.AuditLen(s.t, s.st)
 		if _, err := s.svc.GetCertificate(ctx, s.admin, serial); !errors.Is(err, ErrBadSerial) || errors.Is(err, ErrNotFound) {
 			t.Errorf("serial %q: %v, want E_RA_BAD_SERIAL (malformed, not not-found)", serial, err)
 		}
 		if _, err := s.svc.Revoke(ctx, s.admin, RevokeRequest{Serial: serial, DryRun: true}); serial != "" && !errors.Is(err, ErrBadSerial) {
 			t.Errorf("revoke serial %q: %v", serial, err)
 		}
-		if n := s.auditLen(); n != before {
+		if n := ratest.AuditLen(s.t, s.st); n != before {
 			t.Errorf("malformed serial %q wrote %d audit records", serial, n-before)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -113,12 +114,12 @@ func TestRedTeamCrossParty(t *testing.T) {
 		}},
 		{"enrol for A's user", ActEnrol, ErrNotFound, func() error { // not yours is not there (finding 7)
 			_, err := r.svc.Enrol(ctx, r.aroB, EnrolRequest{UserID: r.userIS, Profile: ca.XMLSigning,
-				CSR: csrFor(t, newKey(t), r.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+				CSR: ratest.CSR(t, ratest.NewKey(t), r.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 			return err
 		}},
 		{"renew own user through A's certificate", ActEnrol, ErrReplaced, func() error {
 			_, err := r.svc.Enrol(ctx, r.aroB, EnrolRequest{UserID: r.userIS2, Profile: ca.XMLSigning,
-				CSR: csrFor(t, newKey(t), r.userIS2, role.ImportSupplier, ca.XMLSigning), Mode: ModeRekey, Replaces: r.isSerial})
+				CSR: ratest.CSR(t, ratest.NewKey(t), r.userIS2, role.ImportSupplier, ca.XMLSigning), Mode: ModeRekey, Replaces: r.isSerial})
 			return err
 		}},
 		{"list A's devices", ActReadDevices, ErrForbidden, func() error {
@@ -242,7 +243,7 @@ func TestRedTeamEscalation(t *testing.T) {
 		}},
 		{"ra-operator enrols on a user's behalf", ActEnrol, ErrForbidden, func() error {
 			_, err := r.svc.Enrol(ctx, r.admin, EnrolRequest{UserID: r.userIS, Profile: ca.XMLSigning,
-				CSR: csrFor(t, newKey(t), r.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+				CSR: ratest.CSR(t, ratest.NewKey(t), r.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 			return err
 		}},
 		{"verifier lists parties", ActReadParty, ErrForbidden, func() error {
@@ -335,7 +336,7 @@ func TestRedTeamStaleCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 	s.wantRefusal(err, ErrOfficerInactive, ActEnrol)
 	if _, err := s.svc.ListParties(ctx, s.aroSup); !errors.Is(err, ErrOfficerInactive) {
 		t.Fatalf("removed officer reads: %v", err)
@@ -350,7 +351,7 @@ func TestRedTeamStaleCredentials(t *testing.T) {
 	// A bootstrap recovery (break-glass) supersedes the old credential at
 	// once; a plain restart (Bootstrap) would have left it alone.
 	old := s.admin
-	oldCert, _ := parseCertPEM(mustRead(t, filepath.Join(s.dir, "officers", "admin", "cert.pem")))
+	oldCert, _ := parseCertPEM(ratest.ReadFile(t, filepath.Join(s.dir, "officers", "admin", "cert.pem")))
 	if err := os.Remove(filepath.Join(s.dir, "officers", "admin", "key.pem")); err != nil {
 		t.Fatal(err)
 	}

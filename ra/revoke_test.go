@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -53,7 +54,7 @@ func TestBulkRevocationBounded(t *testing.T) {
 			sn := fmt.Sprintf("7f%030x", i)
 			if err := tx.PutCertificate(store.Certificate{Serial: sn, Issuer: ca.IssuerIssuing, UserID: "90-B3-D5-1F-30-01-00-09",
 				PartyID: s.supplier.String(), Profile: string(ca.KeyAgreement), Role: string(role.ImportSupplier), KeyHash: sn,
-				NotBefore: testStart, NotAfter: testStart.AddDate(1, 0, 0), IssuedAt: testStart, DER: []byte("der:" + sn),
+				NotBefore: ratest.Start, NotAfter: ratest.Start.AddDate(1, 0, 0), IssuedAt: ratest.Start, DER: []byte("der:" + sn),
 				Status: store.StatusGood}); err != nil {
 				return err
 			}
@@ -156,7 +157,7 @@ func TestRevocation(t *testing.T) {
 	ctx := context.Background()
 	enrol := func(p ca.Profile) string {
 		is, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: p,
-			CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, p), Mode: ModeEnrol})
+			CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, p), Mode: ModeEnrol})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +165,7 @@ func TestRevocation(t *testing.T) {
 	}
 	a, b, c := enrol(ca.XMLSigning), enrol(ca.DigitalSigning), enrol(ca.KeyAgreement)
 	sc, err := s.svc.Enrol(ctx, s.sroSR, EnrolRequest{UserID: s.userSC, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ModeEnrol})
 	if err != nil {
 		t.Fatal(err)
 	}

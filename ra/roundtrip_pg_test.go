@@ -8,6 +8,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/pgtest"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store/postgres"
 )
@@ -41,7 +42,7 @@ func TestEnrolRoundTripsOnPostgres(t *testing.T) {
 		}
 		auth := rt.N() - n0
 		if _, err := s.svc.Enrol(ctx, a, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-			CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol}); err != nil {
+			CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol}); err != nil {
 			t.Fatal(err)
 		}
 		if total := rt.N() - n0; i == 1 && (auth != 1 || total != 6) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
@@ -55,7 +56,7 @@ func TestRunSchedulerOnAFakeClock(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t)
 	ctx := context.Background()
-	at := testStart.Add(2 * time.Hour)
+	at := ratest.Start.Add(2 * time.Hour)
 	e := s.declare(s.liaison, &at, nil)
 	if _, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID); err != nil {
 		t.Fatal(err)
@@ -79,13 +80,13 @@ func TestRunSchedulerOnAFakeClock(t *testing.T) {
 	t.Cleanup(func() { stop(); <-done })
 
 	seq := s.revocationSeq()
-	s.clock.set(at.Add(-time.Nanosecond))
+	s.clock.Set(at.Add(-time.Nanosecond))
 	lk.ticks(t, 3)
 	if s.certStatus(s.isSerial).Status != store.StatusGood {
 		t.Fatal("revoked before its time")
 	}
 
-	s.clock.set(at)
+	s.clock.Set(at)
 	lk.set(true, nil) // another instance leads
 	lk.ticks(t, 3)
 	lk.set(false, errors.New("injected: lock query failed"))

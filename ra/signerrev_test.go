@@ -9,6 +9,7 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 )
 
@@ -56,7 +57,7 @@ func TestFinding3SignerRevokedByFourEyes(t *testing.T) {
 	_, err = s.svc.ApproveSignerRevocation(ctx, s.admin, req.ID)
 	s.wantRefusal(err, ErrFourEyes, ActApproveSignerRevocation)
 	_, c, err := s.svc.AppointOfficer(ctx, s.admin, OfficerRequest{ID: "ap-line", Name: "Same Line", Kind: KindRAApprover,
-		CSR: officerCSR(t, newKey(t))})
+		CSR: officerCSR(t, ratest.NewKey(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

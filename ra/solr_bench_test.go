@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/ra/internal/feedhub"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -49,7 +50,7 @@ func enrolLoad(b *testing.B, s *solrScenario, n int, stop <-chan struct{}) func(
 				default:
 				}
 				_, err := s.svc.Enrol(context.Background(), s.aroSR, EnrolRequest{UserID: s.userSC, Profile: ca.XMLSigning,
-					CSR: csrFor(b, newKey(b), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ModeEnrol})
+					CSR: ratest.CSR(b, ratest.NewKey(b), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ModeEnrol})
 				if err != nil {
 					mu.Lock()
 					if first == nil {
@@ -98,7 +99,7 @@ func BenchmarkRevocationUnderEnrolment(b *testing.B) {
 				ctx := context.Background()
 				// CA and RA share the scenario's clock; it follows the wall
 				// clock here, as the scheduler loop does in smki serve.
-				s.clock.set(time.Now().UTC())
+				s.clock.Set(time.Now().UTC())
 				tickDone := make(chan struct{})
 				go func() {
 					for {
@@ -106,7 +107,7 @@ func BenchmarkRevocationUnderEnrolment(b *testing.B) {
 						case <-tickDone:
 							return
 						case <-time.After(5 * time.Millisecond):
-							s.clock.set(time.Now().UTC())
+							s.clock.Set(time.Now().UTC())
 						}
 					}
 				}()
@@ -234,7 +235,7 @@ func seedCerts(b testing.TB, st store.Store, party string, n int) {
 				sn := hex.EncodeToString(r[:])
 				if err := tx.PutCertificate(store.Certificate{Serial: sn, Issuer: ca.IssuerIssuing, UserID: "90-B3-D5-1F-30-01-00-01",
 					PartyID: party, Profile: string(ca.XMLSigning), Role: string(role.ImportSupplier), KeyHash: sn,
-					NotBefore: testStart, NotAfter: testStart.AddDate(1, 0, 0), IssuedAt: testStart, DER: []byte("der:" + sn),
+					NotBefore: ratest.Start, NotAfter: ratest.Start.AddDate(1, 0, 0), IssuedAt: ratest.Start, DER: []byte("der:" + sn),
 					Status: store.StatusGood}); err != nil {
 					return err
 				}

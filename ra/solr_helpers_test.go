@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"path/filepath"
@@ -16,11 +15,10 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra/devicefile"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
-
-func (f *fakeClock) set(t time.Time) { f.mu.Lock(); f.t = t; f.mu.Unlock() }
 
 // solrScenario is the scenario plus what the SoLR workflow needs: an
 // authority-liaison, the bootstrap approver, an ARO of the SRP party, an
@@ -43,7 +41,7 @@ func newSoLRScenario(t testing.TB, on ...store.Store) *solrScenario {
 	// The bootstrap approver renews with a key it made: an RA-made key
 	// does not approve (four-eyes, custody.go).
 	s.bootApprover = s.actorFromDir(filepath.Join(s.dir, "officers", "approver"))
-	_, own, err := s.svc.RenewOfficerCredential(ctx, s.bootApprover, "approver", officerCSR(t, newKey(t)))
+	_, own, err := s.svc.RenewOfficerCredential(ctx, s.bootApprover, "approver", officerCSR(t, ratest.NewKey(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,13 +50,13 @@ func newSoLRScenario(t testing.TB, on ...store.Store) *solrScenario {
 	s.otherSupplier = s.party("90-B3-D5-1F-30-00-00-03", "Supplier B")
 	s.userIS2 = s.user("90-B3-D5-1F-30-01-00-03", s.otherSupplier, role.ImportSupplier)
 	is, err := s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.isSerial = is.Cert.Serial
 	sc, err := s.svc.Enrol(ctx, s.aroSR, EnrolRequest{UserID: s.userSC, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ModeEnrol})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +122,7 @@ func (e *env) records(kind string) int {
 // lastAudit returns the last audit entry whose action is act.
 func (e *env) lastAudit(act Action) store.AuditEntry {
 	e.t.Helper()
-	for _, x := range reverse(e.auditTail(1 << 20)) {
+	for _, x := range reverse(ratest.AuditTail(e.t, e.st, 1<<20)) {
 		if x.Action == string(act) {
 			return x
 		}
@@ -165,15 +163,6 @@ func (e *env) signerOf(id string) crypto.Signer {
 func adtJSON(sc, sup eui64.ID, ths ...string) []byte {
 	return []byte(fmt.Sprintf(`{"format":"smki-adt/1","sc_user":"%s","supplier_user":"%s","thresholds":[%s]}`,
 		sc, sup, strings.Join(ths, ",")))
-}
-
-func mustJSON(t testing.TB, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func parseKeyPEM(data []byte) (crypto.Signer, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 
 	"github.com/smki/smki/eui64"
@@ -21,7 +22,7 @@ func TestDeclareRefusals(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t)
 	ctx := context.Background()
-	start := testStart.Add(time.Hour)
+	start := ratest.Start.Add(time.Hour)
 	before, after := start.Add(-time.Minute), start.Add(2*time.Hour)
 	late := start.Add(3 * time.Hour)
 	tests := []struct {
@@ -146,7 +147,7 @@ func TestApproveNowCutsOffThenRevokes(t *testing.T) {
 	s.wantRefusal(err, ErrEventState, ActApproveSoLR)
 	// A failed party gets no new certificates.
 	_, err = s.svc.Enrol(ctx, s.aroSup, EnrolRequest{UserID: s.userIS, Profile: "xml-signing",
-		CSR: csrFor(t, newKey(t), s.userIS, "IS", "xml-signing"), Mode: ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, "IS", "xml-signing"), Mode: ModeEnrol})
 	if CodeOf(err) != ErrInactive.Error() {
 		t.Fatalf("enrol for a failed party: %v", err)
 	}
@@ -156,7 +157,7 @@ func TestScheduledRevocationRunsOnceAndSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t)
 	ctx := context.Background()
-	at := testStart.Add(2 * time.Hour)
+	at := ratest.Start.Add(2 * time.Hour)
 	e := s.declare(s.liaison, &at, nil)
 	res, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID)
 	if err != nil {
@@ -169,7 +170,7 @@ func TestScheduledRevocationRunsOnceAndSurvivesRestart(t *testing.T) {
 		t.Fatal("approval did not just schedule")
 	}
 	// Not due yet.
-	s.clock.set(at.Add(-time.Second))
+	s.clock.Set(at.Add(-time.Second))
 	if err := s.svc.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestScheduledRevocationRunsOnceAndSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.clock.set(at)
+	s.clock.Set(at)
 	seq := s.revocationSeq()
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -228,7 +229,7 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t)
 	ctx := context.Background()
-	at := testStart.Add(time.Hour)
+	at := ratest.Start.Add(time.Hour)
 	e := s.declare(s.liaison, &at, nil)
 	if _, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID); err != nil {
 		t.Fatal(err)
@@ -241,7 +242,7 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 	}
 	_, err = s.svc.CloseSoLR(ctx, s.liaison, e.ID, "")
 	s.wantRefusal(err, ErrEventState, ActCloseSoLR)
-	s.clock.set(at.Add(time.Minute))
+	s.clock.Set(at.Add(time.Minute))
 	if err := s.svc.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -251,8 +252,8 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 
 	// An event with an end time is closed by the scheduler once it passes
 	// (the other supplier's, in the same RA).
-	s.clock.set(testStart)
-	end := testStart.Add(30 * time.Minute)
+	s.clock.Set(ratest.Start)
+	end := ratest.Start.Add(30 * time.Minute)
 	res, err := s.svc.DeclareSoLR(ctx, s.liaison, DeclareRequest{FailedParty: s.otherSupplier, SRPUser: s.userSC,
 		Instruction: "OFGEM-SOLR-TEST-2", End: &end})
 	if err != nil {
@@ -262,14 +263,14 @@ func TestCloseCancelsScheduleAndEndCloses(t *testing.T) {
 	if _, err := s.svc.ApproveSoLR(ctx, s.approver, e2.ID); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.set(end.Add(-time.Second))
+	s.clock.Set(end.Add(-time.Second))
 	if err := s.svc.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.svc.GetSoLR(ctx, s.admin, e2.ID); r.Event.State != bundle.EventActive {
 		t.Fatalf("closed before its end: %s", r.Event.State)
 	}
-	s.clock.set(end)
+	s.clock.Set(end)
 	if err := s.svc.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -288,12 +289,12 @@ func TestSchedulerLocker(t *testing.T) {
 	t.Parallel()
 	s := newSoLRScenario(t)
 	ctx := context.Background()
-	at := testStart.Add(time.Minute)
+	at := ratest.Start.Add(time.Minute)
 	e := s.declare(s.liaison, &at, nil)
 	if _, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	s.clock.set(at)
+	s.clock.Set(at)
 	for _, tc := range []struct {
 		ok   bool
 		want store.CertStatus
@@ -327,7 +328,7 @@ func TestDeclareDryRunSummarises(t *testing.T) {
 			}
 			if err := tx.PutCertificate(store.Certificate{Serial: fmt.Sprintf("7b%030x", i), Issuer: ca.IssuerIssuing,
 				UserID: s.userIS.String(), PartyID: s.supplier.String(), Profile: string(prof), Role: "IS",
-				NotBefore: testStart, NotAfter: testStart.AddDate(1, 0, 0), IssuedAt: testStart, DER: []byte{0x30, 0}}); err != nil {
+				NotBefore: ratest.Start, NotAfter: ratest.Start.AddDate(1, 0, 0), IssuedAt: ratest.Start, DER: []byte{0x30, 0}}); err != nil {
 				return err
 			}
 		}

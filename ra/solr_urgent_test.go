@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ra/internal/feedhub"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 )
 
@@ -55,7 +56,7 @@ func TestSoLRRevokesInTheUrgentLane(t *testing.T) {
 		s.svc.st = feedhub.Store{Store: lanes, Hub: &s.svc.feed}
 		var at *time.Time
 		if scheduled {
-			due := testStart.Add(time.Hour)
+			due := ratest.Start.Add(time.Hour)
 			at = &due
 		}
 		e := s.declare(s.liaison, at, nil)
@@ -70,7 +71,7 @@ func TestSoLRRevokesInTheUrgentLane(t *testing.T) {
 				t.Fatal("scheduling revoked")
 			}
 			woken = s.svc.feed.Changed()
-			s.clock.set(*at)
+			s.clock.Set(*at)
 			if err := s.svc.RunDue(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -15,11 +15,7 @@ func TestBundleConditionalRefresh(t *testing.T) {
 	ctx := context.Background()
 	r := newLatencyRig(t, ctx, 1, 1)
 	f, fol := r.f, r.probes[0].f
-	advance := func(d time.Duration) {
-		f.clock.mu.Lock()
-		f.clock.t = f.clock.t.Add(d)
-		f.clock.mu.Unlock()
-	}
+	advance := f.clock.Advance
 	sync := func(step string, want bool) {
 		t.Helper()
 		got, err := fol.SyncBundle(ctx)

@@ -67,9 +67,7 @@ func TestCompactBundleFollower(t *testing.T) {
 	}
 
 	// The RA's bundle in both forms.
-	f.clock.mu.Lock()
-	f.clock.t = f.clock.t.Add(time.Minute)
-	f.clock.mu.Unlock()
+	f.clock.Advance(time.Minute)
 	if ok, err := fol.SyncBundle(ctx); !ok || err != nil {
 		t.Fatalf("compact SyncBundle: %v, %v", ok, err)
 	}

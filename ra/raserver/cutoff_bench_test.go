@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -121,7 +122,7 @@ func runCutOff(b *testing.B, open func(string) (store.Store, error), n int, load
 	// The SoLR event, declared; the approver with a key of its own.
 	liaison := f.officer(f.admin, "liaison", ra.KindAuthorityLiaison, eui64.ID{})
 	boot := f.actorFromDir(filepath.Join(f.dir, "officers", "approver"))
-	_, own, err := f.svc.RenewOfficerCredential(ctx, boot, "approver", officerCSR(b, newKey(b)))
+	_, own, err := f.svc.RenewOfficerCredential(ctx, boot, "approver", officerCSR(b, ratest.NewKey(b)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,9 +141,9 @@ func runCutOff(b *testing.B, open func(string) (store.Store, error), n int, load
 		for range 2 {
 			loadWG.Go(func() {
 				for run.Err() == nil {
-					k := newKey(b)
+					k := ratest.NewKey(b)
 					_, _ = f.svc.Enrol(run, aro, ra.EnrolRequest{UserID: f.userSC, Profile: ca.XMLSigning,
-						CSR: csrFor(b, k, f.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ra.ModeEnrol})
+						CSR: ratest.CSR(b, k, f.userSC, role.SoLRContingency, ca.XMLSigning), Mode: ra.ModeEnrol})
 				}
 			})
 		}

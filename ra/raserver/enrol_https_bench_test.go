@@ -20,6 +20,7 @@ import (
 	"github.com/smki/smki/internal/cputime"
 	"github.com/smki/smki/internal/pgtest"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -127,7 +128,7 @@ func benchEnrolHTTPS(b *testing.B, open func(dir string) (store.Store, error)) {
 	csrs := func(n int) [][]byte {
 		out := make([][]byte, n)
 		for i := range out {
-			out[i] = csrFor(b, newKey(b), s.userIS, role.ImportSupplier, ca.XMLSigning)
+			out[i] = ratest.CSR(b, ratest.NewKey(b), s.userIS, role.ImportSupplier, ca.XMLSigning)
 		}
 		return out
 	}

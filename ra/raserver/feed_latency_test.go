@@ -18,6 +18,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
 
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier"
 	"github.com/smki/smki/verifier/xmldsig"
@@ -332,13 +333,13 @@ func (f *feedEnv) issue(t testing.TB, n int) []feedCert {
 	t.Helper()
 	out := make([]feedCert, 0, n)
 	for range n {
-		k := newKey(t)
+		k := ratest.NewKey(t)
 		is, err := f.svc.Enrol(context.Background(), f.aroSup, ra.EnrolRequest{UserID: f.userIS, Profile: ca.XMLSigning,
-			CSR: csrFor(t, k, f.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol})
+			CSR: ratest.CSR(t, k, f.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, feedCert{serial: is.Cert.Serial, cert: parseIssued(t, is), key: k})
+		out = append(out, feedCert{serial: is.Cert.Serial, cert: ratest.ParseCert(t, is.CertPEM), key: k})
 	}
 	return out
 }

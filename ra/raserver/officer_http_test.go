@@ -14,6 +14,7 @@ import (
 
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 )
 
 // TestRenewOverHTTP: the route, the client, strict bodies, and the old
@@ -24,7 +25,7 @@ func TestRenewOverHTTP(t *testing.T) {
 	ctx := context.Background()
 	adminDir := filepath.Join(e.dir, "officers", "admin")
 	admin := client(t, e, ts.URL, adminDir)
-	k := newKey(t)
+	k := ratest.NewKey(t)
 	o, cred, err := admin.RenewOfficerCredential(ctx, "admin", officerCSR(t, k))
 	if err != nil {
 		t.Fatal(err)

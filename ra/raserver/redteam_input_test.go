@@ -11,6 +11,7 @@ import (
 
 	"github.com/smki/smki/ra/raapi"
 
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 )
 
@@ -18,8 +19,6 @@ import (
 // names, files, windows, reasons and serials through the Service. Every
 // malformed input gets its stable code and writes nothing (docs/api.md
 // "Audit"): the store's audit length is unchanged.
-
-func (e *env) auditLen() int { return len(e.auditTail(1 << 30)) }
 
 func TestRedTeamHTTPBodies(t *testing.T) {
 	t.Parallel()
@@ -52,7 +51,7 @@ func TestRedTeamHTTPBodies(t *testing.T) {
 		{"negative limit", "GET", "/v1/certificates?limit=-1", ``, 400, "E_RA_BAD_REQUEST"},
 	}
 	for _, tc := range tests {
-		before := e.auditLen()
+		before := ratest.AuditLen(e.t, e.st)
 		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(tc.body))
 		resp, err := admin.HTTPClient().Do(req)
 		if err != nil {
@@ -65,7 +64,7 @@ func TestRedTeamHTTPBodies(t *testing.T) {
 		if resp.StatusCode != tc.status || eb.Error.Code != tc.code {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, resp.StatusCode, b, tc.status, tc.code)
 		}
-		if n := e.auditLen(); n != before {
+		if n := ratest.AuditLen(e.t, e.st); n != before {
 			t.Errorf("%s: malformed request wrote %d audit records", tc.name, n-before)
 		}
 	}

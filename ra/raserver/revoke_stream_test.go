@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/raclient"
 
 	"github.com/smki/smki/ra"
@@ -42,7 +43,7 @@ func enrolMany(t *testing.T, e *env, by ra.Actor, uid eui64.ID, n int) {
 	t.Helper()
 	for range n {
 		if _, err := e.svc.Enrol(context.Background(), by, ra.EnrolRequest{UserID: uid, Profile: ca.XMLSigning,
-			CSR: csrFor(t, newKey(t), uid, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol}); err != nil {
+			CSR: ratest.CSR(t, ratest.NewKey(t), uid, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol}); err != nil {
 			t.Fatal(err)
 		}
 	}

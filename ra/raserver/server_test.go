@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/raclient"
 
 	"github.com/smki/smki/ra"
@@ -112,21 +113,21 @@ func TestServerEndToEnd(t *testing.T) {
 	aro := client(t, e, ts.URL, aroDir)
 
 	// R2 over the API: xml-signing issued, digital-signing and key-agreement refused.
-	k := newKey(t)
-	is, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: scID, Profile: ca.XMLSigning, CSR: csrFor(t, k, scID, role.SoLRContingency, ca.XMLSigning)})
+	k := ratest.NewKey(t)
+	is, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: scID, Profile: ca.XMLSigning, CSR: ratest.CSR(t, k, scID, role.SoLRContingency, ca.XMLSigning)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkShape(t, parseIssued(t, is), role.SoLRContingency, ca.XMLSigning)
+	ratest.CheckShape(t, ratest.ParseCert(t, is.CertPEM), role.SoLRContingency, ca.XMLSigning)
 	for _, p := range []ca.Profile{ca.DigitalSigning, ca.KeyAgreement} {
-		_, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: scID, Profile: p, CSR: rawCSR(t, newKey(t), scID, "7F")})
+		_, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: scID, Profile: p, CSR: ratest.RawCSR(t, ratest.NewKey(t), scID, "7F")})
 		var ae *raclient.APIError
 		if !errors.As(err, &ae) || ae.Code != ra.ErrNotEligible.Error() || ae.Status != http.StatusForbidden {
 			t.Fatalf("SC %s: %v", p, err)
 		}
 	}
 	// Own party only: another party's user is not there (issue 12 finding 7).
-	if _, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: isID, Profile: ca.XMLSigning, CSR: csrFor(t, newKey(t), isID, role.ImportSupplier, ca.XMLSigning)}); !errors.Is(err, ra.ErrNotFound) {
+	if _, err := aro.Enrol(ctx, ra.EnrolRequest{UserID: isID, Profile: ca.XMLSigning, CSR: ratest.CSR(t, ratest.NewKey(t), isID, role.ImportSupplier, ca.XMLSigning)}); !errors.Is(err, ra.ErrNotFound) {
 		t.Fatalf("other party: %v", err)
 	}
 	if ps, err := aro.ListParties(ctx); err != nil || len(ps) != 1 || ps[0].ID != srp {

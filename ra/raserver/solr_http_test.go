@@ -20,6 +20,7 @@ import (
 	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
 )
@@ -181,7 +182,7 @@ func (s *scenario) revokeOne(t *testing.T) ra.Revocation {
 	t.Helper()
 	ctx := context.Background()
 	is, err := s.svc.Enrol(ctx, s.aroSup, ra.EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-		CSR: csrFor(t, newKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol})
+		CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ra.ModeEnrol})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func (s *scenario) revokeOne(t *testing.T) ra.Revocation {
 // new credential: an RA-made key does not approve SoLR events.
 func ownKeyClient(t *testing.T, e *env, url, dir, id string) *raclient.Client {
 	t.Helper()
-	k := newKey(t)
+	k := ratest.NewKey(t)
 	_, cred, err := client(t, e, url, dir).RenewOfficerCredential(context.Background(), id, officerCSR(t, k))
 	if err != nil {
 		t.Fatal(err)
