@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/smki/smki/cli/cacmd"
 	"github.com/smki/smki/cli/certcmd"
@@ -75,13 +76,43 @@ func usageOnError(cs []*ucli.Command) []*ucli.Command {
 	return cs
 }
 
-// Main runs the application and returns the process exit code.
+// parsing serialises the part of concurrent Main calls that urfave/cli
+// runs before a verb's action: its set-up and flag parsing write values
+// of its own package that every application shares (the help command that
+// it adds under each command, and the help flag). One process runs one
+// Main, but tests run many at once; without this, two of them race on
+// those values. A call holds it until its verb's action begins (or it
+// returns), so a long-running verb (serve) holds it only while its command
+// line is read, and the root action, which may print the help, runs under
+// it.
+var parsing sync.Mutex
+
+// releaseBeforeActions makes each command's action (in cs, and in their
+// subcommands) call release before it runs.
+func releaseBeforeActions(cs []*ucli.Command, release func()) []*ucli.Command {
+	for _, c := range cs {
+		if act := c.Action; act != nil {
+			c.Action = func(ctx *ucli.Context) error {
+				release()
+				return act(ctx)
+			}
+		}
+		releaseBeforeActions(c.Subcommands, release)
+	}
+	return cs
+}
+
+// Main runs the application and returns the process exit code. It is
+// safe to call from several goroutines at once (parsing).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	parsing.Lock()
+	release := sync.OnceFunc(parsing.Unlock)
+	defer release()
 	app := &ucli.App{
 		Name:                 "smki",
 		Usage:                "SMKI PKI and certificate lifecycle for the SoLR Contingency User Role (MP134B)",
-		Commands:             usageOnError(commands()),
-		Flags:                []ucli.Flag{versionFlag},
+		Commands:             releaseBeforeActions(usageOnError(commands()), release),
+		Flags:                []ucli.Flag{versionFlag()},
 		Action:               rootAction,
 		HideVersion:          true,
 		Reader:               stdin,

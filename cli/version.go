@@ -9,8 +9,11 @@ import (
 	"github.com/smki/smki/internal/buildinfo"
 )
 
-// versionFlag is the global --version (no -v: verbs may want it).
-var versionFlag = &ucli.BoolFlag{Name: "version", Usage: "print the version, VCS revision and Go version, and exit"}
+// versionFlag is the global --version (no -v: verbs may want it), a new
+// one for each run: urfave/cli writes into a flag as it parses.
+func versionFlag() *ucli.BoolFlag {
+	return &ucli.BoolFlag{Name: "version", Usage: "print the version, VCS revision and Go version, and exit"}
+}
 
 func versionCommand() *ucli.Command {
 	return &ucli.Command{

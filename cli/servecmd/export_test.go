@@ -15,7 +15,10 @@ func GCPercent(args []string, getenv func(string) string) (int, bool, error) {
 	var n int
 	var apply bool
 	var err error
-	app := &ucli.App{Name: "smki", Flags: serveFlags(), Metadata: map[string]any{"args": args}, Action: func(c *ucli.Context) error {
+	// HideHelp: urfave/cli adds its package-level help flag otherwise,
+	// which tests running cli.Main at the same time write too (cli.Main
+	// serialises its own runs, not this one).
+	app := &ucli.App{Name: "smki", HideHelp: true, Flags: serveFlags(), Metadata: map[string]any{"args": args}, Action: func(c *ucli.Context) error {
 		rs, rerr := resolveServe(c)
 		if rerr != nil {
 			return rerr
