@@ -136,8 +136,14 @@ type Responder struct {
 	// instead of signing the same changes a second time; synced is
 	// when (monotonic, time.Since(epoch)) the newest successful Sync
 	// started, so that a miss arriving before it needs no Sync of its own.
-	syncMu sync.Mutex
-	synced atomic.Int64
+	// failed is when the newest failed Sync started, and failErr its
+	// error: a miss arriving before that Sync shares its
+	// failure rather than trying again, so that while the store fails a
+	// burst of misses costs one or two attempts, not one each in turn.
+	syncMu  sync.Mutex
+	synced  atomic.Int64
+	failed  atomic.Int64
+	failErr atomic.Pointer[error]
 }
 
 // epoch is the origin of Responder.synced: durations since it are
@@ -353,6 +359,11 @@ func wrap(h, next http.Handler) http.Handler {
 // status. Misses arriving together share one Sync (a flood of random
 // serials costs one Sync at a time, each a read of the two sequences when
 // nothing changed), and a serial found unknown is remembered as before.
+// If that Sync fails (the store cannot be read), whether the serial was
+// issued is not known: the answer is an error (cfssl's Responder sends
+// OCSP internalError, HTTP 500), never a signed "unknown", and nothing is
+// remembered; misses that arrived before the failed Sync started share
+// its failure.
 func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	arrived := int64(time.Since(epoch))
 	if !r.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
@@ -366,15 +377,10 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	}
 	e, unk := lookup()
 	if e == nil && unk == nil {
-		r.syncMu.Lock()
-		if r.synced.Load() < arrived {
-			ctx, cancel := context.WithTimeout(context.Background(), missSyncTimeout)
-			if err := r.Sync(ctx); err != nil {
-				r.log.Warn("OCSP sync for a serial not in the cache failed", "serial", serial, "err", err)
-			}
-			cancel()
+		if err := r.syncSince(arrived); err != nil {
+			r.log.Warn("OCSP sync for a serial not in the cache failed; answering internalError", "serial", serial, "err", err)
+			return nil, nil, err
 		}
-		r.syncMu.Unlock()
 		e, unk = lookup()
 	}
 	if e != nil {
@@ -511,11 +517,37 @@ func (r *Responder) rebuild(ctx context.Context) error {
 	return nil
 }
 
+// syncSince returns once a Sync that started at or after arrived (a
+// monotonic time, see Responder.synced) has ended, running one if none
+// has: nil if it succeeded, its error if it failed.
+func (r *Responder) syncSince(arrived int64) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	switch {
+	case r.synced.Load() >= arrived:
+		return nil
+	case r.failed.Load() >= arrived:
+		return *r.failErr.Load()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), missSyncTimeout)
+	defer cancel()
+	return r.Sync(ctx)
+}
+
 // Sync brings the cache up to the store's sequences: certificates issued
 // and revoked since the last Sync are signed and swapped in. Run calls it
 // every Poll; Notify makes Run call it at once.
 func (r *Responder) Sync(ctx context.Context) error {
 	started := int64(time.Since(epoch))
+	err := r.sync(ctx, started)
+	if err != nil {
+		r.markFailed(started, err)
+	}
+	return err
+}
+
+// sync is Sync, started at started.
+func (r *Responder) sync(ctx context.Context, started int64) error {
 	r.mu.RLock()
 	iss, rev := r.issSeq, r.revSeq
 	r.mu.RUnlock()
@@ -603,6 +635,18 @@ func (r *Responder) markSynced(started int64) {
 	for {
 		old := r.synced.Load()
 		if old >= started || r.synced.CompareAndSwap(old, started) {
+			return
+		}
+	}
+}
+
+// markFailed records that a Sync which started at started failed with
+// err (see Responder.failed).
+func (r *Responder) markFailed(started int64, err error) {
+	r.failErr.Store(&err)
+	for {
+		old := r.failed.Load()
+		if old >= started || r.failed.CompareAndSwap(old, started) {
 			return
 		}
 	}
