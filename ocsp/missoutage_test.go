@@ -93,6 +93,7 @@ func TestResponderMissDuringStoreOutage(t *testing.T) {
 	}
 	// The hung attempt, and one more for the misses that arrived while it
 	// hung; a third only if one of them was slow to arrive.
+	t.Logf("%d Sync attempts for %d misses during the outage", st.failed.Load(), burst)
 	if n := st.failed.Load(); n > 3 {
 		t.Errorf("%d Sync attempts for a burst of %d misses during the outage; want them to share (at most 3)", n, burst)
 	}
