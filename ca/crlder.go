@@ -234,8 +234,11 @@ func crlEntriesDER(der []byte) ([]byte, error) {
 	if tbs.PeekASN1Tag(cbasn1.INTEGER) && !tbs.ReadASN1(&skip, cbasn1.INTEGER) { // version
 		return nil, errors.New("CRL version is not DER")
 	}
-	if !tbs.ReadASN1(&skip, cbasn1.SEQUENCE) || !tbs.ReadASN1(&skip, cbasn1.SEQUENCE) { // signature, issuer
-		return nil, errors.New("CRL signature or issuer is not DER")
+	if !tbs.ReadASN1(&skip, cbasn1.SEQUENCE) { // signature
+		return nil, errors.New("CRL signature algorithm is not DER")
+	}
+	if !tbs.ReadASN1(&skip, cbasn1.SEQUENCE) { // issuer
+		return nil, errors.New("CRL issuer is not DER")
 	}
 	for i := 0; i < 2; i++ { // thisUpdate, nextUpdate (optional)
 		switch {

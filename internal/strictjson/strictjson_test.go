@@ -34,6 +34,7 @@ type doc struct {
 	Text    textID            `json:"text"`
 	Fixed   [2]inner          `json:"fixed"`
 	Strings map[string]string `json:"strings"`
+	//lint:ignore U1000 an unexported field, which Decode must leave alone
 	private int
 }
 

@@ -131,8 +131,6 @@ type scenario struct {
 	sroSup, aroSup, sroSR ra.Actor
 }
 
-func newScenario(t testing.TB) *scenario { return scenarioOf(newEnv(t)) }
-
 func scenarioOf(e *env) *scenario {
 	s := &scenario{env: e}
 	s.supplier = e.party("90-B3-D5-1F-30-00-00-01", "Supplier A")

@@ -90,16 +90,14 @@ func TestCompletedIntentsLiveByIssuanceSequence(t *testing.T) {
 		t.Helper()
 		err := s.View(ctx, func(tx store.Tx) error {
 			ex := tx.(store.Exporter)
-			var got []string
 			for _, sn := range serials {
 				in, err := tx.GetIntent(sn)
 				if err != nil {
 					return fmt.Errorf("GetIntent(%s): %w", sn, err)
 				}
-				if in.State != want[sn] || string(in.LintDER) != "lint "+sn || in.UserID != "U-"+sn || !in.CreatedAt.Equal(at) {
+				if in.Serial != sn || in.State != want[sn] || string(in.LintDER) != "lint "+sn || in.UserID != "U-"+sn || !in.CreatedAt.Equal(at) {
 					t.Errorf("%s: GetIntent(%s) = %+v, want state %s and the intent as created", stage, sn, in, want[sn])
 				}
-				got = append(got, in.Serial)
 			}
 			if _, err := tx.GetIntent("08"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s: GetIntent of no intent = %v, want ErrNotFound", stage, err)

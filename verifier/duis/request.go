@@ -343,7 +343,7 @@ func readSignedPreCommand(req *Request, e *xmldsig.Element) error {
 }
 
 func stripSpace(s string) string {
-	if strings.IndexAny(s, " \t\r\n") < 0 {
+	if !strings.ContainsAny(s, " \t\r\n") {
 		return s
 	}
 	return strings.Map(func(r rune) rune {

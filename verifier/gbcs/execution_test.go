@@ -75,7 +75,7 @@ func TestExecutionTimeRefusesWhatItCannotPin(t *testing.T) {
 	utc := []byte{0x90, 0x88, 0x81, 0x38}
 	mutate := func(msg, find []byte, at int, b ...byte) []byte {
 		i := bytes.Index(msg, find)
-		if i < 0 || bytes.Index(msg[i+1:], find) >= 0 {
+		if i < 0 || bytes.Contains(msg[i+1:], find) {
 			t.Fatalf("% X not found exactly once", find)
 		}
 		out := bytes.Clone(msg)
