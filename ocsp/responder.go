@@ -359,11 +359,13 @@ func wrap(h, next http.Handler) http.Handler {
 // status. Misses arriving together share one Sync (a flood of random
 // serials costs one Sync at a time, each a read of the two sequences when
 // nothing changed), and a serial found unknown is remembered as before.
-// If that Sync fails (the store cannot be read), whether the serial was
-// issued is not known: the answer is an error (cfssl's Responder sends
-// OCSP internalError, HTTP 500), never a signed "unknown", and nothing is
-// remembered; misses that arrived before the failed Sync started share
-// its failure.
+// If that Sync fails (the store cannot be read, or the responses it
+// brings cannot be signed or published) and the cache still lacks the
+// serial, whether it was issued is not known here: the answer is an
+// error (cfssl's Responder sends OCSP internalError, HTTP 500), never a
+// signed "unknown", and nothing is remembered; misses that arrived before
+// the failed Sync started share its failure (but not that of a Sync its
+// caller cancelled).
 func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	arrived := int64(time.Since(epoch))
 	if !r.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
@@ -377,11 +379,15 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	}
 	e, unk := lookup()
 	if e == nil && unk == nil {
-		if err := r.syncSince(arrived); err != nil {
+		err := r.syncSince(arrived)
+		// Whatever the Sync's outcome, an answer may have arrived
+		// meanwhile (an earlier Sync, which counts for this request
+		// only if it holds the serial).
+		e, unk = lookup()
+		if err != nil && e == nil && unk == nil {
 			r.log.Warn("OCSP sync for a serial not in the cache failed; answering internalError", "serial", serial, "err", err)
 			return nil, nil, err
 		}
-		e, unk = lookup()
 	}
 	if e != nil {
 		return e.der, nil, nil
@@ -540,7 +546,9 @@ func (r *Responder) syncSince(arrived int64) error {
 func (r *Responder) Sync(ctx context.Context) error {
 	started := int64(time.Since(epoch))
 	err := r.sync(ctx, started)
-	if err != nil {
+	if err != nil && !errors.Is(ctx.Err(), context.Canceled) {
+		// A Sync its caller gave up on (Run at shutdown) says nothing
+		// about the store: misses do not share its failure.
 		r.markFailed(started, err)
 	}
 	return err
