@@ -102,8 +102,12 @@ func releaseBeforeActions(cs []*ucli.Command, release func()) []*ucli.Command {
 	return cs
 }
 
-// Main runs the application and returns the process exit code. It is
-// safe to call from several goroutines at once (parsing).
+// Main runs the application and returns the process exit code. Several
+// goroutines may call it at once (tests do): urfave/cli's set-up and
+// parsing are serialised (parsing). One thing stays shared: urfave's help
+// command, which adds itself under itself the first time it runs, so a
+// process that ran `smki help` must not then walk the commands (`smki
+// docs`); one Main per process, as the binary runs it, never meets this.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	parsing.Lock()
 	release := sync.OnceFunc(parsing.Unlock)
