@@ -71,6 +71,13 @@ func Query(ctx context.Context, client *http.Client, url string, issuer *x509.Ce
 		return Answer{}, fmt.Errorf("%w: %s: the answer could not be read or is over %d bytes", ErrQuery, url, maxResponse)
 	}
 	if resp.StatusCode != http.StatusOK {
+		// An OCSP error status sent with an HTTP error (smki's responder
+		// answers internalError with 500 when it cannot confirm a status)
+		// is said as what it is.
+		var re xocsp.ResponseError
+		if _, err := xocsp.ParseResponse(body, issuer); errors.As(err, &re) {
+			return Answer{}, fmt.Errorf("%w: %s answered HTTP %d, OCSP %s: it could not give a status now; retry shortly", ErrQuery, url, resp.StatusCode, re.Status)
+		}
 		return Answer{}, fmt.Errorf("%w: %s answered HTTP %d; is it an OCSP responder?", ErrQuery, url, resp.StatusCode)
 	}
 	r, err := xocsp.ParseResponse(body, issuer)

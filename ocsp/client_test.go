@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,7 +60,17 @@ func TestQuery(t *testing.T) {
 	}
 	s := httptest.NewServer(http.NotFoundHandler())
 	defer s.Close()
-	if _, err := Query(ctx, nil, s.URL, p.cert, c.SerialNumber, p.clock()); !errors.Is(err, ErrQuery) {
-		t.Errorf("HTTP 404: %v, want E_OCSP_QUERY", err)
+	if _, err := Query(ctx, nil, s.URL, p.cert, c.SerialNumber, p.clock()); !errors.Is(err, ErrQuery) || !strings.Contains(err.Error(), "is it an OCSP responder?") {
+		t.Errorf("HTTP 404: %v, want E_OCSP_QUERY asking whether it is a responder", err)
+	}
+	// What the responder sends when its store cannot confirm a status.
+	ie := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte{0x30, 0x03, 0x0a, 0x01, 0x02})
+	}))
+	defer ie.Close()
+	if _, err := Query(ctx, nil, ie.URL, p.cert, c.SerialNumber, p.clock()); !errors.Is(err, ErrQuery) ||
+		!strings.Contains(err.Error(), "internal error") || !strings.Contains(err.Error(), "retry") {
+		t.Errorf("HTTP 500 internalError: %v, want E_OCSP_QUERY saying the responder could not give a status", err)
 	}
 }
