@@ -359,13 +359,15 @@ func wrap(h, next http.Handler) http.Handler {
 // status. Misses arriving together share one Sync (a flood of random
 // serials costs one Sync at a time, each a read of the two sequences when
 // nothing changed), and a serial found unknown is remembered as before.
-// If that Sync fails (the store cannot be read, or the responses it
-// brings cannot be signed or published) and the cache still lacks the
-// serial, whether it was issued is not known here: the answer is an
-// error (cfssl's Responder sends OCSP internalError, HTTP 500), never a
-// signed "unknown", and nothing is remembered; misses that arrived before
-// the failed Sync started share its failure (but not that of a Sync its
-// caller cancelled).
+// If that Sync fails and the cache still lacks the serial, the answer is
+// an error (cfssl's Responder sends OCSP internalError, HTTP 500), never
+// a signed "unknown", and nothing is remembered: when the store could not
+// be read, because whether the serial was issued is not known; when the
+// Sync read it but could not sign or publish the changes it found, for
+// a serial among those changes. A serial the read shows was never issued
+// is still answered "unknown". Misses that arrived before the failed
+// Sync started share its failure (but not that of a Sync its caller
+// cancelled).
 func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	arrived := int64(time.Since(epoch))
 	if !r.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
@@ -384,6 +386,10 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 		// meanwhile (an earlier Sync, which counts for this request
 		// only if it holds the serial).
 		e, unk = lookup()
+		var ni *notInstalledError
+		if errors.As(err, &ni) && !ni.serials[serial] {
+			err = nil // the Sync's read shows it was never issued
+		}
 		if err != nil && e == nil && unk == nil {
 			r.log.Warn("OCSP sync for a serial not in the cache failed; answering internalError", "serial", serial, "err", err)
 			return nil, nil, err
@@ -608,10 +614,10 @@ func (r *Responder) sync(ctx context.Context, started int64) error {
 	}
 	m, err := r.signAll(changed)
 	if err != nil {
-		return err
+		return &notInstalledError{err: err, serials: serialsOf(changed)}
 	}
 	if err := r.publish(ctx, m); err != nil {
-		return err
+		return &notInstalledError{err: err, serials: serialsOf(changed)}
 	}
 	r.mu.Lock()
 	for serial, e := range m {
@@ -646,6 +652,29 @@ func (r *Responder) markSynced(started int64) {
 			return
 		}
 	}
+}
+
+// notInstalledError is a Sync that read the store but could not sign or
+// publish what it read: serials (lower-case hex) are the certificates it
+// found issued or revoked since the Sync before, whose answers are not
+// installed. Any other serial the cache lacks was not issued when the
+// read was made, so a miss that shares this failure may still answer it
+// "unknown".
+type notInstalledError struct {
+	err     error
+	serials map[string]bool
+}
+
+func (e *notInstalledError) Error() string { return e.err.Error() }
+func (e *notInstalledError) Unwrap() error { return e.err }
+
+// serialsOf is the set of certs' serials.
+func serialsOf(certs []store.Certificate) map[string]bool {
+	m := make(map[string]bool, len(certs))
+	for _, c := range certs {
+		m[c.Serial] = true
+	}
+	return m
 }
 
 // markFailed records that a Sync which started at started failed with
