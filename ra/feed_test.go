@@ -431,3 +431,36 @@ func TestFeedPartyNewsFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedPartyNewsSinceBeyondCurrent: a since beyond the store's
+// revocation sequence is refused (ErrBadRequest) also for a follower
+// behind on party status, which is otherwise answered from the hub's
+// party news without a store read: no page is signed for a sequence the
+// RA never reached (an RA restored from an older backup).
+func TestFeedPartyNewsSinceBeyondCurrent(t *testing.T) {
+	t.Parallel()
+	f := newFeedEnv(t)
+	ctx := context.Background()
+	if _, err := f.svc.SetPartyStatus(ctx, f.admin, f.supplier, "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	zero := uint64(0)
+	for _, q := range []FeedQuery{{Since: 1000}, {Since: 1000, Parties: &zero}} {
+		env, err := f.svc.Feed(ctx, f.admin, q)
+		if err == nil {
+			p := f.open(t, env)
+			t.Fatalf("since 1000 (store at 0), parties=%v: a signed page seq %d, want ErrBadRequest", q.Parties != nil, p.Seq)
+		}
+		if !errors.Is(err, ErrBadRequest) {
+			t.Fatalf("since 1000, parties=%v: %v, want ErrBadRequest", q.Parties != nil, err)
+		}
+	}
+	// Within the store's sequence, the party news still comes first.
+	env, err := f.svc.Feed(ctx, f.admin, FeedQuery{Since: 0, Parties: &zero})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.open(t, env); p.PartySeq == 0 || len(p.Parties) == 0 {
+		t.Errorf("since 0, parties=0: party_seq %d with %d parties, want the suspension", p.PartySeq, len(p.Parties))
+	}
+}

@@ -133,9 +133,13 @@ func (p *Publisher) feedPage(ctx context.Context, since uint64, partiesHave *uin
 // the party part alone, no entries, Seq = since, built without reading
 // the store, so a party's failure is delivered in one round trip even
 // while the store's connections are all busy (bundle builds, a bulk
-// revocation). nil: the hub has nothing newer, read the store.
+// revocation). nil: the hub has nothing newer, or since is beyond the
+// revocation sequence the hub knows the store has reached: read the
+// store, which refuses a since beyond its own (feedPage), so that no
+// page is signed for a sequence the RA never reached (an RA restored
+// from an older backup, a verifier pointed at another RA).
 func (p *Publisher) partyNewsPage(since uint64, partiesHave *uint64) *bundle.FeedPage {
-	if partiesHave == nil {
+	if partiesHave == nil || since > p.hub.Seq() {
 		return nil
 	}
 	n := p.hub.PartyNews()

@@ -99,6 +99,14 @@ func (h *Hub) Advance(seq uint64) {
 	h.wakeLocked()
 }
 
+// Seq is the highest revocation sequence Advance was given: the store has
+// reached at least this far (it may be further).
+func (h *Hub) Seq() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
 // wakeLocked answers every held request's wait. h.mu held.
 func (h *Hub) wakeLocked() {
 	if h.ch != nil {
