@@ -172,3 +172,46 @@ func TestResponderMissAnsweredFromCacheFilledMeanwhile(t *testing.T) {
 		t.Errorf("miss answered HTTP %d while the cache holds a good response for it", code)
 	}
 }
+
+// TestResponderRevokedWhilePublishFails: once a Sync has read that a
+// cached "good" certificate was revoked but could not install its
+// "revoked" answer (publishing failed: disk full), the responder no
+// longer serves the "good" it knows to be wrong: the certificate is
+// answered internalError until the answer can be installed, then
+// revoked.
+func TestResponderRevokedWhilePublishFails(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	st := &failUpdates{Store: p.st}
+	c := p.issue(701)
+	r, err := New(context.Background(), Config{Store: st, Issuer: p.cert, Certifier: p, Name: "test",
+		Poll: time.Hour, Clock: p.clock, Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Handler()
+	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Good {
+		t.Fatalf("before the revocation: status %d, want good", resp.Status)
+	}
+	st.broken.Store(true)
+	p.advance(time.Minute)
+	p.revoke(c, 1, p.clock())
+	if err := r.Sync(context.Background()); err == nil {
+		t.Fatal("Sync succeeded while publishing fails")
+	}
+	der, _ := xocsp.CreateRequest(c, p.cert, nil)
+	rec := do(h, der, false)
+	resp, perr := xocsp.ParseResponse(rec.Body.Bytes(), p.cert)
+	var re xocsp.ResponseError
+	if !errors.As(perr, &re) || re.Status != xocsp.InternalError {
+		status := -1
+		if resp != nil {
+			status = resp.Status
+		}
+		t.Errorf("revoked certificate whose answer could not be installed: HTTP %d, status %d, %v; want internalError", rec.Code, status, perr)
+	}
+	st.broken.Store(false)
+	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Revoked {
+		t.Errorf("once writes work: status %d, want revoked", resp.Status)
+	}
+}

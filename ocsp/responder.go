@@ -614,10 +614,10 @@ func (r *Responder) sync(ctx context.Context, started int64) error {
 	}
 	m, err := r.signAll(changed)
 	if err != nil {
-		return &notInstalledError{err: err, serials: serialsOf(changed)}
+		return r.notInstalled(err, changed)
 	}
 	if err := r.publish(ctx, m); err != nil {
-		return &notInstalledError{err: err, serials: serialsOf(changed)}
+		return r.notInstalled(err, changed)
 	}
 	r.mu.Lock()
 	for serial, e := range m {
@@ -667,6 +667,22 @@ type notInstalledError struct {
 
 func (e *notInstalledError) Error() string { return e.err.Error() }
 func (e *notInstalledError) Unwrap() error { return e.err }
+
+// notInstalled is a Sync's failure with err after it read changed: the
+// cached answers of certificates the read found revoked are dropped,
+// so that they are answered as misses (internalError while their new
+// answer cannot be installed) rather than with a signed "good" the
+// responder knows to be wrong.
+func (r *Responder) notInstalled(err error, changed []store.Certificate) error {
+	r.mu.Lock()
+	for _, c := range changed {
+		if old := r.cache[c.Serial]; c.Status == store.StatusRevoked && old != nil && old.status != store.StatusRevoked {
+			delete(r.cache, c.Serial)
+		}
+	}
+	r.mu.Unlock()
+	return &notInstalledError{err: err, serials: serialsOf(changed)}
+}
 
 // serialsOf is the set of certs' serials.
 func serialsOf(certs []store.Certificate) map[string]bool {
