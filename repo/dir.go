@@ -73,7 +73,7 @@ func (h *DirHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Mirror dates the file with the live index's Last-Modified.
 		body, mod, ok := h.read(w, r, p)
 		if ok {
-			serve(w, r, body, "application/json", mod, "public, no-cache")
+			serveListing(w, r, body, mod)
 		}
 	case p == "ca/root.pem", p == "ca/root.der", p == "ca/issuing.pem", p == "ca/issuing.der":
 		body, _, ok := h.read(w, r, p)

@@ -247,7 +247,7 @@ func (h *Handler) index(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return
 	}
 	ix.Links = indexLinks()
-	serve(w, r, jsonBody(ix), "application/json", mod, "public, no-cache")
+	serveListing(w, r, jsonBody(ix), mod)
 }
 
 func (h *Handler) caCert(w http.ResponseWriter, r *http.Request, name string) {
@@ -540,7 +540,7 @@ func (h *Handler) search(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if mod.IsZero() {
 		mod = h.cfg.Issuing.NotBefore
 	}
-	serve(w, r, jsonBody(page), "application/json", mod, "public, no-cache")
+	serveListing(w, r, jsonBody(page), mod)
 }
 
 // Changes is the body of a changes answer: what was issued and revoked
@@ -665,7 +665,7 @@ func (h *Handler) changes(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if mod.IsZero() {
 		mod = h.cfg.Issuing.NotBefore
 	}
-	serve(w, r, jsonBody(ch), "application/json", mod, "public, no-cache")
+	serveListing(w, r, jsonBody(ch), mod)
 }
 
 func maxAge(d time.Duration) string {
@@ -697,13 +697,28 @@ func ETag(body []byte) string {
 // with 304 (If-None-Match first; If-Modified-Since only without it, as
 // RFC 9110 13.2.2 orders them).
 func serve(w http.ResponseWriter, r *http.Request, body []byte, ctype string, mod time.Time, cacheControl string) {
+	serveConditional(w, r, body, ctype, mod, cacheControl, true)
+}
+
+// serveListing is serve for an answer that lists many certificates (the
+// index, a search, the changes, and a mirror's index): its Last-Modified
+// (the latest issuance or revocation in it, to the second) can stay the
+// same, or go back, while its body changes (a certificate revoked off a
+// status=good page, two changes within one second), so only its ETag
+// revalidates it: If-Modified-Since is not answered 304.
+func serveListing(w http.ResponseWriter, r *http.Request, body []byte, mod time.Time) {
+	serveConditional(w, r, body, "application/json", mod, "public, no-cache", false)
+}
+
+// serveConditional is serve; If-Modified-Since is honoured only if ims.
+func serveConditional(w http.ResponseWriter, r *http.Request, body []byte, ctype string, mod time.Time, cacheControl string, ims bool) {
 	etag := ETag(body)
 	mod = mod.UTC().Truncate(time.Second)
 	hd := w.Header()
 	hd.Set("ETag", etag)
 	hd.Set("Last-Modified", mod.Format(http.TimeFormat))
 	hd.Set("Cache-Control", cacheControl)
-	if notModified(r, etag, mod) {
+	if notModified(r, etag, mod, ims) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -716,7 +731,7 @@ func serve(w http.ResponseWriter, r *http.Request, body []byte, ctype string, mo
 	}
 }
 
-func notModified(r *http.Request, etag string, mod time.Time) bool {
+func notModified(r *http.Request, etag string, mod time.Time, ims bool) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		for _, t := range strings.Split(inm, ",") {
 			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
@@ -726,8 +741,8 @@ func notModified(r *http.Request, etag string, mod time.Time) bool {
 		}
 		return false
 	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
-		if t, err := http.ParseTime(ims); err == nil && !mod.After(t) {
+	if since := r.Header.Get("If-Modified-Since"); ims && since != "" {
+		if t, err := http.ParseTime(since); err == nil && !mod.After(t) {
 			return true
 		}
 	}

@@ -312,3 +312,42 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("refill gave more than one token: %d", a.code)
 	}
 }
+
+// TestListingsRevalidateByETagOnly: a search page's Last-Modified is the
+// newest issuance or revocation among the certificates it lists, so a
+// revocation that takes a certificate off a status=good page changes the
+// page while its Last-Modified goes back. The listings (search, changes,
+// index) therefore answer If-Modified-Since with the page, never 304;
+// If-None-Match with the current ETag is still 304.
+func TestListingsRevalidateByETagOnly(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	p.issue(0x10, userA, partyP, "IS")
+	p.advance(time.Minute)
+	p.issue(0x11, userA, partyP, "IS")
+	h := p.handler(t, -1, 0)
+	path := "/repo/certs?user=" + userA + "&status=good"
+	first := get(h, path)
+	if first.code != 200 {
+		t.Fatalf("%d %s", first.code, first.body)
+	}
+	lm := first.hdr.Get("Last-Modified")
+	p.advance(time.Minute)
+	p.revoke("11", 1)
+	if again := get(h, path, "If-Modified-Since", lm); again.code != 200 {
+		t.Errorf("search with If-Modified-Since %s after serial 11 was revoked off the page: HTTP %d, want 200 (Last-Modified now %s)",
+			lm, again.code, again.hdr.Get("Last-Modified"))
+	}
+	for _, path := range []string{path, "/repo/changes", "/repo/index.json"} {
+		cur := get(h, path)
+		if cur.code != 200 {
+			t.Fatalf("%s: %d %s", path, cur.code, cur.body)
+		}
+		if c := get(h, path, "If-Modified-Since", cur.hdr.Get("Last-Modified")); c.code != 200 {
+			t.Errorf("%s with If-Modified-Since: HTTP %d, want 200 (revalidated by ETag only)", path, c.code)
+		}
+		if c := get(h, path, "If-None-Match", cur.hdr.Get("ETag")); c.code != 304 {
+			t.Errorf("%s with its ETag: HTTP %d, want 304", path, c.code)
+		}
+	}
+}
