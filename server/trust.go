@@ -12,6 +12,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/raerr"
 )
 
 // mountTrust serves GET /v1/trust (raapi.Trust): the root, the issuing CA
@@ -34,7 +35,13 @@ func mountTrust(mux *http.ServeMux, authority *ca.CA, svc *ra.Service, now func(
 			}
 			*dst, crls[name] = pemOf("X509 CRL", der), der
 		}
-		t.Bundle, t.BundleOmitted = trustBundle(r.Context(), r, svc)
+		var err error
+		t.Bundle, t.BundleOmitted, err = trustBundle(r.Context(), r, svc)
+		if err != nil {
+			writeTrustError(w, http.StatusServiceUnavailable, raerr.CodeOf(err),
+				"the RA could not export its bundle now (its store or signer failed); try again shortly")
+			return
+		}
 		var signed []byte
 		if t.Bundle != "" {
 			signed = []byte(t.Bundle)
@@ -46,25 +53,40 @@ func mountTrust(mux *http.ServeMux, authority *ca.CA, svc *ra.Service, now func(
 	})
 }
 
+// bundleExporter is what trustBundle needs of the RA (ra.Service).
+type bundleExporter interface {
+	Authenticate(ctx context.Context, cert *x509.Certificate) (ra.Actor, error)
+	ExportBundle(ctx context.Context, a ra.Actor) ([]byte, error)
+}
+
 // trustBundle returns the signed bundle for an authorised caller, or why
-// it is left out.
-func trustBundle(ctx context.Context, r *http.Request, svc *ra.Service) (bundle, omitted string) {
+// it is left out (no credential, one not accepted, an officer who may
+// not read it). err is a failure of the RA itself (its store, its
+// signer: anything but a refusal of the caller), which must not read as
+// a refusal: the answer is then an error to retry, not the public part.
+func trustBundle(ctx context.Context, r *http.Request, svc bundleExporter) (bundle, omitted string, err error) {
 	var cert *x509.Certificate
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
 		cert = r.TLS.VerifiedChains[0][0]
 	}
 	if cert == nil {
-		return "", "no officer credential: the bundle carries the RA's user, party and device registers and is given only to an officer who may read it (smki trust export --officer DIR, a verifier officer); this answer is the public part"
+		return "", "no officer credential: the bundle carries the RA's user, party and device registers and is given only to an officer who may read it (smki trust export --officer DIR, a verifier officer); this answer is the public part", nil
 	}
 	a, err := svc.Authenticate(ctx, cert)
 	if err != nil {
-		return "", "the officer credential is not accepted: " + err.Error()
+		if raapi.StatusOf(err) >= http.StatusInternalServerError {
+			return "", "", err
+		}
+		return "", "the officer credential is not accepted: " + err.Error(), nil
 	}
 	data, err := svc.ExportBundle(ctx, a)
 	if err != nil {
-		return "", "this officer may not read the bundle: " + err.Error()
+		if raapi.StatusOf(err) >= http.StatusInternalServerError {
+			return "", "", err
+		}
+		return "", "this officer may not read the bundle: " + err.Error(), nil
 	}
-	return string(data), ""
+	return string(data), "", nil
 }
 
 func pemOf(typ string, der []byte) string {
