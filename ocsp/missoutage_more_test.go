@@ -215,3 +215,66 @@ func TestResponderRevokedWhilePublishFails(t *testing.T) {
 		t.Errorf("once writes work: status %d, want revoked", resp.Status)
 	}
 }
+
+// TestResponderRevokedWhileRebuildFails: once the responses are due for
+// renewal, Run only rebuilds; a rebuild that read a revocation but could
+// not publish drops the cached "good" as a failed Sync does, so the
+// certificate is answered internalError, not "good", while writes fail.
+func TestResponderRevokedWhileRebuildFails(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	st := &failUpdates{Store: p.st}
+	c := p.issue(801)
+	r, err := New(context.Background(), Config{Store: st, Issuer: p.cert, Certifier: p, Name: "test",
+		Poll: time.Hour, Clock: p.clock, Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Handler()
+	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Good {
+		t.Fatalf("before the revocation: status %d, want good", resp.Status)
+	}
+	st.broken.Store(true)
+	p.advance(time.Minute)
+	p.revoke(c, 1, p.clock())
+	if err := r.rebuild(context.Background()); err == nil {
+		t.Fatal("rebuild succeeded while publishing fails")
+	}
+	der, _ := xocsp.CreateRequest(c, p.cert, nil)
+	rec := do(h, der, false)
+	if resp, err := xocsp.ParseResponse(rec.Body.Bytes(), p.cert); err == nil && resp.Status == xocsp.Good {
+		t.Errorf("revoked certificate after a failed rebuild: HTTP %d, still answered good", rec.Code)
+	}
+	st.broken.Store(false)
+	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Revoked {
+		t.Errorf("once writes work: status %d, want revoked", resp.Status)
+	}
+}
+
+// TestResponderUnknownDuringFailureNotRemembered: while every Sync fails
+// after its read (a stored certificate that will not sign), a serial the
+// read shows was never issued is answered unknown but not remembered, so
+// once it is issued it is not answered unknown from memory
+// (internalError while its answer cannot be installed).
+func TestResponderUnknownDuringFailureNotRemembered(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	r := p.responder(t, time.Hour)
+	h := r.Handler()
+	if err := p.st.Update(context.Background(), func(tx store.Tx) error { // its DER does not parse
+		return tx.PutCertificate(store.Certificate{Serial: "abcdef", Issuer: "issuing-ca", Profile: "xml-signing",
+			NotBefore: p.now, NotAfter: p.now.AddDate(1, 0, 0), IssuedAt: p.now, DER: []byte{0x30, 0x00}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	future := &x509.Certificate{SerialNumber: big.NewInt(902), RawIssuer: p.cert.RawSubject}
+	if resp := ask(t, h, future, p.cert, false); resp.Status != xocsp.Unknown {
+		t.Fatalf("not yet issued: status %d, want unknown", resp.Status)
+	}
+	c := p.issue(902)
+	der, _ := xocsp.CreateRequest(c, p.cert, nil)
+	rec := do(h, der, false)
+	if resp, err := xocsp.ParseResponse(rec.Body.Bytes(), p.cert); err == nil && resp.Status == xocsp.Unknown {
+		t.Errorf("issued certificate answered unknown (HTTP %d) from an answer remembered while Syncs failed", rec.Code)
+	}
+}

@@ -380,6 +380,7 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 		return r.cache[serial], r.unknown[serial]
 	}
 	e, unk := lookup()
+	remember := true
 	if e == nil && unk == nil {
 		err := r.syncSince(arrived)
 		// Whatever the Sync's outcome, an answer may have arrived
@@ -388,7 +389,10 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 		e, unk = lookup()
 		var ni *notInstalledError
 		if errors.As(err, &ni) && !ni.serials[serial] {
-			err = nil // the Sync's read shows it was never issued
+			// The Sync's read shows it was never issued; the answer is
+			// not remembered, since nothing will forget it while Syncs
+			// fail (a successful one drops what it installs).
+			err, remember = nil, false
 		}
 		if err != nil && e == nil && unk == nil {
 			r.log.Warn("OCSP sync for a serial not in the cache failed; answering internalError", "serial", serial, "err", err)
@@ -404,6 +408,9 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	der, err := r.signUnknown(req.SerialNumber, req.HashAlgorithm)
 	if err != nil {
 		return nil, nil, err
+	}
+	if !remember {
+		return der, nil, nil
 	}
 	r.mu.Lock()
 	if len(r.unknown) >= maxUnknownCache {
@@ -515,9 +522,11 @@ func (r *Responder) rebuild(ctx context.Context) error {
 	}
 	m, err := r.signAll(certs)
 	if err != nil {
+		r.dropRevoked(certs)
 		return err
 	}
 	if err := r.publish(ctx, m); err != nil {
+		r.dropRevoked(certs)
 		return err
 	}
 	r.mu.Lock()
@@ -674,14 +683,25 @@ func (e *notInstalledError) Unwrap() error { return e.err }
 // answer cannot be installed) rather than with a signed "good" the
 // responder knows to be wrong.
 func (r *Responder) notInstalled(err error, changed []store.Certificate) error {
+	r.dropRevoked(changed)
+	return &notInstalledError{err: err, serials: serialsOf(changed)}
+}
+
+// dropRevoked drops the cached answers that are not "revoked" of the
+// certificates in read that a Sync or rebuild read as revoked but could
+// not install (notInstalled; a failed rebuild, which Run keeps trying
+// once the responses are due for renewal, and Syncs no more).
+func (r *Responder) dropRevoked(read []store.Certificate) {
 	r.mu.Lock()
-	for _, c := range changed {
-		if old := r.cache[c.Serial]; c.Status == store.StatusRevoked && old != nil && old.status != store.StatusRevoked {
+	defer r.mu.Unlock()
+	for _, c := range read {
+		if c.Status != store.StatusRevoked {
+			continue
+		}
+		if old := r.cache[c.Serial]; old != nil && old.status != store.StatusRevoked {
 			delete(r.cache, c.Serial)
 		}
 	}
-	r.mu.Unlock()
-	return &notInstalledError{err: err, serials: serialsOf(changed)}
 }
 
 // serialsOf is the set of certs' serials.
