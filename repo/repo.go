@@ -423,13 +423,17 @@ func serveCertBytes(w http.ResponseWriter, r *http.Request, body []byte, form st
 }
 
 // serveCertJSON serves a certificate's description, body, which says d.
+// Like the listings it is revalidated by its ETag only: its Last-Modified
+// is to the second, and a revocation within the second of issuance (or
+// dated earlier by another instance's clock) leaves it where the good
+// description had it.
 func serveCertJSON(w http.ResponseWriter, r *http.Request, body []byte, d Cert) {
 	mod, cc := d.IssuedAt, "public, no-cache"
 	if d.Status == string(store.StatusRevoked) && d.RevokedAt != nil {
 		// A revocation is final: the description no longer changes.
 		mod, cc = *d.RevokedAt, maxAge(certMaxAge)
 	}
-	serve(w, r, body, "application/json", mod, cc)
+	serveConditional(w, r, body, "application/json", mod, cc, false)
 }
 
 // prefersDER reports whether an Accept header asks for DER

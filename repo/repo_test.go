@@ -351,3 +351,28 @@ func TestListingsRevalidateByETagOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestCertJSONRevalidatesByETagOnly: a certificate revoked within the
+// second it was issued keeps its description's Last-Modified, so the
+// description is revalidated by its ETag only: If-Modified-Since from the
+// good copy gets the revoked description, not 304.
+func TestCertJSONRevalidatesByETagOnly(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	p.issue(0x20, userA, partyP, "IS")
+	h := p.handler(t, -1, 0)
+	first := get(h, "/repo/certs/20.json")
+	if first.code != 200 {
+		t.Fatalf("%d %s", first.code, first.body)
+	}
+	p.advance(300 * time.Millisecond)
+	p.revoke("20", 1)
+	if again := get(h, "/repo/certs/20.json", "If-Modified-Since", first.hdr.Get("Last-Modified")); again.code != 200 {
+		t.Errorf("description of a certificate revoked since: If-Modified-Since %s answered %d (Last-Modified now %s), want 200",
+			first.hdr.Get("Last-Modified"), again.code, again.hdr.Get("Last-Modified"))
+	}
+	cur := get(h, "/repo/certs/20.json")
+	if c := get(h, "/repo/certs/20.json", "If-None-Match", cur.hdr.Get("ETag")); c.code != 304 {
+		t.Errorf("with its ETag: HTTP %d, want 304", c.code)
+	}
+}
