@@ -173,81 +173,59 @@ func TestResponderMissAnsweredFromCacheFilledMeanwhile(t *testing.T) {
 	}
 }
 
-// TestResponderRevokedWhilePublishFails: once a Sync has read that a
+// TestResponderRevokedWhileWritesFail: once a Sync, or a rebuild (all
+// Run does once the responses are due for renewal), has read that a
 // cached "good" certificate was revoked but could not install its
 // "revoked" answer (publishing failed: disk full), the responder no
 // longer serves the "good" it knows to be wrong: the certificate is
 // answered internalError until the answer can be installed, then
 // revoked.
-func TestResponderRevokedWhilePublishFails(t *testing.T) {
+func TestResponderRevokedWhileWritesFail(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	st := &failUpdates{Store: p.st}
-	c := p.issue(701)
-	r, err := New(context.Background(), Config{Store: st, Issuer: p.cert, Certifier: p, Name: "test",
-		Poll: time.Hour, Clock: p.clock, Publish: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := r.Handler()
-	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Good {
-		t.Fatalf("before the revocation: status %d, want good", resp.Status)
-	}
-	st.broken.Store(true)
-	p.advance(time.Minute)
-	p.revoke(c, 1, p.clock())
-	if err := r.Sync(context.Background()); err == nil {
-		t.Fatal("Sync succeeded while publishing fails")
-	}
-	der, _ := xocsp.CreateRequest(c, p.cert, nil)
-	rec := do(h, der, false)
-	resp, perr := xocsp.ParseResponse(rec.Body.Bytes(), p.cert)
-	var re xocsp.ResponseError
-	if !errors.As(perr, &re) || re.Status != xocsp.InternalError {
-		status := -1
-		if resp != nil {
-			status = resp.Status
-		}
-		t.Errorf("revoked certificate whose answer could not be installed: HTTP %d, status %d, %v; want internalError", rec.Code, status, perr)
-	}
-	st.broken.Store(false)
-	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Revoked {
-		t.Errorf("once writes work: status %d, want revoked", resp.Status)
-	}
-}
-
-// TestResponderRevokedWhileRebuildFails: once the responses are due for
-// renewal, Run only rebuilds; a rebuild that read a revocation but could
-// not publish drops the cached "good" as a failed Sync does, so the
-// certificate is answered internalError, not "good", while writes fail.
-func TestResponderRevokedWhileRebuildFails(t *testing.T) {
-	t.Parallel()
-	p := newPKI(t)
-	st := &failUpdates{Store: p.st}
-	c := p.issue(801)
-	r, err := New(context.Background(), Config{Store: st, Issuer: p.cert, Certifier: p, Name: "test",
-		Poll: time.Hour, Clock: p.clock, Publish: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := r.Handler()
-	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Good {
-		t.Fatalf("before the revocation: status %d, want good", resp.Status)
-	}
-	st.broken.Store(true)
-	p.advance(time.Minute)
-	p.revoke(c, 1, p.clock())
-	if err := r.rebuild(context.Background()); err == nil {
-		t.Fatal("rebuild succeeded while publishing fails")
-	}
-	der, _ := xocsp.CreateRequest(c, p.cert, nil)
-	rec := do(h, der, false)
-	if resp, err := xocsp.ParseResponse(rec.Body.Bytes(), p.cert); err == nil && resp.Status == xocsp.Good {
-		t.Errorf("revoked certificate after a failed rebuild: HTTP %d, still answered good", rec.Code)
-	}
-	st.broken.Store(false)
-	if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Revoked {
-		t.Errorf("once writes work: status %d, want revoked", resp.Status)
+	for _, tc := range []struct {
+		name   string
+		serial int64
+		read   func(*Responder) error
+	}{
+		{"sync", 701, func(r *Responder) error { return r.Sync(context.Background()) }},
+		{"rebuild", 801, func(r *Responder) error { return r.rebuild(context.Background()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPKI(t)
+			st := &failUpdates{Store: p.st}
+			c := p.issue(tc.serial)
+			r, err := New(context.Background(), Config{Store: st, Issuer: p.cert, Certifier: p, Name: "test",
+				Poll: time.Hour, Clock: p.clock, Publish: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := r.Handler()
+			if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Good {
+				t.Fatalf("before the revocation: status %d, want good", resp.Status)
+			}
+			st.broken.Store(true)
+			p.advance(time.Minute)
+			p.revoke(c, 1, p.clock())
+			if err := tc.read(r); err == nil {
+				t.Fatalf("%s succeeded while publishing fails", tc.name)
+			}
+			der, _ := xocsp.CreateRequest(c, p.cert, nil)
+			rec := do(h, der, false)
+			resp, perr := xocsp.ParseResponse(rec.Body.Bytes(), p.cert)
+			var re xocsp.ResponseError
+			if !errors.As(perr, &re) || re.Status != xocsp.InternalError {
+				status := -1
+				if resp != nil {
+					status = resp.Status
+				}
+				t.Errorf("revoked certificate whose answer could not be installed: HTTP %d, status %d, %v; want internalError", rec.Code, status, perr)
+			}
+			st.broken.Store(false)
+			if resp := ask(t, h, c, p.cert, false); resp.Status != xocsp.Revoked {
+				t.Errorf("once writes work: status %d, want revoked", resp.Status)
+			}
+		})
 	}
 }
 
