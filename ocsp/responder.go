@@ -133,24 +133,50 @@ type Responder struct {
 
 	// syncMu serialises Run's Syncs and rebuilds with the Syncs a cache
 	// miss runs (Response), so a miss waits for a Sync in progress
-	// instead of signing the same changes a second time; synced is
+	// instead of signing the same changes a second time (but no longer
+	// than missWait in all: a lock a miss can give up on); synced is
 	// when (monotonic, time.Since(epoch)) the newest successful Sync
 	// started, so that a miss arriving before it needs no Sync of its own.
 	// failed is when the newest failed Sync started, and failErr its
 	// error: a miss arriving before that Sync shares its
 	// failure rather than trying again, so that while the store fails a
 	// burst of misses costs one or two attempts, not one each in turn.
-	syncMu  sync.Mutex
+	syncMu  syncLock
 	synced  atomic.Int64
 	failed  atomic.Int64
 	failErr atomic.Pointer[error]
+	// missWait bounds a miss's wait for a Sync, from its arrival
+	// (missSyncTimeout; tests shorten it).
+	missWait time.Duration
+}
+
+// syncLock is a mutex a waiter can give up on (lockBy): a channel holding
+// one token while locked.
+type syncLock chan struct{}
+
+func (l syncLock) Lock()   { l <- struct{}{} }
+func (l syncLock) Unlock() { <-l }
+
+// lockBy locks l, or returns false if ctx ends first.
+func (l syncLock) lockBy(ctx context.Context) bool {
+	select {
+	case l <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // epoch is the origin of Responder.synced: durations since it are
 // monotonic, whatever the wall clock (or a test's Clock) does.
 var epoch = time.Now()
 
-// missSyncTimeout bounds the Sync a cache miss waits for.
+// missSyncTimeout bounds how long a cache miss waits for a Sync, from
+// its arrival: for a Sync in progress (Run's, or another miss's) and for
+// its own. A miss still waiting then is answered internalError (HTTP
+// 500), in time for a relying party to retry or fall back before its own
+// timeout, whatever the store does: a Sync that hangs (a store that does
+// not answer, ignoring its context) holds no miss longer.
 const missSyncTimeout = 5 * time.Second
 
 // New checks cfg, gets a first responder certificate and pre-signs a
@@ -185,7 +211,8 @@ func New(ctx context.Context, cfg Config) (*Responder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Responder{cfg: cfg, log: cfg.Logger, now: cfg.Clock, wake: make(chan struct{}, 1)}
+	r := &Responder{cfg: cfg, log: cfg.Logger, now: cfg.Clock, wake: make(chan struct{}, 1), syncMu: make(syncLock, 1),
+		missWait: missSyncTimeout}
 	var err error
 	if r.issuer, err = newIssuerHashes(cfg.Issuer); err != nil {
 		return nil, err
@@ -370,6 +397,8 @@ func wrap(h, next http.Handler) http.Handler {
 // cancelled).
 func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	arrived := int64(time.Since(epoch))
+	ctx, cancel := context.WithTimeout(context.Background(), r.missWait)
+	defer cancel()
 	if !r.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
 		return nil, nil, cfocsp.ErrNotFound
 	}
@@ -382,7 +411,7 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	e, unk := lookup()
 	remember := true
 	if e == nil && unk == nil {
-		err := r.syncSince(arrived)
+		err := r.syncSince(ctx, arrived)
 		// Whatever the Sync's outcome, an answer may have arrived
 		// meanwhile (an earlier Sync, which counts for this request
 		// only if it holds the serial).
@@ -540,20 +569,40 @@ func (r *Responder) rebuild(ctx context.Context) error {
 
 // syncSince returns once a Sync that started at or after arrived (a
 // monotonic time, see Responder.synced) has ended, running one if none
-// has: nil if it succeeded, its error if it failed.
-func (r *Responder) syncSince(arrived int64) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
+// has: nil if it succeeded, its error if it failed; errMissWait if that
+// has not happened by ctx's end (the miss's deadline). A Sync this call
+// starts goes on after it gives up (holding syncMu until it ends), so
+// that its outcome still counts for the misses after it.
+func (r *Responder) syncSince(ctx context.Context, arrived int64) error {
+	if !r.syncMu.lockBy(ctx) {
+		return errMissWait
+	}
 	switch {
 	case r.synced.Load() >= arrived:
+		r.syncMu.Unlock()
 		return nil
 	case r.failed.Load() >= arrived:
+		r.syncMu.Unlock()
 		return *r.failErr.Load()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), missSyncTimeout)
-	defer cancel()
-	return r.Sync(ctx)
+	done := make(chan error, 1)
+	go func() {
+		defer r.syncMu.Unlock()
+		sctx, cancel := context.WithTimeout(context.Background(), r.missWait)
+		defer cancel()
+		done <- r.Sync(sctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return errMissWait
+	}
 }
+
+// errMissWait: a miss's Sync did not end within missSyncTimeout of its
+// arrival.
+var errMissWait = fmt.Errorf("%w: no Sync ended within %s of the request (is the store answering?)", ErrStore, missSyncTimeout)
 
 // Sync brings the cache up to the store's sequences: certificates issued
 // and revoked since the last Sync are signed and swapped in. Run calls it
