@@ -156,8 +156,14 @@ func Mirror(ctx context.Context, opts MirrorOptions) (MirrorStats, error) {
 	for _, serial := range order {
 		n := issued[serial]
 		pemBody := pemCert(n.der)
-		for name, body := range map[string][]byte{serial: pemBody, serial + ".pem": pemBody, serial + ".der": n.der, serial + ".json": jsonBody(n.desc)} {
-			if err := m.write("certs/"+name, body); err != nil {
+		// The DER first (what a verifier fetches) and the description
+		// last: a run that dies midway never leaves a certificate
+		// described but not there.
+		for _, f := range []struct {
+			name string
+			body []byte
+		}{{serial + ".der", n.der}, {serial, pemBody}, {serial + ".pem", pemBody}, {serial + ".json", jsonBody(n.desc)}} {
+			if err := m.write("certs/"+f.name, f.body); err != nil {
 				return st, err
 			}
 		}

@@ -1,22 +1,23 @@
 package repo
 
 import (
-	"math/big"
-	"os"
-	"sync/atomic"
-
 	"bytes"
 	"context"
-	"github.com/smki/smki/store"
+	"errors"
 	"io"
 	"io/fs"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/smki/smki/store"
 )
 
 // TestMirrorMatchesLive: a mirror served by a plain file server answers
@@ -214,3 +215,43 @@ type statusRecorder struct {
 }
 
 func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+// TestMirrorWritesDescriptionLast: a run that fails while writing a new
+// certificate's files (here its .pem, where a directory stands) has
+// written its DER and not its description: the mirror never describes a
+// certificate it does not hold. The next run completes it.
+func TestMirrorWritesDescriptionLast(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	p.issue(0x100, userA, partyP, "IS")
+	mux := http.NewServeMux()
+	mux.Handle(Prefix, p.handler(t, -1, 0))
+	live := httptest.NewServer(mux)
+	defer live.Close()
+	out := t.TempDir()
+	certs := filepath.Join(out, "repo", "certs")
+	blocker := filepath.Join(certs, "100.pem")
+	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Mirror(context.Background(), MirrorOptions{BaseURL: live.URL, Out: out}); err == nil {
+		t.Fatal("Mirror wrote over a directory")
+	}
+	if _, err := os.Stat(filepath.Join(certs, "100.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after the failed run, 100.json: %v; want absent (described before its other files)", err)
+	}
+	if _, err := os.Stat(filepath.Join(certs, "100.der")); err != nil {
+		t.Errorf("after the failed run, 100.der: %v; want written first", err)
+	}
+	if err := os.RemoveAll(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Mirror(context.Background(), MirrorOptions{BaseURL: live.URL, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"100", "100.pem", "100.der", "100.json"} {
+		if _, err := os.Stat(filepath.Join(certs, name)); err != nil {
+			t.Errorf("after the second run: %v", err)
+		}
+	}
+}
