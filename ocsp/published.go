@@ -90,12 +90,23 @@ type PublishedConfig struct {
 // published in the store (Config.Publish), without signing anything: it
 // holds no key. Every instance reading one store therefore gives the
 // same bytes, and a revocation is answered as soon as the RA's responder
-// has published it (within its Poll of the revocation). A certificate with
-// no published response (a serial never issued, or one issued too
-// recently to have been published) is answered "unauthorized", as RFC
-// 5019 2.2.3 directs a responder holding only pre-produced responses;
-// a request about another issuer also "unauthorized"; a malformed one
-// "malformedRequest". It is safe for concurrent use.
+// has published it (within its Poll of the revocation). A published
+// response is served only if the store, read in the same transaction,
+// gives the certificate the same status: until the "revoked" is
+// published (or while publishing it fails), a revoked certificate's
+// published "good" is not served, and the request is answered OCSP
+// internalError (HTTP 500, Cache-Control "max-age=0, no-cache"), as a
+// Responder answers a certificate whose new answer it could not install,
+// so that relying parties ask again rather than keep an answer the store
+// contradicts. A published response for a serial the store holds no
+// certificate of (publish never writes one: the store's records and
+// certificates disagree) is answered internalError too, never served. A
+// certificate with no published response (a serial never issued, or one
+// issued too recently to have been published) is answered
+// "unauthorized", as RFC 5019 2.2.3 directs a responder holding only
+// pre-produced responses; a request about another issuer also
+// "unauthorized"; a malformed one "malformedRequest". It is safe for
+// concurrent use.
 type Published struct {
 	cfg    PublishedConfig
 	issuer issuerHashes
@@ -119,18 +130,31 @@ func NewPublished(cfg PublishedConfig) (*Published, error) {
 	return p, nil
 }
 
-// lookup reads the published response for req's serial: nil if there is
-// none or req is about another issuer.
+// lookup reads, in one store transaction, the published response for
+// req's serial and the certificate's status: nil if there is no published
+// response or req is about another issuer. A published response whose
+// status is not the store's is ErrNotPublished, and one for a serial the
+// store has no certificate of, or that does not decode, ErrStore: an
+// error, which Handler (through cfssl's Responder) answers OCSP
+// internalError.
 func (p *Published) lookup(ctx context.Context, req *xocsp.Request) (*entry, error) {
 	if !p.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
 		return nil, nil
 	}
 	serial := req.SerialNumber.Text(16)
 	var v []byte
+	var c store.Certificate
+	var certErr error
 	err := p.cfg.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		v, err = tx.GetRecord(RecordKind, serial)
-		return err
+		if v, err = tx.GetRecord(RecordKind, serial); err != nil {
+			return err
+		}
+		c, certErr = tx.GetCertificate(serial)
+		if errors.Is(certErr, store.ErrNotFound) {
+			return nil
+		}
+		return certErr
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -138,15 +162,23 @@ func (p *Published) lookup(ctx context.Context, req *xocsp.Request) (*entry, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStore, err)
 	}
+	if certErr != nil {
+		return nil, fmt.Errorf("%w: published response for %s has no certificate in the store", ErrStore, serial)
+	}
 	var pr publishedResponse
 	if err := json.Unmarshal(v, &pr); err != nil || len(pr.DER) == 0 {
 		return nil, fmt.Errorf("%w: published response for %s does not decode", ErrStore, serial)
 	}
+	if pr.Status != c.Status {
+		return nil, fmt.Errorf("%w: %s is %s in the store, %s in its published response", ErrNotPublished, serial, c.Status, pr.Status)
+	}
 	return newEntry(pr.DER, pr.Status, pr.ThisUpdate, pr.NextUpdate), nil
 }
 
-// Response implements cfssl's ocsp.Source: the published response, or
-// cfocsp.ErrNotFound (answered "unauthorized").
+// Response implements cfssl's ocsp.Source: the published response,
+// cfocsp.ErrNotFound (answered "unauthorized") where there is none, or
+// lookup's error (answered internalError) where the store does not
+// confirm it.
 func (p *Published) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	e, err := p.lookup(context.Background(), req)
 	if err != nil {

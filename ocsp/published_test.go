@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +20,8 @@ import (
 // TestPublishedServesTheRAsBytes: a Responder with Publish writes every
 // response it signs to the store, and a Published responder on the same
 // store (smki repo serve) answers with exactly those bytes and headers:
-// good, then revoked once the Responder has synced the revocation; a serial
+// good, then revoked once the Responder has synced the revocation
+// (internalError before: TestPublishedAnswersOnlyWhatTheStoreSays); a serial
 // with no published response and another issuer's certificate are
 // unauthorized, garbage malformedRequest.
 func TestPublishedServesTheRAsBytes(t *testing.T) {
@@ -56,8 +59,9 @@ func TestPublishedServesTheRAsBytes(t *testing.T) {
 
 	at := p.now.Add(-time.Minute)
 	p.revoke(b, 1, at)
-	if resp := ask(t, pub.Handler(), b, p.cert, false); resp.Status != xocsp.Good {
-		t.Errorf("published before the responder synced: status %d; the test expects the old answer", resp.Status)
+	der, _ := xocsp.CreateRequest(b, p.cert, nil)
+	if _, err := xocsp.ParseResponse(do(pub.Handler(), der, false).Body.Bytes(), nil); !isStatus(err, xocsp.InternalError) {
+		t.Errorf("published before the responder synced: %v, want internalError (the store says revoked)", err)
 	}
 	if err := r.Sync(context.Background()); err != nil {
 		t.Fatal(err)
@@ -68,7 +72,7 @@ func TestPublishedServesTheRAsBytes(t *testing.T) {
 
 	// Nothing published for this serial: unauthorized (RFC 5019 2.2.3).
 	never := &x509.Certificate{SerialNumber: big.NewInt(999999), RawIssuer: p.cert.RawSubject}
-	der, _ := xocsp.CreateRequest(never, p.cert, nil)
+	der, _ = xocsp.CreateRequest(never, p.cert, nil)
 	if _, err := xocsp.ParseResponse(do(pub.Handler(), der, false).Body.Bytes(), nil); !isStatus(err, xocsp.Unauthorized) {
 		t.Errorf("never issued: %v, want unauthorized", err)
 	}
@@ -121,5 +125,120 @@ func TestPublishNeverContradictsTheStore(t *testing.T) {
 	})
 	if n != 1 {
 		t.Errorf("%d published records, want 1", n)
+	}
+}
+
+// TestPublishedAnswersOnlyWhatTheStoreSays: Published serves a published
+// response only while the store gives the certificate the same status.
+// A certificate revoked in the store whose "revoked" is not published
+// (another RA instance revoked it and its responder has not synced, or
+// publishing fails) is not answered with the published "good" but
+// internalError (HTTP 500, no caching), as is a published response with
+// no certificate in the store; once the "revoked" is published it is
+// answered, and an unchanged certificate is answered good, both with
+// their caching headers. Response (cfssl's Source) says the same.
+func TestPublishedAnswersOnlyWhatTheStoreSays(t *testing.T) {
+	t.Parallel()
+	const notServed = -1
+	for _, tc := range []struct {
+		name string
+		// change runs once the Responder r (publishing through st) has
+		// published c's "good", and returns the certificate to ask about.
+		change  func(t *testing.T, p *pki, st *failUpdates, r *Responder, c *x509.Certificate) *x509.Certificate
+		want    int   // xocsp.Good, xocsp.Revoked or notServed
+		wantErr error // Response's error when notServed
+	}{
+		{"good, unchanged", func(t *testing.T, p *pki, st *failUpdates, r *Responder, c *x509.Certificate) *x509.Certificate {
+			return c
+		}, xocsp.Good, nil},
+		{"revoked, not yet published", func(t *testing.T, p *pki, st *failUpdates, r *Responder, c *x509.Certificate) *x509.Certificate {
+			p.revoke(c, 1, p.clock()) // by another RA instance: r has not synced
+			return c
+		}, notServed, ErrNotPublished},
+		{"revoked, publishing fails", func(t *testing.T, p *pki, st *failUpdates, r *Responder, c *x509.Certificate) *x509.Certificate {
+			st.broken.Store(true)
+			p.revoke(c, 1, p.clock())
+			if err := r.Sync(context.Background()); err == nil {
+				t.Fatal("Sync succeeded while publishing fails")
+			}
+			return c
+		}, notServed, ErrNotPublished},
+		{"revoked and published", func(t *testing.T, p *pki, st *failUpdates, r *Responder, c *x509.Certificate) *x509.Certificate {
+			p.revoke(c, 1, p.clock())
+			if err := r.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}, xocsp.Revoked, nil},
+		{"published, no certificate in the store", func(t *testing.T, p *pki, st *failUpdates, r *Responder, c *x509.Certificate) *x509.Certificate {
+			err := p.st.Update(context.Background(), func(tx store.Tx) error {
+				v, err := tx.GetRecord(RecordKind, c.SerialNumber.Text(16))
+				if err != nil {
+					return err
+				}
+				return tx.PutRecord(RecordKind, "abcdef", v)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &x509.Certificate{SerialNumber: big.NewInt(0xabcdef), RawIssuer: p.cert.RawSubject}
+		}, notServed, ErrStore},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPKI(t)
+			st := &failUpdates{Store: p.st}
+			c := p.issue(801)
+			r, err := New(context.Background(), Config{Store: st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
+				Clock: p.clock, Publish: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp := ask(t, pub.Handler(), c, p.cert, false); resp.Status != xocsp.Good {
+				t.Fatalf("published before the change: status %d, want good", resp.Status)
+			}
+			p.advance(time.Minute)
+			target := tc.change(t, p, st, r, c)
+			der, _ := xocsp.CreateRequest(target, p.cert, nil)
+			for _, get := range []bool{false, true} {
+				rec := do(pub.Handler(), der, get)
+				h := rec.Header()
+				if tc.want == notServed {
+					_, perr := xocsp.ParseResponse(rec.Body.Bytes(), nil)
+					if rec.Code != http.StatusInternalServerError || !isStatus(perr, xocsp.InternalError) {
+						t.Errorf("get=%v: HTTP %d, %v; want 500 internalError", get, rec.Code, perr)
+					}
+					if h.Get("Cache-Control") != "max-age=0, no-cache" || h.Get("Etag") != "" || h.Get("Expires") != "" || h.Get("Last-Modified") != "" {
+						t.Errorf("get=%v: caching headers on internalError: %v", get, h)
+					}
+					continue
+				}
+				if resp := ask(t, pub.Handler(), target, p.cert, get); resp.Status != tc.want {
+					t.Errorf("get=%v: status %d, want %d", get, resp.Status, tc.want)
+				}
+				if cc := h.Get("Cache-Control"); !strings.HasPrefix(cc, "max-age=") || strings.HasPrefix(cc, "max-age=0") ||
+					!strings.Contains(cc, "public") || h.Get("Etag") == "" || h.Get("Expires") == "" || h.Get("Last-Modified") == "" {
+					t.Errorf("get=%v: caching headers %v", get, h)
+				}
+			}
+			req, err := xocsp.ParseRequest(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _, err := pub.Response(req)
+			if tc.want == notServed {
+				if b != nil || !errors.Is(err, tc.wantErr) {
+					t.Errorf("Response: %d bytes, %v; want no response and %v", len(b), err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(b, do(pub.Handler(), der, false).Body.Bytes()) {
+				t.Errorf("Response: %d bytes, %v; want the bytes Handler serves", len(b), err)
+			}
+		})
 	}
 }

@@ -59,6 +59,11 @@ var (
 	ErrStore = errors.New("E_OCSP_STORE")
 	// ErrSigning: a response could not be signed.
 	ErrSigning = errors.New("E_OCSP_SIGNING")
+	// ErrNotPublished: the published response of a certificate gives
+	// another status than the store (a revocation the RA's responder has
+	// not published yet, or could not); Published does not serve it.
+	// Retry.
+	ErrNotPublished = errors.New("E_OCSP_NOT_PUBLISHED")
 )
 
 // Certifier issues delegated responder certificates (ca.CA does).
