@@ -11,35 +11,56 @@ import (
 // BackupStore writes an online, consistent copy of the whole store for an
 // ra-operator (store.backup): start receives the copy's size and returns
 // where to write it. The engine must be a store.Backuper (bbolt); on
-// PostgreSQL it is ErrBackupUnsupported (pg_dump is the tool there). The
-// backup is audited after it is written, with its size; a refusal is
-// audited as one.
+// PostgreSQL it is ErrBackupUnsupported (pg_dump is the tool there).
+//
+// A backup is audited twice: "begun", committed with the authorisation
+// before the copy's first byte is read (so the copy itself holds it), and
+// its end, "bytes=N" when the copy was written in full or "stopped after
+// bytes=N: why" when the destination refused it or went away: a copy of
+// the store that leaves in part has left. A refusal is audited as one.
 func (s *Service) BackupStore(ctx context.Context, a Actor, start func(size int64) (io.Writer, error)) (int64, error) {
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		me, err := s.loadActor(tx, a)
-		if err != nil {
-			return err
+	var b store.Backuper
+	err := s.change(ctx, a, ActBackupStore, "store", func(tx store.Tx, me store.Officer) (string, error) {
+		if err := Authorize(me, ActBackupStore, Target{}); err != nil {
+			return "", err
 		}
-		return Authorize(me, ActBackupStore, Target{})
+		var ok bool
+		if b, ok = s.engine.(store.Backuper); !ok { // the capability is the engine's, not a wrapper's
+			return "", fmt.Errorf("%w: this store engine has no online backup; for PostgreSQL use pg_dump (docs/operations.md)", ErrBackupUnsupported)
+		}
+		return "begun", nil
 	})
-	b, ok := s.engine.(store.Backuper) // the capability is the engine's, not a wrapper's
-	if err == nil && !ok {
-		err = fmt.Errorf("%w: this store engine has no online backup; for PostgreSQL use pg_dump (docs/operations.md)", ErrBackupUnsupported)
-	}
 	if err != nil {
-		s.refusedOf(ctx, a, ActBackupStore, "store", err)
 		return 0, err
 	}
-	n, err := b.Backup(ctx, start)
-	if err != nil {
-		return n, fmt.Errorf("%w: backup: %w", ErrInternal, err)
-	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.AppendAudit(s.entryOf(a, ActBackupStore, "store", "allowed", fmt.Sprintf("bytes=%d", n)))
-		return err
+	var sent countingWriter
+	n, err := b.Backup(ctx, func(size int64) (io.Writer, error) {
+		w, err := start(size)
+		if err != nil {
+			return nil, err
+		}
+		sent.w = w
+		return &sent, nil
 	})
+	detail := fmt.Sprintf("bytes=%d", n)
 	if err != nil {
-		return n, fmt.Errorf("%w: audit: %w", ErrInternal, err)
+		detail = fmt.Sprintf("stopped after bytes=%d: %v", sent.n, err)
+		err = fmt.Errorf("%w: backup: %w", ErrInternal, err)
 	}
-	return n, nil
+	if aerr := s.appendAfterReads(ctx, s.entryOf(a, ActBackupStore, "store", "allowed", detail)); aerr != nil && err == nil {
+		err = fmt.Errorf("%w: audit: %w", ErrInternal, aerr)
+	}
+	return n, err
+}
+
+// countingWriter counts the bytes its writer took.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n += int64(k)
+	return k, err
 }
