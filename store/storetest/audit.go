@@ -196,3 +196,39 @@ func testAppendAudits(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 }
+
+// testAuditNotText: an audit entry's text fields may carry what a caller
+// sent (a path segment, a name) and so bytes that are not UTF-8 text, or
+// NUL. The entry is still appended (a refusal of such a request must be
+// audited), its text is stored as UTF-8 with each such byte replaced by
+// U+FFFD, and the chain verifies: the hash is over what is stored and read
+// back, on every engine.
+func testAuditNotText(t *testing.T, s store.Store) {
+	bad := "a\xff\xfeb\x00c"
+	in := store.AuditEntry{Time: base, Actor: "officer-" + bad, Action: "user.read", Subject: "user:" + bad,
+		Result: "refused: E_RA_INVALID_ID", Detail: "id " + bad + " is not an EUI-64"}
+	update(t, s, func(tx store.Tx) error {
+		_, err := tx.AppendAudit(in)
+		noErr(t, "AppendAudit of text that is not UTF-8", err)
+		return nil
+	})
+	all := sealed(t, s)
+	if len(all) != 1 {
+		t.Fatalf("%d entries sealed, want 1", len(all))
+	}
+	e := all[0]
+	want := "a\uFFFD\uFFFDb\uFFFDc"
+	for _, f := range []struct{ name, got, want string }{
+		{"Actor", e.Actor, "officer-" + want},
+		{"Subject", e.Subject, "user:" + want},
+		{"Result", e.Result, in.Result},
+		{"Detail", e.Detail, "id " + want + " is not an EUI-64"},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s read back %q, want %q", f.name, f.got, f.want)
+		}
+	}
+	if !equalBytes(e.Hash, store.HashAudit(e)) {
+		t.Fatalf("the entry read back does not hash to its Hash: the chain would not verify")
+	}
+}

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"AppendAudits", testAppendAudits},
 		{"AuditBatched", testAuditBatched},
+		{"AuditNotText", testAuditNotText},
 		{"Urgent", testUrgent},
 		{"Records", testRecords},
 		{"UpdateIsAtomic", testAtomic},

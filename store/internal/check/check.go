@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smki/smki/store"
 )
@@ -195,8 +196,9 @@ func Officer(o store.Officer) (store.Officer, error) {
 	return o, nil
 }
 
-// Audit checks an entry for AppendAudit and returns it with Time in UTC
-// and the engine-assigned fields cleared.
+// Audit checks an entry for AppendAudit and returns it with Time in UTC,
+// its text fields as AuditText makes them, and the engine-assigned fields
+// cleared: what it returns is what is stored, read back and hashed.
 func Audit(e store.AuditEntry) (store.AuditEntry, error) {
 	if e.Time.IsZero() {
 		return e, fmt.Errorf("audit entry %q has no time: %w", e.Action, store.ErrInvalid)
@@ -205,6 +207,8 @@ func Audit(e store.AuditEntry) (store.AuditEntry, error) {
 		return e, fmt.Errorf("audit entry has no action: %w", store.ErrInvalid)
 	}
 	e.Time = e.Time.UTC()
+	e.Actor, e.Action, e.Subject = AuditText(e.Actor), AuditText(e.Action), AuditText(e.Subject)
+	e.Result, e.Detail = AuditText(e.Result), AuditText(e.Detail)
 	e.Seq, e.PrevHash, e.Hash = 0, nil, nil
 	return e, nil
 }
@@ -215,4 +219,28 @@ func Limit(n int) error {
 		return fmt.Errorf("negative limit %d: %w", n, store.ErrInvalid)
 	}
 	return nil
+}
+
+// AuditText is s as an audit entry stores it: UTF-8 text with each byte
+// that is not part of valid UTF-8, and each NUL, replaced by U+FFFD. An
+// audit field may carry what a caller sent (a path segment, a name): the
+// entry must still be appended, and it must read back byte for byte as it
+// was hashed. PostgreSQL's text refuses such bytes and JSON (bbolt's
+// encoding) rewrites them, so either would break the chain or lose the
+// entry.
+func AuditText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == 0 || (r == utf8.RuneError && n == 1) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String()
 }
