@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smki/smki/internal/strictjson"
 	"github.com/smki/smki/ra"
@@ -182,6 +185,10 @@ func (s *server) authenticatedLimit(h func(http.ResponseWriter, *http.Request, r
 			s.writeError(w, r, fmt.Errorf("%w: a verified client certificate is required", ra.ErrUnauthenticated))
 			return
 		}
+		if err := textRequest(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		a, err := s.svc.Authenticate(r.Context(), r.TLS.VerifiedChains[0][0])
 		if err != nil {
 			s.writeError(w, r, err)
@@ -317,4 +324,31 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 	}
 	s.m.refused.WithLabelValues(code).Inc()
 	return status, body
+}
+
+// textRequest refuses a request whose path or query, once decoded, is not
+// UTF-8 text or holds NUL ("/v1/officers/%FF"), as a body that is not
+// UTF-8 is refused (strictjson): malformed, so refused before any decision
+// and written nowhere. Path segments and query values reach the Service
+// as identifiers, names and filters, and from there audit records.
+func textRequest(r *http.Request) error {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 }
+	if bad(r.URL.Path) {
+		return fmt.Errorf("%w: the request path is not UTF-8 text (or holds NUL); send identifiers as the API documents them", ra.ErrBadRequest)
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return fmt.Errorf("%w: the query string does not parse; send it as the API documents it", ra.ErrBadRequest)
+	}
+	for k, vs := range q {
+		if bad(k) {
+			return fmt.Errorf("%w: a query parameter's name is not UTF-8 text (or holds NUL)", ra.ErrBadRequest)
+		}
+		for _, v := range vs {
+			if bad(v) {
+				return fmt.Errorf("%w: query parameter %s is not UTF-8 text (or holds NUL)", ra.ErrBadRequest, k)
+			}
+		}
+	}
+	return nil
 }

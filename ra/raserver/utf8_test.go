@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 )
 
@@ -47,4 +49,44 @@ func TestFinding9InvalidUTF8Refused(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPathIDNotUTF8: a path segment or query value that decodes to bytes
+// that are not UTF-8, or to NUL, is refused 400 E_RA_BAD_REQUEST before
+// any decision, like such a body, and writes nothing; the audit chain
+// still verifies. Before, "/v1/officers/%FF" reached the Service as an
+// officer ID and its refusal's audit record carried the byte: on bbolt
+// the chain no longer verified (JSON stored U+FFFD, the hash was over
+// 0xFF), on PostgreSQL the refusal could not be audited.
+func TestPathIDNotUTF8(t *testing.T) {
+	t.Parallel()
+	e, ts := newTestServer(t)
+	admin := client(t, e, ts.URL, filepath.Join(e.dir, "officers", "admin"))
+	before := ratest.AuditLen(t, e.st)
+	for _, tc := range []struct{ method, path string }{
+		{"DELETE", "/v1/officers/%FF%FE"},
+		{"POST", "/v1/officers/a%00b/credential"},
+		{"GET", "/v1/solr-events/%C3%28"},
+		{"GET", "/v1/certificates?party=%FF"},
+		{"GET", "/v1/certificates?%FF=1"},
+	} {
+		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(`{}`))
+		resp, err := admin.HTTPClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var eb raapi.ErrorBody
+		json.Unmarshal(b, &eb)
+		if resp.StatusCode != 400 || eb.Error.Code != "E_RA_BAD_REQUEST" || !strings.Contains(eb.Error.Message, "UTF-8") {
+			t.Errorf("%s %s: %d %s, want 400 E_RA_BAD_REQUEST naming UTF-8", tc.method, tc.path, resp.StatusCode, b)
+		}
+	}
+	if n := ratest.AuditLen(t, e.st); n != before {
+		t.Errorf("malformed requests wrote %d audit records, want none", n-before)
+	}
+	if err := ra.VerifyAudit(context.Background(), e.st); err != nil {
+		t.Fatalf("audit chain after malformed paths: %v", err)
+	}
 }
