@@ -14,7 +14,7 @@ const (
 	CodeCERT      = "CERT"      // signer certificate unknown, untrusted, expired, wrong usage
 	CodeREVOKED   = "REVOKED"   // signer certificate revoked
 	CodeREPLAY    = "REPLAY"    // counter not greater than the last accepted one
-	CodeSTALE     = "STALE"     // bundle or revocation data older than the maximum age
+	CodeSTALE     = "STALE"     // bundle or revocation data older than the maximum age, or from the future (beyond the clock skew)
 	CodeMALFORMED = "MALFORMED" // not well-formed, too large, too deep, DTD, schema violation
 	CodeSTATE     = "STATE"     // the replay/ADT state cannot be made durable: the request would be accepted but is refused (fail closed)
 )

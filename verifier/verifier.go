@@ -204,10 +204,17 @@ func (v *Verifier) SetBundle(b *bundle.Bundle) error {
 
 // AddRevocations merges a verified feed page (OpenFeedPage). Its entries
 // take effect at once; its IssuedAt refreshes the revocation data's age.
-// A page older than the last one applied is refused.
+// A page older than the last one applied is refused, and so is a page
+// dated more than clockSkew after now: applied, it would make the data
+// look current until that time, and make every honest page after it look
+// older.
 func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
 	if err := p.Validate(); err != nil {
 		return err
+	}
+	if now := v.clock(); fromTheFuture(p.IssuedAt, now) {
+		return fmt.Errorf("%w: page issued %s is more than %s after now (%s): the RA's clock or this one is wrong",
+			bundle.ErrFeedInvalid, p.IssuedAt.UTC().Format(time.RFC3339), clockSkew, now.UTC().Format(time.RFC3339))
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()

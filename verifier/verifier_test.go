@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"os"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -355,4 +357,96 @@ func swapIssuerSerial(t testing.TB, msg []byte, from, to *x509.Certificate) []by
 		t.Fatal("serial not found in KeyInfo")
 	}
 	return bytes.Replace(msg, a, []byte(">"+to.SerialNumber.String()+"<"), 1)
+}
+
+// TestFeedPageFromTheFutureIsStale: a feed page dated more than clockSkew
+// after now (the RA's clock misset, or a replayed or forged page that
+// still verifies) is refused and changes nothing, so the RA's next honest
+// page still applies; and revocation data dated more than clockSkew after
+// the verifier's now (its clock stepped back after a page was applied)
+// answers STALE, as a bundle from the future does: it cannot prove the
+// data current.
+func TestFeedPageFromTheFutureIsStale(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	credit := func(t testing.TB, ctr uint64) []byte {
+		return sign(t, request(t, tmplCredit, userSC, devA1, ctr), s.sc, false)
+	}
+	t.Run("page", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name    string
+			issued  time.Time
+			refused bool
+		}{
+			{"issued now", testNow, false},
+			{"issued clockSkew ahead", testNow.Add(clockSkew), false},
+			{"issued 1ns beyond clockSkew", testNow.Add(clockSkew + time.Nanosecond), true},
+			{"issued a day ahead", testNow.Add(24 * time.Hour), true},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				v := s.verifier(t, nil)
+				seq, gen := v.RevocationSeq(), v.Generation()
+				err := v.AddRevocations(&bundle.FeedPage{Seq: seq + 1, IssuedAt: tt.issued})
+				if !tt.refused {
+					if err != nil {
+						t.Fatalf("AddRevocations = %v, want nil", err)
+					}
+					mustAccept(t, v, credit(t, 1))
+					return
+				}
+				if !errors.Is(err, bundle.ErrFeedInvalid) {
+					t.Fatalf("AddRevocations = %v, want ErrFeedInvalid", err)
+				}
+				if v.RevocationSeq() != seq || v.Generation() != gen {
+					t.Fatalf("a refused page changed the data: seq %d -> %d, generation %d -> %d", seq, v.RevocationSeq(), gen, v.Generation())
+				}
+				if err := v.AddRevocations(&bundle.FeedPage{Seq: seq + 1, IssuedAt: testNow}); err != nil {
+					t.Fatalf("the RA's honest page after a refused one: %v", err)
+				}
+				mustAccept(t, v, credit(t, 1))
+			})
+		}
+	})
+	t.Run("clock stepped back", func(t *testing.T) {
+		t.Parallel()
+		issued := testNow.Add(time.Hour)
+		tests := []struct {
+			name  string
+			back  time.Duration // how far the clock steps back after the page is applied
+			stale bool
+		}{
+			{"by clockSkew", clockSkew, false},
+			{"by clockSkew and 1ns", clockSkew + time.Nanosecond, true},
+			{"by an hour", time.Hour, true},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				var now atomic.Pointer[time.Time]
+				now.Store(&issued)
+				v := s.verifier(t, func(o *Options) { o.Clock = func() time.Time { return *now.Load() } })
+				if err := v.AddRevocations(&bundle.FeedPage{Seq: v.RevocationSeq() + 1, IssuedAt: issued}); err != nil {
+					t.Fatal(err)
+				}
+				stepped := issued.Add(-tt.back)
+				now.Store(&stepped)
+				d := v.Verify(credit(t, 1), stepped)
+				if !tt.stale {
+					if !d.Accepted() {
+						t.Fatalf("Verify = %+v, want accept", d)
+					}
+					return
+				}
+				if d.Code != CodeSTALE {
+					t.Fatalf("Verify = %s %q (%s), want STALE", d.Decision, d.Code, d.Reason)
+				}
+				if len(v.NotReady()) == 0 {
+					t.Fatal("NotReady is empty with revocation data from the future")
+				}
+			})
+		}
+	})
 }

@@ -107,10 +107,10 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 }
 
 // stale fails closed when the data the decision rests on is too old, or
-// claims to come from the future (a clock problem on one side or the
-// other).
+// claims to come from the future (dated more than clockSkew after now: a
+// clock problem on one side or the other); the bundle and the revocation
+// data alike.
 func (v *Verifier) stale(st *state) (Decision, bool) {
-	const skew = 5 * time.Minute
 	now := v.clock()
 	b := st.pol.bundle
 	maxAge := v.effectiveMaxAge(b)
@@ -118,11 +118,14 @@ func (v *Verifier) stale(st *state) (Decision, bool) {
 		return reject(CodeSTALE, "bundle issued %s is %s old, max %s", b.IssuedAt.UTC().Format(time.RFC3339),
 			age.Round(time.Second), maxAge), true
 	}
-	if b.IssuedAt.After(now.Add(skew)) {
+	if fromTheFuture(b.IssuedAt, now) {
 		return reject(CodeSTALE, "bundle issued %s is in the future", b.IssuedAt.UTC().Format(time.RFC3339)), true
 	}
 	if age := now.Sub(st.rev.freshAt); age > maxAge {
 		return reject(CodeSTALE, "revocation data is %s old, max %s", age.Round(time.Second), maxAge), true
+	}
+	if fromTheFuture(st.rev.freshAt, now) {
+		return reject(CodeSTALE, "revocation data issued %s is in the future", st.rev.freshAt.UTC().Format(time.RFC3339)), true
 	}
 	if !st.rev.crlNext.IsZero() && now.After(st.rev.crlNext) {
 		return reject(CodeSTALE, "a CRL expired at %s (nextUpdate)", st.rev.crlNext.UTC().Format(time.RFC3339)), true
