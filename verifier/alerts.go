@@ -14,8 +14,17 @@ import (
 // registered supplier user. An unregistered device routes nowhere
 // (recipients nil) and the reason says why. alertCode is carried into the
 // reason for the audit trail; routing does not depend on it.
+//
+// Routing rests on the bundle's SoLR events and device registry, so it
+// fails closed like Verify: with data Verify answers STALE for (too old,
+// from the future, a CRL past nextUpdate; judged at the Clock) the alert
+// routes nowhere and the reason says STALE and why.
 func (v *Verifier) RouteAlert(device eui64.ID, alertCode uint16, at time.Time) (recipients []eui64.ID, reason string) {
-	pol := v.cur.Load().pol
+	st := v.cur.Load()
+	if d, stale := v.stale(st); stale {
+		return nil, fmt.Sprintf("alert 0x%04X: %s: %s", alertCode, d.Code, d.Reason)
+	}
+	pol := st.pol
 	_, supplier, ok := pol.deviceAt(device, at)
 	if !ok {
 		return nil, fmt.Sprintf("alert 0x%04X: device %s is not in the device registry", alertCode, device)

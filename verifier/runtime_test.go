@@ -3,6 +3,7 @@ package verifier
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -248,6 +249,67 @@ func TestRouteAlert(t *testing.T) {
 		if reason == "" {
 			t.Errorf("%s: no reason", tt.name)
 		}
+	}
+}
+
+// TestRouteAlertStaleData: alert routing rests on the bundle's SoLR events
+// and device registry, so it applies Verify's STALE rule (Verifier.stale):
+// with data too old, from the future or past a CRL's nextUpdate an alert
+// routes nowhere, and the reason says STALE.
+func TestRouteAlertStaleData(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	expiredCRL := s.pki.crl(t, testNow.Add(-2*time.Hour), testNow.Add(-time.Hour))
+	tests := []struct {
+		name   string
+		bundle func(b *bundle.Bundle)
+		opts   func(o *Options)
+		prime  func(t *testing.T, v *Verifier, setNow func(time.Time))
+		stale  bool
+	}{
+		{name: "fresh data routes"},
+		{name: "bundle older than its max_age", stale: true, bundle: func(b *bundle.Bundle) { b.IssuedAt = testNow.Add(-25 * time.Hour) }},
+		{name: "bundle older than the verifier's MaxAge", stale: true, opts: func(o *Options) { o.MaxAge = 5 * time.Minute }},
+		{name: "bundle from the future", stale: true, bundle: func(b *bundle.Bundle) { b.IssuedAt = testNow.Add(time.Hour) }},
+		{name: "CRL past nextUpdate", stale: true, opts: func(o *Options) { o.CRLs = [][]byte{expiredCRL} }},
+		{name: "revocation data from the future", stale: true, prime: func(t *testing.T, v *Verifier, setNow func(time.Time)) {
+			setNow(testNow.Add(time.Hour))
+			if err := v.AddRevocations(&bundle.FeedPage{Seq: v.RevocationSeq() + 1, IssuedAt: testNow.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			setNow(testNow) // the clock stepped back an hour
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := cloneBundle(t, s.bundle)
+			if tt.bundle != nil {
+				tt.bundle(b)
+			}
+			var now atomic.Pointer[time.Time]
+			now.Store(&testNow)
+			v := s.verifier(t, func(o *Options) {
+				o.Bundle, o.Clock = b, func() time.Time { return *now.Load() }
+				if tt.opts != nil {
+					tt.opts(o)
+				}
+			})
+			if tt.prime != nil {
+				tt.prime(t, v, func(t time.Time) { now.Store(&t) })
+			}
+			got, reason := v.RouteAlert(devA1, 0x8F66, testNow)
+			t.Logf("%v: %s", got, reason)
+			if !tt.stale {
+				if len(got) != 1 || got[0] != userSC {
+					t.Fatalf("RouteAlert = %v (%s), want [%s]", got, reason, userSC)
+				}
+				return
+			}
+			if got != nil || !strings.Contains(reason, CodeSTALE) {
+				t.Fatalf("RouteAlert = %v (%s), want no recipient and a STALE reason", got, reason)
+			}
+		})
 	}
 }
 

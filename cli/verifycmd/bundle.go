@@ -42,7 +42,9 @@ func AlertCommand() *ucli.Command {
 			Name:  "route",
 			Usage: "say who receives an alert from a device, offline from a signed bundle",
 			Description: `While a SoLR event is active for the device's registered supplier, alerts go to
-the event's SRP user; otherwise to the registered supplier user.
+the event's SRP user; otherwise to the registered supplier user. With data
+smki verify would answer STALE for (too old, from the future, a CRL past
+nextUpdate) it routes nowhere, says STALE in the reason and exits 1.
 
 Example:
    smki alert route --bundle bundle.json --device 00-DB-12-34-56-78-90-A0 --code 0x8F0A`,
