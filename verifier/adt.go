@@ -41,19 +41,29 @@ func adtNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// count drops times at or before at-period and returns how many remain in
-// the window (those after at are counted too: they were accepted).
+// count returns how many accepted times fall in the window of a request
+// at at: those after at-period (those after at are counted too: they were
+// accepted). It drops only the times no request can count again unless
+// the clock steps back by more than clockSkew from at: those at or before
+// at-period-clockSkew. A wall clock that steps forward and back (an NTP
+// correction) so loses no count that the window still holds once it is
+// back; dropping at at-period would let a burst over the quarantine
+// threshold through.
 func (w *adtWindow) count(at time.Time, period time.Duration) int {
-	from := adtNanos(at.Add(-period))
-	// The first entry after from.
-	i, _ := slices.BinarySearch(w.accepted, from)
-	for i < len(w.accepted) && w.accepted[i] == from {
-		i++
-	}
 	// Reslicing (not copying) keeps this O(log n); append reallocates and
 	// so drops the pruned prefix in time.
-	w.accepted = w.accepted[i:]
-	return len(w.accepted)
+	w.accepted = w.accepted[adtAfter(w.accepted, at.Add(-period-clockSkew)):]
+	return len(w.accepted) - adtAfter(w.accepted, at.Add(-period))
+}
+
+// adtAfter is the index of the first of the sorted times after t.
+func adtAfter(times []int64, t time.Time) int {
+	from := adtNanos(t)
+	i, _ := slices.BinarySearch(times, from)
+	for i < len(times) && times[i] == from {
+		i++
+	}
+	return i
 }
 
 // record adds an accepted request at at.
