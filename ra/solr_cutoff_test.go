@@ -10,6 +10,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ra/internal/feedhub"
+	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
@@ -162,4 +163,101 @@ func (e *env) partySeq() uint64 {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// TestCloseAfterCutOffStillRevokesTheCertificates: closing an approved
+// event cancels its revocation only while the revocation time is still to
+// come. Once the approval has cut the party off (its job failed, as a
+// crash would make it), or a scheduled revocation's time has passed
+// before the scheduler ran it, the party-wide revocation stands or is due,
+// so the job is kept: the scheduler then revokes every certificate of the
+// party on the closed event, which stays closed with its revocation
+// recorded. Cancelling it left the party cut off for every verifier while
+// its certificates stayed good in the store, the ORL and OCSP for ever.
+func TestCloseAfterCutOffStillRevokesTheCertificates(t *testing.T) {
+	t.Parallel()
+	for engine, open := range raceEngines {
+		for _, tc := range []struct {
+			name       string
+			future     bool          // revoke-at after the approval (nil: at approval)
+			closeAfter time.Duration // clock advance after approval, before the close
+			revokes    bool
+		}{
+			{name: "cut off at approval, job failed", revokes: true},
+			{name: "scheduled, time passed, job not run", future: true, closeAfter: time.Hour + time.Minute, revokes: true},
+			{name: "scheduled, time to come", future: true, closeAfter: time.Minute},
+		} {
+			t.Run(engine+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				s := newSoLRScenario(t, open(t)...)
+				ctx := context.Background()
+				cs := &crashStore{Store: s.st}
+				s.svc.st = feedhub.Store{Store: cs, Hub: &s.svc.feed}
+				var at *time.Time
+				if tc.future {
+					r := ratest.Start.Add(time.Hour)
+					at = &r
+				}
+				e := s.declare(s.liaison, at, nil)
+				cs.crash.Store(true)
+				res, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID)
+				if err != nil || res.Event.State != bundle.EventApproved || res.Event.JobID == "" {
+					t.Fatalf("approve: %+v %v", res.Event, err)
+				}
+				s.clock.Set(s.clock.Now().Add(tc.closeAfter))
+				closed, err := s.svc.CloseSoLR(ctx, s.liaison, e.ID, "instruction OFGEM-END")
+				if err != nil || closed.State != bundle.EventClosed {
+					t.Fatalf("close: %+v %v", closed, err)
+				}
+
+				// The fault is gone; the scheduler's next pass (past any backoff).
+				cs.crash.Store(false)
+				s.clock.Set(s.clock.Now().Add(time.Hour))
+				if err := s.svc.RunDue(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if s.records(records.KindSchedule) != 0 || s.records(records.KindScheduleLog) != 1 {
+					t.Fatal("the job is neither done nor cancelled")
+				}
+				if s.certStatus(s.scSerial).Status != store.StatusGood {
+					t.Fatal("the SRP's certificate was revoked")
+				}
+				got, err := s.svc.GetSoLR(ctx, s.admin, e.ID)
+				if err != nil || got.Event.State != bundle.EventClosed || got.Event.ClosedBy != "liaison" {
+					t.Fatalf("event after the scheduler: %+v %v", got.Event, err)
+				}
+				orl, err := s.ca.CRL(ctx, "orl")
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := s.certStatus(s.isSerial)
+				_, cut := s.partyRevocation(s.supplier.String())
+				if !tc.revokes {
+					if c.Status != store.StatusGood || cut || got.Event.RevokedAt != nil || crlLists(t, orl, s.isSerial) {
+						t.Fatalf("a revocation cancelled by the close ran: %s, party-wide %v, event %+v", c.Status, cut, got.Event)
+					}
+					if x := s.lastAudit(ActCloseSoLR); !strings.Contains(x.Detail, " cancelled="+res.Event.JobID) {
+						t.Fatalf("close audit detail %q does not name the cancelled job", x.Detail)
+					}
+					return
+				}
+				if c.Status != store.StatusRevoked || c.Reason != reasonCessation {
+					t.Fatalf("the failed party's certificate after the close: %s reason %d", c.Status, c.Reason)
+				}
+				if !cut || !crlLists(t, orl, s.isSerial) {
+					t.Fatalf("party-wide revocation %v, ORL lists the certificate %v", cut, crlLists(t, orl, s.isSerial))
+				}
+				if ev := got.Event; ev.RevokedAt == nil || ev.RevokedCount != 1 || ev.Revoked[0] != s.isSerial {
+					t.Fatalf("the closed event does not record its revocation: %+v", ev)
+				}
+				if x := s.lastAudit(ActRevokeFailed); x.Actor != schedulerActor || x.Result != "allowed" ||
+					!strings.Contains(x.Detail, "event="+e.ID) || !strings.Contains(x.Detail, "event_state=closed") {
+					t.Fatalf("revocation audit %+v", x)
+				}
+				if x := s.lastAudit(ActCloseSoLR); !strings.Contains(x.Detail, " kept="+res.Event.JobID) {
+					t.Fatalf("close audit detail %q does not name the job it kept", x.Detail)
+				}
+			})
+		}
+	}
 }

@@ -119,9 +119,14 @@ func (e *env) records(kind string) int {
 	return n
 }
 
-// lastAudit returns the last audit entry whose action is act.
+// lastAudit returns the last audit entry whose action is act, of those
+// committed before the call (sealed first: AuditEntries returns only
+// chained entries, and PostgreSQL chains within a delay of the commit).
 func (e *env) lastAudit(act Action) store.AuditEntry {
 	e.t.Helper()
+	if err := e.st.SealAudit(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 	for _, x := range reverse(ratest.AuditTail(e.t, e.st, 1<<20)) {
 		if x.Action == string(act) {
 			return x

@@ -185,7 +185,9 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time, actor s
 			if err != nil {
 				return err
 			}
-			if e.State != bundle.EventApproved {
+			// A pending job of a closed event is one Close kept: its
+			// revocation could no longer be cancelled (revocationDue).
+			if e.State != bundle.EventApproved && (e.State != bundle.EventClosed || e.RevokedAt != nil) {
 				j.Result = "skipped: event is " + string(e.State)
 			} else {
 				if err := s.revokeFailedTx(tx, rv, &e, now, actor); err != nil {
@@ -195,6 +197,9 @@ func (s *Service) runJob(ctx context.Context, key string, now time.Time, actor s
 					return err
 				}
 				j.Result = fmt.Sprintf("revoked %d", e.RevokedCount)
+				if e.State == bundle.EventClosed {
+					j.Result += " (event closed)"
+				}
 			}
 		default:
 			j.Result = "skipped: unknown job kind " + j.Kind

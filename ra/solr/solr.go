@@ -206,7 +206,8 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 // Approve returns once both have committed. If the second fails (or the
 // process dies between them), the cut-off stands, the event stays
 // "approved" with its job pending and due, and the scheduler (RunDue, at
-// its next tick or after a restart) runs it: Approve then returns the
+// its next tick or after a restart) runs it, even once the event is
+// closed (Close keeps it): Approve then returns the
 // approved event and no error, since the approval itself took effect. A
 // revocation time in the future schedules the job alone in the first
 // transaction; the scheduler runs it (cut-off and certificates together)
@@ -321,8 +322,9 @@ func cutOffTx(tx store.Tx, party eui64.ID, now time.Time) error {
 // certificate of e's failed party (cessationOfOperation, ORL reissued by
 // the CA in tx), record the party-wide revocation if the approval did not
 // (a scheduled job: the cut-off and the certificates in one transaction),
-// make e active and append the "solr.revoke" audit record. The caller
-// writes e.
+// make e active (an approved e; a closed one, whose Close kept its due
+// revocation, stays closed) with what was revoked, and append the
+// "solr.revoke" audit record. The caller writes e.
 func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *records.SoLREvent, now time.Time, actor string) error {
 	certs, err := records.GoodCerts(tx, store.CertFilter{PartyID: e.FailedParty.String(), Status: store.StatusGood})
 	if err != nil {
@@ -343,17 +345,30 @@ func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *records.SoLREvent
 	if err := records.PutPartyRevocation(tx, e.FailedParty, records.PartyIssuedBefore(certs, *e.RevokeAt), *e.RevokeAt, ReasonCessation); err != nil {
 		return err
 	}
-	e.State, e.RevokedAt = bundle.EventActive, &now
+	detail := fmt.Sprintf("event=%s reason=%s %s", e.ID, records.ReasonName(ReasonCessation), records.SerialsDetail(serials))
+	if e.State == bundle.EventApproved {
+		e.State = bundle.EventActive
+	} else {
+		detail += " event_state=" + string(e.State)
+	}
+	e.RevokedAt = &now
 	e.SetRevoked(serials)
-	_, err = tx.AppendAudit(s.env.Entry(actor, authz.ActRevokeFailed, "party:"+e.FailedParty.String(), "allowed",
-		fmt.Sprintf("event=%s reason=%s %s", e.ID, records.ReasonName(ReasonCessation), records.SerialsDetail(serials))))
+	_, err = tx.AppendAudit(s.env.Entry(actor, authz.ActRevokeFailed, "party:"+e.FailedParty.String(), "allowed", detail))
 	return err
 }
 
 // Close closes an open event on the Authority's instruction: the SC
-// role returns to default deny for it. A still-scheduled revocation is
-// cancelled in the same transaction (revocation cannot be undone; a
-// closed event must not cause one). Who may: authority-liaison, ra-operator.
+// role returns to default deny for it. A revocation whose time is still
+// to come is cancelled in the same transaction (revocation cannot be
+// undone; a closed event must not start one). One that can no longer be
+// cancelled (revocationDue: the approval has cut the party off, or its
+// time has passed) keeps its job, which the scheduler runs on the closed
+// event (runJob): cancelling it would leave the party-wide revocation
+// standing with every certificate of the party good in the store, the
+// ORL, OCSP and the repository. Close itself revokes nothing: it runs in
+// the ordinary lane and stays small whatever the party holds, while the
+// job, in the urgent lane, is the one owner of the certificates'
+// revocation. Who may: authority-liaison, ra-operator.
 func (s *Service) Close(ctx context.Context, a Session, id, reason string) (records.SoLREvent, error) {
 	if reason == "" {
 		reason = "closed by instruction"
@@ -377,14 +392,20 @@ func (s *Service) Close(ctx context.Context, a Session, id, reason string) (reco
 	return out, err
 }
 
-// closeTx closes e within tx (cancelling its pending job) and writes it.
+// closeTx closes e within tx and writes it: an approved e's pending job
+// is cancelled while its revocation is still to come, else kept (Close).
+// The detail says which: cancelled=JOB or kept=JOB.
 func (s *Service) closeTx(tx store.Tx, e *records.SoLREvent, by, reason string) (string, error) {
 	if e.State == bundle.EventClosed {
 		return "", fmt.Errorf("%w: event %s is already closed", raerr.ErrEventState, e.ID)
 	}
 	now := s.env.Now().UTC()
 	detail := fmt.Sprintf("from=%s reason=%q", e.State, reason)
-	if e.State == bundle.EventApproved && e.JobID != "" {
+	switch {
+	case e.State != bundle.EventApproved || e.JobID == "":
+	case revocationDue(*e, now):
+		detail += fmt.Sprintf(" kept=%s revoke_at=%s", e.JobID, fmtTimePtr(e.RevokeAt, "at-approval"))
+	default:
 		cancelled, err := s.cancelJobTx(tx, e.JobID, now)
 		if err != nil {
 			return "", err
@@ -395,6 +416,21 @@ func (s *Service) closeTx(tx store.Tx, e *records.SoLREvent, by, reason string) 
 	}
 	e.State, e.ClosedBy, e.ClosedAt, e.CloseReason = bundle.EventClosed, by, &now, reason
 	return detail, records.Put(tx, records.KindEvent, e.ID, *e)
+}
+
+// revocationDue reports whether the revocation of e, approved, can no
+// longer be cancelled at now: the approval cut the party off (revoke-at
+// not after the approval: the party-wide revocation is recorded and every
+// verifier refuses the party), or its time has passed (an on-time
+// scheduler would have run it; its lateness must not decide whether the
+// certificates are revoked). The first compares two times the approving
+// instance recorded, so a close on an instance whose clock lags the
+// approver's still keeps a cut-off's job.
+func revocationDue(e records.SoLREvent, now time.Time) bool {
+	if e.RevokeAt == nil || e.ApprovedAt == nil {
+		return true // not written by Approve, which sets both; keep rather than lose a revocation
+	}
+	return !e.RevokeAt.After(*e.ApprovedAt) || !e.RevokeAt.After(now)
 }
 
 // Get returns one event, with the dry run while its revocation is to
