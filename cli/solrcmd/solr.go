@@ -216,7 +216,11 @@ func adtRow(r ra.ADTRecord) []string {
 // profile, the sample and where the full list is.
 func printDryRun(c *ucli.Context, d *ra.DryRun) {
 	w := c.App.Writer
-	fmt.Fprintf(w, "\ndry run: the revocation would revoke %d certificate(s) (cessationOfOperation)\n", d.CertificateCount)
+	if d.CertificatesWithheld {
+		fmt.Fprintf(w, "\ndry run: the revocation would revoke every certificate of the failed Supplier's users (cessationOfOperation); their number is not shown to your party\n")
+	} else {
+		fmt.Fprintf(w, "\ndry run: the revocation would revoke %d certificate(s) (cessationOfOperation)\n", d.CertificateCount)
+	}
 	if d.CertificateCount > 0 {
 		verb.Table(c, "USER\tCERTIFICATES", countRows(d.ByUser))
 		verb.Table(c, "PROFILE\tCERTIFICATES", countRows(d.ByProfile))

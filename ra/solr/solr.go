@@ -96,6 +96,11 @@ type DryRun struct {
 	DeviceCount     int                `json:"device_count"`
 	// Devices is a sample: the first DryRunSample.
 	Devices []records.Device `json:"devices"`
+	// CertificatesWithheld says the certificate figures are left out for
+	// this reader (an SRP party's officer does not learn the failed
+	// party's certificates): CertificateCount 0 then means "not shown",
+	// not "none".
+	CertificatesWithheld bool `json:"certificates_withheld,omitempty"`
 }
 
 // DryRunSample is how many certificates and devices a dry run lists.
@@ -455,6 +460,7 @@ func (s *Service) Get(ctx context.Context, a Session, id string) (EventResult, e
 				// not the failed party's certificates.
 				out.DryRun.Certificates, out.DryRun.CertificateCount = []records.CertInfo{}, 0
 				out.DryRun.ByUser, out.DryRun.ByProfile, out.DryRun.CertificatesURL = map[string]int{}, map[string]int{}, ""
+				out.DryRun.CertificatesWithheld = true
 			}
 		}
 		return nil
