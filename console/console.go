@@ -177,9 +177,8 @@ func (c *Console) signedIn(h officerPage) http.Handler {
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if err := parseForm(r); err != nil {
-				c.pages.render(w, http.StatusRequestEntityTooLarge, "error.html", &view{Title: "Too large",
-					Err: &formError{Code: "E_RA_TOO_LARGE", Message: err.Error(), Next: "Send a smaller file."}})
+			if fe := parseForm(r); fe != nil {
+				c.pages.render(w, fe.status, "error.html", &view{Title: "Not sent", Err: fe})
 				return
 			}
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
@@ -199,7 +198,7 @@ func (c *Console) signedIn(h officerPage) http.Handler {
 	})
 }
 
-func parseForm(r *http.Request) error {
+func parseForm(r *http.Request) *formError {
 	var err error
 	if ct := r.Header.Get("Content-Type"); len(ct) >= 19 && ct[:19] == "multipart/form-data" {
 		err = r.ParseMultipartForm(maxForm)
@@ -207,13 +206,18 @@ func parseForm(r *http.Request) error {
 		err = r.ParseForm()
 	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return fmt.Errorf("the form is over %d bytes", mbe.Limit)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return &formError{Code: "E_RA_TOO_LARGE", Message: fmt.Sprintf("The form is over %d bytes.", mbe.Limit),
+			Next: "Send a smaller file.", status: http.StatusRequestEntityTooLarge}
+	default:
+		// Malformed (a bad escape, a multipart body without its boundary):
+		// the browser did not send what the console's form makes.
+		return &formError{Code: "E_RA_BAD_REQUEST", Message: "The form could not be read: it is not what the console's page sends.",
+			Next: "Open the page again from the console and resubmit the form.", status: http.StatusBadRequest}
 	}
-	if err != nil {
-		return errors.New("the form could not be read")
-	}
-	return nil
 }
 
 func (c *Console) forbidden(w http.ResponseWriter, why string) {
