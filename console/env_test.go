@@ -37,9 +37,13 @@ type env struct {
 
 func (e *env) cert(name string) *x509.Certificate { return e.certs[name] }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, open ...func(dir string) (store.Store, error)) *env {
 	t.Helper()
-	pki := ratest.NewPKI(t, nil, ratest.Start)
+	var on func(string) (store.Store, error) // nil: bbolt
+	if len(open) > 0 {
+		on = open[0]
+	}
+	pki := ratest.NewPKI(t, on, ratest.Start)
 	st, authority, clk := pki.Store, pki.CA, pki.Clock
 	ctx := context.Background()
 	svc, err := ra.New(st, authority, pki.Access, ra.WithClock(clk.Now))

@@ -31,6 +31,23 @@ type homeData struct {
 	Scheduled []ra.SoLREvent // approved, revocation still to come
 	Expiring  []ra.CertInfo  // good, expiring within 30 days
 	CRLs      []crlWarning   // the ARL or ORL expired or about to
+	// SoLR and Certs say what the SoLR and certificate sections show:
+	// "" the lists above, "hidden" nothing (this officer may not read
+	// them), or the RA's code when it could not answer now. An empty list
+	// reads "None." only when the RA said there is none.
+	SoLR, Certs string
+}
+
+// homeSection is what a home section shows after the RA's answer err.
+func homeSection(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ra.ErrForbidden):
+		return "hidden"
+	default:
+		return ra.CodeOf(err)
+	}
 }
 
 // crlWarning is a CRL that needs attention: relying parties reject it
@@ -78,23 +95,24 @@ func (c *Console) crlsNeedingAttention(r *http.Request, now time.Time) []crlWarn
 func (c *Console) home(w http.ResponseWriter, r *http.Request, v *view) error {
 	var d homeData
 	now := c.now()
+	d.SoLR = "hidden"
 	if v.Can(ra.KindRAOperator, ra.KindRAApprover, ra.KindAuthorityLiaison, ra.KindSRO, ra.KindARO) {
-		if evs, err := c.svc.ListSoLR(ctx(r), v.actor); err == nil {
-			for _, e := range evs {
-				switch {
-				case e.State == "declared":
-					d.Pending = append(d.Pending, e)
-				case e.RevokedAt == nil && e.RevokeAt != nil && e.RevokeAt.After(now) && e.ClosedAt == nil:
-					d.Scheduled = append(d.Scheduled, e)
-				}
+		evs, err := c.svc.ListSoLR(ctx(r), v.actor)
+		d.SoLR = homeSection(err)
+		for _, e := range evs {
+			switch {
+			case e.State == "declared":
+				d.Pending = append(d.Pending, e)
+			case e.RevokedAt == nil && e.RevokeAt != nil && e.RevokeAt.After(now) && e.ClosedAt == nil:
+				d.Scheduled = append(d.Scheduled, e)
 			}
 		}
 	}
-	if cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{Status: string(store.StatusGood)}); err == nil {
-		for _, ci := range cs {
-			if ci.NotAfter.Before(now.Add(30 * 24 * time.Hour)) {
-				d.Expiring = append(d.Expiring, ci)
-			}
+	cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{Status: string(store.StatusGood)})
+	d.Certs = homeSection(err)
+	for _, ci := range cs {
+		if ci.NotAfter.Before(now.Add(30 * 24 * time.Hour)) {
+			d.Expiring = append(d.Expiring, ci)
 		}
 	}
 	d.CRLs = c.crlsNeedingAttention(r, now)
