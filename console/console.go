@@ -55,6 +55,9 @@ type Console struct {
 	jobs  *jobs
 	mux   *http.ServeMux
 	xorig *http.CrossOriginProtection
+	// certPage is how many certificates the search page lists at once
+	// (certPageSize; tests make it small).
+	certPage int
 }
 
 // New returns the console. It must be served over TLS that verifies a
@@ -62,7 +65,7 @@ type Console struct {
 // (tls.VerifyClientCertIfGiven), as `smki serve` does: the certificate
 // sign-in and the login-link request read the verified chain.
 func New(cfg Config) *Console {
-	c := &Console{svc: cfg.Service, crls: cfg.CRLs, log: cfg.Logger, now: cfg.Now, xorig: http.NewCrossOriginProtection()}
+	c := &Console{svc: cfg.Service, crls: cfg.CRLs, log: cfg.Logger, now: cfg.Now, xorig: http.NewCrossOriginProtection(), certPage: certPageSize}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

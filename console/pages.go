@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -418,7 +419,15 @@ func (c *Console) enrol(w http.ResponseWriter, r *http.Request, v *view) error {
 type certsData struct {
 	Certs []ra.CertInfo
 	Query url.Values
+	// Next is the address of the following page ("" on the last), whose
+	// listing starts after this page's last serial: built here from
+	// url.Values, so the template takes it as a URL.
+	Next template.URL
 }
+
+// certPageSize is how many certificates the search page lists at once: a
+// Supplier has tens of thousands, and the RA lists them in pages.
+const certPageSize = 500
 
 func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) error {
 	q := r.URL.Query()
@@ -436,16 +445,28 @@ func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) 
 		v.Err = fieldErr("party", err)
 	}
 	var cs []ra.CertInfo
+	var next template.URL
 	if v.Err == nil {
-		cs, err = c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"), Limit: 500})
+		cs, err = c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"),
+			Limit: c.certPage, After: strings.TrimSpace(q.Get("after"))})
 		if err != nil {
 			v.Err = fieldErr("user", err)
+		}
+		if len(cs) == c.certPage {
+			nq := url.Values{}
+			for _, k := range []string{"user", "party", "status", "role"} {
+				if val := q.Get(k); val != "" {
+					nq.Set(k, val)
+				}
+			}
+			nq.Set("after", cs[len(cs)-1].Serial)
+			next = template.URL("/console/certificates?" + nq.Encode())
 		}
 	}
 	if rl := strings.TrimSpace(q.Get("role")); rl != "" {
 		cs = slices.DeleteFunc(cs, func(ci ra.CertInfo) bool { return !strings.EqualFold(ci.Role, rl) })
 	}
-	v.Title, v.Data = "Certificates", certsData{Certs: cs, Query: q}
+	v.Title, v.Data = "Certificates", certsData{Certs: cs, Query: q, Next: next}
 	status := http.StatusOK
 	if v.Err != nil {
 		status = v.Err.status
