@@ -282,6 +282,14 @@ func (c *Console) officersPage(w http.ResponseWriter, r *http.Request, v *view, 
 	if err != nil {
 		return err
 	}
+	// A party's page links here to appoint one of its officers
+	// (?party=ID): the form starts with that party.
+	if p := r.URL.Query().Get("party"); p != "" && v.Val("party_id") == "" {
+		if v.Form == nil {
+			v.Form = map[string]string{}
+		}
+		v.Form["party_id"] = p
+	}
 	v.Title, v.Data = "Officers", officersData{Officers: os, Appointed: ap}
 	c.pages.render(w, status, "officers.html", v)
 	return nil

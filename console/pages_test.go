@@ -211,3 +211,25 @@ func TestCertificateSearchPages(t *testing.T) {
 		t.Fatalf("browsing the pages found %d certificates, want 5", len(seen))
 	}
 }
+
+// TestAppointFromThePartyPage: a party's page links to the officers page
+// to appoint one of its officers; the form there starts with that party
+// (it started empty, and an RA operator had to copy the ID across).
+func TestAppointFromThePartyPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ck, _ := e.signIn("admin")
+	party := e.do("GET", "/console/parties/"+e.partyB.String(), nil, ck, nil, nil).Body.String()
+	i := strings.Index(party, `">Appoint an officer</a>`)
+	link := ""
+	if j := strings.LastIndex(party[:max(i, 0)], `href="`); i > 0 && j >= 0 {
+		link = html.UnescapeString(party[j+len(`href="`) : i])
+	}
+	if link == "" {
+		t.Fatalf("the party page has no 'Appoint an officer' link")
+	}
+	page := e.do("GET", link, nil, ck, nil, nil).Body.String()
+	if got := between(page, `<input id="party_id" name="party_id" value="`, `"`); got != e.partyB.String() {
+		t.Errorf("appoint form's party from %s: %q, want %s", link, got, e.partyB)
+	}
+}
