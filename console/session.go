@@ -17,8 +17,19 @@ const (
 	DefaultIdleTimeout = 15 * time.Minute
 	// DefaultAbsoluteTimeout ends a session this long after sign-in.
 	DefaultAbsoluteTimeout = 8 * time.Hour
-	// maxPending bounds the login links and sessions held in memory.
+	// maxPending bounds the login links, and the sessions, held in
+	// memory for all officers together: a last resort, which officers
+	// reach only in their hundreds, as maxPerOfficer bounds each one.
 	maxPending = 10000
+	// maxPerOfficer bounds one officer's sessions, and separately their
+	// login links. Past it a new sign-in ends that officer's least
+	// recently used session, and a new link drops their oldest link,
+	// rather than being refused: only the holder of the officer's
+	// credential can sign in as that officer, so this costs nobody else
+	// anything, and an officer who left tabs open (or a script that asks
+	// for links in a loop) is never locked out of the console until those
+	// sessions time out, as they would be when refused.
+	maxPerOfficer = 16
 )
 
 // session is one signed-in browser. It holds the officer's verified
@@ -29,12 +40,14 @@ type session struct {
 	csrf    string
 	created time.Time
 	seen    time.Time
+	used    uint64 // sessions.tick at its last use: the LRU order
 }
 
 // link is an unused login link, bound to the certificate that asked for it.
 type link struct {
 	cert    *x509.Certificate
 	expires time.Time
+	made    uint64 // sessions.tick when made: the oldest goes first
 }
 
 // sessions holds sessions and login links in memory, keyed by the SHA-256
@@ -47,6 +60,7 @@ type sessions struct {
 	absolute time.Duration
 	byKey    map[[32]byte]*session
 	links    map[[32]byte]link
+	tick     uint64 // counts sign-ins, session uses and links made
 }
 
 func newSessions(now func() time.Time, idle, absolute time.Duration) *sessions {
@@ -84,17 +98,33 @@ func (ss *sessions) expired(s *session, now time.Time) bool {
 }
 
 // newLink returns a single-use login token for cert, valid LoginLinkTTL.
+// An officer holding maxPerOfficer links loses the oldest; false when
+// maxPending links are held.
 func (ss *sessions) newLink(cert *x509.Certificate) (string, time.Time, bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	now := ss.now()
 	ss.sweepLocked(now)
+	officer := cert.Subject.CommonName
+	var oldest [32]byte
+	n, made := 0, uint64(0)
+	for k, l := range ss.links {
+		if l.cert.Subject.CommonName == officer {
+			if n++; n == 1 || l.made < made {
+				oldest, made = k, l.made
+			}
+		}
+	}
+	if n >= maxPerOfficer {
+		delete(ss.links, oldest)
+	}
 	if len(ss.links) >= maxPending {
 		return "", time.Time{}, false
 	}
 	tok := secret()
 	exp := now.Add(LoginLinkTTL)
-	ss.links[key(tok)] = link{cert: cert, expires: exp}
+	ss.tick++
+	ss.links[key(tok)] = link{cert: cert, expires: exp, made: ss.tick}
 	return tok, exp, true
 }
 
@@ -122,17 +152,32 @@ func (ss *sessions) useLink(tok string) (*x509.Certificate, bool) {
 	return l.cert, true
 }
 
-// start makes a session for cert and returns its cookie value.
+// start makes a session for cert and returns its cookie value. An
+// officer holding maxPerOfficer sessions loses the least recently used
+// one; false when maxPending sessions are held.
 func (ss *sessions) start(officer string, cert *x509.Certificate) (string, bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	now := ss.now()
 	ss.sweepLocked(now)
+	var lru [32]byte
+	n, used := 0, uint64(0)
+	for k, s := range ss.byKey {
+		if s.officer == officer {
+			if n++; n == 1 || s.used < used {
+				lru, used = k, s.used
+			}
+		}
+	}
+	if n >= maxPerOfficer {
+		delete(ss.byKey, lru)
+	}
 	if len(ss.byKey) >= maxPending {
 		return "", false
 	}
 	id := secret()
-	ss.byKey[key(id)] = &session{officer: officer, cert: cert, csrf: secret(), created: now, seen: now}
+	ss.tick++
+	ss.byKey[key(id)] = &session{officer: officer, cert: cert, csrf: secret(), created: now, seen: now, used: ss.tick}
 	return id, true
 }
 
@@ -150,7 +195,8 @@ func (ss *sessions) get(id string) (session, bool) {
 		delete(ss.byKey, k)
 		return session{}, false
 	}
-	s.seen = now
+	ss.tick++
+	s.seen, s.used = now, ss.tick
 	return *s, true
 }
 
@@ -176,4 +222,17 @@ func (ss *sessions) endOfficer(officer string) {
 			delete(ss.links, k)
 		}
 	}
+}
+
+// count is how many live sessions officer holds.
+func (ss *sessions) count(officer string) int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	n := 0
+	for _, s := range ss.byKey {
+		if s.officer == officer && !ss.expired(s, ss.now()) {
+			n++
+		}
+	}
+	return n
 }
