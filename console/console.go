@@ -150,9 +150,9 @@ func (c *Console) routes() {
 	c.mux = m
 }
 
-// signedIn resolves the session, authenticates its certificate again (a
-// removed officer or superseded credential ends every session of that
-// officer), checks the CSRF token and origin of a POST, and runs h.
+// signedIn resolves the session, authenticates its certificate again
+// (notAuthenticated says what a failure ends), checks the CSRF token and
+// origin of a POST, and runs h.
 func (c *Console) signedIn(h officerPage) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ck, err := r.Cookie(cookieName)
@@ -168,10 +168,7 @@ func (c *Console) signedIn(h officerPage) http.Handler {
 		}
 		actor, err := c.svc.Authenticate(r.Context(), sess.cert)
 		if err != nil {
-			c.ss.endOfficer(sess.officer)
-			clearCookie(w)
-			c.log.Warn("console session ended: officer no longer authenticates", "officer", sess.officer, "code", ra.CodeOf(err))
-			http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
+			c.notAuthenticated(w, r, sess, err)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -191,7 +188,7 @@ func (c *Console) signedIn(h officerPage) http.Handler {
 		}
 		me, err := c.svc.Whoami(r.Context(), actor)
 		if err != nil {
-			c.forbidden(w, "your officer record could not be read")
+			c.notAuthenticated(w, r, sess, err)
 			return
 		}
 		v := &view{Me: me, CSRF: sess.csrf, actor: actor.Via(ra.ChannelConsole), cookie: ck.Value}
@@ -199,6 +196,34 @@ func (c *Console) signedIn(h officerPage) http.Handler {
 			c.pages.renderError(w, v, err)
 		}
 	})
+}
+
+// notAuthenticated answers a request whose session's certificate the RA
+// did not accept. When the RA says it no longer authenticates
+// (ErrUnauthenticated, ErrOfficerInactive: the officer removed or
+// suspended, or this credential superseded by a renewal), every session
+// and login link made with that certificate ends, and no other: an old
+// tab on a renewed officer's superseded certificate must not sign out
+// the session made with the new one. A removed or suspended officer's
+// sessions all end all the same, as none of their certificates
+// authenticates any more (each session made with another one ends at its
+// own next request). Any other error (the store down or busy) ends
+// nothing: the officer is told to reload.
+func (c *Console) notAuthenticated(w http.ResponseWriter, r *http.Request, sess session, err error) {
+	code := ra.CodeOf(err)
+	if errors.Is(err, ra.ErrUnauthenticated) || errors.Is(err, ra.ErrOfficerInactive) {
+		n := c.ss.endCert(sess.cert)
+		clearCookie(w)
+		c.log.Warn("console sessions ended: their credential no longer authenticates", "officer", sess.officer,
+			"serial", sess.cert.SerialNumber.Text(16), "sessions", n, "code", code)
+		http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
+		return
+	}
+	c.log.Error("console: a session's credential could not be checked", "officer", sess.officer, "code", code, "error", err)
+	w.Header().Set("Retry-After", "5")
+	c.pages.render(w, http.StatusServiceUnavailable, "error.html", &view{Title: "Try again",
+		Err: &formError{Code: code, Message: "Your credential could not be checked just now; you are still signed in.",
+			Next: "Reload the page in a moment; if this persists, tell the RA operators."}})
 }
 
 func parseForm(r *http.Request) *formError {

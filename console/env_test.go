@@ -43,7 +43,13 @@ func newEnv(t *testing.T, open ...func(dir string) (store.Store, error)) *env {
 	if len(open) > 0 {
 		on = open[0]
 	}
-	pki := ratest.NewPKI(t, on, ratest.Start)
+	return newEnvOn(t, on)
+}
+
+// newEnvOn is newEnv on the store open returns (nil: bbolt).
+func newEnvOn(t *testing.T, open func(dir string) (store.Store, error)) *env {
+	t.Helper()
+	pki := ratest.NewPKI(t, open, ratest.Start)
 	st, authority, clk := pki.Store, pki.CA, pki.Clock
 	ctx := context.Background()
 	svc, err := ra.New(st, authority, pki.Access, ra.WithClock(clk.Now))

@@ -207,21 +207,25 @@ func (ss *sessions) end(id string) {
 	delete(ss.byKey, key(id))
 }
 
-// endOfficer ends every session and login link of officer (its credential
-// no longer authenticates).
-func (ss *sessions) endOfficer(officer string) {
+// endCert ends every session and login link made with cert (it no
+// longer authenticates) and returns how many sessions it ended. Those of
+// the same officer made with another certificate stay.
+func (ss *sessions) endCert(cert *x509.Certificate) int {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	n := 0
 	for k, s := range ss.byKey {
-		if s.officer == officer {
+		if s.cert.Equal(cert) {
 			delete(ss.byKey, k)
+			n++
 		}
 	}
 	for k, l := range ss.links {
-		if l.cert.Subject.CommonName == officer {
+		if l.cert.Equal(cert) {
 			delete(ss.links, k)
 		}
 	}
+	return n
 }
 
 // count is how many live sessions officer holds.
