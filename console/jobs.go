@@ -3,6 +3,8 @@ package console
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,8 +20,21 @@ import (
 // (ca.WithRevokeProgress): done of total serials marked, then the commit.
 
 const (
-	// maxJobs bounds the jobs held in memory (running or finished).
+	// maxJobs bounds the running jobs of all officers together: a last
+	// resort, which officers reach only by the dozen, as
+	// maxJobsPerOfficer bounds each one. A finished job counts for
+	// neither: a revocation the RA refused at once, or one that ended,
+	// holds no slot, so nobody can keep another officer from revoking by
+	// confirming revocations the RA refuses.
 	maxJobs = 64
+	// maxJobsPerOfficer bounds one officer's running jobs, so that one
+	// officer cannot take every slot.
+	maxJobsPerOfficer = 4
+	// maxKeptPerOfficer bounds one officer's finished jobs kept for their
+	// pages; past it that officer's oldest goes (the audit log and the
+	// certificates' status keep what it did). So finished jobs take at
+	// most this many per officer, for at most jobKeep.
+	maxKeptPerOfficer = 16
 	// jobKeep is how long a finished job's page stays available.
 	jobKeep = time.Hour
 	// jobRefresh is the progress page's refresh interval without script.
@@ -109,22 +124,36 @@ type jobs struct {
 
 func newJobs(now func() time.Time) *jobs { return &jobs{now: now, m: map[string]*revokeJob{}} }
 
-// start runs svc.Revoke for req as officer's job and returns it, or false
-// when maxJobs are held.
-func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer string, req ra.RevokeRequest, party, reason string) (*revokeJob, bool) {
+// start runs svc.Revoke for req as officer's job and returns it; or,
+// when officer has maxJobsPerOfficer running or all officers maxJobs,
+// the refusal to show. hide turns the RA's refusal into the one the
+// officer may see (another party's is "not found"): the job keeps that.
+func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer string, req ra.RevokeRequest, party, reason string,
+	hide func(error) error) (*revokeJob, *formError) {
 	js.mu.Lock()
 	now := js.now()
+	running, mine := 0, 0
 	for id, j := range js.m {
-		j.mu.Lock()
-		old := !j.finished.IsZero() && now.Sub(j.finished) >= jobKeep
-		j.mu.Unlock()
-		if old {
+		switch fin := j.finishedAt(); {
+		case fin.IsZero():
+			running++
+			if j.Officer == officer {
+				mine++
+			}
+		case now.Sub(fin) >= jobKeep:
 			delete(js.m, id)
 		}
 	}
-	if len(js.m) >= maxJobs {
+	if mine >= maxJobsPerOfficer || running >= maxJobs {
 		js.mu.Unlock()
-		return nil, false
+		busy := &formError{Code: "E_CONSOLE_BUSY", status: http.StatusServiceUnavailable,
+			Message: fmt.Sprintf("%d bulk revocations are running on this server.", running),
+			Next:    "Try again in a minute, when one has ended."}
+		if mine >= maxJobsPerOfficer {
+			busy.Message = fmt.Sprintf("You have %d bulk revocations running, as many as one officer may.", mine)
+			busy.Next = "Wait for one of them to end (its progress page says when), then confirm again."
+		}
+		return nil, busy
 	}
 	j := &revokeJob{ID: secret()[:16], Officer: officer, Party: party, Reason: reason, Started: now,
 		started: make(chan struct{}), ended: make(chan struct{})}
@@ -136,15 +165,42 @@ func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer 
 		res, err := svc.Revoke(ca.WithRevokeProgress(context.WithoutCancel(ctx), j.observe), a, req)
 		j.mu.Lock()
 		if err != nil {
-			j.err = err
+			j.err = hide(err)
 		} else {
 			j.result = &res
 		}
 		j.finished = js.now()
 		j.mu.Unlock()
+		js.keep(officer)
 		close(j.ended)
 	}()
-	return j, true
+	return j, nil
+}
+
+// finishedAt is when the job ended; zero while it runs.
+func (j *revokeJob) finishedAt() time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.finished
+}
+
+// keep drops officer's oldest finished jobs past maxKeptPerOfficer.
+func (js *jobs) keep(officer string) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	var done []*revokeJob
+	for _, j := range js.m {
+		if j.Officer == officer && !j.finishedAt().IsZero() {
+			done = append(done, j)
+		}
+	}
+	if len(done) <= maxKeptPerOfficer {
+		return
+	}
+	slices.SortFunc(done, func(x, y *revokeJob) int { return x.finishedAt().Compare(y.finishedAt()) })
+	for _, j := range done[:len(done)-maxKeptPerOfficer] {
+		delete(js.m, j.ID)
+	}
 }
 
 // get returns officer's job id; another officer's job is not there.

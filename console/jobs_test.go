@@ -3,7 +3,9 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -88,5 +90,84 @@ func TestBulkRevocationProgress(t *testing.T) {
 	w = e.do("GET", "/console/revoke-party/jobs/runningjob/status", nil, ck, nil, nil)
 	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || st.State != jobRunning || st.Done != 5000 || !strings.Contains(st.Text, "committing") {
 		t.Fatalf("status while committing: %s (%v)", w.Body, err)
+	}
+}
+
+// TestRefusedBulkRevocationsHoldNoJobSlot: a bulk revocation the RA
+// refuses at once ends at once and holds no job slot, so an officer
+// confirming refused revocations again and again (here a party's SRO,
+// another party's certificates) cannot keep anyone from revoking; its
+// page still shows the refusal as the form did. One officer's running
+// jobs are bounded too: past maxJobsPerOfficer their next is refused,
+// saying to wait, while another officer's revocation starts.
+func TestRefusedBulkRevocationsHoldNoJobSlot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	key := ratest.NewKey(t)
+	csr, err := ra.NewCSR(key, e.userA, "SC", ca.XMLSigning, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Enrol(context.Background(), e.actor("aro-a"), ra.EnrolRequest{UserID: e.userA, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol}); err != nil {
+		t.Fatal(err)
+	}
+	confirm := func(ck, csrf string, party string) *httptest.ResponseRecorder {
+		return e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {party}, "reason": {"cessationOfOperation"}, "confirm": {"yes"}}, ck, nil, nil)
+	}
+	sro, sroCSRF := e.signIn("sro-a")
+	for i := range maxJobs + 1 {
+		w := confirm(sro, sroCSRF, e.partyB.String())
+		if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "E_RA_NOT_FOUND") {
+			t.Fatalf("sro-a's refused revocation %d: %d, want 404 E_RA_NOT_FOUND on the form\n%s", i, w.Code, w.Body)
+		}
+	}
+	var refused []string
+	e.c.jobs.mu.Lock()
+	for id, j := range e.c.jobs.m {
+		if j.Officer == "sro-a" {
+			refused = append(refused, id)
+		}
+	}
+	e.c.jobs.mu.Unlock()
+	if len(refused) == 0 || len(refused) > maxKeptPerOfficer {
+		t.Fatalf("sro-a's refused jobs kept: %d, want 1 to %d", len(refused), maxKeptPerOfficer)
+	}
+	// The page of a refused job shows the refusal the form showed (not
+	// E_RA_FORBIDDEN: party B is not among sro-a's).
+	w := e.do("GET", "/console/revoke-party/jobs/"+refused[0], nil, sro, nil, nil)
+	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, `id="job-state">failed`) ||
+		!strings.Contains(body, "E_RA_NOT_FOUND") || strings.Contains(body, "E_RA_FORBIDDEN") {
+		t.Fatalf("a refused job's page: %d, want the refusal E_RA_NOT_FOUND\n%s", w.Code, body)
+	}
+
+	// sro-a with maxJobsPerOfficer running (as a long revocation would
+	// hold them): its next is refused, saying to wait.
+	e.c.jobs.mu.Lock()
+	for i := range maxJobsPerOfficer {
+		id := fmt.Sprintf("running%d", i)
+		e.c.jobs.m[id] = &revokeJob{ID: id, Officer: "sro-a", Party: e.partyA.String(), Reason: "unspecified", Started: e.clk.Now(),
+			started: make(chan struct{}), ended: make(chan struct{})}
+	}
+	e.c.jobs.mu.Unlock()
+	w = confirm(sro, sroCSRF, e.partyA.String())
+	if body := w.Body.String(); w.Code != http.StatusServiceUnavailable || !strings.Contains(body, "E_CONSOLE_BUSY") ||
+		!strings.Contains(body, fmt.Sprintf("You have %d bulk revocations running", maxJobsPerOfficer)) {
+		t.Fatalf("sro-a's revocation past its running jobs: %d, want 503 E_CONSOLE_BUSY saying to wait\n%s", w.Code, body)
+	}
+
+	// The RA operator revokes all the same.
+	admin, adminCSRF := e.signIn("admin")
+	w = confirm(admin, adminCSRF, e.partyA.String())
+	loc := w.Header().Get("Location")
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/revoke-party/jobs/") {
+		t.Fatalf("admin's revocation: %d %q, want 303 to its job page\n%s", w.Code, loc, w.Body)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) { // let it commit before the store closes
+		if w = e.do("GET", loc, nil, admin, nil, nil); !strings.Contains(w.Body.String(), `id="job-state">running`) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !strings.Contains(w.Body.String(), "1 certificates revoked.") {
+		t.Fatalf("admin's job page:\n%s", w.Body)
 	}
 }

@@ -577,11 +577,12 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 	// has begun, as for the API's progress stream) a refusal is shown on
 	// this form; from then on the job's progress page shows how it goes.
 	req.Yes = true
-	j, ok := c.jobs.start(ctx(r), c.svc, v.actor, v.Me.ID, req, pid.String(), ra.ReasonName(reason))
-	if !ok {
-		v.Err, v.Data = &formError{Field: "party_id", Code: "E_CONSOLE_BUSY", Message: "Too many bulk revocations are held.",
-			Next: "Try again in a few minutes."}, d
-		c.pages.render(w, http.StatusServiceUnavailable, "revoke_party.html", v)
+	j, busy := c.jobs.start(ctx(r), c.svc, v.actor, v.Me.ID, req, pid.String(), ra.ReasonName(reason),
+		func(err error) error { return hideForeign(v, "party", pid, err) })
+	if busy != nil {
+		busy.Field = "party_id"
+		v.Err, v.Data = busy, d
+		c.pages.render(w, busy.status, "revoke_party.html", v)
 		return nil
 	}
 	select {
