@@ -37,13 +37,9 @@ type env struct {
 
 func (e *env) cert(name string) *x509.Certificate { return e.certs[name] }
 
-func newEnv(t *testing.T, open ...func(dir string) (store.Store, error)) *env {
+func newEnv(t *testing.T) *env {
 	t.Helper()
-	var on func(string) (store.Store, error) // nil: bbolt
-	if len(open) > 0 {
-		on = open[0]
-	}
-	return newEnvOn(t, on)
+	return newEnvOn(t, nil)
 }
 
 // newEnvOn is newEnv on the store open returns (nil: bbolt).

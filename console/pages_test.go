@@ -143,7 +143,7 @@ func (t certsFailTx) ListCertificates(f store.CertFilter) ([]store.Certificate, 
 func TestHomeSaysWhatItCouldNotRead(t *testing.T) {
 	t.Parallel()
 	var fail atomic.Bool
-	e := newEnv(t, func(dir string) (store.Store, error) {
+	e := newEnvOn(t, func(dir string) (store.Store, error) {
 		st, err := bolt.Open(filepath.Join(dir, "smki.db"))
 		return certsFailStore{st, &fail}, err
 	})
