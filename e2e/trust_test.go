@@ -174,6 +174,16 @@ func TestTrustExportSidecar(t *testing.T) {
 	if d := postVerify(t, addr, sign(7)); d.Decision != "accept" {
 		t.Fatalf("after a SIGHUP with nothing changed: %+v, want accept", d)
 	}
+	// Every verifier the sidecar builds (a reload, a return to ready)
+	// remembers what the ones before it accepted, without --state-file:
+	// the request accepted before this SIGHUP is a replay after it.
+	proc.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(time.Second)
+	for _, ctr := range []int{7, 5} {
+		if d := postVerify(t, addr, sign(ctr)); d.Decision != "reject" || d.Code != "REPLAY" {
+			t.Fatalf("counter %d, accepted before a reload, sent again after it: %+v, want reject REPLAY", ctr, d)
+		}
+	}
 }
 
 // dirNames lists a directory's entries, sorted, space-separated.

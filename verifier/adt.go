@@ -75,16 +75,3 @@ func (w *adtWindow) record(at time.Time) {
 	}
 	w.accepted = slices.Insert(w.accepted, i, n)
 }
-
-// resumeADT installs windows recorded by a Journal, so that a restarted
-// Verifier keeps counting and stays quarantined.
-func (v *Verifier) resumeADT(states []ADTState) {
-	for _, st := range states {
-		w := &adtWindow{accepted: make([]int64, len(st.Accepted)), quarantinedUntil: st.QuarantinedUntil}
-		for i, t := range st.Accepted {
-			w.accepted[i] = adtNanos(t)
-		}
-		slices.Sort(w.accepted)
-		v.adt[adtKey{user: st.User, srv: st.SRV}] = w
-	}
-}

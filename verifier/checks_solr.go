@@ -139,7 +139,7 @@ func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at ti
 func (v *Verifier) commit(u *bundle.User, req *duis.Request, scope *adtScope, at time.Time) Decision {
 	d, ticket := v.commitLocked(u, req, scope, at)
 	if ticket != 0 {
-		if err := v.journal.Wait(ticket); err != nil {
+		if err := v.led.journal.Wait(ticket); err != nil {
 			return v.stateFailed("cannot persist the counter, failing closed: %v", err)
 		}
 	}
@@ -150,17 +150,17 @@ func (v *Verifier) commit(u *bundle.User, req *duis.Request, scope *adtScope, at
 }
 
 func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtScope, at time.Time) (Decision, Ticket) {
-	v.decMu.Lock()
-	defer v.decMu.Unlock()
+	v.led.mu.Lock()
+	defer v.led.mu.Unlock()
 	var warnings []string
 	var w *adtWindow
 	var period time.Duration
 	if scope.event != nil {
 		period = time.Duration(scope.th.Period)
-		w = v.adt[scope.key]
+		w = v.led.adt[scope.key]
 		if w == nil {
 			w = &adtWindow{}
-			v.adt[scope.key] = w
+			v.led.adt[scope.key] = w
 		}
 		if at.Before(w.quarantinedUntil) {
 			return reject(CodeAD1, "%s quarantined for %s until %s", u.UserID, scope.key.srv, w.quarantinedUntil.UTC().Format(time.RFC3339)), 0
@@ -168,11 +168,11 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 		n := w.count(at, period)
 		if n >= scope.th.Quarantine {
 			w.quarantinedUntil = at.Add(period)
-			if v.journal != nil {
+			if v.led.journal != nil {
 				// Not waited for: a reject need not be durable, and if this
 				// record is lost the durable counts re-quarantine at the
 				// next request anyway. A broken store fails the next accept.
-				_, _ = v.journal.StageQuarantine(scope.key.user, scope.key.srv, w.quarantinedUntil)
+				_, _ = v.led.journal.StageQuarantine(scope.key.user, scope.key.srv, w.quarantinedUntil)
 			}
 			return reject(CodeAD1, "ADT quarantine threshold %d for %s reached (%d accepted in %s)", scope.th.Quarantine, scope.key.srv, n, period), 0
 		}
@@ -181,21 +181,21 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 		}
 	}
 	orig, ctr := req.ID.Originator, req.ID.Counter
-	if last, ok := v.replay.Last(orig); ok && ctr <= last {
+	if last, ok := v.led.replay.Last(orig); ok && ctr <= last {
 		return reject(CodeREPLAY, "counter %d is not greater than %d, the last accepted for %s", ctr, last, orig), 0
 	}
 	var ticket Ticket
-	if v.journal != nil {
+	if v.led.journal != nil {
 		var rec *ADTRecord
 		if scope.event != nil {
 			rec = &ADTRecord{User: scope.key.user, SRV: scope.key.srv, At: at, Period: period}
 		}
-		t, err := v.journal.Stage(orig, ctr, rec)
+		t, err := v.led.journal.Stage(orig, ctr, rec)
 		if err != nil {
 			return v.stateFailed("cannot record the counter, failing closed: %v", err), 0
 		}
 		ticket = t
-	} else if err := v.replay.Accept(orig, ctr); err != nil {
+	} else if err := v.led.replay.Accept(orig, ctr); err != nil {
 		return v.stateFailed("cannot record the counter, failing closed: %v", err), 0
 	}
 	if w != nil {

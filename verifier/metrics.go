@@ -106,7 +106,7 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 					func() float64 { n, _ := v.certs.issued.state(); return float64(n) }))
 		}
 	}
-	if sf, ok := v.replay.(*StateFile); ok {
+	if sf, ok := v.led.replay.(*StateFile); ok {
 		stat := func(f func(StateStats) uint64) func() float64 {
 			return func() float64 { return float64(f(sf.Stats())) }
 		}

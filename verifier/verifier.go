@@ -56,8 +56,15 @@ type Options struct {
 	DeviceRules *policy.DeviceRules
 	// Replay remembers accepted counters; default an in-memory store. If
 	// it is also a Journal (StateFile is), the ADT windows are kept there
-	// too, resumed from it here, and accepts share its group fsync.
+	// too, resumed from it here, and accepts share its group fsync. It is
+	// NewLedger(Replay) when Ledger is nil, and must be nil when it is not.
 	Replay ReplayStore
+	// Ledger, if set, is what this Verifier's decisions remember (replay
+	// counters, ADT windows), shared with the Verifiers built before it
+	// on the same Ledger: what a process rebuilding its Verifier (a
+	// sidecar reloading its trust directory) passes to each, so that a
+	// rebuild forgets no accepted counter and no ADT count.
+	Ledger *Ledger
 	// Logger receives one record per decision; default discards.
 	Logger *slog.Logger
 }
@@ -115,12 +122,10 @@ type Verifier struct {
 	crlDERs      [][]byte
 	crls         *crlSet
 
-	// decMu makes the last step of a decision (ADT count, replay check,
-	// recording both) atomic across concurrent requests.
-	decMu   sync.Mutex
-	replay  ReplayStore
-	journal Journal // replay as a Journal, or nil
-	adt     map[adtKey]*adtWindow
+	// led is what decisions remember; its lock makes the last step of a
+	// decision atomic across concurrent requests (and Verifiers sharing
+	// it).
+	led *Ledger
 
 	stateErr atomic.Pointer[string] // why the state is not durable; nil while it is
 	follow   followHealth           // why the RA cannot be followed (readiness.go)
@@ -145,7 +150,7 @@ func New(opts Options) (*Verifier, error) {
 		ta: ta, extra: opts.Certificates, clock: opts.Clock, limits: opts.Limits,
 		maxAge: opts.MaxAge, elig: opts.Eligibility, rules: opts.DeviceRules, log: opts.Logger,
 		feed: map[certKey]time.Time{}, crlDERs: opts.CRLs, crls: crls,
-		replay: opts.Replay, adt: map[adtKey]*adtWindow{},
+		led: opts.Ledger,
 	}
 	if v.clock == nil {
 		v.clock = time.Now
@@ -162,12 +167,10 @@ func New(opts Options) (*Verifier, error) {
 	if v.log == nil {
 		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if v.replay == nil {
-		v.replay = NewMemoryReplayStore()
-	}
-	if j, ok := v.replay.(Journal); ok {
-		v.journal = j
-		v.resumeADT(j.ADTState())
+	if v.led == nil {
+		v.led = NewLedger(opts.Replay)
+	} else if opts.Replay != nil {
+		return nil, fmt.Errorf("%w: both Replay and Ledger set (give the ReplayStore to NewLedger)", ErrConfig)
 	}
 	if v.maxAge < 0 {
 		return nil, fmt.Errorf("%w: negative MaxAge", ErrConfig)

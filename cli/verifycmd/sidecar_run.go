@@ -36,9 +36,12 @@ const sidecarRetry = 5 * time.Second
 // not ready, refusing every request), re-reading its trust directory on
 // change and on SIGHUP until a verifier can be built.
 type sidecar struct {
-	c      *ucli.Context
-	log    *slog.Logger
-	replay verifier.ReplayStore
+	c   *ucli.Context
+	log *slog.Logger
+	// ledger is every verifier's memory (replay counters, ADT windows):
+	// one for the process, so a reload or a return to ready forgets no
+	// accepted counter and no count (on --state-file when given).
+	ledger *verifier.Ledger
 	// follow is the RA follower's template (nil without --ra): each
 	// verifier built runs its own copy (start), stopped by stopRun.
 	follow  *verifier.Follower
@@ -59,6 +62,7 @@ func (sc *sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*sc.h.Lo
 func serveVerifier(c *ucli.Context) error {
 	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
 	sc := &sidecar{c: c, log: log}
+	var replay verifier.ReplayStore // nil: in memory
 	if f := c.String("state-file"); f != "" {
 		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: c.Duration("fsync-delay")})
 		if err != nil {
@@ -69,8 +73,9 @@ func serveVerifier(c *ucli.Context) error {
 				log.Error("state file", "err", err)
 			}
 		}()
-		sc.replay = st
+		replay = st
 	}
+	sc.ledger = verifier.NewLedger(replay)
 	if ra := c.String("ra"); ra != "" {
 		f, err := raFollower(ra, c.String("officer"), nil, nil, c.Duration("bundle-interval"), log)
 		if err != nil {
@@ -142,7 +147,7 @@ func (sc *sidecar) build(ctx context.Context) (*verifier.Verifier, error) {
 	default:
 		return nil, verb.UsageErr("--trust %s has no %s: give --bundle FILE, or --ra URL and --officer DIR to fetch it from the RA", dir, verifier.TrustBundleFile)
 	}
-	o.Clock, o.Replay, o.Logger, o.MaxAge = time.Now, sc.replay, sc.log, c.Duration("max-age")
+	o.Clock, o.Ledger, o.Logger, o.MaxAge = time.Now, sc.ledger, sc.log, c.Duration("max-age")
 	if sc.follow != nil {
 		// The follower fetches compact bundles (no end-entity
 		// certificates): signers are looked up in the RA's repository.

@@ -1,0 +1,53 @@
+package verifier
+
+import (
+	"slices"
+	"sync"
+)
+
+// Ledger is what a Verifier's decisions remember between requests: the
+// last accepted counter of each originator (its ReplayStore) and the
+// anomaly-detection windows, changed under one lock so that the last step
+// of a decision (ADT count, replay check, recording both) is atomic.
+//
+// Verifiers built one after another in one process share one Ledger
+// (Options.Ledger): a sidecar that reloads its trust directory builds a
+// new Verifier, and with its own Ledger that Verifier would accept again
+// every request the last one accepted (a replay) and count every ADT
+// window from zero. While the old and the new Verifier both answer, the
+// shared lock still lets only one of them accept a given counter.
+type Ledger struct {
+	mu      sync.Mutex
+	replay  ReplayStore
+	journal Journal // replay as a Journal, or nil
+	adt     map[adtKey]*adtWindow
+}
+
+// NewLedger returns a Ledger keeping counters in replay (nil: a new
+// in-memory store, NewMemoryReplayStore). If replay is also a Journal
+// (StateFile is), the ADT windows are kept there too and resumed from it
+// here, and accepts share its group fsync.
+func NewLedger(replay ReplayStore) *Ledger {
+	if replay == nil {
+		replay = NewMemoryReplayStore()
+	}
+	l := &Ledger{replay: replay, adt: map[adtKey]*adtWindow{}}
+	if j, ok := replay.(Journal); ok {
+		l.journal = j
+		l.resumeADT(j.ADTState())
+	}
+	return l
+}
+
+// resumeADT installs windows recorded by a Journal, so that a restarted
+// Verifier keeps counting and stays quarantined.
+func (l *Ledger) resumeADT(states []ADTState) {
+	for _, st := range states {
+		w := &adtWindow{accepted: make([]int64, len(st.Accepted)), quarantinedUntil: st.QuarantinedUntil}
+		for i, t := range st.Accepted {
+			w.accepted[i] = adtNanos(t)
+		}
+		slices.Sort(w.accepted)
+		l.adt[adtKey{user: st.User, srv: st.SRV}] = w
+	}
+}
