@@ -8,9 +8,14 @@ import (
 )
 
 // AuditTail returns the last n entries of st's audit log, oldest first
-// (all of them if there are fewer); a store failure fails t.
+// (all of them if there are fewer); a store failure fails t. It seals
+// the audit journal first (Store.SealAudit): PostgreSQL lists an entry
+// only once it is sealed, a short delay after its commit.
 func AuditTail(t testing.TB, st store.Store, n int) []store.AuditEntry {
 	t.Helper()
+	if err := st.SealAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var all []store.AuditEntry
 	if err := st.View(context.Background(), func(tx store.Tx) error {
 		var err error
