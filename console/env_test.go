@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/ratest"
@@ -182,6 +183,20 @@ func csrfOf(t *testing.T, body string) string {
 	}
 	rest := body[i+len(marker):]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// enrol gives the SC user of party A one more certificate.
+func (e *env) enrol() ra.Issued {
+	e.t.Helper()
+	csr, err := ra.NewCSR(ratest.NewKey(e.t), e.userA, "SC", ca.XMLSigning, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	is, err := e.svc.Enrol(context.Background(), e.actor("aro-a"), ra.EnrolRequest{UserID: e.userA, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return is
 }
 
 // lastAudit is the newest audit entry that q selects.

@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra"
-	"github.com/smki/smki/ra/ratest"
 )
 
 // TestBulkRevocationProgress: the confirm step of a party's bulk
@@ -25,15 +23,7 @@ import (
 func TestBulkRevocationProgress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	key := ratest.NewKey(t)
-	csr, err := ra.NewCSR(key, e.userA, "SC", ca.XMLSigning, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := e.svc.Enrol(context.Background(), e.actor("aro-a"), ra.EnrolRequest{UserID: e.userA, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := e.enrol()
 	ck, csrf := e.signIn("admin")
 	w := e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {e.partyA.String()}, "reason": {"cessationOfOperation"}, "confirm": {"yes"}}, ck, nil, nil)
 	loc := w.Header().Get("Location")
@@ -103,14 +93,7 @@ func TestBulkRevocationProgress(t *testing.T) {
 func TestRefusedBulkRevocationsHoldNoJobSlot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	key := ratest.NewKey(t)
-	csr, err := ra.NewCSR(key, e.userA, "SC", ca.XMLSigning, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.Enrol(context.Background(), e.actor("aro-a"), ra.EnrolRequest{UserID: e.userA, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol}); err != nil {
-		t.Fatal(err)
-	}
+	e.enrol()
 	confirm := func(ck, csrf string, party string) *httptest.ResponseRecorder {
 		return e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {party}, "reason": {"cessationOfOperation"}, "confirm": {"yes"}}, ck, nil, nil)
 	}

@@ -13,27 +13,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
-	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
 )
-
-// enrolN gives the SC user of party A n certificates.
-func (e *env) enrolN(n int) {
-	e.t.Helper()
-	for i := 0; i < n; i++ {
-		csr, err := ra.NewCSR(ratest.NewKey(e.t), e.userA, "SC", ca.XMLSigning, "")
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if _, err := e.svc.Enrol(context.Background(), e.actor("aro-a"), ra.EnrolRequest{UserID: e.userA, Profile: ca.XMLSigning, CSR: csr, Mode: ra.ModeEnrol}); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-}
 
 // TestSoLRDryRunShowsTheCount: the event page tells the approving officer
 // how many certificates approval revokes -- the dry run's count, not the
@@ -45,7 +29,9 @@ func TestSoLRDryRunShowsTheCount(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	const n = 23 // more than the dry run's sample
-	e.enrolN(n)
+	for range n {
+		e.enrol()
+	}
 	e.appoint("admin", "sro-b", ra.KindSRO, e.partyB)
 	ck, csrf := e.signIn("admin")
 	w := e.do("POST", "/console/solr", url.Values{"csrf": {csrf}, "failed_party": {e.partyA.String()}, "srp_user": {e.userB.String()},
@@ -180,7 +166,9 @@ func TestHomeSaysWhatItCouldNotRead(t *testing.T) {
 func TestCertificateSearchPages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.enrolN(5)
+	for range 5 {
+		e.enrol()
+	}
 	e.c.certPage = 2
 	ck, _ := e.signIn("admin")
 	seen := map[string]bool{}

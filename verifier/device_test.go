@@ -290,10 +290,7 @@ func TestDeviceRegistrationTimes(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := cloneBundle(t, s.bundle)
-			if tt.bundle != nil {
-				tt.bundle(b)
-			}
+			b := s.bundleWith(t, tt.bundle)
 			if b.Devices[1].Device != devA1 || b.Devices[3].Device != devB {
 				t.Fatal("scenario devices moved")
 			}

@@ -278,10 +278,7 @@ func TestRedTeamPipeline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.attack, func(t *testing.T) {
 			t.Parallel()
-			b := cloneBundle(t, s.bundle)
-			if tt.bundle != nil {
-				tt.bundle(b)
-			}
+			b := s.bundleWith(t, tt.bundle)
 			o := s.options(b)
 			if tt.opts != nil {
 				tt.opts(&o)

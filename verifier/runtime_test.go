@@ -283,10 +283,7 @@ func TestRouteAlertStaleData(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := cloneBundle(t, s.bundle)
-			if tt.bundle != nil {
-				tt.bundle(b)
-			}
+			b := s.bundleWith(t, tt.bundle)
 			var now atomic.Pointer[time.Time]
 			now.Store(&testNow)
 			v := s.verifier(t, func(o *Options) {

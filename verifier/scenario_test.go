@@ -114,6 +114,17 @@ func (s *scenario) baseBundle() *bundle.Bundle {
 	}
 }
 
+// bundleWith is a copy of the scenario's bundle changed by mod (nil:
+// unchanged), for a table's case to alter without touching the others'.
+func (s *scenario) bundleWith(t testing.TB, mod func(*bundle.Bundle)) *bundle.Bundle {
+	t.Helper()
+	b := cloneBundle(t, s.bundle)
+	if mod != nil {
+		mod(b)
+	}
+	return b
+}
+
 func (s *scenario) options(b *bundle.Bundle) Options {
 	return Options{
 		Roots: []*x509.Certificate{s.pki.root}, Intermediates: []*x509.Certificate{s.pki.ca},

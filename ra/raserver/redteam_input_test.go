@@ -2,14 +2,9 @@ package raserver
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/smki/smki/ra/raapi"
 
 	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
@@ -52,17 +47,9 @@ func TestRedTeamHTTPBodies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		before := ratest.AuditLen(e.t, e.st)
-		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(tc.body))
-		resp, err := admin.HTTPClient().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var eb raapi.ErrorBody
-		json.Unmarshal(b, &eb)
-		if resp.StatusCode != tc.status || eb.Error.Code != tc.code {
-			t.Errorf("%s: %d %s, want %d %s", tc.name, resp.StatusCode, b, tc.status, tc.code)
+		status, eb, b := send(t, admin.HTTPClient(), tc.method, ts.URL+tc.path, tc.body)
+		if status != tc.status || eb.Error.Code != tc.code {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, status, b, tc.status, tc.code)
 		}
 		if n := ratest.AuditLen(e.t, e.st); n != before {
 			t.Errorf("%s: malformed request wrote %d audit records", tc.name, n-before)

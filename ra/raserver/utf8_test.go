@@ -30,17 +30,9 @@ func TestFinding9InvalidUTF8Refused(t *testing.T) {
 		{"officer name", "/v1/officers", `{"id":"o1","name":"` + "\xed\xa0\x80" + `","kind":"ra-operator"}`},
 		{"outside a string", "/v1/revoke", `{"serial":"01"}` + "\xff"},
 	} {
-		req, _ := http.NewRequest("POST", ts.URL+tc.path, strings.NewReader(tc.body))
-		resp, err := admin.HTTPClient().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var eb raapi.ErrorBody
-		json.Unmarshal(b, &eb)
-		if resp.StatusCode != 400 || eb.Error.Code != "E_RA_BAD_REQUEST" || !strings.Contains(eb.Error.Message, "UTF-8") {
-			t.Errorf("%s: %d %s, want 400 E_RA_BAD_REQUEST naming UTF-8", tc.name, resp.StatusCode, b)
+		status, eb, b := send(t, admin.HTTPClient(), "POST", ts.URL+tc.path, tc.body)
+		if status != 400 || eb.Error.Code != "E_RA_BAD_REQUEST" || !strings.Contains(eb.Error.Message, "UTF-8") {
+			t.Errorf("%s: %d %s, want 400 E_RA_BAD_REQUEST naming UTF-8", tc.name, status, b)
 		}
 	}
 	e.st.View(context.Background(), func(tx store.Tx) error {
@@ -70,17 +62,9 @@ func TestPathIDNotUTF8(t *testing.T) {
 		{"GET", "/v1/certificates?party=%FF"},
 		{"GET", "/v1/certificates?%FF=1"},
 	} {
-		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(`{}`))
-		resp, err := admin.HTTPClient().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var eb raapi.ErrorBody
-		json.Unmarshal(b, &eb)
-		if resp.StatusCode != 400 || eb.Error.Code != "E_RA_BAD_REQUEST" || !strings.Contains(eb.Error.Message, "UTF-8") {
-			t.Errorf("%s %s: %d %s, want 400 E_RA_BAD_REQUEST naming UTF-8", tc.method, tc.path, resp.StatusCode, b)
+		status, eb, b := send(t, admin.HTTPClient(), tc.method, ts.URL+tc.path, `{}`)
+		if status != 400 || eb.Error.Code != "E_RA_BAD_REQUEST" || !strings.Contains(eb.Error.Message, "UTF-8") {
+			t.Errorf("%s %s: %d %s, want 400 E_RA_BAD_REQUEST naming UTF-8", tc.method, tc.path, status, b)
 		}
 	}
 	if n := ratest.AuditLen(t, e.st); n != before {
@@ -89,4 +73,23 @@ func TestPathIDNotUTF8(t *testing.T) {
 	if err := ra.VerifyAudit(context.Background(), e.st); err != nil {
 		t.Fatalf("audit chain after malformed paths: %v", err)
 	}
+}
+
+// send makes one request through c and returns the status, the error
+// body (zero when the answer is not one) and the raw answer.
+func send(t *testing.T, c *http.Client, method, url, body string) (int, raapi.ErrorBody, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var eb raapi.ErrorBody
+	json.Unmarshal(b, &eb)
+	return resp.StatusCode, eb, b
 }
