@@ -180,7 +180,7 @@ func (c *Console) partyPage(w http.ResponseWriter, r *http.Request, v *view, pid
 	}
 	p, err := c.svc.GetParty(ctx(r), v.actor, id)
 	if err != nil {
-		return hideForeign(v, "party", id, err)
+		return err // another party's is "not found" (the RA's hidden rule)
 	}
 	us, err := c.svc.ListUsers(ctx(r), v.actor, id)
 	if err != nil {
@@ -193,16 +193,6 @@ func (c *Console) partyPage(w http.ResponseWriter, r *http.Request, v *view, pid
 	v.Title, v.Data = "Party "+p.Name, partyData{Party: p, Users: us, Officers: os}
 	c.pages.render(w, status, "party.html", v)
 	return nil
-}
-
-// hideForeign gives a party officer one page for another party's record
-// and for none (the RA audited the refusal): the console must not tell
-// them apart where the API does not either.
-func hideForeign(v *view, what string, id eui64.ID, err error) error {
-	if ra.IsPartyKind(v.Me.Kind) && (errors.Is(err, ra.ErrForbidden) || errors.Is(err, ra.ErrNotFound)) {
-		return fmt.Errorf("%w: no %s %s among your party's", ra.ErrNotFound, what, id)
-	}
-	return err
 }
 
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -565,7 +555,7 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 	if r.PostFormValue("confirm") != "yes" {
 		res, err := c.svc.Revoke(ctx(r), v.actor, req)
 		if err != nil {
-			return fail("party_id", hideForeign(v, "party", pid, err))
+			return fail("party_id", err)
 		}
 		d.Result = &res
 		v.Data = d
@@ -593,7 +583,7 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 	}
 	st := j.status()
 	if st.Err != nil {
-		return fail("party_id", hideForeign(v, "party", pid, st.Err))
+		return fail("party_id", st.Err)
 	}
 	// Nothing to revoke: the CA was never asked.
 	d.Result, d.Done = st.Result, true

@@ -352,7 +352,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// The audit page: each action above, through the console, and the
-	// refusal of party B's user; the chain verifies.
+	// refusals of party B's user (audited as refused, though the page said
+	// "not found") and of an absent one; the chain verifies.
 	var auditHTML, chain string
 	b.do("audit page", chromedp.Navigate(base+"/console/audit"), chromedp.Click(chromedp.CSS("#verify-chain")),
 		chromedp.WaitVisible(chromedp.CSS("#chain-result")), into(&chain, chromedp.Text(chromedp.CSS("#chain-result"))),
@@ -368,6 +369,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"srp-sro", "officer.appoint", "allowed"},
 		{"srp-aro", "cert.enrol", "allowed"},
 		{"srp-aro", "cert.enrol", "refused: E_RA_NOT_ELIGIBLE"},
+		{"srp-aro", "party.read", "refused: E_RA_FORBIDDEN"},
 		{"srp-aro", "party.read", "refused: E_RA_NOT_FOUND"},
 		{"srp-aro", "adt.submit", "allowed"},
 		{"admin", "device.import", "allowed"},

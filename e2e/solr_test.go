@@ -171,7 +171,8 @@ func TestSoLRLifecycle(t *testing.T) {
 	adt := filepath.Join(work, "adt.json")
 	os.WriteFile(adt, []byte(`{"format":"smki-adt/1","sc_user":"`+srpSC+`","supplier_user":"`+supIS+
 		`","thresholds":[{"srv":"1.6","period":"24h","warning":100,"quarantine":1000}]}`), 0o644)
-	ra.as(supSRO).refused("E_RA_FORBIDDEN", "adt", "submit", "--file", adt)
+	// The supplier's SRO is told the SRP's SC user is not there (finding 7).
+	ra.as(supSRO).refused("E_RA_NOT_FOUND", "adt", "submit", "--file", adt)
 	ra.as(srpARO).must("adt", "submit", "--file", adt)
 
 	// Export the bundle; it opens against the SMKI root.

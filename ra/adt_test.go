@@ -35,9 +35,9 @@ func TestSubmitADT(t *testing.T) {
 		{"signature over other bytes", s.aroSR, good, sign(aroKey, append([]byte(" "), good...)), ErrADTSignature},
 		{"no signature", s.aroSR, good, nil, ErrADTSignature},
 		{"garbage signature", s.aroSR, good, []byte("not DER"), ErrADTSignature},
-		{"officer of the supplier party", s.aroSup, good, sign(s.signerOf("aro-a"), good), ErrForbidden},
+		{"officer of the supplier party", s.aroSup, good, sign(s.signerOf("aro-a"), good), ErrNotFound}, // the SRP's SC user is not there (finding 7)
 		{"ra-operator may not submit", s.admin, good, nil, ErrADTSignature},
-		{"SC user of another party", s.aroSR, adtJSON(s.userIS2, s.userIS, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrForbidden},
+		{"SC user of another party", s.aroSR, adtJSON(s.userIS2, s.userIS, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrNotFound},
 		{"SC user is not SC", s.aroSR, adtJSON(srpOther, s.userIS, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
 		{"supplier user unknown", s.aroSR, adtJSON(s.userSC, eui64.MustParse("90-B3-D5-1F-30-01-00-77"), `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
 		{"supplier user is the SC user", s.aroSR, adtJSON(s.userSC, s.userSC, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
@@ -50,7 +50,11 @@ func TestSubmitADT(t *testing.T) {
 			sig = sign(aroKey, tc.file)
 		}
 		_, err := s.svc.SubmitADT(ctx, tc.who, tc.file, sig)
-		s.wantRefusal(err, tc.want, ActSubmitADT)
+		if tc.want == ErrNotFound {
+			s.wantHidden(err, ActSubmitADT)
+		} else {
+			s.wantRefusal(err, tc.want, ActSubmitADT)
+		}
 		if n := s.records(records.KindADT); n != 0 {
 			t.Fatalf("%s: %d ADT records after a refusal", tc.name, n)
 		}

@@ -81,3 +81,15 @@ type Target = authz.Target
 func Authorize(officer store.Officer, act Action, t Target) error {
 	return authz.Authorize(officer, act, t)
 }
+
+// hidden is a party officer's one answer for another party's record and
+// for none (authz.Hidden, issue 12 finding 7).
+func hidden(me store.Officer, what, id string, err error) error {
+	return authz.Hidden(me, what, id, err)
+}
+
+// unseen hides from a party officer a record of party pid it may not read
+// (authz.Unseen).
+func unseen(me store.Officer, read Action, pid, what, id string) error {
+	return authz.Unseen(me, read, pid, what, id)
+}

@@ -69,15 +69,17 @@ func TestGetUserHidesOtherParties(t *testing.T) {
 	if err := s.st.SealAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	refusedFor := map[string]bool{}
+	// Each refusal is audited as it was: another party's user refused,
+	// the unknown one not found.
+	refusedFor := map[string]string{}
 	for _, e := range ratest.AuditTail(s.t, s.st, 1<<20) {
-		if e.Actor == "aro-a" && e.Action == string(ActReadParty) && strings.HasPrefix(e.Result, "refused: E_RA_NOT_FOUND") {
-			refusedFor[e.Subject] = true
+		if e.Actor == "aro-a" && e.Action == string(ActReadParty) && strings.HasPrefix(e.Result, "refused: ") {
+			refusedFor[e.Subject] = e.Result
 		}
 	}
-	for _, id := range []eui64.ID{s.userSC, unknown} {
-		if !refusedFor["user:"+id.String()] {
-			t.Fatalf("the refusal for user %s is not audited (refused subjects: %v)", id, refusedFor)
+	for id, want := range map[eui64.ID]error{s.userSC: ErrForbidden, unknown: ErrNotFound} {
+		if got := refusedFor["user:"+id.String()]; got != "refused: "+want.Error() {
+			t.Fatalf("the refusal for user %s is audited %q, want %s (refused subjects: %v)", id, got, want, refusedFor)
 		}
 	}
 }

@@ -31,7 +31,9 @@ import (
 //     becomes the officer's AppointedBy, the custodian four-eyes looks at.
 //
 // A removed officer is never renewed (ErrOfficerInactive for itself,
-// ErrInactive for a re-issuer). The audit detail names the old and new
+// ErrInactive for a re-issuer). A party officer naming another party's
+// officer, or an RA officer, is told it does not exist (hidden, unseen),
+// before anything is signed. The audit detail names the old and new
 // serials and key=appointee or key=ra-generated.
 func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string, csr string) (Officer, ownpki.Credential, error) {
 	if err := checkOfficerID(id); err != nil {
@@ -63,12 +65,14 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	// unregistered certificate authenticates nobody.
 	var snap store.Officer
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		snap, err = tx.GetOfficer(id)
+		me, err := s.loadActor(tx, a)
+		if err != nil {
+			return err
+		}
+		snap, err = reissuable(tx, me, id)
 		return err
 	})
 	if err != nil {
-		err = raerr.FromStore("officer "+id, err)
 		s.refusedOf(ctx, a, act, subject, err)
 		return Officer{}, ownpki.Credential{}, err
 	}
@@ -89,9 +93,9 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	}
 	var out store.Officer
 	err = s.change(ctx, a, act, subject, func(tx store.Tx, me store.Officer) (string, error) {
-		o, err := tx.GetOfficer(id)
+		o, err := reissuable(tx, me, id)
 		if err != nil {
-			return "", raerr.FromStore("officer "+id, err)
+			return "", err
 		}
 		if err := Authorize(me, act, Target{PartyID: o.PartyID, OfficerKind: o.Kind, OfficerID: o.ID}); err != nil {
 			return "", err
@@ -124,4 +128,15 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		return Officer{}, ownpki.Credential{}, err
 	}
 	return officerFrom(out), cred, nil
+}
+
+// reissuable loads officer id for me to renew or re-issue: a party
+// officer naming another party's officer, an RA officer or none gets one
+// answer (hidden, unseen), before anything is signed for it.
+func reissuable(tx store.Tx, me store.Officer, id string) (store.Officer, error) {
+	o, err := tx.GetOfficer(id)
+	if err != nil {
+		return o, hidden(me, "officer", id, raerr.FromStore("officer "+id, err))
+	}
+	return o, unseen(me, ActReadParty, o.PartyID, "officer", id)
 }

@@ -80,6 +80,10 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	err = s.change(ctx, a, ActAppointOfficer, "officer:"+o.ID, func(tx store.Tx, me store.Officer) (string, error) {
 		t := Target{PartyID: pid, OfficerKind: req.Kind}
 		if pid != "" {
+			// Another party and none get one answer (unseen, hidden).
+			if err := unseen(me, ActReadParty, pid, "party", pid); err != nil {
+				return "", err
+			}
 			if err := activeParty(tx, pid); err != nil {
 				return "", err
 			}
@@ -123,16 +127,24 @@ func officerKeyFromCSR(pemCSR string) (*ecdsa.PublicKey, error) {
 
 // RemoveOfficer marks an officer removed; its credential is refused from
 // the next request on. The last active ra-operator cannot be removed (that
-// would lock the RA out of its own administration).
+// would lock the RA out of its own administration). A party officer naming
+// another party's officer, or an RA officer, is told it does not exist
+// (hidden, unseen).
 func (s *Service) RemoveOfficer(ctx context.Context, a Actor, id string) (Officer, error) {
 	if err := checkOfficerID(id); err != nil {
 		return Officer{}, err
 	}
 	var out store.Officer
 	err := s.change(ctx, a, ActRemoveOfficer, "officer:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+		// Another party's officer (or an RA officer) and none get one
+		// answer to a party officer (hidden, unseen); one of its own
+		// party it may not remove, the precise refusal.
 		o, err := tx.GetOfficer(id)
 		if err != nil {
-			return "", raerr.FromStore("officer "+id, err)
+			return "", hidden(me, "officer", id, raerr.FromStore("officer "+id, err))
+		}
+		if err := unseen(me, ActReadParty, o.PartyID, "officer", id); err != nil {
+			return "", err
 		}
 		if err := Authorize(me, ActRemoveOfficer, Target{PartyID: o.PartyID, OfficerKind: o.Kind}); err != nil {
 			return "", err

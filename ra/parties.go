@@ -108,16 +108,17 @@ func (s *Service) ListParties(ctx context.Context, a Actor) ([]Party, error) {
 	return out, err
 }
 
-// GetParty returns one party, if the actor may read it.
+// GetParty returns one party, if the actor may read it. A party officer
+// gets one answer for another party and for none (E_RA_NOT_FOUND, hidden).
 func (s *Service) GetParty(ctx context.Context, a Actor, id eui64.ID) (Party, error) {
 	var out Party
 	err := s.read(ctx, a, ActReadParty, "party:"+id.String(), func(tx store.Tx, me store.Officer) error {
-		if err := Authorize(me, ActReadParty, Target{PartyID: id.String()}); err != nil {
+		if err := hidden(me, "party", id.String(), Authorize(me, ActReadParty, Target{PartyID: id.String()})); err != nil {
 			return err
 		}
 		p, err := tx.GetParty(id.String())
 		if err != nil {
-			return raerr.FromStore("party "+id.String(), err)
+			return hidden(me, "party", id.String(), raerr.FromStore("party "+id.String(), err))
 		}
 		out = partyFrom(p)
 		return nil

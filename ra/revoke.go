@@ -64,7 +64,9 @@ func revokeScope(r RevokeRequest) (Action, string, error) {
 // "allowed" audit record; a refusal is audited on its own.
 //
 // Who may: the party's own SROs and AROs for one certificate or one user,
-// the party's SROs for the whole party, ra-operators for anything.
+// the party's SROs for the whole party, ra-operators for anything. A
+// party officer naming another party's certificate, user or party is
+// told it does not exist (hidden).
 func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (RevokeResult, error) {
 	if req.Serial != "" {
 		n, err := ca.NormaliseSerial(req.Serial)
@@ -210,9 +212,16 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 		// another party (the RA's own, say) is not this user's.
 		return records.GoodCerts(tx, store.CertFilter{UserID: u.ID, PartyID: u.PartyID, Status: store.StatusGood})
 	default:
-		p, err := tx.GetParty(req.PartyID.String())
+		// Another party and none get one answer (unseen, hidden); a
+		// party's own officer refused its bulk revocation (an ARO) is
+		// told so.
+		id := req.PartyID.String()
+		if err := unseen(me, ActReadParty, id, "party", id); err != nil {
+			return nil, err
+		}
+		p, err := tx.GetParty(id)
 		if err != nil {
-			return nil, raerr.FromStore("party "+req.PartyID.String(), err)
+			return nil, hidden(me, "party", id, raerr.FromStore("party "+id, err))
 		}
 		if err := Authorize(me, act, Target{PartyID: p.ID}); err != nil {
 			return nil, err
@@ -222,7 +231,9 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 }
 
 // ListCertificates lists Organisation Certificates. Party officers see
-// only their own party's; a query across parties is for RA officers.
+// only their own party's; a query across parties is for RA officers. A
+// party officer filtering by another party's user is told the user does
+// not exist (hidden), whatever party it also names.
 func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([]CertInfo, error) {
 	if q.Status != "" && q.Status != string(store.StatusGood) && q.Status != string(store.StatusRevoked) {
 		return nil, fmt.Errorf("%w: status %q (want good or revoked)", ErrBadRequest, q.Status)
@@ -247,9 +258,14 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 			pid = q.PartyID.String()
 		}
 		if !q.UserID.IsZero() {
+			// Another party's user and none get one answer (hidden),
+			// before anything says which party the user is of.
 			u, err := tx.GetUser(q.UserID.String())
 			if err != nil {
-				return raerr.FromStore("user "+q.UserID.String(), err)
+				return hidden(me, "user", q.UserID.String(), raerr.FromStore("user "+q.UserID.String(), err))
+			}
+			if err := hidden(me, "user", u.ID, authorizeRead(me, u.PartyID)); err != nil {
+				return err
 			}
 			if pid != "" && pid != u.PartyID {
 				return fmt.Errorf("%w: user %s is not of party %s", ErrBadRequest, u.ID, pid)
@@ -297,17 +313,6 @@ func (s *Service) GetCertificate(ctx context.Context, a Actor, serial string) (C
 		return nil
 	})
 	return out, err
-}
-
-// hidden gives a party officer one answer for "not yours" and "not there"
-// (issue 12, finding 7): a refusal because what was named belongs to
-// another party, or does not exist, is the same E_RA_NOT_FOUND sentence,
-// without the owning party. RA officers see the real answer.
-func hidden(me store.Officer, what, id string, err error) error {
-	if !IsPartyKind(me.Kind) || !(errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound)) {
-		return err
-	}
-	return fmt.Errorf("%w: no %s %s among your party's", ErrNotFound, what, id)
 }
 
 // badSerial is the refusal of something that is not a serial at all: it

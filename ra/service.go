@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/ra/internal/jobbackoff"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
+	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/registry"
 	"github.com/smki/smki/ra/solr"
 	"github.com/smki/smki/store"
@@ -205,12 +206,19 @@ func (s *Service) entry(actor string, act Action, subject, result, detail string
 
 // refused appends a refusal record in its own transaction (the refused
 // change wrote nothing) and logs it. A failure to audit is logged: the
-// caller still gets the original refusal.
+// caller still gets the original refusal. A refusal concealed from the
+// caller (raerr.Conceal) is recorded as it really was.
 func (s *Service) refused(ctx context.Context, actor string, act Action, subject string, cause error) {
-	code := CodeOf(cause)
-	err := s.appendAfterReads(ctx, s.entry(actor, act, subject, "refused: "+code, cause.Error()))
+	code, detail := CodeOf(cause), cause.Error()
+	if real := raerr.Real(cause); real != nil {
+		// A party officer was told "not found" for another party's record
+		// (authz.Hidden): the record says what happened, and what they
+		// were told.
+		code, detail = CodeOf(real), real.Error()+"; answered: "+detail
+	}
+	err := s.appendAfterReads(ctx, s.entry(actor, act, subject, "refused: "+code, detail))
 	s.log.LogAttrs(ctx, slog.LevelWarn, "ra refused", slog.String("actor", actor), slog.String("action", string(act)),
-		slog.String("subject", subject), slog.String("code", code), slog.String("detail", cause.Error()))
+		slog.String("subject", subject), slog.String("code", code), slog.String("detail", detail))
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "ra audit append failed", slog.String("error", err.Error()))
 	}

@@ -173,13 +173,19 @@ func (s *Service) ListSignerRevocations(ctx context.Context, a Actor) ([]SignerR
 // approvableSignerRevocation loads request id and decides, in tx, whether
 // me may approve it now.
 func approvableSignerRevocation(tx store.Tx, me store.Officer, id string) (SignerRevocation, error) {
+	// The RA's own business: a party officer gets one answer for a
+	// request and for none (hidden, unseen).
+	const what = "signer revocation request"
 	var r SignerRevocation
 	if !store.ValidRecordKey(id) {
-		return r, fmt.Errorf("%w: signer revocation request %q", ErrNotFound, id)
+		return r, hidden(me, what, id, fmt.Errorf("%w: %s %q", ErrNotFound, what, id))
 	}
 	if err := records.Get(tx, kindSignerRevocation, id, &r); errors.Is(err, store.ErrNotFound) {
-		return r, fmt.Errorf("%w: signer revocation request %q", ErrNotFound, id)
+		return r, hidden(me, what, id, fmt.Errorf("%w: %s %q", ErrNotFound, what, id))
 	} else if err != nil {
+		return r, err
+	}
+	if err := unseen(me, ActListAll, "", what, id); err != nil {
 		return r, err
 	}
 	t, err := records.ApprovalTarget(tx, r.RequestedBy, me)

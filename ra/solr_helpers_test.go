@@ -155,6 +155,19 @@ func (e *env) wantRefusal(err, code error, act Action) {
 	}
 }
 
+// wantHidden checks err is a party officer's "not found" for another
+// party's record (finding 7) and that the last audit entry of act records
+// what really happened: E_RA_FORBIDDEN.
+func (e *env) wantHidden(err error, act Action) {
+	e.t.Helper()
+	if CodeOf(err) != ErrNotFound.Error() || !strings.Contains(err.Error(), "among your party's") {
+		e.t.Fatalf("got %v, want %v for another party's record", err, ErrNotFound)
+	}
+	if got := e.lastAudit(act); got.Result != "refused: "+ErrForbidden.Error() {
+		e.t.Fatalf("last %s audit entry %q does not record %s", act, got.Result, ErrForbidden)
+	}
+}
+
 // signer returns the credential key of officer id.
 func (e *env) signerOf(id string) crypto.Signer {
 	e.t.Helper()

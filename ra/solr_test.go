@@ -86,7 +86,7 @@ func TestDeclareDryRunChangesNothing(t *testing.T) {
 		t.Fatalf("SRP ARO's view: %+v %v", r.DryRun, err)
 	}
 	_, err = s.svc.GetSoLR(ctx, s.aroSup, res.Event.ID)
-	s.wantRefusal(err, ErrForbidden, ActReadSoLR)
+	s.wantHidden(err, ActReadSoLR)
 	if es, err := s.svc.ListSoLR(ctx, s.aroSup); err != nil || len(es) != 0 {
 		t.Fatalf("supplier ARO lists %v, %v", es, err)
 	}

@@ -150,6 +150,9 @@ type Target struct {
 //   - Bundle: RA officers and verifier credentials (it holds every
 //     party's data). Feed: every active officer and verifier credentials.
 //     Verifier credentials may do nothing else but renew their own.
+//
+// A refusal is not the whole answer a party officer gets: one who names a
+// record it may not read is told the record is not there (Hidden, Unseen).
 func Authorize(officer store.Officer, act Action, t Target) error {
 	if officer.Status != store.StatusActive {
 		return fmt.Errorf("%w: officer %s is %s", raerr.ErrOfficerInactive, officer.ID, officer.Status)

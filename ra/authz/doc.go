@@ -6,4 +6,8 @@
 // It is pure: it loads nothing and writes nothing (ra loads the officer and
 // the target's facts, such as the custody lines of a SoLR approval), and it
 // must not import ra or any package above it.
+//
+// It also owns what a party officer is told about another party's record:
+// that it does not exist (Hidden, Unseen), so competing parties cannot
+// probe each other's users, certificates, officers or events.
 package authz

@@ -8,6 +8,8 @@
 //
 // It decides nothing and knows no transport: ra and its sub-packages
 // return these errors, ra/raserver maps a Class to an HTTP status, and
-// raclient turns a code that came over the wire back into its value. It
+// raclient turns a code that came over the wire back into its value.
+// Conceal pairs the refusal a caller is shown with the one that really
+// happened, which only the RA's audit record reads (Real). It
 // must not import ra or any package that serves or calls the RA.
 package raerr

@@ -54,7 +54,7 @@ var (
 	ErrEventState    = errors.New("E_RA_EVENT_STATE")    // the SoLR event is not in a state that allows this
 	ErrADTFormat     = adtfile.ErrFormat                 // ADT file does not parse as smki-adt/1
 	ErrADTSignature  = adtfile.ErrSignature              // ADT signature missing, malformed or not the officer's
-	ErrADTUser       = errors.New("E_RA_ADT_USER")       // ADT SC user or supplier user unknown, inactive or of the wrong role
+	ErrADTUser       = errors.New("E_RA_ADT_USER")       // ADT SC user inactive or not SC, or supplier user unknown or not one
 	ErrADTSRV        = adtfile.ErrSRV                    // ADT SRV malformed or not allowed for SC
 	ErrADTThreshold  = adtfile.ErrThreshold              // ADT period not positive, or warning > quarantine
 	ErrDeviceFile    = devicefile.ErrMalformed           // devices.csv malformed (the message names the line)

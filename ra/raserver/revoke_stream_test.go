@@ -73,14 +73,15 @@ func TestRevokeStreamServer(t *testing.T) {
 	count := func(int, int) { calls++ }
 	_, err := other.RevokeWithProgress(ctx, req, count)
 	var ae *raclient.APIError
-	if !errors.As(err, &ae) || ae.Code != ra.ErrForbidden.Error() || ae.Status != http.StatusForbidden || calls != 0 {
+	// Another party is, to a party officer, no party (finding 7).
+	if !errors.As(err, &ae) || ae.Code != ra.ErrNotFound.Error() || ae.Status != http.StatusNotFound || calls != 0 {
 		t.Fatalf("other party's SRO: %v (%d progress calls)", err, calls)
 	}
 	resp := postNDJSON(t, other, ts.URL, `{"party_id":"`+big.String()+`","reason":5,"yes":true}`)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/json" ||
-		!strings.Contains(string(body), `"code": "E_RA_FORBIDDEN"`) {
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(string(body), `"code": "E_RA_NOT_FOUND"`) {
 		t.Fatalf("refusal over NDJSON: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 

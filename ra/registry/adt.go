@@ -19,7 +19,8 @@ import (
 // with the key of the very access certificate that authenticated them (a
 // is bound to it). The SC user must be an active SC user; the supplier
 // user an existing supplier user (IS, ES, GS) of another party; every SRV
-// on SC's current allow-list. A file for the same (SC user, supplier user)
+// on SC's current allow-list. An SC user of another party is, to a party
+// officer, no user (authz.Hidden). A file for the same (SC user, supplier user)
 // replaces the previous one. The record keeps the bytes, the signature and
 // the officer's certificate.
 func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (records.ADTRecord, error) {
@@ -38,12 +39,14 @@ func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (r
 	sum := sha256.Sum256(file)
 	var out records.ADTRecord
 	err = a.Change(ctx, authz.ActSubmitADT, subject, func(tx store.Tx, me store.Officer) (string, error) {
+		// A party officer gets one answer for another party's SC user
+		// and for none (authz.Hidden, authz.Unseen).
 		scUser, err := tx.GetUser(sc.String())
 		if err != nil {
-			if records.IsNotFound(err) {
-				return "", fmt.Errorf("%w: SC user %s is unknown", raerr.ErrADTUser, sc)
-			}
-			return "", raerr.FromStore("user "+sc.String(), err)
+			return "", authz.Hidden(me, "SC user", sc.String(), raerr.FromStore("SC user "+sc.String(), err))
+		}
+		if err := authz.Unseen(me, authz.ActReadParty, scUser.PartyID, "SC user", sc.String()); err != nil {
+			return "", err
 		}
 		if err := authz.Authorize(me, authz.ActSubmitADT, authz.Target{PartyID: scUser.PartyID}); err != nil {
 			return "", err
@@ -51,15 +54,19 @@ func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (r
 		if scUser.Role != string(role.SoLRContingency) || scUser.Status != store.StatusActive {
 			return "", fmt.Errorf("%w: %s is a %s user (%s), not an active SC user", raerr.ErrADTUser, sc, scUser.Role, scUser.Status)
 		}
+		// The supplier user is another party's by design: one answer
+		// whether it does not exist or is not a supplier user, so that
+		// no other user of another party, nor its role, can be probed.
+		notSupplier := fmt.Errorf("%w: supplier user %s is unknown, or not a supplier user (IS, ES, GS) of another party; check the ID", raerr.ErrADTUser, sup)
 		supUser, err := tx.GetUser(sup.String())
 		if err != nil {
 			if records.IsNotFound(err) {
-				return "", fmt.Errorf("%w: supplier user %s is unknown", raerr.ErrADTUser, sup)
+				return "", notSupplier
 			}
 			return "", raerr.FromStore("user "+sup.String(), err)
 		}
 		if !records.IsSupplierRole(supUser.Role) || supUser.PartyID == scUser.PartyID {
-			return "", fmt.Errorf("%w: %s (%s) is not a supplier user of another party", raerr.ErrADTUser, sup, supUser.Role)
+			return "", notSupplier
 		}
 		allowed, _, err := records.EffectiveSRVs(tx, role.SoLRContingency)
 		if err != nil {

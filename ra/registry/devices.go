@@ -271,7 +271,8 @@ func mergeRegistrations(old, add []bundle.Registration, now time.Time) ([]bundle
 
 // ListDevices returns the registry, optionally of one supplier user. RA
 // officers see every device; party officers only those of their own
-// party's supplier users, and must name one (--supplier).
+// party's supplier users, and must name one (--supplier): another party's
+// user is, to them, no user (authz.Hidden).
 func (s *Service) ListDevices(ctx context.Context, a Session, supplier eui64.ID) ([]records.Device, error) {
 	var out []records.Device
 	subject := "devices"
@@ -281,16 +282,18 @@ func (s *Service) ListDevices(ctx context.Context, a Session, supplier eui64.ID)
 	err := a.Read(ctx, authz.ActReadDevices, subject, func(tx store.Tx, me store.Officer) error {
 		pid := ""
 		if !supplier.IsZero() {
+			// Another party's user and none get one answer to a party
+			// officer (authz.Hidden).
 			u, err := tx.GetUser(supplier.String())
 			if err != nil {
-				return raerr.FromStore("user "+supplier.String(), err)
+				return authz.Hidden(me, "user", supplier.String(), raerr.FromStore("user "+supplier.String(), err))
 			}
 			pid = u.PartyID
 		}
 		if pid == "" && !authz.IsRAKind(me.Kind) {
 			return fmt.Errorf("%w: %s %s may list only the devices of its own party's supplier users", raerr.ErrForbidden, me.Kind, me.ID)
 		}
-		if err := authz.Authorize(me, authz.ActReadDevices, authz.Target{PartyID: pid}); err != nil {
+		if err := authz.Hidden(me, "user", supplier.String(), authz.Authorize(me, authz.ActReadDevices, authz.Target{PartyID: pid})); err != nil {
 			return err
 		}
 		all, err := records.ListDevices(tx)

@@ -193,9 +193,10 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 }
 
 // Approve is the second person's approval (four-eyes): an ra-approver
-// who did not declare the event. It is two transactions when the
-// revocation time is now or past (docs/architecture.md, "The Supplier
-// cut-off"):
+// who did not declare the event; to a party officer other than the SRP
+// party's, the event does not exist (authz.Unseen). It is two
+// transactions when the revocation time is now or past
+// (docs/architecture.md, "The Supplier cut-off"):
 //
 //  1. the cut-off, small whatever the party's size, in the urgent lane:
 //     the failed party becomes "failed", its party-wide revocation
@@ -226,8 +227,14 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 	cutNow := false
 	// The urgent lane: approval cuts a whole party off (issue 13).
 	err := a.Urgent(ctx, authz.ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+		// A party officer gets one answer for an event it may not read
+		// and for none (authz.Hidden, Unseen); the SRP party's own, the
+		// precise refusal.
 		e, err := records.LoadEvent(tx, id)
 		if err != nil {
+			return "", authz.Hidden(me, "SoLR event", id, err)
+		}
+		if err := authz.Unseen(me, authz.ActReadSoLR, e.SRPParty.String(), "SoLR event", id); err != nil {
 			return "", err
 		}
 		t, err := records.ApprovalTarget(tx, e.DeclaredBy, me)
@@ -439,15 +446,18 @@ func revocationDue(e records.SoLREvent, now time.Time) bool {
 }
 
 // Get returns one event, with the dry run while its revocation is to
-// come. RA officers, and the SRP party's own SROs and AROs, may read it.
+// come. RA officers, and the SRP party's own SROs and AROs, may read it;
+// to other party officers it does not exist (authz.Hidden).
 func (s *Service) Get(ctx context.Context, a Session, id string) (EventResult, error) {
 	var out EventResult
 	err := a.Read(ctx, authz.ActReadSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) error {
+		// Another SRP party's event and none get one answer to a party
+		// officer (authz.Hidden).
 		e, err := records.LoadEvent(tx, id)
 		if err != nil {
-			return err
+			return authz.Hidden(me, "SoLR event", id, err)
 		}
-		if err := authz.Authorize(me, authz.ActReadSoLR, authz.Target{PartyID: e.SRPParty.String()}); err != nil {
+		if err := authz.Hidden(me, "SoLR event", id, authz.Authorize(me, authz.ActReadSoLR, authz.Target{PartyID: e.SRPParty.String()})); err != nil {
 			return err
 		}
 		out = EventResult{Event: e}
