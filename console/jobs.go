@@ -126,10 +126,9 @@ func newJobs(now func() time.Time) *jobs { return &jobs{now: now, m: map[string]
 
 // start runs svc.Revoke for req as officer's job and returns it; or,
 // when officer has maxJobsPerOfficer running or all officers maxJobs,
-// the refusal to show. hide turns the RA's refusal into the one the
-// officer may see (another party's is "not found"): the job keeps that.
-func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer string, req ra.RevokeRequest, party, reason string,
-	hide func(error) error) (*revokeJob, *formError) {
+// the refusal to show. A refused job keeps the RA's refusal as the form
+// shows it (another party's is "not found": the RA answers so itself).
+func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer string, req ra.RevokeRequest, party, reason string) (*revokeJob, *formError) {
 	js.mu.Lock()
 	now := js.now()
 	running, mine := 0, 0
@@ -165,7 +164,7 @@ func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer 
 		res, err := svc.Revoke(ca.WithRevokeProgress(context.WithoutCancel(ctx), j.observe), a, req)
 		j.mu.Lock()
 		if err != nil {
-			j.err = hide(err)
+			j.err = err
 		} else {
 			j.result = &res
 		}

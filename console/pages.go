@@ -567,8 +567,7 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 	// has begun, as for the API's progress stream) a refusal is shown on
 	// this form; from then on the job's progress page shows how it goes.
 	req.Yes = true
-	j, busy := c.jobs.start(ctx(r), c.svc, v.actor, v.Me.ID, req, pid.String(), ra.ReasonName(reason),
-		func(err error) error { return hideForeign(v, "party", pid, err) })
+	j, busy := c.jobs.start(ctx(r), c.svc, v.actor, v.Me.ID, req, pid.String(), ra.ReasonName(reason))
 	if busy != nil {
 		busy.Field = "party_id"
 		v.Err, v.Data = busy, d
