@@ -332,3 +332,37 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestBundleFromTheFutureDoesNotWedge: a bundle dated beyond the clock
+// skew (the RA's clock, or this one, wrong for a moment) does not replace
+// the current one, which keeps serving; and a first bundle from the
+// future (which answers STALE) is replaced by the next honest one. Before,
+// SetBundle installed it, the verifier answered STALE, and every honest
+// bundle after it was refused as older until the future bundle's time
+// came.
+func TestBundleFromTheFutureDoesNotWedge(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	at := testNow.Add(time.Minute)
+	future := s.bundleWith(t, func(b *bundle.Bundle) { b.IssuedAt = testNow.Add(24 * time.Hour) })
+	honest := s.bundleWith(t, func(b *bundle.Bundle) { b.IssuedAt = b.IssuedAt.Add(time.Second) })
+
+	v := s.verifier(t, nil)
+	if err := v.SetBundle(future); !errors.Is(err, bundle.ErrBundleInvalid) {
+		t.Fatalf("a bundle from the future over a current one: %v, want ErrBundleInvalid", err)
+	}
+	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false), at); !d.Accepted() {
+		t.Fatalf("after refusing a bundle from the future: %+v, want the current bundle still serving", d)
+	}
+
+	w := s.verifier(t, func(o *Options) { o.Bundle = future })
+	if d := w.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false), at); d.Code != CodeSTALE {
+		t.Fatalf("on a first bundle from the future: %s %q, want STALE", d.Decision, d.Code)
+	}
+	if err := w.SetBundle(honest); err != nil {
+		t.Fatalf("an honest bundle after a first one from the future: %v", err)
+	}
+	if d := w.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 2), s.sc, false), at); !d.Accepted() {
+		t.Fatalf("after the honest bundle: %+v", d)
+	}
+}

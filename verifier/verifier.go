@@ -184,7 +184,10 @@ func New(opts Options) (*Verifier, error) {
 // SetBundle installs a new bundle (already opened and verified) for all
 // requests that start after it returns. It takes effect without restart:
 // allow-lists, users, SoLR events and the repository all come from it.
-// The chain cache starts empty.
+// The chain cache starts empty. It refuses (ErrBundleInvalid) a bundle
+// older than the current one, unless the current one is from the future
+// (dated more than the clock skew after now), and a bundle from the
+// future, unless it is the first (New's).
 func (v *Verifier) SetBundle(b *bundle.Bundle) error {
 	pol, err := compilePolicy(b, v.ta, v.extra, v.rules)
 	if err != nil {
@@ -197,9 +200,21 @@ func (v *Verifier) SetBundle(b *bundle.Bundle) error {
 	if err := v.signerNotRevokedLocked(b.Signer, pol, v.feed, "bundle"); err != nil {
 		return err
 	}
-	if old := v.cur.Load(); old != nil && b.IssuedAt.Before(old.pol.bundle.IssuedAt) {
-		return fmt.Errorf("%w: bundle issued %s is older than the current one (%s)", bundle.ErrBundleInvalid,
-			b.IssuedAt.Format(time.RFC3339), old.pol.bundle.IssuedAt.Format(time.RFC3339))
+	now := v.clock()
+	if old := v.cur.Load(); old != nil {
+		// A bundle from the future replaces nothing: installed, it would
+		// answer STALE until its time came and refuse every honest bundle
+		// meanwhile as older. Only the first (New) is installed whatever
+		// its date, and answers STALE while it is from the future; a
+		// current bundle from the future is replaced by any other.
+		if fromTheFuture(b.IssuedAt, now) {
+			return fmt.Errorf("%w: bundle issued %s is more than %s after now (%s): the RA's clock or this one is wrong; the current bundle stays",
+				bundle.ErrBundleInvalid, b.IssuedAt.UTC().Format(time.RFC3339), clockSkew, now.UTC().Format(time.RFC3339))
+		}
+		if b.IssuedAt.Before(old.pol.bundle.IssuedAt) && !fromTheFuture(old.pol.bundle.IssuedAt, now) {
+			return fmt.Errorf("%w: bundle issued %s is older than the current one (%s)", bundle.ErrBundleInvalid,
+				b.IssuedAt.Format(time.RFC3339), old.pol.bundle.IssuedAt.Format(time.RFC3339))
+		}
 	}
 	v.publishLocked(pol)
 	return nil
