@@ -600,8 +600,9 @@ func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 
 // snapshotLocked renders the live state: one counter line per originator,
 // the ADT times a window can still count (within two periods of the
-// newest, which tolerates requests arriving out of order), and one
-// quarantine line per window. It prunes the in-memory copy the same way.
+// newest, which tolerates requests arriving out of order, and at least a
+// period and the clock skew, which a clock stepping back can still count:
+// adtWindow.count), and one quarantine line per window. It prunes the in-memory copy the same way.
 func (s *StateFile) snapshotLocked() []byte {
 	out := append([]byte(nil), stateHeader...)
 	ids := make([]eui64.ID, 0, len(s.last))
@@ -615,7 +616,7 @@ func (s *StateFile) snapshotLocked() []byte {
 	for k, l := range s.adt {
 		if len(l.at) > 0 {
 			newest := slices.Max(l.at)
-			horizon := newest - 2*int64(l.period)
+			horizon := newest - max(2*int64(l.period), int64(l.period+clockSkew))
 			l.at = slices.DeleteFunc(l.at, func(at int64) bool { return at <= horizon })
 		}
 		for _, at := range l.at {

@@ -266,6 +266,60 @@ func TestStateFileCompaction(t *testing.T) {
 	}
 }
 
+// TestStateFileCompactionKeepsSkewedCounts: compaction keeps every ADT
+// time a window can still count after the clock steps back by the skew,
+// for a period shorter than the skew too. It kept two periods before the
+// newest time: with a one-minute period and one request dated three
+// minutes ahead (the clock wrong, then corrected), the five requests
+// before it were dropped, and after a restart a burst over the quarantine
+// threshold was let through.
+func TestStateFileCompactionKeepsSkewedCounts(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.log")
+	st := openState(t, path, StateFileOptions{MaxDelay: -1, CompactBytes: 2048, PreallocBytes: 512})
+	user, srv := originator(9), "1.6"
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	stage := func(o eui64.ID, ctr uint64, rec *ADTRecord) {
+		t.Helper()
+		tk, err := st.Stage(o, ctr, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Wait(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		stage(user, uint64(i+1), &ADTRecord{User: user, SRV: srv, At: base, Period: time.Minute})
+	}
+	stage(user, 6, &ADTRecord{User: user, SRV: srv, At: base.Add(3 * time.Minute), Period: time.Minute})
+	for i := range 200 { // other originators' counters, until the log is compacted
+		stage(originator(100+i%50), uint64(i+1), nil)
+	}
+	if s := st.Stats(); s.Compactions == 0 {
+		t.Fatalf("no compaction: %+v", s)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	re := openState(t, path, StateFileOptions{})
+	defer re.Close()
+	states := re.ADTState()
+	if len(states) != 1 {
+		t.Fatalf("ADT state %+v", states)
+	}
+	kept := 0
+	for _, at := range states[0].Accepted {
+		if at.Equal(base) {
+			kept++
+		}
+	}
+	if kept != 5 {
+		t.Fatalf("after compaction and a restart %d of the 5 requests at the window's start are kept (%v), want 5: "+
+			"the clock back from %s to %s counts them", kept, states[0].Accepted, base.Add(3*time.Minute), base.Add(50*time.Second))
+	}
+}
+
 // TestFinding13StateNotDurable (issue 12 finding 13): once a write fails,
 // every accept fails, and a Verifier on the store rejects rather than
 // accepting unrecorded, with its own code STATE (not REPLAY), one ERROR log
