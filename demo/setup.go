@@ -379,7 +379,8 @@ func (d *night) stepADT(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	// Someone else's officer cannot submit it for the SRP.
+	// Someone else's officer cannot submit it for the SRP: for them, the
+	// SRP's SC user is not there (another party's record, docs/api.md).
 	other, err := d.as("supa-aro")
 	if err != nil {
 		return err
@@ -393,7 +394,7 @@ func (d *night) stepADT(ctx context.Context, s *Step) error {
 		return err
 	}
 	_, err = other.SubmitADT(ctx, file, otherSig)
-	if err := refused(err, ra.ErrForbidden); err != nil {
+	if err := refused(err, ra.ErrNotFound); err != nil {
 		return fmt.Errorf("supplier-a's ARO submitting the SRP's ADT file: %w", err)
 	}
 	aro, err := d.as("srp1-aro")
@@ -408,7 +409,7 @@ func (d *night) stepADT(ctx context.Context, s *Step) error {
 		userSC.ID, userA.ID, adtWarning, adtQuarantine)
 	s.Lines = []string{"adt.json: " + string(file),
 		"signed by srp1-aro (ECDSA P-256, SHA-256, DER); sha256 " + rec.SHA256,
-		"the same file from supplier-a's ARO: refused " + ra.ErrForbidden.Error()}
+		"the same file from supplier-a's ARO: refused " + ra.ErrNotFound.Error() + " (another party's SC user is not there for them)"}
 	return nil
 }
 
