@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 
 	"github.com/smki/smki/store/internal/groupcommit"
 )
@@ -42,15 +43,31 @@ type IssuedRecord struct {
 	// Check, if set, runs in the transaction before the certificate is
 	// recorded: if it returns an error the certificate is not recorded,
 	// its intent is marked failed in the same transaction (if still open)
-	// and RecordIssued returns a *CheckRefusal. It must only read, and
-	// only what no issuance writes: the directory (users, parties). The
-	// checks of a group typically read each record's user and its party
-	// (the RA's still-active check does), so the group reads those first
-	// in one go (Prefetch); on an engine that reads ahead, the checks run
-	// once the group's writes are sent with that read, answered from it,
-	// and a refusal runs the group again with the checks first (see
-	// applyBatch).
+	// and RecordIssued returns a *CheckRefusal. It must only read. It
+	// judges Cert as not yet recorded, and must ignore Cert's own serial
+	// among the certificates it reads: on an engine that reads ahead the
+	// checks run once the group's writes are sent, their reads answered
+	// as of before the writes but for the group's own certificates (see
+	// applyBatch). Two records of a group that share a Conflicts name are
+	// never in one transaction, so what a Check reads is not changed by
+	// another record of its transaction, if it names it there.
 	Check func(Tx) error
+	// Reads is what Check reads besides Cert's user and that user's
+	// party (always read ahead for a Check): the group reads them all in
+	// one go first (Prefetch).
+	Reads ReadAhead
+	// Conflicts names what Check reads that another record's writes
+	// could change (the RA: the certificate's key, the certificate it
+	// replaces). Records sharing a name are recorded in transactions one
+	// after the other, in arrival order, so each one's Check sees the
+	// ones before it recorded.
+	Conflicts []string
+	// With, if set, writes in the transaction that records Cert, after
+	// it and after every Check of the group (only if Cert is recorded):
+	// what belongs with the certificate (the RA: which certificate it
+	// replaces). It may run more than once, as an Update's function; an
+	// error fails the transaction, and the record is then tried alone.
+	With func(Tx) error
 }
 
 // CheckRefusal is RecordIssued's answer when IssuedRecord.Check refused:
@@ -143,14 +160,48 @@ func (g *Grouper) add(ctx context.Context, it *grouped) error {
 const batchFailed = -2
 
 // write commits items in as few transactions as their outcomes allow:
-// all together; if one fails, that one alone and the others together
-// again; if a batch operation fails as a whole, each item alone; if one
-// panics or calls runtime.Goexit, without it (its caller gets the same).
-// A batch item refused by its operation (CreateIntent, RecordIssued)
-// wrote nothing and keeps its refusal while the others commit. If a
-// record's Check refused after the writes (errRecheck, see applyBatch),
-// the same items again with the checks first.
+// all together, but for records whose Conflicts names are taken by an
+// earlier item (they go in the next transaction, see apart); if one
+// fails, that one alone and the others together again; if a batch
+// operation fails as a whole, each item alone; if one panics or calls
+// runtime.Goexit, without it (its caller gets the same). A batch item
+// refused by its operation (CreateIntent, RecordIssued) wrote nothing
+// and keeps its refusal while the others commit. If a record's Check
+// refused after the writes (errRecheck, see applyBatch), the same items
+// again with the checks first.
 func (g *Grouper) write(ctx context.Context, items []*grouped) error {
+	for len(items) > 0 {
+		var now []*grouped
+		now, items = apart(items)
+		g.writeApart(ctx, now)
+	}
+	return nil
+}
+
+// apart takes from items those whose Conflicts names no earlier item of
+// now took (now), in order, and leaves the rest for a later transaction.
+func apart(items []*grouped) (now, later []*grouped) {
+	if !slices.ContainsFunc(items, func(it *grouped) bool { return it.record != nil && len(it.record.Conflicts) > 0 }) {
+		return items, nil
+	}
+	taken := map[string]bool{}
+	for _, it := range items {
+		if it.record != nil && len(it.record.Conflicts) > 0 {
+			if slices.ContainsFunc(it.record.Conflicts, func(c string) bool { return taken[c] }) {
+				later = append(later, it)
+				continue
+			}
+			for _, c := range it.record.Conflicts {
+				taken[c] = true
+			}
+		}
+		now = append(now, it)
+	}
+	return now, later
+}
+
+// writeApart is write for items that conflict with none of each other.
+func (g *Grouper) writeApart(ctx context.Context, items []*grouped) {
 	pending := items
 	checksFirst := false
 	for len(pending) > 0 {
@@ -163,7 +214,7 @@ func (g *Grouper) write(ctx context.Context, items []*grouped) error {
 			for _, it := range pending {
 				it.abort = ab.abort
 			}
-			return nil
+			return
 		case ab != nil:
 			pending[ab.index].abort = ab.abort
 			pending = append(pending[:ab.index:ab.index], pending[ab.index+1:]...)
@@ -172,20 +223,19 @@ func (g *Grouper) write(ctx context.Context, items []*grouped) error {
 			for _, it := range pending {
 				g.alone(ctx, it)
 			}
-			return nil
+			return
 		case failed < 0 || len(pending) == 1:
 			if err != nil {
 				for _, it := range pending {
 					it.err = err
 				}
 			}
-			return nil
+			return
 		}
 		alone := pending[failed]
 		pending = append(pending[:failed:failed], pending[failed+1:]...)
 		g.alone(ctx, alone)
 	}
-	return nil
 }
 
 // alone runs it in a transaction of its own (its check, if any, first).
@@ -200,36 +250,40 @@ func (g *Grouper) alone(ctx context.Context, it *grouped) {
 }
 
 // applyBatch writes pending's batch operations in tx: each item's Check
-// (after one read ahead of the users the checks read, Prefetch), then
-// every intent in one CreateIntents and every record in one RecordIssued
-// (together, WriteIssuance), then the recorded items' audit entries (in
-// one AppendAudits). It sets each batch item's err to its own outcome,
-// and returns an error only if the transaction cannot go on (the attempt
-// fails as a whole). *cur is the index of the item whose Check runs (-1
-// otherwise).
+// (after one read ahead of what the checks read, Prefetch: each record's
+// user and party and its Reads), then every intent in one CreateIntents
+// and every record in one RecordIssued (together, WriteIssuance), then
+// the recorded items' With writes, then their audit entries (in one
+// AppendAudits). It sets each batch item's err to its own outcome, and
+// returns an error only if the transaction cannot go on (the attempt
+// fails as a whole). *cur is the index of the item whose Check or With
+// runs (-1 otherwise).
 //
 // On an engine that reads ahead (Prefetcher) and unless checksFirst, the
 // checks run after the writes, so that the read ahead goes in the writes'
-// round trip (PostgreSQL: BEGIN, the users and parties, the intents' and
-// records' statements in one): the checks' reads are answered from what
-// was read before the writes, as if they had run first. If one refuses
-// (or fails), applyBatch returns errRecheck and writes nothing more: the
+// round trip (PostgreSQL: BEGIN, the reads, the intents' and records'
+// statements in one): the checks' reads are answered from what was read
+// before the writes, as if they had run first, but for the certificates
+// the group itself recorded (which a Check ignores; see
+// IssuedRecord.Check), and no With has written yet. If one refuses (or
+// fails), applyBatch returns errRecheck and writes nothing more: the
 // Grouper rolls the attempt back and runs the group again with the checks
 // first, where the refusal fails that intent alone.
 func applyBatch(tx Tx, pending []*grouped, cur *int, checksFirst bool) error {
 	var ins []NewIntent
 	var recs []Certificate
 	var insAt, recAt []int
-	var checked []string // the users the records' checks read
+	var ahead ReadAhead // what the records' checks read
 	for _, it := range pending {
 		if it.record != nil && it.record.Check != nil {
-			checked = append(checked, it.record.Cert.UserID)
+			ahead = ahead.Merge(it.record.Reads)
+			ahead.Users = append(ahead.Users, it.record.Cert.UserID)
 		}
 	}
-	if err := Prefetch(tx, ReadAhead{Users: checked}); err != nil {
+	if err := Prefetch(tx, ahead); err != nil {
 		return err
 	}
-	checkLater := ReadsAhead(tx) && !checksFirst && len(checked) > 0
+	checkLater := ReadsAhead(tx) && !checksFirst && len(ahead.Users) > 0
 	for i, it := range pending {
 		switch {
 		case it.intent != nil:
@@ -263,7 +317,7 @@ func applyBatch(tx Tx, pending []*grouped, cur *int, checksFirst bool) error {
 	for j, e := range insErrs {
 		pending[insAt[j]].err = e
 	}
-	var audits []AuditEntry
+	var recorded []int
 	for j, e := range recErrs {
 		it := pending[recAt[j]]
 		it.err = e
@@ -278,7 +332,20 @@ func applyBatch(tx Tx, pending []*grouped, cur *int, checksFirst bool) error {
 				return errRecheck
 			}
 		}
-		audits = append(audits, it.record.Audit...)
+		recorded = append(recorded, recAt[j])
+	}
+	var audits []AuditEntry
+	for _, i := range recorded {
+		r := pending[i].record
+		if r.With != nil {
+			*cur = i
+			err := r.With(tx)
+			*cur = -1
+			if err != nil {
+				return err
+			}
+		}
+		audits = append(audits, r.Audit...)
 	}
 	if len(audits) > 0 {
 		return AppendAudits(tx, audits)

@@ -1,6 +1,9 @@
 package store
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // ReadAhead names reads a transaction is about to make, so that an engine
 // that can (Prefetcher) makes them all at once first (PostgreSQL: one
@@ -11,19 +14,23 @@ type ReadAhead struct {
 	Users []string
 	// Officers: GetOfficer of each.
 	Officers []string
-	// KeyHashes: CertificatesByKey of each. Read ahead in a View only (a
-	// read-write transaction reads them when asked).
+	// KeyHashes: CertificatesByKey of each.
 	KeyHashes []string
-	// Certificates: GetCertificate of each serial, in a View only (as
-	// KeyHashes).
+	// Certificates: GetCertificate of each serial.
 	Certificates []string
+	// Records: GetRecord of each.
+	Records []RecordKey
 }
+
+// RecordKey names a record of the generic record space (Tx.GetRecord).
+type RecordKey struct{ Kind, ID string }
 
 // Prefetcher is the optional capability of a Tx that makes a ReadAhead's
 // reads at once and answers the transaction's later GetUser, GetParty,
-// GetOfficer and CertificatesByKey calls for them from what it read, with
-// the row locks those calls take in that transaction. Callers use the
-// function Prefetch, which does nothing on an engine without it.
+// GetOfficer, CertificatesByKey, GetCertificate and GetRecord calls for
+// them from what it read, with the row locks those calls take in that
+// transaction. Callers use the function Prefetch, which does nothing on
+// an engine without it.
 type Prefetcher interface {
 	Prefetch(r ReadAhead) error
 }
@@ -39,8 +46,8 @@ func ReadsAhead(tx Tx) bool {
 // Prefetch tells tx what the caller is about to read (r), so an engine
 // that can (Prefetcher) reads it all at once first. It is a hint: what
 // the reads answer is the same with or without it, an ID that names
-// nothing is simply not read ahead, and a write later in tx to a user,
-// party or officer is seen by the reads after it. An error is a failure
+// nothing is simply not read ahead, and a write later in tx (to a user,
+// party, officer, certificate or record) is seen by the reads after it. An error is a failure
 // of the transaction (the engine could not run the read). In a View, an
 // engine may end the transaction with the read ahead and run the View
 // again if it then reads anything else (PostgreSQL: one round trip for a
@@ -52,11 +59,37 @@ func Prefetch(tx Tx, r ReadAhead) error {
 		return nil
 	}
 	r = ReadAhead{Users: distinct(r.Users), Officers: distinct(r.Officers), KeyHashes: distinct(r.KeyHashes),
-		Certificates: distinct(r.Certificates)}
-	if len(r.Users)+len(r.Officers)+len(r.KeyHashes)+len(r.Certificates) == 0 {
+		Certificates: distinct(r.Certificates), Records: distinctRecords(r.Records)}
+	if len(r.Users)+len(r.Officers)+len(r.KeyHashes)+len(r.Certificates)+len(r.Records) == 0 {
 		return nil
 	}
 	return p.Prefetch(r)
+}
+
+// Merge returns r with o's reads added (a new ReadAhead: neither is
+// changed).
+func (r ReadAhead) Merge(o ReadAhead) ReadAhead {
+	return ReadAhead{Users: slices.Concat(r.Users, o.Users), Officers: slices.Concat(r.Officers, o.Officers),
+		KeyHashes: slices.Concat(r.KeyHashes, o.KeyHashes), Certificates: slices.Concat(r.Certificates, o.Certificates),
+		Records: slices.Concat(r.Records, o.Records)}
+}
+
+// distinctRecords is keys sorted without repeats or keys with an empty
+// part (a copy).
+func distinctRecords(keys []RecordKey) []RecordKey {
+	out := make([]RecordKey, 0, len(keys))
+	for _, k := range keys {
+		if k.Kind != "" && k.ID != "" {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b RecordKey) int {
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return slices.Compact(out)
 }
 
 // distinct is ids sorted without repeats or empty IDs (a copy: ids is

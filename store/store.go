@@ -108,6 +108,12 @@ type Tx interface {
 	// ErrDuplicateKey if KeyHash is non-empty and certified for another
 	// UserID.
 	PutCertificate(c Certificate) error
+	// GetCertificate returns the certificate of serial (ErrNotFound). In
+	// an Update, a certificate read with it cannot be revoked by another
+	// transaction, Urgent ones included, before this one commits (as a
+	// party or user read with GetParty or GetUser cannot change), so a
+	// status checked there still holds when this transaction's writes
+	// become visible.
 	GetCertificate(serial string) (Certificate, error)
 	// ListCertificates returns certificates matching every non-zero field
 	// of f, ordered by serial, at most f.Limit (0: no limit).

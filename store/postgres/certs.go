@@ -151,6 +151,7 @@ func (t *tx) PutCertificate(c store.Certificate) error {
 		return fmt.Errorf("postgres: put certificate: %w", err)
 	}
 	op := "put certificate " + c.Serial
+	t.dropCertificates()
 	if c.KeyHash != "" && t.locking {
 		// Two puts of one key for two users must not both pass the
 		// check below; SERIALIZABLE fails one of them, here a
@@ -239,12 +240,13 @@ func (t *tx) GetCertificate(serial string) (store.Certificate, error) {
 	if err := t.read(); err != nil {
 		return c, err
 	}
-	if c, found, absent := t.viewAhead().cert(serial); found || absent {
+	if c, found, absent := t.aheadNow().cert(serial); found || absent {
 		if absent {
 			return c, t.notFound("certificate "+serial, pgx.ErrNoRows)
 		}
 		return c, nil
 	}
+	t.guardRevocation(nil)
 	lock := ""
 	if t.locking {
 		lock = " FOR UPDATE OF c"
@@ -304,7 +306,7 @@ func (t *tx) CertificatesByKey(keyHash string) ([]store.Certificate, error) {
 	if keyHash == "" {
 		return nil, fmt.Errorf("postgres: certificates by key: empty key hash: %w", store.ErrInvalid)
 	}
-	if cs, ok := t.viewAhead().certsByKey(keyHash); ok {
+	if cs, ok := t.aheadNow().certsByKey(keyHash); ok {
 		return cs, nil
 	}
 	return queryAll(t, "certificates by key", scanCert, certsByKeySQL, keyHash)

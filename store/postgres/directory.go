@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -262,22 +263,24 @@ func (t *tx) ListOfficers(partyID string) ([]store.Officer, error) {
 }
 
 // readAhead is what Prefetch read: under each key it asked for, the row,
-// or nil where it knows there is none (an officer or certificate it asked
-// for and did not get; in a View, a user and a user's party, read by an
-// outer join). A key it did not ask for, or a user it asked for in a
-// read-write transaction and did not get (the join that locks both rows
-// cannot tell a missing user from a missing party), is read when asked.
+// or nil where it knows there is none (an officer, certificate or record
+// it asked for and did not get; in a View, a user and a user's party,
+// read by an outer join). A key it did not ask for, or a user it asked
+// for in a read-write transaction and did not get (the join that locks
+// both rows cannot tell a missing user from a missing party), is read
+// when asked.
 type readAhead struct {
 	users    map[string]*store.User
 	parties  map[string]*store.Party
 	officers map[string]*store.Officer
-	byKey    map[string][]store.Certificate // View only: nothing writes them
-	certs    map[string]*store.Certificate  // by serial, View only
+	byKey    map[string][]store.Certificate
+	certs    map[string]*store.Certificate // by serial
+	records  map[store.RecordKey]*[]byte
 }
 
 // aheadOf is m's answer for k: the row (found), no row (absent), or
 // neither (not read ahead).
-func aheadOf[T any](m map[string]*T, k string) (v T, found, absent bool) {
+func aheadOf[K comparable, T any](m map[K]*T, k K) (v T, found, absent bool) {
 	p, ok := m[k]
 	switch {
 	case !ok:
@@ -324,6 +327,14 @@ func (r *readAhead) certsByKey(keyHash string) ([]store.Certificate, bool) {
 	return slices.Clone(cs), ok
 }
 
+func (r *readAhead) record(k store.RecordKey) ([]byte, bool, bool) {
+	if r == nil {
+		return nil, false, false
+	}
+	v, found, absent := aheadOf(r.records, k)
+	return slices.Clone(v), found, absent
+}
+
 // dropDirectory forgets the users and parties read ahead (a write to
 // either table); dropOfficers, the officers (a write to officers). A read
 // ahead not yet sent is sent first, so that it reads what was there
@@ -340,15 +351,40 @@ func (t *tx) dropOfficers() {
 	}
 }
 
-// viewAhead is aheadNow in a View, where certificates are read ahead, and
-// nothing in a read-write transaction, where they are not: there a read
-// ahead still deferred goes with the certificate's own statement rather
-// than in a round trip of its own.
-func (t *tx) viewAhead() *readAhead {
-	if t.writable {
-		return nil
+// dropCertificates forgets the certificates read ahead, by key and by
+// serial (a certificate written other than by RecordIssued, or revoked);
+// dropRecords, the records (a record written or deleted). A read ahead
+// not yet sent keeps neither when it is (certGen, recordGen): it is sent
+// before the write's own statement, so it would read what the write
+// changes.
+func (t *tx) dropCertificates() {
+	t.certGen++
+	if t.ahead != nil {
+		t.ahead.byKey, t.ahead.certs = nil, nil
 	}
-	return t.aheadNow()
+}
+
+func (t *tx) dropRecords() {
+	t.recordGen++
+	if t.ahead != nil {
+		t.ahead.records = nil
+	}
+}
+
+// recorded adds c, just recorded by RecordIssued (status good), to the
+// certificates read ahead of its key and serial, so that they answer as
+// the table now would.
+func (t *tx) recorded(c store.Certificate) {
+	if t.ahead == nil {
+		return
+	}
+	if cs, ok := t.ahead.byKey[c.KeyHash]; ok && c.KeyHash != "" {
+		i, _ := slices.BinarySearchFunc(cs, c.Serial, func(x store.Certificate, s string) int { return strings.Compare(x.Serial, s) })
+		t.ahead.byKey[c.KeyHash] = slices.Insert(slices.Clone(cs), i, c)
+	}
+	if _, ok := t.ahead.certs[c.Serial]; ok {
+		t.ahead.certs[c.Serial] = &c
+	}
 }
 
 // aheadNow is what Prefetch read, after sending a read ahead still
@@ -359,6 +395,39 @@ func (t *tx) aheadNow() *readAhead {
 		return nil
 	}
 	return t.ahead
+}
+
+// revocationGuardSQL share-locks the revocation counter's row, which
+// every revocation locks FOR UPDATE first and writes before it commits.
+const revocationGuardSQL = "SELECT 1 FROM counters WHERE name = 'revocation' FOR SHARE"
+
+// guardRevocation is what holds the certificates an Update reads against
+// revocation until it commits (store.Tx, GetCertificate): the revocation
+// counter's row share-locked (revocationGuardSQL), once, in b's round
+// trip if b is given (Prefetch), else deferred to the next statement's
+// (GetCertificate's), in either case ahead of the certificates' read. SSI
+// sees no conflict with a revocation, which runs at READ COMMITTED
+// (Urgent), so the lock is what orders them, as the directory rows' FOR
+// SHARE does: a revocation that has taken the counter commits before the
+// lock is granted, and then (its row written after this transaction's
+// snapshot) fails it with a serialisation error, so the retry reads the
+// certificate revoked (a queued Update, at READ COMMITTED, reads it in a
+// later statement, which sees it); one that comes later waits for this
+// transaction's commit. A View needs no lock, an Urgent transaction none
+// either (revocations queue on the counter themselves), nor one that has
+// locked the counter to revoke (rev.locked). It returns whether it
+// queued the lock in b.
+func (t *tx) guardRevocation(b *pgx.Batch) bool {
+	if !t.writable || t.urgent || t.rev.locked || t.revGuard {
+		return false
+	}
+	t.revGuard = true
+	if b != nil {
+		b.Queue(revocationGuardSQL)
+		return true
+	}
+	t.q.Defer("revocation guard", revocationGuardSQL)
+	return false
 }
 
 // prefetchUsersSQL reads users with their parties. In a read-write
@@ -376,17 +445,17 @@ const (
 
 // Prefetch makes r's reads, each with the locks its own Get would take,
 // in the transaction's next round trip (txConn.DeferRead): with the next
-// statement, or on their own when a GetUser, GetParty, GetOfficer or (in
-// a View) CertificatesByKey comes first. Those calls then cost none
-// (store.Prefetch). A user, party or officer written later in the
-// transaction is read again. A group of issuances (store.Grouper) so
-// reads its checks' users and parties in the round trip of its writes.
+// statement, or on their own when a GetUser, GetParty, GetOfficer,
+// CertificatesByKey, GetCertificate or GetRecord comes first. Those calls
+// then cost none (store.Prefetch). A user, party, officer, certificate or
+// record written later in the transaction is read again (a certificate
+// RecordIssued records is added to what was read ahead instead). A group
+// of issuances (store.Grouper) so reads its checks' users, parties,
+// officers, keys, replaced certificates and records in the round trip of
+// its writes.
 func (t *tx) Prefetch(r store.ReadAhead) error {
 	if err := t.read(); err != nil {
 		return err
-	}
-	if t.writable {
-		r.KeyHashes, r.Certificates = nil, nil
 	}
 	b := &pgx.Batch{}
 	if len(r.Users) > 0 {
@@ -402,21 +471,49 @@ func (t *tx) Prefetch(r store.ReadAhead) error {
 	for _, kh := range r.KeyHashes {
 		b.Queue(certsByKeySQL, kh)
 	}
+	if len(r.Records) > 0 {
+		kinds, ids := make([]string, len(r.Records)), make([]string, len(r.Records))
+		for i, k := range r.Records {
+			kinds[i], ids[i] = k.Kind, k.ID
+		}
+		lock := ""
+		if t.locking {
+			lock = " FOR UPDATE OF r"
+		}
+		b.Queue(prefetchRecordsSQL+lock, kinds, ids)
+	}
+	guarded := false
 	if len(r.Certificates) > 0 {
-		b.Queue("SELECT "+certCols+" FROM "+certFrom+" WHERE c.serial = ANY ($1::text[]) ORDER BY c.serial", r.Certificates)
+		guarded = t.guardRevocation(b)
+		lock := ""
+		if t.locking {
+			lock = " FOR UPDATE OF c"
+		}
+		b.Queue("SELECT "+certCols+" FROM "+certFrom+" WHERE c.serial = ANY ($1::text[]) ORDER BY c.serial"+lock, r.Certificates)
 	}
 	if len(b.QueuedQueries) == 0 {
 		return nil
 	}
-	t.q.DeferRead("", b, func(br pgx.BatchResults) error { return t.readAhead(br, r) }) // readAhead names its errors
+	certGen, recordGen := t.certGen, t.recordGen
+	t.q.DeferRead("", b, func(br pgx.BatchResults) error { // readAhead names its errors
+		return t.readAhead(br, r, guarded, certGen != t.certGen, recordGen != t.recordGen)
+	})
 	return nil
 }
 
+// prefetchRecordsSQL reads the records of the kinds and IDs paired in $1
+// and $2 (each looked up by its key).
+const prefetchRecordsSQL = "SELECT r.kind, r.id, r.value FROM unnest($1::text[], $2::text[]) AS k(kind, id) " +
+	"JOIN records r ON r.kind = k.kind AND r.id = k.id ORDER BY r.kind, r.id"
+
 // readAhead reads the results of Prefetch's statements for r into
-// t.ahead.
-func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
+// t.ahead (guarded: with the revocation guard's ahead of the
+// certificates'). What a write made before the results arrived changes
+// (staleCerts, staleRecords) is read but not kept.
+func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead, guarded, staleCerts, staleRecords bool) error {
 	ahead := &readAhead{users: map[string]*store.User{}, parties: map[string]*store.Party{},
-		officers: map[string]*store.Officer{}, byKey: map[string][]store.Certificate{}, certs: map[string]*store.Certificate{}}
+		officers: map[string]*store.Officer{}, byKey: map[string][]store.Certificate{}, certs: map[string]*store.Certificate{},
+		records: map[store.RecordKey]*[]byte{}}
 	read := func(scan func(pgx.Rows) error) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -493,6 +590,28 @@ func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
 		}
 		ahead.byKey[kh] = cs
 	}
+	if len(r.Records) > 0 {
+		if err := read(func(rows pgx.Rows) error {
+			var k store.RecordKey
+			var v []byte
+			if err := rows.Scan(&k.Kind, &k.ID, &v); err != nil {
+				return err
+			}
+			if v == nil {
+				v = []byte{}
+			}
+			ahead.records[k] = &v
+			return nil
+		}); err != nil {
+			return err
+		}
+		absentOf(ahead.records, r.Records)
+	}
+	if guarded {
+		if _, err := br.Exec(); err != nil {
+			return t.fail("revocation guard", err)
+		}
+	}
 	if len(r.Certificates) > 0 {
 		if err := read(func(rows pgx.Rows) error {
 			var c store.Certificate
@@ -506,13 +625,19 @@ func (t *tx) readAhead(br pgx.BatchResults, r store.ReadAhead) error {
 		}
 		absentOf(ahead.certs, r.Certificates)
 	}
+	if staleCerts {
+		ahead.byKey, ahead.certs = nil, nil
+	}
+	if staleRecords {
+		ahead.records = nil
+	}
 	t.ahead = ahead
 	return nil
 }
 
 // absentOf records as absent (nil) every key of asked that m has no row
 // for.
-func absentOf[T any](m map[string]*T, asked []string) {
+func absentOf[K comparable, T any](m map[K]*T, asked []K) {
 	for _, k := range asked {
 		if _, ok := m[k]; !ok {
 			m[k] = nil

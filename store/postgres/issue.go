@@ -366,6 +366,11 @@ func (t *tx) recordStmt(certs []store.Certificate, at []int, errs []error) *stmt
 				return t.breakTx(fmt.Errorf("postgres: record certificate %s: inserted concurrently: %w", s, store.ErrConflict))
 			default:
 				inserted++
+				if base != nil {
+					c := certs[at[k-1]]
+					c.Status, c.IssuanceSeq = store.StatusGood, uint64(*base+inserted)
+					t.recorded(c)
+				}
 			}
 			got++
 			return nil

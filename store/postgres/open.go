@@ -346,7 +346,8 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(sto
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
 	readOnly := m == modeRead || m == modeReadAhead
-	t := &tx{ctx: ctx, q: ptx, writable: !readOnly, locking: m == modeLocking || m == modeQueued, batch: s.revokeBatch}
+	t := &tx{ctx: ctx, q: ptx, writable: !readOnly, locking: m == modeLocking || m == modeQueued,
+		urgent: m == modeLocking, batch: s.revokeBatch}
 	err = fn(t)
 	t.done = true
 	if ptx.reread {

@@ -105,6 +105,7 @@ func (t *tx) ImportRevocation(r store.Revocation) error {
 	if err := check.Revocation(r.Serial, r.Reason, r.RevokedAt); err != nil {
 		return fmt.Errorf("postgres: import revocation: %w", err)
 	}
+	t.dropCertificates()
 	if err := t.lockRevocationSeq(); err != nil {
 		return err
 	}

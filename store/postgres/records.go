@@ -26,6 +26,7 @@ func (t *tx) PutRecord(kind, id string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
+	t.dropRecords()
 	_, err := t.exec("put record "+kind+"/"+id, `INSERT INTO records (kind, id, value) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value`, kind, id, value)
 	return err
@@ -38,6 +39,12 @@ func (t *tx) GetRecord(kind, id string) ([]byte, error) {
 	}
 	if err := checkRecordKey(kind, id); err != nil {
 		return nil, err
+	}
+	if v, found, absent := t.aheadNow().record(store.RecordKey{Kind: kind, ID: id}); found || absent {
+		if absent {
+			return nil, fmt.Errorf("postgres: record %s/%s: %w", kind, id, store.ErrNotFound)
+		}
+		return v, nil
 	}
 	var v []byte
 	if err := t.one("record "+kind+"/"+id, t.q.QueryRow(t.ctx, "SELECT value FROM records WHERE kind = $1 AND id = $2"+t.lockRow(), kind, id), &v); err != nil {
@@ -57,6 +64,7 @@ func (t *tx) DeleteRecord(kind, id string) error {
 	if err := checkRecordKey(kind, id); err != nil {
 		return err
 	}
+	t.dropRecords()
 	n, err := t.exec("delete record "+kind+"/"+id, "DELETE FROM records WHERE kind = $1 AND id = $2", kind, id)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("postgres: delete record %q/%q: %w", kind, id, store.ErrNotFound)

@@ -23,6 +23,7 @@ func (t *tx) Revoke(serial string, reason int, at time.Time) (store.Revocation, 
 		return store.Revocation{}, fmt.Errorf("postgres: revoke: %w", err)
 	}
 	op := "revoke " + serial
+	t.dropCertificates()
 	if err := t.lockRevocationSeq(); err != nil {
 		return store.Revocation{}, err
 	}

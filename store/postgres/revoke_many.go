@@ -57,6 +57,7 @@ func (t *tx) RevokeMany(serials []string, reason int, at time.Time) ([]store.Rev
 	if len(serials) == 0 {
 		return nil, nil
 	}
+	t.dropCertificates()
 	// Locked before any savepoint, so that rolling back to it keeps the
 	// lock and only the in-memory count needs restoring.
 	if err := t.lockRevocationSeq(); err != nil {

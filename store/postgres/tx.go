@@ -22,8 +22,10 @@ type tx struct {
 	// rows lock them (FOR UPDATE), and checks that SERIALIZABLE would
 	// make safe take explicit locks, so check-then-write holds.
 	locking bool
-	done    bool
-	batch   int // serials per RevokeMany statement
+	// urgent: an Urgent transaction (locking, not a queued Update).
+	urgent bool
+	done   bool
+	batch  int // serials per RevokeMany statement
 	// conflict is the first serialisation failure any statement hit. The
 	// transaction is then aborted whatever fn does with the error, so
 	// Update retries on it even if fn swallowed it.
@@ -44,8 +46,16 @@ type tx struct {
 	xid *string
 	// ahead holds what Prefetch read (nil: nothing): users and parties
 	// until this transaction writes either table, officers until it
-	// writes one, certificates by key hash (in a View only).
-	ahead *readAhead
+	// writes one, certificates (by key hash and by serial) until it
+	// changes one other than by RecordIssued, which adds what it records,
+	// records until it writes one. certGen and recordGen count those
+	// writes, so that a read ahead still deferred when one is made is not
+	// kept (see readAhead).
+	ahead              *readAhead
+	certGen, recordGen int
+	// revGuard: this Update has share-locked the revocation counter's
+	// row (see guardRevocation).
+	revGuard bool
 }
 
 var _ store.Tx = (*tx)(nil)
