@@ -37,13 +37,51 @@ type IssueRequest struct {
 	Validity   time.Duration      // zero = profile default (10 years); notAfter always ends at 23:59:59 UTC
 	Audit      []store.AuditEntry // appended in the same transaction that records the certificate
 	// Check, if set, runs in the transaction that records the signed
-	// certificate, so that what it checks (the RA: user and party still
-	// active) still holds when the certificate becomes visible, however a
-	// concurrent change interleaves. If it returns an error, the
-	// certificate is not recorded, the intent is marked failed in that
-	// transaction (its serial burnt) and Issue returns the error. It may
-	// run more than once and must only read.
-	Check func(store.Tx) error
+	// certificate c, so that what it checks (the RA: every enrolment
+	// check that reads the store) still holds when the certificate
+	// becomes visible, however a concurrent change interleaves. If it
+	// returns an error, the certificate is not recorded, the intent is
+	// marked failed in that transaction (its serial burnt) and Issue
+	// returns the error. It may run more than once and must only read; it
+	// judges c as not yet recorded, ignoring c's own serial among the
+	// certificates it reads (store.IssuedRecord.Check).
+	Check func(tx store.Tx, c store.Certificate) error
+	// Reads is what Check reads besides the user and its party, read
+	// ahead with the other records of c's transaction
+	// (store.IssuedRecord.Reads).
+	Reads store.ReadAhead
+	// Conflicts names what Check reads that another issuance's record
+	// could change (the RA: the key, the replaced certificate): issuances
+	// sharing a name are recorded one transaction after the other, so the
+	// later one's Check sees the earlier certificate
+	// (store.IssuedRecord.Conflicts).
+	Conflicts []string
+	// With, if set, writes in the transaction that records c, only if it
+	// is recorded (the RA: which certificate c replaces). It may run more
+	// than once (store.IssuedRecord.With).
+	With func(tx store.Tx, c store.Certificate) error
+}
+
+// recordTerms is what issuance's step 8 asks of the transaction that
+// records a certificate besides recording it and its audit entries (an
+// IssueRequest's Check, Reads, Conflicts and With).
+type recordTerms struct {
+	check     func(store.Tx, store.Certificate) error
+	reads     store.ReadAhead
+	conflicts []string
+	with      func(store.Tx, store.Certificate) error
+}
+
+// of is the store's record of rec with audit under these terms.
+func (r recordTerms) of(rec store.Certificate, audit []store.AuditEntry) store.IssuedRecord {
+	ir := store.IssuedRecord{Cert: rec, Audit: audit, Reads: r.reads, Conflicts: r.conflicts}
+	if r.check != nil {
+		ir.Check = func(tx store.Tx) error { return r.check(tx, rec) }
+	}
+	if r.with != nil {
+		ir.With = func(tx store.Tx) error { return r.with(tx, rec) }
+	}
+	return ir
 }
 
 // maxSerialAttempts bounds retries on a serial collision, which at 126
@@ -61,7 +99,7 @@ type issueParams struct {
 	notBefore  time.Time
 	validity   time.Duration
 	audit      []store.AuditEntry
-	check      func(store.Tx) error
+	record     recordTerms
 }
 
 // Issue issues a certificate under a user profile (xml-signing,
@@ -88,7 +126,8 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, st
 		return nil, store.Certificate{}, fmt.Errorf("%w: zero Party ID", ErrBadRequest)
 	}
 	return c.issue(ctx, issueParams{spec: sp, csr: req.CSR, userID: req.UserID, partyID: req.PartyID, role: req.Role,
-		commonName: req.CommonName, notBefore: req.NotBefore, validity: req.Validity, audit: req.Audit, check: req.Check})
+		commonName: req.CommonName, notBefore: req.NotBefore, validity: req.Validity, audit: req.Audit,
+		record: recordTerms{check: req.Check, reads: req.Reads, conflicts: req.Conflicts, with: req.With}})
 }
 
 // IssueSystem issues the RA/DCC's own dsp-xml-signing certificate (OU=89
@@ -240,12 +279,12 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	var refused error // p.check's refusal; the intent failed in the same transaction
 	// The group's records are one write (store.RecordIssued: one
 	// statement on PostgreSQL), with recordIssuedTx's checks.
-	err = recordOutcome(rec.Serial, c.writes.RecordIssued(ctx, store.IssuedRecord{Cert: rec, Audit: stampAudit(c.clock, p.audit), Check: p.check}), &refused)
+	err = recordOutcome(rec.Serial, c.writes.RecordIssued(ctx, p.record.of(rec, stampAudit(c.clock, p.audit))), &refused)
 	if err != nil && !errors.Is(err, ErrIntentSettled) {
 		// The write failed, or its outcome is unknown (connection lost
 		// during COMMIT, caller gone): settle the intent now rather than
 		// leave it open until reconciliation.
-		err = c.settleRecord(ctx, rec, p.audit, p.check, &refused, err)
+		err = c.settleRecord(ctx, rec, p.audit, p.record, &refused, err)
 	}
 	if err == nil && refused != nil {
 		c.log.Warn("certificate signed but refused at record time; intent failed", "serial", rec.Serial, "cause", refused)
@@ -264,12 +303,12 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 }
 
 // recordIssuedTx is issuance's last step in tx: if rec's intent is still
-// open and check (if any) passes, record rec and audit and complete the
-// intent; if check refuses, fail the intent and set *refused; if the
-// intent is not open, ErrIntentSettled (store.RecordIssuedTx, the write
-// the grouped step 8 makes).
-func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.AuditEntry, check func(store.Tx) error, refused *error) error {
-	return recordOutcome(rec.Serial, store.RecordIssuedTx(tx, store.IssuedRecord{Cert: rec, Audit: stampAudit(c.clock, audit), Check: check}), refused)
+// open and terms' check (if any) passes, record rec and audit (and
+// terms' With) and complete the intent; if the check refuses, fail the
+// intent and set *refused; if the intent is not open, ErrIntentSettled
+// (store.RecordIssuedTx, the write the grouped step 8 makes).
+func (c *CA) recordIssuedTx(tx store.Tx, rec store.Certificate, audit []store.AuditEntry, terms recordTerms, refused *error) error {
+	return recordOutcome(rec.Serial, store.RecordIssuedTx(tx, terms.of(rec, stampAudit(c.clock, audit))), refused)
 }
 
 // recordOutcome maps a store.RecordIssued answer for serial to the CA's:
@@ -310,7 +349,7 @@ const (
 // twice, and no intent is left open unless the store stays unreachable
 // for every attempt (then reconciliation settles it, as before).
 func (c *CA) settleRecord(ctx context.Context, rec store.Certificate, audit []store.AuditEntry,
-	check func(store.Tx) error, refusedByCheck *error, cause error) error {
+	terms recordTerms, refusedByCheck *error, cause error) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
@@ -337,7 +376,7 @@ func (c *CA) settleRecord(ctx context.Context, rec store.Certificate, audit []st
 			if refused {
 				return tx.SetIntentState(rec.Serial, store.IntentFailed)
 			}
-			return c.recordIssuedTx(tx, rec, audit, check, refusedByCheck)
+			return c.recordIssuedTx(tx, rec, audit, terms, refusedByCheck)
 		})
 		switch {
 		case err == nil && refused:

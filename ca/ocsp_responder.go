@@ -122,7 +122,7 @@ func (c *CA) IssueOCSPResponder(ctx context.Context, pub crypto.PublicKey, name 
 	rec.DER, rec.IssuedAt = cert.Raw, c.clock()
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		return c.recordIssuedTx(tx, rec, []store.AuditEntry{{Actor: "ca", Action: "ca.ocsp_responder.issue", Subject: rec.Serial,
-			Result: "ok", Detail: fmt.Sprintf("name=%s not_after=%s", name, notAfter.Format(time.RFC3339))}}, nil, nil)
+			Result: "ok", Detail: fmt.Sprintf("name=%s not_after=%s", name, notAfter.Format(time.RFC3339))}}, recordTerms{}, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: recording certificate %s: %w", ErrStore, rec.Serial, err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -23,25 +24,34 @@ type enrolPlan struct {
 	user store.User
 	csr  *x509.CertificateRequest
 	cn   string
+	kh   string // the hash of the CSR's key (ca.KeyHash)
 }
 
 // Enrol checks req and, if every check passes, has the CA issue the
 // certificate; the "allowed" audit record commits in the CA's transaction.
-// The checks, in order: the actor is an active SRO/ARO of the user's party;
-// user and party are active; the user's role is eligible for the profile
-// (eligibility matrix); the CSR parses (P-256, valid signature); its
-// subject names this user and profile; the key fits the mode (never
-// certified for enrol and rekey, the replaced certificate's key for renew;
-// in no case certified for another user). A refusal is audited and writes
-// nothing else.
+// The checks, in order (checkEnrol): the actor is an active SRO/ARO of
+// the user's party; user and party are active; the user's role is
+// eligible for the profile (eligibility matrix); the CSR parses (P-256,
+// valid signature); its subject names this user and profile; the key fits
+// the mode (never certified for enrol and rekey, the replaced
+// certificate's key for renew; in no case certified for another user);
+// the certificate a renew or rekey replaces is the user's, of the
+// profile and good. A refusal is audited and writes nothing else.
 //
-// The checks read a snapshot; the CA writes in its own transaction. The
-// window between them cannot give a user a certificate the policy refuses:
-// the store enforces key uniqueness across users at write time,
-// eligibility depends only on the user's role, which never changes, and
-// the CA re-checks that user and party are active in the transaction that
-// records the certificate (stillActive), so a party declared failed
-// meanwhile gets no certificate its revocation could miss.
+// The checks read a snapshot before the CA signs; the CA records the
+// certificate in a transaction of its own, later. Every check that reads
+// the store (officer, user and party, the key's certificates, the
+// replaced certificate) runs again in that
+// transaction (ca.IssueRequest.Check, the same checkEnrol; the CSR, which
+// cannot change, is not parsed again), so a change in the window (the
+// officer removed or its credential superseded, the user or party
+// suspended or failed, the key certified by a concurrent or repeated
+// request, the replaced certificate revoked) refuses the certificate
+// there, with the code a request made after the change gets: it is not
+// recorded, its intent is failed in that transaction (the serial burnt,
+// not left open) and the refusal is audited. Two enrolments of one key
+// are recorded one transaction after the other
+// (ca.IssueRequest.Conflicts), so the second sees the first.
 func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued, error) {
 	if err := checkEnrol(req); err != nil {
 		return Issued{}, err
@@ -57,29 +67,18 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 	act := ActEnrol
 	var plan enrolPlan
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		// What loadActor and checkEnrol read (the officer, the user and
-		// its party, the CSR key's certificates, the replaced certificate),
-		// read at once where the engine reads ahead (parsing the CSR for
-		// its key costs 20-40 µs): on PostgreSQL the View is then one round
-		// trip.
-		ahead := store.ReadAhead{Users: []string{req.UserID.String()}}
+		// What checkEnrol reads, read at once where the engine reads
+		// ahead (parsing the CSR for its key costs 20-40 µs): on
+		// PostgreSQL the View is then one round trip.
+		var kh string
 		if store.ReadsAhead(tx) {
-			ahead.KeyHashes = keyHashOf(req.CSR)
+			kh = keyHashOf(req.CSR)
 		}
-		if req.Replaces != "" {
-			ahead.Certificates = []string{req.Replaces}
-		}
-		if !a.system {
-			ahead.Officers = []string{a.id}
-		}
-		if err := store.Prefetch(tx, ahead); err != nil {
+		if err := store.Prefetch(tx, enrolReads(a, req, kh).Merge(store.ReadAhead{Users: []string{req.UserID.String()}})); err != nil {
 			return err
 		}
-		me, err := s.loadActor(tx, a)
-		if err != nil {
-			return err
-		}
-		plan, err = s.checkEnrol(tx, me, req)
+		var err error
+		plan, err = s.checkEnrol(tx, a, req, enrolPlan{}, "")
 		return err
 	})
 	if err != nil {
@@ -99,7 +98,12 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 		Role:       role.UserRole(plan.user.Role),
 		CommonName: plan.cn,
 		Audit:      []store.AuditEntry{s.entryOf(a, act, subject, "allowed", detail)},
-		Check:      stillActive(req.UserID.String()),
+		Check: func(tx store.Tx, c store.Certificate) error {
+			_, err := s.checkEnrol(tx, a, req, plan, c.Serial)
+			return err
+		},
+		Reads:     enrolReads(a, req, plan.kh),
+		Conflicts: []string{"key:" + plan.kh},
 	})
 	if err != nil {
 		if errors.Is(err, ca.ErrKeyReused) || errors.Is(err, store.ErrDuplicateKey) {
@@ -113,13 +117,30 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 	return Issued{Cert: certFrom(rec, false), CertPEM: records.PEMCert(cert.Raw)}, nil
 }
 
+// enrolReads is what checkEnrol reads besides the user and its party, to
+// be read ahead (store.Prefetch): the officer, the certificates of the
+// CSR's key kh (if known), and the replaced certificate.
+func enrolReads(a Actor, req EnrolRequest, kh string) store.ReadAhead {
+	var r store.ReadAhead
+	if !a.system {
+		r.Officers = []string{a.id}
+	}
+	if kh != "" {
+		r.KeyHashes = []string{kh}
+	}
+	if req.Replaces != "" {
+		r.Certificates = []string{req.Replaces}
+	}
+	return r
+}
+
 // keyHashOf is the hash of the CSR's key, as checkKey will look it up, if
-// the CSR parses (nil otherwise), so the lookup can be read ahead with the
+// the CSR parses ("" otherwise), so the lookup can be read ahead with the
 // enrolment's other reads. It checks nothing: checkEnrol's checks of the
 // CSR, and their order, are unchanged.
-func keyHashOf(csr []byte) []string {
+func keyHashOf(csr []byte) string {
 	if len(csr) > ca.MaxCSRSize {
-		return nil // checkEnrol refuses it (ca.ParseCSR's limit)
+		return "" // checkEnrol refuses it (ca.ParseCSR's limit)
 	}
 	der := csr
 	if block, _ := pem.Decode(bytes.TrimSpace(csr)); block != nil {
@@ -127,13 +148,13 @@ func keyHashOf(csr []byte) []string {
 	}
 	c, err := x509.ParseCertificateRequest(der)
 	if err != nil {
-		return nil
+		return ""
 	}
 	kh, err := ca.KeyHash(c.PublicKey)
 	if err != nil {
-		return nil
+		return ""
 	}
-	return []string{kh}
+	return kh
 }
 
 func checkEnrol(r EnrolRequest) error {
@@ -161,8 +182,19 @@ func checkEnrol(r EnrolRequest) error {
 	return nil
 }
 
-// checkEnrol runs every enrolment check inside tx.
-func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (enrolPlan, error) {
+// checkEnrol runs every enrolment check inside tx, in order, as actor a,
+// and returns what they decided. It is the one rule of both places an
+// enrolment is checked: the View before the CA signs (p zero, self ""),
+// and the CA's transaction that records the certificate (p as the View
+// decided, self the certificate's serial, which is ignored among the
+// key's certificates: see ca.IssueRequest.Check), where the CSR, which
+// cannot change, is not parsed and checked again and every check that
+// reads the store is.
+func (s *Service) checkEnrol(tx store.Tx, a Actor, req EnrolRequest, p enrolPlan, self string) (enrolPlan, error) {
+	me, err := s.loadActor(tx, a)
+	if err != nil {
+		return enrolPlan{}, err
+	}
 	// Another party's user and no such user get one answer (issue 12
 	// finding 7, hidden).
 	u, err := tx.GetUser(req.UserID.String())
@@ -179,22 +211,26 @@ func (s *Service) checkEnrol(tx store.Tx, me store.Officer, req EnrolRequest) (e
 	if err := Eligible(r, req.Profile); err != nil {
 		return enrolPlan{}, err
 	}
-	csr, err := eligibility.ParseCSR("CSR", req.CSR)
-	if err != nil {
+	if p.csr == nil {
+		csr, err := eligibility.ParseCSR("CSR", req.CSR)
+		if err != nil {
+			return enrolPlan{}, err
+		}
+		cn, err := eligibility.CheckCSRSubject(csr, req.UserID, r, req.Profile)
+		if err != nil {
+			return enrolPlan{}, err
+		}
+		kh, err := ca.KeyHash(csr.PublicKey)
+		if err != nil {
+			return enrolPlan{}, fmt.Errorf("%w: %w", ErrCSRInvalid, err)
+		}
+		p = enrolPlan{csr: csr, cn: cn, kh: kh}
+	}
+	p.user = u
+	if err := checkKey(tx, req, p.kh, self); err != nil {
 		return enrolPlan{}, err
 	}
-	cn, err := eligibility.CheckCSRSubject(csr, req.UserID, r, req.Profile)
-	if err != nil {
-		return enrolPlan{}, err
-	}
-	kh, err := ca.KeyHash(csr.PublicKey)
-	if err != nil {
-		return enrolPlan{}, fmt.Errorf("%w: %w", ErrCSRInvalid, err)
-	}
-	if err := checkKey(tx, req, kh); err != nil {
-		return enrolPlan{}, err
-	}
-	return enrolPlan{user: u, csr: csr, cn: cn}, nil
+	return p, nil
 }
 
 // activeUserAndParty refuses a user, or a user's party, that is not active.
@@ -205,28 +241,15 @@ func activeUserAndParty(tx store.Tx, u store.User) error {
 	return activeParty(tx, u.PartyID)
 }
 
-// stillActive is the check the CA runs in the transaction that records
-// the certificate (ca.IssueRequest.Check): the user and its party are
-// still active. A party declared failed (or suspended, or a user removed)
-// after Enrol's checks but before the certificate is recorded refuses it
-// there, so a SoLR revocation that lists the party's certificates once
-// the party is failed cannot miss one issued concurrently.
-func stillActive(userID string) func(store.Tx) error {
-	return func(tx store.Tx) error {
-		u, err := tx.GetUser(userID)
-		if err != nil {
-			return raerr.FromStore("user "+userID, err)
-		}
-		return activeUserAndParty(tx, u)
-	}
-}
-
-// checkKey enforces the key rules of the mode.
-func checkKey(tx store.Tx, req EnrolRequest, kh string) error {
+// checkKey enforces the key rules of the mode, and that the certificate
+// a renew or rekey replaces is the user's, of the profile and good. self, if not "", is the serial of the certificate
+// being recorded: not counted among the key's certificates.
+func checkKey(tx store.Tx, req EnrolRequest, kh, self string) error {
 	certs, err := tx.CertificatesByKey(kh)
 	if err != nil {
 		return fmt.Errorf("%w: certificates by key: %w", ErrInternal, err)
 	}
+	certs = slices.DeleteFunc(certs, func(c store.Certificate) bool { return c.Serial == self })
 	uid := req.UserID.String()
 	for _, c := range certs {
 		if c.UserID != uid {

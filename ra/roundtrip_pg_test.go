@@ -18,11 +18,12 @@ import (
 // round trips: authentication 1 (its officer read ahead, with BEGIN and
 // COMMIT), the enrolment's checks 1 (officer, user, party and key read
 // ahead), and 2 in each group transaction (the intent's; the
-// certificate's, with its still-active check and audit entry). A read
-// outside what the Views read ahead would make one run again, and a new
-// statement in a group would add one: either fails here
-// (docs/operations.md, "Network distance to the database"). The second
-// enrolment is counted (the first prepares the statements).
+// certificate's, with the checks made again, answered from a read ahead
+// of the same rows sent with the group's writes, and its audit entry). A
+// read outside what the Views and groups read ahead would make one run
+// again or add one, and a new statement in a group would add one: either
+// fails here (docs/operations.md, "Network distance to the database").
+// The second enrolment is counted (the first prepares the statements).
 func TestEnrolRoundTripsOnPostgres(t *testing.T) {
 	t.Parallel()
 	rt := &pgtest.RoundTrips{}
