@@ -36,22 +36,25 @@ type enrolPlan struct {
 // the mode (never certified for enrol and rekey, the replaced
 // certificate's key for renew; in no case certified for another user);
 // the certificate a renew or rekey replaces is the user's, of the
-// profile and good. A refusal is audited and writes nothing else.
+// profile, good and not replaced before: a certificate is replaced once
+// (its replacement is recorded with it, records.PutReplacement). A
+// refusal is audited and writes nothing else.
 //
 // The checks read a snapshot before the CA signs; the CA records the
 // certificate in a transaction of its own, later. Every check that reads
 // the store (officer, user and party, the key's certificates, the
-// replaced certificate) runs again in that
+// replaced certificate and its replacement) runs again in that
 // transaction (ca.IssueRequest.Check, the same checkEnrol; the CSR, which
 // cannot change, is not parsed again), so a change in the window (the
 // officer removed or its credential superseded, the user or party
-// suspended or failed, the key certified by a concurrent or repeated
-// request, the replaced certificate revoked) refuses the certificate
-// there, with the code a request made after the change gets: it is not
-// recorded, its intent is failed in that transaction (the serial burnt,
-// not left open) and the refusal is audited. Two enrolments of one key
-// are recorded one transaction after the other
-// (ca.IssueRequest.Conflicts), so the second sees the first.
+// suspended or failed, the key certified or the replaced certificate
+// revoked or replaced by a concurrent or repeated request) refuses the
+// certificate there, with the code a request made after the change gets:
+// it is not recorded, its intent is failed in that transaction (the
+// serial burnt, not left open) and the refusal is audited. Two
+// enrolments of one key, or replacing one certificate, are recorded one
+// transaction after the other (ca.IssueRequest.Conflicts), so the second
+// sees the first.
 func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued, error) {
 	if err := checkEnrol(req); err != nil {
 		return Issued{}, err
@@ -90,6 +93,14 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 		detail += " replaces=" + req.Replaces
 	}
 	pid, _ := eui64.Parse(plan.user.PartyID)
+	conflicts := []string{"key:" + plan.kh}
+	var with func(store.Tx, store.Certificate) error
+	if req.Replaces != "" {
+		conflicts = append(conflicts, "replaces:"+req.Replaces)
+		with = func(tx store.Tx, c store.Certificate) error {
+			return records.PutReplacement(tx, req.Replaces, records.Replacement{By: c.Serial, Mode: string(req.Mode), At: c.IssuedAt})
+		}
+	}
 	cert, rec, err := s.issuer.Issue(ctx, ca.IssueRequest{
 		CSR:        plan.csr,
 		Profile:    req.Profile,
@@ -103,7 +114,8 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 			return err
 		},
 		Reads:     enrolReads(a, req, plan.kh),
-		Conflicts: []string{"key:" + plan.kh},
+		Conflicts: conflicts,
+		With:      with,
 	})
 	if err != nil {
 		if errors.Is(err, ca.ErrKeyReused) || errors.Is(err, store.ErrDuplicateKey) {
@@ -119,7 +131,8 @@ func (s *Service) Enrol(ctx context.Context, a Actor, req EnrolRequest) (Issued,
 
 // enrolReads is what checkEnrol reads besides the user and its party, to
 // be read ahead (store.Prefetch): the officer, the certificates of the
-// CSR's key kh (if known), and the replaced certificate.
+// CSR's key kh (if known), and the replaced certificate and its
+// replacement.
 func enrolReads(a Actor, req EnrolRequest, kh string) store.ReadAhead {
 	var r store.ReadAhead
 	if !a.system {
@@ -130,6 +143,7 @@ func enrolReads(a Actor, req EnrolRequest, kh string) store.ReadAhead {
 	}
 	if req.Replaces != "" {
 		r.Certificates = []string{req.Replaces}
+		r.Records = []store.RecordKey{records.ReplacedKey(req.Replaces)}
 	}
 	return r
 }
@@ -242,7 +256,8 @@ func activeUserAndParty(tx store.Tx, u store.User) error {
 }
 
 // checkKey enforces the key rules of the mode, and that the certificate
-// a renew or rekey replaces is the user's, of the profile and good. self, if not "", is the serial of the certificate
+// a renew or rekey replaces is the user's, of the profile, good and not
+// replaced before. self, if not "", is the serial of the certificate
 // being recorded: not counted among the key's certificates.
 func checkKey(tx store.Tx, req EnrolRequest, kh, self string) error {
 	certs, err := tx.CertificatesByKey(kh)
@@ -274,6 +289,15 @@ func checkKey(tx store.Tx, req EnrolRequest, kh, self string) error {
 		return fmt.Errorf("%w: certificate %s is %s, not %s", ErrReplaced, old.Serial, old.Profile, req.Profile)
 	case old.Status != store.StatusGood:
 		return fmt.Errorf("%w: certificate %s is %s", ErrReplaced, old.Serial, old.Status)
+	}
+	by, replaced, err := records.ReplacementOf(tx, old.Serial)
+	if err != nil {
+		return err
+	}
+	switch {
+	case replaced:
+		return fmt.Errorf("%w: certificate %s was already replaced by %s (%s); a certificate is replaced once: %s %s instead",
+			ErrReplaced, old.Serial, by.By, by.Mode, req.Mode, by.By)
 	case req.Mode == ModeRenew && old.KeyHash != kh:
 		return fmt.Errorf("%w: renew keeps the key of %s; this CSR has another (use rekey)", ErrReplaced, old.Serial)
 	case req.Mode == ModeRekey && len(certs) > 0:

@@ -198,6 +198,68 @@ func TestEnrolDoubleSubmitIssuesOnce(t *testing.T) {
 	}
 }
 
+// TestRenewRetryIssuesOnce: a certificate is replaced once. A renew or
+// rekey of X submitted again, after the first was issued or at the same
+// time, is refused E_RA_REPLACES_MISMATCH naming X's replacement, whether
+// the retry sends the same CSR or (rekey) another key.
+func TestRenewRetryIssuesOnce(t *testing.T) {
+	t.Parallel()
+	for name, open := range raceEngines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t, open(t)...)
+			ctx := context.Background()
+			for _, tc := range []struct {
+				name string
+				reqs func(k *ecdsa.PrivateKey, x string) [2]EnrolRequest
+			}{
+				{"renew", func(k *ecdsa.PrivateKey, x string) [2]EnrolRequest {
+					r := s.isReq(t, k, ModeRenew, x)
+					return [2]EnrolRequest{r, r}
+				}},
+				{"rekey, same CSR", func(_ *ecdsa.PrivateKey, x string) [2]EnrolRequest {
+					r := s.isReq(t, ratest.NewKey(t), ModeRekey, x)
+					return [2]EnrolRequest{r, r}
+				}},
+				{"rekey, two keys", func(_ *ecdsa.PrivateKey, x string) [2]EnrolRequest {
+					return [2]EnrolRequest{s.isReq(t, ratest.NewKey(t), ModeRekey, x), s.isReq(t, ratest.NewKey(t), ModeRekey, x)}
+				}},
+			} {
+				for _, concurrent := range []bool{false, true} {
+					name := tc.name + ", sequential"
+					if concurrent {
+						name = tc.name + ", concurrent"
+					}
+					t.Run(name, func(t *testing.T) {
+						k := ratest.NewKey(t)
+						x := s.enrolKey(t, k)
+						reqs := tc.reqs(k, x.Cert.Serial)
+						before := s.certsOf(t, s.userIS)
+						out, errs := make([]Issued, 2), make([]error, 2)
+						if concurrent {
+							out, errs = s.enrolBoth(t, s.aroSup, reqs[:]...)
+						} else {
+							for i, r := range reqs {
+								out[i], errs[i] = s.svc.Enrol(ctx, s.aroSup, r)
+							}
+						}
+						w := oneWins(t, errs, ErrReplaced, "already replaced")
+						if !strings.Contains(errs[1-w].Error(), out[w].Cert.Serial) {
+							t.Errorf("refusal %v does not name the replacement %s", errs[1-w], out[w].Cert.Serial)
+						}
+						s.settled(t, s.userIS, before, ErrReplaced, out[w].Cert.Serial)
+						// The replacement is replaced in its turn.
+						next := s.isReq(t, ratest.NewKey(t), ModeRekey, out[w].Cert.Serial)
+						if _, err := s.svc.Enrol(ctx, s.aroSup, next); err != nil {
+							t.Fatalf("rekey of the replacement: %v", err)
+						}
+					})
+				}
+			}
+		})
+	}
+}
+
 // TestRenewRacingRevocationOfReplaced: X revoked after a renew or rekey
 // of X passed its checks and before its certificate is recorded: the
 // replacement is refused as a request after the revocation is

@@ -20,10 +20,14 @@ import (
 // ahead), and 2 in each group transaction (the intent's; the
 // certificate's, with the checks made again, answered from a read ahead
 // of the same rows sent with the group's writes, and its audit entry). A
-// read outside what the Views and groups read ahead would make one run
+// renewal takes one more, in the certificate's transaction: the record of
+// the certificate it replaces, written in a statement of its own (its
+// checks also read the replaced certificate and that record, read ahead).
+// A read outside what the Views and groups read ahead would make one run
 // again or add one, and a new statement in a group would add one: either
 // fails here (docs/operations.md, "Network distance to the database").
-// The second enrolment is counted (the first prepares the statements).
+// The second enrolment and renewal are counted (the first prepares the
+// statements).
 func TestEnrolRoundTripsOnPostgres(t *testing.T) {
 	t.Parallel()
 	rt := &pgtest.RoundTrips{}
@@ -42,12 +46,22 @@ func TestEnrolRoundTripsOnPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		auth := rt.N() - n0
-		if _, err := s.svc.Enrol(ctx, a, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
-			CSR: ratest.CSR(t, ratest.NewKey(t), s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol}); err != nil {
+		k := ratest.NewKey(t)
+		x, err := s.svc.Enrol(ctx, a, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
+			CSR: ratest.CSR(t, k, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeEnrol})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if total := rt.N() - n0; i == 1 && (auth != 1 || total != 6) {
 			t.Errorf("authentication %d round trips, with the enrolment %d; want 1 and 6", auth, total)
+		}
+		n0 = rt.N()
+		if _, err := s.svc.Enrol(ctx, a, EnrolRequest{UserID: s.userIS, Profile: ca.XMLSigning,
+			CSR: ratest.CSR(t, k, s.userIS, role.ImportSupplier, ca.XMLSigning), Mode: ModeRenew, Replaces: x.Cert.Serial}); err != nil {
+			t.Fatal(err)
+		}
+		if renew := rt.N() - n0; i == 1 && renew != 6 {
+			t.Errorf("a renewal (authenticated) took %d round trips, want 6", renew)
 		}
 	}
 }

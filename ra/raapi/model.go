@@ -72,11 +72,13 @@ const (
 	// ModeEnrol: a new certificate for a key never certified before.
 	ModeEnrol EnrolMode = "enrol"
 	// ModeRenew: a new certificate for the key of Replaces (same user,
-	// same profile, not revoked).
+	// same profile, not revoked, not replaced before: a certificate is
+	// replaced once, by one renew or rekey).
 	ModeRenew EnrolMode = "renew"
-	// ModeRekey: a new certificate replacing Replaces with a key never
-	// certified before. Replaces is not revoked automatically: the officer
-	// revokes it (reason superseded) once the new one is installed.
+	// ModeRekey: a new certificate replacing Replaces (as for ModeRenew)
+	// with a key never certified before. Replaces is not revoked
+	// automatically: the officer revokes it (reason superseded) once the
+	// new one is installed.
 	ModeRekey EnrolMode = "rekey"
 )
 

@@ -1,8 +1,9 @@
 // Package records owns how the RA keeps its own records in the store's
 // generic record space and meta keys: the record kinds and their JSON (SoLR
 // events, scheduled jobs, ADT files, allow-list overrides, party-wide
-// revocations, officer credential custody), the device registry's binary
-// layout, the party-status sequence, a certificate as the API shows it
+// revocations, officer credential custody, certificates a renewal or
+// rekey replaced), the device registry's binary layout, the party-status
+// sequence, a certificate as the API shows it
 // (CertInfo), the revocation reasons an RA may use, and the small reads
 // every part of the RA shares (a role's effective allow-list, a party's
 // supplier users and good certificates, an officer's custody line, the
