@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditNotText", testAuditNotText},
 		{"Urgent", testUrgent},
 		{"RevocationWaitsForReader", testRevocationWaitsForReader},
+		{"RevocationNotStarvedByReaders", testRevocationNotStarvedByReaders},
 		{"Records", testRecords},
 		{"UpdateIsAtomic", testAtomic},
 		{"ViewIsReadOnly", testViewReadOnly},
