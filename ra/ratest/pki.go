@@ -7,6 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -116,22 +118,35 @@ type PKI struct {
 // it), a CA initialised and opened on it (passphrase "test passphrase",
 // default options), and an access CA in dir/access. The store and the CA
 // are closed at t's cleanup; any failure fails t.
+//
+// On bbolt (nil open) the CA is initialised once per test process and
+// start, and each PKI starts from a copy of its files (caTemplate): the
+// CA's keys and certificates are then the same in every such PKI of the
+// process. A test that needs two CAs apart gives open.
 func NewPKI(t testing.TB, open func(dir string) (store.Store, error), start time.Time) *PKI {
 	t.Helper()
 	dir := t.TempDir()
-	if open == nil {
-		open = func(dir string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "smki.db")) }
-	}
-	st, err := open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := NewClock(start)
 	ctx := context.Background()
-	cfg := ca.Config{Dir: dir, Passphrase: []byte("test passphrase"), Clock: clk.Now}
-	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
-		t.Fatal(err)
+	clk := NewClock(start)
+	cfg := ca.Config{Dir: dir, Passphrase: []byte(testPassphrase), Clock: clk.Now}
+	var st store.Store
+	var err error
+	if open == nil {
+		if err = caTemplateOf(start).copyTo(dir); err == nil {
+			st, err = bolt.Open(filepath.Join(dir, "smki.db"))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+	} else {
+		if st, err = open(dir); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c, err := ca.Open(ctx, st, cfg)
 	if err != nil {
@@ -144,6 +159,80 @@ func NewPKI(t testing.TB, open func(dir string) (store.Store, error), start time
 		t.Fatal(err)
 	}
 	return &PKI{Dir: dir, Store: st, CA: c, Clock: clk, Keys: keys, Access: acc}
+}
+
+const testPassphrase = "test passphrase"
+
+// caTemplate is a CA initialised on a bbolt store at one start time: the
+// files of its directory (the encrypted keys, smki.db), read once the
+// store is closed. ca.Init costs about 0.7 s of CPU, nearly all of it
+// softkms's PBKDF2 (600,000 iterations to encrypt each key and again to
+// decrypt it), which every RA, raserver and console test paid; writing a
+// copy costs nothing.
+type caTemplate struct {
+	once  sync.Once
+	files map[string][]byte // path relative to the directory -> contents
+	err   error
+}
+
+var caTemplates sync.Map // start.UnixNano() -> *caTemplate
+
+func caTemplateOf(start time.Time) *caTemplate {
+	v, _ := caTemplates.LoadOrStore(start.UnixNano(), &caTemplate{})
+	tp := v.(*caTemplate)
+	tp.once.Do(func() { tp.files, tp.err = initTemplate(start) })
+	return tp
+}
+
+func initTemplate(start time.Time) (map[string][]byte, error) {
+	dir, err := os.MkdirTemp("", "smki-ratest-ca-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+	if err != nil {
+		return nil, err
+	}
+	clk := NewClock(start)
+	err = ca.Init(context.Background(), st, ca.Config{Dir: dir, Passphrase: []byte(testPassphrase), Clock: clk.Now}, ca.InitOptions{})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ratest: initialising the CA template: %w", err)
+	}
+	files := map[string][]byte{}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		files[rel], err = os.ReadFile(path)
+		return err
+	})
+	return files, err
+}
+
+// copyTo writes the template's files under dir (directories 0700, files
+// 0600, as the CA makes them).
+func (tp *caTemplate) copyTo(dir string) error {
+	if tp.err != nil {
+		return tp.err
+	}
+	for rel, data := range tp.files {
+		path := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SystemSigner opens the RA's system signer (OU=89, the default system
