@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/smki/smki/ca"
@@ -17,6 +18,7 @@ import (
 	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
 )
 
 // env is a real RA (CA, bbolt store) behind the console: RA operator
@@ -183,6 +185,52 @@ func csrfOf(t *testing.T, body string) string {
 	}
 	rest := body[i+len(marker):]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// failingStore is a bbolt store whose chosen reads (the officer's, the
+// certificate lists) fail with err while it is set: a store down or busy
+// for a while.
+type failingStore struct {
+	store.Store
+	officers, certificates bool
+	err                    atomic.Pointer[error]
+}
+
+func (s *failingStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	if err := s.err.Load(); err != nil {
+		return s.Store.View(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx, s: s, err: *err}) })
+	}
+	return s.Store.View(ctx, fn)
+}
+
+type failingTx struct {
+	store.Tx
+	s   *failingStore
+	err error
+}
+
+func (t failingTx) GetOfficer(id string) (store.Officer, error) {
+	if t.s.officers {
+		return store.Officer{}, t.err
+	}
+	return t.Tx.GetOfficer(id)
+}
+
+func (t failingTx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
+	if t.s.certificates {
+		return nil, t.err
+	}
+	return t.Tx.ListCertificates(f)
+}
+
+// newEnvFailing is newEnv on fs, over a bbolt store.
+func newEnvFailing(t *testing.T, fs *failingStore) *env {
+	t.Helper()
+	return newEnvOn(t, func(dir string) (store.Store, error) {
+		st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+		fs.Store = st
+		return fs, err
+	})
 }
 
 // enrol gives the SC user of party A one more certificate.

@@ -8,15 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
-	"github.com/smki/smki/store"
-	"github.com/smki/smki/store/bolt"
 )
 
 // TestSoLRDryRunShowsTheCount: the event page tells the approving officer
@@ -97,29 +93,6 @@ func (e *env) doBody(method, target, contentType, body, cookie string) *httptest
 	return w
 }
 
-// certsFailStore is a bbolt store whose reads of certificate lists fail
-// while fail is set, as a store under trouble does.
-type certsFailStore struct {
-	store.Store
-	fail *atomic.Bool
-}
-
-func (s certsFailStore) View(ctx context.Context, fn func(store.Tx) error) error {
-	return s.Store.View(ctx, func(tx store.Tx) error { return fn(certsFailTx{tx, s.fail}) })
-}
-
-type certsFailTx struct {
-	store.Tx
-	fail *atomic.Bool
-}
-
-func (t certsFailTx) ListCertificates(f store.CertFilter) ([]store.Certificate, error) {
-	if t.fail.Load() {
-		return nil, errors.New("disk I/O error")
-	}
-	return t.Tx.ListCertificates(f)
-}
-
 // TestHomeSaysWhatItCouldNotRead: the home page's "Needs attention"
 // sections say "None." only when the RA answered that there is none. A
 // section the RA could not read now says so, with the code; one this
@@ -128,20 +101,18 @@ func (t certsFailTx) ListCertificates(f store.CertFilter) ([]store.Certificate, 
 // and a verifier officer was shown empty SoLR and certificate lists.
 func TestHomeSaysWhatItCouldNotRead(t *testing.T) {
 	t.Parallel()
-	var fail atomic.Bool
-	e := newEnvOn(t, func(dir string) (store.Store, error) {
-		st, err := bolt.Open(filepath.Join(dir, "smki.db"))
-		return certsFailStore{st, &fail}, err
-	})
+	fs := &failingStore{certificates: true}
+	e := newEnvFailing(t, fs)
 	e.appoint("admin", "ver-1", ra.KindVerifier, eui64.ID{})
 	ck, _ := e.signIn("admin")
 	home := e.do("GET", "/console/", nil, ck, nil, nil).Body.String()
 	if n := strings.Count(home, "<p>None.</p>"); n != 3 || strings.Contains(home, "Could not be read") {
 		t.Errorf("admin's home with nothing to attend to: %d 'None.', want 3 and no unread section", n)
 	}
-	fail.Store(true)
+	ioErr := errors.New("disk I/O error")
+	fs.err.Store(&ioErr)
 	home = e.do("GET", "/console/", nil, ck, nil, nil).Body.String()
-	fail.Store(false)
+	fs.err.Store(nil)
 	expiring := between(home, "Certificates expiring within 30 days</h3>", "</section>")
 	if !strings.Contains(expiring, "Could not be read now") || !strings.Contains(expiring, "E_RA_INTERNAL") || strings.Contains(expiring, "None.") {
 		t.Errorf("expiring section while the store fails: %q, want 'Could not be read now' with E_RA_INTERNAL", expiring)

@@ -8,36 +8,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/smki/smki/ra/ratest"
 	"github.com/smki/smki/store"
-	"github.com/smki/smki/store/bolt"
 )
-
-// failingStore fails every officer read with the error it holds, if any:
-// a store that is down or busy for a while.
-type failingStore struct {
-	store.Store
-	err atomic.Pointer[error]
-}
-
-func (s *failingStore) View(ctx context.Context, fn func(store.Tx) error) error {
-	if err := s.err.Load(); err != nil {
-		return s.Store.View(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx, err: *err}) })
-	}
-	return s.Store.View(ctx, fn)
-}
-
-type failingTx struct {
-	store.Tx
-	err error
-}
-
-func (t failingTx) GetOfficer(string) (store.Officer, error) { return store.Officer{}, t.err }
 
 // TestStaleSessionDoesNotEndTheCurrentOne: a session ends when the
 // credential it was made with no longer authenticates, and then so does
@@ -48,12 +24,8 @@ func (t failingTx) GetOfficer(string) (store.Officer, error) { return store.Offi
 // is still signed in after. A removed officer's sessions all end.
 func TestStaleSessionDoesNotEndTheCurrentOne(t *testing.T) {
 	t.Parallel()
-	fs := &failingStore{}
-	e := newEnvOn(t, func(dir string) (store.Store, error) {
-		st, err := bolt.Open(filepath.Join(dir, "smki.db"))
-		fs.Store = st
-		return fs, err
-	})
+	fs := &failingStore{officers: true}
+	e := newEnvFailing(t, fs)
 	signedOut := func(cookie string) bool {
 		w := e.do("GET", "/console/", nil, cookie, nil, nil)
 		return w.Code == http.StatusSeeOther && strings.HasPrefix(w.Header().Get("Location"), "/console/login")
