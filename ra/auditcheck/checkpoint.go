@@ -29,10 +29,6 @@ var (
 	ErrCheckpointInvalid = errors.New("E_AUDIT_CHECKPOINT_INVALID")
 )
 
-// checkpointSkew is how far in the future a checkpoint's issued_at may lie
-// (clock skew between the RA and the auditor), as verifiers allow bundles.
-const checkpointSkew = 5 * time.Minute
-
 // Checkpoint is the audit head a signed bundle recorded: entry Seq had hash
 // Hash when the RA built the bundle at IssuedAt.
 type Checkpoint struct {
@@ -48,7 +44,8 @@ type Checkpoint struct {
 // strict payload) and returns its audit_head. The signer's validity is
 // judged at the bundle's own issued_at rather than now: a checkpoint is
 // evidence from the past, and its signer may since have expired or been
-// replaced. A bundle from the future (beyond checkpointSkew of now) is
+// replaced. A bundle from the future (beyond bundle.MaxClockSkew of
+// now, the tolerance verifiers allow bundles: bundle.FromTheFuture) is
 // refused. Every refusal wraps ErrCheckpointInvalid and names the file.
 func OpenCheckpoint(name string, data []byte, roots *x509.CertPool, now time.Time) (Checkpoint, error) {
 	bad := func(format string, a ...any) (Checkpoint, error) {
@@ -56,7 +53,7 @@ func OpenCheckpoint(name string, data []byte, roots *x509.CertPool, now time.Tim
 	}
 	at := now
 	if claimed, ok := claimedIssuedAt(data); ok {
-		if claimed.After(now.Add(checkpointSkew)) {
+		if bundle.FromTheFuture(claimed, now) {
 			return bad("the bundle says it was signed at %s, in the future", claimed.UTC().Format(time.RFC3339))
 		}
 		at = claimed // only the time the signer must have been valid at: the signature is still checked
