@@ -2,6 +2,7 @@ package ocsp
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -104,7 +105,10 @@ type PublishedConfig struct {
 // certificate with no published response (a serial never issued, or one
 // issued too recently to have been published) is answered
 // "unauthorized", as RFC 5019 2.2.3 directs a responder holding only
-// pre-produced responses; a request about another issuer also
+// pre-produced responses, and so is a request whose CertID is hashed
+// otherwise than with SHA-1 (the published responses' CertIDs are SHA-1,
+// and a response's CertID must be the request's); a request about
+// another issuer also
 // "unauthorized"; a malformed one "malformedRequest". It is safe for
 // concurrent use.
 type Published struct {
@@ -139,6 +143,12 @@ func NewPublished(cfg PublishedConfig) (*Published, error) {
 // internalError.
 func (p *Published) lookup(ctx context.Context, req *xocsp.Request) (*entry, error) {
 	if !p.issuer.matches(req) || req.SerialNumber.Sign() <= 0 {
+		return nil, nil
+	}
+	if req.HashAlgorithm != crypto.SHA1 {
+		// The published responses' CertIDs are hashed with SHA-1, and a
+		// response's CertID is the request's (RFC 6960 4.2.1): with no
+		// key to sign another, there is no pre-produced response for it.
 		return nil, nil
 	}
 	serial := req.SerialNumber.Text(16)

@@ -91,7 +91,9 @@ type Config struct {
 }
 
 // entry is one certificate's pre-signed response, with the HTTP headers
-// cfssl's Responder would derive from it computed once.
+// cfssl's Responder would derive from it computed once. Its CertID is
+// hashed with SHA-1 (RFC 5019's); a request hashed otherwise is answered
+// from a variant signed on its first request (Responder.forHash).
 type entry struct {
 	der          []byte
 	thisUpdate   time.Time
@@ -100,6 +102,15 @@ type entry struct {
 	etag         string
 	lastModified string
 	expires      string
+
+	// revokedAt and reason are the revocation's, for the variants.
+	revokedAt time.Time
+	reason    int
+	// variants are this response with the CertID hashed with another
+	// algorithm than SHA-1, by hash; they go with the entry when it is
+	// replaced.
+	variantsMu sync.Mutex
+	variants   map[crypto.Hash]*entry
 }
 
 func newEntry(der []byte, status store.CertStatus, thisUpdate, nextUpdate time.Time) *entry {
@@ -274,7 +285,10 @@ func (r *Responder) Handler() http.Handler {
 		r.mu.RLock()
 		e := r.cache[oreq.SerialNumber.Text(16)]
 		r.mu.RUnlock()
-		return e, nil
+		if e == nil {
+			return nil, nil
+		}
+		return r.forHash(e, oreq)
 	}, r.http)
 }
 
@@ -408,10 +422,11 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 		return nil, nil, cfocsp.ErrNotFound
 	}
 	serial := req.SerialNumber.Text(16)
+	unkKey := unknownKey(serial, req.HashAlgorithm)
 	lookup := func() (*entry, []byte) {
 		r.mu.RLock()
 		defer r.mu.RUnlock()
-		return r.cache[serial], r.unknown[serial]
+		return r.cache[serial], r.unknown[unkKey]
 	}
 	e, unk := lookup()
 	remember := true
@@ -434,7 +449,11 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 		}
 	}
 	if e != nil {
-		return e.der, nil, nil
+		v, err := r.forHash(e, req)
+		if err != nil {
+			return nil, nil, err
+		}
+		return v.der, nil, nil
 	}
 	if unk != nil {
 		return unk, nil, nil
@@ -450,23 +469,38 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	if len(r.unknown) >= maxUnknownCache {
 		r.unknown = map[string][]byte{}
 	}
-	r.unknown[serial] = der
+	r.unknown[unkKey] = der
 	r.mu.Unlock()
 	return der, nil, nil
+}
+
+// unknownKey is where Responder.unknown keeps the "unknown" answer for
+// serial with its CertID hashed with h: the serial itself for SHA-1.
+func unknownKey(serial string, h crypto.Hash) string {
+	if h == crypto.SHA1 {
+		return serial
+	}
+	return serial + "/" + h.String()
 }
 
 // signUnknown signs an "unknown" answer for a serial the Issuing OCA never
 // issued. cfssl's StandardSigner needs the certificate itself, which does
 // not exist, so x/crypto/ocsp builds this one.
 func (r *Responder) signUnknown(serial *big.Int, h crypto.Hash) ([]byte, error) {
-	s := r.signer.Load()
 	now := r.now().UTC().Truncate(time.Second)
-	der, err := xocsp.CreateResponse(r.cfg.Issuer, s.cert, xocsp.Response{
-		Status: xocsp.Unknown, SerialNumber: serial, ThisUpdate: now, NextUpdate: now.Add(r.cfg.ResponseLifetime),
-		Certificate: s.cert, IssuerHash: h,
-	}, s.key)
+	return r.signX(xocsp.Response{Status: xocsp.Unknown, SerialNumber: serial, ThisUpdate: now,
+		NextUpdate: now.Add(r.cfg.ResponseLifetime), IssuerHash: h})
+}
+
+// signX signs tmpl with the current responder key, by x/crypto/ocsp: the
+// responses cfssl's StandardSigner cannot make ("unknown", for a
+// certificate that does not exist; a CertID hashed otherwise than SHA-1).
+func (r *Responder) signX(tmpl xocsp.Response) ([]byte, error) {
+	s := r.signer.Load()
+	tmpl.Certificate = s.cert
+	der, err := xocsp.CreateResponse(r.cfg.Issuer, s.cert, tmpl, s.key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: unknown for %x: %v", ErrSigning, serial, err)
+		return nil, fmt.Errorf("%w: %x: %v", ErrSigning, tmpl.SerialNumber, err)
 	}
 	return der, nil
 }
@@ -486,7 +520,42 @@ func (r *Responder) sign(s *signer, c store.Certificate, now time.Time) (*entry,
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSigning, c.Serial, err)
 	}
-	return newEntry(der, c.Status, now, next), nil
+	e := newEntry(der, c.Status, now, next)
+	e.revokedAt, e.reason = req.RevokedAt, req.Reason
+	return e, nil
+}
+
+// forHash returns e, the response for req's serial, with its CertID
+// hashed as req's is: a response's CertID is the request's (RFC 6960
+// 4.2.1), and a relying party matching the two (openssl does) finds no
+// status in an answer about a SHA-1 CertID to a SHA-256 question. e
+// itself for SHA-1, which every response is pre-signed with; for another
+// hash, a variant with e's status and times, signed on its first request
+// and kept with e.
+func (r *Responder) forHash(e *entry, req *xocsp.Request) (*entry, error) {
+	if req.HashAlgorithm == crypto.SHA1 {
+		return e, nil
+	}
+	e.variantsMu.Lock()
+	defer e.variantsMu.Unlock()
+	if v := e.variants[req.HashAlgorithm]; v != nil {
+		return v, nil
+	}
+	status := xocsp.Good
+	if e.status == store.StatusRevoked {
+		status = xocsp.Revoked
+	}
+	der, err := r.signX(xocsp.Response{Status: status, SerialNumber: req.SerialNumber, ThisUpdate: e.thisUpdate,
+		NextUpdate: e.nextUpdate, RevokedAt: e.revokedAt, RevocationReason: e.reason, IssuerHash: req.HashAlgorithm})
+	if err != nil {
+		return nil, err
+	}
+	v := newEntry(der, e.status, e.thisUpdate, e.nextUpdate)
+	if e.variants == nil {
+		e.variants = map[crypto.Hash]*entry{}
+	}
+	e.variants[req.HashAlgorithm] = v
+	return v, nil
 }
 
 func xStatus(s store.CertStatus) string {
@@ -690,7 +759,9 @@ func (r *Responder) sync(ctx context.Context, started int64) error {
 			continue
 		}
 		r.cache[serial] = e
-		delete(r.unknown, serial)
+		for h := range r.issuer {
+			delete(r.unknown, unknownKey(serial, h))
+		}
 	}
 	if newIss > r.issSeq {
 		r.issSeq = newIss
