@@ -291,13 +291,17 @@ func (h *Handler) crl(ctx context.Context, w http.ResponseWriter, r *http.Reques
 }
 
 // serveCRL serves a CRL: a cached copy must not outlive the CRL's own
+// nextUpdate. It is revalidated by its ETag only: the CA reissues the ORL
+// at every revocation with thisUpdate to the second, so two CRLs issued
+// within one second share a Last-Modified, and If-Modified-Since would
+// keep the older (and a revocation from relying parties) until its
 // nextUpdate.
 func serveCRL(w http.ResponseWriter, r *http.Request, der []byte, thisUpdate, nextUpdate, now time.Time) {
 	left := nextUpdate.Sub(now)
 	if left < 0 {
 		left = 0
 	}
-	serve(w, r, der, "application/pkix-crl", thisUpdate, maxAge(left))
+	serveConditional(w, r, der, "application/pkix-crl", thisUpdate, maxAge(left), false)
 }
 
 // Cert is a certificate as the repository describes it in JSON.

@@ -376,3 +376,31 @@ func TestCertJSONRevalidatesByETagOnly(t *testing.T) {
 		t.Errorf("with its ETag: HTTP %d, want 304", c.code)
 	}
 }
+
+// TestCRLRevalidatesByETagOnly: the CA reissues the ORL at every
+// revocation with thisUpdate to the second, so two revocations within one
+// second give two ORLs with one Last-Modified. A cache revalidating the
+// first with If-Modified-Since must get the second, not 304 (which would
+// keep the revocation from relying parties until the cached copy's
+// nextUpdate); If-None-Match with the current ETag is still 304.
+func TestCRLRevalidatesByETagOnly(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	p.advance(100 * time.Millisecond)
+	p.publishCRL("orl", 1, 24*time.Hour)
+	h := p.handler(t, -1, 0)
+	first := get(h, "/repo/crl/orl.crl")
+	if first.code != 200 {
+		t.Fatalf("%d %s", first.code, first.body)
+	}
+	p.advance(300 * time.Millisecond) // the same second
+	second := p.publishCRL("orl", 2, 24*time.Hour)
+	again := get(h, "/repo/crl/orl.crl", "If-Modified-Since", first.hdr.Get("Last-Modified"))
+	if again.code != 200 || !bytes.Equal(again.body, second.DER) {
+		t.Errorf("ORL reissued within the second: If-Modified-Since %s answered HTTP %d (Last-Modified now %s), want 200 with the new ORL",
+			first.hdr.Get("Last-Modified"), again.code, again.hdr.Get("Last-Modified"))
+	}
+	if c := get(h, "/repo/crl/orl.crl", "If-None-Match", again.hdr.Get("ETag")); c.code != 304 {
+		t.Errorf("with its ETag: HTTP %d, want 304", c.code)
+	}
+}
