@@ -3,12 +3,14 @@ package repo
 import (
 	"math"
 	"net"
+	"sort"
 	"sync"
 	"time"
 )
 
 // maxLimiterClients bounds the per-address buckets kept; past it, full
-// (idle) buckets are dropped, and if none is idle, every bucket is.
+// (idle) buckets are dropped, and if none is idle, the fullest quarter
+// (limiter.prune).
 const maxLimiterClients = 16384
 
 // limiter is a token bucket per client address: each address may make
@@ -62,14 +64,29 @@ func (l *limiter) allow(remoteAddr string) (ok bool, wait time.Duration) {
 }
 
 // prune drops the buckets that have refilled (their clients are idle);
-// if every client is busy, it drops them all rather than grow.
+// if that frees nothing, it drops the fullest quarter: the clients
+// furthest from their limit. A client that has spent its burst keeps its
+// bucket: a flood of new addresses filling the table must not hand it
+// (or the flood) a fresh burst, as emptying the table would.
 func (l *limiter) prune(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
-		}
+	type held struct {
+		key    string
+		tokens float64
 	}
-	if len(l.buckets) >= maxLimiterClients {
-		l.buckets = map[string]*bucket{}
+	all := make([]held, 0, len(l.buckets))
+	for k, b := range l.buckets {
+		tokens := b.tokens + now.Sub(b.last).Seconds()*l.rate
+		if tokens >= l.burst {
+			delete(l.buckets, k)
+			continue
+		}
+		all = append(all, held{k, tokens})
+	}
+	if len(l.buckets) < maxLimiterClients {
+		return
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].tokens > all[j].tokens })
+	for _, h := range all[:len(all)/4] {
+		delete(l.buckets, h.key)
 	}
 }
