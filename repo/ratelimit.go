@@ -3,6 +3,7 @@ package repo
 import (
 	"math"
 	"net"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -13,8 +14,9 @@ import (
 // (limiter.prune).
 const maxLimiterClients = 16384
 
-// limiter is a token bucket per client address: each address may make
-// burst requests at once and rate per second after that.
+// limiter is a token bucket per client (clientKey: an IPv4 address or an
+// IPv6 /64): each client may make burst requests at once and rate per
+// second after that.
 type limiter struct {
 	rate  float64
 	burst float64
@@ -37,10 +39,7 @@ func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
 // is ignored) and reports whether it had one; if not, wait is how long
 // until it will.
 func (l *limiter) allow(remoteAddr string) (ok bool, wait time.Duration) {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
+	host := clientKey(remoteAddr)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -89,4 +88,28 @@ func (l *limiter) prune(now time.Time) {
 	for _, h := range all[:len(all)/4] {
 		delete(l.buckets, h.key)
 	}
+}
+
+// clientKey is the client a request is counted against: its IPv4
+// address (an IPv4-mapped IPv6 address is its IPv4 address), or its
+// IPv6 address's /64, which one host holds whole and may send from any
+// address of; an address that does not parse is its own client.
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return host
+	}
+	return p.String()
 }

@@ -67,8 +67,9 @@ type Config struct {
 	Store   store.Store       // read only
 	Root    *x509.Certificate // the Root OCA
 	Issuing *x509.Certificate // the Issuing OCA
-	// Rate and Burst limit each client address (the TCP peer: put the
-	// limit in the load balancer if it hides clients' addresses).
+	// Rate and Burst limit each client address (the TCP peer, an IPv6
+	// peer by its /64: put the limit in the load balancer if it hides
+	// clients' addresses).
 	// Defaults DefaultRate and DefaultBurst; a negative Rate disables it.
 	Rate   float64
 	Burst  int
