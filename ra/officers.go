@@ -3,6 +3,7 @@ package ra
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 
 	"github.com/smki/smki/eui64"
@@ -46,6 +47,7 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	if err != nil {
 		return Officer{}, ownpki.Credential{}, err
 	}
+	subject := "officer:" + req.ID
 	var pub *ecdsa.PublicKey
 	if req.CSR != "" {
 		if pub, err = officerKeyFromCSR(req.CSR); err != nil {
@@ -53,17 +55,28 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		}
 	} else if s.officerCSRRequired {
 		err := fmt.Errorf("%w: this RA certifies only officer keys the appointee generated: send a CSR (smki officer keygen)", ErrCSRRequired)
-		s.refusedOf(ctx, a, ActAppointOfficer, "officer:"+req.ID, err)
+		s.refusedOf(ctx, a, ActAppointOfficer, subject, err)
 		return Officer{}, ownpki.Credential{}, err
 	}
+	// 1. Decide before signing: every refusal that does not need the
+	// credential (the policy, the party, a taken ID, the appointer's own
+	// status) is given, and audited, before the access CA's key (an HSM's
+	// in production) signs anything, so a refused appointment costs no
+	// signature.
+	if err := s.precheck(ctx, a, ActAppointOfficer, subject, func(tx store.Tx, me store.Officer) error {
+		return appointable(tx, me, req.ID, req.Kind, pid)
+	}); err != nil {
+		return Officer{}, ownpki.Credential{}, err
+	}
+	// 2. Sign. Signing the credential is local and writes nothing, so it
+	// happens before (and outside) the transaction, which may be retried.
+	// If the decision is refused after all (the state changed since step
+	// 1) the certificate is simply never registered, and an unregistered
+	// certificate authenticates nobody.
 	org := raOrganisation
 	if pid != "" {
 		org = pid
 	}
-	// Signing the credential is local and writes nothing, so it happens
-	// before (and outside) the transaction, which may be retried. If the
-	// decision is refused the certificate is simply never registered, and
-	// an unregistered certificate authenticates nobody.
 	keySource := records.KeyAppointee
 	var cred ownpki.Credential
 	if pub != nil {
@@ -75,25 +88,11 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 	if err != nil {
 		return Officer{}, ownpki.Credential{}, err
 	}
+	// 3. Decide again, on the state the transaction commits on, and record.
 	o := store.Officer{ID: req.ID, Name: req.Name, PartyID: pid, Kind: req.Kind, CertSerial: cred.Serial, CertNotAfter: cred.NotAfter,
 		Status: store.StatusActive, AppointedBy: a.id}
-	err = s.change(ctx, a, ActAppointOfficer, "officer:"+o.ID, func(tx store.Tx, me store.Officer) (string, error) {
-		t := Target{PartyID: pid, OfficerKind: req.Kind}
-		if pid != "" {
-			// Another party and none get one answer (unseen, hidden).
-			if err := unseen(me, ActReadParty, pid, "party", pid); err != nil {
-				return "", err
-			}
-			if err := activeParty(tx, pid); err != nil {
-				return "", err
-			}
-			has, err := hasActiveSRO(tx, pid)
-			if err != nil {
-				return "", err
-			}
-			t.PartyHasSRO = has
-		}
-		if err := Authorize(me, ActAppointOfficer, t); err != nil {
+	err = s.change(ctx, a, ActAppointOfficer, subject, func(tx store.Tx, me store.Officer) (string, error) {
+		if err := appointable(tx, me, o.ID, o.Kind, pid); err != nil {
 			return "", err
 		}
 		o.CreatedAt = s.now().UTC()
@@ -109,6 +108,39 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 		return Officer{}, ownpki.Credential{}, err
 	}
 	return officerFrom(o), cred, nil
+}
+
+// appointable is the decision on me appointing officer id of kind in
+// party pid (none: an RA officer), short of the credential: another party
+// and none get one answer (unseen, hidden), the party must be active, the
+// policy (Authorize) must allow it, and the ID must be free. AppointOfficer
+// asks it before signing and again in the transaction that records.
+func appointable(tx store.Tx, me store.Officer, id, kind, pid string) error {
+	t := Target{PartyID: pid, OfficerKind: kind}
+	if pid != "" {
+		if err := unseen(me, ActReadParty, pid, "party", pid); err != nil {
+			return err
+		}
+		if err := activeParty(tx, pid); err != nil {
+			return err
+		}
+		has, err := hasActiveSRO(tx, pid)
+		if err != nil {
+			return err
+		}
+		t.PartyHasSRO = has
+	}
+	if err := Authorize(me, ActAppointOfficer, t); err != nil {
+		return err
+	}
+	_, err := tx.GetOfficer(id)
+	switch {
+	case err == nil:
+		return raerr.FromStore("officer "+id, store.ErrExists)
+	case !errors.Is(err, store.ErrNotFound):
+		return raerr.FromStore("officer "+id, err)
+	}
+	return nil
 }
 
 // officerKeyFromCSR returns the P-256 key of a PEM CSR whose self-signature

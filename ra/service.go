@@ -251,6 +251,27 @@ func (s *Service) change(ctx context.Context, a Actor, act Action, subject strin
 	return s.changeIn(ctx, s.st.Update, a, act, subject, fn)
 }
 
+// precheck runs a decision's checks (fn) as a in a read transaction,
+// ahead of the work the decision needs done before its own transaction
+// (signing a credential with the access CA's key): a refusal that does
+// not need that work is given, and recorded as change records it, before
+// any of it is done. It writes nothing when fn passes: the decision's
+// change runs the same checks again on the state it commits on, and
+// records the outcome.
+func (s *Service) precheck(ctx context.Context, a Actor, act Action, subject string, fn func(tx store.Tx, me store.Officer) error) error {
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		me, err := s.loadActor(tx, a)
+		if err != nil {
+			return err
+		}
+		return fn(tx, me)
+	})
+	if err != nil {
+		s.refusedOf(ctx, a, act, subject, err)
+	}
+	return err
+}
+
 // urgentChange is change in the store's urgent lane (Store.Urgent), for a
 // change that may revoke (SoLR approval): issuance cannot make it fail or
 // wait behind it, as for ca.Revoke.

@@ -1,0 +1,125 @@
+package ra
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/ra/ratest"
+	"github.com/smki/smki/store"
+)
+
+// countingKeys is an ownpki.Keys whose signers count the signatures they
+// make: on an HSM each one is a call to the token.
+type countingKeys struct {
+	ownpki.Keys
+	n atomic.Int64
+}
+
+func (k *countingKeys) LoadSigner(ref string) (crypto.Signer, error) {
+	s, err := k.Keys.LoadSigner(ref)
+	if err != nil {
+		return nil, err
+	}
+	return countingSigner{Signer: s, n: &k.n}, nil
+}
+
+type countingSigner struct {
+	crypto.Signer
+	n *atomic.Int64
+}
+
+func (s countingSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	s.n.Add(1)
+	return s.Signer.Sign(r, digest, opts)
+}
+
+// countingAccess returns a Service over e's store and CA whose access CA
+// (the same root and key as e's) counts its signatures in the returned
+// counter.
+func (e *env) countingAccess() (*Service, *atomic.Int64) {
+	e.t.Helper()
+	keys := &countingKeys{Keys: e.keys}
+	acc, err := ownpki.OpenAccessCA(filepath.Join(e.dir, "access"), keys, e.clock.Now, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	svc, err := New(e.st, e.ca, acc, WithClock(e.clock.Now))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return svc, &keys.n
+}
+
+// TestAppointOfficerRefusedSignsNothing: an appointment the RA refuses
+// (the policy, another party's or an unknown or suspended party, a taken
+// ID, a removed appointer) costs no signature of the access CA's key (on
+// an HSM in production), with or without a CSR; its refusal is audited as
+// before. An allowed appointment costs exactly one.
+func TestAppointOfficerRefusedSignsNothing(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	suspended := s.party("90-B3-D5-1F-30-00-00-33", "Suspended Supplier")
+	if _, err := s.svc.SetPartyStatus(ctx, s.admin, suspended, store.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+	gone := s.officer(s.sroSup, "sro-a2", KindSRO, s.supplier)
+	if _, err := s.svc.RemoveOfficer(ctx, s.admin, "sro-a2"); err != nil {
+		t.Fatal(err)
+	}
+	svc, signed := s.countingAccess()
+	unknown := eui64.MustParse("90-B3-D5-1F-30-00-00-99")
+
+	tests := []struct {
+		name    string
+		by      Actor
+		req     OfficerRequest
+		code    error  // answered
+		audited string // the audit record's result
+	}{
+		{"ARO appoints an ARO", s.aroSup, OfficerRequest{ID: "x1", Kind: KindARO, PartyID: s.supplier}, ErrForbidden, "refused: E_RA_FORBIDDEN"},
+		{"ARO appoints an SRO, with a CSR", s.aroSup, OfficerRequest{ID: "x2", Kind: KindSRO, PartyID: s.supplier, CSR: officerCSR(t, ratest.NewKey(t))}, ErrForbidden, "refused: E_RA_FORBIDDEN"},
+		{"SRO appoints an ra-operator", s.sroSup, OfficerRequest{ID: "x3", Kind: KindRAOperator}, ErrForbidden, "refused: E_RA_FORBIDDEN"},
+		{"SRO appoints in another party", s.sroSR, OfficerRequest{ID: "x4", Kind: KindARO, PartyID: s.supplier}, ErrNotFound, "refused: E_RA_FORBIDDEN"},
+		{"operator appoints a second SRO", s.admin, OfficerRequest{ID: "x5", Kind: KindSRO, PartyID: s.supplier}, ErrSROExists, "refused: E_RA_SRO_EXISTS"},
+		{"operator appoints in an unknown party", s.admin, OfficerRequest{ID: "x6", Kind: KindSRO, PartyID: unknown}, ErrNotFound, "refused: E_RA_NOT_FOUND"},
+		{"operator appoints in a suspended party", s.admin, OfficerRequest{ID: "x7", Kind: KindSRO, PartyID: suspended}, ErrInactive, "refused: E_RA_INACTIVE"},
+		{"operator reuses an officer ID", s.admin, OfficerRequest{ID: "approver", Kind: KindRAApprover}, ErrExists, "refused: E_RA_EXISTS"},
+		{"operator reuses an officer ID, with a CSR", s.admin, OfficerRequest{ID: "aro-a", Kind: KindRAApprover, CSR: officerCSR(t, ratest.NewKey(t))}, ErrExists, "refused: E_RA_EXISTS"},
+		{"removed SRO appoints an ARO", gone, OfficerRequest{ID: "x8", Kind: KindARO, PartyID: s.supplier}, ErrOfficerInactive, "refused: E_RA_OFFICER_INACTIVE"},
+	}
+	for _, tc := range tests {
+		tc.req.Name = "Officer " + tc.req.ID
+		before := signed.Load()
+		_, _, err := svc.AppointOfficer(ctx, tc.by, tc.req)
+		if !errors.Is(err, tc.code) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.code)
+			continue
+		}
+		if n := signed.Load() - before; n != 0 {
+			t.Errorf("%s: refused (%s) after %d signature(s) of the access CA's key, want none", tc.name, CodeOf(err), n)
+		}
+		last := ratest.AuditTail(t, s.st, 1)[0]
+		if last.Actor != tc.by.ID() || last.Action != string(ActAppointOfficer) || last.Subject != "officer:"+tc.req.ID ||
+			last.Result != tc.audited || !strings.Contains(last.Detail, err.Error()) {
+			t.Errorf("%s: audit record %+v, want actor %s, %s officer:%s, %q with detail holding %q",
+				tc.name, last, tc.by.ID(), ActAppointOfficer, tc.req.ID, tc.audited, err.Error())
+		}
+	}
+
+	before := signed.Load()
+	if _, _, err := svc.AppointOfficer(ctx, s.sroSup, OfficerRequest{ID: "aro-a3", Name: "Officer aro-a3", Kind: KindARO, PartyID: s.supplier}); err != nil {
+		t.Fatal(err)
+	}
+	if n := signed.Load() - before; n != 1 {
+		t.Fatalf("an allowed appointment made %d signatures of the access CA's key, want 1", n)
+	}
+}
