@@ -144,7 +144,9 @@ func (a Actor) ID() string { return a.id }
 // Authenticate returns the officer that cert identifies: cert must chain to
 // the access root, its CN must name an officer whose current credential has
 // cert's serial, and that officer must be active. A refusal is audited, coalesced per
-// credential (refusedCredential).
+// credential (refusedCredential). A store that fails to answer is no
+// refusal and is not audited as one: the error says busy (E_RA_BUSY),
+// unavailable (E_STORE_CLOSED) or internal, and the failure is logged.
 func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Actor, error) {
 	if cert == nil {
 		return Actor{}, fmt.Errorf("%w: no client certificate", ErrUnauthenticated)
@@ -171,10 +173,29 @@ func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Act
 		})
 	}
 	if err != nil {
+		if !refusesCredential(err) {
+			// The store failed (contention, a lost connection, closing, a
+			// fault): nothing was decided about the credential, so no
+			// refusal of it is recorded; the caller is told busy or
+			// unavailable (or internal) and may ask again.
+			s.log.LogAttrs(ctx, slog.LevelError, "ra authentication undecided: the store failed", slog.String("officer", a.id),
+				slog.String("serial", a.serial), slog.String("code", CodeOf(err)), slog.String("error", err.Error()))
+			return Actor{}, err
+		}
 		s.refusedCredential(ctx, "unauthenticated:"+a.id, "serial:"+a.serial, err)
 		return Actor{}, err
 	}
 	return a, nil
+}
+
+// refusesCredential reports whether err, from Authenticate, is a decision
+// about the credential (not the access root's, no such officer, the
+// officer removed, the credential superseded), which is audited as a
+// refusal, rather than a failure of the RA's store to answer, which is
+// not: class, not text, tells them apart (raerr.ClassOf).
+func refusesCredential(err error) bool {
+	c := ClassOf(err)
+	return c == ClassUnauthenticated || c == ClassForbidden
 }
 
 // loadActor reloads a's officer inside tx: the credential must still be
