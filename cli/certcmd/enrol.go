@@ -110,6 +110,14 @@ certified for another user. --csr is PEM or DER (openssl req -outform DER),
 from a file or - (stdin). The issued certificate is written to --out, or as PEM
 to stdout; with --json, stdout is the certificate record with its "pem".
 
+Sending the same command again is safe: if its first answer was lost (a
+timeout after the RA issued), the RA refuses the repeat (E_RA_KEY_REUSE for an
+enrol, E_RA_REPLACES_MISMATCH for a renew or rekey), and smki enroll then writes
+the certificate already issued for the CSR's key (of this user and profile,
+good, and for renew or rekey issued since --replaces), saying so on stderr, and
+exits 0. When the key's certificates do not say which one was meant, the
+refusal stands and names their serials for smki cert get.
+
 Example:
    smki enroll --ra https://127.0.0.1:8443 --officer ./srp1-aro --user-id 90-B3-D5-1F-30-05-00-00 \
        --profile xml-signing --csr sc-xml.csr --out sc-xml.pem`,
@@ -132,10 +140,20 @@ Example:
 			}
 			var is ra.Issued
 			return verb.Call(c, func(cl *raclient.Client) (ra.CertInfo, error) {
+				req := ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
+					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")}
 				var err error
-				if is, err = cl.Enrol(c.Context, ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
-					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")}); err != nil {
-					return ra.CertInfo{}, err
+				if is, err = cl.Enrol(c.Context, req); err != nil {
+					// Sent again after a lost answer? Hand over what the
+					// first attempt was issued (resend.go).
+					prev, ok, err := alreadyIssued(c.Context, cl, req, err)
+					if !ok {
+						return ra.CertInfo{}, err
+					}
+					fmt.Fprintf(c.App.ErrWriter, "smki: the RA had already issued certificate %s for this CSR's key to user %s (%s): "+
+						"an earlier attempt whose answer was lost, or the same request sent twice; that certificate is written as issued\n",
+						prev.Serial, prev.UserID, prev.Profile)
+					is = ra.Issued{Cert: prev, CertPEM: []byte(prev.PEM)}
 				}
 				// With --json the certificate itself travels in the JSON:
 				// nothing is lost without --out.

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEnrolResentAfterLostAnswer: an enrolment, renewal or rekey whose
+// answer was lost (a timeout after the RA issued) is sent again as it
+// was. The RA refuses the repeat (E_RA_KEY_REUSE, E_RA_REPLACES_MISMATCH:
+// docs/api.md), so smki enroll must hand over the certificate the RA
+// already issued for that key, user and profile instead of leaving the
+// user with a key whose certificate they cannot get. Where the key's
+// certificates do not say which one was meant, the refusal stands and
+// says how to fetch them.
+func TestEnrolResentAfterLostAnswer(t *testing.T) {
+	t.Parallel()
+	_, _, ra := devRA(t)
+	work := t.TempDir()
+	const (
+		srp1  = "90-B3-D5-1F-30-00-00-5C"
+		srpSC = "90-B3-D5-1F-30-05-00-00"
+	)
+	ra.must("party", "create", "--id", srp1, "--name", "srp-1")
+	ra.must("user", "create", "--id", srpSC, "--party", srp1, "--role", "SC", "--name", "srp-sc")
+	aro := filepath.Join(work, "aro")
+	ra.must("officer", "add", "--id", "srp1-sro", "--name", "Sam Roe", "--kind", "sro", "--party", srp1, "--out", aro)
+	ra = ra.as(aro)
+
+	csr := func(name string) string {
+		key, out := filepath.Join(work, name+".key"), filepath.Join(work, name+".csr")
+		mustRun(t, nil, "keygen", "--out", key)
+		mustRun(t, nil, "csr", "--key", key, "--user-id", srpSC, "--profile", "xml-signing", "--out", out)
+		return out
+	}
+	type record struct {
+		Serial string `json:"serial"`
+		PEM    string `json:"pem"`
+	}
+	enrol := func(out, c string, extra ...string) (result, record) {
+		args := append([]string{"enroll", "--user-id", srpSC, "--profile", "xml-signing", "--csr", c,
+			"--out", filepath.Join(work, out), "--json"}, extra...)
+		r := ra.run(args...)
+		var rec record
+		if r.code == 0 {
+			if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || rec.Serial == "" {
+				t.Fatalf("enroll %v: stdout %q (%v)", extra, r.stdout, err)
+			}
+			if got := string(mustReadFile(t, filepath.Join(work, out))); got != rec.PEM {
+				t.Fatalf("enroll %v: --out holds %q, want the record's pem", extra, got)
+			}
+		}
+		return r, rec
+	}
+	// resent: the first attempt's answer is lost; the same command again
+	// must end with the certificate the first one issued.
+	resent := func(what, c string, first record, extra ...string) {
+		t.Helper()
+		r, again := enrol(what+"-again.pem", c, extra...)
+		if r.code != 0 || again.Serial != first.Serial || again.PEM != first.PEM {
+			t.Fatalf("%s sent again: exit %d, serial %q, want exit 0 with the certificate already issued, serial %s\nstdout: %s\nstderr: %s",
+				what, r.code, again.Serial, first.Serial, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, first.Serial) || !strings.Contains(r.stderr, "already issued") {
+			t.Errorf("%s sent again: stderr %q, want it to say serial %s was already issued", what, r.stderr, first.Serial)
+		}
+	}
+
+	sc := csr("sc")
+	r, x := enrol("x.pem", sc)
+	if r.code != 0 {
+		t.Fatalf("enrol: exit %d\n%s", r.code, r.stderr)
+	}
+	resent("enrol", sc, x)
+
+	r, y := enrol("y.pem", sc, "--mode", "renew", "--replaces", x.Serial)
+	if r.code != 0 {
+		t.Fatalf("renew: exit %d\n%s", r.code, r.stderr)
+	}
+	resent("renew", sc, y, "--mode", "renew", "--replaces", x.Serial)
+
+	k2 := csr("k2")
+	r, z := enrol("z.pem", k2, "--mode", "rekey", "--replaces", y.Serial)
+	if r.code != 0 {
+		t.Fatalf("rekey: exit %d\n%s", r.code, r.stderr)
+	}
+	resent("rekey", k2, z, "--mode", "rekey", "--replaces", y.Serial)
+
+	// Not a resend: another key to replace y, already replaced by z. The
+	// refusal stands, names z, and nothing is written.
+	r, _ = enrol("k3.pem", csr("k3"), "--mode", "rekey", "--replaces", y.Serial)
+	if r.code != 3 || !strings.Contains(r.stderr, "E_RA_REPLACES_MISMATCH") || !strings.Contains(r.stderr, z.Serial) || r.stdout != "" {
+		t.Fatalf("rekey of a replaced certificate with a new key: exit %d, want 3 E_RA_REPLACES_MISMATCH naming %s\nstdout: %s\nstderr: %s",
+			r.code, z.Serial, r.stdout, r.stderr)
+	}
+	// Not a resend either: sc's key holds x and y, so an enrolment of it
+	// cannot say which was meant. The refusal stands and says how to get
+	// them (smki cert get), not only "use renew".
+	r, _ = enrol("sc-third.pem", sc)
+	if r.code != 3 || !strings.Contains(r.stderr, "E_RA_KEY_REUSE") || !strings.Contains(r.stderr, "smki cert get --serial") ||
+		!strings.Contains(r.stderr, x.Serial) || !strings.Contains(r.stderr, y.Serial) || r.stdout != "" {
+		t.Fatalf("enrol of a key certified twice: exit %d, want 3 E_RA_KEY_REUSE naming %s and %s with smki cert get\nstdout: %s\nstderr: %s",
+			r.code, x.Serial, y.Serial, r.stdout, r.stderr)
+	}
+}
