@@ -50,13 +50,17 @@ func Rows[T any](vs []T, row func(T) []string) [][]string {
 	return rows
 }
 
-// WriteOut writes data to path, or to stdout when path is "".
+// WriteOut writes data (a certificate, a CSR, a bundle: nothing secret)
+// to path, mode 0644, or to stdout when path is "". The file is replaced
+// atomically and durably (durable.Replace): a crash or a full disk leaves
+// the old file or the new one, never a torn mix, and a symlink at path is
+// replaced, not followed.
 func WriteOut(c *ucli.Context, path string, data []byte) error {
 	if path == "" {
 		_, err := c.App.Writer.Write(data)
 		return err
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := durable.Replace(path, data, 0o644); err != nil {
 		return WithCode(ExitUsage, err)
 	}
 	return nil

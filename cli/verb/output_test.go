@@ -2,6 +2,9 @@ package verb
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	ucli "github.com/urfave/cli/v2"
@@ -39,5 +42,49 @@ func TestOneEachRows(t *testing.T) {
 	}
 	if got := Rows([]int{1, 2}, func(i int) []string { return []string{string(rune('0' + i))} }); len(got) != 2 || got[1][0] != "2" {
 		t.Errorf("Rows = %v", got)
+	}
+}
+
+// TestWriteOutFile: --out is written as a whole or not at all (a
+// temporary file renamed over it, so a crash or a full disk never leaves
+// a torn certificate in place of a good one), and a symlink planted at
+// --out is replaced, never followed: the file it points to is untouched.
+func TestWriteOutFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(path string, data []byte) error {
+		app := &ucli.App{Writer: io.Discard, Commands: []*ucli.Command{{Name: "x",
+			Action: func(c *ucli.Context) error { return WriteOut(c, path, data) }}}}
+		return app.Run([]string{"smki", "x"})
+	}
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("someone else's file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "cert.pem")
+	if err := os.Symlink(victim, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(out, []byte("new certificate")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "someone else's file" {
+		t.Errorf("the file a symlink at --out points to now holds %q: the write followed the symlink", b)
+	}
+	if fi, err := os.Lstat(out); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("--out is %v (%v), want a regular file", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "new certificate" {
+		t.Errorf("--out holds %q", b)
+	}
+	// Replacing an existing file leaves nothing else behind.
+	if err := write(out, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "second" {
+		t.Errorf("--out holds %q, want second", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
