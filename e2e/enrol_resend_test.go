@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/internal/librarytext"
 )
 
 // TestEnrolResentAfterLostAnswer: an enrolment, renewal or rekey whose
@@ -103,5 +105,39 @@ func TestEnrolResentAfterLostAnswer(t *testing.T) {
 		!strings.Contains(r.stderr, x.Serial) || !strings.Contains(r.stderr, y.Serial) || r.stdout != "" {
 		t.Fatalf("enrol of a key certified twice: exit %d, want 3 E_RA_KEY_REUSE naming %s and %s with smki cert get\nstdout: %s\nstderr: %s",
 			r.code, x.Serial, y.Serial, r.stdout, r.stderr)
+	}
+}
+
+// TestEnrolOutUnwritable: an --out smki enroll cannot write is a usage
+// error found before the CSR is sent, so no certificate is issued that
+// the user is never given; the message is smki's own sentence.
+func TestEnrolOutUnwritable(t *testing.T) {
+	t.Parallel()
+	_, _, ra := devRA(t)
+	work := t.TempDir()
+	const (
+		srp1  = "90-B3-D5-1F-30-00-00-5C"
+		srpSC = "90-B3-D5-1F-30-05-00-00"
+	)
+	ra.must("party", "create", "--id", srp1, "--name", "srp-1")
+	ra.must("user", "create", "--id", srpSC, "--party", srp1, "--role", "SC", "--name", "srp-sc")
+	sro := filepath.Join(work, "sro")
+	ra.must("officer", "add", "--id", "srp1-sro", "--name", "Sam Roe", "--kind", "sro", "--party", srp1, "--out", sro)
+	ra = ra.as(sro)
+	key, csr := filepath.Join(work, "sc.key"), filepath.Join(work, "sc.csr")
+	mustRun(t, nil, "keygen", "--out", key)
+	mustRun(t, nil, "csr", "--key", key, "--user-id", srpSC, "--profile", "xml-signing", "--out", csr)
+
+	for _, out := range []string{filepath.Join(work, "no-such-dir", "sc.pem"), work} {
+		r := ra.run("enroll", "--user-id", srpSC, "--profile", "xml-signing", "--csr", csr, "--out", out)
+		if r.code != 2 || !strings.Contains(r.stderr, "--out") {
+			t.Errorf("enroll --out %s: exit %d, want 2 naming --out\n%s%s", out, r.code, r.stdout, r.stderr)
+		}
+		if m := librarytext.Find(r.stderr); m != "" {
+			t.Errorf("enroll --out %s: library text %q in %q", out, m, r.stderr)
+		}
+		if certs := ra.must("certs", "--user", srpSC, "--json").stdout; strings.Contains(certs, `"serial"`) {
+			t.Fatalf("enroll --out %s failed but the RA issued a certificate the user was not given:\n%s", out, certs)
+		}
 	}
 }

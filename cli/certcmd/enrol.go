@@ -134,6 +134,11 @@ Example:
 			if err != nil {
 				return err
 			}
+			// The certificate is issued once: make sure it can be kept
+			// before asking for it.
+			if err := verb.CheckOut("out", c.String("out")); err != nil {
+				return err
+			}
 			csr, err := readCSR(c, c.String("csr"))
 			if err != nil {
 				return err
@@ -159,7 +164,11 @@ Example:
 				// nothing is lost without --out.
 				cert := is.Cert
 				cert.PEM = string(is.CertPEM)
-				return cert, savePEM(c, is.CertPEM)
+				if err := savePEM(c, is.CertPEM); err != nil {
+					return cert, fmt.Errorf("certificate %s was issued, but %w; fetch it with smki cert get --serial %s --out FILE",
+						cert.Serial, err, cert.Serial)
+				}
+				return cert, nil
 			}, func(ra.CertInfo) error {
 				if c.String("out") == "" {
 					return stdoutPEM(c, is.CertPEM)

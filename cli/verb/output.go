@@ -2,9 +2,13 @@ package verb
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
@@ -61,9 +65,52 @@ func WriteOut(c *ucli.Context, path string, data []byte) error {
 		return err
 	}
 	if err := durable.Replace(path, data, 0o644); err != nil {
-		return WithCode(ExitUsage, err)
+		return WithCode(ExitUsage, fmt.Errorf("%s could not be written: %s", path, IOReason(err)))
 	}
 	return nil
+}
+
+// CheckOut tells, before anything is sent, whether WriteOut will be able
+// to write path (the --out of a verb whose answer is made once, such as
+// an issued certificate): its directory exists and takes a new file, and
+// path is not a directory. A failure is a usage error in smki's words.
+func CheckOut(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return UsageErr("--%s %s is a directory: give a file name", flag, path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return UsageErr("--%s %s: directory %s does not exist: create it or give another path; nothing was sent", flag, path, dir)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check-")
+	if err != nil {
+		return UsageErr("--%s %s: cannot create a file in %s (%s): give another path; nothing was sent", flag, path, dir, IOReason(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// IOReason is why a file operation failed, in smki's words (no raw
+// operating-system text reaches the user).
+func IOReason(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "its directory does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return "the disk is full"
+	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.EEXIST), errors.Is(err, syscall.ENOTEMPTY):
+		return "a directory is in the way"
+	case errors.Is(err, syscall.EROFS):
+		return "the file system is read-only"
+	}
+	return "the file system refused it"
 }
 
 // WriteNew creates path with data, refusing to replace an existing file.
