@@ -116,12 +116,15 @@ func (c *Client) sendOnce(ctx context.Context, method, path, mediaType string, b
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return handshakeRefusal(err, c.tls)
+		if refused := handshakeRefusal(err, c.tls); refused != err {
+			return refused
+		}
+		return unreachable(method, c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := readAnswer(resp)
 	if err != nil {
-		return err
+		return unreachable(method, c.base, err)
 	}
 	if resp.StatusCode >= 300 {
 		return withRetryAfter(apiError(resp.StatusCode, data[:min(len(data), maxResponse)]), resp.Header)

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 
@@ -148,7 +149,10 @@ Example:
 				req := ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
 					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")}
 				var err error
-				if is, err = cl.Enrol(c.Context, req); err != nil {
+				if is, err = cl.Enrol(c.Context, req); errors.Is(err, raclient.ErrUnreachable) {
+					return ra.CertInfo{}, fmt.Errorf("%w. If the RA received it, the certificate may have been issued: "+
+						"run the same command again (smki enroll then writes the certificate already issued for this CSR)", err)
+				} else if err != nil {
 					// Sent again after a lost answer? Hand over what the
 					// first attempt was issued (resend.go).
 					prev, ok, err := alreadyIssued(c.Context, cl, req, err)
