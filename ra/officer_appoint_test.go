@@ -123,3 +123,70 @@ func TestAppointOfficerRefusedSignsNothing(t *testing.T) {
 		t.Fatalf("an allowed appointment made %d signatures of the access CA's key, want 1", n)
 	}
 }
+
+// TestRenewOfficerRefusedSignsNothing: a renewal or re-issue the RA
+// refuses (the policy, another party's officer or none, a removed officer
+// or renewer) costs no signature of the access CA's key; its refusal is
+// audited as before. An allowed one costs the credential's and the
+// access CRL's.
+func TestRenewOfficerRefusedSignsNothing(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	approver := s.actorFromDir(filepath.Join(s.dir, "officers", "approver"))
+	gone := s.officer(s.sroSup, "aro-gone", KindARO, s.supplier)
+	goneSRO := s.officer(s.sroSup, "sro-gone", KindSRO, s.supplier)
+	for _, id := range []string{"aro-gone", "sro-gone"} {
+		if _, err := s.svc.RemoveOfficer(ctx, s.admin, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, signed := s.countingAccess()
+	csr := func() string { return officerCSR(t, ratest.NewKey(t)) }
+
+	tests := []struct {
+		name    string
+		by      Actor
+		id, csr string
+		code    error  // answered
+		audited string // the audit record's result
+	}{
+		{"ARO re-issues its SRO", s.aroSup, "sro-a", csr(), ErrForbidden, "refused: E_RA_FORBIDDEN"},
+		{"ra-operator re-issues an ARO", s.admin, "aro-a", csr(), ErrForbidden, "refused: E_RA_FORBIDDEN"},
+		{"approver re-issues an SRO", approver, "sro-srp", csr(), ErrForbidden, "refused: E_RA_FORBIDDEN"},
+		{"another party's SRO re-issues an ARO", s.sroSR, "aro-a", csr(), ErrNotFound, "refused: E_RA_FORBIDDEN"},
+		{"SRO re-issues an unknown officer", s.sroSup, "nobody", csr(), ErrNotFound, "refused: E_RA_NOT_FOUND"},
+		{"SRO re-issues a removed ARO", s.sroSup, "aro-gone", csr(), ErrInactive, "refused: E_RA_INACTIVE"},
+		{"removed SRO re-issues its ARO", goneSRO, "aro-a", csr(), ErrOfficerInactive, "refused: E_RA_OFFICER_INACTIVE"},
+		{"removed ARO renews itself", gone, "aro-gone", "", ErrOfficerInactive, "refused: E_RA_OFFICER_INACTIVE"},
+	}
+	for _, tc := range tests {
+		before := signed.Load()
+		_, _, err := svc.RenewOfficerCredential(ctx, tc.by, tc.id, tc.csr)
+		if !errors.Is(err, tc.code) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.code)
+			continue
+		}
+		if n := signed.Load() - before; n != 0 {
+			t.Errorf("%s: refused (%s) after %d signature(s) of the access CA's key, want none", tc.name, CodeOf(err), n)
+		}
+		act := ActReissueOfficer
+		if tc.by.ID() == tc.id {
+			act = ActRenewOfficer
+		}
+		last := ratest.AuditTail(t, s.st, 1)[0]
+		if last.Actor != tc.by.ID() || last.Action != string(act) || last.Subject != "officer:"+tc.id ||
+			last.Result != tc.audited || !strings.Contains(last.Detail, err.Error()) {
+			t.Errorf("%s: audit record %+v, want actor %s, %s officer:%s, %q with detail holding %q",
+				tc.name, last, tc.by.ID(), act, tc.id, tc.audited, err.Error())
+		}
+	}
+
+	before := signed.Load()
+	if _, _, err := svc.RenewOfficerCredential(ctx, s.sroSup, "aro-a", csr()); err != nil {
+		t.Fatal(err)
+	}
+	if n := signed.Load() - before; n != 2 {
+		t.Fatalf("an allowed re-issue made %d signatures of the access CA's key, want 2 (the credential, and the access CRL listing the one it supersedes)", n)
+	}
+}

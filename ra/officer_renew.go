@@ -32,8 +32,9 @@ import (
 //
 // A removed officer is never renewed (ErrOfficerInactive for itself,
 // ErrInactive for a re-issuer). A party officer naming another party's
-// officer, or an RA officer, is told it does not exist (hidden, unseen),
-// before anything is signed. The audit detail names the old and new
+// officer, or an RA officer, is told it does not exist (hidden, unseen).
+// Every refusal that does not need the new credential (these, the policy,
+// a removed officer) is given before anything is signed. The audit detail names the old and new
 // serials and key=appointee or key=ra-generated.
 func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string, csr string) (Officer, ownpki.Credential, error) {
 	if err := checkOfficerID(id); err != nil {
@@ -58,22 +59,21 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		s.refusedOf(ctx, a, act, subject, err)
 		return Officer{}, ownpki.Credential{}, err
 	}
-	// The certificate names the officer's kind and party, read here so
-	// that it can be signed before (and outside) the transaction, which
-	// may be retried; the transaction checks they are unchanged. A
-	// certificate whose decision is refused is never registered, and an
-	// unregistered certificate authenticates nobody.
+	// Decide before signing: every refusal that does not need the new
+	// credential (another party's officer or none, the policy, a removed
+	// officer) is given, and audited, before the access CA's key (an
+	// HSM's in production) signs anything. The certificate names the
+	// officer's kind and party, read here so that it can be signed before
+	// (and outside) the transaction, which may be retried; the
+	// transaction decides again and checks they are unchanged. A
+	// certificate whose decision is refused there is never registered,
+	// and an unregistered certificate authenticates nobody.
 	var snap store.Officer
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		me, err := s.loadActor(tx, a)
-		if err != nil {
-			return err
-		}
-		snap, err = reissuable(tx, me, id)
+	if err := s.precheck(ctx, a, act, subject, func(tx store.Tx, me store.Officer) error {
+		var err error
+		snap, err = renewable(tx, me, act, id)
 		return err
-	})
-	if err != nil {
-		s.refusedOf(ctx, a, act, subject, err)
+	}); err != nil {
 		return Officer{}, ownpki.Credential{}, err
 	}
 	org := raOrganisation
@@ -82,6 +82,7 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	}
 	keySource := records.KeyAppointee
 	var cred ownpki.Credential
+	var err error
 	if pub != nil {
 		cred, err = s.access.CertifyOfficer(id, snap.Kind, org, pub)
 	} else {
@@ -93,15 +94,9 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 	}
 	var out store.Officer
 	err = s.change(ctx, a, act, subject, func(tx store.Tx, me store.Officer) (string, error) {
-		o, err := reissuable(tx, me, id)
+		o, err := renewable(tx, me, act, id)
 		if err != nil {
 			return "", err
-		}
-		if err := Authorize(me, act, Target{PartyID: o.PartyID, OfficerKind: o.Kind, OfficerID: o.ID}); err != nil {
-			return "", err
-		}
-		if o.Status != store.StatusActive {
-			return "", fmt.Errorf("%w: officer %s is %s; appoint a new officer instead", ErrInactive, id, o.Status)
 		}
 		if o.Kind != snap.Kind || o.PartyID != snap.PartyID {
 			return "", fmt.Errorf("%w: officer %s changed while its credential was signed", ErrInternal, id)
@@ -128,6 +123,25 @@ func (s *Service) RenewOfficerCredential(ctx context.Context, a Actor, id string
 		return Officer{}, ownpki.Credential{}, err
 	}
 	return officerFrom(out), cred, nil
+}
+
+// renewable is the decision on me renewing (act ActRenewOfficer) or
+// re-issuing (ActReissueOfficer) officer id's credential, short of the
+// credential: the officer as reissuable loads it, the policy (Authorize)
+// and the officer still active. RenewOfficerCredential asks it before
+// signing and again in the transaction that records.
+func renewable(tx store.Tx, me store.Officer, act Action, id string) (store.Officer, error) {
+	o, err := reissuable(tx, me, id)
+	if err != nil {
+		return o, err
+	}
+	if err := Authorize(me, act, Target{PartyID: o.PartyID, OfficerKind: o.Kind, OfficerID: o.ID}); err != nil {
+		return o, err
+	}
+	if o.Status != store.StatusActive {
+		return o, fmt.Errorf("%w: officer %s is %s; appoint a new officer instead", ErrInactive, id, o.Status)
+	}
+	return o, nil
 }
 
 // reissuable loads officer id for me to renew or re-issue: a party
