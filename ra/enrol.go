@@ -273,7 +273,10 @@ func checkKey(tx store.Tx, req EnrolRequest, kh, self string) error {
 		}
 	}
 	if req.Mode == ModeEnrol && len(certs) > 0 {
-		return fmt.Errorf("%w: this key is already certified (serial %s); use renew", ErrKeyReuse, certs[0].Serial)
+		// Most often the same enrolment sent again after its answer was
+		// lost: say how to get that certificate, not only how to replace it.
+		return fmt.Errorf("%w: this key is already certified (serial %s): if that is the certificate you asked for, get it with `smki cert get --serial %s` (GET /v1/certificates/%s); to replace it, use renew",
+			ErrKeyReuse, certs[0].Serial, certs[0].Serial, certs[0].Serial)
 	}
 	if req.Mode == ModeEnrol {
 		return nil

@@ -186,8 +186,9 @@ func TestEnrolDoubleSubmitIssuesOnce(t *testing.T) {
 			before := s.certsOf(t, s.userIS)
 			out, errs := s.enrolBoth(t, s.aroSup, req, req)
 			w := oneWins(t, errs, ErrKeyReuse, "already certified")
-			if !strings.Contains(errs[1-w].Error(), "use renew") {
-				t.Errorf("refusal %v does not say to renew", errs[1-w])
+			if msg := errs[1-w].Error(); !strings.Contains(msg, "use renew") ||
+				!strings.Contains(msg, "smki cert get --serial "+out[w].Cert.Serial) {
+				t.Errorf("refusal %v does not say how to get the certificate issued (%s) and how to renew", errs[1-w], out[w].Cert.Serial)
 			}
 			s.settled(t, s.userIS, before, ErrKeyReuse, out[w].Cert.Serial)
 			_, err := s.svc.Enrol(context.Background(), s.aroSup, req)
