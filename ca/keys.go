@@ -69,12 +69,26 @@ func openKeyStore(ctx context.Context, cfg Config) (*KeyStore, error) {
 	return &KeyStore{km: km, kind: kindPKCS11}, nil
 }
 
-// redactURI drops the query (pin-value) from a KMS URI before it is logged.
+// redactURI hides the PIN of a KMS URI before it is logged or put in an
+// error: it drops the query (?pin-value=, pin-source=) and replaces the
+// value of a pin-value path attribute (RFC 7512 allows it there too, in
+// any letter case), so no form of the URI shows a PIN.
 func redactURI(u string) string {
 	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?…"
+		u = u[:i] + "?…"
 	}
-	return u
+	scheme, path, ok := strings.Cut(u, ":")
+	if !ok {
+		return u
+	}
+	attrs := strings.Split(path, ";")
+	for i, a := range attrs {
+		name, _, hasValue := strings.Cut(a, "=")
+		if hasValue && strings.EqualFold(strings.TrimSpace(name), "pin-value") {
+			attrs[i] = name + "=xxxxx"
+		}
+	}
+	return scheme + ":" + strings.Join(attrs, ";")
 }
 
 // create makes a new P-256 key named after label and returns its reference

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +56,35 @@ func TestKeyStoreRefusesBadInput(t *testing.T) {
 	}
 	if ks.Kind() != KindSoftKMS {
 		t.Errorf("Kind = %q", ks.Kind())
+	}
+}
+
+// TestKeyStoreErrorsHideThePIN: a KMS URI that cannot be opened is named
+// in the error without its PIN, wherever the URI carries it: in the query
+// (?pin-value=) or, as RFC 7512 also allows and the KMS accepts, among the
+// path attributes (;pin-value=), and in any letter case.
+func TestKeyStoreErrorsHideThePIN(t *testing.T) {
+	t.Parallel()
+	const pin = "S3cretPIN"
+	tests := []struct{ name, uri string }{
+		{"query", "pkcs11:module-path=/nonexistent/libnone.so;token=smki?pin-value=" + pin},
+		{"path attribute", "pkcs11:module-path=/nonexistent/libnone.so;token=smki;pin-value=" + pin},
+		{"path attribute before others", "pkcs11:pin-value=" + pin + ";module-path=/nonexistent/libnone.so;token=smki"},
+		{"upper-case attribute", "pkcs11:module-path=/nonexistent/libnone.so;token=smki;PIN-VALUE=" + pin},
+		{"misspelt scheme", "pkcs-11:module-path=/nonexistent/libnone.so;token=smki;pin-value=" + pin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := OpenKeyStore(context.Background(), Config{KMS: tt.uri})
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("OpenKeyStore(%s): %v, want ErrConfig", tt.name, err)
+			}
+			if strings.Contains(err.Error(), pin) {
+				t.Fatalf("the error shows the PIN: %v", err)
+			}
+			if !strings.Contains(err.Error(), "pkcs") {
+				t.Fatalf("the error does not name the KMS URI: %v", err)
+			}
+		})
 	}
 }
