@@ -390,11 +390,15 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Serve runs the scheduled work and serves HTTPS until ctx ends, then
 // shuts down gracefully (requests in flight get shutdownGrace) and waits
 // for the scheduled work to stop. It returns nil after a clean shutdown.
+// If a listener (HTTPS or metrics) stops for good first, Serve shuts the
+// rest down the same way and returns an error wrapping ErrListen.
 func (s *Server) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	// The scheduled work is told to stop, then waited for, on every way
+	// out (a listener that fails included: waiting first would wait for
+	// ever).
+	defer func() { cancel(); wg.Wait() }()
 	// CRL refresh and late intent reconciliation, then scheduled SoLR
 	// revocations and event ends (jobs live in the store, so they survive
 	// a restart and run once), each only while this instance leads.
@@ -404,17 +408,27 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, time.Minute, s.log) }()
 	go func() { defer wg.Done(); s.svc.RunScheduler(ctx, time.Second) }()
 
-	errc := make(chan error, 2)
-	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	type served struct {
+		name string
+		err  error
+	}
+	errc := make(chan served, 2)
+	go func() { errc <- served{"HTTPS", s.http.ServeTLS(s.ln, "", "")} }()
 	if s.metrics != nil {
 		s.log.Info("metrics listener", "addr", s.metricsLn.Addr().String())
-		go func() { errc <- s.metrics.Serve(s.metricsLn) }()
+		go func() { errc <- served{"metrics", s.metrics.Serve(s.metricsLn)} }()
 	}
+	// A listener that stops for good stops the whole server: serving on
+	// the other one alone would look alive to a supervisor while half of
+	// the service is gone.
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case f := <-errc:
+		s.log.Error("listener stopped; shutting down", "listener", f.name, "err", f.err)
+		failed = fmt.Errorf("%w: the %s listener stopped (%v); the server shut down: check the host's network and file descriptor limits, then start it again", ErrListen, f.name, f.err)
 	case <-ctx.Done():
 	}
+	cancel()
 	shutdown, stop := context.WithTimeout(context.Background(), shutdownGrace)
 	defer stop()
 	s.log.Info("shutting down")
@@ -425,6 +439,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// The coalesced refusal counts reach the audit log before the store
 	// closes.
 	s.svc.FlushRefusals()
+	if failed != nil {
+		return failed
+	}
 	return err
 }
 
