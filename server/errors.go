@@ -14,4 +14,8 @@ var (
 	// ErrListen: the listen address cannot be bound (in use, not local,
 	// not permitted). Nothing was written to the data directory.
 	ErrListen = errors.New("E_SERVER_LISTEN")
+	// ErrShutdown: requests were still running when the shutdown's grace
+	// and drain had passed, so the store was closed under them. What they
+	// left open (an issuance intent) is settled at the next start.
+	ErrShutdown = errors.New("E_SERVER_SHUTDOWN")
 )

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,8 +37,14 @@ import (
 const DefaultListen = "127.0.0.1:8443"
 
 // shutdownGrace bounds how long Serve waits for requests in flight once
-// its context ends.
-const shutdownGrace = 10 * time.Second
+// its context ends. Past it, their connections are closed and their
+// handlers get handlerDrain more to return before Serve does (and the
+// store is closed after it): 20 s in all, within the systemd unit's
+// TimeoutStopSec.
+const (
+	shutdownGrace = 10 * time.Second
+	handlerDrain  = 10 * time.Second
+)
 
 // Config is everything `smki serve` needs, already read from wherever it
 // came from (flags, environment, config file): Open does no parsing of its
@@ -115,6 +122,7 @@ type Server struct {
 	ocsp      *ocsp.Responder
 	http      *http.Server
 	certs     certSource
+	busy      inflight
 	closers   []func() error // in the order to close them
 }
 
@@ -307,7 +315,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Timeouts and the per-address cap (issue 12 finding 5, limits.go).
 	// ReadTimeout stays 0 at the http.Server: bodyDeadline bounds bodies
 	// without cancelling long answers once the body is read.
-	s.http = &http.Server{Handler: bodyDeadline(orDefault(s.cfg.ReadTimeout, DefaultReadTimeout), s.ocsp.Wrap(mux)),
+	s.http = &http.Server{Handler: s.busy.wrap(bodyDeadline(orDefault(s.cfg.ReadTimeout, DefaultReadTimeout), s.ocsp.Wrap(mux))),
 		TLSConfig: tlsConf, ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:  orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
 		WriteTimeout: orDefault(s.cfg.WriteTimeout, DefaultWriteTimeout),
@@ -429,13 +437,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	cancel()
-	shutdown, stop := context.WithTimeout(context.Background(), shutdownGrace)
-	defer stop()
-	s.log.Info("shutting down")
-	if s.metrics != nil {
-		s.metrics.Shutdown(shutdown)
-	}
-	err := s.http.Shutdown(shutdown)
+	err := s.shutdown()
 	// The coalesced refusal counts reach the audit log before the store
 	// closes.
 	s.svc.FlushRefusals()
@@ -443,6 +445,67 @@ func (s *Server) Serve(ctx context.Context) error {
 		return failed
 	}
 	return err
+}
+
+// shutdown stops both listeners and waits for the requests in flight:
+// shutdownGrace for them to finish; past it, their connections are
+// closed (which ends their request contexts and body reads) and their
+// handlers get handlerDrain more to return. It returns an error wrapping
+// ErrShutdown only if a handler is still running then, i.e. may still be
+// using the store that Close closes next.
+func (s *Server) shutdown() error {
+	grace, stop := context.WithTimeout(context.Background(), shutdownGrace)
+	defer stop()
+	s.log.Info("shutting down")
+	var wg sync.WaitGroup
+	if s.metrics != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.metrics.Shutdown(grace) }()
+	}
+	err := s.http.Shutdown(grace)
+	wg.Wait()
+	if err == nil {
+		return nil
+	}
+	n := s.busy.count()
+	s.log.Warn("shutdown grace passed: closing the connections of requests still running", "requests", n,
+		"grace", shutdownGrace.String())
+	s.http.Close()
+	if s.metrics != nil {
+		s.metrics.Close()
+	}
+	if n = s.busy.waitIdle(handlerDrain); n > 0 {
+		s.log.Error("requests still running after the shutdown grace and drain; closing the store under them", "requests", n)
+		return fmt.Errorf("%w: %d requests still running %v after shutdown began; an issuance they left open is settled at the next start (reconcile_after)", ErrShutdown, n, shutdownGrace+handlerDrain)
+	}
+	return nil
+}
+
+// inflight counts the HTTP handlers running, so that shutdown can wait for
+// the last one before the store closes.
+type inflight struct{ n atomic.Int64 }
+
+func (f *inflight) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.n.Add(1)
+		defer f.n.Add(-1)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (f *inflight) count() int64 { return f.n.Load() }
+
+// waitIdle waits up to d for no handler to be running and returns how
+// many still are.
+func (f *inflight) waitIdle(d time.Duration) int64 {
+	deadline := time.Now().Add(d)
+	for {
+		n := f.n.Load()
+		if n == 0 || !time.Now().Before(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // MetricsAddr is the bound metrics listen address, or "" without one.
