@@ -104,6 +104,9 @@ type Config struct {
 	MinFreeBytes uint64
 	// Logger receives the server's structured log (default: discard).
 	Logger *slog.Logger
+	// Now is the clock of the RA access CA and of the TLS server
+	// certificate's renewal (nil: time.Now); tests pass a fake one.
+	Now func() time.Time
 }
 
 // Server is an assembled smki server: its listener is bound and every
@@ -138,6 +141,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if s.cfg.Listen == "" {
 		s.cfg.Listen = DefaultListen
+	}
+	if s.cfg.Now == nil {
+		s.cfg.Now = time.Now
 	}
 	if err := s.check(); err != nil {
 		return nil, err
@@ -220,7 +226,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// policy bundle and the revocation feed; verifiers accept them only
 	// from that role, chained to the root) keep their keys in the CA's key
 	// backend.
-	access, signer, err := openRAKeys(ctx, dir, s.authority, s.log)
+	access, signer, err := openRAKeys(ctx, dir, s.authority, s.cfg.Now, s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +282,10 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	connRefused := prometheus.NewCounter(prometheus.CounterOpts{Name: "smki_server_connections_refused_total",
 		Help: "Connections closed on accept because their client address already held the most allowed (max_conns_per_client)."})
 	for _, c := range []prometheus.Collector{collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), connRefused} {
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), connRefused,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smki_server_tls_cert_expiry_timestamp_seconds",
+			Help: "When the TLS server certificate now served expires (Unix seconds); the RA access CA's is renewed two thirds into its 90 days, an operator's (tls.cert) by a reload."},
+			s.certs.expiry)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -593,7 +602,7 @@ func (s *Server) scenarioDir() string { return filepath.Join(s.cfg.DataDir, "tes
 // under DATA/access and the RA system signer under DATA/ra, both with their
 // keys in authority's key backend. Each softkms key costs a PBKDF2 to
 // decrypt, so the two open at once.
-func openRAKeys(ctx context.Context, dir string, authority *ca.CA, log *slog.Logger) (*ownpki.AccessCA, *ownpki.SystemSigner, error) {
+func openRAKeys(ctx context.Context, dir string, authority *ca.CA, now func() time.Time, log *slog.Logger) (*ownpki.AccessCA, *ownpki.SystemSigner, error) {
 	var (
 		access    *ownpki.AccessCA
 		accessErr error
@@ -601,7 +610,7 @@ func openRAKeys(ctx context.Context, dir string, authority *ca.CA, log *slog.Log
 	)
 	go func() {
 		defer close(done)
-		access, accessErr = ownpki.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), time.Now, log)
+		access, accessErr = ownpki.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), now, log)
 	}()
 	signer, err := ownpki.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, time.Now(), log)
 	<-done

@@ -2,10 +2,14 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/smki/smki/ra/ownpki"
 )
@@ -33,13 +37,98 @@ func validTLSName(name string) bool {
 	return true
 }
 
+// tlsExpiryWarning: a served certificate with less than this left is
+// logged as a warning (at load, then at most daily): an operator
+// certificate is due for renewal, or the access CA's renewal keeps failing.
+const tlsExpiryWarning = 30 * 24 * time.Hour
+
 // certSource serves the current server certificate; ReloadTLS swaps it
-// without touching connections already established.
+// without touching connections already established. With renew set (the
+// access CA's certificate, 90 days), a handshake that finds the served
+// certificate past two thirds of its lifetime first swaps in a fresh one,
+// so a server running for months never serves an expired certificate.
 type certSource struct {
-	cur atomic.Pointer[tls.Certificate]
+	cur   atomic.Pointer[tls.Certificate]
+	renew func() (tls.Certificate, error)
+	now   func() time.Time
+	log   *slog.Logger
+	hint  string // what the expiry warning tells the operator to do
+
+	mu      sync.Mutex
+	retryAt time.Time // after a renewal that failed or gained nothing
+	// warnedAt is when the expiry warning was last logged (Unix ns).
+	warnedAt atomic.Int64
 }
 
-func (c *certSource) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.cur.Load(), nil }
+func (c *certSource) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	cert := c.cur.Load()
+	now := c.now()
+	if c.renew != nil && !now.Before(renewAt(cert.Leaf)) {
+		cert = c.renewDue(now)
+	}
+	c.warnNearExpiry(cert.Leaf, now)
+	return cert, nil
+}
+
+// renewAt is when a certificate is renewed: two thirds into its lifetime.
+func renewAt(leaf *x509.Certificate) time.Time {
+	return leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) * 2 / 3)
+}
+
+// renewDue issues a fresh certificate if the served one is still due and
+// no recent attempt failed, and returns the one to serve. On error the
+// old certificate stays and the next attempt waits a minute.
+func (c *certSource) renewDue(now time.Time) *tls.Certificate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.cur.Load()
+	if now.Before(renewAt(old.Leaf)) || now.Before(c.retryAt) {
+		return old
+	}
+	cert, err := c.renew()
+	if err != nil {
+		c.retryAt = now.Add(time.Minute)
+		c.log.Error("TLS server certificate not renewed; still serving the old one", "err", err,
+			"serial", fmt.Sprintf("%x", old.Leaf.SerialNumber), "not_after", old.Leaf.NotAfter)
+		return old
+	}
+	if !cert.Leaf.NotAfter.After(old.Leaf.NotAfter) {
+		// Capped by the access root's own expiry: renewing again gains
+		// nothing, so try again only hourly.
+		c.retryAt = now.Add(time.Hour)
+	}
+	c.cur.Store(&cert)
+	c.log.Info("TLS server certificate renewed by the RA access CA", "serial", fmt.Sprintf("%x", cert.Leaf.SerialNumber),
+		"not_after", cert.Leaf.NotAfter, "previous_serial", fmt.Sprintf("%x", old.Leaf.SerialNumber))
+	return &cert
+}
+
+// warnNearExpiry logs, at most daily, that the served certificate expires
+// within tlsExpiryWarning.
+func (c *certSource) warnNearExpiry(leaf *x509.Certificate, now time.Time) {
+	left := leaf.NotAfter.Sub(now)
+	if left >= tlsExpiryWarning {
+		return
+	}
+	last := c.warnedAt.Load()
+	if last != 0 && now.UnixNano()-last < int64(24*time.Hour) {
+		return
+	}
+	if !c.warnedAt.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	c.log.Warn("TLS server certificate expires soon: "+c.hint, "serial", fmt.Sprintf("%x", leaf.SerialNumber),
+		"not_after", leaf.NotAfter, "left", left.Round(time.Minute).String())
+}
+
+// expiry is the served certificate's notAfter in Unix seconds, for
+// smki_server_tls_cert_expiry_timestamp_seconds.
+func (c *certSource) expiry() float64 {
+	if cert := c.cur.Load(); cert != nil && cert.Leaf != nil {
+		return float64(cert.Leaf.NotAfter.Unix())
+	}
+	return 0
+}
 
 // tlsConfig is the server's TLS: TLS 1.2 at least (Go prefers 1.3), the
 // operator's certificate if Config names one, else a certificate from the
@@ -54,11 +143,15 @@ func (s *Server) tlsConfig(access *ownpki.AccessCA) (*tls.Config, error) {
 		ClientAuth:     tls.VerifyClientCertIfGiven,
 		ClientCAs:      access.Pool(),
 	}
+	s.certs.now, s.certs.log = s.cfg.Now, s.log
 	if s.cfg.TLSCertFile != "" {
+		s.certs.hint = "put a renewed certificate and key in tls.cert and tls.key, then systemctl reload smki"
 		return conf, s.ReloadTLS()
 	}
 	names := s.tlsNames()
-	cert, err := access.ServerCertificate(names...)
+	s.certs.renew = func() (tls.Certificate, error) { return access.ServerCertificate(names...) }
+	s.certs.hint = "the RA access CA could not renew it (see the errors logged); fix that or restart the server"
+	cert, err := s.certs.renew()
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +189,7 @@ func (s *Server) tlsNames() []string {
 // ReloadTLS reads the operator certificate and key (Config.TLSCertFile,
 // TLSKeyFile) again and serves them to new connections; on error the
 // previous certificate stays. Without an operator certificate it does
-// nothing (the access CA's certificate lives as long as the process).
+// nothing (the access CA's certificate is renewed as it ages).
 func (s *Server) ReloadTLS() error {
 	if s.cfg.TLSCertFile == "" {
 		return nil
@@ -106,6 +199,8 @@ func (s *Server) ReloadTLS() error {
 		return fmt.Errorf("%w: TLS certificate %s / key %s: %v; check both are PEM and belong together", ErrConfig, s.cfg.TLSCertFile, s.cfg.TLSKeyFile, err)
 	}
 	s.certs.cur.Store(&cert)
+	s.certs.warnedAt.Store(0) // a new certificate is judged afresh
+	s.certs.warnNearExpiry(cert.Leaf, s.cfg.Now())
 	s.log.Info("TLS server certificate loaded", "file", s.cfg.TLSCertFile, "dns_names", cert.Leaf.DNSNames,
 		"serial", fmt.Sprintf("%x", cert.Leaf.SerialNumber), "not_after", cert.Leaf.NotAfter)
 	return nil
