@@ -64,6 +64,10 @@ var (
 	// not published yet, or could not); Published does not serve it.
 	// Retry.
 	ErrNotPublished = errors.New("E_OCSP_NOT_PUBLISHED")
+	// ErrExpired: the certificate's cached response is past its
+	// nextUpdate (re-signing it has failed since it was due) and is not
+	// served; retry.
+	ErrExpired = errors.New("E_OCSP_EXPIRED")
 )
 
 // Certifier issues delegated responder certificates (ca.CA does).
@@ -288,6 +292,9 @@ func (r *Responder) Handler() http.Handler {
 		if e == nil {
 			return nil, nil
 		}
+		if err := r.current(e); err != nil {
+			return nil, err
+		}
 		return r.forHash(e, oreq)
 	}, r.http)
 }
@@ -449,6 +456,10 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 		}
 	}
 	if e != nil {
+		if err := r.current(e); err != nil {
+			r.log.Warn("OCSP response past its nextUpdate; answering internalError", "serial", serial, "err", err)
+			return nil, nil, err
+		}
 		v, err := r.forHash(e, req)
 		if err != nil {
 			return nil, nil, err
@@ -523,6 +534,17 @@ func (r *Responder) sign(s *signer, c store.Certificate, now time.Time) (*entry,
 	e := newEntry(der, c.Status, now, next)
 	e.revokedAt, e.reason = req.RevokedAt, req.Reason
 	return e, nil
+}
+
+// current fails with ErrExpired if e is past its nextUpdate: the re-sign
+// due at half its life has failed since (Run retries it every Poll), and
+// a response relying parties must refuse is not served as an answer;
+// the request is answered internalError (HTTP 500, not cacheable).
+func (r *Responder) current(e *entry) error {
+	if now := r.now(); !now.Before(e.nextUpdate) {
+		return fmt.Errorf("%w: its response expired at %s and could not be re-signed", ErrExpired, e.nextUpdate.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // forHash returns e, the response for req's serial, with its CertID
