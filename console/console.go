@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/smki/smki/ca"
@@ -293,6 +294,10 @@ func (c *Console) loginLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := c.svc.Authenticate(r.Context(), cert); err != nil {
+		if status, transient := signInFailed(w, err); transient {
+			writeErr(status, ra.CodeOf(err), couldNotCheck)
+			return
+		}
 		writeErr(http.StatusUnauthorized, ra.CodeOf(err), err.Error())
 		return
 	}
@@ -330,14 +335,34 @@ func (c *Console) linkPage(w http.ResponseWriter, r *http.Request) {
 	c.pages.render(w, http.StatusOK, "link.html", &view{Title: "Sign in", CertOfficer: cert.Subject.CommonName, Token: tok})
 }
 
+// useLink signs in with a login link. The link is spent once the RA has
+// decided on its certificate, either way; a store failure before that
+// leaves it usable for the rest of its minute, so a reload can sign in.
 func (c *Console) useLink(w http.ResponseWriter, r *http.Request) {
-	cert, ok := c.ss.useLink(r.PathValue("token"))
-	if !ok {
+	tok := r.PathValue("token")
+	linkGone := func() {
 		c.pages.render(w, http.StatusNotFound, "login.html", &view{Title: "Sign in", Err: &formError{Code: "E_CONSOLE_LINK",
 			Message: "This login link is used, expired or unknown.", Next: "Run smki console open again: a link works once, within 60 seconds."}})
+	}
+	cert, ok := c.ss.peekLink(tok)
+	if !ok {
+		linkGone()
 		return
 	}
-	c.startSession(w, r, cert)
+	a, err := c.svc.Authenticate(r.Context(), cert)
+	if status, transient := signInFailed(w, err); transient {
+		c.renderCouldNotCheck(w, status, err)
+		return
+	}
+	if _, ok := c.ss.useLink(tok); !ok {
+		linkGone() // spent by a concurrent use
+		return
+	}
+	if err != nil {
+		c.pages.render(w, http.StatusUnauthorized, "login.html", &view{Title: "Sign in", Err: errorOf(err)})
+		return
+	}
+	c.startSession(w, r, a, cert)
 }
 
 func (c *Console) certLogin(w http.ResponseWriter, r *http.Request) {
@@ -347,15 +372,53 @@ func (c *Console) certLogin(w http.ResponseWriter, r *http.Request) {
 			Message: "Your browser presented no officer certificate.", Next: "Import your PKCS#12 (smki officer export --p12) and reload, or use smki console open."}})
 		return
 	}
-	c.startSession(w, r, cert)
-}
-
-func (c *Console) startSession(w http.ResponseWriter, r *http.Request, cert *x509.Certificate) {
 	a, err := c.svc.Authenticate(r.Context(), cert)
+	if status, transient := signInFailed(w, err); transient {
+		c.renderCouldNotCheck(w, status, err)
+		return
+	}
 	if err != nil {
 		c.pages.render(w, http.StatusUnauthorized, "login.html", &view{Title: "Sign in", Err: errorOf(err)})
 		return
 	}
+	c.startSession(w, r, a, cert)
+}
+
+// couldNotCheck is what signing in says when the RA could not decide on
+// the credential (its store busy or failing): nothing about the
+// credential, which may well be good.
+const couldNotCheck = "the RA could not check your credential just now (its store did not answer); nothing was changed. Try again in a moment; if this persists, tell the RA operators"
+
+// signInFailed reports whether err, Authenticate's answer to a sign-in,
+// is a failure of the RA rather than its refusal of the credential (a
+// busy or failing store: 503 or 500), with the status to answer; for a
+// busy store it sets Retry-After. A refusal (or nil) is not transient:
+// the caller answers it as a refusal, 401.
+func signInFailed(w http.ResponseWriter, err error) (int, bool) {
+	if err == nil {
+		return 0, false
+	}
+	status := raapi.StatusOf(err)
+	if status < 500 {
+		return 0, false
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(raapi.RetryAfterBusy))
+	}
+	return status, true
+}
+
+// renderCouldNotCheck answers a sign-in page whose credential the RA
+// could not check (signInFailed).
+func (c *Console) renderCouldNotCheck(w http.ResponseWriter, status int, err error) {
+	c.log.Error("console: a sign-in's credential could not be checked", "code", ra.CodeOf(err), "error", err)
+	c.pages.render(w, status, "login.html", &view{Title: "Sign in", Err: &formError{Code: ra.CodeOf(err),
+		Message: "Your credential could not be checked just now; nothing was changed.",
+		Next:    "Try again in a moment; if this persists, tell the RA operators."}})
+}
+
+// startSession opens a session for a, the officer cert authenticated.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, a ra.Actor, cert *x509.Certificate) {
 	id, ok := c.ss.start(a.ID(), cert)
 	if !ok {
 		c.pages.render(w, http.StatusServiceUnavailable, "login.html", &view{Title: "Sign in", Err: &formError{Code: "E_CONSOLE_BUSY",
