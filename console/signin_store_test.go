@@ -8,11 +8,11 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
-	"time"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/store"
 )
