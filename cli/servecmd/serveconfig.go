@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ const (
 	kindBool
 	kindDuration
 	kindList
+	kindPath // a file or directory; relative in the file means relative to the file
 )
 
 // serveSetting is one server setting.
@@ -67,10 +69,10 @@ func (s serveSetting) defaultValue() string {
 func serveSettings() []serveSetting {
 	pf := cacmd.PassphraseFlags() // passphrase-file, kms: shared with the ca verbs
 	return []serveSetting{
-		{"data", kindString, &ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}}},
+		{"data", kindPath, &ucli.StringFlag{Name: "data", Usage: "data directory", Value: "./data", EnvVars: []string{"SMKI_DATA"}}},
 		{"listen", kindString, &ucli.StringFlag{Name: "listen", Usage: "address to serve HTTPS on (host:port; 0.0.0.0:8443 for every interface)", Value: server.DefaultListen, EnvVars: []string{"SMKI_LISTEN"}}},
 		{"store", kindString, storecmd.StoreFlag()},
-		{"passphrase_file", kindString, pf[0]},
+		{"passphrase_file", kindPath, pf[0]},
 		{"kms", kindString, pf[1]},
 		{"offline_root", kindBool, &ucli.BoolFlag{Name: "offline-root", EnvVars: []string{"SMKI_OFFLINE_ROOT"},
 			Usage: "run without the Root OCA key: the ARL is issued at the key ceremony (smki ca arl) and installed with smki ca import-arl"}},
@@ -80,9 +82,9 @@ func serveSettings() []serveSetting {
 			Usage: "age at which an open issuance intent is settled (default: 0 on bbolt, the only writer; 2m on PostgreSQL, where it may be another instance's)"}},
 		{"tls.names", kindList, &ucli.StringSliceFlag{Name: "tls-name", EnvVars: []string{"SMKI_TLS_NAMES"},
 			Usage: "DNS name or IP address clients reach the server by, put in its TLS certificate (repeatable; the environment variable takes a comma-separated list); localhost and the loopback addresses are always in it"}},
-		{"tls.cert", kindString, &ucli.StringFlag{Name: "tls-cert", EnvVars: []string{"SMKI_TLS_CERT"},
+		{"tls.cert", kindPath, &ucli.StringFlag{Name: "tls-cert", EnvVars: []string{"SMKI_TLS_CERT"},
 			Usage: "serve this PEM certificate chain (e.g. from a corporate CA) instead of one from the RA access CA; reloaded on SIGHUP"}},
-		{"tls.key", kindString, &ucli.StringFlag{Name: "tls-key", EnvVars: []string{"SMKI_TLS_KEY"},
+		{"tls.key", kindPath, &ucli.StringFlag{Name: "tls-key", EnvVars: []string{"SMKI_TLS_KEY"},
 			Usage: "private key file for --tls-cert (PEM); reloaded on SIGHUP"}},
 		{"metrics_listen", kindString, &ucli.StringFlag{Name: "metrics-listen", EnvVars: []string{"SMKI_METRICS_LISTEN"},
 			Usage: "also serve GET /metrics over plain HTTP on this address (host:port), for a Prometheus without an officer credential; bind it to loopback or a management network (on --listen, /metrics needs an officer's client certificate)"}},
@@ -102,7 +104,7 @@ func serveSettings() []serveSetting {
 			Usage: "log format: text or json (default: text when stderr is a terminal, json otherwise)"}},
 		{"log.level", kindString, &ucli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SMKI_LOG_LEVEL"},
 			Usage: "log level: debug, info, warn or error"}},
-		{"ready_file", kindString, &ucli.StringFlag{Name: "ready-file", EnvVars: []string{"SMKI_READY_FILE"},
+		{"ready_file", kindPath, &ucli.StringFlag{Name: "ready-file", EnvVars: []string{"SMKI_READY_FILE"},
 			Usage: "write the listening address to this file once serving (for scripts and tests)"}},
 		{"dev", kindBool, &ucli.BoolFlag{Name: "dev", Usage: "development mode: initialise everything on first start"}},
 		{"recover_bootstrap", kindBool, &ucli.BoolFlag{Name: "recover-bootstrap",
@@ -146,9 +148,14 @@ type fileValue struct {
 // loadServeFile reads a server config file: a YAML mapping of the keys in
 // serveSettings (tls and log are mappings of their own). Unknown or
 // repeated keys and values of the wrong kind are refused with FILE:LINE,
-// as are secrets written inline.
+// as are secrets written inline. A relative path in the file is resolved
+// against the file's directory (filePath), whatever the working directory.
 func loadServeFile(path string) (map[string]fileValue, error) {
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, verb.UsageErr("E_CONFIG: config file %s: %v", path, err)
+	}
+	base, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return nil, verb.UsageErr("E_CONFIG: config file %s: %v", path, err)
 	}
@@ -218,6 +225,10 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 			if err := inlineSecret(key, fv.scalar); err != "" {
 				return bad(v, "%s", err)
 			}
+			var perr string
+			if fv.scalar, perr = filePath(base, s, fv.scalar); perr != "" {
+				return bad(v, "%s", perr)
+			}
 			out[key] = fv
 		}
 		return nil
@@ -226,6 +237,60 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// filePath is the one owner of the rule for paths in a config file: a
+// relative path is relative to the file's directory base, not to the
+// working directory (which is / under systemd). It returns v with its path
+// resolved, or why v cannot be used: a relative file path inside a URI
+// (kms pin-source or module-path, a PostgreSQL passfile) is handed to a
+// library that would resolve it against the working directory, so it is
+// refused rather than rewritten. Flags and environment variables are not
+// passed through here: their relative paths stay relative to the working
+// directory.
+func filePath(base string, s serveSetting, v string) (string, string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	switch {
+	case s.kind == kindPath:
+		return abs(v), ""
+	case s.key == "store" && strings.HasPrefix(v, "bbolt:"):
+		p, query, _ := strings.Cut(strings.TrimPrefix(v, "bbolt:"), "?")
+		if query != "" {
+			query = "?" + query
+		}
+		return "bbolt:" + abs(p) + query, ""
+	case s.key == "store":
+		return v, relativeInURI("store", v, "passfile")
+	case s.key == "kms":
+		return v, relativeInURI("kms", v, "pin-source", "module-path")
+	}
+	return v, ""
+}
+
+// relativeInURI says which of a URI's file parameters (params) holds a
+// relative path, or "". A bare module-path (libsofthsm2.so, no slash) is
+// a library name the loader searches for, not a path.
+func relativeInURI(key, uri string, params ...string) string {
+	for _, part := range strings.FieldsFunc(uri, func(r rune) bool { return r == '?' || r == '&' || r == ';' }) {
+		name, val, ok := strings.Cut(part, "=")
+		if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.Contains(name, "//") {
+			name = name[i+1:] // pkcs11:module-path=...
+		}
+		if !ok || val == "" || filepath.IsAbs(val) {
+			continue
+		}
+		for _, p := range params {
+			if strings.EqualFold(name, p) && (p != "module-path" || strings.Contains(val, "/")) {
+				return fmt.Sprintf("%s: %s %q is relative: in a config file write it as an absolute path (the library reading it would resolve it against the working directory, / under systemd)", key, p, val)
+			}
+		}
+	}
+	return ""
 }
 
 // inlineSecret says why a file value holds a secret it must not, or "".

@@ -178,3 +178,62 @@ func TestGCPercent(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConfigRelativePaths: a relative path written in the config file
+// is resolved against the file's directory, not the working directory
+// (which is / under systemd); a path given as a flag or environment
+// variable stays relative to the working directory; a relative file path
+// inside a URI (kms pin-source, a PostgreSQL passfile) is refused with
+// FILE:LINE, since the library reading it would resolve it against the
+// working directory.
+func TestServeConfigRelativePaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file string
+		args       []string
+		want       string // with DIR for the config file's directory
+		wantErr    string
+	}{
+		{"data", "data: ./d\n", nil, "data: DIR/d  # file", ""},
+		{"data without ./", "data: d\n", nil, "data: DIR/d  # file", ""},
+		{"data absolute", "data: /var/lib/smki\n", nil, "data: /var/lib/smki  # file", ""},
+		{"data parent", "data: ../d\n", nil, "data: PARENT/d  # file", ""},
+		{"data flag stays relative", "data: ./d\n", []string{"--data", "./x"}, "data: ./x  # flag", ""},
+		{"store bbolt", "store: bbolt:db/smki.db?batch=2ms\n", nil, "store: bbolt:DIR/db/smki.db?batch=2ms  # file", ""},
+		{"store postgres", "store: postgres://smki@db/smki?passfile=/etc/smki/pgpass\n", nil, "store: postgres://smki@db/smki?passfile=/etc/smki/pgpass  # file", ""},
+		{"passphrase file", "passphrase_file: pass\n", nil, "passphrase_file: DIR/pass  # file", ""},
+		{"tls cert and key", "tls:\n  cert: tls/ra.pem\n  key: tls/ra.key\n", nil, "  cert: DIR/tls/ra.pem  # file", ""},
+		{"tls key", "tls:\n  cert: tls/ra.pem\n  key: tls/ra.key\n", nil, "  key: DIR/tls/ra.key  # file", ""},
+		{"ready file", "ready_file: run/ready\n", nil, "ready_file: DIR/run/ready  # file", ""},
+		{"listen is no path", "listen: 127.0.0.1:9\n", nil, "listen: 127.0.0.1:9  # file", ""},
+		{"kms relative pin-source", "kms: pkcs11:token=smki?pin-source=pin\n", nil, "", "smki.yaml:1: kms: pin-source \"pin\" is relative"},
+		{"kms absolute pin-source", "kms: pkcs11:token=smki?pin-source=/etc/smki/pin\n", nil, "kms: pkcs11:token=smki?pin-source=/etc/smki/pin  # file", ""},
+		{"postgres relative passfile", "store: postgres://smki@db/smki?passfile=pgpass\n", nil, "", "smki.yaml:1: store: passfile \"pgpass\" is relative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "etc")
+			os.Mkdir(dir, 0o700)
+			conf := filepath.Join(dir, "smki.yaml")
+			os.WriteFile(conf, []byte(tt.file), 0o600)
+			var out, errb bytes.Buffer
+			args := append([]string{"smki", "serve", "--config", conf, "--print-config"}, tt.args...)
+			code := cli.Main(args, nil, &out, &errb)
+			if tt.wantErr != "" {
+				if code != verb.ExitUsage || !strings.Contains(errb.String(), tt.wantErr) {
+					t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, errb.String(), tt.wantErr)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			want := strings.NewReplacer("PARENT", parent, "DIR", dir).Replace(tt.want)
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("--print-config lacks %q:\n%s", want, out.String())
+			}
+		})
+	}
+}
