@@ -145,7 +145,7 @@ type Responder struct {
 
 	mu        sync.RWMutex
 	cache     map[string]*entry // by lower-case hex serial
-	unknown   map[string][]byte
+	unknown   map[string]*entry // signed "unknown" answers, by unknownKey
 	issSeq    uint64
 	revSeq    uint64
 	wake      chan struct{}
@@ -430,10 +430,21 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	}
 	serial := req.SerialNumber.Text(16)
 	unkKey := unknownKey(serial, req.HashAlgorithm)
+	// lookup gives the cached answer for serial; a cached "unknown"
+	// past its nextUpdate is none (Responder.current, the rule for every
+	// cached answer): the serial is asked about as a miss, the store read
+	// again and a fresh "unknown" signed.
 	lookup := func() (*entry, []byte) {
 		r.mu.RLock()
-		defer r.mu.RUnlock()
-		return r.cache[serial], r.unknown[unkKey]
+		e, unk := r.cache[serial], r.unknown[unkKey]
+		r.mu.RUnlock()
+		if unk != nil && r.current(unk) != nil {
+			return e, nil
+		}
+		if unk != nil {
+			return e, unk.der
+		}
+		return e, nil
 	}
 	e, unk := lookup()
 	remember := true
@@ -469,20 +480,20 @@ func (r *Responder) Response(req *xocsp.Request) ([]byte, http.Header, error) {
 	if unk != nil {
 		return unk, nil, nil
 	}
-	der, err := r.signUnknown(req.SerialNumber, req.HashAlgorithm)
+	ue, err := r.signUnknown(req.SerialNumber, req.HashAlgorithm)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !remember {
-		return der, nil, nil
+		return ue.der, nil, nil
 	}
 	r.mu.Lock()
 	if len(r.unknown) >= maxUnknownCache {
-		r.unknown = map[string][]byte{}
+		r.unknown = map[string]*entry{}
 	}
-	r.unknown[unkKey] = der
+	r.unknown[unkKey] = ue
 	r.mu.Unlock()
-	return der, nil, nil
+	return ue.der, nil, nil
 }
 
 // unknownKey is where Responder.unknown keeps the "unknown" answer for
@@ -497,10 +508,15 @@ func unknownKey(serial string, h crypto.Hash) string {
 // signUnknown signs an "unknown" answer for a serial the Issuing OCA never
 // issued. cfssl's StandardSigner needs the certificate itself, which does
 // not exist, so x/crypto/ocsp builds this one.
-func (r *Responder) signUnknown(serial *big.Int, h crypto.Hash) ([]byte, error) {
+func (r *Responder) signUnknown(serial *big.Int, h crypto.Hash) (*entry, error) {
 	now := r.now().UTC().Truncate(time.Second)
-	return r.signX(xocsp.Response{Status: xocsp.Unknown, SerialNumber: serial, ThisUpdate: now,
-		NextUpdate: now.Add(r.cfg.ResponseLifetime), IssuerHash: h})
+	next := now.Add(r.cfg.ResponseLifetime)
+	der, err := r.signX(xocsp.Response{Status: xocsp.Unknown, SerialNumber: serial, ThisUpdate: now,
+		NextUpdate: next, IssuerHash: h})
+	if err != nil {
+		return nil, err
+	}
+	return newEntry(der, "", now, next), nil
 }
 
 // signX signs tmpl with the current responder key, by x/crypto/ocsp: the
@@ -539,7 +555,10 @@ func (r *Responder) sign(s *signer, c store.Certificate, now time.Time) (*entry,
 // current fails with ErrExpired if e is past its nextUpdate: the re-sign
 // due at half its life has failed since (Run retries it every Poll), and
 // a response relying parties must refuse is not served as an answer;
-// the request is answered internalError (HTTP 500, not cacheable).
+// the request is answered internalError (HTTP 500, not cacheable). It is
+// the one check for every cached answer: good and revoked (Handler's fast
+// path, Response) and "unknown" (Response, which answers an expired one
+// as a miss).
 func (r *Responder) current(e *entry) error {
 	if now := r.now(); !now.Before(e.nextUpdate) {
 		return fmt.Errorf("%w: its response expired at %s and could not be re-signed", ErrExpired, e.nextUpdate.UTC().Format(time.RFC3339))
@@ -655,7 +674,7 @@ func (r *Responder) rebuild(ctx context.Context) error {
 		return err
 	}
 	r.mu.Lock()
-	r.cache, r.unknown, r.issSeq, r.revSeq = m, map[string][]byte{}, iss, rev
+	r.cache, r.unknown, r.issSeq, r.revSeq = m, map[string]*entry{}, iss, rev
 	r.refreshAt = r.now().Add(r.cfg.ResponseLifetime / 2)
 	r.mu.Unlock()
 	r.markSynced(started)

@@ -1,6 +1,9 @@
 package ocsp
 
 import (
+	"crypto"
+	"crypto/x509"
+	"math/big"
 	"net/http"
 	"testing"
 	"time"
@@ -35,6 +38,40 @@ func TestResponderServesNoExpiredResponse(t *testing.T) {
 			}
 			t.Errorf("get=%v, past nextUpdate: HTTP %d, %v (nextUpdate %s, now %s), want internalError",
 				get, rec.Code, err, next, p.clock())
+		}
+	}
+}
+
+// TestResponderServesNoExpiredUnknown: a cached "unknown" answer is held
+// to its nextUpdate like a good or revoked one (Responder.current): past
+// it, the cached bytes are not served; the serial is asked about as a
+// miss (the store read again, a fresh "unknown" signed). Run is not
+// started, so the rebuild that would clear the "unknown" cache never
+// happens, as when it keeps failing.
+func TestResponderServesNoExpiredUnknown(t *testing.T) {
+	t.Parallel()
+	for _, hash := range []crypto.Hash{crypto.SHA1, crypto.SHA256} {
+		for _, get := range []bool{false, true} {
+			p := newPKI(t)
+			h := p.responder(t, time.Hour).Handler() // Run not started: nothing re-signs
+			never := &x509.Certificate{SerialNumber: big.NewInt(999801), RawIssuer: p.cert.RawSubject}
+			der, err := xocsp.CreateRequest(never, p.cert, &xocsp.RequestOptions{Hash: hash})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range []time.Duration{0, DefaultResponseLifetime + time.Second} {
+				p.advance(step)
+				rec := do(h, der, get)
+				resp, err := xocsp.ParseResponse(rec.Body.Bytes(), nil)
+				if err != nil || resp.Status != xocsp.Unknown || !p.clock().Before(resp.NextUpdate) {
+					next := "none"
+					if resp != nil {
+						next = resp.NextUpdate.String()
+					}
+					t.Errorf("%v get=%v after +%s: HTTP %d, %v (nextUpdate %s, now %s), want a current unknown",
+						hash, get, step, rec.Code, err, next, p.clock())
+				}
+			}
 		}
 	}
 }
