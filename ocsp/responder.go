@@ -267,6 +267,24 @@ func (r *Responder) rotate(ctx context.Context) error {
 	return nil
 }
 
+// nextUpdate is the nextUpdate of a response s signs at now that would
+// be current until want: want, but never past s's certificate's notAfter,
+// so that a relying party can verify a response for all its validity
+// (while rotations fail, responses get shorter lives). It fails with
+// ErrResponderCert once the certificate has expired (or has less than a
+// second left): nothing it signs could be verified. Every response is
+// signed through it.
+func (s *signer) nextUpdate(now, want time.Time) (time.Time, error) {
+	if end := s.cert.NotAfter; want.After(end) {
+		want = end
+	}
+	if !want.After(now) {
+		return time.Time{}, fmt.Errorf("%w: the responder certificate expired at %s and has not been replaced (is the Issuing OCA available?); retry",
+			ErrResponderCert, s.cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return want, nil
+}
+
 // ResponderCertificate returns the delegated responder certificate in use.
 func (r *Responder) ResponderCertificate() *x509.Certificate { return r.signer.Load().cert }
 
@@ -510,9 +528,8 @@ func unknownKey(serial string, h crypto.Hash) string {
 // not exist, so x/crypto/ocsp builds this one.
 func (r *Responder) signUnknown(serial *big.Int, h crypto.Hash) (*entry, error) {
 	now := r.now().UTC().Truncate(time.Second)
-	next := now.Add(r.cfg.ResponseLifetime)
-	der, err := r.signX(xocsp.Response{Status: xocsp.Unknown, SerialNumber: serial, ThisUpdate: now,
-		NextUpdate: next, IssuerHash: h})
+	der, next, err := r.signX(xocsp.Response{Status: xocsp.Unknown, SerialNumber: serial, ThisUpdate: now,
+		NextUpdate: now.Add(r.cfg.ResponseLifetime), IssuerHash: h})
 	if err != nil {
 		return nil, err
 	}
@@ -522,14 +539,20 @@ func (r *Responder) signUnknown(serial *big.Int, h crypto.Hash) (*entry, error) 
 // signX signs tmpl with the current responder key, by x/crypto/ocsp: the
 // responses cfssl's StandardSigner cannot make ("unknown", for a
 // certificate that does not exist; a CertID hashed otherwise than SHA-1).
-func (r *Responder) signX(tmpl xocsp.Response) ([]byte, error) {
+// It returns the nextUpdate signed, tmpl's cut to the responder
+// certificate's notAfter (signer.nextUpdate).
+func (r *Responder) signX(tmpl xocsp.Response) ([]byte, time.Time, error) {
 	s := r.signer.Load()
-	tmpl.Certificate = s.cert
+	next, err := s.nextUpdate(r.now(), tmpl.NextUpdate)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	tmpl.Certificate, tmpl.NextUpdate = s.cert, next
 	der, err := xocsp.CreateResponse(r.cfg.Issuer, s.cert, tmpl, s.key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %x: %v", ErrSigning, tmpl.SerialNumber, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %x: %v", ErrSigning, tmpl.SerialNumber, err)
 	}
-	return der, nil
+	return der, next, nil
 }
 
 // sign builds c's response with s.
@@ -538,7 +561,10 @@ func (r *Responder) sign(s *signer, c store.Certificate, now time.Time) (*entry,
 	if err != nil {
 		return nil, fmt.Errorf("%w: stored certificate %s: %v", ErrSigning, c.Serial, err)
 	}
-	next := now.Add(r.cfg.ResponseLifetime)
+	next, err := s.nextUpdate(now, now.Add(r.cfg.ResponseLifetime))
+	if err != nil {
+		return nil, err
+	}
 	req := cfocsp.SignRequest{Certificate: cert, Status: string(xStatus(c.Status)), ThisUpdate: &now, NextUpdate: &next}
 	if c.Status == store.StatusRevoked {
 		req.Reason, req.RevokedAt = c.Reason, c.RevokedAt.UTC()
@@ -586,12 +612,12 @@ func (r *Responder) forHash(e *entry, req *xocsp.Request) (*entry, error) {
 	if e.status == store.StatusRevoked {
 		status = xocsp.Revoked
 	}
-	der, err := r.signX(xocsp.Response{Status: status, SerialNumber: req.SerialNumber, ThisUpdate: e.thisUpdate,
+	der, next, err := r.signX(xocsp.Response{Status: status, SerialNumber: req.SerialNumber, ThisUpdate: e.thisUpdate,
 		NextUpdate: e.nextUpdate, RevokedAt: e.revokedAt, RevocationReason: e.reason, IssuerHash: req.HashAlgorithm})
 	if err != nil {
 		return nil, err
 	}
-	v := newEntry(der, e.status, e.thisUpdate, e.nextUpdate)
+	v := newEntry(der, e.status, e.thisUpdate, next)
 	if e.variants == nil {
 		e.variants = map[crypto.Hash]*entry{}
 	}
