@@ -11,7 +11,9 @@
 // the verifiers' feed follows). Signing and the HTTP protocol are
 // cloudflare/cfssl's ocsp package (StandardSigner, Responder); requests
 // are parsed and responses built by golang.org/x/crypto/ocsp, never by
-// hand-written ASN.1.
+// hand-written ASN.1, except the outer structure of a request, read with
+// cryptobyte to refuse a requestList of more than one Request, which
+// x/crypto/ocsp would silently cut to its first (oneRequest).
 //
 // It also publishes the responses in the store (records of kind
 // RecordKind) and answers from them without a key (Published, for smki

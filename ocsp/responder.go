@@ -317,9 +317,11 @@ func (r *Responder) Handler() http.Handler {
 	}, r.http)
 }
 
-// handler routes /ocsp requests: a request lookup finds an entry for is
-// answered from it; everything else (malformed, not found, a lookup
-// error) goes to fallback, cfssl's Responder over the same source.
+// handler routes /ocsp requests: a request whose requestList does not
+// hold exactly one Request is malformed (oneRequest); a request lookup
+// finds an entry for is answered from it; everything else (malformed, not
+// found, a lookup error) goes to fallback, cfssl's Responder over the
+// same source.
 func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallback http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch {
@@ -327,6 +329,10 @@ func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallb
 			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxRequestBody))
 			if err != nil {
 				http.Error(w, "E_OCSP_REQUEST_TOO_LARGE: an OCSP request is at most 8 KiB", http.StatusRequestEntityTooLarge)
+				return
+			}
+			if !oneRequest(body) {
+				malformed(w)
 				return
 			}
 			if serveEntry(w, req, body, lookup) {
@@ -341,7 +347,12 @@ func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallb
 				w.WriteHeader(http.StatusRequestURITooLong)
 				return
 			}
-			if b, ok := decodeGet(p); ok && serveEntry(w, req, b, lookup) {
+			b, ok := decodeGet(p)
+			if ok && !oneRequest(b) {
+				malformed(w)
+				return
+			}
+			if ok && serveEntry(w, req, b, lookup) {
 				return
 			}
 			r2 := req.Clone(req.Context())

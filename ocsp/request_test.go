@@ -1,0 +1,107 @@
+package ocsp
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	xocsp "golang.org/x/crypto/ocsp"
+)
+
+// requestEntry returns the one Request of the requestList of a DER
+// OCSPRequest that x/crypto/ocsp made.
+func requestEntry(t *testing.T, der []byte) []byte {
+	t.Helper()
+	in := cryptobyte.String(der)
+	var req, tbs, list, one cryptobyte.String
+	if !in.ReadASN1(&req, cbasn1.SEQUENCE) || !req.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1(&list, cbasn1.SEQUENCE) || !list.ReadASN1Element(&one, cbasn1.SEQUENCE) {
+		t.Fatalf("not an OCSP request made by x/crypto/ocsp: %x", der)
+	}
+	return one
+}
+
+// ocspRequest builds OCSPRequest { TBSRequest { requestList } } holding
+// entries, by hand.
+func ocspRequest(t *testing.T, entries ...[]byte) []byte {
+	t.Helper()
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				for _, e := range entries {
+					b.AddBytes(e)
+				}
+			})
+		})
+	})
+	der, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestMultiRequestIsMalformed: an OCSPRequest whose requestList holds
+// more than one Request (or none) is answered malformedRequest (HTTP 400),
+// by the RA's responder and by Published, POST and GET: the RFC 5019
+// profile is one Request per OCSPRequest, and x/crypto/ocsp reads only the
+// first, so answering would leave the others silently unanswered. The
+// same Request alone, hand-built the same way, is still answered.
+func TestMultiRequestIsMalformed(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	a, b := p.issue(1101), p.issue(1102)
+	p.revoke(b, 1, p.now.Add(-time.Minute))
+	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
+		Clock: p.clock, Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	derA, _ := xocsp.CreateRequest(a, p.cert, nil)
+	derB, _ := xocsp.CreateRequest(b, p.cert, nil)
+	ea, eb := requestEntry(t, derA), requestEntry(t, derB)
+	cases := []struct {
+		name    string
+		der     []byte
+		want    xocsp.ResponseStatus
+		wantErr bool
+	}{
+		{"one request", ocspRequest(t, ea), xocsp.Success, false},
+		{"good then revoked", ocspRequest(t, ea, eb), xocsp.Malformed, true},
+		{"revoked then good", ocspRequest(t, eb, ea), xocsp.Malformed, true},
+		{"the same twice", ocspRequest(t, ea, ea), xocsp.Malformed, true},
+		{"none", ocspRequest(t), xocsp.Malformed, true},
+	}
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{{"responder", r.Handler()}, {"published", pub.Handler()}} {
+		for _, c := range cases {
+			for _, get := range []bool{false, true} {
+				rec := do(h.h, c.der, get)
+				resp, err := xocsp.ParseResponse(rec.Body.Bytes(), nil)
+				if c.wantErr {
+					if !isStatus(err, c.want) || rec.Code != http.StatusBadRequest {
+						status := "none"
+						if resp != nil {
+							status = map[int]string{xocsp.Good: "good", xocsp.Revoked: "revoked", xocsp.Unknown: "unknown"}[resp.Status]
+						}
+						t.Errorf("%s, %s, get=%v: HTTP %d, %v (status %s), want malformedRequest, HTTP 400", h.name, c.name, get, rec.Code, err, status)
+					}
+					continue
+				}
+				if err != nil || rec.Code != http.StatusOK || resp.Status != xocsp.Good {
+					t.Errorf("%s, %s, get=%v: HTTP %d, %v, want good", h.name, c.name, get, rec.Code, err)
+				}
+			}
+		}
+	}
+}
