@@ -1,8 +1,10 @@
 package ocsp
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -101,6 +103,44 @@ func TestMultiRequestIsMalformed(t *testing.T) {
 				if err != nil || rec.Code != http.StatusOK || resp.Status != xocsp.Good {
 					t.Errorf("%s, %s, get=%v: HTTP %d, %v, want good", h.name, c.name, get, rec.Code, err)
 				}
+			}
+		}
+	}
+}
+
+// TestPostContentTypeIgnored: decided, a POST's Content-Type is not
+// checked (RFC 6960 A.1 names application/ocsp-request, but clients that
+// send none or another are common, and the body is parsed strictly
+// whatever its label): every one gets the same answer, byte for byte,
+// from the responder and from Published.
+func TestPostContentTypeIgnored(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	a := p.issue(1201)
+	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
+		Clock: p.clock, Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := xocsp.CreateRequest(a, p.cert, nil)
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{{"responder", r.Handler()}, {"published", pub.Handler()}} {
+		want := do(h.h, der, false)
+		for _, ct := range []string{"", "application/octet-stream", "text/plain", "application/x-www-form-urlencoded", "application/ocsp-response"} {
+			req := httptest.NewRequest(http.MethodPost, "/ocsp", bytes.NewReader(der))
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			rec := httptest.NewRecorder()
+			h.h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), want.Body.Bytes()) {
+				t.Errorf("%s, Content-Type %q: HTTP %d, %d bytes, want HTTP 200 and the application/ocsp-request answer", h.name, ct, rec.Code, rec.Body.Len())
 			}
 		}
 	}

@@ -317,7 +317,8 @@ func (r *Responder) Handler() http.Handler {
 	}, r.http)
 }
 
-// handler routes /ocsp requests: a request whose requestList does not
+// handler routes /ocsp requests (a POST's Content-Type is not checked:
+// docs/repository.md): a request whose requestList does not
 // hold exactly one Request is malformed (oneRequest); a request lookup
 // finds an entry for is answered from it; everything else (malformed, not
 // found, a lookup error) goes to fallback, cfssl's Responder over the
