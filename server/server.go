@@ -189,7 +189,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	// 3. The store, and whether this instance leads scheduled work.
 	if s.st, err = s.spec.Open(ctx, 0); err != nil {
-		return nil, err
+		return nil, storeOpenError(s.spec, err)
 	}
 	s.closers = append(s.closers, s.st.Close)
 	s.sched = newScheduler(s.st, s.log)

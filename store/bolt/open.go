@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -21,7 +23,24 @@ import (
 var (
 	// ErrLocked: another process holds the store file.
 	ErrLocked = errors.New("E_STORE_LOCKED")
+	// ErrPermission: the operating system refused to open the store file
+	// for reading and writing (its mode, its owner or its directory's).
+	ErrPermission = errors.New("E_STORE_PERMISSION")
 )
+
+// OpenError is an error from opening the bbolt file at path, with the
+// store code that says which kind it is: a read-only file system is
+// store.ErrReadOnly, a refused permission ErrPermission; other errors keep
+// only the context.
+func OpenError(path string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("bolt: open %s: %w: read-only file system", path, store.ErrReadOnly)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("bolt: open %s: %w: %v", path, ErrPermission, errors.Unwrap(err))
+	}
+	return fmt.Errorf("bolt: open %s: %w", path, err)
+}
 
 // DefaultLockTimeout is how long Open waits for another process to release
 // the file lock before failing with ErrLocked.
@@ -132,7 +151,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: file is in use by another process (waited %v): %w", path, cfg.lockTimeout, ErrLocked)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, OpenError(path, err)
 	}
 	if err := db.Update(func(btx *bbolt.Tx) error {
 		if err := checkLayout(btx); err != nil {
