@@ -180,6 +180,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: data directory: %v", ErrConfig, err)
 	}
+	warnDataDirMode(dir, s.log)
 	pass := s.cfg.Passphrase
 	if len(pass) == 0 && s.cfg.KMS == "" {
 		if pass, err = devPassphrase(dir); err != nil {
