@@ -102,7 +102,7 @@ func (h *DirHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.corrupt(w, p, err)
 			return
 		}
-		serveCRL(w, r, body, crl.ThisUpdate, crl.NextUpdate, h.now())
+		ServeCRL(w, r, body, crl.ThisUpdate, crl.NextUpdate, h.now())
 	case p == "certs", p == "changes":
 		writeError(w, http.StatusNotFound, ErrNotFound, "this is a static mirror: "+Prefix+p+
 			" is answered only by the live repository (smki serve, or smki repo serve --store)")

@@ -64,7 +64,7 @@ func TestDirMatchesLive(t *testing.T) {
 			}
 			for _, cond := range [][]string{{"If-None-Match", l.Header().Get("ETag")}, {"If-Modified-Since", l.Header().Get("Last-Modified")}} {
 				// The index, the descriptions and the CRLs are revalidated
-				// by their ETag only (serveListing, serveCertJSON, serveCRL).
+				// by their ETag only (serveListing, serveCertJSON, ServeCRL).
 				want := http.StatusNotModified
 				if (strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".crl")) && cond[0] == "If-Modified-Since" {
 					want = http.StatusOK

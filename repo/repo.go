@@ -288,16 +288,26 @@ func (h *Handler) crl(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		h.storeFailed(w, r, err)
 		return
 	}
-	serveCRL(w, r, crl.DER, crl.ThisUpdate, crl.NextUpdate, h.now())
+	ServeCRL(w, r, crl.DER, crl.ThisUpdate, crl.NextUpdate, h.now())
 }
 
-// serveCRL serves a CRL: a cached copy must not outlive the CRL's own
-// nextUpdate. It is revalidated by its ETag only: the CA reissues the ORL
-// at every revocation with thisUpdate to the second, so two CRLs issued
-// within one second share a Last-Modified, and If-Modified-Since would
-// keep the older (and a revocation from relying parties) until its
-// nextUpdate.
-func serveCRL(w http.ResponseWriter, r *http.Request, der []byte, thisUpdate, nextUpdate, now time.Time) {
+// CRL answers the CRL name ("orl" or "arl") exactly as /repo/crl/{name}.crl
+// is answered (headers, 304, errors), without the rate limit; smki serve
+// answers the CRLs' older URLs (/crl/orl.crl, /crl/arl.crl) with it.
+func (h *Handler) CRL(w http.ResponseWriter, r *http.Request, name string) {
+	h.crl(r.Context(), w, r, name)
+}
+
+// ServeCRL serves a CRL, der, with the caching headers of every CRL smki
+// answers (the repository, its mirrors, smki serve's older /crl/ URLs): it
+// is their one owner. A cached copy must not outlive the CRL's own
+// nextUpdate (max-age at most the time left to it at now, 0 once past;
+// Last-Modified its thisUpdate). It is revalidated by its ETag only: the
+// CA reissues the ORL at every revocation with thisUpdate to the second,
+// so two CRLs issued within one second share a Last-Modified, and
+// If-Modified-Since would keep the older (and a revocation from relying
+// parties) until its nextUpdate.
+func ServeCRL(w http.ResponseWriter, r *http.Request, der []byte, thisUpdate, nextUpdate, now time.Time) {
 	left := nextUpdate.Sub(now)
 	if left < 0 {
 		left = 0

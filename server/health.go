@@ -1,15 +1,19 @@
 package server
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/buildinfo"
 	"github.com/smki/smki/ra/raapi"
+	"github.com/smki/smki/repo"
 	"github.com/smki/smki/store"
 )
 
@@ -26,7 +30,11 @@ import (
 // /crl/access.crl is the RA access CA's CRL: officer credentials of
 // removed officers and superseded credentials, which the TLS layer
 // refuses (issue 12 finding 8).
-func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler, accessCRL func() []byte) {
+//
+// The CRLs are answered by the repository's owner of CRL answers:
+// /crl/orl.crl and /crl/arl.crl exactly as /repo/crl/ (repository.CRL),
+// /crl/access.crl with the same caching headers (repo.ServeCRL).
+func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *scheduler, accessCRL func() []byte, repository *repo.Handler) {
 	build := buildinfo.Read()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		err := st.View(r.Context(), func(tx store.Tx) error { _, err := tx.RevocationSeq(); return err })
@@ -52,34 +60,31 @@ func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *sc
 		pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: authority.Issuing().Raw})
 	})
 	mux.HandleFunc("GET /crl/{name}", func(w http.ResponseWriter, r *http.Request) {
-		var name string
 		switch r.PathValue("name") {
 		case "orl.crl":
-			name = "orl"
+			repository.CRL(w, r, ca.ORL)
 		case "arl.crl":
-			name = "arl"
+			repository.CRL(w, r, ca.ARL)
 		case "access.crl":
 			der := accessCRL()
-			if der == nil {
-				http.Error(w, "E_CRL_UNAVAILABLE", http.StatusServiceUnavailable)
+			var crl *x509.RevocationList
+			err := errNoAccessCRL
+			if der != nil {
+				crl, err = x509.ParseRevocationList(der)
+			}
+			if err != nil {
+				http.Error(w, "E_CRL_UNAVAILABLE: the RA access CA's CRL is not available yet; retry shortly", http.StatusServiceUnavailable)
 				return
 			}
-			w.Header().Set("Content-Type", "application/pkix-crl")
-			w.Write(der)
-			return
+			repo.ServeCRL(w, r, der, crl.ThisUpdate, crl.NextUpdate, time.Now())
 		default:
 			http.NotFound(w, r)
-			return
 		}
-		der, err := authority.CRL(r.Context(), name)
-		if err != nil {
-			http.Error(w, "E_CRL_UNAVAILABLE", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/pkix-crl")
-		w.Write(der)
 	})
 }
+
+// errNoAccessCRL: the RA has no access CRL to serve yet.
+var errNoAccessCRL = errors.New("no access CRL")
 
 // buildInfoMetric registers smki_build_info{version,revision,go_version} 1
 // on reg, the usual Prometheus idiom for joining a build to other series.

@@ -271,7 +271,14 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// 7. The endpoints: public CA material and the one /healthz, then the
 	// RA API for everything else.
 	mux := http.NewServeMux()
-	mountPublic(mux, s.st, s.authority, s.sched, s.svc.AccessCRL)
+	// The SMKI Repository (read-only, no client certificate): CA
+	// certificates, every certificate by serial, search, the CRLs (also
+	// at their older URLs, mountPublic).
+	repoHandler, err := repo.New(repo.Config{Store: s.st, Root: s.authority.Root(), Issuing: s.authority.Issuing(), Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	mountPublic(mux, s.st, s.authority, s.sched, s.svc.AccessCRL, repoHandler)
 	mountTrust(mux, s.authority, s.svc, time.Now)
 	reg := prometheus.NewRegistry()
 	if err := buildInfoMetric(reg); err != nil {
@@ -303,12 +310,6 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg),
 		raserver.WithStoreFullHook(ready.storeFull)))
-	// The SMKI Repository (read-only, no client certificate): CA
-	// certificates, every certificate by serial, search, the CRLs.
-	repoHandler, err := repo.New(repo.Config{Store: s.st, Root: s.authority.Root(), Issuing: s.authority.Issuing(), Logger: s.log})
-	if err != nil {
-		return nil, err
-	}
 	mux.Handle(repo.Prefix, repoHandler)
 	// The RA console (docs/console.md): the same RA decisions in a browser.
 	mux.Handle("/console/", console.New(console.Config{Service: s.svc, CRLs: s.authority.CRLStatus, Logger: s.log}))
