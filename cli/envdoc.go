@@ -8,9 +8,14 @@ import (
 	ucli "github.com/urfave/cli/v2"
 )
 
-// envOnly are the environment variables read without a flag of their own.
-var envOnly = map[string]string{
-	"SMKI_PASSPHRASE": "the CA key passphrase itself, read when no passphrase file is given (development only: prefer `--passphrase-file`)",
+// envOnly are the environment variables read without a flag of their own:
+// the verbs that read each, and what it means.
+var envOnly = map[string]struct{ verbs, usage string }{
+	"SMKI_PASSPHRASE": {"`smki ca`, `smki serve`", "the CA key passphrase itself, read when no passphrase file is given (development only: prefer `--passphrase-file`)"},
+	"HTTPS_PROXY": {"the client verbs (`--ra`), not `smki verifier serve --ra`", "URL of the HTTPS proxy (e.g. `http://proxy.example:3128`) to reach the RA through; " +
+		"the client opens a CONNECT tunnel, so TLS and the officer credential stay end to end with the RA. " +
+		"`https_proxy` is read too; Go's rules (`http.ProxyFromEnvironment`): never used for `localhost` or a loopback address"},
+	"NO_PROXY": {"the client verbs (`--ra`), not `smki verifier serve --ra`", "comma-separated hosts (`ra.example`), domains (`.example`), IP addresses or CIDR ranges reached without the proxy; `*` for all. `no_proxy` is read too"},
 }
 
 // envDoc is the "Environment variables" section of docs/cli.md: every
@@ -55,10 +60,10 @@ func envDoc(app *ucli.App) string {
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	b.WriteString("\n# ENVIRONMENT VARIABLES\n\nEvery variable the binary reads, generated from the flag definitions. A flag on the\ncommand line wins over its variable.\n\n| Variable | Flag | Verbs | Meaning |\n|---|---|---|---|\n")
+	b.WriteString("\n# ENVIRONMENT VARIABLES\n\nEvery variable the binary reads, generated from the flag definitions (and, for the few without a\nflag, from one list beside them). A flag on the command line wins over its variable.\n\n| Variable | Flag | Verbs | Meaning |\n|---|---|---|---|\n")
 	for _, n := range names {
-		if u, ok := envOnly[n]; ok {
-			fmt.Fprintf(&b, "| `%s` | — | `smki ca`, `smki serve` | %s |\n", n, u)
+		if e, ok := envOnly[n]; ok {
+			fmt.Fprintf(&b, "| `%s` | — | %s | %s |\n", n, e.verbs, e.usage)
 			continue
 		}
 		r := rows[n]

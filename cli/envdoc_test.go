@@ -24,7 +24,8 @@ func TestEnvironmentTableListsEveryVariable(t *testing.T) {
 	}
 	table := doc[i:]
 	for _, want := range []string{"| `SMKI_RA_URL` | `--ra` |", "| `SMKI_OFFICER` | `--officer` |", "| `SMKI_CONFIG` |",
-		"| `SMKI_LISTEN` | `--listen` |", "| `SMKI_PASSPHRASE` | — |"} {
+		"| `SMKI_LISTEN` | `--listen` |", "| `SMKI_PASSPHRASE` | — |",
+		"| `HTTPS_PROXY` | — |", "| `NO_PROXY` | — |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("environment table lacks %s", want)
 		}

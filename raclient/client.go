@@ -61,9 +61,15 @@ func NewClient(baseURL, credDir string) (*Client, error) {
 	return NewClientTLS(baseURL, cfg)
 }
 
-// NewClientTLS is NewClient with a ready TLS configuration.
+// NewClientTLS is NewClient with a ready TLS configuration. It goes
+// through the proxy the environment names for the RA's URL (HTTPS_PROXY or
+// https_proxy, less the hosts NO_PROXY or no_proxy lists: Go's
+// http.ProxyFromEnvironment, which never proxies localhost or a loopback
+// address); the TLS session, and so the credential's mTLS, runs end to end
+// through the proxy's CONNECT tunnel.
 func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
-	c, err := NewClientHTTP(baseURL, &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}})
+	c, err := NewClientHTTP(baseURL, &http.Client{Timeout: 60 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}})
 	if err == nil {
 		c.tls = cfg
 	}

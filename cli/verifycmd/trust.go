@@ -127,7 +127,8 @@ func publicClient(c *ucli.Context) (*raclient.Client, string, error) {
 		return nil, "", verb.UsageErr("--ra-ca %s holds no PEM certificate", caFile)
 	}
 	cl, err := raclient.NewClientHTTP(url, &http.Client{Timeout: 60 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}}})
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool},
+			Proxy: http.ProxyFromEnvironment}}) // as raclient.NewClientTLS
 	if err != nil {
 		return nil, "", verb.WithCode(verb.ExitUsage, err)
 	}
