@@ -8,7 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/role"
@@ -24,10 +25,11 @@ import (
 // KeygenCommand is smki keygen: a P-256 key for a certificate.
 func KeygenCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:        "keygen",
-		Usage:       "generate an ECDSA P-256 private key (PKCS#8 PEM, mode 0600)",
-		Description: "Example:\n   smki keygen --out sc-xml.key",
-		Flags:       []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "key file to create", Required: true}},
+		Name:  "keygen",
+		Usage: "generate an ECDSA P-256 private key (PKCS#8 PEM, mode 0600) in a new file, synced to disk: never over an existing file or through a symlink, and nothing left if writing fails",
+		Description: "The key file is created new (never over an existing file, never through a symlink) and synced to\n" +
+			"disk before smki says it is written; if writing it fails, no file is left behind.\n\nExample:\n   smki keygen --out sc-xml.key",
+		Flags: []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "key file to create", Required: true}},
 		Action: func(c *ucli.Context) error {
 			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			if err != nil {
@@ -37,18 +39,31 @@ func KeygenCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			f, err := os.OpenFile(c.String("out"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return verb.WithCode(verb.ExitUsage, err)
+			out := c.String("out")
+			// Created exclusively (never over an existing file, never through
+			// a symlink) and synced, or removed: the key is whole or absent.
+			if err := durable.WriteNew(out, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+				return keyWriteErr(out, err)
 			}
-			defer f.Close()
-			if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.ErrWriter, "P-256 key written to %s\n", c.String("out"))
-			return f.Close()
+			fmt.Fprintf(c.App.ErrWriter, "P-256 key written to %s\n", out)
+			return nil
 		},
 	}
+}
+
+// keyWriteErr is why keygen wrote no key at out, in smki's words: a usage
+// error (exit 2) when the file could not be created (it exists, or its
+// directory is missing or closed to us), a failure (exit 1) when writing
+// or syncing it failed, after which nothing is left at out.
+func keyWriteErr(out string, err error) error {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return verb.UsageErr("%s exists: smki keygen never replaces a file; name a new one with --out", out)
+	case errors.As(err, &pe) && pe.Op == "open":
+		return verb.UsageErr("%s could not be created: %s", out, verb.IOReason(err))
+	}
+	return verb.WithCode(verb.ExitError, fmt.Errorf("%s could not be written: %s; no key was left there, run smki keygen again", out, verb.IOReason(err)))
 }
 
 // CSRCommand is smki csr: a PKCS#10 request with the subject the RA expects.
