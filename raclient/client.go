@@ -68,7 +68,7 @@ func NewClient(baseURL, credDir string) (*Client, error) {
 // address); the TLS session, and so the credential's mTLS, runs end to end
 // through the proxy's CONNECT tunnel.
 func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
-	c, err := NewClientHTTP(baseURL, &http.Client{Timeout: 60 * time.Second,
+	c, err := NewClientHTTP(baseURL, &http.Client{Timeout: DefaultTimeout,
 		Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}})
 	if err == nil {
 		c.tls = cfg
@@ -84,6 +84,21 @@ func NewClientHTTP(baseURL string, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("%w: base URL %q must be https://host[:port]", raerr.ErrBadRequest, baseURL)
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc, busyRetries: DefaultBusyRetries}, nil
+}
+
+// DefaultTimeout is how long a client made by NewClient waits for the RA
+// (SetTimeout).
+const DefaultTimeout = 60 * time.Second
+
+// SetTimeout sets how long c waits for the RA: for an ordinary call, the
+// whole exchange (connection, request and answer); for a streamed answer
+// (RevokeWithProgress's progress, BackupStore's copy), each wait for more
+// of it, so that one that keeps arriving is never cut however long it
+// takes. d <= 0 leaves only the caller's context to bound the wait.
+func (c *Client) SetTimeout(d time.Duration) {
+	hc := *c.hc // the caller's http.Client (NewClientHTTP) is left as it was
+	hc.Timeout = max(d, 0)
+	c.hc = &hc
 }
 
 // HTTPClient returns the HTTP client c calls the RA with (for a request

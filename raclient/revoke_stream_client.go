@@ -47,17 +47,10 @@ func (c *Client) revokeOnce(ctx context.Context, req raapi.RevokeRequest, progre
 	if err != nil {
 		return raapi.RevokeResult{}, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	idle := c.hc.Timeout
-	touch := func() {}
-	if idle > 0 {
-		t := time.AfterFunc(idle, func() {
-			cancel(fmt.Errorf("%w: no answer from the RA for %s", raerr.ErrInternal, idle))
-		})
-		defer t.Stop()
-		touch = func() { t.Reset(idle) }
-	}
+	ctx, touch, stop := c.idleBound(ctx, func(idle time.Duration) error {
+		return fmt.Errorf("%w: no answer from the RA for %s", raerr.ErrInternal, idle)
+	})
+	defer stop()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/revoke", bytes.NewReader(body))
 	if err != nil {
 		return raapi.RevokeResult{}, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
@@ -102,6 +95,20 @@ func (c *Client) revokeOnce(ctx context.Context, req raapi.RevokeRequest, progre
 		return raapi.RevokeResult{}, err
 	}
 	return res, nil
+}
+
+// idleBound bounds a streamed answer by c's timeout between signs of
+// progress rather than overall: the context it returns is cancelled, with
+// cause(timeout) as its cause, once the timeout passes without touch being
+// called. stop releases it. Without a timeout only ctx bounds the wait.
+func (c *Client) idleBound(ctx context.Context, cause func(time.Duration) error) (_ context.Context, touch, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	idle := c.hc.Timeout
+	if idle <= 0 {
+		return ctx, func() {}, func() { cancel(nil) }
+	}
+	t := time.AfterFunc(idle, func() { cancel(cause(idle)) })
+	return ctx, func() { t.Reset(idle) }, func() { t.Stop(); cancel(nil) }
 }
 
 // causeOr returns why ctx was cancelled if it was (the idle timer says

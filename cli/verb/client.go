@@ -20,8 +20,20 @@ func ClientFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "ra", Usage: "RA base URL, e.g. https://ra.example:8443", EnvVars: []string{"SMKI_RA_URL"}},
 		&ucli.StringFlag{Name: "officer", Usage: "officer credential directory (key.pem, cert.pem, ca.pem)", EnvVars: []string{"SMKI_OFFICER"}},
 		&ucli.StringFlag{Name: "config", Usage: "config file (JSON: {\"ra\": URL, \"officer\": DIR})", EnvVars: []string{"SMKI_CONFIG"}},
+		&ucli.DurationFlag{Name: "timeout", Value: raclient.DefaultTimeout, EnvVars: []string{"SMKI_TIMEOUT"},
+			Usage: "how long to wait for the RA's answer, e.g. 2m; a streamed answer (revoke's progress, store backup's copy) " +
+				"may take longer while it keeps arriving: this bounds each wait for more of it"},
 		&ucli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 	}
+}
+
+// Timeout is the verb's --timeout ($SMKI_TIMEOUT), which must be positive.
+func Timeout(c *ucli.Context) (time.Duration, error) {
+	d := c.Duration("timeout")
+	if d <= 0 {
+		return 0, UsageErr("--timeout %s: want a positive duration such as 90s or 5m", d)
+	}
+	return d, nil
 }
 
 // ClientFlagsWith is flags followed by ClientFlags: a client verb's own
@@ -39,10 +51,15 @@ func WithClient(c *ucli.Context, call func(*raclient.Client) error) error {
 	if err != nil {
 		return err
 	}
+	timeout, err := Timeout(c)
+	if err != nil {
+		return err
+	}
 	cl, err := raclient.NewClient(url, officer)
 	if err != nil {
 		return WithCode(ExitUsage, err)
 	}
+	cl.SetTimeout(timeout)
 	// On stderr only: stdout may be --json for a script.
 	WarnExpiring(c.App.ErrWriter, officer, time.Now())
 	cl.SetBusyRetry(raclient.DefaultBusyRetries, func(b raclient.BusyRetry) {

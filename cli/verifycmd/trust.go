@@ -126,7 +126,11 @@ func publicClient(c *ucli.Context) (*raclient.Client, string, error) {
 	if !pool.AppendCertsFromPEM(b) {
 		return nil, "", verb.UsageErr("--ra-ca %s holds no PEM certificate", caFile)
 	}
-	cl, err := raclient.NewClientHTTP(url, &http.Client{Timeout: 60 * time.Second,
+	timeout, err := verb.Timeout(c)
+	if err != nil {
+		return nil, "", err
+	}
+	cl, err := raclient.NewClientHTTP(url, &http.Client{Timeout: timeout,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool},
 			Proxy: http.ProxyFromEnvironment}}) // as raclient.NewClientTLS
 	if err != nil {
