@@ -146,9 +146,10 @@ type fileValue struct {
 }
 
 // loadServeFile reads a server config file: a YAML mapping of the keys in
-// serveSettings (tls and log are mappings of their own). Unknown or
-// repeated keys and values of the wrong kind are refused with FILE:LINE,
-// as are secrets written inline. A relative path in the file is resolved
+// serveSettings (tls, log and http are mappings of their own), one YAML
+// document. Unknown or repeated keys or sections, a second document and
+// values of the wrong kind are refused with FILE:LINE, as are secrets
+// written inline. A relative path in the file is resolved
 // against the file's directory (filePath), whatever the working directory.
 func loadServeFile(path string) (map[string]fileValue, error) {
 	b, err := os.ReadFile(path)
@@ -164,10 +165,21 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		return nil, verb.UsageErr("E_CONFIG: %s: not YAML: %v", path, err)
 	}
+	// One document: a second one (after ---) would otherwise be dropped
+	// unread, and with it whatever the operator meant it to set.
+	var next yaml.Node
+	if err := dec.Decode(&next); err != io.EOF {
+		line := next.Line
+		if err != nil || line == 0 {
+			line = docEnd(b)
+		}
+		return nil, verb.UsageErr("E_CONFIG: %s:%d: a second YAML document (---): the config file is one document; merge its settings into the first", path, line)
+	}
 	out := map[string]fileValue{}
 	if doc.Kind == 0 { // empty file
 		return out, nil
 	}
+	sections := map[string]bool{}
 	known := map[string]serveSetting{}
 	for _, s := range serveSettings() {
 		known[s.key] = s
@@ -187,6 +199,10 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 				return bad(k, "%s is set twice", key)
 			}
 			if prefix == "" && (k.Value == "tls" || k.Value == "log" || k.Value == "http") {
+				if sections[key] {
+					return bad(k, "%s is set twice: put all its keys under one %s:", key, key)
+				}
+				sections[key] = true
 				if err := walk(key+".", v); err != nil {
 					return err
 				}
@@ -237,6 +253,19 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// docEnd is the line of the second document's marker (---) in a config
+// file, for a second document yaml gives no line for; 0 if none is found.
+// A marker on the first line starts the first document.
+func docEnd(b []byte) int {
+	for i, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimRight(l, "\r")
+		if i > 0 && (l == "---" || strings.HasPrefix(l, "--- ")) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // filePath is the one owner of the rule for paths in a config file: a
