@@ -12,10 +12,10 @@ import (
 // the verbs that read each, and what it means.
 var envOnly = map[string]struct{ verbs, usage string }{
 	"SMKI_PASSPHRASE": {"`smki ca`, `smki serve`", "the CA key passphrase itself, read when no passphrase file is given (development only: prefer `--passphrase-file`)"},
-	"HTTPS_PROXY": {"the client verbs (`--ra`), not `smki verifier serve --ra`", "URL of the HTTPS proxy (e.g. `http://proxy.example:3128`) to reach the RA through; " +
+	"HTTPS_PROXY": {"the client verbs (`--ra`) and `smki verifier serve --ra`", "URL of the HTTPS proxy (e.g. `http://proxy.example:3128`) to reach the RA through; " +
 		"the client opens a CONNECT tunnel, so TLS and the officer credential stay end to end with the RA. " +
 		"`https_proxy` is read too; Go's rules (`http.ProxyFromEnvironment`): never used for `localhost` or a loopback address"},
-	"NO_PROXY": {"the client verbs (`--ra`), not `smki verifier serve --ra`", "comma-separated hosts (`ra.example`), domains (`.example`), IP addresses or CIDR ranges reached without the proxy; `*` for all. `no_proxy` is read too"},
+	"NO_PROXY": {"the client verbs (`--ra`) and `smki verifier serve --ra`", "comma-separated hosts (`ra.example`), domains (`.example`), IP addresses or CIDR ranges reached without the proxy; `*` for all. `no_proxy` is read too"},
 }
 
 // envDoc is the "Environment variables" section of docs/cli.md: every

@@ -47,9 +47,20 @@ func (p *sidecarProc) kill() {
 // kill it.
 func startSidecarProc(t *testing.T, args ...string) *sidecarProc {
 	t.Helper()
+	return startSidecarEnv(t, nil, args...)
+}
+
+// startSidecarEnv is startSidecarProc with env added to the test's
+// environment (less any proxy setting of the machine running the tests,
+// as runEnv), for tests that set the sidecar's environment.
+func startSidecarEnv(t *testing.T, env []string, args ...string) *sidecarProc {
+	t.Helper()
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
 	cmd := exec.Command(smkiBin, append([]string{"verifier", "serve", "--listen", "127.0.0.1:0", "--ready-file", ready}, args...)...)
+	if env != nil {
+		cmd.Env = append(withoutProxy(os.Environ()), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logf, err := os.Create(filepath.Join(dir, "sidecar.log"))
 	if err != nil {

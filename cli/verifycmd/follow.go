@@ -38,6 +38,9 @@ func raFollower(raURL, officerDir string, v *verifier.Verifier, roots *x509.Cert
 		return nil, verb.UsageErr("--officer: %v", err)
 	}
 	client := &http.Client{Transport: &http.Transport{
+		// Behind a corporate proxy (HTTPS_PROXY, NO_PROXY), as the client
+		// verbs (raclient): CONNECT, TLS end to end with the RA.
+		Proxy:                 http.ProxyFromEnvironment,
 		TLSClientConfig:       cfg,
 		ResponseHeaderTimeout: feedHeaderTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
