@@ -5,10 +5,24 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	ucli "github.com/urfave/cli/v2"
 )
+
+// appRuns serialises the tests' App runs: urfave/cli applies its
+// package-level help flag (a shared *BoolFlag) to every App it runs, a
+// write the race detector reports when two parallel tests run Apps at
+// once. The smki binary runs one App per process.
+var appRuns sync.Mutex
+
+// runApp is app.Run(args) under appRuns.
+func runApp(app *ucli.App, args ...string) error {
+	appRuns.Lock()
+	defer appRuns.Unlock()
+	return app.Run(args)
+}
 
 // TestOneEachRows: a Call's prints lay out one answer as one row and a
 // list as one row per element, under the header, aligned; an empty list
@@ -20,7 +34,7 @@ func TestOneEachRows(t *testing.T) {
 	run := func(action func(*ucli.Context) error) string {
 		var out bytes.Buffer
 		app := &ucli.App{Writer: &out, Commands: []*ucli.Command{{Name: "x", Action: action}}}
-		if err := app.Run([]string{"smki", "x"}); err != nil {
+		if err := runApp(app, "smki", "x"); err != nil {
 			t.Fatal(err)
 		}
 		return out.String()
@@ -55,7 +69,7 @@ func TestWriteOutFile(t *testing.T) {
 	write := func(path string, data []byte) error {
 		app := &ucli.App{Writer: io.Discard, Commands: []*ucli.Command{{Name: "x",
 			Action: func(c *ucli.Context) error { return WriteOut(c, path, data) }}}}
-		return app.Run([]string{"smki", "x"})
+		return runApp(app, "smki", "x")
 	}
 	victim := filepath.Join(dir, "victim")
 	if err := os.WriteFile(victim, []byte("someone else's file"), 0o600); err != nil {
