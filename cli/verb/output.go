@@ -105,8 +105,12 @@ func IOReason(err error) string {
 		return "permission denied"
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return "the disk is full"
-	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.EEXIST), errors.Is(err, syscall.ENOTEMPTY):
+	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTEMPTY):
 		return "a directory is in the way"
+	case errors.Is(err, syscall.EEXIST):
+		// an exclusive create, or a directory made, where a file (or a
+		// directory) of that name is already there
+		return "a file of that name is already there"
 	case errors.Is(err, syscall.EROFS):
 		return "the file system is read-only"
 	}
