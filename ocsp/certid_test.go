@@ -2,7 +2,6 @@ package ocsp
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/x509"
 	"fmt"
@@ -28,15 +27,7 @@ func TestResponseCertIDMatchesRequest(t *testing.T) {
 	p := newPKI(t)
 	a, b := p.issue(701), p.issue(702)
 	p.revoke(b, 1, p.now.Add(-time.Minute))
-	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
-		Clock: p.clock, Publish: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, pub := p.publishing(t)
 	never := &x509.Certificate{SerialNumber: big.NewInt(999997), RawIssuer: p.cert.RawSubject}
 	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA1} {
 		for _, tc := range []struct {

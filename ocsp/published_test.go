@@ -17,6 +17,23 @@ import (
 	"github.com/smki/smki/store"
 )
 
+// publishing is a responder over p that publishes its answers (polling
+// hourly, at p's clock) and a Published over the same store: the RA's
+// responder and `smki repo serve`'s.
+func (p *pki) publishing(t *testing.T) (*Responder, *Published) {
+	t.Helper()
+	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
+		Clock: p.clock, Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, pub
+}
+
 // TestPublishedServesTheRAsBytes: a Responder with Publish writes every
 // response it signs to the store, and a Published responder on the same
 // store (smki repo serve) answers with exactly those bytes and headers:
@@ -28,15 +45,7 @@ func TestPublishedServesTheRAsBytes(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	a, b := p.issue(601), p.issue(602)
-	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
-		Clock: p.clock, Publish: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, pub := p.publishing(t)
 	same := func(c *x509.Certificate, get bool) *xocsp.Response {
 		t.Helper()
 		der, _ := xocsp.CreateRequest(c, p.cert, nil)

@@ -2,7 +2,6 @@ package ocsp
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -58,15 +57,7 @@ func TestMultiRequestIsMalformed(t *testing.T) {
 	p := newPKI(t)
 	a, b := p.issue(1101), p.issue(1102)
 	p.revoke(b, 1, p.now.Add(-time.Minute))
-	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
-		Clock: p.clock, Publish: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, pub := p.publishing(t)
 	derA, _ := xocsp.CreateRequest(a, p.cert, nil)
 	derB, _ := xocsp.CreateRequest(b, p.cert, nil)
 	ea, eb := requestEntry(t, derA), requestEntry(t, derB)
@@ -117,15 +108,7 @@ func TestPostContentTypeIgnored(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	a := p.issue(1201)
-	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: p, Name: "test", Poll: time.Hour,
-		Clock: p.clock, Publish: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := NewPublished(PublishedConfig{Store: p.st, Issuer: p.cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, pub := p.publishing(t)
 	der, _ := xocsp.CreateRequest(a, p.cert, nil)
 	for _, h := range []struct {
 		name string

@@ -1,13 +1,9 @@
 package server
 
 import (
-	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,22 +17,8 @@ import (
 // If-None-Match; the ORL and ARL the same headers as at /repo/crl/.
 func TestOlderCRLURLsCache(t *testing.T) {
 	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := Open(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Dev: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	go s.Serve(ctx)
-	rootPEM, err := os.ReadFile(filepath.Join(data, "access", "access-root.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(rootPEM)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	s, data, _, _ := serveDev(t)
+	client := accessRootClient(t, data)
 	get := func(path, inm string) (*http.Response, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "https://"+s.Addr()+path, nil)

@@ -23,22 +23,27 @@ import (
 	"github.com/smki/smki/internal/buildinfo"
 )
 
-// TestOpenServeHealthz assembles a dev server from a Config alone (no CLI),
-// serves it, and reads the one /healthz over TLS verified against the
-// access root; cancelling the context shuts it down cleanly.
-func TestOpenServeHealthz(t *testing.T) {
-	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
+// serveDev opens a dev server on a fresh data directory and serves it
+// until cancel (or the test's end); done gets Serve's return.
+func serveDev(t *testing.T) (s *Server, data string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	data = filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	s, err := Open(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() { s.Close() })
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx) }()
+	return s, data, cancel, served
+}
 
+// accessRootClient is an HTTPS client (no client certificate) that
+// verifies the server against data's RA access root.
+func accessRootClient(t *testing.T, data string) *http.Client {
+	t.Helper()
 	rootPEM, err := os.ReadFile(filepath.Join(data, "access", "access-root.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +52,16 @@ func TestOpenServeHealthz(t *testing.T) {
 	if !pool.AppendCertsFromPEM(rootPEM) {
 		t.Fatal("no access root")
 	}
-	client := &http.Client{Timeout: 10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// TestOpenServeHealthz assembles a dev server from a Config alone (no CLI),
+// serves it, and reads the one /healthz over TLS verified against the
+// access root; cancelling the context shuts it down cleanly.
+func TestOpenServeHealthz(t *testing.T) {
+	t.Parallel()
+	s, data, cancel, done := serveDev(t)
+	client := accessRootClient(t, data)
 	resp, err := client.Get("https://" + s.Addr() + "/healthz")
 	if err != nil {
 		t.Fatal(err)

@@ -49,16 +49,7 @@ func TestServeReturnsWhenAListenerFails(t *testing.T) {
 // exceeded" for the operator.
 func TestShutdownCutsOffRequestsPastTheGrace(t *testing.T) {
 	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := Open(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Dev: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
+	s, _, cancel, done := serveDev(t)
 
 	conn, err := tls.Dial("tcp", s.Addr(), &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
