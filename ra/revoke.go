@@ -83,6 +83,15 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 	if act != ActRevoke {
 		dry = !req.Yes
 	}
+	if !dry {
+		// Once the request has reached the RA, a revocation is carried out
+		// or refused on its merits, never dropped half way because the
+		// client went away (a killed smki revoke, a closed terminal): its
+		// transaction no longer follows the request's cancellation. The
+		// client that left was told nothing; listing the certificates shows
+		// the outcome, as docs/api.md ("Progress") says.
+		ctx = context.WithoutCancel(ctx)
+	}
 	res := RevokeResult{DryRun: dry, Reason: req.Reason, Certificates: []CertInfo{}}
 	// selectTx authorises and lists the selection into res, and returns
 	// its serials and the audit record of the decision.
