@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,16 +74,27 @@ var nextStep = map[ra.Class]string{
 	ra.ClassUnauthenticated: "Sign in again.",
 	ra.ClassTooLarge:        "Send something smaller.",
 	ra.ClassUnavailable:     "Try again in a moment.",
+	ra.ClassBusy:            fmt.Sprintf("Send it again in %d s (reload the page, or submit the form again).", raapi.RetryAfterBusy),
 	ra.ClassInternal:        "Try again; if it persists, tell the RA operators (the server log has the detail).",
+}
+
+// failedMessage is what a page says of a 5xx of each class, in place of
+// its detail, which stays in the server log (the RA logs it).
+var failedMessage = map[ra.Class]string{
+	ra.ClassBusy:        "The RA is busy: the store met contention and did not answer; nothing was changed.",
+	ra.ClassUnavailable: "The RA's store cannot answer just now; nothing was changed.",
 }
 
 // errorOf turns an RA error into what the page shows; a 5xx keeps its
 // detail in the server log.
 func errorOf(err error) *formError {
-	status := raapi.StatusOf(err)
-	e := &formError{Code: ra.CodeOf(err), Message: err.Error(), Next: nextStep[ra.ClassOf(err)], status: status}
+	status, class := raapi.StatusOf(err), ra.ClassOf(err)
+	e := &formError{Code: ra.CodeOf(err), Message: err.Error(), Next: nextStep[class], status: status}
 	if status >= 500 {
 		e.Message = "internal error"
+		if m, ok := failedMessage[class]; ok {
+			e.Message = m
+		}
 	}
 	return e
 }
@@ -195,6 +207,9 @@ func (p *pages) render(w http.ResponseWriter, status int, page string, v *view) 
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
+	}
+	if v.Err != nil && ra.ClassOfCode(v.Err.Code) == ra.ClassBusy {
+		w.Header().Set("Retry-After", strconv.Itoa(raapi.RetryAfterBusy))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
