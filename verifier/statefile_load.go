@@ -82,15 +82,22 @@ func (s *StateFile) load() error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	whole := len(data)
 	// The records end at the first zero byte (the pre-allocated rest).
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		data = data[:i]
 	}
 	var rerr error
 	switch {
+	case len(data) == 0 && whole > 0:
+		// Every log this package writes starts with its header (written
+		// with the file, before its rename): zeros where it should be are
+		// a lost block, not a new log.
+		return notStateLog("it starts with zero bytes where its header should be")
 	case len(data) == 0:
-		// A new log: write the header through a compaction, which makes
-		// the file and its directory entry durable.
+		// A new log (absent, or created empty): write the header through
+		// a compaction, which makes the file and its directory entry
+		// durable.
 	case hasHeader(data, stateHeader):
 		rerr = s.replayRecords(data[min(len(data), len(stateHeader)):], true)
 	case hasHeader(data, stateHeaderV1):
@@ -99,7 +106,7 @@ func (s *StateFile) load() error {
 		// The headerless log of earlier versions: "\n<originator> <counter>"
 		// records with the separator first, so its last record has no
 		// '\n' and is complete. Rewrite it in the current format.
-		s.loadLegacy(data)
+		rerr = s.loadLegacy(data)
 	}
 	if rerr != nil {
 		return rerr
@@ -189,18 +196,46 @@ func (s *StateFile) replayLine(line string) error {
 	return nil
 }
 
-// loadLegacy reads the headerless format, as its reader did: lines that
-// do not parse are skipped (a torn record lost at most itself).
-func (s *StateFile) loadLegacy(data []byte) {
-	for _, line := range strings.Split(string(data), "\n") {
+// errNotStateLog: the file is neither a state log nor the older
+// headerless format. It is refused and left as it is: read as a log it
+// would give no counter, and the rewrite on open would then erase it.
+var errNotStateLog = errors.New("not a verifier state log")
+
+// notStateLog is errNotStateLog with why, and what to do.
+func notStateLog(why string) error {
+	return fmt.Errorf("%w: %s; check that --state-file names this sidecar's state file, and if it does, restore it "+
+		"from a backup (deleting it would let every request accepted before be replayed)", errNotStateLog, why)
+}
+
+// loadLegacy reads the headerless format: every record written as
+// "\n<originator> <counter>", so the data starts with '\n' and only the
+// last record can be torn (cut off by a crash: it lost at most itself).
+// Anything else that does not parse means the file is not such a log.
+func (s *StateFile) loadLegacy(data []byte) error {
+	if data[0] != '\n' {
+		return notStateLog(fmt.Sprintf("no %q header", strings.TrimSpace(stateHeader)))
+	}
+	lines := strings.Split(string(data[1:]), "\n")
+	for i, line := range lines {
 		fields := strings.Fields(line)
-		if len(fields) != 2 {
+		if len(fields) == 0 {
 			continue
 		}
-		id, err1 := eui64.Parse(fields[0])
-		c, err2 := strconv.ParseUint(fields[1], 10, 64)
-		if err1 == nil && err2 == nil {
-			s.applyCounter(id, c)
+		var id eui64.ID
+		var c uint64
+		var err error
+		if len(fields) != 2 {
+			err = errors.New("not two fields")
+		} else if id, err = eui64.Parse(fields[0]); err == nil {
+			c, err = strconv.ParseUint(fields[1], 10, 64)
 		}
+		if err != nil {
+			if i == len(lines)-1 {
+				continue // the torn last record
+			}
+			return notStateLog(fmt.Sprintf("line %d is not a record of the older headerless format", i+2))
+		}
+		s.applyCounter(id, c)
 	}
+	return nil
 }

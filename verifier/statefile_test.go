@@ -134,6 +134,17 @@ func TestStateFileOpen(t *testing.T) {
 		{"checksum missing", stateHeader + rec("C "+ah+" 5") + "C " + bh + " 7\n" + rec("C "+ah+" 9"), nil, true},
 		{"checksum in capitals", stateHeader + strings.ToUpper(rec("c "+ah+" 5")) + rec("C "+ah+" 9"), nil, true},
 		{"good checksum, bad record", stateHeader + rec("C zz 5") + rec("C "+ah+" 9"), nil, true},
+		// Not a state log: a damaged header, another file named by
+		// mistake, a lost first block. Read as the legacy format (whose
+		// reader skipped what did not parse) they gave no counter, and
+		// the log was rewritten empty: every request accepted before
+		// could be replayed.
+		{"damaged header", strings.Replace(stateHeader, "state", "stat3", 1) + rec("C "+ah+" 5") + rec("C "+bh+" 7"), nil, true},
+		{"another file", `{"version":1,"issued_at":"2026-01-01T00:00:00Z"}` + "\n", nil, true},
+		{"first block zeroed", strings.Repeat("\x00", 64) + rec("C "+ah+" 5") + rec("C "+bh+" 7"), nil, true},
+		{"zeros only", strings.Repeat("\x00", 4096), nil, true},
+		{"legacy line that does not parse", "\n" + a.Hex() + " 5\nnot a record\n" + b.Hex() + " 3", nil, true},
+		{"legacy torn last record", "\n" + a.Hex() + " 5\n" + b.Hex()[:7], map[eui64.ID]uint64{a: 5}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
