@@ -25,6 +25,9 @@ func TestDeclareRefusals(t *testing.T) {
 	start := ratest.Start.Add(time.Hour)
 	before, after := start.Add(-time.Minute), start.Add(2*time.Hour)
 	late := start.Add(3 * time.Hour)
+	// An event that ended before it was declared would authorise nothing
+	// and hold the party's one open event until the scheduler closed it.
+	longAgo, ended, now := ratest.Start.Add(-2*time.Hour), ratest.Start.Add(-time.Hour), ratest.Start
 	tests := []struct {
 		name string
 		who  Actor
@@ -39,6 +42,8 @@ func TestDeclareRefusals(t *testing.T) {
 		{"instruction empty", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: " "}, ErrBadRequest},
 		{"end not after start", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: start, End: &before}, ErrBadRequest},
 		{"revoke after end", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: start, End: &after, RevokeAt: &late}, ErrBadRequest},
+		{"end already passed", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: longAgo, End: &ended}, ErrBadRequest},
+		{"end now", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: longAgo, End: &now}, ErrBadRequest},
 		{"zero failed party", s.liaison, DeclareRequest{SRPUser: s.userSC, Instruction: "X"}, ErrInvalidID},
 	}
 	for _, tc := range tests {

@@ -11,7 +11,7 @@ import (
 
 // TestDeclareRequestCheck: a declaration names a failed party, an SRP user
 // and an instruction, and its end (if any) comes after its start and its
-// revocation time; each miss is refused with its own code before any
+// revocation time, and it has not passed at the declaration; each miss is refused with its own code before any
 // transaction.
 func TestDeclareRequestCheck(t *testing.T) {
 	t.Parallel()
@@ -31,10 +31,12 @@ func TestDeclareRequestCheck(t *testing.T) {
 		{"no instruction", func(r *DeclareRequest) { r.Instruction = " " }, raerr.ErrBadRequest},
 		{"end at start", func(r *DeclareRequest) { r.End = at(0) }, raerr.ErrBadRequest},
 		{"revocation at end", func(r *DeclareRequest) { r.End, r.RevokeAt = at(3), at(3) }, raerr.ErrBadRequest},
+		{"backdated start, end to come", func(r *DeclareRequest) { r.Start, r.End = *at(-3), at(1) }, nil},
+		{"end already passed", func(r *DeclareRequest) { r.Start, r.End = *at(-3), at(-1) }, raerr.ErrBadRequest},
 	} {
 		r := ok
 		tt.edit(&r)
-		if err := r.check(); !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+		if err := r.check(start); !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
 	}

@@ -113,7 +113,11 @@ type EventResult struct {
 	DryRun *DryRun           `json:"dry_run,omitempty"`
 }
 
-func (r DeclareRequest) check() error {
+// check refuses a request that cannot make an event, at now: an end
+// not after the start, or already reached (the event would authorise
+// nothing, yet hold the party's one open event until the scheduler
+// closed it), or a revocation time not before the end.
+func (r DeclareRequest) check(now time.Time) error {
 	if err := input.CheckEUI("failed party", r.FailedParty); err != nil {
 		return err
 	}
@@ -125,6 +129,9 @@ func (r DeclareRequest) check() error {
 	}
 	if r.End != nil && !r.End.After(r.Start) {
 		return fmt.Errorf("%w: end %s is not after start %s", raerr.ErrBadRequest, r.End.Format(time.RFC3339), r.Start.Format(time.RFC3339))
+	}
+	if r.End != nil && !r.End.After(now) {
+		return fmt.Errorf("%w: end %s has already passed (it is %s): give an end in the future, or none (open-ended)", raerr.ErrBadRequest, r.End.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	if r.End != nil && r.RevokeAt != nil && !r.RevokeAt.Before(*r.End) {
 		return fmt.Errorf("%w: revoke-at %s is not before end %s", raerr.ErrBadRequest, r.RevokeAt.Format(time.RFC3339), r.End.Format(time.RFC3339))
@@ -145,7 +152,7 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 	if req.Start.IsZero() {
 		req.Start = now
 	}
-	if err := req.check(); err != nil {
+	if err := req.check(now); err != nil {
 		a.Refused(ctx, authz.ActDeclareSoLR, "party:"+req.FailedParty.String(), err)
 		return EventResult{}, err
 	}
