@@ -37,49 +37,97 @@ Example:
 	}
 }
 
+// errBackupWrite: the --out file could not be written (its directory, its
+// permissions, a full disk); nothing is kept.
+var errBackupWrite = errors.New("E_BACKUP_WRITE")
+
+// backupWriteErr says that the copy could not be written to out, why (in
+// smki's words, not the operating system's), and what to do.
+func backupWriteErr(out string, n int64, err error) error {
+	after := ""
+	if n > 0 {
+		after = fmt.Sprintf(" after %d bytes", n)
+	}
+	return fmt.Errorf("%w: the copy could not be written to %s%s: %s; nothing was kept: free space or give --out another path",
+		errBackupWrite, out, after, verb.IOReason(err))
+}
+
+// fileWriter remembers why the file refused a write, so that a full disk
+// is told apart from the RA going away mid-copy.
+type fileWriter struct {
+	f   *os.File
+	n   int64
+	err error
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	k, err := w.f.Write(p)
+	w.n += int64(k)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return k, err
+}
+
 func storeBackup(c *ucli.Context) error {
 	out := c.String("out")
 	if _, err := os.Stat(out); err == nil {
 		return verb.UsageErr("--out %s exists: name a new file", out)
 	}
 	return verb.WithClient(c, func(cl *raclient.Client) error {
-		part := out + ".partial"
-		f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return verb.UsageErr("--out: %v", err)
-		}
-		keep := false
-		defer func() {
-			if !keep {
-				f.Close()
-				os.Remove(part)
-			}
-		}()
-		n, err := cl.BackupStore(c.Context, f)
+		n, rep, err := saveBackup(c.Context, out, cl.BackupStore)
 		if err != nil {
 			return err
 		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("writing %s: %w", part, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("writing %s: %w", part, err)
-		}
-		rep, err := verifyStoreFile(c.Context, part)
-		if err != nil {
-			return err
-		}
-		if err := os.Rename(part, out); err != nil {
-			return fmt.Errorf("renaming the checked copy to %s: %w", out, err)
-		}
-		keep = true
-		rep.File = out
 		if c.Bool("json") {
 			return verb.PrintJSON(c, rep)
 		}
 		fmt.Fprintf(c.App.Writer, "backup %s: %d bytes\n", out, n)
 		return printStoreReport(c.App.Writer, rep)
 	})
+}
+
+// saveBackup writes what fetch sends to out+".partial", syncs and checks
+// it (verifyStoreFile), and only then renames it to out. On any failure
+// the partial file is removed; one the file system made is
+// errBackupWrite, not the RA's.
+func saveBackup(ctx context.Context, out string, fetch func(context.Context, io.Writer) (int64, error)) (int64, storeReport, error) {
+	part := out + ".partial"
+	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, storeReport{}, verb.WithCode(verb.ExitUsage, backupWriteErr(part, 0, err))
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+			os.Remove(part)
+		}
+	}()
+	w := &fileWriter{f: f}
+	n, err := fetch(ctx, w)
+	if w.err != nil {
+		return n, storeReport{}, backupWriteErr(part, w.n, w.err)
+	}
+	if err != nil {
+		return n, storeReport{}, err
+	}
+	if err := f.Sync(); err != nil {
+		return n, storeReport{}, backupWriteErr(part, n, err)
+	}
+	if err := f.Close(); err != nil {
+		return n, storeReport{}, backupWriteErr(part, n, err)
+	}
+	rep, err := verifyStoreFile(ctx, part)
+	if err != nil {
+		return n, rep, err
+	}
+	if err := os.Rename(part, out); err != nil {
+		return n, rep, backupWriteErr(out, n, err)
+	}
+	keep = true
+	rep.File = out
+	return n, rep, nil
 }
 
 func storeVerifyCommand() *ucli.Command {
