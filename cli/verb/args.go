@@ -35,7 +35,9 @@ func TimeFlag(c *ucli.Context, name string) (*time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return nil, UsageErr("--%s: %v", name, err)
+		// Go's layout text ("2006-01-02T15:04:05Z07:00") is no help to a
+		// user; the commonest miss is the zone, which a time must carry.
+		return nil, UsageErr("--%s %q is not an RFC 3339 time: give the date, the time and the zone, e.g. 2026-03-15T00:00:00Z (UTC) or 2026-03-15T01:00:00+01:00", name, s)
 	}
 	return &t, nil
 }
