@@ -124,6 +124,9 @@ type StateFile struct {
 	stop chan struct{}
 	done chan struct{}
 
+	// lock holds the file's lock (lockStateFile) from open to Close.
+	lock *os.File
+
 	// Owned by the flusher goroutine (and open/Close around it).
 	f             *os.File
 	size          int64 // the records' end: where the next group is written
@@ -181,7 +184,10 @@ func OpenFileReplayStore(path string) (*StateFile, error) {
 // replays it. A torn last line (a crash mid-write) is cut off; a corrupt
 // complete line is an error (ErrReplayStore), because skipping it could
 // lower a counter. A log in the older headerless format is read and
-// rewritten in the current one.
+// rewritten in the current one. The file is locked until Close (an
+// exclusive flock on path+".lock", where the system has flock): a second
+// OpenStateFile of path, in this process or another, is refused
+// (ErrReplayStore) while the first is open.
 func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 	s := &StateFile{
 		path: path, opts: opts.withDefaults(),
@@ -190,7 +196,13 @@ func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 		stop: make(chan struct{}), done: make(chan struct{}),
 		open: newGroup(),
 	}
+	lock, err := lockStateFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrReplayStore, path, err)
+	}
+	s.lock = lock
 	if err := s.load(); err != nil {
+		s.unlock()
 		return nil, fmt.Errorf("%w: %s: %v", ErrReplayStore, path, err)
 	}
 	go s.run()
@@ -312,6 +324,7 @@ func (s *StateFile) Close() error {
 	s.mu.Lock()
 	err := s.err
 	s.mu.Unlock()
+	defer s.unlock()
 	if s.f == nil {
 		return err
 	}
@@ -322,6 +335,14 @@ func (s *StateFile) Close() error {
 		err = fmt.Errorf("%w: %v", ErrReplayStore, cerr)
 	}
 	return err
+}
+
+// unlock releases the file's lock, after its last write.
+func (s *StateFile) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 func (s *StateFile) usableLocked() error {

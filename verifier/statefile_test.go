@@ -593,3 +593,39 @@ func TestStateFileGroupTakesRunnable(t *testing.T) {
 	}
 	t.Errorf("%d records staged by goroutines all runnable at once took %v syncs in five trials, never one", stagers, syncs)
 }
+
+// TestStateFileOneOpener: a state file is open in one StateFile at a
+// time. A second (another sidecar given the same --state-file) is
+// refused: both would append to it, each compaction would replace the
+// other's log with its own view, and a counter one of them accepted
+// could be accepted again by the other or lost at the next start. The
+// first's Close (or its process's death: the lock is the kernel's)
+// frees the file.
+func TestStateFileOneOpener(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.log")
+	first := openState(t, path, StateFileOptions{})
+	if err := first.Accept(originator(1), 5); err != nil {
+		t.Fatal(err)
+	}
+	second, err := OpenStateFile(path, StateFileOptions{})
+	if err == nil {
+		second.Close()
+		t.Fatal("a second OpenStateFile of a file in use succeeded, want it refused")
+	}
+	if !errors.Is(err, ErrReplayStore) || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second open: %v, want ErrReplayStore saying the file is in use", err)
+	}
+	// The refused open changed nothing: the first still records.
+	if err := first.Accept(originator(1), 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	re := openState(t, path, StateFileOptions{})
+	defer re.Close()
+	if c, ok := re.Last(originator(1)); !ok || c != 6 {
+		t.Fatalf("reopened after Close: %d, %v; want 6", c, ok)
+	}
+}

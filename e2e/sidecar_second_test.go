@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runSecondSidecar runs `smki verifier serve` with args, expecting it to
+// refuse to start: it returns its exit code and output, and fails the
+// test if it is still running after a bound (it started instead).
+func runSecondSidecar(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	const bound = 15 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, smkiBin, append([]string{"verifier", "serve", "--listen", "127.0.0.1:0"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the second sidecar was still running after %s, want it refused at start:\n%s", bound, out)
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, string(out)
+}
+
+// TestSidecarSecondOnOneStateFile: a second `smki verifier serve` given
+// the --state-file of a running one is refused at start (exit 2,
+// E_REPLAY_STORE, "in use"), and the first keeps its counters. Both
+// sharing the log, each would accept a counter the other had accepted,
+// and each compaction would replace the other's records. A sidecar
+// killed with SIGKILL leaves no lock behind: the next one starts on its
+// file and refuses its accepted requests REPLAY.
+func TestSidecarSecondOnOneStateFile(t *testing.T) {
+	t.Parallel()
+	pki := scenario(t)
+	state := filepath.Join(t.TempDir(), "state.log")
+	args := []string{"--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json"), "--state-file", state}
+	first := startSidecarProc(t, args...)
+	signed := []byte(signSCCredit(t, pki, 41))
+	if d := postVerify(t, first.addr, signed); d.Decision != "accept" {
+		t.Fatalf("first sidecar: %+v, want accept", d)
+	}
+	code, out := runSecondSidecar(t, args...)
+	if code != 2 || !strings.Contains(out, "E_REPLAY_STORE") || !strings.Contains(out, "in use") {
+		t.Fatalf("second sidecar on the same --state-file: exit %d\n%s\nwant exit 2, E_REPLAY_STORE, in use", code, out)
+	}
+	if d := postVerify(t, first.addr, signed); d.Code != "REPLAY" {
+		t.Fatalf("the first sidecar after the refused second: %+v, want REPLAY", d)
+	}
+	first.kill()
+	next := startSidecarProc(t, args...)
+	if d := postVerify(t, next.addr, signed); d.Code != "REPLAY" {
+		t.Fatalf("a sidecar started after SIGKILL on the same file: %+v, want REPLAY", d)
+	}
+}
