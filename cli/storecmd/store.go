@@ -1,6 +1,7 @@
 package storecmd
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -28,7 +29,9 @@ func Command() *ucli.Command {
 audit log (with its hashes: the chain still verifies) in one destination
 transaction, then compares a count and a SHA-256 per record type of both
 stores, prints them and exits non-zero on any difference. The destination
-must be empty (E_MIGRATE_DESTINATION_NOT_EMPTY). Stop every server on a bbolt
+must be empty (E_MIGRATE_DESTINATION_NOT_EMPTY), unless it already holds
+exactly the source (a migration run again after it finished): then nothing
+is written, the comparison is printed and it exits 0. Stop every server on a bbolt
 source first; a PostgreSQL source is read in one consistent snapshot.
 
 Examples:
@@ -79,12 +82,15 @@ Example:
 
 // migrateReport is the JSON output of store migrate.
 type migrateReport struct {
-	From  string            `json:"from"`
-	To    string            `json:"to"`
-	OK    bool              `json:"ok"`
-	Src   []migrate.Summary `json:"source"`
-	Dst   []migrate.Summary `json:"destination"`
-	Error string            `json:"error,omitempty"`
+	From string `json:"from"`
+	To   string `json:"to"`
+	OK   bool   `json:"ok"`
+	// Already: the destination held exactly the source before this run
+	// (an earlier migration finished); nothing was written.
+	Already bool              `json:"already_migrated,omitempty"`
+	Src     []migrate.Summary `json:"source"`
+	Dst     []migrate.Summary `json:"destination"`
+	Error   string            `json:"error,omitempty"`
 }
 
 func storeMigrate(c *ucli.Context) error {
@@ -109,8 +115,9 @@ func storeMigrate(c *ucli.Context) error {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	defer dst.Close()
-	if err := migrate.Copy(c.Context, src, dst); err != nil {
-		return fmt.Errorf("migrating %s to %s: %w", from, to, err)
+	cerr := migrate.Copy(c.Context, src, dst)
+	if cerr != nil && !errors.Is(cerr, migrate.ErrNotEmpty) {
+		return fmt.Errorf("migrating %s to %s: %w", from, to, cerr)
 	}
 	rep := migrateReport{From: from.String(), To: to.String()}
 	if rep.Src, err = migrate.Digest(c.Context, src); err != nil {
@@ -120,6 +127,16 @@ func storeMigrate(c *ucli.Context) error {
 		return err
 	}
 	cmp := migrate.Compare(rep.Src, rep.Dst)
+	if cerr != nil {
+		if cmp != nil {
+			// Not a copy of this source: refused, nothing written.
+			return fmt.Errorf("migrating %s to %s: %w", from, to, cerr)
+		}
+		// A migration run again after it finished (killed before its
+		// report, say): the destination already holds exactly the
+		// source, which the comparison below shows.
+		rep.Already = true
+	}
 	rep.OK = cmp == nil
 	if cmp != nil {
 		rep.Error = cmp.Error()
@@ -129,7 +146,11 @@ func storeMigrate(c *ucli.Context) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(c.App.Writer, "migrated %s -> %s\n", rep.From, rep.To)
+		if rep.Already {
+			fmt.Fprintf(c.App.Writer, "%s already holds everything %s holds (an earlier migration finished): nothing written\n", rep.To, rep.From)
+		} else {
+			fmt.Fprintf(c.App.Writer, "migrated %s -> %s\n", rep.From, rep.To)
+		}
 		w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "TYPE\tSOURCE\tDESTINATION\tSHA-256 (source)\tMATCH")
 		for i, s := range rep.Src {

@@ -80,7 +80,7 @@ func checkEmpty(tx store.Tx, ex store.Exporter) error {
 			return fmt.Errorf("checking the destination is empty (%s): %w", p.what, err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: it holds %s", ErrNotEmpty, p.what)
+			return fmt.Errorf("%w: it holds %s; nothing was written: give an empty database, schema or a new bbolt file", ErrNotEmpty, p.what)
 		}
 	}
 	return nil

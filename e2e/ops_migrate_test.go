@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestStoreMigrateRunAgain: `smki store migrate` run again after it
+// finished (the operator's first run was killed after the copy committed
+// but before it printed its report) proves the destination holds exactly
+// the source and exits 0, writing nothing; into a destination holding
+// anything else it is refused, saying nothing was written and what to
+// give instead. Both ways: bbolt to PostgreSQL and back.
+func TestStoreMigrateRunAgain(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	src := boltEngine(data)
+	srv := src.serve(t, data)
+	srv.stop()
+	pg := pgEngine(t)
+	back := "bbolt:" + filepath.Join(t.TempDir(), "back.db")
+	for _, step := range [][2]string{{src.spec, pg.spec}, {pg.spec, back}} {
+		mustRun(t, nil, "store", "migrate", "--from", step[0], "--to", step[1])
+		r := run(t, nil, "store", "migrate", "--from", step[0], "--to", step[1])
+		if r.code != 0 || !strings.Contains(r.stdout, "already holds everything") {
+			t.Errorf("migrate %s -> %s again: exit %d\n%s%s", step[0], step[1], r.code, r.stdout, r.stderr)
+		}
+	}
+	// Another store's data: refused, and the message says what to do.
+	other := filepath.Join(t.TempDir(), "other")
+	boltEngine(other).serve(t, other).stop()
+	r := run(t, nil, "store", "migrate", "--from", boltEngine(other).spec, "--to", back)
+	if r.code == 0 || !strings.Contains(r.stderr, "E_MIGRATE_DESTINATION_NOT_EMPTY") || !strings.Contains(r.stderr, "nothing was written") {
+		t.Errorf("migrate into a store holding other data: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	d1 := mustRun(t, nil, "store", "digest", "--store", src.spec).stdout
+	if d2 := mustRun(t, nil, "store", "digest", "--store", back).stdout; d1 != d2 {
+		t.Errorf("the refused migration changed the destination:\n%s\n%s", d1, d2)
+	}
+}
