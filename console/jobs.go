@@ -39,7 +39,25 @@ const (
 	jobKeep = time.Hour
 	// jobRefresh is the progress page's refresh interval without script.
 	jobRefresh = 1
+	// confirmTTL is how long a dry run's confirmation may be used: the
+	// officer confirms what they have just seen, not a list of an hour ago.
+	confirmTTL = 15 * time.Minute
+	// maxConfirmsPerOfficer bounds one officer's confirmations held; past
+	// it a new dry run drops their oldest (only that officer loses by it).
+	maxConfirmsPerOfficer = 16
 )
+
+// confirmation is what a dry run of a party's bulk revocation offers its
+// confirm step: the revocation of that party, for that reason, by that
+// officer, once. The job it started answers it when it comes again (a
+// double click, the back button and the form sent again).
+type confirmation struct {
+	officer, party string
+	reason         int
+	expires        time.Time
+	made           uint64
+	job            *revokeJob // the job it started; nil until confirmed
+}
 
 // Job states as the progress page and its status answer name them.
 const (
@@ -117,20 +135,72 @@ func (j *revokeJob) status() jobStatus {
 // jobs holds the bulk revocation jobs in memory; a restart forgets them
 // (the audit log and the certificates' status keep what they did).
 type jobs struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]*revokeJob
+	mu       sync.Mutex
+	now      func() time.Time
+	m        map[string]*revokeJob
+	confirms map[[32]byte]*confirmation // by the SHA-256 of the token
+	made     uint64                     // counts confirmations offered
 }
 
-func newJobs(now func() time.Time) *jobs { return &jobs{now: now, m: map[string]*revokeJob{}} }
+func newJobs(now func() time.Time) *jobs {
+	return &jobs{now: now, m: map[string]*revokeJob{}, confirms: map[[32]byte]*confirmation{}}
+}
 
-// start runs svc.Revoke for req as officer's job and returns it; or,
-// when officer has maxJobsPerOfficer running or all officers maxJobs,
-// the refusal to show. A refused job keeps the RA's refusal as the form
+// offer returns the confirmation a dry run of req by officer shows on its
+// confirm form, usable for confirmTTL.
+func (js *jobs) offer(officer string, req ra.RevokeRequest) string {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	now := js.now()
+	var oldest [32]byte
+	n, made := 0, uint64(0)
+	for k, c := range js.confirms {
+		switch {
+		case !now.Before(c.expires):
+			delete(js.confirms, k)
+		case c.officer == officer:
+			if n++; n == 1 || c.made < made {
+				oldest, made = k, c.made
+			}
+		}
+	}
+	if n >= maxConfirmsPerOfficer {
+		delete(js.confirms, oldest)
+	}
+	tok := secret()
+	js.made++
+	js.confirms[key(tok)] = &confirmation{officer: officer, party: req.PartyID.String(), reason: req.Reason,
+		expires: now.Add(confirmTTL), made: js.made}
+	return tok
+}
+
+// notConfirmed is the refusal of a confirm step that no dry run of this
+// officer's offered (or offered for another party or reason, or too long
+// ago): nothing is revoked.
+var notConfirmed = &formError{Code: "E_RA_BAD_REQUEST", status: http.StatusBadRequest,
+	Message: fmt.Sprintf("This confirmation is not from your dry run of this party's revocation, or is over %v old; nothing was revoked.", confirmTTL),
+	Next:    "List what would be revoked again (the dry run), check the list, and confirm from there."}
+
+// start runs svc.Revoke for req as officer's job, confirmed by tok (a dry
+// run's offer), and returns it. A confirmation already used returns the
+// job it started, again=true, and starts nothing, unless that job failed
+// (nothing was revoked: the officer may try again). It returns the
+// refusal to show for a confirmation not offered to this officer for this
+// party and reason, or when officer has maxJobsPerOfficer running or all
+// officers maxJobs. A refused job keeps the RA's refusal as the form
 // shows it (another party's is "not found": the RA answers so itself).
-func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer string, req ra.RevokeRequest, party, reason string) (*revokeJob, *formError) {
+func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer, tok string, req ra.RevokeRequest, party, reason string) (j *revokeJob, again bool, refused *formError) {
 	js.mu.Lock()
 	now := js.now()
+	conf, ok := js.confirms[key(tok)]
+	if !ok || tok == "" || !now.Before(conf.expires) || conf.officer != officer || conf.party != req.PartyID.String() || conf.reason != req.Reason {
+		js.mu.Unlock()
+		return nil, false, notConfirmed
+	}
+	if conf.job != nil && conf.job.status().State != jobFailed {
+		js.mu.Unlock()
+		return conf.job, true, nil
+	}
 	running, mine := 0, 0
 	for id, j := range js.m {
 		switch fin := j.finishedAt(); {
@@ -152,11 +222,12 @@ func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer 
 			busy.Message = fmt.Sprintf("You have %d bulk revocations running, as many as one officer may.", mine)
 			busy.Next = "Wait for one of them to end (its progress page says when), then confirm again."
 		}
-		return nil, busy
+		return nil, false, busy
 	}
-	j := &revokeJob{ID: secret()[:16], Officer: officer, Party: party, Reason: reason, Started: now,
+	j = &revokeJob{ID: secret()[:16], Officer: officer, Party: party, Reason: reason, Started: now,
 		started: make(chan struct{}), ended: make(chan struct{})}
 	js.m[j.ID] = j
+	conf.job = j
 	js.mu.Unlock()
 	go func() {
 		// The job must not end with the request that confirmed it (the
@@ -173,7 +244,7 @@ func (js *jobs) start(ctx context.Context, svc *ra.Service, a ra.Actor, officer 
 		js.keep(officer)
 		close(j.ended)
 	}()
-	return j, nil
+	return j, false, nil
 }
 
 // finishedAt is when the job ended; zero while it runs.

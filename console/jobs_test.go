@@ -25,7 +25,9 @@ func TestBulkRevocationProgress(t *testing.T) {
 	e := newEnv(t)
 	is := e.enrol()
 	ck, csrf := e.signIn("admin")
-	w := e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {e.partyA.String()}, "reason": {"cessationOfOperation"}, "confirm": {"yes"}}, ck, nil, nil)
+	tok := e.dryRun(ck, csrf, e.partyA.String(), "cessationOfOperation")
+	w := e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {e.partyA.String()}, "reason": {"cessationOfOperation"},
+		"confirm": {"yes"}, "confirmation": {tok}}, ck, nil, nil)
 	loc := w.Header().Get("Location")
 	if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/revoke-party/jobs/") {
 		t.Fatalf("confirm: %d %q, want 303 to the job page", w.Code, loc)
@@ -94,12 +96,22 @@ func TestRefusedBulkRevocationsHoldNoJobSlot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.enrol()
-	confirm := func(ck, csrf string, party string) *httptest.ResponseRecorder {
-		return e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {party}, "reason": {"cessationOfOperation"}, "confirm": {"yes"}}, ck, nil, nil)
+	confirm := func(ck, csrf, party, tok string) *httptest.ResponseRecorder {
+		return e.do("POST", "/console/revoke-party", url.Values{"csrf": {csrf}, "party_id": {party}, "reason": {"cessationOfOperation"},
+			"confirm": {"yes"}, "confirmation": {tok}}, ck, nil, nil)
 	}
 	sro, sroCSRF := e.signIn("sro-a")
+	// The RA refuses sro-a's dry run of party B, which so offers no
+	// confirmation; here one is offered all the same, as if sro-a had
+	// lost the right between the dry run and the confirm. A refused
+	// job's confirmation may be sent again: nothing was revoked.
+	cessation, err := ra.ParseReason("cessationOfOperation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedTok := e.c.jobs.offer("sro-a", ra.RevokeRequest{PartyID: e.partyB, Reason: cessation})
 	for i := range maxJobs + 1 {
-		w := confirm(sro, sroCSRF, e.partyB.String())
+		w := confirm(sro, sroCSRF, e.partyB.String(), refusedTok)
 		if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "E_RA_NOT_FOUND") {
 			t.Fatalf("sro-a's refused revocation %d: %d, want 404 E_RA_NOT_FOUND on the form\n%s", i, w.Code, w.Body)
 		}
@@ -132,7 +144,7 @@ func TestRefusedBulkRevocationsHoldNoJobSlot(t *testing.T) {
 			started: make(chan struct{}), ended: make(chan struct{})}
 	}
 	e.c.jobs.mu.Unlock()
-	w = confirm(sro, sroCSRF, e.partyA.String())
+	w = confirm(sro, sroCSRF, e.partyA.String(), e.dryRun(sro, sroCSRF, e.partyA.String(), "cessationOfOperation"))
 	if body := w.Body.String(); w.Code != http.StatusServiceUnavailable || !strings.Contains(body, "E_CONSOLE_BUSY") ||
 		!strings.Contains(body, fmt.Sprintf("You have %d bulk revocations running", maxJobsPerOfficer)) {
 		t.Fatalf("sro-a's revocation past its running jobs: %d, want 503 E_CONSOLE_BUSY saying to wait\n%s", w.Code, body)
@@ -140,7 +152,7 @@ func TestRefusedBulkRevocationsHoldNoJobSlot(t *testing.T) {
 
 	// The RA operator revokes all the same.
 	admin, adminCSRF := e.signIn("admin")
-	w = confirm(admin, adminCSRF, e.partyA.String())
+	w = confirm(admin, adminCSRF, e.partyA.String(), e.dryRun(admin, adminCSRF, e.partyA.String(), "cessationOfOperation"))
 	loc := w.Header().Get("Location")
 	if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/revoke-party/jobs/") {
 		t.Fatalf("admin's revocation: %d %q, want 303 to its job page\n%s", w.Code, loc, w.Body)

@@ -520,6 +520,9 @@ type revokePartyData struct {
 	Reason string
 	Result *ra.RevokeResult
 	Done   bool
+	// Confirmation is what the dry run's confirm form carries: its
+	// revocation runs once, from this officer's dry run (jobs.offer).
+	Confirmation string
 }
 
 func (c *Console) revokePartyForm(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -533,7 +536,8 @@ func (c *Console) revokePartyForm(w http.ResponseWriter, r *http.Request, v *vie
 }
 
 // revokeParty is the two steps of a bulk revocation: without confirm=yes
-// a dry run listing what would be revoked, with it the revocation.
+// a dry run listing what would be revoked, with it (and the dry run's
+// confirmation) the revocation, once however often it is sent.
 func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Form = formValues(r)
 	d := revokePartyData{Party: trimmed(r, "party_id"), Reason: trimmed(r, "reason")}
@@ -558,6 +562,9 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 			return fail("party_id", err)
 		}
 		d.Result = &res
+		if res.CertificateCount > 0 {
+			d.Confirmation = c.jobs.offer(v.Me.ID, req)
+		}
 		v.Data = d
 		c.pages.render(w, http.StatusOK, "revoke_party.html", v)
 		return nil
@@ -567,11 +574,17 @@ func (c *Console) revokeParty(w http.ResponseWriter, r *http.Request, v *view) e
 	// has begun, as for the API's progress stream) a refusal is shown on
 	// this form; from then on the job's progress page shows how it goes.
 	req.Yes = true
-	j, busy := c.jobs.start(ctx(r), c.svc, v.actor, v.Me.ID, req, pid.String(), ra.ReasonName(reason))
-	if busy != nil {
-		busy.Field = "party_id"
-		v.Err, v.Data = busy, d
-		c.pages.render(w, busy.status, "revoke_party.html", v)
+	j, again, refused := c.jobs.start(ctx(r), c.svc, v.actor, v.Me.ID, r.PostFormValue("confirmation"), req, pid.String(), ra.ReasonName(reason))
+	if refused != nil {
+		fe := *refused
+		fe.Field = "party_id"
+		v.Err, v.Data = &fe, d
+		c.pages.render(w, fe.status, "revoke_party.html", v)
+		return nil
+	}
+	if again {
+		// Sent again (a double click, the back button): it runs once.
+		http.Redirect(w, r, "/console/revoke-party/jobs/"+j.ID+"?again=1", http.StatusSeeOther)
 		return nil
 	}
 	select {
@@ -610,6 +623,9 @@ func (c *Console) revokeJobPage(w http.ResponseWriter, r *http.Request, v *view)
 		v.Notice = st.Text
 	case jobFailed:
 		v.Err = errorOf(st.Err)
+	}
+	if r.URL.Query().Get("again") != "" {
+		v.Notice = strings.TrimSpace("You had already confirmed this revocation; it runs once, and this is its page. " + v.Notice)
 	}
 	c.pages.render(w, http.StatusOK, "revoke_job.html", v)
 	return nil
