@@ -25,6 +25,8 @@ A dry run or a revocation by user or party prints a summary whatever the count:
 the first 20 certificates, the count, the SHA-256 of the sorted serials (as in
 the audit record) and the GET that lists every one (smki certs --party P
 --status revoked pages through it); --json adds the counts per user and profile.
+Sent again (after a lost answer), a revocation by user or party finds nothing
+good left and says so: nothing is revoked twice, the ORL is not reissued.
 
 Examples:
    smki revoke --serial 5f3a... --reason keyCompromise
@@ -68,6 +70,13 @@ Examples:
 					}
 					fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); add --yes to revoke\n",
 						max(res.CertificateCount, len(res.Certificates)), ra.ReasonName(res.Reason))
+					return nil
+				}
+				if res.RevokedCount == 0 {
+					// Nothing was good any more: a revocation sent again after a
+					// lost answer, or one made by someone else. The sequence and
+					// the ORL are as they were.
+					fmt.Fprintf(c.App.Writer, "nothing to revoke: no good certificate is left (already revoked ones: GET %s); the revocation sequence and the ORL are unchanged\n", res.CertificatesURL)
 					return nil
 				}
 				if res.CertificateCount > len(res.Certificates) {

@@ -177,8 +177,9 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 		}
 		if open, err := openEventFor(tx, req.FailedParty); err != nil {
 			return "", err
-		} else if open != "" {
-			return "", fmt.Errorf("%w: party %s already has open SoLR event %s", raerr.ErrExists, req.FailedParty, open)
+		} else if open != nil {
+			return "", fmt.Errorf("%w: party %s already has open SoLR event %s (%s, declared by %s at %s, instruction %q): nothing was declared; read it with smki solr show %s, or close it first",
+				raerr.ErrExists, req.FailedParty, open.ID, open.State, open.DeclaredBy, open.DeclaredAt.UTC().Format(time.RFC3339), open.Instruction, open.ID)
 		}
 		srpParty, _ := eui64.Parse(srp.PartyID)
 		e := records.SoLREvent{ID: id, FailedParty: req.FailedParty, SRPUser: req.SRPUser, SRPParty: srpParty,
@@ -252,7 +253,7 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 			return "", err
 		}
 		if e.State != bundle.EventDeclared {
-			return "", fmt.Errorf("%w: event %s is %s, not declared", raerr.ErrEventState, id, e.State)
+			return "", notDeclared(e)
 		}
 		now = s.env.Now().UTC()
 		if e.End != nil && !now.Before(*e.End) {
@@ -416,7 +417,8 @@ func (s *Service) Close(ctx context.Context, a Session, id, reason string) (reco
 // The detail says which: cancelled=JOB or kept=JOB.
 func (s *Service) closeTx(tx store.Tx, e *records.SoLREvent, by, reason string) (string, error) {
 	if e.State == bundle.EventClosed {
-		return "", fmt.Errorf("%w: event %s is already closed", raerr.ErrEventState, e.ID)
+		return "", fmt.Errorf("%w: event %s was already closed by %s at %s (reason %q): nothing was done; smki solr show %s",
+			raerr.ErrEventState, e.ID, e.ClosedBy, fmtTimePtr(e.ClosedAt, "?"), e.CloseReason, e.ID)
 	}
 	now := s.env.Now().UTC()
 	detail := fmt.Sprintf("from=%s reason=%q", e.State, reason)
@@ -435,6 +437,21 @@ func (s *Service) closeTx(tx store.Tx, e *records.SoLREvent, by, reason string) 
 	}
 	e.State, e.ClosedBy, e.ClosedAt, e.CloseReason = bundle.EventClosed, by, &now, reason
 	return detail, records.Put(tx, records.KindEvent, e.ID, *e)
+}
+
+// notDeclared is the refusal of an approval of e, no longer declared: it
+// says who moved it on and when, so that an approver who sends the
+// approval again after losing the answer (E_RA_UNREACHABLE: "it may have
+// been carried out") learns whether it was their own, and that this
+// attempt did nothing.
+func notDeclared(e records.SoLREvent) error {
+	how := fmt.Sprintf("is %s", e.State)
+	if e.ApprovedBy != "" {
+		how = fmt.Sprintf("was already approved by %s at %s (it is %s now)", e.ApprovedBy, fmtTimePtr(e.ApprovedAt, "?"), e.State)
+	} else if e.State == bundle.EventClosed {
+		how = fmt.Sprintf("was closed by %s at %s without approval", e.ClosedBy, fmtTimePtr(e.ClosedAt, "?"))
+	}
+	return fmt.Errorf("%w: event %s %s: nothing was done; smki solr show %s", raerr.ErrEventState, e.ID, how, e.ID)
 }
 
 // revocationDue reports whether the revocation of e, approved, can no
@@ -541,18 +558,18 @@ func activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
 	return u, nil
 }
 
-// openEventFor returns the ID of an event of party that is not closed, or "".
-func openEventFor(tx store.Tx, party eui64.ID) (string, error) {
+// openEventFor returns the event of party that is not closed, or nil.
+func openEventFor(tx store.Tx, party eui64.ID) (*records.SoLREvent, error) {
 	all, err := records.List[records.SoLREvent](tx, records.KindEvent)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	for _, e := range all {
+	for i, e := range all {
 		if e.FailedParty == party && e.State != bundle.EventClosed {
-			return e.ID, nil
+			return &all[i], nil
 		}
 	}
-	return "", nil
+	return nil, nil
 }
 
 // dryRun: every good certificate of party, and the devices registered to
