@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -59,5 +61,40 @@ func TestSidecarSecondOnOneStateFile(t *testing.T) {
 	next := startSidecarProc(t, args...)
 	if d := postVerify(t, next.addr, signed); d.Code != "REPLAY" {
 		t.Fatalf("a sidecar started after SIGKILL on the same file: %+v, want REPLAY", d)
+	}
+}
+
+// TestSidecarSecondOnOneSocket: a second `smki verifier serve` given the
+// unix socket a running one listens on is refused at start (exit 2, "in
+// use"), and the first still answers there. Before, the second removed
+// the socket as one left by an earlier run and listened in its place:
+// the first, still running, was cut off from its command path, and its
+// state (without --state-file, its replay counters) with it.
+func TestSidecarSecondOnOneSocket(t *testing.T) {
+	t.Parallel()
+	pki := scenario(t)
+	sock := filepath.Join(t.TempDir(), "v.sock")
+	args := []string{"--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json"), "--listen", "unix:" + sock}
+	first := startSidecarProc(t, args...)
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+	signed := []byte(signSCCredit(t, pki, 41))
+	if d := postVerifyVia(t, c, "http://sidecar", signed); d.Decision != "accept" {
+		t.Fatalf("first sidecar: %+v, want accept", d)
+	}
+	code, out := runSecondSidecar(t, args...)
+	if code != 2 || !strings.Contains(out, "in use") {
+		t.Fatalf("second sidecar on the same socket: exit %d\n%s\nwant exit 2, in use", code, out)
+	}
+	// The first still answers on the socket, with its memory.
+	if d := postVerifyVia(t, c, "http://sidecar", signed); d.Code != "REPLAY" {
+		t.Fatalf("the first sidecar after the refused second: %+v, want REPLAY", d)
+	}
+	select {
+	case <-first.exited:
+		t.Fatal("the first sidecar exited")
+	default:
 	}
 }

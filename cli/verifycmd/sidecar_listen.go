@@ -30,8 +30,13 @@ func serveSidecar(ctx context.Context, c *ucli.Context, log *slog.Logger, h http
 	network, addr := "tcp", c.String("listen")
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		network, addr = "unix", p
-		// A socket left by a previous run is replaced; anything else is not.
+		// A socket left by a previous run is replaced; one a process
+		// still answers on (another sidecar) is not, nor anything else.
 		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			if conn, err := net.DialTimeout("unix", p, time.Second); err == nil {
+				conn.Close()
+				return verb.UsageErr("--listen %s: in use: a process answers on that socket (another smki verifier serve?); stop it, or listen on another path", c.String("listen"))
+			}
 			os.Remove(p)
 		}
 	}
