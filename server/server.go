@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/console"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/repo"
@@ -178,7 +180,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// 2. The data directory, and in Dev mode its passphrase.
 	dir := s.cfg.DataDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("%w: data directory: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: data directory %s cannot be made (%s): set data (--data) to a directory smki's user may create or write", ErrConfig, absPath(dir), durable.Reason(err))
 	}
 	warnDataDirMode(dir, s.log)
 	pass := s.cfg.Passphrase
@@ -620,19 +622,27 @@ func openRAKeys(ctx context.Context, dir string, authority *ca.CA, now func() ti
 }
 
 // devPassphrase returns the dev-mode passphrase kept in DATA/passphrase,
-// creating a random one on first start.
+// creating it on first start. It is created only where none exists, never
+// over a file it could not read (the CA keys are encrypted with it), and
+// synced before the keys it protects are written.
 func devPassphrase(dir string) ([]byte, error) {
 	p := filepath.Join(dir, "passphrase")
-	if b, err := os.ReadFile(p); err == nil {
+	b, err := os.ReadFile(p)
+	switch {
+	case err == nil && len(b) == 0:
+		return nil, fmt.Errorf("%w: dev passphrase %s is empty; if the CA keys in %s were made with it they cannot be opened: start with a fresh data directory", ErrConfig, absPath(p), absPath(dir))
+	case err == nil:
 		return b, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: dev passphrase %s cannot be read (%s): fix it or start with a fresh data directory", ErrConfig, absPath(p), durable.Reason(err))
 	}
 	var raw [24]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: dev passphrase: the system's random source failed: %v", ErrConfig, err)
 	}
 	pass := []byte(hex.EncodeToString(raw[:]))
-	if err := os.WriteFile(p, pass, 0o600); err != nil {
-		return nil, fmt.Errorf("writing the dev passphrase: %w", err)
+	if err := durable.WriteNew(p, pass, 0o600); err != nil {
+		return nil, fmt.Errorf("%w: dev passphrase %s cannot be written (%s): set data (--data) to a directory smki's user may write", ErrConfig, absPath(p), durable.Reason(err))
 	}
 	return pass, nil
 }

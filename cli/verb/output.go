@@ -2,13 +2,10 @@ package verb
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
@@ -96,26 +93,8 @@ func CheckOut(flag, path string) error {
 }
 
 // IOReason is why a file operation failed, in smki's words (no raw
-// operating-system text reaches the user).
-func IOReason(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "its directory does not exist"
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied"
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return "the disk is full"
-	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTEMPTY):
-		return "a directory is in the way"
-	case errors.Is(err, syscall.EEXIST):
-		// an exclusive create, or a directory made, where a file (or a
-		// directory) of that name is already there
-		return "a file of that name is already there"
-	case errors.Is(err, syscall.EROFS):
-		return "the file system is read-only"
-	}
-	return "the file system refused it"
-}
+// operating-system text reaches the user): durable.Reason.
+func IOReason(err error) string { return durable.Reason(err) }
 
 // WriteNew creates path with data, refusing to replace an existing file.
 func WriteNew(path string, data []byte, mode os.FileMode) error {

@@ -3,14 +3,17 @@
 // overwritten) or replaced atomically (a reader sees the old content or the
 // new, never a torn mix), and in both cases synced, file and directory,
 // before the call returns. It holds no policy about what the files are;
-// errors are the operating system's, for the caller to wrap in its code.
-// It imports only the standard library.
+// errors are the operating system's, for the caller to wrap in its code,
+// and Reason says why one failed in smki's words. It imports only the
+// standard library.
 package durable
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteNew creates path with data and mode and syncs it and its directory.
@@ -88,4 +91,30 @@ func SyncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Reason is why a file operation failed, in smki's words, for a message
+// that names the path itself (no raw operating-system text reaches a
+// user): the one wording of file errors, for the CLI and the server.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "its directory does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return "the disk is full"
+	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTEMPTY):
+		return "a directory is in the way"
+	case errors.Is(err, syscall.ENOTDIR):
+		// a path component that should be a directory is a file
+		return "a file is in the way on its path"
+	case errors.Is(err, syscall.EEXIST):
+		// an exclusive create, or a directory made, where a file (or a
+		// directory) of that name is already there
+		return "a file of that name is already there"
+	case errors.Is(err, syscall.EROFS):
+		return "the file system is read-only"
+	}
+	return "the file system refused it"
 }
