@@ -413,6 +413,12 @@ func onCommandLine(args []string, name string) bool {
 // logger and the ready file, which stay with the CLI).
 func serverConfig(c *ucli.Context, rs map[string]resolved) (server.Config, string, error) {
 	get := func(k string) string { return rs[k].scalar }
+	if conf := c.String("config"); conf != "" && rs["data"].source == "default" {
+		// The default ./data is relative to the working directory, which
+		// is / under systemd: a server started from a file must say where
+		// its keys and store are, not start afresh on /data.
+		return server.Config{}, "", verb.UsageErr("%s: data is not set; a server started from a config file needs its data directory named: add data: /var/lib/smki (or the directory holding its keys) to the file, or give --data", conf)
+	}
 	on := func(k string) bool { return get(k) == "true" }
 	cfg := server.Config{
 		DataDir:           get("data"),

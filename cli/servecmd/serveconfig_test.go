@@ -243,3 +243,28 @@ func TestServeConfigRelativePaths(t *testing.T) {
 		})
 	}
 }
+
+// TestServeConfigNeedsData: a server run from a config file that sets no
+// data directory (nor --data, nor SMKI_DATA) is refused, naming the file:
+// the default ./data would be taken against the working directory, which
+// is / under systemd, and would start a server on a new, empty directory.
+// --print-config still shows the default and its source. (The bad store
+// spec makes the old behaviour fail fast instead of serving from ./data.)
+func TestServeConfigNeedsData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "smki.yaml")
+	if err := os.WriteFile(conf, []byte("dev: true\nlisten: 127.0.0.1:0\nstore: mysql://h/db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := cli.Main([]string{"smki", "serve", "--config", conf}, nil, &out, &errb)
+	if code != verb.ExitUsage || !strings.Contains(errb.String(), conf+": data is not set") {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, errb.String(), conf+": data is not set")
+	}
+	out.Reset()
+	errb.Reset()
+	if code := cli.Main([]string{"smki", "serve", "--config", conf, "--print-config"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "data: ./data  # default") {
+		t.Fatalf("--print-config: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}
