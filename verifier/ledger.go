@@ -3,6 +3,7 @@ package verifier
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Ledger is what a Verifier's decisions remember between requests: the
@@ -21,6 +22,10 @@ type Ledger struct {
 	replay  ReplayStore
 	journal Journal // replay as a Journal, or nil
 	adt     map[adtKey]*adtWindow
+	// stateErr is why the last accept could not be made durable, nil
+	// while accepts are (statehealth.go): the store's condition, so a
+	// Verifier built after a failure (a reload) is not ready either.
+	stateErr atomic.Pointer[string]
 }
 
 // NewLedger returns a Ledger keeping counters in replay (nil: a new

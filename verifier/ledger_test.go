@@ -2,6 +2,8 @@ package verifier
 
 import (
 	"errors"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,4 +78,45 @@ func TestLedgerOneAcceptAcrossVerifiers(t *testing.T) {
 			t.Fatalf("counter %d sent 8 times to two verifiers on one ledger: %d accepted, want 1", ctr, accepted)
 		}
 	}
+}
+
+// TestLedgerStateFailureOutlivesVerifier: a state file that could not
+// make an accept durable (sticky until restart) makes every Verifier on
+// its Ledger not ready, including one built after the failure (a sidecar
+// reloading its trust directory on SIGHUP). Before, the failure was the
+// failed Verifier's own: the one built next answered /readyz 200 and
+// smki_verifier_state_durable 1 while it refused every would-be accept
+// STATE, so a probe put it back in its load balancer.
+func TestLedgerStateFailureOutlivesVerifier(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	st := openState(t, filepath.Join(t.TempDir(), "state.log"), StateFileOptions{MaxDelay: -1})
+	led := NewLedger(st)
+	credit := func(ctr uint64) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, ctr), s.sc, false) }
+	at := testNow.Add(time.Minute)
+	first := s.verifier(t, func(o *Options) { o.Ledger = led })
+	mustAccept(t, first, credit(1))
+	// The disk goes away under the flusher.
+	if st.df != nil {
+		st.df.Close()
+	}
+	st.f.Close()
+	if d := first.Verify(credit(2), at); d.Code != CodeSTATE {
+		t.Fatalf("on a failed store: %+v, want STATE", d)
+	}
+	if len(first.NotReady()) == 0 {
+		t.Fatal("the failed verifier is ready")
+	}
+	second := s.verifier(t, func(o *Options) { o.Ledger = led })
+	reasons := second.NotReady()
+	if len(reasons) == 0 || !strings.Contains(strings.Join(reasons, "; "), "state not durable") {
+		t.Fatalf("a verifier built on the failed ledger: NotReady %q, want the state failure", reasons)
+	}
+	if second.StateError() == "" {
+		t.Fatal("a verifier built on the failed ledger: StateError empty")
+	}
+	if d := second.Verify(credit(3), at); d.Code != CodeSTATE {
+		t.Fatalf("a verifier built on the failed ledger: %+v, want STATE", d)
+	}
+	st.Close()
 }

@@ -12,7 +12,7 @@ import "fmt"
 // stateFailed records a store failure and returns the STATE reject.
 func (v *Verifier) stateFailed(format string, err error) Decision {
 	msg := fmt.Sprintf(format, err)
-	if v.stateErr.Swap(&msg) == nil {
+	if v.led.stateErr.Swap(&msg) == nil {
 		v.log.Error("state not durable: refusing every request that would be accepted (fail closed); "+
 			"free space or fix the disk holding the state file, then restart", "code", CodeSTATE, "err", err.Error())
 	}
@@ -21,15 +21,16 @@ func (v *Verifier) stateFailed(format string, err error) Decision {
 
 // stateOK clears a recorded failure once an accept was made durable.
 func (v *Verifier) stateOK() {
-	if v.stateErr.Load() != nil && v.stateErr.Swap(nil) != nil {
+	if v.led.stateErr.Load() != nil && v.led.stateErr.Swap(nil) != nil {
 		v.log.Info("state durable again")
 	}
 }
 
 // StateError returns why the last accept could not be made durable, or ""
-// while the state is durable.
+// while the state is durable. The failure is the Ledger's: every Verifier
+// sharing it (one built after the failure too) reports it.
 func (v *Verifier) StateError() string {
-	if p := v.stateErr.Load(); p != nil {
+	if p := v.led.stateErr.Load(); p != nil {
 		return *p
 	}
 	return ""

@@ -127,8 +127,7 @@ type Verifier struct {
 	// it).
 	led *Ledger
 
-	stateErr atomic.Pointer[string] // why the state is not durable; nil while it is
-	follow   followHealth           // why the RA cannot be followed (readiness.go)
+	follow followHealth // why the RA cannot be followed (readiness.go)
 }
 
 // New checks opts and returns a Verifier. Every CRL must verify against a
