@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +31,10 @@ import (
 type homeData struct {
 	Pending   []ra.SoLREvent // declared, waiting for a second officer
 	Scheduled []ra.SoLREvent // approved, revocation still to come
-	Expiring  []ra.CertInfo  // good, expiring within 30 days
+	Expiring  []ra.CertInfo  // good, expiring within 30 days: the first homeExpiring
+	// MoreExpiring: more than homeExpiring expire within 30 days; the
+	// certificates page lists them all, a page at a time.
+	MoreExpiring bool
 	CRLs      []crlWarning   // the ARL or ORL expired or about to
 	// SoLR and Certs say what the SoLR and certificate sections show:
 	// "" the lists above, "hidden" nothing (this officer may not read
@@ -93,6 +97,14 @@ func (c *Console) crlsNeedingAttention(r *http.Request, now time.Time) []crlWarn
 	return out
 }
 
+// The home page lists at most homeExpiring of the certificates expiring
+// within homeExpiringDays, and links to the certificates page for all of
+// them: a Supplier may hold tens of thousands expiring in one month.
+const (
+	homeExpiring     = 20
+	homeExpiringDays = 30
+)
+
 func (c *Console) home(w http.ResponseWriter, r *http.Request, v *view) error {
 	var d homeData
 	now := c.now()
@@ -109,13 +121,13 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, v *view) error {
 			}
 		}
 	}
-	cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{Status: string(store.StatusGood)})
+	cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{Status: string(store.StatusGood),
+		ExpiresBefore: now.Add(homeExpiringDays * 24 * time.Hour), Limit: homeExpiring + 1})
 	d.Certs = homeSection(err)
-	for _, ci := range cs {
-		if ci.NotAfter.Before(now.Add(30 * 24 * time.Hour)) {
-			d.Expiring = append(d.Expiring, ci)
-		}
+	if len(cs) > homeExpiring {
+		cs, d.MoreExpiring = cs[:homeExpiring], true
 	}
+	d.Expiring = cs
 	d.CRLs = c.crlsNeedingAttention(r, now)
 	v.Title, v.Data = "Home", d
 	c.pages.render(w, http.StatusOK, "home.html", v)
@@ -224,8 +236,9 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *view) er
 
 type userData struct {
 	User     ra.User
-	Certs    []ra.CertInfo
+	Certs    []ra.CertInfo // the first page (certPage) of the user's
 	Profiles []ca.Profile
+	Next     template.URL // the certificates page after these; "" when none remain
 }
 
 func (c *Console) user(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -237,11 +250,15 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
-	cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: id})
+	cs, err := c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: id, Limit: c.certPage})
 	if err != nil {
 		return err
 	}
-	v.Title, v.Data = "User "+u.Name, userData{User: u, Certs: cs, Profiles: ra.EligibleProfiles(u.Role)}
+	var next template.URL
+	if len(cs) == c.certPage {
+		next = template.URL("/console/certificates?" + url.Values{"user": {u.ID.String()}, "after": {cs[len(cs)-1].Serial}}.Encode())
+	}
+	v.Title, v.Data = "User "+u.Name, userData{User: u, Certs: cs, Profiles: ra.EligibleProfiles(u.Role), Next: next}
 	c.pages.render(w, http.StatusOK, "user.html", v)
 	return nil
 }
@@ -433,7 +450,7 @@ func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) 
 		http.Redirect(w, r, "/console/certificates/"+url.PathEscape(s), http.StatusSeeOther)
 		return nil
 	}
-	v.Form = map[string]string{"user": q.Get("user"), "party": q.Get("party"), "status": q.Get("status"), "role": q.Get("role")}
+	v.Form = map[string]string{"user": q.Get("user"), "party": q.Get("party"), "status": q.Get("status"), "role": q.Get("role"), "expiring": q.Get("expiring")}
 	uid, err := raapi.OptEUI("User ID", strings.TrimSpace(q.Get("user")))
 	if err != nil {
 		v.Err = fieldErr("user", err)
@@ -442,17 +459,25 @@ func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) 
 	if err != nil && v.Err == nil {
 		v.Err = fieldErr("party", err)
 	}
+	var expiresBefore time.Time
+	if s := strings.TrimSpace(q.Get("expiring")); s != "" && v.Err == nil {
+		days, err := strconv.Atoi(s)
+		if err != nil || days < 1 || days > 3650 {
+			v.Err = fieldErr("expiring", fmt.Errorf("%w: expiring within %q days: give a whole number of days from 1 to 3650", ra.ErrBadRequest, s))
+		}
+		expiresBefore = c.now().Add(time.Duration(days) * 24 * time.Hour)
+	}
 	var cs []ra.CertInfo
 	var next template.URL
 	if v.Err == nil {
 		cs, err = c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"),
-			Limit: c.certPage, After: strings.TrimSpace(q.Get("after"))})
+			Limit: c.certPage, After: strings.TrimSpace(q.Get("after")), ExpiresBefore: expiresBefore})
 		if err != nil {
 			v.Err = fieldErr("user", err)
 		}
 		if len(cs) == c.certPage {
 			nq := url.Values{}
-			for _, k := range []string{"user", "party", "status", "role"} {
+			for _, k := range []string{"user", "party", "status", "role", "expiring"} {
 				if val := q.Get(k); val != "" {
 					nq.Set(k, val)
 				}

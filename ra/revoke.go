@@ -290,6 +290,9 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 			return err
 		}
 		f.PartyID = pid
+		if !q.ExpiresBefore.IsZero() {
+			return listExpiring(tx, f, q.ExpiresBefore, &out)
+		}
 		cs, err := tx.ListCertificates(f)
 		if err != nil {
 			return fmt.Errorf("%w: list certificates: %w", ErrInternal, err)
@@ -300,6 +303,35 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 		return nil
 	})
 	return out, err
+}
+
+// expiringScan is how many certificates listExpiring reads at a time.
+const expiringScan = 1000
+
+// listExpiring appends to out the certificates f selects whose notAfter
+// is before t, at most f.Limit (0: all), reading the selection a page at
+// a time so that memory holds one page, not every certificate.
+func listExpiring(tx store.Tx, f store.CertFilter, t time.Time, out *[]CertInfo) error {
+	limit := f.Limit
+	f.Limit = expiringScan
+	for {
+		cs, err := tx.ListCertificates(f)
+		if err != nil {
+			return fmt.Errorf("%w: list certificates: %w", ErrInternal, err)
+		}
+		for _, c := range cs {
+			if c.NotAfter.Before(t) {
+				*out = append(*out, certFrom(c, false))
+				if limit > 0 && len(*out) == limit {
+					return nil
+				}
+			}
+		}
+		if len(cs) < expiringScan {
+			return nil
+		}
+		f.After = cs[len(cs)-1].Serial
+	}
 }
 
 // GetCertificate returns one Organisation Certificate with its PEM.

@@ -147,6 +147,11 @@ type CertQuery struct {
 	// After is a paged listing's cursor: only certificates after this
 	// serial in the listing's order (the previous page's Next).
 	After string
+	// ExpiresBefore, when set, keeps only certificates whose notAfter is
+	// before it (the console's "expiring within 30 days"). No index
+	// orders certificates by expiry: the listing reads the selection a
+	// page at a time and stops once it holds Limit.
+	ExpiresBefore time.Time
 }
 
 // AuditReport is the result of walking the audit chain.

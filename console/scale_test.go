@@ -1,0 +1,86 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/store"
+)
+
+// putCerts stores n good certificates of party A's SC user, expiring at
+// notAfter, straight into the store (in batches: this is setup).
+func (e *env) putCerts(n int, notAfter time.Time) {
+	e.t.Helper()
+	now := e.clk.Now()
+	for done := 0; done < n; {
+		batch := min(2000, n-done)
+		err := e.st.Update(context.Background(), func(tx store.Tx) error {
+			for range batch {
+				var x [16]byte
+				rand.Read(x[:])
+				s := hex.EncodeToString(x[:])
+				if err := tx.PutCertificate(store.Certificate{Serial: s, Issuer: "issuing-ca", UserID: e.userA.String(), PartyID: e.partyA.String(),
+					Profile: "xml-signing", Role: "SC", KeyHash: s, NotBefore: now, NotAfter: notAfter, IssuedAt: now, DER: make([]byte, 600)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		done += batch
+	}
+}
+
+// TestListPagesAt100kCertificates: with 100,000 certificates (a large
+// Supplier's, all of one user) every page that lists certificates lists
+// a bounded page of them and links on, for an RA operator and for the
+// party's SRO: first with none expiring within 30 days (the home page
+// reads them all and says "None."), then with all of them (it lists the
+// first 20 and links to the rest). Before, the home page listed every
+// certificate expiring within 30 days (20 MB of HTML) and a user's page
+// every certificate of the user (25 MB).
+func TestListPagesAt100kCertificates(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("stores 100,000 certificates")
+	}
+	e := newEnv(t)
+	e.putCerts(100_000, e.clk.Now().AddDate(0, 0, 60))
+	const maxPage = 1 << 20 // a page of 500 rows is about 130 kB
+	check := func(phase string, pages []struct{ path, want string }) {
+		for _, who := range []string{"admin", "sro-a"} {
+			ck, _ := e.signIn(who)
+			for _, p := range pages {
+				t0 := time.Now()
+				w := e.do("GET", p.path, nil, ck, nil, nil)
+				took := time.Since(t0)
+				body := w.Body.String()
+				t.Logf("%s, %s %s: %d, %d bytes, %v", phase, who, p.path, w.Code, len(body), took)
+				if w.Code != http.StatusOK || len(body) > maxPage || strings.Count(body, "<tr>") > certPageSize+2 {
+					t.Errorf("%s, %s %s: %d, %d bytes, %d rows: want 200, one page (at most %d rows, %d bytes)",
+						phase, who, p.path, w.Code, len(body), strings.Count(body, "<tr>"), certPageSize, maxPage)
+				}
+				if !strings.Contains(body, p.want) {
+					t.Errorf("%s, %s %s: the page lacks %s", phase, who, p.path, p.want)
+				}
+			}
+		}
+	}
+	lists := []struct{ path, want string }{
+		{"/console/certificates", `id="next-page"`},
+		{"/console/certificates?party=" + e.partyA.String() + "&status=good", `id="next-page"`},
+		{"/console/users/" + e.userA.String(), `id="next-page"`},
+	}
+	check("none expiring", append(lists, struct{ path, want string }{"/console/", "Certificates expiring within 30 days</h3>\n<p>None.</p>"}))
+	e.clk.Advance(40 * 24 * time.Hour)
+	check("all expiring", append(lists,
+		struct{ path, want string }{"/console/", `<a id="more-expiring" href="/console/certificates?status=good&amp;expiring=30">`},
+		struct{ path, want string }{"/console/certificates?status=good&expiring=30", `id="next-page"`}))
+}
