@@ -35,7 +35,7 @@ type homeData struct {
 	// MoreExpiring: more than homeExpiring expire within 30 days; the
 	// certificates page lists them all, a page at a time.
 	MoreExpiring bool
-	CRLs      []crlWarning   // the ARL or ORL expired or about to
+	CRLs         []crlWarning // the ARL or ORL expired or about to
 	// SoLR and Certs say what the SoLR and certificate sections show:
 	// "" the lists above, "hidden" nothing (this officer may not read
 	// them), or the RA's code when it could not answer now. An empty list
