@@ -1,38 +1,45 @@
 package ra
 
-import "github.com/smki/smki/ra/raerr"
+import (
+	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/store"
+)
 
 // The RA's stable error codes are owned by ra/raerr; these names keep
 // ra.ErrX, ra.CodeOf and ra.ClassOf working for its callers (errors.Is
 // matches either name: they are the same values).
 var (
-	ErrUnauthenticated   = raerr.ErrUnauthenticated
-	ErrOfficerInactive   = raerr.ErrOfficerInactive
-	ErrForbidden         = raerr.ErrForbidden
-	ErrBadRequest        = raerr.ErrBadRequest
-	ErrInvalidID         = raerr.ErrInvalidID
-	ErrInvalidRole       = raerr.ErrInvalidRole
-	ErrInvalidProfile    = raerr.ErrInvalidProfile
-	ErrNotEligible       = raerr.ErrNotEligible
-	ErrCSRInvalid        = raerr.ErrCSRInvalid
-	ErrCSRMismatch       = raerr.ErrCSRMismatch
-	ErrCSRNotCanonical   = raerr.ErrCSRNotCanonical
-	ErrKeyReuse          = raerr.ErrKeyReuse
-	ErrCSRRequired       = raerr.ErrCSRRequired
-	ErrReplaced          = raerr.ErrReplaced
-	ErrBadSerial         = raerr.ErrBadSerial
-	ErrNotFound          = raerr.ErrNotFound
-	ErrExists            = raerr.ErrExists
-	ErrReservedID        = raerr.ErrReservedID
-	ErrInactive          = raerr.ErrInactive
-	ErrSROExists         = raerr.ErrSROExists
-	ErrAlreadyRevoked    = raerr.ErrAlreadyRevoked
-	ErrBadReason         = raerr.ErrBadReason
-	ErrTooLarge          = raerr.ErrTooLarge
-	ErrAuditBroken       = raerr.ErrAuditBroken
-	ErrInternal          = raerr.ErrInternal
-	ErrBusy              = raerr.ErrBusy
-	ErrStoreFull         = raerr.ErrStoreFull
+	ErrUnauthenticated = raerr.ErrUnauthenticated
+	ErrOfficerInactive = raerr.ErrOfficerInactive
+	ErrForbidden       = raerr.ErrForbidden
+	ErrBadRequest      = raerr.ErrBadRequest
+	ErrInvalidID       = raerr.ErrInvalidID
+	ErrInvalidRole     = raerr.ErrInvalidRole
+	ErrInvalidProfile  = raerr.ErrInvalidProfile
+	ErrNotEligible     = raerr.ErrNotEligible
+	ErrCSRInvalid      = raerr.ErrCSRInvalid
+	ErrCSRMismatch     = raerr.ErrCSRMismatch
+	ErrCSRNotCanonical = raerr.ErrCSRNotCanonical
+	ErrKeyReuse        = raerr.ErrKeyReuse
+	ErrCSRRequired     = raerr.ErrCSRRequired
+	ErrReplaced        = raerr.ErrReplaced
+	ErrBadSerial       = raerr.ErrBadSerial
+	ErrNotFound        = raerr.ErrNotFound
+	ErrExists          = raerr.ErrExists
+	ErrReservedID      = raerr.ErrReservedID
+	ErrInactive        = raerr.ErrInactive
+	ErrSROExists       = raerr.ErrSROExists
+	ErrAlreadyRevoked  = raerr.ErrAlreadyRevoked
+	ErrBadReason       = raerr.ErrBadReason
+	ErrTooLarge        = raerr.ErrTooLarge
+	ErrAuditBroken     = raerr.ErrAuditBroken
+	ErrInternal        = raerr.ErrInternal
+	ErrBusy            = raerr.ErrBusy
+	ErrStoreFull       = raerr.ErrStoreFull
+	// ErrStoreClosed (E_STORE_CLOSED, the store's own code): the store
+	// was closed under the call, as when the server shuts down; the same
+	// request may be sent again.
+	ErrStoreClosed       = store.ErrClosed
 	ErrFourEyes          = raerr.ErrFourEyes
 	ErrEventState        = raerr.ErrEventState
 	ErrADTFormat         = raerr.ErrADTFormat

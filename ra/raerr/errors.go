@@ -205,11 +205,12 @@ var codes = []struct {
 	{bundle.ErrEnvelopeTooLarge, ClassInternal},
 }
 
-// ClassOf returns the class of err: ClassBusy if its chain holds a busy
-// sentinel, else that of the first known sentinel in its chain (see
+// ClassOf returns the class of err: ClassUnavailable if its chain holds a
+// full disk or store.ErrClosed, ClassBusy if it holds a busy sentinel,
+// else that of the first known sentinel in its chain (see
 // CodeOf), ClassInternal otherwise.
 func ClassOf(err error) Class {
-	if isFull(err) {
+	if isFull(err) || errors.Is(err, store.ErrClosed) {
 		return ClassUnavailable
 	}
 	if isBusy(err) {
@@ -234,9 +235,11 @@ func ClassOfCode(code string) Class {
 	return ClassInternal
 }
 
-// CodeOf returns the stable code of err: E_RA_BUSY if its chain holds
-// store.ErrConflict or ErrBusy, wherever (contention is never reported as
-// internal); else that of the first known sentinel in its chain (RA codes
+// CodeOf returns the stable code of err: E_STORE_FULL if its chain holds
+// a full disk, E_STORE_CLOSED if it holds store.ErrClosed (the store was
+// closed under the call: a shutdown, not a fault), E_RA_BUSY if it holds
+// store.ErrConflict or ErrBusy, wherever (none of these is ever reported
+// as internal); else that of the first known sentinel in its chain (RA codes
 // before those of ca, store and bundle it wraps), else E_RA_INTERNAL.
 // Codes are values: a message is never read, so an error that merely
 // starts with "E_" has no code of its own.
@@ -246,6 +249,9 @@ func CodeOf(err error) string {
 	}
 	if isFull(err) {
 		return ErrStoreFull.Error()
+	}
+	if errors.Is(err, store.ErrClosed) {
+		return store.ErrClosed.Error()
 	}
 	if isBusy(err) {
 		return ErrBusy.Error()

@@ -45,7 +45,9 @@ func TestCodeOf(t *testing.T) {
 		want string
 	}{
 		{"nil", nil, ""},
-		{"RA code over the store code it wraps", fmt.Errorf("%w: %w", ErrInternal, store.ErrClosed), "E_RA_INTERNAL"},
+		{"RA code over the store code it wraps", fmt.Errorf("%w: %w", ErrInternal, store.ErrCorrupt), "E_RA_INTERNAL"},
+		{"store closed wrapped as internal (a shutdown, not a fault)", fmt.Errorf("%w: device 01: %w", ErrInternal, fmt.Errorf("bolt: %w", store.ErrClosed)), "E_STORE_CLOSED"},
+		{"store closed wrapped by the CA", fmt.Errorf("%w: recording intent 01: %w", ca.ErrStore, store.ErrClosed), "E_STORE_CLOSED"},
 		{"RA code over the CA code it wraps", fmt.Errorf("%w: %w", ErrCSRInvalid, ca.ErrBadCSR), "E_RA_CSR_INVALID"},
 		{"store code alone", fmt.Errorf("bolt: %w", store.ErrClosed), "E_STORE_CLOSED"},
 		{"contention wrapped as internal", fmt.Errorf("%w: revoking: %w", ErrInternal, fmt.Errorf("postgres: gave up: %w", store.ErrConflict)), "E_RA_BUSY"},

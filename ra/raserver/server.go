@@ -294,7 +294,7 @@ const maxPooledJSON = 64 << 10
 // counts the refusal. 5xx messages are generic: internals stay in the log.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := s.errorResponse(r, err)
-	if ra.ClassOf(err) == ra.ClassBusy {
+	if ra.ClassOf(err) == ra.ClassBusy || body.Error.Code == ra.ErrStoreClosed.Error() {
 		w.Header().Set("Retry-After", strconv.Itoa(raapi.RetryAfterBusy))
 	}
 	writeJSON(w, status, body)
@@ -316,6 +316,9 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 			slog.String("code", code), slog.String("error", err.Error()))
 	} else if status >= 500 {
 		body.Error.Message = "internal error; see the server log"
+		if code == ra.ErrStoreClosed.Error() {
+			body.Error.Message = "E_STORE_CLOSED: this RA instance is shutting down and its store closed under the request; a change it was making was not completed. Send the same request again (to another instance, or to this one once it is back)"
+		}
 		if ra.ClassOf(err) == ra.ClassBusy {
 			body.Error.Message = fmt.Sprintf("the RA is busy: the change met contention in the store and was not made; nothing was written, send the same request again in %d s", raapi.RetryAfterBusy)
 		}
