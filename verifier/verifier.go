@@ -215,6 +215,14 @@ func (v *Verifier) SetBundle(b *bundle.Bundle) error {
 				b.IssuedAt.Format(time.RFC3339), old.pol.bundle.IssuedAt.Format(time.RFC3339))
 		}
 	}
+	// A bundle built after the last feed page yet behind it (a lower
+	// revocation_seq or party_seq): the RA was restored from a backup and
+	// numbers anew from the bundle's point. Follow it from there, or its
+	// new pages would be refused as older and its new revocations skipped
+	// as seen. What the pages revoked stays in force (v.feed is kept).
+	if b.IssuedAt.After(v.feedIssued) && (b.RevocationSeq < v.feedSeq || b.PartySeq < v.feedPartySeq) {
+		v.feedSeq, v.feedPartySeq, v.feedParties = 0, 0, nil
+	}
 	v.publishLocked(pol)
 	return nil
 }
