@@ -57,6 +57,15 @@ type Follower struct {
 	// (GET {RepositoryURL}/repo/certs/{serial}.der, docs/repository.md);
 	// default BaseURL, where smki serve publishes it.
 	RepositoryURL string
+	// StallTimeout cuts a request to the RA (bundle, feed, repository)
+	// that receives nothing for this long: no answer headers (the RA holds
+	// a feed request at most 50 s before it answers) or no byte of the
+	// body. Default DefaultStallTimeout. The cut is a failure that may
+	// pass by itself (Tolerate). Without it an RA, or a proxy's tunnel to
+	// it, that falls silent without closing the connection held the sync
+	// for ever, and the Verifier stayed ready on data that no longer
+	// moved until it was too old.
+	StallTimeout time.Duration
 	// Compact asks the RA for bundles without end-entity certificates
 	// (GET /v1/bundle?certificates=omit): a bundle whose size does not
 	// grow with the certificates issued, the Verifier looking each signer
@@ -71,6 +80,28 @@ type Follower struct {
 
 // DefaultTolerate is Follower.Tolerate's default.
 const DefaultTolerate = 3
+
+// DefaultStallTimeout is Follower.StallTimeout's default: above the RA's
+// longest feed hold (50 s) with room for a slow network.
+const DefaultStallTimeout = 90 * time.Second
+
+// errStalled cancels a request that received nothing for StallTimeout.
+var errStalled = errors.New("stalled")
+
+// stallReader resets t to d at every read that brings data.
+type stallReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.t.Reset(s.d)
+	}
+	return n, err
+}
 
 // ErrFeedHTTP: the RA answered a bundle or feed request with a status
 // other than 200 (or 204 for a feed long-poll that timed out).
@@ -348,6 +379,20 @@ func (f *Follower) doAt(ctx context.Context, base, path string, limit int, ifNon
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
+	stall := f.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(stall, func() { cancel(errStalled) })
+	defer timer.Stop()
+	stalled := func(err error) error {
+		if context.Cause(ctx) == errStalled {
+			return fmt.Errorf("%w: GET %s: nothing received for %s (the RA, or a proxy on the way, stalled)", ErrFeedHTTP, path, stall)
+		}
+		return err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, nil, err
@@ -361,12 +406,13 @@ func (f *Follower) doAt(ctx context.Context, base, path string, limit int, ifNon
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, 0, nil, transientError{fmt.Errorf("%w: %v", ErrFeedHTTP, err)}
+		return nil, 0, nil, transientError{stalled(fmt.Errorf("%w: %v", ErrFeedHTTP, err))}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	timer.Reset(stall)
+	data, err := io.ReadAll(io.LimitReader(&stallReader{r: resp.Body, t: timer, d: stall}, int64(limit)+1))
 	if err != nil {
-		return nil, 0, nil, transientError{fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err)}
+		return nil, 0, nil, transientError{stalled(fmt.Errorf("%w: read %s: %v", ErrFeedHTTP, path, err))}
 	}
 	if len(data) > limit {
 		return nil, 0, nil, fmt.Errorf("%w: %s over %d bytes", bundle.ErrEnvelopeTooLarge, path, limit)

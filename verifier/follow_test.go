@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -241,4 +242,58 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestFollowerCutsAStalledRA: a request to the RA that receives nothing
+// for Follower.StallTimeout (no answer headers, or no byte of the body)
+// fails, as a failure that may pass by itself, and readiness counts it.
+// Before, an RA (or a proxy tunnel to it) that went silent without closing
+// the connection held the sync forever: no bundle and no revocation was
+// applied, nothing failed, /readyz answered 200 and requests were
+// accepted on the data in hand until it was max_age (24 h) old.
+func TestFollowerCutsAStalledRA(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/bundle" {
+			// The headers and a first byte, then silence.
+			w.Write([]byte("{"))
+			w.(http.Flusher).Flush()
+		}
+		select { // /v1/revocations: silence before the headers
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	v := s.verifier(t, nil)
+	roots := x509.NewCertPool()
+	roots.AddCert(s.pki.root)
+	f := &Follower{Verifier: v, BaseURL: srv.URL, Client: srv.Client(), Roots: roots, StallTimeout: 100 * time.Millisecond}
+	for _, sync := range []struct {
+		name string
+		do   func(context.Context) (bool, error)
+	}{{"bundle (body stalls)", f.SyncBundle}, {"revocations (headers stall)", f.SyncRevocations}} {
+		errc := make(chan error, 1)
+		go func() { _, err := sync.do(context.Background()); errc <- err }()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, ErrFeedHTTP) || !transient(err) || !strings.Contains(err.Error(), "nothing received") {
+				t.Fatalf("%s: %v, want a transient E_FEED_HTTP saying nothing was received", sync.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: still waiting after 10s on an RA that stalled (StallTimeout 100ms)", sync.name)
+		}
+	}
+	// Counted by readiness like any failure that may pass: past Tolerate
+	// in a row, the verifier is not ready.
+	f.Tolerate, f.RetryDelay, f.BundleInterval = 1, time.Millisecond, time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	waitFor(t, func() bool { return strings.Contains(strings.Join(v.NotReady(), "; "), "revocation feed: ") })
+	cancel()
+	<-done
 }
