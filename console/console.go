@@ -110,7 +110,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/login/{token}", c.linkPage)
 	m.Handle("POST /console/login/{token}", c.xorig.Handler(http.HandlerFunc(c.useLink)))
 	m.Handle("POST /console/login-cert", c.xorig.Handler(http.HandlerFunc(c.certLogin)))
-	m.Handle("POST /console/logout", c.signedIn(c.logout))
+	m.HandleFunc("POST /console/logout", c.logout)
 
 	m.Handle("GET /console/{$}", c.signedIn(c.home))
 	m.Handle("GET /console/parties", c.signedIn(c.parties))
@@ -172,31 +172,38 @@ func (c *Console) signedIn(h officerPage) http.Handler {
 			c.notAuthenticated(w, r, sess, err)
 			return
 		}
-		if r.Method == http.MethodPost {
-			if err := c.xorig.Check(r); err != nil {
-				c.forbidden(w, "the request came from another site")
-				return
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if fe := parseForm(r); fe != nil {
-				c.pages.render(w, fe.status, "error.html", &view{Title: "Not sent", Err: fe})
-				return
-			}
-			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
-				c.forbidden(w, "the form's security token is missing or stale")
-				return
-			}
+		if r.Method == http.MethodPost && !c.postAllowed(w, r, sess) {
+			return
 		}
 		me, err := c.svc.Whoami(r.Context(), actor)
 		if err != nil {
 			c.notAuthenticated(w, r, sess, err)
 			return
 		}
-		v := &view{Me: me, CSRF: sess.csrf, actor: actor.Via(ra.ChannelConsole), cookie: ck.Value}
+		v := &view{Me: me, CSRF: sess.csrf, actor: actor.Via(ra.ChannelConsole)}
 		if err := h(w, r, v); err != nil {
 			c.pages.renderError(w, v, err)
 		}
 	})
+}
+
+// postAllowed checks a POST of sess: same origin, a form the console can
+// read, the session's CSRF token. It answers the refusal itself.
+func (c *Console) postAllowed(w http.ResponseWriter, r *http.Request, sess session) bool {
+	if err := c.xorig.Check(r); err != nil {
+		c.forbidden(w, "the request came from another site")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if fe := parseForm(r); fe != nil {
+		c.pages.render(w, fe.status, "error.html", &view{Title: "Not sent", Err: fe})
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
+		c.forbidden(w, "the form's security token is missing or stale")
+		return false
+	}
+	return true
 }
 
 // notAuthenticated answers a request whose session's certificate the RA
@@ -430,11 +437,27 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, a ra.Acto
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)
 }
 
-func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *view) error {
-	c.ss.end(v.cookie)
+// logout ends the session. It asks the RA nothing (unlike signedIn), so
+// an officer can sign out while the RA cannot check credentials; it still
+// needs the session's CSRF token, so another site cannot sign them out.
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+		return
+	}
+	sess, ok := c.ss.get(ck.Value)
+	if !ok {
+		clearCookie(w)
+		http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
+		return
+	}
+	if !c.postAllowed(w, r, sess) {
+		return
+	}
+	c.ss.end(ck.Value)
 	clearCookie(w)
 	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
-	return nil
 }
 
 // ctx is the request's context (shorthand for the page handlers).

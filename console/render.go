@@ -32,7 +32,6 @@ type view struct {
 	Scripts     []string          // files of static/ the page loads (progressive enhancement only)
 
 	actor  ra.Actor
-	cookie string
 }
 
 // IsRA reports whether the officer is RA staff (sees every party).
