@@ -31,7 +31,7 @@ type view struct {
 	Refresh     int               // seconds: a <noscript> refresh of a page that shows progress
 	Scripts     []string          // files of static/ the page loads (progressive enhancement only)
 
-	actor  ra.Actor
+	actor ra.Actor
 }
 
 // IsRA reports whether the officer is RA staff (sees every party).
