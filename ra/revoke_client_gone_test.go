@@ -2,9 +2,12 @@ package ra
 
 import (
 	"context"
+	"sync"
 	"testing"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra/internal/feedhub"
 	"github.com/smki/smki/store"
 )
 
@@ -39,6 +42,53 @@ func TestBulkRevocationOutlivesItsClient(t *testing.T) {
 			}
 			if x := s.lastAudit(ActRevokeParty); x.Result != "allowed" {
 				t.Fatalf("audit of the revocation: %+v", x)
+			}
+		})
+	}
+}
+
+// leaveAfterCutOff is a store whose first Urgent transaction (an
+// approval's cut-off) is followed by the approver's client going away:
+// cancel is called once it has committed.
+type leaveAfterCutOff struct {
+	store.Store
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (s *leaveAfterCutOff) Urgent(ctx context.Context, fn func(store.Tx) error) error {
+	err := s.Store.Urgent(ctx, fn)
+	s.once.Do(s.cancel)
+	return err
+}
+
+// TestSoLRApprovalOutlivesItsClient: the approver's client goes away
+// (smki solr approve killed, its connection closed) just after the
+// approval's cut-off committed. The approval still revokes the party's
+// certificates itself, as the approver, at once: not a failed job, an
+// ERROR in the log and a refusal in the audit log, left for the scheduler
+// to retry after its backoff.
+func TestSoLRApprovalOutlivesItsClient(t *testing.T) {
+	t.Parallel()
+	for name, open := range raceEngines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newSoLRScenario(t, open(t)...)
+			e := s.declare(s.liaison, nil, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s.svc.st = feedhub.Store{Store: &leaveAfterCutOff{Store: s.st, cancel: cancel}, Hub: &s.svc.feed}
+			seq := s.revocationSeq()
+			res, err := s.svc.ApproveSoLR(ctx, s.approver, e.ID)
+			if err != nil {
+				t.Fatalf("approval whose client left after the cut-off: %v", err)
+			}
+			if res.Event.State != bundle.EventActive || s.certStatus(s.isSerial).Status != store.StatusRevoked || s.revocationSeq() != seq+1 {
+				t.Fatalf("approval whose client left after the cut-off: event %s, certificate %s; want active and revoked by the approval",
+					res.Event.State, s.certStatus(s.isSerial).Status)
+			}
+			if x := s.lastAudit(ActRevokeFailed); x.Actor != "approver" || x.Result != "allowed" {
+				t.Fatalf("last solr.revoke record %+v, want the approver's, allowed", x)
 			}
 		})
 	}

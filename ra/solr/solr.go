@@ -311,7 +311,11 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 	if err != nil || !cutNow {
 		return out, err
 	}
-	// The cut-off has committed; now the certificates, one by one.
+	// The cut-off has committed; now the certificates, one by one. The
+	// approval took effect, so its revocation no longer follows the
+	// request: a client that goes away now (a killed smki solr approve)
+	// must not turn it into a failed job for the scheduler's backoff.
+	ctx = context.WithoutCancel(ctx)
 	key := records.ScheduleKey(records.Job{ID: out.Event.JobID, DueAt: now})
 	if err := s.runNow(ctx, key, a.ID()); err != nil {
 		s.env.Log.LogAttrs(ctx, slog.LevelError, "ra solr approve: the revocation job failed; the party is cut off and the scheduler retries it",
