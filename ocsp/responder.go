@@ -41,6 +41,10 @@ const (
 	// DefaultPoll is how often the store's sequences are read. A
 	// revocation is answered within Poll plus one signature.
 	DefaultPoll = 200 * time.Millisecond
+	// rotateRetryMin and rotateRetryMax bound Run's wait between failed
+	// rotations of the responder certificate.
+	rotateRetryMin = time.Second
+	rotateRetryMax = time.Minute
 	// maxUnknownCache bounds the cache of signed "unknown" answers.
 	maxUnknownCache = 4096
 	// maxRequestBody caps a POSTed OCSP request (a real one is about 100
@@ -940,10 +944,17 @@ func (r *Responder) Notify() {
 // Run keeps the cache current until ctx ends: Sync every Poll (or on
 // Notify), a new responder certificate at half the old one's life, and a
 // full re-sign when responses pass half their lifetime. Failures are
-// logged and retried on the next tick; the cache keeps serving.
+// logged and retried on the next tick (a failed rotation after a wait
+// that doubles from 1 s to a minute); the cache keeps serving.
 func (r *Responder) Run(ctx context.Context) {
 	t := time.NewTicker(r.cfg.Poll)
 	defer t.Stop()
+	// A failed rotation is tried again after a wait that doubles from
+	// rotateRetryMin to rotateRetryMax: each attempt is a CA signature
+	// (an HSM operation) and a logged error. The certificate in use has
+	// half its life left when rotation starts, so waits cost nothing.
+	var retryAt time.Time
+	var wait time.Duration
 	for {
 		select {
 		case <-ctx.Done():
@@ -955,10 +966,14 @@ func (r *Responder) Run(ctx context.Context) {
 		r.mu.RLock()
 		refresh := !now.Before(r.refreshAt)
 		r.mu.RUnlock()
-		if !now.Before(r.signer.Load().rotateAt) {
+		if !now.Before(r.signer.Load().rotateAt) && !now.Before(retryAt) {
 			if err := r.rotate(ctx); err != nil {
-				r.log.Error("OCSP responder certificate rotation failed; retrying", "err", err)
+				wait = min(max(2*wait, rotateRetryMin), rotateRetryMax)
+				retryAt = now.Add(wait)
+				r.log.Error("OCSP responder certificate rotation failed; retrying", "err", err,
+					"retry_in", wait.String(), "not_after", r.signer.Load().cert.NotAfter)
 			} else {
+				wait, retryAt = 0, time.Time{}
 				refresh = true
 			}
 		}

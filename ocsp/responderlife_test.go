@@ -17,10 +17,12 @@ import (
 // failingCertifier certifies through p until fail is set.
 type failingCertifier struct {
 	*pki
-	fail atomic.Bool
+	fail  atomic.Bool
+	calls atomic.Int64 // IssueOCSPResponder calls
 }
 
 func (c *failingCertifier) IssueOCSPResponder(ctx context.Context, pub crypto.PublicKey, name string, validity time.Duration) (*x509.Certificate, error) {
+	c.calls.Add(1)
 	if c.fail.Load() {
 		return nil, errors.New("issuing CA unavailable")
 	}
@@ -88,4 +90,51 @@ func TestResponseNeverOutlivesResponderCert(t *testing.T) {
 			t.Errorf("%s, certificate expired: HTTP %d, %v, want internalError", q.name, rec.Code, err)
 		}
 	}
+}
+
+// TestRotationFailureBacksOff: while the responder certificate's rotation
+// keeps failing, Run asks the Issuing OCA again after a wait that grows
+// (1 s, doubling to a minute, by the responder's clock), not on every
+// 200 ms tick: each attempt is a CA signature (an HSM operation) and an
+// error in the log. Once the CA answers again, the rotation goes through.
+func TestRotationFailureBacksOff(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	cf := &failingCertifier{pki: p}
+	r, err := New(context.Background(), Config{Store: p.st, Issuer: p.cert, Certifier: cf, Name: "test", Poll: 2 * time.Millisecond, Clock: p.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := r.ResponderCertificate()
+	cf.fail.Store(true)
+	p.advance(DefaultResponderValidity/2 + time.Minute) // past the rotation time
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s within 5s (calls %d)", what, cf.calls.Load())
+			}
+		}
+	}
+	base := cf.calls.Load() // New's own rotation
+	waitFor("a first rotation attempt", func() bool { return cf.calls.Load() > base })
+	time.Sleep(100 * time.Millisecond) // some 50 ticks with the clock standing still
+	if n := cf.calls.Load() - base; n != 1 {
+		t.Fatalf("%d rotation attempts in 50 ticks of an unmoving clock, want 1 (a wait before the next)", n)
+	}
+	p.advance(time.Second)
+	waitFor("a second attempt 1 s later", func() bool { return cf.calls.Load()-base == 2 })
+	p.advance(time.Second) // the wait has doubled to 2 s
+	time.Sleep(50 * time.Millisecond)
+	if n := cf.calls.Load() - base; n != 2 {
+		t.Fatalf("%d attempts 1 s after the second, want 2 (the wait doubles)", n)
+	}
+	cf.fail.Store(false)
+	p.advance(time.Second)
+	waitFor("the rotation once the CA answers", func() bool {
+		return r.ResponderCertificate().SerialNumber.Cmp(first.SerialNumber) != 0
+	})
 }
