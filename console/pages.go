@@ -459,6 +459,12 @@ func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) 
 	if err != nil && v.Err == nil {
 		v.Err = fieldErr("party", err)
 	}
+	var rl role.UserRole
+	if s := strings.TrimSpace(q.Get("role")); s != "" && v.Err == nil {
+		if rl, err = role.Parse(s); err != nil {
+			v.Err = fieldErr("role", fmt.Errorf("%w: %w", ra.ErrInvalidRole, err))
+		}
+	}
 	var expiresBefore time.Time
 	if s := strings.TrimSpace(q.Get("expiring")); s != "" && v.Err == nil {
 		days, err := strconv.Atoi(s)
@@ -471,7 +477,7 @@ func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) 
 	var next template.URL
 	if v.Err == nil {
 		cs, err = c.svc.ListCertificates(ctx(r), v.actor, ra.CertQuery{UserID: uid, PartyID: pid, Status: q.Get("status"),
-			Limit: c.certPage, After: strings.TrimSpace(q.Get("after")), ExpiresBefore: expiresBefore})
+			Role: string(rl), Limit: c.certPage, After: strings.TrimSpace(q.Get("after")), ExpiresBefore: expiresBefore})
 		if err != nil {
 			v.Err = fieldErr("user", err)
 		}
@@ -485,9 +491,6 @@ func (c *Console) certificates(w http.ResponseWriter, r *http.Request, v *view) 
 			nq.Set("after", cs[len(cs)-1].Serial)
 			next = template.URL("/console/certificates?" + nq.Encode())
 		}
-	}
-	if rl := strings.TrimSpace(q.Get("role")); rl != "" {
-		cs = slices.DeleteFunc(cs, func(ci ra.CertInfo) bool { return !strings.EqualFold(ci.Role, rl) })
 	}
 	v.Title, v.Data = "Certificates", certsData{Certs: cs, Query: q, Next: next}
 	status := http.StatusOK

@@ -261,7 +261,7 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 	var out []CertInfo
 	err := s.read(ctx, a, ActReadParty, "certificates", func(tx store.Tx, me store.Officer) error {
 		out = []CertInfo{}
-		f := store.CertFilter{Issuer: ca.IssuerIssuing, Status: store.CertStatus(q.Status), After: after, Limit: q.Limit}
+		f := store.CertFilter{Issuer: ca.IssuerIssuing, Status: store.CertStatus(q.Status), Role: q.Role, After: after, Limit: q.Limit}
 		pid := ""
 		if !q.PartyID.IsZero() {
 			pid = q.PartyID.String()

@@ -143,6 +143,7 @@ type CertQuery struct {
 	UserID  eui64.ID
 	PartyID eui64.ID
 	Status  string // "", "good", "revoked"
+	Role    string // a User Role code ("IS", ...), as the store records it
 	Limit   int
 	// After is a paged listing's cursor: only certificates after this
 	// serial in the listing's order (the previous page's Next).
