@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/server"
+	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/migrate"
 )
 
@@ -136,8 +138,9 @@ func storeVerifyCommand() *ucli.Command {
 		Usage:     "check a bbolt store file (a backup): it opens, its records count, its audit chain verifies",
 		ArgsUsage: "FILE",
 		Description: `Prints a count and SHA-256 per record type (as 'smki store digest') and the
-audit chain's length and head; exits 1 if the file does not open as a store or
-the chain is broken (naming the first broken entry).
+audit chain's length and head; exits 1 if the file does not open as a store,
+is empty, cut short or holds no CA state (E_STORE_CORRUPT), or the chain is
+broken (naming the first broken entry).
 
 Example:
    smki store verify /backup/smki-2026-03-01.db`,
@@ -173,8 +176,12 @@ type storeReport struct {
 // broken chain returns the report and an E_RA_AUDIT_BROKEN error.
 func verifyStoreFile(ctx context.Context, path string) (storeReport, error) {
 	rep := storeReport{}
-	if _, err := os.Stat(path); err != nil {
-		return rep, verb.UsageErr("store file: %v", err)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return rep, verb.UsageErr("store file %s: %s", path, verb.IOReason(err))
+	}
+	if fi.Size() == 0 { // not opened: bbolt would make it a new, empty store
+		return rep, fmt.Errorf("%w: %s is empty: not a store (an incomplete copy?)", store.ErrCorrupt, path)
 	}
 	st, err := server.StoreSpec{Engine: "bbolt", Target: path}.Open(ctx, LockWait)
 	if err != nil {
@@ -184,6 +191,9 @@ func verifyStoreFile(ctx context.Context, path string) (storeReport, error) {
 	rep.File = path
 	if rep.Records, err = migrate.Digest(ctx, st); err != nil {
 		return rep, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if i := slices.IndexFunc(rep.Records, func(s migrate.Summary) bool { return s.Type == "meta" }); i >= 0 && rep.Records[i].Count == 0 {
+		return rep, fmt.Errorf("%w: %s is a store without CA state (an empty store, such as a migration killed before its copy committed leaves): not a backup of a smki server", store.ErrCorrupt, path)
 	}
 	rep.Audit, err = ra.WalkAudit(ctx, st)
 	rep.Audit.OK = err == nil

@@ -145,6 +145,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if cfg.batchDelay < 0 {
 		return nil, fmt.Errorf("bolt: open %s: batch delay %v is negative: %w", path, cfg.batchDelay, store.ErrInvalid)
 	}
+	if err := checkWhole(path); err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: cfg.lockTimeout, InitialMmapSize: initialMmapSize,
 		NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
