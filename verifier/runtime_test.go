@@ -1,7 +1,9 @@
 package verifier
 
 import (
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -323,11 +325,31 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"CRL from an untrusted CA", func(o *Options) { o.CRLs = [][]byte{other.crl(t, testNow, testNow.Add(time.Hour))} }},
 		{"garbage CRL", func(o *Options) { o.CRLs = [][]byte{{0x30, 0x00}} }},
 		{"negative MaxAge", func(o *Options) { o.MaxAge = -time.Second }},
+		// An embedder's mistakes (a certificate that failed to parse left
+		// nil, the signer's certificate given as the root, a negative
+		// limit meant as "none") are refused naming the field, not a panic
+		// in New ("adding nil Certificate to CertPool", a nil pointer
+		// dereference) nor accepted.
+		{"nil root", func(o *Options) { o.Roots = []*x509.Certificate{nil} }},
+		{"nil intermediate", func(o *Options) { o.Intermediates = append(o.Intermediates, nil) }},
+		{"nil certificate", func(o *Options) { o.Certificates = []*x509.Certificate{nil} }},
+		{"root not a CA", func(o *Options) { o.Roots = []*x509.Certificate{s.sc.cert} }},
+		{"intermediate not a CA", func(o *Options) { o.Intermediates = []*x509.Certificate{s.sc.cert} }},
+		{"negative limit", func(o *Options) { o.Limits.MaxDepth = -1 }},
 	}
 	for _, tt := range tests {
 		o := s.options(s.bundle)
 		tt.mod(&o)
-		if _, err := New(o); !errors.Is(err, ErrConfig) {
+		err := func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			_, err = New(o)
+			return err
+		}()
+		if !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err = %v, want ErrConfig", tt.name, err)
 		}
 	}

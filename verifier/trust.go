@@ -100,6 +100,20 @@ func newTrustAnchors(roots, inter []*x509.Certificate) (*trustAnchors, error) {
 	if len(roots) == 0 {
 		return nil, fmt.Errorf("%w: no trusted roots", ErrConfig)
 	}
+	for _, set := range []struct {
+		name  string
+		certs []*x509.Certificate
+	}{{"Roots", roots}, {"Intermediates", inter}} {
+		for i, c := range set.certs {
+			switch {
+			case c == nil:
+				return nil, fmt.Errorf("%w: %s[%d] is nil (a certificate that did not parse?)", ErrConfig, set.name, i)
+			case !c.IsCA:
+				return nil, fmt.Errorf("%w: %s[%d] (%s) is not a CA certificate: give the Root OCA and the Issuing OCA, not a signer's certificate",
+					ErrConfig, set.name, i, c.Subject)
+			}
+		}
+	}
 	t := &trustAnchors{roots: x509.NewCertPool(), inter: x509.NewCertPool(), rootSet: map[[32]byte]bool{}}
 	for _, c := range roots {
 		t.roots.AddCert(c)

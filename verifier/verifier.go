@@ -22,6 +22,8 @@ import (
 // Options configure a Verifier. Roots and Bundle are required.
 type Options struct {
 	// Roots are the trust anchors (the Root OCA). Only they are trusted.
+	// Each must be a CA certificate (New refuses a nil entry or a
+	// non-CA, ErrConfig, as it does for Intermediates).
 	Roots []*x509.Certificate
 	// Intermediates (the Issuing OCA) help build chains; they are trusted
 	// only through Roots.
@@ -42,7 +44,8 @@ type Options struct {
 	CRLs [][]byte
 	// Clock gives "now" for data freshness (STALE); default time.Now.
 	Clock func() time.Time
-	// Limits bound XML parsing; zero fields take xmldsig defaults.
+	// Limits bound XML parsing; zero fields take xmldsig defaults, and a
+	// negative one is refused (ErrConfig).
 	Limits xmldsig.Limits
 	// MaxAge is the oldest bundle or revocation data the Verifier acts
 	// on. Zero means the bundle's own max_age; when both are set the
@@ -140,6 +143,14 @@ func New(opts Options) (*Verifier, error) {
 	ta, err := newTrustAnchors(opts.Roots, opts.Intermediates)
 	if err != nil {
 		return nil, err
+	}
+	for i, c := range opts.Certificates {
+		if c == nil {
+			return nil, fmt.Errorf("%w: Certificates[%d] is nil (a certificate that did not parse?)", ErrConfig, i)
+		}
+	}
+	if l := opts.Limits; l.MaxBytes < 0 || l.MaxDepth < 0 || l.MaxAttrs < 0 || l.MaxNSDecls < 0 || l.MaxElements < 0 {
+		return nil, fmt.Errorf("%w: negative Limits %+v (zero takes the default; there is no unlimited)", ErrConfig, l)
 	}
 	crls, err := loadCRLs(opts.CRLs, ta)
 	if err != nil {
