@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,43 @@ func TestPostContentTypeIgnored(t *testing.T) {
 			h.h.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), want.Body.Bytes()) {
 				t.Errorf("%s, Content-Type %q: HTTP %d, %d bytes, want HTTP 200 and the application/ocsp-request answer", h.name, ct, rec.Code, rec.Body.Len())
+			}
+		}
+	}
+}
+
+// TestNotAnOCSPRequestIsMalformed: whatever arrives that is not an OCSP
+// request gets the one answer docs/repository.md promises, an OCSP
+// response of status malformedRequest with HTTP 400, from the responder
+// and from the published answers alike: a GET whose path is not base64,
+// base64 that is not DER, DER that is not an OCSPRequest, an empty POST.
+func TestNotAnOCSPRequestIsMalformed(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	r, pub := p.publishing(t)
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+	}{
+		{"GET, not base64", http.MethodGet, "/ocsp/!!not-base64!!", ""},
+		{"GET, base64 of text", http.MethodGet, "/ocsp/aGVsbG8gd29ybGQ=", ""},
+		{"GET, base64 of a bare SEQUENCE", http.MethodGet, "/ocsp/MAA=", ""},
+		{"POST, text", http.MethodPost, "/ocsp", "hello world"},
+		{"POST, empty", http.MethodPost, "/ocsp", ""},
+	}
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{{"responder", r.Handler()}, {"published", pub.Handler()}} {
+		for _, c := range cases {
+			rec := httptest.NewRecorder()
+			h.h.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+			_, err := xocsp.ParseResponse(rec.Body.Bytes(), nil)
+			if !isStatus(err, xocsp.Malformed) || rec.Code != http.StatusBadRequest || rec.Header().Get("Content-Type") != "application/ocsp-response" {
+				t.Errorf("%s, %s: HTTP %d %q, body %q: %v; want 400 application/ocsp-response malformedRequest",
+					h.name, c.name, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes(), err)
 			}
 		}
 	}

@@ -322,8 +322,9 @@ func (r *Responder) Handler() http.Handler {
 }
 
 // handler routes /ocsp requests (a POST's Content-Type is not checked:
-// docs/repository.md): a request whose requestList does not
-// hold exactly one Request is malformed (oneRequest); a request lookup
+// docs/repository.md): a GET path that is not base64, or a request whose
+// requestList does not hold exactly one Request, is malformed
+// (oneRequest); a request lookup
 // finds an entry for is answered from it; everything else (malformed, not
 // found, a lookup error) goes to fallback, cfssl's Responder over the
 // same source.
@@ -353,11 +354,11 @@ func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallb
 				return
 			}
 			b, ok := decodeGet(p)
-			if ok && !oneRequest(b) {
+			if !ok || !oneRequest(b) {
 				malformed(w)
 				return
 			}
-			if ok && serveEntry(w, req, b, lookup) {
+			if serveEntry(w, req, b, lookup) {
 				return
 			}
 			r2 := req.Clone(req.Context())
