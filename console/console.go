@@ -424,8 +424,13 @@ func (c *Console) renderCouldNotCheck(w http.ResponseWriter, status int, err err
 		Next:    "Try again in a moment; if this persists, tell the RA operators."}})
 }
 
-// startSession opens a session for a, the officer cert authenticated.
+// startSession opens a session for a, the officer cert authenticated,
+// with a new cookie: the one the browser sent is never adopted, and the
+// session it named (if any) ends, so no copy of it outlives this sign-in.
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, a ra.Actor, cert *x509.Certificate) {
+	if ck, err := r.Cookie(cookieName); err == nil {
+		c.ss.end(ck.Value)
+	}
 	id, ok := c.ss.start(a.ID(), cert)
 	if !ok {
 		c.pages.render(w, http.StatusServiceUnavailable, "login.html", &view{Title: "Sign in", Err: &formError{Code: "E_CONSOLE_BUSY",
