@@ -48,7 +48,7 @@ func (c *Client) revokeOnce(ctx context.Context, req raapi.RevokeRequest, progre
 		return raapi.RevokeResult{}, fmt.Errorf("%w: %v", raerr.ErrBadRequest, err)
 	}
 	ctx, touch, stop := c.idleBound(ctx, func(idle time.Duration) error {
-		return fmt.Errorf("%w: no answer from the RA for %s", raerr.ErrInternal, idle)
+		return fmt.Errorf("%w: %w for %s", raerr.ErrInternal, errIdle, idle)
 	})
 	defer stop()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/revoke", bytes.NewReader(body))
@@ -63,13 +63,24 @@ func (c *Client) revokeOnce(ctx context.Context, req raapi.RevokeRequest, progre
 	hc.Timeout = 0 // the idle timer above bounds the wait instead
 	resp, err := hc.Do(hreq)
 	if err != nil {
-		return raapi.RevokeResult{}, causeOr(ctx, err)
+		if cause := causeOr(ctx, err); cause != err {
+			return raapi.RevokeResult{}, cause
+		}
+		if refused := handshakeRefusal(err, c.tls); refused != err {
+			return raapi.RevokeResult{}, refused
+		}
+		// As every other call: E_RA_UNREACHABLE in smki's words, saying
+		// that it may have been carried out.
+		return raapi.RevokeResult{}, unreachable(http.MethodPost, c.base, err)
 	}
 	defer resp.Body.Close()
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); resp.StatusCode >= 300 || mt != raapi.MediaNDJSON {
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRevokeAnswer))
 		if err != nil {
-			return raapi.RevokeResult{}, causeOr(ctx, err)
+			if cause := causeOr(ctx, err); cause != err {
+				return raapi.RevokeResult{}, cause
+			}
+			return raapi.RevokeResult{}, unreachable(http.MethodPost, c.base, err)
 		}
 		if resp.StatusCode >= 300 {
 			return raapi.RevokeResult{}, withRetryAfter(apiError(resp.StatusCode, data), resp.Header)
@@ -89,12 +100,43 @@ func (c *Client) revokeOnce(ctx context.Context, req raapi.RevokeRequest, progre
 	if err != nil {
 		var ae *APIError
 		if !errors.As(err, &ae) {
-			err = fmt.Errorf("%w: the revocation's outcome is unknown (it may have committed; list the certificates to see): %w",
-				raerr.ErrInternal, causeOr(ctx, err))
+			err = outcomeUnknown(causeOr(ctx, err))
 		}
 		return raapi.RevokeResult{}, err
 	}
 	return res, nil
+}
+
+// errIdle: the RA sent nothing for the client's timeout (idleBound).
+var errIdle = errors.New("no answer from the RA")
+
+// outcomeUnknownError is a revocation stream that broke off before its
+// final line: E_RA_INTERNAL, its text smki's own sentence (no transport or
+// JSON text reaches a user), unwrapping to the cause for callers.
+type outcomeUnknownError struct {
+	msg string
+	err error
+}
+
+func (e *outcomeUnknownError) Error() string   { return e.msg }
+func (e *outcomeUnknownError) Unwrap() []error { return []error{raerr.ErrInternal, e.err} }
+
+// outcomeUnknown is the error of a revocation stream broken off by err.
+// The revocation is one transaction: it committed whole or not at all,
+// and the same request sent again revokes only what is still good.
+func outcomeUnknown(err error) error {
+	why := "its answer broke off (the RA restarted, or the connection dropped): " + transportReason(err)
+	switch {
+	case errors.Is(err, errIdle):
+		why = "its answer stopped: " + err.Error() // the idle timer's, in smki's words
+	case errors.Is(err, errStreamTruncated), errors.Is(err, io.ErrUnexpectedEOF):
+		why = "its answer broke off before the final line (the RA restarted, or the connection dropped)"
+	case errors.Is(err, errStreamLine):
+		why = "its answer held a line this client does not understand"
+	}
+	return &outcomeUnknownError{err: err, msg: fmt.Sprintf("%v: the revocation's outcome is unknown: %s. It commits whole or not "+
+		"at all: list the certificates to see which (smki certs --party P --status good, or --user U), or send the same "+
+		"revocation again, which revokes only what is still good", raerr.ErrInternal, why)}
 }
 
 // idleBound bounds a streamed answer by c's timeout between signs of
@@ -129,6 +171,9 @@ func causeOr(ctx context.Context, err error) error {
 // certificates); today's answer is a summary of a few kilobytes.
 const maxRevokeAnswer = 256 << 20
 
+// errStreamLine: a line of the stream is not one this client reads.
+var errStreamLine = errors.New("revocation stream: a line not understood")
+
 // errStreamTruncated: the stream ended without its result or error line.
 var errStreamTruncated = fmt.Errorf("revocation stream ended without a final line: %w", io.ErrUnexpectedEOF)
 
@@ -148,14 +193,14 @@ func readRevokeStream(r io.Reader, maxLine int, progress func(raapi.RevokeProgre
 		}
 		var l raapi.RevokeLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return raapi.RevokeResult{}, fmt.Errorf("revocation stream: %.100q: %w", line, err)
+			return raapi.RevokeResult{}, fmt.Errorf("%w: %.100q: %w", errStreamLine, line, err)
 		}
 		switch {
 		case l.Result != nil:
 			return *l.Result, nil
 		case l.Error != nil:
 			if l.Error.Code == "" {
-				return raapi.RevokeResult{}, fmt.Errorf("revocation stream: error line without a code: %.200s", line)
+				return raapi.RevokeResult{}, fmt.Errorf("%w: error line without a code: %.200s", errStreamLine, line)
 			}
 			return raapi.RevokeResult{}, &APIError{Status: raapi.StatusOfCode(l.Error.Code), Code: l.Error.Code, Message: l.Error.Message}
 		case l.Progress != nil:
@@ -164,7 +209,7 @@ func readRevokeStream(r io.Reader, maxLine int, progress func(raapi.RevokeProgre
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return raapi.RevokeResult{}, fmt.Errorf("revocation stream: a line over %d bytes: %w", maxLine, err)
+			return raapi.RevokeResult{}, fmt.Errorf("%w: a line over %d bytes: %w", errStreamLine, maxLine, err)
 		}
 		return raapi.RevokeResult{}, err
 	}
