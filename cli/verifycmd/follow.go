@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/verifier"
@@ -28,14 +27,14 @@ const feedHeaderTimeout = ra.DefaultFeedWait + 30*time.Second
 func raFollower(raURL, officerDir string, v *verifier.Verifier, roots *x509.CertPool, interval time.Duration, log *slog.Logger) (*verifier.Follower, error) {
 	u, err := url.Parse(raURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, verb.UsageErr("--ra %q: want https://host[:port] (the RA serves only HTTPS with client certificates)", raURL)
+		return nil, configErr("--ra %q: want https://host[:port] (the RA serves only HTTPS with client certificates)", raURL)
 	}
 	if officerDir == "" {
-		return nil, verb.UsageErr("--ra needs --officer DIR: the RA serves its bundle and feed only to an authenticated credential")
+		return nil, configErr("--ra needs --officer DIR: the RA serves its bundle and feed only to an authenticated credential")
 	}
 	cfg, err := credential.ClientTLS(officerDir)
 	if err != nil {
-		return nil, verb.UsageErr("--officer: %v", err)
+		return nil, configErr("--officer %s: not a usable credential directory (cert.pem, key.pem, ca.pem): %v", officerDir, err)
 	}
 	client := &http.Client{Transport: &http.Transport{
 		// Behind a corporate proxy (HTTPS_PROXY, NO_PROXY), as the client

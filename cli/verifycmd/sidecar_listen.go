@@ -35,20 +35,20 @@ func serveSidecar(ctx context.Context, c *ucli.Context, log *slog.Logger, h http
 		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			if conn, err := net.DialTimeout("unix", p, time.Second); err == nil {
 				conn.Close()
-				return verb.UsageErr("--listen %s: in use: a process answers on that socket (another smki verifier serve?); stop it, or listen on another path", c.String("listen"))
+				return configErr("--listen %s: in use: a process answers on that socket (another smki verifier serve?); stop it, or listen on another path", c.String("listen"))
 			}
 			os.Remove(p)
 		}
 	}
 	ln, err := net.Listen(network, addr)
 	if err != nil {
-		return verb.UsageErr("--listen %s: cannot listen there (in use, or no permission): %v", c.String("listen"), errors.Unwrap(err))
+		return configErr("--listen %s: cannot listen there (%v): give a free local host:port, or unix:PATH", c.String("listen"), errors.Unwrap(err))
 	}
 	if network == "unix" {
 		// Owner and group only: the socket is the command path.
 		if err := os.Chmod(addr, 0o660); err != nil {
 			ln.Close()
-			return verb.UsageErr("--listen: %v", err)
+			return configErr("--listen %s: cannot make the socket mode 0660: %v", c.String("listen"), errors.Unwrap(err))
 		}
 		defer os.Remove(addr)
 	}
@@ -61,7 +61,7 @@ func serveSidecar(ctx context.Context, c *ucli.Context, log *slog.Logger, h http
 	if f := c.String("ready-file"); f != "" {
 		if err := writeReadyFile(f, ln.Addr().String()); err != nil {
 			ln.Close()
-			return verb.UsageErr("--ready-file: %v", err)
+			return configErr("--ready-file %s cannot be written (%v): give a path in a writable directory", f, errors.Unwrap(err))
 		}
 	}
 	errc := make(chan error, 1)
@@ -85,22 +85,22 @@ func sidecarTLS(c *ucli.Context) (*tls.Config, error) {
 	certFile, keyFile, caFile := c.String("tls-cert"), c.String("tls-key"), c.String("tls-client-ca")
 	if certFile == "" && keyFile == "" {
 		if caFile != "" {
-			return nil, verb.UsageErr("--tls-client-ca needs --tls-cert and --tls-key")
+			return nil, configErr("--tls-client-ca needs --tls-cert and --tls-key (client certificates are asked for over HTTPS only)")
 		}
 		return nil, nil
 	}
 	if certFile == "" || keyFile == "" {
-		return nil, verb.UsageErr("give both --tls-cert and --tls-key")
+		return nil, configErr("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
 	}
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, verb.UsageErr("--tls-cert/--tls-key: they do not load as a PEM certificate and its key; check both files")
+		return nil, configErr("--tls-cert/--tls-key: they do not load as a PEM certificate and its key; check both files")
 	}
 	conf := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	if caFile != "" {
 		cas, err := loadCerts(caFile)
 		if err != nil {
-			return nil, verb.UsageErr("--tls-client-ca: %v", err)
+			return nil, configErr("--tls-client-ca: %v", err)
 		}
 		pool := x509.NewCertPool()
 		for _, ca := range cas {

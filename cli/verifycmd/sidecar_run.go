@@ -50,6 +50,13 @@ type sidecar struct {
 	h       atomic.Pointer[http.Handler]
 }
 
+// configErr is a setting of smki verifier serve that cannot work: exit 2,
+// coded E_VERIFIER_CONFIG (as the verifier's own refusals of its trust
+// directory and bundle), naming the flag and what to do.
+func configErr(format string, a ...any) error {
+	return verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: "+format, append([]any{verifier.ErrConfig}, a...)...))
+}
+
 // errNotReady: the sidecar cannot build its verifier yet (the bundle does
 // not verify against the trust root, or there is none and the RA's cannot
 // be had); it serves not ready meanwhile.
@@ -62,6 +69,9 @@ func (sc *sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*sc.h.Lo
 func serveVerifier(c *ucli.Context) error {
 	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
 	sc := &sidecar{c: c, log: log}
+	if d := c.Duration("max-age"); d < 0 {
+		return configErr("--max-age %s: want a positive duration, or 0 for the bundle's own max_age", d)
+	}
 	var replay verifier.ReplayStore // nil: in memory
 	if f := c.String("state-file"); f != "" {
 		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: c.Duration("fsync-delay")})
@@ -83,7 +93,7 @@ func serveVerifier(c *ucli.Context) error {
 		}
 		sc.follow = f
 	} else if c.String("officer") != "" {
-		return verb.UsageErr("--officer is only for --ra")
+		return configErr("--officer is only for --ra: give --ra URL too, or leave --officer out")
 	}
 	ctx, stop := signalContext(c)
 	defer stop()
@@ -123,7 +133,7 @@ func (sc *sidecar) build(ctx context.Context) (*verifier.Verifier, error) {
 	what := filepath.Join(dir, verifier.TrustBundleFile)
 	if p := c.String("bundle"); p != "" {
 		if t.Bundle, err = os.ReadFile(p); err != nil {
-			return nil, verb.UsageErr("--bundle: %v", err)
+			return nil, configErr("--bundle %s cannot be read: %v", p, errors.Unwrap(err))
 		}
 		what = p
 	}
@@ -145,7 +155,7 @@ func (sc *sidecar) build(ctx context.Context) (*verifier.Verifier, error) {
 		}
 		o = verifier.Options{Roots: t.Roots, Intermediates: t.Intermediates, CRLs: t.CRLs, Bundle: b}
 	default:
-		return nil, verb.UsageErr("--trust %s has no %s: give --bundle FILE, or --ra URL and --officer DIR to fetch it from the RA", dir, verifier.TrustBundleFile)
+		return nil, configErr("--trust %s has no %s: give --bundle FILE, or --ra URL and --officer DIR to fetch it from the RA", dir, verifier.TrustBundleFile)
 	}
 	o.Clock, o.Ledger, o.Logger, o.MaxAge = time.Now, sc.ledger, sc.log, c.Duration("max-age")
 	if sc.follow != nil {
