@@ -80,6 +80,11 @@ func New(cfg Config) *Console {
 	if abs <= 0 {
 		abs = DefaultAbsoluteTimeout
 	}
+	// A cross-site sign-in is refused with the console's page and code,
+	// as a signed-in POST is (signedIn), not net/http's bare text.
+	c.xorig.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		c.forbidden(w, "the request came from another site")
+	}))
 	c.ss = newSessions(c.now, idle, abs)
 	c.pages = mustPages(c.now)
 	c.jobs = newJobs(c.now)
