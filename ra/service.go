@@ -228,7 +228,10 @@ func (s *Service) entry(actor string, act Action, subject, result, detail string
 // refused appends a refusal record in its own transaction (the refused
 // change wrote nothing) and logs it. A failure to audit is logged: the
 // caller still gets the original refusal. A refusal concealed from the
-// caller (raerr.Conceal) is recorded as it really was.
+// caller (raerr.Conceal) is recorded as it really was. A change the RA
+// failed to make rather than refused (the store busy, closed or failing,
+// an internal fault: failedNotRefused) is recorded as "failed: CODE":
+// nothing was decided about the request.
 func (s *Service) refused(ctx context.Context, actor string, act Action, subject string, cause error) {
 	code, detail := CodeOf(cause), cause.Error()
 	if real := raerr.Real(cause); real != nil {
@@ -237,12 +240,28 @@ func (s *Service) refused(ctx context.Context, actor string, act Action, subject
 		// were told.
 		code, detail = CodeOf(real), real.Error()+"; answered: "+detail
 	}
-	err := s.appendAfterReads(ctx, s.entry(actor, act, subject, "refused: "+code, detail))
-	s.log.LogAttrs(ctx, slog.LevelWarn, "ra refused", slog.String("actor", actor), slog.String("action", string(act)),
+	result, level, msg := "refused: "+code, slog.LevelWarn, "ra refused"
+	if failedNotRefused(cause) {
+		result, level, msg = "failed: "+code, slog.LevelError, "ra failed"
+	}
+	err := s.appendAfterReads(ctx, s.entry(actor, act, subject, result, detail))
+	s.log.LogAttrs(ctx, level, msg, slog.String("actor", actor), slog.String("action", string(act)),
 		slog.String("subject", subject), slog.String("code", code), slog.String("detail", detail))
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "ra audit append failed", slog.String("error", err.Error()))
 	}
+}
+
+// failedNotRefused reports whether err is the RA failing to carry a
+// request out (its store busy, closed, full or failing; an internal
+// fault) rather than a decision against it: class, not text, tells them
+// apart (raerr.ClassOf).
+func failedNotRefused(err error) bool {
+	switch ClassOf(err) {
+	case ClassBusy, ClassUnavailable, ClassInternal:
+		return true
+	}
+	return false
 }
 
 // appendAfterReads appends e to the audit chain in a transaction of its

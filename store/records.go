@@ -137,7 +137,7 @@ type AuditEntry struct {
 	Actor    string
 	Action   string
 	Subject  string
-	Result   string // "allowed", "refused: <code>", "ok", ...
+	Result   string // "allowed", "refused: <code>", "failed: <code>", "ok", ...
 	Detail   string
 	PrevHash []byte
 	Hash     []byte
