@@ -47,12 +47,13 @@ func (s *Service) newSoLR() *solr.Service {
 			rv, ok := s.issuer.(solr.TxRevoker)
 			return rv, ok
 		},
-		Now:     func() time.Time { return s.now() },
-		Log:     s.log,
-		Locker:  s.locker,
-		Backoff: &s.backoff,
-		Entry:   s.entry,
-		Refused: s.refused,
+		Now:        func() time.Time { return s.now() },
+		Log:        s.log,
+		Locker:     s.locker,
+		Backoff:    &s.backoff,
+		Entry:      s.entry,
+		Refused:    s.refused,
+		ActiveUser: activeUserAndParty,
 	})
 }
 

@@ -46,6 +46,9 @@ type Env struct {
 	Backoff *jobbackoff.Backoff
 	Entry   func(actor string, act authz.Action, subject, result, detail string) store.AuditEntry
 	Refused func(ctx context.Context, actor string, act authz.Action, subject string, cause error)
+	// ActiveUser refuses (E_RA_INACTIVE) a user, or a user's party, that
+	// is not active: ra's one owner of that rule, which enrolment uses too.
+	ActiveUser func(tx store.Tx, u store.User) error
 }
 
 // Service runs SoLR events and their scheduled revocations. It is safe
@@ -168,7 +171,7 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 		if err := partyMayFail(tx, req.FailedParty.String()); err != nil {
 			return "", err
 		}
-		srp, err := activeSCUser(tx, req.SRPUser)
+		srp, err := s.activeSCUser(tx, req.SRPUser)
 		if err != nil {
 			return "", err
 		}
@@ -267,7 +270,7 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		if p.Status != store.StatusActive && p.Status != records.PartyFailed {
 			return "", fmt.Errorf("%w: party %s is %s", raerr.ErrInactive, p.ID, p.Status)
 		}
-		if _, err := activeSCUser(tx, e.SRPUser); err != nil {
+		if _, err := s.activeSCUser(tx, e.SRPUser); err != nil {
 			return "", err
 		}
 		if p.Status != records.PartyFailed {
@@ -547,8 +550,12 @@ func partyMayFail(tx store.Tx, id string) error {
 	return nil
 }
 
-// activeSCUser loads id and requires an active user with User Role SC.
-func activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
+// activeSCUser loads id and requires a user with User Role SC that can
+// act: the user and its party active (Env.ActiveUser). Every verifier
+// refuses a user of a party that is not active, whatever its own status
+// (docs/bundle.md), so an SRP whose party is suspended could serve none of
+// the failed Supplier's devices.
+func (s *Service) activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
 	u, err := tx.GetUser(id.String())
 	if err != nil {
 		return u, raerr.FromStore("user "+id.String(), err)
@@ -556,8 +563,8 @@ func activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
 	if u.Role != string(role.SoLRContingency) {
 		return u, fmt.Errorf("%w: user %s has User Role %s, not SC", raerr.ErrInvalidRole, u.ID, u.Role)
 	}
-	if u.Status != store.StatusActive {
-		return u, fmt.Errorf("%w: user %s is %s", raerr.ErrInactive, u.ID, u.Status)
+	if err := s.env.ActiveUser(tx, u); err != nil {
+		return u, fmt.Errorf("%w: the SRP user %s cannot act for the failed Supplier (every verifier refuses it)", err, u.ID)
 	}
 	return u, nil
 }
