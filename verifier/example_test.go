@@ -16,8 +16,10 @@ import (
 
 // A Verifier is made from trust anchors and an opened policy bundle (New),
 // then asked about each signed Service Request (Verify). It fails closed:
-// whatever it cannot prove acceptable is a Reject with a stable code, and
-// the same input at the same time always gets the same answer.
+// whatever it cannot prove acceptable is a Reject with a stable code. It
+// remembers what it accepted: an accept advances the originator's replay
+// counter (and an SC user's ADT count), so the same request sent again is
+// REPLAY; a reject changes nothing.
 func Example() {
 	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	rootKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

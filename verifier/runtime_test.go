@@ -4,12 +4,16 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smki/smki/bundle"
 
@@ -154,6 +158,70 @@ func TestADTWarningAndQuarantine(t *testing.T) {
 	if d := v.Verify(msg(7), base.Add(time.Hour+12*time.Second)); d.Code != CodeREPLAY {
 		t.Fatalf("replay of 7 after 8: %+v", d)
 	}
+}
+
+// TestVerifyConcurrentWithUpdates: Verify from many goroutines while the
+// data is swapped under them (SetBundle, AddRevocations, AddCRL) and the
+// sidecar's endpoints read it (/metrics, /healthz, /readyz, NotReady,
+// RouteAlert), as an embedding command path and a Follower do: under
+// -race (make test) nothing races, and every request is decided on one
+// generation (accept, or REPLAY where another goroutine accepted a
+// higher counter first; never a refusal of the data changing under it).
+func TestVerifyConcurrentWithUpdates(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	b0 := cloneBundle(t, s.bundle)
+	b0.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Quarantine: 1 << 20}
+	v := s.verifier(t, func(o *Options) { o.Bundle = b0 })
+	m, err := NewMetrics(prometheus.NewRegistry(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := InstrumentedHandler(m, 0)
+	const workers, each = 8, 20
+	msgs := make([][][]byte, workers)
+	for g := range msgs {
+		for i := range each {
+			msgs[g] = append(msgs[g], sign(t, request(t, tmplCredit, userSC, devA1, uint64(g*each+i+1)), s.sc, false))
+		}
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range workers {
+		wg.Go(func() {
+			<-start
+			for _, msg := range msgs[g] {
+				// One originator: a counter below one another goroutine
+				// had accepted is REPLAY; nothing else.
+				if d := m.Verify(msg, testNow.Add(time.Minute)); !d.Accepted() && d.Code != CodeREPLAY {
+					t.Errorf("during updates: %+v, want accept or REPLAY", d)
+				}
+				v.NotReady()
+				v.RouteAlert(devA1, 0x8F1C, testNow)
+				for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+					h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
+				}
+			}
+		})
+	}
+	crl := s.pki.crl(t, testNow, testNow.Add(time.Hour))
+	close(start)
+	for i := range 20 {
+		b := cloneBundle(t, b0)
+		b.IssuedAt = b.IssuedAt.Add(time.Duration(i+1) * time.Second)
+		if err := v.SetBundle(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.AddRevocations(&bundle.FeedPage{Seq: uint64(8 + i), IssuedAt: testNow.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 0 {
+			if err := v.AddCRL(crl); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wg.Wait()
 }
 
 // TestConcurrentReplay: of many concurrent copies of one request exactly
