@@ -172,7 +172,17 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 	if f.Compact && f.Verifier.certs == nil {
 		return false, fmt.Errorf("%w: a compact bundle carries no certificates and the verifier has no certificate source (Options.Source)", ErrConfig)
 	}
-	b, etag, err := f.fetchBundle(ctx, f.Verifier.clock(), f.bundleETag)
+	have := f.bundleETag
+	if cur := f.Verifier.Bundle(); f.Verifier.RevocationSeq() > cur.RevocationSeq || f.Verifier.PartySeq() > cur.PartySeq {
+		// The feed has gone past the bundle in force, so the RA's bundle
+		// differs from it (asked in full, it costs nothing more) unless
+		// the RA went back, restored from a backup to the state of this
+		// bundle: then a 304 would keep this Verifier ahead of the RA,
+		// its feed requests refused, where installing the RA's bundle
+		// follows it from there (SetBundle).
+		have = ""
+	}
+	b, etag, err := f.fetchBundle(ctx, f.Verifier.clock(), have)
 	if errors.Is(err, errNotModified) {
 		return false, nil // the bundle in force is current (docs/bundle.md, "Conditional refresh")
 	}
