@@ -50,3 +50,47 @@ func TestSoLRRefusesAnSRPWhosePartyIsNotActive(t *testing.T) {
 		t.Fatalf("event after the refused approval: %+v %v", got.Event, err)
 	}
 }
+
+// TestSoLRForASuspendedSupplier: on the night, RA staff suspend the
+// failing Supplier's party first (every verifier refuses its users within
+// a feed answer), then declare and approve the SoLR event. Failing a
+// suspended party only tightens what suspension did, so it is declared,
+// approved (the party becomes failed, its certificates revoked), and at no
+// point must the party be reinstated (which would let its users act again)
+// to get there; so too when it is suspended between declaration and
+// approval.
+func TestSoLRForASuspendedSupplier(t *testing.T) {
+	t.Parallel()
+	for _, suspendAfterDeclaring := range []bool{false, true} {
+		t.Run(map[bool]string{false: "suspended, then declared", true: "declared, then suspended"}[suspendAfterDeclaring], func(t *testing.T) {
+			t.Parallel()
+			s := newSoLRScenario(t)
+			ctx := context.Background()
+			suspend := func() {
+				if _, err := s.svc.SetPartyStatus(ctx, s.admin, s.supplier, store.StatusSuspended); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !suspendAfterDeclaring {
+				suspend()
+			}
+			res, err := s.svc.DeclareSoLR(ctx, s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "OFGEM-SUSPENDED-FIRST"})
+			if err != nil {
+				t.Fatalf("declaring a suspended Supplier failed: %v", err)
+			}
+			if suspendAfterDeclaring {
+				suspend()
+			}
+			app, err := s.svc.ApproveSoLR(ctx, s.approver, res.Event.ID)
+			if err != nil {
+				t.Fatalf("approving the event of a suspended Supplier: %v", err)
+			}
+			if app.Event.State != bundle.EventActive || s.certStatus(s.isSerial).Status != store.StatusRevoked {
+				t.Fatalf("after approval: event %s, certificate %s", app.Event.State, s.certStatus(s.isSerial).Status)
+			}
+			if p, _ := s.svc.GetParty(ctx, s.admin, s.supplier); p.Status != PartyFailed {
+				t.Fatalf("party is %s after approval, want failed", p.Status)
+			}
+		})
+	}
+}

@@ -148,7 +148,8 @@ func newEventID(now time.Time) (string, error) { return records.NewID("solr", no
 // Declare records a SoLR event in state "declared" and returns it with
 // the dry run of its revocation. Nothing else changes until a second
 // person approves it. Who may: an authority-liaison or an ra-operator.
-// The failed party must exist and be active and have no other open event;
+// The failed party must exist, be active, suspended or already failed
+// (partyMayFail), and have no other open event;
 // the SRP user must be an active SC user of another party.
 func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (EventResult, error) {
 	now := s.env.Now().UTC()
@@ -168,7 +169,7 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 		if err := authz.Authorize(me, authz.ActDeclareSoLR, authz.Target{}); err != nil {
 			return "", err
 		}
-		if err := partyMayFail(tx, req.FailedParty.String()); err != nil {
+		if _, err := partyMayFail(tx, req.FailedParty.String()); err != nil {
 			return "", err
 		}
 		srp, err := s.activeSCUser(tx, req.SRPUser)
@@ -263,12 +264,9 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 			return "", fmt.Errorf("%w: event %s ended at %s", raerr.ErrEventState, id, e.End.Format(time.RFC3339))
 		}
 		// The facts checked at declaration may have changed since.
-		p, err := tx.GetParty(e.FailedParty.String())
+		p, err := partyMayFail(tx, e.FailedParty.String())
 		if err != nil {
-			return "", raerr.FromStore("party "+e.FailedParty.String(), err)
-		}
-		if p.Status != store.StatusActive && p.Status != records.PartyFailed {
-			return "", fmt.Errorf("%w: party %s is %s", raerr.ErrInactive, p.ID, p.Status)
+			return "", err
 		}
 		if _, err := s.activeSCUser(tx, e.SRPUser); err != nil {
 			return "", err
@@ -536,18 +534,22 @@ func (s *Service) List(ctx context.Context, a Session) ([]records.SoLREvent, err
 	return out, err
 }
 
-// partyMayFail requires a party that a SoLR event may name: active, or
-// already failed (its earlier event closed, for example to hand its
-// devices to another SRP; openEventFor keeps one open event per party).
-func partyMayFail(tx store.Tx, id string) error {
+// partyMayFail returns the party id if a SoLR event may name it (at
+// declaration and again at approval): active; suspended (RA staff
+// suspend a failing Supplier first, and failing it only tightens that:
+// reinstating it to declare would let its users act again); or already
+// failed (its earlier event closed, for example to hand its devices to
+// another SRP; openEventFor keeps one open event per party).
+func partyMayFail(tx store.Tx, id string) (store.Party, error) {
 	p, err := tx.GetParty(id)
 	if err != nil {
-		return raerr.FromStore("party "+id, err)
+		return p, raerr.FromStore("party "+id, err)
 	}
-	if p.Status != store.StatusActive && p.Status != records.PartyFailed {
-		return fmt.Errorf("%w: party %s is %s", raerr.ErrInactive, id, p.Status)
+	switch p.Status {
+	case store.StatusActive, store.StatusSuspended, records.PartyFailed:
+		return p, nil
 	}
-	return nil
+	return p, fmt.Errorf("%w: party %s is %s", raerr.ErrInactive, id, p.Status)
 }
 
 // activeSCUser loads id and requires a user with User Role SC that can
