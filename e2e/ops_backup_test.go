@@ -13,7 +13,8 @@ import (
 // TestStoreBackupOutRefused: `smki store backup` to a disk that fills up
 // mid-copy, or into a directory that does not exist, fails with
 // E_BACKUP_WRITE naming the cause (not the RA as unreachable, which a
-// retry would not cure) and leaves neither --out nor a partial file.
+// retry would not cure) and leaves neither --out nor a partial file; a
+// partial file left by an interrupted backup is named, with what to do.
 func TestStoreBackupOutRefused(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
@@ -25,6 +26,16 @@ func TestStoreBackupOutRefused(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
 	_, _, ra := devRA(t)
+
+	// A partial file left by a backup killed mid-copy: named, with what to do.
+	left := filepath.Join(t.TempDir(), "smki.db")
+	if err := os.WriteFile(left+".partial", []byte("half a copy"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := ra.run("store", "backup", "--out", left); r.code != 2 || !strings.Contains(r.stderr, "E_BACKUP_WRITE") ||
+		!strings.Contains(r.stderr, left+".partial is there, left by a backup") || !strings.Contains(r.stderr, "remove it") {
+		t.Errorf("backup beside a partial file left by an interrupted one: exit %d, stderr %q", r.code, r.stderr)
+	}
 
 	for _, tc := range []struct {
 		name, out, reason string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"text/tabwriter"
@@ -96,6 +97,10 @@ func storeBackup(c *ucli.Context) error {
 func saveBackup(ctx context.Context, out string, fetch func(context.Context, io.Writer) (int64, error)) (int64, storeReport, error) {
 	part := out + ".partial"
 	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return 0, storeReport{}, verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: %s is there, left by a backup to %s that was interrupted (or is still running): it is not a backup; if no backup is running, remove it and run this again",
+			errBackupWrite, part, out))
+	}
 	if err != nil {
 		return 0, storeReport{}, verb.WithCode(verb.ExitUsage, backupWriteErr(part, 0, err))
 	}
