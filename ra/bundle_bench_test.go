@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/ra/records"
@@ -244,6 +246,59 @@ func benchBundleRefresh(b *testing.B, party bool) {
 	base = min(base, list())
 	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(base), "x-list")
 	b.ReportMetric(float64(len(full.Data))/1e6, "compact-MB")
+}
+
+// BenchmarkBundleDevices1M measures what the device registry costs the
+// bundle at 1,000,000 registered devices (the 1M-row import of issue 16),
+// in the compact form a following sidecar fetches: bytes-per-device (the
+// growth over the scenario's own bundle), compact-MB, devices-at-cap (how
+// many devices fill bundle.MaxBundleSize at that rate, past which every
+// verifier refuses the bundle), export-s (the RA building and signing a
+// bundle after a change, what every device import costs each refresh),
+// open-s and open-alloc-MB (a verifier checking and decoding it,
+// bundle.Open), and open-over-export, the ratio of the two in this run. The
+// registry rides whole in every bundle (docs/bundle.md, "Size"); these
+// figures say at what scale that stops holding.
+func BenchmarkBundleDevices1M(b *testing.B) {
+	s := newSoLRScenario(b)
+	s.withSigner()
+	ctx := context.Background()
+	empty, err := s.svc.ExportBundleIf(ctx, s.admin, "", BundleOmitted)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000000
+	importDevices(b, s, n)
+	var size int
+	var export, open time.Duration
+	var alloc uint64
+	for b.Loop() {
+		start := time.Now()
+		ans, err := s.svc.ExportBundleIf(ctx, s.admin, "", BundleOmitted)
+		if err != nil {
+			b.Fatal(err)
+		}
+		export += time.Since(start)
+		size = len(ans.Data)
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		start = time.Now()
+		bd, err := bundle.Open(ans.Data, s.roots(), s.clock.Now())
+		open += time.Since(start)
+		runtime.ReadMemStats(&m1)
+		alloc += m1.TotalAlloc - m0.TotalAlloc
+		if err != nil || len(bd.Devices) < n {
+			b.Fatalf("bundle.Open: %v, %d devices, want at least %d", err, len(bd.Devices), n)
+		}
+	}
+	per := float64(size-len(empty.Data)) / n
+	b.ReportMetric(per, "bytes-per-device")
+	b.ReportMetric(float64(size)/1e6, "compact-MB")
+	b.ReportMetric(float64(bundle.MaxBundleSize)/per, "devices-at-cap")
+	b.ReportMetric(export.Seconds()/float64(b.N), "export-s")
+	b.ReportMetric(open.Seconds()/float64(b.N), "open-s")
+	b.ReportMetric(float64(alloc)/float64(b.N)/(1<<20), "open-alloc-MB")
+	b.ReportMetric(float64(open)/float64(export), "open-over-export")
 }
 
 // importDevices registers n devices, each with s's IS user as its
