@@ -10,6 +10,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/cli/certcmd"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/credential"
@@ -39,8 +40,20 @@ func printEvent(c *ucli.Context) func(ra.EventResult) error {
 		if d := res.DryRun; d != nil {
 			printDryRun(c, d)
 		}
-		if n := res.Event.RevokedCount; n > 0 {
-			fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", n, fmtPtr(res.Event.RevokedAt, ""))
+		e := res.Event
+		switch {
+		case e.RevokedCount > 0:
+			fmt.Fprintf(c.App.Writer, "\nrevoked %d certificate(s) at %s\n", e.RevokedCount, fmtPtr(e.RevokedAt, ""))
+		case e.State == bundle.EventApproved && e.JobID != "" && e.RevokedAt == nil && e.RevokeAt != nil && e.RevokeAt.After(time.Now()):
+			fmt.Fprintf(c.App.Writer, "\nthe revocation of the failed Supplier's certificates is scheduled for %s (job %s); the RA's scheduler runs it\n",
+				fmtPtr(e.RevokeAt, ""), e.JobID)
+		case e.State == bundle.EventApproved && e.JobID != "" && e.RevokedAt == nil:
+			// The approval's revocation step was left to the scheduler
+			// (another instance holds its lock, or the step failed and is
+			// retried): the party is cut off, its certificates not yet.
+			fmt.Fprintf(c.App.Writer, "\nthe failed Supplier's party is cut off, but its certificates are not revoked yet: "+
+				"the RA's scheduler runs the revocation (job %s) within seconds; smki solr show %s says when it has (state active)\n",
+				e.JobID, e.ID)
 		}
 		return nil
 	}
