@@ -49,7 +49,9 @@ func WalkAudit(ctx context.Context, st store.Store) (AuditReport, error) {
 		if err != nil {
 			var ce *store.ChainError
 			if errors.As(err, &ce) {
-				return AuditReport{Entries: from - 1, BrokenAt: ce.Seq}, fmt.Errorf("%w: %w", ErrAuditBroken, err)
+				// Entries: those before the broken one held, in this
+				// page as in the ones before it.
+				return AuditReport{Entries: ce.Seq - 1, BrokenAt: ce.Seq}, fmt.Errorf("%w: %w", ErrAuditBroken, err)
 			}
 			return AuditReport{}, fmt.Errorf("%w: %w", ErrAuditBroken, err)
 		}

@@ -116,7 +116,7 @@ func auditVerify(c *ucli.Context) error {
 		rep.Checkpoints = append(results, checked...)
 	}
 	if !rep.AuditReport.OK {
-		failures = append(failures, fmt.Sprintf("E_AUDIT_CHAIN_BROKEN: first broken link at entry %d: %s", rep.BrokenAt, rep.Error))
+		failures = append(failures, chainBroken(rep.AuditReport))
 	}
 	for _, r := range rep.Checkpoints {
 		if !r.OK {
@@ -175,4 +175,18 @@ func openCheckpoints(trustDir string, files []string) ([]auditcheck.Checkpoint, 
 		cps = append(cps, cp)
 	}
 	return cps, bad, nil
+}
+
+// chainBroken says which link of the chain broke, how much held, and what
+// to do: the walk's own words (store.ChainError), without the codes that
+// wrap it on the way.
+func chainBroken(r ra.AuditReport) string {
+	what := r.Error
+	if i := strings.Index(what, "E_AUDIT_CHAIN_BROKEN: entry "); i >= 0 {
+		what = what[i:]
+	} else {
+		what = fmt.Sprintf("E_AUDIT_CHAIN_BROKEN: entry %d: %s", r.BrokenAt, what)
+	}
+	return fmt.Sprintf("%s (the first broken link; the %d entries before it hold): treat the store as tampered with: keep it as evidence, restore the last verified backup and investigate (docs/operations.md)",
+		what, r.Entries)
 }
