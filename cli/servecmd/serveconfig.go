@@ -2,13 +2,16 @@ package servecmd
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -154,11 +157,18 @@ type fileValue struct {
 func loadServeFile(path string) (map[string]fileValue, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, verb.UsageErr("E_CONFIG: config file %s: %v", path, err)
+		why := verb.IOReason(err)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			why = "there is no such file"
+		case errors.Is(err, syscall.EISDIR):
+			why = "it is a directory"
+		}
+		return nil, verb.UsageErr("E_CONFIG: config file %s cannot be read: %s; give the YAML file (deploy/smki.example.yaml shows one)", path, why)
 	}
 	base, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
-		return nil, verb.UsageErr("E_CONFIG: config file %s: %v", path, err)
+		return nil, verb.UsageErr("E_CONFIG: config file %s: its directory cannot be found (the working directory is gone); give an absolute path", path)
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -417,7 +427,7 @@ func serverConfig(c *ucli.Context, rs map[string]resolved) (server.Config, strin
 		// The default ./data is relative to the working directory, which
 		// is / under systemd: a server started from a file must say where
 		// its keys and store are, not start afresh on /data.
-		return server.Config{}, "", verb.UsageErr("%s: data is not set; a server started from a config file needs its data directory named: add data: /var/lib/smki (or the directory holding its keys) to the file, or give --data", conf)
+		return server.Config{}, "", verb.UsageErr("E_CONFIG: %s: data is not set; a server started from a config file needs its data directory named: add data: /var/lib/smki (or the directory holding its keys) to the file, or give --data", conf)
 	}
 	on := func(k string) bool { return get(k) == "true" }
 	cfg := server.Config{

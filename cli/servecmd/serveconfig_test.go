@@ -268,3 +268,22 @@ func TestServeConfigNeedsData(t *testing.T) {
 		t.Fatalf("--print-config: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }
+
+// TestServeConfigFileUnreadable: a config file that is missing or is a
+// directory is refused (exit 2, E_CONFIG) naming the file and why in
+// smki's words, not the operating system's "open ...: ..." text.
+func TestServeConfigFileUnreadable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tt := range []struct{ name, path, want string }{
+		{"missing", filepath.Join(dir, "nope.yaml"), "there is no such file"},
+		{"a directory", dir, "it is a directory"},
+	} {
+		var out, errb bytes.Buffer
+		code := cli.Main([]string{"smki", "serve", "--config", tt.path}, nil, &out, &errb)
+		msg := errb.String()
+		if code != verb.ExitUsage || !strings.Contains(msg, "E_CONFIG: config file "+tt.path+" cannot be read: "+tt.want) || strings.Contains(msg, "open ") {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and E_CONFIG naming the file and %q", tt.name, code, msg, tt.want)
+		}
+	}
+}
