@@ -1,9 +1,11 @@
 package verifier
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -17,7 +19,10 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //	POST /v1/verify   body: the signed XML. 200 with the Decision JSON, for
 //	                  accept and reject alike; the request time is the
 //	                  Verifier's clock at arrival. A body over maxBody is
-//	                  answered 200 MALFORMED without being parsed.
+//	                  answered 200 MALFORMED without being parsed. At most
+//	                  64 bodies of maxBody (smaller ones sharing the same
+//	                  bytes) are held at once; past that a request waits,
+//	                  before its body is read, for one to finish.
 //	GET  /healthz     liveness: 200 {"status":"ok","ready":bool,...} while
 //	                  the process answers, whatever its data.
 //	GET  /readyz      readiness: 200 {"ready":true} while the sidecar can
@@ -38,10 +43,25 @@ func InstrumentedHandler(m *Metrics, maxBody int64) http.Handler {
 	return handler(m.v, m.Verify, maxBody, m)
 }
 
+// maxBodiesAtOnce bounds the request bodies a handler holds in memory at
+// once: this many of the maximum size (64 MiB at the default), smaller
+// ones sharing the same bytes. Past it a request waits, before its body is
+// read, until one in progress finishes.
+const maxBodiesAtOnce = 64
+
+// verifyHandler is the handler's mux and its body budget.
+type verifyHandler struct {
+	mux    *http.ServeMux
+	bodies *byteBudget
+}
+
+func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
 func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64, m *Metrics) http.Handler {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxRequestBody
 	}
+	bodies := newByteBudget(maxBodiesAtOnce * (maxBody + 1))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/verify", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -50,6 +70,17 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 			return
 		}
 		at := v.clock()
+		// What the body may hold in memory: its declared length, or the
+		// most it can be. Reserved before it is read, released once the
+		// decision is written.
+		need := maxBody + 1
+		if r.ContentLength >= 0 && r.ContentLength < need {
+			need = r.ContentLength + 1
+		}
+		if !bodies.acquire(r.Context(), need) {
+			return // the client went away while it waited
+		}
+		defer bodies.release(need)
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read body"})
@@ -94,7 +125,65 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 	if m != nil {
 		mux.Handle("GET /metrics", m.Handler())
 	}
-	return mux
+	return &verifyHandler{mux: mux, bodies: bodies}
+}
+
+// byteBudget is a count of bytes that requests reserve before reading and
+// release after; a reservation that does not fit waits for releases.
+type byteBudget struct {
+	mu      sync.Mutex
+	free    int64
+	total   int64
+	waiters int
+	freed   chan struct{} // closed (and replaced) at a release while there are waiters
+}
+
+func newByteBudget(total int64) *byteBudget {
+	return &byteBudget{free: total, total: total, freed: make(chan struct{})}
+}
+
+// acquire reserves n bytes (at most the total), waiting while they do not
+// fit; false if ctx ends first.
+func (b *byteBudget) acquire(ctx context.Context, n int64) bool {
+	n = min(n, b.total)
+	b.mu.Lock()
+	for b.free < n {
+		b.waiters++
+		ch := b.freed
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			b.mu.Lock()
+			b.waiters--
+			b.mu.Unlock()
+			return false
+		}
+		b.mu.Lock()
+		b.waiters--
+	}
+	b.free -= n
+	b.mu.Unlock()
+	return true
+}
+
+// release returns n bytes reserved by acquire.
+func (b *byteBudget) release(n int64) {
+	n = min(n, b.total)
+	b.mu.Lock()
+	b.free += n
+	if b.waiters > 0 {
+		close(b.freed)
+		b.freed = make(chan struct{})
+	}
+	b.mu.Unlock()
+}
+
+// reserved is how many bytes are reserved now.
+func (b *byteBudget) reserved() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.total - b.free
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
