@@ -48,7 +48,10 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCSR, err)
+		// crypto/x509's and encoding/asn1's text ("asn1: structure
+		// error: tags don't match (16 vs {class:1 ...})") says nothing
+		// an enrolling user can act on (issue 14).
+		return nil, fmt.Errorf("%w: it does not parse as a PKCS#10 certificate request (DER, or PEM \"CERTIFICATE REQUEST\"); make it again with smki csr (an officer's: smki officer keygen) or openssl req -new", ErrBadCSR)
 	}
 	if err := checkCSRKeyAndSignature(csr); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smki/smki/ca"
@@ -109,7 +110,16 @@ type officerPage func(w http.ResponseWriter, r *http.Request, v *view) error
 func (c *Console) routes() {
 	m := http.NewServeMux()
 	static, _ := fs.Sub(files, "static")
-	m.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	serveStatic := http.StripPrefix("/console/static/", http.FileServerFS(static))
+	m.HandleFunc("GET /console/static/", func(w http.ResponseWriter, r *http.Request) {
+		// Only the embedded files: no directory listing, and a file that
+		// is not there gets the console's page, not net/http's text.
+		if fi, err := fs.Stat(static, strings.TrimPrefix(r.URL.Path, "/console/static/")); err != nil || fi.IsDir() {
+			c.notFound(w)
+			return
+		}
+		serveStatic.ServeHTTP(w, r)
+	})
 	m.HandleFunc("POST /console/login-link", c.loginLink)
 	m.HandleFunc("GET /console/login", c.loginPage)
 	m.HandleFunc("GET /console/login/{token}", c.linkPage)
@@ -149,11 +159,14 @@ func (c *Console) routes() {
 	m.Handle("POST /console/allow-list", c.signedIn(c.setAllowList))
 	m.Handle("GET /console/audit", c.signedIn(c.audit))
 	m.Handle("POST /console/audit/verify", c.signedIn(c.verifyAudit))
-	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		c.pages.render(w, http.StatusNotFound, "error.html", &view{Title: "Not found",
-			Err: &formError{Code: "E_RA_NOT_FOUND", Message: "There is no such page.", Next: "Go back to the home page."}})
-	})
+	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) { c.notFound(w) })
 	c.mux = m
+}
+
+// notFound answers a path the console does not serve.
+func (c *Console) notFound(w http.ResponseWriter) {
+	c.pages.render(w, http.StatusNotFound, "error.html", &view{Title: "Not found",
+		Err: &formError{Code: "E_RA_NOT_FOUND", Message: "There is no such page.", Next: "Go back to the home page."}})
 }
 
 // signedIn resolves the session, authenticates its certificate again

@@ -931,7 +931,11 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *view, rep
 		}
 	}
 	v.Title, v.Data = "Audit log", auditData{Entries: es, Report: rep}
-	c.pages.render(w, http.StatusOK, "audit.html", v)
+	status := http.StatusOK
+	if v.Err != nil {
+		status = v.Err.status
+	}
+	c.pages.render(w, status, "audit.html", v)
 	return nil
 }
 
