@@ -820,7 +820,9 @@ func (c *Console) submitADT(w http.ResponseWriter, r *http.Request, v *view) err
 }
 
 type devicesData struct {
-	Devices []ra.Device
+	Devices []ra.Device // one page (certPage) of those listed
+	Total   int         // how many the registry (or the supplier) holds
+	Next    template.URL
 	Import  *ra.ImportResult
 }
 
@@ -845,7 +847,26 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *view, s
 	if v.Err != nil {
 		status = v.Err.status
 	}
-	v.Title, v.Data = "Device registry", devicesData{Devices: ds, Import: imp}
+	// The registry grows to millions: one page at a time, after the
+	// device the previous page ended with (the RA lists in device order).
+	d := devicesData{Total: len(ds), Import: imp}
+	if after := strings.TrimSpace(r.URL.Query().Get("after")); after != "" {
+		i, _ := slices.BinarySearchFunc(ds, after, func(d ra.Device, after string) int { return strings.Compare(d.Device.String(), after) })
+		for i < len(ds) && ds[i].Device.String() <= after {
+			i++
+		}
+		ds = ds[i:]
+	}
+	if len(ds) > c.certPage {
+		ds = ds[:c.certPage]
+		nq := url.Values{"after": {ds[len(ds)-1].Device.String()}}
+		if s != "" {
+			nq.Set("supplier", s)
+		}
+		d.Next = template.URL("/console/devices?" + nq.Encode())
+	}
+	d.Devices = ds
+	v.Title, v.Data = "Device registry", d
 	c.pages.render(w, status, "devices.html", v)
 	return nil
 }

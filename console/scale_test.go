@@ -3,12 +3,16 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"html"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -101,4 +105,69 @@ func TestListPagesAt100kCertificates(t *testing.T) {
 	check("all expiring", append(lists,
 		struct{ path, want string }{"/console/", `<a id="more-expiring" href="/console/certificates?status=good&amp;expiring=30">`},
 		struct{ path, want string }{"/console/certificates?status=good&expiring=30", `id="next-page"`}))
+}
+
+// TestDevicePagesAt100kDevices: the device registry (which grows to
+// millions) is listed a page at a time, with the count and a link to the
+// next page that keeps the supplier; following the links reaches every
+// device once. Before, the page listed every device of the registry.
+func TestDevicePagesAt100kDevices(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("stores 100,000 devices")
+	}
+	e := newEnv(t)
+	const n = 100_000
+	for done := 0; done < n; {
+		batch := min(5000, n-done)
+		err := e.st.Update(context.Background(), func(tx store.Tx) error {
+			for i := done; i < done+batch; i++ {
+				var id eui64.ID
+				binary.BigEndian.PutUint64(id[:], 0x90B3D51F300D0000+uint64(i))
+				d := records.Device{Device: id, SupplierUser: e.userA, SMETS: 2, ImportedBy: "admin", ImportedAt: e.clk.Now()}
+				if err := tx.PutRecord(records.KindDevice, id.String(), records.EncodeDevice(d)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done += batch
+	}
+	ck, _ := e.signIn("admin")
+	for _, path := range []string{"/console/devices", "/console/devices?supplier=" + e.userA.String()} {
+		t0 := time.Now()
+		w := e.do("GET", path, nil, ck, nil, nil)
+		body := w.Body.String()
+		t.Logf("%s: %d, %d bytes, %v", path, w.Code, len(body), time.Since(t0))
+		if w.Code != http.StatusOK || len(body) > 1<<20 || strings.Count(body, "<tr>") > certPageSize+2 || !strings.Contains(body, `id="next-page"`) {
+			t.Fatalf("%s: %d, %d bytes, %d rows: want one page of at most %d with a link to the next", path, w.Code, len(body), strings.Count(body, "<tr>"), certPageSize)
+		}
+	}
+	// Follow the supplier's pages, with a small page.
+	e.c.certPage = 30_000
+	seen := map[string]bool{}
+	next := "/console/devices?supplier=" + e.userA.String()
+	for pages := 0; next != ""; pages++ {
+		if pages > 4 {
+			t.Fatal("more pages than devices")
+		}
+		body := e.do("GET", next, nil, ck, nil, nil).Body.String()
+		for _, row := range strings.Split(between(body, `<table id="devices">`, "</table>"), "<tr><td>")[1:] {
+			d := row[:strings.Index(row, "<")]
+			if seen[d] {
+				t.Fatalf("device %s listed twice", d)
+			}
+			seen[d] = true
+		}
+		next = html.UnescapeString(between(body, `<a id="next-page" href="`, `"`))
+		if next != "" && !strings.Contains(next, "supplier="+e.userA.String()) {
+			t.Fatalf("next page %q lost the supplier", next)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("the pages listed %d devices, want %d", len(seen), n)
+	}
 }
