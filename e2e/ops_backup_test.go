@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/smki/smki/internal/need"
+	"github.com/smki/smki/store/bolt"
 )
 
 // TestStoreBackupOutRefused: `smki store backup` to a disk that fills up
@@ -88,7 +89,11 @@ func TestStoreVerifyRefusesNonBackups(t *testing.T) {
 		}
 	}
 	// A store without a CA: a migration's destination before its copy.
-	mustRun(t, nil, "store", "digest", "--store", "bbolt:"+filepath.Join(dir, "no-ca.db"))
+	empty, err := bolt.Open(filepath.Join(dir, "no-ca.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty.Close()
 	for _, name := range []string{"empty", "cut", "cut live file", "no-ca"} {
 		p := filepath.Join(dir, name+".db")
 		r := run(t, nil, "store", "verify", p)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,5 +38,34 @@ func TestStoreMigrateRunAgain(t *testing.T) {
 	d1 := mustRun(t, nil, "store", "digest", "--store", src.spec).stdout
 	if d2 := mustRun(t, nil, "store", "digest", "--store", back).stdout; d1 != d2 {
 		t.Errorf("the refused migration changed the destination:\n%s\n%s", d1, d2)
+	}
+}
+
+// TestStoreVerbsRefuseMissingFile: a verb that reads a store, pointed at
+// a bbolt file that is not there (a misspelt path, the wrong --data),
+// fails E_STORE_MISSING and creates nothing, where it used to create an
+// empty store and report on it: 'audit chain OK: 0 entries', a digest of
+// nothing, a migration of nothing (exit 0).
+func TestStoreVerbsRefuseMissingFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "typo.db")
+	dest := filepath.Join(dir, "dest.db")
+	for _, args := range [][]string{
+		{"audit", "verify", "--store", "bbolt:" + missing},
+		{"audit", "verify", "--data", dir},
+		{"store", "digest", "--store", "bbolt:" + missing},
+		{"store", "migrate", "--from", "bbolt:" + missing, "--to", "bbolt:" + dest},
+		{"store", "verify", missing},
+	} {
+		r := run(t, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "E_STORE_MISSING") || !strings.Contains(r.stderr, "no store file at "+dir) {
+			t.Errorf("smki %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+	}
+	for _, p := range []string{missing, filepath.Join(dir, "smki.db"), dest} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created", p)
+		}
 	}
 }

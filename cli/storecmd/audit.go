@@ -98,7 +98,7 @@ func auditVerify(c *ucli.Context) error {
 		if err != nil {
 			return err
 		}
-		st, _, err := OpenStore(c, c.String("data"), 2*time.Second)
+		st, err := openExistingFlag(c, c.String("data"), 2*time.Second)
 		if err != nil {
 			return verb.WithCode(verb.ExitUsage, err)
 		}

@@ -57,7 +57,7 @@ Example:
 				&ucli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 			},
 			Action: func(c *ucli.Context) error {
-				st, _, err := OpenStore(c, c.String("data"), LockWait)
+				st, err := openExistingFlag(c, c.String("data"), LockWait)
 				if err != nil {
 					return verb.WithCode(verb.ExitUsage, err)
 				}
@@ -105,7 +105,7 @@ func storeMigrate(c *ucli.Context) error {
 	if from == to {
 		return verb.UsageErr("--from and --to name the same store")
 	}
-	src, err := from.Open(c.Context, LockWait)
+	src, err := openExisting(c.Context, from, LockWait)
 	if err != nil {
 		return verb.WithCode(verb.ExitUsage, err)
 	}

@@ -182,6 +182,9 @@ type storeReport struct {
 func verifyStoreFile(ctx context.Context, path string) (storeReport, error) {
 	rep := storeReport{}
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return rep, verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: there is no store file at %s: check the path", errStoreMissing, path))
+	}
 	if err != nil {
 		return rep, verb.UsageErr("store file %s: %s", path, verb.IOReason(err))
 	}

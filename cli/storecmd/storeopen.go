@@ -1,6 +1,11 @@
 package storecmd
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -24,4 +29,32 @@ func OpenStore(c *ucli.Context, dataDir string, lockWait time.Duration) (store.S
 	}
 	st, err := spec.Open(c.Context, lockWait)
 	return st, spec, err
+}
+
+// errStoreMissing: a verb that reads a store was given a bbolt file that
+// is not there.
+var errStoreMissing = errors.New("E_STORE_MISSING")
+
+// openExisting opens spec for a verb that reads a store which must exist
+// (store digest, audit verify, store migrate's source). A bbolt path with
+// no file is refused, and nothing is created: opened, bbolt would make an
+// empty store there, and the verb would report on nothing ("audit chain
+// OK: 0 entries" for a misspelt path, a migration of nothing).
+func openExisting(ctx context.Context, spec server.StoreSpec, lockWait time.Duration) (store.Store, error) {
+	if spec.Engine == "bbolt" {
+		if _, err := os.Stat(spec.Target); errors.Is(err, fs.ErrNotExist) {
+			return nil, verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: there is no store file at %s (nothing was created): check the path (or --data)", errStoreMissing, spec.Target))
+		}
+	}
+	return spec.Open(ctx, lockWait)
+}
+
+// openExistingFlag is openExisting for the store --store names (default:
+// the bbolt file in dataDir).
+func openExistingFlag(c *ucli.Context, dataDir string, lockWait time.Duration) (store.Store, error) {
+	spec, err := server.ParseStore(c.String("store"), dataDir)
+	if err != nil {
+		return nil, verb.WithCode(verb.ExitUsage, err)
+	}
+	return openExisting(c.Context, spec, lockWait)
 }
