@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/internal/need"
 )
 
 // TestReadmeFirstEnrolment runs the README's "Your first enrolment"
@@ -19,20 +21,8 @@ import (
 // works fails here, not in a reader's first five minutes.
 func TestReadmeFirstEnrolment(t *testing.T) {
 	t.Parallel()
-	_, self, _, _ := runtime.Caller(0)
-	readme, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(self)), "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block := readmeBlock(t, string(readme), "## Your first enrolment")
+	block, work := readmeBlock(t, "## Your first enrolment")
 	srv, data, _ := devRA(t)
-	work := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(work, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(smkiBin, filepath.Join(work, "bin", "smki")); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.Symlink(data, filepath.Join(work, "data")); err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +68,45 @@ func TestReadmeFirstEnrolment(t *testing.T) {
 	}
 }
 
-// readmeBlock returns the first ```sh block after heading in readme.
-func readmeBlock(t *testing.T, readme, heading string) string {
+// TestReadmeFirstLook runs the README's "A first look" commands as
+// written (make build aside: ./bin/smki is the binary under test), with
+// the scenario written to a directory of the test's instead of
+// /tmp/scenario: the test PKI is built and openssl verifies the SC user's
+// certificate against it.
+func TestReadmeFirstLook(t *testing.T) {
+	t.Parallel()
+	need.Tool(t, "openssl", "openssl")
+	block, work := readmeBlock(t, "## A first look")
+	commands := 0
+	for _, line := range strings.Split(strings.ReplaceAll(block, "\\\n", " "), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "make build") {
+			continue
+		}
+		commands++
+		line = strings.ReplaceAll(line, "/tmp/scenario", filepath.Join(work, "scenario"))
+		cmd := exec.Command("bash", "-c", line)
+		cmd.Dir = work
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("README line %q: %v\n%s", line, err, out)
+		}
+	}
+	if commands < 3 {
+		t.Fatalf("found %d commands in the README's first look, want the whole of it", commands)
+	}
+}
+
+// readmeBlock returns the first ```sh block after heading in the
+// repository's README.md, and a directory to run it in where ./bin/smki
+// is the binary under test.
+func readmeBlock(t *testing.T, heading string) (block, work string) {
 	t.Helper()
-	_, rest, ok := strings.Cut(readme, heading)
+	_, self, _, _ := runtime.Caller(0)
+	readme, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(self)), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), heading)
 	if !ok {
 		t.Fatalf("README has no %q", heading)
 	}
@@ -89,9 +114,16 @@ func readmeBlock(t *testing.T, readme, heading string) string {
 	if !ok {
 		t.Fatalf("README's %q has no sh block", heading)
 	}
-	block, _, ok := strings.Cut(rest, "```")
+	block, _, ok = strings.Cut(rest, "```")
 	if !ok {
 		t.Fatalf("README's %q block is not closed", heading)
 	}
-	return block
+	work = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(work, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(smkiBin, filepath.Join(work, "bin", "smki")); err != nil {
+		t.Fatal(err)
+	}
+	return block, work
 }
