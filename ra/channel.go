@@ -9,6 +9,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
 )
 
@@ -110,30 +111,37 @@ func (s *Service) AuditLog(ctx context.Context, a Actor, q AuditQuery) ([]store.
 			return err
 		}
 		out = nil
-		// Walk the whole log in pages, keeping the newest matches.
-		for from := uint64(1); ; {
-			page, err := tx.AuditEntries(from, auditPage)
+		// Walk back from the head of the log a page at a time, newest
+		// first, until q.Limit match: the log grows by every audited
+		// read, and the newest are what is asked for (a filter that
+		// matches little still reads back to the first entry).
+		last, ok, err := records.LastAuditEntry(tx)
+		if err != nil {
+			return fmt.Errorf("%w: reading audit entries: %w", ErrInternal, err)
+		}
+		for hi := last.Seq; ok && hi >= 1; {
+			from := uint64(1)
+			if hi > auditPage {
+				from = hi - auditPage + 1
+			}
+			page, err := tx.AuditEntries(from, int(hi-from+1))
 			if err != nil {
 				return fmt.Errorf("%w: reading audit entries: %w", ErrInternal, err)
 			}
-			for _, e := range page {
-				if matchAudit(e, q) {
-					out = append(out, e)
-					if len(out) > q.Limit {
-						out = out[1:]
+			for i := len(page) - 1; i >= 0; i-- {
+				if e := page[i]; e.Seq <= hi && matchAudit(e, q) {
+					if out = append(out, e); len(out) == q.Limit {
+						return nil
 					}
 				}
 			}
-			if len(page) < auditPage {
+			if from == 1 {
 				break
 			}
-			from += uint64(len(page))
+			hi = from - 1
 		}
 		return nil
 	})
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
 	return out, err
 }
 
