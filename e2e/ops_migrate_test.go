@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/smki/smki/store/bolt"
 )
 
 // TestStoreMigrateRunAgain: `smki store migrate` run again after it
@@ -67,5 +69,34 @@ func TestStoreVerbsRefuseMissingFile(t *testing.T) {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was created", p)
 		}
+	}
+}
+
+// TestStoreVerbsOnALockedStore: the offline store verbs pointed at a bbolt
+// store that another process holds (a running smki serve) fail
+// E_STORE_LOCKED saying what to do instead, not only that the file is in
+// use.
+func TestStoreVerbsOnALockedStore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "smki.db")
+	st, err := bolt.Open(p) // holds the file lock, as smki serve does
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() }) // after the parallel subtests
+	for _, args := range [][]string{
+		{"audit", "verify", "--store", "bbolt:" + p},
+		{"store", "digest", "--store", "bbolt:" + p},
+		{"store", "verify", p},
+		{"store", "migrate", "--from", "bbolt:" + p, "--to", "bbolt:" + filepath.Join(dir, "dest.db")},
+	} {
+		t.Run(args[1], func(t *testing.T) {
+			t.Parallel()
+			r := run(t, nil, args...)
+			if r.code == 0 || !strings.Contains(r.stderr, "E_STORE_LOCKED") || !strings.Contains(r.stderr, "stop the smki serve using it first") {
+				t.Errorf("smki %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+			}
+		})
 	}
 }

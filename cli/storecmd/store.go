@@ -110,7 +110,7 @@ func storeMigrate(c *ucli.Context) error {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	defer src.Close()
-	dst, err := to.Open(c.Context, LockWait)
+	dst, err := openSpec(c.Context, to, LockWait)
 	if err != nil {
 		return verb.WithCode(verb.ExitUsage, err)
 	}

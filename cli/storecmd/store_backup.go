@@ -17,6 +17,7 @@ import (
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/server"
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
 	"github.com/smki/smki/store/migrate"
 )
 
@@ -191,17 +192,17 @@ func verifyStoreFile(ctx context.Context, path string) (storeReport, error) {
 	if fi.Size() == 0 { // not opened: bbolt would make it a new, empty store
 		return rep, fmt.Errorf("%w: %s is empty: not a store (an incomplete copy?)", store.ErrCorrupt, path)
 	}
-	st, err := server.StoreSpec{Engine: "bbolt", Target: path}.Open(ctx, LockWait)
+	st, err := openSpec(ctx, server.StoreSpec{Engine: "bbolt", Target: path}, LockWait)
+	if errors.Is(err, bolt.ErrLocked) {
+		return rep, err
+	}
 	if err != nil {
-		return rep, fmt.Errorf("%s does not open as a smki store (%w); is it a bbolt backup, and is no server using it?", path, err)
+		return rep, fmt.Errorf("%s does not open as a smki store (%w); is it a bbolt backup?", path, err)
 	}
 	defer st.Close()
 	rep.File = path
 	if rep.Records, err = migrate.Digest(ctx, st); err != nil {
 		return rep, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if i := slices.IndexFunc(rep.Records, func(s migrate.Summary) bool { return s.Type == "meta" }); i >= 0 && rep.Records[i].Count == 0 {
-		return rep, fmt.Errorf("%w: %s is a store without CA state (an empty store, such as a migration killed before its copy committed leaves): not a backup of a smki server", store.ErrCorrupt, path)
 	}
 	rep.Audit, err = ra.WalkAudit(ctx, st)
 	rep.Audit.OK = err == nil
@@ -211,6 +212,9 @@ func verifyStoreFile(ctx context.Context, path string) (storeReport, error) {
 			err = fmt.Errorf("%w: %w", ra.ErrAuditBroken, err)
 		}
 		return rep, err
+	}
+	if i := slices.IndexFunc(rep.Records, func(s migrate.Summary) bool { return s.Type == "meta" }); i >= 0 && rep.Records[i].Count == 0 {
+		return rep, fmt.Errorf("%w: %s is a store without CA state (an empty store, such as a migration killed before its copy committed leaves): not a backup of a smki server", store.ErrCorrupt, path)
 	}
 	return rep, nil
 }

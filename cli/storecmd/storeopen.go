@@ -13,6 +13,7 @@ import (
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/server"
 	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/bolt"
 )
 
 // storeFlag selects the store engine (server.ParseStore).
@@ -46,7 +47,17 @@ func openExisting(ctx context.Context, spec server.StoreSpec, lockWait time.Dura
 			return nil, verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: there is no store file at %s (nothing was created): check the path (or --data)", errStoreMissing, spec.Target))
 		}
 	}
-	return spec.Open(ctx, lockWait)
+	return openSpec(ctx, spec, lockWait)
+}
+
+// openSpec opens spec; a bbolt file another process holds (a running smki
+// serve, most likely) says what to do instead.
+func openSpec(ctx context.Context, spec server.StoreSpec, lockWait time.Duration) (store.Store, error) {
+	st, err := spec.Open(ctx, lockWait)
+	if errors.Is(err, bolt.ErrLocked) {
+		return nil, fmt.Errorf("%w: stop the smki serve using it first (a bbolt store is one process's), or ask the running server: smki store backup for a copy, smki audit verify --ra for its chain", err)
+	}
+	return st, err
 }
 
 // openExistingFlag is openExisting for the store --store names (default:
