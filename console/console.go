@@ -87,7 +87,7 @@ func New(cfg Config) *Console {
 		c.forbidden(w, "the request came from another site")
 	}))
 	c.ss = newSessions(c.now, idle, abs)
-	c.pages = mustPages(c.now)
+	c.pages = mustPages(c.now, c.log)
 	c.jobs = newJobs(c.now)
 	c.routes()
 	return c

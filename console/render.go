@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -108,11 +109,12 @@ func fieldErr(field string, err error) *formError {
 // pages holds the parsed templates, one set per page with the layout.
 type pages struct {
 	now func() time.Time
+	log *slog.Logger // a page that cannot be rendered
 	set map[string]*template.Template
 }
 
-func mustPages(now func() time.Time) *pages {
-	p := &pages{now: now, set: map[string]*template.Template{}}
+func mustPages(now func() time.Time, log *slog.Logger) *pages {
+	p := &pages{now: now, log: log, set: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"when": p.when,
 		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
@@ -195,16 +197,25 @@ func (p *pages) when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC") + " (" + rel + ")"
 }
 
-// render writes page with v; a template failure is a plain 500.
+// cannotRender is the answer of a page whose template failed (a
+// programming error): plain text, as the page itself cannot be trusted.
+const cannotRender = "E_RA_INTERNAL: this page could not be shown. Open it again from the console (what you sent may have been done: check before you send it again); if it persists, tell the RA operators (the server log has the detail).\n"
+
+// render writes page with v; a template failure is logged and answered
+// 500 E_RA_INTERNAL in plain text.
 func (p *pages) render(w http.ResponseWriter, status int, page string, v *view) {
+	failed := func(err error) {
+		p.log.Error("console: a page could not be rendered", "page", page, "error", err)
+		http.Error(w, cannotRender, http.StatusInternalServerError)
+	}
 	t, ok := p.set[page]
 	if !ok {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		failed(fmt.Errorf("no template %s", page))
 		return
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		failed(err)
 		return
 	}
 	if v.Err != nil && ra.ClassOfCode(v.Err.Code) == ra.ClassBusy {
