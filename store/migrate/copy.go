@@ -119,15 +119,22 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 	}
 	// In issuance order, so the destination assigns the same issuance
 	// sequence numbers (the source's are gap-free from 1).
-	certs, err := stx.CertificatesIssuedSince(0, 0)
-	if err != nil {
-		return fmt.Errorf("reading certificates: %w", err)
-	}
-	for _, c := range certs {
-		// Inserted good; ImportRevocation below sets the revocation fields.
-		c.Status, c.RevokedAt, c.Reason, c.RevocationSeq, c.IssuanceSeq = store.StatusGood, time.Time{}, 0, 0, 0
-		if err := dtx.PutCertificate(c); err != nil {
-			return fmt.Errorf("writing certificate %s: %w", c.Serial, err)
+	// A page at a time, so the source's side does not hold them all.
+	for since := uint64(0); ; {
+		certs, err := stx.CertificatesIssuedSince(since, page)
+		if err != nil {
+			return fmt.Errorf("reading certificates: %w", err)
+		}
+		for _, c := range certs {
+			since = c.IssuanceSeq
+			// Inserted good; ImportRevocation below sets the revocation fields.
+			c.Status, c.RevokedAt, c.Reason, c.RevocationSeq, c.IssuanceSeq = store.StatusGood, time.Time{}, 0, 0, 0
+			if err := dtx.PutCertificate(c); err != nil {
+				return fmt.Errorf("writing certificate %s: %w", c.Serial, err)
+			}
+		}
+		if len(certs) < page {
+			break
 		}
 	}
 	for since := uint64(0); ; {
@@ -162,14 +169,20 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 		return fmt.Errorf("reading record kinds: %w", err)
 	}
 	for _, kind := range kinds {
-		recs, err := stx.ListRecords(kind, "", 0)
-		if err != nil {
-			return fmt.Errorf("reading records %q: %w", kind, err)
-		}
-		for _, r := range recs {
-			if err := dtx.PutRecord(r.Kind, r.ID, r.Value); err != nil {
-				return fmt.Errorf("writing record %q/%q: %w", r.Kind, r.ID, err)
+		for after := ""; ; {
+			recs, err := stx.ListRecords(kind, after, page)
+			if err != nil {
+				return fmt.Errorf("reading records %q: %w", kind, err)
 			}
+			for _, r := range recs {
+				if err := dtx.PutRecord(r.Kind, r.ID, r.Value); err != nil {
+					return fmt.Errorf("writing record %q/%q: %w", r.Kind, r.ID, err)
+				}
+			}
+			if len(recs) < page {
+				break
+			}
+			after = recs[len(recs)-1].ID
 		}
 	}
 	for from := uint64(1); ; {

@@ -108,26 +108,40 @@ func digestTx(tx store.Tx, ex store.Exporter) ([]Summary, error) {
 		}
 		after = ins[len(ins)-1].Serial
 	}
-	certs, err := tx.ListCertificates(store.CertFilter{})
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range certs {
-		c.NotBefore, c.NotAfter, c.IssuedAt, c.RevokedAt = utc(c.NotBefore), utc(c.NotAfter), utc(c.IssuedAt), utc(c.RevokedAt)
-		c.DER = nilIfEmpty(c.DER)
-		if err := add("certificates", c); err != nil {
+	// Certificates, revocations and records a page at a time (in the
+	// same order as a whole listing), so memory does not grow with them.
+	for after := ""; ; {
+		certs, err := tx.ListCertificates(store.CertFilter{After: after, Limit: page})
+		if err != nil {
 			return nil, err
 		}
+		for _, c := range certs {
+			c.NotBefore, c.NotAfter, c.IssuedAt, c.RevokedAt = utc(c.NotBefore), utc(c.NotAfter), utc(c.IssuedAt), utc(c.RevokedAt)
+			c.DER = nilIfEmpty(c.DER)
+			if err := add("certificates", c); err != nil {
+				return nil, err
+			}
+		}
+		if len(certs) < page {
+			break
+		}
+		after = certs[len(certs)-1].Serial
 	}
-	revs, err := tx.RevocationsSince(0, 0)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range revs {
-		r.RevokedAt = utc(r.RevokedAt)
-		if err := add("revocations", r); err != nil {
+	for since := uint64(0); ; {
+		revs, err := tx.RevocationsSince(since, page)
+		if err != nil {
 			return nil, err
 		}
+		for _, r := range revs {
+			r.RevokedAt = utc(r.RevokedAt)
+			if err := add("revocations", r); err != nil {
+				return nil, err
+			}
+		}
+		if len(revs) < page {
+			break
+		}
+		since = revs[len(revs)-1].Seq
 	}
 	crls, err := ex.CRLs()
 	if err != nil {
@@ -148,15 +162,21 @@ func digestTx(tx store.Tx, ex store.Exporter) ([]Summary, error) {
 		return nil, err
 	}
 	for _, kind := range kinds {
-		recs, err := tx.ListRecords(kind, "", 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			r.Value = nilIfEmpty(r.Value)
-			if err := add("records", r); err != nil {
+		for after := ""; ; {
+			recs, err := tx.ListRecords(kind, after, page)
+			if err != nil {
 				return nil, err
 			}
+			for _, r := range recs {
+				r.Value = nilIfEmpty(r.Value)
+				if err := add("records", r); err != nil {
+					return nil, err
+				}
+			}
+			if len(recs) < page {
+				break
+			}
+			after = recs[len(recs)-1].ID
 		}
 	}
 	var head []byte
