@@ -61,12 +61,29 @@ func TestSidecarConfigErrorsCoded(t *testing.T) {
 		{"trust without bundle", []string{"--trust", noBundle, "--bundle", ""}, "E_VERIFIER_CONFIG", "--trust"},
 		{"trust missing", []string{"--trust", filepath.Join(fx, "absent")}, "E_VERIFIER_CONFIG", "--trust"},
 		{"negative max-age", []string{"--max-age", "-1s"}, "E_VERIFIER_CONFIG", "--max-age"},
+		// Before, taken silently as the default (1m) and as 0.
+		{"zero bundle-interval", []string{"--bundle-interval", "0s"}, "E_VERIFIER_CONFIG", "--bundle-interval"},
+		{"negative fsync-delay", []string{"--fsync-delay", "-1ms"}, "E_VERIFIER_CONFIG", "--fsync-delay"},
 		{"ready-file unwritable", []string{"--ready-file", filepath.Join(fx, "absent", "ready")}, "E_VERIFIER_CONFIG", "--ready-file"},
 		{"state file unusable", []string{"--state-file", junk}, "E_REPLAY_STORE", "--state-file"},
 	}
 	for _, tt := range tests {
 		args := append(append(append([]string{}, base...), std...), tt.args...)
-		code, _, stderr := run(t, nil, args...)
+		type result struct {
+			code   int
+			stderr string
+		}
+		done := make(chan result, 1)
+		go func() { code, _, stderr := run(t, nil, args...); done <- result{code, stderr} }()
+		var code int
+		var stderr string
+		select {
+		case r := <-done:
+			code, stderr = r.code, r.stderr
+		case <-time.After(20 * time.Second):
+			t.Errorf("%s: still serving after 20s, want it refused at start", tt.name)
+			continue
+		}
 		if code != verb.ExitUsage || !strings.Contains(stderr, tt.code) || !strings.Contains(stderr, tt.flag) {
 			t.Errorf("%s: exit %d %q, want exit %d with %s naming %s", tt.name, code, strings.TrimSpace(stderr), verb.ExitUsage, tt.code, tt.flag)
 		}

@@ -72,6 +72,12 @@ func serveVerifier(c *ucli.Context) error {
 	if d := c.Duration("max-age"); d < 0 {
 		return configErr("--max-age %s: want a positive duration, or 0 for the bundle's own max_age", d)
 	}
+	if d := c.Duration("bundle-interval"); d <= 0 {
+		return configErr("--bundle-interval %s: want a positive duration (default 1m)", d)
+	}
+	if d := c.Duration("fsync-delay"); d < 0 {
+		return configErr("--fsync-delay %s: want 0 (no wait) or a positive duration", d)
+	}
 	var replay verifier.ReplayStore // nil: in memory
 	if f := c.String("state-file"); f != "" {
 		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: c.Duration("fsync-delay")})
