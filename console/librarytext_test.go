@@ -1,10 +1,13 @@
 package console
 
 import (
+	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/internal/librarytext"
 )
@@ -50,4 +53,38 @@ func TestRefusalsSayItInTheirOwnWords(t *testing.T) {
 			t.Errorf("static %s: %d", f, w.Code)
 		}
 	}
+}
+
+// TestRefusedCredentialInOwnWords: a sign-in whose credential does not
+// verify against the RA's access CA (not issued by it, or expired while
+// its login link was outstanding) is refused 401 E_RA_UNAUTHENTICATED
+// saying why in smki's words. Before, the page showed crypto/x509's
+// text ("x509: certificate signed by unknown authority", "x509:
+// certificate has expired or is not yet valid: current time ...").
+func TestRefusedCredentialInOwnWords(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	check := func(what string, w *httptest.ResponseRecorder, want string) {
+		t.Helper()
+		body := w.Body.String()
+		box := html.UnescapeString(between(body, `<div class="error" role="alert">`, "</div>"))
+		if w.Code != http.StatusUnauthorized || !strings.Contains(box, "E_RA_UNAUTHENTICATED") || !strings.Contains(box, want) {
+			t.Errorf("%s: %d %q, want 401 E_RA_UNAUTHENTICATED saying %q", what, w.Code, box, want)
+		}
+		if m := librarytext.Find(body); m != "" {
+			t.Errorf("%s: the page shows library text %q: %s", what, m, box)
+		}
+	}
+	check("a certificate of another CA", e.do("POST", "/console/login-cert", url.Values{}, "", strangerCert(t), nil), "not issued by this RA's access CA")
+
+	noOrigin := map[string]string{"Origin": "", "Sec-Fetch-Site": ""}
+	cert := e.cert("sro-a")
+	e.clk.Advance(cert.NotAfter.Sub(e.clk.Now()) - 30*time.Second)
+	w := e.do("POST", "/console/login-link", nil, "", cert, noOrigin)
+	if w.Code != http.StatusOK {
+		t.Fatalf("login link 30 s before the credential expires: %d %s", w.Code, w.Body)
+	}
+	tok := linkToken(t, w.Body.String())
+	e.clk.Advance(40 * time.Second)
+	check("a link whose credential expired", e.do("POST", "/console/login/"+tok, url.Values{}, "", nil, nil), "expired")
 }

@@ -346,10 +346,29 @@ func (a *AccessCA) VerifyClient(cert *x509.Certificate) error {
 		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {
-		return fmt.Errorf("client certificate: %v", err)
+		return fmt.Errorf("client certificate: %s", a.clientProblem(cert, now))
 	}
 	a.verified.add(cert, a.root)
 	return nil
+}
+
+// clientProblem says, in smki's words (issue 14: crypto/x509's text
+// reaches officers through the API, the CLI and the console), why cert
+// does not verify against the access root at now.
+func (a *AccessCA) clientProblem(cert *x509.Certificate, now time.Time) string {
+	const layout = "2006-01-02 15:04:05 UTC"
+	switch {
+	case cert.CheckSignatureFrom(a.root) != nil:
+		return "it is not issued by this RA's access CA; use the credential this RA issued you"
+	case now.Before(cert.NotBefore):
+		return "it is not valid until " + cert.NotBefore.UTC().Format(layout) + "; check the clock of the RA and of the machine that made it"
+	case now.After(cert.NotAfter):
+		return "it expired at " + cert.NotAfter.UTC().Format(layout) + "; ask an RA operator to reissue it (renew a credential before it expires: smki officer renew)"
+	case now.Before(a.root.NotBefore) || now.After(a.root.NotAfter):
+		return "this RA's access CA is not valid at " + now.UTC().Format(layout) + "; tell the RA operators"
+	default:
+		return "it does not verify as a client certificate of this RA's access CA (its key usage or extensions); use the credential this RA issued you"
+	}
 }
 
 // maxVerifiedClients bounds verifiedClients; when full it starts again
