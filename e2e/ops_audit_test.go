@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,11 +14,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/smki/smki/store"
 )
 
-// TestAuditVerifyBrokenEntry: an audit entry edited in the middle of a
-// stopped server's store (its hash left as it was), on bbolt and on
-// PostgreSQL, fails `smki audit verify` with one code, the entry, how much
+// TestAuditVerifyBrokenEntry: on bbolt and on PostgreSQL, a stopped
+// server's audit log cut short after a bundle was exported passes the
+// plain walk and fails the walk against that bundle (E_AUDIT_CHECKPOINT,
+// the entry missing); an entry edited in the middle (its hash left as it
+// was) fails `smki audit verify` with one code, the entry, how much
 // held and what to do; the --json report has the documented keys
 // (docs/operations.md, "Anchoring the audit log"), on success and on
 // failure.
@@ -34,6 +40,17 @@ func TestAuditVerifyBrokenEntry(t *testing.T) {
 			ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 			ra.must("party", "create", "--id", "90-B3-D5-1F-30-00-00-0A", "--name", "supplier-a")
 			ra.must("party", "create", "--id", "90-B3-D5-1F-30-00-00-0B", "--name", "supplier-b")
+			// A checkpoint: a bundle exported now, and a trust root from
+			// outside the store.
+			work := t.TempDir()
+			cp := filepath.Join(work, "bundle.json")
+			ra.must("bundle", "export", "--out", cp)
+			trust := filepath.Join(work, "trust")
+			os.MkdirAll(trust, 0o755)
+			_, root := srv.get(t, "/roots")
+			os.WriteFile(filepath.Join(trust, "root.pem"), root, 0o644)
+			head := auditHead(t, cp, root)
+			ra.must("party", "create", "--id", "90-B3-D5-1F-30-00-00-0C", "--name", "supplier-c")
 			srv.stop()
 
 			keys := func(out string) []string {
@@ -48,18 +65,25 @@ func TestAuditVerifyBrokenEntry(t *testing.T) {
 			if got := keys(r.stdout); !slices.Equal(got, []string{"entries", "head", "ok"}) {
 				t.Errorf("--json keys of an intact chain: %v", got)
 			}
+			// The tail cut off from the checkpoint's entry on, the head
+			// moved back: the walk alone cannot see it (documented), the
+			// checkpoint does.
+			if name == "postgres" {
+				pgExec(t, eng.spec, "DELETE FROM audit WHERE seq >= $1", head.Seq)
+				pgExec(t, eng.spec, "UPDATE audit_head SET seq = $1, hash = (SELECT hash FROM audit WHERE seq = $1)", head.Seq-1)
+			} else {
+				truncateBoltAudit(t, filepath.Join(data, "smki.db"), head.Seq)
+			}
+			mustRun(t, nil, "audit", "verify", "--store", eng.spec)
+			r = run(t, nil, "audit", "verify", "--store", eng.spec, "--trust", trust, "--checkpoint", cp)
+			if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("E_AUDIT_CHECKPOINT: checkpoint %s: entry %d hash (missing)", cp, head.Seq)) {
+				t.Errorf("audit verify --checkpoint of a truncated chain: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+
 			// Edit entry 3's detail in place, as someone with the file or
 			// database might.
 			if name == "postgres" {
-				conn, err := pgx.Connect(context.Background(), eng.spec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_, err = conn.Exec(context.Background(), "UPDATE audit SET detail = 'edited' WHERE seq = 3")
-				conn.Close(context.Background())
-				if err != nil {
-					t.Fatal(err)
-				}
+				pgExec(t, eng.spec, "UPDATE audit SET detail = 'edited' WHERE seq = 3")
 			} else {
 				editBoltAudit(t, filepath.Join(data, "smki.db"), 3)
 			}
@@ -100,6 +124,61 @@ func editBoltAudit(t *testing.T, path string, seq uint64) {
 			return err
 		}
 		return b.Put(k[:], v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pgExec runs one statement on the database at url.
+func pgExec(t *testing.T, url, sql string, args ...any) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// truncateBoltAudit deletes the audit entries from seq on in the bbolt file
+// at path and moves the head back to the entry before, as someone with the
+// file might.
+func truncateBoltAudit(t *testing.T, path string, from uint64) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := func(seq uint64) []byte {
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], seq)
+		return k[:]
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("audit"))
+		var dead [][]byte
+		c := b.Cursor()
+		for k, _ := c.Seek(key(from)); k != nil; k, _ = c.Next() {
+			dead = append(dead, append([]byte(nil), k...))
+		}
+		for _, k := range dead {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		var last store.AuditEntry
+		if err := json.Unmarshal(b.Get(key(from-1)), &last); err != nil {
+			return err
+		}
+		st := tx.Bucket([]byte("state"))
+		if err := st.Put([]byte("audit_seq"), key(from-1)); err != nil {
+			return err
+		}
+		return st.Put([]byte("audit_last_hash"), last.Hash)
 	})
 	if err != nil {
 		t.Fatal(err)
