@@ -189,6 +189,12 @@ func OpenFileReplayStore(path string) (*StateFile, error) {
 // OpenStateFile of path, in this process or another, is refused
 // (ErrReplayStore) while the first is open.
 func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
+	// The log is rewritten by renaming a new file over it: over the file a
+	// link points to, never over the link.
+	path, err := resolveLinks(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrReplayStore, err)
+	}
 	s := &StateFile{
 		path: path, opts: opts.withDefaults(),
 		last: map[eui64.ID]uint64{}, adt: map[adtKey]*adtLog{},
@@ -196,7 +202,7 @@ func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 		stop: make(chan struct{}), done: make(chan struct{}),
 		open: newGroup(),
 	}
-	lock, err := lockStateFile(path)
+	lock, err := lockStateFile(s.path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrReplayStore, path, err)
 	}
@@ -207,6 +213,27 @@ func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 	}
 	go s.run()
 	return s, nil
+}
+
+// resolveLinks follows path while it is a symbolic link (one whose
+// target does not exist yet included, unlike filepath.EvalSymlinks) and
+// returns the path of what it names.
+func resolveLinks(path string) (string, error) {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return path, nil
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
 
 // Last implements ReplayStore.

@@ -629,3 +629,39 @@ func TestStateFileOneOpener(t *testing.T) {
 		t.Fatalf("reopened after Close: %d, %v; want 6", c, ok)
 	}
 }
+
+// TestStateFileThroughSymlink: a state file named through a symbolic
+// link (a link in a runtime directory to the file on persistent storage)
+// stays where the link points. Before, the rewrite on open (and every
+// compaction) renamed the new log over the link itself: the link became a
+// regular file beside it, the file it pointed to was left behind with the
+// old records, and where the link lived on a temporary file system (a
+// runtime directory) the counters were lost at the next boot.
+func TestStateFileThroughSymlink(t *testing.T) {
+	t.Parallel()
+	disk, run := t.TempDir(), t.TempDir()
+	target, link := filepath.Join(disk, "state.log"), filepath.Join(run, "state.log")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	st := openState(t, link, StateFileOptions{})
+	if err := st.Accept(originator(1), 7); err != nil {
+		t.Fatal(err)
+	}
+	// One file, one opener, by whichever name (TestStateFileOneOpener).
+	if other, err := OpenStateFile(target, StateFileOptions{}); err == nil {
+		other.Close()
+		t.Fatal("the file opened by its own name while open through the link, want it refused")
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link is no longer a symbolic link (%v, %v): the log was renamed over it", fi.Mode(), err)
+	}
+	re := openState(t, target, StateFileOptions{})
+	defer re.Close()
+	if c, ok := re.Last(originator(1)); !ok || c != 7 {
+		t.Fatalf("the file the link points to: %d, %v; want 7", c, ok)
+	}
+}
