@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -45,6 +46,29 @@ func TestStoreFailurePagesSayWhatToDo(t *testing.T) {
 			if got := w.Header().Get("Retry-After"); tc.retry != (got != "") {
 				t.Errorf("%s, %s: Retry-After %q", tc.name, path, got)
 			}
+		}
+	}
+}
+
+// TestRefusalShowsItsCodeOnce: a refusal's box reads "CODE sentence.
+// What to do.", not "CODE CODE: sentence" (the RA's error text starts
+// with its code, which the page already shows in bold).
+func TestRefusalShowsItsCodeOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ck, csrf := e.signIn("admin")
+	for _, c := range []struct {
+		name, method, path string
+		form               url.Values
+		code               string
+	}{
+		{"bad party ID", "POST", "/console/parties", url.Values{"csrf": {csrf}, "id": {"nope"}, "name": {"x"}}, "E_RA_INVALID_ID"},
+		{"no such user", "GET", "/console/users/90-B3-D5-1F-30-01-0F-0F", nil, "E_RA_NOT_FOUND"},
+		{"bad serial", "GET", "/console/certificates/zz", nil, "E_RA_BAD_SERIAL"},
+	} {
+		box := between(e.do(c.method, c.path, c.form, ck, nil, nil).Body.String(), `<div class="error" role="alert">`, "</div>")
+		if n := strings.Count(box, c.code); n != 1 || !strings.Contains(box, `class="next"`) {
+			t.Errorf("%s: %q shows %s %d times, want once, with what to do", c.name, box, c.code, n)
 		}
 	}
 }

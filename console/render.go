@@ -89,7 +89,9 @@ var failedMessage = map[ra.Class]string{
 // detail in the server log.
 func errorOf(err error) *formError {
 	status, class := raapi.StatusOf(err), ra.ClassOf(err)
-	e := &formError{Code: ra.CodeOf(err), Message: err.Error(), Next: nextStep[class], status: status}
+	e := &formError{Code: ra.CodeOf(err), Next: nextStep[class], status: status}
+	// The RA's text starts with its code, which the page shows already.
+	e.Message = strings.TrimPrefix(err.Error(), e.Code+": ")
 	if status >= 500 {
 		e.Message = "internal error"
 		if m, ok := failedMessage[class]; ok {
