@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,5 +104,48 @@ func TestStoreVerifyRefusesNonBackups(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "empty.db")); err != nil || fi.Size() != 0 {
 		t.Errorf("the empty file after store verify: %v %v", fi.Size(), err)
+	}
+}
+
+// TestBackupFilesUntouched: `smki store backup` leaves only the backup in
+// its directory (no journal beside it), and `smki store verify` leaves a
+// backup byte for byte as it was, adding nothing beside it: opening a
+// store writes to it (its layout version; a newer smki's upgrade, which
+// the smki that wrote it would then refuse), so a check that changed the
+// file would change the evidence it checks and could spoil the way back.
+func TestBackupFilesUntouched(t *testing.T) {
+	t.Parallel()
+	_, _, ra := devRA(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "smki.db")
+	ra.must("store", "backup", "--out", out)
+	names := func() []string {
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []string
+		for _, e := range es {
+			n = append(n, e.Name())
+		}
+		return n
+	}
+	if n := names(); len(n) != 1 || n[0] != "smki.db" {
+		t.Errorf("after store backup the directory holds %v, want only smki.db", n)
+	}
+	before, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, nil, "store", "verify", out)
+	after, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("store verify changed the backup")
+	}
+	if n := names(); len(n) != 1 {
+		t.Errorf("after store verify the directory holds %v, want only smki.db", n)
 	}
 }

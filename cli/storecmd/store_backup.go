@@ -7,8 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"text/tabwriter"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -126,7 +129,8 @@ func saveBackup(ctx context.Context, out string, fetch func(context.Context, io.
 	if err := f.Close(); err != nil {
 		return n, storeReport{}, backupWriteErr(part, n, err)
 	}
-	rep, err := verifyStoreFile(ctx, part)
+	rep, err := verifyStoreFile(ctx, part, part)
+	os.Remove(part + ".audit") // the empty audit journal opening it made
 	if err != nil {
 		return n, rep, err
 	}
@@ -144,7 +148,8 @@ func storeVerifyCommand() *ucli.Command {
 		Usage:     "check a bbolt store file (a backup): it opens, its records count, its audit chain verifies",
 		ArgsUsage: "FILE",
 		Description: `Prints a count and SHA-256 per record type (as 'smki store digest') and the
-audit chain's length and head; exits 1 if the file does not open as a store,
+audit chain's length and head, checking a working copy in $TMPDIR (the file
+is left byte for byte as it was); exits 1 if the file does not open as a store,
 is empty, cut short or holds no CA state (E_STORE_CORRUPT), or the chain is
 broken (naming the first broken entry).
 
@@ -155,7 +160,7 @@ Example:
 			if c.NArg() != 1 {
 				return verb.UsageErr("store verify: give one store file")
 			}
-			rep, err := verifyStoreFile(c.Context, c.Args().First())
+			rep, err := verifyCopy(c.Context, c.Args().First())
 			if rep.File != "" && c.Bool("json") {
 				if perr := verb.PrintJSON(c, rep); perr != nil {
 					return perr
@@ -177,32 +182,79 @@ type storeReport struct {
 	Audit   ra.AuditReport    `json:"audit"`
 }
 
-// verifyStoreFile opens path as a bbolt store and checks it: counts and
+// verifyCopy is verifyStoreFile on a copy of the file at path in the
+// temporary directory ($TMPDIR), which it removes: opening a store writes
+// to it (its layout version, its audit journal beside it, a newer
+// layout's upgrade), and a backup must come out of a check as it went in,
+// byte for byte, still restorable by the smki that wrote it.
+func verifyCopy(ctx context.Context, path string) (storeReport, error) {
+	src, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return storeReport{}, verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: there is no store file at %s: check the path", errStoreMissing, path))
+	}
+	if err != nil {
+		return storeReport{}, verb.UsageErr("store file %s: %s", path, verb.IOReason(err))
+	}
+	defer src.Close()
+	// The lock a reader of the file takes (bbolt's shared one): a server
+	// writing it holds it exclusively, and a copy taken meanwhile could be
+	// torn.
+	for deadline := time.Now().Add(LockWait); ; time.Sleep(50 * time.Millisecond) {
+		err := syscall.Flock(int(src.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return storeReport{}, fmt.Errorf("%s: file is in use by another process (waited %v): %w: stop the smki serve using it first (a bbolt store is one process's), or take a copy from the running server with smki store backup",
+				path, LockWait, bolt.ErrLocked)
+		}
+	}
+	dir, err := os.MkdirTemp("", "smki-verify-")
+	if err != nil {
+		return storeReport{}, fmt.Errorf("%w: a working copy of %s could not be made in %s: %s: set TMPDIR to a directory with room", errBackupWrite, path, os.TempDir(), verb.IOReason(err))
+	}
+	defer os.RemoveAll(dir)
+	cp := filepath.Join(dir, filepath.Base(path))
+	dst, err := os.OpenFile(cp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, err = io.Copy(dst, src)
+		if cerr := dst.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return storeReport{}, fmt.Errorf("%w: a working copy of %s could not be made in %s: %s: set TMPDIR to a directory with room", errBackupWrite, path, dir, verb.IOReason(err))
+	}
+	return verifyStoreFile(ctx, cp, path)
+}
+
+// verifyStoreFile opens path as a bbolt store and checks it (its messages
+// call it name): counts and
 // digests per record type, and the audit chain walked from the start. A
 // broken chain returns the report and an E_RA_AUDIT_BROKEN error.
-func verifyStoreFile(ctx context.Context, path string) (storeReport, error) {
+func verifyStoreFile(ctx context.Context, path, name string) (storeReport, error) {
 	rep := storeReport{}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return rep, verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: there is no store file at %s: check the path", errStoreMissing, path))
+		return rep, verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: there is no store file at %s: check the path", errStoreMissing, name))
 	}
 	if err != nil {
-		return rep, verb.UsageErr("store file %s: %s", path, verb.IOReason(err))
+		return rep, verb.UsageErr("store file %s: %s", name, verb.IOReason(err))
 	}
 	if fi.Size() == 0 { // not opened: bbolt would make it a new, empty store
-		return rep, fmt.Errorf("%w: %s is empty: not a store (an incomplete copy?)", store.ErrCorrupt, path)
+		return rep, fmt.Errorf("%w: %s is empty: not a store (an incomplete copy?)", store.ErrCorrupt, name)
 	}
 	st, err := openSpec(ctx, server.StoreSpec{Engine: "bbolt", Target: path}, LockWait)
 	if errors.Is(err, bolt.ErrLocked) {
 		return rep, err
 	}
 	if err != nil {
-		return rep, fmt.Errorf("%s does not open as a smki store (%w); is it a bbolt backup?", path, err)
+		return rep, fmt.Errorf("%s does not open as a smki store (%w); is it a bbolt backup?", name, err)
 	}
 	defer st.Close()
-	rep.File = path
+	rep.File = name
 	if rep.Records, err = migrate.Digest(ctx, st); err != nil {
-		return rep, fmt.Errorf("reading %s: %w", path, err)
+		return rep, fmt.Errorf("reading %s: %w", name, err)
 	}
 	rep.Audit, err = ra.WalkAudit(ctx, st)
 	rep.Audit.OK = err == nil
@@ -214,7 +266,7 @@ func verifyStoreFile(ctx context.Context, path string) (storeReport, error) {
 		return rep, err
 	}
 	if i := slices.IndexFunc(rep.Records, func(s migrate.Summary) bool { return s.Type == "meta" }); i >= 0 && rep.Records[i].Count == 0 {
-		return rep, fmt.Errorf("%w: %s is a store without CA state (an empty store, such as a migration killed before its copy committed leaves): not a backup of a smki server", store.ErrCorrupt, path)
+		return rep, fmt.Errorf("%w: %s is a store without CA state (an empty store, such as a migration killed before its copy committed leaves): not a backup of a smki server", store.ErrCorrupt, name)
 	}
 	return rep, nil
 }
