@@ -65,6 +65,17 @@ func TestStoreVerbsRefuseMissingFile(t *testing.T) {
 			t.Errorf("smki %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 		}
 	}
+	// An existing source into a directory that is not there.
+	src, err := bolt.Open(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	gone := filepath.Join(dir, "gone", "dest.db")
+	r := run(t, nil, "store", "migrate", "--from", "bbolt:"+filepath.Join(dir, "src.db"), "--to", "bbolt:"+gone)
+	if r.code != 2 || !strings.Contains(r.stderr, "E_STORE_MISSING: the directory of --to "+gone+" does not exist") {
+		t.Errorf("store migrate into a missing directory: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	for _, p := range []string{missing, filepath.Join(dir, "smki.db"), dest} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was created", p)

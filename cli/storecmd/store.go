@@ -3,6 +3,9 @@ package storecmd
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -110,6 +113,11 @@ func storeMigrate(c *ucli.Context) error {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	defer src.Close()
+	if to.Engine == "bbolt" {
+		if _, err := os.Stat(filepath.Dir(to.Target)); errors.Is(err, fs.ErrNotExist) {
+			return verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: the directory of --to %s does not exist (nothing was created): create it, or give another path", errStoreMissing, to.Target))
+		}
+	}
 	dst, err := openSpec(c.Context, to, LockWait)
 	if err != nil {
 		return verb.WithCode(verb.ExitUsage, err)
