@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -96,5 +97,59 @@ func TestSidecarSecondOnOneSocket(t *testing.T) {
 	case <-first.exited:
 		t.Fatal("the first sidecar exited")
 	default:
+	}
+}
+
+// TestSidecarSocketOutlivesPredecessor: a sidecar started on the unix
+// socket of one that is shutting down (SIGTERM, still finishing a request
+// in flight) keeps its socket when the first exits. Before, the first
+// removed the socket path once its last request was done, whoever's
+// socket it was by then: the new sidecar, running, was unreachable.
+func TestSidecarSocketOutlivesPredecessor(t *testing.T) {
+	t.Parallel()
+	pki := scenario(t)
+	sock := filepath.Join(t.TempDir(), "v.sock")
+	args := []string{"--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json"), "--listen", "unix:" + sock}
+	first := startSidecarProc(t, args...)
+	signed := []byte(signSCCredit(t, pki, 41))
+	// A request in flight: headers and half the body.
+	conn, err := net.DialTimeout("unix", sock, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	half := inFlight(t, conn, signed)
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the first sidecar to stop listening", func() bool {
+		c, err := net.DialTimeout("unix", sock, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	startSidecarProc(t, args...)
+	// The first finishes its request and exits.
+	if _, err := conn.Write(signed[half.n:]); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.ReadResponse(half.r, nil); err != nil {
+		t.Fatalf("the request in flight at SIGTERM: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	select {
+	case <-first.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first sidecar did not exit")
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+	if code := status(c, "http://sidecar/readyz"); code != 200 {
+		t.Fatalf("the second sidecar after the first exited: /readyz %d, want 200 (its socket removed?)", code)
 	}
 }

@@ -34,12 +34,7 @@ func TestSidecarGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(time.Minute))
-	half := len(signed) / 2
-	if _, err := fmt.Fprintf(conn, "POST /v1/verify HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n\r\n%s",
-		len(signed), signed[:half]); err != nil {
-		t.Fatal(err)
-	}
+	half := inFlight(t, conn, signed)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -52,10 +47,10 @@ func TestSidecarGracefulShutdown(t *testing.T) {
 		c.Close()
 		return false
 	})
-	if _, err := conn.Write(signed[half:]); err != nil {
+	if _, err := conn.Write(signed[half.n:]); err != nil {
 		t.Fatalf("the rest of the request in flight at SIGTERM: %v", err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(half.r, nil)
 	if err != nil {
 		t.Fatalf("the request in flight at SIGTERM got no answer: %v", err)
 	}
@@ -79,4 +74,38 @@ func TestSidecarGracefulShutdown(t *testing.T) {
 	if d := postVerify(t, next.addr, signed); d.Code != "REPLAY" {
 		t.Fatalf("after the restart: %+v, want REPLAY", d)
 	}
+}
+
+// inFlightRequest is a POST /v1/verify the sidecar's handler is reading:
+// n bytes of the body sent, the answer to come on r.
+type inFlightRequest struct {
+	n int
+	r *bufio.Reader
+}
+
+// inFlight starts POST /v1/verify of body on conn and returns once the
+// sidecar's handler is reading it (it asked for the body: 100 Continue),
+// with half the body sent. A request only written, not yet accepted by
+// the server, may be dropped with the listen queue at shutdown, and one
+// whose headers the server has not yet read counts as idle to it.
+func inFlight(t *testing.T, conn net.Conn, body []byte) inFlightRequest {
+	t.Helper()
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	if _, err := fmt.Fprintf(conn, "POST /v1/verify HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/xml\r\n"+
+		"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n", len(body)); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("waiting for 100 Continue: %q %v", line, err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || line != "\r\n" {
+		t.Fatalf("after 100 Continue: %q %v", line, err)
+	}
+	half := len(body) / 2
+	if _, err := conn.Write(body[:half]); err != nil {
+		t.Fatal(err)
+	}
+	return inFlightRequest{n: half, r: r}
 }

@@ -50,7 +50,17 @@ func serveSidecar(ctx context.Context, c *ucli.Context, log *slog.Logger, h http
 			ln.Close()
 			return configErr("--listen %s: cannot make the socket mode 0660: %v", c.String("listen"), errors.Unwrap(err))
 		}
-		defer os.Remove(addr)
+		// Removed on exit only while it is still this one: a sidecar
+		// started on the path while this one drained its last requests
+		// keeps its socket (net's own unlink at Close does not check).
+		ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		if ours, err := os.Lstat(addr); err == nil {
+			defer func() {
+				if now, err := os.Lstat(addr); err == nil && os.SameFile(ours, now) {
+					os.Remove(addr)
+				}
+			}()
+		}
 	}
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
