@@ -1,10 +1,15 @@
 package storecmd
 
 import (
+	"bufio"
 	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +19,7 @@ import (
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/auditcheck"
 	"github.com/smki/smki/raclient"
+	"github.com/smki/smki/store"
 	"github.com/smki/smki/verifier"
 )
 
@@ -53,8 +59,125 @@ Examples:
 				&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` whose root.pem checkpoint signatures must chain to"},
 			),
 			Action: auditVerify,
+		}, {
+			Name:  "export",
+			Usage: "write the audit log as JSON Lines, one entry a line, for an auditor's own tools",
+			Description: `Reads the store directly (--data of a stopped server, or --store; a
+PostgreSQL store at any time) and writes every entry from --from on, in
+order, one JSON object a line:
+  {"seq":1,"time":"2026-03-14T09:00:00.123456789Z","actor":"admin",
+   "action":"party.create","subject":"party:...","result":"allowed",
+   "detail":"...","prev_hash":"<hex>","hash":"<hex>"}
+(time in UTC with nanoseconds; prev_hash "" for entry 1). The keys and their
+meaning are stable; new keys may be added. It reads a page at a time, so
+memory does not grow with the log, and writes --out whole or not at all (a
+file beside it, renamed when complete); without --out, to stdout. It does not
+check the chain: smki audit verify does.
+
+Examples:
+   smki audit export --data ./data --out audit-2026-03-14.jsonl
+   smki audit export --store 'postgres://auditor@db/smki' --from 120000`,
+			Flags: []ucli.Flag{
+				&ucli.StringFlag{Name: "data", Usage: "data directory of a stopped server"},
+				StoreFlag(),
+				&ucli.Uint64Flag{Name: "from", Value: 1, Usage: "first entry (seq) to write"},
+				&ucli.StringFlag{Name: "out", Usage: "file to write (replaced whole when complete); default stdout"},
+			},
+			Action: auditExport,
 		}},
 	}
+}
+
+// exportedEntry is one line of smki audit export (a stable format,
+// docs/operations.md).
+type exportedEntry struct {
+	Seq      uint64 `json:"seq"`
+	Time     string `json:"time"`
+	Actor    string `json:"actor"`
+	Action   string `json:"action"`
+	Subject  string `json:"subject"`
+	Result   string `json:"result"`
+	Detail   string `json:"detail"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+func auditExport(c *ucli.Context) error {
+	if c.String("data") == "" && c.String("store") == "" {
+		return verb.UsageErr("audit export: give --data or --store (it reads the store itself)")
+	}
+	from := max(c.Uint64("from"), 1)
+	st, err := openExistingFlag(c, c.String("data"), LockWait)
+	if err != nil {
+		return verb.WithCode(verb.ExitUsage, err)
+	}
+	defer st.Close()
+	if err := st.SealAudit(c.Context); err != nil {
+		return fmt.Errorf("%w: sealing the audit log: %w", ra.ErrInternal, err)
+	}
+	out := c.String("out")
+	w := io.Writer(c.App.Writer)
+	var tmp *os.File
+	if out != "" {
+		if err := verb.CheckOut("out", out); err != nil {
+			return err
+		}
+		if tmp, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".export-"); err != nil {
+			return verb.UsageErr("--out %s: %s", out, verb.IOReason(err))
+		}
+		defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+		w = tmp
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	n := 0
+	for {
+		var page []store.AuditEntry
+		if err := st.View(c.Context, func(tx store.Tx) (err error) {
+			page, err = tx.AuditEntries(from, 1000)
+			return err
+		}); err != nil {
+			return fmt.Errorf("%w: reading audit entries from %d: %w", ra.ErrInternal, from, err)
+		}
+		for _, e := range page {
+			if err := enc.Encode(exportedEntry{Seq: e.Seq, Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor,
+				Action: e.Action, Subject: e.Subject, Result: e.Result, Detail: e.Detail,
+				PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)}); err != nil {
+				return exportWriteErr(out, err)
+			}
+			from = e.Seq + 1
+			n++
+		}
+		if len(page) < 1000 {
+			break
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return exportWriteErr(out, err)
+	}
+	if tmp == nil {
+		return nil
+	}
+	if err := tmp.Sync(); err != nil {
+		return exportWriteErr(out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return exportWriteErr(out, err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return exportWriteErr(out, err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "wrote %d audit entries to %s\n", n, out)
+	return nil
+}
+
+// exportWriteErr: the export could not be written; nothing was kept.
+func exportWriteErr(out string, err error) error {
+	if out == "" {
+		out = "stdout"
+	}
+	return fmt.Errorf("the audit export could not be written to %s: %s; nothing was kept at --out: free space or give another path", out, verb.IOReason(err))
 }
 
 // fileList is a repeatable flag that, unlike StringSliceFlag, does not
