@@ -15,14 +15,21 @@ import (
 //	POST /v1/verify   200 reject STALE ("not ready: " and the reasons)
 //	GET  /healthz     200 {"status":"ok","ready":false}
 //	GET  /readyz      503 {"ready":false,"reasons":[...]}
-//	GET  /metrics     reg, with smki_verifier_ready 0
+//	GET  /metrics     reg, with smki_verifier_ready 0 and each refusal in
+//	                  smki_verifier_decisions_total{decision="reject",code="STALE"}
 func UnreadyHandler(reg *prometheus.Registry, reasons []string) http.Handler {
 	_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "smki_verifier_ready", Help: "1 while the verifier can accept (what /readyz answers 200 for), 0 while it cannot.",
 	}, func() float64 { return 0 }))
+	// Metrics' counter, so a dashboard of the decisions sees the
+	// refusals while the sidecar is not ready.
+	decisions := decisionsCounter()
+	_ = reg.Register(decisions)
+	refused := decisions.WithLabelValues(Reject, CodeSTALE)
 	d := reject(CodeSTALE, "not ready: %s", strings.Join(reasons, "; "))
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/verify", func(w http.ResponseWriter, r *http.Request) {
+		refused.Inc()
 		writeJSON(w, http.StatusOK, d)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

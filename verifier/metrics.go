@@ -38,13 +38,19 @@ const (
 	FollowRevocations = "revocations"
 )
 
+// decisionsCounter is smki_verifier_decisions_total{decision,code}, in
+// which Metrics counts every decision and UnreadyHandler its refusals.
+func decisionsCounter() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "smki_verifier_decisions_total", Help: "Decisions answered, by decision and reason code.",
+	}, []string{"decision", "code"})
+}
+
 // NewMetrics registers the verifier's metrics on reg. It fails (ErrConfig)
 // if they are already registered there.
 func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 	m := &Metrics{v: v, reg: reg, byCode: map[string]prometheus.Counter{}, feedErrs: map[string]prometheus.Counter{}}
-	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "smki_verifier_decisions_total", Help: "Decisions answered, by decision and reason code.",
-	}, []string{"decision", "code"})
+	decisions := decisionsCounter()
 	m.byCode[""] = decisions.WithLabelValues(Accept, "")
 	for _, c := range []string{CodeE1, CodePARTY, CodeE2, CodeE4, CodeAD1, CodeSIG, CodeCERT, CodeREVOKED, CodeREPLAY, CodeSTALE, CodeMALFORMED, CodeSTATE} {
 		m.byCode[c] = decisions.WithLabelValues(Reject, c)

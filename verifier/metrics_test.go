@@ -100,3 +100,28 @@ func TestMetricsNoAlloc(t *testing.T) {
 		t.Fatalf("%v allocations per decision", n)
 	}
 }
+
+// TestUnreadyHandlerCountsRefusals: a sidecar that has no verifier yet
+// (its bundle does not verify, say) counts each request it refuses in
+// smki_verifier_decisions_total{decision="reject",code="STALE"}, as a
+// ready one counts its decisions. Before, its /metrics had only
+// smki_verifier_ready 0: a dashboard or alert on the decisions saw no
+// traffic at all while every request was being refused.
+func TestUnreadyHandlerCountsRefusals(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	h := UnreadyHandler(reg, []string{"--bundle b.json: E_ENVELOPE_SIGNER: ..."})
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/verify", strings.NewReader("<x/>")))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"code":"STALE"`) {
+			t.Fatalf("POST /v1/verify while not ready: %d %s, want 200 STALE", rec.Code, rec.Body)
+		}
+	}
+	if got := counterValue(t, reg, "smki_verifier_decisions_total", "code", CodeSTALE); got != 2 {
+		t.Fatalf("refusals counted %v, want 2", got)
+	}
+	if got := gaugeValue(t, reg, "smki_verifier_ready"); got != 0 {
+		t.Fatalf("smki_verifier_ready %v, want 0", got)
+	}
+}
