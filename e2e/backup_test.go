@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/store/bolt"
 )
 
@@ -18,7 +19,9 @@ import (
 // server's bbolt store while clients keep enrolling; the copy verifies
 // (smki store verify), and restored into a fresh data directory it holds
 // every certificate any client had received before the backup began, an
-// intact audit chain, and serves. A party officer may not take a backup.
+// intact audit chain, and serves: it issues on, and once stopped every
+// intent is settled and the chain is intact. Revocations run during the
+// backup too. A party officer may not take a backup.
 func TestStoreBackupUnderLoad(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
@@ -41,12 +44,32 @@ func TestStoreBackupUnderLoad(t *testing.T) {
 	got.mu.Lock()
 	before := maps.Clone(got.ders) // received before the backup began
 	got.mu.Unlock()
+	// Revocations too while the backup runs: the certificates issued
+	// before it, one after another.
+	sro, err := raclient.NewClient(url, f.sro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := make(chan int, 1)
+	go func() {
+		n := 0
+		for serial := range before {
+			if load.Err() != nil {
+				break
+			}
+			if _, err := sro.Revoke(load, ra.RevokeRequest{Serial: serial, Reason: 1}); err == nil {
+				n++
+			}
+		}
+		revoked <- n
+	}()
 	backup := filepath.Join(t.TempDir(), "smki-backup.db")
 	r := mustRun(t, nil, "store", "backup", "--ra", url, "--officer", admin, "--out", backup)
 	stopLoad()
 	if err := <-done; err != nil {
 		t.Fatalf("load: %v", err)
 	}
+	t.Logf("%d revocations while the backup ran", <-revoked)
 	if !strings.Contains(r.stdout, "audit chain intact") {
 		t.Fatalf("store backup: %s", r.stdout)
 	}
@@ -100,5 +123,22 @@ func TestStoreBackupUnderLoad(t *testing.T) {
 	srv2 := startServer(t, exec.Command(smkiBin, "serve", "--dev"), restored)
 	if code, body := srv2.get(t, "/healthz"); code != 200 || !strings.Contains(string(body), `"status":"ok"`) {
 		t.Fatalf("restored server /healthz: %d %s", code, body)
+	}
+	// The restored server issues on (no serial twice, the issuance
+	// sequence ahead of every certificate), and once stopped its store has
+	// every intent settled (those open in the copy at start) and an intact
+	// chain.
+	if _, _, err := enrolLoop(ctx, "https://"+srv2.addr, f.sro, f.users[0], 2, want); err != nil {
+		t.Fatalf("enrol on the restored server: %v", err)
+	}
+	srv2.stop()
+	st, err = bolt.Open(filepath.Join(restored, "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	checkStore(t, st, want, true)
+	if _, err := ra.WalkAudit(ctx, st); err != nil {
+		t.Fatalf("restored audit chain after serving: %v", err)
 	}
 }
