@@ -76,6 +76,11 @@ func TestStoreVerbsRefuseMissingFile(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "E_STORE_MISSING: the directory of --to "+gone+" does not exist") {
 		t.Errorf("store migrate into a missing directory: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// The same file by two paths: said so, not taken for a server's lock.
+	r = run(t, nil, "store", "migrate", "--from", "bbolt:"+filepath.Join(dir, "src.db"), "--to", "bbolt:"+filepath.Join(dir, ".", "src.db")+"?batch=off")
+	if r.code != 2 || !strings.Contains(r.stderr, "--from and --to name the same store") {
+		t.Errorf("store migrate onto its own source: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	for _, p := range []string{missing, filepath.Join(dir, "smki.db"), dest} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was created", p)

@@ -105,7 +105,7 @@ func storeMigrate(c *ucli.Context) error {
 	if err != nil {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
-	if from == to {
+	if from == to || sameFile(from, to) {
 		return verb.UsageErr("--from and --to name the same store")
 	}
 	src, err := openExisting(c.Context, from, LockWait)
@@ -170,4 +170,19 @@ func storeMigrate(c *ucli.Context) error {
 		}
 	}
 	return cmp
+}
+
+// sameFile reports whether two bbolt specs name one file by different
+// paths (./a.db and a.db, a symlink): opened twice, the second open would
+// wait for the first's lock and fail as if another process held it.
+func sameFile(a, b server.StoreSpec) bool {
+	if a.Engine != "bbolt" || b.Engine != "bbolt" {
+		return false
+	}
+	fa, err := os.Stat(a.Target)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b.Target)
+	return err == nil && os.SameFile(fa, fb)
 }
