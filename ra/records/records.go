@@ -61,6 +61,10 @@ type SoLREvent struct {
 	// GET /v1/certificates?party_id=&status=revoked lists every one.
 	RevokedSummary
 	JobID       string     `json:"job_id,omitempty"` // the scheduled revocation, if any
+	// PartyStatusBefore is the failed party's status when the approval
+	// made it "failed" (active or suspended; empty if it was failed
+	// already): a close that cancels the revocation gives it back.
+	PartyStatusBefore string `json:"party_status_before,omitempty"`
 	ClosedBy    string     `json:"closed_by,omitempty"`
 	ClosedAt    *time.Time `json:"closed_at,omitempty"`
 	CloseReason string     `json:"close_reason,omitempty"`

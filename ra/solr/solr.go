@@ -272,6 +272,7 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 			return "", err
 		}
 		if p.Status != records.PartyFailed {
+			e.PartyStatusBefore = p.Status
 			if _, err := records.PutPartyStatus(tx, p, records.PartyFailed); err != nil {
 				return "", err
 			}
@@ -418,8 +419,10 @@ func (s *Service) Close(ctx context.Context, a Session, id, reason string) (reco
 }
 
 // closeTx closes e within tx and writes it: an approved e's pending job
-// is cancelled while its revocation is still to come, else kept (Close).
-// The detail says which: cancelled=JOB or kept=JOB.
+// is cancelled while its revocation is still to come, and the failed
+// party gets back its status from before the approval (restoreParty),
+// else the job is kept (Close). The detail says which: cancelled=JOB
+// party_status=S, or kept=JOB.
 func (s *Service) closeTx(tx store.Tx, e *records.SoLREvent, by, reason string) (string, error) {
 	if e.State == bundle.EventClosed {
 		return "", fmt.Errorf("%w: event %s was already closed by %s at %s (reason %q): nothing was done; smki solr show %s",
@@ -438,10 +441,42 @@ func (s *Service) closeTx(tx store.Tx, e *records.SoLREvent, by, reason string) 
 		}
 		if cancelled {
 			detail += " cancelled=" + e.JobID
+			restored, err := restoreParty(tx, *e)
+			if err != nil {
+				return "", err
+			}
+			if restored != "" {
+				detail += " party_status=" + restored
+			}
 		}
 	}
 	e.State, e.ClosedBy, e.ClosedAt, e.CloseReason = bundle.EventClosed, by, &now, reason
 	return detail, records.Put(tx, records.KindEvent, e.ID, *e)
+}
+
+// restoreParty gives e's failed party back the status it had before e's
+// approval made it "failed", once e's revocation is cancelled: nothing of
+// the failure is then left (no party-wide revocation was recorded, every
+// certificate is good), and a party left "failed" would be refused by
+// every verifier while the ORL and OCSP call its certificates good, with
+// no step to reinstate it. It returns the status restored, or "" when
+// there is nothing to restore (the party was failed before e, or is no
+// longer failed, or e was approved before the status was recorded).
+func restoreParty(tx store.Tx, e records.SoLREvent) (string, error) {
+	if e.PartyStatusBefore == "" {
+		return "", nil
+	}
+	p, err := tx.GetParty(e.FailedParty.String())
+	if err != nil {
+		return "", raerr.FromStore("party "+e.FailedParty.String(), err)
+	}
+	if p.Status != records.PartyFailed {
+		return "", nil
+	}
+	if _, err := records.PutPartyStatus(tx, p, e.PartyStatusBefore); err != nil {
+		return "", err
+	}
+	return e.PartyStatusBefore, nil
 }
 
 // notDeclared is the refusal of an approval of e, no longer declared: it
