@@ -60,14 +60,14 @@ type SoLREvent struct {
 	// RevokedSummary is what the revocation step revoked (SetRevoked);
 	// GET /v1/certificates?party_id=&status=revoked lists every one.
 	RevokedSummary
-	JobID       string     `json:"job_id,omitempty"` // the scheduled revocation, if any
+	JobID string `json:"job_id,omitempty"` // the scheduled revocation, if any
 	// PartyStatusBefore is the failed party's status when the approval
 	// made it "failed" (active or suspended; empty if it was failed
 	// already): a close that cancels the revocation gives it back.
-	PartyStatusBefore string `json:"party_status_before,omitempty"`
-	ClosedBy    string     `json:"closed_by,omitempty"`
-	ClosedAt    *time.Time `json:"closed_at,omitempty"`
-	CloseReason string     `json:"close_reason,omitempty"`
+	PartyStatusBefore string     `json:"party_status_before,omitempty"`
+	ClosedBy          string     `json:"closed_by,omitempty"`
+	ClosedAt          *time.Time `json:"closed_at,omitempty"`
+	CloseReason       string     `json:"close_reason,omitempty"`
 }
 
 // RevokedSummary is the bounded account of a bulk revocation, the one
