@@ -109,3 +109,32 @@ func inFlight(t *testing.T, conn net.Conn, body []byte) inFlightRequest {
 	}
 	return inFlightRequest{n: half, r: r}
 }
+
+// TestSidecarShutdownGraceCut: a request still in flight when the
+// shutdown's grace (5 s) has passed is cut, and the sidecar says so with
+// a code and what it means (exit 1, E_VERIFIER_SHUTDOWN). Before, it
+// exited with Go's bare "context deadline exceeded".
+func TestSidecarShutdownGraceCut(t *testing.T) {
+	t.Parallel()
+	pki := scenario(t)
+	p := startSidecarProc(t, "--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json"),
+		"--state-file", filepath.Join(t.TempDir(), "state.log"))
+	conn, err := net.DialTimeout("tcp", p.addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	inFlight(t, conn, []byte(signSCCredit(t, pki, 41))) // the rest never comes
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(time.Minute):
+		t.Fatal("the sidecar did not exit after SIGTERM and its grace")
+	}
+	log := string(mustReadFile(t, p.log))
+	if code := p.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(log, "E_VERIFIER_SHUTDOWN") || strings.Contains(log, "context deadline exceeded") {
+		t.Fatalf("exit %d after cutting a request at the end of the grace, want 1 with E_VERIFIER_SHUTDOWN and no bare Go error:\n%s", code, log)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,13 +82,25 @@ func serveSidecar(ctx context.Context, c *ucli.Context, log *slog.Logger, h http
 		return verb.WithCode(verb.ExitError, err)
 	case <-ctx.Done():
 	}
-	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shut, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Shutdown(shut); errors.Is(err, context.DeadlineExceeded) {
+		return verb.WithCode(verb.ExitError, fmt.Errorf("%w: requests still in flight %s after the signal to stop were cut "+
+			"(each got no answer or a refusal; every accept answered was recorded first): stop the sidecar after its clients, "+
+			"or let clients retry", errShutdown, shutdownGrace))
+	} else if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return verb.WithCode(verb.ExitError, err)
 	}
 	return nil
 }
+
+// shutdownGrace is how long a stopping sidecar lets requests in flight
+// finish.
+const shutdownGrace = 5 * time.Second
+
+// errShutdown: requests were still in flight when the shutdown's grace
+// had passed, and were cut.
+var errShutdown = errors.New("E_VERIFIER_SHUTDOWN")
 
 // sidecarTLS is the HTTPS configuration from --tls-cert, --tls-key and
 // --tls-client-ca, or nil for plain HTTP.
