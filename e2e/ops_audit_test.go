@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,8 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// TestAuditVerifyBrokenEntry: on bbolt and on PostgreSQL, a stopped
+// TestAuditVerifyBrokenEntry: on bbolt and on PostgreSQL (where an
+// auditor's SELECT-only role suffices to verify and export), a stopped
 // server's audit log cut short after a bundle was exported passes the
 // plain walk and fails the walk against that bundle (E_AUDIT_CHECKPOINT,
 // the entry missing); an entry edited in the middle (its hash left as it
@@ -60,6 +62,28 @@ func TestAuditVerifyBrokenEntry(t *testing.T) {
 					t.Fatalf("--json: %v\n%s", err, out)
 				}
 				return slices.Sorted(maps.Keys(m))
+			}
+			if name == "postgres" {
+				// An auditor's SELECT-only role verifies and exports: the
+				// audit verbs open PostgreSQL read-only.
+				u, err := url.Parse(eng.spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				schema := u.Query().Get("search_path")
+				reader := "smki_auditor_" + strings.TrimPrefix(schema, "smki_test_")
+				pgExec(t, eng.spec, "CREATE ROLE "+reader)
+				t.Cleanup(func() {
+					pgExec(t, eng.spec, "DROP OWNED BY "+reader)
+					pgExec(t, eng.spec, "DROP ROLE "+reader)
+				})
+				pgExec(t, eng.spec, "GRANT USAGE ON SCHEMA "+schema+" TO "+reader)
+				pgExec(t, eng.spec, "GRANT SELECT ON ALL TABLES IN SCHEMA "+schema+" TO "+reader)
+				q := u.Query()
+				q.Set("role", reader) // the session acts as the auditor's role
+				u.RawQuery = q.Encode()
+				mustRun(t, nil, "audit", "verify", "--store", u.String(), "--trust", trust, "--checkpoint", cp)
+				mustRun(t, nil, "audit", "export", "--store", u.String())
 			}
 			r := mustRun(t, nil, "audit", "verify", "--store", eng.spec, "--json")
 			if got := keys(r.stdout); !slices.Equal(got, []string{"entries", "head", "ok"}) {

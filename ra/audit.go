@@ -26,8 +26,9 @@ func VerifyAudit(ctx context.Context, st store.Store) error {
 // head hash (or where the chain broke).
 func WalkAudit(ctx context.Context, st store.Store) (AuditReport, error) {
 	// Entries committed but not yet chained are chained first, so the
-	// walk covers everything committed before it.
-	if err := st.SealAudit(ctx); err != nil {
+	// walk covers everything committed before it. A read-only store
+	// (an auditor's) walks what is chained; the RA seals the rest.
+	if err := st.SealAudit(ctx); err != nil && !errors.Is(err, store.ErrReadOnly) {
 		return AuditReport{}, fmt.Errorf("%w: sealing the audit log: %w", ErrInternal, err)
 	}
 	var prev []byte

@@ -107,12 +107,12 @@ func auditExport(c *ucli.Context) error {
 		return verb.UsageErr("audit export: give --data or --store (it reads the store itself)")
 	}
 	from := max(c.Uint64("from"), 1)
-	st, err := openExistingFlag(c, c.String("data"), LockWait)
+	st, err := openForAudit(c, c.String("data"), LockWait)
 	if err != nil {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	defer st.Close()
-	if err := st.SealAudit(c.Context); err != nil {
+	if err := st.SealAudit(c.Context); err != nil && !errors.Is(err, store.ErrReadOnly) {
 		return fmt.Errorf("%w: sealing the audit log: %w", ra.ErrInternal, err)
 	}
 	out := c.String("out")
@@ -221,7 +221,7 @@ func auditVerify(c *ucli.Context) error {
 		if err != nil {
 			return err
 		}
-		st, err := openExistingFlag(c, c.String("data"), 2*time.Second)
+		st, err := openForAudit(c, c.String("data"), 2*time.Second)
 		if err != nil {
 			return verb.WithCode(verb.ExitUsage, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/server"
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
+	"github.com/smki/smki/store/postgres"
 )
 
 // storeFlag selects the store engine (server.ParseStore).
@@ -66,6 +67,23 @@ func openExistingFlag(c *ucli.Context, dataDir string, lockWait time.Duration) (
 	spec, err := server.ParseStore(c.String("store"), dataDir)
 	if err != nil {
 		return nil, verb.WithCode(verb.ExitUsage, err)
+	}
+	return openExisting(c.Context, spec, lockWait)
+}
+
+// openForAudit opens the store --store or --data names for smki audit
+// verify and export, which read it only: a PostgreSQL store read-only
+// (postgres.OpenReadOnly: an auditor's SELECT-only role suffices, and the
+// audit changes nothing it audits; entries not yet sealed into the chain
+// are left to the RA, which seals them within a second), a bbolt one as
+// openExisting does.
+func openForAudit(c *ucli.Context, dataDir string, lockWait time.Duration) (store.Store, error) {
+	spec, err := server.ParseStore(c.String("store"), dataDir)
+	if err != nil {
+		return nil, verb.WithCode(verb.ExitUsage, err)
+	}
+	if spec.Engine == "postgres" {
+		return postgres.OpenReadOnly(c.Context, spec.Target)
 	}
 	return openExisting(c.Context, spec, lockWait)
 }
