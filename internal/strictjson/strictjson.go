@@ -85,12 +85,18 @@ func syntaxError(data []byte) error {
 	if err := dec.Decode(&raw); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return fmt.Errorf("not JSON: %s at offset %d", strings.TrimPrefix(se.Error(), "json: "), se.Offset)
+			// encoding/json's wording ("invalid character 'b' looking for
+			// beginning of value") is said in smki's: what and where.
+			if o := int(se.Offset); o >= 1 && o <= len(data) {
+				r, _ := utf8.DecodeRune(data[o-1:])
+				return fmt.Errorf("not JSON (unexpected %q at offset %d)", string(r), o)
+			}
+			return fmt.Errorf("not JSON (unexpected input at offset %d)", se.Offset)
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return errors.New("not JSON: the value is cut short")
+			return errors.New("not JSON (the value is cut short)")
 		}
-		return fmt.Errorf("not JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return fmt.Errorf("not JSON (%s)", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return fmt.Errorf("data after the JSON value (offset %d)", dec.InputOffset())
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/smki/smki/internal/librarytext"
 )
 
 type inner struct {
@@ -305,4 +307,26 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(run(3, strict)/run(3, plain), "strict/plain")
+}
+
+// TestErrorsInOwnWords: what is not JSON is said in smki's words, with
+// where, never encoding/json's text ("invalid character 'b' looking for
+// beginning of value"), which every caller would pass on to a user (an ADT
+// file, a device file, a request body).
+func TestErrorsInOwnWords(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		A int `json:"a"`
+	}
+	for _, tt := range []struct{ in, want string }{
+		{`{b`, `not JSON (unexpected "b" at offset 2)`},
+		{`bad`, `not JSON (unexpected "b" at offset 1)`},
+		{`{"a": 1,}`, `not JSON (unexpected "}" at offset 9)`},
+		{`{"a" 1}`, `not JSON (unexpected "1" at offset 6)`},
+	} {
+		err := Decode([]byte(tt.in), &v)
+		if err == nil || err.Error() != tt.want || librarytext.Find(err.Error()) != "" {
+			t.Errorf("Decode(%q) = %v, want %q", tt.in, err, tt.want)
+		}
+	}
 }
