@@ -52,7 +52,23 @@ func (c *CA) issueARLTx(tx store.Tx, lifetime time.Duration) (store.CRL, error) 
 	return c.issueCRLTx(tx, ARL, IssuerRoot, c.root, c.rootCAS, lifetime, nil)
 }
 
-// issueCRLTx: next CRL number (monotonic, from the stored CRL), every
+// nextCRLNumber is the number of the CRL after prev (nil: the first)
+// issued at now: the issue time in nanoseconds since 1970, or prev's
+// number plus one when that is not above it (two CRLs in one nanosecond
+// of the clock, or a clock behind the one that issued prev). So numbers
+// only increase, as RFC 5280 5.2.3 wants, also across a store restored
+// from a backup: the restored store's CRL is older, but every CRL
+// published after the backup was numbered by an earlier clock than the
+// restored CA's (docs/profiles.md).
+func nextCRLNumber(prev *store.CRL, now time.Time) uint64 {
+	n := uint64(max(now.UnixNano(), 1))
+	if prev != nil && n <= prev.Number {
+		n = prev.Number + 1
+	}
+	return n
+}
+
+// issueCRLTx: next CRL number (monotonic: nextCRLNumber), every
 // revoked certificate of the issuer (expired ones stay listed: relying
 // parties may check signatures made in the past; crlEntriesTx), lint,
 // sign through the CAS seam's signer, verify, record. added, if not nil,
@@ -60,15 +76,15 @@ func (c *CA) issueARLTx(tx store.Tx, lifetime time.Duration) (store.CRL, error) 
 // them back.
 func (c *CA) issueCRLTx(tx store.Tx, name, issuerName string, issuer *x509.Certificate,
 	cas *softcas.SoftCAS, lifetime time.Duration, added []store.Revocation) (store.CRL, error) {
-	var number uint64 = 1
 	var prev *store.CRL
 	p, err := tx.GetCRL(name)
 	switch {
 	case err == nil:
-		number, prev = p.Number+1, &p
+		prev = &p
 	case !errors.Is(err, store.ErrNotFound):
 		return store.CRL{}, fmt.Errorf("%w: reading %s: %w", ErrStore, name, err)
 	}
+	number := nextCRLNumber(prev, c.clock())
 	kept, fresh, cover, err := crlEntriesTx(tx, name, issuerName, prev, added)
 	if err != nil {
 		return store.CRL{}, err

@@ -202,8 +202,8 @@ func TestOfflineRootCA(t *testing.T) {
 			t.Fatalf("step %d: RefreshCRLs: %v", i, err)
 		}
 		orl := storedCRL(t, on.st, ORL)
-		if s.advance > 0 && orl.Number != before.Number+1 {
-			t.Errorf("step %d: ORL %d -> %d, want it reissued", i, before.Number, orl.Number)
+		if s.advance > 0 && orl.Number <= before.Number {
+			t.Errorf("step %d: ORL %d -> %d, want it reissued (a higher number)", i, before.Number, orl.Number)
 		}
 		if a := storedCRL(t, on.st, ARL); a.Number != arl0.Number {
 			t.Errorf("step %d: RefreshCRLs reissued the ARL (%d)", i, a.Number)
