@@ -128,8 +128,21 @@ func statusError(path string, status int) error {
 	return err
 }
 
-// Run follows the RA until ctx ends; it returns ctx.Err().
+// needVerifier refuses call, which installs what it fetches, on a
+// Follower without its Verifier (ErrConfig), rather than panicking.
+func (f *Follower) needVerifier(call string) error {
+	if f.Verifier == nil {
+		return fmt.Errorf("%w: Follower.%s needs Follower.Verifier, the verifier it keeps current: set it to what verifier.New built", ErrConfig, call)
+	}
+	return nil
+}
+
+// Run follows the RA until ctx ends; it returns ctx.Err(), or ErrConfig
+// at once for a Follower without a Verifier.
 func (f *Follower) Run(ctx context.Context) error {
+	if err := f.needVerifier("Run"); err != nil {
+		return err
+	}
 	log := f.logger()
 	done := make(chan struct{})
 	go func() {
@@ -169,6 +182,9 @@ func (f *Follower) Run(ctx context.Context) error {
 // SyncBundle fetches the bundle once and installs it if it is newer than the
 // one in force. It reports whether it installed one.
 func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
+	if err := f.needVerifier("SyncBundle"); err != nil {
+		return false, err
+	}
 	if f.Compact && f.Verifier.certs == nil {
 		return false, fmt.Errorf("%w: a compact bundle carries no certificates and the verifier has no certificate source (Options.Source)", ErrConfig)
 	}
@@ -239,6 +255,9 @@ func (f *Follower) fetchBundle(ctx context.Context, now time.Time, ifNoneMatch s
 // refreshes the age of the revocation data. 204 No Content (an RA that
 // answers a timed-out wait without a page) changes nothing.
 func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
+	if err := f.needVerifier("SyncRevocations"); err != nil {
+		return false, err
+	}
 	return f.syncRevocations(ctx, "")
 }
 
@@ -248,6 +267,9 @@ func (f *Follower) SyncRevocations(ctx context.Context) (bool, error) {
 // it takes over from one that followed the RA (the sidecar on SIGHUP), so
 // that no revocation the other had is missing for a moment.
 func (f *Follower) CatchUp(ctx context.Context) error {
+	if err := f.needVerifier("CatchUp"); err != nil {
+		return err
+	}
 	for {
 		before := f.Verifier.RevocationSeq()
 		applied, err := f.syncRevocations(ctx, "0")
