@@ -169,20 +169,31 @@ func (c *Console) notFound(w http.ResponseWriter) {
 		Err: &formError{Code: "E_RA_NOT_FOUND", Message: "There is no such page.", Next: "Go back to the home page."}})
 }
 
+// sessionOf returns the session r's cookie names, and its ID; without
+// one it sends the browser to the sign-in page (saying the session
+// ended, when the cookie names one no longer open) and reports false.
+func (c *Console) sessionOf(w http.ResponseWriter, r *http.Request) (string, session, bool) {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+		return "", session{}, false
+	}
+	sess, ok := c.ss.get(ck.Value)
+	if !ok {
+		clearCookie(w)
+		http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
+		return "", session{}, false
+	}
+	return ck.Value, sess, true
+}
+
 // signedIn resolves the session, authenticates its certificate again
 // (notAuthenticated says what a failure ends), checks the CSRF token and
 // origin of a POST, and runs h.
 func (c *Console) signedIn(h officerPage) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ck, err := r.Cookie(cookieName)
-		if err != nil {
-			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
-			return
-		}
-		sess, ok := c.ss.get(ck.Value)
+		_, sess, ok := c.sessionOf(w, r)
 		if !ok {
-			clearCookie(w)
-			http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
 			return
 		}
 		actor, err := c.svc.Authenticate(r.Context(), sess.cert)
@@ -464,21 +475,14 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, a ra.Acto
 // an officer can sign out while the RA cannot check credentials; it still
 // needs the session's CSRF token, so another site cannot sign them out.
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
-	ck, err := r.Cookie(cookieName)
-	if err != nil {
-		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
-		return
-	}
-	sess, ok := c.ss.get(ck.Value)
+	id, sess, ok := c.sessionOf(w, r)
 	if !ok {
-		clearCookie(w)
-		http.Redirect(w, r, "/console/login?ended=1", http.StatusSeeOther)
 		return
 	}
 	if !c.postAllowed(w, r, sess) {
 		return
 	}
-	c.ss.end(ck.Value)
+	c.ss.end(id)
 	clearCookie(w)
 	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 }
