@@ -3,6 +3,7 @@ package bundle
 import (
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -173,6 +174,34 @@ type ADTThreshold struct {
 	Period     Duration `json:"period"`
 	Warning    int      `json:"warning"`
 	Quarantine int      `json:"quarantine"`
+}
+
+// The bounds of an ADTThreshold. A verifier keeps the time of every
+// request it accepted for one Period, up to Quarantine of them, per SC
+// user and SRV (and in its state file): a month and ten million bound
+// that memory (80 MB a pair at most) whatever an ADT file asks.
+const (
+	MaxADTPeriod     = 31 * 24 * time.Hour
+	MaxADTQuarantine = 10_000_000
+)
+
+// Check says what is wrong with t, or nil: Period positive and at most
+// MaxADTPeriod, 0 <= Warning <= Quarantine <= MaxADTQuarantine. The one
+// owner of these rules, for an ADT file (ra/adtfile) and a bundle.
+func (t ADTThreshold) Check() error {
+	switch {
+	case t.Period <= 0:
+		return errors.New("period must be positive")
+	case time.Duration(t.Period) > MaxADTPeriod:
+		return fmt.Errorf("period %s is over the most a verifier counts, %s", time.Duration(t.Period), MaxADTPeriod)
+	case t.Warning < 0 || t.Quarantine < 0:
+		return errors.New("thresholds must not be negative")
+	case t.Quarantine > MaxADTQuarantine:
+		return fmt.Errorf("quarantine %d is over the most a verifier counts, %d", t.Quarantine, MaxADTQuarantine)
+	case t.Warning > t.Quarantine:
+		return fmt.Errorf("warning %d is above quarantine %d", t.Warning, t.Quarantine)
+	}
+	return nil
 }
 
 // Device is one entry of the device registry. SupplierUser is the
@@ -350,8 +379,8 @@ func (b *Bundle) Validate() error {
 			if !policy.ValidSRV(srv) {
 				return bad("adt[%d]: bad SRV %q", i, srv)
 			}
-			if th.Period <= 0 || th.Quarantine < 0 || th.Warning < 0 {
-				return bad("adt[%d][%s]: period must be positive, thresholds non-negative", i, srv)
+			if err := th.Check(); err != nil {
+				return bad("adt[%d][%s]: %v", i, srv, err)
 			}
 		}
 	}

@@ -181,6 +181,15 @@ func TestBundleValidate(t *testing.T) {
 		{"unknown event state", func(b *bundle.Bundle) { b.SoLREvents[0].State = "pending" }},
 		{"end before start", func(b *bundle.Bundle) { e := b.SoLREvents[0].Start.Add(-time.Hour); b.SoLREvents[0].End = &e }},
 		{"ADT zero period", func(b *bundle.Bundle) { b.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Quarantine: 1} }},
+		{"ADT period over the bound", func(b *bundle.Bundle) {
+			b.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(bundle.MaxADTPeriod + time.Hour), Quarantine: 1}
+		}},
+		{"ADT quarantine over the bound", func(b *bundle.Bundle) {
+			b.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Quarantine: bundle.MaxADTQuarantine + 1}
+		}},
+		{"ADT warning above quarantine", func(b *bundle.Bundle) {
+			b.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Warning: 3, Quarantine: 2}
+		}},
 		{"duplicate device", func(b *bundle.Bundle) { b.Devices = append(b.Devices, b.Devices[0]) }},
 		{"smets 3", func(b *bundle.Bundle) { b.Devices[0].SMETS = 3 }},
 		{"bad certificate", func(b *bundle.Bundle) { b.Certificates = append(b.Certificates, []byte{1, 2, 3}) }},

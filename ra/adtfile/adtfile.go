@@ -95,13 +95,8 @@ func Parse(data []byte) (File, eui64.ID, eui64.ID, error) {
 			return f, sc, sup, fmt.Errorf("%w: thresholds[%d]: SRV %s twice", ErrSRV, i, t.SRV)
 		}
 		seen[t.SRV] = true
-		switch {
-		case t.Period <= 0:
-			return f, sc, sup, fmt.Errorf("%w: thresholds[%d] (%s): period must be positive", ErrThreshold, i, t.SRV)
-		case t.Warning < 0 || t.Quarantine < 0:
-			return f, sc, sup, fmt.Errorf("%w: thresholds[%d] (%s): thresholds must not be negative", ErrThreshold, i, t.SRV)
-		case t.Warning > t.Quarantine:
-			return f, sc, sup, fmt.Errorf("%w: thresholds[%d] (%s): warning %d is above quarantine %d", ErrThreshold, i, t.SRV, t.Warning, t.Quarantine)
+		if err := (bundle.ADTThreshold{Period: t.Period, Warning: t.Warning, Quarantine: t.Quarantine}).Check(); err != nil {
+			return f, sc, sup, fmt.Errorf("%w: thresholds[%d] (%s): %v", ErrThreshold, i, t.SRV, err)
 		}
 	}
 	return f, sc, sup, nil

@@ -32,6 +32,12 @@ func TestParseADT(t *testing.T) {
 		{"negative period", string(adtJSON(sc, sup, `{"srv":"1.6","period":"-1h","warning":1,"quarantine":2}`)), ErrThreshold},
 		{"warning above quarantine", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":3,"quarantine":2}`)), ErrThreshold},
 		{"negative warning", string(adtJSON(sc, sup, `{"srv":"1.6","period":"1h","warning":-1,"quarantine":2}`)), ErrThreshold},
+		// A verifier keeps every accepted request's time for one period,
+		// up to quarantine of them: both are bounded (bundle.MaxADTPeriod,
+		// bundle.MaxADTQuarantine).
+		{"period at the bound", string(adtJSON(sc, sup, `{"srv":"1.6","period":"744h","warning":1,"quarantine":10000000}`)), nil},
+		{"period over the bound", string(adtJSON(sc, sup, `{"srv":"1.6","period":"745h","warning":1,"quarantine":2}`)), ErrThreshold},
+		{"quarantine over the bound", string(adtJSON(sc, sup, `{"srv":"1.6","period":"24h","warning":1,"quarantine":10000001}`)), ErrThreshold},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
