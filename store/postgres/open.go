@@ -322,7 +322,7 @@ const (
 var errLost = errors.New("postgres: connection lost before commit; retrying on another connection")
 
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, m mode, fn func(store.Tx) error) error {
-	if s.closed.Load() {
+	if s.closed.Load() && ctx.Value(closingSealKey{}) == nil {
 		return fmt.Errorf("postgres: %w", store.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
@@ -484,12 +484,18 @@ func (s *Store) Close() error {
 		return fmt.Errorf("postgres: close: %w", store.ErrClosed)
 	}
 	s.sealer.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), closingSealKey{}, true), 5*time.Second)
 	defer cancel()
 	_, _ = s.seal(ctx, true) // best effort: the next Open seals what is left
 	s.pool.Close()
 	return nil
 }
+
+// closingSealKey marks the context of Close's own seal: the one
+// transaction run still starts once the Store is marked closed (so that a
+// server stopped gracefully leaves its last audit entries chained, not
+// pending until some instance opens the database again).
+type closingSealKey struct{}
 
 // TryAdvisoryLock takes the session-level advisory lock key on a
 // connection reserved for it, without waiting. ok is false if another
