@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -168,17 +167,8 @@ func findAudit(t *testing.T, path, s string) store.AuditEntry {
 // the chain stays internally consistent.
 func rewriteAudit(t *testing.T, path string, from uint64, edit func(*store.AuditEntry)) {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key := func(seq uint64) []byte {
-		var k [8]byte
-		binary.BigEndian.PutUint64(k[:], seq)
-		return k[:]
-	}
-	err = db.Update(func(tx *bbolt.Tx) error {
+	key := auditKey
+	updateBoltAudit(t, path, func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("audit"))
 		var prev []byte
 		if from > 1 {
@@ -213,7 +203,4 @@ func rewriteAudit(t *testing.T, path string, from uint64, edit func(*store.Audit
 		}
 		return tx.Bucket([]byte("state")).Put([]byte("audit_last_hash"), prev)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

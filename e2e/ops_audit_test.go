@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -109,7 +108,7 @@ func TestAuditVerifyBrokenEntry(t *testing.T) {
 			if name == "postgres" {
 				pgExec(t, eng.spec, "UPDATE audit SET detail = 'edited' WHERE seq = 3")
 			} else {
-				editBoltAudit(t, filepath.Join(data, "smki.db"), 3)
+				tamperAudit(t, filepath.Join(data, "smki.db"), 3, func(e map[string]any) { e["Detail"] = "edited" })
 			}
 			r = run(t, nil, "audit", "verify", "--store", eng.spec)
 			if r.code != 1 || !strings.Contains(r.stderr, "E_AUDIT_CHAIN_BROKEN: entry 3: content does not match its hash") ||
@@ -122,35 +121,6 @@ func TestAuditVerifyBrokenEntry(t *testing.T) {
 				t.Errorf("--json of an edited entry: exit %d, keys %v\n%s", r.code, got, r.stdout)
 			}
 		})
-	}
-}
-
-// editBoltAudit changes entry seq's detail in the bbolt file at path,
-// leaving its hash as it was.
-func editBoltAudit(t *testing.T, path string, seq uint64) {
-	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bbolt.Tx) error {
-		var k [8]byte
-		binary.BigEndian.PutUint64(k[:], seq)
-		b := tx.Bucket([]byte("audit"))
-		var e map[string]any
-		if err := json.Unmarshal(b.Get(k[:]), &e); err != nil {
-			return err
-		}
-		e["Detail"] = "edited"
-		v, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		return b.Put(k[:], v)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -172,17 +142,8 @@ func pgExec(t *testing.T, url, sql string, args ...any) {
 // file might.
 func truncateBoltAudit(t *testing.T, path string, from uint64) {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key := func(seq uint64) []byte {
-		var k [8]byte
-		binary.BigEndian.PutUint64(k[:], seq)
-		return k[:]
-	}
-	err = db.Update(func(tx *bbolt.Tx) error {
+	key := auditKey
+	updateBoltAudit(t, path, func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("audit"))
 		var dead [][]byte
 		c := b.Cursor()
@@ -204,7 +165,4 @@ func truncateBoltAudit(t *testing.T, path string, from uint64) {
 		}
 		return st.Put([]byte("audit_last_hash"), last.Hash)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -174,17 +174,10 @@ func TestRAEnrolmentAndRefusals(t *testing.T) {
 // bbolt file, as an attacker with file access would.
 func tamperAudit(t *testing.T, path string, seq uint64, edit func(map[string]any)) {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var key [8]byte
-	binary.BigEndian.PutUint64(key[:], seq)
-	err = db.Update(func(tx *bbolt.Tx) error {
+	updateBoltAudit(t, path, func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("audit"))
 		var e map[string]any
-		if err := json.Unmarshal(b.Get(key[:]), &e); err != nil {
+		if err := json.Unmarshal(b.Get(auditKey(seq)), &e); err != nil {
 			return err
 		}
 		edit(e)
@@ -192,9 +185,25 @@ func tamperAudit(t *testing.T, path string, seq uint64, edit func(map[string]any
 		if err != nil {
 			return err
 		}
-		return b.Put(key[:], v)
+		return b.Put(auditKey(seq), v)
 	})
+}
+
+// updateBoltAudit runs fn in one write transaction on the bbolt store
+// file at path (its server stopped), for the tests that tamper with the
+// audit log as someone with the file would: the "audit" bucket holds the
+// entries as JSON under auditKey, the "state" bucket the chain's head.
+func updateBoltAudit(t *testing.T, path string, fn func(tx *bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
 }
+
+// auditKey is the bbolt key of audit entry seq: its number, big-endian.
+func auditKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
