@@ -161,10 +161,56 @@ func signTBS(cas *softcas.SoftCAS, issuer *x509.Certificate, tbs []byte, check b
 func crlMetaKey(name string) string { return "ca/crl/" + name }
 
 // crlCover: the CRL whose DER has this SHA-256 lists every revocation of
-// its issuer up to revocation sequence number Seq.
+// its issuer up to revocation sequence number Seq. Owed: a revocation of
+// its issuer was committed without it, because the key could not sign
+// (crlAfterRevoking); RefreshCRLs reissues an owed CRL at its next run,
+// and the reissue, which writes a new cover, pays the debt.
 type crlCover struct {
 	Seq    uint64 `json:"seq"`
 	SHA256 string `json:"sha256"`
+	Owed   bool   `json:"owed,omitempty"`
+}
+
+// crlAfterRevoking issues the CRL name (issue) in a transaction that has
+// just revoked certificates of its issuer. A revocation is never refused
+// for its CRL: if the key cannot sign (ErrSigning: an HSM gone away, a
+// key that fails), the revocation commits all the same, the stored CRL
+// stays as it was and is marked owed in tx, and RefreshCRLs reissues it
+// as soon as the key signs again. Any other failure fails the revocation.
+func (c *CA) crlAfterRevoking(tx store.Tx, name string, issue func() error) error {
+	err := issue()
+	if err == nil || !errors.Is(err, ErrSigning) {
+		return err
+	}
+	cover, err2 := crlCoverTx(tx, name)
+	if err2 != nil {
+		return err2
+	}
+	cover.Owed = true
+	raw, _ := json.Marshal(cover)
+	if err2 := tx.PutMeta(crlMetaKey(name), raw); err2 != nil {
+		return fmt.Errorf("%w: recording %s as owed: %w", ErrStore, name, err2)
+	}
+	c.log.Error("revocation recorded, but its CRL could not be signed: the CRL is reissued as soon as the key signs again (GET /readyz says whether it does)",
+		"crl", name, "err", err)
+	return nil
+}
+
+// crlCoverTx reads the cover recorded with the CRL name (zero if none or
+// unreadable: the next CRL is then built from every revocation).
+func crlCoverTx(tx store.Tx, name string) (crlCover, error) {
+	var cover crlCover
+	raw, err := tx.GetMeta(crlMetaKey(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return cover, nil
+	}
+	if err != nil {
+		return cover, fmt.Errorf("%w: reading %s: %w", ErrStore, crlMetaKey(name), err)
+	}
+	if json.Unmarshal(raw, &cover) != nil {
+		return crlCover{}, nil
+	}
+	return cover, nil
 }
 
 func crlDigest(der []byte) string {
@@ -262,7 +308,11 @@ func (c *CA) RefreshCRLs(ctx context.Context) error {
 				return err
 			}
 			if err == nil && !pastHalfLife(cur, c.clock()) {
-				return nil
+				// Fresh enough, unless a revocation went
+				// unlisted (crlAfterRevoking).
+				if cover, err := crlCoverTx(tx, k.name); err != nil || !cover.Owed {
+					return err
+				}
 			}
 			crl, err := k.issue(tx)
 			reissued = &crl

@@ -17,7 +17,10 @@ func validReason(r int) bool { return (r >= 0 && r <= 6) || r == 9 || r == 10 }
 // RevokeTx revokes every serial within tx at time at (zero: now, Clock),
 // then reissues the ORL (and the ARL if an issuing CA was revoked) in the
 // same transaction, so no reader ever sees a revocation that its CRL does
-// not list. Any failure (ErrBadReason, ErrNotFound, ErrAlreadyRevoked, also
+// not list while the key signs. If it cannot (an HSM gone away), the
+// revocation is recorded all the same and the CRL reissued as soon as the
+// key signs again (crlAfterRevoking): a revocation is never refused for
+// its CRL. Any other failure (ErrBadReason, ErrNotFound, ErrAlreadyRevoked, also
 // for a serial repeated in the list, ErrBadRequest for the root) fails the
 // whole call; the caller's transaction then writes nothing. The store is
 // asked for the whole list at once (store.Tx.RevokeMany), or in steps of
@@ -85,12 +88,15 @@ func (c *CA) revokeTx(tx store.Tx, serials []string, reason int, at time.Time, p
 		}
 	}
 	if orl {
-		if _, err := c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, out); err != nil {
+		if err := c.crlAfterRevoking(tx, ORL, func() error {
+			_, err := c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, out)
+			return err
+		}); err != nil {
 			return nil, err
 		}
 	}
 	if arl {
-		if _, err := c.IssueARLTx(tx); err != nil {
+		if err := c.crlAfterRevoking(tx, ARL, func() error { _, err := c.IssueARLTx(tx); return err }); err != nil {
 			return nil, err
 		}
 	}
