@@ -41,6 +41,7 @@ func TestDeclareRefusals(t *testing.T) {
 		{"srp user not SC", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userIS2, Instruction: "X"}, ErrInvalidRole},
 		{"instruction empty", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: " "}, ErrBadRequest},
 		{"end not after start", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: start, End: &before}, ErrBadRequest},
+		{"revoke before start", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: start, RevokeAt: &before}, ErrBadRequest},
 		{"revoke after end", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: start, End: &after, RevokeAt: &late}, ErrBadRequest},
 		{"end already passed", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: longAgo, End: &ended}, ErrBadRequest},
 		{"end now", s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC, Instruction: "X", Start: longAgo, End: &now}, ErrBadRequest},

@@ -21,7 +21,7 @@ import (
 
 func eventRow(e ra.SoLREvent) []string {
 	return []string{e.ID, string(e.State), e.FailedParty.String(), e.SRPUser.String(), e.Instruction,
-		e.Start.Format(time.RFC3339), fmtPtr(e.End, "open"), fmtPtr(e.RevokeAt, "at approval"), e.DeclaredBy, e.ApprovedBy}
+		e.Start.Format(time.RFC3339), fmtPtr(e.End, "open"), fmtPtr(e.RevokeAt, "at approval (or start)"), e.DeclaredBy, e.ApprovedBy}
 }
 
 const eventHeader = "ID\tSTATE\tFAILED PARTY\tSRP USER\tINSTRUCTION\tSTART\tEND\tREVOKE AT\tDECLARED BY\tAPPROVED BY"
@@ -47,6 +47,10 @@ func printEvent(c *ucli.Context) func(ra.EventResult) error {
 		case e.State == bundle.EventApproved && e.JobID != "" && e.RevokedAt == nil && e.RevokeAt != nil && e.RevokeAt.After(time.Now()):
 			fmt.Fprintf(c.App.Writer, "\nthe revocation of the failed Supplier's certificates is scheduled for %s (job %s); the RA's scheduler runs it\n",
 				fmtPtr(e.RevokeAt, ""), e.JobID)
+			if e.Start.After(time.Now()) && e.PartyStatusBefore == "" {
+				fmt.Fprintf(c.App.Writer, "the event starts at %s: until then the failed Supplier is left as it is; its party becomes failed with the revocation\n",
+					e.Start.UTC().Format(time.RFC3339))
+			}
 		case e.State == bundle.EventApproved && e.JobID != "" && e.RevokedAt == nil:
 			// The approval's revocation step was left to the scheduler
 			// (another instance holds its lock, or the step failed and is
@@ -70,7 +74,10 @@ func Command() *ucli.Command {
 				Usage: "record an Authority instruction (authority-liaison or ra-operator); prints the dry run",
 				Description: `Nothing changes until a different person holding ra-approver approves it.
 --revoke-at is when the failed Supplier's certificates are revoked: "now" (the
-default: at approval) or an RFC 3339 time (a scheduled revocation).
+default: at approval, or at the start if that is later) or an RFC 3339 time at
+or after the start (a scheduled revocation). An event approved before its start
+leaves the failed Supplier as it is until its revocation: nobody is cut off
+before the SRP may act for the consumers.
 
 Example:
    smki solr declare --failed-party 90-B3-D5-1F-30-00-00-0A --srp-user 90-B3-D5-1F-30-05-00-00 \

@@ -10,7 +10,7 @@ type DeclareBody struct {
 	Instruction string `json:"instruction"`
 	Start       string `json:"start,omitempty"`     // default now
 	End         string `json:"end,omitempty"`       // default open-ended
-	RevokeAt    string `json:"revoke_at,omitempty"` // RFC 3339, or "now" (default): at approval
+	RevokeAt    string `json:"revoke_at,omitempty"` // RFC 3339 (not before start), or "now" (default): at approval, or at start if later
 }
 
 type CloseBody struct {

@@ -49,7 +49,7 @@ type SoLREvent struct {
 	End         *time.Time `json:"end,omitempty"`
 	// RevokeAt is when the failed Supplier's certificates are revoked; nil
 	// until approval when the declaration said "now" (then it is the
-	// approval time).
+	// approval time, or the start if that is later).
 	RevokeAt   *time.Time       `json:"revoke_at,omitempty"`
 	State      bundle.SoLRState `json:"state"`
 	DeclaredBy string           `json:"declared_by"`

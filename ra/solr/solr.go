@@ -119,7 +119,8 @@ type EventResult struct {
 // check refuses a request that cannot make an event, at now: an end
 // not after the start, or already reached (the event would authorise
 // nothing, yet hold the party's one open event until the scheduler
-// closed it), or a revocation time not before the end.
+// closed it), a revocation time not before the end, or before a start
+// still to come (the failed Supplier revoked before the SRP may act).
 func (r DeclareRequest) check(now time.Time) error {
 	if err := input.CheckEUI("failed party", r.FailedParty); err != nil {
 		return err
@@ -135,6 +136,12 @@ func (r DeclareRequest) check(now time.Time) error {
 	}
 	if r.End != nil && !r.End.After(now) {
 		return fmt.Errorf("%w: end %s has already passed (it is %s): give an end in the future, or none (open-ended)", raerr.ErrBadRequest, r.End.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	// A revoke-at already passed means "at approval", which cannot come
+	// before now: only a start still to come can leave a gap.
+	if r.RevokeAt != nil && r.RevokeAt.Before(r.Start) && r.Start.After(now) {
+		return fmt.Errorf("%w: revoke-at %s is before start %s: the failed Supplier would be revoked before the SRP may act for its consumers; give a revoke-at at or after the start, or none (at approval, or at the start if that is later)",
+			raerr.ErrBadRequest, r.RevokeAt.UTC().Format(time.RFC3339), r.Start.UTC().Format(time.RFC3339))
 	}
 	if r.End != nil && r.RevokeAt != nil && !r.RevokeAt.Before(*r.End) {
 		return fmt.Errorf("%w: revoke-at %s is not before end %s", raerr.ErrBadRequest, r.RevokeAt.Format(time.RFC3339), r.End.Format(time.RFC3339))
@@ -271,7 +278,12 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		if _, err := s.activeSCUser(tx, e.SRPUser); err != nil {
 			return "", err
 		}
-		if p.Status != records.PartyFailed {
+		// Before its start an event authorises the SRP for nothing: an
+		// approval then leaves the failed Supplier as it is, so that
+		// someone may put its consumers' meters into credit all along,
+		// and its revocation (by default at the start) makes it failed.
+		beforeStart := e.Start.After(now)
+		if p.Status != records.PartyFailed && !beforeStart {
 			e.PartyStatusBefore = p.Status
 			if _, err := records.PutPartyStatus(tx, p, records.PartyFailed); err != nil {
 				return "", err
@@ -280,6 +292,9 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		e.ApprovedBy, e.ApprovedAt, e.State = me.ID, &now, bundle.EventApproved
 		if e.RevokeAt == nil {
 			e.RevokeAt = &now
+			if beforeStart {
+				e.RevokeAt = &e.Start
+			}
 		}
 		cutNow = !e.RevokeAt.After(now)
 		j := records.Job{ID: "job-" + e.ID, Kind: records.JobRevokeFailed, EventID: e.ID, DueAt: *e.RevokeAt, CreatedAt: now, State: records.JobPending}
@@ -291,6 +306,9 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		}
 		e.JobID = j.ID
 		detail := fmt.Sprintf("failed_party=%s party_status=%s", e.FailedParty, records.PartyFailed)
+		if beforeStart {
+			detail = fmt.Sprintf("failed_party=%s party_status=%s until start=%s", e.FailedParty, p.Status, e.Start.Format(time.RFC3339))
+		}
 		if cutNow {
 			if err := cutOffTx(tx, e.FailedParty, now); err != nil {
 				return "", err
@@ -372,6 +390,21 @@ func (s *Service) revokeFailedTx(tx store.Tx, rv TxRevoker, e *records.SoLREvent
 		return err
 	}
 	detail := fmt.Sprintf("event=%s reason=%s %s", e.ID, records.ReasonName(ReasonCessation), records.SerialsDetail(serials))
+	// An event approved before its start left the party as it was
+	// (Approve): it fails with its revocation.
+	p, err := tx.GetParty(e.FailedParty.String())
+	if err != nil {
+		return raerr.FromStore("party "+e.FailedParty.String(), err)
+	}
+	if p.Status != records.PartyFailed {
+		if e.PartyStatusBefore == "" {
+			e.PartyStatusBefore = p.Status
+		}
+		if _, err := records.PutPartyStatus(tx, p, records.PartyFailed); err != nil {
+			return err
+		}
+		detail += " party_status=" + records.PartyFailed
+	}
 	if e.State == bundle.EventApproved {
 		e.State = bundle.EventActive
 	} else {
