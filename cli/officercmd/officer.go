@@ -1,12 +1,16 @@
 package officercmd
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/ownpki"
@@ -30,6 +34,12 @@ certificate from the RA access CA, used later as --officer DIR.
 With --csr (made by the appointee with smki officer keygen) the RA certifies the
 appointee's own key: --out receives cert.pem and ca.pem only, for the appointee to
 put beside their key.pem, and nobody but the appointee ever holds their key.
+
+--out is created (mode 0700) and checked writable before the appointment is sent:
+the RA hands a credential over once. If the answer is lost (a timeout after the RA
+appointed), sending the command again is refused E_RA_EXISTS: the officer is
+appointed but holds no credential, so re-issue one for a key the officer makes
+(smki officer keygen, smki officer reissue) rather than choosing another ID.
 
 Examples:
    smki officer add --id srp1-sro --name "Sam Roe" --kind sro --party 90-B3-D5-1F-30-00-00-5C --out ./srp1-sro
@@ -59,8 +69,10 @@ Examples:
 					} else if _, err := os.Stat(credential.KeyPath(out)); err == nil {
 						return verb.UsageErr("--out %s already holds a key: give its CSR with --csr", out)
 					}
-					return writeCredential(c, out, func(cl *raclient.Client) (ra.Officer, ownpki.Credential, error) {
-						return cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: c.String("id"), Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
+					id := c.String("id")
+					return writeCredential(c, id, out, c.String("csr"), func(cl *raclient.Client) (ra.Officer, ownpki.Credential, error) {
+						o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: id, Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
+						return o, cred, appointRefusal(err, id, party)
 					}, func(o ra.Officer, cred ownpki.Credential) string {
 						if len(cred.KeyPEM) == 0 {
 							return fmt.Sprintf("officer %s (%s) appointed; cert.pem and ca.pem written to %s for the appointee to put beside their key.pem", o.ID, o.Kind, out)
@@ -127,8 +139,8 @@ Example:
 		Flags: []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "credential directory to create", Required: true}},
 		Action: func(c *ucli.Context) error {
 			dir := c.String("out")
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return verb.WithCode(verb.ExitUsage, err)
+			if _, err := verb.MakeOutDir("out", dir); err != nil {
+				return err
 			}
 			keyPEM, csrPEM, err := newOfficerKey()
 			if err != nil {
@@ -148,21 +160,81 @@ Example:
 }
 
 // writeCredential is the one call of a verb that has the RA certify an
-// officer's credential (officer add, officer reissue): it writes what the
-// RA answered to out, then prints the officer record with --json, else
-// the sentence said makes.
-func writeCredential(c *ucli.Context, out string, call func(*raclient.Client) (ra.Officer, ownpki.Credential, error),
+// officer's credential (officer add, officer reissue) for officer id: it
+// readies out before anything is sent (the RA hands a key it generated
+// over once), writes what the RA answered to out, then prints the officer
+// record with --json, else the sentence said makes. csrFile is the
+// appointee's CSR, "" when the RA generates the key.
+func writeCredential(c *ucli.Context, id, out, csrFile string, call func(*raclient.Client) (ra.Officer, ownpki.Credential, error),
 	said func(ra.Officer, ownpki.Credential) string) error {
+	undo, err := verb.MakeOutDir("out", out)
+	if err != nil {
+		return err
+	}
 	var cred ownpki.Credential
 	return verb.Call(c, func(cl *raclient.Client) (ra.Officer, error) {
 		o, cr, err := call(cl)
 		if err != nil {
+			undo()
 			return o, err
 		}
 		cred = cr
-		return o, ownpki.WriteCredential(out, cr)
+		if err := ownpki.WriteCredential(out, cr); err != nil {
+			return o, unsaved(id, out, csrFile, cr, err)
+		}
+		return o, nil
 	}, func(o ra.Officer) error {
 		_, err := fmt.Fprintln(c.App.Writer, said(o, cred))
 		return err
 	})
+}
+
+// errUnsaved: the RA certified an officer's credential, but smki could
+// not write it where --out said.
+var errUnsaved = errors.New("E_CREDENTIAL_UNSAVED")
+
+// unsaved is why the credential the RA issued to officer id is not in
+// out, and how to get one that works: a re-issue for a CSR (the RA never
+// hands out a key or certificate again). Exit 1: the RA acted.
+func unsaved(id, out, csrFile string, cred ownpki.Credential, err error) error {
+	next := fmt.Sprintf("Have it certified again for the same CSR and written elsewhere: smki officer reissue --id %s --csr %s --out NEWDIR", id, csrFile)
+	if csrFile == "" {
+		next = fmt.Sprintf("The key the RA made for %s is held nowhere else, so nobody holds a working credential of %s: "+
+			"the officer makes a key (smki officer keygen --out DIR) and you re-issue the credential for it "+
+			"(smki officer reissue --id %s --csr DIR/officer.csr --out DIR)", id, id, id)
+	}
+	return verb.WithCode(verb.ExitError, fmt.Errorf("%w: the RA issued officer %s a credential (serial %s), but it could not be written to %s: %s. %s",
+		errUnsaved, id, cred.Serial, out, credentialIOReason(err), next))
+}
+
+// credentialIOReason is why credential.Write failed, in smki's words.
+func credentialIOReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return verb.IOReason(err)
+	}
+	return strings.TrimPrefix(err.Error(), ownpki.ErrAccessCA.Error()+": ")
+}
+
+// appointRefusal adds to an E_RA_EXISTS refusal of officer add what the
+// appointer most likely needs: the same appointment sent again after its
+// answer was lost (a timeout after the RA appointed) meets it, and then
+// the officer is appointed with a credential nobody received. Choosing
+// another ID would leave that officer active; re-issuing gives it a
+// working credential.
+func appointRefusal(err error, id string, party eui64.ID) error {
+	var ae *raclient.APIError
+	if !errors.As(err, &ae) || !errors.Is(err, ra.ErrExists) {
+		return err
+	}
+	list := "smki officer list"
+	if !party.IsZero() {
+		list += " --party " + party.String()
+	}
+	hinted := *ae
+	hinted.Message = fmt.Sprintf("%s. If it is the officer you appointed in an earlier smki officer add whose answer was lost "+
+		"(a timeout; %s shows who appointed it and when), it holds no credential: have the officer make a key "+
+		"(smki officer keygen --out DIR) and re-issue the credential for it: smki officer reissue --id %s --csr DIR/officer.csr --out DIR",
+		strings.TrimRight(ae.Message, ". "), list, id)
+	return &hinted
 }

@@ -86,8 +86,8 @@ Examples:
 				if staging, err = os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".renew-"); err != nil {
 					return verb.WithCode(verb.ExitUsage, err)
 				}
-			} else if err := os.MkdirAll(out, 0o700); err != nil {
-				return verb.WithCode(verb.ExitUsage, err)
+			} else if _, err := verb.MakeOutDir("out", out); err != nil {
+				return err
 			}
 			keyPath := credential.KeyPath(staging)
 			if err := verb.WriteNew(keyPath, keyPEM, 0o600); err != nil {
@@ -153,7 +153,7 @@ Example:
 			if err != nil {
 				return verb.WithCode(verb.ExitUsage, err)
 			}
-			return writeCredential(c, out, func(cl *raclient.Client) (ra.Officer, ownpki.Credential, error) {
+			return writeCredential(c, c.String("id"), out, c.String("csr"), func(cl *raclient.Client) (ra.Officer, ownpki.Credential, error) {
 				return cl.RenewOfficerCredential(c.Context, c.String("id"), string(csrPEM))
 			}, func(o ra.Officer, cred ownpki.Credential) string {
 				return fmt.Sprintf("credential of officer %s re-issued (serial %s); cert.pem and ca.pem written to %s for the officer to put beside their key.pem", o.ID, cred.Serial, out)

@@ -92,6 +92,34 @@ func CheckOut(flag, path string) error {
 	return nil
 }
 
+// MakeOutDir readies dir, the --flag of a verb that writes a credential
+// the RA hands over once (a key it generated, a certificate), before
+// anything is sent: it is created (mode 0700, with its parents) if
+// missing, and must be a directory that takes a new file. A failure is a
+// usage error in smki's words. undo removes dir again if MakeOutDir
+// created it and it is still empty: call it when the RA refused.
+func MakeOutDir(flag, dir string) (undo func(), err error) {
+	undo = func() {}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return undo, UsageErr("--%s %s is a file: give a directory to write the credential to; nothing was sent", flag, dir)
+	case err != nil:
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return undo, UsageErr("--%s %s: the directory could not be created (%s): give another path; nothing was sent", flag, dir, IOReason(err))
+		}
+		undo = func() { os.Remove(dir) } // only if still empty
+	}
+	f, err := os.CreateTemp(dir, ".check-")
+	if err != nil {
+		undo()
+		return func() {}, UsageErr("--%s %s: cannot create a file in it (%s): give another path; nothing was sent", flag, dir, IOReason(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return undo, nil
+}
+
 // IOReason is why a file operation failed, in smki's words (no raw
 // operating-system text reaches the user): durable.Reason.
 func IOReason(err error) string { return durable.Reason(err) }

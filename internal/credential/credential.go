@@ -90,7 +90,7 @@ func Write(dir string, keyPEM, certPEM, caPEM []byte) error {
 		}
 	} else if have, err := os.ReadFile(KeyPath(dir)); err == nil {
 		if _, err := tls.X509KeyPair(certPEM, have); err != nil {
-			return fmt.Errorf("the certificate is not for the key in %s: %v", dir, err)
+			return fmt.Errorf("the certificate is not for the key in %s", KeyPath(dir))
 		}
 	}
 	if err := durable.WriteNew(CertPath(dir), certPEM, 0o644); err != nil {

@@ -442,7 +442,7 @@ func minTime(a, b time.Time) time.Time {
 // key.pem already in dir must be the certificate's.
 func WriteCredential(dir string, c Credential) error {
 	if err := credential.Write(dir, c.KeyPEM, c.CertPEM, c.CAPEM); err != nil {
-		return fmt.Errorf("%w: %v", ErrAccessCA, err)
+		return fmt.Errorf("%w: %w", ErrAccessCA, err)
 	}
 	return nil
 }
