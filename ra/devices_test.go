@@ -41,6 +41,14 @@ func TestImportDevices(t *testing.T) {
 		if tc.line != "" && !strings.Contains(err.Error(), tc.line) {
 			t.Fatalf("%s: %v does not name %s", tc.name, err, tc.line)
 		}
+		// The operator learns that the file was refused as a whole, and
+		// what to do about a user the RA does not know.
+		if tc.want == ErrDeviceFile && !strings.Contains(err.Error(), "nothing was imported: correct the file and import all of it again") {
+			t.Fatalf("%s: %v does not say that nothing was imported", tc.name, err)
+		}
+		if strings.HasPrefix(tc.name, "unknown") && !strings.Contains(err.Error(), "is unknown: create it first (smki user create) or correct the line") {
+			t.Fatalf("%s: %v does not say what to do about the unknown user", tc.name, err)
+		}
 		if n := s.records(records.KindDevice); n != before {
 			t.Fatalf("%s: %d devices after a refusal, want %d (all or nothing)", tc.name, n, before)
 		}

@@ -108,7 +108,7 @@ func TestRedTeamFiles(t *testing.T) {
 	d1, d2 := "00-DB-12-34-56-78-90-C1", "00-DB-12-34-56-78-90-C2"
 	row := func(d string) string { return d + "," + sup.String() + ",1" }
 	csvs := []struct{ name, file string }{
-		{"BOM before the header", "\ufeff" + devicefile.Header + "\n" + row(d1) + "\n"},
+		{"BOM between header and device", devicefile.Header + "\n\ufeff" + row(d1) + "\n"},
 		{"quoted field", devicefile.Header + "\n\"" + d1 + "\"," + sup.String() + ",1\n"},
 		{"duplicate device", devicefile.Header + "\n" + row(d1) + "\n" + row(d1) + "\n"},
 		{"duplicate device, other spelling", devicefile.Header + "\n" + row(d1) + "\n" + row(strings.ToLower(strings.ReplaceAll(d1, "-", ""))) + "\n"},
@@ -136,9 +136,14 @@ func TestRedTeamFiles(t *testing.T) {
 	if n := s.records(records.KindDevice); n != devicesBefore {
 		t.Fatalf("refused device files changed the registry: %d -> %d", devicesBefore, n)
 	}
-	// CRLF and a missing final newline are fine.
+	// CRLF and a missing final newline are fine, and so is what a
+	// spreadsheet adds (a byte order mark before the header, empty rows
+	// after the data): neither is a cell, so the file means one thing.
 	if res, err := s.svc.ImportDevices(ctx, s.admin, []byte(devicefile.Header+"\r\n"+row(d1)+"\r\n"+row(d2))); err != nil || res.Added != 2 {
 		t.Fatalf("CRLF file: %+v %v", res, err)
+	}
+	if res, err := s.svc.ImportDevices(ctx, s.admin, []byte("\ufeff"+devicefile.Header+"\r\n"+row(d1)+"\r\n,,\r\n")); err != nil || res.Devices != 1 {
+		t.Fatalf("spreadsheet file: %+v %v", res, err)
 	}
 }
 

@@ -39,6 +39,8 @@ supplier stays registered until then (both suppliers of one role). With the head
 each registered device leaves the registry at effective_to (empty: at once). The verifier refuses
 (E4) a User's request to a device it is not registered for in its role's capacity at the request's
 time (docs/policy.md). An error names the line, and nothing is imported unless every line is good.
+A file a spreadsheet saved as CSV is read as it is: CRLF, a UTF-8 byte order mark, and blank or
+comma-only lines after the last device are accepted; quotes and blank lines between devices are not.
 
 Example:
    smki devices import scenario/devices.csv`,

@@ -42,6 +42,13 @@ const HeaderRegistrations = Header + ",export_supplier_user_id,supplier_agent_us
 // it leaves (RFC 3339; empty: at once).
 const HeaderRemovals = "device_eui64,effective_to"
 
+// byteOrderMark is what a spreadsheet's "CSV UTF-8" puts before the header.
+const byteOrderMark = "\ufeff"
+
+// blank: a line with no cell, as a spreadsheet writes for an empty row
+// (",,") or after its last one.
+func blank(l string) bool { return strings.Trim(l, ", \t\r") == "" }
+
 // EndRegistration is the cell that ends a registration (HeaderRegistrations).
 const EndRegistration = "-"
 
@@ -67,13 +74,15 @@ type Row struct {
 }
 
 // Parse strictly parses a device file: the header line exactly
-// (Header or HeaderRegistrations), then one line per device
-// with the header's fields (LF or CRLF; a final newline is optional; no
-// blank lines, quotes or extra fields), non-zero EUI-64s, smets 1 or 2,
-// no device twice; with registrations, each extra user empty or a
-// non-zero EUI-64 (or "-", EndRegistration) and effective_from empty or
-// RFC 3339; with removals, effective_to empty or RFC 3339. The error
-// (ErrMalformed) names the first bad line.
+// (Header, HeaderRegistrations or HeaderRemovals), then one line per
+// device with the header's fields (LF or CRLF; no blank lines between
+// devices, quotes or extra fields), non-zero EUI-64s, smets 1 or 2, no
+// device twice; with registrations, each extra user empty or a non-zero
+// EUI-64 (or "-", EndRegistration) and effective_from empty or RFC 3339;
+// with removals, effective_to empty or RFC 3339. What a spreadsheet adds
+// when it saves CSV is no line: a UTF-8 byte order mark before the header
+// and blank or comma-only lines after the last device. The error
+// (ErrMalformed) names the first bad line and what to change on it.
 func Parse(data []byte) ([]Row, error) {
 	bad := func(line int, format string, a ...any) error {
 		return fmt.Errorf("%w: line %d: %s", ErrMalformed, line, fmt.Sprintf(format, a...))
@@ -84,26 +93,36 @@ func Parse(data []byte) ([]Row, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: not UTF-8 text", ErrMalformed)
 	}
-	data = bytes.TrimSuffix(data, []byte("\n"))
+	data = bytes.TrimPrefix(data, []byte(byteOrderMark))
 	lines := strings.Split(string(data), "\n")
+	for len(lines) > 1 && blank(lines[len(lines)-1]) {
+		lines = lines[:len(lines)-1]
+	}
+	header := strings.TrimSuffix(lines[0], "\r")
 	fields := 3
-	switch strings.TrimSuffix(lines[0], "\r") {
+	switch header {
 	case Header:
 	case HeaderRegistrations:
 		fields = 7
 	case HeaderRemovals:
 		fields = 2
 	default:
-		return nil, bad(1, "header %q, want %q, %q or %q", lines[0], Header, HeaderRegistrations, HeaderRemovals)
+		return nil, bad(1, "header %q, want %q, %q or %q", header, Header, HeaderRegistrations, HeaderRemovals)
 	}
 	out := make([]Row, 0, len(lines)-1)
 	seen := make(map[eui64.ID]int, len(lines)-1)
 	for i, l := range lines[1:] {
 		n := i + 2
 		l = strings.TrimSuffix(l, "\r")
+		if blank(l) {
+			return nil, bad(n, "the line is blank: remove it (blank lines may follow the last device, not come between devices)")
+		}
+		if strings.Contains(l, `"`) {
+			return nil, bad(n, "a cell is quoted: save the file without quotes (no cell of a device file needs them)")
+		}
 		f := strings.Split(l, ",")
 		if len(f) != fields {
-			return nil, bad(n, "%d fields, want %d", len(f), fields)
+			return nil, bad(n, "%d fields, want %d (%s)", len(f), fields, header)
 		}
 		dev, err := eui64.Parse(f[0])
 		if err != nil || dev.IsZero() {

@@ -31,6 +31,13 @@ func TestParseDevices(t *testing.T) {
 		{"blank line", Header + "\n" + d1 + "," + u + ",1\n\n" + d2 + "," + u + ",1\n", 0, "line 3"},
 		{"duplicate", Header + "\n" + d1 + "," + u + ",1\n" + d1 + "," + u + ",2\n", 0, "line 3"},
 		{"quoted", Header + "\n\"" + d1 + "\"," + u + ",1\n", 0, "line 2"},
+		// What spreadsheets write when they save CSV: a byte order mark
+		// ("CSV UTF-8"), CRLF, and blank or comma-only rows after the data.
+		{"byte order mark", "\ufeff" + Header + "\r\n" + d1 + "," + u + ",1\r\n", 1, ""},
+		{"trailing blank lines", Header + "\n" + d1 + "," + u + ",1\n\n\n", 1, ""},
+		{"trailing blank lines CRLF", Header + "\r\n" + d1 + "," + u + ",1\r\n\r\n\r\n", 1, ""},
+		{"trailing empty rows", Header + "\r\n" + d1 + "," + u + ",1\r\n,,\r\n,,\r\n", 1, ""},
+		{"byte order mark and header only", "\ufeff" + Header + "\r\n\r\n", 0, "line 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +53,24 @@ func TestParseDevices(t *testing.T) {
 				t.Fatalf("got %v, want %s at %s", err, ErrMalformed, tc.line)
 			}
 		})
+	}
+}
+
+// TestParseDeviceErrorsSayWhatToFix: an RA operator reading the error of a
+// spreadsheet's file learns the line and what to change on it.
+func TestParseDeviceErrorsSayWhatToFix(t *testing.T) {
+	t.Parallel()
+	const d1, d2, u = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A1", "90-B3-D5-1F-30-01-00-01"
+	for _, tc := range []struct{ name, file, want string }{
+		{"blank line between devices", Header + "\n" + d1 + "," + u + ",1\n\n" + d2 + "," + u + ",1\n", "line 3: the line is blank: remove it"},
+		{"empty row between devices", Header + "\r\n" + d1 + "," + u + ",1\r\n,,\r\n" + d2 + "," + u + ",1\r\n", "line 3: the line is blank: remove it"},
+		{"quoted cell", Header + "\n\"" + d1 + "\"," + u + ",1\n", "line 2: a cell is quoted: save the file without quotes"},
+		{"too few fields", Header + "\n" + d1 + "," + u + "\n", "line 2: 2 fields, want 3 (" + Header + ")"},
+	} {
+		_, err := Parse([]byte(tc.file))
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -40,7 +41,7 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 	rows, err := devicefile.Parse(data)
 	if err != nil {
 		a.Refused(ctx, authz.ActImportDevice, "devices", err)
-		return ImportResult{}, err
+		return ImportResult{}, wholeFile(err)
 	}
 	var res ImportResult
 	err = a.Change(ctx, authz.ActImportDevice, "devices", func(tx store.Tx, me store.Officer) (string, error) {
@@ -115,9 +116,19 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 		return fmt.Sprintf("devices=%d added=%d changed=%d removed=%d", res.Devices, res.Added, res.Changed, res.Removed), nil
 	})
 	if err != nil {
-		return ImportResult{}, err
+		return ImportResult{}, wholeFile(err)
 	}
 	return res, nil
+}
+
+// wholeFile says, on a device file refused for one of its lines, that the
+// import is all or nothing, so that the operator sends the whole file
+// again rather than the lines after the one named.
+func wholeFile(err error) error {
+	if errors.Is(err, raerr.ErrDeviceFile) {
+		return fmt.Errorf("%w; nothing was imported: correct the file and import all of it again", err)
+	}
+	return err
 }
 
 // removeDevice applies one line of a removals file: the device must be
@@ -202,7 +213,7 @@ func checkSupplierUser(tx store.Tx, id eui64.ID) error {
 	u, err := tx.GetUser(id.String())
 	if err != nil {
 		if records.IsNotFound(err) {
-			return fmt.Errorf("supplier user %s is unknown", id)
+			return fmt.Errorf("supplier user %s is unknown: create it first (smki user create) or correct the line", id)
 		}
 		return err
 	}
@@ -217,7 +228,7 @@ func checkRegistrant(tx store.Tx, c policy.Capacity, id eui64.ID) error {
 	u, err := tx.GetUser(id.String())
 	if err != nil {
 		if records.IsNotFound(err) {
-			return fmt.Errorf("%s user %s is unknown", c, id)
+			return fmt.Errorf("%s user %s is unknown: create it first (smki user create) or correct the line", c, id)
 		}
 		return err
 	}
