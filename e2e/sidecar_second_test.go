@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -151,5 +153,56 @@ func TestSidecarSocketOutlivesPredecessor(t *testing.T) {
 		}}}
 	if code := status(c, "http://sidecar/readyz"); code != 200 {
 		t.Fatalf("the second sidecar after the first exited: /readyz %d, want 200 (its socket removed?)", code)
+	}
+}
+
+// TestSidecarDamagedStateFile: a state file damaged before its last whole
+// group (a zero byte in the record of an accepted request: a disk fault)
+// refuses the sidecar's start (exit 2, E_STATE_DAMAGED, naming
+// --state-recover) and is left as it is; before, the records after the
+// damage were silently dropped and the requests they recorded could be
+// replayed. With --state-recover it starts from the intact records,
+// keeps the damaged file beside it, and still refuses the replays.
+func TestSidecarDamagedStateFile(t *testing.T) {
+	t.Parallel()
+	pki := scenario(t)
+	state := filepath.Join(t.TempDir(), "state.log")
+	args := []string{"--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json"), "--state-file", state}
+	first := startSidecarProc(t, args...)
+	var signed [][]byte
+	for c := 41; c <= 43; c++ {
+		signed = append(signed, []byte(signSCCredit(t, pki, c)))
+		if d := postVerify(t, first.addr, signed[len(signed)-1]); d.Decision != "accept" {
+			t.Fatalf("counter %d: %+v, want accept", c, d)
+		}
+	}
+	first.kill()
+	data, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte(" 41 "))
+	if i < 0 {
+		t.Fatalf("no record of counter 41 in the state file:\n%q", data)
+	}
+	data[i+1] = 0
+	if err := os.WriteFile(state, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runSecondSidecar(t, args...)
+	if code != 2 || !strings.Contains(out, "E_STATE_DAMAGED") || !strings.Contains(out, "--state-recover") {
+		t.Fatalf("sidecar on a damaged state file: exit %d\n%s\nwant exit 2, E_STATE_DAMAGED naming --state-recover", code, out)
+	}
+	if after, _ := os.ReadFile(state); !bytes.Equal(after, data) {
+		t.Fatal("the refused state file was changed")
+	}
+	next := startSidecarProc(t, append(args, "--state-recover")...)
+	for k, s := range signed {
+		if d := postVerify(t, next.addr, s); d.Code != "REPLAY" {
+			t.Fatalf("request %d after --state-recover: %+v, want REPLAY", k, d)
+		}
+	}
+	if kept, err := os.ReadFile(state + ".damaged"); err != nil || !bytes.Equal(kept, data) {
+		t.Fatalf("the damaged state file was not kept as %s.damaged (%v)", state, err)
 	}
 }

@@ -32,4 +32,8 @@ var (
 	ErrConfig = errors.New("E_VERIFIER_CONFIG")
 	// ErrReplayStore: the replay store could not load or persist a counter.
 	ErrReplayStore = errors.New("E_REPLAY_STORE")
+	// ErrStateDamaged: the state log lost records that had been answered
+	// (a zero byte, a line failing its checksum, a missing line or group
+	// before intact ones): it is refused unless StateFileOptions.Recover.
+	ErrStateDamaged = errors.New("E_STATE_DAMAGED")
 )

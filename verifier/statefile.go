@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,6 +39,14 @@ type StateFileOptions struct {
 	// write overwrites allocated blocks and its sync flushes data only,
 	// not the file's size and extents (default 1 MiB).
 	PreallocBytes int64
+
+	// Recover opens a damaged log (ErrStateDamaged) anyway: every intact
+	// record of it is kept (none can lower a counter), the damaged file
+	// is kept beside it as path.damaged, and Recovered says what was
+	// done. A request whose only record was in the damaged bytes could
+	// then be accepted once more: an operator's decision, never a
+	// default (smki verifier serve --state-recover).
+	Recover bool
 
 	// buffered (tests): write through the page cache and fdatasync, as
 	// where the file system has no direct I/O.
@@ -85,7 +94,9 @@ type StateStats struct {
 // The log is pre-allocated: the file is longer than its records, in zeros
 // written and synced ahead (PreallocBytes), and a group is written in
 // place at the end of the records, so that its sync does not also have to
-// commit a new file size. The records end at the first zero byte.
+// commit a new file size. The records end at the last non-zero byte; each
+// group ends with a G record (statefile_load.go), so that on open a group
+// a crash interrupted is told from damage to groups already answered.
 //
 // On Linux a group is one direct, synchronous write (O_DIRECT|O_DSYNC) of
 // the logBlock-aligned blocks it touches: the last, partial block of the
@@ -127,11 +138,17 @@ type StateFile struct {
 	// lock holds the file's lock (lockStateFile) from open to Close.
 	lock *os.File
 
+	// logID is the log's identity (its I record), kept across rewrites.
+	logID [logIDLen]byte
+	// recovered says what Recover did on open; "" if nothing.
+	recovered string
+
 	// Owned by the flusher goroutine (and open/Close around it).
 	f             *os.File
 	size          int64 // the records' end: where the next group is written
 	alloc         int64 // the file's length, zeros from size on
 	compactedSize int64
+	gseq          uint64      // the sequence of the last group written (its G record)
 	zeros         []byte      // PreallocBytes of zeros, for extending the file
 	df            *os.File    // f's file opened for direct writes; nil: write through f and fdatasync
 	direct        atomic.Bool // df != nil, for DirectIO
@@ -181,9 +198,10 @@ func OpenFileReplayStore(path string) (*StateFile, error) {
 }
 
 // OpenStateFile opens (creating if needed) the state log at path and
-// replays it. A torn last line (a crash mid-write) is cut off; a corrupt
-// complete line is an error (ErrReplayStore), because skipping it could
-// lower a counter. A log in the older headerless format is read and
+// replays it. What follows the last whole group (a crash mid-write) is
+// cut off; damage before it is ErrStateDamaged (opts.Recover opens it
+// anyway) and a corrupt complete line ErrReplayStore, because skipping
+// either could lower a counter. A log in the older headerless format is read and
 // rewritten in the current one. The file is locked until Close (an
 // exclusive flock on path+".lock", where the system has flock): a second
 // OpenStateFile of path, in this process or another, is refused
@@ -209,6 +227,9 @@ func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 	s.lock = lock
 	if err := s.load(); err != nil {
 		s.unlock()
+		if errors.Is(err, ErrStateDamaged) {
+			return nil, err // coded, with the path and what to do
+		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrReplayStore, path, err)
 	}
 	go s.run()
@@ -328,6 +349,11 @@ func (s *StateFile) ADTState() []ADTState {
 	}
 	return out
 }
+
+// Recovered says what StateFileOptions.Recover did when the log was
+// opened: what was damaged, how many records were kept and where the
+// damaged log was kept. "" when the log was not damaged.
+func (s *StateFile) Recovered() string { return s.recovered }
 
 // Stats returns the work done since open.
 func (s *StateFile) Stats() StateStats {
@@ -493,6 +519,9 @@ func (s *StateFile) flush() {
 		snap = s.snapshotLocked()
 	}
 	s.mu.Unlock()
+	// The group's end (gseq is the flusher's). Unused if the snapshot
+	// replaces the log.
+	buf = appendGroupEnd(buf, 0, s.gseq+1)
 
 	t0 := time.Now()
 	err, compacted := s.write(buf, snap)
@@ -546,7 +575,11 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 		s.alloc = n
 	}
 	if s.df != nil {
-		return s.writeDirect(buf), false
+		err := s.writeDirect(buf)
+		if err == nil {
+			s.gseq++
+		}
+		return err, false
 	}
 	if _, err := s.f.WriteAt(buf, s.size); err != nil {
 		return err, false
@@ -555,6 +588,7 @@ func (s *StateFile) write(buf, snap []byte) (err error, compacted bool) {
 		return err, false
 	}
 	s.size += int64(len(buf))
+	s.gseq++
 	return nil, false
 }
 
@@ -603,6 +637,8 @@ func (s *StateFile) extend(f *os.File, from, need int64) (int64, error) {
 // rename the old log stays in use (renamed is false); after it, the new
 // one is in use, and an error (the directory fsync) must be sticky.
 func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
+	// One group, numbered on from the log it replaces.
+	snap = appendGroupEnd(snap, len(stateHeader), s.gseq+1)
 	tmp := s.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -641,6 +677,7 @@ func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 		s.df.Close()
 	}
 	s.f, s.df, s.size, s.alloc, s.compactedSize = f, df, int64(len(snap)), alloc, int64(len(snap))
+	s.gseq++
 	s.direct.Store(df != nil)
 	s.tail = append(s.tail[:0], snap[len(snap)-len(snap)%logBlock:]...)
 	return true, durable.SyncDir(filepath.Dir(s.path))
@@ -653,6 +690,10 @@ func (s *StateFile) compact(snap []byte) (renamed bool, err error) {
 // adtWindow.count), and one quarantine line per window. It prunes the in-memory copy the same way.
 func (s *StateFile) snapshotLocked() []byte {
 	out := append([]byte(nil), stateHeader...)
+	start := len(out)
+	out = append(out, "I "...)
+	out = hex.AppendEncode(out, s.logID[:])
+	out = endRecord(out, start)
 	ids := make([]eui64.ID, 0, len(s.last))
 	for id := range s.last {
 		ids = append(ids, id)

@@ -49,6 +49,48 @@ func crashCopy(t *testing.T, path string) string {
 // rec is one format-2 record line: fields, checksum, '\n'.
 func rec(fields string) string { return string(endRecord([]byte(fields), 0)) }
 
+// logV3 is a format-3 log: its identity, then each group's records ended
+// by its G record.
+func logV3(groups ...string) string {
+	b := []byte(stateHeader)
+	start := len(b)
+	b = append(b, rec("I "+strings.Repeat("ab", logIDLen))...)
+	for i, g := range groups {
+		b = append(b, g...)
+		b = appendGroupEnd(b, start, uint64(i+1))
+		start = len(b)
+	}
+	return string(b)
+}
+
+// zeroAt puts a zero byte into log where fields first occur.
+func zeroAt(log, fields string) string {
+	i := strings.Index(log, fields)
+	return log[:i+2] + "\x00" + log[i+3:]
+}
+
+// zeroLine replaces the line with fields by zeros (a lost sector).
+func zeroLine(log, fields string) string {
+	l := rec(fields)
+	return strings.Replace(log, l, strings.Repeat("\x00", len(l)), 1)
+}
+
+// dropGroup removes group n (1-based) of a format-3 log, its end included.
+func dropGroup(log string, n int) string {
+	lines := strings.SplitAfter(log, "\n")
+	var out strings.Builder
+	group := 1
+	for _, l := range lines {
+		if group != n {
+			out.WriteString(l)
+		}
+		if strings.HasPrefix(l, "G ") {
+			group++
+		}
+	}
+	return out.String()
+}
+
 func originator(i int) eui64.ID { return eui64.ID{0x90, 0xB3, 0xD5, 0x1F, 0x30, 0x10, 0, byte(i)} }
 
 // acceptConcurrently accepts counters 1..each of originators 0..workers-1,
@@ -108,43 +150,66 @@ func TestStateFileOpen(t *testing.T) {
 		name    string
 		content string
 		want    map[eui64.ID]uint64
-		wantErr bool
+		wantErr error
 	}{
-		{"new file", "", map[eui64.ID]uint64{}, false},
-		{"torn last line", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + " 9", map[eui64.ID]uint64{a: 5, b: 7}, false},
-		{"torn header", stateHeaderV1[:6], map[eui64.ID]uint64{}, false},
-		{"highest counter wins", stateHeaderV1 + "C " + ah + " 9\nC " + ah + " 5\n", map[eui64.ID]uint64{a: 9}, false},
-		{"legacy format", "\n" + a.Hex() + " 5\n" + a.Hex() + " 6\n" + b.Hex() + " 3", map[eui64.ID]uint64{a: 6, b: 3}, false},
-		{"corrupt complete line", stateHeaderV1 + "C " + ah + " 5\nC zz 7\nC " + bh + " 1\n", nil, true},
-		{"unknown record", stateHeaderV1 + "X " + ah + " 5\n", nil, true},
-		{"bad SRV", stateHeaderV1 + "Q " + ah + " 1.6;x 5\n", nil, true},
+		{"new file", "", map[eui64.ID]uint64{}, nil},
+		{"torn last line", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + " 9", map[eui64.ID]uint64{a: 5, b: 7}, nil},
+		{"torn header", stateHeaderV1[:6], map[eui64.ID]uint64{}, nil},
+		{"highest counter wins", stateHeaderV1 + "C " + ah + " 9\nC " + ah + " 5\n", map[eui64.ID]uint64{a: 9}, nil},
+		{"legacy format", "\n" + a.Hex() + " 5\n" + a.Hex() + " 6\n" + b.Hex() + " 3", map[eui64.ID]uint64{a: 6, b: 3}, nil},
+		{"corrupt complete line", stateHeaderV1 + "C " + ah + " 5\nC zz 7\nC " + bh + " 1\n", nil, ErrReplayStore},
+		{"unknown record", stateHeaderV1 + "X " + ah + " 5\n", nil, ErrReplayStore},
+		{"bad SRV", stateHeaderV1 + "Q " + ah + " 1.6;x 5\n", nil, ErrReplayStore},
 		// Pre-allocated: the records end at the first zero byte; what
 		// follows a hole (a group whose write did not finish) is not read,
 		// nor joined to the records by the next write in place.
-		{"zeros after the records", stateHeaderV1 + "C " + ah + " 5\n" + strings.Repeat("\x00", 64), map[eui64.ID]uint64{a: 5}, false},
+		{"zeros after the records", stateHeaderV1 + "C " + ah + " 5\n" + strings.Repeat("\x00", 64), map[eui64.ID]uint64{a: 5}, nil},
+		// A hole followed by a complete record: lost records of requests
+		// already accepted, or an unanswered group? Format 1 cannot tell:
+		// refused (it dropped everything after the hole).
 		{"records after a hole", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\nC " + ah + "\x00\x00 9\nC " + bh + " 8\n\x00",
-			map[eui64.ID]uint64{a: 5, b: 7}, false},
-		{"torn line then zeros", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\x00\x00", map[eui64.ID]uint64{a: 5}, false},
+			nil, ErrStateDamaged},
+		{"torn line then zeros", stateHeaderV1 + "C " + ah + " 5\nC " + bh + " 7\x00\x00", map[eui64.ID]uint64{a: 5}, nil},
 		// Format 2: every line carries its CRC-32C.
-		{"checked records", stateHeader + rec("C "+ah+" 5") + rec("C "+bh+" 7") + rec("C "+ah+" 9"), map[eui64.ID]uint64{a: 9, b: 7}, false},
-		{"checked torn last line", stateHeader + rec("C "+ah+" 5") + rec("C " + bh + " 7")[:10], map[eui64.ID]uint64{a: 5}, false},
-		{"checksum fails at the end: torn tail dropped", stateHeader + rec("C "+ah+" 5") + rec("C " + bh + " 7")[:20] + "x" + rec("C " + bh + " 7")[21:] + rec("C " + ah + " 9")[:3] + "\n",
-			map[eui64.ID]uint64{a: 5}, false},
-		{"checksum fails before a good line", stateHeader + rec("C "+ah+" 5") + strings.Replace(rec("C "+bh+" 7"), " 7 ", " 8 ", 1) + rec("C "+ah+" 9"), nil, true},
-		{"checksum missing", stateHeader + rec("C "+ah+" 5") + "C " + bh + " 7\n" + rec("C "+ah+" 9"), nil, true},
-		{"checksum in capitals", stateHeader + strings.ToUpper(rec("c "+ah+" 5")) + rec("C "+ah+" 9"), nil, true},
-		{"good checksum, bad record", stateHeader + rec("C zz 5") + rec("C "+ah+" 9"), nil, true},
+		{"checked records", stateHeaderV2 + rec("C "+ah+" 5") + rec("C "+bh+" 7") + rec("C "+ah+" 9"), map[eui64.ID]uint64{a: 9, b: 7}, nil},
+		{"checked torn last line", stateHeaderV2 + rec("C "+ah+" 5") + rec("C " + bh + " 7")[:10], map[eui64.ID]uint64{a: 5}, nil},
+		{"checksum fails at the end: torn tail dropped", stateHeaderV2 + rec("C "+ah+" 5") + rec("C " + bh + " 7")[:20] + "x" + rec("C " + bh + " 7")[21:] + rec("C " + ah + " 9")[:3] + "\n",
+			map[eui64.ID]uint64{a: 5}, nil},
+		{"checksum fails before a good line", stateHeaderV2 + rec("C "+ah+" 5") + strings.Replace(rec("C "+bh+" 7"), " 7 ", " 8 ", 1) + rec("C "+ah+" 9"), nil, ErrStateDamaged},
+		{"checksum missing", stateHeaderV2 + rec("C "+ah+" 5") + "C " + bh + " 7\n" + rec("C "+ah+" 9"), nil, ErrStateDamaged},
+		{"checksum in capitals", stateHeaderV2 + strings.ToUpper(rec("c "+ah+" 5")) + rec("C "+ah+" 9"), nil, ErrStateDamaged},
+		{"good checksum, bad record", stateHeaderV2 + rec("C zz 5") + rec("C "+ah+" 9"), nil, ErrReplayStore},
+		// A zero byte (a disk fault, a lost block) in the middle of the
+		// log: the records after it were accepted, and dropping them
+		// would let those requests be replayed.
+		{"zero byte inside a record, good records after", stateHeaderV2 + rec("C "+ah+" 5") + strings.Replace(rec("C "+bh+" 7"), "7", "\x00", 1) + rec("C "+ah+" 9") + rec("C "+bh+" 11"), nil, ErrStateDamaged},
+		{"zeros between records, good records after", stateHeaderV2 + rec("C "+ah+" 5") + strings.Repeat("\x00", 100) + rec("C "+bh+" 7") + rec("C "+ah+" 9"), nil, ErrStateDamaged},
 		// Not a state log: a damaged header, another file named by
 		// mistake, a lost first block. Read as the legacy format (whose
 		// reader skipped what did not parse) they gave no counter, and
 		// the log was rewritten empty: every request accepted before
 		// could be replayed.
-		{"damaged header", strings.Replace(stateHeader, "state", "stat3", 1) + rec("C "+ah+" 5") + rec("C "+bh+" 7"), nil, true},
-		{"another file", `{"version":1,"issued_at":"2026-01-01T00:00:00Z"}` + "\n", nil, true},
-		{"first block zeroed", strings.Repeat("\x00", 64) + rec("C "+ah+" 5") + rec("C "+bh+" 7"), nil, true},
-		{"zeros only", strings.Repeat("\x00", 4096), nil, true},
-		{"legacy line that does not parse", "\n" + a.Hex() + " 5\nnot a record\n" + b.Hex() + " 3", nil, true},
-		{"legacy torn last record", "\n" + a.Hex() + " 5\n" + b.Hex()[:7], map[eui64.ID]uint64{a: 5}, false},
+		{"damaged header", strings.Replace(stateHeader, "state", "stat3", 1) + rec("C "+ah+" 5") + rec("C "+bh+" 7"), nil, ErrReplayStore},
+		{"another file", `{"version":1,"issued_at":"2026-01-01T00:00:00Z"}` + "\n", nil, ErrReplayStore},
+		{"first block zeroed", strings.Repeat("\x00", 64) + rec("C "+ah+" 5") + rec("C "+bh+" 7"), nil, ErrReplayStore},
+		{"zeros only", strings.Repeat("\x00", 4096), nil, ErrReplayStore},
+		{"legacy line that does not parse", "\n" + a.Hex() + " 5\nnot a record\n" + b.Hex() + " 3", nil, ErrReplayStore},
+		// Format 3: records in groups, each ended by a G record.
+		{"groups", logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7")+rec("C "+ah+" 9")), map[eui64.ID]uint64{a: 9, b: 7}, nil},
+		{"unanswered group with a hole after the last whole one", logV3(rec("C "+ah+" 5")) + rec("C " + bh + " 7")[:10] + strings.Repeat("\x00", 50) + rec("C " + bh + " 8")[12:] + rec("C "+ah+" 9") + rec("C " + bh + " 8")[:5],
+			map[eui64.ID]uint64{a: 9}, nil},
+		{"unanswered group torn, zeros after", logV3(rec("C "+ah+" 5")) + rec("C " + bh + " 7")[:10] + strings.Repeat("\x00", 4096), map[eui64.ID]uint64{a: 5}, nil},
+		{"zero byte inside an answered group", zeroAt(logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7")+rec("C "+ah+" 9"), rec("C "+bh+" 11")), "C "+bh+" 7"), nil, ErrStateDamaged},
+		{"answered line zeroed whole", zeroLine(logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7")+rec("C "+ah+" 9"), rec("C "+bh+" 11")), "C "+bh+" 7"), nil, ErrStateDamaged},
+		{"answered line missing", strings.Replace(logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7")+rec("C "+ah+" 9"), rec("C "+bh+" 11")), rec("C "+bh+" 7"), "", 1), nil, ErrStateDamaged},
+		{"group missing", dropGroup(logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7"), rec("C "+ah+" 9")), 2), nil, ErrStateDamaged},
+		{"group end damaged", zeroAt(logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7"), rec("C "+ah+" 9")), "G 2 "), nil, ErrStateDamaged},
+		// The last group damaged but ended: an unanswered group whose end
+		// reached the disk before its start, or damage to an answered one;
+		// which, nothing tells: refused.
+		{"last group damaged", zeroAt(logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7")), "C "+bh+" 7"), nil, ErrStateDamaged},
+		{"first block zeroed (format 3)", strings.Repeat("\x00", 64) + logV3(rec("C " + ah + " 5"))[64:], nil, ErrReplayStore},
+		{"legacy torn last record", "\n" + a.Hex() + " 5\n" + b.Hex()[:7], map[eui64.ID]uint64{a: 5}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,9 +221,9 @@ func TestStateFileOpen(t *testing.T) {
 				}
 			}
 			st, err := OpenStateFile(path, StateFileOptions{})
-			if tt.wantErr {
-				if !errors.Is(err, ErrReplayStore) {
-					t.Fatalf("err = %v, want ErrReplayStore", err)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
 				}
 				if got, _ := os.ReadFile(path); string(got) != tt.content {
 					t.Fatal("a refused log was modified")
@@ -194,6 +259,54 @@ func TestStateFileOpen(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStateFileRecover: a log damaged before its last whole group is
+// refused (ErrStateDamaged, naming the file, the bytes and what to do,
+// the file left as it is); with Recover it opens from every intact record,
+// keeps the damaged file beside it and says so, and the rewritten log
+// reopens normally.
+func TestStateFileRecover(t *testing.T) {
+	t.Parallel()
+	a, b := originator(1), originator(2)
+	ah, bh := strings.ToLower(a.Hex()), strings.ToLower(b.Hex())
+	content := zeroAt(logV3(rec("C "+ah+" 5"), rec("C "+bh+" 7")+rec("C "+ah+" 9"), rec("C "+bh+" 11")), "C "+ah+" 9")
+	path := filepath.Join(t.TempDir(), "state.log")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenStateFile(path, StateFileOptions{})
+	if !errors.Is(err, ErrStateDamaged) || !strings.HasPrefix(err.Error(), "E_STATE_DAMAGED: "+path+": ") ||
+		!strings.Contains(err.Error(), "--state-recover") {
+		t.Fatalf("open of a damaged log: %v, want E_STATE_DAMAGED naming the file and --state-recover", err)
+	}
+	st := openState(t, path, StateFileOptions{Recover: true})
+	if c, _ := st.Last(a); c != 5 {
+		t.Errorf("recovered %s = %d, want 5 (its 9 was in the damaged bytes)", a, c)
+	}
+	if c, _ := st.Last(b); c != 11 {
+		t.Errorf("recovered %s = %d, want 11", b, c)
+	}
+	if r := st.Recovered(); !strings.Contains(r, "E_STATE_DAMAGED") || !strings.Contains(r, path+".damaged") {
+		t.Errorf("Recovered() = %q, want what was damaged and where the file was kept", r)
+	}
+	if kept, err := os.ReadFile(path + ".damaged"); err != nil || string(kept) != content {
+		t.Errorf("the damaged log was not kept as it was (%v)", err)
+	}
+	if err := st.Accept(a, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	re := openState(t, path, StateFileOptions{})
+	defer re.Close()
+	if ca, _ := re.Last(a); ca != 10 {
+		t.Errorf("reopened: %s = %d, want 10", a, ca)
+	}
+	if re.Recovered() != "" {
+		t.Errorf("a whole log reports %q", re.Recovered())
 	}
 }
 
@@ -544,15 +657,36 @@ func TestStateFileWriteModes(t *testing.T) {
 			if end < 0 || strings.Trim(string(data[end:]), "\x00") != "" {
 				t.Fatal("the records are not followed by zeros only")
 			}
-			lines := strings.Split(strings.TrimSuffix(string(data[len(stateHeader):end]), "\n"), "\n")
+			var lines []string
+			var gseq uint64
+			for i, l := range strings.Split(strings.TrimSuffix(string(data[len(stateHeader):end]), "\n"), "\n") {
+				fields, ok := checkRecord(l)
+				if !ok {
+					t.Fatalf("line %d %q fails its checksum", i, l)
+				}
+				switch {
+				case strings.HasPrefix(l, "I "):
+				case strings.HasPrefix(l, "G "):
+					seq, _, err := parseGroupEnd(fields)
+					if err != nil || (gseq != 0 && seq != gseq+1) {
+						t.Fatalf("line %d %q: group end out of sequence after %d (%v)", i, l, gseq, err)
+					}
+					gseq = seq
+				default:
+					lines = append(lines, l)
+				}
+			}
 			if !bytes.HasPrefix(data, []byte(stateHeader)) || len(lines) != workers*each {
 				t.Fatalf("%d record lines, want %d", len(lines), workers*each)
+			}
+			if !strings.HasPrefix(strings.TrimRight(string(data), "\x00")[strings.LastIndex(strings.TrimRight(string(data), "\x00")[:end-1], "\n")+1:], "G ") {
+				t.Fatal("the log does not end with a group's end")
 			}
 			next := map[string]uint64{}
 			for i, l := range lines {
 				f := strings.Fields(l)
-				if _, ok := checkRecord(l); !ok || len(f) != 4 || f[0] != "C" || f[2] != strconv.FormatUint(next[f[1]]+1, 10) {
-					t.Fatalf("line %d %q out of order or malformed", i, l)
+				if len(f) != 4 || f[0] != "C" || f[2] != strconv.FormatUint(next[f[1]]+1, 10) {
+					t.Fatalf("record %d %q out of order or malformed", i, l)
 				}
 				next[f[1]]++
 			}

@@ -80,9 +80,13 @@ func serveVerifier(c *ucli.Context) error {
 	}
 	var replay verifier.ReplayStore // nil: in memory
 	if f := c.String("state-file"); f != "" {
-		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: c.Duration("fsync-delay")})
+		st, err := verifier.OpenStateFile(f, verifier.StateFileOptions{MaxDelay: c.Duration("fsync-delay"), Recover: c.Bool("state-recover")})
 		if err != nil {
 			return verb.UsageErr("--state-file: %v", err)
+		}
+		if r := st.Recovered(); r != "" {
+			log.Warn("state file recovered (--state-recover): requests whose only record was lost could be accepted once more",
+				"file", f, "recovered", r)
 		}
 		defer func() {
 			if err := st.Close(); err != nil {
