@@ -73,6 +73,9 @@ func Command() *ucli.Command {
 				Name:  "declare",
 				Usage: "record an Authority instruction (authority-liaison or ra-operator); prints the dry run",
 				Description: `Nothing changes until a different person holding ra-approver approves it.
+To extend a contingency, or hand it to another SRP, declare a successor: the same
+--failed-party with --start at or after the open event's end (it runs on from there
+without a gap).
 --revoke-at is when the failed Supplier's certificates are revoked: "now" (the
 default: at approval, or at the start if that is later) or an RFC 3339 time at
 or after the start (a scheduled revocation). An event approved before its start

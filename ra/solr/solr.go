@@ -186,11 +186,8 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 		if srp.PartyID == req.FailedParty.String() {
 			return "", fmt.Errorf("%w: the SRP user %s belongs to the failed party", raerr.ErrBadRequest, srp.ID)
 		}
-		if open, err := openEventFor(tx, req.FailedParty); err != nil {
+		if err := mayFollow(tx, req); err != nil {
 			return "", err
-		} else if open != nil {
-			return "", fmt.Errorf("%w: party %s already has open SoLR event %s (%s, declared by %s at %s, instruction %q): nothing was declared; read it with smki solr show %s, or close it first",
-				raerr.ErrExists, req.FailedParty, open.ID, open.State, open.DeclaredBy, open.DeclaredAt.UTC().Format(time.RFC3339), open.Instruction, open.ID)
 		}
 		srpParty, _ := eui64.Parse(srp.PartyID)
 		e := records.SoLREvent{ID: id, FailedParty: req.FailedParty, SRPUser: req.SRPUser, SRPParty: srpParty,
@@ -607,7 +604,7 @@ func (s *Service) List(ctx context.Context, a Session) ([]records.SoLREvent, err
 // suspend a failing Supplier first, and failing it only tightens that:
 // reinstating it to declare would let its users act again); or already
 // failed (its earlier event closed, for example to hand its devices to
-// another SRP; openEventFor keeps one open event per party).
+// another SRP; mayFollow keeps one open event per party at any moment).
 func partyMayFail(tx store.Tx, id string) (store.Party, error) {
 	p, err := tx.GetParty(id)
 	if err != nil {
@@ -639,18 +636,34 @@ func (s *Service) activeSCUser(tx store.Tx, id eui64.ID) (store.User, error) {
 	return u, nil
 }
 
-// openEventFor returns the event of party that is not closed, or nil.
-func openEventFor(tx store.Tx, party eui64.ID) (*records.SoLREvent, error) {
+// mayFollow refuses a declaration for a party with an open event (not
+// closed) unless it is a successor: it starts at or after the end of
+// every open event of the party, so that at any moment one event at most
+// speaks for the failed Supplier (one SRP, one window), and the
+// Authority's extension of a contingency, or its hand-over to another
+// SRP, runs on from the end without a gap and without closing anything.
+// An open-ended event has no successor.
+func mayFollow(tx store.Tx, req DeclareRequest) error {
 	all, err := records.List[records.SoLREvent](tx, records.KindEvent)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for i, e := range all {
-		if e.FailedParty == party && e.State != bundle.EventClosed {
-			return &all[i], nil
+	for _, open := range all {
+		if open.FailedParty != req.FailedParty || open.State == bundle.EventClosed {
+			continue
 		}
+		if open.End != nil && !req.Start.Before(*open.End) {
+			continue
+		}
+		next := "it is open-ended: close it first"
+		if open.End != nil {
+			next = fmt.Sprintf("to continue after it, declare a successor with --start %s (its end) or later", open.End.UTC().Format(time.RFC3339))
+		}
+		return fmt.Errorf("%w: party %s already has open SoLR event %s (%s, declared by %s at %s, instruction %q, %s to %s): nothing was declared; read it with smki solr show %s; %s",
+			raerr.ErrExists, req.FailedParty, open.ID, open.State, open.DeclaredBy, open.DeclaredAt.UTC().Format(time.RFC3339), open.Instruction,
+			open.Start.UTC().Format(time.RFC3339), fmtTimePtr(open.End, "open-ended"), open.ID, next)
 	}
-	return nil, nil
+	return nil
 }
 
 // dryRun: every good certificate of party, and the devices registered to
