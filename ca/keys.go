@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"go.step.sm/crypto/kms"
 	kmsapi "go.step.sm/crypto/kms/apiv1"
@@ -39,10 +41,17 @@ const (
 // URI (id and object label, both random per key so repeated creations never
 // collide). References hold no secret and no PIN.
 type KeyStore struct {
-	km   kms.KeyManager
 	kind string
 	dir  string
 	pass []byte
+	uri  string           // the pkcs11: URI, to reopen the module (tokensigner.go)
+	now  func() time.Time // Config.Clock, for reopenEvery
+
+	mu       sync.Mutex
+	km       kms.KeyManager // nil: closed, or a reopen failed (PKCS#11)
+	gen      uint64         // how often km was reopened
+	reopened time.Time      // the last reopen attempt
+	closed   bool
 }
 
 func openKeyStore(ctx context.Context, cfg Config) (*KeyStore, error) {
@@ -66,7 +75,7 @@ func openKeyStore(ctx context.Context, cfg Config) (*KeyStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening PKCS#11 %s: %v", ErrConfig, redactURI(cfg.KMS), err)
 	}
-	return &KeyStore{km: km, kind: kindPKCS11}, nil
+	return &KeyStore{km: km, kind: kindPKCS11, uri: cfg.KMS, now: cfg.clock()}, nil
 }
 
 // redactURI hides the PIN of a KMS URI before it is logged or put in an
@@ -118,7 +127,11 @@ func (k *KeyStore) create(label string) (string, crypto.Signer, error) {
 		return ref, s, err
 	default:
 		ref := fmt.Sprintf("pkcs11:id=%s;object=smki-%s-%s", suffix, label, suffix)
-		if _, err := k.km.CreateKey(&kmsapi.CreateKeyRequest{Name: ref, SignatureAlgorithm: kmsapi.ECDSAWithSHA256}); err != nil {
+		km, _, err := k.manager()
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: creating %s key in the token: %v", ErrSigning, label, err)
+		}
+		if _, err := km.CreateKey(&kmsapi.CreateKeyRequest{Name: ref, SignatureAlgorithm: kmsapi.ECDSAWithSHA256}); err != nil {
 			return "", nil, fmt.Errorf("%w: creating %s key in the token: %v", ErrSigning, label, err)
 		}
 		s, err := k.signer(ref)
@@ -135,21 +148,52 @@ func randomSuffix() (string, error) {
 	return hex.EncodeToString(rnd[:]), nil
 }
 
-// signer returns a signer for a key reference made by create.
+// signer returns a signer for a key reference made by create. A PKCS#11
+// key's survives the token going away and coming back (tokenSigner).
 func (k *KeyStore) signer(ref string) (crypto.Signer, error) {
 	req := &kmsapi.CreateSignerRequest{SigningKey: ref}
 	if k.kind == kindSoft {
 		req.SigningKey = filepath.Join(k.dir, ref)
 		req.Password = k.pass
 	}
-	s, err := k.km.CreateSigner(req)
+	km, gen, err := k.manager()
+	if err != nil {
+		return nil, fmt.Errorf("%w: loading key %s: %v", ErrConfig, ref, err)
+	}
+	s, err := km.CreateSigner(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading key %s (wrong passphrase or KMS?): %v", ErrConfig, ref, err)
+	}
+	if k.kind == kindPKCS11 {
+		return newTokenSigner(k, ref, s, gen)
 	}
 	return s, nil
 }
 
-func (k *KeyStore) close() error { return k.km.Close() }
+// manager returns the KMS and its generation.
+func (k *KeyStore) manager() (kms.KeyManager, uint64, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil, k.gen, errKMSClosed
+	}
+	if k.km == nil {
+		return nil, k.gen, errTokenAway
+	}
+	return k.km, k.gen, nil
+}
+
+func (k *KeyStore) close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	if k.km == nil {
+		return nil
+	}
+	km := k.km
+	k.km = nil
+	return km.Close()
+}
 
 // writeExclusive creates path (and its 0700 directory) with mode 0600 and
 // fails if it exists: a CA key is never overwritten.

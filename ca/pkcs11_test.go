@@ -2,11 +2,18 @@ package ca
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/smki/smki/internal/need"
@@ -77,5 +84,85 @@ func TestPKCS11SoftHSM(t *testing.T) {
 	soft.KMS = ""
 	if _, err := Open(context.Background(), st, soft); err == nil {
 		t.Error("Open with softkms opened a PKCS#11 CA")
+	}
+}
+
+// TestPKCS11TokenGoneAndBack: the token goes away under a running CA (an
+// HSM rebooted, its network lost) and comes back. While it is gone an
+// issuance fails ErrSigning with its intent failed, and CheckKey (the
+// readiness probe) fails; once it is back the CA signs again without a
+// restart: the next issuance succeeds with a fresh serial and verifies
+// under the Issuing OCA, CheckKey passes, and so does the RA's use of the
+// same KeyStore (a key loaded through LoadSigner).
+// Not parallel: it sets SOFTHSM2_CONF for the process.
+func TestPKCS11TokenGoneAndBack(t *testing.T) {
+	uri := softhsmtest.Token(t, "smki")
+	dataDir := t.TempDir()
+	st := openBolt(t, dataDir)
+	e := newEnvOn(t, st, dataDir, uri)
+	ctx := context.Background()
+	other, ref, err := e.ca.KeyStore().CreateSigner("access-root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func() (*x509.Certificate, store.Certificate, error) {
+		_, csr := newCSR(t, nil)
+		return e.ca.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
+	}
+	if _, _, err := issue(); err != nil {
+		t.Fatal(err)
+	}
+
+	replug := softhsmtest.Unplug(t)
+	if _, _, err := issue(); !errors.Is(err, ErrSigning) {
+		t.Fatalf("Issue with the token gone = %v, want ErrSigning", err)
+	}
+	var open []store.Intent
+	_ = st.View(ctx, func(tx store.Tx) (err error) { open, err = tx.OpenIntents(); return })
+	if len(open) != 0 {
+		t.Errorf("intents left open with the token gone: %+v", open)
+	}
+	if err := e.ca.CheckKey(); !errors.Is(err, ErrSigning) {
+		t.Errorf("CheckKey with the token gone = %v, want ErrSigning", err)
+	}
+
+	replug()
+	e.clock.Advance(reopenEvery) // the failed reopen above is a second old
+	cert, rec, err := issue()
+	if err != nil {
+		t.Fatalf("Issue once the token is back = %v, want a certificate without a restart", err)
+	}
+	if err := cert.CheckSignatureFrom(e.ca.Issuing()); err != nil {
+		t.Errorf("certificate issued after the token came back does not verify: %v", err)
+	}
+	assertIntent(t, st, rec.Serial, store.IntentCompleted)
+	if err := e.ca.CheckKey(); err != nil {
+		t.Errorf("CheckKey once the token is back = %v", err)
+	}
+	// Many issuances at once share the token's session pool.
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cert, _, err := issue()
+			if err == nil {
+				err = cert.CheckSignatureFrom(e.ca.Issuing())
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("parallel issuance against the token: %v", err)
+		}
+	}
+	digest := sha256.Sum256([]byte("after the token came back"))
+	sig, err := other.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil || !ecdsa.VerifyASN1(other.Public().(*ecdsa.PublicKey), digest[:], sig) {
+		t.Errorf("the RA's key %s once the token is back: %v", ref, err)
 	}
 }

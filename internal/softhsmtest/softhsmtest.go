@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/smki/smki/internal/need"
@@ -39,4 +40,45 @@ func Token(t *testing.T, label string) string {
 		t.Fatalf("softhsm2-util: %v\n%s", err, out)
 	}
 	return "pkcs11:module-path=" + Module + ";token=" + label + "?pin-value=1234"
+}
+
+// Unplug takes the tokens of the test's SoftHSM2 (Token) away, as an HSM
+// that is switched off or loses its network: every operation on them
+// fails until the returned function puts them back (it is also run at
+// the test's end). SoftHSM2 then finds them again only as new objects
+// (new handles), as a rebooted HSM does.
+func Unplug(t *testing.T) (replug func()) {
+	t.Helper()
+	conf, err := os.ReadFile(os.Getenv("SOFTHSM2_CONF"))
+	if err != nil {
+		t.Fatalf("Unplug without a Token: %v", err)
+	}
+	var dir string
+	for _, line := range strings.Split(string(conf), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "directories.tokendir" {
+			dir = strings.TrimSpace(v)
+		}
+	}
+	away := dir + ".unplugged"
+	if err := os.Rename(dir, away); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	replug = func() {
+		if done {
+			return
+		}
+		done = true
+		if err := os.Remove(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(away, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(replug)
+	return replug
 }
