@@ -20,6 +20,13 @@ type ID [8]byte
 // Parse accepts 16 hex digits, optionally separated into octets by '-', ':'
 // or ' ' (as DUIS writes them, "90-B3-D5-1F-30-01-00-00"), in either case.
 func Parse(s string) (ID, error) {
+	// The canonical form, which is every ID smki prints and stores (a
+	// bundle of a million devices holds two million), and its separator
+	// variants, parse without allocating; anything else takes the
+	// general path below, which accepts the same and more.
+	if id, ok := parseOctets(s); ok {
+		return id, nil
+	}
 	var id ID
 	clean := strings.Map(func(r rune) rune {
 		switch r {
@@ -99,4 +106,41 @@ func (id *ID) UnmarshalText(b []byte) error {
 	}
 	*id = v
 	return nil
+}
+
+// parseOctets parses eight octets of two hex digits each, separated by
+// '-', ':' or ' ' (the canonical form is 90-B3-D5-1F-30-01-00-00); ok is
+// false for anything else, which Parse's general path then judges.
+func parseOctets(s string) (id ID, ok bool) {
+	if len(s) != 3*len(id)-1 {
+		return id, false
+	}
+	for i := range id {
+		if i > 0 {
+			switch s[3*i-1] {
+			case '-', ':', ' ':
+			default:
+				return ID{}, false
+			}
+		}
+		hi, ok1 := hexDigit(s[3*i])
+		lo, ok2 := hexDigit(s[3*i+1])
+		if !ok1 || !ok2 {
+			return ID{}, false
+		}
+		id[i] = hi<<4 | lo
+	}
+	return id, true
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
