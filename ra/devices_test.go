@@ -234,3 +234,47 @@ func TestImportChangeOfSupplierAndRemoval(t *testing.T) {
 		t.Errorf("re-imported device still leaves at %s", d.Until)
 	}
 }
+
+// TestReimportChangesNothing: an operator who sends a device file again
+// (the first answer lost to a timeout, or the same extract re-run the next
+// day) changes nothing: nothing counts as changed and the registry the
+// bundle carries is the same, so no verifier downloads it again. A "-"
+// cell without effective_from ends a registration at once; sent again
+// later, it used to move that end to the new import's time.
+func TestReimportChangesNothing(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
+	rsa := s.user("90-B3-D5-1F-30-06-00-04", s.otherSupplier, role.RegisteredSupplierAgent)
+	later := ratest.Start.Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	h := devicefile.HeaderRegistrations + "\n"
+	devices := func() []bundle.Device {
+		t.Helper()
+		b, err := s.svc.BuildBundle(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Devices
+	}
+	for _, tc := range []struct{ name, file string }{
+		{"plain", devicefile.Header + "\n" + s.devA.String() + "," + s.userIS.String() + ",1\n"},
+		{"registrants at once", h + s.devA.String() + "," + s.userIS.String() + ",1,," + rsa.String() + "," + ed.String() + ",\n"},
+		{"agent ended at once", h + s.devA.String() + "," + s.userIS.String() + ",1,,-,,\n"},
+		{"operator ended later", h + s.devA.String() + "," + s.userIS.String() + ",1,,,-," + later + "\n"},
+		{"change of supplier later", h + s.devA.String() + "," + s.userIS2.String() + ",1,,,," + later + "\n"},
+	} {
+		if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(tc.file)); err != nil {
+			t.Fatalf("%s: first import: %v", tc.name, err)
+		}
+		before := devices()
+		s.clock.Advance(time.Minute)
+		res, err := s.svc.ImportDevices(ctx, s.admin, []byte(tc.file))
+		if err != nil || res.Added != 0 || res.Changed != 0 {
+			t.Errorf("%s: the same file again: %+v %v, want nothing added or changed", tc.name, res, err)
+		}
+		if after := devices(); !reflect.DeepEqual(after, before) {
+			t.Errorf("%s: the same file again changed the registry:\n%+v\nwas\n%+v", tc.name, after, before)
+		}
+	}
+}

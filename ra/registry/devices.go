@@ -90,7 +90,12 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 			add := slices.Clone(r.Registrations)
 			for i := range add {
 				if add[i].User.IsZero() && add[i].From.IsZero() {
-					add[i].From = now // "-" with no effective_from: ended at once
+					// "-" with no effective_from: ended at once, or
+					// when it already ended (the same file again).
+					add[i].From = now
+					if at, ended := endedBy(old.Registrations, add[i].Capacity, now); ended {
+						add[i].From = at
+					}
 				}
 			}
 			if !notFound && old.SupplierUser != r.SupplierUser {
@@ -236,6 +241,29 @@ func checkRegistrant(tx store.Tx, c policy.Capacity, id eui64.ID) error {
 		return fmt.Errorf("user %s has User Role %s, which is not registered as %s", id, u.Role, c)
 	}
 	return nil
+}
+
+// endedBy reports whether the registration in capacity c of regs has
+// already ended at now, with no change to come, and when: a "-" cell
+// without effective_from then leaves it as it is rather than ending it
+// again, so that a file imported twice changes nothing.
+func endedBy(regs []bundle.Registration, c policy.Capacity, now time.Time) (time.Time, bool) {
+	var last *bundle.Registration
+	for i, g := range regs {
+		if g.Capacity != c {
+			continue
+		}
+		if g.From.After(now) {
+			return time.Time{}, false
+		}
+		if last == nil || g.From.After(last.From) {
+			last = &regs[i]
+		}
+	}
+	if last == nil || !last.User.IsZero() {
+		return time.Time{}, false
+	}
+	return last.From, true
 }
 
 // mergeRegistrations applies a device file row's registrations to the
