@@ -125,7 +125,8 @@ func (e *outcomeUnknownError) Unwrap() []error { return []error{raerr.ErrInterna
 // The revocation is one transaction: it committed whole or not at all,
 // and the same request sent again revokes only what is still good.
 func outcomeUnknown(err error) error {
-	why := "its answer broke off (the RA restarted, or the connection dropped): " + transportReason(err)
+	reason, _ := transportReason(err, time.Now()) // an answer had begun: the request was sent
+	why := "its answer broke off (the RA restarted, or the connection dropped): " + reason
 	switch {
 	case errors.Is(err, errIdle):
 		why = "its answer stopped: " + err.Error() // the idle timer's, in smki's words

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrUnreachable: the request got no answer from the RA (nothing listens
@@ -21,24 +23,45 @@ var ErrUnreachable = errors.New("E_RA_UNREACHABLE")
 type unreachableError struct {
 	msg string
 	err error
+	// unsent: the failure came before the request could be sent (the
+	// server's TLS certificate did not verify), so the RA did nothing.
+	unsent bool
 }
 
 func (e *unreachableError) Error() string   { return e.msg }
 func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
 
-// unreachable is err, a failure to get an answer to method at base, as
-// an ErrUnreachable that says why and, for a change, that it may have been
-// carried out all the same (the answer can be lost after the RA acted).
-func unreachable(method, base string, err error) error {
-	msg := fmt.Sprintf("%v: no answer from the RA at %s: %s", ErrUnreachable, base, transportReason(err))
-	if method != http.MethodGet && method != http.MethodHead {
-		msg += "; if the request reached the RA it may have been carried out"
-	}
-	return &unreachableError{msg: msg, err: err}
+// MayHaveActed reports whether err, the failure of a request that
+// changes something, leaves open whether the RA carried it out: no
+// answer came, but the request may have reached the RA, so the caller
+// should find out (or send it again where that is safe, as smki enroll
+// is). It is false for an answer (a refusal) and for a failure before
+// anything was sent, such as a server certificate that does not verify.
+func MayHaveActed(err error) bool {
+	var ue *unreachableError
+	return errors.As(err, &ue) && !ue.unsent
 }
 
-// transportReason is why a request got no answer, in smki's words.
-func transportReason(err error) string {
+// unreachable is err, a failure to get an answer to method at base, as
+// an ErrUnreachable that says why and, for a change, that it may have been
+// carried out all the same (the answer can be lost after the RA acted),
+// or that nothing was sent when the failure came before that.
+func unreachable(method, base string, err error) error {
+	reason, unsent := transportReason(err, time.Now())
+	msg := fmt.Sprintf("%v: no answer from the RA at %s: %s", ErrUnreachable, base, reason)
+	switch {
+	case unsent:
+		msg += "; nothing was sent"
+	case method != http.MethodGet && method != http.MethodHead:
+		msg += "; if the request reached the RA it may have been carried out"
+	}
+	return &unreachableError{msg: msg, err: err, unsent: unsent}
+}
+
+// transportReason is why a request got no answer, in smki's words, and
+// whether that failure came before the request was sent. now is this
+// machine's clock, against which the server's certificate was judged.
+func transportReason(err error, now time.Time) (reason string, unsent bool) {
 	var (
 		dns     *net.DNSError
 		ne      net.Error
@@ -50,17 +73,48 @@ func transportReason(err error) string {
 	)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "the command was interrupted"
+		return "the command was interrupted", false
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired && invalid.Cert != nil:
+		return certTimeReason(invalid.Cert, now), true
+	case errors.As(err, &host) && host.Certificate != nil:
+		return fmt.Sprintf("the server's TLS certificate is for %s, not %s: name one of those in --ra, "+
+			"or have the RA's operator add %s to its names (smki serve --tls-name)", certNames(host.Certificate), host.Host, host.Host), true
+	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &verify):
+		return "the server's TLS certificate does not verify against the credential's ca.pem: check that --ra names the RA that issued the credential", true
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "it did not answer in time; check that it is up (GET /readyz) and try again"
+		return "it did not answer in time; check that it is up (GET /readyz) and try again", false
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "the connection was refused; check --ra (host and port) and that the RA is running"
+		return "the connection was refused; check --ra (host and port) and that the RA is running", false
 	case errors.As(err, &dns):
-		return "the host name does not resolve; check --ra"
-	case errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid), errors.As(err, &verify):
-		return "the server's TLS certificate does not verify against the credential's ca.pem for that name; check that --ra names the RA that issued the credential"
+		return "the host name does not resolve; check --ra", false
 	case errors.As(err, &record):
-		return "the server there does not speak TLS; check --ra (https:// and the RA's port)"
+		return "the server there does not speak TLS; check --ra (https:// and the RA's port)", false
 	}
-	return "the connection failed or was closed before the answer arrived; try again"
+	return "the connection failed or was closed before the answer arrived; try again", false
+}
+
+// certTimeReason is why cert, the server's, is outside its validity by
+// this machine's clock (now): most often a wrong clock on one side.
+func certTimeReason(cert *x509.Certificate, now time.Time) string {
+	const layout = "2006-01-02 15:04:05 MST"
+	if now.Before(cert.NotBefore) {
+		return fmt.Sprintf("the server's TLS certificate is not valid until %s, and this machine's clock says %s: "+
+			"check this machine's clock (and the RA's), then try again",
+			cert.NotBefore.UTC().Format(layout), now.UTC().Format(layout))
+	}
+	return fmt.Sprintf("the server's TLS certificate expired at %s by this machine's clock (%s): check this machine's clock; "+
+		"if it is right, tell the RA's operator that the server's certificate has expired",
+		cert.NotAfter.UTC().Format(layout), now.UTC().Format(layout))
+}
+
+// certNames lists the DNS names and IP addresses cert is for.
+func certNames(cert *x509.Certificate) string {
+	names := append([]string(nil), cert.DNSNames...)
+	for _, ip := range cert.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return "no name"
+	}
+	return strings.Join(names, ", ")
 }

@@ -164,7 +164,7 @@ Example:
 				req := ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
 					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")}
 				var err error
-				if is, err = cl.Enrol(c.Context, req); errors.Is(err, raclient.ErrUnreachable) {
+				if is, err = cl.Enrol(c.Context, req); raclient.MayHaveActed(err) {
 					return ra.CertInfo{}, fmt.Errorf("%w. If the RA received it, the certificate may have been issued: "+
 						"run the same command again (smki enroll then writes the certificate already issued for this CSR)", err)
 				} else if err != nil {
