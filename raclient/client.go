@@ -69,7 +69,7 @@ func NewClient(baseURL, credDir string) (*Client, error) {
 // through the proxy's CONNECT tunnel.
 func NewClientTLS(baseURL string, cfg *tls.Config) (*Client, error) {
 	c, err := NewClientHTTP(baseURL, &http.Client{Timeout: DefaultTimeout,
-		Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}})
+		Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment, OnProxyConnectResponse: proxyRefusal}})
 	if err == nil {
 		c.tls = cfg
 	}

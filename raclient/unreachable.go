@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -71,9 +72,17 @@ func transportReason(err error, now time.Time) (reason string, unsent bool) {
 		verify  *tls.CertificateVerificationError
 		record  tls.RecordHeaderError
 	)
+	var (
+		proxy *proxyRefusedError
+		op    *net.OpError
+	)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return "the command was interrupted", false
+	case errors.As(err, &proxy):
+		return proxy.reason(), true
+	case errors.As(err, &op) && op.Op == "proxyconnect":
+		return proxyUnreachable(op.Err), true
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired && invalid.Cert != nil:
 		return certTimeReason(invalid.Cert, now), true
 	case errors.As(err, &host) && host.Certificate != nil:
@@ -91,6 +100,64 @@ func transportReason(err error, now time.Time) (reason string, unsent bool) {
 		return "the server there does not speak TLS; check --ra (https:// and the RA's port)", false
 	}
 	return "the connection failed or was closed before the answer arrived; try again", false
+}
+
+// proxyRefusedError: the HTTPS proxy answered the CONNECT for the RA
+// with something other than 200, so nothing reached the RA.
+type proxyRefusedError struct {
+	proxy, target, status string
+	code                  int
+}
+
+func (e *proxyRefusedError) Error() string {
+	return fmt.Sprintf("proxy %s refused CONNECT %s: %s", e.proxy, e.target, e.status)
+}
+
+// proxyRefusal is the client transport's OnProxyConnectResponse: a
+// CONNECT answered with anything but 200 becomes a proxyRefusedError
+// (net/http's own error is the bare status text).
+func proxyRefusal(_ context.Context, proxyURL *url.URL, req *http.Request, resp *http.Response) error {
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	return &proxyRefusedError{proxy: proxyURL.Redacted(), target: req.URL.Host, status: resp.Status, code: resp.StatusCode}
+}
+
+func (e *proxyRefusedError) reason() string {
+	if e.code == http.StatusProxyAuthRequired {
+		return fmt.Sprintf("the HTTPS proxy %s asks for credentials (%s): give them in its URL, "+
+			"HTTPS_PROXY=http://USER:PASSWORD@host:port", e.proxy, e.status)
+	}
+	return fmt.Sprintf("the HTTPS proxy %s refused to open a tunnel to %s (it answered %s): ask the proxy's administrators "+
+		"to allow CONNECT to that host and port, or, if the RA is reached directly, list its host in NO_PROXY", e.proxy, e.target, e.status)
+}
+
+// proxyUnreachable is why the HTTPS proxy itself (HTTPS_PROXY) could not
+// be reached; err is the dial's error.
+func proxyUnreachable(err error) string {
+	addr := "that HTTPS_PROXY names"
+	var op *net.OpError
+	if errors.As(err, &op) && op.Addr != nil {
+		addr = op.Addr.String() + " " + addr
+	}
+	why := "the connection failed"
+	var (
+		dns *net.DNSError
+		ne  net.Error
+	)
+	switch {
+	case errors.As(err, &dns):
+		why = "its host name does not resolve"
+		if dns.Name != "" {
+			addr = dns.Name + " " + addr
+		}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		why = "the connection was refused"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		why = "it did not answer in time"
+	}
+	return fmt.Sprintf("the HTTPS proxy %s could not be reached (%s): check HTTPS_PROXY (or https_proxy), "+
+		"or, if the RA is reached directly, list its host in NO_PROXY", addr, why)
 }
 
 // certTimeReason is why cert, the server's, is outside its validity by
