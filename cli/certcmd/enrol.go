@@ -107,7 +107,10 @@ Example:
 				return verb.WithCode(verb.ExitUsage, err)
 			}
 			csr, err := ra.NewCSR(key, id, r, p, c.String("cn"))
-			if err != nil {
+			if errors.Is(err, ra.ErrNotEligible) {
+				// The RA's refusal, made here: the exit status smki enroll gives it.
+				return verb.WithCode(verb.ExitReject, err)
+			} else if err != nil {
 				return err
 			}
 			return verb.WriteOut(c, c.String("out"), csr)

@@ -3,6 +3,7 @@ package eligibility
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/ra/raerr"
@@ -60,7 +61,12 @@ func Eligible(r role.UserRole, p ca.Profile) error {
 		return fmt.Errorf("%w: %q", raerr.ErrInvalidRole, r)
 	}
 	if !slices.Contains(ps, p) {
-		return fmt.Errorf("%w: User Role %s may not hold %s certificates", raerr.ErrNotEligible, r, p)
+		names := make([]string, len(ps))
+		for i, q := range ps {
+			names[i] = string(q)
+		}
+		return fmt.Errorf("%w: User Role %s may not hold %s certificates; User Role %s may hold %s only",
+			raerr.ErrNotEligible, r, p, r, strings.Join(names, ", "))
 	}
 	return nil
 }
