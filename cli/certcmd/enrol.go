@@ -137,16 +137,25 @@ good, and for renew or rekey issued since --replaces), saying so on stderr, and
 exits 0. When the key's certificates do not say which one was meant, the
 refusal stands and names their serials for smki cert get.
 
-Example:
+Replacing a certificate (before it expires, or to change the key): --mode renew
+certifies the same key again, --mode rekey a new key (a new smki keygen and smki
+csr); both name the user's current certificate with --replaces SERIAL (smki certs
+--user ID --status good). A certificate is replaced once. The replaced certificate
+is not revoked: it stays good, so the signer keeps working until the new one is
+installed; then revoke it (smki revoke --serial OLD --reason superseded).
+
+Examples:
    smki enroll --ra https://127.0.0.1:8443 --officer ./srp1-aro --user-id 90-B3-D5-1F-30-05-00-00 \
-       --profile xml-signing --csr sc-xml.csr --out sc-xml.pem`,
+       --profile xml-signing --csr sc-xml.csr --out sc-xml.pem
+   smki enroll --officer ./srp1-aro --user-id 90-B3-D5-1F-30-05-00-00 --profile xml-signing \
+       --csr sc-xml-new.csr --mode rekey --replaces 5f3a... --out sc-xml-new.pem`,
 		Flags: verb.ClientFlagsWith(
 			&ucli.StringFlag{Name: "user-id", Usage: "User ID (EUI-64)", Required: true},
 			&ucli.StringFlag{Name: "profile", Usage: "certificate profile", Required: true},
 			&ucli.StringFlag{Name: "csr", Usage: "CSR `FILE` (PEM or DER, told by content), or - for stdin", Required: true},
 			&ucli.StringFlag{Name: "out", Usage: "certificate file (default: the PEM on stdout; with --json, in the JSON's pem)"},
-			&ucli.StringFlag{Name: "mode", Usage: "enrol, renew or rekey", Value: "enrol"},
-			&ucli.StringFlag{Name: "replaces", Usage: "serial of the certificate renewed or re-keyed"},
+			&ucli.StringFlag{Name: "mode", Usage: "enrol (a key never certified), renew (the same key as --replaces) or rekey (a new key replacing --replaces)", Value: "enrol"},
+			&ucli.StringFlag{Name: "replaces", Usage: "with renew or rekey: `SERIAL` of the user's current certificate (smki certs --user ID); it stays good until you revoke it"},
 		),
 		Action: func(c *ucli.Context) error {
 			id, err := verb.EUIFlag(c, "user-id", true)
@@ -158,6 +167,10 @@ Example:
 			if err := verb.CheckOut("out", c.String("out")); err != nil {
 				return err
 			}
+			mode, replaces, err := enrolMode(c.String("mode"), c.String("replaces"), id)
+			if err != nil {
+				return err
+			}
 			csr, err := readCSR(c, c.String("csr"))
 			if err != nil {
 				return err
@@ -165,7 +178,7 @@ Example:
 			var is ra.Issued
 			return verb.Call(c, func(cl *raclient.Client) (ra.CertInfo, error) {
 				req := ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
-					Mode: ra.EnrolMode(c.String("mode")), Replaces: c.String("replaces")}
+					Mode: mode, Replaces: replaces}
 				var err error
 				if is, err = cl.Enrol(c.Context, req); raclient.MayHaveActed(err) {
 					return ra.CertInfo{}, fmt.Errorf("%w. If the RA received it, the certificate may have been issued: "+
@@ -192,6 +205,11 @@ Example:
 				}
 				return cert, nil
 			}, func(ra.CertInfo) error {
+				if replaces != "" {
+					// Replaced is not revoked: the SRP's signer still uses the old one.
+					fmt.Fprintf(c.App.ErrWriter, "smki: %s stays good: the certificate this one replaces is not revoked; "+
+						"once the new one is installed, revoke it with smki revoke --serial %s --reason superseded\n", replaces, replaces)
+				}
 				if c.String("out") == "" {
 					return stdoutPEM(c, is.CertPEM)
 				}
@@ -200,6 +218,27 @@ Example:
 			})
 		},
 	}
+}
+
+// enrolMode checks --mode and --replaces of smki enroll before anything
+// is sent: a renew or rekey names the certificate it replaces, an enrol
+// none. id is the user, for where to find the serial.
+func enrolMode(mode, replaces string, id eui64.ID) (ra.EnrolMode, string, error) {
+	switch m := ra.EnrolMode(mode); m {
+	case ra.ModeEnrol:
+		if replaces != "" {
+			return m, "", verb.UsageErr("--replaces %s is for --mode renew (the same key) or --mode rekey (a new key); "+
+				"an enrol replaces nothing; nothing was sent", replaces)
+		}
+		return m, "", nil
+	case ra.ModeRenew, ra.ModeRekey:
+		if replaces == "" {
+			return m, "", verb.UsageErr("--mode %s needs --replaces SERIAL, the user's certificate it replaces "+
+				"(smki certs --user %s --status good lists them); nothing was sent", m, id)
+		}
+		return m, replaces, nil
+	}
+	return "", "", verb.UsageErr("--mode %q: want enrol, renew or rekey; nothing was sent", mode)
 }
 
 // CertsCommand is smki certs: the RA's list of certificates.
