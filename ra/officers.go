@@ -217,6 +217,7 @@ func (s *Service) ListOfficers(ctx context.Context, a Actor, partyID eui64.ID) (
 	}
 	err := s.read(ctx, a, ActReadParty, subject, func(tx store.Tx, me store.Officer) error {
 		out = nil
+		pid := partyScope(me, pid)
 		if err := authorizeRead(me, pid); err != nil {
 			return err
 		}

@@ -140,6 +140,7 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, partyID eui64.ID) ([]U
 		if !partyID.IsZero() {
 			pid = partyID.String()
 		}
+		pid = partyScope(me, pid)
 		if err := authorizeRead(me, pid); err != nil {
 			return err
 		}
@@ -153,6 +154,17 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, partyID eui64.ID) ([]U
 		return nil
 	})
 	return out, err
+}
+
+// partyScope is the party a list reads for me: pid as asked, or, for a
+// party officer who named none, their own party. To them an unscoped
+// list means "mine", never "everyone's" (which they may not read), as
+// smki certs, user list and officer list are used by an SRP's officers.
+func partyScope(me store.Officer, pid string) string {
+	if pid == "" && IsPartyKind(me.Kind) {
+		return me.PartyID
+	}
+	return pid
 }
 
 // authorizeRead: pid "" means across parties (RA officers only).

@@ -281,11 +281,7 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, q CertQuery) ([
 			}
 			pid, f.UserID = u.PartyID, u.ID
 		}
-		if pid == "" && IsPartyKind(me.Kind) {
-			// A party officer sees only their own party: an unscoped
-			// query means "mine", not "everyone's" (which would be refused).
-			pid = me.PartyID
-		}
+		pid = partyScope(me, pid)
 		if err := authorizeRead(me, pid); err != nil {
 			return err
 		}
