@@ -2,12 +2,20 @@ package cli
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/librarytext"
 )
 
 // TestCSRNotEligible: smki csr for a profile the User Role may not hold
@@ -39,6 +47,67 @@ func TestCSRNotEligible(t *testing.T) {
 				"--profile", tc.profile, "--out", csr}, strings.NewReader(""), &out, &errb)
 			if code != verb.ExitReject || !strings.Contains(errb.String(), "E_RA_NOT_ELIGIBLE") || !strings.Contains(errb.String(), tc.want) {
 				t.Errorf("exit %d, stderr %q; want %d with E_RA_NOT_ELIGIBLE and %q", code, errb.String(), verb.ExitReject, tc.want)
+			}
+			if _, err := os.Stat(csr); !os.IsNotExist(err) {
+				t.Errorf("a CSR was written to %s (%v)", csr, err)
+			}
+		})
+	}
+}
+
+// TestCSRKeyRefused: smki csr with a key the RA refuses (Ed25519, P-384,
+// RSA: E_CSR_KEY_ALGORITHM) or cannot read (encrypted, PKCS#8 or the
+// traditional "Proc-Type: 4,ENCRYPTED" form openssl ec -aes256 writes)
+// makes no CSR: a usage error (exit 2, as smki enroll's own check of
+// such a CSR), in smki's words, naming smki keygen or the encryption.
+// Before, such keys made CSRs the RA refused at enrolment, and the
+// traditional encrypted key printed asn1's structure error.
+func TestCSRKeyRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pkcs8 := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	junk := make([]byte, 128)
+	rand.Read(junk)
+	for _, tc := range []struct {
+		name string
+		key  []byte
+		want string
+	}{
+		{"Ed25519", pkcs8(ed), "E_CSR_KEY_ALGORITHM"},
+		{"P-384", pkcs8(p384), "E_CSR_KEY_ALGORITHM"},
+		{"RSA", pkcs8(rsaKey), "E_CSR_KEY_ALGORITHM"},
+		{"encrypted PKCS#8", pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: junk}), "encrypted"},
+		{"encrypted SEC 1", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: junk,
+			Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,967A431F5FB945B2B1CC2D4D9C0FFA67"}}), "encrypted"},
+		{"damaged SEC 1", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: junk}), "smki keygen"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			key := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".key")
+			if err := os.WriteFile(key, tc.key, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			csr := key + ".csr"
+			var out, errb bytes.Buffer
+			code := Main([]string{"smki", "csr", "--key", key, "--user-id", "90-B3-D5-1F-30-05-00-00", "--profile", "xml-signing", "--out", csr},
+				strings.NewReader(""), &out, &errb)
+			if code != verb.ExitUsage || !strings.Contains(errb.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d with %q", code, errb.String(), verb.ExitUsage, tc.want)
+			}
+			if strings.Contains(tc.want, "E_CSR") && !strings.Contains(errb.String(), "smki keygen") {
+				t.Errorf("stderr %q does not name smki keygen", errb.String())
+			}
+			if m := librarytext.Find(errb.String()); m != "" {
+				t.Errorf("library text %q in %q", m, errb.String())
 			}
 			if _, err := os.Stat(csr); !os.IsNotExist(err) {
 				t.Errorf("a CSR was written to %s (%v)", csr, err)

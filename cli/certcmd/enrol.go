@@ -107,10 +107,14 @@ Example:
 				return verb.WithCode(verb.ExitUsage, err)
 			}
 			csr, err := ra.NewCSR(key, id, r, p, c.String("cn"))
-			if errors.Is(err, ra.ErrNotEligible) {
+			switch {
+			case errors.Is(err, ra.ErrNotEligible):
 				// The RA's refusal, made here: the exit status smki enroll gives it.
 				return verb.WithCode(verb.ExitReject, err)
-			} else if err != nil {
+			case errors.Is(err, ca.ErrKeyAlgorithm):
+				// A wrong --key file, as smki enroll finds a CSR of one (readCSR).
+				return verb.WithCode(verb.ExitUsage, err)
+			case err != nil:
 				return err
 			}
 			return verb.WriteOut(c, c.String("out"), csr)

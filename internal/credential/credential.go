@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/smki/smki/internal/durable"
@@ -165,19 +166,21 @@ func LoadKey(path string) (crypto.Signer, error) {
 		if blk == nil {
 			return nil, fmt.Errorf("%s: no PEM private key", path)
 		}
+		if blk.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(blk.Headers["Proc-Type"], "ENCRYPTED") {
+			return nil, fmt.Errorf("%s: the private key is encrypted; give an unencrypted PKCS#8 or SEC 1 key", path)
+		}
 		var k any
 		switch blk.Type {
 		case "PRIVATE KEY":
 			k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
 		case "EC PRIVATE KEY":
 			k, err = x509.ParseECPrivateKey(blk.Bytes)
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, fmt.Errorf("%s: the private key is encrypted; give an unencrypted PKCS#8 or SEC 1 key", path)
 		default:
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			// crypto/x509's and encoding/asn1's text says nothing a user can act on.
+			return nil, fmt.Errorf("%s: its %s block does not parse as a private key; make a key with smki keygen", path, blk.Type)
 		}
 		s, ok := k.(crypto.Signer)
 		if !ok {

@@ -90,6 +90,11 @@ func NewCSR(key crypto.Signer, id eui64.ID, r role.UserRole, p ca.Profile, commo
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", raerr.ErrCSRInvalid, err)
 	}
+	// The CA's own checks of a CSR (its key P-256, canonical, signed):
+	// a CSR the RA would refuse for its key is refused here.
+	if _, err := ca.ParseCSR(der); err != nil {
+		return nil, fmt.Errorf("%w; make a P-256 key with smki keygen", err)
+	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
 }
 
