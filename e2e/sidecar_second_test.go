@@ -206,3 +206,55 @@ func TestSidecarDamagedStateFile(t *testing.T) {
 		t.Fatalf("the damaged state file was not kept as %s.damaged (%v)", state, err)
 	}
 }
+
+// TestSidecarRestoredStateFile: a state file restored from a backup older
+// than what the sidecar last wrote is refused at start (exit 2,
+// E_STATE_ROLLBACK, naming --state-recover), and so is one whose mark
+// (FILE.mark) is missing; before, both started and accepted again every
+// request accepted after the copy was made. With --state-recover the
+// sidecar adopts the file (an operator's decision), and the request the
+// copy knew stays REPLAY.
+func TestSidecarRestoredStateFile(t *testing.T) {
+	t.Parallel()
+	pki := scenario(t)
+	state := filepath.Join(t.TempDir(), "state.log")
+	args := []string{"--trust", filepath.Join(pki, "trust"), "--bundle", filepath.Join(pki, "bundle.json"), "--state-file", state}
+	first := startSidecarProc(t, args...)
+	accept := func(addr string, c int) []byte {
+		t.Helper()
+		s := []byte(signSCCredit(t, pki, c))
+		if d := postVerify(t, addr, s); d.Decision != "accept" {
+			t.Fatalf("counter %d: %+v, want accept", c, d)
+		}
+		return s
+	}
+	known := accept(first.addr, 51)
+	backup, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept(first.addr, 52)
+	accept(first.addr, 53)
+	syscall.Kill(first.cmd.Process.Pid, syscall.SIGTERM)
+	<-first.exited
+	if err := os.WriteFile(state, backup, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runSecondSidecar(t, args...)
+	if code != 2 || !strings.Contains(out, "E_STATE_ROLLBACK") || !strings.Contains(out, "--state-recover") {
+		t.Fatalf("sidecar on a restored backup: exit %d\n%s\nwant exit 2, E_STATE_ROLLBACK naming --state-recover", code, out)
+	}
+	mark, err := os.ReadFile(state + ".mark")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(state + ".mark")
+	if code, out := runSecondSidecar(t, args...); code != 2 || !strings.Contains(out, "E_STATE_ROLLBACK") {
+		t.Fatalf("sidecar on a state file without its mark: exit %d\n%s\nwant exit 2, E_STATE_ROLLBACK", code, out)
+	}
+	os.WriteFile(state+".mark", mark, 0o600)
+	next := startSidecarProc(t, append(args, "--state-recover")...)
+	if d := postVerify(t, next.addr, known); d.Code != "REPLAY" {
+		t.Fatalf("the backup's request after --state-recover: %+v, want REPLAY", d)
+	}
+}

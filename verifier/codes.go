@@ -36,4 +36,10 @@ var (
 	// (a zero byte, a line failing its checksum, a missing line or group
 	// before intact ones): it is refused unless StateFileOptions.Recover.
 	ErrStateDamaged = errors.New("E_STATE_DAMAGED")
+	// ErrStateRollback: the state log is older than the one this
+	// verifier last wrote at its path (a backup restored), another one (a
+	// copy of another verifier's), or missing while its mark is there: its
+	// counters may be lower than ones already accepted. It is refused
+	// unless StateFileOptions.Recover.
+	ErrStateRollback = errors.New("E_STATE_ROLLBACK")
 )

@@ -42,15 +42,20 @@ type StateFileOptions struct {
 
 	// Recover opens a damaged log (ErrStateDamaged) anyway: every intact
 	// record of it is kept (none can lower a counter), the damaged file
-	// is kept beside it as path.damaged, and Recovered says what was
-	// done. A request whose only record was in the damaged bytes could
-	// then be accepted once more: an operator's decision, never a
-	// default (smki verifier serve --state-recover).
+	// is kept beside it as path.damaged. It also adopts a log refused
+	// ErrStateRollback (older than, or other than, the one last written
+	// at path; statemark.go). Recovered says what was done. A request
+	// whose only record was lost could then be accepted once more: an
+	// operator's decision for one start, never a default (smki verifier
+	// serve --state-recover).
 	Recover bool
 
 	// buffered (tests): write through the page cache and fdatasync, as
 	// where the file system has no direct I/O.
 	buffered bool
+	// markAlways (tests): write the mark after every group, not at most
+	// every markEvery.
+	markAlways bool
 }
 
 func (o StateFileOptions) withDefaults() StateFileOptions {
@@ -149,6 +154,7 @@ type StateFile struct {
 	alloc         int64 // the file's length, zeros from size on
 	compactedSize int64
 	gseq          uint64      // the sequence of the last group written (its G record)
+	markAt        time.Time   // when the mark was last written (statemark.go)
 	zeros         []byte      // PreallocBytes of zeros, for extending the file
 	df            *os.File    // f's file opened for direct writes; nil: write through f and fdatasync
 	direct        atomic.Bool // df != nil, for DirectIO
@@ -227,7 +233,7 @@ func OpenStateFile(path string, opts StateFileOptions) (*StateFile, error) {
 	s.lock = lock
 	if err := s.load(); err != nil {
 		s.unlock()
-		if errors.Is(err, ErrStateDamaged) {
+		if errors.Is(err, ErrStateDamaged) || errors.Is(err, ErrStateRollback) {
 			return nil, err // coded, with the path and what to do
 		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrReplayStore, path, err)
@@ -380,6 +386,11 @@ func (s *StateFile) Close() error {
 	defer s.unlock()
 	if s.f == nil {
 		return err
+	}
+	// The mark at the last durable group, so that a copy of the log
+	// older than now is refused at the next open.
+	if merr := s.writeMark(); err == nil && merr != nil {
+		err = fmt.Errorf("%w: %s: %v", ErrReplayStore, s.path+markSuffix, merr)
 	}
 	if s.df != nil {
 		s.df.Close()
@@ -547,6 +558,12 @@ func (s *StateFile) flush() {
 	s.spare = buf[:0]
 	close(g.done)
 	s.mu.Unlock()
+	// The mark follows the log, at most markEvery behind, after the
+	// group's waiters are released. A failure only lets it lag (the next
+	// group tries again); the log is what makes accepts durable.
+	if err == nil && (s.opts.markAlways || time.Since(s.markAt) >= markEvery) {
+		s.writeMark()
+	}
 }
 
 // write appends buf and fsyncs, or, given a snapshot, replaces the log

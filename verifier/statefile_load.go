@@ -49,7 +49,9 @@ import (
 //     count) and the rest is dropped.
 //
 // The highest counter and the latest quarantine win, so replaying
-// duplicates (after a compaction) changes nothing.
+// duplicates (after a compaction) changes nothing. The log's identity and
+// the sequence of its last whole group are what its mark records
+// (statemark.go).
 const stateHeader = "smki-verifier-state 3\n"
 
 // stateHeaderV2 opens a log of format 2: the same C, A and Q records,
@@ -119,6 +121,7 @@ func (s *StateFile) load() error {
 	// group a crash interrupted), which the readers below judge.
 	data = bytes.TrimRight(data, "\x00")
 	var rerr error
+	kind := logOlder
 	switch {
 	case len(data) == 0 && whole > 0:
 		// Every log this package writes starts with its header (written
@@ -129,7 +132,9 @@ func (s *StateFile) load() error {
 		// A new log (absent, or created empty): write the header through
 		// a compaction, which makes the file and its directory entry
 		// durable.
+		kind = logNew
 	case bytes.HasPrefix(data, []byte(stateHeader)):
+		kind = logCurrent
 		rerr = s.replayFramed(data[len(stateHeader):], len(stateHeader))
 	case hasHeader(data, stateHeaderV2):
 		rerr = s.replayRecords(data[min(len(data), len(stateHeaderV2)):], len(stateHeaderV2), true)
@@ -155,14 +160,37 @@ func (s *StateFile) load() error {
 	if rerr != nil {
 		return rerr
 	}
+	// Is it the log this verifier last wrote here, and no older?
+	if err := s.checkMark(kind); err != nil {
+		if !s.opts.Recover {
+			return err
+		}
+		var rb *rollbackError
+		errors.As(err, &rb)
+		if s.recovered != "" {
+			s.recovered += "; "
+		}
+		s.recovered += fmt.Sprintf("%v: %s; adopted (recovered)", ErrStateRollback, rb.why)
+	}
 	if s.logID == ([logIDLen]byte{}) {
 		// A new log, or one of an older format: it gets its identity now.
 		if _, err := rand.Read(s.logID[:]); err != nil {
 			return err
 		}
 	}
-	_, err = s.compact(s.snapshotLocked())
-	return err
+	// Marked before the rewrite (at the log's last whole group, which it
+	// has), so that a crash between the two leaves a log its mark accepts,
+	// and after it.
+	if err := s.writeMark(); err != nil {
+		return fmt.Errorf("writing its mark %s: %v", s.path+markSuffix, err)
+	}
+	if _, err = s.compact(s.snapshotLocked()); err != nil {
+		return err
+	}
+	if err := s.writeMark(); err != nil {
+		return fmt.Errorf("writing its mark %s: %v", s.path+markSuffix, err)
+	}
+	return nil
 }
 
 // damageError: the log lost records that had been answered (ErrStateDamaged).

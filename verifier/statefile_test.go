@@ -43,6 +43,12 @@ func crashCopy(t *testing.T, path string) string {
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The mark beside it, as the crash left it too.
+	if mark, err := os.ReadFile(path + markSuffix); err == nil {
+		if err := os.WriteFile(p+markSuffix, mark, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return p
 }
 
@@ -217,6 +223,13 @@ func TestStateFileOpen(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.log")
 			if tt.content != "" {
 				if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if strings.HasPrefix(tt.content, stateHeader) {
+				// This verifier's log (logV3's identity): its mark beside it.
+				mark := endRecord([]byte(markMagic+" "+strings.Repeat("ab", logIDLen)+" 1"), 0)
+				if err := os.WriteFile(path+markSuffix, mark, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -155,7 +155,7 @@ Example:
 				&ucli.StringFlag{Name: "ra", Usage: "RA base `URL` to follow"},
 				&ucli.StringFlag{Name: "officer", Usage: "RA credential `DIR` for --ra (key.pem, cert.pem, ca.pem)"},
 				&ucli.StringFlag{Name: "state-file", Aliases: []string{"replay-file"}, Usage: "keep replay counters and ADT windows durably in `FILE`"},
-				&ucli.BoolFlag{Name: "state-recover", Usage: "open a --state-file refused as damaged (E_STATE_DAMAGED) from its intact records, keeping the damaged file as FILE.damaged: a request recorded only in the damaged bytes could be accepted once more"},
+				&ucli.BoolFlag{Name: "state-recover", Usage: "start once on a --state-file refused as damaged (E_STATE_DAMAGED: from its intact records, keeping the damaged file as FILE.damaged) or as older than the one this verifier last wrote (E_STATE_ROLLBACK: adopting it); a request whose record is lost could be accepted once more"},
 				&ucli.DurationFlag{Name: "fsync-delay", Usage: "how long the first accept of a group waits for others before the sync (--state-file; 0: none, accepts arriving during a sync share the next one)"},
 				&ucli.DurationFlag{Name: "bundle-interval", Usage: "bundle poll interval", Value: time.Minute},
 				&ucli.DurationFlag{Name: "max-age", Usage: "oldest data acted on (0: the bundle's max_age)"},
