@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
@@ -78,6 +79,33 @@ func (s *solrScenario) declare(a Actor, revokeAt, end *time.Time) SoLREvent {
 		s.t.Fatal(err)
 	}
 	return res.Event
+}
+
+// declareFrom records an event by the liaison starting at start, open-ended,
+// revoked at approval or at the start if later.
+func (s *solrScenario) declareFrom(start time.Time) SoLREvent {
+	s.t.Helper()
+	res, err := s.svc.DeclareSoLR(context.Background(), s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC,
+		Instruction: "OFGEM-SOLR-TEST-1", Start: start})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return res.Event
+}
+
+// openBundle exports the bundle as the RA operator and opens it as a
+// verifier would, at the scenario's clock.
+func (s *solrScenario) openBundle() *bundle.Bundle {
+	s.t.Helper()
+	data, err := s.svc.ExportBundle(context.Background(), s.admin)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	b, err := bundle.Open(data, s.roots(), s.clock.Now())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return b
 }
 
 // certStatus returns the stored status of serial.

@@ -25,12 +25,8 @@ func TestApprovalBeforeStartLeavesTheSupplierUntilStart(t *testing.T) {
 	s := newSoLRScenario(t)
 	ctx := context.Background()
 	start := s.clock.Now().Add(time.Hour)
-	res, err := s.svc.DeclareSoLR(ctx, s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC,
-		Instruction: "OFGEM-SOLR-TEST-1", Start: start})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.svc.ApproveSoLR(ctx, s.approver, res.Event.ID)
+	res := s.declareFrom(start)
+	got, err := s.svc.ApproveSoLR(ctx, s.approver, res.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +63,7 @@ func TestApprovalBeforeStartLeavesTheSupplierUntilStart(t *testing.T) {
 	if c := s.certStatus(s.isSerial); c.Status != store.StatusRevoked || c.Reason != reasonCessation {
 		t.Fatalf("certificate at the start: %s %d, want revoked (cessationOfOperation)", c.Status, c.Reason)
 	}
-	ev, err := s.svc.GetSoLR(ctx, s.admin, res.Event.ID)
+	ev, err := s.svc.GetSoLR(ctx, s.admin, res.ID)
 	if err != nil || ev.Event.State != bundle.EventActive || ev.Event.PartyStatusBefore != store.StatusActive {
 		t.Fatalf("event at the start: %+v %v; want active, party_status_before active", ev.Event, err)
 	}
@@ -84,16 +80,12 @@ func TestCloseBeforeStartChangesNothing(t *testing.T) {
 	s := newSoLRScenario(t)
 	ctx := context.Background()
 	start := s.clock.Now().Add(time.Hour)
-	res, err := s.svc.DeclareSoLR(ctx, s.liaison, DeclareRequest{FailedParty: s.supplier, SRPUser: s.userSC,
-		Instruction: "OFGEM-SOLR-TEST-1", Start: start})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.svc.ApproveSoLR(ctx, s.approver, res.Event.ID); err != nil {
+	res := s.declareFrom(start)
+	if _, err := s.svc.ApproveSoLR(ctx, s.approver, res.ID); err != nil {
 		t.Fatal(err)
 	}
 	seq := s.partySeq()
-	if _, err := s.svc.CloseSoLR(ctx, s.liaison, res.Event.ID, "instruction withdrawn"); err != nil {
+	if _, err := s.svc.CloseSoLR(ctx, s.liaison, res.ID, "instruction withdrawn"); err != nil {
 		t.Fatal(err)
 	}
 	s.clock.Set(start.Add(time.Minute))

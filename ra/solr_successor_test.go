@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/verifier"
 )
@@ -61,16 +60,8 @@ func TestSuccessorEventContinuesTheContingency(t *testing.T) {
 	if _, err := s.svc.ApproveSoLR(ctx, s.approver, next.Event.ID); err != nil {
 		t.Fatal(err)
 	}
-	data, err := s.svc.ExportBundle(ctx, s.admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bundle.Open(data, s.roots(), s.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	v, err := verifier.New(verifier.Options{Roots: []*x509.Certificate{s.ca.Root()}, Intermediates: []*x509.Certificate{s.ca.Issuing()},
-		Bundle: b, Clock: s.clock.Now})
+		Bundle: s.openBundle(), Clock: s.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
