@@ -20,6 +20,7 @@ var (
 	ErrAlreadyInitialised = caerr.ErrAlreadyInitialised
 	ErrConfig             = caerr.ErrConfig
 	ErrKeyImportRefused   = caerr.ErrKeyImportRefused
+	ErrKMSPIN             = caerr.ErrKMSPIN
 	ErrNotFound           = caerr.ErrNotFound
 	ErrAlreadyRevoked     = caerr.ErrAlreadyRevoked
 	ErrBadReason          = caerr.ErrBadReason

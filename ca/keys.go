@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -14,10 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/miekg/pkcs11"
 	"go.step.sm/crypto/kms"
 	kmsapi "go.step.sm/crypto/kms/apiv1"
 	_ "go.step.sm/crypto/kms/pkcs11" // registers the pkcs11: KMS (cgo)
 	"go.step.sm/crypto/kms/softkms"
+	kmsuri "go.step.sm/crypto/kms/uri"
 	"go.step.sm/crypto/pemutil"
 )
 
@@ -71,11 +74,69 @@ func openKeyStore(ctx context.Context, cfg Config) (*KeyStore, error) {
 	if !strings.HasPrefix(cfg.KMS, kindPKCS11+":") {
 		return nil, fmt.Errorf("%w: KMS %q: only softkms (empty) and pkcs11: URIs are supported", ErrConfig, redactURI(cfg.KMS))
 	}
-	km, err := kms.New(ctx, kmsapi.Options{Type: kmsapi.PKCS11, URI: cfg.KMS})
+	km, err := openPKCS11(ctx, cfg.KMS)
 	if err != nil {
-		return nil, fmt.Errorf("%w: opening PKCS#11 %s: %v", ErrConfig, redactURI(cfg.KMS), err)
+		return nil, err
 	}
 	return &KeyStore{km: km, kind: kindPKCS11, uri: cfg.KMS, now: cfg.clock()}, nil
+}
+
+// openPKCS11 opens the PKCS#11 KMS uri names, or says what to fix: a
+// module that is not there, a pin-source that gives no PIN (checked
+// before the KMS logs in, which it would do with an empty PIN: one more
+// wrong PIN counted against the token), a PIN the token refuses
+// (ErrKMSPIN), a token the module does not have.
+func openPKCS11(ctx context.Context, rawURI string) (kms.KeyManager, error) {
+	name := redactURI(rawURI)
+	u, err := kmsuri.ParseWithScheme(kindPKCS11, rawURI)
+	if err != nil {
+		return nil, fmt.Errorf("%w: KMS %s does not parse as a pkcs11: URI; the form is pkcs11:module-path=/usr/lib/softhsm/libsofthsm2.so;token=LABEL?pin-source=/etc/smki/pin", ErrConfig, name)
+	}
+	module := u.Get("module-path")
+	if strings.Contains(module, "/") {
+		if _, err := os.Stat(module); err != nil {
+			return nil, fmt.Errorf("%w: KMS %s: the PKCS#11 module %s cannot be loaded (%s); check module-path: the library your HSM's vendor installs (SoftHSM2: %s)",
+				ErrConfig, name, module, fileReason(err), "/usr/lib/softhsm/libsofthsm2.so")
+		}
+	}
+	if src := u.Get("pin-source"); src != "" && u.Get("pin-value") == "" {
+		b, err := u.Read("pin-source")
+		if err != nil {
+			return nil, fmt.Errorf("%w: KMS %s: pin-source %s cannot be read (%s); make it a file holding the token's user PIN that smki's user may read (e.g. owner root, group smki, mode 0640); no login was tried",
+				ErrKMSPIN, name, src, fileReason(err))
+		}
+		if len(strings.TrimSpace(string(b))) == 0 {
+			return nil, fmt.Errorf("%w: KMS %s: pin-source %s is empty; write the token's user PIN into it; no login was tried", ErrKMSPIN, name, src)
+		}
+	}
+	km, err := kms.New(ctx, kmsapi.Options{Type: kmsapi.PKCS11, URI: rawURI})
+	if err == nil {
+		return km, nil
+	}
+	var rv pkcs11.Error
+	if errors.As(err, &rv) {
+		switch rv {
+		case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE:
+			return nil, fmt.Errorf("%w: KMS %s: the token refused the PIN; put the token's user PIN in pin-source and start again only then: after a few wrong PINs a token locks it", ErrKMSPIN, name)
+		case pkcs11.CKR_PIN_LOCKED:
+			return nil, fmt.Errorf("%w: KMS %s: the token's user PIN is locked (too many wrong PINs); its security officer must unlock or reset it (softhsm2-util or the HSM vendor's tool) before smki can start", ErrKMSPIN, name)
+		case pkcs11.CKR_PIN_EXPIRED:
+			return nil, fmt.Errorf("%w: KMS %s: the token's user PIN has expired; set a new one with the HSM vendor's tool and put it in pin-source", ErrKMSPIN, name)
+		}
+	}
+	return nil, fmt.Errorf("%w: KMS %s cannot be opened (%v); check that token= (or serial=, slot-id=) names a token the module has: list them with pkcs11-tool --module MODULE --list-token-slots (SoftHSM2: softhsm2-util --show-slots)",
+		ErrConfig, name, err)
+}
+
+// fileReason is why a file could not be read, in smki's words.
+func fileReason(err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, os.ErrPermission):
+		return "permission denied to smki's user"
+	}
+	return "it cannot be read"
 }
 
 // redactURI hides the PIN of a KMS URI before it is logged or put in an
@@ -162,12 +223,28 @@ func (k *KeyStore) signer(ref string) (crypto.Signer, error) {
 	}
 	s, err := km.CreateSigner(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: loading key %s (wrong passphrase or KMS?): %v", ErrConfig, ref, err)
+		return nil, k.loadError(ref, err)
 	}
 	if k.kind == kindPKCS11 {
 		return newTokenSigner(k, ref, s, gen)
 	}
 	return s, nil
+}
+
+// loadError says why the key ref could not be loaded (err, from the KMS)
+// and what to do.
+func (k *KeyStore) loadError(ref string, err error) error {
+	if k.kind == kindPKCS11 {
+		return fmt.Errorf("%w: key %s is not in the token (%v): open the token the CA's keys were generated in (or a clone of it); the KMS URI names another, or the key was deleted", ErrConfig, ref, err)
+	}
+	path := filepath.Join(k.dir, ref)
+	if _, serr := os.Stat(path); serr != nil {
+		return fmt.Errorf("%w: key file %s cannot be read (%s): restore DATA/keys from the backup taken with the store, or give the data directory the CA was created in", ErrConfig, path, fileReason(serr))
+	}
+	if errors.Is(err, x509.IncorrectPasswordError) {
+		return fmt.Errorf("%w: key file %s does not open with this passphrase: give the passphrase the CA was created with (passphrase_file)", ErrConfig, path)
+	}
+	return fmt.Errorf("%w: key file %s is not a key smki wrote (%v); it is damaged (cut short, overwritten): restore it from the backup", ErrConfig, path, err)
 }
 
 // manager returns the KMS and its generation.

@@ -88,3 +88,45 @@ func TestKeyStoreErrorsHideThePIN(t *testing.T) {
 		})
 	}
 }
+
+// TestSoftKMSOpenRefusalsSayWhatToDo: a CA whose softkms key file is
+// missing, cut short or emptied, or opened with another passphrase, is
+// refused at Open with ErrConfig naming the file and what to do, each
+// cause its own: a damaged file is not called a wrong passphrase.
+func TestSoftKMSOpenRefusalsSayWhatToDo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string, cfg *Config)
+		want   string
+	}{
+		{"missing", func(t *testing.T, path string, _ *Config) { os.Remove(path) }, "cannot be read (no such file): restore DATA/keys"},
+		{"cut short", func(t *testing.T, path string, _ *Config) { truncate(t, path, 200) }, "is damaged"},
+		{"empty", func(t *testing.T, path string, _ *Config) { truncate(t, path, 0) }, "is damaged"},
+		{"wrong passphrase", func(t *testing.T, _ string, cfg *Config) { cfg.Passphrase = []byte("wrong") }, "does not open with this passphrase"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.ca.Close()
+			keys, _ := filepath.Glob(filepath.Join(e.dir, "keys", "issuing-*.key"))
+			if len(keys) != 1 {
+				t.Fatalf("issuing key files: %v", keys)
+			}
+			cfg := e.cfg
+			tt.damage(t, keys[0], &cfg)
+			_, err := Open(context.Background(), e.st, cfg)
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Open = %v; want ErrConfig saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func truncate(t *testing.T, path string, n int64) {
+	t.Helper()
+	if err := os.Truncate(path, n); err != nil {
+		t.Fatal(err)
+	}
+}

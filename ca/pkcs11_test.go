@@ -166,3 +166,60 @@ func TestPKCS11TokenGoneAndBack(t *testing.T) {
 		t.Errorf("the RA's key %s once the token is back: %v", ref, err)
 	}
 }
+
+// TestPKCS11OpenRefusalsSayWhatToDo: a CA created in a token, opened with
+// a KMS URI an operator got wrong, is refused at Open (so smki serve and
+// the ca verbs refuse at start), each with its code and the next step and
+// never with the PIN. A PIN the token refuses, or a pin-source that cannot
+// give one, is ErrKMSPIN, which smki serve does not retry (a token locks
+// after a few wrong PINs); an unreadable or empty pin-source is refused
+// before any login, where the KMS used to log in with an empty PIN
+// (CKR_ARGUMENTS_BAD on SoftHSM2, a wrong PIN counted on an HSM).
+// Not parallel: it sets SOFTHSM2_CONF for the process.
+func TestPKCS11OpenRefusalsSayWhatToDo(t *testing.T) {
+	uri := softhsmtest.Token(t, "smki")
+	dataDir := t.TempDir()
+	st := openBolt(t, dataDir)
+	e := newEnvOn(t, st, dataDir, uri)
+	e.ca.Close()
+	util := need.Tool(t, "softhsm2-util", "softhsm2")
+	if out, err := exec.Command(util, "--init-token", "--free", "--label", "other", "--pin", "1234", "--so-pin", "5678").CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util: %v\n%s", err, out)
+	}
+	pins := t.TempDir()
+	empty := filepath.Join(pins, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := "pkcs11:module-path=" + softhsmtest.Module + ";token="
+	tests := []struct {
+		name, uri string
+		code      error
+		want      string
+	}{
+		{"wrong PIN", base + "smki?pin-value=9876", ErrKMSPIN, "refused the PIN"},
+		{"pin-source missing", base + "smki?pin-source=" + filepath.Join(pins, "nope"), ErrKMSPIN, "pin-source " + filepath.Join(pins, "nope") + " cannot be read"},
+		{"pin-source empty", base + "smki?pin-source=" + empty, ErrKMSPIN, "pin-source " + empty + " is empty"},
+		{"token label misspelt", base + "smkj?pin-value=1234", ErrConfig, "softhsm2-util --show-slots"},
+		{"module path misspelt", "pkcs11:module-path=/usr/lib/softhsm/libsofthsm.so;token=smki?pin-value=1234", ErrConfig, "module /usr/lib/softhsm/libsofthsm.so cannot be loaded"},
+		{"a token without the CA's keys", base + "other?pin-value=1234", ErrConfig, "is not in the token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := e.cfg
+			cfg.KMS = tt.uri
+			c, err := Open(context.Background(), st, cfg)
+			if err == nil {
+				c.Close()
+			}
+			if !errors.Is(err, tt.code) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Open = %v; want %v saying %q", err, tt.code, tt.want)
+			}
+			for _, bad := range []string{"9876", "CKR_ARGUMENTS_BAD"} {
+				if strings.Contains(err.Error(), bad) {
+					t.Errorf("the error shows %q: %v", bad, err)
+				}
+			}
+		})
+	}
+}

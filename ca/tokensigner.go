@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"go.step.sm/crypto/kms"
 	kmsapi "go.step.sm/crypto/kms/apiv1"
 )
 
@@ -101,9 +100,9 @@ func (k *KeyStore) refind(ref string, pub interface{ Equal(crypto.PublicKey) boo
 			k.km = nil
 		}
 		k.gen++
-		km, err := kms.New(context.Background(), kmsapi.Options{Type: kmsapi.PKCS11, URI: k.uri})
+		km, err := openPKCS11(context.Background(), k.uri)
 		if err != nil {
-			return nil, k.gen, fmt.Errorf("opening PKCS#11 %s: %v", redactURI(k.uri), err)
+			return nil, k.gen, err
 		}
 		k.km = km
 	}

@@ -29,7 +29,7 @@ func TestSystemdUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []string{"User=smki", "StateDirectory=smki", "ProtectSystem=strict", "NoNewPrivileges=yes",
-		"PrivateTmp=yes", "CapabilityBoundingSet=\n", "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID",
+		"PrivateTmp=yes", "CapabilityBoundingSet=\n", "Restart=on-failure", "RestartPreventExitStatus=2\n", "ExecReload=/bin/kill -HUP $MAINPID",
 		"ExecStart=/usr/local/bin/smki serve --config /etc/smki/smki.yaml"} {
 		if !strings.Contains(string(unit), d) {
 			t.Errorf("deploy/smki.service lacks %q", strings.TrimSpace(d))

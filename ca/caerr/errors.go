@@ -48,6 +48,11 @@ var (
 	// ErrKeyImportRefused: an existing private key was offered to a KMS
 	// that holds only keys generated inside it (PKCS#11).
 	ErrKeyImportRefused = errors.New("E_KMS_IMPORT_REFUSED")
+	// ErrKMSPIN: the PKCS#11 token refused the PIN (wrong, locked,
+	// expired), or the URI's pin-source cannot give one (unreadable,
+	// empty; then no login is tried). smki serve exits 2 on it and is not
+	// restarted: a token locks its PIN after a few wrong ones.
+	ErrKMSPIN = errors.New("E_KMS_PIN")
 	// ErrNotFound: no certificate with that serial.
 	ErrNotFound = errors.New("E_CERT_NOT_FOUND")
 	// ErrAlreadyRevoked: the certificate is already revoked.

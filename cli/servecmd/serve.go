@@ -11,6 +11,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/server"
 )
@@ -90,7 +91,10 @@ func serve(c *ucli.Context) error {
 		}
 		return nil
 	})
-	if errors.Is(err, server.ErrConfig) {
+	// A setting to fix exits 2, which deploy/smki.service does not
+	// restart; so does a PIN the token refuses: retried every RestartSec,
+	// it would lock the token.
+	if errors.Is(err, server.ErrConfig) || errors.Is(err, ca.ErrKMSPIN) {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	return err

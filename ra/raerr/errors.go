@@ -181,6 +181,7 @@ var codes = []struct {
 	{caerr.ErrAlreadyInitialised, ClassConflict},
 	{caerr.ErrConfig, ClassInternal},
 	{caerr.ErrKeyImportRefused, ClassInternal},
+	{caerr.ErrKMSPIN, ClassInternal},
 	{caerr.ErrSigning, ClassInternal},
 	{caerr.ErrIntentSettled, ClassConflict},
 	{caerr.ErrStore, ClassInternal},
