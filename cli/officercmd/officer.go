@@ -139,6 +139,13 @@ Example:
 		Flags: []ucli.Flag{&ucli.StringFlag{Name: "out", Usage: "credential directory to create", Required: true}},
 		Action: func(c *ucli.Context) error {
 			dir := c.String("out")
+			csrPath := filepath.Join(dir, "officer.csr")
+			for _, f := range []string{credential.KeyPath(dir), csrPath} {
+				if _, err := os.Lstat(f); err == nil {
+					return verb.UsageErr("--out %s already holds %s: smki officer keygen never replaces an officer's key or its CSR; "+
+						"name a new directory with --out", dir, filepath.Base(f))
+				}
+			}
 			if _, err := verb.MakeOutDir("out", dir); err != nil {
 				return err
 			}
@@ -149,7 +156,6 @@ Example:
 			if err := verb.WriteNew(credential.KeyPath(dir), keyPEM, 0o600); err != nil {
 				return err
 			}
-			csrPath := filepath.Join(dir, "officer.csr")
 			if err := verb.WriteNew(csrPath, csrPEM, 0o644); err != nil {
 				return err
 			}

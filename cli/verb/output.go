@@ -2,7 +2,9 @@ package verb
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,7 +129,10 @@ func IOReason(err error) string { return durable.Reason(err) }
 // WriteNew creates path with data, refusing to replace an existing file.
 func WriteNew(path string, data []byte, mode os.FileMode) error {
 	if err := durable.WriteNew(path, data, mode); err != nil {
-		return WithCode(ExitUsage, err)
+		if errors.Is(err, fs.ErrExist) {
+			return UsageErr("%s exists: smki never replaces it; name another with --out", path)
+		}
+		return UsageErr("%s could not be written: %s", path, IOReason(err))
 	}
 	return nil
 }
