@@ -115,12 +115,19 @@ func newTestCA(t *testing.T, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
 
 func newTestLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, from, to time.Time, names ...string) tls.Certificate {
 	t.Helper()
+	return newTestLeafUsage(t, ca, caKey, from, to, "ra", x509.ExtKeyUsageServerAuth, names...)
+}
+
+// newTestLeafUsage is a certificate from ca for cn and names, valid from
+// from to to, with extended key usage eku, and its key.
+func newTestLeafUsage(t *testing.T, ca *x509.Certificate, caKey any, from, to time.Time, cn string, eku x509.ExtKeyUsage, names ...string) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "ra"}, NotBefore: from, NotAfter: to,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn}, NotBefore: from, NotAfter: to,
+		ExtKeyUsage: []x509.ExtKeyUsage{eku}, KeyUsage: x509.KeyUsageDigitalSignature}
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
