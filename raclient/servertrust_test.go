@@ -53,7 +53,7 @@ func TestServerCertificateNotTrusted(t *testing.T) {
 		{"another name", newTestLeaf(t, caCert, caKey, now.Add(-time.Hour), now.Add(time.Hour), "ra.example.org"),
 			[]string{"for ra.example.org, not 127.0.0.1", "--tls-name"}, "clock"},
 		{"another CA", newTestLeaf(t, other, otherKey, now.Add(-time.Hour), now.Add(time.Hour), "localhost", "127.0.0.1"),
-			[]string{"does not verify against the credential's ca.pem", "--ra"}, "clock"},
+			[]string{"does not verify against the credential's ca.pem", "--ra", `issued by "CN=another CA"`, "--tls-cert"}, "clock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -88,6 +88,10 @@ func transportReason(err error, now time.Time) (reason string, unsent bool) {
 	case errors.As(err, &host) && host.Certificate != nil:
 		return fmt.Sprintf("the server's TLS certificate is for %s, not %s: name one of those in --ra, "+
 			"or have the RA's operator add %s to its names (smki serve --tls-name)", certNames(host.Certificate), host.Host, host.Host), true
+	case errors.As(err, &unknown) && unknown.Cert != nil:
+		return fmt.Sprintf("the server's TLS certificate (issued by %q) does not verify against the credential's ca.pem: "+
+			"check that --ra names the RA that issued the credential; if that RA serves a certificate of its operator's own CA "+
+			"(smki serve --tls-cert), append that CA's certificate to ca.pem", unknown.Cert.Issuer.String()), true
 	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &verify):
 		return "the server's TLS certificate does not verify against the credential's ca.pem: check that --ra names the RA that issued the credential", true
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

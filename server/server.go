@@ -123,12 +123,15 @@ type Server struct {
 	st        store.Store
 	sched     *scheduler
 	authority *ca.CA
-	svc       *ra.Service
-	ocsp      *ocsp.Responder
-	http      *http.Server
-	certs     certSource
-	busy      inflight
-	closers   []func() error // in the order to close them
+	// access is the RA access CA, kept when the server serves an
+	// operator's certificate (ReloadTLS tells it the certificate's CAs).
+	access  *ownpki.AccessCA
+	svc     *ra.Service
+	ocsp    *ocsp.Responder
+	http    *http.Server
+	certs   certSource
+	busy    inflight
+	closers []func() error // in the order to close them
 }
 
 // Open checks cfg, binds the listener (before anything is written, so a

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -146,6 +147,7 @@ func (s *Server) tlsConfig(access *ownpki.AccessCA) (*tls.Config, error) {
 	s.certs.now, s.certs.log = s.cfg.Now, s.log
 	if s.cfg.TLSCertFile != "" {
 		s.certs.hint = "put a renewed certificate and key in tls.cert and tls.key, then systemctl reload smki"
+		s.access = access
 		return conf, s.ReloadTLS()
 	}
 	names := s.tlsNames()
@@ -186,6 +188,24 @@ func (s *Server) tlsNames() []string {
 	return names
 }
 
+// servedCAs are the CA certificates that verify an operator's served
+// certificate, as its tls.cert file gives them: the certificates after
+// the leaf (intermediates, a root), or the leaf itself when it is
+// self-signed and alone. A leaf alone from another CA gives none.
+func servedCAs(cert tls.Certificate) []*x509.Certificate {
+	var cas []*x509.Certificate
+	for _, der := range cert.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil && c.IsCA {
+			cas = append(cas, c)
+		}
+	}
+	if len(cas) == 0 && cert.Leaf != nil && bytes.Equal(cert.Leaf.RawIssuer, cert.Leaf.RawSubject) &&
+		cert.Leaf.CheckSignature(cert.Leaf.SignatureAlgorithm, cert.Leaf.RawTBSCertificate, cert.Leaf.Signature) == nil {
+		cas = append(cas, cert.Leaf)
+	}
+	return cas
+}
+
 // ReloadTLS reads the operator certificate and key (Config.TLSCertFile,
 // TLSKeyFile) again and serves them to new connections; on error the
 // previous certificate stays. Without an operator certificate it does
@@ -200,6 +220,15 @@ func (s *Server) ReloadTLS() error {
 	}
 	s.certs.cur.Store(&cert)
 	s.certs.warnedAt.Store(0) // a new certificate is judged afresh
+	cas := servedCAs(cert)
+	if s.access != nil {
+		s.access.SetServerCAs(cas)
+	}
+	if len(cas) == 0 {
+		s.log.Warn("officers' smki verifies the RA by the ca.pem of their credential, and the TLS certificate's CA is not in tls.cert: "+
+			"put the certificate of the CA that issued it after it in the file (then systemctl reload smki), so that credentials carry it",
+			"file", s.cfg.TLSCertFile)
+	}
 	s.certs.warnNearExpiry(cert.Leaf, s.cfg.Now())
 	s.log.Info("TLS server certificate loaded", "file", s.cfg.TLSCertFile, "dns_names", cert.Leaf.DNSNames,
 		"serial", fmt.Sprintf("%x", cert.Leaf.SerialNumber), "not_after", cert.Leaf.NotAfter)

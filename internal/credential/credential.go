@@ -196,7 +196,9 @@ type Credential struct {
 	KeyPEM  []byte `json:"key_pem"`
 	CertPEM []byte `json:"cert_pem"`
 	// CAPEM is the access root: it verifies the server's TLS certificate
-	// (which the access CA issues too), so one file serves both directions.
+	// (which the access CA issues too), so one file serves both directions;
+	// when the RA serves an operator's certificate, the CA certificates
+	// of its chain follow the root (ownpki.AccessCA.SetServerCAs).
 	CAPEM  []byte `json:"ca_pem"`
 	Serial string `json:"serial"` // lower-case hex serial of the client certificate
 	// NotAfter is when the client certificate expires.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smki/smki/internal/credential"
@@ -65,6 +66,9 @@ type AccessCA struct {
 	// verified remembers client certificates VerifyClient found to chain
 	// to root (verifiedClients).
 	verified verifiedClients
+	// serverCAs is PEM of the CA certificates of an operator's TLS
+	// server certificate (SetServerCAs), nil when the access CA issues it.
+	serverCAs atomic.Pointer[[]byte]
 }
 
 func (a *AccessCA) ownKey(dir string) ownKey {
@@ -203,6 +207,32 @@ func (a *AccessCA) Root() *x509.Certificate { return a.root }
 // RootPEM returns the access root certificate as PEM.
 func (a *AccessCA) RootPEM() []byte { return pemCert(a.root.Raw) }
 
+// SetServerCAs records the CA certificates that verify the TLS server
+// certificate the RA serves when it is not the access CA's (an
+// operator's, smki serve --tls-cert): every credential issued from then
+// on carries them in ca.pem beside the access root, since an officer's
+// client verifies the server with ca.pem alone. nil or none: the access
+// root only. They never verify an officer: Pool holds the root alone.
+func (a *AccessCA) SetServerCAs(cas []*x509.Certificate) {
+	var b []byte
+	for _, c := range cas {
+		if !c.Equal(a.root) {
+			b = append(b, pemCert(c.Raw)...)
+		}
+	}
+	a.serverCAs.Store(&b)
+}
+
+// CredentialCAPEM is the ca.pem of a credential issued now: the access
+// root, then the server CAs SetServerCAs recorded.
+func (a *AccessCA) CredentialCAPEM() []byte {
+	out := a.RootPEM()
+	if extra := a.serverCAs.Load(); extra != nil {
+		out = append(out, *extra...)
+	}
+	return out
+}
+
 // Pool returns a pool holding only the access root.
 func (a *AccessCA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
@@ -256,7 +286,7 @@ func (a *AccessCA) CertifyOfficer(officerID, kind, org string, pub *ecdsa.Public
 	}
 	return Credential{
 		CertPEM:  pemCert(der),
-		CAPEM:    a.RootPEM(),
+		CAPEM:    a.CredentialCAPEM(),
 		Serial:   serialHex(serial),
 		NotAfter: tmpl.NotAfter.UTC().Truncate(time.Second), // as the certificate encodes it
 	}, nil
