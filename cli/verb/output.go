@@ -1,9 +1,11 @@
 package verb
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,6 +65,9 @@ func WriteOut(c *ucli.Context, path string, data []byte) error {
 		_, err := c.App.Writer.Write(data)
 		return err
 	}
+	if err := notAKey("out", path); err != nil {
+		return err
+	}
 	if err := durable.Replace(path, data, 0o644); err != nil {
 		return WithCode(ExitUsage, fmt.Errorf("%s could not be written: %s", path, IOReason(err)))
 	}
@@ -79,6 +84,9 @@ func CheckOut(flag, path string) error {
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return UsageErr("--%s %s is a directory: give a file name", flag, path)
+	}
+	if err := notAKey(flag, path); err != nil {
+		return err
 	}
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
@@ -120,6 +128,28 @@ func MakeOutDir(flag, dir string) (undo func(), err error) {
 	f.Close()
 	os.Remove(f.Name())
 	return undo, nil
+}
+
+// notAKey refuses an --flag naming a file that holds a PEM private key:
+// what WriteOut writes (a CSR, a certificate) must never replace one, the
+// slip of smki csr --key sc.key --out sc.key, after which the key is gone.
+func notAKey(flag, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // nothing there (or unreadable: the write will say)
+	}
+	defer f.Close()
+	head, _ := io.ReadAll(io.LimitReader(f, 64<<10))
+	for rest := head; ; {
+		i := bytes.Index(rest, []byte("-----BEGIN "))
+		if i < 0 {
+			return nil
+		}
+		rest = rest[i+len("-----BEGIN "):]
+		if typ, _, ok := bytes.Cut(rest, []byte("-----")); ok && bytes.HasSuffix(typ, []byte("PRIVATE KEY")) {
+			return UsageErr("--%s %s holds a private key: smki never writes over one; name another file", flag, path)
+		}
+	}
 }
 
 // IOReason is why a file operation failed, in smki's words (no raw
