@@ -45,20 +45,56 @@ func CAPath(dir string) string   { return filepath.Join(dir, CAFile) }
 
 // ClientTLS reads the credential in dir into a TLS 1.3 client
 // configuration that presents cert.pem with key.pem and trusts only ca.pem.
+// An unusable directory is told in plain words: which file is missing or
+// wrong, and what makes it (smki officer add; after smki officer keygen,
+// the appointer's cert.pem and ca.pem).
 func ClientTLS(dir string) (*tls.Config, error) {
-	pair, err := tls.LoadX509KeyPair(CertPath(dir), KeyPath(dir))
-	if err != nil {
-		return nil, fmt.Errorf("credential %s: %v", dir, err)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("no officer credential at %s: give --officer the directory smki officer add wrote "+
+			"(key.pem, cert.pem, ca.pem)", dir)
 	}
-	caPEM, err := os.ReadFile(CAPath(dir))
+	read := func(name string) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		switch {
+		case err == nil:
+			return b, nil
+		case errors.Is(err, os.ErrNotExist) && name != KeyFile && fileExists(filepath.Join(dir, "officer.csr")):
+			return nil, fmt.Errorf("credential %s has no %s yet: send its officer.csr to the officer who appoints you "+
+				"(smki officer add --csr, or smki officer reissue), then put the cert.pem and ca.pem they send back into %s", dir, name, dir)
+		case errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("credential %s has no %s: give --officer the directory smki officer add wrote (key.pem, cert.pem, ca.pem)", dir, name)
+		}
+		return nil, fmt.Errorf("credential %s: %s cannot be read: %s", dir, name, durable.Reason(err))
+	}
+	keyPEM, err := read(KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("credential %s: %v", dir, err)
+		return nil, err
+	}
+	certPEM, err := read(CertFile)
+	if err != nil {
+		return nil, err
+	}
+	caPEM, err := read(CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		// crypto/tls's text ("x509: malformed certificate", "private key
+		// does not match public key") names neither file.
+		return nil, fmt.Errorf("credential %s: cert.pem and key.pem are not one credential (cert.pem is not the certificate of "+
+			"key.pem's key, or one of them is damaged): use the files smki wrote together", dir)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("credential %s: %s holds no certificate", dir, CAFile)
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{pair}, RootCAs: pool}, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // ReadCert parses dir/cert.pem (its first PEM block, a CERTIFICATE).
