@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,7 +39,10 @@ Without --out DIR is replaced safely: the new key and credential are written who
 to a new directory beside DIR (.NAME.renew-*) before any file of DIR is touched,
 the old files are copied to DIR/previous/, then the new ones are renamed in. If
 renew is interrupted after the RA answered, the new credential is complete in
-.NAME.renew-*: move its files into DIR. DIR/previous/ is superseded; it works
+.NAME.renew-*: move its files into DIR. If the RA's answer is lost (a timeout),
+smki asks the RA with the old credential: if it still works nothing changed; if it
+is superseded, the new key is kept in .NAME.renew-* with its officer.csr, for whoever
+may appoint you to re-issue your credential (smki officer reissue). DIR/previous/ is superseded; it works
 again only if the RA's store is restored from a backup made before the renewal.
 With --out NEWDIR the new credential goes to that new directory and DIR is left
 as it was (superseded).
@@ -94,13 +98,19 @@ Examples:
 				return err
 			}
 			o, cred, err := cl.RenewOfficerCredential(c.Context, cert.Subject.CommonName, string(csrPEM))
-			if err != nil {
-				// Nothing changed at the RA: the new key certifies nothing.
+			discard := func() {
 				if out == "" {
 					os.RemoveAll(staging)
 				} else {
 					os.Remove(keyPath)
 				}
+			}
+			if err != nil && raclient.MayHaveActed(err) {
+				return renewAnswerLost(c, cl, cert.Subject.CommonName, staging, csrPEM, discard, err)
+			}
+			if err != nil {
+				// Nothing changed at the RA: the new key certifies nothing.
+				discard()
 				return verb.APIErr(err)
 			}
 			// From here the old credential is superseded: never delete the
@@ -121,6 +131,36 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// renewAnswerLost is smki officer renew's answer when the renewal got no
+// answer but may have reached the RA (err): if the RA renewed, the old
+// credential is superseded and the new key in staging is the only one
+// left, so it is never deleted on a guess. The old credential asks the
+// RA: still current, nothing changed (discard the key; renew again);
+// superseded, the renewal happened and its answer is lost for good (the
+// RA hands a credential over once), so the key stays with its
+// officer.csr for a re-issue by whoever may appoint the officer.
+func renewAnswerLost(c *ucli.Context, cl *raclient.Client, id, staging string, csrPEM []byte, discard func(), err error) error {
+	_, probe := cl.Whoami(c.Context)
+	if probe == nil {
+		discard()
+		return verb.WithCode(verb.ExitError, fmt.Errorf("%w. The RA did not renew it (your credential still works): nothing changed; "+
+			"run smki officer renew again", verb.APIErr(err)))
+	}
+	csrPath := filepath.Join(staging, "officer.csr")
+	if werr := verb.WriteNew(csrPath, csrPEM, 0o644); werr != nil {
+		csrPath = "(officer.csr could not be written: make one with smki officer keygen)"
+	}
+	reissue := fmt.Sprintf("ask an officer who may appoint you to re-issue your credential for it: smki officer reissue --id %s --csr %s --out DIR, "+
+		"then put the cert.pem and ca.pem they send back into %s and use it as --officer", id, csrPath, staging)
+	if errors.Is(probe, ra.ErrOfficerInactive) {
+		return verb.WithCode(verb.ExitError, fmt.Errorf("%w. The RA renewed your credential, but its answer was lost: your old credential "+
+			"no longer works, and the new key is kept in %s; %s", verb.APIErr(err), staging, reissue))
+	}
+	return verb.WithCode(verb.ExitError, fmt.Errorf("%w. Whether the RA renewed your credential is not known: the new key is kept in %s. "+
+		"When the RA answers, run any smki verb with your credential: if it works, nothing changed (remove %s and renew again); "+
+		"if it is refused E_RA_OFFICER_INACTIVE, the renewal happened: %s", verb.APIErr(err), staging, staging, reissue))
 }
 
 func officerReissueCommand() *ucli.Command {
