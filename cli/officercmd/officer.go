@@ -72,7 +72,7 @@ Examples:
 					id := c.String("id")
 					return writeCredential(c, id, out, c.String("csr"), func(cl *raclient.Client) (ra.Officer, ownpki.Credential, error) {
 						o, cred, err := cl.AppointOfficer(c.Context, ra.OfficerRequest{ID: id, Name: c.String("name"), Kind: c.String("kind"), PartyID: party, CSR: string(csrPEM)})
-						return o, cred, appointRefusal(err, id, party)
+						return o, cred, appointRefusal(err, id, party, c.String("csr"))
 					}, func(o ra.Officer, cred ownpki.Credential) string {
 						if len(cred.KeyPEM) == 0 {
 							return fmt.Sprintf("officer %s (%s) appointed; cert.pem and ca.pem written to %s for the appointee to put beside their key.pem", o.ID, o.Kind, out)
@@ -228,7 +228,7 @@ func credentialIOReason(err error) string {
 // the officer is appointed with a credential nobody received. Choosing
 // another ID would leave that officer active; re-issuing gives it a
 // working credential.
-func appointRefusal(err error, id string, party eui64.ID) error {
+func appointRefusal(err error, id string, party eui64.ID, csrFile string) error {
 	var ae *raclient.APIError
 	if !errors.As(err, &ae) || !errors.Is(err, ra.ErrExists) {
 		return err
@@ -237,10 +237,15 @@ func appointRefusal(err error, id string, party eui64.ID) error {
 	if !party.IsZero() {
 		list += " --party " + party.String()
 	}
+	// With the appointee's CSR the same key is certified again; without,
+	// the key the RA made is lost and the officer makes one.
+	reissue := fmt.Sprintf("re-issue the credential for the same CSR: smki officer reissue --id %s --csr %s --out DIR", id, csrFile)
+	if csrFile == "" {
+		reissue = fmt.Sprintf("have the officer make a key (smki officer keygen --out DIR) and re-issue the credential for it: "+
+			"smki officer reissue --id %s --csr DIR/officer.csr --out DIR", id)
+	}
 	hinted := *ae
 	hinted.Message = fmt.Sprintf("%s. If it is the officer you appointed in an earlier smki officer add whose answer was lost "+
-		"(a timeout; %s shows who appointed it and when), it holds no credential: have the officer make a key "+
-		"(smki officer keygen --out DIR) and re-issue the credential for it: smki officer reissue --id %s --csr DIR/officer.csr --out DIR",
-		strings.TrimRight(ae.Message, ". "), list, id)
+		"(a timeout; %s shows who appointed it and when), it holds no credential: %s", strings.TrimRight(ae.Message, ". "), list, reissue)
 	return &hinted
 }

@@ -8,8 +8,11 @@ import (
 	"testing"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/librarytext"
+	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/raclient"
 )
 
 // TestUnsaved: when the RA has issued an officer credential and writing
@@ -52,5 +55,32 @@ func TestUnsaved(t *testing.T) {
 				t.Errorf("library text or the access CA's code in %q", msg)
 			}
 		})
+	}
+}
+
+// TestAppointRefusal: officer add refused E_RA_EXISTS (as when sent again
+// after its answer was lost) names the re-issue that gives the officer a
+// credential: for the same CSR when the appointee sent one (their key is
+// theirs), for a new key when the RA made the lost one; other refusals
+// pass unchanged.
+func TestAppointRefusal(t *testing.T) {
+	t.Parallel()
+	exists := &raclient.APIError{Status: 409, Code: "E_RA_EXISTS", Message: "officer srp1-aro already exists; choose another ID"}
+	party := eui64.MustParse("90-B3-D5-1F-30-00-00-5C")
+	for _, tc := range []struct {
+		csr  string
+		want string
+	}{
+		{"aro/officer.csr", "smki officer reissue --id srp1-aro --csr aro/officer.csr --out DIR"},
+		{"", "smki officer keygen --out DIR"},
+	} {
+		err := appointRefusal(exists, "srp1-aro", party, tc.csr)
+		if !errors.Is(err, ra.ErrExists) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "smki officer list --party 90-B3-D5-1F-30-00-00-5C") {
+			t.Errorf("csr %q: %v, want E_RA_EXISTS naming %q", tc.csr, err, tc.want)
+		}
+	}
+	other := &raclient.APIError{Status: 403, Code: "E_RA_FORBIDDEN", Message: "no"}
+	if err := appointRefusal(other, "srp1-aro", party, ""); err != other {
+		t.Errorf("E_RA_FORBIDDEN became %v", err)
 	}
 }
