@@ -20,6 +20,9 @@ import (
 // from the future, a CRL past nextUpdate; judged at the Clock) the alert
 // routes nowhere and the reason says STALE and why.
 func (v *Verifier) RouteAlert(device eui64.ID, alertCode uint16, at time.Time) (recipients []eui64.ID, reason string) {
+	if !v.built() {
+		return nil, fmt.Sprintf("alert 0x%04X: %s: %s", alertCode, CodeSTALE, notBuiltReason)
+	}
 	st := v.cur.Load()
 	if d, stale := v.stale(st); stale {
 		return nil, fmt.Sprintf("alert 0x%04X: %s: %s", alertCode, d.Code, d.Reason)

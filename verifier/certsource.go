@@ -204,7 +204,7 @@ func (c *certCache) fetch(k certKey, serial *big.Int) (repoEntry, error) {
 // a lookup because its IssuedLister, read after the request arrived, had
 // not issued their serials (0 without one).
 func (v *Verifier) CertificatesNotIssued() uint64 {
-	if v.certs == nil {
+	if v == nil || v.certs == nil {
 		return 0
 	}
 	v.certs.mu.Lock()
@@ -216,7 +216,7 @@ func (v *Verifier) CertificatesNotIssued() uint64 {
 // CertificateSource (each miss of the cache; concurrent misses of one
 // certificate count once).
 func (v *Verifier) CertificateFetches() uint64 {
-	if v.certs == nil {
+	if v == nil || v.certs == nil {
 		return 0
 	}
 	v.certs.mu.Lock()

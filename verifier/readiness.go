@@ -88,4 +88,9 @@ func followHint(err error) string {
 // NotReady lists why v cannot accept now (stale data, state not durable,
 // the RA's bundle or feed not followed); empty when ready. /readyz answers
 // the same list.
-func (v *Verifier) NotReady() []string { return v.notReady() }
+func (v *Verifier) NotReady() []string {
+	if !v.built() {
+		return []string{notBuiltReason}
+	}
+	return v.notReady()
+}

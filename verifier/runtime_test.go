@@ -456,3 +456,78 @@ func TestBundleFromTheFutureDoesNotWedge(t *testing.T) {
 		t.Fatalf("after the honest bundle: %+v", d)
 	}
 }
+
+// TestEmbedderMistakesFailClosed: what an embedding command path can hand
+// the library by mistake (a nil bundle or feed page from a fetch whose
+// error was dropped; a Verifier declared but never made by New, zero or
+// nil) is refused with a coded error or a reject, never a panic (a panic
+// in the command path takes the process or the connection down with it,
+// and in a Follower's goroutine the whole service) and never an accept;
+// the Verifier in force keeps deciding as before.
+func TestEmbedderMistakesFailClosed(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	v := s.verifier(t, nil)
+	noPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("%s: panic: %v", name, r)
+			}
+		}()
+		f()
+	}
+	noPanic("SetBundle(nil)", func() {
+		if err := v.SetBundle(nil); !errors.Is(err, bundle.ErrBundleInvalid) {
+			t.Errorf("SetBundle(nil) = %v, want E_BUNDLE_INVALID", err)
+		}
+	})
+	noPanic("AddRevocations(nil)", func() {
+		if err := v.AddRevocations(nil); !errors.Is(err, bundle.ErrFeedInvalid) {
+			t.Errorf("AddRevocations(nil) = %v, want E_FEED_INVALID", err)
+		}
+	})
+	mustAccept(t, v, sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, false))
+
+	msg := sign(t, request(t, tmplCredit, userSC, devA1, 2), s.sc, false)
+	for _, u := range []struct {
+		name string
+		v    *Verifier
+	}{{"zero Verifier", &Verifier{}}, {"nil Verifier", nil}} {
+		noPanic(u.name+" Verify", func() {
+			if d := u.v.Verify(msg, testNow.Add(time.Minute)); d.Accepted() || d.Code != CodeSTALE || !strings.Contains(d.Reason, "verifier.New") {
+				t.Errorf("%s: Verify = %+v, want reject STALE saying to use verifier.New", u.name, d)
+			}
+		})
+		noPanic(u.name+" NotReady", func() {
+			if r := u.v.NotReady(); len(r) == 0 {
+				t.Errorf("%s: NotReady() is empty: ready", u.name)
+			}
+		})
+		noPanic(u.name+" RouteAlert", func() {
+			if to, why := u.v.RouteAlert(devA1, 0x8F1C, testNow); to != nil || !strings.Contains(why, "STALE") {
+				t.Errorf("%s: RouteAlert = %v %q, want nobody, STALE", u.name, to, why)
+			}
+		})
+		noPanic(u.name+" SetBundle", func() {
+			if err := u.v.SetBundle(s.bundle); !errors.Is(err, ErrConfig) {
+				t.Errorf("%s: SetBundle = %v, want E_VERIFIER_CONFIG", u.name, err)
+			}
+		})
+		noPanic(u.name+" AddRevocations", func() {
+			if err := u.v.AddRevocations(&bundle.FeedPage{Seq: 9, IssuedAt: testNow}); !errors.Is(err, ErrConfig) {
+				t.Errorf("%s: AddRevocations = %v, want E_VERIFIER_CONFIG", u.name, err)
+			}
+		})
+		noPanic(u.name+" AddCRL", func() {
+			if err := u.v.AddCRL(s.pki.crl(t, testNow, testNow.Add(time.Hour))); !errors.Is(err, ErrConfig) {
+				t.Errorf("%s: AddCRL = %v, want E_VERIFIER_CONFIG", u.name, err)
+			}
+		})
+		noPanic(u.name+" accessors", func() {
+			if u.v.Bundle() != nil || u.v.Generation() != 0 || u.v.RevocationSeq() != 0 || u.v.PartySeq() != 0 || u.v.StateError() != "" {
+				t.Errorf("%s: accessors report data it does not have", u.name)
+			}
+		})
+	}
+}

@@ -30,6 +30,9 @@ func (v *Verifier) stateOK() {
 // while the state is durable. The failure is the Ledger's: every Verifier
 // sharing it (one built after the failure too) reports it.
 func (v *Verifier) StateError() string {
+	if !v.built() {
+		return ""
+	}
 	if p := v.led.stateErr.Load(); p != nil {
 		return *p
 	}

@@ -199,6 +199,12 @@ func New(opts Options) (*Verifier, error) {
 // (dated more than the clock skew after now), and a bundle from the
 // future, unless it is the first (New's).
 func (v *Verifier) SetBundle(b *bundle.Bundle) error {
+	if v == nil || v.ta == nil { // New sets ta before it installs the first bundle
+		return errNotBuilt()
+	}
+	if b == nil {
+		return errNilBundle()
+	}
 	pol, err := compilePolicy(b, v.ta, v.extra, v.rules)
 	if err != nil {
 		return err
@@ -245,6 +251,12 @@ func (v *Verifier) SetBundle(b *bundle.Bundle) error {
 // look current until that time, and make every honest page after it look
 // older.
 func (v *Verifier) AddRevocations(p *bundle.FeedPage) error {
+	if !v.built() {
+		return errNotBuilt()
+	}
+	if p == nil {
+		return errNilPage()
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -317,6 +329,9 @@ func (v *Verifier) refuseRevokedSigner(signer *x509.Certificate, what string, re
 // AddCRL adds a DER CRL (verified against the trusted CAs like those of
 // Options.CRLs) at runtime.
 func (v *Verifier) AddCRL(der []byte) error {
+	if !v.built() {
+		return errNotBuilt()
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	ders := append(append([][]byte(nil), v.crlDERs...), der)
@@ -365,6 +380,9 @@ func (v *Verifier) publishRevLocked(pol *policyState, rev *revState) {
 // PartySeq is the party-status sequence in force (bundle or feed), the
 // "parties" of the next feed request.
 func (v *Verifier) PartySeq() uint64 {
+	if !v.built() {
+		return 0
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return max(v.feedPartySeq, v.cur.Load().pol.bundle.PartySeq)
@@ -373,14 +391,29 @@ func (v *Verifier) PartySeq() uint64 {
 // Generation counts bundle and revocation updates. A new bundle empties
 // the chain cache; new revocation data does not (a chain check reads no
 // revocation data; every request checks revocation itself).
-func (v *Verifier) Generation() uint64 { return v.cur.Load().gen }
+func (v *Verifier) Generation() uint64 {
+	if !v.built() {
+		return 0
+	}
+	return v.cur.Load().gen
+}
 
 // RevocationSeq is the highest revocation sequence number known (bundle
 // or feed), the "since" of the next feed request.
-func (v *Verifier) RevocationSeq() uint64 { return v.cur.Load().rev.seq }
+func (v *Verifier) RevocationSeq() uint64 {
+	if !v.built() {
+		return 0
+	}
+	return v.cur.Load().rev.seq
+}
 
-// Bundle returns the bundle in force.
-func (v *Verifier) Bundle() *bundle.Bundle { return v.cur.Load().pol.bundle }
+// Bundle returns the bundle in force (nil for a Verifier New did not make).
+func (v *Verifier) Bundle() *bundle.Bundle {
+	if !v.built() {
+		return nil
+	}
+	return v.cur.Load().pol.bundle
+}
 
 // effectiveMaxAge is the smaller of Options.MaxAge and the bundle's.
 func (v *Verifier) effectiveMaxAge(b *bundle.Bundle) time.Duration {

@@ -36,6 +36,9 @@ import (
 // Accept routes to the target device. Only an accepted request advances the
 // replay counter and the ADT count.
 func (v *Verifier) Verify(data []byte, at time.Time) Decision {
+	if !v.built() {
+		return notBuilt()
+	}
 	d := v.verify(data, at)
 	if d.Accepted() {
 		// Guarded: building the attributes costs allocations on every
