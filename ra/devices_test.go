@@ -278,3 +278,51 @@ func TestReimportChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckDevicesIsAFaithfulDryRun: an operator checks a device file
+// before importing it (smki devices import --dry-run). The dry run refuses
+// what the import refuses, with the same line, counts what the import
+// then does, writes no device, and is audited as a read of the import;
+// an officer who may not import may not dry-run either.
+func TestCheckDevicesIsAFaithfulDryRun(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
+	newDev := "00-DB-12-34-56-78-90-C0"
+	h := devicefile.HeaderRegistrations + "\n"
+	devices := func() []bundle.Device {
+		t.Helper()
+		b, err := s.svc.BuildBundle(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Devices
+	}
+	refused := h + newDev + "," + s.userIS.String() + ",1,,,,\n00-DB-12-34-56-78-90-C1,90-B3-D5-1F-30-01-00-77,1,,,,\n"
+	before := devices()
+	_, derr := s.svc.CheckDevices(ctx, s.admin, []byte(refused))
+	s.wantRefusal(derr, ErrDeviceFile, ActImportDevice)
+	_, ierr := s.svc.ImportDevices(ctx, s.admin, []byte(refused))
+	if derr.Error() != ierr.Error() {
+		t.Errorf("dry run refused %q, the import %q", derr, ierr)
+	}
+	_, err := s.svc.CheckDevices(ctx, s.aroSup, []byte(devicefile.Header+"\n"+newDev+","+s.userIS.String()+",1\n"))
+	s.wantRefusal(err, ErrForbidden, ActImportDevice)
+
+	good := h + s.devA.String() + "," + s.userIS2.String() + ",1,,," + ed.String() + ",\n" + newDev + "," + s.userIS.String() + ",2,,,,\n"
+	dry, err := s.svc.CheckDevices(ctx, s.admin, []byte(good))
+	if err != nil || !dry.DryRun || dry.Devices != 2 || dry.Added != 1 || dry.Changed != 1 {
+		t.Fatalf("dry run: %+v %v, want 2 devices, 1 new, 1 changed, dry_run", dry, err)
+	}
+	if after := devices(); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the dry run changed the registry:\n%+v\nwas\n%+v", after, before)
+	}
+	if got := s.lastAudit(ActImportDevice); got.Result != "allowed" || got.Subject != "devices:dry-run" {
+		t.Errorf("dry run audited %+v, want allowed on devices:dry-run", got)
+	}
+	res, err := s.svc.ImportDevices(ctx, s.admin, []byte(good))
+	if dry.DryRun = false; err != nil || res != dry {
+		t.Fatalf("import after the dry run: %+v %v, the dry run said %+v", res, err, dry)
+	}
+}

@@ -44,6 +44,12 @@ func (s *Service) ImportDevices(ctx context.Context, a Actor, data []byte) (Impo
 	return s.reg.ImportDevices(ctx, session{s, a}, data)
 }
 
+// CheckDevices is ImportDevices's dry run: what the import of data would
+// do, written nowhere (registry.Service.CheckDevices).
+func (s *Service) CheckDevices(ctx context.Context, a Actor, data []byte) (ImportResult, error) {
+	return s.reg.CheckDevices(ctx, session{s, a}, data)
+}
+
 // ListDevices returns the registry, optionally of one supplier user
 // (registry.Service.ListDevices).
 func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) ([]Device, error) {

@@ -66,6 +66,13 @@ func (c *Client) ImportDevices(ctx context.Context, csv []byte) (raapi.ImportRes
 	return out, c.send(ctx, http.MethodPost, "/v1/devices", raapi.MediaCSV, csv, &out)
 }
 
+// CheckDevices: POST /v1/devices?dry_run=true, what the import of csv
+// would do; nothing is written.
+func (c *Client) CheckDevices(ctx context.Context, csv []byte) (raapi.ImportResult, error) {
+	var out raapi.ImportResult
+	return out, c.send(ctx, http.MethodPost, "/v1/devices?dry_run=true", raapi.MediaCSV, csv, &out)
+}
+
 // ListDevices: GET /v1/devices[?supplier=].
 func (c *Client) ListDevices(ctx context.Context, supplier eui64.ID) ([]raapi.Device, error) {
 	var out raapi.DeviceList

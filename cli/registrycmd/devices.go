@@ -42,9 +42,13 @@ time (docs/policy.md). An error names the line, and nothing is imported unless e
 A file a spreadsheet saved as CSV is read as it is: CRLF, a UTF-8 byte order mark, and blank or
 comma-only lines after the last device are accepted; quotes and blank lines between devices are not.
 
+With --dry-run the RA checks the file against the registry as it stands, as the import would, and
+says what the import would do; nothing is written.
+
 Example:
+   smki devices import --dry-run scenario/devices.csv
    smki devices import scenario/devices.csv`,
-				Flags: verb.ClientFlags(),
+				Flags: verb.ClientFlagsWith(&ucli.BoolFlag{Name: "dry-run", Usage: "check the file and say what the import would do; write nothing"}),
 				Action: func(c *ucli.Context) error {
 					path, err := verb.OneArg(c, "FILE")
 					if err != nil {
@@ -55,13 +59,20 @@ Example:
 						return err
 					}
 					return verb.Call(c, func(cl *raclient.Client) (ra.ImportResult, error) {
+						if c.Bool("dry-run") {
+							return cl.CheckDevices(c.Context, data)
+						}
 						return cl.ImportDevices(c.Context, data)
 					}, func(res ra.ImportResult) error {
+						did, after := "imported", ""
+						if res.DryRun {
+							did, after = "dry run: would import", "; nothing was written"
+						}
 						if res.Removed > 0 {
-							_, err := fmt.Fprintf(c.App.Writer, "imported %d device(s): %d removed (or leaving at effective_to)\n", res.Devices, res.Removed)
+							_, err := fmt.Fprintf(c.App.Writer, "%s %d device(s): %d removed (or leaving at effective_to)%s\n", did, res.Devices, res.Removed, after)
 							return err
 						}
-						_, err := fmt.Fprintf(c.App.Writer, "imported %d device(s): %d new, %d changed\n", res.Devices, res.Added, res.Changed)
+						_, err := fmt.Fprintf(c.App.Writer, "%s %d device(s): %d new, %d changed%s\n", did, res.Devices, res.Added, res.Changed, after)
 						return err
 					})
 				},

@@ -139,6 +139,14 @@ func (s *server) listADT(w http.ResponseWriter, r *http.Request, a ra.Actor) err
 // the JSON form, whose decoding holds the body, the decoder's copy and the
 // unescaped string at once: about three times a 48 MiB file.
 func (s *server) importDevices(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	do := s.svc.ImportDevices
+	switch q := r.URL.Query().Get("dry_run"); q {
+	case "", "false":
+	case "true":
+		do = s.svc.CheckDevices
+	default:
+		return fmt.Errorf("%w: dry_run %q, want true or false", ra.ErrBadRequest, q)
+	}
 	var data []byte
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == raapi.MediaCSV {
 		var err error
@@ -156,7 +164,7 @@ func (s *server) importDevices(w http.ResponseWriter, r *http.Request, a ra.Acto
 		}
 		data = []byte(b.CSV)
 	}
-	res, err := s.svc.ImportDevices(r.Context(), a, data)
+	res, err := do(r.Context(), a, data)
 	if err != nil {
 		return err
 	}

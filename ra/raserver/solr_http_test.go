@@ -59,6 +59,14 @@ func TestSoLROverHTTP(t *testing.T) {
 	if st, code := post(t, admin, ts.URL+"/v1/devices", raapi.MediaCSV, []byte("not,a\ndevice file")); code != ra.ErrDeviceFile.Error() || st != http.StatusBadRequest {
 		t.Fatalf("garbage text/csv: %d %s", st, code)
 	}
+	// A dry run answers what the import would do; a dry_run that is
+	// neither true nor false is refused, not taken for an import.
+	if dry, err := admin.CheckDevices(ctx, []byte(devicefile.Header+"\n00-DB-12-34-56-78-90-A1,"+isU.String()+",2\n")); err != nil || !dry.DryRun || dry.Added != 1 {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	if st, code := post(t, admin, ts.URL+"/v1/devices?dry_run=yes", raapi.MediaCSV, []byte(devicefile.Header+"\n00-DB-12-34-56-78-90-A1,"+isU.String()+",2\n")); code != ra.ErrBadRequest.Error() || st != http.StatusBadRequest {
+		t.Fatalf("dry_run=yes: %d %s", st, code)
+	}
 	if _, err := admin.SetAllowList(ctx, role.SoLRContingency, []string{"1.6"}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,12 +18,13 @@ import (
 	"github.com/smki/smki/store"
 )
 
-// ImportResult says what a device import did.
+// ImportResult says what a device import did, or would do (DryRun).
 type ImportResult struct {
-	Devices int `json:"devices"` // lines imported
-	Added   int `json:"added"`   // devices not registered before
-	Changed int `json:"changed"` // devices whose supplier or SMETS changed
-	Removed int `json:"removed"` // devices removed, or given the time they leave (removals file)
+	Devices int  `json:"devices"`           // lines imported
+	Added   int  `json:"added"`             // devices not registered before
+	Changed int  `json:"changed"`           // devices whose supplier or SMETS changed
+	Removed int  `json:"removed"`           // devices removed, or given the time they leave (removals file)
+	DryRun  bool `json:"dry_run,omitempty"` // CheckDevices: what the import would do; nothing was written
 }
 
 // ImportDevices registers every device of a device file in one
@@ -45,83 +46,122 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 	}
 	var res ImportResult
 	err = a.Change(ctx, authz.ActImportDevice, "devices", func(tx store.Tx, me store.Officer) (string, error) {
-		if err := authz.Authorize(me, authz.ActImportDevice, authz.Target{}); err != nil {
+		var err error
+		if res, err = s.apply(tx, me, rows, true); err != nil {
 			return "", err
-		}
-		res = ImportResult{Devices: len(rows)}
-		suppliers := map[eui64.ID]error{}
-		registrants := map[string]error{}
-		now := s.now().UTC()
-		for _, r := range rows {
-			if r.Remove {
-				if err := removeDevice(tx, r, me.ID, now); err != nil {
-					return "", err
-				}
-				res.Removed++
-				continue
-			}
-			serr, ok := suppliers[r.SupplierUser]
-			if !ok {
-				serr = checkSupplierUser(tx, r.SupplierUser)
-				suppliers[r.SupplierUser] = serr
-			}
-			if serr != nil {
-				return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, serr)
-			}
-			for _, reg := range r.Registrations {
-				if reg.User.IsZero() {
-					continue // "-": the registration ends
-				}
-				k := string(reg.Capacity) + "/" + reg.User.String()
-				rerr, ok := registrants[k]
-				if !ok {
-					rerr = checkRegistrant(tx, reg.Capacity, reg.User)
-					registrants[k] = rerr
-				}
-				if rerr != nil {
-					return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, rerr)
-				}
-			}
-			old, err := records.GetDevice(tx, r.Device)
-			notFound := records.IsNotFound(err)
-			if err != nil && !notFound {
-				return "", err
-			}
-			add := slices.Clone(r.Registrations)
-			for i := range add {
-				if add[i].User.IsZero() && add[i].From.IsZero() {
-					// "-" with no effective_from: ended at once, or
-					// when it already ended (the same file again).
-					add[i].From = now
-					if at, ended := endedBy(old.Registrations, add[i].Capacity, now); ended {
-						add[i].From = at
-					}
-				}
-			}
-			if !notFound && old.SupplierUser != r.SupplierUser {
-				if add, err = supplierChange(tx, old, r, add, now); err != nil {
-					return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, err)
-				}
-			}
-			regs, err := mergeRegistrations(old.Registrations, add, now)
-			if err != nil {
-				return "", fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, err)
-			}
-			switch {
-			case notFound:
-				res.Added++
-			case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS || !slices.Equal(old.Registrations, regs) || !old.Until.IsZero():
-				res.Changed++
-			}
-			d := records.Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now, Registrations: regs}
-			if err := tx.PutRecord(records.KindDevice, r.Device.String(), records.EncodeDevice(d)); err != nil {
-				return "", fmt.Errorf("%w: device %s: %w", raerr.ErrInternal, r.Device, err)
-			}
 		}
 		return fmt.Sprintf("devices=%d added=%d changed=%d removed=%d", res.Devices, res.Added, res.Changed, res.Removed), nil
 	})
 	if err != nil {
 		return ImportResult{}, wholeFile(err)
+	}
+	return res, nil
+}
+
+// CheckDevices is ImportDevices's dry run (smki devices import
+// --dry-run): the same officer, the same file, the same checks on the
+// registry as it stands, answered with what the import would do, in a
+// read transaction that writes nothing; audited as a read of the import
+// (subject devices:dry-run), a refusal as the import's. Each device is on
+// one line (devicefile.Parse), so no line reads what another would have
+// written, and the counts are the import's.
+func (s *Service) CheckDevices(ctx context.Context, a Session, data []byte) (ImportResult, error) {
+	const subject = "devices:dry-run"
+	rows, err := devicefile.Parse(data)
+	if err != nil {
+		a.Refused(ctx, authz.ActImportDevice, subject, err)
+		return ImportResult{}, wholeFile(err)
+	}
+	var res ImportResult
+	err = a.Read(ctx, authz.ActImportDevice, subject, func(tx store.Tx, me store.Officer) error {
+		var err error
+		res, err = s.apply(tx, me, rows, false)
+		return err
+	})
+	if err != nil {
+		return ImportResult{}, wholeFile(err)
+	}
+	return res, nil
+}
+
+// apply is one import of rows by me in tx: the decision, and with write
+// the registry's records; without, what they would be (CheckDevices).
+func (s *Service) apply(tx store.Tx, me store.Officer, rows []devicefile.Row, write bool) (ImportResult, error) {
+	if err := authz.Authorize(me, authz.ActImportDevice, authz.Target{}); err != nil {
+		return ImportResult{}, err
+	}
+	res := ImportResult{Devices: len(rows), DryRun: !write}
+	suppliers := map[eui64.ID]error{}
+	registrants := map[string]error{}
+	now := s.now().UTC()
+	for _, r := range rows {
+		if r.Remove {
+			if err := removeDevice(tx, r, me.ID, now, write); err != nil {
+				return res, err
+			}
+			res.Removed++
+			continue
+		}
+		serr, ok := suppliers[r.SupplierUser]
+		if !ok {
+			serr = checkSupplierUser(tx, r.SupplierUser)
+			suppliers[r.SupplierUser] = serr
+		}
+		if serr != nil {
+			return res, fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, serr)
+		}
+		for _, reg := range r.Registrations {
+			if reg.User.IsZero() {
+				continue // "-": the registration ends
+			}
+			k := string(reg.Capacity) + "/" + reg.User.String()
+			rerr, ok := registrants[k]
+			if !ok {
+				rerr = checkRegistrant(tx, reg.Capacity, reg.User)
+				registrants[k] = rerr
+			}
+			if rerr != nil {
+				return res, fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, rerr)
+			}
+		}
+		old, err := records.GetDevice(tx, r.Device)
+		notFound := records.IsNotFound(err)
+		if err != nil && !notFound {
+			return res, err
+		}
+		add := slices.Clone(r.Registrations)
+		for i := range add {
+			if add[i].User.IsZero() && add[i].From.IsZero() {
+				// "-" with no effective_from: ended at once, or
+				// when it already ended (the same file again).
+				add[i].From = now
+				if at, ended := endedBy(old.Registrations, add[i].Capacity, now); ended {
+					add[i].From = at
+				}
+			}
+		}
+		if !notFound && old.SupplierUser != r.SupplierUser {
+			if add, err = supplierChange(tx, old, r, add, now); err != nil {
+				return res, fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, err)
+			}
+		}
+		regs, err := mergeRegistrations(old.Registrations, add, now)
+		if err != nil {
+			return res, fmt.Errorf("%w: line %d: %v", raerr.ErrDeviceFile, r.Line, err)
+		}
+		switch {
+		case notFound:
+			res.Added++
+		case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS || !slices.Equal(old.Registrations, regs) || !old.Until.IsZero():
+			res.Changed++
+		}
+		if !write {
+			continue
+		}
+		d := records.Device{Device: r.Device, SupplierUser: r.SupplierUser, SMETS: r.SMETS, ImportedBy: me.ID, ImportedAt: now, Registrations: regs}
+		if err := tx.PutRecord(records.KindDevice, r.Device.String(), records.EncodeDevice(d)); err != nil {
+			return res, fmt.Errorf("%w: device %s: %w", raerr.ErrInternal, r.Device, err)
+		}
 	}
 	return res, nil
 }
@@ -139,12 +179,12 @@ func wholeFile(err error) error {
 // removeDevice applies one line of a removals file: the device must be
 // registered; it is deleted at once when effective_to is empty or not
 // after now, else it keeps its registrations until then (Until).
-func removeDevice(tx store.Tx, r devicefile.Row, by string, now time.Time) error {
+func removeDevice(tx store.Tx, r devicefile.Row, by string, now time.Time, write bool) error {
 	old, err := records.GetDevice(tx, r.Device)
 	if records.IsNotFound(err) {
 		return fmt.Errorf("%w: line %d: device %s is not registered", raerr.ErrDeviceFile, r.Line, r.Device)
 	}
-	if err != nil {
+	if err != nil || !write {
 		return err
 	}
 	if !r.EffectiveFrom.After(now) {
