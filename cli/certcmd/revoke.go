@@ -54,6 +54,9 @@ Examples:
 			if n != 1 {
 				return verb.UsageErr("give exactly one of --serial, --user, --party")
 			}
+			if c.Bool("dry-run") && c.Bool("yes") {
+				return verb.UsageErr("--dry-run and --yes contradict each other: give --dry-run to see what would be revoked, or leave it out to revoke")
+			}
 			reason, err := ra.ParseReason(c.String("reason"))
 			if err != nil {
 				return verb.UsageErr("--reason: %v", err)
@@ -68,8 +71,12 @@ Examples:
 					if res.CertificateCount > len(res.Certificates) {
 						fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
 					}
-					fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); add --yes to revoke\n",
-						max(res.CertificateCount, len(res.Certificates)), ra.ReasonName(res.Reason))
+					next := "add --yes to revoke"
+					if c.Bool("dry-run") {
+						next = "run the same command without --dry-run to revoke"
+					}
+					fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); %s\n",
+						max(res.CertificateCount, len(res.Certificates)), ra.ReasonName(res.Reason), next)
 					return nil
 				}
 				if res.RevokedCount == 0 {
