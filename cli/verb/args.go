@@ -1,7 +1,9 @@
 package verb
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -106,12 +108,16 @@ func ReadFileFlag(c *ucli.Context, name string, limit int64) ([]byte, error) {
 func ReadLimited(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, UsageErr("%v", err)
+		why := IOReason(err)
+		if errors.Is(err, fs.ErrNotExist) {
+			why = "there is no such file"
+		}
+		return nil, UsageErr("%s could not be opened: %s", path, why)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, UsageErr("read %s: %v", path, err)
+		return nil, UsageErr("%s could not be read: %s", path, IOReason(err))
 	}
 	if int64(len(data)) > limit {
 		return nil, UsageErr("%s is over %d bytes", path, limit)

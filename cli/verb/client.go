@@ -1,9 +1,10 @@
 package verb
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/strictjson"
 	"github.com/smki/smki/raclient"
 )
 
@@ -108,15 +110,17 @@ func loadClientConfig(c *ucli.Context) (clientConfig, error) {
 	if path == "" {
 		return cfg, nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if !explicit && os.IsNotExist(err) {
-			return cfg, nil
-		}
-		return cfg, UsageErr("config %s: %v", path, err)
+	if _, err := os.Stat(path); !explicit && errors.Is(err, fs.ErrNotExist) {
+		return cfg, nil
 	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return cfg, UsageErr("config %s: %v", path, err)
+	b, err := ReadLimited(path, 64<<10)
+	if err != nil {
+		return cfg, err
+	}
+	// Strict: a misspelt key ("ra_url") is refused by name, not ignored
+	// until "no RA URL" says nothing about the file.
+	if err := strictjson.Decode(b, &cfg); err != nil {
+		return cfg, UsageErr("the config file %s is not one smki reads (%v); it holds one JSON object, {\"ra\": URL, \"officer\": DIR}", path, err)
 	}
 	return cfg, nil
 }
