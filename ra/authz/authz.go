@@ -154,11 +154,53 @@ type Target struct {
 // A refusal is not the whole answer a party officer gets: one who names a
 // record it may not read is told the record is not there (Hidden, Unseen).
 func Authorize(officer store.Officer, act Action, t Target) error {
+	allowed, err := decide(officer, act, t)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		return fmt.Errorf("%w: %s %s may not %s (party %q)%s", raerr.ErrForbidden, officer.Kind, officer.ID, act, t.PartyID, whoMay(act, t))
+	}
+	return nil
+}
+
+// whoMay is the refusal's pointer to whom to ask: "; who may: sro of
+// party P, ra-operator", read from the table itself (decide) for an
+// active officer of each kind, of t's party for party kinds. "" when no
+// kind may without more (four-eyes approvals depend on the declarer).
+func whoMay(act Action, t Target) string {
+	var who []string
+	for _, k := range OfficerKinds() {
+		probe := store.Officer{ID: "\x00", Kind: k, Status: store.StatusActive}
+		if IsPartyKind(k) {
+			if t.PartyID == "" {
+				continue
+			}
+			probe.PartyID = t.PartyID
+		}
+		if ok, err := decide(probe, act, t); !ok || err != nil {
+			continue
+		}
+		if IsPartyKind(k) {
+			who = append(who, k+" of party "+t.PartyID)
+		} else {
+			who = append(who, k)
+		}
+	}
+	if len(who) == 0 {
+		return ""
+	}
+	return "; who may: " + strings.Join(who, ", ")
+}
+
+// decide is Authorize's table: whether officer may act on t, or an error
+// when the refusal is not the table's (inactive, four-eyes, a second SRO).
+func decide(officer store.Officer, act Action, t Target) (bool, error) {
 	if officer.Status != store.StatusActive {
-		return fmt.Errorf("%w: officer %s is %s", raerr.ErrOfficerInactive, officer.ID, officer.Status)
+		return false, fmt.Errorf("%w: officer %s is %s", raerr.ErrOfficerInactive, officer.ID, officer.Status)
 	}
 	if officer.Kind == KindVerifier && act != ActReadBundle && act != ActReadFeed && act != ActRenewOfficer {
-		return fmt.Errorf("%w: verifier credential %s may only read the bundle and the feed, not %s", raerr.ErrForbidden, officer.ID, act)
+		return false, fmt.Errorf("%w: verifier credential %s may only read the bundle and the feed, not %s", raerr.ErrForbidden, officer.ID, act)
 	}
 	ownParty := IsPartyKind(officer.Kind) && officer.PartyID != "" && officer.PartyID == t.PartyID
 	allowed := false
@@ -171,7 +213,7 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 			allowed = officer.Kind == KindRAOperator && t.PartyID == ""
 		case t.OfficerKind == KindSRO:
 			if officer.Kind == KindRAOperator && t.PartyHasSRO {
-				return fmt.Errorf("%w: party %s already has an active SRO; further SROs are appointed by the party's SRO", raerr.ErrSROExists, t.PartyID)
+				return false, fmt.Errorf("%w: party %s already has an active SRO; further SROs are appointed by the party's SRO", raerr.ErrSROExists, t.PartyID)
 			}
 			allowed = officer.Kind == KindRAOperator || (officer.Kind == KindSRO && ownParty)
 		case t.OfficerKind == KindARO:
@@ -207,7 +249,7 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 		allowed = officer.Kind == KindAuthorityLiaison || officer.Kind == KindRAOperator
 	case ActApproveSoLR, ActApproveSignerRevocation:
 		if err := fourEyes(officer, t); err != nil {
-			return err
+			return false, err
 		}
 		allowed = officer.Kind == KindRAApprover && t.DeclaredBy != ""
 	case ActRequestSignerRevocation:
@@ -231,10 +273,7 @@ func Authorize(officer store.Officer, act Action, t Target) error {
 		// The feed holds only what the published ORL holds.
 		allowed = ValidKind(officer.Kind)
 	}
-	if !allowed {
-		return fmt.Errorf("%w: %s %s may not %s (party %q)", raerr.ErrForbidden, officer.Kind, officer.ID, act, t.PartyID)
-	}
-	return nil
+	return allowed, nil
 }
 
 // ValidKind reports whether k is an officer kind.

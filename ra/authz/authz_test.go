@@ -2,6 +2,7 @@ package authz
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/smki/smki/ra/raerr"
@@ -112,5 +113,35 @@ func TestAuthorize(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRefusalSaysWhoMay: an E_RA_FORBIDDEN refusal names whom to ask,
+// read from the table itself: an SRP's ARO refused an appointment is
+// pointed to its party's SRO, an SRO refused removing an SRO to the RA's
+// operator, a party officer refused a list across parties to the RA's
+// officers. Before, the refusal named the internal action and stopped
+// ("aro aro may not officer.appoint (party ...)").
+func TestRefusalSaysWhoMay(t *testing.T) {
+	t.Parallel()
+	const pA = "90-B3-D5-1F-30-00-00-5C"
+	sroA := store.Officer{ID: "sro", Kind: KindSRO, PartyID: pA, Status: store.StatusActive}
+	aroA := store.Officer{ID: "aro", Kind: KindARO, PartyID: pA, Status: store.StatusActive}
+	for _, tc := range []struct {
+		name string
+		who  store.Officer
+		act  Action
+		t    Target
+		want string
+	}{
+		{"aro appoints an aro", aroA, ActAppointOfficer, Target{PartyID: pA, OfficerKind: KindARO}, "; who may: sro of party " + pA},
+		{"sro removes an sro", sroA, ActRemoveOfficer, Target{PartyID: pA, OfficerKind: KindSRO}, "; who may: ra-operator"},
+		{"aro lists across parties", aroA, ActListAll, Target{}, "; who may: ra-operator, ra-approver, authority-liaison"},
+		{"aro creates a user", aroA, ActCreateUser, Target{PartyID: pA}, "; who may: ra-operator"},
+	} {
+		err := Authorize(tc.who, tc.act, tc.t)
+		if !errors.Is(err, raerr.ErrForbidden) || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want E_RA_FORBIDDEN ending %q", tc.name, err, tc.want)
+		}
 	}
 }
