@@ -171,6 +171,10 @@ Examples:
 			if err := verb.CheckOut("out", c.String("out")); err != nil {
 				return err
 			}
+			profile, err := ca.ParseProfile(c.String("profile"))
+			if err != nil {
+				return verb.UsageErr("--profile: %v; nothing was sent", err)
+			}
 			mode, replaces, err := enrolMode(c.String("mode"), c.String("replaces"), id)
 			if err != nil {
 				return err
@@ -181,7 +185,7 @@ Examples:
 			}
 			var is ra.Issued
 			return verb.Call(c, func(cl *raclient.Client) (ra.CertInfo, error) {
-				req := ra.EnrolRequest{UserID: id, Profile: ca.Profile(c.String("profile")), CSR: csr,
+				req := ra.EnrolRequest{UserID: id, Profile: profile, CSR: csr,
 					Mode: mode, Replaces: replaces}
 				var err error
 				if is, err = cl.Enrol(c.Context, req); raclient.MayHaveActed(err) {
