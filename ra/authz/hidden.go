@@ -25,7 +25,19 @@ func Hidden(me store.Officer, what, id string, err error) error {
 	if !IsPartyKind(me.Kind) || !(errors.Is(err, raerr.ErrForbidden) || errors.Is(err, raerr.ErrNotFound) || errors.Is(err, store.ErrNotFound)) {
 		return err
 	}
-	return raerr.Conceal(fmt.Errorf("%w: no %s %s among your party's; check the ID", raerr.ErrNotFound, what, id), err)
+	return raerr.Conceal(fmt.Errorf("%w: no %s %s among your party's; check the ID%s", raerr.ErrNotFound, what, id, listVerb(what)), err)
+}
+
+// listVerb is where a party officer finds the IDs of its own party's
+// records of kind what (the same words for a record absent and another
+// party's, so it tells nothing about either).
+func listVerb(what string) string {
+	verb := map[string]string{"user": "smki user list", "user ID": "smki user list", "SC user": "smki user list",
+		"certificate": "smki certs", "officer": "smki officer list", "party": "smki party list", "SoLR event": "smki solr list"}[what]
+	if verb == "" {
+		return ""
+	}
+	return " (" + verb + " lists your party's)"
 }
 
 // Unseen answers a party officer naming a record (what id) that exists and

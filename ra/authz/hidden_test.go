@@ -53,7 +53,7 @@ func TestHiddenAndUnseen(t *testing.T) {
 			continue
 		}
 		if raerr.CodeOf(tc.got) != raerr.ErrNotFound.Error() || errors.Is(tc.got, raerr.ErrForbidden) ||
-			tc.got.Error() != "E_RA_NOT_FOUND: no officer x among your party's; check the ID" {
+			tc.got.Error() != "E_RA_NOT_FOUND: no officer x among your party's; check the ID (smki officer list lists your party's)" {
 			t.Errorf("%s: %q (code %s), want the one not-found answer", tc.name, tc.got, raerr.CodeOf(tc.got))
 		}
 		real := raerr.Real(fmt.Errorf("wrapped: %w", tc.got))
