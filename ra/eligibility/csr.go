@@ -31,7 +31,8 @@ var (
 func CheckCSRSubject(csr *x509.CertificateRequest, id eui64.ID, r role.UserRole, p ca.Profile) (string, error) {
 	cn, err := ca.CheckCSRSubject(csr, ca.CSRSubject{OU: ExpectedOU(r, p), UserID: id, AnyCN: true, Require: true})
 	if err != nil {
-		return "", fmt.Errorf("%w: %s %s certificate: %w", raerr.ErrCSRMismatch, r, p, err)
+		return "", fmt.Errorf("%w: %s %s certificate: %w; make the CSR for this user and profile: smki csr --user-id %s --profile %s --role %s",
+			raerr.ErrCSRMismatch, r, p, err, id, p, r)
 	}
 	return cn, nil
 }
