@@ -206,7 +206,10 @@ func selectForRevocation(tx store.Tx, me store.Officer, act Action, req RevokeRe
 			return nil, hidden(me, "certificate", req.Serial, err)
 		}
 		if c.Status != store.StatusGood {
-			return nil, fmt.Errorf("%w: %s", ErrAlreadyRevoked, req.Serial)
+			// Most often the same revocation sent again after its answer
+			// was lost: say it stands, not only that it was refused.
+			return nil, fmt.Errorf("%w: certificate %s is already revoked, so nothing was changed: the revocation stands "+
+				"(if you sent this again after its answer was lost, the first one did it; smki certs --status revoked lists it)", ErrAlreadyRevoked, req.Serial)
 		}
 		return []store.Certificate{c}, nil
 	case ActRevokeUser:
