@@ -47,3 +47,30 @@ func TestOfficerKeygenExisting(t *testing.T) {
 		t.Errorf("a key.pem was written beside an officer.csr it is not for (%v)", err)
 	}
 }
+
+// TestOfficerAddCSRNotOutsKey: smki officer add --csr with an --out that
+// holds another key.pem (the appointee's directory of a second keygen, a
+// CSR mixed up) is refused before the appointment is sent (exit 2): the
+// certificate could not be written beside that key, and the RA would
+// have appointed an officer holding no credential.
+func TestOfficerAddCSRNotOutsKey(t *testing.T) {
+	t.Parallel()
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := Main(append([]string{"smki"}, args...), strings.NewReader(""), &out, &errb)
+		return code, errb.String()
+	}
+	base := t.TempDir()
+	ann, bob := filepath.Join(base, "ann"), filepath.Join(base, "bob")
+	for _, d := range []string{ann, bob} {
+		if code, stderr := run("officer", "keygen", "--out", d); code != 0 {
+			t.Fatalf("officer keygen: %d %s", code, stderr)
+		}
+	}
+	// The RA here is unreachable: the refusal must come before it.
+	code, stderr := run("officer", "add", "--ra", "https://127.0.0.1:1", "--officer", ann, "--id", "ann", "--name", "Ann",
+		"--kind", "aro", "--party", "90-B3-D5-1F-30-00-00-5C", "--csr", filepath.Join(bob, "officer.csr"), "--out", ann)
+	if code != verb.ExitUsage || !strings.Contains(stderr, "not the key of --csr") {
+		t.Errorf("exit %d %q, want 2 saying key.pem is not the CSR's key", code, stderr)
+	}
+}

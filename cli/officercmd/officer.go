@@ -1,6 +1,7 @@
 package officercmd
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,6 +66,9 @@ Examples:
 					if f := c.String("csr"); f != "" {
 						if csrPEM, err = verb.ReadLimited(f, ca.MaxCSRSize); err != nil {
 							return verb.WithCode(verb.ExitUsage, err)
+						}
+						if err := keyOfCSR(out, f, csrPEM); err != nil {
+							return err
 						}
 					} else if _, err := os.Stat(credential.KeyPath(out)); err == nil {
 						return verb.UsageErr("--out %s already holds a key: give its CSR with --csr", out)
@@ -163,6 +167,31 @@ Example:
 			return nil
 		},
 	}
+}
+
+// keyOfCSR checks, before the appointment is sent, that a key.pem
+// already in out (the appointee's own directory, smki officer keygen) is
+// the key of the CSR in csrFile: the certificate is written beside it, and
+// one for another key could not be (credential.Write refuses it) after the
+// RA had appointed the officer. No key.pem, or a CSR smki cannot read (the
+// RA says why), passes.
+func keyOfCSR(out, csrFile string, csrPEM []byte) error {
+	if _, err := os.Stat(credential.KeyPath(out)); err != nil {
+		return nil
+	}
+	csr, err := ca.ParseCSR(csrPEM)
+	if err != nil {
+		return nil
+	}
+	key, err := credential.LoadKey(credential.KeyPath(out))
+	if err != nil {
+		return verb.UsageErr("--out %s holds a key.pem smki cannot read (%v): give the appointee's directory, or another --out", out, err)
+	}
+	if k, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(csr.PublicKey) {
+		return verb.UsageErr("--out %s holds a key.pem that is not the key of --csr %s: give the directory smki officer keygen "+
+			"made that CSR in, or another --out; nothing was sent", out, csrFile)
+	}
+	return nil
 }
 
 // writeCredential is the one call of a verb that has the RA certify an
