@@ -164,7 +164,8 @@ func WarnExpiring(w io.Writer, dir string, now time.Time) {
 	end := cert.NotAfter.UTC().Format("2006-01-02 15:04 MST")
 	switch left := cert.NotAfter.Sub(now); {
 	case left <= 0:
-		fmt.Fprintf(w, "smki: your officer credential expired on %s; the officer who may appoint you can re-issue it (smki officer reissue)\n", end)
+		fmt.Fprintf(w, "smki: your officer credential expired on %s and cannot renew itself: make a key (smki officer keygen --out DIR) "+
+			"and have the officer who may appoint you re-issue it for DIR/officer.csr (smki officer reissue)\n", end)
 	case left <= CredentialWarnBefore:
 		fmt.Fprintf(w, "smki: your officer credential expires on %s; run smki officer renew\n", end)
 	}

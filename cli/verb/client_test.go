@@ -63,7 +63,7 @@ func TestWarnExpiring(t *testing.T) {
 		{"31 days left", now.Add(31 * 24 * time.Hour), ""},
 		{"30 days left", now.Add(30 * 24 * time.Hour), "smki: your officer credential expires on 2027-03-31 12:00 UTC; run smki officer renew"},
 		{"an hour left", now.Add(time.Hour), "expires on 2027-03-01 13:00 UTC"},
-		{"expired", now.Add(-time.Hour), "expired on 2027-03-01 11:00 UTC; the officer who may appoint you can re-issue it (smki officer reissue)"},
+		{"expired", now.Add(-time.Hour), "expired on 2027-03-01 11:00 UTC and cannot renew itself: make a key (smki officer keygen --out DIR) and have the officer who may appoint you re-issue it for DIR/officer.csr (smki officer reissue)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
