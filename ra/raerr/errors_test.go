@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -70,5 +71,17 @@ func TestCodeOf(t *testing.T) {
 	}
 	if ClassOfCode("E_NOT_A_CODE") != ClassInternal || ClassOf(errors.New("E_RA_FORBIDDEN")) != ClassInternal {
 		t.Error("an unknown code or a look-alike message must be ClassInternal")
+	}
+}
+
+// TestFromStoreExistsSaysResend: E_RA_EXISTS, what a create sent again
+// after its answer was lost meets, says the first request may have made
+// it before suggesting another ID (a party's or user's EUI-64 is the one
+// DCC assigned: there is no other to choose).
+func TestFromStoreExistsSaysResend(t *testing.T) {
+	t.Parallel()
+	err := FromStore("user 90-B3-D5-1F-30-05-00-00", store.ErrExists)
+	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "sent this again after its answer was lost") {
+		t.Errorf("got %v, want E_RA_EXISTS saying a resent request meets it", err)
 	}
 }

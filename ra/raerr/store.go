@@ -14,7 +14,11 @@ func FromStore(what string, err error) error {
 	case errors.Is(err, store.ErrNotFound):
 		return quietErr{fmt.Sprintf("%s: %s does not exist; check the ID", ErrNotFound, what), []error{ErrNotFound, err}}
 	case errors.Is(err, store.ErrExists):
-		return quietErr{fmt.Sprintf("%s: %s already exists; choose another ID", ErrExists, what), []error{ErrExists, err}}
+		// Most often the same create sent again after its answer was lost
+		// (a party or User ID is the one DCC assigned: there is no other
+		// to choose); say both.
+		return quietErr{fmt.Sprintf("%s: %s already exists: if you sent this again after its answer was lost, the first request "+
+			"made it (list it to check); otherwise choose another ID", ErrExists, what), []error{ErrExists, err}}
 	}
 	return fmt.Errorf("%w: %s: %w", ErrInternal, what, err)
 }
