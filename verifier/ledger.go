@@ -28,14 +28,47 @@ type Ledger struct {
 	stateErr atomic.Pointer[string]
 }
 
-// NewLedger returns a Ledger keeping counters in replay (nil: a new
+// NewLedger returns the Ledger keeping counters in replay (nil: a new
 // in-memory store, NewMemoryReplayStore). If replay is also a Journal
 // (StateFile is), the ADT windows are kept there too and resumed from it
 // here, and accepts share its group fsync.
+//
+// A store has one Ledger: for a StateFile or a MemoryReplayStore, NewLedger
+// (and New given it as Options.Replay) returns the one made the first
+// time, so that Verifiers built on one store share its lock and its ADT
+// windows. With a Ledger each, two Verifiers on one store checked and
+// recorded a counter each under its own lock (both could accept one
+// request sent to both at once) and counted the ADT windows apart (a
+// quarantine threshold of N let 2N through). A ReplayStore of another
+// type must likewise be given to one Ledger (NewLedger once, then
+// Options.Ledger).
 func NewLedger(replay ReplayStore) *Ledger {
 	if replay == nil {
 		replay = NewMemoryReplayStore()
 	}
+	if o, ok := replay.(interface{ ownLedger(func() *Ledger) *Ledger }); ok {
+		return o.ownLedger(func() *Ledger { return newLedger(replay) })
+	}
+	return newLedger(replay)
+}
+
+// ledgerSlot is the one Ledger of the store that embeds it.
+type ledgerSlot struct {
+	mu  sync.Mutex
+	led *Ledger
+}
+
+// ownLedger returns the store's Ledger, made by mk the first time.
+func (l *ledgerSlot) ownLedger(mk func() *Ledger) *Ledger {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.led == nil {
+		l.led = mk()
+	}
+	return l.led
+}
+
+func newLedger(replay ReplayStore) *Ledger {
 	l := &Ledger{replay: replay, adt: map[adtKey]*adtWindow{}}
 	if j, ok := replay.(Journal); ok {
 		l.journal = j

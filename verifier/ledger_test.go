@@ -120,3 +120,49 @@ func TestLedgerStateFailureOutlivesVerifier(t *testing.T) {
 	}
 	st.Close()
 }
+
+// TestOneLedgerPerStore: Verifiers each given the same ReplayStore in
+// Options.Replay (an embedder rebuilding its Verifier on a reload, as
+// the docs' first example does, without knowing of Options.Ledger) share
+// that store's one Ledger: the ADT window counts the requests both
+// accepted, and a request both are sent at once is accepted once. Each
+// got a Ledger of its own: the quarantine threshold of 5 let 10 requests
+// an hour through two Verifiers, and the replay check of one did not lock
+// out the other's (Last, then Stage, under each Ledger's own lock).
+func TestOneLedgerPerStore(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	credit := func(ctr uint64) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, ctr), s.sc, false) }
+	at := testNow.Add(time.Minute)
+	for _, store := range []struct {
+		name string
+		open func(t *testing.T) ReplayStore
+	}{
+		{"memory", func(*testing.T) ReplayStore { return NewMemoryReplayStore() }},
+		{"state file", func(t *testing.T) ReplayStore {
+			st := openState(t, filepath.Join(t.TempDir(), "state.log"), StateFileOptions{})
+			t.Cleanup(func() { st.Close() })
+			return st
+		}},
+	} {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			st := store.open(t)
+			vs := []*Verifier{s.verifier(t, func(o *Options) { o.Replay = st }), s.verifier(t, func(o *Options) { o.Replay = st })}
+			for i := range uint64(5) {
+				if d := vs[i%2].Verify(credit(i+1), at); !d.Accepted() {
+					t.Fatalf("request %d: %+v", i+1, d)
+				}
+			}
+			for i, v := range vs {
+				if d := v.Verify(credit(uint64(6+i)), at); d.Code != CodeAD1 {
+					t.Fatalf("request %d of the hour to verifier %d (quarantine at 5, over both): %s %q (%s), want AD1",
+						6+i, i, d.Decision, d.Code, d.Reason)
+				}
+			}
+			if NewLedger(st) != vs[0].led || vs[0].led != vs[1].led {
+				t.Fatal("a store has more than one Ledger")
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ type ReplayStore interface {
 
 // MemoryReplayStore is a ReplayStore held in memory (lost on restart).
 type MemoryReplayStore struct {
+	ledgerSlot
 	mu   sync.Mutex
 	last map[eui64.ID]uint64
 }

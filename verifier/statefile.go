@@ -117,6 +117,8 @@ type StateStats struct {
 // log or the new one. Opening a log always compacts it, so that nothing
 // after its last record (a torn write) survives into the reopened log.
 type StateFile struct {
+	ledgerSlot // its one Ledger (NewLedger)
+
 	path string
 	opts StateFileOptions
 

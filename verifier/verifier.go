@@ -60,7 +60,9 @@ type Options struct {
 	// Replay remembers accepted counters; default an in-memory store. If
 	// it is also a Journal (StateFile is), the ADT windows are kept there
 	// too, resumed from it here, and accepts share its group fsync. It is
-	// NewLedger(Replay) when Ledger is nil, and must be nil when it is not.
+	// NewLedger(Replay) when Ledger is nil (the store's one Ledger, shared
+	// with every Verifier given the same store), and must be nil when it
+	// is not.
 	Replay ReplayStore
 	// Ledger, if set, is what this Verifier's decisions remember (replay
 	// counters, ADT windows), shared with the Verifiers built before it
