@@ -21,6 +21,7 @@ var (
 	ErrConfig             = caerr.ErrConfig
 	ErrKeyImportRefused   = caerr.ErrKeyImportRefused
 	ErrKMSPIN             = caerr.ErrKMSPIN
+	ErrCAExpired          = caerr.ErrCAExpired
 	ErrNotFound           = caerr.ErrNotFound
 	ErrAlreadyRevoked     = caerr.ErrAlreadyRevoked
 	ErrBadReason          = caerr.ErrBadReason

@@ -160,9 +160,14 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	if err != nil {
 		return nil, none, err
 	}
+	now := c.clock()
+	if !now.Before(c.issuing.NotAfter) {
+		return nil, none, fmt.Errorf("%w: the Issuing OCA certificate expired on %s; nothing can be issued under it until a new Issuing OCA is in service",
+			ErrCAExpired, c.issuing.NotAfter.UTC().Format(time.RFC3339))
+	}
 	start := p.notBefore
 	if start.IsZero() {
-		start = c.clock()
+		start = now
 	}
 	notBefore, notAfter, err := window(start, p.validity, DefaultEndEntityYears, c.issuing.NotAfter)
 	if err != nil {

@@ -31,14 +31,15 @@ const probeSize = 256 << 10
 // and its store answer). It is ready when
 //   - the store answers a read;
 //   - the Issuing OCA key signs (ca.CheckKey: a PKCS#11 token that went
-//     away, a key that fails);
+//     away, a key that fails) and its certificate has not expired;
 //   - on bbolt, the store's filesystem has at least min bytes free; and,
 //     after a request failed with E_STORE_FULL, a probe file of probeSize
 //     can be written and synced beside the store again.
 type readiness struct {
 	st        store.Store
 	authority *ca.CA
-	dir       string // the bbolt store's directory; "" on PostgreSQL
+	caExpiry  *caExpiry // nil: not checked
+	dir       string    // the bbolt store's directory; "" on PostgreSQL
 	min       uint64
 	// fullAt is when a request last failed with E_STORE_FULL (Unix
 	// nanoseconds; 0: not since the last successful probe).
@@ -64,6 +65,11 @@ func (r *readiness) check(ctx context.Context) []string {
 	}
 	if err := r.authority.CheckKey(); err != nil {
 		reasons = append(reasons, "CA key: the Issuing OCA key cannot sign")
+	}
+	if r.caExpiry != nil {
+		if why := r.caExpiry.notReady(time.Now()); why != "" {
+			reasons = append(reasons, why)
+		}
 	}
 	if r.dir == "" {
 		return reasons

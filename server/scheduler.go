@@ -74,12 +74,13 @@ func (s *scheduler) release() {
 	}
 }
 
-// runCAMaintenance reissues CRLs before they go stale, warns when the ARL
+// runCAMaintenance warns (on every instance, at most daily) of a CA
+// certificate near or past its expiry, reissues CRLs before they go stale, warns when the ARL
 // is stale or expired all the same (the root is offline, or its refresh
 // failed), and settles issuance intents that Open left open because they
 // were young (an instance that died mid-issuance), while this instance
 // leads, until ctx ends.
-func runCAMaintenance(ctx context.Context, authority *ca.CA, sched *scheduler, every time.Duration, log *slog.Logger) {
+func runCAMaintenance(ctx context.Context, authority *ca.CA, sched *scheduler, expiry *caExpiry, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var arl arlWatch
@@ -89,6 +90,7 @@ func runCAMaintenance(ctx context.Context, authority *ca.CA, sched *scheduler, e
 			return
 		case <-t.C:
 		}
+		expiry.observe(time.Now())
 		if !sched.lead(ctx) {
 			continue
 		}

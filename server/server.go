@@ -125,13 +125,14 @@ type Server struct {
 	authority *ca.CA
 	// access is the RA access CA, kept when the server serves an
 	// operator's certificate (ReloadTLS tells it the certificate's CAs).
-	access  *ownpki.AccessCA
-	svc     *ra.Service
-	ocsp    *ocsp.Responder
-	http    *http.Server
-	certs   certSource
-	busy    inflight
-	closers []func() error // in the order to close them
+	access   *ownpki.AccessCA
+	caExpiry *caExpiry
+	svc      *ra.Service
+	ocsp     *ocsp.Responder
+	http     *http.Server
+	certs    certSource
+	busy     inflight
+	closers  []func() error // in the order to close them
 }
 
 // Open checks cfg, binds the listener (before anything is written, so a
@@ -214,6 +215,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.authority.Close)
+	s.caExpiry = newCAExpiry(s.authority, s.log)
+	s.caExpiry.observe(s.cfg.Now())
 	if s.authority.RootOffline() {
 		if st, err := s.authority.ARLStatus(ctx); err == nil {
 			s.log.Info("Root OCA key offline: the ARL comes from the key ceremony", "arl", string(st.State),
@@ -309,7 +312,11 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if minFree == 0 {
 		minFree = DefaultMinFreeBytes
 	}
+	if err := s.caExpiry.register(reg); err != nil {
+		return nil, err
+	}
 	ready := newReadiness(s.st, s.authority, s.spec, minFree)
+	ready.caExpiry = s.caExpiry
 	if err := ready.mount(mux, reg); err != nil {
 		return nil, err
 	}
@@ -429,7 +436,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Add(4)
 	go func() { defer wg.Done(); s.ocsp.Run(ctx) }()
 	go func() { defer wg.Done(); s.svc.RunAccessRefresh(ctx, 0) }()
-	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, time.Minute, s.log) }()
+	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, s.caExpiry, time.Minute, s.log) }()
 	go func() { defer wg.Done(); s.svc.RunScheduler(ctx, time.Second) }()
 
 	type served struct {

@@ -98,6 +98,11 @@ func TestOpenServeHealthz(t *testing.T) {
 	if !strings.Contains(string(metrics), line) {
 		t.Fatalf("/metrics lacks %s:\n%s", line, metrics)
 	}
+	for _, c := range []string{"issuing", "root"} {
+		if line := fmt.Sprintf("smki_ca_cert_expiry_timestamp_seconds{ca=%q}", c); !strings.Contains(string(metrics), line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
 	// OCSP is mounted: the responder's own certificate (recorded in the
 	// store like every certificate the Issuing OCA signs) answers good,
 	// signed by it.

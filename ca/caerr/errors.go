@@ -53,6 +53,9 @@ var (
 	// empty; then no login is tried). smki serve exits 2 on it and is not
 	// restarted: a token locks its PIN after a few wrong ones.
 	ErrKMSPIN = errors.New("E_KMS_PIN")
+	// ErrCAExpired: the Issuing OCA certificate has expired, so nothing
+	// can be issued under it; a new Issuing OCA is needed.
+	ErrCAExpired = errors.New("E_CA_EXPIRED")
 	// ErrNotFound: no certificate with that serial.
 	ErrNotFound = errors.New("E_CERT_NOT_FOUND")
 	// ErrAlreadyRevoked: the certificate is already revoked.

@@ -182,6 +182,7 @@ var codes = []struct {
 	{caerr.ErrConfig, ClassInternal},
 	{caerr.ErrKeyImportRefused, ClassInternal},
 	{caerr.ErrKMSPIN, ClassInternal},
+	{caerr.ErrCAExpired, ClassInternal},
 	{caerr.ErrSigning, ClassInternal},
 	{caerr.ErrIntentSettled, ClassConflict},
 	{caerr.ErrStore, ClassInternal},

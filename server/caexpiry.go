@@ -1,0 +1,87 @@
+package server
+
+import (
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smki/smki/ca"
+)
+
+// caExpiryWarning is how long before the Root or Issuing OCA certificate
+// expires the server starts warning about it: a new Issuing OCA takes a
+// key ceremony and reaching every relying party, and once the Issuing
+// OCA has expired nothing can be issued (ca.ErrCAExpired).
+const caExpiryWarning = 365 * 24 * time.Hour
+
+// caExpiry watches the CA certificates' notAfter: a warning within
+// caExpiryWarning (at start, then at most daily), an error once expired,
+// a readiness reason once the Issuing OCA has expired, and
+// smki_ca_cert_expiry_timestamp_seconds.
+type caExpiry struct {
+	certs []caCert
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	warnedAt time.Time
+}
+
+type caCert struct {
+	label, name string // metric label, what the log calls it
+	cert        *x509.Certificate
+}
+
+func newCAExpiry(authority *ca.CA, log *slog.Logger) *caExpiry {
+	return &caExpiry{log: log, certs: []caCert{
+		{"issuing", "Issuing OCA", authority.Issuing()},
+		{"root", "Root OCA", authority.Root()},
+	}}
+}
+
+// observe logs, at most daily, each CA certificate that expires within
+// caExpiryWarning of now or has expired.
+func (e *caExpiry) observe(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.warnedAt.IsZero() && now.Sub(e.warnedAt) < 24*time.Hour {
+		return
+	}
+	for _, c := range e.certs {
+		left := c.cert.NotAfter.Sub(now)
+		switch {
+		case left <= 0:
+			e.log.Error(c.name+" certificate expired: nothing can be issued under it; bring a new Issuing OCA into service (key ceremony)",
+				"not_after", c.cert.NotAfter, "subject", c.cert.Subject.String())
+		case left < caExpiryWarning:
+			e.log.Warn(c.name+" certificate expires soon: prepare a new one (key ceremony) before certificates issued under it run short",
+				"not_after", c.cert.NotAfter, "left_days", int(left.Hours()/24), "subject", c.cert.Subject.String())
+		default:
+			continue
+		}
+		e.warnedAt = now
+	}
+}
+
+// notReady is the readiness reason once the Issuing OCA has expired ("":
+// none).
+func (e *caExpiry) notReady(now time.Time) string {
+	iss := e.certs[0].cert
+	if now.Before(iss.NotAfter) {
+		return ""
+	}
+	return fmt.Sprintf("CA certificate: the Issuing OCA certificate expired on %s; nothing can be issued under it", iss.NotAfter.UTC().Format(time.RFC3339))
+}
+
+// register adds smki_ca_cert_expiry_timestamp_seconds{ca="issuing"|"root"}.
+func (e *caExpiry) register(reg prometheus.Registerer) error {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smki_ca_cert_expiry_timestamp_seconds",
+		Help: "When each CA certificate expires (Unix seconds): alert well ahead, a new Issuing OCA takes a key ceremony."}, []string{"ca"})
+	for _, c := range e.certs {
+		g.WithLabelValues(c.label).Set(float64(c.cert.NotAfter.Unix()))
+	}
+	return reg.Register(g)
+}
