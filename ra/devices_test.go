@@ -2,6 +2,8 @@ package ra
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
@@ -324,5 +326,23 @@ func TestCheckDevicesIsAFaithfulDryRun(t *testing.T) {
 	res, err := s.svc.ImportDevices(ctx, s.admin, []byte(good))
 	if dry.DryRun = false; err != nil || res != dry {
 		t.Fatalf("import after the dry run: %+v %v, the dry run said %+v", res, err, dry)
+	}
+}
+
+// TestImportAuditNamesTheFile: the audit record of an import names the
+// file imported by its SHA-256, as an ADT submission's does, so that an
+// auditor holding the supplier's extract can show it is the one the
+// registry took (and which of two imports of a day was which).
+func TestImportAuditNamesTheFile(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	file := []byte(devicefile.Header + "\n00-DB-12-34-56-78-90-C0," + s.userIS.String() + ",1\n")
+	if _, err := s.svc.ImportDevices(ctx, s.admin, file); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(file)
+	if got := s.lastAudit(ActImportDevice); got.Result != "allowed" || !strings.Contains(got.Detail, "sha256="+hex.EncodeToString(sum[:])) {
+		t.Fatalf("import audited %+v, want the file's sha256 in its detail", got)
 	}
 }

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -37,7 +39,8 @@ type ImportResult struct {
 // registrations merge (mergeRegistrations). A change of supplier with a
 // future effective_from keeps the old supplier registered until then
 // (supplierChange). A removals file removes each device (it must be
-// registered) at once, or records when it leaves (Device.Until).
+// registered) at once, or records when it leaves (Device.Until). The audit
+// record holds the counts and the file's SHA-256.
 func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (ImportResult, error) {
 	rows, err := devicefile.Parse(data)
 	if err != nil {
@@ -50,7 +53,8 @@ func (s *Service) ImportDevices(ctx context.Context, a Session, data []byte) (Im
 		if res, err = s.apply(tx, me, rows, true); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("devices=%d added=%d changed=%d removed=%d", res.Devices, res.Added, res.Changed, res.Removed), nil
+		sum := sha256.Sum256(data)
+		return fmt.Sprintf("devices=%d added=%d changed=%d removed=%d sha256=%s", res.Devices, res.Added, res.Changed, res.Removed, hex.EncodeToString(sum[:])), nil
 	})
 	if err != nil {
 		return ImportResult{}, wholeFile(err)
