@@ -105,8 +105,9 @@ func ExampleFollower() {
 
 var exampleAt time.Time
 
-// exampleVerifier is ExampleLoadTrust's verifier.
-func exampleVerifier() *verifier.Verifier {
+// exampleVerifier is ExampleLoadTrust's verifier, with mods applied to
+// its Options.
+func exampleVerifier(mods ...func(*verifier.Options)) *verifier.Verifier {
 	trust, err := verifier.LoadTrust(examples + "trust")
 	if err != nil {
 		panic(err)
@@ -117,6 +118,9 @@ func exampleVerifier() *verifier.Verifier {
 		panic(err)
 	}
 	opts.Clock = func() time.Time { return exampleAt }
+	for _, mod := range mods {
+		mod(&opts)
+	}
 	v, err := verifier.New(opts)
 	if err != nil {
 		panic(err)
