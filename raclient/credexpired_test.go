@@ -45,6 +45,11 @@ func TestExpiredCredentialRefused(t *testing.T) {
 			[]string{"revocation list"}},
 		{"cert.pem of another RA", now.Add(-time.Hour), now.Add(300 * 24 * time.Hour), false, raerr.ErrUnauthenticated,
 			[]string{"not issued by the access CA of its ca.pem"}},
+		// The RA's clock an hour behind this machine's: a credential issued
+		// a minute ago (by another instance, or before a clock jump) is not
+		// yet valid to it. Not "on the revocation list".
+		{"RA clock behind", now.Add(-time.Minute), now.Add(300 * 24 * time.Hour), false, raerr.ErrUnauthenticated,
+			[]string{"outside its validity", "clock", "check both"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -56,7 +61,11 @@ func TestExpiredCredentialRefused(t *testing.T) {
 			ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				t.Errorf("the request reached the server: %s %s", r.Method, r.URL)
 			}))
-			ts.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool,
+			serverClock := time.Now
+			if strings.Contains(tc.name, "clock behind") {
+				serverClock = func() time.Time { return time.Now().Add(-time.Hour) }
+			}
+			ts.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool, Time: serverClock,
 				VerifyPeerCertificate: func([][]byte, [][]*x509.Certificate) error {
 					if tc.revoked {
 						return errors.New("on the access CRL")

@@ -39,6 +39,17 @@ func handshakeRefusal(err error, cfg *tls.Config) error {
 					raerr.ErrUnauthenticated, leaf.SerialNumber, leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02 15:04 MST"),
 					leaf.Subject.CommonName)}
 			}
+			if op.Err.Error() == "tls: expired certificate" {
+				// The RA judged the credential outside its validity by its
+				// own clock, while by this machine's it is within it (above):
+				// one of the two clocks is wrong.
+				const layout = "2006-01-02 15:04:05 MST"
+				return &APIError{Status: http.StatusUnauthorized, Code: raerr.ErrUnauthenticated.Error(), Message: fmt.Sprintf(
+					"%v: the RA refused credential %x (officer %s) during the TLS handshake as outside its validity (%s to %s), "+
+						"though this machine's clock (%s) is within it: the RA's clock or this machine's is wrong; check both (NTP), then try again",
+					raerr.ErrUnauthenticated, leaf.SerialNumber, leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(layout),
+					leaf.NotAfter.UTC().Format(layout), now.UTC().Format(layout))}
+			}
 			_, verr := leaf.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, CurrentTime: now,
 				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 			if verr == nil {
