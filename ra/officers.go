@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/authz"
@@ -23,13 +24,13 @@ func checkOfficerRequest(r OfficerRequest) (partyID string, err error) {
 		return "", err
 	}
 	if !authz.ValidKind(r.Kind) {
-		return "", fmt.Errorf("%w: officer kind %q", ErrInvalidRole, r.Kind)
+		return "", fmt.Errorf("%w: officer kind %q (want one of %s, in lower case)", ErrInvalidRole, r.Kind, strings.Join(authz.OfficerKinds(), ", "))
 	}
 	switch {
 	case IsPartyKind(r.Kind) && r.PartyID.IsZero():
-		return "", fmt.Errorf("%w: a %s needs a party_id", ErrBadRequest, r.Kind)
+		return "", fmt.Errorf("%w: a %s needs a party_id (smki officer add --party PARTY-ID): the party whose officer it is", ErrBadRequest, r.Kind)
 	case authz.IsRALevel(r.Kind) && !r.PartyID.IsZero():
-		return "", fmt.Errorf("%w: a %s belongs to the RA, not to a party", ErrBadRequest, r.Kind)
+		return "", fmt.Errorf("%w: a %s belongs to the RA, not to a party: leave out party_id (--party)", ErrBadRequest, r.Kind)
 	case IsPartyKind(r.Kind):
 		return r.PartyID.String(), nil
 	}
