@@ -3,6 +3,7 @@ package ra
 import (
 	"context"
 	"crypto"
+	"strings"
 	"testing"
 
 	"github.com/smki/smki/eui64"
@@ -90,5 +91,38 @@ func TestSubmitADT(t *testing.T) {
 		if len(rs) == 1 && (rs[0].SubmittedBy != "sro-srp" || rs[0].File != nil) {
 			t.Fatalf("listed %+v", rs[0])
 		}
+	}
+}
+
+// TestSubmitADTSuspendedParty: while the RA has suspended the SC user's
+// party, its officers may not widen what its SC user may send: an ADT
+// file is refused as an enrolment or an appointment for that party is
+// (E_RA_INACTIVE, saying how it ends), audited, nothing stored; reinstated,
+// the same file is accepted.
+func TestSubmitADTSuspendedParty(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	good := adtJSON(s.userSC, s.userIS, `{"srv":"1.6","period":"24h","warning":100,"quarantine":500}`)
+	sig, err := adtfile.Sign(s.signerOf("aro-srp"), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.SetPartyStatus(ctx, s.admin, s.srp, "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.svc.SubmitADT(ctx, s.aroSR, good, sig)
+	s.wantRefusal(err, ErrInactive, ActSubmitADT)
+	if !strings.Contains(err.Error(), "smki party reinstate") {
+		t.Errorf("refusal %q does not say how the suspension ends", err)
+	}
+	if n := s.records(records.KindADT); n != 0 {
+		t.Fatalf("%d ADT records after a refusal", n)
+	}
+	if _, err := s.svc.SetPartyStatus(ctx, s.admin, s.srp, "active"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.SubmitADT(ctx, s.aroSR, good, sig); err != nil {
+		t.Fatalf("after reinstatement: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/raerr"
+	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -175,14 +176,6 @@ func authorizeRead(me store.Officer, pid string) error {
 	return Authorize(me, ActReadParty, Target{PartyID: pid})
 }
 
-// activeParty fails unless the party exists and is active.
-func activeParty(tx store.Tx, id string) error {
-	p, err := tx.GetParty(id)
-	if err != nil {
-		return raerr.FromStore("party "+id, err)
-	}
-	if p.Status != store.StatusActive {
-		return fmt.Errorf("%w: party %s is %s", ErrInactive, id, p.Status)
-	}
-	return nil
-}
+// activeParty fails unless the party exists and is active
+// (records.ActiveParty).
+func activeParty(tx store.Tx, id string) error { return records.ActiveParty(tx, id) }

@@ -64,3 +64,21 @@ func bumpPartySeq(tx store.Tx) (uint64, error) {
 	}
 	return n, nil
 }
+
+// ActiveParty fails (ErrInactive) unless the party exists and is active:
+// what a party must be for anything to be done in its name (a user
+// created, an officer appointed, a certificate issued, an ADT file
+// accepted). The refusal says how a suspension ends.
+func ActiveParty(tx store.Tx, id string) error {
+	p, err := tx.GetParty(id)
+	if err != nil {
+		return raerr.FromStore("party "+id, err)
+	}
+	switch p.Status {
+	case store.StatusActive:
+		return nil
+	case store.StatusSuspended:
+		return fmt.Errorf("%w: party %s is suspended: an ra-operator reinstates it (smki party reinstate --id %s) before anything is done in its name", raerr.ErrInactive, id, id)
+	}
+	return fmt.Errorf("%w: party %s is %s", raerr.ErrInactive, id, p.Status)
+}

@@ -54,6 +54,9 @@ func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (r
 		if scUser.Role != string(role.SoLRContingency) || scUser.Status != store.StatusActive {
 			return "", fmt.Errorf("%w: %s is a %s user (%s), not an active SC user", raerr.ErrADTUser, sc, scUser.Role, scUser.Status)
 		}
+		if err := records.ActiveParty(tx, scUser.PartyID); err != nil {
+			return "", err
+		}
 		// The supplier user is another party's by design: one answer
 		// whether it does not exist or is not a supplier user, so that
 		// no other user of another party, nor its role, can be probed.
