@@ -122,7 +122,7 @@ func (c *CA) CheckKey() error {
 	}
 	sig, err := c.issSigner.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return fmt.Errorf("%w: the Issuing OCA key cannot sign: %v", ErrSigning, err)
+		return signingFailed("with the Issuing OCA key", err)
 	}
 	pub, ok := c.issuing.PublicKey.(*ecdsa.PublicKey)
 	if !ok || !ecdsa.VerifyASN1(pub, digest[:], sig) {

@@ -122,7 +122,7 @@ func (c *CA) issueCRLTx(tx store.Tx, name, issuerName string, issuer *x509.Certi
 	}
 	der, err := signTBS(cas, issuer, tbs, true)
 	if err != nil {
-		return store.CRL{}, fmt.Errorf("%w: signing %s: %v", ErrSigning, name, err)
+		return store.CRL{}, signingFailed(name, err)
 	}
 	out := store.CRL{Name: name, Number: number, ThisUpdate: now, NextUpdate: next, DER: der}
 	if err := tx.PutCRL(out); err != nil {
@@ -173,13 +173,13 @@ type crlCover struct {
 
 // crlAfterRevoking issues the CRL name (issue) in a transaction that has
 // just revoked certificates of its issuer. A revocation is never refused
-// for its CRL: if the key cannot sign (ErrSigning: an HSM gone away, a
-// key that fails), the revocation commits all the same, the stored CRL
-// stays as it was and is marked owed in tx, and RefreshCRLs reissues it
-// as soon as the key signs again. Any other failure fails the revocation.
+// for its CRL: if the key cannot sign (ErrKeyUnavailable: an HSM gone
+// away; ErrSigning: a key that fails), the revocation commits all the
+// same, the stored CRL stays as it was and is marked owed in tx, and
+// RefreshCRLs reissues it as soon as the key signs again. Any other failure fails the revocation.
 func (c *CA) crlAfterRevoking(tx store.Tx, name string, issue func() error) error {
 	err := issue()
-	if err == nil || !errors.Is(err, ErrSigning) {
+	if err == nil || !errors.Is(err, ErrSigning) && !errors.Is(err, ErrKeyUnavailable) {
 		return err
 	}
 	cover, err2 := crlCoverTx(tx, name)

@@ -26,6 +26,7 @@ var (
 	ErrAlreadyRevoked     = caerr.ErrAlreadyRevoked
 	ErrBadReason          = caerr.ErrBadReason
 	ErrSigning            = caerr.ErrSigning
+	ErrKeyUnavailable     = caerr.ErrKeyUnavailable
 	ErrIntentSettled      = caerr.ErrIntentSettled
 	ErrStore              = caerr.ErrStore
 	ErrRootOffline        = caerr.ErrRootOffline

@@ -268,7 +268,7 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	cert, err := c.signLinted(lintDER, linted)
 	if err != nil {
 		c.failIntent(ctx, rec.Serial, err)
-		return nil, none, fmt.Errorf("%w: signing %s: %v", ErrSigning, rec.Serial, err)
+		return nil, none, signingFailed(rec.Serial, err)
 	}
 
 	// Step 8: record the certificate, its audit entries and the intent's

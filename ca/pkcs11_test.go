@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/internal/need"
 	"github.com/smki/smki/internal/softhsmtest"
@@ -89,8 +90,9 @@ func TestPKCS11SoftHSM(t *testing.T) {
 
 // TestPKCS11TokenGoneAndBack: the token goes away under a running CA (an
 // HSM rebooted, its network lost) and comes back. While it is gone an
-// issuance fails ErrSigning with its intent failed, and CheckKey (the
-// readiness probe) fails; once it is back the CA signs again without a
+// issuance fails ErrKeyUnavailable (a 503 to the RA's client, not an
+// internal error) with its intent failed, CheckKey (the readiness probe)
+// fails the same way, and a revocation is still recorded; once it is back the CA signs again without a
 // restart: the next issuance succeeds with a fresh serial and verifies
 // under the Issuing OCA, CheckKey passes, and so does the RA's use of the
 // same KeyStore (a key loaded through LoadSigner).
@@ -109,21 +111,26 @@ func TestPKCS11TokenGoneAndBack(t *testing.T) {
 		_, csr := newCSR(t, nil)
 		return e.ca.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
 	}
-	if _, _, err := issue(); err != nil {
+	_, first, err := issue()
+	if err != nil {
 		t.Fatal(err)
 	}
 
 	replug := softhsmtest.Unplug(t)
-	if _, _, err := issue(); !errors.Is(err, ErrSigning) {
-		t.Fatalf("Issue with the token gone = %v, want ErrSigning", err)
+	if _, _, err := issue(); !errors.Is(err, ErrKeyUnavailable) {
+		t.Fatalf("Issue with the token gone = %v, want ErrKeyUnavailable", err)
 	}
 	var open []store.Intent
 	_ = st.View(ctx, func(tx store.Tx) (err error) { open, err = tx.OpenIntents(); return })
 	if len(open) != 0 {
 		t.Errorf("intents left open with the token gone: %+v", open)
 	}
-	if err := e.ca.CheckKey(); !errors.Is(err, ErrSigning) {
-		t.Errorf("CheckKey with the token gone = %v, want ErrSigning", err)
+	if err := e.ca.CheckKey(); !errors.Is(err, ErrKeyUnavailable) {
+		t.Errorf("CheckKey with the token gone = %v, want ErrKeyUnavailable", err)
+	}
+	// A revocation meanwhile is recorded, its ORL owed (crlAfterRevoking).
+	if _, err := e.ca.Revoke(ctx, []string{first.Serial}, 1, time.Time{}); err != nil {
+		t.Errorf("Revoke with the token gone = %v, want the revocation recorded", err)
 	}
 
 	replug()

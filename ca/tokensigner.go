@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,7 +78,7 @@ func (s *tokenSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("%v; finding the key again: %v", failed, err)
+		return nil, fmt.Errorf("%w: %v; finding the key again: %v", ErrKeyUnavailable, failed, err)
 	}
 	return fresh.Sign(rand, digest, opts)
 }
@@ -117,4 +118,15 @@ func (k *KeyStore) refind(ref string, pub interface{ Equal(crypto.PublicKey) boo
 		return nil, k.gen, fmt.Errorf("%w: key %s in the token is not the key loaded at start; refusing to sign with it", ErrConfig, ref)
 	}
 	return s, k.gen, nil
+}
+
+// signingFailed is the CA's error for a signature over what that could
+// not be made: ErrKeyUnavailable if the key store could not be reached
+// (tokenSigner), so the caller may try again later, else ErrSigning.
+func signingFailed(what string, err error) error {
+	if errors.Is(err, ErrKeyUnavailable) {
+		return fmt.Errorf("%w: signing %s: the CA's key store cannot be reached now: %s", ErrKeyUnavailable, what,
+			strings.TrimPrefix(err.Error(), ErrKeyUnavailable.Error()+": "))
+	}
+	return fmt.Errorf("%w: signing %s: %v", ErrSigning, what, err)
 }

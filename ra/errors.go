@@ -1,6 +1,7 @@
 package ra
 
 import (
+	"github.com/smki/smki/ca/caerr"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
 )
@@ -39,7 +40,11 @@ var (
 	// ErrStoreClosed (E_STORE_CLOSED, the store's own code): the store
 	// was closed under the call, as when the server shuts down; the same
 	// request may be sent again.
-	ErrStoreClosed       = store.ErrClosed
+	ErrStoreClosed = store.ErrClosed
+	// ErrCAKeyUnavailable (E_CA_KEY_UNAVAILABLE, the CA's own code): the
+	// CA's HSM cannot be reached now; nothing was signed, and the same
+	// request may be sent again once it is back.
+	ErrCAKeyUnavailable  = caerr.ErrKeyUnavailable
 	ErrFourEyes          = raerr.ErrFourEyes
 	ErrEventState        = raerr.ErrEventState
 	ErrADTFormat         = raerr.ErrADTFormat

@@ -66,6 +66,10 @@ var (
 	// ErrSigning: the signer failed, or the signed certificate differs from
 	// the linted one; the intent is left for reconciliation.
 	ErrSigning = errors.New("E_CA_SIGNING")
+	// ErrKeyUnavailable: the CA's key store cannot be reached now (a
+	// PKCS#11 token gone away, not found again when reopened); nothing was
+	// signed, and a later request may succeed once it is back.
+	ErrKeyUnavailable = errors.New("E_CA_KEY_UNAVAILABLE")
 	// ErrIntentSettled: an issuance's intent was marked failed (by
 	// Reconcile, possibly on another instance) before its certificate was
 	// recorded; the signed certificate is discarded, never returned.

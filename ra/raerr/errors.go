@@ -184,6 +184,7 @@ var codes = []struct {
 	{caerr.ErrKMSPIN, ClassInternal},
 	{caerr.ErrCAExpired, ClassInternal},
 	{caerr.ErrSigning, ClassInternal},
+	{caerr.ErrKeyUnavailable, ClassUnavailable}, // the HSM is away: try again later
 	{caerr.ErrIntentSettled, ClassConflict},
 	{caerr.ErrStore, ClassInternal},
 	{caerr.ErrARLInvalid, ClassInvalid},

@@ -316,6 +316,9 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 			slog.String("code", code), slog.String("error", err.Error()))
 	} else if status >= 500 {
 		body.Error.Message = "internal error; see the server log"
+		if code == ra.ErrCAKeyUnavailable.Error() {
+			body.Error.Message = "E_CA_KEY_UNAVAILABLE: the CA cannot sign now: its key store (HSM) cannot be reached, so nothing was issued. Send the same request again later (the operator is alerted: GET /readyz says when the CA key signs again)"
+		}
 		if code == ra.ErrStoreClosed.Error() {
 			body.Error.Message = "E_STORE_CLOSED: this RA instance is shutting down and its store closed under the request; a change it was making was not completed. Send the same request again (to another instance, or to this one once it is back)"
 		}
