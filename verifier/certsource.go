@@ -175,6 +175,38 @@ func (c *certCache) get(k certKey, serial *big.Int) (repoEntry, error) {
 	return call.e, call.err
 }
 
+// ask asks the source (an embedder's code) on a goroutine of its own,
+// holding the semaphore slot taken by fetch until the source returns, and
+// waits at most until ctx ends: a source that does not honour its context
+// costs the request the lookup's bound, not more (and at most
+// certFetchConcurrency such lookups are outstanding: then every lookup is
+// refused busy), and one that panics is an error, not a panic up through
+// Verify that would also leave the lookup in flight for every later
+// request naming that signer to wait on.
+func (c *certCache) ask(ctx context.Context, serial *big.Int) ([]byte, error) {
+	type answer struct {
+		der []byte
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		defer func() { <-c.sem }()
+		defer func() {
+			if r := recover(); r != nil {
+				ch <- answer{err: fmt.Errorf("the certificate source panicked: %v", r)}
+			}
+		}()
+		der, err := c.src.FetchCertificate(ctx, serial)
+		ch <- answer{der, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.der, a.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("the certificate source did not answer within %s", certFetchTimeout)
+	}
+}
+
 // fetch asks the source, at most certFetchConcurrency at a time, and
 // checks that the answer is the certificate asked for.
 func (c *certCache) fetch(k certKey, serial *big.Int) (repoEntry, error) {
@@ -182,11 +214,10 @@ func (c *certCache) fetch(k certKey, serial *big.Int) (repoEntry, error) {
 	defer cancel()
 	select {
 	case c.sem <- struct{}{}:
-		defer func() { <-c.sem }()
 	case <-ctx.Done():
 		return repoEntry{}, fmt.Errorf("the certificate repository is busy (%d lookups in flight for %s)", certFetchConcurrency, certFetchTimeout)
 	}
-	der, err := c.src.FetchCertificate(ctx, serial)
+	der, err := c.ask(ctx, serial)
 	if err != nil {
 		return repoEntry{}, fmt.Errorf("the certificate repository cannot give it: %w", err)
 	}

@@ -256,3 +256,61 @@ func TestCertificatesByIssuerSerial(t *testing.T) {
 		}
 	})
 }
+
+// sourceFunc is a CertificateSource of one function.
+type sourceFunc func(ctx context.Context, serial *big.Int) ([]byte, error)
+
+func (f sourceFunc) FetchCertificate(ctx context.Context, serial *big.Int) ([]byte, error) {
+	return f(ctx, serial)
+}
+
+// TestCertificateSourceMisbehaves: an embedder's CertificateSource that
+// panics, or that does not honour its context and never answers, costs
+// the request a CERT refusal within the lookup's bound, and the next
+// request for the same signer is answered too. Before, a panic went up
+// through Verify into the command path, and it left the lookup in flight
+// for good: every later request naming that signer waited on it forever.
+// A source that ignored its context held the request as long as it did.
+func TestCertificateSourceMisbehaves(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	s.bundle.Certificates = nil
+	at := testNow.Add(time.Minute)
+	for _, tt := range []struct {
+		name   string
+		src    CertificateSource
+		reason string
+	}{
+		{"panics", sourceFunc(func(context.Context, *big.Int) ([]byte, error) { panic("embedder's bug") }), "panicked"},
+		{"ignores its context", sourceFunc(func(context.Context, *big.Int) ([]byte, error) { select {} }), "did not answer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := s.options(s.bundle)
+			o.Source = tt.src
+			v, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range uint64(2) {
+				done := make(chan Decision, 1)
+				go func() {
+					defer func() {
+						if r := recover(); r != nil {
+							done <- Decision{Reason: fmt.Sprintf("panic: %v", r)}
+						}
+					}()
+					done <- v.Verify(sign(t, request(t, tmplTariff, userB, devB, i+1), s.b, false), at)
+				}()
+				select {
+				case d := <-done:
+					if d.Code != CodeCERT || !strings.Contains(d.Reason, tt.reason) {
+						t.Fatalf("request %d: %s %q (%s), want CERT saying %q", i+1, d.Decision, d.Code, d.Reason, tt.reason)
+					}
+				case <-time.After(4 * certFetchTimeout):
+					t.Fatalf("request %d: no decision after %s (the lookup's bound is %s)", i+1, 4*certFetchTimeout, certFetchTimeout)
+				}
+			}
+		})
+	}
+}
