@@ -221,6 +221,12 @@ func TestImportChangeOfSupplierAndRemoval(t *testing.T) {
 	if _, ok := device(s.devB); ok || s.records(records.KindDevice) != before-1 {
 		t.Error("devB, removed at once, is still registered")
 	}
+	// The same removals file sent again (its answer lost): refused, and the
+	// operator learns the device may be gone already and where to look.
+	_, err = s.svc.ImportDevices(ctx, s.admin, []byte(rm))
+	if CodeOf(err) != ErrDeviceFile.Error() || !strings.Contains(err.Error(), "line 3: device "+s.devB.String()+" is not registered: removed already (a removals file sent again?) or never imported; smki devices list shows the registry") {
+		t.Errorf("removals file sent again: %v", err)
+	}
 	d, ok := device(s.devA)
 	if !ok || !d.Until.Equal(from) || d.RemovedAt(from.Add(-time.Second)) || !d.RemovedAt(from) {
 		t.Errorf("devA, removed tomorrow: %+v (in the bundle: %v)", d, ok)

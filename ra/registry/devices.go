@@ -186,7 +186,7 @@ func wholeFile(err error) error {
 func removeDevice(tx store.Tx, r devicefile.Row, by string, now time.Time, write bool) error {
 	old, err := records.GetDevice(tx, r.Device)
 	if records.IsNotFound(err) {
-		return fmt.Errorf("%w: line %d: device %s is not registered", raerr.ErrDeviceFile, r.Line, r.Device)
+		return fmt.Errorf("%w: line %d: device %s is not registered: removed already (a removals file sent again?) or never imported; smki devices list shows the registry", raerr.ErrDeviceFile, r.Line, r.Device)
 	}
 	if err != nil || !write {
 		return err
