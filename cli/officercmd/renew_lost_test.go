@@ -43,8 +43,9 @@ func TestRenewAnswerLost(t *testing.T) {
 		{"the RA renewed", true, []string{"E_RA_UNREACHABLE", "renewed", "smki officer reissue --id srp1-aro --csr ", "officer.csr"}, true},
 		{"the RA did not", false, []string{"E_RA_UNREACHABLE", "nothing changed", "smki officer renew"}, false},
 	} {
+		// One at a time: urfave/cli applies its package-level flags (help)
+		// to every command it runs, so two apps running at once race.
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			var renewed atomic.Bool
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				switch {
