@@ -5,23 +5,19 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/credential/credentialtest"
 	"github.com/smki/smki/internal/librarytext"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
@@ -48,7 +44,7 @@ func TestEnrolAnswerLost(t *testing.T) {
 
 	dir := t.TempDir()
 	cred := filepath.Join(dir, "officer")
-	writeCred(t, cred, dropped.Certificate())
+	credentialtest.WriteSelfSigned(t, cred, "srp1-aro", dropped.Certificate())
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -90,38 +86,5 @@ func TestEnrolAnswerLost(t *testing.T) {
 				t.Errorf("raw library text %q in %q", m, msg)
 			}
 		})
-	}
-}
-
-// writeCred writes an officer credential directory whose ca.pem is the
-// server certificate srv (self-signed by httptest).
-func writeCred(t *testing.T, dir string, srv *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "srp1-aro"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{
-		"key.pem":  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		"ca.pem":   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Raw}),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

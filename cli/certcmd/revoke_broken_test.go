@@ -13,6 +13,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/credential/credentialtest"
 	"github.com/smki/smki/internal/librarytext"
 	"github.com/smki/smki/ra/raapi"
 )
@@ -57,7 +58,7 @@ func TestRevokePartyStreamBrokenOff(t *testing.T) {
 			defer srv.Close()
 			dir := t.TempDir()
 			cred := filepath.Join(dir, "officer")
-			writeCred(t, cred, srv.Certificate())
+			credentialtest.WriteSelfSigned(t, cred, "srp1-aro", srv.Certificate())
 			if err := os.WriteFile(filepath.Join(dir, "none.json"), []byte("{}"), 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -2,13 +2,6 @@ package officercmd
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,11 +9,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/credential/credentialtest"
 	"github.com/smki/smki/internal/librarytext"
 )
 
@@ -69,7 +62,7 @@ func TestRenewAnswerLost(t *testing.T) {
 			defer srv.Close()
 			base := t.TempDir()
 			dir := filepath.Join(base, "srp1-aro")
-			writeTestCred(t, dir, srv.Certificate())
+			credentialtest.WriteSelfSigned(t, dir, "srp1-aro", srv.Certificate())
 			before := readDir(t, dir)
 			none := filepath.Join(base, "none.json")
 			os.WriteFile(none, []byte("{}"), 0o644)
@@ -116,39 +109,6 @@ func TestRenewAnswerLost(t *testing.T) {
 				t.Errorf("%q does not say where the key is (%s)", msg, staged[0])
 			}
 		})
-	}
-}
-
-// writeTestCred writes an officer credential for srp1-aro to dir, whose
-// ca.pem trusts srv (an httptest server's certificate).
-func writeTestCred(t *testing.T, dir string, srv *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "srp1-aro"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{
-		"key.pem":  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		"ca.pem":   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Raw}),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
