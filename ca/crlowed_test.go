@@ -71,6 +71,9 @@ func TestRevocationStandsWhenTheCRLCannotBeSigned(t *testing.T) {
 			if now := mustCRL(t, e, crlName); now.Number.Cmp(before.Number) != 0 {
 				t.Errorf("%s reissued (number %v, was %v) although its key cannot sign", crlName, now.Number, before.Number)
 			}
+			if st, err := e.ca.CRLStatus(ctx, crlName); err != nil || !st.Owed {
+				t.Errorf("CRLStatus(%s) after the unsigned revocation = %+v, %v; want it owed", crlName, st, err)
+			}
 			// Still failing: the refresh says so and the CRL stays owed.
 			e.clock.Advance(time.Minute)
 			if err := e.ca.RefreshCRLs(ctx); !errors.Is(err, ErrSigning) {
@@ -94,6 +97,9 @@ func TestRevocationStandsWhenTheCRLCannotBeSigned(t *testing.T) {
 			}
 			if !listed {
 				t.Errorf("reissued %s does not list %s", crlName, serial)
+			}
+			if st, err := e.ca.CRLStatus(ctx, crlName); err != nil || st.Owed {
+				t.Errorf("CRLStatus(%s) once reissued = %+v, %v; want it no longer owed", crlName, st, err)
 			}
 			// No longer owed: the next refresh leaves it alone.
 			e.clock.Advance(time.Minute)

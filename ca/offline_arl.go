@@ -38,6 +38,10 @@ type ARLStatus struct {
 	Number     uint64
 	ThisUpdate time.Time
 	NextUpdate time.Time
+	// Owed: a revocation was recorded while the key could not sign this
+	// CRL, which does not list it yet; RefreshCRLs reissues it as soon as
+	// the key signs (crlAfterRevoking).
+	Owed bool
 }
 
 // arlStatusOf grades crl at now.
@@ -60,11 +64,16 @@ func (c *CA) ARLStatus(ctx context.Context) (ARLStatus, error) {
 }
 
 // CRLStatus grades the stored CRL name (ARL or ORL) as ARLStatus grades
-// the ARL: ok, stale (past half its lifetime), expired or missing.
+// the ARL: ok, stale (past half its lifetime), expired or missing; and
+// says whether it is owed a revocation.
 func (c *CA) CRLStatus(ctx context.Context, name string) (ARLStatus, error) {
 	var crl store.CRL
+	var cover crlCover
 	err := c.st.View(ctx, func(tx store.Tx) (err error) {
-		crl, err = tx.GetCRL(name)
+		if crl, err = tx.GetCRL(name); err != nil {
+			return err
+		}
+		cover, err = crlCoverTx(tx, name)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -73,7 +82,9 @@ func (c *CA) CRLStatus(ctx context.Context, name string) (ARLStatus, error) {
 	if err != nil {
 		return ARLStatus{}, fmt.Errorf("%w: reading the %s: %w", ErrStore, strings.ToUpper(name), err)
 	}
-	return arlStatusOf(crl, c.clock()), nil
+	st := arlStatusOf(crl, c.clock())
+	st.Owed = cover.Owed
+	return st, nil
 }
 
 // IssueARL issues the next ARL with the given lifetime (0: ARLLifetime;

@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smki/smki/internal/softhsmtest"
 )
@@ -29,5 +33,63 @@ func TestServeRefusesABadPINOnce(t *testing.T) {
 				t.Fatalf("smki serve with a bad PIN: exit %d, stderr:\n%s\nwant exit 2, E_KMS_PIN saying %q", r.code, r.stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestHSMOutageInService: the CA's token goes away under `smki serve`
+// and comes back. Meanwhile /readyz is 503, an enrolment fails 503
+// E_CA_KEY_UNAVAILABLE, and a revocation is recorded, its answer saying
+// the ORL is not reissued yet (not "ORL reissued"); once the token is back
+// the server is ready again and enrols, without a restart.
+// Not parallel: it sets SOFTHSM2_CONF for the process (and the binary).
+func TestHSMOutageInService(t *testing.T) {
+	uri := softhsmtest.Token(t, "smki")
+	data := filepath.Join(t.TempDir(), "data")
+	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev", "--kms", uri), data)
+	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
+	work := t.TempDir()
+	const party, user = "90-B3-D5-1F-30-00-00-5C", "90-B3-D5-1F-30-05-00-00"
+	ra.must("party", "create", "--id", party, "--name", "srp-1")
+	ra.must("user", "create", "--id", user, "--party", party, "--role", "SC", "--name", "srp-sc")
+	sro, aro := filepath.Join(work, "sro"), filepath.Join(work, "aro")
+	ra.must("officer", "add", "--id", "srp1-sro", "--name", "Sam Roe", "--kind", "sro", "--party", party, "--out", sro)
+	ra.as(sro).must("officer", "add", "--id", "srp1-aro", "--name", "Al Roe", "--kind", "aro", "--party", party, "--out", aro)
+	csr := func(name string) string {
+		key, csr := filepath.Join(work, name+".key"), filepath.Join(work, name+".csr")
+		mustRun(t, nil, "keygen", "--out", key)
+		mustRun(t, nil, "csr", "--key", key, "--user-id", user, "--profile", "xml-signing", "--out", csr)
+		return csr
+	}
+	enrol := func(name string) result {
+		return ra.as(aro).run("enroll", "--user-id", user, "--profile", "xml-signing", "--csr", csr(name), "--out", filepath.Join(work, name+".pem"), "--json")
+	}
+	r := enrol("first")
+	var first struct{ Serial string }
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &first) != nil || first.Serial == "" {
+		t.Fatalf("enrol: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	replug := softhsmtest.Unplug(t)
+	if code, body := srv.get(t, "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the token away: %d %s", code, body)
+	}
+	if r := enrol("second"); r.code != 1 || !strings.Contains(r.stderr, "E_CA_KEY_UNAVAILABLE") {
+		t.Errorf("enrol with the token away: exit %d\n%s", r.code, r.stderr)
+	}
+	r = ra.as(aro).run("revoke", "--serial", first.Serial, "--reason", "keyCompromise")
+	if r.code != 0 || strings.Contains(r.stdout, "ORL reissued") || !strings.Contains(r.stdout, "ORL not reissued yet") {
+		t.Errorf("revoke with the token away: exit %d, want it recorded and the ORL said to follow\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	replug()
+	deadline := time.Now().Add(30 * time.Second)
+	for code, _ := srv.get(t, "/readyz"); code != http.StatusOK; code, _ = srv.get(t, "/readyz") {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz not ready 30 s after the token came back")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r := enrol("third"); r.code != 0 {
+		t.Errorf("enrol once the token is back: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -161,6 +161,13 @@ func (s *Service) Revoke(ctx context.Context, a Actor, req RevokeRequest) (Revok
 	return s.revokedDone(ctx, a, subject, req, res, revs), nil
 }
 
+// CRLStatuser is the part of the CA that says whether a CRL is owed a
+// revocation (ca.CA.CRLStatus); a revocation's answer says so when the
+// issuer has it.
+type CRLStatuser interface {
+	CRLStatus(ctx context.Context, name string) (ca.ARLStatus, error)
+}
+
 // SelectRevoker is the part of the CA that selects and revokes in one
 // transaction (ca.CA.RevokeSelected); Revoke uses it when the issuer has it.
 type SelectRevoker interface {
@@ -179,6 +186,10 @@ func (s *Service) revokeRefused(ctx context.Context, a Actor, act Action, subjec
 // revokedDone completes res with what was revoked, wakes the feed and logs.
 func (s *Service) revokedDone(ctx context.Context, a Actor, subject string, req RevokeRequest, res RevokeResult, revs []store.Revocation) RevokeResult {
 	markRevoked(&res, revs)
+	if cs, ok := s.issuer.(CRLStatuser); ok && len(revs) > 0 {
+		st, err := cs.CRLStatus(ctx, ca.ORL)
+		res.ORLPending = err == nil && st.Owed
+	}
 	s.feed.Committed(revs) // wake held feed requests (ra/internal/feedhub)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ra revoked", slog.String("actor", a.id), slog.String("subject", subject),
 		slog.Int("count", len(revs)), slog.String("reason", ReasonName(req.Reason)))

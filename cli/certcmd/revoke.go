@@ -89,8 +89,12 @@ Examples:
 				if res.CertificateCount > len(res.Certificates) {
 					fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
 				}
-				fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; ORL reissued\n",
-					res.RevokedCount, ra.ReasonName(res.Reason), res.LastSeq)
+				orl := "ORL reissued"
+				if res.ORLPending {
+					orl = "ORL not reissued yet: the CA key cannot sign now (its HSM away); the ORL lists it as soon as it can (GET /readyz)"
+				}
+				fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; %s\n",
+					res.RevokedCount, ra.ReasonName(res.Reason), res.LastSeq, orl)
 				if res.RevokedCount > 1 {
 					fmt.Fprintf(c.App.Writer, "serials_sha256 %s (the serials sorted, one a line; as in the audit record)\n", res.RevokedSHA256)
 				}

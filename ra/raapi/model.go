@@ -136,6 +136,10 @@ type RevokeResult struct {
 	FirstSeq  uint64     `json:"first_seq,omitempty"`
 	LastSeq   uint64     `json:"last_seq,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// ORLPending: the revocation is recorded but the ORL could not be
+	// signed (the CA's HSM away); it is reissued, listing it, as soon as
+	// the CA key signs again.
+	ORLPending bool `json:"orl_pending,omitempty"`
 }
 
 // CertQuery selects certificates to list; zero fields match anything.
