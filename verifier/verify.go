@@ -12,7 +12,10 @@ import (
 
 // Verify checks one signed DUIS Service Request as of at (the request's
 // time: certificate validity, SoLR windows, ADT windows and revocation
-// times are judged at at; data freshness is judged at the Clock). The
+// times are judged at at; data freshness is judged at the Clock). at must
+// be when the request arrived by the caller's clock, never a time read
+// from the request: a sender could date it before its certificate's
+// revocation. The
 // checks run in this order and the first failure decides (docs/verifier.md,
 // "Checks, in order"):
 //
