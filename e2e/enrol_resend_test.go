@@ -21,22 +21,8 @@ func TestEnrolResentAfterLostAnswer(t *testing.T) {
 	t.Parallel()
 	_, _, ra := devRA(t)
 	work := t.TempDir()
-	const (
-		srp1  = "90-B3-D5-1F-30-00-00-5C"
-		srpSC = "90-B3-D5-1F-30-05-00-00"
-	)
-	ra.must("party", "create", "--id", srp1, "--name", "srp-1")
-	ra.must("user", "create", "--id", srpSC, "--party", srp1, "--role", "SC", "--name", "srp-sc")
-	aro := filepath.Join(work, "aro")
-	ra.must("officer", "add", "--id", "srp1-sro", "--name", "Sam Roe", "--kind", "sro", "--party", srp1, "--out", aro)
-	ra = ra.as(aro)
-
-	csr := func(name string) string {
-		key, out := filepath.Join(work, name+".key"), filepath.Join(work, name+".csr")
-		mustRun(t, nil, "keygen", "--out", key)
-		mustRun(t, nil, "csr", "--key", key, "--user-id", srpSC, "--profile", "xml-signing", "--out", out)
-		return out
-	}
+	ra, srpSC := srpSCAsSRO(t, ra, work)
+	csr := func(name string) string { return scCSR(t, work, name, srpSC) }
 	type record struct {
 		Serial string `json:"serial"`
 		PEM    string `json:"pem"`

@@ -207,3 +207,29 @@ func updateBoltAudit(t *testing.T, path string, fn func(tx *bbolt.Tx) error) {
 
 // auditKey is the bbolt key of audit entry seq: its number, big-endian.
 func auditKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// srpSCAsSRO sets up, through ra (the bootstrap operator's session), an
+// SRP party (srp-1) with an SC user and its SRO (credential in work/sro),
+// and returns the SRO's session and the SC user's ID.
+func srpSCAsSRO(t *testing.T, ra raSession, work string) (raSession, string) {
+	t.Helper()
+	const (
+		srp1  = "90-B3-D5-1F-30-00-00-5C"
+		srpSC = "90-B3-D5-1F-30-05-00-00"
+	)
+	ra.must("party", "create", "--id", srp1, "--name", "srp-1")
+	ra.must("user", "create", "--id", srpSC, "--party", srp1, "--role", "SC", "--name", "srp-sc")
+	sro := filepath.Join(work, "sro")
+	ra.must("officer", "add", "--id", "srp1-sro", "--name", "Sam Roe", "--kind", "sro", "--party", srp1, "--out", sro)
+	return ra.as(sro), srpSC
+}
+
+// scCSR makes a key work/name.key with smki keygen and its XML Signing
+// CSR for the SC user srpSC with smki csr, and returns the CSR's path.
+func scCSR(t *testing.T, work, name, srpSC string) string {
+	t.Helper()
+	key, out := filepath.Join(work, name+".key"), filepath.Join(work, name+".csr")
+	mustRun(t, nil, "keygen", "--out", key)
+	mustRun(t, nil, "csr", "--key", key, "--user-id", srpSC, "--profile", "xml-signing", "--out", out)
+	return out
+}
