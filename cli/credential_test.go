@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
@@ -26,11 +25,7 @@ import (
 // the user ("open DIR/cert.pem: no such file or directory").
 func TestOfficerCredentialUnusable(t *testing.T) {
 	t.Parallel()
-	run := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := Main(append([]string{"smki"}, args...), strings.NewReader(""), &out, &errb)
-		return code, errb.String()
-	}
+	run := mainStderr
 	base := t.TempDir()
 	waiting := filepath.Join(base, "ann")
 	if code, stderr := run("officer", "keygen", "--out", waiting); code != 0 {

@@ -18,11 +18,7 @@ import (
 // no new key.pem beside it that the CSR is not for.
 func TestOfficerKeygenExisting(t *testing.T) {
 	t.Parallel()
-	run := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := Main(append([]string{"smki"}, args...), strings.NewReader(""), &out, &errb)
-		return code, errb.String()
-	}
+	run := mainStderr
 	dir := filepath.Join(t.TempDir(), "ann")
 	if code, stderr := run("officer", "keygen", "--out", dir); code != 0 {
 		t.Fatalf("officer keygen: exit %d %s", code, stderr)
@@ -55,11 +51,7 @@ func TestOfficerKeygenExisting(t *testing.T) {
 // have appointed an officer holding no credential.
 func TestOfficerAddCSRNotOutsKey(t *testing.T) {
 	t.Parallel()
-	run := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := Main(append([]string{"smki"}, args...), strings.NewReader(""), &out, &errb)
-		return code, errb.String()
-	}
+	run := mainStderr
 	base := t.TempDir()
 	ann, bob := filepath.Join(base, "ann"), filepath.Join(base, "bob")
 	for _, d := range []string{ann, bob} {
@@ -73,4 +65,12 @@ func TestOfficerAddCSRNotOutsKey(t *testing.T) {
 	if code != verb.ExitUsage || !strings.Contains(stderr, "not the key of --csr") {
 		t.Errorf("exit %d %q, want 2 saying key.pem is not the CSR's key", code, stderr)
 	}
+}
+
+// mainStderr runs smki with args (no stdin) and returns its exit code and
+// what it wrote to stderr.
+func mainStderr(args ...string) (int, string) {
+	var out, errb bytes.Buffer
+	code := Main(append([]string{"smki"}, args...), strings.NewReader(""), &out, &errb)
+	return code, errb.String()
 }

@@ -19,11 +19,7 @@ import (
 func TestOutNeverReplacesAKey(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	run := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		code := Main(append([]string{"smki"}, args...), strings.NewReader(""), &out, &errb)
-		return code, errb.String()
-	}
+	run := mainStderr
 	key := filepath.Join(dir, "sc.key")
 	if code, stderr := run("keygen", "--out", key); code != 0 {
 		t.Fatalf("keygen: %d %s", code, stderr)
