@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
+	"github.com/smki/smki/verifier/xmldsig"
 )
 
 // TestSetBundleChangesDecisions: R3, the allow-list is data; a new bundle
@@ -404,6 +406,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"root not a CA", func(o *Options) { o.Roots = []*x509.Certificate{s.sc.cert} }},
 		{"intermediate not a CA", func(o *Options) { o.Intermediates = []*x509.Certificate{s.sc.cert} }},
 		{"negative limit", func(o *Options) { o.Limits.MaxDepth = -1 }},
+		// A limit above its hard ceiling (xmldsig.MaxLimits) would take
+		// the parser's protection away: refused, never used nor clamped.
+		{"MaxBytes above the ceiling", func(o *Options) { o.Limits.MaxBytes = xmldsig.MaxLimits().MaxBytes + 1 }},
+		{"MaxDepth above the ceiling", func(o *Options) { o.Limits.MaxDepth = 1 << 30 }},
+		{"MaxAttrs above the ceiling", func(o *Options) { o.Limits.MaxAttrs = xmldsig.MaxLimits().MaxAttrs + 1 }},
+		{"MaxNSDecls above the ceiling", func(o *Options) { o.Limits.MaxNSDecls = xmldsig.MaxLimits().MaxNSDecls + 1 }},
+		{"MaxElements above the ceiling", func(o *Options) { o.Limits.MaxElements = math.MaxInt }},
 	}
 	for _, tt := range tests {
 		o := s.options(s.bundle)
@@ -420,6 +429,25 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err = %v, want ErrConfig", tt.name, err)
 		}
+	}
+}
+
+// TestLimitCeilings: Options.Limits at the hard ceilings
+// (xmldsig.MaxLimits) are taken; one above is refused E_VERIFIER_CONFIG
+// naming the field, its ceiling and what to do.
+func TestLimitCeilings(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	o := s.options(s.bundle)
+	o.Limits = xmldsig.MaxLimits()
+	if _, err := New(o); err != nil {
+		t.Fatalf("limits at the ceilings: %v", err)
+	}
+	o.Limits.MaxBytes = 1 << 30
+	_, err := New(o)
+	want := fmt.Sprintf("Limits.MaxBytes %d is above its ceiling %d", 1<<30, xmldsig.MaxLimits().MaxBytes)
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "zero for the default") {
+		t.Fatalf("err = %v, want E_VERIFIER_CONFIG with %q and the next step", err, want)
 	}
 }
 

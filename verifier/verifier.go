@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,8 +45,11 @@ type Options struct {
 	CRLs [][]byte
 	// Clock gives "now" for data freshness (STALE); default time.Now.
 	Clock func() time.Time
-	// Limits bound XML parsing; zero fields take xmldsig defaults, and a
-	// negative one is refused (ErrConfig).
+	// Limits bound XML parsing; zero fields take xmldsig defaults. A
+	// negative field, or one above its hard ceiling (xmldsig.MaxLimits,
+	// four times the default), is refused (ErrConfig, naming the field):
+	// past the ceilings one hostile request could cost seconds of CPU and
+	// gigabytes of memory.
 	Limits xmldsig.Limits
 	// MaxAge is the oldest bundle or revocation data the Verifier acts
 	// on. Zero means the bundle's own max_age; when both are set the
@@ -151,8 +155,12 @@ func New(opts Options) (*Verifier, error) {
 			return nil, fmt.Errorf("%w: Certificates[%d] is nil (a certificate that did not parse?)", ErrConfig, i)
 		}
 	}
-	if l := opts.Limits; l.MaxBytes < 0 || l.MaxDepth < 0 || l.MaxAttrs < 0 || l.MaxNSDecls < 0 || l.MaxElements < 0 {
-		return nil, fmt.Errorf("%w: negative Limits %+v (zero takes the default; there is no unlimited)", ErrConfig, l)
+	if err := opts.Limits.Check(); err != nil {
+		var le *xmldsig.LimitsError
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("%w: %s", ErrConfig, le.Reason())
+		}
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	crls, err := loadCRLs(opts.CRLs, ta)
 	if err != nil {

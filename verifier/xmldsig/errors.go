@@ -2,8 +2,9 @@ package xmldsig
 
 import "errors"
 
-// Stable error codes. Every error this package returns wraps exactly one of
-// them (errors.Is), with context after the code.
+// Stable error codes. Every error Parse and Verify return wraps exactly one
+// of them (errors.Is), with context after the code (Limits.Check's is
+// ErrLimits).
 var (
 	// ErrMalformed: not well-formed, over a Limit, a DTD, an entity reference
 	// other than the five predefined ones and character references, a
