@@ -55,6 +55,11 @@ type KeyStore struct {
 	gen      uint64         // how often km was reopened
 	reopened time.Time      // the last reopen attempt
 	closed   bool
+
+	// PKCS#11 only (tokensigner.go): how long a signature waits for the
+	// token, and one place per signature in flight (maxSigning).
+	signWait time.Duration
+	signing  chan struct{}
 }
 
 func openKeyStore(ctx context.Context, cfg Config) (*KeyStore, error) {
@@ -78,7 +83,8 @@ func openKeyStore(ctx context.Context, cfg Config) (*KeyStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &KeyStore{km: km, kind: kindPKCS11, uri: cfg.KMS, now: cfg.clock()}, nil
+	return &KeyStore{km: km, kind: kindPKCS11, uri: cfg.KMS, now: cfg.clock(),
+		signWait: signWait, signing: make(chan struct{}, maxSigning)}, nil
 }
 
 // openPKCS11 opens the PKCS#11 KMS uri names, or says what to fix: a

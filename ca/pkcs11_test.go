@@ -8,12 +8,14 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,5 +230,100 @@ func TestPKCS11OpenRefusalsSayWhatToDo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// hangingSigner is a token that stops answering: each Sign waits until
+// release is closed, then signs with the real key.
+type hangingSigner struct {
+	crypto.Signer
+	release chan struct{}
+	entered atomic.Int32
+}
+
+func (h *hangingSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	h.entered.Add(1)
+	<-h.release
+	return h.Signer.Sign(r, digest, opts)
+}
+
+// TestPKCS11SignBoundedWhenTokenHangs: the token stops answering (an HSM
+// hung, its network silent: C_Sign never returns) under a running CA. An
+// issuance and the readiness probe (CheckKey) fail ErrKeyUnavailable
+// (503 E_CA_KEY_UNAVAILABLE) once signWait has passed instead of waiting
+// for ever, the issuance's intent is failed, not left open; signatures
+// that keep arriving while the hung ones hold every one of the
+// KeyStore's maxSigning places wait no longer and add no more stuck calls
+// on the token. When the token answers again the CA signs without a
+// restart.
+// Not parallel: it sets SOFTHSM2_CONF for the process.
+func TestPKCS11SignBoundedWhenTokenHangs(t *testing.T) {
+	uri := softhsmtest.Token(t, "smki")
+	dataDir := t.TempDir()
+	st := openBolt(t, dataDir)
+	e := newEnvOn(t, st, dataDir, uri)
+	ctx := context.Background()
+	e.ca.keys.signWait = 200 * time.Millisecond
+	e.ca.keys.signing = make(chan struct{}, 2)
+	slots := cap(e.ca.keys.signing)
+	ts := e.ca.issSigner.(*tokenSigner)
+	hung := &hangingSigner{Signer: ts.cur, release: make(chan struct{})}
+	ts.mu.Lock()
+	ts.cur = hung
+	ts.mu.Unlock()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hung.release)
+		}
+	}
+	t.Cleanup(release)
+
+	// within runs f and fails the test if it has not returned in 5s.
+	within := func(what string, f func() error) error {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s with the token silent: still waiting after 5s", what)
+			return nil
+		}
+	}
+	issue := func() error {
+		_, csr := newCSR(t, nil)
+		_, _, err := e.ca.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
+		return err
+	}
+	for i := range 3 * slots {
+		if err := within("Issue", issue); !errors.Is(err, ErrKeyUnavailable) {
+			t.Fatalf("Issue %d with the token silent = %v, want ErrKeyUnavailable", i, err)
+		}
+	}
+	if err := within("CheckKey", e.ca.CheckKey); !errors.Is(err, ErrKeyUnavailable) || !strings.Contains(err.Error(), "did not answer") && !strings.Contains(err.Error(), "every one of") {
+		t.Errorf("CheckKey with the token silent = %v, want ErrKeyUnavailable saying the token did not answer", err)
+	}
+	if n := int(hung.entered.Load()); n > slots {
+		t.Errorf("%d signatures stuck on the silent token, want at most its %d places", n, slots)
+	}
+	var open []store.Intent
+	_ = st.View(ctx, func(tx store.Tx) (err error) { open, err = tx.OpenIntents(); return })
+	if len(open) != 0 {
+		t.Errorf("intents left open with the token silent: %+v", open)
+	}
+
+	release()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.ca.keys.signing) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := within("Issue once the token answers", issue); err != nil {
+		t.Fatalf("Issue once the token answers again = %v, want a certificate without a restart", err)
+	}
+	if err := e.ca.CheckKey(); err != nil {
+		t.Errorf("CheckKey once the token answers again = %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"errors"
@@ -18,6 +19,23 @@ import (
 // reopen (initialise, find the token, log in) a second, not one per
 // signature.
 const reopenEvery = time.Second
+
+// signWait is the longest a signature waits on the token: for one of
+// the maxSigning places and then for the token's answer. crypto11 waits
+// for a free session, and C_Sign for the token, without limit, so a token
+// that stops answering (an HSM hung, its network silent) would otherwise
+// hold an enrolment, and the readiness probe, for ever.
+//
+// maxSigning is how many signatures one KeyStore has in flight on the
+// token at once. A signature the token never answers keeps its place
+// until the token answers, so a silent token holds at most maxSigning
+// calls (and sessions) however many requests arrive; the others give up
+// after signWait. It is well under crypto11's session pool (1024, or the
+// token's own limit if lower), so smki never waits on that pool itself.
+const (
+	signWait   = 10 * time.Second
+	maxSigning = 16
+)
 
 // errKMSClosed: the KeyStore was closed. errTokenAway: its PKCS#11 module
 // could not be reopened since the token went away.
@@ -59,7 +77,47 @@ func newTokenSigner(k *KeyStore, ref string, s crypto.Signer, gen uint64) (*toke
 
 func (s *tokenSigner) Public() crypto.PublicKey { return s.pub }
 
+// Sign signs digest with the key in the token, or fails ErrKeyUnavailable
+// within signWait (bounded) if the token does not answer by then.
 func (s *tokenSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	digest = bytes.Clone(digest) // a call given up on may still read it
+	return s.k.bounded(func() ([]byte, error) { return s.sign(rand, digest, opts) })
+}
+
+// bounded runs sign in one of k's maxSigning places and returns its
+// answer, or ErrKeyUnavailable once k.signWait has passed: waiting for a
+// place (every one holds a signature the token has not answered) or for
+// the answer. A call given up on keeps its place until the token answers
+// it (a PKCS#11 call cannot be cancelled); its answer is dropped.
+func (k *KeyStore) bounded(sign func() ([]byte, error)) ([]byte, error) {
+	timer := time.NewTimer(k.signWait)
+	defer timer.Stop()
+	select {
+	case k.signing <- struct{}{}:
+	case <-timer.C:
+		return nil, fmt.Errorf("%w: every one of the %d signatures in flight has waited on the token for more than %s: the token (HSM) has stopped answering",
+			ErrKeyUnavailable, cap(k.signing), k.signWait)
+	}
+	type answer struct {
+		sig []byte
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		defer func() { <-k.signing }()
+		sig, err := sign()
+		done <- answer{sig, err}
+	}()
+	select {
+	case a := <-done:
+		return a.sig, a.err
+	case <-timer.C:
+		return nil, fmt.Errorf("%w: the token (HSM) did not answer a signature within %s", ErrKeyUnavailable, k.signWait)
+	}
+}
+
+// sign is Sign without its bound.
+func (s *tokenSigner) sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	s.mu.Lock()
 	cur, gen := s.cur, s.gen
 	s.mu.Unlock()
