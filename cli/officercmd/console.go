@@ -2,9 +2,7 @@ package officercmd
 
 import (
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -74,8 +72,9 @@ func officerExportCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "export",
 		Usage: "write your officer credential as a PKCS#12 file to import into a browser",
-		Description: `Writes key.pem, cert.pem and ca.pem of DIR as one PKCS#12 file (modern
-encryption: AES-256-CBC with PBKDF2, SHA-256 MAC), protected by the
+		Description: `Writes key.pem, cert.pem and every CA certificate of ca.pem (the access
+root, and the CAs of the RA's own TLS certificate chain when it serves one)
+of DIR as one PKCS#12 file (modern encryption: AES-256-CBC with PBKDF2, SHA-256 MAC), protected by the
 passphrase in --passphrase-file, or by a new random passphrase that is
 printed once. Import it into the browser's certificate store; the console
 then signs you in with it (docs/console.md).
@@ -98,13 +97,11 @@ Example:
 			if err != nil {
 				return verb.WithCode(verb.ExitUsage, fmt.Errorf("E_CREDENTIAL: %v; give the directory smki officer add or keygen wrote", err))
 			}
-			var cas []*x509.Certificate
-			if b, err := os.ReadFile(credential.CAPath(dir)); err == nil {
-				if blk, _ := pem.Decode(b); blk != nil {
-					if ca, err := x509.ParseCertificate(blk.Bytes); err == nil {
-						cas = append(cas, ca)
-					}
-				}
+			// Every CA certificate of ca.pem: the access root, and the CAs
+			// of an operator's served TLS chain after it.
+			cas, err := credential.ReadCAs(dir)
+			if err != nil {
+				return verb.WithCode(verb.ExitUsage, fmt.Errorf("E_CREDENTIAL: %v; give the directory smki officer add or keygen wrote", err))
 			}
 			pass, printed := "", false
 			if f := c.String("passphrase-file"); f != "" {

@@ -110,6 +110,36 @@ func ReadCert(dir string) (*x509.Certificate, error) {
 	return x509.ParseCertificate(b.Bytes)
 }
 
+// ReadCAs parses every certificate of dir/ca.pem: the access root, then
+// the CA certificates of an operator's served TLS chain when the RA has
+// one (ownpki.AccessCA.CredentialCAPEM). It fails when ca.pem cannot be
+// read, a certificate in it does not parse, or it holds none.
+func ReadCAs(dir string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(CAPath(dir))
+	if err != nil {
+		return nil, fmt.Errorf("officer credential %s: %s cannot be read: %s", dir, CAFile, durable.Reason(err))
+	}
+	var cas []*x509.Certificate
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("officer credential %s: a certificate in %s is damaged", dir, CAFile)
+		}
+		cas = append(cas, c)
+	}
+	if len(cas) == 0 {
+		return nil, fmt.Errorf("officer credential %s: %s holds no certificate", dir, CAFile)
+	}
+	return cas, nil
+}
+
 // Write writes a credential to dir (created 0700): key.pem (0600) when
 // keyPEM is given, cert.pem and ca.pem (0644). It refuses to replace an
 // existing cert.pem or key.pem. Without keyPEM (the appointee made the key
