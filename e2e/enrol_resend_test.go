@@ -101,18 +101,8 @@ func TestEnrolOutUnwritable(t *testing.T) {
 	t.Parallel()
 	_, _, ra := devRA(t)
 	work := t.TempDir()
-	const (
-		srp1  = "90-B3-D5-1F-30-00-00-5C"
-		srpSC = "90-B3-D5-1F-30-05-00-00"
-	)
-	ra.must("party", "create", "--id", srp1, "--name", "srp-1")
-	ra.must("user", "create", "--id", srpSC, "--party", srp1, "--role", "SC", "--name", "srp-sc")
-	sro := filepath.Join(work, "sro")
-	ra.must("officer", "add", "--id", "srp1-sro", "--name", "Sam Roe", "--kind", "sro", "--party", srp1, "--out", sro)
-	ra = ra.as(sro)
-	key, csr := filepath.Join(work, "sc.key"), filepath.Join(work, "sc.csr")
-	mustRun(t, nil, "keygen", "--out", key)
-	mustRun(t, nil, "csr", "--key", key, "--user-id", srpSC, "--profile", "xml-signing", "--out", csr)
+	ra, srpSC := srpSCAsSRO(t, ra, work)
+	csr := scCSR(t, work, "sc", srpSC)
 
 	for _, out := range []string{filepath.Join(work, "no-such-dir", "sc.pem"), work} {
 		r := ra.run("enroll", "--user-id", srpSC, "--profile", "xml-signing", "--csr", csr, "--out", out)
