@@ -54,10 +54,19 @@ func (o InitOptions) withDefaults() InitOptions {
 // by the root, both keys generated in the KMS (encrypted files under
 // Dir/keys/ for softkms; inside the token for PKCS#11). The certificates,
 // the CA state and the first ARL and ORL are recorded in one transaction.
-// It fails with ErrAlreadyInitialised if st already holds a CA; a crash
-// before that transaction leaves only unused keys behind.
-func Init(ctx context.Context, st store.Store, cfg Config, opts InitOptions) error {
+// It fails with ErrAlreadyInitialised if st already holds a CA. The CA
+// names are checked before any key is made; a failure after the keys were
+// made but before that transaction was tried removes them again (key
+// files, or the keys in the token), so a failed Init leaves no key behind;
+// a crash there leaves only unused keys. Once the transaction has been
+// tried no key is removed, whatever it answered: it may have committed.
+func Init(ctx context.Context, st store.Store, cfg Config, opts InitOptions) (err error) {
 	opts = opts.withDefaults()
+	for _, cn := range []string{opts.RootCommonName, opts.IssuingCommonName} {
+		if err := checkCommonName(cn); err != nil {
+			return fmt.Errorf("%w: CA name: %w", ErrBadRequest, err)
+		}
+	}
 	if err := st.View(ctx, func(tx store.Tx) error { return checkNotInitialised(tx) }); err != nil {
 		return err
 	}
@@ -66,14 +75,25 @@ func Init(ctx context.Context, st store.Store, cfg Config, opts InitOptions) err
 		return err
 	}
 	defer keys.close()
+	// Until the transaction is tried, a failure removes the keys made so
+	// far and a keys directory made for them.
+	undo, made := true, []string{}
+	newKeysDir := keys.kind == kindSoft && !exists(keys.keysDir())
+	defer func() {
+		if err != nil && undo {
+			keys.discard(made, newKeysDir)
+		}
+	}()
 	rootRef, rootSigner, err := keys.create("root")
 	if err != nil {
 		return err
 	}
+	made = append(made, rootRef)
 	issRef, issSigner, err := keys.create("issuing")
 	if err != nil {
 		return err
 	}
+	made = append(made, issRef)
 	l, err := newLinter(nil)
 	if err != nil {
 		return err
@@ -125,6 +145,7 @@ func Init(ctx context.Context, st store.Store, cfg Config, opts InitOptions) err
 	if err != nil {
 		return err
 	}
+	undo = false // from here the keys may be the CA's: never removed
 	err = st.Update(ctx, func(tx store.Tx) error {
 		if err := checkNotInitialised(tx); err != nil {
 			return err

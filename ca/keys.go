@@ -278,6 +278,39 @@ func (k *KeyStore) close() error {
 	return km.Close()
 }
 
+// keysDir is where softkms keeps the key files.
+func (k *KeyStore) keysDir() string { return filepath.Join(k.dir, "keys") }
+
+// exists reports whether path is there (or cannot be told: only a path
+// known to be absent is reported absent).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+// discard removes keys (references from create) that no CA ever
+// recorded, for Init failing before its transaction: their files
+// (softkms), and keysDir too if dirMade (it was made for them and is
+// empty again), or the keys in the token (PKCS#11). It is best effort: a
+// key it cannot remove stays behind, unused. Never call it for a key a
+// transaction that may have committed refers to.
+func (k *KeyStore) discard(refs []string, dirMade bool) {
+	for _, ref := range refs {
+		if k.kind == kindSoft {
+			_ = os.Remove(filepath.Join(k.dir, ref))
+			continue
+		}
+		if km, _, err := k.manager(); err == nil {
+			if d, ok := km.(interface{ DeleteKey(string) error }); ok {
+				_ = d.DeleteKey(ref)
+			}
+		}
+	}
+	if dirMade {
+		_ = os.Remove(k.keysDir()) // fails, and keeps it, unless empty
+	}
+}
+
 // writeExclusive creates path (and its 0700 directory) with mode 0600 and
 // fails if it exists: a CA key is never overwritten.
 func writeExclusive(path string, data []byte) error {

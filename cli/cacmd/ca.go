@@ -3,7 +3,9 @@ package cacmd
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/storecmd"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/store"
 )
 
 // passphraseFlags are the ways to give the CA key passphrase: a file, or
@@ -60,6 +63,8 @@ func Command() *ucli.Command {
 (passphrase from --passphrase-file or $SMKI_PASSPHRASE), or in an HSM by PKCS#11 URI.
 
 The CA's records go to the store (--store; default the bbolt file in DATA).
+An init that fails leaves nothing it created (the data directory, the store
+file, the keys), so the same command, put right, can simply be run again.
 
 Example:
    SMKI_PASSPHRASE=... smki ca init --data /var/lib/smki
@@ -70,38 +75,60 @@ Example:
 				&ucli.StringFlag{Name: "issuing-cn", Usage: "Issuing OCA common name"},
 				storecmd.StoreFlag(),
 			}, PassphraseFlags()...),
-			Action: func(c *ucli.Context) error {
-				dir := c.String("data")
-				pass, err := passphrase(c)
-				if err != nil {
-					return err
-				}
-				if len(pass) == 0 && c.String("kms") == "" {
-					return verb.UsageErr("a passphrase is needed for softkms keys: --passphrase-file or SMKI_PASSPHRASE")
-				}
-				if err := os.MkdirAll(dir, 0o700); err != nil {
-					return verb.WithCode(verb.ExitUsage, err)
-				}
-				st, _, err := storecmd.OpenStore(c, dir, 0)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms")}
-				if err := ca.Init(c.Context, st, cfg, ca.InitOptions{RootCommonName: c.String("root-cn"), IssuingCommonName: c.String("issuing-cn")}); err != nil {
-					return err
-				}
-				authority, err := ca.Open(c.Context, st, cfg)
-				if err != nil {
-					return err
-				}
-				defer authority.Close()
-				fmt.Fprintf(c.App.Writer, "CA initialised in %s\n  root:    %s\n  issuing: %s\n", dir,
-					authority.Root().Subject, authority.Issuing().Subject)
-				return nil
-			},
+			Action: caInit,
 		}, caARLCommand(), caImportARLCommand()},
 	}
+}
+
+// caInit is smki ca init. One that fails leaves nothing it created: not
+// the data directory, nor the store file (storecmd.OpenNew), nor keys
+// (ca.Init), so running it again, right, starts afresh.
+func caInit(c *ucli.Context) error {
+	dir := c.String("data")
+	pass, err := passphrase(c)
+	if err != nil {
+		return err
+	}
+	if len(pass) == 0 && c.String("kms") == "" {
+		return verb.UsageErr("a passphrase is needed for softkms keys: --passphrase-file or SMKI_PASSPHRASE")
+	}
+	_, statErr := os.Stat(dir)
+	newDir := errors.Is(statErr, fs.ErrNotExist)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return verb.WithCode(verb.ExitUsage, err)
+	}
+	st, undoStore, err := storecmd.OpenNew(c, dir)
+	if err == nil {
+		var made bool
+		made, err = initCA(c, dir, pass, st)
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if !made {
+			undoStore()
+		}
+	}
+	if err != nil && newDir {
+		_ = os.Remove(dir) // fails, and keeps it, unless empty
+	}
+	return err
+}
+
+// initCA creates the CA in st and says so. made: ca.Init succeeded (the
+// store holds the CA, whatever err says after).
+func initCA(c *ucli.Context, dir string, pass []byte, st store.Store) (made bool, err error) {
+	cfg := ca.Config{Dir: dir, Passphrase: pass, KMS: c.String("kms")}
+	if err := ca.Init(c.Context, st, cfg, ca.InitOptions{RootCommonName: c.String("root-cn"), IssuingCommonName: c.String("issuing-cn")}); err != nil {
+		return false, err
+	}
+	authority, err := ca.Open(c.Context, st, cfg)
+	if err != nil {
+		return true, err
+	}
+	defer authority.Close()
+	fmt.Fprintf(c.App.Writer, "CA initialised in %s\n  root:    %s\n  issuing: %s\n", dir,
+		authority.Root().Subject, authority.Issuing().Subject)
+	return true, nil
 }
 
 // caARLCommand is the Root OCA key ceremony's step: issue an ARL on the

@@ -33,6 +33,38 @@ func OpenStore(c *ucli.Context, dataDir string, lockWait time.Duration) (store.S
 	return st, spec, err
 }
 
+// OpenNew is OpenStore for a verb that fills a new store (smki ca init).
+// Besides the store it returns undo, for when the verb failed: run after
+// the store is closed, it removes the bbolt file and its audit journal if
+// this open created them, so a failed verb leaves no empty store that a
+// later run would take for one in use. A file that was there before, and
+// a PostgreSQL store (its schema is the database's), are left as they are.
+func OpenNew(c *ucli.Context, dataDir string) (st store.Store, undo func(), err error) {
+	spec, err := server.ParseStore(c.String("store"), dataDir)
+	if err != nil {
+		return nil, nil, verb.WithCode(verb.ExitUsage, err)
+	}
+	var made []string
+	if spec.Engine == "bbolt" {
+		for _, f := range []string{spec.Target, spec.Target + ".audit"} {
+			if _, err := os.Lstat(f); errors.Is(err, fs.ErrNotExist) {
+				made = append(made, f)
+			}
+		}
+	}
+	st, err = spec.Open(c.Context, 0)
+	undo = func() {
+		for _, f := range made {
+			_ = os.Remove(f)
+		}
+	}
+	if err != nil {
+		undo()
+		return nil, nil, err
+	}
+	return st, undo, nil
+}
+
 // errStoreMissing: a verb that reads a store was given a bbolt file that
 // is not there.
 var errStoreMissing = errors.New("E_STORE_MISSING")
