@@ -188,8 +188,8 @@ func CheckCSRSubject(csr *x509.CertificateRequest, want CSRSubject) (cn string, 
 				return "", fmt.Errorf("%w: CSR OU %q, the profile's OU is %q", ErrSubjectField, a.val, want.OU)
 			}
 		case a.oid.Equal(oidX500UniqueIdentifer):
-			if !uniqueIdentifierIs(a.tag, a.val, want.UserID) {
-				return "", fmt.Errorf("%w: CSR x500UniqueIdentifier is not the User ID %s (a 64-bit BIT STRING, or its hex text)", ErrSubjectField, want.UserID)
+			if err := userIDAttrIs(a, want.UserID); err != nil {
+				return "", err
 			}
 		default:
 			return "", fmt.Errorf("%w: attribute %s is not allowed (only CN, OU, x500UniqueIdentifier)", ErrSubjectField, key)
@@ -199,6 +199,55 @@ func CheckCSRSubject(csr *x509.CertificateRequest, want CSRSubject) (cn string, 
 		return "", fmt.Errorf("%w: subject must carry OU=%s and x500UniqueIdentifier=%s", ErrSubjectField, want.OU, want.UserID)
 	}
 	return cn, nil
+}
+
+// CheckCSRUserID is the User ID part of CheckCSRSubject, for a caller
+// that knows the User ID a CSR is for but not the whole subject the rule
+// wants (smki enroll, which does not know the user's role and so the OU):
+// the subject carries an x500UniqueIdentifier and it names id, as the 64-bit
+// BIT STRING or the EUI-64 as text. CheckCSRSubject applies the same check
+// to every x500UniqueIdentifier, besides the rest of the rule. A refusal is
+// ErrSubjectField and says which User ID, if any, the CSR names.
+func CheckCSRUserID(csr *x509.CertificateRequest, id eui64.ID) error {
+	attrs, err := parseName(csr.RawSubject)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, a := range attrs {
+		if a.oid.Equal(oidX500UniqueIdentifer) {
+			if err := userIDAttrIs(a, id); err != nil {
+				return err
+			}
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: the CSR's subject has no x500UniqueIdentifier, so it names no User ID; it must name %s", ErrSubjectField, id)
+	}
+	return nil
+}
+
+// userIDAttrIs refuses a, an x500UniqueIdentifier, unless it names id,
+// saying what it names instead.
+func userIDAttrIs(a nameAttr, id eui64.ID) error {
+	if uniqueIdentifierIs(a.tag, a.val, id) {
+		return nil
+	}
+	var named *eui64.ID
+	switch {
+	case a.tag == cbasn1.BIT_STRING && len(a.val) == 9 && a.val[0] == 0:
+		id := eui64.ID(a.val[1:])
+		named = &id
+	case isText(a.tag):
+		if got, err := eui64.Parse(string(a.val)); err == nil {
+			named = &got
+		}
+	}
+	if named != nil {
+		return fmt.Errorf("%w: the CSR's x500UniqueIdentifier names User ID %s, not %s", ErrSubjectField, named, id)
+	}
+	return fmt.Errorf("%w: the CSR's x500UniqueIdentifier is not the User ID %s (a 64-bit BIT STRING, or its hex text)", ErrSubjectField, id)
 }
 
 func isText(tag cbasn1.Tag) bool {

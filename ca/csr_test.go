@@ -12,6 +12,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"strings"
 	"testing"
 
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -206,6 +207,43 @@ func TestCheckCSRSubject(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case !tc.refuse && got != tc.cn:
 				t.Fatalf("CN %q, want %q", got, tc.cn)
+			}
+		})
+	}
+}
+
+// TestCheckCSRUserID: the User ID part of the subject rule, which smki
+// enroll checks before sending and the RA first: the x500UniqueIdentifier
+// must be there and name the user; the refusal says what it names.
+func TestCheckCSRUserID(t *testing.T) {
+	t.Parallel()
+	key, _ := newCSR(t, nil)
+	ou87 := utf8Attr(oidOrganizationalUnit, "87")
+	for _, tc := range []struct {
+		name  string
+		attrs []subjectAttr
+		want  string // in the refusal; "" for none
+	}{
+		{"BIT STRING", []subjectAttr{ou87, uidAttr(userSC)}, ""},
+		{"text", []subjectAttr{utf8Attr(oidX500UniqueIdentifer, "90b3d51f30010000")}, ""},
+		{"another user", []subjectAttr{ou87, uidAttr(userIS)}, "names User ID " + userIS.String() + ", not " + userSC.String()},
+		{"another user as text", []subjectAttr{utf8Attr(oidX500UniqueIdentifer, userIS.String())}, "names User ID " + userIS.String()},
+		{"not an EUI-64", []subjectAttr{utf8Attr(oidX500UniqueIdentifer, "srp-sc")}, "is not the User ID " + userSC.String()},
+		{"none", []subjectAttr{ou87}, "no x500UniqueIdentifier"},
+		{"empty subject", nil, "no x500UniqueIdentifier"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var raw []byte
+			if tc.attrs != nil {
+				raw = rawName(t, tc.attrs...)
+			}
+			err := CheckCSRUserID(csrFor(t, key, raw), userSC)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (!errors.Is(err, ErrSubjectField) || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want ErrSubjectField saying %q", err, tc.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package ra
 
 import (
 	"crypto"
+	"crypto/x509"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/eui64"
@@ -27,6 +28,12 @@ func ParseProfile(s string) (ca.Profile, error) { return eligibility.ParseProfil
 
 // ExpectedOU is eligibility.ExpectedOU: the subject OU of profile p for role r.
 func ExpectedOU(r role.UserRole, p ca.Profile) string { return eligibility.ExpectedOU(r, p) }
+
+// CheckCSRUserID is eligibility.CheckCSRUserID: nil if csr's subject
+// names User ID id, else the E_RA_CSR_MISMATCH the RA would answer.
+func CheckCSRUserID(csr *x509.CertificateRequest, id eui64.ID, p ca.Profile) error {
+	return eligibility.CheckCSRUserID(csr, id, p)
+}
 
 // NewCSR is eligibility.NewCSR: a PEM CSR with the subject the RA expects.
 func NewCSR(key crypto.Signer, id eui64.ID, r role.UserRole, p ca.Profile, commonName string) ([]byte, error) {

@@ -21,8 +21,9 @@ import (
 )
 
 // TestReadCSR: the CLI's CSR intake, each input with its exact outcome.
-// (A CSR for another User ID is the RA's refusal, E_RA_CSR_MISMATCH: the
-// e2e test TestEnrolCSRIntake drives it through the binary.)
+// (A CSR for another User ID is refused E_RA_CSR_MISMATCH, by smki enroll
+// before sending (cli TestEnrollCSRUserIDLocal) as by the RA: the e2e test
+// TestEnrolCSRIntake drives it through the binary.)
 func TestReadCSR(t *testing.T) {
 	t.Parallel()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -66,7 +67,7 @@ func TestReadCSR(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			app := &ucli.App{Reader: bytes.NewReader(tc.stdin)}
-			got, err := readCSR(ucli.NewContext(app, nil, nil), tc.arg)
+			got, _, err := readCSR(ucli.NewContext(app, nil, nil), tc.arg)
 			if tc.wantExit == 0 {
 				if err != nil {
 					t.Fatalf("readCSR: %v", err)

@@ -130,7 +130,9 @@ func EnrollCommand() *ucli.Command {
 		Description: `An SRO or ARO of the user's party submits; the RA checks the role -> profile
 eligibility (SC gets xml-signing only), the subject, and that the key was never
 certified for another user. --csr is PEM or DER (openssl req -outform DER),
-from a file or - (stdin). The issued certificate is written to --out, or as PEM
+from a file or - (stdin). A CSR whose subject does not name --user-id (its
+x500UniqueIdentifier) is refused before anything is sent, as the RA refuses it:
+E_RA_CSR_MISMATCH, exit 3, with the smki csr that makes the right one. The issued certificate is written to --out, or as PEM
 to stdout; with --json, stdout is the certificate record with its "pem".
 
 Sending the same command again is safe: if its first answer was lost (a
@@ -179,9 +181,14 @@ Examples:
 			if err != nil {
 				return err
 			}
-			csr, err := readCSR(c, c.String("csr"))
+			csr, parsed, err := readCSR(c, c.String("csr"))
 			if err != nil {
 				return err
+			}
+			// A CSR made for another user is the RA's refusal (the same
+			// check, the same code and exit status), found here.
+			if err := ra.CheckCSRUserID(parsed, id, profile); err != nil {
+				return verb.WithCode(verb.ExitReject, fmt.Errorf("%w; nothing was sent", err))
 			}
 			var is ra.Issued
 			return verb.Call(c, func(cl *raclient.Client) (ra.CertInfo, error) {

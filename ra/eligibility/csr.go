@@ -27,14 +27,46 @@ var (
 // may carry one CN, and nothing else. The CA checks the same rule again at
 // issuance; the RA checks first so that a mismatch is a policy refusal with
 // its own code (E_RA_CSR_MISMATCH, the CA's code kept in the message) and
-// audit record. It returns the CN.
+// audit record. The User ID is checked first, by ca.CheckCSRUserID as
+// smki enroll checks it before sending (CheckCSRUserID), so a CSR made for
+// another user is refused in the same words on both sides. It returns the
+// CN.
 func CheckCSRSubject(csr *x509.CertificateRequest, id eui64.ID, r role.UserRole, p ca.Profile) (string, error) {
+	if err := ca.CheckCSRUserID(csr, id); err != nil {
+		return "", csrMismatch(err, id, p, r)
+	}
 	cn, err := ca.CheckCSRSubject(csr, ca.CSRSubject{OU: ExpectedOU(r, p), UserID: id, AnyCN: true, Require: true})
 	if err != nil {
-		return "", fmt.Errorf("%w: %s %s certificate: %w; make the CSR for this user and profile: smki csr --user-id %s --profile %s --role %s",
-			raerr.ErrCSRMismatch, r, p, err, id, p, r)
+		return "", csrMismatch(err, id, p, r)
 	}
 	return cn, nil
+}
+
+// CheckCSRUserID is the part of CheckCSRSubject a client can check before
+// it sends a CSR for user id and profile p without knowing the user's role
+// (smki enroll): the subject names id (ca.CheckCSRUserID). A refusal is
+// E_RA_CSR_MISMATCH, as the RA's own.
+func CheckCSRUserID(csr *x509.CertificateRequest, id eui64.ID, p ca.Profile) error {
+	if err := ca.CheckCSRUserID(csr, id); err != nil {
+		return csrMismatch(err, id, p, "")
+	}
+	return nil
+}
+
+// csrMismatch is err, the subject rule's refusal of a CSR for user id and
+// profile p, as E_RA_CSR_MISMATCH with the smki csr that makes the right
+// CSR; r is the user's role, "" when the caller does not know it.
+func csrMismatch(err error, id eui64.ID, p ca.Profile, r role.UserRole) error {
+	what, roleArg := string(p)+" certificate", " --role "+string(r)
+	if r != "" {
+		what = string(r) + " " + what
+	} else if p == ProfileXMLSigning {
+		roleArg = "" // xml-signing's OU does not depend on the role
+	} else {
+		roleArg = " --role ROLE (the user's)"
+	}
+	return fmt.Errorf("%w: %s: %w; make the CSR for this user and profile: smki csr --user-id %s --profile %s%s",
+		raerr.ErrCSRMismatch, what, err, id, p, roleArg)
 }
 
 // ParseCSR is ca.ParseCSR with its refusals in the RA's code family: a
