@@ -293,3 +293,52 @@ func between(s, a, b string) string {
 	s = s[i+len(a):]
 	return s[:strings.Index(s, b)]
 }
+
+// TestSoLRApprovesTheDryRunShown: the approve button approves the dry run
+// on the page. A certificate issued to the failed party after the page
+// was read makes the approval E_RA_DRY_RUN_CHANGED, approving nothing,
+// and the page it returns shows the new count; approving from that page
+// approves.
+func TestSoLRApprovesTheDryRunShown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.enrol()
+	ck, csrf := e.signIn("admin")
+	w := e.do("POST", "/console/solr", url.Values{"csrf": {csrf}, "failed_party": {e.partyA.String()}, "srp_user": {e.userB.String()},
+		"instruction": {"AUTH-2026-002"}}, ck, nil, nil)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("declare: %d %s", w.Code, w.Body)
+	}
+	ev := w.Header().Get("Location")
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, ratest.NewKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cred, err := e.svc.RenewOfficerCredential(context.Background(), e.actor("approver"), "approver",
+		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.certs["approver"] = ratest.ParseCert(t, cred.CertPEM)
+	ck2, csrf2 := e.signIn("approver")
+	shown := func() (page, digest string) {
+		page = e.do("GET", ev, nil, ck2, nil, nil).Body.String()
+		return page, between(page, `name="certificates_sha256" value="`, `"`)
+	}
+	page, digest := shown()
+	if digest == "" || !strings.Contains(page, "Revoke 1 certificates") {
+		t.Fatalf("the event page has no dry run digest in its approve form:\n%s", page)
+	}
+	e.enrol() // after the approver read the page
+	w = e.do("POST", ev+"/approve", url.Values{"csrf": {csrf2}, "certificates_sha256": {digest}}, ck2, nil, nil)
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "E_RA_DRY_RUN_CHANGED") || !strings.Contains(w.Body.String(), "Revoke 2 certificates") {
+		t.Fatalf("approval of a stale dry run: %d, want 409 E_RA_DRY_RUN_CHANGED with the new dry run\n%s", w.Code, w.Body)
+	}
+	if page, _ := shown(); !strings.Contains(page, `id="event-state">declared<`) {
+		t.Fatal("a refused approval changed the event")
+	}
+	_, digest2 := shown()
+	if w := e.do("POST", ev+"/approve", url.Values{"csrf": {csrf2}, "certificates_sha256": {digest2}}, ck2, nil, nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("approval of the current dry run: %d %s", w.Code, w.Body)
+	}
+}

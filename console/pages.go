@@ -747,8 +747,12 @@ func (c *Console) solrEventPage(w http.ResponseWriter, r *http.Request, v *view,
 	return nil
 }
 
+// solrApprove approves the dry run the page showed (its
+// certificates_sha256, a hidden field): if the failed party's
+// certificates changed since, the page comes back with
+// E_RA_DRY_RUN_CHANGED and the new dry run to approve.
 func (c *Console) solrApprove(w http.ResponseWriter, r *http.Request, v *view) error {
-	if _, err := c.svc.ApproveSoLR(ctx(r), v.actor, r.PathValue("id")); err != nil {
+	if _, err := c.svc.ApproveSoLRAsShown(ctx(r), v.actor, r.PathValue("id"), trimmed(r, "certificates_sha256")); err != nil {
 		v.Err = fieldErr("approve", err)
 		return c.solrEventPage(w, r, v, errorOf(err).status)
 	}

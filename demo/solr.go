@@ -58,7 +58,7 @@ func (d *night) stepFourEyes(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	_, err = liaison.ApproveSoLR(ctx, d.eventID)
+	_, err = liaison.ApproveSoLR(ctx, d.eventID, "")
 	if err := refused(err, ra.ErrFourEyes); err != nil {
 		return fmt.Errorf("the declarer approving: %w", err)
 	}
@@ -67,7 +67,7 @@ func (d *night) stepFourEyes(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	_, err = op.ApproveSoLR(ctx, d.eventID)
+	_, err = op.ApproveSoLR(ctx, d.eventID, "")
 	if err := refused(err, ra.ErrForbidden); err != nil {
 		return fmt.Errorf("the operator approving: %w", err)
 	}
@@ -88,7 +88,15 @@ func (d *night) stepApprove(ctx context.Context, s *Step) error {
 	if err != nil {
 		return err
 	}
-	res, err := approver.ApproveSoLR(ctx, d.eventID)
+	// The approver approves the dry run it read, and no other set.
+	shown, err := approver.GetSoLR(ctx, d.eventID)
+	if err != nil {
+		return err
+	}
+	if shown.DryRun == nil {
+		return fmt.Errorf("event %s has no dry run to approve (it is %s)", d.eventID, shown.Event.State)
+	}
+	res, err := approver.ApproveSoLR(ctx, d.eventID, shown.DryRun.CertificatesSHA256)
 	if err != nil {
 		return err
 	}

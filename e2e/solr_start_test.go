@@ -106,12 +106,21 @@ func (w *solrWatch) routesToSRP(bundle string, at time.Time) bool {
 // declare has the liaison declare an event for the fixture's failed
 // Supplier with the flags given and returns the event's ID.
 func (w *solrWatch) declare(instruction string, flags ...string) string {
+	id, _ := w.declareDryRun(instruction, flags...)
+	return id
+}
+
+// declareDryRun is declare, also returning the dry run's certificates_sha256.
+func (w *solrWatch) declareDryRun(instruction string, flags ...string) (id, certificatesSHA256 string) {
 	w.t.Helper()
 	var declared struct {
 		Event struct {
 			ID    string `json:"id"`
 			State string `json:"state"`
 		} `json:"event"`
+		DryRun struct {
+			CertificatesSHA256 string `json:"certificates_sha256"`
+		} `json:"dry_run"`
 	}
 	args := append([]string{"solr", "declare", "--failed-party", w.f.supplier, "--srp-user", w.f.srpSC,
 		"--instruction", instruction, "--json"}, flags...)
@@ -119,18 +128,19 @@ func (w *solrWatch) declare(instruction string, flags ...string) string {
 	if err := json.Unmarshal([]byte(out.stdout), &declared); err != nil || declared.Event.State != "declared" {
 		w.t.Fatalf("declare: %v\n%s", err, out.stdout)
 	}
-	return declared.Event.ID
+	return declared.Event.ID, declared.DryRun.CertificatesSHA256
 }
 
-// approve has the approver approve id and returns the event's state.
-func (w *solrWatch) approve(id string) string {
+// approve has the approver approve id (with the flags given) and returns
+// the event's state.
+func (w *solrWatch) approve(id string, flags ...string) string {
 	w.t.Helper()
 	var approved struct {
 		Event struct {
 			State string `json:"state"`
 		} `json:"event"`
 	}
-	out := w.f.ra.as(w.f.approver).must("solr", "approve", id, "--json")
+	out := w.f.ra.as(w.f.approver).must(append([]string{"solr", "approve", id, "--json"}, flags...)...)
 	if err := json.Unmarshal([]byte(out.stdout), &approved); err != nil {
 		w.t.Fatalf("approve: %v\n%s", err, out.stdout)
 	}
@@ -232,7 +242,9 @@ func TestSoLRApprovalBeforeStart(t *testing.T) {
 // TestSoLRSuccessorEvent is docs/api.md, "Successor events", on the real
 // binary and server: with an approved event open until END, a declaration
 // starting before END is E_RA_EXISTS and says the --start to use; one
-// starting at END is accepted and approved by a second person, and the
+// starting at END is accepted and approved by a second person (naming
+// the dry run smki solr show printed; a stale one is
+// E_RA_DRY_RUN_CHANGED), and the
 // exported bundle has the SRP act for the failed Supplier's device before,
 // at and after END without a gap.
 func TestSoLRSuccessorEvent(t *testing.T) {
@@ -243,8 +255,11 @@ func TestSoLRSuccessorEvent(t *testing.T) {
 	w := watchSoLR(t, srv, f)
 	end1 := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	end2 := end1.Add(time.Hour)
-	first := w.declare("OFGEM-SOLR-E2E-FIRST", "--end", end1.Format(time.RFC3339))
-	if st := w.approve(first); st != "active" {
+	first, firstDry := w.declareDryRun("OFGEM-SOLR-E2E-FIRST", "--end", end1.Format(time.RFC3339))
+	if firstDry == "" {
+		t.Fatal("the declaration's dry run has no certificates_sha256")
+	}
+	if st := w.approve(first, "--certificates-sha256", firstDry); st != "active" {
 		t.Fatalf("first event approved: %s, want active", st)
 	}
 
@@ -257,7 +272,17 @@ func TestSoLRSuccessorEvent(t *testing.T) {
 	}
 
 	next := w.declare("OFGEM-SOLR-E2E-NEXT", "--start", end1.Format(time.RFC3339), "--end", end2.Format(time.RFC3339))
-	if st := w.approve(next); st != "approved" {
+	// The approver approves the dry run it reads, as smki solr show
+	// prints it: the first event's, made before its revocation, names
+	// certificates that are no longer good and is refused.
+	shown := f.ra.as(f.approver).must("solr", "show", next).stdout
+	_, after, ok := strings.Cut(shown, "smki solr approve "+next+" --certificates-sha256 ")
+	digest, _, _ := strings.Cut(after, "\n")
+	if !ok || digest == "" || digest == firstDry {
+		t.Fatalf("smki solr show does not print how to approve the dry run shown:\n%s", shown)
+	}
+	f.ra.as(f.approver).refused("E_RA_DRY_RUN_CHANGED", "solr", "approve", next, "--certificates-sha256", firstDry)
+	if st := w.approve(next, "--certificates-sha256", digest); st != "approved" {
 		t.Fatalf("successor approved before its start: %s, want approved", st)
 	}
 	exported := w.bundle("successor")

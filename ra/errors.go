@@ -47,6 +47,7 @@ var (
 	ErrCAKeyUnavailable  = caerr.ErrKeyUnavailable
 	ErrFourEyes          = raerr.ErrFourEyes
 	ErrEventState        = raerr.ErrEventState
+	ErrDryRunChanged     = raerr.ErrDryRunChanged
 	ErrADTFormat         = raerr.ErrADTFormat
 	ErrADTSignature      = raerr.ErrADTSignature
 	ErrADTUser           = raerr.ErrADTUser

@@ -65,9 +65,17 @@ func (s *Service) DeclareSoLR(ctx context.Context, a Actor, req DeclareRequest) 
 }
 
 // ApproveSoLR is the second person's approval (four-eyes;
-// solr.Service.Approve).
+// solr.Service.Approve) of the event's certificates as they stand.
 func (s *Service) ApproveSoLR(ctx context.Context, a Actor, id string) (EventResult, error) {
-	return s.solr.Approve(ctx, session{s, a}, id)
+	return s.solr.Approve(ctx, session{s, a}, id, "")
+}
+
+// ApproveSoLRAsShown is ApproveSoLR of the dry run the approver was
+// shown: certificatesSHA256 is its DryRun.CertificatesSHA256 (empty: as
+// ApproveSoLR), and the approval is ErrDryRunChanged, changing nothing,
+// if the failed party's certificates are no longer that set.
+func (s *Service) ApproveSoLRAsShown(ctx context.Context, a Actor, id, certificatesSHA256 string) (EventResult, error) {
+	return s.solr.Approve(ctx, session{s, a}, id, certificatesSHA256)
 }
 
 // CloseSoLR closes an open event on the Authority's instruction

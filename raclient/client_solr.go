@@ -35,10 +35,14 @@ func (c *Client) GetSoLR(ctx context.Context, id string) (raapi.EventResult, err
 	return out, c.do(ctx, http.MethodGet, "/v1/solr-events/"+url.PathEscape(id), nil, &out)
 }
 
-// ApproveSoLR: POST /v1/solr-events/{id}/approve.
-func (c *Client) ApproveSoLR(ctx context.Context, id string) (raapi.EventResult, error) {
+// ApproveSoLR: POST /v1/solr-events/{id}/approve. certificatesSHA256 is
+// the certificates_sha256 of the dry run the approver read (the approval
+// is E_RA_DRY_RUN_CHANGED if the set changed since), or empty: the
+// certificates as they stand.
+func (c *Client) ApproveSoLR(ctx context.Context, id, certificatesSHA256 string) (raapi.EventResult, error) {
 	var out raapi.EventResult
-	return out, c.do(ctx, http.MethodPost, "/v1/solr-events/"+url.PathEscape(id)+"/approve", nil, &out)
+	return out, c.do(ctx, http.MethodPost, "/v1/solr-events/"+url.PathEscape(id)+"/approve",
+		raapi.ApproveBody{CertificatesSHA256: certificatesSHA256}, &out)
 }
 
 // CloseSoLR: POST /v1/solr-events/{id}/close.

@@ -39,6 +39,9 @@ func printEvent(c *ucli.Context) func(ra.EventResult) error {
 		verb.Table(c, eventHeader, [][]string{eventRow(res.Event)})
 		if d := res.DryRun; d != nil {
 			printDryRun(c, d)
+			if d.CertificatesSHA256 != "" && res.Event.State == bundle.EventDeclared {
+				fmt.Fprintf(c.App.Writer, "to approve these certificates and no others: smki solr approve %s --certificates-sha256 %s\n", res.Event.ID, d.CertificatesSHA256)
+			}
 		}
 		e := res.Event
 		switch {
@@ -124,9 +127,13 @@ Example:
 				},
 			},
 			eventCommand("approve", "approve a declared event (ra-approver; never its declarer)",
-				"smki solr approve solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver", nil,
+				"smki solr approve solr-20260314T092653Z-0a1b2c3d4e5f --certificates-sha256 HASH --officer ./approver\n\n"+
+					"--certificates-sha256 is the dry run's, as smki solr show prints it: the approval is then refused\n"+
+					"E_RA_DRY_RUN_CHANGED, approving nothing, if the failed party's certificates changed since.\n"+
+					"Without it the approval takes the certificates as they stand.",
+				[]ucli.Flag{&ucli.StringFlag{Name: "certificates-sha256", Usage: "the dry run's certificates_sha256 (smki solr show ID): approve that set of certificates and no other"}},
 				func(c *ucli.Context, cl *raclient.Client, id string) (ra.EventResult, error) {
-					return cl.ApproveSoLR(c.Context, id)
+					return cl.ApproveSoLR(c.Context, id, c.String("certificates-sha256"))
 				}),
 			eventCommand("show", "show an event (with the dry run while its revocation is to come)",
 				"smki solr show solr-20260314T092653Z-0a1b2c3d4e5f --officer ./approver --json", nil,
@@ -251,6 +258,9 @@ func printDryRun(c *ucli.Context, d *ra.DryRun) {
 			fmt.Fprintf(w, "the first %d (every one: GET %s):\n", len(d.Certificates), d.CertificatesURL)
 		}
 		verb.Table(c, certcmd.CertHeader, certcmd.CertRows(d.Certificates))
+	}
+	if d.CertificatesSHA256 != "" {
+		fmt.Fprintf(w, "certificates_sha256: %s\n", d.CertificatesSHA256)
 	}
 	fmt.Fprintf(w, "\n%d device(s) of supplier user(s) %v come into the SRP's scope\n", d.DeviceCount, d.SupplierUsers)
 	if len(d.Devices) < d.DeviceCount {

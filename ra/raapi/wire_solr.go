@@ -13,6 +13,14 @@ type DeclareBody struct {
 	RevokeAt    string `json:"revoke_at,omitempty"` // RFC 3339 (not before start), or "now" (default): at approval, or at start if later
 }
 
+// ApproveBody is POST /v1/solr-events/{id}/approve's optional body.
+type ApproveBody struct {
+	// CertificatesSHA256 is the dry run's certificates_sha256 the
+	// approver read: the approval is E_RA_DRY_RUN_CHANGED unless the
+	// failed party's certificates are still that set. Empty: not checked.
+	CertificatesSHA256 string `json:"certificates_sha256,omitempty"`
+}
+
 type CloseBody struct {
 	Reason string `json:"reason,omitempty"`
 }

@@ -52,6 +52,10 @@ var (
 
 	ErrFourEyes      = errors.New("E_RA_FOUR_EYES")      // the declarer of a SoLR event may not approve it
 	ErrEventState    = errors.New("E_RA_EVENT_STATE")    // the SoLR event is not in a state that allows this
+	// ErrDryRunChanged: an approval named the dry run it approves
+	// (certificates_sha256) and the failed party's certificates are no
+	// longer that set; nothing was approved.
+	ErrDryRunChanged = errors.New("E_RA_DRY_RUN_CHANGED")
 	ErrADTFormat     = adtfile.ErrFormat                 // ADT file does not parse as smki-adt/1
 	ErrADTSignature  = adtfile.ErrSignature              // ADT signature missing, malformed or not the officer's
 	ErrADTUser       = errors.New("E_RA_ADT_USER")       // ADT SC user inactive or not SC, or supplier user unknown or not one
@@ -144,6 +148,7 @@ var codes = []struct {
 	{ErrStoreFull, ClassUnavailable},
 	{ErrFourEyes, ClassForbidden},
 	{ErrEventState, ClassConflict},
+	{ErrDryRunChanged, ClassConflict},
 	{ErrADTFormat, ClassInvalid},
 	{ErrADTSignature, ClassInvalid},
 	{ErrADTUser, ClassInvalid},

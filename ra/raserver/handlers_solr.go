@@ -90,8 +90,14 @@ func (s *server) getSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) err
 	return nil
 }
 
+// approveSoLR takes an optional body (raapi.ApproveBody): clients before
+// it sent none, and approve the certificates as they stand.
 func (s *server) approveSoLR(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
-	res, err := s.svc.ApproveSoLR(r.Context(), a, r.PathValue("id"))
+	var b raapi.ApproveBody
+	if err := decodeOptional(r, &b); err != nil {
+		return err
+	}
+	res, err := s.svc.ApproveSoLRAsShown(r.Context(), a, r.PathValue("id"), b.CertificatesSHA256)
 	if err != nil {
 		return err
 	}

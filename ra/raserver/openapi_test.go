@@ -216,6 +216,7 @@ var apiBodies = []struct {
 	{"post", "/v1/revoke", raapi.RevokeBody{}},
 	{"post", "/v1/signer-revocations", raapi.SignerRevocationBody{}},
 	{"post", "/v1/solr-events", raapi.DeclareBody{}},
+	{"post", "/v1/solr-events/{id}/approve", raapi.ApproveBody{}},
 	{"post", "/v1/solr-events/{id}/close", raapi.CloseBody{}},
 	{"post", "/v1/adt", raapi.AdtBody{}},
 	{"post", "/v1/devices", raapi.DevicesBody{}},

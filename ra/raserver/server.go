@@ -226,8 +226,17 @@ const maxBodyHint = 64 << 10
 // decode reads the (size-limited) body and decodes it with the one strict
 // JSON reader (internal/strictjson: one value, no unknown, duplicate or
 // case-variant members).
-func decode(r *http.Request, v any) error {
+func decode(r *http.Request, v any) error { return decodeBody(r, v, false) }
+
+// decodeOptional is decode for a body a client may leave out: an empty
+// body leaves v as it is.
+func decodeOptional(r *http.Request, v any) error { return decodeBody(r, v, true) }
+
+func decodeBody(r *http.Request, v any, optional bool) error {
 	if r.Body == nil {
+		if optional {
+			return nil
+		}
 		return fmt.Errorf("%w: no body", ra.ErrBadRequest)
 	}
 	data, err := readBody(r)
@@ -240,6 +249,9 @@ func decode(r *http.Request, v any) error {
 			return fmt.Errorf("%w: the body did not arrive within the server's read timeout; send the whole body at once", ra.ErrBadRequest)
 		}
 		return fmt.Errorf("%w: the body could not be read (the connection failed); send the request again", ra.ErrBadRequest)
+	}
+	if optional && len(bytes.TrimSpace(data)) == 0 {
+		return nil
 	}
 	if err := strictjson.Decode(data, v); err != nil {
 		return fmt.Errorf("%w: JSON body: %v", ra.ErrBadRequest, err)

@@ -74,10 +74,20 @@ func TestSoLROverHTTP(t *testing.T) {
 	if err != nil || res.DryRun == nil || len(res.DryRun.Devices) != 1 {
 		t.Fatalf("declare: %+v %v", res, err)
 	}
-	if _, err := admin.ApproveSoLR(ctx, res.Event.ID); ra.CodeOf(err) != ra.ErrFourEyes.Error() {
+	if _, err := admin.ApproveSoLR(ctx, res.Event.ID, ""); ra.CodeOf(err) != ra.ErrFourEyes.Error() {
 		t.Fatalf("self-approval over HTTP: %v", err)
 	}
-	got, err := approver.ApproveSoLR(ctx, res.Event.ID)
+	// An approval naming another dry run than the one that stands is
+	// refused 409; one with no body (a client before the field) is read
+	// as naming none.
+	_, err = approver.ApproveSoLR(ctx, res.Event.ID, strings.Repeat("0", 64))
+	if ae, ok := err.(*raclient.APIError); !ok || ae.Code != ra.ErrDryRunChanged.Error() || ae.Status != http.StatusConflict {
+		t.Fatalf("approval of another dry run over HTTP: %v", err)
+	}
+	if st, code := post(t, approver, ts.URL+"/v1/solr-events/solr-none/approve", "application/json", nil); st != http.StatusNotFound || code != ra.ErrNotFound.Error() {
+		t.Fatalf("approval with no body: %d %s, want the event looked up (404)", st, code)
+	}
+	got, err := approver.ApproveSoLR(ctx, res.Event.ID, res.DryRun.CertificatesSHA256)
 	if err != nil || got.Event.State != bundle.EventActive {
 		t.Fatalf("approve: %+v %v", got, err)
 	}

@@ -2,9 +2,12 @@ package solr
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smki/smki/bundle"
@@ -96,6 +99,11 @@ type DryRun struct {
 	// Certificates is a sample: the first DryRunSample, in store order.
 	Certificates    []records.CertInfo `json:"certificates"`
 	CertificatesURL string             `json:"certificates_url"`
+	// CertificatesSHA256 names the set CertificateCount counts: the
+	// records.SerialsDigest of their serials (as the event's
+	// revoked_sha256 once revoked). An approval that gives it back
+	// (Approve) approves that set and no other. Empty when withheld.
+	CertificatesSHA256 string `json:"certificates_sha256,omitempty"`
 	DeviceCount     int                `json:"device_count"`
 	// Devices is a sample: the first DryRunSample.
 	Devices []records.Device `json:"devices"`
@@ -234,15 +242,30 @@ func (s *Service) Declare(ctx context.Context, a Session, req DeclareRequest) (E
 // revocation time in the future schedules the job alone in the first
 // transaction; the scheduler runs it (cut-off and certificates together)
 // when due.
-func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResult, error) {
+//
+// shown, if not empty, is the CertificatesSHA256 of the dry run the
+// approver read: the approval is refused (ErrDryRunChanged, nothing
+// changed) unless the failed party's good certificates are that set in
+// the approval's transaction, so a certificate issued to the party after
+// that dry run is not revoked unseen by the approval. (A revocation
+// scheduled later revokes every good certificate at its time, as
+// documented; shown binds what the approver saw to what stands at
+// approval.) Empty: the approval takes the set as it stands, as before.
+// Checking it lists the party's certificates inside the cut-off.
+func (s *Service) Approve(ctx context.Context, a Session, id, shown string) (EventResult, error) {
 	if _, ok := s.env.Revoker(); !ok {
 		return EventResult{}, fmt.Errorf("%w: the issuer cannot revoke inside a transaction", raerr.ErrInternal)
+	}
+	shown, err := checkDigest(shown)
+	if err != nil {
+		a.Refused(ctx, authz.ActApproveSoLR, "solr:"+id, err)
+		return EventResult{}, err
 	}
 	var out EventResult
 	var now time.Time
 	cutNow := false
 	// The urgent lane: approval cuts a whole party off (issue 13).
-	err := a.Urgent(ctx, authz.ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+	err = a.Urgent(ctx, authz.ActApproveSoLR, "solr:"+id, func(tx store.Tx, me store.Officer) (string, error) {
 		// A party officer gets one answer for an event it may not read
 		// and for none (authz.Hidden, Unseen); the SRP party's own, the
 		// precise refusal.
@@ -275,6 +298,11 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		if _, err := s.activeSCUser(tx, e.SRPUser); err != nil {
 			return "", err
 		}
+		if shown != "" {
+			if err := sameCertificates(tx, e, shown); err != nil {
+				return "", err
+			}
+		}
 		// Before its start an event authorises the SRP for nothing: an
 		// approval then leaves the failed Supplier as it is, so that
 		// someone may put its consumers' meters into credit all along,
@@ -305,6 +333,9 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		detail := fmt.Sprintf("failed_party=%s party_status=%s", e.FailedParty, records.PartyFailed)
 		if beforeStart {
 			detail = fmt.Sprintf("failed_party=%s party_status=%s until start=%s", e.FailedParty, p.Status, e.Start.Format(time.RFC3339))
+		}
+		if shown != "" {
+			detail += " certificates_sha256=" + shown
 		}
 		if cutNow {
 			if err := cutOffTx(tx, e.FailedParty, now); err != nil {
@@ -344,6 +375,43 @@ func (s *Service) Approve(ctx context.Context, a Session, id string) (EventResul
 		return err
 	})
 	return out, err
+}
+
+// checkDigest returns shown, a dry run's certificates_sha256, in lower
+// case, or ErrBadRequest if it is neither empty nor 64 hex digits.
+func checkDigest(shown string) (string, error) {
+	shown = strings.ToLower(strings.TrimSpace(shown))
+	if shown == "" {
+		return "", nil
+	}
+	if b, err := hex.DecodeString(shown); err != nil || len(b) != sha256.Size {
+		return "", fmt.Errorf("%w: certificates_sha256 %q is not a SHA-256 (64 hex digits): give the certificates_sha256 of the dry run you read (smki solr show ID)", raerr.ErrBadRequest, shown)
+	}
+	return shown, nil
+}
+
+// certsDigest is the records.SerialsDigest of certs' serials.
+func certsDigest(certs []store.Certificate) string {
+	serials := make([]string, len(certs))
+	for i, c := range certs {
+		serials[i] = c.Serial
+	}
+	return records.SerialsDigest(serials)
+}
+
+// sameCertificates refuses (ErrDryRunChanged) unless the good
+// certificates of e's failed party are, in tx, the set whose digest is
+// shown: the dry run the approver read.
+func sameCertificates(tx store.Tx, e records.SoLREvent, shown string) error {
+	certs, err := records.GoodCerts(tx, store.CertFilter{PartyID: e.FailedParty.String(), Status: store.StatusGood})
+	if err != nil {
+		return err
+	}
+	if certsDigest(certs) == shown {
+		return nil
+	}
+	return fmt.Errorf("%w: the failed party %s's certificates changed since the dry run you approved (certificates_sha256 %s): it has %d good certificate(s) now; nothing was approved; read the new dry run with smki solr show %s and approve it with its certificates_sha256",
+		raerr.ErrDryRunChanged, e.FailedParty, shown, len(certs), e.ID)
 }
 
 // cutOffTx records in tx the party-wide revocation of party at now
@@ -564,6 +632,7 @@ func (s *Service) Get(ctx context.Context, a Session, id string) (EventResult, e
 				// not the failed party's certificates.
 				out.DryRun.Certificates, out.DryRun.CertificateCount = []records.CertInfo{}, 0
 				out.DryRun.ByUser, out.DryRun.ByProfile, out.DryRun.CertificatesURL = map[string]int{}, map[string]int{}, ""
+				out.DryRun.CertificatesSHA256 = ""
 				out.DryRun.CertificatesWithheld = true
 			}
 		}
@@ -676,6 +745,7 @@ func dryRun(tx store.Tx, party eui64.ID) (*DryRun, error) {
 		return nil, err
 	}
 	d.CertificateCount = len(certs)
+	d.CertificatesSHA256 = certsDigest(certs)
 	for _, c := range certs {
 		d.ByUser[c.UserID]++
 		d.ByProfile[c.Profile]++
