@@ -50,8 +50,8 @@ var (
 	// until space is freed (issue 12 finding 12).
 	ErrStoreFull = errors.New("E_STORE_FULL")
 
-	ErrFourEyes      = errors.New("E_RA_FOUR_EYES")      // the declarer of a SoLR event may not approve it
-	ErrEventState    = errors.New("E_RA_EVENT_STATE")    // the SoLR event is not in a state that allows this
+	ErrFourEyes   = errors.New("E_RA_FOUR_EYES")   // the declarer of a SoLR event may not approve it
+	ErrEventState = errors.New("E_RA_EVENT_STATE") // the SoLR event is not in a state that allows this
 	// ErrDryRunChanged: an approval named the dry run it approves
 	// (certificates_sha256) and the failed party's certificates are no
 	// longer that set; nothing was approved.

@@ -104,7 +104,7 @@ type DryRun struct {
 	// revoked_sha256 once revoked). An approval that gives it back
 	// (Approve) approves that set and no other. Empty when withheld.
 	CertificatesSHA256 string `json:"certificates_sha256,omitempty"`
-	DeviceCount     int                `json:"device_count"`
+	DeviceCount        int    `json:"device_count"`
 	// Devices is a sample: the first DryRunSample.
 	Devices []records.Device `json:"devices"`
 	// CertificatesWithheld says the certificate figures are left out for
