@@ -29,6 +29,26 @@ type CertificateSource interface {
 // that serial.
 var ErrCertificateNotFound = errors.New("certificate not found")
 
+// lookupError is why a lookup gave no certificate: msg in smki's words
+// (what the CERT reason says), cause the source's or a library's error
+// (the log's, never a reason's: it may be network or parser text), later
+// whether the request may pass when sent again (the repository was
+// unreachable, busy, slow or broken), not a signer the RA never issued.
+type lookupError struct {
+	msg   string
+	cause error
+	later bool
+}
+
+func (e *lookupError) Error() string {
+	if e.cause == nil {
+		return e.msg
+	}
+	return e.msg + ": " + e.cause.Error()
+}
+
+func (e *lookupError) Unwrap() error { return e.cause }
+
 // Limits of the certificate lookup (docs/verifier.md, "Certificates by
 // IssuerSerial").
 const (
@@ -105,10 +125,10 @@ func (c *certCache) cached(k certKey) (repoEntry, bool) {
 // the request is then refused, never accepted.
 func (c *certCache) get(k certKey, serial *big.Int) (repoEntry, error) {
 	if !c.cas[k.issuer] {
-		return repoEntry{}, errors.New("its issuer is not a configured CA")
+		return repoEntry{}, &lookupError{msg: "its issuer is not a configured CA"}
 	}
 	if serial.Sign() <= 0 {
-		return repoEntry{}, errors.New("its serial is not positive")
+		return repoEntry{}, &lookupError{msg: "its serial is not positive"}
 	}
 	c.mu.Lock()
 	if e, ok := c.certs[k]; ok {
@@ -193,7 +213,7 @@ func (c *certCache) ask(ctx context.Context, serial *big.Int) ([]byte, error) {
 		defer func() { <-c.sem }()
 		defer func() {
 			if r := recover(); r != nil {
-				ch <- answer{err: fmt.Errorf("the certificate source panicked: %v", r)}
+				ch <- answer{err: &lookupError{msg: "the certificate source failed (it panicked)", cause: fmt.Errorf("%v", r), later: true}}
 			}
 		}()
 		der, err := c.src.FetchCertificate(ctx, serial)
@@ -203,7 +223,7 @@ func (c *certCache) ask(ctx context.Context, serial *big.Int) ([]byte, error) {
 	case a := <-ch:
 		return a.der, a.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("the certificate source did not answer within %s", certFetchTimeout)
+		return nil, &lookupError{msg: fmt.Sprintf("the certificate source did not answer within %s", certFetchTimeout), later: true}
 	}
 }
 
@@ -215,18 +235,24 @@ func (c *certCache) fetch(k certKey, serial *big.Int) (repoEntry, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return repoEntry{}, fmt.Errorf("the certificate repository is busy (%d lookups in flight for %s)", certFetchConcurrency, certFetchTimeout)
+		return repoEntry{}, &lookupError{msg: fmt.Sprintf("the certificate repository is busy (%d lookups in flight for %s)", certFetchConcurrency, certFetchTimeout), later: true}
 	}
 	der, err := c.ask(ctx, serial)
-	if err != nil {
-		return repoEntry{}, fmt.Errorf("the certificate repository cannot give it: %w", err)
+	var le *lookupError
+	switch {
+	case errors.As(err, &le):
+		return repoEntry{}, err
+	case errors.Is(err, ErrCertificateNotFound):
+		return repoEntry{}, &lookupError{msg: "the certificate repository has none with that serial (certificate not found)", cause: err}
+	case err != nil:
+		return repoEntry{}, &lookupError{msg: "the certificate repository could not be reached or did not answer", cause: err, later: true}
 	}
 	cert, err := dccx509.ParseCertificate(der)
 	if err != nil {
-		return repoEntry{}, fmt.Errorf("the certificate repository answered a certificate that does not parse: %v", err)
+		return repoEntry{}, &lookupError{msg: "the certificate repository answered a certificate that does not parse", cause: err, later: true}
 	}
 	if keyOf(cert) != k {
-		return repoEntry{}, fmt.Errorf("the certificate repository answered another certificate (issuer %q, serial %x)", cert.Issuer, cert.SerialNumber)
+		return repoEntry{}, &lookupError{msg: fmt.Sprintf("the certificate repository answered another certificate (issuer %q, serial %x)", cert.Issuer, cert.SerialNumber), later: true}
 	}
 	return repoEntry{cert: cert, fp: sha256.Sum256(cert.Raw)}, nil
 }

@@ -153,7 +153,7 @@ func TestCertificatesByIssuerSerial(t *testing.T) {
 		src := newFakeSource(s.b.cert)
 		src.setDown(true)
 		v := newV(t, s.bundle, src)
-		refused(t, v, tariff(t, s.b, 1), CodeCERT, "connection refused")
+		refused(t, v, tariff(t, s.b, 1), CodeCERT, "could not be reached")
 		src.setDown(false) // a transient failure is not remembered
 		mustAccept(t, v, tariff(t, s.b, 2))
 	})

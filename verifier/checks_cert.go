@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"crypto/sha256"
+	"errors"
 	"time"
 
 	"github.com/smki/smki/internal/dccx509"
@@ -25,7 +26,8 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 		if candidates, found = st.pol.written.lookup(is.IssuerName, is.Serial); !found {
 			k, err := serialKey(is)
 			if err != nil {
-				return nil, reject(CodeCERT, "KeyInfo X509IssuerName %q: %v", is.IssuerName, err), false
+				return nil, reject(CodeCERT, "KeyInfo X509IssuerName %q is not a distinguished name (%s); "+
+					"name the signer certificate's issuer as RFC 4514 gives it, for example CN=Z1,OU=07", is.IssuerName, err), false
 			}
 			candidates = st.pol.repo[k]
 			if len(candidates) == 0 {
@@ -39,10 +41,11 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 		candidates = fromKeyInfo(ki, nil)
 	}
 	if len(candidates) == 0 {
-		return nil, reject(CodeCERT, "signer certificate unknown: not in the repository"), false
+		return nil, reject(CodeCERT, "signer certificate unknown: not in the repository; %s", nextCertUnknown), false
 	}
 	if len(candidates) > 1 {
-		return nil, reject(CodeCERT, "signer certificate ambiguous: %d certificates share issuer and serial", len(candidates)), false
+		return nil, reject(CodeCERT, "signer certificate ambiguous: %d certificates share issuer and serial; "+
+			"the RA must be told: a CA issued one serial twice", len(candidates)), false
 	}
 	e := candidates[0]
 	// The cache key: a repository certificate by its (per-generation
@@ -55,13 +58,13 @@ func (v *Verifier) signer(st *state, ki xmldsig.KeyInfo, at time.Time) (*chainRe
 	if r, ok := st.cache.Load(key); ok {
 		res := r.(*chainResult)
 		if !res.validAt(at) {
-			return nil, reject(CodeCERT, "signer chain not valid at %s", at.UTC().Format(time.RFC3339)), false
+			return nil, reject(CodeCERT, "signer chain not valid at %s; %s", at.UTC().Format(time.RFC3339), nextCertInvalid), false
 		}
 		return res, Decision{}, true
 	}
 	res, err := checkSigner(e.cert, v.ta, st.pol.inter, at)
 	if err != nil {
-		return nil, reject(CodeCERT, "%v", err), false
+		return nil, reject(CodeCERT, "%v; %s", err, nextCertInvalid), false
 	}
 	st.cache.Store(key, res)
 	return res, Decision{}, true
@@ -84,15 +87,32 @@ func (v *Verifier) unbundled(st *state, ki xmldsig.KeyInfo, k certKey, is *xmlds
 	if v.certs == nil {
 		if len(st.pol.bundle.Certificates) == 0 {
 			return nil, reject(CodeCERT, "signer certificate unknown: the bundle carries no certificates (the compact form) and this verifier looks none up; "+
-				"verify with a bundle that embeds them (smki bundle export, smki trust export) or follow the RA (smki verifier serve --ra)")
+				"the verifier's operator must verify with a bundle that embeds them (smki trust export) or follow the RA (smki verifier serve --ra)")
 		}
 		return nil, Decision{}
 	}
 	e, err := v.certs.get(k, is.SerialNumber())
 	if err != nil {
-		return nil, reject(CodeCERT, "signer certificate unknown: not in the repository, and %v", err)
+		return nil, v.lookupFailed(err)
 	}
 	return []repoEntry{e}, Decision{}
+}
+
+// lookupFailed is the CERT refusal of a signer the certificate lookup
+// (Options.Source) did not give: its reason in smki's words (what a
+// lookupError says), the source's own error only in the log.
+func (v *Verifier) lookupFailed(err error) Decision {
+	msg, later := "the certificate lookup failed", true
+	var le *lookupError
+	if errors.As(err, &le) {
+		msg, later = le.msg, le.later
+	}
+	next := nextCertUnknown
+	if later {
+		v.log.Warn("signer certificate lookup failed", "err", err.Error())
+		next = "send the request again later; if this goes on, the verifier's operator must check that the RA's repository answers (the verifier's log says why it did not)"
+	}
+	return reject(CodeCERT, "signer certificate unknown: not in the repository, and %s; %s", msg, next)
 }
 
 // fromKeyInfo parses the first KeyInfo X509Certificate (the signer by

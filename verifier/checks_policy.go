@@ -22,26 +22,29 @@ const srv16 = "1.6"
 func (v *Verifier) checkUser(st *state, res *chainResult, req *duis.Request) (*bundle.User, Decision, bool) {
 	orig := req.ID.Originator
 	if orig != res.uid {
-		return nil, reject(CodeE1, "RequestID originator %s is not the signer's x500UniqueIdentifier %s", orig, res.uid), false
+		return nil, reject(CodeE1, "RequestID originator %s is not the signer's x500UniqueIdentifier %s; "+
+			"put the signing user's own User ID in the RequestID, or sign with the originator's certificate", orig, res.uid), false
 	}
 	u, ok := st.pol.users[orig]
 	if !ok {
-		return nil, reject(CodeE1, "unknown bundle.User ID %s", orig), false
+		return nil, reject(CodeE1, "unknown bundle.User ID %s; %s", orig, nextUser), false
 	}
 	if u.Status != bundle.StatusActive {
-		return nil, reject(CodeE1, "bundle.User ID %s is %s", orig, u.Status), false
+		return nil, reject(CodeE1, "bundle.User ID %s is %s; its users may send nothing until the RA makes it active again (ask the RA)", orig, u.Status), false
 	}
 	if ps, ok := st.party[u.PartyID]; ok {
-		return nil, reject(CodePARTY, "party %s of User ID %s is %s: its users may send nothing until the RA reinstates it", u.PartyID, orig, ps), false
+		return nil, reject(CodePARTY, "party %s of User ID %s is %s; its users may send nothing until the RA reinstates it (ask the RA: smki party reinstate)", u.PartyID, orig, ps), false
 	}
 	if !slices.Contains(res.roles, u.Role) {
-		return nil, reject(CodeE1, "bundle.User %s has role %s but the certificate is bound to %v", orig, u.Role, res.roles), false
+		return nil, reject(CodeE1, "bundle.User %s has role %s but the certificate is bound to %v; "+
+			"sign with this user's certificate for role %s, or %s", orig, u.Role, res.roles, u.Role, nextUser), false
 	}
 	// An SC certificate carries exactly the SC role (docs/profiles.md):
 	// a key bound to SC and a Supplier role would let a failed Supplier's
 	// own key, or the SRP's, act in both capacities.
 	if u.Role == role.SoLRContingency && len(res.roles) != 1 {
-		return nil, reject(CodeE1, "SC user %s signed with a certificate bound to %v, not SC alone", orig, res.roles), false
+		return nil, reject(CodeE1, "SC user %s signed with a certificate bound to %v, not SC alone; "+
+			"sign with a certificate bound to the SC role only (smki enroll with the SC profile)", orig, res.roles), false
 	}
 	return u, Decision{}, true
 }
@@ -60,13 +63,14 @@ func (v *Verifier) checkAllowed(st *state, u *bundle.User, req *duis.Request, at
 		allowed = v.elig.Allowed(u.Role, srv)
 	}
 	if !allowed {
-		return reject(CodeE2, "bundle.User Role %s may not send Service Reference Variant %s", u.Role, srv), false
+		return reject(CodeE2, "bundle.User Role %s may not send Service Reference Variant %s; %s", u.Role, srv, nextAllowed), false
 	}
 	// A Critical Command reaches a device only through the pre-command
 	// path (Command Variant 4, or 5-7 with a signed pre-command); sent as
 	// a non-critical variant it would bypass the Supplier's GBCS signature.
 	if vr, ok := v.elig.Variant(srv); ok && vr.Critical && (req.CommandVariant < 4 || req.CommandVariant > 7) {
-		return reject(CodeE2, "critical Service Reference Variant %s needs Command Variant 4-7, not %d", srv, req.CommandVariant), false
+		return reject(CodeE2, "critical Service Reference Variant %s needs Command Variant 4-7, not %d; "+
+			"send it again with Command Variant 4 (or 5-7 with the signed GBCS command)", srv, req.CommandVariant), false
 	}
 	if u.Role != role.SoLRContingency {
 		return Decision{}, true
@@ -76,14 +80,14 @@ func (v *Verifier) checkAllowed(st *state, u *bundle.User, req *duis.Request, at
 	}
 	if req.CommandVariant >= 5 && req.CommandVariant <= 7 {
 		if len(req.GBCSPayload) == 0 {
-			return reject(CodeE2, "SR 1.6 Command Variant %d without a GBCS payload", req.CommandVariant), false
+			return reject(CodeE2, "SR 1.6 Command Variant %d without a GBCS payload; %s", req.CommandVariant, nextGBCS), false
 		}
 		uc, toCredit, err := gbcs.ToCredit(req.GBCSPayload)
 		if err != nil {
-			return reject(CodeE2, "GBCS payload not allowed for %s: %v", u.Role, err), false
+			return reject(CodeE2, "GBCS payload not allowed for %s: %s; %s", u.Role, detail(err), nextGBCS), false
 		}
 		if !toCredit {
-			return reject(CodeE2, "GBCS use case %s does not change the payment mode to Credit", uc), false
+			return reject(CodeE2, "GBCS use case %s does not change the payment mode to Credit; %s", uc, nextGBCS), false
 		}
 		// The signed command must be the one this request routes: addressed
 		// to the RequestID's target and originated by the Supplier the
@@ -92,25 +96,25 @@ func (v *Verifier) checkAllowed(st *state, u *bundle.User, req *duis.Request, at
 		// in a request routed to another.
 		h, err := gbcs.ParseHeader(req.GBCSPayload)
 		if err != nil {
-			return reject(CodeE2, "GBCS payload header: %v", err), false
+			return reject(CodeE2, "GBCS payload header: %s; %s", detail(err), nextGBCS), false
 		}
 		if h.Recipient != req.ID.Target {
-			return reject(CodeE2, "GBCS command is addressed to %s, not the RequestID target %s", h.Recipient, req.ID.Target), false
+			return reject(CodeE2, "GBCS command is addressed to %s, not the RequestID target %s; %s", h.Recipient, req.ID.Target, nextGBCS), false
 		}
 		if _, supplier, ok := st.pol.deviceAt(req.ID.Target, at); ok && h.Originator != supplier {
-			return reject(CodeE2, "GBCS command originates from %s, not %s, the Supplier device %s is registered to",
-				h.Originator, supplier, req.ID.Target), false
+			return reject(CodeE2, "GBCS command originates from %s, not %s, the Supplier device %s is registered to; %s",
+				h.Originator, supplier, req.ID.Target, nextGBCS), false
 		}
 		// A cancellation of a pending change changes no payment mode, and a
 		// command whose execution time is not one instant cannot be held
 		// to the event's end (checkSoLR).
 		if _, err := gbcs.ExecutionTime(req.GBCSPayload); err != nil {
-			return reject(CodeE2, "GBCS to-Credit command: %v", err), false
+			return reject(CodeE2, "GBCS to-Credit command: %s; %s", detail(err), nextGBCS), false
 		}
 		return Decision{}, true
 	}
 	if req.PaymentMode != duis.PaymentCredit {
-		return reject(CodeE2, "SR 1.6 from %s may only change the payment mode to Credit", u.Role), false
+		return reject(CodeE2, "SR 1.6 from %s may only change the payment mode to Credit; send it again with PaymentMode Credit", u.Role), false
 	}
 	return Decision{}, true
 }

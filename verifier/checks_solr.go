@@ -37,7 +37,7 @@ func (v *Verifier) checkDevice(st *state, u *bundle.User, req *duis.Request, at 
 	var none adtScope
 	rule, ok := v.rules.Rule(u.Role)
 	if !ok {
-		return none, reject(CodeE4, "User Role %s has no device rule", u.Role), false
+		return none, reject(CodeE4, "User Role %s has no device rule; the verifier's operator must give Options.DeviceRules a rule for it (docs/policy.md)", u.Role), false
 	}
 	if rule.Kind == policy.SoLR {
 		return v.checkSoLR(st, u, req, at)
@@ -56,17 +56,17 @@ func (v *Verifier) checkDevice(st *state, u *bundle.User, req *duis.Request, at 
 		if st.pol.registryOpen[u.Role] {
 			return none, Decision{}, true
 		}
-		return none, reject(CodeE4, "device %s is not in the device registry at %s", target, at.UTC().Format(time.RFC3339)), false
+		return none, reject(CodeE4, "device %s is not in the device registry at %s; %s", target, at.UTC().Format(time.RFC3339), nextDevice), false
 	}
 	if rule.Kind == policy.AnyDevice {
 		return none, Decision{}, true
 	}
 	who, ok := dev.Registrant(rule.Capacity, at, st.pol.supplierCap[dev.SupplierUser])
 	if !ok {
-		return none, reject(CodeE4, "device %s has no registered %s at %s", target, rule.Capacity, at.UTC().Format(time.RFC3339)), false
+		return none, reject(CodeE4, "device %s has no registered %s at %s; %s", target, rule.Capacity, at.UTC().Format(time.RFC3339), nextDevice), false
 	}
 	if who != u.UserID {
-		return none, reject(CodeE4, "device %s is registered to %s as %s, not to %s (%s)", target, who, rule.Capacity, u.UserID, u.Role), false
+		return none, reject(CodeE4, "device %s is registered to %s as %s, not to %s (%s); %s", target, who, rule.Capacity, u.UserID, u.Role, nextDevice), false
 	}
 	return none, Decision{}, true
 }
@@ -85,11 +85,11 @@ func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at ti
 		}
 	}
 	if len(active) == 0 {
-		return none, reject(CodeE4, "no approved SoLR event is active for %s at %s", u.UserID, at.UTC().Format(time.RFC3339)), false
+		return none, reject(CodeE4, "no approved SoLR event is active for %s at %s; %s", u.UserID, at.UTC().Format(time.RFC3339), nextSoLR), false
 	}
 	_, supplier, ok := st.pol.deviceAt(req.ID.Target, at)
 	if !ok {
-		return none, reject(CodeE4, "device %s is not in the device registry at %s", req.ID.Target, at.UTC().Format(time.RFC3339)), false
+		return none, reject(CodeE4, "device %s is not in the device registry at %s; %s", req.ID.Target, at.UTC().Format(time.RFC3339), nextDevice), false
 	}
 	var event *bundle.SoLREvent
 	for _, e := range active {
@@ -99,31 +99,31 @@ func (v *Verifier) checkSoLR(st *state, u *bundle.User, req *duis.Request, at ti
 		}
 	}
 	if event == nil {
-		return none, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event", req.ID.Target, supplier), false
+		return none, reject(CodeE4, "device %s belongs to supplier %s, not to a failed supplier of an active SoLR event; %s", req.ID.Target, supplier, nextSoLR), false
 	}
 	// A future-dated command executes on the device later, without coming
 	// back here: it must not execute after the event that authorised it
 	// has ended (the failed Supplier's devices then belong to the new one).
 	if x := req.ExecutionDateTime; !x.IsZero() && event.End != nil && !x.Before(*event.End) {
-		return none, reject(CodeE4, "ExecutionDateTime %s is not before the end of SoLR event %s (%s)",
-			x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
+		return none, reject(CodeE4, "ExecutionDateTime %s is not before the end of SoLR event %s (%s); "+
+			"send it again to execute before the event ends", x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
 	}
 	// The same for a future-dated SMETS2+ command, whose execution time is
 	// inside the signed GBCS payload (checkAllowed has parsed it for SR 1.6).
 	if req.CommandVariant >= 5 && req.CommandVariant <= 7 && len(req.GBCSPayload) > 0 && event.End != nil {
 		if x, err := gbcs.ExecutionTime(req.GBCSPayload); err == nil && x != nil && !x.Before(*event.End) {
-			return none, reject(CodeE4, "the GBCS command executes at %s, not before the end of SoLR event %s (%s)",
-				x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
+			return none, reject(CodeE4, "the GBCS command executes at %s, not before the end of SoLR event %s (%s); "+
+				"send a command that executes before the event ends", x.UTC().Format(time.RFC3339), event.ID, event.End.UTC().Format(time.RFC3339)), false
 		}
 	}
 	scope, ok := st.pol.adt[[2]eui64.ID{u.UserID, supplier}]
 	if !ok {
-		return none, reject(CodeE4, "no ADT file of %s covers supplier %s", u.UserID, supplier), false
+		return none, reject(CodeE4, "no ADT file of %s covers supplier %s; %s", u.UserID, supplier, nextADT), false
 	}
 	srv := req.ServiceReferenceVariant
 	th, ok := scope.SRVs[srv]
 	if !ok {
-		return none, reject(CodeE4, "the ADT file of %s for supplier %s has no thresholds for %s", u.UserID, supplier, srv), false
+		return none, reject(CodeE4, "the ADT file of %s for supplier %s has no thresholds for %s; %s", u.UserID, supplier, srv, nextADT), false
 	}
 	return adtScope{key: adtKey{user: u.UserID, srv: srv}, th: th, event: event, reason: st.pol.acceptReason[event]}, Decision{}, true
 }
@@ -163,7 +163,8 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 			v.led.adt[scope.key] = w
 		}
 		if at.Before(w.quarantinedUntil) {
-			return reject(CodeAD1, "%s quarantined for %s until %s", u.UserID, scope.key.srv, w.quarantinedUntil.UTC().Format(time.RFC3339)), 0
+			return reject(CodeAD1, "%s quarantined for %s until %s; send no more until then, and ask the SRP's SRO whether "+
+				"these requests were meant (the ADT thresholds are theirs: smki adt submit)", u.UserID, scope.key.srv, w.quarantinedUntil.UTC().Format(time.RFC3339)), 0
 		}
 		n := w.count(at, period)
 		if n >= scope.th.Quarantine {
@@ -174,7 +175,9 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 				// next request anyway. A broken store fails the next accept.
 				_, _ = v.led.journal.StageQuarantine(scope.key.user, scope.key.srv, w.quarantinedUntil)
 			}
-			return reject(CodeAD1, "ADT quarantine threshold %d for %s reached (%d accepted in %s)", scope.th.Quarantine, scope.key.srv, n, period), 0
+			return reject(CodeAD1, "ADT quarantine threshold %d for %s reached (%d accepted in %s): quarantined until %s; send no more until then, "+
+				"and ask the SRP's SRO whether these requests were meant (the ADT thresholds are theirs: smki adt submit)",
+				scope.th.Quarantine, scope.key.srv, n, period, w.quarantinedUntil.UTC().Format(time.RFC3339)), 0
 		}
 		if scope.th.Warning > 0 && n+1 >= scope.th.Warning {
 			warnings = append(warnings, fmt.Sprintf("ADT warning threshold %d for %s reached (%d accepted in %s)", scope.th.Warning, scope.key.srv, n+1, period))
@@ -182,7 +185,8 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 	}
 	orig, ctr := req.ID.Originator, req.ID.Counter
 	if last, ok := v.led.replay.Last(orig); ok && ctr <= last {
-		return reject(CodeREPLAY, "counter %d is not greater than %d, the last accepted for %s", ctr, last, orig), 0
+		return reject(CodeREPLAY, "counter %d is not greater than %d, the last accepted for %s; "+
+			"a request sent again after its answer was lost was accepted the first time; a new request needs a counter above %d", ctr, last, orig, last), 0
 	}
 	var ticket Ticket
 	if v.led.journal != nil {

@@ -19,6 +19,38 @@ const (
 	CodeSTATE     = "STATE"     // the replay/ADT state cannot be made durable: the request would be accepted but is refused (fail closed)
 )
 
+// What to do next, said after "; " at the end of a rejection's reason
+// (docs/verifier.md, "Decision"), for the reasons of one code that share
+// it; a reason with a step of its own says it in place.
+const (
+	nextMalformed = "send it again as one well-formed DUIS request within the verifier's limits " +
+		"(no DTD, comment or processing instruction), then signed"
+	nextSig = "sign the request again with the key of the certificate KeyInfo names (one enveloped signature, " +
+		"exc-c14n, ECDSA P-256 with SHA-256, raw r||s) and change nothing after signing"
+	nextStale = "the verifier's operator must bring its bundle and revocation data up to date " +
+		"(follow the RA with smki verifier serve --ra, or load a newer smki trust export); then send the request again"
+	nextClock = "this machine's clock or the RA's is wrong: check both (NTP); " +
+		"then send the request again once the verifier holds data dated before now"
+	nextCertUnknown = "sign with a certificate the RA issued to this user; if it was issued just now, " +
+		"send the request again once the verifier has the RA's next bundle"
+	nextCertInvalid = "sign with a current XML signing certificate (OU=87) the RA issued to this user with its role " +
+		"(smki enroll, --mode renew or rekey for one that expires)"
+	nextRevoked = "stop using this certificate and sign with a new one the RA issues (smki enroll --mode rekey); " +
+		"if the revocation is a mistake, ask the RA"
+	nextUser = "ask the RA to register or correct this user (smki user list shows it), " +
+		"then send the request again once the verifier has the RA's next bundle"
+	nextAllowed = "send only what the user's role may send (docs/policy.md; smki policy show lists the allow-lists), " +
+		"or ask the RA to change the allow-list"
+	nextGBCS = "for an SC user, send SR 1.6 with one signed GBCS command (ECS02 or GCS02) that changes the payment mode " +
+		"to Credit, addressed to the RequestID's target and originated by the Supplier the device is registered to"
+	nextDevice = "check the RequestID's target; if the device registry is wrong, ask the RA to import the corrected " +
+		"registry (smki devices import) and send the request again once the verifier has the next bundle"
+	nextSoLR = "an SC user may send only while an approved SoLR event names it and covers the device's failed Supplier: " +
+		"ask the RA about the event (smki solr show)"
+	nextADT = "the SRP's SRO must submit an ADT file covering this supplier and SRV (smki adt submit); " +
+		"send the request again once the verifier has the RA's next bundle"
+)
+
 // Decision values.
 const (
 	Accept = "accept"

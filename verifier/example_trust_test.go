@@ -64,7 +64,7 @@ func ExampleVerifier_Verify() {
 	}
 	// Output:
 	// sr1.6-accepted.xml: accept, route to 00-DB-12-34-56-78-90-A0
-	// sr1.6-refused.xml: reject E2: SR 1.6 from SC may only change the payment mode to Credit
+	// sr1.6-refused.xml: reject E2: SR 1.6 from SC may only change the payment mode to Credit; send it again with PaymentMode Credit
 }
 
 // Follow the RA: a Follower fetches the signed bundle and long-polls the

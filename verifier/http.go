@@ -88,7 +88,7 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 		}
 		var d Decision
 		if int64(len(body)) > maxBody {
-			d = reject(CodeMALFORMED, "request body over %d bytes", maxBody)
+			d = reject(CodeMALFORMED, "request body over %d bytes; %s", maxBody, nextMalformed)
 			if m != nil {
 				m.Count(d)
 			}

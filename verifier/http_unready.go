@@ -26,7 +26,7 @@ func UnreadyHandler(reg *prometheus.Registry, reasons []string) http.Handler {
 	decisions := decisionsCounter()
 	_ = reg.Register(decisions)
 	refused := decisions.WithLabelValues(Reject, CodeSTALE)
-	d := reject(CodeSTALE, "not ready: %s", strings.Join(reasons, "; "))
+	d := reject(CodeSTALE, "not ready (%s); the verifier's operator must fix what /readyz lists; then send the request again", strings.Join(reasons, ", "))
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/verify", func(w http.ResponseWriter, r *http.Request) {
 		refused.Inc()

@@ -109,7 +109,7 @@ func (s *issuedSet) admit(ctx context.Context, serial *big.Int) error {
 	if ok {
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrCertificateNotFound, errNotIssued)
+	return &lookupError{msg: errNotIssued.Error(), cause: ErrCertificateNotFound}
 }
 
 // catchUp returns once a round of reading the list that began reading

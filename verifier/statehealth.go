@@ -9,6 +9,11 @@ import "fmt"
 // StateFile, whose failures are sticky, until the sidecar restarts on a
 // healthy disk).
 
+// stateReason is the STATE reject's reason. The store's error (a file
+// system's text) is the log's and StateError's, never the sender's.
+const stateReason = "this verifier cannot make an accept durable (its replay state failed), so it refuses every request it would accept; " +
+	"send the request again later: the verifier's operator must free space or fix the disk holding the state file, then restart it (its log has the error)"
+
 // stateFailed records a store failure and returns the STATE reject.
 func (v *Verifier) stateFailed(format string, err error) Decision {
 	msg := fmt.Sprintf(format, err)
@@ -16,7 +21,7 @@ func (v *Verifier) stateFailed(format string, err error) Decision {
 		v.log.Error("state not durable: refusing every request that would be accepted (fail closed); "+
 			"free space or fix the disk holding the state file, then restart", "code", CodeSTATE, "err", err.Error())
 	}
-	return Decision{Decision: Reject, Code: CodeSTATE, Reason: msg}
+	return reject(CodeSTATE, "%s", stateReason)
 }
 
 // stateOK clears a recorded failure once an accept was made durable.

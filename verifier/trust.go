@@ -169,7 +169,7 @@ func checkSigner(leaf *x509.Certificate, ta *trustAnchors, extraInter *x509.Cert
 	}
 	roles, err := role.FromCertificate(leaf)
 	if err != nil {
-		return nil, certErr("signer certificate: %v", err)
+		return nil, certErr("signer certificate's role binding: %s", detail(err))
 	}
 	inter := ta.inter
 	if extraInter != nil {
@@ -178,11 +178,13 @@ func checkSigner(leaf *x509.Certificate, ta *trustAnchors, extraInter *x509.Cert
 	chains, err := leaf.Verify(x509.VerifyOptions{Roots: ta.roots, Intermediates: inter, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
+		// x509's text stays out of the reason (it is Go's, "x509: ...").
 		var inv x509.CertificateInvalidError
-		if errors.As(err, &inv) && inv.Reason == x509.Expired {
-			return nil, certErr("signer chain not valid at %s: %v", at.Format(time.RFC3339), err)
+		if errors.As(err, &inv) && inv.Reason == x509.Expired && inv.Cert != nil {
+			return nil, certErr("signer chain not valid at %s: certificate %q is valid from %s to %s", at.UTC().Format(time.RFC3339),
+				inv.Cert.Subject.CommonName, inv.Cert.NotBefore.UTC().Format(time.RFC3339), inv.Cert.NotAfter.UTC().Format(time.RFC3339))
 		}
-		return nil, certErr("signer does not chain to a trusted root: %v", err)
+		return nil, certErr("signer does not chain to a trusted root (no configured CA issued it, its issuer's signature on it does not verify, or a CA in its chain may not issue it)")
 	}
 	res := &chainResult{pub: pub, uid: uid, roles: roles, notBefore: leaf.NotBefore, notAfter: leaf.NotAfter, issued: leaf.NotBefore}
 	for _, c := range chains[0] {

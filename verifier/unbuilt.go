@@ -16,7 +16,7 @@ import (
 // in a command path takes down the process, or the connection, with it.
 
 // notBuiltReason is what an unbuilt Verifier answers.
-const notBuiltReason = "this Verifier was not made by verifier.New (a zero or nil Verifier holds no trust anchors and no bundle): " +
+const notBuiltReason = "this Verifier was not made by verifier.New (a zero or nil Verifier holds no trust anchors and no bundle); " +
 	"build it with verifier.New and check New's error"
 
 // built reports whether v was made by New (its first bundle installed).

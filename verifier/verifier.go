@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -94,8 +95,21 @@ type Decision struct {
 // Accepted reports whether d accepts the request.
 func (d Decision) Accepted() bool { return d.Decision == Accept }
 
+// reject is a rejecting Decision. Its reason (contract, docs/verifier.md
+// "Decision") says what is wrong and then, after "; ", what to do next;
+// the code is Code alone, and no library's text goes in (detail strips a
+// wrapped error's code; library errors are told in smki's own words).
 func reject(code, format string, a ...any) Decision {
 	return Decision{Decision: Reject, Code: code, Reason: fmt.Sprintf(format, a...)}
+}
+
+// leadingCode is a stable code at the start of an error's text.
+var leadingCode = regexp.MustCompile(`^(E_[A-Z0-9_]+|[A-Z][A-Z0-9]*): `)
+
+// detail is err's text without the code it starts with ("MALFORMED: ",
+// "E_GBCS_NOT_CREDIT: "), for a reason whose code is the Decision's.
+func detail(err error) string {
+	return leadingCode.ReplaceAllString(err.Error(), "")
 }
 
 // Verifier checks signed DUIS Service Requests against trust anchors, a

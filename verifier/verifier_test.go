@@ -5,15 +5,22 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/smki/smki/bundle"
 
 	"github.com/smki/smki/internal/conformance"
+	"github.com/smki/smki/internal/librarytext"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier/xmldsig"
 )
@@ -269,6 +276,65 @@ func TestVerifyReasonCodes(t *testing.T) {
 		{name: "MALFORMED over the size limit", want: CodeMALFORMED,
 			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
 			opts:  func(o *Options) { o.Limits = xmldsig.Limits{MaxBytes: 512} }},
+		// Rows for reasons that carried text of a library or another
+		// code (checkReason): a KeyInfo issuer that is no DN, a signer
+		// the certificate source cannot give, a SignatureValue that is
+		// not base64, a signed RequestID that is no RequestID.
+		{name: "CERT KeyInfo issuer name not a DN", want: CodeCERT,
+			build: func(t testing.TB) []byte {
+				return regexp.MustCompile(`<ds:X509IssuerName>[^<]*<`).ReplaceAll(credit(t, s.sc, 1), []byte("<ds:X509IssuerName>not a name<"))
+			}},
+		{name: "CERT source unreachable", want: CodeCERT,
+			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *bundle.Bundle) { b.Certificates = nil },
+			opts: func(o *Options) {
+				src := newFakeSource()
+				src.setDown(true)
+				o.Source = src
+			}},
+		{name: "CERT source has no such certificate", want: CodeCERT,
+			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *bundle.Bundle) { b.Certificates = nil },
+			opts:   func(o *Options) { o.Source = newFakeSource() }},
+		{name: "CERT compact bundle without a source", want: CodeCERT,
+			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *bundle.Bundle) { b.Certificates = nil }},
+		{name: "SIG SignatureValue not base64", want: CodeSIG,
+			build: func(t testing.TB) []byte {
+				return regexp.MustCompile(`<ds:SignatureValue>[^<]*<`).ReplaceAll(credit(t, s.sc, 1), []byte("<ds:SignatureValue>@@@@<"))
+			}},
+		{name: "MALFORMED signed RequestID", want: CodeMALFORMED,
+			build: func(t testing.TB) []byte {
+				req := regexp.MustCompile(`<sr:RequestID>[^<]*<`).ReplaceAll(request(t, tmplCredit, userSC, devA1, 1), []byte("<sr:RequestID>x<"))
+				return sign(t, req, s.sc, false)
+			}},
+		{name: "PARTY suspended", want: CodePARTY,
+			build:  func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *bundle.Bundle) { b.Parties[2].Status = bundle.StatusSuspended }},
+		{name: "REVOKED with the signer's party", want: CodeREVOKED,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *bundle.Bundle) {
+				b.RevokedParties = []bundle.PartyRevocation{{Party: partySRP, IssuedBefore: testNow, RevokedAt: testNow, Reason: 5}}
+			}},
+		{name: "E4 ADT file without thresholds for the SRV", want: CodeE4,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 1) },
+			bundle: func(b *bundle.Bundle) {
+				b.ADT[0].SRVs = map[string]bundle.ADTThreshold{"1.5": {Period: bundle.Duration(time.Hour), Warning: 3, Quarantine: 5}}
+			}},
+		{name: "AD1 quarantined", want: CodeAD1,
+			build: func(t testing.TB) []byte { return credit(t, s.sc, 101) },
+			prime: func(t testing.TB, v *Verifier) {
+				for i := uint64(1); i <= 5; i++ {
+					mustAccept(t, v, credit(t, s.sc, i))
+				}
+				if d := v.Verify(credit(t, s.sc, 100), testNow.Add(time.Minute)); d.Code != CodeAD1 {
+					t.Fatalf("the sixth: %+v, want AD1", d)
+				}
+			}},
+		{name: "E4 registered to another user", want: CodeE4,
+			build: func(t testing.TB) []byte {
+				return sign(t, asSRV(t, request(t, tmplRead, userB, devA2, 1), "4.1.1"), s.b, false)
+			}},
 		{name: "MALFORMED comment in the signed request", want: CodeMALFORMED,
 			build: func(t testing.TB) []byte {
 				return bytes.Replace(credit(t, s.sc, 1), []byte("<sr:Credit/>"), []byte("<sr:Credit/><!-- x -->"), 1)
@@ -299,6 +365,9 @@ func TestVerifyReasonCodes(t *testing.T) {
 			if d.Code != tt.want {
 				t.Fatalf("Verify = %s %q (%s), want code %q", d.Decision, d.Code, d.Reason, tt.want)
 			}
+			if !d.Accepted() {
+				checkReason(t, d)
+			}
 			if tt.want == "" {
 				if !d.Accepted() || d.Route == "" || d.Request == nil {
 					t.Fatalf("accept without route/request: %+v", d)
@@ -318,6 +387,31 @@ func TestVerifyReasonCodes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// reasonCode is a code at the start of a reason or after ": " (MALFORMED:
+// "MALFORMED: ...", or another package's E_ code), the decision's code
+// said again or one the caller cannot act on.
+var reasonCode = regexp.MustCompile(`(^|: )(E_[A-Z0-9_]+|MALFORMED|SIG|CERT|REVOKED|REPLAY|STALE|STATE|PARTY|AD1|E[124]):`)
+
+// checkReason holds a rejection's reason to the contract
+// (docs/verifier.md, "Decision"): the code is Decision.Code alone, never
+// repeated in the sentence nor joined by another; no library's text
+// (crypto/x509, asn1, base64, net, ...; librarytext); and it ends with
+// what to do next, after "; ".
+func checkReason(t testing.TB, d Decision) {
+	t.Helper()
+	r := d.Reason
+	if m := librarytext.Find(r); m != "" {
+		t.Errorf("%s reason holds library text %q: %s", d.Code, m, r)
+	}
+	if m := reasonCode.FindString(r); m != "" {
+		t.Errorf("%s reason repeats a code (%q): %s", d.Code, m, r)
+	}
+	i := strings.LastIndex(r, "; ")
+	if i < 0 || len(strings.Fields(r[i+2:])) < 3 {
+		t.Errorf("%s reason says nothing to do next (no \"; \" and a step after it): %s", d.Code, r)
 	}
 }
 
@@ -446,4 +540,63 @@ func TestFeedPageFromTheFutureIsStale(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestReasonsBesideTheChecks holds the reasons given outside the checks
+// of TestVerifyReasonCodes to the same contract (checkReason): STATE (the
+// state file's disk gone: its error is the log's, not the sender's), an
+// unbuilt Verifier, a sidecar body over its limit, a sidecar not ready.
+func TestReasonsBesideTheChecks(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	credit := func(t testing.TB, ctr uint64) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, ctr), s.sc, false) }
+	decode := func(t *testing.T, body []byte) Decision {
+		var d Decision
+		if err := json.Unmarshal(body, &d); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		return d
+	}
+	tests := []struct {
+		name string
+		want string
+		run  func(t *testing.T) Decision
+	}{
+		{"STATE", CodeSTATE, func(t *testing.T) Decision {
+			st := openState(t, filepath.Join(t.TempDir(), "state.log"), StateFileOptions{MaxDelay: -1})
+			v := s.verifier(t, func(o *Options) { o.Replay = st })
+			mustAccept(t, v, credit(t, 1))
+			if st.df != nil {
+				st.df.Close()
+			}
+			st.f.Close()
+			defer st.Close()
+			return v.Verify(credit(t, 2), testNow.Add(time.Minute))
+		}},
+		{"unbuilt Verifier", CodeSTALE, func(t *testing.T) Decision {
+			var v *Verifier
+			return v.Verify(credit(t, 1), testNow)
+		}},
+		{"sidecar body over its limit", CodeMALFORMED, func(t *testing.T) Decision {
+			rec := httptest.NewRecorder()
+			Handler(s.verifier(t, nil), 64).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/verify", bytes.NewReader(credit(t, 1))))
+			return decode(t, rec.Body.Bytes())
+		}},
+		{"sidecar not ready", CodeSTALE, func(t *testing.T) Decision {
+			rec := httptest.NewRecorder()
+			UnreadyHandler(prometheus.NewRegistry(), []string{"bundle: does not verify", "state: locked"}).
+				ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/verify", bytes.NewReader(credit(t, 1))))
+			return decode(t, rec.Body.Bytes())
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := tt.run(t)
+			t.Logf("%s %s: %s", d.Decision, d.Code, d.Reason)
+			if d.Code != tt.want {
+				t.Fatalf("%+v, want %s", d, tt.want)
+			}
+			checkReason(t, d)
+		})
+	}
 }

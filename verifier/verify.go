@@ -61,9 +61,9 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 	doc, err := xmldsig.Parse(data, v.limits)
 	if err != nil {
 		if errors.Is(err, xmldsig.ErrSignature) {
-			return reject(CodeSIG, "%v", err)
+			return reject(CodeSIG, "%s; %s", detail(err), nextSig)
 		}
-		return reject(CodeMALFORMED, "%v", err)
+		return reject(CodeMALFORMED, "%s; %s", detail(err), nextMalformed)
 	}
 	// Nothing of doc outlives this call but the element tree and the
 	// certificate DER taken from it, which Release leaves alone.
@@ -79,23 +79,23 @@ func (v *Verifier) verify(data []byte, at time.Time) Decision {
 	}
 
 	if when, revoked := st.rev.revokedAt(res.chain); revoked && !at.Before(when) {
-		return reject(CodeREVOKED, "signer certificate (or its CA) revoked at %s", when.UTC().Format(time.RFC3339))
+		return reject(CodeREVOKED, "signer certificate (or its CA) revoked at %s; %s", when.UTC().Format(time.RFC3339), nextRevoked)
 	}
 	if r, covered := st.partyRevokedAt(res); covered && !at.Before(r.RevokedAt) {
-		return reject(CodeREVOKED, "signer certificate revoked at %s with every certificate of party %s issued before %s",
-			r.RevokedAt.UTC().Format(time.RFC3339), r.Party, r.IssuedBefore.UTC().Format(time.RFC3339))
+		return reject(CodeREVOKED, "signer certificate revoked at %s with every certificate of party %s issued before %s; %s",
+			r.RevokedAt.UTC().Format(time.RFC3339), r.Party, r.IssuedBefore.UTC().Format(time.RFC3339), nextRevoked)
 	}
 
 	root, _, err := doc.Verify(res.pub)
 	if err != nil {
 		if errors.Is(err, xmldsig.ErrMalformed) {
-			return reject(CodeMALFORMED, "%v", err)
+			return reject(CodeMALFORMED, "%s; %s", detail(err), nextMalformed)
 		}
-		return reject(CodeSIG, "%v", err)
+		return reject(CodeSIG, "%s; %s", detail(err), nextSig)
 	}
 	req, err := duis.FromElement(root)
 	if err != nil {
-		return reject(CodeMALFORMED, "%v", err)
+		return reject(CodeMALFORMED, "%s; %s", detail(err), nextMalformed)
 	}
 
 	u, d, ok := v.checkUser(st, res, req)
@@ -121,20 +121,21 @@ func (v *Verifier) stale(st *state) (Decision, bool) {
 	b := st.pol.bundle
 	maxAge := v.effectiveMaxAge(b)
 	if age := now.Sub(b.IssuedAt); age > maxAge {
-		return reject(CodeSTALE, "bundle issued %s is %s old, max %s", b.IssuedAt.UTC().Format(time.RFC3339),
-			age.Round(time.Second), maxAge), true
+		return reject(CodeSTALE, "bundle issued %s is %s old, max %s; %s", b.IssuedAt.UTC().Format(time.RFC3339),
+			age.Round(time.Second), maxAge, nextStale), true
 	}
 	if fromTheFuture(b.IssuedAt, now) {
-		return reject(CodeSTALE, "bundle issued %s is in the future", b.IssuedAt.UTC().Format(time.RFC3339)), true
+		return reject(CodeSTALE, "bundle issued %s is in the future; %s", b.IssuedAt.UTC().Format(time.RFC3339), nextClock), true
 	}
 	if age := now.Sub(st.rev.freshAt); age > maxAge {
-		return reject(CodeSTALE, "revocation data is %s old, max %s", age.Round(time.Second), maxAge), true
+		return reject(CodeSTALE, "revocation data is %s old, max %s; %s", age.Round(time.Second), maxAge, nextStale), true
 	}
 	if fromTheFuture(st.rev.freshAt, now) {
-		return reject(CodeSTALE, "revocation data issued %s is in the future", st.rev.freshAt.UTC().Format(time.RFC3339)), true
+		return reject(CodeSTALE, "revocation data issued %s is in the future; %s", st.rev.freshAt.UTC().Format(time.RFC3339), nextClock), true
 	}
 	if !st.rev.crlNext.IsZero() && now.After(st.rev.crlNext) {
-		return reject(CodeSTALE, "a CRL expired at %s (nextUpdate)", st.rev.crlNext.UTC().Format(time.RFC3339)), true
+		return reject(CodeSTALE, "a CRL expired at %s (nextUpdate); %s", st.rev.crlNext.UTC().Format(time.RFC3339),
+			"the verifier's operator must install the CA's current CRL in the trust directory (smki trust export, or follow the RA); then send the request again"), true
 	}
 	return Decision{}, false
 }

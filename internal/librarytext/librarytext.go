@@ -11,7 +11,7 @@ import "regexp"
 var pattern = regexp.MustCompile(`(?i)\bx509: |\basn1: |structure error|\bjson: |invalid character|cannot unmarshal|` +
 	`\bstrconv\.|invalid syntax|value out of range|\bbolt(db)?: |\bbbolt\b|database not open|\bpgx?\b|\bpgconn\b|SQLSTATE|` +
 	`\bpq: |\btls: |\bi/o timeout|connection reset|broken pipe|unexpected EOF|runtime error|goroutine |panic|` +
-	`\bopen /|no such file or directory|\bcrypto/|ecdsa: |run Init first`)
+	`\bopen /|no such file or directory|\bcrypto/|ecdsa: |run Init first|illegal base64 data|\bdial tcp\b|connection refused|\bGet "`)
 
 // Find returns the first piece of library text in s, or "".
 func Find(s string) string { return pattern.FindString(s) }

@@ -14,6 +14,8 @@ func TestFind(t *testing.T) {
 		"E_RA_BAD_REQUEST: reading the body: read tcp 127.0.0.1:1->127.0.0.1:2: i/o timeout",
 		"E_RA_INTERNAL: asn1: structure error: tags don't match",
 		"E_RA_INTERNAL: ERROR: relation does not exist (SQLSTATE 42P01)",
+		"SIG: SignatureValue: bad base64: illegal base64 data at input byte 0",
+		`CERT: the certificate repository cannot give it: Get "https://ra/repo/certs/1.der": dial tcp 10.0.0.1:443: connect: connection refused`,
 	} {
 		if Find(leak) == "" {
 			t.Errorf("library text not caught: %s", leak)

@@ -2,6 +2,7 @@ package xmldsig
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -387,7 +388,13 @@ func decodeBase64(s string, dst []byte) ([]byte, error) {
 	}
 	n, err := strictB64.Decode(out, clean)
 	if err != nil {
-		return nil, fmt.Errorf("bad base64: %v", err)
+		// base64's own text ("illegal base64 data at input byte 4") is the
+		// library's; say it in ours.
+		var at base64.CorruptInputError
+		if errors.As(err, &at) {
+			return nil, fmt.Errorf("not base64 (at byte %d)", int64(at))
+		}
+		return nil, errors.New("not base64")
 	}
 	return out[:n], nil
 }
