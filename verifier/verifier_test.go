@@ -549,7 +549,9 @@ func TestFeedPageFromTheFutureIsStale(t *testing.T) {
 func TestReasonsBesideTheChecks(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	credit := func(t testing.TB, ctr uint64) []byte { return sign(t, request(t, tmplCredit, userSC, devA1, ctr), s.sc, false) }
+	credit := func(t testing.TB, ctr uint64) []byte {
+		return sign(t, request(t, tmplCredit, userSC, devA1, ctr), s.sc, false)
+	}
 	decode := func(t *testing.T, body []byte) Decision {
 		var d Decision
 		if err := json.Unmarshal(body, &d); err != nil {
