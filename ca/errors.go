@@ -20,6 +20,7 @@ var (
 	ErrAlreadyInitialised = caerr.ErrAlreadyInitialised
 	ErrConfig             = caerr.ErrConfig
 	ErrKeyImportRefused   = caerr.ErrKeyImportRefused
+	ErrKeyFileMode        = caerr.ErrKeyFileMode
 	ErrKMSPIN             = caerr.ErrKMSPIN
 	ErrCAExpired          = caerr.ErrCAExpired
 	ErrNotFound           = caerr.ErrNotFound

@@ -222,6 +222,9 @@ func (k *KeyStore) signer(ref string) (crypto.Signer, error) {
 	if k.kind == kindSoft {
 		req.SigningKey = filepath.Join(k.dir, ref)
 		req.Password = k.pass
+		if err := checkKeyFileMode(req.SigningKey); err != nil {
+			return nil, err
+		}
 	}
 	km, gen, err := k.manager()
 	if err != nil {
@@ -235,6 +238,26 @@ func (k *KeyStore) signer(ref string) (crypto.Signer, error) {
 		return newTokenSigner(k, ref, s, gen)
 	}
 	return s, nil
+}
+
+// checkKeyFileMode refuses a softkms key file that users other than its
+// owner may read or write (any group or other permission bit), with
+// ErrKeyFileMode and the chmod to run. The key is encrypted, but a copy
+// can be attacked offline for as long as the passphrase lasts; like ssh
+// with a private key, smki will not use one others can read. smki writes
+// its key files 0600 (writeExclusive); a wider mode comes from outside
+// (a copy restored with the umask, a chmod). A file that cannot be
+// stat'ed is left to the load that follows, which says why.
+func checkKeyFileMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("%w: key file %s has mode %04o: users other than its owner may read or change this private key, so it is not used; run chmod 600 %s (and chmod 700 %s) as its owner, consider who may have copied it, and start again",
+			ErrKeyFileMode, path, m, path, filepath.Dir(path))
+	}
+	return nil
 }
 
 // loadError says why the key ref could not be loaded (err, from the KMS)

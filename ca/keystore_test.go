@@ -130,3 +130,61 @@ func truncate(t *testing.T, path string, n int64) {
 		t.Fatal(err)
 	}
 }
+
+// TestSoftKMSKeyFileModes: smki writes its softkms key files 0600 in a
+// 0700 keys directory; a key file any other user may read or write (a
+// copy restored with 0644, a chmod g+r) is refused at Open, so smki serve
+// refuses to start, with ErrKeyFileMode naming the file and the chmod to
+// run; one only its owner may read opens.
+func TestSoftKMSKeyFileModes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mode os.FileMode
+		ok   bool
+	}{
+		{0o600, true},
+		{0o400, true},
+		{0o644, false},
+		{0o640, false},
+		{0o604, false},
+		{0o620, false},
+		{0o666, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.ca.Close()
+			keys, _ := filepath.Glob(filepath.Join(e.dir, "keys", "*.key"))
+			if len(keys) != 2 {
+				t.Fatalf("key files: %v", keys)
+			}
+			for _, p := range append(keys, filepath.Join(e.dir, "keys")) {
+				want := os.FileMode(0o600)
+				if p == filepath.Join(e.dir, "keys") {
+					want = 0o700 | os.ModeDir
+				}
+				if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
+					t.Errorf("%s written with mode %v (%v), want %v", p, fi.Mode(), err, want)
+				}
+			}
+			if err := os.Chmod(keys[0], tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Open(context.Background(), e.st, e.cfg)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("Open with a key file %v = %v, want it opened", tt.mode, err)
+				}
+				c.Close()
+				return
+			}
+			if err == nil {
+				c.Close()
+			}
+			if !errors.Is(err, ErrKeyFileMode) || !strings.Contains(err.Error(), "chmod 600 "+keys[0]) {
+				t.Fatalf("Open with a key file %v = %v; want ErrKeyFileMode saying chmod 600 %s", tt.mode, err, keys[0])
+			}
+		})
+	}
+}

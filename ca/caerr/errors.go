@@ -45,6 +45,10 @@ var (
 	// that differs from the one the CA was created with, a key that does not
 	// match its certificate, a wrong passphrase).
 	ErrConfig = errors.New("E_CA_CONFIG")
+	// ErrKeyFileMode: a softkms key file may be read or written by users
+	// other than its owner (group or other permission bits set); it is
+	// refused, never used, until it is chmod 600.
+	ErrKeyFileMode = errors.New("E_CA_KEY_FILE_MODE")
 	// ErrKeyImportRefused: an existing private key was offered to a KMS
 	// that holds only keys generated inside it (PKCS#11).
 	ErrKeyImportRefused = errors.New("E_KMS_IMPORT_REFUSED")

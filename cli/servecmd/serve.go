@@ -92,9 +92,10 @@ func serve(c *ucli.Context) error {
 		return nil
 	})
 	// A setting to fix exits 2, which deploy/smki.service does not
-	// restart; so does a PIN the token refuses: retried every RestartSec,
-	// it would lock the token.
-	if errors.Is(err, server.ErrConfig) || errors.Is(err, ca.ErrKMSPIN) {
+	// restart; so does a PIN the token refuses (retried every RestartSec,
+	// it would lock the token), and a key file others may read (only a
+	// chmod mends it).
+	if errors.Is(err, server.ErrConfig) || errors.Is(err, ca.ErrKMSPIN) || errors.Is(err, ca.ErrKeyFileMode) {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	return err

@@ -186,6 +186,7 @@ var codes = []struct {
 	{caerr.ErrAlreadyInitialised, ClassConflict},
 	{caerr.ErrConfig, ClassInternal},
 	{caerr.ErrKeyImportRefused, ClassInternal},
+	{caerr.ErrKeyFileMode, ClassInternal},
 	{caerr.ErrKMSPIN, ClassInternal},
 	{caerr.ErrCAExpired, ClassInternal},
 	{caerr.ErrSigning, ClassInternal},
