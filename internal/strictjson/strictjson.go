@@ -48,7 +48,7 @@ func Decode(data []byte, v any) error {
 		return fmt.Errorf("strictjson: Decode needs a non-nil pointer, not %T", v)
 	}
 	if !utf8.Valid(data) {
-		return fmt.Errorf("not valid UTF-8 at offset %d", invalidUTF8At(data))
+		return fmt.Errorf("not valid UTF-8 at %s", Position(data, invalidUTF8At(data)))
 	}
 	if !json.Valid(data) {
 		return syntaxError(data)
@@ -59,9 +59,25 @@ func Decode(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields() // scan refused them already; kept as a backstop
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(data, err)
 	}
 	return nil
+}
+
+// Position says where byte i of data is as a person editing the file
+// finds it: "line L, column C", both from 1, C counted in characters
+// (runes) from the line's start. Every position an error of this package
+// gives is said so, never as a byte offset: the files it reads (ADT
+// files, policies, device lists) are written by hand, over many lines.
+func Position(data []byte, i int) string {
+	i = max(0, min(i, len(data)))
+	line, start := 1, 0
+	for j := 0; j < i; j++ {
+		if data[j] == '\n' {
+			line, start = line+1, j+1
+		}
+	}
+	return fmt.Sprintf("line %d, column %d", line, utf8.RuneCount(data[start:i])+1)
 }
 
 func invalidUTF8At(data []byte) int {
@@ -89,29 +105,74 @@ func syntaxError(data []byte) error {
 			// beginning of value") is said in smki's: what and where.
 			if o := int(se.Offset); o >= 1 && o <= len(data) {
 				r, _ := utf8.DecodeRune(data[o-1:])
-				return fmt.Errorf("not JSON (unexpected %q at offset %d)", string(r), o)
+				return fmt.Errorf("not JSON (unexpected %q at %s)", string(r), Position(data, o-1))
 			}
-			return fmt.Errorf("not JSON (unexpected input at offset %d)", se.Offset)
+			return fmt.Errorf("not JSON (unexpected input at %s)", Position(data, int(se.Offset)))
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return errors.New("not JSON (the value is cut short)")
 		}
 		return fmt.Errorf("not JSON (%s)", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return fmt.Errorf("data after the JSON value (offset %d)", dec.InputOffset())
+	at := int(dec.InputOffset())
+	for at < len(data) && isSpace(data[at]) {
+		at++
+	}
+	return fmt.Errorf("data after the JSON value at %s", Position(data, at))
 }
 
-// decodeError words an encoding/json decoding error without its "json: "
-// prefix or Go type names where it can.
-func decodeError(err error) error {
+// isSpace reports whether c is JSON whitespace.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// decodeError words an encoding/json decoding error of data without its
+// "json: " prefix or Go type names where it can, saying where the value
+// of the wrong type starts.
+func decodeError(data []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		at := Position(data, valueStart(data, int(te.Offset)))
 		if te.Field != "" {
-			return fmt.Errorf("member %q: a JSON %s is not allowed here", te.Field, te.Value)
+			return fmt.Errorf("member %q: a JSON %s is not allowed here (at %s)", te.Field, te.Value, at)
 		}
-		return fmt.Errorf("a JSON %s is not allowed here", te.Value)
+		return fmt.Errorf("a JSON %s is not allowed here (at %s)", te.Value, at)
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// valueStart is the offset of the first byte of the value that
+// encoding/json's UnmarshalTypeError places at off: just past the '{' or
+// '[' of an object or array, just past the end of a string or other
+// literal. data is valid JSON.
+func valueStart(data []byte, off int) int {
+	off = max(0, min(off, len(data)))
+	if off == 0 {
+		return 0
+	}
+	switch data[off-1] {
+	case '{', '[':
+		return off - 1
+	case '"':
+		// Back to the opening quote: the nearest '"' before the closing
+		// one that an even number of backslashes precedes.
+		for j := off - 2; j >= 0; j-- {
+			if data[j] != '"' {
+				continue
+			}
+			n := 0
+			for k := j - 1; k >= 0 && data[k] == '\\'; k-- {
+				n++
+			}
+			if n%2 == 0 {
+				return j
+			}
+		}
+		return 0
+	}
+	j := off
+	for j > 0 && !isSpace(data[j-1]) && !strings.ContainsRune(":,[{", rune(data[j-1])) {
+		j--
+	}
+	return j
 }
 
 // frame is one open object or array during scan.
@@ -150,7 +211,7 @@ func scan(data []byte, t reflect.Type) error {
 		switch c := data[i]; c {
 		case '{', '[':
 			if len(stack) == MaxDepth {
-				return fmt.Errorf("nested deeper than %d at offset %d", MaxDepth, i)
+				return fmt.Errorf("nested deeper than %d at %s", MaxDepth, Position(data, i))
 			}
 			f := frame{obj: c == '{'}
 			vt := target(valueType())
@@ -178,11 +239,11 @@ func scan(data []byte, t reflect.Type) error {
 				name := string(data[i+1 : end-1])
 				if escaped {
 					if err := json.Unmarshal(data[i:end], &name); err != nil {
-						return fmt.Errorf("member name at offset %d: %v", i, err)
+						return fmt.Errorf("member name at %s: %v", Position(data, i), err)
 					}
 				}
 				if err := stack[len(stack)-1].member(name); err != nil {
-					return err
+					return fmt.Errorf("%w at %s", err, Position(data, i))
 				}
 				wantKey = false
 			}

@@ -94,7 +94,7 @@ func TestDecode(t *testing.T) {
 		{"trailing garbage", `{"serial":"A"}x`, `data after the JSON value`},
 		{"two values", `{}{}`, `data after the JSON value`},
 
-		{"invalid UTF-8 in a value", "{\"serial\":\"A\xff\"}", `not valid UTF-8 at offset 12`},
+		{"invalid UTF-8 in a value", "{\"serial\":\"A\xff\"}", `not valid UTF-8 at line 1, column 13`},
 		{"invalid UTF-8 in a name", "{\"s\xc0\":1}", `not valid UTF-8`},
 		{"surrogate half as UTF-8", "{\"serial\":\"\xed\xa0\x80\"}", `not valid UTF-8`},
 
@@ -319,14 +319,45 @@ func TestErrorsInOwnWords(t *testing.T) {
 		A int `json:"a"`
 	}
 	for _, tt := range []struct{ in, want string }{
-		{`{b`, `not JSON (unexpected "b" at offset 2)`},
-		{`bad`, `not JSON (unexpected "b" at offset 1)`},
-		{`{"a": 1,}`, `not JSON (unexpected "}" at offset 9)`},
-		{`{"a" 1}`, `not JSON (unexpected "1" at offset 6)`},
+		{`{b`, `not JSON (unexpected "b" at line 1, column 2)`},
+		{`bad`, `not JSON (unexpected "b" at line 1, column 1)`},
+		{`{"a": 1,}`, `not JSON (unexpected "}" at line 1, column 9)`},
+		{`{"a" 1}`, `not JSON (unexpected "1" at line 1, column 6)`},
+		{"{\n  \"a\": 1,\n}", `not JSON (unexpected "}" at line 3, column 1)`},
 	} {
 		err := Decode([]byte(tt.in), &v)
 		if err == nil || err.Error() != tt.want || librarytext.Find(err.Error()) != "" {
 			t.Errorf("Decode(%q) = %v, want %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+// TestPositionsAreLineAndColumn: every position an error gives is a line
+// and a column in characters, both from 1, at the start of what is
+// wrong (the files this reads are written by hand over many lines).
+func TestPositionsAreLineAndColumn(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		A int      `json:"a"`
+		S string   `json:"s"`
+		L []int    `json:"l"`
+		O struct{} `json:"o"`
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"{\n\"s\": \"é\" \"a\": 1}", `unexpected "\"" at line 2, column 10`},
+		{"{\"a\": 1}\n\n  {}", `data after the JSON value at line 3, column 3`},
+		{"{\n \"a\": 1,\n \"A\": 2}", `member "A" appears twice in one object at line 3, column 2`},
+		{"{\n \"b\": 1}", `unknown member "b" at line 2, column 2`},
+		{"{\"a\":\n   \"x\\\"y\"}", `member "a": a JSON string is not allowed here (at line 2, column 4)`},
+		{"{\"a\": -12.5e3}", `member "a": a JSON number -12.5e3 is not allowed here (at line 1, column 7)`},
+		{"{\"s\": [1]}", `member "s": a JSON array is not allowed here (at line 1, column 7)`},
+		{"{\"l\": [1, {\"x\": 1}]}", `member "l": a JSON object is not allowed here (at line 1, column 11)`},
+		{"{\"o\":\ttrue}", `member "o": a JSON bool is not allowed here (at line 1, column 7)`},
+		{"{\"s\": \"\xff\"}", `not valid UTF-8 at line 1, column 8`},
+	} {
+		err := Decode([]byte(tt.in), &v)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "offset") {
+			t.Errorf("Decode(%q) = %v, want it to contain %q", tt.in, err, tt.want)
 		}
 	}
 }

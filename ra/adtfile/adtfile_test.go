@@ -85,3 +85,42 @@ func adtJSON(sc, sup eui64.ID, ths ...string) []byte {
 	return []byte(fmt.Sprintf(`{"format":"smki-adt/1","sc_user":"%s","supplier_user":"%s","thresholds":[%s]}`,
 		sc, sup, strings.Join(ths, ",")))
 }
+
+// TestParseADTSaysLineAndColumn: RA staff write ADT files by hand,
+// indented over many lines, and find a mistake by line: a syntax error,
+// bytes that are not UTF-8, a member misspelt or given twice, a value of
+// the wrong type or data after the object is reported at its line and
+// column (in characters, from 1), under the stable code E_RA_ADT_FORMAT.
+// Before, the syntax errors said only a byte offset ("unexpected \"\\\"\"
+// at offset 115") and the member errors nothing of where.
+func TestParseADTSaysLineAndColumn(t *testing.T) {
+	t.Parallel()
+	file := func(threshold string) string {
+		return "{\n  \"format\": \"smki-adt/1\",\n  \"sc_user\": \"90-B3-D5-1F-30-01-00-02\",\n" +
+			"  \"supplier_user\": \"90-B3-D5-1F-30-01-00-01\",\n  \"thresholds\": [\n" + threshold + "\n  ]\n}\n"
+	}
+	tests := []struct {
+		name, threshold, want string
+	}{
+		{"missing comma", `    {"srv": "1.6" "period": "24h", "warning": 10, "quarantine": 20}`, `line 6, column 19`},
+		{"trailing comma", `    {"srv": "1.6", "period": "24h", "warning": 10, "quarantine": 20,}`, `line 6, column 69`},
+		{"after a multi-byte character", `    {"srv": "1.6é" "period": "24h", "warning": 10, "quarantine": 20}`, `line 6, column 20`},
+		{"not UTF-8", "    {\"srv\": \"1.6\xff\", \"period\": \"24h\", \"warning\": 10, \"quarantine\": 20}", `line 6, column 17`},
+		{"unknown member", `    {"srv": "1.6", "periods": "24h", "warning": 10, "quarantine": 20}`, `line 6, column 20`},
+		{"member twice", `    {"srv": "1.6", "srv": "1.7", "period": "24h", "warning": 10, "quarantine": 20}`, `line 6, column 20`},
+		{"wrong type", `    {"srv": "1.6", "period": "24h", "warning": "10", "quarantine": 20}`, `line 6, column 48`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, _, err := Parse([]byte(file(tc.threshold)))
+			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "offset") {
+				t.Fatalf("got %v, want %v at %s (no byte offset)", err, ErrFormat, tc.want)
+			}
+		})
+	}
+	_, _, _, err := Parse([]byte(file(`    {"srv": "1.6", "period": "24h", "warning": 10, "quarantine": 20}`) + "\n{}"))
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "line 10, column 1") {
+		t.Fatalf("data after the object: got %v, want %v at line 10, column 1", err, ErrFormat)
+	}
+}
