@@ -58,17 +58,16 @@ func commands() []*ucli.Command {
 	}
 }
 
-// usageOnError makes a bad flag on any verb a usage error (exit 2), as it
-// is on the application: urfave/cli asks only the failing command's own
-// OnUsageError.
+// usageOnError makes a bad flag on any verb a usage error (E_USAGE, exit
+// 2), as it is on the application: urfave/cli asks only the failing
+// command's own OnUsageError.
 func usageOnError(cs []*ucli.Command) []*ucli.Command {
 	for _, c := range cs {
 		if c.OnUsageError == nil {
 			c.OnUsageError = func(ctx *ucli.Context, err error, _ bool) error {
 				name := ctx.Command.HelpName
-				fmt.Fprintf(ctx.App.ErrWriter, "usage: %s\nrun '%s --help' for its flags\n",
-					strings.TrimSpace(name+" [options] "+ctx.Command.ArgsUsage), name)
-				return verb.UsageErr("%v", err)
+				fmt.Fprintf(ctx.App.ErrWriter, "usage: %s\n", strings.TrimSpace(name+" [options] "+ctx.Command.ArgsUsage))
+				return verb.FlagUsageErr(name, err)
 			}
 		}
 		usageOnError(c.Subcommands)
@@ -125,14 +124,29 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*ucli.Context, error) {},
 		OnUsageError: func(_ *ucli.Context, err error, _ bool) error {
-			return verb.UsageErr("%v", err)
+			return verb.FlagUsageErr("smki", err)
 		},
+	}
+	// A subcommand that does not exist (smki officer frob, smki help
+	// frob): urfave/cli asks CommandNotFound and then returns no error.
+	var notFound error
+	app.CommandNotFound = func(c *ucli.Context, name string) {
+		path := "smki"
+		if c.Command != nil && c.Command.HelpName != "" {
+			path = c.Command.HelpName
+		}
+		notFound = verb.UsageErr("%v: %s has no subcommand %q: run '%s --help' for the list", verb.ErrUsage, path, name, path)
 	}
 	app.Metadata = map[string]any{"args": args}
 	err := app.Run(args)
 	if err == nil {
+		err = notFound
+	}
+	if err == nil {
 		return verb.ExitOK
 	}
+	// A required flag missing: urfave/cli's own error, exit 1 else.
+	err = requiredFlagsErr(app.Commands, args, err)
 	fmt.Fprintln(stderr, "smki:", err)
 	return verb.ExitCode(err)
 }

@@ -23,8 +23,8 @@ func TestFlagsAfterPositional(t *testing.T) {
 		{"flags before the ID", []string{"solr", "show", "--ra", "https://127.0.0.1:1", "--officer", missing, "solr-1"}, verb.ExitUsage, "credential"},
 		{"--flag=value form", []string{"solr", "close", "solr-1", "--ra=https://127.0.0.1:1", "--officer=" + missing, "--json"}, verb.ExitUsage, "credential"},
 		{"two IDs", []string{"solr", "approve", "a", "b", "--ra", "https://127.0.0.1:1"}, verb.ExitUsage, "want exactly one event ID"},
-		{"unknown flag after the ID", []string{"solr", "approve", "a", "--nope"}, verb.ExitUsage, "not defined"},
-		{"flag without its value", []string{"devices", "import", "f.csv", "--officer"}, verb.ExitUsage, "needs an argument"},
+		{"unknown flag after the ID", []string{"solr", "approve", "a", "--nope"}, verb.ExitUsage, "E_USAGE: smki solr approve has no flag --nope"},
+		{"flag without its value", []string{"devices", "import", "f.csv", "--officer"}, verb.ExitUsage, "E_USAGE: --officer needs a value"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

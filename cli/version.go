@@ -48,7 +48,7 @@ func rootAction(c *ucli.Context) error {
 	}
 	if c.Args().Present() {
 		ucli.HelpPrinter(c.App.ErrWriter, ucli.AppHelpTemplate, c.App)
-		return verb.UsageErr("unknown verb %q (see the list above, or smki help)", c.Args().First())
+		return verb.UsageErr("%v: unknown verb %q (see the list above, or smki help)", verb.ErrUsage, c.Args().First())
 	}
 	return ucli.ShowAppHelp(c)
 }

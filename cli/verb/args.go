@@ -64,20 +64,20 @@ func OneArg(c *ucli.Context, what string) (string, error) {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		f := findFlag(c, name)
 		if f == nil {
-			return "", UsageErr("flag provided but not defined: %s", a)
+			return "", UnknownFlagErr(c.Command.HelpName, name)
 		}
 		if _, isBool := f.(*ucli.BoolFlag); isBool && !hasValue {
 			value, hasValue = "true", true
 		}
 		if !hasValue {
 			if i+1 >= len(args) {
-				return "", UsageErr("flag needs an argument: %s", a)
+				return "", FlagValueMissingErr(c.Command.HelpName, name)
 			}
 			i++
 			value = args[i]
 		}
 		if err := c.Set(name, value); err != nil {
-			return "", UsageErr("%s: %v", a, err)
+			return "", FlagValueErr(c.Command.HelpName, name, value)
 		}
 	}
 	if len(pos) != 1 {

@@ -28,9 +28,14 @@ const ExitCodeDoc = `
 |---|---|
 | 0 | done (smki verify: accept) |
 | 1 | failed: I/O, server unreachable, an RA answer in the 5xx family, an internal error; E_RA_BUSY (503: contention, nothing changed) only once smki has retried it 5 times with growing waits, saying so on stderr |
-| 2 | usage: unknown verb or flag, missing required flag, bad flag value (usage on stderr); smki verify: usage or I/O error |
+| 2 | usage: unknown verb or flag, missing required flag, bad flag value (E_USAGE, with where to find the flags on stderr); smki verify: usage or I/O error |
 | 3 | refused by policy: an E_* refusal from the RA (4xx family), or a verifier reject |
 `
+
+// ErrUsage: the command line is not one smki takes (a required flag
+// missing, a flag the verb does not have, or without its value or with a
+// bad one, a verb or subcommand that does not exist); exit 2.
+var ErrUsage = errors.New("E_USAGE")
 
 // exitError carries an exit code through urfave/cli.
 type exitError struct {
