@@ -215,8 +215,9 @@ Examples:
 				cert := is.Cert
 				cert.PEM = string(is.CertPEM)
 				if err := savePEM(c, is.CertPEM); err != nil {
-					return cert, fmt.Errorf("certificate %s was issued, but %w; fetch it with smki cert get --serial %s --out FILE",
-						cert.Serial, err, cert.Serial)
+					// The RA acted: a failure (exit 1), as E_CREDENTIAL_UNSAVED.
+					return cert, verb.WithCode(verb.ExitError, fmt.Errorf("certificate %s was issued, but %w; fetch it with smki cert get --serial %s --out FILE",
+						cert.Serial, err, cert.Serial))
 				}
 				return cert, nil
 			}, func(ra.CertInfo) error {

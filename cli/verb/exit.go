@@ -14,8 +14,8 @@ import (
 // Exit codes (contract, docs/cli.md "Exit codes").
 const (
 	ExitOK     = 0
-	ExitError  = 1 // the operation failed
-	ExitUsage  = 2 // usage or I/O error
+	ExitError  = 1 // the operation failed (once under way, a write too)
+	ExitUsage  = 2 // usage error, or a file a flag names cannot be read or created
 	ExitReject = 3 // refused by policy: a verifier reject or an RA E_* refusal
 )
 
@@ -27,8 +27,8 @@ const ExitCodeDoc = `
 | code | meaning |
 |---|---|
 | 0 | done (smki verify: accept) |
-| 1 | failed: I/O, server unreachable, an RA answer in the 5xx family, an internal error; E_RA_BUSY (503: contention, nothing changed) only once smki has retried it 5 times with growing waits, saying so on stderr |
-| 2 | usage: unknown verb or flag, missing required flag, bad flag value (E_USAGE, with where to find the flags on stderr); smki verify: usage or I/O error |
+| 1 | failed: server unreachable, an RA answer in the 5xx family, an internal error, a write cut short once under way (a key or store backup on a full disk, removed again), or what the RA issued could not be saved (E_CREDENTIAL_UNSAVED; an enrolled certificate --out could not take: smki cert get fetches it); E_RA_BUSY (503: contention, nothing changed) only once smki has retried it 5 times with growing waits, saying so on stderr |
+| 2 | usage: unknown verb or flag, missing required flag, bad flag value (E_USAGE, with where to find the flags on stderr), or a file a flag names that cannot be read or created (not there, a directory, already there where smki never replaces one, no permission; an --out is checked before anything is sent); smki verify: usage or I/O error |
 | 3 | refused by policy: an E_* refusal from the RA (4xx family), or a verifier reject |
 `
 
