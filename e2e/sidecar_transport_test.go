@@ -103,6 +103,13 @@ func TestSidecarTransports(t *testing.T) {
 		if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 			t.Fatalf("the socket is left behind after exit: %v", err)
 		}
+		// The decision log: the accept is on record at INFO (the
+		// default level), with what routed it and none of the request.
+		log := string(mustReadFile(t, p.log))
+		if !strings.Contains(log, `"level":"INFO","msg":"verify","decision":"accept","request_id":"`) ||
+			!strings.Contains(log, `"srv":"1.6","role":"SC","route":"`) || strings.Contains(log, "<sr:") {
+			t.Fatalf("the sidecar's log lacks the accept's INFO line (or holds the request):\n%s", log)
+		}
 	})
 }
 

@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -38,7 +40,7 @@ func benchSetupWith(b *testing.B, n int, mod func(*Options)) (*Verifier, [][]byt
 	b.Helper()
 	s := newScenario(b)
 	bun := cloneBundle(b, s.bundle)
-	bun.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Warning: 1 << 30, Quarantine: 1 << 30}
+	bun.ADT[0].SRVs["1.6"] = bundle.ADTThreshold{Period: bundle.Duration(time.Hour), Warning: bundle.MaxADTQuarantine, Quarantine: bundle.MaxADTQuarantine}
 	v := s.verifier(b, func(o *Options) {
 		o.Bundle = bun
 		if mod != nil {
@@ -94,6 +96,20 @@ func BenchmarkVerifyServiceRequestInstrumented(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchVerify(b, m.Verify, msgs)
+}
+
+// BenchmarkVerifyServiceRequestLogged is BenchmarkVerifyServiceRequest
+// with the decision log at INFO, as the sidecar writes it (JSON, one
+// write per line to a file, here a temporary one): compare the two
+// verify/ecdsa ratios for what the accept line costs.
+func BenchmarkVerifyServiceRequestLogged(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	v, msgs := benchSetupWith(b, b.N, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(f, nil)) })
+	benchVerify(b, v.Verify, msgs)
 }
 
 func benchVerify(b *testing.B, verify func([]byte, time.Time) Decision, msgs [][]byte) {

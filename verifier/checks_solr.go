@@ -209,5 +209,5 @@ func (v *Verifier) commitLocked(u *bundle.User, req *duis.Request, scope *adtSco
 	if scope.event != nil {
 		reason = scope.reason
 	}
-	return Decision{Decision: Accept, Reason: reason, Route: req.ID.Target.String(), Warnings: warnings, Request: req}, ticket
+	return Decision{Decision: Accept, Reason: reason, Route: req.ID.Target.String(), Warnings: warnings, Request: req, role: u.Role}, ticket
 }

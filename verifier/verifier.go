@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
 	"github.com/smki/smki/verifier/duis"
 	"github.com/smki/smki/verifier/xmldsig"
 )
@@ -75,7 +75,10 @@ type Options struct {
 	// sidecar reloading its trust directory) passes to each, so that a
 	// rebuild forgets no accepted counter and no ADT count.
 	Ledger *Ledger
-	// Logger receives one record per decision; default discards.
+	// Logger receives one INFO record per decision (docs/verifier.md,
+	// "Decision log"): an accept with its RequestID, Service Reference
+	// Variant, role and route; a reject with its code and reason; never
+	// the request. Default none (nothing is formatted).
 	Logger *slog.Logger
 }
 
@@ -90,6 +93,7 @@ type Decision struct {
 	Route    string        `json:"route"`
 	Warnings []string      `json:"warnings,omitempty"`
 	Request  *duis.Request `json:"-"`
+	role     role.UserRole // the accepted user's (the decision log's)
 }
 
 // Accepted reports whether d accepts the request.
@@ -199,7 +203,7 @@ func New(opts Options) (*Verifier, error) {
 		v.rules = policy.DefaultDeviceRules()
 	}
 	if v.log == nil {
-		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		v.log = slog.New(slog.DiscardHandler)
 	}
 	if v.led == nil {
 		v.led = NewLedger(opts.Replay)

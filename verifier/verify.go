@@ -43,16 +43,36 @@ func (v *Verifier) Verify(data []byte, at time.Time) Decision {
 		return notBuilt()
 	}
 	d := v.verify(data, at)
-	if d.Accepted() {
-		// Guarded: building the attributes costs allocations on every
-		// accept even when debug logging is off.
-		if v.log.Enabled(context.Background(), slog.LevelDebug) {
-			v.log.Debug("verify", "decision", d.Decision, "route", d.Route, "warnings", d.Warnings)
-		}
-	} else {
-		v.log.Info("verify", "decision", d.Decision, "code", d.Code, "reason", d.Reason)
-	}
+	v.logDecision(d)
 	return d
+}
+
+// logDecision writes the decision log's line for d (docs/verifier.md,
+// "Decision log"): at INFO, so that an operator has a record of what was
+// routed, and nothing of the request beyond its RequestID and SRV.
+// Guarded and built from a fixed array of attributes: an embedder
+// without a logger pays nothing, and one with a logger one record.
+func (v *Verifier) logDecision(d Decision) {
+	ctx := context.Background()
+	if !v.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	if !d.Accepted() {
+		v.log.LogAttrs(ctx, slog.LevelInfo, "verify", slog.String("decision", d.Decision),
+			slog.String("code", d.Code), slog.String("reason", d.Reason))
+		return
+	}
+	var a [6]slog.Attr
+	n := 0
+	a[n], n = slog.String("decision", d.Decision), n+1
+	if r := d.Request; r != nil {
+		a[n], a[n+1], n = slog.String("request_id", r.ID.String()), slog.String("srv", r.ServiceReferenceVariant), n+2
+	}
+	a[n], a[n+1], n = slog.String("role", string(d.role)), slog.String("route", d.Route), n+2
+	if len(d.Warnings) > 0 {
+		a[n], n = slog.Any("warnings", d.Warnings), n+1
+	}
+	v.log.LogAttrs(ctx, slog.LevelInfo, "verify", a[:n]...)
 }
 
 func (v *Verifier) verify(data []byte, at time.Time) Decision {
