@@ -47,7 +47,7 @@ func TestDecisionLog(t *testing.T) {
 	want := map[string]any{
 		"level": "INFO", "msg": "verify", "decision": "accept",
 		"request_id": userSC.String() + ":" + devA1.String() + ":7",
-		"srv": "1.6", "role": "SC", "route": devA1.String(),
+		"srv":        "1.6", "role": "SC", "route": devA1.String(),
 	}
 	for k, w := range want {
 		if acc[k] != w {
