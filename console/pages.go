@@ -876,13 +876,20 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *view, s
 }
 
 // importDevices registers the devices of an uploaded device file (CSV,
-// docs/cli.md "devices import"), all or nothing.
+// docs/cli.md "devices import"), all or nothing; with dry_run=true (the
+// form's "Check the file" button) it is the RA's CheckDevices, as
+// `smki devices import --dry-run`: what the import would do, or its
+// refusal, and nothing written.
 func (c *Console) importDevices(w http.ResponseWriter, r *http.Request, v *view) error {
 	data, err := upload(r, "devices_file", "devices", devicefile.MaxSize)
 	if err == nil {
+		run := c.svc.ImportDevices
+		if r.FormValue("dry_run") == "true" {
+			run = c.svc.CheckDevices
+		}
 		var res ra.ImportResult
-		if res, err = c.svc.ImportDevices(ctx(r), v.actor, data); err == nil {
-			v.Notice = fmt.Sprintf("%d devices imported: %d new, %d changed.", res.Devices, res.Added, res.Changed)
+		if res, err = run(ctx(r), v.actor, data); err == nil {
+			v.Notice = res.Summary() + "."
 			return c.devicesPage(w, r, v, trimmed(r, "supplier"), &res)
 		}
 	}

@@ -1,12 +1,15 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/role"
 )
 
 // TestAllowListAndUploads: the SC allow-list is set through the RA's
@@ -47,5 +50,46 @@ func TestAllowListAndUploads(t *testing.T) {
 	}
 	if w := e.do("GET", "/console/devices", nil, ck, nil, nil); !strings.Contains(w.Body.String(), "No devices.") {
 		t.Fatal("a refused import registered devices")
+	}
+}
+
+// TestDeviceImportDryRun: the console's device upload has the dry run of
+// `smki devices import --dry-run`: "Check the file" runs the RA's
+// CheckDevices (one owner with the CLI and POST /v1/devices?dry_run=true),
+// says what the import would do in the CLI's words, or shows the refusal
+// the import would get, and writes nothing; the audit records it as a
+// read of devices:dry-run.
+func TestDeviceImportDryRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	is := eui64.MustParse("90-B3-D5-1F-30-01-00-1A")
+	if _, err := e.svc.CreateUser(context.Background(), e.admin, is, e.partyA, role.ImportSupplier, "IS of Party A"); err != nil {
+		t.Fatal(err)
+	}
+	ck, csrf := e.signIn("admin")
+	good := "device_eui64,supplier_user_id,smets\n00-DB-12-34-56-78-90-A0," + is.String() + ",2\n"
+	w := e.do("POST", "/console/devices", url.Values{"csrf": {csrf}, "devices": {good}, "dry_run": {"true"}}, ck, nil, nil)
+	if want := "dry run: would import 1 device(s): 1 new, 0 changed; nothing was written"; w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+		t.Fatalf("dry run: %d, want 200 saying %q\n%s", w.Code, want, between(w.Body.String(), "<main", "</main>"))
+	}
+	if a := e.lastAudit(ra.AuditQuery{Action: string(ra.ActImportDevice)}); a.Subject != "devices:dry-run" {
+		t.Fatalf("dry run audited as %+v, want subject devices:dry-run", a)
+	}
+	if w := e.do("GET", "/console/devices", nil, ck, nil, nil); !strings.Contains(w.Body.String(), "No devices.") {
+		t.Fatal("a dry run registered devices")
+	}
+	// The import's refusal, named at the file field, nothing written.
+	bad := "device_eui64,supplier_user_id,smets\n00-DB-12-34-56-78-90-A0," + e.userA.String() + ",2\n"
+	w = e.do("POST", "/console/devices", url.Values{"csrf": {csrf}, "devices": {bad}, "dry_run": {"true"}}, ck, nil, nil)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "E_RA_DEVICE_FILE") {
+		t.Fatalf("dry run of a bad file: %d, want 400 E_RA_DEVICE_FILE", w.Code)
+	}
+	// The page offers both: check first, then import.
+	if body := e.do("GET", "/console/devices", nil, ck, nil, nil).Body.String(); !strings.Contains(body, `id="devices-check"`) || !strings.Contains(body, `id="devices-upload"`) {
+		t.Fatal("the device upload form has no dry run button")
+	}
+	w = e.do("POST", "/console/devices", url.Values{"csrf": {csrf}, "devices": {good}}, ck, nil, nil)
+	if want := "imported 1 device(s): 1 new, 0 changed"; w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+		t.Fatalf("import after the dry run: %d, want %q", w.Code, want)
 	}
 }

@@ -123,7 +123,8 @@ func (b *consoleBrowser) screenshot(dir, name string) {
 // users and an SRO; the SRO appoints an ARO; the ARO enrols an SC user from
 // an uploaded CSR and downloads the certificate (openssl verifies it), is
 // refused digital-signing with the code on the page, and sees party B's
-// user as not there; a cross-site POST without the token is refused; the
+// user as not there; a device file checked (dry run) then imported; a
+// cross-site POST without the token is refused; the
 // SoLR four-eyes rule; a bulk revocation dry run and confirm; the audit
 // page shows channel=console and the chain verifies.
 func TestConsoleInBrowser(t *testing.T) {
@@ -192,13 +193,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	devices := filepath.Join(work, "devices.csv")
 	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n90-B3-D5-1F-30-0D-00-01,"+supplierIS+",2\n"), 0o644)
 	var devNotice, devTable string
+	// First the dry run (the CLI's --dry-run): what the import would do,
+	// nothing written.
+	b.do("checking the device file", chromedp.Navigate(base+"/console/devices?supplier="+supplierIS),
+		chromedp.SetUploadFiles(chromedp.CSS("#devices_file"), []string{devices}),
+		chromedp.Click(chromedp.CSS("#devices-check")), chromedp.WaitVisible(chromedp.CSS("#notice")),
+		into(&devNotice, chromedp.Text(chromedp.CSS("#notice"))),
+		into(&devTable, chromedp.Text(chromedp.CSS("#devices"))))
+	if devNotice != "dry run: would import 1 device(s): 1 new, 0 changed; nothing was written." || strings.Contains(devTable, "90-B3-D5-1F-30-0D-00-01") {
+		t.Fatalf("device file dry run: %q\n%s", devNotice, devTable)
+	}
 	b.do("importing devices", chromedp.Navigate(base+"/console/devices?supplier="+supplierIS),
 		chromedp.SetUploadFiles(chromedp.CSS("#devices_file"), []string{devices}),
 		chromedp.Submit(chromedp.CSS("#devices-import")), chromedp.WaitVisible(chromedp.CSS("#notice")),
 		into(&devNotice, chromedp.Text(chromedp.CSS("#notice"))),
 		chromedp.Navigate(base+"/console/devices?supplier="+supplierIS), chromedp.WaitVisible(chromedp.CSS("#devices")),
 		into(&devTable, chromedp.Text(chromedp.CSS("#devices"))))
-	if devNotice != "1 devices imported: 1 new, 0 changed." || !strings.Contains(devTable, "90-B3-D5-1F-30-0D-00-01") || !strings.Contains(devTable, supplierIS) {
+	if devNotice != "imported 1 device(s): 1 new, 0 changed." || !strings.Contains(devTable, "90-B3-D5-1F-30-0D-00-01") || !strings.Contains(devTable, supplierIS) {
 		t.Fatalf("device import: %q\n%s", devNotice, devTable)
 	}
 	sro := b.appoint(work, "srp-sro", "sro", srp)

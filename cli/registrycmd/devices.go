@@ -64,15 +64,7 @@ Example:
 						}
 						return cl.ImportDevices(c.Context, data)
 					}, func(res ra.ImportResult) error {
-						did, after := "imported", ""
-						if res.DryRun {
-							did, after = "dry run: would import", "; nothing was written"
-						}
-						if res.Removed > 0 {
-							_, err := fmt.Fprintf(c.App.Writer, "%s %d device(s): %d removed (or leaving at effective_to)%s\n", did, res.Devices, res.Removed, after)
-							return err
-						}
-						_, err := fmt.Fprintf(c.App.Writer, "%s %d device(s): %d new, %d changed%s\n", did, res.Devices, res.Added, res.Changed, after)
+						_, err := fmt.Fprintln(c.App.Writer, res.Summary())
 						return err
 					})
 				},

@@ -29,6 +29,22 @@ type ImportResult struct {
 	DryRun  bool `json:"dry_run,omitempty"` // CheckDevices: what the import would do; nothing was written
 }
 
+// Summary says what the import did, or for a dry run would do, in the
+// one wording the CLI (smki devices import) and the console both show:
+// "imported N device(s): A new, C changed" (removals: "R removed (or
+// leaving at effective_to)"), a dry run "dry run: would import ...;
+// nothing was written".
+func (r ImportResult) Summary() string {
+	did, after := "imported", ""
+	if r.DryRun {
+		did, after = "dry run: would import", "; nothing was written"
+	}
+	if r.Removed > 0 {
+		return fmt.Sprintf("%s %d device(s): %d removed (or leaving at effective_to)%s", did, r.Devices, r.Removed, after)
+	}
+	return fmt.Sprintf("%s %d device(s): %d new, %d changed%s", did, r.Devices, r.Added, r.Changed, after)
+}
+
 // ImportDevices registers every device of a device file in one
 // transaction, all or nothing: an ra-operator only; every supplier user
 // must exist and be a supplier user (IS, ES, GS), and every other
