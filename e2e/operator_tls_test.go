@@ -26,21 +26,7 @@ import (
 func TestOperatorTLSCertificateOfficers(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
-	root, rootKey := testCA(t, "Corp Root")
-	inter, interKey := testCert(t, root, rootKey, &x509.Certificate{Subject: pkix.Name{CommonName: "Corp TLS CA"},
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
-	leaf, leafKey := testLeaf(t, inter, interKey, "ra.corp.example", x509.ExtKeyUsageServerAuth)
-	var chain bytes.Buffer
-	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})
-	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: inter.Raw})
-	certFile, keyFile := filepath.Join(work, "tls.pem"), filepath.Join(work, "tls.key")
-	if err := os.WriteFile(certFile, chain.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, keyFile, "PRIVATE KEY", pkcs8(t, leafKey))
-
-	data := filepath.Join(work, "data")
-	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev", "--tls-cert", certFile, "--tls-key", keyFile), data)
+	srv, data, inter := operatorTLSServer(t, work)
 	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	ra.must("party", "create", "--id", "90-B3-D5-1F-30-00-00-5C", "--name", "srp-1")
 	sro := filepath.Join(work, "sro")
@@ -62,6 +48,27 @@ func TestOperatorTLSCertificateOfficers(t *testing.T) {
 func TestOperatorTLSCertificateVerifier(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
+	srv, data, _ := operatorTLSServer(t, work)
+	url := "https://" + srv.addr
+	ra := raSession{t: t, url: url, officer: filepath.Join(data, "officers", "admin")}
+	ver := filepath.Join(work, "verifier")
+	ra.must("officer", "add", "--id", "verifier-1", "--name", "command path verifier", "--kind", "verifier", "--out", ver)
+	public := filepath.Join(work, "public")
+	if r := run(t, nil, "trust", "export", "--ra", url, "--ra-ca", filepath.Join(ver, "ca.pem"), "--out", public); r.code != 0 {
+		t.Fatalf("trust export --ra-ca (the verifier's ca.pem): exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	addr := startSidecar(t, "--trust", public, "--ra", url, "--officer", ver)
+	client := &http.Client{Timeout: 10 * time.Second}
+	waitFor(t, 30*time.Second, "the sidecar following the RA ready", func() bool { return status(client, "http://"+addr+"/readyz") == 200 })
+}
+
+// operatorTLSServer starts smki serve --dev in work/data serving, as an
+// operator's own certificate (--tls-cert), a leaf for 127.0.0.1 issued by
+// an intermediate ("Corp TLS CA") of another root, the chain as served
+// (leaf, then intermediate) in the tls.cert file. It returns the server,
+// its data directory and the intermediate.
+func operatorTLSServer(t *testing.T, work string) (*server, string, *x509.Certificate) {
+	t.Helper()
 	root, rootKey := testCA(t, "Corp Root")
 	inter, interKey := testCert(t, root, rootKey, &x509.Certificate{Subject: pkix.Name{CommonName: "Corp TLS CA"},
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
@@ -77,15 +84,5 @@ func TestOperatorTLSCertificateVerifier(t *testing.T) {
 
 	data := filepath.Join(work, "data")
 	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev", "--tls-cert", certFile, "--tls-key", keyFile), data)
-	url := "https://" + srv.addr
-	ra := raSession{t: t, url: url, officer: filepath.Join(data, "officers", "admin")}
-	ver := filepath.Join(work, "verifier")
-	ra.must("officer", "add", "--id", "verifier-1", "--name", "command path verifier", "--kind", "verifier", "--out", ver)
-	public := filepath.Join(work, "public")
-	if r := run(t, nil, "trust", "export", "--ra", url, "--ra-ca", filepath.Join(ver, "ca.pem"), "--out", public); r.code != 0 {
-		t.Fatalf("trust export --ra-ca (the verifier's ca.pem): exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	addr := startSidecar(t, "--trust", public, "--ra", url, "--officer", ver)
-	client := &http.Client{Timeout: 10 * time.Second}
-	waitFor(t, 30*time.Second, "the sidecar following the RA ready", func() bool { return status(client, "http://"+addr+"/readyz") == 200 })
+	return srv, data, inter
 }
