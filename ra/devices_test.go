@@ -257,14 +257,6 @@ func TestReimportChangesNothing(t *testing.T) {
 	rsa := s.user("90-B3-D5-1F-30-06-00-04", s.otherSupplier, role.RegisteredSupplierAgent)
 	later := ratest.Start.Add(48 * time.Hour).UTC().Format(time.RFC3339)
 	h := devicefile.HeaderRegistrations + "\n"
-	devices := func() []bundle.Device {
-		t.Helper()
-		b, err := s.svc.BuildBundle(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b.Devices
-	}
 	for _, tc := range []struct{ name, file string }{
 		{"plain", devicefile.Header + "\n" + s.devA.String() + "," + s.userIS.String() + ",1\n"},
 		{"registrants at once", h + s.devA.String() + "," + s.userIS.String() + ",1,," + rsa.String() + "," + ed.String() + ",\n"},
@@ -275,13 +267,13 @@ func TestReimportChangesNothing(t *testing.T) {
 		if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(tc.file)); err != nil {
 			t.Fatalf("%s: first import: %v", tc.name, err)
 		}
-		before := devices()
+		before := s.bundleDevices()
 		s.clock.Advance(time.Minute)
 		res, err := s.svc.ImportDevices(ctx, s.admin, []byte(tc.file))
 		if err != nil || res.Added != 0 || res.Changed != 0 {
 			t.Errorf("%s: the same file again: %+v %v, want nothing added or changed", tc.name, res, err)
 		}
-		if after := devices(); !reflect.DeepEqual(after, before) {
+		if after := s.bundleDevices(); !reflect.DeepEqual(after, before) {
 			t.Errorf("%s: the same file again changed the registry:\n%+v\nwas\n%+v", tc.name, after, before)
 		}
 	}
@@ -299,16 +291,8 @@ func TestCheckDevicesIsAFaithfulDryRun(t *testing.T) {
 	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
 	newDev := "00-DB-12-34-56-78-90-C0"
 	h := devicefile.HeaderRegistrations + "\n"
-	devices := func() []bundle.Device {
-		t.Helper()
-		b, err := s.svc.BuildBundle(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b.Devices
-	}
 	refused := h + newDev + "," + s.userIS.String() + ",1,,,,\n00-DB-12-34-56-78-90-C1,90-B3-D5-1F-30-01-00-77,1,,,,\n"
-	before := devices()
+	before := s.bundleDevices()
 	_, derr := s.svc.CheckDevices(ctx, s.admin, []byte(refused))
 	s.wantRefusal(derr, ErrDeviceFile, ActImportDevice)
 	_, ierr := s.svc.ImportDevices(ctx, s.admin, []byte(refused))
@@ -323,7 +307,7 @@ func TestCheckDevicesIsAFaithfulDryRun(t *testing.T) {
 	if err != nil || !dry.DryRun || dry.Devices != 2 || dry.Added != 1 || dry.Changed != 1 {
 		t.Fatalf("dry run: %+v %v, want 2 devices, 1 new, 1 changed, dry_run", dry, err)
 	}
-	if after := devices(); !reflect.DeepEqual(after, before) {
+	if after := s.bundleDevices(); !reflect.DeepEqual(after, before) {
 		t.Fatalf("the dry run changed the registry:\n%+v\nwas\n%+v", after, before)
 	}
 	if got := s.lastAudit(ActImportDevice); got.Result != "allowed" || got.Subject != "devices:dry-run" {
@@ -351,4 +335,80 @@ func TestImportAuditNamesTheFile(t *testing.T) {
 	if got := s.lastAudit(ActImportDevice); got.Result != "allowed" || !strings.Contains(got.Detail, "sha256="+hex.EncodeToString(sum[:])) {
 		t.Fatalf("import audited %+v, want the file's sha256 in its detail", got)
 	}
+}
+
+// TestExportDevicesRoundTrips: smki devices export writes the registry
+// as a device file that smki devices import takes unchanged: importing
+// it adds and changes nothing, and the registry the bundle carries is the
+// same. A device with a change still to come (a new supplier or
+// registrant from a future effective_from, a removal) cannot be written
+// as one line of a device file: the export is refused E_RA_DEVICE_EXPORT,
+// naming it and when it can be exported, rather than write a file that,
+// imported, would undo the change.
+func TestExportDevicesRoundTrips(t *testing.T) {
+	t.Parallel()
+	s := newSoLRScenario(t)
+	ctx := context.Background()
+	ed := s.user("90-B3-D5-1F-30-06-00-01", s.otherSupplier, role.ElectricityDistributor)
+	rsa := s.user("90-B3-D5-1F-30-06-00-04", s.otherSupplier, role.RegisteredSupplierAgent)
+	past := ratest.Start.Add(-time.Hour).UTC().Format(time.RFC3339)
+	later := ratest.Start.Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	h := devicefile.HeaderRegistrations + "\n"
+	devC := "00-DB-12-34-56-78-90-C1"
+	roundTrip := func(name string) {
+		t.Helper()
+		file, err := s.svc.ExportDevices(ctx, s.admin, eui64.ID{})
+		if err != nil {
+			t.Fatalf("%s: export: %v", name, err)
+		}
+		before := s.bundleDevices()
+		s.clock.Advance(time.Minute)
+		res, err := s.svc.ImportDevices(ctx, s.admin, file)
+		if err != nil || res.Added != 0 || res.Changed != 0 || res.Devices != len(before) {
+			t.Fatalf("%s: importing the export: %+v %v, want all %d devices, none added or changed\n%s", name, res, err, len(before), file)
+		}
+		if after := s.bundleDevices(); !reflect.DeepEqual(after, before) {
+			t.Fatalf("%s: importing the export changed the registry:\n%+v\nwas\n%+v", name, after, before)
+		}
+		if again, err := s.svc.ExportDevices(ctx, s.admin, eui64.ID{}); err != nil || string(again) != string(file) {
+			t.Fatalf("%s: a second export differs (%v):\n%s\nwas\n%s", name, err, again, file)
+		}
+	}
+	roundTrip("the scenario's devices (the short header)")
+	for _, tc := range []struct{ name, file string }{
+		{"registrants at once", h + s.devA.String() + "," + s.userIS.String() + ",1,," + rsa.String() + "," + ed.String() + ",\n"},
+		{"agent ended at once", h + s.devA.String() + "," + s.userIS.String() + ",1,,-,,\n"},
+		{"registrants from a past time", h + devC + "," + s.userIS.String() + ",2,,," + ed.String() + "," + past + "\n"},
+	} {
+		if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(tc.file)); err != nil {
+			t.Fatalf("%s: import: %v", tc.name, err)
+		}
+		roundTrip(tc.name)
+	}
+	// A party officer exports only its own supplier user's devices.
+	if file, err := s.svc.ExportDevices(ctx, s.aroSup, s.userIS); err != nil || strings.Contains(string(file), "00-DB-12-34-56-78-90-B0") {
+		t.Fatalf("the supplier's own export: %v\n%s", err, file)
+	}
+	if _, err := s.svc.ExportDevices(ctx, s.aroSup, eui64.ID{}); CodeOf(err) != ErrForbidden.Error() {
+		t.Fatalf("a party officer exporting the whole registry: %v, want %s", err, ErrForbidden)
+	}
+	// A change still to come: refused, naming the device and the time.
+	if _, err := s.svc.ImportDevices(ctx, s.admin, []byte(h+s.devB.String()+","+s.userIS.String()+",2,,,-,"+later+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.svc.ExportDevices(ctx, s.admin, eui64.ID{})
+	s.wantRefusal(err, ErrDeviceExport, ActReadDevices)
+	if !strings.Contains(err.Error(), s.devB.String()+" changes its network_operator registration at "+later) {
+		t.Fatalf("refusal %q does not name the device and when it changes", err)
+	}
+}
+
+// bundleDevices is the device registry as the bundle carries it.
+func (s *solrScenario) bundleDevices() []bundle.Device {
+	s.t.Helper()
+	b, err := s.svc.BuildBundle(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return b.Devices
 }

@@ -54,6 +54,7 @@ var (
 	ErrADTSRV            = raerr.ErrADTSRV
 	ErrADTThreshold      = raerr.ErrADTThreshold
 	ErrDeviceFile        = raerr.ErrDeviceFile
+	ErrDeviceExport      = raerr.ErrDeviceExport
 	ErrPolicyInvalid     = raerr.ErrPolicyInvalid
 	ErrBackupUnsupported = raerr.ErrBackupUnsupported
 )

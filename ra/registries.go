@@ -50,6 +50,13 @@ func (s *Service) CheckDevices(ctx context.Context, a Actor, data []byte) (Impor
 	return s.reg.CheckDevices(ctx, session{s, a}, data)
 }
 
+// ExportDevices writes the registry (or one supplier user's devices) as
+// a device file ImportDevices accepts unchanged
+// (registry.Service.ExportDevices).
+func (s *Service) ExportDevices(ctx context.Context, a Actor, supplier eui64.ID) ([]byte, error) {
+	return s.reg.ExportDevices(ctx, session{s, a}, supplier)
+}
+
 // ListDevices returns the registry, optionally of one supplier user
 // (registry.Service.ListDevices).
 func (s *Service) ListDevices(ctx context.Context, a Actor, supplier eui64.ID) ([]Device, error) {

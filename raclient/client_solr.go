@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/ra/raerr"
 
@@ -75,6 +76,12 @@ func (c *Client) ImportDevices(ctx context.Context, csv []byte) (raapi.ImportRes
 func (c *Client) CheckDevices(ctx context.Context, csv []byte) (raapi.ImportResult, error) {
 	var out raapi.ImportResult
 	return out, c.send(ctx, http.MethodPost, "/v1/devices?dry_run=true", raapi.MediaCSV, csv, &out)
+}
+
+// ExportDevices: GET /v1/devices/export[?supplier=], the registry as a
+// device file that ImportDevices takes unchanged.
+func (c *Client) ExportDevices(ctx context.Context, supplier eui64.ID) ([]byte, error) {
+	return c.getRawUpTo(ctx, "/v1/devices/export"+query("supplier", idOrEmpty(supplier)), devicefile.MaxSize)
 }
 
 // ListDevices: GET /v1/devices[?supplier=].

@@ -70,6 +70,37 @@ Example:
 				},
 			},
 			{
+				Name: "export", Usage: "write the registry as a device file that smki devices import takes unchanged",
+				Description: `Writes every registered device (RA officers; a party officer names one of its own supplier
+users with --supplier) in the format smki devices import reads: importing the file adds and
+changes nothing. Each device is one line with its supplier user, SMETS and, when any device has
+other registrants, its export supplier, supplier agent and network operator in force now ("-"
+for one that has ended). A device with a change still to come (a registration from a future
+effective_from, a removal at effective_to) cannot be written as one line: the export is then
+refused E_RA_DEVICE_EXPORT, naming it and when, and nothing is written.
+
+Example:
+   smki devices export --out registry.csv
+   smki devices import --dry-run registry.csv`,
+				Flags: verb.ClientFlagsWith(
+					&ucli.StringFlag{Name: "supplier", Usage: "only this supplier user's devices"},
+					&ucli.StringFlag{Name: "out", Usage: "file to write (default stdout)"},
+				),
+				Action: func(c *ucli.Context) error {
+					sup, err := verb.EUIFlag(c, "supplier", false)
+					if err != nil {
+						return err
+					}
+					return verb.WithClient(c, func(cl *raclient.Client) error {
+						data, err := cl.ExportDevices(c.Context, sup)
+						if err != nil {
+							return err
+						}
+						return verb.WriteOut(c, c.String("out"), data)
+					})
+				},
+			},
+			{
 				Name: "list", Usage: "list registered devices",
 				Description: "Party officers must name one of their own supplier users.\n\nExample:\n   smki devices list --supplier 90-B3-D5-1F-30-01-00-00 --officer ./supa-aro",
 				Flags:       verb.ClientFlagsWith(&ucli.StringFlag{Name: "supplier", Usage: "only this supplier user's devices"}),

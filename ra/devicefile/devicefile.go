@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -186,4 +187,55 @@ func Parse(data []byte) ([]Row, error) {
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	return t.UTC(), err
+}
+
+// Format writes rows as a device file that Parse reads back as the same
+// rows (their Line aside): Header when no row has registrations or an
+// effective_from, else HeaderRegistrations, one line per row in the order
+// given, LF. It is the inverse of Parse for what a device file can say:
+// in each row at most one registration per capacity, each taking effect
+// at the row's EffectiveFrom; a removal row, or a row that says more, is
+// an error naming the device (ErrMalformed), and nothing is written.
+func Format(rows []Row) ([]byte, error) {
+	wide := false
+	for _, r := range rows {
+		if r.Remove {
+			return nil, fmt.Errorf("%w: device %s: a removal is not written by Format", ErrMalformed, r.Device)
+		}
+		if len(r.Registrations) > 0 || !r.EffectiveFrom.IsZero() {
+			wide = true
+		}
+	}
+	var b bytes.Buffer
+	if wide {
+		b.WriteString(HeaderRegistrations)
+	} else {
+		b.WriteString(Header)
+	}
+	b.WriteByte('\n')
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s,%s,%d", r.Device, r.SupplierUser, r.SMETS)
+		if !wide {
+			b.WriteByte('\n')
+			continue
+		}
+		var cells [len(capacities)]string
+		for _, g := range r.Registrations {
+			i := slices.Index(capacities[:], g.Capacity)
+			if i < 0 || cells[i] != "" || !g.From.Equal(r.EffectiveFrom) {
+				return nil, fmt.Errorf("%w: device %s: registration %s %s from %s does not fit one line (one registrant per capacity, from the line's effective_from)",
+					ErrMalformed, r.Device, g.Capacity, g.User, g.From.UTC().Format(time.RFC3339))
+			}
+			cells[i] = EndRegistration
+			if !g.User.IsZero() {
+				cells[i] = g.User.String()
+			}
+		}
+		from := ""
+		if !r.EffectiveFrom.IsZero() {
+			from = r.EffectiveFrom.UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(&b, ",%s,%s\n", strings.Join(cells[:], ","), from)
+	}
+	return b.Bytes(), nil
 }

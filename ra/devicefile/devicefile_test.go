@@ -2,10 +2,13 @@ package devicefile
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
 )
 
@@ -167,4 +170,54 @@ func FuzzParseDevices(f *testing.F) {
 			seen[r.Device] = true
 		}
 	})
+}
+
+// TestFormatIsParsesInverse: what Format writes, Parse reads back as the
+// same rows (smki devices export writes a file smki devices import takes
+// unchanged); what one line cannot say is refused, naming the device.
+func TestFormatIsParsesInverse(t *testing.T) {
+	t.Parallel()
+	d1, d2 := eui64.MustParse("00-DB-12-34-56-78-90-A0"), eui64.MustParse("00-DB-12-34-56-78-90-A1")
+	u, es, no := eui64.MustParse("90-B3-D5-1F-30-01-00-01"), eui64.MustParse("90-B3-D5-1F-30-06-00-02"), eui64.MustParse("90-B3-D5-1F-30-06-00-01")
+	from := time.Date(2026, 3, 15, 0, 0, 0, 500, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		rows   []Row
+		header string
+	}{
+		{"plain", []Row{{Device: d1, SupplierUser: u, SMETS: 1}, {Device: d2, SupplierUser: u, SMETS: 2}}, Header},
+		{"registrants at once", []Row{{Device: d1, SupplierUser: u, SMETS: 1,
+			Registrations: []bundle.Registration{{Capacity: policy.ExportSupplier, User: es}, {Capacity: policy.NetworkOperator, User: no}}},
+			{Device: d2, SupplierUser: u, SMETS: 2}}, HeaderRegistrations},
+		{"ended, from a time with nanoseconds", []Row{{Device: d1, SupplierUser: u, SMETS: 2, EffectiveFrom: from,
+			Registrations: []bundle.Registration{{Capacity: policy.SupplierAgent, From: from}}}}, HeaderRegistrations},
+	} {
+		data, err := Format(tc.rows)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !strings.HasPrefix(string(data), tc.header+"\n") {
+			t.Errorf("%s: header of\n%s\nwant %s", tc.name, data, tc.header)
+		}
+		got, err := Parse(data)
+		for i := range got {
+			got[i].Line = 0
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.rows) {
+			t.Errorf("%s: Parse(Format(rows)) = %+v, %v\nwant %+v\n%s", tc.name, got, err, tc.rows, data)
+		}
+	}
+	for name, r := range map[string]Row{
+		"two registrants in one capacity": {Device: d1, SupplierUser: u, SMETS: 1, Registrations: []bundle.Registration{
+			{Capacity: policy.NetworkOperator, User: no}, {Capacity: policy.NetworkOperator, User: es, From: from}}},
+		"a registration from another time": {Device: d1, SupplierUser: u, SMETS: 1, Registrations: []bundle.Registration{
+			{Capacity: policy.NetworkOperator, User: no, From: from}}},
+		"a capacity the file has no column for": {Device: d1, SupplierUser: u, SMETS: 1, Registrations: []bundle.Registration{
+			{Capacity: policy.ImportSupplier, User: u}}},
+		"a removal": {Device: d1, Remove: true},
+	} {
+		if _, err := Format([]Row{r}); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), d1.String()) {
+			t.Errorf("%s: %v, want %v naming %s", name, err, ErrMalformed, d1)
+		}
+	}
 }

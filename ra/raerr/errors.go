@@ -56,12 +56,15 @@ var (
 	// (certificates_sha256) and the failed party's certificates are no
 	// longer that set; nothing was approved.
 	ErrDryRunChanged = errors.New("E_RA_DRY_RUN_CHANGED")
-	ErrADTFormat     = adtfile.ErrFormat                 // ADT file does not parse as smki-adt/1
-	ErrADTSignature  = adtfile.ErrSignature              // ADT signature missing, malformed or not the officer's
-	ErrADTUser       = errors.New("E_RA_ADT_USER")       // ADT SC user inactive or not SC, or supplier user unknown or not one
-	ErrADTSRV        = adtfile.ErrSRV                    // ADT SRV malformed or not allowed for SC
-	ErrADTThreshold  = adtfile.ErrThreshold              // ADT period not positive, or warning > quarantine
-	ErrDeviceFile    = devicefile.ErrMalformed           // devices.csv malformed (the message names the line)
+	ErrADTFormat     = adtfile.ErrFormat           // ADT file does not parse as smki-adt/1
+	ErrADTSignature  = adtfile.ErrSignature        // ADT signature missing, malformed or not the officer's
+	ErrADTUser       = errors.New("E_RA_ADT_USER") // ADT SC user inactive or not SC, or supplier user unknown or not one
+	ErrADTSRV        = adtfile.ErrSRV              // ADT SRV malformed or not allowed for SC
+	ErrADTThreshold  = adtfile.ErrThreshold        // ADT period not positive, or warning > quarantine
+	ErrDeviceFile    = devicefile.ErrMalformed     // devices.csv malformed (the message names the line)
+	// ErrDeviceExport: the registry holds a device a device file cannot
+	// carry exactly (a change still to come); nothing was exported.
+	ErrDeviceExport  = errors.New("E_RA_DEVICE_EXPORT")
 	ErrPolicyInvalid = errors.New("E_RA_POLICY_INVALID") // allow-list names an unknown SRV or repeats one
 
 	ErrBackupUnsupported = errors.New("E_RA_BACKUP_UNSUPPORTED") // the store engine has no online backup (PostgreSQL: use pg_dump)
@@ -155,6 +158,7 @@ var codes = []struct {
 	{ErrADTSRV, ClassInvalid},
 	{ErrADTThreshold, ClassInvalid},
 	{ErrDeviceFile, ClassInvalid},
+	{ErrDeviceExport, ClassConflict},
 	{ErrPolicyInvalid, ClassInvalid},
 	{ErrBackupUnsupported, ClassConflict},
 	{ErrSigner, ClassUnavailable},

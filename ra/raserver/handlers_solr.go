@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/smki/smki/ra"
@@ -29,6 +30,7 @@ func (s *server) solrRoutes(mux *http.ServeMux) {
 	// string escaping and framing add a little to the file's size).
 	mux.Handle("POST /v1/devices", s.authenticatedLimit(s.importDevices, devicefile.MaxSize+devicefile.MaxSize/8))
 	v1("GET /v1/devices", s.listDevices)
+	v1("GET /v1/devices/export", s.exportDevices)
 	v1("PUT /v1/policy/allow-lists/{role}", s.setAllowList)
 	v1("GET /v1/policy", s.getPolicy)
 	v1("GET /v1/bundle", s.bundle)
@@ -188,6 +190,24 @@ func (s *server) listDevices(w http.ResponseWriter, r *http.Request, a ra.Actor)
 		return err
 	}
 	writeJSON(w, http.StatusOK, raapi.DeviceList{Devices: ds})
+	return nil
+}
+
+// exportDevices answers the device file of the registry (text/csv), as
+// smki devices import reads it.
+func (s *server) exportDevices(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	sup, err := optEUI("supplier", r.URL.Query().Get("supplier"))
+	if err != nil {
+		return err
+	}
+	data, err := s.svc.ExportDevices(r.Context(), a, sup)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", raapi.MediaCSV+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smki/smki/bundle"
@@ -330,7 +331,7 @@ func endedBy(regs []bundle.Registration, c policy.Capacity, now time.Time) (time
 // stored ones: in each capacity the row names, the stored entries taking
 // effect before the new one's From stay (until it takes effect), later
 // ones are replaced. Then, per capacity, entries already superseded at
-// now are dropped. At most bundle.MaxRegistrations remain, else an error.
+// now are dropped, and the rest ordered by capacity and From. At most bundle.MaxRegistrations remain, else an error.
 func mergeRegistrations(old, add []bundle.Registration, now time.Time) ([]bundle.Registration, error) {
 	if len(add) == 0 {
 		return old, nil
@@ -348,12 +349,30 @@ func mergeRegistrations(old, add []bundle.Registration, now time.Time) ([]bundle
 		}
 	}
 	out = append(out, add...)
-	// Drop what is superseded at now: an entry in force (From <= now)
-	// that another entry in force with a later From replaces.
-	compact := out[:0:0]
-	for i, o := range out {
+	compact := current(out, now)
+	// One order whatever the order of the files that made them (by
+	// capacity, then From): the same registrations are the same record,
+	// so a file imported again (an export among them) changes nothing.
+	slices.SortStableFunc(compact, func(a, b bundle.Registration) int {
+		if c := strings.Compare(string(a.Capacity), string(b.Capacity)); c != 0 {
+			return c
+		}
+		return a.From.Compare(b.From)
+	})
+	if len(compact) > bundle.MaxRegistrations {
+		return nil, fmt.Errorf("device would have %d registrations, at most %d", len(compact), bundle.MaxRegistrations)
+	}
+	return compact, nil
+}
+
+// current is regs without what is superseded at now: an entry in force
+// (From <= now) that another entry in force in its capacity, with a later
+// From, replaces. What a device's registrant was before now is not kept.
+func current(regs []bundle.Registration, now time.Time) []bundle.Registration {
+	compact := regs[:0:0]
+	for i, o := range regs {
 		superseded := false
-		for j, p := range out {
+		for j, p := range regs {
 			if i != j && p.Capacity == o.Capacity && !p.From.After(now) && p.From.After(o.From) {
 				superseded = true
 			}
@@ -362,10 +381,7 @@ func mergeRegistrations(old, add []bundle.Registration, now time.Time) ([]bundle
 			compact = append(compact, o)
 		}
 	}
-	if len(compact) > bundle.MaxRegistrations {
-		return nil, fmt.Errorf("device would have %d registrations, at most %d", len(compact), bundle.MaxRegistrations)
-	}
-	return compact, nil
+	return compact
 }
 
 // ListDevices returns the registry, optionally of one supplier user. RA
@@ -373,12 +389,105 @@ func mergeRegistrations(old, add []bundle.Registration, now time.Time) ([]bundle
 // party's supplier users, and must name one (--supplier): another party's
 // user is, to them, no user (authz.Hidden).
 func (s *Service) ListDevices(ctx context.Context, a Session, supplier eui64.ID) ([]records.Device, error) {
-	var out []records.Device
 	subject := "devices"
 	if !supplier.IsZero() {
 		subject = "devices:supplier:" + supplier.String()
 	}
-	err := a.Read(ctx, authz.ActReadDevices, subject, func(tx store.Tx, me store.Officer) error {
+	var out []records.Device
+	err := s.readDevices(ctx, a, supplier, subject, func(ds []records.Device) error { out = ds; return nil })
+	return out, err
+}
+
+// ExportDevices writes the devices ListDevices would list (the same
+// officers may) as a device file (devicefile.Format) that ImportDevices
+// accepts unchanged: importing it adds and changes nothing. Each device
+// is one line: its supplier user and SMETS, and its other registrants in
+// force now, all taking effect at one effective_from. A device the file
+// cannot carry exactly (a change of registrant still to come, registrants
+// from different times, a removal to come) refuses the whole export
+// (ErrDeviceExport, naming the first few and when they can be exported):
+// a file that looked like the registry but was not would, imported, undo
+// those changes. Audited as a read of devices:export.
+func (s *Service) ExportDevices(ctx context.Context, a Session, supplier eui64.ID) ([]byte, error) {
+	subject := "devices:export"
+	if !supplier.IsZero() {
+		subject += ":supplier:" + supplier.String()
+	}
+	now := s.now().UTC()
+	var out []byte
+	err := s.readDevices(ctx, a, supplier, subject, func(ds []records.Device) error {
+		if len(ds) == 0 {
+			return fmt.Errorf("%w: no devices to export: a device file holds at least one", raerr.ErrNotFound)
+		}
+		rows := make([]devicefile.Row, 0, len(ds))
+		var why []string
+		for _, d := range ds {
+			r, err := exportRow(d, now)
+			if err != nil {
+				if len(why) < 5 {
+					why = append(why, err.Error())
+				}
+				continue
+			}
+			rows = append(rows, r)
+		}
+		if len(why) > 0 {
+			return fmt.Errorf("%w: %d device(s) cannot be written exactly as a device file (%s): nothing was exported; export again once the changes named have taken effect, or read these devices with smki devices list --json",
+				raerr.ErrDeviceExport, len(ds)-len(rows), strings.Join(why, "; "))
+		}
+		var err error
+		out, err = devicefile.Format(rows)
+		if err != nil {
+			return fmt.Errorf("%w: %w", raerr.ErrInternal, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// exportRow is d's line in an export at now, or why d has none. Its
+// registrations in force (current) must not change after now, and d
+// must not be leaving the registry. The line's effective_from is empty
+// when every registrant in force has been since always (From zero) and
+// the rest have ended: "-" without effective_from, which an import into
+// a registry where it has ended leaves as it is (endedBy), and one into
+// an empty registry ends at once. Else every registration must take
+// effect at one time, the line's effective_from.
+func exportRow(d records.Device, now time.Time) (devicefile.Row, error) {
+	r := devicefile.Row{Device: d.Device, SupplierUser: d.SupplierUser, SMETS: d.SMETS, Registrations: current(d.Registrations, now)}
+	if !d.Until.IsZero() {
+		return r, fmt.Errorf("%s leaves the registry at %s", d.Device, d.Until.UTC().Format(time.RFC3339))
+	}
+	sinceAlways := true
+	for _, g := range r.Registrations {
+		if g.From.After(now) {
+			return r, fmt.Errorf("%s changes its %s registration at %s", d.Device, g.Capacity, g.From.UTC().Format(time.RFC3339))
+		}
+		if !g.User.IsZero() && !g.From.IsZero() {
+			sinceAlways = false
+		}
+	}
+	if sinceAlways {
+		r.Registrations = slices.Clone(r.Registrations)
+		for i := range r.Registrations {
+			r.Registrations[i].From = time.Time{}
+		}
+		return r, nil
+	}
+	for _, g := range r.Registrations {
+		if !g.From.Equal(r.Registrations[0].From) {
+			return r, fmt.Errorf("%s has registrations from different times (%s, %s)", d.Device,
+				r.Registrations[0].From.UTC().Format(time.RFC3339), g.From.UTC().Format(time.RFC3339))
+		}
+	}
+	r.EffectiveFrom = r.Registrations[0].From
+	return r, nil
+}
+
+// readDevices is ListDevices's read, audited as subject: fn gets the
+// devices me may read (of supplier, or every one for RA officers).
+func (s *Service) readDevices(ctx context.Context, a Session, supplier eui64.ID, subject string, fn func([]records.Device) error) error {
+	return a.Read(ctx, authz.ActReadDevices, subject, func(tx store.Tx, me store.Officer) error {
 		pid := ""
 		if !supplier.IsZero() {
 			// Another party's user and none get one answer to a party
@@ -399,13 +508,12 @@ func (s *Service) ListDevices(ctx context.Context, a Session, supplier eui64.ID)
 		if err != nil {
 			return err
 		}
-		out = []records.Device{}
+		out := []records.Device{}
 		for _, d := range all {
 			if supplier.IsZero() || d.SupplierUser == supplier {
 				out = append(out, d)
 			}
 		}
-		return nil
+		return fn(out)
 	})
-	return out, err
 }
