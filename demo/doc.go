@@ -8,8 +8,9 @@
 // accepted or refused with the expected code.
 //
 // It owns the demo's script, its step-by-step report (plain, a live
-// terminal display, or JSON) and a small DUIS request builder (request.go)
-// that needs no conformance data, so the demo runs on a fresh clone. It
+// terminal display, or JSON); its requests come from testpki's DUIS request
+// builder, which needs no conformance data, so the demo runs on a fresh
+// clone. It
 // decides nothing itself: every accept or refusal it shows is made by ra,
 // ca or verifier, and the demo only compares it with what MP134B requires.
 // It does not own the server, the CLI verbs or the verifier.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"github.com/smki/smki/testpki"
 	"math/big"
 	"slices"
 	"strings"
@@ -232,7 +233,7 @@ func (d *night) stepClose(ctx context.Context, s *Step) error {
 	if st := eventStates(d.v.Bundle()); st != string(bundle.EventClosed) {
 		return fmt.Errorf("the new bundle shows the event as %q", st)
 	}
-	c := d.send(reqCase{What: "SC 1.6 Credit after the close", Signer: d.sc, Target: d.devA[0], Body: Credit, Want: verifier.CodeE4})
+	c := d.send(reqCase{What: "SC 1.6 Credit after the close", Signer: d.sc, Target: d.devA[0], Body: testpki.Credit, Want: verifier.CodeE4})
 	s.Lines = append(s.Lines, c.line())
 	if !c.OK {
 		return fmt.Errorf("after the close: %s", c.Got)

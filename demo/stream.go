@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/smki/smki/testpki"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,7 +24,7 @@ type reqCase struct {
 	// own User ID.
 	Originator eui64.ID
 	Target     eui64.ID
-	Body       Body
+	Body       testpki.Body
 	// Counter, if not zero, is used instead of the originator's next one.
 	Counter uint64
 	// Mutate, if set, changes the signed bytes before they are verified.
@@ -124,7 +125,7 @@ func (d *night) build(c reqCase) ([]byte, error) {
 		d.counters[orig]++
 		ctr = d.counters[orig]
 	}
-	signed, err := Request{Originator: orig, Target: c.Target, Counter: ctr, Body: c.Body}.Sign(c.Signer.key, c.Signer.cert)
+	signed, err := testpki.Request{Originator: orig, Target: c.Target, Counter: ctr, Body: c.Body}.Sign(c.Signer.key, c.Signer.cert)
 	if err != nil {
 		return nil, err
 	}
@@ -140,25 +141,25 @@ func (d *night) build(c reqCase) ([]byte, error) {
 // REPLAY), and quarantine comes last.
 func (d *night) stepStream(ctx context.Context, s *Step) error {
 	cases := []reqCase{
-		{What: d.credit("SC", d.devA[0]), Signer: d.sc, Target: d.devA[0], Body: Credit},
-		{What: d.credit("SC", d.devA[1]), Signer: d.sc, Target: d.devA[1], Body: Credit},
-		{What: d.credit("SC", d.devA[2]), Signer: d.sc, Target: d.devA[2], Body: Credit},
-		{What: "SC 1.6 Prepayment (content, R5)", Signer: d.sc, Target: d.devA[3], Body: Prepayment, Want: verifier.CodeE2},
-		{What: "SC 4.1.1 Read Registers (allow-list, R3)", Signer: d.sc, Target: d.devA[3], Body: ReadImportRegisters, Want: verifier.CodeE2},
-		{What: "SC 1.6 Credit, supplier-b device (scope, R6)", Signer: d.sc, Target: d.devB[0], Body: Credit, Want: verifier.CodeE4},
+		{What: d.credit("SC", d.devA[0]), Signer: d.sc, Target: d.devA[0], Body: testpki.Credit},
+		{What: d.credit("SC", d.devA[1]), Signer: d.sc, Target: d.devA[1], Body: testpki.Credit},
+		{What: d.credit("SC", d.devA[2]), Signer: d.sc, Target: d.devA[2], Body: testpki.Credit},
+		{What: "SC 1.6 Prepayment (content, R5)", Signer: d.sc, Target: d.devA[3], Body: testpki.Prepayment, Want: verifier.CodeE2},
+		{What: "SC 4.1.1 Read Registers (allow-list, R3)", Signer: d.sc, Target: d.devA[3], Body: testpki.ReadImportRegisters, Want: verifier.CodeE2},
+		{What: "SC 1.6 Credit, supplier-b device (scope, R6)", Signer: d.sc, Target: d.devB[0], Body: testpki.Credit, Want: verifier.CodeE4},
 		{What: "SC's first request sent again (replay)", Signer: d.sc, ReplayOf: 1, Want: verifier.CodeREPLAY},
-		{What: "supplier-a's own revoked xml-signing key", Signer: d.supA, Target: d.devA[4], Body: Credit, Want: verifier.CodeREVOKED},
-		{What: "supplier-b 1.6 Credit, own device (healthy)", Signer: d.supB, Target: d.devB[1], Body: Credit},
-		{What: "SC request tampered after signing", Signer: d.sc, Target: d.devA[4], Body: Credit, Mutate: Tamper, Want: verifier.CodeSIG},
-		{What: "SC key claiming supplier-b's User ID", Signer: d.sc, Originator: userB.ID, Target: d.devA[4], Body: Credit, Want: verifier.CodeE1},
-		{What: "SC request with a DTD (entity expansion)", Signer: d.sc, Target: d.devA[4], Body: Credit, Mutate: WithDTD, Want: verifier.CodeMALFORMED},
+		{What: "supplier-a's own revoked xml-signing key", Signer: d.supA, Target: d.devA[4], Body: testpki.Credit, Want: verifier.CodeREVOKED},
+		{What: "supplier-b 1.6 Credit, own device (healthy)", Signer: d.supB, Target: d.devB[1], Body: testpki.Credit},
+		{What: "SC request tampered after signing", Signer: d.sc, Target: d.devA[4], Body: testpki.Credit, Mutate: testpki.Tamper, Want: verifier.CodeSIG},
+		{What: "SC key claiming supplier-b's User ID", Signer: d.sc, Originator: userB.ID, Target: d.devA[4], Body: testpki.Credit, Want: verifier.CodeE1},
+		{What: "SC request with a DTD (entity expansion)", Signer: d.sc, Target: d.devA[4], Body: testpki.Credit, Mutate: testpki.WithDTD, Want: verifier.CodeMALFORMED},
 	}
 	for i := range adtQuarantine - 3 { // three Credits were accepted above
 		cases = append(cases, reqCase{What: fmt.Sprintf("SC 1.6 Credit, supplier-a device (%d of %d/h)", 4+i, adtQuarantine),
-			Signer: d.sc, Target: d.devA[5+i], Body: Credit})
+			Signer: d.sc, Target: d.devA[5+i], Body: testpki.Credit})
 	}
 	cases = append(cases, reqCase{What: fmt.Sprintf("SC 1.6 Credit beyond %d/h (ADT quarantine)", adtQuarantine),
-		Signer: d.sc, Target: d.devA[5+adtQuarantine-3], Body: Credit, Want: verifier.CodeAD1})
+		Signer: d.sc, Target: d.devA[5+adtQuarantine-3], Body: testpki.Credit, Want: verifier.CodeAD1})
 
 	start := len(d.stream)
 	var bad []string

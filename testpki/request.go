@@ -1,4 +1,4 @@
-package demo
+package testpki
 
 import (
 	"bytes"
@@ -7,21 +7,26 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/verifier/xmldsig"
 )
 
 // ErrRequest is returned (wrapped) for a request the builder cannot write:
-// a zero originator or target, or an unknown body.
-var ErrRequest = errors.New("E_DEMO_REQUEST")
+// a zero originator or target, an unknown body, or an SRV the default
+// eligibility table (bundle/policy) does not define.
+var ErrRequest = errors.New("E_TESTPKI_REQUEST")
 
 // Body selects the Service Request a Request carries.
 type Body int
 
-// The Service Requests the demo sends. Element names follow the DUIS 5.4
-// schema (sr:UpdatePaymentMode, sr:ReadInstantaneousImportRegisters).
+// The Service Requests with a body as DUIS writes it. Element names follow
+// the DUIS 5.4 schema (sr:UpdatePaymentMode,
+// sr:ReadInstantaneousImportRegisters). Any other SRV is sent with
+// Request.SRV.
 const (
 	// Credit is SR 1.6 Update Payment Mode to Credit (Command Variant 4):
 	// the one request the SoLR Contingency role exists to send.
@@ -68,10 +73,43 @@ type Request struct {
 	Target     eui64.ID
 	Counter    uint64
 	Body       Body
+	// SRV, used when Body is zero, is any Service Reference Variant of
+	// the default eligibility table (policy.Default). Its body is one
+	// empty sr: element named after the SRV's DUIS name ("Update Debt":
+	// sr:UpdateDebt): what the verifier reads of it (the header, and that
+	// the body is one sr: element) is as DUIS has it, the rest of the body
+	// is not. A Critical SRV is sent as Command Variant 4, any other as 1.
+	// SR 1.6 needs a Body (Credit or Prepayment).
+	SRV string
 	// ExecutionDateTime, if not zero, is written in the body (a
 	// future-dated request); UTC, RFC 3339.
 	ExecutionDateTime time.Time
 }
+
+// genericHeader returns the header and body element of r.SRV.
+func (r Request) genericHeader() (cv int, sr, srv, elem string, ok bool) {
+	v, ok := policy.Default().Variant(r.SRV)
+	if !ok || r.SRV == srv16 {
+		return 0, "", "", "", false
+	}
+	cv = 1
+	if v.Critical {
+		cv = 4
+	}
+	sr = r.SRV
+	if parts := strings.Split(r.SRV, "."); len(parts) > 2 {
+		sr = strings.Join(parts[:2], ".")
+	}
+	for _, w := range strings.FieldsFunc(v.Name, func(c rune) bool {
+		return !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
+	}) {
+		elem += strings.ToUpper(w[:1]) + w[1:]
+	}
+	return cv, sr, r.SRV, elem, elem != ""
+}
+
+// srv16 is SR 1.6, Update Payment Mode, whose body the verifier reads.
+const srv16 = "1.6"
 
 // RequestID returns the DUIS RequestID, originator:target:counter.
 func (r Request) RequestID() string {
@@ -86,6 +124,12 @@ func (r Request) XML() ([]byte, error) {
 		return nil, fmt.Errorf("%w: originator and target are required", ErrRequest)
 	}
 	cv, sr, srv, ok := r.Body.header()
+	var elem string
+	if r.Body == 0 {
+		if cv, sr, srv, elem, ok = r.genericHeader(); !ok {
+			return nil, fmt.Errorf("%w: SRV %q is not one the eligibility table defines, or needs a Body", ErrRequest, r.SRV)
+		}
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown body %d", ErrRequest, int(r.Body))
 	}
@@ -109,6 +153,8 @@ func (r Request) XML() ([]byte, error) {
 			"</sr:Prepayment></sr:UpdatePaymentMode>")
 	case ReadImportRegisters:
 		b.WriteString("<sr:ReadInstantaneousImportRegisters>" + exec + "</sr:ReadInstantaneousImportRegisters>")
+	default:
+		b.WriteString("<sr:" + elem + ">" + exec + "</sr:" + elem + ">")
 	}
 	b.WriteString("</sr:Body></sr:Request>\n")
 	return b.Bytes(), nil

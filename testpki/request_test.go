@@ -1,4 +1,4 @@
-package demo
+package testpki
 
 import (
 	"bytes"
@@ -67,6 +67,8 @@ func TestRequestRoundTrip(t *testing.T) {
 		{"prepayment", Request{Originator: testOrig, Target: testTarget, Counter: 8, Body: Prepayment}, 4, "1.6", "1.6", duis.PaymentPrepayment},
 		{"credit future-dated", Request{Originator: testOrig, Target: testTarget, Counter: 9, Body: Credit, ExecutionDateTime: exec}, 4, "1.6", "1.6", duis.PaymentCredit},
 		{"read registers", Request{Originator: testOrig, Target: testTarget, Counter: 1<<64 - 1, Body: ReadImportRegisters}, 1, "4.1", "4.1.1", duis.PaymentNone},
+		{"any SRV, critical", Request{Originator: testOrig, Target: testTarget, Counter: 10, SRV: "2.3"}, 4, "2.3", "2.3", duis.PaymentNone},
+		{"any SRV, three parts", Request{Originator: testOrig, Target: testTarget, Counter: 11, SRV: "4.4.2"}, 1, "4.4", "4.4.2", duis.PaymentNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +115,8 @@ func TestRequestRefused(t *testing.T) {
 		"zero target":     {Originator: testOrig, Body: Credit},
 		"no body":         {Originator: testOrig, Target: testTarget},
 		"unknown body":    {Originator: testOrig, Target: testTarget, Body: 99},
+		"unknown SRV":     {Originator: testOrig, Target: testTarget, SRV: "99.9"},
+		"1.6 by SRV":      {Originator: testOrig, Target: testTarget, SRV: "1.6"},
 	} {
 		if out, err := r.XML(); !errors.Is(err, ErrRequest) || out != nil {
 			t.Errorf("%s: got %q, %v; want nothing and ErrRequest", name, out, err)
