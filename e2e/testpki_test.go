@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,12 @@ func TestTestPKIOpenSSL(t *testing.T) {
 	for _, u := range users {
 		cert := filepath.Join(out, "users", u.Name(), "cert.pem")
 		r := runCmd(t, nil, openssl, "verify", "-CAfile", root, "-untrusted", issuing, cert)
+		if u.Name() == "supplier-b-expired" { // the expired signer of a negative case (docs/testpki.md)
+			if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "certificate has expired") {
+				t.Errorf("openssl verify %s: %s %s, want expired", u.Name(), r.stdout, r.stderr)
+			}
+			continue
+		}
 		if r.code != 0 || !strings.Contains(r.stdout, ": OK") {
 			t.Errorf("openssl verify %s: %s %s", u.Name(), r.stdout, r.stderr)
 		}
@@ -65,5 +72,56 @@ func TestTestPKIOpenSSL(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
 	if lines[0] != "device_eui64,supplier_user_id,smets" || len(lines) < 51 {
 		t.Fatalf("devices.csv: header %q, %d rows", lines[0], len(lines)-1)
+	}
+}
+
+// TestTestPKICasesCLI: what a team's CI does with the scenario and no Go:
+// smki testpki at a fixed --at, then smki verify on every case of
+// cases.json with the trust directory and bundle it names, as of its at.
+// Each gets the verdict cases.json states (exit 0 on accept, 3 on
+// reject); a case that depends on an earlier one's replay state (after)
+// is accepted, since smki verify keeps none (docs/testpki.md).
+func TestTestPKICasesCLI(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "pki")
+	mustRun(t, nil, "testpki", "--out", out, "--at", "2026-11-28T09:00:00Z")
+	data, err := os.ReadFile(filepath.Join(out, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs struct {
+		At     string `json:"at"`
+		Trust  string `json:"trust"`
+		Bundle string `json:"bundle"`
+		Cases  []struct {
+			Name, File, After string
+			Want              decision
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &cs); err != nil {
+		t.Fatal(err)
+	}
+	if cs.At != "2026-11-28T09:00:00Z" || len(cs.Cases) < 100 {
+		t.Fatalf("cases.json: at %q, %d cases", cs.At, len(cs.Cases))
+	}
+	wants := map[string]decision{}
+	for _, c := range cs.Cases {
+		wants[c.Name] = c.Want
+		r := run(t, nil, "verify", "--trust", filepath.Join(out, cs.Trust), "--bundle", filepath.Join(out, cs.Bundle),
+			"--at", cs.At, filepath.Join(out, filepath.FromSlash(c.File)))
+		var d decision
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+			t.Fatalf("%s: stdout is not a decision: %q %s", c.Name, r.stdout, r.stderr)
+		}
+		want, exit := c.Want, 3
+		if c.After != "" {
+			want = wants[c.After]
+		}
+		if want.Decision == "accept" {
+			exit = 0
+		}
+		if d.Decision != want.Decision || d.Code != want.Code || d.Route != want.Route || r.code != exit {
+			t.Errorf("%s: smki verify exit %d %+v, cases.json wants %+v (exit %d)", c.Name, r.code, d, want, exit)
+		}
 	}
 }

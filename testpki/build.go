@@ -24,8 +24,12 @@ type Options struct {
 	// Out is the directory to write; it is created, and must be empty or
 	// absent so that a scenario never mixes with an older one.
 	Out string
-	// At is the time the PKI is built at: certificates are valid from
-	// then. Zero means now.
+	// At is the time the scenario is in force: the users' certificates
+	// are valid from then (the CA from CABirth before, so that
+	// ExpiredUser's certificate can have lived and ended), supplier-a's
+	// are revoked then, the bundle is issued then, and Cases' verdicts are
+	// stated for requests verified then. Zero means now (truncated to the
+	// second).
 	At time.Time
 }
 
@@ -49,6 +53,9 @@ type PKI struct {
 	RevokedAt  time.Time // when supplier-a's certificates were revoked
 	ORL, ARL   []byte    // DER
 	Devices    []Device
+	// Cases are the signed requests under requests/ with the verdict
+	// each must get, as cases.json states them.
+	Cases *Cases
 }
 
 // ErrOutNotEmpty is returned when Options.Out already holds files.
@@ -85,7 +92,7 @@ func Build(ctx context.Context, opts Options) (*PKI, error) {
 		return nil, err
 	}
 	defer st.Close()
-	now := at
+	now := at.Add(-CABirth)
 	cfg := ca.Config{Dir: caDir, Passphrase: []byte(Passphrase), Clock: func() time.Time { return now }}
 	if err := ca.Init(ctx, st, cfg, ca.InitOptions{}); err != nil {
 		return nil, fmt.Errorf("testpki: ca init: %w", err)
@@ -106,8 +113,14 @@ func Build(ctx context.Context, opts Options) (*PKI, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Every certificate is valid from At but ExpiredUser's, which
+		// starts with the CA and ends before At.
+		nb, validity := at, time.Duration(0)
+		if u.Name == ExpiredUser {
+			nb, validity = now, CABirth-24*time.Hour
+		}
 		cert, _, err := c.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: u.Profile, UserID: u.ID,
-			PartyID: u.Party.ID, Role: u.Role, CommonName: u.Name})
+			PartyID: u.Party.ID, Role: u.Role, CommonName: u.Name, NotBefore: nb, Validity: validity})
 		if err != nil {
 			return nil, fmt.Errorf("testpki: issue %s: %w", u.Name, err)
 		}
@@ -152,8 +165,14 @@ func Build(ctx context.Context, opts Options) (*PKI, error) {
 	if err := p.writeBundle(); err != nil {
 		return nil, err
 	}
+	if err := p.writeCases(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
+
+// CABirth is how long before Options.At the scenario's CA is made.
+const CABirth = 72 * time.Hour
 
 // ReasonCessationOfOperation is the RFC 5280 CRLReason for a failed Supplier.
 const ReasonCessationOfOperation = 5

@@ -33,7 +33,14 @@ func TestBuildScenario(t *testing.T) {
 		if cr == nil {
 			t.Fatalf("no credential for %s", u.Name)
 		}
-		if _, err := cr.Cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
+		when := at
+		if u.Name == ExpiredUser {
+			if !cr.Cert.NotAfter.Before(at) {
+				t.Errorf("%s: notAfter %s is not before At %s", u.Name, cr.Cert.NotAfter, at)
+			}
+			when = cr.Cert.NotBefore
+		}
+		if _, err := cr.Cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: when,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 			t.Errorf("%s does not chain: %v", u.Name, err)
 		}

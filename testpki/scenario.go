@@ -24,7 +24,7 @@ type User struct {
 	Profile ca.Profile
 }
 
-// The scenario's parties (docs/cli.md, "testpki"): supplier-a has failed,
+// The scenario's parties (docs/testpki.md): supplier-a has failed,
 // supplier-b is healthy, srp-1 is the Shared Resource Provider that holds
 // the SoLR Contingency role.
 var (
@@ -37,7 +37,11 @@ var (
 
 // Users returns the scenario's users. supplier-a-xml carries the User ID
 // the DUIS templates in DCC's test material use as originator, so those
-// templates can be signed as-is.
+// templates can be signed as-is. The last two are certificates of
+// supplier-b's XML-signing user made for the negative cases (Cases):
+// supplier-b-expired expired the day before At, and supplier-b-gs is
+// bound to the Gas Supplier role while the bundle has the user as Import
+// Supplier.
 func Users() []User {
 	return []User{
 		{Name: "supplier-a-xml", ID: eui64.MustParse("90-B3-D5-1F-30-01-00-00"), Party: SupplierA, Role: role.ImportSupplier, Profile: ca.XMLSigning},
@@ -45,8 +49,18 @@ func Users() []User {
 		{Name: "supplier-b-xml", ID: eui64.MustParse("90-B3-D5-1F-30-02-00-00"), Party: SupplierB, Role: role.ImportSupplier, Profile: ca.XMLSigning},
 		{Name: "supplier-b-ds", ID: eui64.MustParse("90-B3-D5-1F-30-02-00-00"), Party: SupplierB, Role: role.ImportSupplier, Profile: ca.DigitalSigning},
 		{Name: "srp-sc-xml", ID: eui64.MustParse("90-B3-D5-1F-30-05-00-00"), Party: SRP, Role: role.SoLRContingency, Profile: ca.XMLSigning},
+		{Name: ExpiredUser, ID: eui64.MustParse("90-B3-D5-1F-30-02-00-00"), Party: SupplierB, Role: role.ImportSupplier, Profile: ca.XMLSigning},
+		{Name: WrongRoleUser, ID: eui64.MustParse("90-B3-D5-1F-30-02-00-00"), Party: SupplierB, Role: role.GasSupplier, Profile: ca.XMLSigning},
 	}
 }
+
+// The users whose certificates exist for a negative case.
+const (
+	// ExpiredUser's certificate ended before At (CERT).
+	ExpiredUser = "supplier-b-expired"
+	// WrongRoleUser's certificate is bound to GS, the bundle's user is IS (E1).
+	WrongRoleUser = "supplier-b-gs"
+)
 
 // UserByName returns the scenario user called name.
 func UserByName(name string) (User, error) {

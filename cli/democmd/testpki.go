@@ -16,9 +16,13 @@ func TestPKICommand() *ucli.Command {
 		Name:  "testpki",
 		Usage: "build a complete test PKI and SoLR scenario",
 		Description: `Builds, through the real CA, a root and issuing CA, the scenario's users
-(supplier-a-xml, supplier-a-ds, supplier-b-xml, supplier-b-ds, srp-sc-xml) with keys
-and certificates, a device registry and the signed policy bundle. Supplier-a has
-failed: its certificates are revoked and a SoLR event names srp-sc-xml.
+(supplier-a-xml, supplier-a-ds, supplier-b-xml, supplier-b-ds, srp-sc-xml, and the
+negative cases' supplier-b-expired and supplier-b-gs) with keys and certificates, a
+device registry, the signed policy bundle, and signed Service Requests (requests/)
+with the verdict the verifier must give each (cases.json). Supplier-a has failed:
+its certificates are revoked and a SoLR event names srp-sc-xml. docs/testpki.md lists
+every file. For one --at, cases.json, devices.csv and every file name are the same
+on each run; keys, certificates and signatures are fresh.
 
 Example:
    smki testpki --out ./scenario --at 2026-11-28T09:00:00Z`,
@@ -42,7 +46,8 @@ Example:
 			for _, u := range testpki.Users() {
 				fmt.Fprintf(c.App.Writer, "  users/%-15s %s %-3s %s\n", u.Name, u.ID, u.Role, u.Profile)
 			}
-			fmt.Fprintf(c.App.Writer, "  devices.csv (%d devices)\n", len(p.Devices))
+			fmt.Fprintf(c.App.Writer, "  devices.csv (%d devices), bundle.json\n", len(p.Devices))
+			fmt.Fprintf(c.App.Writer, "  %s/ and %s (%d signed requests with their verdicts)\n", testpki.RequestsDir, testpki.CasesFile, len(p.Cases.Cases))
 			return nil
 		},
 	}

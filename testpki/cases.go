@@ -1,0 +1,257 @@
+package testpki
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/smki/smki/bundle/policy"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/role"
+)
+
+// The files Build writes for the cases (docs/testpki.md).
+const (
+	// CasesFile is the case list with each case's expected verdict.
+	CasesFile = "cases.json"
+	// RequestsDir holds one signed request per case, NAME.xml.
+	RequestsDir = "requests"
+)
+
+// Verdict is the decision a verifier must give a case: the fields of
+// verifier.Decision that are a contract (docs/verifier.md, "Checks, in
+// order"). Code is "" on accept; Route is the target device on accept,
+// "" on reject.
+type Verdict struct {
+	Decision string `json:"decision"` // "accept" or "reject"
+	Code     string `json:"code"`
+	Route    string `json:"route"`
+}
+
+// Case is one signed Service Request of the scenario and the verdict it
+// must get.
+type Case struct {
+	// Name is unique and starts with the case's three-digit position:
+	// "001-is-1.1.1".
+	Name string `json:"name"`
+	// File is the signed request, relative to the output directory:
+	// requests/NAME.xml.
+	File string `json:"file"`
+	// Signer is the user (users/NAME) whose key signed it.
+	Signer string `json:"signer"`
+	// RequestID is originator:target:counter as signed.
+	RequestID string `json:"request_id"`
+	// SRV is the Service Reference Variant.
+	SRV string `json:"srv"`
+	// What says what the case shows, in a sentence.
+	What string `json:"what"`
+	// Want is the verdict.
+	Want Verdict `json:"want"`
+	// After, when set, names the case this one depends on: Want holds
+	// only from a verifier that accepted that case first and kept its
+	// replay state (a replay). `smki verify`, which keeps none, accepts it.
+	After string `json:"after,omitempty"`
+}
+
+// Cases is cases.json. The verdicts hold when the cases are verified in
+// their order by one verifier with no replay state, loaded with Trust
+// and Bundle, each as of At (the request time and the verifier's clock):
+// a replay case repeats an earlier case's file, and is refused only
+// because that one was accepted first.
+type Cases struct {
+	At     time.Time `json:"at"`
+	Trust  string    `json:"trust"`  // the trust directory: "trust"
+	Bundle string    `json:"bundle"` // the signed bundle: "bundle.json"
+	Cases  []Case    `json:"cases"`
+}
+
+// The verdicts' values (verifier.Accept, verifier.Reject and its codes,
+// which testpki does not import: the verifier is what the cases test).
+const (
+	accept = "accept"
+	reject = "reject"
+)
+
+// caseSpec is a case before it is signed.
+type caseSpec struct {
+	slug, what, signer string
+	req                Request
+	code               string // "" for accept
+	replay             int    // >0: the file of the case at this position (1-based), as is
+	mutate             func([]byte) ([]byte, error)
+}
+
+// caseSpecs lists the scenario's cases in order: every SRV supplier-b's
+// Import Supplier user may send (default eligibility) to its own device,
+// every SRV the bundle allows SC (SR 1.6 to Credit, at once and
+// future-dated) to supplier-a's devices, then one negative case per
+// check a team must see refused.
+func (p *PKI) caseSpecs() []caseSpec {
+	isUser, _ := UserByName("supplier-b-xml")
+	scUser, _ := UserByName("srp-sc-xml")
+	supA, _ := UserByName("supplier-a-xml")
+	var devA, devB []eui64.ID
+	for _, d := range p.Devices {
+		if d.Supplier == supA.ID {
+			devA = append(devA, d.ID)
+		} else {
+			devB = append(devB, d.ID)
+		}
+	}
+	notInRegistry := eui64.MustParse("00-DB-12-34-56-78-9F-FF")
+	var specs []caseSpec
+	add := func(s caseSpec) { specs = append(specs, s) }
+
+	elig := policy.Default()
+	for _, srv := range elig.AllowList(role.ImportSupplier) {
+		r := Request{Originator: isUser.ID, Target: devB[0], SRV: srv}
+		if srv == srv16 {
+			r = Request{Originator: isUser.ID, Target: devB[0], Body: Credit}
+		}
+		add(caseSpec{slug: "is-" + srv, signer: isUser.Name, req: r,
+			what: "Import Supplier sends SR " + srv + " to a device registered to it"})
+	}
+	add(caseSpec{slug: "is-1.6-prepayment", signer: isUser.Name, req: Request{Originator: isUser.ID, Target: devB[1], Body: Prepayment},
+		what: "Import Supplier sends SR 1.6 to Prepayment (only SC is held to Credit)"})
+	for _, srv := range p.Bundle().AllowLists[role.SoLRContingency] {
+		r := Request{Originator: scUser.ID, Target: devA[0], SRV: srv}
+		if srv == srv16 {
+			r.SRV, r.Body = "", Credit
+		}
+		add(caseSpec{slug: "sc-" + srv, signer: scUser.Name, req: r,
+			what: "SoLR Contingency sends SR " + srv + " (Credit for 1.6) to a device of the failed supplier during the SoLR event"})
+	}
+	add(caseSpec{slug: "sc-1.6-future", signer: scUser.Name,
+		req:  Request{Originator: scUser.ID, Target: devA[1], Body: Credit, ExecutionDateTime: p.At.Add(time.Hour)},
+		what: "SoLR Contingency sends a future-dated SR 1.6 to Credit (the event has no end)"})
+
+	add(caseSpec{slug: "replay", signer: isUser.Name, replay: 1, code: "REPLAY",
+		what: "the first case's file again: its counter was accepted already"})
+	add(caseSpec{slug: "revoked-signer", signer: supA.Name, code: "REVOKED",
+		req:  Request{Originator: supA.ID, Target: devA[2], Body: Credit},
+		what: "the failed supplier signs with its certificate revoked at At"})
+	add(caseSpec{slug: "expired-signer", signer: ExpiredUser, code: "CERT",
+		req:  Request{Originator: isUser.ID, Target: devB[2], Body: ReadImportRegisters},
+		what: "signed with a certificate that expired before At"})
+	add(caseSpec{slug: "wrong-role", signer: WrongRoleUser, code: "E1",
+		req:  Request{Originator: isUser.ID, Target: devB[2], Body: ReadImportRegisters},
+		what: "signed with a certificate bound to GS; the bundle has the user as IS"})
+	add(caseSpec{slug: "not-originator", signer: isUser.Name, code: "E1",
+		req:  Request{Originator: scUser.ID, Target: devA[2], Body: Credit},
+		what: "the RequestID's originator is another user than the signer"})
+	for _, v := range elig.Variants() {
+		if !elig.Allowed(role.ImportSupplier, v.SRV) {
+			add(caseSpec{slug: "is-not-allowed-" + v.SRV, signer: isUser.Name, code: "E2",
+				req:  Request{Originator: isUser.ID, Target: devB[2], SRV: v.SRV},
+				what: "Import Supplier sends SR " + v.SRV + ", which its role may not send"})
+			break
+		}
+	}
+	add(caseSpec{slug: "sc-not-allowed-4.1.1", signer: scUser.Name, code: "E2",
+		req:  Request{Originator: scUser.ID, Target: devA[2], Body: ReadImportRegisters},
+		what: "SoLR Contingency sends SR 4.1.1, outside its allow-list"})
+	add(caseSpec{slug: "sc-1.6-prepayment", signer: scUser.Name, code: "E2",
+		req:  Request{Originator: scUser.ID, Target: devA[2], Body: Prepayment},
+		what: "SoLR Contingency sends SR 1.6 to Prepayment: it may only set Credit"})
+	add(caseSpec{slug: "sc-out-of-scope", signer: scUser.Name, code: "E4",
+		req:  Request{Originator: scUser.ID, Target: devB[0], Body: Credit},
+		what: "SoLR Contingency sends SR 1.6 to a device of the healthy supplier, outside the SoLR event"})
+	add(caseSpec{slug: "sc-not-in-registry", signer: scUser.Name, code: "E4",
+		req:  Request{Originator: scUser.ID, Target: notInRegistry, Body: Credit},
+		what: "SoLR Contingency sends SR 1.6 to a device the registry does not hold"})
+	add(caseSpec{slug: "is-other-suppliers-device", signer: isUser.Name, code: "E4",
+		req:  Request{Originator: isUser.ID, Target: devA[2], Body: ReadImportRegisters},
+		what: "Import Supplier sends to a device registered to another supplier"})
+	add(caseSpec{slug: "bad-signature", signer: isUser.Name, code: "SIG", mutate: Tamper,
+		req:  Request{Originator: isUser.ID, Target: devB[2], Body: ReadImportRegisters},
+		what: "the RequestID's counter changed after signing"})
+	add(caseSpec{slug: "dtd", signer: isUser.Name, code: "MALFORMED", mutate: WithDTD,
+		req:  Request{Originator: isUser.ID, Target: devB[2], Body: ReadImportRegisters},
+		what: "a signed request with a DTD inserted: refused before any cryptography"})
+	return specs
+}
+
+// buildCases signs the cases (counters strictly increasing in case order,
+// so every request is fresh but a replay) and returns them with their
+// files by name.
+func (p *PKI) buildCases() (*Cases, map[string][]byte, error) {
+	specs := p.caseSpecs()
+	out := &Cases{At: p.At, Trust: "trust", Bundle: "bundle.json"}
+	files := map[string][]byte{}
+	for i, s := range specs {
+		c := Case{Name: fmt.Sprintf("%03d-%s", i+1, s.slug), Signer: s.signer, Want: Verdict{Decision: accept}}
+		c.File = RequestsDir + "/" + c.Name + ".xml"
+		var signed []byte
+		if s.replay > 0 {
+			first := out.Cases[s.replay-1]
+			c.RequestID, c.SRV, signed, c.After = first.RequestID, first.SRV, files[first.File], first.Name
+		} else {
+			cred := p.Users[s.signer]
+			if cred == nil {
+				return nil, nil, fmt.Errorf("%w: case %s: no user %s", ErrRequest, c.Name, s.signer)
+			}
+			s.req.Counter = uint64(i + 1)
+			var err error
+			if signed, err = s.req.Sign(cred.Key, cred.Cert); err != nil {
+				return nil, nil, fmt.Errorf("case %s: %w", c.Name, err)
+			}
+			if s.mutate != nil {
+				if signed, err = s.mutate(signed); err != nil {
+					return nil, nil, fmt.Errorf("case %s: %w", c.Name, err)
+				}
+			}
+			c.RequestID, c.SRV = s.req.RequestID(), s.req.srv()
+		}
+		c.What = s.what
+		if s.code != "" {
+			c.Want = Verdict{Decision: reject, Code: s.code}
+		} else {
+			c.Want.Route = s.req.Target.String()
+		}
+		files[c.File] = signed
+		out.Cases = append(out.Cases, c)
+	}
+	return out, files, nil
+}
+
+// srv is the Service Reference Variant r is sent as.
+func (r Request) srv() string {
+	if r.Body == 0 {
+		return r.SRV
+	}
+	_, _, srv, _ := r.Body.header()
+	return srv
+}
+
+// writeCases writes requests/ and cases.json.
+func (p *PKI) writeCases() error {
+	cs, files, err := p.buildCases()
+	if err != nil {
+		return err
+	}
+	p.Cases = cs
+	if err := os.MkdirAll(filepath.Join(p.Dir, RequestsDir), 0o755); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := os.WriteFile(filepath.Join(p.Dir, filepath.FromSlash(name)), files[name], 0o644); err != nil {
+			return err
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(cs); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(p.Dir, CasesFile), b.Bytes(), 0o644)
+}

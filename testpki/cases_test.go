@@ -1,0 +1,210 @@
+package testpki_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/testpki"
+	"github.com/smki/smki/verifier"
+)
+
+var casesAt = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+
+// verifierFor loads what a build wrote as a team's test would: the trust
+// directory and bundle cases.json names, judged at its At.
+func verifierFor(t *testing.T, out string, cs *testpki.Cases) *verifier.Verifier {
+	t.Helper()
+	trust, err := verifier.LoadTrust(filepath.Join(out, cs.Trust))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trust.Bundle, err = os.ReadFile(filepath.Join(out, cs.Bundle)); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := trust.Options(cs.At)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := cs.At
+	opts.Clock = func() time.Time { return at }
+	v, err := verifier.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func readCases(t *testing.T, out string) *testpki.Cases {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(out, testpki.CasesFile))
+	if err != nil {
+		t.Fatalf("the build wrote no %s: %v", testpki.CasesFile, err)
+	}
+	var cs testpki.Cases
+	if err := json.Unmarshal(data, &cs); err != nil {
+		t.Fatal(err)
+	}
+	return &cs
+}
+
+// TestCasesVerdicts: every case a build writes gets, from this build's
+// verifier loaded from the files alone, exactly the verdict cases.json
+// states; and the cases cover what an embedding team's tests need: an
+// accept for every SRV each of the scenario's roles may send, and each
+// kind of refusal.
+func TestCasesVerdicts(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "pki")
+	if _, err := testpki.Build(context.Background(), testpki.Options{Out: out, At: casesAt}); err != nil {
+		t.Fatal(err)
+	}
+	cs := readCases(t, out)
+	if !cs.At.Equal(casesAt) {
+		t.Errorf("cases at %s, built at %s", cs.At, casesAt)
+	}
+	v := verifierFor(t, out, cs)
+	codes := map[string]bool{}
+	accepted := map[string]bool{} // signer SRV
+	for _, c := range cs.Cases {
+		signed, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(c.File)))
+		if err != nil {
+			t.Fatalf("case %s: %v", c.Name, err)
+		}
+		d := v.Verify(signed, cs.At)
+		got := testpki.Verdict{Decision: d.Decision, Code: d.Code, Route: d.Route}
+		if got != c.Want {
+			t.Errorf("case %s (%s): verifier says %+v (%s), cases.json %+v", c.Name, c.What, got, d.Reason, c.Want)
+		}
+		codes[c.Want.Code] = true
+		if c.Want.Decision == verifier.Accept {
+			accepted[c.Signer+" "+c.SRV] = true
+		}
+	}
+	for _, code := range []string{"", verifier.CodeREVOKED, verifier.CodeCERT, verifier.CodeE1, verifier.CodeE2,
+		verifier.CodeE4, verifier.CodeREPLAY, verifier.CodeSIG, verifier.CodeMALFORMED} {
+		if !codes[code] {
+			t.Errorf("no case wants code %q", code)
+		}
+	}
+	for _, want := range []string{"supplier-b-xml 1.1.1", "supplier-b-xml 1.6", "supplier-b-xml 4.1.1", "srp-sc-xml 1.6"} {
+		if !accepted[want] {
+			t.Errorf("no accepted case of %s", want)
+		}
+	}
+}
+
+// TestBuildDeterministic: two builds at one At write the same files (but
+// the CA's key files under ca/, named after their keys), the same
+// cases.json and devices.csv byte for byte, and the same requests but for
+// their signatures, so a team's golden files do not churn.
+func TestBuildDeterministic(t *testing.T) {
+	t.Parallel()
+	var outs [2]string
+	for i := range outs {
+		outs[i] = filepath.Join(t.TempDir(), "pki")
+		if _, err := testpki.Build(context.Background(), testpki.Options{Out: outs[i], At: casesAt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(dir string) []string {
+		var names []string
+		if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			if d.IsDir() && rel == "ca" {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() {
+				names = append(names, filepath.ToSlash(rel))
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	a, b := list(outs[0]), list(outs[1])
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Fatalf("two builds wrote different files:\n%v\n%v", a, b)
+	}
+	read := func(i int, name string) []byte {
+		data, err := os.ReadFile(filepath.Join(outs[i], filepath.FromSlash(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	for _, name := range a {
+		x, y := read(0, name), read(1, name)
+		switch {
+		case name == testpki.CasesFile || name == "devices.csv":
+			if !bytes.Equal(x, y) {
+				t.Errorf("%s differs between two builds at one At:\n%s\n%s", name, x, y)
+			}
+		case strings.HasPrefix(name, testpki.RequestsDir+"/"):
+			if u, w := unsigned(x), unsigned(y); u != w {
+				t.Errorf("%s differs (signature aside) between two builds at one At:\n%s\n%s", name, u, w)
+			}
+		}
+	}
+}
+
+// unsigned is a signed request without its ds:Signature.
+func unsigned(signed []byte) string {
+	s := string(signed)
+	i, j := strings.Index(s, "<ds:Signature"), strings.LastIndex(s, "</ds:Signature>")
+	if i < 0 || j < 0 {
+		return s
+	}
+	return s[:i] + s[j+len("</ds:Signature>"):]
+}
+
+// Build a scenario and read the verdicts it states: what a team's test
+// runs through its own verifier wiring.
+func ExampleBuild() {
+	dir, err := os.MkdirTemp("", "testpki")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	p, err := testpki.Build(context.Background(), testpki.Options{Out: filepath.Join(dir, "pki"),
+		At: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range p.Cases.Cases {
+		if c.Want.Decision == "reject" || c.SRV == "1.6" {
+			fmt.Println(strings.TrimSpace(fmt.Sprintf("%-29s %-18s %s %s", c.Name, c.Signer, c.Want.Decision, c.Want.Code)))
+		}
+	}
+	// Output:
+	// 006-is-1.6                    supplier-b-xml     accept
+	// 112-is-1.6-prepayment         supplier-b-xml     accept
+	// 113-sc-1.6                    srp-sc-xml         accept
+	// 114-sc-1.6-future             srp-sc-xml         accept
+	// 115-replay                    supplier-b-xml     reject REPLAY
+	// 116-revoked-signer            supplier-a-xml     reject REVOKED
+	// 117-expired-signer            supplier-b-expired reject CERT
+	// 118-wrong-role                supplier-b-gs      reject E1
+	// 119-not-originator            supplier-b-xml     reject E1
+	// 120-is-not-allowed-4.1.4      supplier-b-xml     reject E2
+	// 121-sc-not-allowed-4.1.1      srp-sc-xml         reject E2
+	// 122-sc-1.6-prepayment         srp-sc-xml         reject E2
+	// 123-sc-out-of-scope           srp-sc-xml         reject E4
+	// 124-sc-not-in-registry        srp-sc-xml         reject E4
+	// 125-is-other-suppliers-device supplier-b-xml     reject E4
+	// 126-bad-signature             supplier-b-xml     reject SIG
+	// 127-dtd                       supplier-b-xml     reject MALFORMED
+}
