@@ -132,6 +132,7 @@ type Server struct {
 	http     *http.Server
 	certs    certSource
 	busy     inflight
+	reg      *prometheus.Registry // what GET /metrics serves
 	closers  []func() error // in the order to close them
 }
 
@@ -289,6 +290,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mountPublic(mux, s.st, s.authority, s.sched, s.svc.AccessCRL, repoHandler)
 	mountTrust(mux, s.authority, s.svc, time.Now)
 	reg := prometheus.NewRegistry()
+	s.reg = reg
 	if err := buildInfoMetric(reg); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/metricdoc"
+)
+
+// serveCatalogue is docs/operations.md's catalogue of smki serve's metrics.
+func serveCatalogue(t *testing.T) map[string]metricdoc.Metric {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := metricdoc.Catalogue(md, "serve")
+	if err != nil {
+		t.Fatalf("docs/operations.md: %v", err)
+	}
+	return c
+}
+
+// TestMetricsCatalogue: every smki_ metric smki serve registers is in
+// docs/operations.md's catalogue with its type and labels, and every
+// catalogued one is registered.
+func TestMetricsCatalogue(t *testing.T) {
+	t.Parallel()
+	s, _, _, _ := serveDev(t)
+	reg, err := metricdoc.Registered(s.reg, "smki_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range metricdoc.Drift(serveCatalogue(t), reg) {
+		t.Error(p)
+	}
+	for _, p := range metricdoc.UnboundedLabels(reg) {
+		t.Error(p)
+	}
+}
+
+// TestMetricsCardinalityBounded: requests for many different serials,
+// paths and routes that do not exist add no series per request: the
+// labels are route patterns and codes, never what the request named.
+func TestMetricsCardinalityBounded(t *testing.T) {
+	t.Parallel()
+	s, data, _, _ := serveDev(t)
+	adminTLS, err := credential.ClientTLS(filepath.Join(data, "officers", "admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: adminTLS}}
+	get := func(path string) {
+		resp, err := officer.Get("https://" + s.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	round := func() {
+		b := make([]byte, 8)
+		rand.Read(b)
+		get(fmt.Sprintf("/v1/certificates/%x", b))
+		get(fmt.Sprintf("/v1/parties/%x", b))
+		get(fmt.Sprintf("/no/such/%x", b))
+	}
+	round()
+	before, err := metricdoc.Series(s.reg, "smki_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		round()
+	}
+	after, err := metricdoc.Series(s.reg, "smki_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range after {
+		if n != before[name] {
+			t.Errorf("%s: %d series after 20 more rounds of distinct serials and paths, %d before", name, n, before[name])
+		}
+	}
+	if after["smki_ra_http_requests_total"] == 0 || !strings.HasPrefix(s.Addr(), "127.0.0.1") {
+		t.Fatalf("no request counted: %v", after)
+	}
+}
