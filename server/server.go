@@ -133,7 +133,7 @@ type Server struct {
 	certs    certSource
 	busy     inflight
 	reg      *prometheus.Registry // what GET /metrics serves
-	closers  []func() error // in the order to close them
+	closers  []func() error       // in the order to close them
 }
 
 // Open checks cfg, binds the listener (before anything is written, so a

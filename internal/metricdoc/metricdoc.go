@@ -54,8 +54,8 @@ func Catalogue(md []byte, name string) (map[string]Metric, error) {
 var (
 	backquoted    = regexp.MustCompile("`([^`]+)`")
 	parenthesised = regexp.MustCompile(`\([^)]*\)`)
-	descName   = regexp.MustCompile(`^Desc\{fqName: "([^"]*)"`)
-	descLabels = regexp.MustCompile(`variableLabels: \{([^}]*)\}\}$`)
+	descName      = regexp.MustCompile(`^Desc\{fqName: "([^"]*)"`)
+	descLabels    = regexp.MustCompile(`variableLabels: \{([^}]*)\}\}$`)
 )
 
 // Registered returns the families registered on reg whose names start
