@@ -1,23 +1,15 @@
 package raserver
 
 import (
-	"bytes"
-	"encoding"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
-	"time"
-
-	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/bundle/policy"
+	"github.com/smki/smki/internal/openapitest"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/role"
@@ -28,51 +20,43 @@ import (
 // type, and that type and the schema in openapi.yaml name the same members,
 // both ways, all snake_case.
 
-// apiAnswer is one documented JSON answer and the Go type the server
-// encodes it from.
-type apiAnswer struct {
-	method, path, status string
-	typ                  any
-	media                string // default application/json
-}
-
-var apiAnswers = []apiAnswer{
-	{"get", "/v1/whoami", "200", ra.Officer{}, ""},
-	{"post", "/v1/parties", "201", ra.Party{}, ""},
-	{"get", "/v1/parties", "200", raapi.PartyList{}, ""},
-	{"get", "/v1/parties/{id}", "200", ra.Party{}, ""},
-	{"post", "/v1/parties/{id}/status", "200", ra.Party{}, ""},
-	{"post", "/v1/users", "201", ra.User{}, ""},
-	{"get", "/v1/users", "200", raapi.UserList{}, ""},
-	{"post", "/v1/officers", "201", raapi.OfficerCreated{}, ""},
-	{"get", "/v1/officers", "200", raapi.OfficerList{}, ""},
-	{"delete", "/v1/officers/{id}", "200", ra.Officer{}, ""},
-	{"post", "/v1/officers/{id}/credential", "200", raapi.OfficerCreated{}, ""},
-	{"post", "/v1/enroll", "201", raapi.EnrolResult{}, ""},
-	{"post", "/v1/revoke", "200", ra.RevokeResult{}, ""},
-	{"post", "/v1/revoke", "200", raapi.RevokeLine{}, raapi.MediaNDJSON},
-	{"get", "/v1/certificates", "200", raapi.CertificateList{}, ""},
-	{"get", "/v1/certificates/{serial}", "200", ra.CertInfo{}, ""},
-	{"post", "/v1/audit/verify", "200", ra.AuditReport{}, ""},
-	{"post", "/v1/solr-events", "201", ra.EventResult{}, ""},
-	{"get", "/v1/solr-events", "200", raapi.EventList{}, ""},
-	{"get", "/v1/solr-events/{id}", "200", ra.EventResult{}, ""},
-	{"post", "/v1/solr-events/{id}/approve", "200", ra.EventResult{}, ""},
-	{"post", "/v1/solr-events/{id}/close", "200", ra.SoLREvent{}, ""},
-	{"post", "/v1/signer-revocations", "201", ra.SignerRevocation{}, ""},
-	{"get", "/v1/signer-revocations", "200", raapi.SignerRevocationList{}, ""},
-	{"post", "/v1/signer-revocations/{id}/approve", "200", ra.SignerRevocation{}, ""},
-	{"post", "/v1/adt", "201", ra.ADTRecord{}, ""},
-	{"get", "/v1/adt", "200", raapi.ADTList{}, ""},
-	{"post", "/v1/devices", "200", ra.ImportResult{}, ""},
-	{"get", "/v1/devices", "200", raapi.DeviceList{}, ""},
-	{"put", "/v1/policy/allow-lists/{role}", "200", ra.RoleAllowList{}, ""},
-	{"get", "/v1/policy", "200", raapi.AllowLists{}, ""},
-	{"get", "/v1/trust", "200", raapi.Trust{}, ""},
-	{"get", "/healthz", "200", raapi.Health{}, ""},
-	{"get", "/healthz", "503", raapi.Health{}, ""},
-	{"get", "/readyz", "200", raapi.Readiness{}, ""},
-	{"get", "/readyz", "503", raapi.Readiness{}, ""},
+var apiAnswers = []openapitest.Answer{
+	{Method: "get", Path: "/v1/whoami", Status: "200", Type: ra.Officer{}},
+	{Method: "post", Path: "/v1/parties", Status: "201", Type: ra.Party{}},
+	{Method: "get", Path: "/v1/parties", Status: "200", Type: raapi.PartyList{}},
+	{Method: "get", Path: "/v1/parties/{id}", Status: "200", Type: ra.Party{}},
+	{Method: "post", Path: "/v1/parties/{id}/status", Status: "200", Type: ra.Party{}},
+	{Method: "post", Path: "/v1/users", Status: "201", Type: ra.User{}},
+	{Method: "get", Path: "/v1/users", Status: "200", Type: raapi.UserList{}},
+	{Method: "post", Path: "/v1/officers", Status: "201", Type: raapi.OfficerCreated{}},
+	{Method: "get", Path: "/v1/officers", Status: "200", Type: raapi.OfficerList{}},
+	{Method: "delete", Path: "/v1/officers/{id}", Status: "200", Type: ra.Officer{}},
+	{Method: "post", Path: "/v1/officers/{id}/credential", Status: "200", Type: raapi.OfficerCreated{}},
+	{Method: "post", Path: "/v1/enroll", Status: "201", Type: raapi.EnrolResult{}},
+	{Method: "post", Path: "/v1/revoke", Status: "200", Type: ra.RevokeResult{}},
+	{Method: "post", Path: "/v1/revoke", Status: "200", Type: raapi.RevokeLine{}, Media: raapi.MediaNDJSON},
+	{Method: "get", Path: "/v1/certificates", Status: "200", Type: raapi.CertificateList{}},
+	{Method: "get", Path: "/v1/certificates/{serial}", Status: "200", Type: ra.CertInfo{}},
+	{Method: "post", Path: "/v1/audit/verify", Status: "200", Type: ra.AuditReport{}},
+	{Method: "post", Path: "/v1/solr-events", Status: "201", Type: ra.EventResult{}},
+	{Method: "get", Path: "/v1/solr-events", Status: "200", Type: raapi.EventList{}},
+	{Method: "get", Path: "/v1/solr-events/{id}", Status: "200", Type: ra.EventResult{}},
+	{Method: "post", Path: "/v1/solr-events/{id}/approve", Status: "200", Type: ra.EventResult{}},
+	{Method: "post", Path: "/v1/solr-events/{id}/close", Status: "200", Type: ra.SoLREvent{}},
+	{Method: "post", Path: "/v1/signer-revocations", Status: "201", Type: ra.SignerRevocation{}},
+	{Method: "get", Path: "/v1/signer-revocations", Status: "200", Type: raapi.SignerRevocationList{}},
+	{Method: "post", Path: "/v1/signer-revocations/{id}/approve", Status: "200", Type: ra.SignerRevocation{}},
+	{Method: "post", Path: "/v1/adt", Status: "201", Type: ra.ADTRecord{}},
+	{Method: "get", Path: "/v1/adt", Status: "200", Type: raapi.ADTList{}},
+	{Method: "post", Path: "/v1/devices", Status: "200", Type: ra.ImportResult{}},
+	{Method: "get", Path: "/v1/devices", Status: "200", Type: raapi.DeviceList{}},
+	{Method: "put", Path: "/v1/policy/allow-lists/{role}", Status: "200", Type: ra.RoleAllowList{}},
+	{Method: "get", Path: "/v1/policy", Status: "200", Type: raapi.AllowLists{}},
+	{Method: "get", Path: "/v1/trust", Status: "200", Type: raapi.Trust{}},
+	{Method: "get", Path: "/healthz", Status: "200", Type: raapi.Health{}},
+	{Method: "get", Path: "/healthz", Status: "503", Type: raapi.Health{}},
+	{Method: "get", Path: "/readyz", Status: "200", Type: raapi.Readiness{}},
+	{Method: "get", Path: "/readyz", Status: "503", Type: raapi.Readiness{}},
 }
 
 // opaqueAnswers are JSON answers passed on exactly as signed (bundle.Open
@@ -80,61 +64,9 @@ var apiAnswers = []apiAnswer{
 // API encodes them.
 var opaqueAnswers = map[string]bool{"get /v1/bundle 200": true, "get /v1/revocations 200": true}
 
-// snake is a JSON member name of the API.
-var snake = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
-
-type openAPIDoc struct {
-	root    map[string]any
-	schemas map[string]any
-}
-
-func loadOpenAPI(t *testing.T) *openAPIDoc {
+func loadOpenAPI(t *testing.T) *openapitest.Doc {
 	t.Helper()
-	var root map[string]any
-	if err := yaml.Unmarshal(openAPI, &root); err != nil {
-		t.Fatalf("openapi.yaml: %v", err)
-	}
-	comp, _ := root["components"].(map[string]any)
-	schemas, _ := comp["schemas"].(map[string]any)
-	return &openAPIDoc{root: root, schemas: schemas}
-}
-
-// resolve follows a $ref to #/components/...
-func (d *openAPIDoc) resolve(t *testing.T, s map[string]any) map[string]any {
-	t.Helper()
-	for {
-		ref, ok := s["$ref"].(string)
-		if !ok {
-			return s
-		}
-		var cur any = d.root
-		for _, p := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
-			m, _ := cur.(map[string]any)
-			cur = m[p]
-		}
-		next, ok := cur.(map[string]any)
-		if !ok {
-			t.Fatalf("openapi.yaml: $ref %s resolves to nothing", ref)
-		}
-		s = next
-	}
-}
-
-// response returns the schema of one answer, or nil.
-func (d *openAPIDoc) response(t *testing.T, method, path, status, media string) map[string]any {
-	paths, _ := d.root["paths"].(map[string]any)
-	p, _ := paths[path].(map[string]any)
-	op, _ := p[method].(map[string]any)
-	rs, _ := op["responses"].(map[string]any)
-	r, _ := rs[status].(map[string]any)
-	if r == nil {
-		return nil
-	}
-	r = d.resolve(t, r)
-	content, _ := r["content"].(map[string]any)
-	c, _ := content[media].(map[string]any)
-	s, _ := c["schema"].(map[string]any)
-	return s
+	return openapitest.Load(t, openAPI)
 }
 
 // TestOpenAPIAnswersMatchTheirGoTypes: for every JSON answer in
@@ -147,80 +79,29 @@ func (d *openAPIDoc) response(t *testing.T, method, path, status, media string) 
 func TestOpenAPIAnswersMatchTheirGoTypes(t *testing.T) {
 	t.Parallel()
 	d := loadOpenAPI(t)
-	listed := map[string]bool{}
-	for _, a := range apiAnswers {
-		media := a.media
-		if media == "" {
-			media = "application/json"
-		}
-		key := a.method + " " + a.path + " " + a.status
-		listed[key] = true
-		t.Run(strings.ReplaceAll(key+" "+media, "/", "_"), func(t *testing.T) {
-			s := d.response(t, a.method, a.path, a.status, media)
-			if s == nil {
-				t.Fatalf("openapi.yaml documents no %s answer for %s %s %s", media, strings.ToUpper(a.method), a.path, a.status)
-			}
-			typ := reflect.TypeOf(a.typ)
-			var errs []string
-			d.compare(t, typ.Name(), s, typ, &errs)
-			d.decodeInstance(t, s, typ, &errs)
-			for _, e := range errs {
-				t.Error(e)
-			}
-		})
-	}
-	// Every documented JSON answer is listed (or opaque), and every error
-	// answer is the Error schema.
-	paths, _ := d.root["paths"].(map[string]any)
-	for path, p := range paths {
-		ops, _ := p.(map[string]any)
-		for method, op := range ops {
-			o, _ := op.(map[string]any)
-			rs, _ := o["responses"].(map[string]any)
-			for status := range rs {
-				key := method + " " + path + " " + status
-				s := d.response(t, method, path, status, "application/json")
-				switch {
-				case s == nil, listed[key], opaqueAnswers[key]:
-				case status == "default" || strings.HasPrefix(status, "4") || strings.HasPrefix(status, "5"):
-					var errs []string
-					d.compare(t, "ErrorBody", s, reflect.TypeOf(raapi.ErrorBody{}), &errs)
-					for _, e := range errs {
-						t.Errorf("%s: %s", key, e)
-					}
-				default:
-					t.Errorf("openapi.yaml: %s answers JSON that no Go type is checked against: add it to apiAnswers (or opaqueAnswers)", key)
-				}
-			}
-		}
-	}
-	var errs []string
-	d.compare(t, "ErrorBody", d.schemas["Error"].(map[string]any), reflect.TypeOf(raapi.ErrorBody{}), &errs)
-	for _, e := range errs {
+	d.CheckAnswers(t, apiAnswers, opaqueAnswers, reflect.TypeOf(raapi.ErrorBody{}))
+	for _, e := range d.Match(t, d.Schemas["Error"].(map[string]any), reflect.TypeOf(raapi.ErrorBody{})) {
 		t.Error(e)
 	}
 }
 
 // apiBodies are the JSON request bodies and the Go types the server
 // decodes them into (strictly: internal/strictjson).
-var apiBodies = []struct {
-	method, path string
-	typ          any
-}{
-	{"post", "/v1/parties", raapi.PartyBody{}},
-	{"post", "/v1/parties/{id}/status", raapi.PartyStatusBody{}},
-	{"post", "/v1/users", raapi.UserBody{}},
-	{"post", "/v1/officers", raapi.OfficerBody{}},
-	{"post", "/v1/officers/{id}/credential", raapi.CredentialBody{}},
-	{"post", "/v1/enroll", raapi.EnrolBody{}},
-	{"post", "/v1/revoke", raapi.RevokeBody{}},
-	{"post", "/v1/signer-revocations", raapi.SignerRevocationBody{}},
-	{"post", "/v1/solr-events", raapi.DeclareBody{}},
-	{"post", "/v1/solr-events/{id}/approve", raapi.ApproveBody{}},
-	{"post", "/v1/solr-events/{id}/close", raapi.CloseBody{}},
-	{"post", "/v1/adt", raapi.AdtBody{}},
-	{"post", "/v1/devices", raapi.DevicesBody{}},
-	{"put", "/v1/policy/allow-lists/{role}", raapi.AllowListBody{}},
+var apiBodies = []openapitest.Body{
+	{Method: "post", Path: "/v1/parties", Type: raapi.PartyBody{}},
+	{Method: "post", Path: "/v1/parties/{id}/status", Type: raapi.PartyStatusBody{}},
+	{Method: "post", Path: "/v1/users", Type: raapi.UserBody{}},
+	{Method: "post", Path: "/v1/officers", Type: raapi.OfficerBody{}},
+	{Method: "post", Path: "/v1/officers/{id}/credential", Type: raapi.CredentialBody{}},
+	{Method: "post", Path: "/v1/enroll", Type: raapi.EnrolBody{}},
+	{Method: "post", Path: "/v1/revoke", Type: raapi.RevokeBody{}},
+	{Method: "post", Path: "/v1/signer-revocations", Type: raapi.SignerRevocationBody{}},
+	{Method: "post", Path: "/v1/solr-events", Type: raapi.DeclareBody{}},
+	{Method: "post", Path: "/v1/solr-events/{id}/approve", Type: raapi.ApproveBody{}},
+	{Method: "post", Path: "/v1/solr-events/{id}/close", Type: raapi.CloseBody{}},
+	{Method: "post", Path: "/v1/adt", Type: raapi.AdtBody{}},
+	{Method: "post", Path: "/v1/devices", Type: raapi.DevicesBody{}},
+	{Method: "put", Path: "/v1/policy/allow-lists/{role}", Type: raapi.AllowListBody{}},
 }
 
 // TestOpenAPIBodiesMatchTheirGoTypes: every JSON request body in
@@ -228,41 +109,7 @@ var apiBodies = []struct {
 // (TestOpenAPIAnswersMatchTheirGoTypes).
 func TestOpenAPIBodiesMatchTheirGoTypes(t *testing.T) {
 	t.Parallel()
-	d := loadOpenAPI(t)
-	body := func(method, path string) map[string]any {
-		paths, _ := d.root["paths"].(map[string]any)
-		p, _ := paths[path].(map[string]any)
-		op, _ := p[method].(map[string]any)
-		rb, _ := op["requestBody"].(map[string]any)
-		content, _ := rb["content"].(map[string]any)
-		c, _ := content["application/json"].(map[string]any)
-		s, _ := c["schema"].(map[string]any)
-		return s
-	}
-	listed := map[string]bool{}
-	for _, b := range apiBodies {
-		listed[b.method+" "+b.path] = true
-		s := body(b.method, b.path)
-		if s == nil {
-			t.Errorf("openapi.yaml documents no JSON body for %s %s", strings.ToUpper(b.method), b.path)
-			continue
-		}
-		typ := reflect.TypeOf(b.typ)
-		var errs []string
-		d.compare(t, typ.Name(), s, typ, &errs)
-		d.decodeInstance(t, s, typ, &errs)
-		for _, e := range errs {
-			t.Error(e)
-		}
-	}
-	paths, _ := d.root["paths"].(map[string]any)
-	for path, p := range paths {
-		for method := range p.(map[string]any) {
-			if body(method, path) != nil && !listed[method+" "+path] {
-				t.Errorf("openapi.yaml: %s %s takes a JSON body that no Go type is checked against: add it to apiBodies", method, path)
-			}
-		}
-	}
+	loadOpenAPI(t).CheckBodies(t, apiBodies)
 }
 
 // TestOpenAPIEnumsHoldEveryValue: the enums of openapi.yaml hold every
@@ -285,7 +132,7 @@ func TestOpenAPIEnumsHoldEveryValue(t *testing.T) {
 		{"Device", "registrations.[].capacity", capacities()},
 		{"SoLREvent", "state", []string{string(bundle.EventDeclared), string(bundle.EventApproved), string(bundle.EventActive), string(bundle.EventClosed)}},
 	} {
-		p := d.resolve(t, d.schemas[c.schema].(map[string]any))
+		p := d.Resolve(t, d.Schemas[c.schema].(map[string]any))
 		for _, seg := range strings.Split(c.prop, ".") { // "[]" is an array's items
 			if seg == "[]" {
 				p, _ = p["items"].(map[string]any)
@@ -296,10 +143,10 @@ func TestOpenAPIEnumsHoldEveryValue(t *testing.T) {
 			if p == nil {
 				t.Fatalf("openapi.yaml has no %s.%s", c.schema, c.prop)
 			}
-			p = d.resolve(t, p)
+			p = d.Resolve(t, p)
 		}
 		var enum []string
-		for _, v := range asSlice(p["enum"]) {
+		for _, v := range openapitest.Slice(p["enum"]) {
 			enum = append(enum, fmt.Sprint(v))
 		}
 		for _, v := range c.values {
@@ -316,272 +163,4 @@ func capacities() []string {
 		out = append(out, string(c))
 	}
 	return out
-}
-
-func asSlice(v any) []any { s, _ := v.([]any); return s }
-
-var (
-	timeType      = reflect.TypeOf(time.Time{})
-	rawType       = reflect.TypeOf(json.RawMessage{})
-	textMarshaler = reflect.TypeOf((*encoding.TextMarshaler)(nil)).Elem()
-	jsonMarshaler = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
-)
-
-// marshalerKind is the JSON type a json.Marshaler's zero value encodes as.
-func marshalerKind(typ reflect.Type) string {
-	data, err := json.Marshal(reflect.New(typ).Elem().Interface())
-	if err != nil || len(data) == 0 {
-		return "unknown"
-	}
-	switch data[0] {
-	case '"':
-		return "string"
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case 't', 'f':
-		return "boolean"
-	}
-	return "number"
-}
-
-// objectProps is the properties of an object schema; a oneOf of objects
-// (an NDJSON line) is the union of its alternatives'.
-func (d *openAPIDoc) objectProps(t *testing.T, s map[string]any) (map[string]any, bool) {
-	if alts := asSlice(s["oneOf"]); alts != nil {
-		out := map[string]any{}
-		for _, a := range alts {
-			as := d.resolve(t, a.(map[string]any))
-			ps, ok := as["properties"].(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			for k, v := range ps {
-				out[k] = v
-			}
-		}
-		return out, true
-	}
-	if s["type"] != "object" {
-		return nil, false
-	}
-	ps, ok := s["properties"].(map[string]any)
-	return ps, ok
-}
-
-// jsonFields lists the JSON members of struct type typ by name.
-func jsonFields(typ reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && name == "" {
-			et := f.Type
-			if et.Kind() == reflect.Pointer {
-				et = et.Elem()
-			}
-			if et.Kind() == reflect.Struct {
-				for k, v := range jsonFields(et) {
-					out[k] = v
-				}
-				continue
-			}
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-// compare checks Go type typ against schema s at where, both ways.
-func (d *openAPIDoc) compare(t *testing.T, where string, s map[string]any, typ reflect.Type, errs *[]string) {
-	s = d.resolve(t, s)
-	for typ.Kind() == reflect.Pointer {
-		typ = typ.Elem()
-	}
-	bad := func(format string, a ...any) { *errs = append(*errs, where+": "+fmt.Sprintf(format, a...)) }
-	want := func(jsonType string) {
-		if s["type"] != jsonType && s["oneOf"] == nil {
-			bad("Go %s is JSON %s, the schema says type %v", typ, jsonType, s["type"])
-		}
-	}
-	switch {
-	case typ == rawType || typ.Kind() == reflect.Interface:
-		return // any JSON value
-	case typ == timeType:
-		want("string")
-		if s["format"] != "date-time" {
-			bad("a time, the schema gives format %v, want date-time", s["format"])
-		}
-		return
-	case typ.Implements(jsonMarshaler):
-		if k := marshalerKind(typ); k != "number" || s["type"] != "integer" {
-			want(k)
-		}
-		return
-	case typ.Implements(textMarshaler) || reflect.PointerTo(typ).Implements(textMarshaler):
-		want("string")
-		return
-	}
-	switch typ.Kind() {
-	case reflect.Struct:
-		props, ok := d.objectProps(t, s)
-		if !ok {
-			bad("Go struct %s, the schema is no object with properties", typ)
-			return
-		}
-		fields := jsonFields(typ)
-		for name, ft := range fields {
-			if !snake.MatchString(name) {
-				bad("member %q of %s is not snake_case", name, typ)
-			}
-			ps, ok := props[name].(map[string]any)
-			if !ok {
-				bad("member %q of %s is not in the schema", name, typ)
-				continue
-			}
-			d.compare(t, where+"."+name, ps, ft, errs)
-		}
-		for name := range props {
-			if !snake.MatchString(name) {
-				bad("schema property %q is not snake_case", name)
-			}
-			if _, ok := fields[name]; !ok {
-				bad("schema property %q is not a member of Go %s", name, typ)
-			}
-		}
-	case reflect.Map:
-		want("object")
-		ap, ok := s["additionalProperties"].(map[string]any)
-		if !ok {
-			bad("Go map %s, the schema has no additionalProperties schema", typ)
-			return
-		}
-		d.compare(t, where+"[key]", ap, typ.Elem(), errs)
-	case reflect.Slice, reflect.Array:
-		if typ.Elem().Kind() == reflect.Uint8 {
-			want("string")
-			if s["format"] != "byte" {
-				bad("Go []byte is base64, the schema gives format %v, want byte", s["format"])
-			}
-			return
-		}
-		want("array")
-		items, ok := s["items"].(map[string]any)
-		if !ok {
-			bad("array without items")
-			return
-		}
-		d.compare(t, where+"[]", items, typ.Elem(), errs)
-	case reflect.String:
-		want("string")
-	case reflect.Bool:
-		want("boolean")
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		want("integer")
-	case reflect.Float32, reflect.Float64:
-		want("number")
-	default:
-		bad("Go %s has no JSON schema check", typ)
-	}
-}
-
-// instance is a JSON value with every property of schema s, each value
-// the first of its enum, its example or one of its type and format.
-func (d *openAPIDoc) instance(t *testing.T, s map[string]any, depth int) any {
-	s = d.resolve(t, s)
-	if depth > 8 {
-		return nil
-	}
-	if alts := asSlice(s["oneOf"]); alts != nil {
-		if props, ok := d.objectProps(t, s); ok {
-			out := map[string]any{}
-			for k, v := range props {
-				out[k] = d.instance(t, v.(map[string]any), depth+1)
-			}
-			return out
-		}
-		return d.instance(t, alts[0].(map[string]any), depth+1)
-	}
-	if e := asSlice(s["enum"]); len(e) > 0 {
-		return e[0]
-	}
-	if ex, ok := s["example"]; ok {
-		return ex
-	}
-	switch s["type"] {
-	case "object":
-		out := map[string]any{}
-		props, _ := s["properties"].(map[string]any)
-		for k, v := range props {
-			out[k] = d.instance(t, v.(map[string]any), depth+1)
-		}
-		if ap, ok := s["additionalProperties"].(map[string]any); ok {
-			out["some-key"] = d.instance(t, ap, depth+1)
-		}
-		return out
-	case "array":
-		items, _ := s["items"].(map[string]any)
-		return []any{d.instance(t, items, depth+1)}
-	case "integer":
-		return 1
-	case "number":
-		return 1.5
-	case "boolean":
-		return true
-	case "string":
-		switch s["format"] {
-		case "date-time":
-			return "2026-01-02T03:04:05Z"
-		case "byte":
-			return base64.StdEncoding.EncodeToString([]byte("x"))
-		}
-		return "x"
-	}
-	return nil
-}
-
-// decodeInstance decodes a full instance of s into typ with unknown fields
-// disallowed, and checks that encoding what it got yields no member the
-// instance lacks.
-func (d *openAPIDoc) decodeInstance(t *testing.T, s map[string]any, typ reflect.Type, errs *[]string) {
-	data, err := json.Marshal(d.instance(t, s, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := reflect.New(typ)
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v.Interface()); err != nil {
-		*errs = append(*errs, fmt.Sprintf("%s: the schema's instance %s does not decode strictly: %v", typ, data, err))
-		return
-	}
-	back, err := json.Marshal(v.Interface())
-	if err != nil {
-		*errs = append(*errs, fmt.Sprintf("%s: re-encoding: %v", typ, err))
-		return
-	}
-	var in, out map[string]any
-	json.Unmarshal(data, &in)
-	json.Unmarshal(back, &out)
-	var extra []string
-	for k := range out {
-		if _, ok := in[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	sort.Strings(extra)
-	if len(extra) > 0 {
-		*errs = append(*errs, fmt.Sprintf("%s encodes members %v the schema lacks", typ, extra))
-	}
 }
