@@ -268,6 +268,14 @@ func TestReimportChangesNothing(t *testing.T) {
 			t.Fatalf("%s: first import: %v", tc.name, err)
 		}
 		before := s.bundleDevices()
+		listed := func() []Device {
+			ds, err := s.svc.ListDevices(ctx, s.admin, eui64.ID{})
+			if err != nil {
+				t.Fatalf("%s: list devices: %v", tc.name, err)
+			}
+			return ds
+		}
+		recorded := listed()
 		s.clock.Advance(time.Minute)
 		res, err := s.svc.ImportDevices(ctx, s.admin, []byte(tc.file))
 		if err != nil || res.Added != 0 || res.Changed != 0 {
@@ -275,6 +283,12 @@ func TestReimportChangesNothing(t *testing.T) {
 		}
 		if after := s.bundleDevices(); !reflect.DeepEqual(after, before) {
 			t.Errorf("%s: the same file again changed the registry:\n%+v\nwas\n%+v", tc.name, after, before)
+		}
+		// Nothing changed, nothing written: the records still name the
+		// import that made them what they are (a million-device file sent
+		// again rewrote a million records in one transaction).
+		if again := listed(); !reflect.DeepEqual(again, recorded) {
+			t.Errorf("%s: the same file again rewrote the device records:\n%+v\nwere\n%+v", tc.name, again, recorded)
 		}
 	}
 }

@@ -175,6 +175,11 @@ func (s *Service) apply(tx store.Tx, me store.Officer, rows []devicefile.Row, wr
 			res.Added++
 		case old.SupplierUser != r.SupplierUser || old.SMETS != r.SMETS || !slices.Equal(old.Registrations, regs) || !old.Until.IsZero():
 			res.Changed++
+		default:
+			// As recorded: nothing to write, and the record keeps naming
+			// the import that made it what it is (a file sent again
+			// rewrote every record, a million at a time).
+			continue
 		}
 		if !write {
 			continue
