@@ -134,11 +134,18 @@ func regenerateExamples(t *testing.T, dir string) {
 // its manifest's export time (returned too).
 func sampleVerifier(t *testing.T, dir string) (*verifier.Verifier, time.Time) {
 	t.Helper()
+	return sampleVerifierLater(t, dir, 0)
+}
+
+// sampleVerifierLater is sampleVerifier with its clock later than the
+// export time by after (past the bundle's max age: a verifier not ready).
+func sampleVerifierLater(t *testing.T, dir string, after time.Duration) (*verifier.Verifier, time.Time) {
+	t.Helper()
 	trust, err := verifier.LoadTrust(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := trust.Manifest.ExportedAt
+	at := trust.Manifest.ExportedAt.Add(after)
 	opts, err := trust.Options(at)
 	if err != nil {
 		t.Fatalf("the sample bundle does not open: %v", err)

@@ -14,7 +14,7 @@ import (
 // transport error).
 const DefaultMaxRequestBody = 1<<20 + 1
 
-// Handler is the verifier sidecar's HTTP API:
+// Handler is the verifier sidecar's HTTP API (contract: verifier/openapi.yaml):
 //
 //	POST /v1/verify   body: the signed XML. 200 with the Decision JSON, for
 //	                  accept and reject alike; the request time is the
@@ -30,7 +30,8 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //	                  data is stale, the state cannot be made durable, or
 //	                  the RA's bundle or feed cannot be followed.
 //
-// Misuse of HTTP (wrong method, unreadable body) is 4xx.
+// Misuse of HTTP is 4xx with an HTTPError: 405 and an Allow header for a
+// method the path does not take, 400 for a body that cannot be read.
 func Handler(v *Verifier, maxBody int64) http.Handler {
 	return handler(v, v.Verify, maxBody, nil)
 }
@@ -64,9 +65,7 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 	bodies := newByteBudget(maxBodiesAtOnce * (maxBody + 1))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/verify", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+		if !onlyMethod(w, r, http.MethodPost) {
 			return
 		}
 		at := v.clock()
@@ -83,7 +82,7 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 		defer bodies.release(need)
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read body"})
+			writeJSON(w, http.StatusBadRequest, HTTPError{Error: "cannot read body"})
 			return
 		}
 		var d Decision
@@ -98,29 +97,21 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 		writeJSON(w, http.StatusOK, d)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
+		if !onlyMethod(w, r, http.MethodGet) {
 			return
 		}
 		// Liveness only: the process answers. Whether it can accept is
 		// /readyz's question ("ready" here is for a human reading it).
 		st := v.cur.Load()
-		writeJSON(w, http.StatusOK, map[string]any{
-			"status": "ok", "ready": len(v.notReady()) == 0, "generation": st.gen, "revocation_seq": st.rev.seq,
-			"bundle_issued_at": st.pol.bundle.IssuedAt.UTC().Format(time.RFC3339),
-		})
+		gen, seq := st.gen, st.rev.seq
+		writeJSON(w, http.StatusOK, Health{Status: "ok", Ready: len(v.notReady()) == 0, Generation: &gen, RevocationSeq: &seq,
+			BundleIssuedAt: st.pol.bundle.IssuedAt.UTC().Format(time.RFC3339)})
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
+		if !onlyMethod(w, r, http.MethodGet) {
 			return
 		}
-		reasons := v.notReady()
-		if len(reasons) > 0 {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reasons": reasons})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+		writeReadiness(w, v.notReady())
 	})
 	if m != nil {
 		mux.Handle("GET /metrics", m.Handler())
@@ -184,6 +175,56 @@ func (b *byteBudget) reserved() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.total - b.free
+}
+
+// The sidecar's JSON answers (contract: verifier/openapi.yaml, held to
+// these types by TestSidecarOpenAPI). POST /v1/verify answers a Decision.
+
+// Health is GET /healthz's answer: liveness, 200 while the process answers.
+type Health struct {
+	Status string `json:"status"` // always "ok"
+	// Ready is what /readyz would answer, for a human reading this.
+	Ready bool `json:"ready"`
+	// Generation (how many times the data was replaced), RevocationSeq
+	// (the revocation sequence held) and BundleIssuedAt (RFC 3339, UTC)
+	// describe the data the verifier holds; absent while it has none
+	// (UnreadyHandler).
+	Generation     *uint64 `json:"generation,omitempty"`
+	RevocationSeq  *uint64 `json:"revocation_seq,omitempty"`
+	BundleIssuedAt string  `json:"bundle_issued_at,omitempty"`
+}
+
+// Readiness is GET /readyz's answer: 200 {"ready":true}, or 503 with
+// ready false and the reasons.
+type Readiness struct {
+	Ready   bool     `json:"ready"`
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// HTTPError is the answer to a misuse of HTTP: 405 for a method the path
+// does not take (with Allow), 400 for a body that cannot be read.
+type HTTPError struct {
+	Error string `json:"error"`
+}
+
+// onlyMethod answers 405 unless r is method (GET also takes HEAD), and
+// says whether r may go on.
+func onlyMethod(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method || (method == http.MethodGet && r.Method == http.MethodHead) {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	writeJSON(w, http.StatusMethodNotAllowed, HTTPError{Error: "use " + method})
+	return false
+}
+
+// writeReadiness answers /readyz: ready unless there are reasons.
+func writeReadiness(w http.ResponseWriter, reasons []string) {
+	if len(reasons) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, Readiness{Ready: false, Reasons: reasons})
+		return
+	}
+	writeJSON(w, http.StatusOK, Readiness{Ready: true})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

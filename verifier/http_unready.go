@@ -17,6 +17,9 @@ import (
 //	GET  /readyz      503 {"ready":false,"reasons":[...]}
 //	GET  /metrics     reg, with smki_verifier_ready 0 and each refusal in
 //	                  smki_verifier_decisions_total{decision="reject",code="STALE"}
+//
+// A method a path does not take is answered as Handler answers it (405,
+// HTTPError, Allow).
 func UnreadyHandler(reg *prometheus.Registry, reasons []string) http.Handler {
 	_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "smki_verifier_ready", Help: "1 while the verifier can accept (what /readyz answers 200 for), 0 while it cannot.",
@@ -28,15 +31,22 @@ func UnreadyHandler(reg *prometheus.Registry, reasons []string) http.Handler {
 	refused := decisions.WithLabelValues(Reject, CodeSTALE)
 	d := reject(CodeSTALE, "not ready (%s); the verifier's operator must fix what /readyz lists; then send the request again", strings.Join(reasons, ", "))
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/verify", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/v1/verify", func(w http.ResponseWriter, r *http.Request) {
+		if !onlyMethod(w, r, http.MethodPost) {
+			return
+		}
 		refused.Inc()
 		writeJSON(w, http.StatusOK, d)
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "ready": false})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if onlyMethod(w, r, http.MethodGet) {
+			writeJSON(w, http.StatusOK, Health{Status: "ok", Ready: false})
+		}
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reasons": reasons})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if onlyMethod(w, r, http.MethodGet) {
+			writeJSON(w, http.StatusServiceUnavailable, Readiness{Ready: false, Reasons: reasons})
+		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
