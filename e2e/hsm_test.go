@@ -40,7 +40,9 @@ func TestServeRefusesABadPINOnce(t *testing.T) {
 // and comes back. Meanwhile /readyz is 503, an enrolment fails 503
 // E_CA_KEY_UNAVAILABLE, and a revocation is recorded, its answer saying
 // the ORL is not reissued yet (not "ORL reissued"); once the token is back
-// the server is ready again and enrols, without a restart.
+// the server is ready again and enrols, without a restart. /metrics says
+// which check fails (smki_server_check_ok{check="ca_key"} 0) and that the
+// ORL is owed the revocation (smki_crl_owed{crl="orl"} 1).
 // Not parallel: it sets SOFTHSM2_CONF for the process (and the binary).
 func TestHSMOutageInService(t *testing.T) {
 	uri := softhsmtest.Token(t, "smki")
@@ -73,12 +75,18 @@ func TestHSMOutageInService(t *testing.T) {
 	if code, body := srv.get(t, "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the token away: %d %s", code, body)
 	}
+	if v := serverMetric(t, srv, `smki_server_check_ok{check="ca_key"}`); v != 0 {
+		t.Errorf(`smki_server_check_ok{check="ca_key"} with the token away = %v, want 0`, v)
+	}
 	if r := enrol("second"); r.code != 1 || !strings.Contains(r.stderr, "E_CA_KEY_UNAVAILABLE") {
 		t.Errorf("enrol with the token away: exit %d\n%s", r.code, r.stderr)
 	}
 	r = ra.as(aro).run("revoke", "--serial", first.Serial, "--reason", "keyCompromise")
 	if r.code != 0 || strings.Contains(r.stdout, "ORL reissued") || !strings.Contains(r.stdout, "ORL not reissued yet") {
 		t.Errorf("revoke with the token away: exit %d, want it recorded and the ORL said to follow\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if v := serverMetric(t, srv, `smki_crl_owed{crl="orl"}`); v != 1 {
+		t.Errorf(`smki_crl_owed{crl="orl"} after a revocation with the token away = %v, want 1`, v)
 	}
 
 	replug()
@@ -88,6 +96,9 @@ func TestHSMOutageInService(t *testing.T) {
 			t.Fatal("/readyz not ready 30 s after the token came back")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if v := serverMetric(t, srv, `smki_server_check_ok{check="ca_key"}`); v != 1 {
+		t.Errorf(`smki_server_check_ok{check="ca_key"} once the token is back = %v, want 1`, v)
 	}
 	if r := enrol("third"); r.code != 0 {
 		t.Errorf("enrol once the token is back: exit %d\n%s", r.code, r.stderr)

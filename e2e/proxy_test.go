@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/librarytext"
 )
 
@@ -202,6 +204,30 @@ func TestSidecarFollowsThroughHTTPSProxy(t *testing.T) {
 func sidecarMetric(t *testing.T, addr, series string) float64 {
 	t.Helper()
 	_, body := getBody(t, http.DefaultClient, "http://"+addr+"/metrics")
+	return metricIn(t, body, series)
+}
+
+// serverMetric is sidecarMetric for smki serve's /metrics, read with the
+// admin officer's credential.
+func serverMetric(t *testing.T, srv *server, series string) float64 {
+	t.Helper()
+	officerTLS, err := credential.ClientTLS(filepath.Join(srv.data, "officers", "admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	officerTLS.ServerName = "localhost"
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: officerTLS}}
+	code, body := getBody(t, c, "https://"+srv.addr+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics as admin: %d %.300s", code, body)
+	}
+	return metricIn(t, body, series)
+}
+
+// metricIn is the value of the line of a Prometheus text body that
+// starts with series (name and labels), 0 if it has none.
+func metricIn(t *testing.T, body, series string) float64 {
+	t.Helper()
 	for _, l := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(l, series+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)

@@ -337,6 +337,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Name: ocspName(), Publish: s.spec.Engine == "postgres", Logger: s.log}); err != nil {
 		return nil, err
 	}
+	// What must page someone although no request fails (signals.go).
+	sig := signals{crl: s.authority.CRLStatus, responder: s.ocsp.ResponderCertificate, jobs: s.svc.PendingJobs,
+		now: time.Now, log: s.log}
+	if b, ok := s.st.(auditBacklogger); ok {
+		sig.backlog = b.AuditBacklog
+	}
+	if err := reg.Register(sig); err != nil {
+		return nil, err
+	}
 	// Timeouts and the per-address cap (issue 12 finding 5, limits.go).
 	// ReadTimeout stays 0 at the http.Server: bodyDeadline bounds bodies
 	// without cancelling long answers once the body is read.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -212,4 +213,26 @@ func scanPending(row pgx.Row, p *pendingEntry) error {
 		return err
 	}
 	return times(&at, &p.e.Time)
+}
+
+// AuditBacklog returns how many audit entries are committed but not yet
+// chained (pending a seal) and the time of the oldest ("" none: the zero
+// time). Every Store seals every seal delay, so a backlog that stays, or
+// an oldest entry that keeps ageing, means sealing fails: the entries are
+// durable but in no chain a verifier or a bundle's audit head covers
+// (the server's smki_audit_unsealed_oldest_seconds).
+func (s *Store) AuditBacklog(ctx context.Context) (n int, oldest time.Time, err error) {
+	if s.closed.Load() {
+		return 0, time.Time{}, fmt.Errorf("postgres: audit backlog: %w", store.ErrClosed)
+	}
+	var first *string
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), (SELECT time FROM audit_pending ORDER BY id LIMIT 1) FROM audit_pending`).Scan(&n, &first); err != nil {
+		return 0, time.Time{}, fmt.Errorf("postgres: audit backlog: %w", err)
+	}
+	if first != nil {
+		if oldest, err = parseTS(*first); err != nil {
+			return 0, time.Time{}, err
+		}
+	}
+	return n, oldest, nil
 }

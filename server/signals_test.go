@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/ra"
+)
+
+// series returns reg's values by series, "name" or `name{label="value"}`
+// (at most one label, the only kind these signals have).
+func series(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += `{` + l.GetName() + `="` + l.GetValue() + `"}`
+			}
+			v := m.GetGauge().GetValue()
+			if m.Counter != nil {
+				v = m.GetCounter().GetValue()
+			}
+			out[key] = v
+		}
+	}
+	return out
+}
+
+// TestSignalsOfAServer: a dev server reports each CRL's nextUpdate as
+// stored and not owed, its OCSP responder certificate's notAfter, no
+// scheduled job overdue and every readiness check passing; on bbolt no
+// audit backlog (entries are chained as they commit). Its store closed
+// under it, smki_server_check_ok{check="store"} and smki_server_ready
+// turn 0.
+func TestSignalsOfAServer(t *testing.T) {
+	t.Parallel()
+	s, _, _, _ := serveDev(t)
+	got := series(t, s.reg)
+	for _, name := range []string{ca.ORL, ca.ARL} {
+		st, err := s.authority.CRLStatus(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := got[`smki_crl_next_update_timestamp_seconds{crl="`+name+`"}`]; v != float64(st.NextUpdate.Unix()) {
+			t.Errorf("%s next update %v, stored %v", name, v, st.NextUpdate.Unix())
+		}
+		if v, ok := got[`smki_crl_owed{crl="`+name+`"}`]; !ok || v != 0 {
+			t.Errorf("%s owed %v (present %v), want 0", name, v, ok)
+		}
+	}
+	if v := got["smki_ocsp_responder_cert_expiry_timestamp_seconds"]; v != float64(s.ocsp.ResponderCertificate().NotAfter.Unix()) {
+		t.Errorf("OCSP responder expiry %v, want %v", v, s.ocsp.ResponderCertificate().NotAfter.Unix())
+	}
+	if v, ok := got["smki_ra_scheduled_job_overdue_seconds"]; !ok || v != 0 {
+		t.Errorf("scheduled job overdue %v (present %v), want 0", v, ok)
+	}
+	if _, ok := got["smki_audit_unsealed_entries"]; ok {
+		t.Error("bbolt reports an audit backlog")
+	}
+	for _, c := range readyChecks {
+		if v := got[`smki_server_check_ok{check="`+c+`"}`]; v != 1 {
+			t.Errorf("check %s = %v, want 1", c, v)
+		}
+	}
+	if got["smki_server_ready"] != 1 {
+		t.Errorf("smki_server_ready %v, want 1", got["smki_server_ready"])
+	}
+
+	s.st.Close()
+	got = series(t, s.reg)
+	if got[`smki_server_check_ok{check="store"}`] != 0 || got["smki_server_ready"] != 0 || got[`smki_server_check_ok{check="ca_key"}`] != 1 {
+		t.Errorf("store closed: check_ok store %v, ca_key %v, ready %v; want 0, 1, 0",
+			got[`smki_server_check_ok{check="store"}`], got[`smki_server_check_ok{check="ca_key"}`], got["smki_server_ready"])
+	}
+}
+
+// TestSignalsConditions: each paging condition made to happen shows in
+// its series, and a source that cannot be read leaves its series out
+// rather than reporting a healthy value.
+func TestSignalsConditions(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	next := now.Add(3 * time.Hour)
+	okCRL := func(context.Context, string) (ca.ARLStatus, error) {
+		return ca.ARLStatus{State: ca.ARLOK, NextUpdate: next}, nil
+	}
+	noJobs := func(context.Context) ([]ra.Job, error) { return nil, nil }
+	responder := &x509.Certificate{NotAfter: now.Add(48 * time.Hour)}
+	failed := errors.New("store down")
+	for _, tc := range []struct {
+		name   string
+		edit   func(*signals)
+		want   map[string]float64
+		absent []string
+	}{
+		{"healthy", func(*signals) {}, map[string]float64{
+			`smki_crl_owed{crl="orl"}`: 0, `smki_crl_next_update_timestamp_seconds{crl="orl"}`: float64(next.Unix()),
+			"smki_ocsp_responder_cert_expiry_timestamp_seconds": float64(responder.NotAfter.Unix()),
+			"smki_ra_scheduled_job_overdue_seconds":             0,
+		}, []string{"smki_audit_unsealed_entries"}},
+		{"CRL owed a revocation", func(s *signals) {
+			s.crl = func(_ context.Context, n string) (ca.ARLStatus, error) {
+				return ca.ARLStatus{State: ca.ARLOK, NextUpdate: next, Owed: n == ca.ORL}, nil
+			}
+		}, map[string]float64{`smki_crl_owed{crl="orl"}`: 1, `smki_crl_owed{crl="arl"}`: 0}, nil},
+		{"no CRL stored", func(s *signals) {
+			s.crl = func(context.Context, string) (ca.ARLStatus, error) { return ca.ARLStatus{State: ca.ARLMissing}, nil }
+		}, map[string]float64{`smki_crl_owed{crl="arl"}`: 0}, []string{`smki_crl_next_update_timestamp_seconds{crl="arl"}`}},
+		{"CRL state unreadable", func(s *signals) {
+			s.crl = func(context.Context, string) (ca.ARLStatus, error) { return ca.ARLStatus{}, failed }
+		}, nil, []string{`smki_crl_owed{crl="orl"}`, `smki_crl_next_update_timestamp_seconds{crl="orl"}`}},
+		{"a SoLR revocation 10 minutes overdue", func(s *signals) {
+			s.jobs = func(context.Context) ([]ra.Job, error) {
+				return []ra.Job{{DueAt: now.Add(time.Hour)}, {DueAt: now.Add(-10 * time.Minute)}, {DueAt: now.Add(-time.Minute)}}, nil
+			}
+		}, map[string]float64{"smki_ra_scheduled_job_overdue_seconds": 600}, nil},
+		{"jobs unreadable", func(s *signals) {
+			s.jobs = func(context.Context) ([]ra.Job, error) { return nil, failed }
+		}, nil, []string{"smki_ra_scheduled_job_overdue_seconds"}},
+		{"audit not sealed for 2 minutes", func(s *signals) {
+			s.backlog = func(context.Context) (int, time.Time, error) { return 3, now.Add(-2 * time.Minute), nil }
+		}, map[string]float64{"smki_audit_unsealed_entries": 3, "smki_audit_unsealed_oldest_seconds": 120}, nil},
+		{"audit sealed", func(s *signals) {
+			s.backlog = func(context.Context) (int, time.Time, error) { return 0, time.Time{}, nil }
+		}, map[string]float64{"smki_audit_unsealed_entries": 0, "smki_audit_unsealed_oldest_seconds": 0}, nil},
+		{"audit backlog unreadable", func(s *signals) {
+			s.backlog = func(context.Context) (int, time.Time, error) { return 0, time.Time{}, failed }
+		}, nil, []string{"smki_audit_unsealed_entries", "smki_audit_unsealed_oldest_seconds"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sig := signals{crl: okCRL, responder: func() *x509.Certificate { return responder }, jobs: noJobs,
+				now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			tc.edit(&sig)
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(sig)
+			got := series(t, reg)
+			for k, want := range tc.want {
+				if v, ok := got[k]; !ok || v != want {
+					t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)
+				}
+			}
+			for _, k := range tc.absent {
+				if _, ok := got[k]; ok {
+					t.Errorf("%s present, want it left out", k)
+				}
+			}
+		})
+	}
+}
