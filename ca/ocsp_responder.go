@@ -40,6 +40,7 @@ var OIDOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
 // compare with the linted TBS, record with an audit entry): the store
 // knows every responder certificate the CA signed. The certificate is not
 // an Organisation Certificate, so the SMKI profile lints do not apply.
+// Once the Issuing OCA has expired it fails with ErrCAExpired.
 func (c *CA) IssueOCSPResponder(ctx context.Context, pub crypto.PublicKey, name string, validity time.Duration) (*x509.Certificate, error) {
 	// Step 1: validate.
 	k, ok := pub.(*ecdsa.PublicKey)
@@ -67,6 +68,10 @@ func (c *CA) IssueOCSPResponder(ctx context.Context, pub crypto.PublicKey, name 
 	}
 	if notBefore.Before(c.issuing.NotBefore) {
 		notBefore = c.issuing.NotBefore
+	}
+	if !now.Before(c.issuing.NotAfter) {
+		return nil, fmt.Errorf("%w: the Issuing OCA certificate expired on %s; no OCSP responder certificate can be issued under it until a new Issuing OCA is in service",
+			ErrCAExpired, c.issuing.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if !notAfter.After(now) || now.Before(c.issuing.NotBefore) {
 		return nil, fmt.Errorf("%w: the Issuing OCA is not valid for a responder certificate now", ErrBadRequest)

@@ -434,6 +434,18 @@ func wrap(h, next http.Handler) http.Handler {
 	})
 }
 
+// Unavailable routes requests as Wrap does, for a server with no
+// Responder (New failed because the Issuing OCA has expired, so no
+// responder certificate can be issued): every OCSP request is answered
+// "unauthorized" (RFC 6960 2.3: this responder cannot answer for the
+// CA), which a relying party treats as no answer, and checks the CRL.
+func Unavailable(next http.Handler) http.Handler {
+	return wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		_, _ = w.Write(xocsp.UnauthorizedErrorResponse)
+	}), next)
+}
+
 // Response implements cfssl's ocsp.Source: the pre-signed response for a
 // certificate of the Issuing OCA, a freshly signed "unknown" for a serial
 // it never issued, and cfocsp.ErrNotFound (answered "unauthorized") for a

@@ -44,7 +44,10 @@ var (
 	// ErrCAKeyUnavailable (E_CA_KEY_UNAVAILABLE, the CA's own code): the
 	// CA's HSM cannot be reached now; nothing was signed, and the same
 	// request may be sent again once it is back.
-	ErrCAKeyUnavailable  = caerr.ErrKeyUnavailable
+	ErrCAKeyUnavailable = caerr.ErrKeyUnavailable
+	// ErrCAExpired (E_CA_EXPIRED, the CA's own code): the Issuing OCA has
+	// expired; nothing can be issued until a new one is in service.
+	ErrCAExpired         = caerr.ErrCAExpired
 	ErrFourEyes          = raerr.ErrFourEyes
 	ErrEventState        = raerr.ErrEventState
 	ErrDryRunChanged     = raerr.ErrDryRunChanged

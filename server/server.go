@@ -333,8 +333,18 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// store for smki repo serve (which reads no bbolt file: there they
 	// would only grow it); routed before the mux, whose path cleaning
 	// would corrupt base64 GET requests.
-	if s.ocsp, err = ocsp.New(ctx, ocsp.Config{Store: s.st, Issuer: s.authority.Issuing(), Certifier: s.authority,
-		Name: ocspName(), Publish: s.spec.Engine == "postgres", Logger: s.log}); err != nil {
+	// Once the Issuing OCA has expired no responder certificate can be
+	// issued: /ocsp answers "unauthorized" (relying parties fall back to
+	// the ORL, which is still signed) and the rest still serves.
+	ocspWrap := ocsp.Unavailable
+	s.ocsp, err = ocsp.New(ctx, ocsp.Config{Store: s.st, Issuer: s.authority.Issuing(), Certifier: s.authority,
+		Name: ocspName(), Publish: s.spec.Engine == "postgres", Logger: s.log})
+	switch {
+	case err == nil:
+		ocspWrap = s.ocsp.Wrap
+	case errors.Is(err, ca.ErrCAExpired):
+		s.log.Error("OCSP not served: the Issuing OCA has expired, so no responder certificate can be issued; /ocsp answers unauthorized and the ORL still lists every revocation; bring a new Issuing OCA into service")
+	default:
 		return nil, err
 	}
 	// What must page someone although no request fails (signals.go).
@@ -349,7 +359,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Timeouts and the per-address cap (issue 12 finding 5, limits.go).
 	// ReadTimeout stays 0 at the http.Server: bodyDeadline bounds bodies
 	// without cancelling long answers once the body is read.
-	s.http = &http.Server{Handler: s.busy.wrap(bodyDeadline(orDefault(s.cfg.ReadTimeout, DefaultReadTimeout), s.ocsp.Wrap(mux))),
+	s.http = &http.Server{Handler: s.busy.wrap(bodyDeadline(orDefault(s.cfg.ReadTimeout, DefaultReadTimeout), ocspWrap(mux))),
 		TLSConfig: tlsConf, ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:  orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
 		WriteTimeout: orDefault(s.cfg.WriteTimeout, DefaultWriteTimeout),
@@ -445,7 +455,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	// revocations and event ends (jobs live in the store, so they survive
 	// a restart and run once), each only while this instance leads.
 	wg.Add(4)
-	go func() { defer wg.Done(); s.ocsp.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		if s.ocsp != nil { // nil: the Issuing OCA has expired (Open)
+			s.ocsp.Run(ctx)
+		}
+	}()
 	go func() { defer wg.Done(); s.svc.RunAccessRefresh(ctx, 0) }()
 	go func() { defer wg.Done(); runCAMaintenance(ctx, s.authority, s.sched, s.caExpiry, time.Minute, s.log) }()
 	go func() { defer wg.Done(); s.svc.RunScheduler(ctx, time.Second) }()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/ca/caerr"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/dccx509"
@@ -77,8 +78,10 @@ func systemOwnKey(dir string) ownKey {
 // a fresh P-256 key in keys (the CA's key backend), certified by issuer as
 // id; dir holds the certificate and the key's reference. A certificate that
 // no longer chains to issuer's current issuing CA, or expires within 30 days
-// of now, is replaced with a new key. log (nil = discard) records a
-// migration.
+// of now, is replaced with a new key, unless the Issuing OCA has expired
+// (ErrCAExpired): then the current one is kept, logged as an error, so
+// that the server still starts and serves revocation. log (nil =
+// discard) records a migration and that.
 //
 // A directory written by an older smki holds the key unencrypted
 // (system-signer.key.pem): with softkms it is imported (encrypted with the
@@ -103,6 +106,18 @@ func OpenSystemSigner(ctx context.Context, dir string, keys Keys, issuer SystemI
 	}
 	s := &SystemSigner{dir: dir, keys: keys, issuer: issuer, id: id}
 	if err := s.create(ctx); err != nil {
+		// The Issuing OCA has expired: no signer can be certified any
+		// more. Keep the one there is (expired with the Issuing OCA, or
+		// about to), so that the server still starts and serves
+		// revocation; what it signs, verifiers judge by their own clock.
+		if errors.Is(err, caerr.ErrCAExpired) {
+			if old, lerr := loadSystemSigner(k, cp, keys, issuer.Issuing(), time.Time{}, log); lerr == nil {
+				log.Error("RA system signer not replaced: the Issuing OCA has expired, so the current one (expired or expiring with it) keeps signing; bring a new Issuing OCA into service",
+					"not_after", old.chain[0].NotAfter)
+				old.dir, old.keys, old.issuer, old.id = dir, keys, issuer, id
+				return old, nil
+			}
+		}
 		return nil, err
 	}
 	return s, nil
@@ -171,7 +186,9 @@ var errStaleSigner = errors.New("system signer certificate is stale")
 // loadSystemSigner returns the signer in dir; an error wrapping
 // os.ErrNotExist or errStaleSigner means "make a new one". A stale
 // certificate is detected before the key is touched, so a key about to be
-// replaced is neither loaded nor migrated.
+// replaced is neither loaded nor migrated. A zero now takes the
+// certificate whatever its validity (OpenSystemSigner, once the Issuing
+// OCA has expired).
 func loadSystemSigner(k ownKey, cp string, keys Keys, issuing *x509.Certificate, now time.Time, log *slog.Logger) (*SystemSigner, error) {
 	certPEM, err := os.ReadFile(cp)
 	if err != nil {
@@ -185,7 +202,7 @@ func loadSystemSigner(k ownKey, cp string, keys Keys, issuing *x509.Certificate,
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSigner, cp, err)
 	}
-	if cert.CheckSignatureFrom(issuing) != nil || now.Add(30*24*time.Hour).After(cert.NotAfter) {
+	if cert.CheckSignatureFrom(issuing) != nil || !now.IsZero() && now.Add(30*24*time.Hour).After(cert.NotAfter) {
 		return nil, errStaleSigner
 	}
 	key, err := k.open(keys, cert.PublicKey, log)

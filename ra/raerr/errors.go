@@ -192,7 +192,7 @@ var codes = []struct {
 	{caerr.ErrKeyImportRefused, ClassInternal},
 	{caerr.ErrKeyFileMode, ClassInternal},
 	{caerr.ErrKMSPIN, ClassInternal},
-	{caerr.ErrCAExpired, ClassInternal},
+	{caerr.ErrCAExpired, ClassUnavailable}, // nothing can be issued until a new Issuing OCA: not the request's fault
 	{caerr.ErrSigning, ClassInternal},
 	{caerr.ErrKeyUnavailable, ClassUnavailable}, // the HSM is away: try again later
 	{caerr.ErrIntentSettled, ClassConflict},

@@ -328,6 +328,9 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 			slog.String("code", code), slog.String("error", err.Error()))
 	} else if status >= 500 {
 		body.Error.Message = "internal error; see the server log"
+		if code == ra.ErrCAExpired.Error() {
+			body.Error.Message = "E_CA_EXPIRED: the CA's Issuing OCA certificate has expired, so nothing can be issued under it until its operator brings a new Issuing OCA into service; the request was not at fault and nothing was issued. Revocations are still accepted"
+		}
 		if code == ra.ErrCAKeyUnavailable.Error() {
 			body.Error.Message = "E_CA_KEY_UNAVAILABLE: the CA cannot sign now: its key store (HSM) cannot be reached, so nothing was issued. Send the same request again later (the operator is alerted: GET /readyz says when the CA key signs again)"
 		}

@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smki/smki/ca"
+	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/ownpki"
+	"github.com/smki/smki/role"
+	"github.com/smki/smki/store/bolt"
+	xocsp "golang.org/x/crypto/ocsp"
+)
+
+// TestServeExpiredIssuingCA: smki serve restarted on a data directory
+// whose Issuing OCA has expired since it last ran (a CA left to run out)
+// still serves revocation: it starts (keeping the RA system signer it
+// cannot replace), /readyz is 503 naming the expiry, the ARL and ORL are
+// served, a certificate issued before the expiry is revoked and the ORL
+// re-signed listing it, and /ocsp answers "unauthorized" (no responder
+// certificate can be issued). An enrolment fails E_CA_EXPIRED (503, exit
+// 1: not the request's fault) saying why, not "internal error".
+func TestServeExpiredIssuingCA(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	data := filepath.Join(work, "data")
+	pass := filepath.Join(work, "passphrase")
+	if err := os.WriteFile(pass, []byte("expired CA e2e passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// A CA made three days ago with an Issuing OCA valid for two, and a
+	// certificate it issued then for an SC user.
+	const (
+		srp1  = "90-B3-D5-1F-30-00-00-5C"
+		srpSC = "90-B3-D5-1F-30-05-00-00"
+	)
+	csrPath := scCSR(t, work, "sc", srpSC)
+	block, _ := pem.Decode(mustReadFile(t, csrPath))
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-72 * time.Hour)
+	cfg := ca.Config{Dir: data, Passphrase: []byte("expired CA e2e passphrase"), Clock: func() time.Time { return past }}
+	ctx := context.Background()
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(data, "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Init(ctx, st, cfg, ca.InitOptions{IssuingValidity: 48 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	authority, err := ca.Open(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := authority.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: ca.XMLSigning, UserID: eui64.MustParse(srpSC), PartyID: eui64.MustParse(srp1), Role: role.SoLRContingency})
+	if err != nil {
+		t.Fatalf("issuing before the expiry: %v", err)
+	}
+	// What the server that ran then left: the RA system signer, certified
+	// by the Issuing OCA and so expired with it.
+	if _, err := ownpki.OpenSystemSigner(ctx, filepath.Join(data, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, past, nil); err != nil {
+		t.Fatal(err)
+	}
+	issuing := authority.Issuing()
+	authority.Close()
+	st.Close()
+	if !old.NotAfter.Before(time.Now()) {
+		t.Fatalf("the certificate issued before the expiry is valid to %s, want the past", old.NotAfter)
+	}
+
+	srv := startServer(t, exec.Command(smkiBin, "serve", "--passphrase-file", pass), data)
+	if code, body := srv.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(string(body), "Issuing OCA certificate expired") {
+		t.Errorf("/readyz = %d %s, want 503 naming the expired Issuing OCA", code, body)
+	}
+	for _, p := range []string{"/crl/arl.crl", "/crl/orl.crl"} {
+		if code, _ := srv.get(t, p); code != http.StatusOK {
+			t.Errorf("GET %s = %d, want the CRL served", p, code)
+		}
+	}
+	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
+	ra, _ = srpSCAsSRO(t, ra, work) // the party, its SC user (srpSC) and its SRO
+
+	// Enrolment: E_CA_EXPIRED, the RA's fault (503, exit 1), not the
+	// request's, and saying why.
+	if r := ra.run("enroll", "--user-id", srpSC, "--profile", "xml-signing", "--csr", scCSR(t, work, "sc2", srpSC)); r.code != 1 ||
+		!strings.Contains(r.stderr, "E_CA_EXPIRED") || !strings.Contains(r.stderr, "Issuing OCA certificate has expired") {
+		t.Errorf("enroll with the Issuing OCA expired: exit %d %q, want 1 with E_CA_EXPIRED saying the Issuing OCA has expired", r.code, r.stderr)
+	}
+
+	// Revocation of the certificate issued before the expiry: recorded,
+	// and the ORL re-signed listing it.
+	serial := ca.SerialHex(old.SerialNumber)
+	if r := ra.must("revoke", "--serial", serial, "--reason", "keyCompromise"); strings.Contains(r.stdout, "ORL not reissued") {
+		t.Errorf("revoke with the Issuing OCA expired: %s, want the ORL reissued", r.stdout)
+	}
+	_, der := srv.get(t, "/crl/orl.crl")
+	orl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatalf("ORL: %v", err)
+	}
+	listed := false
+	for _, e := range orl.RevokedCertificateEntries {
+		listed = listed || e.SerialNumber.Cmp(old.SerialNumber) == 0
+	}
+	if !listed {
+		t.Errorf("the ORL (number %v) does not list %s revoked with the Issuing OCA expired", orl.Number, serial)
+	}
+	if err := orl.CheckSignatureFrom(issuing); err != nil {
+		t.Errorf("the ORL signed with the Issuing OCA expired does not verify under it: %v", err)
+	}
+
+	// OCSP: no responder certificate can be issued any more; /ocsp
+	// answers "unauthorized" (the relying party checks the ORL).
+	req, err := xocsp.CreateRequest(old, issuing, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.client.Post("https://"+srv.addr+"/ocsp", "application/ocsp-request", bytes.NewReader(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, xocsp.UnauthorizedErrorResponse) {
+		t.Errorf("POST /ocsp with the Issuing OCA expired = %d %x, want the unauthorized response", resp.StatusCode, body)
+	}
+}
