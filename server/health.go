@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/buildinfo"
 	"github.com/smki/smki/ra/raapi"
@@ -85,14 +83,3 @@ func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *sc
 
 // errNoAccessCRL: the RA has no access CRL to serve yet.
 var errNoAccessCRL = errors.New("no access CRL")
-
-// buildInfoMetric registers smki_build_info{version,revision,go_version} 1
-// on reg, the usual Prometheus idiom for joining a build to other series.
-func buildInfoMetric(reg prometheus.Registerer) error {
-	in := buildinfo.Read()
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smki_build_info",
-		Help: "The running smki build: always 1, labelled with its version, VCS revision and Go version."},
-		[]string{"version", "revision", "go_version"})
-	g.WithLabelValues(in.Version, in.Revision, in.GoVersion).Set(1)
-	return reg.Register(g)
-}

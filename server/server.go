@@ -27,6 +27,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/console"
+	"github.com/smki/smki/internal/buildinfo"
 	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/ra"
@@ -291,7 +292,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mountTrust(mux, s.authority, s.svc, time.Now)
 	reg := prometheus.NewRegistry()
 	s.reg = reg
-	if err := buildInfoMetric(reg); err != nil {
+	if err := buildinfo.Register(reg); err != nil {
 		return nil, err
 	}
 	// The Go runtime (goroutines, memory, GC) and the process (open file

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smki/smki/internal/buildinfo"
 )
 
 // UnreadyHandler is the sidecar's HTTP API while it has no Verifier (its
@@ -15,8 +17,8 @@ import (
 //	POST /v1/verify   200 reject STALE ("not ready: " and the reasons)
 //	GET  /healthz     200 {"status":"ok","ready":false}
 //	GET  /readyz      503 {"ready":false,"reasons":[...]}
-//	GET  /metrics     reg, with smki_verifier_ready 0 and each refusal in
-//	                  smki_verifier_decisions_total{decision="reject",code="STALE"}
+//	GET  /metrics     reg, with smki_verifier_ready 0, smki_build_info and each
+//	                  refusal in smki_verifier_decisions_total{decision="reject",code="STALE"}
 //
 // A method a path does not take is answered as Handler answers it (405,
 // HTTPError, Allow).
@@ -28,6 +30,7 @@ func UnreadyHandler(reg *prometheus.Registry, reasons []string) http.Handler {
 	// refusals while the sidecar is not ready.
 	decisions := decisionsCounter()
 	_ = reg.Register(decisions)
+	_ = buildinfo.Register(reg)
 	refused := decisions.WithLabelValues(Reject, CodeSTALE)
 	d := reject(CodeSTALE, "not ready (%s); the verifier's operator must fix what /readyz lists; then send the request again", strings.Join(reasons, ", "))
 	mux := http.NewServeMux()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smki/smki/internal/buildinfo"
 )
 
 // Metrics are the sidecar's Prometheus metrics for one Verifier, on a
@@ -15,10 +17,13 @@ import (
 //	smki_verifier_decisions_total{decision,code}  decisions answered
 //	smki_verifier_verify_seconds                  latency of Verify
 //	smki_verifier_bundle_age_seconds              now - bundle issued_at
+//	smki_verifier_revocation_age_seconds          now - revocation data issued
+//	smki_verifier_max_age_seconds                 the age past which it refuses STALE
 //	smki_verifier_revocation_seq                  revocation sequence applied
 //	smki_verifier_follower_errors_total{kind}     failed bundle / revocations syncs
 //	smki_verifier_ready                           1 while /readyz answers 200, else 0
 //	smki_verifier_state_*                         the StateFile's work, if it is one
+//	smki_build_info{version,revision,go_version}  the running build
 //
 // The decision counters are resolved once per code at construction, so
 // counting a decision is a map lookup and an atomic add: no allocation on
@@ -70,6 +75,12 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smki_verifier_bundle_age_seconds", Help: "Age of the bundle in force (now - issued_at).",
 		}, func() float64 { return v.clock().Sub(v.Bundle().IssuedAt).Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "smki_verifier_revocation_age_seconds", Help: "Age of the revocation data in force (now - the newest of the bundle's and the feed's issue times); past smki_verifier_max_age_seconds every request is refused STALE.",
+		}, func() float64 { return v.clock().Sub(v.cur.Load().rev.freshAt).Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "smki_verifier_max_age_seconds", Help: "Oldest bundle and revocation data acted on (the smaller of --max-age and the bundle's max_age).",
+		}, func() float64 { return v.effectiveMaxAge(v.Bundle()).Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smki_verifier_state_durable", Help: "1 while accepts are made durable, 0 while the state cannot be (every would-be accept is refused STATE).",
 		}, func() float64 {
@@ -128,6 +139,9 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
 		}
+	}
+	if err := buildinfo.Register(reg); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
 	}
 	return m, nil
 }

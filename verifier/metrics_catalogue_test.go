@@ -3,7 +3,9 @@ package verifier
 import (
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -63,6 +65,53 @@ func TestMetricsCatalogue(t *testing.T) {
 	for n, m := range unready {
 		if _, ok := cat[n]; !ok || m.Type != "" && m.Type != cat[n].Type {
 			t.Errorf("unready handler's %s (%s) not catalogued as such", n, m.Type)
+		}
+	}
+}
+
+// TestMetricsStaleData: the sidecar's data ageing shows before it is
+// refused: smki_verifier_revocation_age_seconds grows with the clock
+// against smki_verifier_max_age_seconds (the smaller of --max-age and
+// the bundle's), and once past it smki_verifier_ready is 0.
+func TestMetricsStaleData(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	var now atomic.Pointer[time.Time]
+	set := func(at time.Time) { now.Store(&at) }
+	set(testNow.Add(time.Minute))
+	v := s.verifier(t, func(o *Options) {
+		o.Clock = func() time.Time { return *now.Load() }
+		o.MaxAge = 10 * time.Minute
+	})
+	reg := prometheus.NewRegistry()
+	if _, err := NewMetrics(reg, v); err != nil {
+		t.Fatal(err)
+	}
+	read := func() map[string]float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			if m := mf.GetMetric(); len(m) == 1 && m[0].Gauge != nil {
+				out[mf.GetName()] = m[0].GetGauge().GetValue()
+			}
+		}
+		return out
+	}
+	issued := v.Bundle().IssuedAt
+	for _, tc := range []struct {
+		after time.Duration
+		ready float64
+	}{{time.Minute, 1}, {9 * time.Minute, 1}, {11 * time.Minute, 0}} {
+		set(issued.Add(tc.after))
+		got := read()
+		if got["smki_verifier_revocation_age_seconds"] != tc.after.Seconds() || got["smki_verifier_max_age_seconds"] != 600 ||
+			got["smki_verifier_ready"] != tc.ready {
+			t.Errorf("%s after the bundle: revocation age %v, max age %v, ready %v; want %v, 600, %v", tc.after,
+				got["smki_verifier_revocation_age_seconds"], got["smki_verifier_max_age_seconds"], got["smki_verifier_ready"], tc.after.Seconds(), tc.ready)
 		}
 	}
 }
