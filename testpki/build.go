@@ -11,11 +11,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/store/bolt"
 )
 
@@ -228,12 +228,15 @@ func (p *PKI) write() error {
 	files[filepath.Join(p.Dir, "ra", "bundle-key.pem")] = bk
 	files[filepath.Join(p.Dir, "ra", "bundle-cert.pem")] = pemCert(p.BundleCert)
 
-	var csv strings.Builder
-	csv.WriteString("device_eui64,supplier_user_id,smets\n")
+	rows := make([]devicefile.Row, 0, len(p.Devices))
 	for _, d := range p.Devices {
-		fmt.Fprintf(&csv, "%s,%s,%d\n", d.ID, d.Supplier, d.SMETS)
+		rows = append(rows, devicefile.Row{Device: d.ID, SupplierUser: d.Supplier, SMETS: d.SMETS, Registrations: d.registrations()})
 	}
-	files[filepath.Join(p.Dir, "devices.csv")] = []byte(csv.String())
+	csv, err := devicefile.Format(rows)
+	if err != nil {
+		return err
+	}
+	files[filepath.Join(p.Dir, "devices.csv")] = csv
 
 	for path, data := range files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -40,7 +40,7 @@ func (p *PKI) Bundle() *bundle.Bundle {
 		RevocationSeq: 0,
 		AllowLists:    map[role.UserRole][]string{role.SoLRContingency: {"1.6"}},
 	}
-	for _, party := range []Party{SupplierA, SupplierB, SRP} {
+	for _, party := range Parties() {
 		status := bundle.StatusActive
 		if party == SupplierA {
 			status = bundle.StatusFailed
@@ -74,7 +74,7 @@ func (p *PKI) Bundle() *bundle.Bundle {
 		"1.6": {Period: bundle.Duration(ADTPeriod), Warning: ADTWarning, Quarantine: ADTQuarantine},
 	}}}
 	for _, d := range p.Devices {
-		b.Devices = append(b.Devices, bundle.Device{Device: d.ID, SupplierUser: d.Supplier, SMETS: d.SMETS})
+		b.Devices = append(b.Devices, bundle.Device{Device: d.ID, SupplierUser: d.Supplier, SMETS: d.SMETS, Registrations: d.registrations()})
 	}
 	return b
 }

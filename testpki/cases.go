@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smki/smki/bundle/policy"
@@ -85,20 +86,24 @@ type caseSpec struct {
 	mutate             func([]byte) ([]byte, error)
 }
 
-// caseSpecs lists the scenario's cases in order: every SRV supplier-b's
-// Import Supplier user may send (default eligibility) to its own device,
-// every SRV the bundle allows SC (SR 1.6 to Credit, at once and
-// future-dated) to supplier-a's devices, then one negative case per
-// check a team must see refused.
+// caseSpecs lists the scenario's cases in order: for every User Role but
+// SC, every SRV its user may send (default eligibility) to a device it is
+// registered for (any registered device for OU); every SRV the bundle
+// allows SC (SR 1.6 to Credit, at once and future-dated) to the failed
+// supplier's devices; then one negative case per check a team must see
+// refused.
 func (p *PKI) caseSpecs() []caseSpec {
 	isUser, _ := UserByName("supplier-b-xml")
 	scUser, _ := UserByName("srp-sc-xml")
 	supA, _ := UserByName("supplier-a-xml")
-	var devA, devB []eui64.ID
+	var devA, devB, devGas []eui64.ID
 	for _, d := range p.Devices {
-		if d.Supplier == supA.ID {
+		switch {
+		case d.Gas:
+			devGas = append(devGas, d.ID)
+		case d.Supplier == supA.ID:
 			devA = append(devA, d.ID)
-		} else {
+		default:
 			devB = append(devB, d.ID)
 		}
 	}
@@ -107,13 +112,23 @@ func (p *PKI) caseSpecs() []caseSpec {
 	add := func(s caseSpec) { specs = append(specs, s) }
 
 	elig := policy.Default()
-	for _, srv := range elig.AllowList(role.ImportSupplier) {
-		r := Request{Originator: isUser.ID, Target: devB[0], SRV: srv}
-		if srv == srv16 {
-			r = Request{Originator: isUser.ID, Target: devB[0], Body: Credit}
+	for _, sender := range []struct {
+		user   string
+		target eui64.ID
+	}{
+		{"supplier-b-xml", devB[0]}, {"supplier-b-es-xml", devB[0]}, {"supplier-c-gs-xml", devGas[0]},
+		{"agent-rsa-xml", devB[0]}, {"dno-ed-xml", devB[0]}, {"gdn-gt-xml", devGas[0]}, {"other-ou-xml", devB[0]},
+	} {
+		u, _ := UserByName(sender.user)
+		prefix := strings.ToLower(string(u.Role))
+		for _, srv := range elig.AllowList(u.Role) {
+			r := Request{Originator: u.ID, Target: sender.target, SRV: srv}
+			if srv == srv16 {
+				r.SRV, r.Body = "", Credit
+			}
+			add(caseSpec{slug: prefix + "-" + srv, signer: u.Name, req: r,
+				what: fmt.Sprintf("%s sends SR %s to a device it is registered for", u.Role, srv)})
 		}
-		add(caseSpec{slug: "is-" + srv, signer: isUser.Name, req: r,
-			what: "Import Supplier sends SR " + srv + " to a device registered to it"})
 	}
 	add(caseSpec{slug: "is-1.6-prepayment", signer: isUser.Name, req: Request{Originator: isUser.ID, Target: devB[1], Body: Prepayment},
 		what: "Import Supplier sends SR 1.6 to Prepayment (only SC is held to Credit)"})

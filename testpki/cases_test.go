@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smki/smki/bundle/policy"
+	"github.com/smki/smki/role"
 	"github.com/smki/smki/testpki"
 	"github.com/smki/smki/verifier"
 )
@@ -72,7 +74,7 @@ func TestCasesVerdicts(t *testing.T) {
 	}
 	v := verifierFor(t, out, cs)
 	codes := map[string]bool{}
-	accepted := map[string]bool{} // signer SRV
+	accepted := map[string]bool{} // role SRV
 	for _, c := range cs.Cases {
 		signed, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(c.File)))
 		if err != nil {
@@ -84,8 +86,8 @@ func TestCasesVerdicts(t *testing.T) {
 			t.Errorf("case %s (%s): verifier says %+v (%s), cases.json %+v", c.Name, c.What, got, d.Reason, c.Want)
 		}
 		codes[c.Want.Code] = true
-		if c.Want.Decision == verifier.Accept {
-			accepted[c.Signer+" "+c.SRV] = true
+		if u, err := testpki.UserByName(c.Signer); err == nil && c.Want.Decision == verifier.Accept {
+			accepted[string(u.Role)+" "+c.SRV] = true
 		}
 	}
 	for _, code := range []string{"", verifier.CodeREVOKED, verifier.CodeCERT, verifier.CodeE1, verifier.CodeE2,
@@ -94,9 +96,17 @@ func TestCasesVerdicts(t *testing.T) {
 			t.Errorf("no case wants code %q", code)
 		}
 	}
-	for _, want := range []string{"supplier-b-xml 1.1.1", "supplier-b-xml 1.6", "supplier-b-xml 4.1.1", "srp-sc-xml 1.6"} {
-		if !accepted[want] {
-			t.Errorf("no accepted case of %s", want)
+	// An accept for every SRV each role may send: the default eligibility,
+	// SC's allow-list in the bundle.
+	for _, r := range role.All() {
+		srvs := policy.Default().AllowList(r)
+		if r == role.SoLRContingency {
+			srvs = []string{"1.6"}
+		}
+		for _, srv := range srvs {
+			if !accepted[string(r)+" "+srv] {
+				t.Errorf("no accepted case of %s sending SR %s", r, srv)
+			}
 		}
 	}
 }
@@ -184,27 +194,42 @@ func ExampleBuild() {
 		fmt.Println(err)
 		return
 	}
+	accepts := map[string]int{}
 	for _, c := range p.Cases.Cases {
-		if c.Want.Decision == "reject" || c.SRV == "1.6" {
-			fmt.Println(strings.TrimSpace(fmt.Sprintf("%-29s %-18s %s %s", c.Name, c.Signer, c.Want.Decision, c.Want.Code)))
+		if c.Want.Decision == "accept" {
+			accepts[c.Signer]++
+		}
+	}
+	for _, u := range testpki.Users() {
+		if n := accepts[u.Name]; n > 0 {
+			fmt.Printf("%-17s %-2s accepts %d\n", u.Name, u.Role, n)
+		}
+	}
+	for _, c := range p.Cases.Cases {
+		if c.Want.Decision == "reject" {
+			fmt.Printf("%-29s %-18s %s\n", c.Name, c.Signer, c.Want.Code)
 		}
 	}
 	// Output:
-	// 006-is-1.6                    supplier-b-xml     accept
-	// 112-is-1.6-prepayment         supplier-b-xml     accept
-	// 113-sc-1.6                    srp-sc-xml         accept
-	// 114-sc-1.6-future             srp-sc-xml         accept
-	// 115-replay                    supplier-b-xml     reject REPLAY
-	// 116-revoked-signer            supplier-a-xml     reject REVOKED
-	// 117-expired-signer            supplier-b-expired reject CERT
-	// 118-wrong-role                supplier-b-gs      reject E1
-	// 119-not-originator            supplier-b-xml     reject E1
-	// 120-is-not-allowed-4.1.4      supplier-b-xml     reject E2
-	// 121-sc-not-allowed-4.1.1      srp-sc-xml         reject E2
-	// 122-sc-1.6-prepayment         srp-sc-xml         reject E2
-	// 123-sc-out-of-scope           srp-sc-xml         reject E4
-	// 124-sc-not-in-registry        srp-sc-xml         reject E4
-	// 125-is-other-suppliers-device supplier-b-xml     reject E4
-	// 126-bad-signature             supplier-b-xml     reject SIG
-	// 127-dtd                       supplier-b-xml     reject MALFORMED
+	// supplier-b-xml    IS accepts 112
+	// srp-sc-xml        SC accepts 2
+	// supplier-b-es-xml ES accepts 16
+	// supplier-c-gs-xml GS accepts 83
+	// agent-rsa-xml     RSA accepts 18
+	// dno-ed-xml        ED accepts 38
+	// gdn-gt-xml        GT accepts 21
+	// other-ou-xml      OU accepts 25
+	// 316-replay                    supplier-b-xml     REPLAY
+	// 317-revoked-signer            supplier-a-xml     REVOKED
+	// 318-expired-signer            supplier-b-expired CERT
+	// 319-wrong-role                supplier-b-gs      E1
+	// 320-not-originator            supplier-b-xml     E1
+	// 321-is-not-allowed-4.1.4      supplier-b-xml     E2
+	// 322-sc-not-allowed-4.1.1      srp-sc-xml         E2
+	// 323-sc-1.6-prepayment         srp-sc-xml         E2
+	// 324-sc-out-of-scope           srp-sc-xml         E4
+	// 325-sc-not-in-registry        srp-sc-xml         E4
+	// 326-is-other-suppliers-device supplier-b-xml     E4
+	// 327-bad-signature             supplier-b-xml     SIG
+	// 328-dtd                       supplier-b-xml     MALFORMED
 }

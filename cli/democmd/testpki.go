@@ -16,10 +16,11 @@ func TestPKICommand() *ucli.Command {
 		Name:  "testpki",
 		Usage: "build a complete test PKI and SoLR scenario",
 		Description: `Builds, through the real CA, a root and issuing CA, the scenario's users
-(supplier-a-xml, supplier-a-ds, supplier-b-xml, supplier-b-ds, srp-sc-xml, and the
-negative cases' supplier-b-expired and supplier-b-gs) with keys and certificates, a
-device registry, the signed policy bundle, and signed Service Requests (requests/)
-with the verdict the verifier must give each (cases.json). Supplier-a has failed:
+with keys and certificates (an XML-signing user for every User Role, the suppliers'
+digital-signing users, and the negative cases' supplier-b-expired and supplier-b-gs),
+a device registry, the signed policy bundle, and signed Service Requests (requests/):
+for every role each SRV it may send, and refusals of each kind, with the verdict the
+verifier must give each (cases.json). Supplier-a has failed:
 its certificates are revoked and a SoLR event names srp-sc-xml. docs/testpki.md lists
 every file. For one --at, cases.json, devices.csv and every file name are the same
 on each run; keys, certificates and signatures are fresh.
@@ -44,7 +45,7 @@ Example:
 			fmt.Fprintf(c.App.Writer, "test PKI written to %s (as of %s)\n", p.Dir, p.At.Format(time.RFC3339))
 			fmt.Fprintf(c.App.Writer, "  trust/root.pem, trust/issuing-ca.pem, trust/orl.crl, trust/arl.crl\n")
 			for _, u := range testpki.Users() {
-				fmt.Fprintf(c.App.Writer, "  users/%-15s %s %-3s %s\n", u.Name, u.ID, u.Role, u.Profile)
+				fmt.Fprintf(c.App.Writer, "  users/%-18s %s %-3s %s\n", u.Name, u.ID, u.Role, u.Profile)
 			}
 			fmt.Fprintf(c.App.Writer, "  devices.csv (%d devices), bundle.json\n", len(p.Devices))
 			fmt.Fprintf(c.App.Writer, "  %s/ and %s (%d signed requests with their verdicts)\n", testpki.RequestsDir, testpki.CasesFile, len(p.Cases.Cases))
