@@ -190,3 +190,39 @@ func TestRenewOfficerRefusedSignsNothing(t *testing.T) {
 		t.Fatalf("an allowed re-issue made %d signatures of the access CA's key, want 2 (the credential, and the access CRL listing the one it supersedes)", n)
 	}
 }
+
+// TestAppointOfficerTakenIDSaysNotWhose: officer IDs are one namespace
+// across the RA (docs/api.md: the credential's CN alone names the
+// officer), so an ID another party's officer holds is refused
+// E_RA_EXISTS. The answer is the same sentence whoever holds the ID (the
+// appointer's own party, another party, the RA), says that IDs are unique
+// across every party, and names nothing of the holder: not its party, its
+// name or its kind, and no "list it" that the appointer's list could
+// never show.
+func TestAppointOfficerTakenIDSaysNotWhose(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	answer := func(id string) string {
+		t.Helper()
+		_, _, err := s.svc.AppointOfficer(ctx, s.sroSup, OfficerRequest{ID: id, Name: "New Officer", Kind: KindARO, PartyID: s.supplier})
+		if !errors.Is(err, ErrExists) {
+			t.Fatalf("appointing an ARO as %q = %v, want E_RA_EXISTS", id, err)
+		}
+		return strings.ReplaceAll(err.Error(), id, "ID")
+	}
+	own := answer("aro-a")          // the appointer's own party's ARO
+	other := answer("sro-srp")      // another party's SRO
+	raOfficer := answer("approver") // an RA officer
+	if own != other || own != raOfficer {
+		t.Errorf("a taken ID's answer depends on who holds it:\nown party: %s\nother party: %s\nRA: %s", own, other, raOfficer)
+	}
+	if !strings.Contains(other, "unique across") {
+		t.Errorf("answer %q does not say officer IDs are unique across every party", other)
+	}
+	for _, leak := range []string{s.srp.String(), "SRP", "sro", "SRO", "already exists", "list it"} {
+		if strings.Contains(other, leak) {
+			t.Errorf("answer for another party's officer ID shows %q: %s", leak, other)
+		}
+	}
+}

@@ -97,7 +97,9 @@ func (s *Service) AppointOfficer(ctx context.Context, a Actor, req OfficerReques
 			return "", err
 		}
 		o.CreatedAt = s.now().UTC()
-		if err := tx.CreateOfficer(o); err != nil {
+		if err := tx.CreateOfficer(o); errors.Is(err, store.ErrExists) {
+			return "", officerIDTaken(o.ID)
+		} else if err != nil {
 			return "", raerr.FromStore("officer "+o.ID, err)
 		}
 		if err := records.RecordCustody(tx, o.ID, a.id, o.CertSerial, keySource); err != nil {
@@ -137,11 +139,23 @@ func appointable(tx store.Tx, me store.Officer, id, kind, pid string) error {
 	_, err := tx.GetOfficer(id)
 	switch {
 	case err == nil:
-		return raerr.FromStore("officer "+id, store.ErrExists)
+		return officerIDTaken(id)
 	case !errors.Is(err, store.ErrNotFound):
 		return raerr.FromStore("officer "+id, err)
 	}
 	return nil
+}
+
+// officerIDTaken is the refusal of an officer ID another officer holds.
+// Officer IDs are one namespace across the RA (a credential's CN alone
+// names its officer: docs/api.md), so the ID is refused whoever holds it;
+// the answer is one sentence for every holder and says nothing of it (not
+// its party, name or kind, nor that the appointer could list it: another
+// party's officer it cannot), only that IDs are unique across parties.
+func officerIDTaken(id string) error {
+	return fmt.Errorf("%w: officer ID %s is taken: officer IDs are unique across the RA, every party's officers and the RA's own included, "+
+		"so choose another (your party's name as a prefix avoids clashes); if you are sending an appointment again after its answer was lost, "+
+		"your officer list shows whether the first one made it", ErrExists, id)
 }
 
 // officerKeyFromCSR returns the P-256 key of a PEM CSR whose self-signature
