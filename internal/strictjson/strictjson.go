@@ -56,9 +56,12 @@ func Decode(data []byte, v any) error {
 	if err := scan(data, rv.Type().Elem()); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields() // scan refused them already; kept as a backstop
-	if err := dec.Decode(v); err != nil {
+	// scan has refused every member no field takes, so Unmarshal, which
+	// reads data in place, is enough: a json.Decoder with
+	// DisallowUnknownFields would copy data into a buffer it grows by
+	// doubling (half a gigabyte for a bundle of a million devices).
+	// FuzzScanRefusesUnknownMembers holds scan to DisallowUnknownFields.
+	if err := json.Unmarshal(data, v); err != nil {
 		return decodeError(data, err)
 	}
 	return nil
@@ -184,8 +187,12 @@ type frame struct {
 	fields map[string]reflect.Type
 	elem   reflect.Type // a map's or array's element type; nil if unknown
 	next   reflect.Type // the type of the member value after the last name
-	keys   []string     // folded names, while few
-	set    map[string]bool
+	// names are the object's member names while there are at most
+	// fewKeys of them, each a slice of the document (no copy); then set
+	// holds them folded (foldKey).
+	names [fewKeys][]byte
+	n     int
+	set   map[string]bool
 }
 
 const fewKeys = 8
@@ -236,11 +243,13 @@ func scan(data []byte, t reflect.Type) error {
 		case '"':
 			end, escaped := stringEnd(data, i)
 			if wantKey {
-				name := string(data[i+1 : end-1])
+				name := data[i+1 : end-1]
 				if escaped {
-					if err := json.Unmarshal(data[i:end], &name); err != nil {
+					var un string
+					if err := json.Unmarshal(data[i:end], &un); err != nil {
 						return fmt.Errorf("member name at %s: %v", Position(data, i), err)
 					}
+					name = []byte(un)
 				}
 				if err := stack[len(stack)-1].member(name); err != nil {
 					return fmt.Errorf("%w at %s", err, Position(data, i))
@@ -256,37 +265,43 @@ func scan(data []byte, t reflect.Type) error {
 }
 
 // member records name in the object f and sets the type of its value.
-func (f *frame) member(name string) error {
-	key := foldKey(name)
+// It allocates nothing for a name spelled right in an object of at most
+// fewKeys members: a bundle of a million devices has millions of names.
+func (f *frame) member(name []byte) error {
 	switch {
 	case f.set != nil:
+		key := foldKey(string(name))
 		if f.set[key] {
 			return fmt.Errorf("member %q appears twice in one object", name)
 		}
 		f.set[key] = true
 	default:
-		for _, k := range f.keys {
-			if k == key {
+		// bytes.EqualFold is simple case folding, as foldKey.
+		for _, k := range f.names[:f.n] {
+			if bytes.EqualFold(k, name) {
 				return fmt.Errorf("member %q appears twice in one object", name)
 			}
 		}
-		f.keys = append(f.keys, key)
-		if len(f.keys) > fewKeys {
-			f.set = make(map[string]bool, 2*fewKeys)
-			for _, k := range f.keys {
-				f.set[k] = true
-			}
-			f.keys = nil
+		if f.n < fewKeys {
+			f.names[f.n] = name
+			f.n++
+			break
 		}
+		f.set = make(map[string]bool, 2*fewKeys)
+		for _, k := range f.names {
+			f.set[foldKey(string(k))] = true
+		}
+		f.set[foldKey(string(name))] = true
+		f.names, f.n = [fewKeys][]byte{}, 0
 	}
 	f.next = f.elem
 	if f.fields == nil {
 		return nil
 	}
-	ft, ok := f.fields[name]
+	ft, ok := f.fields[string(name)]
 	if !ok {
 		for exact := range f.fields {
-			if strings.EqualFold(exact, name) {
+			if strings.EqualFold(exact, string(name)) {
 				return fmt.Errorf("member %q must be spelled %q (names are case-sensitive)", name, exact)
 			}
 		}

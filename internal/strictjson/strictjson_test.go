@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -360,4 +361,89 @@ func TestPositionsAreLineAndColumn(t *testing.T) {
 			t.Errorf("Decode(%q) = %v, want it to contain %q", tt.in, err, tt.want)
 		}
 	}
+}
+
+// TestDecodeAllocatesAsUnmarshal: the strict reader costs no more memory
+// than encoding/json's own Unmarshal of the same bytes, however large
+// they are: a verifier opening a bundle of a million devices (119 MB)
+// reads it twice (envelope and payload), and a reader that copies its
+// input through a growing buffer allocated half a gigabyte more for it.
+// Not parallel: it reads the process's allocation counters.
+func TestDecodeAllocatesAsUnmarshal(t *testing.T) {
+	type device struct {
+		Device   string `json:"device"`
+		Supplier string `json:"supplier_user"`
+		SMETS    int    `json:"smets"`
+	}
+	type doc struct {
+		Devices []device `json:"devices"`
+	}
+	var d doc
+	for i := range 100_000 {
+		d.Devices = append(d.Devices, device{fmt.Sprintf("00-DB-12-34-56-%02X-%02X-%02X", i>>16&0xff, i>>8&0xff, i&0xff), "90-B3-D5-1F-30-01-00-00", 1 + i%2})
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocated := func(fn func() error) uint64 {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		if err := fn(); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&m1)
+		return m1.TotalAlloc - m0.TotalAlloc
+	}
+	plain := allocated(func() error { var v doc; return json.Unmarshal(data, &v) })
+	strict := allocated(func() error { var v doc; return Decode(data, &v) })
+	// The strict reader's own walk (scan) allocates its frames and names;
+	// a tenth of the input bounds it with room.
+	if limit := plain + uint64(len(data))/10; strict > limit {
+		t.Errorf("Decode of %d bytes allocated %d bytes, json.Unmarshal %d: want at most %d", len(data), strict, plain, limit)
+	}
+}
+
+// FuzzScanRefusesUnknownMembers holds scan to encoding/json's own
+// DisallowUnknownFields, which Decode no longer runs (it copied every
+// input into a growing buffer): on every input a json.Decoder with
+// DisallowUnknownFields refuses for an unknown field, Decode refuses too;
+// and where both accept, they fill doc alike.
+func FuzzScanRefusesUnknownMembers(f *testing.F) {
+	for _, tt := range []string{
+		`{"serial":"A","items":[{"x":1}],"by_name":{"k":{"x":2}},"ptr":{"x":3},"fixed":[{"x":1},{"x":2}]}`,
+		`{"serial":"A","nope":1}`,
+		`{"items":[{"x":1,"y":2}]}`,
+		`{"by_name":{"k":{"z":1}}}`,
+		`{"ptr":{"x":1,"w":0}}`,
+		`{"shared":"s","Untag":true,"text":"t","any":{"free":1},"raw":{"free":2}}`,
+		`{"Skip":"s"}`,
+		`{"private":1}`,
+		`{"fixed":[{"x":1},{"q":2}]}`,
+		`{"strings":{"a":"b"}}`,
+	} {
+		f.Add([]byte(tt))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) || !utf8.Valid(data) || depth(data) > MaxDepth {
+			return
+		}
+		var viaDecoder doc
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		derr := dec.Decode(&viaDecoder)
+		var strict doc
+		serr := Decode(data, &strict)
+		if derr != nil && strings.Contains(derr.Error(), "unknown field") && serr == nil {
+			t.Fatalf("%q: encoding/json refuses (%v), Decode accepts", data, derr)
+		}
+		if derr == nil && serr == nil {
+			a, _ := json.Marshal(viaDecoder)
+			b, _ := json.Marshal(strict)
+			if !bytes.Equal(a, b) {
+				t.Fatalf("%q: encoding/json fills %s, Decode %s", data, a, b)
+			}
+		}
+	})
 }
