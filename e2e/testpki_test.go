@@ -87,22 +87,7 @@ func TestTestPKICasesCLI(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "pki")
 	mustRun(t, nil, "testpki", "--out", out, "--at", "2026-11-28T09:00:00Z")
-	data, err := os.ReadFile(filepath.Join(out, "cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cs struct {
-		At     string `json:"at"`
-		Trust  string `json:"trust"`
-		Bundle string `json:"bundle"`
-		Cases  []struct {
-			Name, File, Signer, After string
-			Want                      decision
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &cs); err != nil {
-		t.Fatal(err)
-	}
+	cs := readTestPKICases(t, out)
 	if cs.At != "2026-11-28T09:00:00Z" || len(cs.Cases) < 100 {
 		t.Fatalf("cases.json: at %q, %d cases", cs.At, len(cs.Cases))
 	}
@@ -129,6 +114,52 @@ func TestTestPKICasesCLI(t *testing.T) {
 		}
 		if d.Decision != want.Decision || d.Code != want.Code || d.Route != want.Route || r.code != exit {
 			t.Errorf("%s: smki verify exit %d %+v, cases.json wants %+v (exit %d)", c.Name, r.code, d, want, exit)
+		}
+	}
+}
+
+// testPKICases is cases.json as a team reads it (docs/testpki.md).
+type testPKICases struct {
+	At     string `json:"at"`
+	Trust  string `json:"trust"`
+	Bundle string `json:"bundle"`
+	Cases  []struct {
+		Name, File, Signer, After string
+		Want                      decision
+	} `json:"cases"`
+}
+
+func readTestPKICases(t *testing.T, out string) *testPKICases {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(out, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs testPKICases
+	if err := json.Unmarshal(data, &cs); err != nil {
+		t.Fatal(err)
+	}
+	return &cs
+}
+
+// TestTestPKISidecarCases: a team's CI running the sidecar on the real
+// clock from what smki testpki wrote alone: smki verifier serve --trust
+// scenario/trust (no --bundle, no RA) starts ready, and every case of
+// cases.json POSTed in order gets the stated verdict, the replay included.
+func TestTestPKISidecarCases(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "pki")
+	mustRun(t, nil, "testpki", "--out", out)
+	cs := readTestPKICases(t, out)
+	addr := startSidecar(t, "--trust", filepath.Join(out, cs.Trust))
+	for _, c := range cs.Cases {
+		signed, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(c.File)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := postVerify(t, addr, signed)
+		if d.Decision != c.Want.Decision || d.Code != c.Want.Code || d.Route != c.Want.Route {
+			t.Errorf("%s: the sidecar says %+v, cases.json wants %+v", c.Name, d, c.Want)
 		}
 	}
 }

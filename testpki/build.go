@@ -66,8 +66,9 @@ var ErrOutNotEmpty = errors.New("E_TESTPKI_OUT_NOT_EMPTY")
 const Passphrase = "smki-testpki-not-secret"
 
 // Build creates the scenario through the real CA (softkms keys, bbolt
-// store under Out/ca) and writes trust/, users/, devices.csv and
-// bundle.json. Supplier-a's certificates are revoked (cessationOfOperation)
+// store under Out/ca) and writes trust/ (bundle included), users/,
+// devices.csv, bundle.json, requests/ and cases.json (docs/testpki.md).
+// Supplier-a's certificates are revoked (cessationOfOperation)
 // as of At, as a SoLR event would.
 func Build(ctx context.Context, opts Options) (*PKI, error) {
 	at := opts.At

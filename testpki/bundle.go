@@ -89,5 +89,13 @@ func (p *PKI) writeBundle() error {
 	if err != nil {
 		return fmt.Errorf("testpki: signing bundle: %w", err)
 	}
-	return os.WriteFile(filepath.Join(p.Dir, "bundle.json"), data, 0o644)
+	// In the trust directory, which is then whole (docs/verifier.md, "The
+	// trust directory"), and beside it, where smki verify --bundle and
+	// cases.json have always named it: the same bytes.
+	for _, path := range []string{filepath.Join(p.Dir, "trust", bundle.TrustBundleFile), filepath.Join(p.Dir, bundle.TrustBundleFile)} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

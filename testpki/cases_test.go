@@ -111,6 +111,39 @@ func TestCasesVerdicts(t *testing.T) {
 	}
 }
 
+// TestTrustDirectoryAlone: the trust directory a build writes is whole,
+// as docs/verifier.md "Embed it" uses one: LoadTrust and Options make a
+// verifier from it alone, which accepts the first case.
+func TestTrustDirectoryAlone(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "pki")
+	p, err := testpki.Build(context.Background(), testpki.Options{Out: out, At: casesAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := verifier.LoadTrust(filepath.Join(out, p.Cases.Trust))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := trust.Options(casesAt)
+	if err != nil {
+		t.Fatalf("the build's trust directory does not make a verifier alone: %v", err)
+	}
+	opts.Clock = func() time.Time { return casesAt }
+	v, err := verifier.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.Cases.Cases[0]
+	signed, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(c.File)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := v.Verify(signed, casesAt); d.Decision != c.Want.Decision || d.Route != c.Want.Route {
+		t.Errorf("case %s: %+v, want %+v", c.Name, d, c.Want)
+	}
+}
+
 // TestBuildDeterministic: two builds at one At write the same files (but
 // the CA's key files under ca/, named after their keys), the same
 // cases.json and devices.csv byte for byte, and the same requests but for

@@ -3,10 +3,11 @@
 // real CA, for the tests of teams that embed the verifier, for demos and
 // for benchmarks. docs/testpki.md lists every file it writes. It writes:
 //
-//   - trust/: the root and issuing CA and both CRLs, a trust directory a
-//     verifier loads (verifier.LoadTrust); bundle.json beside it is the
-//     RA-signed policy bundle (supplier-a failed and revoked, an active
-//     SoLR event naming srp-sc-xml, the device registry);
+//   - trust/: the root and issuing CA, both CRLs and bundle.json, a whole
+//     trust directory a verifier loads alone (verifier.LoadTrust); the
+//     bundle, also at bundle.json beside it, is RA-signed (supplier-a
+//     failed and revoked, an active SoLR event naming srp-sc-xml, the
+//     device registry);
 //   - users/NAME/: each scenario user's key and certificate (Users);
 //   - devices.csv: the device registry (Devices);
 //   - requests/ and cases.json: signed DUIS Service Requests, valid and
