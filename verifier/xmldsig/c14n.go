@@ -114,8 +114,8 @@ func (c *canon) reset(exclusive bool, outCap int) {
 	c.build = false
 }
 
-// treeOnly makes run build the tree without canonical output: the
-// scanner already wrote the inclusive canonical form in the same pass.
+// treeOnly makes run build the tree without canonical output (Verify
+// wrote and checked the canonical form first).
 func (c *canon) treeOnly(nElems, nAttrs int) {
 	c.emit = false
 	c.out = nil
@@ -185,14 +185,17 @@ func (c *canon) own(s string) string {
 	return unsafe.String(&c.arena[n], len(s))
 }
 
-// spaceOf is the namespace URI of t for the tree, owned (own) once per URI.
-func (c *canon) spaceOf(t *token) string {
+// spaceOf is the namespace URI of t for the tree (uriOf).
+func (c *canon) spaceOf(t *token) string { return c.uriOf(t.ref) }
+
+// uriOf is scanner.uris[ref] for the tree, owned (own) once per URI.
+func (c *canon) uriOf(ref int32) string {
 	if !c.owning {
-		return c.sc.spaceOf(t)
+		return c.sc.uris[ref]
 	}
-	u := &c.uriOwned[t.ref]
+	u := &c.uriOwned[ref]
 	if *u == "" {
-		*u = c.own(c.sc.spaceOf(t))
+		*u = c.own(c.sc.uris[ref])
 	}
 	return *u
 }
@@ -260,8 +263,9 @@ func (c *canon) run(apex, skip int32) *Element {
 				n := int(t.attrHi - t.attrLo)
 				if n > 0 {
 					as := c.eattrs[nAttr : nAttr+n : nAttr+n]
-					for k, a := range c.attrs[t.attrLo:t.attrHi] {
-						as[k] = Attr{Space: c.own(a.space), Local: c.own(a.local), Value: c.own(a.value)}
+					for k := range as {
+						a := &c.attrs[t.attrLo+int32(k)]
+						as[k] = Attr{Space: c.uriOf(int32(a.ref)), Local: c.own(c.sc.attrLocal(a)), Value: c.own(c.sc.attrValue(a))}
 					}
 					e.Attrs = as
 					nAttr += n
@@ -319,9 +323,10 @@ func (c *canon) startTag(t *token) {
 		if p := c.sc.prefixOf(t); p != "xml" {
 			ns = c.visiblyUsed(ns, p, c.sc.spaceOf(t))
 		}
-		for _, a := range c.attrs[t.attrLo:t.attrHi] {
-			if a.prefix != "" && a.prefix != "xml" {
-				ns = c.visiblyUsed(ns, a.prefix, a.space)
+		for k := t.attrLo; k < t.attrHi; k++ {
+			a := &c.attrs[k]
+			if p := c.sc.attrPrefix(a); p != "" && p != "xml" {
+				ns = c.visiblyUsed(ns, p, c.sc.attrSpace(a))
 			}
 		}
 	} else {
@@ -355,15 +360,16 @@ func (c *canon) startTag(t *token) {
 	if as := c.attrs[t.attrLo:t.attrHi]; len(as) > 0 {
 		if len(as) > 1 { // one attribute is in order already
 			as = append(c.atBuf[:0], as...)
-			sortAttrs(as)
+			c.sc.sortAttrs(as)
 			c.atBuf = as
 		}
 		out := c.out // one store of the slice header, not one per append
-		for _, a := range as {
+		for k := range as {
+			a := &as[k]
 			out = append(out, ' ')
-			out = appendQName(out, a.prefix, a.local)
+			out = append(out, c.sc.attrQName(a)...)
 			out = append(out, `="`...)
-			out = appendValue(out, a.value, a.esc)
+			out = appendValue(out, c.sc.attrValue(a), a.esc)
 			out = append(out, '"')
 		}
 		c.out = out
@@ -396,24 +402,16 @@ func sortNS(ns []nsDecl) {
 }
 
 // sortAttrs orders attributes by namespace URI, then local name.
-func sortAttrs(as []attr) {
+func (sc *scanner) sortAttrs(as []attr) {
 	less := func(a, b *attr) bool {
-		if a.space != b.space {
-			return a.space < b.space
+		if a.ref != b.ref {
+			return sc.uris[a.ref] < sc.uris[b.ref]
 		}
-		return a.local < b.local
+		return sc.attrLocal(a) < sc.attrLocal(b)
 	}
 	for i := 1; i < len(as); i++ {
 		for j := i; j > 0 && less(&as[j], &as[j-1]); j-- {
 			as[j], as[j-1] = as[j-1], as[j]
 		}
 	}
-}
-
-func appendQName(b []byte, prefix, local string) []byte {
-	if prefix != "" {
-		b = append(b, prefix...)
-		b = append(b, ':')
-	}
-	return append(b, local...)
 }

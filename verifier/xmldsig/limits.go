@@ -22,9 +22,16 @@ type Limits struct {
 
 // DefaultLimits returns limits generous for any DUIS Service Request (the
 // largest SR bodies, tariff blocks, are a few hundred elements and under
-// 64 KiB) and small enough that a hostile document costs at most
-// milliseconds: MaxBytes 1 MiB, MaxDepth 32, MaxAttrs 16, MaxNSDecls 32,
-// MaxElements 4096.
+// 64 KiB): MaxBytes 1 MiB, MaxDepth 32, MaxAttrs 16, MaxNSDecls 32,
+// MaxElements 4096. What a hostile document costs at them (Parse+Verify,
+// refused at the signature; BenchmarkHostile, 2-core development machine,
+// thread CPU time): about 12 ms of one core and 3 MB allocated for the
+// worst measured (4,095 elements of 16 attributes, 340 KB), and at most
+// 8.8 MB for character data cut into runs (1 MiB). For the hostile
+// shapes of TestHostileAllocation (attribute-heavy, character data in
+// runs), allocation stays within 10 times the document's size at these
+// limits and at MaxLimits, and it is held until the document is released:
+// a caller parsing N documents at once should budget N x 10 x MaxBytes.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 1 << 20, MaxDepth: 32, MaxAttrs: 16, MaxNSDecls: 32, MaxElements: 4096}
 }
@@ -33,12 +40,13 @@ func DefaultLimits() Limits {
 // 4 MiB, MaxDepth 128, MaxAttrs 64, MaxNSDecls 128, MaxElements 16384. Why
 // these: the work of a hostile document grows with all five at once (the
 // number of attributes it can carry is about MaxElements x MaxAttrs, and
-// each costs scan time and memory), and at the ceilings the worst document
-// measured (16,384 elements of 64 attributes, 4 MiB) costs 0.84 s of one
-// core and 253 MiB allocated on the 2-core development machine, against
-// 80 ms and 32 MiB at the defaults; a Service Request is 16 to 64 times
-// below the defaults already. Beyond them one request could hold a core
-// for seconds and a sidecar's memory in gigabytes.
+// each costs scan time and memory, the time of the per-element checks
+// growing with the square of MaxAttrs), and at the ceilings the worst
+// document measured (16,384 elements of 64 attributes, 4 MiB) costs about
+// 0.25-0.3 s of one core and 29 MB allocated (35 MB for character data cut
+// into runs) on the 2-core development machine, against 12 ms and 3 MB at
+// the defaults; a Service Request is 16 to 64 times below the defaults
+// already. Beyond them one request could hold a core for seconds.
 func MaxLimits() Limits {
 	return Limits{MaxBytes: 4 << 20, MaxDepth: 128, MaxAttrs: 64, MaxNSDecls: 128, MaxElements: 16384}
 }

@@ -1,6 +1,7 @@
 package xmldsig
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -88,12 +89,51 @@ func (sc *scanner) isDS(i int32, local string) bool {
 	return t.kind == tStart && t.ref == sc.dsRef && sc.dsRef > 0 && sc.localOf(t) == local
 }
 
+// attr is an attribute of a start tag (namespace declarations are
+// nsDecls). Like token it holds no pointers, only offsets into scanner.s
+// and an index into scanner.uris, and it is 24 bytes: a document may carry
+// MaxElements x MaxAttrs of them, one per five bytes at most (` a=""`), so
+// their size is what the attribute list costs per byte of input.
 // esc (in attr, nsDecl and rawAttr) is false only when the value holds no
 // byte that c14n escapes in an attribute value (& < " TAB LF CR), so the
 // writers copy it as it is; it is set from what the scan saw (startTag).
+// dec: the value as written holds a reference or literal whitespace, and
+// attrValue decodes it again (the scan checked that it decodes).
 type attr struct {
-	prefix, local, space, value string
-	esc                         bool
+	qOff, qLen int32  // qualified name in scanner.s
+	colon      int32  // length of the prefix, 0 if none
+	vOff, vLen int32  // value as written in scanner.s, quotes excluded
+	ref        uint16 // scanner.uris index of the namespace; 0 (none) when unprefixed
+	dec, esc   bool
+}
+
+func (sc *scanner) attrPrefix(a *attr) string {
+	return sc.s[a.qOff : a.qOff+a.colon]
+}
+
+func (sc *scanner) attrLocal(a *attr) string {
+	if a.colon == 0 {
+		return sc.s[a.qOff : a.qOff+a.qLen]
+	}
+	return sc.s[a.qOff+a.colon+1 : a.qOff+a.qLen]
+}
+
+func (sc *scanner) attrQName(a *attr) string { return sc.s[a.qOff : a.qOff+a.qLen] }
+
+func (sc *scanner) attrSpace(a *attr) string { return sc.uris[a.ref] }
+
+// attrValue is the value decoded and normalised: a substring of the source
+// unless it needed decoding (dec), then a new string.
+func (sc *scanner) attrValue(a *attr) string {
+	raw := sc.s[a.vOff : a.vOff+a.vLen]
+	if !a.dec {
+		return raw
+	}
+	v, err := decode(raw, true)
+	if err != nil { // the scan decoded it already: unreachable
+		return raw
+	}
+	return v
 }
 
 type nsDecl struct {
@@ -138,6 +178,7 @@ type scanner struct {
 	allowComments bool      // Sign only: comments are recorded, not rejected
 	comments      [][2]int  // byte ranges of comments seen (allowComments)
 	pending       []rawAttr // scratch for one start tag
+	sorted        []attr    // scratch for one start tag's attributes in c14n order
 
 }
 
@@ -147,17 +188,20 @@ type scanner struct {
 // itself can live on the stack (a struct pointing into itself escapes).
 type scanBufs struct {
 	uris    [8]string
-	attrs   [8]attr
+	attrs   [32]attr
 	decls   [8]nsDecl
 	scope   [8]nsDecl
 	open    [24]int32
 	marks   [24]int32
 	pending [8]rawAttr
+	sorted  [8]attr
 }
 
+// rawAttr is an attribute of the start tag being read, before namespace
+// resolution: its names and decoded value, and a its place in the source.
 type rawAttr struct {
 	prefix, local, value string
-	esc                  bool
+	a                    attr
 }
 
 func malformed(format string, args ...any) error {
@@ -210,30 +254,71 @@ func scanInto(dst *scanner, bufs *scanBufs, toks []token, out []byte, data []byt
 		st.out = make([]byte, 0, len(data))
 	}
 	st.sigCut = -1
-	// Every token starts at or just before a '<' (a start tag may add its
-	// end token, character data precedes a tag). A DUIS document has about
-	// one token per 14 bytes; the pooled list of an earlier one usually
-	// fits, and growth past it is a cheap pointer-free copy (counting the
-	// '<' to size it exactly would be one more pass over the input).
-	if n := len(data)/16 + 32; cap(toks) >= n {
+	// The token and attribute lists are sized once, from counts of the
+	// bytes that can start one, so that they are never copied to grow: an
+	// append-grown list costs about five times its final size in copies
+	// left behind, which is what let a hostile document allocate 95 times
+	// its size (TestHostileAllocation). maxTokens and maxAttrs bound what
+	// the scan can append; the pooled lists of an earlier Parse are used
+	// when they are large enough, as they are for a DUIS request.
+	lt := bytes.Count(data, []byte{'<'})
+	if n := maxTokens(lt, lim); cap(toks) >= n {
 		st.toks = toks[:0]
 	} else {
 		st.toks = make([]token, 0, n)
 	}
 	st.allowComments = allowComments
 	st.uris = append(bufs.uris[:0], "", nsXML)
-	st.attrs = bufs.attrs[:0]
+	if n := maxAttrs(data, lt, lim); n <= len(bufs.attrs) {
+		st.attrs = bufs.attrs[:0]
+	} else {
+		st.attrs = make([]attr, 0, n)
+	}
+	if n := maxTexts(data, lt); n > 0 {
+		st.texts = make([]string, 0, n)
+	}
 	st.decls = bufs.decls[:0]
 	st.scope = bufs.scope[:0]
 	st.open = bufs.open[:0]
 	st.marks = bufs.marks[:0]
 	st.pending = bufs.pending[:0]
+	st.sorted = bufs.sorted[:0]
 	if err := st.document(); err != nil {
 		return err
 	}
 	*dst = st
-	dst.scope, dst.open, dst.marks, dst.pending = nil, nil, nil, nil // work stacks
+	dst.scope, dst.open, dst.marks, dst.pending, dst.sorted = nil, nil, nil, nil, nil // work stacks
 	return nil
+}
+
+// maxTokens bounds the tokens of a document with lt '<' bytes. Raw
+// character data ends at a '<' (at most lt runs); every CDATA section,
+// start tag and end tag begins at one of its own (together at most lt
+// tokens); and an empty-element tag adds an end token (at most one per
+// element, at most MaxElements).
+func maxTokens(lt int, lim Limits) int {
+	return 2*lt + min(lt, lim.MaxElements) + 1
+}
+
+// maxAttrs bounds the attributes of a document: each takes an '=' outside
+// its value and at least five bytes (` a=""`), and an element carries at
+// most MaxAttrs; the document has at most lt elements.
+func maxAttrs(data []byte, lt int, lim Limits) int {
+	n := min(len(data)/5, min(lt, lim.MaxElements)*lim.MaxAttrs)
+	if n == 0 {
+		return 0
+	}
+	return min(n, bytes.Count(data, []byte{'='}))
+}
+
+// maxTexts bounds the decoded character data runs (scanner.texts): a run
+// needs decoding for a '&' or CR in it (and runs are at most maxTokens).
+func maxTexts(data []byte, lt int) int {
+	n := bytes.Count(data, []byte{'&'})
+	if n < 2*lt+1 {
+		n += bytes.Count(data, []byte{'\r'})
+	}
+	return min(n, 2*lt+1)
 }
 
 // charClass marks bytes that need a closer look: 1 for C0 controls other
@@ -713,10 +798,12 @@ func (sc *scanner) startTag() error {
 		if !sp {
 			return malformed("missing space before attribute at offset %d", sc.i)
 		}
+		aOff := sc.i
 		ap, al, err := sc.qname()
 		if err != nil {
 			return err
 		}
+		aLen := sc.i - aOff
 		sc.skipSpace()
 		if sc.i >= len(s) || s[sc.i] != '=' {
 			return malformed("attribute without value at offset %d", sc.i)
@@ -731,7 +818,8 @@ func (sc *scanner) startTag() error {
 		if j < 0 {
 			return malformed("unterminated attribute value at offset %d", sc.i)
 		}
-		rv := s[sc.i+1 : sc.i+1+j]
+		vOff := sc.i + 1
+		rv := s[vOff : vOff+j]
 		sc.i += j + 2
 		if strings.IndexByte(rv, '<') >= 0 {
 			return malformed("'<' in attribute value")
@@ -740,13 +828,17 @@ func (sc *scanner) startTag() error {
 		// '<': c14n escapes nothing in it unless it holds '"' (only possible
 		// between single quotes).
 		v, esc := rv, q == '\'' && strings.IndexByte(rv, '"') >= 0
-		if needsDecode(rv, true) {
+		dec := needsDecode(rv, true)
+		if dec {
 			if v, err = decode(rv, true); err != nil {
 				return err
 			}
 			esc = true
 		}
-		raw = append(raw, rawAttr{ap, al, v, esc})
+		raw = append(raw, rawAttr{ap, al, v, attr{
+			qOff: int32(aOff), qLen: int32(aLen), colon: int32(len(ap)),
+			vOff: int32(vOff), vLen: int32(j), dec: dec, esc: esc,
+		}})
 		if len(raw) > sc.lim.MaxAttrs {
 			return malformed("more than %d attributes on one element", sc.lim.MaxAttrs)
 		}
@@ -761,7 +853,7 @@ func (sc *scanner) startTag() error {
 		var d nsDecl
 		switch {
 		case a.prefix == "" && a.local == "xmlns":
-			d = nsDecl{prefix: "", uri: a.value, esc: a.esc}
+			d = nsDecl{prefix: "", uri: a.value, esc: a.a.esc}
 		case a.prefix == "xmlns":
 			if a.local == "xml" || a.local == "xmlns" {
 				return malformed("declaration of reserved prefix %q", a.local)
@@ -769,7 +861,7 @@ func (sc *scanner) startTag() error {
 			if a.value == "" {
 				return malformed("empty namespace for prefix %q", a.local)
 			}
-			d = nsDecl{prefix: a.local, uri: a.value, esc: a.esc}
+			d = nsDecl{prefix: a.local, uri: a.value, esc: a.a.esc}
 		default:
 			continue
 		}
@@ -802,18 +894,21 @@ func (sc *scanner) startTag() error {
 		if (a.prefix == "" && a.local == "xmlns") || a.prefix == "xmlns" {
 			continue
 		}
-		as := ""
+		at := a.a
 		if a.prefix != "" {
-			if as, _, ok = sc.lookup(a.prefix); !ok {
+			_, ai, ok := sc.lookup(a.prefix)
+			if !ok {
 				return malformed("undeclared prefix %q", a.prefix)
 			}
+			at.ref = uint16(ai)
 		}
-		for _, b := range sc.attrs[attrLo:] {
-			if b.local == a.local && (b.space == as || b.prefix == a.prefix) {
+		for k := range sc.attrs[attrLo:] {
+			b := &sc.attrs[attrLo+int32(k)]
+			if sc.attrLocal(b) == a.local && (b.ref == at.ref || sc.attrPrefix(b) == a.prefix) {
 				return malformed("duplicate attribute %q", a.local)
 			}
 		}
-		sc.attrs = append(sc.attrs, attr{a.prefix, a.local, as, a.value, a.esc})
+		sc.attrs = append(sc.attrs, at)
 	}
 
 	idx := int32(len(sc.toks))
@@ -974,17 +1069,17 @@ func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 		}
 	}
 	if as := sc.attrs[attrLo:]; len(as) > 0 {
-		sorted := as
 		if len(as) > 1 {
-			var buf [8]attr
-			sorted = append(buf[:0], as...)
-			sortAttrs(sorted)
+			as = append(sc.sorted[:0], as...)
+			sc.sortAttrs(as)
+			sc.sorted = as
 		}
-		for _, a := range sorted {
+		for k := range as {
+			a := &as[k]
 			out = append(out, ' ')
-			out = appendQName(out, a.prefix, a.local)
+			out = append(out, sc.attrQName(a)...)
 			out = append(out, `="`...)
-			out = appendValue(out, a.value, a.esc)
+			out = appendValue(out, sc.attrValue(a), a.esc)
 			out = append(out, '"')
 		}
 	}

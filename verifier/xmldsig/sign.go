@@ -43,6 +43,12 @@ type SignOptions struct {
 // must pass this package's own Parse, which rejects comments. The result is
 // verified with Parse and Verify before it is returned.
 func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOptions) ([]byte, error) {
+	return sign(data, signer, cert, opts, DefaultLimits())
+}
+
+// sign is Sign with the limits the document is read and checked under
+// (tests sign documents as large as MaxLimits allows).
+func sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOptions, lim Limits) ([]byte, error) {
 	if signer == nil || cert == nil {
 		return nil, fmt.Errorf("%w: signer and certificate are required", ErrSigner)
 	}
@@ -56,14 +62,14 @@ func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOp
 
 	// 1. The document without any placeholder signature, and where the
 	//    signature goes.
-	doc0, at, err := stripSignature(data)
+	doc0, at, err := stripSignature(data, lim)
 	if err != nil {
 		return nil, err
 	}
 
 	// 2. Digest of the document as the verifier will see it once the
 	//    signature is removed again.
-	sc0, err := scan(doc0, DefaultLimits(), false)
+	sc0, err := scan(doc0, lim, false)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +84,7 @@ func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOp
 	doc1 = append(doc1, doc0[:at]...)
 	doc1 = append(doc1, block...)
 	doc1 = append(doc1, doc0[at:]...)
-	d, err := Parse(doc1, DefaultLimits())
+	d, err := Parse(doc1, lim)
 	if err != nil {
 		return nil, fmt.Errorf("signing produced an unparsable document: %w", err)
 	}
@@ -94,7 +100,7 @@ func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOp
 	copy(doc1[k:], sv)
 
 	// 5. What we sign, we verify.
-	d, err = Parse(doc1, DefaultLimits())
+	d, err = Parse(doc1, lim)
 	if err == nil {
 		_, _, err = d.Verify(pub)
 	}
@@ -107,8 +113,8 @@ func Sign(data []byte, signer crypto.Signer, cert *x509.Certificate, opts SignOp
 // stripSignature removes a placeholder ds:Signature (at most one, the last
 // element child of the document element) and returns the document and the
 // offset where the new signature goes.
-func stripSignature(data []byte) ([]byte, int, error) {
-	sc, err := scan(data, DefaultLimits(), true)
+func stripSignature(data []byte, lim Limits) ([]byte, int, error) {
+	sc, err := scan(data, lim, true)
 	if err != nil {
 		return nil, 0, err
 	}

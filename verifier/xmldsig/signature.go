@@ -297,11 +297,11 @@ func (v *validator) onlyAttr(i int32, name string) (string, error) {
 	if t.attrHi-t.attrLo != 1 {
 		return "", sigErr("%s must have exactly the attribute %s", v.name(i), name)
 	}
-	a := v.sc.attrs[t.attrLo]
-	if a.space != "" || a.local != name {
-		return "", sigErr("unexpected attribute %s on %s", a.local, v.name(i))
+	a := &v.sc.attrs[t.attrLo]
+	if a.ref != 0 || v.sc.attrLocal(a) != name {
+		return "", sigErr("unexpected attribute %s on %s", v.sc.attrLocal(a), v.name(i))
 	}
-	return a.value, nil
+	return v.sc.attrValue(a), nil
 }
 
 // algorithm checks an empty element with Algorithm=want.

@@ -101,9 +101,10 @@ func TestCleanWords(t *testing.T) {
 // attribute values: the writers would then copy it unescaped.
 func checkEscFlags(t *testing.T, sc *scanner) {
 	t.Helper()
-	for _, a := range sc.attrs {
-		if !a.esc && strings.ContainsAny(a.value, "&<\"\t\n\r") {
-			t.Fatalf("attribute %s=%q marked as needing no escape", a.local, a.value)
+	for k := range sc.attrs {
+		a := &sc.attrs[k]
+		if v := sc.attrValue(a); !a.esc && strings.ContainsAny(v, "&<\"\t\n\r") {
+			t.Fatalf("attribute %s=%q marked as needing no escape", sc.attrLocal(a), v)
 		}
 	}
 	for _, d := range sc.decls {

@@ -29,16 +29,16 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	c := canonPool.Get().(*canon)
 	defer c.put()
 	c.init(d.sc, d.excDigest, 0)
+	// The tree is built last, once both checks have passed: a document
+	// nobody trusted signed costs only its canonical form (the tree of an
+	// attribute-heavy document is ten times its size).
 	if !d.excDigest && d.sc.sigCut == d.sig {
 		// The scan wrote the inclusive canonical form, signature cut out,
-		// from the very tokens the tree is now built from.
-		c.treeOnly(d.treeElems, d.treeAttrs)
-		root = c.run(0, d.sig)
+		// from the very tokens the tree is later built from.
 		canonical = d.sc.out[:len(d.sc.out):len(d.sc.out)]
 	} else {
 		c.reset(d.excDigest, len(d.sc.s))
-		c.enableTree(d.treeElems, d.treeAttrs)
-		root = c.run(0, d.sig)
+		c.run(0, d.sig)
 		canonical = c.out
 	}
 	sum := sha256.Sum256(canonical)
@@ -55,6 +55,8 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	if !ecdsa.VerifyASN1(pub, h[:], d.sigDER[:d.sigDERLen]) {
 		return nil, nil, sigErr("ECDSA signature does not verify")
 	}
+	c.treeOnly(d.treeElems, d.treeAttrs)
+	root = c.run(0, d.sig)
 	return root, canonical, nil
 }
 
