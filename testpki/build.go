@@ -33,7 +33,7 @@ type Options struct {
 	At time.Time
 }
 
-// Credential is a user's key and certificate.
+// Credential is a user's key and certificate (users/NAME/key.pem, cert.pem).
 type Credential struct {
 	User User
 	Key  *ecdsa.PrivateKey
@@ -41,18 +41,24 @@ type Credential struct {
 }
 
 // PKI is what Build made, for tests that want it in memory as well as on
-// disk.
+// disk (docs/testpki.md lists the files).
 type PKI struct {
-	Dir        string
-	At         time.Time
-	Root       *x509.Certificate
-	Issuing    *x509.Certificate
-	Users      map[string]*Credential
+	Dir string    // Options.Out
+	At  time.Time // Options.At, UTC, to the second
+	// Root and Issuing are the Root OCA and Issuing OCA
+	// (trust/root.pem, trust/issuing-ca.pem).
+	Root, Issuing *x509.Certificate
+	// Users are the scenario's credentials by user name (users/NAME/).
+	Users map[string]*Credential
+	// BundleKey and BundleCert are the RA's bundle signer, OU=89
+	// (ra/bundle-key.pem, ra/bundle-cert.pem): SignBundle signs with them.
 	BundleKey  *ecdsa.PrivateKey
 	BundleCert *x509.Certificate
-	RevokedAt  time.Time // when supplier-a's certificates were revoked
-	ORL, ARL   []byte    // DER
-	Devices    []Device
+	RevokedAt  time.Time // when supplier-a's certificates were revoked: At
+	// ORL and ARL are the Issuing OCA's and the root's CRLs as DER
+	// (trust/orl.crl, trust/arl.crl hold them as PEM).
+	ORL, ARL []byte
+	Devices  []Device // the registry (devices.csv, the bundle's devices)
 	// Cases are the signed requests under requests/ with the verdict
 	// each must get, as cases.json states them.
 	Cases *Cases
