@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,8 @@ import (
 
 // TestServeRefusesABadPINOnce: smki serve on a CA in a PKCS#11 token,
 // given a PIN the token refuses or a pin-source that gives none, exits 2
-// with E_KMS_PIN and what to fix, and deploy/smki.service does not restart
+// with E_KMS_PIN and what to fix (never the PIN itself, given or in the
+// URI), and deploy/smki.service does not restart
 // on exit 2 (TestSystemdUnit): restarted every RestartSec it would log in
 // with the wrong PIN until the token locks it.
 // Not parallel: it sets SOFTHSM2_CONF for the process (and the binary).
@@ -23,7 +25,7 @@ func TestServeRefusesABadPINOnce(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, nil, "ca", "init", "--data", dir, "--kms", uri)
 	for _, tt := range []struct{ name, pin, want string }{
-		{"wrong PIN", "pin-value=4321", "the token refused the PIN"},
+		{"wrong PIN", "pin-value=86420975", "the token refused the PIN"},
 		{"pin-source missing", "pin-source=" + filepath.Join(dir, "pin"), "cannot be read (no such file)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,6 +33,11 @@ func TestServeRefusesABadPINOnce(t *testing.T) {
 				"--kms", strings.Replace(uri, "pin-value=1234", tt.pin, 1))
 			if r.code != 2 || !strings.Contains(r.stderr, "E_KMS_PIN") || !strings.Contains(r.stderr, tt.want) {
 				t.Fatalf("smki serve with a bad PIN: exit %d, stderr:\n%s\nwant exit 2, E_KMS_PIN saying %q", r.code, r.stderr, tt.want)
+			}
+			// Neither PIN reaches the log: not the wrong one given, not
+			// the right one in the token's URI.
+			if out := r.stdout + r.stderr; strings.Contains(out, "86420975") || strings.Contains(out, "pin-value") {
+				t.Errorf("smki serve with a bad PIN logged the PIN or the URI's pin-value:\n%s", out)
 			}
 		})
 	}
@@ -102,5 +109,9 @@ func TestHSMOutageInService(t *testing.T) {
 	}
 	if r := enrol("third"); r.code != 0 {
 		t.Errorf("enrol once the token is back: exit %d\n%s", r.code, r.stderr)
+	}
+	// The token's failures are logged without its URI's PIN.
+	if b, err := os.ReadFile(srv.log); err != nil || strings.Contains(string(b), "pin-value") {
+		t.Errorf("the server log (%v) holds the KMS URI's pin-value", err)
 	}
 }
