@@ -27,6 +27,7 @@ import (
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/testpki"
 )
@@ -180,8 +181,7 @@ func ownOfficerKey(dir string) (string, error) {
 const perSupplier = 12
 
 func (d *night) stepDevices(ctx context.Context, s *Step) error {
-	var csv strings.Builder
-	csv.WriteString("device_eui64,supplier_user_id,smets\n")
+	var rows []devicefile.Row
 	smets := map[int]int{}
 	d.smets = map[eui64.ID]int{}
 	for _, dev := range testpki.Devices() {
@@ -195,17 +195,21 @@ func (d *night) stepDevices(ctx context.Context, s *Step) error {
 		}
 		smets[dev.SMETS]++
 		d.smets[dev.ID] = dev.SMETS
-		fmt.Fprintf(&csv, "%s,%s,%d\n", dev.ID, dev.Supplier, dev.SMETS)
+		rows = append(rows, devicefile.Row{Device: dev.ID, SupplierUser: dev.Supplier, SMETS: dev.SMETS})
+	}
+	csv, err := devicefile.Format(rows)
+	if err != nil {
+		return err
 	}
 	file := filepath.Join(d.work, "devices.csv")
-	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+	if err := os.WriteFile(file, csv, 0o600); err != nil {
 		return err
 	}
 	op, err := d.as("admin")
 	if err != nil {
 		return err
 	}
-	res, err := op.ImportDevices(ctx, []byte(csv.String()))
+	res, err := op.ImportDevices(ctx, csv)
 	if err != nil {
 		return err
 	}
