@@ -3,6 +3,7 @@ package xmldsig
 import (
 	"crypto/ecdsa"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -226,4 +227,35 @@ func byteScan(doc []byte) int {
 		}
 	}
 	return n
+}
+
+// TestExclusiveC14NFanout: exclusive c14n renders a namespace on every
+// element that uses it when no output ancestor did, so one long URI
+// declared on an element that does not use it is written again for each
+// child. A hostile request with the exc-c14n transform (its signature
+// need not verify: the canonical form is made before the digest check)
+// must not turn that into memory: it is refused MALFORMED once the
+// rendered declarations outgrow the document, and Parse+Verify allocates
+// at most maxHostileAlloc times the document's size.
+func TestExclusiveC14NFanout(t *testing.T) {
+	key, cert := testCert(t)
+	var b strings.Builder
+	b.WriteString(`<r xmlns:p="urn:` + strings.Repeat("x", 64<<10) + `">`)
+	for range 2000 {
+		b.WriteString("<p:e/>")
+	}
+	b.WriteString("</r>")
+	signed, err := Sign([]byte(b.String()), key, cert, SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enveloped := `<ds:Transform Algorithm="` + AlgEnveloped + `"/>`
+	doc := []byte(strings.Replace(string(signed), enveloped, enveloped+`<ds:Transform Algorithm="`+AlgExcC14N+`"/>`, 1))
+	n := allocated(func() { err = parseVerify(doc, DefaultLimits(), &key.PublicKey) })
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "namespace declarations") {
+		t.Errorf("Parse+Verify: %v, want MALFORMED naming the namespace declarations", err)
+	}
+	if x := float64(n) / float64(len(doc)); x > maxHostileAlloc {
+		t.Errorf("Parse+Verify of %d bytes allocated %d bytes, %.0fx its size, want at most %dx", len(doc), n, x, maxHostileAlloc)
+	}
 }

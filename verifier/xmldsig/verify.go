@@ -18,7 +18,11 @@ import (
 // DigestValue, then verifies the ECDSA signature over the sha256 of the
 // exclusive c14n of SignedInfo. The tree is built from the same tokens,
 // minus the signature, and is returned only when both checks pass; on any
-// failure root and canonical are nil and err wraps ErrSignature.
+// failure root and canonical are nil and err wraps ErrSignature, or
+// ErrMalformed when the exclusive canonical form of the document would
+// render more bytes of namespace declarations than excNSLimit allows
+// (exclusive c14n repeats a binding on every element that uses it, so
+// without a bound a small document could make gigabytes).
 //
 // canonical is shared by every Verify of d and must not be modified.
 // Verify does not modify d, so it may be called concurrently.
@@ -38,7 +42,12 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 		canonical = d.sc.out[:len(d.sc.out):len(d.sc.out)]
 	} else {
 		c.reset(d.excDigest, len(d.sc.s))
+		c.nsLimit = excNSLimit(len(d.sc.s))
 		c.run(0, d.sig)
+		if c.over {
+			return nil, nil, malformed("exclusive c14n of the document renders more than %d bytes of namespace declarations "+
+				"(the document is %d bytes): a namespace declared once is rendered again on every element that uses it", c.nsLimit, len(d.sc.s))
+		}
 		canonical = c.out
 	}
 	sum := sha256.Sum256(canonical)
@@ -59,6 +68,13 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	root = c.run(0, d.sig)
 	return root, canonical, nil
 }
+
+// excNSLimit bounds the bytes of namespace declarations (prefixes and
+// URIs) the exclusive canonical form of an n-byte document may render: the
+// document's size plus 64 KiB. A DUIS document renders a few bindings
+// once each; a document that passes the bound re-renders one long URI
+// over and over.
+func excNSLimit(n int) int { return n + 64<<10 }
 
 // signedInfoC14N is the exclusive c14n of ds:SignedInfo, the bytes the
 // SignatureValue signs.
