@@ -53,9 +53,11 @@ func Decode(data []byte, v any) error {
 	if !json.Valid(data) {
 		return syntaxError(data)
 	}
-	if err := scan(data, rv.Type().Elem()); err != nil {
+	sizes, err := scan(data, rv.Type().Elem())
+	if err != nil {
 		return err
 	}
+	presizeSlices(rv, sizes)
 	// scan has refused every member no field takes, so Unmarshal, which
 	// reads data in place, is enough: a json.Decoder with
 	// DisallowUnknownFields would copy data into a buffer it grows by
@@ -193,6 +195,11 @@ type frame struct {
 	names [fewKeys][]byte
 	n     int
 	set   map[string]bool
+	// name is the member of the top-level object an array is the value
+	// of (empty for any other array), and elems counts its elements so
+	// far (scan's sizes).
+	name  []byte
+	elems int
 }
 
 const fewKeys = 8
@@ -201,9 +208,17 @@ const fewKeys = 8
 // member names are materialised, string values are skipped, not copied,
 // which matters for a device import of tens of MiB in one string. t is the
 // type the top-level value decodes into.
-func scan(data []byte, t reflect.Type) error {
+func scan(data []byte, t reflect.Type) (sizes map[string]int, err error) {
 	var stack []frame
 	wantKey := false
+	var lastName []byte // the last member name of the top-level object
+	// element notes a value starting at data[i] in the innermost frame:
+	// an element of an array counts.
+	element := func() {
+		if n := len(stack); n > 0 && !stack[n-1].obj {
+			stack[n-1].elems++
+		}
+	}
 	valueType := func() reflect.Type {
 		if len(stack) == 0 {
 			return t
@@ -218,9 +233,13 @@ func scan(data []byte, t reflect.Type) error {
 		switch c := data[i]; c {
 		case '{', '[':
 			if len(stack) == MaxDepth {
-				return fmt.Errorf("nested deeper than %d at %s", MaxDepth, Position(data, i))
+				return nil, fmt.Errorf("nested deeper than %d at %s", MaxDepth, Position(data, i))
 			}
+			element()
 			f := frame{obj: c == '{'}
+			if c == '[' && len(stack) == 1 && stack[0].obj {
+				f.name = lastName
+			}
 			vt := target(valueType())
 			if vt != nil {
 				switch k := vt.Kind(); {
@@ -234,6 +253,12 @@ func scan(data []byte, t reflect.Type) error {
 			wantKey = c == '{'
 			i++
 		case '}', ']':
+			if f := &stack[len(stack)-1]; f.name != nil && f.elems >= presize {
+				if sizes == nil {
+					sizes = map[string]int{}
+				}
+				sizes[string(f.name)] = f.elems
+			}
 			stack = stack[:len(stack)-1]
 			wantKey = false
 			i++
@@ -247,21 +272,76 @@ func scan(data []byte, t reflect.Type) error {
 				if escaped {
 					var un string
 					if err := json.Unmarshal(data[i:end], &un); err != nil {
-						return fmt.Errorf("member name at %s: %v", Position(data, i), err)
+						return nil, fmt.Errorf("member name at %s: %v", Position(data, i), err)
 					}
 					name = []byte(un)
 				}
 				if err := stack[len(stack)-1].member(name); err != nil {
-					return fmt.Errorf("%w at %s", err, Position(data, i))
+					return nil, fmt.Errorf("%w at %s", err, Position(data, i))
+				}
+				if len(stack) == 1 {
+					lastName = name
 				}
 				wantKey = false
+			} else {
+				element()
 			}
 			i = end
 		default:
-			i++ // whitespace, ':', numbers, true, false, null
+			// whitespace, ':', numbers, true, false, null: a number or
+			// literal starts an element where the byte before is not
+			// part of it.
+			if !isSpace(c) && c != ':' && (i == 0 || !isLiteralByte(data[i-1])) {
+				element()
+			}
+			i++
 		}
 	}
-	return nil
+	return sizes, nil
+}
+
+// isLiteralByte reports whether c can be inside a JSON number or literal
+// (true, false, null) after its first byte.
+func isLiteralByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '.' || c == '+' || c == '-' || c == 'E'
+}
+
+// presize is the fewest elements of an array, the value of a member of
+// the top-level object, for which Decode makes the slice it fills at its
+// final size before decoding (encoding/json appends into the slice it is
+// given, growing it by doubling: a bundle of a million devices allocated
+// about twice its device list again in the copies).
+const presize = 1024
+
+// presizeSlices gives every slice field of the struct v points to whose
+// member sizes counts (scan) a capacity of that many elements, where it
+// has less. Only fields of the struct itself (not of embedded ones) are
+// sized; it changes what is allocated, never what is decoded.
+func presizeSlices(v reflect.Value, sizes map[string]int) {
+	s := v.Elem()
+	for s.Kind() == reflect.Pointer {
+		if s.IsNil() {
+			return
+		}
+		s = s.Elem()
+	}
+	if s.Kind() != reflect.Struct {
+		return
+	}
+	t := s.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous || !f.IsExported() || f.Type.Kind() != reflect.Slice {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		if n, ok := sizes[name]; ok && s.Field(i).Cap() < n {
+			s.Field(i).Set(reflect.MakeSlice(f.Type, 0, n))
+		}
+	}
 }
 
 // member records name in the object f and sets the type of its value.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -363,26 +364,29 @@ func TestPositionsAreLineAndColumn(t *testing.T) {
 	}
 }
 
-// TestDecodeAllocatesAsUnmarshal: the strict reader costs no more memory
-// than encoding/json's own Unmarshal of the same bytes, however large
-// they are: a verifier opening a bundle of a million devices (119 MB)
-// reads it twice (envelope and payload), and a reader that copies its
-// input through a growing buffer allocated half a gigabyte more for it.
-// Not parallel: it reads the process's allocation counters.
-func TestDecodeAllocatesAsUnmarshal(t *testing.T) {
+// TestDecodeAllocatesWhatItReturns: the strict reader allocates little
+// more than the value it returns, however large the input: a verifier
+// opening a bundle of a million devices (119 MB) reads it twice (envelope
+// and payload). It used to copy its input through a json.Decoder's
+// growing buffer, and encoding/json grows a long list by doubling (a
+// million devices: 1.25 GB allocated for it). Not parallel: it reads the
+// process's allocation counters.
+func TestDecodeAllocatesWhatItReturns(t *testing.T) {
 	type device struct {
 		Device   string `json:"device"`
 		Supplier string `json:"supplier_user"`
 		SMETS    int    `json:"smets"`
 	}
 	type doc struct {
+		Version int      `json:"version"`
 		Devices []device `json:"devices"`
+		Empty   []device `json:"empty"`
 	}
-	var d doc
+	want := doc{Version: 1, Empty: []device{}}
 	for i := range 100_000 {
-		d.Devices = append(d.Devices, device{fmt.Sprintf("00-DB-12-34-56-%02X-%02X-%02X", i>>16&0xff, i>>8&0xff, i&0xff), "90-B3-D5-1F-30-01-00-00", 1 + i%2})
+		want.Devices = append(want.Devices, device{fmt.Sprintf("00-DB-12-34-56-%02X-%02X-%02X", i>>16&0xff, i>>8&0xff, i&0xff), "90-B3-D5-1F-30-01-00-00", 1 + i%2})
 	}
-	data, err := json.Marshal(d)
+	data, err := json.Marshal(want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,12 +400,21 @@ func TestDecodeAllocatesAsUnmarshal(t *testing.T) {
 		runtime.ReadMemStats(&m1)
 		return m1.TotalAlloc - m0.TotalAlloc
 	}
-	plain := allocated(func() error { var v doc; return json.Unmarshal(data, &v) })
-	strict := allocated(func() error { var v doc; return Decode(data, &v) })
-	// The strict reader's own walk (scan) allocates its frames and names;
-	// a tenth of the input bounds it with room.
-	if limit := plain + uint64(len(data))/10; strict > limit {
-		t.Errorf("Decode of %d bytes allocated %d bytes, json.Unmarshal %d: want at most %d", len(data), strict, plain, limit)
+	// The least encoding/json itself allocates for data: into lists
+	// already of their final size.
+	least := allocated(func() error {
+		v := doc{Devices: make([]device, 0, len(want.Devices))}
+		return json.Unmarshal(data, &v)
+	})
+	var got doc
+	strict := allocated(func() error { return Decode(data, &got) })
+	// scan's own frames and the odd name are small; a tenth of the
+	// input bounds them with room.
+	if limit := least + uint64(len(data))/10; strict > limit {
+		t.Errorf("Decode of %d bytes allocated %d bytes, json.Unmarshal into a list of the right size %d: want at most %d", len(data), strict, least, limit)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Decode filled the devices otherwise than encoding/json would")
 	}
 }
 
@@ -446,4 +459,45 @@ func FuzzScanRefusesUnknownMembers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScanSizesTopLevelLists: scan counts the elements of each long list
+// that is the value of a member of the top-level object, whatever the
+// elements are, so that Decode makes the slice at its final size; an
+// element miscounted would only cost memory, never change what is decoded,
+// but the sizes must be right for the allocation to be saved.
+func TestScanSizesTopLevelLists(t *testing.T) {
+	t.Parallel()
+	type target struct {
+		Items []any `json:"items"`
+		Inner struct {
+			Items []any `json:"items"`
+		} `json:"inner"`
+	}
+	const n = presize + 7
+	for _, elem := range []string{`1`, `-1.5E+3`, `0.25e-2`, `true`, `false`, `null`, `"a,b]"`, `"x\"y"`, `{"x":[1,2,3]}`, `[1,[2,3]]`, ` 7 `, "\n\"s\"\t", `[]`, `{}`} {
+		elems := make([]string, n)
+		for i := range elems {
+			elems[i] = elem
+		}
+		data := []byte(`{"inner":{"items":[` + strings.Join(elems[:presize+1], ",") + `]}, "items" : [ ` + strings.Join(elems, " , ") + ` ]}`)
+		if !json.Valid(data) {
+			t.Fatalf("%s: test document not JSON", elem)
+		}
+		sizes, err := scan(data, reflect.TypeFor[target]())
+		if err != nil {
+			t.Fatalf("%s: %v", elem, err)
+		}
+		if !reflect.DeepEqual(sizes, map[string]int{"items": n}) {
+			t.Errorf("lists of %s: sizes %v, want items: %d (and nothing for the nested list)", elem, sizes, n)
+		}
+		var v target
+		if err := Decode(data, &v); err != nil || len(v.Items) != n || cap(v.Items) != n {
+			t.Errorf("lists of %s: Decode %v, len %d cap %d, want %d", elem, err, len(v.Items), cap(v.Items), n)
+		}
+	}
+	short, err := scan([]byte(`{"items":[1,2,3]}`), reflect.TypeFor[target]())
+	if err != nil || short != nil {
+		t.Errorf("a short list: sizes %v %v, want none (not worth sizing)", short, err)
+	}
 }
