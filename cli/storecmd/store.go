@@ -30,7 +30,9 @@ func Command() *ucli.Command {
 			Description: `Copies meta, issuance intents, certificates with their status, revocations
 (with their sequence numbers), CRLs, parties, users, officers, records and the
 audit log (with its hashes: the chain still verifies) in one destination
-transaction, then compares a count and a SHA-256 per record type of both
+transaction (into a new bbolt file: in batches of 5,000 rows written beside it,
+which then becomes the file whole, so memory stays bounded however large the
+store), then compares a count and a SHA-256 per record type of both
 stores, prints them and exits non-zero on any difference. The destination
 must be empty (E_MIGRATE_DESTINATION_NOT_EMPTY), unless it already holds
 exactly the source (a migration run again after it finished): then nothing
@@ -113,9 +115,19 @@ func storeMigrate(c *ucli.Context) error {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	defer src.Close()
+	copied := false
 	if to.Engine == "bbolt" {
 		if _, err := os.Stat(filepath.Dir(to.Target)); errors.Is(err, fs.ErrNotExist) {
 			return verb.WithCode(verb.ExitUsage, fmt.Errorf("%w: the directory of --to %s does not exist (nothing was created): create it, or give another path", errStoreMissing, to.Target))
+		}
+		// A new bbolt file is written in bounded batches beside it and
+		// put in place whole (migrate.CopyToNewBolt); an existing one is
+		// copied into in one transaction, below (refused unless empty).
+		if _, err := os.Lstat(to.Target); errors.Is(err, fs.ErrNotExist) {
+			if err := migrate.CopyToNewBolt(c.Context, src, to.Target); err != nil {
+				return fmt.Errorf("migrating %s to %s: %w", from, to, err)
+			}
+			copied = true
 		}
 	}
 	dst, err := openSpec(c.Context, to, LockWait)
@@ -123,7 +135,10 @@ func storeMigrate(c *ucli.Context) error {
 		return verb.WithCode(verb.ExitUsage, err)
 	}
 	defer dst.Close()
-	cerr := migrate.Copy(c.Context, src, dst)
+	var cerr error
+	if !copied {
+		cerr = migrate.Copy(c.Context, src, dst)
+	}
 	if cerr != nil && !errors.Is(cerr, migrate.ErrNotEmpty) {
 		return fmt.Errorf("migrating %s to %s: %w", from, to, cerr)
 	}

@@ -52,7 +52,12 @@ func Copy(ctx context.Context, src, dst store.Store) error {
 			if err := checkEmpty(dtx, dex); err != nil {
 				return err
 			}
-			return copyAll(stx, ex, dtx, im)
+			return copyAll(stx, ex, func(w write, what string, args ...any) error {
+				if err := w(dtx, im); err != nil {
+					return fmt.Errorf("writing "+what+": %w", append(args, err)...)
+				}
+				return nil
+			})
 		})
 	})
 }
@@ -86,9 +91,17 @@ func checkEmpty(tx store.Tx, ex store.Exporter) error {
 	return nil
 }
 
+// write is one row's write into the destination.
+type write func(dtx store.Tx, im store.Importer) error
+
+// putFunc is where copyAll hands each write (what and args name the row
+// in an error): into Copy's one transaction at once, or into the next of
+// CopyToNewBolt's batches.
+type putFunc func(w write, what string, args ...any) error
+
 // copyAll copies in dependency order: intents before the certificates
 // that complete them, certificates before their revocations.
-func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) error {
+func copyAll(stx store.Tx, ex store.Exporter, put putFunc) error {
 	keys, err := ex.MetaKeys()
 	if err != nil {
 		return fmt.Errorf("reading meta keys: %w", err)
@@ -98,8 +111,8 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 		if err != nil {
 			return fmt.Errorf("reading meta %q: %w", k, err)
 		}
-		if err := dtx.PutMeta(k, v); err != nil {
-			return fmt.Errorf("writing meta %q: %w", k, err)
+		if err := put(func(dtx store.Tx, _ store.Importer) error { return dtx.PutMeta(k, v) }, "meta %q", k); err != nil {
+			return err
 		}
 	}
 	for after := ""; ; {
@@ -108,8 +121,8 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 			return fmt.Errorf("reading intents: %w", err)
 		}
 		for _, in := range ins {
-			if err := im.ImportIntent(in); err != nil {
-				return fmt.Errorf("writing intent %s: %w", in.Serial, err)
+			if err := put(func(_ store.Tx, im store.Importer) error { return im.ImportIntent(in) }, "intent %s", in.Serial); err != nil {
+				return err
 			}
 		}
 		if len(ins) < page {
@@ -129,8 +142,8 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 			since = c.IssuanceSeq
 			// Inserted good; ImportRevocation below sets the revocation fields.
 			c.Status, c.RevokedAt, c.Reason, c.RevocationSeq, c.IssuanceSeq = store.StatusGood, time.Time{}, 0, 0, 0
-			if err := dtx.PutCertificate(c); err != nil {
-				return fmt.Errorf("writing certificate %s: %w", c.Serial, err)
+			if err := put(func(dtx store.Tx, _ store.Importer) error { return dtx.PutCertificate(c) }, "certificate %s", c.Serial); err != nil {
+				return err
 			}
 		}
 		if len(certs) < page {
@@ -143,8 +156,8 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 			return fmt.Errorf("reading revocations: %w", err)
 		}
 		for _, r := range revs {
-			if err := im.ImportRevocation(r); err != nil {
-				return fmt.Errorf("writing revocation %d: %w", r.Seq, err)
+			if err := put(func(_ store.Tx, im store.Importer) error { return im.ImportRevocation(r) }, "revocation %d", r.Seq); err != nil {
+				return err
 			}
 		}
 		if len(revs) < page {
@@ -157,11 +170,11 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 		return fmt.Errorf("reading CRLs: %w", err)
 	}
 	for _, c := range crls {
-		if err := dtx.PutCRL(c); err != nil {
-			return fmt.Errorf("writing CRL %s: %w", c.Name, err)
+		if err := put(func(dtx store.Tx, _ store.Importer) error { return dtx.PutCRL(c) }, "CRL %s", c.Name); err != nil {
+			return err
 		}
 	}
-	if err := copyDirectory(stx, dtx); err != nil {
+	if err := copyDirectory(stx, put); err != nil {
 		return err
 	}
 	kinds, err := ex.RecordKinds()
@@ -175,8 +188,8 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 				return fmt.Errorf("reading records %q: %w", kind, err)
 			}
 			for _, r := range recs {
-				if err := dtx.PutRecord(r.Kind, r.ID, r.Value); err != nil {
-					return fmt.Errorf("writing record %q/%q: %w", r.Kind, r.ID, err)
+				if err := put(func(dtx store.Tx, _ store.Importer) error { return dtx.PutRecord(r.Kind, r.ID, r.Value) }, "record %q/%q", r.Kind, r.ID); err != nil {
+					return err
 				}
 			}
 			if len(recs) < page {
@@ -191,8 +204,8 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 			return fmt.Errorf("reading audit entries: %w", err)
 		}
 		for _, e := range es {
-			if err := im.ImportAudit(e); err != nil {
-				return fmt.Errorf("writing audit entry %d: %w", e.Seq, err)
+			if err := put(func(_ store.Tx, im store.Importer) error { return im.ImportAudit(e) }, "audit entry %d", e.Seq); err != nil {
+				return err
 			}
 		}
 		if len(es) < page {
@@ -204,14 +217,14 @@ func copyAll(stx store.Tx, ex store.Exporter, dtx store.Tx, im store.Importer) e
 }
 
 // copyDirectory copies parties, users and officers.
-func copyDirectory(stx, dtx store.Tx) error {
+func copyDirectory(stx store.Tx, put putFunc) error {
 	parties, err := stx.ListParties()
 	if err != nil {
 		return fmt.Errorf("reading parties: %w", err)
 	}
 	for _, p := range parties {
-		if err := dtx.CreateParty(p); err != nil {
-			return fmt.Errorf("writing party %s: %w", p.ID, err)
+		if err := put(func(dtx store.Tx, _ store.Importer) error { return dtx.CreateParty(p) }, "party %s", p.ID); err != nil {
+			return err
 		}
 	}
 	users, err := stx.ListUsers("")
@@ -219,8 +232,8 @@ func copyDirectory(stx, dtx store.Tx) error {
 		return fmt.Errorf("reading users: %w", err)
 	}
 	for _, u := range users {
-		if err := dtx.CreateUser(u); err != nil {
-			return fmt.Errorf("writing user %s: %w", u.ID, err)
+		if err := put(func(dtx store.Tx, _ store.Importer) error { return dtx.CreateUser(u) }, "user %s", u.ID); err != nil {
+			return err
 		}
 	}
 	officers, err := stx.ListOfficers("")
@@ -228,8 +241,8 @@ func copyDirectory(stx, dtx store.Tx) error {
 		return fmt.Errorf("reading officers: %w", err)
 	}
 	for _, o := range officers {
-		if err := dtx.CreateOfficer(o); err != nil {
-			return fmt.Errorf("writing officer %s: %w", o.ID, err)
+		if err := put(func(dtx store.Tx, _ store.Importer) error { return dtx.CreateOfficer(o) }, "officer %s", o.ID); err != nil {
+			return err
 		}
 	}
 	return nil

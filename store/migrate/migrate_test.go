@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -140,5 +141,49 @@ func TestRoundTripAcrossEngines(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestCopyToNewBolt: a copy into a new bbolt file (smki store migrate's
+// path, in bounded batches) holds what the source holds; it never
+// replaces a file already at the path; and a copy that fails part way
+// leaves nothing: no file at the path, no temporary file beside it.
+func TestCopyToNewBolt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := openBolt(t)
+	fill(t, src, 300)
+	dir := t.TempDir()
+
+	path := filepath.Join(dir, "copy.db")
+	if err := migrate.CopyToNewBolt(ctx, src, path); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := migrate.Digest(ctx, src)
+	dd, err := migrate.Digest(ctx, dst)
+	dst.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.Compare(ds, dd); err != nil {
+		t.Fatalf("the copy differs from its source: %v", err)
+	}
+
+	if err := migrate.CopyToNewBolt(ctx, src, path); !errors.Is(err, migrate.ErrNotEmpty) {
+		t.Errorf("CopyToNewBolt onto an existing file = %v, want ErrNotEmpty", err)
+	}
+
+	failed := filepath.Join(dir, "failed.db")
+	if err := migrate.CopyToNewBolt(ctx, pagedStore{Store: src, max: 10}, failed); err == nil {
+		t.Fatal("CopyToNewBolt from a source that fails part way succeeded")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	hidden, _ := filepath.Glob(filepath.Join(dir, ".*"))
+	if got := append(left, hidden...); len(got) != 2 || !slices.Contains(got, path) || !slices.Contains(got, path+".audit") {
+		t.Errorf("after a failed copy the directory holds %v, want only %s and its journal", got, path)
 	}
 }
