@@ -2,7 +2,6 @@ package migrate_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,60 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/bolt"
 	"github.com/smki/smki/store/migrate"
 )
 
 // benchCerts is the size of the store BenchmarkCopyIntoBolt copies
-// (SMKI_BENCH_CERTS overrides it): certificates with a 700-byte DER, as
-// smki's are, each with its completed intent and an audit entry.
+// (fill; SMKI_BENCH_CERTS overrides it).
 func benchCerts() int {
 	if n, err := strconv.Atoi(os.Getenv("SMKI_BENCH_CERTS")); err == nil && n > 0 {
 		return n
 	}
 	return 50_000
-}
-
-// fillBench writes n certificates into st, 5,000 per transaction.
-func fillBench(b *testing.B, st store.Store, n int) {
-	b.Helper()
-	der := make([]byte, 700)
-	for start := 0; start < n; start += 5000 {
-		err := st.Update(context.Background(), func(tx store.Tx) error {
-			if start == 0 {
-				if err := tx.CreateParty(store.Party{ID: "90-B3-D5-1F-00-00-00-01", Name: "p", Status: "active", CreatedAt: base}); err != nil {
-					return err
-				}
-			}
-			for i := start; i < min(n, start+5000); i++ {
-				serial := fmt.Sprintf("%032x", i+1)
-				at := base.Add(time.Duration(i) * time.Nanosecond)
-				if err := tx.CreateIntent(store.Intent{Serial: serial, Issuer: "issuing-ca", Profile: "xml-signing",
-					UserID: "u", CreatedAt: at, State: store.IntentOpen}); err != nil {
-					return err
-				}
-				if err := tx.PutCertificate(store.Certificate{Serial: serial, Issuer: "issuing-ca", UserID: "u",
-					PartyID: "90-B3-D5-1F-00-00-00-01", Profile: "xml-signing", Role: "SC", KeyHash: fmt.Sprintf("%064x", i),
-					NotBefore: at, NotAfter: at.AddDate(1, 0, 0), IssuedAt: at, DER: der}); err != nil {
-					return err
-				}
-				if err := tx.SetIntentState(serial, store.IntentCompleted); err != nil {
-					return err
-				}
-				if _, err := tx.AppendAudit(store.AuditEntry{Time: at, Actor: "t", Action: "issue", Subject: serial}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := st.SealAudit(context.Background()); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // peakHeap samples the heap (objects live and not yet collected) every millisecond until stop is called
@@ -107,7 +63,10 @@ func BenchmarkCopyIntoBolt(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer src.Close()
-	fillBench(b, src, n)
+	fill(b, src, n)
+	if err := src.SealAudit(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	measure := func(copyTo func(path string) error) uint64 {
 		path := filepath.Join(b.TempDir(), "smki.db")
 		// GC at 5% growth: the heap sampled is then what is live (plus

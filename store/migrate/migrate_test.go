@@ -38,45 +38,54 @@ func openPG(t *testing.T) store.Store {
 	return st
 }
 
-// fill writes n certificates (every third revoked), their intents, and
-// an audit entry per write, with nanosecond times in a non-UTC zone.
-func fill(t *testing.T, st store.Store, n int) {
+// fill writes n certificates (every third revoked) with a 700-byte DER,
+// as smki's are, their intents, and an audit entry per write, with
+// nanosecond times in a non-UTC zone; 5,000 certificates a transaction.
+func fill(t testing.TB, st store.Store, n int) {
 	t.Helper()
-	err := st.Update(context.Background(), func(tx store.Tx) error {
-		if err := tx.CreateParty(store.Party{ID: "90-B3-D5-1F-00-00-00-01", Name: "p", Status: "active", CreatedAt: base}); err != nil {
-			return err
-		}
-		for i := range n {
-			serial := fmt.Sprintf("%032x", i+1)
-			at := base.Add(time.Duration(i) * time.Nanosecond)
-			if err := tx.CreateIntent(store.Intent{Serial: serial, Issuer: "issuing-ca", Profile: "xml-signing",
-				UserID: "u", CreatedAt: at, State: store.IntentOpen}); err != nil {
-				return err
-			}
-			if err := tx.PutCertificate(store.Certificate{Serial: serial, Issuer: "issuing-ca", UserID: "u",
-				PartyID: "90-B3-D5-1F-00-00-00-01", Profile: "xml-signing", Role: "SC", KeyHash: fmt.Sprintf("k%d", i),
-				NotBefore: at, NotAfter: at.AddDate(1, 0, 0), IssuedAt: at, DER: []byte(serial)}); err != nil {
-				return err
-			}
-			if err := tx.SetIntentState(serial, store.IntentCompleted); err != nil {
-				return err
-			}
-			if i%3 == 0 {
-				if _, err := tx.Revoke(serial, 5, at); err != nil {
+	for start := 0; start == 0 || start < n; start += 5000 {
+		err := st.Update(context.Background(), func(tx store.Tx) error {
+			if start == 0 {
+				if err := tx.CreateParty(store.Party{ID: "90-B3-D5-1F-00-00-00-01", Name: "p", Status: "active", CreatedAt: base}); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.AppendAudit(store.AuditEntry{Time: at, Actor: "t", Action: "issue", Subject: serial}); err != nil {
+			for i := start; i < min(n, start+5000); i++ {
+				serial := fmt.Sprintf("%032x", i+1)
+				at := base.Add(time.Duration(i) * time.Nanosecond)
+				if err := tx.CreateIntent(store.Intent{Serial: serial, Issuer: "issuing-ca", Profile: "xml-signing",
+					UserID: "u", CreatedAt: at, State: store.IntentOpen}); err != nil {
+					return err
+				}
+				der := append([]byte(serial), make([]byte, 700-len(serial))...)
+				if err := tx.PutCertificate(store.Certificate{Serial: serial, Issuer: "issuing-ca", UserID: "u",
+					PartyID: "90-B3-D5-1F-00-00-00-01", Profile: "xml-signing", Role: "SC", KeyHash: fmt.Sprintf("k%d", i),
+					NotBefore: at, NotAfter: at.AddDate(1, 0, 0), IssuedAt: at, DER: der}); err != nil {
+					return err
+				}
+				if err := tx.SetIntentState(serial, store.IntentCompleted); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					if _, err := tx.Revoke(serial, 5, at); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.AppendAudit(store.AuditEntry{Time: at, Actor: "t", Action: "issue", Subject: serial}); err != nil {
+					return err
+				}
+			}
+			if start+5000 < n {
+				return nil
+			}
+			if err := tx.PutRecord("device", "d1", []byte("x")); err != nil {
 				return err
 			}
+			return tx.PutCRL(store.CRL{Name: "orl", Number: 3, ThisUpdate: base, NextUpdate: base.Add(time.Hour), DER: []byte("c")})
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := tx.PutRecord("device", "d1", []byte("x")); err != nil {
-			return err
-		}
-		return tx.PutCRL(store.CRL{Name: "orl", Number: 3, ThisUpdate: base, NextUpdate: base.Add(time.Hour), DER: []byte("c")})
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
