@@ -17,8 +17,9 @@ import (
 // A hostile document is as large as the limits allow and spends its bytes
 // on what costs the parser the most per byte. hostileShapes are the worst
 // found: one element after another, each carrying MaxAttrs attributes
-// (plain, namespaced, or with a reference to decode), or character data cut
-// into as many runs as its bytes allow.
+// (plain, namespaced, or with a reference to decode); a canonical form
+// four to six times the document (text of '>', attribute values of '"');
+// or character data cut into as many runs as its bytes allow.
 var hostileShapes = []struct {
 	name string
 	elem func(b *strings.Builder, lim Limits) // one child of the document element
@@ -26,6 +27,8 @@ var hostileShapes = []struct {
 	{"attrs", func(b *strings.Builder, lim Limits) { hostileAttrs(b, lim, "", `""`) }},
 	{"attrs-ns", func(b *strings.Builder, lim Limits) { hostileAttrs(b, lim, "p:", `""`) }},
 	{"attrs-decoded", func(b *strings.Builder, lim Limits) { hostileAttrs(b, lim, "", `"&lt;"`) }},
+	{"gt-text", func(b *strings.Builder, lim Limits) { b.WriteString("<e>" + strings.Repeat(">", 512) + "</e>") }},
+	{"quote-attrs", func(b *strings.Builder, lim Limits) { b.WriteString("<e a='" + strings.Repeat(`"`, 512) + "'/>") }},
 	{"text-runs", func(b *strings.Builder, lim Limits) {
 		b.WriteString("<e>" + strings.Repeat("&lt;<![CDATA[x]]>", 64) + "</e>")
 	}},
@@ -106,9 +109,10 @@ func allocated(f func()) uint64 {
 // size, at DefaultLimits and at MaxLimits. The scan sizes its token,
 // attribute and text lists once from byte counts; what remains is the
 // lists themselves (an attribute is 24 bytes and may take 5, a token 52
-// and may take 7), the canonical form (about the document's size) and its
-// one growth. Before the lists were sized once, append growth made an
-// attribute-heavy document allocate 95 times its size.
+// and may take 7) and the canonical form (up to six times the document,
+// grown in one step at the rate seen: scanner.grow). Before, append
+// growth made an attribute-heavy document allocate 105 times its size,
+// and text of '>' 20 times.
 const maxHostileAlloc = 10
 
 // TestHostileAllocation: the worst hostile documents at DefaultLimits and

@@ -28,8 +28,8 @@ type Limits struct {
 // thread CPU time): about 12 ms of one core and 3 MB allocated for the
 // worst measured (4,095 elements of 16 attributes, 340 KB), and at most
 // 8.8 MB for character data cut into runs (1 MiB). For the hostile
-// shapes of TestHostileAllocation (attribute-heavy, character data in
-// runs), allocation stays within 10 times the document's size at these
+// shapes of TestHostileAllocation (attribute-heavy, a canonical form up
+// to six times the document, character data in runs), allocation stays within 10 times the document's size at these
 // limits and at MaxLimits, and it is held until the document is released:
 // a caller parsing N documents at once should budget N x 10 x MaxBytes.
 func DefaultLimits() Limits {

@@ -624,9 +624,9 @@ func (sc *scanner) text(raw string, off int, cdata bool) error {
 		// canonical form.
 		if !sc.cutting {
 			if cdata || cls != 0 {
-				sc.out = appendText(sc.out, raw)
+				sc.out = appendText(sc.room(sc.out, raw, 0, &escText, 1), raw)
 			} else {
-				sc.out = append(sc.out, raw...)
+				sc.out = append(sc.room(sc.out, raw, 0, nil, 0), raw...)
 			}
 		}
 		sc.toks = append(sc.toks, token{kind: tText, qOff: int32(off), qLen: int32(len(raw)), ref: -1})
@@ -648,7 +648,7 @@ func (sc *scanner) text(raw string, off int, cdata bool) error {
 		return nil
 	}
 	if !sc.cutting {
-		sc.out = appendText(sc.out, v)
+		sc.out = appendText(sc.room(sc.out, v, 0, &escText, 1), v)
 	}
 	// Adjacent runs (text next to CDATA) stay separate tokens: merging them
 	// with += would be quadratic in a hostile document, and every consumer
@@ -983,8 +983,9 @@ func (sc *scanner) closeElement(endOff int32) {
 		sc.out = sc.out[:sc.cutAt]
 		sc.cutting = false
 	} else if !sc.cutting {
-		out := append(sc.out, "</"...)
-		out = append(out, sc.qnameOf(&sc.toks[start])...)
+		q := sc.qnameOf(&sc.toks[start])
+		out := append(sc.grow(sc.out, len(q)+3), "</"...)
+		out = append(out, q...)
 		sc.out = append(out, '>')
 	}
 	sc.open = sc.open[:n-1]
@@ -1027,6 +1028,55 @@ func (sc *scanner) intern(uri string) int32 {
 	return i
 }
 
+// grow returns out with room for n more bytes. Left to append, the
+// canonical form grows by a quarter at a time once it is large, each step
+// a copy of all of it left behind: a document whose canonical form is four
+// to six times its size (text of '>', attribute values of '"') allocated
+// 20 to 26 times its size so. grow sizes it for the whole document at the
+// rate of output per input byte seen so far, an eighth more, and at least
+// a quarter more than before (so a rate that keeps rising still grows
+// geometrically).
+func (sc *scanner) grow(out []byte, n int) []byte {
+	if cap(out)-len(out) >= n {
+		return out
+	}
+	c := cap(out) + cap(out)/4
+	if sc.i > 0 {
+		est := int(int64(len(out)) * int64(len(sc.s)) / int64(sc.i))
+		c = max(c, est+est/8)
+	}
+	b := make([]byte, len(out), max(c, len(out)+n))
+	copy(b, out)
+	return b
+}
+
+// room returns out (grow) with room for extra bytes and s escaped with esc
+// (nil: s as it is). The exact escaped length is counted only when the
+// quick bound, six bytes for each of s, does not fit already.
+func (sc *scanner) room(out []byte, s string, extra int, esc *[256]string, bit uint8) []byte {
+	if cap(out)-len(out) >= extra+6*len(s) {
+		return out
+	}
+	n := extra + len(s)
+	if esc != nil {
+		for i := 0; i < len(s); i++ {
+			if escClass[s[i]]&bit != 0 {
+				n += len(esc[s[i]]) - 1
+			}
+		}
+	}
+	return sc.grow(out, n)
+}
+
+// escFor is the escape table room needs for an attribute value or URI
+// that appendValue writes with esc.
+func escFor(esc bool) *[256]string {
+	if esc {
+		return &escAttr
+	}
+	return nil
+}
+
 // emitStart writes the inclusive-c14n start tag of the element being
 // opened: the namespace declarations written on it whose binding differs
 // from the one in scope at its parent (redundant re-declarations and a
@@ -1036,7 +1086,7 @@ func (sc *scanner) intern(uri string) int32 {
 func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 	// out is a local so that the appends below store the slice header
 	// once, not once each (every store through sc is a GC write barrier).
-	out := sc.out
+	out := sc.grow(sc.out, len(qname)+2)
 	out = append(out, '<')
 	out = append(out, qname...)
 	if nsHi > nsLo {
@@ -1057,6 +1107,7 @@ func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 		}
 		sortNS(ns)
 		for _, d := range ns {
+			out = sc.room(out, d.uri, len(d.prefix)+10, escFor(d.esc), 2)
 			if d.prefix == "" {
 				out = append(out, ` xmlns="`...)
 			} else {
@@ -1076,10 +1127,12 @@ func (sc *scanner) emitStart(qname string, nsLo, nsHi, attrLo int32) {
 		}
 		for k := range as {
 			a := &as[k]
+			v := sc.attrValue(a)
+			out = sc.room(out, v, int(a.qLen)+4, escFor(a.esc), 2)
 			out = append(out, ' ')
 			out = append(out, sc.attrQName(a)...)
 			out = append(out, `="`...)
-			out = appendValue(out, sc.attrValue(a), a.esc)
+			out = appendValue(out, v, a.esc)
 			out = append(out, '"')
 		}
 	}
