@@ -946,6 +946,15 @@ func (r *Responder) markFailed(started int64, err error) {
 	}
 }
 
+// SyncAge is how long ago the newest successful Sync or rebuild started:
+// what the store changed since then (a revocation above all) is not yet
+// in the answers. Run syncs every Poll, so an age of many Polls means
+// Syncs fail (logged: "OCSP cache update failed"); the server exports it
+// as smki_ocsp_sync_age_seconds.
+func (r *Responder) SyncAge() time.Duration {
+	return time.Since(epoch) - time.Duration(r.synced.Load())
+}
+
 // Notify asks Run to Sync now (after a revocation in this process).
 func (r *Responder) Notify() {
 	select {

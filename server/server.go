@@ -349,7 +349,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	// What must page someone although no request fails (signals.go).
-	sig := signals{crl: s.authority.CRLStatus, responder: s.ocsp.ResponderCertificate, jobs: s.svc.PendingJobs,
+	sig := signals{crl: s.authority.CRLStatus, responder: s.ocsp.ResponderCertificate, ocspSync: s.ocsp.SyncAge, jobs: s.svc.PendingJobs,
 		now: time.Now, log: s.log}
 	if b, ok := s.st.(auditBacklogger); ok {
 		sig.backlog = b.AuditBacklog

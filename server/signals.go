@@ -13,7 +13,8 @@ import (
 )
 
 // Signals an operator pages on that no request shows: a CRL running out
-// or owed a revocation, the OCSP responder's certificate running out, a
+// or owed a revocation, the OCSP responder's certificate running out or
+// its answers no longer following the store, a
 // scheduled SoLR revocation not run when due, audit entries left out of
 // the chain. Each is read from the store at each scrape (a few small
 // reads), so a standby instance on PostgreSQL reports the same as the
@@ -25,6 +26,8 @@ var (
 		"1 while a revocation is recorded that the stored CRL does not list yet (its key could not sign), else 0.", []string{"crl"}, nil)
 	ocspExpiryDesc = prometheus.NewDesc("smki_ocsp_responder_cert_expiry_timestamp_seconds",
 		"notAfter of the OCSP responder certificate in use (Unix seconds); the server replaces it half way through its life.", nil, nil)
+	ocspSyncAgeDesc = prometheus.NewDesc("smki_ocsp_sync_age_seconds",
+		"How long ago the OCSP responder last read the store's changes successfully (it does every 200 ms): revocations since then are not yet in its answers.", nil, nil)
 	jobOverdueDesc = prometheus.NewDesc("smki_ra_scheduled_job_overdue_seconds",
 		"How long the oldest scheduled job (a SoLR revocation) that is due has waited past its due time; 0 while none is due.", nil, nil)
 	auditUnsealedDesc = prometheus.NewDesc("smki_audit_unsealed_entries",
@@ -41,6 +44,7 @@ var crlNames = []string{ca.ORL, ca.ARL}
 type signals struct {
 	crl       func(ctx context.Context, name string) (ca.ARLStatus, error)
 	responder func() *x509.Certificate // nil result: no responder yet
+	ocspSync  func() time.Duration     // ocsp.Responder.SyncAge
 	jobs      func(ctx context.Context) ([]ra.Job, error)
 	backlog   func(ctx context.Context) (int, time.Time, error) // nil: the engine chains at commit
 	now       func() time.Time
@@ -54,7 +58,7 @@ type auditBacklogger interface {
 }
 
 func (signals) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{crlNextUpdateDesc, crlOwedDesc, ocspExpiryDesc, jobOverdueDesc, auditUnsealedDesc, auditOldestDesc} {
+	for _, d := range []*prometheus.Desc{crlNextUpdateDesc, crlOwedDesc, ocspExpiryDesc, ocspSyncAgeDesc, jobOverdueDesc, auditUnsealedDesc, auditOldestDesc} {
 		ch <- d
 	}
 }
@@ -80,6 +84,7 @@ func (s signals) Collect(ch chan<- prometheus.Metric) {
 	if c := s.responder(); c != nil {
 		gauge(ocspExpiryDesc, float64(c.NotAfter.Unix()))
 	}
+	gauge(ocspSyncAgeDesc, s.ocspSync().Seconds())
 	if jobs, err := s.jobs(ctx); err != nil {
 		s.log.Warn("metrics: reading the scheduled jobs failed", "err", err)
 	} else {

@@ -65,6 +65,9 @@ func TestSignalsOfAServer(t *testing.T) {
 	if v := got["smki_ocsp_responder_cert_expiry_timestamp_seconds"]; v != float64(s.ocsp.ResponderCertificate().NotAfter.Unix()) {
 		t.Errorf("OCSP responder expiry %v, want %v", v, s.ocsp.ResponderCertificate().NotAfter.Unix())
 	}
+	if v, ok := got["smki_ocsp_sync_age_seconds"]; !ok || v > 60 {
+		t.Errorf("OCSP sync age %v (present %v), want under a minute", v, ok)
+	}
 	if v, ok := got["smki_ra_scheduled_job_overdue_seconds"]; !ok || v != 0 {
 		t.Errorf("scheduled job overdue %v (present %v), want 0", v, ok)
 	}
@@ -111,7 +114,11 @@ func TestSignalsConditions(t *testing.T) {
 			`smki_crl_owed{crl="orl"}`: 0, `smki_crl_next_update_timestamp_seconds{crl="orl"}`: float64(next.Unix()),
 			"smki_ocsp_responder_cert_expiry_timestamp_seconds": float64(responder.NotAfter.Unix()),
 			"smki_ra_scheduled_job_overdue_seconds":             0,
+			"smki_ocsp_sync_age_seconds":                        0.3,
 		}, []string{"smki_audit_unsealed_entries"}},
+		{"OCSP not following the store for 10 minutes", func(s *signals) {
+			s.ocspSync = func() time.Duration { return 10 * time.Minute }
+		}, map[string]float64{"smki_ocsp_sync_age_seconds": 600}, nil},
 		{"CRL owed a revocation", func(s *signals) {
 			s.crl = func(_ context.Context, n string) (ca.ARLStatus, error) {
 				return ca.ARLStatus{State: ca.ARLOK, NextUpdate: next, Owed: n == ca.ORL}, nil
@@ -143,6 +150,7 @@ func TestSignalsConditions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sig := signals{crl: okCRL, responder: func() *x509.Certificate { return responder }, jobs: noJobs,
+				ocspSync: func() time.Duration { return 300 * time.Millisecond },
 				now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			tc.edit(&sig)
 			reg := prometheus.NewRegistry()
