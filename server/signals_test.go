@@ -151,7 +151,7 @@ func TestSignalsConditions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sig := signals{crl: okCRL, responder: func() *x509.Certificate { return responder }, jobs: noJobs,
 				ocspSync: func() time.Duration { return 300 * time.Millisecond },
-				now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+				now:      func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			tc.edit(&sig)
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(sig)
