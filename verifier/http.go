@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -29,6 +30,8 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //	                  accept, 503 {"ready":false,"reasons":[...]} while the
 //	                  data is stale, the state cannot be made durable, or
 //	                  the RA's bundle or feed cannot be followed.
+//	GET  /openapi.yaml this API's description (verifier/openapi.yaml, the
+//	                  bytes embedded at build), application/yaml.
 //
 // Misuse of HTTP is 4xx with an HTTPError: 405 and an Allow header for a
 // method the path does not take, 400 for a body that cannot be read.
@@ -116,6 +119,7 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 	if m != nil {
 		mux.Handle("GET /metrics", m.Handler())
 	}
+	serveOpenAPI(mux)
 	return &verifyHandler{mux: mux, bodies: bodies}
 }
 
@@ -216,6 +220,20 @@ func onlyMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 	w.Header().Set("Allow", method)
 	writeJSON(w, http.StatusMethodNotAllowed, HTTPError{Error: "use " + method})
 	return false
+}
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// serveOpenAPI adds GET /openapi.yaml to mux: the sidecar's description,
+// served as the RA serves its own (ra/raserver), ready or not.
+func serveOpenAPI(mux *http.ServeMux) {
+	mux.HandleFunc("/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		if onlyMethod(w, r, http.MethodGet) {
+			w.Header().Set("Content-Type", "application/yaml")
+			_, _ = w.Write(openAPI)
+		}
+	})
 }
 
 // writeReadiness answers /readyz: ready unless there are reasons.

@@ -19,6 +19,7 @@ import (
 //	GET  /readyz      503 {"ready":false,"reasons":[...]}
 //	GET  /metrics     reg, with smki_verifier_ready 0, smki_build_info and each
 //	                  refusal in smki_verifier_decisions_total{decision="reject",code="STALE"}
+//	GET  /openapi.yaml as Handler serves it
 //
 // A method a path does not take is answered as Handler answers it (405,
 // HTTPError, Allow).
@@ -52,5 +53,6 @@ func UnreadyHandler(reg *prometheus.Registry, reasons []string) http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	serveOpenAPI(mux)
 	return mux
 }

@@ -93,6 +93,9 @@ func TestSidecarOpenAPI(t *testing.T) {
 		{"GET", "/readyz"},
 		{"DELETE", "/readyz"},
 		{"GET", "/metrics"},
+		{"GET", "/openapi.yaml"},
+		{"HEAD", "/openapi.yaml"},
+		{"POST", "/openapi.yaml"},
 	}
 	seen := map[string]bool{}
 	types := map[string]reflect.Type{}
@@ -165,6 +168,37 @@ func TestSidecarOpenAPI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSidecarServesOpenAPI: every sidecar handler, ready or not, answers
+// GET /openapi.yaml with exactly verifier/openapi.yaml as application/yaml,
+// as the RA serves its own (ra/raserver).
+func TestSidecarServesOpenAPI(t *testing.T) {
+	t.Parallel()
+	spec, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "docs", "examples")
+	ready, _ := sampleVerifier(t, filepath.Join(dir, "trust"))
+	m, err := verifier.NewMetrics(prometheus.NewRegistry(), ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range map[string]http.Handler{
+		"Handler":             verifier.Handler(ready, 0),
+		"InstrumentedHandler": verifier.InstrumentedHandler(m, 0),
+		"UnreadyHandler":      verifier.UnreadyHandler(prometheus.NewRegistry(), []string{"bundle: E_ENVELOPE_SIGNER"}),
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.yaml", nil))
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/yaml" {
+			t.Errorf("%s: GET /openapi.yaml -> %d %q, want 200 application/yaml", name, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		if !bytes.Equal(rec.Body.Bytes(), spec) {
+			t.Errorf("%s: GET /openapi.yaml served %d bytes that are not openapi.yaml (%d bytes)", name, rec.Body.Len(), len(spec))
+		}
+	}
 }
 
 // failingReader is a request body that cannot be read.
