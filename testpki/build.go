@@ -73,9 +73,11 @@ const Passphrase = "smki-testpki-not-secret"
 
 // Build creates the scenario through the real CA (softkms keys, bbolt
 // store under Out/ca) and writes trust/ (bundle included), users/,
-// devices.csv, bundle.json, requests/ and cases.json (docs/testpki.md).
-// Supplier-a's certificates are revoked (cessationOfOperation)
-// as of At, as a SoLR event would.
+// devices.csv, bundle.json, feed-page.json, requests/ and cases.json
+// (docs/testpki.md). Supplier-a's certificates are revoked
+// (cessationOfOperation) as of At, as a SoLR event would, in the CRLs and
+// the bundle; FeedRevokedUser's (keyCompromise, as of At) in the feed
+// page alone.
 func Build(ctx context.Context, opts Options) (*PKI, error) {
 	at := opts.At
 	if at.IsZero() {
@@ -166,10 +168,18 @@ func Build(ctx context.Context, opts Options) (*PKI, error) {
 	if p.ARL, err = c.CRL(ctx, "arl"); err != nil {
 		return nil, err
 	}
+	// FeedRevokedUser's certificate is revoked after the CRLs and the
+	// bundle were made: only the feed page carries it (FeedPage).
+	if _, err := c.Revoke(ctx, []string{fmt.Sprintf("%x", p.Users[FeedRevokedUser].Cert.SerialNumber)}, ReasonKeyCompromise, p.RevokedAt); err != nil {
+		return nil, fmt.Errorf("testpki: revoke %s: %w", FeedRevokedUser, err)
+	}
 	if err := p.write(); err != nil {
 		return nil, err
 	}
 	if err := p.writeBundle(); err != nil {
+		return nil, err
+	}
+	if err := p.writeFeedPage(); err != nil {
 		return nil, err
 	}
 	if err := p.writeCases(); err != nil {

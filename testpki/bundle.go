@@ -1,7 +1,6 @@
 package testpki
 
 import (
-	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,7 +80,7 @@ func (p *PKI) Bundle() *bundle.Bundle {
 
 // SignBundle signs b with the scenario's RA bundle key.
 func (p *PKI) SignBundle(b *bundle.Bundle) ([]byte, error) {
-	return bundle.Sign(b, p.BundleKey, []*x509.Certificate{p.BundleCert, p.Issuing})
+	return bundle.Sign(b, p.BundleKey, p.signerChain())
 }
 
 func (p *PKI) writeBundle() error {

@@ -56,17 +56,24 @@ type Case struct {
 	// only from a verifier that accepted that case first and kept its
 	// replay state (a replay). `smki verify`, which keeps none, accepts it.
 	After string `json:"after,omitempty"`
+	// AfterFeed, when set, is the verdict once the feed page (Cases.Feed)
+	// has been applied: set on every case the page changes, those signed
+	// by FeedRevokedUser (REVOKED).
+	AfterFeed *Verdict `json:"after_feed,omitempty"`
 }
 
 // Cases is cases.json. The verdicts hold when the cases are verified in
 // their order by one verifier with no replay state, loaded with Trust
 // and Bundle, each as of At (the request time and the verifier's clock):
 // a replay case repeats an earlier case's file, and is refused only
-// because that one was accepted first.
+// because that one was accepted first. That verifier, given then the feed
+// page Feed (bundle.OpenFeedPage, Verifier.AddRevocations), gives each
+// case with AfterFeed, verified again in order, that verdict.
 type Cases struct {
 	At     time.Time `json:"at"`
 	Trust  string    `json:"trust"`  // the trust directory: "trust"
 	Bundle string    `json:"bundle"` // the signed bundle: "bundle.json"
+	Feed   string    `json:"feed"`   // the signed feed page: "feed-page.json"
 	Cases  []Case    `json:"cases"`
 }
 
@@ -195,7 +202,7 @@ func (p *PKI) caseSpecs() []caseSpec {
 // files by name.
 func (p *PKI) buildCases() (*Cases, map[string][]byte, error) {
 	specs := p.caseSpecs()
-	out := &Cases{At: p.At, Trust: "trust", Bundle: "bundle.json"}
+	out := &Cases{At: p.At, Trust: "trust", Bundle: "bundle.json", Feed: FeedPageFile}
 	files := map[string][]byte{}
 	for i, s := range specs {
 		c := Case{Name: fmt.Sprintf("%03d-%s", i+1, s.slug), Signer: s.signer, Want: Verdict{Decision: accept}}
@@ -226,6 +233,9 @@ func (p *PKI) buildCases() (*Cases, map[string][]byte, error) {
 			c.Want = Verdict{Decision: reject, Code: s.code}
 		} else {
 			c.Want.Route = s.req.Target.String()
+			if s.signer == FeedRevokedUser {
+				c.AfterFeed = &Verdict{Decision: reject, Code: "REVOKED"}
+			}
 		}
 		files[c.File] = signed
 		out.Cases = append(out.Cases, c)

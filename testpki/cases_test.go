@@ -76,11 +76,7 @@ func TestCasesVerdicts(t *testing.T) {
 	codes := map[string]bool{}
 	accepted := map[string]bool{} // role SRV
 	for _, c := range cs.Cases {
-		signed, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(c.File)))
-		if err != nil {
-			t.Fatalf("case %s: %v", c.Name, err)
-		}
-		d := v.Verify(signed, cs.At)
+		d := v.Verify(readCase(t, out, c), cs.At)
 		got := testpki.Verdict{Decision: d.Decision, Code: d.Code, Route: d.Route}
 		if got != c.Want {
 			t.Errorf("case %s (%s): verifier says %+v (%s), cases.json %+v", c.Name, c.What, got, d.Reason, c.Want)

@@ -10,6 +10,8 @@
 //     device registry);
 //   - users/NAME/: each scenario user's key and certificate (Users);
 //   - devices.csv: the device registry (Devices);
+//   - feed-page.json: a page of the RA's revocation feed, signed as the RA
+//     signs one, that revokes FeedRevokedUser after the bundle (FeedPage);
 //   - requests/ and cases.json: signed DUIS Service Requests, valid and
 //     invalid, with the verdict the verifier must give each (Cases);
 //   - ca/ and ra/: the CA's store and keys, and the RA's bundle signer, for

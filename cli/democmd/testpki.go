@@ -21,7 +21,9 @@ digital-signing users, and the negative cases' supplier-b-expired and supplier-b
 a device registry, the signed policy bundle, and signed Service Requests (requests/):
 for every role each SRV it may send, and refusals of each kind, with the verdict the
 verifier must give each (cases.json). Supplier-a has failed:
-its certificates are revoked and a SoLR event names srp-sc-xml. docs/testpki.md lists
+its certificates are revoked and a SoLR event names srp-sc-xml. A signed page of
+the RA's revocation feed (feed-page.json) revokes supplier-b-es-xml after the bundle,
+and cases.json says which cases it turns to REVOKED. docs/testpki.md lists
 every file. For one --at, cases.json, devices.csv and every file name are the same
 on each run; keys, certificates and signatures are fresh.
 
@@ -47,7 +49,7 @@ Example:
 			for _, u := range testpki.Users() {
 				fmt.Fprintf(c.App.Writer, "  users/%-18s %s %-3s %s\n", u.Name, u.ID, u.Role, u.Profile)
 			}
-			fmt.Fprintf(c.App.Writer, "  devices.csv (%d devices), bundle.json\n", len(p.Devices))
+			fmt.Fprintf(c.App.Writer, "  devices.csv (%d devices), bundle.json, %s (revokes %s)\n", len(p.Devices), testpki.FeedPageFile, testpki.FeedRevokedUser)
 			fmt.Fprintf(c.App.Writer, "  %s/ and %s (%d signed requests with their verdicts)\n", testpki.RequestsDir, testpki.CasesFile, len(p.Cases.Cases))
 			return nil
 		},
