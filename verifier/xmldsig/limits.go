@@ -23,15 +23,17 @@ type Limits struct {
 // DefaultLimits returns limits generous for any DUIS Service Request (the
 // largest SR bodies, tariff blocks, are a few hundred elements and under
 // 64 KiB): MaxBytes 1 MiB, MaxDepth 32, MaxAttrs 16, MaxNSDecls 32,
-// MaxElements 4096. What a hostile document costs at them (Parse+Verify,
-// refused at the signature; BenchmarkHostile, 2-core development machine,
-// thread CPU time): about 12 ms of one core and 3 MB allocated for the
-// worst measured (4,095 elements of 16 attributes, 340 KB), and at most
-// 8.8 MB for character data cut into runs (1 MiB). For the hostile
-// shapes of TestHostileAllocation (attribute-heavy, a canonical form up
-// to six times the document, character data in runs), allocation stays within 10 times the document's size at these
-// limits and at MaxLimits, and it is held until the document is released:
-// a caller parsing N documents at once should budget N x 10 x MaxBytes.
+// MaxElements 4096. What the worst hostile documents measured cost at them
+// (Parse+Verify, refused at the signature; BenchmarkHostile on the 2-core
+// development machine, thread CPU time, which varied about twofold with
+// the machine's other load): 8 to 18 ms of one core, and 3 MB allocated
+// for 4,095 elements of 16 attributes (340 KB), at most 8.8 MB for any
+// (1 MiB of character data cut into runs). For the hostile shapes of
+// TestHostileAllocation (attribute-heavy, a canonical form up to six times
+// the document, character data in runs), allocation stays within 10 times
+// the document's size at these limits and at MaxLimits, and it is held
+// until the document is released: a caller parsing N documents at once
+// should budget N x 10 x MaxBytes.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 1 << 20, MaxDepth: 32, MaxAttrs: 16, MaxNSDecls: 32, MaxElements: 4096}
 }
@@ -42,11 +44,12 @@ func DefaultLimits() Limits {
 // number of attributes it can carry is about MaxElements x MaxAttrs, and
 // each costs scan time and memory, the time of the per-element checks
 // growing with the square of MaxAttrs), and at the ceilings the worst
-// document measured (16,384 elements of 64 attributes, 4 MiB) costs about
-// 0.25-0.3 s of one core and 29 MB allocated (35 MB for character data cut
-// into runs) on the 2-core development machine, against 12 ms and 3 MB at
-// the defaults; a Service Request is 16 to 64 times below the defaults
-// already. Beyond them one request could hold a core for seconds.
+// document measured (16,384 elements of 64 attributes, 4 MiB) costs 0.2 to
+// 0.4 s of one core and 29 MB allocated (35 MB at most, for character data
+// cut into runs) on the 2-core development machine, against 8 to 18 ms and
+// 3 to 8.8 MB at the defaults; a Service Request is 16 to 64 times below
+// the defaults already. Beyond them one request could hold a core for
+// seconds.
 func MaxLimits() Limits {
 	return Limits{MaxBytes: 4 << 20, MaxDepth: 128, MaxAttrs: 64, MaxNSDecls: 128, MaxElements: 16384}
 }
