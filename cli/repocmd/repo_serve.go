@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/ca"
@@ -77,10 +78,12 @@ func repoServe(c *ucli.Context) error {
 	defer ln.Close()
 	log := slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
 	var handler http.Handler
+	var ready func(context.Context) []string
 	if dir != "" {
 		if handler, err = mirrorHandler(dir, log); err != nil {
 			return verb.WithCode(verb.ExitUsage, err)
 		}
+		ready = mirrorReady(dir)
 	} else {
 		st, err := postgres.OpenReadOnly(ctx, url)
 		if err != nil {
@@ -90,6 +93,10 @@ func repoServe(c *ucli.Context) error {
 		if handler, err = storeHandler(ctx, st, log); err != nil {
 			return err
 		}
+		ready = storeReady(st)
+	}
+	if handler, err = withHealth(handler, prometheus.NewRegistry(), ready); err != nil {
+		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
 		IdleTimeout: time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -26,7 +26,7 @@ func TestAlertRulesNameExposedMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := map[string]Metric{}
-	for _, name := range []string{"serve", "verifier"} {
+	for _, name := range []string{"serve", "verifier", "repo"} {
 		c, err := Catalogue(md, name)
 		if err != nil {
 			t.Fatal(err)
