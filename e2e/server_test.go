@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -69,7 +71,7 @@ func launchServer(t *testing.T, cmd *exec.Cmd, data, ready string) *server {
 		if addr, err = os.ReadFile(ready); err == nil && len(addr) > 0 {
 			break
 		}
-		if cmd.ProcessState != nil {
+		if cmd.ProcessState != nil || exited(cmd.Process.Pid) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -147,5 +149,49 @@ func TestMakeRun(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "verify OK") {
 			t.Errorf("openssl crl -verify %s: %s %s", crl, r.stdout, r.stderr)
 		}
+	}
+}
+
+// exited reports whether process pid has ended (a zombie nobody has
+// waited for yet, or gone), without reaping it: the test, or launchServer's
+// cleanup, still calls cmd.Wait. A server that exits at start-up is then
+// reported at once with its log, not after launchServer's three minutes.
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return os.IsNotExist(err)
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// TestExitedSeesAnEndedServer: launchServer stops waiting as soon as the
+// server it started has exited (it used to look at cmd.ProcessState,
+// which only cmd.Wait sets, and so waited its full three minutes for a
+// server that had exited at start-up), and does not take a running one
+// for ended; cmd.Wait still works after exited has looked.
+func TestExitedSeesAnEndedServer(t *testing.T) {
+	t.Parallel()
+	running := exec.Command("sleep", "30")
+	ended := exec.Command("sh", "-c", "exit 3")
+	for _, c := range []*exec.Cmd{running, ended} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer running.Process.Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for !exited(ended.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("a process that exited at once is not seen as ended after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if exited(running.Process.Pid) {
+		t.Error("a running process is seen as ended")
+	}
+	if err := ended.Wait(); err == nil || ended.ProcessState.ExitCode() != 3 {
+		t.Errorf("cmd.Wait after exited: %v (exit %d), want exit status 3", err, ended.ProcessState.ExitCode())
 	}
 }
