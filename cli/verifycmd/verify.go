@@ -126,7 +126,7 @@ func VerifierCommand() *ucli.Command {
 		Usage: "run the verifier as a sidecar",
 		Subcommands: []*ucli.Command{{
 			Name:  "serve",
-			Usage: "serve POST /v1/verify, GET /healthz and GET /metrics, following the RA's bundle and revocation feed",
+			Usage: "serve POST /v1/verify, GET /healthz, GET /readyz, GET /metrics and GET /openapi.yaml, following the RA's bundle and revocation feed",
 			Description: `POST /v1/verify takes the signed XML and answers the decision JSON (200 for
 accept and reject). With --ra it fetches {ra}/v1/bundle every --bundle-interval
 and long-polls {ra}/v1/revocations?since=SEQ, applying updates live. The RA
