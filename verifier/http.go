@@ -21,7 +21,7 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //	                  accept and reject alike; the request time is the
 //	                  Verifier's clock at arrival. A body over maxBody is
 //	                  answered 200 MALFORMED without being parsed. At most
-//	                  64 bodies of maxBody (smaller ones sharing the same
+//	                  16 bodies of maxBody (smaller ones sharing the same
 //	                  bytes) are held at once; past that a request waits,
 //	                  before its body is read, for one to finish.
 //	GET  /healthz     liveness: 200 {"status":"ok","ready":bool,...} while
@@ -48,10 +48,16 @@ func InstrumentedHandler(m *Metrics, maxBody int64) http.Handler {
 }
 
 // maxBodiesAtOnce bounds the request bodies a handler holds in memory at
-// once: this many of the maximum size (64 MiB at the default), smaller
+// once: this many of the maximum size (16 MiB at the default), smaller
 // ones sharing the same bytes. Past it a request waits, before its body is
-// read, until one in progress finishes.
-const maxBodiesAtOnce = 64
+// read, until one in progress finishes. The parser allocates at most ten
+// times a hostile body's size until the decision (xmldsig's
+// TestHostileAllocation), so requests in flight hold at most about
+// 160 MiB at the default; a Service Request of a few KiB takes a few
+// KiB of it, so thousands still fit, enough for the state log's group
+// commits. (At 64 bodies, 640 MiB: more than a sidecar's container is
+// often given.)
+const maxBodiesAtOnce = 16
 
 // verifyHandler is the handler's mux and its body budget.
 type verifyHandler struct {
