@@ -38,17 +38,7 @@ func TestFinding4SignerRotation(t *testing.T) {
 	work := t.TempDir()
 	url := "https://" + srv.addr
 	ra := raSession{t: t, url: url, officer: filepath.Join(data, "officers", "admin")}
-	const (
-		party = "90-B3-D5-1F-30-00-00-0A"
-		user  = "90-B3-D5-1F-30-01-00-00"
-		dev   = "00-DB-12-34-56-78-90-A0" // the template's target
-	)
-	ra.must("party", "create", "--id", party, "--name", "supplier-a")
-	ra.must("user", "create", "--id", user, "--party", party, "--role", "IS", "--name", "supplier-a-is")
-	devices := filepath.Join(work, "devices.csv")
-	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n"+dev+","+user+",2\n"), 0o644)
-	ra.must("devices", "import", devices)
-	aro, ver, key, cert := enrolledSupplier(ra, work, party, user)
+	_, aro, ver, key, cert := supplierWithDevice(ra, work)
 	counter := 0
 	signed := func() []byte {
 		t.Helper()

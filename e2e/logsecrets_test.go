@@ -31,18 +31,8 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	srv := startServer(t, exec.Command(smkiBin, "serve", "--dev", "--log-level", "debug", "--log-format", "json"), data)
 	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
 	work := t.TempDir()
-	const (
-		party = "90-B3-D5-1F-30-00-00-0A"
-		user  = "90-B3-D5-1F-30-01-00-00"
-		dev   = "00-DB-12-34-56-78-90-A0" // the template's target
-	)
-	ra.must("party", "create", "--id", party, "--name", "supplier-a")
-	ra.must("user", "create", "--id", user, "--party", party, "--role", "IS", "--name", "supplier-a-is")
-	devices := filepath.Join(work, "devices.csv")
-	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n"+dev+","+user+",2\n"), 0o644)
-	ra.must("devices", "import", devices)
 	// The SRO, ARO and verifier credentials: keys made by the RA.
-	aro, ver, key, cert := enrolledSupplier(ra, work, party, user)
+	user, aro, ver, key, cert := supplierWithDevice(ra, work)
 
 	trust := filepath.Join(work, "trust")
 	ra.as(ver).must("trust", "export", "--out", trust)

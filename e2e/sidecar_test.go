@@ -261,6 +261,25 @@ func enrolledSupplier(ra raSession, work, party, user string) (aro, ver, key, ce
 	return aro, ver, key, cert
 }
 
+// supplierWithDevice registers supplier-a (a party and its Import
+// Supplier user) with the DUIS conformance template's target device and
+// enrols it as enrolledSupplier does; it returns the user and
+// enrolledSupplier's files.
+func supplierWithDevice(ra raSession, work string) (user, aro, ver, key, cert string) {
+	const (
+		party = "90-B3-D5-1F-30-00-00-0A"
+		dev   = "00-DB-12-34-56-78-90-A0" // the template's target
+	)
+	user = "90-B3-D5-1F-30-01-00-00"
+	ra.must("party", "create", "--id", party, "--name", "supplier-a")
+	ra.must("user", "create", "--id", user, "--party", party, "--role", "IS", "--name", "supplier-a-is")
+	devices := filepath.Join(work, "devices.csv")
+	os.WriteFile(devices, []byte("device_eui64,supplier_user_id,smets\n"+dev+","+user+",2\n"), 0o644)
+	ra.must("devices", "import", devices)
+	aro, ver, key, cert = enrolledSupplier(ra, work, party, user)
+	return user, aro, ver, key, cert
+}
+
 // waitHealthy waits until the sidecar at addr answers /healthz 200.
 func waitHealthy(t *testing.T, addr string) {
 	t.Helper()

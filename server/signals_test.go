@@ -12,32 +12,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smki/smki/ca"
+	"github.com/smki/smki/internal/metricdoc"
 	"github.com/smki/smki/ra"
 )
 
-// series returns reg's values by series, "name" or `name{label="value"}`
-// (at most one label, the only kind these signals have).
+// series is metricdoc.Values, failing the test on an error.
 func series(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	v, err := metricdoc.Values(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			key := mf.GetName()
-			for _, l := range m.GetLabel() {
-				key += `{` + l.GetName() + `="` + l.GetValue() + `"}`
-			}
-			v := m.GetGauge().GetValue()
-			if m.Counter != nil {
-				v = m.GetCounter().GetValue()
-			}
-			out[key] = v
-		}
-	}
-	return out
+	return v
 }
 
 // TestSignalsOfAServer: a dev server reports each CRL's nextUpdate as

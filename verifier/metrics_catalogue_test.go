@@ -1,8 +1,8 @@
 package verifier
 
 import (
-	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,35 +36,28 @@ func TestMetricsCatalogue(t *testing.T) {
 	if _, err := NewMetrics(pr, v); err != nil {
 		t.Fatal(err)
 	}
-	reg, err := metricdoc.Registered(pr, "smki_")
+	problems, err := metricdoc.Check(pr, filepath.Join("..", "docs", "operations.md"), "verifier")
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := metricdoc.Catalogue(md, "verifier")
-	if err != nil {
-		t.Fatalf("docs/operations.md: %v", err)
-	}
-	for _, p := range metricdoc.Drift(cat, reg) {
-		t.Error(p)
-	}
-	for _, p := range metricdoc.UnboundedLabels(reg) {
+	for _, p := range problems {
 		t.Error(p)
 	}
 	// The unready handler (a sidecar whose trust directory does not
-	// verify) registers a subset, catalogued alike.
+	// verify) registers a subset of them, alike.
 	ur := prometheus.NewRegistry()
 	UnreadyHandler(ur, []string{"x"})
 	unready, err := metricdoc.Registered(ur, "smki_")
 	if err != nil {
 		t.Fatal(err)
 	}
+	full, err := metricdoc.Registered(pr, "smki_")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for n, m := range unready {
-		if _, ok := cat[n]; !ok || m.Type != "" && m.Type != cat[n].Type {
-			t.Errorf("unready handler's %s (%s) not catalogued as such", n, m.Type)
+		if f, ok := full[n]; !ok || !slices.Equal(f.Labels, m.Labels) || m.Type != "" && f.Type != "" && m.Type != f.Type {
+			t.Errorf("unready handler's %s %+v is not the ready sidecar's %+v", n, m, f)
 		}
 	}
 }
@@ -89,17 +82,11 @@ func TestMetricsStaleData(t *testing.T) {
 	}
 	read := func() map[string]float64 {
 		t.Helper()
-		mfs, err := reg.Gather()
+		got, err := metricdoc.Values(reg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := map[string]float64{}
-		for _, mf := range mfs {
-			if m := mf.GetMetric(); len(m) == 1 && m[0].Gauge != nil {
-				out[mf.GetName()] = m[0].GetGauge().GetValue()
-			}
-		}
-		return out
+		return got
 	}
 	issued := v.Bundle().IssuedAt
 	for _, tc := range []struct {

@@ -2,6 +2,7 @@ package metricdoc
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -182,4 +183,47 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Check compares the smki_ families registered on reg with the catalogue
+// name in the Markdown file at path (docs/operations.md): Drift and
+// UnboundedLabels together, what a server's catalogue test reports.
+func Check(reg *prometheus.Registry, path, name string) ([]string, error) {
+	md, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := Catalogue(md, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	registered, err := Registered(reg, "smki_")
+	if err != nil {
+		return nil, err
+	}
+	return append(Drift(cat, registered), UnboundedLabels(registered)...), nil
+}
+
+// Values returns g's counter and gauge values by series: the name, then
+// each label as {name="value"} in Gather's order (`m{a="x"}{b="y"}`).
+func Values(g prometheus.Gatherer) (map[string]float64, error) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += `{` + l.GetName() + `="` + l.GetValue() + `"}`
+			}
+			v := m.GetGauge().GetValue()
+			if m.Counter != nil {
+				v = m.GetCounter().GetValue()
+			}
+			out[key] = v
+		}
+	}
+	return out, nil
 }
