@@ -13,6 +13,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/dccx509"
@@ -86,13 +87,20 @@ and every *.crl there (PEM or DER) are used too (each CRL must verify against
 them). Without --bundle the trust directory's bundle.json is used: a directory
 written by smki trust export is all a verifier needs.
 --at evaluates the request, and the freshness of the data, as of that time.
+--feed applies signed revocation feed pages (as the RA serves them, or
+smki testpki's feed-page.json) after the bundle, in the order given; each
+must verify against the trust directory's roots (one that does not, or
+that the verifier refuses, is a usage error, exit 2); a page already held
+changes nothing.
 
-Example:
-   smki verify --bundle scenario/bundle.json signed.xml`,
+Examples:
+   smki verify --bundle scenario/bundle.json signed.xml
+   smki verify --trust scenario/trust --feed scenario/feed-page.json signed.xml`,
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "bundle", Usage: "signed policy bundle `FILE` (default: the trust directory's bundle.json)"},
 			&ucli.StringFlag{Name: "trust", Usage: "trust `DIR` (root.pem, issuing-ca.pem, *.crl, bundle.json; smki trust export)"},
 			&ucli.StringFlag{Name: "at", Usage: "evaluate as of this RFC 3339 `TIME` (default now)"},
+			&ucli.StringSliceFlag{Name: "feed", Usage: "apply this signed revocation feed page `FILE` after the bundle (repeatable, in order)"},
 		},
 		Action: func(c *ucli.Context) error {
 			clock, err := verb.ClockFlag(c, "at")
@@ -105,6 +113,9 @@ Example:
 			}
 			v, err := buildVerifier(c.String("bundle"), c.String("trust"), clock, nil)
 			if err != nil {
+				return err
+			}
+			if err := applyFeedPages(v, c.String("bundle"), c.String("trust"), c.StringSlice("feed"), clock()); err != nil {
 				return err
 			}
 			d := v.Verify(data, clock())
@@ -182,6 +193,37 @@ func buildVerifier(bundlePath, trustDir string, clock func() time.Time, mod func
 		return nil, verb.UsageErr("verifier: %v", err)
 	}
 	return v, nil
+}
+
+// applyFeedPages opens each feed page file against the trust directory's
+// roots (the default one beside the bundle, as trustOptions finds it) and
+// merges it into v, in order: the revocations a sidecar following the RA
+// would have had, for a one-shot check.
+func applyFeedPages(v *verifier.Verifier, bundlePath, trustDir string, files []string, now time.Time) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if trustDir == "" {
+		trustDir = filepath.Join(filepath.Dir(bundlePath), "trust")
+	}
+	t, err := verifier.LoadTrust(trustDir)
+	if err != nil {
+		return verb.UsageErr("--trust: %v", err)
+	}
+	for _, f := range files {
+		data, err := verb.ReadLimited(f, bundle.MaxFeedSize)
+		if err != nil {
+			return err
+		}
+		page, err := bundle.OpenFeedPage(data, t.RootPool(), now)
+		if err == nil {
+			err = v.AddRevocations(page)
+		}
+		if err != nil {
+			return verb.WithCode(verb.ExitUsage, fmt.Errorf("--feed %s: %w", f, err))
+		}
+	}
+	return nil
 }
 
 // trustOptions loads the trust directory (default <dir of bundle>/trust)
