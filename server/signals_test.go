@@ -155,3 +155,26 @@ func TestSignalsConditions(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalsOnPostgres: on PostgreSQL the server reports its audit
+// backlog, and the standby reports the CRLs and scheduled jobs the
+// leader keeps, read from the shared store.
+func TestSignalsOnPostgres(t *testing.T) {
+	t.Parallel()
+	p := openPGPair(t)
+	for name, s := range map[string]*Server{"first": p.a, "second": p.b} {
+		got := series(t, s.reg)
+		for _, k := range []string{`smki_crl_owed{crl="orl"}`, "smki_ra_scheduled_job_overdue_seconds"} {
+			if v, ok := got[k]; !ok || v != 0 {
+				t.Errorf("%s instance: %s = %v (present %v), want 0", name, k, v, ok)
+			}
+		}
+		// Sealed every few seconds: present, and young.
+		if v, ok := got["smki_audit_unsealed_oldest_seconds"]; !ok || v > 60 {
+			t.Errorf("%s instance: smki_audit_unsealed_oldest_seconds = %v (present %v), want under a minute", name, v, ok)
+		}
+		if _, ok := got["smki_audit_unsealed_entries"]; !ok {
+			t.Errorf("%s instance: no smki_audit_unsealed_entries", name)
+		}
+	}
+}
