@@ -114,7 +114,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := &ucli.App{
 		Name:                 "smki",
 		Usage:                "SMKI PKI and certificate lifecycle for the SoLR Contingency User Role (MP134B)",
-		Commands:             releaseBeforeActions(usageOnError(commands()), release),
+		Commands:             releaseBeforeActions(usageOnError(requireFlagsOurselves(commands())), release),
 		Flags:                []ucli.Flag{versionFlag()},
 		Action:               rootAction,
 		HideVersion:          true,
@@ -145,8 +145,6 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return verb.ExitOK
 	}
-	// A required flag missing: urfave/cli's own error, exit 1 else.
-	err = requiredFlagsErr(app.Commands, args, err)
 	fmt.Fprintln(stderr, "smki:", err)
 	return verb.ExitCode(err)
 }

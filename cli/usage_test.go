@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	ucli "github.com/urfave/cli/v2"
 	"strings"
 	"testing"
 
@@ -33,7 +35,15 @@ func TestUsageErrorsCoded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			code, stderr := mainStderr(tc.args...)
+			var out, errb bytes.Buffer
+			code := Main(append([]string{"smki"}, tc.args...), strings.NewReader(""), &out, &errb)
+			stderr := errb.String()
+			// Nothing on stdout, where a script's output goes (smki
+			// enroll ... > cert.pem): urfave/cli printed the verb's whole
+			// help there for a missing required flag.
+			if out.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", out.String())
+			}
 			if code != verb.ExitUsage {
 				t.Errorf("exit %d, want 2: %s", code, stderr)
 			}
@@ -52,4 +62,42 @@ func TestUsageErrorsCoded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryRequiredFlagCheckedBySmki: after Main's set-up no verb leaves
+// a required flag to urfave/cli (which would print the verb's help to
+// stdout on refusing it): a flag type requireFlagsOurselves cannot unmark
+// would otherwise slip back to urfave's check unnoticed.
+func TestEveryRequiredFlagCheckedBySmki(t *testing.T) {
+	t.Parallel()
+	var walk func(path string, cs []*ucli.Command)
+	marked := 0
+	walk = func(path string, cs []*ucli.Command) {
+		for _, c := range cs {
+			for _, f := range c.Flags {
+				if r, ok := f.(ucli.RequiredFlag); ok && r.IsRequired() {
+					t.Errorf("%s %s: --%s is still marked required for urfave/cli", path, c.Name, f.Names()[0])
+				}
+			}
+			walk(path+" "+c.Name, c.Subcommands)
+		}
+	}
+	for _, c := range commands() {
+		var count func(cs []*ucli.Command)
+		count = func(cs []*ucli.Command) {
+			for _, c := range cs {
+				for _, f := range c.Flags {
+					if r, ok := f.(ucli.RequiredFlag); ok && r.IsRequired() {
+						marked++
+					}
+				}
+				count(c.Subcommands)
+			}
+		}
+		count([]*ucli.Command{c})
+	}
+	if marked == 0 {
+		t.Fatal("no verb marks a flag required: the test checks nothing")
+	}
+	walk("smki", requireFlagsOurselves(commands()))
 }

@@ -3,6 +3,7 @@ package verb
 import (
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // The flag errors urfave/cli passes on from the flag package, as their
@@ -30,6 +31,16 @@ func flagsHelp(verbPath string) string {
 // UnknownFlagErr: verbPath has no flag called name (E_USAGE, exit 2).
 func UnknownFlagErr(verbPath, name string) error {
 	return UsageErr("%v: %s has no flag %s: %s", ErrUsage, verbPath, FlagName(name), flagsHelp(verbPath))
+}
+
+// RequiredFlagsErr: verbPath was given without its required flags names
+// (E_USAGE, exit 2).
+func RequiredFlagsErr(verbPath string, names []string) error {
+	flags := make([]string, len(names))
+	for i, n := range names {
+		flags[i] = FlagName(n)
+	}
+	return UsageErr("%v: %s needs %s: %s", ErrUsage, verbPath, strings.Join(flags, ", "), flagsHelp(verbPath))
 }
 
 // FlagValueMissingErr: flag name of verbPath was given without its value.
