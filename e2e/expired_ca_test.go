@@ -33,57 +33,37 @@ import (
 func TestServeExpiredIssuingCA(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
-	data := filepath.Join(work, "data")
-	pass := filepath.Join(work, "passphrase")
-	if err := os.WriteFile(pass, []byte("expired CA e2e passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	data, pass, old, issuing := expiredIssuingCA(t, work, true)
+	ra := serveExpiredIssuing(t, work, data, pass, old, issuing)
+	// The bundle: signed by the system signer kept.
+	ra.as(filepath.Join(data, "officers", "admin")).must("bundle", "export", "--out", filepath.Join(work, "bundle.json"))
+}
 
-	// A CA made three days ago with an Issuing OCA valid for two, and a
-	// certificate it issued then for an SC user.
-	const (
-		srp1  = "90-B3-D5-1F-30-00-00-5C"
-		srpSC = "90-B3-D5-1F-30-05-00-00"
-	)
-	csrPath := scCSR(t, work, "sc", srpSC)
-	block, _ := pem.Decode(mustReadFile(t, csrPath))
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
+// TestServeIssuingCAExpiredBeforeFirstServe: smki serve started for the
+// first time on a data directory whose Issuing OCA has already expired
+// (smki ca init, or a backup restored onto a new host, with no RA system
+// signer yet) starts as TestServeExpiredIssuingCA's does: revocation and
+// the CRLs work, enrolment is E_CA_EXPIRED. No system signer can be
+// made, so the signed bundle (and the feed) are refused 503 E_CA_EXPIRED
+// saying why, not "internal error".
+func TestServeIssuingCAExpiredBeforeFirstServe(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	data, pass, old, issuing := expiredIssuingCA(t, work, false)
+	ra := serveExpiredIssuing(t, work, data, pass, old, issuing)
+	if r := ra.as(filepath.Join(data, "officers", "admin")).run("bundle", "export", "--out", filepath.Join(work, "bundle.json")); r.code != 1 ||
+		!strings.Contains(r.stderr, "E_CA_EXPIRED") || !strings.Contains(r.stderr, "no RA system signer") {
+		t.Errorf("bundle export with no system signer and the Issuing OCA expired: exit %d %q, want 1 with E_CA_EXPIRED saying there is no RA system signer", r.code, r.stderr)
 	}
-	past := time.Now().Add(-72 * time.Hour)
-	cfg := ca.Config{Dir: data, Passphrase: []byte("expired CA e2e passphrase"), Clock: func() time.Time { return past }}
-	ctx := context.Background()
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	st, err := bolt.Open(filepath.Join(data, "smki.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ca.Init(ctx, st, cfg, ca.InitOptions{IssuingValidity: 48 * time.Hour}); err != nil {
-		t.Fatal(err)
-	}
-	authority, err := ca.Open(ctx, st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, _, err := authority.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: ca.XMLSigning, UserID: eui64.MustParse(srpSC), PartyID: eui64.MustParse(srp1), Role: role.SoLRContingency})
-	if err != nil {
-		t.Fatalf("issuing before the expiry: %v", err)
-	}
-	// What the server that ran then left: the RA system signer, certified
-	// by the Issuing OCA and so expired with it.
-	if _, err := ownpki.OpenSystemSigner(ctx, filepath.Join(data, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, past, nil); err != nil {
-		t.Fatal(err)
-	}
-	issuing := authority.Issuing()
-	authority.Close()
-	st.Close()
-	if !old.NotAfter.Before(time.Now()) {
-		t.Fatalf("the certificate issued before the expiry is valid to %s, want the past", old.NotAfter)
-	}
+}
 
+// serveExpiredIssuing starts smki serve on expiredIssuingCA's data and
+// checks what must work with the Issuing OCA expired: start, /readyz 503
+// naming the expiry, the ARL and ORL served, enrolment E_CA_EXPIRED (503,
+// exit 1) saying why, old revoked and listed in a re-signed ORL, /ocsp
+// unauthorized. It returns the SRO's session.
+func serveExpiredIssuing(t *testing.T, work, data, pass string, old, issuing *x509.Certificate) raSession {
+	t.Helper()
 	srv := startServer(t, exec.Command(smkiBin, "serve", "--passphrase-file", pass), data)
 	if code, body := srv.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(string(body), "Issuing OCA certificate expired") {
 		t.Errorf("/readyz = %d %s, want 503 naming the expired Issuing OCA", code, body)
@@ -94,7 +74,7 @@ func TestServeExpiredIssuingCA(t *testing.T) {
 		}
 	}
 	ra := raSession{t: t, url: "https://" + srv.addr, officer: filepath.Join(data, "officers", "admin")}
-	ra, _ = srpSCAsSRO(t, ra, work) // the party, its SC user (srpSC) and its SRO
+	ra, srpSC := srpSCAsSRO(t, ra, work) // the party, its SC user and its SRO
 
 	// Enrolment: E_CA_EXPIRED, the RA's fault (503, exit 1), not the
 	// request's, and saying why.
@@ -140,4 +120,69 @@ func TestServeExpiredIssuingCA(t *testing.T) {
 	if !bytes.Equal(body, xocsp.UnauthorizedErrorResponse) {
 		t.Errorf("POST /ocsp with the Issuing OCA expired = %d %x, want the unauthorized response", resp.StatusCode, body)
 	}
+	return ra
+}
+
+// expiredIssuingCA makes, in work/data, a CA made three days ago with an
+// Issuing OCA valid for two, and a certificate it issued then for an SC
+// user (old); with signer, also the RA system signer a server running
+// then would have left (certified by the Issuing OCA, so expired with it).
+// It returns the data directory, the passphrase file, old and the Issuing
+// OCA.
+func expiredIssuingCA(t *testing.T, work string, signer bool) (data, pass string, old, issuing *x509.Certificate) {
+	t.Helper()
+	data = filepath.Join(work, "data")
+	pass = filepath.Join(work, "passphrase")
+	if err := os.WriteFile(pass, []byte("expired CA e2e passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// A CA made three days ago with an Issuing OCA valid for two, and a
+	// certificate it issued then for an SC user.
+	const (
+		srp1  = "90-B3-D5-1F-30-00-00-5C"
+		srpSC = "90-B3-D5-1F-30-05-00-00"
+	)
+	csrPath := scCSR(t, work, "sc", srpSC)
+	block, _ := pem.Decode(mustReadFile(t, csrPath))
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-72 * time.Hour)
+	cfg := ca.Config{Dir: data, Passphrase: []byte("expired CA e2e passphrase"), Clock: func() time.Time { return past }}
+	ctx := context.Background()
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(data, "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Init(ctx, st, cfg, ca.InitOptions{IssuingValidity: 48 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	authority, err := ca.Open(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _, err = authority.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: ca.XMLSigning, UserID: eui64.MustParse(srpSC), PartyID: eui64.MustParse(srp1), Role: role.SoLRContingency})
+	if err != nil {
+		t.Fatalf("issuing before the expiry: %v", err)
+	}
+	// What the server that ran then left: the RA system signer, certified
+	// by the Issuing OCA and so expired with it.
+	if signer {
+		if _, err := ownpki.OpenSystemSigner(ctx, filepath.Join(data, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, past, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issuing = authority.Issuing()
+	authority.Close()
+	st.Close()
+	if !old.NotAfter.Before(time.Now()) {
+		t.Fatalf("the certificate issued before the expiry is valid to %s, want the past", old.NotAfter)
+	}
+
+	return data, pass, old, issuing
 }

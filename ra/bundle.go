@@ -2,11 +2,9 @@ package ra
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/smki/smki/bundle"
-	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
 	"github.com/smki/smki/store"
 )
@@ -52,7 +50,7 @@ func (s *Service) ExportBundle(ctx context.Context, a Actor) ([]byte, error) {
 // signs.
 func (s *Service) ExportBundleIf(ctx context.Context, a Actor, ifNoneMatch string, certs BundleCertificates) (BundleAnswer, error) {
 	if s.signer == nil {
-		err := fmt.Errorf("%w: no system signer configured", ownpki.ErrSigner)
+		err := s.signerMissing()
 		s.refusedOf(ctx, a, ActReadBundle, "bundle", err)
 		return BundleAnswer{}, err
 	}

@@ -1,6 +1,7 @@
 package ra
 
 import (
+	"errors"
 	"github.com/smki/smki/ca/caerr"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/store"
@@ -47,7 +48,12 @@ var (
 	ErrCAKeyUnavailable = caerr.ErrKeyUnavailable
 	// ErrCAExpired (E_CA_EXPIRED, the CA's own code): the Issuing OCA has
 	// expired; nothing can be issued until a new one is in service.
-	ErrCAExpired         = caerr.ErrCAExpired
+	ErrCAExpired = caerr.ErrCAExpired
+	// ErrNoSystemSigner marks a refusal of the bundle or the feed because
+	// the RA has no system signer and could not make one
+	// (WithoutSystemSigner). It carries no code of its own: the answer's
+	// is its cause's (E_CA_EXPIRED).
+	ErrNoSystemSigner    = errors.New("no RA system signer")
 	ErrFourEyes          = raerr.ErrFourEyes
 	ErrEventState        = raerr.ErrEventState
 	ErrDryRunChanged     = raerr.ErrDryRunChanged

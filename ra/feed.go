@@ -2,11 +2,9 @@ package ra
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/smki/smki/ra/internal/feedhub"
-	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/publish"
 	"github.com/smki/smki/store"
 )
@@ -73,7 +71,7 @@ type FeedQuery = publish.FeedQuery
 // who may read it (authorizeFeed); ra/publish builds, holds and signs.
 func (s *Service) Feed(ctx context.Context, a Actor, q FeedQuery) ([]byte, error) {
 	if s.signer == nil {
-		return nil, fmt.Errorf("%w: no system signer configured; the feed is not published", ownpki.ErrSigner)
+		return nil, s.signerMissing()
 	}
 	return s.pub.Feed(ctx, q, func() error { return s.authorizeFeed(ctx, a) })
 }

@@ -42,6 +42,8 @@ type Service struct {
 
 	// signer signs what the RA publishes (bundle, feed); nil: not published.
 	signer *ownpki.SystemSigner
+	// noSigner is why signer is nil, when the server knows (WithoutSystemSigner).
+	noSigner error
 	// locker makes scheduled work run on one instance only; nil: this
 	// process is the only one (bbolt holds the file lock).
 	locker Locker
@@ -81,6 +83,23 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // policy bundle and the revocation feed. Without it those are refused
 // with ErrSigner.
 func WithSystemSigner(sig *ownpki.SystemSigner) Option { return func(s *Service) { s.signer = sig } }
+
+// WithoutSystemSigner says why the RA runs with no system signer: no one
+// could be made (the Issuing OCA has expired before one was, ErrCAExpired).
+// The bundle and the feed are then refused with an error wrapping
+// ErrNoSystemSigner and why, so that the answer carries why's code rather
+// than E_RA_SIGNER's "not ready". It is ignored when a signer is set.
+func WithoutSystemSigner(why error) Option { return func(s *Service) { s.noSigner = why } }
+
+// signerMissing is the refusal of what needs the system signer when there
+// is none: ErrNoSystemSigner with WithoutSystemSigner's reason, else
+// ownpki.ErrSigner (not configured).
+func (s *Service) signerMissing() error {
+	if s.noSigner != nil {
+		return fmt.Errorf("%w (%w), so the bundle and the feed are not published", ErrNoSystemSigner, s.noSigner)
+	}
+	return fmt.Errorf("%w: no system signer configured; the bundle and the feed are not published", ownpki.ErrSigner)
+}
 
 // WithOfficerCSRRequired makes the RA certify only officer keys their
 // appointees generated (OfficerRequest.CSR), so that no officer ever holds

@@ -237,7 +237,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// policy bundle and the revocation feed; verifiers accept them only
 	// from that role, chained to the root) keep their keys in the CA's key
 	// backend.
-	access, signer, err := openRAKeys(ctx, dir, s.authority, s.cfg.Now, s.log)
+	access, signer, noSigner, err := openRAKeys(ctx, dir, s.authority, s.cfg.Now, s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// 6. The RA, and on first start the first two RA people (an operator
 	// and an approver, for four-eyes decisions) under DataDir/officers;
 	// later starts never re-issue them unless asked to (break-glass).
-	raOpts := []ra.Option{ra.WithLogger(s.log), ra.WithSystemSigner(signer), ra.WithLocker(s.sched)}
+	raOpts := []ra.Option{ra.WithLogger(s.log), ra.WithSystemSigner(signer), ra.WithoutSystemSigner(noSigner), ra.WithLocker(s.sched)}
 	if s.cfg.RequireOfficerCSR {
 		raOpts = append(raOpts, ra.WithOfficerCSRRequired())
 	}
@@ -643,9 +643,14 @@ func (s *Server) scenarioDir() string { return filepath.Join(s.cfg.DataDir, "tes
 // under DATA/access and the RA system signer under DATA/ra, both with their
 // keys in authority's key backend. Each softkms key costs a PBKDF2 to
 // decrypt, so the two open at once.
-func openRAKeys(ctx context.Context, dir string, authority *ca.CA, now func() time.Time, log *slog.Logger) (*ownpki.AccessCA, *ownpki.SystemSigner, error) {
+//
+// With no system signer yet and the Issuing OCA expired (a CA whose first
+// start comes after that, as a backup restored onto a new host), none can
+// be certified: the server still starts, without one, logged as an error,
+// and noSigner says why (ra.WithoutSystemSigner); revocation and the CRLs
+// need none.
+func openRAKeys(ctx context.Context, dir string, authority *ca.CA, now func() time.Time, log *slog.Logger) (access *ownpki.AccessCA, signer *ownpki.SystemSigner, noSigner, err error) {
 	var (
-		access    *ownpki.AccessCA
 		accessErr error
 		done      = make(chan struct{})
 	)
@@ -653,9 +658,14 @@ func openRAKeys(ctx context.Context, dir string, authority *ca.CA, now func() ti
 		defer close(done)
 		access, accessErr = ownpki.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), now, log)
 	}()
-	signer, err := ownpki.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, time.Now(), log)
+	signer, err = ownpki.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, time.Now(), log)
 	<-done
-	return access, signer, errors.Join(accessErr, err)
+	if errors.Is(err, ca.ErrCAExpired) {
+		log.Error("RA running without a system signer: the Issuing OCA expired before one was made, so none can be certified; the bundle and the revocation feed are refused (E_CA_EXPIRED) while revocations, the ORL and the ARL go on; bring a new Issuing OCA into service")
+		noSigner = fmt.Errorf("%w: the Issuing OCA expired before an RA system signer was made", ca.ErrCAExpired)
+		err = nil
+	}
+	return access, signer, noSigner, errors.Join(accessErr, err)
 }
 
 // devPassphrase returns the dev-mode passphrase kept in DATA/passphrase,

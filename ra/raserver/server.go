@@ -330,6 +330,9 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 		body.Error.Message = "internal error; see the server log"
 		if code == ra.ErrCAExpired.Error() {
 			body.Error.Message = "E_CA_EXPIRED: the CA's Issuing OCA certificate has expired, so nothing can be issued under it until its operator brings a new Issuing OCA into service; the request was not at fault and nothing was issued. Revocations are still accepted"
+			if errors.Is(err, ra.ErrNoSystemSigner) {
+				body.Error.Message = "E_CA_EXPIRED: there is no RA system signer to sign the bundle and the revocation feed, and none can be made: the CA's Issuing OCA certificate expired before one was. They are not published until its operator brings a new Issuing OCA into service; the request was not at fault. Revocations are still accepted and the ORL is served"
+			}
 		}
 		if code == ra.ErrCAKeyUnavailable.Error() {
 			body.Error.Message = "E_CA_KEY_UNAVAILABLE: the CA cannot sign now: its key store (HSM) cannot be reached, so nothing was issued. Send the same request again later (the operator is alerted: GET /readyz says when the CA key signs again)"
