@@ -1,6 +1,8 @@
 package xmldsig
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -421,17 +423,79 @@ func sortNS(ns []nsDecl) {
 	}
 }
 
-// sortAttrs orders attributes by namespace URI, then local name.
+// sortAttrs orders one element's attributes by namespace URI, then local
+// name. An insertion sort made an element of MaxAttrs attributes cost
+// their square (TestAttrCostFlat); beyond smallAttrs attributes the sort
+// is O(n log n) on integer keys: the namespace's rank among the element's
+// namespaces, then the local name's first seven bytes (a name holds no
+// zero byte, so zero padding orders a prefix first, as string comparison
+// does), the whole names compared only when those tie. The scan refused
+// duplicates, so no two attributes compare equal and the order is the one
+// a stable sort gives.
 func (sc *scanner) sortAttrs(as []attr) {
-	less := func(a, b *attr) bool {
-		if a.ref != b.ref {
-			return sc.uris[a.ref] < sc.uris[b.ref]
+	if len(as) <= smallAttrs || len(as) > len(attrNames{}.slot)/2 || len(sc.uris) > 256 {
+		for i := 1; i < len(as); i++ {
+			for j := i; j > 0 && sc.attrLess(&as[j], &as[j-1]); j-- {
+				as[j], as[j-1] = as[j-1], as[j]
+			}
 		}
-		return sc.attrLocal(a) < sc.attrLocal(b)
+		return
 	}
-	for i := 1; i < len(as); i++ {
-		for j := i; j > 0 && less(&as[j], &as[j-1]); j-- {
-			as[j], as[j-1] = as[j-1], as[j]
+	// rank[ref]: the order of the namespace among the element's ones; all
+	// zero when they share one (the usual case).
+	var rank [256]uint8
+	one := true
+	for k := range as {
+		one = one && as[k].ref == as[0].ref
+	}
+	if !one {
+		var refs [64]uint16
+		for k := range as {
+			refs[k] = as[k].ref
+		}
+		rs := refs[:len(as)]
+		slices.Sort(rs)
+		rs = slices.Compact(rs)
+		slices.SortFunc(rs, func(a, b uint16) int { return strings.Compare(sc.uris[a], sc.uris[b]) })
+		for r, ref := range rs {
+			rank[ref] = uint8(r)
 		}
 	}
+	type sortKey struct {
+		k uint64
+		i uint8
+	}
+	var keys [64]sortKey
+	var orig [64]attr
+	copy(orig[:], as)
+	for k := range as {
+		l := sc.attrLocal(&as[k])
+		v := uint64(rank[as[k].ref]) << 56
+		for j := range min(len(l), 7) {
+			v |= uint64(l[j]) << (48 - 8*j)
+		}
+		keys[k] = sortKey{v, uint8(k)}
+	}
+	ks := keys[:len(as)]
+	slices.SortFunc(ks, func(a, b sortKey) int {
+		if a.k != b.k {
+			if a.k < b.k {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(sc.attrLocal(&orig[a.i]), sc.attrLocal(&orig[b.i]))
+	})
+	for k, key := range ks {
+		as[k] = orig[key.i]
+	}
+}
+
+// attrLess is the c14n order of two attributes: namespace URI, then local
+// name.
+func (sc *scanner) attrLess(a, b *attr) bool {
+	if a.ref != b.ref {
+		return sc.uris[a.ref] < sc.uris[b.ref]
+	}
+	return sc.attrLocal(a) < sc.attrLocal(b)
 }

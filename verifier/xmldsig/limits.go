@@ -26,7 +26,7 @@ type Limits struct {
 // MaxElements 4096. What the worst hostile documents measured cost at them
 // (Parse+Verify, refused at the signature; BenchmarkHostile on the 2-core
 // development machine, thread CPU time, which varied about twofold with
-// the machine's other load): 8 to 18 ms of one core, and 3 MB allocated
+// the machine's other load): 6 to 16 ms of one core, and 3 MB allocated
 // for 4,095 elements of 16 attributes (340 KB), at most 8.8 MB for any
 // (1 MiB of character data cut into runs). For the hostile shapes of
 // TestHostileAllocation (attribute-heavy, a canonical form up to six times
@@ -42,14 +42,13 @@ func DefaultLimits() Limits {
 // 4 MiB, MaxDepth 128, MaxAttrs 64, MaxNSDecls 128, MaxElements 16384. Why
 // these: the work of a hostile document grows with all five at once (the
 // number of attributes it can carry is about MaxElements x MaxAttrs, and
-// each costs scan time and memory, the time of the per-element checks
-// growing with the square of MaxAttrs), and at the ceilings the worst
-// document measured (16,384 elements of 64 attributes, 4 MiB) costs 0.2 to
-// 0.4 s of one core and 29 MB allocated (35 MB at most, for character data
-// cut into runs) on the 2-core development machine, against 8 to 18 ms and
-// 3 to 8.8 MB at the defaults; a Service Request is 16 to 64 times below
-// the defaults already. Beyond them one request could hold a core for
-// seconds.
+// each costs scan time and memory), and at the ceilings the worst
+// documents measured (16,384 elements of 64 attributes, 4 MiB; attribute
+// values of '"') cost 33 to 62 ms of one core and 29 MB allocated (35 MB
+// at most, for character data cut into runs) on the 2-core development
+// machine, against 6 to 16 ms and 3 to 8.8 MB at the defaults; a Service
+// Request is 16 to 64 times below the defaults already. Beyond them one
+// request could hold a core for a quarter of a second and more.
 func MaxLimits() Limits {
 	return Limits{MaxBytes: 4 << 20, MaxDepth: 128, MaxAttrs: 64, MaxNSDecls: 128, MaxElements: 16384}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -179,6 +180,7 @@ type scanner struct {
 	comments      [][2]int  // byte ranges of comments seen (allowComments)
 	pending       []rawAttr // scratch for one start tag
 	sorted        []attr    // scratch for one start tag's attributes in c14n order
+	names         attrNames // scratch for one start tag's duplicate check (dupAttr)
 
 }
 
@@ -890,6 +892,11 @@ func (sc *scanner) startTag() error {
 		return malformed("undeclared prefix %q", prefix)
 	}
 	attrLo := int32(len(sc.attrs))
+	var names *attrNames
+	if len(raw) > smallAttrs {
+		names = &sc.names
+		clear(names.slot[:])
+	}
 	for _, a := range raw {
 		if (a.prefix == "" && a.local == "xmlns") || a.prefix == "xmlns" {
 			continue
@@ -902,11 +909,8 @@ func (sc *scanner) startTag() error {
 			}
 			at.ref = uint16(ai)
 		}
-		for k := range sc.attrs[attrLo:] {
-			b := &sc.attrs[attrLo+int32(k)]
-			if sc.attrLocal(b) == a.local && (b.ref == at.ref || sc.attrPrefix(b) == a.prefix) {
-				return malformed("duplicate attribute %q", a.local)
-			}
+		if sc.dupAttr(attrLo, &at, a.local, names) {
+			return malformed("duplicate attribute %q", a.local)
 		}
 		sc.attrs = append(sc.attrs, at)
 	}
@@ -938,6 +942,52 @@ func (sc *scanner) startTag() error {
 		sc.closeElement(int32(sc.i))
 	}
 	return nil
+}
+
+// smallAttrs: up to this many attributes on an element, dupAttr compares
+// each with those before it (fewer steps than hashing); beyond it, the
+// attributes go through attrNames, so that an element of MaxAttrs
+// attributes costs time linear in them, not quadratic (TestAttrCostFlat).
+const smallAttrs = 8
+
+// attrNames is an open-addressed hash set of the attributes of one start
+// tag, by namespace and local name: slot holds 1 + the attribute's index
+// from the element's first (0 is empty). Twice MaxAttrs's ceiling keeps it
+// at most half full; the hash is seeded per process, so a document cannot
+// choose names that collide.
+type attrNames struct {
+	slot [2 * 64]uint8
+}
+
+var attrSeed = maphash.MakeSeed()
+
+// dupAttr reports whether the start tag's attributes so far,
+// sc.attrs[attrLo:], hold one with at's namespace and local name. Within
+// one element a prefix has one binding, so the same prefix means the same
+// namespace (ref) and the namespace decides alone. names is nil for a tag
+// of at most smallAttrs attributes; otherwise dupAttr also adds at, which
+// the caller appends to sc.attrs next.
+func (sc *scanner) dupAttr(attrLo int32, at *attr, local string, names *attrNames) bool {
+	have := sc.attrs[attrLo:]
+	if names == nil {
+		for k := range have {
+			if b := &have[k]; b.ref == at.ref && sc.attrLocal(b) == local {
+				return true
+			}
+		}
+		return false
+	}
+	mask := uint64(len(names.slot) - 1)
+	for h := maphash.String(attrSeed, local) ^ uint64(at.ref)*0x9e3779b97f4a7c15; ; h++ {
+		s := &names.slot[h&mask]
+		if *s == 0 {
+			*s = uint8(len(have) + 1)
+			return false
+		}
+		if b := &have[*s-1]; b.ref == at.ref && sc.attrLocal(b) == local {
+			return true
+		}
+	}
 }
 
 func (sc *scanner) endTag() error {
