@@ -150,6 +150,6 @@ func scanTree(sc *scanner) *Element {
 		}
 	}
 	c := newCanon(sc, false, 0)
-	c.treeOnly(nElems, nAttrs)
+	c.treeOnly(nElems, nAttrs, sc.sigCut)
 	return c.run(0, sc.sigCut)
 }

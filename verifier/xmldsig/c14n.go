@@ -127,12 +127,13 @@ func (c *canon) reset(exclusive bool, outCap int) {
 	c.nsLimit, c.nsBytes, c.over = 0, 0, false
 }
 
-// treeOnly makes run build the tree without canonical output (Verify
-// wrote and checked the canonical form first).
-func (c *canon) treeOnly(nElems, nAttrs int) {
+// treeOnly makes run build the tree of the document minus the subtree at
+// skip, without canonical output (Verify wrote and checked the canonical
+// form first).
+func (c *canon) treeOnly(nElems, nAttrs int, skip int32) {
 	c.emit = false
 	c.out = nil
-	c.enableTree(nElems, nAttrs)
+	c.enableTree(nElems, nAttrs, skip)
 }
 
 // smallTree backs the Element tree of a typical DUIS request (about ten
@@ -154,10 +155,23 @@ const (
 	smallTreeArena = 400
 )
 
-// enableTree makes run build Elements, sized for at most nElems elements
-// with nAttrs attributes in all.
-func (c *canon) enableTree(nElems, nAttrs int) {
+// enableTree makes run build Elements of the document minus the subtree
+// at skip, sized for at most nElems elements with nAttrs attributes in
+// all, and (owning) an arena of exactly the bytes run copies into it
+// (arenaSize): left to append, the arena grew a quarter at a time, each
+// step a copy left behind, so a signed document of long texts or
+// attribute values allocated five times their size for it.
+func (c *canon) enableTree(nElems, nAttrs int, skip int32) {
 	c.build = true
+	c.owning = c.sc.aliased
+	if c.owning {
+		c.srcLo = uintptr(unsafe.Pointer(unsafe.StringData(c.sc.s)))
+		c.srcHi = c.srcLo + uintptr(len(c.sc.s))
+	}
+	arena := 0
+	if c.owning {
+		arena = c.arenaSize(skip)
+	}
 	if nElems <= smallTreeElems && nAttrs <= smallTreeAttrs {
 		t := new(smallTree)
 		c.elems, c.kids, c.eattrs = t.elems[:nElems], t.kids[:nElems], t.attrs[:nAttrs]
@@ -168,9 +182,10 @@ func (c *canon) enableTree(nElems, nAttrs int) {
 		c.eattrs = make([]Attr, nAttrs)
 		c.arena = nil
 	}
-	if c.owning = c.sc.aliased; c.owning {
-		c.srcLo = uintptr(unsafe.Pointer(unsafe.StringData(c.sc.s)))
-		c.srcHi = c.srcLo + uintptr(len(c.sc.s))
+	if arena > cap(c.arena) {
+		c.arena = make([]byte, 0, arena)
+	}
+	if c.owning {
 		if len(c.sc.uris) <= len(c.uriBuf) {
 			c.uriOwned = c.uriBuf[:len(c.sc.uris)]
 		} else {
@@ -180,6 +195,79 @@ func (c *canon) enableTree(nElems, nAttrs int) {
 	c.open = c.openBuf[:0]
 	c.multi = c.multiBuf[:0]
 	c.concat = c.spanBuf[:0]
+}
+
+// arenaSize is the bytes run copies into the arena (own, concatText)
+// building the tree of the document minus the subtree at skip: each
+// namespace URI used once, element and attribute local names, attribute
+// values and texts that are views of the source, and the direct texts of
+// an element with several text runs once more, all of them, concatenated.
+// TestArenaSizeExact keeps it equal to what run uses.
+func (c *canon) arenaSize(skip int32) int {
+	n := 0
+	var used [256]bool
+	uri := func(ref int32) {
+		if ref < int32(len(used)) && !used[ref] {
+			used[ref] = true
+			n += c.srcLen(c.sc.uris[ref])
+		} else if ref >= int32(len(used)) {
+			n += c.srcLen(c.sc.uris[ref]) // counted per use: more than enough
+		}
+	}
+	// Per open element: its first text run's owned bytes, all its runs'
+	// bytes, and how many runs.
+	type runs struct{ first, all, k int }
+	var buf [32]runs
+	open := buf[:0]
+	end := c.toks[0].end
+	for i := int32(0); i <= end; i++ {
+		if i == skip {
+			i = c.toks[skip].end
+			continue
+		}
+		switch t := &c.toks[i]; t.kind {
+		case tStart:
+			uri(t.ref)
+			n += c.srcLen(c.sc.localOf(t))
+			for k := t.attrLo; k < t.attrHi; k++ {
+				a := &c.attrs[k]
+				uri(int32(a.ref))
+				n += c.srcLen(c.sc.attrLocal(a))
+				if !a.dec {
+					n += c.srcLen(c.sc.attrValue(a))
+				}
+			}
+			open = append(open, runs{})
+		case tText:
+			r := &open[len(open)-1]
+			text := c.sc.textOf(t)
+			if r.k == 0 {
+				r.first = c.srcLen(text)
+			}
+			r.all += len(text)
+			r.k++
+		case tEnd:
+			r := open[len(open)-1]
+			open = open[:len(open)-1]
+			n += r.first
+			if r.k > 1 {
+				n += r.all
+			}
+		}
+	}
+	return n
+}
+
+// srcLen is the length of s when own would copy it (a view of the source),
+// else 0.
+func (c *canon) srcLen(s string) int {
+	if s == "" {
+		return 0
+	}
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p < c.srcLo || p >= c.srcHi {
+		return 0
+	}
+	return len(s)
 }
 
 // own returns s, copied into the arena when it is a view of the source

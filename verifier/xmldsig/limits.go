@@ -33,7 +33,10 @@ type Limits struct {
 // the document, character data in runs), allocation stays within 10 times
 // the document's size at these limits and at MaxLimits, and it is held
 // until the document is released: a caller parsing N documents at once
-// should budget N x 10 x MaxBytes.
+// should budget N x 10 x MaxBytes. Validly signed by a trusted signer, the
+// same documents also get their Element tree: at most 21 times their size
+// for the attribute-heavy shapes, 10 for the others (TestSignedAllocation),
+// so N x 21 x MaxBytes when the signers are trusted but careless.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 1 << 20, MaxDepth: 32, MaxAttrs: 16, MaxNSDecls: 32, MaxElements: 4096}
 }

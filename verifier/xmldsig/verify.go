@@ -64,7 +64,7 @@ func (d *Document) Verify(pub *ecdsa.PublicKey) (root *Element, canonical []byte
 	if !ecdsa.VerifyASN1(pub, h[:], d.sigDER[:d.sigDERLen]) {
 		return nil, nil, sigErr("ECDSA signature does not verify")
 	}
-	c.treeOnly(d.treeElems, d.treeAttrs)
+	c.treeOnly(d.treeElems, d.treeAttrs, d.sig)
 	root = c.run(0, d.sig)
 	return root, canonical, nil
 }
