@@ -2,13 +2,14 @@ package verifier
 
 import (
 	"crypto/x509"
+	"strings"
 	"testing"
 
 	"github.com/smki/smki/bundle"
 )
 
-// FuzzOpenBundle: hostile envelopes never panic and never open without the
-// trusted signer.
+// FuzzOpenBundle: hostile envelopes never panic, never open without the
+// trusted signer, and every refusal carries a stable E_ code.
 func FuzzOpenBundle(f *testing.F) {
 	s := newScenario(f)
 	signed, err := bundle.Sign(s.bundle, s.bundleSigner.key, []*x509.Certificate{s.bundleSigner.cert, s.pki.ca})
@@ -21,6 +22,9 @@ func FuzzOpenBundle(f *testing.F) {
 	roots.AddCert(s.pki.root)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := bundle.Open(data, roots, testNow)
+		if err != nil && !strings.HasPrefix(err.Error(), "E_") {
+			t.Fatalf("uncoded refusal: %v", err)
+		}
 		if err == nil && b.Validate() != nil {
 			t.Fatal("opened an invalid bundle")
 		}
