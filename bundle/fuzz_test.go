@@ -94,4 +94,3 @@ func FuzzFeedPayload(f *testing.F) {
 		}
 	})
 }
-
