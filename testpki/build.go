@@ -224,6 +224,9 @@ func (p *PKI) write() error {
 	if err := os.MkdirAll(trust, 0o755); err != nil {
 		return err
 	}
+	// secret: the files holding a private key, written 0600 (the rest,
+	// certificates, CRLs and the device file, 0644).
+	secret := map[string]bool{}
 	files := map[string][]byte{
 		filepath.Join(trust, "root.pem"):       pemCert(p.Root),
 		filepath.Join(trust, "issuing-ca.pem"): pemCert(p.Issuing),
@@ -236,6 +239,7 @@ func (p *PKI) write() error {
 			return err
 		}
 		files[credential.KeyPath(filepath.Join(p.Dir, "users", name))] = kd
+		secret[credential.KeyPath(filepath.Join(p.Dir, "users", name))] = true
 		files[credential.CertPath(filepath.Join(p.Dir, "users", name))] = pemCert(cr.Cert)
 	}
 	bk, err := pemKey(p.BundleKey)
@@ -243,6 +247,7 @@ func (p *PKI) write() error {
 		return err
 	}
 	files[filepath.Join(p.Dir, "ra", "bundle-key.pem")] = bk
+	secret[filepath.Join(p.Dir, "ra", "bundle-key.pem")] = true
 	files[filepath.Join(p.Dir, "ra", "bundle-cert.pem")] = pemCert(p.BundleCert)
 
 	rows := make([]devicefile.Row, 0, len(p.Devices))
@@ -260,7 +265,7 @@ func (p *PKI) write() error {
 			return err
 		}
 		mode := os.FileMode(0o644)
-		if filepath.Base(path) == credential.KeyFile {
+		if secret[path] {
 			mode = 0o600
 		}
 		if err := os.WriteFile(path, data, mode); err != nil {
