@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/internal/durable"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,25 +336,19 @@ func (k *KeyStore) discard(refs []string, dirMade bool) {
 }
 
 // writeExclusive creates path (and its 0700 directory) with mode 0600 and
-// fails if it exists: a CA key is never overwritten.
+// fails if it exists: a CA key is never overwritten. It is written by
+// durable.WriteNew: synced, file and directory, before it returns (so a
+// key the store then names survives a crash), and removed if writing
+// fails (a half-written key is never left to block the next try).
 func writeExclusive(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("%w: key directory: %v", ErrConfig, err)
+		return fmt.Errorf("%w: key directory %s: %s", ErrConfig, filepath.Dir(path), durable.Reason(err))
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := durable.WriteNew(path, data, 0o600); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("%w: key file %s exists", ErrConfig, path)
 		}
-		return fmt.Errorf("%w: key file: %v", ErrConfig, err)
+		return fmt.Errorf("%w: key file %s: %s", ErrConfig, path, durable.Reason(err))
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("%w: key file: %v", ErrConfig, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("%w: key file: %v", ErrConfig, err)
-	}
-	return f.Close()
+	return nil
 }

@@ -3,6 +3,7 @@ package servecmd
 import (
 	"context"
 	"errors"
+	"github.com/smki/smki/internal/durable"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -87,7 +88,8 @@ func serve(c *ucli.Context) error {
 		s.WriteSummary(c.App.Writer)
 		reloadOnHangup(ctx, s, cfg.Logger)
 		if readyFile != "" {
-			return os.WriteFile(readyFile, []byte(s.Addr()), 0o644)
+			// Atomically: whoever polls for it reads the whole address.
+			return durable.Replace(readyFile, []byte(s.Addr()), 0o644)
 		}
 		return nil
 	})
