@@ -33,12 +33,24 @@ type caExpiry struct {
 type caCert struct {
 	label, name string // metric label, what the log calls it
 	cert        *x509.Certificate
+	// expired is what its expiry means and what to do, for the log and
+	// /readyz.
+	expired string
 }
+
+// The expiry of each CA certificate, and what to do about it: a new
+// Issuing OCA for the Issuing OCA; for the Root, a new Issuing OCA would
+// chain to the expired Root, so only a new Root OCA helps, and every
+// relying party must be given it.
+const (
+	issuingExpired = "nothing can be issued under it; bring a new Issuing OCA into service (key ceremony)"
+	rootExpired    = "no certificate under it is trusted any more, and a new Issuing OCA would chain to it; make a new Root OCA (key ceremony, docs/operations.md) and give it to every relying party"
+)
 
 func newCAExpiry(authority *ca.CA, log *slog.Logger) *caExpiry {
 	return &caExpiry{log: log, certs: []caCert{
-		{"issuing", "Issuing OCA", authority.Issuing()},
-		{"root", "Root OCA", authority.Root()},
+		{"issuing", "Issuing OCA", authority.Issuing(), issuingExpired},
+		{"root", "Root OCA", authority.Root(), rootExpired},
 	}}
 }
 
@@ -54,7 +66,7 @@ func (e *caExpiry) observe(now time.Time) {
 		left := c.cert.NotAfter.Sub(now)
 		switch {
 		case left <= 0:
-			e.log.Error(c.name+" certificate expired: nothing can be issued under it; bring a new Issuing OCA into service (key ceremony)",
+			e.log.Error(c.name+" certificate expired: "+c.expired, "code", ca.ErrCAExpired.Error(),
 				"not_after", c.cert.NotAfter, "subject", c.cert.Subject.String())
 		case left < caExpiryWarning:
 			e.log.Warn(c.name+" certificate expires soon: prepare a new one (key ceremony) before certificates issued under it run short",
@@ -67,13 +79,15 @@ func (e *caExpiry) observe(now time.Time) {
 }
 
 // notReady is the readiness reason once the Issuing OCA has expired ("":
-// none).
+// none), naming the Root instead once it has expired too (the Issuing
+// OCA cannot outlive it), since then only a new Root helps.
 func (e *caExpiry) notReady(now time.Time) string {
-	iss := e.certs[0].cert
-	if now.Before(iss.NotAfter) {
-		return ""
+	for _, c := range []caCert{e.certs[1], e.certs[0]} {
+		if !now.Before(c.cert.NotAfter) {
+			return fmt.Sprintf("CA certificate: the %s certificate expired on %s; %s", c.name, c.cert.NotAfter.UTC().Format(time.RFC3339), c.expired)
+		}
 	}
-	return fmt.Sprintf("CA certificate: the Issuing OCA certificate expired on %s; nothing can be issued under it", iss.NotAfter.UTC().Format(time.RFC3339))
+	return ""
 }
 
 // register adds smki_ca_cert_expiry_timestamp_seconds{ca="issuing"|"root"}.

@@ -89,3 +89,45 @@ func TestCACertExpiryWarned(t *testing.T) {
 		t.Errorf("smki_ca_cert_expiry_timestamp_seconds = %v, want issuing %d, root %d", got, end.Unix(), authority.Root().NotAfter.Unix())
 	}
 }
+
+// TestRootExpirySaysWhatToDo: once the Root OCA has expired (the Issuing
+// OCA, which cannot outlive it, with it) nothing under it is trusted, and
+// a new Issuing OCA would not help: the server's error names the Root,
+// carries E_CA_EXPIRED and says a new Root OCA must be made (key
+// ceremony) and given to every relying party; /readyz says the Root has
+// expired, not only the Issuing OCA; the metric has the Root's notAfter.
+func TestRootExpirySaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := ca.Config{Dir: dir, Passphrase: []byte("pw")}
+	ctx := context.Background()
+	if err := ca.Init(ctx, st, cfg, ca.InitOptions{RootValidity: 400 * 24 * time.Hour, IssuingValidity: 300 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	authority, err := ca.Open(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { authority.Close() })
+	var logs bytes.Buffer
+	w := newCAExpiry(authority, slog.New(slog.NewTextHandler(&logs, nil)))
+	after := authority.Root().NotAfter.Add(time.Second)
+
+	w.observe(after)
+	for _, want := range []string{"level=ERROR", "Root OCA certificate expired", "code=E_CA_EXPIRED", "new Root OCA", "relying part"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log once the Root OCA expired lacks %q:\n%s", want, &logs)
+		}
+	}
+	if strings.Contains(logs.String(), "Root OCA certificate expired: nothing can be issued under it; bring a new Issuing OCA") {
+		t.Errorf("log once the Root OCA expired advises a new Issuing OCA, which would chain to the expired Root:\n%s", &logs)
+	}
+	if r := w.notReady(after); !strings.Contains(r, "Root OCA certificate expired") || !strings.Contains(r, "new Root OCA") {
+		t.Errorf("readiness once the Root OCA expired: %q, want it to name the Root and what to do", r)
+	}
+}
