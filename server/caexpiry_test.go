@@ -23,22 +23,7 @@ import (
 // can be issued.
 func TestCACertExpiryWarned(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg := ca.Config{Dir: dir, Passphrase: []byte("pw")}
-	ctx := context.Background()
-	if err := ca.Init(ctx, st, cfg, ca.InitOptions{IssuingValidity: 400 * 24 * time.Hour}); err != nil {
-		t.Fatal(err)
-	}
-	authority, err := ca.Open(ctx, st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { authority.Close() })
+	authority := expiryCA(t, ca.InitOptions{IssuingValidity: 400 * 24 * time.Hour})
 	var logs bytes.Buffer
 	w := newCAExpiry(authority, slog.New(slog.NewTextHandler(&logs, nil)))
 	end := authority.Issuing().NotAfter
@@ -98,22 +83,7 @@ func TestCACertExpiryWarned(t *testing.T) {
 // expired, not only the Issuing OCA; the metric has the Root's notAfter.
 func TestRootExpirySaysWhatToDo(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg := ca.Config{Dir: dir, Passphrase: []byte("pw")}
-	ctx := context.Background()
-	if err := ca.Init(ctx, st, cfg, ca.InitOptions{RootValidity: 400 * 24 * time.Hour, IssuingValidity: 300 * 24 * time.Hour}); err != nil {
-		t.Fatal(err)
-	}
-	authority, err := ca.Open(ctx, st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { authority.Close() })
+	authority := expiryCA(t, ca.InitOptions{RootValidity: 400 * 24 * time.Hour, IssuingValidity: 300 * 24 * time.Hour})
 	var logs bytes.Buffer
 	w := newCAExpiry(authority, slog.New(slog.NewTextHandler(&logs, nil)))
 	after := authority.Root().NotAfter.Add(time.Second)
@@ -130,4 +100,26 @@ func TestRootExpirySaysWhatToDo(t *testing.T) {
 	if r := w.notReady(after); !strings.Contains(r, "Root OCA certificate expired") || !strings.Contains(r, "new Root OCA") {
 		t.Errorf("readiness once the Root OCA expired: %q, want it to name the Root and what to do", r)
 	}
+}
+
+// expiryCA is a CA made now with opts, closed when the test ends.
+func expiryCA(t *testing.T, opts ca.InitOptions) *ca.CA {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "smki.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := ca.Config{Dir: dir, Passphrase: []byte("pw")}
+	ctx := context.Background()
+	if err := ca.Init(ctx, st, cfg, opts); err != nil {
+		t.Fatal(err)
+	}
+	authority, err := ca.Open(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { authority.Close() })
+	return authority
 }
