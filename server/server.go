@@ -226,10 +226,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 	if s.cfg.Dev {
-		if _, err := os.Stat(s.scenarioDir()); errors.Is(err, os.ErrNotExist) {
-			if _, err := testpki.Build(ctx, testpki.Options{Out: s.scenarioDir()}); err != nil {
-				return nil, fmt.Errorf("building the dev test PKI: %w", err)
-			}
+		if err := devScenario(ctx, s.scenarioDir()); err != nil {
+			return nil, err
 		}
 	}
 
@@ -638,6 +636,50 @@ func (s *Server) WriteSummary(w io.Writer) {
 
 // scenarioDir is where Dev mode builds its test PKI scenario.
 func (s *Server) scenarioDir() string { return filepath.Join(s.cfg.DataDir, "testpki") }
+
+// devScenario builds Dev mode's test PKI scenario in dir unless it is
+// there, whole or not at all: in a temporary directory beside it, every
+// file and directory synced, then renamed into place, so a start that
+// fails or crashes half way never leaves a dir that later starts would
+// take as built. A temporary directory a crash left is removed first.
+func devScenario(ctx context.Context, dir string) error {
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	parent, prefix := filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-"
+	if stale, _ := filepath.Glob(filepath.Join(parent, prefix+"*")); len(stale) > 0 {
+		for _, p := range stale {
+			os.RemoveAll(p)
+		}
+	}
+	tmp, err := os.MkdirTemp(parent, prefix)
+	if err != nil {
+		return fmt.Errorf("building the dev test PKI in %s: %s", parent, durable.Reason(err))
+	}
+	defer os.RemoveAll(tmp) // gone once renamed
+	if _, err := testpki.Build(ctx, testpki.Options{Out: tmp}); err != nil {
+		return fmt.Errorf("building the dev test PKI: %w", err)
+	}
+	err = filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return durable.SyncDir(p)
+		}
+		return durable.SyncFile(p)
+	})
+	if err == nil {
+		err = os.Rename(tmp, dir)
+	}
+	if err == nil {
+		err = durable.SyncDir(parent)
+	}
+	if err != nil {
+		return fmt.Errorf("building the dev test PKI in %s: %s", dir, durable.Reason(err))
+	}
+	return nil
+}
 
 // openRAKeys opens (creating or migrating as needed) the RA access CA
 // under DATA/access and the RA system signer under DATA/ra, both with their
