@@ -3,6 +3,7 @@ package ca
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +45,32 @@ func TestIssueUnderAnExpiredIssuingCA(t *testing.T) {
 	}
 	if intents, certs, audit := counts(t, st); intents != intents0 || certs != certs0 || audit != audit0 {
 		t.Errorf("the refusal wrote: intents %d->%d, certificates %d->%d, audit %d->%d", intents0, intents, certs0, certs, audit0, audit)
+	}
+}
+
+// TestIssueUnderAnExpiredRoot: once the Root OCA has expired (the Issuing
+// OCA, which cannot outlive it, with it) Issue fails ErrCAExpired naming
+// the Root and the remedy, a new Root OCA for every relying party, not a
+// new Issuing OCA, which would chain to the expired Root.
+func TestIssueUnderAnExpiredRoot(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st := openBolt(t, dir)
+	clk := &fakeClock{t: testStart}
+	cfg := Config{Dir: dir, Passphrase: []byte("correct horse battery staple"), Clock: clk.Now}
+	ctx := context.Background()
+	if err := Init(ctx, st, cfg, InitOptions{RootValidity: 400 * 24 * time.Hour, IssuingValidity: 300 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	clk.Advance(c.Root().NotAfter.Sub(clk.Now()) + time.Hour)
+	_, csr := newCSR(t, nil)
+	_, _, err = c.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
+	if !errors.Is(err, ErrCAExpired) || !strings.Contains(err.Error(), "Root OCA certificate expired") || !strings.Contains(err.Error(), "new Root OCA") {
+		t.Fatalf("Issue after the Root OCA expired = %v, want ErrCAExpired naming the Root and a new Root OCA", err)
 	}
 }
