@@ -197,6 +197,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	// 3. The store, and whether this instance leads scheduled work.
+	s.spec.Log = s.log // a failing background audit seal
 	if s.st, err = s.spec.Open(ctx, 0); err != nil {
 		return nil, storeOpenError(s.spec, err)
 	}
@@ -349,8 +350,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// What must page someone although no request fails (signals.go).
 	sig := signals{crl: s.authority.CRLStatus, responder: s.ocsp.ResponderCertificate, ocspSync: s.ocsp.SyncAge, jobs: s.svc.PendingJobs,
 		now: time.Now, log: s.log}
-	if b, ok := s.st.(auditBacklogger); ok {
-		sig.backlog = b.AuditBacklog
+	if m, ok := s.st.(store.AuditSealMonitor); ok {
+		sig.backlog, sig.sealFailures = m.AuditBacklog, m.AuditSealFailures
 	}
 	if err := reg.Register(sig); err != nil {
 		return nil, err

@@ -31,9 +31,11 @@ var (
 	jobOverdueDesc = prometheus.NewDesc("smki_ra_scheduled_job_overdue_seconds",
 		"How long the oldest scheduled job (a SoLR revocation) that is due has waited past its due time; 0 while none is due.", nil, nil)
 	auditUnsealedDesc = prometheus.NewDesc("smki_audit_unsealed_entries",
-		"Audit entries committed but not yet chained (PostgreSQL; sealed every few seconds).", nil, nil)
+		"Audit entries durable but not yet chained (PostgreSQL's pending rows, bbolt's audit journal; sealed every 100 ms).", nil, nil)
 	auditOldestDesc = prometheus.NewDesc("smki_audit_unsealed_oldest_seconds",
-		"Age of the oldest audit entry not yet chained (PostgreSQL); 0 while none waits.", nil, nil)
+		"Age of the oldest audit entry not yet chained; 0 while none waits.", nil, nil)
+	auditSealFailuresDesc = prometheus.NewDesc("smki_audit_seal_failures_total",
+		"Background audit seals that failed since the store was opened (each streak logged as 'audit seal failed').", nil, nil)
 )
 
 // crlNames are the CRLs the signals report (the crl label).
@@ -46,19 +48,15 @@ type signals struct {
 	responder func() *x509.Certificate // nil result: no responder yet
 	ocspSync  func() time.Duration     // ocsp.Responder.SyncAge
 	jobs      func(ctx context.Context) ([]ra.Job, error)
-	backlog   func(ctx context.Context) (int, time.Time, error) // nil: the engine chains at commit
-	now       func() time.Time
-	log       *slog.Logger
-}
-
-// auditBacklogger is a store engine whose audit entries wait to be
-// chained (store/postgres).
-type auditBacklogger interface {
-	AuditBacklog(ctx context.Context) (int, time.Time, error)
+	backlog   func(ctx context.Context) (int, time.Time, error) // store.AuditSealMonitor; nil: none
+	// sealFailures is store.AuditSealMonitor's; nil: none.
+	sealFailures func() uint64
+	now          func() time.Time
+	log          *slog.Logger
 }
 
 func (signals) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{crlNextUpdateDesc, crlOwedDesc, ocspExpiryDesc, ocspSyncAgeDesc, jobOverdueDesc, auditUnsealedDesc, auditOldestDesc} {
+	for _, d := range []*prometheus.Desc{crlNextUpdateDesc, crlOwedDesc, ocspExpiryDesc, ocspSyncAgeDesc, jobOverdueDesc, auditUnsealedDesc, auditOldestDesc, auditSealFailuresDesc} {
 		ch <- d
 	}
 }
@@ -93,6 +91,9 @@ func (s signals) Collect(ch chan<- prometheus.Metric) {
 			overdue = max(overdue, now.Sub(j.DueAt))
 		}
 		gauge(jobOverdueDesc, overdue.Seconds())
+	}
+	if s.sealFailures != nil {
+		ch <- prometheus.MustNewConstMetric(auditSealFailuresDesc, prometheus.CounterValue, float64(s.sealFailures()))
 	}
 	if s.backlog != nil {
 		n, oldest, err := s.backlog(ctx)

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,8 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/metricdoc"
 	"github.com/smki/smki/ra"
+	"github.com/smki/smki/store"
+	"github.com/smki/smki/store/storetest"
 )
 
 // series is metricdoc.Values, failing the test on an error.
@@ -28,8 +33,8 @@ func series(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 
 // TestSignalsOfAServer: a dev server reports each CRL's nextUpdate as
 // stored and not owed, its OCSP responder certificate's notAfter, no
-// scheduled job overdue and every readiness check passing; on bbolt no
-// audit backlog (entries are chained as they commit). Its store closed
+// scheduled job overdue, every readiness check passing and its audit
+// journal sealed. Its store closed
 // under it, smki_server_check_ok{check="store"} and smki_server_ready
 // turn 0.
 func TestSignalsOfAServer(t *testing.T) {
@@ -57,8 +62,8 @@ func TestSignalsOfAServer(t *testing.T) {
 	if v, ok := got["smki_ra_scheduled_job_overdue_seconds"]; !ok || v != 0 {
 		t.Errorf("scheduled job overdue %v (present %v), want 0", v, ok)
 	}
-	if _, ok := got["smki_audit_unsealed_entries"]; ok {
-		t.Error("bbolt reports an audit backlog")
+	if v, ok := got["smki_audit_unsealed_oldest_seconds"]; !ok || v > 60 {
+		t.Errorf("audit unsealed oldest %v (present %v), want under a minute", v, ok)
 	}
 	for _, c := range readyChecks {
 		if v := got[`smki_server_check_ok{check="`+c+`"}`]; v != 1 {
@@ -130,6 +135,9 @@ func TestSignalsConditions(t *testing.T) {
 		{"audit sealed", func(s *signals) {
 			s.backlog = func(context.Context) (int, time.Time, error) { return 0, time.Time{}, nil }
 		}, map[string]float64{"smki_audit_unsealed_entries": 0, "smki_audit_unsealed_oldest_seconds": 0}, nil},
+		{"audit seal failing", func(s *signals) {
+			s.sealFailures = func() uint64 { return 7 }
+		}, map[string]float64{"smki_audit_seal_failures_total": 7}, nil},
 		{"audit backlog unreadable", func(s *signals) {
 			s.backlog = func(context.Context) (int, time.Time, error) { return 0, time.Time{}, failed }
 		}, nil, []string{"smki_audit_unsealed_entries", "smki_audit_unsealed_oldest_seconds"}},
@@ -175,6 +183,45 @@ func TestSignalsOnPostgres(t *testing.T) {
 		}
 		if _, ok := got["smki_audit_unsealed_entries"]; !ok {
 			t.Errorf("%s instance: no smki_audit_unsealed_entries", name)
+		}
+	}
+}
+
+// TestAuditSealFailureSeen: on the default bbolt store, a background
+// audit seal that fails reaches the server's log ("audit seal failed",
+// engine bbolt) and smki_audit_seal_failures_total, and the journal's
+// backlog is exported as on PostgreSQL. Before, the store dropped the
+// error and bbolt exported no backlog.
+func TestAuditSealFailureSeen(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	var logs storetest.LogBuffer
+	s, err := Open(context.Background(), Config{DataDir: data, Listen: "127.0.0.1:0", Dev: true,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := series(t, s.reg); got["smki_audit_seal_failures_total"] != 0 || got["smki_audit_unsealed_oldest_seconds"] > 60 {
+		t.Fatalf("healthy: seal failures %v, oldest unsealed %v; want 0, under a minute", got["smki_audit_seal_failures_total"], got["smki_audit_unsealed_oldest_seconds"])
+	} else if _, ok := got["smki_audit_unsealed_entries"]; !ok {
+		t.Fatal("bbolt exports no smki_audit_unsealed_entries")
+	}
+	// A directory where the journal's rotation makes its fresh file.
+	if err := os.Mkdir(StorePath(data)+".audit.new", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.st.Audit(context.Background(), store.AuditEntry{Time: time.Now(), Actor: "t", Action: "read", Subject: "serial-1", Result: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got := series(t, s.reg)
+		if got["smki_audit_seal_failures_total"] > 0 && got["smki_audit_unsealed_entries"] == 1 &&
+			strings.Contains(logs.String(), `"msg":"audit seal failed","engine":"bbolt"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sealing fails: seal failures %v, unsealed %v; log:\n%s", got["smki_audit_seal_failures_total"], got["smki_audit_unsealed_entries"], logs.String())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type StoreSpec struct {
 	Target string        // file path, or connection URL
 	Batch  time.Duration // bbolt group-commit window (0: none, commits are still grouped)
 	Alone  bool          // bbolt: no group commit, every transaction fsyncs alone
+	// Log is where the engine logs a failing background audit seal
+	// (nil: failures are only counted, store.AuditSealMonitor).
+	Log *slog.Logger
 }
 
 // ParseStore reads "bbolt:PATH[?batch=D|off]" or "postgres://..." /
@@ -123,7 +127,7 @@ func redactQuery(q string) string {
 func (s StoreSpec) Open(ctx context.Context, lockWait time.Duration) (store.Store, error) {
 	switch s.Engine {
 	case "bbolt":
-		opts := []bolt.Option{bolt.WithBatchDelay(s.Batch)}
+		opts := []bolt.Option{bolt.WithBatchDelay(s.Batch), bolt.WithLogger(s.Log)}
 		if s.Alone {
 			opts = append(opts, bolt.WithoutGroupCommit())
 		}
@@ -132,7 +136,7 @@ func (s StoreSpec) Open(ctx context.Context, lockWait time.Duration) (store.Stor
 		}
 		return bolt.Open(s.Target, opts...)
 	case "postgres":
-		st, err := postgres.Open(ctx, s.Target)
+		st, err := postgres.Open(ctx, s.Target, postgres.WithLogger(s.Log))
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", RedactURL(s.Target), err)
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // Exporter and Importer are the optional capabilities of a Tx that moving
@@ -62,4 +63,23 @@ type Backuper interface {
 	// the copy to the writer start returns, and returns the bytes written.
 	// The copy is a file the same engine opens as a store.
 	Backup(ctx context.Context, start func(size int64) (io.Writer, error)) (int64, error)
+}
+
+// AuditSealMonitor is the optional capability of a Store whose audit
+// entries are durable before they are chained (Store.Audit's, and on
+// PostgreSQL every AppendAudit's) and that seals them in the background:
+// what an operator watches to see sealing fail (the server's
+// smki_audit_unsealed_* and smki_audit_seal_failures_total). Every engine
+// in this module implements it; callers discover it by type assertion.
+type AuditSealMonitor interface {
+	// AuditBacklog returns how many audit entries are durable but not yet
+	// chained, and the time of the oldest (the zero time when none is).
+	// A backlog that stays, or an oldest entry that keeps ageing, means
+	// sealing fails: the entries are in no chain a verifier or a bundle's
+	// audit head covers.
+	AuditBacklog(ctx context.Context) (n int, oldest time.Time, err error)
+	// AuditSealFailures returns how many background seals have failed
+	// since the Store was opened. Each failure is also logged (rate
+	// limited) to the logger the engine was opened with, if any.
+	AuditSealFailures() uint64
 }

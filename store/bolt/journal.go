@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -119,31 +120,47 @@ func readJournal(path string) ([]journalRecord, error) {
 // stops at the first line that is incomplete or fails its CRC (a torn
 // write).
 func parseJournal(f *os.File) ([]journalRecord, int64, error) {
-	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 64<<10)
 	var out []journalRecord
+	size, err := scanJournal(f, func(rec journalRecord) bool {
+		out = append(out, rec)
+		return true
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, size, nil
+}
+
+// scanJournal calls fn with f's complete records in order until fn
+// returns false or a line is incomplete or fails its CRC (a torn write);
+// it returns the length of the records scanned.
+func scanJournal(f *os.File, fn func(journalRecord) bool) (int64, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 64<<10)
 	var size int64
 	for {
 		line, err := br.ReadBytes('\n')
 		if err == io.EOF {
-			return out, size, nil // a partial line without newline is torn
+			return size, nil // a partial line without newline is torn
 		}
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		body := bytes.TrimSuffix(line, []byte("\n"))
 		if len(body) < 9 || body[8] != ' ' {
-			return out, size, nil
+			return size, nil
 		}
 		sum, err := strconv.ParseUint(string(body[:8]), 16, 32)
 		if err != nil || uint32(sum) != crc32.ChecksumIEEE(body[9:]) {
-			return out, size, nil
+			return size, nil
 		}
 		var rec journalRecord
 		if err := json.Unmarshal(body[9:], &rec); err != nil {
-			return out, size, nil
+			return size, nil
 		}
-		out = append(out, rec)
 		size += int64(len(line))
+		if !fn(rec) {
+			return size, nil
+		}
 	}
 }
 
@@ -304,3 +321,66 @@ func removeIfExists(path string) error {
 	}
 	return nil
 }
+
+// AuditBacklog returns how many journal records are durable but not yet
+// sealed into the chain, and the time of the oldest (store.AuditSealMonitor).
+// The store seals every seal delay, so a backlog that stays means
+// sealing fails. It reads the journal files only up to the oldest
+// unsealed record.
+func (s *Store) AuditBacklog(ctx context.Context) (n int, oldest time.Time, err error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	var sealed uint64
+	if err := s.db.View(func(btx *bbolt.Tx) (err error) {
+		sealed, err = (&tx{btx: btx}).counter(kJournalSealed)
+		return err
+	}); err != nil {
+		return 0, time.Time{}, fmt.Errorf("bolt: audit backlog: %w", err)
+	}
+	// Read after sealed: records are numbered in order, so next-1 >= sealed.
+	s.journal.mu.Lock()
+	next := s.journal.next
+	s.journal.mu.Unlock()
+	if next-1 <= sealed {
+		return 0, time.Time{}, nil
+	}
+	for _, path := range []string{s.journal.sealingPath(), s.journal.path} {
+		found, err := firstAfter(path, sealed)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		if found != nil {
+			return int(next - 1 - sealed), found.E.Time, nil
+		}
+	}
+	// Sealed since sealed was read.
+	return 0, time.Time{}, nil
+}
+
+// firstAfter returns the first record numbered after sealed in the file
+// at path (nil: none, or no file).
+func firstAfter(path string, sealed uint64) (*journalRecord, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: audit backlog: %w", err)
+	}
+	defer f.Close()
+	var found *journalRecord
+	if _, err := scanJournal(f, func(rec journalRecord) bool {
+		if rec.N > sealed {
+			found = &rec
+		}
+		return found == nil
+	}); err != nil {
+		return nil, fmt.Errorf("bolt: audit backlog %s: %w", path, err)
+	}
+	return found, nil
+}
+
+// AuditSealFailures returns how many background seals have failed since
+// Open (store.AuditSealMonitor).
+func (s *Store) AuditSealFailures() uint64 { return s.sealer.Failures() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,6 +65,7 @@ type config struct {
 	sealDelay   time.Duration
 	noGroup     bool
 	moveBatch   int // moveCompletedIntents' transaction size (tests shorten it)
+	log         *slog.Logger
 }
 
 // Option configures Open.
@@ -93,6 +95,13 @@ func WithSealDelay(d time.Duration) Option {
 	return func(c *config) { c.sealDelay = d }
 }
 
+// WithLogger sets where a failing background seal of the audit journal
+// is logged (store/internal/sealer; without it, failures are only
+// counted: AuditSealFailures).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.log = l }
+}
+
 // Store is a store.Store over one bbolt file. It is safe for concurrent
 // use: Updates run one at a time, Views concurrently with each other and
 // with an Update.
@@ -109,7 +118,10 @@ type Store struct {
 	sealer  *sealer.Loop
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store            = (*Store)(nil)
+	_ store.AuditSealMonitor = (*Store)(nil)
+)
 
 // The freelist is not written at each commit (NoFreelistSync): every
 // commit of a growing file would otherwise write and fsync its list of
@@ -194,7 +206,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	s.sealer = sealer.Start(cfg.sealDelay, func() { _ = s.seal() })
+	s.sealer = sealer.Start(cfg.sealDelay, s.seal, cfg.log, "bbolt")
 	return s, nil
 }
 

@@ -2,11 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/smki/smki/store"
 	"github.com/smki/smki/store/postgres"
+	"github.com/smki/smki/store/storetest"
 )
 
 // TestAuditBacklog: an audit entry committed but not yet sealed is
@@ -42,4 +44,23 @@ func TestAuditBacklog(t *testing.T) {
 	if n, _, err := s.AuditBacklog(ctx); err != nil || n != 0 {
 		t.Fatalf("AuditBacklog after SealAudit = %d, %v; want 0", n, err)
 	}
+}
+
+// TestSealFailureSeen: when pending entries cannot be chained (here the
+// audit table is renamed away) the operator sees it in the log, the
+// failure count and the backlog (storetest.SealFailureSeen). Before, the
+// sealer dropped the error: only the backlog's age told anything.
+func TestSealFailureSeen(t *testing.T) {
+	t.Parallel()
+	u := schemaURL(t)
+	var logs storetest.LogBuffer
+	s, err := postgres.Open(context.Background(), u, postgres.WithSealDelay(5*time.Millisecond),
+		postgres.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.SealFailureSeen(t, s, "postgres", &logs,
+		func() { execSQL(t, u, "ALTER TABLE audit RENAME TO audit_away") },
+		func() { execSQL(t, u, "ALTER TABLE audit_away RENAME TO audit") })
 }

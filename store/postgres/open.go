@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"sort"
@@ -64,6 +65,7 @@ type config struct {
 	sealDelay   time.Duration
 	// beforeCommit: see Store.beforeCommit (tests, export_test.go).
 	beforeCommit func(*pgx.Conn)
+	log          *slog.Logger
 }
 
 // Option configures Open.
@@ -81,6 +83,11 @@ func WithPoolConfig(f func(*pgxpool.Config)) Option { return func(c *config) { c
 // (> 0; default DefaultSealDelay).
 func WithSealDelay(d time.Duration) Option { return func(c *config) { c.sealDelay = d } }
 
+// WithLogger sets where a failing background seal of pending audit
+// entries is logged (store/internal/sealer), and Close's own seal if it
+// fails; without it, failures are only counted (AuditSealFailures).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
 // Store is a store.Store over a PostgreSQL database. It is safe for
 // concurrent use, and several Stores (processes) may share one database.
 type Store struct {
@@ -93,13 +100,17 @@ type Store struct {
 	audits *groupcommit.Batcher[store.AuditEntry] // Store.Audit
 	sealMu sync.Mutex                             // one sealer per process
 	sealer *sealer.Loop
+	log    *slog.Logger // nil: none
 
 	// beforeCommit, if set (tests: export_test.go), is called with the
 	// connection of each read-write transaction just before its COMMIT.
 	beforeCommit func(*pgx.Conn)
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store            = (*Store)(nil)
+	_ store.AuditSealMonitor = (*Store)(nil)
+)
 
 // Open connects to url (a pgx connection string; a search_path parameter
 // selects the schema), applies any pending migrations, seals any audit
@@ -133,17 +144,18 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if cfg.revokeBatch <= 0 {
 		cfg.revokeBatch = revokeBatch
 	}
-	s := &Store{pool: pool, maxRetries: cfg.maxRetries, revokeBatch: cfg.revokeBatch, beforeCommit: cfg.beforeCommit}
+	s := &Store{pool: pool, maxRetries: cfg.maxRetries, revokeBatch: cfg.revokeBatch, beforeCommit: cfg.beforeCommit, log: cfg.log}
 	s.audits = groupcommit.New(s.writeAudits)
 	if err := s.SealAudit(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s.sealer = sealer.Start(cfg.sealDelay, func() {
+	s.sealer = sealer.Start(cfg.sealDelay, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_, _ = s.seal(ctx, false)
-	})
+		_, err := s.seal(ctx, false)
+		return err
+	}, cfg.log, "postgres")
 	return s, nil
 }
 
@@ -486,7 +498,10 @@ func (s *Store) Close() error {
 	s.sealer.Stop()
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), closingSealKey{}, true), 5*time.Second)
 	defer cancel()
-	_, _ = s.seal(ctx, true) // best effort: the next Open seals what is left
+	// Best effort: the next Open seals what is left.
+	if _, err := s.seal(ctx, true); err != nil && s.log != nil {
+		s.log.Error("audit seal failed", "engine", "postgres", "err", err, "failures", 1)
+	}
 	s.pool.Close()
 	return nil
 }

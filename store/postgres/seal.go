@@ -215,6 +215,10 @@ func scanPending(row pgx.Row, p *pendingEntry) error {
 	return times(&at, &p.e.Time)
 }
 
+// AuditSealFailures returns how many background seals have failed since
+// Open (store.AuditSealMonitor).
+func (s *Store) AuditSealFailures() uint64 { return s.sealer.Failures() }
+
 // AuditBacklog returns how many audit entries are committed but not yet
 // chained (pending a seal) and the time of the oldest ("" none: the zero
 // time). Every Store seals every seal delay, so a backlog that stays, or

@@ -232,3 +232,33 @@ func testAuditNotText(t *testing.T, s store.Store) {
 		t.Fatalf("the entry read back does not hash to its Hash: the chain would not verify")
 	}
 }
+
+// testAuditSealMonitor: every engine reports its audit backlog: an entry
+// made durable by Store.Audit is counted, with its time, until a seal
+// chains it (the background sealer may already have), and none is after
+// SealAudit; no background seal of a healthy store fails.
+func testAuditSealMonitor(t *testing.T, s store.Store) {
+	m, ok := s.(store.AuditSealMonitor)
+	if !ok {
+		t.Fatalf("%T does not implement store.AuditSealMonitor: an operator cannot see its sealing fail", s)
+	}
+	ctx := context.Background()
+	noErr(t, "SealAudit", s.SealAudit(ctx))
+	if n, oldest, err := m.AuditBacklog(ctx); err != nil || n != 0 || !oldest.IsZero() {
+		t.Fatalf("AuditBacklog after SealAudit = %d, %v, %v; want 0, the zero time", n, oldest, err)
+	}
+	at := base.Add(-time.Hour)
+	noErr(t, "Audit", s.Audit(ctx, store.AuditEntry{Time: at, Actor: "ra-1", Action: "read", Subject: "serial-1", Result: "ok"}))
+	n, oldest, err := m.AuditBacklog(ctx)
+	noErr(t, "AuditBacklog", err)
+	if n != 0 && (n != 1 || !oldest.Equal(at)) {
+		t.Fatalf("AuditBacklog with one entry audited = %d, %v; want 1, %v (or 0 once sealed)", n, oldest, at)
+	}
+	noErr(t, "SealAudit", s.SealAudit(ctx))
+	if n, oldest, err := m.AuditBacklog(ctx); err != nil || n != 0 || !oldest.IsZero() {
+		t.Fatalf("AuditBacklog after SealAudit = %d, %v, %v; want 0, the zero time", n, oldest, err)
+	}
+	if f := m.AuditSealFailures(); f != 0 {
+		t.Fatalf("AuditSealFailures on a healthy store = %d, want 0", f)
+	}
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppendAudits", testAppendAudits},
 		{"AuditBatched", testAuditBatched},
 		{"AuditNotText", testAuditNotText},
+		{"AuditSealMonitor", testAuditSealMonitor},
 		{"Urgent", testUrgent},
 		{"RevocationWaitsForReader", testRevocationWaitsForReader},
 		{"RevocationNotStarvedByReaders", testRevocationNotStarvedByReaders},
