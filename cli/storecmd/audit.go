@@ -15,6 +15,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/auditcheck"
@@ -286,7 +287,7 @@ func openCheckpoints(trustDir string, files []string) ([]auditcheck.Checkpoint, 
 	var cps []auditcheck.Checkpoint
 	var bad []auditcheck.CheckpointResult
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := verb.ReadLimited(f, bundle.MaxBundleSize)
 		if err != nil {
 			return nil, nil, verb.UsageErr("--checkpoint: %v", err)
 		}

@@ -104,7 +104,9 @@ func ReadFileFlag(c *ucli.Context, name string, limit int64) ([]byte, error) {
 }
 
 // ReadLimited reads the file at path, refusing one over limit bytes; every
-// failure is a usage error.
+// failure is a usage error. A regular file is refused by its size before
+// anything is read; any other file (a pipe, a device) is read to at most
+// limit+1 bytes.
 func ReadLimited(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -115,6 +117,9 @@ func ReadLimited(path string, limit int64) ([]byte, error) {
 		return nil, UsageErr("%s could not be opened: %s", path, why)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, UsageErr("%s is over %d bytes", path, limit)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, UsageErr("%s could not be read: %s", path, IOReason(err))

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/verifier"
 )
@@ -142,8 +143,8 @@ func (sc *sidecar) build(ctx context.Context) (*verifier.Verifier, error) {
 	var o verifier.Options
 	what := filepath.Join(dir, verifier.TrustBundleFile)
 	if p := c.String("bundle"); p != "" {
-		if t.Bundle, err = os.ReadFile(p); err != nil {
-			return nil, configErr("--bundle %s cannot be read: %v", p, errors.Unwrap(err))
+		if t.Bundle, err = verb.ReadLimited(p, bundle.MaxBundleSize); err != nil {
+			return nil, configErr("--bundle: %v", errors.Unwrap(err))
 		}
 		what = p
 	}

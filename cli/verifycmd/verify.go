@@ -241,7 +241,7 @@ func trustOptions(bundlePath, trustDir string, clock func() time.Time) (verifier
 	}
 	what := filepath.Join(trustDir, verifier.TrustBundleFile)
 	if bundlePath != "" {
-		raw, err := os.ReadFile(bundlePath)
+		raw, err := verb.ReadLimited(bundlePath, bundle.MaxBundleSize)
 		if err != nil {
 			return verifier.Options{}, verb.UsageErr("--bundle: %v", err)
 		}

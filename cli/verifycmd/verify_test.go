@@ -10,9 +10,11 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +194,35 @@ func TestSignVerifyCLI(t *testing.T) {
 	}
 	if !strings.Contains(string(credit), "ds:Signature") {
 		t.Error("no signature in sign output")
+	}
+}
+
+// TestVerifyBundleOverCap: smki verify --bundle refuses a file over
+// bundle.MaxBundleSize by its size, as a usage error naming the file,
+// without reading it into memory first. It used to read the whole file
+// (any size, /dev/zero included) before bundle.Open's cap looked at it.
+// Not parallel: it measures the allocation of the run.
+func TestVerifyBundleOverCap(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	dir := verifyFixture(t, now)
+	big := filepath.Join(dir, "big.json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(bundle.MaxBundleSize + 1); err != nil { // sparse: no disk, no write
+		t.Fatal(err)
+	}
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	code, out, stderr := run(t, []byte("<x/>"), "verify", "--bundle", big, "--trust", filepath.Join(dir, "trust"), "-")
+	runtime.ReadMemStats(&after)
+	want := fmt.Sprintf("%s is over %d bytes", big, bundle.MaxBundleSize)
+	if code != verb.ExitUsage || len(out) != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, out, stderr, verb.ExitUsage, want)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Errorf("refusing a %d-byte bundle allocated %d bytes", bundle.MaxBundleSize+1, n)
 	}
 }
