@@ -607,32 +607,61 @@ func Run(ctx context.Context, cfg Config, ready func(*Server) error) error {
 	return s.Serve(ctx)
 }
 
-// WriteSummary writes where the server listens and where an operator
-// finds its files, one "name: value" line each, for the console.
-func (s *Server) WriteSummary(w io.Writer) {
-	addr := s.Addr()
-	dir := s.cfg.DataDir
-	fmt.Fprintf(w, "smki serving on https://%s\n", addr)
-	fmt.Fprintf(w, "  data:        %s\n", absPath(dir))
-	fmt.Fprintf(w, "  store:       %s\n", s.spec)
-	fmt.Fprintf(w, "  roots:       https://%s/roots\n", addr)
-	fmt.Fprintf(w, "  CRLs:        https://%s/crl/orl.crl, /crl/arl.crl, /crl/access.crl\n", addr)
-	fmt.Fprintf(w, "  OCSP:        https://%s/ocsp\n", addr)
-	fmt.Fprintf(w, "  repository:  https://%s/repo/index.json\n", addr)
+// summaryField is one line of the start banner: its label in the text
+// banner and its key in the log record.
+type summaryField struct{ label, key, value string }
+
+// summary is what the start banner says: where the server listens and
+// where an operator finds its files.
+func (s *Server) summary() []summaryField {
+	addr, dir := s.Addr(), s.cfg.DataDir
+	f := []summaryField{
+		{"data", "data", absPath(dir)},
+		{"store", "store", s.spec.String()},
+		{"roots", "roots", "https://" + addr + "/roots"},
+		{"CRLs", "crls", "https://" + addr + "/crl/orl.crl, /crl/arl.crl, /crl/access.crl"},
+		{"OCSP", "ocsp", "https://" + addr + "/ocsp"},
+		{"repository", "repository", "https://" + addr + "/repo/index.json"},
+	}
 	if m := s.MetricsAddr(); m != "" {
-		fmt.Fprintf(w, "  metrics:     http://%s/metrics\n", m)
+		f = append(f, summaryField{"metrics", "metrics", "http://" + m + "/metrics"})
 	}
 	if s.authority.RootOffline() {
-		fmt.Fprintf(w, "  root key:    offline (ARL from the key ceremony: smki ca import-arl)\n")
+		f = append(f, summaryField{"root key", "root_key", "offline (ARL from the key ceremony: smki ca import-arl)"})
 	}
-	fmt.Fprintf(w, "  TLS root:    %s\n", absPath(filepath.Join(dir, "access", "access-root.pem")))
-	fmt.Fprintf(w, "  RA operator: --officer %s\n", absPath(filepath.Join(dir, "officers", "admin")))
-	fmt.Fprintf(w, "  RA approver: --officer %s\n", absPath(filepath.Join(dir, "officers", "approver")))
-	fmt.Fprintf(w, "  API:         https://%s/openapi.yaml\n", addr)
-	fmt.Fprintf(w, "  console:     https://%s/console/ (smki console open --officer DIR)\n", addr)
+	f = append(f,
+		summaryField{"TLS root", "tls_root", absPath(filepath.Join(dir, "access", "access-root.pem"))},
+		summaryField{"RA operator", "ra_operator", "--officer " + absPath(filepath.Join(dir, "officers", "admin"))},
+		summaryField{"RA approver", "ra_approver", "--officer " + absPath(filepath.Join(dir, "officers", "approver"))},
+		summaryField{"API", "api", "https://" + addr + "/openapi.yaml"},
+		summaryField{"console", "console", "https://" + addr + "/console/ (smki console open --officer DIR)"})
 	if s.cfg.Dev {
-		fmt.Fprintf(w, "  test PKI:    %s\n", absPath(s.scenarioDir()))
+		f = append(f, summaryField{"test PKI", "test_pki", absPath(s.scenarioDir())})
 	}
+	return f
+}
+
+// WriteSummary writes the start banner for a person: "smki serving on
+// https://ADDR", then one "name: value" line per summary field.
+func (s *Server) WriteSummary(w io.Writer) {
+	fmt.Fprintf(w, "smki serving on https://%s\n", s.Addr())
+	for _, f := range s.summary() {
+		fmt.Fprintf(w, "  %-12s %s\n", f.label+":", f.value)
+	}
+}
+
+// LogSummary logs the start banner as one INFO record, "smki serving",
+// with the key url (https://ADDR) and one key per summary field (data,
+// store, roots, crls, ocsp, repository, metrics, root_key, tls_root,
+// ra_operator, ra_approver, api, console, test_pki; those that apply):
+// the banner of a server whose log is JSON, so that its journal holds
+// nothing else.
+func (s *Server) LogSummary(log *slog.Logger) {
+	args := []any{"url", "https://" + s.Addr()}
+	for _, f := range s.summary() {
+		args = append(args, f.key, f.value)
+	}
+	log.Info("smki serving", args...)
 }
 
 // scenarioDir is where Dev mode builds its test PKI scenario.

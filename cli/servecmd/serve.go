@@ -85,7 +85,13 @@ func serve(c *ucli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = server.Run(ctx, cfg, func(s *server.Server) error {
-		s.WriteSummary(c.App.Writer)
+		// The start banner: in a JSON log, a record of it (stdout and
+		// stderr share the journal, whose reader expects JSON only).
+		if logFormat(c.App.ErrWriter, rs["log.format"].scalar) == "json" {
+			s.LogSummary(cfg.Logger)
+		} else {
+			s.WriteSummary(c.App.Writer)
+		}
 		reloadOnHangup(ctx, s, cfg.Logger)
 		if readyFile != "" {
 			// Atomically: whoever polls for it reads the whole address.

@@ -104,7 +104,7 @@ func serveSettings() []serveSetting {
 		{"gc_percent", kindString, &ucli.StringFlag{Name: "gc-percent", Value: fmt.Sprint(DefaultGCPercent), EnvVars: []string{"SMKI_GC_PERCENT"},
 			Usage: "the Go garbage collector's target: the heap grows to this percent above what is live before a collection (Go's default is 100; a GOGC environment variable is used instead of this default)"}},
 		{"log.format", kindString, &ucli.StringFlag{Name: "log-format", EnvVars: []string{"SMKI_LOG_FORMAT"},
-			Usage: "log format: text or json (default: text when stderr is a terminal, json otherwise)"}},
+			Usage: "log format: text or json (default: text when stderr is a terminal, json otherwise); with json the start banner is a log record too, not text on stdout"}},
 		{"log.level", kindString, &ucli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SMKI_LOG_LEVEL"},
 			Usage: "log level: debug, info, warn or error"}},
 		{"ready_file", kindPath, &ucli.StringFlag{Name: "ready-file", EnvVars: []string{"SMKI_READY_FILE"},
@@ -487,6 +487,18 @@ func serverConfig(c *ucli.Context, rs map[string]resolved) (server.Config, strin
 	return cfg, get("ready_file"), nil
 }
 
+// logFormat is the log format in force: format, or "" resolved as text
+// when w is a terminal, json otherwise.
+func logFormat(w io.Writer, format string) string {
+	if format != "" {
+		return format
+	}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		return "text"
+	}
+	return "json"
+}
+
 // newLogger builds the server log: text (durations read as 12.3ms) or
 // JSON, at level; format "" is text on a terminal, JSON otherwise.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -494,14 +506,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, verb.UsageErr("log level %q: want debug, info, warn or error", level)
 	}
-	if format == "" {
-		format = "json"
-		if f, ok := w.(*os.File); ok && isTerminal(f) {
-			format = "text"
-		}
-	}
 	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
+	switch logFormat(w, format) {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
