@@ -29,7 +29,7 @@ func FuzzStateLogReplay(f *testing.F) {
 	g = appendQuarantine(g, a, "1.6", time.Unix(1e9+60, 0).UnixNano())
 	log := logV3(string(g), rec("C 90b3d51f30010002 3"))
 	f.Add([]byte(log[len(stateHeader):]))
-	f.Add([]byte(log[len(stateHeader):len(log)-7]))
+	f.Add([]byte(log[len(stateHeader) : len(log)-7]))
 	f.Add([]byte(zeroAt(log, "C 90b3d51f30010002 3")[len(stateHeader):]))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s := memState()
