@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/role"
+	"github.com/smki/smki/store"
 )
 
 // TestIssueUnderAnExpiredIssuingCA: once the Issuing OCA certificate has
@@ -17,19 +18,8 @@ import (
 // issues, the last certificates cut to the CA's notAfter.
 func TestIssueUnderAnExpiredIssuingCA(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	st := openBolt(t, dir)
-	clk := &fakeClock{t: testStart}
-	cfg := Config{Dir: dir, Passphrase: []byte("correct horse battery staple"), Clock: clk.Now}
+	c, st, clk := expiringCA(t, InitOptions{IssuingValidity: 400 * 24 * time.Hour})
 	ctx := context.Background()
-	if err := Init(ctx, st, cfg, InitOptions{IssuingValidity: 400 * 24 * time.Hour}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(ctx, st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
 	clk.Advance(c.Issuing().NotAfter.Sub(clk.Now()) - 48*time.Hour)
 	_, csr := newCSR(t, nil)
 	cert, _, err := c.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
@@ -54,12 +44,26 @@ func TestIssueUnderAnExpiredIssuingCA(t *testing.T) {
 // new Issuing OCA, which would chain to the expired Root.
 func TestIssueUnderAnExpiredRoot(t *testing.T) {
 	t.Parallel()
+	c, _, clk := expiringCA(t, InitOptions{RootValidity: 400 * 24 * time.Hour, IssuingValidity: 300 * 24 * time.Hour})
+	ctx := context.Background()
+	clk.Advance(c.Root().NotAfter.Sub(clk.Now()) + time.Hour)
+	_, csr := newCSR(t, nil)
+	_, _, err := c.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
+	if !errors.Is(err, ErrCAExpired) || !strings.Contains(err.Error(), "Root OCA certificate expired") || !strings.Contains(err.Error(), "new Root OCA") {
+		t.Fatalf("Issue after the Root OCA expired = %v, want ErrCAExpired naming the Root and a new Root OCA", err)
+	}
+}
+
+// expiringCA is a CA made at testStart with opts on a bbolt store, its
+// clock a fakeClock to advance to an expiry; closed when the test ends.
+func expiringCA(t *testing.T, opts InitOptions) (*CA, store.Store, *fakeClock) {
+	t.Helper()
 	dir := t.TempDir()
 	st := openBolt(t, dir)
 	clk := &fakeClock{t: testStart}
 	cfg := Config{Dir: dir, Passphrase: []byte("correct horse battery staple"), Clock: clk.Now}
 	ctx := context.Background()
-	if err := Init(ctx, st, cfg, InitOptions{RootValidity: 400 * 24 * time.Hour, IssuingValidity: 300 * 24 * time.Hour}); err != nil {
+	if err := Init(ctx, st, cfg, opts); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Open(ctx, st, cfg)
@@ -67,10 +71,5 @@ func TestIssueUnderAnExpiredRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	clk.Advance(c.Root().NotAfter.Sub(clk.Now()) + time.Hour)
-	_, csr := newCSR(t, nil)
-	_, _, err = c.Issue(ctx, issueReq(csr, XMLSigning, userSC, partySRP, role.SoLRContingency))
-	if !errors.Is(err, ErrCAExpired) || !strings.Contains(err.Error(), "Root OCA certificate expired") || !strings.Contains(err.Error(), "new Root OCA") {
-		t.Fatalf("Issue after the Root OCA expired = %v, want ErrCAExpired naming the Root and a new Root OCA", err)
-	}
+	return c, st, clk
 }
