@@ -2,6 +2,7 @@ package servecmd_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -269,15 +270,26 @@ func TestServeConfigNeedsData(t *testing.T) {
 	}
 }
 
-// TestServeConfigFileUnreadable: a config file that is missing or is a
-// directory is refused (exit 2, E_CONFIG) naming the file and why in
-// smki's words, not the operating system's "open ...: ..." text.
+// TestServeConfigFileUnreadable: a config file that is missing, is a
+// directory or is over the size cap (read whole before, whatever its size)
+// is refused (exit 2, E_CONFIG) naming the file and why in smki's words,
+// not the operating system's "open ...: ..." text.
 func TestServeConfigFileUnreadable(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(servecmd.MaxConfigFile + 1); err != nil { // sparse
+		t.Fatal(err)
+	}
+	f.Close()
 	for _, tt := range []struct{ name, path, want string }{
 		{"missing", filepath.Join(dir, "nope.yaml"), "there is no such file"},
 		{"a directory", dir, "it is a directory"},
+		{"over the cap", big, fmt.Sprintf("it is over %d bytes", servecmd.MaxConfigFile)},
 	} {
 		var out, errb bytes.Buffer
 		code := cli.Main([]string{"smki", "serve", "--config", tt.path}, nil, &out, &errb)
