@@ -73,4 +73,7 @@ func TestMetricsCardinalityBounded(t *testing.T) {
 	if after["smki_ra_http_requests_total"] == 0 || !strings.HasPrefix(s.Addr(), "127.0.0.1") {
 		t.Fatalf("no request counted: %v", after)
 	}
+	if after["smki_ra_http_request_duration_seconds"] == 0 {
+		t.Fatalf("no request timed (smki_ra_http_request_duration_seconds): %v", after)
+	}
 }

@@ -9,7 +9,13 @@ type metrics struct {
 	revoked  *prometheus.CounterVec
 	refused  *prometheus.CounterVec
 	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
 }
+
+// durationBuckets are smki_ra_http_request_duration_seconds' bucket
+// bounds, fixed so that the series are bounded and comparable across
+// deploys: from a cached read (a few ms) to a held revocation-feed poll.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
@@ -25,8 +31,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smki_ra_http_requests_total", Help: "HTTP requests, by route and status.",
 		}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "smki_ra_http_request_duration_seconds", Help: "Time to answer an HTTP request, by route pattern.",
+			Buckets: durationBuckets,
+		}, []string{"route"}),
 	}
-	for _, c := range []prometheus.Collector{m.issued, m.revoked, m.refused, m.requests} {
+	for _, c := range []prometheus.Collector{m.issued, m.revoked, m.refused, m.requests, m.duration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

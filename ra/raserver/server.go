@@ -150,7 +150,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // SetWriteDeadline through this wrapper (revoke_stream.go needs both).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logged logs one structured line per request and counts it.
+// logged logs one structured line per request, counts it and times it.
 func (s *server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -163,11 +163,13 @@ func (s *server) logged(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
+		took := time.Since(start)
 		s.m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		s.m.duration.WithLabelValues(route).Observe(took.Seconds())
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.String("actor", holder.ID()), slog.String("remote", r.RemoteAddr),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", took))
 	})
 }
 
