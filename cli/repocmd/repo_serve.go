@@ -18,6 +18,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/repo"
 	"github.com/smki/smki/store"
@@ -110,7 +111,7 @@ func repoServe(c *ucli.Context) error {
 	}()
 	log.Info("repository serving", "addr", ln.Addr().String(), "store", url != "", "mirror", dir)
 	if f := c.String("ready-file"); f != "" {
-		if err := os.WriteFile(f, []byte(ln.Addr().String()), 0o644); err != nil {
+		if err := durable.Replace(f, []byte(ln.Addr().String()), 0o644); err != nil {
 			return verb.WithCode(verb.ExitUsage, fmt.Errorf("--ready-file: %v", err))
 		}
 	}

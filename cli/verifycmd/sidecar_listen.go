@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/durable"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -70,7 +71,7 @@ func serveSidecar(ctx context.Context, c *ucli.Context, log *slog.Logger, h http
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	log.Info("verifier listening", "addr", ln.Addr().String(), "network", network, "tls", tlsConf != nil, "ra", c.String("ra"))
 	if f := c.String("ready-file"); f != "" {
-		if err := writeReadyFile(f, ln.Addr().String()); err != nil {
+		if err := durable.Replace(f, []byte(ln.Addr().String()), 0o644); err != nil {
 			ln.Close()
 			return configErr("--ready-file %s cannot be written (%v): give a path in a writable directory", f, errors.Unwrap(err))
 		}

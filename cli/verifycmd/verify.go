@@ -291,16 +291,6 @@ func setCounter(data []byte, n uint64) ([]byte, error) {
 	return out, nil
 }
 
-// writeReadyFile writes addr to path whole or not at all (a temporary file
-// renamed over it), so a script polling path never reads half an address.
-func writeReadyFile(path, addr string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(addr), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 // bundleRefused: the bundle does not open against the trust directory's
 // roots (a sidecar then starts not ready, serveUnready).
 type bundleRefused struct {
