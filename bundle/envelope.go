@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -125,13 +126,13 @@ func open(data []byte, format string, limit int, roots *x509.CertPool, now time.
 	}
 	signer, err := dccx509.ParseCertificate(env.Chain[0])
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: chain[0]: %v", ErrEnvelopeSigner, err)
+		return nil, nil, fmt.Errorf("%w: chain[0] is not a DER X.509 certificate", ErrEnvelopeSigner)
 	}
 	inter := x509.NewCertPool()
 	for i, der := range env.Chain[1:] {
 		c, err := dccx509.ParseCertificate(der)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: chain[%d]: %v", ErrEnvelopeSigner, i+1, err)
+			return nil, nil, fmt.Errorf("%w: chain[%d] is not a DER X.509 certificate", ErrEnvelopeSigner, i+1)
 		}
 		inter.AddCert(c)
 	}
@@ -150,10 +151,22 @@ func open(data []byte, format string, limit int, roots *x509.CertPool, now time.
 
 // checkEnvelopeSigner: chains to roots at now, P-256 key, digitalSignature,
 // OU=89 (dSPXmlSign, the RA/DCC's own signing role).
+// chainRefusal says in smki's words why the signer c does not verify
+// (err from x509.Certificate.Verify at now), never crypto/x509's text.
+func chainRefusal(c *x509.Certificate, err error, now time.Time) string {
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) && inv.Reason == x509.Expired {
+		return fmt.Sprintf("a certificate of the signer's chain is not valid at %s (the signer's: %s to %s)",
+			now.UTC().Format(time.RFC3339), c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return "the signer does not chain to a trusted SMKI root through the envelope's chain; " +
+		"check that the trust directory holds the root that issued it"
+}
+
 func checkEnvelopeSigner(c *x509.Certificate, inter, roots *x509.CertPool, now time.Time) error {
 	if _, err := c.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return fmt.Errorf("%w: %v", ErrEnvelopeSigner, err)
+		return fmt.Errorf("%w: %s", ErrEnvelopeSigner, chainRefusal(c, err, now))
 	}
 	pub, ok := c.PublicKey.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {

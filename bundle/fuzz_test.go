@@ -9,13 +9,18 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/internal/ecdsaraw"
+	"github.com/smki/smki/internal/librarytext"
 )
 
-// coded fails t unless err's text starts with a stable E_ code.
+// coded fails t unless err's text starts with a stable E_ code and holds
+// no library text.
 func coded(t *testing.T, err error) {
 	t.Helper()
 	if !strings.HasPrefix(err.Error(), "E_") {
 		t.Fatalf("uncoded refusal: %v", err)
+	}
+	if m := librarytext.Find(err.Error()); m != "" {
+		t.Fatalf("library text %q in the refusal: %v", m, err)
 	}
 }
 

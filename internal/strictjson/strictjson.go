@@ -25,6 +25,7 @@ package strictjson
 import (
 	"bytes"
 	"encoding"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,6 +141,10 @@ func decodeError(data []byte, err error) error {
 			return fmt.Errorf("member %q: a JSON %s is not allowed here (at %s)", te.Field, te.Value, at)
 		}
 		return fmt.Errorf("a JSON %s is not allowed here (at %s)", te.Value, at)
+	}
+	var be base64.CorruptInputError
+	if errors.As(err, &be) {
+		return fmt.Errorf("a string that must hold bytes is not standard base64 (with padding): its character %d is wrong", int64(be)+1)
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 }

@@ -501,3 +501,18 @@ func TestScanSizesTopLevelLists(t *testing.T) {
 		t.Errorf("a short list: sizes %v %v, want none (not worth sizing)", short, err)
 	}
 }
+
+// TestDecodeBadBase64InOwnWords: a []byte member that is not base64 (a
+// signed envelope's payload, signature or chain) is refused in this
+// package's words, not encoding/base64's "illegal base64 data at input
+// byte N", which reached smki verify's users through bundle.Open.
+func TestDecodeBadBase64InOwnWords(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		B []byte `json:"b"`
+	}
+	err := Decode([]byte(`{"b":"!!"}`), &v)
+	if err == nil || librarytext.Find(err.Error()) != "" || !strings.Contains(err.Error(), "base64") {
+		t.Fatalf("Decode = %v; want a refusal naming base64 in smki's words", err)
+	}
+}
