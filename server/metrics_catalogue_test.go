@@ -52,6 +52,10 @@ func TestMetricsCardinalityBounded(t *testing.T) {
 		get(fmt.Sprintf("/v1/certificates/%x", b))
 		get(fmt.Sprintf("/v1/parties/%x", b))
 		get(fmt.Sprintf("/no/such/%x", b))
+		get(fmt.Sprintf("/crl/%x.crl", b))
+		get(fmt.Sprintf("/repo/certificates/%x", b))
+		get(fmt.Sprintf("/ocsp/%x", b))
+		get(fmt.Sprintf("/console/%x", b))
 	}
 	round()
 	before, err := metricdoc.Series(s.reg, "smki_")
@@ -75,5 +79,17 @@ func TestMetricsCardinalityBounded(t *testing.T) {
 	}
 	if after["smki_ra_http_request_duration_seconds"] == 0 {
 		t.Fatalf("no request timed (smki_ra_http_request_duration_seconds): %v", after)
+	}
+	// Every route is counted and timed, not only the RA API's.
+	values := series(t, s.reg)
+	for _, route := range []string{"GET /crl/{name}", "/repo/", "/ocsp", "/console/", "GET /v1/parties/{id}"} {
+		counted, timed := false, false
+		for k := range values {
+			counted = counted || strings.HasPrefix(k, `smki_ra_http_requests_total{route="`+route+`"`)
+			timed = timed || strings.HasPrefix(k, `smki_ra_http_request_duration_seconds{route="`+route+`"`)
+		}
+		if !counted || !timed {
+			t.Errorf("route %q: counted %v, timed %v; want both", route, counted, timed)
+		}
 	}
 }

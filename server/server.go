@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -322,8 +323,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := ready.mount(mux, reg); err != nil {
 		return nil, err
 	}
-	mux.Handle("/", raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg),
-		raserver.WithStoreFullHook(ready.storeFull)))
+	api := raserver.NewServer(s.svc, raserver.WithServerLogger(s.log), raserver.WithRegistry(reg),
+		raserver.WithStoreFullHook(ready.storeFull))
+	mux.Handle("/", api)
 	mux.Handle(repo.Prefix, repoHandler)
 	// The RA console (docs/console.md): the same RA decisions in a browser.
 	mux.Handle("/console/", console.New(console.Config{Service: s.svc, CRLs: s.authority.CRLStatus, Logger: s.log}))
@@ -359,7 +361,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Timeouts and the per-address cap (issue 12 finding 5, limits.go).
 	// ReadTimeout stays 0 at the http.Server: bodyDeadline bounds bodies
 	// without cancelling long answers once the body is read.
-	s.http = &http.Server{Handler: s.busy.wrap(bodyDeadline(orDefault(s.cfg.ReadTimeout, DefaultReadTimeout), ocspWrap(mux))),
+	// Every route counted and timed, not only the RA API's (which counts
+	// its own): the outer mux's pattern, or /ocsp, routed before it.
+	observed := raserver.Observed(api, ocspWrap(mux), func(r *http.Request) string {
+		if r.URL.Path == "/ocsp" || strings.HasPrefix(r.URL.Path, "/ocsp/") {
+			return "/ocsp"
+		}
+		return "unmatched"
+	})
+	s.http = &http.Server{Handler: s.busy.wrap(bodyDeadline(orDefault(s.cfg.ReadTimeout, DefaultReadTimeout), observed)),
 		TLSConfig: tlsConf, ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:  orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
 		WriteTimeout: orDefault(s.cfg.WriteTimeout, DefaultWriteTimeout),

@@ -123,7 +123,7 @@ func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: no route %s %s", ra.ErrNotFound, r.Method, r.URL.Path))
 	})
-	return s.logged(mux)
+	return apiHandler{Handler: s.logged(mux), m: s.m}
 }
 
 // statusWriter remembers the status for logs and metrics.
@@ -164,8 +164,7 @@ func (s *server) logged(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		took := time.Since(start)
-		s.m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
-		s.m.duration.WithLabelValues(route).Observe(took.Seconds())
+		s.m.observe(r.Context(), route, sw.status, took)
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.String("actor", holder.ID()), slog.String("remote", r.RemoteAddr),
