@@ -23,6 +23,7 @@ var (
 	ErrKeyFileMode        = caerr.ErrKeyFileMode
 	ErrKMSPIN             = caerr.ErrKMSPIN
 	ErrCAExpired          = caerr.ErrCAExpired
+	ErrRootExpired        = caerr.ErrRootExpired
 	ErrNotFound           = caerr.ErrNotFound
 	ErrAlreadyRevoked     = caerr.ErrAlreadyRevoked
 	ErrBadReason          = caerr.ErrBadReason
@@ -38,3 +39,7 @@ var (
 	ErrARLExpired         = caerr.ErrARLExpired
 	ErrARLIncomplete      = caerr.ErrARLIncomplete
 )
+
+// RootExpired marks err, an ErrCAExpired, as caused by the Root OCA's
+// expiry (caerr.RootExpired): errors.Is(err, ErrRootExpired) then holds.
+func RootExpired(err error) error { return caerr.RootExpired(err) }

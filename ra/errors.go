@@ -49,6 +49,10 @@ var (
 	// ErrCAExpired (E_CA_EXPIRED, the CA's own code): the Issuing OCA has
 	// expired; nothing can be issued until a new one is in service.
 	ErrCAExpired = caerr.ErrCAExpired
+	// ErrRootExpired marks an ErrCAExpired caused by the Root OCA's
+	// expiry (no code of its own): a new Root OCA is needed, not a new
+	// Issuing OCA.
+	ErrRootExpired = caerr.ErrRootExpired
 	// ErrNoSystemSigner marks a refusal of the bundle or the feed because
 	// the RA has no system signer and could not make one
 	// (WithoutSystemSigner). It carries no code of its own: the answer's

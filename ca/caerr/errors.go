@@ -60,6 +60,10 @@ var (
 	// ErrCAExpired: the Issuing OCA certificate has expired, so nothing
 	// can be issued under it; a new Issuing OCA is needed.
 	ErrCAExpired = errors.New("E_CA_EXPIRED")
+	// ErrRootExpired marks an ErrCAExpired whose cause is the Root OCA's
+	// expiry (RootExpired): a new Issuing OCA would not help, a new Root
+	// OCA must be made. It is no code of its own.
+	ErrRootExpired = errors.New("the Root OCA certificate has expired")
 	// ErrNotFound: no certificate with that serial.
 	ErrNotFound = errors.New("E_CERT_NOT_FOUND")
 	// ErrAlreadyRevoked: the certificate is already revoked.
@@ -103,3 +107,13 @@ var (
 	// revoked by the root; importing it would un-revoke that issuing CA.
 	ErrARLIncomplete = errors.New("E_CA_ARL_INCOMPLETE")
 )
+
+// RootExpired marks err, an ErrCAExpired, as caused by the Root OCA's
+// expiry: errors.Is(RootExpired(err), ErrRootExpired) holds, and its text
+// and the codes it wraps are err's.
+func RootExpired(err error) error { return rootExpired{err} }
+
+type rootExpired struct{ error }
+
+func (e rootExpired) Unwrap() error        { return e.error }
+func (e rootExpired) Is(target error) bool { return target == ErrRootExpired }

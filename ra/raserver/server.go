@@ -331,6 +331,9 @@ func (s *server) errorResponse(r *http.Request, err error) (int, raapi.ErrorBody
 		body.Error.Message = "internal error; see the server log"
 		if code == ra.ErrCAExpired.Error() {
 			body.Error.Message = "E_CA_EXPIRED: the CA's Issuing OCA certificate has expired, so nothing can be issued under it until its operator brings a new Issuing OCA into service; the request was not at fault and nothing was issued. Revocations are still accepted"
+			if errors.Is(err, ra.ErrRootExpired) {
+				body.Error.Message = "E_CA_EXPIRED: the CA's Root OCA certificate has expired, so nothing issued under it would be trusted; its operator must make a new Root OCA (key ceremony) and give it to every relying party. The request was not at fault and nothing was issued. Revocations are still accepted"
+			}
 			if errors.Is(err, ra.ErrNoSystemSigner) {
 				body.Error.Message = "E_CA_EXPIRED: there is no RA system signer to sign the bundle and the revocation feed, and none can be made: the CA's Issuing OCA certificate expired before one was. They are not published until its operator brings a new Issuing OCA into service; the request was not at fault. Revocations are still accepted and the ORL is served"
 			}
