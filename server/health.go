@@ -20,9 +20,11 @@ import (
 //
 // /healthz says whether the store answers ("status": "ok", else 503
 // "unavailable"), whether this instance runs scheduled work ("scheduler":
-// "leader" or "standby") and how fresh the ARL is ("arl": "ok", "stale"
-// past half its lifetime, "expired"; see ca.ARLState), which matters with
-// the root offline, where only a key ceremony renews it. It also names the
+// "leader" or "standby") and how fresh the ARL and ORL are ("arl",
+// "orl": "ok", "stale" past half its lifetime, "expired", "missing"; see
+// ca.ARLState): the ARL matters with the root offline, where only a key
+// ceremony renews it, the ORL (reissued at half its 24 h) when its
+// refresh fails. It also names the
 // build ("version", "revision"; see package buildinfo).
 //
 // /crl/access.crl is the RA access CA's CRL: officer credentials of
@@ -42,11 +44,13 @@ func mountPublic(mux *http.ServeMux, st store.Store, authority *ca.CA, sched *sc
 			json.NewEncoder(w).Encode(raapi.Health{Status: "unavailable", Scheduler: sched.state()})
 			return
 		}
-		arl := "unknown"
-		if s, err := authority.ARLStatus(r.Context()); err == nil {
-			arl = string(s.State)
+		state := func(name string) string {
+			if s, err := authority.CRLStatus(r.Context(), name); err == nil {
+				return string(s.State)
+			}
+			return "unknown"
 		}
-		json.NewEncoder(w).Encode(raapi.Health{Status: "ok", Scheduler: sched.state(), ARL: arl,
+		json.NewEncoder(w).Encode(raapi.Health{Status: "ok", Scheduler: sched.state(), ARL: state(ca.ARL), ORL: state(ca.ORL),
 			Version: build.Version, Revision: build.Revision})
 	})
 	mux.HandleFunc("GET /roots", func(w http.ResponseWriter, _ *http.Request) {

@@ -66,11 +66,11 @@ func TestOpenServeHealthz(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h struct{ Status, Scheduler, ARL, Version, Revision string }
+	var h struct{ Status, Scheduler, ARL, ORL, Version, Revision string }
 	err = json.NewDecoder(resp.Body).Decode(&h)
 	resp.Body.Close()
 	want := buildinfo.Read()
-	if err != nil || resp.StatusCode != 200 || h.Status != "ok" || h.Scheduler != "leader" || h.ARL != "ok" ||
+	if err != nil || resp.StatusCode != 200 || h.Status != "ok" || h.Scheduler != "leader" || h.ARL != "ok" || h.ORL != "ok" ||
 		h.Version != want.Version || h.Revision != want.Revision {
 		t.Fatalf("/healthz: %d %+v %v", resp.StatusCode, h, err)
 	}

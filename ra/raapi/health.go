@@ -6,6 +6,7 @@ type Health struct {
 	Status    string `json:"status"`
 	Scheduler string `json:"scheduler"`
 	ARL       string `json:"arl,omitempty"`
+	ORL       string `json:"orl,omitempty"` // as ARL, for the ORL (reissued at half its 24 h)
 	Version   string `json:"version,omitempty"`
 	Revision  string `json:"revision,omitempty"`
 }
