@@ -100,6 +100,7 @@ func NewMetrics(reg *prometheus.Registry, v *Verifier) (*Metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smki_verifier_revocation_seq", Help: "Highest revocation sequence number applied.",
 		}, func() float64 { return float64(v.RevocationSeq()) }),
+		crlNextUpdate{v},
 	}
 	if v.certs != nil {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smki_verifier_certificate_lookups_total",
@@ -175,4 +176,19 @@ func (m *Metrics) FollowerError(kind string, _ error) {
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+var crlNextUpdateDesc = prometheus.NewDesc("smki_verifier_crl_next_update_timestamp_seconds",
+	"Earliest nextUpdate of the CRLs in force (Unix seconds); past it every request is refused STALE. Absent without CRLs.", nil, nil)
+
+// crlNextUpdate is smki_verifier_crl_next_update_timestamp_seconds, left
+// out while no CRL is in force (0 would read as long past).
+type crlNextUpdate struct{ v *Verifier }
+
+func (crlNextUpdate) Describe(ch chan<- *prometheus.Desc) { ch <- crlNextUpdateDesc }
+
+func (c crlNextUpdate) Collect(ch chan<- prometheus.Metric) {
+	if next := c.v.cur.Load().rev.crlNext; !next.IsZero() {
+		ch <- prometheus.MustNewConstMetric(crlNextUpdateDesc, prometheus.GaugeValue, float64(next.Unix()))
+	}
 }

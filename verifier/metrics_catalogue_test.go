@@ -102,3 +102,39 @@ func TestMetricsStaleData(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsCRLNextUpdate: the sidecar exports the earliest nextUpdate
+// of the CRLs in force (as smki serve's
+// smki_crl_next_update_timestamp_seconds), so an operator is warned
+// before a CRL running out makes every request STALE; without CRLs the
+// series is left out rather than reported as 0 (long past).
+func TestMetricsCRLNextUpdate(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	v := s.verifier(t, func(o *Options) { o.Clock = func() time.Time { return testNow } })
+	reg := prometheus.NewRegistry()
+	if _, err := NewMetrics(reg, v); err != nil {
+		t.Fatal(err)
+	}
+	const name = "smki_verifier_crl_next_update_timestamp_seconds"
+	got, err := metricdoc.Values(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := got[name]; ok {
+		t.Fatalf("without CRLs %s = %v, want it left out", name, v)
+	}
+	next := testNow.Add(3 * time.Hour).Truncate(time.Second)
+	if err := v.AddCRL(s.pki.crl(t, testNow, next.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.AddCRL(s.pki.crl(t, testNow, next)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = metricdoc.Values(reg); err != nil {
+		t.Fatal(err)
+	}
+	if got[name] != float64(next.Unix()) {
+		t.Fatalf("%s = %v, want the earliest nextUpdate %v", name, got[name], next.Unix())
+	}
+}
