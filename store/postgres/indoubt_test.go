@@ -193,8 +193,11 @@ func TestCommitAnswerLostIsSettledAtOnce(t *testing.T) {
 	if n := runs.Load(); n != 1 {
 		t.Errorf("the change ran %d times; a committed change must not run again", n)
 	}
-	if took > 2*time.Second {
-		t.Errorf("settling took %v; want at once", took)
+	// "At once" is against the waits a settlement could fall back to
+	// (postgres.InDoubtWait, LostConnWait: 10 s each), not a wall-clock
+	// figure: 2 s flaked under -race beside other packages on 2 cores.
+	if limit := min(postgres.InDoubtWait, postgres.LostConnWait) / 2; took > limit {
+		t.Errorf("settling took %v; want at once (well under the %v a wait for the answer would take)", took, 2*limit)
 	}
 	settledOnce(t, s, serial)
 	t.Logf("commit answer lost: settled as committed in %v", took)
@@ -248,8 +251,11 @@ func TestCommitOnTerminatedBackendIsRetried(t *testing.T) {
 	if n := runs.Load(); n != 2 {
 		t.Errorf("the change ran %d times, want 2 (rolled back once, then committed)", n)
 	}
-	if took > 2*time.Second {
-		t.Errorf("settling took %v; want at once", took)
+	// "At once" is against the waits a settlement could fall back to
+	// (postgres.InDoubtWait, LostConnWait: 10 s each), not a wall-clock
+	// figure: 2 s flaked under -race beside other packages on 2 cores.
+	if limit := min(postgres.InDoubtWait, postgres.LostConnWait) / 2; took > limit {
+		t.Errorf("settling took %v; want at once (well under the %v a wait for the answer would take)", took, 2*limit)
 	}
 	settledOnce(t, s, serial)
 	t.Logf("backend terminated before COMMIT: retried and committed in %v", took)
