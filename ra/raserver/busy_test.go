@@ -1,18 +1,11 @@
 package raserver
 
 import (
-	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/smki/smki/ra"
-	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/store"
 )
 
@@ -23,11 +16,7 @@ import (
 // error stays 500 without Retry-After.
 func TestBusyAnswer(t *testing.T) {
 	t.Parallel()
-	m, err := newMetrics(prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{log: slog.New(slog.DiscardHandler), m: m}
+	s := errorsOnly(t)
 	conflict := fmt.Errorf("postgres: gave up after 30 retries: %w: could not serialize access", store.ErrConflict)
 	tests := []struct {
 		name       string
@@ -44,12 +33,7 @@ func TestBusyAnswer(t *testing.T) {
 		{"store closed wrapped as internal", fmt.Errorf("%w: device 01: %w", ra.ErrInternal, fmt.Errorf("bolt: %w", store.ErrClosed)), 503, "E_STORE_CLOSED", "1"},
 	}
 	for _, tt := range tests {
-		w := httptest.NewRecorder()
-		s.writeError(w, httptest.NewRequest(http.MethodPost, "/v1/revoke", nil), tt.err)
-		var body raapi.ErrorBody
-		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
+		w, body := answerTo(t, s, "/v1/revoke", tt.err)
 		if w.Code != tt.status || body.Error.Code != tt.code || w.Header().Get("Retry-After") != tt.retryAfter {
 			t.Errorf("%s: %d %s Retry-After %q, want %d %s %q", tt.name, w.Code, body.Error.Code, w.Header().Get("Retry-After"),
 				tt.status, tt.code, tt.retryAfter)
