@@ -230,7 +230,10 @@ func metricsAddr(t *testing.T, srv *server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`metrics: +http://([^/\s]+)/metrics`).FindSubmatch(b)
+	// The start banner: a JSON record ("metrics":"http://...") when the
+	// server logs JSON, as it does to a file (e007505), the text line
+	// ("metrics: http://...") on a terminal.
+	m := regexp.MustCompile(`(?:metrics: +|"metrics":")http://([^/\s"]+)/metrics`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no metrics address in the server log:\n%s", b)
 	}
