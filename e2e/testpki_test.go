@@ -116,6 +116,21 @@ func TestTestPKICasesCLI(t *testing.T) {
 			t.Errorf("%s: smki verify exit %d %+v, cases.json wants %+v (exit %d)", c.Name, r.code, d, want, exit)
 		}
 	}
+	// The feed page through smki verify --feed: the first case it
+	// changes gets its after_feed verdict (REVOKED).
+	for _, c := range cs.Cases {
+		if c.AfterFeed == nil || c.After != "" {
+			continue
+		}
+		r := run(t, nil, "verify", "--trust", filepath.Join(out, cs.Trust), "--at", cs.At,
+			"--feed", filepath.Join(out, filepath.FromSlash(cs.Feed)), filepath.Join(out, filepath.FromSlash(c.File)))
+		var d decision
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || d.Decision != c.AfterFeed.Decision || d.Code != c.AfterFeed.Code || d.Route != c.AfterFeed.Route || r.code != 3 {
+			t.Errorf("%s with --feed: exit %d %q %s, cases.json wants %+v (exit 3)", c.Name, r.code, r.stdout, r.stderr, *c.AfterFeed)
+		}
+		return
+	}
+	t.Error("cases.json has no case the feed page changes")
 }
 
 // testPKICases is cases.json as a team reads it (docs/testpki.md).
@@ -123,9 +138,11 @@ type testPKICases struct {
 	At     string `json:"at"`
 	Trust  string `json:"trust"`
 	Bundle string `json:"bundle"`
+	Feed   string `json:"feed"`
 	Cases  []struct {
 		Name, File, Signer, After string
 		Want                      decision
+		AfterFeed                 *decision `json:"after_feed"`
 	} `json:"cases"`
 }
 
