@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ra/ownpki"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/store"
@@ -146,7 +147,7 @@ func swapIn(tmp, dir string) error {
 
 // credentialSerial returns the serial of dir/cert.pem, or "".
 func credentialSerial(dir string) string {
-	data, err := os.ReadFile(credential.CertPath(dir))
+	data, err := opfile.Read(credential.CertPath(dir), opfile.MaxCertificate)
 	if err != nil {
 		return ""
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/smki/smki/console"
 	"github.com/smki/smki/internal/buildinfo"
 	"github.com/smki/smki/internal/durable"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/repo"
@@ -766,8 +767,10 @@ func openRAKeys(ctx context.Context, dir string, authority *ca.CA, now func() ti
 // synced before the keys it protects are written.
 func devPassphrase(dir string) ([]byte, error) {
 	p := filepath.Join(dir, "passphrase")
-	b, err := os.ReadFile(p)
+	b, err := opfile.Read(p, opfile.MaxKey)
 	switch {
+	case errors.Is(err, opfile.ErrTooLarge):
+		return nil, fmt.Errorf("%w: dev passphrase: %w", ErrConfig, err)
 	case err == nil && len(b) == 0:
 		return nil, fmt.Errorf("%w: dev passphrase %s is empty; if the CA keys in %s were made with it they cannot be opened: start with a fresh data directory", ErrConfig, absPath(p), absPath(dir))
 	case err == nil:

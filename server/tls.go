@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ra/ownpki"
 )
 
@@ -214,7 +216,10 @@ func (s *Server) ReloadTLS() error {
 	if s.cfg.TLSCertFile == "" {
 		return nil
 	}
-	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	cert, err := opfile.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	if errors.Is(err, opfile.ErrTooLarge) {
+		return fmt.Errorf("%w: TLS certificate or key: %w", ErrConfig, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: TLS certificate %s / key %s: %v; check both are PEM and belong together", ErrConfig, s.cfg.TLSCertFile, s.cfg.TLSKeyFile, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/opfile"
 )
 
 // The trust directory (docs/verifier.md, "The trust directory") is what a
@@ -35,9 +35,10 @@ const (
 	trustCRLPattern   = "*.crl"
 )
 
-// maxTrustFile bounds a certificate, CRL or manifest file (an ORL of
-// many revocations is the largest); the bundle has bundle.MaxBundleSize.
-const maxTrustFile = 64 << 20
+// maxManifest bounds manifest.json (a hash for each of a few files);
+// certificates and CRLs have opfile's caps, the bundle
+// bundle.MaxBundleSize.
+const maxManifest = 1 << 20
 
 // TrustManifest is manifest.json (the contract's bundle.TrustManifest).
 type TrustManifest = bundle.TrustManifest
@@ -61,7 +62,7 @@ type Trust struct {
 func LoadTrust(dir string) (*Trust, error) {
 	t := &Trust{}
 	read := func(name string, limit int64) ([]byte, error) {
-		b, err := readLimited(filepath.Join(dir, name), limit)
+		b, err := readTrustFile(filepath.Join(dir, name), limit)
 		if err != nil {
 			return nil, fmt.Errorf("%w: trust directory %s: %s: %v", ErrConfig, dir, name, err)
 		}
@@ -70,7 +71,7 @@ func LoadTrust(dir string) (*Trust, error) {
 	seen := map[string][]byte{}
 	exists := func(name string) bool { _, err := os.Stat(filepath.Join(dir, name)); return err == nil }
 
-	b, err := read(TrustRootFile, maxTrustFile)
+	b, err := read(TrustRootFile, opfile.MaxCertificate)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func LoadTrust(dir string) (*Trust, error) {
 		return nil, fmt.Errorf("%w: trust directory %s: %s: %v", ErrConfig, dir, TrustRootFile, err)
 	}
 	if exists(TrustIssuingFile) {
-		if b, err = read(TrustIssuingFile, maxTrustFile); err != nil {
+		if b, err = read(TrustIssuingFile, opfile.MaxCertificate); err != nil {
 			return nil, err
 		}
 		seen[TrustIssuingFile] = b
@@ -94,7 +95,7 @@ func LoadTrust(dir string) (*Trust, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		name := filepath.Base(n)
-		if b, err = read(name, maxTrustFile); err != nil {
+		if b, err = read(name, opfile.MaxCRL); err != nil {
 			return nil, err
 		}
 		seen[name] = b
@@ -111,7 +112,7 @@ func LoadTrust(dir string) (*Trust, error) {
 		seen[TrustBundleFile] = t.Bundle
 	}
 	if exists(TrustManifestFile) {
-		if b, err = read(TrustManifestFile, maxTrustFile); err != nil {
+		if b, err = read(TrustManifestFile, maxManifest); err != nil {
 			return nil, err
 		}
 		if t.Manifest, err = checkManifest(b, seen, exists); err != nil {
@@ -213,23 +214,21 @@ func isPEM(b []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("-----BEGIN"))
 }
 
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errors.New("missing")
-		}
-		return nil, errors.New("cannot be opened (permissions?)")
+// readTrustFile reads path through opfile.Read, in the trust directory's
+// words ("missing").
+func readTrustFile(path string, limit int64) ([]byte, error) {
+	b, err := opfile.Read(path, limit)
+	switch {
+	case err == nil, errors.Is(err, opfile.ErrTooLarge):
+		return b, err
+	case errors.Is(err, os.ErrNotExist):
+		return nil, errors.New("missing")
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op == "read" {
 		return nil, errors.New("cannot be read")
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("over %d bytes", limit)
-	}
-	return b, nil
+	return nil, errors.New("cannot be opened (permissions?)")
 }
 
 // Check does what New does with t's certificates and CRLs, without a

@@ -18,6 +18,7 @@ import (
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/cli/storecmd"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/store"
 )
 
@@ -39,9 +40,9 @@ func passphrase(c *ucli.Context) ([]byte, error) {
 // dropped), else from $SMKI_PASSPHRASE; nil if neither is given.
 func ReadPassphrase(file string) ([]byte, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := verb.ReadLimited(file, opfile.MaxKey)
 		if err != nil {
-			return nil, verb.UsageErr("passphrase file: %v", err)
+			return nil, verb.UsageErr("passphrase file: %w", err)
 		}
 		return []byte(strings.TrimRight(string(b), "\r\n")), nil
 	}

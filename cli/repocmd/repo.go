@@ -9,11 +9,11 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ocsp"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/repo"
@@ -38,9 +38,9 @@ func relyingClient(c *ucli.Context) (*http.Client, string, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if f := c.String("tls-ca"); f != "" {
-		b, err := os.ReadFile(f)
+		b, err := verb.ReadLimited(f, opfile.MaxCertificate)
 		if err != nil {
-			return nil, "", verb.UsageErr("--tls-ca: %v", err)
+			return nil, "", verb.UsageErr("--tls-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(b) {
@@ -122,8 +122,8 @@ func certStatus(c *ucli.Context) error {
 	}
 	var issuerPEM []byte
 	if f := c.String("issuer"); f != "" {
-		if issuerPEM, err = os.ReadFile(f); err != nil {
-			return verb.UsageErr("--issuer: %v", err)
+		if issuerPEM, err = verb.ReadLimited(f, opfile.MaxCertificate); err != nil {
+			return verb.UsageErr("--issuer: %w", err)
 		}
 	} else if issuerPEM, err = fetchIssuer(c.Context, client, base); err != nil {
 		return err

@@ -32,4 +32,3 @@ func GCPercent(args []string, getenv func(string) string) (int, bool, error) {
 	return n, apply, err
 }
 
-const MaxConfigFile = maxConfigFile

@@ -20,6 +20,7 @@ import (
 	"github.com/smki/smki/cli/cacmd"
 	"github.com/smki/smki/cli/storecmd"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/server"
 )
 
@@ -148,30 +149,6 @@ type fileValue struct {
 	line   int
 }
 
-// maxConfigFile bounds a server config file (deploy/smki.example.yaml is
-// a few KiB).
-const maxConfigFile = 1 << 20
-
-var errConfigTooLarge = errors.New("config file too large")
-
-// readConfigFile reads path, refusing (errConfigTooLarge) one over
-// maxConfigFile bytes without reading more than one byte past it.
-func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxConfigFile {
-		return nil, errConfigTooLarge
-	}
-	return b, nil
-}
-
 // loadServeFile reads a server config file: a YAML mapping of the keys in
 // serveSettings (tls, log and http are mappings of their own), one YAML
 // document. Unknown or repeated keys or sections, a second document and
@@ -179,7 +156,10 @@ func readConfigFile(path string) ([]byte, error) {
 // written inline. A relative path in the file is resolved
 // against the file's directory (filePath), whatever the working directory.
 func loadServeFile(path string) (map[string]fileValue, error) {
-	b, err := readConfigFile(path)
+	b, err := opfile.Read(path, opfile.MaxConfig)
+	if errors.Is(err, opfile.ErrTooLarge) {
+		return nil, verb.WithCode(verb.ExitUsage, err)
+	}
 	if err != nil {
 		why := verb.IOReason(err)
 		switch {
@@ -187,8 +167,6 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 			why = "there is no such file"
 		case errors.Is(err, syscall.EISDIR):
 			why = "it is a directory"
-		case errors.Is(err, errConfigTooLarge):
-			why = fmt.Sprintf("it is over %d bytes", maxConfigFile)
 		}
 		return nil, verb.UsageErr("E_CONFIG: config file %s cannot be read: %s; give the YAML file (deploy/smki.example.yaml shows one)", path, why)
 	}

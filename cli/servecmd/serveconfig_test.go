@@ -13,6 +13,7 @@ import (
 	"github.com/smki/smki/cli"
 	"github.com/smki/smki/cli/servecmd"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/opfile"
 )
 
 // TestServeConfigFileRefusals: each bad file is refused with exit 2 and
@@ -272,7 +273,8 @@ func TestServeConfigNeedsData(t *testing.T) {
 
 // TestServeConfigFileUnreadable: a config file that is missing, is a
 // directory or is over the size cap (read whole before, whatever its size)
-// is refused (exit 2, E_CONFIG) naming the file and why in smki's words,
+// is refused (exit 2; E_CONFIG, or E_FILE_TOO_LARGE over the cap, from
+// internal/opfile) naming the file and why in smki's words,
 // not the operating system's "open ...: ..." text.
 func TestServeConfigFileUnreadable(t *testing.T) {
 	t.Parallel()
@@ -282,20 +284,20 @@ func TestServeConfigFileUnreadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Truncate(servecmd.MaxConfigFile + 1); err != nil { // sparse
+	if err := f.Truncate(opfile.MaxConfig + 1); err != nil { // sparse
 		t.Fatal(err)
 	}
 	f.Close()
 	for _, tt := range []struct{ name, path, want string }{
-		{"missing", filepath.Join(dir, "nope.yaml"), "there is no such file"},
-		{"a directory", dir, "it is a directory"},
-		{"over the cap", big, fmt.Sprintf("it is over %d bytes", servecmd.MaxConfigFile)},
+		{"missing", filepath.Join(dir, "nope.yaml"), "E_CONFIG: config file " + filepath.Join(dir, "nope.yaml") + " cannot be read: there is no such file"},
+		{"a directory", dir, "E_CONFIG: config file " + dir + " cannot be read: it is a directory"},
+		{"over the cap", big, fmt.Sprintf("E_FILE_TOO_LARGE: %s is over %d bytes", big, opfile.MaxConfig)},
 	} {
 		var out, errb bytes.Buffer
 		code := cli.Main([]string{"smki", "serve", "--config", tt.path}, nil, &out, &errb)
 		msg := errb.String()
-		if code != verb.ExitUsage || !strings.Contains(msg, "E_CONFIG: config file "+tt.path+" cannot be read: "+tt.want) || strings.Contains(msg, "open ") {
-			t.Errorf("%s: exit %d, stderr %q; want exit 2 and E_CONFIG naming the file and %q", tt.name, code, msg, tt.want)
+		if code != verb.ExitUsage || !strings.Contains(msg, tt.want) || strings.Contains(msg, "open ") {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", tt.name, code, msg, tt.want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/opfile"
 )
 
 // EUIFlag reads the EUI-64 in --name; "" is the zero ID unless required.
@@ -103,31 +104,24 @@ func ReadFileFlag(c *ucli.Context, name string, limit int64) ([]byte, error) {
 	return ReadLimited(c.String(name), limit)
 }
 
-// ReadLimited reads the file at path, refusing one over limit bytes; every
-// failure is a usage error. A regular file is refused by its size before
-// anything is read; any other file (a pipe, a device) is read to at most
-// limit+1 bytes.
+// ReadLimited reads the file at path through opfile.Read, refusing one
+// over limit bytes (E_FILE_TOO_LARGE, by its size before anything is read
+// when it is a regular file); every failure is a usage error.
 func ReadLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		why := IOReason(err)
-		if errors.Is(err, fs.ErrNotExist) {
-			why = "there is no such file"
-		}
-		return nil, UsageErr("%s could not be opened: %s", path, why)
+	data, err := opfile.Read(path, limit)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, opfile.ErrTooLarge):
+		return nil, WithCode(ExitUsage, err)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, UsageErr("%s could not be opened: there is no such file", path)
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
-		return nil, UsageErr("%s is over %d bytes", path, limit)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "read" {
 		return nil, UsageErr("%s could not be read: %s", path, IOReason(err))
 	}
-	if int64(len(data)) > limit {
-		return nil, UsageErr("%s is over %d bytes", path, limit)
-	}
-	return data, nil
+	return nil, UsageErr("%s could not be opened: %s", path, IOReason(err))
 }
 
 // MaxInput caps what ReadInput reads: one byte over the verifier's XML

@@ -17,6 +17,7 @@ import (
 
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/durable"
+	"github.com/smki/smki/internal/opfile"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -116,7 +117,10 @@ func sidecarTLS(c *ucli.Context) (*tls.Config, error) {
 	if certFile == "" || keyFile == "" {
 		return nil, configErr("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
 	}
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	pair, err := opfile.LoadX509KeyPair(certFile, keyFile)
+	if errors.Is(err, opfile.ErrTooLarge) {
+		return nil, configErr("--tls-cert/--tls-key: %v", err)
+	}
 	if err != nil {
 		return nil, configErr("--tls-cert/--tls-key: they do not load as a PEM certificate and its key; check both files")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/durable"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ra/raapi"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/verifier"
@@ -118,9 +119,9 @@ func publicClient(c *ucli.Context) (*raclient.Client, string, error) {
 		return nil, "", verb.UsageErr("no RA URL: --ra or $SMKI_RA_URL")
 	}
 	caFile := c.String("ra-ca")
-	b, err := os.ReadFile(caFile)
+	b, err := verb.ReadLimited(caFile, opfile.MaxCertificate)
 	if err != nil {
-		return nil, "", verb.UsageErr("--ra-ca %s cannot be read: %v", caFile, errors.Unwrap(err))
+		return nil, "", verb.UsageErr("--ra-ca: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/verifier"
 	"github.com/smki/smki/verifier/xmldsig"
 )
@@ -256,8 +256,9 @@ func trustOptions(bundlePath, trustDir string, clock func() time.Time) (verifier
 	return o, nil
 }
 
+// loadCerts reads a PEM certificate file (opfile.MaxCertificate).
 func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := opfile.Read(path, opfile.MaxCertificate)
 	if err != nil {
 		return nil, err
 	}

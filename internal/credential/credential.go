@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/internal/durable"
+	"github.com/smki/smki/internal/opfile"
 )
 
 // The files of a credential directory.
@@ -54,10 +55,16 @@ func ClientTLS(dir string) (*tls.Config, error) {
 			"(key.pem, cert.pem, ca.pem)", dir)
 	}
 	read := func(name string) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+		max := int64(opfile.MaxCertificate)
+		if name == KeyFile {
+			max = opfile.MaxKey
+		}
+		b, err := opfile.Read(filepath.Join(dir, name), max)
 		switch {
 		case err == nil:
 			return b, nil
+		case errors.Is(err, opfile.ErrTooLarge):
+			return nil, fmt.Errorf("credential %s: %w", dir, err)
 		case errors.Is(err, os.ErrNotExist) && name != KeyFile && fileExists(filepath.Join(dir, "officer.csr")):
 			return nil, fmt.Errorf("credential %s has no %s yet: send its officer.csr to the officer who appoints you "+
 				"(smki officer add --csr, or smki officer reissue), then put the cert.pem and ca.pem they send back into %s", dir, name, dir)
@@ -99,7 +106,7 @@ func fileExists(path string) bool {
 
 // ReadCert parses dir/cert.pem (its first PEM block, a CERTIFICATE).
 func ReadCert(dir string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(CertPath(dir))
+	data, err := opfile.Read(CertPath(dir), opfile.MaxCertificate)
 	if err != nil {
 		return nil, fmt.Errorf("officer credential: %w", err)
 	}
@@ -115,7 +122,10 @@ func ReadCert(dir string) (*x509.Certificate, error) {
 // one (ownpki.AccessCA.CredentialCAPEM). It fails when ca.pem cannot be
 // read, a certificate in it does not parse, or it holds none.
 func ReadCAs(dir string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(CAPath(dir))
+	data, err := opfile.Read(CAPath(dir), opfile.MaxCertificate)
+	if errors.Is(err, opfile.ErrTooLarge) {
+		return nil, fmt.Errorf("officer credential %s: %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("officer credential %s: %s cannot be read: %s", dir, CAFile, durable.Reason(err))
 	}
@@ -222,7 +232,7 @@ func copyFile(src, dst string) error {
 // "EC PARAMETERS" block, a certificate) are skipped; an encrypted key is
 // refused by name, since smki does not ask for passphrases here.
 func LoadKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
+	b, err := opfile.Read(path, opfile.MaxKey)
 	if err != nil {
 		return nil, err
 	}

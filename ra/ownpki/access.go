@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ra/raerr"
 	"log/slog"
 	"math/big"
@@ -103,7 +104,7 @@ func OpenAccessCA(dir string, keys Keys, now func() time.Time, log *slog.Logger)
 	a := &AccessCA{now: now}
 	k := a.ownKey(dir)
 	cp := filepath.Join(dir, accessRootCertFile)
-	certPEM, cerr := os.ReadFile(cp)
+	certPEM, cerr := opfile.Read(cp, opfile.MaxCertificate)
 	if cerr != nil && !errors.Is(cerr, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %v", ErrAccessCA, cerr)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ra/raerr"
 	"log/slog"
 	"os"
@@ -148,7 +149,7 @@ func samePublic(a, b crypto.PublicKey) bool {
 
 // readKeyRef reads a reference file: one line, a KMS key reference.
 func readKeyRef(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := opfile.Read(path, opfile.MaxKey)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ra/raerr"
 	"log/slog"
 	"os"
@@ -190,7 +191,7 @@ var errStaleSigner = errors.New("system signer certificate is stale")
 // certificate whatever its validity (OpenSystemSigner, once the Issuing
 // OCA has expired).
 func loadSystemSigner(k ownKey, cp string, keys Keys, issuing *x509.Certificate, now time.Time, log *slog.Logger) (*SystemSigner, error) {
-	certPEM, err := os.ReadFile(cp)
+	certPEM, err := opfile.Read(cp, opfile.MaxCertificate)
 	if err != nil {
 		return nil, err
 	}
