@@ -31,4 +31,3 @@ func GCPercent(args []string, getenv func(string) string) (int, bool, error) {
 	}
 	return n, apply, err
 }
-
