@@ -133,6 +133,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/parties/{id}", c.signedIn(c.party))
 	m.Handle("POST /console/users", c.signedIn(c.createUser))
 	m.Handle("GET /console/users/{id}", c.signedIn(c.user))
+	m.Handle("POST /console/users/{id}/withdraw", c.signedIn(c.withdrawUser))
 	m.Handle("GET /console/officers", c.signedIn(c.officers))
 	m.Handle("POST /console/officers", c.signedIn(c.appointOfficer))
 	m.Handle("POST /console/officers/{id}/remove", c.signedIn(c.removeOfficer))

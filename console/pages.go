@@ -246,6 +246,34 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ra.ErrNotFound, err)
 	}
+	return c.userPage(w, r, v, id, http.StatusOK)
+}
+
+// withdrawUser withdraws the page's User ID (an RA operator; the RA
+// decides): final, so the form must carry confirm=yes. Sent again, the
+// RA's answer is E_RA_INACTIVE on the user's page.
+func (c *Console) withdrawUser(w http.ResponseWriter, r *http.Request, v *view) error {
+	id, err := raapi.ParseEUI("User ID", r.PathValue("id"))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ra.ErrNotFound, err)
+	}
+	reason, err := ra.ParseReason(trimmed(r, "reason"))
+	if err == nil && r.FormValue("confirm") != "yes" {
+		err = fmt.Errorf("%w: tick the box to confirm: a withdrawal is final and revokes every good certificate of the user", ra.ErrBadRequest)
+	}
+	var res ra.UserWithdrawal
+	if err == nil {
+		res, err = c.svc.WithdrawUser(ctx(r), v.actor, id, reason, true)
+	}
+	if err != nil {
+		v.Err = fieldErr("withdraw", err)
+		return c.userPage(w, r, v, id, errorOf(err).status)
+	}
+	v.Notice = fmt.Sprintf("User %s withdrawn; %d certificate(s) revoked (%s).", res.User.ID, res.Revocation.RevokedCount, ra.ReasonName(reason))
+	return c.userPage(w, r, v, id, http.StatusOK)
+}
+
+func (c *Console) userPage(w http.ResponseWriter, r *http.Request, v *view, id eui64.ID, status int) error {
 	u, err := c.svc.GetUser(ctx(r), v.actor, id)
 	if err != nil {
 		return err
@@ -259,7 +287,7 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, v *view) error {
 		next = template.URL("/console/certificates?" + url.Values{"user": {u.ID.String()}, "after": {cs[len(cs)-1].Serial}}.Encode())
 	}
 	v.Title, v.Data = "User "+u.Name, userData{User: u, Certs: cs, Profiles: ra.EligibleProfiles(u.Role), Next: next}
-	c.pages.render(w, http.StatusOK, "user.html", v)
+	c.pages.render(w, status, "user.html", v)
 	return nil
 }
 

@@ -44,6 +44,7 @@ const (
 	ActSuspendParty   = authz.ActSuspendParty
 	ActReinstateParty = authz.ActReinstateParty
 	ActCreateUser     = authz.ActCreateUser
+	ActWithdrawUser   = authz.ActWithdrawUser
 	ActAppointOfficer = authz.ActAppointOfficer
 	ActRemoveOfficer  = authz.ActRemoveOfficer
 	ActRenewOfficer   = authz.ActRenewOfficer

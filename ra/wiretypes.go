@@ -6,6 +6,7 @@ import "github.com/smki/smki/ra/raapi"
 type (
 	Party          = raapi.Party
 	User           = raapi.User
+	UserWithdrawal = raapi.UserWithdrawal
 	Officer        = raapi.Officer
 	OfficerRequest = raapi.OfficerRequest
 	EnrolMode      = raapi.EnrolMode

@@ -254,6 +254,14 @@ func (c *Client) ListUsers(ctx context.Context, partyID eui64.ID) ([]raapi.User,
 	return out.Users, c.do(ctx, http.MethodGet, "/v1/users"+query("party_id", idOrEmpty(partyID)), nil, &out)
 }
 
+// WithdrawUser: POST /v1/users/{id}/withdraw, revoking the user's
+// certificates with reason (RFC 5280 code); without yes a dry run.
+func (c *Client) WithdrawUser(ctx context.Context, id eui64.ID, reason int, yes bool) (raapi.UserWithdrawal, error) {
+	var out raapi.UserWithdrawal
+	return out, c.do(ctx, http.MethodPost, "/v1/users/"+id.String()+"/withdraw",
+		raapi.UserWithdrawBody{Reason: json.RawMessage(strconv.Itoa(reason)), Yes: yes}, &out)
+}
+
 // AppointOfficer: POST /v1/officers. Write the credential with WriteCredential.
 func (c *Client) AppointOfficer(ctx context.Context, req raapi.OfficerRequest) (raapi.Officer, credential.Credential, error) {
 	var out raapi.OfficerCreated

@@ -94,6 +94,9 @@ const (
 	StatusActive    = "active"
 	StatusSuspended = "suspended"
 	StatusRemoved   = "removed"
+	// StatusWithdrawn is a user whose User Role was withdrawn from its
+	// party (ra.WithdrawUser): final, never active again.
+	StatusWithdrawn = "withdrawn"
 )
 
 // Party is a SEC Party.

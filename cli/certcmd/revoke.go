@@ -66,42 +66,49 @@ Examples:
 			return verb.Call(c, func(cl *raclient.Client) (ra.RevokeResult, error) {
 				return revoke(c, cl, req)
 			}, func(res ra.RevokeResult) error {
-				verb.Table(c, CertHeader, CertRows(res.Certificates))
-				if res.DryRun {
-					if res.CertificateCount > len(res.Certificates) {
-						fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
-					}
-					next := "add --yes to revoke"
-					if c.Bool("dry-run") {
-						next = "run the same command without --dry-run to revoke"
-					}
-					fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); %s\n",
-						max(res.CertificateCount, len(res.Certificates)), ra.ReasonName(res.Reason), next)
-					return nil
+				next := "add --yes to revoke"
+				if c.Bool("dry-run") {
+					next = "run the same command without --dry-run to revoke"
 				}
-				if res.RevokedCount == 0 {
-					// Nothing was good any more: a revocation sent again after a
-					// lost answer, or one made by someone else. The sequence and
-					// the ORL are as they were.
-					fmt.Fprintf(c.App.Writer, "nothing to revoke: no good certificate is left (already revoked ones: GET %s); the revocation sequence and the ORL are unchanged\n", res.CertificatesURL)
-					return nil
-				}
-				if res.CertificateCount > len(res.Certificates) {
-					fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
-				}
-				orl := "ORL reissued"
-				if res.ORLPending {
-					orl = "ORL not reissued yet: the CA key cannot sign now (its HSM away); the ORL lists it as soon as it can (GET /readyz)"
-				}
-				fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; %s\n",
-					res.RevokedCount, ra.ReasonName(res.Reason), res.LastSeq, orl)
-				if res.RevokedCount > 1 {
-					fmt.Fprintf(c.App.Writer, "serials_sha256 %s (the serials sorted, one a line; as in the audit record)\n", res.RevokedSHA256)
-				}
-				return nil
+				return PrintRevocation(c, res, next)
 			})
 		},
 	}
+}
+
+// PrintRevocation prints a revocation's answer (smki revoke, smki user
+// withdraw): the certificates, then what was or, in a dry run, would be
+// revoked; next says how to carry a dry run out.
+func PrintRevocation(c *ucli.Context, res ra.RevokeResult, next string) error {
+	verb.Table(c, CertHeader, CertRows(res.Certificates))
+	if res.DryRun {
+		if res.CertificateCount > len(res.Certificates) {
+			fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
+		}
+		fmt.Fprintf(c.App.Writer, "dry run: %d certificate(s) would be revoked (%s); %s\n",
+			max(res.CertificateCount, len(res.Certificates)), ra.ReasonName(res.Reason), next)
+		return nil
+	}
+	if res.RevokedCount == 0 {
+		// Nothing was good any more: a revocation sent again after a
+		// lost answer, or one made by someone else. The sequence and
+		// the ORL are as they were.
+		fmt.Fprintf(c.App.Writer, "nothing to revoke: no good certificate is left (already revoked ones: GET %s); the revocation sequence and the ORL are unchanged\n", res.CertificatesURL)
+		return nil
+	}
+	if res.CertificateCount > len(res.Certificates) {
+		fmt.Fprintf(c.App.Writer, "the first %d shown (every one: GET %s)\n", len(res.Certificates), res.CertificatesURL)
+	}
+	orl := "ORL reissued"
+	if res.ORLPending {
+		orl = "ORL not reissued yet: the CA key cannot sign now (its HSM away); the ORL lists it as soon as it can (GET /readyz)"
+	}
+	fmt.Fprintf(c.App.Writer, "revoked %d certificate(s) (%s); revocation sequence now %d; %s\n",
+		res.RevokedCount, ra.ReasonName(res.Reason), res.LastSeq, orl)
+	if res.RevokedCount > 1 {
+		fmt.Fprintf(c.App.Writer, "serials_sha256 %s (the serials sorted, one a line; as in the audit record)\n", res.RevokedSHA256)
+	}
+	return nil
 }
 
 // revoke sends req: a bulk revocation (--user or --party with --yes) as

@@ -3,6 +3,7 @@ package registrycmd
 import (
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/smki/smki/cli/certcmd"
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/raclient"
@@ -108,6 +109,41 @@ func UserCommand() *ucli.Command {
 					return verb.Call(c, func(cl *raclient.Client) (ra.User, error) {
 						return cl.CreateUser(c.Context, id, party, r, c.String("name"))
 					}, verb.One(c, userHeader, userRow))
+				},
+			},
+			{
+				Name: "withdraw", Usage: "withdraw a User ID (its party's User Role) and revoke its certificates; a dry run without --yes (ra-operator)",
+				Description: `Withdrawn is final: the User ID gets no certificate again and stays taken.
+With --yes one transaction marks the user withdrawn, revokes every good
+certificate of it (default reason privilegeWithdrawn), reissues the ORL and
+writes the audit record; verifiers following the feed refuse the certificates
+from their next page. Without --yes it prints what would be revoked and changes
+nothing. A user an open SoLR event names is refused (E_RA_EVENT_STATE): close
+the event first.
+
+Examples:
+   smki user withdraw --id 90-B3-D5-1F-30-05-00-00          # dry run
+   smki user withdraw --id 90-B3-D5-1F-30-05-00-00 --yes`,
+				Flags: verb.ClientFlagsWith(
+					&ucli.StringFlag{Name: "id", Usage: "User ID (EUI-64)", Required: true},
+					&ucli.StringFlag{Name: "reason", Usage: "RFC 5280 reason of the revocations (name or number)", Value: "privilegeWithdrawn"},
+					&ucli.BoolFlag{Name: "yes", Usage: "withdraw (without it: dry run)"},
+				),
+				Action: func(c *ucli.Context) error {
+					id, err := verb.EUIFlag(c, "id", true)
+					if err != nil {
+						return err
+					}
+					reason, err := ra.ParseReason(c.String("reason"))
+					if err != nil {
+						return verb.UsageErr("--reason: %v", err)
+					}
+					return verb.Call(c, func(cl *raclient.Client) (ra.UserWithdrawal, error) {
+						return cl.WithdrawUser(c.Context, id, reason, c.Bool("yes"))
+					}, func(w ra.UserWithdrawal) error {
+						verb.Table(c, userHeader, [][]string{userRow(w.User)})
+						return certcmd.PrintRevocation(c, w.Revocation, "add --yes to withdraw the user and revoke them")
+					})
 				},
 			},
 			{

@@ -50,6 +50,7 @@ const (
 	ActSuspendParty   Action = "party.suspend"
 	ActReinstateParty Action = "party.reinstate"
 	ActCreateUser     Action = "user.create"
+	ActWithdrawUser   Action = "user.withdraw" // a User ID (a party's User Role) withdrawn, its certificates revoked
 	ActAppointOfficer Action = "officer.appoint"
 	ActRemoveOfficer  Action = "officer.remove"
 	ActRenewOfficer   Action = "officer.renew"   // an officer renews its own credential
@@ -108,7 +109,8 @@ type Target struct {
 //
 // The rules:
 //   - Only active officers act at all.
-//   - ra-operator: creates parties and users, appoints RA officers and a
+//   - ra-operator: creates parties and users, withdraws users (a party's
+//     User Role, revoking its certificates), appoints RA officers and a
 //     party's first SRO (only while the party has no active SRO), removes
 //     any officer, revokes any certificate (single, per user, per party),
 //     reads everything.
@@ -205,7 +207,7 @@ func decide(officer store.Officer, act Action, t Target) (bool, error) {
 	ownParty := IsPartyKind(officer.Kind) && officer.PartyID != "" && officer.PartyID == t.PartyID
 	allowed := false
 	switch act {
-	case ActCreateParty, ActCreateUser, ActSuspendParty, ActReinstateParty:
+	case ActCreateParty, ActCreateUser, ActWithdrawUser, ActSuspendParty, ActReinstateParty:
 		allowed = officer.Kind == KindRAOperator
 	case ActAppointOfficer:
 		switch {

@@ -34,6 +34,11 @@ func TestAuthorize(t *testing.T) {
 		{"operator creates user", op, ActCreateUser, Target{PartyID: pA}, nil},
 		{"sro may not create user", sroA, ActCreateUser, Target{PartyID: pA}, raerr.ErrForbidden},
 		{"aro may not create user", aroA, ActCreateUser, Target{PartyID: pA}, raerr.ErrForbidden},
+		{"operator withdraws user", op, ActWithdrawUser, Target{PartyID: pA}, nil},
+		{"sro may not withdraw own party's user", sroA, ActWithdrawUser, Target{PartyID: pA}, raerr.ErrForbidden},
+		{"aro may not withdraw user", aroA, ActWithdrawUser, Target{PartyID: pA}, raerr.ErrForbidden},
+		{"approver may not withdraw user", appr, ActWithdrawUser, Target{PartyID: pA}, raerr.ErrForbidden},
+		{"suspended operator may not withdraw user", suspended(op), ActWithdrawUser, Target{PartyID: pA}, raerr.ErrOfficerInactive},
 		{"removed operator refused", removed(op), ActCreateParty, Target{}, raerr.ErrOfficerInactive},
 		{"suspended operator refused", suspended(op), ActCreateParty, Target{}, raerr.ErrOfficerInactive},
 

@@ -32,6 +32,15 @@ type User struct {
 	CreatedAt time.Time     `json:"created_at"`
 }
 
+// UserWithdrawal is POST /v1/users/{id}/withdraw's answer: the user
+// (status "withdrawn" once done; unchanged in a dry run) and the
+// revocation of its good certificates, a bulk revocation's summary
+// (RevokeResult; DryRun when nothing was changed).
+type UserWithdrawal struct {
+	User       User         `json:"user"`
+	Revocation RevokeResult `json:"revocation"`
+}
+
 // Officer is a person who acts for a party (sro, aro) or for the RA
 // (ra-operator, ra-approver, authority-liaison). PartyID is "" for RA officers.
 type Officer struct {

@@ -28,6 +28,14 @@ type UserBody struct {
 	Name    string `json:"name"`
 }
 
+// UserWithdrawBody is POST /v1/users/{id}/withdraw: the revocation
+// reason of the user's certificates (name or number; absent:
+// privilegeWithdrawn) and yes (without it, a dry run).
+type UserWithdrawBody struct {
+	Reason json.RawMessage `json:"reason,omitempty"`
+	Yes    bool            `json:"yes,omitempty"`
+}
+
 type OfficerBody struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`

@@ -115,3 +115,28 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, a ra.Actor) e
 	writeJSON(w, http.StatusOK, raapi.UserList{Users: us})
 	return nil
 }
+
+// withdrawUser is POST /v1/users/{id}/withdraw (docs/api.md,
+// "Withdrawing a User ID"): an absent reason is privilegeWithdrawn.
+func (s *server) withdrawUser(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	id, err := reqEUI("user id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var b raapi.UserWithdrawBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	reason := ra.ReasonPrivilegeWithdrawn
+	if len(b.Reason) > 0 && string(b.Reason) != "null" {
+		if reason, err = parseReasonJSON(b.Reason); err != nil {
+			return err
+		}
+	}
+	res, err := s.svc.WithdrawUser(r.Context(), a, id, reason, b.Yes)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}

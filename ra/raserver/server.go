@@ -94,6 +94,7 @@ func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	v1("POST /v1/parties/{id}/status", s.setPartyStatus)
 	v1("POST /v1/users", s.createUser)
 	v1("GET /v1/users", s.listUsers)
+	v1("POST /v1/users/{id}/withdraw", s.withdrawUser)
 	v1("POST /v1/officers", s.appointOfficer)
 	v1("GET /v1/officers", s.listOfficers)
 	v1("DELETE /v1/officers/{id}", s.removeOfficer)
