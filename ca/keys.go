@@ -51,6 +51,19 @@ type KeyStore struct {
 	uri  string           // the pkcs11: URI, to reopen the module (tokensigner.go)
 	now  func() time.Time // Config.Clock, for reopenEvery
 
+	// objects (PKCS#11 only) is held by whatever changes or searches the
+	// token's objects, or the module itself: generating a key (create),
+	// finding one (signer, refind), deleting one (discard), closing and
+	// reopening the module (refind, close). One at a time on a token:
+	// SoftHSM2 2.6.1 (Debian 12's; SoftHSMv2 issue 573, fixed in 2.7.0)
+	// fails a key generation run beside another generation or a search
+	// with CKR_GENERAL_ERROR or CKR_TEMPLATE_INCONSISTENT, and a key
+	// generated in a module that refind closes meanwhile fails with a
+	// closed context (TestPKCS11KeyStoreUnderConcurrentUse). Signatures do
+	// not take it: they run side by side in crypto11's session pool, and
+	// crypto11 closes the module only once they are done. Taken before mu.
+	objects sync.Mutex
+
 	mu       sync.Mutex
 	km       kms.KeyManager // nil: closed, or a reopen failed (PKCS#11)
 	gen      uint64         // how often km was reopened
@@ -195,6 +208,8 @@ func (k *KeyStore) create(label string) (string, crypto.Signer, error) {
 		return ref, s, err
 	default:
 		ref := fmt.Sprintf("pkcs11:id=%s;object=smki-%s-%s", suffix, label, suffix)
+		k.objects.Lock()
+		defer k.objects.Unlock()
 		km, _, err := k.manager()
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: creating %s key in the token: %v", ErrSigning, label, err)
@@ -202,7 +217,7 @@ func (k *KeyStore) create(label string) (string, crypto.Signer, error) {
 		if _, err := km.CreateKey(&kmsapi.CreateKeyRequest{Name: ref, SignatureAlgorithm: kmsapi.ECDSAWithSHA256}); err != nil {
 			return "", nil, fmt.Errorf("%w: creating %s key in the token: %v", ErrSigning, label, err)
 		}
-		s, err := k.signer(ref)
+		s, err := k.tokenSigner(ref)
 		return ref, s, err
 	}
 }
@@ -219,26 +234,37 @@ func randomSuffix() (string, error) {
 // signer returns a signer for a key reference made by create. A PKCS#11
 // key's survives the token going away and coming back (tokenSigner).
 func (k *KeyStore) signer(ref string) (crypto.Signer, error) {
-	req := &kmsapi.CreateSignerRequest{SigningKey: ref}
-	if k.kind == kindSoft {
-		req.SigningKey = filepath.Join(k.dir, ref)
-		req.Password = k.pass
-		if err := checkKeyFileMode(req.SigningKey); err != nil {
-			return nil, err
-		}
+	if k.kind == kindPKCS11 {
+		k.objects.Lock()
+		defer k.objects.Unlock()
+		return k.tokenSigner(ref)
 	}
+	path := filepath.Join(k.dir, ref)
+	if err := checkKeyFileMode(path); err != nil {
+		return nil, err
+	}
+	km, _, err := k.manager()
+	if err != nil {
+		return nil, fmt.Errorf("%w: loading key %s: %v", ErrConfig, ref, err)
+	}
+	s, err := km.CreateSigner(&kmsapi.CreateSignerRequest{SigningKey: path, Password: k.pass})
+	if err != nil {
+		return nil, k.loadError(ref, err)
+	}
+	return s, nil
+}
+
+// tokenSigner is signer for a PKCS#11 key; the caller holds k.objects.
+func (k *KeyStore) tokenSigner(ref string) (crypto.Signer, error) {
 	km, gen, err := k.manager()
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading key %s: %v", ErrConfig, ref, err)
 	}
-	s, err := km.CreateSigner(req)
+	s, err := km.CreateSigner(&kmsapi.CreateSignerRequest{SigningKey: ref})
 	if err != nil {
 		return nil, k.loadError(ref, err)
 	}
-	if k.kind == kindPKCS11 {
-		return newTokenSigner(k, ref, s, gen)
-	}
-	return s, nil
+	return newTokenSigner(k, ref, s, gen)
 }
 
 // checkKeyFileMode refuses a softkms key file that users other than its
@@ -291,6 +317,8 @@ func (k *KeyStore) manager() (kms.KeyManager, uint64, error) {
 }
 
 func (k *KeyStore) close() error {
+	k.objects.Lock()
+	defer k.objects.Unlock()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.closed = true
@@ -324,11 +352,13 @@ func (k *KeyStore) discard(refs []string, dirMade bool) {
 			_ = os.Remove(filepath.Join(k.dir, ref))
 			continue
 		}
+		k.objects.Lock()
 		if km, _, err := k.manager(); err == nil {
 			if d, ok := km.(interface{ DeleteKey(string) error }); ok {
 				_ = d.DeleteKey(ref)
 			}
 		}
+		k.objects.Unlock()
 	}
 	if dirMade {
 		_ = os.Remove(k.keysDir()) // fails, and keeps it, unless empty

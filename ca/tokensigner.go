@@ -147,6 +147,8 @@ func (s *tokenSigner) sign(rand io.Reader, digest []byte, opts crypto.SignerOpts
 // reopenEvery ago). It returns the signer (nil on error) and the
 // generation it was found in.
 func (k *KeyStore) refind(ref string, pub interface{ Equal(crypto.PublicKey) bool }, gen uint64) (crypto.Signer, uint64, error) {
+	k.objects.Lock()
+	defer k.objects.Unlock()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {

@@ -725,8 +725,8 @@ func devScenario(ctx context.Context, dir string) error {
 // openRAKeys opens (creating or migrating as needed) the RA access CA
 // under DATA/access and the RA system signer under DATA/ra, both with their
 // keys in authority's key backend. Each softkms key costs a PBKDF2 to
-// decrypt, so with softkms the two open at once; on a PKCS#11 token one
-// after the other.
+// decrypt, so the two open at once; on a PKCS#11 token the KeyStore
+// generates and finds their keys one at a time (ca.KeyStore).
 //
 // With no system signer yet and the Issuing OCA expired (a CA whose first
 // start comes after that, as a backup restored onto a new host), none can
@@ -738,19 +738,10 @@ func openRAKeys(ctx context.Context, dir string, authority *ca.CA, now func() ti
 		accessErr error
 		done      = make(chan struct{})
 	)
-	openAccess := func() {
+	go func() {
 		defer close(done)
 		access, accessErr = ownpki.OpenAccessCA(filepath.Join(dir, "access"), authority.KeyStore(), now, log)
-	}
-	// On a token the two open one after the other: nothing to gain (no
-	// PBKDF2), and SoftHSM2 answered a key generation made while the
-	// other opening generated and signed CKR_GENERAL_ERROR (e2e
-	// TestHSMOutageInService failed a CI run so, once in several).
-	if authority.KeyStore().Kind() == ca.KindPKCS11 {
-		openAccess()
-	} else {
-		go openAccess()
-	}
+	}()
 	signer, err = ownpki.OpenSystemSigner(ctx, filepath.Join(dir, "ra"), authority.KeyStore(), authority, ownpki.DefaultSystemID, time.Now(), log)
 	<-done
 	if errors.Is(err, ca.ErrCAExpired) {
