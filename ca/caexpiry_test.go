@@ -2,6 +2,7 @@ package ca
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
@@ -72,4 +73,62 @@ func expiringCA(t *testing.T, opts InitOptions) (*CA, store.Store, *fakeClock) {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c, st, clk
+}
+
+// TestARLUnderAnExpiredRoot: the ARL is signed by the Root OCA, so the
+// Root's expiry rule (the one Issue applies, c.rootInForce) holds for it:
+// an ARL is never signed, at the ceremony (IssueARL) or by the online
+// refresh (RefreshCRLs), by a Root whose certificate has expired; the
+// refusal is ErrCAExpired marked ErrRootExpired, saying a new Root OCA is
+// needed, and writes nothing. Before then an ARL's nextUpdate never
+// passes the Root's notAfter: a lifetime that would is cut to it (as a
+// certificate is cut to its issuer's notAfter). A revocation of an
+// issuing CA is still recorded, its ARL owed (crlAfterRevoking).
+func TestARLUnderAnExpiredRoot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, st, clk := expiringCA(t, InitOptions{RootValidity: 400 * 24 * time.Hour, IssuingValidity: 300 * 24 * time.Hour})
+	notAfter := c.Root().NotAfter
+
+	// Ten days before the Root expires: a 30-day ARL is cut to the Root's
+	// notAfter, and still verifies under it.
+	clk.Advance(notAfter.Sub(clk.Now()) - 10*24*time.Hour)
+	crl, err := c.IssueARL(ctx, 30*24*time.Hour)
+	if err != nil {
+		t.Fatalf("IssueARL ten days before the Root expires: %v", err)
+	}
+	if !crl.NextUpdate.Equal(notAfter) {
+		t.Errorf("ARL nextUpdate %s, want it cut to the Root's notAfter %s", crl.NextUpdate, notAfter)
+	}
+	if parsed, err := x509.ParseRevocationList(crl.DER); err != nil || parsed.CheckSignatureFrom(c.Root()) != nil || !parsed.NextUpdate.Equal(notAfter) {
+		t.Errorf("the cut ARL does not parse, verify or carry nextUpdate %s: %v", notAfter, err)
+	}
+
+	// An hour after it expired: refused, saying so, nothing written.
+	clk.Advance(10*24*time.Hour + time.Hour)
+	_, _, audit0 := counts(t, st)
+	_, err = c.IssueARL(ctx, 0)
+	if !errors.Is(err, ErrCAExpired) || !errors.Is(err, ErrRootExpired) || !strings.Contains(err.Error(), "new Root OCA") {
+		t.Errorf("IssueARL after the Root expired = %v, want ErrCAExpired marked ErrRootExpired naming a new Root OCA", err)
+	}
+	if _, _, audit := counts(t, st); audit != audit0 || storedCRL(t, st, ARL).Number != crl.Number {
+		t.Errorf("the refusal wrote: audit %d->%d, ARL %d->%d", audit0, audit, crl.Number, storedCRL(t, st, ARL).Number)
+	}
+	// The online refresh says the same (and has refreshed the ORL first).
+	orl0 := storedCRL(t, st, ORL).Number
+	if err := c.RefreshCRLs(ctx); !errors.Is(err, ErrRootExpired) {
+		t.Errorf("RefreshCRLs after the Root expired = %v, want ErrRootExpired", err)
+	}
+	if storedCRL(t, st, ARL).Number != crl.Number || storedCRL(t, st, ORL).Number == orl0 {
+		t.Errorf("RefreshCRLs after the Root expired: ARL %d->%d (want unchanged), ORL %d->%d (want reissued)",
+			crl.Number, storedCRL(t, st, ARL).Number, orl0, storedCRL(t, st, ORL).Number)
+	}
+	// Revoking the Issuing OCA is still recorded; its ARL is owed.
+	serial := SerialHex(c.Issuing().SerialNumber)
+	if revs, err := c.Revoke(ctx, []string{serial}, 1, time.Time{}, store.AuditEntry{Actor: "test", Action: "revoke", Result: "ok"}); err != nil || len(revs) != 1 {
+		t.Errorf("Revoke of the Issuing OCA after the Root expired = %v, %v; want it recorded", revs, err)
+	}
+	if s, err := c.CRLStatus(ctx, ARL); err != nil || !s.Owed || s.State != ARLExpired {
+		t.Errorf("CRLStatus(arl) = %+v, %v; want expired and owed", s, err)
+	}
 }

@@ -35,7 +35,7 @@ const (
 // IssueORLTx issues the next ORL (signed by the Issuing OCA, listing every
 // revoked Organisation Certificate) within tx and records it.
 func (c *CA) IssueORLTx(tx store.Tx) (store.CRL, error) {
-	return c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, nil)
+	return c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, nil, time.Time{})
 }
 
 // IssueARLTx issues the next ARL (signed by the Root OCA, listing every
@@ -45,11 +45,33 @@ func (c *CA) IssueARLTx(tx store.Tx) (store.CRL, error) {
 	return c.issueARLTx(tx, ARLLifetime)
 }
 
+// issueARLTx is every ARL's way in: the root key must be here, and the
+// Root in force (rootInForce: an ARL signed by an expired Root would be
+// trusted by nobody, and saying it was issued would hide that a new Root
+// OCA is needed). Its nextUpdate never passes the Root's notAfter: a
+// lifetime that would is cut to it (issueCRLTx's notAfter), as a
+// certificate is cut to its issuer's (docs/operations.md, "The ARL and an
+// expiring Root OCA").
 func (c *CA) issueARLTx(tx store.Tx, lifetime time.Duration) (store.CRL, error) {
 	if c.rootCAS == nil {
 		return store.CRL{}, fmt.Errorf("%w: issuing the ARL needs the Root OCA key; issue it at the root key ceremony (smki ca arl) and import it (smki ca import-arl)", ErrRootOffline)
 	}
-	return c.issueCRLTx(tx, ARL, IssuerRoot, c.root, c.rootCAS, lifetime, nil)
+	if err := c.rootInForce(c.clock()); err != nil {
+		return store.CRL{}, err
+	}
+	return c.issueCRLTx(tx, ARL, IssuerRoot, c.root, c.rootCAS, lifetime, nil, c.root.NotAfter)
+}
+
+// rootInForce is the one rule of the Root OCA's expiry: from its
+// notAfter on, nothing the Root signs (an ARL) or that is issued under it
+// (a certificate, by Issue) would be trusted, and a new Issuing OCA would
+// not help. It fails ErrCAExpired marked RootExpired, saying what to do.
+func (c *CA) rootInForce(now time.Time) error {
+	if !now.Before(c.root.NotAfter) {
+		return RootExpired(fmt.Errorf("%w: the Root OCA certificate expired on %s; nothing it signs or that is issued under it would be trusted: a new Root OCA (key ceremony) must be made and given to every relying party",
+			ErrCAExpired, c.root.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	return nil
 }
 
 // nextCRLNumber is the number of the CRL after prev (nil: the first)
@@ -73,9 +95,10 @@ func nextCRLNumber(prev *store.CRL, now time.Time) uint64 {
 // parties may check signatures made in the past; crlEntriesTx), lint,
 // sign through the CAS seam's signer, verify, record. added, if not nil,
 // are the revocations tx has just made (RevokeTx), which spares reading
-// them back.
+// them back. notAfter, if not zero, caps nextUpdate (the ARL's: the
+// Root's notAfter).
 func (c *CA) issueCRLTx(tx store.Tx, name, issuerName string, issuer *x509.Certificate,
-	cas *softcas.SoftCAS, lifetime time.Duration, added []store.Revocation) (store.CRL, error) {
+	cas *softcas.SoftCAS, lifetime time.Duration, added []store.Revocation, notAfter time.Time) (store.CRL, error) {
 	var prev *store.CRL
 	p, err := tx.GetCRL(name)
 	switch {
@@ -97,6 +120,9 @@ func (c *CA) issueCRLTx(tx store.Tx, name, issuerName string, issuer *x509.Certi
 	}
 	now := c.clock().UTC().Truncate(time.Second)
 	next := now.Add(lifetime)
+	if !notAfter.IsZero() && next.After(notAfter) {
+		next = notAfter.UTC()
+	}
 	num := new(big.Int).SetUint64(number)
 	tbs, err := crlTBS(issuer, num, now, next, entries)
 	if err != nil {
@@ -174,12 +200,14 @@ type crlCover struct {
 // crlAfterRevoking issues the CRL name (issue) in a transaction that has
 // just revoked certificates of its issuer. A revocation is never refused
 // for its CRL: if the key cannot sign (ErrKeyUnavailable: an HSM gone
-// away; ErrSigning: a key that fails), the revocation commits all the
-// same, the stored CRL stays as it was and is marked owed in tx, and
-// RefreshCRLs reissues it as soon as the key signs again. Any other failure fails the revocation.
+// away; ErrSigning: a key that fails; ErrRootExpired: an ARL, whose Root
+// may sign no more), the revocation commits all the same, the stored CRL
+// stays as it was and is marked owed in tx, and RefreshCRLs reissues it
+// as soon as the key signs again (for an expired Root: never; a new Root
+// OCA is needed). Any other failure fails the revocation.
 func (c *CA) crlAfterRevoking(tx store.Tx, name string, issue func() error) error {
 	err := issue()
-	if err == nil || !errors.Is(err, ErrSigning) && !errors.Is(err, ErrKeyUnavailable) {
+	if err == nil || !errors.Is(err, ErrSigning) && !errors.Is(err, ErrKeyUnavailable) && !errors.Is(err, ErrRootExpired) {
 		return err
 	}
 	cover, err2 := crlCoverTx(tx, name)

@@ -163,9 +163,8 @@ func (c *CA) issue(ctx context.Context, p issueParams) (*x509.Certificate, store
 	now := c.clock()
 	// The Root first: the Issuing OCA cannot outlive it, and once the
 	// Root has expired a new Issuing OCA would not help.
-	if !now.Before(c.root.NotAfter) {
-		return nil, none, RootExpired(fmt.Errorf("%w: the Root OCA certificate expired on %s; nothing issued under it would be trusted: a new Root OCA (key ceremony) must be made and given to every relying party",
-			ErrCAExpired, c.root.NotAfter.UTC().Format(time.RFC3339)))
+	if err := c.rootInForce(now); err != nil {
+		return nil, none, err
 	}
 	if !now.Before(c.issuing.NotAfter) {
 		return nil, none, fmt.Errorf("%w: the Issuing OCA certificate expired on %s; nothing can be issued under it until a new Issuing OCA is in service",

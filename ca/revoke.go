@@ -89,7 +89,7 @@ func (c *CA) revokeTx(tx store.Tx, serials []string, reason int, at time.Time, p
 	}
 	if orl {
 		if err := c.crlAfterRevoking(tx, ORL, func() error {
-			_, err := c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, out)
+			_, err := c.issueCRLTx(tx, ORL, IssuerIssuing, c.issuing, c.issCAS, ORLLifetime, out, time.Time{})
 			return err
 		}); err != nil {
 			return nil, err

@@ -186,3 +186,70 @@ func expiredIssuingCA(t *testing.T, work string, signer bool) (data, pass string
 
 	return data, pass, old, issuing
 }
+
+// TestCAARLExpiringRoot: `smki ca arl` on a ceremony data directory whose
+// Root OCA has expired signs nothing and says so: exit 1, E_CA_EXPIRED
+// and that a new Root OCA is needed on stderr, nothing on stdout, no
+// --out and no temporary file left. Two days before the Root expires, a
+// 30-day ARL is cut to the Root's notAfter, and the output says so.
+func TestCAARLExpiringRoot(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		made    time.Duration // how long ago the CA was made
+		expired bool
+	}{
+		{"root expired", 72 * time.Hour, true},
+		{"root expires in two days", 24 * time.Hour, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			work := t.TempDir()
+			data, pass := filepath.Join(work, "data"), filepath.Join(work, "passphrase")
+			if err := os.WriteFile(pass, []byte("expiring root e2e passphrase\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			st, err := bolt.Open(filepath.Join(data, "smki.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			past := time.Now().Add(-tt.made)
+			cfg := ca.Config{Dir: data, Passphrase: []byte("expiring root e2e passphrase"), Clock: func() time.Time { return past }}
+			if err := ca.Init(context.Background(), st, cfg, ca.InitOptions{RootValidity: 72 * time.Hour, IssuingValidity: 24 * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			authority, err := ca.Open(context.Background(), st, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := authority.Root()
+			authority.Close()
+			st.Close()
+			out := filepath.Join(work, "arl.crl")
+			r := run(t, nil, "ca", "arl", "--data", data, "--passphrase-file", pass, "--lifetime", "30d", "--out", out)
+			left, _ := filepath.Glob(filepath.Join(work, ".*"))
+			if tt.expired {
+				if r.code != 1 || !strings.Contains(r.stderr, "E_CA_EXPIRED") || !strings.Contains(r.stderr, "new Root OCA") || r.stdout != "" {
+					t.Errorf("ca arl with the Root expired: exit %d\nstdout: %s\nstderr: %s\nwant exit 1, E_CA_EXPIRED naming a new Root OCA, nothing on stdout", r.code, r.stdout, r.stderr)
+				}
+				if _, err := os.Stat(out); err == nil || len(left) != 0 {
+					t.Errorf("a refused ca arl left %s (%v) or temporary files %v", out, err, left)
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Fatalf("ca arl two days before the Root expires: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			arl, err := x509.ParseRevocationList(mustReadFile(t, out))
+			if err != nil || !arl.NextUpdate.Equal(root.NotAfter) {
+				t.Errorf("ARL written: %v; nextUpdate %v, want cut to the Root's notAfter %v", err, arl.NextUpdate, root.NotAfter)
+			}
+			if !strings.Contains(r.stdout, "cut to the Root OCA's notAfter") {
+				t.Errorf("ca arl output does not say the nextUpdate was cut:\n%s", r.stdout)
+			}
+		})
+	}
+}

@@ -143,7 +143,9 @@ every issuing CA this store holds as revoked; it is recorded in this store (with
 audit entry) like any ARL and written DER to --out, for 'smki ca import-arl' on the
 online servers, which run with --offline-root. The lifetime defaults to 30 days (what
 an online root uses); an offline root usually chooses longer, up to 400 days.
-Accepts days (400d) or Go durations (720h).
+Accepts days (400d) or Go durations (720h). The ARL's nextUpdate never passes the
+Root OCA's notAfter (a longer lifetime is cut to it, and the output says so); once
+the Root has expired no ARL is signed (E_CA_EXPIRED): a new Root OCA is needed.
 
 Example:
    SMKI_PASSPHRASE=... smki ca arl --data /media/ceremony/smki --lifetime 180d --out arl-0007.crl`,
@@ -200,6 +202,9 @@ func caARL(c *ucli.Context) error {
 	sum := sha256.Sum256(crl.DER)
 	fmt.Fprintf(c.App.Writer, "ARL %d written to %s\n  thisUpdate: %s\n  nextUpdate: %s\n  SHA-256:    %s\n",
 		crl.Number, outPath, crl.ThisUpdate.UTC().Format(time.RFC3339), crl.NextUpdate.UTC().Format(time.RFC3339), hex.EncodeToString(sum[:]))
+	if root := authority.Root(); crl.NextUpdate.Equal(root.NotAfter) {
+		fmt.Fprintf(c.App.Writer, "  nextUpdate cut to the Root OCA's notAfter: the Root expires then, and no ARL is signed after it; make a new Root OCA (key ceremony) and give it to every relying party before then\n")
+	}
 	return nil
 }
 
