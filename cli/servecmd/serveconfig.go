@@ -177,7 +177,7 @@ func loadServeFile(path string) (map[string]fileValue, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
-		return nil, verb.UsageErr("E_CONFIG: %s: not YAML: %v", path, err)
+		return nil, yamlRefusal(path, b, err)
 	}
 	// One document: a second one (after ---) would otherwise be dropped
 	// unread, and with it whatever the operator meant it to set.
