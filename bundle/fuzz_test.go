@@ -2,13 +2,11 @@ package bundle_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/smki/smki/bundle"
-	"github.com/smki/smki/internal/ecdsaraw"
 	"github.com/smki/smki/internal/librarytext"
 )
 
@@ -60,25 +58,11 @@ func FuzzFeedPayload(f *testing.F) {
 	f.Add(seed)
 	f.Add([]byte(`{"seq":1,"issued_at":"2026-06-01T09:00:00Z","revoked":[],"seq":2}`))
 	f.Add([]byte(`{"seq":1,"issued_at":"2026-06-01T09:00:00Z","revoked":[[[[[[[[]]]]]]]]}`))
-	var der [][]byte
-	for _, c := range chain {
-		der = append(der, c.Raw)
-	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if len(payload) == 0 {
 			return
 		}
-		digest := sha256.Sum256(payload)
-		sig, err := ecdsaraw.SignSHA256(key, digest[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, _ := json.Marshal(struct {
-			Format    string   `json:"format"`
-			Payload   []byte   `json:"payload"`
-			Signature []byte   `json:"signature"`
-			Chain     [][]byte `json:"chain"`
-		}{bundle.FeedFormat, payload, sig, der})
+		env := sealedEnvelope(t, bundle.FeedFormat, payload, key, chain)
 		p, err := bundle.OpenFeedPage(env, roots, testNow)
 		if err != nil {
 			coded(t, err)
