@@ -15,6 +15,7 @@ import (
 
 	"github.com/smki/smki/ca"
 	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/ra/devicefile"
 	"github.com/smki/smki/store/bolt"
 )
@@ -90,10 +91,10 @@ func Build(ctx context.Context, opts Options) (*PKI, error) {
 	p := &PKI{Dir: opts.Out, At: at, Users: map[string]*Credential{}, Devices: Devices()}
 
 	caDir := filepath.Join(opts.Out, "ca")
-	if err := os.MkdirAll(caDir, 0o700); err != nil {
+	if err := durable.MkdirAll(caDir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(caDir, "passphrase"), []byte(Passphrase), 0o600); err != nil {
+	if err := durable.WriteNew(filepath.Join(caDir, "passphrase"), []byte(Passphrase), 0o600); err != nil {
 		return nil, err
 	}
 	st, err := bolt.Open(filepath.Join(caDir, "smki.db"))
@@ -201,7 +202,7 @@ func prepareOut(dir string) error {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return os.MkdirAll(dir, 0o755)
+		return durable.MkdirAll(dir, 0o755)
 	case err != nil:
 		return err
 	case len(entries) > 0:
@@ -221,7 +222,7 @@ func newCSR(key *ecdsa.PrivateKey, cn string) (*x509.CertificateRequest, error) 
 
 func (p *PKI) write() error {
 	trust := filepath.Join(p.Dir, "trust")
-	if err := os.MkdirAll(trust, 0o755); err != nil {
+	if err := durable.MkdirAll(trust, 0o755); err != nil {
 		return err
 	}
 	// secret: the files holding a private key, written 0600 (the rest,
@@ -261,14 +262,14 @@ func (p *PKI) write() error {
 	files[filepath.Join(p.Dir, "devices.csv")] = csv
 
 	for path, data := range files {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := durable.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
 		mode := os.FileMode(0o644)
 		if secret[path] {
 			mode = 0o600
 		}
-		if err := os.WriteFile(path, data, mode); err != nil {
+		if err := durable.WriteNew(path, data, mode); err != nil {
 			return err
 		}
 	}

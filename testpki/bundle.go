@@ -2,11 +2,11 @@ package testpki
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/internal/durable"
 
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/role"
@@ -92,7 +92,7 @@ func (p *PKI) writeBundle() error {
 	// trust directory"), and beside it, where smki verify --bundle and
 	// cases.json have always named it: the same bytes.
 	for _, path := range []string{filepath.Join(p.Dir, "trust", bundle.TrustBundleFile), filepath.Join(p.Dir, bundle.TrustBundleFile)} {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		if err := durable.WriteNew(path, data, 0o644); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/smki/smki/bundle/policy"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/role"
 )
 
@@ -259,7 +259,7 @@ func (p *PKI) writeCases() error {
 		return err
 	}
 	p.Cases = cs
-	if err := os.MkdirAll(filepath.Join(p.Dir, RequestsDir), 0o755); err != nil {
+	if err := durable.MkdirAll(filepath.Join(p.Dir, RequestsDir), 0o755); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(files))
@@ -268,7 +268,7 @@ func (p *PKI) writeCases() error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if err := os.WriteFile(filepath.Join(p.Dir, filepath.FromSlash(name)), files[name], 0o644); err != nil {
+		if err := durable.WriteNew(filepath.Join(p.Dir, filepath.FromSlash(name)), files[name], 0o644); err != nil {
 			return err
 		}
 	}
@@ -278,5 +278,5 @@ func (p *PKI) writeCases() error {
 	if err := enc.Encode(cs); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(p.Dir, CasesFile), b.Bytes(), 0o644)
+	return durable.WriteNew(filepath.Join(p.Dir, CasesFile), b.Bytes(), 0o644)
 }

@@ -3,10 +3,10 @@ package testpki
 import (
 	"crypto/x509"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/internal/durable"
 )
 
 // The scenario's revocation that arrives live, through the RA's feed
@@ -55,5 +55,5 @@ func (p *PKI) writeFeedPage() error {
 	if err != nil {
 		return fmt.Errorf("testpki: signing feed page: %w", err)
 	}
-	return os.WriteFile(filepath.Join(p.Dir, FeedPageFile), data, 0o644)
+	return durable.WriteNew(filepath.Join(p.Dir, FeedPageFile), data, 0o644)
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -172,16 +171,15 @@ func caARL(c *ucli.Context) error {
 	if len(pass) == 0 && c.String("kms") == "" {
 		return verb.UsageErr("a passphrase is needed for softkms keys: --passphrase-file or SMKI_PASSPHRASE")
 	}
-	// Write into a temporary file beside --out, renamed at the end: a
-	// directory that cannot be written fails before an ARL number is
-	// spent, and a failure leaves no empty or partial --out behind.
+	// A directory that cannot take --out fails before an ARL number is
+	// spent (verb.CheckOut); the ARL is then written as every --out is
+	// (verb.WriteOut: durable.Replace, a temporary file synced, renamed
+	// and its directory synced), so a failure or a crash leaves no empty
+	// or partial --out behind.
 	outPath := c.String("out")
-	tmp, err := os.CreateTemp(filepath.Dir(outPath), ".smki-arl-*")
-	if err != nil {
-		return verb.WithCode(verb.ExitUsage, fmt.Errorf("--out: %w", err))
+	if err := verb.CheckOut("out", outPath); err != nil {
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
 	st, _, err := storecmd.OpenStore(c, dir, storecmd.LockWait)
 	if err != nil {
 		return verb.WithCode(verb.ExitUsage, err)
@@ -196,8 +194,8 @@ func caARL(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeARL(tmp, crl.DER, outPath); err != nil {
-		return fmt.Errorf("ARL %d is recorded but writing %s failed (run again for the next number): %w", crl.Number, outPath, err)
+	if err := verb.WriteOut(c, outPath, crl.DER); err != nil {
+		return fmt.Errorf("ARL %d is recorded but not written (run again for the next number): %w", crl.Number, err)
 	}
 	sum := sha256.Sum256(crl.DER)
 	fmt.Fprintf(c.App.Writer, "ARL %d written to %s\n  thisUpdate: %s\n  nextUpdate: %s\n  SHA-256:    %s\n",
@@ -206,24 +204,6 @@ func caARL(c *ucli.Context) error {
 		fmt.Fprintf(c.App.Writer, "  nextUpdate cut to the Root OCA's notAfter: the Root expires then, and no ARL is signed after it; make a new Root OCA (key ceremony) and give it to every relying party before then\n")
 	}
 	return nil
-}
-
-// writeARL fills tmp with der, makes it world-readable (an ARL is
-// public), syncs it and renames it to path.
-func writeARL(tmp *os.File, der []byte, path string) error {
-	if _, err := tmp.Write(der); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // parseLifetime reads "400d" (days) or a Go duration; "" is 0 (the

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/ra/auditcheck"
 	"github.com/smki/smki/raclient"
@@ -117,18 +116,35 @@ func auditExport(c *ucli.Context) error {
 		return fmt.Errorf("%w: sealing the audit log: %w", ra.ErrInternal, err)
 	}
 	out := c.String("out")
-	w := io.Writer(c.App.Writer)
-	var tmp *os.File
-	if out != "" {
-		if err := verb.CheckOut("out", out); err != nil {
-			return err
-		}
-		if tmp, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".export-"); err != nil {
-			return verb.UsageErr("--out %s: %s", out, verb.IOReason(err))
-		}
-		defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-		w = tmp
+	if out == "" {
+		_, err := writeAuditExport(c, st, from, c.App.Writer)
+		return err
 	}
+	if err := verb.CheckOut("out", out); err != nil {
+		return err
+	}
+	// Replaced whole when complete, synced, file and directory
+	// (durable.ReplaceFrom): a failure or a crash leaves --out as it was.
+	var n int
+	var fillErr error // already in smki's words
+	err = durable.ReplaceFrom(out, 0o600, func(w io.Writer) error {
+		n, fillErr = writeAuditExport(c, st, from, w)
+		return fillErr
+	})
+	switch {
+	case fillErr != nil:
+		return fillErr
+	case err != nil:
+		return exportWriteErr(out, err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "wrote %d audit entries to %s\n", n, out)
+	return nil
+}
+
+// writeAuditExport writes the audit entries from seq from on to w, one
+// JSON line each, and says how many.
+func writeAuditExport(c *ucli.Context, st store.Store, from uint64, w io.Writer) (int, error) {
+	out := c.String("out")
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -139,13 +155,13 @@ func auditExport(c *ucli.Context) error {
 			page, err = tx.AuditEntries(from, 1000)
 			return err
 		}); err != nil {
-			return fmt.Errorf("%w: reading audit entries from %d: %w", ra.ErrInternal, from, err)
+			return n, fmt.Errorf("%w: reading audit entries from %d: %w", ra.ErrInternal, from, err)
 		}
 		for _, e := range page {
 			if err := enc.Encode(exportedEntry{Seq: e.Seq, Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor,
 				Action: e.Action, Subject: e.Subject, Result: e.Result, Detail: e.Detail,
 				PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)}); err != nil {
-				return exportWriteErr(out, err)
+				return n, exportWriteErr(out, err)
 			}
 			from = e.Seq + 1
 			n++
@@ -155,22 +171,9 @@ func auditExport(c *ucli.Context) error {
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		return exportWriteErr(out, err)
+		return n, exportWriteErr(out, err)
 	}
-	if tmp == nil {
-		return nil
-	}
-	if err := tmp.Sync(); err != nil {
-		return exportWriteErr(out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return exportWriteErr(out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return exportWriteErr(out, err)
-	}
-	fmt.Fprintf(c.App.ErrWriter, "wrote %d audit entries to %s\n", n, out)
-	return nil
+	return n, nil
 }
 
 // exportWriteErr: the export could not be written; nothing was kept.

@@ -16,6 +16,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/raclient"
 	"github.com/smki/smki/server"
@@ -138,6 +139,11 @@ func saveBackup(ctx context.Context, out string, fetch func(context.Context, io.
 		return n, rep, backupWriteErr(out, n, err)
 	}
 	keep = true
+	// The rename, like the file's content, must survive a crash: a
+	// backup reported written is there after one.
+	if err := durable.SyncDir(filepath.Dir(out)); err != nil {
+		return n, rep, backupWriteErr(out, n, err)
+	}
 	rep.File = out
 	return n, rep, nil
 }

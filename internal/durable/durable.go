@@ -10,6 +10,7 @@ package durable
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,6 +36,17 @@ func WriteNew(path string, data []byte, mode os.FileMode) error {
 // beside path, synced, renamed over path, then the directory synced. A
 // crash leaves path as it was or as data, never torn.
 func Replace(path string, data []byte, mode os.FileMode) error {
+	return ReplaceFrom(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// ReplaceFrom is Replace for content too large to hold at once: fill
+// writes it into the temporary file (unbuffered: wrap w in a
+// bufio.Writer and flush it). If fill or anything after fails, the
+// temporary file is removed and path is left as it was.
+func ReplaceFrom(path string, mode os.FileMode, fill func(w io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
@@ -45,7 +57,7 @@ func Replace(path string, data []byte, mode os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := writeSyncClose(f, data); err != nil {
+	if err := fillSyncClose(f, fill); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -56,8 +68,41 @@ func Replace(path string, data []byte, mode os.FileMode) error {
 	return SyncDir(filepath.Dir(path))
 }
 
+// MkdirAll makes dir and any missing parents with mode, as os.MkdirAll
+// does, and syncs the parent of each directory it made, so that they
+// survive a crash and the files then written in them (WriteNew, Replace)
+// can be found.
+func MkdirAll(dir string, mode os.FileMode) error {
+	var made []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		made = append(made, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	for i := len(made) - 1; i >= 0; i-- {
+		if err := SyncDir(filepath.Dir(made[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func writeSyncClose(f *os.File, data []byte) error {
-	_, err := f.Write(data)
+	return fillSyncClose(f, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func fillSyncClose(f *os.File, fill func(io.Writer) error) error {
+	err := fill(f)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -2,6 +2,7 @@ package durable
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,5 +87,48 @@ func TestRemoveAndSync(t *testing.T) {
 	}
 	if err := SyncDir(filepath.Join(dir, "absent")); err == nil {
 		t.Fatal("SyncDir of a missing directory succeeded")
+	}
+}
+
+// TestReplaceFromAndMkdirAll: a fill that fails leaves path as it was and
+// no temporary file; one that succeeds replaces it with the mode asked.
+// MkdirAll makes every missing directory with its mode.
+func TestReplaceFromAndMkdirAll(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "a", "b")
+	if err := MkdirAll(sub, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(dir, "a"), sub} {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o750 {
+			t.Fatalf("%s: %v %v, want a directory 0750", d, fi, err)
+		}
+	}
+	if err := MkdirAll(sub, 0o750); err != nil {
+		t.Fatalf("MkdirAll of an existing directory: %v", err)
+	}
+	p := filepath.Join(sub, "export")
+	if err := Replace(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := ReplaceFrom(p, 0o644, func(w io.Writer) error { w.Write([]byte("half")); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("ReplaceFrom with a failing fill = %v, want its error", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Fatalf("after a failed fill %q, want the old content", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(sub, ".*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	if err := ReplaceFrom(p, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Fatalf("content %q, want new", b)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v, want 0644", fi.Mode().Perm())
 	}
 }
