@@ -48,6 +48,9 @@ type Case struct {
 	RequestID string `json:"request_id"`
 	// SRV is the Service Reference Variant.
 	SRV string `json:"srv"`
+	// CommandVariant is the DUIS Command Variant as signed: 1, 4, or 5
+	// (a SignedPreCommand carrying a GBCS command).
+	CommandVariant int `json:"command_variant"`
 	// What says what the case shows, in a sentence.
 	What string `json:"what"`
 	// Want is the verdict.
@@ -91,6 +94,10 @@ type caseSpec struct {
 	code               string // "" for accept
 	replay             int    // >0: the file of the case at this position (1-based), as is
 	mutate             func([]byte) ([]byte, error)
+	// gbcs, for a SignedPreCommand, is the GBCS command req carries, signed
+	// (with req's counter) by the key of the user gbcsSigner.
+	gbcs       *GBCSCommand
+	gbcsSigner string
 }
 
 // caseSpecs lists the scenario's cases in order: for every User Role but
@@ -98,20 +105,27 @@ type caseSpec struct {
 // registered for (any registered device for OU); every SRV the bundle
 // allows SC (SR 1.6 to Credit, at once and future-dated) to the failed
 // supplier's devices; then one negative case per check a team must see
-// refused.
+// refused; then SR 1.6 as Command Variant 5 to SMETS2 meters
+// (preCommandSpecs), after the others so that adding them moved no case.
 func (p *PKI) caseSpecs() []caseSpec {
 	isUser, _ := UserByName("supplier-b-xml")
 	scUser, _ := UserByName("srp-sc-xml")
 	supA, _ := UserByName("supplier-a-xml")
-	var devA, devB, devGas []eui64.ID
+	var devA, devB, devGas, devA2, devB2 []eui64.ID
 	for _, d := range p.Devices {
 		switch {
 		case d.Gas:
 			devGas = append(devGas, d.ID)
 		case d.Supplier == supA.ID:
 			devA = append(devA, d.ID)
+			if d.SMETS == 2 {
+				devA2 = append(devA2, d.ID)
+			}
 		default:
 			devB = append(devB, d.ID)
+			if d.SMETS == 2 {
+				devB2 = append(devB2, d.ID)
+			}
 		}
 	}
 	notInRegistry := eui64.MustParse("00-DB-12-34-56-78-9F-FF")
@@ -194,7 +208,41 @@ func (p *PKI) caseSpecs() []caseSpec {
 	add(caseSpec{slug: "dtd", signer: isUser.Name, code: "MALFORMED", mutate: WithDTD,
 		req:  Request{Originator: isUser.ID, Target: devB[2], Body: ReadImportRegisters},
 		what: "a signed request with a DTD inserted: refused before any cryptography"})
-	return specs
+	return append(specs, preCommandSpecs(devA2, devB2, p.At)...)
+}
+
+// preCommandSpecs are the SR 1.6 Command Variant 5 cases: a
+// SignedPreCommand whose GBCS command (ECS02 to Credit, ECS03 to
+// Prepayment) is signed by a Supplier's Digital Signing key, to SMETS2
+// meters: devA2 supplier-a's (failed), devB2 supplier-b's. SC's is what
+// it sends for the failed Supplier (the verifier reads the GBCS: R5);
+// supplier-b's own is a Supplier's Critical Command as usual.
+func preCommandSpecs(devA2, devB2 []eui64.ID, at time.Time) []caseSpec {
+	isUser, _ := UserByName("supplier-b-xml")
+	scUser, _ := UserByName("srp-sc-xml")
+	supA, _ := UserByName("supplier-a-ds")
+	supB, _ := UserByName("supplier-b-ds")
+	sc := func(slug, code, what string, target eui64.ID, cmd GBCSCommand, signer User) caseSpec {
+		return caseSpec{slug: "sc-cv5-" + slug, signer: scUser.Name, code: code, what: what,
+			req:  Request{Originator: scUser.ID, Target: target, Body: SignedPreCommand},
+			gbcs: &cmd, gbcsSigner: signer.Name}
+	}
+	return []caseSpec{
+		sc("credit", "", "SoLR Contingency sends SR 1.6 as Command Variant 5: an ECS02 (to Credit) signed by the failed supplier, to its SMETS2 meter",
+			devA2[0], GBCSCommand{UseCase: ECS02, Originator: supA.ID, Recipient: devA2[0]}, supA),
+		sc("future", "", "the same, future-dated inside the GBCS command (the event has no end)",
+			devA2[1], GBCSCommand{UseCase: ECS02, Originator: supA.ID, Recipient: devA2[1], ExecuteAt: at.Add(time.Hour)}, supA),
+		sc("prepayment", "E2", "SoLR Contingency sends Command Variant 5 with an ECS03 (to Prepayment): it may only set Credit",
+			devA2[2], GBCSCommand{UseCase: ECS03, Originator: supA.ID, Recipient: devA2[2]}, supA),
+		sc("other-device", "E2", "SoLR Contingency sends Command Variant 5 whose ECS02 is addressed to another device than the RequestID's target",
+			devA2[2], GBCSCommand{UseCase: ECS02, Originator: supA.ID, Recipient: devA2[3]}, supA),
+		sc("other-supplier", "E2", "SoLR Contingency sends Command Variant 5 whose ECS02 comes from a supplier the device is not registered to",
+			devA2[2], GBCSCommand{UseCase: ECS02, Originator: supB.ID, Recipient: devA2[2]}, supB),
+		{slug: "is-cv5-credit", signer: isUser.Name,
+			req:  Request{Originator: isUser.ID, Target: devB2[0], Body: SignedPreCommand},
+			gbcs: &GBCSCommand{UseCase: ECS02, Originator: supB.ID, Recipient: devB2[0]}, gbcsSigner: supB.Name,
+			what: "Import Supplier sends SR 1.6 as Command Variant 5 with its own ECS02 to its SMETS2 meter"},
+	}
 }
 
 // buildCases signs the cases (counters strictly increasing in case order,
@@ -210,7 +258,7 @@ func (p *PKI) buildCases() (*Cases, map[string][]byte, error) {
 		var signed []byte
 		if s.replay > 0 {
 			first := out.Cases[s.replay-1]
-			c.RequestID, c.SRV, signed, c.After = first.RequestID, first.SRV, files[first.File], first.Name
+			c.RequestID, c.SRV, c.CommandVariant, signed, c.After = first.RequestID, first.SRV, first.CommandVariant, files[first.File], first.Name
 		} else {
 			cred := p.Users[s.signer]
 			if cred == nil {
@@ -218,6 +266,16 @@ func (p *PKI) buildCases() (*Cases, map[string][]byte, error) {
 			}
 			s.req.Counter = uint64(i + 1)
 			var err error
+			if s.gbcs != nil {
+				cmd, ds := *s.gbcs, p.Users[s.gbcsSigner]
+				if ds == nil {
+					return nil, nil, fmt.Errorf("%w: case %s: no user %s", ErrRequest, c.Name, s.gbcsSigner)
+				}
+				cmd.Counter = s.req.Counter
+				if s.req.GBCSPayload, err = cmd.Sign(ds.Key); err != nil {
+					return nil, nil, fmt.Errorf("case %s: %w", c.Name, err)
+				}
+			}
 			if signed, err = s.req.Sign(cred.Key, cred.Cert); err != nil {
 				return nil, nil, fmt.Errorf("case %s: %w", c.Name, err)
 			}
@@ -226,7 +284,8 @@ func (p *PKI) buildCases() (*Cases, map[string][]byte, error) {
 					return nil, nil, fmt.Errorf("case %s: %w", c.Name, err)
 				}
 			}
-			c.RequestID, c.SRV = s.req.RequestID(), s.req.srv()
+			c.RequestID = s.req.RequestID()
+			c.CommandVariant, c.SRV = s.req.variant()
 		}
 		c.What = s.what
 		if s.code != "" {
@@ -243,13 +302,15 @@ func (p *PKI) buildCases() (*Cases, map[string][]byte, error) {
 	return out, files, nil
 }
 
-// srv is the Service Reference Variant r is sent as.
-func (r Request) srv() string {
+// variant is the Command Variant and Service Reference Variant r is sent
+// as.
+func (r Request) variant() (cv int, srv string) {
 	if r.Body == 0 {
-		return r.SRV
+		cv, _, srv, _, _ = r.genericHeader()
+		return cv, srv
 	}
-	_, _, srv, _ := r.Body.header()
-	return srv
+	cv, _, srv, _ = r.Body.header()
+	return cv, srv
 }
 
 // writeCases writes requests/ and cases.json.

@@ -3,11 +3,14 @@ package testpki_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -74,9 +77,17 @@ func TestCasesVerdicts(t *testing.T) {
 	}
 	v := verifierFor(t, out, cs)
 	codes := map[string]bool{}
-	accepted := map[string]bool{} // role SRV
+	accepted := map[string]bool{}   // role SRV
+	preCommand := map[string]bool{} // SC's Command Variant 5 cases by code
 	for _, c := range cs.Cases {
-		d := v.Verify(readCase(t, out, c), cs.At)
+		signed := readCase(t, out, c)
+		if cv := fmt.Sprintf("<sr:CommandVariant>%d</sr:CommandVariant>", c.CommandVariant); !bytes.Contains(signed, []byte(cv)) {
+			t.Errorf("case %s: cases.json says command_variant %d, the request does not", c.Name, c.CommandVariant)
+		}
+		if c.Signer == "srp-sc-xml" && c.CommandVariant == 5 {
+			preCommand[c.Want.Code] = true
+		}
+		d := v.Verify(signed, cs.At)
 		got := testpki.Verdict{Decision: d.Decision, Code: d.Code, Route: d.Route}
 		if got != c.Want {
 			t.Errorf("case %s (%s): verifier says %+v (%s), cases.json %+v", c.Name, c.What, got, d.Reason, c.Want)
@@ -90,6 +101,13 @@ func TestCasesVerdicts(t *testing.T) {
 		verifier.CodeE4, verifier.CodeREPLAY, verifier.CodeSIG, verifier.CodeMALFORMED} {
 		if !codes[code] {
 			t.Errorf("no case wants code %q", code)
+		}
+	}
+	// SR 1.6 as SC sends it to SMETS2+ meters: a SignedPreCommand (GBCS)
+	// accepted, and refused for its content (E2).
+	for _, code := range []string{"", verifier.CodeE2} {
+		if !preCommand[code] {
+			t.Errorf("no Command Variant 5 case of SC wants code %q", code)
 		}
 	}
 	// An accept for every SRV each role may send: the default eligibility,
@@ -143,7 +161,8 @@ func TestTrustDirectoryAlone(t *testing.T) {
 // TestBuildDeterministic: two builds at one At write the same files (but
 // the CA's key files under ca/, named after their keys), the same
 // cases.json and devices.csv byte for byte, and the same requests but for
-// their signatures, so a team's golden files do not churn.
+// their signatures (XML, and a GBCS command's), so a team's golden files
+// do not churn.
 func TestBuildDeterministic(t *testing.T) {
 	t.Parallel()
 	var outs [2]string
@@ -198,15 +217,23 @@ func TestBuildDeterministic(t *testing.T) {
 	}
 }
 
-// unsigned is a signed request without its ds:Signature.
+// unsigned is a signed request without its ds:Signature, and without the
+// r||s of the GBCS command a SignedPreCommand carries (its last 64 bytes).
 func unsigned(signed []byte) string {
 	s := string(signed)
-	i, j := strings.Index(s, "<ds:Signature"), strings.LastIndex(s, "</ds:Signature>")
-	if i < 0 || j < 0 {
-		return s
+	if i, j := strings.Index(s, "<ds:Signature"), strings.LastIndex(s, "</ds:Signature>"); i >= 0 && j >= 0 {
+		s = s[:i] + s[j+len("</ds:Signature>"):]
 	}
-	return s[:i] + s[j+len("</ds:Signature>"):]
+	return gbcsPayload.ReplaceAllStringFunc(s, func(m string) string {
+		raw, err := base64.StdEncoding.DecodeString(gbcsPayload.FindStringSubmatch(m)[1])
+		if err != nil || len(raw) < 64 {
+			return m
+		}
+		return "<sr:GBCSPayload>" + hex.EncodeToString(raw[:len(raw)-64]) + " unsigned</sr:GBCSPayload>"
+	})
 }
+
+var gbcsPayload = regexp.MustCompile(`<sr:GBCSPayload>([^<]*)</sr:GBCSPayload>`)
 
 // Build a scenario and read the verdicts it states: what a team's test
 // runs through its own verifier wiring.
@@ -240,8 +267,8 @@ func ExampleBuild() {
 		}
 	}
 	// Output:
-	// supplier-b-xml    IS accepts 112
-	// srp-sc-xml        SC accepts 2
+	// supplier-b-xml    IS accepts 113
+	// srp-sc-xml        SC accepts 4
 	// supplier-b-es-xml ES accepts 16
 	// supplier-c-gs-xml GS accepts 83
 	// agent-rsa-xml     RSA accepts 18
@@ -261,4 +288,7 @@ func ExampleBuild() {
 	// 326-is-other-suppliers-device supplier-b-xml     E4
 	// 327-bad-signature             supplier-b-xml     SIG
 	// 328-dtd                       supplier-b-xml     MALFORMED
+	// 331-sc-cv5-prepayment         srp-sc-xml         E2
+	// 332-sc-cv5-other-device       srp-sc-xml         E2
+	// 333-sc-cv5-other-supplier     srp-sc-xml         E2
 }

@@ -24,5 +24,7 @@
 // never a certificate or a signed request.
 //
 // It also owns the DUIS request builder (Request) its cases and the demo
-// sign. It decides nothing: every verdict is the verifier's.
+// sign, and the builder of the GBCS SR 1.6 command (GBCSCommand) a
+// Supplier signs for a Command Variant 5 request. It decides nothing:
+// every verdict is the verifier's.
 package testpki

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -24,7 +25,7 @@ var ErrRequest = errors.New("E_TESTPKI_REQUEST")
 type Body int
 
 // The Service Requests with a body as DUIS writes it. Element names follow
-// the DUIS 5.4 schema (sr:UpdatePaymentMode,
+// the DUIS 5.4 schema (sr:UpdatePaymentMode, sr:SignedPreCommand,
 // sr:ReadInstantaneousImportRegisters). Any other SRV is sent with
 // Request.SRV.
 const (
@@ -36,6 +37,10 @@ const (
 	// ReadImportRegisters is SR 4.1.1 Read Instantaneous Import Registers
 	// (Command Variant 1), a request outside SC's allow-list (R3).
 	ReadImportRegisters
+	// SignedPreCommand is SR 1.6 as Command Variant 5: the body carries
+	// Request.GBCSPayload, the GBCS command the Supplier signed
+	// (GBCSCommand), which is what a SMETS2+ meter acts on.
+	SignedPreCommand
 )
 
 // String names b for reports.
@@ -47,6 +52,8 @@ func (b Body) String() string {
 		return "1.6 Prepayment"
 	case ReadImportRegisters:
 		return "4.1.1 Read Import Registers"
+	case SignedPreCommand:
+		return "1.6 SignedPreCommand"
 	}
 	return fmt.Sprintf("Body(%d)", int(b))
 }
@@ -57,6 +64,8 @@ func (b Body) header() (cv int, sr, srv string, ok bool) {
 	switch b {
 	case Credit, Prepayment:
 		return 4, "1.6", "1.6", true
+	case SignedPreCommand:
+		return 5, "1.6", "1.6", true
 	case ReadImportRegisters:
 		return 1, "4.1", "4.1.1", true
 	}
@@ -84,6 +93,10 @@ type Request struct {
 	// ExecutionDateTime, if not zero, is written in the body (a
 	// future-dated request); UTC, RFC 3339.
 	ExecutionDateTime time.Time
+	// GBCSPayload is the signed GBCS command (GBCSCommand.Sign) a
+	// SignedPreCommand body carries, base64; required with that Body and
+	// refused with any other.
+	GBCSPayload []byte
 }
 
 // genericHeader returns the header and body element of r.SRV.
@@ -117,8 +130,8 @@ func (r Request) RequestID() string {
 }
 
 // XML returns the request as a DUIS sr:Request document, without a
-// signature. Every value it writes is an EUI-64, a decimal or a fixed
-// element name, so nothing needs escaping.
+// signature. Every value it writes is an EUI-64, a decimal, base64 or a
+// fixed element name, so nothing needs escaping.
 func (r Request) XML() ([]byte, error) {
 	if r.Originator.IsZero() || r.Target.IsZero() {
 		return nil, fmt.Errorf("%w: originator and target are required", ErrRequest)
@@ -132,6 +145,9 @@ func (r Request) XML() ([]byte, error) {
 	}
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown body %d", ErrRequest, int(r.Body))
+	}
+	if (r.Body == SignedPreCommand) != (len(r.GBCSPayload) > 0) {
+		return nil, fmt.Errorf("%w: a GBCS payload goes with a SignedPreCommand body, and only there", ErrRequest)
 	}
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
@@ -153,6 +169,9 @@ func (r Request) XML() ([]byte, error) {
 			"</sr:Prepayment></sr:UpdatePaymentMode>")
 	case ReadImportRegisters:
 		b.WriteString("<sr:ReadInstantaneousImportRegisters>" + exec + "</sr:ReadInstantaneousImportRegisters>")
+	case SignedPreCommand:
+		b.WriteString("<sr:SignedPreCommand>" + exec + "<sr:GBCSPayload>" + base64.StdEncoding.EncodeToString(r.GBCSPayload) +
+			"</sr:GBCSPayload></sr:SignedPreCommand>")
 	default:
 		b.WriteString("<sr:" + elem + ">" + exec + "</sr:" + elem + ">")
 	}

@@ -62,13 +62,18 @@ func TestRequestRoundTrip(t *testing.T) {
 		cv      int
 		sr, srv string
 		mode    duis.PaymentMode
+		gbcs    []byte // the GBCSPayload of a Command Variant 5 request
 	}{
-		{"credit", Request{Originator: testOrig, Target: testTarget, Counter: 7, Body: Credit}, 4, "1.6", "1.6", duis.PaymentCredit},
-		{"prepayment", Request{Originator: testOrig, Target: testTarget, Counter: 8, Body: Prepayment}, 4, "1.6", "1.6", duis.PaymentPrepayment},
-		{"credit future-dated", Request{Originator: testOrig, Target: testTarget, Counter: 9, Body: Credit, ExecutionDateTime: exec}, 4, "1.6", "1.6", duis.PaymentCredit},
-		{"read registers", Request{Originator: testOrig, Target: testTarget, Counter: 1<<64 - 1, Body: ReadImportRegisters}, 1, "4.1", "4.1.1", duis.PaymentNone},
-		{"any SRV, critical", Request{Originator: testOrig, Target: testTarget, Counter: 10, SRV: "2.3"}, 4, "2.3", "2.3", duis.PaymentNone},
-		{"any SRV, three parts", Request{Originator: testOrig, Target: testTarget, Counter: 11, SRV: "4.4.2"}, 1, "4.4", "4.4.2", duis.PaymentNone},
+		{"credit", Request{Originator: testOrig, Target: testTarget, Counter: 7, Body: Credit}, 4, "1.6", "1.6", duis.PaymentCredit, nil},
+		{"prepayment", Request{Originator: testOrig, Target: testTarget, Counter: 8, Body: Prepayment}, 4, "1.6", "1.6", duis.PaymentPrepayment, nil},
+		{"credit future-dated", Request{Originator: testOrig, Target: testTarget, Counter: 9, Body: Credit, ExecutionDateTime: exec}, 4, "1.6", "1.6", duis.PaymentCredit, nil},
+		{"read registers", Request{Originator: testOrig, Target: testTarget, Counter: 1<<64 - 1, Body: ReadImportRegisters}, 1, "4.1", "4.1.1", duis.PaymentNone, nil},
+		{"any SRV, critical", Request{Originator: testOrig, Target: testTarget, Counter: 10, SRV: "2.3"}, 4, "2.3", "2.3", duis.PaymentNone, nil},
+		{"any SRV, three parts", Request{Originator: testOrig, Target: testTarget, Counter: 11, SRV: "4.4.2"}, 1, "4.4", "4.4.2", duis.PaymentNone, nil},
+		{"signed pre-command", Request{Originator: testOrig, Target: testTarget, Counter: 12, Body: SignedPreCommand, GBCSPayload: []byte{0xDF, 9, 1, 0, 0xFF}},
+			5, "1.6", "1.6", duis.PaymentNone, []byte{0xDF, 9, 1, 0, 0xFF}},
+		{"signed pre-command future-dated", Request{Originator: testOrig, Target: testTarget, Counter: 13, Body: SignedPreCommand, GBCSPayload: []byte{1}, ExecutionDateTime: exec},
+			5, "1.6", "1.6", duis.PaymentNone, []byte{1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +104,10 @@ func TestRequestRoundTrip(t *testing.T) {
 			if got.PaymentMode != tt.mode {
 				t.Errorf("payment mode %s, want %s", got.PaymentMode, tt.mode)
 			}
-			if tt.mode != duis.PaymentNone && !got.ExecutionDateTime.Equal(tt.req.ExecutionDateTime) {
+			if !bytes.Equal(got.GBCSPayload, tt.gbcs) {
+				t.Errorf("GBCSPayload % X, want % X", got.GBCSPayload, tt.gbcs)
+			}
+			if (tt.mode != duis.PaymentNone || tt.gbcs != nil) && !got.ExecutionDateTime.Equal(tt.req.ExecutionDateTime) {
 				t.Errorf("ExecutionDateTime %s, want %s", got.ExecutionDateTime, tt.req.ExecutionDateTime)
 			}
 		})
@@ -111,12 +119,14 @@ func TestRequestRoundTrip(t *testing.T) {
 func TestRequestRefused(t *testing.T) {
 	t.Parallel()
 	for name, r := range map[string]Request{
-		"zero originator": {Target: testTarget, Body: Credit},
-		"zero target":     {Originator: testOrig, Body: Credit},
-		"no body":         {Originator: testOrig, Target: testTarget},
-		"unknown body":    {Originator: testOrig, Target: testTarget, Body: 99},
-		"unknown SRV":     {Originator: testOrig, Target: testTarget, SRV: "99.9"},
-		"1.6 by SRV":      {Originator: testOrig, Target: testTarget, SRV: "1.6"},
+		"zero originator":  {Target: testTarget, Body: Credit},
+		"zero target":      {Originator: testOrig, Body: Credit},
+		"no body":          {Originator: testOrig, Target: testTarget},
+		"unknown body":     {Originator: testOrig, Target: testTarget, Body: 99},
+		"unknown SRV":      {Originator: testOrig, Target: testTarget, SRV: "99.9"},
+		"1.6 by SRV":       {Originator: testOrig, Target: testTarget, SRV: "1.6"},
+		"no GBCS payload":  {Originator: testOrig, Target: testTarget, Body: SignedPreCommand},
+		"GBCS without CV5": {Originator: testOrig, Target: testTarget, Body: Credit, GBCSPayload: []byte{1}},
 	} {
 		if out, err := r.XML(); !errors.Is(err, ErrRequest) || out != nil {
 			t.Errorf("%s: got %q, %v; want nothing and ErrRequest", name, out, err)

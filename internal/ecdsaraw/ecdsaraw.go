@@ -1,9 +1,9 @@
 // Package ecdsaraw owns the 64-byte raw r||s form of an ECDSA P-256
 // signature that the signed bundle envelope (package bundle) and XML
-// signatures (verifier/xmldsig) carry: SignSHA256 signs a SHA-256 digest
-// with a crypto.Signer and converts its ASN.1 DER answer (FromDER). Both
-// signers use it; what a signature covers, and verifying one, stay with
-// them.
+// signatures (verifier/xmldsig) carry, as do the GBCS commands testpki
+// signs: SignSHA256 signs a SHA-256 digest with a crypto.Signer and
+// converts its ASN.1 DER answer (FromDER). Every such signer uses it; what
+// a signature covers, and verifying one, stay with them.
 package ecdsaraw
 
 import (
