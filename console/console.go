@@ -154,6 +154,7 @@ func (c *Console) routes() {
 	m.Handle("POST /console/solr/{id}/close", c.signedIn(c.solrClose))
 	m.Handle("GET /console/adt", c.signedIn(c.adtList))
 	m.Handle("POST /console/adt", c.signedIn(c.submitADT))
+	m.Handle("POST /console/adt/withdraw", c.signedIn(c.withdrawADT))
 	m.Handle("GET /console/devices", c.signedIn(c.devices))
 	m.Handle("POST /console/devices", c.signedIn(c.importDevices))
 	m.Handle("GET /console/allow-list", c.signedIn(c.allowList))

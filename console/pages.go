@@ -851,6 +851,31 @@ func (c *Console) submitADT(w http.ResponseWriter, r *http.Request, v *view) err
 	return c.adtPage(w, r, v, http.StatusCreated)
 }
 
+// withdrawADT takes one ADT file out of force (the RA decides who may:
+// the SC user's party's SROs and AROs, RA operators); it stays listed,
+// with its withdrawal. Sent again, the RA's answer is E_RA_INACTIVE.
+func (c *Console) withdrawADT(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Form = map[string]string{"sc": trimmed(r, "sc_user")}
+	fail := func(err error) error {
+		v.Err = fieldErr("withdraw", err)
+		return c.adtPage(w, r, v, errorOf(err).status)
+	}
+	sc, err := raapi.ParseEUI("SC user", trimmed(r, "sc_user"))
+	if err != nil {
+		return fail(err)
+	}
+	sup, err := raapi.ParseEUI("supplier user", trimmed(r, "supplier_user"))
+	if err != nil {
+		return fail(err)
+	}
+	rec, err := c.svc.WithdrawADT(ctx(r), v.actor, sc, sup, trimmed(r, "reason"))
+	if err != nil {
+		return fail(err)
+	}
+	v.Notice = fmt.Sprintf("ADT file for SC user %s and supplier user %s withdrawn: verifiers refuse the pair from their next bundle; the file stays on record.", rec.SCUser, rec.SupplierUser)
+	return c.adtPage(w, r, v, http.StatusOK)
+}
+
 type devicesData struct {
 	Devices []ra.Device // one page (certPage) of those listed
 	Total   int         // how many the registry (or the supplier) holds

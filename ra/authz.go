@@ -67,6 +67,7 @@ const (
 	ActApproveSignerRevocation = authz.ActApproveSignerRevocation
 	ActSubmitADT               = authz.ActSubmitADT
 	ActReadADT                 = authz.ActReadADT
+	ActWithdrawADT             = authz.ActWithdrawADT
 	ActImportDevice            = authz.ActImportDevice
 	ActReadDevices             = authz.ActReadDevices
 	ActSetAllowList            = authz.ActSetAllowList

@@ -21,6 +21,12 @@ func (s *Service) SubmitADT(ctx context.Context, a Actor, file, sig []byte) (ADT
 	return s.reg.SubmitADT(ctx, session{s, a}, file, sig)
 }
 
+// WithdrawADT takes the ADT file of (sc, sup) out of force, keeping it on
+// record (registry.Service.WithdrawADT).
+func (s *Service) WithdrawADT(ctx context.Context, a Actor, sc, sup eui64.ID, reason string) (ADTRecord, error) {
+	return s.reg.WithdrawADT(ctx, session{s, a}, sc, sup, reason)
+}
+
 // ListADT returns the accepted ADT files the officer may read, without
 // their bytes (registry.Service.ListADT).
 func (s *Service) ListADT(ctx context.Context, a Actor) ([]ADTRecord, error) {

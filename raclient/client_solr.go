@@ -59,6 +59,13 @@ func (c *Client) SubmitADT(ctx context.Context, file, sig []byte) (raapi.ADTReco
 	return out, c.do(ctx, http.MethodPost, "/v1/adt", raapi.AdtBody{File: file, Signature: sig}, &out)
 }
 
+// WithdrawADT: POST /v1/adt/{sc_user}/{supplier_user}/withdraw, the
+// ADT file of (sc, supplier) taken out of force and kept on record.
+func (c *Client) WithdrawADT(ctx context.Context, sc, supplier eui64.ID, reason string) (raapi.ADTRecord, error) {
+	var out raapi.ADTRecord
+	return out, c.do(ctx, http.MethodPost, "/v1/adt/"+sc.String()+"/"+supplier.String()+"/withdraw", raapi.ADTWithdrawBody{Reason: reason}, &out)
+}
+
 // ListADT: GET /v1/adt.
 func (c *Client) ListADT(ctx context.Context) ([]raapi.ADTRecord, error) {
 	var out raapi.ADTList

@@ -219,7 +219,36 @@ Example:
 				},
 			},
 			{
-				Name: "list", Usage: "list accepted ADT files",
+				Name:  "withdraw",
+				Usage: "withdraw the ADT file of an SC user and a supplier user, keeping it on record (SRO/ARO of the SC user's party, ra-operator)",
+				Description: `The file leaves the signed bundle, so verifiers refuse the SC user's requests for
+the supplier user's devices (E4) from the next bundle they load; smki adt list
+still shows it, with who withdrew it and when. A new file for the pair is in force
+again (smki adt submit).
+
+Example:
+   smki adt withdraw --sc-user 90-B3-D5-1F-30-05-00-00 --supplier-user 90-B3-D5-1F-30-01-00-00 --reason "SRP instructed to stop" --officer ./srp1-aro`,
+				Flags: verb.ClientFlagsWith(
+					&ucli.StringFlag{Name: "sc-user", Usage: "the file's SC User ID (EUI-64)", Required: true},
+					&ucli.StringFlag{Name: "supplier-user", Usage: "the file's supplier User ID (EUI-64)", Required: true},
+					&ucli.StringFlag{Name: "reason", Usage: "why (kept with the record and in the audit log)"},
+				),
+				Action: func(c *ucli.Context) error {
+					sc, err := verb.EUIFlag(c, "sc-user", true)
+					if err != nil {
+						return err
+					}
+					sup, err := verb.EUIFlag(c, "supplier-user", true)
+					if err != nil {
+						return err
+					}
+					return verb.Call(c, func(cl *raclient.Client) (ra.ADTRecord, error) {
+						return cl.WithdrawADT(c.Context, sc, sup, c.String("reason"))
+					}, verb.One(c, adtHeader, adtRow))
+				},
+			},
+			{
+				Name: "list", Usage: "list accepted ADT files (a withdrawn one says by whom and when)",
 				Description: "Example:\n   smki adt list --officer ./srp1-aro",
 				Flags:       verb.ClientFlags(),
 				Action: func(c *ucli.Context) error {
@@ -232,14 +261,18 @@ Example:
 	}
 }
 
-const adtHeader = "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256"
+const adtHeader = "SC USER\tSUPPLIER USER\tSRVS\tSUBMITTED BY\tSHA256\tWITHDRAWN"
 
 func adtRow(r ra.ADTRecord) []string {
 	var srvs []string
 	for _, t := range r.Thresholds {
 		srvs = append(srvs, fmt.Sprintf("%s(%d/%d per %s)", t.SRV, t.Warning, t.Quarantine, time.Duration(t.Period)))
 	}
-	return []string{r.SCUser.String(), r.SupplierUser.String(), strings.Join(srvs, " "), r.SubmittedBy, r.SHA256}
+	withdrawn := "-"
+	if w := r.Withdrawn; w != nil {
+		withdrawn = w.By + " " + w.At.Format(time.RFC3339)
+	}
+	return []string{r.SCUser.String(), r.SupplierUser.String(), strings.Join(srvs, " "), r.SubmittedBy, r.SHA256, withdrawn}
 }
 
 // printDryRun prints a dry run's summary: the counts, per user and per

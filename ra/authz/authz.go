@@ -76,6 +76,7 @@ const (
 	ActApproveSignerRevocation Action = "signer.revoke-approve"
 	ActSubmitADT               Action = "adt.submit"
 	ActReadADT                 Action = "adt.read"
+	ActWithdrawADT             Action = "adt.withdraw" // an ADT file taken out of force, kept on record
 	ActImportDevice            Action = "device.import"
 	ActReadDevices             Action = "device.read"
 	ActSetAllowList            Action = "policy.set-srv"
@@ -145,7 +146,8 @@ type Target struct {
 //     rule as a SoLR event (fourEyes); RA officers read the requests.
 //     No other action reaches those certificates.
 //   - ADT files: the SC user's party's own SROs and AROs submit and read;
-//     RA officers read.
+//     RA officers read; the party's own SROs and AROs and ra-operators
+//     withdraw one (adt.withdraw).
 //   - Device registry and allow-lists: ra-operators import devices and set
 //     allow-lists; RA officers read both; party officers read the devices
 //     of their own party's supplier users.
@@ -260,6 +262,8 @@ func decide(officer store.Officer, act Action, t Target) (bool, error) {
 		allowed = IsRAKind(officer.Kind) || ownParty
 	case ActSubmitADT:
 		allowed = (officer.Kind == KindSRO || officer.Kind == KindARO) && ownParty
+	case ActWithdrawADT:
+		allowed = ((officer.Kind == KindSRO || officer.Kind == KindARO) && ownParty) || officer.Kind == KindRAOperator
 	case ActImportDevice, ActSetAllowList, ActBackupStore:
 		allowed = officer.Kind == KindRAOperator
 	case ActReadDevices:

@@ -167,6 +167,9 @@ func (p *Publisher) build(ctx context.Context, certs Certificates) (*bundle.Bund
 			return err
 		}
 		for _, r := range adts {
+			if r.Withdrawn != nil {
+				continue // out of force; kept on record (docs/adt.md)
+			}
 			b.ADT = append(b.ADT, adtScope(r))
 		}
 		if b.Devices, digests.devices, err = p.devices.section(tx); err != nil {

@@ -36,6 +36,12 @@ type UserWithdrawBody struct {
 	Yes    bool            `json:"yes,omitempty"`
 }
 
+// ADTWithdrawBody is POST /v1/adt/{sc_user}/{supplier_user}/withdraw:
+// why (optional, 1-200 printable characters).
+type ADTWithdrawBody struct {
+	Reason string `json:"reason,omitempty"`
+}
+
 type OfficerBody struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`

@@ -26,6 +26,7 @@ func (s *server) solrRoutes(mux *http.ServeMux) {
 	v1("POST /v1/solr-events/{id}/close", s.closeSoLR)
 	v1("POST /v1/adt", s.submitADT)
 	v1("GET /v1/adt", s.listADT)
+	v1("POST /v1/adt/{sc_user}/{supplier_user}/withdraw", s.withdrawADT)
 	// A device registry is a file: its own, larger body limit (JSON
 	// string escaping and framing add a little to the file's size).
 	mux.Handle("POST /v1/devices", s.authenticatedLimit(s.importDevices, devicefile.MaxSize+devicefile.MaxSize/8))
@@ -140,6 +141,29 @@ func (s *server) listADT(w http.ResponseWriter, r *http.Request, a ra.Actor) err
 		return err
 	}
 	writeJSON(w, http.StatusOK, raapi.ADTList{ADT: rs})
+	return nil
+}
+
+// withdrawADT is POST /v1/adt/{sc_user}/{supplier_user}/withdraw
+// (docs/adt.md, "Withdrawing a file").
+func (s *server) withdrawADT(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	sc, err := reqEUI("sc_user", r.PathValue("sc_user"))
+	if err != nil {
+		return err
+	}
+	sup, err := reqEUI("supplier_user", r.PathValue("supplier_user"))
+	if err != nil {
+		return err
+	}
+	var b raapi.ADTWithdrawBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	rec, err := s.svc.WithdrawADT(r.Context(), a, sc, sup, b.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rec)
 	return nil
 }
 

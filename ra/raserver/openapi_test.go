@@ -49,6 +49,7 @@ var apiAnswers = []openapitest.Answer{
 	{Method: "post", Path: "/v1/signer-revocations/{id}/approve", Status: "200", Type: ra.SignerRevocation{}},
 	{Method: "post", Path: "/v1/adt", Status: "201", Type: ra.ADTRecord{}},
 	{Method: "get", Path: "/v1/adt", Status: "200", Type: raapi.ADTList{}},
+	{Method: "post", Path: "/v1/adt/{sc_user}/{supplier_user}/withdraw", Status: "200", Type: ra.ADTRecord{}},
 	{Method: "post", Path: "/v1/devices", Status: "200", Type: ra.ImportResult{}},
 	{Method: "get", Path: "/v1/devices", Status: "200", Type: raapi.DeviceList{}},
 	{Method: "put", Path: "/v1/policy/allow-lists/{role}", Status: "200", Type: ra.RoleAllowList{}},
@@ -102,6 +103,7 @@ var apiBodies = []openapitest.Body{
 	{Method: "post", Path: "/v1/solr-events/{id}/approve", Type: raapi.ApproveBody{}},
 	{Method: "post", Path: "/v1/solr-events/{id}/close", Type: raapi.CloseBody{}},
 	{Method: "post", Path: "/v1/adt", Type: raapi.AdtBody{}},
+	{Method: "post", Path: "/v1/adt/{sc_user}/{supplier_user}/withdraw", Type: raapi.ADTWithdrawBody{}},
 	{Method: "post", Path: "/v1/devices", Type: raapi.DevicesBody{}},
 	{Method: "put", Path: "/v1/policy/allow-lists/{role}", Type: raapi.AllowListBody{}},
 }

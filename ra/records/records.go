@@ -132,6 +132,16 @@ type ADTRecord struct {
 	File         []byte              `json:"file,omitempty"`
 	Signature    []byte              `json:"signature,omitempty"`
 	SignerCert   []byte              `json:"signer_cert,omitempty"` // DER of the officer's access certificate
+	// Withdrawn, when set, took the file out of force (docs/adt.md,
+	// "Withdrawing a file"): the bundle leaves it out; the record stays.
+	Withdrawn *ADTWithdrawal `json:"withdrawn,omitempty"`
+}
+
+// ADTWithdrawal says who withdrew an ADT file, when and why.
+type ADTWithdrawal struct {
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 func ADTKey(sc, supplier eui64.ID) string { return sc.String() + "/" + supplier.String() }

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/smki/smki/ra/adtfile"
+	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/authz"
+	"github.com/smki/smki/ra/internal/input"
 	"github.com/smki/smki/ra/raerr"
 	"github.com/smki/smki/ra/records"
 	"github.com/smki/smki/role"
@@ -90,6 +93,71 @@ func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (r
 	if err != nil {
 		return records.ADTRecord{}, err
 	}
+	return out, nil
+}
+
+// WithdrawADT takes the ADT file of (sc, sup) out of force (docs/adt.md,
+// "Withdrawing a file"): an SRO or ARO of the SC user's party, or an
+// ra-operator. One transaction marks the record withdrawn and appends the
+// audit record; the record keeps the file, and the bundle leaves it out
+// from its next build. No file for the pair, and another party's SC user
+// to a party officer, are one answer (authz.Hidden); a withdrawn file is
+// raerr.ErrInactive.
+func (s *Service) WithdrawADT(ctx context.Context, a Session, sc, sup eui64.ID, reason string) (records.ADTRecord, error) {
+	key := records.ADTKey(sc, sup)
+	subject := "adt:" + key
+	if err := input.CheckEUI("SC user", sc); err != nil {
+		return records.ADTRecord{}, err
+	}
+	if err := input.CheckEUI("supplier user", sup); err != nil {
+		return records.ADTRecord{}, err
+	}
+	if reason != "" {
+		if err := input.CheckName("withdrawal reason", reason); err != nil {
+			a.Refused(ctx, authz.ActWithdrawADT, subject, err)
+			return records.ADTRecord{}, err
+		}
+	}
+	var out records.ADTRecord
+	err := a.Change(ctx, authz.ActWithdrawADT, subject, func(tx store.Tx, me store.Officer) (string, error) {
+		noFile := fmt.Errorf("%w: no ADT file for SC user %s and supplier user %s; smki adt list shows the files", raerr.ErrNotFound, sc, sup)
+		scUser, err := tx.GetUser(sc.String())
+		if err != nil {
+			if records.IsNotFound(err) {
+				return "", authz.Hidden(me, "ADT file", key, noFile)
+			}
+			return "", raerr.FromStore("user "+sc.String(), err)
+		}
+		// Another party's SC user is no file to a party officer (Unseen);
+		// its own party's it may read, so it gets the precise answer.
+		if err := authz.Unseen(me, authz.ActReadADT, scUser.PartyID, "ADT file", key); err != nil {
+			return "", err
+		}
+		if err := authz.Authorize(me, authz.ActWithdrawADT, authz.Target{PartyID: scUser.PartyID}); err != nil {
+			return "", err
+		}
+		var r records.ADTRecord
+		if err := records.Get(tx, records.KindADT, key, &r); err != nil {
+			if records.IsNotFound(err) {
+				return "", noFile
+			}
+			return "", err
+		}
+		if w := r.Withdrawn; w != nil {
+			return "", fmt.Errorf("%w: the ADT file for SC user %s and supplier user %s was already withdrawn by %s at %s, so nothing was changed",
+				raerr.ErrInactive, sc, sup, w.By, w.At.Format(time.RFC3339))
+		}
+		r.Withdrawn = &records.ADTWithdrawal{By: me.ID, At: s.now().UTC(), Reason: reason}
+		if err := records.Put(tx, records.KindADT, key, r); err != nil {
+			return "", err
+		}
+		out = r
+		return fmt.Sprintf("sc_user=%s supplier_user=%s sha256=%s reason=%q", sc, sup, r.SHA256, reason), nil
+	})
+	if err != nil {
+		return records.ADTRecord{}, err
+	}
+	out.File, out.Signature, out.SignerCert = nil, nil, nil
 	return out, nil
 }
 
