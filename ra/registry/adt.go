@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/authz"
 	"github.com/smki/smki/ra/internal/input"
 	"github.com/smki/smki/ra/raerr"
