@@ -37,13 +37,15 @@ func oneRequest(der []byte) bool {
 	return list.SkipASN1(cbasn1.SEQUENCE) && list.Empty()
 }
 
-// malformed answers malformedRequest (HTTP 400) with the headers cfssl's
-// Responder sends it with, so that every malformed request gets the same
-// answer whichever side refused it.
-func malformed(w http.ResponseWriter) {
+// malformed answers malformedRequest with the headers cfssl's Responder
+// sends it with, so that every malformed request gets the same answer
+// whichever side refused it: HTTP code 400 (cfssl's), or 413 or 414 for a
+// request over the size cap; the body is the OCSP answer whatever the
+// code, so that an OCSP client reads why.
+func malformed(w http.ResponseWriter, code int) {
 	h := w.Header()
 	h["Cache-Control"] = []string{"max-age=0, no-cache"}
 	h["Content-Type"] = []string{"application/ocsp-response"}
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(code)
 	w.Write(xocsp.MalformedRequestErrorResponse)
 }

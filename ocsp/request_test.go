@@ -2,6 +2,9 @@ package ocsp
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/base64"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -162,6 +165,83 @@ func TestNotAnOCSPRequestIsMalformed(t *testing.T) {
 			if !isStatus(err, xocsp.Malformed) || rec.Code != http.StatusBadRequest || rec.Header().Get("Content-Type") != "application/ocsp-response" {
 				t.Errorf("%s, %s: HTTP %d %q, body %q: %v; want 400 application/ocsp-response malformedRequest",
 					h.name, c.name, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes(), err)
+			}
+		}
+	}
+}
+
+// TestWhatRealClientsSend: the requests real relying parties send besides
+// a plain POST /ocsp and GET /ocsp/{base64}, from the responder and from
+// Published alike: openssl ocsp -url https://host/ocsp/ POSTs to the path
+// with its trailing slash (answered as /ocsp); HEAD of a GET URL (caches
+// and monitors probing it) gets the GET's status and headers; a GET with
+// no request (a monitor probing the URL) is a malformed OCSP request, not
+// HTTP 405 with an Allow that names GET; a request over the size cap is
+// refused with an OCSP malformedRequest body (HTTP 413, or 414 for a
+// GET), not a text page an OCSP client cannot parse; any other method is
+// 405 with an Allow naming the three that are served.
+func TestWhatRealClientsSend(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	a := p.issue(1301)
+	r, pub := p.publishing(t)
+	der, _ := xocsp.CreateRequest(a, p.cert, nil)
+	unissued, _ := xocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(0x7777)}, p.cert, nil)
+	get := "/ocsp/" + base64.StdEncoding.EncodeToString(der)
+	long := "/ocsp/" + strings.Repeat("A", 2*maxRequestBody+4)
+	malformedBody := string(xocsp.MalformedRequestErrorResponse)
+	cases := []struct {
+		name, method, path, body string
+		code                     int
+		ctype                    string
+		wantBody                 *string // nil: a successful OCSP response
+	}{
+		{"POST with a trailing slash", http.MethodPost, "/ocsp/", string(der), 200, "application/ocsp-response", nil},
+		{"HEAD of a GET", http.MethodHead, get, "", 200, "application/ocsp-response", nil},
+		{"HEAD of a GET, serial never issued", http.MethodHead, "/ocsp/" + base64.StdEncoding.EncodeToString(unissued), "", 0, "application/ocsp-response", nil},
+		{"GET with no request", http.MethodGet, "/ocsp", "", 400, "application/ocsp-response", &malformedBody},
+		{"GET with an empty request", http.MethodGet, "/ocsp/", "", 400, "application/ocsp-response", &malformedBody},
+		{"POST over the cap", http.MethodPost, "/ocsp", strings.Repeat("x", maxRequestBody+1), 413, "application/ocsp-response", &malformedBody},
+		{"GET over the cap", http.MethodGet, long, "", 414, "application/ocsp-response", &malformedBody},
+		{"PUT", http.MethodPut, "/ocsp", string(der), 405, "text/plain; charset=utf-8", nil},
+	}
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{{"responder", r.Handler()}, {"published", pub.Handler()}} {
+		for _, c := range cases {
+			rec := httptest.NewRecorder()
+			h.h.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+			code := c.code
+			if code == 0 { // unknown from the RA, unauthorized from Published: both 200
+				code = 200
+			}
+			if rec.Code != code || rec.Header().Get("Content-Type") != c.ctype {
+				t.Errorf("%s, %s: HTTP %d %q (%q); want %d %q", h.name, c.name, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes(), code, c.ctype)
+				continue
+			}
+			switch {
+			case c.method == http.MethodPut:
+				if got := rec.Header().Get("Allow"); got != "GET, HEAD, POST" {
+					t.Errorf("%s, %s: Allow %q, want \"GET, HEAD, POST\"", h.name, c.name, got)
+				}
+			case c.wantBody != nil:
+				if rec.Body.String() != *c.wantBody {
+					t.Errorf("%s, %s: body %x, want malformedRequest %x", h.name, c.name, rec.Body.Bytes(), *c.wantBody)
+				}
+			case c.code == 200:
+				if _, err := xocsp.ParseResponse(rec.Body.Bytes(), p.cert); err != nil {
+					t.Errorf("%s, %s: %v", h.name, c.name, err)
+				}
+			}
+			if c.method == http.MethodHead && c.code == 200 {
+				g := httptest.NewRecorder()
+				h.h.ServeHTTP(g, httptest.NewRequest(http.MethodGet, c.path, nil))
+				for _, k := range []string{"Etag", "Last-Modified", "Expires"} {
+					if rec.Header().Get(k) != g.Header().Get(k) || g.Header().Get(k) == "" {
+						t.Errorf("%s, %s: %s %q, the GET's %q", h.name, c.name, k, rec.Header().Get(k), g.Header().Get(k))
+					}
+				}
 			}
 		}
 	}

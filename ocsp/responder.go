@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -322,23 +323,27 @@ func (r *Responder) Handler() http.Handler {
 }
 
 // handler routes /ocsp requests (a POST's Content-Type is not checked:
-// docs/repository.md): a GET path that is not base64, or a request whose
-// requestList does not hold exactly one Request, is malformed
-// (oneRequest); a request lookup
-// finds an entry for is answered from it; everything else (malformed, not
-// found, a lookup error) goes to fallback, cfssl's Responder over the
-// same source.
+// docs/repository.md, "What it answers"): POST /ocsp (or /ocsp/, the URL
+// with a trailing slash) with the request as body; GET or HEAD
+// /ocsp/{base64 request} (HEAD answered as GET, without the body). A GET
+// path that is not base64, an empty one, a request over the size cap, or
+// one whose requestList does not hold exactly one Request (oneRequest) is
+// answered malformedRequest; a request lookup finds an entry for is
+// answered from it; everything else (not found, a lookup error) goes to
+// fallback, cfssl's Responder over the same source.
 func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallback http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := req.URL.Path
+		get := req.Method == http.MethodGet || req.Method == http.MethodHead
 		switch {
-		case req.Method == http.MethodPost && req.URL.Path == "/ocsp":
+		case req.Method == http.MethodPost && (p == "/ocsp" || p == "/ocsp/"):
 			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxRequestBody))
 			if err != nil {
-				http.Error(w, "E_OCSP_REQUEST_TOO_LARGE: an OCSP request is at most 8 KiB", http.StatusRequestEntityTooLarge)
+				malformed(w, http.StatusRequestEntityTooLarge)
 				return
 			}
 			if !oneRequest(body) {
-				malformed(w)
+				malformed(w, http.StatusBadRequest)
 				return
 			}
 			if serveEntry(w, req, body, lookup) {
@@ -347,25 +352,25 @@ func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallb
 			r2 := req.Clone(req.Context())
 			r2.Body = io.NopCloser(bytes.NewReader(body))
 			fallback.ServeHTTP(w, r2)
-		case req.Method == http.MethodGet && len(req.URL.Path) > len("/ocsp/") && req.URL.Path[:len("/ocsp/")] == "/ocsp/":
-			p := req.URL.Path[len("/ocsp/"):]
-			if len(p) > 2*maxRequestBody {
-				w.WriteHeader(http.StatusRequestURITooLong)
+		case get && (p == "/ocsp" || strings.HasPrefix(p, "/ocsp/")):
+			enc := strings.TrimPrefix(strings.TrimPrefix(p, "/ocsp"), "/")
+			if len(enc) > 2*maxRequestBody {
+				malformed(w, http.StatusRequestURITooLong)
 				return
 			}
-			b, ok := decodeGet(p)
+			b, ok := decodeGet(enc)
 			if !ok || !oneRequest(b) {
-				malformed(w)
+				malformed(w, http.StatusBadRequest)
 				return
 			}
 			if serveEntry(w, req, b, lookup) {
 				return
 			}
 			r2 := req.Clone(req.Context())
-			r2.URL.Path, r2.URL.RawPath = p, ""
+			r2.Method, r2.URL.Path, r2.URL.RawPath = http.MethodGet, enc, ""
 			fallback.ServeHTTP(w, r2)
-		case req.URL.Path == "/ocsp" || req.URL.Path == "/ocsp/":
-			w.Header().Set("Allow", "GET, POST")
+		case p == "/ocsp" || p == "/ocsp/":
+			w.Header().Set("Allow", "GET, HEAD, POST")
 			http.Error(w, "E_OCSP_METHOD: send POST /ocsp with an OCSP request, or GET /ocsp/{base64 request}", http.StatusMethodNotAllowed)
 		default:
 			http.NotFound(w, req)
