@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,11 +79,12 @@ func TestTestPKIOpenSSL(t *testing.T) {
 // TestTestPKICasesCLI: what a team's CI does with the scenario and no Go:
 // smki testpki at a fixed --at, then smki verify on the cases of
 // cases.json with the trust directory and bundle it names, as of its at:
-// every refusal and each signer's first accept (TestCasesVerdicts, package
-// testpki, checks every case with the library). Each gets the verdict
-// cases.json states (exit 0 on accept, 3 on reject); a case that depends
-// on an earlier one's replay state (after) is accepted, since smki verify
-// keeps none (docs/testpki.md).
+// every refusal and each signer's first accept per Command Variant, so the
+// SignedPreCommand (Command Variant 5, GBCS) accepts run too
+// (TestCasesVerdicts, package testpki, checks every case with the
+// library). Each gets the verdict cases.json states (exit 0 on accept, 3
+// on reject); a case that depends on an earlier one's replay state (after)
+// is accepted, since smki verify keeps none (docs/testpki.md).
 func TestTestPKICasesCLI(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "pki")
@@ -92,13 +94,18 @@ func TestTestPKICasesCLI(t *testing.T) {
 		t.Fatalf("cases.json: at %q, %d cases", cs.At, len(cs.Cases))
 	}
 	wants := map[string]decision{}
-	signers := map[string]bool{}
+	firsts := map[string]bool{}    // signer and Command Variant of the accepts run
+	preCommand := map[string]int{} // Command Variant 5 cases run, by decision
 	for _, c := range cs.Cases {
 		wants[c.Name] = c.Want
-		if c.Want.Decision == "accept" && signers[c.Signer] {
+		first := fmt.Sprintf("%s CV%d", c.Signer, c.CommandVariant)
+		if c.Want.Decision == "accept" && firsts[first] {
 			continue
 		}
-		signers[c.Signer] = true
+		firsts[first] = true
+		if c.CommandVariant == 5 {
+			preCommand[c.Want.Decision]++
+		}
 		r := run(t, nil, "verify", "--trust", filepath.Join(out, cs.Trust), "--bundle", filepath.Join(out, cs.Bundle),
 			"--at", cs.At, filepath.Join(out, filepath.FromSlash(c.File)))
 		var d decision
@@ -115,6 +122,9 @@ func TestTestPKICasesCLI(t *testing.T) {
 		if d.Decision != want.Decision || d.Code != want.Code || d.Route != want.Route || r.code != exit {
 			t.Errorf("%s: smki verify exit %d %+v, cases.json wants %+v (exit %d)", c.Name, r.code, d, want, exit)
 		}
+	}
+	if preCommand["accept"] == 0 || preCommand["reject"] == 0 {
+		t.Errorf("Command Variant 5 (SignedPreCommand) cases run: %v; cases.json must have accepts and refusals", preCommand)
 	}
 	// The feed page through smki verify --feed: the first case it
 	// changes gets its after_feed verdict (REVOKED).
@@ -141,6 +151,7 @@ type testPKICases struct {
 	Feed   string `json:"feed"`
 	Cases  []struct {
 		Name, File, Signer, After string
+		CommandVariant            int `json:"command_variant"`
 		Want                      decision
 		AfterFeed                 *decision `json:"after_feed"`
 	} `json:"cases"`
