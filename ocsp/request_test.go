@@ -246,3 +246,45 @@ func TestWhatRealClientsSend(t *testing.T) {
 		}
 	}
 }
+
+// TestIfNoneMatchAsRFC9110: If-None-Match is compared as RFC 9110 13.1.2
+// says (weak comparison, a list of tags, "*"), as the repository compares
+// it: a cache revalidating with W/"tag" or several tags gets 304, from the
+// responder (a pre-signed answer and a signed unknown) and from Published.
+func TestIfNoneMatchAsRFC9110(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	a := p.issue(1401)
+	r, pub := p.publishing(t)
+	der, _ := xocsp.CreateRequest(a, p.cert, nil)
+	unissued, _ := xocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(0x7778)}, p.cert, nil)
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+		der  []byte
+	}{{"responder", r.Handler(), der}, {"responder, unknown", r.Handler(), unissued}, {"published", pub.Handler(), der}} {
+		path := "/ocsp/" + base64.StdEncoding.EncodeToString(h.der)
+		first := httptest.NewRecorder()
+		h.h.ServeHTTP(first, httptest.NewRequest(http.MethodGet, path, nil))
+		etag := first.Header().Get("Etag")
+		if first.Code != 200 || etag == "" {
+			t.Fatalf("%s: HTTP %d, ETag %q", h.name, first.Code, etag)
+		}
+		for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, `"other",` + etag + `, "more"`, "*"} {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("If-None-Match", inm)
+			h.h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+				t.Errorf("%s, If-None-Match %s: HTTP %d, %d bytes; want 304", h.name, inm, rec.Code, rec.Body.Len())
+			}
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("If-None-Match", `"other"`)
+		h.h.ServeHTTP(rec, req)
+		if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), first.Body.Bytes()) {
+			t.Errorf("%s, If-None-Match of another tag: HTTP %d; want 200 and the answer", h.name, rec.Code)
+		}
+	}
+}

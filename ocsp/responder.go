@@ -28,6 +28,7 @@ import (
 	xocsp "golang.org/x/crypto/ocsp"
 
 	"github.com/smki/smki/internal/dccx509"
+	"github.com/smki/smki/internal/httpcond"
 	"github.com/smki/smki/store"
 )
 
@@ -351,7 +352,7 @@ func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallb
 			}
 			r2 := req.Clone(req.Context())
 			r2.Body = io.NopCloser(bytes.NewReader(body))
-			fallback.ServeHTTP(w, r2)
+			fallback.ServeHTTP(&conditional{ResponseWriter: w, inm: req.Header.Get("If-None-Match")}, r2)
 		case get && (p == "/ocsp" || strings.HasPrefix(p, "/ocsp/")):
 			enc := strings.TrimPrefix(strings.TrimPrefix(p, "/ocsp"), "/")
 			if len(enc) > 2*maxRequestBody {
@@ -368,7 +369,9 @@ func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallb
 			}
 			r2 := req.Clone(req.Context())
 			r2.Method, r2.URL.Path, r2.URL.RawPath = http.MethodGet, enc, ""
-			fallback.ServeHTTP(w, r2)
+			r2.Header = req.Header.Clone()
+			r2.Header.Del("If-None-Match") // conditional compares it, as serveEntry does
+			fallback.ServeHTTP(&conditional{ResponseWriter: w, inm: req.Header.Get("If-None-Match")}, r2)
 		case p == "/ocsp" || p == "/ocsp/":
 			w.Header().Set("Allow", "GET, HEAD, POST")
 			http.Error(w, "E_OCSP_METHOD: send POST /ocsp with an OCSP request, or GET /ocsp/{base64 request}", http.StatusMethodNotAllowed)
@@ -376,6 +379,38 @@ func handler(lookup func(context.Context, *xocsp.Request) (*entry, error), fallb
 			http.NotFound(w, req)
 		}
 	})
+}
+
+// conditional answers 304, without the body, in place of a 200 whose
+// ETag the request's If-None-Match names (httpcond.NoneMatch, the rule
+// serveEntry applies): cfssl's Responder compares the two byte for byte
+// only, so a cache revalidating with W/"tag" or a list of tags would get
+// the whole answer again.
+type conditional struct {
+	http.ResponseWriter
+	inm         string
+	wrote, skip bool
+}
+
+func (c *conditional) WriteHeader(code int) {
+	if c.wrote {
+		return
+	}
+	c.wrote = true
+	if code == http.StatusOK && httpcond.NoneMatch(c.inm, c.Header().Get("ETag")) {
+		c.skip, code = true, http.StatusNotModified
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *conditional) Write(b []byte) (int, error) {
+	if !c.wrote {
+		c.WriteHeader(http.StatusOK)
+	}
+	if c.skip {
+		return len(b), nil
+	}
+	return c.ResponseWriter.Write(b)
 }
 
 // decodeGet reads a GET request path as cfssl's Responder does.
@@ -416,7 +451,7 @@ func serveEntry(w http.ResponseWriter, req *http.Request, body []byte, lookup fu
 	}
 	h["Cache-Control"] = []string{"max-age=" + strconv.Itoa(maxAge) + ", public, no-transform, must-revalidate"}
 	h["Etag"] = []string{e.etag}
-	if req.Header.Get("If-None-Match") == e.etag {
+	if httpcond.NoneMatch(req.Header.Get("If-None-Match"), e.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return true
 	}

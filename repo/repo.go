@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/httpcond"
 	"github.com/smki/smki/ra"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
@@ -752,13 +753,7 @@ func serveConditional(w http.ResponseWriter, r *http.Request, body []byte, ctype
 
 func notModified(r *http.Request, etag string, mod time.Time, ims bool) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for _, t := range strings.Split(inm, ",") {
-			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-			if t == "*" || t == etag {
-				return true
-			}
-		}
-		return false
+		return httpcond.NoneMatch(inm, etag)
 	}
 	if since := r.Header.Get("If-Modified-Since"); ims && since != "" {
 		if t, err := http.ParseTime(since); err == nil && !mod.After(t) {
