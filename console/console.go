@@ -137,6 +137,8 @@ func (c *Console) routes() {
 	m.Handle("GET /console/officers", c.signedIn(c.officers))
 	m.Handle("POST /console/officers", c.signedIn(c.appointOfficer))
 	m.Handle("POST /console/officers/{id}/remove", c.signedIn(c.removeOfficer))
+	m.Handle("POST /console/officers/{id}/suspend", c.signedIn(c.officerStatus("suspended")))
+	m.Handle("POST /console/officers/{id}/reinstate", c.signedIn(c.officerStatus("active")))
 	m.Handle("GET /console/enrol", c.signedIn(c.enrolForm))
 	m.Handle("POST /console/enrol", c.signedIn(c.enrol))
 	m.Handle("GET /console/certificates", c.signedIn(c.certificates))

@@ -378,6 +378,24 @@ func (c *Console) removeOfficer(w http.ResponseWriter, r *http.Request, v *view)
 	return c.officersPage(w, r, v, http.StatusOK, nil)
 }
 
+// officerStatus suspends (status "suspended") or reinstates ("active")
+// the officer of the path; the RA decides who may. Sent again, the RA's
+// answer is E_RA_INACTIVE on the officers page.
+func (c *Console) officerStatus(status string) func(w http.ResponseWriter, r *http.Request, v *view) error {
+	return func(w http.ResponseWriter, r *http.Request, v *view) error {
+		o, err := c.svc.SetOfficerStatus(ctx(r), v.actor, r.PathValue("id"), status)
+		if err != nil {
+			v.Err = fieldErr("officer_status", err)
+			return c.officersPage(w, r, v, errorOf(err).status, nil)
+		}
+		v.Notice = "Officer " + o.ID + " reinstated; their credential works again."
+		if o.Status == store.StatusSuspended {
+			v.Notice = "Officer " + o.ID + " suspended; their sessions and credential are refused until they are reinstated."
+		}
+		return c.officersPage(w, r, v, http.StatusOK, nil)
+	}
+}
+
 // upload reads a file field, or else a text field, at most max bytes.
 func upload(r *http.Request, fileField, textField string, max int64) ([]byte, error) {
 	if r.MultipartForm != nil {

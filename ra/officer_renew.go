@@ -138,7 +138,11 @@ func renewable(tx store.Tx, me store.Officer, act Action, id string) (store.Offi
 	if err := Authorize(me, act, Target{PartyID: o.PartyID, OfficerKind: o.Kind, OfficerID: o.ID}); err != nil {
 		return o, err
 	}
-	if o.Status != store.StatusActive {
+	switch o.Status {
+	case store.StatusActive:
+	case store.StatusSuspended:
+		return o, fmt.Errorf("%w: officer %s is suspended; reinstate them first (smki officer reinstate --id %s)", ErrInactive, id, id)
+	default:
 		return o, fmt.Errorf("%w: officer %s is %s; appoint a new officer instead", ErrInactive, id, o.Status)
 	}
 	return o, nil

@@ -183,30 +183,15 @@ func (s *Service) RemoveOfficer(ctx context.Context, a Actor, id string) (Office
 	}
 	var out store.Officer
 	err := s.change(ctx, a, ActRemoveOfficer, "officer:"+id, func(tx store.Tx, me store.Officer) (string, error) {
-		// Another party's officer (or an RA officer) and none get one
-		// answer to a party officer (hidden, unseen); one of its own
-		// party it may not remove, the precise refusal.
-		o, err := tx.GetOfficer(id)
+		o, err := officerFor(tx, me, ActRemoveOfficer, id)
 		if err != nil {
-			return "", hidden(me, "officer", id, raerr.FromStore("officer "+id, err))
-		}
-		if err := unseen(me, ActReadParty, o.PartyID, "officer", id); err != nil {
-			return "", err
-		}
-		if err := Authorize(me, ActRemoveOfficer, Target{PartyID: o.PartyID, OfficerKind: o.Kind}); err != nil {
 			return "", err
 		}
 		if o.Status == store.StatusRemoved {
 			return "", fmt.Errorf("%w: officer %s is already removed", ErrInactive, id)
 		}
-		if o.Kind == KindRAOperator {
-			n, err := countActive(tx, "", KindRAOperator)
-			if err != nil {
-				return "", err
-			}
-			if n <= 1 {
-				return "", fmt.Errorf("%w: %s is the last active ra-operator", ErrForbidden, id)
-			}
+		if err := notLastOperator(tx, o); err != nil {
+			return "", err
 		}
 		o.Status = store.StatusRemoved
 		if err := tx.PutOfficer(o); err != nil {
@@ -219,6 +204,92 @@ func (s *Service) RemoveOfficer(ctx context.Context, a Actor, id string) (Office
 		return Officer{}, err
 	}
 	return officerFrom(out), nil
+}
+
+// SetOfficerStatus suspends an officer (status "suspended") or reinstates
+// a suspended one ("active"), in one transaction with its audit record
+// (docs/api.md, "Suspending an officer"). Whoever may remove the officer
+// may. A suspended officer's credential is refused from the next request
+// on, as a removed one's, and works again once reinstated: nothing is
+// re-issued. Removal is final: a removed officer is neither suspended nor
+// reinstated (ErrInactive), nor is an officer already of that status; the
+// last active ra-operator is not suspended (ErrForbidden).
+func (s *Service) SetOfficerStatus(ctx context.Context, a Actor, id, status string) (Officer, error) {
+	if err := checkOfficerID(id); err != nil {
+		return Officer{}, err
+	}
+	act := ActSuspendOfficer
+	switch status {
+	case store.StatusSuspended:
+	case store.StatusActive:
+		act = ActReinstateOfficer
+	default:
+		return Officer{}, fmt.Errorf("%w: officer status %q, want suspended or active", ErrBadRequest, status)
+	}
+	var out store.Officer
+	err := s.change(ctx, a, act, "officer:"+id, func(tx store.Tx, me store.Officer) (string, error) {
+		o, err := officerFor(tx, me, act, id)
+		if err != nil {
+			return "", err
+		}
+		from := o.Status
+		switch {
+		case from == store.StatusRemoved:
+			return "", fmt.Errorf("%w: officer %s was removed, which is final: appoint a new officer instead", ErrInactive, id)
+		case from == status:
+			return "", fmt.Errorf("%w: officer %s is already %s, so nothing was changed", ErrInactive, id, status)
+		}
+		if status == store.StatusSuspended {
+			if err := notLastOperator(tx, o); err != nil {
+				return "", err
+			}
+		}
+		o.Status = status
+		if err := tx.PutOfficer(o); err != nil {
+			return "", raerr.FromStore("officer "+id, err)
+		}
+		out = o
+		return fmt.Sprintf("kind=%s party=%q status=%s from=%s", o.Kind, o.PartyID, status, from), nil
+	})
+	if err != nil {
+		return Officer{}, err
+	}
+	return officerFrom(out), nil
+}
+
+// officerFor loads officer id for me's act (remove, suspend, reinstate):
+// another party's officer (or an RA officer) and none get one answer to a
+// party officer (hidden, unseen); one of its own party it may not change,
+// the precise refusal (Authorize).
+func officerFor(tx store.Tx, me store.Officer, act Action, id string) (store.Officer, error) {
+	o, err := tx.GetOfficer(id)
+	if err != nil {
+		return store.Officer{}, hidden(me, "officer", id, raerr.FromStore("officer "+id, err))
+	}
+	if err := unseen(me, ActReadParty, o.PartyID, "officer", id); err != nil {
+		return store.Officer{}, err
+	}
+	if err := Authorize(me, act, Target{PartyID: o.PartyID, OfficerKind: o.Kind}); err != nil {
+		return store.Officer{}, err
+	}
+	return o, nil
+}
+
+// notLastOperator refuses taking o out of service when it is the last
+// active ra-operator: that would lock the RA out of its own
+// administration.
+func notLastOperator(tx store.Tx, o store.Officer) error {
+	if o.Kind != KindRAOperator || o.Status != store.StatusActive {
+		return nil
+	}
+	n, err := countActive(tx, "", KindRAOperator)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return fmt.Errorf("%w: %s is the last active ra-operator", ErrForbidden, o.ID)
+	}
+	return nil
 }
 
 // ListOfficers returns the officers of partyID (zero: every officer, RA

@@ -282,6 +282,13 @@ func (c *Client) RemoveOfficer(ctx context.Context, id string) (raapi.Officer, e
 	return o, c.do(ctx, http.MethodDelete, "/v1/officers/"+url.PathEscape(id), nil, &o)
 }
 
+// SetOfficerStatus: POST /v1/officers/{id}/status, status "suspended" or
+// "active" (reinstate).
+func (c *Client) SetOfficerStatus(ctx context.Context, id, status string) (raapi.Officer, error) {
+	var o raapi.Officer
+	return o, c.do(ctx, http.MethodPost, "/v1/officers/"+url.PathEscape(id)+"/status", raapi.OfficerStatusBody{Status: status}, &o)
+}
+
 // RenewOfficerCredential: POST /v1/officers/{id}/credential. id is the
 // caller (renewal; csrPEM optional) or an officer the caller may appoint
 // (re-issue; csrPEM, made by that officer, required). The old credential

@@ -122,6 +122,8 @@ Examples:
 					})
 				},
 			},
+			officerStatusCommand("suspend", "suspended", "suspend an officer: their credential is refused from their next request until reinstated (whoever may remove them)"),
+			officerStatusCommand("reinstate", "active", "reinstate a suspended officer: the same credential works again"),
 		},
 	}
 }
@@ -277,4 +279,25 @@ func appointRefusal(err error, id string, party eui64.ID, csrFile string) error 
 	hinted.Message = fmt.Sprintf("%s. If it is the officer you appointed in an earlier smki officer add whose answer was lost "+
 		"(a timeout; %s shows who appointed it and when), it holds no credential: %s", strings.TrimRight(ae.Message, ". "), list, reissue)
 	return &hinted
+}
+
+// officerStatusCommand is smki officer suspend / reinstate.
+func officerStatusCommand(name, status, usage string) *ucli.Command {
+	return &ucli.Command{
+		Name: name, Usage: usage,
+		Description: "Example:\n   smki officer " + name + " --id srp1-aro",
+		Flags:       verb.ClientFlagsWith(&ucli.StringFlag{Name: "id", Usage: "officer ID", Required: true}),
+		Action: func(c *ucli.Context) error {
+			return verb.Call(c, func(cl *raclient.Client) (ra.Officer, error) {
+				return cl.SetOfficerStatus(c.Context, c.String("id"), status)
+			}, func(o ra.Officer) error {
+				done := "suspended"
+				if o.Status == "active" {
+					done = "reinstated"
+				}
+				_, err := fmt.Fprintf(c.App.Writer, "officer %s %s\n", o.ID, done)
+				return err
+			})
+		},
+	}
 }

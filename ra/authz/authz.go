@@ -46,23 +46,25 @@ type Action string
 
 // Actions.
 const (
-	ActCreateParty    Action = "party.create"
-	ActSuspendParty   Action = "party.suspend"
-	ActReinstateParty Action = "party.reinstate"
-	ActCreateUser     Action = "user.create"
-	ActWithdrawUser   Action = "user.withdraw" // a User ID (a party's User Role) withdrawn, its certificates revoked
-	ActAppointOfficer Action = "officer.appoint"
-	ActRemoveOfficer  Action = "officer.remove"
-	ActRenewOfficer   Action = "officer.renew"   // an officer renews its own credential
-	ActReissueOfficer Action = "officer.reissue" // another officer's credential, for a CSR the holder made
-	ActEnrol          Action = "cert.enrol"      // also renew and re-key
-	ActRevoke         Action = "cert.revoke"
-	ActRevokeUser     Action = "cert.revoke-user"
-	ActRevokeParty    Action = "cert.revoke-party"
-	ActReadParty      Action = "party.read" // parties, users, officers, certificates of a party
-	ActListAll        Action = "ra.list"    // everything, across parties
-	ActVerifyAudit    Action = "audit.verify"
-	ActBackupStore    Action = "store.backup" // an online copy of the whole store
+	ActCreateParty      Action = "party.create"
+	ActSuspendParty     Action = "party.suspend"
+	ActReinstateParty   Action = "party.reinstate"
+	ActCreateUser       Action = "user.create"
+	ActWithdrawUser     Action = "user.withdraw" // a User ID (a party's User Role) withdrawn, its certificates revoked
+	ActAppointOfficer   Action = "officer.appoint"
+	ActRemoveOfficer    Action = "officer.remove"
+	ActSuspendOfficer   Action = "officer.suspend"   // refused from the next request until reinstated
+	ActReinstateOfficer Action = "officer.reinstate" // a suspended officer active again
+	ActRenewOfficer     Action = "officer.renew"     // an officer renews its own credential
+	ActReissueOfficer   Action = "officer.reissue"   // another officer's credential, for a CSR the holder made
+	ActEnrol            Action = "cert.enrol"        // also renew and re-key
+	ActRevoke           Action = "cert.revoke"
+	ActRevokeUser       Action = "cert.revoke-user"
+	ActRevokeParty      Action = "cert.revoke-party"
+	ActReadParty        Action = "party.read" // parties, users, officers, certificates of a party
+	ActListAll          Action = "ra.list"    // everything, across parties
+	ActVerifyAudit      Action = "audit.verify"
+	ActBackupStore      Action = "store.backup" // an online copy of the whole store
 
 	ActDeclareSoLR  Action = "solr.declare"
 	ActApproveSoLR  Action = "solr.approve"
@@ -112,8 +114,8 @@ type Target struct {
 //   - Only active officers act at all.
 //   - ra-operator: creates parties and users, withdraws users (a party's
 //     User Role, revoking its certificates), appoints RA officers and a
-//     party's first SRO (only while the party has no active SRO), removes
-//     any officer, revokes any certificate (single, per user, per party),
+//     party's first SRO (only while the party has no active SRO), removes,
+//     suspends and reinstates any officer, revokes any certificate (single, per user, per party),
 //     reads everything.
 //   - Every officer, verifier credentials included, renews its own
 //     credential (officer.renew). Re-issuing another officer's credential
@@ -124,7 +126,7 @@ type Target struct {
 //   - ra-approver, authority-liaison: read everything and verify the audit
 //     chain (their approvals belong to the SoLR workflow, not to this file).
 //   - Store backup (every record of every party): ra-operators only.
-//   - sro: appoints and removes its own party's AROs, appoints further SROs
+//   - sro: appoints, removes, suspends and reinstates its own party's AROs, appoints further SROs
 //     of its own party; enrols and revokes for its own party's users,
 //     revokes its whole party in bulk; reads its own party.
 //   - aro: enrols and revokes (single, per user) for its own party's users;
@@ -237,7 +239,7 @@ func decide(officer store.Officer, act Action, t Target) (bool, error) {
 		case t.OfficerKind == KindARO:
 			allowed = officer.Kind == KindSRO && ownParty
 		}
-	case ActRemoveOfficer:
+	case ActRemoveOfficer, ActSuspendOfficer, ActReinstateOfficer:
 		allowed = officer.Kind == KindRAOperator ||
 			(officer.Kind == KindSRO && ownParty && t.OfficerKind == KindARO)
 	case ActEnrol, ActRevoke, ActRevokeUser:

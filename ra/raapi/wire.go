@@ -50,6 +50,12 @@ type OfficerBody struct {
 	CSR     string `json:"csr,omitempty"`
 }
 
+// OfficerStatusBody is POST /v1/officers/{id}/status: "suspended" or
+// "active" (reinstate).
+type OfficerStatusBody struct {
+	Status string `json:"status"`
+}
+
 // credentialBody renews or re-issues an officer's credential; CSR is
 // required for a re-issue (Service.RenewOfficerCredential).
 type CredentialBody struct {

@@ -49,6 +49,21 @@ func (s *server) removeOfficer(w http.ResponseWriter, r *http.Request, a ra.Acto
 	return nil
 }
 
+// setOfficerStatus: POST /v1/officers/{id}/status, suspend or reinstate
+// (Service.SetOfficerStatus).
+func (s *server) setOfficerStatus(w http.ResponseWriter, r *http.Request, a ra.Actor) error {
+	var b raapi.OfficerStatusBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	o, err := s.svc.SetOfficerStatus(r.Context(), a, r.PathValue("id"), b.Status)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
 // renewOfficerCredential: POST /v1/officers/{id}/credential, the caller's
 // own renewal or another officer's re-issue (Service.RenewOfficerCredential).
 func (s *server) renewOfficerCredential(w http.ResponseWriter, r *http.Request, a ra.Actor) error {

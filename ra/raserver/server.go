@@ -98,6 +98,7 @@ func NewServer(svc *ra.Service, opts ...ServerOption) http.Handler {
 	v1("POST /v1/officers", s.appointOfficer)
 	v1("GET /v1/officers", s.listOfficers)
 	v1("DELETE /v1/officers/{id}", s.removeOfficer)
+	v1("POST /v1/officers/{id}/status", s.setOfficerStatus)
 	v1("POST /v1/officers/{id}/credential", s.renewOfficerCredential)
 	v1("POST /v1/enroll", s.enrol)
 	v1("POST /v1/revoke", s.revoke)
