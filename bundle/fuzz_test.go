@@ -3,24 +3,11 @@ package bundle_test
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/smki/smki/bundle"
-	"github.com/smki/smki/internal/librarytext"
+	"github.com/smki/smki/internal/errcodes"
 )
-
-// coded fails t unless err's text starts with a stable E_ code and holds
-// no library text.
-func coded(t *testing.T, err error) {
-	t.Helper()
-	if !strings.HasPrefix(err.Error(), "E_") {
-		t.Fatalf("uncoded refusal: %v", err)
-	}
-	if m := librarytext.Find(err.Error()); m != "" {
-		t.Fatalf("library text %q in the refusal: %v", m, err)
-	}
-}
 
 // FuzzOpenFeedPage: a feed envelope as a follower fetches it from the RA
 // (or reads it with smki verify --feed) either opens to a valid page or
@@ -37,7 +24,7 @@ func FuzzOpenFeedPage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := bundle.OpenFeedPage(data, roots, testNow)
 		if err != nil {
-			coded(t, err)
+			errcodes.Coded(t, err)
 			return
 		}
 		if p.Validate() != nil || p.Signer == nil {
@@ -65,7 +52,7 @@ func FuzzFeedPayload(f *testing.F) {
 		env := sealedEnvelope(t, bundle.FeedFormat, payload, key, chain)
 		p, err := bundle.OpenFeedPage(env, roots, testNow)
 		if err != nil {
-			coded(t, err)
+			errcodes.Coded(t, err)
 			return
 		}
 		again, err := bundle.SignFeedPage(p, key, chain)

@@ -12,6 +12,7 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/internal/ecdsaraw"
+	"github.com/smki/smki/internal/errcodes"
 	"github.com/smki/smki/role"
 )
 
@@ -84,7 +85,7 @@ func FuzzBundlePayload(f *testing.F) {
 		}
 		got, err := bundle.Open(sealedEnvelope(t, bundle.BundleFormat, payload, key, chain), roots, testNow)
 		if err != nil {
-			coded(t, err)
+			errcodes.Coded(t, err)
 			return
 		}
 		again, err := bundle.Sign(got, key, chain)

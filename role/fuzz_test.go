@@ -2,8 +2,9 @@ package role
 
 import (
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/smki/smki/internal/errcodes"
 )
 
 // FuzzParseExtensionValue: a subjectDirectoryAttributes value read from a
@@ -23,9 +24,7 @@ func FuzzParseExtensionValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, der []byte) {
 		roles, err := ParseExtensionValue(der)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "E_") {
-				t.Fatalf("uncoded refusal: %v", err)
-			}
+			errcodes.Coded(t, err)
 			return
 		}
 		for _, r := range roles {

@@ -2,9 +2,9 @@ package policy
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 
+	"github.com/smki/smki/internal/errcodes"
 	"github.com/smki/smki/role"
 )
 
@@ -20,9 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Parse(data)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "E_") {
-				t.Fatalf("uncoded refusal: %v", err)
-			}
+			errcodes.Coded(t, err)
 			return
 		}
 		once, err := e.MarshalJSON()
@@ -49,9 +47,7 @@ func FuzzParseDeviceRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := ParseDeviceRules(data)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "E_") {
-				t.Fatalf("uncoded refusal: %v", err)
-			}
+			errcodes.Coded(t, err)
 			return
 		}
 		for _, r := range role.All() {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,8 +23,6 @@ const (
 	refHeading = "## Every error code"
 )
 
-// codeRE is a stable code at the start of a string literal.
-var codeRE = regexp.MustCompile(`^E_[A-Z][A-Z0-9_]*[A-Z0-9]`)
 
 // sourceCodes walks every non-test Go file of the module and returns each
 // code found at the start of a string literal, with where it first
