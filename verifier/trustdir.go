@@ -3,7 +3,6 @@ package verifier
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/smki/smki/bundle"
 	"github.com/smki/smki/internal/dccx509"
 	"github.com/smki/smki/internal/opfile"
+	"github.com/smki/smki/internal/strictjson"
 )
 
 // The trust directory (docs/verifier.md, "The trust directory") is what a
@@ -149,11 +149,12 @@ func (t *Trust) Options(now time.Time) (Options, error) {
 func TrustFileHash(data []byte) string { return bundle.TrustFileHash(data) }
 
 func checkManifest(b []byte, seen map[string][]byte, exists func(string) bool) (*TrustManifest, error) {
+	// strictjson: one meaning, so a file named twice cannot show a
+	// reviewer one hash and the loader another, nor data after the
+	// object go unread.
 	var m TrustManifest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, errors.New("not a trust manifest (JSON {exported_at, source, files})")
+	if err := strictjson.Decode(b, &m); err != nil {
+		return nil, fmt.Errorf("not a trust manifest (JSON {exported_at, source, files}): %v", err)
 	}
 	for name, want := range m.Files {
 		if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
