@@ -1,14 +1,9 @@
 package cli
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +12,8 @@ import (
 	"time"
 
 	"github.com/smki/smki/cli/verb"
+	"github.com/smki/smki/internal/credential"
+	"github.com/smki/smki/internal/credential/credentialtest"
 	"github.com/smki/smki/internal/opfile"
 )
 
@@ -41,12 +38,19 @@ func TestOperatorFilesOverCap(t *testing.T) {
 	if code, stderr := mainStderr("keygen", "--out", key); code != 0 {
 		t.Fatal(stderr)
 	}
-	tlsCert, tlsKey := selfSigned(t, dir)
 	pki := filepath.Join(dir, "pki")
 	if code, stderr := mainStderr("testpki", "--out", pki); code != 0 {
 		t.Fatal(stderr)
 	}
 	trust := filepath.Join(pki, "trust")
+	rootPEM, err := os.ReadFile(filepath.Join(trust, "root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := pem.Decode(rootPEM)
+	tlsDir := filepath.Join(dir, "tls") // a certificate and key that load as a TLS pair
+	credentialtest.WriteSelfSigned(t, tlsDir, "localhost", &x509.Certificate{Raw: root.Bytes})
+	tlsCert, tlsKey := credential.CertPath(tlsDir), credential.KeyPath(tlsDir)
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		t.Fatal(err)
@@ -108,31 +112,4 @@ func TestOperatorFilesOverCap(t *testing.T) {
 			t.Errorf("%s: refusing a 64 MiB file allocated %d bytes", tc.name, n)
 		}
 	}
-}
-
-// selfSigned writes a P-256 certificate and key PEM for a TLS listener.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "tls.pem"), filepath.Join(dir, "tls.key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
