@@ -23,7 +23,6 @@ const (
 	refHeading = "## Every error code"
 )
 
-
 // sourceCodes walks every non-test Go file of the module and returns each
 // code found at the start of a string literal, with where it first
 // appears. Comments are not string literals, so a code named in prose
