@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -105,6 +106,24 @@ func TestOCSPRealClients(t *testing.T) {
 		}
 	}
 	malformed := []byte{0x30, 0x03, 0x0a, 0x01, 0x01}
+	// openssl's request with its nonce and without: the same response,
+	// byte for byte (no nonce echoed; docs/repository.md).
+	var answers [][]byte
+	for i, flag := range []string{"-nonce", "-no_nonce"} {
+		reqFile := filepath.Join(dir, "req"+strconv.Itoa(i)+".der")
+		if out, err := exec.Command(openssl, "ocsp", "-issuer", issuer, "-cert", signer, flag, "-reqout", reqFile).CombinedOutput(); err != nil {
+			t.Fatalf("openssl ocsp %s -reqout: %v\n%s", flag, err, out)
+		}
+		reqDER, err := os.ReadFile(reqFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body := do(http.MethodPost, base, reqDER)
+		answers = append(answers, body)
+	}
+	if !bytes.Equal(answers[0], answers[1]) || len(answers[0]) == 0 {
+		t.Errorf("a request with a nonce got %d bytes, one without %d: want the same response", len(answers[0]), len(answers[1]))
+	}
 	if resp, body := do(http.MethodPost, base, make([]byte, 9<<10)); resp.StatusCode != http.StatusRequestEntityTooLarge || !bytes.Equal(body, malformed) {
 		t.Errorf("POST of 9 KiB: HTTP %d, %x; want 413 and malformedRequest %x", resp.StatusCode, body, malformed)
 	}
