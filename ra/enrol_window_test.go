@@ -335,3 +335,45 @@ func TestEnrolByOfficerRemovedInTheWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestEnrolRacingWithdrawal: the user withdrawn (its User Role taken from
+// its party), or the acting ARO suspended, after an enrolment passed its
+// checks and before its certificate is recorded: refused as a request
+// after the change is (E_RA_INACTIVE, E_RA_OFFICER_INACTIVE), so no
+// certificate of a withdrawn user is left good (docs/api.md, "Withdrawing
+// a User ID").
+func TestEnrolRacingWithdrawal(t *testing.T) {
+	t.Parallel()
+	for name, open := range raceEngines {
+		for _, tc := range []struct {
+			name   string
+			change func(s *scenario) error
+			want   error
+		}{
+			{"user withdrawn", func(s *scenario) error {
+				_, err := s.svc.WithdrawUser(context.Background(), s.admin, s.userIS, ReasonPrivilegeWithdrawn, true)
+				return err
+			}, ErrInactive},
+			{"officer suspended", func(s *scenario) error {
+				_, err := s.svc.SetOfficerStatus(context.Background(), s.sroSup, "aro-a", store.StatusSuspended)
+				return err
+			}, ErrOfficerInactive},
+		} {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				s := newScenario(t, open(t)...)
+				s.svc.issuer = betweenIssuer{CA: s.ca, between: once(func() {
+					if err := tc.change(s); err != nil {
+						t.Errorf("%s: %v", tc.name, err)
+					}
+				})}
+				before := s.certsOf(t, s.userIS)
+				_, err := s.svc.Enrol(context.Background(), s.aroSup, s.isReq(t, ratest.NewKey(t), ModeEnrol, ""))
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("enrolment with the %s before its certificate was recorded: %v, want %v", tc.name, err, tc.want)
+				}
+				s.settled(t, s.userIS, before, tc.want)
+			})
+		}
+	}
+}
