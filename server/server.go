@@ -137,6 +137,10 @@ type Server struct {
 	busy     inflight
 	reg      *prometheus.Registry // what GET /metrics serves
 	closers  []func() error       // in the order to close them
+	// beforeServe, if set, runs in each listener's serving goroutine
+	// before it serves, with the listener's name (tests: a goroutine
+	// scheduled late).
+	beforeServe func(listener string)
 }
 
 // Open checks cfg, binds the listener (before anything is written, so a
@@ -481,10 +485,20 @@ func (s *Server) Serve(ctx context.Context) error {
 		err  error
 	}
 	errc := make(chan served, 2)
-	go func() { errc <- served{"HTTPS", s.http.ServeTLS(s.ln, "", "")} }()
+	serve := func(name string, f func() error) {
+		go func() {
+			if s.beforeServe != nil {
+				s.beforeServe(name)
+			}
+			errc <- served{name, f()}
+		}()
+	}
+	running := 1
+	serve("HTTPS", func() error { return s.http.ServeTLS(s.ln, "", "") })
 	if s.metrics != nil {
 		s.log.Info("metrics listener", "addr", s.metricsLn.Addr().String())
-		go func() { errc <- served{"metrics", s.metrics.Serve(s.metricsLn)} }()
+		running++
+		serve("metrics", func() error { return s.metrics.Serve(s.metricsLn) })
 	}
 	// A listener that stops for good stops the whole server: serving on
 	// the other one alone would look alive to a supervisor while half of
@@ -492,12 +506,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	var failed error
 	select {
 	case f := <-errc:
+		running--
 		s.log.Error("listener stopped; shutting down", "listener", f.name, "err", f.err)
 		failed = fmt.Errorf("%w: the %s listener stopped (%v); the server shut down: check the host's network and file descriptor limits, then start it again", ErrListen, f.name, f.err)
 	case <-ctx.Done():
 	}
 	cancel()
 	err := s.shutdown()
+	// Serve returns with nothing listening: each serving goroutine has
+	// returned (one that had not started serving when the shutdown came
+	// returns at once, http.ErrServerClosed), and each listener is closed
+	// here too, since a Serve that returns before it serves (ServeTLS
+	// failing its set-up) does not close it.
+	for ; running > 0; running-- {
+		<-errc
+	}
+	s.closeListeners()
 	// The coalesced refusal counts reach the audit log before the store
 	// closes.
 	s.svc.FlushRefusals()
@@ -505,6 +529,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		return failed
 	}
 	return err
+}
+
+// closeListeners closes both listeners; one already closed (by its
+// Serve) is no failure.
+func (s *Server) closeListeners() {
+	s.ln.Close()
+	if s.metricsLn != nil {
+		s.metricsLn.Close()
+	}
 }
 
 // shutdown stops both listeners and waits for the requests in flight:
