@@ -14,6 +14,7 @@ import (
 	"github.com/smki/smki/cli/verb"
 	"github.com/smki/smki/internal/credential"
 	"github.com/smki/smki/internal/credential/credentialtest"
+	"github.com/smki/smki/internal/librarytext"
 	"github.com/smki/smki/internal/opfile"
 )
 
@@ -110,6 +111,32 @@ func TestOperatorFilesOverCap(t *testing.T) {
 		}
 		if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
 			t.Errorf("%s: refusing a 64 MiB file allocated %d bytes", tc.name, n)
+		}
+	}
+}
+
+// TestOperatorFilesMissingInOwnWords: a certificate file or input a verb
+// names that is not there is refused (exit 2) saying so in smki's words,
+// not the operating system's ("open /x: no such file or directory").
+func TestOperatorFilesMissingInOwnWords(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key := filepath.Join(dir, "sc.key")
+	if code, stderr := mainStderr("keygen", "--out", key); code != 0 {
+		t.Fatal(stderr)
+	}
+	nope := filepath.Join(dir, "nope.pem")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"sign --cert", []string{"sign", "--key", key, "--cert", nope, "-"}},
+		{"sign FILE", []string{"sign", "--key", key, "--cert", nope, nope}},
+		{"verify FILE", []string{"verify", "--trust", dir, nope}},
+	} {
+		code, stderr := mainStderr(tc.args...)
+		if code != verb.ExitUsage || !strings.Contains(stderr, nope+" could not be opened: there is no such file") || librarytext.Find(stderr) != "" {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q in smki's words", tc.name, code, stderr, nope+" could not be opened: there is no such file")
 		}
 	}
 }

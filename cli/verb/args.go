@@ -114,14 +114,22 @@ func ReadLimited(path string, limit int64) ([]byte, error) {
 		return data, nil
 	case errors.Is(err, opfile.ErrTooLarge):
 		return nil, WithCode(ExitUsage, err)
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, UsageErr("%s could not be opened: there is no such file", path)
 	}
+	return nil, fileErr(path, err)
+}
+
+// fileErr is the usage error for a file a verb names that could not be
+// opened or read, in smki's words (not "open /x: no such file or
+// directory").
+func fileErr(path string, err error) error {
 	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Op == "read" {
-		return nil, UsageErr("%s could not be read: %s", path, IOReason(err))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return UsageErr("%s could not be opened: there is no such file", path)
+	case errors.As(err, &pe) && pe.Op == "read":
+		return UsageErr("%s could not be read: %s", path, IOReason(err))
 	}
-	return nil, UsageErr("%s could not be opened: %s", path, IOReason(err))
+	return UsageErr("%s could not be opened: %s", path, IOReason(err))
 }
 
 // MaxInput caps what ReadInput reads: one byte over the verifier's XML
@@ -140,14 +148,17 @@ func ReadInput(c *ucli.Context) ([]byte, error) {
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, UsageErr("%v", err)
+			return nil, fileErr(name, err)
 		}
 		defer f.Close()
 		r = f
 	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxInput))
+	if err != nil && c.Args().First() == "-" {
+		return nil, UsageErr("standard input could not be read: %s", IOReason(err))
+	}
 	if err != nil {
-		return nil, UsageErr("read: %v", err)
+		return nil, fileErr(c.Args().First(), err)
 	}
 	return data, nil
 }

@@ -258,7 +258,7 @@ func trustOptions(bundlePath, trustDir string, clock func() time.Time) (verifier
 
 // loadCerts reads a PEM certificate file (opfile.MaxCertificate).
 func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := opfile.Read(path, opfile.MaxCertificate)
+	b, err := verb.ReadLimited(path, opfile.MaxCertificate)
 	if err != nil {
 		return nil, err
 	}
