@@ -15,6 +15,7 @@ import (
 
 	"github.com/smallstep/certificates/cas/softcas"
 
+	"github.com/smki/smki/internal/crlfresh"
 	"github.com/smki/smki/store"
 )
 
@@ -359,5 +360,5 @@ func (c *CA) RefreshCRLs(ctx context.Context) error {
 // pastHalfLife reports whether now is at or after the midpoint of crl's
 // thisUpdate..nextUpdate: the point at which smki reissues a CRL.
 func pastHalfLife(crl store.CRL, now time.Time) bool {
-	return !now.Before(crl.ThisUpdate.Add(crl.NextUpdate.Sub(crl.ThisUpdate) / 2))
+	return crlfresh.Grade(crl.ThisUpdate, crl.NextUpdate, now) != crlfresh.OK
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smki/smki/internal/crlfresh"
 	"github.com/smki/smki/store"
 )
 
@@ -25,11 +26,13 @@ type ARLState string
 
 // ARL states. Stale is the point at which an online root reissues the ARL
 // (RefreshCRLs); with the root offline it is the signal to hold a ceremony.
+// The first three are internal/crlfresh's grades, the one rule the
+// verifier applies to the CRLs it holds too.
 const (
-	ARLOK      ARLState = "ok"      // before half its lifetime
-	ARLStale   ARLState = "stale"   // past half its lifetime: reissue it
-	ARLExpired ARLState = "expired" // past nextUpdate: relying parties reject it
-	ARLMissing ARLState = "missing" // no ARL stored (Init always makes one)
+	ARLOK               = ARLState(crlfresh.OK)      // before half its lifetime
+	ARLStale            = ARLState(crlfresh.Stale)   // past half its lifetime: reissue it
+	ARLExpired          = ARLState(crlfresh.Expired) // past nextUpdate: relying parties reject it
+	ARLMissing ARLState = "missing"                  // no ARL stored (Init always makes one)
 )
 
 // ARLStatus describes the stored ARL.
@@ -46,14 +49,8 @@ type ARLStatus struct {
 
 // arlStatusOf grades crl at now.
 func arlStatusOf(crl store.CRL, now time.Time) ARLStatus {
-	st := ARLStatus{State: ARLOK, Number: crl.Number, ThisUpdate: crl.ThisUpdate, NextUpdate: crl.NextUpdate}
-	switch {
-	case !now.Before(crl.NextUpdate):
-		st.State = ARLExpired
-	case pastHalfLife(crl, now):
-		st.State = ARLStale
-	}
-	return st
+	return ARLStatus{State: ARLState(crlfresh.Grade(crl.ThisUpdate, crl.NextUpdate, now)), Number: crl.Number,
+		ThisUpdate: crl.ThisUpdate, NextUpdate: crl.NextUpdate}
 }
 
 // ARLStatus reports whether the stored ARL is fresh, past half its

@@ -28,8 +28,10 @@ const DefaultMaxRequestBody = 1<<20 + 1
 //	                  the process answers, whatever its data.
 //	GET  /readyz      readiness: 200 {"ready":true} while the sidecar can
 //	                  accept, 503 {"ready":false,"reasons":[...]} while the
-//	                  data is stale, the state cannot be made durable, or
-//	                  the RA's bundle or feed cannot be followed.
+//	                  data is stale (a CRL past its nextUpdate included),
+//	                  the state cannot be made durable, or the RA's bundle
+//	                  or feed cannot be followed; either with "warnings"
+//	                  (Verifier.Warnings: a CRL past half its lifetime).
 //	GET  /openapi.yaml this API's description (verifier/openapi.yaml, the
 //	                  bytes embedded at build), application/yaml.
 //
@@ -120,7 +122,7 @@ func handler(v *Verifier, verify func([]byte, time.Time) Decision, maxBody int64
 		if !onlyMethod(w, r, http.MethodGet) {
 			return
 		}
-		writeReadiness(w, v.notReady())
+		writeReadiness(w, v.notReady(), v.Warnings())
 	})
 	if m != nil {
 		mux.Handle("GET /metrics", m.Handler())
@@ -209,6 +211,9 @@ type Health struct {
 type Readiness struct {
 	Ready   bool     `json:"ready"`
 	Reasons []string `json:"reasons,omitempty"`
+	// Warnings: what will make the verifier not ready if left alone (a
+	// CRL past half its lifetime, Verifier.Warnings), ready or not.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // HTTPError is the answer to a misuse of HTTP: 405 for a method the path
@@ -242,13 +247,14 @@ func serveOpenAPI(mux *http.ServeMux) {
 	})
 }
 
-// writeReadiness answers /readyz: ready unless there are reasons.
-func writeReadiness(w http.ResponseWriter, reasons []string) {
+// writeReadiness answers /readyz: ready unless there are reasons; the
+// warnings either way.
+func writeReadiness(w http.ResponseWriter, reasons, warnings []string) {
 	if len(reasons) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, Readiness{Ready: false, Reasons: reasons})
+		writeJSON(w, http.StatusServiceUnavailable, Readiness{Ready: false, Reasons: reasons, Warnings: warnings})
 		return
 	}
-	writeJSON(w, http.StatusOK, Readiness{Ready: true})
+	writeJSON(w, http.StatusOK, Readiness{Ready: true, Warnings: warnings})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -203,3 +203,72 @@ func TestReadinessToleratesTransientFailures(t *testing.T) {
 		t.Fatalf("after a 400 from the feed: still ready at the next request")
 	}
 }
+
+// TestReadinessGradesCRLs: a CRL the verifier holds is graded as smki
+// serve grades its own (internal/crlfresh): before half its lifetime
+// /readyz is 200 with nothing to say; from half its lifetime (its issuer
+// has reissued it by then) 200 with a warning naming it and its
+// nextUpdate; from nextUpdate on (the second itself included) 503 with
+// the reason, smki_verifier_ready 0, and Verify refuses STALE.
+func TestReadinessGradesCRLs(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	next := testNow.Add(3 * time.Hour)
+	crl := s.pki.crl(t, testNow.Add(-time.Hour), next) // half its lifetime: testNow+1h
+	var now atomic.Pointer[time.Time]
+	now.Store(&testNow)
+	v := s.verifier(t, func(o *Options) {
+		o.CRLs = [][]byte{crl}
+		o.Clock = func() time.Time { return *now.Load() }
+	})
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := InstrumentedHandler(m, 0)
+	for _, tt := range []struct {
+		name     string
+		at       time.Time
+		ready    bool
+		warning  bool
+		decision string // Verify's code; "" accept
+	}{
+		{"fresh", testNow, true, false, ""},
+		{"half its lifetime", testNow.Add(time.Hour), true, true, ""},
+		{"a second before nextUpdate", next.Add(-time.Second), true, true, ""},
+		{"at nextUpdate", next, false, false, CodeSTALE},
+		{"past nextUpdate", next.Add(time.Minute), false, false, CodeSTALE},
+	} {
+		at := tt.at
+		now.Store(&at)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		t.Logf("%s: /readyz %d %s", tt.name, rec.Code, rec.Body)
+		var rz Readiness
+		if err := json.Unmarshal(rec.Body.Bytes(), &rz); err != nil {
+			t.Fatalf("%s: /readyz body %s: %v", tt.name, rec.Body, err)
+		}
+		wantCode := http.StatusOK
+		if !tt.ready {
+			wantCode = http.StatusServiceUnavailable
+		}
+		stamp := next.UTC().Format(time.RFC3339)
+		switch {
+		case rec.Code != wantCode || rz.Ready != tt.ready:
+			t.Errorf("%s: /readyz %d %s, want %d ready=%v", tt.name, rec.Code, rec.Body, wantCode, tt.ready)
+		case !tt.ready && (len(rz.Reasons) != 1 || !strings.Contains(rz.Reasons[0], "CRL") || !strings.Contains(rz.Reasons[0], stamp)):
+			t.Errorf("%s: reasons %q, want one naming the CRL and its nextUpdate %s", tt.name, rz.Reasons, stamp)
+		case tt.warning && (len(rz.Warnings) != 1 || !strings.Contains(rz.Warnings[0], "past half its lifetime") || !strings.Contains(rz.Warnings[0], stamp)):
+			t.Errorf("%s: warnings %q, want one saying the CRL is past half its lifetime, naming nextUpdate %s", tt.name, rz.Warnings, stamp)
+		case !tt.warning && len(rz.Warnings) != 0:
+			t.Errorf("%s: warnings %q, want none", tt.name, rz.Warnings)
+		}
+		if got := gauge(t, reg, "smki_verifier_ready"); (got == 1) != tt.ready {
+			t.Errorf("%s: smki_verifier_ready %v, want ready=%v", tt.name, got, tt.ready)
+		}
+		if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, uint64(at.Unix())), s.sc, true), at); d.Code != tt.decision {
+			t.Errorf("%s: Verify = %s %s, want %q", tt.name, d.Code, d.Reason, tt.decision)
+		}
+	}
+}

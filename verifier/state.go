@@ -158,6 +158,7 @@ type revState struct {
 	seq        uint64
 	freshAt    time.Time // newest of the bundle's and the feed's issue times
 	crlNext    time.Time // earliest CRL nextUpdate; zero without CRLs
+	crls       []heldCRL // the CRLs merged, for readiness (read-only)
 	feedSeq    uint64
 	feedIssued time.Time
 }
@@ -186,6 +187,7 @@ func mergeRevocations(pol *policyState, feed map[certKey]time.Time, feedSeq uint
 		seq:        max(pol.bundle.RevocationSeq, feedSeq),
 		freshAt:    pol.bundle.IssuedAt,
 		crlNext:    crls.nextUpdate,
+		crls:       crls.held,
 		feedSeq:    feedSeq,
 		feedIssued: feedIssued,
 	}

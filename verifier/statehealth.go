@@ -1,6 +1,11 @@
 package verifier
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+
+	"github.com/smki/smki/internal/crlfresh"
+)
 
 // The durable state's health (issue 12 finding 13): when the replay store
 // cannot make an accept durable, the request is refused with its own code
@@ -56,4 +61,36 @@ func (v *Verifier) notReady() []string {
 		out = append(out, "state not durable: "+e)
 	}
 	return out
+}
+
+// Warnings lists what will make v not ready if nobody acts, while it is
+// still ready (or not ready for another reason): each CRL it holds that
+// is past half its lifetime (internal/crlfresh's Stale, the point at
+// which smki serve reissues it, so a newer one exists), naming it and its
+// nextUpdate, from which on every request is refused STALE. /readyz
+// answers the same list as "warnings"; nil when there is nothing to say.
+func (v *Verifier) Warnings() []string {
+	if !v.built() {
+		return nil
+	}
+	var out []string
+	now := v.clock()
+	for _, c := range v.cur.Load().rev.crls {
+		if crlfresh.Grade(c.thisUpdate, c.nextUpdate, now) == crlfresh.Stale {
+			out = append(out, fmt.Sprintf("the %s is past half its lifetime and runs out at %s (nextUpdate): from then on every request is refused STALE; "+
+				"install the CA's current CRLs in the trust directory (smki trust export, then SIGHUP the sidecar)", c.name, c.nextUpdate.UTC().Format(time.RFC3339)))
+		}
+	}
+	return out
+}
+
+// expiredCRL names a CRL r holds that has expired at now (the one whose
+// nextUpdate is r.crlNext), for the STALE reason.
+func (r *revState) expiredCRL(now time.Time) string {
+	for _, c := range r.crls {
+		if c.nextUpdate.Equal(r.crlNext) && crlfresh.PastNextUpdate(c.nextUpdate, now) {
+			return c.name
+		}
+	}
+	return "CRL"
 }

@@ -210,6 +210,14 @@ func (r *chainResult) validAt(at time.Time) bool {
 type crlSet struct {
 	revoked    map[certKey]time.Time
 	nextUpdate time.Time // earliest NextUpdate; zero when there are no CRLs
+	held       []heldCRL // each CRL's name and dates, in the order given
+}
+
+// heldCRL is what readiness says of one CRL the verifier holds: which it
+// is and when it is graded (internal/crlfresh).
+type heldCRL struct {
+	name                   string // "CRL of <issuer CN> number <n>"
+	thisUpdate, nextUpdate time.Time
 }
 
 // loadCRLs parses every CRL, verifies its signature against its issuer
@@ -233,6 +241,11 @@ func loadCRLs(ders [][]byte, ta *trustAnchors) (*crlSet, error) {
 		if s.nextUpdate.IsZero() || crl.NextUpdate.Before(s.nextUpdate) {
 			s.nextUpdate = crl.NextUpdate
 		}
+		name := "CRL of " + issuer.Subject.CommonName
+		if crl.Number != nil {
+			name += " number " + crl.Number.String()
+		}
+		s.held = append(s.held, heldCRL{name: name, thisUpdate: crl.ThisUpdate, nextUpdate: crl.NextUpdate})
 		ik := dnKeyFromName(issuer.Subject)
 		for _, e := range crl.RevokedCertificateEntries {
 			k := certKey{issuer: ik, serial: e.SerialNumber.Text(16)}

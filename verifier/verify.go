@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/smki/smki/internal/crlfresh"
 	"github.com/smki/smki/verifier/duis"
 	"github.com/smki/smki/verifier/xmldsig"
 )
@@ -153,9 +154,9 @@ func (v *Verifier) stale(st *state) (Decision, bool) {
 	if fromTheFuture(st.rev.freshAt, now) {
 		return reject(CodeSTALE, "revocation data issued %s is in the future; %s", st.rev.freshAt.UTC().Format(time.RFC3339), nextClock), true
 	}
-	if !st.rev.crlNext.IsZero() && now.After(st.rev.crlNext) {
-		return reject(CodeSTALE, "a CRL expired at %s (nextUpdate); %s", st.rev.crlNext.UTC().Format(time.RFC3339),
-			"the verifier's operator must install the CA's current CRL in the trust directory (smki trust export, or follow the RA); then send the request again"), true
+	if !st.rev.crlNext.IsZero() && crlfresh.PastNextUpdate(st.rev.crlNext, now) {
+		return reject(CodeSTALE, "the %s expired at %s (nextUpdate); %s", st.rev.expiredCRL(now), st.rev.crlNext.UTC().Format(time.RFC3339),
+			"the verifier's operator must install the CA's current CRLs in the trust directory (smki trust export, then SIGHUP the sidecar: following the RA does not replace them); then send the request again"), true
 	}
 	return Decision{}, false
 }

@@ -71,6 +71,8 @@ func TestImportRules(t *testing.T) {
 		{"cmd/smki", false, []string{mod + "ra/ratest"}},
 		// One conversion, nothing of ours.
 		{"internal/ecdsaraw", false, []string{mod + "ra*", mod + "verifier*", mod + "bundle*", mod + "ca", mod + "store*"}},
+		// One rule shared by the CA and the verifier: it links neither.
+		{"internal/crlfresh", false, []string{mod + "ra*", mod + "verifier*", mod + "bundle*", mod + "ca", mod + "store*"}},
 		// The wire format and the client never link the server.
 		// Both speak the wire types only: neither links the RA's decisions
 		// (ra) nor the CA; the CA's codes and profile names come from
