@@ -3,11 +3,13 @@ package e2e
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +95,7 @@ func TestRepoServeScaleOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	relyingPartyClients(t, openssl, bases[0], issuer, root, target, ocspReq)
 	post := func(c *http.Client, u string) []byte {
 		t.Helper()
 		resp, err := c.Post(u+"/ocsp", "application/ocsp-request", bytes.NewReader(ocspReq))
@@ -174,6 +177,56 @@ func TestRepoServeScaleOut(t *testing.T) {
 	}
 	if !bytes.Contains(get(http.DefaultClient, bases[0]+"/repo/certs/"+serials[1]+".json"), []byte(`"status": "revoked"`)) {
 		t.Error("the standalone repository does not say the revoked certificate is revoked")
+	}
+}
+
+// relyingPartyClients: what relying parties' clients send to smki repo
+// serve at base (docs/repository.md, "What it answers"), for target, a
+// good certificate whose OCSP request is der: openssl ocsp with the
+// responder URL ending in a slash; GET /ocsp/{base64}, then HEAD of it and
+// a revalidation with its ETag weakened (W/, as nginx sends it) answered
+// 304; the ORL revalidated by HEAD with its ETag in a list, 304.
+func relyingPartyClients(t *testing.T, openssl, base, issuer, root, target string, der []byte) {
+	t.Helper()
+	out, err := exec.Command(openssl, "ocsp", "-issuer", issuer, "-cert", target, "-url", base+"/ocsp/", "-CAfile", root, "-no_nonce").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Response verify OK") || !strings.Contains(string(out), target+": good") {
+		t.Errorf("openssl ocsp -url %s/ocsp/: %v\n%s", base, err, out)
+	}
+	do := func(method, u, inm string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, u, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	get := base + "/ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(der))
+	first := do(http.MethodGet, get, "")
+	etag := first.Header.Get("Etag")
+	if first.StatusCode != 200 || etag == "" {
+		t.Fatalf("GET %s: HTTP %d, ETag %q", get, first.StatusCode, etag)
+	}
+	if r := do(http.MethodHead, get, ""); r.StatusCode != 200 || r.Header.Get("Etag") != etag {
+		t.Errorf("HEAD %s: HTTP %d, ETag %q; want 200 and the GET's %q", get, r.StatusCode, r.Header.Get("Etag"), etag)
+	}
+	if r := do(http.MethodGet, get, "W/"+etag); r.StatusCode != http.StatusNotModified {
+		t.Errorf("GET %s with If-None-Match W/%s: HTTP %d, want 304", get, etag, r.StatusCode)
+	}
+	orl := do(http.MethodGet, base+"/repo/crl/orl.crl", "")
+	if orl.StatusCode != 200 || orl.Header.Get("Content-Type") != "application/pkix-crl" {
+		t.Fatalf("GET /repo/crl/orl.crl: HTTP %d %q", orl.StatusCode, orl.Header.Get("Content-Type"))
+	}
+	if r := do(http.MethodHead, base+"/repo/crl/orl.crl", `"other", `+orl.Header.Get("Etag")); r.StatusCode != http.StatusNotModified {
+		t.Errorf("HEAD /repo/crl/orl.crl with its ETag in a list: HTTP %d, want 304", r.StatusCode)
 	}
 }
 
