@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/smki/smki/internal/durable"
 	"github.com/smki/smki/internal/opfile"
 	"github.com/smki/smki/ra/ownpki"
 )
@@ -217,11 +219,17 @@ func (s *Server) ReloadTLS() error {
 		return nil
 	}
 	cert, err := opfile.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
-	if errors.Is(err, opfile.ErrTooLarge) {
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+	case errors.Is(err, opfile.ErrTooLarge):
 		return fmt.Errorf("%w: TLS certificate or key: %w", ErrConfig, err)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: TLS certificate %s / key %s: %v; check both are PEM and belong together", ErrConfig, s.cfg.TLSCertFile, s.cfg.TLSKeyFile, err)
+	case errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe):
+		return fmt.Errorf("%w: TLS certificate or key: %s cannot be read: there is no such file; check tls.cert and tls.key (--tls-cert, --tls-key)", ErrConfig, pe.Path)
+	case errors.As(err, &pe):
+		return fmt.Errorf("%w: TLS certificate or key: %s cannot be read: %s; check tls.cert and tls.key (--tls-cert, --tls-key)", ErrConfig, pe.Path, durable.Reason(err))
+	default: // crypto/tls's text names neither file
+		return fmt.Errorf("%w: TLS certificate %s and key %s do not load as a PEM certificate chain and its private key; check both are PEM and belong together", ErrConfig, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
 	}
 	s.certs.cur.Store(&cert)
 	s.certs.warnedAt.Store(0) // a new certificate is judged afresh

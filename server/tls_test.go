@@ -9,13 +9,19 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/smki/smki/internal/librarytext"
+	"github.com/smki/smki/internal/opfile"
 )
 
 func TestValidTLSName(t *testing.T) {
@@ -94,9 +100,23 @@ func TestTLSNamesAndOperatorCertificate(t *testing.T) {
 	if got := peerCert(t, s.Addr(), "ra.corp.example"); got.SerialNumber.Cmp(second) != 0 {
 		t.Fatalf("after reload: serial %x, want %x", got.SerialNumber, second)
 	}
-	os.WriteFile(keyFile, []byte("not a key"), 0o600)
-	if err := s.ReloadTLS(); err == nil {
-		t.Fatal("ReloadTLS accepted a broken key file")
+	for _, tc := range []struct {
+		name, want string
+		write      func()
+	}{
+		{"not a key", "do not load as a PEM certificate chain and its private key", func() { os.WriteFile(keyFile, []byte("not a key"), 0o600) }},
+		{"missing", keyFile + " cannot be read: there is no such file", func() { os.Remove(keyFile) }},
+		{"over the cap", fmt.Sprintf("E_FILE_TOO_LARGE: %s is over %d bytes", keyFile, opfile.MaxKey), func() {
+			f, _ := os.Create(keyFile)
+			f.Truncate(opfile.MaxKey + 1) // sparse
+			f.Close()
+		}},
+	} {
+		tc.write()
+		err := s.ReloadTLS()
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) || librarytext.Find(err.Error()) != "" {
+			t.Errorf("%s: ReloadTLS = %v; want E_SERVER_CONFIG and %q in smki's words", tc.name, err, tc.want)
+		}
 	}
 	if got := peerCert(t, s.Addr(), "ra.corp.example"); got.SerialNumber.Cmp(second) != 0 {
 		t.Fatalf("after a failed reload: serial %x, want the previous %x", got.SerialNumber, second)
