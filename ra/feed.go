@@ -91,8 +91,10 @@ func (s *Service) DrainFeed() {
 	s.feed.Drain()
 }
 
-// authorizeFeed checks, once per request, that a is still an active
-// officer whose policy lets it read the feed.
+// authorizeFeed checks that a is still an active officer whose policy
+// lets it read the feed: when the request arrives and again after a hold
+// (publish.Publisher.Feed), so that an officer suspended or removed while
+// held is refused, not answered.
 func (s *Service) authorizeFeed(ctx context.Context, a Actor) error {
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		me, err := s.loadActor(tx, a)

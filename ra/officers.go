@@ -203,6 +203,7 @@ func (s *Service) RemoveOfficer(ctx context.Context, a Actor, id string) (Office
 	if err != nil {
 		return Officer{}, err
 	}
+	s.feed.OfficerChanged() // its held feed requests are refused now
 	return officerFrom(out), nil
 }
 
@@ -254,6 +255,7 @@ func (s *Service) SetOfficerStatus(ctx context.Context, a Actor, id, status stri
 	if err != nil {
 		return Officer{}, err
 	}
+	s.feed.OfficerChanged() // a suspended officer's held feed requests are refused now
 	return officerFrom(out), nil
 }
 

@@ -39,9 +39,11 @@ type FeedQuery struct {
 // Feed answers one feed request with a page signed by the system signer
 // (bundle.SignFeedPage): at once if the store holds revocations after
 // q.Since (or party news), else once one commits or q.Wait elapses (an
-// empty page with Seq = since). authorize is called once, after the
-// request is found well formed and before anything is read: the caller's
-// decision whether this reader may have the feed.
+// empty page with Seq = since). authorize is the caller's decision
+// whether this reader may have the feed: it is called after the request
+// is found well formed and before anything is read, and again after a
+// hold before anything is answered (checkAgain), so that a reader
+// suspended or removed while held gets the refusal, not the page.
 func (p *Publisher) Feed(ctx context.Context, q FeedQuery, authorize func() error) ([]byte, error) {
 	since, wait := q.Since, q.Wait
 	if err := p.Ready(); err != nil {
@@ -50,18 +52,30 @@ func (p *Publisher) Feed(ctx context.Context, q FeedQuery, authorize func() erro
 	if wait < 0 || wait > MaxFeedWait {
 		return nil, fmt.Errorf("%w: wait %s is outside [0, %s]", raerr.ErrBadRequest, wait, MaxFeedWait)
 	}
+	epoch := p.hub.OfficerEpoch()
 	if err := authorize(); err != nil {
 		return nil, err
 	}
 	timer := p.hub.Timer(wait)
 	defer timer.Stop()
 	drain := p.hub.Draining()
-	for expired := false; ; {
+	for expired, held := false, false; ; held = true {
 		// Take the wake-up channel before reading the store, so that a
 		// revocation or party-status change committing in between is
 		// never missed.
 		changed := p.hub.Changed()
 		page := p.partyNewsPage(since, q.Parties)
+		if held && (page == nil || p.hub.OfficerEpoch() != epoch) {
+			// checkAgain: the reader may have been suspended or removed
+			// while held. A page read from the store costs the check one
+			// more read (and sees a change made by another instance); the
+			// party-news page, answered without a read, checks only when
+			// an officer's status changed in this process.
+			epoch = p.hub.OfficerEpoch()
+			if err := authorize(); err != nil {
+				return nil, err
+			}
+		}
 		if page == nil {
 			var err error
 			if page, err = p.feedPage(ctx, since, q.Parties); err != nil {

@@ -49,6 +49,7 @@ type Hub struct {
 	polling bool              // the poller goroutine is running
 	drain   chan struct{}     // closed by DrainFeed: answer without holding
 	news    records.PartyNews // the latest party part seen committed (Seq 0: none)
+	officer uint64            // bumped by OfficerChanged
 }
 
 func (h *Hub) Limit() int {
@@ -97,6 +98,26 @@ func (h *Hub) Advance(seq uint64) {
 	}
 	h.seq = seq
 	h.wakeLocked()
+}
+
+// OfficerChanged records that an officer's status changed in this
+// process (suspended, reinstated, removed) and wakes every held request,
+// so that each checks its reader again at once (OfficerEpoch) rather
+// than at the end of its wait.
+func (h *Hub) OfficerChanged() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.officer++
+	h.wakeLocked()
+}
+
+// OfficerEpoch counts the OfficerChanged calls: a held request whose
+// reader was authorized at an older epoch authorizes it again before
+// answering.
+func (h *Hub) OfficerEpoch() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.officer
 }
 
 // Seq is the highest revocation sequence Advance was given: the store has
