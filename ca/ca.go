@@ -324,7 +324,7 @@ func loadState(ctx context.Context, st store.Store) (state caState, root, issuin
 		return nil
 	})
 	if errors.Is(err, ErrNotInitialised) {
-		return state, nil, nil, fmt.Errorf("%w: run Init first", ErrNotInitialised)
+		return state, nil, nil, errNoCA()
 	}
 	if err != nil {
 		return state, nil, nil, fmt.Errorf("%w: reading CA state: %w", ErrStore, err)

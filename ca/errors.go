@@ -1,6 +1,10 @@
 package ca
 
-import "github.com/smki/smki/ca/caerr"
+import (
+	"fmt"
+
+	"github.com/smki/smki/ca/caerr"
+)
 
 // Stable error codes (owned by ca/caerr, which documents each). Every error
 // the package returns wraps exactly one of these with %w and context, so
@@ -43,3 +47,10 @@ var (
 // RootExpired marks err, an ErrCAExpired, as caused by the Root OCA's
 // expiry (caerr.RootExpired): errors.Is(err, ErrRootExpired) then holds.
 func RootExpired(err error) error { return caerr.RootExpired(err) }
+
+// errNoCA is the one refusal of a store that holds no CA yet: what to do
+// is create one, or point at the store that holds it.
+func errNoCA() error {
+	return fmt.Errorf("%w: this store holds no CA yet: create one at the key ceremony with smki ca init "+
+		"(smki serve --dev makes a test CA), or check that --data and --store name the store that holds it", ErrNotInitialised)
+}

@@ -148,7 +148,7 @@ func parseARL(data []byte) ([]byte, *x509.RevocationList, error) {
 func storedRoot(tx store.Tx) (*x509.Certificate, error) {
 	raw, err := tx.GetMeta(metaState)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: run Init first", ErrNotInitialised)
+		return nil, errNoCA()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading CA state: %w", ErrStore, err)
