@@ -86,3 +86,38 @@ func TestSetOfficerStatus(t *testing.T) {
 	_, err = s.svc.SetOfficerStatus(ctx, op2, "admin", "active")
 	s.wantRefusal(err, ErrInactive, ActReinstateOfficer)
 }
+
+// TestWhoamiRefusesInactive: Whoami, a library entry point (the console
+// calls it after Authenticate, in its own transaction), answers an
+// officer suspended or removed since with the refusal Authenticate
+// gives, not the officer record.
+func TestWhoamiRefusesInactive(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		change func(s *scenario) error
+	}{
+		{"suspended", func(s *scenario) error {
+			_, err := s.svc.SetOfficerStatus(context.Background(), s.admin, "aro-a", "suspended")
+			return err
+		}},
+		{"removed", func(s *scenario) error {
+			_, err := s.svc.RemoveOfficer(context.Background(), s.admin, "aro-a")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			if _, err := s.svc.Whoami(context.Background(), s.aroSup); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.change(s); err != nil {
+				t.Fatal(err)
+			}
+			if o, err := s.svc.Whoami(context.Background(), s.aroSup); !errors.Is(err, ErrOfficerInactive) {
+				t.Fatalf("Whoami of a %s officer: %+v, %v; want %s", tc.name, o, err, CodeOf(ErrOfficerInactive))
+			}
+		})
+	}
+}

@@ -324,11 +324,13 @@ func (s *Service) ListOfficers(ctx context.Context, a Actor, partyID eui64.ID) (
 }
 
 // Whoami returns the actor's own officer record (no policy beyond being an
-// active officer).
+// active officer). It checks that itself, in its own transaction: an
+// officer suspended or removed since the caller's Authenticate (the
+// console calls both, one after the other) is ErrOfficerInactive.
 func (s *Service) Whoami(ctx context.Context, a Actor) (Officer, error) {
 	var out Officer
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		o, err := s.loadActor(tx, a)
+		o, err := s.activeActor(tx, a)
 		out = officerFrom(o)
 		return err
 	})

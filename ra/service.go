@@ -181,14 +181,8 @@ func (s *Service) Authenticate(ctx context.Context, cert *x509.Certificate) (Act
 			if err := store.Prefetch(tx, store.ReadAhead{Officers: []string{a.id}}); err != nil {
 				return err
 			}
-			o, err := s.loadActor(tx, a)
-			if err != nil {
-				return err
-			}
-			if o.Status != store.StatusActive {
-				return fmt.Errorf("%w: officer %s is %s", ErrOfficerInactive, o.ID, o.Status)
-			}
-			return nil
+			_, err := s.activeActor(tx, a)
+			return err
 		})
 	}
 	if err != nil {
@@ -235,6 +229,20 @@ func (s *Service) loadActor(tx store.Tx, a Actor) (store.Officer, error) {
 	}
 	if o.CertSerial != a.serial {
 		return store.Officer{}, fmt.Errorf("%w: officer %s: credential %s is superseded", ErrOfficerInactive, o.ID, a.serial)
+	}
+	return o, nil
+}
+
+// activeActor is loadActor for an officer that must be active now
+// (Authenticate, Whoami): a suspended or removed one is
+// ErrOfficerInactive.
+func (s *Service) activeActor(tx store.Tx, a Actor) (store.Officer, error) {
+	o, err := s.loadActor(tx, a)
+	if err != nil {
+		return store.Officer{}, err
+	}
+	if o.Status != store.StatusActive {
+		return store.Officer{}, fmt.Errorf("%w: officer %s is %s", ErrOfficerInactive, o.ID, o.Status)
 	}
 	return o, nil
 }
