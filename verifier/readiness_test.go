@@ -272,3 +272,33 @@ func TestReadinessGradesCRLs(t *testing.T) {
 		}
 	}
 }
+
+// TestAddCRLSupersedes: a CRL added at runtime (AddCRL) with a higher
+// number than a held one of the same issuer supersedes it for freshness
+// (its revocations stay merged: never fail open), so the current ORL
+// lifts the STALE of an expired one; one with a lower number changes no
+// date.
+func TestAddCRLSupersedes(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	old := s.pki.crl(t, testNow.Add(-2*time.Hour), testNow.Add(-time.Hour))
+	v := s.verifier(t, func(o *Options) { o.CRLs = [][]byte{old} })
+	if r := v.NotReady(); len(r) != 1 {
+		t.Fatalf("with an expired CRL: NotReady %q, want one reason", r)
+	}
+	if err := v.AddCRL(s.pki.crl(t, testNow.Add(-time.Minute), testNow.Add(23*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if r := v.NotReady(); len(r) != 0 {
+		t.Errorf("after AddCRL of the current CRL: NotReady %q, want ready", r)
+	}
+	if d := v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, 1), s.sc, true), testNow); d.Code != "" {
+		t.Errorf("after AddCRL of the current CRL: Verify = %s %s, want accept", d.Code, d.Reason)
+	}
+	if err := v.AddCRL(s.pki.crl(t, testNow.Add(-3*time.Hour), testNow.Add(-2*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if r := v.NotReady(); len(r) != 0 {
+		t.Errorf("after AddCRL of an older CRL: NotReady %q, want still ready", r)
+	}
+}

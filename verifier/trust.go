@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/smki/smki/bundle"
@@ -209,8 +210,8 @@ func (r *chainResult) validAt(at time.Time) bool {
 // crlSet is the verified content of the configured CRLs.
 type crlSet struct {
 	revoked    map[certKey]time.Time
-	nextUpdate time.Time // earliest NextUpdate; zero when there are no CRLs
-	held       []heldCRL // each CRL's name and dates, in the order given
+	nextUpdate time.Time // earliest NextUpdate of held; zero when there are no CRLs
+	held       []heldCRL // each issuer's newest CRL (highest number), in the order given
 }
 
 // heldCRL is what readiness says of one CRL the verifier holds: which it
@@ -218,6 +219,7 @@ type crlSet struct {
 type heldCRL struct {
 	name                   string // "CRL of <issuer CN> number <n>"
 	thisUpdate, nextUpdate time.Time
+	number                 *big.Int
 }
 
 // loadCRLs parses every CRL, verifies its signature against its issuer
@@ -226,6 +228,7 @@ type heldCRL struct {
 // is a configuration error: silently ignoring it would fail open.
 func loadCRLs(ders [][]byte, ta *trustAnchors) (*crlSet, error) {
 	s := &crlSet{revoked: map[certKey]time.Time{}}
+	latest := map[string]int{} // issuer -> its newest CRL in s.held
 	for i, der := range ders {
 		crl, err := x509.ParseRevocationList(der)
 		if err != nil {
@@ -238,20 +241,33 @@ func loadCRLs(ders [][]byte, ta *trustAnchors) (*crlSet, error) {
 		if crl.NextUpdate.IsZero() {
 			return nil, fmt.Errorf("%w: CRL %d has no nextUpdate", ErrConfig, i)
 		}
-		if s.nextUpdate.IsZero() || crl.NextUpdate.Before(s.nextUpdate) {
-			s.nextUpdate = crl.NextUpdate
-		}
-		name := "CRL of " + issuer.Subject.CommonName
-		if crl.Number != nil {
-			name += " number " + crl.Number.String()
-		}
-		s.held = append(s.held, heldCRL{name: name, thisUpdate: crl.ThisUpdate, nextUpdate: crl.NextUpdate})
+		// A CRL's dates are in force until a newer CRL of the same issuer
+		// (a higher number) supersedes it, as AddCRL's current ORL does an
+		// expired one; the revocations of both stay merged (below). Two
+		// with one number: the earlier nextUpdate holds (fail closed).
 		ik := dnKeyFromName(issuer.Subject)
+		number := new(big.Int)
+		if crl.Number != nil {
+			number = crl.Number
+		}
+		name := "CRL of " + issuer.Subject.CommonName + " number " + number.String()
+		h := heldCRL{name: name, thisUpdate: crl.ThisUpdate, nextUpdate: crl.NextUpdate, number: number}
+		if j, ok := latest[ik]; !ok {
+			latest[ik] = len(s.held)
+			s.held = append(s.held, h)
+		} else if c := number.Cmp(s.held[j].number); c > 0 || c == 0 && h.nextUpdate.Before(s.held[j].nextUpdate) {
+			s.held[j] = h // newer; of two with one number, the earlier nextUpdate (fail closed)
+		}
 		for _, e := range crl.RevokedCertificateEntries {
 			k := certKey{issuer: ik, serial: e.SerialNumber.Text(16)}
 			if t, ok := s.revoked[k]; !ok || e.RevocationTime.Before(t) {
 				s.revoked[k] = e.RevocationTime
 			}
+		}
+	}
+	for _, h := range s.held {
+		if s.nextUpdate.IsZero() || h.nextUpdate.Before(s.nextUpdate) {
+			s.nextUpdate = h.nextUpdate
 		}
 	}
 	return s, nil
