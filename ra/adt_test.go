@@ -9,6 +9,7 @@ import (
 	"github.com/smki/smki/eui64"
 	"github.com/smki/smki/ra/adtfile"
 	"github.com/smki/smki/ra/records"
+	"github.com/smki/smki/role"
 )
 
 func TestSubmitADT(t *testing.T) {
@@ -18,6 +19,10 @@ func TestSubmitADT(t *testing.T) {
 	good := adtJSON(s.userSC, s.userIS, `{"srv":"1.6","period":"24h","warning":100,"quarantine":500}`)
 	aroKey := s.signerOf("aro-srp")
 	srpOther := s.user("90-B3-D5-1F-30-01-00-05", s.srp, "OU") // an SRP user that is not SC
+	gone := s.user("90-B3-D5-1F-30-01-00-06", s.supplier, role.ImportSupplier)
+	if _, err := s.svc.WithdrawUser(ctx, s.admin, gone, 9, true); err != nil {
+		t.Fatal(err)
+	}
 	sign := func(k crypto.Signer, file []byte) []byte {
 		sig, err := adtfile.Sign(k, file)
 		if err != nil {
@@ -41,6 +46,7 @@ func TestSubmitADT(t *testing.T) {
 		{"SC user of another party", s.aroSR, adtJSON(s.userIS2, s.userIS, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrNotFound},
 		{"SC user is not SC", s.aroSR, adtJSON(srpOther, s.userIS, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
 		{"supplier user unknown", s.aroSR, adtJSON(s.userSC, eui64.MustParse("90-B3-D5-1F-30-01-00-77"), `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
+		{"supplier user withdrawn", s.aroSR, adtJSON(s.userSC, gone, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
 		{"supplier user is the SC user", s.aroSR, adtJSON(s.userSC, s.userSC, `{"srv":"1.6","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTUser},
 		{"SRV not allowed for SC", s.aroSR, adtJSON(s.userSC, s.userIS, `{"srv":"6.15.1","period":"1h","warning":1,"quarantine":2}`), nil, ErrADTSRV},
 		{"warning above quarantine", s.aroSR, adtJSON(s.userSC, s.userIS, `{"srv":"1.6","period":"1h","warning":3,"quarantine":2}`), nil, ErrADTThreshold},

@@ -21,7 +21,8 @@ import (
 // officer must be an SRO or ARO of the SC user's party and sig must verify
 // with the key of the very access certificate that authenticated them (a
 // is bound to it). The SC user must be an active SC user; the supplier
-// user an existing supplier user (IS, ES, GS) of another party; every SRV
+// user an active supplier user (IS, ES, GS) of another party (its party
+// may be suspended or failed: that is when SC acts); every SRV
 // on SC's current allow-list. An SC user of another party is, to a party
 // officer, no user (authz.Hidden). A file for the same (SC user, supplier user)
 // replaces the previous one. The record keeps the bytes, the signature and
@@ -61,9 +62,11 @@ func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (r
 			return "", err
 		}
 		// The supplier user is another party's by design: one answer
-		// whether it does not exist or is not a supplier user, so that
-		// no other user of another party, nor its role, can be probed.
-		notSupplier := fmt.Errorf("%w: supplier user %s is unknown, or not a supplier user (IS, ES, GS) of another party; check the ID", raerr.ErrADTUser, sup)
+		// whether it does not exist, is withdrawn or is not a supplier
+		// user, so that no other user of another party, nor its role or
+		// status, can be probed.
+		notSupplier := fmt.Errorf("%w: supplier user %s is unknown, withdrawn, or not a supplier user (IS, ES, GS) of another party; "+
+			"check the ID with the Supplier (a withdrawn User ID is never active again: name the User ID that replaced it)", raerr.ErrADTUser, sup)
 		supUser, err := tx.GetUser(sup.String())
 		if err != nil {
 			if records.IsNotFound(err) {
@@ -71,7 +74,7 @@ func (s *Service) SubmitADT(ctx context.Context, a Session, file, sig []byte) (r
 			}
 			return "", raerr.FromStore("user "+sup.String(), err)
 		}
-		if !records.IsSupplierRole(supUser.Role) || supUser.PartyID == scUser.PartyID {
+		if !records.IsSupplierRole(supUser.Role) || supUser.PartyID == scUser.PartyID || supUser.Status != store.StatusActive {
 			return "", notSupplier
 		}
 		allowed, _, err := records.EffectiveSRVs(tx, role.SoLRContingency)
