@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/smki/smki/bundle"
+	"github.com/smki/smki/internal/opfile"
 )
 
 // Follower keeps a Verifier current from the RA: it fetches the signed
@@ -76,7 +77,21 @@ type Follower struct {
 	// bundleETag is the ETag of the bundle SyncBundle installed, sent as
 	// If-None-Match: the RA answers 304 while it is current.
 	bundleETag string
+	// crlETags are the ETags of the CRLs SyncCRLs last added to
+	// crlVerifier, by path (a copy of this Follower given another
+	// Verifier, as the sidecar makes on a reload, fetches them afresh).
+	crlETags    map[string]string
+	crlVerifier *Verifier
 }
+
+// FollowedCRLs are the CRLs SyncCRLs fetches from the repository
+// (docs/repository.md): the ARL (the Root OCA's, revoking issuing CAs) and
+// the ORL (the Issuing OCA's, revoking Organisation Certificates).
+var FollowedCRLs = []string{"/repo/crl/arl.crl", "/repo/crl/orl.crl"}
+
+// maxCRLFetch bounds a CRL SyncCRLs reads: the cap smki puts on a CRL
+// file (opfile.MaxCRL).
+const maxCRLFetch = opfile.MaxCRL
 
 // DefaultTolerate is Follower.Tolerate's default.
 const DefaultTolerate = 3
@@ -170,6 +185,13 @@ func (f *Follower) Run(ctx context.Context) error {
 		} else if err == nil {
 			f.Verifier.followOK(FollowBundle)
 		}
+		// The CRLs' own dates decide what a failure here costs (the
+		// Verifier warns from half a CRL's lifetime and refuses STALE
+		// from its nextUpdate), so it is logged, not counted against
+		// readiness.
+		if _, err := f.SyncCRLs(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("CRLs", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			<-done
@@ -214,6 +236,48 @@ func (f *Follower) SyncBundle(ctx context.Context) (bool, error) {
 	f.bundleETag = etag
 	f.logger().Info("bundle installed", "issued_at", b.IssuedAt, "generation", f.Verifier.Generation())
 	return true, nil
+}
+
+// SyncCRLs fetches each of FollowedCRLs from the repository
+// (RepositoryURL, default BaseURL) with If-None-Match, and adds what
+// changed to the Verifier (AddCRL: it must verify against a CA the
+// Verifier trusts, and a newer CRL of an issuer replaces the older). It
+// reports whether it added one. A CRL not published yet (404) is skipped.
+// Run calls it with each bundle refresh, so that the CRLs a Verifier
+// holds (a trust directory's, whose ORL lives 24 hours) are replaced as
+// the CA reissues them, before they reach their nextUpdate and the
+// Verifier refuses everything STALE.
+func (f *Follower) SyncCRLs(ctx context.Context) (bool, error) {
+	if err := f.needVerifier("SyncCRLs"); err != nil {
+		return false, err
+	}
+	base := f.RepositoryURL
+	if base == "" {
+		base = f.BaseURL
+	}
+	if f.crlVerifier != f.Verifier {
+		f.crlETags, f.crlVerifier = map[string]string{}, f.Verifier
+	}
+	added := false
+	for _, path := range FollowedCRLs {
+		der, status, h, err := f.doAt(ctx, base, path, maxCRLFetch, f.crlETags[path])
+		if err != nil {
+			return added, err
+		}
+		switch status {
+		case http.StatusOK:
+		case http.StatusNotModified, http.StatusNotFound:
+			continue
+		default:
+			return added, statusError(path, status)
+		}
+		if err := f.Verifier.AddCRL(der); err != nil {
+			return added, fmt.Errorf("%s: %w", path, err)
+		}
+		f.crlETags[path] = h.Get("ETag")
+		added = true
+	}
+	return added, nil
 }
 
 // FetchBundle fetches the RA's bundle and opens it against Roots at now,

@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +31,8 @@ type fakeRA struct {
 	pages  []*bundle.FeedPage // pages[i].Seq ascending
 	news   chan struct{}
 	sinces []uint64
+	crls   map[string][]byte // path -> DER (ETag: its number of bytes)
+	crlINM []string          // If-None-Match of each CRL request
 }
 
 func (ra *fakeRA) sign(b *bundle.Bundle) {
@@ -91,7 +95,23 @@ func (ra *fakeRA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	default:
-		http.NotFound(w, r)
+		ra.mu.Lock()
+		der, ok := ra.crls[r.URL.Path]
+		if ok {
+			ra.crlINM = append(ra.crlINM, r.Header.Get("If-None-Match"))
+		}
+		ra.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		etag := fmt.Sprintf("%q", strconv.Itoa(len(der)))
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		w.Write(der)
 	}
 }
 
@@ -296,4 +316,84 @@ func TestFollowerCutsAStalledRA(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(strings.Join(v.NotReady(), "; "), "revocation feed: ") })
 	cancel()
 	<-done
+}
+
+// TestFollowerRenewsCRLs: a following Verifier replaces the CRLs it holds
+// as the CA reissues them (SyncCRLs, from the repository), so a trust
+// directory's 24-hour ORL does not make it refuse every request STALE a
+// day after it started; a CRL it cannot verify is refused and changes
+// nothing, an unchanged one costs a 304, and a newer CRL replaces the
+// older in memory instead of piling up beside it.
+func TestFollowerRenewsCRLs(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	var now atomic.Int64
+	now.Store(testNow.UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	orl1 := s.pki.crl(t, testNow.Add(-23*time.Hour), testNow.Add(time.Hour))
+	v := s.verifier(t, func(o *Options) { o.Clock = clock; o.CRLs = [][]byte{orl1} })
+	ra := &fakeRA{t: t, s: s, news: make(chan struct{}, 4), crls: map[string][]byte{}}
+	ra.sign(s.bundle)
+	srv := httptest.NewServer(ra)
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(s.pki.root)
+	f := &Follower{Verifier: v, BaseURL: srv.URL, Client: srv.Client(), Roots: roots}
+	ctx := context.Background()
+	ctr := uint64(0)
+	verify := func() Decision {
+		ctr++
+		return v.Verify(sign(t, request(t, tmplCredit, userSC, devA1, ctr), s.sc, false), clock())
+	}
+
+	now.Store(testNow.Add(2 * time.Hour).UnixNano()) // past orl1's nextUpdate
+	if d := verify(); d.Code != CodeSTALE {
+		t.Fatalf("control, the held ORL expired: %s %s, want STALE", d.Code, d.Reason)
+	}
+	// Nothing published yet: nothing changes, no error.
+	if added, err := f.SyncCRLs(ctx); err != nil || added {
+		t.Fatalf("no CRL published: added %v, %v", added, err)
+	}
+	// A CRL the Verifier cannot verify (signed by another CA) is refused.
+	other := newTestPKI(t, testNow)
+	ra.mu.Lock()
+	ra.crls["/repo/crl/orl.crl"] = other.crl(t, testNow.Add(time.Hour), testNow.Add(25*time.Hour))
+	ra.mu.Unlock()
+	if added, err := f.SyncCRLs(ctx); err == nil || added {
+		t.Fatalf("a CRL of another CA: added %v, %v; want refused", added, err)
+	}
+	// The CA's next ORL is taken.
+	orl2 := s.pki.crl(t, testNow.Add(time.Hour), testNow.Add(25*time.Hour))
+	ra.mu.Lock()
+	ra.crls["/repo/crl/orl.crl"] = orl2
+	ra.mu.Unlock()
+	if added, err := f.SyncCRLs(ctx); err != nil || !added {
+		t.Fatalf("the next ORL: added %v, %v", added, err)
+	}
+	if d := verify(); !d.Accepted() {
+		t.Fatalf("after the next ORL: %s %s, want accept", d.Code, d.Reason)
+	}
+	v.mu.Lock()
+	held := len(v.crlDERs)
+	v.mu.Unlock()
+	if held != 1 {
+		t.Fatalf("%d CRLs held after the ORL was replaced, want 1", held)
+	}
+	// Unchanged: asked with its ETag, 304, nothing added.
+	if added, err := f.SyncCRLs(ctx); err != nil || added {
+		t.Fatalf("unchanged ORL: added %v, %v", added, err)
+	}
+	ra.mu.Lock()
+	inm := ra.crlINM[len(ra.crlINM)-1]
+	ra.mu.Unlock()
+	if inm == "" {
+		t.Fatal("the second fetch of an unchanged ORL sent no If-None-Match")
+	}
+	// An older ORL served again (a repository behind) changes nothing.
+	if err := v.AddCRL(orl1); err != nil {
+		t.Fatal(err)
+	}
+	if d := verify(); !d.Accepted() {
+		t.Fatalf("after the older ORL was added again: %s %s, want accept", d.Code, d.Reason)
+	}
 }

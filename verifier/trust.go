@@ -273,6 +273,49 @@ func loadCRLs(ders [][]byte, ta *trustAnchors) (*crlSet, error) {
 	return s, nil
 }
 
+// supersede is held with der added: der replaces the CRLs of its issuer
+// with a lower CRL number; a CRL the same as one held, or older than one
+// of its issuer held, leaves held as it is (changed false). der must
+// parse and verify against a trusted CA (ErrConfig otherwise); the CRLs
+// held were checked when they were added.
+func supersede(held [][]byte, der []byte, ta *trustAnchors) ([][]byte, bool, error) {
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: CRL: %v", ErrConfig, err)
+	}
+	if _, err := crlIssuer(crl, ta); err != nil {
+		return nil, false, fmt.Errorf("%w: CRL: %v", ErrConfig, err)
+	}
+	number := crlNumber(crl)
+	out := make([][]byte, 0, len(held)+1)
+	for _, h := range held {
+		if bytes.Equal(h, der) {
+			return held, false, nil
+		}
+		old, err := x509.ParseRevocationList(h)
+		if err != nil || !bytes.Equal(old.RawIssuer, crl.RawIssuer) {
+			out = append(out, h)
+			continue
+		}
+		switch crlNumber(old).Cmp(number) {
+		case 1:
+			return held, false, nil // a newer one of this issuer is held
+		case 0:
+			out = append(out, h) // one number twice: both held, the earlier nextUpdate rules (loadCRLs)
+		}
+		// lower: superseded by der, dropped
+	}
+	return append(out, der), true, nil
+}
+
+// crlNumber is crl's CRL number, 0 when it has none.
+func crlNumber(crl *x509.RevocationList) *big.Int {
+	if crl.Number == nil {
+		return new(big.Int)
+	}
+	return crl.Number
+}
+
 func crlIssuer(crl *x509.RevocationList, ta *trustAnchors) (*x509.Certificate, error) {
 	for _, c := range ta.cas {
 		if !bytes.Equal(c.RawSubject, crl.RawIssuer) {

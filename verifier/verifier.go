@@ -355,14 +355,22 @@ func (v *Verifier) refuseRevokedSigner(signer *x509.Certificate, what string, re
 }
 
 // AddCRL adds a DER CRL (verified against the trusted CAs like those of
-// Options.CRLs) at runtime.
+// Options.CRLs) at runtime. A CRL of an issuer the Verifier already holds
+// a CRL of, with a higher CRL number, replaces the older ones (a CRL is
+// complete: the newer lists every revocation the older did of a
+// certificate still valid), so adding each new ORL as it is published
+// keeps one per issuer in memory, not every one ever added; one with a
+// lower number, or the same bytes again, changes nothing.
 func (v *Verifier) AddCRL(der []byte) error {
 	if !v.built() {
 		return errNotBuilt()
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	ders := append(append([][]byte(nil), v.crlDERs...), der)
+	ders, changed, err := supersede(v.crlDERs, der, v.ta)
+	if err != nil || !changed {
+		return err
+	}
 	crls, err := loadCRLs(ders, v.ta)
 	if err != nil {
 		return err
