@@ -148,6 +148,10 @@ func TestReadinessToleratesTransientFailures(t *testing.T) {
 			w.WriteHeader(http.StatusNotModified) // no ETag sent: a bundle error, not the feed's
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, "/repo/crl/") {
+			http.NotFound(w, r) // no CRL published (SyncCRLs): not a feed request
+			return
+		}
 		mu.Lock()
 		notRdy = append(notRdy, feedReason())
 		mu.Unlock()
