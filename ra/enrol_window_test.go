@@ -303,37 +303,16 @@ func TestRenewRacingRevocationOfReplaced(t *testing.T) {
 // change is (E_RA_OFFICER_INACTIVE).
 func TestEnrolByOfficerRemovedInTheWindow(t *testing.T) {
 	t.Parallel()
-	for name, open := range raceEngines {
-		for _, tc := range []struct {
-			name   string
-			change func(s *scenario) error
-		}{
-			{"removed", func(s *scenario) error {
-				_, err := s.svc.RemoveOfficer(context.Background(), s.sroSup, "aro-a")
-				return err
-			}},
-			{"credential renewed", func(s *scenario) error {
-				_, _, err := s.svc.RenewOfficerCredential(context.Background(), s.aroSup, "aro-a", "")
-				return err
-			}},
-		} {
-			t.Run(name+"/"+tc.name, func(t *testing.T) {
-				t.Parallel()
-				s := newScenario(t, open(t)...)
-				s.svc.issuer = betweenIssuer{CA: s.ca, between: once(func() {
-					if err := tc.change(s); err != nil {
-						t.Errorf("%s: %v", tc.name, err)
-					}
-				})}
-				before := s.certsOf(t, s.userIS)
-				_, err := s.svc.Enrol(context.Background(), s.aroSup, s.isReq(t, ratest.NewKey(t), ModeEnrol, ""))
-				if !errors.Is(err, ErrOfficerInactive) {
-					t.Fatalf("enrolment by an officer %s before its certificate was recorded: %v, want %v", tc.name, err, ErrOfficerInactive)
-				}
-				s.settled(t, s.userIS, before, ErrOfficerInactive)
-			})
-		}
-	}
+	enrolChangedInTheWindow(t, []windowChange{
+		{"removed", func(s *scenario) error {
+			_, err := s.svc.RemoveOfficer(context.Background(), s.sroSup, "aro-a")
+			return err
+		}, ErrOfficerInactive},
+		{"credential renewed", func(s *scenario) error {
+			_, _, err := s.svc.RenewOfficerCredential(context.Background(), s.aroSup, "aro-a", "")
+			return err
+		}, ErrOfficerInactive},
+	})
 }
 
 // TestEnrolRacingWithdrawal: the user withdrawn (its User Role taken from
@@ -344,21 +323,33 @@ func TestEnrolByOfficerRemovedInTheWindow(t *testing.T) {
 // a User ID").
 func TestEnrolRacingWithdrawal(t *testing.T) {
 	t.Parallel()
+	enrolChangedInTheWindow(t, []windowChange{
+		{"user withdrawn", func(s *scenario) error {
+			_, err := s.svc.WithdrawUser(context.Background(), s.admin, s.userIS, ReasonPrivilegeWithdrawn, true)
+			return err
+		}, ErrInactive},
+		{"officer suspended", func(s *scenario) error {
+			_, err := s.svc.SetOfficerStatus(context.Background(), s.sroSup, "aro-a", store.StatusSuspended)
+			return err
+		}, ErrOfficerInactive},
+	})
+}
+
+// windowChange is a change made after an enrolment passed its checks and
+// before its certificate is recorded, and the refusal it must get.
+type windowChange struct {
+	name   string
+	change func(s *scenario) error
+	want   error
+}
+
+// enrolChangedInTheWindow runs, on each engine, an ARO's enrolment with
+// each change made in its window (betweenIssuer), and wants the
+// enrolment refused with the change's code and settled: no certificate
+// recorded, its intent failed.
+func enrolChangedInTheWindow(t *testing.T, changes []windowChange) {
 	for name, open := range raceEngines {
-		for _, tc := range []struct {
-			name   string
-			change func(s *scenario) error
-			want   error
-		}{
-			{"user withdrawn", func(s *scenario) error {
-				_, err := s.svc.WithdrawUser(context.Background(), s.admin, s.userIS, ReasonPrivilegeWithdrawn, true)
-				return err
-			}, ErrInactive},
-			{"officer suspended", func(s *scenario) error {
-				_, err := s.svc.SetOfficerStatus(context.Background(), s.sroSup, "aro-a", store.StatusSuspended)
-				return err
-			}, ErrOfficerInactive},
-		} {
+		for _, tc := range changes {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				s := newScenario(t, open(t)...)
