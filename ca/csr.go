@@ -130,7 +130,8 @@ func checkCSRKeyAndSignature(csr *x509.CertificateRequest) error {
 		return nil
 	}
 	if err := csr.CheckSignature(); err != nil {
-		return fmt.Errorf("%w: %v", ErrCSRSignature, err)
+		return fmt.Errorf("%w: its signature does not verify with the public key it carries (changed after signing, "+
+			"or signed with another key); make the CSR again with the key it names (smki csr, openssl req -new)", ErrCSRSignature)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/smki/smki/eui64"
+	"github.com/smki/smki/internal/librarytext"
 	"github.com/smki/smki/role"
 	"github.com/smki/smki/store"
 )
@@ -71,8 +72,14 @@ func TestBadCSRsWriteNothing(t *testing.T) {
 		{"empty", nil, ErrBadCSR},
 	}
 	for _, tt := range parseCases {
-		if _, err := ParseCSR(tt.data); !errors.Is(err, tt.want) {
+		_, err := ParseCSR(tt.data)
+		if !errors.Is(err, tt.want) {
 			t.Errorf("ParseCSR %s: err = %v, want %v", tt.name, err, tt.want)
+		}
+		if err != nil {
+			if m := librarytext.Find(err.Error()); m != "" {
+				t.Errorf("ParseCSR %s: library text %q in %q", tt.name, m, err)
+			}
 		}
 	}
 	if _, err := ParseCSR(pemCSR(good)); err != nil {
