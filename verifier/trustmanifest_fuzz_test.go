@@ -64,7 +64,16 @@ func FuzzLoadTrustManifest(f *testing.F) {
 		}
 		tr, err := verifier.LoadTrust(dir)
 		if err != nil {
-			errcodes.Coded(t, err)
+			// A refusal may name what the manifest named.
+			var named struct {
+				Files map[string]string `json:"files"`
+			}
+			_ = json.Unmarshal(data, &named)
+			var echoed []string
+			for name, hash := range named.Files {
+				echoed = append(echoed, name, hash)
+			}
+			errcodes.CodedEchoing(t, err, echoed...)
 			return
 		}
 		if tr.Manifest == nil {
