@@ -24,7 +24,7 @@ func FuzzOpenFeedPage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := bundle.OpenFeedPage(data, roots, testNow)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, data)
 			return
 		}
 		if p.Validate() != nil || p.Signer == nil {
@@ -52,7 +52,7 @@ func FuzzFeedPayload(f *testing.F) {
 		env := sealedEnvelope(t, bundle.FeedFormat, payload, key, chain)
 		p, err := bundle.OpenFeedPage(env, roots, testNow)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, payload)
 			return
 		}
 		again, err := bundle.SignFeedPage(p, key, chain)

@@ -85,7 +85,7 @@ func FuzzBundlePayload(f *testing.F) {
 		}
 		got, err := bundle.Open(sealedEnvelope(t, bundle.BundleFormat, payload, key, chain), roots, testNow)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, payload)
 			return
 		}
 		again, err := bundle.Sign(got, key, chain)

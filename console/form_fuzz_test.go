@@ -39,7 +39,7 @@ func FuzzForm(f *testing.F) {
 		}
 		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, maxForm)
 		if fe := parseForm(r); fe != nil {
-			errcodes.Coded(t, errors.New(fe.Code+": "+fe.Message))
+			errcodes.CodedFrom(t, errors.New(fe.Code+": "+fe.Message), body)
 			if fe.status != http.StatusBadRequest && fe.status != http.StatusRequestEntityTooLarge {
 				t.Fatalf("form refused with status %d", fe.status)
 			}
@@ -47,12 +47,12 @@ func FuzzForm(f *testing.F) {
 		}
 		const max = 64
 		if data, err := upload(r, "file", "text", max); err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, body)
 		} else if len(data) > max {
 			t.Fatalf("upload gave %d bytes, over its cap of %d", len(data), max)
 		}
 		if at, err := parseTime(trimmed(r, "at")); err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, body)
 		} else if at.Location() != time.UTC {
 			t.Fatalf("time %v not in UTC", at)
 		}

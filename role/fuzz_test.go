@@ -24,7 +24,7 @@ func FuzzParseExtensionValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, der []byte) {
 		roles, err := ParseExtensionValue(der)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, der)
 			return
 		}
 		for _, r := range roles {

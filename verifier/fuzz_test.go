@@ -23,7 +23,7 @@ func FuzzOpenBundle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := bundle.Open(data, roots, testNow)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, data)
 		}
 		if err == nil && b.Validate() != nil {
 			t.Fatal("opened an invalid bundle")

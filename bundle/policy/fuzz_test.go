@@ -20,7 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Parse(data)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, data)
 			return
 		}
 		once, err := e.MarshalJSON()
@@ -47,7 +47,7 @@ func FuzzParseDeviceRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := ParseDeviceRules(data)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, data)
 			return
 		}
 		for _, r := range role.All() {

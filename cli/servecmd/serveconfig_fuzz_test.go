@@ -39,7 +39,7 @@ func FuzzLoadServeFile(f *testing.F) {
 		}
 		got, err := loadServeFile(path)
 		if err != nil {
-			errcodes.Coded(t, err)
+			errcodes.CodedFrom(t, err, data)
 			return
 		}
 		lines := strings.Count(string(data), "\n") + 1

@@ -19,6 +19,25 @@ func Coded(t testing.TB, err error) {
 	CodedEchoing(t, err)
 }
 
+// CodedFrom is Coded for a fuzz target's refusal of input: library text
+// that input itself holds (case aside) may be input the refusal quotes
+// (a role named "pg", a file "panic.pem") and is not taken for the
+// library's.
+func CodedFrom(t testing.TB, err error, input []byte) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("a nil error where a refusal was wanted")
+	}
+	in := strings.ToLower(string(input))
+	var echoed []string
+	for _, m := range librarytext.FindAll(err.Error()) {
+		if strings.Contains(in, strings.ToLower(m)) {
+			echoed = append(echoed, m)
+		}
+	}
+	CodedEchoing(t, err, echoed...)
+}
+
 // CodedEchoing is Coded for a refusal that may quote what its input
 // named (a file name, a member's value): each of echoed is taken out of
 // the text before it is searched for library text, since input may hold

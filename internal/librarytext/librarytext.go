@@ -15,3 +15,6 @@ var pattern = regexp.MustCompile(`(?i)\bx509: |\basn1: |structure error|(?:^|[^.
 
 // Find returns the first piece of library text in s, or "".
 func Find(s string) string { return pattern.FindString(s) }
+
+// FindAll returns every piece of library text in s.
+func FindAll(s string) []string { return pattern.FindAllString(s, -1) }
